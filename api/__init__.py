@@ -1,0 +1,1 @@
+"""The edge: the `tongban` command line and (later) the FastAPI application."""

@@ -1,0 +1,131 @@
+"""Deadline events and the book of watched deadlines every side keeps.
+
+Why events: the side that owns a step computes its deadline once, with its own calendar, and
+records it (`DeadlineSet`); the counterpart never recomputes it, and views only read events. The
+node's durable timer asks a protocol's `timers(state, now)`, which uses `due_commands` below, and
+the resulting commands record `DeadlineMissed` and later `Escalated` — never before `due_at` by
+the owning region's clock. A step that is done is `DeadlineCleared`; a step that waits for the
+applicant is paused (the statutory clock stops) and set again when the applicant answers.
+How `due_at` is computed (working days with 调休, calendar days, region limits) lives in
+`domain.limits` and `domain.calendar`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from domain.kernel import Actor, Command, Event, register_event
+
+
+@register_event
+@dataclass(frozen=True, kw_only=True)
+class DeadlineSet(Event):
+    step: str
+    due_at: dt.datetime
+    escalate_at: dt.datetime
+    basis: str
+    calendar_version: str
+
+
+@register_event
+@dataclass(frozen=True, kw_only=True)
+class DeadlineMissed(Event):
+    step: str
+    due_at: dt.datetime
+
+
+@register_event
+@dataclass(frozen=True, kw_only=True)
+class Escalated(Event):
+    """督办: the step is still open past its escalation instant."""
+
+    step: str
+    due_at: dt.datetime
+
+
+@register_event
+@dataclass(frozen=True, kw_only=True)
+class DeadlinePaused(Event):
+    """The statutory clock stops (waiting for the applicant); `remaining_days` resumes it."""
+
+    step: str
+    remaining_days: int
+
+
+@register_event
+@dataclass(frozen=True, kw_only=True)
+class DeadlineCleared(Event):
+    step: str
+
+
+@dataclass(frozen=True)
+class Watch:
+    due_at: dt.datetime
+    escalate_at: dt.datetime
+    missed: bool = False
+    escalated: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlagDeadlineMissed(Command):
+    step: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Escalate(Command):
+    step: str
+
+
+Book = Mapping[str, Watch]
+
+
+def watch(book: Book, event: Event) -> dict[str, Watch]:
+    """Fold one deadline event into the book (other events leave it unchanged)."""
+    new = dict(book)
+    if isinstance(event, DeadlineSet):
+        new[event.step] = Watch(event.due_at, event.escalate_at)
+    elif isinstance(event, DeadlineMissed) and event.step in new:
+        new[event.step] = replace(new[event.step], missed=True)
+    elif isinstance(event, Escalated) and event.step in new:
+        new[event.step] = replace(new[event.step], escalated=True)
+    elif isinstance(event, (DeadlineCleared, DeadlinePaused)):
+        new.pop(event.step, None)
+    return new
+
+
+def due_commands(book: Book, now: dt.datetime, region: str = "") -> list[Command]:
+    """Commands the timer issues at `now`: flag each passed deadline once, then escalate once."""
+    actor = Actor.system("deadline_timer", region)
+    out: list[Command] = []
+    for step in sorted(book):
+        w = book[step]
+        if not w.missed and now >= w.due_at:
+            out.append(FlagDeadlineMissed(actor=actor, step=step))
+        elif w.missed and not w.escalated and now >= w.escalate_at:
+            out.append(Escalate(actor=actor, step=step))
+    return out
+
+
+def next_due(book: Book) -> dt.datetime | None:
+    times = [w.escalate_at if w.missed else w.due_at for w in book.values() if not w.escalated]
+    return min(times, default=None)
+
+
+def decide_timer(book: Book, command: Command, now: dt.datetime) -> list[Event] | None:
+    """Events for a timer command, or None when `command` is not a timer command.
+
+    Idempotent: a stale timer command (already flagged, cleared, or not yet due) yields [].
+    """
+    if isinstance(command, FlagDeadlineMissed):
+        w = book.get(command.step)
+        if w is None or w.missed or now < w.due_at:
+            return []
+        return [DeadlineMissed(at=now, actor=command.actor, step=command.step, due_at=w.due_at)]
+    if isinstance(command, Escalate):
+        w = book.get(command.step)
+        if w is None or not w.missed or w.escalated or now < w.escalate_at:
+            return []
+        return [Escalated(at=now, actor=command.actor, step=command.step, due_at=w.due_at)]
+    return None

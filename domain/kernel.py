@@ -1,0 +1,340 @@
+"""Shared kernel of every protocol: events, commands, actors, errors, the decider interface.
+
+Why this shape: each side of a case is a pure *decider* — `decide(state, command, now)` returns
+new events, `evolve(state, event)` folds one event into the state. The node wraps deciders in
+eventsourcing aggregates; the simulator and the property tests call them directly. Nothing here
+reads the clock or draws ids: `now` and ids are arguments.
+
+Conventions every protocol follows:
+- Events are frozen dataclasses deriving from `Event`, registered with `@register_event`, with
+  JSON-friendly fields (str, int, bool, datetime, date, tuples/lists and dicts of those, nested
+  frozen dataclasses). `at` is the deciding instant; `actor` names who caused it (责任追溯).
+- An event that must reach a counterpart region sets `to_region` (exactly one recipient; a
+  broadcast is one event per recipient). Everything else stays local.
+- A counterpart's event arrives as the command `Receive`. The protocol answers with a receipt
+  event of its own (receipt is a fact of the receiving side: deadlines run from it) plus any
+  reaction, or raises `DomainError` when the event is illegal in the current state; the kernel's
+  `receive()` then records `CounterpartEventRejected` and `NeedsAttentionRaised` instead, so the
+  per-link sequence stays whole and nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
+
+# --------------------------------------------------------------------------- errors
+
+
+class DomainError(Exception):
+    """A command or input the domain refuses; `code` is stable and machine-readable."""
+
+    code: str = "domain_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class InvalidValue(DomainError):
+    """A value object was given malformed input (ID number, region code, amount...)."""
+
+    code = "invalid_value"
+
+
+class IllegalCommand(DomainError):
+    """The command is not allowed in the side's current state."""
+
+    code = "illegal_command"
+
+
+class UnknownItem(DomainError):
+    """The catalogue has no such item."""
+
+    code = "unknown_item"
+
+
+# --------------------------------------------------------------------------- actors
+
+ActorKind = Literal["staff", "applicant", "system", "backend"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused an event: staff (id, role, region, window), the applicant, a policy, a back-end."""
+
+    kind: ActorKind
+    id: str
+    region: str = ""
+    role: str = ""
+    window: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @classmethod
+    def system(cls, policy: str, region: str = "") -> Actor:
+        return cls("system", policy, region)
+
+    @classmethod
+    def backend(cls, client: str, region: str = "") -> Actor:
+        return cls("backend", client, region)
+
+
+# --------------------------------------------------------------------------- events
+
+_EVENT_TYPES: dict[str, type[Event]] = {}
+E = TypeVar("E", bound="type[Event]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """A fact of one side of a case. `TYPE` is the stable name used in stores and on the wire."""
+
+    TYPE: ClassVar[str] = ""
+    at: dt.datetime
+    actor: Actor
+    to_region: str = ""
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.to_region)
+
+
+def register_event(cls: E) -> E:
+    """Class decorator: register an event type under its `TYPE` (defaults to the class name)."""
+    name = cls.__dict__.get("TYPE") or cls.__name__
+    cls.TYPE = name
+    if name in _EVENT_TYPES and _EVENT_TYPES[name] is not cls:
+        raise TypeError(f"event type {name!r} registered twice")
+    _EVENT_TYPES[name] = cls
+    return cls
+
+
+def event_type(name: str) -> type[Event]:
+    try:
+        return _EVENT_TYPES[name]
+    except KeyError:
+        raise DomainError(f"unknown event type {name!r}", code="unknown_event_type") from None
+
+
+def event_types() -> dict[str, type[Event]]:
+    return dict(_EVENT_TYPES)
+
+
+def to_payload(obj: Any) -> Any:
+    """Event (or nested value) -> JSON-compatible data; the inverse of `from_payload`."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_payload(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dt.datetime):
+        if obj.tzinfo is None:
+            raise InvalidValue("naive datetime in an event; pass aware instants")
+        return obj.isoformat()
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    if isinstance(obj, (list, tuple)):
+        return [to_payload(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_payload(v) for k, v in obj.items()}
+    return obj
+
+
+def from_payload(cls: type[Any], data: Any) -> Any:
+    """Rebuild a dataclass (or value) of type `cls` from JSON data, by its type hints."""
+    return _convert(cls, data)
+
+
+def event_from_payload(type_name: str, data: dict[str, Any]) -> Event:
+    cls = event_type(type_name)
+    try:
+        event = _convert(cls, data)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise DomainError(f"malformed {type_name} payload: {exc}", code="malformed_event") from exc
+    assert isinstance(event, Event)
+    return event
+
+
+_hint_cache: dict[type, dict[str, Any]] = {}
+
+
+def _convert(tp: Any, data: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return data
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if data is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _convert(arg, data)
+            except (TypeError, ValueError, KeyError):
+                continue
+        raise TypeError(f"{data!r} matches none of {tp}")
+    if origin is Literal:
+        if data not in typing.get_args(tp):
+            raise ValueError(f"{data!r} not one of {typing.get_args(tp)}")
+        return data
+    if origin in (tuple, list):
+        args = typing.get_args(tp)
+        if not isinstance(data, (list, tuple)):
+            raise TypeError(f"expected a list, got {type(data).__name__}")
+        item = args[0] if args else Any
+        values = [_convert(item, v) for v in data]
+        return tuple(values) if origin is tuple else values
+    if origin is dict:
+        kt, vt = typing.get_args(tp) or (Any, Any)
+        if not isinstance(data, dict):
+            raise TypeError(f"expected an object, got {type(data).__name__}")
+        return {_convert(kt, k): _convert(vt, v) for k, v in data.items()}
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if not isinstance(data, dict):
+            raise TypeError(f"expected an object for {tp.__name__}")
+        hints = _hint_cache.get(tp)
+        if hints is None:
+            hints = _hint_cache[tp] = typing.get_type_hints(tp)
+        kwargs = {
+            f.name: _convert(hints[f.name], data[f.name])
+            for f in dataclasses.fields(tp)
+            if f.init and f.name in data
+        }
+        return tp(**kwargs)
+    if tp is dt.datetime:
+        value = dt.datetime.fromisoformat(data) if isinstance(data, str) else data
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError(f"expected an aware ISO instant, got {data!r}")
+        return value
+    if tp is dt.date:
+        return dt.date.fromisoformat(data) if isinstance(data, str) else data
+    if tp is bool:
+        if not isinstance(data, bool):
+            raise TypeError(f"expected a boolean, got {data!r}")
+        return data
+    if tp is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise TypeError(f"expected an integer, got {data!r}")
+        return data
+    if tp is str:
+        if not isinstance(data, str):
+            raise TypeError(f"expected a string, got {data!r}")
+        return data
+    return data
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """An intention addressed to one side of a case; `actor` is who asks."""
+
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """Origin identity of a counterpart event: its side's aggregate id and version."""
+
+    originator_id: str
+    version: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Receive(Command):
+    """A counterpart region's shared event, delivered to this side."""
+
+    event: Event
+    from_region: str
+    ref: EventRef
+
+
+@register_event
+@dataclass(frozen=True, kw_only=True)
+class CounterpartEventRejected(Event):
+    """An authentic counterpart event this side's domain refused in its current state."""
+
+    ref: EventRef
+    event_type: str
+    from_region: str
+    reason: str
+
+
+@register_event
+@dataclass(frozen=True, kw_only=True)
+class NeedsAttentionRaised(Event):
+    """The protocol cannot proceed without a person (mismatch, rejected event, unrepaired gap)."""
+
+    reason: str
+
+
+# --------------------------------------------------------------------------- deciders
+
+S = TypeVar("S")
+
+
+class Decider(Protocol, Generic[S]):
+    """What every protocol module exposes (as module-level functions or an object).
+
+    - `process`: the catalogue process name the protocol implements (e.g. "pension_transfer").
+    - `initial(...)` is protocol-specific; `evolve(None, first_event)` must build the state.
+    - `decide(state, command, now)`: events, or `DomainError`; never mutates `state`.
+    - `evolve(state, event)`: the new state.
+    - `policy(state, now)`: commands the system issues by itself in this state (actor
+      `system:<policy>`), e.g. send the contact letter once accepted. Empty when nothing to do.
+    - `timers(state, now)`: commands due because a deadline or waiting-state timer has passed at
+      `now` (DeadlineMissed, Escalated, lapse). Empty when none is due.
+    - `next_timer(state)`: the earliest instant at which `timers` would return something.
+    - `status(state)`: the side's status name; `is_terminal(state)`.
+    """
+
+    process: str
+
+    def decide(self, state: S | None, command: Command, now: dt.datetime) -> list[Event]: ...
+    def evolve(self, state: S | None, event: Event) -> S: ...
+    def policy(self, state: S, now: dt.datetime) -> list[Command]: ...
+    def timers(self, state: S, now: dt.datetime) -> list[Command]: ...
+    def next_timer(self, state: S) -> dt.datetime | None: ...
+    def status(self, state: S) -> str: ...
+    def is_terminal(self, state: S) -> bool: ...
+
+
+def fold(decider: Decider[S], events: Sequence[Event], state: S | None = None) -> S | None:
+    for event in events:
+        state = decider.evolve(state, event)
+    return state
+
+
+def receive(decider: Decider[S], state: S | None, command: Receive, now: dt.datetime) -> list[Event]:
+    """Decide on a counterpart event; an illegal one is recorded as rejected, never dropped."""
+    try:
+        return decider.decide(state, command, now)
+    except DomainError as exc:
+        actor = Actor.system("inbox")
+        return [
+            CounterpartEventRejected(
+                at=now, actor=actor, ref=command.ref, event_type=command.event.TYPE,
+                from_region=command.from_region, reason=f"{exc.code}: {exc}",
+            ),
+            NeedsAttentionRaised(at=now, actor=actor, reason=f"rejected {command.event.TYPE}: {exc}"),
+        ]
+
+
+def execute(
+    decider: Decider[S], state: S | None, command: Command, now: dt.datetime,
+) -> tuple[S | None, list[Event]]:
+    """Decide and fold: the new state and the events; raises `DomainError` unchanged."""
+    events = receive(decider, state, command, now) if isinstance(command, Receive) else decider.decide(
+        state, command, now)
+    return fold(decider, events, state), events
+
+
+Clock = Callable[[], dt.datetime]
+_ = field  # re-exported for protocol modules' convenience

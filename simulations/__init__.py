@@ -1,0 +1,1 @@
+"""Deterministic multi-region simulation: scheduler, faults, workload, checkers, reports."""
