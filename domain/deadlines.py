@@ -16,7 +16,34 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from typing import Protocol
+
 from domain.kernel import Actor, Command, Event, register_event
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    """A computed deadline, ready to be recorded as `DeadlineSet`."""
+
+    due_at: dt.datetime
+    escalate_at: dt.datetime
+    basis: str  # e.g. "15 working days from receipt of the contact letter (国办发〔2009〕66号 第八条)"
+    calendar_version: str
+
+
+class DeadlineRules(Protocol):
+    """The region's deadline arithmetic, injected into deciders (implemented in `domain.limits`).
+
+    `deadline_for` returns None where neither the statute (reference) nor the region configures a
+    limit for the step: no invented numbers. `waiting_limit` is the region-configured time an
+    applicant (or the other side) gets in a waiting state before it lapses; every waiting state has
+    one, so every case can end.
+    """
+
+    def deadline_for(self, process: str, step: str, start: dt.datetime) -> DeadlineSpec | None: ...
+    def remaining_days(self, process: str, step: str, due_at: dt.datetime, now: dt.datetime) -> int: ...
+    def resume(self, process: str, step: str, start: dt.datetime, remaining_days: int) -> DeadlineSpec: ...
+    def waiting_limit(self, process: str, state: str, start: dt.datetime) -> DeadlineSpec: ...
 
 
 @register_event

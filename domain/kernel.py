@@ -98,6 +98,12 @@ class Event:
     """A fact of one side of a case. `TYPE` is the stable name used in stores and on the wire."""
 
     TYPE: ClassVar[str] = ""
+    #: True for event types that travel to counterparts (they get a wire schema in asyncapi.yaml).
+    WIRE: ClassVar[bool] = False
+    #: Bumped when the payload changes incompatibly; older versions go through `UPCASTERS`.
+    SCHEMA_VERSION: ClassVar[int] = 1
+    #: version n -> function turning a version-n payload dict into a version-(n+1) one.
+    UPCASTERS: ClassVar[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
     at: dt.datetime
     actor: Actor
     to_region: str = ""
@@ -150,8 +156,20 @@ def from_payload(cls: type[Any], data: Any) -> Any:
     return _convert(cls, data)
 
 
-def event_from_payload(type_name: str, data: dict[str, Any]) -> Event:
+def event_from_payload(type_name: str, data: dict[str, Any], schema_version: int | None = None) -> Event:
+    """Decode a payload, upcasting it first when it was written by an older schema version."""
     cls = event_type(type_name)
+    version = cls.SCHEMA_VERSION if schema_version is None else schema_version
+    if version > cls.SCHEMA_VERSION:
+        raise DomainError(
+            f"{type_name} schema version {version} is newer than this node's {cls.SCHEMA_VERSION}",
+            code="newer_schema")
+    while version < cls.SCHEMA_VERSION:
+        try:
+            data = cls.UPCASTERS[version](data)
+        except KeyError:
+            raise DomainError(f"no upcaster for {type_name} v{version}", code="malformed_event") from None
+        version += 1
     try:
         event = _convert(cls, data)
     except (TypeError, ValueError, KeyError) as exc:
