@@ -1,0 +1,351 @@
+"""Statutory time limits, a region's shorter ones, waiting limits, and `Rules` (DeadlineRules).
+
+Why here and not in the protocols: the statute fixes *maxima* ("reference/domain.md", Summary of
+time limits); regions are encouraged to shorten them (医保办发〔2021〕43号: "鼓励各地…进一步压缩
+办理时限") and may never lengthen them. One table and one check keep every protocol honest: a
+protocol asks `Rules.deadline_for(process, step, start)` and records the answer as
+`DeadlineSet`; it never carries a number of its own.
+
+`STATUTORY` holds only what the reference lists, nothing inferred. A step without a statutory
+limit gets a deadline only if the region configures one (`deadline_for` returns None otherwise).
+
+Waiting states (补正, waiting for the counterpart, ...) are different: no statute says how long an
+applicant may take to supply missing materials, yet every waiting state must be able to end, so
+each has a *local* limit. The defaults live in `DEFAULT_WAITING_LIMITS` /
+`DEFAULT_WAITING_FALLBACK` below; they are this project's configuration, not law, and a region
+overrides them per (process, state).
+
+Clock stops: while a step waits for the applicant its statutory clock stops. `remaining_days`
+counts what is left (working days for a working-day limit, calendar days otherwise — a month
+limit, once stopped, resumes as the calendar days it had left) and `resume` grants exactly that
+from the resume instant, so a pause never shortens the time granted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal, get_args
+
+from domain.calendar import Reckoned, WorkingCalendar, china_date
+from domain.deadlines import DeadlineSpec
+from domain.kernel import InvalidValue
+
+Unit = Literal["working_days", "calendar_days", "calendar_months"]
+Owner = Literal["origin", "destination"]
+Key = tuple[str, str]
+
+_UNIT_NAMES: dict[Unit, tuple[str, str]] = {
+    "working_days": ("working day", "working days"),
+    "calendar_days": ("calendar day", "calendar days"),
+    "calendar_months": ("calendar month", "calendar months"),
+}
+
+
+class LimitExceedsStatute(InvalidValue):
+    """A region configured a limit longer than the statutory maximum."""
+
+    code = "limit_exceeds_statute"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A positive amount of one unit; "≤ 1 month" is `Limit(1, "calendar_months")`, not 30 days."""
+
+    amount: int
+    unit: Unit
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 1:
+            raise InvalidValue(f"a time limit is a positive integer, got {self.amount!r}")
+        if self.unit not in get_args(Unit):
+            raise InvalidValue(
+                f"time limit unit must be one of {get_args(Unit)}, got {self.unit!r}"
+            )
+
+    def __str__(self) -> str:
+        singular, plural = _UNIT_NAMES[self.unit]
+        return f"{self.amount} {singular if self.amount == 1 else plural}"
+
+
+@dataclass(frozen=True)
+class Statute:
+    """A statutory maximum: which side owns the step, what starts its clock, and the source."""
+
+    limit: Limit
+    owner: Owner
+    starts: str
+    source: str
+
+
+def _wd(n: int) -> Limit:
+    return Limit(n, "working_days")
+
+
+_PENSION = "国办发〔2009〕66号 第八条 [V2]"
+_UNEMPLOYMENT = "失业保险关系转移接续 经办规程, as local guides cite it [V2]"
+_MEDICAL = "医保办发〔2021〕43号 [V]"
+_HOUSING = "住建部《全国住房公积金异地转移接续业务操作规程》(2017) [V2]"
+_FILES = "人社部发〔2021〕112号 [V2]"
+_HOUSEHOLD = "《准予迁入证明》 validity, local guidance [V2]"
+
+#: (process, step) -> statutory maximum; exactly the reference's "Summary of time limits".
+STATUTORY: Mapping[Key, Statute] = MappingProxyType(
+    {
+        ("pension_transfer", "contact_letter"): Statute(
+            _wd(15), "destination", "acceptance of the application", _PENSION
+        ),
+        ("pension_transfer", "transfer_out"): Statute(
+            _wd(15), "origin", "receipt of the contact letter", _PENSION
+        ),
+        ("pension_transfer", "completion"): Statute(
+            _wd(15), "destination", "receipt of both the info sheet and the funds", _PENSION
+        ),
+        ("unemployment_transfer", "contact_letter"): Statute(
+            _wd(5), "destination", "acceptance of the application", _UNEMPLOYMENT
+        ),
+        ("unemployment_transfer", "transfer_out"): Statute(
+            _wd(5), "origin", "receipt of the contact letter", _UNEMPLOYMENT
+        ),
+        ("unemployment_transfer", "funds_remittance"): Statute(
+            Limit(1, "calendar_months"), "origin", "the transfer out", _UNEMPLOYMENT
+        ),
+        ("medical_transfer", "transfer_out"): Statute(
+            _wd(10), "origin", "acceptance of the application", _MEDICAL
+        ),
+        ("medical_transfer", "transfer_in"): Statute(
+            _wd(5), "destination", "receipt of the info sheet", _MEDICAL
+        ),
+        ("housing_fund_transfer", "contact_letter"): Statute(
+            _wd(3), "destination", "acceptance of the application", _HOUSING
+        ),
+        ("housing_fund_transfer", "transfer_out"): Statute(
+            _wd(5), "origin", "receipt of the contact letter", _HOUSING
+        ),
+        ("personnel_file_transfer", "transfer_out"): Statute(
+            _wd(15), "origin", "receipt of the transfer letter (调档函)", _FILES
+        ),
+        ("household_move", "permit_validity"): Statute(
+            Limit(40, "calendar_days"), "destination", "issue of the permit (准迁证)", _HOUSEHOLD
+        ),
+    }
+)
+
+#: Local defaults for waiting states, by state name, for any process — configuration, not law.
+#: - "supplement" / "supplement_requested" (补正): the applicant supplies the missing materials
+#:   within 30 calendar days, or the application lapses (逾期未补正). Calendar days because the
+#:   applicant, not an office, has to act.
+#: - "awaiting_counterpart": how long a side waits for the other region before the case needs a
+#:   person: 30 working days, twice the longest statutory counterpart step (15 WD).
+DEFAULT_WAITING_LIMITS: Mapping[str, Limit] = MappingProxyType(
+    {
+        "supplement": Limit(30, "calendar_days"),
+        "supplement_requested": Limit(30, "calendar_days"),
+        "awaiting_counterpart": Limit(30, "working_days"),
+    }
+)
+#: Any other waiting state a protocol names: 30 calendar days, so every waiting state can end.
+DEFAULT_WAITING_FALLBACK = Limit(30, "calendar_days")
+#: 督办 once a deadline is missed: escalate after 3 more working days unless configured.
+DEFAULT_ESCALATION_AFTER = Limit(3, "working_days")
+
+
+def _check_key(key: object, what: str) -> Key:
+    if (
+        not isinstance(key, tuple)
+        or len(key) != 2
+        or not all(isinstance(part, str) and part for part in key)
+    ):
+        raise InvalidValue(
+            f"{what} keys are (process, name) pairs of non-empty strings, got {key!r}"
+        )
+    return key
+
+
+def _check_limit(value: object, what: str) -> Limit:
+    if not isinstance(value, Limit):
+        raise InvalidValue(f"{what} must be a Limit, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class RegionLimits:
+    """One region's deadline configuration, validated on construction.
+
+    - `limits`: (process, step) -> a limit, at most the statutory one and in its unit; steps
+      without a statute may be given a limit too (e.g. household_move's own steps).
+    - `waiting_limits`: (process, waiting state) -> a limit, overriding `waiting_defaults`
+      (by state name) and then `waiting_fallback`.
+    - `escalation_after`: from the last day of a missed deadline to its 督办 (working or
+      calendar days).
+    """
+
+    region: str = ""
+    limits: Mapping[Key, Limit] = field(default_factory=dict)
+    waiting_limits: Mapping[Key, Limit] = field(default_factory=dict)
+    waiting_defaults: Mapping[str, Limit] = field(
+        default_factory=lambda: dict(DEFAULT_WAITING_LIMITS)
+    )
+    waiting_fallback: Limit = DEFAULT_WAITING_FALLBACK
+    escalation_after: Limit = DEFAULT_ESCALATION_AFTER
+
+    def __post_init__(self) -> None:
+        who = f"region {self.region}" if self.region else "region configuration"
+        for key, limit in self.limits.items():
+            process, step = _check_key(key, "limits")
+            _check_limit(limit, f"{who}: limit for {process}/{step}")
+            statute = STATUTORY.get(key)
+            if statute is None:
+                continue
+            if limit.unit != statute.limit.unit:
+                raise InvalidValue(
+                    f"{who}: {process}/{step} configured as {limit} but the statute counts in "
+                    f"{_UNIT_NAMES[statute.limit.unit][1]} ({statute.limit}, {statute.source})",
+                    code="limit_unit_mismatch",
+                )
+            if limit.amount > statute.limit.amount:
+                raise LimitExceedsStatute(
+                    f"{who}: {process}/{step} configured as {limit}, longer than the statutory "
+                    f"maximum of {statute.limit} ({statute.source}); regions may only shorten it"
+                )
+        for key, limit in self.waiting_limits.items():
+            process, state = _check_key(key, "waiting_limits")
+            _check_limit(limit, f"{who}: waiting limit for {process}/{state}")
+        for state, limit in self.waiting_defaults.items():
+            if not isinstance(state, str) or not state:
+                raise InvalidValue(f"{who}: waiting_defaults keys are state names, got {state!r}")
+            _check_limit(limit, f"{who}: default waiting limit for {state}")
+        _check_limit(self.waiting_fallback, f"{who}: waiting_fallback")
+        _check_limit(self.escalation_after, f"{who}: escalation_after")
+        if self.escalation_after.unit == "calendar_months":
+            raise InvalidValue(f"{who}: escalation_after must be in working or calendar days")
+        for name in ("limits", "waiting_limits", "waiting_defaults"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    def limit_for(self, process: str, step: str) -> tuple[Limit, str] | None:
+        """The limit in force for a step and the basis text naming its source; None if none."""
+        statute = STATUTORY.get((process, step))
+        configured = self.limits.get((process, step))
+        region = f"region {self.region}" if self.region else "region"
+        if configured is not None:
+            starts = f" from {statute.starts}" if statute else ""
+            law = (
+                f"statutory maximum {statute.limit}, {statute.source}"
+                if statute
+                else "no statutory limit"
+            )
+            return (
+                configured,
+                f"{process}/{step}: {configured}{starts} ({region} configuration; {law})",
+            )
+        if statute is not None:
+            return statute.limit, (
+                f"{process}/{step}: {statute.limit} from {statute.starts} "
+                f"(statutory maximum, {statute.source})"
+            )
+        return None
+
+    def waiting_limit_for(self, process: str, state: str) -> tuple[Limit, str]:
+        region = f"region {self.region}" if self.region else "region"
+        if (limit := self.waiting_limits.get((process, state))) is not None:
+            return limit, f"{process} waiting in {state}: {limit} ({region} configuration)"
+        if (limit := self.waiting_defaults.get(state)) is not None:
+            return (
+                limit,
+                f"{process} waiting in {state}: {limit} (local default for {state}, not statute)",
+            )
+        return self.waiting_fallback, (
+            f"{process} waiting in {state}: {self.waiting_fallback} "
+            "(local default for any waiting state, not statute)"
+        )
+
+
+def _resume_unit(limit: Limit) -> Unit:
+    return "working_days" if limit.unit == "working_days" else "calendar_days"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A region's deadline arithmetic: `domain.deadlines.DeadlineRules` over its calendar."""
+
+    calendar: WorkingCalendar
+    region_limits: RegionLimits = field(default_factory=RegionLimits)
+
+    def deadline_for(self, process: str, step: str, start: dt.datetime) -> DeadlineSpec | None:
+        found = self.region_limits.limit_for(process, step)
+        if found is None:
+            return None
+        limit, basis = found
+        return self._spec(self._reckon(limit.unit, start, limit.amount), basis)
+
+    def remaining_days(self, process: str, step: str, due_at: dt.datetime, now: dt.datetime) -> int:
+        """Days left at `now` for a step due at `due_at`, in its resume unit (0 once due)."""
+        limit = self._limit(process, step)
+        if _resume_unit(limit) == "working_days":
+            return self.calendar.working_days_between(now, due_at).days
+        return self.calendar.calendar_days_between(now, due_at).days
+
+    def resume(
+        self, process: str, step: str, start: dt.datetime, remaining_days: int
+    ) -> DeadlineSpec:
+        """Restart a stopped clock at `start` with the days it had left."""
+        limit = self._limit(process, step)
+        if (
+            isinstance(remaining_days, bool)
+            or not isinstance(remaining_days, int)
+            or remaining_days < 0
+        ):
+            raise InvalidValue(
+                f"remaining days must be a non-negative integer, got {remaining_days!r}"
+            )
+        unit = _resume_unit(limit)
+        found = self.region_limits.limit_for(process, step)
+        assert found is not None
+        left = f"{remaining_days} {_UNIT_NAMES[unit][1]}"
+        basis = f"resumed after a clock stop with {left} left; {found[1]}"
+        return self._spec(self._reckon(unit, start, remaining_days), basis)
+
+    def waiting_limit(self, process: str, state: str, start: dt.datetime) -> DeadlineSpec:
+        limit, basis = self.region_limits.waiting_limit_for(process, state)
+        return self._spec(self._reckon(limit.unit, start, limit.amount), basis)
+
+    # ----------------------------------------------------------------------- helpers
+
+    def _limit(self, process: str, step: str) -> Limit:
+        found = self.region_limits.limit_for(process, step)
+        if found is None:
+            raise InvalidValue(
+                f"{process}/{step} has no time limit, so no clock to stop or resume",
+                code="no_time_limit",
+            )
+        return found[0]
+
+    def _reckon(self, unit: Unit, start: dt.datetime, amount: int) -> Reckoned:
+        if unit == "working_days":
+            return self.calendar.add_working_days(start, amount)
+        if unit == "calendar_days":
+            return self.calendar.add_calendar_days(start, amount)
+        return self.calendar.add_calendar_months(start, amount)
+
+    def _spec(self, due: Reckoned, basis: str) -> DeadlineSpec:
+        """Add the escalation instant: counted from the last day of the period."""
+        escalation = self.region_limits.escalation_after
+        last_day = china_date(due.due_at - dt.timedelta(microseconds=1))
+        if escalation.unit == "working_days":
+            escalate = self.calendar.working_days_after(last_day, escalation.amount)
+        else:
+            escalate = self.calendar.add_calendar_days(
+                due.due_at - dt.timedelta(microseconds=1), escalation.amount
+            )
+        # Report the fallback if either reckoning needed it (the due date's first).
+        reckoned = due if due.fallback_from is not None else escalate
+        if reckoned.fallback_from is not None:
+            basis = f"{basis} [warning: {reckoned.warning}]"
+        return DeadlineSpec(
+            due_at=due.due_at,
+            escalate_at=escalate.due_at,
+            basis=basis,
+            calendar_version=reckoned.calendar_version,
+        )

@@ -1,0 +1,486 @@
+"""Value objects every protocol shares: region codes, case numbers, identity numbers, money, months.
+
+Why value objects: a malformed region code or ID number caught at the edge never reaches a
+stream, where it could not be edited any more ("corrections are new events"). Every constructor
+validates and raises `InvalidValue` with a message that says what was wrong; nothing is
+silently normalised into something else.
+
+Money has two types on purpose: `Money` is an amount that cannot be negative (what a fund holds,
+sends or receives; an overdraft raises), `MoneyDelta` is a signed difference (reconciliation:
+"the info sheet says 12.34 more than arrived"). The type says which one a field may hold, so no
+`allow_negative` flag has to travel with every amount.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError
+
+from domain.kernel import InvalidValue
+
+# --------------------------------------------------------------------------- region codes
+
+#: GB/T 2260 province prefixes (first two digits) in use: 华北, 东北, 华东, 中南, 西南, 西北.
+_PROVINCE_PREFIXES = frozenset(
+    [*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55), *range(61, 66)]
+)
+
+#: Names of the codes this project talks about (reference/domain.md §4); others have name "".
+_REGION_NAMES: dict[str, str] = {
+    "110000": "北京市",
+    "120000": "天津市",
+    "130000": "河北省",
+    "130700": "张家口市",
+    "140000": "山西省",
+    "140200": "大同市",
+    "150000": "内蒙古自治区",
+    "150100": "呼和浩特市",
+    "150200": "包头市",
+    "150600": "鄂尔多斯市",
+    "150900": "乌兰察布市",
+    "152900": "阿拉善盟",
+    "610000": "陕西省",
+    "610800": "榆林市",
+    "640000": "宁夏回族自治区",
+    "640100": "银川市",
+}
+
+RegionLevel = Literal["province", "prefecture", "county"]
+
+
+@dataclass(frozen=True, order=True)
+class RegionCode:
+    """A GB/T 2260 division code: 2 digits province, 2 prefecture, 2 county.
+
+    Well-formed codes we have no name for are accepted (the nation has ~3,000 of them and the
+    list changes yearly); the province prefix must be a real one, so typos like "990600" fail.
+    `str()` is the six digits, which is what events and subjects carry.
+    """
+
+    code: str
+
+    def __post_init__(self) -> None:
+        code = self.code
+        if not isinstance(code, str) or not re.fullmatch(r"[0-9]{6}", code):
+            raise InvalidValue(f"region code must be six digits (GB/T 2260), got {code!r}")
+        if int(code[:2]) not in _PROVINCE_PREFIXES:
+            raise InvalidValue(f"region code {code}: {code[:2]} is not a GB/T 2260 province prefix")
+        if code[2:4] == "00" and code[4:] != "00":
+            raise InvalidValue(f"region code {code}: a county code needs a prefecture part")
+
+    @classmethod
+    def parse(cls, value: str | int) -> RegionCode:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InvalidValue(f"region code must be a string or an integer, got {value!r}")
+        return cls(str(value).strip())
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def level(self) -> RegionLevel:
+        if self.code.endswith("0000"):
+            return "province"
+        if self.code.endswith("00"):
+            return "prefecture"
+        return "county"
+
+    @property
+    def province(self) -> RegionCode:
+        return RegionCode(self.code[:2] + "0000")
+
+    @property
+    def prefecture(self) -> RegionCode | None:
+        """The prefecture-level code containing this one; None for a province."""
+        return None if self.level == "province" else RegionCode(self.code[:4] + "00")
+
+    @property
+    def name(self) -> str:
+        return _REGION_NAMES.get(self.code, "")
+
+
+#: The plan's named pilots (内政办发〔2020〕43号): 鄂尔多斯—榆林, 阿拉善—银川, 乌兰察布—大同—张家口.
+PILOT_PAIRS: tuple[tuple[RegionCode, ...], ...] = (
+    (RegionCode("150600"), RegionCode("610800")),
+    (RegionCode("152900"), RegionCode("640100")),
+    (RegionCode("150900"), RegionCode("140200"), RegionCode("130700")),
+)
+#: Every pilot region plus 呼和浩特, the autonomous region's capital.
+PILOT_REGIONS: tuple[RegionCode, ...] = (
+    *(code for group in PILOT_PAIRS for code in group),
+    RegionCode("150100"),
+)
+
+# --------------------------------------------------------------------------- case numbers
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_SERIAL_LENGTH = 10
+_SERIAL_BITS = 5 * _SERIAL_LENGTH
+#: Namespace of every case id: uuid5 over the case number, so any node derives the same id.
+CASE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:tongban:case-number")
+_CASE_NUMBER = re.compile(r"([0-9]{6})-([0-9]{8})-([0-9A-Z]{10})")
+
+
+@dataclass(frozen=True)
+class CaseNumber:
+    """办件编号 "{region}-{yyyymmdd}-{serial}", unique without coordination between nodes.
+
+    The region and the accepting region's local date make it readable at a window; the serial
+    is 50 bits of an injected UUID (its low bits, which are random in UUID v4 and v7), written in
+    Crockford base32 so it has no I/L/O/U to misread. Collisions need the same region, the same
+    day and the same 50 random bits. `case_id` is derived, never drawn, so every region computes
+    the same id from the number alone.
+    """
+
+    region: RegionCode
+    date: dt.date
+    serial: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.region, RegionCode):
+            raise InvalidValue(f"case number region must be a RegionCode, got {self.region!r}")
+        if isinstance(self.date, dt.datetime) or not isinstance(self.date, dt.date):
+            raise InvalidValue(f"case number date must be a local date, got {self.date!r}")
+        if (
+            not isinstance(self.serial, str)
+            or len(self.serial) != _SERIAL_LENGTH
+            or any(ch not in _CROCKFORD for ch in self.serial)
+        ):
+            raise InvalidValue(
+                f"case number serial must be {_SERIAL_LENGTH} Crockford base32 characters "
+                f"(0-9, A-Z without I, L, O, U), got {self.serial!r}"
+            )
+
+    @classmethod
+    def new(cls, region: RegionCode, local_date: dt.date, id_: uuid.UUID) -> CaseNumber:
+        """A new number for a case accepted in `region` on `local_date` (Asia/Shanghai)."""
+        if not isinstance(id_, uuid.UUID):
+            raise InvalidValue(f"case number needs an injected UUID, got {id_!r}")
+        bits = id_.int & ((1 << _SERIAL_BITS) - 1)
+        serial = "".join(
+            _CROCKFORD[(bits >> shift) & 0x1F] for shift in range(_SERIAL_BITS - 5, -1, -5)
+        )
+        return cls(region, local_date, serial)
+
+    @classmethod
+    def parse(cls, value: str) -> CaseNumber:
+        """Read a case number; lower case is accepted (people type them) and normalised."""
+        if not isinstance(value, str):
+            raise InvalidValue(f"case number must be a string, got {value!r}")
+        match = _CASE_NUMBER.fullmatch(value.strip().upper())
+        if match is None:
+            raise InvalidValue(
+                f"case number must look like 150600-20250102-0123456789, got {value!r}"
+            )
+        region, day, serial = match.groups()
+        try:
+            date = dt.date(int(day[:4]), int(day[4:6]), int(day[6:]))
+        except ValueError:
+            raise InvalidValue(f"case number {value!r}: {day} is not a calendar date") from None
+        return cls(RegionCode(region), date, serial)
+
+    def __str__(self) -> str:
+        return f"{self.region}-{self.date:%Y%m%d}-{self.serial}"
+
+    @property
+    def case_id(self) -> uuid.UUID:
+        """The case's id everywhere (streams, messages, views): uuid5 over the number."""
+        return uuid.uuid5(CASE_NAMESPACE, str(self))
+
+    def side_id(self, region: RegionCode) -> uuid.UUID:
+        """Aggregate id of `region`'s side of this case; only that region writes it."""
+        if not isinstance(region, RegionCode):
+            raise InvalidValue(f"side_id needs a RegionCode, got {region!r}")
+        return uuid.uuid5(self.case_id, str(region))
+
+
+# --------------------------------------------------------------------------- identity numbers
+
+
+def _stdnum_message(kind: str, value: object, exc: ValidationError) -> str:
+    return f"{kind} {value!r} is invalid: {exc}"
+
+
+@dataclass(frozen=True)
+class CitizenId:
+    """居民身份证号码 (GB 11643), validated by `stdnum.cn.ric` (check digit, birth date, place).
+
+    The plaintext never appears in `repr` (which shows the masked form), so a logged state or
+    a failed assertion does not leak it; registers use `keyed_hash`, never the number.
+    """
+
+    number: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.number, str):
+            raise InvalidValue(f"citizen id must be a string, got {type(self.number).__name__}")
+        if ric.compact(self.number) != self.number:
+            raise InvalidValue(
+                "citizen id must be 18 characters without separators; use CitizenId.parse"
+            )
+        try:
+            ric.validate(self.number)
+        except ValidationError as exc:
+            raise InvalidValue(_stdnum_message("citizen id", self.masked, exc)) from None
+
+    @classmethod
+    def parse(cls, value: str) -> CitizenId:
+        if not isinstance(value, str):
+            raise InvalidValue(f"citizen id must be a string, got {type(value).__name__}")
+        return cls(ric.compact(value))
+
+    def __repr__(self) -> str:
+        return f"CitizenId({self.masked!r})"
+
+    def __str__(self) -> str:
+        return self.masked
+
+    @property
+    def masked(self) -> str:
+        """First four and last four characters, e.g. "1506**********123X"."""
+        return self.number[:4] + "*" * (len(self.number) - 8) + self.number[-4:]
+
+    @property
+    def birth_date(self) -> dt.date:
+        return ric.get_birth_date(self.number)
+
+    @property
+    def region(self) -> str:
+        """The division code where the number was first issued — possibly a code abolished
+        since (152701 东胜市 became 150602 in 2001), so a plain string, not a `RegionCode`."""
+        return self.number[:6]
+
+    def keyed_hash(self, key: bytes) -> str:
+        """HMAC-SHA256 (hex) of the number: the per-person register key, no plaintext stored."""
+        if not isinstance(key, bytes) or not key:
+            raise InvalidValue("keyed_hash needs a non-empty secret key (bytes)")
+        return hmac.new(key, self.number.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class CreditCode:
+    """统一社会信用代码 (GB 32100), validated by `stdnum.cn.uscc`."""
+
+    code: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, str):
+            raise InvalidValue(f"credit code must be a string, got {type(self.code).__name__}")
+        if uscc.compact(self.code) != self.code:
+            raise InvalidValue(
+                "credit code must be 18 characters without separators; use CreditCode.parse"
+            )
+        try:
+            uscc.validate(self.code)
+        except ValidationError as exc:
+            raise InvalidValue(_stdnum_message("credit code", self.code, exc)) from None
+
+    @classmethod
+    def parse(cls, value: str) -> CreditCode:
+        if not isinstance(value, str):
+            raise InvalidValue(f"credit code must be a string, got {type(value).__name__}")
+        return cls(uscc.compact(value))
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def registration_region(self) -> str:
+        """Characters 3–8: the division code of the registering authority."""
+        return self.code[2:8]
+
+
+# --------------------------------------------------------------------------- money
+
+_YUAN = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+_SIGNED_YUAN = re.compile(r"[+-]?[0-9]+(\.[0-9]{1,2})?")
+
+
+def _fen_from_yuan(value: str | int | Decimal, *, signed: bool) -> int:
+    """Exact yuan → fen; refuses floats and anything finer than a fen (no rounding here)."""
+    if isinstance(value, (bool, float)) or not isinstance(value, (str, int, Decimal)):
+        raise InvalidValue(
+            f"amounts in yuan must be given as a decimal string, int or Decimal, not {value!r} "
+            f"({type(value).__name__}); floats cannot hold fen exactly"
+        )
+    if isinstance(value, str):
+        text = value.strip()
+        if not (_SIGNED_YUAN if signed else _YUAN).fullmatch(text):
+            raise InvalidValue(
+                f"amount {value!r} must be {'an optionally signed' if signed else 'a'} decimal "
+                "number of yuan with at most 2 decimals, e.g. '12.34'"
+            )
+        amount = Decimal(text)
+    else:
+        amount = Decimal(value)
+        if not amount.is_finite():
+            raise InvalidValue(f"amount {value!r} is not a finite number")
+        try:
+            if amount != amount.quantize(Decimal("0.01")):
+                raise InvalidValue(f"amount {value!r} has more than 2 decimals (finer than a fen)")
+        except InvalidOperation:
+            raise InvalidValue(f"amount {value!r} is too large") from None
+    fen = int(amount * 100)
+    if fen < 0 and not signed:
+        raise InvalidValue(f"amount {value!r} is negative; use MoneyDelta for signed differences")
+    return fen
+
+
+def _format_fen(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    whole, part = divmod(abs(fen), 100)
+    return f"{sign}¥{whole}.{part:02d}"
+
+
+def _check_fen(value: object, kind: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidValue(f"{kind} is an integer number of fen, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    """A non-negative amount in integer fen (分). `Money.yuan("12.34")` == `Money(1234)`."""
+
+    fen: int
+
+    def __post_init__(self) -> None:
+        if _check_fen(self.fen, "Money") < 0:
+            raise InvalidValue(f"Money cannot be negative ({self.fen} fen); use MoneyDelta")
+
+    @classmethod
+    def yuan(cls, value: str | int | Decimal) -> Money:
+        return cls(_fen_from_yuan(value, signed=False))
+
+    @classmethod
+    def zero(cls) -> Money:
+        return cls(0)
+
+    @classmethod
+    def total(cls, amounts: list[Money] | tuple[Money, ...]) -> Money:
+        return cls(sum(a.fen for a in amounts))
+
+    def __add__(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        return Money(self.fen + other.fen)
+
+    def __sub__(self, other: Money) -> Money:
+        """Raises when the result would be negative: taking more than there is is a bug."""
+        if not isinstance(other, Money):
+            return NotImplemented
+        if other.fen > self.fen:
+            raise InvalidValue(f"{self} - {other} would be negative; use Money.difference")
+        return Money(self.fen - other.fen)
+
+    def difference(self, other: Money) -> MoneyDelta:
+        """`self - other` as a signed delta (e.g. info sheet amount minus funds received)."""
+        return MoneyDelta(self.fen - other.fen)
+
+    def __str__(self) -> str:
+        return _format_fen(self.fen)
+
+
+@dataclass(frozen=True, order=True)
+class MoneyDelta:
+    """A signed amount in integer fen: a difference between two `Money`s, never a balance."""
+
+    fen: int
+
+    def __post_init__(self) -> None:
+        _check_fen(self.fen, "MoneyDelta")
+
+    @classmethod
+    def yuan(cls, value: str | int | Decimal) -> MoneyDelta:
+        return cls(_fen_from_yuan(value, signed=True))
+
+    def __add__(self, other: MoneyDelta) -> MoneyDelta:
+        if not isinstance(other, MoneyDelta):
+            return NotImplemented
+        return MoneyDelta(self.fen + other.fen)
+
+    def __sub__(self, other: MoneyDelta) -> MoneyDelta:
+        if not isinstance(other, MoneyDelta):
+            return NotImplemented
+        return MoneyDelta(self.fen - other.fen)
+
+    def __neg__(self) -> MoneyDelta:
+        return MoneyDelta(-self.fen)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.fen == 0
+
+    def __str__(self) -> str:
+        return _format_fen(self.fen)
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True, order=True)
+class Months:
+    """A non-negative whole number of contribution months (periods are never fractional)."""
+
+    count: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.count, bool) or not isinstance(self.count, int):
+            raise InvalidValue(f"Months is an integer count, got {self.count!r}")
+        if self.count < 0:
+            raise InvalidValue(f"Months cannot be negative, got {self.count}")
+
+    def __add__(self, other: Months) -> Months:
+        if not isinstance(other, Months):
+            return NotImplemented
+        return Months(self.count + other.count)
+
+    def __sub__(self, other: Months) -> Months:
+        if not isinstance(other, Months):
+            return NotImplemented
+        if other.count > self.count:
+            raise InvalidValue(f"{self} - {other} would be negative")
+        return Months(self.count - other.count)
+
+    def __str__(self) -> str:
+        return f"{self.count} months"
+
+
+# --------------------------------------------------------------------------- materials
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class MaterialRef:
+    """A scanned document, by content: events carry this, the bytes stay in the region's blob
+    store, and a counterpart that fetches them checks `sha256` before trusting them."""
+
+    doc_id: str
+    sha256: str
+    media_type: str
+    size: int
+    title: str
+    kind: str
+
+    def __post_init__(self) -> None:
+        for name in ("doc_id", "sha256", "media_type", "title", "kind"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidValue(f"material {name} must be a string, got {getattr(self, name)!r}")
+        if not _SHA256_HEX.fullmatch(self.sha256):
+            raise InvalidValue(
+                f"material sha256 must be 64 lowercase hex characters, got {self.sha256!r}"
+            )
+        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
+            raise InvalidValue(
+                f"material size must be a non-negative integer of bytes, got {self.size!r}"
+            )

@@ -1,0 +1,116 @@
+"""Deadline arithmetic over 2024–2028: official data, the 2027 sample file, then the fallback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import domain
+from domain.calendar import WorkingCalendar, china_date, parse_holiday_file
+from domain.limits import STATUTORY, Limit, LimitExceedsStatute, RegionLimits, Rules
+
+SAMPLE_PATH = Path(domain.__file__).parent / "holidays" / "cn-2027.sample.json"
+CALENDAR = WorkingCalendar.with_files(
+    parse_holiday_file(json.loads(SAMPLE_PATH.read_text(encoding="utf-8")), name=SAMPLE_PATH.name)
+)
+RULES = Rules(CALENDAR)
+WORKING_DAY_STEPS = sorted(key for key, s in STATUTORY.items() if s.limit.unit == "working_days")
+
+instants = st.datetimes(
+    min_value=dt.datetime(2024, 1, 1),
+    max_value=dt.datetime(2028, 12, 31),
+    timezones=st.just(dt.UTC),
+)
+counts = st.integers(min_value=0, max_value=60)
+gaps = st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=90))
+
+
+@given(instants, gaps, counts, st.integers(min_value=0, max_value=20))
+def test_add_working_days_is_monotonic_in_start_and_count(
+    start: dt.datetime,
+    later_by: dt.timedelta,
+    n: int,
+    more: int,
+) -> None:
+    due = CALENDAR.add_working_days(start, n).due_at
+    assert CALENDAR.add_working_days(start + later_by, n).due_at >= due
+    assert CALENDAR.add_working_days(start, n + more).due_at >= due
+    if more:
+        assert CALENDAR.add_working_days(start, n + more).due_at > due
+
+
+@given(instants, st.integers(min_value=1, max_value=60))
+def test_a_working_day_deadline_ends_with_a_working_day_after_the_start_day(
+    start: dt.datetime,
+    n: int,
+) -> None:
+    due = CALENDAR.add_working_days(start, n).due_at
+    last_day = china_date(due - dt.timedelta(microseconds=1))
+    assert CALENDAR.is_working_day(last_day)
+    assert last_day > china_date(start)
+    assert china_date(due) == last_day + dt.timedelta(days=1)  # due at local midnight
+
+
+@given(instants, counts)
+def test_n_working_days_later_there_are_exactly_n_working_days_in_between(
+    start: dt.datetime, n: int
+) -> None:
+    reckoned = CALENDAR.add_working_days(start, n)
+    assert CALENDAR.working_days_between(start, reckoned.due_at).days == n
+    first, last = china_date(start), china_date(reckoned.due_at - dt.timedelta(microseconds=1))
+    days = [first + dt.timedelta(days=i) for i in range(1, (last - first).days + 1)]
+    assert sum(CALENDAR.is_working_day(d) for d in days) == n
+    # The fallback flag is true exactly when a counted-over day had no official data.
+    assert (reckoned.fallback_from is not None) == any(d.year >= 2028 for d in days)
+
+
+@given(instants, counts)
+def test_n_calendar_days_later_there_are_exactly_n_days_in_between(
+    start: dt.datetime, n: int
+) -> None:
+    due = CALENDAR.add_calendar_days(start, n).due_at
+    assert CALENDAR.calendar_days_between(start, due).days == n
+
+
+@given(st.sampled_from(sorted(STATUTORY)), st.integers(min_value=1, max_value=60), instants)
+def test_a_region_limit_never_exceeds_the_statute(
+    key: tuple[str, str], amount: int, start: dt.datetime
+) -> None:
+    statute = STATUTORY[key]
+    limit = Limit(amount, statute.limit.unit)
+    try:
+        region = RegionLimits("150600", {key: limit})
+    except LimitExceedsStatute:
+        assert amount > statute.limit.amount
+        return
+    assert amount <= statute.limit.amount
+    configured = Rules(CALENDAR, region).deadline_for(*key, start)
+    statutory = RULES.deadline_for(*key, start)
+    assert configured is not None and statutory is not None
+    assert configured.due_at <= statutory.due_at
+
+
+@given(st.sampled_from(WORKING_DAY_STEPS), instants, gaps, gaps)
+def test_pause_and_resume_never_shorten_the_working_days_granted(
+    key: tuple[str, str],
+    start: dt.datetime,
+    paused_after: dt.timedelta,
+    stopped_for: dt.timedelta,
+) -> None:
+    process, step = key
+    spec = RULES.deadline_for(process, step, start)
+    assert spec is not None
+    pause = start + paused_after
+    assume(pause < spec.due_at)
+    resume_at = pause + stopped_for
+    remaining = RULES.remaining_days(process, step, spec.due_at, pause)
+    used = CALENDAR.working_days_between(start, pause).days
+    assert used + remaining == STATUTORY[key].limit.amount
+    resumed = RULES.resume(process, step, resume_at, remaining)
+    assert CALENDAR.working_days_between(resume_at, resumed.due_at).days == remaining
+    assert resumed.due_at >= spec.due_at
+    assert resumed.escalate_at > resumed.due_at
