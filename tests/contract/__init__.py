@@ -1,0 +1,1 @@
+"""Contract suites every implementation of a port runs (see README.md); not collected alone."""
