@@ -33,7 +33,7 @@ PREFIX = "tb.v1"
 MSG_ID_HEADER = "Nats-Msg-Id"
 
 _REGION = re.compile(r"[0-9]{6}")
-_EVENT_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
+_EVENT_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")  # "<originator_id>:<version>" holds a colon
 _TOKEN = re.compile(r"[^\s.*>]+")
 
 AddressKind = Literal["evt", "dlq", "cmd", "doc"]
@@ -120,7 +120,7 @@ def msg_id(event_id: str | UUID, dest: str) -> str:
     """The `Nats-Msg-Id` of one event sent to one destination."""
     text = str(event_id)
     if not _EVENT_ID.fullmatch(text):
-        raise ValueError(f"event id must be 1-128 of [A-Za-z0-9._-], got {text!r}")
+        raise ValueError(f"event id must be 1-128 of [A-Za-z0-9._:-], got {text!r}")
     return f"{text}:{region_code(dest)}"
 
 

@@ -1,0 +1,459 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) that carries one shared event over a link.
+
+Why CloudEvents: region back-ends in any language consume the links by a documented contract,
+and CloudEvents gives them a standard envelope with SDKs everywhere; the `cloudevents` SDK reads
+and writes the format here, we only choose the attributes.
+
+A *link* is the one-way path origin region → destination region. Each message on it carries the
+origin's identity of the event (`originatorid`, `originatorversion`) — the key of exactly-once
+effect — and a contiguous per-link sequence (`linkseq`), so the inbox can record in order and see
+gaps (design §5).
+
+CloudEvents attribute names must be lower-case alphanumerics, so the design's names map as:
+
+    design name         CloudEvents attribute    value
+    event id            id                       "<originator_id>:<version>" (origin identity)
+    origin region       source                   "/tongban/regions/<origin>"
+    event type          type                     "cn.tongban.<Event.TYPE>"
+    case number         subject                  the human case number
+    event instant       time                     the event's `at`, stored (never "now")
+    link_seq            linkseq                  1, 2, 3… per origin → destination link
+    prev_hash           prevhash                 reserved for trust (absent for now)
+    key_id              keyid                    reserved for trust (absent for now)
+    sig                 sig                      reserved for trust (absent for now)
+    receipt_of          receiptof                "<originator_id>:<version>" of the event receipted
+    traceparent         traceparent              W3C trace context (CloudEvents tracing extension)
+    schema_version      schemaversion            the payload's schema version
+    originator_id       originatorid             the origin side's aggregate id
+    originator_version  originatorversion        the event's version in that aggregate
+    origin/destination  origin, destination      GB/T 2260 region codes of the link
+    process             process                  the catalogue process (e.g. "pension_transfer")
+    case id             caseid                   the case's UUID
+
+An optional attribute with no value is *absent* (CloudEvents treats absent and null alike).
+`data` is the event's payload itself (`domain.kernel.to_payload`), not wrapped: `type` and
+`schemaversion` say which schema it follows, so a wrapper would add nothing (and `dataschema`
+is not set for the same reason: the schema is `components.messages.<EventType>` of
+asyncapi.yaml). Unknown extra attributes are ignored, so the envelope can grow compatibly.
+
+Canonical bytes: attributes and payload keys are sorted and `time` comes from the event, so the
+same message always encodes to the same bytes (relays may republish; later, `prevhash` and `sig`
+will be computed over these bytes).
+
+Decoding never guesses: anything wrong raises `WireError` with a stable `reason` (the inbox
+quarantines the message with it), and a payload written by a *newer* schema raises
+`NewerSchema`, which the inbox parks until this node is upgraded. Older payloads are upcast
+through the kernel's upcasters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal, NotRequired
+
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.exceptions import BaseCloudEventException
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from dateutil.parser import isoparse
+from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
+
+from domain.kernel import (
+    DomainError,
+    Event,
+    EventRef,
+    InvalidValue,
+    event_from_payload,
+    event_type,
+    to_payload,
+)
+from domain.values import RegionCode
+
+SPECVERSION: Final = "1.0"
+TYPE_PREFIX: Final = "cn.tongban."
+CONTROL_TYPE_PREFIX: Final = "cn.tongban.link."
+DATA_CONTENT_TYPE: Final = "application/json"
+#: NATS `Content-Type` header of a structured-mode message (NATS protocol binding 1.0.2).
+CONTENT_TYPE: Final = JSONFormat.CONTENT_TYPE
+SOURCE_PREFIX: Final = "/tongban/regions/"
+#: Shape of a GB/T 2260 region code in the schema; `domain.values.RegionCode` checks the rest.
+REGION_CODE_PATTERN: Final = r"^[1-9][0-9]{5}$"
+EVENT_ID_PATTERN: Final = r"^[^:\s]+:[1-9][0-9]*$"
+TRACEPARENT_PATTERN: Final = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+#: Headers a quarantined message carries on the dead-letter subject `tb.v1.dlq.<dest>`.
+QUARANTINE_REASON_HEADER: Final = "Tongban-Quarantine-Reason"
+QUARANTINE_DETAIL_HEADER: Final = "Tongban-Quarantine-Detail"
+QUARANTINE_SUBJECT_HEADER: Final = "Tongban-Original-Subject"
+
+_FORMAT: Final = JSONFormat()
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class WireReason(StrEnum):
+    """Why a message was refused; stable strings the inbox records with a quarantined message."""
+
+    NOT_JSON = "not_json"
+    NOT_AN_OBJECT = "not_an_object"
+    MISSING_ATTRIBUTE = "missing_attribute"
+    BAD_ATTRIBUTE = "bad_attribute"
+    UNSUPPORTED_SPECVERSION = "unsupported_specversion"
+    UNKNOWN_TYPE = "unknown_type"
+    NOT_WIRE_TYPE = "not_wire_type"
+    BAD_REGION_CODE = "bad_region_code"
+    INCONSISTENT_ENVELOPE = "inconsistent_envelope"
+    PAYLOAD_MISMATCH = "payload_mismatch"
+    NEWER_SCHEMA = "newer_schema"
+
+
+@dataclass(frozen=True)
+class LinkPosition:
+    """Where a refused message sat on its link, when the envelope said so: the inbox still
+    needs it to hold the sequence (a parked message is not a lost one)."""
+
+    origin: str
+    destination: str
+    link_seq: int
+
+
+class WireError(DomainError):
+    """A message that cannot be accepted as it is; `reason` is stable, `str(exc)` explains."""
+
+    code = "wire_error"
+
+    def __init__(
+        self, reason: WireReason, detail: str, *, position: LinkPosition | None = None,
+    ) -> None:
+        super().__init__(f"{reason}: {detail}", code=f"wire_{reason}")
+        self.reason = reason
+        self.detail = detail
+        self.position = position
+
+
+class NewerSchema(WireError):
+    """The payload was written by a newer schema version than this node knows: park, don't drop."""
+
+    def __init__(
+        self, event_type: str, schema_version: int, known_version: int, *,
+        position: LinkPosition | None = None,
+    ) -> None:
+        super().__init__(
+            WireReason.NEWER_SCHEMA,
+            f"{event_type} schema version {schema_version} is newer than this node's "
+            f"{known_version}",
+            position=position,
+        )
+        self.event_type = event_type
+        self.schema_version = schema_version
+        self.known_version = known_version
+
+
+# --------------------------------------------------------------------------- attributes
+
+RegionCodeText = Annotated[str, Field(pattern=REGION_CODE_PATTERN, description="GB/T 2260 code")]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class LinkEnvelope(TypedDict):
+    """CloudEvents attributes every message on a link carries (events and control messages)."""
+
+    __pydantic_config__ = ConfigDict(strict=True)  # type: ignore[misc]
+
+    specversion: Literal["1.0"]
+    id: NonEmpty
+    source: Annotated[str, Field(
+        pattern=r"^/tongban/regions/[1-9][0-9]{5}$",
+        description="/tongban/regions/<sending region>")]
+    type: Annotated[str, Field(pattern=r"^cn\.tongban\.[A-Za-z0-9_.]+$")]
+    time: Annotated[AwareDatetime, Field(description="the fact's instant, never the send time")]
+    datacontenttype: NotRequired[Literal["application/json"]]
+    origin: Annotated[RegionCodeText, Field(description="the link's origin region")]
+    destination: Annotated[RegionCodeText, Field(description="the link's destination region")]
+
+
+class EventEnvelope(LinkEnvelope):
+    """CloudEvents attributes of a shared domain event (see `regions.wire.envelope` for names)."""
+
+    subject: Annotated[NonEmpty, Field(description="the case number")]
+    linkseq: Annotated[int, Field(ge=1, description="design `link_seq`: contiguous per link")]
+    schemaversion: Annotated[int, Field(ge=1, description="design `schema_version`")]
+    originatorid: Annotated[NonEmpty, Field(description="design `originator_id`")]
+    originatorversion: Annotated[int, Field(ge=1, description="design `originator_version`")]
+    process: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="catalogue process")]
+    caseid: Annotated[NonEmpty, Field(description="the case's UUID")]
+    prevhash: NotRequired[Annotated[NonEmpty, Field(description="design `prev_hash` (trust)")]]
+    keyid: NotRequired[Annotated[NonEmpty, Field(description="design `key_id` (trust)")]]
+    sig: NotRequired[Annotated[NonEmpty, Field(description="design `sig` (trust)")]]
+    receiptof: NotRequired[Annotated[str, Field(
+        pattern=EVENT_ID_PATTERN, description="design `receipt_of`: id of the receipted event")]]
+    traceparent: NotRequired[Annotated[str, Field(
+        pattern=TRACEPARENT_PATTERN, description="W3C trace context")]]
+
+
+class ControlEnvelope(LinkEnvelope):
+    """CloudEvents attributes of a link control message: the link's only (fields are in `data`)."""
+
+
+EVENT_ENVELOPE: Final = TypeAdapter(EventEnvelope)
+CONTROL_ENVELOPE: Final = TypeAdapter(ControlEnvelope)
+
+
+def source_of(region: str) -> str:
+    return SOURCE_PREFIX + region
+
+
+def event_id(ref: EventRef) -> str:
+    """The CloudEvents id of an event: its origin identity, unique without coordination."""
+    return f"{ref.originator_id}:{ref.version}"
+
+
+def _parse_event_id(text: str) -> EventRef:
+    originator_id, _, version = text.rpartition(":")
+    return EventRef(originator_id, int(version))
+
+
+def check_link(origin: str, destination: str, position: LinkPosition | None = None) -> None:
+    """Both ends are real region codes and differ (a side's id is per case *and* region)."""
+    for name, code in (("origin", origin), ("destination", destination)):
+        try:
+            RegionCode.parse(code)
+        except InvalidValue as exc:
+            raise WireError(WireReason.BAD_REGION_CODE, f"{name}: {exc}",
+                            position=position) from None
+    if origin == destination:
+        raise WireError(WireReason.INCONSISTENT_ENVELOPE,
+                        f"a link joins two regions, got {origin} → {destination}",
+                        position=position)
+
+
+def check_attributes(adapter: TypeAdapter[Any], attributes: dict[str, Any]) -> None:
+    """Validate envelope attributes, turning the first problem into a specific `WireError`."""
+    try:
+        adapter.validate_python(attributes)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        detail = f"attribute {name!r}: {error['msg']}"
+        if error["type"] == "missing":
+            raise WireError(WireReason.MISSING_ATTRIBUTE, detail) from None
+        if name == "specversion":
+            raise WireError(WireReason.UNSUPPORTED_SPECVERSION, detail) from None
+        if name in ("origin", "destination"):
+            raise WireError(WireReason.BAD_REGION_CODE, detail) from None
+        raise WireError(WireReason.BAD_ATTRIBUTE, detail) from None
+
+
+# --------------------------------------------------------------------------- format plumbing
+
+
+def _canonical(value: Any) -> Any:
+    """Sort object keys all the way down, so equal payloads give equal bytes."""
+    if isinstance(value, dict):
+        return {k: _canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def write(attributes: dict[str, Any], data: dict[str, Any]) -> bytes:
+    """Structured-mode JSON through the SDK, attributes and data keys sorted."""
+    event = CloudEvent(dict(sorted(attributes.items())), _canonical(data))
+    return _FORMAT.write(event)
+
+
+_REQUIRED: Final = ("specversion", "id", "source", "type", "time")
+
+
+def _strict(attributes: dict[str, Any], data: Any) -> BaseCloudEvent:
+    """SDK event factory that refuses a missing required attribute: the SDK's constructor would
+    invent a missing id, time or specversion, which a receiver must never do."""
+    for name in _REQUIRED:
+        if name not in attributes:
+            raise WireError(WireReason.MISSING_ATTRIBUTE, f"attribute {name!r} is missing")
+    if attributes["specversion"] != SPECVERSION:
+        raise WireError(WireReason.UNSUPPORTED_SPECVERSION,
+                        f"specversion {attributes['specversion']!r}, expected {SPECVERSION!r}")
+    return CloudEvent(attributes, data)
+
+
+def read(data: bytes | str) -> tuple[dict[str, Any], Any]:
+    """Bytes -> (attributes, data) via the SDK; structural failures become `WireError`s."""
+    try:
+        received = _FORMAT.read(_strict, data)
+    except BaseCloudEventException as exc:
+        raise WireError(WireReason.BAD_ATTRIBUTE, str(exc)) from exc
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        raise _diagnose(data, exc) from exc
+    return dict(received.get_attributes()), received.get_data()
+
+
+def _diagnose(data: bytes | str, exc: Exception) -> WireError:
+    """Name what is wrong with a message the SDK could not read (only on the failure path)."""
+    try:
+        parsed = json.loads(data)
+    except (ValueError, TypeError) as json_exc:
+        return WireError(WireReason.NOT_JSON, str(json_exc))
+    if not isinstance(parsed, dict):
+        return WireError(WireReason.NOT_AN_OBJECT, f"a JSON {type(parsed).__name__}")
+    if "time" in parsed:
+        try:
+            isoparse(parsed["time"])
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            return WireError(WireReason.BAD_ATTRIBUTE, f"attribute 'time': {parsed['time']!r}")
+    return WireError(WireReason.BAD_ATTRIBUTE, f"{type(exc).__name__}: {exc}")
+
+
+# --------------------------------------------------------------------------- event messages
+
+
+@dataclass(frozen=True)
+class WireMessage:
+    """One shared event on its link, with the origin identity and the link fields.
+
+    `upcast_from` is set by `decode` when the payload was written by an older schema version;
+    encoding always writes the current version.
+    """
+
+    event: Event
+    ref: EventRef
+    origin: str
+    destination: str
+    link_seq: int
+    case_number: str
+    case_id: str
+    process: str
+    traceparent: str = ""
+    prev_hash: str = ""
+    key_id: str = ""
+    sig: str = ""
+    receipt_of: EventRef | None = None
+    upcast_from: int | None = None
+
+    @property
+    def id(self) -> str:
+        return event_id(self.ref)
+
+    @property
+    def type(self) -> str:
+        return TYPE_PREFIX + self.event.TYPE
+
+    @property
+    def position(self) -> LinkPosition:
+        return LinkPosition(self.origin, self.destination, self.link_seq)
+
+
+def encode(message: WireMessage) -> bytes:
+    """The canonical structured-mode bytes of `message`; refuses what `decode` would refuse."""
+    event = message.event
+    check_link(message.origin, message.destination)
+    _wire_class(event.TYPE)
+    if type(event) is not event_type(event.TYPE):
+        raise WireError(WireReason.UNKNOWN_TYPE, f"{type(event).__name__} is not registered")
+    if event.to_region != message.destination:
+        raise WireError(WireReason.INCONSISTENT_ENVELOPE,
+                        f"event to_region {event.to_region!r} is not the destination "
+                        f"{message.destination!r}")
+    attributes: dict[str, Any] = {
+        "specversion": SPECVERSION,
+        "id": message.id,
+        "source": source_of(message.origin),
+        "type": message.type,
+        "subject": message.case_number,
+        "time": event.at,
+        "datacontenttype": DATA_CONTENT_TYPE,
+        "linkseq": message.link_seq,
+        "schemaversion": type(event).SCHEMA_VERSION,
+        "originatorid": message.ref.originator_id,
+        "originatorversion": message.ref.version,
+        "origin": message.origin,
+        "destination": message.destination,
+        "process": message.process,
+        "caseid": message.case_id,
+    }
+    optional = {
+        "traceparent": message.traceparent, "prevhash": message.prev_hash,
+        "keyid": message.key_id, "sig": message.sig,
+        "receiptof": event_id(message.receipt_of) if message.receipt_of else "",
+    }
+    attributes.update({k: v for k, v in optional.items() if v})
+    check_attributes(EVENT_ENVELOPE, attributes)
+    return write(attributes, to_payload(event))
+
+
+def decode(data: bytes | str) -> WireMessage:
+    """Bytes -> `WireMessage`, or `WireError` (quarantine) / `NewerSchema` (park)."""
+    return event_from(*read(data))
+
+
+def event_from(attributes: dict[str, Any], payload: Any) -> WireMessage:
+    """A message whose format `read` already accepted -> `WireMessage` (see `decode`)."""
+    type_name = _event_type_name(attributes.get("type"))
+    check_attributes(EVENT_ENVELOPE, attributes)
+    position = LinkPosition(attributes["origin"], attributes["destination"], attributes["linkseq"])
+    check_link(position.origin, position.destination, position)
+    cls = _wire_class(type_name, position)
+    ref = EventRef(attributes["originatorid"], attributes["originatorversion"])
+    _expect(attributes["id"] == event_id(ref),
+            f"id {attributes['id']!r} is not originatorid:originatorversion", position)
+    _expect(attributes["source"] == source_of(attributes["origin"]),
+            f"source {attributes['source']!r} is not the origin's", position)
+    version = attributes["schemaversion"]
+    if version > cls.SCHEMA_VERSION:
+        raise NewerSchema(type_name, version, cls.SCHEMA_VERSION, position=position)
+    if not isinstance(payload, dict):
+        raise WireError(WireReason.PAYLOAD_MISMATCH,
+                        f"data must be a JSON object, got {type(payload).__name__}",
+                        position=position)
+    try:
+        event = event_from_payload(type_name, payload, schema_version=version)
+    except (DomainError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise WireError(WireReason.PAYLOAD_MISMATCH, str(exc), position=position) from exc
+    _expect(event.to_region == attributes["destination"],
+            f"payload to_region {event.to_region!r} is not the destination", position)
+    _expect(event.at == attributes["time"], "time is not the event's `at`", position)
+    receipt_of = attributes.get("receiptof")
+    return WireMessage(
+        event=event, ref=ref, origin=attributes["origin"], destination=attributes["destination"],
+        link_seq=attributes["linkseq"], case_number=attributes["subject"],
+        case_id=attributes["caseid"], process=attributes["process"],
+        traceparent=attributes.get("traceparent", ""), prev_hash=attributes.get("prevhash", ""),
+        key_id=attributes.get("keyid", ""), sig=attributes.get("sig", ""),
+        receipt_of=_parse_event_id(receipt_of) if receipt_of else None,
+        upcast_from=version if version < cls.SCHEMA_VERSION else None,
+    )
+
+
+def _event_type_name(ce_type: Any) -> str:
+    if not isinstance(ce_type, str) or not ce_type.startswith(TYPE_PREFIX):
+        raise WireError(WireReason.UNKNOWN_TYPE, f"type {ce_type!r} is not {TYPE_PREFIX}<Event>")
+    if ce_type.startswith(CONTROL_TYPE_PREFIX):
+        raise WireError(WireReason.UNKNOWN_TYPE,
+                        f"{ce_type} is a control message, not an event (use decode_any)")
+    return ce_type.removeprefix(TYPE_PREFIX)
+
+
+def _wire_class(type_name: str, position: LinkPosition | None = None) -> type[Event]:
+    try:
+        cls = event_type(type_name)
+    except DomainError:
+        raise WireError(WireReason.UNKNOWN_TYPE, f"no event type {type_name!r}",
+                        position=position) from None
+    if not cls.WIRE:
+        raise WireError(WireReason.NOT_WIRE_TYPE, f"{type_name} is local, it never travels",
+                        position=position)
+    return cls
+
+
+def _expect(condition: bool, detail: str, position: LinkPosition) -> None:
+    if not condition:
+        raise WireError(WireReason.INCONSISTENT_ENVELOPE, detail, position=position)
+
+
+def as_utc_text(instant: dt.datetime) -> str:
+    """A compact, deterministic UTC rendering for ids built from instants."""
+    return instant.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
