@@ -302,7 +302,9 @@ class Decider(Protocol, Generic[S]):
     """What every protocol module exposes (as module-level functions or an object).
 
     - `process`: the catalogue process name the protocol implements (e.g. "pension_transfer").
-    - `initial(...)` is protocol-specific; `evolve(None, first_event)` must build the state.
+    - `initial(...)` is protocol-specific; `evolve(None, first_event)` must build the state —
+      including when the first event is `CounterpartEventRejected` (the counterpart event that
+      would have opened this side was refused): the side then exists in `needs_attention`.
     - `decide(state, command, now)`: events, or `DomainError`; never mutates `state`.
     - `evolve(state, event)`: the new state.
     - `policy(state, now)`: commands the system issues by itself in this state (actor
@@ -310,7 +312,10 @@ class Decider(Protocol, Generic[S]):
     - `timers(state, now)`: commands due because a deadline or waiting-state timer has passed at
       `now` (DeadlineMissed, Escalated, lapse). Empty when none is due.
     - `next_timer(state)`: the earliest instant at which `timers` would return something.
-    - `status(state)`: the side's status name; `is_terminal(state)`.
+    - `status(state)`: the side's status name; `is_terminal(state)`; `summary(state)`.
+    - `options(state, now, rng)` (in the protocol module): plausible human or back-end commands
+      legal now, parameters drawn from the injected `random.Random` — the simulator and the
+      property tests drive every protocol through it.
     """
 
     process: str
@@ -322,6 +327,7 @@ class Decider(Protocol, Generic[S]):
     def next_timer(self, state: S) -> dt.datetime | None: ...
     def status(self, state: S) -> str: ...
     def is_terminal(self, state: S) -> bool: ...
+    def summary(self, state: S) -> SideSummary: ...
 
 
 def fold(decider: Decider[S], events: Sequence[Event], state: S | None = None) -> S | None:
@@ -356,3 +362,36 @@ def execute(
 
 Clock = Callable[[], dt.datetime]
 _ = field  # re-exported for protocol modules' convenience
+
+
+# --------------------------------------------------------------------------- summaries
+
+SideRole = Literal["destination", "origin", "handling", "receiving", "single"]
+
+
+@dataclass(frozen=True)
+class SideSummary:
+    """What the invariant checkers and views need to know of one side, whatever its protocol.
+
+    Amounts are integer fen and periods integer months. `sent` is what this side has remitted
+    or stated in an info sheet (origin); `received` what its finance side recorded as arrived
+    (destination); `credited` what it credited to the person at completion. `peer_regions` are
+    the counterpart regions of this side.
+    """
+
+    case_id: str
+    process: str
+    role: SideRole
+    region: str
+    status: str
+    terminal: bool
+    needs_attention: bool = False
+    person_key: str = ""
+    scheme: str = ""
+    peer_regions: tuple[str, ...] = ()
+    amount_stated: int = 0
+    amount_sent: int = 0
+    amount_received: int = 0
+    amount_credited: int = 0
+    months_stated: int = 0
+    months_credited: int = 0

@@ -1,1 +1,1 @@
-"""The region node: composition root, event store, outbox relay, inbox, broker port, back-end SDK."""
+"""The region node: composition root, event store, outbox relay, inbox, broker port, SDK."""

@@ -1,0 +1,55 @@
+"""The protocol registry: catalogue process name -> the protocol that runs it.
+
+Importing this package registers every protocol's event types (for decoding stores and wire
+messages). Each protocol module exposes `decider(rules)`, `options(state, now, rng)`,
+`register_effects(event)` and `ALLOWED_TERMINAL_PAIRS`; `ProtocolSpec` bundles them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from domain.deadlines import DeadlineRules
+from domain.kernel import Command, Decider, Event
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    process: str
+    module: str
+    decider: Callable[[DeadlineRules], Decider[Any]]
+    options: Callable[[Any, dt.datetime, random.Random], list[Command]]
+    register_effects: Callable[[Event], Sequence[Any]]
+    allowed_terminal_pairs: frozenset[tuple[str, str]]
+
+
+def spec_of(process: str, module: ModuleType) -> ProtocolSpec:
+    return ProtocolSpec(
+        process=process, module=module.__name__, decider=module.decider,
+        options=module.options, register_effects=module.register_effects,
+        allowed_terminal_pairs=frozenset(module.ALLOWED_TERMINAL_PAIRS))
+
+
+def _load() -> dict[str, ProtocolSpec]:
+    import importlib
+
+    specs: dict[str, ProtocolSpec] = {}
+    for name in ("pension", "unemployment", "medical", "housing_fund", "household", "application"):
+        try:
+            module = importlib.import_module(f"domain.protocols.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"domain.protocols.{name}":
+                raise
+            continue
+        processes = getattr(module, "PROCESSES", None) or (module.PROCESS,)
+        for process in processes:
+            specs[process] = spec_of(process, module)
+    return specs
+
+
+PROTOCOLS: dict[str, ProtocolSpec] = _load()

@@ -1,0 +1,238 @@
+"""The inbox core: counterpart messages in, exactly-once effects out (sans-IO).
+
+Exactly-once is keyed on origin identity, never on broker sequence numbers: each link
+(origin -> this region) has a contiguous `link_seq`. For each message:
+- `link_seq <= recorded`: already applied — acknowledge, do nothing (a duplicate, a redelivery
+  after a crash, a republish after the dedup window);
+- `link_seq == recorded + 1`: apply it (the node records the in-link position in the same
+  transaction as the effects), then apply any held successors;
+- `link_seq > recorded + 1`: hold it (not acknowledged: the broker redelivers it if we crash) and
+  count a gap. A gap that persists past `gap_bound` — including one only visible through the
+  origin's announced high-water mark, i.e. a lost *last* message — produces a `ResendRequest`
+  to the origin, which re-sends from its own store.
+Messages that don't decode or come from a region we don't know go to quarantine with the reason;
+an authentic event the domain refuses is recorded by the node as `CounterpartEventRejected`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.kernel import DomainError
+from regions.ledger import Quarantined, stable_id
+from regions.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
+from regions.node import RegionNode
+
+
+class DecodeError(Exception):
+    """Raised by a codec for a message that cannot be decoded; `reason` is kept in quarantine.
+
+    `position` is (origin, destination, link_seq) when the envelope still said where the message
+    sat on its link: the link must step over it, or every later message would wait forever.
+    """
+
+    def __init__(self, reason: str, position: tuple[str, str, int] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.position = position
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One delivery as the core sees it: bytes plus an opaque token the driver acks with."""
+
+    subject: str
+    data: bytes
+    headers: dict[str, str]
+    token: Any
+    subject_origin: str = ""  # origin token of the subject, when the transport has one
+
+
+@dataclass
+class InboxResult:
+    ack: list[Any] = field(default_factory=list)
+    resend_requests: list[ResendRequest] = field(default_factory=list)
+    resends_asked_of_us: list[ResendRequest] = field(default_factory=list)
+    applied: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class _Link:
+    recorded: int = 0
+    announced: int = 0
+    held: dict[int, tuple[LinkMessage, Any]] = field(default_factory=dict)
+    poisoned: dict[int, str] = field(default_factory=dict)  # link_seq -> ref of a parked message
+    gap_since: dt.datetime | None = None
+    asked_at: dt.datetime | None = None
+
+
+class Inbox:
+    def __init__(self, node: RegionNode, decode: Callable[[bytes, dict[str, str]], WireItem],
+                 known_regions: Collection[str], *, gap_bound: dt.timedelta) -> None:
+        self.node = node
+        self.decode = decode
+        self.known = set(known_regions)
+        self.gap_bound = gap_bound
+        self.links: dict[str, _Link] = {}
+        self.stats = {"applied": 0, "duplicates": 0, "quarantined": 0, "gaps": 0, "rejected": 0,
+                      "resend_requests": 0}
+
+    def link(self, origin: str) -> _Link:
+        link = self.links.get(origin)
+        if link is None:
+            link = self.links[origin] = _Link(recorded=self.node.inlink_position(origin))
+        return link
+
+    def forget(self) -> None:
+        """A crash: held messages and positions in memory are gone (the store is not)."""
+        self.links.clear()
+
+    def handle(self, batch: list[Incoming], now: dt.datetime) -> InboxResult:
+        result = InboxResult()
+        for incoming in batch:
+            self._handle_one(incoming, now, result)
+        result.resend_requests.extend(self.check_gaps(now))
+        return result
+
+    def _handle_one(self, incoming: Incoming, now: dt.datetime, result: InboxResult) -> None:
+        try:
+            item = self.decode(incoming.data, incoming.headers)
+        except DecodeError as exc:
+            self._quarantine(incoming, exc.reason, now, result)
+            if exc.position is not None:
+                origin, destination, seq = exc.position
+                if origin in self.known and destination == self.node.region:
+                    link = self.link(origin)
+                    if seq > link.recorded:
+                        link.poisoned[seq] = f"quarantined:{origin}:{seq}"
+                        link.announced = max(link.announced, seq)
+                        self._drain(link, now, result)
+            return
+        origin = item.origin if not isinstance(item, ResendRequest) else item.destination
+        destination = item.destination if not isinstance(item, ResendRequest) else item.origin
+        if origin not in self.known:
+            self._quarantine(incoming, f"unknown sender region {origin}", now, result)
+            return
+        if destination != self.node.region:
+            self._quarantine(incoming, f"addressed to {destination}, not {self.node.region}",
+                             now, result)
+            return
+        if incoming.subject_origin and incoming.subject_origin != origin:
+            self._quarantine(incoming, f"subject says origin {incoming.subject_origin}, "
+                             f"envelope says {origin}", now, result)
+            return
+        if isinstance(item, HighWaterMark):
+            link = self.link(origin)
+            link.announced = max(link.announced, item.link_seq)
+            result.ack.append(incoming.token)
+            return
+        if isinstance(item, ResendRequest):
+            result.resends_asked_of_us.append(item)
+            result.ack.append(incoming.token)
+            return
+        self._sequence(item, incoming.token, now, result)
+
+    def _sequence(self, message: LinkMessage, token: Any, now: dt.datetime,
+                  result: InboxResult) -> None:
+        link = self.link(message.origin)
+        link.announced = max(link.announced, message.link_seq)
+        if message.link_seq <= link.recorded:
+            result.duplicates += 1
+            self.stats["duplicates"] += 1
+            result.ack.append(token)
+            return
+        if message.link_seq > link.recorded + 1:
+            if message.link_seq not in link.held:
+                self.stats["gaps"] += 1
+            link.held[message.link_seq] = (message, token)
+            if link.gap_since is None:
+                link.gap_since = now
+            return
+        self._apply(link, message, token, now, result)
+        self._drain(link, now, result)
+
+    def _drain(self, link: _Link, now: dt.datetime, result: InboxResult) -> None:
+        """Apply held successors and step over parked (quarantined) positions, in order."""
+        while True:
+            nxt = link.recorded + 1
+            if nxt in link.poisoned:
+                origin = next(o for o, lk in self.links.items() if lk is link)
+                self.node.skip_link_seq(origin, nxt, link.poisoned.pop(nxt), now)
+                link.recorded = nxt
+            elif nxt in link.held:
+                held, held_token = link.held.pop(nxt)
+                self._apply(link, held, held_token, now, result)
+            else:
+                break
+        if link.recorded >= link.announced and not link.held:
+            link.gap_since = None
+            link.asked_at = None
+
+    def _apply(self, link: _Link, message: LinkMessage, token: Any, now: dt.datetime,
+               result: InboxResult) -> None:
+        try:
+            outcome = self.node.receive(message, now)
+        except DomainError as exc:
+            # Authentic but undecodable by our domain (unknown type, newer schema, unknown
+            # process): it cannot be applied, so it must not block the link forever either.
+            self._quarantine(Incoming("", b"", {}, token), f"{exc.code}: {exc} "
+                             f"(link {message.origin}->{message.destination} #{message.link_seq},"
+                             f" event {message.event_id})", now, result, message=message)
+            self.node.skip_link_seq(message.origin, message.link_seq, message.event_id, now)
+            link.recorded = message.link_seq
+            return
+        link.recorded = message.link_seq
+        result.ack.append(token)
+        result.applied += 1
+        self.stats["applied"] += 1
+        if "CounterpartEventRejected" in outcome.events:
+            result.rejected += 1
+            self.stats["rejected"] += 1
+
+    def check_gaps(self, now: dt.datetime) -> list[ResendRequest]:
+        """Resend requests for gaps older than the bound (asked again once per bound)."""
+        requests = []
+        for origin in sorted(self.links):
+            link = self.links[origin]
+            top = max([link.announced, *link.held])
+            if top <= link.recorded:
+                link.gap_since = None
+                continue
+            if link.gap_since is None:
+                link.gap_since = now
+            due = link.gap_since + self.gap_bound
+            if now >= due and (link.asked_at is None or now >= link.asked_at + self.gap_bound):
+                missing_to = min(link.held) - 1 if link.held else top
+                requests.append(ResendRequest(origin=origin, destination=self.node.region,
+                                              from_seq=link.recorded + 1, to_seq=missing_to,
+                                              at=now))
+                link.asked_at = now
+                self.stats["resend_requests"] += 1
+        return requests
+
+    def lag(self) -> dict[str, int]:
+        """Per origin: announced or held messages not yet applied."""
+        return {o: max([lk.announced, *lk.held]) - lk.recorded
+                for o, lk in sorted(self.links.items())}
+
+    def _quarantine(self, incoming: Incoming, reason: str, now: dt.datetime,
+                    result: InboxResult, message: LinkMessage | None = None) -> None:
+        key = message.event_id if message else f"{incoming.subject}:{incoming.data!r}"
+        qid = stable_id("quarantine", self.node.region, key)
+        data = incoming.data
+        if message is not None and not data:
+            data = repr(message).encode()
+        try:
+            self.node.app.repository.get(qid)
+        except Exception:
+            self.node.app.save(Quarantined.park(qid, reason, incoming.subject, data,
+                                                incoming.headers, now))
+        result.ack.append(incoming.token)
+        result.quarantined += 1
+        self.stats["quarantined"] += 1

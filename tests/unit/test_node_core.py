@@ -1,0 +1,214 @@
+"""The node core's exactly-once rules, on two in-memory regions and a toy protocol."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from domain.kernel import Actor
+from domain.protocols import spec_of
+from regions import codec
+from regions.bootstrap import Region, build_region
+from regions.config import RegionConfig
+from regions.inbox import Incoming
+from regions.messages import HighWaterMark, LinkMessage, ResendRequest
+from regions.node import CommandInProgress, IdempotencyConflict
+from regions.stores import MemoryStore
+from tests.unit import toy_protocol as toy
+
+A, B = "150600", "610800"
+T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+STAFF = Actor("staff", "s1", A, "clerk")
+
+
+def make(code: str, peer: str, store: MemoryStore) -> Region:
+    return build_region(RegionConfig(region=code, peers=(peer,), gap_bound_seconds=10),
+                        clock=lambda: T0, ids=uuid.uuid4, broker=None, store=store,
+                        protocols={"toy": spec_of("toy", toy)})
+
+
+@pytest.fixture
+def world() -> tuple[Region, Region, MemoryStore]:
+    store = MemoryStore()
+    return make(A, B, store), make(B, A, store), store
+
+
+def ping(region: Region, n: int = 1, case: str | None = None) -> str:
+    case_id = case or str(uuid.uuid4())
+    outcome = region.node.submit(case_id, f"{A}-20260302-X{n}", "toy",
+                                 toy.Ping(actor=STAFF, case_id=case_id, n=n, to=B, home=A), T0)
+    assert outcome.ok, outcome
+    return case_id
+
+
+def outgoing(region: Region) -> list:
+    batch = region.relay.step(T0)
+    assert batch is not None
+    region.relay.published(batch, T0)
+    return batch.items
+
+
+def deliver(region: Region, items: list, now: dt.datetime = T0):
+    incoming = []
+    for item in items:
+        out = codec.to_outgoing(item)
+        incoming.append(Incoming(out.subject, out.data, out.headers, token=item,
+                                 subject_origin=out.subject.split(".")[-1]))
+    return region.inbox.handle(incoming, now)
+
+
+def messages(items: list) -> list[LinkMessage]:
+    return [i for i in items if isinstance(i, LinkMessage)]
+
+
+def test_shared_events_get_contiguous_link_sequence_numbers_per_destination(world) -> None:
+    a, _, _ = world
+    for n in range(1, 4):
+        ping(a, n)
+    sent = messages(outgoing(a))
+    assert [m.link_seq for m in sent] == [1, 2, 3]
+    assert {m.destination for m in sent} == {B}
+
+
+def test_counterpart_event_applied_once_however_often_it_arrives(world) -> None:
+    a, b, _ = world
+    case = ping(a)
+    items = outgoing(a)
+    first = deliver(b, items)
+    again = deliver(b, items + items)
+    assert first.applied == 1 and again.applied == 0 and again.duplicates == 2
+    view = b.node.side(case)
+    assert view is not None and view.state.status == "ponged"  # receipt, then the pong policy
+    assert b.node.inlink_position(A) == 1
+
+
+def test_an_early_message_is_held_until_the_gap_is_filled(world) -> None:
+    a, b, _ = world
+    c1, c2 = ping(a, 1), ping(a, 2)
+    first, second = messages(outgoing(a))
+    held = deliver(b, [second])
+    assert held.applied == 0 and held.ack == []  # not acknowledged: redelivered if we crash
+    assert b.node.side(c2) is None
+    filled = deliver(b, [first])
+    assert filled.applied == 2
+    assert b.node.side(c1) is not None and b.node.side(c2) is not None
+
+
+def test_a_lost_last_message_is_seen_through_the_high_water_mark_and_resent(world) -> None:
+    a, b, _ = world
+    ping(a, 1)
+    items = outgoing(a)
+    marks = [i for i in items if isinstance(i, HighWaterMark)]
+    assert marks and marks[0].link_seq == 1
+    deliver(b, marks)  # the event itself was lost; only the mark arrived
+    assert b.inbox.lag() == {A: 1}
+    assert b.inbox.check_gaps(T0 + dt.timedelta(seconds=5)) == []  # not before the bound
+    requests = b.inbox.check_gaps(T0 + dt.timedelta(seconds=11))
+    assert requests == [ResendRequest(origin=A, destination=B, from_seq=1, to_seq=1,
+                                      at=T0 + dt.timedelta(seconds=11))]
+    resent = a.relay.resend(B, 1, 1)
+    assert resent == messages(items)  # the same message, from the origin's store
+    assert deliver(b, resent).applied == 1
+    assert b.inbox.lag() == {A: 0}
+
+
+def test_undecodable_and_unknown_sender_messages_go_to_quarantine_with_their_reason(world) -> None:
+    _, b, _ = world
+    junk = Incoming("tb.v1.evt.610800.150600", b"{not json", {}, token="t1", subject_origin=A)
+    result = b.inbox.handle([junk], T0)
+    assert result.quarantined == 1 and result.ack == ["t1"]
+    a2 = make("152900", B, MemoryStore())
+    ping_stranger = a2.node.submit(str(uuid.uuid4()), "x", "toy", toy.Ping(
+        actor=STAFF, case_id=str(uuid.uuid4()), n=1, to=B, home="152900"), T0)
+    assert ping_stranger.ok
+    stranger = deliver(b, messages(outgoing(a2)))
+    assert stranger.quarantined == 1 and stranger.applied == 0
+    reasons = sorted(q.reason for q in _quarantined(b))
+    assert any("not_json" in r for r in reasons)
+    assert any("unknown sender region 152900" in r for r in reasons)
+
+
+def test_an_authentic_event_the_domain_refuses_is_recorded_as_rejected(world) -> None:
+    a, b, _ = world
+    case = ping(a, n=-1)
+    result = deliver(b, outgoing(a))
+    assert result.applied == 1 and result.rejected == 1
+    view = b.node.side(case)
+    assert view is not None and view.state.status == "needs_attention"
+    assert b.node.inlink_position(A) == 1  # the sequence stays whole
+
+
+def test_a_retried_command_gets_the_stored_outcome_and_a_changed_body_is_refused(world) -> None:
+    a, _, _ = world
+    case = str(uuid.uuid4())
+    command = toy.Ping(actor=STAFF, case_id=case, n=1, to=B, home=A)
+    first = a.node.submit(case, "n", "toy", command, T0, command_id="k1", principal="p")
+    again = a.node.submit(case, "n", "toy", command, T0, command_id="k1", principal="p")
+    assert first.ok and again == first
+    assert len(messages(outgoing(a))) == 1  # executed once
+    other = toy.Ping(actor=STAFF, case_id=case, n=2, to=B, home=A)
+    with pytest.raises(IdempotencyConflict):
+        a.node.submit(case, "n", "toy", other, T0, command_id="k1", principal="p")
+    refused = a.node.submit(case, "n", "toy", command, T0, command_id="k2", principal="p")
+    assert not refused.ok and refused.error_code == "illegal_command"
+    assert a.node.submit(case, "n", "toy", command, T0, command_id="k2", principal="p") == refused
+
+
+def test_a_concurrent_duplicate_command_is_told_it_is_in_progress(world) -> None:
+    a, _, _ = world
+    case = str(uuid.uuid4())
+    command = toy.Ping(actor=STAFF, case_id=case, n=1, to=B, home=A)
+    seen = []
+    save = a.node.app.save
+
+    def save_after_a_duplicate_arrives(*aggregates):  # a second request while the first saves
+        with pytest.raises(CommandInProgress):
+            a.node.submit(case, "n", "toy", command, T0, command_id="k", principal="p")
+        seen.append(True)
+        return save(*aggregates)
+
+    a.node.app.save = save_after_a_duplicate_arrives  # type: ignore[method-assign]
+    first = a.node.submit(case, "n", "toy", command, T0, command_id="k", principal="p")
+    a.node.app.save = save  # type: ignore[method-assign]
+    assert first.ok and seen == [True]
+    # ... and afterwards the duplicate gets the first one's outcome.
+    assert a.node.submit(case, "n", "toy", command, T0, command_id="k", principal="p") == first
+
+
+def test_relay_resumes_from_its_durable_cursor_and_a_republish_is_harmless(world) -> None:
+    a, b, _ = world
+    ping(a, 1)
+    batch = a.relay.step(T0)
+    assert batch is not None
+    deliver(b, batch.items)  # published, then the node crashed before moving its cursor
+    a.restart()
+    again = a.relay.step(T0)
+    assert again is not None and messages(again.items) == messages(batch.items)
+    assert deliver(b, again.items).duplicates == 1
+    a.relay.published(again, T0)
+    a.restart()
+    assert a.relay.step(T0) is None
+
+
+def test_deadline_is_flagged_by_the_timer_never_early_and_survives_a_restart(world) -> None:
+    a, _, _ = world
+    case = ping(a)
+    assert a.timer.step(T0 + dt.timedelta(hours=23)) == []
+    a.restart()
+    fired = a.timer.step(T0 + dt.timedelta(days=1))
+    assert [o.events for o in fired] == [("DeadlineMissed",)]
+    assert a.timer.step(T0 + dt.timedelta(days=1, hours=1)) == []
+    escalated = a.timer.step(T0 + dt.timedelta(days=2))
+    assert [o.events for o in escalated] == [("Escalated",)]
+    assert a.node.side(case).state.status == "pinged"
+
+
+def _quarantined(region: Region) -> list:
+    from eventsourcing.utils import get_topic
+
+    from regions.ledger import Quarantined
+    notes = region.node.app.recorder.select_notifications(
+        start=None, limit=100, topics=[get_topic(Quarantined.Parked)])
+    return [region.node.app.repository.get(n.originator_id) for n in notes]
