@@ -1,0 +1,59 @@
+"""The asyncio driver runs the same cores end to end over a broker (here the in-memory one)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+from domain.kernel import Actor
+from domain.protocols import spec_of
+from regions.bootstrap import build_region
+from regions.broker.memory import MemoryBroker
+from regions.config import RegionConfig
+from regions.driver import NodeDriver
+from regions.stores import MemoryStore
+from tests.unit import toy_protocol as toy
+
+A, B = "150600", "610800"
+
+
+def wall() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def _ping_pong(cases: int) -> tuple[list[str], list[str]]:
+    server = MemoryBroker(wall)
+    for code in (A, B):
+        server.ensure_stream_now(code, duplicate_window=120)
+        server.ensure_consumer_now(code, ack_wait=30)
+    store = MemoryStore()
+    regions = {c: build_region(RegionConfig(region=c, peers=(A, B), heartbeat_seconds=0.2),
+                               clock=wall, ids=uuid.uuid4, broker=None, store=store,
+                               protocols={"toy": spec_of("toy", toy)}) for c in (A, B)}
+    drivers = {c: NodeDriver(r, server.connect(), fetch_timeout=0.05)
+               for c, r in regions.items()}
+    runs = [asyncio.create_task(d.run()) for d in drivers.values()]
+    case_ids = []
+    for n in range(cases):
+        case_id = str(uuid.uuid4())
+        case_ids.append(case_id)
+        await drivers[A].db(regions[A].node.submit, case_id, f"n{n}", "toy", toy.Ping(
+            actor=Actor("staff", "s", A), case_id=case_id, n=n, to=B, home=A), wall())
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        statuses = [regions[A].node.side(c) for c in case_ids]
+        if all(v is not None and v.state.status == "done" for v in statuses):
+            break
+    for d in drivers.values():
+        d.stop()
+    await asyncio.gather(*runs)
+    a = [regions[A].node.side(c).state.status for c in case_ids]  # type: ignore[union-attr]
+    b = [regions[B].node.side(c).state.status for c in case_ids]  # type: ignore[union-attr]
+    return a, b
+
+
+def test_two_driven_nodes_complete_ping_pong_over_the_broker_and_stop_cleanly() -> None:
+    a, b = asyncio.run(_ping_pong(20))
+    assert a == ["done"] * 20
+    assert b == ["ponged"] * 20
