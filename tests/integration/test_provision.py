@@ -1,0 +1,178 @@
+"""`provision()` on a real nats-server: what it creates, that it is idempotent, what it refuses.
+
+Stream and consumer settings are read back through a plain nats-py connection (an operator's
+view), not through the adapter under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import nats
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext, api
+
+from regions.broker import subjects
+from regions.broker.nats import NatsBroker
+from regions.broker.nats_server import NatsServer, free_port
+from regions.broker.port import BrokerError, Outgoing
+from regions.broker.provision import DEFAULT_ACK_WAIT, DEFAULT_DUPLICATE_WINDOW, provision
+
+ORDOS, ULANQAB = "150600", "150900"
+YULIN = "610800"
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def js(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
+    """An operator's connection to an empty server."""
+    if not nats_server.running:
+        nats_server.restart()
+    nc: NatsClient = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    for info in await js.streams_info():
+        await js.delete_stream(info.config.name or "")
+    yield js
+    await nc.close()
+
+
+async def stream_names(js: JetStreamContext) -> set[str]:
+    return {info.config.name or "" for info in await js.streams_info()}
+
+
+async def test_provision_creates_event_and_dead_letter_streams_and_an_inbox_per_region(
+    nats_server: NatsServer, js: JetStreamContext,
+) -> None:
+    done = await provision([ORDOS, ULANQAB], nats_server.url)
+    assert [p.region for p in done] == [ORDOS, ULANQAB]
+    assert await stream_names(js) == {"TB_EVT_150600", "TB_DLQ_150600",
+                                      "TB_EVT_150900", "TB_DLQ_150900"}
+    events = (await js.stream_info("TB_EVT_150600")).config
+    assert events.subjects == ["tb.v1.evt.150600.*"]
+    assert events.duplicate_window == DEFAULT_DUPLICATE_WINDOW
+    dead = (await js.stream_info("TB_DLQ_150600")).config
+    assert dead.subjects == ["tb.v1.dlq.150600"]
+    inbox = await js.consumer_info("TB_EVT_150600", "inbox_150600")
+    assert inbox.config.durable_name == "inbox_150600"
+    assert inbox.config.ack_policy == api.AckPolicy.EXPLICIT
+    assert inbox.config.deliver_policy == api.DeliverPolicy.ALL
+    assert inbox.config.deliver_subject is None  # a pull consumer
+    assert inbox.config.ack_wait == DEFAULT_ACK_WAIT
+    assert done[0].inbox.ack_wait == DEFAULT_ACK_WAIT
+    assert done[0].events.name == "TB_EVT_150600"
+
+
+async def test_provisioned_streams_never_discard_unconsumed_messages(
+    nats_server: NatsServer, js: JetStreamContext,
+) -> None:
+    await provision([ORDOS], nats_server.url)
+    for name in ("TB_EVT_150600", "TB_DLQ_150600"):
+        config = (await js.stream_info(name)).config
+        assert config.retention == api.RetentionPolicy.LIMITS  # acking deletes nothing
+        assert config.storage == api.StorageType.FILE
+        assert (config.max_msgs, config.max_bytes, config.max_age,
+                config.max_msgs_per_subject) == (-1, -1, 0.0, -1)
+        assert config.discard == api.DiscardPolicy.NEW  # a limit added later refuses, not drops
+        assert config.persist_mode in (None, api.PersistMode.DEFAULT)
+    assert (await js.stream_info("TB_EVT_150600")).config.deny_purge is True
+    with pytest.raises(nats.js.errors.APIError):
+        await js.purge_stream("TB_EVT_150600")
+
+
+async def test_provisioning_lifts_a_discarding_limit_someone_set_on_an_existing_stream(
+    nats_server: NatsServer, js: JetStreamContext,
+) -> None:
+    name = subjects.event_stream_name(ORDOS)
+    await js.add_stream(api.StreamConfig(
+        name=name, subjects=subjects.event_stream_subjects(ORDOS), max_msgs=2,
+        discard=api.DiscardPolicy.OLD))
+    for n in range(2):
+        await js.publish(subjects.event_subject(ORDOS, YULIN), f"{n}".encode())
+    await provision([ORDOS], nats_server.url)
+    config = (await js.stream_info(name)).config
+    assert (config.max_msgs, config.discard, config.deny_purge) == (-1, "new", True)
+    await js.publish(subjects.event_subject(ORDOS, YULIN), b"2")
+    assert (await js.stream_info(name)).state.messages == 3
+
+
+async def test_provisioning_again_keeps_messages_and_the_consumer_position_and_updates_settings(
+    nats_server: NatsServer, js: JetStreamContext,
+) -> None:
+    await provision([ORDOS], nats_server.url, duplicate_window=60.0, ack_wait=10.0)
+    broker = await NatsBroker.connect(nats_server.url)
+    try:
+        outs = [Outgoing.event(dest=ORDOS, origin=YULIN, event_id=f"e-{n}", data=b"x")
+                for n in range(3)]
+        await broker.publish_many(outs)
+        [first] = await broker.fetch("inbox_150600", "TB_EVT_150600", 1, timeout=1.0)
+        await broker.ack(first)
+        await broker.consumer_info("TB_EVT_150600", "inbox_150600")  # acks applied
+    finally:
+        await broker.close()
+
+    again = await provision([ORDOS], nats_server.url, duplicate_window=300.0, ack_wait=45.0,
+                            max_deliver=20)
+
+    info = await js.stream_info("TB_EVT_150600")
+    assert (info.state.messages, info.config.duplicate_window) == (3, 300.0)
+    inbox = await js.consumer_info("TB_EVT_150600", "inbox_150600")
+    assert (inbox.ack_floor.stream_seq, inbox.num_pending) == (1, 2)
+    assert (inbox.config.ack_wait, inbox.config.max_deliver) == (45.0, 20)
+    assert (again[0].inbox.ack_floor, again[0].events.messages) == (1, 3)
+
+
+async def test_provisioning_is_idempotent_when_nothing_changed(
+    nats_server: NatsServer, js: JetStreamContext,
+) -> None:
+    first = await provision([ORDOS], nats_server.url)
+    created = (await js.stream_info("TB_EVT_150600")).created
+    second = await provision([ORDOS, ORDOS], nats_server.url)
+    assert second == first
+    assert (await js.stream_info("TB_EVT_150600")).created == created
+
+
+async def test_bad_input_is_refused_before_anything_is_created(
+    nats_server: NatsServer, js: JetStreamContext,
+) -> None:
+    for bad in (
+        provision([], nats_server.url),
+        provision([ORDOS, "15060"], nats_server.url),
+        provision([ORDOS], nats_server.url, duplicate_window=0),
+        provision([ORDOS], nats_server.url, ack_wait=-1),
+        provision([ORDOS], nats_server.url, replicas=0),
+        provision([ORDOS], nats_server.url, max_deliver=0),
+    ):
+        with pytest.raises(ValueError):
+            await bad
+    assert await stream_names(js) == set()
+
+
+async def test_replicas_beyond_a_single_server_are_refused_by_the_broker(
+    nats_server: NatsServer, js: JetStreamContext,
+) -> None:
+    with pytest.raises(BrokerError, match="replicas"):
+        await provision([ORDOS], nats_server.url, replicas=3)
+    assert await stream_names(js) == set()
+
+
+async def test_a_stream_that_acknowledges_before_flushing_is_refused(
+    nats_server: NatsServer, js: JetStreamContext,
+) -> None:
+    name = subjects.event_stream_name(ORDOS)
+    await js.add_stream(api.StreamConfig(
+        name=name, subjects=subjects.event_stream_subjects(ORDOS),
+        persist_mode=api.PersistMode.ASYNC))
+    with pytest.raises(BrokerError, match="persist_mode async"):
+        await provision([ORDOS], nats_server.url)
+
+
+async def test_unreachable_broker_is_a_broker_error() -> None:
+    with pytest.raises(BrokerError, match="cannot connect"):
+        await provision([ORDOS], f"nats://127.0.0.1:{free_port()}", connect_timeout=1.0)
