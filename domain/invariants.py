@@ -1,0 +1,307 @@
+"""The ledger's invariants as checkers: the property tests, the simulator and the views share them.
+
+Why functions over summaries and event lists: every protocol reduces a side to a
+`kernel.SideSummary` and keeps its events, so one checker serves every protocol and every
+driver (Hypothesis, the seed simulator, the reconciliation view over real stores). Each checker
+returns a list of `Violation`s naming the case and the rule — empty when all is well — instead of
+raising, so a driver can report them all at once. `needs_attention` is not a disagreement: it is
+reported (severity "attention"), never counted as a violation.
+
+Rules (design.md §4, reference/domain.md §1):
+1. `conservation`: at completion stated == sent == received == credited, in fen and months; a
+   destination never credits more than it received, nor more than its origins sent.
+2. `single_active_relationship` (registers) and `relationship_order` (注销 before 落户).
+3. `terminal_pairs`: both sides end in an allowed pair; `split_outcome`: never one origin
+   transferred and another refused in one application (invariant 4).
+4. `no_step_twice`: each counterpart event received at most once per side; each shared event
+   type sent at most once per link unless the protocol allows repeats.
+5. `legal_transitions`: only the protocol's status changes, nothing after a terminal state.
+6. `deadlines_never_early`: DeadlineMissed / Escalated never before their instants.
+8. `liveness`: after quiescence every side is terminal or needs_attention.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from domain.deadlines import DeadlineMissed, DeadlineSet, Escalated
+from domain.kernel import Decider, Event, EventRef, SideSummary
+from domain.registers import (
+    MoveOutBegun,
+    MoveOutCancelled,
+    RegisterEntry,
+    RegisterKey,
+    RelationshipEnded,
+    RelationshipOpened,
+)
+
+Severity = Literal["violation", "attention"]
+SideKey = tuple[str, str]  # (case_id, region)
+ABSENT = "absent"
+
+
+@dataclass(frozen=True)
+class Violation:
+    case_id: str
+    rule: str
+    detail: str
+    severity: Severity = "violation"
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] case {self.case_id}: {self.detail}"
+
+
+def violations_only(found: Iterable[Violation]) -> list[Violation]:
+    return [v for v in found if v.severity == "violation"]
+
+
+def _by_case(summaries: Iterable[SideSummary]) -> dict[str, list[SideSummary]]:
+    cases: dict[str, list[SideSummary]] = defaultdict(list)
+    for s in summaries:
+        cases[s.case_id].append(s)
+    return dict(cases)
+
+
+# --------------------------------------------------------------------------- 1. conservation
+
+
+def conservation(summaries: Iterable[SideSummary]) -> list[Violation]:
+    """Amounts and months out == in at completion; never more credited than received or sent."""
+    found: list[Violation] = []
+    for case_id, sides in sorted(_by_case(summaries).items()):
+        for dest in (s for s in sides if s.role == "destination"):
+            origins = [s for s in sides if s.role == "origin"]
+            sent = sum(o.amount_sent for o in origins)
+
+            def bad(detail: str) -> None:
+                found.append(Violation(case_id, "conservation", detail))  # noqa: B023
+
+            if dest.amount_credited > dest.amount_received:
+                bad(f"credited {dest.amount_credited} fen but received {dest.amount_received}")
+            if origins and dest.amount_credited > sent:
+                bad(f"credited {dest.amount_credited} fen but origins sent {sent}")
+            if dest.terminal and dest.status == "completed":
+                if not (dest.amount_stated == dest.amount_received == dest.amount_credited):
+                    bad(f"completed with stated {dest.amount_stated}, received "
+                        f"{dest.amount_received}, credited {dest.amount_credited} fen")
+                if dest.months_stated != dest.months_credited:
+                    bad(f"completed with {dest.months_stated} months stated but "
+                        f"{dest.months_credited} credited")
+                if origins and sum(o.amount_stated for o in origins) != dest.amount_stated:
+                    bad(f"origins stated {sum(o.amount_stated for o in origins)} fen, the "
+                        f"destination recorded {dest.amount_stated}")
+                if origins and sum(o.months_stated for o in origins) != dest.months_stated:
+                    bad(f"origins stated {sum(o.months_stated for o in origins)} months, the "
+                        f"destination recorded {dest.months_stated}")
+            elif dest.terminal and dest.amount_credited:
+                bad(f"{dest.status} yet {dest.amount_credited} fen credited")
+            if dest.terminal and origins and all(o.terminal for o in origins) and (
+                    sent != dest.amount_received):
+                bad(f"at rest the origins sent {sent} fen net, the destination holds "
+                    f"{dest.amount_received}")
+    return found
+
+
+# --------------------------------------------------------------------------- 2. registers
+
+
+def single_active_relationship(entries: Mapping[RegisterKey, RegisterEntry]) -> list[Violation]:
+    """At most one region holds a ledger-opened relationship per (person, scheme).
+
+    Relationships adopted at their first move-out predate the ledger (a person may have several
+    old pension relationships: that is why transfers have several origins), so only those the
+    ledger opened — or that have moved through it since — count.
+    """
+    holders: dict[tuple[str, str], list[tuple[str, RegisterEntry]]] = defaultdict(list)
+    for (region, person, scheme), entry in entries.items():
+        if entry.status in ("active", "in_transit") and not entry.adopted:
+            holders[(person, scheme)].append((region, entry))
+    return [
+        Violation(",".join(sorted(e.case_id for _, e in held)), "single_active_relationship",
+                  f"person {person[:12]}… holds {scheme} in {sorted(r for r, _ in held)}")
+        for (person, scheme), held in sorted(holders.items()) if len(held) > 1
+    ]
+
+
+def relationship_order(log: Sequence[tuple[str, Event]]) -> list[Violation]:
+    """注销 before 落户: no region opens a case's relationship while another still holds it."""
+    pending: dict[str, set[str]] = defaultdict(set)
+    found: list[Violation] = []
+    for region, event in log:
+        case_id = getattr(event, "case_id", "")
+        if isinstance(event, MoveOutBegun):
+            pending[case_id].add(region)
+        elif isinstance(event, (MoveOutCancelled, RelationshipEnded)):
+            pending[case_id].discard(region)
+        elif isinstance(event, RelationshipOpened) and pending[case_id]:
+            found.append(Violation(case_id, "relationship_order",
+                                   f"opened in {region} while {sorted(pending[case_id])} still "
+                                   "hold the relationship (注销 must come before 落户)"))
+    return found
+
+
+# --------------------------------------------------------------------------- 3. terminal pairs
+
+
+def terminal_pairs(
+    summaries: Iterable[SideSummary], allowed: Mapping[str, Set[tuple[str, str]]],
+) -> list[Violation]:
+    """Each (destination, origin) pair of a case where both ended is allowed for its process.
+
+    A destination that ended while an origin never heard of the case pairs with "absent";
+    `needs_attention` sides are reported, not judged.
+    """
+    found: list[Violation] = []
+    for case_id, sides in sorted(_by_case(summaries).items()):
+        dests = [s for s in sides if s.role == "destination"]
+        by_region = {s.region: s for s in sides if s.role == "origin"}
+        for s in sides:
+            if s.needs_attention and not s.terminal:
+                found.append(Violation(case_id, "needs_attention",
+                                       f"{s.role} {s.region} is {s.status}", "attention"))
+        for dest in dests:
+            if not dest.terminal:
+                continue
+            pairs = allowed.get(dest.process, frozenset())
+            for region in dest.peer_regions:
+                origin = by_region.get(region)
+                if origin is not None and not origin.terminal:
+                    continue
+                pair = (dest.status, origin.status if origin else ABSENT)
+                if pair not in pairs:
+                    found.append(Violation(case_id, "terminal_pairs",
+                                           f"{dest.process}: destination {dest.region} {pair[0]} "
+                                           f"with origin {region} {pair[1]}"))
+    return found
+
+
+def split_outcome(
+    side_events: Mapping[SideKey, Sequence[Event]], transferred: Set[str], refused: Set[str],
+) -> list[Violation]:
+    """Never one origin transferred out and another refused in one application (§1 inv. 4)."""
+    did: dict[str, dict[str, set[str]]] = defaultdict(
+        lambda: {"transferred": set(), "refused": set()})
+    for (case_id, region), events in side_events.items():
+        for event in events:
+            if event.TYPE in transferred:
+                did[case_id]["transferred"].add(region)
+            elif event.TYPE in refused:
+                did[case_id]["refused"].add(region)
+    return [
+        Violation(case_id, "split_outcome",
+                  f"{sorted(d['transferred'])} transferred out but {sorted(d['refused'])} refused")
+        for case_id, d in sorted(did.items()) if d["transferred"] and d["refused"]
+    ]
+
+
+# --------------------------------------------------------------------------- 4. no step twice
+
+
+def no_step_twice(
+    side_events: Mapping[SideKey, Sequence[Event]], repeatable: Set[str] = frozenset(),
+) -> list[Violation]:
+    """Each counterpart event has effect once per side; each shared type once per link."""
+    found: list[Violation] = []
+    for (case_id, region), events in sorted(side_events.items()):
+        refs: dict[EventRef, int] = defaultdict(int)
+        sent: dict[tuple[str, str], int] = defaultdict(int)
+        for event in events:
+            ref = getattr(event, "ref", None)
+            if isinstance(ref, EventRef):
+                refs[ref] += 1
+            if event.to_region and event.TYPE not in repeatable:
+                sent[(event.TYPE, event.to_region)] += 1
+        found += [Violation(case_id, "no_step_twice",
+                            f"{region} recorded counterpart event {ref} {n} times")
+                  for ref, n in refs.items() if n > 1]
+        found += [Violation(case_id, "no_step_twice", f"{region} sent {t} to {to} {n} times")
+                  for (t, to), n in sent.items() if n > 1]
+    return found
+
+
+# --------------------------------------------------------------------------- 5. transitions
+
+
+@dataclass
+class TransitionWatch:
+    """The incremental form of `legal_transitions`: feed a side's events as they are recorded
+    (a driver checking after every step then folds each event once, not the whole history)."""
+
+    case_id: str
+    region: str
+    decider: Decider[Any]
+    transitions: Set[tuple[str, str]]
+    attention_status: str = "needs_attention"
+    state: Any = None
+    previous: str = ""
+    ended_at: str | None = None
+
+    def feed(self, events: Iterable[Event]) -> list[Violation]:
+        found: list[Violation] = []
+        for event in events:
+            if self.ended_at is not None:
+                found.append(Violation(self.case_id, "legal_transitions",
+                                       f"{self.region} recorded {event.TYPE} after ending "
+                                       f"{self.ended_at}"))
+                continue
+            self.state = self.decider.evolve(self.state, event)
+            status = self.decider.status(self.state)
+            if status != self.attention_status and status != self.previous:
+                if (self.previous, status) not in self.transitions:
+                    found.append(Violation(self.case_id, "legal_transitions",
+                                           f"{self.region} went from {self.previous or '—'} to "
+                                           f"{status} on {event.TYPE}"))
+                self.previous = status
+            if self.decider.is_terminal(self.state):
+                self.ended_at = status
+        return found
+
+
+def legal_transitions(
+    case_id: str, region: str, decider: Decider[Any], events: Sequence[Event],
+    transitions: Set[tuple[str, str]], attention_status: str = "needs_attention",
+) -> list[Violation]:
+    """Fold the side's events: every status change is in `transitions`; none after the end.
+
+    `needs_attention` is an overlay (a side may enter and leave it from any status), so changes
+    are judged between the statuses before and after it.
+    """
+    return TransitionWatch(case_id, region, decider, transitions, attention_status).feed(events)
+
+
+# --------------------------------------------------------------------------- 6. deadlines
+
+
+def deadlines_never_early(case_id: str, region: str, events: Sequence[Event]) -> list[Violation]:
+    """A deadline is flagged at or after its instant, escalated at or after its escalation."""
+    found: list[Violation] = []
+    watches: dict[str, DeadlineSet] = {}
+    for event in events:
+        if isinstance(event, DeadlineSet):
+            watches[event.step] = event
+        elif isinstance(event, DeadlineMissed):
+            w = watches.get(event.step)
+            if w is None or w.due_at != event.due_at:
+                found.append(Violation(case_id, "deadlines", f"{region} flagged {event.step}, "
+                                       "which has no such deadline"))
+            elif event.at < w.due_at:
+                found.append(Violation(case_id, "deadlines", f"{region} flagged {event.step} at "
+                                       f"{event.at.isoformat()}, before {w.due_at.isoformat()}"))
+        elif isinstance(event, Escalated):
+            w = watches.get(event.step)
+            if w is None or event.at < w.escalate_at:
+                found.append(Violation(case_id, "deadlines", f"{region} escalated {event.step} "
+                                       "before its escalation instant"))
+    return found
+
+
+# --------------------------------------------------------------------------- 8. liveness
+
+
+def liveness(summaries: Iterable[SideSummary]) -> list[Violation]:
+    """After quiescence every side has ended or explicitly needs a person."""
+    return [Violation(s.case_id, "liveness", f"{s.role} {s.region} is still {s.status}")
+            for s in summaries if not s.terminal and not s.needs_attention]

@@ -1,0 +1,539 @@
+"""The generic transfer protocol (转移接续, 多地联办): one destination, one or several origins.
+
+Why one machine for four schemes: pension, unemployment, medical insurance and the housing fund
+all follow reference/domain.md §1 — the destination (转入地) accepts and sends a contact letter
+(联系函), each origin (转出地) checks, issues an info sheet (信息表), remits the funds and ends the
+local relationship, and the destination completes only when sheet and money match. The scheme
+modules (`pension`, `unemployment`, `medical`, `housing_fund`) supply a `TransferSpec`: the sheet
+rule, whether the relationship moves before the money, whether receipt is confirmed, and so on.
+
+Both sides are deciders of one `TransferDecider`; the side state's type says the role. The code:
+`transfer_events` (the vocabulary: values, events, commands), `transfer_states` (side states,
+terminal pairs, transition table, shared base), `transfer_destination` and `transfer_origin`
+(each role's rules), and this module (the decider, register effects, options).
+
+Destination (转入地). Each row: status | input → events → next status.
+
+    —                 | Submit → ApplicationSubmitted → submitted
+    submitted         | AcceptIntake → IntakeAccepted + DeadlineSet(contact_letter) → accepted
+    submitted         | RejectIntake / RequestSupplement (intake.py)
+                      |   → rejected / supplement_requested
+    supplement_req.   | ProvideSupplement → submitted;
+                      | waiting timer "supplement" → CaseLapsed → lapsed
+    submitted…accepted| Withdraw → ApplicationWithdrawn → withdrawn
+    accepted          | policy SendContactLetters → ContactLetterIssued ×origins + DeadlineCleared
+                      |   → awaiting_holds (several origins) / awaiting_transfer (one origin)
+    awaiting_holds    | TransferOutHeld received (receipt) → —;
+                      | policy, all hold: InstructProceed → ProceedInstructed ×origins
+                      |   → awaiting_transfer
+    awaiting_*        | TransferOutRefused received → OriginRefusalReceived + TransferCancelled
+                      |   to the other origins → refusing
+    awaiting_transfer | InfoSheetIssued received → InfoSheetReceived (+ DeadlineSet(transfer_in))
+    awaiting_*        | RecordFundsReceived (own finance) → FundsReceived → —
+    awaiting_transfer | policy Reconcile (sheet and funds in) → Reconciled(matched) (+ DeadlineSet
+                      |   (completion) once all are in) → —; mismatch: + NeedsAttentionRaised
+                      |   → needs_attention (a later matching top-up resolves it)
+    awaiting_transfer | policy TakeOverRelationship (sheets in; unemployment, medical)
+                      |   → RelationshipTakenOver [register: open] → —
+    awaiting_transfer | policy CompleteTransfer (all matched) → TransferConcluded ×origins +
+                      |   TransferCompleted [register: open unless taken over] → completed
+    awaiting_*        | Withdraw → ApplicationWithdrawn + TransferCancelled ×origins → withdrawing
+    withdrawing       | CancellationAnswered received (receipt); policy ReturnFunds once an
+                      |   "already_transferred" origin's sheet and funds are in → TransferReversed
+    withdrawing       | policy CloseCase, every origin settled → TransferConcluded ×origins +
+    / refusing        |   TransferCaseClosed → withdrawn / refused_by_origin
+    any waiting state | waiting timer → NeedsAttentionRaised → needs_attention
+
+Origin (转出地):
+
+    —                 | ContactLetterIssued received → ContactLetterReceived + DeadlineSet
+                      |   (transfer_out) (+ ContactLetterConfirmed, housing fund) → received
+    received          | ApproveTransferOut → TransferOutHeld [register: begin_move_out]
+                      |   (+ DeadlinePaused(transfer_out), several origins) → held / approved
+    received          | RefuseTransferOut(reason) → TransferOutRefused → refused
+    held              | ProceedInstructed received → receipt + DeadlineSet(transfer_out resumed)
+                      |   → approved
+    approved          | IssueInfoSheet → InfoSheetIssued [register: end] → remitting
+                      |   (transferred_out when the sheet moves no money)
+    remitting         | RemitFunds → FundsRemitted → transferred_out
+    received…approved | TransferCancelled received → CancellationReceived (+ HoldReleased
+                      |   [register: cancel_move_out]) + CancellationAnswered(released) → released
+    remitting / out   | TransferCancelled received → + CancellationAnswered(already_transferred)
+    refused           | TransferCancelled received → CancellationReceived (the refusal answers)
+    transferred_out   | TransferReversed received → TransferReversalReceived + TransferOutReversed
+                      |   [register: reinstate] → reinstated
+    the four ends     | TransferConcluded received → ConclusionReceived → (terminal)
+
+The origin's four end statuses become terminal only when the destination's `TransferConcluded`
+arrives (and agrees with them: "completed" needs transferred_out, "withdrawn" needs released,
+refused or reinstated, "refused_by_origin" needs refused or released). This close handshake is
+why nothing ever arrives at a terminal side: the destination concludes last, after every origin
+is settled, and the origin sends nothing after its conclusion.
+
+Allowed terminal pairs (destination, origin); "absent" = the origin never heard of the case:
+(completed, transferred_out), (refused_by_origin, refused), (refused_by_origin, released),
+(withdrawn, released), (withdrawn, refused), (withdrawn, reinstated), (rejected, absent),
+(lapsed, absent), (withdrawn, absent). `needs_attention` is a resting state, not a terminal one.
+
+Design decisions, and why:
+- Several origins use two phases (reference §1 invariant 4, "不允许出现A转出地允许转入，B转出地不
+  允许转入"): each origin checks and *holds* (register `in_transit`); only when all hold does the
+  destination instruct them to proceed; a refusal makes the destination cancel the others, whose
+  holds are released. A held origin cannot refuse any more (it voted). With one origin the letter
+  itself is the instruction (one phase), as in the national transfer system.
+- Withdrawal racing a transfer-out: the destination asks every origin to cancel. An origin that
+  has not issued its sheet releases; one that has (uploaded results cannot be withdrawn) answers
+  `already_transferred`, the destination returns what its finance received once it matches the
+  sheet (`TransferReversed`), and the origin reinstates the relationship. Withdrawal is refused
+  once the destination has taken the relationship over (unemployment/medical) or completed.
+- Reconciliation compares two independent inputs: the origin's sheet and the destination's own
+  `RecordFundsReceived` (bank notice or staff), never the origin's `FundsRemitted`, which stays
+  local. A mismatch raises needs_attention; a later top-up that makes the sums agree resolves it.
+  A second notice with a bank reference already recorded is refused (`duplicate_bank_ref`).
+- Duplicate delivery: every counterpart event is received at most once per side (its `EventRef`
+  is remembered, also when it was rejected); a repeat yields no events at all.
+- Every waiting status has a timer (`TransferWaitingTimerSet`, from `rules.waiting_limit`), reset
+  on each status change: 补正 lapses the case, any other wait raises needs_attention, so every
+  case can end. Any later business event clears that (e.g. the late sheet arrives); a funds
+  mismatch lasts until new funds for that origin arrive and reconcile.
+- Deadlines: the owning side records `DeadlineSet` per statutory step (none where the statute and
+  the region have no limit); the origin's transfer_out clock stops while it holds for the
+  destination's instruction (the wait is not its own) and resumes with the days it had left.
+
+In scope: the generic events of reference §1 (#1–10), invariants 1–5 and 7. Not yet in scope:
+临时缴费账户 (temporary pension accounts), periodic net settlement (川渝 定期结算, invariant 6 —
+`SettlementDeferred`), 待遇领取地 routing, the origin's own finance confirming returned funds
+(the reversal notice is trusted for the amount), intake's deemed acceptance after 5 days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from domain import deadlines as dl
+from domain.calendar import china_date
+from domain.deadlines import (
+    DeadlineCleared,
+    DeadlineMissed,
+    DeadlinePaused,
+    DeadlineSet,
+    Escalated,
+)
+from domain.kernel import (
+    Actor,
+    Command,
+    CounterpartEventRejected,
+    Event,
+    IllegalCommand,
+    NeedsAttentionRaised,
+    Receive,
+    SideSummary,
+)
+from domain.protocols.intake import (
+    AcceptIntake,
+    ApplicationSubmitted,
+    Channel,
+    ProvideSupplement,
+    RejectIntake,
+    RequestSupplement,
+    Submit,
+    Withdraw,
+    evolve_intake,
+)
+from domain.protocols.transfer_destination import DestinationSide
+from domain.protocols.transfer_events import (
+    ApproveTransferOut,
+    BenefitStarted,
+    CancellationAnswered,
+    CancellationAnswerReceived,
+    CancellationReceived,
+    CloseCase,
+    CompleteTransfer,
+    Component,
+    ConclusionReceived,
+    ContactLetterConfirmed,
+    ContactLetterIssued,
+    ContactLetterReceived,
+    ContributionYear,
+    ExpireWaiting,
+    FundsReceived,
+    FundsRemitted,
+    HoldReleased,
+    InfoSheet,
+    InfoSheetIssued,
+    InfoSheetReceived,
+    InstructProceed,
+    IssueInfoSheet,
+    OriginRefusalReceived,
+    ProceedInstructed,
+    Receipt,
+    Reconcile,
+    Reconciled,
+    RecordFundsReceived,
+    RefuseTransferOut,
+    RelationshipEvent,
+    RelationshipTakenOver,
+    RemitFunds,
+    ReturnFunds,
+    SendContactLetters,
+    SheetRule,
+    SheetSampler,
+    StartBenefit,
+    TakeOverRelationship,
+    TransferCancelled,
+    TransferCaseClosed,
+    TransferCompleted,
+    TransferConcluded,
+    TransferMessageReceived,
+    TransferOutHeld,
+    TransferOutRefused,
+    TransferOutReversed,
+    TransferReversalReceived,
+    TransferReversed,
+    TransferSpec,
+    TransferWaitingTimerSet,
+    check_sheet_shape,
+)
+from domain.protocols.transfer_origin import OriginSide
+from domain.protocols.transfer_states import (
+    ABSENT,
+    CONCLUSION_FITS,
+    DESTINATION_TERMINAL,
+    ORIGIN_ENDS,
+    REPEATABLE_WIRE_TYPES,
+    TERMINAL_PAIRS,
+    TRANSITIONS,
+    DestinationState,
+    OriginState,
+    OriginTrack,
+    SideState,
+    TransferBase,
+    origins_of,
+    waiting_name,
+)
+from domain.registers import EffectKind, RegisterEffect
+from domain.values import CaseNumber, MaterialRef, RegionCode
+
+# --------------------------------------------------------------------------- helpers
+
+
+def application(
+    process: str, case_number: CaseNumber, person_key: str, origins: Sequence[RegionCode | str],
+    actor: Actor, *, applicant_masked: str = "", item_id: str = "", channel: Channel = "window",
+    materials: tuple[MaterialRef, ...] = (),
+) -> Submit:
+    """The `Submit` command of a transfer application accepted by the case number's region."""
+    return Submit(
+        actor=actor, case_number=str(case_number), item_id=item_id or process, process=process,
+        mode="joint", person_key=person_key, applicant_masked=applicant_masked,
+        channel=channel, materials=materials, details={"origins": [str(o) for o in origins]})
+
+
+# --------------------------------------------------------------------------- the decider
+
+
+@dataclass
+class TransferDecider(DestinationSide, OriginSide):
+    """Both sides of one scheme's transfer; the state's type tells the role."""
+
+    def summary(self, state: SideState) -> SideSummary:
+        status, terminal = self.status(state), self.is_terminal(state)
+        if isinstance(state, DestinationState):
+            sheets = [t.sheet for t in state.tracks.values() if t.sheet is not None]
+            returned = sum(t.reversed_fen or 0 for t in state.tracks.values())
+            return SideSummary(
+                case_id=state.case_id, process=state.process, role="destination",
+                region=state.region, status=status, terminal=terminal,
+                needs_attention=state.needs_person, person_key=state.person_key,
+                scheme=state.scheme, peer_regions=state.origins,
+                amount_stated=sum(s.amount_fen for s in sheets),
+                amount_received=sum(t.received_fen for t in state.tracks.values()) - returned,
+                amount_credited=state.credited_fen, months_stated=sum(s.months for s in sheets),
+                months_credited=state.credited_months)
+        sheet = state.sheet
+        return SideSummary(
+            case_id=state.case_id, process=state.process, role="origin", region=state.region,
+            status=status, terminal=terminal, needs_attention=state.needs_person,
+            person_key=state.person_key, scheme=state.scheme, peer_regions=(state.destination,),
+            amount_stated=sheet.amount_fen if sheet else 0,
+            amount_sent=state.remitted_fen - state.returned_fen,
+            months_stated=sheet.months if sheet else 0)
+
+    def next_timer(self, state: SideState) -> dt.datetime | None:
+        if self.is_terminal(state):
+            return None
+        times = [t for t in (dl.next_due(state.book), state.waiting[1] if state.waiting else None)
+                 if t is not None]
+        return min(times, default=None)
+
+    def timers(self, state: SideState, now: dt.datetime) -> list[Command]:
+        if self.is_terminal(state):
+            return []
+        out = dl.due_commands(state.book, now, state.region)
+        if state.waiting is not None and now >= state.waiting[1]:
+            out.append(ExpireWaiting(actor=Actor.system("waiting_timer", state.region),
+                                     waiting_state=state.waiting[0]))
+        return out
+
+    def decide(self, state: SideState | None, command: Command, now: dt.datetime) -> list[Event]:
+        """Events for `command`, plus the bookkeeping every status change implies."""
+        if state is None:
+            if isinstance(command, Receive):
+                events = self._origin_first(command, now)
+            else:
+                events = self._destination(None, command, now)
+        elif isinstance(state, DestinationState):
+            events = self._destination(state, command, now)
+        else:
+            events = self._origin(state, command, now)
+        return self._bookkeeping(state, events, now)
+
+    def _bookkeeping(self, before: SideState | None, events: list[Event], now: dt.datetime,
+                     ) -> list[Event]:
+        """A new waiting timer on entering a waiting status; clear everything on reaching an end."""
+        if not events:
+            return events
+        after = before
+        for e in events:
+            after = self.evolve(after, e)
+        assert after is not None
+        old = self.status(before) if before is not None else ""
+        new = self.status(after)
+        if self.is_terminal(after):
+            actor = Actor.system("transfer_policy", after.region)
+            clears: list[Event] = [DeadlineCleared(at=now, actor=actor, step=step)
+                                   for step in sorted(after.book)]
+            return clears + events
+        if new != old and new != "needs_attention":
+            name = waiting_name(new)
+            spec = self.rules.waiting_limit(self.process, name, now)
+            events.append(TransferWaitingTimerSet(
+                at=now, actor=Actor.system("waiting_timer", after.region), waiting_state=name,
+                status=new, due_at=spec.due_at, basis=spec.basis,
+                calendar_version=spec.calendar_version))
+        return events
+
+    def evolve(self, state: SideState | None, event: Event) -> SideState:
+        if state is None:
+            if isinstance(event, ApplicationSubmitted):
+                number = CaseNumber.parse(event.case_number)
+                origins = origins_of(event)
+                intake = evolve_intake(None, event)
+                assert intake is not None
+                return DestinationState(
+                    process=event.process, case_id=str(number.case_id),
+                    case_number=event.case_number, region=str(number.region),
+                    person_key=event.person_key, scheme=self.spec.scheme,
+                    applicant_masked=event.applicant_masked, origins=origins, intake=intake,
+                    tracks={o: OriginTrack() for o in origins})
+            if isinstance(event, ContactLetterReceived):
+                return OriginState(
+                    process=event.process, case_id=event.case_id, case_number=event.case_number,
+                    region=event.region, destination=event.from_region,
+                    person_key=event.person_key, scheme=self.spec.scheme,
+                    applicant_masked=event.applicant_masked, origins=event.origins,
+                    two_phase=event.two_phase, seen=frozenset({event.ref}))
+            raise IllegalCommand(f"a transfer side cannot start with {event.TYPE}",
+                                 code="not_a_first_event")
+        new = self._evolve_common(state, event)
+        if isinstance(new, DestinationState):
+            new = self._evolve_destination(new, event)
+        else:
+            new = self._evolve_origin(new, event)
+        if self.is_terminal(new):
+            new = replace(new, waiting=None)
+        return new
+
+    def _evolve_common(self, s: SideState, e: Event) -> SideState:
+        if isinstance(e, (DeadlineSet, DeadlineMissed, Escalated, DeadlineCleared, DeadlinePaused)):
+            s = replace(s, book=dl.watch(s.book, e))
+            if isinstance(e, DeadlinePaused) and isinstance(s, OriginState):
+                s = replace(s, paused={**s.paused, e.step: e.remaining_days})
+            if isinstance(e, DeadlineSet) and isinstance(s, OriginState) and e.step in s.paused:
+                s = replace(s, paused={k: v for k, v in s.paused.items() if k != e.step})
+            return s
+        if isinstance(e, TransferWaitingTimerSet):
+            return replace(s, waiting=(e.waiting_state, e.due_at))
+        if isinstance(e, NeedsAttentionRaised):
+            return replace(s, attention=e.reason, waiting=None)
+        if isinstance(e, CounterpartEventRejected):
+            return replace(s, seen=s.seen | {e.ref})
+        if isinstance(e, Reconciled) and not e.matched:
+            return s
+        if isinstance(e, Receipt):
+            s = replace(s, seen=s.seen | {e.ref})
+        return replace(s, attention="")
+
+
+# --------------------------------------------------------------------------- module interface
+
+
+_EFFECT_OF: Mapping[type[Event], EffectKind] = {
+    TransferOutHeld: "begin_move_out",
+    HoldReleased: "cancel_move_out",
+    InfoSheetIssued: "end",
+    TransferOutReversed: "reinstate",
+    RelationshipTakenOver: "open",
+    TransferCompleted: "open",
+}
+
+
+def register_effects(event: Event) -> list[RegisterEffect]:
+    """Register changes implied by a transfer event, for the region that recorded it."""
+    kind = _EFFECT_OF.get(type(event))
+    if kind is None or not isinstance(event, RelationshipEvent):
+        return []
+    if isinstance(event, TransferCompleted) and not event.opens_relationship:
+        return []  # the relationship was taken over when the sheets came in
+    return [RegisterEffect(kind, event.person_key, event.scheme, event.case_id)]
+
+
+_REFUSALS = ("不符合转出条件: 存在欠费", "不符合转出条件: 已领取待遇", "不符合转出条件: 查无此人")
+_REJECTIONS = ("不予受理: 不属于本机构受理范围", "不予受理: 申请人未在本地参保")
+
+
+def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
+            rng: random.Random) -> list[Command]:
+    """Plausible human and back-end commands legal now (the simulator and properties use them).
+
+    `RecordFundsReceived` is drawn from the destination's view (the sheet's amount, now and then
+    short or a repeated bank reference). A driver that models the bank (funds arrive only after
+    an origin remits) should feed those commands from its bank instead, or the "never credited
+    more than sent" invariant measures the driver, not the protocol.
+    """
+    if state is None:
+        return []
+    staff = Actor("staff", f"staff-{rng.randrange(1, 50):02d}", state.region, "transfer_officer")
+    out: list[Command] = []
+    if isinstance(state, DestinationState):
+        phase = state.phase
+        applicant = Actor("applicant", state.person_key[:12], state.region)
+        if phase == "submitted":
+            out += [AcceptIntake(actor=staff)] * 4
+            out.append(RejectIntake(actor=staff, reason=rng.choice(_REJECTIONS)))
+            if not state.intake.supplement_asked:
+                out.append(RequestSupplement(actor=staff,
+                                             missing_kinds=("id_card", "application_form")))
+        if phase == "supplement_requested":
+            out += [ProvideSupplement(actor=applicant, materials=tuple(
+                _material(kind, rng) for kind in state.intake.missing_kinds))] * 3
+        if not state.taken_over and phase in (
+                "submitted", "supplement_requested", "awaiting_holds", "awaiting_transfer"):
+            out.append(Withdraw(actor=applicant, reason="申请人撤回"))
+        if phase in ("awaiting_transfer", "withdrawing"):
+            finance = Actor.backend("bank", state.region)
+            for o, t in state.tracks.items():
+                if t.sheet is None or t.sheet.amount_fen == 0 or (t.funds_in and t.matched):
+                    continue
+                amount = t.sheet.amount_fen - t.received_fen
+                if amount > 0:
+                    out += [RecordFundsReceived(actor=finance, from_region=o, amount_fen=amount,
+                                                bank_ref=f"B{rng.getrandbits(40):010x}",
+                                                value_date=china_date(now))] * 3
+                    if amount > 1:
+                        out.append(RecordFundsReceived(
+                            actor=finance, from_region=o, amount_fen=rng.randrange(1, amount),
+                            bank_ref=f"B{rng.getrandbits(40):010x}", value_date=china_date(now)))
+                if t.funds:
+                    out.append(RecordFundsReceived(actor=finance, from_region=o,
+                                                   amount_fen=t.funds[0][1], bank_ref=t.funds[0][0],
+                                                   value_date=china_date(now)))
+        if spec.has_benefit and state.taken_over and state.benefit is None:
+            out.append(StartBenefit(actor=staff, monthly_fen=rng.randrange(150_000, 250_000),
+                                    period_months=rng.randrange(3, 25)))
+        return out
+    if state.phase == "received":
+        suspended = china_date(now) if spec.requires_suspension else None
+        out += [ApproveTransferOut(actor=staff, suspended_on=suspended)] * 4
+        out.append(RefuseTransferOut(actor=staff, reason=rng.choice(_REFUSALS)))
+    elif state.phase == "approved":
+        out.append(IssueInfoSheet(actor=staff, sheet=spec.sample_sheet(rng)))
+    elif state.phase == "remitting" and state.sheet is not None:
+        out.append(RemitFunds(actor=Actor.backend("treasury", state.region),
+                              amount_fen=state.sheet.amount_fen,
+                              bank_ref=f"R{rng.getrandbits(40):010x}"))
+    return out
+
+
+def _material(kind: str, rng: random.Random) -> MaterialRef:
+    return MaterialRef(doc_id=f"doc-{rng.getrandbits(32):08x}", sha256=rng.randbytes(32).hex(),
+                       media_type="application/pdf", size=rng.randrange(10_000, 2_000_000),
+                       title=kind, kind=kind)
+
+
+__all__ = [
+    "ABSENT",
+    "CONCLUSION_FITS",
+    "DESTINATION_TERMINAL",
+    "ORIGIN_ENDS",
+    "REPEATABLE_WIRE_TYPES",
+    "TERMINAL_PAIRS",
+    "TRANSITIONS",
+    "ApproveTransferOut",
+    "BenefitStarted",
+    "CancellationAnswerReceived",
+    "CancellationAnswered",
+    "CancellationReceived",
+    "CloseCase",
+    "CompleteTransfer",
+    "Component",
+    "ConclusionReceived",
+    "ContactLetterConfirmed",
+    "ContactLetterIssued",
+    "ContactLetterReceived",
+    "ContributionYear",
+    "DestinationSide",
+    "DestinationState",
+    "ExpireWaiting",
+    "FundsReceived",
+    "FundsRemitted",
+    "HoldReleased",
+    "InfoSheet",
+    "InfoSheetIssued",
+    "InfoSheetReceived",
+    "InstructProceed",
+    "IssueInfoSheet",
+    "OriginRefusalReceived",
+    "OriginSide",
+    "OriginState",
+    "OriginTrack",
+    "ProceedInstructed",
+    "Receipt",
+    "Reconcile",
+    "Reconciled",
+    "RecordFundsReceived",
+    "RefuseTransferOut",
+    "RelationshipEvent",
+    "RelationshipTakenOver",
+    "RemitFunds",
+    "ReturnFunds",
+    "SendContactLetters",
+    "SheetRule",
+    "SheetSampler",
+    "SideState",
+    "StartBenefit",
+    "TakeOverRelationship",
+    "TransferBase",
+    "TransferCancelled",
+    "TransferCaseClosed",
+    "TransferCompleted",
+    "TransferConcluded",
+    "TransferDecider",
+    "TransferMessageReceived",
+    "TransferOutHeld",
+    "TransferOutRefused",
+    "TransferOutReversed",
+    "TransferReversalReceived",
+    "TransferReversed",
+    "TransferSpec",
+    "TransferWaitingTimerSet",
+    "application",
+    "check_sheet_shape",
+    "options",
+    "origins_of",
+    "register_effects",
+    "waiting_name",
+]

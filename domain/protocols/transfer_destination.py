@@ -1,0 +1,419 @@
+"""The destination's (转入地) rules of the transfer protocol: intake, letters, the two phases,
+reconciliation, take-over, completion, withdrawal and closing. State table: `transfer`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Literal
+
+from domain.kernel import (
+    Actor,
+    Command,
+    DomainError,
+    Event,
+    IllegalCommand,
+    InvalidValue,
+    NeedsAttentionRaised,
+    Receive,
+)
+from domain.protocols.intake import (
+    AcceptIntake,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    CaseLapsed,
+    IntakeAccepted,
+    IntakeRejected,
+    ProvideSupplement,
+    RejectIntake,
+    RequestSupplement,
+    Submit,
+    SupplementProvided,
+    SupplementRequested,
+    Withdraw,
+    decide_intake,
+    evolve_intake,
+)
+from domain.protocols.transfer_events import (
+    BenefitStarted,
+    CancellationAnswered,
+    CancellationAnswerReceived,
+    CloseCase,
+    CompleteTransfer,
+    ContactLetterConfirmed,
+    ContactLetterIssued,
+    FundsReceived,
+    InfoSheetIssued,
+    InfoSheetReceived,
+    InstructProceed,
+    OriginRefusalReceived,
+    ProceedInstructed,
+    Reconcile,
+    Reconciled,
+    RecordFundsReceived,
+    RelationshipTakenOver,
+    ReturnFunds,
+    SendContactLetters,
+    StartBenefit,
+    TakeOverRelationship,
+    TransferCancelled,
+    TransferCaseClosed,
+    TransferCompleted,
+    TransferConcluded,
+    TransferMessageReceived,
+    TransferOutHeld,
+    TransferOutRefused,
+    TransferReversed,
+)
+from domain.protocols.transfer_states import (
+    DestinationState,
+    OriginTrack,
+    SideState,
+    TransferBase,
+    origins_of,
+)
+from domain.values import CaseNumber, Money
+
+
+class DestinationSide(TransferBase):
+    """Decisions and state changes of the side that accepted the application."""
+
+    def policy(self, state: SideState, now: dt.datetime) -> list[Command]:
+        if not isinstance(state, DestinationState) or self.is_terminal(state):
+            return []
+        actor = Actor.system("transfer_policy", state.region)
+        s, out = state, list[Command]()
+        if s.phase == "accepted" and not s.letters_sent:
+            out.append(SendContactLetters(actor=actor))
+        if (s.phase == "awaiting_holds" and not s.proceed_sent
+                and all(t.vote == "held" for t in s.tracks.values())):
+            out.append(InstructProceed(actor=actor))
+        if s.phase == "awaiting_transfer":
+            for o in s.origins:
+                if self._reconcile_due(s.tracks[o]):
+                    out.append(Reconcile(actor=actor, from_region=o))
+            if self._takeover_due(s):
+                out.append(TakeOverRelationship(actor=actor))
+            if self._completion_due(s):
+                out.append(CompleteTransfer(actor=actor))
+        if s.phase == "withdrawing":
+            out.extend(ReturnFunds(actor=actor, to_region=o) for o in s.origins
+                       if self._return_due(s.tracks[o]))
+        if s.phase in ("withdrawing", "refusing") and all(t.settled for t in s.tracks.values()):
+            out.append(CloseCase(actor=actor))
+        return out
+
+    def _destination(self, s: DestinationState | None, c: Command, now: dt.datetime) -> list[Event]:
+        if isinstance(c, Submit):
+            if s is not None:
+                raise IllegalCommand("the application was already submitted",
+                                     code="already_submitted")
+            return self._submit(c, now)
+        if s is None:
+            raise IllegalCommand("no application has been submitted", code="not_submitted")
+        common = self._common(s, c, now)
+        if common is not None:
+            return common
+        if isinstance(c, Receive):
+            return self._destination_receive(s, c, now)
+        if isinstance(c, AcceptIntake):
+            return decide_intake(s.intake, c, now) + self._deadline("contact_letter", now, s.region)
+        if isinstance(c, (RejectIntake, RequestSupplement, ProvideSupplement)):
+            return decide_intake(s.intake, c, now)
+        if isinstance(c, Withdraw):
+            return self._withdraw(s, c, now)
+        if isinstance(c, RecordFundsReceived):
+            return self._funds(s, c, now)
+        if isinstance(c, StartBenefit):
+            return self._benefit(s, c, now)
+        if isinstance(c, SendContactLetters):
+            if s.phase != "accepted" or s.letters_sent:
+                return []
+            letters: list[Event] = [ContactLetterIssued(
+                at=now, actor=c.actor, to_region=o, case_id=s.case_id, case_number=s.case_number,
+                process=s.process, person_key=s.person_key, applicant_masked=s.applicant_masked,
+                destination_region=s.region, origins=s.origins, two_phase=s.two_phase,
+                letter_no=f"{s.case_number}/{o}") for o in s.origins]
+            return letters + self._clear(s, "contact_letter", now)
+        if isinstance(c, InstructProceed):
+            if (s.phase != "awaiting_holds" or s.proceed_sent
+                    or not all(t.vote == "held" for t in s.tracks.values())):
+                return []
+            return [ProceedInstructed(at=now, actor=c.actor, to_region=o) for o in s.origins]
+        if isinstance(c, Reconcile):
+            return self._reconcile(s, c, now)
+        if isinstance(c, TakeOverRelationship):
+            if s.phase != "awaiting_transfer" or not self._takeover_due(s):
+                return []
+            months = sum(t.sheet.months for t in s.tracks.values() if t.sheet is not None)
+            return [RelationshipTakenOver(at=now, actor=c.actor, case_id=s.case_id,
+                                          person_key=s.person_key, scheme=s.scheme, months=months),
+                    *self._clear(s, "transfer_in", now)]
+        if isinstance(c, CompleteTransfer):
+            if s.phase != "awaiting_transfer" or not self._completion_due(s):
+                return []
+            tracks = s.tracks.values()
+            return [
+                *(TransferConcluded(at=now, actor=c.actor, to_region=o, outcome="completed")
+                  for o in s.origins),
+                TransferCompleted(
+                    at=now, actor=c.actor, case_id=s.case_id, person_key=s.person_key,
+                    scheme=s.scheme, credited_fen=sum(t.received_fen for t in tracks),
+                    credited_months=sum(t.sheet.months for t in tracks if t.sheet is not None),
+                    opens_relationship=not s.taken_over),
+            ]
+        if isinstance(c, ReturnFunds):
+            t = s.tracks.get(c.to_region)
+            if s.phase != "withdrawing" or t is None or not self._return_due(t):
+                return []
+            refs = "+".join(ref for ref, _ in t.funds) or "none"
+            return [TransferReversed(at=now, actor=c.actor, to_region=c.to_region,
+                                     case_id=s.case_id, person_key=s.person_key, scheme=s.scheme,
+                                     amount_fen=t.received_fen, bank_ref=f"RETURN:{refs}")]
+        if isinstance(c, CloseCase):
+            if s.phase not in ("withdrawing", "refusing") or not all(
+                    t.settled for t in s.tracks.values()):
+                return []
+            outcome: Literal["withdrawn", "refused_by_origin"] = (
+                "withdrawn" if s.phase == "withdrawing" else "refused_by_origin")
+            reasons = "; ".join(f"{o}: {t.refusal}" for o, t in s.tracks.items() if t.refusal)
+            return [*(TransferConcluded(at=now, actor=c.actor, to_region=o, outcome=outcome)
+                      for o in s.origins),
+                    TransferCaseClosed(at=now, actor=c.actor, outcome=outcome, reason=reasons)]
+        raise IllegalCommand(f"{type(c).__name__} is not a command of a transfer's destination",
+                             code="unknown_command")
+
+    def _submit(self, c: Submit, now: dt.datetime) -> list[Event]:
+        if c.process != self.process:
+            raise InvalidValue(f"this is the {self.process} protocol, not {c.process}",
+                               code="wrong_process")
+        number = CaseNumber.parse(c.case_number)
+        events = decide_intake(None, c, now)
+        submitted = events[0]
+        assert isinstance(submitted, ApplicationSubmitted)
+        origins = origins_of(submitted)
+        if len(set(origins)) != len(origins):
+            raise InvalidValue(f"an origin is named twice: {list(origins)}", code="invalid_origins")
+        if str(number.region) in origins:
+            raise InvalidValue("the destination cannot be its own origin", code="invalid_origins")
+        if len(origins) > 1 and not self.spec.multi_origin:
+            raise InvalidValue(f"{self.process} transfers have exactly one origin",
+                               code="single_origin_only")
+        return events
+
+    def _withdraw(self, s: DestinationState, c: Withdraw, now: dt.datetime) -> list[Event]:
+        withdrawn = ApplicationWithdrawn(at=now, actor=c.actor, reason=c.reason)
+        if s.phase in ("submitted", "supplement_requested", "accepted") and not s.letters_sent:
+            return [withdrawn]
+        if s.phase not in ("awaiting_holds", "awaiting_transfer"):
+            raise IllegalCommand(f"a {s.phase} case cannot be withdrawn", code="cannot_withdraw")
+        if s.taken_over:
+            raise IllegalCommand("the relationship was already taken over here; apply to transfer "
+                                 "it back instead", code="relationship_taken_over")
+        cancels: list[Event] = [TransferCancelled(at=now, actor=c.actor, to_region=o,
+                                                  reason="withdrawn")
+                                for o, t in s.tracks.items() if not t.settled]
+        return [withdrawn, *cancels, *self._clear(s, "completion", now),
+                *self._clear(s, "transfer_in", now)]
+
+    def _funds(self, s: DestinationState, c: RecordFundsReceived, now: dt.datetime) -> list[Event]:
+        if c.from_region not in s.tracks:
+            raise InvalidValue(f"{c.from_region} is not an origin of this case",
+                               code="unknown_origin")
+        if isinstance(c.amount_fen, bool) or not isinstance(c.amount_fen, int) or c.amount_fen <= 0:
+            raise InvalidValue(f"funds received must be a positive number of fen, "
+                               f"got {c.amount_fen!r}",
+                               code="invalid_amount")
+        ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
+        if not ref:
+            raise InvalidValue("funds received need the bank reference", code="bank_ref_required")
+        if isinstance(c.value_date, dt.datetime) or not isinstance(c.value_date, dt.date):
+            raise InvalidValue("the value date is a calendar date", code="invalid_value_date")
+        if any(ref == r for t in s.tracks.values() for r, _ in t.funds):
+            raise IllegalCommand(f"bank reference {ref} is already recorded",
+                                 code="duplicate_bank_ref")
+        if s.phase not in ("awaiting_holds", "awaiting_transfer", "withdrawing"):
+            raise IllegalCommand(f"no funds are expected while {s.phase}",
+                                 code="funds_not_expected")
+        return [FundsReceived(at=now, actor=c.actor, from_region=c.from_region,
+                              amount_fen=c.amount_fen, bank_ref=ref, value_date=c.value_date)]
+
+    def _benefit(self, s: DestinationState, c: StartBenefit, now: dt.datetime) -> list[Event]:
+        if not self.spec.has_benefit:
+            raise IllegalCommand(f"{self.process} has no benefit to start", code="no_benefit")
+        if not s.taken_over:
+            raise IllegalCommand("the relationship has not been taken over yet",
+                                 code="relationship_not_taken_over")
+        if s.benefit is not None:
+            raise IllegalCommand("the benefit has already started", code="benefit_already_started")
+        monthly = c.monthly_fen
+        if isinstance(monthly, bool) or not isinstance(monthly, int) or monthly <= 0:
+            raise InvalidValue("the monthly benefit is a positive number of fen",
+                               code="invalid_amount")
+        if (isinstance(c.period_months, bool) or not isinstance(c.period_months, int)
+                or not 1 <= c.period_months <= 24):
+            raise InvalidValue("the benefit period is 1 to 24 months (失业保险条例 第十七条)",
+                               code="invalid_period")
+        return [BenefitStarted(at=now, actor=c.actor, monthly_fen=c.monthly_fen,
+                               period_months=c.period_months)]
+
+    @staticmethod
+    def _reconcile_due(t: OriginTrack) -> bool:
+        return t.funds_in and not t.matched and t.reconciled_count != len(t.funds)
+
+    def _takeover_due(self, s: DestinationState) -> bool:
+        return (self.spec.relationship_on_sheet and not s.taken_over
+                and all(t.sheet is not None for t in s.tracks.values()))
+
+    def _completion_due(self, s: DestinationState) -> bool:
+        return (all(t.matched for t in s.tracks.values())
+                and (s.taken_over or not self.spec.relationship_on_sheet))
+
+    @staticmethod
+    def _return_due(t: OriginTrack) -> bool:
+        return (t.answer == "already_transferred" and t.sheet is not None and t.reversed_fen is None
+                and t.funds_in and t.received_fen == t.sheet.amount_fen)
+
+    def _reconcile(self, s: DestinationState, c: Reconcile, now: dt.datetime) -> list[Event]:
+        t = s.tracks.get(c.from_region)
+        if s.phase != "awaiting_transfer" or t is None or not self._reconcile_due(t):
+            return []
+        assert t.sheet is not None
+        stated, received = t.sheet.amount_fen, t.received_fen
+        matched = stated == received
+        events: list[Event] = [Reconciled(
+            at=now, actor=c.actor, from_region=c.from_region, matched=matched, stated_fen=stated,
+            received_fen=received, difference_fen=stated - received)]
+        if not matched:
+            events.append(NeedsAttentionRaised(
+                at=now, actor=c.actor,
+                reason=f"info sheet from {c.from_region} states {Money(stated)}, funds received "
+                       f"{Money(received)} "
+                       f"(difference {Money(stated).difference(Money(received))})"))
+        others_in = all(o.funds_in for r, o in s.tracks.items() if r != c.from_region)
+        if others_in and "completion" not in s.book:
+            events += self._deadline("completion", now, s.region)
+        return events
+
+    def _destination_receive(self, s: DestinationState, c: Receive, now: dt.datetime,
+                             ) -> list[Event]:
+        if c.ref in s.seen:
+            return []
+        ev, frm = c.event, c.from_region
+        t = s.tracks.get(frm)
+        if t is None:
+            raise DomainError(f"{frm} is not an origin of this case", code="unknown_counterpart")
+        inbox = Actor.system("inbox", s.region)
+        if isinstance(ev, TransferOutHeld):
+            if t.vote is not None:
+                raise IllegalCommand(f"{frm} already answered ({t.vote})", code="duplicate_vote")
+            return [TransferMessageReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
+                                            event_type=ev.TYPE)]
+        if isinstance(ev, ContactLetterConfirmed):
+            if t.confirmed:
+                raise IllegalCommand(f"{frm} already confirmed the letter",
+                                     code="duplicate_confirmation")
+            return [TransferMessageReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
+                                            event_type=ev.TYPE)]
+        if isinstance(ev, TransferOutRefused):
+            if t.vote is not None:
+                raise IllegalCommand(f"{frm} refused after answering {t.vote}",
+                                     code="refusal_after_hold")
+            events: list[Event] = [OriginRefusalReceived(
+                at=now, actor=inbox, ref=c.ref, from_region=frm, reason=ev.reason)]
+            if s.phase in ("awaiting_holds", "awaiting_transfer"):
+                policy = Actor.system("transfer_policy", s.region)
+                events += [TransferCancelled(at=now, actor=policy, to_region=o,
+                                             reason="refused_by_other_origin")
+                           for o, other in s.tracks.items() if o != frm and not other.settled]
+            elif s.phase not in ("withdrawing", "refusing"):
+                raise IllegalCommand(f"a refusal is not expected while {s.phase}",
+                                     code="unexpected_refusal")
+            return events
+        if isinstance(ev, InfoSheetIssued):
+            if t.sheet is not None:
+                raise IllegalCommand(f"{frm} already sent its info sheet",
+                                     code="duplicate_info_sheet")
+            if t.vote != "held":
+                raise IllegalCommand(f"{frm} sent an info sheet without holding first",
+                                     code="sheet_before_hold")
+            if s.two_phase and not s.proceed_sent:
+                raise IllegalCommand(f"{frm} transferred out without the all-hold instruction",
+                                     code="sheet_before_proceed")
+            if s.phase not in ("awaiting_transfer", "withdrawing"):
+                raise IllegalCommand(f"an info sheet is not expected while {s.phase}",
+                                     code="unexpected_info_sheet")
+            self.spec.validate_sheet(ev.sheet)
+            events = [InfoSheetReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
+                                        sheet=ev.sheet)]
+            if s.phase == "awaiting_transfer" and "transfer_in" not in s.book:
+                events += self._deadline("transfer_in", now, s.region)
+            return events
+        if isinstance(ev, CancellationAnswered):
+            if not t.cancel_sent or t.answer is not None:
+                raise IllegalCommand(f"no cancellation answer is expected from {frm}",
+                                     code="unexpected_answer")
+            if ev.outcome == "already_transferred" and t.sheet is None:
+                raise IllegalCommand(f"{frm} says it transferred out, but no sheet arrived",
+                                     code="answer_before_sheet")
+            return [CancellationAnswerReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
+                                               outcome=ev.outcome)]
+        raise IllegalCommand(f"{ev.TYPE} is not expected by a transfer's destination",
+                             code="unexpected_event")
+
+    @staticmethod
+    def _evolve_destination(s: DestinationState, e: Event) -> DestinationState:
+        def track(region: str, **changes: Any) -> Mapping[str, OriginTrack]:
+            return {**s.tracks, region: replace(s.tracks[region], **changes)}
+
+        if isinstance(e, (IntakeAccepted, IntakeRejected, SupplementRequested, SupplementProvided,
+                          CaseLapsed)):
+            intake = evolve_intake(s.intake, e)
+            assert intake is not None
+            return replace(s, intake=intake, phase=intake.status)
+        if isinstance(e, ApplicationWithdrawn):
+            intake = evolve_intake(s.intake, e)
+            assert intake is not None
+            return replace(s, intake=intake, phase="withdrawing" if s.letters_sent else "withdrawn")
+        if isinstance(e, ContactLetterIssued):
+            return replace(s, letters_sent=True,
+                           phase="awaiting_holds" if s.two_phase else "awaiting_transfer")
+        if isinstance(e, ProceedInstructed):
+            return replace(s, proceed_sent=True, phase="awaiting_transfer")
+        if isinstance(e, TransferMessageReceived):
+            if e.event_type == TransferOutHeld.TYPE:
+                return replace(s, tracks=track(e.from_region, vote="held"))
+            if e.event_type == ContactLetterConfirmed.TYPE:
+                return replace(s, tracks=track(e.from_region, confirmed=True))
+            return s
+        if isinstance(e, OriginRefusalReceived):
+            phase = "refusing" if s.phase in ("awaiting_holds", "awaiting_transfer") else s.phase
+            tracks = track(e.from_region, vote="refused", refusal=e.reason)
+            return replace(s, phase=phase, tracks=tracks)
+        if isinstance(e, TransferCancelled):
+            return replace(s, tracks=track(e.to_region, cancel_sent=True))
+        if isinstance(e, InfoSheetReceived):
+            return replace(s, tracks=track(e.from_region, sheet=e.sheet))
+        if isinstance(e, FundsReceived):  # new money voids an earlier match: reconcile again
+            t = s.tracks[e.from_region]
+            funds = (*t.funds, (e.bank_ref, e.amount_fen))
+            return replace(s, tracks=track(e.from_region, funds=funds, matched=False))
+        if isinstance(e, Reconciled):
+            t = s.tracks[e.from_region]
+            return replace(s, tracks=track(e.from_region, matched=e.matched,
+                                           reconciled_count=len(t.funds)))
+        if isinstance(e, RelationshipTakenOver):
+            return replace(s, taken_over=True)
+        if isinstance(e, BenefitStarted):
+            return replace(s, benefit=(e.monthly_fen, e.period_months))
+        if isinstance(e, TransferCompleted):
+            return replace(s, phase="completed", credited_fen=e.credited_fen,
+                           credited_months=e.credited_months)
+        if isinstance(e, CancellationAnswerReceived):
+            return replace(s, tracks=track(e.from_region, answer=e.outcome))
+        if isinstance(e, TransferReversed):
+            return replace(s, tracks=track(e.to_region, reversed_fen=e.amount_fen))
+        if isinstance(e, TransferCaseClosed):
+            return replace(s, phase=e.outcome)
+        return s

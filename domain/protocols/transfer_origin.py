@@ -1,0 +1,230 @@
+"""The origin's (转出地) rules of the transfer protocol: receipt, eligibility and hold, info
+sheet, remittance, release, reversal and conclusion. State table: `transfer`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from domain.deadlines import (
+    DeadlinePaused,
+    DeadlineSet,
+)
+from domain.kernel import (
+    Actor,
+    Command,
+    DomainError,
+    Event,
+    IllegalCommand,
+    InvalidValue,
+    Receive,
+)
+from domain.protocols.transfer_events import (
+    ApproveTransferOut,
+    CancellationAnswered,
+    CancellationReceived,
+    ConclusionReceived,
+    ContactLetterConfirmed,
+    ContactLetterIssued,
+    ContactLetterReceived,
+    FundsRemitted,
+    HoldReleased,
+    InfoSheetIssued,
+    IssueInfoSheet,
+    ProceedInstructed,
+    RefuseTransferOut,
+    RemitFunds,
+    TransferCancelled,
+    TransferConcluded,
+    TransferMessageReceived,
+    TransferOutHeld,
+    TransferOutRefused,
+    TransferOutReversed,
+    TransferReversalReceived,
+    TransferReversed,
+)
+from domain.protocols.transfer_states import (
+    CONCLUSION_FITS,
+    OriginState,
+    TransferBase,
+)
+from domain.values import Money
+
+
+class OriginSide(TransferBase):
+    """Decisions and state changes of a region asked to transfer a relationship out."""
+
+    def _origin_first(self, c: Receive, now: dt.datetime) -> list[Event]:
+        ev = c.event
+        if not isinstance(ev, ContactLetterIssued):
+            raise IllegalCommand(f"{ev.TYPE} for a case this region has no contact letter for",
+                                 code="no_contact_letter")
+        if ev.process != self.process:
+            raise DomainError(f"a {ev.process} letter reached the {self.process} protocol",
+                              code="wrong_process")
+        actor = Actor.system("inbox", ev.to_region)
+        events: list[Event] = [ContactLetterReceived(
+            at=now, actor=actor, ref=c.ref, from_region=c.from_region, case_id=ev.case_id,
+            case_number=ev.case_number, process=ev.process, person_key=ev.person_key,
+            applicant_masked=ev.applicant_masked, region=ev.to_region, origins=ev.origins,
+            two_phase=ev.two_phase, letter_no=ev.letter_no)]
+        events += self._deadline("transfer_out", now, ev.to_region)
+        if self.spec.confirms_receipt:
+            events.append(ContactLetterConfirmed(at=now, actor=actor, to_region=c.from_region))
+        return events
+
+    def _origin(self, s: OriginState, c: Command, now: dt.datetime) -> list[Event]:
+        common = self._common(s, c, now)
+        if common is not None:
+            return common
+        if isinstance(c, Receive):
+            return self._origin_receive(s, c, now)
+        if isinstance(c, ApproveTransferOut):
+            if s.phase != "received":
+                raise IllegalCommand(f"the transfer out was already decided ({s.phase})",
+                                     code="already_decided")
+            if self.spec.requires_suspension and c.suspended_on is None:
+                raise InvalidValue("the insurance here must be stopped (中止参保) before the "
+                                   "transfer out; give the date", code="insurance_not_suspended")
+            held: list[Event] = [TransferOutHeld(
+                at=now, actor=c.actor, to_region=s.destination, case_id=s.case_id,
+                person_key=s.person_key, scheme=s.scheme, suspended_on=c.suspended_on)]
+            watch = s.book.get("transfer_out")
+            if s.two_phase and watch is not None:
+                left = self.rules.remaining_days(self.process, "transfer_out", watch.due_at, now)
+                held.append(DeadlinePaused(at=now, actor=Actor.system("deadlines", s.region),
+                                           step="transfer_out", remaining_days=left))
+            return held
+        if isinstance(c, RefuseTransferOut):
+            if s.phase != "received":
+                raise IllegalCommand(f"the transfer out was already decided ({s.phase})",
+                                     code="already_decided")
+            reason = c.reason.strip() if isinstance(c.reason, str) else ""
+            if not reason:
+                raise InvalidValue("a refusal states its reason (不符合转出条件…)",
+                                   code="reason_required")
+            return [TransferOutRefused(at=now, actor=c.actor, to_region=s.destination,
+                                       reason=reason),
+                    *self._clear(s, "transfer_out", now)]
+        if isinstance(c, IssueInfoSheet):
+            if s.phase != "approved":
+                code = "awaiting_instruction" if s.phase == "held" else "not_approved"
+                raise IllegalCommand(f"no info sheet can be issued while {s.phase}", code=code)
+            self.spec.validate_sheet(c.sheet)
+            events: list[Event] = [InfoSheetIssued(
+                at=now, actor=c.actor, to_region=s.destination, case_id=s.case_id,
+                person_key=s.person_key, scheme=s.scheme, sheet=c.sheet)]
+            if c.sheet.amount_fen == 0 or self.spec.separate_remittance:
+                events += self._clear(s, "transfer_out", now)
+            if c.sheet.amount_fen > 0 and self.spec.separate_remittance:
+                events += self._deadline("funds_remittance", now, s.region)
+            return events
+        if isinstance(c, RemitFunds):
+            if s.phase != "remitting" or s.sheet is None:
+                raise IllegalCommand(f"nothing to remit while {s.phase}", code="nothing_to_remit")
+            if c.amount_fen != s.sheet.amount_fen:
+                raise InvalidValue(f"the remittance must equal the info sheet "
+                                   f"({Money(s.sheet.amount_fen)}), got {c.amount_fen!r} fen",
+                                   code="amount_mismatch")
+            ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
+            if not ref:
+                raise InvalidValue("a remittance needs its bank reference",
+                                   code="bank_ref_required")
+            step = "funds_remittance" if self.spec.separate_remittance else "transfer_out"
+            return [FundsRemitted(at=now, actor=c.actor, amount_fen=c.amount_fen, bank_ref=ref),
+                    *self._clear(s, step, now)]
+        raise IllegalCommand(f"{type(c).__name__} is not a command of a transfer's origin",
+                             code="unknown_command")
+
+    def _origin_receive(self, s: OriginState, c: Receive, now: dt.datetime) -> list[Event]:
+        if c.ref in s.seen:
+            return []
+        ev = c.event
+        if c.from_region != s.destination:
+            raise DomainError(f"{c.from_region} is not this case's destination",
+                              code="unknown_counterpart")
+        actor = inbox = Actor.system("inbox", s.region)
+        frm = c.from_region
+        if isinstance(ev, ContactLetterIssued):
+            raise IllegalCommand("a second contact letter for one case",
+                                 code="duplicate_contact_letter")
+        if isinstance(ev, ProceedInstructed):
+            if s.phase != "held":
+                raise IllegalCommand(f"an instruction to proceed is not expected while {s.phase}",
+                                     code="unexpected_instruction")
+            events: list[Event] = [TransferMessageReceived(
+                at=now, actor=inbox, ref=c.ref, from_region=frm, event_type=ev.TYPE)]
+            left = s.paused.get("transfer_out")
+            if left is not None:
+                spec = self.rules.resume(self.process, "transfer_out", now, left)
+                events.append(DeadlineSet(at=now, actor=Actor.system("deadlines", s.region),
+                                          step="transfer_out", due_at=spec.due_at,
+                                          escalate_at=spec.escalate_at, basis=spec.basis,
+                                          calendar_version=spec.calendar_version))
+            return events
+        if isinstance(ev, TransferCancelled):
+            if s.cancel_received:
+                raise IllegalCommand("the case was already cancelled",
+                                     code="duplicate_cancellation")
+            events = [CancellationReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
+                                           reason=ev.reason)]
+            if s.phase in ("received", "held", "approved"):
+                if s.phase != "received":
+                    events.append(HoldReleased(at=now, actor=actor, case_id=s.case_id,
+                                               person_key=s.person_key, scheme=s.scheme))
+                events.append(CancellationAnswered(at=now, actor=actor, to_region=s.destination,
+                                                   outcome="released"))
+                events += self._clear(s, "transfer_out", now)
+            elif s.phase in ("remitting", "transferred_out"):
+                events.append(CancellationAnswered(at=now, actor=actor, to_region=s.destination,
+                                                   outcome="already_transferred"))
+            elif s.phase != "refused":
+                raise IllegalCommand(f"a cancellation is not expected while {s.phase}",
+                                     code="unexpected_cancellation")
+            return events
+        if isinstance(ev, TransferReversed):
+            if s.phase != "transferred_out" or not s.cancel_received or s.sheet is None:
+                raise IllegalCommand(f"a reversal is not expected while {s.phase}",
+                                     code="unexpected_reversal")
+            if ev.amount_fen != s.remitted_fen:
+                raise IllegalCommand(f"the reversal returns {Money(ev.amount_fen)} but "
+                                     f"{Money(s.remitted_fen)} was remitted",
+                                     code="reversal_mismatch")
+            return [TransferReversalReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
+                                             amount_fen=ev.amount_fen,
+                                             bank_ref=ev.bank_ref),
+                    TransferOutReversed(at=now, actor=actor, case_id=s.case_id,
+                                        person_key=s.person_key, scheme=s.scheme,
+                                        amount_fen=ev.amount_fen)]
+        if isinstance(ev, TransferConcluded):
+            fits = CONCLUSION_FITS.get(ev.outcome, frozenset())
+            if s.concluded or s.phase not in fits:
+                raise IllegalCommand(f"the destination concluded {ev.outcome!r} but this side is "
+                                     f"{s.phase}", code="conclusion_inconsistent")
+            return [ConclusionReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
+                                       outcome=ev.outcome)]
+        raise IllegalCommand(f"{ev.TYPE} is not expected by a transfer's origin",
+                             code="unexpected_event")
+
+    @staticmethod
+    def _evolve_origin(s: OriginState, e: Event) -> OriginState:
+        if isinstance(e, TransferOutHeld):
+            return replace(s, phase="held" if s.two_phase else "approved")
+        if isinstance(e, TransferMessageReceived) and e.event_type == ProceedInstructed.TYPE:
+            return replace(s, phase="approved")
+        if isinstance(e, TransferOutRefused):
+            return replace(s, phase="refused")
+        if isinstance(e, InfoSheetIssued):
+            return replace(s, sheet=e.sheet,
+                           phase="transferred_out" if e.sheet.amount_fen == 0 else "remitting")
+        if isinstance(e, FundsRemitted):
+            return replace(s, remitted_fen=s.remitted_fen + e.amount_fen, phase="transferred_out")
+        if isinstance(e, CancellationReceived):
+            return replace(s, cancel_received=True)
+        if isinstance(e, CancellationAnswered) and e.outcome == "released":
+            return replace(s, phase="released")
+        if isinstance(e, TransferOutReversed):
+            return replace(s, returned_fen=s.returned_fen + e.amount_fen, phase="reinstated")
+        if isinstance(e, ConclusionReceived):
+            return replace(s, concluded=e.outcome)
+        return s

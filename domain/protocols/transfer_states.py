@@ -1,0 +1,286 @@
+"""States, constants and the shared base of the transfer deciders (see `domain.protocols.transfer`).
+
+Why apart: the destination's and the origin's rules (`transfer_destination`, `transfer_origin`)
+and the invariant checkers need the side states, the terminal pairs and the transition table,
+without the other role's rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from domain import deadlines as dl
+from domain.deadlines import (
+    DeadlineCleared,
+    DeadlineMissed,
+    DeadlinePaused,
+    DeadlineRules,
+    DeadlineSet,
+    Escalated,
+    Watch,
+)
+from domain.kernel import (
+    Actor,
+    Command,
+    CounterpartEventRejected,
+    Event,
+    EventRef,
+    IllegalCommand,
+    InvalidValue,
+    NeedsAttentionRaised,
+    Receive,
+)
+from domain.protocols.intake import (
+    ApplicationSubmitted,
+    CaseLapsed,
+    Intake,
+)
+from domain.protocols.transfer_events import (
+    ExpireWaiting,
+    InfoSheet,
+    TransferSpec,
+    TransferWaitingTimerSet,
+)
+from domain.values import RegionCode
+
+# --------------------------------------------------------------------------- states
+
+DESTINATION_TERMINAL = frozenset(
+    {"completed", "refused_by_origin", "withdrawn", "rejected", "lapsed"})
+ORIGIN_ENDS = frozenset({"transferred_out", "refused", "released", "reinstated"})
+CONCLUSION_FITS: Mapping[str, frozenset[str]] = {
+    "completed": frozenset({"transferred_out", "remitting"}),
+    "withdrawn": frozenset({"released", "refused", "reinstated"}),
+    "refused_by_origin": frozenset({"refused", "released"}),
+}
+ABSENT = "absent"
+TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
+    ("completed", "transferred_out"),
+    ("refused_by_origin", "refused"),
+    ("refused_by_origin", "released"),
+    ("withdrawn", "released"),
+    ("withdrawn", "refused"),
+    ("withdrawn", "reinstated"),
+    ("rejected", ABSENT),
+    ("lapsed", ABSENT),
+    ("withdrawn", ABSENT),
+})
+#: Status changes each role may make (needs_attention is an overlay on these, not a status of
+#: its own for this table); "" is "no side yet".
+TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
+    ("", "submitted"),
+    ("submitted", "accepted"), ("submitted", "rejected"), ("submitted", "supplement_requested"),
+    ("submitted", "withdrawn"),
+    ("supplement_requested", "submitted"), ("supplement_requested", "lapsed"),
+    ("supplement_requested", "withdrawn"),
+    ("accepted", "awaiting_holds"), ("accepted", "awaiting_transfer"), ("accepted", "withdrawn"),
+    ("awaiting_holds", "awaiting_transfer"), ("awaiting_holds", "refusing"),
+    ("awaiting_holds", "withdrawing"),
+    ("awaiting_transfer", "completed"), ("awaiting_transfer", "refusing"),
+    ("awaiting_transfer", "withdrawing"),
+    ("withdrawing", "withdrawn"), ("refusing", "refused_by_origin"),
+    ("", "received"),
+    ("received", "held"), ("received", "approved"), ("received", "refused"),
+    ("received", "released"),
+    ("held", "approved"), ("held", "released"),
+    ("approved", "remitting"), ("approved", "transferred_out"), ("approved", "released"),
+    ("remitting", "transferred_out"),
+    ("transferred_out", "reinstated"),
+})
+
+#: Shared event types a side may send more than once on one link (none: each is sent once).
+REPEATABLE_WIRE_TYPES: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OriginTrack:
+    """The destination's view of one origin."""
+
+    vote: Literal["held", "refused"] | None = None
+    refusal: str = ""
+    confirmed: bool = False
+    sheet: InfoSheet | None = None
+    funds: tuple[tuple[str, int], ...] = ()  # (bank_ref, amount_fen)
+    reconciled_count: int = -1
+    matched: bool = False
+    cancel_sent: bool = False
+    answer: Literal["released", "already_transferred"] | None = None
+    reversed_fen: int | None = None
+
+    @property
+    def received_fen(self) -> int:
+        return sum(amount for _, amount in self.funds)
+
+    @property
+    def funds_in(self) -> bool:
+        return self.sheet is not None and (self.sheet.amount_fen == 0 or bool(self.funds))
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will happen with this origin (for closing without a transfer)."""
+        return self.vote == "refused" or self.answer == "released" or self.reversed_fen is not None
+
+
+@dataclass(frozen=True)
+class DestinationState:
+    process: str
+    case_id: str
+    case_number: str
+    region: str
+    person_key: str
+    scheme: str
+    applicant_masked: str
+    origins: tuple[str, ...]
+    intake: Intake
+    phase: str = "submitted"
+    tracks: Mapping[str, OriginTrack] = field(default_factory=dict)
+    letters_sent: bool = False
+    proceed_sent: bool = False
+    taken_over: bool = False
+    benefit: tuple[int, int] | None = None
+    credited_fen: int = 0
+    credited_months: int = 0
+    attention: str = ""
+    book: Mapping[str, Watch] = field(default_factory=dict)
+    waiting: tuple[str, dt.datetime] | None = None
+    seen: frozenset[EventRef] = frozenset()
+
+    role: Literal["destination"] = "destination"
+
+    @property
+    def two_phase(self) -> bool:
+        return len(self.origins) > 1
+
+    @property
+    def mismatched(self) -> bool:
+        """Some origin's sheet and funds were reconciled and disagree (and nothing came since)."""
+        return any(t.funds_in and t.reconciled_count == len(t.funds) and not t.matched
+                   for t in self.tracks.values())
+
+    @property
+    def needs_person(self) -> bool:
+        return bool(self.attention) or self.mismatched
+
+
+@dataclass(frozen=True)
+class OriginState:
+    process: str
+    case_id: str
+    case_number: str
+    region: str
+    destination: str
+    person_key: str
+    scheme: str
+    applicant_masked: str
+    origins: tuple[str, ...]
+    two_phase: bool
+    phase: str = "received"
+    sheet: InfoSheet | None = None
+    remitted_fen: int = 0
+    returned_fen: int = 0
+    cancel_received: bool = False
+    concluded: str = ""
+    attention: str = ""
+    book: Mapping[str, Watch] = field(default_factory=dict)
+    paused: Mapping[str, int] = field(default_factory=dict)
+    waiting: tuple[str, dt.datetime] | None = None
+    seen: frozenset[EventRef] = frozenset()
+
+    role: Literal["origin"] = "origin"
+
+    @property
+    def needs_person(self) -> bool:
+        return bool(self.attention)
+
+
+SideState: TypeAlias = DestinationState | OriginState
+
+#: Events that do not count as progress (they never clear needs_attention).
+_NOT_PROGRESS = (NeedsAttentionRaised, CounterpartEventRejected, DeadlineSet, DeadlineMissed,
+                 Escalated, DeadlinePaused, DeadlineCleared, TransferWaitingTimerSet)
+
+
+def origins_of(submitted: ApplicationSubmitted) -> tuple[str, ...]:
+    raw = submitted.details.get("origins")
+    if not isinstance(raw, (list, tuple)) or not raw:
+        raise InvalidValue("a transfer application names its origin regions (details.origins)",
+                           code="origins_required")
+    return tuple(str(RegionCode.parse(o)) for o in raw)
+
+
+def waiting_name(status: str) -> str:
+    if status == "supplement_requested":
+        return "supplement"
+    own = {"submitted", "accepted", "received", "approved", "remitting"}
+    return status if status in own else "awaiting_counterpart"
+
+
+
+
+# --------------------------------------------------------------------------- the shared base
+
+
+@dataclass
+class TransferBase:
+    """What both roles share: the scheme, the region's deadline rules, timers, status.
+
+    Not frozen only because `kernel.Decider` declares `process` as a plain attribute (a frozen
+    field is read-only to mypy); nothing here is ever reassigned.
+    """
+
+    spec: TransferSpec
+    rules: DeadlineRules
+    process: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.process = self.spec.process
+
+    def status(self, state: SideState) -> str:
+        if state.needs_person and not self.is_terminal(state):
+            return "needs_attention"
+        return state.phase
+
+    def is_terminal(self, state: SideState) -> bool:
+        if isinstance(state, DestinationState):
+            return state.phase in DESTINATION_TERMINAL
+        return bool(state.concluded) and state.phase in ORIGIN_ENDS
+
+    def _deadline(self, step: str, start: dt.datetime, region: str) -> list[Event]:
+        spec = self.rules.deadline_for(self.process, step, start)
+        if spec is None:
+            return []
+        return [DeadlineSet(at=start, actor=Actor.system("deadlines", region), step=step,
+                            due_at=spec.due_at, escalate_at=spec.escalate_at, basis=spec.basis,
+                            calendar_version=spec.calendar_version)]
+
+    @staticmethod
+    def _clear(state: SideState, step: str, now: dt.datetime) -> list[Event]:
+        if step not in state.book:
+            return []
+        return [DeadlineCleared(at=now, actor=Actor.system("deadlines", state.region), step=step)]
+
+    def _common(self, state: SideState, command: Command, now: dt.datetime) -> list[Event] | None:
+        """Timer commands and the refusal of anything else once the side has ended."""
+        timer = dl.decide_timer(state.book, command, now)
+        if timer is not None:
+            return [] if self.is_terminal(state) else timer
+        if isinstance(command, ExpireWaiting):
+            return self._expire(state, command, now)
+        if self.is_terminal(state) and not isinstance(command, Receive):
+            raise IllegalCommand(f"the case is already {state.phase} here", code="case_closed")
+        return None
+
+    def _expire(self, state: SideState, command: ExpireWaiting, now: dt.datetime) -> list[Event]:
+        w = state.waiting
+        if self.is_terminal(state) or w is None or w[0] != command.waiting_state or now < w[1]:
+            return []
+        if w[0] == "supplement" and isinstance(state, DestinationState):
+            return [CaseLapsed(at=now, actor=command.actor, waiting_state="supplement_requested",
+                               reason="逾期未补正: the missing materials were not supplied "
+                                      "in time")]
+        return [NeedsAttentionRaised(
+            at=now, actor=command.actor,
+            reason=f"no progress while {state.phase} within the waiting limit ({w[0]})")]

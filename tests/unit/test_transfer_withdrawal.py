@@ -1,0 +1,67 @@
+"""Withdrawal after the letters went out: release what was held, return what was sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain import invariants as inv
+from domain.kernel import Actor, DomainError
+from domain.protocols import housing_fund, medical, pension, unemployment
+from domain.protocols.intake import Withdraw
+from domain.protocols.transfer import ApproveTransferOut, Component, ContributionYear, InfoSheet
+from tests.fixtures import accepted_case, staff
+
+MODULES = {m.PROCESS: m for m in (pension, unemployment, medical, housing_fund)}
+DEST, ORIGIN = "150600", "610800"
+APPLICANT = Actor("applicant", "person-1", DEST)
+SHEET = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 500_000)])
+
+
+def test_a_withdrawal_before_the_origin_transferred_out_releases_its_hold() -> None:
+    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
+    assert world.registers[(ORIGIN, "person-1", "pension")].status == "in_transit"
+    world.act(case, DEST, Withdraw(actor=APPLICANT, reason="申请人撤回"))
+    assert world.registers[(ORIGIN, "person-1", "pension")].status == "active"
+    assert [(world.status(case, r), world.summary(case, r).terminal) for r in (DEST, ORIGIN)] == [
+        ("withdrawn", True), ("released", True)]
+
+
+def test_a_withdrawal_racing_the_transfer_out_returns_the_funds_and_reinstates_the_origin() -> None:
+    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world.transfer_out(case, ORIGIN, SHEET)  # sheet and remittance already on their way...
+    withdrawal = world.execute(world.sides[(case, DEST)], Withdraw(actor=APPLICANT))
+    assert withdrawal is not None  # ...when the applicant withdraws at the destination
+    world.run_policies()
+    world.deliver_all()
+    assert world.status(case, DEST) == "withdrawing"  # the origin answered: already transferred
+    world.bank_deliver(0, "none")  # the money arrives; it is sent back at once
+    world.run_policies()
+    world.deliver_all()
+    dest, origin = world.summary(case, DEST), world.summary(case, ORIGIN)
+    assert (dest.status, origin.status, dest.terminal, origin.terminal) == (
+        "withdrawn", "reinstated", True, True)
+    assert (dest.amount_received, dest.amount_credited, origin.amount_sent) == (0, 0, 0)
+    assert world.registers[(ORIGIN, "person-1", "pension")].status == "active"
+    assert (DEST, "person-1", "pension") not in world.registers
+    assert inv.violations_only(world.safety()) == []
+
+
+def test_a_relationship_only_transfer_is_reversed_without_money() -> None:
+    world, case = accepted_case(MODULES, "unemployment_transfer", (ORIGIN,), DEST)
+    world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
+    world.execute(world.sides[(case, DEST)], Withdraw(actor=APPLICANT))  # before the sheet lands
+    world.transfer_out(case, ORIGIN, InfoSheet(months=8, components=()))
+    assert [(world.status(case, r), world.summary(case, r).terminal) for r in (DEST, ORIGIN)] == [
+        ("withdrawn", True), ("reinstated", True)]
+
+
+def test_a_withdrawal_is_refused_once_the_relationship_was_taken_over() -> None:
+    world, case = accepted_case(MODULES, "unemployment_transfer", (ORIGIN,), DEST)
+    world.transfer_out(case, ORIGIN, InfoSheet(months=24, components=(
+        Component("unemployment_benefit", 1_000_000),)), remit=False)
+    side = world.sides[(case, DEST)]
+    assert side.state.taken_over
+    with pytest.raises(DomainError) as caught:
+        side.decider.decide(side.state, Withdraw(actor=APPLICANT), world.now)
+    assert caught.value.code == "relationship_taken_over"
