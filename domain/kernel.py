@@ -318,7 +318,8 @@ class Decider(Protocol, Generic[S]):
       property tests drive every protocol through it.
     """
 
-    process: str
+    @property
+    def process(self) -> str: ...
 
     def decide(self, state: S | None, command: Command, now: dt.datetime) -> list[Event]: ...
     def evolve(self, state: S | None, event: Event) -> S: ...
