@@ -116,6 +116,7 @@ class _Work:
     register_states: dict[UUID, Any] = field(default_factory=dict)
     outlinks: dict[str, OutLink] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    register_events: list[Event] = field(default_factory=list)
 
 
 class RegionNode:
@@ -134,6 +135,7 @@ class RegionNode:
         self._in_progress: set[UUID] = set()
         self.listeners: list[Callable[[SideView, list[Event]], None]] = []
         self.receive_listeners: list[Callable[[LinkMessage, Outcome], None]] = []
+        self.register_listeners: list[Callable[[list[Event]], None]] = []
 
     # ----------------------------------------------------------------- reading
 
@@ -305,6 +307,9 @@ class RegionNode:
             self._remember(new_view)
             for listener in self.listeners:
                 listener(new_view, work.events)
+        if work.register_events:
+            for register_listener in self.register_listeners:
+                register_listener(work.register_events)
         return outcome
 
     def _decide(self, binding: ProtocolBinding, view: SideView | None, case_id: str,
@@ -378,6 +383,7 @@ class RegionNode:
         entry = work.register_states[rid]
         for event in self.registers.decide_register(entry, effect, now, cause.actor):
             entry = self.registers.evolve_register(entry, event)
+            work.register_events.append(event)
             payload = to_payload(event)
             if rid in work.registers:
                 work.registers[rid].record(event.TYPE, event.SCHEMA_VERSION, payload, now)

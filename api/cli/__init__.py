@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import catalog
+from api.cli import catalog, nats
+from api.cli.node import node
+from api.cli.simulate import simulate
 
 app = typer.Typer(
     name="tongban",
@@ -13,6 +15,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(nats.app, name="nats")
+app.command("node")(node)
+app.command("simulate")(simulate)
 
 
 def main() -> None:

@@ -1,0 +1,45 @@
+"""`tongban node`: run one region's node (flags or TONGBAN_* variables)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from regions.config import RegionConfig
+
+
+def node(
+    region: Annotated[str | None, typer.Option(help="GB/T 2260 code of this node's region.")] = None,
+    peers: Annotated[str | None, typer.Option(help="Comma-separated peer region codes.")] = None,
+    store: Annotated[str | None, typer.Option(help="memory, sqlite or postgres.")] = None,
+    dsn: Annotated[str | None, typer.Option(help="PostgreSQL DSN for --store postgres.")] = None,
+    schema: Annotated[str | None, typer.Option(help="PostgreSQL schema of this region.")] = None,
+    sqlite_dir: Annotated[Path | None, typer.Option(help="Directory of SQLite files.")] = None,
+    broker: Annotated[str | None, typer.Option(help="nats (memory only in simulate).")] = None,
+    nats_url: Annotated[str | None, typer.Option(help="NATS server URL.")] = None,
+) -> None:
+    """Run one region's node until SIGTERM/SIGINT."""
+    given: dict[str, Any] = {"region": region, "peers": peers, "store": store, "dsn": dsn, "schema": schema,
+             "sqlite_dir": sqlite_dir, "broker": broker, "nats_url": nats_url}
+    try:
+        config = RegionConfig(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            print(f"tongban node: {where}: {error['msg']}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    if config.broker != "nats":
+        print("tongban node: --broker must be nats (the in-memory broker lives only inside "
+              "`tongban simulate`)", file=sys.stderr)
+        raise typer.Exit(2)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from regions.process import run_node
+
+    asyncio.run(run_node(config))

@@ -1,0 +1,175 @@
+"""The simulator's judges: the domain's invariant checkers over every region's sides.
+
+The world feeds every committed side event here as it happens (`Ledger.record`), so the checks
+after each step look only at the touched cases and fold each event once. At the end everything
+is judged again, with the registers of every region, the link positions (nothing lost) and
+liveness.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from domain import invariants as inv
+from domain.kernel import Event, SideSummary
+from domain.registers import RegisterEntry, evolve_register
+
+if TYPE_CHECKING:
+    from simulations.workload import Workload
+    from simulations.world import World
+
+ABSENT = "absent"
+OUTCOME_WORDS = (("completed", "completed"), ("settled", "completed"), ("rejected", "rejected"),
+                 ("refused", "refused"), ("denied", "refused"), ("withdrawn", "withdrawn"),
+                 ("lapsed", "lapsed"), ("needs_attention", "needs_attention"))
+
+
+@dataclass
+class Ledger:
+    """What the checkers know of the run: every side's events and every register change."""
+
+    side_events: dict[tuple[str, str], list[Event]] = field(default_factory=lambda: defaultdict(list))
+    watches: dict[tuple[str, str], inv.TransitionWatch] = field(default_factory=dict)
+    register_log: list[tuple[str, Event]] = field(default_factory=list)
+    registers: dict[tuple[str, str, str], RegisterEntry] = field(default_factory=dict)
+    violations: list[inv.Violation] = field(default_factory=list)
+
+    def record(self, world: World, region: str, case_id: str, process: str,
+               events: list[Event]) -> None:
+        key = (case_id, region)
+        self.side_events[key].extend(events)
+        watch = self.watches.get(key)
+        if watch is None:
+            module = world.regions[region].region.specs[process]
+            transitions = _transitions_of(module.module)
+            decider = world.regions[region].region.node.protocols[process].decider
+            watch = self.watches[key] = inv.TransitionWatch(case_id, region, decider, transitions)
+        if watch.transitions:
+            self.violations.extend(watch.feed(events))
+
+    def record_registers(self, region: str, events: list[Event]) -> None:
+        for event in events:
+            self.register_log.append((region, event))
+            reg_key = (region, getattr(event, "person_key", ""), getattr(event, "scheme", ""))
+            entry = evolve_register(self.registers.get(reg_key), event)
+            if entry is not None:
+                self.registers[reg_key] = entry
+
+
+def _transitions_of(module_name: str) -> frozenset[tuple[str, str]]:
+    import importlib
+
+    return frozenset(getattr(importlib.import_module(module_name), "TRANSITIONS", frozenset()))
+
+
+def summaries(world: World, case_id: str) -> list[SideSummary]:
+    found = []
+    for code in sorted(world.regions):
+        node = world.regions[code].region.node
+        view = node.side(case_id)
+        if view is not None and view.state is not None:
+            summary = node.protocols[view.process].decider.summary(view.state)
+            found.append(summary)
+    return found
+
+
+def pair_violations(world: World, workload: Workload, case_id: str,
+                    sides: list[SideSummary]) -> list[inv.Violation]:
+    """The accepting side and each counterpart end in an allowed pair (absent when it never
+    heard of the case); sides resting in needs_attention are not judged."""
+    primary_region = workload.first_region.get(case_id)
+    primary = next((s for s in sides if s.region == primary_region), None)
+    if primary is None or not primary.terminal:
+        return []
+    allowed = world.regions[primary.region].region.specs[primary.process].allowed_terminal_pairs
+    by_region = {s.region: s for s in sides}
+    found = []
+    for peer in primary.peer_regions:
+        other = by_region.get(peer)
+        if other is not None and not other.terminal:
+            continue
+        pair = (primary.status, other.status if other else ABSENT)
+        if pair not in allowed:
+            found.append(inv.Violation(case_id, "terminal_pairs",
+                                       f"{primary.process}: {primary.role} {primary.region} "
+                                       f"{pair[0]} with {peer} {pair[1]}"))
+    return found
+
+
+def check_case(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    sides = summaries(world, case_id)
+    events = {k: v for k, v in world.checks.side_events.items() if k[0] == case_id}
+    found = inv.conservation(sides) + pair_violations(world, workload, case_id, sides)
+    found += inv.no_step_twice(events)
+    for (cid, region), evs in sorted(events.items()):
+        found += inv.deadlines_never_early(cid, region, evs)
+    return inv.violations_only(found)
+
+
+def check_cases(world: World, workload: Workload, case_ids: list[str]) -> list[str]:
+    found = [str(v) for case_id in case_ids for v in check_case(world, workload, case_id)]
+    found += [str(v) for v in world.checks.violations]
+    world.checks.violations.clear()
+    return found
+
+
+def check_final(world: World, workload: Workload) -> list[str]:
+    found: list[inv.Violation] = []
+    everything: list[SideSummary] = []
+    for case_id in workload.cases_started:
+        sides = summaries(world, case_id)
+        everything.extend(sides)
+        found += check_case(world, workload, case_id)
+    found += inv.liveness(everything)
+    found += inv.single_active_relationship(world.checks.registers)
+    found += inv.relationship_order(world.checks.register_log)
+    lost = lost_messages(world)
+    if lost:
+        found.append(inv.Violation("-", "lost", f"{lost} link messages never applied"))
+    return [str(v) for v in inv.violations_only(found)]
+
+
+def outcomes(world: World, workload: Workload) -> dict[str, str]:
+    """Each case's outcome, as its accepting side sees it."""
+    result = {}
+    for case_id in workload.cases_started:
+        region = workload.first_region[case_id]
+        node = world.regions[region].region.node
+        view = node.side(case_id)
+        status = "missing"
+        if view is not None:
+            decider = node.protocols[view.process].decider
+            status = decider.status(view.state)
+            if not decider.is_terminal(view.state) and status != "needs_attention":
+                status = f"open:{status}"
+        result[case_id] = next((word for key, word in OUTCOME_WORDS if key in status), status)
+    return result
+
+
+def disagreements(world: World, workload: Workload) -> list[inv.Violation]:
+    return [v for case_id in workload.cases_started
+            for v in pair_violations(world, workload, case_id, summaries(world, case_id))]
+
+
+def lost_messages(world: World) -> int:
+    """Messages an origin's out-link holds that its destination never applied (after drain)."""
+    from regions.ledger import OutLink
+
+    lost = 0
+    for origin, sim in world.regions.items():
+        app = sim.region.node.app
+        for destination, dest_sim in world.regions.items():
+            if destination == origin:
+                continue
+            try:
+                link: Any = app.repository.get(OutLink.id_for(origin, destination))
+            except Exception:
+                continue
+            lost += max(0, link.last_seq - dest_sim.region.node.inlink_position(origin))
+    return lost
+
+
+def duplicate_effects(world: World, workload: Workload) -> int:
+    return len(inv.no_step_twice(world.checks.side_events))

@@ -1,0 +1,300 @@
+"""The people and back-ends of a simulated run: applicants, window staff, origin staff, finance.
+
+Arrivals draw a catalogue item whose process has a protocol, a pair (or group) of pilot regions
+and an applicant; from then on every open side of every case is visited after a random delay,
+and one of the commands its protocol's `options(state, now, rng)` says are plausible now is
+executed — as a person would, including retries with the same idempotency key, and the finance
+side's late, duplicated and short credit notices (fault kinds of their own).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stdnum.cn import ric
+
+from domain.catalogue import load_catalogue
+from domain.kernel import Actor, Command, Event
+from domain.protocols import PROTOCOLS, application, transfer
+from domain.protocols.intake import ProvideSupplement, Submit
+from domain.protocols.transfer_events import FundsRemitted, RecordFundsReceived
+from domain.values import CaseNumber, CitizenId, RegionCode
+from regions.node import CommandInProgress, SideView
+from simulations.world import World
+
+REGISTER_KEY = b"simulation-register-key"
+
+#: How often each process is drawn for a new case (only processes with a protocol take part).
+PROCESS_WEIGHTS = {
+    "pension_transfer": 30, "household_move": 15, "unemployment_transfer": 10,
+    "medical_transfer": 10, "housing_fund_transfer": 10,
+}
+APPLICATION_WEIGHT = 25  # spread over the online/proxy processes
+
+
+@dataclass(frozen=True)
+class Applicant:
+    citizen: CitizenId
+    person_key: str
+
+
+#: County-level codes that ID numbers of people born 1960-2000 may carry (stable since then).
+BIRTH_PLACES = ("150102", "150202", "152921", "610102", "640104", "140202", "130702", "110101",
+                "120101")
+
+
+def draw_applicant(rng: random.Random) -> Applicant:
+    """A person with a valid 居民身份证 number (GB 11643 check digit, real birth place)."""
+    while True:
+        birth = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 40))
+        body = f"{rng.choice(BIRTH_PLACES)}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
+        number = body + ric.calc_check_digit(body + "0")  # it ignores the last character
+        if ric.is_valid(number):
+            citizen = CitizenId(number)
+            return Applicant(citizen, citizen.keyed_hash(REGISTER_KEY))
+
+
+#: Share of visits that find a backlog (days to weeks), and of applicants who never supplement.
+SLOW_STAFF = 0.02
+NEVER_SUPPLY = 0.25
+
+#: People mostly move cases forward; refusals, supplements and withdrawals are the exceptions.
+RARE_COMMANDS = (("Withdraw", 0.04), ("Reject", 0.06), ("Refuse", 0.06), ("Deny", 0.06),
+                 ("RequestSupplement", 0.12), ("Rate", 0.3))
+
+
+def weight_of(command: Command) -> float:
+    name = type(command).__name__
+    return next((w for prefix, w in RARE_COMMANDS if name.startswith(prefix)), 1.0)
+
+
+#: process -> builder(rng, world, destination, applicant, case_number, item_id, now) ->
+#: (region that receives the first command, first command). Filled per protocol below.
+CaseBuilder = Callable[..., tuple[str, Command]]
+BUILDERS: dict[str, CaseBuilder] = {}
+
+
+def builder(*processes: str) -> Callable[[CaseBuilder], CaseBuilder]:
+    def register(fn: CaseBuilder) -> CaseBuilder:
+        for process in processes:
+            BUILDERS[process] = fn
+        return fn
+    return register
+
+
+class Workload:
+    def __init__(self, world: World, cases: int, groups: list[tuple[str, ...]],
+                 arrival_span: dt.timedelta) -> None:
+        self.world = world
+        self.cases = cases
+        self.groups = groups
+        self.arrival_span = arrival_span
+        self.rng = world.sched.rng("workload")
+        self.act_rng = world.sched.rng("people")
+        self.ids = world.sched.ids("workload")
+        catalogue = load_catalogue()
+        self.items: dict[str, list[str]] = {}
+        for item in catalogue.items:
+            if item.process in PROTOCOLS and item.process in BUILDERS:
+                self.items.setdefault(item.process, []).append(item.id)
+        self.cases_started: list[str] = []
+        self.first_region: dict[str, str] = {}
+        self.started_at: dict[str, dt.datetime] = {}
+        self.acts_scheduled: set[tuple[str, str]] = set()
+        self.commands: dict[str, int] = {}
+        self.retries = 0
+        world.commit_listeners.append(self.on_commit)
+
+    def start(self) -> None:
+        mean_gap = self.arrival_span / max(self.cases, 1)
+        when = self.world.sched.now
+        for index in range(self.cases):
+            when = when + dt.timedelta(seconds=self.rng.expovariate(1 / mean_gap.total_seconds()))
+            self.world.sched.at(when, "arrival", functools.partial(self.arrive, index))
+
+    def _weights(self) -> tuple[list[str], list[int]]:
+        processes = sorted(self.items)
+        app_processes = [p for p in processes if p not in PROCESS_WEIGHTS]
+        weights = [PROCESS_WEIGHTS.get(p, 0) or (APPLICATION_WEIGHT // max(len(app_processes), 1))
+                   for p in processes]
+        return processes, [max(w, 1) for w in weights]
+
+    def arrive(self, index: int) -> None:
+        processes, weights = self._weights()
+        process = self.rng.choices(processes, weights)[0]
+        item_id = self.rng.choice(self.items[process])
+        group = self.rng.choice(self.groups)
+        destination = self.rng.choice(group)
+        now = self.world.local_now(destination)
+        number = CaseNumber.new(RegionCode.parse(destination), _china_date(now), self.ids())
+        applicant = draw_applicant(self.rng)
+        region, command = BUILDERS[process](
+            self.rng, group, destination, applicant, str(number), item_id, process, now)
+        case_id = str(number.case_id)
+        self.cases_started.append(case_id)
+        self.first_region[case_id] = region
+        self.started_at[case_id] = self.world.sched.now
+        node = self.world.regions[region].region.node
+        node.submit(case_id, str(number), process, command, self.world.local_now(region),
+                    command_id=f"submit-{index}",
+                    principal=f"applicant:{applicant.person_key[:12]}")
+
+    # ----------------------------------------------------------------- people at work
+
+    def on_commit(self, code: str, view: SideView, events: list[Event]) -> None:
+        decider = self.world.regions[code].region.node.protocols[view.process].decider
+        for event in events:
+            if isinstance(event, FundsRemitted):
+                peers = decider.summary(view.state).peer_regions
+                self.bank_transfer(code, peers[0], view.case_id, event)
+        if view.state is None or decider.is_terminal(view.state):
+            return
+        key = (code, view.case_id)
+        if key in self.acts_scheduled:
+            return
+        self.acts_scheduled.add(key)
+        delay = dt.timedelta(minutes=self.act_rng.expovariate(1 / 20))
+        if self.act_rng.random() < SLOW_STAFF:  # a backlog: the step runs past its deadline
+            delay = dt.timedelta(days=self.act_rng.uniform(5, 40))
+        self.world.sched.after(delay, f"act:{code}", lambda: self.act(code, view.case_id))
+
+    def act(self, code: str, case_id: str) -> None:
+        self.acts_scheduled.discard((code, case_id))
+        region = self.world.regions[code].region
+        view = region.node.side(case_id)
+        if view is None:
+            return
+        spec = region.specs[view.process]
+        decider = region.node.protocols[view.process].decider
+        if decider.is_terminal(view.state):
+            return
+        now = self.world.local_now(code)
+        # The destination's credit notices come from the bank (`bank_transfer`), never from a
+        # guess at what the origin will send.
+        options = [c for c in spec.options(view.state, now, self.act_rng)
+                   if not isinstance(c, RecordFundsReceived)]
+        if not options:
+            return
+        if any(isinstance(c, ProvideSupplement) for c in options) and \
+                self.act_rng.random() < NEVER_SUPPLY:
+            return  # this applicant never sends the missing materials: the case will lapse
+        weights = [weight_of(c) for c in options]
+        if max(weights) < 1 and self.act_rng.random() < 0.85:
+            # Only exceptional moves are possible (e.g. withdrawing while the other region
+            # works): people mostly wait, and look again much later.
+            self.acts_scheduled.add((code, case_id))
+            self.world.sched.after(dt.timedelta(days=self.act_rng.expovariate(1 / 2)),
+                                   f"act:{code}", lambda: self.act(code, case_id))
+            return
+        self._execute(code, case_id, self.act_rng.choices(options, weights)[0])
+
+    def bank_transfer(self, origin: str, destination: str, case_id: str,
+                      remitted: FundsRemitted) -> None:
+        """基金划转 through the banks: the destination's finance side learns of it later, with the
+        finance faults of the run (late, duplicated and short credit notices)."""
+        plan, rng = self.world.plan, self.world.sched.rng("bank")
+        delay = dt.timedelta(minutes=rng.uniform(30, 24 * 60))
+        if plan.fire("funds_late", rng):
+            delay += dt.timedelta(days=rng.uniform(1, 10))
+        amount = remitted.amount_fen
+        if plan.fire("funds_short", rng) and amount > 100:
+            amount -= rng.randint(1, 100)
+        notice = RecordFundsReceived(
+            actor=Actor.backend("bank", destination), from_region=origin, amount_fen=amount,
+            bank_ref=remitted.bank_ref, value_date=_china_date(self.world.sched.now + delay))
+        self.world.sched.after(delay, f"bank:{destination}",
+                               lambda: self._execute(destination, case_id, notice))
+        if plan.fire("funds_duplicated", rng):
+            self.world.sched.after(delay + dt.timedelta(minutes=rng.uniform(1, 600)),
+                                   f"bank:{destination}",
+                                   lambda: self._execute(destination, case_id, notice))
+
+    def _execute(self, code: str, case_id: str, command: Command) -> None:
+        region = self.world.regions[code].region
+        name = type(command).__name__
+        self.commands[name] = self.commands.get(name, 0) + 1
+        command_id = f"cmd-{self.ids().hex[:16]}"
+        principal = str(command.actor)
+        now = self.world.local_now(code)
+        if self.world.plan.fire("crash_mid_transaction", self.world.sched.rng(f"crash:{code}")):
+            self.world.crash(code)  # the command's transaction never committed:
+            self.world.sched.after(dt.timedelta(minutes=5), f"retry:{code}",  # the person retries
+                                   lambda: self._execute(code, case_id, command))
+            return
+        try:
+            first = region.node.command(case_id, command, now, command_id=command_id,
+                                        principal=principal)
+            if self.world.plan.fire("command_retry", self.world.sched.rng(f"retry:{code}")):
+                again = region.node.command(case_id, command, now, command_id=command_id,
+                                            principal=principal)
+                self.retries += 1
+                if again != first:
+                    raise AssertionError(f"retry of {command_id} got {again}, first got {first}")
+        except CommandInProgress:
+            pass
+        view = region.node.side(case_id)
+        if view is not None:
+            self.on_commit(code, view, [])
+
+
+def _china_date(instant: dt.datetime) -> dt.date:
+    from domain.calendar import china_date
+    return china_date(instant)
+
+
+
+
+# --------------------------------------------------------------------------- case builders
+
+def _applicant_actor(applicant: Applicant, region: str) -> Actor:
+    return Actor("applicant", applicant.citizen.masked, region)
+
+
+@builder("pension_transfer", "unemployment_transfer", "medical_transfer", "housing_fund_transfer")
+def _transfer(rng: random.Random, group: tuple[str, ...], destination: str, applicant: Applicant,
+              case_number: str, item_id: str, process: str, now: dt.datetime,
+              ) -> tuple[str, Command]:
+    others = [c for c in group if c != destination]
+    count = 2 if process == "pension_transfer" and len(others) >= 2 and rng.random() < 0.3 else 1
+    origins = sorted(rng.sample(others, count))
+    return destination, transfer.application(
+        process, CaseNumber.parse(case_number), applicant.person_key, origins,
+        _applicant_actor(applicant, destination), applicant_masked=applicant.citizen.masked,
+        item_id=item_id, channel=rng.choice(["window", "online"]))
+
+
+@builder("household_move")
+def _household(rng: random.Random, group: tuple[str, ...], destination: str, applicant: Applicant,
+               case_number: str, item_id: str, process: str, now: dt.datetime,
+               ) -> tuple[str, Command]:
+    origin = rng.choice([c for c in group if c != destination])
+    return destination, Submit(
+        actor=_applicant_actor(applicant, destination), case_number=case_number, item_id=item_id,
+        process=process, mode="joint", person_key=applicant.person_key,
+        applicant_masked=applicant.citizen.masked, channel="window",
+        details={"origin_region": origin})
+
+
+@builder(*application.PROCESSES)
+def _application(rng: random.Random, group: tuple[str, ...], receiving: str, applicant: Applicant,
+                 case_number: str, item_id: str, process: str, now: dt.datetime,
+                 ) -> tuple[str, Command]:
+    modes = [m for m in ITEM_MODES.get(item_id, ("online",)) if m in application.MODES]
+    mode = rng.choice(modes or ["online"])
+    details: dict[str, Any] = {}
+    if mode == "proxy":
+        details["handling_region"] = rng.choice([c for c in group if c != receiving])
+    return receiving, Submit(
+        actor=_applicant_actor(applicant, receiving), case_number=case_number, item_id=item_id,
+        process=process, mode=mode, person_key=applicant.person_key,
+        applicant_masked=applicant.citizen.masked,
+        channel="online" if mode == "online" else "window", details=details)
+
+
+ITEM_MODES: dict[str, tuple[str, ...]] = {
+    item.id: tuple(item.modes) for item in load_catalogue().items}

@@ -1,0 +1,345 @@
+"""Several region nodes, one in-memory JetStream, one scheduler: the deterministic world.
+
+The real node cores run here unchanged (`regions.bootstrap.build_region`); only the edges are
+simulated: the clock (virtual, per-region skew), the broker (in memory, with JetStream's faults),
+the network between relays and the broker (drop, duplicate, reorder, delay, partition), and the
+people and back-ends (the workload). Fault hooks sit at the named crash points: after a commit
+before publish, after processing before ack, mid-transaction.
+
+Components run event-driven: a commit schedules its region's relay; a publish schedules the
+destination's inbox; unacked deliveries schedule a retry after `ack_wait`; the deadline timer is
+scheduled at its next due instant; heartbeats and gap checks run in the background whenever time
+moves past their period (and keep time moving in the drain phase until every link has converged).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.kernel import Event, to_payload
+from regions import codec
+from regions.bootstrap import Region, build_region
+from regions.broker import subjects
+from regions.broker.memory import MemoryBroker
+from regions.broker.port import BrokerError, Outgoing
+from regions.config import RegionConfig
+from regions.inbox import Incoming
+from regions.messages import LinkMessage, WireItem
+from regions.node import Outcome, SideView
+from regions.stores import MemoryStore, Store
+from simulations import checkers
+from simulations.faults import FaultPlan
+from simulations.scheduler import Scheduler
+
+ACK_WAIT = 30.0
+DUPLICATE_WINDOW = 120.0
+BACKGROUND_PERIOD = dt.timedelta(seconds=5)
+MS = dt.timedelta(milliseconds=1)
+
+
+@dataclass
+class SimRegion:
+    code: str
+    region: Region
+    broker: MemoryBroker
+    skew: dt.timedelta = dt.timedelta(0)
+    relay_scheduled: bool = False
+    inbox_scheduled: dt.datetime | None = None
+    timer_scheduled: dt.datetime | None = None
+
+
+@dataclass
+class Trace:
+    """The run's fingerprint: domain content in commit order (types, ids, versions, payloads,
+    virtual time) — never wall-clock stamps — hashed incrementally."""
+
+    digest: Any = field(default_factory=hashlib.sha256)
+    commits: int = 0
+
+    def add(self, now: dt.datetime, region: str, view: SideView, events: list[Event]) -> None:
+        self.commits += 1
+        record = [now.isoformat(), region, view.case_id, view.version,
+                  [[e.TYPE, to_payload(e)] for e in events]]
+        self.digest.update(json.dumps(record, sort_keys=True, ensure_ascii=False).encode())
+        self.digest.update(b"\n")
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+
+class World:
+    def __init__(self, seed: int, region_codes: tuple[str, ...], plan: FaultPlan,
+                 store_factory: Callable[[], Store] = MemoryStore) -> None:
+        self.sched = Scheduler(seed)
+        self.sched_start = self.sched.now
+        self.commit_listeners: list[Callable[[str, SideView, list[Event]], None]] = []
+        self.plan = plan
+        self.trace = Trace()
+        self.checks = checkers.Ledger()
+        self.server = MemoryBroker(lambda: self.sched.now)
+        self.store = store_factory()
+        self.partitions: set[frozenset[str]] = set()
+        self.partitioned_buffer: list[tuple[frozenset[str], Outgoing, str]] = []
+        self.sent_at: dict[str, dt.datetime] = {}
+        self.latencies_ms: list[float] = []
+        self.events_by_type: dict[str, int] = {}
+        self.touched: set[str] = set()
+        self._background_at = self.sched.now
+        self.regions: dict[str, SimRegion] = {}
+        skew_rng = self.sched.rng("clock_skew")
+        for code in region_codes:
+            self.server.ensure_stream_now(code, duplicate_window=DUPLICATE_WINDOW)
+            self.server.ensure_consumer_now(code, ack_wait=ACK_WAIT, max_ack_pending=-1)
+            skew = dt.timedelta(0)
+            if plan.active("clock_skew"):
+                skew = dt.timedelta(seconds=skew_rng.uniform(-90, 90))
+                plan.injected["clock_skew"] = plan.injected.get("clock_skew", 0) + 1
+            peers = tuple(c for c in region_codes if c != code)
+            config = RegionConfig(region=code, peers=peers)
+            conn = self.server.connect()
+            sim = SimRegion(code, None, conn, skew)  # type: ignore[arg-type]
+            sim.region = build_region(config, clock=self._clock_of(sim),
+                                      ids=self.sched.ids(f"region:{code}"), broker=conn,
+                                      store=self.store)
+            self.regions[code] = sim
+            self._hook(sim)
+
+    # ----------------------------------------------------------------- time and hooks
+
+    def _clock_of(self, sim: SimRegion) -> Callable[[], dt.datetime]:
+        return lambda: self.sched.now + sim.skew
+
+    def local_now(self, code: str) -> dt.datetime:
+        return self.sched.now + self.regions[code].skew
+
+    def _hook(self, sim: SimRegion) -> None:
+        node = sim.region.node
+
+        def on_commit(view: SideView, events: list[Event]) -> None:
+            self.trace.add(self.sched.now, sim.code, view, events)
+            self.checks.record(self, sim.code, view.case_id, view.process, events)
+            self.touched.add(view.case_id)
+            for event in events:
+                self.events_by_type[event.TYPE] = self.events_by_type.get(event.TYPE, 0) + 1
+            self.schedule_relay(sim.code)
+            self.schedule_timer(sim.code)
+            for listener in self.commit_listeners:
+                listener(sim.code, view, events)
+
+        def on_received(message: LinkMessage, outcome: Outcome) -> None:
+            sent = self.sent_at.pop(message.event_id, None)
+            if sent is not None:
+                self.latencies_ms.append((self.sched.now - sent) / MS)
+
+        node.listeners.append(on_commit)
+        node.receive_listeners.append(on_received)
+        node.register_listeners.append(lambda events: self.checks.record_registers(sim.code,
+                                                                                   events))
+
+
+    # ----------------------------------------------------------------- scheduling
+
+    def schedule_relay(self, code: str, delay: dt.timedelta = MS) -> None:
+        sim = self.regions[code]
+        if not sim.relay_scheduled:
+            sim.relay_scheduled = True
+            self.sched.after(delay, f"relay:{code}", lambda: self._relay_tick(code))
+
+    def schedule_inbox(self, code: str, delay: dt.timedelta = MS) -> None:
+        sim = self.regions[code]
+        when = self.sched.now + delay
+        if sim.inbox_scheduled is None or when < sim.inbox_scheduled:
+            sim.inbox_scheduled = when
+            self.sched.at(when, f"inbox:{code}", lambda: self._inbox_tick(code, when))
+
+    def schedule_timer(self, code: str) -> None:
+        sim = self.regions[code]
+        due = sim.region.timer.next_due()
+        if due is None:
+            return
+        when = due - sim.skew  # the region's own clock decides
+        if sim.timer_scheduled is None or when < sim.timer_scheduled:
+            sim.timer_scheduled = when
+            self.sched.at(when, f"timer:{code}", lambda: self._timer_tick(code, when))
+
+    # ----------------------------------------------------------------- components
+
+    def _relay_tick(self, code: str) -> None:
+        sim = self.regions[code]
+        sim.relay_scheduled = False
+        now = self.local_now(code)
+        batch = sim.region.relay.step(now)
+        if batch is None:
+            return
+        if self.plan.fire("crash_after_commit", self.sched.rng(f"crash:{code}")):
+            self.crash(code)
+            self.schedule_relay(code, dt.timedelta(seconds=1))
+            return
+        try:
+            for item in batch.items:
+                if isinstance(item, LinkMessage):
+                    self.sent_at.setdefault(item.event_id, self.sched.now)
+                self.send(code, item)
+        except BrokerError:
+            self.schedule_relay(code, dt.timedelta(seconds=2))
+            return
+        sim.region.relay.published(batch, now)
+        self.schedule_relay(code)
+
+    def send(self, sender: str, item: WireItem) -> None:
+        """The network between a relay and the broker, with its faults."""
+        out = codec.to_outgoing(item)
+        receiver = subjects.parse_event_subject(out.subject)[0]
+        rng = self.sched.rng(f"net:{sender}")
+        link = frozenset((sender, receiver))
+        if link in self.partitions:
+            self.partitioned_buffer.append((link, out, receiver))
+            return
+        if self.plan.fire("drop", rng):
+            return  # lost after the relay counted it as published: only the HWM can tell
+        if self.plan.fire("reorder", rng) or self.plan.fire("delay", rng):
+            delay = dt.timedelta(milliseconds=rng.uniform(5, 3000))
+            self.sched.after(delay, f"late:{receiver}", lambda: self._publish(out, receiver))
+            return
+        self._publish(out, receiver)
+        if self.plan.fire("duplicate", rng):
+            self._publish(out, receiver)
+
+    def _publish(self, out: Outgoing, receiver: str) -> None:
+        try:
+            self.server.publish_now(out)
+        except BrokerError:
+            return  # a stream gone or down: the message is lost; links repair it
+        self.schedule_inbox(receiver, dt.timedelta(milliseconds=2))
+
+    def _inbox_tick(self, code: str, when: dt.datetime) -> None:
+        sim = self.regions[code]
+        if sim.inbox_scheduled != when:
+            return
+        sim.inbox_scheduled = None
+        rng = self.sched.rng(f"inbox:{code}")
+        try:
+            deliveries = sim.broker.fetch_now(subjects.inbox_consumer_name(code),
+                                              subjects.event_stream_name(code), 256)
+        except BrokerError:
+            self.schedule_inbox(code, dt.timedelta(seconds=5))
+            return
+        now = self.local_now(code)
+        incoming = [Incoming(d.subject, d.data, d.headers, d,
+                             subject_origin=subjects.parse_event_subject(d.subject)[1])
+                    for d in deliveries]
+        if deliveries and self.plan.fire("crash_mid_transaction", self.sched.rng(f"crash:{code}")):
+            self.crash(code)  # nothing of this batch was committed or acked
+            self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 1))
+            return
+        result = sim.region.inbox.handle(incoming, now)
+        if deliveries and self.plan.fire("crash_before_ack", self.sched.rng(f"crash:{code}")):
+            self.crash(code)
+            self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 1))
+            return
+        for token in result.ack:
+            sim.broker.ack_now(token)
+        if self.plan.fire("acks_lost", rng) and result.ack:
+            self.server.faults.lose_acks(code, min(len(result.ack), rng.randint(1, 5)))
+        for request in result.resend_requests:
+            self.send(code, request)
+        for request in result.resends_asked_of_us:
+            for item in sim.region.relay.resend(request.destination, request.from_seq,
+                                                request.to_seq):
+                self.send(code, item)
+        if deliveries:
+            self.schedule_inbox(code)
+        info = sim.broker.consumer_info_now(subjects.event_stream_name(code),
+                                            subjects.inbox_consumer_name(code))
+        if info.num_ack_pending:
+            self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 0.5))
+
+    def _timer_tick(self, code: str, when: dt.datetime) -> None:
+        sim = self.regions[code]
+        if sim.timer_scheduled != when:
+            return
+        sim.timer_scheduled = None
+        sim.region.timer.step(self.local_now(code))
+        self.schedule_timer(code)
+
+    # ----------------------------------------------------------------- faults
+
+    def crash(self, code: str) -> None:
+        sim = self.regions[code]
+        sim.region.restart()
+        self._hook(sim)
+        sim.relay_scheduled = False
+        sim.timer_scheduled = None
+        self.schedule_relay(code, dt.timedelta(milliseconds=50))
+        self.schedule_timer(code)
+
+    def background(self) -> None:
+        """Heartbeats, gap checks and broker/network faults, whenever time passes their period."""
+        if self.sched.now < self._background_at:
+            return
+        self._background_at = self.sched.now + BACKGROUND_PERIOD
+        rng = self.sched.rng("background")
+        for code in sorted(self.regions):
+            sim = self.regions[code]
+            now = self.local_now(code)
+            for item in sim.region.relay.heartbeat(now):
+                self.send(code, item)
+            for request in sim.region.inbox.check_gaps(now):
+                self.send(code, request)
+            if self.plan.fire("redeliver", rng):
+                self.server.faults.expire_ack_wait(code)
+                self.schedule_inbox(code)
+            if self.plan.fire("dedup_expired", rng):
+                self.server.faults.forget_dedup(code)
+                self._republish_recent(code, rng)
+            if self.plan.fire("stream_recreated", rng):
+                self.server.faults.recreate_stream(code)
+                self.server.ensure_consumer_now(code, ack_wait=ACK_WAIT, max_ack_pending=-1)
+            if self.plan.fire("stored_lost", rng):
+                self.server.faults.lose_stored(code, rng.randint(1, 3))
+        codes = sorted(self.regions)
+        if len(codes) > 1 and self.plan.fire("partition", rng):
+            a, b = rng.sample(codes, 2)
+            link = frozenset((a, b))
+            self.partitions.add(link)
+            self.sched.after(dt.timedelta(seconds=rng.uniform(5, 120)), "heal",
+                             lambda: self.heal(link))
+
+    def _republish_recent(self, code: str, rng: Any) -> None:
+        """A relay that republishes after the dedup window: the broker stores duplicates."""
+        relay = self.regions[code].region.relay
+        for destination, high in sorted(relay.high_water_marks().items()):
+            low = max(1, high - rng.randint(0, 3))
+            for item in relay.resend(destination, low, high):
+                self.send(code, item)
+
+    def heal(self, link: frozenset[str] | None = None) -> None:
+        keep = []
+        healed = set(self.partitions) if link is None else {link}
+        self.partitions -= healed
+        for buffered_link, out, receiver in self.partitioned_buffer:
+            if buffered_link in healed:
+                self._publish(out, receiver)
+            else:
+                keep.append((buffered_link, out, receiver))
+        self.partitioned_buffer = keep
+
+    # ----------------------------------------------------------------- convergence
+
+    def converged(self) -> bool:
+        """Every receiver has applied everything its origins published; nothing in flight."""
+        if self.partitioned_buffer:
+            return False
+        for code, sim in self.regions.items():
+            relay = sim.region.relay
+            if relay.step(self.local_now(code)) is not None:
+                return False
+            for destination, high in relay.high_water_marks().items():
+                if self.regions[destination].region.node.inlink_position(code) < high:
+                    return False
+        return True
