@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-
 from typing import Protocol
 
 from domain.kernel import Actor, Command, Event, register_event

@@ -44,6 +44,13 @@ class NodeDriver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.counters = {"published": 0, "consumed": 0, "acked": 0, "errors": 0}
         self.on_batch: list[Callable[[str, int], None]] = []
+        #: More long-running components (a command endpoint, an HTTP server...): each is called
+        #: with this driver and runs until `stopped` is set.
+        self.services: list[Callable[[NodeDriver], Awaitable[None]]] = []
+
+    @property
+    def stopped(self) -> asyncio.Event:
+        return self._stop
 
     def now(self) -> dt.datetime:
         return self.region.clock()
@@ -65,6 +72,7 @@ class NodeDriver:
         tasks = [asyncio.create_task(self._guard(name, loop)) for name, loop in (
             ("relay", self._relay_loop), ("inbox", self._inbox_loop),
             ("timer", self._timer_loop), ("heartbeat", self._heartbeat_loop))]
+        tasks += [asyncio.create_task(service(self)) for service in self.services]
         await self._stop.wait()
         self._wake.set()
         await asyncio.gather(*tasks, return_exceptions=True)
