@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -46,7 +46,7 @@ class NodeDriver:
         self.on_batch: list[Callable[[str, int], None]] = []
         #: More long-running components (a command endpoint, an HTTP server...): each is called
         #: with this driver and runs until `stopped` is set.
-        self.services: list[Callable[[NodeDriver], Awaitable[None]]] = []
+        self.services: list[Callable[[NodeDriver], Coroutine[Any, Any, None]]] = []
 
     @property
     def stopped(self) -> asyncio.Event:
