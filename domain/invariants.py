@@ -235,6 +235,9 @@ class TransitionWatch:
     decider: Decider[Any]
     transitions: Set[tuple[str, str]]
     attention_status: str = "needs_attention"
+    #: Event types that annotate a side without moving it (ratings, follow-ups, recorded
+    #: refusals): allowed after the end, never a transition.
+    annotations: Set[type[Event]] = frozenset()
     state: Any = None
     previous: str = ""
     ended_at: str | None = None
@@ -242,6 +245,9 @@ class TransitionWatch:
     def feed(self, events: Iterable[Event]) -> list[Violation]:
         found: list[Violation] = []
         for event in events:
+            if isinstance(event, tuple(self.annotations)):
+                self.state = self.decider.evolve(self.state, event)
+                continue
             if self.ended_at is not None:
                 found.append(Violation(self.case_id, "legal_transitions",
                                        f"{self.region} recorded {event.TYPE} after ending "
@@ -263,13 +269,15 @@ class TransitionWatch:
 def legal_transitions(
     case_id: str, region: str, decider: Decider[Any], events: Sequence[Event],
     transitions: Set[tuple[str, str]], attention_status: str = "needs_attention",
+    annotations: Set[type[Event]] = frozenset(),
 ) -> list[Violation]:
     """Fold the side's events: every status change is in `transitions`; none after the end.
 
     `needs_attention` is an overlay (a side may enter and leave it from any status), so changes
     are judged between the statuses before and after it.
     """
-    return TransitionWatch(case_id, region, decider, transitions, attention_status).feed(events)
+    return TransitionWatch(case_id, region, decider, transitions, attention_status,
+                           annotations).feed(events)
 
 
 # --------------------------------------------------------------------------- 6. deadlines

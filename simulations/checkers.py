@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain import invariants as inv
 from domain.kernel import Event, SideSummary
+from domain.protocols.application import ANNOTATIONS
 from domain.registers import RegisterEntry, evolve_register
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from simulations.world import World
 
 ABSENT = "absent"
+#: One origin transferring out while another refused is the outcome reference §1 inv. 4 forbids.
+TRANSFERRED_OUT = frozenset({"InfoSheetIssued"})
+REFUSED_OUT = frozenset({"TransferOutRefused"})
 OUTCOME_WORDS = (("completed", "completed"), ("settled", "completed"), ("rejected", "rejected"),
                  ("refused", "refused"), ("denied", "refused"), ("withdrawn", "withdrawn"),
                  ("lapsed", "lapsed"), ("needs_attention", "needs_attention"))
@@ -42,10 +46,10 @@ class Ledger:
         self.side_events[key].extend(events)
         watch = self.watches.get(key)
         if watch is None:
-            module = world.regions[region].region.specs[process]
-            transitions = _transitions_of(module.module)
+            transitions = world.regions[region].region.specs[process].transitions
             decider = world.regions[region].region.node.protocols[process].decider
-            watch = self.watches[key] = inv.TransitionWatch(case_id, region, decider, transitions)
+            watch = self.watches[key] = inv.TransitionWatch(
+                case_id, region, decider, transitions, annotations=frozenset(ANNOTATIONS))
         if watch.transitions:
             self.violations.extend(watch.feed(events))
 
@@ -56,12 +60,6 @@ class Ledger:
             entry = evolve_register(self.registers.get(reg_key), event)
             if entry is not None:
                 self.registers[reg_key] = entry
-
-
-def _transitions_of(module_name: str) -> frozenset[tuple[str, str]]:
-    import importlib
-
-    return frozenset(getattr(importlib.import_module(module_name), "TRANSITIONS", frozenset()))
 
 
 def summaries(world: World, case_id: str) -> list[SideSummary]:
@@ -103,6 +101,7 @@ def check_case(world: World, workload: Workload, case_id: str) -> list[inv.Viola
     events = {k: v for k, v in world.checks.side_events.items() if k[0] == case_id}
     found = inv.conservation(sides) + pair_violations(world, workload, case_id, sides)
     found += inv.no_step_twice(events)
+    found += inv.split_outcome(events, TRANSFERRED_OUT, REFUSED_OUT)
     for (cid, region), evs in sorted(events.items()):
         found += inv.deadlines_never_early(cid, region, evs)
     return inv.violations_only(found)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from domain.protocols import ProtocolSpec
 from domain.values import PILOT_PAIRS, PILOT_REGIONS
 from regions.stores import MemoryStore, Store
 from simulations import checkers
@@ -55,14 +56,18 @@ def region_groups(codes: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 def run(seed: int, cases: int = 100, regions: tuple[str, ...] = DEFAULT_REGIONS,
         faults: tuple[str, ...] = (), store_factory: Callable[[], Store] = MemoryStore,
-        progress: Callable[[int, int], None] | None = None) -> RunResult:
+        progress: Callable[[int, int], None] | None = None,
+        protocols: Mapping[str, ProtocolSpec] | None = None,
+        mix: Mapping[str, int] | None = None) -> RunResult:
+    """One run; `protocols` replaces the registry (e.g. a deliberately broken variant) and `mix`
+    the weights of the processes drawn (default: the catalogue mix)."""
     if len(set(regions)) < 2:
         raise ValueError("a simulation needs at least two distinct regions")
     started = time.perf_counter()
     plan = FaultPlan.draw(faults, Scheduler(seed).rng("faults"))
-    world = World(seed, tuple(regions), plan, store_factory)
+    world = World(seed, tuple(regions), plan, store_factory, protocols)
     span = dt.timedelta(minutes=max(30, cases))
-    workload = Workload(world, cases, region_groups(tuple(regions)), span)
+    workload = Workload(world, cases, region_groups(tuple(regions)), span, mix)
     workload.start()
     result = RunResult(seed, cases, world, workload)
     sched = world.sched

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +89,7 @@ def builder(*processes: str) -> Callable[[CaseBuilder], CaseBuilder]:
 
 class Workload:
     def __init__(self, world: World, cases: int, groups: list[tuple[str, ...]],
-                 arrival_span: dt.timedelta) -> None:
+                 arrival_span: dt.timedelta, mix: Mapping[str, int] | None = None) -> None:
         self.world = world
         self.cases = cases
         self.groups = groups
@@ -102,10 +102,14 @@ class Workload:
         for item in catalogue.items:
             if item.process in PROTOCOLS and item.process in BUILDERS:
                 self.items.setdefault(item.process, []).append(item.id)
+        if mix is not None:
+            self.items = {p: ids for p, ids in self.items.items() if mix.get(p, 0) > 0}
+        self.mix = mix
         self.cases_started: list[str] = []
         self.first_region: dict[str, str] = {}
         self.started_at: dict[str, dt.datetime] = {}
         self.acts_scheduled: set[tuple[str, str]] = set()
+        self.after_end: dict[tuple[str, str], int] = {}
         self.commands: dict[str, int] = {}
         self.retries = 0
         world.commit_listeners.append(self.on_commit)
@@ -119,6 +123,8 @@ class Workload:
 
     def _weights(self) -> tuple[list[str], list[int]]:
         processes = sorted(self.items)
+        if self.mix is not None:
+            return processes, [self.mix[p] for p in processes]
         app_processes = [p for p in processes if p not in PROCESS_WEIGHTS]
         weights = [PROCESS_WEIGHTS.get(p, 0) or (APPLICATION_WEIGHT // max(len(app_processes), 1))
                    for p in processes]
@@ -152,9 +158,19 @@ class Workload:
             if isinstance(event, FundsRemitted):
                 peers = decider.summary(view.state).peer_regions
                 self.bank_transfer(code, peers[0], view.case_id, event)
-        if view.state is None or decider.is_terminal(view.state):
+        if view.state is None:
             return
         key = (code, view.case_id)
+        if decider.is_terminal(view.state):
+            # Ended: at most a couple of visits for the rating (好差评) and its follow-up.
+            visits = self.after_end.get(key, 0)
+            if visits >= 2 or key in self.acts_scheduled:
+                return
+            self.after_end[key] = visits + 1
+            self.acts_scheduled.add(key)
+            delay = dt.timedelta(hours=self.act_rng.expovariate(1 / 12))
+            self.world.sched.after(delay, f"rate:{code}", lambda: self.act(code, view.case_id))
+            return
         if key in self.acts_scheduled:
             return
         self.acts_scheduled.add(key)
@@ -170,9 +186,6 @@ class Workload:
         if view is None:
             return
         spec = region.specs[view.process]
-        decider = region.node.protocols[view.process].decider
-        if decider.is_terminal(view.state):
-            return
         now = self.world.local_now(code)
         # The destination's credit notices come from the bank (`bank_transfer`), never from a
         # guess at what the origin will send.

@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.kernel import Event, to_payload
+from domain.protocols import ProtocolSpec
 from regions import codec
 from regions.bootstrap import Region, build_region
 from regions.broker import subjects
@@ -74,7 +75,8 @@ class Trace:
 
 class World:
     def __init__(self, seed: int, region_codes: tuple[str, ...], plan: FaultPlan,
-                 store_factory: Callable[[], Store] = MemoryStore) -> None:
+                 store_factory: Callable[[], Store] = MemoryStore,
+                 protocols: Mapping[str, ProtocolSpec] | None = None) -> None:
         self.sched = Scheduler(seed)
         self.sched_start = self.sched.now
         self.commit_listeners: list[Callable[[str, SideView, list[Event]], None]] = []
@@ -105,7 +107,7 @@ class World:
             sim = SimRegion(code, None, conn, skew)  # type: ignore[arg-type]
             sim.region = build_region(config, clock=self._clock_of(sim),
                                       ids=self.sched.ids(f"region:{code}"), broker=conn,
-                                      store=self.store)
+                                      store=self.store, protocols=protocols)
             self.regions[code] = sim
             self._hook(sim)
 

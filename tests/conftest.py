@@ -35,20 +35,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(getattr(pytest.mark, tier))
 
 
-_durations: dict[str, list[float]] = {tier: [] for tier in _TIERS}
+_counts: dict[str, int] = dict.fromkeys(_TIERS, 0)
+_seconds: dict[str, float] = dict.fromkeys(_TIERS, 0.0)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "call" and not (report.when == "setup" and report.skipped):
-        return
     for tier in _TIERS:
         if tier in report.keywords:
-            _durations[tier].append(report.duration)
+            _seconds[tier] += report.duration  # setup (fixtures) and teardown included
+            if report.when == "call" or (report.when == "setup" and report.skipped):
+                _counts[tier] += 1
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Per-tier counts and durations, so CI shows where the time goes ("0 tests" for empty tiers)."""
     terminalreporter.section("durations per tier")
     for tier in _TIERS:
-        times = _durations[tier]
-        terminalreporter.write_line(f"{tier:<12} {len(times):>5} tests  {sum(times):8.1f} s")
+        terminalreporter.write_line(f"{tier:<12} {_counts[tier]:>5} tests  {_seconds[tier]:8.1f} s")

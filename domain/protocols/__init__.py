@@ -26,13 +26,15 @@ class ProtocolSpec:
     options: Callable[[Any, dt.datetime, random.Random], list[Command]]
     register_effects: Callable[[Event], Sequence[Any]]
     allowed_terminal_pairs: frozenset[tuple[str, str]]
+    transitions: frozenset[tuple[str, str]] = frozenset()
 
 
 def spec_of(process: str, module: ModuleType) -> ProtocolSpec:
     return ProtocolSpec(
-        process=process, module=module.__name__, decider=module.decider,
+        process=process, module=getattr(module, "__name__", process), decider=module.decider,
         options=module.options, register_effects=module.register_effects,
-        allowed_terminal_pairs=frozenset(module.ALLOWED_TERMINAL_PAIRS))
+        allowed_terminal_pairs=frozenset(module.ALLOWED_TERMINAL_PAIRS),
+        transitions=frozenset(getattr(module, "TRANSITIONS", frozenset())))
 
 
 def _load() -> dict[str, ProtocolSpec]:
