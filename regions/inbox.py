@@ -12,19 +12,33 @@ Exactly-once is keyed on origin identity, never on broker sequence numbers: each
   to the origin, which re-sends from its own store.
 Messages that don't decode or come from a region we don't know go to quarantine with the reason;
 an authentic event the domain refuses is recorded by the node as `CounterpartEventRejected`.
+
+One transaction per fetched batch (design §5, reference/throughput.md §3): every message of the
+batch that is next on its link, the held successors it releases, the quarantine records and the
+link positions stepped over are staged into one unit of work and committed once; the driver acks
+only what `handle` returns, i.e. after that commit. If the commit fails — a version conflict with
+another writer, a value the store refuses, the database gone — the in-memory link state is put
+back as it was and the batch runs again message by message, each in its own transaction, so only
+a message that fails on its own is diverted (to quarantine when the store refuses its data) and
+an outage still fails the batch without acking anything it did not commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
 
 from domain.kernel import DomainError
 from regions.ledger import Quarantined, stable_id
 from regions.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
-from regions.node import RegionNode
+from regions.node import RegionNode, StoreRefused, UnitOfWork
+
+log = logging.getLogger("tongban.inbox")
 
 
 class DecodeError(Exception):
@@ -60,6 +74,7 @@ class InboxResult:
     duplicates: int = 0
     quarantined: int = 0
     rejected: int = 0
+    gaps: int = 0
 
 
 @dataclass
@@ -94,17 +109,42 @@ class Inbox:
         self.links.clear()
 
     def handle(self, batch: list[Incoming], now: dt.datetime) -> InboxResult:
+        """Apply a fetched batch in one transaction (message by message if that fails)."""
+        saved = self._save_links()
         result = InboxResult()
-        for incoming in batch:
-            self._handle_one(incoming, now, result)
+        uow = self.node.begin(now)
+        try:
+            for incoming in batch:
+                self._handle_one(incoming, now, result, uow)
+            if uow.effects or uow.aggregates():
+                self.node.commit(uow)
+        except Exception as exc:
+            self.node.abort(uow)
+            log.info("inbox batch of %d failed (%r); retrying message by message",
+                     len(batch), exc)
+            self.links = saved
+            result = InboxResult()
+            for incoming in batch:
+                self._handle_one(incoming, now, result, None)
+        self._count(result)
         result.resend_requests.extend(self.check_gaps(now))
         return result
 
-    def _handle_one(self, incoming: Incoming, now: dt.datetime, result: InboxResult) -> None:
+    def _save_links(self) -> dict[str, _Link]:
+        """A copy of the in-memory link state, to put back if a batch's commit fails."""
+        return {origin: replace(link, held=dict(link.held), poisoned=dict(link.poisoned))
+                for origin, link in self.links.items()}
+
+    def _count(self, result: InboxResult) -> None:
+        for name in ("applied", "duplicates", "quarantined", "gaps", "rejected"):
+            self.stats[name] += getattr(result, name)
+
+    def _handle_one(self, incoming: Incoming, now: dt.datetime, result: InboxResult,
+                    uow: UnitOfWork | None) -> None:
         try:
             item = self.decode(incoming.data, incoming.headers)
         except DecodeError as exc:
-            self._quarantine(incoming, exc.reason, now, result)
+            self._quarantine(incoming, exc.reason, now, result, uow)
             if exc.position is not None:
                 origin, destination, seq = exc.position
                 if origin in self.known and destination == self.node.region:
@@ -112,20 +152,20 @@ class Inbox:
                     if seq > link.recorded:
                         link.poisoned[seq] = f"quarantined:{origin}:{seq}"
                         link.announced = max(link.announced, seq)
-                        self._drain(link, now, result)
+                        self._drain(link, now, result, uow)
             return
         origin = item.origin if not isinstance(item, ResendRequest) else item.destination
         destination = item.destination if not isinstance(item, ResendRequest) else item.origin
         if origin not in self.known:
-            self._quarantine(incoming, f"unknown sender region {origin}", now, result)
+            self._quarantine(incoming, f"unknown sender region {origin}", now, result, uow)
             return
         if destination != self.node.region:
             self._quarantine(incoming, f"addressed to {destination}, not {self.node.region}",
-                             now, result)
+                             now, result, uow)
             return
         if incoming.subject_origin and incoming.subject_origin != origin:
             self._quarantine(incoming, f"subject says origin {incoming.subject_origin}, "
-                             f"envelope says {origin}", now, result)
+                             f"envelope says {origin}", now, result, uow)
             return
         if isinstance(item, HighWaterMark):
             link = self.link(origin)
@@ -136,38 +176,38 @@ class Inbox:
             result.resends_asked_of_us.append(item)
             result.ack.append(incoming.token)
             return
-        self._sequence(item, incoming.token, now, result)
+        self._sequence(item, incoming.token, now, result, uow)
 
     def _sequence(self, message: LinkMessage, token: Any, now: dt.datetime,
-                  result: InboxResult) -> None:
+                  result: InboxResult, uow: UnitOfWork | None) -> None:
         link = self.link(message.origin)
         link.announced = max(link.announced, message.link_seq)
         if message.link_seq <= link.recorded:
             result.duplicates += 1
-            self.stats["duplicates"] += 1
             result.ack.append(token)
             return
         if message.link_seq > link.recorded + 1:
             if message.link_seq not in link.held:
-                self.stats["gaps"] += 1
+                result.gaps += 1
             link.held[message.link_seq] = (message, token)
             if link.gap_since is None:
                 link.gap_since = now
             return
-        self._apply(link, message, token, now, result)
-        self._drain(link, now, result)
+        self._apply(link, message, token, now, result, uow)
+        self._drain(link, now, result, uow)
 
-    def _drain(self, link: _Link, now: dt.datetime, result: InboxResult) -> None:
+    def _drain(self, link: _Link, now: dt.datetime, result: InboxResult,
+               uow: UnitOfWork | None) -> None:
         """Apply held successors and step over parked (quarantined) positions, in order."""
         while True:
             nxt = link.recorded + 1
             if nxt in link.poisoned:
                 origin = next(o for o, lk in self.links.items() if lk is link)
-                self.node.skip_link_seq(origin, nxt, link.poisoned.pop(nxt), now)
+                self._skip(origin, nxt, link.poisoned.pop(nxt), now, uow)
                 link.recorded = nxt
             elif nxt in link.held:
                 held, held_token = link.held.pop(nxt)
-                self._apply(link, held, held_token, now, result)
+                self._apply(link, held, held_token, now, result, uow)
             else:
                 break
         if link.recorded >= link.announced and not link.held:
@@ -175,25 +215,42 @@ class Inbox:
             link.asked_at = None
 
     def _apply(self, link: _Link, message: LinkMessage, token: Any, now: dt.datetime,
-               result: InboxResult) -> None:
+               result: InboxResult, uow: UnitOfWork | None) -> None:
         try:
-            outcome = self.node.receive(message, now)
+            outcome = (self.node.receive(message, now) if uow is None else
+                       self.node.stage_receive(uow, message))
         except DomainError as exc:
             # Authentic but undecodable by our domain (unknown type, newer schema, unknown
             # process): it cannot be applied, so it must not block the link forever either.
-            self._quarantine(Incoming("", b"", {}, token), f"{exc.code}: {exc} "
-                             f"(link {message.origin}->{message.destination} #{message.link_seq},"
-                             f" event {message.event_id})", now, result, message=message)
-            self.node.skip_link_seq(message.origin, message.link_seq, message.event_id, now)
-            link.recorded = message.link_seq
+            self._divert(link, message, token, f"{exc.code}: {exc}", now, result, uow)
+            return
+        except StoreRefused as exc:
+            if uow is not None:
+                raise  # the batch is retried message by message, where this is diverted
+            # This message alone: the store will never take it, however often it comes.
+            self._divert(link, message, token, f"store_refused: {exc}", now, result, None)
             return
         link.recorded = message.link_seq
         result.ack.append(token)
         result.applied += 1
-        self.stats["applied"] += 1
         if "CounterpartEventRejected" in outcome.events:
             result.rejected += 1
-            self.stats["rejected"] += 1
+
+    def _divert(self, link: _Link, message: LinkMessage, token: Any, reason: str,
+                now: dt.datetime, result: InboxResult, uow: UnitOfWork | None) -> None:
+        """Quarantine a message that cannot be applied and step the link over it."""
+        self._quarantine(Incoming("", b"", {}, token), f"{reason} (link {message.origin}->"
+                         f"{message.destination} #{message.link_seq}, event {message.event_id})",
+                         now, result, uow, message=message)
+        self._skip(message.origin, message.link_seq, message.event_id, now, uow)
+        link.recorded = message.link_seq
+
+    def _skip(self, origin: str, link_seq: int, ref: str, now: dt.datetime,
+              uow: UnitOfWork | None) -> None:
+        if uow is None:
+            self.node.skip_link_seq(origin, link_seq, ref, now)
+        else:
+            self.node.stage_skip(uow, origin, link_seq, ref)
 
     def check_gaps(self, now: dt.datetime) -> list[ResendRequest]:
         """Resend requests for gaps older than the bound (asked again once per bound)."""
@@ -222,17 +279,27 @@ class Inbox:
                 for o, lk in sorted(self.links.items())}
 
     def _quarantine(self, incoming: Incoming, reason: str, now: dt.datetime,
-                    result: InboxResult, message: LinkMessage | None = None) -> None:
+                    result: InboxResult, uow: UnitOfWork | None,
+                    message: LinkMessage | None = None) -> None:
         key = message.event_id if message else f"{incoming.subject}:{incoming.data!r}"
         qid = stable_id("quarantine", self.node.region, key)
         data = incoming.data
         if message is not None and not data:
             data = repr(message).encode()
-        try:
-            self.node.app.repository.get(qid)
-        except Exception:
-            self.node.app.save(Quarantined.park(qid, reason, incoming.subject, data,
-                                                incoming.headers, now))
+        if not self._parked(qid, uow):
+            parked = Quarantined.park(qid, reason, incoming.subject, data, incoming.headers, now)
+            if uow is not None:
+                uow.add(parked)
+            else:
+                self.node.app.save(parked)
         result.ack.append(incoming.token)
         result.quarantined += 1
-        self.stats["quarantined"] += 1
+
+    def _parked(self, qid: Any, uow: UnitOfWork | None) -> bool:
+        if uow is not None and qid in uow.records:
+            return True
+        try:
+            self.node.app.repository.get(qid)
+        except AggregateNotFoundError:
+            return False
+        return True

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 
 from domain.kernel import Clock
+from regions.backend import serve_commands
 from regions.bootstrap import Region, build_region
 from regions.broker.nats import NatsBroker
 from regions.config import RegionConfig
@@ -37,6 +38,7 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
     broker = await NatsBroker.connect(config.nats_url, name=f"tongban-{config.region}")
     region = build_region(config, clock=wall_clock(), ids=uuid.uuid4, broker=broker, store=store)
     driver = NodeDriver(region, broker)
+    driver.services.append(serve_commands)  # tb.v1.cmd.<region>: back-ends' commands
     waker = None
     if isinstance(store, DurableStore):
         waker = store.waker(config.region, on_commit=driver.wake_relay)

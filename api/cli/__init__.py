@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.cli import catalog, nats
+from api.cli.bench import bench
 from api.cli.node import node
 from api.cli.simulate import simulate
 
@@ -18,6 +19,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(nats.app, name="nats")
 app.command("node")(node)
 app.command("simulate")(simulate)
+app.command("bench")(bench)
 
 
 def main() -> None:

@@ -6,12 +6,17 @@ import json
 import random
 import shlex
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from regions.stores import MemoryStore, Store
+from regions.stores_sql import SqliteStore
 from simulations.faults import parse_faults
 from simulations.report import summarise, write_report
 from simulations.runner import DEFAULT_REGIONS, run
@@ -48,10 +53,8 @@ def simulate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from exc
     codes = _regions(regions)
-    if store != "memory":
-        raise typer.BadParameter("only --store memory is available so far", param_hint="--store")
-    result = run(seed, cases, codes, kinds)
-    summary = summarise(result)
+    with _stores(store) as store_factory:
+        summary = summarise(run(seed, cases, codes, kinds, store_factory=store_factory))
     if report is not None:
         write_report(summary, report)
     if json_out:
@@ -61,12 +64,29 @@ def simulate(
     if summary["invariant_violations"] or summary["disagreements"] or summary["lost"] \
             or summary["duplicate_effects"] or not summary["converged"]:
         cmd = ["tongban", "simulate", "--seed", str(seed), "--cases", str(cases),
-               "--regions", ",".join(codes), "--faults", faults]
+               "--regions", ",".join(codes), "--faults", faults, "--store", store]
         err.print("[bold red]invariants broken[/]; first violations:")
         for line in summary["violations"][:10]:
             err.print(f"  - {line}")
         err.print(f"reproduce with: {shlex.join(cmd)}")
         raise typer.Exit(1)
+
+
+@contextmanager
+def _stores(kind: str) -> Iterator[Callable[[], Store]]:
+    """In-memory stores, or one SQLite file per region in a temporary directory that lasts
+    until the summary is made (the same seed gives the same trace on either)."""
+    if kind == "memory":
+        yield MemoryStore
+        return
+    if kind != "sqlite":
+        raise typer.BadParameter(f"unknown store {kind!r}: memory or sqlite", param_hint="--store")
+    with tempfile.TemporaryDirectory(prefix="tongban-sim-") as directory:
+        sqlite = SqliteStore(directory)
+        try:
+            yield lambda: sqlite
+        finally:
+            sqlite.close()
 
 
 def _print_table(summary: dict[str, object]) -> None:

@@ -23,13 +23,13 @@ def broken_registry(variant: dict) -> dict:
 ])
 def test_the_simulator_catches_a_deliberately_broken_transfer_protocol(variant) -> None:
     caught = []
-    for seed in range(1, 9):
-        result = run(seed, 60, REGIONS, (), protocols=broken_registry(variant()),
+    for seed in range(1, 13):
+        result = run(seed, 120, REGIONS, (), protocols=broken_registry(variant()),
                      mix={"pension_transfer": 1})
         if result.violations:
             caught.append((seed, result.violations[0]))
             break
-    assert caught, "eight seeds ran the broken protocol without a single violation"
+    assert caught, "twelve seeds ran the broken protocol without a single violation"
 
 
 def test_the_real_protocols_pass_the_same_runs() -> None:

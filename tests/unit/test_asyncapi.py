@@ -9,6 +9,7 @@ import functools
 import json
 import types
 import typing
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,20 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from domain.kernel import DomainError, Event, EventRef, event_types
+from domain.kernel import Actor, DomainError, Event, EventRef, event_types
+from domain.protocols import pension
+from domain.protocols.intake import AcceptIntake
+from domain.protocols.transfer import application
+from domain.values import CaseNumber, RegionCode
 from regions.broker import subjects
+from regions.command_codec import (
+    CommandError,
+    command_types,
+    encode_error_reply,
+    encode_outcome_reply,
+    encode_request,
+)
+from regions.node import Outcome
 from regions.wire import HighWaterMark, ResendRequest, WireMessage, encode, encode_control
 from regions.wire.asyncapi import DEFAULT_PATH, build_document, main, render
 from regions.wire.control import CONTROL_TYPES
@@ -35,6 +48,7 @@ from tests.fixtures.wire.events import (
     WireProbeSent,
     probe_message,
 )
+from tests.unit.test_command_codec import values_of as command_values
 
 VENDORED = Path(__file__).resolve().parents[2] / "regions/wire/vendor/3.0.0-without-$id.json"
 DOC_URI = "urn:tongban:asyncapi"
@@ -102,7 +116,8 @@ def test_every_message_is_carried_by_the_link_channel_and_both_link_operations()
     link_messages = set(document["channels"]["regionEvents"]["messages"])
     expected = set(wire_event_types()) | {cls.NAME for cls in CONTROL_TYPES.values()}
     assert link_messages == expected
-    assert set(document["components"]["messages"]) == expected | {"QuarantinedMessage"}
+    assert set(document["components"]["messages"]) == expected | {
+        "QuarantinedMessage", "CommandRequest", "CommandReply"}
     for operation in ("publishLinkMessages", "consumeLinkMessages"):
         messages = document["operations"][operation]["messages"]
         refs = {ref["$ref"].rsplit("/", 1)[-1] for ref in messages}
@@ -247,3 +262,63 @@ def test_control_messages_encode_to_what_their_schemas_describe(
     control: HighWaterMark | ResendRequest,
 ) -> None:
     assert payload_errors(committed(), control.NAME, encode_control(control)) == []
+
+
+# --------------------------------------------------------------------------- commands
+
+CASE_ID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+STAFF = Actor("staff", "0451", "150600", "社保经办", "W3")
+
+
+def test_every_command_type_is_documented_once_in_the_request_message() -> None:
+    document = committed()
+    payload = document["components"]["messages"]["CommandRequest"]["payload"]
+    documented = [part["allOf"][1]["properties"]["type"]["const"]
+                  for part in payload["properties"]["command"]["oneOf"]]
+    assert sorted(documented) == sorted(command_types())
+    assert set(document["channels"]["regionCommands"]["messages"]) == {"CommandRequest"}
+    for operation in ("sendCommand", "serveCommands"):
+        reply = document["operations"][operation]["reply"]
+        assert reply["channel"] == {"$ref": "#/channels/commandReplies"}
+
+
+@pytest.mark.parametrize("name", sorted(command_types()))
+@settings(max_examples=10)
+@given(data=st.data())
+def test_every_command_request_encodes_to_what_the_request_schema_describes(
+    name: str, data: st.DataObject,
+) -> None:
+    command = data.draw(command_values(command_types()[name]))
+    request = encode_request(command, command_id="c-1", principal="staff:0451", case_id=CASE_ID)
+    assert payload_errors(committed(), "CommandRequest", request) == []
+
+
+def test_a_new_case_needs_its_number_and_process_and_an_old_one_may_not_name_them() -> None:
+    number = CaseNumber.new(RegionCode("150600"), dt.date(2025, 3, 3), uuid.UUID(int=7))
+    submit = application(pension.PROCESS, number, "k" * 64, ["610800"], STAFF)
+    opening = json.loads(encode_request(submit, command_id="s-1", principal="window:3",
+                                        case_number=str(number), process=pension.PROCESS))
+    assert payload_errors(committed(), "CommandRequest", json.dumps(opening).encode()) == []
+    without_number = {k: v for k, v in opening.items() if k != "case_number"}
+    assert payload_errors(committed(), "CommandRequest",
+                          json.dumps(without_number).encode()) != []
+    both = {**opening, "case_id": CASE_ID}
+    assert payload_errors(committed(), "CommandRequest", json.dumps(both).encode()) != []
+    unknown = json.loads(encode_request(AcceptIntake(actor=STAFF), command_id="c",
+                                        principal="p", case_id=CASE_ID))
+    unknown["command"]["type"] = "Launch"
+    assert payload_errors(committed(), "CommandRequest", json.dumps(unknown).encode()) != []
+
+
+@pytest.mark.parametrize("reply", [
+    encode_outcome_reply(Outcome(True, CASE_ID, ("IntakeAccepted",), "accepted")),
+    encode_outcome_reply(Outcome(False, CASE_ID, status="submitted",
+                                 error_code="reason_required", error="state the reason")),
+    encode_error_reply(CommandError("missing_field", "command.reason is required",
+                                    "command.reason")),
+], ids=["ok", "refused", "bad request"])
+def test_command_replies_encode_to_what_the_reply_schema_describes(reply: bytes) -> None:
+    assert payload_errors(committed(), "CommandReply", reply) == []
+    broken = json.loads(reply)
+    broken["ok"] = "yes"
+    assert payload_errors(committed(), "CommandReply", json.dumps(broken).encode()) != []

@@ -1,0 +1,173 @@
+"""The command endpoint: region back-ends (any language) send commands over NATS request/reply.
+
+Why NATS request/reply on `tb.v1.cmd.<region>`: a region's social-insurance, police or bank
+system already reaches the node's NATS; one JSON request per command (`regions.command_codec`)
+needs no SDK, and the subject grammar lets one permission per region say who may command it.
+
+How it fits the node:
+- It is a driver service (`NodeDriver.services`), with a NATS connection of its own to the
+  node's URL: the broker port stays JetStream-only, and a reconnect here never disturbs the
+  relay or the inbox.
+- Every store touch goes through `driver.db(...)`, the node's one database thread, so a command
+  is decided and saved exactly like one from the API, the inbox or the timer, with its
+  idempotency record in the same transaction (`RegionNode.command/submit`).
+- The subscription is in a queue group, so API processes of the same region can share the
+  load. nats-py runs one subscription's callbacks one after another, so the requests one
+  endpoint serves are decided in arrival order.
+- Bad input never crashes it and never touches the store: what does not decode is answered
+  with the field at fault; a domain refusal is answered with its code and the stored outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Final
+
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+
+from domain.kernel import DomainError
+from domain.values import CaseNumber
+from regions.broker import subjects
+from regions.command_codec import (
+    CommandDecodeError,
+    CommandError,
+    CommandRequest,
+    decode_request,
+    encode_error_reply,
+    encode_outcome_reply,
+)
+from regions.driver import NodeDriver
+from regions.node import CommandInProgress, IdempotencyConflict, Outcome
+
+log = logging.getLogger("tongban.backend")
+
+#: Pause between attempts to reach NATS at start-up (s); afterwards nats-py reconnects itself.
+CONNECT_RETRY: Final = 1.0
+CONNECT_TIMEOUT: Final = 5.0
+
+
+def queue_group(region: str) -> str:
+    """The queue group of a region's endpoints: each request is served by one of them."""
+    return f"tb_cmd_{subjects.region_code(region)}"
+
+
+class CommandEndpoint:
+    """Turns request bytes into reply bytes for one driven node; knows nothing of NATS."""
+
+    def __init__(self, driver: NodeDriver) -> None:
+        self.driver = driver
+
+    @property
+    def code(self) -> str:
+        return self.driver.region.code
+
+    async def handle(self, data: bytes) -> bytes:
+        try:
+            request = decode_request(data)
+            self._check_target(request)
+        except CommandDecodeError as exc:
+            return encode_error_reply(CommandError(exc.code, str(exc), exc.field))
+        except Exception as exc:  # a decoder bug must not cost the requester its answer
+            log.exception("undecodable command request")
+            return encode_error_reply(CommandError("invalid_request", f"unreadable: {exc!r}"))
+        try:
+            outcome = await self.driver.db(self._execute, request)
+        except (IdempotencyConflict, CommandInProgress) as exc:
+            return encode_error_reply(CommandError(exc.code, str(exc), "command_id"))
+        except DomainError as exc:
+            return encode_error_reply(CommandError(exc.code, str(exc)))
+        except Exception:
+            log.exception("command %s of %s failed", request.command_id, request.principal)
+            return encode_error_reply(CommandError(
+                "internal_error", "the node could not execute the command; retry with the "
+                "same command_id"))
+        return encode_outcome_reply(outcome)
+
+    def _check_target(self, request: CommandRequest) -> None:
+        """A new case opens at the region of its number, under a process this node runs."""
+        if not request.opens_case:
+            return
+        region = str(CaseNumber.parse(request.case_number).region)
+        if region != self.code:
+            raise CommandDecodeError(
+                f"case {request.case_number} belongs to region {region}; this is {self.code}",
+                code="wrong_region", field="case_number")
+        if request.process not in self.driver.region.node.protocols:
+            raise CommandDecodeError(f"region {self.code} runs no process {request.process!r}",
+                                     code="unknown_process", field="process")
+
+    def _execute(self, request: CommandRequest) -> Outcome:
+        """On the database thread: decide and save, or replay the stored outcome."""
+        node, now = self.driver.region.node, self.driver.now()
+        keys = {"command_id": request.command_id, "principal": request.principal}
+        if request.case_id is not None:
+            return node.command(request.case_id, request.command, now, **keys)
+        case_id = request.target_case_id
+        existing = node.side(case_id)
+        if existing is not None and existing.process != request.process:
+            return Outcome(False, case_id, error_code="case_exists",
+                           error=f"case {request.case_number} is a {existing.process} case")
+        return node.submit(case_id, request.case_number, request.process, request.command, now,
+                           **keys)
+
+
+async def serve_commands(driver: NodeDriver, *, url: str | None = None,
+                         ready: asyncio.Event | None = None) -> None:
+    """The driver service: answer `tb.v1.cmd.<region>` until the driver stops.
+
+    `url` defaults to the node's `nats_url`; `ready` is set once the subscription is live.
+    """
+    code = driver.region.code
+    nc = await _connect(url or driver.region.config.nats_url, driver, f"tongban-cmd-{code}")
+    if nc is None:
+        return
+    endpoint = CommandEndpoint(driver)
+
+    async def on_request(msg: Msg) -> None:
+        reply = await endpoint.handle(msg.data)
+        if not msg.reply:
+            log.info("a command without a reply subject was executed; its sender cannot learn "
+                     "the outcome")
+            return
+        try:
+            await msg.respond(reply)
+        except (nats.errors.Error, OSError) as exc:  # the requester retries with the same id
+            log.warning("reply to %s lost: %r", msg.reply, exc)
+
+    try:
+        await nc.subscribe(subjects.command_subject(code), queue=queue_group(code),
+                           cb=on_request)
+        await nc.flush()
+        log.info("command endpoint of %s serving %s", code, subjects.command_subject(code))
+        if ready is not None:
+            ready.set()
+        await driver.stopped.wait()
+    finally:
+        with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):
+            await nc.drain()  # answers what was already received, then closes
+        if not nc.is_closed:
+            await nc.close()
+
+
+async def _connect(url: str, driver: NodeDriver, name: str) -> NatsClient | None:
+    """Connect, retrying until the driver stops (None then)."""
+    # nats-py annotates these durations as int; it passes them to asyncio, floats work.
+    durations: dict[str, Any] = {"reconnect_time_wait": 0.25, "connect_timeout": 2.0}
+    while not driver.stopped.is_set():
+        nc = NatsClient()
+        try:
+            await asyncio.wait_for(nc.connect(
+                servers=[url], name=name, allow_reconnect=True, max_reconnect_attempts=-1,
+                **durations), CONNECT_TIMEOUT)
+            return nc
+        except (nats.errors.Error, OSError, TimeoutError) as exc:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            log.warning("command endpoint cannot reach NATS at %s: %r; retrying", url, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(driver.stopped.wait(), CONNECT_RETRY)
+    return None

@@ -1,0 +1,136 @@
+"""The bench's arithmetic: percentiles, per-phase figures, ratios to the raw bounds.
+
+Why nearest-rank percentiles: with a few hundred samples an interpolated p99 invents values
+nobody measured; nearest rank always reports one that was (throughput.md used the same).
+Times are seconds on `time.monotonic()`, which on Linux is one clock for every process.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile (`p` in 0..100) of `values`; None when there are none."""
+    if not values:
+        return None
+    if not 0 <= p <= 100:
+        raise ValueError(f"percentile must be within 0..100, got {p}")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def milliseconds(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def ratio(figure: float | None, bound: float | None) -> float | None:
+    if figure is None or not bound:
+        return None
+    return round(figure / bound, 4)
+
+
+def propagation(sent: Mapping[str, float], received: Mapping[str, float]) -> list[float]:
+    """Per message: commit at the destination minus commit at the origin (s)."""
+    return [received[key] - at for key, at in sent.items() if key in received]
+
+
+@dataclass
+class ProcessFigures:
+    """One node process over one phase (CPU and counters are deltas; RSS is at the end)."""
+
+    cpu_seconds: float
+    transactions: int
+    event_rows: int
+    published: int
+    consumed: int
+    rss_mb: float
+    peak_rss_mb: float
+
+    @classmethod
+    def of(cls, report: Mapping[str, Any]) -> ProcessFigures:
+        return cls(report["cpu_seconds"], report["transactions"], report["event_rows"],
+                   report["published"], report["consumed"], report["rss_mb"],
+                   report["peak_rss_mb"])
+
+
+@dataclass
+class PhaseFigures:
+    """What one phase of the two-node run showed."""
+
+    name: str
+    offered_rate: float | None  # arrivals per second, None for a closed-loop burst
+    completed: int
+    elapsed_s: float
+    latencies_s: list[float]
+    case_latencies_s: list[float]
+    processes: dict[str, ProcessFigures] = field(default_factory=dict)
+    servers: dict[str, dict[str, float]] = field(default_factory=dict)
+    recorded: bool = True  # False: counted from the finished totals, no timings kept
+
+    @property
+    def event_rows(self) -> int:
+        return sum(p.event_rows for p in self.processes.values())
+
+    @property
+    def cases_per_second(self) -> float:
+        return self.completed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def sustained(self) -> bool:
+        """Paced: completions kept up with arrivals (within 10 %)."""
+        return self.offered_rate is None or self.cases_per_second >= 0.9 * self.offered_rate
+
+    def per_case(self, attribute: str) -> float | None:
+        total = sum(getattr(p, attribute) for p in self.processes.values())
+        return total / self.completed if self.completed else None
+
+    def rate(self, attribute: str) -> float | None:
+        total = sum(getattr(p, attribute) for p in self.processes.values())
+        return total / self.elapsed_s if self.elapsed_s > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "offered_cases_per_second": self.offered_rate,
+            "completed": self.completed,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "cases_per_second": round(self.cases_per_second, 1),
+            "sustained": self.sustained,
+            "messages_measured": len(self.latencies_s),
+            "latency_p50_ms": milliseconds(percentile(self.latencies_s, 50)),
+            "latency_p99_ms": milliseconds(percentile(self.latencies_s, 99)),
+            "case_p50_ms": milliseconds(percentile(self.case_latencies_s, 50)),
+            "case_p99_ms": milliseconds(percentile(self.case_latencies_s, 99)),
+            "transactions_per_case": _round(self.per_case("transactions"), 2),
+            "messages_per_case": _round(self.per_case("published"), 2),
+            "event_rows_per_case": _round(self.per_case("event_rows"), 2),
+            "cpu_ms_per_case": _round(self.per_case("cpu_seconds"), 5, scale=1000),
+            "processes": {name: vars(p) for name, p in self.processes.items()},
+        }
+
+
+
+
+def _round(value: float | None, digits: int, *, scale: float = 1.0) -> float | None:
+    return None if value is None else round(value * scale, digits)
+
+
+def ratios(burst: PhaseFigures, bounds: Mapping[str, float]) -> dict[str, float | None]:
+    """Each end-to-end figure of the burst divided by the raw bound it rests on."""
+    return {
+        "cases_per_second/pg_commits_per_second": ratio(
+            burst.cases_per_second, bounds.get("pg_commits_per_second")),
+        "transactions_per_second/pg_commits_per_second": ratio(
+            burst.rate("transactions"), bounds.get("pg_commits_per_second")),
+        "event_rows_per_second/es_batched_events_per_second": ratio(
+            burst.event_rows / burst.elapsed_s if burst.elapsed_s > 0 else None,
+            bounds.get("es_batched_events_per_second")),
+        "published_per_second/js_publish_per_second": ratio(
+            burst.rate("published"), bounds.get("js_publish_per_second")),
+        "consumed_per_second/js_fetch_ack_per_second": ratio(
+            burst.rate("consumed"), bounds.get("js_fetch_ack_per_second")),
+    }

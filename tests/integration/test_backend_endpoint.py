@@ -1,0 +1,283 @@
+"""The command endpoint over real NATS and a real store: idempotent, and never fooled by bad input.
+
+Each test runs a node of 鄂尔多斯 (150600) on SQLite with its endpoint (`realworld.running_nodes`)
+and talks to it as a back-end would: through `RegionClient`, or with raw bytes on
+`tb.v1.cmd.150600` where the request is deliberately broken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from domain.kernel import Actor
+from domain.protocols import pension
+from domain.protocols.intake import AcceptIntake, RejectIntake
+from domain.protocols.transfer import application
+from regions.broker.nats_server import NatsServer
+from regions.client import CommandRejected, RegionClient, RegionUnavailable
+from regions.command_codec import encode_command, encode_request
+from regions.config import RegionConfig
+from regions.node import Outcome
+from regions.process import run_node
+from regions.stores_sql import SqliteStore
+from simulations.workload import draw_applicant
+from tests.integration import realworld as rw
+
+pytestmark = pytest.mark.timeout(60)
+
+HERE, ORIGIN, ELSEWHERE = "150600", "610800", "150200"
+STAFF = Actor("staff", "0451", HERE, "社保经办", "W3")
+PRINCIPAL = "staff:0451"
+
+
+@asynccontextmanager
+async def node_here(tmp_path: Path, url: str) -> AsyncIterator[rw.Nodes]:
+    store = SqliteStore(tmp_path / "stores")
+    try:
+        async with rw.running_nodes(store, url, (HERE,), counterparts=(ORIGIN,)) as nodes:
+            yield nodes
+    finally:
+        store.close()
+
+
+def run(tmp_path: Path, url: str,
+        scenario: Callable[[rw.Nodes, RegionClient], Coroutine[Any, Any, None]]) -> None:
+    async def main() -> None:
+        async with node_here(tmp_path, url) as nodes:
+            await scenario(nodes, nodes[HERE].client)
+    asyncio.run(main())
+
+
+async def open_case(client: RegionClient, seed: int = 1) -> str:
+    person = draw_applicant(random.Random(seed))
+    number = rw.new_case_number(HERE)
+    outcome = await client.submit(str(number), pension.PROCESS, application(
+        pension.PROCESS, number, person.person_key, [ORIGIN],
+        Actor("applicant", person.citizen.masked, HERE), applicant_masked=person.citizen.masked),
+        command_id=f"submit-{number}", principal="applicant:demo")
+    assert outcome.ok
+    return outcome.case_id
+
+
+async def version(nodes: rw.Nodes, case_id: str) -> int:
+    node = nodes[HERE]
+
+    def read() -> int:
+        node.region.node.forget_caches()  # the store's word, not the cache's
+        view = node.region.node.side(case_id)
+        return view.version if view else 0
+    return await node.driver.db(read)
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+def test_a_retried_command_gets_the_stored_outcome_and_acts_once(
+    tmp_path: Path, nats_server: NatsServer,
+) -> None:
+    async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
+        case_id = await open_case(client)
+        first = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-1",
+                                     principal=PRINCIPAL)
+        after_first = await version(nodes, case_id)
+        again = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-1",
+                                     principal=PRINCIPAL)
+        assert first.ok and "IntakeAccepted" in first.events
+        assert again == first
+        assert await version(nodes, case_id) == after_first
+    run(tmp_path, nats_server.url, scenario)
+
+
+def test_a_retried_submission_gets_the_stored_outcome_and_opens_the_case_once(
+    tmp_path: Path, nats_server: NatsServer,
+) -> None:
+    async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
+        person = draw_applicant(random.Random(7))
+        number = rw.new_case_number(HERE)
+        submit = application(pension.PROCESS, number, person.person_key, [ORIGIN],
+                             Actor("applicant", person.citizen.masked, HERE))
+        outcomes = [await client.submit(str(number), pension.PROCESS, submit,
+                                        command_id="intake-7", principal="window:3")
+                    for _ in range(2)]
+        assert outcomes[0].ok and outcomes[1] == outcomes[0]
+        assert await version(nodes, str(number.case_id)) == len(outcomes[0].events)
+    run(tmp_path, nats_server.url, scenario)
+
+
+def test_concurrent_duplicates_act_once_and_both_get_the_first_outcome(
+    tmp_path: Path, nats_server: NatsServer,
+) -> None:
+    async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
+        case_id = await open_case(client)
+        before = await version(nodes, case_id)
+        async with RegionClient(nodes.url, HERE) as other:
+            both = await asyncio.gather(*(
+                c.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-twice",
+                          principal=PRINCIPAL) for c in (client, other)))
+        assert both[0] == both[1] and both[0].ok
+        assert await version(nodes, case_id) == before + len(both[0].events)
+    run(tmp_path, nats_server.url, scenario)
+
+
+def test_a_command_id_reused_with_a_different_body_is_refused_and_changes_nothing(
+    tmp_path: Path, nats_server: NatsServer,
+) -> None:
+    async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
+        case_id = await open_case(client)
+        accepted = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="k-1",
+                                        principal=PRINCIPAL)
+        before = await version(nodes, case_id)
+        with pytest.raises(CommandRejected) as refused:
+            await client.command(case_id, RejectIntake(actor=STAFF, reason="不予受理"),
+                                 command_id="k-1", principal=PRINCIPAL)
+        assert (refused.value.code, refused.value.field) == ("idempotency_conflict", "command_id")
+        assert await version(nodes, case_id) == before
+        assert accepted.ok
+        # The key is the principal's: under another principal the same id is a new command,
+        # which the domain judges on its merits (the intake is already decided).
+        with pytest.raises(CommandRejected) as judged:
+            await client.command(case_id, RejectIntake(actor=STAFF, reason="不予受理"),
+                                 command_id="k-1", principal="staff:0452")
+        assert judged.value.code == "intake_decided"
+    run(tmp_path, nats_server.url, scenario)
+
+
+def test_a_domain_refusal_names_its_code_is_stored_and_replayed_unchanged(
+    tmp_path: Path, nats_server: NatsServer,
+) -> None:
+    async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
+        case_id = await open_case(client)
+        before = await version(nodes, case_id)
+        refusals = []
+        for _ in range(2):
+            with pytest.raises(CommandRejected) as refused:
+                await client.command(case_id, RejectIntake(actor=STAFF, reason="   "),
+                                     command_id="reject-blank", principal=PRINCIPAL)
+            refusals.append(refused.value)
+        assert [r.code for r in refusals] == ["reason_required"] * 2
+        assert refusals[0].outcome == refusals[1].outcome
+        assert refusals[0].outcome is not None and refusals[0].outcome.status == "submitted"
+        assert await version(nodes, case_id) == before
+    run(tmp_path, nats_server.url, scenario)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _request(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"command_id": "bad-1", "principal": PRINCIPAL,
+                            "case_id": "{case_id}",
+                            "command": encode_command(AcceptIntake(actor=STAFF))}
+    body.update(overrides)
+    return body
+
+
+def _with_command(**fields: Any) -> dict[str, Any]:
+    return _request(command={**encode_command(AcceptIntake(actor=STAFF)), **fields})
+
+
+BAD_REQUESTS: list[tuple[str, bytes | dict[str, Any], str, str]] = [
+    ("not JSON", b'{"command_id": "x",', "malformed_json", ""),
+    ("not an object", b'["AcceptIntake"]', "invalid_request", ""),
+    ("no command id", {k: v for k, v in _request().items() if k != "command_id"},
+     "missing_field", "command_id"),
+    ("blank principal", _request(principal=" "), "invalid_field", "principal"),
+    ("case id not a UUID", _request(case_id="C-42"), "invalid_field", "case_id"),
+    ("unknown command type", _request(command={"type": "Launch", "actor": {}}),
+     "unknown_command_type", "command.type"),
+    ("missing command field", _request(command={"type": "RejectIntake",
+                                                "actor": encode_command(
+                                                    AcceptIntake(actor=STAFF))["actor"]}),
+     "missing_field", "command.reason"),
+    ("actor of no known kind", _with_command(actor={"kind": "robot", "id": "r2d2"}),
+     "invalid_field", "command.actor.kind"),
+    ("unknown command field", _with_command(urgent=True), "unknown_field", "command.urgent"),
+    ("new case of another region",
+     _request(case_id=None, case_number=str(rw.new_case_number(ELSEWHERE)),
+              process=pension.PROCESS), "wrong_region", "case_number"),
+    ("unknown case", _request(case_id=str(uuid.UUID(int=42))), "unknown_case", "case_id"),
+]
+
+
+def test_bad_requests_get_structured_errors_naming_the_field_and_change_nothing(
+    tmp_path: Path, nats_server: NatsServer,
+) -> None:
+    async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
+        case_id = await open_case(client)
+        before = await version(nodes, case_id)
+        wrong: list[str] = []
+        for name, request, code, field in BAD_REQUESTS:
+            data = request if isinstance(request, bytes) else json.dumps(request).replace(
+                "{case_id}", case_id).encode()
+            reply = json.loads(await client.request(data))
+            got = (reply.get("ok"), reply.get("error", {}).get("code"),
+                   reply.get("error", {}).get("field"))
+            if got != (False, code, field):
+                wrong.append(f"{name}: expected {code}/{field!r}, got {reply}")
+        assert wrong == []
+        assert await version(nodes, case_id) == before
+        # ...and the endpoint still serves good requests after all that.
+        accepted = await client.command(case_id, AcceptIntake(actor=STAFF),
+                                        command_id="after-bad", principal=PRINCIPAL)
+        assert accepted.ok
+    run(tmp_path, nats_server.url, scenario)
+
+
+# --------------------------------------------------------------------------- the node process
+
+
+def test_a_node_process_serves_its_command_endpoint(tmp_path: Path,
+                                                    nats_server: NatsServer) -> None:
+    """`run_node` (what `tongban node` runs) registers the endpoint as a driver service."""
+    region = "150700"  # 呼伦贝尔: a region no other test of this module provisions
+
+    async def main() -> Outcome:
+        from regions.broker.provision import provision
+
+        await provision([region, ORIGIN], nats_server.url)
+        config = RegionConfig(region=region, store="sqlite", sqlite_dir=tmp_path / "node",
+                              broker="nats", nats_url=nats_server.url)
+        started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(run_node(
+            config, ready=lambda r, driver: started.set_result(driver)))
+        driver = await asyncio.wait_for(started, 10)
+        try:
+            async with RegionClient(nats_server.url, region, timeout=1.0) as client:
+                person = draw_applicant(random.Random(3))
+                number = rw.new_case_number(region)
+                submit = application(pension.PROCESS, number, person.person_key, [ORIGIN],
+                                     Actor("applicant", person.citizen.masked, region))
+                for _ in range(50):  # the service subscribes just after the node starts
+                    try:
+                        return await client.submit(str(number), pension.PROCESS, submit,
+                                                   command_id="first", principal="window:1")
+                    except RegionUnavailable:
+                        await asyncio.sleep(0.1)
+                raise AssertionError("the node never served tb.v1.cmd." + region)
+        finally:
+            driver.stop()
+            await asyncio.wait_for(task, 10)
+
+    outcome = asyncio.run(main())
+    assert outcome.ok and outcome.status == "submitted"
+
+
+def test_a_client_without_a_serving_endpoint_gets_region_unavailable(
+    nats_server: NatsServer,
+) -> None:
+    async def main() -> None:
+        async with RegionClient(nats_server.url, "659000", timeout=1.0) as client:
+            with pytest.raises(RegionUnavailable):
+                await client.request(encode_request(
+                    AcceptIntake(actor=STAFF), command_id="x", principal=PRINCIPAL,
+                    case_id=str(uuid.UUID(int=1))))
+    asyncio.run(main())

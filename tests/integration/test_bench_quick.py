@@ -1,0 +1,51 @@
+"""`tongban bench --quick --json` on real services: a run under a minute, one JSON line last."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import psycopg
+import pytest
+
+NUMBERS = ("cases_per_second", "latency_p50_ms", "latency_p99_ms")
+RATIOS = ("cases_per_second/pg_commits_per_second",
+          "event_rows_per_second/es_batched_events_per_second",
+          "published_per_second/js_publish_per_second",
+          "consumed_per_second/js_fetch_ack_per_second")
+
+
+def bench_schemas(dsn: str) -> set[str]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tbb%'")
+        return {str(row[0]) for row in rows.fetchall()}
+
+
+@pytest.mark.timeout(120)
+def test_the_quick_bench_runs_on_real_services_and_ends_with_its_figures_as_json(
+        postgres_dsn: str) -> None:
+    before = bench_schemas(postgres_dsn)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "api", "bench", "--quick", "--json", "--cases", "300"],
+        capture_output=True, text=True, timeout=110, check=False,
+        env={**os.environ, "TONGBAN_DSN": postgres_dsn})
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert elapsed < 60, f"the quick bench took {elapsed:.0f} s"
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in NUMBERS:
+        assert isinstance(figures[key], (int, float)) and figures[key] > 0, (key, figures[key])
+    assert figures["latency_p50_ms"] <= figures["latency_p99_ms"]
+    assert all(isinstance(figures["ratios"][key], float) and figures["ratios"][key] > 0
+               for key in RATIOS), figures["ratios"]
+    assert figures["phases"]["burst"]["completed"] >= 1
+    assert set(figures["processes"]) >= {"origin", "destination", "nats-server"}
+    assert "raw bounds" not in result.stdout  # with --json, the tables stay off stdout
+    assert "PostgreSQL" in result.stderr  # progress goes to stderr
+    prefix = next(line.split("schema prefix ")[1].strip() for line in result.stderr.splitlines()
+                  if "schema prefix" in line)
+    assert not {s for s in bench_schemas(postgres_dsn) - before if s.startswith(prefix)}
