@@ -43,6 +43,9 @@ class DeadlineTimer:
             return
         self._next[view.case_id] = due
         heapq.heappush(self._heap, (due, view.case_id))
+        if len(self._heap) > 2 * len(self._next) + 1024:  # drop superseded entries: no leak
+            self._heap = [(d, c) for d, c in self._heap if self._next.get(c) == d]
+            heapq.heapify(self._heap)
 
     def rebuild(self) -> None:
         """After a restart: find every side in the store and schedule its next timer."""
