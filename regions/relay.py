@@ -37,6 +37,7 @@ class Relay:
         self.batch_size = batch_size
         self.heartbeat_every = heartbeat
         self._position: int | None = None
+        self._cursor: RelayCursor | None = None
         self._high: dict[str, int] = {}
         self._last_heartbeat: dt.datetime | None = None
         self.stats = {"published": 0, "resent": 0, "heartbeats": 0}
@@ -57,6 +58,7 @@ class Relay:
     def forget(self) -> None:
         """A crash: the in-memory position is gone; the durable cursor is not."""
         self._position = None
+        self._cursor = None
         self._high.clear()
         self._last_heartbeat = None
 
@@ -82,13 +84,22 @@ class Relay:
 
     def published(self, batch: RelayBatch, now: dt.datetime) -> None:
         """The driver published `batch`: remember it durably."""
-        try:
-            cursor: RelayCursor = self.app.repository.get(RelayCursor.id_for(self.region))
-        except AggregateNotFoundError:
-            cursor = RelayCursor.start(self.region, now)
+        # The cursor aggregate is kept between batches: reloading it would replay one event per
+        # batch ever published. The relay is its only writer; a crash (`forget`) reloads it.
+        cursor = self._cursor
+        if cursor is None:
+            try:
+                cursor = self.app.repository.get(RelayCursor.id_for(self.region))
+            except AggregateNotFoundError:
+                cursor = RelayCursor.start(self.region, now)
         if batch.position > cursor.position:
             cursor.advance(batch.position, now)
-            self.app.save(cursor)
+            try:
+                self.app.save(cursor)
+            except Exception:
+                self._cursor = None  # unsaved events must not linger in memory
+                raise
+        self._cursor = cursor
         self._position = max(self.position, batch.position)
         self.stats["published"] += sum(isinstance(i, LinkMessage) for i in batch.items)
 
