@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import calendar as gregorian
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -265,7 +266,7 @@ class WorkingCalendar:
             raise InvalidValue(f"is_working_day takes a calendar date, got {day!r}")
         source = self.day_source(day)
         if source == "chinesecalendar":
-            return bool(chinese_calendar.is_workday(day))
+            return _official_workday(day)
         if source == "holiday-file":
             return next(f for f in self.files if f.year == day.year).is_working_day(day)
         return day.weekday() < 5
@@ -281,8 +282,13 @@ class WorkingCalendar:
                 working.append(day)
         return working, fallback_from
 
+    @functools.lru_cache(maxsize=65_536)  # noqa: B019 - calendars are few and live for ever
     def working_days_after(self, day: dt.date, n: int) -> Reckoned:
-        """The end of the n-th working day after `day` (which does not count)."""
+        """The end of the n-th working day after `day` (which does not count).
+
+        Memoised: every deadline of every case asks this, mostly for the same few days and
+        limits, and the package re-validates its tables on each lookup.
+        """
         if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
             raise InvalidValue(f"working_days_after takes a calendar date, got {day!r}")
         _require_count(n, "working days")
@@ -341,6 +347,12 @@ class WorkingCalendar:
             return DayCount(len(span), self.calendar_version)
         days, fallback_from = self._scan(span)
         return DayCount(len(days), self._version(fallback_from), fallback_from)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _official_workday(day: dt.date) -> bool:
+    """The package's answer for a day it covers, memoised (it is fixed for the pinned version)."""
+    return bool(chinese_calendar.is_workday(day))
 
 
 def _require_count(n: int, unit: str) -> None:

@@ -531,8 +531,8 @@ class RegionNode:
                                  f"{inlink.last_seq + 1}, got {message.link_seq}")
         state = view.state if view is not None else None
         try:
-            plan = self._plan(binding, uow, state, self._decide(binding.decider, state,
-                                                                command, now), now)
+            events, decided = self._decide(binding.decider, state, command, now)
+            plan = self._plan(binding, uow, decided, events, now)
         except DomainError as exc:
             if not isinstance(command, Receive):
                 outcome = Outcome(False, case_id, error_code=exc.code, error=str(exc),
@@ -544,6 +544,8 @@ class RegionNode:
             # The side's rules or a register refused the counterpart event: record the
             # refusal (the link sequence stays whole) instead of dropping it.
             refusal = receive(_Refusing(binding.decider, exc), state, command, now)
+            for event in refusal:
+                state = binding.decider.evolve(state, event)
             plan = self._plan(binding, uow, state, refusal, now)
         outcome = Outcome(True, case_id, tuple(e.TYPE for e in plan.events),
                           binding.decider.status(plan.state) if plan.state is not None else "")
@@ -561,8 +563,9 @@ class RegionNode:
         return outcome
 
     def _decide(self, decider: Decider[Any], state: Any, command: Command,
-                now: dt.datetime) -> list[Event]:
-        """The command's events and those of the automatic policies it sets off (pure)."""
+                now: dt.datetime) -> tuple[list[Event], Any]:
+        """The command's events and those of the automatic policies it sets off, and the state
+        they lead to (pure)."""
         pending = list(decider.decide(state, command, now))
         all_events: list[Event] = []
         for _ in range(MAX_POLICY_ROUNDS):
@@ -577,14 +580,13 @@ class RegionNode:
                 break
         else:
             raise DomainError("policies did not settle", code="policy_loop")
-        return all_events
+        return all_events, state
 
     def _plan(self, binding: ProtocolBinding, uow: UnitOfWork, state: Any,
               events: list[Event], now: dt.datetime) -> _Plan:
-        """Fold the events and work out their register changes; may raise `DomainError`, and
-        changes nothing staged (register streams it loads are staged unchanged)."""
-        for event in events:
-            state = binding.decider.evolve(state, event)
+        """Work out the register changes of `events` (which led to `state`); may raise
+        `DomainError`, and changes nothing staged (register streams it loads are staged
+        unchanged)."""
         payloads = [to_payload(event) for event in events]
         entries: dict[UUID, Any] = {}
         changes: list[tuple[UUID, Any, list[tuple[Event, Any]]]] = []
