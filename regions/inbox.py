@@ -84,6 +84,7 @@ class _Link:
     held: dict[int, tuple[LinkMessage, Any]] = field(default_factory=dict)
     poisoned: dict[int, str] = field(default_factory=dict)  # link_seq -> ref of a parked message
     gap_since: dt.datetime | None = None
+    gap_from: int = 0  # `recorded` when the link was last seen making progress while behind
     asked_at: dt.datetime | None = None
 
 
@@ -253,7 +254,15 @@ class Inbox:
             self.node.stage_skip(uow, origin, link_seq, ref)
 
     def check_gaps(self, now: dt.datetime) -> list[ResendRequest]:
-        """Resend requests for gaps older than the bound (asked again once per bound)."""
+        """Resend requests for links that stayed behind without progress for the bound (asked
+        again once per bound).
+
+        A link that is behind its origin's mark but still advancing is only catching up on a
+        backlog (under load it always is): asking for a re-send then would republish the whole
+        in-flight window again and again, and the duplicates would slow the catching up — the
+        bench measured ~10 extra messages per case from exactly that. So the clock restarts
+        whenever `recorded` moves.
+        """
         requests = []
         for origin in sorted(self.links):
             link = self.links[origin]
@@ -261,8 +270,8 @@ class Inbox:
             if top <= link.recorded:
                 link.gap_since = None
                 continue
-            if link.gap_since is None:
-                link.gap_since = now
+            if link.gap_since is None or link.recorded > link.gap_from:
+                link.gap_since, link.gap_from = now, link.recorded
             due = link.gap_since + self.gap_bound
             if now >= due and (link.asked_at is None or now >= link.asked_at + self.gap_bound):
                 missing_to = min(link.held) - 1 if link.held else top
