@@ -134,10 +134,24 @@ def event_types() -> dict[str, type[Event]]:
     return dict(_EVENT_TYPES)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_field_names: dict[type, tuple[str, ...]] = {}
+
+
 def to_payload(obj: Any) -> Any:
-    """Event (or nested value) -> JSON-compatible data; the inverse of `from_payload`."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_payload(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    """Event (or nested value) -> JSON-compatible data; the inverse of `from_payload`.
+
+    Hot (every event stored and sent passes here, ~15 values each): scalars return first and a
+    dataclass's field names are looked up once per class.
+    """
+    kind = type(obj)
+    if kind in _SCALARS:
+        return obj
+    names = _field_names.get(kind)
+    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        names = _field_names[kind] = tuple(f.name for f in dataclasses.fields(obj))
+    if names is not None:
+        return {name: to_payload(getattr(obj, name)) for name in names}
     if isinstance(obj, dt.datetime):
         if obj.tzinfo is None:
             raise InvalidValue("naive datetime in an event; pass aware instants")
