@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +32,9 @@ def bench(
     soak_to: Annotated[int, typer.Option(
         min=10_000, help="Full run: keep going until this many cases for the RSS growth.")
     ] = 100_000,
+    profile: Annotated[Path | None, typer.Option(
+        file_okay=False, help="Write each node's cProfile to DIR/origin.prof and "
+                              "DIR/destination.prof (slows the nodes; for finding why).")] = None,
 ) -> None:
     """Measure PostgreSQL, eventsourcing and JetStream alone, then two nodes completing pension
     transfers, and print how the end-to-end figures compare with the bounds."""
@@ -38,8 +42,11 @@ def bench(
     plan = (Plan.quick_plan(cases or 1_200) if quick
             else Plan.full_plan(cases or 10_000, soak_to))
     try:
+        if profile is not None:
+            profile.mkdir(parents=True, exist_ok=True)
         report = run_bench(plan, dsn, lambda line: err.print(
-            line, highlight=False, markup=False, soft_wrap=True))
+            line, highlight=False, markup=False, soft_wrap=True),
+            str(profile.resolve()) if profile is not None else "")
     except BenchError as exc:
         err.print(f"bench failed: {exc}", style="bold red", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None

@@ -50,12 +50,19 @@ class ProcessFigures:
     consumed: int
     rss_mb: float
     peak_rss_mb: float
+    #: `published` broken down: shared events, high-water marks, re-send requests; and how
+    #: many events were re-sent on a receiver's request (included in `link_messages`).
+    link_messages: int = 0
+    marks: int = 0
+    resend_requests: int = 0
+    resent: int = 0
 
     @classmethod
     def of(cls, report: Mapping[str, Any]) -> ProcessFigures:
         return cls(report["cpu_seconds"], report["transactions"], report["event_rows"],
                    report["published"], report["consumed"], report["rss_mb"],
-                   report["peak_rss_mb"])
+                   report["peak_rss_mb"], report.get("link_messages", 0), report.get("marks", 0),
+                   report.get("resend_requests", 0), report.get("resent", 0))
 
 
 @dataclass

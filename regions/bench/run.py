@@ -111,7 +111,8 @@ class WorkerHandle:
         return reply
 
 
-def run_bench(plan: Plan, dsn: str | None, progress: Progress) -> dict[str, Any]:
+def run_bench(plan: Plan, dsn: str | None, progress: Progress,
+              profile_dir: str = "") -> dict[str, Any]:
     """Everything `tongban bench` prints, as one dict."""
     prefix = f"tbb{uuid.uuid4().hex[:8]}_"
     postgres = choose_postgres(dsn)
@@ -126,7 +127,7 @@ def run_bench(plan: Plan, dsn: str | None, progress: Progress) -> dict[str, Any]
         progress(f"bounds: {raw}")
         asyncio.run(provision([DESTINATION, ORIGIN], nats.url, ack_wait=60.0,
                               max_ack_pending=10_000))
-        workers = _spawn(postgres.dsn, prefix, nats.url, plan.checkpoints)
+        workers = _spawn(postgres.dsn, prefix, nats.url, plan.checkpoints, profile_dir)
         phases = [_run_phase(phase, workers, nats.pid or 0, progress) for phase in plan.phases]
         finals = {w.name: w.ask({"op": "stop"}) for w in workers}
         for worker in workers:
@@ -144,13 +145,14 @@ def run_bench(plan: Plan, dsn: str | None, progress: Progress) -> dict[str, Any]
             postgres.stop()
 
 
-def _spawn(dsn: str, prefix: str, url: str, checkpoints: tuple[int, ...]) -> list[WorkerHandle]:
+def _spawn(dsn: str, prefix: str, url: str, checkpoints: tuple[int, ...],
+           profile_dir: str = "") -> list[WorkerHandle]:
     context = multiprocessing.get_context("spawn")  # a clean interpreter: honest RSS and CPU
     workers = []
     for name, region, peer in (("origin", ORIGIN, DESTINATION),
                                ("destination", DESTINATION, ORIGIN)):
         ours, theirs = context.Pipe()
-        settings = WorkerSettings(region, peer, name, dsn, prefix, url, checkpoints)
+        settings = WorkerSettings(region, peer, name, dsn, prefix, url, checkpoints, profile_dir)
         process = context.Process(target=worker_main, args=(settings, theirs),
                                   name=f"tongban-bench-{name}", daemon=True)
         process.start()

@@ -33,7 +33,7 @@ from regions.broker.nats import NatsBroker
 from regions.broker.port import Outgoing, PubAck
 from regions.config import RegionConfig
 from regions.driver import NodeDriver
-from regions.messages import LinkMessage
+from regions.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.node import Outcome, SideView
 from regions.stores_sql import PostgresStore
 
@@ -68,6 +68,7 @@ class WorkerSettings:
     schema_prefix: str
     nats_url: str
     checkpoints: tuple[int, ...] = ()
+    profile_dir: str = ""  # when set, cProfile the whole worker into <dir>/<role>.prof
 
 
 class Probe:
@@ -83,7 +84,8 @@ class Probe:
         self.finished_at: dict[str, float] = {}
         self.finished = 0
         self.rss_at: dict[int, float] = {}
-        self.counters = {"transactions": 0, "event_rows": 0, "published": 0}
+        self.counters = {"transactions": 0, "event_rows": 0, "published": 0,
+                         "link_messages": 0, "marks": 0, "resend_requests": 0, "resent": 0}
 
     def on_commit(self, view: SideView, events: list[Event]) -> None:
         now = time.monotonic()
@@ -125,6 +127,26 @@ class Probe:
 
         app.save = counted_save  # type: ignore[method-assign]
         broker.publish_many = counted_publish  # type: ignore[method-assign]
+
+    def instrument_driver(self, driver: NodeDriver) -> None:
+        """Break the published messages down: events, high-water marks, re-send requests, and
+        events re-sent on a receiver's request (the first three add up to `published`)."""
+        publish, resend = driver.publish, driver.region.relay.resend
+        kinds = {LinkMessage: "link_messages", HighWaterMark: "marks",
+                 ResendRequest: "resend_requests"}
+
+        async def counted_publish(items: list[WireItem]) -> None:
+            for item in items:
+                self.counters[kinds[type(item)]] += 1
+            await publish(items)
+
+        def counted_resend(destination: str, from_seq: int, to_seq: int) -> list[WireItem]:
+            items = resend(destination, from_seq, to_seq)
+            self.counters["resent"] += len(items)
+            return items
+
+        driver.publish = counted_publish  # type: ignore[method-assign]
+        driver.region.relay.resend = counted_resend  # type: ignore[method-assign]
 
 
 class Submitter:
@@ -188,11 +210,17 @@ class Worker:
         self.autopilot = Autopilot(region, s.peer)
         self.submitter = Submitter(region, s.peer, self.autopilot, self.probe)
         self.probe.instrument(region, broker)
+        self.probe.instrument_driver(self.driver)
         region.node.listeners.append(self.probe.on_commit)
         region.node.listeners.append(self.autopilot.on_commit)
         region.node.receive_listeners.append(self.probe.on_receive)
         self.driver.services.append(self.autopilot.run)
         self.loop = asyncio.get_running_loop()
+        if s.profile_dir:  # the database thread does most of the work: profile it too
+            import cProfile
+
+            self.db_profiler = cProfile.Profile()
+            await self.driver.db(self.db_profiler.enable)
         running = asyncio.create_task(self.driver.run())
         threading.Thread(target=self._control, name="bench-control", daemon=True).start()
         self.conn.send({"ready": True, "rss_after_imports_mb": round(self.rss_after_imports, 1),
@@ -233,6 +261,12 @@ class Worker:
         if op == "collect":
             return self._collect()
         if op == "stop":
+            if self.settings.profile_dir:
+                from pathlib import Path
+
+                await self.driver.db(self.db_profiler.disable)
+                self.db_profiler.dump_stats(
+                    Path(self.settings.profile_dir) / f"{self.settings.role}-db.prof")
             self.driver.stop()
             return {"cpu_seconds": round(cpu_seconds(), 3), "peak_rss_mb": round(peak_rss_mb(), 1),
                     "rss_mb": round(rss_mb(), 1), "rss_at_cases_mb": self.probe.rss_at,
@@ -271,4 +305,16 @@ def worker_main(settings: WorkerSettings, conn: Connection) -> None:
     rss_after_imports = rss_mb()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"%(asctime)s {settings.region} %(name)s %(levelname)s %(message)s")
-    asyncio.run(Worker(settings, conn, rss_after_imports).serve())
+    if not settings.profile_dir:
+        asyncio.run(Worker(settings, conn, rss_after_imports).serve())
+        return
+    import cProfile
+    from pathlib import Path
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        asyncio.run(Worker(settings, conn, rss_after_imports).serve())
+    finally:
+        profiler.disable()
+        profiler.dump_stats(Path(settings.profile_dir) / f"{settings.role}.prof")
