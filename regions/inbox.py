@@ -26,6 +26,7 @@ an outage still fails the batch without acking anything it did not commit.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,17 @@ from regions.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.node import RegionNode, StoreRefused, UnitOfWork
 
 log = logging.getLogger("tongban.inbox")
+
+#: Header of a quarantined *decoded* message (one the domain or the store refused): its data is
+#: `link_record()` JSON, not wire bytes, so an operator can replay it (`regions.quarantine`).
+LINK_RECORD_HEADER = "Tongban-Quarantined-Form"
+LINK_RECORD_FORM = "link-record"
+
+
+def link_record(message: LinkMessage) -> bytes:
+    """A decoded link message as kept in quarantine: ASCII JSON, readable back exactly."""
+    return json.dumps({"link_seq": message.link_seq, "message": message.to_record()},
+                      sort_keys=True, default=str).encode()
 
 
 class DecodeError(Exception):
@@ -292,11 +304,11 @@ class Inbox:
                     message: LinkMessage | None = None) -> None:
         key = message.event_id if message else f"{incoming.subject}:{incoming.data!r}"
         qid = stable_id("quarantine", self.node.region, key)
-        data = incoming.data
+        data, headers = incoming.data, incoming.headers
         if message is not None and not data:
-            data = repr(message).encode()
+            data, headers = link_record(message), {**headers, LINK_RECORD_HEADER: LINK_RECORD_FORM}
         if not self._parked(qid, uow):
-            parked = Quarantined.park(qid, reason, incoming.subject, data, incoming.headers, now)
+            parked = Quarantined.park(qid, reason, incoming.subject, data, headers, now)
             if uow is not None:
                 uow.add(parked)
             else:

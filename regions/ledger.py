@@ -188,6 +188,7 @@ class Quarantined(Aggregate):
 
     class Discarded(Aggregate.Event):
         by: str
+        reason: str
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Quarantined)
@@ -213,8 +214,8 @@ class Quarantined(Aggregate):
     def replayed(self, outcome: str, now: dt.datetime) -> None:
         self.trigger_event(self.Replayed, timestamp=now, outcome=outcome)
 
-    def discarded(self, by: str, now: dt.datetime) -> None:
-        self.trigger_event(self.Discarded, timestamp=now, by=by)
+    def discarded(self, by: str, reason: str, now: dt.datetime) -> None:
+        self.trigger_event(self.Discarded, timestamp=now, by=by, reason=reason)
 
 
 class RelayCursor(Aggregate):
