@@ -1,0 +1,175 @@
+"""The back-end feed and the example pension back-ends over real NATS and a real store.
+
+Two nodes run in one loop (`realworld.running_nodes`: 鄂尔多斯 150600 ← 榆林 610800, SQLite) with
+their feed relays; each region runs the example pension back-end (`regions.backends.pension`) on
+its own durable feed consumer. Only the applicant's submission is given by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from domain.kernel import Actor
+from domain.protocols import pension
+from domain.protocols.transfer import application
+from regions.backends.pension import PensionBackend
+from regions.broker.nats_server import NatsServer
+from regions.feed_client import BackendClient
+from regions.feed_wire import FeedEvent
+from regions.ledger import Stream
+from regions.node import side_id
+from regions.stores_sql import SqliteStore
+from simulations.workload import draw_applicant
+from tests.integration import realworld as rw
+
+pytestmark = pytest.mark.timeout(90)
+
+DEST, ORIGIN = "150600", "610800"
+
+
+@asynccontextmanager
+async def pension_backends(url: str, *codes: str) -> AsyncIterator[list[BackendClient]]:
+    """The example back-end of each region, running until the block ends."""
+    stop = asyncio.Event()
+    clients = [BackendClient(url, code, "pension", process=pension.PROCESS, fetch_timeout=0.2)
+               for code in codes]
+    tasks = []
+    for client in clients:
+        await client.connect()
+        backend = PensionBackend(client.region, client.commands)
+        tasks.append(asyncio.create_task(client.run(backend.handle, stop)))
+    try:
+        yield clients
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        for client in clients:
+            await client.close()
+
+
+async def submit(nodes: rw.Nodes, seed: int) -> str:
+    person = draw_applicant(random.Random(seed))
+    number = rw.new_case_number(DEST)
+    applicant = Actor("applicant", person.citizen.masked, DEST)
+    outcome = await nodes[DEST].client.submit(
+        str(number), pension.PROCESS, application(
+            pension.PROCESS, number, person.person_key, [ORIGIN], applicant,
+            applicant_masked=person.citizen.masked, item_id="b1-7"),
+        command_id=f"apply-{seed}", principal=str(applicant))
+    assert outcome.ok, outcome
+    return str(number.case_id)
+
+
+async def side_entries(nodes: rw.Nodes, code: str, case_id: str) -> list[tuple[str, int]]:
+    """(type, version) of every event of `code`'s side of the case, read from its store."""
+    def read() -> list[tuple[str, int]]:
+        stream: Stream = nodes[code].region.node.app.repository.get(side_id(case_id, code))
+        return [(type_, n) for n, (type_, _, _) in enumerate(stream.entries, start=1)]
+    return await nodes[code].driver.db(read)
+
+
+async def consume(client: BackendClient, seen: list[FeedEvent], *, fail_at: int = 0,
+                  rounds: int = 1_000, until: int = 0) -> None:
+    """Poll, recording what the handler got; the handler fails once at event `fail_at`."""
+    failed = False
+
+    async def handler(event: FeedEvent) -> None:
+        nonlocal failed
+        if fail_at and len(seen) + 1 == fail_at and not failed:
+            failed = True
+            raise RuntimeError("the back-end's database is down")
+        seen.append(event)
+
+    idle = 0
+    for _ in range(rounds):
+        if until and len(seen) >= until:
+            return
+        handled = await client.poll(handler)
+        idle = idle + 1 if handled == 0 else 0
+        if idle >= 8:
+            return
+
+
+def test_the_pension_back_ends_alone_carry_a_transfer_to_completion_and_the_feed_loses_nothing(
+    tmp_path: Path, nats_server: NatsServer,
+) -> None:
+    async def main() -> None:
+        store = SqliteStore(tmp_path / "stores")
+        try:
+            async with rw.running_nodes(store, nats_server.url, (DEST, ORIGIN)) as nodes:
+                async with pension_backends(nats_server.url, DEST, ORIGIN) as clients:
+                    case_ids = [await submit(nodes, seed) for seed in (21, 22)]
+                    for case_id in case_ids:
+                        await nodes.wait_status(DEST, case_id, "completed")
+                        await nodes.wait_status(ORIGIN, case_id, "transferred_out")
+                    sent = {c.region: c.stats["handled"] for c in clients}
+                assert all(n > 0 for n in sent.values()), sent
+                await nodes.wait_links_converged()
+                runs = {case_id: rw.CaseRun(case_id, pension.PROCESS, pension.SCHEME, "", DEST,
+                                            ORIGIN, ("completed", "transferred_out"))
+                        for case_id in case_ids}
+                evidence = await nodes.collect(runs)
+                assert [str(v) for v in nodes.judge(evidence)] == []
+                await the_feed_is_complete_and_ordered_across_a_restart(nodes, case_ids)
+                await a_restarted_back_end_replays_the_feed_without_acting_twice(nodes, case_ids)
+        finally:
+            store.close()
+
+    asyncio.run(main())
+
+
+async def the_feed_is_complete_and_ordered_across_a_restart(nodes: rw.Nodes,
+                                                            case_ids: list[str]) -> None:
+    """A new consumer of the destination's whole feed, whose handler fails once and whose
+    process restarts halfway, still sees every side event once, in commit order."""
+    url = nodes.url
+    expected = {case_id: await side_entries(nodes, DEST, case_id) for case_id in case_ids}
+    total = sum(len(v) for v in expected.values())
+    seen: list[FeedEvent] = []
+    first = BackendClient(url, DEST, "audit", batch=4, fetch_timeout=0.2, retry_delay=0.05)
+    await first.connect()
+    await consume(first, seen, fail_at=3, until=total // 2)
+
+    async def down(event: FeedEvent) -> None:
+        raise RuntimeError("the back-end's database is down again")
+
+    await first.poll(down)  # the batch in hand stays unacked...
+    await first.close()  # ...when the back-end restarts; its durable consumer remembers
+    second = BackendClient(url, DEST, "audit", batch=4, fetch_timeout=0.2, retry_delay=0.05)
+    await second.connect()
+    await consume(second, seen)
+    await second.close()
+    positions = [e.position for e in seen]
+    assert positions == sorted(set(positions)), "feed positions repeat or go backwards"
+    for case_id, entries in expected.items():
+        got = [(e.type, e.version) for e in seen if e.case_id == case_id]
+        assert got == entries, case_id
+    assert {e.region for e in seen} == {DEST}
+    assert first.stats["failed"] == 2
+
+
+async def a_restarted_back_end_replays_the_feed_without_acting_twice(
+        nodes: rw.Nodes, case_ids: list[str]) -> None:
+    """The pension back-ends read both feeds again from the start (a new durable consumer, the
+    same command ids): every command gets its stored outcome, and no side changes."""
+    before = {(code, c): await side_entries(nodes, code, c)
+              for code in (DEST, ORIGIN) for c in case_ids}
+    for code in (DEST, ORIGIN):
+        client = BackendClient(nodes.url, code, "pension-replay", process=pension.PROCESS,
+                               fetch_timeout=0.2)
+        await client.connect()
+        backend = PensionBackend(code, client.commands)  # same name: same command ids
+        idle = 0
+        while idle < 5:
+            idle = 0 if await client.poll(backend.handle) else idle + 1
+        await client.close()
+        assert backend.stats["sent"] > 0 and backend.stats["refused"] == 0, backend.stats
+    after = {(code, c): await side_entries(nodes, code, c)
+             for code in (DEST, ORIGIN) for c in case_ids}
+    assert after == before
