@@ -70,21 +70,27 @@ class CommandEndpoint:
             request = decode_request(data)
             self._check_target(request)
         except CommandDecodeError as exc:
+            self.driver.count_command("invalid")
             return encode_error_reply(CommandError(exc.code, str(exc), exc.field))
         except Exception as exc:  # a decoder bug must not cost the requester its answer
             log.exception("undecodable command request")
+            self.driver.count_command("invalid")
             return encode_error_reply(CommandError("invalid_request", f"unreadable: {exc!r}"))
         try:
             outcome = await self.driver.db(self._execute, request)
         except (IdempotencyConflict, CommandInProgress) as exc:
+            self.driver.count_command("conflict")
             return encode_error_reply(CommandError(exc.code, str(exc), "command_id"))
         except DomainError as exc:
+            self.driver.count_command("refused")
             return encode_error_reply(CommandError(exc.code, str(exc)))
         except Exception:
             log.exception("command %s of %s failed", request.command_id, request.principal)
+            self.driver.count_command("error")
             return encode_error_reply(CommandError(
                 "internal_error", "the node could not execute the command; retry with the "
                 "same command_id"))
+        self.driver.count_command("ok" if outcome.ok else "refused")
         return encode_outcome_reply(outcome)
 
     def _check_target(self, request: CommandRequest) -> None:

@@ -23,7 +23,9 @@ from domain.limits import RegionLimits, Rules
 from domain.protocols import PROTOCOLS, ProtocolSpec
 from regions import codec
 from regions.config import RegionConfig
+from regions.feed import FeedRelay
 from regions.inbox import Inbox
+from regions.materials.blobs import BlobStore, MemoryBlobStore
 from regions.node import ProtocolBinding, RegionNode
 from regions.relay import Relay
 from regions.stores import Store
@@ -45,6 +47,10 @@ class Region:
     relay: Relay
     timer: DeadlineTimer
     specs: Mapping[str, ProtocolSpec] = field(default_factory=dict)
+    #: The back-end feed relay (every side event, for the region's own back-ends).
+    feed: FeedRelay | None = None
+    #: The region's document bytes (`regions.materials`); memory unless the node sets it up.
+    blobs: BlobStore = field(default_factory=MemoryBlobStore)
 
     @property
     def code(self) -> str:
@@ -56,6 +62,7 @@ class Region:
                              store=self.store, rules=self.rules, protocols=self.specs)
         self.node, self.inbox, self.relay, self.timer = (
             fresh.node, fresh.inbox, fresh.relay, fresh.timer)
+        self.feed = fresh.feed
 
 
 def default_rules(config: RegionConfig) -> Rules:
@@ -81,4 +88,6 @@ def build_region(
                   heartbeat=dt.timedelta(seconds=config.heartbeat_seconds))
     timer = DeadlineTimer(node)
     timer.rebuild()
-    return Region(config, clock, ids, broker, store, rules, node, inbox, relay, timer, specs)
+    feed = FeedRelay(config.region, app, batch_size=config.relay_batch)
+    return Region(config, clock, ids, broker, store, rules, node, inbox, relay, timer, specs,
+                  feed)

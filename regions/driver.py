@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from regions import codec
+from regions import codec, crashpoints
 from regions.bootstrap import Region
 from regions.broker import subjects
 from regions.broker.port import Broker, BrokerError, Delivery
@@ -41,12 +42,18 @@ class NodeDriver:
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-{region.code}")
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        #: The back-end feed (`regions.feed`): on unless a caller turns it off before `run`.
+        self.feed_enabled = True
+        self._feed_wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.counters = {"published": 0, "consumed": 0, "acked": 0, "errors": 0}
+        #: Commands served by this node's endpoints, by outcome (see `count_command`).
+        self.commands: Counter[str] = Counter()
         self.on_batch: list[Callable[[str, int], None]] = []
         #: More long-running components (a command endpoint, an HTTP server...): each is called
         #: with this driver and runs until `stopped` is set.
         self.services: list[Callable[[NodeDriver], Coroutine[Any, Any, None]]] = []
+        crashpoints.arm()  # tests' deliberate crashes (regions/crashpoints.py); inert if unset
 
     @property
     def stopped(self) -> asyncio.Event:
@@ -64,6 +71,7 @@ class NodeDriver:
         """Thread-safe: something committed, the relay should look."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
+            self._loop.call_soon_threadsafe(self._feed_wake.set)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -73,6 +81,8 @@ class NodeDriver:
             ("relay", self._relay_loop), ("inbox", self._inbox_loop),
             ("timer", self._timer_loop), ("heartbeat", self._heartbeat_loop))]
         tasks += [asyncio.create_task(service(self)) for service in self.services]
+        if self.feed_enabled and self.region.feed is not None:
+            tasks.append(asyncio.create_task(self._guard("feed", self._feed_loop)))
         await self._stop.wait()
         self._wake.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -80,6 +90,10 @@ class NodeDriver:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def count_command(self, outcome: str) -> None:
+        """A command endpoint served one: ok, refused, conflict, invalid or error (/metrics)."""
+        self.commands[outcome] += 1
 
     async def _guard(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         """Keep a component alive across transient errors (broker down, database restart)."""
@@ -112,9 +126,29 @@ class NodeDriver:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), 0.25)
                 continue
+            crashpoints.reached(crashpoints.AFTER_COMMIT_BEFORE_PUBLISH)
             await self.publish(batch.items)
+            crashpoints.reached(crashpoints.AFTER_PUBLISH_BEFORE_CURSOR)
             await self.db(relay.published, batch, self.now())
             self.counters["published"] += len(batch.items)
+
+    async def _feed_loop(self) -> None:
+        """Every committed side event to the region's back-ends; the cursor moves after the acks."""
+        from regions.feed_wire import to_outgoing
+
+        feed = self.region.feed
+        assert feed is not None
+        while not self._stop.is_set():
+            self._feed_wake.clear()
+            batch = await self.db(feed.step, self.now())
+            if batch is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._feed_wake.wait(), 0.25)
+                continue
+            await self.broker.publish_many([to_outgoing(item) for item in batch.items])
+            await self.db(feed.published, batch, self.now())
+            self.counters["feed_published"] = (
+                self.counters.get("feed_published", 0) + len(batch.items))
 
     async def _inbox_loop(self) -> None:
         code = self.region.code
@@ -134,6 +168,8 @@ class NodeDriver:
                              subject_origin=_origin_of(d.subject)) for d in deliveries]
         result = await self.db(self.region.inbox.handle, incoming, self.now())
         self.counters["consumed"] += len(deliveries)
+        if result.applied:
+            crashpoints.reached(crashpoints.AFTER_COMMIT_BEFORE_ACK)
         for token in result.ack:  # after commit, never before
             await self.broker.ack(token)
         self.counters["acked"] += len(result.ack)

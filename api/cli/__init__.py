@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import catalog, nats
+from api.cli import backend, catalog, nats, quarantine
 from api.cli.bench import bench
 from api.cli.node import node
 from api.cli.simulate import simulate
@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(nats.app, name="nats")
+app.add_typer(backend.app, name="backend")
+app.add_typer(quarantine.app, name="quarantine")
 app.command("node")(node)
 app.command("simulate")(simulate)
 app.command("bench")(bench)

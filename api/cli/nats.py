@@ -20,13 +20,21 @@ def provision_command(
     regions: Annotated[str, typer.Option(help="Comma-separated region codes.")] = ",".join(
         str(r) for r in PILOT_REGIONS),
     replicas: Annotated[int, typer.Option(min=1, max=5, help="1, or 3 on a cluster.")] = 1,
+    remote: Annotated[list[str] | None, typer.Option(
+        help="Multi-site: DOMAIN=CODES, regions homed on another JetStream domain (repeatable); "
+             "--regions are then this site's own.")] = None,
 ) -> None:
     """Create (idempotently) the per-region streams and durable consumers."""
+    from regions.broker.domains import parse_remote, provision_site
     from regions.broker.provision import provision
 
     codes = [c.strip() for c in regions.split(",") if c.strip()]
     try:
-        done = asyncio.run(provision(codes, nats_url, replicas))
+        if remote:
+            site = asyncio.run(provision_site(codes, nats_url, parse_remote(remote), replicas))
+            done = [*site.home, *site.outbound]
+        else:
+            done = list(asyncio.run(provision(codes, nats_url, replicas)))
     except ValueError as exc:
         print(f"tongban nats provision: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None

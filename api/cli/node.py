@@ -23,10 +23,13 @@ def node(
     sqlite_dir: Annotated[Path | None, typer.Option(help="Directory of SQLite files.")] = None,
     broker: Annotated[str | None, typer.Option(help="nats (memory only in simulate).")] = None,
     nats_url: Annotated[str | None, typer.Option(help="NATS server URL.")] = None,
+    http: Annotated[str | None, typer.Option(
+        help="Serve /healthz, /readyz and /metrics on HOST:PORT (e.g. 127.0.0.1:8000).")] = None,
 ) -> None:
     """Run one region's node until SIGTERM/SIGINT."""
     given: dict[str, Any] = {"region": region, "peers": peers, "store": store, "dsn": dsn, "schema": schema,
-             "sqlite_dir": sqlite_dir, "broker": broker, "nats_url": nats_url}
+             "sqlite_dir": sqlite_dir, "broker": broker, "nats_url": nats_url,
+             "http": http}
     try:
         config = RegionConfig(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
@@ -42,4 +45,8 @@ def node(
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from regions.process import run_node
 
-    asyncio.run(run_node(config))
+    try:
+        asyncio.run(run_node(config))
+    except OSError as exc:  # e.g. the --http port is taken
+        print(f"tongban node: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None

@@ -276,6 +276,33 @@ class NatsBroker:
                 return _consumer_info(current)
         return _consumer_info(await self._api(lambda: self._js.add_consumer(stream, wanted)))
 
+    async def ensure_outbound_stream(
+        self, dest: str, *, duplicate_window: float, replicas: int = 1,
+    ) -> StreamInfo:
+        """Multi-site: `TB_OUT_<dest>` holds `tb.v1.evt.<dest>.*` published on this domain for a
+        region homed on another; the same settings as an event stream (nothing is discarded)."""
+        check_provisioning(duplicate_window=duplicate_window, replicas=replicas)
+        return await self._ensure_stream(
+            subjects.outbound_stream_name(dest), subjects.event_stream_subjects(dest),
+            duplicate_window, replicas, deny_purge=True)
+
+    async def ensure_sources(self, dest: str, domains: Sequence[str]) -> StreamInfo:
+        """Multi-site: `TB_EVT_<dest>` also takes in `TB_OUT_<dest>` of each other JetStream
+        domain (through `$JS.<domain>.API` over the leafnode). Sources are set, not added to:
+        the list given is the whole list. The stream must exist (`ensure_stream` first)."""
+        name = subjects.event_stream_name(dest)
+        wanted_sources = [
+            api.StreamSource(name=subjects.outbound_stream_name(dest),
+                             external=api.ExternalStream(api=f"$JS.{domain}.API"))
+            for domain in dict.fromkeys(domains)]
+        current = await self._api(lambda: self._js.stream_info(name))
+        have = {(s.name, s.external.api if s.external else None)
+                for s in current.config.sources or ()}
+        if have == {(s.name, s.external.api if s.external else None) for s in wanted_sources}:
+            return _stream_info(current)
+        wanted = current.config.evolve(sources=wanted_sources or None)
+        return _stream_info(await self._api(lambda: self._js.update_stream(wanted)))
+
     async def stream_info(self, stream: str) -> StreamInfo:
         return _stream_info(await self._api(lambda: self._js.stream_info(stream)))
 

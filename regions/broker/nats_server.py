@@ -82,8 +82,11 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def render_config(*, host: str, port: int, monitor_port: int, store_dir: Path, name: str) -> str:
-    """The server configuration; strings are JSON-quoted, which NATS's config syntax accepts."""
+def render_config(*, host: str, port: int, monitor_port: int, store_dir: Path, name: str,
+                  domain: str = "", extra: str = "") -> str:
+    """The server configuration; strings are JSON-quoted, which NATS's config syntax accepts.
+    `domain` names the JetStream domain (multi-site); `extra` is appended verbatim (leafnodes).
+    """
     return "\n".join([
         f"server_name: {json.dumps(name)}",
         f"listen: {json.dumps(f'{host}:{port}')}",
@@ -91,7 +94,9 @@ def render_config(*, host: str, port: int, monitor_port: int, store_dir: Path, n
         "jetstream {",
         f"  store_dir: {json.dumps(str(store_dir))}",
         "  sync_interval: always",
+        *([f"  domain: {json.dumps(domain)}"] if domain else []),
         "}",
+        extra,
         "",
     ])
 
@@ -111,6 +116,8 @@ class NatsServer:
     name: str = "tongban-test"
     port: int = 0
     monitor_port: int = 0
+    domain: str = ""  # JetStream domain, for multi-site tests (leafnodes)
+    extra_config: str = ""  # appended to the generated configuration
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _own_workdir: bool = field(default=False, repr=False)
 
@@ -247,7 +254,8 @@ class NatsServer:
         assert self.binary is not None
         self.config_path.write_text(render_config(
             host=self.host, port=self.port, monitor_port=self.monitor_port,
-            store_dir=self.store_dir, name=self.name))
+            store_dir=self.store_dir, name=self.name, domain=self.domain,
+            extra=self.extra_config))
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(self.binary), "-c", str(self.config_path)],

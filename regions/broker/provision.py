@@ -34,6 +34,8 @@ class Provisioned:
     events: StreamInfo
     dead_letters: StreamInfo
     inbox: ConsumerInfo
+    #: `TB_FEED_<r>`: the region's back-end feed (back-ends create their own durable consumers).
+    feed: StreamInfo | None = None
 
 
 async def provision(
@@ -42,9 +44,10 @@ async def provision(
     max_deliver: int = -1, max_ack_pending: int = 1000,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> list[Provisioned]:
-    """For each region (GB/T 2260 code): `TB_EVT_<r>`, `TB_DLQ_<r>` and the durable pull consumer
-    `inbox_<r>`. Raises `ValueError` on bad input (before touching the broker) and `BrokerError`
-    when the broker refuses (e.g. replicas > 1 on a single server) or cannot be reached.
+    """For each region (GB/T 2260 code): `TB_EVT_<r>`, `TB_DLQ_<r>`, the durable pull consumer
+    `inbox_<r>` and the back-end feed `TB_FEED_<r>`. Raises `ValueError` on bad input (before
+    touching the broker) and `BrokerError` when the broker refuses (e.g. replicas > 1 on a
+    single server) or cannot be reached.
     """
     codes = list(dict.fromkeys(subjects.region_code(r) for r in regions))
     if not codes:
@@ -62,7 +65,10 @@ async def provision(
                 code, duplicate_window=duplicate_window, replicas=replicas)
             inbox = await broker.ensure_consumer(
                 code, ack_wait=ack_wait, max_deliver=max_deliver, max_ack_pending=max_ack_pending)
-            done.append(Provisioned(code, events, dead_letters, inbox))
+            feed = await broker._ensure_stream(  # same settings as the event streams
+                subjects.feed_stream_name(code), subjects.feed_stream_subjects(code),
+                duplicate_window, replicas, deny_purge=True)
+            done.append(Provisioned(code, events, dead_letters, inbox, feed))
         return done
     finally:
         await broker.close()

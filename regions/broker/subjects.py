@@ -12,8 +12,13 @@ GB/T 2260 codes (鄂尔多斯 150600, 榆林 610800).
 | dead letters of dest | `tb.v1.dlq.<dest>` | `TB_DLQ_<dest>` | — |
 | commands (request/reply) | `tb.v1.cmd.<region>` | — | — |
 | materials (request/reply) | `tb.v1.doc.<region>` | — | — |
+| back-end feed of region | `tb.v1.feed.<region>.<process>.<type>` | `TB_FEED_<region>` | each back-end's own |
 
-`TB_EVT_<dest>` holds `tb.v1.evt.<dest>.*`, `TB_DLQ_<dest>` holds `tb.v1.dlq.<dest>`.
+`TB_EVT_<dest>` holds `tb.v1.evt.<dest>.*`, `TB_DLQ_<dest>` holds `tb.v1.dlq.<dest>`,
+`TB_FEED_<region>` holds `tb.v1.feed.<region>.>`: every event committed on the region's case sides,
+for its own back-ends; the process and event type tokens let a back-end filter
+(`tb.v1.feed.150600.pension_transfer.>`) and a permission allow only its region's feed. A feed
+message's `Nats-Msg-Id` is the event's identity `"<side id>:<version>"` (one stream per region).
 
 `Nats-Msg-Id` is `"<event id>:<dest>"`: the destination is part of it because one event may
 be published to several destinations, and JetStream deduplicates per stream anyway.
@@ -36,7 +41,10 @@ _REGION = re.compile(r"[0-9]{6}")
 _EVENT_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")  # "<originator_id>:<version>" holds a colon
 _TOKEN = re.compile(r"[^\s.*>]+")
 
-AddressKind = Literal["evt", "dlq", "cmd", "doc"]
+_PROCESS = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}")
+
+AddressKind = Literal["evt", "dlq", "cmd", "doc", "feed"]
 _SINGLE_REGION_KINDS: dict[str, AddressKind] = {"dlq": "dlq", "cmd": "cmd", "doc": "doc"}
 
 
@@ -47,6 +55,8 @@ class Address:
     kind: AddressKind
     region: str
     origin: str | None = None
+    process: str | None = None  # feed only
+    type: str | None = None  # feed only
 
 
 def region_code(code: str) -> str:
@@ -70,6 +80,12 @@ def event_stream_subjects(dest: str) -> list[str]:
     return [f"{PREFIX}.evt.{region_code(dest)}.*"]
 
 
+def outbound_stream_name(dest: str) -> str:
+    """Multi-site: the stream on *this* JetStream domain that holds events to `dest`, a region
+    homed on another domain, until `dest`'s `TB_EVT_` sources it (`regions.broker.domains`)."""
+    return f"TB_OUT_{region_code(dest)}"
+
+
 def inbox_consumer_name(dest: str) -> str:
     return f"inbox_{region_code(dest)}"
 
@@ -90,6 +106,45 @@ def materials_subject(region: str) -> str:
     return f"{PREFIX}.doc.{region_code(region)}"
 
 
+def feed_subject(region: str, process: str, type_: str) -> str:
+    """Where one event of `region`'s side of a `process` case goes to the region's back-ends."""
+    if not isinstance(process, str) or not _PROCESS.fullmatch(process):
+        raise ValueError(f"process must be lower_snake_case (pension_transfer), got {process!r}")
+    if not isinstance(type_, str) or not _TYPE.fullmatch(type_):
+        raise ValueError(f"event type must be an identifier (InfoSheetReceived), got {type_!r}")
+    return f"{PREFIX}.feed.{region_code(region)}.{process}.{type_}"
+
+
+def feed_filter(region: str, process: str | None = None) -> str:
+    """The subject filter of a back-end's consumer: a region's whole feed, or one process."""
+    if process is None:
+        return f"{PREFIX}.feed.{region_code(region)}.>"
+    feed_subject(region, process, "Any")  # validates both
+    return f"{PREFIX}.feed.{region}.{process}.*"
+
+
+def feed_stream_name(region: str) -> str:
+    return f"TB_FEED_{region_code(region)}"
+
+
+def feed_stream_subjects(region: str) -> list[str]:
+    return [feed_filter(region)]
+
+
+def feed_consumer_name(backend: str) -> str:
+    """A back-end's durable consumer name: JetStream allows no `.`, `*`, `>` or spaces in it."""
+    if not isinstance(backend, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", backend):
+        raise ValueError(f"back-end name must be 1-64 of [A-Za-z0-9_-], got {backend!r}")
+    return backend
+
+
+def feed_msg_id(event_id: str) -> str:
+    """The `Nats-Msg-Id` of one feed message: the event's identity (one stream per region)."""
+    if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
+        raise ValueError(f"event id must be 1-128 of [A-Za-z0-9._:-], got {event_id!r}")
+    return event_id
+
+
 def parse_subject(subject: str) -> Address:
     """Any subject of the grammar back into its parts; anything else is a `ValueError`."""
     tokens = subject.split(".") if isinstance(subject, str) else []
@@ -101,6 +156,10 @@ def parse_subject(subject: str) -> Address:
             dest, origin = rest
             event_subject(dest, origin)
             return Address("evt", dest, origin)
+        if kind == "feed" and len(rest) == 3:
+            region, process, type_ = rest
+            feed_subject(region, process, type_)
+            return Address("feed", region, process=process, type=type_)
         if kind in _SINGLE_REGION_KINDS and len(rest) == 1:
             return Address(_SINGLE_REGION_KINDS[kind], region_code(rest[0]))
     except ValueError as exc:

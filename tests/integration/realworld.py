@@ -142,24 +142,29 @@ class Nodes:
 
 @asynccontextmanager
 async def running_nodes(store: Store, url: str, codes: Iterable[str], *,
-                        counterparts: Iterable[str] = (), **settings: Any) -> AsyncIterator[Nodes]:
+                        counterparts: Iterable[str] = (), urls: Mapping[str, str] | None = None,
+                        provisioned: bool = False, **settings: Any) -> AsyncIterator[Nodes]:
     """Provision `codes` (and `counterparts`, regions that get messages but run no node here)
-    on the NATS at `url` and run one node per region of `codes` on `store`."""
+    on the NATS at `url` and run one node per region of `codes` on `store`. Multi-site: `urls`
+    gives a region's own server (its site), and `provisioned` skips the provisioning step."""
     codes = tuple(codes)
-    await provision((*codes, *counterparts), url)
+    if not provisioned:
+        await provision((*codes, *counterparts), url)
     nodes: dict[str, LiveNode] = {}
     ready: list[asyncio.Event] = []
     try:
         for code in codes:
-            config = RegionConfig(region=code, peers=codes, broker="nats", nats_url=url,
+            node_url = (urls or {}).get(code, url)
+            config = RegionConfig(region=code, peers=codes, broker="nats", nats_url=node_url,
                                   heartbeat_seconds=0.5, gap_bound_seconds=5, **settings)
-            broker = await NatsBroker.connect(url, name=f"tongban-test-{code}")
+            broker = await NatsBroker.connect(node_url, name=f"tongban-test-{code}")
             region = build_region(config, clock=wall, ids=uuid.uuid4, broker=broker, store=store)
             driver = NodeDriver(region, broker, fetch_timeout=0.25, timer_period=0.5)
             serving = asyncio.Event()
             ready.append(serving)
             driver.services.append(functools.partial(serve_commands, ready=serving))
-            node = nodes[code] = LiveNode(code, region, driver, broker, RegionClient(url, code))
+            node = nodes[code] = LiveNode(code, region, driver, broker,
+                                          RegionClient(node_url, code))
             node.task = asyncio.create_task(driver.run())
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 10.0)
         for node in nodes.values():

@@ -52,8 +52,8 @@ async def test_provision_creates_event_and_dead_letter_streams_and_an_inbox_per_
 ) -> None:
     done = await provision([ORDOS, ULANQAB], nats_server.url)
     assert [p.region for p in done] == [ORDOS, ULANQAB]
-    assert await stream_names(js) == {"TB_EVT_150600", "TB_DLQ_150600",
-                                      "TB_EVT_150900", "TB_DLQ_150900"}
+    assert await stream_names(js) == {"TB_EVT_150600", "TB_DLQ_150600", "TB_FEED_150600",
+                                      "TB_EVT_150900", "TB_DLQ_150900", "TB_FEED_150900"}
     events = (await js.stream_info("TB_EVT_150600")).config
     assert events.subjects == ["tb.v1.evt.150600.*"]
     assert events.duplicate_window == DEFAULT_DUPLICATE_WINDOW
@@ -67,13 +67,16 @@ async def test_provision_creates_event_and_dead_letter_streams_and_an_inbox_per_
     assert inbox.config.ack_wait == DEFAULT_ACK_WAIT
     assert done[0].inbox.ack_wait == DEFAULT_ACK_WAIT
     assert done[0].events.name == "TB_EVT_150600"
+    feed = (await js.stream_info("TB_FEED_150600")).config
+    assert feed.subjects == ["tb.v1.feed.150600.>"]
+    assert done[0].feed is not None and done[0].feed.name == "TB_FEED_150600"
 
 
 async def test_provisioned_streams_never_discard_unconsumed_messages(
     nats_server: NatsServer, js: JetStreamContext,
 ) -> None:
     await provision([ORDOS], nats_server.url)
-    for name in ("TB_EVT_150600", "TB_DLQ_150600"):
+    for name in ("TB_EVT_150600", "TB_DLQ_150600", "TB_FEED_150600"):
         config = (await js.stream_info(name)).config
         assert config.retention == api.RetentionPolicy.LIMITS  # acking deletes nothing
         assert config.storage == api.StorageType.FILE

@@ -117,7 +117,8 @@ def test_every_message_is_carried_by_the_link_channel_and_both_link_operations()
     expected = set(wire_event_types()) | {cls.NAME for cls in CONTROL_TYPES.values()}
     assert link_messages == expected
     assert set(document["components"]["messages"]) == expected | {
-        "QuarantinedMessage", "CommandRequest", "CommandReply"}
+        "QuarantinedMessage", "CommandRequest", "CommandReply", "FeedEvent",
+        "DocumentRequest", "DocumentReply"}
     for operation in ("publishLinkMessages", "consumeLinkMessages"):
         messages = document["operations"][operation]["messages"]
         refs = {ref["$ref"].rsplit("/", 1)[-1] for ref in messages}
