@@ -26,7 +26,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 
-from regions.ledger import RegionLedger, RelayCursor, Stream, stable_id
+from regions.ledger import RegionLedger, RelayCursor, Stream, save_cursor, stable_id
 
 OPENED_TOPIC = get_topic(Stream.Opened)
 RECORDED_TOPIC = get_topic(Stream.Recorded)
@@ -79,7 +79,7 @@ class FeedRelay:
         self.app = app
         self.batch_size = batch_size
         self._position: int | None = None
-        self._cursor: FeedCursor | None = None
+        self._cursor: RelayCursor | None = None  # a FeedCursor
         self._keys: OrderedDict[UUID, dict[str, Any] | None] = OrderedDict()
         self.stats = {"published": 0}
 
@@ -132,20 +132,12 @@ class FeedRelay:
 
     def published(self, batch: FeedBatch, now: dt.datetime) -> None:
         """The driver published `batch`: remember it durably."""
-        cursor = self._cursor
-        if cursor is None:
-            try:
-                cursor = self.app.repository.get(FeedCursor.id_for(self.region))
-            except AggregateNotFoundError:
-                cursor = FeedCursor.start(self.region, now)
-        if batch.position > cursor.position:
-            cursor.advance(batch.position, now)
-            try:
-                self.app.save(cursor)
-            except Exception:
-                self._cursor = None  # unsaved events must not linger in memory
-                raise
-        self._cursor = cursor
+        try:
+            self._cursor = save_cursor(self.app, self._cursor, FeedCursor, self.region,
+                                       batch.position, now)
+        except Exception:
+            self._cursor = None
+            raise
         self._position = max(self.position, batch.position)
         self.stats["published"] += len(batch.items)
 

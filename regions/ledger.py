@@ -22,7 +22,7 @@ import datetime as dt
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder
 
@@ -245,6 +245,25 @@ class RelayCursor(Aggregate):
 
     def advance(self, position: int, now: dt.datetime) -> None:
         self.trigger_event(self.Advanced, timestamp=now, position=position)
+
+
+def save_cursor(app: Application, cursor: RelayCursor | None, kind: type[RelayCursor],
+                region: str, position: int, now: dt.datetime) -> RelayCursor:
+    """Move a publisher's durable cursor to `position` and return it, to be kept in memory.
+
+    Kept between batches because reloading would replay one event per batch ever published;
+    its publisher is its only writer. If the save fails the caller must drop its copy (pass
+    None next time): unsaved events must not linger in memory.
+    """
+    if cursor is None:
+        try:
+            cursor = app.repository.get(kind.id_for(region))
+        except AggregateNotFoundError:
+            cursor = kind.start(region, now)
+    if position > cursor.position:
+        cursor.advance(position, now)
+        app.save(cursor)
+    return cursor
 
 
 class RegionLedger(Application[UUID]):

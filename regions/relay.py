@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 
-from regions.ledger import OutLink, RegionLedger, RelayCursor
+from regions.ledger import OutLink, RegionLedger, RelayCursor, save_cursor
 from regions.messages import HighWaterMark, LinkMessage, WireItem
 
 SENT_TOPIC = get_topic(OutLink.Sent)
@@ -84,22 +84,12 @@ class Relay:
 
     def published(self, batch: RelayBatch, now: dt.datetime) -> None:
         """The driver published `batch`: remember it durably."""
-        # The cursor aggregate is kept between batches: reloading it would replay one event per
-        # batch ever published. The relay is its only writer; a crash (`forget`) reloads it.
-        cursor = self._cursor
-        if cursor is None:
-            try:
-                cursor = self.app.repository.get(RelayCursor.id_for(self.region))
-            except AggregateNotFoundError:
-                cursor = RelayCursor.start(self.region, now)
-        if batch.position > cursor.position:
-            cursor.advance(batch.position, now)
-            try:
-                self.app.save(cursor)
-            except Exception:
-                self._cursor = None  # unsaved events must not linger in memory
-                raise
-        self._cursor = cursor
+        try:
+            self._cursor = save_cursor(self.app, self._cursor, RelayCursor, self.region,
+                                       batch.position, now)
+        except Exception:
+            self._cursor = None
+            raise
         self._position = max(self.position, batch.position)
         self.stats["published"] += sum(isinstance(i, LinkMessage) for i in batch.items)
 
