@@ -7,9 +7,16 @@ Three sources, in this order, say whether a day is worked:
 1. `chinesecalendar` (pinned 1.11.0): the State Council's arrangements from 2004 through the last
    year in its data (2026-12-31 for 1.11.0; computed from the package, not hard-coded);
 2. operator-supplied holiday files for later years (`parse_holiday_file`), one per year;
-3. beyond both, Monday–Friday. That is a guess, so it is never silent: every result says
-   whether the fallback was used (`fallback_from`, `warning`) and its `calendar_version` ends in
-   "+weekday-fallback", which `DeadlineSet.calendar_version` records for ever.
+3. beyond both, the **conservative statutory fallback** (`domain.holidays.fallback`): weekends
+   and every day an official schedule could plausibly make a holiday are rest days, so a date
+   reckoned on it is never earlier than the official schedule will make it. It is still a guess,
+   so it is never silent: every result says where it started (`fallback_from`, `warning`) and its
+   `calendar_version` ends in "+fallback" (`is_provisional`), which `DeadlineSet.calendar_version`
+   records for ever. `domain.provisional` rechecks such dates once the official data is there.
+
+A year's official data also decides the last days of December *only if the next year is known
+too*: the next year's notice may give them off for 元旦 (the 2019 notice gave 2018-12-31 off), so
+while the next year is unknown the days of its 元旦 window fall to the fallback.
 
 Reckoning (the usual Chinese rule for periods: the start day does not count):
 - "N working days from an instant" ends with the N-th working day *after* the start's local day
@@ -39,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from domain.holidays import fallback
 from domain.kernel import InvalidValue
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -48,9 +56,21 @@ UTC = dt.UTC
 PACKAGE_FIRST_DAY = dt.date(min(chinese_calendar.holidays).year, 1, 1)
 PACKAGE_LAST_DAY = dt.date(max(chinese_calendar.holidays).year, 12, 31)
 PACKAGE_VERSION = f"chinesecalendar-{chinese_calendar.__version__}"
-FALLBACK_TAG = "weekday-fallback"
+FALLBACK_TAG = "fallback"
+#: Tags that mark a version as reckoned (partly) on a fallback; "weekday-fallback" is the
+#: Monday–Friday guess of earlier releases, still found in recorded `DeadlineSet`s.
+_FALLBACK_TAGS = frozenset({FALLBACK_TAG, "weekday-fallback"})
 
-DaySource = Literal["chinesecalendar", "holiday-file", "weekday-fallback"]
+DaySource = Literal["chinesecalendar", "holiday-file", "fallback"]
+
+
+def is_provisional(calendar_version: str) -> bool:
+    """Whether a recorded `calendar_version` says the date was reckoned over fallback days.
+
+    Such a date is provisional: once the official schedule is installed, `domain.provisional`
+    says whether it would move (only ever later is applied).
+    """
+    return any(tag in _FALLBACK_TAGS for tag in calendar_version.split("+"))
 
 
 # --------------------------------------------------------------------------- local days
@@ -191,20 +211,32 @@ def parse_holiday_file(data: Mapping[str, Any] | str | bytes, *, name: str = "")
 
 
 def _fallback_warning(first: dt.date) -> str:
-    return f"no official holiday data from {first.isoformat()}: working days assumed Monday–Friday"
+    return (
+        f"no official holiday data from {first.isoformat()}: provisional, counted on the "
+        "conservative statutory fallback (weekends and the widest holiday breaks are days off)"
+    )
 
 
 @dataclass(frozen=True)
 class Reckoned:
     """The answer to one question to the calendar, with the data that produced it.
 
-    `fallback_from` is the first day the Monday–Friday guess was used for (None when all days
-    came from official data); `calendar_version` then ends in "+weekday-fallback".
+    `fallback_from` is the first day the fallback decided (None when all days came from official
+    data); `calendar_version` then ends in "+fallback" and `provisional` is true.
     """
 
     due_at: dt.datetime
     calendar_version: str
     fallback_from: dt.date | None = None
+
+    @property
+    def provisional(self) -> bool:
+        return self.fallback_from is not None
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last local day of the period (the day before the exclusive `due_at`)."""
+        return china_date(self.due_at - dt.timedelta(microseconds=1))
 
     @property
     def warning(self) -> str:
@@ -229,15 +261,26 @@ class DayCount:
 
 @dataclass(frozen=True)
 class WorkingCalendar:
-    """China's working-day calendar: the pinned package, then holiday files, then Monday–Friday."""
+    """China's working-day calendar: the pinned package, then holiday files, then the fallback.
+
+    `package_last_year` (default: the package's last year) lets a calendar use the package only
+    up to an earlier year — the calendar as it was known then. Tests use it to check the fallback
+    against the official schedules it stands in for.
+    """
 
     files: tuple[HolidayFile, ...] = ()
+    package_last_year: int = PACKAGE_LAST_DAY.year
 
     def __post_init__(self) -> None:
         years = [f.year for f in self.files]
         if len(set(years)) != len(years):
             raise InvalidValue(f"two holiday files for one year: {sorted(years)}")
         object.__setattr__(self, "files", tuple(sorted(self.files, key=lambda f: f.year)))
+        if not PACKAGE_FIRST_DAY.year - 1 <= self.package_last_year <= PACKAGE_LAST_DAY.year:
+            raise InvalidValue(
+                f"package_last_year must lie in {PACKAGE_FIRST_DAY.year - 1}–"
+                f"{PACKAGE_LAST_DAY.year}, got {self.package_last_year!r}"
+            )
 
     @classmethod
     def with_files(cls, *files: HolidayFile) -> WorkingCalendar:
@@ -246,19 +289,38 @@ class WorkingCalendar:
     @property
     def calendar_version(self) -> str:
         """The data this calendar knows, e.g. "chinesecalendar-1.11.0+cn-2027.json@1a2b3c4d"."""
-        return "+".join([PACKAGE_VERSION, *(f.label for f in self.files)])
+        package = PACKAGE_VERSION
+        if self.package_last_year != PACKAGE_LAST_DAY.year:
+            package = f"{package}-until-{self.package_last_year}"
+        return "+".join([package, *(f.label for f in self.files)])
 
     def _version(self, fallback_from: dt.date | None) -> str:
         base = self.calendar_version
         return base if fallback_from is None else f"{base}+{FALLBACK_TAG}"
 
-    def day_source(self, day: dt.date) -> DaySource:
-        """Which data decides `day`."""
-        if PACKAGE_FIRST_DAY <= day <= PACKAGE_LAST_DAY:
+    def _file(self, year: int) -> HolidayFile | None:
+        return next((f for f in self.files if f.year == year), None)
+
+    def year_source(self, year: int) -> str:
+        """What decides `year`: "chinesecalendar", a holiday file's label, or "fallback"."""
+        if PACKAGE_FIRST_DAY.year <= year <= self.package_last_year:
             return "chinesecalendar"
-        if any(f.year == day.year for f in self.files):
-            return "holiday-file"
-        return "weekday-fallback"
+        file = self._file(year)
+        return FALLBACK_TAG if file is None else file.label
+
+    def day_source(self, day: dt.date) -> DaySource:
+        """Which data decides `day`.
+
+        A day of a known year still falls to the fallback when it lies in the 元旦 window of an
+        unknown next year: that year's notice may give it off.
+        """
+        if self.year_source(day.year) == FALLBACK_TAG or (
+            day.month == 12
+            and self.year_source(day.year + 1) == FALLBACK_TAG
+            and day in fallback.rest_days(day.year + 1)
+        ):
+            return "fallback"
+        return "chinesecalendar" if day.year <= self.package_last_year else "holiday-file"
 
     def is_working_day(self, day: dt.date) -> bool:
         """Whether `day` is worked (with 调休); use `day_source` to see if this is a guess."""
@@ -267,16 +329,17 @@ class WorkingCalendar:
         source = self.day_source(day)
         if source == "chinesecalendar":
             return _official_workday(day)
-        if source == "holiday-file":
-            return next(f for f in self.files if f.year == day.year).is_working_day(day)
-        return day.weekday() < 5
+        file = self._file(day.year)
+        if source == "holiday-file" and file is not None:
+            return file.is_working_day(day)
+        return not fallback.is_rest_day(day)
 
     def _scan(self, days: Iterable[dt.date]) -> tuple[list[dt.date], dt.date | None]:
         """The working days among `days`, and the first day decided by the fallback."""
         working: list[dt.date] = []
         fallback_from: dt.date | None = None
         for day in days:
-            if fallback_from is None and self.day_source(day) == "weekday-fallback":
+            if fallback_from is None and self.day_source(day) == "fallback":
                 fallback_from = day
             if self.is_working_day(day):
                 working.append(day)
@@ -295,7 +358,7 @@ class WorkingCalendar:
         last, fallback_from, count = day, None, 0
         while count < n:
             last += dt.timedelta(days=1)
-            if fallback_from is None and self.day_source(last) == "weekday-fallback":
+            if fallback_from is None and self.day_source(last) == "fallback":
                 fallback_from = last
             if self.is_working_day(last):
                 count += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import backend, catalog, nats, quarantine
+from api.cli import backend, calendar, catalog, nats, quarantine
 from api.cli.bench import bench
 from api.cli.node import node
 from api.cli.simulate import simulate
@@ -16,6 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(calendar.app, name="calendar")
 app.add_typer(nats.app, name="nats")
 app.add_typer(backend.app, name="backend")
 app.add_typer(quarantine.app, name="quarantine")

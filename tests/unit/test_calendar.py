@@ -17,6 +17,7 @@ from domain.calendar import (
     HolidayFile,
     WorkingCalendar,
     china_date,
+    is_provisional,
     parse_holiday_file,
 )
 from domain.kernel import InvalidValue
@@ -53,8 +54,21 @@ def test_package_data_ends_on_the_last_day_of_2026_and_refuses_2027() -> None:
 def test_each_day_says_which_data_decided_it(calendar: WorkingCalendar) -> None:
     assert calendar.day_source(D(2026, 12, 31)) == "chinesecalendar"
     assert calendar.day_source(D(2027, 1, 1)) == "holiday-file"
-    assert calendar.day_source(D(2028, 1, 3)) == "weekday-fallback"
-    assert WorkingCalendar().day_source(D(2027, 1, 1)) == "weekday-fallback"
+    assert calendar.day_source(D(2028, 1, 3)) == "fallback"
+    assert WorkingCalendar().day_source(D(2027, 1, 1)) == "fallback"
+
+
+def test_the_last_days_of_a_known_year_fall_to_the_fallback_while_the_next_new_year_is_unknown(
+    calendar: WorkingCalendar,
+) -> None:
+    # The 2019 notice gave Mon 2018-12-31 off: December's tail is decided by next year's notice.
+    assert not chinese_calendar.is_workday(D(2018, 12, 31))
+    bare = WorkingCalendar()
+    assert bare.day_source(D(2026, 12, 29)) == "chinesecalendar"
+    assert bare.day_source(D(2026, 12, 30)) == "fallback"
+    assert not bare.is_working_day(D(2026, 12, 30))  # a Wednesday inside the 元旦 2027 window
+    assert calendar.day_source(D(2026, 12, 30)) == "chinesecalendar"  # 2027 is known
+    assert calendar.day_source(D(2027, 12, 30)) == "fallback"  # 2028 is not
 
 
 # --------------------------------------------------------------------------- 调休 on real dates
@@ -119,22 +133,24 @@ def test_a_deadline_into_2027_uses_the_holiday_file(calendar: WorkingCalendar) -
     assert "weekday-fallback" not in result.calendar_version
 
 
-def test_without_a_holiday_file_2027_falls_back_to_weekdays_and_says_so() -> None:
+def test_without_a_holiday_file_2027_falls_back_conservatively_and_says_so() -> None:
+    # Tue 29 Dec; 30 Dec–3 Jan is the 元旦 window; Mon 4 to Thu 7 Jan.
     result = WorkingCalendar().add_working_days(local(2026, 12, 28, 10), 5)
-    assert result.due_at == local(2027, 1, 5)  # 1 Jan counted as an ordinary Friday
-    assert result.fallback_from == D(2027, 1, 1)
-    assert result.calendar_version == "chinesecalendar-1.11.0+weekday-fallback"
-    assert "2027-01-01" in result.warning and "Monday–Friday" in result.warning
+    assert result.due_at == local(2027, 1, 8)
+    assert result.fallback_from == D(2026, 12, 30)
+    assert result.calendar_version == "chinesecalendar-1.11.0+fallback"
+    assert result.provisional and is_provisional(result.calendar_version)
+    assert "2026-12-30" in result.warning and "conservative" in result.warning
 
 
 def test_beyond_the_holiday_file_the_fallback_is_used_and_flagged(
     calendar: WorkingCalendar,
 ) -> None:
-    # Mon 27 Dec 2027: 28, 29, 30, 31 Dec from the file, then Mon 3 Jan 2028 by the fallback.
+    # Mon 27 Dec 2027: 28, 29 Dec from the file; 30 Dec–3 Jan 2028 in the 元旦 window; 4–6 Jan.
     result = calendar.add_working_days(local(2027, 12, 27, 10), 5)
-    assert result.due_at == local(2028, 1, 4)
-    assert result.fallback_from == D(2028, 1, 1)
-    assert result.calendar_version.endswith("+weekday-fallback")
+    assert result.due_at == local(2028, 1, 7)
+    assert result.fallback_from == D(2027, 12, 30)
+    assert result.calendar_version.endswith("+fallback")
     assert "cn-2027.sample.json" in result.calendar_version
 
 
@@ -190,11 +206,11 @@ def test_working_days_between_counts_the_days_after_the_first_that_have_begun_be
 
 
 def test_counting_into_unknown_years_reports_the_fallback() -> None:
-    count = WorkingCalendar().working_days_between(local(2026, 12, 30), local(2027, 1, 5))
-    assert count.days == 3  # 31 Dec, then Fri 1 Jan and Mon 4 Jan by the fallback
-    assert count.fallback_from == D(2027, 1, 1)
-    assert count.calendar_version.endswith("+weekday-fallback")
-    assert "2027-01-01" in count.warning
+    count = WorkingCalendar().working_days_between(local(2026, 12, 30), local(2027, 1, 6))
+    assert count.days == 2  # 31 Dec to 3 Jan are the 元旦 window; Mon 4 and Tue 5 Jan
+    assert count.fallback_from == D(2026, 12, 31)
+    assert count.calendar_version.endswith("+fallback")
+    assert "2026-12-31" in count.warning
 
 
 # --------------------------------------------------------------------------- bad input
