@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from domain.kernel import Actor, Command, Event, register_event
+from domain.kernel import Actor, Command, Event, domain_event
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,7 @@ class DeadlineRules(Protocol):
     def waiting_limit(self, process: str, state: str, start: dt.datetime) -> DeadlineSpec: ...
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class DeadlineSet(Event):
     step: str
     due_at: dt.datetime
@@ -55,15 +54,13 @@ class DeadlineSet(Event):
     calendar_version: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class DeadlineMissed(Event):
     step: str
     due_at: dt.datetime
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class Escalated(Event):
     """督办: the step is still open past its escalation instant."""
 
@@ -71,8 +68,7 @@ class Escalated(Event):
     due_at: dt.datetime
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class DeadlinePaused(Event):
     """The statutory clock stops (waiting for the applicant); `remaining_days` resumes it."""
 
@@ -80,8 +76,7 @@ class DeadlinePaused(Event):
     remaining_days: int
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class DeadlineCleared(Event):
     step: str
 

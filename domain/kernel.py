@@ -6,7 +6,7 @@ eventsourcing aggregates; the simulator and the property tests call them directl
 reads the clock or draws ids: `now` and ids are arguments.
 
 Conventions every protocol follows:
-- Events are frozen dataclasses deriving from `Event`, registered with `@register_event`, with
+- Events are frozen dataclasses deriving from `Event`, declared with `@domain_event`, with
   JSON-friendly fields (str, int, bool, datetime, date, tuples/lists and dicts of those, nested
   frozen dataclasses). `at` is the deciding instant; `actor` names who caused it (责任追溯).
 - An event that must reach a counterpart region sets `to_region` (exactly one recipient; a
@@ -121,6 +121,18 @@ def register_event(cls: E) -> E:
         raise TypeError(f"event type {name!r} registered twice")
     _EVENT_TYPES[name] = cls
     return cls
+
+
+@typing.dataclass_transform(frozen_default=True, kw_only_default=True)
+def domain_event(cls: E) -> E:
+    """Class decorator of every event type: a frozen, keyword-only dataclass, registered.
+
+    Why one decorator: every event is immutable, built by keyword (fields are added over time,
+    so position means nothing) and decodable by its `TYPE`; writing the three together each
+    time invited an event that forgot one. `dataclass_transform` lets type checkers see the
+    generated `__init__` exactly as for `@dataclass(frozen=True, kw_only=True)`.
+    """
+    return register_event(typing.cast(E, dataclass(frozen=True, kw_only=True)(cls)))
 
 
 def event_type(name: str) -> type[Event]:
@@ -288,8 +300,19 @@ class Receive(Command):
     ref: EventRef
 
 
-@register_event
 @dataclass(frozen=True, kw_only=True)
+class Receipt(Event):
+    """Base of every receipt: this side recorded a counterpart's event (origin identity `ref`).
+
+    Receipt is a fact of the receiving side (deadlines run from it); `ref` is what makes a
+    re-delivered event a duplicate.
+    """
+
+    ref: EventRef
+    from_region: str
+
+
+@domain_event
 class CounterpartEventRejected(Event):
     """An authentic counterpart event this side's domain refused in its current state."""
 
@@ -299,8 +322,7 @@ class CounterpartEventRejected(Event):
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class NeedsAttentionRaised(Event):
     """The protocol cannot proceed without a person (mismatch, rejected event, unrepaired gap)."""
 
@@ -373,6 +395,38 @@ def execute(
     events = receive(decider, state, command, now) if isinstance(command, Receive) else decider.decide(
         state, command, now)
     return fold(decider, events, state), events
+
+
+#: How many policy commands one command may set off before its policies count as looping.
+MAX_POLICY_ROUNDS = 32
+
+
+def settle(
+    decider: Decider[S], state: S | None, command: Command, now: dt.datetime,
+) -> tuple[list[Event], S | None]:
+    """Decide `command`, then let the side's policies act until they are quiet (pure).
+
+    Returns every event — the command's, then those of each policy command it set off — and
+    the state they lead to. Policies run one command at a time, each deciding on the state the
+    previous one left, so a policy never acts twice on a stale state. Raises `DomainError`
+    unchanged (recording a refused counterpart event is the caller's part, see `receive`), and
+    `DomainError(code="policy_loop")` when the policies still issue commands after
+    `MAX_POLICY_ROUNDS` rounds. A command that leaves no side (`state` still None) sets off no
+    policy.
+    """
+    pending = list(decider.decide(state, command, now))
+    events: list[Event] = []
+    for _ in range(MAX_POLICY_ROUNDS):
+        for event in pending:
+            state = decider.evolve(state, event)
+        events.extend(pending)
+        pending = []
+        for policy_command in decider.policy(state, now) if state is not None else ():
+            pending.extend(decider.decide(state, policy_command, now))
+            break  # one policy command at a time: the next one sees the new state
+        if not pending:
+            return events, state
+    raise DomainError("policies did not settle", code="policy_loop")
 
 
 Clock = Callable[[], dt.datetime]

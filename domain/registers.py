@@ -55,7 +55,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from domain.kernel import Actor, DomainError, Event, IllegalCommand, InvalidValue, register_event
+from domain.kernel import Actor, DomainError, Event, IllegalCommand, InvalidValue, domain_event
 
 Scheme = Literal["pension", "unemployment", "medical", "housing_fund", "hukou"]
 SCHEMES: tuple[Scheme, ...] = ("pension", "unemployment", "medical", "housing_fund", "hukou")
@@ -75,34 +75,29 @@ class RegisterEvent(Event):
     case_id: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class RelationshipOpened(RegisterEvent):
     """落户 / 接续: the region now holds the person's relationship in the scheme."""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutBegun(RegisterEvent):
     """The relationship is held for a transfer out; `adopted`: it predates the ledger."""
 
     adopted: bool = False
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutCancelled(RegisterEvent):
     """The hold is released: the relationship stays here (refusal elsewhere, withdrawal...)."""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class RelationshipEnded(RegisterEvent):
     """终止 / 注销: the region no longer holds the relationship."""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class RelationshipReinstated(RegisterEvent):
     """Compensation: an ended relationship is restored (e.g. the funds came back)."""
 

@@ -131,7 +131,7 @@ from domain.kernel import (
     Receive,
     SideRole,
     SideSummary,
-    register_event,
+    domain_event,
 )
 from domain.protocols.intake import (
     AcceptIntake,
@@ -185,16 +185,14 @@ class Receipt(Event):
     from_region: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class AttentionResolved(Event):
     """Staff looked at a `needs_attention` case and let it continue (note mandatory)."""
 
     note: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class RatingGiven(Event):
     """The applicant's 好差评 of one region for this case; shared when that region is the peer."""
 
@@ -204,8 +202,7 @@ class RatingGiven(Event):
     comment: str = ""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class RatingReceived(Receipt):
     """The rated region recorded the rating the applicant gave through the other side."""
 
@@ -214,8 +211,7 @@ class RatingReceived(Receipt):
     comment: str = ""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class FollowUpOpened(Event):
     """A poor rating (1–2) asks the rated region's staff to follow up (差评整改)."""
 
@@ -223,8 +219,7 @@ class FollowUpOpened(Event):
     score: int
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class FollowUpClosed(Event):
     note: str
 
@@ -541,45 +536,39 @@ def checked_region(value: object, what: str) -> str:
 Channel = Literal["online", "post", "window"]
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ApplicationApproved(Event):
     """准予: the handling region grants the application; `result` is the e-certificate(s)."""
 
     result: tuple[MaterialRef, ...] = ()
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ApplicationDenied(Event):
     """不予批准 after acceptance (the reason is mandatory, 书面说明)."""
 
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ResultDelivered(Event):
     channel: Channel
     tracking_no: str = ""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class CaseCompleted(Event):
     """办结."""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class FormalReviewPassed(Event):
     """The receiving window's 形式审查 and 身份核验 passed."""
 
     identity_verified: bool
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ApplicationForwarded(Event):
     """R → H: the application with its materials (content-addressed) for a decision."""
 
@@ -589,15 +578,13 @@ class ApplicationForwarded(Event):
     details: dict[str, Any] = field(default_factory=dict)
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class SupplementForwarded(Event):
     WIRE = True
     materials: tuple[MaterialRef, ...]
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class WithdrawalForwarded(Event):
     """R → H: the applicant withdrew; carries the facts, as it may be the first H sees."""
 
@@ -606,8 +593,7 @@ class WithdrawalForwarded(Event):
     reason: str = ""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class CompletionNotified(Event):
     """R → H: the result was delivered and the case is 办结."""
 
@@ -615,14 +601,12 @@ class CompletionNotified(Event):
     channel: Channel
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HandlingAccepted(Event):
     WIRE = True
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HandlingSupplementRequested(Event):
     """H → R: everything missing at once, and until when (H's waiting limit, not recomputed)."""
 
@@ -632,28 +616,24 @@ class HandlingSupplementRequested(Event):
     note: str = ""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HandlingRejected(Event):
     WIRE = True
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HandlingApproved(Event):
     WIRE = True
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HandlingDenied(Event):
     WIRE = True
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HandlingResultSent(Event):
     """H → R: the result, online (e-certificate refs) or by post to the window (tracking no)."""
 
@@ -663,15 +643,13 @@ class HandlingResultSent(Event):
     result: tuple[MaterialRef, ...] = ()
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HandlingLapsed(Event):
     WIRE = True
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HandlingWithdrawalConfirmed(Event):
     WIRE = True
 
@@ -679,8 +657,7 @@ class HandlingWithdrawalConfirmed(Event):
 # ---- receipts on the handling side
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ForwardedApplicationReceived(Receipt):
     """H's first event: the forwarded application; the handling region is `region`."""
 
@@ -690,14 +667,12 @@ class ForwardedApplicationReceived(Receipt):
     details: dict[str, Any] = field(default_factory=dict)
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ForwardedSupplementReceived(Receipt):
     materials: tuple[MaterialRef, ...]
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class WithdrawalRequestReceived(Receipt):
     """May be H's first event (a reordered link): then H's side starts withdrawn."""
 
@@ -706,8 +681,7 @@ class WithdrawalRequestReceived(Receipt):
     reason: str = ""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class CompletionNoticeReceived(Receipt):
     channel: Channel
 
@@ -715,8 +689,7 @@ class CompletionNoticeReceived(Receipt):
 # ---- receipts on the receiving side
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HandlingNoticeReceived(Receipt):
     """R recorded one of H's notices; `notice` is its type, the other fields its content.
 

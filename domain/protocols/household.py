@@ -114,7 +114,7 @@ from domain.kernel import (
     Receive,
     SideRole,
     SideSummary,
-    register_event,
+    domain_event,
 )
 from domain.protocols.application import (
     ABSENT,
@@ -233,8 +233,7 @@ class _PersonEvent(Event):
     case_id: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MovePermitIssued(Event):
     """准予迁入证明 (electronic): valid until the absolute instant `expires_at`."""
 
@@ -244,8 +243,7 @@ class MovePermitIssued(Event):
     calendar_version: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutRequested(Event):
     """D → O: please move this person out; the permit's expiry travels as an instant."""
 
@@ -257,8 +255,7 @@ class MoveOutRequested(Event):
     permit_expires_at: dt.datetime
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutWithdrawn(Event):
     """D → O: the applicant withdrew (carries the case, as it may be the first O sees)."""
 
@@ -269,8 +266,7 @@ class MoveOutWithdrawn(Event):
     reason: str = ""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class SettlementReported(Event):
     """D → O: 落户 is done (the 迁移证's 回执)."""
 
@@ -278,35 +274,30 @@ class SettlementReported(Event):
     certificate_no: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HouseholdSettled(_PersonEvent):
     """落户: the destination registers the person (register opened)."""
 
     certificate_no: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MigrationCertificateReceived(Receipt):
     certificate_no: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutRefusalReceived(Receipt):
     code: str
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutCancellationReceived(Receipt):
     pass
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutReversalReceived(Receipt):
     certificate_no: str
     reason: str
@@ -315,8 +306,7 @@ class MoveOutReversalReceived(Receipt):
 # ---- origin
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutRequestReceived(Receipt):
     """The origin's first event; its clock for the move-out starts here. `region`: the origin."""
 
@@ -328,8 +318,7 @@ class MoveOutRequestReceived(Receipt):
     permit_expires_at: dt.datetime
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutWithdrawalReceived(Receipt):
     """May be the origin's first event (a reordered link): the side then starts cancelled."""
 
@@ -340,28 +329,24 @@ class MoveOutWithdrawalReceived(Receipt):
     reason: str = ""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutApproved(_PersonEvent):
     """The checks passed: the registration is held for the move (迁移中)."""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutHoldReleased(_PersonEvent):
     """The hold ends without a move (refusal or withdrawal): the registration stays here."""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MovedOut(_PersonEvent):
     """迁出登记 + 注销: the origin no longer registers the person."""
 
     certificate_no: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MigrationCertificateIssued(Event):
     """O → D: the electronic 户口迁移证."""
 
@@ -370,8 +355,7 @@ class MigrationCertificateIssued(Event):
     person_key: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutRefused(Event):
     """O → D: 不符合迁出条件, with a code (`REFUSAL_CODES`) and the reason."""
 
@@ -380,24 +364,21 @@ class MoveOutRefused(Event):
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutCancellationConfirmed(Event):
     """O → D: nothing was moved out; the registration stays at the origin."""
 
     WIRE = True
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class RegistrationReinstated(_PersonEvent):
     """恢复户口: compensation for a withdrawal after 注销; the 迁移证 is void."""
 
     certificate_no: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class MoveOutReversed(Event):
     """O → D: the move-out was reversed (the registration reinstated, the 迁移证 void)."""
 
@@ -406,8 +387,7 @@ class MoveOutReversed(Event):
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class SettlementReceiptReceived(Receipt):
     certificate_no: str
 

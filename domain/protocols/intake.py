@@ -27,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from domain.kernel import Command, Event, IllegalCommand, InvalidValue, register_event
+from domain.kernel import Command, Event, IllegalCommand, InvalidValue, domain_event
 from domain.values import MaterialRef
 
 Channel = Literal["window", "online", "backend"]
@@ -35,8 +35,7 @@ IntakeStatus = Literal[
     "submitted", "supplement_requested", "accepted", "rejected", "withdrawn", "lapsed"]
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ApplicationSubmitted(Event):
     case_number: str
     item_id: str
@@ -49,39 +48,33 @@ class ApplicationSubmitted(Event):
     details: dict[str, Any] = field(default_factory=dict)
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class IntakeAccepted(Event):
     pass
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class IntakeRejected(Event):
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class SupplementRequested(Event):
     missing_kinds: tuple[str, ...]
     note: str = ""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class SupplementProvided(Event):
     materials: tuple[MaterialRef, ...]
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ApplicationWithdrawn(Event):
     reason: str = ""
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class CaseLapsed(Event):
     """A waiting state's time ran out (补正 not supplied, permit expired...)."""
 

@@ -19,7 +19,7 @@ from domain.kernel import (
     Event,
     EventRef,
     InvalidValue,
-    register_event,
+    domain_event,
 )
 from domain.values import Money, Months
 
@@ -116,8 +116,7 @@ class RelationshipEvent(Event):
 # --------------------------------------------------------------------------- events: destination
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ContactLetterIssued(Event):
     """联系函: please transfer this person's relationship (one per origin)."""
 
@@ -133,16 +132,14 @@ class ContactLetterIssued(Event):
     letter_no: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ProceedInstructed(Event):
     """Every origin holds: transfer out now (second phase)."""
 
     WIRE = True
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferCancelled(Event):
     """The transfer will not happen (withdrawn, or another origin refused): release if you can."""
 
@@ -150,8 +147,7 @@ class TransferCancelled(Event):
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferReversed(Event):
     """Compensation: the destination sends back what it received; the origin reinstates."""
 
@@ -163,8 +159,7 @@ class TransferReversed(Event):
     bank_ref: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferConcluded(Event):
     """The destination's last word to each origin: the case's outcome; the origin may close."""
 
@@ -172,8 +167,7 @@ class TransferConcluded(Event):
     outcome: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class FundsReceived(Event):
     """The destination's finance side saw money arrive (bank notice or staff entry)."""
 
@@ -183,8 +177,7 @@ class FundsReceived(Event):
     value_date: dt.date
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class Reconciled(Event):
     """核对: one origin's sheet against the funds received from it."""
 
@@ -195,16 +188,14 @@ class Reconciled(Event):
     difference_fen: int  # stated - received
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class RelationshipTakenOver(RelationshipEvent):
     """接续 of the relationship before the money (unemployment benefit, medical cover)."""
 
     months: int
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class BenefitStarted(Event):
     """The unemployment benefit is paid from now on, whether or not the money has arrived."""
 
@@ -212,8 +203,7 @@ class BenefitStarted(Event):
     period_months: int
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferCompleted(RelationshipEvent):
     """办结: sheets and funds matched, credited to the person."""
 
@@ -222,8 +212,7 @@ class TransferCompleted(RelationshipEvent):
     opens_relationship: bool
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferCaseClosed(Event):
     """The case ended without a transfer: withdrawn or refused by an origin."""
 
@@ -234,16 +223,14 @@ class TransferCaseClosed(Event):
 # --------------------------------------------------------------------------- events: origin
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ContactLetterConfirmed(Event):
     """反馈确认: the origin confirms it received the letter (housing fund)."""
 
     WIRE = True
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferOutHeld(RelationshipEvent):
     """The origin found the transfer eligible and holds the relationship for it."""
 
@@ -251,8 +238,7 @@ class TransferOutHeld(RelationshipEvent):
     suspended_on: dt.date | None = None
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferOutRefused(Event):
     """不符合转出条件: the origin refuses, with its reason."""
 
@@ -260,8 +246,7 @@ class TransferOutRefused(Event):
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class InfoSheetIssued(RelationshipEvent):
     """信息表 sent: the transfer out is done and cannot be withdrawn; the relationship ends."""
 
@@ -269,8 +254,7 @@ class InfoSheetIssued(RelationshipEvent):
     sheet: InfoSheet
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class FundsRemitted(Event):
     """基金划转 by the origin's finance (local: the destination reconciles its own bank notice)."""
 
@@ -278,15 +262,13 @@ class FundsRemitted(Event):
     bank_ref: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class HoldReleased(RelationshipEvent):
     """The hold on the relationship is released: it stays here."""
 
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class CancellationAnswered(Event):
     """The origin's answer to a cancellation: released, or too late (already transferred)."""
 
@@ -294,8 +276,7 @@ class CancellationAnswered(Event):
     outcome: Literal["released", "already_transferred"]
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferOutReversed(RelationshipEvent):
     """The funds came back: the relationship is reinstated here (compensation)."""
 
@@ -313,16 +294,14 @@ class Receipt(Event):
     from_region: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferMessageReceived(Receipt):
     """Receipt of a counterpart event whose only content is its type."""
 
     event_type: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ContactLetterReceived(Receipt):
     case_id: str
     case_number: str
@@ -335,45 +314,38 @@ class ContactLetterReceived(Receipt):
     letter_no: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class InfoSheetReceived(Receipt):
     sheet: InfoSheet
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class OriginRefusalReceived(Receipt):
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class CancellationReceived(Receipt):
     reason: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class CancellationAnswerReceived(Receipt):
     outcome: Literal["released", "already_transferred"]
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferReversalReceived(Receipt):
     amount_fen: int
     bank_ref: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class ConclusionReceived(Receipt):
     outcome: str
 
 
-@register_event
-@dataclass(frozen=True, kw_only=True)
+@domain_event
 class TransferWaitingTimerSet(Event):
     """The side entered a waiting status; past `due_at` the wait ends (lapse or needs_attention)."""
 
