@@ -111,26 +111,24 @@ from domain.kernel import (
     Event,
     IllegalCommand,
     InvalidValue,
+    Receipt,
     Receive,
     SideRole,
     SideSummary,
     domain_event,
 )
-from domain.protocols.application import (
+from domain.protocols.application_events import ApplicationDenied, Approve, Deny
+from domain.protocols.casework import (
     ABSENT,
     ANNOTATIONS,
     COUNTERPART_WAIT,
     INTAKE_STEP,
     MATERIAL_KINDS,
     SUPPLEMENT_STEP,
-    ApplicationDenied,
-    Approve,
     Bookkeeping,
     CaseFacts,
-    Deny,
     Lapse,
     RatingContext,
-    Receipt,
     ResolveAttention,
     annotation_options,
     checked_region,
@@ -658,10 +656,10 @@ class HouseholdDecider:
         if isinstance(command, (AcceptIntake, RejectIntake, RequestSupplement, ProvideSupplement)):
             events = decide_intake(d.intake, command, now)
             if isinstance(command, AcceptIntake):
-                return [*events, *clear_steps(d.keep, [INTAKE_STEP], now, actor),
+                return [*events, *clear_steps(d.keep.clocked, [INTAKE_STEP], now, actor),
                         *start_step(self.rules, PROCESS, APPROVAL_STEP, now, actor)]
             if isinstance(command, RejectIntake):
-                return [*clear_steps(d.keep, [INTAKE_STEP], now, actor), *events]
+                return [*clear_steps(d.keep.clocked, [INTAKE_STEP], now, actor), *events]
             if isinstance(command, RequestSupplement):
                 return [*events, *pause_for_supplement(self.rules, PROCESS, d.keep, now, actor)]
             return [*events, *resume_after_supplement(self.rules, PROCESS, d.keep, now, actor)]
@@ -676,7 +674,7 @@ class HouseholdDecider:
             if d.phase != "under_review":
                 raise IllegalCommand(f"nothing to decide in status {d.phase}",
                                      code="not_under_review")
-            done = clear_steps(d.keep, [APPROVAL_STEP], now, actor)
+            done = clear_steps(d.keep.clocked, [APPROVAL_STEP], now, actor)
             if isinstance(command, Deny):
                 if not command.reason.strip():
                     raise InvalidValue("a denial must state its reason (书面说明)",
@@ -735,13 +733,13 @@ class HouseholdDecider:
                                      reason=command.reason),
                     start_wait(self.rules, PROCESS, AWAITING_ORIGIN, COUNTERPART_WAIT, now, actor)]
         steps = [INTAKE_STEP, APPROVAL_STEP, SUPPLEMENT_STEP]
-        return [*clear_steps(d.keep, steps, now, actor), withdrawn]
+        return [*clear_steps(d.keep.clocked, steps, now, actor), withdrawn]
 
     def _destination_receives(self, d: Destination, command: Receive,
                               now: dt.datetime) -> list[Event]:
         event, actor, ref, src = command.event, command.actor, command.ref, command.from_region
         waiting = d.phase in ("awaiting_origin", "withdrawing")
-        done = clear_steps(d.keep, [AWAITING_ORIGIN], now, actor)
+        done = clear_steps(d.keep.clocked, [AWAITING_ORIGIN], now, actor)
         if isinstance(event, MigrationCertificateIssued):
             receipt = MigrationCertificateReceived(at=now, actor=actor, ref=ref, from_region=src,
                                                    certificate_no=event.certificate_no)
@@ -816,7 +814,7 @@ class HouseholdDecider:
                 raise IllegalCommand("the permit has expired by this region's clock: refuse it",
                                      code="permit_expired")
             certificate_no = f"QY-{o.case_number}"
-            return [*clear_steps(o.keep, [MOVE_OUT_STEP], now, actor),
+            return [*clear_steps(o.keep.clocked, [MOVE_OUT_STEP], now, actor),
                     MovedOut(at=now, actor=actor, person_key=o.person_key, scheme=SCHEME,
                              case_id=o.case_id, certificate_no=certificate_no),
                     MigrationCertificateIssued(at=now, actor=actor, to_region=o.destination_region,
@@ -829,7 +827,7 @@ class HouseholdDecider:
 
     def _refuse(self, o: Origin, actor: Actor, now: dt.datetime, code: str,
                 reason: str) -> list[Event]:
-        events = clear_steps(o.keep, [MOVE_OUT_STEP], now, actor)
+        events = clear_steps(o.keep.clocked, [MOVE_OUT_STEP], now, actor)
         if o.phase == "held":
             events.append(MoveOutHoldReleased(at=now, actor=actor, person_key=o.person_key,
                                               scheme=SCHEME, case_id=o.case_id))
@@ -852,14 +850,14 @@ class HouseholdDecider:
                 case_number=o.case_number, person_key=o.person_key,
                 applicant_masked=o.applicant_masked, reason=event.reason)
             if o.phase == "certificate_sent":
-                return [receipt, *clear_steps(o.keep, [AWAITING_DESTINATION], now, actor),
+                return [receipt, *clear_steps(o.keep.clocked, [AWAITING_DESTINATION], now, actor),
                         RegistrationReinstated(at=now, actor=actor, person_key=o.person_key,
                                                scheme=SCHEME, case_id=o.case_id,
                                                certificate_no=o.certificate_no),
                         MoveOutReversed(at=now, actor=actor, to_region=src,
                                         certificate_no=o.certificate_no,
                                         reason="withdrawn by the applicant after 注销: 恢复户口")]
-            events: list[Event] = [receipt, *clear_steps(o.keep, [MOVE_OUT_STEP], now, actor)]
+            events: list[Event] = [receipt, *clear_steps(o.keep.clocked, [MOVE_OUT_STEP], now, actor)]
             if o.phase == "held":
                 events.append(MoveOutHoldReleased(at=now, actor=actor, person_key=o.person_key,
                                                   scheme=SCHEME, case_id=o.case_id))
@@ -867,7 +865,7 @@ class HouseholdDecider:
         if isinstance(event, SettlementReported) and o.phase == "certificate_sent":
             if event.certificate_no != o.certificate_no:
                 raise InvalidValue("the 回执 names another 迁移证", code="certificate_mismatch")
-            return [*clear_steps(o.keep, [AWAITING_DESTINATION], now, actor),
+            return [*clear_steps(o.keep.clocked, [AWAITING_DESTINATION], now, actor),
                     SettlementReceiptReceived(at=now, actor=actor, ref=ref, from_region=src,
                                               certificate_no=event.certificate_no)]
         raise IllegalCommand(f"{event.TYPE} is not expected in status {o.phase}",

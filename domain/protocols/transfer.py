@@ -129,9 +129,11 @@ from domain.kernel import (
     Event,
     IllegalCommand,
     NeedsAttentionRaised,
+    Receipt,
     Receive,
     SideSummary,
 )
+from domain.protocols.casework import Lapse
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationSubmitted,
@@ -158,7 +160,6 @@ from domain.protocols.transfer_events import (
     ContactLetterIssued,
     ContactLetterReceived,
     ContributionYear,
-    ExpireWaiting,
     FundsReceived,
     FundsRemitted,
     HoldReleased,
@@ -169,7 +170,6 @@ from domain.protocols.transfer_events import (
     IssueInfoSheet,
     OriginRefusalReceived,
     ProceedInstructed,
-    Receipt,
     Reconcile,
     Reconciled,
     RecordFundsReceived,
@@ -274,8 +274,8 @@ class TransferDecider(DestinationSide, OriginSide):
             return []
         out = dl.due_commands(state.book, now, state.region)
         if state.waiting is not None and now >= state.waiting[1]:
-            out.append(ExpireWaiting(actor=Actor.system("waiting_timer", state.region),
-                                     waiting_state=state.waiting[0]))
+            out.append(Lapse(actor=Actor.system("waiting_timer", state.region),
+                             step=state.waiting[0]))
         return out
 
     def decide(self, state: SideState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -487,7 +487,6 @@ __all__ = [
     "ContributionYear",
     "DestinationSide",
     "DestinationState",
-    "ExpireWaiting",
     "FundsReceived",
     "FundsRemitted",
     "HoldReleased",
@@ -501,7 +500,6 @@ __all__ = [
     "OriginState",
     "OriginTrack",
     "ProceedInstructed",
-    "Receipt",
     "Reconcile",
     "Reconciled",
     "RecordFundsReceived",

@@ -17,8 +17,8 @@ from typing import Literal, TypeAlias
 from domain.kernel import (
     Command,
     Event,
-    EventRef,
     InvalidValue,
+    Receipt,
     domain_event,
 )
 from domain.values import Money, Months
@@ -286,14 +286,6 @@ class TransferOutReversed(RelationshipEvent):
 # --------------------------------------------------------------------------- events: receipts
 
 
-@dataclass(frozen=True, kw_only=True)
-class Receipt(Event):
-    """This side received a counterpart event (receipt is a fact of the receiving side)."""
-
-    ref: EventRef
-    from_region: str
-
-
 @domain_event
 class TransferMessageReceived(Receipt):
     """Receipt of a counterpart event whose only content is its type."""
@@ -427,10 +419,3 @@ class ReturnFunds(Command):
 @dataclass(frozen=True, kw_only=True)
 class CloseCase(Command):
     pass
-
-
-@dataclass(frozen=True, kw_only=True)
-class ExpireWaiting(Command):
-    waiting_state: str
-
-

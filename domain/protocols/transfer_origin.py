@@ -6,10 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from domain.deadlines import (
-    DeadlinePaused,
-    DeadlineSet,
-)
 from domain.kernel import (
     Actor,
     Command,
@@ -19,6 +15,7 @@ from domain.kernel import (
     InvalidValue,
     Receive,
 )
+from domain.protocols.casework import pause_step, resume_step
 from domain.protocols.transfer_events import (
     ApproveTransferOut,
     CancellationAnswered,
@@ -47,6 +44,7 @@ from domain.protocols.transfer_states import (
     CONCLUSION_FITS,
     OriginState,
     TransferBase,
+    deadline_clock,
 )
 from domain.values import Money
 
@@ -89,11 +87,9 @@ class OriginSide(TransferBase):
             held: list[Event] = [TransferOutHeld(
                 at=now, actor=c.actor, to_region=s.destination, case_id=s.case_id,
                 person_key=s.person_key, scheme=s.scheme, suspended_on=c.suspended_on)]
-            watch = s.book.get("transfer_out")
-            if s.two_phase and watch is not None:
-                left = self.rules.remaining_days(self.process, "transfer_out", watch.due_at, now)
-                held.append(DeadlinePaused(at=now, actor=Actor.system("deadlines", s.region),
-                                           step="transfer_out", remaining_days=left))
+            if s.two_phase:  # the wait for the instruction is not this region's own time
+                held += pause_step(self.rules, self.process, s.book, "transfer_out", now,
+                                   deadline_clock(s.region))
             return held
         if isinstance(c, RefuseTransferOut):
             if s.phase != "received":
@@ -154,14 +150,8 @@ class OriginSide(TransferBase):
                                      code="unexpected_instruction")
             events: list[Event] = [TransferMessageReceived(
                 at=now, actor=inbox, ref=c.ref, from_region=frm, event_type=ev.TYPE)]
-            left = s.paused.get("transfer_out")
-            if left is not None:
-                spec = self.rules.resume(self.process, "transfer_out", now, left)
-                events.append(DeadlineSet(at=now, actor=Actor.system("deadlines", s.region),
-                                          step="transfer_out", due_at=spec.due_at,
-                                          escalate_at=spec.escalate_at, basis=spec.basis,
-                                          calendar_version=spec.calendar_version))
-            return events
+            return events + resume_step(self.rules, self.process, s.paused, "transfer_out", now,
+                                        deadline_clock(s.region))
         if isinstance(ev, TransferCancelled):
             if s.cancel_received:
                 raise IllegalCommand("the case was already cancelled",

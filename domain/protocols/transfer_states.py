@@ -33,13 +33,18 @@ from domain.kernel import (
     NeedsAttentionRaised,
     Receive,
 )
-from domain.protocols.intake import (
-    ApplicationSubmitted,
-    CaseLapsed,
-    Intake,
+from domain.protocols.casework import (
+    ABSENT,
+    COUNTERPART_WAIT,
+    SUPPLEMENT_WAIT,
+    Lapse,
+    clear_steps,
+    lapse_of,
+    start_step,
+    supplement_lapsed,
 )
+from domain.protocols.intake import ApplicationSubmitted, Intake
 from domain.protocols.transfer_events import (
-    ExpireWaiting,
     InfoSheet,
     TransferSpec,
     TransferWaitingTimerSet,
@@ -56,7 +61,6 @@ CONCLUSION_FITS: Mapping[str, frozenset[str]] = {
     "withdrawn": frozenset({"released", "refused", "reinstated"}),
     "refused_by_origin": frozenset({"refused", "released"}),
 }
-ABSENT = "absent"
 TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
     ("completed", "transferred_out"),
     ("refused_by_origin", "refused"),
@@ -213,11 +217,9 @@ def origins_of(submitted: ApplicationSubmitted) -> tuple[str, ...]:
 
 def waiting_name(status: str) -> str:
     if status == "supplement_requested":
-        return "supplement"
+        return SUPPLEMENT_WAIT
     own = {"submitted", "accepted", "received", "approved", "remitting"}
-    return status if status in own else "awaiting_counterpart"
-
-
+    return status if status in own else COUNTERPART_WAIT
 
 
 # --------------------------------------------------------------------------- the shared base
@@ -248,39 +250,39 @@ class TransferBase:
             return state.phase in DESTINATION_TERMINAL
         return bool(state.concluded) and state.phase in ORIGIN_ENDS
 
-    def _deadline(self, step: str, start: dt.datetime, region: str) -> list[Event]:
-        spec = self.rules.deadline_for(self.process, step, start)
-        if spec is None:
-            return []
-        return [DeadlineSet(at=start, actor=Actor.system("deadlines", region), step=step,
-                            due_at=spec.due_at, escalate_at=spec.escalate_at, basis=spec.basis,
-                            calendar_version=spec.calendar_version)]
+    def _deadline(self, step: str, now: dt.datetime, region: str) -> list[Event]:
+        """The step's statutory or configured limit from `now`, kept by `region`."""
+        return start_step(self.rules, self.process, step, now, deadline_clock(region))
 
     @staticmethod
     def _clear(state: SideState, step: str, now: dt.datetime) -> list[Event]:
-        if step not in state.book:
-            return []
-        return [DeadlineCleared(at=now, actor=Actor.system("deadlines", state.region), step=step)]
+        """A running step ends (a stopped clock is left alone: the book holds running ones)."""
+        return clear_steps(state.book, [step], now, deadline_clock(state.region))
 
     def _common(self, state: SideState, command: Command, now: dt.datetime) -> list[Event] | None:
         """Timer commands and the refusal of anything else once the side has ended."""
         timer = dl.decide_timer(state.book, command, now)
         if timer is not None:
             return [] if self.is_terminal(state) else timer
-        if isinstance(command, ExpireWaiting):
-            return self._expire(state, command, now)
+        if (lapse := lapse_of(command)) is not None:
+            return self._lapse(state, lapse, now)
         if self.is_terminal(state) and not isinstance(command, Receive):
             raise IllegalCommand(f"the case is already {state.phase} here", code="case_closed")
         return None
 
-    def _expire(self, state: SideState, command: ExpireWaiting, now: dt.datetime) -> list[Event]:
+    def _lapse(self, state: SideState, command: Lapse, now: dt.datetime) -> list[Event]:
+        """The waiting limit passed: 补正 lapses the case, any other wait needs a person."""
         w = state.waiting
-        if self.is_terminal(state) or w is None or w[0] != command.waiting_state or now < w[1]:
-            return []
+        if self.is_terminal(state) or w is None or w[0] != command.step or now < w[1]:
+            return []  # a stale timer command
         if w[0] == "supplement" and isinstance(state, DestinationState):
-            return [CaseLapsed(at=now, actor=command.actor, waiting_state="supplement_requested",
-                               reason="逾期未补正: the missing materials were not supplied "
-                                      "in time")]
+            return [supplement_lapsed(command.actor, now,
+                                      "the missing materials were not supplied in time")]
         return [NeedsAttentionRaised(
             at=now, actor=command.actor,
             reason=f"no progress while {state.phase} within the waiting limit ({w[0]})")]
+
+
+def deadline_clock(region: str) -> Actor:
+    """Who records a transfer side's deadlines: the region's deadline policy."""
+    return Actor.system("deadlines", region)

@@ -35,7 +35,7 @@ from domain import invariants as inv
 from domain.calendar import china_date
 from domain.kernel import Actor, Command, Decider, Event, SideSummary, event_from_payload
 from domain.protocols import ProtocolSpec, household, pension
-from domain.protocols.application import Approve
+from domain.protocols.application_events import Approve
 from domain.protocols.intake import AcceptIntake, Submit
 from domain.protocols.transfer import application
 from domain.protocols.transfer_events import (

@@ -22,7 +22,7 @@ import pytest
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.kernel import Actor
-from domain.protocols.application import VerifyAndForward
+from domain.protocols.application_events import VerifyAndForward
 from domain.protocols.intake import Submit
 from domain.values import MaterialRef
 from regions.broker.nats_server import NatsServer

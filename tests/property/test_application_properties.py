@@ -30,16 +30,25 @@ from domain import invariants as inv
 from domain.deadlines import DeadlineSet
 from domain.kernel import Actor, Command, Event, Receive
 from domain.protocols import application as app
-from domain.protocols.application import (
+from domain.protocols.application_events import (
     ApplicationApproved,
     ApplicationDenied,
     Approve,
     CaseCompleted,
+    HandlingNoticeReceived,
+    HandlingWithdrawalConfirmed,
+    SendResult,
+    VerifyAndForward,
+    WithdrawalForwarded,
+)
+from domain.protocols.application_states import ApplicationSide
+from domain.protocols.casework import (
+    ABSENT,
+    POOR_RATING,
     FollowUpOpened,
     RatingGiven,
     RatingReceived,
-    SendResult,
-    VerifyAndForward,
+    receive_rating,
 )
 from domain.protocols.intake import (
     AcceptIntake,
@@ -91,7 +100,7 @@ def _pairs(world: World, *, at_rest: bool) -> list[str]:
             if at_rest and not handling.keep.attention:
                 found.append(f"{case}: handling side still {handling.phase} at rest")
             continue
-        pair = (accepting.phase, handling.phase if handling is not None else app.ABSENT)
+        pair = (accepting.phase, handling.phase if handling is not None else ABSENT)
         if pair not in app.ALLOWED_TERMINAL_PAIRS:
             found.append(f"{case}: terminal pair {pair} is not allowed")
     return found
@@ -121,7 +130,7 @@ def _side_rules(side: Any) -> list[str]:
     state: Any = None
     for e in side.events:
         state = DECIDER.evolve(state, e)
-        notice = e.notice if isinstance(e, app.HandlingNoticeReceived) else ""
+        notice = e.notice if isinstance(e, HandlingNoticeReceived) else ""
         decided = decided or isinstance(e, (ApplicationApproved, ApplicationDenied)) or (
             notice in ("HandlingApproved", "HandlingDenied", "HandlingResultSent"))
         result_in = result_in or notice == "HandlingResultSent"
@@ -136,9 +145,9 @@ def _side_rules(side: Any) -> list[str]:
         elif isinstance(e, RatingGiven):
             if not ended:
                 found.append(f"{side.region}: rated before the case was finished")
-            if e.score <= app.POOR_RATING:
+            if e.score <= POOR_RATING:
                 poor.add(e.rated_region)
-        elif isinstance(e, RatingReceived) and e.score <= app.POOR_RATING:
+        elif isinstance(e, RatingReceived) and e.score <= POOR_RATING:
             poor.add(e.rated_region)
         elif isinstance(e, FollowUpOpened) and e.rated_region not in poor:
             found.append(f"{side.region}: a follow-up without a poor rating")
@@ -235,11 +244,11 @@ def test_online_and_proxy_applications_keep_every_invariant_under_faulty_deliver
 class HandlerHonoursLateWithdrawal(app.ApplicationDecider):
     """Broken: the handling region withdraws a case it has already decided."""
 
-    def _handling_receives(self, side: app.ApplicationSide, command: Receive,
+    def _handling_receives(self, side: ApplicationSide, command: Receive,
                            now: dt.datetime) -> list[Event]:
-        if isinstance(command.event, app.WithdrawalForwarded) and side.phase == "approved":
+        if isinstance(command.event, WithdrawalForwarded) and side.phase == "approved":
             return [ApplicationWithdrawn(at=now, actor=command.actor),
-                    app.HandlingWithdrawalConfirmed(at=now, actor=command.actor,
+                    HandlingWithdrawalConfirmed(at=now, actor=command.actor,
                                                     to_region=command.from_region)]
         return super()._handling_receives(side, command, now)
 
@@ -248,11 +257,11 @@ class HandlerHonoursLateWithdrawal(app.ApplicationDecider):
 class RecordsRedeliveredRating(app.ApplicationDecider):
     """Broken: the rated region records a re-delivered rating again (a second rating)."""
 
-    def decide(self, state: app.ApplicationSide | None, command: Command,
+    def decide(self, state: ApplicationSide | None, command: Command,
                now: dt.datetime) -> list[Event]:
         if (state is not None and isinstance(command, Receive)
                 and isinstance(command.event, RatingGiven)):
-            return app.receive_rating(replace(state.keep, rated=()), command, state.region, now)
+            return receive_rating(replace(state.keep, rated=()), command, state.region, now)
         return super().decide(state, command, now)
 
 

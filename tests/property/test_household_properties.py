@@ -47,7 +47,8 @@ from domain.kernel import (
 )
 from domain.limits import Limit, RegionLimits, Rules
 from domain.protocols import household as hh
-from domain.protocols.application import ANNOTATIONS, Approve
+from domain.protocols.application_events import Approve
+from domain.protocols.casework import ANNOTATIONS
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationWithdrawn,

@@ -31,19 +31,25 @@ from domain.kernel import (
 )
 from domain.limits import Limit, RegionLimits, Rules
 from domain.protocols import application as app
-from domain.protocols.application import (
-    ANNOTATIONS,
+from domain.protocols.application_events import (
+    ApplicationForwarded,
     Approve,
-    CloseFollowUp,
     DeliverResult,
     Deny,
+    HandlingSupplementRequested,
+    SendResult,
+    VerifyAndForward,
+)
+from domain.protocols.application_states import RECEIVING_WAIT
+from domain.protocols.casework import (
+    ABSENT,
+    ANNOTATIONS,
+    CloseFollowUp,
     FollowUpOpened,
     Rate,
     RatingGiven,
     RatingReceived,
     ResolveAttention,
-    SendResult,
-    VerifyAndForward,
 )
 from domain.protocols.intake import (
     AcceptIntake,
@@ -146,7 +152,7 @@ class Proxy:
 
     def statuses(self) -> tuple[str, str]:
         return (DECIDER.status(self.r),
-                DECIDER.status(self.h) if self.h is not None else app.ABSENT)
+                DECIDER.status(self.h) if self.h is not None else ABSENT)
 
 
 def online_under_review() -> State:
@@ -170,7 +176,7 @@ def test_online_application_completes_after_approval_and_delivery() -> None:
     s, events = run(s, DeliverResult(actor=WINDOW, channel="post", tracking_no="EMS123"))
     assert [e.TYPE for e in events] == ["ResultDelivered", "CaseCompleted"]
     assert DECIDER.status(s) == "completed" and DECIDER.is_terminal(s)
-    assert (DECIDER.status(s), app.ABSENT) in app.ALLOWED_TERMINAL_PAIRS
+    assert (DECIDER.status(s), ABSENT) in app.ALLOWED_TERMINAL_PAIRS
     summary = DECIDER.summary(s)
     assert (summary.role, summary.region, summary.process) == ("single", HOME,
                                                                "single_region_approval")
@@ -277,7 +283,7 @@ def test_proxy_window_forwards_after_identity_check_and_the_handler_decides() ->
     p = Proxy()
     forwarded = p.at_r(VerifyAndForward(actor=WINDOW, identity_verified=True))
     [message] = shared(forwarded)
-    assert isinstance(message, app.ApplicationForwarded) and message.to_region == AWAY
+    assert isinstance(message, ApplicationForwarded) and message.to_region == AWAY
     assert message.materials == (doc("申请表"),) and message.facts.person_key == PERSON
     p.to_handler(forwarded)
     assert p.statuses() == ("forwarded", "submitted")
@@ -297,7 +303,7 @@ def test_proxy_window_forwards_after_identity_check_and_the_handler_decides() ->
 def test_identity_check_failure_refuses_at_the_window_without_forwarding() -> None:
     p = Proxy()
     events = p.at_r(VerifyAndForward(actor=WINDOW, identity_verified=False, note="人证不符"))
-    assert shared(events) == [] and p.statuses() == ("rejected", app.ABSENT)
+    assert shared(events) == [] and p.statuses() == ("rejected", ABSENT)
     assert p.statuses() in app.ALLOWED_TERMINAL_PAIRS
 
 
@@ -314,7 +320,7 @@ def test_the_handler_asks_for_the_supplement_and_the_window_forwards_it() -> Non
     p = Proxy().forwarded()
     asked = p.at_h(RequestSupplement(actor=HANDLER, missing_kinds=("户口簿", "照片")))
     [notice] = shared(asked)
-    assert isinstance(notice, app.HandlingSupplementRequested)
+    assert isinstance(notice, HandlingSupplementRequested)
     [wait] = [e for e in asked if isinstance(e, DeadlineSet) and e.step == "supplement"]
     assert notice.due_at == wait.due_at  # the handler's deadline, never recomputed
     p.to_receiver(asked)
@@ -390,7 +396,7 @@ def test_waiting_for_the_handler_beyond_the_limit_escalates_then_needs_attention
     p = Proxy()
     forwarded = p.at_r(VerifyAndForward(actor=WINDOW, identity_verified=True))
     [wait] = [e for e in forwarded if isinstance(e, DeadlineSet)]
-    assert wait.step == app.RECEIVING_WAIT
+    assert wait.step == RECEIVING_WAIT
     assert DECIDER.timers(p.r, wait.due_at - dt.timedelta(microseconds=1)) == []
     p.at_r(DECIDER.timers(p.r, wait.due_at)[0], wait.due_at)
     [escalate] = DECIDER.timers(p.r, wait.escalate_at)

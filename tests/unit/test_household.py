@@ -27,11 +27,10 @@ from domain.kernel import (
 )
 from domain.limits import Limit, RegionLimits, Rules
 from domain.protocols import household as hh
-from domain.protocols.application import (
+from domain.protocols.application_events import Approve, Deny
+from domain.protocols.casework import (
     ANNOTATIONS,
-    Approve,
     CloseFollowUp,
-    Deny,
     FollowUpOpened,
     Lapse,
     Rate,

@@ -22,7 +22,7 @@ from domain.kernel import (
 )
 from domain.limits import Rules
 from domain.protocols import household as hh
-from domain.protocols.application import Approve
+from domain.protocols.application_events import Approve
 from domain.protocols.intake import AcceptIntake, Submit
 from domain.values import CaseNumber, RegionCode
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from domain.kernel import Actor
-from domain.protocols.application import VerifyAndForward
+from domain.protocols.application_events import VerifyAndForward
 from domain.protocols.intake import Submit
 from domain.values import CaseNumber, MaterialRef, RegionCode
 from regions.bootstrap import Region, build_region

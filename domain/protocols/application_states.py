@@ -1,0 +1,242 @@
+"""Side states of online and proxy applications and how events fold into them.
+
+Why apart from the decider (`domain.protocols.application`): the invariant checkers, the views
+and the property tests read the phases, the terminal pairs and the transition table without
+the rules that decide; and `evolve` is the one place an event changes a side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from domain.kernel import Event, IllegalCommand
+from domain.protocols.application_events import (
+    ApplicationApproved,
+    ApplicationDenied,
+    ApplicationForwarded,
+    CaseCompleted,
+    CompletionNoticeReceived,
+    ForwardedApplicationReceived,
+    HandlingAccepted,
+    HandlingApproved,
+    HandlingDenied,
+    HandlingLapsed,
+    HandlingNoticeReceived,
+    HandlingRejected,
+    HandlingResultSent,
+    HandlingSupplementRequested,
+    HandlingWithdrawalConfirmed,
+    WithdrawalRequestReceived,
+)
+from domain.protocols.casework import (
+    ABSENT,
+    ANNOTATIONS,
+    Bookkeeping,
+    CaseFacts,
+    evolve_bookkeeping,
+    facts_of,
+)
+from domain.protocols.intake import (
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    CaseLapsed,
+    Intake,
+    IntakeAccepted,
+    IntakeRejected,
+    SupplementProvided,
+    SupplementRequested,
+    evolve_intake,
+)
+from domain.values import MaterialRef
+
+Phase = Literal[
+    "submitted", "supplement_requested", "under_review", "approved", "forwarded",
+    "awaiting_result", "result_received", "result_sent", "withdrawing",
+    "completed", "rejected", "denied", "withdrawn", "lapsed",
+]
+TERMINAL: frozenset[str] = frozenset({"completed", "rejected", "denied", "withdrawn", "lapsed"})
+BEFORE_DECISION: frozenset[str] = frozenset({"submitted", "supplement_requested", "under_review"})
+Role = Literal["single", "receiving", "handling"]
+
+ALLOWED_TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
+    # proxy: (receiving, handling)
+    ("completed", "completed"), ("rejected", "rejected"), ("denied", "denied"),
+    ("lapsed", "lapsed"), ("withdrawn", "withdrawn"),
+    ("rejected", ABSENT), ("withdrawn", ABSENT),
+    # online: (single, absent)
+    ("completed", ABSENT), ("denied", ABSENT), ("lapsed", ABSENT),
+})
+
+#: Phase changes each role may make ("" is "no side yet"); `needs_attention` is an overlay on
+#: these, not a phase, and annotations (`ANNOTATIONS`) change none. The receiving side follows
+#: the handler's notices, so it may pass from any waiting phase to the outcome notified.
+TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
+    # intake and decision: single and handling sides
+    ("", "submitted"),
+    ("submitted", "under_review"), ("submitted", "rejected"),
+    ("submitted", "supplement_requested"), ("submitted", "withdrawn"),
+    ("supplement_requested", "submitted"), ("supplement_requested", "lapsed"),
+    ("supplement_requested", "withdrawn"),
+    ("under_review", "approved"), ("under_review", "denied"), ("under_review", "withdrawn"),
+    ("approved", "completed"), ("approved", "result_sent"), ("result_sent", "completed"),
+    # receiving side
+    ("submitted", "forwarded"),
+    *((waiting, outcome)
+      for waiting in ("forwarded", "supplement_requested", "under_review")
+      for outcome in ("supplement_requested", "under_review", "rejected", "awaiting_result",
+                      "denied", "lapsed", "result_received")
+      if waiting != outcome),
+    *(("withdrawing", outcome) for outcome in ("rejected", "awaiting_result", "denied",
+                                               "lapsed", "result_received")),
+    ("forwarded", "withdrawing"), ("supplement_requested", "forwarded"),
+    ("supplement_requested", "withdrawing"), ("under_review", "withdrawing"),
+    ("withdrawing", "withdrawn"),
+    ("awaiting_result", "result_received"), ("result_received", "completed"),
+})
+
+RECEIVING_WAIT = "awaiting_handling"
+HANDLING_WAIT = "awaiting_receiving"
+
+
+@dataclass(frozen=True)
+class ApplicationSide:
+    """One region's side of an online or proxy application.
+
+    `region` is this side's region, `peer` the counterpart's ("" online). `intake` is the
+    intake sub-machine (for the handling side, built from the forwarded application).
+    """
+
+    role: Role
+    facts: CaseFacts
+    region: str
+    peer: str
+    phase: Phase
+    intake: Intake
+    keep: Bookkeeping = field(default_factory=Bookkeeping)
+    missing_kinds: tuple[str, ...] = ()
+    result: tuple[MaterialRef, ...] = ()
+    forwarded: bool = False
+    notice_version: int = 0
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in TERMINAL
+
+    @property
+    def handling_region(self) -> str:
+        """The region that decided: the peer once the window forwarded, else this one."""
+        return self.peer if self.role == "receiving" and self.forwarded else self.region
+
+
+def _intake_from_forwarded(e: ForwardedApplicationReceived | WithdrawalRequestReceived,
+                           materials: tuple[MaterialRef, ...], details: dict[str, Any]) -> Intake:
+    f = e.facts
+    submitted = ApplicationSubmitted(
+        at=e.at, actor=e.actor, case_number=f.case_number, item_id=f.item_id,
+        process=f.process, mode=f.mode, person_key=f.person_key,
+        applicant_masked=f.applicant_masked, channel="window", materials=materials,
+        details=dict(details))
+    intake = evolve_intake(None, submitted)
+    assert intake is not None
+    return intake
+
+
+_PHASE_OF: dict[type[Event], Phase] = {
+    SupplementRequested: "supplement_requested",
+    IntakeAccepted: "under_review",
+    IntakeRejected: "rejected",
+    ApplicationWithdrawn: "withdrawn",
+    CaseLapsed: "lapsed",
+    ApplicationApproved: "approved",
+    ApplicationDenied: "denied",
+    CaseCompleted: "completed",
+    HandlingResultSent: "result_sent",
+    CompletionNoticeReceived: "completed",
+}
+
+#: What the receiving side does on each of H's notices (None: the phase does not change).
+NOTICE_PHASE: dict[str, Phase | None] = {
+    "HandlingAccepted": "under_review",
+    "HandlingSupplementRequested": "supplement_requested",
+    "HandlingRejected": "rejected",
+    "HandlingApproved": "awaiting_result",
+    "HandlingDenied": "denied",
+    "HandlingResultSent": "result_received",
+    "HandlingLapsed": "lapsed",
+    "HandlingWithdrawalConfirmed": "withdrawn",
+}
+NOTICE_TYPES: tuple[type[Event], ...] = (
+    HandlingAccepted, HandlingSupplementRequested, HandlingRejected, HandlingApproved,
+    HandlingDenied, HandlingResultSent, HandlingLapsed, HandlingWithdrawalConfirmed,
+)
+
+
+def _evolve_phase(side: ApplicationSide, event: Event) -> ApplicationSide:
+    if isinstance(event, HandlingNoticeReceived):
+        return _evolve_notice(side, event)
+    if isinstance(event, ApplicationWithdrawn) and side.role == "receiving" and side.forwarded:
+        return replace(side, phase="withdrawing")  # the handling region has to confirm
+    if isinstance(event, SupplementProvided):
+        phase: Phase = "forwarded" if side.role == "receiving" else "submitted"
+        return replace(side, phase=phase, missing_kinds=())
+    if isinstance(event, SupplementRequested):
+        return replace(side, phase="supplement_requested", missing_kinds=event.missing_kinds)
+    if isinstance(event, ApplicationApproved):
+        return replace(side, phase="approved", result=event.result)
+    if isinstance(event, ApplicationForwarded):
+        return replace(side, phase="forwarded", forwarded=True)
+    new_phase = _PHASE_OF.get(type(event))
+    return side if new_phase is None else replace(side, phase=new_phase)
+
+
+def _evolve_notice(side: ApplicationSide, e: HandlingNoticeReceived) -> ApplicationSide:
+    if e.stale:
+        return side
+    side = replace(side, notice_version=max(side.notice_version, e.ref.version))
+    target = NOTICE_PHASE.get(e.notice)
+    if e.notice == "HandlingSupplementRequested":
+        if side.phase == "withdrawing":
+            return replace(side, missing_kinds=e.missing_kinds)
+        return replace(side, phase="supplement_requested", missing_kinds=e.missing_kinds)
+    if e.notice == "HandlingAccepted" and side.phase == "withdrawing":
+        return side  # H accepted before the withdrawal reached it; its confirmation follows
+    if e.notice == "HandlingResultSent":
+        return replace(side, phase="result_received", result=e.result)
+    return side if target is None else replace(side, phase=target)
+
+
+def evolve(state: ApplicationSide | None, event: Event) -> ApplicationSide:
+    """Fold one event; `evolve(None, first_event)` builds the side."""
+    if state is None:
+        return _start(event)
+    side = replace(state, keep=evolve_bookkeeping(state.keep, event))
+    if isinstance(event, ANNOTATIONS) and side.terminal:
+        return side
+    intake = evolve_intake(side.intake, event)
+    assert intake is not None
+    side = replace(side, intake=intake)
+    return _evolve_phase(side, event)
+
+
+def _start(event: Event) -> ApplicationSide:
+    if isinstance(event, ApplicationSubmitted):
+        facts = facts_of(event)
+        intake = evolve_intake(None, event)
+        assert intake is not None
+        if event.mode == "proxy":
+            handling = str(event.details.get("handling_region", ""))
+            return ApplicationSide("receiving", facts, facts.accepting_region, handling,
+                                   "submitted", intake)
+        return ApplicationSide("single", facts, facts.accepting_region, "", "submitted", intake)
+    if isinstance(event, ForwardedApplicationReceived):
+        intake = _intake_from_forwarded(event, event.materials, event.details)
+        keep = evolve_bookkeeping(Bookkeeping(), event)
+        return ApplicationSide("handling", event.facts, event.region, event.from_region,
+                               "submitted", intake, keep)
+    if isinstance(event, WithdrawalRequestReceived):
+        intake = _intake_from_forwarded(event, (), {})
+        keep = evolve_bookkeeping(Bookkeeping(), event)
+        return ApplicationSide("handling", event.facts, event.region, event.from_region,
+                               "submitted", intake, keep)
+    raise IllegalCommand(f"{event.TYPE} cannot start an application side", code="no_side")

@@ -1,0 +1,473 @@
+"""Casework: what every side of a case keeps besides its status, shared by every protocol.
+
+Why one module: an online application, a household move and a social-insurance transfer differ
+in their phases, not in how a side keeps its deadlines, stops a statutory clock for a 补正, lapses
+a waiting state, ignores a re-delivered counterpart event, asks for a person, or takes the
+applicant's rating. Application and household sides keep all of it in a `Bookkeeping`; the
+transfer sides keep their own book (`transfer_states`) and use the deadline, pause and lapse
+helpers here. Nothing here knows a phase.
+
+- Deadlines (`domain.deadlines`): `start_step` records an owned step's limit when the statute or
+  the region gives one, `start_wait` a waiting state's limit (every waiting state has one, so
+  every case can end), `clear_steps` ends steps, `pause_step`/`resume_step` stop and restart a
+  statutory clock; `pause_for_supplement`/`resume_after_supplement` do both around a 补正.
+- Timers and lapses: `timer_commands` turns the due deadlines into commands, a waiting limit
+  that ends the case into `Lapse`; `decide_deadline_timer` flags and escalates (an escalated
+  wait for a counterpart also needs a person), `rearm_wait` restarts it once a person has looked.
+- Annotations (`ANNOTATIONS`, the only events allowed after a terminal state): attention
+  notes, 好差评 ratings (1–5, one per case and rated region, only regions that took part) and
+  the follow-up a poor rating opens at the rated region.
+- Case facts: what every side of an application knows about it (`CaseFacts`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from domain.deadlines import (
+    DeadlineCleared,
+    DeadlineMissed,
+    DeadlinePaused,
+    DeadlineRules,
+    DeadlineSet,
+    DeadlineSpec,
+    Escalate,
+    Escalated,
+    FlagDeadlineMissed,
+    Watch,
+    decide_timer,
+    due_commands,
+    watch,
+)
+from domain.kernel import (
+    Actor,
+    Command,
+    CounterpartEventRejected,
+    Event,
+    EventRef,
+    IllegalCommand,
+    InvalidValue,
+    NeedsAttentionRaised,
+    Receipt,
+    Receive,
+    domain_event,
+)
+from domain.protocols.intake import ApplicationSubmitted, CaseLapsed
+from domain.values import CaseNumber, MaterialRef, RegionCode
+
+#: The counterpart status in a terminal pair when the counterpart never opened a side.
+ABSENT = "absent"
+
+INTAKE_STEP = "intake"
+SUPPLEMENT_STEP = "supplement"
+#: Waiting-state names `domain.limits` knows defaults for.
+SUPPLEMENT_WAIT = "supplement"
+COUNTERPART_WAIT = "awaiting_counterpart"
+
+POOR_RATING = 2
+
+
+# =========================================================================== annotations
+
+
+@domain_event
+class AttentionResolved(Event):
+    """Staff looked at a `needs_attention` case and let it continue (note mandatory)."""
+
+    note: str
+
+
+@domain_event
+class RatingGiven(Event):
+    """The applicant's 好差评 of one region for this case; shared when that region is the peer."""
+
+    WIRE = True
+    rated_region: str
+    score: int
+    comment: str = ""
+
+
+@domain_event
+class RatingReceived(Receipt):
+    """The rated region recorded the rating the applicant gave through the other side."""
+
+    rated_region: str
+    score: int
+    comment: str = ""
+
+
+@domain_event
+class FollowUpOpened(Event):
+    """A poor rating (1–2) asks the rated region's staff to follow up (差评整改)."""
+
+    rated_region: str
+    score: int
+
+
+@domain_event
+class FollowUpClosed(Event):
+    note: str
+
+
+#: Events allowed after a terminal state: they never change a side's status.
+ANNOTATIONS: tuple[type[Event], ...] = (
+    RatingGiven, RatingReceived, FollowUpOpened, FollowUpClosed, AttentionResolved,
+    CounterpartEventRejected, NeedsAttentionRaised,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rate(Command):
+    """好差评: `rated_region` "" means the handling region (the one that decided)."""
+
+    score: int
+    comment: str = ""
+    rated_region: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseFollowUp(Command):
+    note: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolveAttention(Command):
+    note: str
+
+
+# =========================================================================== lapses
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lapse(Command):
+    """Timer: the waiting limit of `step` has passed (逾期未补正, permit not used...)."""
+
+    step: str
+
+
+# The name back-ends knew for a transfer's `Lapse` before every protocol shared one command
+# (AsyncAPI 1.x publishes it, with its field `waiting_state`): still decoded, and read as
+# `Lapse` by every decider (`lapse_of`). No docstring: its published schema has no description.
+@dataclass(frozen=True, kw_only=True)
+class ExpireWaiting(Command):
+    waiting_state: str
+
+
+def lapse_of(command: Command) -> Lapse | None:
+    """The `Lapse` a command means (its wire alias `ExpireWaiting` included), else None."""
+    if isinstance(command, ExpireWaiting):
+        return Lapse(actor=command.actor, step=command.waiting_state)
+    return command if isinstance(command, Lapse) else None
+
+
+def supplement_lapsed(actor: Actor, now: dt.datetime, detail: str) -> CaseLapsed:
+    """逾期未补正: the applicant did not supply the missing materials within the waiting limit."""
+    return CaseLapsed(at=now, actor=actor, waiting_state="supplement_requested",
+                      reason=f"逾期未补正: {detail}")
+
+
+# =========================================================================== bookkeeping
+
+FollowUp = Literal["", "open", "closed"]
+
+
+@dataclass(frozen=True)
+class Bookkeeping:
+    """What every side tracks besides its status.
+
+    `book`: watched deadlines and waiting limits; `paused`: steps whose statutory clock stopped
+    (remaining days); `seen`: counterpart events already recorded (a duplicate has no effect);
+    `attention`: why a person is needed ("" when not); `rated`: regions rated for this case
+    through or at this side; `follow_up`: the follow-up of this region's poor rating.
+    """
+
+    book: Mapping[str, Watch] = field(default_factory=dict)
+    paused: Mapping[str, int] = field(default_factory=dict)
+    seen: frozenset[EventRef] = frozenset()
+    attention: str = ""
+    rated: tuple[str, ...] = ()
+    follow_up: FollowUp = ""
+
+    @property
+    def clocked(self) -> frozenset[str]:
+        """Steps with a clock, running or stopped: the ones a `DeadlineCleared` may end."""
+        return frozenset(self.book) | frozenset(self.paused)
+
+
+def evolve_bookkeeping(keep: Bookkeeping, event: Event) -> Bookkeeping:
+    if isinstance(event, (DeadlineSet, DeadlineMissed, Escalated, DeadlinePaused, DeadlineCleared)):
+        paused = dict(keep.paused)
+        if isinstance(event, DeadlinePaused):
+            paused[event.step] = event.remaining_days
+        elif isinstance(event, (DeadlineSet, DeadlineCleared)):
+            paused.pop(event.step, None)
+        return replace(keep, book=watch(keep.book, event), paused=paused)
+    if isinstance(event, Receipt):
+        keep = replace(keep, seen=keep.seen | {event.ref})
+    if isinstance(event, CounterpartEventRejected):
+        return replace(keep, seen=keep.seen | {event.ref}, attention=keep.attention or event.reason)
+    if isinstance(event, NeedsAttentionRaised):
+        return replace(keep, attention=event.reason)
+    if isinstance(event, AttentionResolved):
+        return replace(keep, attention="")
+    if isinstance(event, (RatingGiven, RatingReceived)):
+        return replace(keep, rated=(*keep.rated, event.rated_region))
+    if isinstance(event, FollowUpOpened):
+        return replace(keep, follow_up="open")
+    if isinstance(event, FollowUpClosed):
+        return replace(keep, follow_up="closed")
+    return keep
+
+
+def is_duplicate(keep: Bookkeeping, command: Receive) -> bool:
+    return command.ref in keep.seen
+
+
+# =========================================================================== deadlines
+
+
+def deadline_set(step: str, spec: DeadlineSpec, now: dt.datetime, actor: Actor) -> DeadlineSet:
+    return DeadlineSet(at=now, actor=actor, step=step, due_at=spec.due_at,
+                       escalate_at=spec.escalate_at, basis=spec.basis,
+                       calendar_version=spec.calendar_version)
+
+
+def start_step(rules: DeadlineRules, process: str, step: str, now: dt.datetime,
+               actor: Actor) -> list[Event]:
+    """`DeadlineSet` for an owned step when the statute or the region gives it a limit."""
+    spec = rules.deadline_for(process, step, now)
+    return [] if spec is None else [deadline_set(step, spec, now, actor)]
+
+
+def start_wait(rules: DeadlineRules, process: str, step: str, waiting_state: str,
+               now: dt.datetime, actor: Actor) -> DeadlineSet:
+    """The timer of a waiting state: every waiting state has one, so every case can end."""
+    return deadline_set(step, rules.waiting_limit(process, waiting_state, now), now, actor)
+
+
+def clear_steps(clocked: Collection[str], steps: Collection[str], now: dt.datetime,
+                actor: Actor) -> list[Event]:
+    """`DeadlineCleared` for each of `steps` that has a clock among `clocked`, in name order."""
+    return [DeadlineCleared(at=now, actor=actor, step=step) for step in sorted(steps)
+            if step in clocked]
+
+
+def pause_step(rules: DeadlineRules, process: str, book: Mapping[str, Watch], step: str,
+               now: dt.datetime, actor: Actor) -> list[Event]:
+    """The statutory clock of a running `step` stops; the days it had left are recorded."""
+    w = book.get(step)
+    if w is None:
+        return []
+    left = rules.remaining_days(process, step, w.due_at, now)
+    return [DeadlinePaused(at=now, actor=actor, step=step, remaining_days=left)]
+
+
+def resume_step(rules: DeadlineRules, process: str, paused: Mapping[str, int], step: str,
+                now: dt.datetime, actor: Actor) -> list[Event]:
+    """A stopped clock runs again from `now` with the days it had left."""
+    left = paused.get(step)
+    if left is None:
+        return []
+    return [deadline_set(step, rules.resume(process, step, now, left), now, actor)]
+
+
+def pause_for_supplement(rules: DeadlineRules, process: str, keep: Bookkeeping,
+                         now: dt.datetime, actor: Actor) -> list[Event]:
+    """补正: the intake clock stops (remaining days kept) and the applicant's waiting limit runs."""
+    return [*pause_step(rules, process, keep.book, INTAKE_STEP, now, actor),
+            start_wait(rules, process, SUPPLEMENT_STEP, SUPPLEMENT_WAIT, now, actor)]
+
+
+def resume_after_supplement(rules: DeadlineRules, process: str, keep: Bookkeeping,
+                            now: dt.datetime, actor: Actor) -> list[Event]:
+    return [DeadlineCleared(at=now, actor=actor, step=SUPPLEMENT_STEP),
+            *resume_step(rules, process, keep.paused, INTAKE_STEP, now, actor)]
+
+
+def timer_commands(keep: Bookkeeping, now: dt.datetime, region: str,
+                   lapse_steps: Collection[str] = (SUPPLEMENT_STEP,)) -> list[Command]:
+    """Due timer commands: a waiting limit that ends the case lapses it, others are flagged."""
+    out: list[Command] = []
+    for command in due_commands(keep.book, now, region):
+        if isinstance(command, FlagDeadlineMissed) and command.step in lapse_steps:
+            out.append(Lapse(actor=command.actor, step=command.step))
+        elif not (isinstance(command, Escalate) and command.step in lapse_steps):
+            out.append(command)
+    return out
+
+
+def lapse_due(keep: Bookkeeping, step: str, now: dt.datetime) -> bool:
+    w = keep.book.get(step)
+    return w is not None and now >= w.due_at
+
+
+def decide_deadline_timer(keep: Bookkeeping, command: Command, now: dt.datetime,
+                          attention_steps: Collection[str] = ()) -> list[Event] | None:
+    """Flag/escalate (idempotent); escalating a wait for a counterpart also needs a person."""
+    events = decide_timer(keep.book, command, now)
+    if events and isinstance(command, Escalate) and command.step in attention_steps:
+        due = keep.book[command.step].due_at
+        events.append(NeedsAttentionRaised(
+            at=now, actor=command.actor,
+            reason=f"{command.step}: no answer from the counterpart since {due.isoformat()}"))
+    return events
+
+
+def rearm_wait(rules: DeadlineRules, process: str, keep: Bookkeeping, step: str,
+               now: dt.datetime, actor: Actor) -> list[Event]:
+    """After a person resolved a stuck wait, it runs again, so the case never hangs silently."""
+    w = keep.book.get(step)
+    if w is not None and not w.escalated:
+        return []
+    return [start_wait(rules, process, step, COUNTERPART_WAIT, now, actor)]
+
+
+# =========================================================================== ratings, attention
+
+
+@dataclass(frozen=True)
+class RatingContext:
+    """Who may be rated through a side, and which region a rating of "" means."""
+
+    own_region: str
+    default_region: str
+    rateable: tuple[str, ...]
+    finished: bool
+
+
+def decide_annotation(keep: Bookkeeping, command: Command, now: dt.datetime,
+                      ctx: RatingContext | None) -> list[Event] | None:
+    """Events for Rate / CloseFollowUp / ResolveAttention; None for any other command.
+
+    `ctx` is None on a side that does not take ratings (the applicant rates through the side
+    they deal with).
+    """
+    if isinstance(command, Rate):
+        return _rate(keep, command, now, ctx)
+    if isinstance(command, CloseFollowUp):
+        if keep.follow_up != "open":
+            raise IllegalCommand("no follow-up is open for this case", code="no_open_follow_up")
+        if not command.note.strip():
+            raise InvalidValue("closing a follow-up needs a note", code="note_required")
+        return [FollowUpClosed(at=now, actor=command.actor, note=command.note.strip())]
+    if isinstance(command, ResolveAttention):
+        if not keep.attention:
+            raise IllegalCommand("the case does not need attention", code="no_attention")
+        if not command.note.strip():
+            raise InvalidValue("resolving needs a note saying what was done", code="note_required")
+        return [AttentionResolved(at=now, actor=command.actor, note=command.note.strip())]
+    return None
+
+
+def _rate(keep: Bookkeeping, command: Rate, now: dt.datetime,
+          ctx: RatingContext | None) -> list[Event]:
+    if ctx is None:
+        raise IllegalCommand("ratings are given through the region the applicant deals with",
+                             code="rate_elsewhere")
+    score = command.score
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise InvalidValue(f"a rating is a whole score from 1 to 5, got {score!r}",
+                           code="invalid_score")
+    if not ctx.finished:
+        raise IllegalCommand("a case is rated once it is finished", code="not_completed")
+    rated = command.rated_region or ctx.default_region
+    if rated not in ctx.rateable:
+        raise InvalidValue(f"region {rated!r} did not take part in this case",
+                           code="unknown_rated_region")
+    if rated in keep.rated:
+        raise IllegalCommand(f"this case was already rated for region {rated}",
+                             code="already_rated")
+    shared = "" if rated == ctx.own_region else rated
+    events: list[Event] = [RatingGiven(at=now, actor=command.actor, to_region=shared,
+                                       rated_region=rated, score=score,
+                                       comment=command.comment.strip())]
+    if not shared and score <= POOR_RATING:
+        events.append(FollowUpOpened(at=now, actor=command.actor, rated_region=rated,
+                                     score=score))
+    return events
+
+
+def receive_rating(keep: Bookkeeping, command: Receive, own_region: str,
+                   now: dt.datetime) -> list[Event]:
+    """The rated region records a rating given through its counterpart (an annotation)."""
+    event = command.event
+    assert isinstance(event, RatingGiven)
+    if event.rated_region != own_region:
+        raise InvalidValue(f"a rating of region {event.rated_region} was sent to {own_region}",
+                           code="wrong_region")
+    if own_region in keep.rated:
+        raise IllegalCommand("this case was already rated for this region", code="already_rated")
+    events: list[Event] = [RatingReceived(
+        at=now, actor=command.actor, ref=command.ref, from_region=command.from_region,
+        rated_region=event.rated_region, score=event.score, comment=event.comment)]
+    if event.score <= POOR_RATING:
+        events.append(FollowUpOpened(at=now, actor=command.actor, rated_region=own_region,
+                                     score=event.score))
+    return events
+
+
+def annotation_options(keep: Bookkeeping, ctx: RatingContext | None, rng: random.Random,
+                       actor: Actor, staff: Actor) -> list[Command]:
+    """Plausible annotation commands: a rating per unrated region, closing a follow-up."""
+    out: list[Command] = []
+    if ctx is not None and ctx.finished:
+        for region in ctx.rateable:
+            if region not in keep.rated:
+                out.append(Rate(actor=actor, rated_region=region, score=rng.randint(1, 5),
+                                comment=rng.choice(["", "办事快", "等太久", "材料说明不清"])))
+    if keep.follow_up == "open":
+        out.append(CloseFollowUp(actor=staff, note="回访申请人，已说明并整改"))
+    if keep.attention:
+        out.append(ResolveAttention(actor=staff, note="核实后继续办理"))
+    return out
+
+
+# =========================================================================== case facts
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What every side of an application knows about it (travels with the forwarded case)."""
+
+    case_number: str
+    process: str
+    item_id: str
+    mode: str
+    person_key: str
+    applicant_masked: str
+
+    @property
+    def case_id(self) -> str:
+        return str(CaseNumber.parse(self.case_number).case_id)
+
+    @property
+    def accepting_region(self) -> str:
+        """The region whose window or portal took the application: it is in the case number."""
+        return str(CaseNumber.parse(self.case_number).region)
+
+
+def facts_of(event: ApplicationSubmitted) -> CaseFacts:
+    return CaseFacts(event.case_number, event.process, event.item_id, event.mode,
+                     event.person_key, event.applicant_masked)
+
+
+def checked_region(value: object, what: str) -> str:
+    """A GB/T 2260 code given in an application's details (InvalidValue when malformed)."""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise InvalidValue(f"{what} must be a GB/T 2260 region code, got {value!r}",
+                           code="invalid_region")
+    return str(RegionCode.parse(value))
+
+
+MATERIAL_KINDS = ("居民身份证", "户口簿", "申请表", "证明材料", "照片")
+
+
+def random_material(rng: random.Random, kind: str) -> MaterialRef:
+    """A plausible scanned document (content hash drawn from `rng`)."""
+    digest = f"{rng.getrandbits(256):064x}"
+    return MaterialRef(doc_id=f"doc-{digest[:12]}", sha256=digest, media_type="application/pdf",
+                       size=rng.randint(10_000, 2_000_000), title=kind, kind=kind)
