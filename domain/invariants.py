@@ -10,7 +10,8 @@ reported (severity "attention"), never counted as a violation.
 Rules (design.md §4, reference/domain.md §1):
 1. `conservation`: at completion stated == sent == received == credited, in fen and months; a
    destination never credits more than it received, nor more than its origins sent.
-2. `single_active_relationship` (registers) and `relationship_order` (注销 before 落户).
+2. `single_active_relationship` (registers), `single_residence` (户口: one region, or explicitly
+   in transit) and `relationship_order` (注销 before 落户).
 3. `terminal_pairs`: both sides end in an allowed pair; `split_outcome`: never one origin
    transferred and another refused in one application (invariant 4).
 4. `no_step_twice`: each counterpart event received at most once per side; each shared event
@@ -23,12 +24,14 @@ Rules (design.md §4, reference/domain.md §1):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Collection, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from domain.deadlines import DeadlineMissed, DeadlineSet, Escalated
 from domain.kernel import Decider, Event, EventRef, SideSummary
+from domain.protocols.household_events import SCHEME as HUKOU
+from domain.protocols.household_states import Origin
 from domain.registers import (
     MoveOutBegun,
     MoveOutCancelled,
@@ -124,6 +127,41 @@ def single_active_relationship(entries: Mapping[RegisterKey, RegisterEntry]) -> 
                   f"person {person[:12]}… holds {scheme} in {sorted(r for r, _ in held)}")
         for (person, scheme), held in sorted(holders.items()) if len(held) > 1
     ]
+
+
+def single_residence(
+    entries: Mapping[RegisterKey, RegisterEntry], *, quiescent: bool = False,
+    in_transit: Collection[str] = (),
+) -> list[Violation]:
+    """户口 (scheme "hukou"): at most one region holds a person's residence, ever.
+
+    Active, or held for a move: the person is registered there until 注销. When `quiescent`,
+    every person the registers know is held by exactly one region, unless listed in
+    `in_transit` (`persons_in_transit`). Unlike `single_active_relationship`, residences that
+    predate the ledger count too: a person has one 户口.
+    """
+    holders: dict[str, list[tuple[str, RegisterEntry]]] = {}
+    for (region, person, scheme), entry in sorted(entries.items()):
+        if scheme != HUKOU:
+            continue
+        held = holders.setdefault(person, [])
+        if entry.status in ("active", "in_transit"):
+            held.append((region, entry))
+    found: list[Violation] = []
+    for person, held in sorted(holders.items()):
+        cases = ",".join(sorted(e.case_id for _, e in held))
+        if len(held) > 1:
+            found.append(Violation(cases, "single_residence", f"person {person[:12]} is "
+                                   f"registered in {', '.join(r for r, _ in held)}"))
+        elif quiescent and not held and person not in in_transit:
+            found.append(Violation("", "single_residence", f"person {person[:12]} is "
+                                   "registered nowhere and not in transit"))
+    return found
+
+
+def persons_in_transit(states: Iterable[object]) -> set[str]:
+    """People explicitly in transit: an origin did 注销 and no 回执 or withdrawal has closed it."""
+    return {s.person_key for s in states if isinstance(s, Origin) and s.phase == "certificate_sent"}
 
 
 def relationship_order(log: Sequence[tuple[str, Event]]) -> list[Violation]:

@@ -169,6 +169,7 @@ from domain.protocols.casework import (
     clear_steps,
     decide_annotation,
     decide_deadline_timer,
+    denial_reason,
     is_duplicate,
     lapse_due,
     lapse_of,
@@ -350,7 +351,7 @@ class ApplicationDecider:
                                  code="not_under_review")
         done = clear_steps(side.keep.clocked, [DECISION_STEP], now, actor)
         if isinstance(command, Deny):
-            reason = _reason(command.reason)
+            reason = denial_reason(command.reason)
             events = list(done)
             if notify:
                 events.append(HandlingDenied(at=now, actor=actor, to_region=to, reason=reason))
@@ -601,12 +602,6 @@ def _delivery(command: DeliverResult, channels: tuple[str, ...], now: dt.datetim
                            code="tracking_no_required")
     return ResultDelivered(at=now, actor=command.actor, channel=command.channel,
                            tracking_no=command.tracking_no.strip())
-
-
-def _reason(text: str) -> str:
-    if not text.strip():
-        raise InvalidValue("a denial must state its reason (书面说明)", code="reason_required")
-    return text.strip()
 
 
 def _name(command: Command) -> str:

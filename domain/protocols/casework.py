@@ -164,6 +164,13 @@ def lapse_of(command: Command) -> Lapse | None:
     return command if isinstance(command, Lapse) else None
 
 
+def denial_reason(text: str) -> str:
+    """不予批准 is stated in writing (书面说明): the reason, stripped; InvalidValue when blank."""
+    if not text.strip():
+        raise InvalidValue("a denial must state its reason (书面说明)", code="reason_required")
+    return text.strip()
+
+
 def supplement_lapsed(actor: Actor, now: dt.datetime, detail: str) -> CaseLapsed:
     """逾期未补正: the applicant did not supply the missing materials within the waiting limit."""
     return CaseLapsed(at=now, actor=actor, waiting_state="supplement_requested",

@@ -83,9 +83,10 @@ Why these choices:
   node applies them in the same transaction; a refusal there (e.g. `already_in_transit`: a second
   move of the same person pending) aborts the command.
 
-Single residence (`single_residence_violations`): at every step at most one region holds an
-active (or held, in-transit) residence of a person; at quiescence exactly one, unless the person
-is explicitly in transit (`persons_in_transit`: an origin that did 注销 whose 回执 has not come).
+Single residence (`domain.invariants.single_residence`): at every step at most one region holds
+an active (or held, in-transit) residence of a person; at quiescence exactly one, unless the
+person is explicitly in transit (`domain.invariants.persons_in_transit`: an origin that did 注销
+whose 回执 has not come).
 
 Reference rules in scope: 户口登记条例 art. 10 (迁出登记 + 注销 before leaving, the 迁移证),
 the 40-day 准迁证 [V2], the 迁出地 must not cancel against an expired permit, the 迁入地 must not
@@ -94,15 +95,18 @@ Not yet: the citizen's own 3/10-day 落户 limit (art. 13: here 落户 is done o
 electronic 迁移证, "网上迁移"); the countryside → city certificates (art. 10) as typed materials;
 per-step time limits (none is public: regions may configure steps `intake`, `approval`,
 `move_out`); household-record certificates (开具户籍类证明, an online/proxy item).
+
+The code, mirroring the transfer protocol's: `household_events` (the vocabulary),
+`household_states` (sides, phases, terminal pairs, transitions), `household_destination` and
+`household_origin` (each role's rules and how its events fold), and this module (the decider,
+register effects, options).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import dataclass, replace
 
 from domain.deadlines import DeadlineRules, next_due
 from domain.kernel import (
@@ -111,377 +115,68 @@ from domain.kernel import (
     Event,
     IllegalCommand,
     InvalidValue,
-    Receipt,
     Receive,
     SideRole,
     SideSummary,
-    domain_event,
 )
-from domain.protocols.application_events import ApplicationDenied, Approve, Deny
+from domain.protocols.application_events import Approve, Deny
 from domain.protocols.casework import (
-    ABSENT,
     ANNOTATIONS,
-    COUNTERPART_WAIT,
-    INTAKE_STEP,
     MATERIAL_KINDS,
-    SUPPLEMENT_STEP,
     Bookkeeping,
-    CaseFacts,
-    Lapse,
     RatingContext,
     ResolveAttention,
     annotation_options,
-    checked_region,
-    clear_steps,
     decide_annotation,
     decide_deadline_timer,
     evolve_bookkeeping,
     facts_of,
     is_duplicate,
-    lapse_due,
-    pause_for_supplement,
     random_material,
     rearm_wait,
-    resume_after_supplement,
-    start_step,
-    start_wait,
     timer_commands,
+)
+from domain.protocols.household_destination import DestinationSide, evolve_destination
+from domain.protocols.household_events import (
+    AWAITING_DESTINATION,
+    AWAITING_ORIGIN,
+    PROCESS,
+    SCHEME,
+    CheckMoveOut,
+    ExpirePermit,
+    HouseholdSettled,
+    MovedOut,
+    MoveOutApproved,
+    MoveOutHoldReleased,
+    MoveOutRequested,
+    MoveOutRequestReceived,
+    MoveOutWithdrawalReceived,
+    MoveOutWithdrawn,
+    PersonEvent,
+    RefuseMoveOut,
+    RegisterMoveOut,
+    RegistrationReinstated,
+    SendMoveOutRequest,
+)
+from domain.protocols.household_origin import OriginSide, evolve_origin, expired_reason
+from domain.protocols.household_states import (
+    ALLOWED_TERMINAL_PAIRS,
+    TRANSITIONS,
+    Destination,
+    HouseholdSide,
+    Origin,
 )
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationSubmitted,
-    ApplicationWithdrawn,
-    CaseLapsed,
-    Intake,
     ProvideSupplement,
     RejectIntake,
     RequestSupplement,
     Submit,
     Withdraw,
-    decide_intake,
     evolve_intake,
 )
-from domain.registers import EffectKind, RegisterEffect, RegisterEntry, RegisterKey
-from domain.values import CaseNumber
-
-PROCESS = "household_move"
-MODE = "joint"
-SCHEME = "hukou"
-
-APPROVAL_STEP = "approval"
-MOVE_OUT_STEP = "move_out"
-PERMIT_STEP = "permit_validity"
-AWAITING_ORIGIN = "awaiting_origin"
-AWAITING_DESTINATION = "awaiting_destination"
-
-#: Why an origin refuses (`MoveOutRefused.code`); `permit_expired` makes the destination lapse.
-REFUSAL_CODES: tuple[str, ...] = (
-    "permit_expired", "not_on_register", "legal_bar", "data_mismatch", "other")
-
-DestinationPhase = Literal[
-    "submitted", "supplement_requested", "under_review", "permit_issued", "awaiting_origin",
-    "withdrawing", "settled", "refused_by_origin", "lapsed", "rejected", "denied", "withdrawn",
-]
-OriginPhase = Literal[
-    "received", "held", "certificate_sent", "moved_out", "refused", "cancelled", "reinstated"]
-DESTINATION_TERMINAL: frozenset[str] = frozenset(
-    {"settled", "refused_by_origin", "lapsed", "rejected", "denied", "withdrawn"})
-ORIGIN_TERMINAL: frozenset[str] = frozenset({"moved_out", "refused", "cancelled", "reinstated"})
-
-ALLOWED_TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
-    ("settled", "moved_out"),
-    ("refused_by_origin", "refused"),
-    ("lapsed", "refused"),
-    ("withdrawn", "cancelled"),
-    ("withdrawn", "reinstated"),
-    ("withdrawn", "refused"),
-    ("rejected", ABSENT), ("denied", ABSENT), ("withdrawn", ABSENT), ("lapsed", ABSENT),
-})
-
-#: Phase changes each role may make ("" is "no side yet"); `needs_attention` is an overlay on
-#: these, not a phase, and annotations (`ANNOTATIONS`) change none.
-TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
-    ("", "submitted"),
-    ("submitted", "under_review"), ("submitted", "rejected"),
-    ("submitted", "supplement_requested"), ("submitted", "withdrawn"),
-    ("supplement_requested", "submitted"), ("supplement_requested", "lapsed"),
-    ("supplement_requested", "withdrawn"),
-    ("under_review", "permit_issued"), ("under_review", "denied"), ("under_review", "withdrawn"),
-    ("permit_issued", "awaiting_origin"), ("permit_issued", "lapsed"),
-    ("permit_issued", "withdrawn"),
-    ("awaiting_origin", "settled"), ("awaiting_origin", "lapsed"),
-    ("awaiting_origin", "refused_by_origin"), ("awaiting_origin", "withdrawing"),
-    ("withdrawing", "withdrawn"),
-    ("", "received"),
-    ("received", "held"), ("received", "refused"), ("received", "cancelled"),
-    ("held", "certificate_sent"), ("held", "refused"), ("held", "cancelled"),
-    ("certificate_sent", "moved_out"), ("certificate_sent", "reinstated"),
-})
-
-
-# =========================================================================== events
-
-
-@dataclass(frozen=True, kw_only=True)
-class _PersonEvent(Event):
-    """An event that implies a register change carries what the register needs."""
-
-    person_key: str
-    scheme: str
-    case_id: str
-
-
-@domain_event
-class MovePermitIssued(Event):
-    """准予迁入证明 (electronic): valid until the absolute instant `expires_at`."""
-
-    permit_no: str
-    expires_at: dt.datetime
-    basis: str
-    calendar_version: str
-
-
-@domain_event
-class MoveOutRequested(Event):
-    """D → O: please move this person out; the permit's expiry travels as an instant."""
-
-    WIRE = True
-    case_number: str
-    person_key: str
-    applicant_masked: str
-    permit_no: str
-    permit_expires_at: dt.datetime
-
-
-@domain_event
-class MoveOutWithdrawn(Event):
-    """D → O: the applicant withdrew (carries the case, as it may be the first O sees)."""
-
-    WIRE = True
-    case_number: str
-    person_key: str
-    applicant_masked: str
-    reason: str = ""
-
-
-@domain_event
-class SettlementReported(Event):
-    """D → O: 落户 is done (the 迁移证's 回执)."""
-
-    WIRE = True
-    certificate_no: str
-
-
-@domain_event
-class HouseholdSettled(_PersonEvent):
-    """落户: the destination registers the person (register opened)."""
-
-    certificate_no: str
-
-
-@domain_event
-class MigrationCertificateReceived(Receipt):
-    certificate_no: str
-
-
-@domain_event
-class MoveOutRefusalReceived(Receipt):
-    code: str
-    reason: str
-
-
-@domain_event
-class MoveOutCancellationReceived(Receipt):
-    pass
-
-
-@domain_event
-class MoveOutReversalReceived(Receipt):
-    certificate_no: str
-    reason: str
-
-
-# ---- origin
-
-
-@domain_event
-class MoveOutRequestReceived(Receipt):
-    """The origin's first event; its clock for the move-out starts here. `region`: the origin."""
-
-    region: str
-    case_number: str
-    person_key: str
-    applicant_masked: str
-    permit_no: str
-    permit_expires_at: dt.datetime
-
-
-@domain_event
-class MoveOutWithdrawalReceived(Receipt):
-    """May be the origin's first event (a reordered link): the side then starts cancelled."""
-
-    region: str
-    case_number: str
-    person_key: str
-    applicant_masked: str
-    reason: str = ""
-
-
-@domain_event
-class MoveOutApproved(_PersonEvent):
-    """The checks passed: the registration is held for the move (迁移中)."""
-
-
-@domain_event
-class MoveOutHoldReleased(_PersonEvent):
-    """The hold ends without a move (refusal or withdrawal): the registration stays here."""
-
-
-@domain_event
-class MovedOut(_PersonEvent):
-    """迁出登记 + 注销: the origin no longer registers the person."""
-
-    certificate_no: str
-
-
-@domain_event
-class MigrationCertificateIssued(Event):
-    """O → D: the electronic 户口迁移证."""
-
-    WIRE = True
-    certificate_no: str
-    person_key: str
-
-
-@domain_event
-class MoveOutRefused(Event):
-    """O → D: 不符合迁出条件, with a code (`REFUSAL_CODES`) and the reason."""
-
-    WIRE = True
-    code: str
-    reason: str
-
-
-@domain_event
-class MoveOutCancellationConfirmed(Event):
-    """O → D: nothing was moved out; the registration stays at the origin."""
-
-    WIRE = True
-
-
-@domain_event
-class RegistrationReinstated(_PersonEvent):
-    """恢复户口: compensation for a withdrawal after 注销; the 迁移证 is void."""
-
-    certificate_no: str
-
-
-@domain_event
-class MoveOutReversed(Event):
-    """O → D: the move-out was reversed (the registration reinstated, the 迁移证 void)."""
-
-    WIRE = True
-    certificate_no: str
-    reason: str
-
-
-@domain_event
-class SettlementReceiptReceived(Receipt):
-    certificate_no: str
-
-
-# =========================================================================== commands
-
-
-@dataclass(frozen=True, kw_only=True)
-class SendMoveOutRequest(Command):
-    """Policy: send the request once the permit is issued."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class ExpirePermit(Command):
-    """Timer: a permit that was never sent has expired (destination)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class CheckMoveOut(Command):
-    """The origin's check: is the person on the register, is there a legal bar?"""
-
-    on_register: bool
-    legal_bar: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class RefuseMoveOut(Command):
-    code: str
-    reason: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class RegisterMoveOut(Command):
-    """迁出登记 + 注销 by the origin's back-end (police system)."""
-
-
-# =========================================================================== states
-
-
-@dataclass(frozen=True)
-class Destination:
-    facts: CaseFacts
-    region: str
-    origin_region: str
-    phase: DestinationPhase
-    intake: Intake
-    keep: Bookkeeping = field(default_factory=Bookkeeping)
-    permit_no: str = ""
-    permit_expires_at: dt.datetime | None = None
-    certificate_no: str = ""
-
-    role: Literal["destination"] = "destination"
-
-    @property
-    def terminal(self) -> bool:
-        return self.phase in DESTINATION_TERMINAL
-
-    @property
-    def case_id(self) -> str:
-        return self.facts.case_id
-
-    @property
-    def person_key(self) -> str:
-        return self.facts.person_key
-
-
-@dataclass(frozen=True)
-class Origin:
-    case_number: str
-    person_key: str
-    applicant_masked: str
-    region: str
-    destination_region: str
-    phase: OriginPhase
-    keep: Bookkeeping = field(default_factory=Bookkeeping)
-    permit_no: str = ""
-    permit_expires_at: dt.datetime | None = None
-    certificate_no: str = ""
-
-    role: Literal["origin"] = "origin"
-
-    @property
-    def terminal(self) -> bool:
-        return self.phase in ORIGIN_TERMINAL
-
-    @property
-    def case_id(self) -> str:
-        return str(CaseNumber.parse(self.case_number).case_id)
-
-    def permit_valid(self, now: dt.datetime) -> bool:
-        """By *this* region's clock: the origin decides expiry."""
-        return self.permit_expires_at is not None and now < self.permit_expires_at
-
-
-HouseholdSide = Destination | Origin
-
+from domain.registers import EffectKind, RegisterEffect
 
 # =========================================================================== evolve
 
@@ -496,11 +191,11 @@ def evolve(state: HouseholdSide | None, event: Event) -> HouseholdSide:
             return dest
         intake = evolve_intake(dest.intake, event)
         assert intake is not None
-        return _evolve_destination(replace(dest, intake=intake), event)
+        return evolve_destination(replace(dest, intake=intake), event)
     origin = replace(state, keep=evolve_bookkeeping(state.keep, event))
     if isinstance(event, ANNOTATIONS) and origin.terminal:
         return origin
-    return _evolve_origin(origin, event)
+    return evolve_origin(origin, event)
 
 
 def _start(event: Event) -> HouseholdSide:
@@ -520,69 +215,12 @@ def _start(event: Event) -> HouseholdSide:
     raise IllegalCommand(f"{event.TYPE} cannot start a household-move side", code="no_side")
 
 
-_DESTINATION_PHASE: dict[type[Event], DestinationPhase] = {
-    CaseLapsed: "lapsed",
-    ApplicationDenied: "denied",
-    MovePermitIssued: "permit_issued",
-    MoveOutRequested: "awaiting_origin",
-    HouseholdSettled: "settled",
-}
-
-
-#: While intake runs, the destination's status follows the intake sub-machine.
-_INTAKE_PHASE: dict[str, DestinationPhase] = {
-    "submitted": "submitted", "supplement_requested": "supplement_requested",
-    "accepted": "under_review", "rejected": "rejected",
-}
-
-
-def _evolve_destination(d: Destination, event: Event) -> Destination:
-    if isinstance(event, MovePermitIssued):
-        return replace(d, phase="permit_issued", permit_no=event.permit_no,
-                       permit_expires_at=event.expires_at)
-    if isinstance(event, ApplicationWithdrawn):
-        return replace(d, phase="withdrawing" if d.phase == "awaiting_origin" else "withdrawn")
-    if isinstance(event, MigrationCertificateReceived):
-        return replace(d, certificate_no=event.certificate_no)
-    if isinstance(event, MoveOutRefusalReceived):
-        if d.phase == "withdrawing":
-            return replace(d, phase="withdrawn")
-        return d if event.code == "permit_expired" else replace(d, phase="refused_by_origin")
-    if isinstance(event, (MoveOutCancellationReceived, MoveOutReversalReceived)):
-        return replace(d, phase="withdrawn")
-    phase = _DESTINATION_PHASE.get(type(event))
-    if phase is not None:
-        return replace(d, phase=phase)
-    if d.phase in ("submitted", "supplement_requested") and d.intake.status in _INTAKE_PHASE:
-        return replace(d, phase=_INTAKE_PHASE[d.intake.status])
-    return d
-
-
-def _evolve_origin(o: Origin, event: Event) -> Origin:
-    if isinstance(event, MoveOutApproved):
-        return replace(o, phase="held")
-    if isinstance(event, MovedOut):
-        return replace(o, phase="certificate_sent", certificate_no=event.certificate_no)
-    if isinstance(event, MoveOutRefused):
-        return replace(o, phase="refused")
-    if isinstance(event, MoveOutCancellationConfirmed):
-        return replace(o, phase="cancelled")
-    if isinstance(event, MoveOutReversed):
-        return replace(o, phase="reinstated")
-    if isinstance(event, SettlementReceiptReceived):
-        return replace(o, phase="moved_out")
-    return o
-
-
 # =========================================================================== decide
 
 
 @dataclass(frozen=True)
-class HouseholdDecider:
-    """Both sides of a household move (see the module docstring)."""
-
-    rules: DeadlineRules
-    process = PROCESS  # a class attribute, not a field: `kernel.Decider` reads it
+class HouseholdDecider(DestinationSide, OriginSide):
+    """Both sides of a household move (see the module docstring); the state tells the role."""
 
     def evolve(self, state: HouseholdSide | None, event: Event) -> HouseholdSide:
         return evolve(state, event)
@@ -592,19 +230,8 @@ class HouseholdDecider:
         if state is None:
             return self._first(command, now)
         if isinstance(command, Receive):
-            if is_duplicate(state.keep, command):
-                return []
-            expected = state.origin_region if isinstance(state, Destination) else \
-                state.destination_region
-            if command.from_region != expected:
-                raise InvalidValue(f"{command.event.TYPE} from region {command.from_region}, "
-                                   f"not from this case's counterpart {expected}",
-                                   code="wrong_region")
-            if isinstance(state, Destination):
-                return self._destination_receives(state, command, now)
-            return self._origin_receives(state, command, now)
-        ctx = _rating_context(state)
-        annotation = decide_annotation(state.keep, command, now, ctx)
+            return self._receive(state, command, now)
+        annotation = decide_annotation(state.keep, command, now, _rating_context(state))
         if annotation is not None:
             if isinstance(command, ResolveAttention) and not state.terminal:
                 annotation += self._rearm(state, now, command.actor)
@@ -619,257 +246,27 @@ class HouseholdDecider:
             return self._destination(state, command, now)
         return self._origin(state, command, now)
 
-    # ---------------------------------------------------------------- first events
-
     def _first(self, command: Command, now: dt.datetime) -> list[Event]:
         if isinstance(command, Submit):
-            _check_submission(command)
-            return [*decide_intake(None, command, now),
-                    *start_step(self.rules, PROCESS, INTAKE_STEP, now, command.actor)]
-        if isinstance(command, Receive):
-            event, actor, ref, src = command.event, command.actor, command.ref, command.from_region
-            if isinstance(event, MoveOutRequested):
-                CaseNumber.parse(event.case_number)
-                receipt = MoveOutRequestReceived(
-                    at=now, actor=actor, ref=ref, from_region=src, region=event.to_region,
-                    case_number=event.case_number, person_key=event.person_key,
-                    applicant_masked=event.applicant_masked, permit_no=event.permit_no,
-                    permit_expires_at=event.permit_expires_at)
-                if now >= event.permit_expires_at:
-                    return [receipt, _refusal(actor, now, src, "permit_expired",
-                                              _expired_reason(event.permit_expires_at, now))]
-                return [receipt, *start_step(self.rules, PROCESS, MOVE_OUT_STEP, now, actor)]
-            if isinstance(event, MoveOutWithdrawn):
-                CaseNumber.parse(event.case_number)
-                return [MoveOutWithdrawalReceived(
-                            at=now, actor=actor, ref=ref, from_region=src, region=event.to_region,
-                            case_number=event.case_number, person_key=event.person_key,
-                            applicant_masked=event.applicant_masked, reason=event.reason),
-                        MoveOutCancellationConfirmed(at=now, actor=actor, to_region=src)]
+            return self._destination_first(command, now)
+        if isinstance(command, Receive) and isinstance(command.event,
+                                                       (MoveOutRequested, MoveOutWithdrawn)):
+            return self._origin_first(command, now)
         raise IllegalCommand(f"{type(command).__name__} needs a household-move case first",
                              code="not_submitted")
 
-    # ---------------------------------------------------------------- destination
-
-    def _destination(self, d: Destination, command: Command, now: dt.datetime) -> list[Event]:
-        actor = command.actor
-        if isinstance(command, (AcceptIntake, RejectIntake, RequestSupplement, ProvideSupplement)):
-            events = decide_intake(d.intake, command, now)
-            if isinstance(command, AcceptIntake):
-                return [*events, *clear_steps(d.keep.clocked, [INTAKE_STEP], now, actor),
-                        *start_step(self.rules, PROCESS, APPROVAL_STEP, now, actor)]
-            if isinstance(command, RejectIntake):
-                return [*clear_steps(d.keep.clocked, [INTAKE_STEP], now, actor), *events]
-            if isinstance(command, RequestSupplement):
-                return [*events, *pause_for_supplement(self.rules, PROCESS, d.keep, now, actor)]
-            return [*events, *resume_after_supplement(self.rules, PROCESS, d.keep, now, actor)]
-        if isinstance(command, Lapse):
-            if (command.step != SUPPLEMENT_STEP or d.phase != "supplement_requested"
-                    or not lapse_due(d.keep, SUPPLEMENT_STEP, now)):
-                return []
-            due = d.keep.book[SUPPLEMENT_STEP].due_at
-            return [CaseLapsed(at=now, actor=actor, waiting_state="supplement_requested",
-                               reason=f"逾期未补正: nothing supplied by {due.isoformat()}")]
-        if isinstance(command, (Approve, Deny)):
-            if d.phase != "under_review":
-                raise IllegalCommand(f"nothing to decide in status {d.phase}",
-                                     code="not_under_review")
-            done = clear_steps(d.keep.clocked, [APPROVAL_STEP], now, actor)
-            if isinstance(command, Deny):
-                if not command.reason.strip():
-                    raise InvalidValue("a denial must state its reason (书面说明)",
-                                       code="reason_required")
-                denied = ApplicationDenied(at=now, actor=actor, reason=command.reason.strip())
-                return [*done, denied]
-            spec = self.rules.deadline_for(PROCESS, PERMIT_STEP, now)
-            if spec is None:
-                raise IllegalCommand("no validity is configured for the 准迁证",
-                                     code="no_time_limit")
-            return [*done, MovePermitIssued(
-                at=now, actor=actor, permit_no=f"ZQ-{d.facts.case_number}",
-                expires_at=spec.due_at, basis=spec.basis, calendar_version=spec.calendar_version)]
-        if isinstance(command, SendMoveOutRequest):
-            if d.phase != "permit_issued":
-                raise IllegalCommand(f"no permit waiting to be sent (status {d.phase})",
-                                     code="not_permit_issued")
-            assert d.permit_expires_at is not None
-            if now >= d.permit_expires_at:
-                raise IllegalCommand("the permit expired before it was sent",
-                                     code="permit_expired")
-            return [MoveOutRequested(
-                        at=now, actor=actor, to_region=d.origin_region,
-                        case_number=d.facts.case_number, person_key=d.person_key,
-                        applicant_masked=d.facts.applicant_masked, permit_no=d.permit_no,
-                        permit_expires_at=d.permit_expires_at),
-                    start_wait(self.rules, PROCESS, AWAITING_ORIGIN, COUNTERPART_WAIT, now, actor)]
-        if isinstance(command, ExpirePermit):
-            if d.phase in ("awaiting_origin", "withdrawing"):
-                raise IllegalCommand("a move-out request is outstanding: only the origin decides "
-                                     "whether the permit expired", code="move_out_outstanding")
-            if d.phase != "permit_issued" or d.permit_expires_at is None:
-                raise IllegalCommand(f"no unsent permit (status {d.phase})",
-                                     code="not_permit_issued")
-            if now < d.permit_expires_at:
-                return []  # a timer command before its time
-            return [CaseLapsed(at=now, actor=actor, waiting_state="permit_issued",
-                               reason=f"准迁证失效: expired {d.permit_expires_at.isoformat()} "
-                                      "before the move-out request was sent")]
-        if isinstance(command, Withdraw):
-            return self._destination_withdraws(d, command, now)
-        raise IllegalCommand(f"{type(command).__name__} is not a destination command",
-                             code="not_applicable")
-
-    def _destination_withdraws(self, d: Destination, command: Withdraw,
-                               now: dt.datetime) -> list[Event]:
-        actor = command.actor
-        if d.phase == "withdrawing":
-            raise IllegalCommand("the withdrawal is already on its way", code="already_withdrawing")
-        withdrawn = ApplicationWithdrawn(at=now, actor=actor, reason=command.reason)
-        if d.phase == "awaiting_origin":
-            return [withdrawn,
-                    MoveOutWithdrawn(at=now, actor=actor, to_region=d.origin_region,
-                                     case_number=d.facts.case_number, person_key=d.person_key,
-                                     applicant_masked=d.facts.applicant_masked,
-                                     reason=command.reason),
-                    start_wait(self.rules, PROCESS, AWAITING_ORIGIN, COUNTERPART_WAIT, now, actor)]
-        steps = [INTAKE_STEP, APPROVAL_STEP, SUPPLEMENT_STEP]
-        return [*clear_steps(d.keep.clocked, steps, now, actor), withdrawn]
-
-    def _destination_receives(self, d: Destination, command: Receive,
-                              now: dt.datetime) -> list[Event]:
-        event, actor, ref, src = command.event, command.actor, command.ref, command.from_region
-        waiting = d.phase in ("awaiting_origin", "withdrawing")
-        done = clear_steps(d.keep.clocked, [AWAITING_ORIGIN], now, actor)
-        if isinstance(event, MigrationCertificateIssued):
-            receipt = MigrationCertificateReceived(at=now, actor=actor, ref=ref, from_region=src,
-                                                   certificate_no=event.certificate_no)
-            if d.phase == "withdrawing":
-                return [receipt]  # not used: the origin reverses the move on our withdrawal
-            if d.phase == "withdrawn":
-                return []  # the reversal overtook it (a reordered link): void already
-            if d.phase != "awaiting_origin":
-                raise IllegalCommand(f"a 迁移证 in status {d.phase}", code="unexpected_event")
-            if event.person_key != d.person_key:
-                raise InvalidValue("the 迁移证 names another person", code="person_mismatch")
-            return [receipt, *done,
-                    SettlementReported(at=now, actor=actor, to_region=src,
-                                       certificate_no=event.certificate_no),
-                    HouseholdSettled(at=now, actor=actor, person_key=d.person_key, scheme=SCHEME,
-                                     case_id=d.case_id, certificate_no=event.certificate_no)]
-        if isinstance(event, MoveOutRefused) and waiting:
-            receipt_r = MoveOutRefusalReceived(at=now, actor=actor, ref=ref, from_region=src,
-                                               code=event.code, reason=event.reason)
-            if event.code == "permit_expired" and d.phase == "awaiting_origin":
-                return [*done, receipt_r, CaseLapsed(
-                    at=now, actor=actor, waiting_state="awaiting_origin",
-                    reason=f"准迁证失效 (by the origin's clock): {event.reason}")]
-            return [*done, receipt_r]
-        if isinstance(event, MoveOutCancellationConfirmed) and d.phase == "withdrawing":
-            return [*done, MoveOutCancellationReceived(at=now, actor=actor, ref=ref,
-                                                       from_region=src)]
-        if isinstance(event, MoveOutReversed) and d.phase == "withdrawing":
-            return [*done, MoveOutReversalReceived(at=now, actor=actor, ref=ref, from_region=src,
-                                                   certificate_no=event.certificate_no,
-                                                   reason=event.reason)]
-        raise IllegalCommand(f"{event.TYPE} is not expected in status {d.phase}",
-                             code="unexpected_event")
-
-    # ---------------------------------------------------------------- origin
-
-    def _origin(self, o: Origin, command: Command, now: dt.datetime) -> list[Event]:
-        actor = command.actor
-        if isinstance(command, CheckMoveOut):
-            if o.phase != "received":
-                raise IllegalCommand(f"the request was already checked (status {o.phase})",
-                                     code="already_checked")
-            if not o.permit_valid(now):
-                return self._refuse(o, actor, now, "permit_expired",
-                                    _expired_reason(o.permit_expires_at, now))
-            if not command.on_register:
-                return self._refuse(o, actor, now, "not_on_register",
-                                    "the person is not on this region's register")
-            if command.legal_bar.strip():
-                return self._refuse(o, actor, now, "legal_bar", command.legal_bar.strip())
-            return [MoveOutApproved(at=now, actor=actor, person_key=o.person_key, scheme=SCHEME,
-                                    case_id=o.case_id)]
-        if isinstance(command, RefuseMoveOut):
-            if o.phase not in ("received", "held"):
-                raise IllegalCommand(f"nothing to refuse in status {o.phase}",
-                                     code="not_refusable")
-            if command.code not in REFUSAL_CODES:
-                raise InvalidValue(f"refusal code must be one of {', '.join(REFUSAL_CODES)}",
-                                   code="invalid_refusal_code")
-            if command.code == "permit_expired" and o.permit_valid(now):
-                assert o.permit_expires_at is not None
-                raise InvalidValue(f"the permit is valid until {o.permit_expires_at.isoformat()}",
-                                   code="permit_still_valid")
-            if not command.reason.strip():
-                raise InvalidValue("a refusal must state its reason", code="reason_required")
-            return self._refuse(o, actor, now, command.code, command.reason.strip())
-        if isinstance(command, RegisterMoveOut):
-            if o.phase != "held":
-                raise IllegalCommand(f"迁出登记 needs a checked, held request (status {o.phase})",
-                                     code="not_held")
-            if not o.permit_valid(now):
-                raise IllegalCommand("the permit has expired by this region's clock: refuse it",
-                                     code="permit_expired")
-            certificate_no = f"QY-{o.case_number}"
-            return [*clear_steps(o.keep.clocked, [MOVE_OUT_STEP], now, actor),
-                    MovedOut(at=now, actor=actor, person_key=o.person_key, scheme=SCHEME,
-                             case_id=o.case_id, certificate_no=certificate_no),
-                    MigrationCertificateIssued(at=now, actor=actor, to_region=o.destination_region,
-                                               certificate_no=certificate_no,
-                                               person_key=o.person_key),
-                    start_wait(self.rules, PROCESS, AWAITING_DESTINATION, COUNTERPART_WAIT, now,
-                               actor)]
-        raise IllegalCommand(f"{type(command).__name__} is not an origin command",
-                             code="not_applicable")
-
-    def _refuse(self, o: Origin, actor: Actor, now: dt.datetime, code: str,
-                reason: str) -> list[Event]:
-        events = clear_steps(o.keep.clocked, [MOVE_OUT_STEP], now, actor)
-        if o.phase == "held":
-            events.append(MoveOutHoldReleased(at=now, actor=actor, person_key=o.person_key,
-                                              scheme=SCHEME, case_id=o.case_id))
-        return [*events, _refusal(actor, now, o.destination_region, code, reason)]
-
-    def _origin_receives(self, o: Origin, command: Receive, now: dt.datetime) -> list[Event]:
-        event, actor, ref, src = command.event, command.actor, command.ref, command.from_region
-        if isinstance(event, MoveOutRequested):
-            if o.phase == "cancelled" and not o.permit_no:
-                return []  # the withdrawal overtook the request (tombstone): nothing to do
-            raise IllegalCommand("the move-out request was already received",
-                                 code="already_received")
-        if isinstance(event, MoveOutWithdrawn):
-            if o.phase == "refused":
-                return []  # crossed our refusal, which the destination follows
-            if o.phase not in ("received", "held", "certificate_sent"):
-                raise IllegalCommand(f"a withdrawal in status {o.phase}", code="unexpected_event")
-            receipt = MoveOutWithdrawalReceived(
-                at=now, actor=actor, ref=ref, from_region=src, region=o.region,
-                case_number=o.case_number, person_key=o.person_key,
-                applicant_masked=o.applicant_masked, reason=event.reason)
-            if o.phase == "certificate_sent":
-                return [receipt, *clear_steps(o.keep.clocked, [AWAITING_DESTINATION], now, actor),
-                        RegistrationReinstated(at=now, actor=actor, person_key=o.person_key,
-                                               scheme=SCHEME, case_id=o.case_id,
-                                               certificate_no=o.certificate_no),
-                        MoveOutReversed(at=now, actor=actor, to_region=src,
-                                        certificate_no=o.certificate_no,
-                                        reason="withdrawn by the applicant after 注销: 恢复户口")]
-            events: list[Event] = [receipt, *clear_steps(o.keep.clocked, [MOVE_OUT_STEP], now, actor)]
-            if o.phase == "held":
-                events.append(MoveOutHoldReleased(at=now, actor=actor, person_key=o.person_key,
-                                                  scheme=SCHEME, case_id=o.case_id))
-            return [*events, MoveOutCancellationConfirmed(at=now, actor=actor, to_region=src)]
-        if isinstance(event, SettlementReported) and o.phase == "certificate_sent":
-            if event.certificate_no != o.certificate_no:
-                raise InvalidValue("the 回执 names another 迁移证", code="certificate_mismatch")
-            return [*clear_steps(o.keep.clocked, [AWAITING_DESTINATION], now, actor),
-                    SettlementReceiptReceived(at=now, actor=actor, ref=ref, from_region=src,
-                                              certificate_no=event.certificate_no)]
-        raise IllegalCommand(f"{event.TYPE} is not expected in status {o.phase}",
-                             code="unexpected_event")
+    def _receive(self, state: HouseholdSide, command: Receive, now: dt.datetime) -> list[Event]:
+        if is_duplicate(state.keep, command):
+            return []
+        expected = state.origin_region if isinstance(state, Destination) else \
+            state.destination_region
+        if command.from_region != expected:
+            raise InvalidValue(f"{command.event.TYPE} from region {command.from_region}, "
+                               f"not from this case's counterpart {expected}",
+                               code="wrong_region")
+        if isinstance(state, Destination):
+            return self._destination_receives(state, command, now)
+        return self._origin_receives(state, command, now)
 
     def _rearm(self, state: HouseholdSide, now: dt.datetime, actor: Actor) -> list[Event]:
         """After a person resolved it, a wait for the counterpart runs again (never hangs)."""
@@ -900,7 +297,7 @@ class HouseholdDecider:
             else:
                 out.append(RefuseMoveOut(actor=Actor.system("permit_expiry", state.region),
                                          code="permit_expired",
-                                         reason=_expired_reason(expiry, now)))
+                                         reason=expired_reason(expiry, now)))
         return out
 
     def next_timer(self, state: HouseholdSide) -> dt.datetime | None:
@@ -937,35 +334,12 @@ def _permit_timer(state: HouseholdSide) -> dt.datetime | None:
     return state.permit_expires_at if state.phase in ("received", "held") else None
 
 
-def _refusal(actor: Actor, now: dt.datetime, to: str, code: str, reason: str) -> MoveOutRefused:
-    return MoveOutRefused(at=now, actor=actor, to_region=to, code=code, reason=reason)
-
-
-def _expired_reason(expires_at: dt.datetime | None, now: dt.datetime) -> str:
-    when = expires_at.isoformat() if expires_at is not None else "(unknown)"
-    return f"准迁证 expired at {when}; this region's clock reads {now.isoformat()}"
-
-
 def _rating_context(state: HouseholdSide) -> RatingContext | None:
     """The applicant deals with the destination only; the origin cooperates internally."""
     if isinstance(state, Origin):
         return None
     return RatingContext(own_region=state.region, default_region=state.region,
                          rateable=(state.region,), finished=state.terminal)
-
-
-def _check_submission(command: Submit) -> None:
-    if command.process != PROCESS:
-        raise InvalidValue(f"the household-move protocol runs {PROCESS}, not {command.process!r}",
-                           code="unknown_process")
-    if command.mode != MODE:
-        raise InvalidValue(f"a household move is handled jointly (mode {MODE}), not "
-                           f"{command.mode!r}", code="invalid_mode")
-    destination = str(CaseNumber.parse(command.case_number).region)
-    origin = checked_region(command.details.get("origin_region"), "details.origin_region")
-    if origin == destination:
-        raise InvalidValue("the origin region must differ from the destination",
-                           code="same_region")
 
 
 def decider(rules: DeadlineRules) -> HouseholdDecider:
@@ -984,45 +358,9 @@ _EFFECTS: dict[type[Event], EffectKind] = {
 def register_effects(event: Event) -> list[RegisterEffect]:
     """The register change (scheme "hukou") an event of this protocol implies, in order."""
     kind = _EFFECTS.get(type(event))
-    if kind is None or not isinstance(event, _PersonEvent):
+    if kind is None or not isinstance(event, PersonEvent):
         return []
     return [RegisterEffect(kind, event.person_key, event.scheme, event.case_id)]
-
-
-# =========================================================================== invariants
-
-
-def single_residence_violations(
-    entries: Mapping[RegisterKey, RegisterEntry], *, quiescent: bool = False,
-    in_transit: Collection[str] = (),
-) -> list[str]:
-    """Single residence over the "hukou" registers of all regions.
-
-    At any time at most one region holds a person's residence (active, or held for a move:
-    the person is registered there until 注销). When `quiescent`, every person the registers
-    know is held by exactly one region, unless listed in `in_transit` (`persons_in_transit`).
-    """
-    holders: dict[str, list[str]] = {}
-    for (region, person, scheme), entry in sorted(entries.items()):
-        if scheme != SCHEME:
-            continue
-        regions = holders.setdefault(person, [])
-        if entry.status in ("active", "in_transit"):
-            regions.append(region)
-    out: list[str] = []
-    for person, regions in sorted(holders.items()):
-        if len(regions) > 1:
-            out.append(f"single residence: person {person[:12]} is registered in "
-                       f"{', '.join(regions)}")
-        elif quiescent and not regions and person not in in_transit:
-            out.append(f"single residence: person {person[:12]} is registered nowhere and "
-                       "not in transit")
-    return out
-
-
-def persons_in_transit(states: Iterable[HouseholdSide]) -> set[str]:
-    """People explicitly in transit: an origin did 注销 and no 回执 or withdrawal has closed it."""
-    return {s.person_key for s in states if isinstance(s, Origin) and s.phase == "certificate_sent"}
 
 
 # =========================================================================== options
@@ -1068,8 +406,6 @@ def options(state: HouseholdSide | None, now: dt.datetime, rng: random.Random) -
 
 
 __all__ = [
-    "ALLOWED_TERMINAL_PAIRS", "PROCESS", "SCHEME", "TRANSITIONS", "CheckMoveOut", "Destination",
-    "ExpirePermit", "HouseholdDecider", "Origin", "RefuseMoveOut",
-    "RegisterMoveOut", "SendMoveOutRequest", "decider", "evolve", "options",
-    "persons_in_transit", "register_effects", "single_residence_violations",
+    "ALLOWED_TERMINAL_PAIRS", "PROCESS", "SCHEME", "TRANSITIONS", "HouseholdDecider", "decider",
+    "evolve", "options", "register_effects",
 ]

@@ -49,6 +49,19 @@ from domain.limits import Limit, RegionLimits, Rules
 from domain.protocols import household as hh
 from domain.protocols.application_events import Approve
 from domain.protocols.casework import ANNOTATIONS
+from domain.protocols.household_events import (
+    PERMIT_STEP,
+    CheckMoveOut,
+    HouseholdSettled,
+    MigrationCertificateIssued,
+    MigrationCertificateReceived,
+    MovedOut,
+    MoveOutRequested,
+    MoveOutRequestReceived,
+    MovePermitIssued,
+    RegisterMoveOut,
+)
+from domain.protocols.household_states import Destination
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationWithdrawn,
@@ -348,9 +361,9 @@ def assert_clean(found: Iterable[str]) -> None:
 
 def household_safety(world: World, *, at_rest: bool = False) -> list[str]:
     found = world.generic_safety(hh.TRANSITIONS)
-    transit = hh.persons_in_transit(s.state for s in world.live_sides())
-    found += hh.single_residence_violations(world.registers, quiescent=at_rest,
-                                            in_transit=transit)
+    transit = inv.persons_in_transit(s.state for s in world.live_sides())
+    found += [str(v) for v in inv.single_residence(world.registers, quiescent=at_rest,
+                                                   in_transit=transit)]
     found += [str(v) for v in inv.violations_only(inv.terminal_pairs(
         world.summaries(), {hh.PROCESS: hh.ALLOWED_TERMINAL_PAIRS}))]
     for side in world.live_sides():
@@ -365,15 +378,15 @@ def _permit_rules(world: World) -> list[str]:
     """The origin moves out only before the instant the destination fixed, by its own clock,
     and records that instant as sent (the counterpart never recomputes a deadline)."""
     issued = {s.case: e.expires_at for s in world.live_sides() for e in s.events
-              if isinstance(e, hh.MovePermitIssued)}
+              if isinstance(e, MovePermitIssued)}
     found: list[str] = []
     for side in world.live_sides():
         expiry = issued.get(side.case)
         for e in side.events:
-            if isinstance(e, hh.MoveOutRequestReceived) and e.permit_expires_at != expiry:
+            if isinstance(e, MoveOutRequestReceived) and e.permit_expires_at != expiry:
                 found.append(f"{side.region}: recorded the permit as expiring "
                              f"{e.permit_expires_at}, the destination issued it until {expiry}")
-            if isinstance(e, hh.MovedOut) and (expiry is None or e.at >= expiry):
+            if isinstance(e, MovedOut) and (expiry is None or e.at >= expiry):
                 found.append(f"{side.region}: 注销 at {e.at} against a permit expiring {expiry}")
     return found
 
@@ -384,15 +397,15 @@ def _household_side_rules(side: Side) -> list[str]:
     waits: dict[str, dt.datetime] = {}
     certificate = withdrawn = False
     for e in side.events:
-        if isinstance(e, hh.MovePermitIssued):
+        if isinstance(e, MovePermitIssued):
             expiry = e.expires_at
         elif isinstance(e, DeadlineSet):
             waits[e.step] = e.due_at
-        elif isinstance(e, hh.MigrationCertificateReceived):
+        elif isinstance(e, MigrationCertificateReceived):
             certificate = True
         elif isinstance(e, ApplicationWithdrawn):
             withdrawn = True
-        elif isinstance(e, hh.HouseholdSettled) and (not certificate or withdrawn):
+        elif isinstance(e, HouseholdSettled) and (not certificate or withdrawn):
             found.append(f"{side.region}: 落户 without a usable 迁移证 "
                          f"(certificate={certificate}, withdrawn={withdrawn})")
         elif isinstance(e, CaseLapsed):
@@ -432,10 +445,10 @@ def start_move(world: World, destination: str, serial: int, stage: str) -> str:
     world.deliver(next(i for i in world.in_order() if world.network[i].case == case))
     origin = world.sides[(case, ORIGIN)]
     police = Actor("staff", "police-o", ORIGIN)
-    if world.execute(origin, hh.CheckMoveOut(actor=police, on_register=True)) is None:
+    if world.execute(origin, CheckMoveOut(actor=police, on_register=True)) is None:
         return case  # the register refused the hold: another move of the person is pending
     if stage == "moved_out":
-        world.execute(origin, hh.RegisterMoveOut(actor=Actor.backend("police-hukou", ORIGIN)))
+        world.execute(origin, RegisterMoveOut(actor=Actor.backend("police-hukou", ORIGIN)))
     return case
 
 
@@ -529,9 +542,9 @@ def test_two_concurrent_moves_of_one_person_never_register_them_twice() -> None:
 class SettlesDespiteWithdrawal(hh.HouseholdDecider):
     """Broken: the destination does 落户 on a 迁移证 that arrives after its withdrawal."""
 
-    def _destination_receives(self, d: hh.Destination, command: Receive,
+    def _destination_receives(self, d: Destination, command: Receive,
                               now: dt.datetime) -> list[Event]:
-        if d.phase == "withdrawing" and isinstance(command.event, hh.MigrationCertificateIssued):
+        if d.phase == "withdrawing" and isinstance(command.event, MigrationCertificateIssued):
             return super()._destination_receives(replace(d, phase="awaiting_origin"), command,
                                                  now)
         return super()._destination_receives(d, command, now)
@@ -542,8 +555,8 @@ class OriginRecomputesExpiry(hh.HouseholdDecider):
     """Broken: the origin counts the permit's 40 days from its own receipt of the request."""
 
     def _first(self, command: Command, now: dt.datetime) -> list[Event]:
-        if isinstance(command, Receive) and isinstance(command.event, hh.MoveOutRequested):
-            spec = self.rules.deadline_for(hh.PROCESS, hh.PERMIT_STEP, now)
+        if isinstance(command, Receive) and isinstance(command.event, MoveOutRequested):
+            spec = self.rules.deadline_for(hh.PROCESS, PERMIT_STEP, now)
             assert spec is not None
             event = replace(command.event, permit_expires_at=spec.due_at)
             return super()._first(replace(command, event=event), now)

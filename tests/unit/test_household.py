@@ -12,6 +12,7 @@ import pytest
 
 from domain.calendar import CHINA, WorkingCalendar
 from domain.deadlines import DeadlineMissed, DeadlineSet, Escalate, Escalated, FlagDeadlineMissed
+from domain.invariants import single_residence
 from domain.kernel import (
     Actor,
     Command,
@@ -29,6 +30,7 @@ from domain.limits import Limit, RegionLimits, Rules
 from domain.protocols import household as hh
 from domain.protocols.application_events import Approve, Deny
 from domain.protocols.casework import (
+    ABSENT,
     ANNOTATIONS,
     CloseFollowUp,
     FollowUpOpened,
@@ -36,6 +38,29 @@ from domain.protocols.casework import (
     Rate,
     RatingGiven,
     ResolveAttention,
+)
+from domain.protocols.household_events import (
+    AWAITING_ORIGIN,
+    MOVE_OUT_STEP,
+    PERMIT_STEP,
+    CheckMoveOut,
+    ExpirePermit,
+    HouseholdSettled,
+    MigrationCertificateIssued,
+    MigrationCertificateReceived,
+    MovedOut,
+    MoveOutApproved,
+    MoveOutCancellationConfirmed,
+    MoveOutHoldReleased,
+    MoveOutRefused,
+    MoveOutRequested,
+    MoveOutRequestReceived,
+    MoveOutReversed,
+    RefuseMoveOut,
+    RegisterMoveOut,
+    RegistrationReinstated,
+    SendMoveOutRequest,
+    SettlementReceiptReceived,
 )
 from domain.protocols.intake import (
     AcceptIntake,
@@ -46,7 +71,13 @@ from domain.protocols.intake import (
     Submit,
     Withdraw,
 )
-from domain.registers import RegisterEntry, RegisterKey, apply_register_effects, decide_register
+from domain.registers import (
+    RegisterEffect,
+    RegisterEntry,
+    RegisterKey,
+    apply_register_effects,
+    decide_register,
+)
 from domain.values import CaseNumber, MaterialRef, RegionCode
 
 RULES = Rules(WorkingCalendar())
@@ -114,7 +145,7 @@ def origin_with_request(now: dt.datetime = T0) -> tuple[State, State, Link, Link
 def registers_with_origin_residence() -> dict[RegisterKey, RegisterEntry]:
     """The person lives at the origin (opened by an earlier, pre-existing case)."""
     entries, _ = apply_register_effects(
-        {}, ORIGIN, [hh.RegisterEffect("open", PERSON, hh.SCHEME, "earlier-case")], T0,
+        {}, ORIGIN, [RegisterEffect("open", PERSON, hh.SCHEME, "earlier-case")], T0,
         Actor.system("register"))
     return entries
 
@@ -141,35 +172,35 @@ def refuses(state: State, command: Command, code: str, now: dt.datetime = T0) ->
 def test_destination_settles_only_after_the_origin_moved_the_person_out() -> None:
     entries = registers_with_origin_residence()
     d, o, to_origin, to_dest = origin_with_request()
-    o, checked = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True))
+    o, checked = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
     entries = apply_effects(entries, ORIGIN, checked)
     assert DECIDER.status(o) == "held"
     assert entries[(ORIGIN, PERSON, hh.SCHEME)].status == "in_transit"
-    o, moved = run(o, hh.RegisterMoveOut(actor=Actor.backend("police-hukou", ORIGIN)))
+    o, moved = run(o, RegisterMoveOut(actor=Actor.backend("police-hukou", ORIGIN)))
     entries = apply_effects(entries, ORIGIN, moved)
     assert entries[(ORIGIN, PERSON, hh.SCHEME)].status == "ended"
     [certificate] = shared(moved)
-    assert isinstance(certificate, hh.MigrationCertificateIssued)
+    assert isinstance(certificate, MigrationCertificateIssued)
     d, settled = run(d, to_dest.receive(certificate))
     entries = apply_effects(entries, DEST, settled)
     assert DECIDER.status(d) == "settled"
     assert entries[(DEST, PERSON, hh.SCHEME)].status == "active"
-    assert hh.single_residence_violations(entries, quiescent=True) == []
+    assert single_residence(entries, quiescent=True) == []
     [receipt_note] = shared(settled)
     o, closed = run(o, to_origin.receive(receipt_note))
     assert DECIDER.status(o) == "moved_out"
     assert (DECIDER.status(d), DECIDER.status(o)) in hh.ALLOWED_TERMINAL_PAIRS
-    assert isinstance(closed[-1], hh.SettlementReceiptReceived)
+    assert isinstance(closed[-1], SettlementReceiptReceived)
 
 
 def test_permit_expiry_is_an_absolute_instant_forty_calendar_days_after_issue() -> None:
     d, events = approved_destination()
     expected = dt.datetime(2025, 4, 13, 0, 0, tzinfo=CHINA)  # day 40 after 3 March ends
     assert d.permit_expires_at == expected
-    spec = RULES.deadline_for(hh.PROCESS, hh.PERMIT_STEP, T0)
+    spec = RULES.deadline_for(hh.PROCESS, PERMIT_STEP, T0)
     assert spec is not None and spec.due_at == expected
     [request] = shared(events)
-    assert isinstance(request, hh.MoveOutRequested)
+    assert isinstance(request, MoveOutRequested)
     assert request.permit_expires_at == expected and request.to_region == ORIGIN
 
 
@@ -179,12 +210,12 @@ def test_permit_expiry_is_an_absolute_instant_forty_calendar_days_after_issue() 
 def test_destination_cannot_expire_permit_while_move_out_outstanding() -> None:
     d, _ = approved_destination()
     after_expiry = d.permit_expires_at + dt.timedelta(days=3)
-    refuses(d, hh.ExpirePermit(actor=Actor.system("permit_expiry", DEST)),
+    refuses(d, ExpirePermit(actor=Actor.system("permit_expiry", DEST)),
             "move_out_outstanding", after_expiry)
-    assert not any(isinstance(c, hh.ExpirePermit) for c in DECIDER.timers(d, after_expiry))
+    assert not any(isinstance(c, ExpirePermit) for c in DECIDER.timers(d, after_expiry))
     d, _ = run(d, Withdraw(actor=APPLICANT))
     assert DECIDER.status(d) == "withdrawing"
-    refuses(d, hh.ExpirePermit(actor=Actor.system("permit_expiry", DEST)),
+    refuses(d, ExpirePermit(actor=Actor.system("permit_expiry", DEST)),
             "move_out_outstanding", after_expiry)
 
 
@@ -197,7 +228,7 @@ def test_destination_expires_only_a_permit_it_never_sent() -> None:
     assert DECIDER.timers(d, just_before) == []
     assert DECIDER.next_timer(d) == expiry
     assert DECIDER.policy(d, expiry) == []  # never send a permit that has expired
-    refuses(d, hh.SendMoveOutRequest(actor=Actor.system("move_out_request", DEST)),
+    refuses(d, SendMoveOutRequest(actor=Actor.system("move_out_request", DEST)),
             "permit_expired", expiry)
     [expire] = DECIDER.timers(d, expiry)
     d, events = run(d, expire, expiry)
@@ -213,17 +244,17 @@ def test_origin_refuses_move_out_against_expired_permit_by_its_own_clock() -> No
     # not matter — the origin decides with its own clock.
     assert DECIDER.timers(d, expiry - dt.timedelta(hours=6)) == []
     o_clock = expiry
-    o2, events = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True), o_clock)
+    o2, events = run(o, CheckMoveOut(actor=STAFF_O, on_register=True), o_clock)
     assert DECIDER.status(o2) == "refused"
     [refusal] = shared(events)
-    assert isinstance(refusal, hh.MoveOutRefused) and refusal.code == "permit_expired"
+    assert isinstance(refusal, MoveOutRefused) and refusal.code == "permit_expired"
     # A held request past expiry cannot be moved out; the origin's timer refuses it instead.
-    held, _ = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True))
-    refuses(held, hh.RegisterMoveOut(actor=STAFF_O), "permit_expired", o_clock)
+    held, _ = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
+    refuses(held, RegisterMoveOut(actor=STAFF_O), "permit_expired", o_clock)
     [timer] = DECIDER.timers(held, o_clock)
-    assert isinstance(timer, hh.RefuseMoveOut) and timer.code == "permit_expired"
+    assert isinstance(timer, RefuseMoveOut) and timer.code == "permit_expired"
     held2, timed = run(held, timer, o_clock)
-    assert [type(e) for e in timed] == [hh.MoveOutHoldReleased, hh.MoveOutRefused]
+    assert [type(e) for e in timed] == [MoveOutHoldReleased, MoveOutRefused]
     assert DECIDER.status(held2) == "refused"
     d, _ = run(d, to_dest.receive(refusal), expiry - dt.timedelta(hours=6))
     assert DECIDER.status(d) == "lapsed"
@@ -233,29 +264,29 @@ def test_origin_refuses_move_out_against_expired_permit_by_its_own_clock() -> No
 def test_origin_moves_out_only_strictly_before_the_permit_expires() -> None:
     _, o, _, _ = origin_with_request()
     expiry = o.permit_expires_at
-    o, _ = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True))
+    o, _ = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
     last_moment = expiry - dt.timedelta(microseconds=1)
-    moved, events = run(o, hh.RegisterMoveOut(actor=STAFF_O), last_moment)
+    moved, events = run(o, RegisterMoveOut(actor=STAFF_O), last_moment)
     assert DECIDER.status(moved) == "certificate_sent"
     assert all(e.at < expiry for e in events)
-    refuses(o, hh.RegisterMoveOut(actor=STAFF_O), "permit_expired", expiry)
+    refuses(o, RegisterMoveOut(actor=STAFF_O), "permit_expired", expiry)
 
 
 def test_origin_refuses_on_receipt_when_the_permit_already_expired_by_its_clock() -> None:
     _, events = approved_destination()
     [request] = shared(events)
-    assert isinstance(request, hh.MoveOutRequested)
+    assert isinstance(request, MoveOutRequested)
     late = request.permit_expires_at + dt.timedelta(minutes=1)
     o, received = run(None, Link(DEST, INBOX_O).receive(request), late)
-    assert isinstance(received[0], hh.MoveOutRequestReceived)
+    assert isinstance(received[0], MoveOutRequestReceived)
     assert DECIDER.status(o) == "refused"
-    assert [e.code for e in shared(received) if isinstance(e, hh.MoveOutRefused)] == [
+    assert [e.code for e in shared(received) if isinstance(e, MoveOutRefused)] == [
         "permit_expired"]
 
 
 def test_staff_cannot_claim_a_valid_permit_expired() -> None:
     _, o, _, _ = origin_with_request()
-    refuses(o, hh.RefuseMoveOut(actor=STAFF_O, code="permit_expired", reason="过期"),
+    refuses(o, RefuseMoveOut(actor=STAFF_O, code="permit_expired", reason="过期"),
             "permit_still_valid")
 
 
@@ -263,15 +294,15 @@ def test_staff_cannot_claim_a_valid_permit_expired() -> None:
 
 
 @pytest.mark.parametrize(("check", "code"), [
-    (hh.CheckMoveOut(actor=STAFF_O, on_register=False), "not_on_register"),
-    (hh.CheckMoveOut(actor=STAFF_O, on_register=True, legal_bar="正在服刑"), "legal_bar"),
-    (hh.RefuseMoveOut(actor=STAFF_O, code="data_mismatch", reason="信息不一致"), "data_mismatch"),
+    (CheckMoveOut(actor=STAFF_O, on_register=False), "not_on_register"),
+    (CheckMoveOut(actor=STAFF_O, on_register=True, legal_bar="正在服刑"), "legal_bar"),
+    (RefuseMoveOut(actor=STAFF_O, code="data_mismatch", reason="信息不一致"), "data_mismatch"),
 ])
 def test_origin_refusal_ends_the_destination_refused_by_origin(check: Command, code: str) -> None:
     d, o, _, to_dest = origin_with_request()
     o, events = run(o, check)
     [refusal] = shared(events)
-    assert isinstance(refusal, hh.MoveOutRefused) and refusal.code == code and refusal.reason
+    assert isinstance(refusal, MoveOutRefused) and refusal.code == code and refusal.reason
     d, _ = run(d, to_dest.receive(refusal))
     assert (DECIDER.status(d), DECIDER.status(o)) == ("refused_by_origin", "refused")
     assert ("refused_by_origin", "refused") in hh.ALLOWED_TERMINAL_PAIRS
@@ -280,17 +311,17 @@ def test_origin_refusal_ends_the_destination_refused_by_origin(check: Command, c
 def test_refusal_after_the_hold_releases_the_registration() -> None:
     entries = registers_with_origin_residence()
     _, o, _, _ = origin_with_request()
-    o, held = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True))
+    o, held = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
     entries = apply_effects(entries, ORIGIN, held)
-    o, refused = run(o, hh.RefuseMoveOut(actor=STAFF_O, code="other", reason="户主不同意"))
+    o, refused = run(o, RefuseMoveOut(actor=STAFF_O, code="other", reason="户主不同意"))
     entries = apply_effects(entries, ORIGIN, refused)
     assert entries[(ORIGIN, PERSON, hh.SCHEME)].status == "active"
 
 
 @pytest.mark.parametrize(("command", "code"), [
-    (hh.RefuseMoveOut(actor=STAFF_O, code="other", reason="  "), "reason_required"),
-    (hh.RefuseMoveOut(actor=STAFF_O, code="because", reason="x"), "invalid_refusal_code"),
-    (hh.RegisterMoveOut(actor=STAFF_O), "not_held"),
+    (RefuseMoveOut(actor=STAFF_O, code="other", reason="  "), "reason_required"),
+    (RefuseMoveOut(actor=STAFF_O, code="because", reason="x"), "invalid_refusal_code"),
+    (RegisterMoveOut(actor=STAFF_O), "not_held"),
     (Approve(actor=STAFF_O), "not_applicable"),
 ])
 def test_bad_origin_commands_are_refused_and_change_nothing(command: Command, code: str) -> None:
@@ -304,7 +335,7 @@ def test_bad_origin_commands_are_refused_and_change_nothing(command: Command, co
 def test_withdrawal_before_the_origin_acted_cancels_and_keeps_the_registration() -> None:
     entries = registers_with_origin_residence()
     d, o, to_origin, to_dest = origin_with_request()
-    o, held = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True))
+    o, held = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
     entries = apply_effects(entries, ORIGIN, held)
     d, withdrawn = run(d, Withdraw(actor=APPLICANT, reason="计划有变"))
     [notice] = shared(withdrawn)
@@ -314,20 +345,20 @@ def test_withdrawal_before_the_origin_acted_cancels_and_keeps_the_registration()
     [confirmation] = shared(cancelled)
     d, _ = run(d, to_dest.receive(confirmation))
     assert (DECIDER.status(d), DECIDER.status(o)) == ("withdrawn", "cancelled")
-    assert hh.single_residence_violations(entries, quiescent=True) == []
+    assert single_residence(entries, quiescent=True) == []
 
 
 def test_withdrawal_after_deregistration_is_compensated_by_reinstatement() -> None:
     entries = registers_with_origin_residence()
     d, o, to_origin, to_dest = origin_with_request()
-    o, held = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True))
-    o, moved = run(o, hh.RegisterMoveOut(actor=STAFF_O))
+    o, held = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
+    o, moved = run(o, RegisterMoveOut(actor=STAFF_O))
     entries = apply_effects(apply_effects(entries, ORIGIN, held), ORIGIN, moved)
     # The withdrawal and the 迁移证 cross on the way.
     d, withdrawn = run(d, Withdraw(actor=APPLICANT))
     [certificate] = shared(moved)
     d, recorded = run(d, to_dest.receive(certificate))
-    assert [type(e) for e in recorded] == [hh.MigrationCertificateReceived]  # no 落户
+    assert [type(e) for e in recorded] == [MigrationCertificateReceived]  # no 落户
     assert DECIDER.status(d) == "withdrawing"
     [notice] = shared(withdrawn)
     o, reversed_ = run(o, to_origin.receive(notice))
@@ -338,7 +369,7 @@ def test_withdrawal_after_deregistration_is_compensated_by_reinstatement() -> No
     d, _ = run(d, to_dest.receive(reversal))
     assert (DECIDER.status(d), DECIDER.status(o)) == ("withdrawn", "reinstated")
     assert (DEST, PERSON, hh.SCHEME) not in entries
-    assert hh.single_residence_violations(entries, quiescent=True) == []
+    assert single_residence(entries, quiescent=True) == []
 
 
 def test_withdrawal_that_overtakes_the_request_leaves_a_cancelled_origin() -> None:
@@ -348,14 +379,14 @@ def test_withdrawal_that_overtakes_the_request_leaves_a_cancelled_origin() -> No
     [notice] = shared(withdrawn)
     o, tombstone = run(None, Link(DEST, INBOX_O).receive(notice, version=9))
     assert DECIDER.status(o) == "cancelled"
-    assert [type(e) for e in shared(tombstone)] == [hh.MoveOutCancellationConfirmed]
+    assert [type(e) for e in shared(tombstone)] == [MoveOutCancellationConfirmed]
     late, nothing = run(o, Link(DEST, INBOX_O).receive(request, version=8))
     assert nothing == [] and late == o
 
 
 def test_withdrawal_crossing_a_refusal_ends_withdrawn_and_refused() -> None:
     d, o, to_origin, to_dest = origin_with_request()
-    o, refused = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=False))
+    o, refused = run(o, CheckMoveOut(actor=STAFF_O, on_register=False))
     d, withdrawn = run(d, Withdraw(actor=APPLICANT))
     o, ignored = run(o, to_origin.receive(shared(withdrawn)[0]))
     assert ignored == []
@@ -366,8 +397,8 @@ def test_withdrawal_crossing_a_refusal_ends_withdrawn_and_refused() -> None:
 
 def test_withdrawal_after_settlement_is_refused() -> None:
     d, o, _, to_dest = origin_with_request()
-    o, _ = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True))
-    o, moved = run(o, hh.RegisterMoveOut(actor=STAFF_O))
+    o, _ = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
+    o, moved = run(o, RegisterMoveOut(actor=STAFF_O))
     d, _ = run(d, to_dest.receive(shared(moved)[0]))
     refuses(d, Withdraw(actor=APPLICANT), "case_closed")
 
@@ -377,7 +408,7 @@ def test_withdrawal_before_the_request_needs_no_origin() -> None:
     d, _ = run(d, AcceptIntake(actor=STAFF_D))
     d, events = run(d, Withdraw(actor=APPLICANT))
     assert shared(events) == [] and DECIDER.status(d) == "withdrawn"
-    assert ("withdrawn", hh.ABSENT) in hh.ALLOWED_TERMINAL_PAIRS
+    assert ("withdrawn", ABSENT) in hh.ALLOWED_TERMINAL_PAIRS
 
 
 # --------------------------------------------------------------------------- counterpart faults
@@ -385,8 +416,8 @@ def test_withdrawal_before_the_request_needs_no_origin() -> None:
 
 def test_a_duplicate_counterpart_event_has_no_effect() -> None:
     d, o, _, to_dest = origin_with_request()
-    o, _ = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True))
-    o, moved = run(o, hh.RegisterMoveOut(actor=STAFF_O))
+    o, _ = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
+    o, moved = run(o, RegisterMoveOut(actor=STAFF_O))
     delivery = to_dest.receive(shared(moved)[0])
     d, first = run(d, delivery)
     again, second = run(d, delivery)
@@ -396,7 +427,7 @@ def test_a_duplicate_counterpart_event_has_no_effect() -> None:
 def test_a_counterpart_event_from_another_region_needs_attention() -> None:
     d, _ = approved_destination()
     stranger = Link("610800", INBOX_D)
-    forged = hh.MigrationCertificateIssued(at=T0, actor=STAFF_O, to_region=DEST,
+    forged = MigrationCertificateIssued(at=T0, actor=STAFF_O, to_region=DEST,
                                            certificate_no="QY-x", person_key=PERSON)
     d, events = run(d, stranger.receive(forged))
     rejected, attention = events
@@ -408,7 +439,7 @@ def test_a_counterpart_event_from_another_region_needs_attention() -> None:
 
 def test_an_unexpected_counterpart_event_needs_attention_until_resolved() -> None:
     d, _, _, to_dest = origin_with_request()
-    reversal = hh.MoveOutReversed(at=T0, actor=STAFF_O, to_region=DEST, certificate_no="QY",
+    reversal = MoveOutReversed(at=T0, actor=STAFF_O, to_region=DEST, certificate_no="QY",
                                   reason="?")
     d, _ = run(d, to_dest.receive(reversal))
     assert DECIDER.status(d) == "needs_attention"
@@ -423,7 +454,7 @@ def test_an_unexpected_counterpart_event_needs_attention_until_resolved() -> Non
 def test_waiting_for_the_origin_beyond_the_limit_escalates_then_needs_attention() -> None:
     d, events = approved_destination()
     [wait] = [e for e in events if isinstance(e, DeadlineSet)]
-    assert wait.step == hh.AWAITING_ORIGIN
+    assert wait.step == AWAITING_ORIGIN
     before = wait.due_at - dt.timedelta(microseconds=1)
     assert DECIDER.timers(d, before) == []
     assert DECIDER.decide(d, FlagDeadlineMissed(actor=STAFF_D, step=wait.step), before) == []
@@ -445,7 +476,7 @@ def test_waiting_for_the_origin_beyond_the_limit_escalates_then_needs_attention(
 
 def test_the_origin_clock_for_a_configured_move_out_limit_starts_at_its_receipt() -> None:
     rules = Rules(WorkingCalendar(), RegionLimits(region=ORIGIN, limits={
-        (hh.PROCESS, hh.MOVE_OUT_STEP): Limit(2, "working_days")}))
+        (hh.PROCESS, MOVE_OUT_STEP): Limit(2, "working_days")}))
     decider = hh.decider(rules)
     _, events = approved_destination()
     received_at = T0 + dt.timedelta(days=4)  # Friday: the request took a while to arrive
@@ -455,8 +486,8 @@ def test_the_origin_clock_for_a_configured_move_out_limit_starts_at_its_receipt(
     assert decider.timers(o, limit.due_at - dt.timedelta(microseconds=1)) == []
     assert [c.step for c in decider.timers(o, limit.due_at)
             if isinstance(c, FlagDeadlineMissed)] == ["move_out"]
-    o, _ = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True), received_at, decider)
-    o, _ = run(o, hh.RegisterMoveOut(actor=STAFF_O), received_at, decider)
+    o, _ = run(o, CheckMoveOut(actor=STAFF_O, on_register=True), received_at, decider)
+    o, _ = run(o, RegisterMoveOut(actor=STAFF_O), received_at, decider)
     assert "move_out" not in o.keep.book  # the step is done: nothing to flag any more
 
 
@@ -514,7 +545,7 @@ def test_a_denial_states_its_reason() -> None:
 
 def test_commands_of_the_wrong_side_or_time_are_refused() -> None:
     d, o, _, _ = origin_with_request()
-    refuses(d, hh.CheckMoveOut(actor=STAFF_D, on_register=True), "not_applicable")
+    refuses(d, CheckMoveOut(actor=STAFF_D, on_register=True), "not_applicable")
     refuses(d, Approve(actor=STAFF_D), "not_under_review")
     refuses(o, Withdraw(actor=APPLICANT), "not_applicable")
     refuses(None, AcceptIntake(actor=STAFF_D), "not_submitted")
@@ -525,8 +556,8 @@ def test_commands_of_the_wrong_side_or_time_are_refused() -> None:
 
 def settled_destination() -> State:
     d, o, _, to_dest = origin_with_request()
-    o, _ = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True))
-    o, moved = run(o, hh.RegisterMoveOut(actor=STAFF_O))
+    o, _ = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
+    o, moved = run(o, RegisterMoveOut(actor=STAFF_O))
     d, _ = run(d, to_dest.receive(shared(moved)[0]))
     return d
 
@@ -570,8 +601,8 @@ def test_only_a_finished_case_is_rated_and_only_at_the_destination() -> None:
 
 def test_register_effects_follow_the_move_in_order() -> None:
     kinds = {
-        hh.MoveOutApproved: "begin_move_out", hh.MoveOutHoldReleased: "cancel_move_out",
-        hh.MovedOut: "end", hh.RegistrationReinstated: "reinstate", hh.HouseholdSettled: "open",
+        MoveOutApproved: "begin_move_out", MoveOutHoldReleased: "cancel_move_out",
+        MovedOut: "end", RegistrationReinstated: "reinstate", HouseholdSettled: "open",
     }
     case_id = str(NUMBER.case_id)
     for cls, kind in kinds.items():
@@ -582,40 +613,40 @@ def test_register_effects_follow_the_move_in_order() -> None:
         [effect] = hh.register_effects(event)
         assert (effect.kind, effect.person_key, effect.scheme, effect.case_id) == (
             kind, PERSON, "hukou", case_id)
-    assert hh.register_effects(hh.MoveOutRefused(at=T0, actor=STAFF_O, code="x", reason="y")) == []
+    assert hh.register_effects(MoveOutRefused(at=T0, actor=STAFF_O, code="x", reason="y")) == []
 
 
 def test_a_second_move_of_the_same_person_is_refused_by_the_origin_register() -> None:
     entries = registers_with_origin_residence()
     held, _ = apply_register_effects(
-        entries, ORIGIN, [hh.RegisterEffect("begin_move_out", PERSON, hh.SCHEME, "case-1")], T0,
+        entries, ORIGIN, [RegisterEffect("begin_move_out", PERSON, hh.SCHEME, "case-1")], T0,
         Actor.system("register"))
     with pytest.raises(DomainError) as info:
         decide_register(held[(ORIGIN, PERSON, hh.SCHEME)],
-                        hh.RegisterEffect("begin_move_out", PERSON, hh.SCHEME, "case-2"), T0,
+                        RegisterEffect("begin_move_out", PERSON, hh.SCHEME, "case-2"), T0,
                         Actor.system("register"))
     assert info.value.code == "already_in_transit"
 
 
 def test_single_residence_checker_sees_two_homes_and_nobody_home() -> None:
     entries = registers_with_origin_residence()
-    assert hh.single_residence_violations(entries, quiescent=True) == []
-    two = apply_effects(entries, DEST, [hh.HouseholdSettled(
+    assert single_residence(entries, quiescent=True) == []
+    two = apply_effects(entries, DEST, [HouseholdSettled(
         at=T0, actor=STAFF_D, person_key=PERSON, scheme=hh.SCHEME, case_id="c",
         certificate_no="QY")])
-    assert len(hh.single_residence_violations(two)) == 1
+    assert len(single_residence(two)) == 1
     held, _ = apply_register_effects(entries, ORIGIN, [
-        hh.RegisterEffect("begin_move_out", PERSON, hh.SCHEME, "c"),
-        hh.RegisterEffect("end", PERSON, hh.SCHEME, "c")], T0, Actor.system("register"))
-    assert hh.single_residence_violations(held) == []
-    assert len(hh.single_residence_violations(held, quiescent=True)) == 1
-    assert hh.single_residence_violations(held, quiescent=True, in_transit={PERSON}) == []
+        RegisterEffect("begin_move_out", PERSON, hh.SCHEME, "c"),
+        RegisterEffect("end", PERSON, hh.SCHEME, "c")], T0, Actor.system("register"))
+    assert single_residence(held) == []
+    assert len(single_residence(held, quiescent=True)) == 1
+    assert single_residence(held, quiescent=True, in_transit={PERSON}) == []
 
 
 def test_every_household_event_survives_the_payload_round_trip() -> None:
     d, o, to_origin, to_dest = origin_with_request()
-    o, held = run(o, hh.CheckMoveOut(actor=STAFF_O, on_register=True))
-    o, moved = run(o, hh.RegisterMoveOut(actor=STAFF_O))
+    o, held = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
+    o, moved = run(o, RegisterMoveOut(actor=STAFF_O))
     d, withdrawn = run(d, Withdraw(actor=APPLICANT))
     d, got = run(d, to_dest.receive(shared(moved)[0]))
     o, reversed_ = run(o, to_origin.receive(shared(withdrawn)[0]))

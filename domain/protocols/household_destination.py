@@ -1,0 +1,273 @@
+"""The destination's (迁入地) rules of a household move: intake, the 准迁证, the move-out request,
+落户 on the 迁移证, withdrawal. State table: `domain.protocols.household`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from domain.kernel import Command, Event, IllegalCommand, InvalidValue, Receive
+from domain.protocols.application_events import ApplicationDenied, Approve, Deny
+from domain.protocols.casework import (
+    COUNTERPART_WAIT,
+    INTAKE_STEP,
+    SUPPLEMENT_STEP,
+    Lapse,
+    checked_region,
+    clear_steps,
+    denial_reason,
+    lapse_due,
+    lapse_of,
+    pause_for_supplement,
+    resume_after_supplement,
+    start_step,
+    start_wait,
+    supplement_lapsed,
+)
+from domain.protocols.household_events import (
+    APPROVAL_STEP,
+    AWAITING_ORIGIN,
+    MODE,
+    PERMIT_STEP,
+    PROCESS,
+    SCHEME,
+    ExpirePermit,
+    HouseholdSettled,
+    MigrationCertificateIssued,
+    MigrationCertificateReceived,
+    MoveOutCancellationConfirmed,
+    MoveOutCancellationReceived,
+    MoveOutRefusalReceived,
+    MoveOutRefused,
+    MoveOutRequested,
+    MoveOutReversalReceived,
+    MoveOutReversed,
+    MoveOutWithdrawn,
+    MovePermitIssued,
+    SendMoveOutRequest,
+    SettlementReported,
+)
+from domain.protocols.household_states import Destination, DestinationPhase, HouseholdBase
+from domain.protocols.intake import (
+    AcceptIntake,
+    ApplicationWithdrawn,
+    CaseLapsed,
+    ProvideSupplement,
+    RejectIntake,
+    RequestSupplement,
+    Submit,
+    Withdraw,
+    decide_intake,
+)
+from domain.values import CaseNumber
+
+IntakeCommand = AcceptIntake | RejectIntake | RequestSupplement | ProvideSupplement
+
+
+class DestinationSide(HouseholdBase):
+    """Decisions of the region the applicant files at."""
+
+    def _destination_first(self, command: Submit, now: dt.datetime) -> list[Event]:
+        _check_submission(command)
+        return [*decide_intake(None, command, now),
+                *start_step(self.rules, PROCESS, INTAKE_STEP, now, command.actor)]
+
+    def _destination(self, d: Destination, command: Command, now: dt.datetime) -> list[Event]:
+        if isinstance(command, (AcceptIntake, RejectIntake, RequestSupplement, ProvideSupplement)):
+            return self._destination_intake(d, command, now)
+        if (lapse := lapse_of(command)) is not None:
+            return _supplement_lapse(d, lapse, now)
+        if isinstance(command, (Approve, Deny)):
+            return self._destination_decides(d, command, now)
+        if isinstance(command, SendMoveOutRequest):
+            return self._request_move_out(d, command, now)
+        if isinstance(command, ExpirePermit):
+            return _expire_permit(d, command, now)
+        if isinstance(command, Withdraw):
+            return self._destination_withdraws(d, command, now)
+        raise IllegalCommand(f"{type(command).__name__} is not a destination command",
+                             code="not_applicable")
+
+    def _destination_intake(self, d: Destination, command: IntakeCommand,
+                            now: dt.datetime) -> list[Event]:
+        actor = command.actor
+        events = decide_intake(d.intake, command, now)
+        if isinstance(command, AcceptIntake):
+            return [*events, *clear_steps(d.keep.clocked, [INTAKE_STEP], now, actor),
+                    *start_step(self.rules, PROCESS, APPROVAL_STEP, now, actor)]
+        if isinstance(command, RejectIntake):
+            return [*clear_steps(d.keep.clocked, [INTAKE_STEP], now, actor), *events]
+        if isinstance(command, RequestSupplement):
+            return [*events, *pause_for_supplement(self.rules, PROCESS, d.keep, now, actor)]
+        return [*events, *resume_after_supplement(self.rules, PROCESS, d.keep, now, actor)]
+
+    def _destination_decides(self, d: Destination, command: Approve | Deny,
+                             now: dt.datetime) -> list[Event]:
+        """Approval issues the 准迁证, valid until an absolute instant; a denial states why."""
+        actor = command.actor
+        if d.phase != "under_review":
+            raise IllegalCommand(f"nothing to decide in status {d.phase}",
+                                 code="not_under_review")
+        done = clear_steps(d.keep.clocked, [APPROVAL_STEP], now, actor)
+        if isinstance(command, Deny):
+            return [*done, ApplicationDenied(at=now, actor=actor,
+                                             reason=denial_reason(command.reason))]
+        spec = self.rules.deadline_for(PROCESS, PERMIT_STEP, now)
+        if spec is None:
+            raise IllegalCommand("no validity is configured for the 准迁证", code="no_time_limit")
+        return [*done, MovePermitIssued(
+            at=now, actor=actor, permit_no=f"ZQ-{d.facts.case_number}",
+            expires_at=spec.due_at, basis=spec.basis, calendar_version=spec.calendar_version)]
+
+    def _request_move_out(self, d: Destination, command: SendMoveOutRequest,
+                          now: dt.datetime) -> list[Event]:
+        if d.phase != "permit_issued":
+            raise IllegalCommand(f"no permit waiting to be sent (status {d.phase})",
+                                 code="not_permit_issued")
+        assert d.permit_expires_at is not None
+        if now >= d.permit_expires_at:
+            raise IllegalCommand("the permit expired before it was sent", code="permit_expired")
+        return [MoveOutRequested(
+                    at=now, actor=command.actor, to_region=d.origin_region,
+                    case_number=d.facts.case_number, person_key=d.person_key,
+                    applicant_masked=d.facts.applicant_masked, permit_no=d.permit_no,
+                    permit_expires_at=d.permit_expires_at),
+                start_wait(self.rules, PROCESS, AWAITING_ORIGIN, COUNTERPART_WAIT, now,
+                           command.actor)]
+
+    def _destination_withdraws(self, d: Destination, command: Withdraw,
+                               now: dt.datetime) -> list[Event]:
+        actor = command.actor
+        if d.phase == "withdrawing":
+            raise IllegalCommand("the withdrawal is already on its way", code="already_withdrawing")
+        withdrawn = ApplicationWithdrawn(at=now, actor=actor, reason=command.reason)
+        if d.phase == "awaiting_origin":
+            return [withdrawn,
+                    MoveOutWithdrawn(at=now, actor=actor, to_region=d.origin_region,
+                                     case_number=d.facts.case_number, person_key=d.person_key,
+                                     applicant_masked=d.facts.applicant_masked,
+                                     reason=command.reason),
+                    start_wait(self.rules, PROCESS, AWAITING_ORIGIN, COUNTERPART_WAIT, now, actor)]
+        steps = [INTAKE_STEP, APPROVAL_STEP, SUPPLEMENT_STEP]
+        return [*clear_steps(d.keep.clocked, steps, now, actor), withdrawn]
+
+    def _destination_receives(self, d: Destination, command: Receive,
+                              now: dt.datetime) -> list[Event]:
+        event, actor, ref, src = command.event, command.actor, command.ref, command.from_region
+        waiting = d.phase in ("awaiting_origin", "withdrawing")
+        done = clear_steps(d.keep.clocked, [AWAITING_ORIGIN], now, actor)
+        if isinstance(event, MigrationCertificateIssued):
+            return _settle(d, command, event, done, now)
+        if isinstance(event, MoveOutRefused) and waiting:
+            receipt_r = MoveOutRefusalReceived(at=now, actor=actor, ref=ref, from_region=src,
+                                               code=event.code, reason=event.reason)
+            if event.code == "permit_expired" and d.phase == "awaiting_origin":
+                return [*done, receipt_r, CaseLapsed(
+                    at=now, actor=actor, waiting_state="awaiting_origin",
+                    reason=f"准迁证失效 (by the origin's clock): {event.reason}")]
+            return [*done, receipt_r]
+        if isinstance(event, MoveOutCancellationConfirmed) and d.phase == "withdrawing":
+            return [*done, MoveOutCancellationReceived(at=now, actor=actor, ref=ref,
+                                                       from_region=src)]
+        if isinstance(event, MoveOutReversed) and d.phase == "withdrawing":
+            return [*done, MoveOutReversalReceived(at=now, actor=actor, ref=ref, from_region=src,
+                                                   certificate_no=event.certificate_no,
+                                                   reason=event.reason)]
+        raise IllegalCommand(f"{event.TYPE} is not expected in status {d.phase}",
+                             code="unexpected_event")
+
+
+def _settle(d: Destination, command: Receive, event: MigrationCertificateIssued,
+            done: list[Event], now: dt.datetime) -> list[Event]:
+    """落户 on a 迁移证 received while waiting for it; recorded, not used, while withdrawing."""
+    actor, src = command.actor, command.from_region
+    receipt = MigrationCertificateReceived(at=now, actor=actor, ref=command.ref, from_region=src,
+                                           certificate_no=event.certificate_no)
+    if d.phase == "withdrawing":
+        return [receipt]  # not used: the origin reverses the move on our withdrawal
+    if d.phase == "withdrawn":
+        return []  # the reversal overtook it (a reordered link): void already
+    if d.phase != "awaiting_origin":
+        raise IllegalCommand(f"a 迁移证 in status {d.phase}", code="unexpected_event")
+    if event.person_key != d.person_key:
+        raise InvalidValue("the 迁移证 names another person", code="person_mismatch")
+    return [receipt, *done,
+            SettlementReported(at=now, actor=actor, to_region=src,
+                               certificate_no=event.certificate_no),
+            HouseholdSettled(at=now, actor=actor, person_key=d.person_key, scheme=SCHEME,
+                             case_id=d.case_id, certificate_no=event.certificate_no)]
+
+
+def _supplement_lapse(d: Destination, command: Lapse, now: dt.datetime) -> list[Event]:
+    if (command.step != SUPPLEMENT_STEP or d.phase != "supplement_requested"
+            or not lapse_due(d.keep, SUPPLEMENT_STEP, now)):
+        return []  # a stale timer command
+    due = d.keep.book[SUPPLEMENT_STEP].due_at
+    return [supplement_lapsed(command.actor, now, f"nothing supplied by {due.isoformat()}")]
+
+
+def _expire_permit(d: Destination, command: ExpirePermit, now: dt.datetime) -> list[Event]:
+    """Only a permit that was never sent expires here; once sent, the origin decides."""
+    if d.phase in ("awaiting_origin", "withdrawing"):
+        raise IllegalCommand("a move-out request is outstanding: only the origin decides "
+                             "whether the permit expired", code="move_out_outstanding")
+    if d.phase != "permit_issued" or d.permit_expires_at is None:
+        raise IllegalCommand(f"no unsent permit (status {d.phase})", code="not_permit_issued")
+    if now < d.permit_expires_at:
+        return []  # a timer command before its time
+    return [CaseLapsed(at=now, actor=command.actor, waiting_state="permit_issued",
+                       reason=f"准迁证失效: expired {d.permit_expires_at.isoformat()} "
+                              "before the move-out request was sent")]
+
+
+def _check_submission(command: Submit) -> None:
+    if command.process != PROCESS:
+        raise InvalidValue(f"the household-move protocol runs {PROCESS}, not {command.process!r}",
+                           code="unknown_process")
+    if command.mode != MODE:
+        raise InvalidValue(f"a household move is handled jointly (mode {MODE}), not "
+                           f"{command.mode!r}", code="invalid_mode")
+    destination = str(CaseNumber.parse(command.case_number).region)
+    origin = checked_region(command.details.get("origin_region"), "details.origin_region")
+    if origin == destination:
+        raise InvalidValue("the origin region must differ from the destination",
+                           code="same_region")
+
+
+# --------------------------------------------------------------------------- evolve
+
+_PHASE_OF: dict[type[Event], DestinationPhase] = {
+    CaseLapsed: "lapsed",
+    ApplicationDenied: "denied",
+    MovePermitIssued: "permit_issued",
+    MoveOutRequested: "awaiting_origin",
+    HouseholdSettled: "settled",
+}
+
+#: While intake runs, the destination's status follows the intake sub-machine.
+_INTAKE_PHASE: dict[str, DestinationPhase] = {
+    "submitted": "submitted", "supplement_requested": "supplement_requested",
+    "accepted": "under_review", "rejected": "rejected",
+}
+
+
+def evolve_destination(d: Destination, event: Event) -> Destination:
+    if isinstance(event, MovePermitIssued):
+        return replace(d, phase="permit_issued", permit_no=event.permit_no,
+                       permit_expires_at=event.expires_at)
+    if isinstance(event, ApplicationWithdrawn):
+        return replace(d, phase="withdrawing" if d.phase == "awaiting_origin" else "withdrawn")
+    if isinstance(event, MigrationCertificateReceived):
+        return replace(d, certificate_no=event.certificate_no)
+    if isinstance(event, MoveOutRefusalReceived):
+        if d.phase == "withdrawing":
+            return replace(d, phase="withdrawn")
+        return d if event.code == "permit_expired" else replace(d, phase="refused_by_origin")
+    if isinstance(event, (MoveOutCancellationReceived, MoveOutReversalReceived)):
+        return replace(d, phase="withdrawn")
+    phase = _PHASE_OF.get(type(event))
+    if phase is not None:
+        return replace(d, phase=phase)
+    if d.phase in ("submitted", "supplement_requested") and d.intake.status in _INTAKE_PHASE:
+        return replace(d, phase=_INTAKE_PHASE[d.intake.status])
+    return d

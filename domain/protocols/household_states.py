@@ -1,0 +1,124 @@
+"""Side states of household moves, their phases, terminal pairs and transition table.
+
+Why apart: both roles' rules (`household_destination`, `household_origin`), the decider
+(`domain.protocols.household`) and the invariants (`domain.invariants.persons_in_transit`) need
+the states without the other role's rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from domain.deadlines import DeadlineRules
+from domain.protocols.casework import ABSENT, Bookkeeping, CaseFacts
+from domain.protocols.household_events import PROCESS
+from domain.protocols.intake import Intake
+from domain.values import CaseNumber
+
+DestinationPhase = Literal[
+    "submitted", "supplement_requested", "under_review", "permit_issued", "awaiting_origin",
+    "withdrawing", "settled", "refused_by_origin", "lapsed", "rejected", "denied", "withdrawn",
+]
+OriginPhase = Literal[
+    "received", "held", "certificate_sent", "moved_out", "refused", "cancelled", "reinstated"]
+DESTINATION_TERMINAL: frozenset[str] = frozenset(
+    {"settled", "refused_by_origin", "lapsed", "rejected", "denied", "withdrawn"})
+ORIGIN_TERMINAL: frozenset[str] = frozenset({"moved_out", "refused", "cancelled", "reinstated"})
+
+ALLOWED_TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
+    ("settled", "moved_out"),
+    ("refused_by_origin", "refused"),
+    ("lapsed", "refused"),
+    ("withdrawn", "cancelled"),
+    ("withdrawn", "reinstated"),
+    ("withdrawn", "refused"),
+    ("rejected", ABSENT), ("denied", ABSENT), ("withdrawn", ABSENT), ("lapsed", ABSENT),
+})
+
+#: Phase changes each role may make ("" is "no side yet"); `needs_attention` is an overlay on
+#: these, not a phase, and annotations (`ANNOTATIONS`) change none.
+TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
+    ("", "submitted"),
+    ("submitted", "under_review"), ("submitted", "rejected"),
+    ("submitted", "supplement_requested"), ("submitted", "withdrawn"),
+    ("supplement_requested", "submitted"), ("supplement_requested", "lapsed"),
+    ("supplement_requested", "withdrawn"),
+    ("under_review", "permit_issued"), ("under_review", "denied"), ("under_review", "withdrawn"),
+    ("permit_issued", "awaiting_origin"), ("permit_issued", "lapsed"),
+    ("permit_issued", "withdrawn"),
+    ("awaiting_origin", "settled"), ("awaiting_origin", "lapsed"),
+    ("awaiting_origin", "refused_by_origin"), ("awaiting_origin", "withdrawing"),
+    ("withdrawing", "withdrawn"),
+    ("", "received"),
+    ("received", "held"), ("received", "refused"), ("received", "cancelled"),
+    ("held", "certificate_sent"), ("held", "refused"), ("held", "cancelled"),
+    ("certificate_sent", "moved_out"), ("certificate_sent", "reinstated"),
+})
+
+
+@dataclass(frozen=True)
+class Destination:
+    facts: CaseFacts
+    region: str
+    origin_region: str
+    phase: DestinationPhase
+    intake: Intake
+    keep: Bookkeeping = field(default_factory=Bookkeeping)
+    permit_no: str = ""
+    permit_expires_at: dt.datetime | None = None
+    certificate_no: str = ""
+
+    role: Literal["destination"] = "destination"
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in DESTINATION_TERMINAL
+
+    @property
+    def case_id(self) -> str:
+        return self.facts.case_id
+
+    @property
+    def person_key(self) -> str:
+        return self.facts.person_key
+
+
+@dataclass(frozen=True)
+class Origin:
+    case_number: str
+    person_key: str
+    applicant_masked: str
+    region: str
+    destination_region: str
+    phase: OriginPhase
+    keep: Bookkeeping = field(default_factory=Bookkeeping)
+    permit_no: str = ""
+    permit_expires_at: dt.datetime | None = None
+    certificate_no: str = ""
+
+    role: Literal["origin"] = "origin"
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in ORIGIN_TERMINAL
+
+    @property
+    def case_id(self) -> str:
+        return str(CaseNumber.parse(self.case_number).case_id)
+
+    def permit_valid(self, now: dt.datetime) -> bool:
+        """By *this* region's clock: the origin decides expiry."""
+        return self.permit_expires_at is not None and now < self.permit_expires_at
+
+
+HouseholdSide = Destination | Origin
+
+
+@dataclass(frozen=True)
+class HouseholdBase:
+    """What both roles' rules share: the region's deadline rules."""
+
+    rules: DeadlineRules
+    process = PROCESS  # a class attribute, not a field: `kernel.Decider` reads it
