@@ -93,7 +93,9 @@ dimensions of the national 好差评 system (`evalDetail`), and pushing ratings 
 
 The code: `casework` (the bookkeeping every protocol shares: deadlines, clock stops, lapses,
 duplicates, attention, ratings), `application_events` (the vocabulary), `application_states`
-(sides, phases, terminal pairs, transitions, `evolve`) and this module (the decider, options).
+(sides, phases, terminal pairs, transitions, `evolve`), `application_handling` (the deciding
+side's rules: single and H) and `application_receiving` (the window's: R), and this module (the
+decider that dispatches between them, timers and views, options).
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from domain.deadlines import DeadlineRules, DeadlineSet, next_due
+from domain.deadlines import DeadlineRules, next_due
 from domain.kernel import (
     Actor,
     Command,
@@ -114,53 +116,32 @@ from domain.kernel import (
     SideSummary,
 )
 from domain.protocols.application_events import (
-    ApplicationApproved,
-    ApplicationDenied,
     ApplicationForwarded,
     Approve,
-    CaseCompleted,
-    CompletionNoticeReceived,
-    CompletionNotified,
     DeliverResult,
     Deny,
-    FormalReviewPassed,
-    ForwardedApplicationReceived,
-    ForwardedSupplementReceived,
-    HandlingAccepted,
-    HandlingApproved,
-    HandlingDenied,
-    HandlingLapsed,
-    HandlingNoticeReceived,
-    HandlingRejected,
-    HandlingResultSent,
-    HandlingSupplementRequested,
-    HandlingWithdrawalConfirmed,
-    ResultDelivered,
     SendResult,
-    SupplementForwarded,
     VerifyAndForward,
     WithdrawalForwarded,
-    WithdrawalRequestReceived,
 )
+from domain.protocols.application_handling import DECIDING_STEPS, HandlingSide
+from domain.protocols.application_receiving import ReceivingSide
 from domain.protocols.application_states import (
     ALLOWED_TERMINAL_PAIRS,
+    AWAITING_HANDLER,
     BEFORE_DECISION,
     HANDLING_WAIT,
-    NOTICE_PHASE,
+    MODES,
     NOTICE_TYPES,
+    PROCESSES,
     RECEIVING_WAIT,
-    TERMINAL,
     TRANSITIONS,
     ApplicationSide,
     evolve,
 )
 from domain.protocols.casework import (
-    COUNTERPART_WAIT,
     INTAKE_STEP,
     MATERIAL_KINDS,
-    SUPPLEMENT_STEP,
-    CaseFacts,
-    Lapse,
     RatingContext,
     RatingGiven,
     ResolveAttention,
@@ -169,57 +150,33 @@ from domain.protocols.casework import (
     clear_steps,
     decide_annotation,
     decide_deadline_timer,
-    denial_reason,
     is_duplicate,
-    lapse_due,
     lapse_of,
-    pause_for_supplement,
     random_material,
     rearm_wait,
     receive_rating,
-    resume_after_supplement,
     start_step,
-    start_wait,
-    supplement_lapsed,
     timer_commands,
 )
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationWithdrawn,
-    IntakeRejected,
     ProvideSupplement,
     RejectIntake,
     RequestSupplement,
     Submit,
-    SupplementProvided,
-    SupplementRequested,
     Withdraw,
     decide_intake,
 )
 from domain.registers import RegisterEffect
 from domain.values import CaseNumber
 
-#: Catalogue processes decided by one region (online, or proxy with a receiving window).
-PROCESSES: tuple[str, ...] = (
-    "benefit_claim", "card_service", "certificate_issuance", "certification", "filing",
-    "fund_withdrawal", "loan_repayment", "notarisation", "query_verify", "registration",
-    "single_region_approval",
-)
-MODES = ("online", "proxy")
-DECISION_STEP = "decision"
-
-
 # =========================================================================== decide
 
 
 @dataclass(frozen=True)
-class ApplicationDecider:
+class ApplicationDecider(HandlingSide, ReceivingSide):
     """The online and proxy life cycles of every process in `PROCESSES` (see module doc)."""
-
-    rules: DeadlineRules
-    process = "application"  # a class attribute, not a field: `kernel.Decider` reads it
-
-    # ---------------------------------------------------------------- decide
 
     def decide(self, state: ApplicationSide | None, command: Command,
                now: dt.datetime) -> list[Event]:
@@ -256,156 +213,11 @@ class ApplicationDecider:
             if command.mode == "online":
                 events += start_step(self.rules, command.process, INTAKE_STEP, now, command.actor)
             return events
-        if isinstance(command, Receive):
-            event = command.event
-            if isinstance(event, ApplicationForwarded):
-                _check_facts(event.facts)
-                return [ForwardedApplicationReceived(
-                    at=now, actor=command.actor, ref=command.ref, from_region=command.from_region,
-                    region=event.to_region, facts=event.facts, materials=event.materials,
-                    details=dict(event.details)),
-                    *start_step(self.rules, event.facts.process, INTAKE_STEP, now, command.actor)]
-            if isinstance(event, WithdrawalForwarded):
-                _check_facts(event.facts)
-                receipt = WithdrawalRequestReceived(
-                    at=now, actor=command.actor, ref=command.ref, from_region=command.from_region,
-                    region=event.to_region, facts=event.facts, reason=event.reason)
-                return [receipt,
-                        HandlingWithdrawalConfirmed(at=now, actor=command.actor,
-                                                    to_region=command.from_region),
-                        ApplicationWithdrawn(at=now, actor=command.actor, reason=event.reason)]
-        raise IllegalCommand(f"{_name(command)} needs an application first", code="not_submitted")
-
-    # ---------------------------------------------------------------- handler (single, H)
-
-    def _handler(self, side: ApplicationSide, command: Command, now: dt.datetime) -> list[Event]:
-        """Intake and decision, shared by the online side and the handling side."""
-        actor, process = command.actor, side.facts.process
-        if isinstance(command, (AcceptIntake, RejectIntake, RequestSupplement)):
-            return self._intake(side, command, now)
-        if isinstance(command, ProvideSupplement):
-            if side.role == "handling":
-                raise IllegalCommand("the applicant supplies materials at the receiving window",
-                                     code="handled_elsewhere")
-            events = decide_intake(side.intake, command, now)
-            return events + resume_after_supplement(self.rules, process, side.keep, now, actor)
-        if isinstance(command, (Approve, Deny)):
-            return self._decision(side, command, now)
-        if isinstance(command, DeliverResult) and side.role == "single":
-            if side.phase != "approved":
-                raise IllegalCommand(f"no result to deliver in status {side.phase}",
-                                     code="nothing_to_deliver")
-            delivered = _delivery(command, ("online", "post"), now)
-            return [delivered, CaseCompleted(at=now, actor=actor)]
-        if isinstance(command, SendResult) and side.role == "handling":
-            if side.phase != "approved":
-                raise IllegalCommand(f"no result to send in status {side.phase}",
-                                     code="nothing_to_deliver")
-            if command.channel == "post" and not command.tracking_no.strip():
-                raise InvalidValue("a result sent by post needs its tracking number",
-                                   code="tracking_no_required")
-            return [HandlingResultSent(at=now, actor=actor, to_region=side.peer,
-                                       channel=command.channel,
-                                       tracking_no=command.tracking_no.strip(), result=side.result),
-                    start_wait(self.rules, process, HANDLING_WAIT, COUNTERPART_WAIT, now, actor)]
-        raise IllegalCommand(f"{_name(command)} is not a command of the {side.role} side",
-                             code="not_applicable")
-
-    def _intake(self, side: ApplicationSide, command: AcceptIntake | RejectIntake |
-                RequestSupplement, now: dt.datetime) -> list[Event]:
-        """受理 / 不予受理 / 补正; the handling side tells the window each outcome."""
-        actor, process = command.actor, side.facts.process
-        notify, to = side.role == "handling", side.peer
-        events = decide_intake(side.intake, command, now)
-        if isinstance(command, AcceptIntake):
-            events += clear_steps(side.keep.clocked, [INTAKE_STEP], now, actor)
-            events += start_step(self.rules, process, DECISION_STEP, now, actor)
-            if notify:
-                events.append(HandlingAccepted(at=now, actor=actor, to_region=to))
-        elif isinstance(command, RejectIntake):
-            rejected = events[0]
-            assert isinstance(rejected, IntakeRejected)
-            events = clear_steps(side.keep.clocked, [INTAKE_STEP], now, actor)
-            if notify:
-                events.append(HandlingRejected(at=now, actor=actor, to_region=to,
-                                               reason=rejected.reason))
-            events.append(rejected)
-        else:
-            wait = pause_for_supplement(self.rules, process, side.keep, now, actor)
-            events += wait
-            if notify:
-                requested = events[0]
-                assert isinstance(requested, SupplementRequested)
-                due = next(e.due_at for e in wait if isinstance(e, DeadlineSet))
-                events.append(HandlingSupplementRequested(
-                    at=now, actor=actor, to_region=to, missing_kinds=requested.missing_kinds,
-                    due_at=due, note=requested.note))
-        return events
-
-    def _decision(self, side: ApplicationSide, command: Approve | Deny,
-                  now: dt.datetime) -> list[Event]:
-        """准予 / 不予批准 after acceptance; the handling side tells the window."""
-        actor, notify, to = command.actor, side.role == "handling", side.peer
-        if side.phase != "under_review":
-            raise IllegalCommand(f"nothing to decide in status {side.phase}",
-                                 code="not_under_review")
-        done = clear_steps(side.keep.clocked, [DECISION_STEP], now, actor)
-        if isinstance(command, Deny):
-            reason = denial_reason(command.reason)
-            events = list(done)
-            if notify:
-                events.append(HandlingDenied(at=now, actor=actor, to_region=to, reason=reason))
-            return [*events, ApplicationDenied(at=now, actor=actor, reason=reason)]
-        events = [ApplicationApproved(at=now, actor=actor, result=command.result), *done]
-        if notify:
-            events.append(HandlingApproved(at=now, actor=actor, to_region=to))
-        return events
-
-    # ---------------------------------------------------------------- receiving (R)
-
-    def _receiving(self, side: ApplicationSide, command: Command, now: dt.datetime) -> list[Event]:
-        actor, process = command.actor, side.facts.process
-        if isinstance(command, VerifyAndForward):
-            if side.phase != "submitted":
-                raise IllegalCommand(f"the application was already {side.phase}",
-                                     code="already_forwarded")
-            if not command.identity_verified:
-                reason = "身份核验未通过 (identity check failed)"
-                if command.note.strip():
-                    reason = f"{reason}: {command.note.strip()}"
-                return [IntakeRejected(at=now, actor=actor, reason=reason)]
-            return [FormalReviewPassed(at=now, actor=actor, identity_verified=True),
-                    ApplicationForwarded(at=now, actor=actor, to_region=side.peer, facts=side.facts,
-                                         materials=side.intake.materials,
-                                         details=dict(side.intake.submitted.details)),
-                    start_wait(self.rules, process, RECEIVING_WAIT, COUNTERPART_WAIT, now, actor)]
-        if isinstance(command, ProvideSupplement):
-            if side.phase != "supplement_requested":
-                raise IllegalCommand(f"no supplement was requested (status {side.phase})")
-            still = sorted(set(side.missing_kinds) - {m.kind for m in command.materials})
-            if still:
-                raise InvalidValue(f"the supplement lacks: {', '.join(still)}",
-                                   code="supplement_incomplete")
-            return [SupplementProvided(at=now, actor=actor, materials=command.materials),
-                    SupplementForwarded(at=now, actor=actor, to_region=side.peer,
-                                        materials=command.materials),
-                    start_wait(self.rules, process, RECEIVING_WAIT, COUNTERPART_WAIT, now, actor)]
-        if isinstance(command, DeliverResult):
-            if side.phase != "result_received":
-                raise IllegalCommand(f"no result to deliver in status {side.phase}",
-                                     code="nothing_to_deliver")
-            delivered = _delivery(command, ("online", "post", "window"), now)
-            return [delivered, *clear_steps(side.keep.clocked, [RECEIVING_WAIT], now, actor),
-                    CompletionNotified(at=now, actor=actor, to_region=side.peer,
-                                       channel=command.channel),
-                    CaseCompleted(at=now, actor=actor)]
-        if isinstance(command, (AcceptIntake, RejectIntake, RequestSupplement, Approve, Deny)):
-            raise IllegalCommand("intake and decision belong to the handling region (收受分离)",
-                                 code="handled_elsewhere")
-        raise IllegalCommand(f"{_name(command)} is not a command of the receiving side",
-                             code="not_applicable")
-
-    # ---------------------------------------------------------------- withdrawal, lapse
+        if isinstance(command, Receive) and isinstance(command.event, (ApplicationForwarded,
+                                                                       WithdrawalForwarded)):
+            return self._handling_first(command, now)
+        raise IllegalCommand(f"{type(command).__name__} needs an application first",
+                             code="not_submitted")
 
     def _withdraw(self, side: ApplicationSide, command: Withdraw, now: dt.datetime) -> list[Event]:
         actor = command.actor
@@ -421,28 +233,12 @@ class ApplicationDecider:
                 return [ApplicationWithdrawn(at=now, actor=actor, reason=command.reason),
                         WithdrawalForwarded(at=now, actor=actor, to_region=side.peer,
                                             facts=side.facts, reason=command.reason),
-                        start_wait(self.rules, side.facts.process, RECEIVING_WAIT,
-                                   COUNTERPART_WAIT, now, actor)]
+                        self._wait_for_handler(side, now, actor)]
         elif side.phase in BEFORE_DECISION:
-            return [*clear_steps(side.keep.clocked, [INTAKE_STEP, DECISION_STEP, SUPPLEMENT_STEP],
-                                 now, actor),
+            return [*clear_steps(side.keep.clocked, DECIDING_STEPS, now, actor),
                     ApplicationWithdrawn(at=now, actor=actor, reason=command.reason)]
         raise IllegalCommand(f"an application can be withdrawn only before its decision "
                              f"(status {side.phase})", code="already_decided")
-
-    def _lapse(self, side: ApplicationSide, command: Lapse, now: dt.datetime) -> list[Event]:
-        if (command.step != SUPPLEMENT_STEP or side.phase != "supplement_requested"
-                or side.role == "receiving" or not lapse_due(side.keep, command.step, now)):
-            return []  # a stale timer command
-        due = side.keep.book[SUPPLEMENT_STEP].due_at
-        lapsed = supplement_lapsed(command.actor, now, "the missing materials were not supplied "
-                                                       f"by {due.isoformat()}")
-        if side.role == "handling":
-            return [HandlingLapsed(at=now, actor=command.actor, to_region=side.peer,
-                                   reason=lapsed.reason), lapsed]
-        return [lapsed]
-
-    # ---------------------------------------------------------------- counterpart events
 
     def _receive(self, side: ApplicationSide, command: Receive, now: dt.datetime) -> list[Event]:
         event = command.event
@@ -458,74 +254,6 @@ class ApplicationDecider:
             return self._receiving_receives(side, command, now)
         raise IllegalCommand(f"{event.TYPE} is not expected by the {side.role} side",
                              code="unexpected_event")
-
-    def _handling_receives(self, side: ApplicationSide, command: Receive,
-                           now: dt.datetime) -> list[Event]:
-        event, actor, process = command.event, command.actor, side.facts.process
-        ref, src = command.ref, command.from_region
-        if isinstance(event, ApplicationForwarded):
-            if side.phase == "withdrawn":
-                return []  # the withdrawal overtook the application: nothing to decide
-            raise IllegalCommand("the application was already forwarded", code="already_received")
-        if isinstance(event, WithdrawalForwarded):
-            if side.phase in BEFORE_DECISION:
-                return [WithdrawalRequestReceived(at=now, actor=actor, ref=ref, from_region=src,
-                                                  region=side.region, facts=side.facts,
-                                                  reason=event.reason),
-                        *clear_steps(side.keep.clocked, [INTAKE_STEP, DECISION_STEP, SUPPLEMENT_STEP],
-                                     now, actor),
-                        HandlingWithdrawalConfirmed(at=now, actor=actor, to_region=src),
-                        ApplicationWithdrawn(at=now, actor=actor, reason=event.reason)]
-            if side.phase in ("approved", "result_sent", "completed", "rejected", "denied",
-                              "lapsed"):
-                # Crossed our decision, which the receiving side follows; nothing is recorded,
-                # so it must stay ignored in every later phase (a re-delivery included).
-                return []
-            raise IllegalCommand(f"a withdrawal in status {side.phase}", code="unexpected_event")
-        if isinstance(event, SupplementForwarded):
-            if side.phase in ("lapsed", "withdrawn"):
-                return []  # crossed the lapse notice / the withdrawal
-            if side.phase != "supplement_requested":
-                raise IllegalCommand(f"no supplement was requested (status {side.phase})",
-                                     code="unexpected_event")
-            provided = decide_intake(side.intake, ProvideSupplement(
-                actor=actor, materials=event.materials), now)
-            return [ForwardedSupplementReceived(at=now, actor=actor, ref=ref, from_region=src,
-                                                materials=event.materials),
-                    *provided, *resume_after_supplement(self.rules, process, side.keep, now, actor)]
-        if isinstance(event, CompletionNotified):
-            if side.phase != "result_sent":
-                raise IllegalCommand(f"completion notice in status {side.phase}",
-                                     code="unexpected_event")
-            return [*clear_steps(side.keep.clocked, [HANDLING_WAIT], now, actor),
-                    CompletionNoticeReceived(at=now, actor=actor, ref=ref, from_region=src,
-                                             channel=event.channel)]
-        raise IllegalCommand(f"{event.TYPE} is not expected by the handling side",
-                             code="unexpected_event")
-
-    def _receiving_receives(self, side: ApplicationSide, command: Receive,
-                            now: dt.datetime) -> list[Event]:
-        event, actor = command.event, command.actor
-        notice = event.TYPE
-        if command.ref.version < side.notice_version:
-            # Older than a notice already applied (a reordered link): it changes nothing.
-            return [] if side.terminal else [HandlingNoticeReceived(
-                at=now, actor=actor, ref=command.ref, from_region=command.from_region,
-                notice=notice, stale=True)]
-        allowed = _RECEIVING_ACCEPTS[notice]
-        if side.phase not in allowed:
-            raise IllegalCommand(f"{notice} in status {side.phase}", code="unexpected_event")
-        receipt = HandlingNoticeReceived(
-            at=now, actor=actor, ref=command.ref, from_region=command.from_region, notice=notice,
-            reason=getattr(event, "reason", ""),
-            missing_kinds=getattr(event, "missing_kinds", ()),
-            due_at=getattr(event, "due_at", None), channel=getattr(event, "channel", ""),
-            tracking_no=getattr(event, "tracking_no", ""), result=getattr(event, "result", ()))
-        target = NOTICE_PHASE[notice]
-        if target in TERMINAL or target == "result_received":
-            return [*clear_steps(side.keep.clocked, [RECEIVING_WAIT], now, actor), receipt]
-        return [receipt, start_wait(self.rules, side.facts.process, RECEIVING_WAIT,
-                                    COUNTERPART_WAIT, now, actor)]
 
     # ---------------------------------------------------------------- policy, timers, views
 
@@ -560,23 +288,9 @@ class ApplicationDecider:
         return evolve(state, event)
 
 
-_AWAITING_H: frozenset[str] = frozenset({"forwarded", "supplement_requested", "under_review",
-                                         "withdrawing"})
-_RECEIVING_ACCEPTS: dict[str, frozenset[str]] = {
-    "HandlingAccepted": _AWAITING_H,
-    "HandlingSupplementRequested": _AWAITING_H,
-    "HandlingRejected": _AWAITING_H,
-    "HandlingApproved": _AWAITING_H,
-    "HandlingDenied": _AWAITING_H,
-    "HandlingLapsed": _AWAITING_H,
-    "HandlingWithdrawalConfirmed": frozenset({"withdrawing"}),
-    "HandlingResultSent": frozenset({"awaiting_result", "withdrawing", "under_review"}),
-}
-
-
 def _waiting_step(side: ApplicationSide) -> str:
     """The counterpart wait running in this phase ("" when the side waits for nobody)."""
-    if side.role == "receiving" and side.phase in _AWAITING_H | {"awaiting_result"}:
+    if side.role == "receiving" and side.phase in AWAITING_HANDLER | {"awaiting_result"}:
         return RECEIVING_WAIT
     if side.role == "handling" and side.phase == "result_sent":
         return HANDLING_WAIT
@@ -590,31 +304,6 @@ def _rating_context(side: ApplicationSide) -> RatingContext | None:
     rateable = (side.peer, side.region) if side.forwarded else (side.region,)
     return RatingContext(own_region=side.region, default_region=side.handling_region,
                          rateable=rateable, finished=side.terminal)
-
-
-def _delivery(command: DeliverResult, channels: tuple[str, ...], now: dt.datetime) -> Event:
-    if command.channel not in channels:
-        raise InvalidValue(
-            f"a result is delivered by {', '.join(channels)}, not {command.channel!r}",
-            code="invalid_channel")
-    if command.channel == "post" and not command.tracking_no.strip():
-        raise InvalidValue("a result sent by post needs its tracking number",
-                           code="tracking_no_required")
-    return ResultDelivered(at=now, actor=command.actor, channel=command.channel,
-                           tracking_no=command.tracking_no.strip())
-
-
-def _name(command: Command) -> str:
-    return type(command).__name__
-
-
-def _check_facts(facts: CaseFacts) -> None:
-    CaseNumber.parse(facts.case_number)
-    if facts.process not in PROCESSES:
-        raise InvalidValue(f"process {facts.process!r} is not an online/proxy process",
-                           code="unknown_process")
-    if not facts.person_key:
-        raise InvalidValue("an application needs the applicant's person key")
 
 
 def _check_submission(command: Submit) -> None:
@@ -698,7 +387,6 @@ def _supplement(state: ApplicationSide, applicant: Actor, rng: random.Random) ->
 
 __all__ = [
     "ALLOWED_TERMINAL_PAIRS",
-    "DECISION_STEP",
     "MODES",
     "PROCESSES",
     "TRANSITIONS",

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from domain.kernel import Command, Event, Receipt, domain_event
+from domain.kernel import Command, Event, InvalidValue, Receipt, domain_event
 from domain.protocols.casework import CaseFacts
 from domain.values import MaterialRef
 
@@ -38,6 +38,20 @@ class ApplicationDenied(Event):
 class ResultDelivered(Event):
     channel: Channel
     tracking_no: str = ""
+
+
+def result_delivered(command: DeliverResult, channels: tuple[str, ...],
+                     now: dt.datetime) -> ResultDelivered:
+    """The delivery `command` records, by one of `channels` (post needs its tracking number)."""
+    if command.channel not in channels:
+        raise InvalidValue(
+            f"a result is delivered by {', '.join(channels)}, not {command.channel!r}",
+            code="invalid_channel")
+    if command.channel == "post" and not command.tracking_no.strip():
+        raise InvalidValue("a result sent by post needs its tracking number",
+                           code="tracking_no_required")
+    return ResultDelivered(at=now, actor=command.actor, channel=command.channel,
+                           tracking_no=command.tracking_no.strip())
 
 
 @domain_event

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from domain.deadlines import DeadlineRules
 from domain.kernel import Event, IllegalCommand
 from domain.protocols.application_events import (
     ApplicationApproved,
@@ -49,6 +50,14 @@ from domain.protocols.intake import (
     evolve_intake,
 )
 from domain.values import MaterialRef
+
+#: Catalogue processes decided by one region (online, or proxy with a receiving window).
+PROCESSES: tuple[str, ...] = (
+    "benefit_claim", "card_service", "certificate_issuance", "certification", "filing",
+    "fund_withdrawal", "loan_repayment", "notarisation", "query_verify", "registration",
+    "single_region_approval",
+)
+MODES = ("online", "proxy")
 
 Phase = Literal[
     "submitted", "supplement_requested", "under_review", "approved", "forwarded",
@@ -97,6 +106,9 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
 
 RECEIVING_WAIT = "awaiting_handling"
 HANDLING_WAIT = "awaiting_receiving"
+#: The receiving side's phases while it waits for the handler's next notice.
+AWAITING_HANDLER: frozenset[str] = frozenset({"forwarded", "supplement_requested", "under_review",
+                                              "withdrawing"})
 
 
 @dataclass(frozen=True)
@@ -240,3 +252,11 @@ def _start(event: Event) -> ApplicationSide:
         return ApplicationSide("handling", event.facts, event.region, event.from_region,
                                "submitted", intake, keep)
     raise IllegalCommand(f"{event.TYPE} cannot start an application side", code="no_side")
+
+
+@dataclass(frozen=True)
+class ApplicationBase:
+    """What every role's rules share: the region's deadline rules."""
+
+    rules: DeadlineRules
+    process = "application"  # a class attribute, not a field: `kernel.Decider` reads it

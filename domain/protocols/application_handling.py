@@ -1,0 +1,258 @@
+"""The deciding region's rules: the online side (single) and the handling side of a proxy
+application (H, 办理地) — intake (受理, 补正, 不予受理), the decision, the result, the lapse of an
+unanswered 补正, and what H does with the window's messages. State table:
+`domain.protocols.application`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from domain.deadlines import DeadlineSet
+from domain.kernel import Command, Event, IllegalCommand, InvalidValue, Receive
+from domain.protocols.application_events import (
+    ApplicationApproved,
+    ApplicationDenied,
+    ApplicationForwarded,
+    Approve,
+    CaseCompleted,
+    CompletionNoticeReceived,
+    CompletionNotified,
+    DeliverResult,
+    Deny,
+    ForwardedApplicationReceived,
+    ForwardedSupplementReceived,
+    HandlingAccepted,
+    HandlingApproved,
+    HandlingDenied,
+    HandlingLapsed,
+    HandlingRejected,
+    HandlingResultSent,
+    HandlingSupplementRequested,
+    HandlingWithdrawalConfirmed,
+    SendResult,
+    SupplementForwarded,
+    WithdrawalForwarded,
+    WithdrawalRequestReceived,
+    result_delivered,
+)
+from domain.protocols.application_states import (
+    BEFORE_DECISION,
+    HANDLING_WAIT,
+    PROCESSES,
+    ApplicationBase,
+    ApplicationSide,
+)
+from domain.protocols.casework import (
+    COUNTERPART_WAIT,
+    INTAKE_STEP,
+    SUPPLEMENT_STEP,
+    CaseFacts,
+    Lapse,
+    clear_steps,
+    denial_reason,
+    lapse_due,
+    pause_for_supplement,
+    resume_after_supplement,
+    start_step,
+    start_wait,
+    supplement_lapsed,
+)
+from domain.protocols.intake import (
+    AcceptIntake,
+    ApplicationWithdrawn,
+    IntakeRejected,
+    ProvideSupplement,
+    RejectIntake,
+    RequestSupplement,
+    SupplementRequested,
+    decide_intake,
+)
+from domain.values import CaseNumber
+
+DECISION_STEP = "decision"
+#: The steps whose clocks run while the deciding side has not decided.
+DECIDING_STEPS = (INTAKE_STEP, DECISION_STEP, SUPPLEMENT_STEP)
+#: The handling side's phases once it decided: a withdrawal that crossed the decision loses.
+DECIDED = frozenset({"approved", "result_sent", "completed", "rejected", "denied", "lapsed"})
+
+
+class HandlingSide(ApplicationBase):
+    """Decisions of the region that decides: online (alone) or for a receiving window."""
+
+    def _handling_first(self, command: Receive, now: dt.datetime) -> list[Event]:
+        """H's side opens on the forwarded application, or on a withdrawal that overtook it
+        on a reordered link (then it starts withdrawn, a tombstone for the late application)."""
+        event, actor, src = command.event, command.actor, command.from_region
+        if isinstance(event, ApplicationForwarded):
+            _check_facts(event.facts)
+            return [ForwardedApplicationReceived(
+                at=now, actor=actor, ref=command.ref, from_region=src, region=event.to_region,
+                facts=event.facts, materials=event.materials, details=dict(event.details)),
+                *start_step(self.rules, event.facts.process, INTAKE_STEP, now, actor)]
+        assert isinstance(event, WithdrawalForwarded)
+        _check_facts(event.facts)
+        return [WithdrawalRequestReceived(at=now, actor=actor, ref=command.ref, from_region=src,
+                                          region=event.to_region, facts=event.facts,
+                                          reason=event.reason),
+                HandlingWithdrawalConfirmed(at=now, actor=actor, to_region=src),
+                ApplicationWithdrawn(at=now, actor=actor, reason=event.reason)]
+
+    def _handler(self, side: ApplicationSide, command: Command, now: dt.datetime) -> list[Event]:
+        """Intake and decision, shared by the online side and the handling side."""
+        actor, process = command.actor, side.facts.process
+        if isinstance(command, (AcceptIntake, RejectIntake, RequestSupplement)):
+            return self._intake(side, command, now)
+        if isinstance(command, ProvideSupplement):
+            if side.role == "handling":
+                raise IllegalCommand("the applicant supplies materials at the receiving window",
+                                     code="handled_elsewhere")
+            events = decide_intake(side.intake, command, now)
+            return events + resume_after_supplement(self.rules, process, side.keep, now, actor)
+        if isinstance(command, (Approve, Deny)):
+            return self._decision(side, command, now)
+        if isinstance(command, DeliverResult) and side.role == "single":
+            if side.phase != "approved":
+                raise IllegalCommand(f"no result to deliver in status {side.phase}",
+                                     code="nothing_to_deliver")
+            delivered = result_delivered(command, ("online", "post"), now)
+            return [delivered, CaseCompleted(at=now, actor=actor)]
+        if isinstance(command, SendResult) and side.role == "handling":
+            return self._send_result(side, command, now)
+        raise IllegalCommand(f"{type(command).__name__} is not a command of the {side.role} side",
+                             code="not_applicable")
+
+    def _intake(self, side: ApplicationSide, command: AcceptIntake | RejectIntake |
+                RequestSupplement, now: dt.datetime) -> list[Event]:
+        """受理 / 不予受理 / 补正; the handling side tells the window each outcome."""
+        actor, process = command.actor, side.facts.process
+        notify, to = side.role == "handling", side.peer
+        events = decide_intake(side.intake, command, now)
+        if isinstance(command, AcceptIntake):
+            events += clear_steps(side.keep.clocked, [INTAKE_STEP], now, actor)
+            events += start_step(self.rules, process, DECISION_STEP, now, actor)
+            if notify:
+                events.append(HandlingAccepted(at=now, actor=actor, to_region=to))
+        elif isinstance(command, RejectIntake):
+            rejected = events[0]
+            assert isinstance(rejected, IntakeRejected)
+            events = clear_steps(side.keep.clocked, [INTAKE_STEP], now, actor)
+            if notify:
+                events.append(HandlingRejected(at=now, actor=actor, to_region=to,
+                                               reason=rejected.reason))
+            events.append(rejected)
+        else:
+            wait = pause_for_supplement(self.rules, process, side.keep, now, actor)
+            events += wait
+            if notify:
+                requested = events[0]
+                assert isinstance(requested, SupplementRequested)
+                due = next(e.due_at for e in wait if isinstance(e, DeadlineSet))
+                events.append(HandlingSupplementRequested(
+                    at=now, actor=actor, to_region=to, missing_kinds=requested.missing_kinds,
+                    due_at=due, note=requested.note))
+        return events
+
+    def _decision(self, side: ApplicationSide, command: Approve | Deny,
+                  now: dt.datetime) -> list[Event]:
+        """准予 / 不予批准 after acceptance; the handling side tells the window."""
+        actor, notify, to = command.actor, side.role == "handling", side.peer
+        if side.phase != "under_review":
+            raise IllegalCommand(f"nothing to decide in status {side.phase}",
+                                 code="not_under_review")
+        done = clear_steps(side.keep.clocked, [DECISION_STEP], now, actor)
+        if isinstance(command, Deny):
+            reason = denial_reason(command.reason)
+            events = list(done)
+            if notify:
+                events.append(HandlingDenied(at=now, actor=actor, to_region=to, reason=reason))
+            return [*events, ApplicationDenied(at=now, actor=actor, reason=reason)]
+        events = [ApplicationApproved(at=now, actor=actor, result=command.result), *done]
+        if notify:
+            events.append(HandlingApproved(at=now, actor=actor, to_region=to))
+        return events
+
+    def _send_result(self, side: ApplicationSide, command: SendResult,
+                     now: dt.datetime) -> list[Event]:
+        """H sends the result to the window (online refs, or by post) and waits for 办结."""
+        if side.phase != "approved":
+            raise IllegalCommand(f"no result to send in status {side.phase}",
+                                 code="nothing_to_deliver")
+        if command.channel == "post" and not command.tracking_no.strip():
+            raise InvalidValue("a result sent by post needs its tracking number",
+                               code="tracking_no_required")
+        return [HandlingResultSent(at=now, actor=command.actor, to_region=side.peer,
+                                   channel=command.channel,
+                                   tracking_no=command.tracking_no.strip(), result=side.result),
+                start_wait(self.rules, side.facts.process, HANDLING_WAIT, COUNTERPART_WAIT, now,
+                           command.actor)]
+
+    def _lapse(self, side: ApplicationSide, command: Lapse, now: dt.datetime) -> list[Event]:
+        """逾期未补正: the deciding side alone lapses the case (H tells the window)."""
+        if (command.step != SUPPLEMENT_STEP or side.phase != "supplement_requested"
+                or side.role == "receiving" or not lapse_due(side.keep, command.step, now)):
+            return []  # a stale timer command
+        due = side.keep.book[SUPPLEMENT_STEP].due_at
+        lapsed = supplement_lapsed(command.actor, now, "the missing materials were not supplied "
+                                                       f"by {due.isoformat()}")
+        if side.role == "handling":
+            return [HandlingLapsed(at=now, actor=command.actor, to_region=side.peer,
+                                   reason=lapsed.reason), lapsed]
+        return [lapsed]
+
+    def _handling_receives(self, side: ApplicationSide, command: Receive,
+                           now: dt.datetime) -> list[Event]:
+        event, actor, process = command.event, command.actor, side.facts.process
+        ref, src = command.ref, command.from_region
+        if isinstance(event, ApplicationForwarded):
+            if side.phase == "withdrawn":
+                return []  # the withdrawal overtook the application: nothing to decide
+            raise IllegalCommand("the application was already forwarded", code="already_received")
+        if isinstance(event, WithdrawalForwarded):
+            return _withdrawal_reaches_handler(side, command, event, now)
+        if isinstance(event, SupplementForwarded):
+            if side.phase in ("lapsed", "withdrawn"):
+                return []  # crossed the lapse notice / the withdrawal
+            if side.phase != "supplement_requested":
+                raise IllegalCommand(f"no supplement was requested (status {side.phase})",
+                                     code="unexpected_event")
+            provided = decide_intake(side.intake, ProvideSupplement(
+                actor=actor, materials=event.materials), now)
+            return [ForwardedSupplementReceived(at=now, actor=actor, ref=ref, from_region=src,
+                                                materials=event.materials),
+                    *provided, *resume_after_supplement(self.rules, process, side.keep, now, actor)]
+        if isinstance(event, CompletionNotified):
+            if side.phase != "result_sent":
+                raise IllegalCommand(f"completion notice in status {side.phase}",
+                                     code="unexpected_event")
+            return [*clear_steps(side.keep.clocked, [HANDLING_WAIT], now, actor),
+                    CompletionNoticeReceived(at=now, actor=actor, ref=ref, from_region=src,
+                                             channel=event.channel)]
+        raise IllegalCommand(f"{event.TYPE} is not expected by the handling side",
+                             code="unexpected_event")
+
+
+def _withdrawal_reaches_handler(side: ApplicationSide, command: Receive,
+                                event: WithdrawalForwarded, now: dt.datetime) -> list[Event]:
+    """Before H's decision both sides end withdrawn; after it the withdrawal loses."""
+    actor, src = command.actor, command.from_region
+    if side.phase in BEFORE_DECISION:
+        return [WithdrawalRequestReceived(at=now, actor=actor, ref=command.ref, from_region=src,
+                                          region=side.region, facts=side.facts,
+                                          reason=event.reason),
+                *clear_steps(side.keep.clocked, DECIDING_STEPS, now, actor),
+                HandlingWithdrawalConfirmed(at=now, actor=actor, to_region=src),
+                ApplicationWithdrawn(at=now, actor=actor, reason=event.reason)]
+    if side.phase in DECIDED:
+        # Crossed our decision, which the receiving side follows; nothing is recorded,
+        # so it must stay ignored in every later phase (a re-delivery included).
+        return []
+    raise IllegalCommand(f"a withdrawal in status {side.phase}", code="unexpected_event")
+
+
+def _check_facts(facts: CaseFacts) -> None:
+    CaseNumber.parse(facts.case_number)
+    if facts.process not in PROCESSES:
+        raise InvalidValue(f"process {facts.process!r} is not an online/proxy process",
+                           code="unknown_process")
+    if not facts.person_key:
+        raise InvalidValue("an application needs the applicant's person key")
