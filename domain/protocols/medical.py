@@ -26,20 +26,16 @@ within 3 months, waiting periods ≤ 6 months), the 居民→居民 next-year ru
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 
-from domain.deadlines import DeadlineRules
-from domain.kernel import Command, Event, InvalidValue
+from domain.kernel import InvalidValue
 from domain.protocols import transfer
-from domain.protocols.transfer import SideState, TransferDecider
 from domain.protocols.transfer_events import (
     Component,
     InfoSheet,
     TransferSpec,
     check_sheet_shape,
 )
-from domain.registers import RegisterEffect
 
 PROCESS = "medical_transfer"
 SCHEME = "medical"
@@ -69,14 +65,4 @@ SPEC = TransferSpec(
     has_benefit=False, confirms_receipt=False, requires_suspension=True,
     separate_remittance=False, validate_sheet=validate_sheet, sample_sheet=sample_sheet)
 
-
-def decider(rules: DeadlineRules) -> TransferDecider:
-    return TransferDecider(SPEC, rules)
-
-
-def options(state: SideState | None, now: dt.datetime, rng: random.Random) -> list[Command]:
-    return transfer.options(SPEC, state, now, rng)
-
-
-def register_effects(event: Event) -> list[RegisterEffect]:
-    return transfer.register_effects(event)
+decider, options, register_effects = transfer.scheme_interface(SPEC)

@@ -34,15 +34,12 @@ routing (66号 第六条), 视同缴费年限, and periodic net settlement (川�
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-from domain.deadlines import DeadlineRules
-from domain.kernel import Command, Event, InvalidValue
+from domain.kernel import InvalidValue
 from domain.protocols import transfer
-from domain.protocols.transfer import SideState, TransferDecider
 from domain.protocols.transfer_events import (
     Component,
     ContributionYear,
@@ -50,7 +47,6 @@ from domain.protocols.transfer_events import (
     TransferSpec,
     check_sheet_shape,
 )
-from domain.registers import RegisterEffect
 
 PROCESS = "pension_transfer"
 SCHEME = "pension"
@@ -139,14 +135,4 @@ SPEC = TransferSpec(
     has_benefit=False, confirms_receipt=False, requires_suspension=False,
     separate_remittance=False, validate_sheet=validate_sheet, sample_sheet=sample_sheet)
 
-
-def decider(rules: DeadlineRules) -> TransferDecider:
-    return TransferDecider(SPEC, rules)
-
-
-def options(state: SideState | None, now: dt.datetime, rng: random.Random) -> list[Command]:
-    return transfer.options(SPEC, state, now, rng)
-
-
-def register_effects(event: Event) -> list[RegisterEffect]:
-    return transfer.register_effects(event)
+decider, options, register_effects = transfer.scheme_interface(SPEC)

@@ -110,8 +110,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from domain import deadlines as dl
 from domain.calendar import china_date
@@ -119,6 +120,7 @@ from domain.deadlines import (
     DeadlineCleared,
     DeadlineMissed,
     DeadlinePaused,
+    DeadlineRules,
     DeadlineSet,
     Escalated,
 )
@@ -458,6 +460,29 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
     return out
 
 
+class SchemeInterface(NamedTuple):
+    """The module-level functions the protocol registry reads (`domain.protocols.spec_of`)."""
+
+    decider: Callable[[DeadlineRules], TransferDecider]
+    options: Callable[[SideState | None, dt.datetime, random.Random], list[Command]]
+    register_effects: Callable[[Event], list[RegisterEffect]]
+
+
+def scheme_interface(spec: TransferSpec) -> SchemeInterface:
+    """What each scheme module exposes, bound to its `TransferSpec`: every scheme runs the same
+    decider, offers the same options and has the same register effects (scheme modules:
+    `decider, options, register_effects = transfer.scheme_interface(SPEC)`)."""
+
+    def decider(rules: DeadlineRules) -> TransferDecider:
+        return TransferDecider(spec, rules)
+
+    def scheme_options(state: SideState | None, now: dt.datetime,
+                       rng: random.Random) -> list[Command]:
+        return options(spec, state, now, rng)
+
+    return SchemeInterface(decider, scheme_options, register_effects)
+
+
 def _material(kind: str, rng: random.Random) -> MaterialRef:
     return MaterialRef(doc_id=f"doc-{rng.getrandbits(32):08x}", sha256=rng.randbytes(32).hex(),
                        media_type="application/pdf", size=rng.randrange(10_000, 2_000_000),
@@ -508,6 +533,7 @@ __all__ = [
     "RelationshipTakenOver",
     "RemitFunds",
     "ReturnFunds",
+    "SchemeInterface",
     "SendContactLetters",
     "SheetRule",
     "SheetSampler",
@@ -533,5 +559,6 @@ __all__ = [
     "options",
     "origins_of",
     "register_effects",
+    "scheme_interface",
     "waiting_name",
 ]

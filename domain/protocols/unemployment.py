@@ -32,20 +32,16 @@ contribution years (the staff enters them), online-application number matching (
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 
-from domain.deadlines import DeadlineRules
-from domain.kernel import Command, Event, InvalidValue
+from domain.kernel import InvalidValue
 from domain.protocols import transfer
-from domain.protocols.transfer import SideState, TransferDecider
 from domain.protocols.transfer_events import (
     Component,
     InfoSheet,
     TransferSpec,
     check_sheet_shape,
 )
-from domain.registers import RegisterEffect
 
 PROCESS = "unemployment_transfer"
 SCHEME = "unemployment"
@@ -80,14 +76,4 @@ SPEC = TransferSpec(
     has_benefit=True, confirms_receipt=False, requires_suspension=False,
     separate_remittance=True, validate_sheet=validate_sheet, sample_sheet=sample_sheet)
 
-
-def decider(rules: DeadlineRules) -> TransferDecider:
-    return TransferDecider(SPEC, rules)
-
-
-def options(state: SideState | None, now: dt.datetime, rng: random.Random) -> list[Command]:
-    return transfer.options(SPEC, state, now, rng)
-
-
-def register_effects(event: Event) -> list[RegisterEffect]:
-    return transfer.register_effects(event)
+decider, options, register_effects = transfer.scheme_interface(SPEC)
