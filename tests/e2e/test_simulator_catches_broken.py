@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.protocols import PROTOCOLS, spec_of
+from domain.protocols import PROTOCOLS
 from simulations.runner import run
 from tests.fixtures import broken_protocols
 
@@ -12,9 +12,7 @@ REGIONS = ("150900", "140200", "130700")  # a three-region pilot group: several 
 
 
 def broken_registry(variant: dict) -> dict:
-    specs = dict(PROTOCOLS)
-    specs.update({process: spec_of(process, module) for process, module in variant.items()})
-    return specs
+    return {**PROTOCOLS, **variant}
 
 
 @pytest.mark.parametrize("variant", [

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from domain import invariants as inv
 from domain.deadlines import DeadlineSet
 from domain.kernel import Actor, Command, Event, Receive
+from domain.protocols import PROTOCOLS
 from domain.protocols import application as app
 from domain.protocols.application_events import (
     ApplicationApproved,
@@ -58,24 +59,19 @@ from domain.protocols.intake import (
     Submit,
 )
 from domain.values import CaseNumber, MaterialRef, RegionCode
-from tests.property.test_household_properties import (
-    RULES,
-    START,
-    World,
-    assert_clean,
-    step,
-)
+from tests.fixtures.world import REGION_RULES, START, World, assert_clean, step, with_decider
 
 HOME, AWAY = "150600", "610800"  # 鄂尔多斯 receives, 榆林 handles
 PERSON = "d4" * 32
-DECIDER = app.decider(RULES)
+PROCESS = "single_region_approval"
+DECIDER = app.decider(REGION_RULES)
 
 
 # =========================================================================== rules
 
 
 def application_safety(world: World, *, at_rest: bool = False) -> list[str]:
-    found = world.generic_safety(app.TRANSITIONS)
+    found = world.phase_safety()
     found += _pairs(world, at_rest=at_rest)
     found += _ratings(world)
     for side in world.live_sides():
@@ -90,7 +86,7 @@ def _pairs(world: World, *, at_rest: bool) -> list[str]:
     found: list[str] = []
     cases: dict[str, dict[str, Any]] = {}
     for side in world.live_sides():
-        cases.setdefault(side.case, {})[side.state.role] = side.state
+        cases.setdefault(side.case_id, {})[side.state.role] = side.state
     for case, roles in sorted(cases.items()):
         accepting = roles.get("single") or roles.get("receiving")
         handling = roles.get("handling")
@@ -113,7 +109,7 @@ def _ratings(world: World) -> list[str]:
     for side in world.live_sides():
         for e in side.events:
             if isinstance(e, RatingGiven):
-                given_[(side.case, e.rated_region)] += 1
+                given_[(side.case_id, e.rated_region)] += 1
         received = [e for e in side.events if isinstance(e, RatingReceived)]
         if len(received) > 1:
             found.append(f"{side.region}: recorded {len(received)} ratings of itself")
@@ -170,10 +166,10 @@ def start_application(world: World, mode: str, stage: str) -> str:
     case = str(CaseNumber.new(RegionCode(HOME), START.date(), uuid.UUID(int=4242)))
     window = Actor("staff", "window-1", HOME, "窗口", "W1")
     handler = Actor("staff", "dept-1", AWAY, "审批", "")
-    accepting = world.side(case, HOME)
+    accepting = world.side(case, HOME, PROCESS)
     form = MaterialRef("doc-form", "e" * 64, "application/pdf", 4096, "申请表", "申请表")
     assert world.execute(accepting, Submit(
-        actor=window, case_number=case, item_id="b2-40", process="single_region_approval",
+        actor=window, case_number=case, item_id="b2-40", process=PROCESS,
         mode=mode, person_key=PERSON, applicant_masked="1506**********002X", channel="window",
         materials=(form,), details={"handling_region": AWAY} if mode == "proxy" else {}))
     if stage == "submitted":
@@ -199,7 +195,8 @@ def start_application(world: World, mode: str, stage: str) -> str:
 
 def new_world(decider: Any, data: st.DataObject) -> World:
     skew = data.draw(st.lists(st.integers(-36, 36), min_size=2, max_size=2), label="skew")
-    return World(app, decider, random.Random(data.draw(st.integers(0, 2**32 - 1), label="seed")),
+    return World({PROCESS: with_decider(PROTOCOLS[PROCESS], decider)},
+                 random.Random(data.draw(st.integers(0, 2**32 - 1), label="seed")), REGION_RULES,
                  {HOME: dt.timedelta(hours=skew[0]), AWAY: dt.timedelta(hours=skew[1])})
 
 
@@ -266,8 +263,8 @@ class RecordsRedeliveredRating(app.ApplicationDecider):
 
 
 @pytest.mark.parametrize(("broken", "stages"), [
-    (HandlerHonoursLateWithdrawal(RULES), ("under_review", "approved")),
-    (RecordsRedeliveredRating(RULES), ("result_sent",)),
+    (HandlerHonoursLateWithdrawal(REGION_RULES), ("under_review", "approved")),
+    (RecordsRedeliveredRating(REGION_RULES), ("result_sent",)),
 ], ids=lambda b: type(b).__name__ if isinstance(b, app.ApplicationDecider) else "")
 def test_the_property_catches_a_broken_application_protocol(
         broken: app.ApplicationDecider, stages: tuple[str, ...]) -> None:

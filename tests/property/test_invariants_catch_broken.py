@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import Phase
 
-from tests.fixtures import property_test, several_origins, single_origin
 from tests.fixtures.broken_protocols import (
     destination_completes_without_funds,
     origin_proceeds_without_all_hold,
 )
+from tests.fixtures.transfers import property_test, several_origins, single_origin
 
 CATCH = {"phases": [Phase.generate], "database": None, "max_examples": 200}
 

@@ -11,24 +11,22 @@ property against deliberately broken protocols and expects it to fail.
 
 from __future__ import annotations
 
-from domain.protocols import housing_fund, medical, pension, unemployment
-from tests.fixtures import (
+from tests.fixtures.transfers import (
+    TRANSFERS,
     concurrent_transfers,
     property_test,
     several_origins,
     single_origin,
 )
 
-MODULES = {m.PROCESS: m for m in (pension, unemployment, medical, housing_fund)}
-
 
 def test_single_origin_transfers_keep_every_invariant_under_faulty_delivery() -> None:
-    property_test(MODULES, single_origin())()
+    property_test(TRANSFERS, single_origin())()
 
 
 def test_several_origins_answer_together_and_keep_every_invariant() -> None:
-    property_test(MODULES, several_origins())()
+    property_test(TRANSFERS, several_origins())()
 
 
 def test_two_concurrent_transfers_of_one_person_never_leave_two_relationships() -> None:
-    property_test(MODULES, concurrent_transfers())()
+    property_test(TRANSFERS, concurrent_transfers())()

@@ -20,7 +20,6 @@ from domain.deadlines import (
 from domain.kernel import (
     Actor,
     Command,
-    DomainError,
     Event,
     EventRef,
     NeedsAttentionRaised,
@@ -61,6 +60,7 @@ from domain.protocols.intake import (
     Withdraw,
 )
 from domain.values import CaseNumber, MaterialRef, RegionCode
+from tests.fixtures.sides import Link, assert_refused, shared
 
 #: A region that configured its own intake and decision limits (no statute gives them).
 RULES = Rules(WorkingCalendar(), RegionLimits(limits={
@@ -95,27 +95,7 @@ def run(state: State, command: Command, now: dt.datetime = T0) -> tuple[State, l
 
 
 def refuses(state: State, command: Command, code: str, now: dt.datetime = T0) -> None:
-    """Bad input: a DomainError with a stable code, and the state is left exactly as it was."""
-    before = state
-    with pytest.raises(DomainError) as info:
-        DECIDER.decide(state, command, now)
-    assert info.value.code == code, str(info.value)
-    assert state == before
-
-
-def shared(events: Sequence[Event]) -> list[Event]:
-    return [e for e in events if e.to_region]
-
-
-class Link:
-    def __init__(self, origin_region: str, to_region: str) -> None:
-        self.origin_region, self.version = origin_region, 0
-        self.actor = Actor.system("inbox", to_region)
-
-    def receive(self, event: Event) -> Receive:
-        self.version += 1
-        return Receive(actor=self.actor, event=event, from_region=self.origin_region,
-                       ref=EventRef(f"side-{self.origin_region}", self.version))
+    assert_refused(DECIDER, state, command, code, now)
 
 
 class Proxy:

@@ -19,9 +19,7 @@ from domain.kernel import (
     CounterpartEventRejected,
     DomainError,
     Event,
-    EventRef,
     NeedsAttentionRaised,
-    Receive,
     event_from_payload,
     execute,
     to_payload,
@@ -79,6 +77,7 @@ from domain.registers import (
     decide_register,
 )
 from domain.values import CaseNumber, MaterialRef, RegionCode
+from tests.fixtures.sides import Link, assert_refused, shared
 
 RULES = Rules(WorkingCalendar())
 DECIDER = hh.decider(RULES)
@@ -105,24 +104,6 @@ def run(state: State, command: Command, now: dt.datetime = T0,
     return execute(decider, state, command, now)
 
 
-class Link:
-    """One direction of the case: numbers the counterpart's events like its store would."""
-
-    def __init__(self, origin_region: str, actor: Actor) -> None:
-        self.origin_region, self.actor, self.version = origin_region, actor, 0
-
-    def receive(self, event: Event, *, version: int | None = None) -> Receive:
-        if version is None:
-            self.version += 1
-            version = self.version
-        return Receive(actor=self.actor, event=event, from_region=self.origin_region,
-                       ref=EventRef(f"side-{self.origin_region}", version))
-
-
-def shared(events: Sequence[Event]) -> list[Event]:
-    return [e for e in events if e.to_region]
-
-
 def approved_destination(now: dt.datetime = T0) -> tuple[State, list[Event]]:
     """A destination that issued the permit and sent the move-out request at `now`."""
     d, _ = run(None, submit(), now)
@@ -136,7 +117,7 @@ def approved_destination(now: dt.datetime = T0) -> tuple[State, list[Event]]:
 def origin_with_request(now: dt.datetime = T0) -> tuple[State, State, Link, Link]:
     """(destination, origin, link d→o, link o→d) with the request recorded at the origin."""
     d, events = approved_destination(now)
-    to_origin, to_dest = Link(DEST, INBOX_O), Link(ORIGIN, INBOX_D)
+    to_origin, to_dest = Link(DEST, ORIGIN), Link(ORIGIN, DEST)
     [request] = shared(events)
     o, _ = run(None, to_origin.receive(request), now)
     return d, o, to_origin, to_dest
@@ -158,12 +139,7 @@ def apply_effects(entries: dict[RegisterKey, RegisterEntry], region: str,
 
 
 def refuses(state: State, command: Command, code: str, now: dt.datetime = T0) -> None:
-    """Bad input: a DomainError with a stable code, and the state is left exactly as it was."""
-    before = state
-    with pytest.raises(DomainError) as info:
-        DECIDER.decide(state, command, now)
-    assert info.value.code == code, str(info.value)
-    assert state == before
+    assert_refused(DECIDER, state, command, code, now)
 
 
 # --------------------------------------------------------------------------- the happy path
@@ -277,7 +253,7 @@ def test_origin_refuses_on_receipt_when_the_permit_already_expired_by_its_clock(
     [request] = shared(events)
     assert isinstance(request, MoveOutRequested)
     late = request.permit_expires_at + dt.timedelta(minutes=1)
-    o, received = run(None, Link(DEST, INBOX_O).receive(request), late)
+    o, received = run(None, Link(DEST, ORIGIN).receive(request), late)
     assert isinstance(received[0], MoveOutRequestReceived)
     assert DECIDER.status(o) == "refused"
     assert [e.code for e in shared(received) if isinstance(e, MoveOutRefused)] == [
@@ -377,10 +353,10 @@ def test_withdrawal_that_overtakes_the_request_leaves_a_cancelled_origin() -> No
     [request] = shared(events)
     d, withdrawn = run(d, Withdraw(actor=APPLICANT))
     [notice] = shared(withdrawn)
-    o, tombstone = run(None, Link(DEST, INBOX_O).receive(notice, version=9))
+    o, tombstone = run(None, Link(DEST, ORIGIN).receive(notice, version=9))
     assert DECIDER.status(o) == "cancelled"
     assert [type(e) for e in shared(tombstone)] == [MoveOutCancellationConfirmed]
-    late, nothing = run(o, Link(DEST, INBOX_O).receive(request, version=8))
+    late, nothing = run(o, Link(DEST, ORIGIN).receive(request, version=8))
     assert nothing == [] and late == o
 
 
@@ -426,7 +402,7 @@ def test_a_duplicate_counterpart_event_has_no_effect() -> None:
 
 def test_a_counterpart_event_from_another_region_needs_attention() -> None:
     d, _ = approved_destination()
-    stranger = Link("610800", INBOX_D)
+    stranger = Link("610800", DEST)
     forged = MigrationCertificateIssued(at=T0, actor=STAFF_O, to_region=DEST,
                                            certificate_no="QY-x", person_key=PERSON)
     d, events = run(d, stranger.receive(forged))
@@ -480,7 +456,7 @@ def test_the_origin_clock_for_a_configured_move_out_limit_starts_at_its_receipt(
     decider = hh.decider(rules)
     _, events = approved_destination()
     received_at = T0 + dt.timedelta(days=4)  # Friday: the request took a while to arrive
-    o, receipt = run(None, Link(DEST, INBOX_O).receive(shared(events)[0]), received_at, decider)
+    o, receipt = run(None, Link(DEST, ORIGIN).receive(shared(events)[0]), received_at, decider)
     [limit] = [e for e in receipt if isinstance(e, DeadlineSet)]
     assert limit.step == "move_out" and limit.due_at == dt.datetime(2025, 3, 12, tzinfo=CHINA)
     assert decider.timers(o, limit.due_at - dt.timedelta(microseconds=1)) == []

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from domain.kernel import Actor, DomainError, EventRef, Receive, receive
-from domain.protocols import housing_fund, medical, pension, unemployment
+from domain.protocols import housing_fund, pension
 from domain.protocols.intake import ProvideSupplement, RequestSupplement, Withdraw
 from domain.protocols.transfer import (
     ApproveTransferOut,
@@ -22,18 +22,18 @@ from domain.protocols.transfer import (
     application,
 )
 from domain.values import CaseNumber, RegionCode
-from tests.fixtures import RULES, START, World, accepted_case, staff
+from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case, staff
+from tests.fixtures.world import RULES, START
 
-MODULES = {m.PROCESS: m for m in (pension, unemployment, medical, housing_fund)}
 DEST, ORIGIN = "150600", "610800"
 SHEET = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 500_000)])  # 17,200.00
 
 
-def started(process: str = "pension_transfer") -> tuple[World, str]:
-    return accepted_case(MODULES, process, (ORIGIN,), DEST)
+def started(process: str = "pension_transfer") -> tuple[TransferWorld, str]:
+    return accepted_case(TRANSFERS, process, (ORIGIN,), DEST)
 
 
-def status(world: World, case: str, region: str = DEST) -> str:
+def status(world: TransferWorld, case: str, region: str = DEST) -> str:
     return world.status(case, region)
 
 
@@ -124,7 +124,7 @@ def test_acceptance_records_the_contact_letter_deadline_and_the_policy_meets_it(
 
 
 def test_a_withdrawal_before_the_letters_ends_the_case_at_once() -> None:
-    world = World(MODULES, random.Random(1))
+    world = TransferWorld(TRANSFERS, random.Random(1))
     case = world.submit("pension_transfer", "person-1", DEST, (ORIGIN,), 1)
     world.execute(world.sides[(case, DEST)], Withdraw(actor=Actor("applicant", "p", DEST)))
     assert status(world, case) == "withdrawn"
@@ -132,7 +132,7 @@ def test_a_withdrawal_before_the_letters_ends_the_case_at_once() -> None:
 
 
 def test_a_supplement_not_supplied_in_time_lapses_the_case() -> None:
-    world = World(MODULES, random.Random(1))
+    world = TransferWorld(TRANSFERS, random.Random(1))
     case = world.submit("housing_fund_transfer", "person-1", DEST, (ORIGIN,), 1)
     side = world.sides[(case, DEST)]
     world.execute(side, RequestSupplement(actor=staff(DEST), missing_kinds=("id_card",)))
@@ -205,7 +205,7 @@ def test_a_completed_case_refuses_further_commands() -> None:
 ])
 def test_malformed_applications_are_refused(process: str, origins: tuple[str, ...],
                                             code: str) -> None:
-    decider = MODULES[process].decider(RULES)
+    decider = TRANSFERS[process].decider(RULES)
     number = CaseNumber.new(RegionCode(DEST), START.date(), uuid.UUID(int=1))
     with pytest.raises(DomainError) as caught:
         decider.decide(None, application(process, number, "person-1", origins, staff(DEST)), START)

@@ -9,7 +9,7 @@ from typing import Any
 from domain import invariants as inv
 from domain.deadlines import DeadlineMissed, DeadlineSet
 from domain.kernel import Actor, Decider, EventRef, SideSummary
-from domain.protocols import housing_fund, medical, pension, transfer, unemployment
+from domain.protocols import pension, transfer
 from domain.protocols.transfer import ContributionYear, TransferMessageReceived
 from domain.registers import (
     MoveOutBegun,
@@ -17,17 +17,17 @@ from domain.registers import (
     RelationshipEnded,
     RelationshipOpened,
 )
-from tests.fixtures import RULES, World, accepted_case
+from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case
+from tests.fixtures.world import RULES
 
-MODULES = {m.PROCESS: m for m in (pension, unemployment, medical, housing_fund)}
 DEST, ORIGIN = "150600", "610800"
 SHEET = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 500_000)])
 AT = dt.datetime(2025, 3, 3, 1, tzinfo=dt.UTC)
 SYSTEM = Actor.system("test")
 
 
-def completed() -> tuple[World, str]:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+def completed() -> tuple[TransferWorld, str]:
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, SHEET)
     world.bank_deliver(0, "none")
     world.run_policies()

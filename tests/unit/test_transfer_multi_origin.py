@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.kernel import Actor, DomainError, EventRef, Receive
-from domain.protocols import housing_fund, medical, pension, unemployment
+from domain.protocols import pension
 from domain.protocols.transfer import (
     ApproveTransferOut,
     ContributionYear,
@@ -13,9 +13,8 @@ from domain.protocols.transfer import (
     RefuseTransferOut,
     TransferOutRefused,
 )
-from tests.fixtures import accepted_case, staff
+from tests.fixtures.transfers import TRANSFERS, accepted_case, staff
 
-MODULES = {m.PROCESS: m for m in (pension, unemployment, medical, housing_fund)}
 DEST, A, B = "150600", "610800", "640100"
 SHEET_A = pension.transfer_amount(1_850_000, [ContributionYear(2019, 12, 600_000),
                                               ContributionYear(2020, 12, 650_000),
@@ -24,7 +23,7 @@ SHEET_B = pension.transfer_amount(400_000, [ContributionYear(2022, 5, 432_117)])
 
 
 def test_origins_transfer_out_only_after_every_origin_holds() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (A, B), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
     assert world.status(case, A) == "held"
     side = world.sides[(case, A)]
@@ -36,7 +35,7 @@ def test_origins_transfer_out_only_after_every_origin_holds() -> None:
 
 
 def test_the_clock_of_a_holding_origin_stops_and_resumes_with_the_days_it_had_left() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (A, B), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
     paused = [e for e in world.sides[(case, A)].events if e.TYPE == "DeadlinePaused"]
     assert [p.remaining_days for p in paused] == [15]  # type: ignore[attr-defined]
@@ -48,7 +47,7 @@ def test_the_clock_of_a_holding_origin_stops_and_resumes_with_the_days_it_had_le
 
 
 def test_several_origins_complete_with_the_sum_of_their_sheets() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (A, B), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
     world.act(case, B, ApproveTransferOut(actor=staff(B)))
     world.transfer_out(case, A, SHEET_A)
@@ -66,7 +65,7 @@ def test_several_origins_complete_with_the_sum_of_their_sheets() -> None:
 
 
 def test_one_refusal_releases_the_other_origins_and_the_application_is_refused() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (A, B), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
     assert world.registers[(A, "person-1", "pension")].status == "in_transit"
     world.act(case, B, RefuseTransferOut(actor=staff(B), reason="不符合转出条件: 已领取待遇"))
@@ -76,7 +75,7 @@ def test_one_refusal_releases_the_other_origins_and_the_application_is_refused()
 
 
 def test_a_held_origins_late_refusal_is_rejected_by_the_destination() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (A, B), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
     side = world.sides[(case, DEST)]
     late = TransferOutRefused(at=world.now, actor=staff(A), to_region=DEST, reason="改变主意")
@@ -87,7 +86,7 @@ def test_a_held_origins_late_refusal_is_rejected_by_the_destination() -> None:
 
 
 def test_an_info_sheet_sent_before_the_all_hold_instruction_is_rejected() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (A, B), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
     side = world.sides[(case, DEST)]
     early = pension.transfer.InfoSheetIssued(
@@ -100,7 +99,7 @@ def test_an_info_sheet_sent_before_the_all_hold_instruction_is_rejected() -> Non
 
 
 def test_funds_arriving_after_a_match_void_it_and_are_never_credited() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (A, B), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
     world.act(case, B, ApproveTransferOut(actor=staff(B)))
     world.transfer_out(case, A, SHEET_A)

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from domain.kernel import Actor, DomainError, EventRef, Receive
-from domain.protocols import housing_fund, medical, pension, unemployment
+from domain.protocols import medical, pension
 from domain.protocols.transfer import (
     ApproveTransferOut,
     ContributionYear,
@@ -17,14 +17,13 @@ from domain.protocols.transfer import (
     RemitFunds,
     TransferConcluded,
 )
-from tests.fixtures import World, accepted_case, staff
+from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case, staff
 
-MODULES = {m.PROCESS: m for m in (pension, unemployment, medical, housing_fund)}
 DEST, ORIGIN = "150600", "610800"
 SHEET = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 500_000)])
 
 
-def refused(world: World, case: str, command: object, region: str = ORIGIN) -> str:
+def refused(world: TransferWorld, case: str, command: object, region: str = ORIGIN) -> str:
     side = world.sides[(case, region)]
     before = side.state
     with pytest.raises(DomainError) as caught:
@@ -34,7 +33,7 @@ def refused(world: World, case: str, command: object, region: str = ORIGIN) -> s
 
 
 def test_the_origins_deadline_runs_from_its_receipt_of_the_contact_letter() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     events = world.sides[(case, ORIGIN)].events
     assert [e.TYPE for e in events[:2]] == ["ContactLetterReceived", "DeadlineSet"]
     deadline = events[1]
@@ -43,7 +42,7 @@ def test_the_origins_deadline_runs_from_its_receipt_of_the_contact_letter() -> N
 
 
 def test_a_refusal_states_its_reason_and_ends_the_case_for_both_sides() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     blank = RefuseTransferOut(actor=staff(ORIGIN), reason="  ")
     assert refused(world, case, blank) == "reason_required"
     world.act(case, ORIGIN, RefuseTransferOut(actor=staff(ORIGIN), reason="不符合转出条件: 欠费"))
@@ -53,7 +52,7 @@ def test_a_refusal_states_its_reason_and_ends_the_case_for_both_sides() -> None:
 
 
 def test_no_info_sheet_before_approval_and_no_second_decision() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     assert refused(world, case, IssueInfoSheet(actor=staff(ORIGIN), sheet=SHEET)) == "not_approved"
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
     assert refused(world, case, ApproveTransferOut(actor=staff(ORIGIN))) == "already_decided"
@@ -62,7 +61,7 @@ def test_no_info_sheet_before_approval_and_no_second_decision() -> None:
 
 
 def test_an_invalid_info_sheet_is_refused_before_it_leaves_the_origin() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
     wrong = dataclasses.replace(SHEET, months=SHEET.months + 1)
     issue = IssueInfoSheet(actor=staff(ORIGIN), sheet=wrong)
@@ -70,7 +69,7 @@ def test_an_invalid_info_sheet_is_refused_before_it_leaves_the_origin() -> None:
 
 
 def test_the_remittance_must_equal_the_info_sheet() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, SHEET, remit=False)
     short = RemitFunds(actor=staff(ORIGIN), amount_fen=SHEET.amount_fen - 1, bank_ref="R")
     assert refused(world, case, short) == "amount_mismatch"
@@ -79,7 +78,7 @@ def test_the_remittance_must_equal_the_info_sheet() -> None:
 
 
 def test_the_origin_ends_only_when_the_destination_concludes() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, SHEET)
     origin = world.summary(case, ORIGIN)
     assert (origin.status, origin.terminal) == ("transferred_out", False)
@@ -92,7 +91,7 @@ def test_the_origin_ends_only_when_the_destination_concludes() -> None:
 
 
 def test_a_conclusion_that_contradicts_the_origin_is_rejected() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     side = world.sides[(case, ORIGIN)]
     wrong = TransferConcluded(at=world.now, actor=staff(DEST), to_region=ORIGIN,
                               outcome="completed")
@@ -104,7 +103,7 @@ def test_a_conclusion_that_contradicts_the_origin_is_rejected() -> None:
 
 
 def test_a_housing_fund_origin_confirms_receipt_of_the_letter() -> None:
-    world, case = accepted_case(MODULES, "housing_fund_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "housing_fund_transfer", (ORIGIN,), DEST)
     origin_events = [e.TYPE for e in world.sides[(case, ORIGIN)].events]
     assert origin_events[:3] == ["ContactLetterReceived", "DeadlineSet", "ContactLetterConfirmed"]
     track = world.sides[(case, DEST)].state.tracks[ORIGIN]
@@ -112,7 +111,7 @@ def test_a_housing_fund_origin_confirms_receipt_of_the_letter() -> None:
 
 
 def test_a_medical_origin_must_have_stopped_the_insurance_before_transferring_out() -> None:
-    world, case = accepted_case(MODULES, "medical_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "medical_transfer", (ORIGIN,), DEST)
     unsuspended = ApproveTransferOut(actor=staff(ORIGIN))
     assert refused(world, case, unsuspended) == "insurance_not_suspended"
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN), suspended_on=world.now.date()))
@@ -120,7 +119,7 @@ def test_a_medical_origin_must_have_stopped_the_insurance_before_transferring_ou
 
 
 def test_options_offer_only_commands_the_origin_accepts_now() -> None:
-    world, case = accepted_case(MODULES, "medical_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "medical_transfer", (ORIGIN,), DEST)
     side = world.sides[(case, ORIGIN)]
     rng = random.Random(5)
     for _ in range(3):

@@ -19,16 +19,16 @@ from domain.protocols.transfer import (
     StartBenefit,
 )
 from domain.registers import RegisterEffect
-from tests.fixtures import RULES, accepted_case, staff
+from tests.fixtures.transfers import TRANSFERS, accepted_case, staff
+from tests.fixtures.world import RULES
 
-MODULES = {m.PROCESS: m for m in (pension, unemployment, medical, housing_fund)}
 DEST, ORIGIN = "150600", "610800"
 TWO_YEARS = InfoSheet(months=24, components=(Component("unemployment_benefit", 1_200_000),
                                              Component("medical_subsidy", 300_000)))
 
 
 def test_the_unemployment_benefit_starts_before_the_funds_arrive() -> None:
-    world, case = accepted_case(MODULES, "unemployment_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "unemployment_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, TWO_YEARS, remit=False)
     assert world.registers[(DEST, "person-1", "unemployment")].status == "active"
     world.act(case, DEST, StartBenefit(actor=staff(DEST), monthly_fen=180_000, period_months=12))
@@ -39,7 +39,7 @@ def test_the_unemployment_benefit_starts_before_the_funds_arrive() -> None:
 
 
 def test_no_benefit_before_the_relationship_is_taken_over_and_none_twice() -> None:
-    world, case = accepted_case(MODULES, "unemployment_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "unemployment_transfer", (ORIGIN,), DEST)
     side = world.sides[(case, DEST)]
     start = StartBenefit(actor=staff(DEST), monthly_fen=180_000, period_months=12)
     with pytest.raises(DomainError, match="taken over"):
@@ -60,7 +60,7 @@ def test_under_one_year_of_contributions_only_the_relationship_moves() -> None:
         unemployment.validate_sheet(InfoSheet(months=11, components=(
             Component("unemployment_benefit", 1),)))
     assert caught.value.code == "no_money_under_one_year"
-    world, case = accepted_case(MODULES, "unemployment_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "unemployment_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, InfoSheet(months=11, components=()))
     dest = world.summary(case, DEST)
     assert (dest.status, dest.amount_credited, dest.months_credited) == ("completed", 0, 11)
@@ -68,7 +68,7 @@ def test_under_one_year_of_contributions_only_the_relationship_moves() -> None:
 
 
 def test_the_unemployment_remittance_is_due_one_calendar_month_after_the_transfer_out() -> None:
-    world, case = accepted_case(MODULES, "unemployment_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "unemployment_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, TWO_YEARS, remit=False)
     book = world.sides[(case, ORIGIN)].state.book
     assert set(book) == {"funds_remittance"}
@@ -77,7 +77,7 @@ def test_the_unemployment_remittance_is_due_one_calendar_month_after_the_transfe
 
 
 def test_the_medical_relationship_moves_in_on_the_sheet_within_its_transfer_in_step() -> None:
-    world, case = accepted_case(MODULES, "medical_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "medical_transfer", (ORIGIN,), DEST)
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN), suspended_on=world.now.date()))
     world.act(case, ORIGIN, IssueInfoSheet(actor=staff(ORIGIN), sheet=InfoSheet(
         months=36, components=(Component("personal_account", 250_000),))))
@@ -96,7 +96,7 @@ def test_each_scheme_refuses_components_that_are_not_its_own() -> None:
 
 
 def test_register_effects_follow_the_events_that_start_and_end_relationships() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, pension.sample_sheet(random.Random(2)))
     effects = [fx for e in world.sides[(case, ORIGIN)].events for fx in pension.register_effects(e)]
     assert effects == [RegisterEffect("begin_move_out", "person-1", "pension", case),
@@ -104,7 +104,7 @@ def test_register_effects_follow_the_events_that_start_and_end_relationships() -
 
 
 def test_every_shared_transfer_event_survives_the_wire_format() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, pension.sample_sheet(random.Random(2)))
     world.bank_deliver(0, "split")
     world.bank_deliver(0, "none")
@@ -124,7 +124,7 @@ def test_every_scheme_exposes_the_protocol_interface_and_is_registered() -> None
     deciders.append(housing_fund.decider(RULES))
     assert [d.process for d in deciders] == [
         "pension_transfer", "unemployment_transfer", "medical_transfer", "housing_fund_transfer"]
-    for process, module in MODULES.items():
-        registered = PROTOCOLS[process]
+    for module in (pension, unemployment, medical, housing_fund):
+        registered = PROTOCOLS[module.PROCESS]
         assert registered.module == module.__name__
         assert registered.allowed_terminal_pairs == transfer.TERMINAL_PAIRS

@@ -6,19 +6,18 @@ import pytest
 
 from domain import invariants as inv
 from domain.kernel import Actor, DomainError
-from domain.protocols import housing_fund, medical, pension, unemployment
+from domain.protocols import pension
 from domain.protocols.intake import Withdraw
 from domain.protocols.transfer import ApproveTransferOut, Component, ContributionYear, InfoSheet
-from tests.fixtures import accepted_case, staff
+from tests.fixtures.transfers import TRANSFERS, accepted_case, staff
 
-MODULES = {m.PROCESS: m for m in (pension, unemployment, medical, housing_fund)}
 DEST, ORIGIN = "150600", "610800"
 APPLICANT = Actor("applicant", "person-1", DEST)
 SHEET = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 500_000)])
 
 
 def test_a_withdrawal_before_the_origin_transferred_out_releases_its_hold() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
     assert world.registers[(ORIGIN, "person-1", "pension")].status == "in_transit"
     world.act(case, DEST, Withdraw(actor=APPLICANT, reason="申请人撤回"))
@@ -28,7 +27,7 @@ def test_a_withdrawal_before_the_origin_transferred_out_releases_its_hold() -> N
 
 
 def test_a_withdrawal_racing_the_transfer_out_returns_the_funds_and_reinstates_the_origin() -> None:
-    world, case = accepted_case(MODULES, "pension_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, SHEET)  # sheet and remittance already on their way...
     withdrawal = world.execute(world.sides[(case, DEST)], Withdraw(actor=APPLICANT))
     assert withdrawal is not None  # ...when the applicant withdraws at the destination
@@ -48,7 +47,7 @@ def test_a_withdrawal_racing_the_transfer_out_returns_the_funds_and_reinstates_t
 
 
 def test_a_relationship_only_transfer_is_reversed_without_money() -> None:
-    world, case = accepted_case(MODULES, "unemployment_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "unemployment_transfer", (ORIGIN,), DEST)
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
     world.execute(world.sides[(case, DEST)], Withdraw(actor=APPLICANT))  # before the sheet lands
     world.transfer_out(case, ORIGIN, InfoSheet(months=8, components=()))
@@ -57,7 +56,7 @@ def test_a_relationship_only_transfer_is_reversed_without_money() -> None:
 
 
 def test_a_withdrawal_is_refused_once_the_relationship_was_taken_over() -> None:
-    world, case = accepted_case(MODULES, "unemployment_transfer", (ORIGIN,), DEST)
+    world, case = accepted_case(TRANSFERS, "unemployment_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, InfoSheet(months=24, components=(
         Component("unemployment_benefit", 1_000_000),)), remit=False)
     side = world.sides[(case, DEST)]
