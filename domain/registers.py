@@ -53,7 +53,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from domain.kernel import Actor, DomainError, Event, IllegalCommand, InvalidValue, domain_event
 
@@ -131,6 +131,22 @@ class RegisterEffect:
     person_key: str
     scheme: str
     case_id: str
+
+
+class NamesRelationship(Protocol):
+    """A protocol event that implies a register change names the person, scheme and case."""
+
+    @property
+    def person_key(self) -> str: ...
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def case_id(self) -> str: ...
+
+
+def effect_of(kind: EffectKind, event: NamesRelationship) -> list[RegisterEffect]:
+    """The register change of `kind` that `event` implies (a protocol's `register_effects`)."""
+    return [RegisterEffect(kind, event.person_key, event.scheme, event.case_id)]
 
 
 @dataclass(frozen=True)
@@ -251,5 +267,5 @@ __all__ = [
     "SCHEMES", "DomainError", "EffectKind", "MoveOutBegun", "MoveOutCancelled", "RegisterEffect",
     "RegisterEntry", "RegisterEvent", "RegisterKey", "RegisterStatus", "RelationshipEnded",
     "RelationshipOpened", "RelationshipReinstated", "Scheme", "apply_register_effects",
-    "decide_register", "evolve_register", "register_key",
+    "decide_register", "effect_of", "evolve_register", "register_key",
 ]

@@ -268,14 +268,6 @@ class ApplicationDecider(HandlingSide, ReceivingSide):
     def next_timer(self, state: ApplicationSide) -> dt.datetime | None:
         return None if state.terminal else next_due(state.keep.book)
 
-    def status(self, state: ApplicationSide) -> str:
-        if state.keep.attention and not state.terminal:
-            return "needs_attention"
-        return state.phase
-
-    def is_terminal(self, state: ApplicationSide) -> bool:
-        return state.terminal
-
     def summary(self, state: ApplicationSide) -> SideSummary:
         role: SideRole = state.role
         return SideSummary(

@@ -33,8 +33,10 @@ from domain.protocols.application_events import (
 from domain.protocols.casework import (
     ABSENT,
     ANNOTATIONS,
+    INTAKE_TRANSITIONS,
     Bookkeeping,
     CaseFacts,
+    CaseworkViews,
     evolve_bookkeeping,
     facts_of,
 )
@@ -80,15 +82,9 @@ ALLOWED_TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
 #: Phase changes each role may make ("" is "no side yet"); `needs_attention` is an overlay on
 #: these, not a phase, and annotations (`ANNOTATIONS`) change none. The receiving side follows
 #: the handler's notices, so it may pass from any waiting phase to the outcome notified.
-TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
-    # intake and decision: single and handling sides
-    ("", "submitted"),
-    ("submitted", "under_review"), ("submitted", "rejected"),
-    ("submitted", "supplement_requested"), ("submitted", "withdrawn"),
-    ("supplement_requested", "submitted"), ("supplement_requested", "lapsed"),
-    ("supplement_requested", "withdrawn"),
-    ("under_review", "approved"), ("under_review", "denied"), ("under_review", "withdrawn"),
-    ("approved", "completed"), ("approved", "result_sent"), ("result_sent", "completed"),
+TRANSITIONS: frozenset[tuple[str, str]] = INTAKE_TRANSITIONS | frozenset({
+    # decision and result: single and handling sides
+    ("under_review", "approved"), ("approved", "completed"), ("approved", "result_sent"), ("result_sent", "completed"),
     # receiving side
     ("submitted", "forwarded"),
     *((waiting, outcome)
@@ -255,7 +251,7 @@ def _start(event: Event) -> ApplicationSide:
 
 
 @dataclass(frozen=True)
-class ApplicationBase:
+class ApplicationBase(CaseworkViews):
     """What every role's rules share: the region's deadline rules."""
 
     rules: DeadlineRules

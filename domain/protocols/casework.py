@@ -26,7 +26,7 @@ import datetime as dt
 import random
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 from domain.deadlines import (
     DeadlineCleared,
@@ -69,6 +69,17 @@ SUPPLEMENT_WAIT = "supplement"
 COUNTERPART_WAIT = "awaiting_counterpart"
 
 POOR_RATING = 2
+
+#: The phase changes of intake and decision every accepting side shares ("" is "no side yet"):
+#: the online and handling sides of an application and a household move's destination.
+INTAKE_TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
+    ("", "submitted"),
+    ("submitted", "under_review"), ("submitted", "rejected"),
+    ("submitted", "supplement_requested"), ("submitted", "withdrawn"),
+    ("supplement_requested", "submitted"), ("supplement_requested", "lapsed"),
+    ("supplement_requested", "withdrawn"),
+    ("under_review", "denied"), ("under_review", "withdrawn"),
+})
 
 
 # =========================================================================== annotations
@@ -203,6 +214,30 @@ class Bookkeeping:
     def clocked(self) -> frozenset[str]:
         """Steps with a clock, running or stopped: the ones a `DeadlineCleared` may end."""
         return frozenset(self.book) | frozenset(self.paused)
+
+
+class KeptSide(Protocol):
+    """A side that keeps a `Bookkeeping` beside its phase (application and household sides)."""
+
+    @property
+    def keep(self) -> Bookkeeping: ...
+    @property
+    def phase(self) -> str: ...
+    @property
+    def terminal(self) -> bool: ...
+
+
+class CaseworkViews:
+    """How a decider over `KeptSide`s answers `status` and `is_terminal` (kernel.Decider)."""
+
+    def status(self, state: KeptSide) -> str:
+        """The phase, or `needs_attention` while a person is needed and the side is not over."""
+        if state.keep.attention and not state.terminal:
+            return "needs_attention"
+        return state.phase
+
+    def is_terminal(self, state: KeptSide) -> bool:
+        return state.terminal
 
 
 def evolve_bookkeeping(keep: Bookkeeping, event: Event) -> Bookkeeping:

@@ -176,7 +176,7 @@ from domain.protocols.intake import (
     Withdraw,
     evolve_intake,
 )
-from domain.registers import EffectKind, RegisterEffect
+from domain.registers import EffectKind, RegisterEffect, effect_of
 
 # =========================================================================== evolve
 
@@ -306,14 +306,6 @@ class HouseholdDecider(DestinationSide, OriginSide):
         times = [t for t in (next_due(state.keep.book), _permit_timer(state)) if t is not None]
         return min(times, default=None)
 
-    def status(self, state: HouseholdSide) -> str:
-        if state.keep.attention and not state.terminal:
-            return "needs_attention"
-        return state.phase
-
-    def is_terminal(self, state: HouseholdSide) -> bool:
-        return state.terminal
-
     def summary(self, state: HouseholdSide) -> SideSummary:
         role: SideRole = state.role
         if isinstance(state, Destination):
@@ -358,9 +350,7 @@ _EFFECTS: dict[type[Event], EffectKind] = {
 def register_effects(event: Event) -> list[RegisterEffect]:
     """The register change (scheme "hukou") an event of this protocol implies, in order."""
     kind = _EFFECTS.get(type(event))
-    if kind is None or not isinstance(event, PersonEvent):
-        return []
-    return [RegisterEffect(kind, event.person_key, event.scheme, event.case_id)]
+    return effect_of(kind, event) if kind and isinstance(event, PersonEvent) else []
 
 
 # =========================================================================== options

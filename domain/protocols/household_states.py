@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from domain.deadlines import DeadlineRules
-from domain.protocols.casework import ABSENT, Bookkeeping, CaseFacts
+from domain.protocols.casework import (
+    ABSENT,
+    INTAKE_TRANSITIONS,
+    Bookkeeping,
+    CaseFacts,
+    CaseworkViews,
+)
 from domain.protocols.household_events import PROCESS
 from domain.protocols.intake import Intake
 from domain.values import CaseNumber
@@ -39,13 +45,8 @@ ALLOWED_TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
 
 #: Phase changes each role may make ("" is "no side yet"); `needs_attention` is an overlay on
 #: these, not a phase, and annotations (`ANNOTATIONS`) change none.
-TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
-    ("", "submitted"),
-    ("submitted", "under_review"), ("submitted", "rejected"),
-    ("submitted", "supplement_requested"), ("submitted", "withdrawn"),
-    ("supplement_requested", "submitted"), ("supplement_requested", "lapsed"),
-    ("supplement_requested", "withdrawn"),
-    ("under_review", "permit_issued"), ("under_review", "denied"), ("under_review", "withdrawn"),
+TRANSITIONS: frozenset[tuple[str, str]] = INTAKE_TRANSITIONS | frozenset({
+    ("under_review", "permit_issued"),
     ("permit_issued", "awaiting_origin"), ("permit_issued", "lapsed"),
     ("permit_issued", "withdrawn"),
     ("awaiting_origin", "settled"), ("awaiting_origin", "lapsed"),
@@ -117,7 +118,7 @@ HouseholdSide = Destination | Origin
 
 
 @dataclass(frozen=True)
-class HouseholdBase:
+class HouseholdBase(CaseworkViews):
     """What both roles' rules share: the region's deadline rules."""
 
     rules: DeadlineRules

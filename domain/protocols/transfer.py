@@ -216,7 +216,7 @@ from domain.protocols.transfer_states import (
     origins_of,
     waiting_name,
 )
-from domain.registers import EffectKind, RegisterEffect
+from domain.registers import EffectKind, RegisterEffect, effect_of
 from domain.values import CaseNumber, MaterialRef, RegionCode
 
 # --------------------------------------------------------------------------- helpers
@@ -390,7 +390,7 @@ def register_effects(event: Event) -> list[RegisterEffect]:
         return []
     if isinstance(event, TransferCompleted) and not event.opens_relationship:
         return []  # the relationship was taken over when the sheets came in
-    return [RegisterEffect(kind, event.person_key, event.scheme, event.case_id)]
+    return effect_of(kind, event)
 
 
 _REFUSALS = ("不符合转出条件: 存在欠费", "不符合转出条件: 已领取待遇", "不符合转出条件: 查无此人")
