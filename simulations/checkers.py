@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain import invariants as inv
 from domain.kernel import Event, SideSummary
-from domain.protocols.casework import ANNOTATIONS
+from domain.protocols.casework_events import ANNOTATIONS
 from domain.registers import RegisterEntry, evolve_register
 
 if TYPE_CHECKING:

@@ -143,21 +143,19 @@ from domain.protocols.casework import (
     INTAKE_STEP,
     MATERIAL_KINDS,
     RatingContext,
-    RatingGiven,
-    ResolveAttention,
     annotation_options,
     checked_region,
     clear_steps,
     decide_annotation,
     decide_deadline_timer,
     is_duplicate,
-    lapse_of,
     random_material,
     rearm_wait,
     receive_rating,
     start_step,
     timer_commands,
 )
+from domain.protocols.casework_events import RatingGiven, ResolveAttention, lapse_of
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationWithdrawn,

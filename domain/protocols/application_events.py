@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from domain.kernel import Command, Event, InvalidValue, Receipt, domain_event
-from domain.protocols.casework import CaseFacts
+from domain.protocols.casework_events import CaseFacts
 from domain.values import MaterialRef
 
 Channel = Literal["online", "post", "window"]

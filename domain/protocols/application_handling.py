@@ -46,8 +46,6 @@ from domain.protocols.casework import (
     COUNTERPART_WAIT,
     INTAKE_STEP,
     SUPPLEMENT_STEP,
-    CaseFacts,
-    Lapse,
     clear_steps,
     denial_reason,
     lapse_due,
@@ -57,6 +55,7 @@ from domain.protocols.casework import (
     start_wait,
     supplement_lapsed,
 )
+from domain.protocols.casework_events import CaseFacts, Lapse
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationWithdrawn,

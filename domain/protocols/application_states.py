@@ -32,14 +32,12 @@ from domain.protocols.application_events import (
 )
 from domain.protocols.casework import (
     ABSENT,
-    ANNOTATIONS,
     INTAKE_TRANSITIONS,
     Bookkeeping,
-    CaseFacts,
     CaseworkViews,
     evolve_bookkeeping,
-    facts_of,
 )
+from domain.protocols.casework_events import ANNOTATIONS, CaseFacts, facts_of
 from domain.protocols.intake import (
     ApplicationSubmitted,
     ApplicationWithdrawn,

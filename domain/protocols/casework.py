@@ -5,7 +5,7 @@ in their phases, not in how a side keeps its deadlines, stops a statutory clock 
 a waiting state, ignores a re-delivered counterpart event, asks for a person, or takes the
 applicant's rating. Application and household sides keep all of it in a `Bookkeeping`; the
 transfer sides keep their own book (`transfer_states`) and use the deadline, pause and lapse
-helpers here. Nothing here knows a phase.
+helpers here. Nothing here decides a phase.
 
 - Deadlines (`domain.deadlines`): `start_step` records an owned step's limit when the statute or
   the region gives one, `start_wait` a waiting state's limit (every waiting state has one, so
@@ -17,7 +17,8 @@ helpers here. Nothing here knows a phase.
 - Annotations (`ANNOTATIONS`, the only events allowed after a terminal state): attention
   notes, 好差评 ratings (1–5, one per case and rated region, only regions that took part) and
   the follow-up a poor rating opens at the rated region.
-- Case facts: what every side of an application knows about it (`CaseFacts`).
+
+Its vocabulary (annotation events, `Lapse`, `CaseFacts`) is in `casework_events`.
 """
 
 from __future__ import annotations
@@ -54,10 +55,20 @@ from domain.kernel import (
     NeedsAttentionRaised,
     Receipt,
     Receive,
-    domain_event,
 )
-from domain.protocols.intake import ApplicationSubmitted, CaseLapsed
-from domain.values import CaseNumber, MaterialRef, RegionCode
+from domain.protocols.casework_events import (
+    AttentionResolved,
+    CloseFollowUp,
+    FollowUpClosed,
+    FollowUpOpened,
+    Lapse,
+    Rate,
+    RatingGiven,
+    RatingReceived,
+    ResolveAttention,
+)
+from domain.protocols.intake import CaseLapsed
+from domain.values import MaterialRef, RegionCode
 
 #: The counterpart status in a terminal pair when the counterpart never opened a side.
 ABSENT = "absent"
@@ -80,112 +91,6 @@ INTAKE_TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
     ("supplement_requested", "withdrawn"),
     ("under_review", "denied"), ("under_review", "withdrawn"),
 })
-
-
-# =========================================================================== annotations
-
-
-@domain_event
-class AttentionResolved(Event):
-    """Staff looked at a `needs_attention` case and let it continue (note mandatory)."""
-
-    note: str
-
-
-@domain_event
-class RatingGiven(Event):
-    """The applicant's 好差评 of one region for this case; shared when that region is the peer."""
-
-    WIRE = True
-    rated_region: str
-    score: int
-    comment: str = ""
-
-
-@domain_event
-class RatingReceived(Receipt):
-    """The rated region recorded the rating the applicant gave through the other side."""
-
-    rated_region: str
-    score: int
-    comment: str = ""
-
-
-@domain_event
-class FollowUpOpened(Event):
-    """A poor rating (1–2) asks the rated region's staff to follow up (差评整改)."""
-
-    rated_region: str
-    score: int
-
-
-@domain_event
-class FollowUpClosed(Event):
-    note: str
-
-
-#: Events allowed after a terminal state: they never change a side's status.
-ANNOTATIONS: tuple[type[Event], ...] = (
-    RatingGiven, RatingReceived, FollowUpOpened, FollowUpClosed, AttentionResolved,
-    CounterpartEventRejected, NeedsAttentionRaised,
-)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rate(Command):
-    """好差评: `rated_region` "" means the handling region (the one that decided)."""
-
-    score: int
-    comment: str = ""
-    rated_region: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class CloseFollowUp(Command):
-    note: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResolveAttention(Command):
-    note: str
-
-
-# =========================================================================== lapses
-
-
-@dataclass(frozen=True, kw_only=True)
-class Lapse(Command):
-    """Timer: the waiting limit of `step` has passed (逾期未补正, permit not used...)."""
-
-    step: str
-
-
-# The name back-ends knew for a transfer's `Lapse` before every protocol shared one command
-# (AsyncAPI 1.x publishes it, with its field `waiting_state`): still decoded, and read as
-# `Lapse` by every decider (`lapse_of`). No docstring: its published schema has no description.
-@dataclass(frozen=True, kw_only=True)
-class ExpireWaiting(Command):
-    waiting_state: str
-
-
-def lapse_of(command: Command) -> Lapse | None:
-    """The `Lapse` a command means (its wire alias `ExpireWaiting` included), else None."""
-    if isinstance(command, ExpireWaiting):
-        return Lapse(actor=command.actor, step=command.waiting_state)
-    return command if isinstance(command, Lapse) else None
-
-
-def denial_reason(text: str) -> str:
-    """不予批准 is stated in writing (书面说明): the reason, stripped; InvalidValue when blank."""
-    if not text.strip():
-        raise InvalidValue("a denial must state its reason (书面说明)", code="reason_required")
-    return text.strip()
-
-
-def supplement_lapsed(actor: Actor, now: dt.datetime, detail: str) -> CaseLapsed:
-    """逾期未补正: the applicant did not supply the missing materials within the waiting limit."""
-    return CaseLapsed(at=now, actor=actor, waiting_state="supplement_requested",
-                      reason=f"逾期未补正: {detail}")
 
 
 # =========================================================================== bookkeeping
@@ -347,6 +252,12 @@ def lapse_due(keep: Bookkeeping, step: str, now: dt.datetime) -> bool:
     return w is not None and now >= w.due_at
 
 
+def supplement_lapsed(actor: Actor, now: dt.datetime, detail: str) -> CaseLapsed:
+    """逾期未补正: the applicant did not supply the missing materials within the waiting limit."""
+    return CaseLapsed(at=now, actor=actor, waiting_state="supplement_requested",
+                      reason=f"逾期未补正: {detail}")
+
+
 def decide_deadline_timer(keep: Bookkeeping, command: Command, now: dt.datetime,
                           attention_steps: Collection[str] = ()) -> list[Event] | None:
     """Flag/escalate (idempotent); escalating a wait for a counterpart also needs a person."""
@@ -468,33 +379,14 @@ def annotation_options(keep: Bookkeeping, ctx: RatingContext | None, rng: random
     return out
 
 
-# =========================================================================== case facts
+# =========================================================================== checks, samples
 
 
-@dataclass(frozen=True)
-class CaseFacts:
-    """What every side of an application knows about it (travels with the forwarded case)."""
-
-    case_number: str
-    process: str
-    item_id: str
-    mode: str
-    person_key: str
-    applicant_masked: str
-
-    @property
-    def case_id(self) -> str:
-        return str(CaseNumber.parse(self.case_number).case_id)
-
-    @property
-    def accepting_region(self) -> str:
-        """The region whose window or portal took the application: it is in the case number."""
-        return str(CaseNumber.parse(self.case_number).region)
-
-
-def facts_of(event: ApplicationSubmitted) -> CaseFacts:
-    return CaseFacts(event.case_number, event.process, event.item_id, event.mode,
-                     event.person_key, event.applicant_masked)
+def denial_reason(text: str) -> str:
+    """不予批准 is stated in writing (书面说明): the reason, stripped; InvalidValue when blank."""
+    if not text.strip():
+        raise InvalidValue("a denial must state its reason (书面说明)", code="reason_required")
+    return text.strip()
 
 
 def checked_region(value: object, what: str) -> str:

@@ -121,21 +121,19 @@ from domain.kernel import (
 )
 from domain.protocols.application_events import Approve, Deny
 from domain.protocols.casework import (
-    ANNOTATIONS,
     MATERIAL_KINDS,
     Bookkeeping,
     RatingContext,
-    ResolveAttention,
     annotation_options,
     decide_annotation,
     decide_deadline_timer,
     evolve_bookkeeping,
-    facts_of,
     is_duplicate,
     random_material,
     rearm_wait,
     timer_commands,
 )
+from domain.protocols.casework_events import ANNOTATIONS, ResolveAttention, facts_of
 from domain.protocols.household_destination import DestinationSide, evolve_destination
 from domain.protocols.household_events import (
     AWAITING_DESTINATION,

@@ -12,18 +12,17 @@ from domain.protocols.casework import (
     COUNTERPART_WAIT,
     INTAKE_STEP,
     SUPPLEMENT_STEP,
-    Lapse,
     checked_region,
     clear_steps,
     denial_reason,
     lapse_due,
-    lapse_of,
     pause_for_supplement,
     resume_after_supplement,
     start_step,
     start_wait,
     supplement_lapsed,
 )
+from domain.protocols.casework_events import Lapse, lapse_of
 from domain.protocols.household_events import (
     APPROVAL_STEP,
     AWAITING_ORIGIN,

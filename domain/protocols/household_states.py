@@ -12,13 +12,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from domain.deadlines import DeadlineRules
-from domain.protocols.casework import (
-    ABSENT,
-    INTAKE_TRANSITIONS,
-    Bookkeeping,
-    CaseFacts,
-    CaseworkViews,
-)
+from domain.protocols.casework import ABSENT, INTAKE_TRANSITIONS, Bookkeeping, CaseworkViews
+from domain.protocols.casework_events import CaseFacts
 from domain.protocols.household_events import PROCESS
 from domain.protocols.intake import Intake
 from domain.values import CaseNumber

@@ -135,7 +135,7 @@ from domain.kernel import (
     Receive,
     SideSummary,
 )
-from domain.protocols.casework import Lapse
+from domain.protocols.casework_events import Lapse
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationSubmitted,

@@ -37,12 +37,11 @@ from domain.protocols.casework import (
     ABSENT,
     COUNTERPART_WAIT,
     SUPPLEMENT_WAIT,
-    Lapse,
     clear_steps,
-    lapse_of,
     start_step,
     supplement_lapsed,
 )
+from domain.protocols.casework_events import Lapse, lapse_of
 from domain.protocols.intake import ApplicationSubmitted, Intake
 from domain.protocols.transfer_events import (
     InfoSheet,

@@ -43,14 +43,8 @@ from domain.protocols.application_events import (
     WithdrawalForwarded,
 )
 from domain.protocols.application_states import ApplicationSide
-from domain.protocols.casework import (
-    ABSENT,
-    POOR_RATING,
-    FollowUpOpened,
-    RatingGiven,
-    RatingReceived,
-    receive_rating,
-)
+from domain.protocols.casework import ABSENT, POOR_RATING, receive_rating
+from domain.protocols.casework_events import FollowUpOpened, RatingGiven, RatingReceived
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationWithdrawn,

@@ -40,8 +40,8 @@ from domain.protocols.application_events import (
     VerifyAndForward,
 )
 from domain.protocols.application_states import RECEIVING_WAIT
-from domain.protocols.casework import (
-    ABSENT,
+from domain.protocols.casework import ABSENT
+from domain.protocols.casework_events import (
     ANNOTATIONS,
     CloseFollowUp,
     FollowUpOpened,

@@ -27,8 +27,8 @@ from domain.kernel import (
 from domain.limits import Limit, RegionLimits, Rules
 from domain.protocols import household as hh
 from domain.protocols.application_events import Approve, Deny
-from domain.protocols.casework import (
-    ABSENT,
+from domain.protocols.casework import ABSENT
+from domain.protocols.casework_events import (
     ANNOTATIONS,
     CloseFollowUp,
     FollowUpOpened,

@@ -1,0 +1,142 @@
+"""Events, commands and values every protocol shares (see `domain.protocols.casework`).
+
+Why apart: the annotations (attention notes, 好差评 ratings and follow-ups), the one timer
+command for a waiting limit (`Lapse`) and the facts of an application are vocabulary — of the
+wire schema, the views and every protocol's events — without the bookkeeping rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.kernel import (
+    Command,
+    CounterpartEventRejected,
+    Event,
+    NeedsAttentionRaised,
+    Receipt,
+    domain_event,
+)
+from domain.protocols.intake import ApplicationSubmitted
+from domain.values import CaseNumber
+
+# =========================================================================== annotations
+
+
+@domain_event
+class AttentionResolved(Event):
+    """Staff looked at a `needs_attention` case and let it continue (note mandatory)."""
+
+    note: str
+
+
+@domain_event
+class RatingGiven(Event):
+    """The applicant's 好差评 of one region for this case; shared when that region is the peer."""
+
+    WIRE = True
+    rated_region: str
+    score: int
+    comment: str = ""
+
+
+@domain_event
+class RatingReceived(Receipt):
+    """The rated region recorded the rating the applicant gave through the other side."""
+
+    rated_region: str
+    score: int
+    comment: str = ""
+
+
+@domain_event
+class FollowUpOpened(Event):
+    """A poor rating (1–2) asks the rated region's staff to follow up (差评整改)."""
+
+    rated_region: str
+    score: int
+
+
+@domain_event
+class FollowUpClosed(Event):
+    note: str
+
+
+#: Events allowed after a terminal state: they never change a side's status.
+ANNOTATIONS: tuple[type[Event], ...] = (
+    RatingGiven, RatingReceived, FollowUpOpened, FollowUpClosed, AttentionResolved,
+    CounterpartEventRejected, NeedsAttentionRaised,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rate(Command):
+    """好差评: `rated_region` "" means the handling region (the one that decided)."""
+
+    score: int
+    comment: str = ""
+    rated_region: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseFollowUp(Command):
+    note: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolveAttention(Command):
+    note: str
+
+
+# =========================================================================== lapses
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lapse(Command):
+    """Timer: the waiting limit of `step` has passed (逾期未补正, permit not used...)."""
+
+    step: str
+
+
+# The name back-ends knew for a transfer's `Lapse` before every protocol shared one command
+# (AsyncAPI 1.x publishes it, with its field `waiting_state`): still decoded, and read as
+# `Lapse` by every decider (`lapse_of`). No docstring: its published schema has no description.
+@dataclass(frozen=True, kw_only=True)
+class ExpireWaiting(Command):
+    waiting_state: str
+
+
+def lapse_of(command: Command) -> Lapse | None:
+    """The `Lapse` a command means (its wire alias `ExpireWaiting` included), else None."""
+    if isinstance(command, ExpireWaiting):
+        return Lapse(actor=command.actor, step=command.waiting_state)
+    return command if isinstance(command, Lapse) else None
+
+
+# =========================================================================== case facts
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What every side of an application knows about it (travels with the forwarded case)."""
+
+    case_number: str
+    process: str
+    item_id: str
+    mode: str
+    person_key: str
+    applicant_masked: str
+
+    @property
+    def case_id(self) -> str:
+        return str(CaseNumber.parse(self.case_number).case_id)
+
+    @property
+    def accepting_region(self) -> str:
+        """The region whose window or portal took the application: it is in the case number."""
+        return str(CaseNumber.parse(self.case_number).region)
+
+
+def facts_of(event: ApplicationSubmitted) -> CaseFacts:
+    return CaseFacts(event.case_number, event.process, event.item_id, event.mode,
+                     event.person_key, event.applicant_masked)
