@@ -127,6 +127,15 @@ class DestinationSide(TransferBase):
             return self._funds(s, c, now)
         if isinstance(c, StartBenefit):
             return self._benefit(s, c, now)
+        policy = self._policy_command(s, c, now)
+        if policy is not None:
+            return policy
+        raise IllegalCommand(f"{type(c).__name__} is not a command of a transfer's destination",
+                             code="unknown_command")
+
+    def _policy_command(self, s: DestinationState, c: Command,
+                        now: dt.datetime) -> list[Event] | None:
+        """The destination's own next steps (`policy` issues them); [] when no longer due."""
         if isinstance(c, SendContactLetters):
             if s.phase != "accepted" or s.letters_sent:
                 return []
@@ -143,6 +152,16 @@ class DestinationSide(TransferBase):
             return [ProceedInstructed(at=now, actor=c.actor, to_region=o) for o in s.origins]
         if isinstance(c, Reconcile):
             return self._reconcile(s, c, now)
+        if isinstance(c, (TakeOverRelationship, CompleteTransfer)):
+            return self._take_over_or_complete(s, c, now)
+        if isinstance(c, (ReturnFunds, CloseCase)):
+            return self._return_or_close(s, c, now)
+        return None
+
+    def _take_over_or_complete(self, s: DestinationState,
+                               c: TakeOverRelationship | CompleteTransfer,
+                               now: dt.datetime) -> list[Event]:
+        """接续 before the money (some schemes), then 办结 once sheets and funds match."""
         if isinstance(c, TakeOverRelationship):
             if s.phase != "awaiting_transfer" or not self._takeover_due(s):
                 return []
@@ -163,6 +182,11 @@ class DestinationSide(TransferBase):
                     credited_months=sum(t.sheet.months for t in tracks if t.sheet is not None),
                     opens_relationship=not s.taken_over),
             ]
+        return []
+
+    def _return_or_close(self, s: DestinationState, c: ReturnFunds | CloseCase,
+                         now: dt.datetime) -> list[Event]:
+        """Withdrawn or refused: send back what came, then conclude with every origin."""
         if isinstance(c, ReturnFunds):
             t = s.tracks.get(c.to_region)
             if s.phase != "withdrawing" or t is None or not self._return_due(t):
@@ -181,8 +205,7 @@ class DestinationSide(TransferBase):
             return [*(TransferConcluded(at=now, actor=c.actor, to_region=o, outcome=outcome)
                       for o in s.origins),
                     TransferCaseClosed(at=now, actor=c.actor, outcome=outcome, reason=reasons)]
-        raise IllegalCommand(f"{type(c).__name__} is not a command of a transfer's destination",
-                             code="unknown_command")
+        return []
 
     def _submit(self, c: Submit, now: dt.datetime) -> list[Event]:
         if c.process != self.process:
@@ -317,39 +340,9 @@ class DestinationSide(TransferBase):
             return [TransferMessageReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
                                             event_type=ev.TYPE)]
         if isinstance(ev, TransferOutRefused):
-            if t.vote is not None:
-                raise IllegalCommand(f"{frm} refused after answering {t.vote}",
-                                     code="refusal_after_hold")
-            events: list[Event] = [OriginRefusalReceived(
-                at=now, actor=inbox, ref=c.ref, from_region=frm, reason=ev.reason)]
-            if s.phase in ("awaiting_holds", "awaiting_transfer"):
-                policy = Actor.system("transfer_policy", s.region)
-                events += [TransferCancelled(at=now, actor=policy, to_region=o,
-                                             reason="refused_by_other_origin")
-                           for o, other in s.tracks.items() if o != frm and not other.settled]
-            elif s.phase not in ("withdrawing", "refusing"):
-                raise IllegalCommand(f"a refusal is not expected while {s.phase}",
-                                     code="unexpected_refusal")
-            return events
+            return self._refusal_received(s, t, c, ev, now)
         if isinstance(ev, InfoSheetIssued):
-            if t.sheet is not None:
-                raise IllegalCommand(f"{frm} already sent its info sheet",
-                                     code="duplicate_info_sheet")
-            if t.vote != "held":
-                raise IllegalCommand(f"{frm} sent an info sheet without holding first",
-                                     code="sheet_before_hold")
-            if s.two_phase and not s.proceed_sent:
-                raise IllegalCommand(f"{frm} transferred out without the all-hold instruction",
-                                     code="sheet_before_proceed")
-            if s.phase not in ("awaiting_transfer", "withdrawing"):
-                raise IllegalCommand(f"an info sheet is not expected while {s.phase}",
-                                     code="unexpected_info_sheet")
-            self.spec.validate_sheet(ev.sheet)
-            events = [InfoSheetReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
-                                        sheet=ev.sheet)]
-            if s.phase == "awaiting_transfer" and "transfer_in" not in s.book:
-                events += self._deadline("transfer_in", now, s.region)
-            return events
+            return self._sheet_received(s, t, c, ev, now)
         if isinstance(ev, CancellationAnswered):
             if not t.cancel_sent or t.answer is not None:
                 raise IllegalCommand(f"no cancellation answer is expected from {frm}",
@@ -361,6 +354,51 @@ class DestinationSide(TransferBase):
                                                outcome=ev.outcome)]
         raise IllegalCommand(f"{ev.TYPE} is not expected by a transfer's destination",
                              code="unexpected_event")
+
+    @staticmethod
+    def _refusal_received(s: DestinationState, t: OriginTrack, c: Receive,
+                          ev: TransferOutRefused, now: dt.datetime) -> list[Event]:
+        """One origin refused: the others, unless settled, are asked to cancel (invariant 4)."""
+        frm = c.from_region
+        if t.vote is not None:
+            raise IllegalCommand(f"{frm} refused after answering {t.vote}",
+                                 code="refusal_after_hold")
+        events: list[Event] = [OriginRefusalReceived(
+            at=now, actor=Actor.system("inbox", s.region), ref=c.ref, from_region=frm,
+            reason=ev.reason)]
+        if s.phase in ("awaiting_holds", "awaiting_transfer"):
+            policy = Actor.system("transfer_policy", s.region)
+            events += [TransferCancelled(at=now, actor=policy, to_region=o,
+                                         reason="refused_by_other_origin")
+                       for o, other in s.tracks.items() if o != frm and not other.settled]
+        elif s.phase not in ("withdrawing", "refusing"):
+            raise IllegalCommand(f"a refusal is not expected while {s.phase}",
+                                 code="unexpected_refusal")
+        return events
+
+    def _sheet_received(self, s: DestinationState, t: OriginTrack, c: Receive,
+                        ev: InfoSheetIssued, now: dt.datetime) -> list[Event]:
+        """An origin's 信息表, only after its hold (and, with several origins, the instruction)."""
+        frm = c.from_region
+        if t.sheet is not None:
+            raise IllegalCommand(f"{frm} already sent its info sheet",
+                                 code="duplicate_info_sheet")
+        if t.vote != "held":
+            raise IllegalCommand(f"{frm} sent an info sheet without holding first",
+                                 code="sheet_before_hold")
+        if s.two_phase and not s.proceed_sent:
+            raise IllegalCommand(f"{frm} transferred out without the all-hold instruction",
+                                 code="sheet_before_proceed")
+        if s.phase not in ("awaiting_transfer", "withdrawing"):
+            raise IllegalCommand(f"an info sheet is not expected while {s.phase}",
+                                 code="unexpected_info_sheet")
+        self.spec.validate_sheet(ev.sheet)
+        events: list[Event] = [InfoSheetReceived(
+            at=now, actor=Actor.system("inbox", s.region), ref=c.ref, from_region=frm,
+            sheet=ev.sheet)]
+        if s.phase == "awaiting_transfer" and "transfer_in" not in s.book:
+            events += self._deadline("transfer_in", now, s.region)
+        return events
 
     @staticmethod
     def _evolve_destination(s: DestinationState, e: Event) -> DestinationState:

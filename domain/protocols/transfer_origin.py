@@ -78,19 +78,7 @@ class OriginSide(TransferBase):
         if isinstance(c, Receive):
             return self._origin_receive(s, c, now)
         if isinstance(c, ApproveTransferOut):
-            if s.phase != "received":
-                raise IllegalCommand(f"the transfer out was already decided ({s.phase})",
-                                     code="already_decided")
-            if self.spec.requires_suspension and c.suspended_on is None:
-                raise InvalidValue("the insurance here must be stopped (中止参保) before the "
-                                   "transfer out; give the date", code="insurance_not_suspended")
-            held: list[Event] = [TransferOutHeld(
-                at=now, actor=c.actor, to_region=s.destination, case_id=s.case_id,
-                person_key=s.person_key, scheme=s.scheme, suspended_on=c.suspended_on)]
-            if s.two_phase:  # the wait for the instruction is not this region's own time
-                held += pause_step(self.rules, self.process, s.book, "transfer_out", now,
-                                   deadline_clock(s.region))
-            return held
+            return self._approve_out(s, c, now)
         if isinstance(c, RefuseTransferOut):
             if s.phase != "received":
                 raise IllegalCommand(f"the transfer out was already decided ({s.phase})",
@@ -103,34 +91,58 @@ class OriginSide(TransferBase):
                                        reason=reason),
                     *self._clear(s, "transfer_out", now)]
         if isinstance(c, IssueInfoSheet):
-            if s.phase != "approved":
-                code = "awaiting_instruction" if s.phase == "held" else "not_approved"
-                raise IllegalCommand(f"no info sheet can be issued while {s.phase}", code=code)
-            self.spec.validate_sheet(c.sheet)
-            events: list[Event] = [InfoSheetIssued(
-                at=now, actor=c.actor, to_region=s.destination, case_id=s.case_id,
-                person_key=s.person_key, scheme=s.scheme, sheet=c.sheet)]
-            if c.sheet.amount_fen == 0 or self.spec.separate_remittance:
-                events += self._clear(s, "transfer_out", now)
-            if c.sheet.amount_fen > 0 and self.spec.separate_remittance:
-                events += self._deadline("funds_remittance", now, s.region)
-            return events
+            return self._issue_sheet(s, c, now)
         if isinstance(c, RemitFunds):
-            if s.phase != "remitting" or s.sheet is None:
-                raise IllegalCommand(f"nothing to remit while {s.phase}", code="nothing_to_remit")
-            if c.amount_fen != s.sheet.amount_fen:
-                raise InvalidValue(f"the remittance must equal the info sheet "
-                                   f"({Money(s.sheet.amount_fen)}), got {c.amount_fen!r} fen",
-                                   code="amount_mismatch")
-            ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
-            if not ref:
-                raise InvalidValue("a remittance needs its bank reference",
-                                   code="bank_ref_required")
-            step = "funds_remittance" if self.spec.separate_remittance else "transfer_out"
-            return [FundsRemitted(at=now, actor=c.actor, amount_fen=c.amount_fen, bank_ref=ref),
-                    *self._clear(s, step, now)]
+            return self._remit(s, c, now)
         raise IllegalCommand(f"{type(c).__name__} is not a command of a transfer's origin",
                              code="unknown_command")
+
+    def _approve_out(self, s: OriginState, c: ApproveTransferOut,
+                     now: dt.datetime) -> list[Event]:
+        """Eligible: hold the relationship (with several origins, until the instruction)."""
+        if s.phase != "received":
+            raise IllegalCommand(f"the transfer out was already decided ({s.phase})",
+                                 code="already_decided")
+        if self.spec.requires_suspension and c.suspended_on is None:
+            raise InvalidValue("the insurance here must be stopped (中止参保) before the "
+                               "transfer out; give the date", code="insurance_not_suspended")
+        held: list[Event] = [TransferOutHeld(
+            at=now, actor=c.actor, to_region=s.destination, case_id=s.case_id,
+            person_key=s.person_key, scheme=s.scheme, suspended_on=c.suspended_on)]
+        if s.two_phase:  # the wait for the instruction is not this region's own time
+            held += pause_step(self.rules, self.process, s.book, "transfer_out", now,
+                               deadline_clock(s.region))
+        return held
+
+    def _issue_sheet(self, s: OriginState, c: IssueInfoSheet, now: dt.datetime) -> list[Event]:
+        """信息表: the transfer out is done (the relationship ends here); the money may follow."""
+        if s.phase != "approved":
+            code = "awaiting_instruction" if s.phase == "held" else "not_approved"
+            raise IllegalCommand(f"no info sheet can be issued while {s.phase}", code=code)
+        self.spec.validate_sheet(c.sheet)
+        events: list[Event] = [InfoSheetIssued(
+            at=now, actor=c.actor, to_region=s.destination, case_id=s.case_id,
+            person_key=s.person_key, scheme=s.scheme, sheet=c.sheet)]
+        if c.sheet.amount_fen == 0 or self.spec.separate_remittance:
+            events += self._clear(s, "transfer_out", now)
+        if c.sheet.amount_fen > 0 and self.spec.separate_remittance:
+            events += self._deadline("funds_remittance", now, s.region)
+        return events
+
+    def _remit(self, s: OriginState, c: RemitFunds, now: dt.datetime) -> list[Event]:
+        """基金划转 of exactly the sheet's amount."""
+        if s.phase != "remitting" or s.sheet is None:
+            raise IllegalCommand(f"nothing to remit while {s.phase}", code="nothing_to_remit")
+        if c.amount_fen != s.sheet.amount_fen:
+            raise InvalidValue(f"the remittance must equal the info sheet "
+                               f"({Money(s.sheet.amount_fen)}), got {c.amount_fen!r} fen",
+                               code="amount_mismatch")
+        ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
+        if not ref:
+            raise InvalidValue("a remittance needs its bank reference", code="bank_ref_required")
+        step = "funds_remittance" if self.spec.separate_remittance else "transfer_out"
+        return [FundsRemitted(at=now, actor=c.actor, amount_fen=c.amount_fen, bank_ref=ref),
+                *self._clear(s, step, now)]
 
     def _origin_receive(self, s: OriginState, c: Receive, now: dt.datetime) -> list[Event]:
         if c.ref in s.seen:
@@ -153,25 +165,7 @@ class OriginSide(TransferBase):
             return events + resume_step(self.rules, self.process, s.paused, "transfer_out", now,
                                         deadline_clock(s.region))
         if isinstance(ev, TransferCancelled):
-            if s.cancel_received:
-                raise IllegalCommand("the case was already cancelled",
-                                     code="duplicate_cancellation")
-            events = [CancellationReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
-                                           reason=ev.reason)]
-            if s.phase in ("received", "held", "approved"):
-                if s.phase != "received":
-                    events.append(HoldReleased(at=now, actor=actor, case_id=s.case_id,
-                                               person_key=s.person_key, scheme=s.scheme))
-                events.append(CancellationAnswered(at=now, actor=actor, to_region=s.destination,
-                                                   outcome="released"))
-                events += self._clear(s, "transfer_out", now)
-            elif s.phase in ("remitting", "transferred_out"):
-                events.append(CancellationAnswered(at=now, actor=actor, to_region=s.destination,
-                                                   outcome="already_transferred"))
-            elif s.phase != "refused":
-                raise IllegalCommand(f"a cancellation is not expected while {s.phase}",
-                                     code="unexpected_cancellation")
-            return events
+            return self._cancelled(s, c, ev, now)
         if isinstance(ev, TransferReversed):
             if s.phase != "transferred_out" or not s.cancel_received or s.sheet is None:
                 raise IllegalCommand(f"a reversal is not expected while {s.phase}",
@@ -195,6 +189,29 @@ class OriginSide(TransferBase):
                                        outcome=ev.outcome)]
         raise IllegalCommand(f"{ev.TYPE} is not expected by a transfer's origin",
                              code="unexpected_event")
+
+    def _cancelled(self, s: OriginState, c: Receive, ev: TransferCancelled,
+                   now: dt.datetime) -> list[Event]:
+        """Released if the sheet is not out yet; too late (`already_transferred`) once it is."""
+        if s.cancel_received:
+            raise IllegalCommand("the case was already cancelled", code="duplicate_cancellation")
+        actor = Actor.system("inbox", s.region)
+        events: list[Event] = [CancellationReceived(at=now, actor=actor, ref=c.ref,
+                                                    from_region=c.from_region, reason=ev.reason)]
+        if s.phase in ("received", "held", "approved"):
+            if s.phase != "received":
+                events.append(HoldReleased(at=now, actor=actor, case_id=s.case_id,
+                                           person_key=s.person_key, scheme=s.scheme))
+            events.append(CancellationAnswered(at=now, actor=actor, to_region=s.destination,
+                                               outcome="released"))
+            events += self._clear(s, "transfer_out", now)
+        elif s.phase in ("remitting", "transferred_out"):
+            events.append(CancellationAnswered(at=now, actor=actor, to_region=s.destination,
+                                               outcome="already_transferred"))
+        elif s.phase != "refused":
+            raise IllegalCommand(f"a cancellation is not expected while {s.phase}",
+                                 code="unexpected_cancellation")
+        return events
 
     @staticmethod
     def _evolve_origin(s: OriginState, e: Event) -> OriginState:
