@@ -154,7 +154,7 @@ def disagreements(world: World, workload: Workload) -> list[inv.Violation]:
 
 def lost_messages(world: World) -> int:
     """Messages an origin's out-link holds that its destination never applied (after drain)."""
-    from regions.ledger import OutLink
+    from regions.core.store import OutLink
 
     lost = 0
     for origin, sim in world.regions.items():

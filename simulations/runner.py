@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from domain.protocols import ProtocolSpec
 from domain.values import PILOT_PAIRS, PILOT_REGIONS
-from regions.stores import MemoryStore, Store
+from regions.adapters.stores.memory import MemoryStore
+from regions.core.ports import Store
 from simulations import checkers
 from simulations.faults import FaultPlan
 from simulations.scheduler import Scheduler

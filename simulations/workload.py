@@ -24,7 +24,8 @@ from domain.protocols import PROTOCOLS, application, transfer
 from domain.protocols.intake import ProvideSupplement, Submit
 from domain.protocols.transfer_events import FundsRemitted, RecordFundsReceived
 from domain.values import CaseNumber, CitizenId, RegionCode
-from regions.node import CommandInProgress, SideView
+from regions.core.errors import CommandInProgress
+from regions.core.node import SideView
 from simulations.world import World
 
 REGISTER_KEY = b"simulation-register-key"

@@ -1,6 +1,6 @@
 """Several region nodes, one in-memory JetStream, one scheduler: the deterministic world.
 
-The real node cores run here unchanged (`regions.bootstrap.build_region`); only the edges are
+The real node cores run here unchanged (`regions.runtime.bootstrap.build_region`); only the edges are
 simulated: the clock (virtual, per-region skew), the broker (in memory, with JetStream's faults),
 the network between relays and the broker (drop, duplicate, reorder, delay, partition), and the
 people and back-ends (the workload). Fault hooks sit at the named crash points: after a commit
@@ -23,16 +23,16 @@ from typing import Any
 
 from domain.kernel import Event, to_payload
 from domain.protocols import ProtocolSpec
-from regions import codec
-from regions.bootstrap import Region, build_region
-from regions.broker import subjects
-from regions.broker.memory import MemoryBroker
-from regions.broker.port import BrokerError, Outgoing
-from regions.config import RegionConfig
-from regions.inbox import Incoming
-from regions.messages import LinkMessage, WireItem
-from regions.node import Outcome, SideView
-from regions.stores import MemoryStore, Store
+from regions.adapters.brokers.memory import MemoryBroker
+from regions.adapters.stores.memory import MemoryStore
+from regions.core.config import RegionConfig
+from regions.core.inbox import Incoming
+from regions.core.messages import LinkMessage, WireItem
+from regions.core.node import SideView
+from regions.core.outcome import Outcome
+from regions.core.ports import BrokerError, Outgoing, Store
+from regions.runtime.bootstrap import Region, build_region
+from regions.wire import link, subjects
 from simulations import checkers
 from simulations.faults import FaultPlan
 from simulations.scheduler import Scheduler
@@ -195,12 +195,12 @@ class World:
 
     def send(self, sender: str, item: WireItem) -> None:
         """The network between a relay and the broker, with its faults."""
-        out = codec.to_outgoing(item)
+        out = link.encode(item)
         receiver = subjects.parse_event_subject(out.subject)[0]
         rng = self.sched.rng(f"net:{sender}")
-        link = frozenset((sender, receiver))
-        if link in self.partitions:
-            self.partitioned_buffer.append((link, out, receiver))
+        pair = frozenset((sender, receiver))
+        if pair in self.partitions:
+            self.partitioned_buffer.append((pair, out, receiver))
             return
         if self.plan.fire("drop", rng):
             return  # lost after the relay counted it as published: only the HWM can tell

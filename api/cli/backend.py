@@ -30,7 +30,7 @@ def pension_command(
     except InvalidValue as exc:
         print(f"tongban backend pension: --region: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
-    from regions.broker import subjects
+    from regions.wire import subjects
 
     try:
         subjects.feed_consumer_name(name)
@@ -39,6 +39,6 @@ def pension_command(
         raise typer.Exit(2) from None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from regions.backends.pension import run_pension_backend
+    from regions.sdk.examples.pension import run_pension_backend
 
     asyncio.run(run_pension_backend(str(code), nats_url, name))

@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from regions.bench.run import Plan, run_bench
-from regions.bench.services import BenchError
+from simulations.bench.run import Plan, run_bench
+from simulations.bench.services import BenchError
 
 err = Console(stderr=True)
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from domain.values import PILOT_REGIONS
-from regions.broker.port import BrokerError
+from regions.core.ports import BrokerError
 
 app = typer.Typer(help="NATS JetStream administration.", no_args_is_help=True)
 
@@ -25,8 +25,8 @@ def provision_command(
              "--regions are then this site's own.")] = None,
 ) -> None:
     """Create (idempotently) the per-region streams and durable consumers."""
-    from regions.broker.domains import parse_remote, provision_site
-    from regions.broker.provision import provision
+    from regions.adapters.brokers.domains import parse_remote, provision_site
+    from regions.adapters.brokers.provision import provision
 
     codes = [c.strip() for c in regions.split(",") if c.strip()]
     try:

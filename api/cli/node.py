@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from regions.config import RegionConfig
+from regions.core.config import RegionConfig
 
 
 def node(
@@ -43,7 +43,7 @@ def node(
         raise typer.Exit(2)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from regions.process import run_node
+    from api.node import run_node
 
     try:
         asyncio.run(run_node(config))

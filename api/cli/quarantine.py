@@ -1,5 +1,5 @@
 """`tongban quarantine list|show|replay|discard --region CODE`: the operator's view of parked
-messages (core logic and the safety argument in `regions.quarantine`).
+messages (core logic and the safety argument in `regions.runtime.quarantine`).
 
 The store flags are the node's (`--store`, `--dsn`, `--schema`, `--sqlite-dir`, `--peers`, or
 their `TONGBAN_*` variables), so the same environment that runs a node can inspect it. `list`,
@@ -23,8 +23,8 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import ValidationError
 
-from regions.config import RegionConfig
-from regions.ledger import RegionLedger
+from regions.core.config import RegionConfig
+from regions.core.store import EventStore
 
 app = typer.Typer(help="Quarantined messages: list, show, replay, discard.",
                   no_args_is_help=True)
@@ -48,7 +48,7 @@ def list_command(region: Region = None, store: Store = None, dsn: Dsn = None,
                  schema: Schema = None, sqlite_dir: SqliteDir = None, peers: Peers = None,
                  as_json: AsJson = False) -> None:
     """Every quarantined message: id, when, origin, subject, reason, state."""
-    from regions import quarantine
+    from regions.runtime import quarantine
 
     config = _config("list", region, store, dsn, schema, sqlite_dir, peers)
     found = _with_ledger("list", config, quarantine.entries)
@@ -70,7 +70,7 @@ def show_command(qid: Id, region: Region = None, store: Store = None, dsn: Dsn =
                  schema: Schema = None, sqlite_dir: SqliteDir = None, peers: Peers = None,
                  as_json: AsJson = False) -> None:
     """One message in full: reason, headers, history and its bytes (escaped for the terminal)."""
-    from regions import quarantine
+    from regions.runtime import quarantine
 
     config = _config("show", region, store, dsn, schema, sqlite_dir, peers)
     entry = _with_ledger("show", config, lambda app: quarantine.find(app, qid))
@@ -97,12 +97,12 @@ def discard_command(qid: Id,
                     schema: Schema = None, sqlite_dir: SqliteDir = None, peers: Peers = None,
                     as_json: AsJson = False) -> None:
     """Mark a message discarded, with who and why. The record and its bytes are kept."""
-    from regions import quarantine
+    from regions.runtime import quarantine
 
     config = _config("discard", region, store, dsn, schema, sqlite_dir, peers)
     operator = by or _login()
 
-    def discard(app: RegionLedger) -> quarantine.Entry:
+    def discard(app: EventStore) -> quarantine.Entry:
         entry = quarantine.find(app, qid)
         return quarantine.discard(app, entry.id, by=operator, reason=reason, now=_now())
     entry = _with_ledger("discard", config, discard)
@@ -116,7 +116,7 @@ def replay_command(qid: Id, region: Region = None, store: Store = None, dsn: Dsn
                    as_json: AsJson = False) -> None:
     """Run a message through the inbox again (e.g. after an upgrade). The node must be stopped:
     this takes the region's worker lock, and refuses while a node holds it."""
-    from regions import quarantine
+    from regions.runtime import quarantine
 
     config = _config("replay", region, store, dsn, schema, sqlite_dir, peers)
     result = asyncio.run(_replay_locked(config, qid))
@@ -131,9 +131,9 @@ def replay_command(qid: Id, region: Region = None, store: Store = None, dsn: Dsn
 
 
 async def _replay_locked(config: RegionConfig, qid: str) -> Any:
-    from regions import quarantine
-    from regions.bootstrap import build_region
-    from regions.worker_lock import worker_lock_for
+    from regions.adapters.worker_lock import worker_lock_for
+    from regions.runtime import quarantine
+    from regions.runtime.bootstrap import build_region
 
     store = _open_store("replay", config)
     lock = worker_lock_for(config.region, store, config.dsn)
@@ -176,8 +176,8 @@ def _config(command: str, region: str | None, store: str | None, dsn: str | None
 
 def _open_store(command: str, config: RegionConfig) -> Any:
     """The node's store, refusing to create a region that does not exist (a typo)."""
-    from regions.stores import store_for
-    from regions.stores_sql import PostgresStore, SqliteStore, StoreConfigError
+    from regions.adapters.stores.setup import store_for
+    from regions.adapters.stores.sql import PostgresStore, SqliteStore, StoreConfigError
 
     try:
         store = store_for(config)
@@ -203,8 +203,8 @@ def _schema_exists(store: Any, region: str) -> bool:
     return row is not None
 
 
-def _with_ledger(command: str, config: RegionConfig, work: Callable[[RegionLedger], T]) -> T:
-    from regions.quarantine import QuarantineError
+def _with_ledger(command: str, config: RegionConfig, work: Callable[[EventStore], T]) -> T:
+    from regions.runtime.quarantine import QuarantineError
 
     store = _open_store(command, config)
     try:

@@ -15,8 +15,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from regions.stores import MemoryStore, Store
-from regions.stores_sql import SqliteStore
+from regions.adapters.stores.memory import MemoryStore
+from regions.adapters.stores.sql import SqliteStore
+from regions.core.ports import Store
 from simulations.faults import parse_faults
 from simulations.report import summarise, write_report
 from simulations.runner import DEFAULT_REGIONS, run

@@ -4,7 +4,7 @@
 -- Why a role per region: a node logs in as its region's role, which owns only its own schema,
 -- so one region's node (or a leaked password) can neither read nor change another region's
 -- ledger. Schema names are what `tongban node --store postgres` uses by default (`tb_<region>`,
--- regions.stores_sql.PostgresStore), and compose passes them explicitly with --schema.
+-- regions.adapters.stores.sql.PostgresStore), and compose passes them explicitly with --schema.
 --
 -- The node runs `CREATE SCHEMA IF NOT EXISTS` at start-up, which PostgreSQL checks against the
 -- database's CREATE privilege even when the schema exists: each role gets CREATE on the

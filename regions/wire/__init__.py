@@ -9,14 +9,8 @@ types, and `asyncapi` publishes the contract as `asyncapi.yaml` for back-ends in
 
 from __future__ import annotations
 
-from regions.wire.control import (
-    ControlMessage,
-    HighWaterMark,
-    ResendRequest,
-    decode_any,
-    decode_control,
-    encode_control,
-)
+from regions.core.messages import HighWaterMark, ResendRequest
+from regions.wire.control import ControlMessage, decode_any, decode_control, encode_control
 from regions.wire.envelope import (
     CONTENT_TYPE,
     LinkPosition,

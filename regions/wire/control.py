@@ -1,4 +1,5 @@
-"""Link control messages: high-water marks and resend requests, as CloudEvents.
+"""Link control messages (`regions.core.messages`): high-water marks and resend requests, as
+CloudEvents.
 
 Why they exist: a gap on a link is only visible when a later message arrives, so a lost *tail*
 would go unnoticed. Each relay therefore announces, after every publish batch and on a heartbeat,
@@ -19,12 +20,10 @@ heartbeat at a new instant is a new message) and use only `[A-Za-z0-9._-]`, whic
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from domain.kernel import InvalidValue, from_payload, to_payload
-from domain.values import RegionCode
+from regions.core.messages import HighWaterMark, ResendRequest
 from regions.wire.envelope import (
     CONTROL_ENVELOPE,
     CONTROL_TYPE_PREFIX,
@@ -33,7 +32,6 @@ from regions.wire.envelope import (
     WireError,
     WireMessage,
     WireReason,
-    as_utc_text,
     check_attributes,
     check_link,
     event_from,
@@ -41,81 +39,6 @@ from regions.wire.envelope import (
     source_of,
     write,
 )
-
-
-def _check_link(origin: str, destination: str) -> None:
-    for code in (origin, destination):
-        RegionCode.parse(code)
-    if origin == destination:
-        raise InvalidValue(f"a link joins two regions, got {origin} → {destination}")
-
-
-def _check_instant(at: dt.datetime) -> None:
-    if at.tzinfo is None:
-        raise InvalidValue("control message instants must be aware")
-
-
-@dataclass(frozen=True)
-class HighWaterMark:
-    """Sent by the origin's relay: "the last link_seq I sent you is `link_seq`" (0: none yet)."""
-
-    NAME: ClassVar[str] = "HighWaterMark"
-    origin: str
-    destination: str
-    link_seq: int
-    at: dt.datetime
-
-    def __post_init__(self) -> None:
-        _check_link(self.origin, self.destination)
-        _check_instant(self.at)
-        if isinstance(self.link_seq, bool) or self.link_seq < 0:
-            raise InvalidValue(f"high-water mark must be a count >= 0, got {self.link_seq!r}")
-
-    @property
-    def sender(self) -> str:
-        return self.origin
-
-    @property
-    def recipient(self) -> str:
-        return self.destination
-
-    @property
-    def id(self) -> str:
-        return f"hwm.{self.origin}.{self.destination}.{self.link_seq}.{as_utc_text(self.at)}"
-
-
-@dataclass(frozen=True)
-class ResendRequest:
-    """Sent by the destination to the origin: re-send link_seq `from_seq`..`to_seq` (inclusive)."""
-
-    NAME: ClassVar[str] = "ResendRequest"
-    origin: str
-    destination: str
-    from_seq: int
-    to_seq: int
-    at: dt.datetime
-
-    def __post_init__(self) -> None:
-        _check_link(self.origin, self.destination)
-        _check_instant(self.at)
-        if isinstance(self.from_seq, bool) or self.from_seq < 1 or self.to_seq < self.from_seq:
-            raise InvalidValue(
-                "resend range must satisfy 1 <= from_seq <= to_seq, "
-                f"got {self.from_seq}..{self.to_seq}")
-
-    @property
-    def sender(self) -> str:
-        return self.destination
-
-    @property
-    def recipient(self) -> str:
-        return self.origin
-
-    @property
-    def id(self) -> str:
-        return (f"resend.{self.origin}.{self.destination}.{self.from_seq}-{self.to_seq}."
-                f"{as_utc_text(self.at)}")
-
 
 ControlMessage = HighWaterMark | ResendRequest
 CONTROL_TYPES: Final[dict[str, type[HighWaterMark] | type[ResendRequest]]] = {

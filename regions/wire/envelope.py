@@ -48,7 +48,6 @@ through the kernel's upcasters.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from enum import StrEnum
@@ -452,8 +451,3 @@ def _wire_class(type_name: str, position: LinkPosition | None = None) -> type[Ev
 def _expect(condition: bool, detail: str, position: LinkPosition) -> None:
     if not condition:
         raise WireError(WireReason.INCONSISTENT_ENVELOPE, detail, position=position)
-
-
-def as_utc_text(instant: dt.datetime) -> str:
-    """A compact, deterministic UTC rendering for ids built from instants."""
-    return instant.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")

@@ -1,4 +1,4 @@
-"""The broker contract: what every implementation of `regions.broker.port` must do.
+"""The broker contract: what every implementation of `regions.core.ports` must do.
 
 Subclass `BrokerContract` in a test module (`class TestMemoryBroker(BrokerContract)`) and give
 it two fixtures: `broker` (a fresh, empty `Broker` + `BrokerAdmin`) and `faults` (a
@@ -17,8 +17,8 @@ from typing import ClassVar, Protocol
 
 import pytest
 
-from regions.broker import subjects
-from regions.broker.port import (
+from regions.core.ports import (
+    MSG_ID_HEADER,
     Broker,
     BrokerAdmin,
     BrokerError,
@@ -28,6 +28,7 @@ from regions.broker.port import (
     Outgoing,
     PublishError,
 )
+from regions.wire import link, subjects
 
 DEST = "150600"  # 鄂尔多斯
 OTHER_DEST = "150900"  # 乌兰察布
@@ -67,7 +68,7 @@ class BrokerFaults(Protocol):
 
 
 def event(n: int, *, dest: str = DEST, origin: str = ORIGIN) -> Outgoing:
-    return Outgoing.event(dest=dest, origin=origin, event_id=f"evt-{n}", data=f"event {n}".encode())
+    return link.event_message(dest=dest, origin=origin, event_id=f"evt-{n}", data=f"event {n}".encode())
 
 
 def summary(deliveries: list[Delivery]) -> list[tuple[bytes, int]]:
@@ -120,7 +121,7 @@ class BrokerContract:
         self, broker: AdminBroker, faults: BrokerFaults,
     ) -> None:
         await self.provision(broker)
-        out = Outgoing.event(dest=DEST, origin=ORIGIN, event_id="e-1", data=b"\x00{}",
+        out = link.event_message(dest=DEST, origin=ORIGIN, event_id="e-1", data=b"\x00{}",
                              headers={"traceparent": "00-abc-def-01"})
         ack = await broker.publish(out)
         [d] = await self.fetch(broker)
@@ -158,7 +159,7 @@ class BrokerContract:
 
     async def test_dedup_is_per_stream(self, broker: AdminBroker) -> None:
         await self.provision(broker, DEST, OTHER_DEST)
-        same_id = {subjects.MSG_ID_HEADER: "shared-id"}
+        same_id = {MSG_ID_HEADER: "shared-id"}
         here = subjects.event_subject(DEST, ORIGIN)
         there = subjects.event_subject(OTHER_DEST, ORIGIN)
         a = await broker.publish(Outgoing(here, b"a", same_id))

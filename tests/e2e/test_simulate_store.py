@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from regions.stores_sql import SqliteStore
+from regions.adapters.stores.sql import SqliteStore
 from simulations.runner import run
 
 REGIONS = ("150900", "140200", "130700")

@@ -2,7 +2,7 @@
 
 - `NodeProcess`: one `tongban node` (`python -m api node …`) in its own process group, stdout and
   stderr in files under the test's directory (one pair per incarnation), SIGKILL / SIGTERM, and a
-  crash plan (`TONGBAN_CRASH_AT`, see `regions.crashpoints`) per incarnation.
+  crash plan (`TONGBAN_CRASH_AT`, see `regions.runtime.crashpoints`) per incarnation.
 - `ProcessCluster`: the `realworld.Nodes` the people of `realworld` work with (`pension_transfer`,
   `household_move`, `wait_status`, `wait_links_converged`, `judge`), over processes: commands go
   through `RegionClient` over NATS and are retried with the *same* command id while a node is
@@ -32,13 +32,13 @@ from typing import Any
 import nats
 
 from domain.kernel import Command, SideSummary
-from regions.bootstrap import Region, build_region
-from regions.broker import subjects
-from regions.client import CommandRejected, RegionClient, RegionUnavailable
-from regions.config import RegionConfig
-from regions.node import Outcome
-from regions.stores import Store
-from regions.stores_sql import PostgresStore, SqliteStore
+from regions.adapters.stores.sql import PostgresStore, SqliteStore
+from regions.core.config import RegionConfig
+from regions.core.outcome import Outcome
+from regions.core.ports import Store
+from regions.runtime.bootstrap import Region, build_region
+from regions.sdk.client import CommandRejected, RegionClient, RegionUnavailable
+from regions.wire import subjects
 from tests.integration import realworld as rw
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,9 +2,9 @@
 
 What the real-service tests share:
 - `running_nodes(store, url, codes)`: provisions the regions on a real NATS (the admin step,
-  `regions.broker.provision`), builds each region on the given store (PostgreSQL or SQLite) with
+  `regions.adapters.brokers.provision`), builds each region on the given store (PostgreSQL or SQLite) with
   the composition root, and runs one `NodeDriver` per region with its command endpoint
-  (`regions.backend.serve_commands`) — everything a `tongban node` process runs except signals.
+  (`regions.runtime.commands.serve_commands`) — everything a `tongban node` process runs except signals.
 - The people: `pension_transfer` and `household_move` drive a case from submission to its end
   through `RegionClient` (requests over NATS to each region's endpoint), with the commands window
   staff, the origin's officers, its treasury and the destination's bank would give, each waiting
@@ -48,16 +48,17 @@ from domain.protocols.transfer_events import (
 )
 from domain.registers import RegisterEntry, RegisterKey
 from domain.values import CaseNumber, RegionCode
-from regions.backend import serve_commands
-from regions.bootstrap import Region, build_region
-from regions.broker.nats import NatsBroker
-from regions.broker.provision import provision
-from regions.client import RegionClient
-from regions.config import RegionConfig
-from regions.driver import NodeDriver
-from regions.ledger import OutLink, Stream
-from regions.node import Outcome, side_id
-from regions.stores import Store
+from regions.adapters.brokers.nats import NatsBroker
+from regions.adapters.brokers.provision import provision
+from regions.core.config import RegionConfig
+from regions.core.node import side_id
+from regions.core.outcome import Outcome
+from regions.core.ports import Store
+from regions.core.store import OutLink, Stream
+from regions.runtime.bootstrap import Region, build_region
+from regions.runtime.commands import serve_commands
+from regions.runtime.driver import NodeDriver
+from regions.sdk.client import RegionClient
 from simulations.workload import draw_applicant
 
 #: How long one case may take end to end on a busy machine (s); it takes well under one.

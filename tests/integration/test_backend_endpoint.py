@@ -18,17 +18,17 @@ from typing import Any
 
 import pytest
 
+from api.node import run_node
 from domain.kernel import Actor
 from domain.protocols import pension
 from domain.protocols.intake import AcceptIntake, RejectIntake
 from domain.protocols.transfer import application
-from regions.broker.nats_server import NatsServer
-from regions.client import CommandRejected, RegionClient, RegionUnavailable
-from regions.command_codec import encode_command, encode_request
-from regions.config import RegionConfig
-from regions.node import Outcome
-from regions.process import run_node
-from regions.stores_sql import SqliteStore
+from regions.adapters.brokers.nats_server import NatsServer
+from regions.adapters.stores.sql import SqliteStore
+from regions.core.config import RegionConfig
+from regions.core.outcome import Outcome
+from regions.sdk.client import CommandRejected, RegionClient, RegionUnavailable
+from regions.wire.commands import encode_command, encode_request
 from simulations.workload import draw_applicant
 from tests.integration import realworld as rw
 
@@ -241,7 +241,7 @@ def test_a_node_process_serves_its_command_endpoint(tmp_path: Path,
     region = "150700"  # 呼伦贝尔: a region no other test of this module provisions
 
     async def main() -> Outcome:
-        from regions.broker.provision import provision
+        from regions.adapters.brokers.provision import provision
 
         await provision([region, ORIGIN], nats_server.url)
         config = RegionConfig(region=region, store="sqlite", sqlite_dir=tmp_path / "node",

@@ -1,7 +1,7 @@
 """The back-end feed and the example pension back-ends over real NATS and a real store.
 
 Two nodes run in one loop (`realworld.running_nodes`: 鄂尔多斯 150600 ← 榆林 610800, SQLite) with
-their feed relays; each region runs the example pension back-end (`regions.backends.pension`) on
+their feed relays; each region runs the example pension back-end (`regions.sdk.examples.pension`) on
 its own durable feed consumer. Only the applicant's submission is given by hand.
 """
 
@@ -18,13 +18,13 @@ import pytest
 from domain.kernel import Actor
 from domain.protocols import pension
 from domain.protocols.transfer import application
-from regions.backends.pension import PensionBackend
-from regions.broker.nats_server import NatsServer
-from regions.feed_client import BackendClient
-from regions.feed_wire import FeedEvent
-from regions.ledger import Stream
-from regions.node import side_id
-from regions.stores_sql import SqliteStore
+from regions.adapters.brokers.nats_server import NatsServer
+from regions.adapters.stores.sql import SqliteStore
+from regions.core.node import side_id
+from regions.core.store import Stream
+from regions.sdk.examples.pension import PensionBackend
+from regions.sdk.feed import BackendClient
+from regions.wire.feed import FeedEvent
 from simulations.workload import draw_applicant
 from tests.integration import realworld as rw
 

@@ -38,7 +38,7 @@ import yaml
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from regions.broker.nats_server import NatsServer, NatsServerError, free_port
+from regions.adapters.brokers.nats_server import NatsServer, NatsServerError, free_port
 from tests.services.nats_server import pinned_binary
 from tests.services.postgres import PostgresService
 

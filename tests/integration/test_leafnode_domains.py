@@ -4,7 +4,7 @@
 (domain `leaf`). Each node talks only to its own site's server. The hub is provisioned with
 `provision_site`, the leaf with `tongban nats provision --remote`, so each event is stored on
 its publisher's site (`TB_OUT_<dest>`) and sourced by the destination's `TB_EVT_<dest>` over the
-leafnode, which denies `tb.v1.evt.>` (`regions.broker.domains.LEAFNODE_DENY`).
+leafnode, which denies `tb.v1.evt.>` (`regions.adapters.brokers.domains.LEAFNODE_DENY`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from pathlib import Path
 import nats
 import pytest
 
-from regions.broker import subjects
-from regions.broker.domains import LEAFNODE_DENY, provision_site
-from regions.broker.nats_server import NatsServer, free_port
-from regions.stores_sql import SqliteStore
+from regions.adapters.brokers.domains import LEAFNODE_DENY, provision_site
+from regions.adapters.brokers.nats_server import NatsServer, free_port
+from regions.adapters.stores.sql import SqliteStore
+from regions.wire import subjects
 from tests.integration import realworld as rw
 from tests.services.nats_server import pinned_binary
 

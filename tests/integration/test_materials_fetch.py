@@ -21,26 +21,25 @@ from typing import Any
 import pytest
 from eventsourcing.application import AggregateNotFoundError
 
+from api.node import run_node
 from domain.kernel import Actor
 from domain.protocols.application_events import VerifyAndForward
 from domain.protocols.intake import Submit
 from domain.values import MaterialRef
-from regions.broker.nats_server import NatsServer
-from regions.config import RegionConfig
-from regions.driver import NodeDriver
-from regions.materials.authority import recorded_ref
-from regions.materials.endpoint import serve_materials
-from regions.materials.fetch import (
+from regions.adapters.blobs.fs import FilesystemBlobStore
+from regions.adapters.brokers.nats_server import NatsServer
+from regions.adapters.stores.sql import SqliteStore
+from regions.core.config import RegionConfig
+from regions.core.documents import DocError, recorded_ref
+from regions.core.node import side_id
+from regions.runtime.documents import serve_materials
+from regions.runtime.driver import NodeDriver
+from regions.sdk.documents import (
     MaterialMismatch,
     OwnerUnavailable,
     connect_fetcher,
     fetch_material,
 )
-from regions.materials.fs import FilesystemBlobStore
-from regions.materials.wire import DocError
-from regions.node import side_id
-from regions.process import run_node
-from regions.stores_sql import SqliteStore
 from simulations.workload import draw_applicant
 from tests.integration import realworld as rw
 
@@ -175,7 +174,7 @@ def test_the_node_process_serves_documents_from_its_configured_blob_store(
     region = "150700"  # a region no other test of this module provisions
 
     async def main() -> None:
-        from regions.broker.provision import provision
+        from regions.adapters.brokers.provision import provision
 
         await provision([region, HANDLING], nats_server.url)
         config = RegionConfig(region=region, peers=(region, HANDLING), store="sqlite",

@@ -9,11 +9,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from regions.config import RegionConfig
-from regions.materials.blobs import BlobNotFound, MaterialLimits, MaterialRefused
-from regions.materials.pg import TABLE, PostgresBlobStore
-from regions.materials.setup import blob_store_for
-from regions.stores_sql import PostgresStore
+from regions.adapters.blobs.base import BlobNotFound, MaterialLimits, MaterialRefused
+from regions.adapters.blobs.pg import TABLE, PostgresBlobStore
+from regions.adapters.blobs.setup import blob_store_for
+from regions.adapters.stores.sql import PostgresStore
+from regions.core.config import RegionConfig
 
 pytestmark = pytest.mark.timeout(60)
 

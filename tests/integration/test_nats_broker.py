@@ -17,17 +17,10 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from regions.broker import subjects
-from regions.broker.nats import NatsBroker
-from regions.broker.nats_server import NatsServer, free_port
-from regions.broker.port import (
-    Broker,
-    BrokerAdmin,
-    BrokerError,
-    NoStream,
-    Outgoing,
-    PublishError,
-)
+from regions.adapters.brokers.nats import NatsBroker
+from regions.adapters.brokers.nats_server import NatsServer, free_port
+from regions.core.ports import Broker, BrokerAdmin, BrokerError, NoStream, Outgoing, PublishError
+from regions.wire import subjects
 from tests.contract.broker_contract import (
     DEST,
     INBOX,

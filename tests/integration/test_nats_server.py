@@ -11,7 +11,7 @@ from pathlib import Path
 import nats
 import pytest
 
-from regions.broker.nats_server import (
+from regions.adapters.brokers.nats_server import (
     PINNED_VERSION,
     NatsServer,
     NatsServerError,

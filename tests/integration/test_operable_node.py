@@ -29,13 +29,13 @@ from domain.kernel import Actor
 from domain.protocols import pension
 from domain.protocols.intake import AcceptIntake
 from domain.protocols.transfer import application
-from regions.bootstrap import build_region
-from regions.broker.nats_server import NatsServer, free_port
-from regions.broker.provision import provision
-from regions.client import RegionClient, RegionUnavailable
-from regions.config import RegionConfig
-from regions.stores_sql import PostgresStore
-from regions.worker_lock import advisory_key
+from regions.adapters.brokers.nats_server import NatsServer, free_port
+from regions.adapters.brokers.provision import provision
+from regions.adapters.stores.sql import PostgresStore
+from regions.adapters.worker_lock import advisory_key
+from regions.core.config import RegionConfig
+from regions.runtime.bootstrap import build_region
+from regions.sdk.client import RegionClient, RegionUnavailable
 from simulations.workload import draw_applicant
 from tests.integration.realworld import new_case_number
 

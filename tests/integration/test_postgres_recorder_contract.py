@@ -30,7 +30,7 @@ from eventsourcing.tests.persistence import (
     TrackingRecorderTestCase,
 )
 
-from regions.stores_sql import PostgresStore, RegionChannelRecorder, datastore_of
+from regions.adapters.stores.sql import PostgresStore, RegionChannelRecorder, datastore_of
 
 _regions = itertools.count(1)
 

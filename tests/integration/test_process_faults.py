@@ -23,16 +23,16 @@ from pathlib import Path
 
 import pytest
 
-from regions.broker.nats_server import NatsServer
-from regions.broker.provision import provision
-from regions.crashpoints import (
+from regions.adapters.brokers.nats_server import NatsServer
+from regions.adapters.brokers.provision import provision
+from regions.adapters.stores.sql import SqliteStore
+from regions.core.messages import HighWaterMark
+from regions.core.ports import Store
+from regions.runtime.crashpoints import (
     AFTER_COMMIT_BEFORE_ACK,
     AFTER_COMMIT_BEFORE_PUBLISH,
     AFTER_PUBLISH_BEFORE_CURSOR,
 )
-from regions.messages import HighWaterMark
-from regions.stores import Store
-from regions.stores_sql import SqliteStore
 from regions.wire import control
 from tests.integration import processes as pr
 from tests.integration import realworld as rw

@@ -13,11 +13,11 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext, api
 
-from regions.broker import subjects
-from regions.broker.nats import NatsBroker
-from regions.broker.nats_server import NatsServer, free_port
-from regions.broker.port import BrokerError, Outgoing
-from regions.broker.provision import DEFAULT_ACK_WAIT, DEFAULT_DUPLICATE_WINDOW, provision
+from regions.adapters.brokers.nats import NatsBroker
+from regions.adapters.brokers.nats_server import NatsServer, free_port
+from regions.adapters.brokers.provision import DEFAULT_ACK_WAIT, DEFAULT_DUPLICATE_WINDOW, provision
+from regions.core.ports import BrokerError
+from regions.wire import link, subjects
 
 ORDOS, ULANQAB = "150600", "150900"
 YULIN = "610800"
@@ -111,7 +111,7 @@ async def test_provisioning_again_keeps_messages_and_the_consumer_position_and_u
     await provision([ORDOS], nats_server.url, duplicate_window=60.0, ack_wait=10.0)
     broker = await NatsBroker.connect(nats_server.url)
     try:
-        outs = [Outgoing.event(dest=ORDOS, origin=YULIN, event_id=f"e-{n}", data=b"x")
+        outs = [link.event_message(dest=ORDOS, origin=YULIN, event_id=f"e-{n}", data=b"x")
                 for n in range(3)]
         await broker.publish_many(outs)
         [first] = await broker.fetch("inbox_150600", "TB_EVT_150600", 1, timeout=1.0)

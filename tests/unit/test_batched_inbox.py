@@ -32,13 +32,13 @@ from domain.kernel import (
 )
 from domain.protocols import spec_of
 from domain.registers import RegisterEffect
-from regions import codec
-from regions.bootstrap import Region, build_region
-from regions.config import RegionConfig
-from regions.inbox import Incoming
-from regions.messages import LinkMessage
-from regions.node import BatchedCommand
-from regions.stores import MemoryStore
+from regions.adapters.stores.memory import MemoryStore
+from regions.core.config import RegionConfig
+from regions.core.inbox import Incoming
+from regions.core.messages import LinkMessage
+from regions.core.node import BatchedCommand
+from regions.runtime.bootstrap import Region, build_region
+from regions.wire import link
 
 A, B = "150600", "610800"
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -199,7 +199,7 @@ def sent(region: Region) -> list[LinkMessage]:
 def incoming(messages: list[LinkMessage]) -> list[Incoming]:
     found = []
     for message in messages:
-        out = codec.to_outgoing(message)
+        out = link.encode(message)
         found.append(Incoming(out.subject, out.data, out.headers, token=message.link_seq,
                               subject_origin=A))
     return found
@@ -425,7 +425,7 @@ def test_a_group_whose_commit_fails_runs_each_command_on_its_own(regions) -> Non
 def _quarantined(region: Region) -> list[Any]:
     from eventsourcing.utils import get_topic
 
-    from regions.ledger import Quarantined
+    from regions.core.store import Quarantined
     notes = region.node.app.recorder.select_notifications(
         start=None, limit=100, topics=[get_topic(Quarantined.Parked)])
     return [region.node.app.repository.get(uuid.UUID(str(n.originator_id))) for n in notes]

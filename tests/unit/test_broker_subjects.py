@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from regions.broker import subjects
-from regions.broker.port import Outgoing
+from regions.wire import link, subjects
 
 
 def test_event_subject_puts_destination_before_origin_and_parses_back() -> None:
@@ -79,7 +78,7 @@ def test_malformed_msg_ids_are_refused(value: str) -> None:
 
 
 def test_outgoing_event_carries_subject_and_msg_id_header() -> None:
-    out = Outgoing.event(dest="150600", origin="610800", event_id="e-1", data=b"{}",
+    out = link.event_message(dest="150600", origin="610800", event_id="e-1", data=b"{}",
                          headers={"traceparent": "00-1-2-01"})
     assert out.subject == "tb.v1.evt.150600.610800"
     assert out.headers == {"traceparent": "00-1-2-01", "Nats-Msg-Id": "e-1:150600"}

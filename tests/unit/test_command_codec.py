@@ -24,7 +24,8 @@ from domain.protocols.transfer_events import (
     RecordFundsReceived,
 )
 from domain.values import CaseNumber, RegionCode
-from regions.command_codec import (
+from regions.core.outcome import Outcome
+from regions.wire.commands import (
     CommandDecodeError,
     command_types,
     decode_command,
@@ -34,7 +35,6 @@ from regions.command_codec import (
     encode_outcome_reply,
     encode_request,
 )
-from regions.node import Outcome
 
 STAFF = Actor("staff", "0451", "150600", "社保经办", "W3")
 CASE_ID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"

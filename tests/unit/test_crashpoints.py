@@ -1,4 +1,4 @@
-"""Crash points (`regions.crashpoints`) are inert unless armed, refuse a bad plan, and kill the
+"""Crash points (`regions.runtime.crashpoints`) are inert unless armed, refuse a bad plan, and kill the
 process exactly at the planned pass — the fault tests rely on all three."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from regions import crashpoints
+from regions.runtime import crashpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_unarmed_points_do_nothing() -> None:
 
 
 def test_an_armed_point_kills_the_process_on_the_planned_pass_only() -> None:
-    script = ("import sys; from regions import crashpoints as c; c.arm(); "
+    script = ("import sys; from regions.runtime import crashpoints as c; c.arm(); "
               "c.reached(c.AFTER_COMMIT_BEFORE_ACK); c.reached(c.AFTER_COMMIT_BEFORE_PUBLISH); "
               "print('survived pass 1', flush=True); c.reached(c.AFTER_COMMIT_BEFORE_ACK); "
               "print('survived pass 2', flush=True)")

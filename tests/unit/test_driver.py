@@ -8,11 +8,11 @@ import uuid
 
 from domain.kernel import Actor
 from domain.protocols import spec_of
-from regions.bootstrap import build_region
-from regions.broker.memory import MemoryBroker
-from regions.config import RegionConfig
-from regions.driver import NodeDriver
-from regions.stores import MemoryStore
+from regions.adapters.brokers.memory import MemoryBroker
+from regions.adapters.stores.memory import MemoryStore
+from regions.core.config import RegionConfig
+from regions.runtime.bootstrap import build_region
+from regions.runtime.driver import NodeDriver
 from tests.unit import toy_protocol as toy
 
 A, B = "150600", "610800"

@@ -16,11 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.kernel import EventRef, InvalidValue, to_payload
+from regions.core.messages import HighWaterMark, ResendRequest
 from regions.wire import (
-    HighWaterMark,
     LinkPosition,
     NewerSchema,
-    ResendRequest,
     WireError,
     WireMessage,
     WireReason,

@@ -18,18 +18,18 @@ from domain.protocols.intake import AcceptIntake
 from domain.protocols.transfer import application
 from domain.protocols.transfer_events import ApproveTransferOut
 from domain.values import CaseNumber, RegionCode
-from regions import codec
-from regions.backends.pension import PensionBackend, example_records
-from regions.bootstrap import Region, build_region
-from regions.broker import subjects
-from regions.client import CommandRejected
-from regions.config import RegionConfig
-from regions.feed import FeedItem, FeedRelay
-from regions.feed_wire import decode_feed, encode_feed, to_outgoing
-from regions.inbox import Incoming
-from regions.ledger import Stream
-from regions.node import Outcome, side_id
-from regions.stores import MemoryStore
+from regions.adapters.stores.memory import MemoryStore
+from regions.core.config import RegionConfig
+from regions.core.feed import FeedItem, FeedRelay
+from regions.core.inbox import Incoming
+from regions.core.node import side_id
+from regions.core.outcome import Outcome
+from regions.core.store import Stream
+from regions.runtime.bootstrap import Region, build_region
+from regions.sdk.client import CommandRejected
+from regions.sdk.examples.pension import PensionBackend, example_records
+from regions.wire import feed as feed_codec
+from regions.wire import link, subjects
 from regions.wire.envelope import WireError, WireReason
 from simulations.workload import draw_applicant
 
@@ -80,7 +80,7 @@ def carry_links(sender: Region, receiver: Region) -> int:
     sender.relay.published(batch, T0)
     incoming = []
     for item in batch.items:
-        out = codec.to_outgoing(item)
+        out = link.encode(item)
         incoming.append(Incoming(out.subject, out.data, out.headers, token=item,
                                  subject_origin=out.subject.split(".")[-1]))
     return receiver.inbox.handle(incoming, T0).applied
@@ -120,7 +120,7 @@ def test_a_crash_before_the_cursor_moved_republishes_the_same_identities_and_aft
     again = dest.feed.step(T0)
     assert again is not None and [i.event_id for i in again.items] == [
         i.event_id for i in first.items]
-    assert [to_outgoing(i).headers["Nats-Msg-Id"] for i in again.items] == [
+    assert [feed_codec.encode(i).headers["Nats-Msg-Id"] for i in again.items] == [
         i.event_id for i in first.items]  # JetStream drops the repeats
     dest.feed.published(again, T0)
     dest.restart()  # crashed after the cursor moved
@@ -140,12 +140,12 @@ def test_a_feed_message_round_trips_with_every_attribute_and_the_current_payload
     dest, _ = world
     case_id = submit(dest)
     item = drain_feed(dest)[0]
-    out = to_outgoing(item)
+    out = feed_codec.encode(item)
     assert out.subject == f"tb.v1.feed.{DEST}.pension_transfer.ApplicationSubmitted"
     body = json.loads(out.data)
     assert body["id"] == f"{side_id(case_id, DEST)}:1" and body["feedseq"] == item.position
     assert body["source"] == f"/tongban/regions/{DEST}" and body["caseid"] == case_id
-    event = decode_feed(out.data)
+    event = feed_codec.decode(out.data)
     assert (event.case_id, event.region, event.version, event.position, event.type) == (
         case_id, DEST, 1, item.position, "ApplicationSubmitted")
     assert event.event().at == T0
@@ -163,13 +163,13 @@ def test_a_malformed_feed_message_is_refused_with_its_reason(
         world: tuple[Region, Region], change, reason: WireReason) -> None:
     dest, _ = world
     submit(dest)
-    body = json.loads(encode_feed(drain_feed(dest)[0]))
+    body = json.loads(feed_codec.encode(drain_feed(dest)[0]).data)
     change(body)
     with pytest.raises(WireError) as refused:
-        decode_feed(json.dumps(body))
+        feed_codec.decode(json.dumps(body))
     assert refused.value.reason == reason
     with pytest.raises(WireError) as not_json:
-        decode_feed(b"{not json")
+        feed_codec.decode(b"{not json")
     assert not_json.value.reason == WireReason.NOT_JSON
 
 
@@ -219,7 +219,7 @@ def run_backends(dest: Region, origin: Region, *, rounds: int = 20) -> list[Pens
             for region in (dest, origin):
                 for item in drain_feed(region):
                     moved += 1
-                    await backends[region.code].handle(decode_feed(to_outgoing(item).data))
+                    await backends[region.code].handle(feed_codec.decode(feed_codec.encode(item).data))
             if not moved:
                 return
         raise AssertionError("the back-ends never came to rest")
@@ -254,7 +254,7 @@ def test_a_back_end_that_sees_the_feed_again_acts_nowhere_twice(
     async def replay() -> None:
         for region in (dest, origin):
             for item in _all_items(region):
-                await backends[region.code].handle(decode_feed(to_outgoing(item).data))
+                await backends[region.code].handle(feed_codec.decode(feed_codec.encode(item).data))
 
     asyncio.run(replay())
     assert (stored(dest, case_id), stored(origin, case_id)) == before

@@ -13,17 +13,17 @@ from pathlib import Path
 import pytest
 
 from domain.values import MaterialRef
-from regions.config import RegionConfig
-from regions.materials.blobs import (
+from regions.adapters.blobs.base import (
     BlobNotFound,
     BlobStore,
     MaterialLimits,
     MaterialRefused,
     MemoryBlobStore,
 )
-from regions.materials.fs import FilesystemBlobStore
-from regions.materials.setup import blob_store_for
-from regions.stores_sql import StoreConfigError
+from regions.adapters.blobs.fs import FilesystemBlobStore
+from regions.adapters.blobs.setup import blob_store_for
+from regions.adapters.stores.sql import StoreConfigError
+from regions.core.config import RegionConfig
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100

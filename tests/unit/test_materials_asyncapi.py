@@ -11,17 +11,10 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from regions.broker import subjects
-from regions.materials.wire import (
-    ERROR_CODES,
-    DocChunk,
-    DocError,
-    DocRequest,
-    encode_chunk,
-    encode_error,
-    encode_request,
-)
-from regions.wire.asyncapi import DEFAULT_PATH
+from regions.contract.asyncapi import DEFAULT_PATH
+from regions.core.documents import ERROR_CODES, DocError, DocRequest
+from regions.wire import subjects
+from regions.wire.documents import DocChunk, encode_chunk, encode_error, encode_request
 
 SHA = "ab" * 32
 

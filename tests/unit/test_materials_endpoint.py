@@ -24,24 +24,16 @@ from domain.kernel import Actor
 from domain.protocols.application_events import VerifyAndForward
 from domain.protocols.intake import Submit
 from domain.values import CaseNumber, MaterialRef, RegionCode
-from regions.bootstrap import Region, build_region
-from regions.broker.memory import MemoryBroker
-from regions.config import RegionConfig
-from regions.driver import NodeDriver
-from regions.materials.authority import authorise
-from regions.materials.blobs import MemoryBlobStore
-from regions.materials.endpoint import DocumentEndpoint
-from regions.materials.fetch import MaterialMismatch, fetch_material
-from regions.materials.wire import (
-    DocChunk,
-    DocError,
-    DocRequest,
-    chunk_size,
-    encode_chunk,
-    encode_request,
-    inbox_prefix,
-)
-from regions.stores import MemoryStore
+from regions.adapters.blobs.base import MemoryBlobStore
+from regions.adapters.brokers.memory import MemoryBroker
+from regions.adapters.stores.memory import MemoryStore
+from regions.core.config import RegionConfig
+from regions.core.documents import DocError, DocRequest, authorise
+from regions.runtime.bootstrap import Region, build_region
+from regions.runtime.documents import DocumentEndpoint
+from regions.runtime.driver import NodeDriver
+from regions.sdk.documents import MaterialMismatch, fetch_material
+from regions.wire.documents import DocChunk, chunk_size, encode_chunk, encode_request, inbox_prefix
 from simulations.workload import draw_applicant
 
 OWNER, HANDLER, STRANGER = "150600", "610800", "152900"

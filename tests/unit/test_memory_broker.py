@@ -7,9 +7,8 @@ import datetime as dt
 
 import pytest
 
-from regions.broker import subjects
-from regions.broker.memory import MemoryBroker, MemoryBrokerFaults
-from regions.broker.port import (
+from regions.adapters.brokers.memory import MemoryBroker, MemoryBrokerFaults
+from regions.core.ports import (
     Broker,
     BrokerAdmin,
     BrokerError,
@@ -20,6 +19,7 @@ from regions.broker.port import (
     PubAck,
     PublishError,
 )
+from regions.wire import subjects
 from tests.contract.broker_contract import (
     DEST,
     INBOX,

@@ -9,13 +9,13 @@ import pytest
 
 from domain.kernel import Actor
 from domain.protocols import spec_of
-from regions import codec
-from regions.bootstrap import Region, build_region
-from regions.config import RegionConfig
-from regions.inbox import Incoming
-from regions.messages import HighWaterMark, LinkMessage, ResendRequest
-from regions.node import CommandInProgress, IdempotencyConflict
-from regions.stores import MemoryStore
+from regions.adapters.stores.memory import MemoryStore
+from regions.core.config import RegionConfig
+from regions.core.errors import CommandInProgress, IdempotencyConflict
+from regions.core.inbox import Incoming
+from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest
+from regions.runtime.bootstrap import Region, build_region
+from regions.wire import link
 from tests.unit import toy_protocol as toy
 
 A, B = "150600", "610800"
@@ -53,7 +53,7 @@ def outgoing(region: Region) -> list:
 def deliver(region: Region, items: list, now: dt.datetime = T0):
     incoming = []
     for item in items:
-        out = codec.to_outgoing(item)
+        out = link.encode(item)
         incoming.append(Incoming(out.subject, out.data, out.headers, token=item,
                                  subject_origin=out.subject.split(".")[-1]))
     return region.inbox.handle(incoming, now)
@@ -208,7 +208,7 @@ def test_deadline_is_flagged_by_the_timer_never_early_and_survives_a_restart(wor
 def _quarantined(region: Region) -> list:
     from eventsourcing.utils import get_topic
 
-    from regions.ledger import Quarantined
+    from regions.core.store import Quarantined
     notes = region.node.app.recorder.select_notifications(
         start=None, limit=100, topics=[get_topic(Quarantined.Parked)])
     return [region.node.app.repository.get(n.originator_id) for n in notes]

@@ -15,18 +15,18 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.http import build_app
 from domain.kernel import Actor
 from domain.protocols import spec_of
-from regions.backend import CommandEndpoint
-from regions.bootstrap import build_region
-from regions.broker.memory import MemoryBroker
-from regions.config import RegionConfig
-from regions.driver import NodeDriver
-from regions.http import build_app
-from regions.metrics import registry_for, render
-from regions.node_status import COMMAND_OUTCOMES, NodeStatus, Readiness
-from regions.stores import MemoryStore
-from regions.worker_lock import FileWorkerLock, ProcessLocalLock
+from regions.adapters.brokers.memory import MemoryBroker
+from regions.adapters.stores.memory import MemoryStore
+from regions.adapters.worker_lock import FileWorkerLock, ProcessLocalLock
+from regions.core.config import RegionConfig
+from regions.runtime.bootstrap import build_region
+from regions.runtime.commands import CommandEndpoint
+from regions.runtime.driver import NodeDriver
+from regions.runtime.metrics import registry_for, render
+from regions.runtime.status import COMMAND_OUTCOMES, NodeStatus, Readiness
 from tests.unit import toy_protocol as toy
 
 A, B, C = "150600", "610800", "152900"

@@ -1,4 +1,4 @@
-"""Operating the quarantine (`regions.quarantine`, `tongban quarantine`): every parked message can
+"""Operating the quarantine (`regions.runtime.quarantine`, `tongban quarantine`): every parked message can
 be listed with its reason, shown safely, replayed at most once, and discarded without being lost.
 
 Core rules on in-memory regions with the toy protocol; the command line on a SQLite store (the
@@ -19,15 +19,17 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from domain.kernel import Actor
 from domain.protocols import spec_of
-from regions import codec, quarantine
-from regions.bootstrap import Region, build_region
-from regions.config import RegionConfig
-from regions.inbox import LINK_RECORD_FORM, LINK_RECORD_HEADER, Incoming, link_record
-from regions.ledger import Quarantined, stable_id
-from regions.messages import HighWaterMark, LinkMessage
-from regions.stores import MemoryStore, Store
-from regions.stores_sql import SqliteStore
-from regions.worker_lock import worker_lock_for
+from regions.adapters.stores.memory import MemoryStore
+from regions.adapters.stores.sql import SqliteStore
+from regions.adapters.worker_lock import worker_lock_for
+from regions.core.config import RegionConfig
+from regions.core.inbox import LINK_RECORD_FORM, LINK_RECORD_HEADER, Incoming, link_record
+from regions.core.messages import HighWaterMark, LinkMessage
+from regions.core.ports import Store
+from regions.core.store import Quarantined, stable_id
+from regions.runtime import quarantine
+from regions.runtime.bootstrap import Region, build_region
+from regions.wire import link
 from tests.unit import toy_protocol as toy
 
 A, B, STRANGER = "150600", "610800", "152900"
@@ -55,14 +57,14 @@ def sent(region: Region) -> list[Incoming]:
     batch = region.relay.step(T0)
     assert batch is not None
     region.relay.published(batch, T0)
-    out = [codec.to_outgoing(i) for i in batch.items]
+    out = [link.encode(i) for i in batch.items]
     return [Incoming(o.subject, o.data, o.headers, token=i, subject_origin=o.subject.split(".")[-1])
             for i, o in enumerate(out)]
 
 
 def poison(region: Region) -> None:
     """Garbage on A's link and a well-formed mark from a region that is not a peer."""
-    mark = codec.to_outgoing(HighWaterMark(STRANGER, region.code, 7, T0))
+    mark = link.encode(HighWaterMark(STRANGER, region.code, 7, T0))
     result = region.inbox.handle([
         Incoming(f"tb.v1.evt.{region.code}.{A}", GARBAGE, {}, token="junk", subject_origin=A),
         Incoming(mark.subject, mark.data, mark.headers, token="mark", subject_origin=STRANGER),
@@ -142,7 +144,7 @@ def test_replaying_a_position_the_inbox_already_applied_changes_nothing(store) -
     ping(a)
     deliveries = sent(a)
     assert b.inbox.handle(deliveries, T0).applied == 1
-    message = codec.from_bytes(deliveries[0].data)
+    message = link.decode(deliveries[0].data)
     assert isinstance(message, LinkMessage)
     qid = stable_id("quarantine", B, "copy")
     b.node.app.save(Quarantined.park(qid, "a stray copy", "", link_record(message),

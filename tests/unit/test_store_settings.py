@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from eventsourcing.utils import Environment
 
-from regions.config import RegionConfig
-from regions.ledger import RegionLedger
-from regions.stores import MemoryStore, store_for
-from regions.stores_sql import (
+from regions.adapters.stores.memory import MemoryStore
+from regions.adapters.stores.setup import store_for
+from regions.adapters.stores.sql import (
     ConnectionTarget,
     PostgresStore,
     SqliteStore,
@@ -19,6 +18,8 @@ from regions.stores_sql import (
     postgres_settings,
     region_channel,
 )
+from regions.core.config import RegionConfig
+from regions.core.store import EventStore
 
 TARGET = ConnectionTarget(host="127.0.0.1", port=5432, dbname="test", user="postgres", password="")
 
@@ -31,7 +32,7 @@ def settings(**overrides: object) -> dict[str, str]:
 
 def as_library_sees_it(process_env: dict[str, str], given: dict[str, str]) -> Environment:
     """The merge `Application.construct_env` does: class env < os.environ < constructor env."""
-    return Environment(RegionLedger.name, {**process_env, **given})
+    return Environment(EventStore.name, {**process_env, **given})
 
 
 def test_a_libpq_url_and_a_keyword_dsn_name_the_same_server() -> None:
@@ -74,7 +75,7 @@ def test_the_ledger_always_gets_small_pools_a_lock_timeout_and_no_db_functions()
     assert (env.get("POSTGRES_POOL_SIZE"), env.get("POSTGRES_MAX_OVERFLOW")) == ("2", "3")
     assert env.get("POSTGRES_LOCK_TIMEOUT") == "5"
     assert env.get("POSTGRES_SCHEMA") == "tb_150600"
-    assert env.get("APPLICATION_RECORDER_TOPIC") == "regions.stores_sql:RegionChannelRecorder"
+    assert env.get("APPLICATION_RECORDER_TOPIC") == "regions.adapters.stores.sql:RegionChannelRecorder"
     assert (env.get("POSTGRES_HOST"), env.get("POSTGRES_PORT"), env.get("POSTGRES_PASSWORD")) == (
         "127.0.0.1", "5432", "")
 

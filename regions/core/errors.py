@@ -1,0 +1,40 @@
+"""The node's own refusals, shared by its parts and by every adapter that reports them.
+
+Why in one place: the inbox, the store, the command service and the codecs all raise or catch
+these, and none of them should import another's module just for an exception class.
+"""
+
+from __future__ import annotations
+
+from domain.kernel import DomainError
+
+
+class DecodeError(Exception):
+    """Raised by a codec for a message that cannot be decoded; `reason` is kept in quarantine.
+
+    `position` is (origin, destination, link_seq) when the envelope still said where the message
+    sat on its link: the link must step over it, or every later message would wait forever.
+    """
+
+    def __init__(self, reason: str, position: tuple[str, str, int] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.position = position
+
+
+class StoreRefused(Exception):
+    """The store would not take a unit of work's data (it cannot be encoded, or the database
+    rejected a value). Retrying cannot help — unlike a lost connection or a version conflict —
+    so the inbox diverts the one message that caused it instead of retrying it forever."""
+
+
+class IdempotencyConflict(DomainError):
+    """A command id used again with a different request."""
+
+    code = "idempotency_conflict"
+
+
+class CommandInProgress(DomainError):
+    """A command id whose first request is still being decided (a concurrent duplicate)."""
+
+    code = "in_progress"

@@ -1,0 +1,97 @@
+"""One NATS request/reply loop for every endpoint a node serves (commands, documents, later more).
+
+Why one: each endpoint needs the same things — a NATS connection of its own to the node's URL
+(the broker port stays JetStream-only, and a reconnect here never disturbs the relay or the
+inbox), a subscription in a queue group (so API processes of one region share the load), an
+answer on the request's reply subject that may be lost without harm (the requester retries),
+and a clean stop that answers what was already received. Only what a request *means* differs,
+and that is the `Handler` each endpoint passes in (`regions.runtime.commands`,
+`regions.runtime.documents`).
+
+nats-py runs one subscription's callbacks one after another, so the requests one endpoint serves
+are handled in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+
+from regions.runtime.driver import NodeDriver
+
+log = logging.getLogger("tongban.endpoints")
+
+#: Pause between attempts to reach NATS at start-up (s); afterwards nats-py reconnects itself.
+CONNECT_RETRY: Final = 1.0
+CONNECT_TIMEOUT: Final = 5.0
+
+#: Request bytes and reply subject in, reply bytes out (None: nothing to send).
+Handler = Callable[[bytes, str], Awaitable[bytes | None]]
+
+
+async def serve_requests(driver: NodeDriver, *, name: str, client: str, subject: str, queue: str,
+                         handler_for: Callable[[NatsClient], Handler], url: str | None = None,
+                         ready: asyncio.Event | None = None) -> None:
+    """Answer requests on `subject` (queue group `queue`) until the driver stops.
+
+    `handler_for` builds the handler once connected (it may need the connection, e.g. its
+    `max_payload`); `url` defaults to the node's `nats_url`; `ready` is set once the
+    subscription is live. `name` says what serves (in the logs), `client` names the NATS
+    connection (`tongban-<client>-<region>`).
+    """
+    code = driver.region.code
+    nc = await connect(url or driver.region.config.nats_url, driver, f"tongban-{client}-{code}",
+                       name)
+    if nc is None:
+        return
+    handle = handler_for(nc)
+
+    async def on_request(msg: Msg) -> None:
+        answer = await handle(msg.data, msg.reply)
+        if answer is None or not msg.reply:
+            return
+        try:
+            await msg.respond(answer)
+        except (nats.errors.Error, OSError) as exc:  # the requester asks again
+            log.warning("reply to %s lost: %r", msg.reply, exc)
+
+    try:
+        await nc.subscribe(subject, queue=queue, cb=on_request)
+        await nc.flush()
+        log.info("%s of %s serving %s", name, code, subject)
+        if ready is not None:
+            ready.set()
+        await driver.stopped.wait()
+    finally:
+        with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):
+            await nc.drain()  # answers what was already received, then closes
+        if not nc.is_closed:
+            await nc.close()
+
+
+async def connect(url: str, driver: NodeDriver, client_name: str,
+                  what: str = "endpoint") -> NatsClient | None:
+    """Connect, retrying until the driver stops (None then)."""
+    # nats-py annotates these durations as int; it passes them to asyncio, floats work.
+    durations: dict[str, Any] = {"reconnect_time_wait": 0.25, "connect_timeout": 2.0}
+    while not driver.stopped.is_set():
+        nc = NatsClient()
+        try:
+            await asyncio.wait_for(nc.connect(
+                servers=[url], name=client_name, allow_reconnect=True, max_reconnect_attempts=-1,
+                **durations), CONNECT_TIMEOUT)
+            return nc
+        except (nats.errors.Error, OSError, TimeoutError) as exc:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            log.warning("%s cannot reach NATS at %s: %r; retrying", what, url, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(driver.stopped.wait(), CONNECT_RETRY)
+    return None

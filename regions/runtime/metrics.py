@@ -1,0 +1,88 @@
+"""Prometheus metrics of one node process (`/metrics`), read from `NodeStatus` at scrape time.
+
+Why a collector and not counters incremented in place: the numbers already exist (the driver's
+counters, the inbox's stats and lag, the store's pool), and reading them when scraped keeps the
+hot paths free of metric calls. Why a registry per node: the global registry is process-wide,
+and tests run several nodes in one process. Every metric, with every label set known at start
+(the node's peers as links, every command outcome), is exposed from the first scrape, as zero
+until something happens, so dashboards and alerts see a series instead of "no data".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from regions.runtime.status import COMMAND_OUTCOMES, NodeStatus
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+#: Process totals: name (without `_total`), help, key in `NodeStatus.totals()`.
+COUNTERS = (
+    ("tongban_events_published", "Events the outbox relay published to the broker.", "published"),
+    ("tongban_events_consumed", "Messages the inbox fetched from the broker.", "consumed"),
+    ("tongban_events_applied", "Counterpart events the inbox recorded (exactly once).", "applied"),
+    ("tongban_inbox_gaps", "Messages held because an earlier one on their link was missing.",
+     "gaps"),
+    ("tongban_quarantined", "Messages parked in quarantine (undecodable, unknown sender...).",
+     "quarantined"),
+    ("tongban_deadline_misses", "Statutory deadlines recorded as missed (DeadlineMissed).",
+     "deadline_misses"),
+)
+
+
+class NodeCollector(Collector):
+    def __init__(self, status: NodeStatus) -> None:
+        self.status = status
+
+    def collect(self) -> Iterator[Metric]:
+        status = self.status
+        totals = status.totals()
+        for name, doc, key in COUNTERS:
+            family = CounterMetricFamily(name, doc)
+            family.add_metric([], totals[key])
+            yield family
+        commands = CounterMetricFamily("tongban_commands", "Commands served, by outcome.",
+                                       labels=["outcome"])
+        for outcome in COMMAND_OUTCOMES:
+            commands.add_metric([outcome], totals[f"command:{outcome}"])
+        yield commands
+        links = status.links
+        lag, held = status.inbox_lag(), status.inbox_held()
+        lag_family = GaugeMetricFamily(
+            "tongban_inbox_lag", "Messages announced or held on a link and not yet applied.",
+            labels=["link"])
+        held_family = GaugeMetricFamily(
+            "tongban_inbox_held", "Messages held on a link, waiting for a missing one (a gap).",
+            labels=["link"])
+        for link in links:
+            lag_family.add_metric([link], lag.get(link, 0))
+            held_family.add_metric([link], held.get(link, 0))
+        yield lag_family
+        yield held_family
+        yield _gauge("tongban_db_connections_open",
+                     "Database connections this process holds open (pool and worker lock).",
+                     status.open_connections())
+        yield _gauge("tongban_worker_active",
+                     "1 when this process is its region's active worker, 0 as a standby.",
+                     1 if status.worker == "active" else 0)
+        yield _gauge("tongban_broker_connected", "1 while connected to the broker.",
+                     1 if status.broker.is_connected else 0)
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
+
+
+def registry_for(status: NodeStatus) -> CollectorRegistry:
+    """A registry of this node's own (not the process-global one)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(NodeCollector(status))
+    return registry
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    return generate_latest(registry)

@@ -1,0 +1,190 @@
+"""What a node process is doing right now: the one object /readyz and /metrics read.
+
+Why a separate object: the HTTP server must answer from start-up — also while the node waits as a
+standby, before any region, driver or relay exists — and keep answering across a lost lock and
+a takeover, when the driver is replaced. So the server reads this holder, which the process sets
+(`activate`, `retire`) as the node's worker comes and goes; counters of a retired driver are kept
+so the process's totals never go backwards.
+
+Readings that touch the inbox's state (`lag`, held messages) run on the event loop while the
+node's database thread may be changing that state; they copy it and retry if it changed under
+them, never block the database thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from domain.deadlines import DeadlineMissed
+from domain.kernel import Event
+from regions.adapters.stores.sql import datastore_of
+from regions.adapters.worker_lock import PostgresWorkerLock, WorkerLock
+from regions.core.config import RegionConfig
+from regions.core.node import SideView
+from regions.runtime.driver import NodeDriver
+
+log = logging.getLogger("tongban.node")
+
+#: How a command sent to the node's endpoint ended (the `outcome` label of tongban_commands).
+COMMAND_OUTCOMES = ("ok", "refused", "conflict", "invalid", "error")
+#: Counters of the process, summed over the drivers it ran.
+TOTALS = ("published", "consumed", "applied", "gaps", "quarantined", "deadline_misses")
+#: A readiness probe of the store that takes longer than this fails (s).
+PROBE_TIMEOUT = 2.0
+T = TypeVar("T")
+
+
+class Connected(Protocol):
+    @property
+    def is_connected(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The verdict of /readyz: every check "ok" (the worker "active"), else what is not."""
+
+    region: str
+    checks: Mapping[str, str]
+    inbox_lag: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def not_ready(self) -> list[str]:
+        return [name for name, state in self.checks.items() if state not in ("ok", "active")]
+
+    @property
+    def ready(self) -> bool:
+        return not self.not_ready
+
+    def body(self) -> dict[str, Any]:
+        return {"ready": self.ready, "region": self.region, "checks": dict(self.checks),
+                "not_ready": self.not_ready, "inbox_lag": dict(self.inbox_lag)}
+
+
+class NodeStatus:
+    def __init__(self, config: RegionConfig, broker: Connected, lock: WorkerLock) -> None:
+        self.config = config
+        self.broker = broker
+        self.lock = lock
+        self.driver: NodeDriver | None = None
+        self.lock_lost = False
+        self._retired: Counter[str] = Counter()
+        self._misses = 0
+
+    # ----------------------------------------------------------------- the worker's life
+
+    def activate(self, driver: NodeDriver) -> None:
+        self.driver = driver
+        self.lock_lost = False
+        driver.region.node.listeners.append(self._count_misses)
+
+    def retire(self, *, lock_lost: bool) -> None:
+        """The driver stopped: keep its counts, forget the driver."""
+        if self.driver is not None:
+            self._retired.update(self._driver_counts(self.driver))
+        self.driver = None
+        self.lock_lost = lock_lost
+
+    def _count_misses(self, view: SideView, events: list[Event]) -> None:
+        self._misses += sum(isinstance(e, DeadlineMissed) for e in events)
+
+    @property
+    def worker(self) -> str:
+        if self.driver is not None and self.lock.held:
+            return "active"
+        return "lock lost" if self.lock_lost else "standby"
+
+    # ----------------------------------------------------------------- readings
+
+    @property
+    def links(self) -> list[str]:
+        """The node's known links (its peers) and any other link its inbox has seen."""
+        return sorted({*self.config.peers, *self.inbox_lag()} - {self.config.region})
+
+    def inbox_lag(self) -> dict[str, int]:
+        if self.driver is None:
+            return {}
+        inbox = self.driver.region.inbox
+        return _copy(inbox.lag, {})
+
+    def inbox_held(self) -> dict[str, int]:
+        if self.driver is None:
+            return {}
+        inbox = self.driver.region.inbox
+        return _copy(lambda: {o: len(lk.held) for o, lk in list(inbox.links.items())}, {})
+
+    def totals(self) -> Counter[str]:
+        counts = Counter(dict.fromkeys(TOTALS, 0))
+        counts.update({f"command:{o}": 0 for o in COMMAND_OUTCOMES})
+        counts.update(self._retired)
+        if self.driver is not None:
+            counts.update(self._driver_counts(self.driver))
+        counts["deadline_misses"] += self._misses
+        return counts
+
+    def _driver_counts(self, driver: NodeDriver) -> Counter[str]:
+        stats = driver.region.inbox.stats
+        counts = Counter({"published": driver.counters["published"],
+                          "consumed": driver.counters["consumed"],
+                          "applied": stats["applied"], "gaps": stats["gaps"],
+                          "quarantined": stats["quarantined"]})
+        counts.update({f"command:{o}": n for o, n in driver.commands.items()})
+        return counts
+
+    def open_connections(self) -> int:
+        """Database connections this process holds open: the node's pool and the lock's."""
+        count = 0
+        if self.driver is not None:
+            datastore = datastore_of(self.driver.region.node.app)
+            count += _pool_size(getattr(datastore, "pool", None))
+        if isinstance(self.lock, PostgresWorkerLock) and self.lock.connected:
+            count += 1
+        return count
+
+    # ----------------------------------------------------------------- readiness
+
+    async def readiness(self) -> Readiness:
+        checks = {"store": await self._store_check(),
+                  "broker": "ok" if self.broker.is_connected else "disconnected",
+                  "worker": self.worker}
+        lag = self.inbox_lag()
+        return Readiness(self.config.region, checks,
+                         {link: lag.get(link, 0) for link in self.links})
+
+    async def _store_check(self) -> str:
+        driver = self.driver
+        try:
+            if driver is not None:  # the node's own pool, on its database thread
+                recorder = driver.region.node.app.recorder
+                await asyncio.wait_for(driver.db(recorder.max_notification_id), PROBE_TIMEOUT)
+            else:
+                await asyncio.wait_for(self.lock.probe(), PROBE_TIMEOUT)
+        except TimeoutError:
+            return f"no answer within {PROBE_TIMEOUT:g} s"
+        except Exception as exc:
+            return f"error: {exc!r}"[:300]
+        return "ok"
+
+
+def _pool_size(pool: Any) -> int:
+    """Open connections of a pool: psycopg_pool (PostgreSQL) or eventsourcing's own (SQLite)."""
+    if pool is None:
+        return 0
+    if hasattr(pool, "get_stats"):
+        return int(pool.get_stats().get("pool_size", 0))
+    return int(pool.num_in_use + pool.num_in_pool)
+
+
+def _copy(read: Callable[[], T], default: T) -> T:
+    """Read state another thread may be changing; retry if it changed during the read."""
+    for _ in range(5):
+        try:
+            return read()
+        except RuntimeError:  # "dictionary changed size during iteration"
+            continue
+    log.debug("state kept changing while being read; reporting %r", default)
+    return default

@@ -1,0 +1,1 @@
+"""Example region back-ends built on the SDK (`regions.sdk.feed`, `regions.sdk.client`)."""

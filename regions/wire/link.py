@@ -1,0 +1,67 @@
+"""Link items <-> broker messages: subjects, `Nats-Msg-Id`, CloudEvents bytes.
+
+The store keeps a shared event as a `LinkMessage` (payload as recorded); on the way out it is
+decoded into its domain event and put into the CloudEvents envelope of `regions.wire.envelope` (which
+upcasts payloads written by an older schema version); on the way in the envelope is checked and
+decoded back. Anything that fails becomes a `DecodeError` with the wire's reason, which the inbox
+keeps with the quarantined message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from uuid import UUID
+
+from domain.kernel import DomainError, EventRef, event_from_payload, to_payload
+from regions.core.errors import DecodeError
+from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
+from regions.core.ports import MSG_ID_HEADER, Outgoing
+from regions.wire import control, envelope, subjects
+
+
+def encode(item: WireItem) -> Outgoing:
+    """A link item as the broker message its relay publishes (envelope bytes, subject, msg id)."""
+    if isinstance(item, LinkMessage):
+        event = event_from_payload(item.type, item.payload, item.schema_version)
+        wire = envelope.WireMessage(
+            event=event, ref=EventRef(item.originator_id, item.originator_version),
+            origin=item.origin, destination=item.destination, link_seq=item.link_seq,
+            case_number=item.case_number, case_id=item.case_id, process=item.process,
+            traceparent=item.traceparent)
+        return event_message(dest=item.destination, origin=item.origin,
+                             event_id=item.event_id, data=envelope.encode(wire))
+    return event_message(dest=item.recipient, origin=item.sender, event_id=item.id,
+                         data=control.encode_control(item))
+
+
+def event_message(*, dest: str, origin: str, event_id: str | UUID, data: bytes,
+                  headers: Mapping[str, str] | None = None) -> Outgoing:
+    """A message on the link `origin` -> `dest`, its subject and msg id by the grammar."""
+    return Outgoing(subjects.event_subject(dest, origin), data,
+                    {**(headers or {}), MSG_ID_HEADER: subjects.msg_id(event_id, dest)})
+
+
+def decode(data: bytes, headers: dict[str, str] | None = None) -> WireItem:
+    """A delivery's bytes as the link item they carry; `DecodeError` with the reason if not."""
+    try:
+        decoded = control.decode_any(data)
+    except envelope.NewerSchema as exc:
+        raise DecodeError(f"newer_schema: {exc} (parked until this node is upgraded)",
+                          _position(exc)) from exc
+    except envelope.WireError as exc:
+        raise DecodeError(f"{exc.code}: {exc}", _position(exc)) from exc
+    except DomainError as exc:
+        raise DecodeError(f"{exc.code}: {exc}") from exc
+    if isinstance(decoded, (HighWaterMark, ResendRequest)):
+        return decoded
+    return LinkMessage(
+        origin=decoded.origin, destination=decoded.destination, link_seq=decoded.link_seq,
+        case_id=decoded.case_id, case_number=decoded.case_number, process=decoded.process,
+        originator_id=decoded.ref.originator_id, originator_version=decoded.ref.version,
+        type=decoded.event.TYPE, schema_version=type(decoded.event).SCHEMA_VERSION,
+        payload=to_payload(decoded.event), at=decoded.event.at, traceparent=decoded.traceparent)
+
+
+def _position(exc: envelope.WireError) -> tuple[str, str, int] | None:
+    p = exc.position
+    return None if p is None else (p.origin, p.destination, p.link_seq)

@@ -1,0 +1,264 @@
+"""One bench run: services, bounds, two node processes, the phases, the figures, clean-up.
+
+Phases run one after another on the same two nodes, each drained before the next starts (every
+case completed at the destination and concluded at the origin), so their figures never mix:
+- `warmup`: fills caches and JIT-free Python paths; not reported;
+- `paced-100`, `paced-300`: arrivals at a fixed rate; the propagation latency is read here
+  (a saturated run measures queueing, not propagation: throughput.md §2.2);
+- `burst`: a closed loop that keeps a window of cases in flight; completed cases per second;
+- `soak` (full run): more bursts until the RSS checkpoints are passed, nothing recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from regions.adapters.brokers.nats_server import NatsServer
+from regions.adapters.brokers.provision import provision
+from regions.adapters.stores.sql import PostgresStore
+from simulations.bench import bounds
+from simulations.bench.figures import (
+    PhaseFigures,
+    ProcessFigures,
+    milliseconds,
+    percentile,
+    propagation,
+    ratios,
+)
+from simulations.bench.services import (
+    BenchError,
+    choose_postgres,
+    postgres_cpu_seconds,
+    process_cpu_seconds,
+    process_peak_rss_mb,
+)
+from simulations.bench.worker import WorkerSettings, worker_main
+
+DESTINATION, ORIGIN = "150600", "610800"  # 鄂尔多斯 receives transfers from 榆林
+#: A phase whose finished counts do not move for this long has stalled (s).
+STALL_TIMEOUT = 60.0
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    cases: int
+    rate: float | None = None  # arrivals per second; None: closed loop
+    seconds: float | None = None  # stop submitting after this long
+    window: int = 400  # closed loop: cases in flight
+    record: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    quick: bool
+    phases: tuple[Phase, ...]
+    checkpoints: tuple[int, ...]
+
+    @classmethod
+    def quick_plan(cls, cases: int = 1200) -> Plan:
+        """Under a minute: short paced runs and a burst of `cases` (at most 15 s of arrivals)."""
+        return cls(True, (
+            Phase("warmup", 100, record=False, window=100),
+            Phase("paced-100", 300, rate=100, seconds=3),
+            Phase("paced-300", 600, rate=300, seconds=2),
+            Phase("burst", cases, seconds=15),
+        ), checkpoints=(500,))
+
+    @classmethod
+    def full_plan(cls, cases: int = 10_000, soak_to: int = 100_000) -> Plan:
+        phases = [
+            Phase("warmup", 500, record=False),
+            Phase("paced-100", 3_000, rate=100, seconds=30),
+            Phase("paced-300", 9_000, rate=300, seconds=30),
+            Phase("burst", cases),
+        ]
+        done = 500 + 3_000 + 9_000 + cases
+        chunk = 10_000
+        while done < soak_to:
+            phases.append(Phase(f"soak-{done}", min(chunk, soak_to - done), record=False))
+            done += chunk
+        return cls(False, tuple(phases), checkpoints=(10_000, soak_to))
+
+
+@dataclass
+class WorkerHandle:
+    name: str
+    process: Any
+    conn: Connection
+    ready: dict[str, Any] = field(default_factory=dict)
+
+    def ask(self, message: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
+        try:
+            self.conn.send(message)
+            if not self.conn.poll(timeout):
+                raise BenchError(f"{self.name} did not answer {message['op']!r} "
+                                 f"within {timeout} s")
+            reply: dict[str, Any] = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise BenchError(f"the {self.name} node exited (exit code "
+                             f"{self.process.exitcode}); its log is above") from exc
+        if "error" in reply:
+            raise BenchError(f"{self.name}: {reply['error']}")
+        return reply
+
+
+def run_bench(plan: Plan, dsn: str | None, progress: Progress,
+              profile_dir: str = "") -> dict[str, Any]:
+    """Everything `tongban bench` prints, as one dict."""
+    prefix = f"tbb{uuid.uuid4().hex[:8]}_"
+    postgres = choose_postgres(dsn)
+    progress(f"PostgreSQL: {postgres.origin}; schema prefix {prefix}")
+    nats = NatsServer(name="tongban-bench")
+    workers: list[WorkerHandle] = []
+    try:
+        nats.start()
+        progress(f"NATS: private nats-server at {nats.url} (sync_interval: always)")
+        progress("measuring the raw bounds...")
+        raw = bounds.measure(postgres.dsn, nats.url, prefix, quick=plan.quick)
+        progress(f"bounds: {raw}")
+        asyncio.run(provision([DESTINATION, ORIGIN], nats.url, ack_wait=60.0,
+                              max_ack_pending=10_000))
+        workers = _spawn(postgres.dsn, prefix, nats.url, plan.checkpoints, profile_dir)
+        phases = [_run_phase(phase, workers, nats.pid or 0, progress) for phase in plan.phases]
+        finals = {w.name: w.ask({"op": "stop"}) for w in workers}
+        for worker in workers:
+            worker.process.join(30)
+        return _report(plan, postgres.origin, raw, phases, workers, finals, nats.pid or 0)
+    finally:
+        for worker in workers:
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join(10)
+        nats.stop()
+        try:
+            PostgresStore(postgres.dsn, schema_prefix=prefix).drop_all()
+        finally:
+            postgres.stop()
+
+
+def _spawn(dsn: str, prefix: str, url: str, checkpoints: tuple[int, ...],
+           profile_dir: str = "") -> list[WorkerHandle]:
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: honest RSS and CPU
+    workers = []
+    for name, region, peer in (("origin", ORIGIN, DESTINATION),
+                               ("destination", DESTINATION, ORIGIN)):
+        ours, theirs = context.Pipe()
+        settings = WorkerSettings(region, peer, name, dsn, prefix, url, checkpoints, profile_dir)
+        process = context.Process(target=worker_main, args=(settings, theirs),
+                                  name=f"tongban-bench-{name}", daemon=True)
+        process.start()
+        workers.append(WorkerHandle(name, process, ours))
+    for worker in workers:
+        if not worker.conn.poll(120):
+            raise BenchError(f"the {worker.name} node did not start within 120 s")
+        worker.ready = worker.conn.recv()
+    return workers
+
+
+def _run_phase(phase: Phase, workers: list[WorkerHandle], nats_pid: int,
+               progress: Progress) -> PhaseFigures:
+    origin, destination = workers
+    servers_before = (process_cpu_seconds(nats_pid), postgres_cpu_seconds())
+    started = time.monotonic()
+    request = {"op": "phase", "record": phase.record, "cases": phase.cases, "rate": phase.rate,
+               "seconds": phase.seconds, "window": phase.window}
+    finished_before = destination.ask({"op": "status"})["finished"]
+    origin.ask(request)
+    destination.ask(request)
+    target = -1
+    seen, moved_at = (-1, -1), time.monotonic()
+    while True:
+        time.sleep(0.1)
+        d, o = destination.ask({"op": "status"}), origin.ask({"op": "status"})
+        if not d["submitting"]:
+            target = d["submitted"]
+        if d["refused"] or o["refused"]:
+            raise BenchError(f"{phase.name}: commands were refused (destination {d['refused']},"
+                             f" origin {o['refused']}); see the log above")
+        if target >= 0 and d["finished"] >= target and o["finished"] >= target:
+            break
+        if (d["finished"], o["finished"]) != seen:
+            seen, moved_at = (d["finished"], o["finished"]), time.monotonic()
+        elif time.monotonic() - moved_at > STALL_TIMEOUT:
+            raise BenchError(f"{phase.name} stalled: destination {d}, origin {o}")
+    reports = {"origin": origin.ask({"op": "collect"}),
+               "destination": destination.ask({"op": "collect"})}
+    figures = _phase_figures(phase, reports, time.monotonic() - started,
+                             target - finished_before)
+    figures.servers = {
+        "nats-server": {"cpu_seconds": round(process_cpu_seconds(nats_pid) - servers_before[0], 3),
+                        "peak_rss_mb": round(process_peak_rss_mb(nats_pid), 1)},
+        "postgres (all on this machine)": {
+            "cpu_seconds": round(postgres_cpu_seconds() - servers_before[1], 3)}}
+    progress(f"{phase.name}: {figures.completed} cases, "
+             f"{figures.cases_per_second:.1f} cases/s, p50/p99 "
+             f"{milliseconds(percentile(figures.latencies_s, 50))}/"
+             f"{milliseconds(percentile(figures.latencies_s, 99))} ms, RSS origin/destination "
+             f"{reports['origin']['rss_mb']}/{reports['destination']['rss_mb']} MB")
+    return figures
+
+
+def _phase_figures(phase: Phase, reports: dict[str, dict[str, Any]], wall: float,
+                   finished: int) -> PhaseFigures:
+    origin, destination = reports["origin"], reports["destination"]
+    latencies = (propagation(destination["sent"], origin["received"])
+                 + propagation(origin["sent"], destination["received"]))
+    arrivals, finished_at = destination["arrivals"], destination["finished_at"]
+    recorded = bool(phase.record and arrivals and finished_at)
+    if recorded:  # first arrival to last completion
+        elapsed = max(finished_at.values()) - min(arrivals.values())
+        completed = len(finished_at)
+    else:  # from the phase request to the drained status: slightly pessimistic
+        elapsed, completed = wall, finished
+    case_latencies = [finished_at[c] - arrivals[c] for c in finished_at if c in arrivals]
+    figures = PhaseFigures(phase.name, phase.rate, completed, elapsed, latencies, case_latencies,
+                           recorded=recorded)
+    figures.processes = {name: ProcessFigures.of(report) for name, report in reports.items()}
+    return figures
+
+
+def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[PhaseFigures],
+            workers: list[WorkerHandle], finals: dict[str, dict[str, Any]],
+            nats_pid: int) -> dict[str, Any]:
+    measured = {p.name: p for p in phases if p.recorded and p.completed}
+    soak = [{"phase": p.name, "cases": p.completed, "cases_per_second": round(
+        p.cases_per_second, 1), "rss_mb": {n: f.rss_mb for n, f in p.processes.items()}}
+        for p in phases if not p.recorded and p.name.startswith("soak")]
+    burst = measured.get("burst")
+    if burst is None:
+        raise BenchError("the burst phase completed no case")
+    headline = measured.get("paced-300") or burst
+    rss = {w.name: {"after_imports_mb": w.ready["rss_after_imports_mb"],
+                    "after_start_mb": w.ready["rss_after_start_mb"],
+                    "at_cases_mb": {str(k): v for k, v in
+                                    sorted(finals[w.name]["rss_at_cases_mb"].items())},
+                    "at_end_mb": finals[w.name]["rss_mb"]} for w in workers}
+    return {
+        "quick": plan.quick,
+        "postgres": pg_origin,
+        "cases_per_second": round(burst.cases_per_second, 1),
+        "latency_p50_ms": milliseconds(percentile(headline.latencies_s, 50)),
+        "latency_p99_ms": milliseconds(percentile(headline.latencies_s, 99)),
+        "latency_phase": headline.name,
+        "transactions_per_case": burst.to_dict()["transactions_per_case"],
+        "messages_per_case": burst.to_dict()["messages_per_case"],
+        "bounds": raw,
+        "ratios": ratios(burst, raw),
+        "phases": {p.name: {**p.to_dict(), "servers": p.servers} for p in measured.values()},
+        "processes": {name: {"cpu_seconds": f["cpu_seconds"], "peak_rss_mb": f["peak_rss_mb"]}
+                      for name, f in finals.items()} | {
+            "nats-server": {"cpu_seconds": round(process_cpu_seconds(nats_pid), 3),
+                            "peak_rss_mb": round(process_peak_rss_mb(nats_pid), 1)}},
+        "rss": rss,
+        "rss_checkpoints": list(plan.checkpoints),
+        "soak": soak,
+    }
