@@ -96,7 +96,7 @@ async def _work(config: RegionConfig, store: Store, broker: NatsBroker, status: 
         driver.services.append(functools.partial(serve_materials, blobs=blobs))
     waker = None
     if isinstance(store, DurableStore):
-        waker = store.waker(config.region, on_commit=driver.wake_relay)
+        waker = store.waker(config.region, on_commit=driver.wake_tailers)
         await asyncio.to_thread(waker.start)
     status.activate(driver)
     if stopping.is_set():

@@ -190,7 +190,7 @@ class World:
         except BrokerError:
             self.schedule_relay(code, dt.timedelta(seconds=2))
             return
-        sim.region.relay.published(batch, now)
+        sim.region.relay.advance(batch, now)
         self.schedule_relay(code)
 
     def send(self, sender: str, item: WireItem) -> None:

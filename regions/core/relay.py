@@ -1,74 +1,53 @@
 """The outbox relay core: committed shared events out, in commit order (sans-IO).
 
-The relay tails the store's notification log for `OutLink.Sent` records (written in the same
-transaction as the events they carry — no dual write), turns them into link messages, and leaves
-the publishing to its driver. After the driver confirms a batch, `published()` moves the durable
-cursor; a crash between publish and cursor only repeats messages, which receivers recognise by
-their link sequence. After every batch, and on a heartbeat, it announces each link's high-water
-mark so that a receiver can see a lost *last* message. `resend()` answers a receiver's
+The relay is a tailer (`regions.core.tailer`) of the store's `OutLink.Sent` records, written in
+the same transaction as the events they carry (no dual write). It turns them into link
+messages; its driver publishes them and then calls `advance`, which moves the durable cursor.
+A crash between publish and cursor only repeats messages, which receivers recognise by their
+link sequence. After every batch, and on a heartbeat, it announces each link's high-water mark
+so that a receiver can see a lost *last* message. `resend()` answers a receiver's
 `ResendRequest` from the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Final
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from regions.core.messages import HighWaterMark, LinkMessage, WireItem
-from regions.core.store import EventStore, OutLink, RelayCursor, save_cursor
+from regions.core.store import EventStore, OutLink
+from regions.core.tailer import Cursor, RecordCursor, Tailer
 
 SENT_TOPIC = get_topic(OutLink.Sent)
+#: The relay's cursor name (`CursorRecord.id_for`).
+CURSOR: Final = "relay"
 
 
-@dataclass(frozen=True)
-class RelayBatch:
-    items: list[WireItem]
-    position: int  # notification id to record once the items are published
+class Relay(Tailer[WireItem]):
+    topics = (SENT_TOPIC,)
 
-
-class Relay:
     def __init__(self, region: str, app: EventStore, *, batch_size: int = 500,
-                 heartbeat: dt.timedelta = dt.timedelta(seconds=5)) -> None:
+                 heartbeat: dt.timedelta = dt.timedelta(seconds=5),
+                 cursor: Cursor | None = None) -> None:
+        super().__init__(app, cursor or RecordCursor(app, CURSOR, region), batch_size=batch_size)
         self.region = region
-        self.app = app
-        self.batch_size = batch_size
         self.heartbeat_every = heartbeat
-        self._position: int | None = None
-        self._cursor: RelayCursor | None = None
         self._high: dict[str, int] = {}
         self._last_heartbeat: dt.datetime | None = None
-        self.stats = {"published": 0, "resent": 0, "heartbeats": 0}
-
-    @property
-    def position(self) -> int:
-        if self._position is None:
-            self._position = self._load_position()
-        return self._position
-
-    def _load_position(self) -> int:
-        try:
-            cursor: RelayCursor = self.app.repository.get(RelayCursor.id_for(self.region))
-        except AggregateNotFoundError:
-            return 0
-        return cursor.position
+        self.stats.update(resent=0, heartbeats=0)
 
     def forget(self) -> None:
-        """A crash: the in-memory position is gone; the durable cursor is not."""
-        self._position = None
-        self._cursor = None
+        """A crash: the in-memory position and marks are gone; the durable cursor is not."""
+        super().forget()
         self._high.clear()
         self._last_heartbeat = None
 
-    def step(self, now: dt.datetime) -> RelayBatch | None:
-        """The next batch of messages to publish, with high-water marks; None when idle."""
-        notifications = self.app.recorder.select_notifications(
-            start=self.position, limit=self.batch_size, topics=[SENT_TOPIC],
-            inclusive_of_start=False)
-        if not notifications:
-            return None
+    def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[WireItem]:
+        """The link messages of a batch of `Sent` records, then the links' high-water marks."""
         items: list[WireItem] = []
         touched: dict[str, int] = {}
         for notification in notifications:
@@ -80,18 +59,7 @@ class Relay:
         for destination in sorted(touched):
             self._high[destination] = max(self._high.get(destination, 0), touched[destination])
             items.append(HighWaterMark(self.region, destination, self._high[destination], now))
-        return RelayBatch(items, notifications[-1].id)
-
-    def published(self, batch: RelayBatch, now: dt.datetime) -> None:
-        """The driver published `batch`: remember it durably."""
-        try:
-            self._cursor = save_cursor(self.app, self._cursor, RelayCursor, self.region,
-                                       batch.position, now)
-        except Exception:
-            self._cursor = None
-            raise
-        self._position = max(self.position, batch.position)
-        self.stats["published"] += sum(isinstance(i, LinkMessage) for i in batch.items)
+        return items
 
     def heartbeat(self, now: dt.datetime) -> list[WireItem]:
         """High-water marks of every link this relay has ever sent on, every `heartbeat`."""

@@ -12,7 +12,7 @@ Why these aggregates:
   the effect exactly-once: a duplicate conflicts or is seen as already recorded.
 - `CommandRecord` keeps `(principal, command_id) -> (request hash, outcome)` in the same
   transaction as the command's events; `Quarantined` keeps undecodable or unknown-sender messages
-  with their reason; `RelayCursor` remembers how far the relay has published.
+  with their reason; `CursorRecord` remembers how far a tailer (the relay, the feed) has read.
 Every event gets its timestamp from the injected clock (`now`), never from the library default.
 """
 
@@ -22,7 +22,7 @@ import datetime as dt
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.utils import register_topic
@@ -219,8 +219,12 @@ class Quarantined(Aggregate):
         self.trigger_event(self.Discarded, timestamp=now, by=by, reason=reason)
 
 
-class RelayCursor(Aggregate):
-    """How far this region's relay has published (a notification id)."""
+class CursorRecord(Aggregate):
+    """How far one tailer of this region has read its notification log (a notification id).
+
+    One per tailer: the id is `stable_id(name, region)`, so the relay's ("relay") and the
+    feed's ("feed") are the records their earlier classes (`RelayCursor`, `FeedCursor`) wrote.
+    """
 
     class Started(Aggregate.Created):
         region: str
@@ -229,7 +233,7 @@ class RelayCursor(Aggregate):
         position: int
 
         def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, RelayCursor)
+            assert isinstance(aggregate, CursorRecord)
             aggregate.position = self.position
 
     def __init__(self, region: str) -> None:
@@ -237,47 +241,15 @@ class RelayCursor(Aggregate):
         self.position = 0
 
     @staticmethod
-    def id_for(region: str) -> UUID:
-        return stable_id("relay", region)
+    def id_for(name: str, region: str) -> UUID:
+        return stable_id(name, region)
 
     @classmethod
-    def start(cls, region: str, now: dt.datetime) -> RelayCursor:
-        return cls._create(cls.Started, id=cls.id_for(region), timestamp=now, region=region)
+    def start(cls, id_: UUID, region: str, now: dt.datetime) -> CursorRecord:
+        return cls._create(cls.Started, id=id_, timestamp=now, region=region)
 
     def advance(self, position: int, now: dt.datetime) -> None:
         self.trigger_event(self.Advanced, timestamp=now, position=position)
-
-
-class FeedCursor(RelayCursor):
-    """How far this region's feed relay has published (a notification id)."""
-
-    @staticmethod
-    def id_for(region: str) -> UUID:
-        return stable_id("feed", region)
-
-    @classmethod
-    def start(cls, region: str, now: dt.datetime) -> FeedCursor:
-        return cls._create(cls.Started, id=cls.id_for(region), timestamp=now, region=region)
-
-
-
-def save_cursor(app: Application, cursor: RelayCursor | None, kind: type[RelayCursor],
-                region: str, position: int, now: dt.datetime) -> RelayCursor:
-    """Move a publisher's durable cursor to `position` and return it, to be kept in memory.
-
-    Kept between batches because reloading would replay one event per batch ever published;
-    its publisher is its only writer. If the save fails the caller must drop its copy (pass
-    None next time): unsaved events must not linger in memory.
-    """
-    if cursor is None:
-        try:
-            cursor = app.repository.get(kind.id_for(region))
-        except AggregateNotFoundError:
-            cursor = kind.start(region, now)
-    if position > cursor.position:
-        cursor.advance(position, now)
-        app.save(cursor)
-    return cursor
 
 
 class EventStore(Application[UUID]):
@@ -300,24 +272,29 @@ class EventStore(Application[UUID]):
         return super().construct_recorder()
 
 
-#: Where the persisted classes were defined before `regions/` was layered. Stores written then
-#: name them by these topics (eventsourcing keeps `module:QualName` with every event and the
-#: aggregate's class in its first event), so each old topic resolves to the class that is now
-#: here. Never remove a line: a store keeps its records for good.
-FORMER_MODULES: dict[str, tuple[type[Aggregate], ...]] = {
-    "regions.ledger": (Stream, OutLink, InLink, CommandRecord, Quarantined, RelayCursor),
-    "regions.feed": (FeedCursor,),
+#: The names the persisted classes had before `regions/` was layered. Stores written then name
+#: them by these topics (eventsourcing keeps `module:QualName` with every event, and the
+#: aggregate's class in its first event), so each old topic, and the topic of each event class
+#: nested in it, resolves to the class that holds it now. Never remove a line: a store keeps its
+#: records for good.
+FORMER_TOPICS: dict[str, type[Aggregate]] = {
+    "regions.ledger:Stream": Stream,
+    "regions.ledger:OutLink": OutLink,
+    "regions.ledger:InLink": InLink,
+    "regions.ledger:CommandRecord": CommandRecord,
+    "regions.ledger:Quarantined": Quarantined,
+    "regions.ledger:RelayCursor": CursorRecord,
+    "regions.feed:FeedCursor": CursorRecord,
 }
 
 
 def _register_former_topics() -> None:
-    for module, classes in FORMER_MODULES.items():
-        for cls in classes:
-            register_topic(f"{module}:{cls.__qualname__}", cls)
-            for value in vars(cls).values():
-                if isinstance(value, type) and issubclass(value, Aggregate.Event) and (
-                        value.__qualname__.startswith(cls.__qualname__ + ".")):
-                    register_topic(f"{module}:{value.__qualname__}", value)
+    for topic, cls in FORMER_TOPICS.items():
+        register_topic(topic, cls)
+        for name, value in vars(cls).items():
+            if isinstance(value, type) and issubclass(value, Aggregate.Event) and (
+                    value.__qualname__ == f"{cls.__qualname__}.{name}"):
+                register_topic(f"{topic}.{name}", value)
 
 
 _register_former_topics()

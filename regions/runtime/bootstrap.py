@@ -23,11 +23,11 @@ from domain.limits import RegionLimits, Rules
 from domain.protocols import PROTOCOLS, ProtocolSpec
 from regions.adapters.blobs.base import BlobStore, MemoryBlobStore
 from regions.core.config import RegionConfig
-from regions.core.feed import FeedRelay
 from regions.core.inbox import Inbox
 from regions.core.node import ProtocolBinding, RegionNode
 from regions.core.ports import Store
 from regions.core.relay import Relay
+from regions.core.side_events import SideEventTailer
 from regions.core.timer import DeadlineTimer
 from regions.wire import link
 
@@ -47,8 +47,8 @@ class Region:
     relay: Relay
     timer: DeadlineTimer
     specs: Mapping[str, ProtocolSpec] = field(default_factory=dict)
-    #: The back-end feed relay (every side event, for the region's own back-ends).
-    feed: FeedRelay | None = None
+    #: The back-end feed: every side event, for the region's own back-ends.
+    feed: SideEventTailer | None = None
     #: The region's document bytes (`regions.adapters.blobs`); memory unless the node sets it up.
     blobs: BlobStore = field(default_factory=MemoryBlobStore)
 
@@ -88,6 +88,6 @@ def build_region(
                   heartbeat=dt.timedelta(seconds=config.heartbeat_seconds))
     timer = DeadlineTimer(node)
     timer.rebuild()
-    feed = FeedRelay(config.region, app, batch_size=config.relay_batch)
+    feed = SideEventTailer(config.region, app, batch_size=config.relay_batch)
     return Region(config, clock, ids, broker, store, rules, node, inbox, relay, timer, specs,
                   feed)

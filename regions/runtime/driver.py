@@ -1,9 +1,11 @@
 """The asyncio driver of a node's sans-IO cores: the real-time twin of the simulator's scheduler.
 
 All store work runs on one dedicated thread (the cores are single-writer and not thread-safe), so
-the event loop stays free for the broker; nothing else here touches the database. The relay
-publishes whatever the store has committed, in pipelined batches, and moves its durable cursor
-only after the broker acknowledged the batch; the inbox fetches a batch, hands it to the core,
+the event loop stays free for the broker; nothing else here touches the database. Every tailer
+of the region's log (the outbox relay, the back-end feed, later the projections) runs in one
+loop shape (`_tail_loop`): it reads what the store has committed, hands the batch to its sink
+(the relay and the feed publish, pipelined), and moves its durable cursor only after the sink
+succeeded; a commit wakes the tailers. The inbox fetches a batch, hands it to the core,
 and acknowledges only what the core committed. Heartbeats announce high-water marks and old gaps
 ask for re-sends. `stop()` lets in-flight batches finish (nothing is acked that wasn't committed)
 and returns.
@@ -14,15 +16,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from projections.records import SideEvent
 from regions.core.inbox import Incoming
 from regions.core.messages import WireItem
 from regions.core.ports import Broker, BrokerError, Delivery
+from regions.core.tailer import Tailer
 from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
 from regions.wire import feed as feed_codec
@@ -30,6 +36,20 @@ from regions.wire import link, subjects
 
 log = logging.getLogger("tongban.node")
 T = TypeVar("T")
+
+
+@dataclass
+class Tail:
+    """A tailer of the region's log (`regions.core.tailer`), the sink its batches go to, the
+    counter that counts them, and the crash points around the sink (the fault tests' windows)."""
+
+    name: str
+    tailer: Tailer[Any]
+    sink: Callable[[list[Any]], Awaitable[None]]
+    counter: str
+    before_sink: str = ""
+    after_sink: str = ""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class NodeDriver:
@@ -42,12 +62,13 @@ class NodeDriver:
         self.timer_period = timer_period
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-{region.code}")
         self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
-        #: The back-end feed (`regions.core.feed`): on unless a caller turns it off before `run`.
+        #: The back-end feed (`Region.feed`): on unless a caller turns it off before `run`.
         self.feed_enabled = True
-        self._feed_wake = asyncio.Event()
+        #: Tailers of the region's log and their sinks; `run` adds the relay and the feed.
+        self.tails: list[Tail] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.counters = {"published": 0, "consumed": 0, "acked": 0, "errors": 0}
+        self.counters = {"published": 0, "feed_published": 0, "consumed": 0, "acked": 0,
+                         "errors": 0}
         #: Commands served by this node's endpoints, by outcome (see `count_command`).
         self.commands: Counter[str] = Counter()
         self.on_batch: list[Callable[[str, int], None]] = []
@@ -68,24 +89,35 @@ class NodeDriver:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._db, lambda: fn(*args))
 
-    def wake_relay(self) -> None:
-        """Thread-safe: something committed, the relay should look."""
+    def wake_tailers(self) -> None:
+        """Thread-safe: something committed, the tailers (relay, feed...) should look."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-            self._loop.call_soon_threadsafe(self._feed_wake.set)
+            for tail in self.tails:
+                self._loop.call_soon_threadsafe(tail.wake.set)
+
+    def tail(self, tail: Tail) -> None:
+        """Run one more tailer of the region's log (before `run`)."""
+        self.tails.append(tail)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.region.node.listeners.append(lambda view, events: self.wake_relay())
-        await self.db(self.region.timer.rebuild)
-        tasks = [asyncio.create_task(self._guard(name, loop)) for name, loop in (
-            ("relay", self._relay_loop), ("inbox", self._inbox_loop),
-            ("timer", self._timer_loop), ("heartbeat", self._heartbeat_loop))]
-        tasks += [asyncio.create_task(service(self)) for service in self.services]
+        self.region.node.listeners.append(lambda view, events: self.wake_tailers())
+        self.tails[:0] = [Tail("relay", self.region.relay, self.publish, "published",
+                               crashpoints.AFTER_COMMIT_BEFORE_PUBLISH,
+                               crashpoints.AFTER_PUBLISH_BEFORE_CURSOR)]
         if self.feed_enabled and self.region.feed is not None:
-            tasks.append(asyncio.create_task(self._guard("feed", self._feed_loop)))
+            self.tails.insert(1, Tail("feed", self.region.feed, self.publish_feed,
+                                      "feed_published"))
+        await self.db(self.region.timer.rebuild)
+        tasks = [asyncio.create_task(self._guard(tail.name, functools.partial(
+            self._tail_loop, tail))) for tail in self.tails]
+        tasks += [asyncio.create_task(self._guard(name, loop)) for name, loop in (
+            ("inbox", self._inbox_loop), ("timer", self._timer_loop),
+            ("heartbeat", self._heartbeat_loop))]
+        tasks += [asyncio.create_task(service(self)) for service in self.services]
         await self._stop.wait()
-        self._wake.set()
+        for tail in self.tails:
+            tail.wake.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._db.shutdown(wait=True)
 
@@ -118,36 +150,32 @@ class NodeDriver:
         if items:
             await self.broker.publish_many([link.encode(i) for i in items])
 
-    async def _relay_loop(self) -> None:
-        relay = self.region.relay
-        while not self._stop.is_set():
-            self._wake.clear()
-            batch = await self.db(relay.step, self.now())
-            if batch is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 0.25)
-                continue
-            crashpoints.reached(crashpoints.AFTER_COMMIT_BEFORE_PUBLISH)
-            await self.publish(batch.items)
-            crashpoints.reached(crashpoints.AFTER_PUBLISH_BEFORE_CURSOR)
-            await self.db(relay.published, batch, self.now())
-            self.counters["published"] += len(batch.items)
+    async def publish_feed(self, items: list[SideEvent]) -> None:
+        """Every committed side event to the region's back-ends."""
+        if items:
+            await self.broker.publish_many([feed_codec.encode(item) for item in items])
 
-    async def _feed_loop(self) -> None:
-        """Every committed side event to the region's back-ends; the cursor moves after the acks."""
-        feed = self.region.feed
-        assert feed is not None
+    async def _tail_loop(self, tail: Tail) -> None:
         while not self._stop.is_set():
-            self._feed_wake.clear()
-            batch = await self.db(feed.step, self.now())
-            if batch is None:
+            tail.wake.clear()
+            if not await self.tail_once(tail):
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._feed_wake.wait(), 0.25)
-                continue
-            await self.broker.publish_many([feed_codec.encode(item) for item in batch.items])
-            await self.db(feed.published, batch, self.now())
-            self.counters["feed_published"] = (
-                self.counters.get("feed_published", 0) + len(batch.items))
+                    await asyncio.wait_for(tail.wake.wait(), 0.25)
+
+    async def tail_once(self, tail: Tail) -> bool:
+        """One batch through a tailer: read, hand to the sink, and only then move the cursor.
+        False when there was nothing to read."""
+        batch = await self.db(tail.tailer.step, self.now())
+        if batch is None:
+            return False
+        if tail.before_sink:
+            crashpoints.reached(tail.before_sink)
+        await tail.sink(batch.items)
+        if tail.after_sink:
+            crashpoints.reached(tail.after_sink)
+        await self.db(tail.tailer.advance, batch, self.now())
+        self.counters[tail.counter] += len(batch.items)
+        return True
 
     async def _inbox_loop(self) -> None:
         code = self.region.code

@@ -2,7 +2,7 @@
 
     async with BackendClient("nats://127.0.0.1:4222", "150600", "pension",
                              process="pension_transfer") as backend:
-        await backend.run(handle, stop)      # handle(event: FeedEvent) -> awaitable
+        await backend.run(handle, stop)      # handle(event: SideEvent) -> awaitable
         # inside `handle`: await backend.commands.command(case_id, ..., command_id=...)
 
 Why this shape: a back-end's work is "react to what happened on my region's cases"; the feed
@@ -30,17 +30,17 @@ import nats.js.errors
 from nats.aio.client import Client as NatsClient
 from nats.js import api
 
+from projections.records import SideEvent
 from regions.adapters.brokers.nats import NatsBroker
 from regions.core.ports import BrokerError, Delivery
 from regions.sdk.client import RegionClient
 from regions.wire import feed as feed_codec
 from regions.wire import subjects
 from regions.wire.envelope import WireError
-from regions.wire.feed import FeedEvent
 
 log = logging.getLogger("tongban.feed")
 
-Handler = Callable[[FeedEvent], Awaitable[None]]
+Handler = Callable[[SideEvent], Awaitable[None]]
 DEFAULT_ACK_WAIT: Final = 60.0
 RETRY_DELAY: Final = 1.0
 STREAM_NOT_FOUND: Final = 10059  # JetStream API error code
@@ -185,7 +185,7 @@ class BackendClient:
                 except Exception:
                     self.stats["failed"] += 1
                     log.exception("feed %s: handler failed on %s %s; retrying it", self.name,
-                                  event.type, event.id)
+                                  event.type, event.event_id)
                     for held in self._held:
                         await broker.in_progress(held)
                     await asyncio.sleep(self.retry_delay)

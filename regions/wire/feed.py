@@ -20,26 +20,26 @@ reasons, so one reader serves both. The attributes (lower-case, as CloudEvents r
 
 `data` is the event's payload (`domain.kernel.to_payload`), the schema
 `components.schemas.<EventType>` of asyncapi.yaml.
+
+The record on both ends is `projections.records.SideEvent`: the node's side-event tailer makes
+one, `encode` publishes it, and a back-end's `decode` gets the same record back (its payload at
+the current schema version), so in-process readers and back-ends read one type.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, NotRequired
 
 from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
 
 from domain.kernel import (
-    DomainError,
-    Event,
     InvalidValue,
     event_from_payload,
-    event_type,
     to_payload,
 )
 from domain.values import RegionCode
-from regions.core.feed import FeedItem
+from projections.records import SideEvent
 from regions.core.ports import MSG_ID_HEADER, Outgoing
 from regions.wire import subjects
 from regions.wire.envelope import (
@@ -84,32 +84,8 @@ class FeedEnvelope(TypedDict):
 FEED_ENVELOPE: Final = TypeAdapter(FeedEnvelope)
 
 
-@dataclass(frozen=True)
-class FeedEvent:
-    """A decoded feed message. `payload` is the data as sent; `event()` decodes it."""
-
-    region: str
-    case_id: str
-    case_number: str
-    process: str
-    side_id: str
-    version: int
-    type: str
-    schema_version: int
-    position: int
-    payload: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return f"{self.side_id}:{self.version}"
-
-    def event(self) -> Event:
-        """The domain event; `WireError` when this code does not know its type or version."""
-        return _decode_event(self.type, self.payload, self.schema_version)
-
-
-def encode(item: FeedItem) -> Outgoing:
-    """A feed item as the message its relay publishes; the payload is upcast to the current
+def encode(item: SideEvent) -> Outgoing:
+    """A side event as the feed message the driver publishes; the payload is upcast to the current
     schema, and the bytes are canonical (a republish is byte-identical)."""
     event = event_from_payload(item.type, item.payload, item.schema_version)
     attributes: dict[str, Any] = {
@@ -126,8 +102,9 @@ def encode(item: FeedItem) -> Outgoing:
                     write(attributes, to_payload(event)), headers)
 
 
-def decode(data: bytes | str) -> FeedEvent:
-    """Bytes -> `FeedEvent`; `WireError` with a stable reason when it is not a feed message."""
+def decode(data: bytes | str) -> SideEvent:
+    """Bytes -> `SideEvent` (the record the node published); `WireError` with a stable reason
+    when it is not a feed message."""
     attributes, payload = read(data)
     check_attributes(FEED_ENVELOPE, attributes)
     type_ = attributes["type"].removeprefix(TYPE_PREFIX)
@@ -144,23 +121,9 @@ def decode(data: bytes | str) -> FeedEvent:
     if not isinstance(payload, dict):
         raise WireError(WireReason.PAYLOAD_MISMATCH,
                         f"data must be a JSON object, got {type(payload).__name__}")
-    return FeedEvent(
+    return SideEvent(
         region=attributes["region"], case_id=attributes["caseid"],
         case_number=attributes["subject"], process=attributes["process"],
         side_id=attributes["originatorid"], version=attributes["originatorversion"],
         type=type_, schema_version=attributes["schemaversion"], position=attributes["feedseq"],
         payload=payload)
-
-
-def _decode_event(type_: str, payload: dict[str, Any], schema_version: int) -> Event:
-    try:
-        cls = event_type(type_)
-    except DomainError:
-        raise WireError(WireReason.UNKNOWN_TYPE, f"no event type {type_!r}") from None
-    if schema_version > cls.SCHEMA_VERSION:
-        raise WireError(WireReason.NEWER_SCHEMA, f"{type_} schema version {schema_version} is "
-                        f"newer than this code's {cls.SCHEMA_VERSION}")
-    try:
-        return event_from_payload(type_, payload, schema_version)
-    except (DomainError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise WireError(WireReason.PAYLOAD_MISMATCH, str(exc)) from exc

@@ -18,13 +18,13 @@ import pytest
 from domain.kernel import Actor
 from domain.protocols import pension
 from domain.protocols.transfer import application
+from projections.records import SideEvent
 from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.stores.sql import SqliteStore
 from regions.core.node import side_id
 from regions.core.store import Stream
 from regions.sdk.examples.pension import PensionBackend
 from regions.sdk.feed import BackendClient
-from regions.wire.feed import FeedEvent
 from simulations.workload import draw_applicant
 from tests.integration import realworld as rw
 
@@ -74,12 +74,12 @@ async def side_entries(nodes: rw.Nodes, code: str, case_id: str) -> list[tuple[s
     return await nodes[code].driver.db(read)
 
 
-async def consume(client: BackendClient, seen: list[FeedEvent], *, fail_at: int = 0,
+async def consume(client: BackendClient, seen: list[SideEvent], *, fail_at: int = 0,
                   rounds: int = 1_000, until: int = 0) -> None:
     """Poll, recording what the handler got; the handler fails once at event `fail_at`."""
     failed = False
 
-    async def handler(event: FeedEvent) -> None:
+    async def handler(event: SideEvent) -> None:
         nonlocal failed
         if fail_at and len(seen) + 1 == fail_at and not failed:
             failed = True
@@ -131,12 +131,12 @@ async def the_feed_is_complete_and_ordered_across_a_restart(nodes: rw.Nodes,
     url = nodes.url
     expected = {case_id: await side_entries(nodes, DEST, case_id) for case_id in case_ids}
     total = sum(len(v) for v in expected.values())
-    seen: list[FeedEvent] = []
+    seen: list[SideEvent] = []
     first = BackendClient(url, DEST, "audit", batch=4, fetch_timeout=0.2, retry_delay=0.05)
     await first.connect()
     await consume(first, seen, fail_at=3, until=total // 2)
 
-    async def down(event: FeedEvent) -> None:
+    async def down(event: SideEvent) -> None:
         raise RuntimeError("the back-end's database is down again")
 
     await first.poll(down)  # the batch in hand stays unacked...

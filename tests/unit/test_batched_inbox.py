@@ -192,7 +192,7 @@ def say(region: Region, lines: list[tuple[str, str]]) -> None:
 def sent(region: Region) -> list[LinkMessage]:
     batch = region.relay.step(T0)
     assert batch is not None
-    region.relay.published(batch, T0)
+    region.relay.advance(batch, T0)
     return [item for item in batch.items if isinstance(item, LinkMessage)]
 
 

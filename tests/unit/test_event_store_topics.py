@@ -14,7 +14,7 @@ from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.utils import get_topic, resolve_topic
 
 from regions.core import store
-from regions.core.store import EventStore, FeedCursor, RelayCursor, Stream
+from regions.core.store import CursorRecord, EventStore, Stream
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 #: Every topic the event store wrote before the move (collected from the code as it was).
@@ -30,21 +30,26 @@ FORMER_TOPICS = [
     "regions.feed:FeedCursor", "regions.feed:FeedCursor.Started",
     "regions.feed:FeedCursor.Advanced",
 ]
+#: The one-per-tailer cursor record replaced the relay's and the feed's cursor classes.
+RENAMED = {"RelayCursor": "CursorRecord", "FeedCursor": "CursorRecord"}
 
 
 @pytest.mark.parametrize("topic", FORMER_TOPICS)
 def test_a_former_topic_resolves_to_the_class_that_now_holds_it(topic: str) -> None:
-    qualname = topic.partition(":")[2]
+    aggregate, _, event = topic.partition(":")[2].partition(".")
+    qualname = RENAMED.get(aggregate, aggregate) + (f".{event}" if event else "")
     cls = resolve_topic(topic)
     assert cls.__qualname__ == qualname
     assert get_topic(cls) == f"{store.__name__}:{qualname}"
 
 
-def as_written_before(record: StoredEvent) -> StoredEvent:
-    """The record as the code before the move wrote it: old module in every topic it holds."""
+def as_written_before(record: StoredEvent, cursor_name: str) -> StoredEvent:
+    """The record as the code before the move wrote it: old names in every topic it holds."""
     def old(text: str) -> str:
-        former = "regions.feed" if "FeedCursor" in text else "regions.ledger"
-        return text.replace(f"{store.__name__}:", f"{former}:")
+        former = {"RelayCursor": "regions.ledger", "FeedCursor": "regions.feed"}
+        text = text.replace(f"{store.__name__}:CursorRecord",
+                            f"{former[cursor_name]}:{cursor_name}")
+        return text.replace(f"{store.__name__}:", "regions.ledger:")
 
     return dataclasses.replace(record, topic=old(record.topic),
                                state=old(record.state.decode()).encode())
@@ -54,12 +59,13 @@ def test_records_written_under_the_former_topics_still_decode() -> None:
     before = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     side = Stream.open(uuid4(), "side", {"case_id": "c"}, "ApplicationSubmitted", 1, {"n": 1}, T0)
     side.record("IntakeAccepted", 1, {"n": 2}, T0)
-    relay, feed = RelayCursor.start("150600", T0), FeedCursor.start("150600", T0)
+    relay = CursorRecord.start(CursorRecord.id_for("relay", "150600"), "150600", T0)
+    feed = CursorRecord.start(CursorRecord.id_for("feed", "150600"), "150600", T0)
     relay.advance(7, T0)
     feed.advance(9, T0)
     before.save(side, relay, feed)
-    written = [as_written_before(r) for r in before.recorder.select_notifications(start=1,
-                                                                                   limit=100)]
+    written = [as_written_before(r, "FeedCursor" if r.originator_id == feed.id else "RelayCursor")
+               for r in before.recorder.select_notifications(start=1, limit=100)]
     assert {r.topic.partition(":")[0] for r in written} == {"regions.ledger", "regions.feed"}
     recorder = POPOApplicationRecorder()
     recorder.insert_events([StoredEvent(r.originator_id, r.originator_version, r.topic, r.state)

@@ -18,12 +18,13 @@ from domain.protocols.intake import AcceptIntake
 from domain.protocols.transfer import application
 from domain.protocols.transfer_events import ApproveTransferOut
 from domain.values import CaseNumber, RegionCode
+from projections.records import SideEvent
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
-from regions.core.feed import FeedItem, FeedRelay
 from regions.core.inbox import Incoming
 from regions.core.node import side_id
 from regions.core.outcome import Outcome
+from regions.core.side_events import SideEventTailer
 from regions.core.store import Stream
 from regions.runtime.bootstrap import Region, build_region
 from regions.sdk.client import CommandRejected
@@ -63,11 +64,11 @@ def stored(region: Region, case_id: str) -> list[tuple[str, int]]:
     return [(t, n) for n, (t, _, _) in enumerate(stream.entries, start=1)]
 
 
-def drain_feed(region: Region) -> list[FeedItem]:
-    items: list[FeedItem] = []
+def drain_feed(region: Region) -> list[SideEvent]:
+    items: list[SideEvent] = []
     assert region.feed is not None
     while (batch := region.feed.step(T0)) is not None:
-        region.feed.published(batch, T0)
+        region.feed.advance(batch, T0)
         items.extend(batch.items)
     return items
 
@@ -77,7 +78,7 @@ def carry_links(sender: Region, receiver: Region) -> int:
     batch = sender.relay.step(T0)
     if batch is None:
         return 0
-    sender.relay.published(batch, T0)
+    sender.relay.advance(batch, T0)
     incoming = []
     for item in batch.items:
         out = link.encode(item)
@@ -122,7 +123,7 @@ def test_a_crash_before_the_cursor_moved_republishes_the_same_identities_and_aft
         i.event_id for i in first.items]
     assert [feed_codec.encode(i).headers["Nats-Msg-Id"] for i in again.items] == [
         i.event_id for i in first.items]  # JetStream drops the repeats
-    dest.feed.published(again, T0)
+    dest.feed.advance(again, T0)
     dest.restart()  # crashed after the cursor moved
     submit(dest, seed=2)
     assert dest.feed is not None
@@ -261,12 +262,12 @@ def test_a_back_end_that_sees_the_feed_again_acts_nowhere_twice(
     assert all(b.stats["refused"] == 0 and b.stats["sent"] > 0 for b in backends.values())
 
 
-def _all_items(region: Region) -> list[FeedItem]:
-    """The region's whole feed from its first event (a fresh relay over the same store)."""
-    relay = FeedRelay(region.code, region.node.app)
-    relay.seek(0)
-    items: list[FeedItem] = []
-    while (batch := relay.step(T0)) is not None:
+def _all_items(region: Region) -> list[SideEvent]:
+    """The region's whole feed from its first event (a fresh tailer over the same store)."""
+    tailer = SideEventTailer(region.code, region.node.app)
+    tailer.seek(0)
+    items: list[SideEvent] = []
+    while (batch := tailer.step(T0)) is not None:
         items.extend(batch.items)
-        relay.seek(batch.position)
+        tailer.seek(batch.position)
     return items

@@ -46,7 +46,7 @@ def ping(region: Region, n: int = 1, case: str | None = None) -> str:
 def outgoing(region: Region) -> list:
     batch = region.relay.step(T0)
     assert batch is not None
-    region.relay.published(batch, T0)
+    region.relay.advance(batch, T0)
     return batch.items
 
 
@@ -187,7 +187,7 @@ def test_relay_resumes_from_its_durable_cursor_and_a_republish_is_harmless(world
     again = a.relay.step(T0)
     assert again is not None and messages(again.items) == messages(batch.items)
     assert deliver(b, again.items).duplicates == 1
-    a.relay.published(again, T0)
+    a.relay.advance(again, T0)
     a.restart()
     assert a.relay.step(T0) is None
 

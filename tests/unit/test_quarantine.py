@@ -56,7 +56,7 @@ def ping(region: Region, n: int = 1) -> str:
 def sent(region: Region) -> list[Incoming]:
     batch = region.relay.step(T0)
     assert batch is not None
-    region.relay.published(batch, T0)
+    region.relay.advance(batch, T0)
     out = [link.encode(i) for i in batch.items]
     return [Incoming(o.subject, o.data, o.headers, token=i, subject_origin=o.subject.split(".")[-1])
             for i, o in enumerate(out)]

@@ -5,7 +5,7 @@ Why: the relay publishes whatever the store has committed. Inside one process th
 already tells the driver after each commit, but API processes scale out and write to the same
 store, and their commits must reach the relay too. Rather than polling the notification log
 tightly, the node's relay waits on a waker (`on_commit` = the driver's thread-safe
-`wake_relay`, or `wait()` on the `committed` event) with a slow fallback poll as a safety net:
+`wake_tailers`, or `wait()` on the `committed` event) with a slow fallback poll as a safety net:
 a waker shortens latency, it is never what correctness rests on.
 
 - PostgreSQL: the library runs `NOTIFY <channel>` inside every insert transaction, so listeners

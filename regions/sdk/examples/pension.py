@@ -49,10 +49,10 @@ from domain.protocols.transfer_events import (
     RecordFundsReceived,
     RemitFunds,
 )
+from projections.records import SideEvent
 from regions.core.outcome import Outcome
 from regions.sdk.client import CommandRejected
 from regions.sdk.feed import BackendClient
-from regions.wire.feed import FeedEvent
 
 log = logging.getLogger("tongban.backend.pension")
 NS = uuid.UUID("6f0b1f8e-4c1a-5d7e-9a57-70a9d5c0b1e1")
@@ -92,7 +92,7 @@ class PensionBackend:
         self.principal = str(self.actor)
         self.stats = {"sent": 0, "refused": 0}
 
-    async def handle(self, event: FeedEvent) -> None:
+    async def handle(self, event: SideEvent) -> None:
         if event.process != pension.PROCESS or event.region != self.region:
             return
         case_id, payload = event.case_id, event.payload

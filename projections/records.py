@@ -1,0 +1,46 @@
+"""A neutral record for readers: one event on one region's side of a case, at its position.
+
+Why here and not in `regions/`: projections (and back-ends, and anything else that reads a
+region's history) must not import the node (`tests/unit/test_architecture.py` forbids it), yet
+they need the same facts the node's feed hands out. The node's side-event tailer produces
+exactly this record (`regions.core.side_events`), the feed's wire form decodes back to it
+(`regions.wire.feed`), so a projection consumes what a back-end consumes, in or out of process.
+
+The payload is kept as stored (JSON-ready data, written by `schema_version`); `event()` decodes it
+through the kernel, upcasting an older schema, so a reader never depends on how it was stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from domain.kernel import Event, event_from_payload
+
+
+@dataclass(frozen=True)
+class SideEvent:
+    """One event of one side of a case, where it sits in its region's log."""
+
+    #: The region's notification id: strictly increasing in commit order (not contiguous).
+    position: int
+    region: str
+    case_id: str
+    case_number: str
+    process: str
+    #: The side's stream id, uuid5(case id, region): one writer, this region.
+    side_id: str
+    #: The event's version in the side (1 = the side's first event), contiguous.
+    version: int
+    type: str
+    schema_version: int
+    payload: dict[str, Any]
+
+    @property
+    def event_id(self) -> str:
+        """The event's identity, the same the links and the feed use: `<side id>:<version>`."""
+        return f"{self.side_id}:{self.version}"
+
+    def event(self) -> Event:
+        """The domain event; `DomainError` when this code does not know its type or schema."""
+        return event_from_payload(self.type, self.payload, self.schema_version)

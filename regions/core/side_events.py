@@ -1,0 +1,91 @@
+"""Every event committed on this region's case sides, in commit order, as `SideEvent` records
+(sans-IO): what the back-end feed publishes and what projections read.
+
+Why a tailer of its own, beside the outbox relay: the relay reads only shared events, one per
+destination, and its cursor is part of the inter-region protocol; a back-end (pension, police,
+finance system) or a read model needs *all* of its region's side events — its own decisions, the
+receipts of the counterparts' events, deadlines, timers — and must never slow the links down or
+be slowed by them. So this tailer reads the same notification log (the store's commit order, no
+dual write) with its own cursor: the feed's `CursorRecord` ("feed"), or a projection's tracking
+row (`TrackingCursor`). For the feed, a crash between publish and cursor republishes the same
+events with the same `Nats-Msg-Id` (the event identity): JetStream drops them within the dedup
+window, and after it a back-end sees a repeat, which at-least-once allows and the position
+(`SideEvent.position`, strictly increasing) lets it recognise.
+
+Register streams (the per-person registers) are not case events and are skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Final
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+
+from projections.records import SideEvent
+from regions.core.store import EventStore, Stream
+from regions.core.tailer import Cursor, RecordCursor, Tailer
+
+OPENED_TOPIC = get_topic(Stream.Opened)
+RECORDED_TOPIC = get_topic(Stream.Recorded)
+#: Streams whose key is remembered; a miss costs one read of the stream's first event.
+KEY_CACHE_SIZE = 10_000
+#: The back-end feed's cursor name (`CursorRecord.id_for`).
+FEED_CURSOR: Final = "feed"
+
+
+class SideEventTailer(Tailer[SideEvent]):
+    topics = (OPENED_TOPIC, RECORDED_TOPIC)
+
+    def __init__(self, region: str, app: EventStore, *, batch_size: int = 500,
+                 cursor: Cursor | None = None) -> None:
+        super().__init__(app, cursor or RecordCursor(app, FEED_CURSOR, region),
+                         batch_size=batch_size)
+        self.region = region
+        self._keys: OrderedDict[UUID, dict[str, Any] | None] = OrderedDict()
+
+    def forget(self) -> None:
+        super().forget()
+        self._keys.clear()
+
+    def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[SideEvent]:
+        items: list[SideEvent] = []
+        for notification in notifications:
+            event = self.app.mapper.to_domain_event(notification)
+            assert isinstance(event, (Stream.Opened, Stream.Recorded))
+            if isinstance(event, Stream.Opened):
+                key = event.key if event.kind == "side" else None
+                self._remember(event.originator_id, key)
+            else:
+                key = self._key_of(event.originator_id)
+            if key is None:
+                continue  # a register entry
+            items.append(SideEvent(
+                position=notification.id, region=self.region, case_id=key["case_id"],
+                case_number=key["case_number"], process=key["process"],
+                side_id=str(event.originator_id), version=event.originator_version,
+                type=event.type, schema_version=event.schema_version, payload=event.payload))
+        return items
+
+    def _key_of(self, stream_id: UUID) -> dict[str, Any] | None:
+        if stream_id in self._keys:
+            self._keys.move_to_end(stream_id)
+            return self._keys[stream_id]
+        first = self.app.recorder.select_events(stream_id, lte=1)
+        key = None
+        if first:
+            opened = self.app.mapper.to_domain_event(first[0])
+            if isinstance(opened, Stream.Opened) and opened.kind == "side":
+                key = opened.key
+        self._remember(stream_id, key)
+        return key
+
+    def _remember(self, stream_id: UUID, key: dict[str, Any] | None) -> None:
+        self._keys[stream_id] = key
+        self._keys.move_to_end(stream_id)
+        if len(self._keys) > KEY_CACHE_SIZE:
+            self._keys.popitem(last=False)

@@ -1,0 +1,189 @@
+"""One tailer: read the region's notification log from a durable cursor, hand each batch to a
+sink, and move the cursor only after the sink took the batch (sans-IO).
+
+Why one: the outbox relay (`regions.core.relay`), the back-end feed (`regions.core.side_events`)
+and every projection do the same three things — read committed records in commit order from
+where they left off, hand them on, remember how far they got — and differ only in which records
+they read, what they turn them into (`read`), where the items go (the sink, which the driver
+supplies) and where the position is kept (the cursor). A crash between sink and cursor hands
+the same items on again; sinks are idempotent for that (receivers recognise a link sequence, a
+feed position, a projection's tracking id).
+
+Cursors (`Cursor`) are pluggable:
+- `RecordCursor` keeps the position as a `CursorRecord` aggregate in the region's event store
+  (the relay's and the feed's: the sink publishes to the broker, so position and effect cannot
+  share a transaction);
+- `TrackingCursor` keeps it as eventsourcing's tracking row of a `TrackingRecorder`: a
+  projection whose sink writes its rows *and* `cursor.tracking(position)` in one transaction
+  moves its position atomically with its effect (reference/eventsourcing.md §3–4), and `save`
+  then only covers a batch that wrote nothing.
+A snapshot of a read model would be a third: it saves its position with the snapshot.
+
+Nothing here reads the clock or touches the network: `now` is an argument, the driver (asyncio
+or the simulator's scheduler) calls `step` and `advance`, or `pump` with a synchronous sink.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import Notification, Tracking, TrackingRecorder
+
+from regions.core.store import CursorRecord, EventStore
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Batch(Generic[T]):
+    """What one step read: the items for the sink, and the position to record once they are in."""
+
+    items: list[T]
+    position: int  # notification id of the last record read (items may be fewer than records)
+
+
+class Cursor(Protocol):
+    """Where a tailer keeps its position durably (a notification id; 0: from the start)."""
+
+    def load(self) -> int: ...
+
+    def save(self, position: int, now: dt.datetime) -> None:
+        """Record `position`, after the sink took everything up to it."""
+        ...
+
+    def forget(self) -> None:
+        """Drop what is held in memory (after a crash, or a save that failed)."""
+        ...
+
+
+class RecordCursor:
+    """A position kept as a `CursorRecord` in the region's event store, one per tailer `name`.
+
+    The record is kept in memory between batches because reloading it would replay one event per
+    batch ever saved; its tailer is its only writer. If a save fails the tailer calls `forget`:
+    unsaved events must not linger in memory.
+    """
+
+    def __init__(self, app: EventStore, name: str, region: str) -> None:
+        self.app = app
+        self.name = name
+        self.region = region
+        self.id = CursorRecord.id_for(name, region)
+        self._record: CursorRecord | None = None
+
+    def load(self) -> int:
+        try:
+            record: CursorRecord = self.app.repository.get(self.id)
+        except AggregateNotFoundError:
+            return 0
+        return record.position
+
+    def save(self, position: int, now: dt.datetime) -> None:
+        if self._record is None:
+            try:
+                self._record = self.app.repository.get(self.id)
+            except AggregateNotFoundError:
+                self._record = CursorRecord.start(self.id, self.region, now)
+        if position > self._record.position:
+            self._record.advance(position, now)
+            self.app.save(self._record)
+
+    def forget(self) -> None:
+        self._record = None
+
+
+class TrackingCursor:
+    """A position kept as eventsourcing's tracking row `name` of a `TrackingRecorder` (a view).
+
+    A sink that writes its rows with `tracking(position)` in the same transaction has already
+    saved the position when `save` runs, which then writes nothing; a batch the sink wrote
+    nothing for is tracked here, so the tailer does not read it again.
+    """
+
+    def __init__(self, recorder: TrackingRecorder, name: str) -> None:
+        self.recorder = recorder
+        self.name = name
+
+    def tracking(self, position: int) -> Tracking:
+        return Tracking(self.name, position)
+
+    def load(self) -> int:
+        return self.recorder.max_tracking_id(self.name) or 0
+
+    def save(self, position: int, now: dt.datetime) -> None:
+        if not self.recorder.has_tracking_id(self.name, position):
+            self.recorder.insert_tracking(self.tracking(position))
+
+    def forget(self) -> None:
+        """Nothing is held in memory: the recorder is the position."""
+
+
+class Tailer(Generic[T]):
+    """Reads `topics` from the log after its cursor's position, `batch_size` records a step.
+
+    Subclasses say what a batch of records becomes (`read`); the caller hands `Batch.items` to
+    its sink and then calls `advance`.
+    """
+
+    topics: Sequence[str] = ()
+
+    def __init__(self, app: EventStore, cursor: Cursor, *, batch_size: int = 500) -> None:
+        self.app = app
+        self.cursor = cursor
+        self.batch_size = batch_size
+        self._position: int | None = None
+        self.stats = {"batches": 0, "items": 0}
+
+    def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[T]:
+        """The items these records stand for (possibly none)."""
+        raise NotImplementedError
+
+    @property
+    def position(self) -> int:
+        """The last notification id handed on (as far as this process knows)."""
+        if self._position is None:
+            self._position = self.cursor.load()
+        return self._position
+
+    def step(self, now: dt.datetime) -> Batch[T] | None:
+        """The next batch to hand on; None when nothing new was committed."""
+        notifications = self.app.recorder.select_notifications(
+            start=self.position, limit=self.batch_size, topics=list(self.topics),
+            inclusive_of_start=False)
+        if not notifications:
+            return None
+        return Batch(self.read(notifications, now), notifications[-1].id)
+
+    def advance(self, batch: Batch[T], now: dt.datetime) -> None:
+        """The sink took `batch`: remember it durably, then read on after it."""
+        try:
+            self.cursor.save(batch.position, now)
+        except Exception:
+            self.cursor.forget()
+            raise
+        self._position = max(self.position, batch.position)
+        self.stats["batches"] += 1
+        self.stats["items"] += len(batch.items)
+
+    def pump(self, sink: Callable[[list[T]], None], now: dt.datetime) -> int | None:
+        """One step with a synchronous sink: read, hand on, advance; the items handed on (None
+        when there was nothing to read)."""
+        batch = self.step(now)
+        if batch is None:
+            return None
+        sink(batch.items)
+        self.advance(batch, now)
+        return len(batch.items)
+
+    def seek(self, position: int) -> None:
+        """Read on from `position` (in memory only; the durable cursor stays where it is)."""
+        self._position = position
+
+    def forget(self) -> None:
+        """A crash: the in-memory position is gone; the durable cursor is not."""
+        self._position = None
+        self.cursor.forget()

@@ -1,0 +1,112 @@
+"""One tailer for every reader of the region's log: the cursor moves only after the sink took the
+batch, a restart resumes from the durable cursor, and the cursor is pluggable (an event-store
+record for the relay and the feed, a tracking row for a projection)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import uuid4
+
+import pytest
+from eventsourcing.popo import POPOTrackingRecorder
+
+from projections.records import SideEvent
+from regions.adapters.stores.memory import MemoryStore
+from regions.core.side_events import SideEventTailer
+from regions.core.store import EventStore, Stream
+from regions.core.tailer import RecordCursor, TrackingCursor
+
+REGION = "150600"
+T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+
+
+def open_sides(app: EventStore, count: int) -> list[Stream]:
+    sides = []
+    for n in range(count):
+        side = Stream.open(uuid4(), "side", {"case_id": f"c{n}", "case_number": f"n{n}",
+                                             "process": "toy", "region": REGION},
+                           "Pinged", 1, {"n": n}, T0)
+        sides.append(side)
+    app.save(*sides)
+    return sides
+
+
+@pytest.fixture
+def app() -> EventStore:
+    return MemoryStore().open(REGION)
+
+
+def test_a_batch_the_sink_refused_is_read_again_and_the_cursor_stays(app: EventStore) -> None:
+    open_sides(app, 3)
+    tailer = SideEventTailer(REGION, app)
+
+    def refuse(items: list[SideEvent]) -> None:
+        raise ConnectionError("broker down")
+
+    with pytest.raises(ConnectionError):
+        tailer.pump(refuse, T0)
+    assert tailer.position == 0 and tailer.cursor.load() == 0
+    taken: list[SideEvent] = []
+    assert tailer.pump(taken.extend, T0) == 3
+    assert [e.payload["n"] for e in taken] == [0, 1, 2]
+    assert tailer.cursor.load() == taken[-1].position
+    assert tailer.pump(taken.extend, T0) is None  # nothing new
+
+
+def test_a_restarted_tailer_resumes_after_what_its_cursor_recorded(app: EventStore) -> None:
+    open_sides(app, 2)
+    first = SideEventTailer(REGION, app, batch_size=1)
+    first.pump(lambda items: None, T0)
+    later = open_sides(app, 1)
+    again = SideEventTailer(REGION, app)  # a new process on the same store
+    taken: list[SideEvent] = []
+    again.pump(taken.extend, T0)
+    assert [e.case_id for e in taken] == ["c1", "c0"]  # the second of the first two, then later
+    assert taken[-1].side_id == str(later[0].id)
+
+
+def test_a_failed_cursor_save_drops_the_cursor_copy_and_keeps_the_position(
+        app: EventStore) -> None:
+    open_sides(app, 1)
+    tailer = SideEventTailer(REGION, app)
+    batch = tailer.step(T0)
+    assert batch is not None
+    saves = app.save
+
+    def broken(*aggregates: object) -> None:
+        raise ConnectionError("database gone")
+
+    app.save = broken  # type: ignore[method-assign,assignment]
+    with pytest.raises(ConnectionError):
+        tailer.advance(batch, T0)
+    app.save = saves  # type: ignore[method-assign]
+    assert tailer.position == 0
+    assert isinstance(tailer.cursor, RecordCursor) and tailer.cursor._record is None
+    tailer.advance(batch, T0)
+    assert tailer.cursor.load() == batch.position
+
+
+def test_a_projection_keeps_its_position_as_a_tracking_row_written_with_its_rows(
+        app: EventStore) -> None:
+    view = POPOTrackingRecorder()
+    cursor = TrackingCursor(view, "case_counts")
+    tailer = SideEventTailer(REGION, app, cursor=cursor)
+    rows: dict[str, int] = {}
+
+    def project(items: list[SideEvent]) -> None:  # rows and position in one "transaction"
+        for item in items:
+            rows[item.case_id] = rows.get(item.case_id, 0) + 1
+        if items:
+            view.insert_tracking(cursor.tracking(items[-1].position))
+
+    open_sides(app, 2)
+    tailer.pump(project, T0)
+    assert rows == {"c0": 1, "c1": 1}
+    first = view.max_tracking_id("case_counts")
+    assert first == tailer.position  # written by the sink; the cursor's save added nothing
+    other = Stream.open(uuid4(), "register", {"person_key": "k", "scheme": "s"}, "Held", 1, {}, T0)
+    app.save(other)  # read, but no side event: nothing for the sink, tracked by the cursor
+    assert tailer.pump(project, T0) == 0
+    assert view.max_tracking_id("case_counts") == tailer.position > first
+    resumed = SideEventTailer(REGION, app, cursor=TrackingCursor(view, "case_counts"))
+    assert resumed.position == tailer.position
