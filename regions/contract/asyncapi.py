@@ -24,8 +24,9 @@ from pydantic import TypeAdapter
 from domain.kernel import Event, event_types
 from domain.protocols import PROTOCOLS
 from regions.contract.asyncapi_documents import add_materials
+from regions.core.commands import ERRORS, CommandError
 from regions.core.outcome import Outcome
-from regions.wire.commands import MAX_KEY_LENGTH, CommandError, command_types
+from regions.wire.commands import MAX_KEY_LENGTH, command_types
 from regions.wire.control import CONTROL_TYPES
 from regions.wire.envelope import (
     CONTENT_TYPE,
@@ -96,11 +97,8 @@ whose `feedseq` increases with commit order. Each back-end reads with its own du
 at-least-once, so a back-end acts idempotently (deterministic `command_id`s).
 """
 
-#: Error codes of a command reply besides the domain's own refusal codes.
-COMMAND_ERROR_CODES: Final = (
-    "malformed_json", "invalid_request", "missing_field", "invalid_field", "unknown_field",
-    "unknown_command_type", "wrong_region", "unknown_process", "unknown_case", "case_exists",
-    "idempotency_conflict", "in_progress", "internal_error")
+#: Error codes of a command reply besides the domain's own refusal codes (one table).
+COMMAND_ERROR_CODES: Final = tuple(ERRORS)
 
 
 def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> dict[str, Any]:

@@ -8,9 +8,11 @@ How it fits the node:
 - It is a driver service (`NodeDriver.services`) on the shared request/reply loop
   (`regions.runtime.endpoints.serve_requests`: its own NATS connection, a queue group, lossy
   replies, a draining stop).
-- Every store touch goes through `driver.db(...)`, the node's one database thread, so a command
-  is decided and saved exactly like one from the API, the inbox or the timer, with its
-  idempotency record in the same transaction (`RegionNode.command/submit`).
+- What a command *means* — the target region, submit or command, idempotency, the error codes —
+  is the command service's (`regions.core.commands`), run on the node's one database thread
+  (`driver.db(...)`), so a command is decided and saved exactly like one from the API, the
+  inbox or the timer, with its idempotency record in the same transaction. This adapter only
+  decodes, calls the service and encodes.
 - Bad input never crashes it and never touches the store: what does not decode is answered
   with the field at fault; a domain refusal is answered with its code and the stored outcome.
 """
@@ -20,21 +22,17 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from domain.kernel import DomainError
-from domain.values import CaseNumber
-from regions.core.errors import CommandInProgress, IdempotencyConflict
-from regions.core.outcome import Outcome
+from regions.core.commands import (
+    CommandError,
+    CommandRequest,
+    CommandResult,
+    CommandService,
+    InvalidRequest,
+)
 from regions.runtime.driver import NodeDriver
 from regions.runtime.endpoints import serve_requests
 from regions.wire import subjects
-from regions.wire.commands import (
-    CommandDecodeError,
-    CommandError,
-    CommandRequest,
-    decode_request,
-    encode_error_reply,
-    encode_outcome_reply,
-)
+from regions.wire.commands import decode_request, encode_reply
 
 log = logging.getLogger("tongban.backend")
 
@@ -45,69 +43,29 @@ def queue_group(region: str) -> str:
 
 
 class CommandEndpoint:
-    """Turns request bytes into reply bytes for one driven node; knows nothing of NATS."""
+    """Request bytes in, reply bytes out, for one driven node: decode, run the command service
+    on the node's database thread, encode. Knows nothing of NATS."""
 
     def __init__(self, driver: NodeDriver) -> None:
         self.driver = driver
-
-    @property
-    def code(self) -> str:
-        return self.driver.region.code
+        self.service = CommandService(driver.region.node)
 
     async def handle(self, data: bytes) -> bytes:
         try:
             request = decode_request(data)
-            self._check_target(request)
-        except CommandDecodeError as exc:
-            self.driver.count_command("invalid")
-            return encode_error_reply(CommandError(exc.code, str(exc), exc.field))
+        except InvalidRequest as exc:
+            result = CommandResult.refusing(exc)
         except Exception as exc:  # a decoder bug must not cost the requester its answer
             log.exception("undecodable command request")
-            self.driver.count_command("invalid")
-            return encode_error_reply(CommandError("invalid_request", f"unreadable: {exc!r}"))
-        try:
-            outcome = await self.driver.db(self._execute, request)
-        except (IdempotencyConflict, CommandInProgress) as exc:
-            self.driver.count_command("conflict")
-            return encode_error_reply(CommandError(exc.code, str(exc), "command_id"))
-        except DomainError as exc:
-            self.driver.count_command("refused")
-            return encode_error_reply(CommandError(exc.code, str(exc)))
-        except Exception:
-            log.exception("command %s of %s failed", request.command_id, request.principal)
-            self.driver.count_command("error")
-            return encode_error_reply(CommandError(
-                "internal_error", "the node could not execute the command; retry with the "
-                "same command_id"))
-        self.driver.count_command("ok" if outcome.ok else "refused")
-        return encode_outcome_reply(outcome)
+            result = CommandResult(error=CommandError("invalid_request", f"unreadable: {exc!r}"))
+        else:
+            result = await self.driver.db(self._handle, request)
+        self.driver.count_command(result.kind)
+        return encode_reply(result)
 
-    def _check_target(self, request: CommandRequest) -> None:
-        """A new case opens at the region of its number, under a process this node runs."""
-        if not request.opens_case:
-            return
-        region = str(CaseNumber.parse(request.case_number).region)
-        if region != self.code:
-            raise CommandDecodeError(
-                f"case {request.case_number} belongs to region {region}; this is {self.code}",
-                code="wrong_region", field="case_number")
-        if request.process not in self.driver.region.node.protocols:
-            raise CommandDecodeError(f"region {self.code} runs no process {request.process!r}",
-                                     code="unknown_process", field="process")
-
-    def _execute(self, request: CommandRequest) -> Outcome:
-        """On the database thread: decide and save, or replay the stored outcome."""
-        node, now = self.driver.region.node, self.driver.now()
-        keys = {"command_id": request.command_id, "principal": request.principal}
-        if request.case_id is not None:
-            return node.command(request.case_id, request.command, now, **keys)
-        case_id = request.target_case_id
-        existing = node.side(case_id)
-        if existing is not None and existing.process != request.process:
-            return Outcome(False, case_id, error_code="case_exists",
-                           error=f"case {request.case_number} is a {existing.process} case")
-        return node.submit(case_id, request.case_number, request.process, request.command, now,
-                           **keys)
+    def _handle(self, request: CommandRequest) -> CommandResult:
+        """On the database thread, at the node's clock."""
+        return self.service.handle(request, self.driver.now())
 
 
 async def serve_commands(driver: NodeDriver, *, url: str | None = None,

@@ -125,7 +125,7 @@ class NodeDriver:
         self._stop.set()
 
     def count_command(self, outcome: str) -> None:
-        """A command endpoint served one: ok, refused, conflict, invalid or error (/metrics)."""
+        """A command endpoint served one, of this kind (`regions.core.commands.KINDS`)."""
         self.commands[outcome] += 1
 
     async def _guard(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:

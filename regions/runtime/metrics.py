@@ -16,7 +16,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from regions.runtime.status import COMMAND_OUTCOMES, NodeStatus
+from regions.core.commands import KINDS
+from regions.runtime.status import NodeStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -47,7 +48,7 @@ class NodeCollector(Collector):
             yield family
         commands = CounterMetricFamily("tongban_commands", "Commands served, by outcome.",
                                        labels=["outcome"])
-        for outcome in COMMAND_OUTCOMES:
+        for outcome in KINDS:
             commands.add_metric([outcome], totals[f"command:{outcome}"])
         yield commands
         links = status.links

@@ -24,14 +24,13 @@ from domain.deadlines import DeadlineMissed
 from domain.kernel import Event
 from regions.adapters.stores.sql import datastore_of
 from regions.adapters.worker_lock import PostgresWorkerLock, WorkerLock
+from regions.core.commands import KINDS
 from regions.core.config import RegionConfig
 from regions.core.node import SideView
 from regions.runtime.driver import NodeDriver
 
 log = logging.getLogger("tongban.node")
 
-#: How a command sent to the node's endpoint ended (the `outcome` label of tongban_commands).
-COMMAND_OUTCOMES = ("ok", "refused", "conflict", "invalid", "error")
 #: Counters of the process, summed over the drivers it ran.
 TOTALS = ("published", "consumed", "applied", "gaps", "quarantined", "deadline_misses")
 #: A readiness probe of the store that takes longer than this fails (s).
@@ -119,7 +118,7 @@ class NodeStatus:
 
     def totals(self) -> Counter[str]:
         counts = Counter(dict.fromkeys(TOTALS, 0))
-        counts.update({f"command:{o}": 0 for o in COMMAND_OUTCOMES})
+        counts.update({f"command:{o}": 0 for o in KINDS})
         counts.update(self._retired)
         if self.driver is not None:
             counts.update(self._driver_counts(self.driver))

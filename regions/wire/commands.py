@@ -1,5 +1,9 @@
 """Commands to a region's back-end endpoint as JSON: requests in, replies out, any language.
 
+It maps JSON to the command service's types (`regions.core.commands`: `CommandRequest` in,
+`CommandResult` out); a request it cannot read is refused with `InvalidRequest`, whose codes are
+in the service's one table of stable codes.
+
 Why a codec of its own: the endpoint (`regions.runtime.commands`) and the Python client
 (`regions.sdk.client`) must agree byte for byte, and a client written in another language needs a
 refusal that says *which* field is wrong, not a stack trace. Decoding is the kernel's
@@ -29,11 +33,11 @@ import types
 import typing
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from domain.kernel import Command, DomainError, from_payload, to_payload
 from domain.values import CaseNumber
+from regions.core.commands import CommandError, CommandRequest, CommandResult, InvalidRequest
 from regions.core.outcome import Outcome
 from regions.wire.schemas import load_domain
 
@@ -41,53 +45,6 @@ from regions.wire.schemas import load_domain
 MAX_KEY_LENGTH: Final = 200
 REQUEST_FIELDS: Final = frozenset(
     {"command_id", "principal", "case_id", "case_number", "process", "command"})
-
-ErrorCode = Literal[
-    "malformed_json", "invalid_request", "missing_field", "invalid_field", "unknown_field",
-    "unknown_command_type", "wrong_region", "unknown_process"]
-
-
-class CommandDecodeError(DomainError):
-    """A request the endpoint cannot read; `field` is the dotted path of the culprit."""
-
-    code = "invalid_request"
-
-    def __init__(self, message: str, *, code: ErrorCode, field: str = "") -> None:
-        super().__init__(message, code=code)
-        self.field = field
-
-
-@dataclass(frozen=True)
-class CommandError:
-    """The error half of a reply: a stable `code`, a message for people, the field at fault."""
-
-    code: str
-    message: str
-    field: str = ""
-
-
-@dataclass(frozen=True)
-class CommandRequest:
-    """A decoded request; `case_id` is None when the command opens a new case."""
-
-    command_id: str
-    principal: str
-    command: Command
-    case_id: str | None = None
-    case_number: str = ""
-    process: str = ""
-
-    @property
-    def opens_case(self) -> bool:
-        return self.case_id is None
-
-    @property
-    def target_case_id(self) -> str:
-        """The case the command is for; a new case's id derives from its number."""
-        if self.case_id is not None:
-            return self.case_id
-        return str(CaseNumber.parse(self.case_number).case_id)
-
 
 # --------------------------------------------------------------------------- command types
 
@@ -120,23 +77,23 @@ def encode_command(command: Command) -> dict[str, Any]:
 
 
 def decode_command(data: Any, path: str = "command") -> Command:
-    """The command `data` describes; `CommandDecodeError` naming the field otherwise."""
+    """The command `data` describes; `InvalidRequest` naming the field otherwise."""
     if not isinstance(data, dict):
-        raise CommandDecodeError(f"{path} must be an object with a 'type'",
+        raise InvalidRequest(f"{path} must be an object with a 'type'",
                                  code="invalid_field", field=path)
     if "type" not in data:
-        raise CommandDecodeError(f"{path}.type is required", code="missing_field",
+        raise InvalidRequest(f"{path}.type is required", code="missing_field",
                                  field=f"{path}.type")
     name = data["type"]
     cls = command_types().get(name) if isinstance(name, str) else None
     if cls is None:
-        raise CommandDecodeError(f"unknown command type {name!r}", code="unknown_command_type",
+        raise InvalidRequest(f"unknown command type {name!r}", code="unknown_command_type",
                                  field=f"{path}.type")
     body = {k: v for k, v in data.items() if k != "type"}
     command = _check(cls, body, path)
     assert isinstance(command, Command)
     if not command.actor.id.strip():
-        raise CommandDecodeError("the actor needs an id (责任追溯)", code="invalid_field",
+        raise InvalidRequest("the actor needs an id (责任追溯)", code="invalid_field",
                                  field=f"{path}.actor.id")
     return command
 
@@ -151,18 +108,18 @@ def _check(tp: Any, data: Any, path: str) -> Any:
     origin = typing.get_origin(tp)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(data, dict):
-            raise CommandDecodeError(f"{path} must be an object", code="invalid_field",
+            raise InvalidRequest(f"{path} must be an object", code="invalid_field",
                                      field=path)
         fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
         for key in data:
             if key not in fields:
-                raise CommandDecodeError(f"{tp.__name__} has no field {key!r}",
+                raise InvalidRequest(f"{tp.__name__} has no field {key!r}",
                                          code="unknown_field", field=f"{path}.{key}")
         hints = _hints(tp)
         for name, f in fields.items():
             if name not in data:
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                    raise CommandDecodeError(f"{path}.{name} is required", code="missing_field",
+                    raise InvalidRequest(f"{path}.{name} is required", code="missing_field",
                                              field=f"{path}.{name}")
                 continue
             _check(hints[name], data[name], f"{path}.{name}")
@@ -188,7 +145,7 @@ def _build(tp: Any, data: Any, path: str) -> Any:
     try:
         return from_payload(tp, data)
     except (TypeError, ValueError, KeyError, DomainError) as exc:
-        raise CommandDecodeError(f"{path}: {exc}", code="invalid_field", field=path) from None
+        raise InvalidRequest(f"{path}: {exc}", code="invalid_field", field=path) from None
 
 
 # --------------------------------------------------------------------------- requests
@@ -205,16 +162,16 @@ def encode_request(command: Command, *, command_id: str, principal: str,
 
 
 def decode_request(raw: bytes | str) -> CommandRequest:
-    """Parse and validate a request body; `CommandDecodeError` names what is wrong."""
+    """Parse and validate a request body; `InvalidRequest` names what is wrong."""
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested absurdly deep
-        raise CommandDecodeError(f"the request is not JSON: {exc}", code="malformed_json") from None
+        raise InvalidRequest(f"the request is not JSON: {exc}", code="malformed_json") from None
     if not isinstance(body, dict):
-        raise CommandDecodeError("the request must be a JSON object", code="invalid_request")
+        raise InvalidRequest("the request must be a JSON object", code="invalid_request")
     for key in body:
         if key not in REQUEST_FIELDS:
-            raise CommandDecodeError(f"unknown request field {key!r}", code="unknown_field",
+            raise InvalidRequest(f"unknown request field {key!r}", code="unknown_field",
                                      field=key)
     command_id = _key(body, "command_id")
     principal = _key(body, "principal")
@@ -224,25 +181,25 @@ def decode_request(raw: bytes | str) -> CommandRequest:
         try:
             CaseNumber.parse(case_number)
         except DomainError as exc:
-            raise CommandDecodeError(str(exc), code="invalid_field", field="case_number") from None
+            raise InvalidRequest(str(exc), code="invalid_field", field="case_number") from None
         process = _text(body, "process")
     else:
         if not isinstance(case_id, str) or not _is_uuid(case_id):
-            raise CommandDecodeError(f"case_id must be a UUID string or null, got {case_id!r}",
+            raise InvalidRequest(f"case_id must be a UUID string or null, got {case_id!r}",
                                      code="invalid_field", field="case_id")
         for extra in ("case_number", "process"):
             if extra in body:
-                raise CommandDecodeError(f"{extra} names a new case; leave it out when case_id "
+                raise InvalidRequest(f"{extra} names a new case; leave it out when case_id "
                                          "is given", code="unknown_field", field=extra)
         case_number = process = ""
     if "command" not in body:
-        raise CommandDecodeError("command is required", code="missing_field", field="command")
+        raise InvalidRequest("command is required", code="missing_field", field="command")
     command = decode_command(body["command"])
     if case_id is None:
         for name, wanted in (("case_number", case_number), ("process", process)):
             given = getattr(command, name, wanted)
             if given != wanted:
-                raise CommandDecodeError(f"command.{name} {given!r} differs from the request's "
+                raise InvalidRequest(f"command.{name} {given!r} differs from the request's "
                                          f"{wanted!r}", code="invalid_field",
                                          field=f"command.{name}")
     return CommandRequest(command_id, principal, command, case_id, case_number, process)
@@ -251,17 +208,17 @@ def decode_request(raw: bytes | str) -> CommandRequest:
 def _key(body: Mapping[str, Any], name: str) -> str:
     value = _text(body, name)
     if len(value) > MAX_KEY_LENGTH:
-        raise CommandDecodeError(f"{name} is longer than {MAX_KEY_LENGTH} characters",
+        raise InvalidRequest(f"{name} is longer than {MAX_KEY_LENGTH} characters",
                                  code="invalid_field", field=name)
     return value
 
 
 def _text(body: Mapping[str, Any], name: str) -> str:
     if body.get(name) is None:
-        raise CommandDecodeError(f"{name} is required", code="missing_field", field=name)
+        raise InvalidRequest(f"{name} is required", code="missing_field", field=name)
     value = body[name]
     if not isinstance(value, str) or not value.strip():
-        raise CommandDecodeError(f"{name} must be a non-empty string, got {value!r}",
+        raise InvalidRequest(f"{name} must be a non-empty string, got {value!r}",
                                  code="invalid_field", field=name)
     return value
 
@@ -276,32 +233,19 @@ def _is_uuid(text: str) -> bool:
 # --------------------------------------------------------------------------- replies
 
 
-def encode_outcome_reply(outcome: Outcome) -> bytes:
-    """An outcome as its reply: ok when the node did it, the domain's refusal otherwise."""
-    if outcome.ok:
-        return _dump({"ok": True, "outcome": outcome.to_dict()})
-    error = CommandError(outcome.error_code or "refused", outcome.error,
-                         "case_id" if outcome.error_code == "unknown_case" else "")
-    return encode_error_reply(error, outcome)
-
-
-def encode_error_reply(error: CommandError, outcome: Outcome | None = None) -> bytes:
-    body: dict[str, Any] = {"ok": False, "error": dataclasses.asdict(error)}
-    if outcome is not None:
-        body["outcome"] = outcome.to_dict()
+def encode_reply(result: CommandResult) -> bytes:
+    """The reply to a request: the outcome when the node did it; otherwise the error, with the
+    stored outcome when the domain refused (so a retry with the same id gets the same refusal)."""
+    if result.error is None:
+        assert result.outcome is not None
+        return _dump({"ok": True, "outcome": result.outcome.to_dict()})
+    body: dict[str, Any] = {"ok": False, "error": dataclasses.asdict(result.error)}
+    if result.outcome is not None:
+        body["outcome"] = result.outcome.to_dict()
     return _dump(body)
 
 
-@dataclass(frozen=True)
-class CommandReply:
-    """A decoded reply: `outcome` when ok; `error` (and the stored outcome, if any) otherwise."""
-
-    ok: bool
-    outcome: Outcome | None = None
-    error: CommandError | None = None
-
-
-def decode_reply(raw: bytes) -> CommandReply:
+def decode_reply(raw: bytes) -> CommandResult:
     """A reply as the client reads it; `ValueError` when it is not one."""
     try:
         body = json.loads(raw)
@@ -309,9 +253,9 @@ def decode_reply(raw: bytes) -> CommandReply:
         if body["ok"] is True:
             if outcome is None:
                 raise ValueError("an ok reply without an outcome")
-            return CommandReply(True, outcome)
+            return CommandResult(outcome)
         error = body["error"]
-        return CommandReply(False, outcome, CommandError(
+        return CommandResult(outcome, CommandError(
             str(error["code"]), str(error["message"]), str(error.get("field") or "")))
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a command reply: {exc!r}") from None

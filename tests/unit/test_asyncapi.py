@@ -27,16 +27,11 @@ from domain.protocols.intake import AcceptIntake
 from domain.protocols.transfer import application
 from domain.values import CaseNumber, RegionCode
 from regions.contract.asyncapi import DEFAULT_PATH, build_document, main, render
+from regions.core.commands import CommandError, CommandResult
 from regions.core.messages import HighWaterMark, ResendRequest
 from regions.core.outcome import Outcome
 from regions.wire import WireMessage, encode, encode_control, subjects
-from regions.wire.commands import (
-    CommandError,
-    command_types,
-    encode_error_reply,
-    encode_outcome_reply,
-    encode_request,
-)
+from regions.wire.commands import command_types, encode_reply, encode_request
 from regions.wire.control import CONTROL_TYPES
 from regions.wire.envelope import WireReason
 from regions.wire.schemas import wire_event_types
@@ -312,11 +307,12 @@ def test_a_new_case_needs_its_number_and_process_and_an_old_one_may_not_name_the
 
 
 @pytest.mark.parametrize("reply", [
-    encode_outcome_reply(Outcome(True, CASE_ID, ("IntakeAccepted",), "accepted")),
-    encode_outcome_reply(Outcome(False, CASE_ID, status="submitted",
-                                 error_code="reason_required", error="state the reason")),
-    encode_error_reply(CommandError("missing_field", "command.reason is required",
-                                    "command.reason")),
+    encode_reply(CommandResult.decided(Outcome(True, CASE_ID, ("IntakeAccepted",), "accepted"))),
+    encode_reply(CommandResult.decided(Outcome(False, CASE_ID, status="submitted",
+                                               error_code="reason_required",
+                                               error="state the reason"))),
+    encode_reply(CommandResult(error=CommandError("missing_field", "command.reason is required",
+                                                  "command.reason"))),
 ], ids=["ok", "refused", "bad request"])
 def test_command_replies_encode_to_what_the_reply_schema_describes(reply: bytes) -> None:
     assert payload_errors(committed(), "CommandReply", reply) == []

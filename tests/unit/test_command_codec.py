@@ -24,15 +24,15 @@ from domain.protocols.transfer_events import (
     RecordFundsReceived,
 )
 from domain.values import CaseNumber, RegionCode
+from regions.core.commands import CommandResult, InvalidRequest
 from regions.core.outcome import Outcome
 from regions.wire.commands import (
-    CommandDecodeError,
     command_types,
     decode_command,
     decode_reply,
     decode_request,
     encode_command,
-    encode_outcome_reply,
+    encode_reply,
     encode_request,
 )
 
@@ -219,7 +219,7 @@ def test_a_bad_request_is_refused_with_a_code_and_the_field_at_fault(
     request_body: bytes | dict[str, Any], code: str, field: str,
 ) -> None:
     raw = request_body if isinstance(request_body, bytes) else json.dumps(request_body).encode()
-    with pytest.raises(CommandDecodeError) as refused:
+    with pytest.raises(InvalidRequest) as refused:
         decode_request(raw)
     assert (refused.value.code, refused.value.field) == (code, field)
     assert isinstance(refused.value, DomainError) and str(refused.value)
@@ -230,15 +230,15 @@ def test_a_bad_request_is_refused_with_a_code_and_the_field_at_fault(
 
 def test_replies_carry_the_outcome_or_the_refusal_with_its_stored_outcome() -> None:
     done = Outcome(True, CASE_ID, ("IntakeAccepted",), "accepted")
-    assert decode_reply(encode_outcome_reply(done)).outcome == done
+    assert decode_reply(encode_reply(CommandResult.decided(done))).outcome == done
     refused = Outcome(False, CASE_ID, status="submitted", error_code="reason_required",
                       error="a rejection must state its reason")
-    reply = decode_reply(encode_outcome_reply(refused))
+    reply = decode_reply(encode_reply(CommandResult.decided(refused)))
     assert not reply.ok and reply.outcome == refused
     assert reply.error is not None and (reply.error.code, reply.error.field) == (
         "reason_required", "")
-    unknown = decode_reply(encode_outcome_reply(Outcome(False, CASE_ID,
-                                                        error_code="unknown_case")))
+    unknown = decode_reply(encode_reply(CommandResult.decided(Outcome(
+        False, CASE_ID, error_code="unknown_case"))))
     assert unknown.error is not None and unknown.error.field == "case_id"
 
 

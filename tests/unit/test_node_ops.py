@@ -21,12 +21,13 @@ from domain.protocols import spec_of
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
 from regions.adapters.worker_lock import FileWorkerLock, ProcessLocalLock
+from regions.core.commands import KINDS
 from regions.core.config import RegionConfig
 from regions.runtime.bootstrap import build_region
 from regions.runtime.commands import CommandEndpoint
 from regions.runtime.driver import NodeDriver
 from regions.runtime.metrics import registry_for, render
-from regions.runtime.status import COMMAND_OUTCOMES, NodeStatus, Readiness
+from regions.runtime.status import NodeStatus, Readiness
 from tests.unit import toy_protocol as toy
 
 A, B, C = "150600", "610800", "152900"
@@ -71,7 +72,7 @@ def test_every_metric_has_a_zero_sample_with_peer_links_and_outcomes_before_any_
     assert {labels for name, labels in seen if name == "tongban_inbox_lag"} == {
         (("link", B),), (("link", C),)}  # the node's peers, never itself
     assert {labels for name, labels in seen if name == "tongban_commands_total"} == {
-        (("outcome", o),) for o in COMMAND_OUTCOMES}
+        (("outcome", o),) for o in KINDS}
     assert seen.pop(("tongban_broker_connected", ())) == 1
     assert all(value == 0 for value in seen.values()), seen  # a standby: not active either
 
