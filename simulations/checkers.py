@@ -1,6 +1,6 @@
 """The simulator's judges: the domain's invariant checkers over every region's sides.
 
-The world feeds every committed side event here as it happens (`Ledger.record`), so the checks
+The world feeds every committed side event here as it happens (`Observations.record`), so the checks
 after each step look only at the touched cases and fold each event once. At the end everything
 is judged again, with the registers of every region, the link positions (nothing lost) and
 liveness.
@@ -31,7 +31,7 @@ OUTCOME_WORDS = (("completed", "completed"), ("settled", "completed"), ("rejecte
 
 
 @dataclass
-class Ledger:
+class Observations:
     """What the checkers know of the run: every side's events and every register change."""
 
     side_events: dict[tuple[str, str], list[Event]] = field(default_factory=lambda: defaultdict(list))

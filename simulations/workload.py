@@ -25,7 +25,7 @@ from domain.protocols.intake import ProvideSupplement, Submit
 from domain.protocols.transfer_events import FundsRemitted, RecordFundsReceived
 from domain.values import CaseNumber, CitizenId, RegionCode
 from regions.core.errors import CommandInProgress
-from regions.core.node import SideView
+from regions.core.sides import SideView
 from simulations.world import World
 
 REGISTER_KEY = b"simulation-register-key"

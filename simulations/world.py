@@ -28,9 +28,9 @@ from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
 from regions.core.inbox import Incoming
 from regions.core.messages import LinkMessage, WireItem
-from regions.core.node import SideView
 from regions.core.outcome import Outcome
 from regions.core.ports import BrokerError, Outgoing, Store
+from regions.core.sides import SideView
 from regions.runtime.bootstrap import Region, build_region
 from regions.wire import link, subjects
 from simulations import checkers
@@ -82,7 +82,7 @@ class World:
         self.commit_listeners: list[Callable[[str, SideView, list[Event]], None]] = []
         self.plan = plan
         self.trace = Trace()
-        self.checks = checkers.Ledger()
+        self.checks = checkers.Observations()
         self.server = MemoryBroker(lambda: self.sched.now)
         self.store = store_factory()
         self.partitions: set[frozenset[str]] = set()

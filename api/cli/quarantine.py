@@ -51,7 +51,7 @@ def list_command(region: Region = None, store: Store = None, dsn: Dsn = None,
     from regions.runtime import quarantine
 
     config = _config("list", region, store, dsn, schema, sqlite_dir, peers)
-    found = _with_ledger("list", config, quarantine.entries)
+    found = _with_store("list", config, quarantine.entries)
     if as_json:
         print(json.dumps([e.summary() for e in found], ensure_ascii=False))
         return
@@ -73,7 +73,7 @@ def show_command(qid: Id, region: Region = None, store: Store = None, dsn: Dsn =
     from regions.runtime import quarantine
 
     config = _config("show", region, store, dsn, schema, sqlite_dir, peers)
-    entry = _with_ledger("show", config, lambda app: quarantine.find(app, qid))
+    entry = _with_store("show", config, lambda app: quarantine.find(app, qid))
     if as_json:
         print(json.dumps(entry.detail(), ensure_ascii=False))
         return
@@ -105,7 +105,7 @@ def discard_command(qid: Id,
     def discard(app: EventStore) -> quarantine.Entry:
         entry = quarantine.find(app, qid)
         return quarantine.discard(app, entry.id, by=operator, reason=reason, now=_now())
-    entry = _with_ledger("discard", config, discard)
+    entry = _with_store("discard", config, discard)
     print(json.dumps(entry.summary(), ensure_ascii=False) if as_json else
           f"{entry.id} discarded by {operator}: {reason}")
 
@@ -203,7 +203,7 @@ def _schema_exists(store: Any, region: str) -> bool:
     return row is not None
 
 
-def _with_ledger(command: str, config: RegionConfig, work: Callable[[EventStore], T]) -> T:
+def _with_store(command: str, config: RegionConfig, work: Callable[[EventStore], T]) -> T:
     from regions.runtime.quarantine import QuarantineError
 
     store = _open_store(command, config)

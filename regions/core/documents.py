@@ -29,7 +29,8 @@ from eventsourcing.application import AggregateNotFoundError
 
 from domain.kernel import DomainError, from_payload
 from domain.values import MaterialRef
-from regions.core.node import RegionNode, side_id
+from regions.core.node import RegionNode
+from regions.core.sides import side_id
 from regions.core.store import Stream
 
 ErrorCode = Literal[

@@ -37,8 +37,9 @@ from eventsourcing.application import AggregateNotFoundError
 from domain.kernel import DomainError
 from regions.core.errors import DecodeError, StoreRefused
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
-from regions.core.node import RegionNode, UnitOfWork
+from regions.core.node import RegionNode
 from regions.core.store import Quarantined, stable_id
+from regions.core.unit_of_work import UnitOfWork
 
 log = logging.getLogger("tongban.inbox")
 

@@ -16,8 +16,9 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from domain.kernel import Event
-from regions.core.node import RegionNode, SideView
+from regions.core.node import RegionNode
 from regions.core.outcome import Outcome
+from regions.core.sides import SideView
 from regions.core.store import Stream
 
 OPENED_TOPIC = get_topic(Stream.Opened)

@@ -1,6 +1,6 @@
 """The composition root: every way of running a node (CLI, API, simulator, tests) builds it here.
 
-`build_region(config, *, clock, ids, broker, store)` wires one region: its ledger (store), its
+`build_region(config, *, clock, ids, broker, store)` wires one region: its event store, its
 decision core with the protocols and the region's deadline rules, and the sans-IO components —
 inbox, outbox relay, deadline timer. The clock and id source are injected so the simulator can
 drive virtual time and seeded ids; production passes the wall clock and uuid4.
@@ -24,10 +24,11 @@ from domain.protocols import PROTOCOLS, ProtocolSpec
 from regions.adapters.blobs.base import BlobStore, MemoryBlobStore
 from regions.core.config import RegionConfig
 from regions.core.inbox import Inbox
-from regions.core.node import ProtocolBinding, RegionNode
+from regions.core.node import RegionNode
 from regions.core.ports import Store
 from regions.core.relay import Relay
 from regions.core.side_events import SideEventTailer
+from regions.core.sides import ProtocolBinding
 from regions.core.timer import DeadlineTimer
 from regions.wire import link
 

@@ -26,7 +26,7 @@ from regions.adapters.stores.sql import datastore_of
 from regions.adapters.worker_lock import PostgresWorkerLock, WorkerLock
 from regions.core.commands import KINDS
 from regions.core.config import RegionConfig
-from regions.core.node import SideView
+from regions.core.sides import SideView
 from regions.runtime.driver import NodeDriver
 
 log = logging.getLogger("tongban.node")

@@ -169,7 +169,7 @@ class BackendClient:
             try:
                 event = feed_codec.decode(delivery.data)
             except WireError as exc:
-                # Not a feed message (nothing of the ledger is lost: the feed is derived from
+                # Not a feed message (nothing recorded is lost: the feed is derived from
                 # the store); keep it out of the way of the ones behind it.
                 log.error("feed %s: undecodable message %s seq %d: %s", self.name,
                           delivery.subject, delivery.stream_seq, exc)

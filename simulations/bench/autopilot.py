@@ -43,8 +43,8 @@ from domain.protocols.transfer_events import (
     RemitFunds,
 )
 from domain.values import CaseNumber, CitizenId, RegionCode
-from regions.core.node import BatchedCommand, SideView
 from regions.core.outcome import Outcome
+from regions.core.sides import BatchedCommand, SideView
 from regions.runtime.bootstrap import Region
 from regions.runtime.driver import NodeDriver
 

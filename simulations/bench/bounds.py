@@ -56,7 +56,7 @@ def es_batched_insert_rate(dsn: str, schema_prefix: str, aggregates: int,
     """Events per second through `Application.save`, `per_save` aggregates per transaction."""
     store = PostgresStore(dsn, schema_prefix=schema_prefix, pool_size=1, max_overflow=0)
     try:
-        ledger = store.open("bounds")
+        app = store.open("bounds")
         now = dt.datetime.now(dt.UTC)
         streams = []
         for _ in range(aggregates):  # built before the clock starts: only saving is measured
@@ -67,7 +67,7 @@ def es_batched_insert_rate(dsn: str, schema_prefix: str, aggregates: int,
             streams.append(stream)
         started = time.perf_counter()
         for index in range(0, aggregates, per_save):
-            ledger.save(*streams[index:index + per_save])
+            app.save(*streams[index:index + per_save])
         elapsed = time.perf_counter() - started
     finally:
         store.drop_all()

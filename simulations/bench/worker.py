@@ -31,9 +31,9 @@ from regions.adapters.brokers.nats import NatsBroker
 from regions.adapters.stores.sql import PostgresStore
 from regions.core.config import RegionConfig
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
-from regions.core.node import SideView
 from regions.core.outcome import Outcome
 from regions.core.ports import Outgoing, PubAck
+from regions.core.sides import SideView
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.driver import NodeDriver
 from simulations.bench.autopilot import Autopilot, submission
@@ -108,7 +108,7 @@ class Probe:
             self.received[message.event_id] = time.monotonic()
 
     def instrument(self, region: Region, broker: NatsBroker) -> None:
-        """Count write transactions and event rows (every writer saves through the ledger) and
+        """Count write transactions and event rows (every writer saves through the event store) and
         published messages."""
         app = region.node.app
         save = app.save

@@ -51,9 +51,9 @@ from domain.values import CaseNumber, RegionCode
 from regions.adapters.brokers.nats import NatsBroker
 from regions.adapters.brokers.provision import provision
 from regions.core.config import RegionConfig
-from regions.core.node import side_id
 from regions.core.outcome import Outcome
 from regions.core.ports import Store
+from regions.core.sides import side_id
 from regions.core.store import OutLink, Stream
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.commands import serve_commands

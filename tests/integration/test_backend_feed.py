@@ -21,7 +21,7 @@ from domain.protocols.transfer import application
 from projections.records import SideEvent
 from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.stores.sql import SqliteStore
-from regions.core.node import side_id
+from regions.core.sides import side_id
 from regions.core.store import Stream
 from regions.sdk.examples.pension import PensionBackend
 from regions.sdk.feed import BackendClient

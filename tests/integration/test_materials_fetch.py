@@ -31,7 +31,7 @@ from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.stores.sql import SqliteStore
 from regions.core.config import RegionConfig
 from regions.core.documents import DocError, recorded_ref
-from regions.core.node import side_id
+from regions.core.sides import side_id
 from regions.runtime.documents import serve_materials
 from regions.runtime.driver import NodeDriver
 from regions.sdk.documents import (

@@ -4,7 +4,7 @@ Why: `PostgresStore` configures eventsourcing (schema per region, region NOTIFY 
 pool, lock timeout, DB functions off). The shipped cases in `eventsourcing.tests.persistence`
 are the library's definition of a correct recorder; running them on our configuration checks
 that none of it breaks inserts, notification order, subscriptions or tracking. Views share the
-ledger's datastore, so the tracking and process cases run on that datastore too.
+event store's datastore, so the tracking and process cases run on that datastore too.
 
 The throughput cases (`test_performance`, `test_concurrent_*`, 100,000 events) are left out to
 keep the suite quick. The module needs `pycryptodome` (the shipped cases import
@@ -35,8 +35,8 @@ from regions.adapters.stores.sql import PostgresStore, RegionChannelRecorder, da
 _regions = itertools.count(1)
 
 
-def fresh_ledger_recorder(store: PostgresStore) -> RegionChannelRecorder:
-    """The recorder of a new region's ledger (empty schema), exactly as a node gets it."""
+def fresh_store_recorder(store: PostgresStore) -> RegionChannelRecorder:
+    """The recorder of a new region's event store (empty schema), exactly as a node gets it."""
     recorder = store.open(f"contract{next(_regions)}").recorder
     assert isinstance(recorder, RegionChannelRecorder)
     return recorder
@@ -48,21 +48,21 @@ def fresh_view_datastore(store: PostgresStore) -> PostgresDatastore:
     return datastore
 
 
-class LedgerRecorderCase(ApplicationRecorderTestCase[ApplicationRecorder]):
+class EventStoreRecorderCase(ApplicationRecorderTestCase[ApplicationRecorder]):
     __test__ = False
     EXPECT_CONTIGUOUS_NOTIFICATION_IDS = False  # a rolled-back insert burns a sequence value
     store: PostgresStore
 
     def create_recorder(self) -> ApplicationRecorder:
-        return fresh_ledger_recorder(self.store)
+        return fresh_store_recorder(self.store)
 
 
-class LedgerNonInterleavingCase(NonInterleavingNotificationIDsBaseCase):
+class EventStoreNonInterleavingCase(NonInterleavingNotificationIDsBaseCase):
     __test__ = False
     store: PostgresStore
 
     def create_recorder(self) -> ApplicationRecorder:
-        return fresh_ledger_recorder(self.store)
+        return fresh_store_recorder(self.store)
 
 
 class ViewTrackingCase(TrackingRecorderTestCase):
@@ -89,12 +89,12 @@ class ViewProcessCase(ProcessRecorderTestCase):
 
 
 CASES: dict[str, tuple[type, str, Callable[..., None]]] = {
-    "ledger insert/select": (LedgerRecorderCase, "test_insert_select",
-                             LedgerRecorderCase.test_insert_select),
-    "ledger subscribe": (LedgerRecorderCase, "test_insert_select",
-                         LedgerRecorderCase.optional_test_insert_subscribe),
-    "ledger ids never interleave": (LedgerNonInterleavingCase, "test",
-                                    LedgerNonInterleavingCase.test),
+    "event store insert/select": (EventStoreRecorderCase, "test_insert_select",
+                             EventStoreRecorderCase.test_insert_select),
+    "event store subscribe": (EventStoreRecorderCase, "test_insert_select",
+                         EventStoreRecorderCase.optional_test_insert_subscribe),
+    "event store ids never interleave": (EventStoreNonInterleavingCase, "test",
+                                    EventStoreNonInterleavingCase.test),
     "view tracking": (ViewTrackingCase, "test_insert_tracking",
                       ViewTrackingCase.test_insert_tracking),
     "view tracking wait": (ViewTrackingCase, "test_wait", ViewTrackingCase.test_wait),

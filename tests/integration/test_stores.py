@@ -1,7 +1,7 @@
 """The durable stores keep what a node committed, keep writers honest, and wake the relay.
 
 One scenario runs against SQLite (a file per region) and PostgreSQL (a schema per region in one
-database): a region saves its ledger aggregates, restarts (a new `EventStore` on the same
+database): a region saves its event-store aggregates, restarts (a new `EventStore` on the same
 store), and reads them back; a process killed right after a commit loses nothing; two writers of
 one aggregate cannot both win; notification ids follow commit order; a commit by another
 connection wakes the relay. PostgreSQL also shows that regions sharing a database are isolated.
@@ -81,8 +81,8 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
     return condition()
 
 
-def test_a_restarted_ledger_reads_back_every_aggregate_it_saved(store: AnyStore) -> None:
-    ledger = store.open(HERE)
+def test_a_restarted_event_store_reads_back_every_aggregate_it_saved(store: AnyStore) -> None:
+    app = store.open(HERE)
     stream = side_stream("C-1")
     out = OutLink.start(HERE, ORIGIN, T0)
     first_seq = out.send({"type": "ContactLetterSent", "case": "C-1"}, T0)
@@ -90,11 +90,11 @@ def test_a_restarted_ledger_reads_back_every_aggregate_it_saved(store: AnyStore)
     inbound = InLink.start(ORIGIN, HERE, T0)
     inbound.record(1, f"{ORIGIN}:C-1:1", "InfoSheetSent", T0)
     command = CommandRecord.done("staff:w-07", "cmd-1", "sha256:ab12", {"status": "accepted"}, T0)
-    ledger.save(stream, out, inbound, command)
+    app.save(stream, out, inbound, command)
 
     restarted = store.open(HERE)
 
-    assert restarted is not ledger
+    assert restarted is not app
     got_stream: Stream = restarted.repository.get(stream.id)
     assert got_stream.entries == [
         ("TransferRequested", 1, {"person": "k:3f9a", "scheme": "pension", "months": 87}),
@@ -124,11 +124,11 @@ from uuid import UUID
 spec = json.loads(sys.argv[1])
 store = (SqliteStore(spec["directory"]) if spec["kind"] == "sqlite"
          else PostgresStore(spec["dsn"], schema_prefix=spec["prefix"]))
-ledger = store.open(spec["region"])
+app = store.open(spec["region"])
 at = dt.datetime.fromisoformat(spec["at"])
 for n in range(spec["count"]):
     stream = Stream.open(UUID(spec["ids"][n]), "side", {}, "Opened", 1, {"n": n}, at)
-    ledger.save(stream)
+    app.save(stream)
 print("committed", flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -194,11 +194,11 @@ def test_notification_ids_follow_commit_order_so_a_tailing_reader_misses_nothing
     done = threading.Event()
     errors: list[BaseException] = []
 
-    def write(number: int, ledger: EventStore) -> None:
+    def write(number: int, app: EventStore) -> None:
         try:
             ids: list[int] = []
             for n in range(saves_per_writer):
-                recordings = ledger.save(side_stream(f"W{number}-{n}"))
+                recordings = app.save(side_stream(f"W{number}-{n}"))
                 ids += [r.notification.id for r in recordings]
             returned[number] = ids
         except BaseException as exc:
@@ -285,29 +285,29 @@ def test_the_postgres_store_pins_small_pools_a_lock_timeout_and_no_db_functions(
     monkeypatch.setenv("LEDGER_POSTGRES_ENABLE_DB_FUNCTIONS", "y")
     monkeypatch.setenv("LEDGER_POSTGRES_POOL_SIZE", "50")
 
-    ledger = postgres_store.open(HERE)
+    app = postgres_store.open(HERE)
 
-    datastore = datastore_of(ledger)
+    datastore = datastore_of(app)
     assert isinstance(datastore, PostgresDatastore)
     assert datastore.enable_db_functions is False
     assert datastore.lock_timeout == postgres_store.lock_timeout_s
     assert (datastore.pool.min_size, datastore.pool.max_size) == (
         postgres_store.pool_size, postgres_store.pool_size + postgres_store.max_overflow)
-    assert getattr(ledger.recorder, "channel_name", None) == postgres_store.channel_for(HERE)
-    ledger.save(side_stream("C-8"))  # and the insert path (with tracking support) works
-    assert ledger.recorder.max_notification_id() == 2
+    assert getattr(app.recorder, "channel_name", None) == postgres_store.channel_for(HERE)
+    app.save(side_stream("C-8"))  # and the insert path (with tracking support) works
+    assert app.recorder.max_notification_id() == 2
 
 
 def test_the_postgres_waker_listens_again_after_its_connection_is_killed(
         postgres_store: PostgresStore) -> None:
-    ledger = postgres_store.open(HERE)
+    app = postgres_store.open(HERE)
     with postgres_store.waker(HERE) as waker, psycopg.connect(postgres_store.dsn) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (waker.backend_pid,))
         admin.commit()
 
         assert wait_until(lambda: waker.connections == 2)
         assert waker.wait(0)  # it cannot know what it missed, so it wakes the relay once
-        ledger.save(side_stream("C-9"))
+        app.save(side_stream("C-9"))
         assert waker.wait(5.0)
 
 
@@ -322,7 +322,7 @@ def test_each_sqlite_region_is_its_own_durable_wal_file(tmp_path: Path) -> None:
             f"{HERE}.sqlite", f"{ORIGIN}.sqlite"]
         datastore = datastore_of(here)
         assert isinstance(datastore, SQLiteDatastore)
-        with datastore.transaction(commit=False) as cursor:  # one of the ledger's connections
+        with datastore.transaction(commit=False) as cursor:  # one of the app's connections
             cursor.execute("PRAGMA journal_mode")
             journal = cast("Any", cursor.fetchone())[0]
             cursor.execute("PRAGMA synchronous")

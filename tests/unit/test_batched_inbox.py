@@ -36,7 +36,7 @@ from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
 from regions.core.inbox import Incoming
 from regions.core.messages import LinkMessage
-from regions.core.node import BatchedCommand
+from regions.core.sides import BatchedCommand
 from regions.runtime.bootstrap import Region, build_region
 from regions.wire import link
 

@@ -22,9 +22,9 @@ from projections.records import SideEvent
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
 from regions.core.inbox import Incoming
-from regions.core.node import side_id
 from regions.core.outcome import Outcome
 from regions.core.side_events import SideEventTailer
+from regions.core.sides import side_id
 from regions.core.store import Stream
 from regions.runtime.bootstrap import Region, build_region
 from regions.sdk.client import CommandRejected

@@ -6,7 +6,7 @@ are missing, under the same kind of advisory lock the event store takes, because
 `CREATE … IF NOT EXISTS` races in PostgreSQL's catalogue. The column is stored `EXTERNAL`
 (out of line, uncompressed): scans are compressed already, and `substring()` then reads only
 the pages of the chunk asked for. Each call takes a short-lived connection of its own, outside
-the ledger's pool, so a slow download never holds a connection the inbox needs.
+the event store's pool, so a slow download never holds a connection the inbox needs.
 """
 
 from __future__ import annotations

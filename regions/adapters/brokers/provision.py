@@ -2,7 +2,7 @@
 
 Why a separate admin step: nodes never create streams at start-up (a node with a typo in its
 region code must not conjure an empty stream and wait on it forever), and the settings that
-protect the ledger — file storage, no discard of unconsumed messages, `sync_interval: always` on
+protect the regions' messages — file storage, no discard of unconsumed messages, `sync_interval: always` on
 the server, the dedup window, the consumer's `ack_wait` — are decided once, by an operator, here.
 
 Idempotent: running it again creates what is missing and updates only editable settings

@@ -14,7 +14,7 @@ Why they look like this (facts in reference/eventsourcing.md):
   `open()` runs `CREATE SCHEMA IF NOT EXISTS` — under a session advisory lock, because two
   processes creating the same schema or tables at once race in PostgreSQL's catalogue.
 - Pools are small and explicit: eventsourcing opens 5 + 10 connections per datastore by default
-  and PostgreSQL allows 100, while the node shares one datastore between its ledger, relay,
+  and PostgreSQL allows 100, while the node shares one datastore between its event store, relay,
   inbox and views. Per node: `pool_size + max_overflow` pooled connections, one for the commit
   waker, one short-lived for set-up.
 - `POSTGRES_LOCK_TIMEOUT` is set: the library takes an EXCLUSIVE table lock per insert (that is
@@ -50,7 +50,7 @@ from regions.core.store import EventStore
 
 #: The env prefix eventsourcing looks up first for this application (`LEDGER_`).
 LEDGER_PREFIX = EventStore.name.upper() + "_"
-#: The events table the library creates for the ledger (`<app name lower>_events`).
+#: The events table the library creates for the event store (`<app name lower>_events`).
 EVENTS_TABLE = EventStore.name.lower() + "_events"
 #: PostgreSQL truncates identifiers beyond 63 bytes; the library refuses them instead.
 MAX_IDENTIFIER = 63
@@ -95,7 +95,7 @@ def sqlite_settings(path: Path, *, lock_timeout_s: int) -> dict[str, str]:
 class SqliteStore:
     """One SQLite file per region under `directory`; opening again is a restart.
 
-    A store object stands for one node process: `open()` closes the ledger this store opened
+    A store object stands for one node process: `open()` closes the event store it opened
     before for the same region (that incarnation is dead). Another process — or a second store
     object on the same directory — is another writer, kept honest by optimistic concurrency.
     """
@@ -106,7 +106,7 @@ class SqliteStore:
         self.lock_timeout_s = lock_timeout_s
         self.poll_interval_s = poll_interval_s
         sqlite_settings(self.directory, lock_timeout_s=lock_timeout_s)  # validate early
-        self._ledgers: dict[str, EventStore] = {}
+        self._opened: dict[str, EventStore] = {}
 
     def path_for(self, region: str) -> Path:
         return self.directory / f"{check_region_name(region)}.sqlite"
@@ -117,10 +117,10 @@ class SqliteStore:
     def open(self, region: str) -> EventStore:
         settings = self.settings_for(region)
         self.directory.mkdir(parents=True, exist_ok=True)
-        _close_quietly(self._ledgers.pop(region, None))
-        ledger = EventStore(env=settings)
-        self._ledgers[region] = ledger
-        return ledger
+        _close_quietly(self._opened.pop(region, None))
+        app = EventStore(env=settings)
+        self._opened[region] = app
+        return app
 
     def waker(self, region: str, on_commit: Callable[[], None] | None = None
               ) -> SqlitePollingWaker:
@@ -129,8 +129,8 @@ class SqliteStore:
                                   interval_s=self.poll_interval_s)
 
     def close(self) -> None:
-        while self._ledgers:
-            _close_quietly(self._ledgers.popitem()[1])
+        while self._opened:
+            _close_quietly(self._opened.popitem()[1])
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -233,7 +233,7 @@ class PostgresStore:
     """One schema per region (`<schema_prefix><region>`) in the database the DSN names.
 
     As with `SqliteStore`, a store object is one node process: `open()` again is a restart and
-    closes the ledger this store opened before for that region.
+    closes the event store it opened before for that region.
     """
 
     def __init__(self, dsn: str, *, schema_prefix: str = "tb_", pool_size: int = 2,
@@ -256,7 +256,7 @@ class PostgresStore:
             if not _SCHEMA_PREFIX.fullmatch(schema):
                 raise StoreConfigError(f"schema name {schema!r} must be a lower-case identifier")
         self._target: ConnectionTarget | None = None
-        self._ledgers: dict[str, EventStore] = {}
+        self._opened: dict[str, EventStore] = {}
         # Validate sizes, timeouts and name lengths now rather than at the first open().
         postgres_settings(ConnectionTarget("", 0, "", "", ""), schema=schema_prefix,
                           pool_size=pool_size, max_overflow=max_overflow,
@@ -295,10 +295,10 @@ class PostgresStore:
             # Held until this connection closes: set-up of one schema runs one at a time.
             conn.execute("SELECT pg_advisory_lock(%s)", (_setup_lock_key(schema),))
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            _close_quietly(self._ledgers.pop(region, None))
-            ledger = EventStore(env=settings)
-        self._ledgers[region] = ledger
-        return ledger
+            _close_quietly(self._opened.pop(region, None))
+            app = EventStore(env=settings)
+        self._opened[region] = app
+        return app
 
     def waker(self, region: str, on_commit: Callable[[], None] | None = None) -> PostgresWaker:
         """LISTEN on the region's channel on a connection of its own (outside the pool)."""
@@ -306,13 +306,13 @@ class PostgresStore:
 
     def drop(self, region: str) -> None:
         """Remove a region's schema and everything in it (tests and benchmarks only)."""
-        _close_quietly(self._ledgers.pop(region, None))
+        _close_quietly(self._opened.pop(region, None))
         self._drop_schemas([self.schema_for(region)])
 
     def drop_all(self) -> list[str]:
         """Remove every schema whose name starts with this store's prefix; returns their names."""
-        for region in list(self._ledgers):
-            _close_quietly(self._ledgers.pop(region))
+        for region in list(self._opened):
+            _close_quietly(self._opened.pop(region))
         with self._admin() as conn:
             rows = conn.execute(
                 "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY 1",
@@ -331,13 +331,13 @@ class PostgresStore:
                     sql.Identifier(schema)))
 
     def close(self) -> None:
-        while self._ledgers:
-            _close_quietly(self._ledgers.popitem()[1])
+        while self._opened:
+            _close_quietly(self._opened.popitem()[1])
 
 
-def datastore_of(ledger: EventStore) -> PostgresDatastore | SQLiteDatastore | None:
-    """The ledger's datastore (connection pool), for components that must share it (views)."""
-    datastore = getattr(ledger.factory, "datastore", None)
+def datastore_of(app: EventStore) -> PostgresDatastore | SQLiteDatastore | None:
+    """The event store's datastore (connection pool), for components that must share it."""
+    datastore = getattr(app.factory, "datastore", None)
     return datastore if isinstance(datastore, PostgresDatastore | SQLiteDatastore) else None
 
 
@@ -347,9 +347,9 @@ def _setup_lock_key(schema: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _close_quietly(ledger: EventStore | None) -> None:
+def _close_quietly(app: EventStore | None) -> None:
     """Close a previous incarnation; its pool may already be broken, which is what a crash is."""
-    if ledger is None:
+    if app is None:
         return
     with contextlib.suppress(Exception):
-        ledger.close()
+        app.close()

@@ -1,0 +1,138 @@
+"""What the node keeps in memory between decisions: side views, link versions, register entries.
+
+Why the node does not reload a side's stream, a register entry or a link for every decision: a
+link gets one event per message, so reloading it costs O(messages ever sent), and a side's
+stream is already folded in the cached view. To append, the node only needs an aggregate *at
+the right version* (`regions.core.sides.resume`), and optimistic concurrency still guards it: if
+another writer moved the stream on, the save conflicts, the caches of that unit are dropped
+(`dropped`) and the decision is made again on fresh state. Every read the node skips is a
+database round trip on the node's one store thread.
+
+The caches move only after a unit of work is committed (`committed`); a crash loses them all
+(`clear`), never anything in the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.kernel import event_from_payload
+from regions.core.sides import ProtocolBinding, RegisterModel, SideView, side_id
+from regions.core.store import EventStore, Stream
+from regions.core.unit_of_work import UnitOfWork
+
+#: Finished sides kept in memory (views and checks read a case again just after it ends).
+FINISHED_CACHE_SIZE = 1024
+#: Register entries kept in memory (a person's entry changes a few times within one case).
+REGISTER_CACHE_SIZE = 4096
+
+
+class Caches:
+    """One node's memory of its store, read through on a miss."""
+
+    def __init__(self, region: str, app: EventStore, protocols: Mapping[str, ProtocolBinding],
+                 registers: RegisterModel, *, size: int) -> None:
+        self.region = region
+        self.app = app
+        self.protocols = protocols
+        self.registers = registers
+        self.size = size
+        self._sides: dict[UUID, SideView] = {}
+        self._finished: dict[UUID, SideView] = {}
+        self._versions: dict[UUID, int] = {}  # in- and out-link versions as last committed
+        self._registers: dict[UUID, tuple[int, Any]] = {}  # register entry: version, state
+
+    # ----------------------------------------------------------------- sides
+
+    def side(self, case_id: str) -> SideView | None:
+        """This region's side of the case as last committed (None if it has none)."""
+        sid = side_id(case_id, self.region)
+        view = self._sides.get(sid) or self._finished.get(sid)
+        if view is not None:
+            return view
+        try:
+            stream: Stream = self.app.repository.get(sid)
+        except AggregateNotFoundError:
+            return None
+        view = self._view_from_stream(sid, stream)
+        self.remember(view)
+        return view
+
+    def _view_from_stream(self, sid: UUID, stream: Stream) -> SideView:
+        process = stream.key["process"]
+        decider = self.protocols[process].decider
+        state: Any = None
+        for type_, version, payload in stream.entries:
+            state = decider.evolve(state, event_from_payload(type_, payload, version))
+        return SideView(sid, stream.key["case_id"], stream.key["case_number"], process,
+                        stream.version, state)
+
+    def remember(self, view: SideView) -> None:
+        """Cache a view. Finished sides go to a small cache of their own: they are rarely
+        written again, and keeping them all would make memory grow with every case handled."""
+        sid = view.side_id
+        finished = view.state is None or self.protocols[view.process].decider.is_terminal(
+            view.state)
+        cache, other, limit = ((self._finished, self._sides, FINISHED_CACHE_SIZE) if finished
+                               else (self._sides, self._finished, self.size))
+        other.pop(sid, None)
+        if sid not in cache and len(cache) >= limit:
+            cache.pop(next(iter(cache)))
+        cache[sid] = view
+
+    # ----------------------------------------------------------------- links and registers
+
+    def link_version(self, link_id: UUID) -> int | None:
+        """A link's version as last committed: cached, else its newest stored event."""
+        version = self._versions.get(link_id)
+        if version is None:
+            newest = self.app.recorder.select_events(link_id, desc=True, limit=1)
+            if not newest:
+                return None
+            version = self._versions[link_id] = newest[0].originator_version
+        return version
+
+    def register(self, rid: UUID) -> tuple[int, Any] | None:
+        """A register entry's (version, state) as last committed, if cached."""
+        return self._registers.get(rid)
+
+    def fold_register(self, stream: Stream) -> Any:
+        entry: Any = None
+        for type_, version, payload in stream.entries:
+            entry = self.registers.evolve_register(entry,
+                                                   event_from_payload(type_, payload, version))
+        return entry
+
+    # ----------------------------------------------------------------- after a unit
+
+    def committed(self, uow: UnitOfWork) -> None:
+        """Move to what `uow` saved."""
+        for _, view in uow.sides.values():
+            self.remember(view)
+        for link in (*uow.outlinks.values(), *uow.inlinks.values()):
+            self._versions[link.id] = link.version
+        for rid, stream in uow.registers.items():
+            if len(self._registers) >= REGISTER_CACHE_SIZE and rid not in self._registers:
+                self._registers.pop(next(iter(self._registers)))
+            self._registers[rid] = (stream.version, uow.register_states[rid])
+
+    def dropped(self, uow: UnitOfWork) -> None:
+        """`uow` failed: forget everything it relied on, to be read again from the store."""
+        for sid in uow.sides:
+            self._sides.pop(sid, None)
+            self._finished.pop(sid, None)
+        for link in (*uow.outlinks.values(), *uow.inlinks.values()):
+            self._versions.pop(link.id, None)
+        for rid in uow.registers:
+            self._registers.pop(rid, None)
+
+    def clear(self) -> None:
+        """What a crash loses: everything in memory; the store stays."""
+        self._sides.clear()
+        self._finished.clear()
+        self._versions.clear()
+        self._registers.clear()
