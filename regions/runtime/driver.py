@@ -62,10 +62,13 @@ class NodeDriver:
         self.timer_period = timer_period
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-{region.code}")
         self._stop = asyncio.Event()
-        #: The back-end feed (`Region.feed`): on unless a caller turns it off before `run`.
-        self.feed_enabled = True
-        #: Tailers of the region's log and their sinks; `run` adds the relay and the feed.
-        self.tails: list[Tail] = []
+        #: Tailers of the region's log and their sinks: the outbox relay, the back-end feed,
+        #: and whatever `tail()` adds before `run`.
+        self.tails = [Tail("relay", region.relay, self.publish, "published",
+                           crashpoints.AFTER_COMMIT_BEFORE_PUBLISH,
+                           crashpoints.AFTER_PUBLISH_BEFORE_CURSOR)]
+        if region.feed is not None:
+            self.tails.append(Tail("feed", region.feed, self.publish_feed, "feed_published"))
         self._loop: asyncio.AbstractEventLoop | None = None
         self.counters = {"published": 0, "feed_published": 0, "consumed": 0, "acked": 0,
                          "errors": 0}
@@ -102,12 +105,6 @@ class NodeDriver:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.region.node.listeners.append(lambda view, events: self.wake_tailers())
-        self.tails[:0] = [Tail("relay", self.region.relay, self.publish, "published",
-                               crashpoints.AFTER_COMMIT_BEFORE_PUBLISH,
-                               crashpoints.AFTER_PUBLISH_BEFORE_CURSOR)]
-        if self.feed_enabled and self.region.feed is not None:
-            self.tails.insert(1, Tail("feed", self.region.feed, self.publish_feed,
-                                      "feed_published"))
         await self.db(self.region.timer.rebuild)
         tasks = [asyncio.create_task(self._guard(tail.name, functools.partial(
             self._tail_loop, tail))) for tail in self.tails]
@@ -119,10 +116,14 @@ class NodeDriver:
         for tail in self.tails:
             tail.wake.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._db.shutdown(wait=True)
+        self.close()
 
     def stop(self) -> None:
         self._stop.set()
+
+    def close(self) -> None:
+        """Let the database thread finish what it was given, and end it (`run` does this)."""
+        self._db.shutdown(wait=True)
 
     def count_command(self, outcome: str) -> None:
         """A command endpoint served one, of this kind (`regions.core.commands.KINDS`)."""

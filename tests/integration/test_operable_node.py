@@ -131,43 +131,59 @@ async def until(predicate: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.2)
 
 
-def test_postgres_standby_takes_over_after_sigkill_and_metrics_count_a_case(
+def test_a_node_counts_the_commands_and_messages_of_a_case(
         nats_server: NatsServer, postgres_store: PostgresStore, nodes: list[Node],
         tmp_path: Path) -> None:
     a, b = "150600", "610800"
     url = nats_server.url
     asyncio.run(provision((a, b), url))
-    nodes += [Node(tmp_path, "a1", [*pg_args(postgres_store, a, b), "--nats-url", url]),
+    nodes += [Node(tmp_path, "a", [*pg_args(postgres_store, a, b), "--nats-url", url]),
               Node(tmp_path, "b", [*pg_args(postgres_store, b, a), "--nats-url", url])]
-    first, other = nodes
-    ready = first.wait_for("/readyz", 200).json()
+    origin, destination = nodes[1], nodes[0]
+    ready = destination.wait_for("/readyz", 200).json()
     assert ready["checks"] == {"store": "ok", "broker": "ok", "worker": "active"}
     assert ready["inbox_lag"] == {b: 0}
-    other.wait_for("/readyz", 200)
+    origin.wait_for("/readyz", 200)
+
+    async def drive() -> None:
+        async with RegionClient(url, a) as client:
+            await open_case(client, a, b)
+        await until(lambda: origin.metrics()["tongban_events_applied_total"] >= 1, 15,
+                    "the contact letter to arrive at the origin")
+
+    asyncio.run(drive())
+    counted = destination.metrics()
+    assert counted["tongban_commands_total{ok}"] == 2
+    assert counted["tongban_events_published_total"] >= 1
+    assert origin.metrics()["tongban_events_consumed_total"] >= 1
+
+
+def test_a_postgres_standby_takes_over_after_the_active_node_is_killed(
+        nats_server: NatsServer, postgres_store: PostgresStore, nodes: list[Node],
+        tmp_path: Path) -> None:
+    a, b = "150200", "620100"
+    url = nats_server.url
+    asyncio.run(provision((a, b), url))
+    nodes.append(Node(tmp_path, "a1", [*pg_args(postgres_store, a, b), "--nats-url", url]))
+    first = nodes[0]
+    first.wait_for("/readyz", 200)
     nodes.append(Node(tmp_path, "a2", [*pg_args(postgres_store, a, b), "--nats-url", url]))
-    standby = nodes[-1]
+    standby = nodes[1]
     assert standby.wait_for("/healthz", 200).json()["worker"] == "standby"
     not_ready = standby.wait_for("/readyz", 503).json()
     assert (not_ready["not_ready"], not_ready["checks"]["worker"]) == (["worker"], "standby")
     assert standby.metrics()["tongban_worker_active"] == 0
 
+    first.signal(signal.SIGKILL)  # the session ends: PostgreSQL releases the lock
+    taken = standby.wait_for("/readyz", 200)
+    assert taken.json()["checks"]["worker"] == "active"
+
     async def drive() -> None:
         async with RegionClient(url, a) as client:
-            await open_case(client, a, b)
-            await until(lambda: other.metrics()["tongban_events_applied_total"] >= 1, 15,
-                        "the contact letter to arrive at the origin")
-            counted = first.metrics()
-            assert counted["tongban_commands_total{ok}"] == 2
-            assert counted["tongban_events_published_total"] >= 1
-            assert other.metrics()["tongban_events_consumed_total"] >= 1
-
-            first.signal(signal.SIGKILL)  # the session ends: PostgreSQL releases the lock
-            taken = await asyncio.to_thread(standby.wait_for, "/readyz", 200)
-            assert taken.json()["checks"]["worker"] == "active"
             await open_case(client, a, b)  # served by the node that took over
-            assert standby.metrics()["tongban_commands_total{ok}"] == 2
 
     asyncio.run(drive())
+    assert standby.metrics()["tongban_commands_total{ok}"] == 2
 
 
 def test_sqlite_file_lock_keeps_a_standby_until_the_active_node_is_killed(

@@ -1,7 +1,10 @@
-"""The operable node without a network: metrics from start-up, the /readyz verdict, the file lock.
+"""The operable node without a network: metrics from start-up and as work is done, one behaviour
+per test, and the /readyz verdict.
 
-Nodes here are real (`build_region` on the in-memory store, driven over the in-memory broker);
-only the broker's connection state is a plain flag, since the in-memory broker has none.
+Nodes here are real (`build_region` on the in-memory store, driven over the in-memory broker) and
+stepped by hand (`NodeDriver.tail_once`, `NodeDriver.handle`): no loop runs and nothing waits on
+the clock. Only the broker's connection state is a plain flag, since the in-memory broker has
+none. The real-time loops are exercised in `tests/integration/test_driver.py`.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,14 +23,16 @@ from domain.kernel import Actor
 from domain.protocols import spec_of
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
-from regions.adapters.worker_lock import FileWorkerLock, ProcessLocalLock
+from regions.adapters.worker_lock import ProcessLocalLock
 from regions.core.commands import KINDS
 from regions.core.config import RegionConfig
+from regions.core.ports import Delivery
 from regions.runtime.bootstrap import build_region
 from regions.runtime.commands import CommandEndpoint
 from regions.runtime.driver import NodeDriver
 from regions.runtime.metrics import registry_for, render
 from regions.runtime.status import NodeStatus, Readiness
+from regions.wire import subjects
 from tests.unit import toy_protocol as toy
 
 A, B, C = "150600", "610800", "152900"
@@ -43,8 +48,7 @@ class Connection:
         self.is_connected = connected
 
 
-def wall() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 
 
 def samples(status: NodeStatus) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -59,7 +63,7 @@ def config(code: str = A) -> RegionConfig:
 
 
 def driver_for(cfg: RegionConfig, broker: object, store: MemoryStore) -> NodeDriver:
-    region = build_region(cfg, clock=wall, ids=uuid.uuid4, broker=None, store=store,
+    region = build_region(cfg, clock=lambda: T0, ids=uuid.uuid4, broker=None, store=store,
                           protocols={"toy": spec_of("toy", toy)})
     return NodeDriver(region, broker, fetch_timeout=0.05)  # type: ignore[arg-type]
 
@@ -77,45 +81,114 @@ def test_every_metric_has_a_zero_sample_with_peer_links_and_outcomes_before_any_
     assert all(value == 0 for value in seen.values()), seen  # a standby: not active either
 
 
-def test_a_driven_node_counts_published_consumed_and_commands_by_outcome() -> None:
-    Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+class Pair:
+    """Two driven nodes over the in-memory broker, stepped by hand: no loop runs, nothing waits
+    on the clock. Region A pings B (the toy protocol); B's pong completes A's case."""
 
-    async def scenario() -> tuple[Samples, Samples]:
-        server = MemoryBroker(wall)
+    def __init__(self) -> None:
+        self.server = MemoryBroker(lambda: T0)
         for code in (A, B):
-            server.ensure_stream_now(code, duplicate_window=120)
-            server.ensure_consumer_now(code, ack_wait=30)
+            self.server.ensure_stream_now(code, duplicate_window=120)
+            self.server.ensure_consumer_now(code, ack_wait=30)
         store = MemoryStore()
-        drivers = {c: driver_for(RegionConfig(region=c, peers=(A, B), heartbeat_seconds=0.2),
-                                 server.connect(), store) for c in (A, B)}
-        status = NodeStatus(drivers[A].region.config, Connection(), ProcessLocalLock())
-        await status.lock.acquire(asyncio.Event())
-        status.activate(drivers[A])
-        before = samples(status)
-        runs = [asyncio.create_task(d.run()) for d in drivers.values()]
-        case_id = str(uuid.uuid4())
-        await drivers[A].db(drivers[A].region.node.submit, case_id, "n0", "toy", toy.Ping(
-            actor=Actor("staff", "s", A), case_id=case_id, n=0, to=B, home=A), wall())
-        await CommandEndpoint(drivers[A]).handle(b"not json")
-        for _ in range(200):
-            await asyncio.sleep(0.02)
-            view = drivers[A].region.node.side(case_id)
-            if view is not None and view.state.status == "done":
-                break
-        after = samples(status)
-        for d in drivers.values():
-            d.stop()
-        await asyncio.gather(*runs)
-        return before, after
+        self.drivers = {c: driver_for(RegionConfig(region=c, peers=(A, B)), self.server.connect(),
+                                      store) for c in (A, B)}
+        self.status = NodeStatus(self.drivers[A].region.config, Connection(), ProcessLocalLock())
+        self.case_id = str(uuid.UUID(int=1))
 
-    before, after = asyncio.run(scenario())
-    assert before[("tongban_worker_active", ())] == 1
-    assert after[("tongban_events_published_total", ())] >= 1  # the ping
-    assert after[("tongban_events_consumed_total", ())] >= 1  # the pong
-    assert after[("tongban_events_applied_total", ())] >= 1
-    assert after[("tongban_commands_total", (("outcome", "invalid"),))] == 1
-    assert after[("tongban_commands_total", (("outcome", "ok"),))] == 0
-    assert after[("tongban_inbox_lag", (("link", B),))] == 0
+    async def start(self) -> None:
+        await self.status.lock.acquire(asyncio.Event())
+        self.status.activate(self.drivers[A])
+
+    async def ping(self) -> None:
+        node = self.drivers[A].region.node
+        await self.drivers[A].db(node.submit, self.case_id, "n0", "toy", toy.Ping(
+            actor=Actor("staff", "s", A), case_id=self.case_id, n=0, to=B, home=A), T0)
+
+    async def relay(self, code: str) -> None:
+        assert await self.drivers[code].tail_once(self.drivers[code].tails[0])
+
+    async def fetch(self, code: str) -> list[Delivery]:
+        return await self.drivers[code].broker.fetch(
+            subjects.inbox_consumer_name(code), subjects.event_stream_name(code), 256, 0)
+
+    async def deliver(self, code: str) -> None:
+        await self.drivers[code].handle(await self.fetch(code))
+
+    async def round_trip(self) -> None:
+        await self.ping()
+        await self.relay(A)
+        await self.deliver(B)
+        await self.relay(B)
+        await self.deliver(A)
+
+    def close(self) -> None:
+        for driver in self.drivers.values():
+            driver.close()
+
+
+def stepped(scenario: Callable[[Pair], Awaitable[None]]) -> Pair:
+    pair = Pair()
+
+    async def main() -> None:
+        await pair.start()
+        await scenario(pair)
+
+    try:
+        asyncio.run(main())
+    finally:
+        pair.close()
+    return pair
+
+
+def test_an_active_worker_says_so() -> None:
+    pair = stepped(lambda pair: asyncio.sleep(0))
+    assert samples(pair.status)[("tongban_worker_active", ())] == 1
+
+
+def test_published_counts_every_message_the_relay_handed_to_the_broker() -> None:
+    async def scenario(pair: Pair) -> None:
+        await pair.ping()
+        await pair.relay(A)
+
+    pair = stepped(scenario)
+    assert samples(pair.status)[("tongban_events_published_total", ())] == 2  # ping and its mark
+
+
+def test_consumed_and_applied_count_what_the_inbox_fetched_and_recorded() -> None:
+    pair = stepped(Pair.round_trip)
+    seen = samples(pair.status)
+    assert seen[("tongban_events_consumed_total", ())] == 2  # the pong and B's mark
+    assert seen[("tongban_events_applied_total", ())] == 1  # the pong
+    view = pair.drivers[A].region.node.side(pair.case_id)
+    assert view is not None and view.state.status == "done"
+
+
+def test_commands_are_counted_by_outcome() -> None:
+    async def scenario(pair: Pair) -> None:
+        await CommandEndpoint(pair.drivers[A]).handle(b"not json")
+
+    seen = samples(stepped(scenario).status)
+    assert {o: seen[("tongban_commands_total", (("outcome", o),))] for o in KINDS} == {
+        "ok": 0, "refused": 0, "conflict": 0, "invalid": 1, "error": 0}
+
+
+def test_inbox_lag_counts_announced_messages_not_yet_applied() -> None:
+    lags: list[float] = []
+
+    async def scenario(pair: Pair) -> None:
+        await pair.ping()
+        await pair.relay(A)
+        ping, mark = await pair.fetch(B)
+        status = NodeStatus(pair.drivers[B].region.config, Connection(), ProcessLocalLock())
+        status.activate(pair.drivers[B])
+        await pair.drivers[B].handle([mark])  # the mark overtook the ping
+        lags.append(samples(status)[("tongban_inbox_lag", (("link", A),))])
+        await pair.drivers[B].handle([ping])
+        lags.append(samples(status)[("tongban_inbox_lag", (("link", A),))])
+
+    stepped(scenario)
+    assert lags == [1, 0]
 
 
 def test_readiness_names_every_check_that_is_not_ok() -> None:
@@ -141,7 +214,7 @@ def test_readyz_is_503_standby_until_the_worker_is_active_and_healthz_is_200_thr
         assert standby.json()["inbox_lag"] == {B: 0, C: 0}
 
         status.lock.held = True
-        status.activate(driver_for(cfg, MemoryBroker(wall).connect(), MemoryStore()))
+        status.activate(driver_for(cfg, MemoryBroker(lambda: T0).connect(), MemoryStore()))
         assert http.get("/readyz").status_code == 200
         connection.is_connected = False
         down = http.get("/readyz")
@@ -160,34 +233,3 @@ def test_http_address_must_be_host_and_port(bad: str) -> None:
     with pytest.raises(ValueError, match="HOST:PORT"):
         RegionConfig(region=A, http=bad)
     assert RegionConfig(region=A, http="[::1]:0").http == "[::1]:0"
-
-
-def test_a_second_file_lock_waits_until_the_first_is_released(tmp_path: Path) -> None:
-    async def scenario() -> list[bool]:
-        path = tmp_path / f"{A}.sqlite.lock"
-        first, second = FileWorkerLock(path, poll_seconds=0.02), FileWorkerLock(
-            path, poll_seconds=0.02)
-        never, waiting = asyncio.Event(), asyncio.Event()
-        got_first = await first.acquire(never)
-        asyncio.get_running_loop().call_later(0.2, waiting.set)
-        got_second_while_held = await second.acquire(waiting)  # gives up when told to stop
-        await first.release()
-        got_second_after = await asyncio.wait_for(second.acquire(never), 2.0)
-        await second.release()
-        return [got_first, got_second_while_held, got_second_after]
-
-    assert asyncio.run(scenario()) == [True, False, True]
-
-
-def test_a_deleted_lock_file_counts_as_a_lost_lock(tmp_path: Path) -> None:
-    async def scenario() -> bool:
-        lock = FileWorkerLock(tmp_path / "r.lock", poll_seconds=0.02)
-        never = asyncio.Event()
-        await lock.acquire(never)
-        (tmp_path / "r.lock").unlink()  # someone else could now lock a new file
-        await asyncio.wait_for(lock.watch(never), 2.0)
-        held = lock.held
-        await lock.release()
-        return held
-
-    assert asyncio.run(scenario()) is False

@@ -1,4 +1,9 @@
-"""The asyncio driver runs the same cores end to end over a broker (here the in-memory one)."""
+"""The asyncio driver runs the same cores end to end over a broker (here the in-memory one).
+
+Integration tier: the drivers run their real-time loops and the test polls their progress on the
+wall clock, with a deadline. The unit tier drives the same pieces one step at a time
+(`tests/unit/test_node_ops.py`).
+"""
 
 from __future__ import annotations
 
