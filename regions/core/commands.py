@@ -101,6 +101,15 @@ class InvalidRequest(DomainError):
 
 
 @dataclass(frozen=True)
+class CommandError:
+    """The error half of a reply: a stable `code`, a message for people, the field at fault."""
+
+    code: str
+    message: str
+    field: str = ""
+
+
+@dataclass(frozen=True)
 class CommandRequest:
     """A decoded request; `case_id` is None when the command opens a new case."""
 
@@ -121,15 +130,6 @@ class CommandRequest:
         if self.case_id is not None:
             return self.case_id
         return str(CaseNumber.parse(self.case_number).case_id)
-
-
-@dataclass(frozen=True)
-class CommandError:
-    """The error half of a reply: a stable `code`, a message for people, the field at fault."""
-
-    code: str
-    message: str
-    field: str = ""
 
 
 INTERNAL_ERROR: Final = CommandError(

@@ -76,17 +76,22 @@ class PublishError(BrokerError):
 # --------------------------------------------------------------------------- messages
 
 
+class _Headers:
+    headers: dict[str, str]
+
+    @property
+    def msg_id(self) -> str | None:
+        """The message's dedup key (its `Nats-Msg-Id` header), if it has one."""
+        return self.headers.get(MSG_ID_HEADER)
+
+
 @dataclass(frozen=True)
-class Outgoing:
+class Outgoing(_Headers):
     """One message to publish; its `Nats-Msg-Id` header is its dedup key."""
 
     subject: str
     data: bytes
     headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def msg_id(self) -> str | None:
-        return self.headers.get(MSG_ID_HEADER)
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ class PubAck:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class Delivery(_Headers):
     """One delivery of a stored message to a durable consumer; settle it with the broker.
 
     `num_delivered` counts deliveries of this message to this consumer (1 the first time).
@@ -116,10 +121,6 @@ class Delivery:
     num_delivered: int
     timestamp: dt.datetime
     handle: object = field(default=None, compare=False, repr=False)
-
-    @property
-    def msg_id(self) -> str | None:
-        return self.headers.get(MSG_ID_HEADER)
 
 
 @dataclass(frozen=True)

@@ -90,9 +90,27 @@ class Node:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
+class Nodes(list[Node]):
+    """The nodes a test started (all killed at its end), and how it starts them on PostgreSQL."""
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__()
+        self.workdir = workdir
+
+    def on_postgres(self, store: PostgresStore, nats: NatsServer,
+                    *specs: tuple[str, str, str]) -> list[Node]:
+        """Provision the regions, then one node per (name, region, peer)."""
+        asyncio.run(provision(sorted({code for _, code, peer in specs} | {
+            peer for _, _, peer in specs}), nats.url))
+        started = [Node(self.workdir, name, [*pg_args(store, code, peer), "--nats-url", nats.url])
+                   for name, code, peer in specs]
+        self.extend(started)
+        return started
+
+
 @pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[list[Node]]:
-    started: list[Node] = []
+def nodes(tmp_path: Path) -> Iterator[Nodes]:
+    started = Nodes(tmp_path)
     try:
         yield started
     finally:
@@ -132,14 +150,10 @@ async def until(predicate: Any, timeout: float, what: str) -> None:
 
 
 def test_a_node_counts_the_commands_and_messages_of_a_case(
-        nats_server: NatsServer, postgres_store: PostgresStore, nodes: list[Node],
-        tmp_path: Path) -> None:
+        nats_server: NatsServer, postgres_store: PostgresStore, nodes: Nodes) -> None:
     a, b = "150600", "610800"
+    destination, origin = nodes.on_postgres(postgres_store, nats_server, ("a", a, b), ("b", b, a))
     url = nats_server.url
-    asyncio.run(provision((a, b), url))
-    nodes += [Node(tmp_path, "a", [*pg_args(postgres_store, a, b), "--nats-url", url]),
-              Node(tmp_path, "b", [*pg_args(postgres_store, b, a), "--nats-url", url])]
-    origin, destination = nodes[1], nodes[0]
     ready = destination.wait_for("/readyz", 200).json()
     assert ready["checks"] == {"store": "ok", "broker": "ok", "worker": "active"}
     assert ready["inbox_lag"] == {b: 0}
@@ -159,16 +173,11 @@ def test_a_node_counts_the_commands_and_messages_of_a_case(
 
 
 def test_a_postgres_standby_takes_over_after_the_active_node_is_killed(
-        nats_server: NatsServer, postgres_store: PostgresStore, nodes: list[Node],
-        tmp_path: Path) -> None:
+        nats_server: NatsServer, postgres_store: PostgresStore, nodes: Nodes) -> None:
     a, b = "150200", "620100"
-    url = nats_server.url
-    asyncio.run(provision((a, b), url))
-    nodes.append(Node(tmp_path, "a1", [*pg_args(postgres_store, a, b), "--nats-url", url]))
-    first = nodes[0]
+    [first] = nodes.on_postgres(postgres_store, nats_server, ("a1", a, b))
     first.wait_for("/readyz", 200)
-    nodes.append(Node(tmp_path, "a2", [*pg_args(postgres_store, a, b), "--nats-url", url]))
-    standby = nodes[1]
+    [standby] = nodes.on_postgres(postgres_store, nats_server, ("a2", a, b))
     assert standby.wait_for("/healthz", 200).json()["worker"] == "standby"
     not_ready = standby.wait_for("/readyz", 503).json()
     assert (not_ready["not_ready"], not_ready["checks"]["worker"]) == (["worker"], "standby")
@@ -179,7 +188,7 @@ def test_a_postgres_standby_takes_over_after_the_active_node_is_killed(
     assert taken.json()["checks"]["worker"] == "active"
 
     async def drive() -> None:
-        async with RegionClient(url, a) as client:
+        async with RegionClient(nats_server.url, a) as client:
             await open_case(client, a, b)  # served by the node that took over
 
     asyncio.run(drive())
@@ -202,13 +211,10 @@ def test_sqlite_file_lock_keeps_a_standby_until_the_active_node_is_killed(
 
 
 def test_sigterm_under_load_exits_zero_promptly_and_loses_nothing(
-        nats_server: NatsServer, postgres_store: PostgresStore, nodes: list[Node],
-        tmp_path: Path) -> None:
+        nats_server: NatsServer, postgres_store: PostgresStore, nodes: Nodes) -> None:
     c, d = "640100", "150900"
+    nodes.on_postgres(postgres_store, nats_server, ("c1", c, d), ("d", d, c))
     url = nats_server.url
-    asyncio.run(provision((c, d), url))
-    nodes += [Node(tmp_path, "c1", [*pg_args(postgres_store, c, d), "--nats-url", url]),
-              Node(tmp_path, "d", [*pg_args(postgres_store, d, c), "--nats-url", url])]
     for node in nodes:
         node.wait_for("/readyz", 200)
     accepted: list[str] = []
@@ -234,7 +240,7 @@ def test_sigterm_under_load_exits_zero_promptly_and_loses_nothing(
     stopped_in = asyncio.run(load())
     assert stopped_in < 10, f"SIGTERM took {stopped_in:.1f} s"
     assert len(accepted) >= 8
-    nodes.append(Node(tmp_path, "c2", [*pg_args(postgres_store, c, d), "--nats-url", url]))
+    nodes.on_postgres(postgres_store, nats_server, ("c2", c, d))
     nodes[-1].wait_for("/readyz", 200)  # a restart re-publishes whatever was not yet published
 
     reader = build_region(RegionConfig(region=d, peers=(c,)), clock=time_now, ids=uuid.uuid4,
