@@ -2,7 +2,8 @@
 of work.
 
 One code path for every writer of a side (API, back-end, inbox, timer, policies): load the side,
-decide with its protocol, fold, run the automatic policies until quiet (`settle`), apply the
+decide with its protocol, fold, run the automatic policies until quiet (`domain.kernel.settle`,
+the pure loop), apply the
 register changes the events imply, assign link sequences to shared events, and stage it all in
 the unit of work — the side's events, the register entries, the out-links, the in-link position
 (for a counterpart event) and the command's stored outcome (for an idempotent command).
@@ -24,7 +25,16 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from domain.kernel import Command, Decider, DomainError, Event, Receive, receive, to_payload
+from domain.kernel import (
+    Command,
+    Decider,
+    DomainError,
+    Event,
+    Receive,
+    receive,
+    settle,
+    to_payload,
+)
 from regions.core.caches import Caches
 from regions.core.idempotency import Idempotency
 from regions.core.messages import LinkMessage
@@ -33,29 +43,6 @@ from regions.core.sides import BatchedCommand, ProtocolBinding, RegisterModel, S
 from regions.core.sides import side_id as side_id_of
 from regions.core.store import EventStore, InLink, OutLink, Stream, stable_id
 from regions.core.unit_of_work import Effect, UnitOfWork
-
-MAX_POLICY_ROUNDS = 32
-
-
-def settle(decider: Decider[Any], state: Any, command: Command,
-           now: dt.datetime) -> tuple[list[Event], Any]:
-    """The command's events and those of the automatic policies it sets off, and the state
-    they lead to (pure). One policy command at a time: the next one sees the new state."""
-    pending = list(decider.decide(state, command, now))
-    all_events: list[Event] = []
-    for _ in range(MAX_POLICY_ROUNDS):
-        for event in pending:
-            state = decider.evolve(state, event)
-        all_events.extend(pending)
-        pending = []
-        for policy_command in decider.policy(state, now):
-            pending.extend(decider.decide(state, policy_command, now))
-            break
-        if not pending:
-            break
-    else:
-        raise DomainError("policies did not settle", code="policy_loop")
-    return all_events, state
 
 
 @dataclass
