@@ -137,3 +137,36 @@ def test_every_request_code_is_in_the_table_as_invalid_and_the_contract_lists_th
     assert tuple(ERRORS) == COMMAND_ERROR_CODES
     assert describe("reason_required") is REFUSAL
 
+
+
+# --------------------------------------------------------------------------- idempotency target
+
+
+def test_a_command_id_reused_for_another_case_is_a_conflict_not_the_first_outcome(
+        service: CommandService) -> None:
+    first, second = (service.handle(opening(seed=s, command_id=f"submit-{s}"), T0)
+                     for s in (1, 2))
+    assert first.outcome is not None and second.outcome is not None
+    accepted = service.handle(accept(first.outcome.case_id, command_id="accept-1"), T0)
+    assert accepted.ok
+    reused = service.handle(accept(second.outcome.case_id, command_id="accept-1"), T0)
+    assert reused.error is not None and reused.outcome is None
+    assert (reused.error.code, reused.error.field) == ("idempotency_conflict", "command_id")
+    view = service.node.side(second.outcome.case_id)
+    assert view is not None and view.version == 1 + len(second.outcome.events) - 1
+    assert service.node.protocols[pension.PROCESS].decider.status(view.state) == "submitted"
+
+
+def test_a_command_id_reused_with_another_body_on_the_same_case_is_a_conflict(
+        service: CommandService) -> None:
+    opened = service.handle(opening(), T0)
+    assert opened.outcome is not None
+    case_id = opened.outcome.case_id
+    reject = CommandRequest("r-1", "staff:0451", RejectIntake(actor=STAFF, reason="缺材料"),
+                            case_id=case_id)
+    assert service.handle(reject, T0).ok
+    other = CommandRequest("r-1", "staff:0451", RejectIntake(actor=STAFF, reason="另一个理由"),
+                           case_id=case_id)
+    result = service.handle(other, T0)
+    assert result.error is not None
+    assert (result.error.code, result.error.field) == ("idempotency_conflict", "command_id")
