@@ -47,6 +47,7 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
     if config.broker != "nats":
         raise ValueError("a node process needs --broker nats; the in-memory broker exists only "
                          "inside one process (use `tongban simulate`)")
+    config.check_secrets()  # never on the repository's development keys in production
     store = store_for(config)
     blobs = await asyncio.to_thread(blob_store_for, config, store)  # PostgreSQL: set-up here
     lock = worker_lock_for(config.region, store, config.dsn)

@@ -7,8 +7,9 @@ reads the clock or draws ids: `now` and ids are arguments.
 
 Conventions every protocol follows:
 - Events are frozen dataclasses deriving from `Event`, declared with `@domain_event`, with
-  JSON-friendly fields (str, int, bool, datetime, date, tuples/lists and dicts of those, nested
-  frozen dataclasses). `at` is the deciding instant; `actor` names who caused it (责任追溯).
+  typed JSON-friendly fields (str, int, bool, datetime, date, tuples of those, nested frozen
+  dataclasses; never `Any` or a free dict: `domain.payloads` says why and enforces it).
+  `at` is the deciding instant; `actor` names who caused it (责任追溯).
 - An event that must reach a counterpart region sets `to_region` (exactly one recipient; a
   broadcast is one event per recipient). Everything else stays local.
 - A counterpart's event arrives as the command `Receive`. The protocol answers with a receipt
@@ -20,26 +21,34 @@ Conventions every protocol follows:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import types
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
+from domain.payloads import MAX_TEXT, PayloadError, from_payload
+from domain.payloads import to_payload as to_payload  # re-exported: events encode here
+
 # --------------------------------------------------------------------------- errors
 
 
 class DomainError(Exception):
-    """A command or input the domain refuses; `code` is stable and machine-readable."""
+    """A command or input the domain refuses; `code` is stable and machine-readable.
+
+    `field` names the command's field at fault ("reason", "details.origins") when the raiser
+    knows it better than the code's entry in the refusal table (`domain.refusals`).
+    """
 
     code: str = "domain_error"
+    field: str = ""
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
+        if field is not None:
+            self.field = field
 
 
 class InvalidValue(DomainError):
@@ -146,50 +155,23 @@ def event_types() -> dict[str, type[Event]]:
     return dict(_EVENT_TYPES)
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-_field_names: dict[type, tuple[str, ...]] = {}
-
-
-def to_payload(obj: Any) -> Any:
-    """Event (or nested value) -> JSON-compatible data; the inverse of `from_payload`.
-
-    Hot (every event stored and sent passes here, ~15 values each): scalars return first and a
-    dataclass's field names are looked up once per class.
-    """
-    kind = type(obj)
-    if kind in _SCALARS:
-        return obj
-    names = _field_names.get(kind)
-    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        names = _field_names[kind] = tuple(f.name for f in dataclasses.fields(obj))
-    if names is not None:
-        return {name: to_payload(getattr(obj, name)) for name in names}
-    if isinstance(obj, dt.datetime):
-        if obj.tzinfo is None:
-            raise InvalidValue("naive datetime in an event; pass aware instants")
-        return obj.isoformat()
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    if isinstance(obj, (list, tuple)):
-        return [to_payload(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): to_payload(v) for k, v in obj.items()}
-    return obj
-
-
-def from_payload(cls: type[Any], data: Any) -> Any:
-    """Rebuild a dataclass (or value) of type `cls` from JSON data, by its type hints."""
-    return _convert(cls, data)
-
-
 def event_from_payload(type_name: str, data: dict[str, Any], schema_version: int | None = None) -> Event:
-    """Decode a payload, upcasting it first when it was written by an older schema version."""
+    """Decode a stored or received payload, upcasting it first when an older schema wrote it.
+
+    Held to the rules of `domain.payloads` (typed fields only, ISO dates, bounded strings, lists
+    and nesting, no unknown keys): a peer's event gets in no more than a back-end's command.
+    """
     cls = event_type(type_name)
     version = cls.SCHEMA_VERSION if schema_version is None else schema_version
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise DomainError(f"{type_name} schema version {version!r} is not a version",
+                          code="malformed_event")
     if version > cls.SCHEMA_VERSION:
         raise DomainError(
             f"{type_name} schema version {version} is newer than this node's {cls.SCHEMA_VERSION}",
             code="newer_schema")
+    if not isinstance(data, dict):
+        raise DomainError(f"malformed {type_name} payload: not an object", code="malformed_event")
     while version < cls.SCHEMA_VERSION:
         try:
             data = cls.UPCASTERS[version](data)
@@ -197,80 +179,16 @@ def event_from_payload(type_name: str, data: dict[str, Any], schema_version: int
             raise DomainError(f"no upcaster for {type_name} v{version}", code="malformed_event") from None
         version += 1
     try:
-        event = _convert(cls, data)
-    except (TypeError, ValueError, KeyError) as exc:
+        event = from_payload(cls, data)
+    except PayloadError as exc:
         raise DomainError(f"malformed {type_name} payload: {exc}", code="malformed_event") from exc
     assert isinstance(event, Event)
     return event
 
 
-_hint_cache: dict[type, dict[str, Any]] = {}
-
-
-def _convert(tp: Any, data: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return data
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if data is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _convert(arg, data)
-            except (TypeError, ValueError, KeyError):
-                continue
-        raise TypeError(f"{data!r} matches none of {tp}")
-    if origin is Literal:
-        if data not in typing.get_args(tp):
-            raise ValueError(f"{data!r} not one of {typing.get_args(tp)}")
-        return data
-    if origin in (tuple, list):
-        args = typing.get_args(tp)
-        if not isinstance(data, (list, tuple)):
-            raise TypeError(f"expected a list, got {type(data).__name__}")
-        item = args[0] if args else Any
-        values = [_convert(item, v) for v in data]
-        return tuple(values) if origin is tuple else values
-    if origin is dict:
-        kt, vt = typing.get_args(tp) or (Any, Any)
-        if not isinstance(data, dict):
-            raise TypeError(f"expected an object, got {type(data).__name__}")
-        return {_convert(kt, k): _convert(vt, v) for k, v in data.items()}
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if not isinstance(data, dict):
-            raise TypeError(f"expected an object for {tp.__name__}")
-        hints = _hint_cache.get(tp)
-        if hints is None:
-            hints = _hint_cache[tp] = typing.get_type_hints(tp)
-        kwargs = {
-            f.name: _convert(hints[f.name], data[f.name])
-            for f in dataclasses.fields(tp)
-            if f.init and f.name in data
-        }
-        return tp(**kwargs)
-    if tp is dt.datetime:
-        value = dt.datetime.fromisoformat(data) if isinstance(data, str) else data
-        if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise ValueError(f"expected an aware ISO instant, got {data!r}")
-        return value
-    if tp is dt.date:
-        return dt.date.fromisoformat(data) if isinstance(data, str) else data
-    if tp is bool:
-        if not isinstance(data, bool):
-            raise TypeError(f"expected a boolean, got {data!r}")
-        return data
-    if tp is int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            raise TypeError(f"expected an integer, got {data!r}")
-        return data
-    if tp is str:
-        if not isinstance(data, str):
-            raise TypeError(f"expected a string, got {data!r}")
-        return data
-    return data
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """`text` cut to fit a payload string (a refusal's reason may quote what it refused)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --------------------------------------------------------------------------- commands
@@ -382,9 +300,10 @@ def receive(decider: Decider[S], state: S | None, command: Receive, now: dt.date
         return [
             CounterpartEventRejected(
                 at=now, actor=actor, ref=command.ref, event_type=command.event.TYPE,
-                from_region=command.from_region, reason=f"{exc.code}: {exc}",
+                from_region=command.from_region, reason=clip(f"{exc.code}: {exc}"),
             ),
-            NeedsAttentionRaised(at=now, actor=actor, reason=f"rejected {command.event.TYPE}: {exc}"),
+            NeedsAttentionRaised(at=now, actor=actor,
+                                 reason=clip(f"rejected {command.event.TYPE}: {exc}")),
         ]
 
 

@@ -20,12 +20,14 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Annotated, Final, Literal
 
+import annotated_types
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
 from domain.kernel import InvalidValue
+from domain.payloads import Rule
 
 # --------------------------------------------------------------------------- region codes
 
@@ -106,6 +108,15 @@ class RegionCode:
     @property
     def name(self) -> str:
         return _REGION_NAMES.get(self.code, "")
+
+
+def _region_exists(value: str) -> None:
+    RegionCode(value)
+
+
+#: A region code in a payload field: six digits of a GB/T 2260 code that can exist (its province
+#: prefix is real, a county has a prefecture part); anything else is refused `invalid_region`.
+Region = Annotated[str, annotated_types.Len(6, 6), Rule("invalid_region", _region_exists)]
 
 
 #: The plan's named pilots (内政办发〔2020〕43号): 鄂尔多斯—榆林, 阿拉善—银川, 乌兰察布—大同—张家口.
@@ -266,6 +277,24 @@ class CitizenId:
         return hmac.new(key, self.number.encode("ascii"), hashlib.sha256).hexdigest()
 
 
+#: What a person key is: the 64 hex digits of `CitizenId.keyed_hash`, never an ID number.
+PERSON_KEY = re.compile(r"[0-9a-f]{64}")
+#: What a masked ID number is: `CitizenId.masked` (four characters, ten stars, four).
+MASKED_ID = re.compile(r"[0-9]{4}\*{10}[0-9]{3}[0-9X]")
+
+
+def check_person(person_key: str, applicant_masked: str) -> None:
+    """Refuse anything but a keyed hash and a masked number (`invalid_person_key`): the node
+    derives both from the ID number, so a plaintext 身份证号 can never stand in for either."""
+    if not isinstance(person_key, str) or not PERSON_KEY.fullmatch(person_key):
+        raise InvalidValue("the person key is the keyed hash of the ID number (64 hex digits); "
+                           "the node derives it", code="invalid_person_key", field="person_key")
+    if applicant_masked and not (isinstance(applicant_masked, str)
+                                 and MASKED_ID.fullmatch(applicant_masked)):
+        raise InvalidValue("the masked ID number shows its first and last four characters only",
+                           code="invalid_person_key", field="applicant_masked")
+
+
 @dataclass(frozen=True)
 class CreditCode:
     """统一社会信用代码 (GB 32100), validated by `stdnum.cn.uscc`."""
@@ -343,8 +372,24 @@ def _format_fen(fen: int) -> str:
 
 def _check_fen(value: object, kind: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidValue(f"{kind} is an integer number of fen, got {value!r}")
+        raise InvalidValue(f"{kind} is an integer number of fen, got {value!r}",
+                           code="invalid_amount")
+    if abs(value) > MAX_FEN:
+        raise InvalidValue(f"{kind} of {value} fen is beyond the largest amount, {MAX_FEN} fen",
+                           code="invalid_amount")
     return value
+
+
+#: The largest amount anywhere — commands, events, the wire, the stores: 10^15 fen (10 trillion
+#: yuan), beyond any fund and well inside a 64-bit integer column and a double's exact integers.
+MAX_FEN: Final = 10**15
+
+#: An amount field of a command or an event: whole fen, 0 to `MAX_FEN`; anything else is
+#: refused `invalid_amount`, whatever the command (the JSON Schema says the same bounds).
+Fen = Annotated[int, annotated_types.Interval(ge=0, le=MAX_FEN), Rule("invalid_amount")]
+#: A signed difference of two amounts (reconciliation), within ±`MAX_FEN`.
+FenDelta = Annotated[int, annotated_types.Interval(ge=-MAX_FEN, le=MAX_FEN),
+                     Rule("invalid_amount")]
 
 
 @dataclass(frozen=True, order=True)
@@ -355,7 +400,8 @@ class Money:
 
     def __post_init__(self) -> None:
         if _check_fen(self.fen, "Money") < 0:
-            raise InvalidValue(f"Money cannot be negative ({self.fen} fen); use MoneyDelta")
+            raise InvalidValue(f"Money cannot be negative ({self.fen} fen); use MoneyDelta",
+                               code="invalid_amount")
 
     @classmethod
     def yuan(cls, value: str | int | Decimal) -> Money:

@@ -37,6 +37,8 @@ from simulations import checkers
 from simulations.faults import FaultPlan
 from simulations.scheduler import Scheduler
 
+#: The simulated regions' secret for person keys (a development run: it is public).
+SIM_REGISTER_KEY = "simulation-register-key"
 ACK_WAIT = 30.0
 DUPLICATE_WINDOW = 120.0
 BACKGROUND_PERIOD = dt.timedelta(seconds=5)
@@ -102,7 +104,8 @@ class World:
                 skew = dt.timedelta(seconds=skew_rng.uniform(-90, 90))
                 plan.injected["clock_skew"] = plan.injected.get("clock_skew", 0) + 1
             peers = tuple(c for c in region_codes if c != code)
-            config = RegionConfig(region=code, peers=peers)
+            config = RegionConfig(region=code, peers=peers, development=True,
+                                  register_key=SIM_REGISTER_KEY)
             conn = self.server.connect()
             sim = SimRegion(code, None, conn, skew)  # type: ignore[arg-type]
             sim.region = build_region(config, clock=self._clock_of(sim),

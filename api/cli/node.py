@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from regions.core.config import RegionConfig
+from regions.core.config import RegionConfig, SecretsError
 
 
 def node(
@@ -36,6 +36,11 @@ def node(
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"]) or "settings"
             print(f"tongban node: {where}: {error['msg']}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    try:
+        config.check_secrets()
+    except SecretsError as exc:
+        print(f"tongban node: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
     if config.broker != "nats":
         print("tongban node: --broker must be nats (the in-memory broker lives only inside "

@@ -156,6 +156,7 @@ from domain.protocols.casework import (
     timer_commands,
 )
 from domain.protocols.casework_events import RatingGiven, ResolveAttention, lapse_of
+from domain.protocols.details import ApplicationDetails, NoDetails
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationWithdrawn,
@@ -306,10 +307,17 @@ def _check_submission(command: Submit) -> None:
                            code="invalid_mode")
     accepting = str(CaseNumber.parse(command.case_number).region)
     if command.mode == "proxy":
-        handling = checked_region(command.details.get("handling_region"), "details.handling_region")
+        if not isinstance(command.details, ApplicationDetails):
+            raise InvalidValue("in proxy mode the application names the deciding region "
+                               "(details.handling_region)", code="invalid_details",
+                               field="details.handling_region")
+        handling = checked_region(command.details.handling_region, "details.handling_region")
         if handling == accepting:
             raise InvalidValue("in proxy mode the handling region differs from the receiving one",
-                               code="same_region")
+                               code="same_region", field="details.handling_region")
+    elif not isinstance(command.details, NoDetails):
+        raise InvalidValue("an application handled online takes no details",
+                           code="invalid_details", field="details")
 
 
 def decider(rules: DeadlineRules) -> ApplicationDecider:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from domain.kernel import Command, Event, InvalidValue, Receipt, domain_event
 from domain.protocols.casework_events import CaseFacts
+from domain.protocols.details import Details, NoDetails
 from domain.values import MaterialRef
 
 Channel = Literal["online", "post", "window"]
@@ -73,7 +74,7 @@ class ApplicationForwarded(Event):
     WIRE = True
     facts: CaseFacts
     materials: tuple[MaterialRef, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Details = field(default_factory=NoDetails)
 
 
 @domain_event
@@ -162,7 +163,7 @@ class ForwardedApplicationReceived(Receipt):
     region: str
     facts: CaseFacts
     materials: tuple[MaterialRef, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Details = field(default_factory=NoDetails)
 
 
 @domain_event

@@ -86,7 +86,7 @@ class HandlingSide(ApplicationBase):
             _check_facts(event.facts)
             return [ForwardedApplicationReceived(
                 at=now, actor=actor, ref=command.ref, from_region=src, region=event.to_region,
-                facts=event.facts, materials=event.materials, details=dict(event.details)),
+                facts=event.facts, materials=event.materials, details=event.details),
                 *start_step(self.rules, event.facts.process, INTAKE_STEP, now, actor)]
         assert isinstance(event, WithdrawalForwarded)
         _check_facts(event.facts)

@@ -100,7 +100,7 @@ class ReceivingSide(ApplicationBase):
         return [FormalReviewPassed(at=now, actor=actor, identity_verified=True),
                 ApplicationForwarded(at=now, actor=actor, to_region=side.peer, facts=side.facts,
                                      materials=side.intake.materials,
-                                     details=dict(side.intake.submitted.details)),
+                                     details=side.intake.submitted.details),
                 self._wait_for_handler(side, now, actor)]
 
     def _wait_for_handler(self, side: ApplicationSide, now: dt.datetime, actor: Actor) -> Event:

@@ -8,7 +8,7 @@ the rules that decide; and `evolve` is the one place an event changes a side.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 from domain.deadlines import DeadlineRules
 from domain.kernel import Event, IllegalCommand
@@ -38,6 +38,7 @@ from domain.protocols.casework import (
     evolve_bookkeeping,
 )
 from domain.protocols.casework_events import ANNOTATIONS, CaseFacts, facts_of
+from domain.protocols.details import ApplicationDetails, Details, NoDetails
 from domain.protocols.intake import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
@@ -136,13 +137,13 @@ class ApplicationSide:
 
 
 def _intake_from_forwarded(e: ForwardedApplicationReceived | WithdrawalRequestReceived,
-                           materials: tuple[MaterialRef, ...], details: dict[str, Any]) -> Intake:
+                           materials: tuple[MaterialRef, ...], details: Details) -> Intake:
     f = e.facts
     submitted = ApplicationSubmitted(
         at=e.at, actor=e.actor, case_number=f.case_number, item_id=f.item_id,
         process=f.process, mode=f.mode, person_key=f.person_key,
         applicant_masked=f.applicant_masked, channel="window", materials=materials,
-        details=dict(details))
+        details=details)
     intake = evolve_intake(None, submitted)
     assert intake is not None
     return intake
@@ -231,7 +232,8 @@ def _start(event: Event) -> ApplicationSide:
         intake = evolve_intake(None, event)
         assert intake is not None
         if event.mode == "proxy":
-            handling = str(event.details.get("handling_region", ""))
+            handling = (event.details.handling_region
+                        if isinstance(event.details, ApplicationDetails) else "")
             return ApplicationSide("receiving", facts, facts.accepting_region, handling,
                                    "submitted", intake)
         return ApplicationSide("single", facts, facts.accepting_region, "", "submitted", intake)
@@ -241,7 +243,7 @@ def _start(event: Event) -> ApplicationSide:
         return ApplicationSide("handling", event.facts, event.region, event.from_region,
                                "submitted", intake, keep)
     if isinstance(event, WithdrawalRequestReceived):
-        intake = _intake_from_forwarded(event, (), {})
+        intake = _intake_from_forwarded(event, (), NoDetails())
         keep = evolve_bookkeeping(Bookkeeping(), event)
         return ApplicationSide("handling", event.facts, event.region, event.from_region,
                                "submitted", intake, keep)

@@ -390,11 +390,14 @@ def denial_reason(text: str) -> str:
 
 
 def checked_region(value: object, what: str) -> str:
-    """A GB/T 2260 code given in an application's details (InvalidValue when malformed)."""
+    """A GB/T 2260 code given in an application's details (`invalid_region` naming `what`)."""
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise InvalidValue(f"{what} must be a GB/T 2260 region code, got {value!r}",
-                           code="invalid_region")
-    return str(RegionCode.parse(value))
+                           code="invalid_region", field=what)
+    try:
+        return str(RegionCode.parse(value))
+    except InvalidValue as exc:
+        raise InvalidValue(str(exc), code="invalid_region", field=what) from None
 
 
 MATERIAL_KINDS = ("居民身份证", "户口簿", "申请表", "证明材料", "照片")

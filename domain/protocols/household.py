@@ -134,6 +134,7 @@ from domain.protocols.casework import (
     timer_commands,
 )
 from domain.protocols.casework_events import ANNOTATIONS, ResolveAttention, facts_of
+from domain.protocols.details import HouseholdDetails
 from domain.protocols.household_destination import DestinationSide, evolve_destination
 from domain.protocols.household_events import (
     AWAITING_DESTINATION,
@@ -201,8 +202,8 @@ def _start(event: Event) -> HouseholdSide:
         intake = evolve_intake(None, event)
         assert intake is not None
         facts = facts_of(event)
-        return Destination(facts, facts.accepting_region, str(event.details["origin_region"]),
-                           "submitted", intake)
+        origin = event.details.origin_region if isinstance(event.details, HouseholdDetails) else ""
+        return Destination(facts, facts.accepting_region, origin, "submitted", intake)
     if isinstance(event, MoveOutRequestReceived):
         return Origin(event.case_number, event.person_key, event.applicant_masked, event.region,
                       event.from_region, "received", evolve_bookkeeping(Bookkeeping(), event),

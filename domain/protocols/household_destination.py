@@ -23,6 +23,7 @@ from domain.protocols.casework import (
     supplement_lapsed,
 )
 from domain.protocols.casework_events import Lapse, lapse_of
+from domain.protocols.details import HouseholdDetails
 from domain.protocols.household_events import (
     APPROVAL_STEP,
     AWAITING_ORIGIN,
@@ -227,10 +228,14 @@ def _check_submission(command: Submit) -> None:
         raise InvalidValue(f"a household move is handled jointly (mode {MODE}), not "
                            f"{command.mode!r}", code="invalid_mode")
     destination = str(CaseNumber.parse(command.case_number).region)
-    origin = checked_region(command.details.get("origin_region"), "details.origin_region")
+    if not isinstance(command.details, HouseholdDetails):
+        raise InvalidValue("a household move names the region it moves out of "
+                           "(details.origin_region)", code="invalid_details",
+                           field="details.origin_region")
+    origin = checked_region(command.details.origin_region, "details.origin_region")
     if origin == destination:
         raise InvalidValue("the origin region must differ from the destination",
-                           code="same_region")
+                           code="same_region", field="details.origin_region")
 
 
 # --------------------------------------------------------------------------- evolve

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 from domain.kernel import Command, Event, IllegalCommand, InvalidValue, domain_event
-from domain.values import MaterialRef
+from domain.protocols.details import Details, NoDetails
+from domain.values import MaterialRef, check_person
 
 Channel = Literal["window", "online", "backend"]
 IntakeStatus = Literal[
@@ -45,7 +46,7 @@ class ApplicationSubmitted(Event):
     applicant_masked: str
     channel: Channel
     materials: tuple[MaterialRef, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Details = field(default_factory=NoDetails)
 
 
 @domain_event
@@ -84,6 +85,10 @@ class CaseLapsed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class Submit(Command):
+    """An application. A back-end names the applicant by the ID number (`applicant_id`); the
+    node derives `person_key` (a keyed hash with the region's secret) and `applicant_masked`
+    from it before deciding, so no plaintext reaches a decider, a store or a counterpart."""
+
     case_number: str
     item_id: str
     process: str
@@ -92,7 +97,7 @@ class Submit(Command):
     applicant_masked: str
     channel: Channel
     materials: tuple[MaterialRef, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Details = field(default_factory=NoDetails)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,13 +145,12 @@ def decide_intake(intake: Intake | None, command: Command, now: dt.datetime) -> 
     if isinstance(command, Submit):
         if intake is not None:
             raise IllegalCommand("the application was already submitted", code="already_submitted")
-        if not command.person_key:
-            raise InvalidValue("an application needs the applicant's person key")
+        check_person(command.person_key, command.applicant_masked)
         return [ApplicationSubmitted(
             at=now, actor=actor, case_number=command.case_number, item_id=command.item_id,
             process=command.process, mode=command.mode, person_key=command.person_key,
             applicant_masked=command.applicant_masked, channel=command.channel,
-            materials=command.materials, details=dict(command.details))]
+            materials=command.materials, details=command.details)]
     if intake is None:
         raise IllegalCommand("no application has been submitted", code="not_submitted")
     if isinstance(command, ProvideSupplement):

@@ -136,6 +136,7 @@ from domain.kernel import (
     SideSummary,
 )
 from domain.protocols.casework_events import Lapse
+from domain.protocols.details import TransferDetails
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationSubmitted,
@@ -231,7 +232,8 @@ def application(
     return Submit(
         actor=actor, case_number=str(case_number), item_id=item_id or process, process=process,
         mode="joint", person_key=person_key, applicant_masked=applicant_masked,
-        channel=channel, materials=materials, details={"origins": [str(o) for o in origins]})
+        channel=channel, materials=materials,
+        details=TransferDetails(tuple(str(o) for o in origins)))
 
 
 # --------------------------------------------------------------------------- the decider

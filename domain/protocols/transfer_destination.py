@@ -247,12 +247,13 @@ class DestinationSide(TransferBase):
         if isinstance(c.amount_fen, bool) or not isinstance(c.amount_fen, int) or c.amount_fen <= 0:
             raise InvalidValue(f"funds received must be a positive number of fen, "
                                f"got {c.amount_fen!r}",
-                               code="invalid_amount")
+                               code="invalid_amount", field="amount_fen")
         ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
         if not ref:
             raise InvalidValue("funds received need the bank reference", code="bank_ref_required")
         if isinstance(c.value_date, dt.datetime) or not isinstance(c.value_date, dt.date):
-            raise InvalidValue("the value date is a calendar date", code="invalid_value_date")
+            raise InvalidValue("the value date is a calendar date", code="invalid_date",
+                               field="value_date")
         if any(ref == r for t in s.tracks.values() for r, _ in t.funds):
             raise IllegalCommand(f"bank reference {ref} is already recorded",
                                  code="duplicate_bank_ref")
@@ -273,7 +274,7 @@ class DestinationSide(TransferBase):
         monthly = c.monthly_fen
         if isinstance(monthly, bool) or not isinstance(monthly, int) or monthly <= 0:
             raise InvalidValue("the monthly benefit is a positive number of fen",
-                               code="invalid_amount")
+                               code="invalid_amount", field="monthly_fen")
         if (isinstance(c.period_months, bool) or not isinstance(c.period_months, int)
                 or not 1 <= c.period_months <= 24):
             raise InvalidValue("the benefit period is 1 to 24 months (失业保险条例 第十七条)",

@@ -21,7 +21,7 @@ from domain.kernel import (
     Receipt,
     domain_event,
 )
-from domain.values import Money, Months
+from domain.values import Fen, FenDelta, Money, Months
 
 # --------------------------------------------------------------------------- value objects
 
@@ -31,7 +31,7 @@ class Component:
     """One line of an info sheet: a named amount in fen (e.g. pension "pooled")."""
 
     name: str
-    amount_fen: int
+    amount_fen: Fen
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class ContributionYear:
 
     year: int
     months: int
-    monthly_base_fen: int
+    monthly_base_fen: Fen
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class TransferReversed(Event):
     case_id: str
     person_key: str
     scheme: str
-    amount_fen: int
+    amount_fen: Fen
     bank_ref: str
 
 
@@ -172,7 +172,7 @@ class FundsReceived(Event):
     """The destination's finance side saw money arrive (bank notice or staff entry)."""
 
     from_region: str
-    amount_fen: int
+    amount_fen: Fen
     bank_ref: str
     value_date: dt.date
 
@@ -183,9 +183,9 @@ class Reconciled(Event):
 
     from_region: str
     matched: bool
-    stated_fen: int
-    received_fen: int
-    difference_fen: int  # stated - received
+    stated_fen: Fen
+    received_fen: Fen
+    difference_fen: FenDelta  # stated - received
 
 
 @domain_event
@@ -199,7 +199,7 @@ class RelationshipTakenOver(RelationshipEvent):
 class BenefitStarted(Event):
     """The unemployment benefit is paid from now on, whether or not the money has arrived."""
 
-    monthly_fen: int
+    monthly_fen: Fen
     period_months: int
 
 
@@ -207,7 +207,7 @@ class BenefitStarted(Event):
 class TransferCompleted(RelationshipEvent):
     """办结: sheets and funds matched, credited to the person."""
 
-    credited_fen: int
+    credited_fen: Fen
     credited_months: int
     opens_relationship: bool
 
@@ -258,7 +258,7 @@ class InfoSheetIssued(RelationshipEvent):
 class FundsRemitted(Event):
     """基金划转 by the origin's finance (local: the destination reconciles its own bank notice)."""
 
-    amount_fen: int
+    amount_fen: Fen
     bank_ref: str
 
 
@@ -280,7 +280,7 @@ class CancellationAnswered(Event):
 class TransferOutReversed(RelationshipEvent):
     """The funds came back: the relationship is reinstated here (compensation)."""
 
-    amount_fen: int
+    amount_fen: Fen
 
 
 # --------------------------------------------------------------------------- events: receipts
@@ -328,7 +328,7 @@ class CancellationAnswerReceived(Receipt):
 
 @domain_event
 class TransferReversalReceived(Receipt):
-    amount_fen: int
+    amount_fen: Fen
     bank_ref: str
 
 
@@ -354,14 +354,14 @@ class TransferWaitingTimerSet(Event):
 @dataclass(frozen=True, kw_only=True)
 class RecordFundsReceived(Command):
     from_region: str
-    amount_fen: int
+    amount_fen: Fen
     bank_ref: str
     value_date: dt.date
 
 
 @dataclass(frozen=True, kw_only=True)
 class StartBenefit(Command):
-    monthly_fen: int
+    monthly_fen: Fen
     period_months: int
 
 
@@ -382,7 +382,7 @@ class IssueInfoSheet(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class RemitFunds(Command):
-    amount_fen: int
+    amount_fen: Fen
     bank_ref: str
 
 

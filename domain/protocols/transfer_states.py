@@ -37,18 +37,19 @@ from domain.protocols.casework import (
     ABSENT,
     COUNTERPART_WAIT,
     SUPPLEMENT_WAIT,
+    checked_region,
     clear_steps,
     start_step,
     supplement_lapsed,
 )
 from domain.protocols.casework_events import Lapse, lapse_of
+from domain.protocols.details import TransferDetails
 from domain.protocols.intake import ApplicationSubmitted, Intake
 from domain.protocols.transfer_events import (
     InfoSheet,
     TransferSpec,
     TransferWaitingTimerSet,
 )
-from domain.values import RegionCode
 
 # --------------------------------------------------------------------------- states
 
@@ -207,11 +208,11 @@ _NOT_PROGRESS = (NeedsAttentionRaised, CounterpartEventRejected, DeadlineSet, De
 
 
 def origins_of(submitted: ApplicationSubmitted) -> tuple[str, ...]:
-    raw = submitted.details.get("origins")
-    if not isinstance(raw, (list, tuple)) or not raw:
+    details = submitted.details
+    if not isinstance(details, TransferDetails) or not details.origins:
         raise InvalidValue("a transfer application names its origin regions (details.origins)",
-                           code="origins_required")
-    return tuple(str(RegionCode.parse(o)) for o in raw)
+                           code="invalid_details", field="details.origins")
+    return tuple(checked_region(o, f"details.origins[{i}]") for i, o in enumerate(details.origins))
 
 
 def waiting_name(status: str) -> str:

@@ -8,16 +8,22 @@ cosmicpython sense, sans-IO like the rest of `core`):
 1. **Authorise the target region**: a command that opens a case (no `case_id`) must come to the
    region of its case number, under a process this node runs; a command for an existing case
    names it by id, and a case this region does not hold is `unknown_case`.
-2. **Submit or command**: an opening command opens this region's side (`RegionNode.submit`); if
+2. **Admit** (`admission.admit`): the actor acts for this region, dates are plausible, an
+   application's item, process and mode agree with the catalogue, and its applicant's ID number
+   becomes the person key and the masked form (the plaintext goes no further).
+3. **Submit or command**: an opening command opens this region's side (`RegionNode.submit`); if
    the number already is a case of another process here, `case_exists`. Anything else goes to
    the existing side (`RegionNode.command`).
-3. **Idempotency**: the node stores each command's outcome with its effects, keyed on
-   `(principal, command_id)`; a retry gets that outcome, the same id with another request
-   `idempotency_conflict`, a concurrent duplicate `in_progress`.
-4. **One table of stable codes** (`ERRORS`): every code a request or the node's bookkeeping can
-   answer, what it means, how it is counted (`kind`, the metrics label) and the HTTP status the
-   API answers with. The domain's own refusals keep their own codes (`reason_required`...) and
-   count as `refused` (`REFUSAL`).
+4. **Idempotency**: the node stores each command's outcome with its effects, keyed on
+   `(principal, command_id)` and bound to the command's whole target (the case and the command,
+   type and body); a retry gets that outcome, the same id for another case or another body
+   `idempotency_conflict`, a concurrent duplicate `in_progress`. A refusal the domain decided
+   is stored like any outcome (a retry gets it again; a corrected command needs a new id); a
+   request refused in steps 1–2 or by its codec stores nothing, so its id may be reused.
+5. **One table of stable codes** (`ERRORS`): every code an answer can carry — the request's
+   and the domain's (`domain.refusals`) — what it means, how it is counted (`kind`, the metrics
+   label), the HTTP status the API answers with and the field it names. One code per kind of
+   fault, whatever the command.
 
 Runs on the node's database thread (it reads and writes the store through the node).
 """
@@ -27,77 +33,106 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from domain.catalogue import Catalogue
 from domain.kernel import Command, DomainError
+from domain.refusals import REFUSALS, field_of
 from domain.values import CaseNumber
-from regions.core.errors import CommandInProgress, IdempotencyConflict
+from regions.core.admission import admit
+from regions.core.config import DEV_REGISTER_KEY, RegionConfig
+from regions.core.errors import (
+    CommandInProgress,
+    IdempotencyConflict,
+    InvalidRequest,
+    RequestCode,
+)
 from regions.core.node import RegionNode
 from regions.core.outcome import Outcome
+
+__all__ = ["ERRORS", "KINDS", "REFUSAL", "REQUEST_ERRORS", "CommandError", "CommandRequest",
+           "CommandResult", "CommandService", "ErrorCode", "InvalidRequest", "Kind",
+           "RequestCode", "describe"]
 
 log = logging.getLogger("tongban.commands")
 
 #: How a command request ended, as counted (`tongban_commands_total{outcome=...}`).
 Kind = Literal["ok", "refused", "conflict", "invalid", "error"]
 KINDS: Final[tuple[Kind, ...]] = ("ok", "refused", "conflict", "invalid", "error")
-#: Codes of a request refused before anything is decided (by its codec or by `authorise`).
-RequestCode = Literal[
-    "malformed_json", "invalid_request", "missing_field", "invalid_field", "unknown_field",
-    "unknown_command_type", "wrong_region", "unknown_process"]
 
 
 @dataclass(frozen=True)
 class ErrorCode:
-    """What one stable error code means, how it is counted and which HTTP status carries it."""
+    """What one stable error code means, how it is counted, which HTTP status carries it and
+    which field of the request it names (a path; `command.type` = the command itself)."""
 
     meaning: str
     kind: Kind
     status: int
+    field: str = ""
 
 
-ERRORS: Final[Mapping[str, ErrorCode]] = {
-    "malformed_json": ErrorCode("the request is not JSON", "invalid", 400),
-    "invalid_request": ErrorCode("the request is not a JSON object, or could not be read",
-                                 "invalid", 400),
-    "missing_field": ErrorCode("a required field is missing (`field` names it)", "invalid", 422),
-    "invalid_field": ErrorCode("a field's value is not one the command takes (`field`)",
-                               "invalid", 422),
-    "unknown_field": ErrorCode("a field the request or the command does not have (`field`)",
-                               "invalid", 422),
-    "unknown_command_type": ErrorCode("`command.type` names no command of the domain",
-                                      "invalid", 422),
-    "wrong_region": ErrorCode("a new case opens at the region of its case number, not here",
-                              "invalid", 421),
-    "unknown_process": ErrorCode("this region runs no such process", "invalid", 422),
-    "unknown_case": ErrorCode("this region holds no case with this case_id", "refused", 404),
+def _invalid(meaning: str, field: str, status: int = 422) -> ErrorCode:
+    return ErrorCode(meaning, "invalid", status, field)
+
+
+#: The codes of the request, the node's bookkeeping and the values every command shares.
+REQUEST_ERRORS: Final[Mapping[str, ErrorCode]] = {
+    "malformed_json": _invalid("the request is not JSON", "", 400),
+    "invalid_request": _invalid("the request is not a JSON object, or could not be read", "",
+                                400),
+    "missing_field": _invalid("a required field is missing", "the missing field"),
+    "invalid_field": _invalid("a field's value is not one the command takes (type, length, "
+                              "characters, list size or nesting)", "the field at fault"),
+    "unknown_field": _invalid("a field the request or the command does not have", "the field"),
+    "unknown_command_type": _invalid("`command.type` names no command of the domain",
+                                     "command.type"),
+    "wrong_region": _invalid("the request belongs to another region: a new case opens at the "
+                             "region of its case number, and an actor acts for this region",
+                             "case_number, command.actor.region", 421),
+    "unknown_process": _invalid("this region runs no such process", "process"),
+    "unknown_item": _invalid("the catalogue has no such item", "command.item_id"),
+    "item_process_mismatch": _invalid("the item is an item of another process than the "
+                                      "request's", "command.item_id"),
+    "invalid_mode": _invalid("the item is not handled in this mode (the message lists its "
+                             "modes)", "command.mode"),
+    "invalid_person_id": _invalid("the applicant's 居民身份证号 is not one (check digit, birth "
+                                  "date, place)", "command.applicant_id"),
+    "invalid_region": _invalid("not a GB/T 2260 region code that can exist", "the region field"),
+    "invalid_date": _invalid("not an ISO 8601 date (an instant with its offset), or not a "
+                             "plausible one (more than 50 years back or a year ahead)",
+                             "the date field"),
+    "invalid_amount": _invalid("an amount is a whole number of fen from 0 to 10^15 (positive "
+                               "where the rule says so)", "the amount field"),
+    "unknown_case": ErrorCode("this region holds no case with this case_id", "refused", 404,
+                              "case_id"),
     "case_exists": ErrorCode("the case number is already a case of another process here",
-                             "refused", 409),
-    "idempotency_conflict": ErrorCode("this command_id was used before with another request",
-                                      "conflict", 422),
+                             "refused", 409, "case_number"),
+    "idempotency_conflict": ErrorCode("this command_id was used before for another request "
+                                      "(another case or another command); use a new id",
+                                      "conflict", 422, "command_id"),
     "in_progress": ErrorCode("this command_id's first request is still being decided; retry "
-                             "with the same id for its outcome", "conflict", 409),
+                             "with the same id for its outcome", "conflict", 409, "command_id"),
     "internal_error": ErrorCode("the node could not run the command; retry with the same "
                                 "command_id", "error", 500),
 }
-#: Every other code is the domain's refusal in the case's current state (the rule's own code).
+
+#: Every code an answer can carry: the request's, then the domain's refusals (`domain.refusals`,
+#: a state refusal 409 naming `command.type`, a value refusal 422 naming its field).
+ERRORS: Final[Mapping[str, ErrorCode]] = {
+    **REQUEST_ERRORS,
+    **{code: ErrorCode(r.meaning, "refused", 409 if r.state else 422, f"command.{r.field}")
+       for code, r in sorted(REFUSALS.items()) if code not in REQUEST_ERRORS},
+}
+#: What a code outside the table reads as (none should occur: a test keeps the table whole).
 REFUSAL: Final = ErrorCode("the domain refused the command in the case's current state",
-                           "refused", 409)
+                           "refused", 409, "command.type")
 
 
 def describe(code: str) -> ErrorCode:
-    """The table's entry for `code`; a domain refusal's code gets `REFUSAL`."""
+    """The table's entry for `code`."""
     return ERRORS.get(code, REFUSAL)
-
-
-class InvalidRequest(DomainError):
-    """A request refused before anything is decided; `field` is the dotted path of the culprit."""
-
-    code = "invalid_request"
-
-    def __init__(self, message: str, *, code: RequestCode, field: str = "") -> None:
-        super().__init__(message, code=code)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -111,7 +146,12 @@ class CommandError:
 
 @dataclass(frozen=True)
 class CommandRequest:
-    """A decoded request; `case_id` is None when the command opens a new case."""
+    """A decoded request; `case_id` is None when the command opens a new case.
+
+    `applicant_id` is the applicant's 居民身份证号 for a command that names a person (`Submit`):
+    the service turns it into the person key and the masked form, and it goes no further (it
+    is not part of the stored request hash, nor of `repr`).
+    """
 
     command_id: str
     principal: str
@@ -119,6 +159,7 @@ class CommandRequest:
     case_id: str | None = None
     case_number: str = ""
     process: str = ""
+    applicant_id: str | None = field(default=None, repr=False)
 
     @property
     def opens_case(self) -> bool:
@@ -146,11 +187,12 @@ class CommandResult:
 
     @classmethod
     def decided(cls, outcome: Outcome) -> CommandResult:
-        """The node's outcome: done, or refused by the domain with its code."""
+        """The node's outcome: done, or refused by the domain with its code and field."""
         if outcome.ok:
             return cls(outcome)
-        field = "case_id" if outcome.error_code == "unknown_case" else ""
-        return cls(outcome, CommandError(outcome.error_code or "refused", outcome.error, field))
+        code = outcome.error_code or "illegal_command"
+        field = outcome.error_field or describe(code).field
+        return cls(outcome, CommandError(code, outcome.error, field))
 
     @classmethod
     def refusing(cls, exc: InvalidRequest) -> CommandResult:
@@ -176,27 +218,42 @@ class CommandResult:
 
 
 class CommandService:
-    """The use case over one region's node (see the module docstring)."""
+    """The use case over one region's node (see the module docstring).
 
-    def __init__(self, node: RegionNode) -> None:
+    `register_key` is the region's secret for person keys (`RegionConfig.register_key`); the
+    development key by default, which a production node refuses to start with.
+    """
+
+    def __init__(self, node: RegionNode, *, register_key: bytes = DEV_REGISTER_KEY.encode(),
+                 catalogue: Catalogue | None = None) -> None:
         self.node = node
+        self.register_key = register_key
+        self.catalogue = catalogue
+
+    @classmethod
+    def for_config(cls, node: RegionNode, config: RegionConfig) -> CommandService:
+        return cls(node, register_key=config.register_key.encode())
 
     @property
     def region(self) -> str:
         return self.node.region
 
     def handle(self, request: CommandRequest, now: dt.datetime) -> CommandResult:
-        """Authorise, decide and save (or replay the stored outcome); never raises for a refusal
-        — every answer, an internal failure included, is a `CommandResult`."""
+        """Authorise, admit, decide and save (or replay the stored outcome); never raises for a
+        refusal — every answer, an internal failure included, is a `CommandResult`."""
         try:
             self.authorise(request)
-            outcome = self.run(request, now)
+            command = admit(request.command, region=self.region, now=now,
+                            applicant_id=request.applicant_id, register_key=self.register_key,
+                            catalogue=self.catalogue)
+            outcome = self.run(request, command, now)
         except InvalidRequest as exc:
             return CommandResult.refusing(exc)
         except (IdempotencyConflict, CommandInProgress) as exc:
             return CommandResult(error=CommandError(exc.code, str(exc), "command_id"))
         except DomainError as exc:
-            return CommandResult(error=CommandError(exc.code, str(exc)))
+            return CommandResult(error=CommandError(exc.code, str(exc),
+                                                    f"command.{field_of(exc)}"))
         except Exception:
             log.exception("command %s of %s failed", request.command_id, request.principal)
             return CommandResult(error=INTERNAL_ERROR)
@@ -215,16 +272,17 @@ class CommandService:
             raise InvalidRequest(f"region {self.region} runs no process {request.process!r}",
                                  code="unknown_process", field="process")
 
-    def run(self, request: CommandRequest, now: dt.datetime) -> Outcome:
-        """Submit or command through the node; `IdempotencyConflict`/`CommandInProgress` for a
-        reused command id."""
+    def run(self, request: CommandRequest, command: Command, now: dt.datetime) -> Outcome:
+        """Submit or command (as admitted) through the node; `IdempotencyConflict` or
+        `CommandInProgress` for a reused command id."""
         keys = {"command_id": request.command_id, "principal": request.principal}
         if request.case_id is not None:
-            return self.node.command(request.case_id, request.command, now, **keys)
+            return self.node.command(request.case_id, command, now, **keys)
         case_id = request.target_case_id
         existing = self.node.side(case_id)
         if existing is not None and existing.process != request.process:
             return Outcome(False, case_id, error_code="case_exists",
-                           error=f"case {request.case_number} is a {existing.process} case")
-        return self.node.submit(case_id, request.case_number, request.process, request.command,
+                           error=f"case {request.case_number} is a {existing.process} case",
+                           error_field="case_number")
+        return self.node.submit(case_id, request.case_number, request.process, command,
                                 now, **keys)

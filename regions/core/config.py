@@ -1,12 +1,33 @@
-"""Node settings: flags and `TONGBAN_*` environment variables (pydantic-settings)."""
+"""Node settings: flags and `TONGBAN_*` environment variables (pydantic-settings).
+
+Two secrets (docs/operations.md, "Secrets"): `register_key`, the HMAC key that turns an ID number
+into the person key the registers use, and `cipher_key`, the AES key(s) the event store encrypts
+with. Both have development values so a simulator, a test or a laptop runs without setup;
+`check_secrets` refuses them unless the run says it is a development one (`development`), so a
+production node never starts on a key that is in the repository.
+"""
 
 from __future__ import annotations
 
+import binascii
+from base64 import b64decode
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: The register key of development runs (simulator, tests): public, so refused in production.
+DEV_REGISTER_KEY: Final = "tongban-dev-register-key"
+#: The shortest register key accepted outside development (characters).
+MIN_REGISTER_KEY: Final = 32
+#: AES key sizes the store's cipher takes (bytes, before base64).
+CIPHER_KEY_SIZES: Final = (16, 24, 32)
+
+
+class SecretsError(ValueError):
+    """The node's secrets are missing, malformed or the public development ones."""
+
 
 StoreKind = Literal["memory", "sqlite", "postgres"]
 BlobStoreKind = Literal["auto", "memory", "filesystem", "postgres"]
@@ -34,8 +55,19 @@ class RegionConfig(BaseSettings):
     relay_batch: int = 500
     holiday_files: Annotated[tuple[Path, ...], NoDecode] = Field(
         default=(), description="operator holiday files (JSON) extending the official calendar")
-    register_key: str = Field(default="tongban-dev-register-key",
-                              description="HMAC key for person keys; set a secret in production")
+    register_key: str = Field(
+        default=DEV_REGISTER_KEY, repr=False,
+        description="HMAC key that turns an ID number into its person key (at least "
+                    f"{MIN_REGISTER_KEY} characters); the default is refused outside development")
+    cipher_key: str = Field(
+        default="", repr=False,
+        description="base64 AES key(s) (16, 24 or 32 bytes) the event store encrypts with, "
+                    "comma-separated, newest first: records are written with the first and read "
+                    "with whichever wrote them (rotation); empty = unencrypted, development only")
+    development: bool = Field(
+        default=False,
+        description="a development run (simulator, tests, a laptop): the development register "
+                    "key and an unencrypted store are allowed")
     # Materials (regions.adapters.blobs): where the region's document bytes live, and what it takes.
     blob_store: BlobStoreKind = Field(
         default="auto", description="memory, filesystem or postgres; auto follows --store "
@@ -75,6 +107,39 @@ class RegionConfig(BaseSettings):
         if isinstance(value, str):
             return tuple(p.strip() for p in value.split(",") if p.strip())
         return value
+
+
+    def check_secrets(self) -> None:
+        """Refuse to run on public or malformed secrets unless this is a development run."""
+        check_cipher_keys(self.cipher_key)
+        if self.development:
+            return
+        problems = []
+        if self.register_key == DEV_REGISTER_KEY:
+            problems.append("register_key is the public development key: set "
+                            "TONGBAN_REGISTER_KEY to a secret")
+        elif len(self.register_key) < MIN_REGISTER_KEY:
+            problems.append(f"register_key needs at least {MIN_REGISTER_KEY} characters")
+        if not self.cipher_key:
+            problems.append("cipher_key is not set, so personal data would be stored "
+                            "unencrypted: set TONGBAN_CIPHER_KEY")
+        if problems:
+            raise SecretsError("; ".join(problems) + " (or set TONGBAN_DEVELOPMENT=true for a "
+                               "development run)")
+
+
+def check_cipher_keys(value: str) -> tuple[str, ...]:
+    """The comma-separated base64 AES keys of `cipher_key` (none when empty); SecretsError."""
+    keys = tuple(part.strip() for part in value.split(",") if part.strip())
+    for index, key in enumerate(keys):
+        try:
+            size = len(b64decode(key, validate=True))
+        except (binascii.Error, ValueError):
+            raise SecretsError(f"cipher_key #{index + 1} is not base64") from None
+        if size not in CIPHER_KEY_SIZES:
+            raise SecretsError(f"cipher_key #{index + 1} has {size} bytes; AES takes "
+                               f"{', '.join(map(str, CIPHER_KEY_SIZES))}")
+    return keys
 
 
 def split_host_port(address: str) -> tuple[str, int]:

@@ -6,7 +6,27 @@ these, and none of them should import another's module just for an exception cla
 
 from __future__ import annotations
 
+from typing import Literal
+
 from domain.kernel import DomainError
+
+#: Codes of a request refused before the domain sees it (by its codec, `authorise` or the
+#: admission checks). Each is one kind of fault, whatever the command; `field` names where.
+RequestCode = Literal[
+    "malformed_json", "invalid_request", "missing_field", "invalid_field", "unknown_field",
+    "unknown_command_type", "wrong_region", "unknown_process", "unknown_item",
+    "item_process_mismatch", "invalid_mode", "invalid_person_id", "invalid_region",
+    "invalid_date", "invalid_amount"]
+
+
+class InvalidRequest(DomainError):
+    """A request refused before anything is decided; `field` is the dotted path of the culprit.
+    Nothing is recorded, so a corrected request may reuse its command id."""
+
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, code: RequestCode | str, field: str = "") -> None:
+        super().__init__(message, code=code, field=field)
 
 
 class DecodeError(Exception):

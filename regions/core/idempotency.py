@@ -1,6 +1,15 @@
 """Idempotent commands: `(principal, command_id) -> (request hash, outcome)`, stored with the
 command's effects.
 
+What an id stands for is the command's whole target: the case it is for and the command (its
+type and every field). The request hash covers both, so the same id reused for another case, or
+with another body, is `IdempotencyConflict` — never the first request's outcome (issue 11 item 9:
+an id reused on a second case used to answer with the first case's outcome and leave the second
+untouched). The process is the case's (a new case's is in its `Submit`), so the case id covers
+it. A refusal the domain decided is an outcome like any other: stored under the id, answered
+again to a retry; a request refused before it reached the domain (`regions.core.commands`)
+stores nothing, so a corrected request may reuse the id.
+
 Why a command id is not looked up before deciding: its outcome is stored as version 1 of an
 aggregate named after the id (`CommandRecord`), in the same transaction as the command's
 effects, so a reused id makes that transaction conflict and nothing of it is written; only then
@@ -28,9 +37,10 @@ from regions.core.store import CommandRecord, EventStore
 from regions.core.unit_of_work import UnitOfWork
 
 
-def request_hash(command: Command) -> str:
+def request_hash(case_id: str, command: Command) -> str:
+    """What a command id stands for: the target case and the command, type and body."""
     body = json.dumps(to_payload(command), sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(f"{type(command).__name__}:{body}".encode()).hexdigest()
+    return hashlib.sha256(f"{case_id}:{type(command).__name__}:{body}".encode()).hexdigest()
 
 
 class Idempotency:
@@ -67,9 +77,10 @@ class Idempotency:
             except AggregateNotFoundError:
                 return None
         assert isinstance(record, CommandRecord)
-        if record.request_hash != request_hash(request.command):
+        if record.request_hash != request_hash(request.case_id, request.command):
             raise IdempotencyConflict(
-                f"command id {request.command_id} was already used with a different request")
+                f"command id {request.command_id} was already used for another request (another "
+                "case, or another command); use a new command_id for a new request")
         return Outcome.from_dict(record.outcome)
 
     def record(self, uow: UnitOfWork, request: BatchedCommand, outcome: Outcome,
@@ -77,7 +88,8 @@ class Idempotency:
         """Stage the outcome of an idempotent command (one with an id) with its effects."""
         if request.command_id:
             uow.add(CommandRecord.done(request.principal, request.command_id,
-                                       request_hash(request.command), outcome.to_dict(), now))
+                                       request_hash(request.case_id, request.command),
+                                       outcome.to_dict(), now))
 
     def release(self, uow: UnitOfWork) -> None:
         """`uow` was committed or given up: its commands are no longer in progress."""

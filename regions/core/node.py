@@ -29,8 +29,9 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import DataError, IntegrityError, RecordConflictError
 
 from domain.kernel import Actor, Command, DomainError, Event, EventRef, Receive, event_from_payload
+from domain.refusals import field_of
 from regions.core.caches import Caches
-from regions.core.errors import StoreRefused
+from regions.core.errors import CommandInProgress, IdempotencyConflict, StoreRefused
 from regions.core.idempotency import Idempotency
 from regions.core.messages import LinkMessage
 from regions.core.outcome import Outcome
@@ -162,12 +163,14 @@ class RegionNode:
             view = self.stager.view(uow, case_id)
             if view is None:
                 return Outcome(False, case_id, error_code="unknown_case",
-                               error=f"no case {case_id} in region {self.region}")
+                               error=f"no case {case_id} in region {self.region}",
+                               error_field="case_id")
             request = BatchedCommand(case_id, command, command_id, request.principal,
                                      view.case_number, view.process)
         if request.process not in self.protocols:
             return Outcome(False, case_id, error_code="unknown_process",
-                           error=f"no protocol for process {request.process!r}")
+                           error=f"no protocol for process {request.process!r}",
+                           error_field="process")
         if command_id:
             replay = self.idempotency.claim(uow, request)
             if replay is not None:
@@ -198,7 +201,10 @@ class RegionNode:
         try:
             return run(request)
         except DomainError as exc:
-            return Outcome(False, request.case_id, error_code=exc.code, error=str(exc))
+            field = ("command_id" if isinstance(exc, IdempotencyConflict | CommandInProgress)
+                     else f"command.{field_of(exc)}")
+            return Outcome(False, request.case_id, error_code=exc.code, error=str(exc),
+                           error_field=field)
 
     # ----------------------------------------------------------------- counterpart events
 

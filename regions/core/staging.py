@@ -35,6 +35,7 @@ from domain.kernel import (
     settle,
     to_payload,
 )
+from domain.refusals import field_of
 from regions.core.caches import Caches
 from regions.core.idempotency import Idempotency
 from regions.core.messages import LinkMessage
@@ -94,7 +95,8 @@ class Stager:
         except DomainError as exc:
             if not isinstance(request.command, Receive):
                 outcome = Outcome(False, request.case_id, error_code=exc.code, error=str(exc),
-                                  status=binding.decider.status(state) if view else "")
+                                  status=binding.decider.status(state) if view else "",
+                                  error_field=f"command.{field_of(exc)}")
                 self.idempotency.record(uow, request, outcome, now)
                 return outcome
             plan = self._plan_refusal(binding, uow, state, request.command, exc, now)

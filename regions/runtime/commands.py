@@ -48,7 +48,7 @@ class CommandEndpoint:
 
     def __init__(self, driver: NodeDriver) -> None:
         self.driver = driver
-        self.service = CommandService(driver.region.node)
+        self.service = CommandService.for_config(driver.region.node, driver.region.config)
 
     async def handle(self, data: bytes) -> bytes:
         try:

@@ -2,6 +2,7 @@
 
     async with RegionClient("nats://127.0.0.1:4222", "150600") as client:
         outcome = await client.submit(case_number, "pension_transfer", submit_command,
+                                      applicant_id="110101196504157795",
                                       command_id="intake-42", principal="backend:window-3")
         await client.command(outcome.case_id, AcceptIntake(actor=staff),
                              command_id="accept-42", principal="staff:0451")
@@ -10,7 +11,9 @@ Why it is this thin: the contract is the JSON of `regions.wire.commands`, the sa
 language speaks; the client only encodes, sends and reads the reply. A refusal (bad input, a
 domain rule, a reused command id) raises `CommandRejected` with the endpoint's code and field.
 A timeout raises `RegionUnavailable` and is always safe to retry with the *same* `command_id`:
-the node stores each command's outcome, so a retry never acts twice.
+the node stores each command's outcome, so a retry never acts twice. An application names its
+applicant by the ID number (`applicant_id`); the node derives the person key and the masked form
+(leave `person_key` and `applicant_masked` of the `Submit` empty: they are not sent).
 """
 
 from __future__ import annotations
@@ -88,11 +91,13 @@ class RegionClient:
         await self.close()
 
     async def submit(self, case_number: str, process: str, command: Command, *,
-                     command_id: str, principal: str) -> Outcome:
-        """Open this region's side of a new case (its number must be this region's)."""
+                     command_id: str, principal: str, applicant_id: str | None = None,
+                     ) -> Outcome:
+        """Open this region's side of a new case (its number must be this region's); a
+        `Submit` names its applicant by `applicant_id`, the 居民身份证号."""
         return await self._send(encode_request(
             command, command_id=command_id, principal=principal, case_number=case_number,
-            process=process))
+            process=process, applicant_id=applicant_id))
 
     async def command(self, case_id: str, command: Command, *, command_id: str,
                       principal: str) -> Outcome:

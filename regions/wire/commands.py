@@ -6,11 +6,14 @@ in the service's one table of stable codes.
 
 Why a codec of its own: the endpoint (`regions.runtime.commands`) and the Python client
 (`regions.sdk.client`) must agree byte for byte, and a client written in another language needs a
-refusal that says *which* field is wrong, not a stack trace. Decoding is the kernel's
-`from_payload` (dataclasses, dates, tuples, nested `MaterialRef`, `Actor`); this module walks the
-command's type hints first so that every problem is reported with its path
-(`command.sheet.years[0].months`), unknown fields are refused instead of silently dropped, and
-nothing reaches the node that the kernel would not build.
+refusal that says *which* field is wrong, not a stack trace. Decoding is `domain.payloads`
+(typed fields only, ISO dates, bounded strings and lists, no unknown keys), whose refusals carry
+their stable code and the path at fault (`command.sheet.years[0].months`), so nothing reaches
+the node that the domain would not build.
+
+A command that names a person (`Submit`) carries the applicant's 居民身份证号 as `applicant_id`
+instead of `person_key` and `applicant_masked`: the node derives those with its own secret
+(`regions.core.commands`), and a back-end cannot send them.
 
 Request (`tb.v1.cmd.<region>`)::
 
@@ -29,13 +32,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import types
-import typing
 import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
 from domain.kernel import Command, DomainError, from_payload, to_payload
+from domain.payloads import PayloadError
 from domain.values import CaseNumber
 from regions.core.commands import CommandError, CommandRequest, CommandResult, InvalidRequest
 from regions.core.outcome import Outcome
@@ -68,84 +70,88 @@ def command_types() -> dict[str, type[Command]]:
     return dict(sorted(found.items()))
 
 
-def encode_command(command: Command) -> dict[str, Any]:
-    """A command as JSON data: its class name under `type`, then its fields."""
+#: Fields of a command the node derives from the applicant's ID number, never taken from a
+#: back-end: it sends `applicant_id` instead (see `regions.core.commands`).
+DERIVED_FIELDS: Final = ("person_key", "applicant_masked")
+APPLICANT_ID: Final = "applicant_id"
+#: The longest `applicant_id` read (an ID number has 18 characters; separators are allowed).
+MAX_APPLICANT_ID: Final = 32
+
+
+def identified(cls: type[Command]) -> bool:
+    """Does this command name a person (and so carry `applicant_id` on the wire)?"""
+    return {f.name for f in dataclasses.fields(cls)} >= set(DERIVED_FIELDS)
+
+
+def encode_command(command: Command, *, applicant_id: str | None = None) -> dict[str, Any]:
+    """A command as JSON data: its class name under `type`, then its fields; a command that
+    names a person carries the ID number (`applicant_id`) instead of the derived fields."""
     name = type(command).__name__
     if command_types().get(name) is not type(command):
         raise ValueError(f"{name} is not a command of domain.protocols")
-    return {"type": name, **to_payload(command)}
+    body: dict[str, Any] = {"type": name, **to_payload(command)}
+    if identified(type(command)):
+        if applicant_id is None:
+            raise ValueError(f"a {name} names its applicant by applicant_id (the ID number); "
+                             "the node derives person_key and applicant_masked")
+        for derived in DERIVED_FIELDS:
+            del body[derived]
+        body[APPLICANT_ID] = applicant_id
+    elif applicant_id is not None:
+        raise ValueError(f"a {name} names no applicant")
+    return body
 
 
 def decode_command(data: Any, path: str = "command") -> Command:
-    """The command `data` describes; `InvalidRequest` naming the field otherwise."""
+    """The command `data` describes; `InvalidRequest` naming the field otherwise. A command that
+    names a person comes back with empty derived fields (see `decode_identified`)."""
+    return decode_identified(data, path)[0]
+
+
+def decode_identified(data: Any, path: str = "command") -> tuple[Command, str | None]:
+    """The command `data` describes and, for one that names a person, its `applicant_id`
+    (person_key and applicant_masked left empty: only the command service fills them)."""
     if not isinstance(data, dict):
         raise InvalidRequest(f"{path} must be an object with a 'type'",
-                                 code="invalid_field", field=path)
+                             code="invalid_field", field=path)
     if "type" not in data:
         raise InvalidRequest(f"{path}.type is required", code="missing_field",
-                                 field=f"{path}.type")
+                             field=f"{path}.type")
     name = data["type"]
     cls = command_types().get(name) if isinstance(name, str) else None
     if cls is None:
-        raise InvalidRequest(f"unknown command type {name!r}", code="unknown_command_type",
-                                 field=f"{path}.type")
+        raise InvalidRequest(f"unknown command type {str(name)[:64]!r}",
+                             code="unknown_command_type", field=f"{path}.type")
     body = {k: v for k, v in data.items() if k != "type"}
-    command = _check(cls, body, path)
+    applicant_id = None
+    if identified(cls):
+        applicant_id = _applicant_id(body, path)
+        body.update(dict.fromkeys(DERIVED_FIELDS, ""))
+    try:
+        command = from_payload(cls, body, root=path)
+    except PayloadError as exc:
+        raise InvalidRequest(str(exc), code=exc.code, field=exc.field) from None
     assert isinstance(command, Command)
     if not command.actor.id.strip():
         raise InvalidRequest("the actor needs an id (责任追溯)", code="invalid_field",
-                                 field=f"{path}.actor.id")
-    return command
+                             field=f"{path}.actor.id")
+    return command, applicant_id
 
 
-def _check(tp: Any, data: Any, path: str) -> Any:
-    """Walk `data` along the type hints, refusing the first problem with its path; the value.
-
-    Each level is built by the kernel (`from_payload`) once its parts are known to be right,
-    so a type's own validation (a material's sha256, a value object's rules) is reported at
-    that level's path.
-    """
-    origin = typing.get_origin(tp)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if not isinstance(data, dict):
-            raise InvalidRequest(f"{path} must be an object", code="invalid_field",
-                                     field=path)
-        fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
-        for key in data:
-            if key not in fields:
-                raise InvalidRequest(f"{tp.__name__} has no field {key!r}",
-                                         code="unknown_field", field=f"{path}.{key}")
-        hints = _hints(tp)
-        for name, f in fields.items():
-            if name not in data:
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                    raise InvalidRequest(f"{path}.{name} is required", code="missing_field",
-                                             field=f"{path}.{name}")
-                continue
-            _check(hints[name], data[name], f"{path}.{name}")
-        return _build(tp, data, path)
-    if origin in (tuple, list) and isinstance(data, list):
-        args = typing.get_args(tp)
-        item = args[0] if args else Any
-        for index, value in enumerate(data):
-            _check(item, value, f"{path}[{index}]")
-    elif origin in (typing.Union, types.UnionType) and data is not None:
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(options) == 1:
-            return _check(options[0], data, path)
-    return _build(tp, data, path)
-
-
-@functools.cache
-def _hints(tp: type) -> dict[str, Any]:
-    return typing.get_type_hints(tp)
-
-
-def _build(tp: Any, data: Any, path: str) -> Any:
-    try:
-        return from_payload(tp, data)
-    except (TypeError, ValueError, KeyError, DomainError) as exc:
-        raise InvalidRequest(f"{path}: {exc}", code="invalid_field", field=path) from None
+def _applicant_id(body: dict[str, Any], path: str) -> str:
+    for derived in DERIVED_FIELDS:
+        if derived in body:
+            raise InvalidRequest(f"{derived} is derived by the node from {APPLICANT_ID}; "
+                                 "send the ID number instead", code="unknown_field",
+                                 field=f"{path}.{derived}")
+    if APPLICANT_ID not in body:
+        raise InvalidRequest(f"{path}.{APPLICANT_ID} (the applicant's 居民身份证号) is required",
+                             code="missing_field", field=f"{path}.{APPLICANT_ID}")
+    value = body.pop(APPLICANT_ID)
+    if not isinstance(value, str) or len(value) > MAX_APPLICANT_ID:
+        raise InvalidRequest(f"{APPLICANT_ID} must be an ID number (a string of 18 characters)",
+                             code="invalid_person_id", field=f"{path}.{APPLICANT_ID}")
+    return value
 
 
 # --------------------------------------------------------------------------- requests
@@ -153,9 +159,10 @@ def _build(tp: Any, data: Any, path: str) -> Any:
 
 def encode_request(command: Command, *, command_id: str, principal: str,
                    case_id: str | None = None, case_number: str = "",
-                   process: str = "") -> bytes:
+                   process: str = "", applicant_id: str | None = None) -> bytes:
     body: dict[str, Any] = {"command_id": command_id, "principal": principal,
-                            "case_id": case_id, "command": encode_command(command)}
+                            "case_id": case_id,
+                            "command": encode_command(command, applicant_id=applicant_id)}
     if case_id is None:
         body["case_number"], body["process"] = case_number, process
     return json.dumps(body, ensure_ascii=False).encode()
@@ -194,15 +201,16 @@ def decode_request(raw: bytes | str) -> CommandRequest:
         case_number = process = ""
     if "command" not in body:
         raise InvalidRequest("command is required", code="missing_field", field="command")
-    command = decode_command(body["command"])
+    command, applicant_id = decode_identified(body["command"])
     if case_id is None:
         for name, wanted in (("case_number", case_number), ("process", process)):
             given = getattr(command, name, wanted)
             if given != wanted:
-                raise InvalidRequest(f"command.{name} {given!r} differs from the request's "
-                                         f"{wanted!r}", code="invalid_field",
-                                         field=f"command.{name}")
-    return CommandRequest(command_id, principal, command, case_id, case_number, process)
+                raise InvalidRequest(f"the request's {wanted!r} differs from the case's "
+                                     f"{given!r} (command.{name}); they must agree",
+                                     code="invalid_field", field=name)
+    return CommandRequest(command_id, principal, command, case_id, case_number, process,
+                          applicant_id=applicant_id)
 
 
 def _key(body: Mapping[str, Any], name: str) -> str:

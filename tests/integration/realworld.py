@@ -36,6 +36,7 @@ from domain.calendar import china_date
 from domain.kernel import Actor, Command, Decider, Event, SideSummary, event_from_payload
 from domain.protocols import ProtocolSpec, household, pension
 from domain.protocols.application_events import Approve
+from domain.protocols.details import HouseholdDetails
 from domain.protocols.intake import AcceptIntake, Submit
 from domain.protocols.transfer import application
 from domain.protocols.transfer_events import (
@@ -295,7 +296,7 @@ async def household_move(nodes: Nodes, destination: str, origin: str, seed: int)
         actor=applicant.actor, case_number=str(number), item_id="b2-6",
         process=household.PROCESS, mode="joint", person_key=person.person_key,
         applicant_masked=person.citizen.masked, channel="window",
-        details={"origin_region": origin}))
+        details=HouseholdDetails(origin)))
     assert submitted.ok, submitted
     for command in (AcceptIntake(actor=police_d.actor), Approve(actor=police_d.actor)):
         outcome = await police_d.command(destination, case_id, command)

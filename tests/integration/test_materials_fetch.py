@@ -24,6 +24,7 @@ from eventsourcing.application import AggregateNotFoundError
 from api.node import run_node
 from domain.kernel import Actor
 from domain.protocols.application_events import VerifyAndForward
+from domain.protocols.details import ApplicationDetails
 from domain.protocols.intake import Submit
 from domain.values import MaterialRef
 from regions.adapters.blobs.fs import FilesystemBlobStore
@@ -85,7 +86,7 @@ async def forwarded_case(nodes: rw.Nodes) -> tuple[str, MaterialRef]:
         actor=applicant.actor, case_number=str(number), item_id="certification",
         process="certification", mode="proxy", person_key=person.person_key,
         applicant_masked=person.citizen.masked, channel="window", materials=(ref,),
-        details={"handling_region": HANDLING}))
+        details=ApplicationDetails(HANDLING)))
     assert submitted.ok, submitted
     window = rw.staff(nodes, RECEIVING, "0451", "窗口")
     forwarded = await window.command(RECEIVING, submitted.case_id, VerifyAndForward(
@@ -198,7 +199,7 @@ def test_the_node_process_serves_documents_from_its_configured_blob_store(
                 case_number=str(number), item_id="certification", process="certification",
                 mode="proxy", person_key=person.person_key,
                 applicant_masked=person.citizen.masked, channel="window", materials=(ref,),
-                details={"handling_region": HANDLING})
+                details=ApplicationDetails(HANDLING))
             outcome = await driver.db(functools.partial(
                 owner.node.submit, case_id, str(number), "certification", submit, rw.wall()))
             assert outcome.ok, outcome

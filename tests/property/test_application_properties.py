@@ -45,6 +45,7 @@ from domain.protocols.application_events import (
 from domain.protocols.application_states import ApplicationSide
 from domain.protocols.casework import ABSENT, POOR_RATING, receive_rating
 from domain.protocols.casework_events import FollowUpOpened, RatingGiven, RatingReceived
+from domain.protocols.details import ApplicationDetails, NoDetails
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationWithdrawn,
@@ -165,7 +166,7 @@ def start_application(world: World, mode: str, stage: str) -> str:
     assert world.execute(accepting, Submit(
         actor=window, case_number=case, item_id="b2-40", process=PROCESS,
         mode=mode, person_key=PERSON, applicant_masked="1506**********002X", channel="window",
-        materials=(form,), details={"handling_region": AWAY} if mode == "proxy" else {}))
+        materials=(form,), details=ApplicationDetails(AWAY) if mode == "proxy" else NoDetails()))
     if stage == "submitted":
         return case
     deciding = accepting

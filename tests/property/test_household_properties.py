@@ -39,6 +39,7 @@ from domain.kernel import (
 from domain.protocols import PROTOCOLS
 from domain.protocols import household as hh
 from domain.protocols.application_events import Approve
+from domain.protocols.details import HouseholdDetails
 from domain.protocols.household_events import (
     PERMIT_STEP,
     CheckMoveOut,
@@ -152,7 +153,7 @@ def start_move(world: World, destination: str, serial: int, stage: str) -> str:
     assert world.execute(dest, Submit(
         actor=staff, case_number=case, item_id="b2-3", process=hh.PROCESS, mode="joint",
         person_key=PERSON, applicant_masked="1402**********001X", channel="window",
-        details={"origin_region": ORIGIN}))
+        details=HouseholdDetails(ORIGIN)))
     if stage == "submitted":
         return case
     assert world.execute(dest, AcceptIntake(actor=staff))

@@ -50,6 +50,7 @@ from domain.protocols.casework_events import (
     RatingReceived,
     ResolveAttention,
 )
+from domain.protocols.details import ApplicationDetails, NoDetails
 from domain.protocols.intake import (
     AcceptIntake,
     CaseLapsed,
@@ -87,7 +88,8 @@ def submit(mode: str = "online", process: str = "single_region_approval",
     return Submit(actor=APPLICANT if mode == "online" else WINDOW, case_number=str(NUMBER),
                   item_id="b2-40", process=process, mode=mode, person_key=PERSON,
                   applicant_masked="1506**********001X", channel="online" if mode == "online"
-                  else "window", materials=(doc("申请表"),), details=details)
+                  else "window", materials=(doc("申请表"),),
+                  details=ApplicationDetails(**details) if details else NoDetails())
 
 
 def run(state: State, command: Command, now: dt.datetime = T0) -> tuple[State, list[Event]]:
@@ -248,9 +250,9 @@ def test_a_result_by_post_needs_its_tracking_number() -> None:
 @pytest.mark.parametrize(("command", "code"), [
     (submit(process="pension_transfer"), "unknown_process"),
     (submit(mode="joint"), "invalid_mode"),
-    (submit(mode="proxy"), "invalid_region"),
+    (submit(mode="proxy"), "invalid_details"),
     (submit(mode="proxy", handling_region=HOME), "same_region"),
-    (submit(mode="proxy", handling_region="000000"), "invalid_value"),
+    (submit(mode="proxy", handling_region="000000"), "invalid_region"),
 ])
 def test_an_application_this_protocol_cannot_run_is_refused(command: Submit, code: str) -> None:
     refuses(None, command, code)

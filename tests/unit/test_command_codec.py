@@ -10,6 +10,7 @@ import typing
 import uuid
 from typing import Any
 
+import annotated_types
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,22 +24,24 @@ from domain.protocols.transfer_events import (
     IssueInfoSheet,
     RecordFundsReceived,
 )
-from domain.values import CaseNumber, RegionCode
+from domain.values import CaseNumber, Region, RegionCode
 from regions.core.commands import CommandResult, InvalidRequest
 from regions.core.outcome import Outcome
 from regions.wire.commands import (
     command_types,
-    decode_command,
+    decode_identified,
     decode_reply,
     decode_request,
     encode_command,
     encode_reply,
     encode_request,
+    identified,
 )
 
 STAFF = Actor("staff", "0451", "150600", "社保经办", "W3")
 CASE_ID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 NUMBER = CaseNumber.new(RegionCode("150600"), dt.date(2025, 3, 3), uuid.UUID(int=0xC0FFEE))
+APPLICANT_ID = "110101196504157795"
 
 
 # --------------------------------------------------------------------------- the command types
@@ -64,24 +67,43 @@ def test_only_protocol_commands_are_encoded() -> None:
 # --------------------------------------------------------------------------- round trips
 
 
-def _json_scalars() -> st.SearchStrategy[Any]:
-    return st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+def _text(max_size: int = 8, min_size: int = 0) -> st.SearchStrategy[str]:
+    """Text as payloads take it: no control characters but line breaks and tabs."""
+    return st.text(st.characters(blacklist_categories=("Cc", "Cs")) | st.sampled_from("\n\t"),
+                   min_size=min_size, max_size=max_size)
 
 
 def values_of(tp: Any, name: str = "") -> st.SearchStrategy[Any]:
     """Values of a type hint as commands hold them (a material has a sha256 of 64 hex digits
-    and a size, an actor has an id)."""
+    and a size, an actor has an id, amounts and regions keep their rules)."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if name == "sha256":
         return st.binary(min_size=32, max_size=32).map(bytes.hex)
     if name == "size":
         return st.integers(min_value=0, max_value=10**9)
+    if tp is Region:
+        return st.sampled_from(["150600", "610800", "152900", "110101"])
+    if origin is typing.Annotated:
+        low = next((m.ge for m in args[1:] if isinstance(m, annotated_types.Interval)), None)
+        high = next((m.le for m in args[1:] if isinstance(m, annotated_types.Interval)), None)
+        if args[0] is int:
+            return st.integers(min_value=low, max_value=high)  # type: ignore[arg-type]
+        longest = next((m.max_length for m in args[1:] if isinstance(m, annotated_types.MaxLen)),
+                       3)
+        inner = values_of(args[0], name)
+        if typing.get_origin(args[0]) is tuple:
+            item = values_of(typing.get_args(args[0])[0])
+            return st.lists(item, min_size=1, max_size=min(longest, 3)).map(tuple)
+        return inner
+    if tp is str:
+        return _text()
+    if tp is int:
+        return st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1)
     if tp is Actor:  # every command names somebody (责任追溯)
         return st.builds(Actor, kind=st.sampled_from(["staff", "applicant", "system", "backend"]),
-                         id=st.text(min_size=1, max_size=8).filter(str.strip),
-                         region=st.text(max_size=6), role=st.text(max_size=6))
-    if tp is Any:
-        return _json_scalars()
+                         id=_text(min_size=1).filter(str.strip),
+                         region=_text(max_size=6), role=_text(max_size=6),
+                         window=_text(max_size=6))
     if tp is dt.date:
         return st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1))
     if origin in (typing.Union, types.UnionType):
@@ -90,10 +112,8 @@ def values_of(tp: Any, name: str = "") -> st.SearchStrategy[Any]:
         return st.lists(values_of(args[0]), max_size=3).map(tuple)
     if origin is list:
         return st.lists(values_of(args[0]), max_size=3)
-    if origin is dict:
-        return st.dictionaries(st.text(max_size=6), _json_scalars(), max_size=3)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
+        hints = typing.get_type_hints(tp, include_extras=True)
         fields = {f.name: values_of(hints[f.name], f.name)
                   for f in dataclasses.fields(tp) if f.init}
         return st.fixed_dictionaries(fields).map(lambda kwargs: tp(**kwargs))
@@ -105,9 +125,13 @@ def values_of(tp: Any, name: str = "") -> st.SearchStrategy[Any]:
 @given(data=st.data())
 def test_every_command_type_survives_json_unchanged(name: str, data: st.DataObject) -> None:
     command = data.draw(values_of(command_types()[name]))
-    wire = json.loads(json.dumps(encode_command(command)))
+    applicant_id = None
+    if identified(type(command)):  # the node derives these from the ID number
+        command = dataclasses.replace(command, person_key="", applicant_masked="")
+        applicant_id = APPLICANT_ID
+    wire = json.loads(json.dumps(encode_command(command, applicant_id=applicant_id)))
     assert wire["type"] == name
-    assert decode_command(wire) == command
+    assert decode_identified(wire) == (command, applicant_id)
 
 
 def test_a_request_survives_encoding_unchanged() -> None:
@@ -117,10 +141,12 @@ def test_a_request_survives_encoding_unchanged() -> None:
                                             case_id=CASE_ID))
     assert (request.command, request.case_id, request.command_id, request.principal) == (
         command, CASE_ID, "c-1", "staff:0451")
-    submit = application(pension.PROCESS, NUMBER, "k" * 64, ["610800"], STAFF)
+    submit = application(pension.PROCESS, NUMBER, "", ["610800"], STAFF)
     opening = decode_request(encode_request(submit, command_id="s-1", principal="window:3",
-                                            case_number=str(NUMBER), process=pension.PROCESS))
+                                            case_number=str(NUMBER), process=pension.PROCESS,
+                                            applicant_id=APPLICANT_ID))
     assert opening.opens_case and opening.command == submit
+    assert opening.applicant_id == APPLICANT_ID
     assert opening.target_case_id == str(NUMBER.case_id)
 
 
@@ -149,8 +175,8 @@ def _sheet_with(**year: Any) -> dict[str, Any]:
 
 
 def _submit(**fields: Any) -> dict[str, Any]:
-    submit = application(pension.PROCESS, NUMBER, "k" * 64, ["610800"], STAFF)
-    return {**encode_command(submit), **fields}
+    submit = application(pension.PROCESS, NUMBER, "", ["610800"], STAFF)
+    return {**encode_command(submit, applicant_id=APPLICANT_ID), **fields}
 
 
 def _material(**fields: Any) -> dict[str, Any]:
@@ -182,7 +208,24 @@ REFUSED: list[tuple[str, bytes | dict[str, Any], str, str]] = [
     ("new case without process", _body(case_id=None, case_number=str(NUMBER)),
      "missing_field", "process"),
     ("submit naming another case", _body(_submit(case_number="150600-20250303-0000000000"),
-                                         **NEW_CASE), "invalid_field", "command.case_number"),
+                                         **NEW_CASE), "invalid_field", "case_number"),
+    ("submit naming another process", _body(_submit(), **{**NEW_CASE, "process": "pension"}),
+     "invalid_field", "process"),
+    ("submit with a person key", _body(_submit(person_key="k" * 64), **NEW_CASE),
+     "unknown_field", "command.person_key"),
+    ("submit without the applicant", _body({k: v for k, v in _submit().items()
+                                            if k != "applicant_id"}, **NEW_CASE),
+     "missing_field", "command.applicant_id"),
+    ("applicant not text", _body(_submit(applicant_id=15062219800101001), **NEW_CASE),
+     "invalid_person_id", "command.applicant_id"),
+    ("details of no family", _body(_submit(details={"origin": ["610800"]}), **NEW_CASE),
+     "invalid_field", "command.details"),
+    ("origins not a list", _body(_submit(details={"origins": "610800"}), **NEW_CASE),
+     "invalid_field", "command.details.origins"),
+    ("no origin", _body(_submit(details={"origins": []}), **NEW_CASE),
+     "invalid_field", "command.details.origins"),
+    ("an origin that cannot exist", _body(_submit(details={"origins": ["990600"]}), **NEW_CASE),
+     "invalid_region", "command.details.origins[0]"),
     ("no command", _body(command=...), "missing_field", "command"),
     ("command not an object", _body(command=...) | {"command": "AcceptIntake"},
      "invalid_field", "command"),
@@ -194,10 +237,14 @@ REFUSED: list[tuple[str, bytes | dict[str, Any], str, str]] = [
      "command.currency"),
     ("missing command field", _body({k: v for k, v in _funds().items() if k != "bank_ref"}),
      "missing_field", "command.bank_ref"),
-    ("fen as a float", _body(_funds(amount_fen=12.5)), "invalid_field", "command.amount_fen"),
-    ("fen as text", _body(_funds(amount_fen="100")), "invalid_field", "command.amount_fen"),
-    ("fen as a boolean", _body(_funds(amount_fen=True)), "invalid_field", "command.amount_fen"),
-    ("impossible date", _body(_funds(value_date="2025-02-30")), "invalid_field",
+    ("fen as a float", _body(_funds(amount_fen=12.5)), "invalid_amount", "command.amount_fen"),
+    ("fen as text", _body(_funds(amount_fen="100")), "invalid_amount", "command.amount_fen"),
+    ("fen as a boolean", _body(_funds(amount_fen=True)), "invalid_amount", "command.amount_fen"),
+    ("fen beyond 64 bits", _body(_funds(amount_fen=10**20)), "invalid_amount",
+     "command.amount_fen"),
+    ("impossible date", _body(_funds(value_date="2025-02-30")), "invalid_date",
+     "command.value_date"),
+    ("date not a string", _body(_funds(value_date=20250303)), "invalid_date",
      "command.value_date"),
     ("nested field", _body(_sheet_with(months="twelve")), "invalid_field",
      "command.sheet.years[0].months"),
@@ -236,7 +283,7 @@ def test_replies_carry_the_outcome_or_the_refusal_with_its_stored_outcome() -> N
     reply = decode_reply(encode_reply(CommandResult.decided(refused)))
     assert not reply.ok and reply.outcome == refused
     assert reply.error is not None and (reply.error.code, reply.error.field) == (
-        "reason_required", "")
+        "reason_required", "command.reason")
     unknown = decode_reply(encode_reply(CommandResult.decided(Outcome(
         False, CASE_ID, error_code="unknown_case"))))
     assert unknown.error is not None and unknown.error.field == "case_id"

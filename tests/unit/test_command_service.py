@@ -48,9 +48,9 @@ def opening(region: str = HERE, seed: int = 1, process: str = pension.PROCESS,
     person = draw_applicant(random.Random(seed))
     number = CaseNumber.new(RegionCode(region), dt.date(2026, 3, 2), uuid.UUID(int=seed))
     applicant = Actor("applicant", person.citizen.masked, region)
-    command = application(pension.PROCESS, number, person.person_key, [ORIGIN], applicant)
+    command = application(pension.PROCESS, number, "", [ORIGIN], applicant, item_id="b1-7")
     return CommandRequest(command_id, "applicant:demo", command, case_number=str(number),
-                          process=process)
+                          process=process, applicant_id=person.citizen.number)
 
 
 def accept(case_id: str, command_id: str = "accept-1") -> CommandRequest:
@@ -116,8 +116,10 @@ def test_a_domain_refusal_keeps_its_own_code_and_the_stored_outcome(
                             case_id=opened.outcome.case_id)
     result = service.handle(reject, T0)
     assert result.error is not None and result.outcome is not None and not result.outcome.ok
-    assert result.error.code == result.outcome.error_code not in ERRORS
-    assert (result.kind, result.status) == ("refused", REFUSAL.status)
+    assert result.error.code == result.outcome.error_code == "reason_required"
+    assert result.error.field == result.outcome.error_field == "command.reason"
+    assert (result.kind, result.status) == ("refused", ERRORS["reason_required"].status)
+    assert service.handle(reject, T0) == result  # stored: a retry gets the same refusal
 
 
 def test_a_failing_store_is_an_internal_error_to_retry(service: CommandService) -> None:
@@ -135,7 +137,9 @@ def test_every_request_code_is_in_the_table_as_invalid_and_the_contract_lists_th
     assert {entry.kind for entry in ERRORS.values()} | {REFUSAL.kind} <= set(KINDS) - {"ok"}
     assert all(400 <= entry.status < 600 for entry in ERRORS.values())
     assert tuple(ERRORS) == COMMAND_ERROR_CODES
-    assert describe("reason_required") is REFUSAL
+    assert describe("reason_required").kind == "refused"
+    assert all(entry.field or code in {"malformed_json", "invalid_request", "internal_error"}
+               for code, entry in ERRORS.items())
 
 
 

@@ -37,6 +37,7 @@ from domain.protocols.casework_events import (
     RatingGiven,
     ResolveAttention,
 )
+from domain.protocols.details import HouseholdDetails
 from domain.protocols.household_events import (
     AWAITING_ORIGIN,
     MOVE_OUT_STEP,
@@ -96,7 +97,7 @@ State = Any
 def submit(**details: Any) -> Submit:
     return Submit(actor=STAFF_D, case_number=str(NUMBER), item_id="b2-3", process=hh.PROCESS,
                   mode="joint", person_key=PERSON, applicant_masked="1409**********123X",
-                  channel="window", details={"origin_region": ORIGIN, **details})
+                  channel="window", details=HouseholdDetails(**{"origin_region": ORIGIN, **details}))
 
 
 def run(state: State, command: Command, now: dt.datetime = T0,
@@ -495,17 +496,17 @@ def test_a_supplement_covering_every_kind_resumes_intake() -> None:
 
 @pytest.mark.parametrize(("command", "code"), [
     (submit(origin_region="150900"), "same_region"),
-    (submit(origin_region="99x"), "invalid_value"),
+    (submit(origin_region="99x"), "invalid_region"),
     (submit(origin_region=None), "invalid_region"),
     (Submit(actor=STAFF_D, case_number=str(NUMBER), item_id="b2-3", process="pension_transfer",
             mode="joint", person_key=PERSON, applicant_masked="", channel="window",
-            details={"origin_region": ORIGIN}), "unknown_process"),
+            details=HouseholdDetails(ORIGIN)), "unknown_process"),
     (Submit(actor=STAFF_D, case_number=str(NUMBER), item_id="b2-3", process=hh.PROCESS,
             mode="online", person_key=PERSON, applicant_masked="", channel="window",
-            details={"origin_region": ORIGIN}), "invalid_mode"),
+            details=HouseholdDetails(ORIGIN)), "invalid_mode"),
     (Submit(actor=STAFF_D, case_number="no-such-number", item_id="b2-3", process=hh.PROCESS,
             mode="joint", person_key=PERSON, applicant_masked="", channel="window",
-            details={"origin_region": ORIGIN}), "invalid_value"),
+            details=HouseholdDetails(ORIGIN)), "invalid_value"),
 ])
 def test_a_submission_needs_a_valid_distinct_origin_region(command: Submit, code: str) -> None:
     refuses(None, command, code)

@@ -22,6 +22,7 @@ import pytest
 
 from domain.kernel import Actor
 from domain.protocols.application_events import VerifyAndForward
+from domain.protocols.details import ApplicationDetails
 from domain.protocols.intake import Submit
 from domain.values import CaseNumber, MaterialRef, RegionCode
 from regions.adapters.blobs.base import MemoryBlobStore
@@ -65,7 +66,7 @@ def proxy_case(*, forwarded: bool = True) -> Owner:
     assert node.submit(case_id, str(number), "certification", Submit(
         actor=applicant, case_number=str(number), item_id="certification", process="certification",
         mode="proxy", person_key=person.person_key, applicant_masked=person.citizen.masked,
-        channel="window", materials=(ref,), details={"handling_region": HANDLER}), wall()).ok
+        channel="window", materials=(ref,), details=ApplicationDetails(HANDLER)), wall()).ok
     if forwarded:
         assert node.command(case_id, VerifyAndForward(
             actor=Actor("staff", "0451", OWNER, "窗口", "W3"), identity_verified=True),

@@ -28,7 +28,7 @@ from regions.wire.commands import decode_request, encode_request
 
 HERE, ORIGIN = "150600", "610800"
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
-APPLICANT_ID = "15062219800101001X"
+APPLICANT_ID = "110101196504157795"
 STAFF = Actor("staff", "0451", HERE, "社保经办", "W3")
 NUMBER = CaseNumber.new(RegionCode(HERE), dt.date(2026, 3, 2), uuid.UUID(int=3))
 SECRET = "a-register-secret-of-the-operator-0123456789"
@@ -67,7 +67,7 @@ def test_the_node_derives_the_person_key_and_the_masked_form_from_the_id_number(
     submitted = view.state.intake.submitted
     expected = hmac.new(SECRET.encode(), APPLICANT_ID.encode(), hashlib.sha256).hexdigest()
     assert submitted.person_key == expected
-    assert submitted.applicant_masked == "1506**********001X"
+    assert submitted.applicant_masked == "1101**********7795"
     assert APPLICANT_ID.encode() not in stored_bytes(region.node.app)
 
 

@@ -48,7 +48,7 @@ def test_destination_completes_only_when_info_sheet_and_funds_match() -> None:
     dest = world.summary(case, DEST)
     assert (dest.status, dest.terminal) == ("completed", True)
     assert dest.amount_credited == dest.amount_received == dest.amount_stated == 1_720_000
-    assert world.registers[(DEST, "person-1", "pension")].status == "active"
+    assert world.registers[(DEST, ("e1" * 32), "pension")].status == "active"
 
 
 def test_funds_arriving_before_the_sheet_wait_for_it() -> None:
@@ -99,7 +99,7 @@ def test_a_repeated_bank_reference_is_refused_and_changes_nothing() -> None:
     ({"amount_fen": True}, "invalid_amount"),
     ({"from_region": "640100"}, "unknown_origin"),
     ({"bank_ref": "  "}, "bank_ref_required"),
-    ({"value_date": START}, "invalid_value_date"),
+    ({"value_date": START}, "invalid_date"),
 ])
 def test_malformed_funds_notices_are_refused(changes: dict[str, Any], code: str) -> None:
     world, case = started()
@@ -125,7 +125,7 @@ def test_acceptance_records_the_contact_letter_deadline_and_the_policy_meets_it(
 
 def test_a_withdrawal_before_the_letters_ends_the_case_at_once() -> None:
     world = TransferWorld(TRANSFERS, random.Random(1))
-    case = world.submit("pension_transfer", "person-1", DEST, (ORIGIN,), 1)
+    case = world.submit("pension_transfer", ("e1" * 32), DEST, (ORIGIN,), 1)
     world.execute(world.sides[(case, DEST)], Withdraw(actor=Actor("applicant", "p", DEST)))
     assert status(world, case) == "withdrawn"
     assert not world.network
@@ -133,7 +133,7 @@ def test_a_withdrawal_before_the_letters_ends_the_case_at_once() -> None:
 
 def test_a_supplement_not_supplied_in_time_lapses_the_case() -> None:
     world = TransferWorld(TRANSFERS, random.Random(1))
-    case = world.submit("housing_fund_transfer", "person-1", DEST, (ORIGIN,), 1)
+    case = world.submit("housing_fund_transfer", ("e1" * 32), DEST, (ORIGIN,), 1)
     side = world.sides[(case, DEST)]
     world.execute(side, RequestSupplement(actor=staff(DEST), missing_kinds=("id_card",)))
     world.tick(24 * 29)
@@ -169,7 +169,7 @@ def test_an_illegal_counterpart_event_is_recorded_as_rejected_and_needs_attentio
     world, case = started()
     side = world.sides[(case, DEST)]
     held = TransferOutHeld(at=world.now, actor=staff(ORIGIN), to_region=DEST, case_id=case,
-                           person_key="person-1", scheme="pension")
+                           person_key=("e1" * 32), scheme="pension")
     first = Receive(actor=Actor.system("inbox"), event=held, from_region=ORIGIN,
                     ref=EventRef("o", 3))
     for e in side.decider.decide(side.state, first, world.now):
@@ -197,24 +197,24 @@ def test_a_completed_case_refuses_further_commands() -> None:
 
 
 @pytest.mark.parametrize(("process", "origins", "code"), [
-    ("pension_transfer", (), "origins_required"),
+    ("pension_transfer", (), "invalid_details"),
     ("pension_transfer", (ORIGIN, ORIGIN), "invalid_origins"),
     ("pension_transfer", (DEST,), "invalid_origins"),
     ("medical_transfer", (ORIGIN, "640100"), "single_origin_only"),
-    ("pension_transfer", ("99",), "invalid_value"),
+    ("pension_transfer", ("99",), "invalid_region"),
 ])
 def test_malformed_applications_are_refused(process: str, origins: tuple[str, ...],
                                             code: str) -> None:
     decider = TRANSFERS[process].decider(RULES)
     number = CaseNumber.new(RegionCode(DEST), START.date(), uuid.UUID(int=1))
     with pytest.raises(DomainError) as caught:
-        decider.decide(None, application(process, number, "person-1", origins, staff(DEST)), START)
+        decider.decide(None, application(process, number, ("e1" * 32), origins, staff(DEST)), START)
     assert caught.value.code == code
 
 
 def test_an_application_for_another_process_is_refused() -> None:
     number = CaseNumber.new(RegionCode(DEST), START.date(), uuid.UUID(int=1))
-    command = application("medical_transfer", number, "person-1", (ORIGIN,), staff(DEST))
+    command = application("medical_transfer", number, ("e1" * 32), (ORIGIN,), staff(DEST))
     with pytest.raises(DomainError) as caught:
         pension.decider(RULES).decide(None, command, START)
     assert caught.value.code == "wrong_process"

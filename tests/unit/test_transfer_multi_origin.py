@@ -60,16 +60,16 @@ def test_several_origins_complete_with_the_sum_of_their_sheets() -> None:
     assert (dest.status, dest.amount_credited, dest.months_credited) == (
         "completed", 4_238_000 + 659_270, 36)
     assert world.summary(case, A).terminal and world.summary(case, B).terminal
-    assert world.registers[(DEST, "person-1", "pension")].status == "active"
-    assert {world.registers[(r, "person-1", "pension")].status for r in (A, B)} == {"ended"}
+    assert world.registers[(DEST, ("e1" * 32), "pension")].status == "active"
+    assert {world.registers[(r, ("e1" * 32), "pension")].status for r in (A, B)} == {"ended"}
 
 
 def test_one_refusal_releases_the_other_origins_and_the_application_is_refused() -> None:
     world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
-    assert world.registers[(A, "person-1", "pension")].status == "in_transit"
+    assert world.registers[(A, ("e1" * 32), "pension")].status == "in_transit"
     world.act(case, B, RefuseTransferOut(actor=staff(B), reason="不符合转出条件: 已领取待遇"))
-    assert world.registers[(A, "person-1", "pension")].status == "active"
+    assert world.registers[(A, ("e1" * 32), "pension")].status == "active"
     ends = [(world.summary(case, r).status, world.summary(case, r).terminal) for r in (DEST, A, B)]
     assert ends == [("refused_by_origin", True), ("released", True), ("refused", True)]
 
@@ -90,7 +90,7 @@ def test_an_info_sheet_sent_before_the_all_hold_instruction_is_rejected() -> Non
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
     side = world.sides[(case, DEST)]
     early = pension.transfer.InfoSheetIssued(
-        at=world.now, actor=staff(A), to_region=DEST, case_id=case, person_key="person-1",
+        at=world.now, actor=staff(A), to_region=DEST, case_id=case, person_key=("e1" * 32),
         scheme="pension", sheet=SHEET_A)
     command = Receive(actor=Actor.system("inbox"), event=early, from_region=A, ref=EventRef("a", 9))
     with pytest.raises(DomainError) as caught:

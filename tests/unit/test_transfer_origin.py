@@ -87,7 +87,7 @@ def test_the_origin_ends_only_when_the_destination_concludes() -> None:
     world.run_policies()
     world.deliver_all()
     assert world.summary(case, ORIGIN).terminal
-    assert world.registers[(ORIGIN, "person-1", "pension")].status == "ended"
+    assert world.registers[(ORIGIN, ("e1" * 32), "pension")].status == "ended"
 
 
 def test_a_conclusion_that_contradicts_the_origin_is_rejected() -> None:

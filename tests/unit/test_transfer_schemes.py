@@ -30,7 +30,7 @@ TWO_YEARS = InfoSheet(months=24, components=(Component("unemployment_benefit", 1
 def test_the_unemployment_benefit_starts_before_the_funds_arrive() -> None:
     world, case = accepted_case(TRANSFERS, "unemployment_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, TWO_YEARS, remit=False)
-    assert world.registers[(DEST, "person-1", "unemployment")].status == "active"
+    assert world.registers[(DEST, ("e1" * 32), "unemployment")].status == "active"
     world.act(case, DEST, StartBenefit(actor=staff(DEST), monthly_fen=180_000, period_months=12))
     dest = world.summary(case, DEST)
     assert (dest.status, dest.amount_received) == ("awaiting_transfer", 0)
@@ -99,8 +99,8 @@ def test_register_effects_follow_the_events_that_start_and_end_relationships() -
     world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, pension.sample_sheet(random.Random(2)))
     effects = [fx for e in world.sides[(case, ORIGIN)].events for fx in pension.register_effects(e)]
-    assert effects == [RegisterEffect("begin_move_out", "person-1", "pension", case),
-                       RegisterEffect("end", "person-1", "pension", case)]
+    assert effects == [RegisterEffect("begin_move_out", ("e1" * 32), "pension", case),
+                       RegisterEffect("end", ("e1" * 32), "pension", case)]
 
 
 def test_every_shared_transfer_event_survives_the_wire_format() -> None:

@@ -12,16 +12,16 @@ from domain.protocols.transfer import ApproveTransferOut, Component, Contributio
 from tests.fixtures.transfers import TRANSFERS, accepted_case, staff
 
 DEST, ORIGIN = "150600", "610800"
-APPLICANT = Actor("applicant", "person-1", DEST)
+APPLICANT = Actor("applicant", ("e1" * 32), DEST)
 SHEET = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 500_000)])
 
 
 def test_a_withdrawal_before_the_origin_transferred_out_releases_its_hold() -> None:
     world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
-    assert world.registers[(ORIGIN, "person-1", "pension")].status == "in_transit"
+    assert world.registers[(ORIGIN, ("e1" * 32), "pension")].status == "in_transit"
     world.act(case, DEST, Withdraw(actor=APPLICANT, reason="申请人撤回"))
-    assert world.registers[(ORIGIN, "person-1", "pension")].status == "active"
+    assert world.registers[(ORIGIN, ("e1" * 32), "pension")].status == "active"
     assert [(world.status(case, r), world.summary(case, r).terminal) for r in (DEST, ORIGIN)] == [
         ("withdrawn", True), ("released", True)]
 
@@ -41,8 +41,8 @@ def test_a_withdrawal_racing_the_transfer_out_returns_the_funds_and_reinstates_t
     assert (dest.status, origin.status, dest.terminal, origin.terminal) == (
         "withdrawn", "reinstated", True, True)
     assert (dest.amount_received, dest.amount_credited, origin.amount_sent) == (0, 0, 0)
-    assert world.registers[(ORIGIN, "person-1", "pension")].status == "active"
-    assert (DEST, "person-1", "pension") not in world.registers
+    assert world.registers[(ORIGIN, ("e1" * 32), "pension")].status == "active"
+    assert (DEST, ("e1" * 32), "pension") not in world.registers
     assert inv.violations_only(world.safety()) == []
 
 

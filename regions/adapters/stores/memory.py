@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from eventsourcing.persistence import ApplicationRecorder
 
+from regions.adapters.stores.cipher import cipher_settings
 from regions.core.store import EventStore
+
+#: The env prefix eventsourcing looks up first for this application (`LEDGER_`).
+PREFIX = EventStore.name.upper() + "_"
 
 
 class MemoryStore:
-    """One in-memory (POPO) store per region that survives the node's simulated restarts."""
+    """One in-memory (POPO) store per region that survives the node's simulated restarts.
 
-    def __init__(self) -> None:
+    `cipher_key` (see `regions.adapters.stores.cipher`) encrypts what it keeps, as a durable
+    store does; a restart after changing it is a key rotation.
+    """
+
+    def __init__(self, *, cipher_key: str = "") -> None:
         self._recorders: dict[str, ApplicationRecorder] = {}
+        self.cipher_key = cipher_key
 
     def open(self, region: str) -> EventStore:
         recorder = self._recorders.get(region)
-        app = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, recorder=recorder)
+        env = {PREFIX + "PERSISTENCE_MODULE": "eventsourcing.popo",
+               **cipher_settings(self.cipher_key, PREFIX)}
+        app = EventStore(env=env, recorder=recorder)
         self._recorders[region] = app.recorder
         return app

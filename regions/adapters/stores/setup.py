@@ -11,10 +11,10 @@ from regions.core.ports import Store
 def store_for(config: RegionConfig) -> Store:
     """The store a node's settings name (`--store`, `--dsn`, `--schema`, `--sqlite-dir`)."""
     if config.store == "memory":
-        return MemoryStore()
+        return MemoryStore(cipher_key=config.cipher_key)
     if config.store == "sqlite":
-        return SqliteStore(config.sqlite_dir)
+        return SqliteStore(config.sqlite_dir, cipher_key=config.cipher_key)
     if not config.dsn:
         raise StoreConfigError("--store postgres needs --dsn (or TONGBAN_DSN)")
     names = {config.region: config.schema_name} if config.schema_name else None
-    return PostgresStore(config.dsn, schema_names=names)
+    return PostgresStore(config.dsn, schema_names=names, cipher_key=config.cipher_key)

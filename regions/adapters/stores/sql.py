@@ -45,6 +45,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from domain.kernel import DomainError
+from regions.adapters.stores.cipher import cipher_settings
 from regions.adapters.stores.wakers import PostgresWaker, SqlitePollingWaker
 from regions.core.store import EventStore
 
@@ -101,8 +102,9 @@ class SqliteStore:
     """
 
     def __init__(self, directory: Path | str, *, lock_timeout_s: int = 5,
-                 poll_interval_s: float = 0.2) -> None:
+                 poll_interval_s: float = 0.2, cipher_key: str = "") -> None:
         self.directory = Path(directory)
+        self.cipher_key = cipher_key
         self.lock_timeout_s = lock_timeout_s
         self.poll_interval_s = poll_interval_s
         sqlite_settings(self.directory, lock_timeout_s=lock_timeout_s)  # validate early
@@ -112,7 +114,8 @@ class SqliteStore:
         return self.directory / f"{check_region_name(region)}.sqlite"
 
     def settings_for(self, region: str) -> dict[str, str]:
-        return sqlite_settings(self.path_for(region), lock_timeout_s=self.lock_timeout_s)
+        return {**sqlite_settings(self.path_for(region), lock_timeout_s=self.lock_timeout_s),
+                **cipher_settings(self.cipher_key, LEDGER_PREFIX)}
 
     def open(self, region: str) -> EventStore:
         settings = self.settings_for(region)
@@ -238,8 +241,10 @@ class PostgresStore:
 
     def __init__(self, dsn: str, *, schema_prefix: str = "tb_", pool_size: int = 2,
                  max_overflow: int = 2, lock_timeout_s: int = 5, connect_timeout_s: int = 10,
-                 pre_ping: bool = False, schema_names: Mapping[str, str] | None = None) -> None:
+                 pre_ping: bool = False, schema_names: Mapping[str, str] | None = None,
+                 cipher_key: str = "") -> None:
         self._dsn_params = parse_dsn(dsn)
+        self.cipher_key = cipher_key
         if not _SCHEMA_PREFIX.fullmatch(schema_prefix):
             raise StoreConfigError(f"schema prefix {schema_prefix!r} must be a lower-case SQL "
                                    "identifier start (a-z, 0-9, '_', not starting with a digit)")
@@ -275,10 +280,11 @@ class PostgresStore:
         return self._settings(self._target, region)
 
     def _settings(self, target: ConnectionTarget, region: str) -> dict[str, str]:
-        return postgres_settings(
+        return {**postgres_settings(
             target, schema=self.schema_for(region), pool_size=self.pool_size,
             max_overflow=self.max_overflow, lock_timeout_s=self.lock_timeout_s,
-            connect_timeout_s=self.connect_timeout_s, pre_ping=self.pre_ping)
+            connect_timeout_s=self.connect_timeout_s, pre_ping=self.pre_ping),
+            **cipher_settings(self.cipher_key, LEDGER_PREFIX)}
 
     @contextmanager
     def _admin(self) -> Iterator[psycopg.Connection[Any]]:

@@ -1,0 +1,67 @@
+"""What an application says beyond the shared fields of `Submit`: one small type per process family.
+
+Why typed (issue 18 item 1, issue 11 item 3): `details` used to be a free JSON object. A back-end
+learnt what a pension transfer needs only from the refusal `origins_required`, and any value went
+in — including one the store could not read back. Now each family's details are a frozen
+dataclass, their JSON is exactly its fields, and the contract publishes each as a schema.
+
+| details              | JSON                                     | process (mode)                            |
+|----------------------|------------------------------------------|-------------------------------------------|
+| `TransferDetails`    | `{"origins": ["610800", ...]}`           | every transfer (pension, unemployment...) |
+| `HouseholdDetails`   | `{"origin_region": "610800"}`            | household_move                            |
+| `ApplicationDetails` | `{"handling_region": "610800"}`          | an application in proxy mode (异地代收代办) |
+| `NoDetails`          | `{}`                                     | an application handled online             |
+
+The JSON says which type it is (each type has its own required keys), so a stored or received
+payload decodes without a tag; the protocol then refuses details of the wrong family for its
+process (`origins_required`, `invalid_region`...). A family that needs more adds a field with a
+default (old payloads still decode) or a type of its own, listed in `Details`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Final, TypeAlias
+
+import annotated_types
+
+from domain.values import Region
+
+
+@dataclass(frozen=True)
+class TransferDetails:
+    """A transfer's 转出地: the regions that hold the person's relationship (one or more)."""
+
+    origins: Annotated[tuple[Region, ...], annotated_types.MinLen(1), annotated_types.MaxLen(8)]
+
+
+@dataclass(frozen=True)
+class HouseholdDetails:
+    """A household move's 迁出地: the region the household moves out of."""
+
+    origin_region: Region
+
+
+@dataclass(frozen=True)
+class ApplicationDetails:
+    """An application taken here and decided elsewhere (proxy): the deciding region."""
+
+    handling_region: Region
+
+
+@dataclass(frozen=True)
+class NoDetails:
+    """Nothing beyond the shared fields (an application handled online, by this region)."""
+
+
+Details: TypeAlias = TransferDetails | HouseholdDetails | ApplicationDetails | NoDetails
+
+#: Which details an application takes, by protocol module and mode (the contract publishes it
+#: per process, and a test holds each protocol to it).
+BY_PROTOCOL: Final[Mapping[str, Mapping[str, type]]] = {
+    **{f"domain.protocols.{scheme}": {"joint": TransferDetails}
+       for scheme in ("pension", "unemployment", "medical", "housing_fund")},
+    "domain.protocols.household": {"joint": HouseholdDetails},
+    "domain.protocols.application": {"online": NoDetails, "proxy": ApplicationDetails},
+}

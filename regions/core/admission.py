@@ -1,0 +1,126 @@
+"""What a back-end's command must be before the domain sees it (issue 18, "Input accepted that
+should be refused"; issue 11 item 10).
+
+The command codec already held the JSON to its types (`domain.payloads`: amounts within
+`MAX_FEN`, ISO dates, region codes that can exist, bounded strings). What needs the node's own
+knowledge is checked here, each refusal with one stable code and the field at fault:
+
+- **the actor** acts for this region: `command.actor.region` is a GB/T 2260 code
+  (`invalid_region`) and this node's (`wrong_region`);
+- **dates** lie in a sane window around the node's today (`invalid_date`): a bank's value date
+  of 2099-01-01 is a typo, not a fact to record for good;
+- **the catalogue** (a `Submit`): the item exists (`unknown_item`), is an item of the request's
+  process (`item_process_mismatch`) and is handled in the request's mode (`invalid_mode`);
+- **the person** (a `Submit`): the back-end sends the applicant's 居民身份证号 (`applicant_id`);
+  it must be one (checksum, birth date, place: `invalid_person_id`), and the node derives the
+  register's `person_key` (HMAC with the region's secret, `RegionConfig.register_key`) and the
+  masked form itself. The plaintext goes no further than this function: the domain, the store
+  and the counterpart only ever see the key and the mask.
+
+Nothing refused here is recorded (no idempotency record either), so a corrected request may be
+sent again under the same command id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Final
+
+from domain.calendar import china_date
+from domain.catalogue import Catalogue, load_catalogue
+from domain.kernel import Actor, Command, DomainError
+from domain.protocols.intake import Submit
+from domain.values import CitizenId, RegionCode
+from regions.core.errors import InvalidRequest
+
+#: How far back a date in a command may lie (a contribution or a suspension years ago).
+DATES_BACK: Final = dt.timedelta(days=366 * 50)
+#: How far ahead (a value date or a planned suspension, never years ahead).
+DATES_AHEAD: Final = dt.timedelta(days=366)
+
+
+def admit(command: Command, *, region: str, now: dt.datetime, applicant_id: str | None,
+          register_key: bytes, catalogue: Catalogue | None = None) -> Command:
+    """The command as the domain gets it, or `InvalidRequest` naming the field at fault."""
+    check_actor(command.actor, region)
+    check_dates(command, china_date(now))
+    if isinstance(command, Submit):
+        check_item(command, catalogue or load_catalogue())
+        return identify(command, applicant_id, register_key)
+    if applicant_id is not None:
+        raise InvalidRequest(f"a {type(command).__name__} names no applicant",
+                             code="unknown_field", field="command.applicant_id")
+    return command
+
+
+def check_actor(actor: Actor, region: str) -> None:
+    """Who acts through this node acts for this region (责任追溯 names a real region)."""
+    if not actor.region:
+        raise InvalidRequest("the actor's region is required (the region they act for)",
+                             code="missing_field", field="command.actor.region")
+    try:
+        RegionCode.parse(actor.region)
+    except DomainError as exc:
+        raise InvalidRequest(str(exc), code="invalid_region",
+                             field="command.actor.region") from None
+    if actor.region != region:
+        raise InvalidRequest(f"the actor acts for region {actor.region}; this node is {region}",
+                             code="wrong_region", field="command.actor.region")
+
+
+def check_dates(command: Command, today: dt.date) -> None:
+    """Every calendar date of the command lies within `DATES_BACK`..`DATES_AHEAD` of today."""
+    earliest, latest = today - DATES_BACK, today + DATES_AHEAD
+    for path, value in _dates(command, "command"):
+        if not earliest <= value <= latest:
+            raise InvalidRequest(f"{value.isoformat()} is not a plausible date here (between "
+                                 f"{earliest.isoformat()} and {latest.isoformat()})",
+                                 code="invalid_date", field=path)
+
+
+def _dates(value: Any, path: str) -> list[tuple[str, dt.date]]:
+    if isinstance(value, dt.datetime):
+        return []
+    if isinstance(value, dt.date):
+        return [(path, value)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [found for f in dataclasses.fields(value)
+                for found in _dates(getattr(value, f.name), f"{path}.{f.name}")]
+    if isinstance(value, tuple | list):
+        return [found for i, v in enumerate(value) for found in _dates(v, f"{path}[{i}]")]
+    return []
+
+
+def check_item(command: Submit, catalogue: Catalogue) -> None:
+    """The item exists, belongs to the request's process and is handled in its mode."""
+    try:
+        item = catalogue.get(command.item_id)
+    except DomainError:
+        raise InvalidRequest(f"the catalogue has no item {command.item_id!r}",
+                             code="unknown_item", field="command.item_id") from None
+    if item.process != command.process:
+        raise InvalidRequest(
+            f"item {item.id} ({item.name}) is a {item.process} item, not {command.process}",
+            code="item_process_mismatch", field="command.item_id")
+    if command.mode not in item.modes:
+        raise InvalidRequest(
+            f"item {item.id} is handled in mode {', '.join(item.modes)}, not {command.mode!r}",
+            code="invalid_mode", field="command.mode")
+
+
+def identify(command: Submit, applicant_id: str | None, register_key: bytes) -> Submit:
+    """The application with the person key and masked number the node derives from the ID."""
+    if command.person_key or command.applicant_masked:
+        raise InvalidRequest("person_key and applicant_masked are derived by the node from "
+                             "applicant_id", code="unknown_field", field="command.person_key")
+    if applicant_id is None:
+        raise InvalidRequest("an application names its applicant by applicant_id (the 居民身份证号)",
+                             code="missing_field", field="command.applicant_id")
+    try:
+        citizen = CitizenId.parse(applicant_id)
+    except DomainError as exc:
+        raise InvalidRequest(str(exc), code="invalid_person_id",
+                             field="command.applicant_id") from None
+    return dataclasses.replace(command, person_key=citizen.keyed_hash(register_key),
+                               applicant_masked=citizen.masked)
