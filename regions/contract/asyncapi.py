@@ -26,6 +26,9 @@ from domain.payloads import MAX_DEPTH, MAX_ITEMS, MAX_TEXT
 from domain.protocols import PROTOCOLS
 from domain.values import MAX_FEN
 from regions.contract.asyncapi_commands import (
+    COMMAND_ERROR_CODES as COMMAND_ERROR_CODES,  # re-exported: the contract's error codes
+)
+from regions.contract.asyncapi_commands import (
     COMMAND_REPLY,
     COMMAND_REQUEST,
     command_definitions,
