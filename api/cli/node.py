@@ -25,11 +25,14 @@ def node(
     nats_url: Annotated[str | None, typer.Option(help="NATS server URL.")] = None,
     http: Annotated[str | None, typer.Option(
         help="Serve /healthz, /readyz and /metrics on HOST:PORT (e.g. 127.0.0.1:8000).")] = None,
+    development: Annotated[bool, typer.Option(
+        "--development", help="A development run: the public register key and an unencrypted "
+                              "store are allowed (docs/secrets.md).")] = False,
 ) -> None:
     """Run one region's node until SIGTERM/SIGINT."""
     given: dict[str, Any] = {"region": region, "peers": peers, "store": store, "dsn": dsn, "schema": schema,
              "sqlite_dir": sqlite_dir, "broker": broker, "nats_url": nats_url,
-             "http": http}
+             "http": http, "development": development or None}
     try:
         config = RegionConfig(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:

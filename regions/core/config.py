@@ -1,6 +1,6 @@
 """Node settings: flags and `TONGBAN_*` environment variables (pydantic-settings).
 
-Two secrets (docs/operations.md, "Secrets"): `register_key`, the HMAC key that turns an ID number
+Two secrets (docs/secrets.md): `register_key`, the HMAC key that turns an ID number
 into the person key the registers use, and `cipher_key`, the AES key(s) the event store encrypts
 with. Both have development values so a simulator, a test or a laptop runs without setup;
 `check_secrets` refuses them unless the run says it is a development one (`development`), so a

@@ -48,7 +48,8 @@ STOP_TIMEOUT = 15.0
 #: Per request; a node killed mid-request costs this much before the retry.
 REQUEST_TIMEOUT = 3.0
 #: Test settings: fast heartbeats and a short gap bound, so anti-entropy acts within seconds.
-FAST = {"TONGBAN_HEARTBEAT_SECONDS": "0.5", "TONGBAN_GAP_BOUND_SECONDS": "1"}
+FAST = {"TONGBAN_HEARTBEAT_SECONDS": "0.5", "TONGBAN_GAP_BOUND_SECONDS": "1",
+        "TONGBAN_DEVELOPMENT": "true"}  # the public register key, an unencrypted store
 
 
 def store_args(store: Store, code: str) -> list[str]:
@@ -171,9 +172,11 @@ class RetryingClient:
         await self.inner.close()
 
     async def submit(self, case_number: str, process: str, command: Command, *,
-                     command_id: str, principal: str) -> Outcome:
+                     command_id: str, principal: str, applicant_id: str | None = None,
+                     ) -> Outcome:
         return await self._retry(lambda: self.inner.submit(
-            case_number, process, command, command_id=command_id, principal=principal))
+            case_number, process, command, command_id=command_id, principal=principal,
+            applicant_id=applicant_id))
 
     async def command(self, case_id: str, command: Command, *, command_id: str,
                       principal: str) -> Outcome:

@@ -48,10 +48,10 @@ from domain.protocols.transfer_events import (
     RemitFunds,
 )
 from domain.registers import RegisterEntry, RegisterKey
-from domain.values import CaseNumber, RegionCode
+from domain.values import CaseNumber, CitizenId, RegionCode
 from regions.adapters.brokers.nats import NatsBroker
 from regions.adapters.brokers.provision import provision
-from regions.core.config import RegionConfig
+from regions.core.config import DEV_REGISTER_KEY, RegionConfig
 from regions.core.outcome import Outcome
 from regions.core.ports import Store
 from regions.core.sides import side_id
@@ -208,11 +208,13 @@ class Person:
         self.nodes = nodes
         self.actor = actor
 
-    async def submit(self, case_number: str, process: str, command: Command) -> Outcome:
+    async def submit(self, case_number: str, process: str, command: Command, *,
+                     applicant_id: str) -> Outcome:
+        """An application: the applicant named by the ID number; the node derives the key."""
         region = str(CaseNumber.parse(case_number).region)
         return await self.nodes[region].client.submit(
             case_number, process, command, command_id=self._fresh_id(),
-            principal=str(self.actor))
+            principal=str(self.actor), applicant_id=applicant_id)
 
     async def command(self, region: str, case_id: str, command: Command,
                       command_id: str = "") -> Outcome:
@@ -222,6 +224,11 @@ class Person:
 
     def _fresh_id(self) -> str:
         return f"{self.actor.id}-{next(_ids)}-{uuid.uuid4().hex[:8]}"
+
+
+def node_key(citizen: CitizenId) -> str:
+    """The person key the test nodes derive (they run as development, on its register key)."""
+    return citizen.keyed_hash(DEV_REGISTER_KEY.encode())
 
 
 def new_case_number(region: str) -> CaseNumber:
@@ -247,13 +254,13 @@ async def pension_transfer(nodes: Nodes, destination: str, origin: str, seed: in
     window = staff(nodes, destination, "0451", "社保经办")
     officer = staff(nodes, origin, "0733", "社保经办")
     submitted = await applicant.submit(str(number), pension.PROCESS, application(
-        pension.PROCESS, number, person.person_key, [origin], applicant.actor,
-        applicant_masked=person.citizen.masked, item_id="b1-7"))
+        pension.PROCESS, number, "", [origin], applicant.actor, item_id="b1-7"),
+        applicant_id=person.citizen.number)
     assert submitted.ok and submitted.status == "submitted", submitted
     accepted = await window.command(destination, case_id, AcceptIntake(actor=window.actor))
     assert accepted.ok, accepted
     await nodes.wait_status(origin, case_id, "received")  # the contact letter came
-    run = CaseRun(case_id, pension.PROCESS, pension.SCHEME, person.person_key, destination,
+    run = CaseRun(case_id, pension.PROCESS, pension.SCHEME, node_key(person.citizen), destination,
                   origin, ("refused_by_origin", "refused"))
     if origin_refuses:
         await officer.command(origin, case_id, RefuseTransferOut(
@@ -279,7 +286,7 @@ async def pension_transfer(nodes: Nodes, destination: str, origin: str, seed: in
     first = await bank.command(destination, case_id, notice, command_id=f"notice-{bank_ref}")
     again = await bank.command(destination, case_id, notice, command_id=f"notice-{bank_ref}")
     assert first.ok and again == first, (first, again)
-    return CaseRun(case_id, pension.PROCESS, pension.SCHEME, person.person_key, destination,
+    return CaseRun(case_id, pension.PROCESS, pension.SCHEME, node_key(person.citizen), destination,
                    origin, ("completed", "transferred_out"), sheet.amount_fen)
 
 
@@ -294,9 +301,8 @@ async def household_move(nodes: Nodes, destination: str, origin: str, seed: int)
     police_o = staff(nodes, origin, "police-o-5", "户籍民警")
     submitted = await applicant.submit(str(number), household.PROCESS, Submit(
         actor=applicant.actor, case_number=str(number), item_id="b2-6",
-        process=household.PROCESS, mode="joint", person_key=person.person_key,
-        applicant_masked=person.citizen.masked, channel="window",
-        details=HouseholdDetails(origin)))
+        process=household.PROCESS, mode="joint", person_key="", applicant_masked="",
+        channel="window", details=HouseholdDetails(origin)), applicant_id=person.citizen.number)
     assert submitted.ok, submitted
     for command in (AcceptIntake(actor=police_d.actor), Approve(actor=police_d.actor)):
         outcome = await police_d.command(destination, case_id, command)
@@ -308,7 +314,7 @@ async def household_move(nodes: Nodes, destination: str, origin: str, seed: int)
     hukou = backend(nodes, origin, "police-hukou")
     moved = await hukou.command(origin, case_id, household.RegisterMoveOut(actor=hukou.actor))
     assert moved.ok, moved
-    return CaseRun(case_id, household.PROCESS, household.SCHEME, person.person_key,
+    return CaseRun(case_id, household.PROCESS, household.SCHEME, node_key(person.citizen),
                    destination, origin, ("settled", "moved_out"))
 
 

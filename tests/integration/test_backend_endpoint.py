@@ -23,6 +23,7 @@ from domain.kernel import Actor
 from domain.protocols import pension
 from domain.protocols.intake import AcceptIntake, RejectIntake
 from domain.protocols.transfer import application
+from domain.values import CaseNumber
 from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.stores.sql import SqliteStore
 from regions.core.config import RegionConfig
@@ -61,9 +62,9 @@ async def open_case(client: RegionClient, seed: int = 1) -> str:
     person = draw_applicant(random.Random(seed))
     number = rw.new_case_number(HERE)
     outcome = await client.submit(str(number), pension.PROCESS, application(
-        pension.PROCESS, number, person.person_key, [ORIGIN],
-        Actor("applicant", person.citizen.masked, HERE), applicant_masked=person.citizen.masked),
-        command_id=f"submit-{number}", principal="applicant:demo")
+        pension.PROCESS, number, "", [ORIGIN], Actor("applicant", person.citizen.masked, HERE),
+        item_id="b1-7"), command_id=f"submit-{number}", principal="applicant:demo",
+        applicant_id=person.citizen.number)
     assert outcome.ok
     return outcome.case_id
 
@@ -103,10 +104,11 @@ def test_a_retried_submission_gets_the_stored_outcome_and_opens_the_case_once(
     async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
         person = draw_applicant(random.Random(7))
         number = rw.new_case_number(HERE)
-        submit = application(pension.PROCESS, number, person.person_key, [ORIGIN],
-                             Actor("applicant", person.citizen.masked, HERE))
+        submit = application(pension.PROCESS, number, "", [ORIGIN],
+                             Actor("applicant", person.citizen.masked, HERE), item_id="b1-7")
         outcomes = [await client.submit(str(number), pension.PROCESS, submit,
-                                        command_id="intake-7", principal="window:3")
+                                        command_id="intake-7", principal="window:3",
+                                        applicant_id=person.citizen.number)
                     for _ in range(2)]
         assert outcomes[0].ok and outcomes[1] == outcomes[0]
         assert await version(nodes, str(number.case_id)) == len(outcomes[0].events)
@@ -185,6 +187,15 @@ def _with_command(**fields: Any) -> dict[str, Any]:
     return _request(command={**encode_command(AcceptIntake(actor=STAFF)), **fields})
 
 
+NUMBER = CaseNumber.parse("150600-20260302-0000000001")
+
+
+def _opening(item_id: str = "b1-7", applicant_id: str = "110101196504157795") -> dict[str, Any]:
+    submit = application(pension.PROCESS, NUMBER, "", [ORIGIN], STAFF, item_id=item_id)
+    return _request(case_id=None, case_number=str(NUMBER), process=pension.PROCESS,
+                    command=encode_command(submit, applicant_id=applicant_id))
+
+
 BAD_REQUESTS: list[tuple[str, bytes | dict[str, Any], str, str]] = [
     ("not JSON", b'{"command_id": "x",', "malformed_json", ""),
     ("not an object", b'["AcceptIntake"]', "invalid_request", ""),
@@ -205,6 +216,18 @@ BAD_REQUESTS: list[tuple[str, bytes | dict[str, Any], str, str]] = [
      _request(case_id=None, case_number=str(rw.new_case_number(ELSEWHERE)),
               process=pension.PROCESS), "wrong_region", "case_number"),
     ("unknown case", _request(case_id=str(uuid.UUID(int=42))), "unknown_case", "case_id"),
+    ("actor of another region", _with_command(actor={"kind": "staff", "id": "1",
+                                                     "region": ELSEWHERE}),
+     "wrong_region", "command.actor.region"),
+    ("actor of no region", _with_command(actor={"kind": "staff", "id": "1", "region": "999999"}),
+     "invalid_region", "command.actor.region"),
+    ("a transcoder envelope", _with_command(actor={"kind": "staff", "id": "1", "region": HERE,
+                                                   "role": {"_type_": "datetime_iso",
+                                                            "_data_": "garbage"}}),
+     "invalid_field", "command.actor.role"),
+    ("an unknown item", _opening(item_id="b9-99"), "unknown_item", "command.item_id"),
+    ("a citizen id with a bad check digit", _opening(applicant_id="110101196504157790"),
+     "invalid_person_id", "command.applicant_id"),
 ]
 
 
@@ -245,7 +268,7 @@ def test_a_node_process_serves_its_command_endpoint(tmp_path: Path,
 
         await provision([region, ORIGIN], nats_server.url)
         config = RegionConfig(region=region, store="sqlite", sqlite_dir=tmp_path / "node",
-                              broker="nats", nats_url=nats_server.url)
+                              broker="nats", nats_url=nats_server.url, development=True)
         started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(run_node(
             config, ready=lambda r, driver: started.set_result(driver)))
@@ -254,12 +277,14 @@ def test_a_node_process_serves_its_command_endpoint(tmp_path: Path,
             async with RegionClient(nats_server.url, region, timeout=1.0) as client:
                 person = draw_applicant(random.Random(3))
                 number = rw.new_case_number(region)
-                submit = application(pension.PROCESS, number, person.person_key, [ORIGIN],
-                                     Actor("applicant", person.citizen.masked, region))
+                submit = application(pension.PROCESS, number, "", [ORIGIN],
+                                     Actor("applicant", person.citizen.masked, region),
+                                     item_id="b1-7")
                 for _ in range(50):  # the service subscribes just after the node starts
                     try:
                         return await client.submit(str(number), pension.PROCESS, submit,
-                                                   command_id="first", principal="window:1")
+                                                   command_id="first", principal="window:1",
+                                                   applicant_id=person.citizen.number)
                     except RegionUnavailable:
                         await asyncio.sleep(0.1)
                 raise AssertionError("the node never served tb.v1.cmd." + region)

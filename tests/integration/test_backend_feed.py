@@ -59,9 +59,9 @@ async def submit(nodes: rw.Nodes, seed: int) -> str:
     applicant = Actor("applicant", person.citizen.masked, DEST)
     outcome = await nodes[DEST].client.submit(
         str(number), pension.PROCESS, application(
-            pension.PROCESS, number, person.person_key, [ORIGIN], applicant,
-            applicant_masked=person.citizen.masked, item_id="b1-7"),
-        command_id=f"apply-{seed}", principal=str(applicant))
+            pension.PROCESS, number, "", [ORIGIN], applicant, item_id="b1-7"),
+        command_id=f"apply-{seed}", principal=str(applicant),
+        applicant_id=person.citizen.number)
     assert outcome.ok, outcome
     return str(number.case_id)
 

@@ -82,11 +82,11 @@ async def forwarded_case(nodes: rw.Nodes) -> tuple[str, MaterialRef]:
     person = draw_applicant(random.Random(5))
     number = rw.new_case_number(RECEIVING)
     applicant = rw.Person(nodes, Actor("applicant", person.citizen.masked, RECEIVING))
-    submitted = await applicant.submit(str(number), "certification", Submit(
-        actor=applicant.actor, case_number=str(number), item_id="certification",
-        process="certification", mode="proxy", person_key=person.person_key,
-        applicant_masked=person.citizen.masked, channel="window", materials=(ref,),
-        details=ApplicationDetails(HANDLING)))
+    submitted = await applicant.submit(str(number), "notarisation", Submit(
+        actor=applicant.actor, case_number=str(number), item_id="b1-1",  # 学历公证 (proxy)
+        process="notarisation", mode="proxy", person_key="", applicant_masked="",
+        channel="window", materials=(ref,), details=ApplicationDetails(HANDLING)),
+        applicant_id=person.citizen.number)
     assert submitted.ok, submitted
     window = rw.staff(nodes, RECEIVING, "0451", "窗口")
     forwarded = await window.command(RECEIVING, submitted.case_id, VerifyAndForward(
@@ -180,7 +180,7 @@ def test_the_node_process_serves_documents_from_its_configured_blob_store(
         await provision([region, HANDLING], nats_server.url)
         config = RegionConfig(region=region, peers=(region, HANDLING), store="sqlite",
                               sqlite_dir=tmp_path / "node", blob_dir=tmp_path / "blobs",
-                              broker="nats", nats_url=nats_server.url)
+                              broker="nats", nats_url=nats_server.url, development=True)
         started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(run_node(
             config, ready=lambda r, d: started.set_result((r, d))))

@@ -42,7 +42,8 @@ from tests.integration.realworld import new_case_number
 pytestmark = pytest.mark.timeout(60)
 
 TONGBAN = str(Path(sys.executable).with_name("tongban"))
-FAST = {"TONGBAN_HEARTBEAT_SECONDS": "0.5", "TONGBAN_GAP_BOUND_SECONDS": "2"}
+FAST = {"TONGBAN_HEARTBEAT_SECONDS": "0.5", "TONGBAN_GAP_BOUND_SECONDS": "2",
+        "TONGBAN_DEVELOPMENT": "true"}  # the public register key, an unencrypted store
 
 
 class Node:
@@ -131,9 +132,8 @@ async def open_case(client: RegionClient, destination: str, origin: str) -> str:
     applicant = Actor("applicant", person.citizen.masked, destination)
     window = Actor("staff", "0451", destination, "社保经办", "W3")
     submitted = await client.submit(str(number), pension.PROCESS, application(
-        pension.PROCESS, number, person.person_key, [origin], applicant,
-        applicant_masked=person.citizen.masked, item_id="b1-7"),
-        command_id=f"s-{number}", principal=str(applicant))
+        pension.PROCESS, number, "", [origin], applicant, item_id="b1-7"),
+        command_id=f"s-{number}", principal=str(applicant), applicant_id=person.citizen.number)
     assert submitted.ok, submitted
     case_id = str(number.case_id)
     accepted = await client.command(case_id, AcceptIntake(actor=window),

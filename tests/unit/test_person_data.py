@@ -175,3 +175,15 @@ def test_a_rotated_key_reads_old_records_and_writes_with_the_new_key() -> None:
     with pytest.raises(ValueError):
         node_with(store).node.app.repository.get(
             rotated.node.side(str(NUMBER.case_id)).side_id)
+
+
+def test_tongban_node_will_not_start_on_the_development_key() -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    env = {"TONGBAN_DEVELOPMENT": None, "TONGBAN_REGISTER_KEY": None, "TONGBAN_CIPHER_KEY": None}
+    result = CliRunner(env=env).invoke(app, ["node", "--region", HERE, "--broker", "nats"])
+    assert result.exit_code == 2
+    assert "register_key is the public development key" in result.output
+    assert "TONGBAN_CIPHER_KEY" in result.output

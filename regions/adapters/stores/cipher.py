@@ -11,7 +11,7 @@ find records.
 bytes: nonce, tag, ciphertext) with a key *ring*: `CIPHER_KEY` is one or more base64 keys,
 comma-separated, newest first. It encrypts with the first and decrypts with whichever key
 authenticates the record (GCM's tag says which), so rotating a key is: put the new key first and
-restart; old records stay readable as long as their key stays in the ring (docs/operations.md).
+restart; old records stay readable as long as their key stays in the ring (docs/secrets.md).
 """
 
 from __future__ import annotations
