@@ -128,7 +128,7 @@ def from_payload(tp: Any, data: Any, *, root: str = "") -> Any:
     """Build a value of type `tp` from JSON data; `PayloadError` naming the field otherwise
     (its path starts with `root`, e.g. "command")."""
     try:
-        return _convert(tp, data, 0)
+        return converter(tp)(data, 0)
     except PayloadError as exc:
         exc.root = root
         raise
@@ -156,45 +156,74 @@ def fields_of(tp: type) -> tuple[_Field, ...]:
     return found
 
 
-def _convert(tp: Any, data: Any, depth: int) -> Any:
+#: A compiled converter: (JSON data, nesting depth) -> value, or PayloadError.
+Converter = Callable[[Any, int], Any]
+_converters: dict[Any, Converter] = {}
+
+
+def converter(tp: Any) -> Converter:
+    """The converter of a type, compiled once (decoding is hot: every event loaded or received).
+
+    A dataclass's converter is registered before its fields are compiled, so a type that nests
+    itself compiles (its converter looks the fields up when first called).
+    """
+    found = _converters.get(tp)
+    if found is None:
+        found = _converters[tp] = _compile(tp)
+    return found
+
+
+def _compile(tp: Any) -> Converter:
     if tp is str:
-        return _text(data)
+        return lambda data, depth: _text(data)
     if tp is int:
-        return _integer(data)
+        return lambda data, depth: _integer(data)
     if tp is bool:
-        if not isinstance(data, bool):
-            raise PayloadError(f"expected true or false, got {_show(data)}")
-        return data
+        return _boolean
+    if tp is dt.datetime:
+        return lambda data, depth: _instant(data)
+    if tp is dt.date:
+        return lambda data, depth: _date(data)
+    if tp is type(None):
+        return _none
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _object(tp, data, depth)
+        return _object(tp)
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
-        return _annotated(tp, data, depth)
+        return _annotated(tp)
     if origin in (typing.Union, types.UnionType):
-        return _union(tp, data, depth)
+        return _union(tp)
     if origin is Literal:
-        options = typing.get_args(tp)
+        return _literal(typing.get_args(tp))
+    if origin in (tuple, list):
+        return _sequence(tp, origin)
+    if origin is dict:
+        return _map(tp)
+    raise TypeError(f"{tp!r} is not a payload type: fields are typed (no Any, no free dict)")
+
+
+def _boolean(data: Any, depth: int) -> bool:
+    if not isinstance(data, bool):
+        raise PayloadError(f"expected true or false, got {_show(data)}")
+    return data
+
+
+def _none(data: Any, depth: int) -> None:
+    if data is not None:
+        raise PayloadError(f"expected null, got {_show(data)}")
+
+
+def _literal(options: tuple[Any, ...]) -> Converter:
+    def convert(data: Any, depth: int) -> Any:
         if type(data) not in (str, int) or data not in options:
             raise PayloadError(f"expected one of {', '.join(map(repr, options))}, "
                                f"got {_show(data)}")
         return data
-    if origin in (tuple, list):
-        return _sequence(tp, origin, data, depth)
-    if origin is dict:
-        return _map(tp, data)
-    if tp is dt.datetime:
-        return _instant(data)
-    if tp is dt.date:
-        return _date(data)
-    if tp is type(None):
-        if data is not None:
-            raise PayloadError(f"expected null, got {_show(data)}")
-        return None
-    raise TypeError(f"{tp!r} is not a payload type: fields are typed (no Any, no free dict)")
+    return convert
 
 
 def _text(data: Any) -> str:
-    if not isinstance(data, str):
+    if type(data) is not str:
         raise PayloadError(f"expected a string, got {_show(data)}")
     if len(data) > MAX_TEXT:
         raise PayloadError(f"longer than {MAX_TEXT} characters ({len(data)})")
@@ -204,7 +233,7 @@ def _text(data: Any) -> str:
 
 
 def _integer(data: Any) -> int:
-    if isinstance(data, bool) or not isinstance(data, int):
+    if type(data) is not int:
         raise PayloadError(f"expected an integer, got {_show(data)}")
     if not -MAX_INT <= data <= MAX_INT:
         raise PayloadError(f"{data} does not fit a 64-bit integer")
@@ -212,7 +241,7 @@ def _integer(data: Any) -> int:
 
 
 def _instant(data: Any) -> dt.datetime:
-    if not isinstance(data, str) or not _INSTANT.fullmatch(data):
+    if type(data) is not str or not _INSTANT.fullmatch(data):
         raise PayloadError(f"expected an ISO 8601 instant with its UTC offset, got {_show(data)}",
                            code="invalid_date")
     try:
@@ -222,7 +251,7 @@ def _instant(data: Any) -> dt.datetime:
 
 
 def _date(data: Any) -> dt.date:
-    if not isinstance(data, str) or not _DATE.fullmatch(data):
+    if type(data) is not str or not _DATE.fullmatch(data):
         raise PayloadError(f"expected an ISO 8601 date (YYYY-MM-DD), got {_show(data)}",
                            code="invalid_date")
     try:
@@ -231,89 +260,126 @@ def _date(data: Any) -> dt.date:
         raise PayloadError(f"{data!r} is not a calendar date", code="invalid_date") from None
 
 
-def _object(tp: type, data: Any, depth: int) -> Any:
-    if not isinstance(data, dict):
-        raise PayloadError(f"expected an object ({tp.__name__}), got {_show(data)}")
-    if depth >= MAX_DEPTH:
-        raise PayloadError(f"nested deeper than {MAX_DEPTH} levels")
-    fields = fields_of(tp)
-    names = {f.name for f in fields}
-    for key in data:
-        if key not in names:
-            raise PayloadError(f"{tp.__name__} has no field {key!r}",
+def _object(tp: type) -> Converter:
+    compiled: list[tuple[str, Converter, bool]] = []
+    names: frozenset[str] = frozenset()
+
+    def convert(data: Any, depth: int) -> Any:
+        nonlocal names
+        if not compiled:  # the fields, compiled at the first call (a type may nest itself)
+            fields = fields_of(tp)
+            names = frozenset(f.name for f in fields)
+            compiled[:] = [(f.name, converter(f.hint), f.required) for f in fields]
+        if type(data) is not dict:
+            raise PayloadError(f"expected an object ({tp.__name__}), got {_show(data)}")
+        if depth >= MAX_DEPTH:
+            raise PayloadError(f"nested deeper than {MAX_DEPTH} levels")
+        if not names.issuperset(data):
+            key = next(k for k in data if k not in names)
+            raise PayloadError(f"{tp.__name__} has no field {str(key)[:64]!r}",
                                code="unknown_field").at(str(key)[:64])
-    kwargs = {}
-    for f in fields:
-        if f.name not in data:
-            if f.required:
-                raise PayloadError("is required", code="missing_field").at(f.name)
-            continue
-        try:
-            kwargs[f.name] = _convert(f.hint, data[f.name], depth + 1)
-        except PayloadError as exc:
-            raise exc.at(f.name) from None
-    try:
-        return tp(**kwargs)
-    except Exception as exc:  # the type's own rules (a material's sha256, a value object's)
-        raise PayloadError(str(exc)) from None
-
-
-def _annotated(tp: Any, data: Any, depth: int) -> Any:
-    base, *meta = typing.get_args(tp)
-    rule = next((m for m in meta if isinstance(m, Rule)), None)
-    try:
-        value = _convert(base, data, depth)
-        for constraint in meta:
-            _constrain(constraint, value)
-        if rule is not None and rule.check is not None:
+        kwargs = {}
+        for name, convert_field, required in compiled:
+            if name not in data:
+                if required:
+                    raise PayloadError("is required", code="missing_field").at(name)
+                continue
             try:
-                rule.check(value)
-            except Exception as exc:
-                raise PayloadError(str(exc)) from None
-    except PayloadError as exc:
-        if rule is not None and not exc.path and exc.code == "invalid_field":
-            exc.code = rule.code
-        raise
-    return value
-
-
-def _constrain(constraint: Any, value: Any) -> None:
-    """The `annotated_types` bounds a field declares (the schema generator reads the same)."""
-    for part in (constraint if isinstance(constraint, annotated_types.GroupedMetadata)
-                 else (constraint,)):
-        if isinstance(part, annotated_types.Ge) and not value >= part.ge:
-            raise PayloadError(f"{value} is below the least allowed, {part.ge}")
-        if isinstance(part, annotated_types.Gt) and not value > part.gt:
-            raise PayloadError(f"{value} must be greater than {part.gt}")
-        if isinstance(part, annotated_types.Le) and not value <= part.le:
-            raise PayloadError(f"{value} is above the most allowed, {part.le}")
-        if isinstance(part, annotated_types.Lt) and not value < part.lt:
-            raise PayloadError(f"{value} must be less than {part.lt}")
-        if isinstance(part, annotated_types.MinLen) and len(value) < part.min_length:
-            raise PayloadError(f"needs at least {part.min_length} "
-                               f"{'characters' if isinstance(value, str) else 'entries'}")
-        if isinstance(part, annotated_types.MaxLen) and len(value) > part.max_length:
-            raise PayloadError(f"takes at most {part.max_length} "
-                               f"{'characters' if isinstance(value, str) else 'entries'}")
-
-
-def _union(tp: Any, data: Any, depth: int) -> Any:
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if data is None and len(args) < len(typing.get_args(tp)):
-        return None
-    if len(args) == 1:
-        return _convert(args[0], data, depth)
-    errors: list[tuple[int, PayloadError]] = []
-    for arg in args:
+                kwargs[name] = convert_field(data[name], depth + 1)
+            except PayloadError as exc:
+                raise exc.at(name) from None
         try:
-            return _convert(arg, data, depth)
+            return tp(**kwargs)
+        except Exception as exc:  # the type's own rules (a material's sha256, a value object's)
+            raise PayloadError(str(exc)) from None
+    return convert
+
+
+def _annotated(tp: Any) -> Converter:
+    base, *meta = typing.get_args(tp)
+    convert_base = converter(base)
+    rule = next((m for m in meta if isinstance(m, Rule)), None)
+    checks = [check for m in meta if not isinstance(m, Rule) for check in _checks(m)]
+    if rule is not None and rule.check is not None:
+        checks.append(_ruled(rule.check))
+
+    def convert(data: Any, depth: int) -> Any:
+        try:
+            value = convert_base(data, depth)
+            for check in checks:
+                check(value)
         except PayloadError as exc:
-            errors.append((_overlap(arg, data), exc))
-    best = max(errors, key=lambda e: e[0])
-    if best[0] > 0:
-        raise best[1]  # the alternative the data most looks like says what is wrong
-    names = " | ".join(_name(a) for a in args)
-    raise PayloadError(f"expected one of {names}, got {_show(data)}")
+            if rule is not None and not exc.path and exc.code == "invalid_field":
+                exc.code = rule.code
+            raise
+        return value
+    return convert
+
+
+def _ruled(check: Callable[[Any], object]) -> Callable[[Any], None]:
+    def run(value: Any) -> None:
+        try:
+            check(value)
+        except Exception as exc:
+            raise PayloadError(str(exc)) from None
+    return run
+
+
+def _checks(constraint: Any) -> list[Callable[[Any], None]]:
+    """The `annotated_types` bounds a field declares (the schema generator reads the same)."""
+    parts = list(constraint) if isinstance(constraint, annotated_types.GroupedMetadata) \
+        else [constraint]
+    checks: list[Callable[[Any], None]] = []
+    for part in parts:
+        if isinstance(part, annotated_types.Ge):
+            checks.append(_bound(lambda v, b=part.ge: v >= b, "below the least allowed", part.ge))
+        elif isinstance(part, annotated_types.Gt):
+            checks.append(_bound(lambda v, b=part.gt: v > b, "not greater than", part.gt))
+        elif isinstance(part, annotated_types.Le):
+            checks.append(_bound(lambda v, b=part.le: v <= b, "above the most allowed", part.le))
+        elif isinstance(part, annotated_types.Lt):
+            checks.append(_bound(lambda v, b=part.lt: v < b, "not less than", part.lt))
+        elif isinstance(part, annotated_types.MinLen):
+            checks.append(_bound(lambda v, b=part.min_length: len(v) >= b,
+                                 "shorter than the least length", part.min_length))
+        elif isinstance(part, annotated_types.MaxLen):
+            checks.append(_bound(lambda v, b=part.max_length: len(v) <= b,
+                                 "longer than the most length", part.max_length))
+    return checks
+
+
+def _bound(holds: Callable[[Any], bool], what: str, bound: Any) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if not holds(value):
+            shown = value if isinstance(value, int) else len(value)
+            raise PayloadError(f"{shown} is {what}, {bound}")
+    return check
+
+
+def _union(tp: Any) -> Converter:
+    optional = type(None) in typing.get_args(tp)
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if len(args) == 1:
+        only = converter(args[0])
+        return (lambda data, depth: None if data is None else only(data, depth)) if optional \
+            else only
+    options = [(arg, converter(arg)) for arg in args]
+
+    def convert(data: Any, depth: int) -> Any:
+        if data is None and optional:
+            return None
+        errors: list[tuple[int, PayloadError]] = []
+        for arg, convert_arg in options:
+            try:
+                return convert_arg(data, depth)
+            except PayloadError as exc:
+                errors.append((_overlap(arg, data), exc))
+        best = max(errors, key=lambda e: e[0])
+        if best[0] > 0:
+            raise best[1]  # the alternative the data most looks like says what is wrong
+        names = " | ".join(_name(a) for a in args)
+        raise PayloadError(f"expected one of {names}, got {_show(data)}")
+    return convert
 
 
 def _overlap(tp: Any, data: Any) -> int:
@@ -323,43 +389,50 @@ def _overlap(tp: Any, data: Any) -> int:
     return 0
 
 
-def _sequence(tp: Any, origin: Any, data: Any, depth: int) -> Any:
-    if not isinstance(data, (list, tuple)):
-        raise PayloadError(f"expected a list, got {_show(data)}")
-    if len(data) > MAX_ITEMS:
-        raise PayloadError(f"takes at most {MAX_ITEMS} entries ({len(data)})")
-    if depth >= MAX_DEPTH:
-        raise PayloadError(f"nested deeper than {MAX_DEPTH} levels")
+def _sequence(tp: Any, origin: Any) -> Converter:
     args = typing.get_args(tp)
     if not args:
         raise TypeError(f"{tp!r} is not a payload type: say what the list holds")
-    item = args[0]
-    values = []
-    for index, value in enumerate(data):
-        try:
-            values.append(_convert(item, value, depth + 1))
-        except PayloadError as exc:
-            raise exc.at(index) from None
-    return tuple(values) if origin is tuple else values
+    item = converter(args[0])
+    as_tuple = origin is tuple
+
+    def convert(data: Any, depth: int) -> Any:
+        if not isinstance(data, (list, tuple)):
+            raise PayloadError(f"expected a list, got {_show(data)}")
+        if len(data) > MAX_ITEMS:
+            raise PayloadError(f"takes at most {MAX_ITEMS} entries ({len(data)})")
+        if depth >= MAX_DEPTH:
+            raise PayloadError(f"nested deeper than {MAX_DEPTH} levels")
+        values = []
+        for index, value in enumerate(data):
+            try:
+                values.append(item(value, depth + 1))
+            except PayloadError as exc:
+                raise exc.at(index) from None
+        return tuple(values) if as_tuple else values
+    return convert
 
 
-def _map(tp: Any, data: Any) -> dict[str, str]:
+def _map(tp: Any) -> Converter:
     if typing.get_args(tp) != (str, str):
         raise TypeError(f"{tp!r} is not a payload type: only a bounded dict[str, str] is")
-    if not isinstance(data, dict):
-        raise PayloadError(f"expected an object, got {_show(data)}")
-    if len(data) > MAX_ITEMS:
-        raise PayloadError(f"takes at most {MAX_ITEMS} entries ({len(data)})")
-    result = {}
-    for key, value in data.items():
-        if not isinstance(key, str) or not _MAP_KEY.fullmatch(key):
-            raise PayloadError(f"key {str(key)[:64]!r} is not a plain name "
-                               "(letters, digits, _ . : -; not starting with _)")
-        try:
-            result[key] = _text(value)
-        except PayloadError as exc:
-            raise exc.at(key) from None
-    return result
+
+    def convert(data: Any, depth: int) -> dict[str, str]:
+        if not isinstance(data, dict):
+            raise PayloadError(f"expected an object, got {_show(data)}")
+        if len(data) > MAX_ITEMS:
+            raise PayloadError(f"takes at most {MAX_ITEMS} entries ({len(data)})")
+        result = {}
+        for key, value in data.items():
+            if not isinstance(key, str) or not _MAP_KEY.fullmatch(key):
+                raise PayloadError(f"key {str(key)[:64]!r} is not a plain name "
+                                   "(letters, digits, _ . : -; not starting with _)")
+            try:
+                result[key] = _text(value)
+            except PayloadError as exc:
+                raise exc.at(key) from None
+        return result
+    return convert
 
 
 def _name(tp: Any) -> str:
