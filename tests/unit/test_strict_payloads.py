@@ -201,3 +201,54 @@ def test_a_peer_event_is_held_to_the_same_rules_as_a_command() -> None:
 
 def test_the_submit_command_is_what_a_back_end_can_build() -> None:
     assert "Submit" in command_types() and command_types()["Submit"] is Submit
+
+
+# --------------------------------------------------------------------------- the codec itself
+
+
+def test_a_free_form_type_cannot_be_declared() -> None:
+    from domain.payloads import from_payload
+
+    for tp in (Any, dict, dict[str, Any], list):
+        with pytest.raises(TypeError, match="not a payload type"):
+            from_payload(tp, {})
+
+
+def test_a_bounded_map_takes_plain_names_only() -> None:
+    from domain.payloads import PayloadError, from_payload
+
+    assert from_payload(dict[str, str], {"a.b": "x"}) == {"a.b": "x"}
+    for bad in (ENVELOPE, {"_x": "y"}, {"k": 1}, {f"k{i}": "v" for i in range(300)}):
+        with pytest.raises(PayloadError):
+            from_payload(dict[str, str], bad)
+
+
+def test_each_process_takes_the_details_the_contract_says() -> None:
+    """`details.BY_PROTOCOL` (what asyncapi.yaml publishes per process and mode) is what every
+    protocol accepts, and details of another family are refused `invalid_details`."""
+    from domain.protocols import PROTOCOLS
+    from domain.protocols.details import (
+        BY_PROTOCOL,
+        ApplicationDetails,
+        HouseholdDetails,
+        NoDetails,
+        TransferDetails,
+    )
+    from tests.fixtures.world import RULES
+
+    families = [TransferDetails((ORIGIN,)), HouseholdDetails(ORIGIN), ApplicationDetails(ORIGIN),
+                NoDetails()]
+    for process, spec in sorted(PROTOCOLS.items()):
+        assert spec.module in BY_PROTOCOL, f"{process}: say which details it takes"
+        decider = spec.decider(RULES)
+        for mode, wanted in BY_PROTOCOL[spec.module].items():
+            for details in families:
+                command = Submit(actor=_actor(), case_number=str(NUMBER), item_id="x",
+                                 process=process, mode=mode, person_key="ab" * 32,
+                                 applicant_masked="", channel="window", details=details)
+                if isinstance(details, wanted):
+                    assert decider.decide(None, command, T0), (process, mode, details)
+                else:
+                    with pytest.raises(DomainError) as refused:
+                        decider.decide(None, command, T0)
+                    assert refused.value.code == "invalid_details", (process, mode, details)
