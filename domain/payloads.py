@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 import re
 import types
 import typing
@@ -332,27 +333,27 @@ def _checks(constraint: Any) -> list[Callable[[Any], None]]:
     checks: list[Callable[[Any], None]] = []
     for part in parts:
         if isinstance(part, annotated_types.Ge):
-            checks.append(_bound(lambda v, b=part.ge: v >= b, "below the least allowed", part.ge))
+            checks.append(_bound(operator.ge, part.ge, "below the least allowed"))
         elif isinstance(part, annotated_types.Gt):
-            checks.append(_bound(lambda v, b=part.gt: v > b, "not greater than", part.gt))
+            checks.append(_bound(operator.gt, part.gt, "not greater than"))
         elif isinstance(part, annotated_types.Le):
-            checks.append(_bound(lambda v, b=part.le: v <= b, "above the most allowed", part.le))
+            checks.append(_bound(operator.le, part.le, "above the most allowed"))
         elif isinstance(part, annotated_types.Lt):
-            checks.append(_bound(lambda v, b=part.lt: v < b, "not less than", part.lt))
+            checks.append(_bound(operator.lt, part.lt, "not less than"))
         elif isinstance(part, annotated_types.MinLen):
-            checks.append(_bound(lambda v, b=part.min_length: len(v) >= b,
-                                 "shorter than the least length", part.min_length))
+            checks.append(_bound(operator.ge, part.min_length, "shorter than", sized=True))
         elif isinstance(part, annotated_types.MaxLen):
-            checks.append(_bound(lambda v, b=part.max_length: len(v) <= b,
-                                 "longer than the most length", part.max_length))
+            checks.append(_bound(operator.le, part.max_length, "longer than", sized=True))
     return checks
 
 
-def _bound(holds: Callable[[Any], bool], what: str, bound: Any) -> Callable[[Any], None]:
+def _bound(holds: Callable[[Any, Any], bool], bound: Any, what: str, *,
+           sized: bool = False) -> Callable[[Any], None]:
     def check(value: Any) -> None:
-        if not holds(value):
-            shown = value if isinstance(value, int) else len(value)
-            raise PayloadError(f"{shown} is {what}, {bound}")
+        measure = len(value) if sized else value
+        if not holds(measure, bound):
+            raise PayloadError(f"{measure} is {what} {bound}" + (" (entries or characters)"
+                                                                  if sized else ""))
     return check
 
 
