@@ -33,6 +33,7 @@ from regions.runtime.commands import serve_commands
 from regions.runtime.documents import serve_materials
 from regions.runtime.driver import NodeDriver
 from regions.runtime.status import NodeStatus
+from regions.wire.subjects import inbox_prefix
 
 log = logging.getLogger("tongban.node")
 
@@ -52,7 +53,8 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
     blobs = await asyncio.to_thread(blob_store_for, config, store)  # PostgreSQL: set-up here
     lock = worker_lock_for(config.region, store, config.dsn)
     sock = bind(config.http) if config.http else None  # a taken port fails before anything runs
-    broker = await NatsBroker.connect(config.nats_url, name=f"tongban-{config.region}")
+    broker = await NatsBroker.connect(config.nats_url, name=f"tongban-{config.region}",
+                                      inbox_prefix=inbox_prefix(config.region))
     status = NodeStatus(config, broker, lock)
     stopping = asyncio.Event()
 

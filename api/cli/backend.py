@@ -19,7 +19,8 @@ def pension_command(
                                         help="GB/T 2260 code of the back-end's region.")],
     nats_url: Annotated[str, typer.Option(envvar="TONGBAN_NATS_URL")] = "nats://127.0.0.1:4222",
     name: Annotated[str, typer.Option(envvar="TONGBAN_BACKEND_NAME",
-                                      help="Durable consumer name of this back-end.")] = "pension",
+                                      help="This back-end's name: its NATS user is backend_<region>_<name>, and "
+                                           "it names its command subject and its durable.")] = "pension",
 ) -> None:
     """Consume the region's feed and decide its pension transfers until SIGTERM/SIGINT."""
     from domain.kernel import InvalidValue

@@ -94,9 +94,18 @@ are reserved and absent for now).
 A receiver that cannot decode a message quarantines it on `tb.v1.dlq.<destination>` with the
 reason; a payload from a newer schema version is parked until the node is upgraded.
 
-Back-ends command a region with NATS request/reply on `tb.v1.cmd.<region>` (plain JSON, not
-CloudEvents): one `CommandRequest` per command, one `CommandReply` on the request's reply
-subject. `command_id` is the idempotency key of the `principal` for one target — the case and
+Back-ends command a region with NATS request/reply on `tb.v1.cmd.<region>.<backend>` (plain
+JSON, not CloudEvents): one `CommandRequest` per command, one `CommandReply` on the request's
+reply subject. The subject is the back-end's identity: only its own NATS user may publish there,
+so the node takes the principal (`backend:<backend>`) from it, never from the body (a body that
+names a `principal` is refused). A back-end may not issue the steps the node takes by itself
+(`forbidden_command`), nor record an actor that is the system or another back-end
+(`forbidden_actor`). Each NATS user connects with its own inbox prefix
+(`_INBOX_<region>_<backend>` for a back-end, `_INBOX_<region>` for a node) and may subscribe
+only under it; the node answers — and executes — a request only when its reply subject lies
+under the asking back-end's own prefix.
+
+`command_id` is the idempotency key of the principal for one target — the case and
 the command (type and every field): a retry with the same key, case and body gets the stored
 outcome, a refusal the domain decided included (kind `refused`; a corrected command needs a new
 key); the same key for another case or another body is `idempotency_conflict`, never another
@@ -122,8 +131,13 @@ Back-ends consume their region's feed `tb.v1.feed.<region>.<process>.<type>` (st
 `TB_FEED_<region>`): every event recorded on the region's sides of cases — its own decisions,
 receipts of counterpart events, deadlines — in commit order, each a CloudEvents `FeedEvent`
 whose `feedseq` increases with commit order. Each back-end reads with its own durable consumer
-(explicit acks, from the start), so a restart resumes where it stopped; delivery is
-at-least-once, so a back-end acts idempotently (deterministic `command_id`s).
+(explicit acks, from the start; created by the operator, `tongban nats provision --backend
+NAME`), so a restart resumes where it stopped; delivery is at-least-once, so a back-end acts
+idempotently (deterministic `command_id`s).
+
+Streams keep messages for 70 days (the longest a protocol waits for a counterpart, 30 working
+days, spans at most 63 calendar days) and refuse publishes when full rather than dropping
+unconsumed messages; a link message older than that is re-sent from the origin's store.
 """
 
 
@@ -178,8 +192,9 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                     "subjects": ["tb.v1.evt.{destination}.*"],
                     "retention": "limits",
                     "storage": "file",
-                    "discard": "never discards unconsumed messages (no message, byte or age "
-                               "limits); provisioned by `tongban nats provision`",
+                    "discard": "new: a full stream refuses publishes; messages expire after "
+                               "max_age 70 days (past it the origin re-sends from its store); "
+                               "provisioned by `tongban nats provision`",
                 },
             },
             DEAD_LETTER_CHANNEL: {
@@ -197,14 +212,18 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                 },
             },
             COMMANDS_CHANNEL: {
-                "address": "tb.v1.cmd.{region}",
-                "title": "Commands to a region",
+                "address": "tb.v1.cmd.{region}.{backend}",
+                "title": "Commands of a back-end to its region",
                 "description": "Request/reply commands from back-ends (JSON). A new case is "
                                "opened at the region of its case number (`case_id` null, with "
                                "`case_number` and `process`); every later command names the "
                                "`case_id`. Unknown fields are refused, not ignored.",
                 "parameters": {
                     "region": {"description": f"the commanded region: {_REGION_PARAMETER}"},
+                    "backend": {"description": "the sending back-end's name, 1-64 of "
+                                               "[A-Za-z0-9_-]; its NATS user alone may publish "
+                                               "here, and the command's principal is "
+                                               "`backend:<backend>`"},
                 },
                 "messages": {COMMAND_REQUEST: {
                     "$ref": f"#/components/messages/{COMMAND_REQUEST}"}},
@@ -226,14 +245,17 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                     "subjects": ["tb.v1.feed.{region}.>"],
                     "retention": "limits",
                     "storage": "file",
-                    "discard": "never discards unconsumed messages; provisioned by "
-                               "`tongban nats provision`",
+                    "discard": "new: a full stream refuses publishes; messages expire after "
+                               "max_age 70 days; provisioned by `tongban nats provision`",
                 },
             },
             REPLIES_CHANNEL: {
                 "address": None,
                 "title": "Reply to a command",
-                "description": "The requester's NATS inbox: the reply subject of the request.",
+                "description": "The requester's NATS inbox: the reply subject of the request, "
+                               "under the back-end's own prefix `_INBOX_<region>_<backend>.` "
+                               "(nats-py `connect(inbox_prefix=...)`); a request asking for its "
+                               "answer anywhere else is neither executed nor answered.",
                 "messages": {COMMAND_REPLY: {"$ref": f"#/components/messages/{COMMAND_REPLY}"}},
             },
         },
@@ -295,12 +317,19 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                            "handling it; `regions.sdk.feed.BackendClient` in Python.",
                 "messages": feed_ref,
                 "x-jetstream": {
-                    "durable": "one per back-end, named by it (e.g. pension)",
+                    "durable": "one per back-end, named by it (e.g. pension), created by the "
+                               "operator: `tongban nats provision --backend NAME[=PROCESS]`; "
+                               "the back-end may read, pull and ack only its own",
                     "consumer": "pull",
                     "ack_policy": "explicit",
                     "deliver_policy": "all",
                     "filter_subject": "tb.v1.feed.{region}.> or tb.v1.feed.{region}.{process}.*",
-                    "max_ack_pending": "the batch size: later events never overtake a retry",
+                    "ack_wait": "5 s: after a crash (of the back-end, or of nats-server losing "
+                                "acks) the deliveries held count until ack_wait passes, so a "
+                                "short ack_wait is a prompt drain; keep a slow handler's "
+                                "deliveries alive with +WPI every third of it",
+                    "max_ack_pending": "64; fetch at most this many at a time, so redeliveries "
+                                       "after a crash come before any later event",
                 },
             },
             "sendCommand": {

@@ -1,4 +1,4 @@
-"""The command request/reply (`tb.v1.cmd.<region>`) in the AsyncAPI document, and the payload
+"""The command request/reply (`tb.v1.cmd.<region>.<backend>`) in the AsyncAPI document, and the payload
 limits every schema states.
 
 Kept apart from `regions.contract.asyncapi` (as the documents' part is): the commands' schemas
@@ -149,10 +149,10 @@ def command_request_message() -> dict[str, Any]:
         "payload": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["command_id", "principal", "command"],
+            "required": ["command_id", "command"],
             "properties": {
-                "command_id": {**key, "description": "The idempotency key (per principal)."},
-                "principal": {**key, "description": "Who is accountable for the request."},
+                "command_id": {**key, "description": "The idempotency key (per back-end: the "
+                                                     "principal is the subject's back-end)."},
                 "case_id": {"type": ["string", "null"], "format": "uuid",
                             "description": "The case; null (or absent) opens a new case."},
                 "case_number": {"type": "string",

@@ -26,7 +26,9 @@ REQUEST_SCHEMA: Final[dict[str, Any]] = {
     "required": ["requester", "case_id", "doc_id"],
     "properties": {
         "requester": {**_REGION, "description": "The asking region; the reply subject must lie "
-                                                 "under `_INBOX_<requester>.`"},
+                                                 "under one of its inbox prefixes, "
+                                                 "`_INBOX_<requester>_<backend>.` (a back-end) "
+                                                 "or `_INBOX_<requester>.` (its node)"},
         "case_id": {"type": "string", "format": "uuid",
                     "description": "The joint case whose recorded events name the document."},
         "doc_id": {"type": "string", "minLength": 1, "maxLength": MAX_DOC_ID,
@@ -68,7 +70,8 @@ _DESCRIPTION: Final = (
     "(plain JSON request/reply, not CloudEvents). The owner serves it only to a region that "
     "takes part in a case whose recorded events name the `doc_id`; anyone else gets "
     "`forbidden`, whether or not the case exists. Replies go only to the requester's own "
-    "inbox prefix `_INBOX_<requester>` (each region's NATS user may subscribe only there); "
+    "inbox prefixes `_INBOX_<requester>[_<backend>]` (each NATS user may subscribe only under "
+    "its own); a request pointing elsewhere is neither served nor answered; "
     "requests are not yet signed. Documents travel in chunks that fit the server's "
     "`max_payload`. The fetcher checks `size` and the SHA-256 of the assembled bytes against "
     "the `MaterialRef` in its own store and refuses a mismatch.")
@@ -91,8 +94,8 @@ def add_materials(document: dict[str, Any]) -> dict[str, Any]:
     document["channels"][DOCUMENT_REPLIES_CHANNEL] = {
         "address": None,
         "title": "Reply with a document chunk",
-        "description": "The requester's NATS inbox, under `_INBOX_<requester>.` (nats-py: "
-                       "`connect(inbox_prefix=\"_INBOX_610800\")`).",
+        "description": "The requester's NATS inbox, under `_INBOX_<requester>_<backend>.` "
+                       "(nats-py: `connect(inbox_prefix=\"_INBOX_610800_pension\")`).",
         "messages": {DOCUMENT_REPLY: {"$ref": f"#/components/messages/{DOCUMENT_REPLY}"}},
     }
     document["operations"]["requestDocument"] = {

@@ -40,6 +40,7 @@ from domain.catalogue import Catalogue
 from domain.kernel import Command, DomainError
 from domain.refusals import REFUSALS, field_of
 from domain.values import CaseNumber
+from regions.core import authority
 from regions.core.admission import admit
 from regions.core.config import DEV_REGISTER_KEY, RegionConfig
 from regions.core.errors import (
@@ -116,6 +117,8 @@ REQUEST_ERRORS: Final[Mapping[str, ErrorCode]] = {
                              "with the same id for its outcome", "conflict", 409, "command_id"),
     "internal_error": ErrorCode("the node could not run the command; retry with the same "
                                 "command_id", "error", 500),
+    **{code: ErrorCode(meaning, "invalid", status, where)  # who may command what: authority.py
+       for code, (meaning, status, where) in authority.CODES.items()},
 }
 
 #: Every code an answer can carry: the request's, then the domain's refusals (`domain.refusals`,
@@ -243,12 +246,15 @@ class CommandService:
         refusal — every answer, an internal failure included, is a `CommandResult`."""
         try:
             self.authorise(request)
+            authority.check(request.principal, request.command)
             command = admit(request.command, region=self.region, now=now,
                             applicant_id=request.applicant_id, register_key=self.register_key,
                             catalogue=self.catalogue)
             outcome = self.run(request, command, now)
         except InvalidRequest as exc:
             return CommandResult.refusing(exc)
+        except authority.Forbidden as exc:
+            return CommandResult(error=CommandError(exc.code, str(exc), exc.field))
         except (IdempotencyConflict, CommandInProgress) as exc:
             return CommandResult(error=CommandError(exc.code, str(exc), "command_id"))
         except DomainError as exc:

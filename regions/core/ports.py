@@ -12,8 +12,11 @@ Semantics every implementation keeps (JetStream's, see `shared/reference/nats.md
 - **Order.** A stream is totally ordered by `stream_seq`; `publish_many` keeps submission order.
 - **Dedup** on `Nats-Msg-Id` per stream, only within the stream's `duplicate_window`: a repeat
   inside it returns the original seq with `duplicate=True`; after it, the repeat is a new message.
-- **Retention.** Streams keep every message (limits retention, no `max_msgs`/`max_bytes`/`max_age`
-  discard): a slow or absent consumer never loses unconsumed traffic. Acking does not delete.
+- **Retention.** Streams keep every message until an age limit sized from the protocols' longest
+  wait (limits retention; NATS provisioning sets it, `regions.adapters.brokers.retention`), and
+  a full stream refuses publishes rather than dropping: within that age a slow or absent
+  consumer never loses unconsumed traffic, and past it the origin re-sends from its store.
+  Acking does not delete.
 - **Settling twice is harmless.** `ack`/`nak`/`in_progress`/`term` of a delivery that is already
   acked or terminated, or that belongs to a deleted stream, does nothing. Acks are credited by
   stream sequence, whichever delivery of the message they came from (as nats-server does,
@@ -145,6 +148,9 @@ class ConsumerInfo:
     num_pending: int
     num_ack_pending: int
     ack_floor: int
+    #: The subjects it delivers ("" when unfiltered) and its cap on unacked deliveries (-1: none).
+    filter_subject: str = ""
+    max_ack_pending: int = -1
 
 
 # --------------------------------------------------------------------------- the port

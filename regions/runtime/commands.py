@@ -1,8 +1,15 @@
 """The command endpoint: region back-ends (any language) send commands over NATS request/reply.
 
-Why NATS request/reply on `tb.v1.cmd.<region>`: a region's social-insurance, police or bank
-system already reaches the node's NATS; one JSON request per command (`regions.wire.commands`)
-needs no SDK, and the subject grammar lets one permission per region say who may command it.
+Why NATS request/reply on `tb.v1.cmd.<region>.<backend>`: a region's social-insurance, police
+or bank system already reaches the node's NATS; one JSON request per command
+(`regions.wire.commands`) needs no SDK, and the subject names the sender: only back-end
+`<backend>`'s NATS user may publish on it (`deploy/nats/nats.conf`), so the endpoint takes the
+command's principal, `backend:<backend>`, from the subject and never from the body. What that
+principal may command is `regions.core.authority`'s rule, applied by the command service.
+
+A request whose reply subject is not under the sending back-end's own prefix
+(`_INBOX_<region>_<backend>.`) is neither executed nor answered: the back-end could not read
+the answer anyway, and the node must not publish it wherever the request pointed.
 
 How it fits the node:
 - It is a driver service (`NodeDriver.services`) on the shared request/reply loop
@@ -22,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from regions.core.authority import backend_principal
 from regions.core.commands import (
     CommandError,
     CommandRequest,
@@ -30,7 +38,7 @@ from regions.core.commands import (
     InvalidRequest,
 )
 from regions.runtime.driver import NodeDriver
-from regions.runtime.endpoints import serve_requests
+from regions.runtime.endpoints import Request, serve_requests
 from regions.wire import subjects
 from regions.wire.commands import decode_request, encode_reply
 
@@ -50,9 +58,10 @@ class CommandEndpoint:
         self.driver = driver
         self.service = CommandService.for_config(driver.region.node, driver.region.config)
 
-    async def handle(self, data: bytes) -> bytes:
+    async def handle(self, data: bytes, principal: str) -> bytes:
+        """The reply to `data`, a request from `principal` (the transport vouches for it)."""
         try:
-            request = decode_request(data)
+            request = decode_request(data, principal)
         except InvalidRequest as exc:
             result = CommandResult.refusing(exc)
         except Exception as exc:  # a decoder bug must not cost the requester its answer
@@ -70,20 +79,36 @@ class CommandEndpoint:
 
 async def serve_commands(driver: NodeDriver, *, url: str | None = None,
                          ready: asyncio.Event | None = None) -> None:
-    """The driver service: answer `tb.v1.cmd.<region>` until the driver stops.
+    """The driver service: answer `tb.v1.cmd.<region>.*` until the driver stops.
 
     `url` defaults to the node's `nats_url`; `ready` is set once the subscription is live.
     """
     code = driver.region.code
     endpoint = CommandEndpoint(driver)
 
-    async def handle(data: bytes, reply: str) -> bytes:
-        answer = await endpoint.handle(data)
-        if not reply:
-            log.info("a command without a reply subject was executed; its sender cannot learn "
-                     "the outcome")
+    async def handle(request: Request) -> bytes | None:
+        try:
+            address = subjects.parse_subject(request.subject)
+        except ValueError:
+            address = None
+        if address is None or address.kind != "cmd" or address.backend is None \
+                or address.region != code:
+            log.warning("command endpoint of %s: ignored a request on %r", code, request.subject)
+            driver.count_command("invalid")
+            return None
+        backend = address.backend
+        if request.reply and subjects.inbox_owner(request.reply) != (code, backend):
+            log.warning("command endpoint of %s: back-end %s asked for the answer on %r, not "
+                        "under its own %s.; not executed", code, backend, request.reply,
+                        subjects.inbox_prefix(code, backend))
+            driver.count_command("invalid")
+            return None
+        answer = await endpoint.handle(request.data, backend_principal(backend))
+        if not request.reply:
+            log.info("a command of back-end %s without a reply subject was executed; it "
+                     "cannot learn the outcome", backend)
         return answer
 
     await serve_requests(driver, name="command endpoint", client="cmd",
-                         subject=subjects.command_subject(code), queue=queue_group(code),
+                         subject=subjects.command_filter(code), queue=queue_group(code),
                          handler_for=lambda nc: handle, url=url, ready=ready)

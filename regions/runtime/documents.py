@@ -23,7 +23,7 @@ from domain.values import MaterialRef
 from regions.adapters.blobs.base import BlobNotFound, BlobStore
 from regions.core.documents import DocError, DocRequest, authorise
 from regions.runtime.driver import NodeDriver
-from regions.runtime.endpoints import Handler, serve_requests
+from regions.runtime.endpoints import Handler, Request, serve_requests
 from regions.wire import subjects
 from regions.wire.documents import (
     DocChunk,
@@ -52,10 +52,19 @@ class DocumentEndpoint:
         self.max_chunk = max_chunk
         self._grants: OrderedDict[tuple[str, str, str], MaterialRef] = OrderedDict()
 
-    async def handle(self, data: bytes, reply: str) -> bytes:
+    async def handle(self, data: bytes, reply: str) -> bytes | None:
+        """The reply; None (answer nothing) when the reply subject is not the requester's: the
+        answer must not go where a request merely pointed."""
         try:
             request = decode_request(data)
+        except DocError as exc:
+            return encode_error(exc) if subjects.inbox_owner(reply) is not None else None
+        try:
             check_reply_subject(reply, request.requester)
+        except DocError as exc:
+            log.warning("document request ignored: %s", exc)
+            return None
+        try:
             ref = await self._grant(request)
             return encode_chunk(await asyncio.to_thread(self._chunk, ref, request.offset))
         except DocError as exc:
@@ -98,11 +107,11 @@ async def serve_materials(driver: NodeDriver, *, blobs: BlobStore, url: str | No
     def handler_for(nc: NatsClient) -> Handler:
         endpoint = DocumentEndpoint(driver, blobs, max_chunk=chunk_size(nc.max_payload))
 
-        async def handle(data: bytes, reply: str) -> bytes | None:
-            if not reply:
+        async def handle(request: Request) -> bytes | None:
+            if not request.reply:
                 log.info("a document request without a reply subject was ignored")
                 return None
-            return await endpoint.handle(data, reply)
+            return await endpoint.handle(request.data, request.reply)
 
         return handle
 

@@ -2,11 +2,18 @@
 
 Why one: each endpoint needs the same things — a NATS connection of its own to the node's URL
 (the broker port stays JetStream-only, and a reconnect here never disturbs the relay or the
-inbox), a subscription in a queue group (so API processes of one region share the load), an
-answer on the request's reply subject that may be lost without harm (the requester retries),
-and a clean stop that answers what was already received. Only what a request *means* differs,
-and that is the `Handler` each endpoint passes in (`regions.runtime.commands`,
-`regions.runtime.documents`).
+inbox) under the node's own reply prefix, a subscription in a queue group (so API processes of
+one region share the load), an answer on the request's reply subject that may be lost without
+harm (the requester retries), and a clean stop that answers what was already received. Only
+what a request *means* differs, and that is the `Handler` each endpoint passes in
+(`regions.runtime.commands`, `regions.runtime.documents`).
+
+**Answers go only to an asker's inbox.** The node's NATS user may answer any request it
+received (`allow_responses`), wherever its reply subject points — so a requester could aim the
+node's answer at a stream subject, another user's inbox or a JetStream ack subject. The loop
+answers only reply subjects under some user's inbox prefix (`subjects.inbox_owner`), and each
+handler checks that the prefix is the asker's own (a back-end's for commands, the requesting
+region's for documents), returning None otherwise.
 
 nats-py runs one subscription's callbacks one after another, so the requests one endpoint serves
 are handled in arrival order.
@@ -18,13 +25,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
+from regions.adapters.brokers.nats_connect import ConnectionLog, open_connection
 from regions.runtime.driver import NodeDriver
+from regions.wire import subjects
 
 log = logging.getLogger("tongban.endpoints")
 
@@ -32,8 +42,19 @@ log = logging.getLogger("tongban.endpoints")
 CONNECT_RETRY: Final = 1.0
 CONNECT_TIMEOUT: Final = 5.0
 
-#: Request bytes and reply subject in, reply bytes out (None: nothing to send).
-Handler = Callable[[bytes, str], Awaitable[bytes | None]]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as it arrived: its subject (which may name the sender), bytes, reply."""
+
+    subject: str
+    data: bytes
+    reply: str
+
+
+#: A request in, reply bytes out (None: nothing to send).
+Handler = Callable[[Request], Awaitable[bytes | None]]
 
 
 async def serve_requests(driver: NodeDriver, *, name: str, client: str, subject: str, queue: str,
@@ -54,8 +75,12 @@ async def serve_requests(driver: NodeDriver, *, name: str, client: str, subject:
     handle = handler_for(nc)
 
     async def on_request(msg: Msg) -> None:
-        answer = await handle(msg.data, msg.reply)
+        answer = await handle(Request(msg.subject, msg.data, msg.reply))
         if answer is None or not msg.reply:
+            return
+        if subjects.inbox_owner(msg.reply) is None:
+            log.warning("%s of %s: no answer to %s on %r: not an inbox", name, code,
+                        msg.subject, msg.reply)
             return
         try:
             await msg.respond(answer)
@@ -78,19 +103,14 @@ async def serve_requests(driver: NodeDriver, *, name: str, client: str, subject:
 
 async def connect(url: str, driver: NodeDriver, client_name: str,
                   what: str = "endpoint") -> NatsClient | None:
-    """Connect, retrying until the driver stops (None then)."""
-    # nats-py annotates these durations as int; it passes them to asyncio, floats work.
-    durations: dict[str, Any] = {"reconnect_time_wait": 0.25, "connect_timeout": 2.0}
+    """Connect under the node's reply prefix, retrying until the driver stops (None then)."""
+    prefix = subjects.inbox_prefix(driver.region.code)
     while not driver.stopped.is_set():
-        nc = NatsClient()
         try:
-            await asyncio.wait_for(nc.connect(
-                servers=[url], name=client_name, allow_reconnect=True, max_reconnect_attempts=-1,
-                **durations), CONNECT_TIMEOUT)
-            return nc
+            return await asyncio.wait_for(open_connection(
+                url, name=client_name, inbox_prefix=prefix,
+                log=ConnectionLog(log, client_name)), CONNECT_TIMEOUT)
         except (nats.errors.Error, OSError, TimeoutError) as exc:
-            with contextlib.suppress(Exception):
-                await nc.close()
             log.warning("%s cannot reach NATS at %s: %r; retrying", what, url, exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(driver.stopped.wait(), CONNECT_RETRY)

@@ -7,24 +7,29 @@ before anything accumulates (a reply promising more than the reference is refuse
 wrong or hostile owner cannot make us buffer without bound), each chunk's offset, and the
 SHA-256 of the whole before the bytes are handed out. Bytes that fail are never returned.
 
-The fetcher's NATS connection must use its region's inbox prefix (`connect_fetcher`): the
-owner replies only to `_INBOX_<requester>.…` (see `regions.wire.documents`).
+The fetcher's NATS connection must use its own inbox prefix (`connect_fetcher`): the owner
+replies only under an inbox prefix of the requesting region, `_INBOX_<requester>_<backend>.…`
+for a back-end (see `regions.wire.documents`), and under the shipped `nats.conf` a back-end may
+subscribe only to its own.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Final, Protocol
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
 
 from domain.values import MaterialRef
+from regions.adapters.brokers.nats_connect import ConnectionLog, open_connection
 from regions.core.documents import DocRequest
 from regions.wire import subjects
 from regions.wire.documents import decode_reply, encode_request, inbox_prefix
 
 DEFAULT_TIMEOUT: Final = 5.0
+log = logging.getLogger("tongban.materials")
 
 
 class Reply(Protocol):
@@ -50,12 +55,13 @@ class OwnerUnavailable(Exception):
     """No endpoint of the owning region answered (down, or not serving documents)."""
 
 
-async def connect_fetcher(url: str, region: str, **options: object) -> NatsClient:
-    """A NATS connection whose replies arrive under `region`'s own inbox prefix."""
-    nc = NatsClient()
-    await nc.connect(servers=[url], name=f"tongban-fetch-{region}",
-                     inbox_prefix=inbox_prefix(region), **options)  # type: ignore[arg-type]
-    return nc
+async def connect_fetcher(url: str, region: str, backend: str | None = None,
+                          **options: object) -> NatsClient:
+    """A NATS connection whose replies arrive under back-end `backend`'s own inbox prefix
+    (`_INBOX_<region>_<backend>`; the node's, `_INBOX_<region>`, without a back-end)."""
+    name = f"tongban-fetch-{region}" + (f"-{backend}" if backend else "")
+    return await open_connection(url, name=name, inbox_prefix=inbox_prefix(region, backend),
+                                 log=ConnectionLog(log, name), **options)
 
 
 async def fetch_material(nc: Requester, *, owner: str, requester: str, case_id: str,

@@ -1,18 +1,29 @@
 """A small Python client for region back-ends: the region's feed in, commands out.
 
-    async with BackendClient("nats://127.0.0.1:4222", "150600", "pension",
-                             process="pension_transfer") as backend:
+    async with BackendClient("nats://backend_150600_pension:…@127.0.0.1:4222", "150600",
+                             "pension") as backend:
         await backend.run(handle, stop)      # handle(event: SideEvent) -> awaitable
         # inside `handle`: await backend.commands.command(case_id, ..., command_id=...)
 
 Why this shape: a back-end's work is "react to what happened on my region's cases"; the feed
 (`tb.v1.feed.<region>.<process>.<type>`, stream `TB_FEED_<region>`) holds every side event in
 commit order, and the back-end's *own* durable consumer remembers how far it got, so a restart
-resumes where it stopped and nothing is lost. Delivery is at-least-once: an event is acked only
-after the handler returned; if the handler raises, that event is retried before anything behind
-it (and handed back in order if the process stops), so handlers must be idempotent — send
-commands with deterministic `command_id`s and the node replays the stored outcome instead of
-acting twice.
+resumes where it stopped and nothing is lost. The durable is provisioned by the operator
+(`tongban nats provision --regions R --backend NAME`); under the shipped `nats.conf` a back-end
+may read, pull and ack only its own durable, and never create one. This client connects with
+the back-end's own reply prefix (`_INBOX_<region>_<name>`) — the only one its NATS user may
+subscribe to.
+
+Delivery is at-least-once: an event is acked only after the handler returned; if the handler
+raises, that event is retried before anything behind it (and handed back in order if the
+process stops), so handlers must be idempotent — send commands with deterministic
+`command_id`s and the node replays the stored outcome instead of acting twice. While a handler
+runs, the events this client holds are kept alive (`+WPI` every third of the consumer's
+`ack_wait`), so a slow handler never sees its event redelivered behind its back.
+
+Order: the client fetches at most the durable's `max_ack_pending` at a time, so after a crash
+(of the back-end or of nats-server) the events it held come back first, once their `ack_wait`
+has passed — a short `ack_wait` (provisioning's 5 s) is what makes the feed drain promptly.
 Events this process already handled (by feed position) are acked without calling the handler.
 """
 
@@ -21,18 +32,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import Any, Final
-
-import nats.errors
-import nats.js.errors
-from nats.aio.client import Client as NatsClient
-from nats.js import api
+from typing import Final
 
 from projections.records import SideEvent
 from regions.adapters.brokers.nats import NatsBroker
-from regions.core.ports import BrokerError, Delivery
+from regions.core.ports import BrokerError, ConsumerInfo, Delivery, NoConsumer, NoStream
 from regions.sdk.client import RegionClient
 from regions.wire import feed as feed_codec
 from regions.wire import subjects
@@ -41,9 +48,11 @@ from regions.wire.envelope import WireError
 log = logging.getLogger("tongban.feed")
 
 Handler = Callable[[SideEvent], Awaitable[None]]
-DEFAULT_ACK_WAIT: Final = 60.0
 RETRY_DELAY: Final = 1.0
-STREAM_NOT_FOUND: Final = 10059  # JetStream API error code
+#: Batch size when neither the caller nor the durable (`max_ack_pending`) sets one.
+DEFAULT_BATCH: Final = 64
+#: How many handled feed positions a client remembers (to ack repeats without handling them).
+REMEMBERED: Final = 100_000
 
 
 class FeedConsumerMismatch(BrokerError):
@@ -54,31 +63,39 @@ class BackendClient:
     """One back-end of one region: its feed consumer and a `RegionClient` for commands."""
 
     def __init__(self, url: str, region: str, name: str, *, process: str | None = None,
-                 batch: int = 64, fetch_timeout: float = 1.0,
-                 ack_wait: float = DEFAULT_ACK_WAIT, retry_delay: float = RETRY_DELAY) -> None:
+                 batch: int | None = None, fetch_timeout: float = 1.0,
+                 retry_delay: float = RETRY_DELAY) -> None:
         self.url = url
         self.region = subjects.region_code(region)
         self.name = subjects.feed_consumer_name(name)
         self.process = process
         self.filter = subjects.feed_filter(region, process)
         self.stream = subjects.feed_stream_name(region)
-        if batch < 1:
+        if batch is not None and batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch!r}")
-        self.batch = batch
+        self.batch = batch or 0  # 0 until connected: the durable's max_ack_pending
         self.fetch_timeout = fetch_timeout
-        self.ack_wait = ack_wait
         self.retry_delay = retry_delay
-        self.commands = RegionClient(url, region, name=f"tongban-backend-{name}")
+        self.ack_wait = 0.0  # the durable's, once connected
+        self.commands = RegionClient(url, region, name)
         self._broker: NatsBroker | None = None
-        self._last_position = 0
+        self._handled: OrderedDict[int, None] = OrderedDict()
         self._held: list[Delivery] = []
-        self.stats = {"handled": 0, "repeats": 0, "failed": 0, "undecodable": 0}
+        self.stats = {"handled": 0, "repeats": 0, "skipped": 0, "failed": 0,
+                      "undecodable": 0}
 
     async def connect(self) -> BackendClient:
         if self._broker is None:
-            await self.ensure_consumer()
-            self._broker = await NatsBroker.connect(self.url, name=f"tongban-feed-{self.name}")
-            await self.commands.connect()
+            broker = await NatsBroker.connect(
+                self.url, name=f"tongban-feed-{self.region}-{self.name}",
+                inbox_prefix=subjects.inbox_prefix(self.region, self.name))
+            try:
+                self._configure(await self._consumer(broker))
+                await self.commands.connect()
+            except BaseException:
+                await broker.close()
+                raise
+            self._broker = broker
         return self
 
     async def close(self) -> None:
@@ -98,46 +115,31 @@ class BackendClient:
                         tb: TracebackType | None) -> None:
         await self.close()
 
-    async def ensure_consumer(self) -> None:
-        """Create this back-end's durable pull consumer on the feed, from the feed's start.
+    async def _consumer(self, broker: NatsBroker) -> ConsumerInfo:
+        """This back-end's durable, as provisioned; `BrokerError` saying what to do if not."""
+        hint = f"run `tongban nats provision --regions {self.region} --backend {self.name}"
+        try:
+            info = await broker.consumer_info(self.stream, self.name)
+        except NoStream:
+            raise BrokerError(f"no feed stream {self.stream}: {hint}`") from None
+        except NoConsumer:
+            wanted = f"={self.process}" if self.process else ""
+            raise BrokerError(f"no durable {self.name} on {self.stream}: {hint}{wanted}`") \
+                from None
+        whole_feed = ("", subjects.feed_filter(self.region))
+        if info.filter_subject != self.filter and not (
+                self.process is not None and info.filter_subject in whole_feed):
+            raise FeedConsumerMismatch(
+                f"consumer {self.name} on {self.stream} filters {info.filter_subject!r}, not "
+                f"{self.filter!r}: choose another name")
+        return info
 
-        Idempotent; an existing consumer keeps its position. `BrokerError` when the feed stream
-        is missing (run `tongban nats provision`) or the name is taken with another filter.
-        """
-        nc = NatsClient()
-        durations: dict[str, Any] = {"connect_timeout": 2.0}
-        try:
-            await nc.connect(servers=[self.url], name=f"tongban-feed-admin-{self.name}",
-                             allow_reconnect=False, **durations)
-        except (nats.errors.Error, OSError, TimeoutError) as exc:
-            with contextlib.suppress(Exception):
-                await nc.close()
-            raise BrokerError(f"cannot connect to NATS at {self.url}: {exc!r}") from exc
-        try:
-            js = nc.jetstream()
-            try:
-                info = await js.consumer_info(self.stream, self.name)
-            except nats.js.errors.NotFoundError as exc:
-                if exc.err_code == STREAM_NOT_FOUND:
-                    raise BrokerError(f"no feed stream {self.stream}: run `tongban nats "
-                                      f"provision --regions {self.region}`") from exc
-                config = api.ConsumerConfig(
-                    name=self.name, durable_name=self.name, filter_subject=self.filter,
-                    ack_policy=api.AckPolicy.EXPLICIT, deliver_policy=api.DeliverPolicy.ALL,
-                    ack_wait=self.ack_wait, max_deliver=-1, max_ack_pending=self.batch)
-                await js.add_consumer(self.stream, config)
-                return
-            if info.config.filter_subject != self.filter:
-                raise FeedConsumerMismatch(
-                    f"consumer {self.name} on {self.stream} filters "
-                    f"{info.config.filter_subject!r}, not {self.filter!r}: choose another name")
-        except nats.js.errors.APIError as exc:
-            raise BrokerError(f"JetStream refused the feed consumer {self.name}: "
-                              f"{exc.description}") from exc
-        except (nats.errors.Error, TimeoutError, OSError) as exc:
-            raise BrokerError(f"creating the feed consumer {self.name} failed: {exc!r}") from exc
-        finally:
-            await nc.close()
+    def _configure(self, info: ConsumerInfo) -> None:
+        """Fetch no more than the durable lets wait for an ack (so a crash keeps the order)."""
+        self.ack_wait = info.ack_wait
+        cap = info.max_ack_pending if info.max_ack_pending > 0 else None
+        wanted = self.batch or cap or DEFAULT_BATCH
+        self.batch = min(wanted, cap) if cap else wanted
 
     async def run(self, handler: Handler, stop: asyncio.Event) -> None:
         """Handle the feed until `stop` is set; transient broker errors are retried."""
@@ -177,11 +179,14 @@ class BackendClient:
                 await broker.term(delivery)
                 self._held.pop(0)
                 continue
-            if event.position <= self._last_position:
-                self.stats["repeats"] += 1  # republished by the relay after a crash
+            if self.process is not None and event.process != self.process:
+                self.stats["skipped"] += 1  # a durable on the whole feed; not this process
+            elif event.position in self._handled:
+                self.stats["repeats"] += 1  # redelivered, or republished by the relay
             else:
                 try:
-                    await handler(event)
+                    async with self._kept_alive(broker):
+                        await handler(event)
                 except Exception:
                     self.stats["failed"] += 1
                     log.exception("feed %s: handler failed on %s %s; retrying it", self.name,
@@ -190,9 +195,34 @@ class BackendClient:
                         await broker.in_progress(held)
                     await asyncio.sleep(self.retry_delay)
                     return handled
-                self._last_position = event.position
+                self._remember(event.position)
                 self.stats["handled"] += 1
                 handled += 1
             await broker.ack(delivery)
             self._held.pop(0)
         return handled
+
+    def _remember(self, position: int) -> None:
+        self._handled[position] = None
+        if len(self._handled) > REMEMBERED:
+            self._handled.popitem(last=False)
+
+    @contextlib.asynccontextmanager
+    async def _kept_alive(self, broker: NatsBroker) -> AsyncIterator[None]:
+        """While the handler runs, tell the server every third of `ack_wait` that the held
+        deliveries are still being worked on."""
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.ack_wait / 3)
+                with contextlib.suppress(BrokerError):
+                    for held in self._held:
+                        await broker.in_progress(held)
+
+        task = asyncio.create_task(beat()) if self.ack_wait > 0 else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

@@ -15,12 +15,17 @@ A command that names a person (`Submit`) carries the applicant's 居民身份证
 instead of `person_key` and `applicant_masked`: the node derives those with its own secret
 (`regions.core.commands`), and a back-end cannot send them.
 
-Request (`tb.v1.cmd.<region>`)::
+Request (`tb.v1.cmd.<region>.<backend>`)::
 
-    {"command_id": "...", "principal": "...",
+    {"command_id": "...",
      "case_id": "<uuid>" | null,              # null (or absent) opens a new case:
      "case_number": "...", "process": "...",  # ... then both are required (and only then allowed)
      "command": {"type": "<Command class name>", "actor": {"kind": ..., "id": ...}, ...}}
+
+The principal — who is accountable, the key of the idempotency record — is not in the body: it
+is the back-end the subject names (`backend:<backend>`), which the endpoint passes in. A body
+that names a `principal` is refused (`unknown_field`), so an old client learns at once that its
+claim is no longer read rather than having it silently ignored.
 
 Reply: `{"ok": true, "outcome": {...}}` or `{"ok": false, "error": {"code", "message",
 "field"}}`, plus the stored `outcome` when the domain refused the command (so a retry with the
@@ -43,10 +48,9 @@ from regions.core.commands import CommandError, CommandRequest, CommandResult, I
 from regions.core.outcome import Outcome
 from regions.wire.schemas import load_domain
 
-#: Longest command id or principal accepted (they are keys of the idempotency record).
+#: Longest command id accepted (it keys the idempotency record).
 MAX_KEY_LENGTH: Final = 200
-REQUEST_FIELDS: Final = frozenset(
-    {"command_id", "principal", "case_id", "case_number", "process", "command"})
+REQUEST_FIELDS: Final = frozenset({"command_id", "case_id", "case_number", "process", "command"})
 
 # --------------------------------------------------------------------------- command types
 
@@ -157,19 +161,19 @@ def _applicant_id(body: dict[str, Any], path: str) -> str:
 # --------------------------------------------------------------------------- requests
 
 
-def encode_request(command: Command, *, command_id: str, principal: str,
-                   case_id: str | None = None, case_number: str = "",
-                   process: str = "", applicant_id: str | None = None) -> bytes:
-    body: dict[str, Any] = {"command_id": command_id, "principal": principal,
-                            "case_id": case_id,
+def encode_request(command: Command, *, command_id: str, case_id: str | None = None,
+                   case_number: str = "", process: str = "",
+                   applicant_id: str | None = None) -> bytes:
+    body: dict[str, Any] = {"command_id": command_id, "case_id": case_id,
                             "command": encode_command(command, applicant_id=applicant_id)}
     if case_id is None:
         body["case_number"], body["process"] = case_number, process
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def decode_request(raw: bytes | str) -> CommandRequest:
-    """Parse and validate a request body; `InvalidRequest` names what is wrong."""
+def decode_request(raw: bytes | str, principal: str) -> CommandRequest:
+    """Parse and validate a request body sent by `principal` (from the subject, never from the
+    body); `InvalidRequest` names what is wrong."""
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested absurdly deep
@@ -177,11 +181,14 @@ def decode_request(raw: bytes | str) -> CommandRequest:
     if not isinstance(body, dict):
         raise InvalidRequest("the request must be a JSON object", code="invalid_request")
     for key in body:
+        if key == "principal":
+            raise InvalidRequest("the principal is the back-end the subject names "
+                                 "(tb.v1.cmd.<region>.<backend>); leave it out of the body",
+                                 code="unknown_field", field=key)
         if key not in REQUEST_FIELDS:
             raise InvalidRequest(f"unknown request field {key!r}", code="unknown_field",
                                      field=key)
     command_id = _key(body, "command_id")
-    principal = _key(body, "principal")
     case_id = body.get("case_id")
     if case_id is None:
         case_number = _text(body, "case_number")

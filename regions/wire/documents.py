@@ -9,10 +9,12 @@ the base64 of the bytes `offset…` (one chunk; `size` is the whole document's l
 fetcher asks again from `offset + len(chunk)` until it has `size` bytes), or `{"ok": false,
 "error": {"code", "message", "field"}}`.
 
-Whose inbox: the reply subject must lie under `_INBOX_<requester>.` (a NATS client sets it with
-its inbox prefix, e.g. nats-py `connect(inbox_prefix="_INBOX_610800")`). The operator lets each
-region's NATS user subscribe only to its own prefix, so a region that names another as the
-requester never sees the reply — the owner refuses anything else (`foreign_reply_subject`).
+Whose inbox: the reply subject must lie under an inbox prefix of the requester's region — its
+node's `_INBOX_<requester>.` or one of its back-ends' `_INBOX_<requester>_<backend>.` (a NATS
+client sets it with its inbox prefix, e.g. nats-py `connect(inbox_prefix="_INBOX_610800_pension")`,
+`regions.wire.subjects.inbox_prefix`). The shipped `nats.conf` lets each NATS user subscribe
+only under its own prefix, so a region that names another as the requester never sees the
+reply — the owner neither serves nor answers such a request (`foreign_reply_subject`).
 
 Why chunks: NATS refuses a message over the server's `max_payload` (1 MiB by default) and scans
 are often larger. The owner sizes each chunk to the connection's `max_payload` (at most
@@ -50,17 +52,17 @@ class DocChunk:
     data: bytes
 
 
-def inbox_prefix(region: str) -> str:
-    """The reply-subject prefix reserved to `region`'s NATS user."""
-    return f"_INBOX_{subjects.region_code(region)}"
+def inbox_prefix(region: str, backend: str | None = None) -> str:
+    """The reply-subject prefix reserved to `region`'s node (or to one of its back-ends)."""
+    return subjects.inbox_prefix(region, backend)
 
 
 def check_reply_subject(reply: str, requester: str) -> None:
-    prefix = inbox_prefix(requester) + "."
-    if not reply.startswith(prefix):
-        raise DocError("foreign_reply_subject", f"the reply subject {reply!r} is not under "
-                       f"{prefix!r}: region {requester}'s replies go to its own inbox",
-                       "requester")
+    owner = subjects.inbox_owner(reply)
+    if owner is None or owner[0] != requester:
+        raise DocError("foreign_reply_subject", f"the reply subject {reply!r} is not under an "
+                       f"inbox prefix of region {requester} ({inbox_prefix(requester)}[_<backend>]"
+                       f".): region {requester}'s replies go to its own inboxes", "requester")
 
 
 def chunk_size(max_payload: int) -> int:

@@ -10,9 +10,11 @@ GB/T 2260 codes (鄂尔多斯 150600, 榆林 610800).
 |---|---|---|---|
 | events origin → dest | `tb.v1.evt.<dest>.<origin>` | `TB_EVT_<dest>` | `inbox_<dest>` |
 | dead letters of dest | `tb.v1.dlq.<dest>` | `TB_DLQ_<dest>` | — |
-| commands (request/reply) | `tb.v1.cmd.<region>` | — | — |
+| commands of a back-end (request/reply) | `tb.v1.cmd.<region>.<backend>` | — | — |
 | materials (request/reply) | `tb.v1.doc.<region>` | — | — |
-| back-end feed of region | `tb.v1.feed.<region>.<process>.<type>` | `TB_FEED_<region>` | each back-end's own |
+| back-end feed of region | `tb.v1.feed.<region>.<process>.<type>` | `TB_FEED_<region>` | `<backend>` |
+| replies to a node | `_INBOX_<region>.…` | — | — |
+| replies to a back-end | `_INBOX_<region>_<backend>.…` | — | — |
 
 `TB_EVT_<dest>` holds `tb.v1.evt.<dest>.*`, `TB_DLQ_<dest>` holds `tb.v1.dlq.<dest>`,
 `TB_FEED_<region>` holds `tb.v1.feed.<region>.>`: every event committed on the region's case sides,
@@ -22,6 +24,13 @@ message's `Nats-Msg-Id` is the event's identity `"<side id>:<version>"` (one str
 
 `Nats-Msg-Id` is `"<event id>:<dest>"`: the destination is part of it because one event may
 be published to several destinations, and JetStream deduplicates per stream anyway.
+
+A command subject names its sender: only back-end `<backend>` of `<region>` may publish on
+`tb.v1.cmd.<region>.<backend>` (one NATS permission), so the node takes the command's principal
+(`backend:<backend>`) from the subject and never from the body. Reply subjects are per NATS
+user: each user connects with its own inbox prefix (nats-py `inbox_prefix`) and may subscribe
+only under it, so no user reads another's replies, pull deliveries or publish acks; a node
+answers only on a reply subject under the asker's own prefix (`inbox_owner`).
 
 Every builder validates its tokens and every parser refuses what the grammar does not produce;
 bad input raises `ValueError` naming the offending value.
@@ -43,8 +52,11 @@ _TOKEN = re.compile(r"[^\s.*>]+")
 _PROCESS = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}")
 
+_BACKEND = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_INBOX_TOKEN = re.compile(r"_INBOX_([0-9]{6})(?:_([A-Za-z0-9_-]{1,64}))?")
+
 AddressKind = Literal["evt", "dlq", "cmd", "doc", "feed"]
-_SINGLE_REGION_KINDS: dict[str, AddressKind] = {"dlq": "dlq", "cmd": "cmd", "doc": "doc"}
+_SINGLE_REGION_KINDS: dict[str, AddressKind] = {"dlq": "dlq", "doc": "doc"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class Address:
     origin: str | None = None
     process: str | None = None  # feed only
     type: str | None = None  # feed only
+    backend: str | None = None  # cmd only: the sender
 
 
 def region_code(code: str) -> str:
@@ -97,8 +110,23 @@ def dead_letter_stream_name(dest: str) -> str:
     return f"TB_DLQ_{region_code(dest)}"
 
 
-def command_subject(region: str) -> str:
-    return f"{PREFIX}.cmd.{region_code(region)}"
+def backend_name(name: str) -> str:
+    """A back-end's name: a subject token, a durable consumer name and part of a NATS user name,
+    so 1-64 of `[A-Za-z0-9_-]` (JetStream allows no `.`, `*`, `>` or spaces in a consumer name).
+    """
+    if not isinstance(name, str) or not _BACKEND.fullmatch(name):
+        raise ValueError(f"back-end name must be 1-64 of [A-Za-z0-9_-], got {name!r}")
+    return name
+
+
+def command_subject(region: str, backend: str) -> str:
+    """Where back-end `backend` of `region` sends its commands; the subject is its identity."""
+    return f"{PREFIX}.cmd.{region_code(region)}.{backend_name(backend)}"
+
+
+def command_filter(region: str) -> str:
+    """What a region's command endpoint subscribes to: every back-end's command subject."""
+    return f"{PREFIX}.cmd.{region_code(region)}.*"
 
 
 def materials_subject(region: str) -> str:
@@ -131,10 +159,31 @@ def feed_stream_subjects(region: str) -> list[str]:
 
 
 def feed_consumer_name(backend: str) -> str:
-    """A back-end's durable consumer name: JetStream allows no `.`, `*`, `>` or spaces in it."""
-    if not isinstance(backend, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", backend):
-        raise ValueError(f"back-end name must be 1-64 of [A-Za-z0-9_-], got {backend!r}")
-    return backend
+    """A back-end's durable consumer on its region's feed: its own name (provisioned by the
+    admin, `tongban nats provision --backend NAME`; the back-end may only read, pull and ack it).
+    """
+    return backend_name(backend)
+
+
+def inbox_prefix(region: str, backend: str | None = None) -> str:
+    """The reply prefix of a region's node (`_INBOX_<region>`) or of one of its back-ends
+    (`_INBOX_<region>_<backend>`): the only reply subjects that NATS user may subscribe to."""
+    code = region_code(region)
+    return f"_INBOX_{code}" if backend is None else f"_INBOX_{code}_{backend_name(backend)}"
+
+
+def inbox_owner(reply: str) -> tuple[str, str | None] | None:
+    """`(region, back-end or None)` whose inbox prefix `reply` lies under; None for any other
+    subject (the default `_INBOX.`, a stream subject, an API subject...)."""
+    head, dot, rest = reply.partition(".") if isinstance(reply, str) else ("", "", "")
+    found = _INBOX_TOKEN.fullmatch(head)
+    if found is None or not dot or not rest:
+        return None
+    try:
+        check_publish_subject(reply)
+    except ValueError:
+        return None
+    return found.group(1), found.group(2)
 
 
 def feed_msg_id(event_id: str) -> str:
@@ -159,6 +208,10 @@ def parse_subject(subject: str) -> Address:
             region, process, type_ = rest
             feed_subject(region, process, type_)
             return Address("feed", region, process=process, type=type_)
+        if kind == "cmd" and len(rest) == 2:
+            region, backend = rest
+            command_subject(region, backend)
+            return Address("cmd", region, backend=backend)
         if kind in _SINGLE_REGION_KINDS and len(rest) == 1:
             return Address(_SINGLE_REGION_KINDS[kind], region_code(rest[0]))
     except ValueError as exc:

@@ -160,8 +160,9 @@ class NodeProcess:
 class RetryingClient:
     """`RegionClient` that retries a command with the same id while its node is down."""
 
-    def __init__(self, url: str, code: str, timeout: float = rw.CASE_TIMEOUT) -> None:
-        self.inner = RegionClient(url, code, timeout=REQUEST_TIMEOUT)
+    def __init__(self, url: str, code: str, timeout: float = rw.CASE_TIMEOUT,
+                 backend: str = "window") -> None:
+        self.inner = RegionClient(url, code, backend, timeout=REQUEST_TIMEOUT)
         self.timeout = timeout
 
     async def connect(self) -> RetryingClient:
@@ -172,16 +173,14 @@ class RetryingClient:
         await self.inner.close()
 
     async def submit(self, case_number: str, process: str, command: Command, *,
-                     command_id: str, principal: str, applicant_id: str | None = None,
-                     ) -> Outcome:
+                     command_id: str, applicant_id: str | None = None) -> Outcome:
         return await self._retry(lambda: self.inner.submit(
-            case_number, process, command, command_id=command_id, principal=principal,
+            case_number, process, command, command_id=command_id,
             applicant_id=applicant_id))
 
-    async def command(self, case_id: str, command: Command, *, command_id: str,
-                      principal: str) -> Outcome:
+    async def command(self, case_id: str, command: Command, *, command_id: str) -> Outcome:
         return await self._retry(lambda: self.inner.command(
-            case_id, command, command_id=command_id, principal=principal))
+            case_id, command, command_id=command_id))
 
     async def _retry(self, send: Any) -> Outcome:
         deadline = asyncio.get_running_loop().time() + self.timeout
@@ -230,6 +229,9 @@ class ProcessCluster(rw.Nodes):
     """`realworld.Nodes` whose nodes are OS processes (see the module docstring)."""
 
     by_code: dict[str, Any]
+
+    def new_client(self, code: str, backend: str) -> Any:
+        return RetryingClient(self[code].client.inner.url, code, backend=backend)
 
     async def collect(self, cases: Mapping[str, rw.CaseRun]) -> dict[str, rw.StoreEvidence]:
         peers = list(self.by_code)
@@ -288,6 +290,7 @@ async def cluster(store: Store, url: str, codes: tuple[str, ...], logdir: Path, 
             supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor
+        await result.close_clients()
         for node in nodes.values():
             await node.client.close()
             if node.process.running:

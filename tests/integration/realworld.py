@@ -60,6 +60,7 @@ from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.commands import serve_commands
 from regions.runtime.driver import NodeDriver
 from regions.sdk.client import RegionClient
+from regions.wire import subjects
 from simulations.workload import draw_applicant
 
 #: How long one case may take end to end on a busy machine (s); it takes well under one.
@@ -100,9 +101,27 @@ class LiveNode:
 class Nodes:
     by_code: dict[str, LiveNode]
     url: str
+    #: Clients speaking as a named back-end (the node takes the principal from the subject).
+    extra: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def __getitem__(self, code: str) -> LiveNode:
         return self.by_code[code]
+
+    def client_for(self, code: str, backend: str | None = None) -> Any:
+        """The region's client, or one speaking as back-end `backend` (made once)."""
+        if backend is None:
+            return self[code].client
+        if (code, backend) not in self.extra:
+            self.extra[code, backend] = self.new_client(code, backend)
+        return self.extra[code, backend]
+
+    def new_client(self, code: str, backend: str) -> Any:
+        return RegionClient(self[code].client.url, code, backend)
+
+    async def close_clients(self) -> None:
+        for client in self.extra.values():
+            await client.close()
+        self.extra.clear()
 
     async def wait_for(self, code: str, case_id: str,
                        condition: Callable[[SideSummary], bool],
@@ -145,34 +164,44 @@ class Nodes:
 @asynccontextmanager
 async def running_nodes(store: Store, url: str, codes: Iterable[str], *,
                         counterparts: Iterable[str] = (), urls: Mapping[str, str] | None = None,
-                        provisioned: bool = False, **settings: Any) -> AsyncIterator[Nodes]:
+                        provisioned: bool = False,
+                        clients: Mapping[str, tuple[str, str]] | None = None,
+                        **settings: Any) -> AsyncIterator[Nodes]:
     """Provision `codes` (and `counterparts`, regions that get messages but run no node here)
     on the NATS at `url` and run one node per region of `codes` on `store`. Multi-site: `urls`
-    gives a region's own server (its site), and `provisioned` skips the provisioning step."""
+    gives a region's own server (its site), and `provisioned` skips the provisioning step.
+    `clients` gives a region's command client as (url, back-end name); by default the node's
+    url and back-end "window" (an open server lets anyone be anyone)."""
     codes = tuple(codes)
     if not provisioned:
         await provision((*codes, *counterparts), url)
     nodes: dict[str, LiveNode] = {}
+    live: Nodes | None = None
     ready: list[asyncio.Event] = []
     try:
         for code in codes:
             node_url = (urls or {}).get(code, url)
             config = RegionConfig(region=code, peers=codes, broker="nats", nats_url=node_url,
                                   heartbeat_seconds=0.5, gap_bound_seconds=5, **settings)
-            broker = await NatsBroker.connect(node_url, name=f"tongban-test-{code}")
+            broker = await NatsBroker.connect(node_url, name=f"tongban-test-{code}",
+                                              inbox_prefix=subjects.inbox_prefix(code))
             region = build_region(config, clock=wall, ids=uuid.uuid4, broker=broker, store=store)
             driver = NodeDriver(region, broker, fetch_timeout=0.25, timer_period=0.5)
             serving = asyncio.Event()
             ready.append(serving)
             driver.services.append(functools.partial(serve_commands, ready=serving))
+            client_url, backend = (clients or {}).get(code, (node_url, "window"))
             node = nodes[code] = LiveNode(code, region, driver, broker,
-                                          RegionClient(node_url, code))
+                                          RegionClient(client_url, code, backend))
             node.task = asyncio.create_task(driver.run())
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 10.0)
         for node in nodes.values():
             await node.client.connect()
-        yield Nodes(nodes, url)
+        live = Nodes(nodes, url)
+        yield live
     finally:
+        if live is not None:
+            await live.close_clients()
         for node in nodes.values():
             await node.client.close()
             node.driver.stop()
@@ -212,15 +241,20 @@ class Person:
                      applicant_id: str) -> Outcome:
         """An application: the applicant named by the ID number; the node derives the key."""
         region = str(CaseNumber.parse(case_number).region)
-        return await self.nodes[region].client.submit(
+        return await self._client(region).submit(
             case_number, process, command, command_id=self._fresh_id(),
-            principal=str(self.actor), applicant_id=applicant_id)
+            applicant_id=applicant_id)
 
     async def command(self, region: str, case_id: str, command: Command,
                       command_id: str = "") -> Outcome:
-        return await self.nodes[region].client.command(
-            case_id, command, command_id=command_id or self._fresh_id(),
-            principal=str(self.actor))
+        return await self._client(region).command(
+            case_id, command, command_id=command_id or self._fresh_id())
+
+    def _client(self, region: str) -> Any:
+        """A back-end acts through its own client (its name is its principal); people through
+        the region's window client."""
+        return self.nodes.client_for(
+            region, self.actor.id if self.actor.kind == "backend" else None)
 
     def _fresh_id(self) -> str:
         return f"{self.actor.id}-{next(_ids)}-{uuid.uuid4().hex[:8]}"

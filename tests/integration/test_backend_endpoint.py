@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 
 from api.node import run_node
@@ -29,6 +30,7 @@ from regions.adapters.stores.sql import SqliteStore
 from regions.core.config import RegionConfig
 from regions.core.outcome import Outcome
 from regions.sdk.client import CommandRejected, RegionClient, RegionUnavailable
+from regions.wire import subjects
 from regions.wire.commands import encode_command, encode_request
 from simulations.workload import draw_applicant
 from tests.integration import realworld as rw
@@ -37,7 +39,6 @@ pytestmark = pytest.mark.timeout(60)
 
 HERE, ORIGIN, ELSEWHERE = "150600", "610800", "150200"
 STAFF = Actor("staff", "0451", HERE, "社保经办", "W3")
-PRINCIPAL = "staff:0451"
 
 
 @asynccontextmanager
@@ -63,8 +64,7 @@ async def open_case(client: RegionClient, seed: int = 1) -> str:
     number = rw.new_case_number(HERE)
     outcome = await client.submit(str(number), pension.PROCESS, application(
         pension.PROCESS, number, "", [ORIGIN], Actor("applicant", person.citizen.masked, HERE),
-        item_id="b1-7"), command_id=f"submit-{number}", principal="applicant:demo",
-        applicant_id=person.citizen.number)
+        item_id="b1-7"), command_id=f"submit-{number}", applicant_id=person.citizen.number)
     assert outcome.ok
     return outcome.case_id
 
@@ -87,11 +87,9 @@ def test_a_retried_command_gets_the_stored_outcome_and_acts_once(
 ) -> None:
     async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
         case_id = await open_case(client)
-        first = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-1",
-                                     principal=PRINCIPAL)
+        first = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-1")
         after_first = await version(nodes, case_id)
-        again = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-1",
-                                     principal=PRINCIPAL)
+        again = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-1")
         assert first.ok and "IntakeAccepted" in first.events
         assert again == first
         assert await version(nodes, case_id) == after_first
@@ -107,7 +105,7 @@ def test_a_retried_submission_gets_the_stored_outcome_and_opens_the_case_once(
         submit = application(pension.PROCESS, number, "", [ORIGIN],
                              Actor("applicant", person.citizen.masked, HERE), item_id="b1-7")
         outcomes = [await client.submit(str(number), pension.PROCESS, submit,
-                                        command_id="intake-7", principal="window:3",
+                                        command_id="intake-7",
                                         applicant_id=person.citizen.number)
                     for _ in range(2)]
         assert outcomes[0].ok and outcomes[1] == outcomes[0]
@@ -121,10 +119,9 @@ def test_concurrent_duplicates_act_once_and_both_get_the_first_outcome(
     async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
         case_id = await open_case(client)
         before = await version(nodes, case_id)
-        async with RegionClient(nodes.url, HERE) as other:
+        async with RegionClient(nodes.url, HERE, "window") as other:  # the same back-end
             both = await asyncio.gather(*(
-                c.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-twice",
-                          principal=PRINCIPAL) for c in (client, other)))
+                c.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-twice") for c in (client, other)))
         assert both[0] == both[1] and both[0].ok
         assert await version(nodes, case_id) == before + len(both[0].events)
     run(tmp_path, nats_server.url, scenario)
@@ -135,20 +132,20 @@ def test_a_command_id_reused_with_a_different_body_is_refused_and_changes_nothin
 ) -> None:
     async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
         case_id = await open_case(client)
-        accepted = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="k-1",
-                                        principal=PRINCIPAL)
+        accepted = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="k-1")
         before = await version(nodes, case_id)
         with pytest.raises(CommandRejected) as refused:
             await client.command(case_id, RejectIntake(actor=STAFF, reason="不予受理"),
-                                 command_id="k-1", principal=PRINCIPAL)
+                                 command_id="k-1")
         assert (refused.value.code, refused.value.field) == ("idempotency_conflict", "command_id")
         assert await version(nodes, case_id) == before
         assert accepted.ok
-        # The key is the principal's: under another principal the same id is a new command,
+        # The key is the principal's: for another back-end the same id is a new command,
         # which the domain judges on its merits (the intake is already decided).
-        with pytest.raises(CommandRejected) as judged:
-            await client.command(case_id, RejectIntake(actor=STAFF, reason="不予受理"),
-                                 command_id="k-1", principal="staff:0452")
+        async with RegionClient(nodes.url, HERE, "records") as other:
+            with pytest.raises(CommandRejected) as judged:
+                await other.command(case_id, RejectIntake(actor=STAFF, reason="不予受理"),
+                                    command_id="k-1")
         assert judged.value.code == "intake_decided"
     run(tmp_path, nats_server.url, scenario)
 
@@ -163,7 +160,7 @@ def test_a_domain_refusal_names_its_code_is_stored_and_replayed_unchanged(
         for _ in range(2):
             with pytest.raises(CommandRejected) as refused:
                 await client.command(case_id, RejectIntake(actor=STAFF, reason="   "),
-                                     command_id="reject-blank", principal=PRINCIPAL)
+                                     command_id="reject-blank")
             refusals.append(refused.value)
         assert [r.code for r in refusals] == ["reason_required"] * 2
         assert refusals[0].outcome == refusals[1].outcome
@@ -176,8 +173,7 @@ def test_a_domain_refusal_names_its_code_is_stored_and_replayed_unchanged(
 
 
 def _request(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"command_id": "bad-1", "principal": PRINCIPAL,
-                            "case_id": "{case_id}",
+    body: dict[str, Any] = {"command_id": "bad-1", "case_id": "{case_id}",
                             "command": encode_command(AcceptIntake(actor=STAFF))}
     body.update(overrides)
     return body
@@ -201,7 +197,8 @@ BAD_REQUESTS: list[tuple[str, bytes | dict[str, Any], str, str]] = [
     ("not an object", b'["AcceptIntake"]', "invalid_request", ""),
     ("no command id", {k: v for k, v in _request().items() if k != "command_id"},
      "missing_field", "command_id"),
-    ("blank principal", _request(principal=" "), "invalid_field", "principal"),
+    ("a principal in the body", _request(principal="staff:0451"), "unknown_field",
+     "principal"),
     ("case id not a UUID", _request(case_id="C-42"), "invalid_field", "case_id"),
     ("unknown command type", _request(command={"type": "Launch", "actor": {}}),
      "unknown_command_type", "command.type"),
@@ -250,7 +247,7 @@ def test_bad_requests_get_structured_errors_naming_the_field_and_change_nothing(
         assert await version(nodes, case_id) == before
         # ...and the endpoint still serves good requests after all that.
         accepted = await client.command(case_id, AcceptIntake(actor=STAFF),
-                                        command_id="after-bad", principal=PRINCIPAL)
+                                        command_id="after-bad")
         assert accepted.ok
     run(tmp_path, nats_server.url, scenario)
 
@@ -274,7 +271,7 @@ def test_a_node_process_serves_its_command_endpoint(tmp_path: Path,
             config, ready=lambda r, driver: started.set_result(driver)))
         driver = await asyncio.wait_for(started, 10)
         try:
-            async with RegionClient(nats_server.url, region, timeout=1.0) as client:
+            async with RegionClient(nats_server.url, region, "window", timeout=1.0) as client:
                 person = draw_applicant(random.Random(3))
                 number = rw.new_case_number(region)
                 submit = application(pension.PROCESS, number, "", [ORIGIN],
@@ -283,7 +280,7 @@ def test_a_node_process_serves_its_command_endpoint(tmp_path: Path,
                 for _ in range(50):  # the service subscribes just after the node starts
                     try:
                         return await client.submit(str(number), pension.PROCESS, submit,
-                                                   command_id="first", principal="window:1",
+                                                   command_id="first",
                                                    applicant_id=person.citizen.number)
                     except RegionUnavailable:
                         await asyncio.sleep(0.1)
@@ -300,9 +297,51 @@ def test_a_client_without_a_serving_endpoint_gets_region_unavailable(
     nats_server: NatsServer,
 ) -> None:
     async def main() -> None:
-        async with RegionClient(nats_server.url, "659000", timeout=1.0) as client:
+        async with RegionClient(nats_server.url, "659000", "window", timeout=1.0) as client:
             with pytest.raises(RegionUnavailable):
                 await client.request(encode_request(
-                    AcceptIntake(actor=STAFF), command_id="x", principal=PRINCIPAL,
-                    case_id=str(uuid.UUID(int=1))))
+                    AcceptIntake(actor=STAFF), command_id="x", case_id=str(uuid.UUID(int=1))))
     asyncio.run(main())
+
+
+# --------------------------------------------------------------------------- identity
+
+
+@pytest.mark.parametrize("reply", [
+    f"tb.v1.evt.{ORIGIN}.{HERE}",  # a stream subject: the answer would be stored as an event
+    f"$JS.ACK.TB_EVT_{HERE}.inbox_{HERE}.1.1.1.1.0",  # an ack subject of the node's own inbox
+    "_INBOX.shared.1",  # the shared namespace any old client listens on
+    f"_INBOX_{HERE}_records.x.1",  # another back-end's inbox
+    f"_INBOX_{HERE}.x.1",  # the node's own inbox
+], ids=["event subject", "ack subject", "shared inbox", "another back-end", "the node"])
+def test_the_node_neither_executes_nor_answers_a_command_asking_for_its_answer_elsewhere(
+    tmp_path: Path, nats_server: NatsServer, reply: str,
+) -> None:
+    """Only back-end `window` may publish on `tb.v1.cmd.150600.window`, but it chooses the reply
+    subject, and the node may answer any request it received (`allow_responses`)."""
+    async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
+        case_id = await open_case(client)
+        before = await version(nodes, case_id)
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream()
+            stored = (await js.stream_info(f"TB_EVT_{ORIGIN}")).state.messages
+            seen: list[bytes] = []
+
+            async def spy(msg: Any) -> None:
+                seen.append(msg.data)
+            await nc.subscribe(reply, cb=spy)
+            request = encode_request(AcceptIntake(actor=STAFF), command_id="elsewhere",
+                                     case_id=case_id)
+            await nc.publish(subjects.command_subject(HERE, "window"), request, reply=reply)
+            await nc.flush()
+            # Its own request right after: once answered, the first was handled (in order).
+            with pytest.raises(CommandRejected):
+                await client.command(case_id, RejectIntake(actor=STAFF, reason="  "),
+                                     command_id="probe-after")
+            assert seen == []
+            assert (await js.stream_info(f"TB_EVT_{ORIGIN}")).state.messages == stored
+        finally:
+            await nc.close()
+        assert await version(nodes, case_id) == before
+    run(tmp_path, nats_server.url, scenario)

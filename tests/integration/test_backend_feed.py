@@ -2,7 +2,8 @@
 
 Two nodes run in one loop (`realworld.running_nodes`: 鄂尔多斯 150600 ← 榆林 610800, SQLite) with
 their feed relays; each region runs the example pension back-end (`regions.sdk.examples.pension`) on
-its own durable feed consumer. Only the applicant's submission is given by hand.
+its own durable feed consumer, provisioned by the operator (`provision(..., backends=...)`).
+Only the applicant's submission is given by hand.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import nats
 import pytest
 
 from domain.kernel import Actor
@@ -20,6 +22,7 @@ from domain.protocols import pension
 from domain.protocols.transfer import application
 from projections.records import SideEvent
 from regions.adapters.brokers.nats_server import NatsServer
+from regions.adapters.brokers.provision import provision
 from regions.adapters.stores.sql import SqliteStore
 from regions.core.sides import side_id
 from regions.core.store import Stream
@@ -37,6 +40,7 @@ DEST, ORIGIN = "150600", "610800"
 async def pension_backends(url: str, *codes: str) -> AsyncIterator[list[BackendClient]]:
     """The example back-end of each region, running until the block ends."""
     stop = asyncio.Event()
+    await provision(codes, url, backends=["pension"])
     clients = [BackendClient(url, code, "pension", process=pension.PROCESS, fetch_timeout=0.2)
                for code in codes]
     tasks = []
@@ -60,10 +64,19 @@ async def submit(nodes: rw.Nodes, seed: int) -> str:
     outcome = await nodes[DEST].client.submit(
         str(number), pension.PROCESS, application(
             pension.PROCESS, number, "", [ORIGIN], applicant, item_id="b1-7"),
-        command_id=f"apply-{seed}", principal=str(applicant),
-        applicant_id=person.citizen.number)
+        command_id=f"apply-{seed}", applicant_id=person.citizen.number)
     assert outcome.ok, outcome
     return str(number.case_id)
+
+
+async def reset_durable(url: str, code: str, name: str) -> None:
+    """What an operator does to replay a back-end's feed: delete its durable, provision it."""
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().delete_consumer(f"TB_FEED_{code}", name)
+    finally:
+        await nc.close()
+    await provision([code], url, backends=[name])
 
 
 async def side_entries(nodes: rw.Nodes, code: str, case_id: str) -> list[tuple[str, int]]:
@@ -132,6 +145,7 @@ async def the_feed_is_complete_and_ordered_across_a_restart(nodes: rw.Nodes,
     expected = {case_id: await side_entries(nodes, DEST, case_id) for case_id in case_ids}
     total = sum(len(v) for v in expected.values())
     seen: list[SideEvent] = []
+    await provision([DEST], url, backends=["audit"])
     first = BackendClient(url, DEST, "audit", batch=4, fetch_timeout=0.2, retry_delay=0.05)
     await first.connect()
     await consume(first, seen, fail_at=3, until=total // 2)
@@ -156,12 +170,14 @@ async def the_feed_is_complete_and_ordered_across_a_restart(nodes: rw.Nodes,
 
 async def a_restarted_back_end_replays_the_feed_without_acting_twice(
         nodes: rw.Nodes, case_ids: list[str]) -> None:
-    """The pension back-ends read both feeds again from the start (a new durable consumer, the
-    same command ids): every command gets its stored outcome, and no side changes."""
+    """The pension back-ends read both feeds again from the start (the operator reset their
+    durables; the same back-end, so the same principal and command ids): every command gets its
+    stored outcome, and no side changes."""
     before = {(code, c): await side_entries(nodes, code, c)
               for code in (DEST, ORIGIN) for c in case_ids}
     for code in (DEST, ORIGIN):
-        client = BackendClient(nodes.url, code, "pension-replay", process=pension.PROCESS,
+        await reset_durable(nodes.url, code, "pension")
+        client = BackendClient(nodes.url, code, "pension", process=pension.PROCESS,
                                fetch_timeout=0.2)
         await client.connect()
         backend = PensionBackend(code, client.commands)  # same name: same command ids

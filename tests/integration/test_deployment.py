@@ -2,13 +2,17 @@
 
 - `docker-compose.yml` validates against the compose specification and has a node (with a
   /readyz health check) and a back-end for every pilot region, provisioned before they start.
-- `deploy/nats/nats.conf` passes `nats-server -t`, and a private server runs *that* file (only
-  its addresses and store directory rewritten); region users can publish only as their region.
+- `deploy/nats/nats.conf` is exactly what `tongban nats config` generates from the subject
+  grammar, passes `nats-server -t`, grants nobody the shared `_INBOX.>`, and a private server
+  runs *that* file (only its addresses and store directory rewritten); region users can publish
+  only as their region (isolation in depth: `test_nats_isolation.py`).
 - `deploy/postgres/init.sql` runs on the test PostgreSQL (role and schema names rewritten into
   this run's prefix, dropped afterwards); a region's role cannot touch another region's schema.
 - Every node service's command and environment from the compose file, with host names and ports
   rewritten to the private nats-server and the test PostgreSQL, starts as a local process and
   answers `/readyz` with 200, then stops cleanly on SIGTERM.
+- Two regions' node and back-end services, as the compose file runs them, carry a pension
+  transfer to completion under the shipped permissions without one permissions violation.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import re
 import signal
 import subprocess
@@ -27,7 +32,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import nats
 import nats.errors
@@ -38,16 +42,20 @@ import yaml
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from regions.adapters.brokers.nats_server import NatsServer, NatsServerError, free_port
+from domain.kernel import Actor
+from domain.protocols import pension
+from domain.protocols.transfer import application
+from regions.adapters.brokers import nats_conf
+from regions.adapters.brokers.nats_server import NatsServer, free_port
+from regions.sdk.client import RegionClient
+from simulations.workload import draw_applicant
+from tests.integration.deployment import COMPOSE, INIT_SQL, NATS_CONF, ROOT, DeployedNats, on_server
+from tests.integration.realworld import new_case_number
 from tests.services.nats_server import pinned_binary
 from tests.services.postgres import PostgresService
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(180)
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = ROOT / "docker-compose.yml"
-NATS_CONF = ROOT / "deploy" / "nats" / "nats.conf"
-INIT_SQL = ROOT / "deploy" / "postgres" / "init.sql"
 PILOTS = ["150600", "610800", "152900", "640100", "150900", "140200", "130700"]
 READY_TIMEOUT = 60.0
 
@@ -110,6 +118,40 @@ def test_every_pilot_region_has_a_ready_checked_node_and_a_back_end_after_provis
 def _nats_config_check(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(pinned_binary()), "-t", "-c", str(path)], capture_output=True,
                           text=True, timeout=30, check=False)
+
+
+def test_the_shipped_nats_configuration_is_the_one_generated_from_the_subject_grammar() -> None:
+    """For the regions and back-ends the compose file runs; the file names its own command."""
+    provision = compose()["services"]["provision"]["command"]
+    regions, backend = flag(provision, "--regions"), flag(provision, "--backend")
+    shipped = NATS_CONF.read_text(encoding="utf-8")
+    command = ["nats", "config", "--regions", regions, "--backend", backend]
+    assert f"tongban {' '.join(command)}\n" in shipped
+    assert shipped == nats_conf.render(nats_conf.Site(tuple(regions.split(",")), (backend,))), \
+        f"regenerate it: tongban {' '.join(command)} --output deploy/nats/nats.conf"
+    checked = subprocess.run(
+        [sys.executable, "-m", "api", *command, "--output", str(NATS_CONF), "--check"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+    assert checked.returncode == 0, checked.stderr
+    stale = subprocess.run(
+        [sys.executable, "-m", "api", *command, "--backend", "audit", "--output",
+         str(NATS_CONF), "--check"], capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT)
+    assert stale.returncode == 1 and "out of date" in stale.stderr  # the check can fail
+
+
+def test_nobody_may_subscribe_to_the_shared_reply_namespace() -> None:
+    shipped = NATS_CONF.read_text(encoding="utf-8")
+    assert "_INBOX.>" not in shipped
+    users = nats_conf.Site(tuple(PILOTS)).users()
+    assert len(users) == 1 + 2 * len(PILOTS)
+    for user in users:
+        if user.name == nats_conf.ADMIN:
+            continue
+        assert user.subscribe[-1] == f"{user.inbox_prefix}.>"
+        assert all(not p.startswith("_INBOX") for p in user.subscribe[:-1])
+        assert not any("CONSUMER.CREATE" in p or "CONSUMER.DURABLE" in p or "DELETE" in p
+                       or p.endswith(".*.>") for p in user.publish)
 
 
 def test_the_nats_configuration_passes_the_servers_own_check(tmp_path: Path) -> None:
@@ -180,41 +222,8 @@ def test_init_sql_gives_each_region_a_schema_its_own_role_owns_and_no_other_can_
 # --------------------------------------------------------------------------- NATS
 
 
-class DeployedNats(NatsServer):
-    """A private nats-server running deploy/nats/nats.conf, with only its listen and monitor
-    addresses and its store directory rewritten."""
-
-    def _launch(self, timeout: float) -> None:
-        text = NATS_CONF.read_text(encoding="utf-8")
-        for key, value in (("listen", f"{self.host}:{self.port}"),
-                           ("http", f"{self.host}:{self.monitor_port}"),
-                           ("store_dir", str(self.store_dir))):
-            text, count = re.subn(rf'(?m)^(\s*{key}:\s*)"[^"]*"', rf'\g<1>"{value}"', text)
-            assert count == 1, f"nats.conf must set {key} once"
-        self.config_path.write_text(text)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(self.binary), "-c", str(self.config_path)], stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            self.wait_healthy(timeout)
-        except NatsServerError:
-            with contextlib.suppress(NatsServerError):
-                self.kill()
-            raise
-
-
-def on_server(url: str, server: NatsServer) -> str:
-    """A compose NATS URL (`nats://user:pw@nats:4222`) pointed at the private server."""
-    parts = urlsplit(url)
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@{server.host}:{server.port}" if userinfo else \
-        f"{server.host}:{server.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 @pytest.fixture(scope="module")
-def deployed_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+def deployed_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedNats]:
     server = DeployedNats(workdir=tmp_path_factory.mktemp("deployed-nats"), binary=pinned_binary())
     server.start()
     try:
@@ -237,7 +246,8 @@ def test_a_region_user_may_publish_its_own_events_and_not_another_regions(
         async def on_error(exc: Exception) -> None:
             errors.append(str(exc))
         nc = await nats.connect(on_server("nats://node_150600:tongban-dev-150600@nats:4222",
-                                          deployed_nats), error_cb=on_error)
+                                          deployed_nats), error_cb=on_error,
+                                inbox_prefix="_INBOX_150600")
         try:
             js = nc.jetstream(timeout=1.0)
             ack = await js.publish("tb.v1.evt.610800.150600", b"{}",
@@ -308,9 +318,7 @@ def test_every_node_service_starts_from_its_compose_command_and_answers_readyz(
         codes = {name: p.wait(timeout=30) for name, p in processes.items()}
         assert codes == dict.fromkeys(services, 0)
         # Nothing a node did (subscribe, pull its inbox, consumer info) broke its permissions.
-        refused = [line for line in deployed_nats.log_path.read_text().splitlines()
-                   if "Violation" in line and "probe" not in line and "640100.610800" not in line]
-        assert refused == []
+        assert violations(deployed_nats) == []
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -319,53 +327,122 @@ def test_every_node_service_starts_from_its_compose_command_and_answers_readyz(
                 process.wait(timeout=10)
 
 
-def test_every_back_end_service_attaches_to_its_regions_feed_with_its_own_user(
-    deployed_nats: NatsServer, tmp_path: Path,
+def backend_process(name: str, service: dict[str, Any], server: NatsServer,
+                    logs: Path) -> subprocess.Popen[bytes]:
+    command = list(service["command"])
+    command[command.index("--nats-url") + 1] = on_server(flag(command, "--nats-url"), server)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
+    with (logs / f"{name}.log").open("wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "api", *command], cwd=ROOT, env=env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def violations(server: NatsServer) -> list[str]:
+    """Permission violations in the server's log, except this module's deliberate probes."""
+    return [line for line in server.log_path.read_text().splitlines()
+            if "Violation" in line and "640100.610800" not in line]
+
+
+@contextlib.contextmanager
+def running(processes: dict[str, subprocess.Popen[bytes]]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def stop_all(processes: dict[str, subprocess.Popen[bytes]]) -> dict[str, int]:
+    for process in processes.values():
+        os.killpg(process.pid, signal.SIGTERM)
+    return {name: p.wait(timeout=30) for name, p in processes.items()}
+
+
+def test_every_back_end_service_attaches_to_its_provisioned_durable_with_its_own_user(
+    deployed_nats: DeployedNats, tmp_path: Path,
 ) -> None:
     backends = {name: s for name, s in compose()["services"].items()
                 if name.startswith("backend-")}
+    assert flag(compose()["services"]["provision"]["command"], "--backend") == "pension"
     processes: dict[str, subprocess.Popen[bytes]] = {}
-
-    async def consumers() -> set[str]:
-        nc = await nats.connect(on_server("nats://admin:tongban-dev-admin@nats:4222",
-                                          deployed_nats))
-        try:
-            js, found = nc.jetstream(), set()
-            for code in PILOTS:
-                with contextlib.suppress(nats.js.errors.NotFoundError):
-                    found.add((await js.consumer_info(f"TB_FEED_{code}", "pension")).stream_name)
-            return found
-        finally:
-            await nc.close()
-
-    try:
+    with running(processes):
         for name, service in backends.items():
-            command = list(service["command"])
-            command[command.index("--nats-url") + 1] = on_server(
-                flag(command, "--nats-url"), deployed_nats)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
-            with (tmp_path / f"{name}.log").open("wb") as log:
-                processes[name] = subprocess.Popen(
-                    [sys.executable, "-m", "api", *command], cwd=ROOT, env=env,
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-        wanted = {f"TB_FEED_{code}" for code in PILOTS}
+            processes[name] = backend_process(name, service, deployed_nats, tmp_path)
+        waiting = set(backends)
         deadline = time.monotonic() + READY_TIMEOUT
-        while asyncio.run(consumers()) != wanted and time.monotonic() < deadline:
+        while waiting and time.monotonic() < deadline:
+            for name in sorted(waiting):
+                log = (tmp_path / f"{name}.log").read_text()
+                assert processes[name].poll() is None, f"{name} exited: {log[-2000:]}"
+                if "consuming tb.v1.feed." in log:
+                    waiting.discard(name)
+            time.sleep(0.2)
+        assert not waiting, {n: (tmp_path / f"{n}.log").read_text()[-1500:] for n in waiting}
+        assert stop_all(processes) == dict.fromkeys(backends, 0)
+    assert violations(deployed_nats) == []
+
+
+async def completed(server: DeployedNats, region: str, case_id: str) -> bool:
+    """Whether the region's feed holds the case's `TransferCompleted` (read as the admin)."""
+    admin = nats_conf.admin_user()
+    nc = await nats.connect(server.user_url(admin.name, admin.password))
+    try:
+        msg = await nc.jetstream().get_last_msg(
+            f"TB_FEED_{region}", f"tb.v1.feed.{region}.{pension.PROCESS}.TransferCompleted")
+    except nats.js.errors.NotFoundError:
+        return False
+    finally:
+        await nc.close()
+    return case_id.encode() in (msg.data or b"")
+
+
+def test_two_regions_complete_a_pension_transfer_as_deployed_without_a_permissions_violation(
+    deployed_nats: DeployedNats, database: Database, tmp_path: Path,
+) -> None:
+    """鄂尔多斯 and 榆林: their node and back-end services from the compose file; the transfer is
+    submitted by 鄂尔多斯's pension back-end user, then decided by the back-ends alone."""
+    dest, origin = "150600", "610800"
+    services = compose()["services"]
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    ports = {code: free_port() for code in (dest, origin)}
+    user = nats_conf.backend_user(dest, "pension")
+
+    async def submit() -> str:
+        person = draw_applicant(random.Random(11))
+        number = new_case_number(dest)
+        command = application(pension.PROCESS, number, person.person_key, [origin],
+                              Actor("applicant", person.citizen.masked, dest),
+                              applicant_masked=person.citizen.masked, item_id="b1-7")
+        async with RegionClient(deployed_nats.user_url(user.name, user.password), dest,
+                                "pension", timeout=2.0) as client:
+            outcome = await client.submit(str(number), pension.PROCESS, command,
+                                          command_id=f"deployed-{number}")
+        assert outcome.ok, outcome
+        return outcome.case_id
+
+    with running(processes):
+        for code in (dest, origin):
+            processes[f"node-{code}"] = node_process(
+                f"node-{code}", services[f"node-{code}"], deployed_nats, database, ports[code],
+                tmp_path)
+            processes[f"backend-{code}"] = backend_process(
+                f"backend-{code}", services[f"backend-{code}"], deployed_nats, tmp_path)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while any(readyz(port) != 200 for port in ports.values()):
+            assert time.monotonic() < deadline, "the nodes never became ready"
+            time.sleep(0.2)
+        case_id = asyncio.run(submit())
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not asyncio.run(completed(deployed_nats, dest, case_id)):
             for name, process in processes.items():
                 assert process.poll() is None, \
                     f"{name} exited: {(tmp_path / f'{name}.log').read_text()[-2000:]}"
+            assert time.monotonic() < deadline, {
+                n: (tmp_path / f"{n}.log").read_text()[-1200:] for n in processes}
             time.sleep(0.3)
-        assert asyncio.run(consumers()) == wanted
-        for process in processes.values():
-            os.killpg(process.pid, signal.SIGTERM)
-        assert {n: p.wait(timeout=30) for n, p in processes.items()} == dict.fromkeys(backends, 0)
-        refused = [line for line in deployed_nats.log_path.read_text().splitlines()
-                   if "Violation" in line and "backend_" in line]
-        assert refused == []
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        assert stop_all(processes) == dict.fromkeys(processes, 0)
+    assert violations(deployed_nats) == []

@@ -5,7 +5,9 @@
 by chunk, and checks it against the reference *its own* store recorded. 阿拉善 (152900), no party
 to the case, is refused — asking honestly or pretending to be 榆林. A scan altered on 鄂尔多斯's
 disk is caught by the fetcher. The last test runs `run_node` (what `tongban node` runs) and
-fetches from it, so the endpoint is proven registered in the node process.
+fetches from it, so the endpoint is proven registered in the node process. One test runs on the
+shipped `deploy/nats/nats.conf`: the nodes as their own NATS users, the fetch as 榆林's pension
+back-end, with its own reply prefix.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from domain.protocols.details import ApplicationDetails
 from domain.protocols.intake import Submit
 from domain.values import MaterialRef
 from regions.adapters.blobs.fs import FilesystemBlobStore
+from regions.adapters.brokers import nats_conf
 from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.stores.sql import SqliteStore
 from regions.core.config import RegionConfig
@@ -43,6 +46,8 @@ from regions.sdk.documents import (
 )
 from simulations.workload import draw_applicant
 from tests.integration import realworld as rw
+from tests.integration.deployment import DeployedNats
+from tests.services.nats_server import pinned_binary
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -52,11 +57,12 @@ SCAN = b"%PDF-1.7\n" + random.Random(11).randbytes(1_200_000)
 
 
 @asynccontextmanager
-async def two_nodes(tmp_path: Path, url: str) -> AsyncIterator[rw.Nodes]:
-    """Both nodes on SQLite with filesystem blob stores and their document endpoints."""
+async def two_nodes(tmp_path: Path, url: str, **users: Any) -> AsyncIterator[rw.Nodes]:
+    """Both nodes on SQLite with filesystem blob stores and their document endpoints; `users`
+    are `running_nodes`' `urls` and `clients` (the NATS users of a permissioned server)."""
     store = SqliteStore(tmp_path / "stores")
     try:
-        async with rw.running_nodes(store, url, (RECEIVING, HANDLING)) as nodes:
+        async with rw.running_nodes(store, url, (RECEIVING, HANDLING), **users) as nodes:
             serving = []
             for code in (RECEIVING, HANDLING):
                 node = nodes[code]
@@ -139,13 +145,13 @@ def test_a_region_not_party_to_the_case_is_refused(tmp_path: Path,
             with pytest.raises(DocError) as honest:
                 await fetch_material(nc, owner=RECEIVING, requester=STRANGER,
                                      case_id=case_id, ref=ref)
-            with pytest.raises(DocError) as posing:  # names 榆林, listens on its own inbox
+            # Naming 榆林 but listening on its own inbox: neither served nor answered.
+            with pytest.raises(OwnerUnavailable):
                 await fetch_material(nc, owner=RECEIVING, requester=HANDLING,
-                                     case_id=case_id, ref=ref)
+                                     case_id=case_id, ref=ref, timeout=1.0)
         finally:
             await nc.close()
         assert honest.value.code == "forbidden"
-        assert posing.value.code == "foreign_reply_subject"
         assert await own_record(nodes[HANDLING], case_id, ref.doc_id) == ref  # still a party
     run(tmp_path, nats_server.url, scenario)
 
@@ -216,5 +222,43 @@ def test_the_node_process_serves_documents_from_its_configured_blob_store(
             await nc.close()
             driver.stop()
             await asyncio.wait_for(task, 10)
+
+    asyncio.run(main())
+
+
+@pytest.fixture(scope="module")
+def shipped_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedNats]:
+    server = DeployedNats(workdir=tmp_path_factory.mktemp("shipped"), binary=pinned_binary())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_handling_regions_back_end_fetches_the_scan_under_the_shipped_permissions(
+        tmp_path: Path, shipped_nats: DeployedNats) -> None:
+    """Issue 11, finding 1: the fetch expected a reply prefix the shipped file never granted."""
+    def url(user: nats_conf.NatsUser) -> str:
+        return shipped_nats.user_url(user.name, user.password)
+
+    pension = {code: nats_conf.backend_user(code, "pension") for code in (RECEIVING, HANDLING)}
+    users = {"urls": {code: url(nats_conf.node_user(code)) for code in (RECEIVING, HANDLING)},
+             "clients": {code: (url(user), "pension") for code, user in pension.items()}}
+
+    async def main() -> None:
+        admin = url(nats_conf.admin_user())
+        async with two_nodes(tmp_path, admin, **users) as nodes:
+            case_id, ref = await forwarded_case(nodes)
+            nc = await connect_fetcher(url(pension[HANDLING]), HANDLING, "pension")
+            try:
+                data = await fetch_material(nc, owner=RECEIVING, requester=HANDLING,
+                                            case_id=case_id, ref=ref)
+            finally:
+                await nc.close()
+        assert data == SCAN
+        violations = [line for line in shipped_nats.log_path.read_text().splitlines()
+                      if "Violation" in line]
+        assert violations == []
 
     asyncio.run(main())

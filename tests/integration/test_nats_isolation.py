@@ -35,7 +35,9 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import api
 
+from regions.adapters.brokers import nats_conf
 from regions.adapters.brokers.provision import provision
+from regions.wire import subjects
 from tests.integration.deployment import DeployedNats
 from tests.services.nats_server import pinned_binary
 
@@ -61,15 +63,19 @@ class User:
         return self.name
 
 
+def _user(user: nats_conf.NatsUser) -> User:
+    return User(user.name, user.password, user.inbox_prefix)
+
+
 def node(region: str) -> User:
-    return User(f"node_{region}", f"tongban-dev-{region}", "_INBOX")
+    return _user(nats_conf.node_user(region))
 
 
 def backend(region: str, name: str = "pension") -> User:
-    return User(f"backend_{region}", f"tongban-dev-backend-{region}", "_INBOX")
+    return _user(nats_conf.backend_user(region, name))
 
 
-ADMIN = User("admin", "tongban-dev-admin", "_INBOX")
+ADMIN = _user(nats_conf.admin_user())
 USERS = [user for r in REGIONS for user in (node(r), backend(r))]
 
 
@@ -99,8 +105,21 @@ class Conn:
     errors: list[str] = field(default_factory=list)
 
     def refused(self, what: str, subject: str) -> bool:
-        return any(f'permissions violation for {what} to "{subject}"' in e.lower()
+        """Whether the server refused it (nats-py reports the server's error lower-cased)."""
+        return any(f'permissions violation for {what} to "{subject}"'.lower() in e.lower()
                    for e in self.errors)
+
+
+async def refusals(conn: Conn, what: str, subjects_: list[str],
+                   wait: float = 2.0) -> list[str]:
+    """Those of `subjects_` the server refused, waiting up to `wait` s for its -ERR lines
+    (they usually precede the flush's PONG, not always)."""
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        refused = [s for s in subjects_ if conn.refused(what, s)]
+        if len(refused) == len(subjects_) or asyncio.get_running_loop().time() > deadline:
+            return refused
+        await asyncio.sleep(0.02)
 
 
 async def connect(server: DeployedNats, user: User) -> Conn:
@@ -137,13 +156,8 @@ def shipped_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedN
 async def setup(server: DeployedNats) -> None:
     """Streams and inbox consumers as `tongban nats provision` makes them, the feed durables
     of two back-ends of 150600, and a message waiting in each."""
-    await provision(REGIONS, server.user_url(ADMIN.name, ADMIN.password))
-    async with connected(server, ADMIN) as (admin,):
-        js = admin.nc.jetstream()
-        for durable in (PENSION, AUDIT, RECORDS):
-            await js.add_consumer(durable.stream, api.ConsumerConfig(
-                durable_name=durable.name, ack_policy=api.AckPolicy.EXPLICIT, ack_wait=300,
-                filter_subject="tb.v1.feed.150600.>"))
+    await provision(REGIONS, server.user_url(ADMIN.name, ADMIN.password),
+                    backends=[PENSION.name, AUDIT.name, RECORDS.name])
 
 
 async def publish(server: DeployedNats, subject: str, data: bytes) -> None:
@@ -168,7 +182,7 @@ async def traffic(server: DeployedNats) -> dict[str, bytes]:
     async with connected(server, node("150600"), node("610800"), backend("150600")) as conns:
         here, there, window = conns
         # The node's command endpoint, answering on the back-end's reply subject.
-        command = "tb.v1.cmd.150600"
+        command = subjects.command_subject("150600", "pension")
 
         async def answer(msg: Msg) -> None:
             await msg.respond(json.dumps({"ok": True, "id_number": SECRET}).encode())
@@ -216,7 +230,7 @@ def test_a_third_user_sees_none_of_the_others_deliveries_replies_or_acks(
                     seen.setdefault(pattern, []).append(f"{msg.subject}: {msg.data[:80]!r}")
                 await conn.nc.subscribe(pattern, cb=record)
             await conn.nc.flush()
-            refused = [p for p in patterns if conn.refused("subscription", p)]
+            refused = await refusals(conn, "subscription", patterns)
             got = await traffic(shipped_nats)
             await conn.nc.flush()
             await asyncio.sleep(0.2)  # anything in flight to the spy lands

@@ -133,11 +133,11 @@ async def open_case(client: RegionClient, destination: str, origin: str) -> str:
     window = Actor("staff", "0451", destination, "社保经办", "W3")
     submitted = await client.submit(str(number), pension.PROCESS, application(
         pension.PROCESS, number, "", [origin], applicant, item_id="b1-7"),
-        command_id=f"s-{number}", principal=str(applicant), applicant_id=person.citizen.number)
+        command_id=f"s-{number}", applicant_id=person.citizen.number)
     assert submitted.ok, submitted
     case_id = str(number.case_id)
     accepted = await client.command(case_id, AcceptIntake(actor=window),
-                                    command_id=f"a-{number}", principal=str(window))
+                                    command_id=f"a-{number}")
     assert accepted.ok, accepted
     return case_id
 
@@ -160,7 +160,7 @@ def test_a_node_counts_the_commands_and_messages_of_a_case(
     origin.wait_for("/readyz", 200)
 
     async def drive() -> None:
-        async with RegionClient(url, a) as client:
+        async with RegionClient(url, a, "window") as client:
             await open_case(client, a, b)
         await until(lambda: origin.metrics()["tongban_events_applied_total"] >= 1, 15,
                     "the contact letter to arrive at the origin")
@@ -188,7 +188,7 @@ def test_a_postgres_standby_takes_over_after_the_active_node_is_killed(
     assert taken.json()["checks"]["worker"] == "active"
 
     async def drive() -> None:
-        async with RegionClient(nats_server.url, a) as client:
+        async with RegionClient(nats_server.url, a, "window") as client:
             await open_case(client, a, b)  # served by the node that took over
 
     asyncio.run(drive())
@@ -220,7 +220,7 @@ def test_sigterm_under_load_exits_zero_promptly_and_loses_nothing(
     accepted: list[str] = []
 
     async def load() -> float:
-        async with RegionClient(url, c, timeout=3.0) as client:
+        async with RegionClient(url, c, "window", timeout=3.0) as client:
             async def one() -> None:
                 # The node stopped serving: a case without its answer is not counted.
                 with contextlib.suppress(RegionUnavailable):

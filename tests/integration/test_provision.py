@@ -13,9 +13,16 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext, api
 
+from regions.adapters.brokers import retention
 from regions.adapters.brokers.nats import NatsBroker
 from regions.adapters.brokers.nats_server import NatsServer, free_port
-from regions.adapters.brokers.provision import DEFAULT_ACK_WAIT, DEFAULT_DUPLICATE_WINDOW, provision
+from regions.adapters.brokers.provision import (
+    BACKEND_ACK_WAIT,
+    BACKEND_MAX_ACK_PENDING,
+    DEFAULT_ACK_WAIT,
+    DEFAULT_DUPLICATE_WINDOW,
+    provision,
+)
 from regions.core.ports import BrokerError
 from regions.wire import link, subjects
 
@@ -72,7 +79,7 @@ async def test_provision_creates_event_and_dead_letter_streams_and_an_inbox_per_
     assert done[0].feed is not None and done[0].feed.name == "TB_FEED_150600"
 
 
-async def test_provisioned_streams_never_discard_unconsumed_messages(
+async def test_provisioned_streams_keep_messages_for_the_longest_wait_and_never_drop_when_full(
     nats_server: NatsServer, js: JetStreamContext,
 ) -> None:
     await provision([ORDOS], nats_server.url)
@@ -81,12 +88,39 @@ async def test_provisioned_streams_never_discard_unconsumed_messages(
         assert config.retention == api.RetentionPolicy.LIMITS  # acking deletes nothing
         assert config.storage == api.StorageType.FILE
         assert (config.max_msgs, config.max_bytes, config.max_age,
-                config.max_msgs_per_subject) == (-1, -1, 0.0, -1)
+                config.max_msgs_per_subject) == (-1, -1, retention.MAX_AGE_DAYS * 86400.0, -1)
         assert config.discard == api.DiscardPolicy.NEW  # a limit added later refuses, not drops
         assert config.persist_mode in (None, api.PersistMode.DEFAULT)
     assert (await js.stream_info("TB_EVT_150600")).config.deny_purge is True
     with pytest.raises(nats.js.errors.APIError):
         await js.purge_stream("TB_EVT_150600")
+
+
+async def test_back_end_durables_are_provisioned_with_a_prompt_ack_wait_and_keep_their_place(
+    nats_server: NatsServer, js: JetStreamContext,
+) -> None:
+    await provision([ORDOS], nats_server.url, backends=["pension", "audit=pension_transfer"])
+    pension = await js.consumer_info("TB_FEED_150600", "pension")
+    audit = await js.consumer_info("TB_FEED_150600", "audit")
+    for info in (pension, audit):
+        config = info.config
+        assert (config.ack_wait, config.max_ack_pending, config.max_deliver) == (
+            BACKEND_ACK_WAIT, BACKEND_MAX_ACK_PENDING, -1)
+        assert config.ack_policy == api.AckPolicy.EXPLICIT and config.deliver_subject is None
+        assert config.deliver_policy == api.DeliverPolicy.ALL
+    assert pension.config.filter_subject == "tb.v1.feed.150600.>"
+    assert audit.config.filter_subject == "tb.v1.feed.150600.pension_transfer.*"
+    await js.publish(subjects.feed_subject(ORDOS, "pension_transfer", "X"), b"{}")
+    sub = await js.pull_subscribe_bind("pension", "TB_FEED_150600")
+    for msg in await sub.fetch(1, timeout=2):
+        await msg.ack_sync()
+    again = await provision([ORDOS], nats_server.url, backends=["pension"])
+    assert again[0].backends[0].ack_floor == (await js.consumer_info(
+        "TB_FEED_150600", "pension")).ack_floor.stream_seq >= 1  # its place is kept
+    with pytest.raises(BrokerError, match="filters"):  # another process under the same name
+        await provision([ORDOS], nats_server.url, backends=["audit=household_move"])
+    with pytest.raises(ValueError, match="back-end name"):
+        await provision([ORDOS], nats_server.url, backends=["pension.audit"])
 
 
 async def test_provisioning_lifts_a_discarding_limit_someone_set_on_an_existing_stream(

@@ -137,7 +137,8 @@ def test_addresses_and_jetstream_names_follow_the_broker_subject_grammar() -> No
     assert fill(dead["address"]) == subjects.dead_letter_subject(dest)
     assert fill(dead["x-jetstream"]["stream"]) == subjects.dead_letter_stream_name(dest)
     command = document["channels"]["regionCommands"]["address"]
-    assert command.replace("{region}", dest) == subjects.command_subject(dest)
+    assert command.replace("{region}", dest).replace("{backend}", "pension") == \
+        subjects.command_subject(dest, "pension")
 
 
 def test_control_message_ids_are_valid_dedup_keys() -> None:
@@ -289,7 +290,7 @@ def test_every_command_request_encodes_to_what_the_request_schema_describes(
     if identified(type(command)):  # a back-end sends the ID number, never the derived fields
         command = dataclasses.replace(command, person_key="", applicant_masked="")
         applicant_id = "110101196504157795"
-    request = encode_request(command, command_id="c-1", principal="staff:0451", case_id=CASE_ID,
+    request = encode_request(command, command_id="c-1", case_id=CASE_ID,
                              applicant_id=applicant_id)
     assert payload_errors(committed(), "CommandRequest", request) == []
 
@@ -297,7 +298,7 @@ def test_every_command_request_encodes_to_what_the_request_schema_describes(
 def test_a_new_case_needs_its_number_and_process_and_an_old_one_may_not_name_them() -> None:
     number = CaseNumber.new(RegionCode("150600"), dt.date(2025, 3, 3), uuid.UUID(int=7))
     submit = application(pension.PROCESS, number, "", ["610800"], STAFF, item_id="b1-7")
-    opening = json.loads(encode_request(submit, command_id="s-1", principal="window:3",
+    opening = json.loads(encode_request(submit, command_id="s-1",
                                         case_number=str(number), process=pension.PROCESS,
                                         applicant_id="110101196504157795"))
     assert payload_errors(committed(), "CommandRequest", json.dumps(opening).encode()) == []
@@ -314,7 +315,7 @@ def test_a_new_case_needs_its_number_and_process_and_an_old_one_may_not_name_the
     both = {**opening, "case_id": CASE_ID}
     assert payload_errors(committed(), "CommandRequest", json.dumps(both).encode()) != []
     unknown = json.loads(encode_request(AcceptIntake(actor=STAFF), command_id="c",
-                                        principal="p", case_id=CASE_ID))
+                                        case_id=CASE_ID))
     unknown["command"]["type"] = "Launch"
     assert payload_errors(committed(), "CommandRequest", json.dumps(unknown).encode()) != []
 

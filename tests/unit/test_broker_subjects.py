@@ -26,8 +26,7 @@ def test_destination_names_its_stream_subjects_consumer_and_dead_letters() -> No
 
 
 @pytest.mark.parametrize(("build", "kind"), [
-    (subjects.command_subject, "cmd"), (subjects.materials_subject, "doc"),
-    (subjects.dead_letter_subject, "dlq"),
+    (subjects.materials_subject, "doc"), (subjects.dead_letter_subject, "dlq"),
 ])
 def test_single_region_subjects_parse_back(
     build: Callable[[str], str], kind: subjects.AddressKind,
@@ -35,6 +34,31 @@ def test_single_region_subjects_parse_back(
     subject = build("140200")
     assert subject == f"tb.v1.{kind}.140200"
     assert subjects.parse_subject(subject) == subjects.Address(kind, "140200")
+
+
+def test_a_command_subject_names_its_back_end_and_parses_back() -> None:
+    subject = subjects.command_subject("140200", "pension")
+    assert subject == "tb.v1.cmd.140200.pension"
+    assert subjects.parse_subject(subject) == subjects.Address("cmd", "140200",
+                                                               backend="pension")
+    assert subjects.subject_matches(subjects.command_filter("140200"), subject)
+    for bad in ("tb.v1.cmd.140200", "tb.v1.cmd.140200.a.b", "tb.v1.cmd.140200.*"):
+        with pytest.raises(ValueError):
+            subjects.parse_subject(bad)
+    with pytest.raises(ValueError, match="back-end name"):
+        subjects.command_subject("140200", "pension.audit")
+
+
+def test_each_user_replies_under_its_own_prefix_and_a_reply_names_its_owner() -> None:
+    assert subjects.inbox_prefix("150600") == "_INBOX_150600"
+    assert subjects.inbox_prefix("150600", "pension") == "_INBOX_150600_pension"
+    assert subjects.inbox_owner("_INBOX_150600.abc.1") == ("150600", None)
+    assert subjects.inbox_owner("_INBOX_150600_pension.abc.1") == ("150600", "pension")
+    assert subjects.inbox_owner("_INBOX_150600_a_b-c.x") == ("150600", "a_b-c")
+    for other in ("_INBOX.abc.1", "_INBOX_150600", "_INBOX_15060.x", "tb.v1.evt.610800.150600",
+                  "$JS.ACK.TB_EVT_150600.inbox_150600.1.1.1.1.0", "_INBOX_150600.*", "",
+                  "_INBOX_150600_.x"):
+        assert subjects.inbox_owner(other) is None, other
 
 
 @pytest.mark.parametrize(
@@ -60,7 +84,7 @@ def test_parsing_refuses_what_the_grammar_never_builds(subject: str) -> None:
 
 def test_parse_event_subject_refuses_other_kinds() -> None:
     with pytest.raises(ValueError, match="not an event subject"):
-        subjects.parse_event_subject("tb.v1.cmd.150600")
+        subjects.parse_event_subject("tb.v1.cmd.150600.pension")
 
 
 def test_msg_id_is_event_id_colon_destination_and_parses_back() -> None:

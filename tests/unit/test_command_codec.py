@@ -137,14 +137,14 @@ def test_every_command_type_survives_json_unchanged(name: str, data: st.DataObje
 def test_a_request_survives_encoding_unchanged() -> None:
     sheet = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 650_000)])
     command = IssueInfoSheet(actor=STAFF, sheet=sheet)
-    request = decode_request(encode_request(command, command_id="c-1", principal="staff:0451",
-                                            case_id=CASE_ID))
+    request = decode_request(encode_request(command, command_id="c-1", case_id=CASE_ID),
+                             "backend:window")
     assert (request.command, request.case_id, request.command_id, request.principal) == (
-        command, CASE_ID, "c-1", "staff:0451")
+        command, CASE_ID, "c-1", "backend:window")
     submit = application(pension.PROCESS, NUMBER, "", ["610800"], STAFF)
-    opening = decode_request(encode_request(submit, command_id="s-1", principal="window:3",
-                                            case_number=str(NUMBER), process=pension.PROCESS,
-                                            applicant_id=APPLICANT_ID))
+    opening = decode_request(encode_request(submit, command_id="s-1", case_number=str(NUMBER),
+                                            process=pension.PROCESS, applicant_id=APPLICANT_ID),
+                             "backend:window")
     assert opening.opens_case and opening.command == submit
     assert opening.applicant_id == APPLICANT_ID
     assert opening.target_case_id == str(NUMBER.case_id)
@@ -155,7 +155,7 @@ def test_a_request_survives_encoding_unchanged() -> None:
 
 def _body(command: Any = None, **top: Any) -> dict[str, Any]:
     """A request; `...` for a field leaves it out."""
-    body: dict[str, Any] = {"command_id": "c-1", "principal": "staff:0451", "case_id": CASE_ID,
+    body: dict[str, Any] = {"command_id": "c-1", "case_id": CASE_ID,
                             "command": command or encode_command(AcceptIntake(actor=STAFF))}
     body.update(top)
     return {k: v for k, v in body.items() if v is not ...}
@@ -197,7 +197,8 @@ REFUSED: list[tuple[str, bytes | dict[str, Any], str, str]] = [
     ("no command id", _body(command_id=...), "missing_field", "command_id"),
     ("command id not text", _body(command_id=7), "invalid_field", "command_id"),
     ("command id too long", _body(command_id="x" * 201), "invalid_field", "command_id"),
-    ("no principal", _body(principal=None), "missing_field", "principal"),
+    ("a principal in the body: it is the subject's", _body(principal="backend:other"),
+     "unknown_field", "principal"),
     ("case id not a UUID", _body(case_id="42"), "invalid_field", "case_id"),
     ("case number with a case id", _body(case_number=str(NUMBER)), "unknown_field",
      "case_number"),
@@ -267,7 +268,7 @@ def test_a_bad_request_is_refused_with_a_code_and_the_field_at_fault(
 ) -> None:
     raw = request_body if isinstance(request_body, bytes) else json.dumps(request_body).encode()
     with pytest.raises(InvalidRequest) as refused:
-        decode_request(raw)
+        decode_request(raw, "backend:window")
     assert (refused.value.code, refused.value.field) == (code, field)
     assert isinstance(refused.value, DomainError) and str(refused.value)
 

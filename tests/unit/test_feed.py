@@ -202,10 +202,9 @@ class NodeCommands:
     def __init__(self, region: Region) -> None:
         self.region = region
 
-    async def command(self, case_id: str, command: Command, *, command_id: str,
-                      principal: str) -> Outcome:
+    async def command(self, case_id: str, command: Command, *, command_id: str) -> Outcome:
         outcome = self.region.node.command(case_id, command, T0, command_id=command_id,
-                                           principal=principal)
+                                           principal="backend:pension")
         if not outcome.ok:
             raise CommandRejected(outcome.error_code, outcome.error, "", outcome)
         return outcome

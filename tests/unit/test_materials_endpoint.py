@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import nats.errors
 import pytest
 
 from domain.kernel import Actor
@@ -33,7 +34,7 @@ from regions.core.documents import DocError, DocRequest, authorise
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.documents import DocumentEndpoint
 from regions.runtime.driver import NodeDriver
-from regions.sdk.documents import MaterialMismatch, fetch_material
+from regions.sdk.documents import MaterialMismatch, OwnerUnavailable, fetch_material
 from regions.wire.documents import DocChunk, chunk_size, encode_chunk, encode_request, inbox_prefix
 from simulations.workload import draw_applicant
 
@@ -132,6 +133,8 @@ class Loopback:
         body = json.loads(payload)
         self.requests.append(DocRequest(**body))
         raw = await self.endpoint.handle(payload, f"{self.reply_prefix}.abc.{len(self.requests)}")
+        if raw is None:  # NATS: nobody answers
+            raise nats.errors.TimeoutError
         return Loopback.Msg(self.tamper(raw))
 
 
@@ -158,16 +161,22 @@ def test_a_large_document_travels_in_chunks_and_arrives_verified() -> None:
     serve(owner, scenario)
 
 
-def test_a_reply_to_another_regions_inbox_is_refused() -> None:
+def test_a_request_whose_reply_is_not_the_requesters_inbox_is_neither_served_nor_answered(
+) -> None:
     owner = proxy_case()
 
     async def scenario(endpoint: DocumentEndpoint) -> None:
-        # A stranger naming the handler as requester but listening on its own inbox.
-        nc = Loopback(endpoint, inbox_prefix(STRANGER))
-        with pytest.raises(DocError) as caught:
-            await fetch_material(nc, owner=OWNER, requester=HANDLER, case_id=owner.case_id,
-                                 ref=owner.ref)
-        assert caught.value.code == "foreign_reply_subject"
+        # A stranger naming the handler as requester but listening on its own inbox, then
+        # pointing the answer at a stream subject and at the shared namespace.
+        for prefix in (inbox_prefix(STRANGER), f"tb.v1.evt.{HANDLER}.{OWNER}", "_INBOX"):
+            nc = Loopback(endpoint, prefix)
+            with pytest.raises(OwnerUnavailable):
+                await fetch_material(nc, owner=OWNER, requester=HANDLER,
+                                     case_id=owner.case_id, ref=owner.ref)
+        # The handler's back-ends reply under their own prefixes, and are served.
+        nc = Loopback(endpoint, inbox_prefix(HANDLER, "officer"))
+        assert await fetch_material(nc, owner=OWNER, requester=HANDLER, case_id=owner.case_id,
+                                    ref=owner.ref) == SCAN
     serve(owner, scenario)
 
 

@@ -166,7 +166,7 @@ def test_consumed_and_applied_count_what_the_inbox_fetched_and_recorded() -> Non
 
 def test_commands_are_counted_by_outcome() -> None:
     async def scenario(pair: Pair) -> None:
-        await CommandEndpoint(pair.drivers[A]).handle(b"not json")
+        await CommandEndpoint(pair.drivers[A]).handle(b"not json", "backend:window")
 
     seen = samples(stepped(scenario).status)
     assert {o: seen[("tongban_commands_total", (("outcome", o),))] for o in KINDS} == {

@@ -23,7 +23,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from regions.adapters.brokers.nats import DEFAULT_CONNECT_TIMEOUT, NatsBroker
-from regions.adapters.brokers.provision import DEFAULT_DUPLICATE_WINDOW, Provisioned, provision
+from regions.adapters.brokers.provision import (
+    DEFAULT_DUPLICATE_WINDOW,
+    Backend,
+    Provisioned,
+    provision,
+)
+from regions.adapters.brokers.retention import STREAMS, Retention
 from regions.core.ports import StreamInfo, check_provisioning
 from regions.wire import subjects
 
@@ -79,7 +85,8 @@ def check_site(home: Iterable[str], remote: Mapping[str, Iterable[str]]) -> tupl
 async def provision_site(
     home: Iterable[str], url: str, remote: Mapping[str, Iterable[str]], replicas: int = 1, *,
     duplicate_window: float = DEFAULT_DUPLICATE_WINDOW,
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, backends: Iterable[Backend | str] = (),
+    retention: Retention = STREAMS,
 ) -> Site:
     """Provision this site's own regions as `provision` does, source their `TB_OUT_` streams from
     every remote domain, and hold this site's traffic to remote regions in `TB_OUT_` streams.
@@ -88,14 +95,15 @@ async def provision_site(
     codes, domains = check_site(home, remote)
     check_provisioning(duplicate_window=duplicate_window, replicas=replicas)
     done = await provision(codes, url, replicas, duplicate_window=duplicate_window,
-                           connect_timeout=connect_timeout)
+                           connect_timeout=connect_timeout, backends=backends,
+                           streams=retention, dead_letters=retention)
     broker = await NatsBroker.connect(url, name="tongban-provision-site",
                                       connect_timeout=connect_timeout)
     try:
         for code in codes:
             await broker.ensure_sources(code, list(domains))
         outbound = [await broker.ensure_outbound_stream(
-            code, duplicate_window=duplicate_window, replicas=replicas)
+            code, duplicate_window=duplicate_window, replicas=replicas, retention=retention)
             for regions in domains.values() for code in regions]
         return Site(done, outbound)
     finally:

@@ -31,10 +31,12 @@ What it has to do that nats-py does otherwise (see `shared/reference/nats.md`):
   within `timeout` of the previous one; a failure cancels the rest and reports the acks before it.
 
 Provisioning (`ensure_*`) creates what is missing and updates only editable settings, never
-touching messages or a consumer's position. Event streams are file-backed, limits retention with
-no limits and `discard: new` (if an operator ever adds a limit, publishing stops instead of
-dropping unconsumed messages), purge denied; `persist_mode: async` is refused. Message deletion
-stays allowed: operators need it for poison messages, and the dead-letter stream for "discard".
+touching messages or a consumer's position. Streams are file-backed, limits retention with the
+age and byte limits of `retention` (sized from the protocols' longest wait; a message older
+than that is re-sent from the origin's store, never lost) and `discard: new` (a full stream
+refuses publishes instead of dropping unconsumed messages), purge denied; `persist_mode: async`
+is refused. Message deletion stays allowed: operators need it for poison messages, and the
+dead-letter stream for "discard".
 """
 
 from __future__ import annotations
@@ -52,7 +54,10 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 
+from regions.adapters.brokers import retention as retention_
+from regions.adapters.brokers.nats_connect import ConnectionLog, connect_client
 from regions.adapters.brokers.nats_pull import Handle, PullInbox, PullRefused, Settles
+from regions.adapters.brokers.retention import Retention
 from regions.core.ports import (
     BrokerError,
     ConsumerInfo,
@@ -97,28 +102,28 @@ class NatsBroker:
         self._inboxes: dict[tuple[str, str], PullInbox] = {}
         self._settles = Settles(self._nc)
         self._closed = False
+        self._log = ConnectionLog(log, "tongban")
 
     @classmethod
     async def connect(
-        cls, url: str | Sequence[str], *, name: str = "tongban",
+        cls, url: str | Sequence[str], *, name: str = "tongban", inbox_prefix: str = "_INBOX",
         timeout: float = DEFAULT_TIMEOUT, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         reconnect_wait: float = DEFAULT_RECONNECT_WAIT, ping_interval: float = 10.0,
     ) -> NatsBroker:
         """Connect, then reconnect forever after any loss. `BrokerError` if the first connection
         does not succeed within `connect_timeout`.
+
+        `inbox_prefix` is the NATS user's own reply prefix (`subjects.inbox_prefix`): publish
+        acks, pull deliveries and settle confirmations all arrive under it.
         """
         broker = cls(timeout=timeout)
         servers = [url] if isinstance(url, str) else list(url)
-        # nats-py annotates these durations as int; it passes them to asyncio, floats work.
-        durations: dict[str, Any] = {
-            "reconnect_time_wait": reconnect_wait, "connect_timeout": min(2.0, connect_timeout),
-            "ping_interval": ping_interval, "drain_timeout": timeout}
+        broker._log = ConnectionLog(log, name, on_disconnected=broker._on_disconnected)
         try:
-            await asyncio.wait_for(broker._nc.connect(
-                servers=servers, name=name, allow_reconnect=True, max_reconnect_attempts=-1,
-                max_outstanding_pings=2, error_cb=broker._on_error,
-                disconnected_cb=broker._on_disconnected, reconnected_cb=broker._on_reconnected,
-                closed_cb=broker._on_closed, **durations,
+            await asyncio.wait_for(connect_client(
+                broker._nc, servers, name=name, inbox_prefix=inbox_prefix, log=broker._log,
+                reconnect_wait=reconnect_wait, connect_timeout=min(2.0, connect_timeout),
+                max_outstanding_pings=2, ping_interval=ping_interval, drain_timeout=timeout,
             ), connect_timeout)
             await broker._settles.open()
         except (TimeoutError, OSError, nats.errors.Error) as exc:
@@ -240,19 +245,62 @@ class NatsBroker:
 
     async def ensure_stream(
         self, dest: str, *, duplicate_window: float, replicas: int = 1,
+        retention: Retention = retention_.STREAMS,
     ) -> StreamInfo:
         check_provisioning(duplicate_window=duplicate_window, replicas=replicas)
         return await self._ensure_stream(
             subjects.event_stream_name(dest), subjects.event_stream_subjects(dest),
-            duplicate_window, replicas, deny_purge=True)
+            duplicate_window, replicas, deny_purge=True, retention=retention)
 
     async def ensure_dead_letter_stream(
         self, dest: str, *, duplicate_window: float, replicas: int = 1,
+        retention: Retention = retention_.DEAD_LETTERS,
     ) -> StreamInfo:
         check_provisioning(duplicate_window=duplicate_window, replicas=replicas)
         return await self._ensure_stream(
             subjects.dead_letter_stream_name(dest), [subjects.dead_letter_subject(dest)],
-            duplicate_window, replicas, deny_purge=False)
+            duplicate_window, replicas, deny_purge=False, retention=retention)
+
+    async def ensure_feed_stream(
+        self, region: str, *, duplicate_window: float, replicas: int = 1,
+        retention: Retention = retention_.STREAMS,
+    ) -> StreamInfo:
+        """`TB_FEED_<region>`: the region's back-end feed; the same settings as an event stream."""
+        check_provisioning(duplicate_window=duplicate_window, replicas=replicas)
+        return await self._ensure_stream(
+            subjects.feed_stream_name(region), subjects.feed_stream_subjects(region),
+            duplicate_window, replicas, deny_purge=True, retention=retention)
+
+    async def ensure_backend_consumer(
+        self, region: str, backend: str, *, process: str | None = None, ack_wait: float,
+        max_ack_pending: int,
+    ) -> ConsumerInfo:
+        """Back-end `backend`'s durable pull consumer on `TB_FEED_<region>`: explicit acks,
+        from the feed's start, unlimited deliveries, filtered to one process if given. Only the
+        admin creates it (the back-end may read, pull and ack it); an existing one keeps its
+        position and filter (a different filter is refused: `BrokerError`)."""
+        check_provisioning(ack_wait=ack_wait, max_ack_pending=max_ack_pending)
+        stream, name = subjects.feed_stream_name(region), subjects.feed_consumer_name(backend)
+        wanted_filter = subjects.feed_filter(region, process)
+        editable: dict[str, Any] = {"ack_wait": float(ack_wait), "max_deliver": -1,
+                                    "max_ack_pending": max_ack_pending}
+        try:
+            current = await self._api(lambda: self._js.consumer_info(stream, name))
+        except NoConsumer:
+            wanted = api.ConsumerConfig(
+                name=name, durable_name=name, ack_policy=api.AckPolicy.EXPLICIT,
+                deliver_policy=api.DeliverPolicy.ALL, replay_policy=api.ReplayPolicy.INSTANT,
+                filter_subject=wanted_filter,
+            ).evolve(**editable)
+        else:
+            if current.config.filter_subject != wanted_filter:
+                raise BrokerError(
+                    f"consumer {name} on {stream} filters {current.config.filter_subject!r}, "
+                    f"not {wanted_filter!r}: give this back-end another name")
+            wanted = current.config.evolve(**editable)
+            if wanted == current.config:
+                return _consumer_info(current)
+        return _consumer_info(await self._api(lambda: self._js.add_consumer(stream, wanted)))
 
     async def ensure_consumer(
         self, dest: str, *, ack_wait: float, max_deliver: int = -1, max_ack_pending: int = 1000,
@@ -278,13 +326,14 @@ class NatsBroker:
 
     async def ensure_outbound_stream(
         self, dest: str, *, duplicate_window: float, replicas: int = 1,
+        retention: Retention = retention_.STREAMS,
     ) -> StreamInfo:
         """Multi-site: `TB_OUT_<dest>` holds `tb.v1.evt.<dest>.*` published on this domain for a
         region homed on another; the same settings as an event stream (nothing is discarded)."""
         check_provisioning(duplicate_window=duplicate_window, replicas=replicas)
         return await self._ensure_stream(
             subjects.outbound_stream_name(dest), subjects.event_stream_subjects(dest),
-            duplicate_window, replicas, deny_purge=True)
+            duplicate_window, replicas, deny_purge=True, retention=retention)
 
     async def ensure_sources(self, dest: str, domains: Sequence[str]) -> StreamInfo:
         """Multi-site: `TB_EVT_<dest>` also takes in `TB_OUT_<dest>` of each other JetStream
@@ -339,11 +388,15 @@ class NatsBroker:
 
     async def _ensure_stream(
         self, name: str, patterns: list[str], window: float, replicas: int, *, deny_purge: bool,
+        retention: Retention,
     ) -> StreamInfo:
+        if window > retention.max_age:
+            raise ValueError(f"duplicate_window {window} s exceeds the streams' max_age")
         managed: dict[str, Any] = {
             "subjects": patterns, "retention": api.RetentionPolicy.LIMITS,
             "storage": api.StorageType.FILE, "discard": api.DiscardPolicy.NEW,
-            "max_msgs": -1, "max_bytes": -1, "max_age": 0.0, "max_msgs_per_subject": -1,
+            "max_msgs": -1, "max_bytes": retention.max_bytes, "max_age": retention.max_age,
+            "max_msgs_per_subject": -1,
             "duplicate_window": float(window), "num_replicas": replicas,
             "allow_rollup_hdrs": False, "deny_purge": deny_purge,
         }
@@ -388,21 +441,10 @@ class NatsBroker:
             raise BrokerError(f"settle of {d.stream} seq {d.stream_seq} failed: {exc!r}") from exc
         handle.settled = handle.settled or final
 
-    async def _on_error(self, exc: Exception) -> None:
-        log.debug("nats: %r", exc)
-
     async def _on_disconnected(self) -> None:
-        if not self._closed:
-            log.warning("disconnected from NATS; reconnecting")
         self._settles.forget()  # whether the server applied them is unknowable now
         for inbox in self._inboxes.values():
             inbox.wake()
-
-    async def _on_reconnected(self) -> None:
-        log.info("reconnected to NATS at %s", self._nc.connected_url)
-
-    async def _on_closed(self) -> None:
-        log.debug("NATS connection closed")
 
 
 def _abandon(futures: list[asyncio.Future[api.PubAck]]) -> None:
@@ -445,4 +487,6 @@ def _consumer_info(info: api.ConsumerInfo) -> ConsumerInfo:
         max_deliver=config.max_deliver if config.max_deliver is not None else -1,
         num_pending=info.num_pending or 0, num_ack_pending=info.num_ack_pending or 0,
         ack_floor=info.ack_floor.stream_seq if info.ack_floor else 0,
+        filter_subject=config.filter_subject or "",
+        max_ack_pending=config.max_ack_pending if config.max_ack_pending is not None else -1,
     )

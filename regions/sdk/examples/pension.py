@@ -1,6 +1,11 @@
 """Example back-end: a region's social-insurance system that auto-decides pension transfers.
 
-    tongban backend pension --region 150600 --nats-url nats://127.0.0.1:4222
+    tongban backend pension --region 150600 \
+        --nats-url nats://backend_150600_pension:…@127.0.0.1:4222
+
+Its durable on the region's feed is provisioned by the operator (`tongban nats provision
+--regions 150600 --backend pension`); the node knows it as `backend:pension` from the subject
+its commands arrive on, and every event it causes records that actor.
 
 It consumes its region's feed (`regions.sdk.feed`, process `pension_transfer`) and, in each
 role the region plays, gives the commands that window staff, officers, treasury and bank would
@@ -63,8 +68,7 @@ Records = Callable[[str, str], InfoSheet]
 class CommandSender(Protocol):
     """What the back-end needs of `regions.sdk.client.RegionClient`."""
 
-    async def command(self, case_id: str, command: Command, *, command_id: str,
-                      principal: str) -> Outcome: ...
+    async def command(self, case_id: str, command: Command, *, command_id: str) -> Outcome: ...
 
 
 def example_records(case_id: str, region: str) -> InfoSheet:
@@ -89,7 +93,6 @@ class PensionBackend:
         self.records = records
         self.bank_ref = bank_ref
         self.actor = Actor.backend(name, region)
-        self.principal = str(self.actor)
         self.stats = {"sent": 0, "refused": 0}
 
     async def handle(self, event: SideEvent) -> None:
@@ -129,8 +132,7 @@ class PensionBackend:
         """One command under its deterministic id; None when the domain refused it."""
         command_id = f"{self.name}:{case_id}:{step}"
         try:
-            outcome = await self.commands.command(case_id, command, command_id=command_id,
-                                                  principal=self.principal)
+            outcome = await self.commands.command(case_id, command, command_id=command_id)
         except CommandRejected as exc:
             self.stats["refused"] += 1
             log.info("%s %s of case %s refused: %s (%s)", self.region, step, case_id, exc,
