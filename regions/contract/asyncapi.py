@@ -328,8 +328,10 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                                 "acks) the deliveries held count until ack_wait passes, so a "
                                 "short ack_wait is a prompt drain; keep a slow handler's "
                                 "deliveries alive with +WPI every third of it",
-                    "max_ack_pending": "64; fetch at most this many at a time, so redeliveries "
-                                       "after a crash come before any later event",
+                    "max_ack_pending": "64; fetch at most this many at a time. After a crash "
+                                       "the deliveries a dead process held come back after "
+                                       "ack_wait, possibly behind later events: remember "
+                                       "what you handled by feedseq, not by the highest",
                 },
             },
             "sendCommand": {

@@ -21,10 +21,14 @@ process stops), so handlers must be idempotent — send commands with determinis
 runs, the events this client holds are kept alive (`+WPI` every third of the consumer's
 `ack_wait`), so a slow handler never sees its event redelivered behind its back.
 
-Order: the client fetches at most the durable's `max_ack_pending` at a time, so after a crash
-(of the back-end or of nats-server) the events it held come back first, once their `ack_wait`
-has passed — a short `ack_wait` (provisioning's 5 s) is what makes the feed drain promptly.
-Events this process already handled (by feed position) are acked without calling the handler.
+Order and crashes: within one process events are handled in feed order (a failed one is retried
+before anything behind it). When a process dies holding deliveries, they come back only once
+their `ack_wait` has passed — provisioning's 5 s is what makes the feed drain promptly (60 s
+stalled a back-end for a minute) — and if the dead process held fewer than the durable's
+`max_ack_pending`, later events reach the next process first. So the client remembers which
+positions *it* handled (a bounded set, not a high-water mark): a redelivered event it never
+handled is handled whenever it comes, a repeat of one it did is acked without calling the
+handler. It fetches at most `max_ack_pending` at a time.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ Only the applicant's submission is given by hand.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,10 +19,13 @@ from pathlib import Path
 import nats
 import pytest
 
-from domain.kernel import Actor
+from domain.deadlines import DeadlineCleared
+from domain.kernel import Actor, to_payload
 from domain.protocols import pension
 from domain.protocols.transfer import application
+from domain.values import CaseNumber, RegionCode
 from projections.records import SideEvent
+from regions.adapters.brokers.nats import NatsBroker
 from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.brokers.provision import provision
 from regions.adapters.stores.sql import SqliteStore
@@ -28,6 +33,7 @@ from regions.core.sides import side_id
 from regions.core.store import Stream
 from regions.sdk.examples.pension import PensionBackend
 from regions.sdk.feed import BackendClient
+from regions.wire import feed as feed_codec
 from simulations.workload import draw_applicant
 from tests.integration import realworld as rw
 
@@ -189,3 +195,52 @@ async def a_restarted_back_end_replays_the_feed_without_acting_twice(
     after = {(code, c): await side_entries(nodes, code, c)
              for code in (DEST, ORIGIN) for c in case_ids}
     assert after == before
+
+
+def feed_item(region: str, position: int) -> SideEvent:
+    """A feed event of `region` at `position` (one case each; what it says does not matter)."""
+    number = CaseNumber.new(RegionCode(region), dt.date(2026, 3, 2), uuid.UUID(int=position))
+    event = DeadlineCleared(at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+                            actor=Actor.system("deadlines", region), step=f"s{position}")
+    return SideEvent(position=position, region=region, case_id=str(number.case_id),
+                     case_number=str(number), process=pension.PROCESS,
+                     side_id=str(uuid.UUID(int=position)), version=1, type="DeadlineCleared",
+                     schema_version=1, payload=to_payload(event))
+
+
+def test_events_a_crashed_back_end_held_are_handled_by_the_next_one_even_behind_later_ones(
+    nats_server: NatsServer,
+) -> None:
+    """The crashed process held events 1 and 2 unacked; the next one gets 3 and 4 at once and
+    1 and 2 once their `ack_wait` (5 s) has passed. It must handle them then — it never did —
+    rather than take them for repeats of what it handled (a high-water mark would)."""
+    region = "150700"  # a feed no other test of this module writes
+
+    async def main() -> tuple[list[int], dict[str, int]]:
+        await provision([region], nats_server.url, backends=["ledger"])
+        writer = await NatsBroker.connect(nats_server.url)
+        for position in range(1, 5):
+            await writer.publish(feed_codec.encode(feed_item(region, position)))
+        await writer.close()
+        crashed = await NatsBroker.connect(nats_server.url)
+        held = await crashed.fetch("ledger", f"TB_FEED_{region}", 2, 2.0)
+        assert [feed_codec.decode(d.data).position for d in held] == [1, 2]
+        await crashed.close()  # gone without a word: no ack, no nak
+        handled: list[int] = []
+
+        async def handler(event: SideEvent) -> None:
+            handled.append(event.position)
+
+        client = BackendClient(nats_server.url, region, "ledger", fetch_timeout=0.2)
+        await client.connect()
+        try:
+            deadline = asyncio.get_running_loop().time() + 30
+            while len(handled) < 4 and asyncio.get_running_loop().time() < deadline:
+                await client.poll(handler)
+        finally:
+            await client.close()
+        return handled, client.stats
+
+    handled, stats = asyncio.run(main())
+    assert handled == [3, 4, 1, 2]
+    assert stats["repeats"] == 0

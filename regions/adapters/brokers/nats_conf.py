@@ -33,11 +33,11 @@ Why these and nothing more:
   only reply subjects under the asker's own prefix (`regions.runtime.endpoints`), or a back-end
   could have its node publish onto any subject, JetStream's ack subjects included.
 
-What permissions cannot stop (documented in docs/operations.md): a pull request's reply subject
+What permissions cannot stop (docs/nats.md): a pull request's reply subject
 is the asker's choice and nats-server delivers there without checking the asker's subscribe
 rights, so a user can have *its own* consumer's messages — data it may read anyway — delivered
-onto another subject. Receivers therefore check what arrives (the inbox quarantines anything
-that is not a well-formed link message from a peer).
+onto another subject. Receivers therefore check what arrives (the inbox quarantines what does
+not decode as a link message). An account per back-end would close it (docs/nats.md).
 
 Passwords here are development defaults (`tongban-dev-…`); production replaces them with bcrypt
 hashes (`nats server passwd`), nkeys or JWTs.
