@@ -414,13 +414,13 @@ def test_two_regions_complete_a_pension_transfer_as_deployed_without_a_permissio
     async def submit() -> str:
         person = draw_applicant(random.Random(11))
         number = new_case_number(dest)
-        command = application(pension.PROCESS, number, person.person_key, [origin],
-                              Actor("applicant", person.citizen.masked, dest),
-                              applicant_masked=person.citizen.masked, item_id="b1-7")
+        command = application(pension.PROCESS, number, "", [origin],
+                              Actor("applicant", person.citizen.masked, dest), item_id="b1-7")
         async with RegionClient(deployed_nats.user_url(user.name, user.password), dest,
                                 "pension", timeout=2.0) as client:
             outcome = await client.submit(str(number), pension.PROCESS, command,
-                                          command_id=f"deployed-{number}")
+                                          command_id=f"deployed-{number}",
+                                          applicant_id=person.citizen.number)
         assert outcome.ok, outcome
         return outcome.case_id
 

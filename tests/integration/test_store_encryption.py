@@ -33,7 +33,7 @@ T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 NUMBER = "150600-20260302-0000000009"
 OLD, NEW = (base64.b64encode(bytes([n]) * 32).decode() for n in (1, 2))
 REQUEST = json.dumps({
-    "command_id": "s-1", "principal": "window:3", "case_id": None, "case_number": NUMBER,
+    "command_id": "s-1", "case_id": None, "case_number": NUMBER,
     "process": "pension_transfer",
     "command": {"type": "Submit", "actor": {"kind": "staff", "id": "0451", "region": HERE},
                 "case_number": NUMBER, "item_id": "b1-7", "process": "pension_transfer",
@@ -98,7 +98,7 @@ def case_id() -> str:
 def test_an_encrypted_store_holds_ciphertext_and_reads_it_back(make_store: Any) -> None:
     store = make_store(OLD)
     region = node(store, OLD)
-    assert CommandService(region.node).handle(decode_request(REQUEST), T0).ok
+    assert CommandService(region.node).handle(decode_request(REQUEST, "backend:window"), T0).ok
     stored = raw_rows(store)
     for clear in (b"ApplicationSubmitted", b"b1-7", b"1101**********7795", b"pension"):
         assert clear not in stored, clear
@@ -109,12 +109,12 @@ def test_an_encrypted_store_holds_ciphertext_and_reads_it_back(make_store: Any) 
 
 def test_a_key_rotates_by_putting_the_new_one_first(make_store: Any) -> None:
     region = node(make_store(OLD), OLD)
-    assert CommandService(region.node).handle(decode_request(REQUEST), T0).ok
+    assert CommandService(region.node).handle(decode_request(REQUEST, "backend:window"), T0).ok
     rotated = node(make_store(f"{NEW},{OLD}"), f"{NEW},{OLD}")
-    accept = json.dumps({"command_id": "a-1", "principal": "window:3", "case_id": case_id(),
+    accept = json.dumps({"command_id": "a-1", "case_id": case_id(),
                          "command": {"type": "AcceptIntake", "actor": {
                              "kind": "staff", "id": "0451", "region": HERE}}}).encode()
-    accepted = CommandService(rotated.node).handle(decode_request(accept), T0)
+    accepted = CommandService(rotated.node).handle(decode_request(accept, "backend:window"), T0)
     assert accepted.ok, accepted
     # the new records read with the new key alone; the old ones need the old key
     newest = make_store(NEW).open(HERE)

@@ -33,7 +33,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOURCES = [*sorted((ROOT / "domain").rglob("*.py")),
            *(ROOT / "regions" / p for p in (
                "core/commands.py", "core/admission.py", "core/errors.py", "core/node.py",
-               "core/staging.py", "core/idempotency.py", "wire/commands.py"))]
+               "core/staging.py", "core/idempotency.py", "core/authority.py",
+               "wire/commands.py"))]
 #: Codes raised there that never answer a command, and why.
 NOT_ANSWERS = {
     "malformed_event": "a stored or received event that does not decode (quarantine)",
@@ -48,7 +49,7 @@ NOT_ANSWERS = {
 }
 RAISERS = {"DomainError", "InvalidValue", "IllegalCommand", "UnknownItem", "InvalidRequest",
            "PayloadError", "IdempotencyConflict", "CommandInProgress", "CatalogueError",
-           "MaterialsError", "LimitsError"}
+           "MaterialsError", "LimitsError", "Forbidden"}
 
 
 def _constants(node: ast.AST) -> set[str]:
@@ -101,24 +102,24 @@ def _service() -> tuple[CommandService, str]:
     region = build_region(config, clock=lambda: T0, ids=uuid.uuid4, broker=None,
                           store=MemoryStore())
     service = CommandService(region.node)
-    body = {"command_id": "open", "principal": "window:3", "case_id": None,
+    body = {"command_id": "open", "case_id": None,
             "case_number": "150600-20260302-0000000001", "process": "pension_transfer",
             "command": {"type": "Submit", "actor": dataclasses.asdict(STAFF),
                         "case_number": "150600-20260302-0000000001", "item_id": "b1-7",
                         "process": "pension_transfer", "mode": "joint",
                         "applicant_id": APPLICANT_ID, "channel": "window",
                         "details": {"origins": [ORIGIN]}}}
-    opened = service.handle(decode_request(json.dumps(body).encode()), T0)
+    opened = service.handle(decode_request(json.dumps(body).encode(), "backend:window"), T0)
     assert opened.ok and opened.outcome is not None
     return service, opened.outcome.case_id
 
 
 def answer(service: CommandService, case_id: str, command: dict[str, Any],
            command_id: str) -> CommandResult:
-    body = {"command_id": command_id, "principal": "staff:0451", "case_id": case_id,
+    body = {"command_id": command_id, "case_id": case_id,
             "command": command}
     try:
-        request = decode_request(json.dumps(body).encode())
+        request = decode_request(json.dumps(body).encode(), "backend:window")
     except InvalidRequest as exc:
         return CommandResult.refusing(exc)
     return service.handle(request, T0)

@@ -45,7 +45,7 @@ def node_with(store: MemoryStore, **config: Any) -> Any:
 
 def submit_json(**command: Any) -> bytes:
     body: dict[str, Any] = {
-        "command_id": "s-1", "principal": "window:3", "case_id": None,
+        "command_id": "s-1", "case_id": None,
         "case_number": str(NUMBER), "process": pension.PROCESS,
         "command": {"type": "Submit", "actor": {"kind": "staff", "id": "0451", "region": HERE},
                     "case_number": str(NUMBER), "item_id": "b1-7", "process": pension.PROCESS,
@@ -61,7 +61,7 @@ def stored_bytes(app: Any) -> bytes:
 def test_the_node_derives_the_person_key_and_the_masked_form_from_the_id_number() -> None:
     region = node_with(MemoryStore(), register_key=SECRET)
     service = CommandService.for_config(region.node, region.config)
-    result = service.handle(decode_request(submit_json()), T0)
+    result = service.handle(decode_request(submit_json(), "backend:window"), T0)
     assert result.ok, result
     view = region.node.side(str(NUMBER.case_id))
     submitted = view.state.intake.submitted
@@ -74,11 +74,11 @@ def test_the_node_derives_the_person_key_and_the_masked_form_from_the_id_number(
 def test_the_plaintext_is_never_stored_nor_sent() -> None:
     region = node_with(MemoryStore())
     service = CommandService.for_config(region.node, region.config)
-    opened = service.handle(decode_request(submit_json()), T0)
+    opened = service.handle(decode_request(submit_json(), "backend:window"), T0)
     assert opened.outcome is not None
     accepted = service.handle(decode_request(encode_request(
-        AcceptIntake(actor=STAFF), command_id="a-1", principal="window:3",
-        case_id=opened.outcome.case_id)), T0)
+        AcceptIntake(actor=STAFF), command_id="a-1",
+        case_id=opened.outcome.case_id), "backend:window"), T0)
     assert accepted.ok and "ContactLetterIssued" in accepted.outcome.events  # type: ignore[union-attr]
     everything = stored_bytes(region.node.app)
     assert APPLICANT_ID.encode() not in everything
@@ -88,12 +88,12 @@ def test_the_plaintext_is_never_stored_nor_sent() -> None:
 def test_a_back_end_cannot_name_the_person_key_itself() -> None:
     for field, value in (("person_key", APPLICANT_ID), ("applicant_masked", "x")):
         with pytest.raises(InvalidRequest) as exc:
-            decode_request(submit_json(**{field: value}))
+            decode_request(submit_json(**{field: value}), "backend:window")
         assert (exc.value.code, exc.value.field) == ("unknown_field", f"command.{field}")
     with pytest.raises(InvalidRequest) as missing:
         body = json.loads(submit_json())
         del body["command"]["applicant_id"]
-        decode_request(json.dumps(body).encode())
+        decode_request(json.dumps(body).encode(), "backend:window")
     assert (missing.value.code, missing.value.field) == ("missing_field", "command.applicant_id")
 
 
@@ -113,14 +113,14 @@ def test_the_domain_refuses_a_person_key_that_is_not_a_keyed_hash() -> None:
 
 def test_a_python_client_sends_the_id_number_not_the_key() -> None:
     command = application(pension.PROCESS, NUMBER, "", [ORIGIN], STAFF, item_id="b1-7")
-    raw = encode_request(command, command_id="s-1", principal="window:3",
+    raw = encode_request(command, command_id="s-1",
                          case_number=str(NUMBER), process=pension.PROCESS,
                          applicant_id=APPLICANT_ID)
     sent = json.loads(raw)["command"]
     assert sent["applicant_id"] == APPLICANT_ID and "person_key" not in sent
-    assert decode_request(raw).applicant_id == APPLICANT_ID
+    assert decode_request(raw, "backend:window").applicant_id == APPLICANT_ID
     with pytest.raises(ValueError, match="applicant_id"):
-        encode_request(command, command_id="s-1", principal="window:3",
+        encode_request(command, command_id="s-1",
                        case_number=str(NUMBER), process=pension.PROCESS)
 
 
@@ -153,7 +153,7 @@ def test_stored_events_are_encrypted_and_read_back() -> None:
     store = MemoryStore(cipher_key=key(1))
     region = node_with(store, cipher_key=key(1))
     service = CommandService.for_config(region.node, region.config)
-    assert service.handle(decode_request(submit_json()), T0).ok
+    assert service.handle(decode_request(submit_json(), "backend:window"), T0).ok
     everything = stored_bytes(region.node.app)
     assert b"ApplicationSubmitted" not in everything and b"b1-7" not in everything
     again = node_with(store, cipher_key=key(1))
@@ -163,13 +163,13 @@ def test_stored_events_are_encrypted_and_read_back() -> None:
 def test_a_rotated_key_reads_old_records_and_writes_with_the_new_key() -> None:
     store = MemoryStore(cipher_key=key(1))
     region = node_with(store)
-    assert CommandService(region.node).handle(decode_request(submit_json()), T0).ok
+    assert CommandService(region.node).handle(decode_request(submit_json(), "backend:window"), T0).ok
     store.cipher_key = f"{key(2)},{key(1)}"  # the new key first, the old one still known
     rotated = node_with(store)
     assert rotated.node.side(str(NUMBER.case_id)) is not None
     accepted = CommandService(rotated.node).handle(decode_request(encode_request(
-        AcceptIntake(actor=STAFF), command_id="a-1", principal="window:3",
-        case_id=str(NUMBER.case_id))), T0)
+        AcceptIntake(actor=STAFF), command_id="a-1",
+        case_id=str(NUMBER.case_id)), "backend:window"), T0)
     assert accepted.ok
     store.cipher_key = key(2)  # the old key retired: its records no longer read
     with pytest.raises(ValueError):

@@ -52,13 +52,12 @@ def submit(seed: int = 1, **fields: Any) -> dict[str, Any]:
 
 def send(service: CommandService, command: dict[str, Any], *, case_id: str | None = None,
          command_id: str = "c-1", process: str | None = None, seed: int = 1) -> CommandResult:
-    body: dict[str, Any] = {"command_id": command_id, "principal": "staff:0451",
-                            "case_id": case_id, "command": command}
+    body: dict[str, Any] = {"command_id": command_id, "case_id": case_id, "command": command}
     if case_id is None:
         body.update(case_number=command.get("case_number", str(number(seed))),
                     process=process or command.get("process", "pension_transfer"))
     try:
-        request = decode_request(json.dumps(body, ensure_ascii=False).encode())
+        request = decode_request(json.dumps(body, ensure_ascii=False).encode(), "backend:window")
     except InvalidRequest as exc:
         return CommandResult.refusing(exc)
     return service.handle(request, T0)

@@ -47,7 +47,7 @@ def submit(**fields: Any) -> dict[str, Any]:
 
 
 def request(command: dict[str, Any], *, case_id: str | None = None) -> bytes:
-    body: dict[str, Any] = {"command_id": "c-1", "principal": "staff:0451", "case_id": case_id,
+    body: dict[str, Any] = {"command_id": "c-1", "case_id": case_id,
                             "command": command}
     if case_id is None:
         body.update(case_number=str(NUMBER), process=command.get("process", "pension_transfer"))
@@ -56,7 +56,7 @@ def request(command: dict[str, Any], *, case_id: str | None = None) -> bytes:
 
 def refused(raw: bytes) -> tuple[str, str]:
     with pytest.raises(InvalidRequest) as exc:
-        decode_request(raw)
+        decode_request(raw, "backend:window")
     return exc.value.code, exc.value.field
 
 
@@ -125,7 +125,7 @@ def test_every_string_is_bounded_and_free_of_control_characters() -> None:
         "invalid_field", "command.reason")
     assert refused(request({**reject, "reason": "a\x00b"}, case_id=CASE_ID)) == (
         "invalid_field", "command.reason")
-    text = decode_request(request({**reject, "reason": "一\n二\t三"}, case_id=CASE_ID))
+    text = decode_request(request({**reject, "reason": "一\n二\t三"}, case_id=CASE_ID), "backend:window")
     assert text.command == RejectIntake(actor=Actor(**ACTOR), reason="一\n二\t三")  # text
 
 
@@ -152,7 +152,7 @@ def test_a_crafted_submission_never_commits_and_the_node_restarts() -> None:
     service = CommandService(region.node)
     for details in ({"origins": [ORIGIN], "note": ENVELOPE}, {"origins": [ORIGIN, ENVELOPE]}):
         try:
-            result = service.handle(decode_request(request(submit(details=details))), T0)
+            result = service.handle(decode_request(request(submit(details=details)), "backend:window"), T0)
         except InvalidRequest:
             continue
         assert not result.ok
