@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 
 from api.http import HttpServer, bind, build_app
+from api.web import WebContext, web_router
 from domain.kernel import Clock
 from regions.adapters.blobs.base import BlobStore
 from regions.adapters.blobs.setup import blob_store_for
@@ -67,7 +68,8 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop)
-    http = HttpServer(build_app(status), sock) if sock is not None else None
+    pages = web_router(WebContext(config.region))
+    http = HttpServer(build_app(status, pages), sock) if sock is not None else None
     try:
         if http is not None:
             await http.start()
