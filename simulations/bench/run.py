@@ -23,13 +23,14 @@ from typing import Any
 from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.brokers.provision import provision
 from regions.adapters.stores.sql import PostgresStore
-from simulations.bench import bounds
+from simulations.bench import bare, bounds
 from simulations.bench.figures import (
     PhaseFigures,
     ProcessFigures,
     milliseconds,
     percentile,
     propagation,
+    ratio,
     ratios,
 )
 from simulations.bench.services import (
@@ -125,6 +126,10 @@ def run_bench(plan: Plan, dsn: str | None, progress: Progress,
         progress("measuring the raw bounds...")
         raw = bounds.measure(postgres.dsn, nats.url, prefix, quick=plan.quick)
         progress(f"bounds: {raw}")
+        progress("measuring the bare pipeline (the same services, none of the features)...")
+        burst_cases = next(p.cases for p in plan.phases if p.name == "burst")
+        bare_figures = bare.measure(postgres.dsn, nats.url, prefix, burst_cases)
+        progress(f"bare pipeline: {bare_figures}")
         asyncio.run(provision([DESTINATION, ORIGIN], nats.url, ack_wait=60.0,
                               max_ack_pending=10_000))
         workers = _spawn(postgres.dsn, prefix, nats.url, plan.checkpoints, profile_dir)
@@ -132,7 +137,8 @@ def run_bench(plan: Plan, dsn: str | None, progress: Progress,
         finals = {w.name: w.ask({"op": "stop"}) for w in workers}
         for worker in workers:
             worker.process.join(30)
-        return _report(plan, postgres.origin, raw, phases, workers, finals, nats.pid or 0)
+        return _report(plan, postgres.origin, raw, phases, workers, finals, nats.pid or 0,
+                       bare_figures)
     finally:
         for worker in workers:
             if worker.process.is_alive():
@@ -228,7 +234,7 @@ def _phase_figures(phase: Phase, reports: dict[str, dict[str, Any]], wall: float
 
 def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[PhaseFigures],
             workers: list[WorkerHandle], finals: dict[str, dict[str, Any]],
-            nats_pid: int) -> dict[str, Any]:
+            nats_pid: int, bare_figures: dict[str, float]) -> dict[str, Any]:
     measured = {p.name: p for p in phases if p.recorded and p.completed}
     soak = [{"phase": p.name, "cases": p.completed, "cases_per_second": round(
         p.cases_per_second, 1), "rss_mb": {n: f.rss_mb for n, f in p.processes.items()}}
@@ -246,6 +252,9 @@ def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[Phas
         "quick": plan.quick,
         "postgres": pg_origin,
         "cases_per_second": round(burst.cases_per_second, 1),
+        "bare_pipeline_cases_per_second": bare_figures["cases_per_second"],
+        "ratio_to_bare_pipeline": ratio(burst.cases_per_second, bare_figures["cases_per_second"]),
+        "bare_pipeline": bare_figures,
         "latency_p50_ms": milliseconds(percentile(headline.latencies_s, 50)),
         "latency_p99_ms": milliseconds(percentile(headline.latencies_s, 99)),
         "latency_phase": headline.name,

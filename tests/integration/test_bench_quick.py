@@ -11,7 +11,8 @@ import time
 import psycopg
 import pytest
 
-NUMBERS = ("cases_per_second", "latency_p50_ms", "latency_p99_ms")
+NUMBERS = ("cases_per_second", "latency_p50_ms", "latency_p99_ms",
+           "bare_pipeline_cases_per_second", "ratio_to_bare_pipeline")
 RATIOS = ("cases_per_second/pg_commits_per_second",
           "event_rows_per_second/es_batched_events_per_second",
           "published_per_second/js_publish_per_second",
@@ -43,6 +44,9 @@ def test_the_quick_bench_runs_on_real_services_and_ends_with_its_figures_as_json
     assert all(isinstance(figures["ratios"][key], float) and figures["ratios"][key] > 0
                for key in RATIOS), figures["ratios"]
     assert figures["phases"]["burst"]["completed"] >= 1
+    assert figures["bare_pipeline"]["cases"] == 300  # the bound runs the burst's case count
+    assert figures["ratio_to_bare_pipeline"] == pytest.approx(
+        figures["cases_per_second"] / figures["bare_pipeline_cases_per_second"], rel=0.01)
     assert set(figures["processes"]) >= {"origin", "destination", "nats-server"}
     assert "raw bounds" not in result.stdout  # with --json, the tables stay off stdout
     assert "PostgreSQL" in result.stderr  # progress goes to stderr

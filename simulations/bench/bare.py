@@ -1,0 +1,410 @@
+"""The bare pipeline: the bound the product is measured against, in the same run (issue 17).
+
+A minimal two-region pension transfer over the same PostgreSQL and nats-server as the product,
+with the same event store library (eventsourcing's PostgreSQL process recorder) and batching at
+every hop — and none of the product's features: no receipts, registers, deadlines, feed,
+idempotency, admission or validation. It is the design "(b)" of shared/reference/throughput.md:
+- the destination saves `Submitted`, `Accepted`, `ContactLetterIssued` for up to 50 waiting cases
+  per transaction (group commit);
+- each relay reads the notification log after its cursor and publishes the whole batch with
+  `publish_async` (one message per case and hop), then moves its cursor;
+- each inbox pulls up to 256 messages, records what they cause in one transaction with its
+  tracking row, and acks the last one (`AckPolicy.ALL`);
+- the origin answers `ContactLetterIssued` with approval, info sheet and remittance (4 events);
+  the destination records the info sheet and the funds, reconciles and completes (4 events).
+11 event rows and 2 messages per case. One OS process per region, like the product's nodes.
+
+It is a measuring instrument, not product code: it checks only that every case completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+from uuid import UUID
+
+import nats
+import nats.js.errors
+import psycopg
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import ProcessRecorder, StoredEvent, Tracking
+from eventsourcing.utils import get_topic
+from nats.js import api
+from psycopg import sql
+
+from regions.adapters.brokers.nats_pull import PullInbox
+from regions.adapters.stores.sql import LEDGER_PREFIX, PostgresStore
+
+STREAMS = {"b2a": "TB_BARE_B2A", "a2b": "TB_BARE_A2B"}  # hop name -> stream (subject <hop>.*)
+GROUP_COMMIT = 50
+FETCH = 256
+RELAY_LIMIT = 1000
+WARMUP = 200
+
+
+class TransferCase(Aggregate):
+    """The destination's case."""
+
+    @event("Submitted")
+    def __init__(self, case_ref: str, amount: int) -> None:
+        self.case_ref, self.amount = case_ref, amount
+        self.status = "submitted"
+        self.funds: int | None = None
+
+    @event("Accepted")
+    def accept(self) -> None:
+        self.status = "accepted"
+
+    class ContactLetterIssued(Aggregate.Event):
+        case_ref: str
+        amount: int
+
+    @event(ContactLetterIssued)
+    def issue_contact_letter(self, case_ref: str, amount: int) -> None:
+        self.status = "letter_issued"
+
+    @event("InfoSheetReceived")
+    def receive_info_sheet(self, sheet_ref: str) -> None:
+        self.sheet_ref = sheet_ref
+
+    @event("FundsReceived")
+    def receive_funds(self, amount: int) -> None:
+        self.funds = amount
+
+    @event("Reconciled")
+    def reconcile(self, matched: bool) -> None:
+        self.status = "reconciled" if matched else "mismatch"
+
+    @event("Completed")
+    def complete(self) -> None:
+        self.status = "completed"
+
+
+class OutboundTransfer(Aggregate):
+    """The origin's side of the same case (same id)."""
+
+    @staticmethod
+    def create_id(case_id: UUID) -> UUID:
+        return case_id
+
+    @event("TransferRequestReceived")
+    def __init__(self, case_id: UUID, case_ref: str, amount: int) -> None:
+        self.case_ref, self.amount = case_ref, amount
+
+    @event("TransferOutApproved")
+    def approve(self) -> None:
+        self.approved = True
+
+    class InfoSheetIssued(Aggregate.Event):
+        sheet_ref: str
+
+    class FundsRemitted(Aggregate.Event):
+        amount: int
+
+    @event(InfoSheetIssued)
+    def issue_info_sheet(self, sheet_ref: str) -> None:
+        self.sheet_ref = sheet_ref
+
+    @event(FundsRemitted)
+    def remit_funds(self, amount: int) -> None:
+        self.remitted = amount
+
+
+class BareRegion(Application[UUID]):
+    """Events and inbox tracking in one transaction: the process recorder."""
+
+    recorder: ProcessRecorder
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+
+def encode(notifications: list[Any]) -> bytes:
+    return json.dumps([[str(n.originator_id), n.originator_version, n.topic, n.state.decode()]
+                       for n in notifications]).encode()
+
+
+def decode(app: BareRegion, data: bytes) -> list[Any]:
+    return [app.mapper.to_domain_event(StoredEvent(UUID(o), v, t, s.encode()))
+            for o, v, t, s in json.loads(data)]
+
+
+Process = Callable[[BareRegion, list[Any]], tuple[list[UUID], list[Aggregate]]]
+
+
+def process_origin(app: BareRegion, events: list[Any]) -> tuple[list[UUID], list[Aggregate]]:
+    """A contact letter in: approve, issue the info sheet, remit (4 events)."""
+    touched: list[Aggregate] = []
+    for e in events:
+        transfer = OutboundTransfer(case_id=e.originator_id, case_ref=e.case_ref,
+                                    amount=e.amount)
+        transfer.approve()
+        transfer.issue_info_sheet("IS-" + e.case_ref)
+        transfer.remit_funds(e.amount)
+        touched.append(transfer)
+    return [], touched
+
+
+def process_destination(app: BareRegion, events: list[Any]
+                        ) -> tuple[list[UUID], list[Aggregate]]:
+    """Info sheet and funds in: record both, reconcile, complete (4 events)."""
+    cases: dict[UUID, TransferCase] = {}
+    done: list[UUID] = []
+    for e in events:
+        case = cases.get(e.originator_id) or app.repository.get(e.originator_id)
+        cases[e.originator_id] = case
+        if isinstance(e, OutboundTransfer.InfoSheetIssued):
+            case.receive_info_sheet(e.sheet_ref)
+        elif isinstance(e, OutboundTransfer.FundsRemitted):
+            case.receive_funds(e.amount)
+            case.reconcile(e.amount == case.amount)
+            case.complete()
+            done.append(case.id)
+    return done, list(cases.values())
+
+
+class Hops:
+    """One region's relay (out) and inbox (in) over JetStream, batched."""
+
+    def __init__(self, app: BareRegion, nc: Any, out_hop: str, in_hop: str,
+                 share: list[str], process: Process,
+                 on_commit: Callable[[list[UUID]], None]) -> None:
+        self.app, self.nc, self.js = app, nc, nc.jetstream(timeout=30)
+        self.out_hop, self.in_hop, self.share = out_hop, in_hop, share
+        self.process, self.on_commit = process, on_commit
+        self.wake = asyncio.Event()
+        self.stopping = False
+
+    async def relay(self) -> None:
+        """Publish every shared event after the cursor, one message per case, then move the
+        cursor (a tracking row in the same table)."""
+        recorder = self.app.recorder
+        name = f"relay-{self.out_hop}"
+        cursor = await asyncio.to_thread(recorder.max_tracking_id, name) or 0
+        while not self.stopping:
+            self.wake.clear()
+            notes = await asyncio.to_thread(recorder.select_notifications, cursor + 1,
+                                            RELAY_LIMIT, None, self.share)
+            if not notes:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), 0.25)
+                continue
+            groups: dict[Any, list[Any]] = {}
+            for note in notes:
+                groups.setdefault(note.originator_id, []).append(note)
+            futures = [await self.js.publish_async(
+                f"{self.out_hop}.{case}", encode(group),
+                headers={"Nats-Msg-Id": f"{case}:{group[0].originator_version}"})
+                for case, group in groups.items()]
+            for future in futures:
+                await future
+            cursor = notes[-1].id
+            await asyncio.to_thread(recorder.insert_tracking, Tracking(name, cursor))
+
+    async def inbox(self) -> None:
+        """Pull what has arrived, record it in one transaction with the tracking row, ack the
+        last message (`AckPolicy.ALL`)."""
+        pull = PullInbox(self.nc, f"$JS.API.CONSUMER.MSG.NEXT.{STREAMS[self.in_hop]}."
+                                  f"bare_{self.in_hop}")
+        await pull.open()
+        last = await asyncio.to_thread(self.app.recorder.max_tracking_id, self.in_hop) or 0
+        while not self.stopping:
+            msgs = await pull.pull(FETCH, 0.25, lambda: bool(self.nc.is_connected))
+            fresh = [m for m in msgs if m.metadata.sequence.stream > last]
+            if fresh:
+                done = await asyncio.to_thread(self._commit, fresh)
+                last = fresh[-1].metadata.sequence.stream
+                self.on_commit(done)
+                self.wake.set()
+            if msgs:
+                await msgs[-1].ack()
+        await pull.close()
+
+    def _commit(self, msgs: list[Any]) -> list[UUID]:
+        processing: ProcessingEvent[UUID] = ProcessingEvent(
+            Tracking(self.in_hop, msgs[-1].metadata.sequence.stream))
+        done, touched = self.process(self.app, [e for m in msgs for e in decode(self.app, m.data)])
+        processing.collect_events(*touched)
+        self.app._record(processing)  # the library's own one-transaction path
+        return done
+
+
+# --------------------------------------------------------------------------- the two processes
+
+
+def _env(dsn: str, schema_prefix: str, region: str) -> dict[str, str]:
+    store = PostgresStore(dsn, schema_prefix=schema_prefix, pool_size=2, max_overflow=2)
+    settings = store.settings_for(region)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+            sql.Identifier(store.schema_for(region))))
+    env = {key.removeprefix(LEDGER_PREFIX): value for key, value in settings.items()
+           if key.startswith(LEDGER_PREFIX) and "CIPHER" not in key}
+    env.pop("APPLICATION_RECORDER_TOPIC", None)
+    # one writer per region: the case is kept in memory between its hops (throughput.md \u00a71)
+    env.update(AGGREGATE_CACHE_MAXSIZE="20000", AGGREGATE_CACHE_FASTFORWARD="n",
+               DEEPCOPY_FROM_AGGREGATE_CACHE="n")
+    return env
+
+
+def _share(*types: type) -> list[str]:
+    return [get_topic(t) for t in types]
+
+
+async def _origin(dsn: str, prefix: str, url: str, conn: Connection) -> None:
+    app = BareRegion(env=_env(dsn, prefix, "bare_origin"))
+    nc = await nats.connect(url, name="tongban-bench-bare-origin")
+    hops = Hops(app, nc, "a2b", "b2a",
+                _share(OutboundTransfer.InfoSheetIssued, OutboundTransfer.FundsRemitted),
+                process_origin, lambda done: None)
+    hops.on_commit = lambda done: hops.wake.set()
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    threading.Thread(target=lambda: (conn.recv(), loop.call_soon_threadsafe(
+        stop.set_result, None)), daemon=True).start()
+    tasks = [asyncio.create_task(hops.relay()), asyncio.create_task(hops.inbox())]
+    conn.send({"ready": True})
+    await stop
+    hops.stopping = True
+    await asyncio.wait(tasks, timeout=5)
+    await nc.close()
+    app.close()
+
+
+async def _destination(dsn: str, prefix: str, url: str, cases: int, conn: Connection) -> None:
+    app = BareRegion(env=_env(dsn, prefix, "bare_destination"))
+    nc = await nats.connect(url, name="tongban-bench-bare-destination")
+    arrived: dict[UUID, float] = {}
+    completed: dict[UUID, float] = {}
+    all_done = asyncio.Event()
+    total = WARMUP + cases
+
+    def on_commit(done: list[UUID]) -> None:
+        now = time.monotonic()
+        for case in done:
+            completed[case] = now
+        if len(completed) >= total:
+            all_done.set()
+
+    hops = Hops(app, nc, "b2a", "a2b", _share(TransferCase.ContactLetterIssued),
+                process_destination, on_commit)
+    queue: asyncio.Queue[tuple[str, int, float]] = asyncio.Queue()
+
+    def save(items: list[tuple[str, int, float]]) -> None:
+        created = []
+        for ref, amount, at in items:
+            case = TransferCase(ref, amount)
+            case.accept()
+            case.issue_contact_letter(ref, amount)
+            arrived[case.id] = at
+            created.append(case)
+        app.save(*created)
+
+    async def submitter() -> None:  # group commit: whatever has arrived, up to 50
+        while True:
+            items = [await queue.get()]
+            while len(items) < GROUP_COMMIT and not queue.empty():
+                items.append(queue.get_nowait())
+            await asyncio.to_thread(save, items)
+            hops.wake.set()
+
+    tasks = [asyncio.create_task(c) for c in (hops.relay(), hops.inbox(), submitter())]
+    conn.send({"ready": True})
+    for phase, count in (("warmup", WARMUP), ("burst", cases)):
+        started = time.monotonic()
+        for index in range(count):
+            queue.put_nowait((f"{phase}-{index}", 100_000 + index, started))
+        target = WARMUP if phase == "warmup" else total
+        while len(completed) < target:
+            await asyncio.sleep(0.01)
+    burst = [completed[c] - arrived[c] for c in completed if arrived[c] >= started]
+    elapsed = max(completed.values()) - started
+    hops.stopping = True
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await nc.close()
+    app.close()
+    conn.send({"cases": len(burst), "elapsed_s": elapsed})
+
+
+def _main(role: str, dsn: str, prefix: str, url: str, cases: int, conn: Connection) -> None:
+    if role == "origin":
+        asyncio.run(_origin(dsn, prefix, url, conn))
+    else:
+        asyncio.run(_destination(dsn, prefix, url, cases, conn))
+
+
+async def _provision(url: str) -> None:
+    nc = await nats.connect(url, name="tongban-bench-bare")
+    js = nc.jetstream(timeout=10)
+    try:
+        for hop, stream in STREAMS.items():
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_stream(stream)
+            await js.add_stream(api.StreamConfig(name=stream, subjects=[f"{hop}.*"],
+                                                 storage=api.StorageType.FILE,
+                                                 duplicate_window=120))
+            await js.add_consumer(stream, api.ConsumerConfig(
+                durable_name=f"bare_{hop}", ack_policy=api.AckPolicy.ALL, ack_wait=60,
+                max_ack_pending=20_000))
+    finally:
+        await nc.close()
+
+
+async def _unprovision(url: str) -> None:
+    nc = await nats.connect(url, name="tongban-bench-bare")
+    try:
+        js = nc.jetstream(timeout=10)
+        for stream in STREAMS.values():
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_stream(stream)
+    finally:
+        await nc.close()
+
+
+def measure(dsn: str, nats_url: str, schema_prefix: str, cases: int,
+            timeout_s: float = 300.0) -> dict[str, float]:
+    """Completed cases per second of the bare pipeline: `cases` submitted at once after a
+    warm-up of 200, from their arrival to the last completion. Schemas and streams are removed
+    afterwards."""
+    prefix = f"{schema_prefix}bare_"
+    asyncio.run(_provision(nats_url))
+    context = multiprocessing.get_context("spawn")
+    processes, conns = [], []
+    try:
+        for role in ("origin", "destination"):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_main, args=(role, dsn, prefix, nats_url, cases,
+                                                          theirs),
+                                      name=f"tongban-bench-bare-{role}", daemon=True)
+            process.start()
+            processes.append(process)
+            conns.append(ours)
+            if not ours.poll(120):
+                raise RuntimeError(f"the bare {role} did not start within 120 s")
+            ours.recv()
+        if not conns[1].poll(timeout_s):
+            raise RuntimeError(f"the bare pipeline did not complete {cases} cases "
+                               f"within {timeout_s} s")
+        result: dict[str, float] = conns[1].recv()
+        conns[0].send({"op": "stop"})
+        for process in processes:
+            process.join(20)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(10)
+        PostgresStore(dsn, schema_prefix=prefix).drop_all()
+        asyncio.run(_unprovision(nats_url))
+    return {"cases": result["cases"], "elapsed_s": round(result["elapsed_s"], 3),
+            "cases_per_second": round(result["cases"] / result["elapsed_s"], 1)}
