@@ -354,7 +354,8 @@ _ = field  # re-exported for protocol modules' convenience
 
 # --------------------------------------------------------------------------- summaries
 
-SideRole = Literal["destination", "origin", "handling", "receiving", "single"]
+SideRole = Literal["destination", "origin", "handling", "receiving", "single", "accepting",
+                   "partner"]
 
 
 @dataclass(frozen=True)

@@ -139,11 +139,16 @@ STATUTORY: Mapping[Key, Statute] = MappingProxyType(
 #:   applicant, not an office, has to act.
 #: - "awaiting_counterpart": how long a side waits for the other region before the case needs a
 #:   person: 30 working days, twice the longest statutory counterpart step (15 WD).
+#: - "follow_up" (差评整改): the rated region closes a poor rating's follow-up within 15 working
+#:   days. 国办发〔2019〕51号 requires every 差评 to be verified, rectified and answered but, as far
+#:   as verified here, fixes no national number; local rules vary (四川: 15 WD, 德州: 5 WD, other
+#:   cities 7 days), so this is the longest seen, to be shortened per region.
 DEFAULT_WAITING_LIMITS: Mapping[str, Limit] = MappingProxyType(
     {
         "supplement": Limit(30, "calendar_days"),
         "supplement_requested": Limit(30, "calendar_days"),
         "awaiting_counterpart": Limit(30, "working_days"),
+        "follow_up": Limit(15, "working_days"),
     }
 )
 #: Any other waiting state a protocol names: 30 calendar days, so every waiting state can end.

@@ -87,8 +87,14 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "not_under_review": _state("nothing is waiting for a decision"),
     "nothing_to_deliver": _state("there is no result to send or deliver now"),
     "invalid_channel": Refusal("the result is not delivered by that channel", "channel"),
-    "tracking_no_required": Refusal("a result sent by post needs its tracking number",
-                                    "tracking_no"),
+    "tracking_no_required": Refusal("what is sent by post (a result, originals, a personnel "
+                                    "file) needs its tracking number", "tracking_no"),
+    # -- joint applications (多地联办 with a partner region)
+    "already_answered": _state("the partner region already gave or declined its part"),
+    "materials_required": Refusal("the partner's part is documents or a tracked dispatch",
+                                  "materials"),
+    "assistance_declined": _state("the partner region declined its part: the application can "
+                                  "only be denied"),
     # -- transfers (destination)
     "wrong_process": Refusal("the command names another process than the case's", "process"),
     "invalid_origins": Refusal("an origin is named twice, or is the destination itself",

@@ -20,7 +20,13 @@ from stdnum.cn import ric
 from domain.catalogue import Item, load_catalogue
 from domain.kernel import Actor, Command, Event
 from domain.protocols import PROTOCOLS, application, transfer
-from domain.protocols.details import ApplicationDetails, Details, HouseholdDetails, NoDetails
+from domain.protocols.details import (
+    ApplicationDetails,
+    Details,
+    HouseholdDetails,
+    JointDetails,
+    NoDetails,
+)
 from domain.protocols.intake import ProvideSupplement, Submit
 from domain.protocols.transfer_events import FundsRemitted, RecordFundsReceived
 from domain.values import CaseNumber, CitizenId, RegionCode
@@ -312,6 +318,8 @@ def _application(rng: random.Random, group: tuple[str, ...], receiving: str, app
     details: Details = NoDetails()
     if mode == "proxy":
         details = ApplicationDetails(rng.choice([c for c in group if c != receiving]))
+    elif mode == "joint":  # 多地联办: a partner region gives its part (records, a file)
+        details = JointDetails(rng.choice([c for c in group if c != receiving]))
     return receiving, Submit(
         actor=_applicant_actor(applicant, receiving), case_number=case_number, item_id=item_id,
         process=process, mode=mode, person_key="", applicant_masked="",
@@ -323,8 +331,7 @@ ITEM_MODES: dict[str, tuple[str, ...]] = {
 
 
 def runnable(item: Item) -> bool:
-    """Can the builder submit this item in one of its modes? (An application protocol runs
-    online and proxy items; a joint-only item of such a process has no protocol yet.)"""
+    """Can the builder submit this item in every one of its modes?"""
     if item.process in application.PROCESSES:
-        return bool(set(item.modes) & set(application.MODES))
+        return set(item.modes) <= set(application.MODES)
     return True

@@ -28,6 +28,7 @@ from domain.catalogue import (
 )
 from domain.catalogue.model import BATCH_LABELS
 from domain.kernel import DomainError, UnknownItem
+from domain.protocols import modes_run
 
 app = typer.Typer(help="The 138 catalogue items of the plan.", no_args_is_help=True)
 
@@ -43,16 +44,34 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def runs(item: Item) -> dict[str, Any]:
+    """What the runtime does with the item: its process, the catalogue modes that run, and
+    whether all of them do (the catalogue and the runtime agree)."""
+    run = modes_run(item.process)
+    modes = [mode for mode in item.modes if mode in run]
+    return {"process": item.process, "modes": modes, "runnable": len(modes) == len(item.modes)}
+
+
+def _entry(item: Item) -> dict[str, Any]:
+    return {**item.to_dict(include_raw=False), "runs": runs(item)}
+
+
 def _table(items: list[Item], title: str) -> None:
-    table = Table(title=title, show_lines=False)
+    runnable = sum(runs(item)["runnable"] for item in items)
+    table = Table(title=f"{title}, {runnable} of {len(items)} runnable", show_lines=False)
     table.add_column("id", no_wrap=True)
     table.add_column("name", overflow="fold")
     table.add_column("modes", no_wrap=True)
     table.add_column("process", no_wrap=True)
+    table.add_column("runs", no_wrap=True)
     table.add_column("lead unit", overflow="fold")
     for item in items:
+        ran = runs(item)
+        missing = [mode for mode in item.modes if mode not in ran["modes"]]
         table.add_row(Text(item.id), Text(item.name), Text(",".join(item.modes)),
-                      Text(item.process), Text(item.lead_unit))
+                      Text(item.process),
+                      Text("yes" if ran["runnable"] else f"no: {','.join(missing)}"),
+                      Text(item.lead_unit))
     Console().print(table)
 
 
@@ -72,7 +91,7 @@ def list_items(
         _fail(f"unknown process {process!r}: choose one of {', '.join(PROCESSES)}")
     items = load_catalogue().select(batch=batch, mode=mode, process=process)
     if as_json:
-        _print_json([item.to_dict(include_raw=False) for item in items])
+        _print_json([_entry(item) for item in items])
     else:
         _table(items, f"{len(items)} items")
 
@@ -88,7 +107,7 @@ def search_items(
     except DomainError as exc:
         _fail(str(exc))
     if as_json:
-        _print_json([item.to_dict(include_raw=False) for item in items])
+        _print_json([_entry(item) for item in items])
     else:
         _table(items, f"{len(items)} items matching {text!r}")
 
@@ -124,7 +143,7 @@ def show_item(
             _fail(str(exc))
     guide = materials_guide(book, entry.id, region)
     if as_json:
-        _print_json({**entry.to_dict(), "materials": guide})
+        _print_json({**entry.to_dict(), "runs": runs(entry), "materials": guide})
     else:
         _show(entry, guide)
 
@@ -143,7 +162,10 @@ def _show(item: Item, guide: dict[str, Any]) -> None:
     ]
     if item.deadline_text is not None:
         rows.append(("完成时限", item.deadline_text))
-    rows += [("modes", ", ".join(item.modes)), ("process", item.process), ("basis", item.basis),
+    ran = runs(item)
+    rows += [("modes", ", ".join(item.modes)), ("process", item.process),
+             ("runs", "yes, in every mode" if ran["runnable"]
+              else f"only in {', '.join(ran['modes']) or 'no mode'}"), ("basis", item.basis),
              ("see also", ", ".join(item.see_also) or "—")]
     for key, value in rows:
         fields.add_row(Text(key), Text(value))

@@ -55,3 +55,12 @@ def _load() -> dict[str, ProtocolSpec]:
 
 
 PROTOCOLS: dict[str, ProtocolSpec] = _load()
+
+
+def modes_run(process: str) -> tuple[str, ...]:
+    """The modes the protocol of a catalogue process runs (none when no protocol runs it): what
+    `tongban catalog` reports, and what a test holds every catalogue item to."""
+    from domain.protocols.details import BY_PROTOCOL
+
+    spec = PROTOCOLS.get(process)
+    return tuple(BY_PROTOCOL.get(spec.module, {})) if spec is not None else ()

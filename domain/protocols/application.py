@@ -1,7 +1,10 @@
-"""Online (全程网办) and proxy (异地代收代办) application life cycles, ratings (好差评), follow-ups.
+"""Online (全程网办), proxy (异地代收代办) and joint (多地联办) life cycles of applications decided
+by one region, ratings (好差评), follow-ups.
 
 One module serves every catalogue process that is decided by a single region (`PROCESSES`);
-the process name comes from the `ApplicationSubmitted` event. Three roles:
+the process name comes from the `ApplicationSubmitted` event. Five roles — the two of a joint
+case (`accepting`, which decides, and its `partner`, which gives its part) are in
+`application_joint`, with their state table; the other three:
 
 - `single` (mode `online`): one region takes, decides and delivers;
 - `receiving` (mode `proxy`, 收件地): the window does formal review and identity check
@@ -80,7 +83,9 @@ notes, `ANNOTATIONS`) that may follow a terminal state. One rating per case and 
 (score 1–5), and only regions that took part: by default the handling region (the one that
 decided); in proxy mode, once the case was forwarded, the applicant may also rate the window.
 A rating of another region is sent to it (`RatingGiven` →H), and the rated region records it;
-a poor rating (1–2) opens a follow-up at the rated region that its staff close with a note. Only
+a poor rating (1–2) opens a follow-up at the rated region that its staff close with a note,
+due after the region's follow-up limit (`domain.limits`, "follow_up"); past it the timer records
+`FollowUpOverdue` (the timer runs on an ended side only for this). Only
 the applicant's side takes `Rate`, so "one per case and region" has a single writer.
 
 Reference rules in scope: 行政许可法 art. 32 as intake.py implements it (reason mandatory,
@@ -118,21 +123,27 @@ from domain.kernel import (
 from domain.protocols.application_events import (
     ApplicationForwarded,
     Approve,
+    AssistanceRequested,
+    DeclineAssistance,
     DeliverResult,
     Deny,
+    GiveAssistance,
     SendResult,
     VerifyAndForward,
     WithdrawalForwarded,
 )
 from domain.protocols.application_handling import DECIDING_STEPS, HandlingSide
+from domain.protocols.application_joint import PHYSICAL, JointSide
 from domain.protocols.application_receiving import ReceivingSide
 from domain.protocols.application_states import (
     ALLOWED_TERMINAL_PAIRS,
     AWAITING_HANDLER,
     BEFORE_DECISION,
+    CLOSURE_WAIT,
     HANDLING_WAIT,
     MODES,
     NOTICE_TYPES,
+    PARTNER_WAIT,
     PROCESSES,
     RECEIVING_WAIT,
     TRANSITIONS,
@@ -148,6 +159,8 @@ from domain.protocols.casework import (
     clear_steps,
     decide_annotation,
     decide_deadline_timer,
+    follow_up_next,
+    follow_up_timers,
     is_duplicate,
     random_material,
     rearm_wait,
@@ -156,7 +169,7 @@ from domain.protocols.casework import (
     timer_commands,
 )
 from domain.protocols.casework_events import RatingGiven, ResolveAttention, lapse_of
-from domain.protocols.details import ApplicationDetails, NoDetails
+from domain.protocols.details import ApplicationDetails, JointDetails, NoDetails
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationWithdrawn,
@@ -174,7 +187,7 @@ from domain.values import CaseNumber
 
 
 @dataclass(frozen=True)
-class ApplicationDecider(HandlingSide, ReceivingSide):
+class ApplicationDecider(HandlingSide, ReceivingSide, JointSide):
     """The online and proxy life cycles of every process in `PROCESSES` (see module doc)."""
 
     def decide(self, state: ApplicationSide | None, command: Command,
@@ -185,14 +198,15 @@ class ApplicationDecider(HandlingSide, ReceivingSide):
             if is_duplicate(state.keep, command):
                 return []
             return self._receive(state, command, now)
-        annotation = decide_annotation(state.keep, command, now, _rating_context(state))
+        annotation = decide_annotation(state.keep, command, now, _rating_context(state),
+                                       self.rules, state.facts.process)
         if annotation is not None:
             if isinstance(command, ResolveAttention) and (step := _waiting_step(state)):
                 annotation += rearm_wait(self.rules, state.facts.process, state.keep, step, now,
                                          command.actor)
             return annotation
         timer = decide_deadline_timer(state.keep, command, now,
-                                      (RECEIVING_WAIT, HANDLING_WAIT))
+                                      (RECEIVING_WAIT, HANDLING_WAIT, PARTNER_WAIT, CLOSURE_WAIT))
         if timer is not None:
             return [] if state.terminal else timer
         if state.terminal:
@@ -203,25 +217,31 @@ class ApplicationDecider(HandlingSide, ReceivingSide):
             return self._withdraw(state, command, now)
         if state.role == "receiving":
             return self._receiving(state, command, now)
+        if state.role == "partner":
+            return self._partner(state, command, now)
+        if state.role == "accepting":
+            return self._accepting(state, command, now, self._handler)
         return self._handler(state, command, now)
 
     def _first(self, command: Command, now: dt.datetime) -> list[Event]:
         if isinstance(command, Submit):
             _check_submission(command)
             events = decide_intake(None, command, now)
-            if command.mode == "online":
+            if command.mode in ("online", "joint"):
                 events += start_step(self.rules, command.process, INTAKE_STEP, now, command.actor)
             return events
         if isinstance(command, Receive) and isinstance(command.event, (ApplicationForwarded,
                                                                        WithdrawalForwarded)):
             return self._handling_first(command, now)
+        if isinstance(command, Receive) and isinstance(command.event, AssistanceRequested):
+            return self._partner_first(command, now)
         raise IllegalCommand(f"{type(command).__name__} needs an application first",
                              code="not_submitted")
 
     def _withdraw(self, side: ApplicationSide, command: Withdraw, now: dt.datetime) -> list[Event]:
         actor = command.actor
-        if side.role == "handling":
-            raise IllegalCommand("the applicant withdraws at the receiving window",
+        if side.role in ("handling", "partner"):
+            raise IllegalCommand("the applicant withdraws where they applied",
                                  code="handled_elsewhere")
         if side.phase == "withdrawing":
             raise IllegalCommand("the withdrawal is already on its way", code="already_withdrawing")
@@ -233,8 +253,9 @@ class ApplicationDecider(HandlingSide, ReceivingSide):
                         WithdrawalForwarded(at=now, actor=actor, to_region=side.peer,
                                             facts=side.facts, reason=command.reason),
                         self._wait_for_handler(side, now, actor)]
-        elif side.phase in BEFORE_DECISION:
+        elif side.phase in BEFORE_DECISION or side.phase == "awaiting_records":
             return [*clear_steps(side.keep.clocked, DECIDING_STEPS, now, actor),
+                    *self._closure(side, "withdrawn", now, command),
                     ApplicationWithdrawn(at=now, actor=actor, reason=command.reason)]
         raise IllegalCommand(f"an application can be withdrawn only before its decision "
                              f"(status {side.phase})", code="already_decided")
@@ -246,9 +267,14 @@ class ApplicationDecider(HandlingSide, ReceivingSide):
                                f"not from this case's counterpart {side.peer or '(none)'}",
                                code="wrong_region")
         if isinstance(event, RatingGiven):
-            return receive_rating(side.keep, command, side.region, now)
+            return receive_rating(side.keep, command, side.region, now, self.rules,
+                                  side.facts.process)
         if side.role == "handling":
             return self._handling_receives(side, command, now)
+        if side.role == "accepting":
+            return self._accepting_receives(side, command, now)
+        if side.role == "partner":
+            return self._partner_receives(side, command, now)
         if side.role == "receiving" and isinstance(event, NOTICE_TYPES):
             return self._receiving_receives(side, command, now)
         raise IllegalCommand(f"{event.TYPE} is not expected by the {side.role} side",
@@ -261,11 +287,11 @@ class ApplicationDecider(HandlingSide, ReceivingSide):
 
     def timers(self, state: ApplicationSide, now: dt.datetime) -> list[Command]:
         if state.terminal:
-            return []
+            return follow_up_timers(state.keep, now, state.region)
         return timer_commands(state.keep, now, state.region)
 
     def next_timer(self, state: ApplicationSide) -> dt.datetime | None:
-        return None if state.terminal else next_due(state.keep.book)
+        return follow_up_next(state.keep) if state.terminal else next_due(state.keep.book)
 
     def summary(self, state: ApplicationSide) -> SideSummary:
         role: SideRole = state.role
@@ -285,12 +311,16 @@ def _waiting_step(side: ApplicationSide) -> str:
         return RECEIVING_WAIT
     if side.role == "handling" and side.phase == "result_sent":
         return HANDLING_WAIT
+    if side.role == "accepting" and side.phase == "awaiting_records":
+        return PARTNER_WAIT
+    if side.role == "partner" and side.phase in ("assisted", "declined"):
+        return CLOSURE_WAIT
     return ""
 
 
 def _rating_context(side: ApplicationSide) -> RatingContext | None:
     """Only regions that took part are rated: the handling region once the case reached it."""
-    if side.role == "handling":
+    if side.role in ("handling", "partner"):
         return None
     rateable = (side.peer, side.region) if side.forwarded else (side.region,)
     return RatingContext(own_region=side.region, default_region=side.handling_region,
@@ -315,6 +345,15 @@ def _check_submission(command: Submit) -> None:
         if handling == accepting:
             raise InvalidValue("in proxy mode the handling region differs from the receiving one",
                                code="same_region", field="details.handling_region")
+    elif command.mode == "joint":
+        if not isinstance(command.details, JointDetails):
+            raise InvalidValue("in joint mode the application names the partner region "
+                               "(details.partner_region)", code="invalid_details",
+                               field="details.partner_region")
+        partner = checked_region(command.details.partner_region, "details.partner_region")
+        if partner == accepting:
+            raise InvalidValue("in joint mode the partner region differs from this one",
+                               code="same_region", field="details.partner_region")
     elif not isinstance(command.details, NoDetails):
         raise InvalidValue("an application handled online takes no details",
                            code="invalid_details", field="details")
@@ -344,8 +383,17 @@ def options(state: ApplicationSide | None, now: dt.datetime, rng: random.Random)
     if state.terminal:
         return out
     phase, role = state.phase, state.role
+    if role == "partner":
+        if phase == "requested":
+            physical = state.facts.process in PHYSICAL or rng.random() < 0.3
+            out.append(GiveAssistance(
+                actor=staff, materials=(random_material(rng, "协办材料"),),
+                tracking_no=f"JY{rng.randint(10**8, 10**9)}" if physical else ""))
+            out.append(DeclineAssistance(actor=staff, reason=rng.choice(
+                ["档案不全", "查无缴存记录", "参保状态异常"])))
+        return out
     if role != "handling" and phase != "withdrawing" and (
-            phase in BEFORE_DECISION or phase == "forwarded"):
+            phase in BEFORE_DECISION or phase in ("forwarded", "awaiting_records")):
         out.append(Withdraw(actor=applicant, reason=rng.choice(["", "不再需要", "改为线下办理"])))
     if role == "receiving":
         if phase == "submitted":
@@ -363,12 +411,13 @@ def options(state: ApplicationSide | None, now: dt.datetime, rng: random.Random)
         if not state.intake.supplement_asked:
             kinds = tuple(rng.sample(MATERIAL_KINDS, rng.randint(1, 3)))
             out.append(RequestSupplement(actor=staff, missing_kinds=kinds))
-    elif phase == "supplement_requested" and role == "single":
+    elif phase == "supplement_requested" and role in ("single", "accepting"):
         out.append(_supplement(state, applicant, rng))
     elif phase == "under_review":
-        out.append(Approve(actor=staff, result=(random_material(rng, "电子证照"),)))
+        if not state.declined:
+            out.append(Approve(actor=staff, result=(random_material(rng, "电子证照"),)))
         out.append(Deny(actor=staff, reason=rng.choice(["不符合法定条件", "材料内容不实"])))
-    elif phase == "approved" and role == "single":
+    elif phase == "approved" and role in ("single", "accepting"):
         out.append(DeliverResult(actor=staff, channel=rng.choice(["online", "post"]),
                                  tracking_no=f"EMS{rng.randint(10**8, 10**9)}"))
     elif phase == "approved":

@@ -153,6 +153,67 @@ class HandlingWithdrawalConfirmed(Event):
     WIRE = True
 
 
+# ---- 多地联办 of a single decision: the accepting region (A) and its partner (P)
+
+
+@domain_event
+class AssistanceRequested(Event):
+    """A → P: the accepting region asks the partner for its part of the case — the 调档函 for a
+    personnel file, the 协查 of a vehicle file or of deposit records, a settlement's confirmation,
+    the move of a disability record. Carries the facts: it is the first event P sees."""
+
+    WIRE = True
+    facts: CaseFacts
+
+
+@domain_event
+class AssistanceGiven(Event):
+    """P → A: the partner's part, as documents and/or a physical dispatch (机要号, EMS no.)."""
+
+    WIRE = True
+    materials: tuple[MaterialRef, ...] = ()
+    tracking_no: str = ""
+
+
+@domain_event
+class AssistanceDeclined(Event):
+    """P → A: the partner cannot give its part (reason mandatory); A can then only deny."""
+
+    WIRE = True
+    reason: str
+
+
+@domain_event
+class CooperationClosed(Event):
+    """A → P: the case ended here (completed, denied or withdrawn); the partner's side ends."""
+
+    WIRE = True
+    outcome: str
+
+
+@domain_event
+class AssistanceRequestReceived(Receipt):
+    """P's first event: the request; the partner region is `region`."""
+
+    region: str
+    facts: CaseFacts
+
+
+@domain_event
+class AssistanceReceived(Receipt):
+    """A recorded the partner's answer: `given`, or declined with `reason`."""
+
+    given: bool
+    materials: tuple[MaterialRef, ...] = ()
+    tracking_no: str = ""
+    reason: str = ""
+
+
+@domain_event
+class CooperationClosedReceived(Receipt):
+    outcome: str
+
+
 # ---- receipts on the handling side
 
 
@@ -236,3 +297,16 @@ class VerifyAndForward(Command):
 class SendResult(Command):
     channel: Literal["online", "post"]
     tracking_no: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GiveAssistance(Command):
+    """The partner's staff send its part (documents, and the tracking number of what is posted)."""
+
+    materials: tuple[MaterialRef, ...] = ()
+    tracking_no: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeclineAssistance(Command):
+    reason: str

@@ -83,13 +83,13 @@ class HandlingSide(ApplicationBase):
         on a reordered link (then it starts withdrawn, a tombstone for the late application)."""
         event, actor, src = command.event, command.actor, command.from_region
         if isinstance(event, ApplicationForwarded):
-            _check_facts(event.facts)
+            check_facts(event.facts)
             return [ForwardedApplicationReceived(
                 at=now, actor=actor, ref=command.ref, from_region=src, region=event.to_region,
                 facts=event.facts, materials=event.materials, details=event.details),
                 *start_step(self.rules, event.facts.process, INTAKE_STEP, now, actor)]
         assert isinstance(event, WithdrawalForwarded)
-        _check_facts(event.facts)
+        check_facts(event.facts)
         return [WithdrawalRequestReceived(at=now, actor=actor, ref=command.ref, from_region=src,
                                           region=event.to_region, facts=event.facts,
                                           reason=event.reason),
@@ -109,11 +109,13 @@ class HandlingSide(ApplicationBase):
             return events + resume_after_supplement(self.rules, process, side.keep, now, actor)
         if isinstance(command, (Approve, Deny)):
             return self._decision(side, command, now)
-        if isinstance(command, DeliverResult) and side.role == "single":
+        if isinstance(command, DeliverResult) and side.role in ("single", "accepting"):
             if side.phase != "approved":
                 raise IllegalCommand(f"no result to deliver in status {side.phase}",
                                      code="nothing_to_deliver")
-            delivered = result_delivered(command, ("online", "post"), now)
+            channels = ("online", "post", "window") if side.role == "accepting" else (
+                "online", "post")
+            delivered = result_delivered(command, channels, now)
             return [delivered, CaseCompleted(at=now, actor=actor)]
         if isinstance(command, SendResult) and side.role == "handling":
             return self._send_result(side, command, now)
@@ -248,7 +250,7 @@ def _withdrawal_reaches_handler(side: ApplicationSide, command: Receive,
     raise IllegalCommand(f"a withdrawal in status {side.phase}", code="unexpected_event")
 
 
-def _check_facts(facts: CaseFacts) -> None:
+def check_facts(facts: CaseFacts) -> None:
     CaseNumber.parse(facts.case_number)
     if facts.process not in PROCESSES:
         raise InvalidValue(f"process {facts.process!r} is not an online/proxy process",

@@ -16,8 +16,13 @@ from domain.protocols.application_events import (
     ApplicationApproved,
     ApplicationDenied,
     ApplicationForwarded,
+    AssistanceDeclined,
+    AssistanceGiven,
+    AssistanceReceived,
+    AssistanceRequestReceived,
     CaseCompleted,
     CompletionNoticeReceived,
+    CooperationClosedReceived,
     ForwardedApplicationReceived,
     HandlingAccepted,
     HandlingApproved,
@@ -38,7 +43,7 @@ from domain.protocols.casework import (
     evolve_bookkeeping,
 )
 from domain.protocols.casework_events import ANNOTATIONS, CaseFacts, facts_of
-from domain.protocols.details import ApplicationDetails, Details, NoDetails
+from domain.protocols.details import ApplicationDetails, Details, JointDetails, NoDetails
 from domain.protocols.intake import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
@@ -52,22 +57,26 @@ from domain.protocols.intake import (
 )
 from domain.values import MaterialRef
 
-#: Catalogue processes decided by one region (online, or proxy with a receiving window).
+#: Catalogue processes decided by one region (online, proxy with a receiving window, or joint
+#: with a partner region's part). The last three are joint-only (docs: `application_joint`).
 PROCESSES: tuple[str, ...] = (
     "benefit_claim", "card_service", "certificate_issuance", "certification", "filing",
     "fund_withdrawal", "loan_repayment", "notarisation", "query_verify", "registration",
     "single_region_approval",
+    "personnel_file_transfer", "disability_cert_move", "direct_settlement",
 )
-MODES = ("online", "proxy")
+MODES = ("online", "proxy", "joint")
 
 Phase = Literal[
     "submitted", "supplement_requested", "under_review", "approved", "forwarded",
     "awaiting_result", "result_received", "result_sent", "withdrawing",
-    "completed", "rejected", "denied", "withdrawn", "lapsed",
+    "awaiting_records", "requested", "assisted", "declined",
+    "completed", "rejected", "denied", "withdrawn", "lapsed", "closed",
 ]
-TERMINAL: frozenset[str] = frozenset({"completed", "rejected", "denied", "withdrawn", "lapsed"})
+TERMINAL: frozenset[str] = frozenset({"completed", "rejected", "denied", "withdrawn", "lapsed",
+                                      "closed"})
 BEFORE_DECISION: frozenset[str] = frozenset({"submitted", "supplement_requested", "under_review"})
-Role = Literal["single", "receiving", "handling"]
+Role = Literal["single", "receiving", "handling", "accepting", "partner"]
 
 ALLOWED_TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
     # proxy: (receiving, handling)
@@ -76,6 +85,8 @@ ALLOWED_TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
     ("rejected", ABSENT), ("withdrawn", ABSENT),
     # online: (single, absent)
     ("completed", ABSENT), ("denied", ABSENT), ("lapsed", ABSENT),
+    # joint: (accepting, partner); (rejected | lapsed | withdrawn, absent) before the request
+    ("completed", "closed"), ("denied", "closed"), ("withdrawn", "closed"),
 })
 
 #: Phase changes each role may make ("" is "no side yet"); `needs_attention` is an overlay on
@@ -97,10 +108,18 @@ TRANSITIONS: frozenset[tuple[str, str]] = INTAKE_TRANSITIONS | frozenset({
     ("supplement_requested", "withdrawing"), ("under_review", "withdrawing"),
     ("withdrawing", "withdrawn"),
     ("awaiting_result", "result_received"), ("result_received", "completed"),
+    # joint: the accepting side waits for its partner, the partner ends with the case
+    ("submitted", "awaiting_records"), ("awaiting_records", "under_review"),
+    ("awaiting_records", "withdrawn"),
+    ("", "requested"), ("requested", "assisted"), ("requested", "declined"),
+    ("requested", "closed"), ("assisted", "closed"), ("declined", "closed"),
 })
 
 RECEIVING_WAIT = "awaiting_handling"
 HANDLING_WAIT = "awaiting_receiving"
+#: Joint: the accepting side waits for the partner's part, the partner for the case's end.
+PARTNER_WAIT = "awaiting_partner"
+CLOSURE_WAIT = "awaiting_closure"
 #: The receiving side's phases while it waits for the handler's next notice.
 AWAITING_HANDLER: frozenset[str] = frozenset({"forwarded", "supplement_requested", "under_review",
                                               "withdrawing"})
@@ -125,6 +144,8 @@ class ApplicationSide:
     result: tuple[MaterialRef, ...] = ()
     forwarded: bool = False
     notice_version: int = 0
+    requested: bool = False
+    declined: str = ""
 
     @property
     def terminal(self) -> bool:
@@ -136,7 +157,8 @@ class ApplicationSide:
         return self.peer if self.role == "receiving" and self.forwarded else self.region
 
 
-def _intake_from_forwarded(e: ForwardedApplicationReceived | WithdrawalRequestReceived,
+def _intake_from_forwarded(e: ForwardedApplicationReceived | WithdrawalRequestReceived
+                           | AssistanceRequestReceived,
                            materials: tuple[MaterialRef, ...], details: Details) -> Intake:
     f = e.facts
     submitted = ApplicationSubmitted(
@@ -193,6 +215,15 @@ def _evolve_phase(side: ApplicationSide, event: Event) -> ApplicationSide:
         return replace(side, phase="approved", result=event.result)
     if isinstance(event, ApplicationForwarded):
         return replace(side, phase="forwarded", forwarded=True)
+    if isinstance(event, IntakeAccepted) and side.role == "accepting":
+        return replace(side, phase="awaiting_records", requested=True)
+    if isinstance(event, AssistanceReceived):
+        return replace(side, phase="under_review", declined="" if event.given else event.reason)
+    if isinstance(event, (AssistanceGiven, AssistanceDeclined)):
+        return replace(side, phase="assisted" if isinstance(event, AssistanceGiven)
+                       else "declined")
+    if isinstance(event, CooperationClosedReceived):
+        return replace(side, phase="closed")
     new_phase = _PHASE_OF.get(type(event))
     return side if new_phase is None else replace(side, phase=new_phase)
 
@@ -236,6 +267,11 @@ def _start(event: Event) -> ApplicationSide:
                         if isinstance(event.details, ApplicationDetails) else "")
             return ApplicationSide("receiving", facts, facts.accepting_region, handling,
                                    "submitted", intake)
+        if event.mode == "joint":
+            partner = (event.details.partner_region
+                       if isinstance(event.details, JointDetails) else "")
+            return ApplicationSide("accepting", facts, facts.accepting_region, partner,
+                                   "submitted", intake)
         return ApplicationSide("single", facts, facts.accepting_region, "", "submitted", intake)
     if isinstance(event, ForwardedApplicationReceived):
         intake = _intake_from_forwarded(event, event.materials, event.details)
@@ -247,6 +283,11 @@ def _start(event: Event) -> ApplicationSide:
         keep = evolve_bookkeeping(Bookkeeping(), event)
         return ApplicationSide("handling", event.facts, event.region, event.from_region,
                                "submitted", intake, keep)
+    if isinstance(event, AssistanceRequestReceived):
+        intake = _intake_from_forwarded(event, (), NoDetails())
+        keep = evolve_bookkeeping(Bookkeeping(), event)
+        return ApplicationSide("partner", event.facts, event.region, event.from_region,
+                               "requested", intake, keep)
     raise IllegalCommand(f"{event.TYPE} cannot start an application side", code="no_side")
 
 

@@ -61,6 +61,7 @@ from domain.protocols.casework_events import (
     CloseFollowUp,
     FollowUpClosed,
     FollowUpOpened,
+    FollowUpOverdue,
     Lapse,
     Rate,
     RatingGiven,
@@ -80,6 +81,8 @@ SUPPLEMENT_WAIT = "supplement"
 COUNTERPART_WAIT = "awaiting_counterpart"
 
 POOR_RATING = 2
+#: The waiting limit of a poor rating's follow-up (`domain.limits`: a local default, not law).
+FOLLOW_UP_STEP = "follow_up"
 
 #: The phase changes of intake and decision every accepting side shares ("" is "no side yet"):
 #: the online and handling sides of an application and a household move's destination.
@@ -114,6 +117,8 @@ class Bookkeeping:
     attention: str = ""
     rated: tuple[str, ...] = ()
     follow_up: FollowUp = ""
+    follow_up_due: dt.datetime | None = None
+    follow_up_overdue: bool = False
 
     @property
     def clocked(self) -> frozenset[str]:
@@ -164,7 +169,9 @@ def evolve_bookkeeping(keep: Bookkeeping, event: Event) -> Bookkeeping:
     if isinstance(event, (RatingGiven, RatingReceived)):
         return replace(keep, rated=(*keep.rated, event.rated_region))
     if isinstance(event, FollowUpOpened):
-        return replace(keep, follow_up="open")
+        return replace(keep, follow_up="open", follow_up_due=event.due_at)
+    if isinstance(event, FollowUpOverdue):
+        return replace(keep, follow_up_overdue=True)
     if isinstance(event, FollowUpClosed):
         return replace(keep, follow_up="closed")
     return keep
@@ -293,14 +300,21 @@ class RatingContext:
 
 
 def decide_annotation(keep: Bookkeeping, command: Command, now: dt.datetime,
-                      ctx: RatingContext | None) -> list[Event] | None:
-    """Events for Rate / CloseFollowUp / ResolveAttention; None for any other command.
+                      ctx: RatingContext | None, rules: DeadlineRules | None = None,
+                      process: str = "") -> list[Event] | None:
+    """Events for Rate / CloseFollowUp / ResolveAttention and the follow-up's timer; None for
+    any other command.
 
     `ctx` is None on a side that does not take ratings (the applicant rates through the side
-    they deal with).
+    they deal with). With `rules`, a follow-up opened gets its due date (`FOLLOW_UP_STEP`).
     """
     if isinstance(command, Rate):
-        return _rate(keep, command, now, ctx)
+        return with_follow_up_due(_rate(keep, command, now, ctx), rules, process, now)
+    if isinstance(command, FlagDeadlineMissed) and command.step == FOLLOW_UP_STEP:
+        due = keep.follow_up_due
+        if keep.follow_up != "open" or due is None or keep.follow_up_overdue or now < due:
+            return []  # a stale timer command
+        return [FollowUpOverdue(at=now, actor=command.actor, due_at=due)]
     if isinstance(command, CloseFollowUp):
         if keep.follow_up != "open":
             raise IllegalCommand("no follow-up is open for this case", code="no_open_follow_up")
@@ -344,8 +358,33 @@ def _rate(keep: Bookkeeping, command: Rate, now: dt.datetime,
     return events
 
 
+def with_follow_up_due(events: list[Event], rules: DeadlineRules | None, process: str,
+                       now: dt.datetime) -> list[Event]:
+    """A follow-up opened now is due after the region's follow-up limit (差评整改时限)."""
+    if rules is None:
+        return events
+    return [replace(e, due_at=rules.waiting_limit(process, FOLLOW_UP_STEP, now).due_at)
+            if isinstance(e, FollowUpOpened) else e for e in events]
+
+
+def follow_up_timers(keep: Bookkeeping, now: dt.datetime, region: str) -> list[Command]:
+    """The follow-up's timer (it runs after the side ended: a rating follows the end)."""
+    due = keep.follow_up_due
+    if keep.follow_up == "open" and due is not None and not keep.follow_up_overdue and now >= due:
+        return [FlagDeadlineMissed(actor=Actor.system("deadline_timer", region),
+                                   step=FOLLOW_UP_STEP)]
+    return []
+
+
+def follow_up_next(keep: Bookkeeping) -> dt.datetime | None:
+    if keep.follow_up == "open" and not keep.follow_up_overdue:
+        return keep.follow_up_due
+    return None
+
+
 def receive_rating(keep: Bookkeeping, command: Receive, own_region: str,
-                   now: dt.datetime) -> list[Event]:
+                   now: dt.datetime, rules: DeadlineRules | None = None,
+                   process: str = "") -> list[Event]:
     """The rated region records a rating given through its counterpart (an annotation)."""
     event = command.event
     assert isinstance(event, RatingGiven)
@@ -360,7 +399,7 @@ def receive_rating(keep: Bookkeeping, command: Receive, own_region: str,
     if event.score <= POOR_RATING:
         events.append(FollowUpOpened(at=now, actor=command.actor, rated_region=own_region,
                                      score=event.score))
-    return events
+    return with_follow_up_due(events, rules, process, now)
 
 
 def annotation_options(keep: Bookkeeping, ctx: RatingContext | None, rng: random.Random,

@@ -7,6 +7,7 @@ wire schema, the views and every protocol's events — without the bookkeeping r
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from domain.kernel import (
@@ -51,10 +52,19 @@ class RatingReceived(Receipt):
 
 @domain_event
 class FollowUpOpened(Event):
-    """A poor rating (1–2) asks the rated region's staff to follow up (差评整改)."""
+    """A poor rating (1–2) asks the rated region's staff to follow up (差评整改) by `due_at`
+    (the region's follow-up limit, `domain.limits` step "follow_up"; None in old records)."""
 
     rated_region: str
     score: int
+    due_at: dt.datetime | None = None
+
+
+@domain_event
+class FollowUpOverdue(Event):
+    """The follow-up was not closed by its due date (督办 of a 差评, an annotation)."""
+
+    due_at: dt.datetime
 
 
 @domain_event
@@ -64,7 +74,8 @@ class FollowUpClosed(Event):
 
 #: Events allowed after a terminal state: they never change a side's status.
 ANNOTATIONS: tuple[type[Event], ...] = (
-    RatingGiven, RatingReceived, FollowUpOpened, FollowUpClosed, AttentionResolved,
+    RatingGiven, RatingReceived, FollowUpOpened, FollowUpOverdue, FollowUpClosed,
+    AttentionResolved,
     CounterpartEventRejected, NeedsAttentionRaised,
 )
 

@@ -10,6 +10,7 @@ dataclass, their JSON is exactly its fields, and the contract publishes each as 
 | `TransferDetails`    | `{"origins": ["610800", ...]}`           | every transfer (pension, unemployment...) |
 | `HouseholdDetails`   | `{"origin_region": "610800"}`            | household_move                            |
 | `ApplicationDetails` | `{"handling_region": "610800"}`          | an application in proxy mode (异地代收代办) |
+| `JointDetails`       | `{"partner_region": "610800"}`           | an application in joint mode (多地联办)    |
 | `NoDetails`          | `{}`                                     | an application handled online             |
 
 The JSON says which type it is (each type has its own required keys), so a stored or received
@@ -51,11 +52,19 @@ class ApplicationDetails:
 
 
 @dataclass(frozen=True)
+class JointDetails:
+    """An application accepted and decided here with a partner region's part (多地联办)."""
+
+    partner_region: Region
+
+
+@dataclass(frozen=True)
 class NoDetails:
     """Nothing beyond the shared fields (an application handled online, by this region)."""
 
 
-Details: TypeAlias = TransferDetails | HouseholdDetails | ApplicationDetails | NoDetails
+Details: TypeAlias = (TransferDetails | HouseholdDetails | ApplicationDetails | JointDetails
+                      | NoDetails)
 
 #: Which details an application takes, by protocol module and mode (the contract publishes it
 #: per process, and a test holds each protocol to it).
@@ -63,5 +72,6 @@ BY_PROTOCOL: Final[Mapping[str, Mapping[str, type]]] = {
     **{f"domain.protocols.{scheme}": {"joint": TransferDetails}
        for scheme in ("pension", "unemployment", "medical", "housing_fund")},
     "domain.protocols.household": {"joint": HouseholdDetails},
-    "domain.protocols.application": {"online": NoDetails, "proxy": ApplicationDetails},
+    "domain.protocols.application": {"online": NoDetails, "proxy": ApplicationDetails,
+                                     "joint": JointDetails},
 }

@@ -128,6 +128,8 @@ from domain.protocols.casework import (
     decide_annotation,
     decide_deadline_timer,
     evolve_bookkeeping,
+    follow_up_next,
+    follow_up_timers,
     is_duplicate,
     random_material,
     rearm_wait,
@@ -230,7 +232,8 @@ class HouseholdDecider(DestinationSide, OriginSide):
             return self._first(command, now)
         if isinstance(command, Receive):
             return self._receive(state, command, now)
-        annotation = decide_annotation(state.keep, command, now, _rating_context(state))
+        annotation = decide_annotation(state.keep, command, now, _rating_context(state),
+                                       self.rules, PROCESS)
         if annotation is not None:
             if isinstance(command, ResolveAttention) and not state.terminal:
                 annotation += self._rearm(state, now, command.actor)
@@ -287,7 +290,7 @@ class HouseholdDecider(DestinationSide, OriginSide):
 
     def timers(self, state: HouseholdSide, now: dt.datetime) -> list[Command]:
         if state.terminal:
-            return []
+            return follow_up_timers(state.keep, now, state.region)
         out = timer_commands(state.keep, now, state.region)
         expiry = _permit_timer(state)
         if expiry is not None and now >= expiry:
@@ -301,7 +304,7 @@ class HouseholdDecider(DestinationSide, OriginSide):
 
     def next_timer(self, state: HouseholdSide) -> dt.datetime | None:
         if state.terminal:
-            return None
+            return follow_up_next(state.keep)
         times = [t for t in (next_due(state.keep.book), _permit_timer(state)) if t is not None]
         return min(times, default=None)
 

@@ -30,6 +30,8 @@ BRANCHES = {
     "MovePermitIssued": "准迁证 issued",
     "MoveOutRefused": "move-out refused by the origin",
     "ApplicationForwarded": "proxy: forwarded to the handling region",
+    "AssistanceGiven": "joint: the partner region gave its part",
+    "CooperationClosedReceived": "joint: the partner's side ended with the case",
     "ApplicationDenied": "decision: denied",
     "ResultDelivered": "result delivered",
     "FollowUpOpened": "a poor rating opens a follow-up",

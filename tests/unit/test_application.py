@@ -249,7 +249,8 @@ def test_a_result_by_post_needs_its_tracking_number() -> None:
 
 @pytest.mark.parametrize(("command", "code"), [
     (submit(process="pension_transfer"), "unknown_process"),
-    (submit(mode="joint"), "invalid_mode"),
+    (submit(mode="together"), "invalid_mode"),
+    (submit(mode="joint"), "invalid_details"),  # joint names its partner region
     (submit(mode="proxy"), "invalid_details"),
     (submit(mode="proxy", handling_region=HOME), "same_region"),
     (submit(mode="proxy", handling_region="000000"), "invalid_region"),

@@ -15,7 +15,6 @@ from domain.protocols.application_events import Approve, DeliverResult, Deny
 from domain.protocols.casework import ABSENT
 from domain.protocols.casework_events import FollowUpOpened, Rate
 from domain.protocols.intake import AcceptIntake, Submit, Withdraw
-from domain.values import CaseNumber, RegionCode
 from tests.fixtures.sides import Link, assert_refused, shared
 from tests.unit.test_application import APPLICANT, HANDLER, NUMBER, PERSON, T0, WINDOW, doc
 
