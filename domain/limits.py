@@ -90,6 +90,9 @@ _MEDICAL = "医保办发〔2021〕43号 [V]"
 _HOUSING = "住建部《全国住房公积金异地转移接续业务操作规程》(2017) [V2]"
 _FILES = "人社部发〔2021〕112号 [V2]"
 _HOUSEHOLD = "《准予迁入证明》 validity, local guidance [V2]"
+_LICENSING = "行政许可法 第三十二条 (五日内一次告知, else 受理), 第八十二条 (working days) [I]"
+#: A statute for every process of a kind of step (the 行政许可法's intake rule).
+ANY_PROCESS = "*"
 
 #: (process, step) -> statutory maximum; exactly the reference's "Summary of time limits".
 STATUTORY: Mapping[Key, Statute] = MappingProxyType(
@@ -130,6 +133,10 @@ STATUTORY: Mapping[Key, Statute] = MappingProxyType(
         ("household_move", "permit_validity"): Statute(
             Limit(40, "calendar_days"), "destination", "issue of the permit (准迁证)", _HOUSEHOLD
         ),
+        (ANY_PROCESS, "acceptance_notice"): Statute(
+            _wd(5), "destination", "receipt of the application materials by the deciding side",
+            _LICENSING
+        ),
     }
 )
 
@@ -155,6 +162,11 @@ DEFAULT_WAITING_LIMITS: Mapping[str, Limit] = MappingProxyType(
 DEFAULT_WAITING_FALLBACK = Limit(30, "calendar_days")
 #: 督办 once a deadline is missed: escalate after 3 more working days unless configured.
 DEFAULT_ESCALATION_AFTER = Limit(3, "working_days")
+
+
+def statute_for(process: str, step: str) -> Statute | None:
+    """The statutory maximum of a step: the process's own, else the one for every process."""
+    return STATUTORY.get((process, step)) or STATUTORY.get((ANY_PROCESS, step))
 
 
 def _check_key(key: object, what: str) -> Key:
@@ -201,7 +213,7 @@ class RegionLimits:
         for key, limit in self.limits.items():
             process, step = _check_key(key, "limits")
             _check_limit(limit, f"{who}: limit for {process}/{step}")
-            statute = STATUTORY.get(key)
+            statute = statute_for(process, step)
             if statute is None:
                 continue
             if limit.unit != statute.limit.unit:
@@ -231,7 +243,7 @@ class RegionLimits:
 
     def limit_for(self, process: str, step: str) -> tuple[Limit, str] | None:
         """The limit in force for a step and the basis text naming its source; None if none."""
-        statute = STATUTORY.get((process, step))
+        statute = statute_for(process, step)
         configured = self.limits.get((process, step))
         region = f"region {self.region}" if self.region else "region"
         if configured is not None:

@@ -89,6 +89,11 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "invalid_channel": Refusal("the result is not delivered by that channel", "channel"),
     "tracking_no_required": Refusal("what is sent by post (a result, originals, a personnel "
                                     "file) needs its tracking number", "tracking_no"),
+    "originals_not_received": _state("the posted paper originals have not arrived: accept once "
+                                     "they have (ConfirmOriginalsReceived)"),
+    "no_originals_pending": _state("no paper originals were posted for this application"),
+    "tracking_no_mismatch": Refusal("the tracking number is not the one the originals were "
+                                    "posted with", "tracking_no"),
     # -- joint applications (多地联办 with a partner region)
     "already_answered": _state("the partner region already gave or declined its part"),
     "materials_required": Refusal("the partner's part is documents or a tracked dispatch",

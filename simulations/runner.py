@@ -26,7 +26,9 @@ from simulations.scheduler import Scheduler
 from simulations.workload import Workload
 from simulations.world import World
 
-DEFAULT_REGIONS = tuple(str(r) for r in PILOT_REGIONS)  # the plan's pilots plus 呼和浩特
+#: The plan's pilots plus 呼和浩特, and 内蒙古自治区本级 (150000): the autonomous region's
+#: departments, where proxy applications for province-level items (执业药师注册...) are decided.
+DEFAULT_REGIONS = (*(str(r) for r in PILOT_REGIONS), "150000")
 VIRTUAL_BUDGET = dt.timedelta(days=400)
 
 
@@ -42,7 +44,9 @@ class RunResult:
 
 
 def region_groups(codes: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Who exchanges cases: the plan's pilot pairs among `codes`; others pair with everyone."""
+    """Who exchanges cases: the plan's pilot pairs among `codes`; others pair with everyone.
+    A province-level code takes no applications of its own: it decides what is routed to it."""
+    codes = tuple(c for c in codes if not c.endswith("0000"))
     chosen = set(codes)
     groups = [tuple(str(c) for c in pair if str(c) in chosen) for pair in PILOT_PAIRS]
     groups = [g for g in groups if len(g) >= 2]

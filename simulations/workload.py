@@ -14,11 +14,14 @@ import functools
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 
 from stdnum.cn import ric
 
 from domain.catalogue import Item, load_catalogue
-from domain.kernel import Actor, Command, Event
+from domain.catalogue.materials import load_materials
+from domain.catalogue.routing import route
+from domain.kernel import Actor, Command, DomainError, Event
 from domain.protocols import PROTOCOLS, application, transfer
 from domain.protocols.details import (
     ApplicationDetails,
@@ -110,8 +113,10 @@ class Workload:
         self.ids = world.sched.ids("workload")
         catalogue = load_catalogue()
         self.items: dict[str, list[str]] = {}
+        self.everywhere = tuple(sorted(world.regions))
         for item in catalogue.items:
-            if item.process in PROTOCOLS and item.process in BUILDERS and runnable(item):
+            if (item.process in PROTOCOLS and item.process in BUILDERS and runnable(item)
+                    and any(modes_here(item, code, self.everywhere) for code in self.everywhere)):
                 self.items.setdefault(item.process, []).append(item.id)
         if mix is not None:
             self.items = {p: ids for p, ids in self.items.items() if mix.get(p, 0) > 0}
@@ -147,11 +152,17 @@ class Workload:
         item_id = self.rng.choice(self.items[process])
         group = self.rng.choice(self.groups)
         destination = self.rng.choice(group)
+        if process in application.PROCESSES and not modes_here(
+                CATALOGUE.get(item_id), destination, self.everywhere):
+            here = [i for i in self.items[process]
+                    if modes_here(CATALOGUE.get(i), destination, self.everywhere)]
+            item_id = self.rng.choice(here or [item_id])
         now = self.world.local_now(destination)
         number = CaseNumber.new(RegionCode.parse(destination), _china_date(now), self.ids())
         applicant = draw_applicant(self.rng)
         region, command = BUILDERS[process](
-            self.rng, group, destination, applicant, str(number), item_id, process, now)
+            self.rng, group, destination, applicant, str(number), item_id, process, now,
+            everywhere=self.everywhere)
         case_id = str(number.case_id)
         self.cases_started.append(case_id)
         self.first_region[case_id] = region
@@ -159,7 +170,9 @@ class Workload:
         # The window sends the ID number through the node's command service, which derives the
         # person key and the masked form (and checks the item, the mode and the actor).
         sim = self.world.regions[region].region
-        service = CommandService.for_config(sim.node, sim.config)
+        # The window checks completeness against the sample materials file (一次性告知).
+        service = CommandService(sim.node, register_key=sim.config.register_key.encode(),
+                                 materials=SAMPLE_MATERIALS)
         request = CommandRequest(f"submit-{index}", f"applicant:{applicant.citizen.masked}",
                                  command, case_number=str(number), process=process,
                                  applicant_id=applicant.citizen.number)
@@ -288,7 +301,7 @@ def _applicant_actor(applicant: Applicant, region: str) -> Actor:
 @builder("pension_transfer", "unemployment_transfer", "medical_transfer", "housing_fund_transfer")
 def _transfer(rng: random.Random, group: tuple[str, ...], destination: str, applicant: Applicant,
               case_number: str, item_id: str, process: str, now: dt.datetime,
-              ) -> tuple[str, Command]:
+              **_: object) -> tuple[str, Command]:
     others = [c for c in group if c != destination]
     count = 2 if process == "pension_transfer" and len(others) >= 2 and rng.random() < 0.3 else 1
     origins = sorted(rng.sample(others, count))
@@ -301,7 +314,7 @@ def _transfer(rng: random.Random, group: tuple[str, ...], destination: str, appl
 @builder("household_move")
 def _household(rng: random.Random, group: tuple[str, ...], destination: str, applicant: Applicant,
                case_number: str, item_id: str, process: str, now: dt.datetime,
-               ) -> tuple[str, Command]:
+               **_: object) -> tuple[str, Command]:
     origin = rng.choice([c for c in group if c != destination])
     return destination, Submit(
         actor=_applicant_actor(applicant, destination), case_number=case_number, item_id=item_id,
@@ -312,12 +325,15 @@ def _household(rng: random.Random, group: tuple[str, ...], destination: str, app
 @builder(*application.PROCESSES)
 def _application(rng: random.Random, group: tuple[str, ...], receiving: str, applicant: Applicant,
                  case_number: str, item_id: str, process: str, now: dt.datetime,
-                 ) -> tuple[str, Command]:
-    modes = [m for m in ITEM_MODES.get(item_id, ("online",)) if m in application.MODES]
+                 everywhere: tuple[str, ...] = ()) -> tuple[str, Command]:
+    item = CATALOGUE.get(item_id)
+    modes = modes_here(item, receiving, everywhere or group)
     mode = rng.choice(modes or ["online"])
     details: Details = NoDetails()
     if mode == "proxy":
-        details = ApplicationDetails(rng.choice([c for c in group if c != receiving]))
+        # The applicant names a place; the node routes it to the competent level (办理层级).
+        details = ApplicationDetails(rng.choice(proxy_places(item, receiving,
+                                                             everywhere or group, group)))
     elif mode == "joint":  # 多地联办: a partner region gives its part (records, a file)
         details = JointDetails(rng.choice([c for c in group if c != receiving]))
     return receiving, Submit(
@@ -326,8 +342,31 @@ def _application(rng: random.Random, group: tuple[str, ...], receiving: str, app
         channel="online" if mode == "online" else "window", details=details)
 
 
-ITEM_MODES: dict[str, tuple[str, ...]] = {
-    item.id: tuple(item.modes) for item in load_catalogue().items}
+CATALOGUE = load_catalogue()
+SAMPLE_MATERIALS = load_materials(
+    str(resources.files("domain.catalogue").joinpath("materials.sample.json")), CATALOGUE)
+
+
+def proxy_places(item: Item, receiving: str, regions: tuple[str, ...],
+                 group: tuple[str, ...] = ()) -> list[str]:
+    """Places whose competent office (at the item's level) is a region here, not `receiving`;
+    the group's own peers first (the pilots' pairs), else any region."""
+    def ok(place: str) -> bool:
+        try:
+            office = route(place, item.level) if item.level else place
+        except DomainError:
+            return False  # a province code names no county office
+        return office in regions and office != receiving
+    preferred = [c for c in group if c != receiving and ok(c)]
+    return preferred or [c for c in regions if c != receiving and ok(c)]
+
+
+def modes_here(item: Item, receiving: str, regions: tuple[str, ...]) -> list[str]:
+    """The item's modes a case taken at `receiving` can run in this world."""
+    if item.process not in application.PROCESSES:
+        return list(item.modes)
+    return [m for m in item.modes if m in application.MODES
+            and (m != "proxy" or proxy_places(item, receiving, regions))]
 
 
 def runnable(item: Item) -> bool:

@@ -20,12 +20,14 @@ from typing import Any, cast
 from domain.catalogue.model import (
     BATCH_LABELS,
     CORRECTABLE_FIELDS,
+    LEVELS,
     LIMIT_UNITS,
     MODES,
     PROCESSES,
     SIDES,
     Correction,
     Item,
+    Level,
     LimitUnit,
     Mode,
     Side,
@@ -36,7 +38,7 @@ from domain.kernel import DomainError, InvalidValue, UnknownItem
 FORMAT = "tongban.catalogue/1"
 _REQUIRED = ("id", "batch", "batch_label", "seq", "name", "scenario", "lead_unit", "co_units",
              "modes", "process", "basis", "limits", "see_also", "corrections", "notes", "raw")
-_OPTIONAL = ("deadline_text",)
+_OPTIONAL = ("deadline_text", "level")
 _LIMIT_KEYS = ("step", "days", "unit", "side", "starts", "source")
 _CORRECTION_KEYS = ("field", "from", "to", "why")
 _RAW_KEYS = {1: ("seq", "name", "scenario", "lead_unit", "co_units"),
@@ -255,7 +257,8 @@ class _Entry:
             lead_unit=self.string("lead_unit", compact=True),
             co_units=self.strings("co_units", compact=True),
             deadline_text=self.deadline_text(batch),
-            modes=self.modes(), process=self.process(), basis=self.string("basis"),
+            modes=self.modes(), process=self.process(), level=self.level(),
+            basis=self.string("basis"),
             limits=self.limits(), see_also=self.strings("see_also"),
             corrections=self.corrections(), notes=self.strings("notes", unique=False),
             raw=self.raw(batch),
@@ -277,6 +280,16 @@ class _Entry:
             if mode not in MODES:
                 raise self.fail("modes", f"unknown mode {mode!r} (known: {', '.join(MODES)})")
         return cast(tuple[Mode, ...], modes)
+
+    def level(self) -> Level | None:
+        """办理层级: required where the item is offered by proxy (the window routes by it)."""
+        level = self.data.get("level")
+        if level is None:
+            if "proxy" in self.data.get("modes", ()):
+                raise self.fail("level", "a proxy item names its competent level (办理层级)")
+            return None
+        self.one_of("level", level, LEVELS)
+        return cast(Level, level)
 
     def process(self) -> str:
         process = self.string("process")

@@ -13,12 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Mode = Literal["online", "proxy", "joint"]
+Mode = Literal["online", "proxy", "joint", "local"]
+Level = Literal["province", "prefecture", "county"]
 LimitUnit = Literal["working", "calendar", "month"]
 Side = Literal["destination", "origin"]
 
-#: 全程网办, 异地代收代办, 多地联办 (design.md §2).
-MODES: tuple[Mode, ...] = ("online", "proxy", "joint")
+#: 全程网办, 异地代收代办, 多地联办 (design.md §2), and 就地办理: the office where the applicant
+#: lives handles the case itself, not restricted by the 户籍地 (marriage and divorce registration
+#: under 跨省通办: the local 婚姻登记机关 registers; nothing is forwarded).
+MODES: tuple[Mode, ...] = ("online", "proxy", "joint", "local")
+#: 办理层级: the level of the authority that decides a proxy item; the window routes the place the
+#: applicant names (a county or prefecture code) to that level (`domain.catalogue.routing`).
+LEVELS: tuple[Level, ...] = ("province", "prefecture", "county")
 BATCH_LABELS: Mapping[int, str] = {1: "2020年底前", 2: "2021年底前", 3: "2021年以后"}
 #: "working" = 工作日 with 调休; "calendar" = calendar days; "month" = calendar months (the
 #: unemployment funds' "≤ 1 month"). The count is in `StepLimit.days` whatever the unit.
@@ -112,6 +118,7 @@ class Item:
     deadline_text: str | None
     modes: tuple[Mode, ...]
     process: str
+    level: Level | None
     basis: str
     limits: tuple[StepLimit, ...]
     see_also: tuple[str, ...]
@@ -134,7 +141,9 @@ class Item:
         if self.deadline_text is not None:
             data["deadline_text"] = self.deadline_text
         data.update({
-            "modes": list(self.modes), "process": self.process, "basis": self.basis,
+            "modes": list(self.modes), "process": self.process,
+            **({"level": self.level} if self.level is not None else {}),
+            "basis": self.basis,
             "limits": [limit.to_dict() for limit in self.limits],
             "see_also": list(self.see_also),
             "corrections": [c.to_dict() for c in self.corrections],

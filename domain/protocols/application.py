@@ -108,8 +108,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import Literal
 
-from domain.deadlines import DeadlineRules, next_due
+from domain.deadlines import DeadlineRules, FlagDeadlineMissed, next_due
 from domain.kernel import (
     Actor,
     Command,
@@ -121,9 +122,11 @@ from domain.kernel import (
     SideSummary,
 )
 from domain.protocols.application_events import (
+    AcceptanceDeemed,
     ApplicationForwarded,
     Approve,
     AssistanceRequested,
+    ConfirmOriginalsReceived,
     DeclineAssistance,
     DeliverResult,
     Deny,
@@ -132,7 +135,7 @@ from domain.protocols.application_events import (
     VerifyAndForward,
     WithdrawalForwarded,
 )
-from domain.protocols.application_handling import DECIDING_STEPS, HandlingSide
+from domain.protocols.application_handling import ACCEPTANCE_STEP, DECIDING_STEPS, HandlingSide
 from domain.protocols.application_joint import PHYSICAL, JointSide
 from domain.protocols.application_receiving import ReceivingSide
 from domain.protocols.application_states import (
@@ -153,6 +156,7 @@ from domain.protocols.application_states import (
 from domain.protocols.casework import (
     INTAKE_STEP,
     MATERIAL_KINDS,
+    SUPPLEMENT_STEP,
     RatingContext,
     annotation_options,
     checked_region,
@@ -205,6 +209,8 @@ class ApplicationDecider(HandlingSide, ReceivingSide, JointSide):
                 annotation += rearm_wait(self.rules, state.facts.process, state.keep, step, now,
                                          command.actor)
             return annotation
+        if isinstance(command, FlagDeadlineMissed) and command.step == ACCEPTANCE_STEP:
+            return self._deem_accepted(state, command, now)
         timer = decide_deadline_timer(state.keep, command, now,
                                       (RECEIVING_WAIT, HANDLING_WAIT, PARTNER_WAIT, CLOSURE_WAIT))
         if timer is not None:
@@ -227,8 +233,10 @@ class ApplicationDecider(HandlingSide, ReceivingSide, JointSide):
         if isinstance(command, Submit):
             _check_submission(command)
             events = decide_intake(None, command, now)
-            if command.mode in ("online", "joint"):
+            if command.mode != "proxy":  # the deciding side received the materials now
                 events += start_step(self.rules, command.process, INTAKE_STEP, now, command.actor)
+                events += start_step(self.rules, command.process, ACCEPTANCE_STEP, now,
+                                     command.actor)
             return events
         if isinstance(command, Receive) and isinstance(command.event, (ApplicationForwarded,
                                                                        WithdrawalForwarded)):
@@ -238,6 +246,19 @@ class ApplicationDecider(HandlingSide, ReceivingSide, JointSide):
         raise IllegalCommand(f"{type(command).__name__} needs an application first",
                              code="not_submitted")
 
+    def _deem_accepted(self, side: ApplicationSide, command: FlagDeadlineMissed,
+                       now: dt.datetime) -> list[Event]:
+        """Five working days without 受理, 不予受理 or a 补正 notice: deemed accepted (art. 32)."""
+        w = side.keep.book.get(ACCEPTANCE_STEP)
+        if (w is None or now < w.due_at or side.terminal or side.phase != "submitted"
+                or side.role in ("receiving", "partner") or side.originals_pending):
+            return []  # a stale timer command
+        accept = AcceptIntake(actor=command.actor)
+        deemed = AcceptanceDeemed(at=now, actor=command.actor, due_at=w.due_at)
+        if side.role == "accepting":
+            return [deemed, *self._accepting(side, accept, now, self._handler)]
+        return [deemed, *self._handler(side, accept, now)]
+
     def _withdraw(self, side: ApplicationSide, command: Withdraw, now: dt.datetime) -> list[Event]:
         actor = command.actor
         if side.role in ("handling", "partner"):
@@ -246,8 +267,9 @@ class ApplicationDecider(HandlingSide, ReceivingSide, JointSide):
         if side.phase == "withdrawing":
             raise IllegalCommand("the withdrawal is already on its way", code="already_withdrawing")
         if side.role == "receiving":
-            if side.phase == "submitted":
-                return [ApplicationWithdrawn(at=now, actor=actor, reason=command.reason)]
+            if side.phase in ("submitted", "supplement_requested") and not side.forwarded:
+                return [*clear_steps(side.keep.clocked, [SUPPLEMENT_STEP], now, actor),
+                        ApplicationWithdrawn(at=now, actor=actor, reason=command.reason)]
             if side.phase in ("forwarded", "supplement_requested", "under_review"):
                 return [ApplicationWithdrawn(at=now, actor=actor, reason=command.reason),
                         WithdrawalForwarded(at=now, actor=actor, to_region=side.peer,
@@ -397,14 +419,18 @@ def options(state: ApplicationSide | None, now: dt.datetime, rng: random.Random)
         out.append(Withdraw(actor=applicant, reason=rng.choice(["", "不再需要", "改为线下办理"])))
     if role == "receiving":
         if phase == "submitted":
-            out.append(VerifyAndForward(actor=staff, identity_verified=rng.random() < 0.9))
-        elif phase == "supplement_requested":
+            mailed = f"EMS{rng.randint(10**8, 10**9)}" if rng.random() < 0.3 else ""
+            out.append(VerifyAndForward(actor=staff, identity_verified=rng.random() < 0.9,
+                                        originals_tracking_no=mailed))
+        elif (phase == "supplement_requested" and not state.forwarded) or phase == "supplement_requested":
             out.append(_supplement(state, applicant, rng))
         elif phase == "result_received":
             out.append(DeliverResult(actor=staff, channel=rng.choice(["window", "online", "post"]),
                                      tracking_no=f"EMS{rng.randint(10**8, 10**9)}"))
         return out
-    if phase == "submitted":
+    if phase == "submitted" and state.originals_pending:
+        out.append(ConfirmOriginalsReceived(actor=staff, tracking_no=state.originals_pending))
+    elif phase == "submitted":
         out.append(AcceptIntake(actor=staff))
         out.append(RejectIntake(actor=staff,
                                 reason=rng.choice(["不属于受理范围", "申请人不符合条件"])))
@@ -421,8 +447,10 @@ def options(state: ApplicationSide | None, now: dt.datetime, rng: random.Random)
         out.append(DeliverResult(actor=staff, channel=rng.choice(["online", "post"]),
                                  tracking_no=f"EMS{rng.randint(10**8, 10**9)}"))
     elif phase == "approved":
-        out.append(SendResult(actor=staff, channel=rng.choice(["online", "post"]),
-                              tracking_no=f"EMS{rng.randint(10**8, 10**9)}"))
+        channel: Literal["online", "post"] = rng.choice(["online", "post"])
+        out.append(SendResult(actor=staff, channel=channel,
+                              tracking_no=f"EMS{rng.randint(10**8, 10**9)}",
+                              to_applicant=channel == "post" and rng.random() < 0.5))
     return out
 
 

@@ -65,6 +65,7 @@ class FormalReviewPassed(Event):
     """The receiving window's 形式审查 and 身份核验 passed."""
 
     identity_verified: bool
+    originals_tracking_no: str = ""
 
 
 @domain_event
@@ -75,6 +76,8 @@ class ApplicationForwarded(Event):
     facts: CaseFacts
     materials: tuple[MaterialRef, ...] = ()
     details: Details = field(default_factory=NoDetails)
+    #: The paper originals the window posted (寄递) to the handler, by tracking number.
+    originals_tracking_no: str = ""
 
 
 @domain_event
@@ -140,6 +143,8 @@ class HandlingResultSent(Event):
     channel: Literal["online", "post"]
     tracking_no: str = ""
     result: tuple[MaterialRef, ...] = ()
+    #: Posted straight to the applicant (not to the window): the window completes on receipt.
+    to_applicant: bool = False
 
 
 @domain_event
@@ -225,6 +230,23 @@ class ForwardedApplicationReceived(Receipt):
     facts: CaseFacts
     materials: tuple[MaterialRef, ...] = ()
     details: Details = field(default_factory=NoDetails)
+    originals_tracking_no: str = ""
+
+
+@domain_event
+class OriginalsReceived(Event):
+    """H's staff took delivery of the posted paper originals (the tracking number matches)."""
+
+    tracking_no: str
+
+
+@domain_event
+class AcceptanceDeemed(Event):
+    """行政许可法 art. 32: the deciding side did not tell the applicant what to supplement within
+    5 working days of receiving the materials, so the application counts as accepted (受理)
+    from that receipt; `due_at` is when the 5 working days ended."""
+
+    due_at: dt.datetime
 
 
 @domain_event
@@ -291,12 +313,23 @@ class VerifyAndForward(Command):
 
     identity_verified: bool
     note: str = ""
+    #: The tracking number of the paper originals the window posts to the handler (寄递).
+    originals_tracking_no: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
 class SendResult(Command):
     channel: Literal["online", "post"]
     tracking_no: str = ""
+    #: Post the result straight to the applicant instead of to the window.
+    to_applicant: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmOriginalsReceived(Command):
+    """The handler's staff confirm the posted originals arrived (by their tracking number)."""
+
+    tracking_no: str
 
 
 @dataclass(frozen=True, kw_only=True)

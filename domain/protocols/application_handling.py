@@ -17,6 +17,7 @@ from domain.protocols.application_events import (
     CaseCompleted,
     CompletionNoticeReceived,
     CompletionNotified,
+    ConfirmOriginalsReceived,
     DeliverResult,
     Deny,
     ForwardedApplicationReceived,
@@ -29,6 +30,7 @@ from domain.protocols.application_events import (
     HandlingResultSent,
     HandlingSupplementRequested,
     HandlingWithdrawalConfirmed,
+    OriginalsReceived,
     SendResult,
     SupplementForwarded,
     WithdrawalForwarded,
@@ -69,8 +71,11 @@ from domain.protocols.intake import (
 from domain.values import CaseNumber
 
 DECISION_STEP = "decision"
+#: 行政许可法 art. 32: 5 working days from the materials' receipt to tell what to supplement,
+#: else the application is deemed accepted (`domain.limits`, a statute for every process).
+ACCEPTANCE_STEP = "acceptance_notice"
 #: The steps whose clocks run while the deciding side has not decided.
-DECIDING_STEPS = (INTAKE_STEP, DECISION_STEP, SUPPLEMENT_STEP)
+DECIDING_STEPS = (INTAKE_STEP, ACCEPTANCE_STEP, DECISION_STEP, SUPPLEMENT_STEP)
 #: The handling side's phases once it decided: a withdrawal that crossed the decision loses.
 DECIDED = frozenset({"approved", "result_sent", "completed", "rejected", "denied", "lapsed"})
 
@@ -84,10 +89,15 @@ class HandlingSide(ApplicationBase):
         event, actor, src = command.event, command.actor, command.from_region
         if isinstance(event, ApplicationForwarded):
             check_facts(event.facts)
+            process = event.facts.process
+            # The 5-day clock runs from the materials' receipt: the posted originals', if any.
+            notice = [] if event.originals_tracking_no else start_step(
+                self.rules, process, ACCEPTANCE_STEP, now, actor)
             return [ForwardedApplicationReceived(
                 at=now, actor=actor, ref=command.ref, from_region=src, region=event.to_region,
-                facts=event.facts, materials=event.materials, details=event.details),
-                *start_step(self.rules, event.facts.process, INTAKE_STEP, now, actor)]
+                facts=event.facts, materials=event.materials, details=event.details,
+                originals_tracking_no=event.originals_tracking_no),
+                *start_step(self.rules, process, INTAKE_STEP, now, actor), *notice]
         assert isinstance(event, WithdrawalForwarded)
         check_facts(event.facts)
         return [WithdrawalRequestReceived(at=now, actor=actor, ref=command.ref, from_region=src,
@@ -99,6 +109,12 @@ class HandlingSide(ApplicationBase):
     def _handler(self, side: ApplicationSide, command: Command, now: dt.datetime) -> list[Event]:
         """Intake and decision, shared by the online side and the handling side."""
         actor, process = command.actor, side.facts.process
+        if isinstance(command, ConfirmOriginalsReceived) and side.role == "handling":
+            return self._originals(side, command, now)
+        if isinstance(command, AcceptIntake) and side.originals_pending:
+            raise IllegalCommand(f"the originals posted as {side.originals_pending} have not "
+                                 "arrived: accept once they have (ConfirmOriginalsReceived)",
+                                 code="originals_not_received")
         if isinstance(command, (AcceptIntake, RejectIntake, RequestSupplement)):
             return self._intake(side, command, now)
         if isinstance(command, ProvideSupplement):
@@ -122,13 +138,28 @@ class HandlingSide(ApplicationBase):
         raise IllegalCommand(f"{type(command).__name__} is not a command of the {side.role} side",
                              code="not_applicable")
 
+    def _originals(self, side: ApplicationSide, command: ConfirmOriginalsReceived,
+                   now: dt.datetime) -> list[Event]:
+        """The posted originals arrived: the materials are received, the 5-day clock starts."""
+        if not side.originals_pending:
+            raise IllegalCommand("no originals are on their way", code="no_originals_pending")
+        if command.tracking_no.strip() != side.originals_pending:
+            raise InvalidValue(f"the originals were posted as {side.originals_pending}, not "
+                               f"{command.tracking_no.strip()!r}", code="tracking_no_mismatch",
+                               field="tracking_no")
+        return [OriginalsReceived(at=now, actor=command.actor, tracking_no=side.originals_pending),
+                *start_step(self.rules, side.facts.process, ACCEPTANCE_STEP, now,
+                            command.actor)]
+
     def _intake(self, side: ApplicationSide, command: AcceptIntake | RejectIntake |
                 RequestSupplement, now: dt.datetime) -> list[Event]:
         """受理 / 不予受理 / 补正; the handling side tells the window each outcome."""
         actor, process = command.actor, side.facts.process
         notify, to = side.role == "handling", side.peer
         events = decide_intake(side.intake, command, now)
-        if isinstance(command, AcceptIntake):
+        told = clear_steps(side.keep.clocked, [ACCEPTANCE_STEP], now, actor)  # the applicant
+        if isinstance(command, AcceptIntake):                                  # was answered
+            events += told
             events += clear_steps(side.keep.clocked, [INTAKE_STEP], now, actor)
             events += start_step(self.rules, process, DECISION_STEP, now, actor)
             if notify:
@@ -136,14 +167,14 @@ class HandlingSide(ApplicationBase):
         elif isinstance(command, RejectIntake):
             rejected = events[0]
             assert isinstance(rejected, IntakeRejected)
-            events = clear_steps(side.keep.clocked, [INTAKE_STEP], now, actor)
+            events = told + clear_steps(side.keep.clocked, [INTAKE_STEP], now, actor)
             if notify:
                 events.append(HandlingRejected(at=now, actor=actor, to_region=to,
                                                reason=rejected.reason))
             events.append(rejected)
         else:
             wait = pause_for_supplement(self.rules, process, side.keep, now, actor)
-            events += wait
+            events += told + wait
             if notify:
                 requested = events[0]
                 assert isinstance(requested, SupplementRequested)
@@ -181,16 +212,21 @@ class HandlingSide(ApplicationBase):
         if command.channel == "post" and not command.tracking_no.strip():
             raise InvalidValue("a result sent by post needs its tracking number",
                                code="tracking_no_required")
+        if command.to_applicant and command.channel != "post":
+            raise InvalidValue("a result for the applicant directly goes by post",
+                               code="invalid_channel", field="channel")
         return [HandlingResultSent(at=now, actor=command.actor, to_region=side.peer,
                                    channel=command.channel,
-                                   tracking_no=command.tracking_no.strip(), result=side.result),
+                                   tracking_no=command.tracking_no.strip(), result=side.result,
+                                   to_applicant=command.to_applicant),
                 start_wait(self.rules, side.facts.process, HANDLING_WAIT, COUNTERPART_WAIT, now,
                            command.actor)]
 
     def _lapse(self, side: ApplicationSide, command: Lapse, now: dt.datetime) -> list[Event]:
         """逾期未补正: the deciding side alone lapses the case (H tells the window)."""
         if (command.step != SUPPLEMENT_STEP or side.phase != "supplement_requested"
-                or side.role == "receiving" or not lapse_due(side.keep, command.step, now)):
+                or (side.role == "receiving" and side.forwarded)
+                or not lapse_due(side.keep, command.step, now)):
             return []  # a stale timer command
         due = side.keep.book[SUPPLEMENT_STEP].due_at
         lapsed = supplement_lapsed(command.actor, now, "the missing materials were not supplied "

@@ -29,7 +29,13 @@ from domain.protocols.application_states import (
     ApplicationBase,
     ApplicationSide,
 )
-from domain.protocols.casework import COUNTERPART_WAIT, clear_steps, start_wait
+from domain.protocols.casework import (
+    COUNTERPART_WAIT,
+    clear_steps,
+    pause_for_supplement,
+    resume_after_supplement,
+    start_wait,
+)
 from domain.protocols.intake import (
     AcceptIntake,
     IntakeRejected,
@@ -37,6 +43,7 @@ from domain.protocols.intake import (
     RejectIntake,
     RequestSupplement,
     SupplementProvided,
+    decide_intake,
 )
 
 #: The phases in which R takes each of H's notices.
@@ -59,6 +66,11 @@ class ReceivingSide(ApplicationBase):
         actor = command.actor
         if isinstance(command, VerifyAndForward):
             return self._verify_and_forward(side, command, now)
+        if isinstance(command, ProvideSupplement) and not side.forwarded:
+            # The window's own 补正 (形式审查): back to the window, then forwarded.
+            return [*decide_intake(side.intake, command, now),
+                    *resume_after_supplement(self.rules, side.facts.process, side.keep, now,
+                                             actor)]
         if isinstance(command, ProvideSupplement):
             if side.phase != "supplement_requested":
                 raise IllegalCommand(f"no supplement was requested (status {side.phase})")
@@ -87,7 +99,12 @@ class ReceivingSide(ApplicationBase):
 
     def _verify_and_forward(self, side: ApplicationSide, command: VerifyAndForward,
                             now: dt.datetime) -> list[Event]:
-        """形式审查 and 身份核验: forwarded with its materials, or refused at the window."""
+        """形式审查 and 身份核验: forwarded with its materials, or refused at the window.
+
+        The review is of form and completeness only (收受分离): everything the deciding
+        region's guide requires (`required`, from the operator's materials file) that the
+        applicant did not bring is asked for at once (一次性告知, 行政许可法 art. 32), before
+        anything is forwarded; the substantive 补正 is the handler's."""
         actor = command.actor
         if side.phase != "submitted":
             raise IllegalCommand(f"the application was already {side.phase}",
@@ -97,10 +114,20 @@ class ReceivingSide(ApplicationBase):
             if command.note.strip():
                 reason = f"{reason}: {command.note.strip()}"
             return [IntakeRejected(at=now, actor=actor, reason=reason)]
-        return [FormalReviewPassed(at=now, actor=actor, identity_verified=True),
+        have = {m.kind for m in side.intake.materials} | {m.title for m in side.intake.materials}
+        missing = tuple(t for t in side.intake.submitted.required if t not in have)
+        if missing:
+            told = decide_intake(side.intake, RequestSupplement(
+                actor=actor, missing_kinds=missing, note="形式审查: 一次性告知所缺材料"), now)
+            return told + pause_for_supplement(self.rules, side.facts.process, side.keep, now,
+                                               actor)
+        mailed = command.originals_tracking_no.strip()
+        return [FormalReviewPassed(at=now, actor=actor, identity_verified=True,
+                                   originals_tracking_no=mailed),
                 ApplicationForwarded(at=now, actor=actor, to_region=side.peer, facts=side.facts,
                                      materials=side.intake.materials,
-                                     details=side.intake.submitted.details),
+                                     details=side.intake.submitted.details,
+                                     originals_tracking_no=mailed),
                 self._wait_for_handler(side, now, actor)]
 
     def _wait_for_handler(self, side: ApplicationSide, now: dt.datetime, actor: Actor) -> Event:
@@ -127,6 +154,11 @@ class ReceivingSide(ApplicationBase):
             due_at=getattr(event, "due_at", None), channel=getattr(event, "channel", ""),
             tracking_no=getattr(event, "tracking_no", ""), result=getattr(event, "result", ()))
         target = NOTICE_PHASE[notice]
+        if getattr(event, "to_applicant", False):
+            # Posted straight to the applicant: nothing left for the window to deliver.
+            return [*clear_steps(side.keep.clocked, [RECEIVING_WAIT], now, actor), receipt,
+                    CompletionNotified(at=now, actor=actor, to_region=side.peer, channel="post"),
+                    CaseCompleted(at=now, actor=actor)]
         if target in TERMINAL or target == "result_received":
             return [*clear_steps(side.keep.clocked, [RECEIVING_WAIT], now, actor), receipt]
         return [receipt, self._wait_for_handler(side, now, actor)]

@@ -33,6 +33,7 @@ from domain.protocols.application_events import (
     HandlingResultSent,
     HandlingSupplementRequested,
     HandlingWithdrawalConfirmed,
+    OriginalsReceived,
     WithdrawalRequestReceived,
 )
 from domain.protocols.casework import (
@@ -65,7 +66,7 @@ PROCESSES: tuple[str, ...] = (
     "single_region_approval",
     "personnel_file_transfer", "disability_cert_move", "direct_settlement",
 )
-MODES = ("online", "proxy", "joint")
+MODES = ("online", "proxy", "joint", "local")
 
 Phase = Literal[
     "submitted", "supplement_requested", "under_review", "approved", "forwarded",
@@ -146,6 +147,7 @@ class ApplicationSide:
     notice_version: int = 0
     requested: bool = False
     declined: str = ""
+    originals_pending: str = ""
 
     @property
     def terminal(self) -> bool:
@@ -207,7 +209,7 @@ def _evolve_phase(side: ApplicationSide, event: Event) -> ApplicationSide:
     if isinstance(event, ApplicationWithdrawn) and side.role == "receiving" and side.forwarded:
         return replace(side, phase="withdrawing")  # the handling region has to confirm
     if isinstance(event, SupplementProvided):
-        phase: Phase = "forwarded" if side.role == "receiving" else "submitted"
+        phase: Phase = "forwarded" if side.role == "receiving" and side.forwarded else "submitted"
         return replace(side, phase=phase, missing_kinds=())
     if isinstance(event, SupplementRequested):
         return replace(side, phase="supplement_requested", missing_kinds=event.missing_kinds)
@@ -215,6 +217,8 @@ def _evolve_phase(side: ApplicationSide, event: Event) -> ApplicationSide:
         return replace(side, phase="approved", result=event.result)
     if isinstance(event, ApplicationForwarded):
         return replace(side, phase="forwarded", forwarded=True)
+    if isinstance(event, OriginalsReceived):
+        return replace(side, originals_pending="")
     if isinstance(event, IntakeAccepted) and side.role == "accepting":
         return replace(side, phase="awaiting_records", requested=True)
     if isinstance(event, AssistanceReceived):
@@ -277,7 +281,8 @@ def _start(event: Event) -> ApplicationSide:
         intake = _intake_from_forwarded(event, event.materials, event.details)
         keep = evolve_bookkeeping(Bookkeeping(), event)
         return ApplicationSide("handling", event.facts, event.region, event.from_region,
-                               "submitted", intake, keep)
+                               "submitted", intake, keep,
+                               originals_pending=event.originals_tracking_no)
     if isinstance(event, WithdrawalRequestReceived):
         intake = _intake_from_forwarded(event, (), NoDetails())
         keep = evolve_bookkeeping(Bookkeeping(), event)

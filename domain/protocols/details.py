@@ -11,7 +11,7 @@ dataclass, their JSON is exactly its fields, and the contract publishes each as 
 | `HouseholdDetails`   | `{"origin_region": "610800"}`            | household_move                            |
 | `ApplicationDetails` | `{"handling_region": "610800"}`          | an application in proxy mode (异地代收代办) |
 | `JointDetails`       | `{"partner_region": "610800"}`           | an application in joint mode (多地联办)    |
-| `NoDetails`          | `{}`                                     | an application handled online             |
+| `NoDetails`          | `{}`                                     | an application handled online or locally  |
 
 The JSON says which type it is (each type has its own required keys), so a stored or received
 payload decodes without a tag; the protocol then refuses details of the wrong family for its
@@ -73,5 +73,5 @@ BY_PROTOCOL: Final[Mapping[str, Mapping[str, type]]] = {
        for scheme in ("pension", "unemployment", "medical", "housing_fund")},
     "domain.protocols.household": {"joint": HouseholdDetails},
     "domain.protocols.application": {"online": NoDetails, "proxy": ApplicationDetails,
-                                     "joint": JointDetails},
+                                     "joint": JointDetails, "local": NoDetails},
 }

@@ -47,6 +47,9 @@ class ApplicationSubmitted(Event):
     channel: Channel
     materials: tuple[MaterialRef, ...] = ()
     details: Details = field(default_factory=NoDetails)
+    #: The materials the deciding region's guide requires (titles, from the operator's
+    #: materials file, filled in by the node): what the window's 形式审查 checks against.
+    required: tuple[str, ...] = ()
 
 
 @domain_event
@@ -98,6 +101,8 @@ class Submit(Command):
     channel: Channel
     materials: tuple[MaterialRef, ...] = ()
     details: Details = field(default_factory=NoDetails)
+    #: Filled in by the node from the operator's materials file (a back-end sends none).
+    required: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,7 +155,7 @@ def decide_intake(intake: Intake | None, command: Command, now: dt.datetime) -> 
             at=now, actor=actor, case_number=command.case_number, item_id=command.item_id,
             process=command.process, mode=command.mode, person_key=command.person_key,
             applicant_masked=command.applicant_masked, channel=command.channel,
-            materials=command.materials, details=command.details)]
+            materials=command.materials, details=command.details, required=command.required)]
     if intake is None:
         raise IllegalCommand("no application has been submitted", code="not_submitted")
     if isinstance(command, ProvideSupplement):

@@ -10,7 +10,11 @@ knowledge is checked here, each refusal with one stable code and the field at fa
 - **dates** lie in a sane window around the node's today (`invalid_date`): a bank's value date
   of 2099-01-01 is a typo, not a fact to record for good;
 - **the catalogue** (a `Submit`): the item exists (`unknown_item`), is an item of the request's
-  process (`item_process_mismatch`) and is handled in the request's mode (`invalid_mode`);
+  process (`item_process_mismatch`) and is handled in the request's mode (`invalid_mode`); a
+  proxy application goes to the office at the item's competent level (办理层级: the place named is
+  routed up, `domain.catalogue.routing`; one coarser than the level is `handling_level`), and
+  carries the materials the deciding region's guide requires (`required`, from the operator's
+  materials file when the node has one: the window's 形式审查 checks against it);
 - **the person** (a `Submit`): the back-end sends the applicant's 居民身份证号 (`applicant_id`);
   it must be one (checksum, birth date, place: `invalid_person_id`), and the node derives the
   register's `person_key` (HMAC with the region's secret, `RegionConfig.register_key`) and the
@@ -28,8 +32,11 @@ import datetime as dt
 from typing import Any, Final
 
 from domain.calendar import china_date
-from domain.catalogue import Catalogue, load_catalogue
+from domain.catalogue import Catalogue, Item, load_catalogue
+from domain.catalogue.materials import MaterialsBook
+from domain.catalogue.routing import route
 from domain.kernel import Actor, Command, DomainError
+from domain.protocols.details import ApplicationDetails
 from domain.protocols.intake import Submit
 from domain.values import CitizenId, RegionCode
 from regions.core.errors import InvalidRequest
@@ -41,12 +48,14 @@ DATES_AHEAD: Final = dt.timedelta(days=366)
 
 
 def admit(command: Command, *, region: str, now: dt.datetime, applicant_id: str | None,
-          register_key: bytes, catalogue: Catalogue | None = None) -> Command:
+          register_key: bytes, catalogue: Catalogue | None = None,
+          materials: MaterialsBook | None = None) -> Command:
     """The command as the domain gets it, or `InvalidRequest` naming the field at fault."""
     check_actor(command.actor, region)
     check_dates(command, china_date(now))
     if isinstance(command, Submit):
-        check_item(command, catalogue or load_catalogue())
+        item = check_item(command, catalogue or load_catalogue())
+        command = require(routed(command, item), item, materials, region)
         return identify(command, applicant_id, register_key)
     if applicant_id is not None:
         raise InvalidRequest(f"a {type(command).__name__} names no applicant",
@@ -92,7 +101,7 @@ def _dates(value: Any, path: str) -> list[tuple[str, dt.date]]:
     return []
 
 
-def check_item(command: Submit, catalogue: Catalogue) -> None:
+def check_item(command: Submit, catalogue: Catalogue) -> Item:
     """The item exists, belongs to the request's process and is handled in its mode."""
     try:
         item = catalogue.get(command.item_id)
@@ -107,6 +116,36 @@ def check_item(command: Submit, catalogue: Catalogue) -> None:
         raise InvalidRequest(
             f"item {item.id} is handled in mode {', '.join(item.modes)}, not {command.mode!r}",
             code="invalid_mode", field="command.mode")
+    return item
+
+
+def routed(command: Submit, item: Item) -> Submit:
+    """A proxy application addressed to the office at the item's competent level (办理层级)."""
+    details = command.details
+    if command.mode != "proxy" or item.level is None or not isinstance(details,
+                                                                       ApplicationDetails):
+        return command
+    try:
+        office = route(details.handling_region, item.level)
+    except DomainError as exc:
+        code = "handling_level" if exc.code == "handling_level" else "invalid_region"
+        raise InvalidRequest(str(exc), code=code,
+                             field="command.details.handling_region") from None
+    return dataclasses.replace(command, details=ApplicationDetails(office))
+
+
+def require(command: Submit, item: Item, book: MaterialsBook | None, region: str) -> Submit:
+    """The materials the deciding region's guide requires, from the operator's file."""
+    if command.required:
+        raise InvalidRequest("the required materials come from the node's materials file",
+                             code="unknown_field", field="command.required")
+    if book is None:
+        return command
+    deciding = (command.details.handling_region
+                if isinstance(command.details, ApplicationDetails) else region)
+    titles = tuple(m.title for _, guide in book.for_item(item.id, deciding)
+                   for m in guide.materials if m.required)
+    return dataclasses.replace(command, required=titles)
 
 
 def identify(command: Submit, applicant_id: str | None, register_key: bytes) -> Submit:

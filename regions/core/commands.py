@@ -36,7 +36,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from domain.catalogue import Catalogue
+from domain.catalogue import Catalogue, load_catalogue
+from domain.catalogue.materials import MaterialsBook, load_materials
 from domain.kernel import Command, DomainError
 from domain.refusals import REFUSALS, field_of
 from domain.values import CaseNumber
@@ -98,6 +99,9 @@ REQUEST_ERRORS: Final[Mapping[str, ErrorCode]] = {
                                       "request's", "command.item_id"),
     "invalid_mode": _invalid("the item is not handled in this mode (the message lists its "
                              "modes)", "command.mode"),
+    "handling_level": _invalid("the place named for a proxy application is coarser than the "
+                               "item's competent level (办理层级): name the prefecture or county",
+                               "command.details.handling_region"),
     "invalid_person_id": _invalid("the applicant's 居民身份证号 is not one (check digit, birth "
                                   "date, place)", "command.applicant_id"),
     "invalid_region": _invalid("not a GB/T 2260 region code that can exist", "the region field"),
@@ -228,14 +232,19 @@ class CommandService:
     """
 
     def __init__(self, node: RegionNode, *, register_key: bytes = DEV_REGISTER_KEY.encode(),
-                 catalogue: Catalogue | None = None) -> None:
+                 catalogue: Catalogue | None = None, materials: MaterialsBook | None = None,
+                 ) -> None:
         self.node = node
         self.register_key = register_key
         self.catalogue = catalogue
+        self.materials = materials
 
     @classmethod
     def for_config(cls, node: RegionNode, config: RegionConfig) -> CommandService:
-        return cls(node, register_key=config.register_key.encode())
+        materials = None
+        if config.materials is not None:
+            materials = load_materials(config.materials, load_catalogue())
+        return cls(node, register_key=config.register_key.encode(), materials=materials)
 
     @property
     def region(self) -> str:
@@ -249,7 +258,7 @@ class CommandService:
             authority.check(request.principal, request.command)
             command = admit(request.command, region=self.region, now=now,
                             applicant_id=request.applicant_id, register_key=self.register_key,
-                            catalogue=self.catalogue)
+                            catalogue=self.catalogue, materials=self.materials)
             outcome = self.run(request, command, now)
         except InvalidRequest as exc:
             return CommandResult.refusing(exc)

@@ -55,6 +55,9 @@ class RegionConfig(BaseSettings):
     relay_batch: int = 500
     holiday_files: Annotated[tuple[Path, ...], NoDecode] = Field(
         default=(), description="operator holiday files (JSON) extending the official calendar")
+    materials: Path | None = Field(
+        default=None, description="the operator's materials file (docs/catalogue.md): the "
+        "materials each item requires, which the window's 形式审查 checks (一次性告知)")
     register_key: str = Field(
         default=DEV_REGISTER_KEY, repr=False,
         description="HMAC key that turns an ID number into its person key (at least "

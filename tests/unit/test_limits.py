@@ -60,6 +60,7 @@ def test_statutory_table_has_exactly_the_referenced_limits() -> None:
         ("housing_fund_transfer", "transfer_out"): "5 working days",
         ("personnel_file_transfer", "transfer_out"): "15 working days",
         ("household_move", "permit_validity"): "40 calendar days",
+        ("*", "acceptance_notice"): "5 working days",
     }
 
 

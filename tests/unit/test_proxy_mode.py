@@ -86,7 +86,7 @@ def test_a_proxy_application_is_routed_to_the_competent_level(item: str, process
 def test_a_place_coarser_than_the_competent_level_is_refused_naming_the_field() -> None:
     with pytest.raises(InvalidRequest) as info:
         admitted("b2-66", "card_service", "proxy", "610000")
-    assert (info.value.code, info.value.field) == ("handling_level", "details.handling_region")
+    assert (info.value.code, info.value.field) == ("handling_level", "command.details.handling_region")
 
 
 # --------------------------------------------------------------------------- marriage
@@ -168,7 +168,7 @@ def test_the_handler_may_post_the_result_straight_to_the_applicant() -> None:
 def test_acceptance_is_deemed_after_5_working_days_without_an_answer() -> None:
     p = Proxy().forwarded()
     late = T0 + dt.timedelta(days=8)  # Monday 2025-03-03 + 5 WD = 2025-03-10 (end of day)
-    early = [c for c in DECIDER.timers(p.h, T0 + dt.timedelta(days=6))]
+    early = DECIDER.timers(p.h, T0 + dt.timedelta(days=6))
     assert not any(getattr(c, "step", "") == "acceptance_notice" for c in early)
     [timer] = [c for c in DECIDER.timers(p.h, late)
                if getattr(c, "step", "") == "acceptance_notice"]
