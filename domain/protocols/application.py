@@ -34,6 +34,11 @@ Proxy, receiving side R and handling side H (`→H` / `→R`: a shared event to 
     R submitted             VerifyAndForward(identity ok) → FormalReviewPassed,
                             ApplicationForwarded →H → forwarded
     R submitted             VerifyAndForward(identity failed) → IntakeRejected → rejected (T)
+    R submitted             VerifyAndForward(materials the guide requires are missing)
+                            → SupplementRequested (all at once, 一次性告知) → supplement_requested;
+                            ProvideSupplement → submitted; timer → CaseLapsed → lapsed (T)
+    R (result posted to the applicant) HandlingResultSent(to_applicant) → receipt,
+                            CompletionNotified →H, CaseCompleted → completed (T)
     H —                     ApplicationForwarded → ForwardedApplicationReceived → submitted
     H submitted             AcceptIntake → IntakeAccepted, HandlingAccepted →R → under_review
     H submitted             RejectIntake(reason) → HandlingRejected →R, IntakeRejected
@@ -91,9 +96,13 @@ the applicant's side takes `Rate`, so "one per case and region" has a single wri
 Reference rules in scope: 行政许可法 art. 32 as intake.py implements it (reason mandatory,
 everything missing at once, clock stopped while waiting for 补正); 收受分离 (formal review at R,
 substantive decisions at H); 好差评 1–5 per case; 责任追溯 (every event names its actor).
-Not yet: the 5-day "deemed accepted" rule when the handler fails to notify (it is a deadline of
-the region's configuration here, step `intake`, flagged and escalated, not an automatic
-acceptance); fees (收费标准); e-certificate trust levels of the result; per-department rating
+Deemed acceptance (行政许可法 art. 32): the deciding side (single, accepting, H) has 5 working
+days from receiving the materials — for H, from the posted originals' arrival when the window
+posted any (`ConfirmOriginalsReceived`) — to accept, refuse or ask for the 补正; the timer then
+records `AcceptanceDeemed` and accepts (H tells the window). Mode `local` (marriage, divorce)
+runs as the single side: the local office decides itself.
+
+Not yet: fees (收费标准); e-certificate trust levels of the result; per-department rating
 dimensions of the national 好差评 system (`evalDetail`), and pushing ratings to it.
 
 The code: `casework` (the bookkeeping every protocol shares: deadlines, clock stops, lapses,
