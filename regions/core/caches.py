@@ -18,11 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from domain.kernel import event_from_payload
 from regions.core.sides import ProtocolBinding, RegisterModel, SideView, side_id
-from regions.core.store import EventStore, Stream
+from regions.core.store import EventStore, Stream, load_stream
 from regions.core.unit_of_work import UnitOfWork
 
 #: Finished sides kept in memory (views and checks read a case again just after it ends).
@@ -54,9 +52,8 @@ class Caches:
         view = self._sides.get(sid) or self._finished.get(sid)
         if view is not None:
             return view
-        try:
-            stream: Stream = self.app.repository.get(sid)
-        except AggregateNotFoundError:
+        stream = load_stream(self.app, sid)
+        if stream is None:
             return None
         view = self._view_from_stream(sid, stream)
         self.remember(view)

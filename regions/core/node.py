@@ -25,7 +25,6 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import DataError, IntegrityError, RecordConflictError
 
 from domain.kernel import Actor, Command, DomainError, Event, EventRef, Receive, event_from_payload
@@ -37,7 +36,7 @@ from regions.core.messages import LinkMessage
 from regions.core.outcome import Outcome
 from regions.core.sides import BatchedCommand, ProtocolBinding, RegisterModel, SideView
 from regions.core.staging import Stager
-from regions.core.store import EventStore, InLink, Stream, stable_id
+from regions.core.store import EventStore, InLink, load_stream, stable_id
 from regions.core.unit_of_work import UnitOfWork
 
 MAX_CONFLICT_RETRIES = 5
@@ -80,11 +79,8 @@ class RegionNode:
 
     def register_entry(self, person_key: str, scheme: str) -> Any:
         rid = stable_id("register", self.region, person_key, scheme)
-        try:
-            stream: Stream = self.app.repository.get(rid)
-        except AggregateNotFoundError:
-            return None
-        return self.caches.fold_register(stream)
+        stream = load_stream(self.app, rid)
+        return None if stream is None else self.caches.fold_register(stream)
 
     # ----------------------------------------------------------------- units of work
 

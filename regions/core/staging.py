@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from domain.kernel import (
     Command,
     Decider,
@@ -42,7 +40,7 @@ from regions.core.messages import LinkMessage
 from regions.core.outcome import Outcome
 from regions.core.sides import BatchedCommand, ProtocolBinding, RegisterModel, SideView, resume
 from regions.core.sides import side_id as side_id_of
-from regions.core.store import EventStore, InLink, OutLink, Stream, stable_id
+from regions.core.store import EventStore, InLink, OutLink, Stream, load_stream, stable_id
 from regions.core.unit_of_work import Effect, UnitOfWork
 
 
@@ -159,9 +157,8 @@ class Stager:
                                         key={"person_key": effect.person_key,
                                              "scheme": effect.scheme, "region": self.region})
         else:
-            try:
-                stream: Stream = self.app.repository.get(rid)
-            except AggregateNotFoundError:
+            stream = load_stream(self.app, rid)
+            if stream is None:
                 state = None
             else:
                 uow.registers[rid] = stream
