@@ -4,11 +4,19 @@ The world feeds every committed side event here as it happens (`Observations.rec
 after each step look only at the touched cases and fold each event once. At the end everything
 is judged again, with the registers of every region, the link positions (nothing lost) and
 liveness.
+
+How to add a check (oracles, projections): write `check(world, workload, case_id) -> violations`
+and append it to `CASE_CHECKS` — it runs after every step on each case that step touched, and
+once more at the end on every case — or `check(world, workload) -> violations` to
+`FINAL_CHECKS`, which run once at the end. A case check must cost about the case, not the run
+(read the case's own events with `world.checks.events_of(case_id)`), or the simulator slows
+down with every case it has seen.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +47,15 @@ class Observations:
     register_log: list[tuple[str, Event]] = field(default_factory=list)
     registers: dict[tuple[str, str, str], RegisterEntry] = field(default_factory=dict)
     violations: list[inv.Violation] = field(default_factory=list)
+    #: `side_events` by case: the same lists, found without scanning every side of the run.
+    by_case: dict[str, dict[tuple[str, str], list[Event]]] = field(
+        default_factory=lambda: defaultdict(dict))
 
     def record(self, world: World, region: str, case_id: str, process: str,
                events: list[Event]) -> None:
         key = (case_id, region)
         self.side_events[key].extend(events)
+        self.by_case[case_id][key] = self.side_events[key]
         watch = self.watches.get(key)
         if watch is None:
             transitions = world.regions[region].region.specs[process].transitions
@@ -52,6 +64,10 @@ class Observations:
                 case_id, region, decider, transitions, annotations=frozenset(ANNOTATIONS))
         if watch.transitions:
             self.violations.extend(watch.feed(events))
+
+    def events_of(self, case_id: str) -> dict[tuple[str, str], list[Event]]:
+        """Every side's events of one case so far, by (case id, region)."""
+        return self.by_case.get(case_id, {})
 
     def record_registers(self, region: str, events: list[Event]) -> None:
         for event in events:
@@ -96,14 +112,29 @@ def pair_violations(world: World, workload: Workload, case_id: str,
     return found
 
 
-def check_case(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+def sides_and_events(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    """Conservation and terminal pairs over the sides' summaries; no step twice, no split
+    outcome and no early deadline over their events."""
     sides = summaries(world, case_id)
-    events = {k: v for k, v in world.checks.side_events.items() if k[0] == case_id}
+    events = dict(world.checks.events_of(case_id))
     found = inv.conservation(sides) + pair_violations(world, workload, case_id, sides)
     found += inv.no_step_twice(events)
     found += inv.split_outcome(events, TRANSFERRED_OUT, REFUSED_OUT)
     for (cid, region), evs in sorted(events.items()):
         found += inv.deadlines_never_early(cid, region, evs)
+    return found
+
+
+CaseCheck = Callable[["World", "Workload", str], list[inv.Violation]]
+RunCheck = Callable[["World", "Workload"], list[inv.Violation]]
+#: Run after every step on each touched case, and at the end on every case (module docstring).
+CASE_CHECKS: list[CaseCheck] = [sides_and_events]
+#: Run once, at the end.
+FINAL_CHECKS: list[RunCheck] = []
+
+
+def check_case(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    found = [v for check in CASE_CHECKS for v in check(world, workload, case_id)]
     return inv.violations_only(found)
 
 
@@ -127,6 +158,8 @@ def check_final(world: World, workload: Workload) -> list[str]:
     lost = lost_messages(world)
     if lost:
         found.append(inv.Violation("-", "lost", f"{lost} link messages never applied"))
+    for check in FINAL_CHECKS:
+        found += check(world, workload)
     return [str(v) for v in inv.violations_only(found)]
 
 
