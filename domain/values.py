@@ -59,6 +59,11 @@ _REGION_NAMES: dict[str, str] = {
 RegionLevel = Literal["province", "prefecture", "county"]
 
 
+#: Region codes parsed from strings, at most `_PARSED_LIMIT` (there are ~3,000 real ones).
+_PARSED: dict[tuple[type, str], RegionCode] = {}
+_PARSED_LIMIT = 8192
+
+
 @dataclass(frozen=True, order=True)
 class RegionCode:
     """A GB/T 2260 division code: 2 digits province, 2 prefecture, 2 county.
@@ -81,9 +86,16 @@ class RegionCode:
 
     @classmethod
     def parse(cls, value: str | int) -> RegionCode:
+        """The code of `value`; the same few codes arrive with every message, so a parsed
+        string is remembered (a value object: the same code whenever it is asked for)."""
+        if type(value) is str and (known := _PARSED.get((cls, value))) is not None:
+            return known
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise InvalidValue(f"region code must be a string or an integer, got {value!r}")
-        return cls(str(value).strip())
+        code = cls(str(value).strip())
+        if type(value) is str and len(_PARSED) < _PARSED_LIMIT:
+            _PARSED[(cls, value)] = code
+        return code
 
     def __str__(self) -> str:
         return self.code

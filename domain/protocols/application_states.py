@@ -7,10 +7,11 @@ the rules that decide; and `evolve` is the one place an event changes a side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from domain.deadlines import DeadlineRules
+from domain.fold import replace
 from domain.kernel import Event, IllegalCommand
 from domain.protocols.application_events import (
     ApplicationApproved,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from domain.deadlines import (
@@ -44,6 +44,7 @@ from domain.deadlines import (
     due_commands,
     watch,
 )
+from domain.fold import replace
 from domain.kernel import (
     Actor,
     Command,

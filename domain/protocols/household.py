@@ -106,9 +106,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from domain.deadlines import DeadlineRules, next_due
+from domain.fold import replace
 from domain.kernel import (
     Actor,
     Command,

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
+from domain.fold import replace
 from domain.kernel import Command, Event, IllegalCommand, InvalidValue, Receive
 from domain.protocols.application_events import ApplicationDenied, Approve, Deny
 from domain.protocols.casework import (

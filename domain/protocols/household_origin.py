@@ -5,8 +5,8 @@ decides whether the permit expired, by its own clock. State table: `domain.proto
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
+from domain.fold import replace
 from domain.kernel import Actor, Command, Event, IllegalCommand, InvalidValue, Receive
 from domain.protocols.casework import COUNTERPART_WAIT, clear_steps, start_step, start_wait
 from domain.protocols.household_events import (

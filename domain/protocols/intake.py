@@ -24,9 +24,10 @@ case lapses (逾期未补正). The protocols call `decide_intake`/`evolve_intake
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
+from domain.fold import replace
 from domain.kernel import Command, Event, IllegalCommand, InvalidValue, domain_event
 from domain.protocols.details import Details, NoDetails
 from domain.values import MaterialRef, check_person

@@ -111,7 +111,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from domain import deadlines as dl
@@ -124,6 +124,7 @@ from domain.deadlines import (
     DeadlineSet,
     Escalated,
 )
+from domain.fold import replace
 from domain.kernel import (
     Actor,
     Command,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, Literal
 
+from domain.fold import replace
 from domain.kernel import (
     Actor,
     Command,

@@ -4,8 +4,8 @@ sheet, remittance, release, reversal and conclusion. State table: `transfer`."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
+from domain.fold import replace
 from domain.kernel import (
     Actor,
     Command,

@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Notification, Tracking, TrackingRecorder
 
+from regions.core.sides import resume
 from regions.core.store import CursorRecord, EventStore
 
 T = TypeVar("T")
@@ -76,18 +76,25 @@ class RecordCursor:
         self._record: CursorRecord | None = None
 
     def load(self) -> int:
-        try:
-            record: CursorRecord = self.app.repository.get(self.id)
-        except AggregateNotFoundError:
-            return 0
-        return record.position
+        record = self._newest()
+        return 0 if record is None else record.position
+
+    def _newest(self) -> CursorRecord | None:
+        """The record from its newest event alone: it gets one event per batch, so replaying
+        them all would make every start slower the older the node is. Enough to append to (the
+        store's optimistic concurrency still guards the version)."""
+        stored = self.app.recorder.select_events(self.id, desc=True, limit=1)
+        if not stored:
+            return None
+        event = self.app.mapper.to_domain_event(stored[0])
+        assert isinstance(event, CursorRecord.Started | CursorRecord.Advanced)
+        position = event.position if isinstance(event, CursorRecord.Advanced) else 0
+        return resume(CursorRecord, self.id, event.originator_version, event.timestamp,
+                      region=self.region, position=position)
 
     def save(self, position: int, now: dt.datetime) -> None:
         if self._record is None:
-            try:
-                self._record = self.app.repository.get(self.id)
-            except AggregateNotFoundError:
-                self._record = CursorRecord.start(self.id, self.region, now)
+            self._record = self._newest() or CursorRecord.start(self.id, self.region, now)
         if position > self._record.position:
             self._record.advance(position, now)
             self.app.save(self._record)
