@@ -2,6 +2,9 @@
 `TONGBAN_CHROMIUM`). Playwright's own browser download needs a host this machine cannot reach,
 so the tests launch the system browser by path. Under CI=true a missing browser fails the run.
 
+The browser lives for one module: Playwright's sync API keeps an event loop on the main thread
+while it runs, which would break every later test that calls `asyncio.run`.
+
 Screenshots go to `reports/screenshots/` (a test artefact, not committed).
 """
 
@@ -26,7 +29,7 @@ def _strict() -> bool:
     return os.environ.get("CI", "").lower() in ("true", "1")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         message = f"no chromium at {CHROMIUM} (apt-get install chromium, or set TONGBAN_CHROMIUM)"
