@@ -14,13 +14,13 @@ The caches move only after a unit of work is committed (`committed`); a crash lo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
 from domain.kernel import event_from_payload
 from regions.core.sides import ProtocolBinding, RegisterModel, SideView, side_id
-from regions.core.store import EventStore, Stream, load_stream
+from regions.core.store import EventStore, Stream, load_stream, load_streams
 from regions.core.unit_of_work import UnitOfWork
 
 #: Finished sides kept in memory (views and checks read a case again just after it ends).
@@ -43,6 +43,9 @@ class Caches:
         self._finished: dict[UUID, SideView] = {}
         self._versions: dict[UUID, int] = {}  # in- and out-link versions as last committed
         self._registers: dict[UUID, tuple[int, Any]] = {}  # register entry: version, state
+        #: Sides a prefetch found absent, valid until the batch that prefetched ends (`forget
+        #: absent`): without it, a new case's side would be read once more, alone.
+        self._absent: set[UUID] = set()
 
     # ----------------------------------------------------------------- sides
 
@@ -50,7 +53,7 @@ class Caches:
         """This region's side of the case as last committed (None if it has none)."""
         sid = side_id(case_id, self.region)
         view = self._sides.get(sid) or self._finished.get(sid)
-        if view is not None:
+        if view is not None or sid in self._absent:
             return view
         stream = load_stream(self.app, sid)
         if stream is None:
@@ -58,6 +61,23 @@ class Caches:
         view = self._view_from_stream(sid, stream)
         self.remember(view)
         return view
+
+    def prefetch(self, case_ids: Iterable[str]) -> None:
+        """Read the sides of `case_ids` not in memory in one go (a batch's sides: one round trip
+        instead of one each); those the store does not have are remembered as absent until
+        `forget_absent`."""
+        missing = {side_id(case_id, self.region) for case_id in case_ids}
+        missing = {sid for sid in missing
+                   if sid not in self._sides and sid not in self._finished}
+        if not missing:
+            return
+        found = load_streams(self.app, sorted(missing))
+        for sid, stream in found.items():
+            self.remember(self._view_from_stream(sid, stream))
+        self._absent = missing - found.keys()
+
+    def forget_absent(self) -> None:
+        self._absent = set()
 
     def _view_from_stream(self, sid: UUID, stream: Stream) -> SideView:
         process = stream.key["process"]
@@ -72,6 +92,7 @@ class Caches:
         """Cache a view. Finished sides go to a small cache of their own: they are rarely
         written again, and keeping them all would make memory grow with every case handled."""
         sid = view.side_id
+        self._absent.discard(sid)
         finished = view.state is None or self.protocols[view.process].decider.is_terminal(
             view.state)
         cache, other, limit = ((self._finished, self._sides, FINISHED_CACHE_SIZE) if finished
@@ -119,6 +140,7 @@ class Caches:
 
     def dropped(self, uow: UnitOfWork) -> None:
         """`uow` failed: forget everything it relied on, to be read again from the store."""
+        self._absent = set()
         for sid in uow.sides:
             self._sides.pop(sid, None)
             self._finished.pop(sid, None)
@@ -131,5 +153,6 @@ class Caches:
         """What a crash loses: everything in memory; the store stays."""
         self._sides.clear()
         self._finished.clear()
+        self._absent = set()
         self._versions.clear()
         self._registers.clear()

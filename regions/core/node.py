@@ -180,6 +180,7 @@ class RegionNode:
         idempotency rules gets its `Outcome(ok=False)`; it never raises those."""
         uow = self.begin(now)
         try:
+            self.caches.prefetch(request.case_id for request in requests)
             outcomes = [self._refusal_as_outcome(request, lambda r: self.stage(uow, r))
                         for request in requests]
             self.commit(uow)
@@ -187,6 +188,7 @@ class RegionNode:
         except (*CONFLICTS, StoreRefused):
             pass
         finally:
+            self.caches.forget_absent()
             self.abort(uow)
         return [self._refusal_as_outcome(request, lambda r: self.run(r, now))
                 for request in requests]

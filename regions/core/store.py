@@ -19,6 +19,7 @@ Every event gets its timestamp from the injected clock (`now`), never from the l
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -88,6 +89,21 @@ def load_stream(app: Application[UUID], id_: UUID) -> Stream | None:
     for event in app.events.get(id_):
         stream = event.mutate(stream)  # type: ignore[attr-defined]
     return stream
+
+
+def load_streams(app: Application[UUID], ids: Sequence[UUID]) -> dict[UUID, Stream]:
+    """The streams of `ids` that exist, read together: in one query where the recorder can
+    (`select_events_of`: PostgreSQL), else one by one."""
+    select_many = getattr(app.recorder, "select_events_of", None)
+    if select_many is None:
+        found = {id_: load_stream(app, id_) for id_ in ids}
+        return {id_: stream for id_, stream in found.items() if stream is not None}
+    streams: dict[UUID, Any] = {}
+    for stored in select_many(ids):
+        event = app.mapper.to_domain_event(stored)
+        streams[event.originator_id] = event.mutate(  # type: ignore[attr-defined]
+            streams.get(event.originator_id))
+    return streams
 
 
 class OutLink(Aggregate):

@@ -268,6 +268,10 @@ def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[Phas
             "nats-server": {"cpu_seconds": round(process_cpu_seconds(nats_pid), 3),
                             "peak_rss_mb": round(process_peak_rss_mb(nats_pid), 1)}},
         "rss": rss,
+        "event_rows_per_case_by_type": {
+            name: {kind: round(count / max(1, finals[name]["finished"]), 2)
+                   for kind, count in finals[name]["rows_by_type"].items()}
+            for name in finals},
         "rss_checkpoints": list(plan.checkpoints),
         "soak": soak,
     }

@@ -34,6 +34,7 @@ from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, Wir
 from regions.core.outcome import Outcome
 from regions.core.ports import Outgoing, PubAck
 from regions.core.sides import SideView
+from regions.core.store import Stream
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.driver import NodeDriver
 from simulations.bench.autopilot import Autopilot, submission
@@ -87,6 +88,9 @@ class Probe:
         self.rss_at: dict[int, float] = {}
         self.counters = {"transactions": 0, "event_rows": 0, "published": 0,
                          "link_messages": 0, "marks": 0, "resend_requests": 0, "resent": 0}
+        #: Event rows over the whole run by what they record (docs/performance.md reads this):
+        #: `side:<domain event>`, `register:<domain event>`, or `<aggregate>.<event>`.
+        self.rows_by_type: dict[str, int] = {}
 
     def on_commit(self, view: SideView, events: list[Event]) -> None:
         now = time.monotonic()
@@ -116,6 +120,11 @@ class Probe:
 
         def counted_save(*objects: Any, **kwargs: Any) -> Any:
             rows = sum(len(getattr(o, "pending_events", ())) for o in objects)
+            for o in objects:
+                for event in getattr(o, "pending_events", ()):
+                    kind = (f"{o.kind}:{event.type}" if isinstance(o, Stream)
+                            else f"{type(o).__name__}.{type(event).__name__}")
+                    self.rows_by_type[kind] = self.rows_by_type.get(kind, 0) + 1
             result = save(*objects, **kwargs)
             self.counters["transactions"] += 1
             self.counters["event_rows"] += rows
@@ -271,6 +280,8 @@ class Worker:
             self.driver.stop()
             return {"cpu_seconds": round(cpu_seconds(), 3), "peak_rss_mb": round(peak_rss_mb(), 1),
                     "rss_mb": round(rss_mb(), 1), "rss_at_cases_mb": self.probe.rss_at,
+                    "finished": self.probe.finished,
+                    "rows_by_type": dict(sorted(self.probe.rows_by_type.items())),
                     "autopilot": dict(self.autopilot.stats), "driver": dict(self.driver.counters)}
         raise ValueError(f"unknown bench operation {op!r}")
 
