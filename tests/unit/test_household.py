@@ -94,10 +94,17 @@ INBOX_O = Actor.system("inbox", ORIGIN)
 State = Any
 
 
-def submit(**details: Any) -> Submit:
-    return Submit(actor=STAFF_D, case_number=str(NUMBER), item_id="b2-3", process=hh.PROCESS,
+#: 工作调动 (b2-3) is approved on its evidence (the move type's condition).
+TRANSFER_NOTICE = MaterialRef("doc-transfer", "d" * 64, "application/pdf", 1024, "工作调动证明",
+                              "工作调动证明")
+
+
+def submit(item: str = "b2-3", materials: tuple[MaterialRef, ...] = (TRANSFER_NOTICE,),
+           **details: Any) -> Submit:
+    return Submit(actor=STAFF_D, case_number=str(NUMBER), item_id=item, process=hh.PROCESS,
                   mode="joint", person_key=PERSON, applicant_masked="1409**********123X",
-                  channel="window", details=HouseholdDetails(**{"origin_region": ORIGIN, **details}))
+                  channel="window", materials=materials,
+                  details=HouseholdDetails(**{"origin_region": ORIGIN, **details}))
 
 
 def run(state: State, command: Command, now: dt.datetime = T0,
@@ -105,9 +112,9 @@ def run(state: State, command: Command, now: dt.datetime = T0,
     return execute(decider, state, command, now)
 
 
-def approved_destination(now: dt.datetime = T0) -> tuple[State, list[Event]]:
+def approved_destination(now: dt.datetime = T0, **kw: Any) -> tuple[State, list[Event]]:
     """A destination that issued the permit and sent the move-out request at `now`."""
-    d, _ = run(None, submit(), now)
+    d, _ = run(None, submit(**kw), now)
     d, _ = run(d, AcceptIntake(actor=STAFF_D), now)
     d, _ = run(d, Approve(actor=STAFF_D), now)
     [send] = DECIDER.policy(d, now)
@@ -115,9 +122,9 @@ def approved_destination(now: dt.datetime = T0) -> tuple[State, list[Event]]:
     return d, events
 
 
-def origin_with_request(now: dt.datetime = T0) -> tuple[State, State, Link, Link]:
+def origin_with_request(now: dt.datetime = T0, **kw: Any) -> tuple[State, State, Link, Link]:
     """(destination, origin, link d→o, link o→d) with the request recorded at the origin."""
-    d, events = approved_destination(now)
+    d, events = approved_destination(now, **kw)
     to_origin, to_dest = Link(DEST, ORIGIN), Link(ORIGIN, DEST)
     [request] = shared(events)
     o, _ = run(None, to_origin.receive(request), now)
