@@ -161,7 +161,8 @@ def single_residence(
 
 def persons_in_transit(states: Iterable[object]) -> set[str]:
     """People explicitly in transit: an origin did 注销 and no 回执 or withdrawal has closed it."""
-    return {s.person_key for s in states if isinstance(s, Origin) and s.phase == "certificate_sent"}
+    return {person for s in states if isinstance(s, Origin) and s.phase == "certificate_sent"
+            for person in (s.person_key, *s.companions)}
 
 
 def relationship_order(log: Sequence[tuple[str, Event]]) -> list[Violation]:

@@ -325,8 +325,18 @@ class Rules:
         return self._spec(self._reckon(unit, start, remaining_days), basis)
 
     def waiting_limit(self, process: str, state: str, start: dt.datetime) -> DeadlineSpec:
+        """A waiting state's limit. A period in calendar days whose last day is a rest day
+        (法定休假日, or a weekend not worked) ends on the next working day instead (民法典 第二百
+        零三条: "期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日")."""
         limit, basis = self.region_limits.waiting_limit_for(process, state)
-        return self._spec(self._reckon(limit.unit, start, limit.amount), basis)
+        due = self._reckon(limit.unit, start, limit.amount)
+        if limit.unit == "calendar_days":
+            last = china_date(due.due_at - dt.timedelta(microseconds=1))
+            if not self.calendar.is_working_day(last):
+                due = self.calendar.working_days_after(last, 1)
+                basis = (f"{basis}; its last day {last.isoformat()} is a rest day, so it ends "
+                         "on the next working day (民法典 第二百零三条)")
+        return self._spec(due, basis)
 
     # ----------------------------------------------------------------------- helpers
 

@@ -94,6 +94,15 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "no_originals_pending": _state("no paper originals were posted for this application"),
     "tracking_no_mismatch": Refusal("the tracking number is not the one the originals were "
                                     "posted with", "tracking_no"),
+    # -- household moves: 落户, move types, 随迁
+    "already_moved_out": _state("the origin has done 迁出登记 and 注销: the move completes; moving "
+                                "back is a new application"),
+    "no_certificate": _state("no 迁移证 is waiting for 落户"),
+    "address_required": Refusal("落户 names the address registered", "address"),
+    "move_conditions": Refusal("the move type's condition is not met: its evidence is missing "
+                               "(ask for it, or deny)", "materials"),
+    "companion_not_allowed": Refusal("this move type takes no family member of that relation "
+                                     "(随迁)", "details.members"),
     # -- joint applications (多地联办 with a partner region)
     "already_answered": _state("the partner region already gave or declined its part"),
     "materials_required": Refusal("the partner's part is documents or a tracked dispatch",

@@ -23,13 +23,16 @@ from domain.catalogue.materials import load_materials
 from domain.catalogue.routing import route
 from domain.kernel import Actor, Command, DomainError, Event
 from domain.protocols import PROTOCOLS, application, transfer
+from domain.protocols.casework import random_material
 from domain.protocols.details import (
     ApplicationDetails,
     Details,
     HouseholdDetails,
     JointDetails,
+    Member,
     NoDetails,
 )
+from domain.protocols.household_events import MOVE_TYPES
 from domain.protocols.intake import ProvideSupplement, Submit
 from domain.protocols.transfer_events import FundsRemitted, RecordFundsReceived
 from domain.values import CaseNumber, CitizenId, RegionCode
@@ -316,10 +319,16 @@ def _household(rng: random.Random, group: tuple[str, ...], destination: str, app
                case_number: str, item_id: str, process: str, now: dt.datetime,
                **_: object) -> tuple[str, Command]:
     origin = rng.choice([c for c in group if c != destination])
+    evidence, allowed = MOVE_TYPES.get(item_id, ("", frozenset()))
+    # Most bring the move type's evidence; some families move together (随迁).
+    materials = (random_material(rng, evidence),) if evidence and rng.random() < 0.9 else ()
+    members = tuple(Member(relation=rng.choice(sorted(allowed)),
+                           id_number=draw_applicant(rng).citizen.number)
+                    for _ in range(rng.randint(1, 2) if allowed and rng.random() < 0.3 else 0))
     return destination, Submit(
         actor=_applicant_actor(applicant, destination), case_number=case_number, item_id=item_id,
         process=process, mode="joint", person_key="", applicant_masked="", channel="window",
-        details=HouseholdDetails(origin))
+        materials=materials, details=HouseholdDetails(origin, members=members))
 
 
 @builder(*application.PROCESSES)

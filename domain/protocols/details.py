@@ -8,7 +8,7 @@ dataclass, their JSON is exactly its fields, and the contract publishes each as 
 | details              | JSON                                     | process (mode)                            |
 |----------------------|------------------------------------------|-------------------------------------------|
 | `TransferDetails`    | `{"origins": ["610800", ...]}`           | every transfer (pension, unemployment...) |
-| `HouseholdDetails`   | `{"origin_region": "610800"}`            | household_move                            |
+| `HouseholdDetails`   | `{"origin_region": "610800", "members": [...]}` | household_move (members: 随迁)     |
 | `ApplicationDetails` | `{"handling_region": "610800"}`          | an application in proxy mode (异地代收代办) |
 | `JointDetails`       | `{"partner_region": "610800"}`           | an application in joint mode (多地联办)    |
 | `NoDetails`          | `{}`                                     | an application handled online or locally  |
@@ -38,10 +38,24 @@ class TransferDetails:
 
 
 @dataclass(frozen=True)
+class Member:
+    """A family member moving with the applicant (随迁): the relation to the applicant and the
+    member's person key and masked number, which the node derives from `id_number` (the
+    居民身份证号 a back-end sends) — the plaintext never reaches the domain or the store."""
+
+    relation: Annotated[str, annotated_types.MaxLen(16)]
+    person_key: Annotated[str, annotated_types.MaxLen(128)] = ""
+    masked: Annotated[str, annotated_types.MaxLen(32)] = ""
+    id_number: Annotated[str, annotated_types.MaxLen(18)] = ""
+
+
+@dataclass(frozen=True)
 class HouseholdDetails:
-    """A household move's 迁出地: the region the household moves out of."""
+    """A household move's 迁出地 (the region the household moves out of) and the family members
+    moving with the applicant (随迁, none by default)."""
 
     origin_region: Region
+    members: Annotated[tuple[Member, ...], annotated_types.MaxLen(10)] = ()
 
 
 @dataclass(frozen=True)

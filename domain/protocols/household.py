@@ -24,8 +24,9 @@ Destination — status: command / counterpart event → events → next status:
                           → awaiting_origin
     permit_issued         timer ExpirePermit (permit expired before it was sent) → CaseLapsed
                           → lapsed (T)
-    awaiting_origin       MigrationCertificateIssued → receipt, SettlementReported →O,
-                          HouseholdSettled (落户, register opened) → settled (T)
+    awaiting_origin       MigrationCertificateIssued → receipt (+ wait) → certificate_received
+    certificate_received  Settle(address) [staff check of the 迁移证] → SettlementReported →O,
+                          HouseholdSettled (落户, register opened, members too) → settled (T)
     awaiting_origin       MoveOutRefused(permit_expired) → receipt, CaseLapsed → lapsed (T)
     awaiting_origin       MoveOutRefused(other) → receipt → refused_by_origin (T)
     awaiting_origin       Withdraw → ApplicationWithdrawn, MoveOutWithdrawn →O → withdrawing
@@ -33,6 +34,9 @@ Destination — status: command / counterpart event → events → next status:
     withdrawing           MoveOutCancellationConfirmed / MoveOutReversed / MoveOutRefused
                           → receipt → withdrawn (T)
     withdrawing           MigrationCertificateIssued → receipt (no 落户) → withdrawing
+    withdrawing           MoveOutWithdrawalRefused (注销 was done) → receipt
+                          → certificate_received (awaiting_origin until the 迁移证 is in)
+    certificate_received  Withdraw → refused `already_moved_out` (a move back is a new case)
     before the request    Withdraw → ApplicationWithdrawn → withdrawn (T)
 
 Origin:
@@ -48,8 +52,7 @@ Origin:
                       注销, register ended), MigrationCertificateIssued →D → certificate_sent
     received, held    MoveOutWithdrawn → receipt, [MoveOutHoldReleased],
                       MoveOutCancellationConfirmed →D → cancelled (T)
-    certificate_sent  MoveOutWithdrawn → receipt, RegistrationReinstated (恢复户口, the 迁移证
-                      void), MoveOutReversed →D → reinstated (T)
+    certificate_sent  MoveOutWithdrawn → receipt, MoveOutWithdrawalRefused →D (the move stands)
     certificate_sent  SettlementReported (回执) → receipt → moved_out (T)
     certificate_sent  wait timer → DeadlineMissed; Escalated + NeedsAttentionRaised
     —                 MoveOutWithdrawn first (a reordered link) → receipt,
@@ -57,7 +60,7 @@ Origin:
 
 Allowed terminal pairs (destination, origin): (settled, moved_out), (refused_by_origin,
 refused), (lapsed, refused) [permit expired by the origin's clock], (withdrawn, cancelled),
-(withdrawn, reinstated), (withdrawn, refused) [the refusal crossed the withdrawal], and with no
+(withdrawn, reinstated) [older records only], (withdrawn, refused) [the refusal crossed the withdrawal], and with no
 origin side at all: (rejected, absent), (denied, absent), (withdrawn, absent), (lapsed, absent).
 
 Why these choices:
@@ -68,13 +71,17 @@ Why these choices:
   (`ExpirePermit` is refused with `move_out_outstanding`); it can only expire a permit it
   never sent. So clock skew between the regions can never produce an origin that moved the
   person out while the destination lapsed the case.
-- **Withdrawal after 注销 is compensated by the origin reinstating** (恢复户口 with the unused
-  迁移证, the practice for a 迁移证 that is not used for 落户), not by settling anyway: the
-  applicant's withdrawal is honoured, and the destination never does 落户 once it has sent a
-  withdrawal (a 迁移证 that arrives meanwhile is recorded, not used). The destination does 落户
-  only on a 迁移证 it receives while not withdrawing, so 注销 always happens before 落户 and the
-  person is never registered twice. Withdrawal is possible until the 迁移证 is received; after
-  落户 the case is closed (a move back is a new case).
+- **No withdrawal after 注销** (issue 15 item 9): once the origin did 迁出登记 + 注销 the person is
+  registered nowhere but the 迁移证, so the move completes; the origin answers a late withdrawal
+  with `MoveOutWithdrawalRefused` and the destination goes on to 落户 (a move back is a new
+  application). Before 注销 the origin releases its hold. 注销 always happens before 落户 and the
+  person is never registered twice.
+- **落户 after a staff check** (`Settle`): the 迁移证's arrival is recorded; the 户籍民警 checks it
+  against the person and registers them at an address. The wait has a limit (`settlement`).
+- **Five move types, five conditions** (`household_events.MOVE_TYPES`, [I]): the approval needs
+  the type's evidence (工作调动证明, 录取通知书, 毕业证书, 结婚证, 亲属关系证明), and the type says
+  which family members may move with the applicant (随迁: `HouseholdDetails.members`, keyed by
+  the node from their ID numbers); every register effect applies to each member too.
 - **The 回执 closes the origin.** Without it the origin could not know whether a withdrawal may
   still come, so `moved_out` would not be final; the 迁移证 has always had a 回执 that the
   destination returns after 落户.
@@ -142,8 +149,10 @@ from domain.protocols.household_destination import DestinationSide, evolve_desti
 from domain.protocols.household_events import (
     AWAITING_DESTINATION,
     AWAITING_ORIGIN,
+    MOVE_TYPES,
     PROCESS,
     SCHEME,
+    SETTLE_STEP,
     CheckMoveOut,
     ExpirePermit,
     HouseholdSettled,
@@ -159,6 +168,7 @@ from domain.protocols.household_events import (
     RegisterMoveOut,
     RegistrationReinstated,
     SendMoveOutRequest,
+    Settle,
 )
 from domain.protocols.household_origin import OriginSide, evolve_origin, expired_reason
 from domain.protocols.household_states import (
@@ -210,7 +220,7 @@ def _start(event: Event) -> HouseholdSide:
     if isinstance(event, MoveOutRequestReceived):
         return Origin(event.case_number, event.person_key, event.applicant_masked, event.region,
                       event.from_region, "received", evolve_bookkeeping(Bookkeeping(), event),
-                      event.permit_no, event.permit_expires_at)
+                      event.permit_no, event.permit_expires_at, companions=event.companions)
     if isinstance(event, MoveOutWithdrawalReceived):
         return Origin(event.case_number, event.person_key, event.applicant_masked, event.region,
                       event.from_region, "received", evolve_bookkeeping(Bookkeeping(), event))
@@ -239,7 +249,7 @@ class HouseholdDecider(DestinationSide, OriginSide):
             if isinstance(command, ResolveAttention) and not state.terminal:
                 annotation += self._rearm(state, now, command.actor)
             return annotation
-        waits = (AWAITING_ORIGIN, AWAITING_DESTINATION)
+        waits = (AWAITING_ORIGIN, AWAITING_DESTINATION, SETTLE_STEP)
         timer = decide_deadline_timer(state.keep, command, now, waits)
         if timer is not None:
             return [] if state.terminal else timer
@@ -275,6 +285,8 @@ class HouseholdDecider(DestinationSide, OriginSide):
         """After a person resolved it, a wait for the counterpart runs again (never hangs)."""
         if isinstance(state, Destination) and state.phase in ("awaiting_origin", "withdrawing"):
             step = AWAITING_ORIGIN
+        elif isinstance(state, Destination) and state.phase == "certificate_received":
+            step = SETTLE_STEP
         elif isinstance(state, Origin) and state.phase == "certificate_sent":
             step = AWAITING_DESTINATION
         else:
@@ -351,9 +363,13 @@ _EFFECTS: dict[type[Event], EffectKind] = {
 
 
 def register_effects(event: Event) -> list[RegisterEffect]:
-    """The register change (scheme "hukou") an event of this protocol implies, in order."""
+    """The register change (scheme "hukou") an event of this protocol implies, in order: the
+    applicant's, then each member's moving with them (随迁)."""
     kind = _EFFECTS.get(type(event))
-    return effect_of(kind, event) if kind and isinstance(event, PersonEvent) else []
+    if not kind or not isinstance(event, PersonEvent):
+        return []
+    return [*effect_of(kind, event), *(RegisterEffect(kind, person, event.scheme, event.case_id)
+                                       for person in event.companions)]
 
 
 # =========================================================================== options
@@ -381,8 +397,10 @@ def options(state: HouseholdSide | None, now: dt.datetime, rng: random.Random) -
     phase = state.phase
     if state.terminal:
         return out
-    if phase != "withdrawing":
+    if phase not in ("withdrawing", "certificate_received") and not state.deregistered:
         out.append(Withdraw(actor=applicant, reason=rng.choice(["", "计划有变", "暂不迁移"])))
+    if phase == "certificate_received":
+        out.append(Settle(actor=staff, address=f"{state.region}·新华街{rng.randint(1, 99)}号"))
     if phase == "submitted":
         out.append(AcceptIntake(actor=staff))
         out.append(RejectIntake(actor=staff, reason=rng.choice(["不符合迁入条件", "非本辖区业务"])))
@@ -393,7 +411,9 @@ def options(state: HouseholdSide | None, now: dt.datetime, rng: random.Random) -
         out.append(ProvideSupplement(actor=applicant, materials=tuple(
             random_material(rng, kind) for kind in state.intake.missing_kinds)))
     elif phase == "under_review":
-        out.append(Approve(actor=staff))
+        evidence, _ = MOVE_TYPES.get(state.facts.item_id, ("", frozenset()))
+        if not evidence or evidence in {m.kind for m in state.intake.materials}:
+            out.append(Approve(actor=staff))
         out.append(Deny(actor=staff, reason=rng.choice(["不符合投靠条件", "迁入地址不实"])))
     return out
 

@@ -28,9 +28,11 @@ from domain.protocols.household_events import (
     APPROVAL_STEP,
     AWAITING_ORIGIN,
     MODE,
+    MOVE_TYPES,
     PERMIT_STEP,
     PROCESS,
     SCHEME,
+    SETTLE_STEP,
     ExpirePermit,
     HouseholdSettled,
     MigrationCertificateIssued,
@@ -42,9 +44,12 @@ from domain.protocols.household_events import (
     MoveOutRequested,
     MoveOutReversalReceived,
     MoveOutReversed,
+    MoveOutWithdrawalRefusalReceived,
+    MoveOutWithdrawalRefused,
     MoveOutWithdrawn,
     MovePermitIssued,
     SendMoveOutRequest,
+    Settle,
     SettlementReported,
 )
 from domain.protocols.household_states import Destination, DestinationPhase, HouseholdBase
@@ -85,6 +90,8 @@ class DestinationSide(HouseholdBase):
             return _expire_permit(d, command, now)
         if isinstance(command, Withdraw):
             return self._destination_withdraws(d, command, now)
+        if isinstance(command, Settle):
+            return _settle_now(d, command, now)
         raise IllegalCommand(f"{type(command).__name__} is not a destination command",
                              code="not_applicable")
 
@@ -112,6 +119,11 @@ class DestinationSide(HouseholdBase):
         if isinstance(command, Deny):
             return [*done, ApplicationDenied(at=now, actor=actor,
                                              reason=denial_reason(command.reason))]
+        evidence, _ = MOVE_TYPES.get(d.facts.item_id, ("", frozenset()))
+        if evidence and evidence not in {m.kind for m in d.intake.materials}:
+            raise InvalidValue(f"a {d.facts.item_id} move is approved on its {evidence}, which "
+                               "the application lacks: ask for it (补正) or deny",
+                               code="move_conditions", field="materials")
         spec = self.rules.deadline_for(PROCESS, PERMIT_STEP, now)
         if spec is None:
             raise IllegalCommand("no validity is configured for the 准迁证", code="no_time_limit")
@@ -131,7 +143,7 @@ class DestinationSide(HouseholdBase):
                     at=now, actor=command.actor, to_region=d.origin_region,
                     case_number=d.facts.case_number, person_key=d.person_key,
                     applicant_masked=d.facts.applicant_masked, permit_no=d.permit_no,
-                    permit_expires_at=d.permit_expires_at),
+                    permit_expires_at=d.permit_expires_at, companions=d.companions),
                 start_wait(self.rules, PROCESS, AWAITING_ORIGIN, COUNTERPART_WAIT, now,
                            command.actor)]
 
@@ -140,6 +152,9 @@ class DestinationSide(HouseholdBase):
         actor = command.actor
         if d.phase == "withdrawing":
             raise IllegalCommand("the withdrawal is already on its way", code="already_withdrawing")
+        if d.phase == "certificate_received" or d.deregistered:
+            raise IllegalCommand("the origin has done 迁出登记 and 注销: the move completes here; "
+                                 "moving back is a new application", code="already_moved_out")
         withdrawn = ApplicationWithdrawn(at=now, actor=actor, reason=command.reason)
         if d.phase == "awaiting_origin":
             return [withdrawn,
@@ -157,7 +172,13 @@ class DestinationSide(HouseholdBase):
         waiting = d.phase in ("awaiting_origin", "withdrawing")
         done = clear_steps(d.keep.clocked, [AWAITING_ORIGIN], now, actor)
         if isinstance(event, MigrationCertificateIssued):
-            return _settle(d, command, event, done, now)
+            return self._certificate(d, command, event, done, now)
+        if isinstance(event, MoveOutWithdrawalRefused) and d.phase == "withdrawing":
+            refused = MoveOutWithdrawalRefusalReceived(
+                at=now, actor=actor, ref=ref, from_region=src,
+                certificate_no=event.certificate_no, reason=event.reason)
+            return [*done, refused, start_wait(self.rules, PROCESS, SETTLE_STEP,
+                                               "certificate_received", now, actor)]
         if isinstance(event, MoveOutRefused) and waiting:
             receipt_r = MoveOutRefusalReceived(at=now, actor=actor, ref=ref, from_region=src,
                                                code=event.code, reason=event.reason)
@@ -177,25 +198,42 @@ class DestinationSide(HouseholdBase):
                              code="unexpected_event")
 
 
-def _settle(d: Destination, command: Receive, event: MigrationCertificateIssued,
-            done: list[Event], now: dt.datetime) -> list[Event]:
-    """落户 on a 迁移证 received while waiting for it; recorded, not used, while withdrawing."""
-    actor, src = command.actor, command.from_region
-    receipt = MigrationCertificateReceived(at=now, actor=actor, ref=command.ref, from_region=src,
-                                           certificate_no=event.certificate_no)
-    if d.phase == "withdrawing":
-        return [receipt]  # not used: the origin reverses the move on our withdrawal
-    if d.phase == "withdrawn":
-        return []  # the reversal overtook it (a reordered link): void already
-    if d.phase != "awaiting_origin":
-        raise IllegalCommand(f"a 迁移证 in status {d.phase}", code="unexpected_event")
-    if event.person_key != d.person_key:
-        raise InvalidValue("the 迁移证 names another person", code="person_mismatch")
-    return [receipt, *done,
-            SettlementReported(at=now, actor=actor, to_region=src,
-                               certificate_no=event.certificate_no),
+    def _certificate(self, d: Destination, command: Receive, event: MigrationCertificateIssued,
+                     done: list[Event], now: dt.datetime) -> list[Event]:
+        """The 迁移证 arrives: recorded, and 落户 waits for the staff's check (`Settle`); while
+        withdrawing it is kept — the origin's answer says whether the move stands."""
+        actor, src = command.actor, command.from_region
+        receipt = MigrationCertificateReceived(at=now, actor=actor, ref=command.ref,
+                                               from_region=src,
+                                               certificate_no=event.certificate_no)
+        if d.phase == "withdrawing":
+            return [receipt]
+        if d.phase == "withdrawn":
+            return []  # the reversal overtook it (a reordered link): void already
+        if d.phase != "awaiting_origin":
+            raise IllegalCommand(f"a 迁移证 in status {d.phase}", code="unexpected_event")
+        if event.person_key != d.person_key:
+            raise InvalidValue("the 迁移证 names another person", code="person_mismatch")
+        return [receipt, *done, start_wait(self.rules, PROCESS, SETTLE_STEP,
+                                           "certificate_received", now, actor)]
+
+
+def _settle_now(d: Destination, command: Settle, now: dt.datetime) -> list[Event]:
+    """落户 after the staff checked the 迁移证 against the person (and the members moving with
+    them): the 回执 goes back and the register opens here."""
+    if d.phase != "certificate_received":
+        raise IllegalCommand(f"no 迁移证 waiting for 落户 (status {d.phase})",
+                             code="no_certificate")
+    if not command.address.strip():
+        raise InvalidValue("落户 names the address registered", code="address_required",
+                           field="address")
+    actor = command.actor
+    return [*clear_steps(d.keep.clocked, [SETTLE_STEP], now, actor),
+            SettlementReported(at=now, actor=actor, to_region=d.origin_region,
+                               certificate_no=d.certificate_no),
             HouseholdSettled(at=now, actor=actor, person_key=d.person_key, scheme=SCHEME,
-                             case_id=d.case_id, certificate_no=event.certificate_no)]
+                             case_id=d.case_id, certificate_no=d.certificate_no,
+                             address=command.address.strip(), companions=d.companions)]
 
 
 def _supplement_lapse(d: Destination, command: Lapse, now: dt.datetime) -> list[Event]:
@@ -236,6 +274,29 @@ def _check_submission(command: Submit) -> None:
     if origin == destination:
         raise InvalidValue("the origin region must differ from the destination",
                            code="same_region", field="details.origin_region")
+    _check_members(command, command.details)
+
+
+def _check_members(command: Submit, details: HouseholdDetails) -> None:
+    """随迁: who may move with the applicant depends on the move type; each once, keyed."""
+    _, allowed = MOVE_TYPES.get(command.item_id, ("", frozenset()))
+    seen = {command.person_key}
+    for n, member in enumerate(details.members):
+        where = f"details.members[{n}]"
+        if member.id_number:
+            raise InvalidValue("a member's ID number is turned into its person key by the node",
+                               code="invalid_details", field=f"{where}.id_number")
+        if not member.person_key or not member.masked:
+            raise InvalidValue("a member moving with the applicant is named by person key",
+                               code="invalid_details", field=f"{where}.person_key")
+        if member.relation not in allowed:
+            raise InvalidValue(f"a {command.item_id} move takes no {member.relation!r} with the "
+                               f"applicant (allowed: {', '.join(sorted(allowed)) or 'nobody'})",
+                               code="companion_not_allowed", field=f"{where}.relation")
+        if member.person_key in seen:
+            raise InvalidValue("a person moves once in a move", code="invalid_details",
+                               field=f"{where}.person_key")
+        seen.add(member.person_key)
 
 
 # --------------------------------------------------------------------------- evolve
@@ -262,16 +323,21 @@ def evolve_destination(d: Destination, event: Event) -> Destination:
     if isinstance(event, ApplicationWithdrawn):
         return replace(d, phase="withdrawing" if d.phase == "awaiting_origin" else "withdrawn")
     if isinstance(event, MigrationCertificateReceived):
-        return replace(d, certificate_no=event.certificate_no)
+        phase: DestinationPhase = "certificate_received" if d.phase == "awaiting_origin" \
+            else d.phase
+        return replace(d, certificate_no=event.certificate_no, phase=phase)
+    if isinstance(event, MoveOutWithdrawalRefusalReceived):
+        return replace(d, phase="certificate_received" if d.certificate_no
+                       else "awaiting_origin", deregistered=True)
     if isinstance(event, MoveOutRefusalReceived):
         if d.phase == "withdrawing":
             return replace(d, phase="withdrawn")
         return d if event.code == "permit_expired" else replace(d, phase="refused_by_origin")
     if isinstance(event, (MoveOutCancellationReceived, MoveOutReversalReceived)):
         return replace(d, phase="withdrawn")
-    phase = _PHASE_OF.get(type(event))
-    if phase is not None:
-        return replace(d, phase=phase)
+    found = _PHASE_OF.get(type(event))
+    if found is not None:
+        return replace(d, phase=found)
     if d.phase in ("submitted", "supplement_requested") and d.intake.status in _INTAKE_PHASE:
         return replace(d, phase=_INTAKE_PHASE[d.intake.status])
     return d

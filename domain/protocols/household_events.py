@@ -23,6 +23,23 @@ MOVE_OUT_STEP = "move_out"
 PERMIT_STEP = "permit_validity"
 AWAITING_ORIGIN = "awaiting_origin"
 AWAITING_DESTINATION = "awaiting_destination"
+#: The destination's wait between the 迁移证's arrival and the staff's 落户 (a waiting limit).
+SETTLE_STEP = "settlement"
+
+#: Each move type's condition (the evidence its approval needs) and who may move with the
+#: applicant (随迁). [I]: the national 跨省通办 notices name the five types, not their conditions;
+#: these are the documents local 公安 guides commonly require (工作调动: the transfer notice and
+#: the receiving unit's letter; 录取: the admission notice; 毕业: the diploma with the 报到证 or
+#: employer's letter; 夫妻投靠: the marriage certificate; 父母投靠子女: proof of kinship), and a
+#: spouse and minor children may follow a job transfer, minor children a spouse, the other
+#: parent a parent joining a child; students move alone.
+MOVE_TYPES: dict[str, tuple[str, frozenset[str]]] = {
+    "b2-3": ("工作调动证明", frozenset({"配偶", "子女"})),
+    "b2-4": ("录取通知书", frozenset()),
+    "b2-5": ("毕业证书", frozenset()),
+    "b2-6": ("结婚证", frozenset({"子女"})),
+    "b2-7": ("亲属关系证明", frozenset({"配偶"})),
+}
 
 #: Why an origin refuses (`MoveOutRefused.code`); `permit_expired` makes the destination lapse.
 REFUSAL_CODES: tuple[str, ...] = (
@@ -34,11 +51,14 @@ REFUSAL_CODES: tuple[str, ...] = (
 
 @dataclass(frozen=True, kw_only=True)
 class PersonEvent(Event):
-    """An event that implies a register change carries what the register needs."""
+    """An event that implies a register change carries what the register needs; `companions`
+    are the person keys of the family members moving with the applicant (随迁): the same change
+    applies to each."""
 
     person_key: str
     scheme: str
     case_id: str
+    companions: tuple[str, ...] = ()
 
 
 @domain_event
@@ -61,6 +81,7 @@ class MoveOutRequested(Event):
     applicant_masked: str
     permit_no: str
     permit_expires_at: dt.datetime
+    companions: tuple[str, ...] = ()
 
 
 @domain_event
@@ -84,9 +105,27 @@ class SettlementReported(Event):
 
 @domain_event
 class HouseholdSettled(PersonEvent):
-    """落户: the destination registers the person (register opened)."""
+    """落户: after the staff's check of the 迁移证, the destination registers the person and the
+    members moving with them (register opened) at `address`."""
 
     certificate_no: str
+    address: str = ""
+
+
+@domain_event
+class MoveOutWithdrawalRefused(Event):
+    """O → D: the withdrawal came after 迁出登记 + 注销: the move stands (the 迁移证 already went
+    out); moving back is a new application."""
+
+    WIRE = True
+    certificate_no: str
+    reason: str
+
+
+@domain_event
+class MoveOutWithdrawalRefusalReceived(Receipt):
+    certificate_no: str
+    reason: str
 
 
 @domain_event
@@ -124,6 +163,7 @@ class MoveOutRequestReceived(Receipt):
     applicant_masked: str
     permit_no: str
     permit_expires_at: dt.datetime
+    companions: tuple[str, ...] = ()
 
 
 @domain_event
@@ -201,6 +241,14 @@ class SettlementReceiptReceived(Receipt):
 
 
 # =========================================================================== commands
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settle(Command):
+    """落户: the destination's staff checked the 迁移证 against the person and register them at
+    `address` (never automatic on the 迁移证's arrival)."""
+
+    address: str
 
 
 @dataclass(frozen=True, kw_only=True)

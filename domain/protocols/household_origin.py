@@ -26,10 +26,10 @@ from domain.protocols.household_events import (
     MoveOutRequestReceived,
     MoveOutReversed,
     MoveOutWithdrawalReceived,
+    MoveOutWithdrawalRefused,
     MoveOutWithdrawn,
     RefuseMoveOut,
     RegisterMoveOut,
-    RegistrationReinstated,
     SettlementReceiptReceived,
     SettlementReported,
 )
@@ -57,7 +57,7 @@ class OriginSide(HouseholdBase):
             at=now, actor=actor, ref=ref, from_region=src, region=event.to_region,
             case_number=event.case_number, person_key=event.person_key,
             applicant_masked=event.applicant_masked, permit_no=event.permit_no,
-            permit_expires_at=event.permit_expires_at)
+            permit_expires_at=event.permit_expires_at, companions=event.companions)
         if now >= event.permit_expires_at:
             return [receipt, refusal(actor, now, src, "permit_expired",
                                      expired_reason(event.permit_expires_at, now))]
@@ -88,7 +88,7 @@ class OriginSide(HouseholdBase):
         if command.legal_bar.strip():
             return self._refuse(o, actor, now, "legal_bar", command.legal_bar.strip())
         return [MoveOutApproved(at=now, actor=actor, person_key=o.person_key, scheme=SCHEME,
-                                case_id=o.case_id)]
+                                case_id=o.case_id, companions=o.companions)]
 
     def _refuse_command(self, o: Origin, command: RefuseMoveOut, now: dt.datetime) -> list[Event]:
         if o.phase not in ("received", "held"):
@@ -116,7 +116,8 @@ class OriginSide(HouseholdBase):
         certificate_no = f"QY-{o.case_number}"
         return [*clear_steps(o.keep.clocked, [MOVE_OUT_STEP], now, actor),
                 MovedOut(at=now, actor=actor, person_key=o.person_key, scheme=SCHEME,
-                         case_id=o.case_id, certificate_no=certificate_no),
+                         case_id=o.case_id, certificate_no=certificate_no,
+                         companions=o.companions),
                 MigrationCertificateIssued(at=now, actor=actor, to_region=o.destination_region,
                                            certificate_no=certificate_no,
                                            person_key=o.person_key),
@@ -148,7 +149,9 @@ class OriginSide(HouseholdBase):
 
 def _withdrawn(o: Origin, command: Receive, event: MoveOutWithdrawn,
                now: dt.datetime) -> list[Event]:
-    """Before 注销 the hold is released; after it the registration is reinstated (恢复户口)."""
+    """Before 注销 the hold is released; after it the withdrawal is refused: the 迁移证 is out
+    and the person is no longer registered here, so the move completes (a move back is a new
+    application; 恢复户口 is not a withdrawal's effect)."""
     actor, src = command.actor, command.from_region
     if o.phase == "refused":
         return []  # crossed our refusal, which the destination follows
@@ -159,13 +162,9 @@ def _withdrawn(o: Origin, command: Receive, event: MoveOutWithdrawn,
         case_number=o.case_number, person_key=o.person_key,
         applicant_masked=o.applicant_masked, reason=event.reason)
     if o.phase == "certificate_sent":
-        return [receipt, *clear_steps(o.keep.clocked, [AWAITING_DESTINATION], now, actor),
-                RegistrationReinstated(at=now, actor=actor, person_key=o.person_key,
-                                       scheme=SCHEME, case_id=o.case_id,
-                                       certificate_no=o.certificate_no),
-                MoveOutReversed(at=now, actor=actor, to_region=src,
-                                certificate_no=o.certificate_no,
-                                reason="withdrawn by the applicant after 注销: 恢复户口")]
+        return [receipt, MoveOutWithdrawalRefused(
+            at=now, actor=actor, to_region=src, certificate_no=o.certificate_no,
+            reason="已办理迁出登记并注销户口: the move stands; moving back is a new application")]
     return [receipt, *_release(o, actor, now),
             MoveOutCancellationConfirmed(at=now, actor=actor, to_region=src)]
 
@@ -175,7 +174,8 @@ def _release(o: Origin, actor: Actor, now: dt.datetime) -> list[Event]:
     events = clear_steps(o.keep.clocked, [MOVE_OUT_STEP], now, actor)
     if o.phase == "held":
         events.append(MoveOutHoldReleased(at=now, actor=actor, person_key=o.person_key,
-                                          scheme=SCHEME, case_id=o.case_id))
+                                          scheme=SCHEME, case_id=o.case_id,
+                                          companions=o.companions))
     return events
 
 

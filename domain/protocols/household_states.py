@@ -14,13 +14,14 @@ from typing import Literal
 from domain.deadlines import DeadlineRules
 from domain.protocols.casework import ABSENT, INTAKE_TRANSITIONS, Bookkeeping, CaseworkViews
 from domain.protocols.casework_events import CaseFacts
+from domain.protocols.details import HouseholdDetails, Member
 from domain.protocols.household_events import PROCESS
 from domain.protocols.intake import Intake
 from domain.values import CaseNumber
 
 DestinationPhase = Literal[
     "submitted", "supplement_requested", "under_review", "permit_issued", "awaiting_origin",
-    "withdrawing", "settled", "refused_by_origin", "lapsed", "rejected", "denied", "withdrawn",
+    "withdrawing", "certificate_received", "settled", "refused_by_origin", "lapsed", "rejected", "denied", "withdrawn",
 ]
 OriginPhase = Literal[
     "received", "held", "certificate_sent", "moved_out", "refused", "cancelled", "reinstated"]
@@ -47,6 +48,9 @@ TRANSITIONS: frozenset[tuple[str, str]] = INTAKE_TRANSITIONS | frozenset({
     ("awaiting_origin", "settled"), ("awaiting_origin", "lapsed"),
     ("awaiting_origin", "refused_by_origin"), ("awaiting_origin", "withdrawing"),
     ("withdrawing", "withdrawn"),
+    # 落户 after the staff's check; a withdrawal the origin refused (after 注销) falls back
+    ("awaiting_origin", "certificate_received"), ("certificate_received", "settled"),
+    ("withdrawing", "certificate_received"), ("withdrawing", "awaiting_origin"),
     ("", "received"),
     ("received", "held"), ("received", "refused"), ("received", "cancelled"),
     ("held", "certificate_sent"), ("held", "refused"), ("held", "cancelled"),
@@ -65,6 +69,8 @@ class Destination:
     permit_no: str = ""
     permit_expires_at: dt.datetime | None = None
     certificate_no: str = ""
+    #: The origin said it did 注销 (it refused our withdrawal): no withdrawal any more.
+    deregistered: bool = False
 
     role: Literal["destination"] = "destination"
 
@@ -80,6 +86,16 @@ class Destination:
     def person_key(self) -> str:
         return self.facts.person_key
 
+    @property
+    def members(self) -> tuple[Member, ...]:
+        """The family members moving with the applicant (随迁)."""
+        details = self.intake.submitted.details
+        return details.members if isinstance(details, HouseholdDetails) else ()
+
+    @property
+    def companions(self) -> tuple[str, ...]:
+        return tuple(m.person_key for m in self.members)
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -93,6 +109,7 @@ class Origin:
     permit_no: str = ""
     permit_expires_at: dt.datetime | None = None
     certificate_no: str = ""
+    companions: tuple[str, ...] = ()
 
     role: Literal["origin"] = "origin"
 

@@ -36,7 +36,7 @@ from domain.catalogue import Catalogue, Item, load_catalogue
 from domain.catalogue.materials import MaterialsBook
 from domain.catalogue.routing import route
 from domain.kernel import Actor, Command, DomainError
-from domain.protocols.details import ApplicationDetails
+from domain.protocols.details import ApplicationDetails, Details, HouseholdDetails, Member
 from domain.protocols.intake import Submit
 from domain.values import CitizenId, RegionCode
 from regions.core.errors import InvalidRequest
@@ -162,4 +162,27 @@ def identify(command: Submit, applicant_id: str | None, register_key: bytes) -> 
         raise InvalidRequest(str(exc), code="invalid_person_id",
                              field="command.applicant_id") from None
     return dataclasses.replace(command, person_key=citizen.keyed_hash(register_key),
-                               applicant_masked=citizen.masked)
+                               applicant_masked=citizen.masked,
+                               details=keyed_members(command.details, register_key))
+
+
+def keyed_members(details: Details, register_key: bytes) -> Details:
+    """随迁: each member's 居民身份证号 becomes its person key and masked form, like the
+    applicant's; a back-end never sends a person key itself."""
+    if not isinstance(details, HouseholdDetails) or not details.members:
+        return details
+    members = []
+    for n, member in enumerate(details.members):
+        field = f"command.details.members[{n}]"
+        if member.person_key or member.masked:
+            raise InvalidRequest("a member's person key is derived by the node from its "
+                                 "id_number", code="unknown_field", field=f"{field}.person_key")
+        try:
+            citizen = CitizenId.parse(member.id_number)
+        except DomainError as exc:
+            raise InvalidRequest(str(exc), code="invalid_person_id",
+                                 field=f"{field}.id_number") from None
+        members.append(Member(relation=member.relation,
+                              person_key=citizen.keyed_hash(register_key),
+                              masked=citizen.masked))
+    return dataclasses.replace(details, members=tuple(members))

@@ -48,7 +48,7 @@ from domain.protocols.transfer_events import (
     RemitFunds,
 )
 from domain.registers import RegisterEntry, RegisterKey
-from domain.values import CaseNumber, CitizenId, RegionCode
+from domain.values import CaseNumber, CitizenId, MaterialRef, RegionCode
 from regions.adapters.brokers.nats import NatsBroker
 from regions.adapters.brokers.provision import provision
 from regions.core.config import DEV_REGISTER_KEY, RegionConfig
@@ -336,7 +336,9 @@ async def household_move(nodes: Nodes, destination: str, origin: str, seed: int)
     submitted = await applicant.submit(str(number), household.PROCESS, Submit(
         actor=applicant.actor, case_number=str(number), item_id="b2-6",
         process=household.PROCESS, mode="joint", person_key="", applicant_masked="",
-        channel="window", details=HouseholdDetails(origin)), applicant_id=person.citizen.number)
+        channel="window", details=HouseholdDetails(origin), materials=(MaterialRef(
+            "doc-marriage", "b" * 64, "application/pdf", 2048, "结婚证", "结婚证"),)),
+        applicant_id=person.citizen.number)
     assert submitted.ok, submitted
     for command in (AcceptIntake(actor=police_d.actor), Approve(actor=police_d.actor)):
         outcome = await police_d.command(destination, case_id, command)
@@ -348,6 +350,10 @@ async def household_move(nodes: Nodes, destination: str, origin: str, seed: int)
     hukou = backend(nodes, origin, "police-hukou")
     moved = await hukou.command(origin, case_id, household.RegisterMoveOut(actor=hukou.actor))
     assert moved.ok, moved
+    await nodes.wait_status(destination, case_id, "certificate_received")  # the 迁移证 came
+    settled = await police_d.command(destination, case_id, household.Settle(
+        actor=police_d.actor, address="集宁区新华街1号"))  # 落户 after the staff's check
+    assert settled.ok, settled
     return CaseRun(case_id, household.PROCESS, household.SCHEME, node_key(person.citizen),
                    destination, origin, ("settled", "moved_out"))
 

@@ -40,6 +40,7 @@ from domain.protocols import PROTOCOLS
 from domain.protocols import household as hh
 from domain.protocols.application_events import Approve
 from domain.protocols.details import HouseholdDetails
+from domain.protocols.household_destination import _settle_now
 from domain.protocols.household_events import (
     PERMIT_STEP,
     CheckMoveOut,
@@ -49,8 +50,10 @@ from domain.protocols.household_events import (
     MovedOut,
     MoveOutRequested,
     MoveOutRequestReceived,
+    MoveOutWithdrawalRefusalReceived,
     MovePermitIssued,
     RegisterMoveOut,
+    Settle,
 )
 from domain.protocols.household_states import Destination
 from domain.protocols.intake import (
@@ -60,7 +63,7 @@ from domain.protocols.intake import (
     Submit,
 )
 from domain.registers import RegisterEffect, apply_register_effects
-from domain.values import CaseNumber, RegionCode
+from domain.values import CaseNumber, MaterialRef, RegionCode
 from tests.fixtures.world import (
     REGION_RULES,
     START,
@@ -73,6 +76,9 @@ from tests.fixtures.world import (
 
 ORIGIN, DEST, DEST2 = "140200", "150900", "150100"
 PERSON = "c3" * 32
+#: 工作调动 (b2-3) is approved on its evidence.
+EVIDENCE = MaterialRef("doc-transfer", "d" * 64, "application/pdf", 1024, "工作调动证明",
+                       "工作调动证明")
 
 
 # =========================================================================== household rules
@@ -124,9 +130,13 @@ def _household_side_rules(side: Side) -> list[str]:
             certificate = True
         elif isinstance(e, ApplicationWithdrawn):
             withdrawn = True
+        elif isinstance(e, MoveOutWithdrawalRefusalReceived):
+            withdrawn = False  # after 注销 the withdrawal was refused: the move stands
         elif isinstance(e, HouseholdSettled) and (not certificate or withdrawn):
             found.append(f"{side.region}: 落户 without a usable 迁移证 "
                          f"(certificate={certificate}, withdrawn={withdrawn})")
+        if isinstance(e, HouseholdSettled) and e.actor.kind != "staff":
+            found.append(f"{side.region}: 落户 by {e.actor}, without a staff check")
         elif isinstance(e, CaseLapsed):
             due = {"supplement_requested": waits.get("supplement"),
                    "permit_issued": expiry}.get(e.waiting_state)
@@ -153,7 +163,7 @@ def start_move(world: World, destination: str, serial: int, stage: str) -> str:
     assert world.execute(dest, Submit(
         actor=staff, case_number=case, item_id="b2-3", process=hh.PROCESS, mode="joint",
         person_key=PERSON, applicant_masked="1402**********001X", channel="window",
-        details=HouseholdDetails(ORIGIN)))
+        materials=(EVIDENCE,), details=HouseholdDetails(ORIGIN)))
     if stage == "submitted":
         return case
     assert world.execute(dest, AcceptIntake(actor=staff))
@@ -229,15 +239,18 @@ def test_two_concurrent_moves_of_one_person_never_register_them_twice() -> None:
 
 
 @dataclass(frozen=True)
-class SettlesDespiteWithdrawal(hh.HouseholdDecider):
-    """Broken: the destination does 落户 on a 迁移证 that arrives after its withdrawal."""
+class SettlesOnArrival(hh.HouseholdDecider):
+    """Broken: the destination does 落户 as soon as the 迁移证 arrives, without the staff's
+    check (and even while its withdrawal is on the way)."""
 
     def _destination_receives(self, d: Destination, command: Receive,
                               now: dt.datetime) -> list[Event]:
-        if d.phase == "withdrawing" and isinstance(command.event, MigrationCertificateIssued):
-            return super()._destination_receives(replace(d, phase="awaiting_origin"), command,
-                                                 now)
-        return super()._destination_receives(d, command, now)
+        events = super()._destination_receives(d, command, now)
+        if isinstance(command.event, MigrationCertificateIssued) and events:
+            settled = replace(d, phase="certificate_received",
+                              certificate_no=command.event.certificate_no)
+            return events + _settle_now(settled, Settle(actor=command.actor, address="x"), now)
+        return events
 
 
 @dataclass(frozen=True)
@@ -254,7 +267,7 @@ class OriginRecomputesExpiry(hh.HouseholdDecider):
 
 
 @pytest.mark.parametrize(("broken", "stages"), [
-    (SettlesDespiteWithdrawal(REGION_RULES), ("held", "moved_out")),
+    (SettlesOnArrival(REGION_RULES), ("held", "moved_out")),
     (OriginRecomputesExpiry(REGION_RULES), ("approved",)),
 ], ids=lambda b: type(b).__name__ if isinstance(b, hh.HouseholdDecider) else "")
 def test_the_property_catches_a_broken_household_protocol(

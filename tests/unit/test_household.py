@@ -46,7 +46,6 @@ from domain.protocols.household_events import (
     ExpirePermit,
     HouseholdSettled,
     MigrationCertificateIssued,
-    MigrationCertificateReceived,
     MovedOut,
     MoveOutApproved,
     MoveOutCancellationConfirmed,
@@ -59,6 +58,7 @@ from domain.protocols.household_events import (
     RegisterMoveOut,
     RegistrationReinstated,
     SendMoveOutRequest,
+    Settle,
     SettlementReceiptReceived,
 )
 from domain.protocols.intake import (
@@ -165,7 +165,9 @@ def test_destination_settles_only_after_the_origin_moved_the_person_out() -> Non
     assert entries[(ORIGIN, PERSON, hh.SCHEME)].status == "ended"
     [certificate] = shared(moved)
     assert isinstance(certificate, MigrationCertificateIssued)
-    d, settled = run(d, to_dest.receive(certificate))
+    d, received = run(d, to_dest.receive(certificate))
+    assert DECIDER.status(d) == "certificate_received" and shared(received) == []
+    d, settled = run(d, Settle(actor=STAFF_D, address="集宁区新华街1号"))
     entries = apply_effects(entries, DEST, settled)
     assert DECIDER.status(d) == "settled"
     assert entries[(DEST, PERSON, hh.SCHEME)].status == "active"
@@ -332,30 +334,6 @@ def test_withdrawal_before_the_origin_acted_cancels_and_keeps_the_registration()
     assert single_residence(entries, quiescent=True) == []
 
 
-def test_withdrawal_after_deregistration_is_compensated_by_reinstatement() -> None:
-    entries = registers_with_origin_residence()
-    d, o, to_origin, to_dest = origin_with_request()
-    o, held = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
-    o, moved = run(o, RegisterMoveOut(actor=STAFF_O))
-    entries = apply_effects(apply_effects(entries, ORIGIN, held), ORIGIN, moved)
-    # The withdrawal and the 迁移证 cross on the way.
-    d, withdrawn = run(d, Withdraw(actor=APPLICANT))
-    [certificate] = shared(moved)
-    d, recorded = run(d, to_dest.receive(certificate))
-    assert [type(e) for e in recorded] == [MigrationCertificateReceived]  # no 落户
-    assert DECIDER.status(d) == "withdrawing"
-    [notice] = shared(withdrawn)
-    o, reversed_ = run(o, to_origin.receive(notice))
-    entries = apply_effects(entries, ORIGIN, reversed_)
-    assert DECIDER.status(o) == "reinstated"
-    assert entries[(ORIGIN, PERSON, hh.SCHEME)].status == "active"
-    [reversal] = shared(reversed_)
-    d, _ = run(d, to_dest.receive(reversal))
-    assert (DECIDER.status(d), DECIDER.status(o)) == ("withdrawn", "reinstated")
-    assert (DEST, PERSON, hh.SCHEME) not in entries
-    assert single_residence(entries, quiescent=True) == []
-
-
 def test_withdrawal_that_overtakes_the_request_leaves_a_cancelled_origin() -> None:
     d, events = approved_destination()
     [request] = shared(events)
@@ -380,11 +358,7 @@ def test_withdrawal_crossing_a_refusal_ends_withdrawn_and_refused() -> None:
 
 
 def test_withdrawal_after_settlement_is_refused() -> None:
-    d, o, _, to_dest = origin_with_request()
-    o, _ = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
-    o, moved = run(o, RegisterMoveOut(actor=STAFF_O))
-    d, _ = run(d, to_dest.receive(shared(moved)[0]))
-    refuses(d, Withdraw(actor=APPLICANT), "case_closed")
+    refuses(settled_destination(), Withdraw(actor=APPLICANT), "case_closed")
 
 
 def test_withdrawal_before_the_request_needs_no_origin() -> None:
@@ -543,6 +517,7 @@ def settled_destination() -> State:
     o, _ = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
     o, moved = run(o, RegisterMoveOut(actor=STAFF_O))
     d, _ = run(d, to_dest.receive(shared(moved)[0]))
+    d, _ = run(d, Settle(actor=STAFF_D, address="集宁区新华街1号"))
     return d
 
 

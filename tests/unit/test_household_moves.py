@@ -46,9 +46,9 @@ def doc(kind: str) -> MaterialRef:
 
 def moved_out() -> tuple:
     d, o, to_origin, to_dest = origin_with_request()
-    o, _ = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
+    o, held = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
     o, moved = run(o, RegisterMoveOut(actor=STAFF_O))
-    return d, o, to_origin, to_dest, moved
+    return d, o, to_origin, to_dest, [*held, *moved]
 
 
 # --------------------------------------------------------------------------- 30-day lapse
@@ -116,7 +116,7 @@ def test_withdrawal_after_deregistration_is_refused_and_the_move_completes() -> 
     ("b2-6", "结婚证"), ("b2-7", "亲属关系证明"),
 ])
 def test_each_move_type_is_approved_only_with_its_own_evidence(item: str, evidence: str) -> None:
-    d, _ = run(None, dataclasses.replace(submit(), item_id=item))
+    d, _ = run(None, dataclasses.replace(submit(), item_id=item, materials=()))
     d, _ = run(d, AcceptIntake(actor=STAFF_D))
     refuses(d, Approve(actor=STAFF_D), "move_conditions")
     d, _ = run(None, dataclasses.replace(submit(), item_id=item, materials=(doc(evidence),)))
@@ -138,7 +138,7 @@ def test_family_members_move_with_the_applicant_and_each_is_registered_once() ->
     entries, _ = apply_register_effects(registers_with_origin_residence(), ORIGIN, [
         RegisterEffect("open", child, hh.SCHEME, "earlier")], T0, Actor.system("register"))
     family = (Member(relation="子女", person_key=child, masked="1409**********0021"),)
-    d, o, to_origin, to_dest = origin_with_request(members=family, item="b2-3",
+    d, o, _, to_dest = origin_with_request(members=family, item="b2-3",
                                                    materials=(doc("工作调动证明"),))
     o, held = run(o, CheckMoveOut(actor=STAFF_O, on_register=True))
     o, moved = run(o, RegisterMoveOut(actor=STAFF_O))
@@ -163,3 +163,27 @@ def test_a_companion_the_move_type_does_not_allow_is_refused() -> None:
     assert_refused(hh.decider(Rules(WorkingCalendar())), None, student, "companion_not_allowed",
                    T0)
     assert CHINA  # the calendar's zone, as the rules reckon in it
+
+
+def test_the_node_keys_each_member_and_no_id_number_reaches_the_domain() -> None:
+    import random
+    import uuid
+
+    from domain.protocols.details import HouseholdDetails, Member
+    from domain.protocols.intake import Submit
+    from domain.values import CaseNumber, RegionCode
+    from regions.core.admission import admit
+    from simulations.workload import draw_applicant
+
+    me, child = (draw_applicant(random.Random(n)) for n in (1, 2))
+    number = CaseNumber.new(RegionCode(DEST), T0.date(), uuid.UUID(int=5))
+    command = Submit(actor=STAFF_D, case_number=str(number), item_id="b2-3",
+                     process=hh.PROCESS, mode="joint", person_key="", applicant_masked="",
+                     channel="window", details=HouseholdDetails(ORIGIN, members=(
+                         Member(relation="子女", id_number=child.citizen.number),)))
+    admitted = admit(command, region=DEST, now=T0, applicant_id=me.citizen.number,
+                     register_key=b"k" * 32)
+    assert isinstance(admitted, Submit) and isinstance(admitted.details, HouseholdDetails)
+    [member] = admitted.details.members
+    assert member.id_number == "" and member.masked == child.citizen.masked
+    assert member.person_key == child.citizen.keyed_hash(b"k" * 32)

@@ -25,7 +25,7 @@ from domain.protocols import household as hh
 from domain.protocols.application_events import Approve
 from domain.protocols.details import HouseholdDetails
 from domain.protocols.intake import AcceptIntake, Submit
-from domain.values import CaseNumber, RegionCode
+from domain.values import CaseNumber, MaterialRef, RegionCode
 
 NOW = dt.datetime(2025, 3, 3, 1, 0, tzinfo=dt.UTC)
 SYSTEM = Actor.system("test")
@@ -134,7 +134,9 @@ def test_a_real_protocol_sends_the_move_out_request_in_the_same_settlement_as_th
     number = CaseNumber.new(RegionCode("150900"), NOW.date(), uuid.UUID(int=0xC0FFEE))
     submit = Submit(actor=staff, case_number=str(number), item_id="b2-3", process=hh.PROCESS,
                     mode="joint", person_key="a1" * 32, applicant_masked="1409**********123X",
-                    channel="window", details=HouseholdDetails("140200"))
+                    channel="window", details=HouseholdDetails("140200"),
+                    materials=(MaterialRef("d", "d" * 64, "application/pdf", 9, "工作调动证明",
+                                           "工作调动证明"),))
     _, state = settle(decider, None, submit, NOW)
     _, state = settle(decider, state, AcceptIntake(actor=staff), NOW)
     events, state = settle(decider, state, Approve(actor=staff), NOW)
