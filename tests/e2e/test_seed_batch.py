@@ -31,6 +31,7 @@ BRANCHES = {
     "MoveOutRefused": "move-out refused by the origin",
     "ApplicationForwarded": "proxy: forwarded to the handling region",
     "AssistanceGiven": "joint: the partner region gave its part",
+    "OriginalsReceived": "proxy: the posted originals reached the handler",
     "CooperationClosedReceived": "joint: the partner's side ended with the case",
     "ApplicationDenied": "decision: denied",
     "ResultDelivered": "result delivered",

@@ -1,4 +1,5 @@
-"""Property suite: online and proxy applications under faulty delivery and skewed clocks.
+"""Property suite: online, proxy, joint and local applications under faulty delivery and skewed
+clocks.
 
 Each example prepares one application — online, or proxy between a receiving window and a
 handling region — at some stage, then interleaves window staff, handling staff, the applicant
@@ -7,7 +8,10 @@ re-delivery of recorded events), timers and time, each region on its own clock. 
 step: only legal phase changes, nothing but annotations after a terminal state, deadlines and
 lapses never early, no withdrawal after a decision, the window completes only with the
 handler's result, one rating per case and rated region and only once the case is finished, a
-follow-up only for a poor rating, no step twice, allowed terminal pairs. After the drain: every
+follow-up only for a poor rating, no step twice, allowed terminal pairs; the window forwards
+only what its guide's list finds complete (一次性告知 first), the handler accepts only once the
+posted originals arrived, acceptance is deemed only when the 5 working days are over, and a
+joint case's accepting side decides only on its partner's answer. After the drain: every
 side is terminal or explicitly needs attention, in an allowed pair. Broken variants at the end
 prove the property can fail.
 """
@@ -27,13 +31,15 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from domain import invariants as inv
-from domain.deadlines import DeadlineSet
+from domain.deadlines import DeadlineSet, FlagDeadlineMissed
 from domain.kernel import Actor, Command, Event, Receive
 from domain.protocols import PROTOCOLS
 from domain.protocols import application as app
 from domain.protocols.application_events import (
+    AcceptanceDeemed,
     ApplicationApproved,
     ApplicationDenied,
+    ApplicationForwarded,
     Approve,
     CaseCompleted,
     HandlingNoticeReceived,
@@ -43,13 +49,14 @@ from domain.protocols.application_events import (
     WithdrawalForwarded,
 )
 from domain.protocols.application_states import ApplicationSide
-from domain.protocols.casework import ABSENT, POOR_RATING, receive_rating
+from domain.protocols.casework import ABSENT, POOR_RATING, receive_rating, start_step
 from domain.protocols.casework_events import FollowUpOpened, RatingGiven, RatingReceived
-from domain.protocols.details import ApplicationDetails, NoDetails
+from domain.protocols.details import ApplicationDetails, Details, JointDetails, NoDetails
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationWithdrawn,
     CaseLapsed,
+    IntakeAccepted,
     RequestSupplement,
     Submit,
 )
@@ -83,8 +90,8 @@ def _pairs(world: World, *, at_rest: bool) -> list[str]:
     for side in world.live_sides():
         cases.setdefault(side.case_id, {})[side.state.role] = side.state
     for case, roles in sorted(cases.items()):
-        accepting = roles.get("single") or roles.get("receiving")
-        handling = roles.get("handling")
+        accepting = roles.get("single") or roles.get("receiving") or roles.get("accepting")
+        handling = roles.get("handling") or roles.get("partner")
         if accepting is None or not accepting.terminal:
             continue
         if handling is not None and not handling.terminal:
@@ -119,8 +126,25 @@ def _side_rules(side: Any) -> list[str]:
     supplement_due: dt.datetime | None = None
     poor: set[str] = set()
     state: Any = None
+    notice_due: dt.datetime | None = None
     for e in side.events:
-        state = DECIDER.evolve(state, e)
+        before, state = state, DECIDER.evolve(state, e)
+        if isinstance(e, DeadlineSet) and e.step == "acceptance_notice":
+            notice_due = e.due_at
+        if isinstance(e, AcceptanceDeemed) and (notice_due is None or e.at < notice_due
+                                                or e.due_at != notice_due):
+            found.append(f"{side.region}: acceptance deemed at {e.at}, due {notice_due}")
+        if isinstance(e, ApplicationForwarded):
+            have = {m.kind for m in e.materials}
+            missing = set(before.intake.submitted.required) - have
+            if missing:
+                found.append(f"{side.region}: forwarded without {sorted(missing)}")
+        if isinstance(e, IntakeAccepted) and before is not None and before.originals_pending:
+            found.append(f"{side.region}: accepted before the originals "
+                         f"{before.originals_pending} arrived")
+        if (isinstance(e, ApplicationApproved) and before is not None
+                and before.role == "accepting" and (not before.requested or before.declined)):
+            found.append(f"{side.region}: a joint case approved without its partner's part")
         notice = e.notice if isinstance(e, HandlingNoticeReceived) else ""
         decided = decided or isinstance(e, (ApplicationApproved, ApplicationDenied)) or (
             notice in ("HandlingApproved", "HandlingDenied", "HandlingResultSent"))
@@ -148,7 +172,7 @@ def _side_rules(side: Any) -> list[str]:
 
 # =========================================================================== scenarios
 
-MODES = ("online", "proxy")
+MODES = ("online", "proxy", "joint", "local")
 #: Where a run starts, in the order `start_application` reaches them.
 STAGES = ("submitted", "forwarded", "supplement_requested", "under_review", "approved",
           "result_sent")
@@ -163,13 +187,26 @@ def start_application(world: World, mode: str, stage: str) -> str:
     handler = Actor("staff", "dept-1", AWAY, "审批", "")
     accepting = world.side(case, HOME, PROCESS)
     form = MaterialRef("doc-form", "e" * 64, "application/pdf", 4096, "申请表", "申请表")
+    details: Details = NoDetails()
+    if mode == "proxy":
+        details = ApplicationDetails(AWAY)
+    elif mode == "joint":
+        details = JointDetails(AWAY)
+    # From the start, the guide asks for a paper original the applicant did not bring.
+    required = ("申请表", "居民身份证") if stage == "submitted" else ()
     assert world.execute(accepting, Submit(
         actor=window, case_number=case, item_id="b2-40", process=PROCESS,
         mode=mode, person_key=PERSON, applicant_masked="1506**********002X", channel="window",
-        materials=(form,), details=ApplicationDetails(AWAY) if mode == "proxy" else NoDetails()))
+        materials=(form,), details=details, required=required))
     if stage == "submitted":
         return case
     deciding = accepting
+    if mode == "joint":  # the partner's part is the world's to deliver and give
+        command = (RequestSupplement(actor=handler, missing_kinds=("照片",))
+                   if stage == "supplement_requested" else AcceptIntake(actor=window))
+        assert world.execute(accepting, command)
+        world.run_policies()
+        return case
     if mode == "proxy":
         assert world.execute(accepting, VerifyAndForward(actor=window, identity_verified=True))
         world.deliver(world.in_order()[0])
@@ -182,7 +219,7 @@ def start_application(world: World, mode: str, stage: str) -> str:
                              SendResult(actor=handler, channel="online")]
     for command, reached in zip(script, ("under_review", "approved", "result_sent"), strict=True):
         if STAGES.index(stage) < STAGES.index(reached) or (
-                mode == "online" and isinstance(command, SendResult)):
+                mode in ("online", "local") and isinstance(command, SendResult)):
             break
         assert world.execute(deciding, command)
     return case
@@ -257,9 +294,39 @@ class RecordsRedeliveredRating(app.ApplicationDecider):
         return super().decide(state, command, now)
 
 
+@dataclass(frozen=True)
+class WindowForwardsIncomplete(app.ApplicationDecider):
+    """Broken: the window forwards without checking the guide's list (no 一次性告知)."""
+
+    def _verify_and_forward(self, side: ApplicationSide, command: VerifyAndForward,
+                            now: dt.datetime) -> list[Event]:
+        blind = replace(side, intake=replace(side.intake, submitted=replace(
+            side.intake.submitted, required=())))
+        return super()._verify_and_forward(blind, command, now)
+
+
+@dataclass(frozen=True)
+class DeemsBeforeOriginals(app.ApplicationDecider):
+    """Broken: the 5-day clock runs from the forwarding although originals were posted, and
+    acceptance is deemed while they are still on the way."""
+
+    def _handling_first(self, command: Receive, now: dt.datetime) -> list[Event]:
+        events = super()._handling_first(command, now)
+        event = command.event
+        if isinstance(event, ApplicationForwarded) and event.originals_tracking_no:
+            events += start_step(self.rules, PROCESS, "acceptance_notice", now, command.actor)
+        return events
+
+    def _deem_accepted(self, side: ApplicationSide, command: FlagDeadlineMissed,
+                       now: dt.datetime) -> list[Event]:
+        return super()._deem_accepted(replace(side, originals_pending=""), command, now)
+
+
 @pytest.mark.parametrize(("broken", "stages"), [
     (HandlerHonoursLateWithdrawal(REGION_RULES), ("under_review", "approved")),
     (RecordsRedeliveredRating(REGION_RULES), ("result_sent",)),
+    (WindowForwardsIncomplete(REGION_RULES), ("submitted",)),
+    (DeemsBeforeOriginals(REGION_RULES), ("submitted",)),
 ], ids=lambda b: type(b).__name__ if isinstance(b, app.ApplicationDecider) else "")
 def test_the_property_catches_a_broken_application_protocol(
         broken: app.ApplicationDecider, stages: tuple[str, ...]) -> None:
