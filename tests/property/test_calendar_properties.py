@@ -190,3 +190,21 @@ def test_any_count_from_any_day_is_never_earlier_on_the_fallback(
     start = dt.date(year, 1, 1) + dt.timedelta(days=offset)
     days = lateness(year, start, n)
     assert days is None or days >= 0
+
+
+@given(instants, st.integers(min_value=1, max_value=90))
+def test_a_calendar_day_waiting_period_ends_on_a_working_day_and_never_early(
+    start: dt.datetime, days: int,
+) -> None:
+    """民法典 art. 203: a period whose last day is a rest day ends on the next working day; so
+    the last day is always worked, never before the plain count, and at most the rest that
+    follows it later."""
+    rules = Rules(CALENDAR, RegionLimits(waiting_defaults={"supplement": Limit(days,
+                                                                               "calendar_days")}))
+    spec = rules.waiting_limit("household_move", "supplement", start)
+    last = china_date(spec.due_at - dt.timedelta(microseconds=1))
+    plain = china_date(start) + dt.timedelta(days=days)
+    assert CALENDAR.is_working_day(last)
+    assert last >= plain
+    assert all(not CALENDAR.is_working_day(plain + dt.timedelta(days=k))
+               for k in range((last - plain).days))

@@ -1,12 +1,12 @@
 """Property suite: both sides of household moves under faulty delivery and skewed clocks.
 
 Each example prepares one move (or two concurrent moves of one person from the same origin)
-at some stage, then interleaves staff, applicant and back-end actions, withdrawals, the network
-(delivery in link order or reordered within a link, re-delivery of recorded events straight to
-the domain), policies, timers and the passage of time — each region reading its own clock, off
+at some stage (the first with the applicant's child moving along, 随迁), then interleaves
+staff, applicant and back-end actions, withdrawals, the network (delivery in link order or
+reordered within a link, re-delivery of recorded events straight to the domain), policies, timers and the passage of time — each region reading its own clock, off
 by up to a day and a half from the others. After every step: single residence (at most one
-region holds the person), 注销 before 落户, no step twice, only legal phase changes and nothing
-but annotations after a terminal state, deadlines and lapses never early, no 注销 at or after the
+region holds the person or the child; the child moves with the person), 注销 before 落户,
+no step twice, only legal phase changes and nothing but annotations after a terminal state, deadlines and lapses never early, no 注销 at or after the
 permit's expiry by the origin's clock, no 落户 without a 迁移证 or after a withdrawal, allowed
 terminal pairs. After a final drain (faults stop, staff keep working, timers fire): every side
 is terminal or explicitly needs attention, and the person is registered in exactly one region.
@@ -39,7 +39,7 @@ from domain.kernel import (
 from domain.protocols import PROTOCOLS
 from domain.protocols import household as hh
 from domain.protocols.application_events import Approve
-from domain.protocols.details import HouseholdDetails
+from domain.protocols.details import HouseholdDetails, Member
 from domain.protocols.household_destination import _settle_now
 from domain.protocols.household_events import (
     PERMIT_STEP,
@@ -76,6 +76,8 @@ from tests.fixtures.world import (
 
 ORIGIN, DEST, DEST2 = "140200", "150900", "150100"
 PERSON = "c3" * 32
+#: The applicant's child, moving with them in the first move (随迁).
+CHILD = "c4" * 32
 #: 工作调动 (b2-3) is approved on its evidence.
 EVIDENCE = MaterialRef("doc-transfer", "d" * 64, "application/pdf", 1024, "工作调动证明",
                        "工作调动证明")
@@ -93,9 +95,27 @@ def household_safety(world: World, *, at_rest: bool = False) -> list[str]:
         world.summaries(), {hh.PROCESS: hh.ALLOWED_TERMINAL_PAIRS}))]
     for side in world.live_sides():
         found += _household_side_rules(side)
+        found += _family_moves_together(world, side)
     found += _permit_rules(world)
     if at_rest:
         found += [str(v) for v in inv.liveness(world.summaries())]
+    return found
+
+
+def _family_moves_together(world: World, side: Side) -> list[str]:
+    """随迁: where the applicant's registration changed, each member's changed the same way."""
+    state = side.state
+    members = getattr(state, "companions", ())
+    if not members:
+        return []
+    own = world.registers.get((side.region, state.person_key, hh.SCHEME))
+    found = []
+    for member in members:
+        entry = world.registers.get((side.region, member, hh.SCHEME))
+        if own is not None and own.case_id == state.case_id and (
+                entry is None or entry.status != own.status):
+            found.append(f"{side.region}: the applicant is {own.status} here, a member "
+                         f"{entry.status if entry else 'absent'}")
     return found
 
 
@@ -163,7 +183,9 @@ def start_move(world: World, destination: str, serial: int, stage: str) -> str:
     assert world.execute(dest, Submit(
         actor=staff, case_number=case, item_id="b2-3", process=hh.PROCESS, mode="joint",
         person_key=PERSON, applicant_masked="1402**********001X", channel="window",
-        materials=(EVIDENCE,), details=HouseholdDetails(ORIGIN)))
+        materials=(EVIDENCE,), details=HouseholdDetails(ORIGIN, members=(
+            (Member(relation="子女", person_key=CHILD, masked="1402**********0021"),)
+            if serial == 1 else ()))))
     if stage == "submitted":
         return case
     assert world.execute(dest, AcceptIntake(actor=staff))
@@ -188,7 +210,8 @@ def new_world(decider: Any, data: st.DataObject) -> World:
                   {r: dt.timedelta(hours=h) for r, h in zip((ORIGIN, DEST, DEST2), skew_hours,
                                                             strict=True)})
     world.registers, _ = apply_register_effects(
-        {}, ORIGIN, [RegisterEffect("open", PERSON, hh.SCHEME, "birth-registration")], START,
+        {}, ORIGIN, [RegisterEffect("open", PERSON, hh.SCHEME, "birth-registration"),
+                     RegisterEffect("open", CHILD, hh.SCHEME, "birth-registration")], START,
         Actor.system("register"))
     return world
 
