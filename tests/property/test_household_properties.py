@@ -1,15 +1,17 @@
 """Property suite: both sides of household moves under faulty delivery and skewed clocks.
 
-Each example prepares one move (or two concurrent moves of one person from the same origin)
-at some stage (the first with the applicant's child moving along, 随迁), then interleaves
-staff, applicant and back-end actions, withdrawals, the network (delivery in link order or
-reordered within a link, re-delivery of recorded events straight to the domain), policies, timers and the passage of time — each region reading its own clock, off
-by up to a day and a half from the others. After every step: single residence (at most one
-region holds the person or the child; the child moves with the person), 注销 before 落户,
-no step twice, only legal phase changes and nothing but annotations after a terminal state, deadlines and lapses never early, no 注销 at or after the
-permit's expiry by the origin's clock, no 落户 without a 迁移证 or after a withdrawal, allowed
-terminal pairs. After a final drain (faults stop, staff keep working, timers fire): every side
-is terminal or explicitly needs attention, and the person is registered in exactly one region.
+Each example prepares one move (or two concurrent moves of one person from the same origin) at
+some stage (the first with the applicant's child moving along, 随迁), then interleaves staff,
+applicant and back-end actions, withdrawals, the network (delivery in link order or reordered
+within a link, re-delivery of recorded events straight to the domain), policies, timers and the
+passage of time — each region reading its own clock, off by up to a day and a half from the
+others. After every step: single residence (at most one region holds the person or the child;
+the child moves with the person), 注销 before 落户, no step twice, only legal phase changes and
+nothing but annotations after a terminal state, deadlines and lapses never early, no 注销 at or
+after the permit's expiry by the origin's clock, no 落户 without a 迁移证 or after a withdrawal,
+allowed terminal pairs. After a final drain (faults stop, staff keep working, timers fire):
+every side is terminal or explicitly needs attention, and the person is registered in exactly
+one region.
 
 The world is the shared one of `tests.fixtures.world` (the application suite drives it too).
 Deliberately broken variants at the end prove the property can fail.
