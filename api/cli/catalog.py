@@ -164,6 +164,8 @@ def _show(item: Item, guide: dict[str, Any]) -> None:
         rows.append(("完成时限", item.deadline_text))
     ran = runs(item)
     rows += [("modes", ", ".join(item.modes)), ("process", item.process),
+             ("level", f"{item.level} (办理层级: a proxy application goes to that office)"
+              if item.level else "—"),
              ("runs", "yes, in every mode" if ran["runnable"]
               else f"only in {', '.join(ran['modes']) or 'no mode'}"), ("basis", item.basis),
              ("see also", ", ".join(item.see_also) or "—")]

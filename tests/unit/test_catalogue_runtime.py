@@ -45,3 +45,11 @@ def test_catalog_list_shows_the_process_each_item_runs_and_whether_it_is_runnabl
     table = CliRunner().invoke(cli, ["catalog", "list"],
                                env={"TONGBAN_MATERIALS": None, "TONGBAN_REGION": None})
     assert "138 of 138 runnable" in table.stdout
+
+
+def test_catalog_show_names_the_competent_level_of_a_proxy_item() -> None:
+    env = {"TONGBAN_MATERIALS": None, "TONGBAN_REGION": None}
+    shown = CliRunner().invoke(cli, ["catalog", "show", "b1-55", "--json"], env=env)
+    assert json.loads(shown.stdout)["level"] == "province"
+    table = CliRunner().invoke(cli, ["catalog", "show", "b2-43"], env=env)
+    assert "prefecture" in table.stdout
