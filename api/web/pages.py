@@ -22,11 +22,13 @@ from domain.catalogue.model import BATCH_LABELS, Item
 from domain.kernel import UnknownItem
 from domain.values import RegionCode
 
-MODE_NAMES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办"}
+MODE_NAMES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办",
+              "local": "就地办理"}
 MODE_HELP = {
     "online": "全程网办：在网上提交申请，不用跑窗口。",
     "proxy": "异地代收代办：在就近的窗口交材料，由有权地区办理。",
     "joint": "多地联办：两地部门各办一段，您只需在一地提交。",
+    "local": "就地办理：在您居住地的登记机关直接办理，不受户籍地限制。",
 }
 KIND_NAMES = {"original": "原件", "copy": "复印件", "form": "表格", "electronic": "电子材料"}
 UNIT_NAMES = {"working": "个工作日", "calendar": "天", "month": "个月"}
