@@ -273,5 +273,7 @@ def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[Phas
                    for kind, count in finals[name]["rows_by_type"].items()}
             for name in finals},
         "rss_checkpoints": list(plan.checkpoints),
+        "warmup_cases": sum(p.completed for p in phases
+                            if not p.recorded and not p.name.startswith("soak")),
         "soak": soak,
     }
