@@ -114,10 +114,13 @@ class Inbox:
         """Apply a fetched batch in one transaction (message by message if that fails)."""
         saved = self._save_links()
         result = InboxResult()
+        decoded = [self._decoded(incoming) for incoming in batch]
         uow = self.node.begin(now)
         try:
-            for incoming in batch:
-                self._handle_one(incoming, now, result, uow)
+            # the batch's sides in one read (a new case's side is absent: not read again alone)
+            self.node.prefetch(item.case_id for item in decoded if isinstance(item, LinkMessage))
+            for incoming, item in zip(batch, decoded, strict=True):
+                self._handle_one(incoming, now, result, uow, item)
             if uow.effects or uow.aggregates():
                 self.node.commit(uow)
         except Exception as exc:
@@ -141,10 +144,19 @@ class Inbox:
         for name in ("applied", "duplicates", "quarantined", "gaps", "rejected"):
             self.stats[name] += getattr(result, name)
 
-    def _handle_one(self, incoming: Incoming, now: dt.datetime, result: InboxResult,
-                    uow: UnitOfWork | None) -> None:
+    def _decoded(self, incoming: Incoming) -> WireItem | DecodeError:
         try:
-            item = self.decode(incoming.data, incoming.headers)
+            return self.decode(incoming.data, incoming.headers)
+        except DecodeError as exc:
+            return exc
+
+    def _handle_one(self, incoming: Incoming, now: dt.datetime, result: InboxResult,
+                    uow: UnitOfWork | None, decoded: WireItem | DecodeError | None = None
+                    ) -> None:
+        try:
+            item = self._decoded(incoming) if decoded is None else decoded
+            if isinstance(item, DecodeError):
+                raise item
         except DecodeError as exc:
             self._quarantine(incoming, exc.reason, now, result, uow)
             if exc.position is not None:

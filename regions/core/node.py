@@ -22,7 +22,7 @@ Sans-IO: nothing here reads the clock or touches the network; `now` is an argume
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import DataError, IntegrityError, RecordConflictError
@@ -116,8 +116,15 @@ class RegionNode:
                     receive_listener(*effect.receipt)
 
     def abort(self, uow: UnitOfWork) -> None:
-        """Give up a unit of work (or finish with it): its commands are no longer in progress."""
+        """Give up a unit of work (or finish with it): its commands are no longer in progress,
+        and what a prefetch found absent may exist now."""
         self.idempotency.release(uow)
+        self.caches.forget_absent()
+
+    def prefetch(self, case_ids: Iterable[str]) -> None:
+        """Read the sides of a batch's cases that are not in memory in one go, before the batch
+        is staged; valid until the unit of work ends (`abort`)."""
+        self.caches.prefetch(case_ids)
 
     # ----------------------------------------------------------------- commands
 
@@ -180,7 +187,7 @@ class RegionNode:
         idempotency rules gets its `Outcome(ok=False)`; it never raises those."""
         uow = self.begin(now)
         try:
-            self.caches.prefetch(request.case_id for request in requests)
+            self.prefetch(request.case_id for request in requests)
             outcomes = [self._refusal_as_outcome(request, lambda r: self.stage(uow, r))
                         for request in requests]
             self.commit(uow)
@@ -188,7 +195,6 @@ class RegionNode:
         except (*CONFLICTS, StoreRefused):
             pass
         finally:
-            self.caches.forget_absent()
             self.abort(uow)
         return [self._refusal_as_outcome(request, lambda r: self.run(r, now))
                 for request in requests]

@@ -6,10 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from domain.kernel import Actor
+from domain.protocols.intake import AcceptIntake
 from regions.adapters.stores.sql import PostgresStore, RegionChannelRecorder
 from regions.core.config import RegionConfig
-from regions.core.sides import side_id
+from regions.core.inbox import Incoming
+from regions.core.sides import BatchedCommand, side_id
 from regions.runtime.bootstrap import build_region
+from regions.wire import link
 from simulations.bench.autopilot import submission
 
 DESTINATION, ORIGIN = "150600", "610800"
@@ -37,8 +41,8 @@ def test_a_batch_of_new_cases_reads_its_sides_in_one_query_and_each_side_never_a
             calls["many"] += 1
             return many(ids)
 
-        recorder.select_events = select_one  # type: ignore[method-assign]
-        recorder.select_events_of = select_many  # type: ignore[method-assign]
+        recorder.select_events = select_one
+        recorder.select_events_of = select_many
         batch = [submission(DESTINATION, ORIGIN, i, now, uuid.uuid4()) for i in range(20)]
         outcomes = region.node.run_batch(batch, now)
         assert all(o.ok for o in outcomes), outcomes
@@ -54,6 +58,50 @@ def test_a_batch_of_new_cases_reads_its_sides_in_one_query_and_each_side_never_a
         assert not sides & set(read_alone)
         views = [region.node.side(b.case_id) for b in batch]
         assert all(v is not None and v.version >= 1 for v in views)
+    finally:
+        store.drop_all()
+        store.close()
+
+
+def test_an_inbox_batch_reads_its_new_sides_in_one_query(postgres_dsn: str) -> None:
+    store = PostgresStore(postgres_dsn, schema_prefix=f"tbt{uuid.uuid4().hex[:8]}_")
+    try:
+        now = dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC)
+        dest, origin = (build_region(RegionConfig(region=code, peers=(peer,)), clock=lambda: now,
+                                     ids=uuid.uuid4, broker=None, store=store)
+                        for code, peer in ((DESTINATION, ORIGIN), (ORIGIN, DESTINATION)))
+        batch = [submission(DESTINATION, ORIGIN, i, now, uuid.uuid4()) for i in range(10)]
+        assert all(o.ok for o in dest.node.run_batch(batch, now))
+        window = Actor("staff", "bench-window", DESTINATION, "社保经办", "W1")
+        accepted = dest.node.run_batch(
+            [BatchedCommand(b.case_id, AcceptIntake(actor=window)) for b in batch], now)
+        assert all(o.ok for o in accepted), accepted
+        relayed = dest.relay.step(now)
+        assert relayed is not None
+        incoming = [Incoming(out.subject, out.data, out.headers, None, subject_origin=DESTINATION)
+                    for out in map(link.encode, relayed.items)]
+        recorder = origin.node.app.recorder
+        assert isinstance(recorder, RegionChannelRecorder)
+        read_alone: list[uuid.UUID] = []
+        many_calls: list[int] = []
+        one, many = recorder.select_events, recorder.select_events_of
+
+        def select_one(originator_id, **kwargs):
+            read_alone.append(originator_id)
+            return one(originator_id, **kwargs)
+
+        def select_many(ids):
+            many_calls.append(len(ids))
+            return many(ids)
+
+        recorder.select_events = select_one
+        recorder.select_events_of = select_many
+        result = origin.inbox.handle(incoming, now)
+        assert result.applied == 10
+        assert many_calls == [10]
+        sides = {side_id(b.case_id, ORIGIN) for b in batch}
+        assert not sides & set(read_alone)
+        assert all(origin.node.side(b.case_id) is not None for b in batch)
     finally:
         store.drop_all()
         store.close()
