@@ -22,6 +22,7 @@ from collections.abc import Callable
 from api.http import HttpServer, bind, build_app
 from api.web import WebContext, web_router
 from domain.kernel import Clock
+from projections.views import Views
 from regions.adapters.blobs.base import BlobStore
 from regions.adapters.blobs.setup import blob_store_for
 from regions.adapters.brokers.nats import NatsBroker
@@ -29,10 +30,12 @@ from regions.adapters.stores.setup import store_for
 from regions.adapters.worker_lock import worker_lock_for
 from regions.core.config import RegionConfig
 from regions.core.ports import DurableStore, Store
+from regions.core.side_events import SideEventTailer
+from regions.core.tailer import MemoryCursor
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.commands import serve_commands
 from regions.runtime.documents import serve_materials
-from regions.runtime.driver import NodeDriver
+from regions.runtime.driver import NodeDriver, Tail
 from regions.runtime.status import NodeStatus
 from regions.wire.subjects import inbox_prefix
 
@@ -68,7 +71,7 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop)
-    pages = web_router(WebContext(config.region))
+    pages = web_router(WebContext(config.region, status=status))
     http = HttpServer(build_app(status, pages), sock) if sock is not None else None
     try:
         if http is not None:
@@ -103,6 +106,7 @@ async def _work(config: RegionConfig, store: Store, broker: NatsBroker, status: 
     if isinstance(store, DurableStore):
         waker = store.waker(config.region, on_commit=driver.wake_tailers)
         await asyncio.to_thread(waker.start)
+    status.views = attach_views(region, driver)
     status.activate(driver)
     if stopping.is_set():
         driver.stop()
@@ -124,6 +128,21 @@ async def _work(config: RegionConfig, store: Store, broker: NatsBroker, status: 
         lost = not status.lock.held
         status.retire(lock_lost=lost)
     return lost
+
+
+def attach_views(region: Region, driver: NodeDriver) -> Views:
+    """The region's read models, rebuilt from its log (position 0) and kept current by one more
+    tailer of the driver: the same log, commit order and wake-ups as the relay and the feed."""
+    views = Views({process: binding.decider for process, binding in region.node.protocols.items()})
+    tailer = SideEventTailer(region.code, region.node.app, batch_size=region.config.relay_batch,
+                             cursor=MemoryCursor())
+
+    async def apply(items: list[object]) -> None:
+        views.feed(items)  # type: ignore[arg-type]
+
+    driver.counters["views_applied"] = 0
+    driver.tail(Tail("views", tailer, apply, "views_applied"))
+    return views
 
 
 def _redacted(url: str) -> str:

@@ -7,20 +7,29 @@ without a second network hop; what a page shows is what the API would answer.
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from api import applicants
+from api.web import charts
 from domain.catalogue.loader import Catalogue, load_catalogue
 from domain.catalogue.materials import MaterialsBook, materials_guide
 from domain.catalogue.model import BATCH_LABELS, Item
-from domain.kernel import UnknownItem
-from domain.values import RegionCode
+from domain.kernel import InvalidValue, UnknownItem
+from domain.values import CaseNumber, RegionCode
+from projections.views import Views
+from regions.core.commands import CommandService
+from regions.runtime.status import NodeStatus
 
 MODE_NAMES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办",
               "local": "就地办理"}
@@ -33,6 +42,33 @@ MODE_HELP = {
 KIND_NAMES = {"original": "原件", "copy": "复印件", "form": "表格", "electronic": "电子材料"}
 UNIT_NAMES = {"working": "个工作日", "calendar": "天", "month": "个月"}
 SIDE_NAMES = {"destination": "转入地", "origin": "转出地"}
+ROLE_NAMES = {"destination": "转入地（受理地）", "origin": "转出地", "single": "办理地",
+              "receiving": "收件地", "handling": "办理地", "accepting": "受理地", "partner": "协办地"}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: Transfers an applicant can apply for online here: the destination names its 转出地.
+APPLY_PROCESSES = frozenset({"pension_transfer", "unemployment_transfer", "medical_transfer"})
+COOKIE = "tbq_"
+
+
+def region_name(code: str) -> str:
+    try:
+        return RegionCode.parse(code).name or code
+    except InvalidValue:
+        return code
+
+
+def local(moment: dt.datetime) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d} 元"
+
+
+async def form(request: Request) -> dict[str, str]:
+    """An urlencoded form, first value per field, bounded (no multipart dependency needed)."""
+    body = (await request.body())[:20_000].decode("utf-8", errors="replace")
+    return {k: v[0][:200] for k, v in parse_qs(body, keep_blank_values=True).items()}
 _STATIC = {"tongban.css": "text/css; charset=utf-8",
            "enhance.js": "text/javascript; charset=utf-8"}
 
@@ -44,6 +80,33 @@ class WebContext:
     region: str
     catalogue: Catalogue = field(default_factory=load_catalogue)
     materials: MaterialsBook | None = None
+    #: The node's status: its active driver (commands) and views; None serves the guide only.
+    status: NodeStatus | None = None
+    throttle: applicants.Throttle = field(default_factory=applicants.Throttle)
+    _services: dict[int, CommandService] = field(default_factory=dict)
+
+    def views(self) -> Views | None:
+        return self.status.views if self.status is not None else None
+
+    def service(self) -> CommandService | None:
+        driver = self.status.driver if self.status is not None else None
+        if driver is None:
+            return None
+        if id(driver) not in self._services:
+            self._services.clear()
+            self._services[id(driver)] = CommandService.for_config(driver.region.node,
+                                                                   driver.region.config)
+        return self._services[id(driver)]
+
+    @property
+    def register_key(self) -> bytes:
+        assert self.status is not None
+        return self.status.config.register_key.encode()
+
+    @property
+    def peers(self) -> tuple[str, ...]:
+        return tuple(p for p in self.status.config.peers if p != self.region) \
+            if self.status is not None else ()
 
     @property
     def site(self) -> dict[str, str]:
@@ -67,6 +130,8 @@ def web_router(context: WebContext) -> APIRouter:
 
     def page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
         values.setdefault("errors", [])
+        values.setdefault("field_errors", {})
+        values.setdefault("values", {})
         return templates.TemplateResponse(
             request, name, {"site": context.site, "mode_names": MODE_NAMES, **values},
             status_code=status)
@@ -98,7 +163,130 @@ def web_router(context: WebContext) -> APIRouter:
         return page(request, "item.html", title=entry.name, item=entry,
                     guide=materials_guide(context.materials, entry.id), limits=limit_lines(entry),
                     where=where, mode_help=MODE_HELP, kind_names=KIND_NAMES,
-                    can_apply="online" in entry.modes)
+                    can_apply=entry.process in APPLY_PROCESSES or "online" in entry.modes)
+
+    def refused(request: Request, name: str, status: int, field_errors: dict[str, str],
+                **values: Any) -> HTMLResponse:
+        errors = [{"field": k, "message": v} for k, v in field_errors.items()]
+        return page(request, name, status, errors=errors, field_errors=field_errors, **values)
+
+    def apply_page(request: Request, entry: Item, status: int = 200,
+                   field_errors: dict[str, str] | None = None,
+                   values: dict[str, str] | None = None) -> HTMLResponse:
+        origins = [(code, region_name(code)) for code in context.peers]
+        return refused(request, "apply.html", status, field_errors or {}, title="在线申请",
+                       item=entry, origins=origins, values=values or {},
+                       request_id=(values or {}).get("request_id") or uuid.uuid4().hex)
+
+    def applicable(item_id: str) -> Item | None:
+        try:
+            entry = context.catalogue.get(item_id)
+        except UnknownItem:
+            return None
+        return entry if entry.process in APPLY_PROCESSES else None
+
+    @router.get("/apply/{item_id}", response_class=HTMLResponse)
+    async def apply_form(request: Request, item_id: str) -> HTMLResponse:
+        entry = applicable(item_id)
+        if entry is None:
+            return message(request, "这个事项不能在这里在线申请",
+                           "请到政务服务窗口办理，或通过本地业务系统申请。", 404)
+        return apply_page(request, entry)
+
+    @router.post("/apply/{item_id}", response_class=HTMLResponse)
+    async def apply_submit(request: Request, item_id: str) -> HTMLResponse:
+        entry = applicable(item_id)
+        driver = context.status.driver if context.status is not None else None
+        if entry is None or driver is None:
+            return message(request, "暂时不能申请", "本节点现在不受理申请，请稍后再试。", 503)
+        values = await form(request)
+        problems: dict[str, str] = {}
+        if not values.get("applicant_id", "").strip():
+            problems["applicant_id"] = "请输入居民身份证号码"
+        if values.get("origin", "") not in context.peers:
+            problems["origin"] = "请选择转出地"
+        if problems:
+            return apply_page(request, entry, 422, problems, values)
+        try:
+            applied = await applicants.apply_for_transfer(
+                driver, context.service(), item_id=entry.id, process=entry.process,
+                applicant_id=values["applicant_id"], origin=values["origin"],
+                register_key=context.register_key,
+                request_id=values.get("request_id") or uuid.uuid4().hex)
+        except InvalidValue as exc:
+            wording = {"applicant_id": "居民身份证号码不正确，请检查后重新输入",
+                       "origin": "请选择转出地"}
+            name = exc.field or "applicant_id"
+            return apply_page(request, entry, 422, {name: wording.get(name, str(exc))}, values)
+        result = applied.result
+        if not result.ok and result.error is not None:
+            field_name = "origin" if "origin" in result.error.field else "applicant_id"
+            return apply_page(request, entry, result.status,
+                              {field_name: f"申请未被受理：{result.error.message}"}, values)
+        return page(request, "applied.html", 201, title="申请已提交",
+                    case_number=applied.case_number, query_code=applied.query_code)
+
+    @router.get("/cases", response_class=HTMLResponse)
+    async def lookup_form(request: Request, number: str = "") -> HTMLResponse:
+        return page(request, "lookup.html", title="查询办件进度",
+                    values={"case_number": number[:40]})
+
+    @router.post("/cases", response_class=HTMLResponse, response_model=None)
+    async def lookup(request: Request) -> Response:
+        values = await form(request)
+        number = values.get("case_number", "").strip().upper()
+        code = applicants.normalise_code(values.get("query_code", ""))
+        client = request.client.host if request.client else "?"
+        problems: dict[str, str] = {}
+        try:
+            CaseNumber.parse(number)
+        except InvalidValue:
+            problems["case_number"] = "办件编号格式不正确"
+        if not code:
+            problems["query_code"] = "请输入查询码"
+        if not problems and context.throttle.blocked(number, client):
+            problems["query_code"] = "尝试次数过多，请 15 分钟后再试"
+        if not problems and not applicants.code_matches(context.register_key, number, code):
+            context.throttle.failed(number, client)
+            problems["query_code"] = "办件编号或查询码不正确"
+        if problems:
+            return refused(request, "lookup.html", 422 if "query_code" not in problems
+                           or code == "" else 403, problems, title="查询办件进度",
+                           values={"case_number": number})
+        answer = RedirectResponse(f"/cases/{number}", status_code=303)
+        answer.set_cookie(COOKIE + number, code, max_age=3600, httponly=True, samesite="strict",
+                          path=f"/cases/{number}")
+        return answer
+
+    @router.get("/cases/{number}", response_class=HTMLResponse, response_model=None)
+    async def case(request: Request, number: str) -> Response:
+        code = request.cookies.get(COOKIE + number, "")
+        if context.status is None or not applicants.code_matches(context.register_key, number,
+                                                                  code):
+            return RedirectResponse(f"/cases?number={number[:40]}", status_code=303)
+        views = context.views()
+        view = views.case(number) if views is not None else None
+        if view is None:
+            return message(request, "正在同步", "本节点还没有这个办件的记录，请稍后刷新。", 404)
+        try:
+            item_name = context.catalogue.get(view.item_id).name if view.item_id else view.process
+        except UnknownItem:
+            item_name = view.process
+        return page(request, "case.html", title=f"办件 {number}", view=view, item_name=item_name,
+                    role_names=ROLE_NAMES, region_name=region_name, local=local, yuan=yuan)
+
+    @router.get("/supervision", response_class=HTMLResponse)
+    async def supervision(request: Request) -> HTMLResponse:
+        views = context.views()
+        if views is None:
+            return message(request, "暂无数据", "本节点尚未开始运行。", 503)
+        figures = views.supervision()
+        return page(request, "supervision.html", title="办件监督", s=figures,
+                    percent=lambda r: "—" if r is None else f"{100 * r:.1f}%",
+                    days=lambda d: "—" if d is None else f"{d:.1f} 天",
+                    chart_rate=charts.on_time_rate(views.monthly_on_time()),
+                    chart_days=charts.handling_days(figures.handling_days),
+                    process_names={})
 
     @router.get("/static/{name}")
     async def static(name: str) -> Response:

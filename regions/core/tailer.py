@@ -17,7 +17,8 @@ Cursors (`Cursor`) are pluggable:
   projection whose sink writes its rows *and* `cursor.tracking(position)` in one transaction
   moves its position atomically with its effect (reference/eventsourcing.md §3–4), and `save`
   then only covers a batch that wrote nothing.
-A snapshot of a read model would be a third: it saves its position with the snapshot.
+- `MemoryCursor` keeps it in memory, for read models rebuilt from the log at start-up.
+A snapshot of a read model would be a fourth: it saves its position with the snapshot.
 
 Nothing here reads the clock or touches the network: `now` is an argument, the driver (asyncio
 or the simulator's scheduler) calls `step` and `advance`, or `pump` with a synchronous sink.
@@ -127,6 +128,23 @@ class TrackingCursor:
 
     def forget(self) -> None:
         """Nothing is held in memory: the recorder is the position."""
+
+
+class MemoryCursor:
+    """A position held only in memory: a read model rebuilt from the log at every start-up
+    (the node's in-memory views) starts at 0 and moves with the batches it applied."""
+
+    def __init__(self) -> None:
+        self.position = 0
+
+    def load(self) -> int:
+        return self.position
+
+    def save(self, position: int, now: dt.datetime) -> None:
+        self.position = position
+
+    def forget(self) -> None:
+        """The position dies with the views it belongs to."""
 
 
 class Tailer(Generic[T]):

@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 from domain.deadlines import DeadlineMissed
 from domain.kernel import Event
+from projections.views import Views
 from regions.adapters.stores.sql import datastore_of
 from regions.adapters.worker_lock import PostgresWorkerLock, WorkerLock
 from regions.core.commands import KINDS
@@ -70,6 +71,8 @@ class NodeStatus:
         self.broker = broker
         self.lock = lock
         self.driver: NodeDriver | None = None
+        #: The active worker's read models (`projections.views`), rebuilt at each activation.
+        self.views: Views | None = None
         self.lock_lost = False
         self._retired: Counter[str] = Counter()
         self._misses = 0

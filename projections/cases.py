@@ -1,0 +1,141 @@
+"""The applicant's view of a case, as one region knows it: status in the applicant's words,
+the timeline of *both* regions, who holds the case, the current deadline, what to do next.
+
+Why a projection folds the domain state too: the status a person reads must be the status the
+protocol decides (`Decider.summary`), never a second guess from event names, so `apply` evolves
+the side's state with the protocol's own `evolve` and reads its summary; the timeline, deadline
+and next action come from the events themselves. "Both regions": what this node decided, and
+what it received from the counterpart (receipts carry `from_region` and the counterpart's time),
+so any participating node answers for the whole case.
+
+Pure: `apply(view, event, decider)` is a function of its arguments; time and ids are in the
+events. Masked data only: events carry the masked applicant and a keyed person hash, never an
+ID number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.deadlines import DeadlineCleared, DeadlineMissed, DeadlinePaused, DeadlineSet
+from domain.kernel import Decider, Event, Receipt
+from projections.records import SideEvent
+from projections.wording import event_text, next_action, status_text
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the timeline: when, in which region, who, what."""
+
+    at: dt.datetime
+    region: str
+    actor: str
+    type: str
+    text: str
+    received_from: str = ""  # a counterpart's step, as this node received it
+
+
+@dataclass(frozen=True)
+class Deadline:
+    step: str
+    due_at: dt.datetime
+    basis: str
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case_id: str
+    case_number: str
+    process: str
+    region: str
+    role: str = ""
+    item_id: str = ""
+    mode: str = ""
+    applicant_masked: str = ""
+    status: str = ""
+    status_text: str = ""
+    terminal: bool = False
+    needs_attention: bool = False
+    holder: str = ""
+    next_action: str = ""
+    supplement: tuple[str, ...] = ()
+    deadlines: tuple[Deadline, ...] = ()
+    overdue: tuple[str, ...] = ()
+    peers: tuple[str, ...] = ()
+    amount_stated: int = 0
+    amount_received: int = 0
+    amount_credited: int = 0
+    submitted_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    timeline: tuple[Step, ...] = ()
+    position: int = 0
+    #: The protocol's own state of this side (not shown; the next event evolves it).
+    state: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def deadline(self) -> Deadline | None:
+        """The earliest running deadline: what the page shows as "办理时限"."""
+        return min(self.deadlines, key=lambda d: d.due_at, default=None)
+
+
+def _actor(event: Event) -> str:
+    actor = event.actor
+    names = {"staff": "工作人员", "applicant": "申请人", "system": "系统", "backend": "业务系统"}
+    who = names.get(actor.kind, actor.kind)
+    return f"{who} {actor.role}".strip() if actor.kind == "staff" else who
+
+
+def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> CaseView:
+    """The view after one more event of this side (events arrive in version order)."""
+    if view is None:
+        view = CaseView(record.case_id, record.case_number, record.process, record.region)
+    if record.position and record.position <= view.position:
+        return view  # seen already (a tailer hands a batch on again after a crash)
+    event = record.event()
+    state = decider.evolve(view.state, event)
+    summary = decider.summary(state)
+    changes: dict[str, Any] = {
+        "state": state, "position": record.position, "role": summary.role,
+        "status": summary.status, "status_text": status_text(summary.status, summary.role),
+        "terminal": summary.terminal, "needs_attention": summary.needs_attention,
+        "peers": summary.peer_regions, "amount_stated": summary.amount_stated,
+        "amount_received": summary.amount_received, "amount_credited": summary.amount_credited,
+    }
+    payload = record.payload
+    if record.type == "ApplicationSubmitted":
+        changes.update(item_id=payload.get("item_id", ""), mode=payload.get("mode", ""),
+                       applicant_masked=payload.get("applicant_masked", ""),
+                       submitted_at=event.at)
+    deadlines = {d.step: d for d in view.deadlines}
+    overdue = set(view.overdue)
+    if isinstance(event, DeadlineSet):
+        deadlines[event.step] = Deadline(event.step, event.due_at, event.basis,
+                                         event.calendar_version.endswith("+fallback"))
+    elif isinstance(event, (DeadlineCleared, DeadlinePaused)):
+        deadlines.pop(event.step, None)
+        overdue.discard(event.step)
+    elif isinstance(event, DeadlineMissed):
+        overdue.add(event.step)
+    if record.type == "SupplementRequested":
+        changes["supplement"] = tuple(payload.get("missing_kinds", ()))
+    elif record.type in ("SupplementProvided", "ApplicationWithdrawn"):
+        changes["supplement"] = ()
+    if summary.terminal:
+        deadlines.clear()
+        changes["finished_at"] = view.finished_at or event.at
+    changes["deadlines"] = tuple(sorted(deadlines.values(), key=lambda d: d.due_at))
+    changes["overdue"] = tuple(sorted(overdue))
+    text = event_text(record.type)
+    if text:
+        received = event.from_region if isinstance(event, Receipt) else ""
+        step = Step(event.at, received or record.region, _actor(event), record.type, text,
+                    received)
+        changes["timeline"] = (*view.timeline, step)
+    holder, action = next_action(summary.status, summary.role, record.region,
+                                 summary.peer_regions, summary.terminal)
+    changes.update(holder=holder, next_action=action)
+    return dataclasses.replace(view, **changes)
