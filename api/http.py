@@ -23,6 +23,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 
+from api import problems
 from regions.core.config import split_host_port
 from regions.runtime.metrics import CONTENT_TYPE, registry_for, render
 from regions.runtime.status import NodeStatus
@@ -53,8 +54,11 @@ def ops_router(status: NodeStatus) -> APIRouter:
 
 
 def build_app(status: NodeStatus, *routers: APIRouter) -> FastAPI:
-    app = FastAPI(title=f"tongban node {status.config.region}", docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(title=f"tongban node {status.config.region}", version="1",
+                  description="Applicants, supervisors and operators of one region's node. "
+                              "Errors are RFC 9457 application/problem+json.",
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    problems.install(app)
     app.include_router(ops_router(status))
     for router in routers:
         app.include_router(router)

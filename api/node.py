@@ -20,7 +20,10 @@ import uuid
 from collections.abc import Callable
 
 from api.http import HttpServer, bind, build_app
+from api.rest import rest_router
 from api.web import WebContext, web_router
+from domain.catalogue import load_catalogue
+from domain.catalogue.materials import load_materials
 from domain.kernel import Clock
 from projections.views import Views
 from regions.adapters.blobs.base import BlobStore
@@ -71,8 +74,11 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop)
-    pages = web_router(WebContext(config.region, status=status))
-    http = HttpServer(build_app(status, pages), sock) if sock is not None else None
+    catalogue = load_catalogue()
+    materials = load_materials(config.materials, catalogue) if config.materials else None
+    site = WebContext(config.region, catalogue, materials, status=status)
+    http = HttpServer(build_app(status, rest_router(site), web_router(site)), sock) \
+        if sock is not None else None
     try:
         if http is not None:
             await http.start()

@@ -1,0 +1,63 @@
+"""RFC 9457 problem details for every error the HTTP server answers (`application/problem+json`):
+an English `title`, a Chinese `detail` for the person, a stable `code`, and the `field` at fault
+(for validation errors, `errors` lists each field path). No input yields a 5xx: handlers map
+every validation failure to 4xx, and anything unexpected is logged and answered as a problem.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger("tongban.http")
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: str, detail: str, *, code: str,
+                 field: str = "") -> None:
+        super().__init__(title)
+        self.status, self.title, self.detail, self.code, self.field = (
+            status, title, detail, code, field)
+
+
+def problem(status: int, title: str, detail: str, code: str, field: str = "",
+            **extra: object) -> JSONResponse:
+    body: dict[str, object] = {"type": f"https://tongban.example/problems/{code}",
+                               "title": title, "status": status, "detail": detail, "code": code}
+    if field:
+        body["field"] = field
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+def _path(location: tuple[object, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, exc.code, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+                  for e in exc.errors()]
+        first = errors[0]["field"] if errors else "body"
+        return problem(422, "Invalid request", "请求内容不正确，请检查标出的字段",
+                       "invalid_request", first, errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), "请求无法处理", f"http_{exc.status_code}")
+
+    @app.exception_handler(Exception)
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(500, "Internal error", "服务器内部错误，请稍后重试", "internal_error")

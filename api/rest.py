@@ -1,0 +1,165 @@
+"""The JSON API for applicants and supervisors (`/api/v1`), beside the pages, on the node's
+HTTP server. Errors are RFC 9457 problem details (`api.problems`).
+
+What is here: catalogue search and guides (anyone), an online transfer application with an
+`Idempotency-Key` (the node's command id: a retry opens nothing twice), the applicant's case view
+behind the query code (`X-Query-Code`), and the region's statistics. It calls the same services
+the pages call (`api.applicants`, `projections.views`), so page and API cannot disagree.
+Staff operations (tokens bound to region and role) are not built yet (issue 13).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, Field
+
+from api import applicants
+from api.problems import Problem
+from domain.catalogue.materials import materials_guide
+from domain.kernel import InvalidValue, UnknownItem
+from domain.values import CaseNumber
+
+TRANSFERS = frozenset({"pension_transfer", "unemployment_transfer", "medical_transfer"})
+
+
+class Application(BaseModel):
+    """An online transfer application at this node (转入地) from one 转出地."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
+        {"item_id": "b1-7", "applicant_id": "120101197601310292", "origin": "610800"}]}}
+
+    item_id: str = Field(min_length=1, max_length=20, description="catalogue item, e.g. b1-7")
+    applicant_id: str = Field(min_length=15, max_length=20,
+                              description="居民身份证号码; the node keeps only a keyed hash "
+                                          "and the masked form")
+    origin: str = Field(pattern=r"^[0-9]{6}$", description="转出地 region code (a peer)")
+
+
+class Applied(BaseModel):
+    case_number: str
+    query_code: str = Field(description="shown once; any participating node accepts it")
+    status: str
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != "state"}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def rest_router(context: Any) -> APIRouter:
+    """`context` is the pages' `WebContext` (catalogue, materials, node status, throttle)."""
+    router = APIRouter(prefix="/api/v1")
+
+    @router.get("/items", tags=["anyone"], summary="Search the catalogue",
+                responses={200: {"content": {"application/json": {"example": [
+                    {"id": "b1-7", "name": "企业职工基本养老保险关系转移接续",
+                     "modes": ["joint"], "process": "pension_transfer", "batch": 1}]}}}})
+    async def items(q: Annotated[str, Query(max_length=50)] = "") -> list[dict[str, Any]]:
+        found = context.catalogue.search(q) if q.strip() else context.catalogue.items
+        return [{"id": i.id, "name": i.name, "modes": list(i.modes), "process": i.process,
+                 "batch": i.batch} for i in found]
+
+    @router.get("/items/{item_id}", tags=["anyone"], summary="An item's guide",
+                responses={404: {"description": "no such item"}})
+    async def item(item_id: Annotated[str, Field(max_length=20)]) -> dict[str, Any]:
+        try:
+            entry = context.catalogue.get(item_id)
+        except UnknownItem:
+            raise Problem(404, "Unknown item", f"目录中没有编号为 {item_id[:20]} 的事项",
+                          code="unknown_item", field="item_id") from None
+        return {**entry.to_dict(include_raw=False),
+                "guide": materials_guide(context.materials, entry.id, context.region)}
+
+    @router.post("/applications", tags=["applicants"], status_code=201,
+                 summary="Apply online for a transfer (this node is the 转入地)",
+                 responses={409: {"description": "Idempotency-Key reused for another request"},
+                            422: {"description": "invalid field (problem+json names it)"}})
+    async def apply(body: Application,
+                    idempotency_key: Annotated[str, Header(min_length=8, max_length=80)],
+                    ) -> Applied:
+        entry = _transfer_item(body.item_id)
+        driver = context.status.driver if context.status is not None else None
+        if driver is None:
+            raise Problem(503, "Not the active worker", "本节点暂不受理申请，请稍后再试",
+                          code="unavailable")
+        if body.origin not in context.peers:
+            raise Problem(422, "Unknown origin", "转出地不是本节点的协作地区",
+                          code="unknown_peer", field="origin")
+        try:
+            applied = await applicants.apply_for_transfer(
+                driver, context.service(), item_id=entry.id, process=entry.process,
+                applicant_id=body.applicant_id, origin=body.origin,
+                register_key=context.register_key, request_id=f"api:{idempotency_key}")
+        except InvalidValue as exc:
+            raise Problem(422, "Invalid field", "字段不正确：" + str(exc), code="invalid_value",
+                          field=exc.field or "applicant_id") from None
+        result = applied.result
+        if not result.ok:
+            assert result.error is not None
+            raise Problem(result.status if result.status >= 400 else 422, "Refused",
+                          result.error.message, code=result.error.code, field=result.error.field)
+        assert result.outcome is not None
+        return Applied(case_number=applied.case_number, query_code=applied.query_code,
+                       status=result.outcome.status)
+
+    @router.get("/cases/{case_number}", tags=["applicants"],
+                summary="The applicant's view of a case (any participating node)",
+                responses={403: {"description": "wrong query code"},
+                           429: {"description": "too many failed codes"}})
+    async def case(case_number: str, request: Request,
+                   x_query_code: Annotated[str, Header(max_length=32)]) -> dict[str, Any]:
+        try:
+            CaseNumber.parse(case_number)
+        except InvalidValue:
+            raise Problem(422, "Invalid case number", "办件编号格式不正确",
+                          code="invalid_value", field="case_number") from None
+        client = request.client.host if request.client else "?"
+        if context.throttle.blocked(case_number, client):
+            raise Problem(429, "Too many attempts", "尝试次数过多，请 15 分钟后再试",
+                          code="rate_limited")
+        if context.status is None or not applicants.code_matches(
+                context.register_key, case_number, x_query_code):
+            context.throttle.failed(case_number, client)
+            raise Problem(403, "Wrong query code", "办件编号或查询码不正确",
+                          code="forbidden", field="X-Query-Code")
+        views = context.views()
+        view = views.case(case_number) if views is not None else None
+        if view is None:
+            raise Problem(404, "Not known here yet", "本节点还没有这个办件的记录",
+                          code="unknown_case", field="case_number")
+        data = _plain(dataclasses.asdict(view))
+        data["deadline"] = _plain(dataclasses.asdict(view.deadline)) if view.deadline else None
+        data.pop("person_key", None)
+        return data
+
+    @router.get("/supervision", tags=["supervisors"], summary="This region's figures")
+    async def supervision() -> dict[str, Any]:
+        views = context.views()
+        if views is None:
+            raise Problem(503, "Not running", "本节点尚未开始运行", code="unavailable")
+        figures = dataclasses.asdict(views.supervision())
+        figures.pop("handling_days")
+        return {**figures, "monthly_on_time": views.monthly_on_time()}
+
+    def _transfer_item(item_id: str) -> Any:
+        try:
+            entry = context.catalogue.get(item_id)
+        except UnknownItem:
+            raise Problem(422, "Unknown item", f"目录中没有编号为 {item_id} 的事项",
+                          code="unknown_item", field="item_id") from None
+        if entry.process not in TRANSFERS:
+            raise Problem(422, "Not applicable online here",
+                          "这个事项不能在这里在线申请，请到窗口办理", code="wrong_process",
+                          field="item_id")
+        return entry
+
+    return router

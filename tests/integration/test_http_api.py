@@ -1,0 +1,56 @@
+"""A pension transfer through the JSON API only: the applicant applies at 鄂尔多斯, the example
+back-ends of both regions decide, and the applicant reads the case at both nodes with the query
+code; a retried application (same Idempotency-Key) opens nothing twice."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from simulations.workload import draw_applicant
+from tests.browser.site import quick_start
+
+TIMEOUT = 90.0
+
+
+def wait_status(url: str, number: str, code: str, wanted: str) -> dict[str, Any]:
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        answer = httpx.get(f"{url}/api/v1/cases/{number}", headers={"X-Query-Code": code})
+        if answer.status_code == 200 and answer.json()["status"] == wanted:
+            return answer.json()  # type: ignore[no-any-return]
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.5)
+
+
+def test_a_pension_transfer_through_the_api_only(nats_server: Any, tmp_path: Path) -> None:
+    applicant = draw_applicant(random.Random(9)).citizen.number
+    with quick_start(nats_server.url, tmp_path) as site:
+        ordos, yulin = site.urls["150600"], site.urls["610800"]
+        body = {"item_id": "b1-7", "applicant_id": applicant, "origin": "610800"}
+        first = httpx.post(f"{ordos}/api/v1/applications", json=body,
+                           headers={"Idempotency-Key": "apply-0001"})
+        assert first.status_code == 201, first.text
+        again = httpx.post(f"{ordos}/api/v1/applications", json=body,
+                           headers={"Idempotency-Key": "apply-0001"})
+        assert again.json()["case_number"] == first.json()["case_number"]
+        number, code = first.json()["case_number"], first.json()["query_code"]
+
+        done = wait_status(ordos, number, code, "completed")
+        assert done["status_text"] == "已办结" and done["amount_credited"] > 0
+        assert {step["region"] for step in done["timeline"]} == {"150600", "610800"}
+        assert applicant not in str(done)
+        origin = wait_status(yulin, number, code, "transferred_out")
+        assert origin["role"] == "origin"
+
+        wrong = httpx.get(f"{yulin}/api/v1/cases/{number}", headers={"X-Query-Code": "X" * 10})
+        assert wrong.status_code == 403
+        assert wrong.headers["content-type"].startswith("application/problem+json")
+        figures = httpx.get(f"{ordos}/api/v1/supervision").json()
+        assert figures["completed"] >= 1
+        spec = httpx.get(f"{ordos}/openapi.json").json()
+        assert "/api/v1/applications" in spec["paths"] and "/readyz" in spec["paths"]
