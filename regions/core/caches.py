@@ -20,7 +20,7 @@ from uuid import UUID
 
 from domain.kernel import event_from_payload
 from regions.core.sides import ProtocolBinding, RegisterModel, SideView, side_id
-from regions.core.store import EventStore, Stream, load_stream, load_streams
+from regions.core.store import EventStore, Stream, load_stream, load_streams, stable_id
 from regions.core.unit_of_work import UnitOfWork
 
 #: Finished sides kept in memory (views and checks read a case again just after it ends).
@@ -66,15 +66,38 @@ class Caches:
         """Read the sides of `case_ids` not in memory in one go (a batch's sides: one round trip
         instead of one each); those the store does not have are remembered as absent until
         `forget_absent`."""
-        missing = {side_id(case_id, self.region) for case_id in case_ids}
-        missing = {sid for sid in missing
-                   if sid not in self._sides and sid not in self._finished}
-        if not missing:
+        sids = {side_id(case_id, self.region) for case_id in case_ids}
+        missing = {sid for sid in sids if sid not in self._sides and sid not in self._finished}
+        bulk = getattr(self.app.recorder, "select_events_of", None) is not None
+        rids = self._likely_registers(sids - missing) if bulk else set()
+        if not missing and not rids:
             return
-        found = load_streams(self.app, sorted(missing))
-        for sid, stream in found.items():
-            self.remember(self._view_from_stream(sid, stream))
-        self._absent = missing - found.keys()
+        found = load_streams(self.app, sorted(missing | rids))
+        for sid in missing & found.keys():
+            self.remember(self._view_from_stream(sid, found[sid]))
+        for rid in rids & found.keys():
+            self._keep_register(rid, found[rid].version, self.fold_register(found[rid]))
+        self._absent = (missing | rids) - found.keys()
+
+    def _likely_registers(self, sids: set[UUID]) -> set[UUID]:
+        """The register entries of the persons of these (cached) sides not in memory: a side
+        whose state names its `person_key` and `scheme` most likely changes that entry next
+        (a transfer's hold, end or opening). Guessing wrong costs nothing but a row in the one
+        query; guessing right saves a round trip of its own (bench: ~7 % of a node)."""
+        found = set()
+        for sid in sids:
+            view = self._sides.get(sid)
+            person_key = getattr(view.state, "person_key", None) if view else None
+            scheme = getattr(view.state, "scheme", None) if view else None
+            if isinstance(person_key, str) and isinstance(scheme, str):
+                rid = stable_id("register", self.region, person_key, scheme)
+                if rid not in self._registers:
+                    found.add(rid)
+        return found
+
+    def absent(self, id_: UUID) -> bool:
+        """A prefetch of this unit of work found no such stream (side or register entry)."""
+        return id_ in self._absent
 
     def forget_absent(self) -> None:
         self._absent = set()
@@ -134,9 +157,13 @@ class Caches:
         for link in (*uow.outlinks.values(), *uow.inlinks.values()):
             self._versions[link.id] = link.version
         for rid, stream in uow.registers.items():
-            if len(self._registers) >= REGISTER_CACHE_SIZE and rid not in self._registers:
-                self._registers.pop(next(iter(self._registers)))
-            self._registers[rid] = (stream.version, uow.register_states[rid])
+            self._keep_register(rid, stream.version, uow.register_states[rid])
+
+    def _keep_register(self, rid: UUID, version: int, state: Any) -> None:
+        self._absent.discard(rid)
+        if len(self._registers) >= REGISTER_CACHE_SIZE and rid not in self._registers:
+            self._registers.pop(next(iter(self._registers)))
+        self._registers[rid] = (version, state)
 
     def dropped(self, uow: UnitOfWork) -> None:
         """`uow` failed: forget everything it relied on, to be read again from the store."""

@@ -157,7 +157,7 @@ class Stager:
                                         key={"person_key": effect.person_key,
                                              "scheme": effect.scheme, "region": self.region})
         else:
-            stream = load_stream(self.app, rid)
+            stream = None if self.caches.absent(rid) else load_stream(self.app, rid)
             if stream is None:
                 state = None
             else:

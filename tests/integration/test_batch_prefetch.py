@@ -8,10 +8,12 @@ import uuid
 
 from domain.kernel import Actor
 from domain.protocols.intake import AcceptIntake
+from domain.protocols.transfer_events import ApproveTransferOut
 from regions.adapters.stores.sql import PostgresStore, RegionChannelRecorder
 from regions.core.config import RegionConfig
 from regions.core.inbox import Incoming
 from regions.core.sides import BatchedCommand, side_id
+from regions.core.store import OutLink
 from regions.runtime.bootstrap import build_region
 from regions.wire import link
 from simulations.bench.autopilot import submission
@@ -53,7 +55,6 @@ def test_a_batch_of_new_cases_reads_its_sides_in_one_query_and_each_side_never_a
         # stored outcomes are, after the conflict: regions.core.idempotency)
         again = region.node.run_batch(batch, now)
         assert again == outcomes
-        assert calls["many"] == 1
         sides = {side_id(b.case_id, DESTINATION) for b in batch}
         assert not sides & set(read_alone)
         views = [region.node.side(b.case_id) for b in batch]
@@ -102,6 +103,16 @@ def test_an_inbox_batch_reads_its_new_sides_in_one_query(postgres_dsn: str) -> N
         sides = {side_id(b.case_id, ORIGIN) for b in batch}
         assert not sides & set(read_alone)
         assert all(origin.node.side(b.case_id) is not None for b in batch)
+        # the officer approves: each case's hold changes the person's register entry, which the
+        # batch's prefetch guessed from the side (absent: a new person) — none is read alone
+        officer = Actor("staff", "bench-officer", ORIGIN, "社保经办", "W2")
+        read_alone.clear()
+        approved = origin.node.run_batch(
+            [BatchedCommand(b.case_id, ApproveTransferOut(actor=officer)) for b in batch], now)
+        assert all(o.ok and "TransferOutHeld" in o.events for o in approved), approved
+        assert many_calls == [10, 10]
+        # only the out-link to the destination, once in the node's life (its newest version)
+        assert read_alone == [OutLink.id_for(ORIGIN, DESTINATION)]
     finally:
         store.drop_all()
         store.close()
