@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from simulations import checkers
+from simulations import checkers, projection_checks
 from simulations.runner import RunResult
 
 OUTCOMES = ("completed", "rejected", "refused", "withdrawn", "lapsed", "needs_attention")
@@ -37,6 +37,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "lost": checkers.lost_messages(world),
         "duplicate_effects": checkers.duplicate_effects(world, workload),
         "invariant_violations": len(result.violations),
+        "projection_mismatches": projection_checks.mismatches(world),
         "converged": result.converged,
         "trace_hash": world.trace.hexdigest(),
         "commits": world.trace.commits,

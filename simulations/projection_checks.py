@@ -1,0 +1,112 @@
+"""The projections under the simulator: every region's case views, kept live as the node would
+keep them, must show what the protocol decided and equal a replay from scratch.
+
+How: one `SideEventTailer` per region with a memory cursor feeds that region's `Views` (the
+node's own code path: `api.node.attach_views` does the same over a durable store). After each
+step, for every case the step touched, the live view of each side must show the side's status
+and terminality as its decider summarises the side, and must equal a replay of that case's
+records alone; at the end every view of every region is compared with a full replay. Each
+difference is a `projection` violation, counted in `summary.json` as `projection_mismatches`.
+Reading the log changes nothing in the run, so the trace hash is unaffected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+from domain import invariants as inv
+from projections.cases import CaseView, apply
+from projections.records import SideEvent
+from projections.views import Views
+from regions.core.side_events import SideEventTailer
+from regions.core.tailer import MemoryCursor
+from simulations import checkers
+
+if TYPE_CHECKING:
+    from simulations.workload import Workload
+    from simulations.world import World
+
+RULE = "projection"
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+class RegionViews:
+    def __init__(self, world: World, code: str) -> None:
+        region = world.regions[code].region
+        self.deciders = {p: b.decider for p, b in region.node.protocols.items()}
+        self.views = Views(self.deciders)
+        self.tailer = SideEventTailer(code, region.node.app, cursor=MemoryCursor())
+        self.records: dict[str, list[SideEvent]] = {}
+
+    def catch_up(self) -> None:
+        while (batch := self.tailer.step(_EPOCH)) is not None:
+            self.views.feed(batch.items)
+            for record in batch.items:
+                self.records.setdefault(record.case_id, []).append(record)
+            self.tailer.advance(batch, _EPOCH)
+
+    def replay(self, case_id: str) -> CaseView | None:
+        view: CaseView | None = None
+        for record in self.records.get(case_id, ()):
+            decider = self.deciders.get(record.process)
+            if decider is not None:
+                view = apply(view, record, decider)
+        return view
+
+
+_STATE: WeakKeyDictionary[Any, dict[str, RegionViews]] = WeakKeyDictionary()
+_MISMATCHES: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
+
+
+def _regions(world: World) -> dict[str, RegionViews]:
+    if world not in _STATE:
+        _STATE[world] = {code: RegionViews(world, code) for code in sorted(world.regions)}
+    return _STATE[world]
+
+
+def _found(world: World, found: list[inv.Violation]) -> list[inv.Violation]:
+    _MISMATCHES[world] = _MISMATCHES.get(world, 0) + len(found)
+    return found
+
+
+def case_views(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    found: list[inv.Violation] = []
+    for code, live in _regions(world).items():
+        node = world.regions[code].region.node
+        side = node.side(case_id)
+        if side is None or side.state is None:
+            continue
+        live.catch_up()
+        view = live.views.cases.get(case_id)
+        summary = node.protocols[side.process].decider.summary(side.state)
+        if view is None or (view.status, view.terminal) != (summary.status, summary.terminal):
+            shown = (view.status, view.terminal) if view else None
+            found.append(inv.Violation(case_id, RULE, f"{code} shows {shown}, the protocol "
+                                       f"says {(summary.status, summary.terminal)}"))
+        elif view != live.replay(case_id):
+            found.append(inv.Violation(case_id, RULE, f"{code}: live view differs from replay"))
+    return _found(world, found)
+
+
+def all_views(world: World, workload: Workload) -> list[inv.Violation]:
+    found: list[inv.Violation] = []
+    for code, live in _regions(world).items():
+        live.catch_up()
+        replay = Views(live.deciders)
+        for records in live.records.values():
+            replay.feed(records)
+        for case_id in set(live.views.cases) | set(replay.cases):
+            if live.views.cases.get(case_id) != replay.cases.get(case_id):
+                found.append(inv.Violation(case_id, RULE, f"{code}: live view differs from a "
+                                           "full replay"))
+    return _found(world, found)
+
+
+def mismatches(world: World) -> int:
+    return _MISMATCHES.get(world, 0)
+
+
+checkers.CASE_CHECKS.append(case_views)
+checkers.FINAL_CHECKS.append(all_views)

@@ -1,0 +1,34 @@
+"""The simulator judges the projections: 0 mismatches on a faulty run, and a view that drops
+events is caught (the check can fail)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from projections.records import SideEvent
+from projections.views import Views
+from simulations import projection_checks
+from simulations.report import summarise
+from simulations.runner import run
+
+FAULTS = ("drop", "duplicate", "reorder", "crash_after_commit", "crash_mid_transaction")
+
+
+def test_views_match_the_protocol_and_a_replay_under_faults() -> None:
+    result = run(seed=5, cases=60, faults=FAULTS)
+    assert summarise(result)["projection_mismatches"] == 0
+    assert not [v for v in result.violations if "[projection]" in v]
+
+
+def test_a_view_that_loses_events_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_feed = Views.feed
+
+    def lossy(self: Views, records: Iterable[SideEvent]) -> None:
+        real_feed(self, [r for r in records if r.type != "IntakeAccepted"])
+
+    monkeypatch.setattr(Views, "feed", lossy)
+    result = run(seed=5, cases=30, faults=())
+    assert projection_checks.mismatches(result.world) > 0
+    assert any("[projection]" in v for v in result.violations)
