@@ -43,11 +43,13 @@ def ops_router(status: NodeStatus) -> APIRouter:
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
         """200 when the store answers, the broker is connected and this is the active worker."""
+        await status.refresh_head()
         readiness = await status.readiness()
         return JSONResponse(readiness.body(), status_code=200 if readiness.ready else 503)
 
     @router.get("/metrics")
     async def metrics() -> Response:
+        await status.refresh_head()
         return Response(render(registry), media_type=CONTENT_TYPE)
 
     return router

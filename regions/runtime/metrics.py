@@ -64,6 +64,12 @@ class NodeCollector(Collector):
             held_family.add_metric([link], held.get(link, 0))
         yield lag_family
         yield held_family
+        views = GaugeMetricFamily(
+            "tongban_projection_lag_events",
+            "Log positions a read model is behind the newest committed one.", labels=["view"])
+        for name, figures in (status.projections() or {"cases": {"lag": 0}}).items():
+            views.add_metric([name], figures["lag"])
+        yield views
         yield _gauge("tongban_db_connections_open",
                      "Database connections this process holds open (pool and worker lock).",
                      status.open_connections())

@@ -14,6 +14,7 @@ them, never block the database thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -51,6 +52,7 @@ class Readiness:
     region: str
     checks: Mapping[str, str]
     inbox_lag: Mapping[str, int] = field(default_factory=dict)
+    projections: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @property
     def not_ready(self) -> list[str]:
@@ -62,7 +64,8 @@ class Readiness:
 
     def body(self) -> dict[str, Any]:
         return {"ready": self.ready, "region": self.region, "checks": dict(self.checks),
-                "not_ready": self.not_ready, "inbox_lag": dict(self.inbox_lag)}
+                "not_ready": self.not_ready, "inbox_lag": dict(self.inbox_lag),
+                "projections": {name: dict(v) for name, v in self.projections.items()}}
 
 
 class NodeStatus:
@@ -73,6 +76,7 @@ class NodeStatus:
         self.driver: NodeDriver | None = None
         #: The active worker's read models (`projections.views`), rebuilt at each activation.
         self.views: Views | None = None
+        self.head = 0
         self.lock_lost = False
         self._retired: Counter[str] = Counter()
         self._misses = 0
@@ -155,7 +159,27 @@ class NodeStatus:
                   "worker": self.worker}
         lag = self.inbox_lag()
         return Readiness(self.config.region, checks,
-                         {link: lag.get(link, 0) for link in self.links})
+                         {link: lag.get(link, 0) for link in self.links}, self.projections())
+
+    async def refresh_head(self) -> None:
+        """Read the log's newest position (on the node's database thread) for the views' lag."""
+        driver = self.driver
+        if driver is None:
+            return
+        recorder = driver.region.node.app.recorder
+        with contextlib.suppress(Exception):
+            head: int | None = await asyncio.wait_for(
+                driver.db(recorder.max_notification_id), PROBE_TIMEOUT)
+            self.head = head or 0
+
+    def projections(self) -> dict[str, dict[str, int]]:
+        """Each view's position in the log and how many positions it is behind the head
+        (as of the last `refresh_head`; positions are notification ids)."""
+        if self.views is None:
+            return {}
+        position = self.views.position
+        return {"cases": {"position": position, "head": self.head,
+                          "lag": max(0, self.head - position)}}
 
     async def _store_check(self) -> str:
         driver = self.driver

@@ -50,6 +50,9 @@ def test_a_pension_transfer_through_the_api_only(nats_server: Any, tmp_path: Pat
         wrong = httpx.get(f"{yulin}/api/v1/cases/{number}", headers={"X-Query-Code": "X" * 10})
         assert wrong.status_code == 403
         assert wrong.headers["content-type"].startswith("application/problem+json")
+        ready = httpx.get(f"{ordos}/readyz").json()["projections"]["cases"]
+        assert ready["position"] > 0 and ready["head"] >= ready["position"]
+        assert 'tongban_projection_lag_events{view="cases"}' in httpx.get(f"{ordos}/metrics").text
         figures = httpx.get(f"{ordos}/api/v1/supervision").json()
         assert figures["completed"] >= 1
         spec = httpx.get(f"{ordos}/openapi.json").json()
