@@ -112,7 +112,7 @@ async def _work(config: RegionConfig, store: Store, broker: NatsBroker, status: 
     if isinstance(store, DurableStore):
         waker = store.waker(config.region, on_commit=driver.wake_tailers)
         await asyncio.to_thread(waker.start)
-    status.views = attach_views(region, driver)
+    status.views, status.views_tailer = attach_views(region, driver)
     status.activate(driver)
     if stopping.is_set():
         driver.stop()
@@ -136,7 +136,7 @@ async def _work(config: RegionConfig, store: Store, broker: NatsBroker, status: 
     return lost
 
 
-def attach_views(region: Region, driver: NodeDriver) -> Views:
+def attach_views(region: Region, driver: NodeDriver) -> tuple[Views, SideEventTailer]:
     """The region's read models, rebuilt from its log (position 0) and kept current by one more
     tailer of the driver: the same log, commit order and wake-ups as the relay and the feed."""
     views = Views({process: binding.decider for process, binding in region.node.protocols.items()})
@@ -148,7 +148,7 @@ def attach_views(region: Region, driver: NodeDriver) -> Views:
 
     driver.counters["views_applied"] = 0
     driver.tail(Tail("views", tailer, apply, "views_applied"))
-    return views
+    return views, tailer
 
 
 def _redacted(url: str) -> str:

@@ -69,6 +69,8 @@ class CaseView:
     amount_stated: int = 0
     amount_received: int = 0
     amount_credited: int = 0
+    #: The side's first event (when this region first recorded the case).
+    opened_at: dt.datetime | None = None
     submitted_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     timeline: tuple[Step, ...] = ()
@@ -106,6 +108,8 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
         "amount_received": summary.amount_received, "amount_credited": summary.amount_credited,
     }
     payload = record.payload
+    if view.opened_at is None:
+        changes["opened_at"] = event.at
     if record.type == "ApplicationSubmitted":
         changes.update(item_id=payload.get("item_id", ""), mode=payload.get("mode", ""),
                        applicant_masked=payload.get("applicant_masked", ""),

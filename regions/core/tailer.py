@@ -183,6 +183,12 @@ class Tailer(Generic[T]):
             return None
         return Batch(self.read(notifications, now), notifications[-1].id)
 
+    def backlog(self, limit: int = 10_000) -> int:
+        """How many records of this tailer's topics wait after its position (up to `limit`):
+        a read model's lag in events, exact where the log's head is not (other records follow)."""
+        return len(self.app.recorder.select_notifications(
+            start=self.position, limit=limit, topics=list(self.topics), inclusive_of_start=False))
+
     def advance(self, batch: Batch[T], now: dt.datetime) -> None:
         """The sink took `batch`: remember it durably, then read on after it."""
         try:

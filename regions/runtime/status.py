@@ -29,6 +29,7 @@ from regions.adapters.worker_lock import PostgresWorkerLock, WorkerLock
 from regions.core.commands import KINDS
 from regions.core.config import RegionConfig
 from regions.core.sides import SideView
+from regions.core.tailer import Tailer
 from regions.runtime.driver import NodeDriver
 
 log = logging.getLogger("tongban.node")
@@ -76,7 +77,10 @@ class NodeStatus:
         self.driver: NodeDriver | None = None
         #: The active worker's read models (`projections.views`), rebuilt at each activation.
         self.views: Views | None = None
+        #: The tailer that feeds `views` (its position and backlog are the views' lag).
+        self.views_tailer: Tailer[Any] | None = None
         self.head = 0
+        self.views_lag = 0
         self.lock_lost = False
         self._retired: Counter[str] = Counter()
         self._misses = 0
@@ -162,24 +166,25 @@ class NodeStatus:
                          {link: lag.get(link, 0) for link in self.links}, self.projections())
 
     async def refresh_head(self) -> None:
-        """Read the log's newest position (on the node's database thread) for the views' lag."""
-        driver = self.driver
-        if driver is None:
+        """Read the log's newest position and the views' backlog (on the node's database
+        thread), for /readyz and /metrics."""
+        driver, tailer = self.driver, self.views_tailer
+        if driver is None or tailer is None:
             return
         recorder = driver.region.node.app.recorder
         with contextlib.suppress(Exception):
             head: int | None = await asyncio.wait_for(
                 driver.db(recorder.max_notification_id), PROBE_TIMEOUT)
             self.head = head or 0
+            self.views_lag = await asyncio.wait_for(driver.db(tailer.backlog), PROBE_TIMEOUT)
 
     def projections(self) -> dict[str, dict[str, int]]:
-        """Each view's position in the log and how many positions it is behind the head
-        (as of the last `refresh_head`; positions are notification ids)."""
+        """Each view's position in the log, the log's head (notification ids) and its lag: the
+        events it has yet to apply (as of the last `refresh_head`)."""
         if self.views is None:
             return {}
-        position = self.views.position
-        return {"cases": {"position": position, "head": self.head,
-                          "lag": max(0, self.head - position)}}
+        position = self.views_tailer.position if self.views_tailer is not None else 0
+        return {"cases": {"position": position, "head": self.head, "lag": self.views_lag}}
 
     async def _store_check(self) -> str:
         driver = self.driver

@@ -4,13 +4,19 @@ code; a retried application (same Idempotency-Key) opens nothing twice."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from projections.report import quarter_of
 from simulations.workload import draw_applicant
 from tests.browser.site import quick_start
 
@@ -57,3 +63,19 @@ def test_a_pension_transfer_through_the_api_only(nats_server: Any, tmp_path: Pat
         assert figures["completed"] >= 1
         spec = httpx.get(f"{ordos}/openapi.json").json()
         assert "/api/v1/applications" in spec["paths"] and "/readyz" in spec["paths"]
+
+    # The operator's commands replay the same store once the nodes are gone.
+    flags = ["--region", "150600", "--store", "sqlite", "--sqlite-dir", str(tmp_path / "data")]
+    status = json.loads(tongban("projections", "status", *flags, "--json"))
+    assert status["cases"] >= 1 and status["lag"] == 0
+    report = json.loads(tongban("report", "quarterly", "--quarter",
+                                quarter_of(dt.datetime.now(dt.UTC)), "--format", "json", *flags))
+    row = next(r for r in report["rows"] if r["item"] == "b1-7")
+    assert row["received"] >= 1 and row["completed"] >= 1 and row["role"] == "destination"
+
+
+def tongban(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "api", *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "TONGBAN_DEVELOPMENT": "true"})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
