@@ -55,6 +55,9 @@ class RegionConfig(BaseSettings):
     relay_batch: int = 500
     holiday_files: Annotated[tuple[Path, ...], NoDecode] = Field(
         default=(), description="operator holiday files (JSON) extending the official calendar")
+    staff_tokens: Path | None = Field(
+        default=None, description="the staff token file `tongban staff issue-token` writes "
+        "(hashes only): who may use the staff API and pages, for which region and role")
     materials: Path | None = Field(
         default=None, description="the operator's materials file (docs/catalogue.md): the "
         "materials each item requires, which the window's 形式审查 checks (一次性告知)")

@@ -37,11 +37,13 @@ class Site:
     workdir: Path
     urls: dict[str, str] = field(default_factory=dict)
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     def spawn(self, name: str, *args: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
         env.update(TONGBAN_DEVELOPMENT="true", TONGBAN_HEARTBEAT_SECONDS="0.5",
-                   TONGBAN_GAP_BOUND_SECONDS="1", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+                   TONGBAN_GAP_BOUND_SECONDS="1", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
+                   **self.env)
         log = (self.workdir / f"{name}.log").open("wb")
         proc = subprocess.Popen([sys.executable, "-m", "api", *args], cwd=ROOT, env=env,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -77,13 +79,14 @@ class Site:
 
 
 @contextlib.contextmanager
-def quick_start(nats_url: str, workdir: Path, *, backends: bool = True) -> Iterator[Site]:
+def quick_start(nats_url: str, workdir: Path, *, backends: bool = True,
+                env: dict[str, str] | None = None) -> Iterator[Site]:
     provisioned = subprocess.run(
         [sys.executable, "-m", "api", "nats", "provision", "--nats-url", nats_url,
          "--regions", ",".join(CODES), "--backend", "pension"],
         cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert provisioned.returncode == 0, provisioned.stderr
-    site = Site(nats_url, workdir)
+    site = Site(nats_url, workdir, env=dict(env or {}))
     try:
         for code in CODES:
             peers = ",".join(c for c in CODES if c != code)

@@ -1,0 +1,128 @@
+"""The staff side of the JSON API (`/api/v1/staff`): the region's work queue, a case, and the
+intake decision (受理 / 不予受理), behind a bearer token (`api.staff`).
+
+Who may do what (the authorisation matrix `tests/integration/test_staff_api.py` checks):
+
+    endpoint                         window  department  supervisor   other region's token
+    GET  /staff/queue                  ✓        ✓            ✓              403
+    GET  /staff/cases/{number}         ✓        ✓            ✓              403
+    POST /staff/cases/{number}/accept  ✓        ✓            403            403
+    POST /staff/cases/{number}/reject  ✓        ✓            403            403
+    no token or an unknown, expired or revoked one: 401
+
+Writes go through the node's command service like every other command, with the actor built
+from the token and `Idempotency-Key` as the command id (scoped to the staff member).
+
+(No `from __future__ import annotations` here: FastAPI must evaluate the dependencies named in
+the annotations, which are local to `staff_router`.)
+"""
+
+
+import dataclasses
+import datetime as dt
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel, Field
+
+from api.problems import Problem
+from api.staff import Grant, TokenFile
+from domain.kernel import Actor, Command
+from domain.protocols.intake import AcceptIntake, RejectIntake
+from regions.core.commands import CommandRequest
+
+log = logging.getLogger("tongban.staff")
+ROLE_NAMES = {"window": "收件窗口", "department": "办理部门", "supervisor": "监督"}
+DECIDERS = frozenset({"window", "department"})
+
+
+class Rejection(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
+        {"reason": "材料不齐：缺少参保缴费凭证"}]}}
+
+    reason: str = Field(min_length=2, max_length=500)
+
+
+def staff_router(context: Any) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+
+    def grant(authorization: Annotated[str, Header(max_length=200)] = "") -> Grant:
+        token = authorization.removeprefix("Bearer ").strip()
+        file = context.status.config.staff_tokens if context.status is not None else None
+        found = TokenFile(file).check(token, dt.datetime.now(dt.UTC)) if file and token else None
+        if found is None:
+            raise Problem(401, "Not authenticated", "需要有效的工作人员令牌",
+                          code="unauthenticated", field="Authorization")
+        if found.region != context.region:
+            log.warning("staff %s of region %s refused at node %s", found.staff_id,
+                        found.region, context.region)
+            raise Problem(403, "Other region", "不能办理其他地区的业务",
+                          code="forbidden_region", field="Authorization")
+        return found
+
+    def decider(who: Annotated[Grant, Depends(grant)]) -> Grant:
+        if who.role not in DECIDERS:
+            raise Problem(403, "Read-only role", "该角色只能查看，不能办理",
+                          code="forbidden_role", field="Authorization")
+        return who
+
+    def view_of(number: str) -> Any:
+        views = context.views()
+        view = views.case(number) if views is not None else None
+        if view is None:
+            raise Problem(404, "Unknown case", "本地没有这个办件", code="unknown_case",
+                          field="case_number")
+        return view
+
+    @router.get("/queue", summary="What waits for this region, the most urgent first")
+    async def queue(who: Annotated[Grant, Depends(grant)]) -> list[dict[str, Any]]:
+        views = context.views()
+        entries = views.queue() if views is not None else []
+        return [{**dataclasses.asdict(e), "due_at": e.due_at.isoformat() if e.due_at else None}
+                for e in entries]
+
+    @router.get("/cases/{case_number}", summary="A case as this region knows it (masked)")
+    async def case(case_number: str, who: Annotated[Grant, Depends(grant)]) -> dict[str, Any]:
+        view = view_of(case_number)
+        return {"case_number": view.case_number, "process": view.process, "role": view.role,
+                "status": view.status, "status_text": view.status_text,
+                "applicant_masked": view.applicant_masked, "supplement": list(view.supplement),
+                "deadline": view.deadline.due_at.isoformat() if view.deadline else None,
+                "overdue": list(view.overdue), "needs_attention": view.needs_attention}
+
+    async def run(who: Grant, case_number: str, command: Command, key: str) -> dict[str, Any]:
+        view = view_of(case_number)
+        driver = context.status.driver if context.status is not None else None
+        service = context.service()
+        if driver is None or service is None:
+            raise Problem(503, "Not the active worker", "本节点暂不受理操作", code="unavailable")
+        request = CommandRequest(command_id=f"staff:{who.staff_id}:{key}",
+                                 principal=f"staff:{who.staff_id}", command=command,
+                                 case_id=view.case_id)
+        result = await driver.db(service.handle, request, driver.now())
+        if not result.ok:
+            assert result.error is not None
+            raise Problem(result.status if result.status >= 400 else 409, "Refused",
+                          result.error.message, code=result.error.code, field=result.error.field)
+        assert result.outcome is not None
+        return {"case_number": case_number, "status": result.outcome.status,
+                "events": list(result.outcome.events)}
+
+    def actor(who: Grant) -> Actor:
+        return Actor("staff", who.staff_id, who.region, ROLE_NAMES[who.role])
+
+    Key = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=80)]
+
+    @router.post("/cases/{case_number}/accept", summary="受理: accept the application")
+    async def accept(case_number: str, key: Key,
+                     who: Annotated[Grant, Depends(decider)]) -> dict[str, Any]:
+        return await run(who, case_number, AcceptIntake(actor=actor(who)), key)
+
+    @router.post("/cases/{case_number}/reject", summary="不予受理, with the reason")
+    async def reject(case_number: str, body: Rejection, key: Key,
+                     who: Annotated[Grant, Depends(decider)]) -> dict[str, Any]:
+        return await run(who, case_number, RejectIntake(actor=actor(who), reason=body.reason),
+                         key)
+
+    return router
