@@ -134,6 +134,12 @@ def run_bench(plan: Plan, dsn: str | None, progress: Progress,
                               max_ack_pending=10_000))
         workers = _spawn(postgres.dsn, prefix, nats.url, plan.checkpoints, profile_dir)
         phases = [_run_phase(phase, workers, nats.pid or 0, progress) for phase in plan.phases]
+        # paced phases stop submitting after their time, so they may complete fewer cases than
+        # planned: top up until the last RSS checkpoint is actually reached
+        done = workers[1].ask({"op": "status"})["finished"]
+        if not plan.quick and done < max(plan.checkpoints):
+            phases.append(_run_phase(Phase(f"soak-{done}", max(plan.checkpoints) - done,
+                                           record=False), workers, nats.pid or 0, progress))
         finals = {w.name: w.ask({"op": "stop"}) for w in workers}
         for worker in workers:
             worker.process.join(30)
