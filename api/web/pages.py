@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from api import applicants
 from api.web import charts
+from api.web.staff_pages import staff_pages
 from domain.catalogue.loader import Catalogue, load_catalogue
 from domain.catalogue.materials import MaterialsBook, materials_guide
 from domain.catalogue.model import BATCH_LABELS, Item
@@ -287,6 +288,9 @@ def web_router(context: WebContext) -> APIRouter:
                     chart_rate=charts.on_time_rate(views.monthly_on_time()),
                     chart_days=charts.handling_days(figures.handling_days),
                     process_names={})
+
+    router.include_router(staff_pages(context, page, form, {
+        "role_names": ROLE_NAMES, "region_name": region_name, "local": local}))
 
     @router.get("/static/{name}")
     async def static(name: str) -> Response:

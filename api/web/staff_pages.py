@@ -1,0 +1,134 @@
+"""The staff pages: sign in with a staff token, the region's work queue with due dates and
+overdue marks, a case with the intake decision (受理 / 不予受理).
+
+The token goes into an HttpOnly, SameSite=Strict cookie scoped to /staff (a cross-site form
+cannot carry it); the decisions go through the same command service as the staff API, with the
+token's staff member as the actor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.staff import Grant, TokenFile
+from api.staff_api import DECIDERS, ROLE_NAMES
+from domain.kernel import Actor, Command
+from domain.protocols.intake import AcceptIntake, RejectIntake
+from regions.core.commands import CommandRequest
+
+COOKIE = "tbs"
+
+
+def staff_pages(context: Any, page: Callable[..., HTMLResponse],
+                read_form: Callable[[Request], Any], helpers: dict[str, Any]) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def signed_in(request: Request) -> Grant | None:
+        token = request.cookies.get(COOKIE, "")
+        file = context.status.config.staff_tokens if context.status is not None else None
+        if not token or file is None:
+            return None
+        grant = TokenFile(file).check(token, dt.datetime.now(dt.UTC))
+        return grant if grant is not None and grant.region == context.region else None
+
+    def to_login() -> RedirectResponse:
+        return RedirectResponse("/staff", status_code=303)
+
+    @router.get("/staff", response_class=HTMLResponse, response_model=None)
+    async def login_form(request: Request) -> Response:
+        if signed_in(request) is not None:
+            return RedirectResponse("/staff/queue", status_code=303)
+        return page(request, "staff_login.html", title="工作人员登录")
+
+    @router.post("/staff", response_class=HTMLResponse, response_model=None)
+    async def login(request: Request) -> Response:
+        token = (await read_form(request)).get("token", "").strip()
+        file = context.status.config.staff_tokens if context.status is not None else None
+        grant = TokenFile(file).check(token, dt.datetime.now(dt.UTC)) if file and token else None
+        if grant is None or grant.region != context.region:
+            problem = {"token": "令牌无效、已过期、已撤销，或不属于本地区"}
+            return page(request, "staff_login.html", 401, title="工作人员登录",
+                        errors=[{"field": "token", "message": problem["token"]}],
+                        field_errors=problem)
+        answer = RedirectResponse("/staff/queue", status_code=303)
+        answer.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/staff",
+                          max_age=8 * 3600)
+        return answer
+
+    @router.post("/staff/logout", response_model=None)
+    async def logout() -> Response:
+        answer = to_login()
+        answer.delete_cookie(COOKIE, path="/staff")
+        return answer
+
+    @router.get("/staff/queue", response_class=HTMLResponse, response_model=None)
+    async def queue(request: Request) -> Response:
+        who = signed_in(request)
+        if who is None:
+            return to_login()
+        views = context.views()
+        return page(request, "staff_queue.html", title="待办事项", who=_who(who),
+                    entries=views.queue() if views is not None else [], **helpers)
+
+    def case_page(request: Request, who: Grant, number: str, status: int = 200,
+                  outcome: str = "") -> Response:
+        views = context.views()
+        view = views.case(number) if views is not None else None
+        if view is None:
+            return page(request, "message.html", 404, title="没有这个办件",
+                        message="本地没有这个办件的记录。")
+        return page(request, "staff_case.html", status, title=f"办件 {number}", view=view,
+                    can_decide=who.role in DECIDERS, key=uuid.uuid4().hex, outcome=outcome,
+                    **helpers)
+
+    @router.get("/staff/cases/{number}", response_class=HTMLResponse, response_model=None)
+    async def case(request: Request, number: str) -> Response:
+        who = signed_in(request)
+        return to_login() if who is None else case_page(request, who, number)
+
+    async def decide(request: Request, number: str, make: Callable[[Actor, dict[str, str]],
+                     Command | str]) -> Response:
+        who = signed_in(request)
+        if who is None:
+            return to_login()
+        values = await read_form(request)
+        views = context.views()
+        view = views.case(number) if views is not None else None
+        driver = context.status.driver if context.status is not None else None
+        if who.role not in DECIDERS or view is None or driver is None:
+            return case_page(request, who, number, 403, "您不能办理这个办件。")
+        command = make(Actor("staff", who.staff_id, who.region, ROLE_NAMES[who.role]), values)
+        if isinstance(command, str):
+            return case_page(request, who, number, 422, command)
+        key = values.get("key") or uuid.uuid4().hex
+        result = await driver.db(context.service().handle, CommandRequest(
+            command_id=f"staff:{who.staff_id}:{key[:80]}", principal=f"staff:{who.staff_id}",
+            command=command, case_id=view.case_id), driver.now())
+        if not result.ok:
+            message = result.error.message if result.error else "未能办理"
+            return case_page(request, who, number, 409, f"未能办理：{message}")
+        return RedirectResponse(f"/staff/cases/{number}", status_code=303)
+
+    @router.post("/staff/cases/{number}/accept", response_model=None)
+    async def accept(request: Request, number: str) -> Response:
+        return await decide(request, number, lambda actor, _: AcceptIntake(actor=actor))
+
+    @router.post("/staff/cases/{number}/reject", response_model=None)
+    async def reject(request: Request, number: str) -> Response:
+        def rejection(actor: Actor, values: dict[str, str]) -> Command | str:
+            reason = values.get("reason", "").strip()
+            return RejectIntake(actor=actor, reason=reason) if len(reason) >= 2 \
+                else "请填写不予受理的理由。"
+        return await decide(request, number, rejection)
+
+    return router
+
+
+def _who(grant: Grant) -> dict[str, str]:
+    return {"staff_id": grant.staff_id, "role_name": ROLE_NAMES[grant.role]}
