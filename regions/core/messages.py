@@ -14,6 +14,7 @@ message) and use only `[A-Za-z0-9._-]`, which the broker's `Nats-Msg-Id` grammar
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -100,8 +101,8 @@ class HighWaterMark:
     def recipient(self) -> str:
         return self.destination
 
-    @property
-    def id(self) -> str:
+    @functools.cached_property
+    def id(self) -> str:  # asked for several times per message (ids, msg id, checks): once
         return f"hwm.{self.origin}.{self.destination}.{self.link_seq}.{as_utc_text(self.at)}"
 
 
@@ -132,8 +133,8 @@ class ResendRequest:
     def recipient(self) -> str:
         return self.origin
 
-    @property
-    def id(self) -> str:
+    @functools.cached_property
+    def id(self) -> str:  # asked for several times per message (ids, msg id, checks): once
         return (f"resend.{self.origin}.{self.destination}.{self.from_seq}-{self.to_seq}."
                 f"{as_utc_text(self.at)}")
 
