@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -59,6 +60,15 @@ def region_groups(codes: tuple[str, ...]) -> list[tuple[str, ...]]:
     return groups
 
 
+def crashed(now: dt.datetime, exc: Exception) -> str:
+    """An exception raised inside a node (or a checker) as a named violation: what was raised,
+    where, and when in virtual time, so the repro command leads straight to it."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
+    return (f"[node_exception] case -: {type(exc).__name__}: {exc}{where} "
+            f"(virtual time {now.isoformat()})")
+
+
 def run(seed: int, cases: int = 100, regions: tuple[str, ...] = DEFAULT_REGIONS,
         faults: tuple[str, ...] = (), store_factory: Callable[[], Store] = MemoryStore,
         progress: Callable[[int, int], None] | None = None,
@@ -79,7 +89,12 @@ def run(seed: int, cases: int = 100, regions: tuple[str, ...] = DEFAULT_REGIONS,
     faults_end = sched.now + span
     deadline = sched.now + VIRTUAL_BUDGET
     while True:
-        name = sched.step()
+        try:
+            name = sched.step()
+        except Exception as exc:  # a node raised: the run's finding, never a crash of the tool
+            result.violations.append(crashed(sched.now, exc))
+            result.converged = False
+            break
         if name is None:
             if world.converged():
                 break
@@ -99,6 +114,9 @@ def run(seed: int, cases: int = 100, regions: tuple[str, ...] = DEFAULT_REGIONS,
             result.violations.append(
                 f"liveness: no convergence within {VIRTUAL_BUDGET.days} virtual days")
             break
-    result.violations.extend(checkers.check_final(world, workload))
+    try:
+        result.violations.extend(checkers.check_final(world, workload))
+    except Exception as exc:
+        result.violations.append(crashed(sched.now, exc))
     result.wall_seconds = time.perf_counter() - started
     return result

@@ -68,8 +68,8 @@ def simulate(
                "--regions", ",".join(codes), "--faults", faults, "--store", store]
         err.print("[bold red]invariants broken[/]; first violations:")
         for line in summary["violations"][:10]:
-            err.print(f"  - {line}")
-        err.print(f"reproduce with: {shlex.join(cmd)}")
+            err.print(f"  - {line}", markup=False, highlight=False)  # keep `[rule]` names
+        err.print(f"reproduce with: {shlex.join(cmd)}", markup=False, highlight=False)
         raise typer.Exit(1)
 
 
