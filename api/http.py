@@ -32,7 +32,7 @@ log = logging.getLogger("tongban.http")
 
 
 def ops_router(status: NodeStatus) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=["operations"], responses=problems.RESPONSES)
     registry = registry_for(status)
 
     @router.get("/healthz")
@@ -47,7 +47,9 @@ def ops_router(status: NodeStatus) -> APIRouter:
         readiness = await status.readiness()
         return JSONResponse(readiness.body(), status_code=200 if readiness.ready else 503)
 
-    @router.get("/metrics")
+    @router.get("/metrics", responses={200: {
+        "description": "Prometheus text format",
+        "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics() -> Response:
         await status.refresh_head()
         return Response(render(registry), media_type=CONTENT_TYPE)

@@ -61,3 +61,20 @@ def install(app: FastAPI) -> None:
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "服务器内部错误，请稍后重试", "internal_error")
+
+
+#: Documented on every route: what any operation may answer with, as problem+json.
+PROBLEM_SCHEMA = {"type": "object", "required": ["type", "title", "status", "detail", "code"],
+                  "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                                 "status": {"type": "integer"}, "detail": {"type": "string"},
+                                 "code": {"type": "string"}, "field": {"type": "string"},
+                                 "errors": {"type": "array", "items": {"type": "object"}}}}
+RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"description": meaning,
+             "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
+    for status, meaning in (
+        (400, "unreadable request"), (401, "no valid staff token"),
+        (403, "not allowed (role, region or query code)"), (404, "not known here"),
+        (409, "refused by the case's rules"), (422, "a field is invalid (named in `field`)"),
+        (429, "too many attempts"), (500, "unexpected error"),
+        (503, "this node is not the active worker"))}

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from api import applicants
-from api.problems import Problem
+from api.problems import RESPONSES, Problem
 from domain.catalogue.materials import materials_guide
 from domain.kernel import InvalidValue, UnknownItem
 from domain.values import CaseNumber
@@ -57,7 +57,7 @@ def _plain(value: Any) -> Any:
 
 def rest_router(context: Any) -> APIRouter:
     """`context` is the pages' `WebContext` (catalogue, materials, node status, throttle)."""
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
     @router.get("/items", tags=["anyone"], summary="Search the catalogue",
                 responses={200: {"content": {"application/json": {"example": [

@@ -26,7 +26,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, Field
 
-from api.problems import Problem
+from api.problems import RESPONSES, Problem
 from api.staff import Grant, TokenFile
 from domain.kernel import Actor, Command
 from domain.protocols.intake import AcceptIntake, RejectIntake
@@ -45,7 +45,7 @@ class Rejection(BaseModel):
 
 
 def staff_router(context: Any) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+    router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=RESPONSES)
 
     def grant(authorization: Annotated[str, Header(max_length=200)] = "") -> Grant:
         token = authorization.removeprefix("Bearer ").strip()
