@@ -28,6 +28,7 @@ from domain.catalogue.materials import MaterialsBook, materials_guide
 from domain.catalogue.model import BATCH_LABELS, Item
 from domain.kernel import InvalidValue, UnknownItem
 from domain.values import CaseNumber, RegionCode
+from projections import report
 from projections.views import Views
 from regions.core.commands import CommandService
 from regions.runtime.status import NodeStatus
@@ -282,7 +283,11 @@ def web_router(context: WebContext) -> APIRouter:
         if views is None:
             return message(request, "暂无数据", "本节点尚未开始运行。", 503)
         figures = views.supervision()
+        quarter = report.quarter_of(dt.datetime.now(dt.UTC))
+        rows = report.quarterly(views.cases.values(), *report.quarter_period(quarter))
+        overdue = [e for e in views.queue() if e.overdue]
         return page(request, "supervision.html", title="办件监督", s=figures,
+                    quarter=quarter, rows=rows, overdue=overdue, local=local,
                     percent=lambda r: "—" if r is None else f"{100 * r:.1f}%",
                     days=lambda d: "—" if d is None else f"{d:.1f} 天",
                     chart_rate=charts.on_time_rate(views.monthly_on_time()),

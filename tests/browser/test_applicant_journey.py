@@ -80,5 +80,6 @@ def test_an_applicant_follows_a_pension_transfer_to_completion(
         board.goto(site.urls["150600"] + "/supervision")
         assert int(board.inner_text("#completed")) >= 1
         assert board.locator("svg[role=img]").count() == 2
+        assert "b1-7" in board.inner_text("#quarterly")
         assert serious(board) == []
         board.screenshot(path=str(shots / "supervision.png"), full_page=True)
