@@ -63,13 +63,13 @@ def on_time_rate(points: Sequence[tuple[str, float]], title: str = "按期办结
     return _svg(figure, title)
 
 
-def handling_days(days: Sequence[float], title: str = "办理用时分布（工作日）") -> str:
-    """Handling time in working days as a histogram (whole-day bins)."""
+def handling_days(days: Sequence[float], title: str = "办理用时分布（天）") -> str:
+    """Handling time in calendar days, submission to finish, as a histogram (whole-day bins)."""
     figure, axes = _axes()
     top = max([*days, 1.0])
     bins = range(0, int(top) + 2)
     axes.hist(list(days), bins=list(bins), color=LINK, edgecolor="white")
-    axes.set_xlabel("工作日" if len(_font()) > 1 else "working days")
+    axes.set_xlabel("天" if len(_font()) > 1 else "days")
     axes.set_ylabel("件" if len(_font()) > 1 else "cases")
     axes.grid(axis="y", color=BORDER, linewidth=0.5)
     return _svg(figure, title)
