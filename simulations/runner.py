@@ -21,7 +21,7 @@ from domain.protocols import ProtocolSpec
 from domain.values import PILOT_PAIRS, PILOT_REGIONS
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.ports import Store
-from simulations import checkers, projection_checks  # noqa: F401  (registers its checks)
+from simulations import checkers, oracles, projection_checks  # noqa: F401  (register checks)
 from simulations.faults import FaultPlan
 from simulations.scheduler import Scheduler
 from simulations.workload import Workload

@@ -1,0 +1,177 @@
+"""Independent oracles: the simulator's judges that do not ask the code they judge.
+
+Why: a checker that validates a due time with the function that computed it passes a wrong due
+time (issue 16). These recompute from first principles — the statutory table written out here,
+the `chinese_calendar` package and the statutory fallback directly — and look at outcomes the
+protocols' own invariants do not name (an honest counterpart's message refused, a person with
+no residence at quiescence, a terminal destination facing an origin still waiting).
+"""
+
+from __future__ import annotations
+
+import calendar as gregorian
+import datetime as dt
+import re
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from domain import invariants as inv
+from domain.deadlines import DeadlineSet
+from domain.holidays import fallback
+from domain.kernel import Event
+from domain.protocols.household_events import MovePermitIssued
+from simulations import checkers
+
+if TYPE_CHECKING:
+    from simulations.workload import Workload
+    from simulations.world import World
+
+CHINA = ZoneInfo("Asia/Shanghai")
+#: The statutory limits the simulator knows by heart (reference/domain.md): (amount, unit).
+STATUTE: dict[tuple[str, str], tuple[int, str]] = {
+    ("pension_transfer", "contact_letter"): (15, "working"),
+    ("pension_transfer", "transfer_out"): (15, "working"),
+    ("pension_transfer", "completion"): (15, "working"),
+    ("unemployment_transfer", "contact_letter"): (5, "working"),
+    ("unemployment_transfer", "transfer_out"): (5, "working"),
+    ("unemployment_transfer", "funds_remittance"): (1, "calendar_month"),
+    ("medical_transfer", "transfer_out"): (10, "working"),
+    ("medical_transfer", "transfer_in"): (5, "working"),
+}
+PERMIT_DAYS = 40  # 准迁证: 40 calendar days from issue (公安部 户口迁移证件签发管理)
+_LIMIT = re.compile(r"(\d+) (working|calendar) (day|month)s?")
+_RESUMED = re.compile(r"^resumed after a clock stop with (\d+) (working|calendar) days? left")
+_REST_LAST_DAY = "is a rest day, so it ends on the next working day"
+#: Faults under which a refused counterpart message is the system working, not a bug.
+HOSTILE_FAULTS = ("hostile_peer", "forged")
+
+
+def working(day: dt.date) -> bool:
+    """Official data where the package has it, the statutory fallback beyond."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return not fallback.is_rest_day(day)
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=CHINA)
+
+
+def after_working_days(day: dt.date, n: int) -> dt.date:
+    while n:
+        day += dt.timedelta(days=1)
+        n -= working(day)
+    return day
+
+
+def expected_due(start: dt.datetime, amount: int, unit: str, rest_rule: bool) -> dt.datetime:
+    day = start.astimezone(CHINA).date()
+    if unit == "working":
+        return _end_of(after_working_days(day, amount))
+    if unit == "calendar_month":
+        month = day.year * 12 + day.month - 1 + amount
+        year, m = divmod(month, 12)
+        last = dt.date(year, m + 1, min(day.day, gregorian.monthrange(year, m + 1)[1]))
+        return _end_of(last)
+    last = day + dt.timedelta(days=amount)
+    if rest_rule and not working(last):
+        last = after_working_days(last, 1)
+    return _end_of(last)
+
+
+def reckoned(event: DeadlineSet) -> tuple[int, str] | None:
+    found = _RESUMED.match(event.basis) or _LIMIT.search(event.basis)
+    if found is None:
+        return None
+    amount, unit = int(found.group(1)), found.group(2)
+    if unit == "calendar" and (len(found.groups()) > 2 and found.group(3) == "month"):
+        unit = "calendar_month"
+    return amount, unit
+
+
+def deadline_violations(case_id: str, region: str, process: str,
+                        events: list[Event]) -> list[inv.Violation]:
+    found = []
+    for event in events:
+        if isinstance(event, MovePermitIssued):
+            due = _end_of(event.at.astimezone(CHINA).date() + dt.timedelta(days=PERMIT_DAYS))
+            if event.expires_at != due:
+                found.append(inv.Violation(case_id, "permit_40_days",
+                                           f"{region} permit expires {event.expires_at.isoformat()}"
+                                           f", 40 calendar days from issue is {due.isoformat()}"))
+        if not isinstance(event, DeadlineSet):
+            continue
+        limit = reckoned(event)
+        if limit is None:
+            found.append(inv.Violation(case_id, "deadline_basis",
+                                       f"{region} {event.step}: basis names no limit: {event.basis}"))
+            continue
+        statute = STATUTE.get((process, event.step))
+        if statute is not None and not event.basis.startswith("resumed") and limit != statute:
+            found.append(inv.Violation(case_id, "deadline_statute",
+                                       f"{region} {process}/{event.step}: {limit} where the "
+                                       f"statute says {statute}"))
+            limit = statute
+        due = expected_due(event.at, *limit, rest_rule=_REST_LAST_DAY in event.basis)
+        if event.due_at != due:
+            found.append(inv.Violation(case_id, "deadline_reckoning",
+                                       f"{region} {event.step}: due {event.due_at.isoformat()}, "
+                                       f"{limit[0]} {limit[1]} from {event.at.isoformat()} is "
+                                       f"{due.isoformat()}"))
+    return found
+
+
+def deadlines(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    found = []
+    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
+        view = world.regions[region].region.node.side(cid)
+        process = view.process if view is not None else ""
+        found += deadline_violations(cid, region, process, events)
+    return found
+
+
+def honest_counterparts(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    """Between honest nodes no counterpart event is ever refused: a refusal means one side
+    sent what the other's protocol does not allow (a broken two-phase, a skipped step)."""
+    if any(world.plan.rates.get(kind) for kind in HOSTILE_FAULTS):
+        return []
+    return [inv.Violation(case_id, "counterpart_rejected",
+                          f"{region} refused an honest counterpart's message: "
+                          f"{getattr(event, 'reason', '') or getattr(event, 'detail', '')}")
+            for (_, region), events in sorted(world.checks.events_of(case_id).items())
+            for event in events if event.TYPE == "CounterpartEventRejected"]
+
+
+def residence_at_quiescence(world: World, workload: Workload) -> list[inv.Violation]:
+    """At the end every person has one 户口, or is explicitly in transit."""
+    states = [sim.region.node.side(case_id).state  # type: ignore[union-attr]
+              for case_id in workload.cases_started for sim in world.regions.values()
+              if sim.region.node.side(case_id) is not None]
+    return inv.single_residence(world.checks.registers, quiescent=True,
+                                in_transit=inv.persons_in_transit(states))
+
+
+def terminal_against_waiting(world: World, workload: Workload) -> list[inv.Violation]:
+    """A terminal accepting side facing a counterpart that is still waiting (not needing a
+    person) after quiescence: the pair check skips it, so judge it here."""
+    found = []
+    for case_id in workload.cases_started:
+        sides = checkers.summaries(world, case_id)
+        primary = next((s for s in sides if s.region == workload.first_region.get(case_id)), None)
+        if primary is None or not primary.terminal:
+            continue
+        for other in sides:
+            if other is not primary and other.region in primary.peer_regions \
+                    and not other.terminal and not other.needs_attention:
+                found.append(inv.Violation(case_id, "terminal_pairs",
+                                           f"{primary.process}: {primary.role} {primary.region} "
+                                           f"{primary.status} while {other.role} {other.region} "
+                                           f"still {other.status}"))
+    return found
+
+
+checkers.CASE_CHECKS.extend([deadlines, honest_counterparts])
+checkers.FINAL_CHECKS.extend([residence_at_quiescence, terminal_against_waiting])

@@ -1,0 +1,67 @@
+"""The simulator's independent oracles (simulations/oracles.py) fail on broken variants a
+developer could plausibly write, and stay silent on the real code."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+
+import pytest
+
+from domain import calendar as cal
+from domain import limits
+from domain.protocols import PROTOCOLS
+from simulations.runner import run
+from tests.fixtures import broken_protocols
+
+REGIONS = ("150900", "140200", "130700")
+
+
+def rules(violations: list[str]) -> set[str]:
+    return {v.split("]")[0].lstrip("[") for v in violations}
+
+
+def with_statute(monkeypatch: pytest.MonkeyPatch, key: tuple[str, str], amount: int,
+                 unit: limits.Unit) -> None:
+    table = dict(limits.STATUTORY)
+    table[key] = replace(table[key], limit=limits.Limit(amount, unit))
+    monkeypatch.setattr(limits, "STATUTORY", MappingProxyType(table))
+
+
+def test_working_days_reckoned_as_calendar_days_are_caught(monkeypatch) -> None:
+    monkeypatch.setattr(cal.WorkingCalendar, "add_working_days",
+                        lambda self, start, n: self.add_calendar_days(start, n))
+    assert "deadline_reckoning" in rules(run(1, 40, REGIONS, (),
+                                             mix={"pension_transfer": 1}).violations)
+
+
+def test_a_deadline_one_working_day_early_is_caught(monkeypatch) -> None:
+    real = cal.WorkingCalendar.add_working_days
+    monkeypatch.setattr(cal.WorkingCalendar, "add_working_days",
+                        lambda self, start, n: real(self, start, max(0, n - 1)))
+    assert "deadline_reckoning" in rules(run(1, 40, REGIONS, (),
+                                             mix={"pension_transfer": 1}).violations)
+
+
+def test_a_statutory_limit_in_the_wrong_unit_is_caught(monkeypatch) -> None:
+    with_statute(monkeypatch, ("pension_transfer", "transfer_out"), 15, "calendar_days")
+    assert "deadline_statute" in rules(run(1, 40, REGIONS, (),
+                                           mix={"pension_transfer": 1}).violations)
+
+
+def test_a_41_day_permit_is_caught(monkeypatch) -> None:
+    with_statute(monkeypatch, ("household_move", "permit_validity"), 41, "calendar_days")
+    assert "permit_40_days" in rules(run(1, 40, REGIONS, (),
+                                         mix={"household_move": 1}).violations)
+
+
+def test_a_broken_two_phase_gets_honest_messages_rejected() -> None:
+    broken = {**PROTOCOLS, **broken_protocols.origin_proceeds_without_all_hold()}
+    found = rules(run(1, 120, REGIONS, (), protocols=broken,
+                      mix={"pension_transfer": 1}).violations)
+    assert "counterpart_rejected" in found
+
+
+def test_the_real_code_passes_every_oracle() -> None:
+    for process in ("pension_transfer", "household_move"):
+        assert run(2, 60, REGIONS, (), mix={process: 1}).violations == []
