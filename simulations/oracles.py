@@ -173,5 +173,78 @@ def terminal_against_waiting(world: World, workload: Workload) -> list[inv.Viola
     return found
 
 
-checkers.CASE_CHECKS.extend([deadlines, honest_counterparts])
-checkers.FINAL_CHECKS.extend([residence_at_quiescence, terminal_against_waiting])
+def pooled_reference_fen(years: list[tuple[int, int]]) -> int:
+    """The pooled part by hand: 12 % of each year's wage (base × months, in fen), rounded
+    half-up to the fen per year in integers, then summed (国办发〔2009〕66号 第五条)."""
+    return sum((base * months * 12 + 50) // 100 for months, base in years)
+
+
+def money(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    """Every pension info sheet's pooled part equals the reference; every sheet adds up."""
+    found = []
+    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
+        for event in events:
+            if event.TYPE != "InfoSheetIssued":
+                continue
+            sheet = event.sheet  # type: ignore[attr-defined]
+            amounts = {c.name: c.amount_fen for c in sheet.components}
+            if "pooled" in amounts and sheet.years:
+                want = pooled_reference_fen([(y.months, y.monthly_base_fen) for y in sheet.years])
+                if amounts["pooled"] != want:
+                    found.append(inv.Violation(cid, "pooled_reference",
+                                               f"{region} issued pooled {amounts['pooled']} fen; "
+                                               f"the reference says {want}"))
+                if sheet.months != sum(y.months for y in sheet.years):
+                    found.append(inv.Violation(cid, "pooled_reference",
+                                               f"{region} sheet months {sheet.months} differ "
+                                               "from its years"))
+    return found
+
+
+def takeover_timing(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    """Where the relationship moves on the info sheet (unemployment, medical), the destination
+    takes it over the moment the last sheet arrives, never waiting for the money, and never
+    completes without it."""
+    found = []
+    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
+        node = world.regions[region].region.node
+        view = node.side(cid)
+        spec = getattr(node.protocols[view.process].decider, "spec", None) if view else None
+        if not getattr(spec, "relationship_on_sheet", False):
+            continue
+        last_sheet: dt.datetime | None = None
+        taken = False
+        for event in events:
+            if event.TYPE == "InfoSheetReceived":
+                last_sheet = event.at
+            elif event.TYPE == "RelationshipTakenOver":
+                taken = True
+                if last_sheet is None or event.at != last_sheet:
+                    found.append(inv.Violation(cid, "takeover_timing",
+                                               f"{region} took over at {event.at.isoformat()}, "
+                                               f"the last info sheet came at {last_sheet}"))
+            elif event.TYPE == "TransferCompleted" and not taken:
+                found.append(inv.Violation(cid, "takeover_timing",
+                                           f"{region} completed without taking over first"))
+    return found
+
+
+#: Faults that lose, delay or reorder a message, or a node's memory of one: only under these
+#: may a receiver ever need to ask for a re-send.
+LOSSY = ("drop", "duplicate", "reorder", "delay", "partition", "crash_after_commit",
+         "crash_before_ack", "crash_mid_transaction", "redeliver", "dedup_expired",
+         "stream_recreated", "acks_lost", "stored_lost", "publish_fails", "hostile_peer")
+
+
+def resends_only_after_loss(world: World, workload: Workload) -> list[inv.Violation]:
+    """A re-send request in a run where nothing was lost or delayed means a side skipped."""
+    if world.resend_requests and not any(world.plan.injected.get(k) for k in LOSSY):
+        return [inv.Violation("-", "needless_resend",
+                              f"{world.resend_requests} re-send requests in a run that lost "
+                              "and delayed nothing")]
+    return []
+
+
+checkers.CASE_CHECKS.extend([deadlines, honest_counterparts, money, takeover_timing])
+checkers.FINAL_CHECKS.extend([residence_at_quiescence, terminal_against_waiting,
+                              resends_only_after_loss])

@@ -93,6 +93,8 @@ class World:
         self.latencies_ms: list[float] = []
         self.events_by_type: dict[str, int] = {}
         self.touched: set[str] = set()
+        #: Re-send requests receivers made (an oracle: none in a run that lost nothing).
+        self.resend_requests = 0
         self._background_at = self.sched.now
         self.regions: dict[str, SimRegion] = {}
         skew_rng = self.sched.rng("clock_skew")
@@ -252,6 +254,7 @@ class World:
         if self.plan.fire("acks_lost", rng) and result.ack:
             self.server.faults.lose_acks(code, min(len(result.ack), rng.randint(1, 5)))
         for request in result.resend_requests:
+            self.resend_requests += 1
             self.send(code, request)
         for request in result.resends_asked_of_us:
             for item in sim.region.relay.resend(request.destination, request.from_seq,
@@ -295,6 +298,7 @@ class World:
             for item in sim.region.relay.heartbeat(now):
                 self.send(code, item)
             for request in sim.region.inbox.check_gaps(now):
+                self.resend_requests += 1
                 self.send(code, request)
             if self.plan.fire("redeliver", rng):
                 self.server.faults.expire_ack_wait(code)

@@ -3,14 +3,18 @@ developer could plausibly write, and stay silent on the real code."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from types import MappingProxyType
 
 import pytest
 
 from domain import calendar as cal
 from domain import limits
-from domain.protocols import PROTOCOLS
+from domain.protocols import PROTOCOLS, unemployment
+from domain.protocols.transfer import DestinationState, TransferDecider
+from regions.core.messages import LinkMessage
+from regions.core.relay import Relay
 from simulations.runner import run
 from tests.fixtures import broken_protocols
 
@@ -65,3 +69,43 @@ def test_a_broken_two_phase_gets_honest_messages_rejected() -> None:
 def test_the_real_code_passes_every_oracle() -> None:
     for process in ("pension_transfer", "household_move"):
         assert run(2, 60, REGIONS, (), mix={process: 1}).violations == []
+
+
+def test_a_pooled_part_truncated_instead_of_rounded_half_up_is_caught(monkeypatch) -> None:
+    from domain.protocols import pension
+
+    monkeypatch.setattr(pension, "pooled_part_fen",
+                        lambda y: y.monthly_base_fen * y.months * 12 // 100)
+    assert "pooled_reference" in rules(run(1, 40, REGIONS, (),
+                                           mix={"pension_transfer": 1}).violations)
+
+
+@dataclass
+class TakesOverOnFunds(TransferDecider):
+    """The bug: the relationship (and so the benefit) waits for the money."""
+
+    def _takeover_due(self, s: DestinationState) -> bool:
+        return super()._takeover_due(s) and all(t.funds_in for t in s.tracks.values())
+
+
+def test_a_take_over_that_waits_for_the_funds_is_caught() -> None:
+    broken = {**PROTOCOLS, unemployment.PROCESS: replace(
+        PROTOCOLS[unemployment.PROCESS], decider=partial(TakesOverOnFunds, unemployment.SPEC))}
+    found = rules(run(1, 60, REGIONS, (), protocols=broken,
+                      mix={"unemployment_transfer": 1}).violations)
+    assert "takeover_timing" in found
+
+
+def test_a_relay_that_skips_a_message_is_caught_by_the_needless_resend(monkeypatch) -> None:
+    real = Relay.read
+    skipped: list[int] = []
+
+    def read(self, notifications, now):  # type: ignore[no-untyped-def]
+        items = real(self, notifications, now)
+        if not skipped and len(items) > 2 and isinstance(items[0], LinkMessage):
+            skipped.append(1)
+            return items[1:]  # the bug: one message read past, never published
+        return items
+
+    monkeypatch.setattr(Relay, "read", read)
+    assert "needless_resend" in rules(run(1, 40, REGIONS, ()).violations)
