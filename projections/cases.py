@@ -22,6 +22,7 @@ from typing import Any
 
 from domain.deadlines import DeadlineCleared, DeadlineMissed, DeadlinePaused, DeadlineSet
 from domain.kernel import Decider, Event, Receipt
+from projections.milestones import MILESTONES, reached
 from projections.records import SideEvent
 from projections.wording import event_text, next_action, status_text
 
@@ -67,8 +68,14 @@ class CaseView:
     overdue: tuple[str, ...] = ()
     peers: tuple[str, ...] = ()
     amount_stated: int = 0
+    amount_sent: int = 0
     amount_received: int = 0
     amount_credited: int = 0
+    #: Funds arrived that differed from what the origins stated, at some point (reconciliation
+    #: counts such a case as corrected once the amounts agree).
+    amount_differed: bool = False
+    #: The side's joint-case milestones (`joint.MILESTONES`) with when each was first reached.
+    milestones: tuple[tuple[str, dt.datetime], ...] = ()
     #: The side's first event (when this region first recorded the case).
     opened_at: dt.datetime | None = None
     submitted_at: dt.datetime | None = None
@@ -106,7 +113,14 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
         "terminal": summary.terminal, "needs_attention": summary.needs_attention,
         "peers": summary.peer_regions, "amount_stated": summary.amount_stated,
         "amount_received": summary.amount_received, "amount_credited": summary.amount_credited,
+        "amount_sent": summary.amount_sent,
+        "amount_differed": view.amount_differed or (
+            summary.amount_received > 0 and summary.amount_stated > 0
+            and summary.amount_received != summary.amount_stated),
     }
+    milestone = MILESTONES.get((summary.role, record.type))
+    if milestone:
+        changes["milestones"] = reached(view.milestones, milestone, event.at)
     payload = record.payload
     if view.opened_at is None:
         changes["opened_at"] = event.at

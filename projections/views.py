@@ -1,4 +1,5 @@
-"""One region's read models, kept in memory: cases by number, the work queue, supervision.
+"""One region's read models, kept in memory: cases by number, the work queue, supervision,
+a joint case's two sides and their agreement, reconciliation.
 
 Why in memory for now: each view is a pure fold of the region's side events (`cases.apply`),
 so a node rebuilds them from its own store at start-up by tailing its log from position 0
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.kernel import Decider
 from projections.cases import CaseView, apply
+from projections.joint import Agreement, agreement
+from projections.reconciliation import Reconciliation, reconcile
 from projections.records import SideEvent
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -84,6 +87,17 @@ class Views:
         far = dt.datetime.max.replace(tzinfo=dt.UTC)
         return sorted(entries, key=lambda e: (not e.needs_attention, not e.overdue,
                                               e.due_at or far, e.case_number))
+
+    def agreement(self, case_number: str, counterparts: Sequence[CaseView] = (),
+                  ) -> Agreement | None:
+        """This region's side beside the counterparts' views given (all of them: `complete`)."""
+        view = self.case(case_number)
+        if view is None:
+            return None
+        return agreement([view, *counterparts], complete=bool(counterparts))
+
+    def reconciliation(self, region: str, start: dt.datetime, end: dt.datetime) -> Reconciliation:
+        return reconcile(self.cases.values(), region, start, end)
 
     def monthly_on_time(self) -> list[tuple[str, float]]:
         """On-time rate of the cases finished in each month (Asia/Shanghai), oldest first."""

@@ -1,0 +1,114 @@
+"""A joint case seen from both sides: each side's progress with its amounts, and whether the
+sides agree (an allowed pair of outcomes, the same money on both sides), with the reason if not.
+
+Why here and not only in the invariant checkers: staff at either node need to see the two sides
+of a transfer side by side, and the simulator and the integration test check the same thing.
+`agreement` judges the side views it is given. A node knows its own side and what its
+counterpart told it; given every participating region's view (`complete=True`, as the
+simulator and a federation-wide check have), a counterpart with no side counts as "absent",
+as in the protocols' allowed terminal pairs. Otherwise it is shown as unknown and not judged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence, Set
+from dataclasses import dataclass
+
+from domain.protocols import PROTOCOLS
+from projections.cases import CaseView
+from projections.milestones import DESTINATION, ORIGIN
+
+ABSENT = "absent"
+
+
+@dataclass(frozen=True)
+class SideView:
+    """One region's side of a joint case, as that region recorded it."""
+
+    region: str
+    role: str
+    status: str
+    status_text: str
+    terminal: bool
+    needs_attention: bool
+    #: Each of the role's milestones in order, with when it was reached (None: not yet).
+    milestones: tuple[tuple[str, dt.datetime | None], ...]
+    amount_stated: int
+    amount_sent: int
+    amount_received: int
+    amount_credited: int
+
+
+@dataclass(frozen=True)
+class Agreement:
+    case_number: str
+    process: str
+    sides: tuple[SideView, ...]
+    allowed_pairs: tuple[tuple[str, str], ...]  # (destination, origin) outcomes
+    #: True both ended in an allowed pair with matching amounts; False a disagreement;
+    #: None still running (or a counterpart unknown here), with nothing wrong so far.
+    agreed: bool | None
+    disagreements: tuple[str, ...]
+    #: Sides staff must look at (needs_attention), which is not a disagreement by itself.
+    attention: tuple[str, ...] = ()
+
+
+def side_view(view: CaseView) -> SideView:
+    order = ORIGIN if view.role == "origin" else DESTINATION if view.role == "destination" else ()
+    reached = dict(view.milestones)
+    return SideView(view.region, view.role, view.status, view.status_text, view.terminal,
+                    view.needs_attention, tuple((m, reached.get(m)) for m in order),
+                    view.amount_stated, view.amount_sent, view.amount_received,
+                    view.amount_credited)
+
+
+def _money(dest: CaseView, origins: Sequence[CaseView]) -> list[str]:
+    found: list[str] = []
+    stated = sum(o.amount_stated for o in origins)
+    sent = sum(o.amount_sent for o in origins)
+    if dest.amount_stated and stated != dest.amount_stated:
+        found.append(f"origins stated {stated} fen, destination {dest.region} recorded "
+                     f"{dest.amount_stated} fen (difference {dest.amount_stated - stated})")
+    if dest.status == "completed" and sent != dest.amount_received:
+        found.append(f"origins remitted {sent} fen, destination {dest.region} received "
+                     f"{dest.amount_received} fen (difference {dest.amount_received - sent})")
+    return found
+
+
+def agreement(views: Sequence[CaseView], *, complete: bool = False,
+              allowed: Set[tuple[str, str]] | None = None) -> Agreement:
+    """Judge the sides of one case given as views (one per region); see the module docstring."""
+    first = views[0]
+    if allowed is None:
+        spec = PROTOCOLS.get(first.process)
+        allowed = spec.allowed_terminal_pairs if spec else frozenset()
+    by_region = {v.region: v for v in views}
+    dests = [v for v in views if v.role == "destination"]
+    found: list[str] = []
+    attention = tuple(f"{v.role} {v.region} needs attention ({v.status})"
+                      for v in views if v.needs_attention and not v.terminal)
+    running = any(not v.terminal for v in views)
+    for dest in dests:
+        origins = [by_region[r] for r in dest.peers if r in by_region]
+        missing = [r for r in dest.peers if r not in by_region]
+        if missing and not complete:
+            running = True  # the counterpart's outcome is not known at this node
+        if not missing:
+            found += _money(dest, origins)  # the money of origins unknown here is not judged
+        if not dest.terminal:
+            continue
+        for region in dest.peers:
+            origin = by_region.get(region)
+            if origin is None and not complete:
+                continue
+            if origin is not None and not origin.terminal:
+                continue
+            pair = (dest.status, origin.status if origin else ABSENT)
+            if pair not in allowed:
+                found.append(f"destination {dest.region} {pair[0]} with origin {region} "
+                             f"{pair[1]}: not an allowed pair of outcomes")
+    agreed = False if found else (None if running or not dests else True)
+    return Agreement(first.case_number, first.process,
+                     tuple(side_view(v) for v in sorted(views, key=lambda v: (v.role, v.region))),
+                     tuple(sorted(allowed)), agreed, tuple(found), attention)
