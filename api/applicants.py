@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from domain.calendar import china_date
 from domain.kernel import Actor, InvalidValue
+from domain.protocols.intake import Withdraw
 from domain.protocols.transfer import application
 from domain.values import CaseNumber, CitizenId, RegionCode
 from regions.core.commands import CommandRequest, CommandResult, CommandService
@@ -82,6 +83,25 @@ class Throttle:
         if len(self._failures) > 100_000:  # bounded: forget the oldest keys
             for key in list(self._failures)[:50_000]:
                 del self._failures[key]
+
+
+def last_four_matches(masked: str, given: str) -> bool:
+    """The applicant proves who they are with the ID number's last four characters, against the
+    masked form the case holds (its last four are kept); constant time, X in either case."""
+    return len(masked) >= 4 and hmac.compare_digest(masked[-4:].upper().encode(),
+                                                    given.strip().upper()[-4:].encode())
+
+
+async def withdraw(driver: NodeDriver, service: CommandService | None, *, case_id: str,
+                   masked: str, reason: str, request_id: str) -> CommandResult:
+    """The applicant withdraws (撤回) at the region that took the application."""
+    if service is None:
+        raise InvalidValue("the node is not the active worker", field="")
+    region = driver.region.code
+    command = Withdraw(actor=Actor("applicant", masked, region), reason=reason[:200])
+    request = CommandRequest(command_id=f"web:withdraw:{request_id}", principal=PRINCIPAL,
+                             command=command, case_id=case_id)
+    return await driver.db(service.handle, request, driver.now())
 
 
 @dataclass(frozen=True)

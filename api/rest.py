@@ -39,6 +39,14 @@ class Application(BaseModel):
     origin: str = Field(pattern=r"^[0-9]{6}$", description="转出地 region code (a peer)")
 
 
+class Withdrawal(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
+        {"id_last4": "029X", "reason": "不再需要转移"}]}}
+
+    id_last4: str = Field(pattern=r"^[0-9]{3}[0-9Xx]$", description="身份证号码后四位")
+    reason: str = Field(default="", max_length=200)
+
+
 class Applied(BaseModel):
     case_number: str
     query_code: str = Field(description="shown once; any participating node accepts it")
@@ -140,6 +148,35 @@ def rest_router(context: Any) -> APIRouter:
         data["deadline"] = _plain(dataclasses.asdict(view.deadline)) if view.deadline else None
         data.pop("person_key", None)
         return data
+
+    @router.post("/cases/{case_number}/withdraw", tags=["applicants"],
+                 summary="Withdraw (撤回) at the region that took the application",
+                 responses={409: {"description": "refused by the case's rules, or not here"}})
+    async def withdraw(case_number: str, body: Withdrawal, request: Request,
+                       x_query_code: Annotated[str, Header(max_length=32)],
+                       idempotency_key: Annotated[str, Header(min_length=8, max_length=80)],
+                       ) -> dict[str, Any]:
+        view = await case(case_number, request, x_query_code)  # the same checks as reading
+        found = context.views().case(case_number)
+        if not found.applicant_masked:
+            raise Problem(409, "Not the accepting region", "请在受理申请的地区撤回",
+                          code="wrong_region", field="case_number")
+        if not applicants.last_four_matches(found.applicant_masked, body.id_last4):
+            context.throttle.failed(case_number, request.client.host if request.client else "?")
+            raise Problem(403, "Identity not confirmed", "身份证号码后四位不正确",
+                          code="forbidden", field="id_last4")
+        driver = context.status.driver if context.status is not None else None
+        if driver is None:
+            raise Problem(503, "Not the active worker", "本节点暂不受理操作", code="unavailable")
+        result = await applicants.withdraw(driver, context.service(), case_id=found.case_id,
+                                           masked=found.applicant_masked, reason=body.reason,
+                                           request_id=f"{case_number}:{idempotency_key}")
+        if not result.ok:
+            assert result.error is not None
+            raise Problem(409, "Refused", result.error.message, code=result.error.code,
+                          field=result.error.field)
+        assert result.outcome is not None
+        return {"case_number": view["case_number"], "status": result.outcome.status}
 
     @router.get("/supervision", tags=["supervisors"], summary="This region's figures")
     async def supervision() -> dict[str, Any]:

@@ -275,7 +275,28 @@ def web_router(context: WebContext) -> APIRouter:
         except UnknownItem:
             item_name = view.process
         return page(request, "case.html", title=f"办件 {number}", view=view, item_name=item_name,
+                    key=uuid.uuid4().hex,
                     role_names=ROLE_NAMES, region_name=region_name, local=local, yuan=yuan)
+
+    @router.post("/cases/{number}/withdraw", response_class=HTMLResponse, response_model=None)
+    async def withdraw(request: Request, number: str) -> Response:
+        code = request.cookies.get(COOKIE + number, "")
+        views = context.views()
+        view = views.case(number) if views is not None else None
+        driver = context.status.driver if context.status is not None else None
+        if view is None or driver is None or not applicants.code_matches(
+                context.register_key, number, code):
+            return RedirectResponse(f"/cases?number={number[:40]}", status_code=303)
+        values = await form(request)
+        if not applicants.last_four_matches(view.applicant_masked, values.get("id_last4", "")):
+            return message(request, "未能撤回", "身份证号码后四位不正确。", 403)
+        result = await applicants.withdraw(
+            driver, context.service(), case_id=view.case_id, masked=view.applicant_masked,
+            reason=values.get("reason", ""), request_id=values.get("key") or uuid.uuid4().hex)
+        if not result.ok:
+            text = result.error.message if result.error else ""
+            return message(request, "未能撤回", f"这个办件现在不能撤回：{text}", 409)
+        return RedirectResponse(f"/cases/{number}", status_code=303)
 
     @router.get("/supervision", response_class=HTMLResponse)
     async def supervision(request: Request) -> HTMLResponse:

@@ -4,6 +4,7 @@ accepts it; a wrong token is refused with an error summary."""
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 
 from simulations.workload import draw_applicant
 from tests.browser.site import quick_start
+from tests.browser.test_applicant_journey import wait_for_status
 from tests.browser.test_catalogue_pages import serious
 from tests.integration.test_staff_api import issue
 
@@ -42,6 +44,33 @@ def test_a_clerk_accepts_an_application_from_the_queue(
         page.screenshot(path=str(shots / "staff-queue.png"), full_page=True)
         page.get_by_role("link", name=f"办理 {number}").click()
         page.get_by_role("button", name="受理", exact=True).click()
-        page.wait_for_selector("h1:has-text('已受理')")
+        deadline = time.monotonic() + 20  # the views follow the commit a moment later
+        while "已受理" not in page.inner_text("h1"):
+            assert time.monotonic() < deadline, page.inner_text("main")
+            time.sleep(0.5)
+            page.reload()
         assert "工作人员 收件窗口" in page.inner_text(".timeline")
+        assert serious(page) == []
+
+
+def test_an_applicant_withdraws_on_the_case_page(browser: Any, nats_server: Any,
+                                                 tmp_path: Path) -> None:
+    applicant = draw_applicant(random.Random(8)).citizen.number
+    with quick_start(nats_server.url, tmp_path, backends=False) as site:
+        page = browser.new_page()
+        page.goto(site.urls["150600"] + "/apply/b1-7")
+        page.get_by_label("居民身份证号码").fill(applicant)
+        page.get_by_label("转出地").select_option("610800")
+        page.get_by_role("button", name="提交申请").click()
+        number, code = page.inner_text("#case-number"), page.inner_text("#query-code")
+        page.goto(site.urls["150600"] + "/cases")
+        page.get_by_label("办件编号").fill(number)
+        page.get_by_label("查询码").fill(code)
+        page.get_by_role("button", name="查询").click()
+        page.get_by_text("撤回申请", exact=True).first.click()  # opens the details
+        page.get_by_label("身份证号码后四位").fill(applicant[-4:])
+        page.get_by_role("button", name="撤回申请").click()
+        assert page.locator("#status").count() == 1, page.inner_text("main")
+        wait_for_status(page, "已撤回", timeout=20)
+        assert "撤回申请" in page.inner_text("#timeline")
         assert serious(page) == []

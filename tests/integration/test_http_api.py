@@ -79,3 +79,26 @@ def tongban(*args: str) -> str:
                           timeout=120, env={**os.environ, "TONGBAN_DEVELOPMENT": "true"})
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def test_an_applicant_withdraws_with_the_last_four_of_the_id(nats_server: Any,
+                                                              tmp_path: Path) -> None:
+    applicant = draw_applicant(random.Random(21)).citizen.number
+    with quick_start(nats_server.url, tmp_path, backends=False) as site:
+        ordos = site.urls["150600"]
+        applied = httpx.post(f"{ordos}/api/v1/applications",
+                             headers={"Idempotency-Key": "apply-0003"},
+                             json={"item_id": "b1-7", "applicant_id": applicant,
+                                   "origin": "610800"}).json()
+        number, code = applied["case_number"], applied["query_code"]
+
+        def withdraw(url: str, last4: str) -> httpx.Response:
+            return httpx.post(f"{url}/api/v1/cases/{number}/withdraw",
+                              headers={"X-Query-Code": code, "Idempotency-Key": "withdraw-01"},
+                              json={"id_last4": last4, "reason": "不再需要"})
+
+        wrong = "0000" if not applicant.endswith("0000") else "1111"
+        assert withdraw(ordos, wrong).status_code == 403
+        done = withdraw(ordos, applicant[-4:].lower())
+        assert done.status_code == 200, done.text
+        assert wait_status(ordos, number, code, "withdrawn")["terminal"] is True
