@@ -79,6 +79,27 @@ def test_more_funds_than_the_sheet_states_never_complete() -> None:
     assert world.summary(case, DEST).amount_credited == 0
 
 
+def test_one_fen_short_never_completes_and_the_last_fen_does() -> None:
+    world, case = started()
+    world.transfer_out(case, ORIGIN, SHEET, remit=False)
+    world.funds(case, DEST, ORIGIN, SHEET.amount_fen - 1, "B-1")
+    assert status(world, case) == "needs_attention"
+    reconciled = [e for e in world.sides[(case, DEST)].events if e.TYPE == "Reconciled"]
+    assert reconciled[-1].difference_fen == 1  # type: ignore[attr-defined]
+    assert world.summary(case, DEST).amount_credited == 0
+    world.funds(case, DEST, ORIGIN, 1, "B-2")
+    assert status(world, case) == "completed"
+
+
+def test_the_exact_amount_split_across_two_credits_completes_on_the_second() -> None:
+    world, case = started()
+    world.transfer_out(case, ORIGIN, SHEET, remit=False)
+    world.funds(case, DEST, ORIGIN, SHEET.amount_fen // 3, "B-1")
+    world.funds(case, DEST, ORIGIN, SHEET.amount_fen - SHEET.amount_fen // 3, "B-2")
+    assert status(world, case) == "completed"
+    assert world.summary(case, DEST).amount_credited == SHEET.amount_fen
+
+
 def test_a_repeated_bank_reference_is_refused_and_changes_nothing() -> None:
     world, case = started()
     world.transfer_out(case, ORIGIN, SHEET, remit=False)
