@@ -64,13 +64,16 @@ def side_view(view: CaseView) -> SideView:
 
 
 def _money(dest: CaseView, origins: Sequence[CaseView]) -> list[str]:
+    """The money both sides hold, judged once it is at rest (sheets and funds in flight are not
+    a disagreement): what the origins stated against what a completed destination recorded,
+    what they remitted against what the destination holds when every side has ended."""
     found: list[str] = []
     stated = sum(o.amount_stated for o in origins)
     sent = sum(o.amount_sent for o in origins)
-    if dest.amount_stated and stated != dest.amount_stated:
+    if dest.status == "completed" and stated != dest.amount_stated:
         found.append(f"origins stated {stated} fen, destination {dest.region} recorded "
                      f"{dest.amount_stated} fen (difference {dest.amount_stated - stated})")
-    if dest.status == "completed" and sent != dest.amount_received:
+    if dest.terminal and all(o.terminal for o in origins) and sent != dest.amount_received:
         found.append(f"origins remitted {sent} fen, destination {dest.region} received "
                      f"{dest.amount_received} fen (difference {dest.amount_received - sent})")
     return found

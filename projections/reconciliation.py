@@ -9,10 +9,14 @@ period in which this region first recorded it (Asia/Shanghai dates, end exclusiv
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from domain.kernel import InvalidValue
 from projections.cases import CaseView
 
 
@@ -68,3 +72,38 @@ def reconcile(views: Iterable[CaseView], region: str, start: dt.datetime,
         sum(v.amount_stated for v in received), sum(v.amount_received for v in received),
         matched_n, tuple(sorted(mismatched_l, key=lambda x: x.case_number)), corrected,
         tuple(sorted(outstanding_l, key=lambda x: x.case_number)))
+
+
+LINE_COLUMNS = ("case_number", "process", "counterparts", "stated_fen", "received_fen",
+                "difference_fen", "state")
+
+
+def render(rec: Reconciliation, fmt: str, *, period: str) -> str:
+    """json (everything), csv (one row per mismatched or outstanding transfer) or md (totals
+    then those rows)."""
+    lines = [(x, "mismatched") for x in rec.mismatched] + [(x, "outstanding")
+                                                           for x in rec.outstanding]
+    rows = [[x.case_number, x.process, " ".join(x.counterparts), x.stated_fen, x.received_fen,
+             x.difference_fen, state] for x, state in lines]
+    if fmt == "json":
+        data = asdict(rec)
+        data.update(period=period, start=rec.start.isoformat(), end=rec.end.isoformat())
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(LINE_COLUMNS)
+        writer.writerows(rows)
+        return out.getvalue()
+    if fmt == "md":
+        text = (f"# {rec.region} {period} 跨省转移资金对账\n\n"
+                f"| 转出 | 转出金额(分) | 转入 | 应转入(分) | 实收(分) | 相符 | 不符 | 已更正 | 未到账 |\n"
+                f"|---|---|---|---|---|---|---|---|---|\n"
+                f"| {rec.sent} | {rec.sent_fen} | {rec.received} | {rec.stated_fen} | "
+                f"{rec.received_fen} | {rec.matched} | {len(rec.mismatched)} | {rec.corrected} | "
+                f"{len(rec.outstanding)} |\n")
+        if rows:
+            text += "\n| " + " | ".join(LINE_COLUMNS) + " |\n" + "|---" * len(LINE_COLUMNS)
+            text += "|\n" + "".join("| " + " | ".join(map(str, r)) + " |\n" for r in rows)
+        return text
+    raise InvalidValue(f"format must be csv, json or md, got {fmt!r}", field="format")

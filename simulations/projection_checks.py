@@ -5,7 +5,8 @@ How: one `SideEventTailer` per region with a memory cursor feeds that region's `
 node's own code path: `api.node.attach_views` does the same over a durable store). After each
 step, for every case the step touched, the live view of each side must show the side's status
 and terminality as its decider summarises the side, and must equal a replay of that case's
-records alone; at the end every view of every region is compared with a full replay. Each
+records alone; at the end every view of every region is compared with a full replay, and the
+sides of every joint case are put side by side (`projections.joint.agreement`). Each
 difference is a `projection` violation, counted in `summary.json` as `projection_mismatches`.
 Reading the log changes nothing in the run, so the trace hash is unaffected.
 """
@@ -18,6 +19,7 @@ from weakref import WeakKeyDictionary
 
 from domain import invariants as inv
 from projections.cases import CaseView, apply
+from projections.joint import agreement
 from projections.records import SideEvent
 from projections.views import Views
 from regions.core.side_events import SideEventTailer
@@ -101,7 +103,23 @@ def all_views(world: World, workload: Workload) -> list[inv.Violation]:
             if live.views.cases.get(case_id) != replay.cases.get(case_id):
                 found.append(inv.Violation(case_id, RULE, f"{code}: live view differs from a "
                                            "full replay"))
+    found += agreements(world)
     return _found(world, found)
+
+
+def agreements(world: World) -> list[inv.Violation]:
+    """Every region's side of each joint case, side by side: the agreement view must find none
+    of its disagreements (what staff would be shown as the reason)."""
+    sides: dict[str, list[CaseView]] = {}
+    for live in _regions(world).values():
+        for view in live.views.cases.values():
+            sides.setdefault(view.case_id, []).append(view)
+    found: list[inv.Violation] = []
+    for case_id, views in sorted(sides.items()):
+        if any(v.role == "destination" for v in views):
+            for reason in agreement(views, complete=True).disagreements:
+                found.append(inv.Violation(case_id, RULE, f"the sides disagree: {reason}"))
+    return found
 
 
 def mismatches(world: World) -> int:

@@ -1,4 +1,4 @@
-"""`tongban report quarterly` and `tongban projections status|rebuild`: the read models over a
+"""`tongban report quarterly|reconciliation` and `tongban projections status|rebuild`: the read models over a
 region's store, from the command line.
 
 The node keeps its views in memory, rebuilt from its log at start-up (`api.node.attach_views`);
@@ -85,6 +85,34 @@ def quarterly_command(
     views, _, _, _ = replay("quarterly", region, store, dsn, schema, sqlite_dir)
     rows = quarterly(views.cases.values(), start, end)
     print(render(rows, fmt, region=str(region or ""), quarter=quarter.upper()), end="")
+
+
+@report_app.command("reconciliation")
+def reconciliation_command(
+    quarter: Quarter,
+    region: Region = None,
+    store: Store = None,
+    dsn: Dsn = None,
+    schema: Schema = None,
+    sqlite_dir: SqliteDir = None,
+    fmt: Format = "md",
+) -> None:
+    """Transfers sent and received in the quarter, in fen: matched, mismatched (with the
+    difference), corrected, outstanding."""
+    from projections.reconciliation import reconcile, render
+    from projections.report import quarter_period
+
+    try:
+        start, end = quarter_period(quarter)
+        if fmt not in ("csv", "json", "md"):
+            raise InvalidValue(f"--format must be csv, json or md, got {fmt!r}")
+    except InvalidValue as exc:
+        print(f"tongban report reconciliation: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    views, _, _, _ = replay("reconciliation", region, store, dsn, schema, sqlite_dir)
+    code = str(region) if region else next((v.region for v in views.cases.values()), "")
+    rec = reconcile(views.cases.values(), code, start, end)
+    print(render(rec, fmt, period=quarter.upper()), end="")
 
 
 @projections_app.command("status")

@@ -32,3 +32,22 @@ def test_a_view_that_loses_events_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
     result = run(seed=5, cases=30, faults=())
     assert projection_checks.mismatches(result.world) > 0
     assert any("[projection]" in v for v in result.violations)
+
+
+def test_sides_that_disagree_on_the_money_are_caught() -> None:
+    """The final check puts every joint case's sides side by side; a destination that shows one
+    fen less than the origins remitted is reported with the difference."""
+    import dataclasses
+
+    result = run(seed=5, cases=60, faults=())
+    assert projection_checks.agreements(result.world) == []
+    for live in projection_checks._regions(result.world).values():
+        for case_id, view in live.views.cases.items():
+            if view.role == "destination" and view.status == "completed" and view.amount_received:
+                live.views.cases[case_id] = dataclasses.replace(
+                    view, amount_received=view.amount_received - 1)
+                found = projection_checks.agreements(result.world)
+                assert [v.case_id for v in found] == [case_id]
+                assert "difference -1" in found[0].detail
+                return
+    raise AssertionError("the run completed no transfer")

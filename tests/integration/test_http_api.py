@@ -72,6 +72,15 @@ def test_a_pension_transfer_through_the_api_only(nats_server: Any, tmp_path: Pat
                                 quarter_of(dt.datetime.now(dt.UTC)), "--format", "json", *flags))
     row = next(r for r in report["rows"] if r["item"] == "b1-7")
     assert row["received"] >= 1 and row["completed"] >= 1 and row["role"] == "destination"
+    quarter = quarter_of(dt.datetime.now(dt.UTC))
+    received = json.loads(tongban("report", "reconciliation", "--quarter", quarter,
+                                  "--format", "json", *flags))
+    assert received["received"] >= 1 and received["matched"] == received["received"]
+    assert received["mismatched"] == [] and received["stated_fen"] == received["received_fen"]
+    flags[1] = "610800"
+    sent = json.loads(tongban("report", "reconciliation", "--quarter", quarter,
+                              "--format", "json", *flags))
+    assert sent["sent"] == received["received"] and sent["sent_fen"] == received["received_fen"]
 
 
 def tongban(*args: str) -> str:
