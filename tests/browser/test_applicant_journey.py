@@ -46,7 +46,7 @@ def test_an_applicant_follows_a_pension_transfer_to_completion(
         page.get_by_label("居民身份证号码").fill(citizen_id())
         page.get_by_label("转出地").select_option("610800")
         page.get_by_role("button", name="提交申请").click()
-        assert page.locator("#case-number").count() == 1, page.inner_text("main")
+        page.wait_for_selector("#case-number")  # count() would not wait for the navigation
         number = page.inner_text("#case-number")
         code = page.inner_text("#query-code")
         assert number.startswith("150600-") and len(code) == 10
