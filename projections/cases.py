@@ -74,6 +74,10 @@ class CaseView:
     #: Funds arrived that differed from what the origins stated, at some point (reconciliation
     #: counts such a case as corrected once the amounts agree).
     amount_differed: bool = False
+    #: 好差评 scores given to this region for this case (1–5), in order.
+    ratings: tuple[int, ...] = ()
+    #: The 差评 follow-up (整改) of this side: "", "open", "overdue" or "closed".
+    follow_up: str = ""
     #: The side's joint-case milestones (`joint.MILESTONES`) with when each was first reached.
     milestones: tuple[tuple[str, dt.datetime], ...] = ()
     #: The side's first event (when this region first recorded the case).
@@ -89,6 +93,9 @@ class CaseView:
     def deadline(self) -> Deadline | None:
         """The earliest running deadline: what the page shows as "办理时限"."""
         return min(self.deadlines, key=lambda d: d.due_at, default=None)
+
+
+FOLLOW_UP = {"FollowUpOpened": "open", "FollowUpOverdue": "overdue", "FollowUpClosed": "closed"}
 
 
 def _actor(event: Event) -> str:
@@ -122,6 +129,11 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
     if milestone:
         changes["milestones"] = reached(view.milestones, milestone, event.at)
     payload = record.payload
+    if record.type in ("RatingGiven", "RatingReceived") and (
+            payload.get("rated_region") in ("", record.region)):
+        changes["ratings"] = (*view.ratings, int(payload.get("score", 0)))
+    elif record.type in FOLLOW_UP:
+        changes["follow_up"] = FOLLOW_UP[record.type]
     if view.opened_at is None:
         changes["opened_at"] = event.at
     if record.type == "ApplicationSubmitted":

@@ -20,12 +20,16 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from zoneinfo import ZoneInfo
 
+from domain.calendar import WorkingCalendar
 from domain.kernel import InvalidValue
 from projections.cases import CaseView
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 COLUMNS = ("item", "mode", "role", "received", "completed", "finished", "on_time",
-           "on_time_rate", "median_days", "p90_days", "overdue_open")
+           "on_time_rate", "median_days", "p90_days", "overdue_open", "median_working_days",
+           "p90_working_days", "ratings", "rating_avg", "poor_ratings", "follow_ups_open",
+           "follow_ups_overdue")
+POOR_RATING = 2  # 差评: 1 or 2 of 5 (domain.protocols.casework)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,16 @@ class Row:
     median_days: float | None
     p90_days: float | None
     overdue_open: int
+    #: Handling time in working days (Chinese statutory calendar), when a calendar is given.
+    median_working_days: float | None = None
+    p90_working_days: float | None = None
+    #: 好差评 given to this region for the group's cases, their average, the 差评 among them,
+    #: and the 差评 follow-ups (整改) still open or past their due date.
+    ratings: int = 0
+    rating_avg: float | None = None
+    poor_ratings: int = 0
+    follow_ups_open: int = 0
+    follow_ups_overdue: int = 0
 
 
 def quarter_period(quarter: str) -> tuple[dt.datetime, dt.datetime]:
@@ -78,7 +92,8 @@ def _p90(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
 
 
-def quarterly(cases: Iterable[CaseView], start: dt.datetime, end: dt.datetime) -> list[Row]:
+def quarterly(cases: Iterable[CaseView], start: dt.datetime, end: dt.datetime,
+              calendar: WorkingCalendar | None = None) -> list[Row]:
     groups: dict[tuple[str, str, str], list[CaseView]] = {}
     for view in cases:
         if _within(view.opened_at, start, end) or _within(view.finished_at, start, end):
@@ -90,13 +105,22 @@ def quarterly(cases: Iterable[CaseView], start: dt.datetime, end: dt.datetime) -
         days = [(v.finished_at - v.opened_at).total_seconds() / 86400  # type: ignore[operator]
                 for v in finished if v.opened_at is not None]
         on_time = sum(not v.overdue for v in finished)
+        work = [float(calendar.working_days_between(v.opened_at, v.finished_at).days)
+                for v in finished if calendar and v.opened_at and v.finished_at]
+        scores = [score for v in views for score in v.ratings]
         rows.append(Row(
             item, mode, role, received=sum(_within(v.opened_at, start, end) for v in views),
             completed=sum(v.status == "completed" for v in finished), finished=len(finished),
             on_time=on_time, on_time_rate=round(on_time / len(finished), 4) if finished else None,
             median_days=round(statistics.median(days), 2) if days else None,
             p90_days=round(_p90(days), 2) if days else None,
-            overdue_open=sum(bool(v.overdue) and not v.terminal for v in views)))
+            overdue_open=sum(bool(v.overdue) and not v.terminal for v in views),
+            median_working_days=statistics.median(work) if work else None,
+            p90_working_days=_p90(work) if work else None,
+            ratings=len(scores), rating_avg=round(statistics.mean(scores), 2) if scores else None,
+            poor_ratings=sum(score <= POOR_RATING for score in scores),
+            follow_ups_open=sum(v.follow_up in ("open", "overdue") for v in views),
+            follow_ups_overdue=sum(v.follow_up == "overdue" for v in views)))
     return rows
 
 

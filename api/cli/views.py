@@ -72,7 +72,8 @@ def quarterly_command(
     sqlite_dir: SqliteDir = None,
     fmt: Format = "md",
 ) -> None:
-    """Per item, mode and role: received, completed, on-time rate, handling days, overdue."""
+    """Per item, mode and role: received, completed, on-time rate, handling days (calendar and
+    working), overdue, ratings (average, 差评, follow-ups open and overdue)."""
     from projections.report import quarter_period, quarterly, render
 
     try:
@@ -82,8 +83,11 @@ def quarterly_command(
     except InvalidValue as exc:
         print(f"tongban report quarterly: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
+    from regions.runtime.bootstrap import default_rules
+
     views, _, _, _ = replay("quarterly", region, store, dsn, schema, sqlite_dir)
-    rows = quarterly(views.cases.values(), start, end)
+    config = _config("quarterly", region, store, dsn, schema, sqlite_dir, None)
+    rows = quarterly(views.cases.values(), start, end, default_rules(config).calendar)
     print(render(rows, fmt, region=str(region or ""), quarter=quarter.upper()), end="")
 
 

@@ -136,3 +136,16 @@ def test_reconciliation_figures_match_a_hand_count() -> None:
     assert (rec.matched, rec.corrected) == (2, 1)
     assert [(x.case_number, x.difference_fen) for x in rec.mismatched] == [("N3", -50)]
     assert [(x.case_number, x.difference_fen) for x in rec.outstanding] == [("N4", -300)]
+
+
+def test_each_rating_shows_on_the_rated_region_and_a_poor_one_has_its_follow_up() -> None:
+    _, views = federation()
+    rated = 0
+    for region_views in views.values():
+        for view in region_views.cases.values():
+            for score in view.ratings:
+                rated += 1
+                assert 1 <= score <= 5
+                if score <= 2:
+                    assert view.follow_up in ("open", "overdue", "closed"), view.case_number
+    assert rated > 0

@@ -52,7 +52,7 @@ def test_a_hand_computed_quarter() -> None:
             on_time_rate=1.0, median_days=2.0, p90_days=2.0, overdue_open=0),
     ]
     csv_text = render(rows, "csv", region="150600", quarter="2026Q4")
-    assert csv_text.splitlines()[1] == "b1-7,joint,destination,6,4,5,4,0.8,4.0,10.0,1"
+    assert csv_text.splitlines()[1] == "b1-7,joint,destination,6,4,5,4,0.8,4.0,10.0,1,,,0,,0,0,0"
     assert "| b1-7 | joint | destination | 6 |" in render(rows, "md", region="150600",
                                                           quarter="2026Q4")
 
@@ -64,3 +64,25 @@ def test_the_days_after_the_cutoff_belong_to_the_next_quarter() -> None:
     assert quarter_of(at(12, 26, 1)) == "2027Q1"
     assert quarter_of(at(3, 26, 1)) == "2026Q2"
     assert quarter_of(at(9, 25, 1)) == "2026Q3"
+
+
+def test_working_days_ratings_and_follow_ups_by_hand() -> None:
+    """November 2026 has no holiday: Mon 2nd -> Fri 6th is 4 working days (3rd..6th), Fri 6th
+    -> Mon 9th is 1 (the weekend does not count), Mon 2nd -> Mon 16th is 10; p90 of three is
+    the largest. Ratings 5, 4 and 1 average 3.33; the 1 is a 差评 whose follow-up is overdue."""
+    from dataclasses import replace
+
+    from domain.calendar import WorkingCalendar
+
+    cases = [
+        replace(case(1, at(11, 2), at(11, 6)), ratings=(5,)),
+        replace(case(2, at(11, 6), at(11, 9)), ratings=(4,)),
+        replace(case(3, at(11, 2), at(11, 16)), ratings=(1,), follow_up="overdue"),
+        replace(case(4, at(11, 3), None), follow_up="closed"),
+    ]
+    start, end = quarter_period("2026Q4")
+    (row,) = quarterly(cases, start, end, WorkingCalendar.with_files())
+    assert (row.median_working_days, row.p90_working_days) == (4.0, 10.0)
+    assert (row.median_days, row.p90_days) == (4.0, 14.0)
+    assert (row.ratings, row.rating_avg, row.poor_ratings) == (3, 3.33, 1)
+    assert (row.follow_ups_open, row.follow_ups_overdue) == (1, 1)
