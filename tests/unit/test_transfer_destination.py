@@ -18,6 +18,7 @@ from domain.protocols.transfer import (
     ContributionYear,
     RecordFundsReceived,
     RemitFunds,
+    SendContactLetters,
     TransferOutHeld,
     application,
 )
@@ -142,6 +143,29 @@ def test_acceptance_records_the_contact_letter_deadline_and_the_policy_meets_it(
     assert letter.to_region == ORIGIN and letter.two_phase is False  # type: ignore[attr-defined]
     assert any(e.TYPE == "DeadlineCleared" and e.step == "contact_letter"  # type: ignore[attr-defined]
                for e in events)
+
+
+@pytest.mark.parametrize("supplement", [False, True])
+def test_contact_letters_before_acceptance_are_refused_like_other_wrong_state_commands(
+        supplement: bool) -> None:
+    world = TransferWorld(TRANSFERS, random.Random(1))
+    case = world.submit("pension_transfer", ("e1" * 32), DEST, (ORIGIN,), 1)
+    side = world.sides[(case, DEST)]
+    if supplement:
+        world.execute(side, RequestSupplement(actor=staff(DEST), missing_kinds=("id_card",)))
+    before = side.state
+    with pytest.raises(DomainError) as caught:
+        side.decider.decide(side.state, SendContactLetters(actor=Actor.system(
+            "transfer_policy", DEST)), world.now)
+    assert caught.value.code == "not_accepted"
+    assert side.state is before
+
+
+def test_contact_letters_already_sent_are_a_quiet_no_op_for_the_policy_retry() -> None:
+    world, case = started()
+    side = world.sides[(case, DEST)]
+    assert side.decider.decide(side.state, SendContactLetters(actor=Actor.system(
+        "transfer_policy", DEST)), world.now) == []
 
 
 def test_a_withdrawal_before_the_letters_ends_the_case_at_once() -> None:
