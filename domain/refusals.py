@@ -123,6 +123,7 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "bank_ref_required": Refusal("funds move with their bank reference", "bank_ref"),
     "duplicate_bank_ref": Refusal("this bank reference is already recorded for the case",
                                   "bank_ref"),
+    "not_accepted": _state("the intake is not accepted yet: contact letters follow acceptance"),
     "funds_not_expected": _state("no funds are expected in the case's current state"),
     "no_benefit": _state("this scheme has no benefit to start"),
     "benefit_already_started": _state("the benefit has already started"),

@@ -137,6 +137,10 @@ class DestinationSide(TransferBase):
                         now: dt.datetime) -> list[Event] | None:
         """The destination's own next steps (`policy` issues them); [] when no longer due."""
         if isinstance(c, SendContactLetters):
+            if s.phase in ("submitted", "supplement_requested"):
+                # too early is a wrong state (refused); already sent is a policy retry ([])
+                raise IllegalCommand(f"no contact letters before the intake is accepted "
+                                     f"({s.phase})", code="not_accepted")
             if s.phase != "accepted" or s.letters_sent:
                 return []
             letters: list[Event] = [ContactLetterIssued(
