@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 MESSAGE_FAULTS = ("drop", "duplicate", "reorder", "delay")
 NETWORK_FAULTS = ("partition",)
 NODE_FAULTS = ("crash_after_commit", "crash_before_ack", "crash_mid_transaction")
-BROKER_FAULTS = ("redeliver", "dedup_expired", "stream_recreated", "acks_lost", "stored_lost")
+BROKER_FAULTS = ("redeliver", "dedup_expired", "stream_recreated", "acks_lost", "stored_lost",
+                 "publish_fails")
 CLOCK_FAULTS = ("clock_skew",)
 FINANCE_FAULTS = ("funds_late", "funds_duplicated", "funds_short")
 CLIENT_FAULTS = ("command_retry",)
@@ -52,8 +53,9 @@ class FaultPlan:
             "crash_after_commit": (0.002, 0.01), "crash_before_ack": (0.002, 0.01),
             "crash_mid_transaction": (0.002, 0.01), "redeliver": (0.005, 0.03),
             "dedup_expired": (0.002, 0.01), "stream_recreated": (0.0005, 0.002),
-            "acks_lost": (0.002, 0.01), "stored_lost": (0.001, 0.005), "clock_skew": (1.0, 1.0),
-            "funds_late": (0.05, 0.2), "funds_duplicated": (0.02, 0.1), "funds_short": (0.01, 0.05),
+            "acks_lost": (0.002, 0.01), "stored_lost": (0.001, 0.005),
+            "publish_fails": (0.005, 0.02), "clock_skew": (1.0, 1.0),
+            "funds_late": (0.05, 0.2), "funds_duplicated": (0.02, 0.1), "funds_short": (0.05, 0.15),
             "command_retry": (0.02, 0.1),
         }
         rates = {}

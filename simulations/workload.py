@@ -39,6 +39,7 @@ from domain.values import CaseNumber, CitizenId, RegionCode
 from regions.core.commands import CommandRequest, CommandService
 from regions.core.errors import CommandInProgress
 from regions.core.sides import SideView
+from simulations import edges
 from simulations.world import SIM_REGISTER_KEY, World
 
 #: The key the simulated nodes derive person keys with (so tests can find a register entry).
@@ -247,14 +248,17 @@ class Workload:
         delay = dt.timedelta(minutes=rng.uniform(30, 24 * 60))
         if plan.fire("funds_late", rng):
             delay += dt.timedelta(days=rng.uniform(1, 10))
-        amount = remitted.amount_fen
-        if plan.fire("funds_short", rng) and amount > 100:
-            amount -= rng.randint(1, 100)
-        notice = RecordFundsReceived(
-            actor=Actor.backend("bank", destination), from_region=origin, amount_fen=amount,
-            bank_ref=remitted.bank_ref, value_date=_china_date(self.world.sched.now + delay))
-        self.world.sched.after(delay, f"bank:{destination}",
-                               lambda: self._execute(destination, case_id, notice))
+        amounts = [remitted.amount_fen]
+        if plan.fire("funds_short", rng):  # an amount off the sheet's: biased to the edges
+            amounts = edges.credits(remitted.amount_fen, rng, self.world.edges)
+        for part, amount in enumerate(amounts):
+            ref = remitted.bank_ref if len(amounts) == 1 else f"{remitted.bank_ref}/{part + 1}"
+            notice = RecordFundsReceived(
+                actor=Actor.backend("bank", destination), from_region=origin, amount_fen=amount,
+                bank_ref=ref, value_date=_china_date(self.world.sched.now + delay))
+            self.world.sched.after(delay + dt.timedelta(minutes=part), f"bank:{destination}",
+                                   functools.partial(self._execute, destination, case_id,
+                                                     notice))
         if plan.fire("funds_duplicated", rng):
             self.world.sched.after(delay + dt.timedelta(minutes=rng.uniform(1, 600)),
                                    f"bank:{destination}",

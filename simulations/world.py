@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,8 @@ class World:
         self.touched: set[str] = set()
         #: Re-send requests receivers made (an oracle: none in a run that lost nothing).
         self.resend_requests = 0
+        #: Edges of the workload reached (simulations/edges.py), asserted across the CI batch.
+        self.edges: Counter[str] = Counter()
         self._background_at = self.sched.now
         self.regions: dict[str, SimRegion] = {}
         skew_rng = self.sched.rng("clock_skew")
@@ -193,6 +196,8 @@ class World:
                     self.sent_at.setdefault(item.event_id, self.sched.now)
                 self.send(code, item)
         except BrokerError:
+            if self.plan.injected.get("publish_fails"):
+                self.edges["publish_failed_then_retried"] += 1
             self.schedule_relay(code, dt.timedelta(seconds=2))
             return
         sim.region.relay.advance(batch, now)
@@ -207,21 +212,36 @@ class World:
         if pair in self.partitions:
             self.partitioned_buffer.append((pair, out, receiver))
             return
+        if "publish_fails" in self.plan.rates and self.plan.fire("publish_fails", rng):
+            # The broker refuses the publish and the node keeps running: the relay must not
+            # advance past the batch, and retries it (the path a swallowed error never ran).
+            # Drawn only when the kind is on, so runs without it keep their traces.
+            raise BrokerError(f"publish to {receiver} failed (simulated)")
         if self.plan.fire("drop", rng):
             return  # lost after the relay counted it as published: only the HWM can tell
         if self.plan.fire("reorder", rng) or self.plan.fire("delay", rng):
             delay = dt.timedelta(milliseconds=rng.uniform(5, 3000))
             self.sched.after(delay, f"late:{receiver}", lambda: self._publish(out, receiver))
             return
-        self._publish(out, receiver)
+        self._publish(out, receiver, raising=True)
         if self.plan.fire("duplicate", rng):
             self._publish(out, receiver)
 
-    def _publish(self, out: Outgoing, receiver: str) -> None:
+    def send_quietly(self, sender: str, item: WireItem) -> None:
+        """Heartbeats, re-send requests and re-sends: a failed publish is retried by the next
+        period's heartbeat or gap check, as the node does."""
+        try:
+            self.send(sender, item)
+        except BrokerError:
+            return
+
+    def _publish(self, out: Outgoing, receiver: str, *, raising: bool = False) -> None:
         try:
             self.server.publish_now(out)
         except BrokerError:
-            return  # a stream gone or down: the message is lost; links repair it
+            if raising:
+                raise  # the relay's publish: it retries without advancing
+            return  # a late or buffered copy: lost; links repair it
         self.schedule_inbox(receiver, dt.timedelta(milliseconds=2))
 
     def _inbox_tick(self, code: str, when: dt.datetime) -> None:
@@ -255,11 +275,11 @@ class World:
             self.server.faults.lose_acks(code, min(len(result.ack), rng.randint(1, 5)))
         for request in result.resend_requests:
             self.resend_requests += 1
-            self.send(code, request)
+            self.send_quietly(code, request)
         for request in result.resends_asked_of_us:
             for item in sim.region.relay.resend(request.destination, request.from_seq,
                                                 request.to_seq):
-                self.send(code, item)
+                self.send_quietly(code, item)
         if deliveries:
             self.schedule_inbox(code)
         info = sim.broker.consumer_info_now(subjects.event_stream_name(code),
@@ -296,10 +316,10 @@ class World:
             sim = self.regions[code]
             now = self.local_now(code)
             for item in sim.region.relay.heartbeat(now):
-                self.send(code, item)
+                self.send_quietly(code, item)
             for request in sim.region.inbox.check_gaps(now):
                 self.resend_requests += 1
-                self.send(code, request)
+                self.send_quietly(code, request)
             if self.plan.fire("redeliver", rng):
                 self.server.faults.expire_ack_wait(code)
                 self.schedule_inbox(code)
@@ -325,7 +345,7 @@ class World:
         for destination, high in sorted(relay.high_water_marks().items()):
             low = max(1, high - rng.randint(0, 3))
             for item in relay.resend(destination, low, high):
-                self.send(code, item)
+                self.send_quietly(code, item)
 
     def heal(self, link: frozenset[str] | None = None) -> None:
         keep = []
