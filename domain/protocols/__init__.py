@@ -56,6 +56,26 @@ def _load() -> dict[str, ProtocolSpec]:
 
 PROTOCOLS: dict[str, ProtocolSpec] = _load()
 
+#: The status a side reports while a person is needed (an overlay on its phase, not a phase).
+NEEDS_ATTENTION = "needs_attention"
+
+
+def statuses(spec: ProtocolSpec) -> frozenset[str]:
+    """Every status a side of `spec`'s process can report (`Decider.status`): each phase of its
+    transition table and of its allowed terminal pairs, and `needs_attention`. Derived from the
+    protocol's own tables so the contract's enumeration cannot drift from the deciders; the
+    transfer schemes keep their table in `transfer` (their modules only configure it)."""
+    import importlib
+
+    from domain.protocols.casework import ABSENT
+
+    table = spec.transitions
+    if not table:
+        shared = getattr(importlib.import_module(spec.module), "transfer", None)
+        table = frozenset(getattr(shared, "TRANSITIONS", frozenset()))
+    phases = {phase for pair in (*table, *spec.allowed_terminal_pairs) for phase in pair}
+    return frozenset(phases - {"", ABSENT}) | {NEEDS_ATTENTION}
+
 
 def modes_run(process: str) -> tuple[str, ...]:
     """The modes the protocol of a catalogue process runs (none when no protocol runs it): what

@@ -17,7 +17,7 @@ from typing import Any, Final
 from pydantic import TypeAdapter
 
 from domain.payloads import MAX_INT, MAX_ITEMS, MAX_TEXT
-from domain.protocols import PROTOCOLS
+from domain.protocols import PROTOCOLS, statuses
 from domain.protocols.details import BY_PROTOCOL
 from regions.core.commands import ERRORS, CommandError
 from regions.core.outcome import Outcome
@@ -57,6 +57,7 @@ def command_definitions(existing: Mapping[str, Any]) -> dict[str, Any]:
     error["field"]["description"] = (
         "The field at fault, as a path in the request (`command.details.origins[0]`); "
         "`command.type` when the command is not allowed in the case's current state.")
+    _statuses(definitions["Outcome"]["properties"]["status"])
     _identified(definitions["Submit"])
     for name in command_types():  # a command object is its `type` and its fields, no more
         definitions[name]["properties"] = {
@@ -78,6 +79,33 @@ def _error_table() -> str:
         "the domain also appears as the reason of `CounterpartEventRejected` on the feed "
         "(\"<code>: <message>\").", "",
         "| code | meaning | field | kind | HTTP |", "|---|---|---|---|---|", *rows])
+
+
+def reported_statuses() -> list[str]:
+    """Every status an outcome can carry: "" (no side, e.g. a refused new case) and each status
+    any process's deciders report (`domain.protocols.statuses`)."""
+    return ["", *sorted(set().union(*(statuses(spec) for spec in PROTOCOLS.values())))]
+
+
+def _statuses(status: dict[str, Any]) -> None:
+    """`Outcome.status`: the enumeration, and each process's allowed final pairs."""
+    status["enum"] = reported_statuses()
+    by_pairs: dict[frozenset[tuple[str, str]], list[str]] = {}
+    for process, spec in PROTOCOLS.items():
+        by_pairs.setdefault(spec.allowed_terminal_pairs, []).append(process)
+    rows = [f"| {', '.join(f'`{p}`' for p in sorted(processes))} | "
+            f"{', '.join(f'({a}, {b})' for a, b in sorted(pairs))} |"
+            for pairs, processes in sorted(by_pairs.items(), key=lambda kv: sorted(kv[1]))]
+    status["description"] = "\n".join([
+        "The case's status at this region after the command (empty when no side exists). "
+        "`needs_attention` is an overlay: a person is needed while the side is not over. A "
+        "case ends only in one of its process's allowed final pairs: (the status at the region "
+        "that took the application, the status at its counterpart — the origin, the handling "
+        "or the partner region; `absent` when the counterpart never opened a side).", "",
+        "| processes | allowed final pairs |", "|---|---|", *rows])
+    status["x-allowed-terminal-pairs"] = {  # the same, for a machine
+        process: [list(pair) for pair in sorted(spec.allowed_terminal_pairs)]
+        for process, spec in sorted(PROTOCOLS.items())}
 
 
 def _identified(submit: dict[str, Any]) -> None:
