@@ -201,6 +201,29 @@ def money(world: World, workload: Workload, case_id: str) -> list[inv.Violation]
     return found
 
 
+def completed_on_exact_funds(world: World, workload: Workload,
+                             case_id: str) -> list[inv.Violation]:
+    """A destination completes only when each origin's credits add up, to the fen, to what its
+    info sheet states (summed here from the bank notices, not from the decider's matching)."""
+    found = []
+    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
+        stated: dict[str, int] = {}
+        credited: dict[str, int] = {}
+        for event in events:
+            if event.TYPE == "InfoSheetReceived":
+                stated[event.from_region] = event.sheet.amount_fen  # type: ignore[attr-defined]
+            elif event.TYPE == "FundsReceived":
+                origin = event.from_region  # type: ignore[attr-defined]
+                credited[origin] = credited.get(origin, 0) + event.amount_fen  # type: ignore[attr-defined]
+            elif event.TYPE == "TransferCompleted":
+                for origin, amount in sorted(stated.items()):
+                    if credited.get(origin, 0) != amount:
+                        found.append(inv.Violation(cid, "completed_on_exact_funds",
+                                                   f"{region} completed with {credited.get(origin, 0)}"
+                                                   f" fen from {origin}, whose sheet states {amount}"))
+    return found
+
+
 def takeover_timing(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
     """Where the relationship moves on the info sheet (unemployment, medical), the destination
     takes it over the moment the last sheet arrives, never waiting for the money, and never
@@ -245,6 +268,7 @@ def resends_only_after_loss(world: World, workload: Workload) -> list[inv.Violat
     return []
 
 
-checkers.CASE_CHECKS.extend([deadlines, honest_counterparts, money, takeover_timing])
+checkers.CASE_CHECKS.extend([deadlines, honest_counterparts, money, completed_on_exact_funds,
+                             takeover_timing])
 checkers.FINAL_CHECKS.extend([residence_at_quiescence, terminal_against_waiting,
                               resends_only_after_loss])
