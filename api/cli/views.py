@@ -62,6 +62,19 @@ def replay(
     return views, position, head, seconds
 
 
+def period(command: str, quarter: str, fmt: str) -> tuple[dt.datetime, dt.datetime]:
+    """The report's [start, end) and a checked format; exit 2 with a clear line otherwise."""
+    from projections.report import quarter_period
+
+    try:
+        if fmt not in ("csv", "json", "md"):
+            raise InvalidValue(f"--format must be csv, json or md, got {fmt!r}")
+        return quarter_period(quarter)
+    except InvalidValue as exc:
+        print(f"tongban report {command}: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+
+
 @report_app.command("quarterly")
 def quarterly_command(
     quarter: Quarter,
@@ -74,15 +87,9 @@ def quarterly_command(
 ) -> None:
     """Per item, mode and role: received, completed, on-time rate, handling days (calendar and
     working), overdue, ratings (average, 差评, follow-ups open and overdue)."""
-    from projections.report import quarter_period, quarterly, render
+    from projections.report import quarterly, render
 
-    try:
-        start, end = quarter_period(quarter)
-        if fmt not in ("csv", "json", "md"):
-            raise InvalidValue(f"--format must be csv, json or md, got {fmt!r}")
-    except InvalidValue as exc:
-        print(f"tongban report quarterly: {exc}", file=sys.stderr)
-        raise typer.Exit(2) from None
+    start, end = period("quarterly", quarter, fmt)
     from regions.runtime.bootstrap import default_rules
 
     views, _, _, _ = replay("quarterly", region, store, dsn, schema, sqlite_dir)
@@ -104,15 +111,8 @@ def reconciliation_command(
     """Transfers sent and received in the quarter, in fen: matched, mismatched (with the
     difference), corrected, outstanding."""
     from projections.reconciliation import reconcile, render
-    from projections.report import quarter_period
 
-    try:
-        start, end = quarter_period(quarter)
-        if fmt not in ("csv", "json", "md"):
-            raise InvalidValue(f"--format must be csv, json or md, got {fmt!r}")
-    except InvalidValue as exc:
-        print(f"tongban report reconciliation: {exc}", file=sys.stderr)
-        raise typer.Exit(2) from None
+    start, end = period("reconciliation", quarter, fmt)
     views, _, _, _ = replay("reconciliation", region, store, dsn, schema, sqlite_dir)
     code = str(region) if region else next((v.region for v in views.cases.values()), "")
     rec = reconcile(views.cases.values(), code, start, end)
