@@ -23,7 +23,7 @@ if os.environ.get("HYPOTHESIS_PROFILE"):
 elif os.environ.get("CI", "").lower() not in ("true", "1"):
     settings.load_profile("dev")
 
-_TIERS = ("unit", "property", "integration", "e2e", "browser")
+_TIERS = ("unit", "property", "integration", "e2e", "browser", "hostile")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
