@@ -48,6 +48,10 @@ class StoreRefused(Exception):
     so the inbox diverts the one message that caused it instead of retrying it forever."""
 
 
+class PersistentConflict(RuntimeError):
+    """Version conflicts with other writers outlasted the retries: contention, not bad data."""
+
+
 class IdempotencyConflict(DomainError):
     """A command id used again with a different request."""
 

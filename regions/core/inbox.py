@@ -10,8 +10,15 @@ Exactly-once is keyed on origin identity, never on broker sequence numbers: each
   count a gap. A gap that persists past `gap_bound` — including one only visible through the
   origin's announced high-water mark, i.e. a lost *last* message — produces a `ResendRequest`
   to the origin, which re-sends from its own store.
-Messages that don't decode or come from a region we don't know go to quarantine with the reason;
-an authentic event the domain refuses is recorded by the node as `CounterpartEventRejected`.
+Fail closed (issue 11): a message goes to quarantine with its reason — acknowledged, so it is
+not redelivered forever, and touching no case — when it does not decode (bounded nesting
+included), when its subject does not parse or names another origin than its envelope, when its
+origin is not a peer or it is addressed to another region, when its sender is not party to its
+case (`membership`), and when anything else goes wrong for it alone: every exception but a lost
+store is caught per message, and the rest of the batch goes on. A quarantined message that still
+said where it sat on its link steps the link over it, so the link is never blocked. An authentic
+event the domain refuses, from a party to its case, is recorded by the node as
+`CounterpartEventRejected`.
 
 One transaction per fetched batch (design §5, reference/throughput.md §3): every message of the
 batch that is next on its link, the held successors it releases, the quarantine records and the
@@ -33,9 +40,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import (
+    ConnectionNotFromPoolError,
+    ConnectionPoolClosedError,
+    PersistenceError,
+)
 
 from domain.kernel import DomainError
-from regions.core.errors import DecodeError, StoreRefused
+from regions.core import membership
+from regions.core.errors import DecodeError, PersistentConflict, StoreRefused
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.core.node import RegionNode
 from regions.core.store import Quarantined, stable_id
@@ -47,6 +60,12 @@ log = logging.getLogger("tongban.inbox")
 #: `link_record()` JSON, not wire bytes, so an operator can replay it (`regions.runtime.quarantine`).
 LINK_RECORD_HEADER = "Tongban-Quarantined-Form"
 LINK_RECORD_FORM = "link-record"
+
+
+#: What a lost or refusing store raises: never the message's fault, so never a reason to divert
+#: it (the batch fails, nothing is acked, the broker redelivers once the store is back).
+STORE_FAILURES = (PersistenceError, ConnectionPoolClosedError, ConnectionNotFromPoolError,
+                  PersistentConflict, OSError, MemoryError)
 
 
 def link_record(message: LinkMessage) -> bytes:
@@ -149,6 +168,8 @@ class Inbox:
             return self.decode(incoming.data, incoming.headers)
         except DecodeError as exc:
             return exc
+        except Exception as exc:  # a codec bug or an input no codec foresaw: this message only
+            return DecodeError(f"undecodable: {type(exc).__name__}: {exc}"[:500])
 
     def _handle_one(self, incoming: Incoming, now: dt.datetime, result: InboxResult,
                     uow: UnitOfWork | None, decoded: WireItem | DecodeError | None = None
@@ -177,9 +198,12 @@ class Inbox:
             self._quarantine(incoming, f"addressed to {destination}, not {self.node.region}",
                              now, result, uow)
             return
-        if incoming.subject_origin and incoming.subject_origin != origin:
-            self._quarantine(incoming, f"subject says origin {incoming.subject_origin}, "
-                             f"envelope says {origin}", now, result, uow)
+        if incoming.subject_origin != origin:  # fails closed: no parsed subject, no message
+            reason = (f"subject says origin {incoming.subject_origin}, envelope says {origin}"
+                      if incoming.subject_origin else
+                      f"subject {incoming.subject[:200]!r} is not an event subject naming "
+                      f"origin {origin}")
+            self._quarantine(incoming, reason, now, result, uow)
             return
         if isinstance(item, HighWaterMark):
             link = self.link(origin)
@@ -230,6 +254,10 @@ class Inbox:
 
     def _apply(self, link: _Link, message: LinkMessage, token: Any, now: dt.datetime,
                result: InboxResult, uow: UnitOfWork | None) -> None:
+        stranger = membership.refusal(self.node, message, uow)
+        if stranger:
+            self._divert(link, message, token, stranger, now, result, uow)
+            return
         try:
             outcome = (self.node.receive(message, now) if uow is None else
                        self.node.stage_receive(uow, message))
@@ -243,6 +271,17 @@ class Inbox:
                 raise  # the batch is retried message by message, where this is diverted
             # This message alone: the store will never take it, however often it comes.
             self._divert(link, message, token, f"store_refused: {exc}", now, result, None)
+            return
+        except STORE_FAILURES:
+            raise  # not this message's fault: the batch fails and is redelivered
+        except Exception as exc:
+            if uow is not None:
+                raise  # the batch is retried message by message, where this is diverted
+            log.warning("inbox: %s on link %s->%s #%d (event %s); quarantined",
+                        type(exc).__name__, message.origin, message.destination,
+                        message.link_seq, message.event_id, exc_info=True)
+            self._divert(link, message, token, f"internal_error: {type(exc).__name__}: {exc}"
+                         [:500], now, result, None)
             return
         link.recorded = message.link_seq
         result.ack.append(token)

@@ -30,7 +30,12 @@ from eventsourcing.persistence import DataError, IntegrityError, RecordConflictE
 from domain.kernel import Actor, Command, DomainError, Event, EventRef, Receive, event_from_payload
 from domain.refusals import field_of
 from regions.core.caches import Caches
-from regions.core.errors import CommandInProgress, IdempotencyConflict, StoreRefused
+from regions.core.errors import (
+    CommandInProgress,
+    IdempotencyConflict,
+    PersistentConflict,
+    StoreRefused,
+)
 from regions.core.idempotency import Idempotency
 from regions.core.messages import LinkMessage
 from regions.core.outcome import Outcome
@@ -154,7 +159,7 @@ class RegionNode:
                         return replay
             finally:
                 self.abort(uow)
-        raise RuntimeError("persistent version conflict")
+        raise PersistentConflict("persistent version conflict")
 
     def stage(self, uow: UnitOfWork, request: BatchedCommand) -> Outcome:
         """Decide one command into `uow`; it takes effect (and is announced) at `commit`.
@@ -221,13 +226,17 @@ class RegionNode:
         """
         for _ in range(MAX_CONFLICT_RETRIES):
             uow = self.begin(now)
-            outcome = self.stage_receive(uow, message, record_link=record_link)
+            try:
+                outcome = self.stage_receive(uow, message, record_link=record_link)
+            except BaseException:
+                self.abort(uow)
+                raise
             try:
                 self.commit(uow)
             except CONFLICTS:
                 continue
             return outcome
-        raise RuntimeError("persistent version conflict while receiving")
+        raise PersistentConflict("persistent version conflict while receiving")
 
     def stage_receive(self, uow: UnitOfWork, message: LinkMessage, *,
                       record_link: bool = True) -> Outcome:
@@ -257,7 +266,7 @@ class RegionNode:
                 return
             except CONFLICTS:
                 continue
-        raise RuntimeError("persistent version conflict while skipping a link position")
+        raise PersistentConflict("persistent version conflict while skipping a link position")
 
     def stage_skip(self, uow: UnitOfWork, origin: str, link_seq: int, ref: str) -> None:
         self.stager.stage_skip(uow, origin, link_seq, ref)

@@ -32,6 +32,8 @@ COUNTERS = (
      "quarantined"),
     ("tongban_deadline_misses", "Statutory deadlines recorded as missed (DeadlineMissed).",
      "deadline_misses"),
+    ("tongban_inbox_dropped", "Messages on the pull inbox that were not JetStream deliveries "
+     "(or overflowed its bounded queue), dropped.", "dropped"),
 )
 
 

@@ -38,6 +38,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 
 from domain.kernel import DomainError
+from regions.core import membership
 from regions.core.errors import DecodeError, StoreRefused
 from regions.core.inbox import LINK_RECORD_FORM, LINK_RECORD_HEADER
 from regions.core.messages import LinkMessage, WireItem
@@ -245,7 +246,7 @@ def _refusal(region: Region, record: Quarantined, item: LinkMessage) -> str:
         subject_origin = ""
     if subject_origin and subject_origin != item.origin:
         return f"subject says origin {subject_origin}, envelope says {item.origin}"
-    return ""
+    return membership.refusal(region.node, item, None)  # a replay is held to the inbox's rule
 
 
 def _skipped(app: EventStore, item: LinkMessage) -> bool:

@@ -35,7 +35,8 @@ from regions.runtime.driver import NodeDriver
 log = logging.getLogger("tongban.node")
 
 #: Counters of the process, summed over the drivers it ran.
-TOTALS = ("published", "consumed", "applied", "gaps", "quarantined", "deadline_misses")
+TOTALS = ("published", "consumed", "applied", "gaps", "quarantined", "deadline_misses",
+          "dropped")
 #: A readiness probe of the store that takes longer than this fails (s).
 PROBE_TIMEOUT = 2.0
 T = TypeVar("T")
@@ -134,6 +135,8 @@ class NodeStatus:
         if self.driver is not None:
             counts.update(self._driver_counts(self.driver))
         counts["deadline_misses"] += self._misses
+        # plain (non-JetStream) messages dropped on the pull inbox (a broker that has none: 0)
+        counts["dropped"] = getattr(self.broker, "dropped_deliveries", 0)
         return counts
 
     def _driver_counts(self, driver: NodeDriver) -> Counter[str]:

@@ -49,6 +49,7 @@ through the kernel's upcasters.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, NotRequired
@@ -70,6 +71,7 @@ from domain.kernel import (
     event_type,
     to_payload,
 )
+from domain.payloads import MAX_DEPTH
 from domain.values import RegionCode
 
 SPECVERSION: Final = "1.0"
@@ -89,6 +91,14 @@ QUARANTINE_DETAIL_HEADER: Final = "Tongban-Quarantine-Detail"
 QUARANTINE_SUBJECT_HEADER: Final = "Tongban-Original-Subject"
 
 _FORMAT: Final = JSONFormat()
+#: Deepest JSON nesting a message may have, checked on the bytes before any parser recurses
+#: (Python's `json` raises `RecursionError`, not `ValueError`, past ~1000 levels, and every later
+#: walk of the value would recurse again). Generous on purpose: a payload's own bound
+#: (`domain.payloads.MAX_DEPTH`) is checked after the envelope is read, so a message nested
+#: between the two is refused *with* its link position and its link steps over it.
+MAX_WIRE_DEPTH: Final = 4 * MAX_DEPTH
+_STRINGS: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKETS: Final = re.compile(rb"[\[\]{}]")
 
 
 # --------------------------------------------------------------------------- errors
@@ -108,6 +118,7 @@ class WireReason(StrEnum):
     INCONSISTENT_ENVELOPE = "inconsistent_envelope"
     PAYLOAD_MISMATCH = "payload_mismatch"
     NEWER_SCHEMA = "newer_schema"
+    TOO_DEEP = "too_deep"
 
 
 @dataclass(frozen=True)
@@ -280,8 +291,24 @@ def _strict(attributes: dict[str, Any], data: Any) -> BaseCloudEvent:
     return CloudEvent(attributes, data)
 
 
+def check_depth(data: bytes | str, limit: int = MAX_WIRE_DEPTH) -> None:
+    """`WireError(too_deep)` when the JSON text nests deeper than `limit` (strings skipped)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if raw.count(b"{") + raw.count(b"[") <= limit:
+        return  # most messages: too few brackets to nest that deep, whatever the strings hold
+    depth = 0
+    for bracket in _BRACKETS.finditer(_STRINGS.sub(b'""', raw)):
+        if bracket.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                raise WireError(WireReason.TOO_DEEP, f"JSON nested deeper than {limit} levels")
+        else:
+            depth -= 1
+
+
 def read(data: bytes | str) -> tuple[dict[str, Any], Any]:
     """Bytes -> (attributes, data) via the SDK; structural failures become `WireError`s."""
+    check_depth(data)
     try:
         received = _FORMAT.read(_strict, data)
     except BaseCloudEventException as exc:
@@ -414,6 +441,7 @@ def event_from(attributes: dict[str, Any], payload: Any) -> WireMessage:
         raise WireError(WireReason.PAYLOAD_MISMATCH, str(exc), position=position) from exc
     _expect(event.to_region == attributes["destination"],
             f"payload to_region {event.to_region!r} is not the destination", position)
+    _check_case(attributes, event, position)
     _expect(event.at == attributes["time"], "time is not the event's `at`", position)
     receipt_of = attributes.get("receiptof")
     return WireMessage(
@@ -425,6 +453,18 @@ def event_from(attributes: dict[str, Any], payload: Any) -> WireMessage:
         receipt_of=_parse_event_id(receipt_of) if receipt_of else None,
         upcast_from=version if version < cls.SCHEMA_VERSION else None,
     )
+
+
+def _check_case(attributes: dict[str, Any], event: Event, position: LinkPosition) -> None:
+    """What the payload says of its case, number and process is what the envelope says: a
+    message naming two cases is refused before any side is looked up by either. (That the case
+    id is the id of its number is the receiving node's check, with the case's parties.)"""
+    for name, attribute in (("case_id", "caseid"), ("case_number", "subject"),
+                            ("process", "process")):
+        said = getattr(event, name, None)
+        _expect(said is None or said == attributes[attribute],
+                f"payload {name} {said!r} is not the envelope's {attributes[attribute]!r}",
+                position)
 
 
 def _event_type_name(ce_type: Any) -> str:

@@ -27,7 +27,7 @@ from domain.protocols import spec_of
 from domain.values import CaseNumber, RegionCode
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
-from regions.core.inbox import Incoming, InboxResult
+from regions.core.inbox import InboxResult, Incoming
 from regions.core.messages import LinkMessage
 from regions.core.store import Quarantined
 from regions.runtime import quarantine
@@ -132,7 +132,7 @@ def test_a_nested_payload_inside_a_valid_envelope_is_quarantined_and_its_positio
     first, second = ping(home), ping(home)
     one, two = sent(home)
     envelope = json.loads(link.encode(one).data)
-    envelope["data"]["home"] = json.loads(nested(900))  # under the JSON parser's own limit
+    envelope["data"]["home"] = json.loads(nested(40))  # deeper than a payload may be
     hostile = json.dumps(envelope).encode()
     result = target.inbox.handle([raw(HOME, hostile, "deep"), incoming(two, "h2")], T0)
     assert_contained(result, target, ["deep"], ["h2"], "")

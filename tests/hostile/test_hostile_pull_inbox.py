@@ -22,8 +22,12 @@ import pytest
 from regions.adapters.brokers.nats import NatsBroker
 from regions.adapters.brokers.nats_pull import PULL_QUEUE_LIMIT
 from regions.adapters.brokers.nats_server import NatsServer
+from regions.adapters.worker_lock import ProcessLocalLock
+from regions.core.config import RegionConfig
 from regions.core.ports import Delivery
-from tests.contract.broker_contract import DEST, INBOX, STREAM, event
+from regions.runtime.metrics import registry_for, render
+from regions.runtime.status import NodeStatus
+from tests.contract.broker_contract import DEST, INBOX, ORIGIN, STREAM, event
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
@@ -62,7 +66,8 @@ async def collect(broker: NatsBroker, want: int, within: float = 10.0) -> list[D
 
 
 async def poison(url: str, subject: str, count: int) -> None:
-    """An attacker's plain messages on the node's pull inbox (one with a reply subject too)."""
+    """An attacker's plain messages on the node's pull inbox (one with a reply subject too; a
+    reply under `$JS.ACK.` the server itself refuses to a client)."""
     nc = await nats.connect(url)
     try:
         await nc.publish(subject, b"not a JetStream delivery", reply="_INBOX.attacker.1")
@@ -85,6 +90,9 @@ async def test_plain_messages_are_dropped_and_counted_and_the_deliveries_come_th
     assert [d.data for d in got] == [f"event {n}".encode() for n in range(1, 6)]
     assert broker.dropped_deliveries == 3
     assert (await broker.consumer_info(STREAM, INBOX)).num_ack_pending == 0
+    status = NodeStatus(RegionConfig(region=DEST, peers=(ORIGIN,)), broker, ProcessLocalLock())
+    assert status.totals()["dropped"] == 3  # what /metrics shows
+    assert b"tongban_inbox_dropped_total 3.0" in render(registry_for(status))
 
 
 async def test_a_flood_of_plain_messages_keeps_the_pull_queue_bounded(

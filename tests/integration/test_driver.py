@@ -41,9 +41,9 @@ async def _ping_pong(cases: int) -> tuple[list[str], list[str]]:
     runs = [asyncio.create_task(d.run()) for d in drivers.values()]
     case_ids = []
     for n in range(cases):
-        case_id = str(uuid.uuid4())
+        case_id = toy.new_case(A)
         case_ids.append(case_id)
-        await drivers[A].db(regions[A].node.submit, case_id, f"n{n}", "toy", toy.Ping(
+        await drivers[A].db(regions[A].node.submit, case_id, toy.number_of(case_id), "toy", toy.Ping(
             actor=Actor("staff", "s", A), case_id=case_id, n=n, to=B, home=A), wall())
     for _ in range(200):
         await asyncio.sleep(0.02)

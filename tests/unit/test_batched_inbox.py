@@ -32,6 +32,7 @@ from domain.kernel import (
 )
 from domain.protocols import spec_of
 from domain.registers import RegisterEffect
+from domain.values import CaseNumber, RegionCode
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
 from regions.core.inbox import Incoming
@@ -184,7 +185,7 @@ def say(region: Region, lines: list[tuple[str, str]]) -> None:
         outcome = region.node.command(case_id, Say(actor=CLERK, case_id=case_id, text=text, to=B),
                                       T0)
         if not outcome.ok and outcome.error_code == "unknown_case":
-            outcome = region.node.submit(case_id, f"{A}-memo", PROCESS, Say(
+            outcome = region.node.submit(case_id, NUMBERS[case_id], PROCESS, Say(
                 actor=CLERK, case_id=case_id, text=text, to=B), T0)
         assert outcome.ok, outcome
 
@@ -216,8 +217,14 @@ def stored_lines(region: Region, case_id: str) -> tuple[str, ...]:
     return heard(region, case_id)
 
 
+#: Each case's number, by case id: the case id is derived from it, as a window issues them.
+NUMBERS: dict[str, str] = {}
+
+
 def new_case() -> str:
-    return str(uuid.uuid4())
+    number = CaseNumber.new(RegionCode(A), T0.date(), uuid.uuid4())
+    NUMBERS[str(number.case_id)] = str(number)
+    return str(number.case_id)
 
 
 # --------------------------------------------------------------------------- the rules

@@ -36,8 +36,8 @@ def world() -> tuple[Region, Region, MemoryStore]:
 
 
 def ping(region: Region, n: int = 1, case: str | None = None) -> str:
-    case_id = case or str(uuid.uuid4())
-    outcome = region.node.submit(case_id, f"{A}-20260302-X{n}", "toy",
+    case_id = case or toy.new_case(A)
+    outcome = region.node.submit(case_id, toy.number_of(case_id), "toy",
                                  toy.Ping(actor=STAFF, case_id=case_id, n=n, to=B, home=A), T0)
     assert outcome.ok, outcome
     return case_id
@@ -120,8 +120,9 @@ def test_undecodable_and_unknown_sender_messages_go_to_quarantine_with_their_rea
     result = b.inbox.handle([junk], T0)
     assert result.quarantined == 1 and result.ack == ["t1"]
     a2 = make("152900", B, MemoryStore())
-    ping_stranger = a2.node.submit(str(uuid.uuid4()), "x", "toy", toy.Ping(
-        actor=STAFF, case_id=str(uuid.uuid4()), n=1, to=B, home="152900"), T0)
+    stranger_case = str(uuid.uuid4())
+    ping_stranger = a2.node.submit(stranger_case, "x", "toy", toy.Ping(
+        actor=STAFF, case_id=stranger_case, n=1, to=B, home="152900"), T0)
     assert ping_stranger.ok
     stranger = deliver(b, messages(outgoing(a2)))
     assert stranger.quarantined == 1 and stranger.applied == 0

@@ -39,6 +39,7 @@ A, B, C = "150600", "610800", "152900"
 EXPECTED = {
     "tongban_events_published", "tongban_events_consumed", "tongban_events_applied",
     "tongban_inbox_gaps", "tongban_quarantined", "tongban_deadline_misses", "tongban_commands",
+    "tongban_inbox_dropped",
     "tongban_inbox_lag", "tongban_inbox_held", "tongban_projection_lag_events",
     "tongban_db_connections_open",
     "tongban_worker_active", "tongban_broker_connected"}
@@ -95,7 +96,7 @@ class Pair:
         self.drivers = {c: driver_for(RegionConfig(region=c, peers=(A, B)), self.server.connect(),
                                       store) for c in (A, B)}
         self.status = NodeStatus(self.drivers[A].region.config, Connection(), ProcessLocalLock())
-        self.case_id = str(uuid.UUID(int=1))
+        self.case_id = toy.new_case(A)
 
     async def start(self) -> None:
         await self.status.lock.acquire(asyncio.Event())
@@ -103,7 +104,7 @@ class Pair:
 
     async def ping(self) -> None:
         node = self.drivers[A].region.node
-        await self.drivers[A].db(node.submit, self.case_id, "n0", "toy", toy.Ping(
+        await self.drivers[A].db(node.submit, self.case_id, toy.number_of(self.case_id), "toy", toy.Ping(
             actor=Actor("staff", "s", A), case_id=self.case_id, n=0, to=B, home=A), T0)
 
     async def relay(self, code: str) -> None:

@@ -46,8 +46,8 @@ def make(code: str, peer: str, store: Store, *, knows_toy: bool = True) -> Regio
 
 
 def ping(region: Region, n: int = 1) -> str:
-    case_id = str(uuid.uuid4())
-    outcome = region.node.submit(case_id, f"{A}-20260302-X{n}", "toy",
+    case_id = toy.new_case(A)
+    outcome = region.node.submit(case_id, toy.number_of(case_id), "toy",
                                  toy.Ping(actor=STAFF, case_id=case_id, n=n, to=B, home=A), T0)
     assert outcome.ok, outcome
     return case_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,6 +30,22 @@ from domain.kernel import (
 
 PROCESS = "toy"
 ALLOWED_TERMINAL_PAIRS = {("done", "ponged")}
+#: The number of each case `new_case` made, by case id.
+NUMBERS: dict[str, str] = {}
+
+
+def new_case(region: str, day: dt.date = dt.date(2026, 3, 2)) -> str:
+    """A case id as a window issues it (derived from a fresh case number of `region`): the
+    inbox refuses a message whose case id is not its number's (`regions.core.membership`)."""
+    from domain.values import CaseNumber, RegionCode
+
+    number = CaseNumber.new(RegionCode(region), day, uuid.uuid4())
+    NUMBERS[str(number.case_id)] = str(number)
+    return str(number.case_id)
+
+
+def number_of(case_id: str) -> str:
+    return NUMBERS[case_id]
 
 
 @register_event
@@ -155,7 +172,7 @@ class Toy:
 
     def summary(self, state: ToyState) -> SideSummary:
         return SideSummary(state.case_id, PROCESS, state.role, "", state.status,
-                           self.is_terminal(state))
+                           self.is_terminal(state), peer_regions=(state.peer,))
 
 
 def decider(rules: Any = None) -> Toy:

@@ -102,6 +102,7 @@ class NatsBroker:
         self._inboxes: dict[tuple[str, str], PullInbox] = {}
         self._settles = Settles(self._nc)
         self._closed = False
+        self._dropped = 0
         self._log = ConnectionLog(log, "tongban")
 
     @classmethod
@@ -203,7 +204,29 @@ class NatsBroker:
             raise BrokerError(f"pull from {stream}/{consumer} refused: {refused}") from None
         except (nats.errors.Error, OSError) as exc:
             raise BrokerError(f"fetch from {stream}/{consumer} failed: {exc!r}") from exc
-        return [_delivery(m) for m in msgs]
+        deliveries = []
+        for msg in msgs:
+            try:
+                deliveries.append(_delivery(msg))
+            except Exception as exc:  # hostile metadata: whatever parsing it raises
+                self._dropped += 1  # an ack subject that is not JetStream's: not a delivery
+                log.warning("fetch from %s/%s: dropped a message on %s: %r",
+                            stream, consumer, msg.subject, exc)
+        return deliveries
+
+    @property
+    def dropped_deliveries(self) -> int:
+        """Messages on this client's pull inboxes that were not JetStream deliveries (or did not
+        fit the bounded pull queue), dropped and counted instead of handed to the inbox."""
+        return self._dropped + sum(inbox.dropped for inbox in self._inboxes.values())
+
+    def pull_queued(self) -> int:
+        """Messages waiting in this client's pull inboxes (each at most `PULL_QUEUE_LIMIT`)."""
+        return sum(inbox.queued for inbox in self._inboxes.values())
+
+    def pull_inbox_prefix(self, stream: str, consumer: str) -> str:
+        """The reply prefix of an open pull inbox (for operators and the hostile tests)."""
+        return self._inboxes[(stream, consumer)].prefix
 
     async def ack(self, d: Delivery) -> None:
         await self._settle(d, Msg.Ack.Ack, final=True)

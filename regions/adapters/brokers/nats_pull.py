@@ -6,6 +6,13 @@ a pull is a request on `$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>` whose rep
 receives the messages and then one status (`404` no messages, `408` expired, `409`/`503` refused);
 a settle is `+ACK`/`-NAK`/`+WPI`/`+TERM` published to the message's ack subject, and when it
 carries a reply subject the server answers once it has applied it.
+
+The pull inbox is a core subscription, so anyone allowed to publish on it can put *plain*
+messages there (issue 11, finding 2). Only JetStream deliveries (an ack subject under `$JS.ACK.`)
+and statuses (a `Status` header) are queued; anything else is dropped and counted (`dropped`) as
+it arrives, and the queue is bounded (`PULL_QUEUE_LIMIT`): beyond it an arrival is dropped and
+counted too — a JetStream delivery dropped that way is redelivered after its `ack_wait`, never
+lost.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ _PULL_DONE = ("404", "408")  # no (more) messages / request expired
 _HEARTBEAT = "100"
 #: How long a pull waits past its timeout for the server's closing status (s).
 PULL_SLACK = 0.5
+#: Most messages a pull inbox keeps waiting to be taken (a pull asks for at most its batch).
+PULL_QUEUE_LIMIT = 4096
+_ACK_PREFIX = "$JS.ACK."
 
 
 @dataclass(eq=False)
@@ -102,6 +112,17 @@ class PullInbox:
         self._lock = asyncio.Lock()
         self._requests = 0
         self._sub: Subscription | None = None
+        #: Messages dropped on arrival: not a JetStream delivery or status, or the queue full.
+        self.dropped = 0
+
+    @property
+    def prefix(self) -> str:
+        """The subscription's subject prefix (replies arrive on `<prefix>.<n>`)."""
+        return self._prefix
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
 
     async def open(self) -> None:
         self._sub = await self._nc.subscribe(f"{self._prefix}.*", cb=self._on_msg)
@@ -117,8 +138,20 @@ class PullInbox:
         self._arrived.set()
 
     async def _on_msg(self, msg: Msg) -> None:
+        if _status(msg) is None and not (msg.reply or "").startswith(_ACK_PREFIX):
+            self._drop(msg, "not a JetStream delivery")
+            return
+        if len(self._queue) >= PULL_QUEUE_LIMIT:
+            self._drop(msg, "pull queue full")
+            return
         self._queue.append(msg)
         self._arrived.set()
+
+    def _drop(self, msg: Msg, why: str) -> None:
+        self.dropped += 1
+        if self.dropped == 1 or self.dropped % 1000 == 0:  # a flood must not flood the log too
+            log.warning("pull inbox %s: dropped a message on %s (%s); %d dropped so far",
+                        self._prefix, msg.subject, why, self.dropped)
 
     async def pull(self, batch: int, timeout: float, connected: Callable[[], bool]) -> list[Msg]:
         """Up to `batch` messages: those available now, else the first ones to arrive within
