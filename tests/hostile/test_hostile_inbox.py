@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import pytest
 
-from domain.kernel import Actor
+from domain.kernel import Actor, Command, Event
 from domain.protocols import spec_of
 from domain.values import CaseNumber, RegionCode
 from regions.adapters.stores.memory import MemoryStore
@@ -152,10 +152,11 @@ class Exploding:
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    def decide(self, state, command, now):  # type: ignore[no-untyped-def]
+    def decide(self, state: toy.ToyState | None, command: Command,
+               now: dt.datetime) -> list[Event]:
         event = getattr(command, "event", None)
         if isinstance(event, toy.Pinged) and event.n == 13:
-            return [1 // 0]
+            raise ZeroDivisionError("a bug only this message reaches")
         return self.inner.decide(state, command, now)
 
 
