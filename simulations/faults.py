@@ -18,8 +18,11 @@ BROKER_FAULTS = ("redeliver", "dedup_expired", "stream_recreated", "acks_lost", 
 CLOCK_FAULTS = ("clock_skew",)
 FINANCE_FAULTS = ("funds_late", "funds_duplicated", "funds_short")
 CLIENT_FAULTS = ("command_retry",)
+#: Crafted messages in region inboxes (`simulations.hostile`); last, so adding it moved no
+#: other kind's draw.
+HOSTILE_FAULTS = ("hostile_peer",)
 ALL_FAULTS = (MESSAGE_FAULTS + NETWORK_FAULTS + NODE_FAULTS + BROKER_FAULTS + CLOCK_FAULTS
-              + FINANCE_FAULTS + CLIENT_FAULTS)
+              + FINANCE_FAULTS + CLIENT_FAULTS + HOSTILE_FAULTS)
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
@@ -56,7 +59,7 @@ class FaultPlan:
             "acks_lost": (0.002, 0.01), "stored_lost": (0.001, 0.005),
             "publish_fails": (0.005, 0.02), "clock_skew": (1.0, 1.0),
             "funds_late": (0.05, 0.2), "funds_duplicated": (0.02, 0.1), "funds_short": (0.05, 0.15),
-            "command_retry": (0.02, 0.1),
+            "command_retry": (0.02, 0.1), "hostile_peer": (0.01, 0.05),
         }
         rates = {}
         for kind in kinds:

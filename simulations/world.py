@@ -34,7 +34,7 @@ from regions.core.ports import BrokerError, Outgoing, Store
 from regions.core.sides import SideView
 from regions.runtime.bootstrap import Region, build_region
 from regions.wire import link, subjects
-from simulations import checkers
+from simulations import checkers, hostile
 from simulations.faults import FaultPlan
 from simulations.scheduler import Scheduler
 
@@ -99,6 +99,11 @@ class World:
         #: Edges of the workload reached (simulations/edges.py), asserted across the CI batch.
         self.edges: Counter[str] = Counter()
         self._background_at = self.sched.now
+        #: The hostile_peer fault's injector (`simulations.hostile`), when the plan has it.
+        self.hostile = (hostile.Hostile.for_world(list(region_codes))
+                        if "hostile_peer" in plan.rates else None)
+        if self.hostile is not None:
+            self.commit_listeners.append(self.hostile.seen)
         self.regions: dict[str, SimRegion] = {}
         skew_rng = self.sched.rng("clock_skew")
         for code in region_codes:
@@ -142,6 +147,8 @@ class World:
                 listener(sim.code, view, events)
 
         def on_received(message: LinkMessage, outcome: Outcome) -> None:
+            if self.hostile is not None and message.origin == self.hostile.rogue:
+                self.hostile.applied += 1
             sent = self.sent_at.pop(message.event_id, None)
             if sent is not None:
                 self.latencies_ms.append((self.sched.now - sent) / MS)
@@ -264,7 +271,13 @@ class World:
             self.crash(code)  # nothing of this batch was committed or acked
             self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 1))
             return
+        hostile_rng = self.sched.rng(f"hostile:{code}") if self.hostile is not None else None
+        if hostile_rng is not None and deliveries and self.plan.fire("hostile_peer", hostile_rng):
+            assert self.hostile is not None
+            incoming += self.hostile.batch(self, code, hostile_rng, now)
         result = sim.region.inbox.handle(incoming, now)
+        if hostile_rng is not None:  # crafted messages are no broker's deliveries
+            result.ack = [t for t in result.ack if not isinstance(t, hostile.Marker)]
         if deliveries and self.plan.fire("crash_before_ack", self.sched.rng(f"crash:{code}")):
             self.crash(code)
             self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 1))
