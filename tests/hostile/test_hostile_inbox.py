@@ -262,3 +262,18 @@ def test_quarantined_records_keep_the_hostile_bytes(world) -> None:
     (entry,) = parked(target)
     record = target.node.app.repository.get(entry.id)
     assert isinstance(record, Quarantined) and record.raw == data
+
+
+@pytest.mark.parametrize("subject", ["tb.v1.evt.610800", "not a subject"])
+def test_a_replay_of_a_message_whose_subject_does_not_parse_is_refused(world, subject) -> None:
+    """The operator's replay is held to the inbox's rule: no parsed subject, no message."""
+    home, target = world[HOME], world[TARGET]
+    case = ping(home)
+    (forged,) = sent(home)
+    out = link.encode(forged)
+    target.inbox.handle([Incoming(subject, out.data, out.headers, token="f", subject_origin="")],
+                        T0)
+    (entry,) = parked(target)
+    replayed = quarantine.replay(target, entry.id, T0)
+    assert replayed.outcome == "failed" and "subject" in replayed.detail
+    assert side_status(target, case) is None and target.node.inlink_position(HOME) == 0
