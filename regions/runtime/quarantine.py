@@ -240,12 +240,13 @@ def _refusal(region: Region, record: Quarantined, item: LinkMessage) -> str:
         return f"unknown sender region {item.origin} (is it in --peers?)"
     if item.destination != region.code:
         return f"addressed to {item.destination}, not {region.code}"
-    try:
-        subject_origin = subjects.parse_event_subject(record.subject)[1] if record.subject else ""
-    except ValueError:
-        subject_origin = ""
-    if subject_origin and subject_origin != item.origin:
-        return f"subject says origin {subject_origin}, envelope says {item.origin}"
+    if record.headers.get(LINK_RECORD_HEADER) != LINK_RECORD_FORM:  # bytes as they arrived
+        try:
+            subject_origin = subjects.parse_event_subject(record.subject)[1]
+        except ValueError:
+            return f"subject {record.subject[:200]!r} is not an event subject (fails closed)"
+        if subject_origin != item.origin:
+            return f"subject says origin {subject_origin}, envelope says {item.origin}"
     return membership.refusal(region.node, item, None)  # a replay is held to the inbox's rule
 
 
