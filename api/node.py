@@ -26,7 +26,6 @@ from api.web import WebContext, web_router
 from domain.catalogue import load_catalogue
 from domain.catalogue.materials import load_materials
 from domain.kernel import Clock
-from projections.views import Views
 from regions.adapters.blobs.base import BlobStore
 from regions.adapters.blobs.setup import blob_store_for
 from regions.adapters.brokers.nats import NatsBroker
@@ -34,13 +33,12 @@ from regions.adapters.stores.setup import store_for
 from regions.adapters.worker_lock import worker_lock_for
 from regions.core.config import RegionConfig
 from regions.core.ports import DurableStore, Store
-from regions.core.side_events import SideEventTailer
-from regions.core.tailer import MemoryCursor
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.commands import serve_commands
 from regions.runtime.documents import serve_materials
-from regions.runtime.driver import NodeDriver, Tail
+from regions.runtime.driver import NodeDriver
 from regions.runtime.status import NodeStatus
+from regions.runtime.views import attach_views
 from regions.wire.subjects import inbox_prefix
 
 log = logging.getLogger("tongban.node")
@@ -114,7 +112,8 @@ async def _work(config: RegionConfig, store: Store, broker: NatsBroker, status: 
     if isinstance(store, DurableStore):
         waker = store.waker(config.region, on_commit=driver.wake_tailers)
         await asyncio.to_thread(waker.start)
-    status.views, status.views_tailer = attach_views(region, driver)
+    attached = await asyncio.to_thread(attach_views, region, driver, store)
+    status.views, status.views_tailer = attached.views, attached.tailer
     status.activate(driver)
     if stopping.is_set():
         driver.stop()
@@ -133,24 +132,10 @@ async def _work(config: RegionConfig, store: Store, broker: NatsBroker, status: 
         watch.cancel()
         if waker is not None:
             waker.stop()
+        attached.close()
         lost = not status.lock.held
         status.retire(lock_lost=lost)
     return lost
-
-
-def attach_views(region: Region, driver: NodeDriver) -> tuple[Views, SideEventTailer]:
-    """The region's read models, rebuilt from its log (position 0) and kept current by one more
-    tailer of the driver: the same log, commit order and wake-ups as the relay and the feed."""
-    views = Views({process: binding.decider for process, binding in region.node.protocols.items()})
-    tailer = SideEventTailer(region.code, region.node.app, batch_size=region.config.relay_batch,
-                             cursor=MemoryCursor())
-
-    async def apply(items: list[object]) -> None:
-        views.feed(items)  # type: ignore[arg-type]
-
-    driver.counters["views_applied"] = 0
-    driver.tail(Tail("views", tailer, apply, "views_applied"))
-    return views, tailer
 
 
 def _redacted(url: str) -> str:

@@ -1,11 +1,12 @@
-"""One region's read models, kept in memory: cases by number, the work queue, supervision,
-a joint case's two sides and their agreement, reconciliation.
+"""One region's read models: cases by number, the work queue, supervision, a joint case's two
+sides and their agreement, reconciliation.
 
-Why in memory for now: each view is a pure fold of the region's side events (`cases.apply`),
-so a node rebuilds them from its own store at start-up by tailing its log from position 0
-(the same tailer as the relay and the feed) and keeps them current from then on; the simulator
-and the tests feed them directly. Durable tables with a tracking row are the next step for
-stores too large to replay at start-up (issue 12).
+Each view is a pure fold of the region's side events (`cases.apply`). `Views` keeps the folds in
+memory (the simulator, the tests, and a node on the memory store, which replays its log at
+start-up); a node on SQLite or PostgreSQL keeps them in view tables with their tracking position
+(`regions.adapters.stores.views`) and reads them through the same `CaseViews` interface. The
+figures (`queue_of`, `supervise`, `monthly_on_time`) are functions of the views alone, so both
+kinds compute them with the same code.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.kernel import Decider
@@ -54,6 +55,28 @@ class Supervision:
     by_process: Mapping[str, int]
 
 
+class CaseViews(Protocol):
+    """What the pages, the JSON API and the reports read: in memory (`Views`) or in view
+    tables (`regions.adapters.stores.views.DurableViews`)."""
+
+    @property
+    def cases(self) -> Mapping[str, CaseView]: ...
+
+    def case(self, case_number: str) -> CaseView | None: ...
+
+    def queue(self, *, include_done: bool = False) -> list[QueueEntry]: ...
+
+    def agreement(self, case_number: str, counterparts: Sequence[CaseView] = (),
+                  ) -> Agreement | None: ...
+
+    def reconciliation(self, region: str, start: dt.datetime,
+                       end: dt.datetime) -> Reconciliation: ...
+
+    def monthly_on_time(self) -> list[tuple[str, float]]: ...
+
+    def supervision(self, where: Callable[[CaseView], bool] = ...) -> Supervision: ...
+
+
 class Views:
     """The region's case views; `feed` takes side events in commit order (idempotent)."""
 
@@ -78,15 +101,7 @@ class Views:
         return None if case_id is None else self.cases[case_id]
 
     def queue(self, *, include_done: bool = False) -> list[QueueEntry]:
-        """What waits for this region: open cases, the most urgent first."""
-        entries = [
-            QueueEntry(v.case_number, v.process, v.role, v.status, v.status_text,
-                       v.deadline.due_at if v.deadline else None, bool(v.overdue),
-                       v.needs_attention)
-            for v in self.cases.values() if include_done or not v.terminal]
-        far = dt.datetime.max.replace(tzinfo=dt.UTC)
-        return sorted(entries, key=lambda e: (not e.needs_attention, not e.overdue,
-                                              e.due_at or far, e.case_number))
+        return queue_of(self.cases.values(), include_done=include_done)
 
     def agreement(self, case_number: str, counterparts: Sequence[CaseView] = (),
                   ) -> Agreement | None:
@@ -100,29 +115,51 @@ class Views:
         return reconcile(self.cases.values(), region, start, end)
 
     def monthly_on_time(self) -> list[tuple[str, float]]:
-        """On-time rate of the cases finished in each month (Asia/Shanghai), oldest first."""
-        months: dict[str, list[bool]] = {}
-        for v in self.cases.values():
-            if v.terminal and v.finished_at is not None:
-                month = v.finished_at.astimezone(SHANGHAI).strftime("%Y-%m")
-                months.setdefault(month, []).append(not v.overdue)
-        return [(m, sum(ok) / len(ok)) for m, ok in sorted(months.items())]
+        return monthly_on_time(self.cases.values())
 
     def supervision(self, where: Callable[[CaseView], bool] = lambda v: True) -> Supervision:
-        views = [v for v in self.cases.values() if where(v)]
-        finished = [v for v in views if v.terminal and v.submitted_at and v.finished_at]
-        days = sorted((v.finished_at - v.submitted_at).total_seconds() / 86400  # type: ignore[operator]
-                      for v in finished)
-        on_time = [v for v in finished if not v.overdue]
-        by_process: dict[str, int] = {}
-        for v in views:
-            by_process[v.process] = by_process.get(v.process, 0) + 1
-        return Supervision(
-            received=len(views), completed=sum(v.status == "completed" for v in views),
-            open=sum(not v.terminal for v in views),
-            overdue=sum(bool(v.overdue) and not v.terminal for v in views),
-            needs_attention=sum(v.needs_attention for v in views),
-            on_time_rate=len(on_time) / len(finished) if finished else None,
-            median_days=statistics.median(days) if days else None,
-            p90_days=days[min(len(days) - 1, int(0.9 * len(days)))] if days else None,
-            handling_days=tuple(days), by_process=by_process)
+        return supervise(v for v in self.cases.values() if where(v))
+
+
+def queue_entry(v: CaseView) -> QueueEntry:
+    return QueueEntry(v.case_number, v.process, v.role, v.status, v.status_text,
+                      v.deadline.due_at if v.deadline else None, bool(v.overdue),
+                      v.needs_attention)
+
+
+def queue_of(views: Iterable[CaseView], *, include_done: bool = False) -> list[QueueEntry]:
+    """What waits for this region: open cases, the most urgent first."""
+    entries = [queue_entry(v) for v in views if include_done or not v.terminal]
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(entries, key=lambda e: (not e.needs_attention, not e.overdue,
+                                          e.due_at or far, e.case_number))
+
+
+def monthly_on_time(views: Iterable[CaseView]) -> list[tuple[str, float]]:
+    """On-time rate of the cases finished in each month (Asia/Shanghai), oldest first."""
+    months: dict[str, list[bool]] = {}
+    for v in views:
+        if v.terminal and v.finished_at is not None:
+            month = v.finished_at.astimezone(SHANGHAI).strftime("%Y-%m")
+            months.setdefault(month, []).append(not v.overdue)
+    return [(m, sum(ok) / len(ok)) for m, ok in sorted(months.items())]
+
+
+def supervise(chosen: Iterable[CaseView]) -> Supervision:
+    views = list(chosen)
+    finished = [v for v in views if v.terminal and v.submitted_at and v.finished_at]
+    days = sorted((v.finished_at - v.submitted_at).total_seconds() / 86400  # type: ignore[operator]
+                  for v in finished)
+    on_time = [v for v in finished if not v.overdue]
+    by_process: dict[str, int] = {}
+    for v in views:
+        by_process[v.process] = by_process.get(v.process, 0) + 1
+    return Supervision(
+        received=len(views), completed=sum(v.status == "completed" for v in views),
+        open=sum(not v.terminal for v in views),
+        overdue=sum(bool(v.overdue) and not v.terminal for v in views),
+        needs_attention=sum(v.needs_attention for v in views),
+        on_time_rate=len(on_time) / len(finished) if finished else None,
+        median_days=statistics.median(days) if days else None,
+        p90_days=days[min(len(days) - 1, int(0.9 * len(days)))] if days else None,
+        handling_days=tuple(days), by_process=by_process)

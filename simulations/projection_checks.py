@@ -2,7 +2,7 @@
 keep them, must show what the protocol decided and equal a replay from scratch.
 
 How: one `SideEventTailer` per region with a memory cursor feeds that region's `Views` (the
-node's own code path: `api.node.attach_views` does the same over a durable store). After each
+node's own code path: `regions.runtime.views.attach_views` keeps them in tables). After each
 step, for every case the step touched, the live view of each side must show the side's status
 and terminality as its decider summarises the side, and must equal a replay of that case's
 records alone; at the end every view of every region is compared with a full replay, and the

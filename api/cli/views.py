@@ -1,9 +1,12 @@
 """`tongban report quarterly|reconciliation` and `tongban projections status|rebuild`: the read models over a
-region's store, from the command line.
+region's store, from the command line (the same `--store` flags or `TONGBAN_*` variables as
+the node).
 
-The node keeps its views in memory, rebuilt from its log at start-up (`api.node.attach_views`);
-these commands do the same replay over the store the node uses (the same `--store` flags or
-`TONGBAN_*` variables), so they work beside a running node and need no extra tables.
+On SQLite and PostgreSQL the node keeps its views in view tables with their tracking row
+(`regions.adapters.stores.views`): `status` reads each view's position beside the log's head,
+`rebuild` rebuilds them beside a running node (shadow table, catch up, swap), and the reports
+read the tables after catching them up (exactly once: the tracking row decides, so this is safe
+beside the node's own writer). The memory store has no tables: there the commands replay.
 """
 
 from __future__ import annotations
@@ -36,8 +39,12 @@ def replay(
     schema: str | None,
     sqlite_dir: Path | None,
 ) -> tuple[Views, int, int, float]:
-    """(views, their position, the log's head, seconds) after replaying the whole log."""
+    """(views, their position, the log's head, seconds): the view tables caught up to the head
+    and read (SQLite, PostgreSQL), or the whole log replayed (memory)."""
     from domain.protocols import PROTOCOLS
+    from regions.adapters.stores.sql import PostgresStore, SqliteStore
+    from regions.adapters.stores.view_tables import ViewTables
+    from regions.adapters.stores.views import DurableViews, ViewWriter, catch_up
     from regions.core.side_events import SideEventTailer
     from regions.core.tailer import MemoryCursor
     from regions.runtime.bootstrap import default_rules
@@ -48,15 +55,24 @@ def replay(
         app = opened.open(config.region)
         rules = default_rules(config)
         views = Views({p: spec.decider(rules) for p, spec in PROTOCOLS.items()})
-        tailer = SideEventTailer(config.region, app, cursor=MemoryCursor())
         started = time.perf_counter()
-        now = dt.datetime.now(dt.UTC)
-        while (batch := tailer.step(now)) is not None:
-            views.feed(batch.items)
-            tailer.advance(batch, now)
+        if isinstance(opened, SqliteStore | PostgresStore):
+            tables = ViewTables.for_store(opened, config.region)
+            try:
+                catch_up(ViewWriter(tables, app, config.region, views.deciders))
+                views.cases = dict(DurableViews(tables, config.region).cases)
+                position = tables.position()
+            finally:
+                tables.close()
+        else:
+            tailer = SideEventTailer(config.region, app, cursor=MemoryCursor())
+            now = dt.datetime.now(dt.UTC)
+            while (batch := tailer.step(now)) is not None:
+                views.feed(batch.items)
+                tailer.advance(batch, now)
+            position = tailer.position
         seconds = time.perf_counter() - started
         head = app.recorder.max_notification_id() or 0
-        position = tailer.position
     finally:
         opened.close()
     return views, position, head, seconds
@@ -128,25 +144,89 @@ def status_command(
     sqlite_dir: SqliteDir = None,
     as_json: AsJson = False,
 ) -> None:
-    """The log's head, the cases the views hold, and how long a full rebuild takes here.
-
-    A running node's own lag is on its /readyz and /metrics (tongban_projection_lag_events)."""
+    """Each view's position, the log's head, and the lag in events and in seconds (how long
+    ago the oldest event not yet applied was recorded). A rebuild in progress shows as
+    `cases_next`. A running node's own lag is also on its /readyz and /metrics."""
     import json
 
-    views, position, head, seconds = replay("status", region, store, dsn, schema, sqlite_dir)
-    figures = {
-        "view": "cases",
-        "position": position,
-        "head": head,
-        "lag": 0,  # replayed to the end here; a node's own lag is on its /readyz
-        "cases": len(views.cases),
-        "rebuild_seconds": round(seconds, 3),
-    }
+    from regions.adapters.stores.view_tables import (
+        LIVE,
+        LIVE_TRACKING,
+        SHADOW,
+        SHADOW_TRACKING,
+        ViewTables,
+    )
+    from regions.adapters.stores.views import lag
+
+    config = _config("status", region, store, dsn, schema, sqlite_dir, None)
+    opened = _open_store("status", config)
+    try:
+        app = opened.open(config.region)
+        tables = ViewTables.for_store(opened, config.region)
+        try:
+            now = dt.datetime.now(dt.UTC)
+            head = app.recorder.max_notification_id() or 0
+            rows = []
+            for name in (LIVE_TRACKING, SHADOW_TRACKING):
+                position = tables.recorder.max_tracking_id(name)
+                if position is None:
+                    continue
+                events, seconds = lag(app, config.region, position, now)
+                table = LIVE if name == LIVE_TRACKING else SHADOW
+                count = tables.select(f"SELECT count(*) AS n FROM {tables.dialect.table(table)}")
+                rows.append({"view": name, "position": position, "head": head,
+                             "lag_events": events, "lag_seconds": round(seconds, 1),
+                             "rows": int(count[0]["n"])})
+        finally:
+            tables.close()
+    finally:
+        opened.close()
+    if as_json:
+        print(json.dumps({row.pop("view"): row for row in rows}))
+        return
+    print("view         position     head  lag (events)  lag (s)     rows")
+    for row in rows:
+        print(f"{row['view']:<12} {row['position']:>8} {row['head']:>8} "
+              f"{row['lag_events']:>13} {row['lag_seconds']:>8} {row['rows']:>8}")
+
+
+@projections_app.command("rebuild")
+def rebuild_command(
+    region: Region = None,
+    store: Store = None,
+    dsn: Dsn = None,
+    schema: Schema = None,
+    sqlite_dir: SqliteDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Rebuild the view tables from the log beside a running node: a shadow table up to the
+    head, caught up, then swapped in with its tracking position under one lock."""
+    import json
+
+    from domain.protocols import PROTOCOLS
+    from regions.adapters.stores.view_rebuild import rebuild
+    from regions.adapters.stores.view_tables import ViewTables
+    from regions.runtime.bootstrap import default_rules
+
+    config = _config("rebuild", region, store, dsn, schema, sqlite_dir, None)
+    opened = _open_store("rebuild", config)
+    try:
+        app = opened.open(config.region)
+        tables = ViewTables.for_store(opened, config.region)
+        rules = default_rules(config)
+        try:
+            done = rebuild(tables, app, config.region,
+                           {p: spec.decider(rules) for p, spec in PROTOCOLS.items()})
+        finally:
+            tables.close()
+    finally:
+        opened.close()
+    figures = {"view": "cases", "head_at_start": done.head_at_start, "position": done.position,
+               "events": done.events, "under_lock": done.under_lock,
+               "seconds": round(done.seconds, 3)}
     if as_json:
         print(json.dumps(figures))
         return
-    print("view   position     head   lag   cases  rebuild")
-    print(
-        f"cases  {figures['position']:>8} {head:>8} {figures['lag']:>5} {figures['cases']:>7}"
-        f"  {seconds:.2f} s (in memory in the node; rebuilt at start-up)"
-    )
+    print(f"cases: rebuilt from the log, {done.events} events in {done.seconds:.2f} s "
+          f"(head {done.head_at_start} at start, swapped in at {done.position}, "
+          f"{done.under_lock} applied under the swap lock)")

@@ -29,7 +29,7 @@ from domain.catalogue.model import BATCH_LABELS, Item
 from domain.kernel import InvalidValue, UnknownItem
 from domain.values import CaseNumber, RegionCode
 from projections import report
-from projections.views import Views
+from projections.views import CaseViews
 from regions.core.commands import CommandService
 from regions.runtime.status import NodeStatus
 
@@ -87,7 +87,7 @@ class WebContext:
     throttle: applicants.Throttle = field(default_factory=applicants.Throttle)
     _services: dict[int, CommandService] = field(default_factory=dict)
 
-    def views(self) -> Views | None:
+    def views(self) -> CaseViews | None:
         return self.status.views if self.status is not None else None
 
     def service(self) -> CommandService | None:

@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from domain.deadlines import DeadlineMissed
 from domain.kernel import Event
-from projections.views import Views
+from projections.views import CaseViews
 from regions.adapters.stores.sql import datastore_of
 from regions.adapters.worker_lock import PostgresWorkerLock, WorkerLock
 from regions.core.commands import KINDS
@@ -77,7 +77,7 @@ class NodeStatus:
         self.lock = lock
         self.driver: NodeDriver | None = None
         #: The active worker's read models (`projections.views`), rebuilt at each activation.
-        self.views: Views | None = None
+        self.views: CaseViews | None = None
         #: The tailer that feeds `views` (its position and backlog are the views' lag).
         self.views_tailer: Tailer[Any] | None = None
         self.head = 0
