@@ -59,6 +59,7 @@ from regions.core.store import OutLink, Stream
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.commands import serve_commands
 from regions.runtime.driver import NodeDriver
+from regions.runtime.views import attach_views
 from regions.sdk.client import RegionClient
 from regions.wire import subjects
 from simulations.workload import draw_applicant
@@ -85,6 +86,8 @@ class LiveNode:
     broker: NatsBroker
     client: RegionClient
     task: asyncio.Task[None] | None = None
+    #: The node's read models, when `running_nodes(views=True)` attached them.
+    views: Any = None
 
     async def summary(self, case_id: str) -> SideSummary | None:
         def read() -> SideSummary | None:
@@ -166,12 +169,13 @@ async def running_nodes(store: Store, url: str, codes: Iterable[str], *,
                         counterparts: Iterable[str] = (), urls: Mapping[str, str] | None = None,
                         provisioned: bool = False,
                         clients: Mapping[str, tuple[str, str]] | None = None,
-                        **settings: Any) -> AsyncIterator[Nodes]:
+                        views: bool = False, **settings: Any) -> AsyncIterator[Nodes]:
     """Provision `codes` (and `counterparts`, regions that get messages but run no node here)
     on the NATS at `url` and run one node per region of `codes` on `store`. Multi-site: `urls`
     gives a region's own server (its site), and `provisioned` skips the provisioning step.
     `clients` gives a region's command client as (url, back-end name); by default the node's
-    url and back-end "window" (an open server lets anyone be anyone)."""
+    url and back-end "window" (an open server lets anyone be anyone). `views` attaches each
+    node's read models as `tongban node` does (`LiveNode.views`)."""
     codes = tuple(codes)
     if not provisioned:
         await provision((*codes, *counterparts), url)
@@ -193,6 +197,8 @@ async def running_nodes(store: Store, url: str, codes: Iterable[str], *,
             client_url, backend = (clients or {}).get(code, (node_url, "window"))
             node = nodes[code] = LiveNode(code, region, driver, broker,
                                           RegionClient(client_url, code, backend))
+            if views:
+                node.views = await asyncio.to_thread(attach_views, region, driver, store)
             node.task = asyncio.create_task(driver.run())
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 10.0)
         for node in nodes.values():
@@ -208,6 +214,8 @@ async def running_nodes(store: Store, url: str, codes: Iterable[str], *,
         await asyncio.gather(*(n.task for n in nodes.values() if n.task is not None))
         for node in nodes.values():
             await node.broker.close()
+            if node.views is not None:
+                node.views.close()
 
 
 # --------------------------------------------------------------------------- people at work
