@@ -18,6 +18,8 @@ The rules, from what every node can compute alone:
 
 from __future__ import annotations
 
+import functools
+
 from domain.kernel import DomainError
 from domain.values import CaseNumber
 from regions.core.messages import LinkMessage
@@ -28,17 +30,14 @@ from regions.core.unit_of_work import UnitOfWork
 def refusal(node: RegionNode, message: LinkMessage, uow: UnitOfWork | None) -> str:
     """Why `message` may not touch its case at this node, or "" when it may. `uow` is the
     inbox's batch, whose staged sides count (a side the batch opened has its parties)."""
-    try:
-        number = CaseNumber.parse(message.case_number)
-    except DomainError as exc:
-        return f"case number: {exc}"
-    if str(number) != message.case_number:
-        return f"case number {message.case_number!r} is not written as issued ({number})"
-    if str(number.case_id) != message.case_id:
+    issuer, case_id, problem = _read(message.case_number)
+    number = message.case_number
+    if problem:
+        return problem
+    if case_id != message.case_id:
         return f"case id {message.case_id} is not the id of case {number}"
     view = node.stager.view(uow, message.case_id) if uow is not None else \
         node.side(message.case_id)
-    issuer = str(number.region)
     if view is None:
         if message.origin != issuer:
             return (f"not party: region {message.origin} may not open a side of case {number} "
@@ -52,3 +51,15 @@ def refusal(node: RegionNode, message: LinkMessage, uow: UnitOfWork | None) -> s
         return (f"not party: region {message.origin} is not party to case {number} "
                 f"(parties here: {', '.join(sorted({issuer, *peers}))})")
     return ""
+
+
+@functools.lru_cache(maxsize=4096)  # every message of a case names the same number
+def _read(text: str) -> tuple[str, str, str]:
+    """(issuing region, case id, "") of a case number as issued, or ("", "", the problem)."""
+    try:
+        number = CaseNumber.parse(text)
+    except DomainError as exc:
+        return "", "", f"case number: {exc}"
+    if str(number) != text:
+        return "", "", f"case number {text!r} is not written as issued ({number})"
+    return str(number.region), str(number.case_id), ""
