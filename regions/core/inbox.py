@@ -82,7 +82,9 @@ class Incoming:
     data: bytes
     headers: dict[str, str]
     token: Any
-    subject_origin: str = ""  # origin token of the subject, when the transport has one
+    #: The origin token of the subject as the transport parsed it; "" (no event subject) fails
+    #: closed: the message is quarantined, never let through unchecked.
+    subject_origin: str = ""
 
 
 @dataclass
