@@ -22,6 +22,7 @@ from collections.abc import Callable
 from api.http import HttpServer, bind, build_app
 from api.rest import rest_router
 from api.staff_api import staff_router
+from api.supervision_api import supervision_router
 from api.web import WebContext, web_router
 from domain.catalogue import load_catalogue
 from domain.catalogue.materials import load_materials
@@ -76,7 +77,8 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
     catalogue = load_catalogue()
     materials = load_materials(config.materials, catalogue) if config.materials else None
     site = WebContext(config.region, catalogue, materials, status=status)
-    routers = (rest_router(site), staff_router(site), web_router(site))
+    routers = (rest_router(site), staff_router(site), supervision_router(site),
+               web_router(site))
     http = HttpServer(build_app(status, *routers), sock) \
         if sock is not None else None
     try:

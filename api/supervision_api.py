@@ -1,0 +1,121 @@
+"""Supervisors' read-only JSON views (`/api/v1/supervision/...`): the joint cases with their
+agreement as this node knows them, one joint case's two sides side by side, and the
+reconciliation of transfers for a quarter.
+
+Who: a staff token of this region with the role `supervisor` (`api.staff`); other roles and
+other regions' tokens get 403, no token 401. Nothing here writes.
+
+What "as this node knows them" means: a node holds its own side of a joint case and what its
+counterpart told it (sheets, amounts, conclusions), so `projections.joint.agreement` judges the
+sides it has and shows a counterpart it has no view of as unknown (`agreed: null`), never as
+agreed. The figures come from the node's case views (view tables on SQLite and PostgreSQL, read
+on a worker thread so the event loop never waits on the database).
+
+(No `from __future__ import annotations` here: FastAPI must evaluate the dependencies named in
+the annotations, which are local to `supervision_router`.)
+"""
+
+
+import asyncio
+import dataclasses
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.encoders import jsonable_encoder
+
+from api.problems import RESPONSES, Problem
+from api.staff import Grant, TokenFile
+from domain.kernel import InvalidValue
+from projections.joint import agreement
+from projections.views import CaseViews
+
+State = Literal["all", "disagreed", "running", "agreed"]
+
+
+def supervision_router(context: Any) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/supervision", tags=["supervisors"], responses=RESPONSES)
+
+    def supervisor(authorization: Annotated[str, Header(max_length=200)] = "") -> Grant:
+        token = authorization.removeprefix("Bearer ").strip()
+        file = context.status.config.staff_tokens if context.status is not None else None
+        found = TokenFile(file).check(token, dt.datetime.now(dt.UTC)) if file and token else None
+        if found is None:
+            raise Problem(401, "Not authenticated", "需要有效的工作人员令牌",
+                          code="unauthenticated", field="Authorization")
+        if found.region != context.region:
+            raise Problem(403, "Other region", "不能查看其他地区的监督数据",
+                          code="forbidden_region", field="Authorization")
+        if found.role != "supervisor":
+            raise Problem(403, "Supervisors only", "只有监督人员可以查看",
+                          code="forbidden_role", field="Authorization")
+        return found
+
+    def views() -> CaseViews:
+        found: CaseViews | None = context.views()
+        if found is None:
+            raise Problem(503, "Not running", "本节点尚未开始运行", code="unavailable")
+        return found
+
+    @router.get("/joint-cases", summary="Joint cases and whether their sides agree, as known here")
+    async def joint_cases(who: Annotated[Grant, Depends(supervisor)],
+                          state: Annotated[State, Query()] = "all",
+                          limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                          ) -> list[dict[str, Any]]:
+        found = views()
+
+        def judge() -> list[dict[str, Any]]:
+            rows = []
+            for view in found.cases.values():
+                if not view.peers:
+                    continue
+                judged = agreement([view])
+                kind = ("disagreed" if judged.agreed is False else
+                        "agreed" if judged.agreed else "running")
+                if state in ("all", kind):
+                    rows.append({"case_number": view.case_number, "process": view.process,
+                                 "role": view.role, "status": view.status,
+                                 "status_text": view.status_text, "peers": list(view.peers),
+                                 "state": kind, "disagreements": list(judged.disagreements),
+                                 "attention": list(judged.attention)})
+            # Disagreements first, then attention, then by number.
+            rows.sort(key=lambda r: (r["state"] != "disagreed", not r["attention"],
+                                     r["case_number"]))
+            return rows[:limit]
+
+        return await asyncio.to_thread(judge)
+
+    @router.get("/joint-cases/{case_number}",
+                summary="One joint case: each side's milestones and amounts, the allowed "
+                        "pairs of outcomes, each disagreement with its reason")
+    async def joint_case(case_number: str,
+                         who: Annotated[Grant, Depends(supervisor)]) -> dict[str, Any]:
+        found = views()
+        judged = await asyncio.to_thread(found.agreement, case_number)
+        if judged is None:
+            raise Problem(404, "Unknown case", "本地没有这个办件", code="unknown_case",
+                          field="case_number")
+        data: dict[str, Any] = jsonable_encoder(dataclasses.asdict(judged))
+        return data
+
+    @router.get("/reconciliation",
+                summary="Transfers sent and received in a quarter, in fen: matched, "
+                        "mismatched with the difference, corrected, outstanding")
+    async def reconciliation(who: Annotated[Grant, Depends(supervisor)],
+                             quarter: Annotated[str, Query(max_length=6,
+                                                           examples=["2026Q4"])],
+                             ) -> dict[str, Any]:
+        from projections.report import quarter_period
+
+        try:
+            start, end = quarter_period(quarter)
+        except InvalidValue as exc:
+            raise Problem(422, "Invalid quarter", str(exc), code="invalid_value",
+                          field="quarter") from None
+        found = views()
+        rec = await asyncio.to_thread(found.reconciliation, context.region, start, end)
+        data: dict[str, Any] = jsonable_encoder(dataclasses.asdict(rec))
+        data["period"] = quarter.upper()
+        return data
+
+    return router
