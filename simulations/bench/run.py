@@ -279,6 +279,8 @@ def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[Phas
                    for kind, count in finals[name]["rows_by_type"].items()}
             for name in finals},
         "rss_checkpoints": list(plan.checkpoints),
+        # The case views ran in every node (view tables on PostgreSQL): events each applied.
+        "views_applied": {name: f["driver"].get("views_applied", 0) for name, f in finals.items()},
         "warmup_cases": sum(p.completed for p in phases
                             if not p.recorded and not p.name.startswith("soak")),
         "soak": soak,

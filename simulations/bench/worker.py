@@ -37,6 +37,7 @@ from regions.core.sides import SideView
 from regions.core.store import Stream
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.driver import NodeDriver
+from regions.runtime.views import attach_views
 from simulations.bench.autopilot import Autopilot, submission
 
 log = logging.getLogger("tongban.bench")
@@ -217,6 +218,9 @@ class Worker:
         region = build_region(config, clock=lambda: dt.datetime.now(dt.UTC), ids=uuid.uuid4,
                               broker=broker, store=store)
         self.driver = NodeDriver(region, broker, fetch_batch=256, fetch_timeout=0.5)
+        # The case views are part of the product: kept in their view tables as `tongban node`
+        # keeps them, so the figures are end to end with the views on.
+        self.views = attach_views(region, self.driver, store)
         self.autopilot = Autopilot(region, s.peer)
         self.submitter = Submitter(region, s.peer, self.autopilot, self.probe)
         self.probe.instrument(region, broker)
@@ -239,6 +243,7 @@ class Worker:
             await running
         finally:
             await broker.close()
+            self.views.close()
             store.close()
 
     def _control(self) -> None:

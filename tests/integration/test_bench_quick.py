@@ -48,6 +48,7 @@ def test_the_quick_bench_runs_on_real_services_and_ends_with_its_figures_as_json
     assert figures["ratio_to_bare_pipeline"] == pytest.approx(
         figures["cases_per_second"] / figures["bare_pipeline_cases_per_second"], rel=0.01)
     assert set(figures["processes"]) >= {"origin", "destination", "nats-server"}
+    assert all(n > 0 for n in figures["views_applied"].values())  # the views ran: part of it
     assert "raw bounds" not in result.stdout  # with --json, the tables stay off stdout
     assert "PostgreSQL" in result.stderr  # progress goes to stderr
     prefix = next(line.split("schema prefix ")[1].strip() for line in result.stderr.splitlines()
