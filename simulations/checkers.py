@@ -50,6 +50,11 @@ class Observations:
     #: `side_events` by case: the same lists, found without scanning every side of the run.
     by_case: dict[str, dict[tuple[str, str], list[Event]]] = field(
         default_factory=lambda: defaultdict(dict))
+    #: Per check, how many of each side's events it has judged (checks whose judgement of an
+    #: event never changes look at the new ones only; see `oracles.deadlines`).
+    judged: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    #: True during the final check: every check judges everything again.
+    final: bool = False
 
     def record(self, world: World, region: str, case_id: str, process: str,
                events: list[Event]) -> None:
@@ -146,6 +151,7 @@ def check_cases(world: World, workload: Workload, case_ids: list[str]) -> list[s
 
 
 def check_final(world: World, workload: Workload) -> list[str]:
+    world.checks.final = True
     found: list[inv.Violation] = []
     everything: list[SideSummary] = []
     for case_id in workload.cases_started:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar as gregorian
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,7 @@ _REST_LAST_DAY = "is a rest day, so it ends on the next working day"
 HOSTILE_FAULTS = ("hostile_peer", "forged")
 
 
+@lru_cache(maxsize=8192)
 def working(day: dt.date) -> bool:
     """Official data where the package has it, the statutory fallback beyond."""
     try:
@@ -60,6 +62,7 @@ def _end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=CHINA)
 
 
+@lru_cache(maxsize=8192)
 def after_working_days(day: dt.date, n: int) -> dt.date:
     while n:
         day += dt.timedelta(days=1)
@@ -68,7 +71,12 @@ def after_working_days(day: dt.date, n: int) -> dt.date:
 
 
 def expected_due(start: dt.datetime, amount: int, unit: str, rest_rule: bool) -> dt.datetime:
-    day = start.astimezone(CHINA).date()
+    """Pure in its arguments; the reckoning itself is cached by day (`_due_from_day`)."""
+    return _due_from_day(start.astimezone(CHINA).date(), amount, unit, rest_rule)
+
+
+@lru_cache(maxsize=8192)
+def _due_from_day(day: dt.date, amount: int, unit: str, rest_rule: bool) -> dt.datetime:
     if unit == "working":
         return _end_of(after_working_days(day, amount))
     if unit == "calendar_month":
@@ -125,11 +133,19 @@ def deadline_violations(case_id: str, region: str, process: str,
 
 
 def deadlines(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    """Each event is judged once, when it is new (the judgement of an event never changes; the
+    per-step check must cost the step, not the case): what an earlier step found stays in its
+    report, and the final check (`world.checks.final`) judges every event again."""
     found = []
+    seen = world.checks.judged.setdefault("deadlines", {})
     for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
+        start = 0 if world.checks.final else seen.get((cid, region), 0)
+        if start == len(events):
+            continue
+        seen[(cid, region)] = len(events)
         view = world.regions[region].region.node.side(cid)
         process = view.process if view is not None else ""
-        found += deadline_violations(cid, region, process, events)
+        found += deadline_violations(cid, region, process, events[start:])
     return found
 
 
