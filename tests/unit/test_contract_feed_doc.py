@@ -1,0 +1,83 @@
+"""asyncapi.yaml tells a back-end what the feed really sends (issue 18, findings 9, 10, 11, 14).
+
+An outside team read the document and found: the feed's `Nats-Msg-Id` documented as
+`<id>:<destination>` (it is `<id>`); `feedseq` documented as "increasing" without saying it has
+gaps, so no way to detect a lost message; register events listed as feed types though never on the
+feed; descriptions that point at Python modules instead of stating behaviour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from projections.records import SideEvent
+from regions.contract.asyncapi import all_domain_event_types, build_document
+from regions.wire import feed
+from tests.unit.test_asyncapi import committed
+
+MODULE_NAME = re.compile(r"`?\b(?:regions|projections|domain|tests)\.[a-z_]+(?:\.[A-Za-z_]+)*")
+
+
+def feed_message() -> dict[str, Any]:
+    return committed()["components"]["messages"]["FeedEvent"]
+
+
+def test_the_feed_headers_are_documented_as_sent() -> None:
+    document = committed()
+    headers = feed_message()["headers"]
+    if "$ref" in headers:
+        name = headers["$ref"].rsplit("/", 1)[-1]
+        headers = document["components"]["schemas"][name]
+    msg_id = headers["properties"]["Nats-Msg-Id"]["description"]
+    assert "destination" not in msg_id, msg_id
+    sent = feed.encode(SideEvent(
+        position=7, region="150600", case_id="00000000-0000-0000-0000-000000000001",
+        case_number="150600-20260302-00000000000000000000000000000001",
+        process="pension_transfer", side_id="00000000-0000-0000-0000-000000000002", version=3,
+        type="DeadlineCleared", schema_version=1,
+        payload={"at": dt.datetime(2026, 3, 2, tzinfo=dt.UTC).isoformat(), "name": "x"}))
+    assert sent.headers["Nats-Msg-Id"] == json.loads(sent.data)["id"]
+    assert set(sent.headers) <= set(headers["properties"])
+
+
+def test_the_feed_lists_only_types_that_can_be_on_it() -> None:
+    types = feed_message()["payload"]["allOf"][1]["properties"]["type"]["enum"]
+    for register_event in ("RelationshipOpened", "RelationshipEnded", "MoveOutBegun",
+                           "MoveOutCancelled", "RelationshipReinstated"):
+        assert f"cn.tongban.{register_event}" not in types
+    assert "cn.tongban.InfoSheetReceived" in types
+    assert all(f"cn.tongban.{n}" in types for n, c in all_domain_event_types().items()
+               if c.__module__ != "domain.registers")
+
+
+def test_feedseq_says_it_has_gaps_and_how_to_detect_a_lost_message() -> None:
+    document = build_document()
+    envelope = document["components"]["schemas"]["FeedEnvelope"]
+    feedseq = envelope["properties"]["feedseq"]["description"]
+    assert "gap" in feedseq
+    version = envelope["properties"]["originatorversion"]["description"]
+    assert "lost" in version and "originatorid" in version
+    consume = document["operations"]["consumeFeed"]
+    assert "originatorversion" in consume["summary"] or "originatorversion" in str(
+        consume["x-jetstream"])
+
+
+def test_descriptions_state_behaviour_not_module_names() -> None:
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("description", "summary", "title") and isinstance(value, str):
+                    found.extend(f"{path}/{key}: {m}" for m in MODULE_NAME.findall(value))
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}/{i}")
+
+    walk(committed(), "")
+    assert not found, "\n".join(found)
+    assert "BackendClient" not in json.dumps(committed())
