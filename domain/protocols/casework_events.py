@@ -53,7 +53,7 @@ class RatingReceived(Receipt):
 @domain_event
 class FollowUpOpened(Event):
     """A poor rating (1–2) asks the rated region's staff to follow up (差评整改) by `due_at`
-    (the region's follow-up limit, `domain.limits` step "follow_up"; None in old records)."""
+    (the region's follow-up limit, step "follow_up" of its limits; None in old records)."""
 
     rated_region: str
     score: int

@@ -24,6 +24,7 @@ from pydantic import TypeAdapter
 from domain.kernel import Event, event_types
 from domain.payloads import MAX_DEPTH, MAX_ITEMS, MAX_TEXT
 from domain.protocols import PROTOCOLS
+from domain.registers import RegisterEvent
 from domain.values import MAX_FEN
 from regions.contract.asyncapi_commands import (
     COMMAND_ERROR_CODES as COMMAND_ERROR_CODES,  # re-exported: the contract's error codes
@@ -130,7 +131,9 @@ GB/T 2260 codes that can exist.
 Back-ends consume their region's feed `tb.v1.feed.<region>.<process>.<type>` (stream
 `TB_FEED_<region>`): every event recorded on the region's sides of cases — its own decisions,
 receipts of counterpart events, deadlines — in commit order, each a CloudEvents `FeedEvent`
-whose `feedseq` increases with commit order. Each back-end reads with its own durable consumer
+whose `feedseq` increases with commit order (with gaps: it is a store position). A lost message
+shows as a gap in `originatorversion` per `originatorid` (a case side's versions are 1, 2, 3 …
+and every one is on the feed). Register entries are not on the feed. Each back-end reads with its own durable consumer
 (explicit acks, from the start; created by the operator, `tongban nats provision --backend
 NAME`), so a restart resumes where it stopped; delivery is at-least-once, so a back-end acts
 idempotently (deterministic `command_id`s).
@@ -314,7 +317,10 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                 "action": "receive",
                 "channel": {"$ref": f"#/channels/{FEED_CHANNEL}"},
                 "summary": "A back-end handles its region's events and acks each after "
-                           "handling it; `regions.sdk.feed.BackendClient` in Python.",
+                           "handling it. It remembers, per originatorid, the last "
+                           "originatorversion handled: a higher one than the next is a loss "
+                           "(or a redelivery still to come after ack_wait), a lower one a "
+                           "repeat to ack and skip.",
                 "messages": feed_ref,
                 "x-jetstream": {
                     "durable": "one per back-end, named by it (e.g. pension), created by the "
@@ -429,6 +435,22 @@ def _headers_schema() -> dict[str, Any]:
     }
 
 
+def _feed_headers_schema() -> dict[str, Any]:
+    """The feed's headers as `regions.wire.feed.encode` sends them (one stream per region, so
+    the event's identity alone is the dedup key, without a destination)."""
+    return {
+        "type": "object",
+        "required": ["Nats-Msg-Id"],
+        "properties": {
+            "Nats-Msg-Id": {
+                "type": "string",
+                "description": "JetStream dedup key: the CloudEvents id "
+                               "(`<originatorid>:<originatorversion>`)",
+            },
+        },
+    }
+
+
 def _quarantined_message() -> dict[str, Any]:
     return {
         "name": QUARANTINED,
@@ -454,10 +476,17 @@ def _quarantined_message() -> dict[str, Any]:
 
 
 def all_domain_event_types() -> dict[str, type[Event]]:
-    """Every event type of `domain` (local ones too: the back-end feed carries them), sorted."""
+    """Every event type of `domain` (local ones too), sorted."""
     load_domain()
     return {name: cls for name, cls in sorted(event_types().items())
             if cls.__module__.startswith("domain.")}
+
+
+def feed_event_types() -> dict[str, type[Event]]:
+    """The types the feed can carry: events of case sides. Register entries (`RegisterEvent`)
+    are streams of their own that the feed's tailer skips, so they are never on it."""
+    return {name: cls for name, cls in all_domain_event_types().items()
+            if not issubclass(cls, RegisterEvent)}
 
 
 def _feed(existing: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -466,7 +495,7 @@ def _feed(existing: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     Generated like the commands' (`command_definitions`): a shared nested type must come out
     identical to the one the links already define.
     """
-    classes = all_domain_event_types()
+    classes = feed_event_types()
     inputs: list[tuple[str, Any]] = [("envelope:feed", FeedEnvelope),
                                      *((f"event:{n}", c) for n, c in classes.items())]
     refs, generated = TypeAdapter.json_schemas(
@@ -485,7 +514,7 @@ def _feed(existing: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         "title": "Feed event",
         "summary": "One event recorded on one of the region's sides of a case.",
         "contentType": CONTENT_TYPE,
-        "headers": {"$ref": f"#/components/schemas/{HEADERS_SCHEMA}"},
+        "headers": _feed_headers_schema(),
         "payload": {
             "allOf": [
                 by_key["envelope:feed"],

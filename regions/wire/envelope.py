@@ -187,7 +187,7 @@ class LinkEnvelope(TypedDict):
 
 
 class EventEnvelope(LinkEnvelope):
-    """CloudEvents attributes of a shared domain event (see `regions.wire.envelope` for names)."""
+    """CloudEvents attributes of a shared domain event on a link (lower-case, as CloudEvents requires)."""
 
     subject: Annotated[NonEmpty, Field(description="the case number")]
     linkseq: Annotated[int, Field(ge=1, description="design `link_seq`: contiguous per link")]

@@ -13,10 +13,12 @@ reasons, so one reader serves both. The attributes (lower-case, as CloudEvents r
     region              the region whose side recorded the event
     caseid, process     the case's UUID and catalogue process
     originatorid        the side's aggregate id, uuid5(case id, region)
-    originatorversion   the event's version in the side (1, 2, 3… with no gap)
+    originatorversion   the event's version in the side (1, 2, 3… with no gap, every one on the
+                        feed): a back-end detects a lost message by a gap per originatorid
     schemaversion       the payload's schema version (older payloads are upcast before sending)
-    feedseq             the event's position in the region's feed: strictly increasing in
-                        commit order, so a consumer can recognise a repeat
+    feedseq             the event's position in the region's store: strictly increasing in
+                        commit order, with gaps (records not on the feed), so a consumer can
+                        order and recognise a repeat, but not detect a loss
 
 `data` is the event's payload (`domain.kernel.to_payload`), the schema
 `components.schemas.<EventType>` of asyncapi.yaml.
@@ -58,8 +60,23 @@ from regions.wire.envelope import (
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
+#: How a back-end detects a lost feed message (issue 18, finding 10): not by `feedseq`, whose
+#: positions are shared with records that are not on the feed, but per side, whose versions have
+#: no gap.
+ORIGINATOR_VERSION: Final = (
+    "the event's version in its side (originatorid): 1, 2, 3 … with no gap, every version on the "
+    "feed. A back-end detects a lost message per originatorid: a version above the last it "
+    "handled + 1 means the ones between are missing (or still to be redelivered after ack_wait); "
+    "a version at or below it is a repeat")
+FEEDSEQ: Final = (
+    "the event's position in the region's store: strictly increasing in commit order, with gaps "
+    "(positions of records that are not on the feed, such as register entries and the node's "
+    "own bookkeeping, and of other processes when the consumer filters by process); use it to "
+    "order and to recognise a repeat, not to detect a loss (see originatorversion)")
+
+
 class FeedEnvelope(TypedDict):
-    """CloudEvents attributes of a feed message (see `regions.wire.feed` for the names)."""
+    """CloudEvents attributes of a feed message (lower-case, as CloudEvents requires)."""
 
     __pydantic_config__ = ConfigDict(strict=True)  # type: ignore[misc]
 
@@ -76,9 +93,9 @@ class FeedEnvelope(TypedDict):
     caseid: Annotated[NonEmpty, Field(description="the case's UUID")]
     process: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="catalogue process")]
     originatorid: Annotated[NonEmpty, Field(description="the side's id: uuid5(case id, region)")]
-    originatorversion: Annotated[int, Field(ge=1, description="the event's version in the side")]
+    originatorversion: Annotated[int, Field(ge=1, description=ORIGINATOR_VERSION)]
     schemaversion: Annotated[int, Field(ge=1, description="the payload's schema version")]
-    feedseq: Annotated[int, Field(ge=1, description="position in the region's feed (increasing)")]
+    feedseq: Annotated[int, Field(ge=1, description=FEEDSEQ)]
 
 
 FEED_ENVELOPE: Final = TypeAdapter(FeedEnvelope)

@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from domain.deadlines import DeadlineCleared
+from domain.kernel import Actor, to_payload
 from projections.records import SideEvent
 from regions.contract.asyncapi import all_domain_event_types, build_document
 from regions.wire import feed
@@ -38,7 +40,9 @@ def test_the_feed_headers_are_documented_as_sent() -> None:
         case_number="150600-20260302-00000000000000000000000000000001",
         process="pension_transfer", side_id="00000000-0000-0000-0000-000000000002", version=3,
         type="DeadlineCleared", schema_version=1,
-        payload={"at": dt.datetime(2026, 3, 2, tzinfo=dt.UTC).isoformat(), "name": "x"}))
+        payload=to_payload(DeadlineCleared(at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+                                           actor=Actor("system", "timer", "150600"),
+                                           step="intake"))))
     assert sent.headers["Nats-Msg-Id"] == json.loads(sent.data)["id"]
     assert set(sent.headers) <= set(headers["properties"])
 
