@@ -21,6 +21,7 @@ from eventsourcing.utils import get_topic
 from regions.core.messages import HighWaterMark, LinkMessage, WireItem
 from regions.core.store import EventStore, OutLink
 from regions.core.tailer import Cursor, RecordCursor, Tailer
+from regions.core.unreadable import decode
 
 SENT_TOPIC = get_topic(OutLink.Sent)
 #: The relay's cursor name (`CursorRecord.id_for`).
@@ -51,8 +52,9 @@ class Relay(Tailer[WireItem]):
         items: list[WireItem] = []
         touched: dict[str, int] = {}
         for notification in notifications:
-            sent = self.app.mapper.to_domain_event(notification)
-            assert isinstance(sent, OutLink.Sent)
+            sent = decode(self.app, notification)
+            if not isinstance(sent, OutLink.Sent):
+                continue  # unreadable: set aside (regions.core.unreadable), the others go on
             message = LinkMessage.from_record(sent.message, sent.originator_version - 1)
             items.append(message)
             touched[message.destination] = message.link_seq
@@ -78,8 +80,9 @@ class Relay(Tailer[WireItem]):
             # After a restart: everything up to the durable cursor was published.
             for notification in self.app.recorder.select_notifications(
                     start=None, limit=1_000_000, stop=self.position, topics=[SENT_TOPIC]):
-                sent = self.app.mapper.to_domain_event(notification)
-                assert isinstance(sent, OutLink.Sent)
+                sent = decode(self.app, notification)
+                if not isinstance(sent, OutLink.Sent):
+                    continue
                 dest = sent.message["destination"]
                 self._high[dest] = max(self._high.get(dest, 0), sent.originator_version - 1)
         return dict(self._high)
@@ -89,8 +92,11 @@ class Relay(Tailer[WireItem]):
         link_id = OutLink.id_for(self.region, destination)
         items: list[WireItem] = []
         # link_seq n is OutLink version n + 1.
-        for event in self.app.events.get(link_id, gt=max(from_seq, 1), lte=to_seq + 1):
-            assert isinstance(event, OutLink.Sent)
+        for stored in self.app.recorder.select_events(link_id, gt=max(from_seq, 1),
+                                                      lte=to_seq + 1):
+            event = decode(self.app, stored)
+            if not isinstance(event, OutLink.Sent):
+                continue
             items.append(LinkMessage.from_record(event.message, event.originator_version - 1))
         self.stats["resent"] += len(items)
         return items

@@ -29,6 +29,7 @@ from eventsourcing.utils import get_topic
 from projections.records import SideEvent
 from regions.core.store import EventStore, Stream
 from regions.core.tailer import Cursor, RecordCursor, Tailer
+from regions.core.unreadable import decode
 
 OPENED_TOPIC = get_topic(Stream.Opened)
 RECORDED_TOPIC = get_topic(Stream.Recorded)
@@ -55,8 +56,9 @@ class SideEventTailer(Tailer[SideEvent]):
     def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[SideEvent]:
         items: list[SideEvent] = []
         for notification in notifications:
-            event = self.app.mapper.to_domain_event(notification)
-            assert isinstance(event, (Stream.Opened, Stream.Recorded))
+            event = decode(self.app, notification)
+            if not isinstance(event, (Stream.Opened, Stream.Recorded)):
+                continue  # unreadable: set aside (regions.core.unreadable), the others go on
             if isinstance(event, Stream.Opened):
                 key = event.key if event.kind == "side" else None
                 self._remember(event.originator_id, key)
@@ -78,7 +80,7 @@ class SideEventTailer(Tailer[SideEvent]):
         first = self.app.recorder.select_events(stream_id, lte=1)
         key = None
         if first:
-            opened = self.app.mapper.to_domain_event(first[0])
+            opened = decode(self.app, first[0])
             if isinstance(opened, Stream.Opened) and opened.kind == "side":
                 key = opened.key
         self._remember(stream_id, key)

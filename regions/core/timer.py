@@ -20,6 +20,7 @@ from regions.core.node import RegionNode
 from regions.core.outcome import Outcome
 from regions.core.sides import SideView
 from regions.core.store import Stream
+from regions.core.unreadable import decode, unreadable_of
 
 OPENED_TOPIC = get_topic(Stream.Opened)
 
@@ -60,11 +61,18 @@ class DeadlineTimer:
             if not batch:
                 return
             for notification in batch:
-                opened: Any = self.node.app.mapper.to_domain_event(notification)
-                if opened.kind == "side":
+                opened: Any = decode(self.node.app, notification)
+                if opened is None or opened.kind != "side":
+                    continue
+                try:
                     view = self.node.side(opened.key["case_id"])
-                    if view is not None:
-                        self._schedule(view)
+                except Exception as exc:  # a later record of this case is unreadable
+                    unreadable_of(self.node.app).note(
+                        notification.originator_id, 0, notification.id,
+                        f"case {opened.key.get('case_number')} cannot be loaded: {exc!r}")
+                    continue
+                if view is not None:
+                    self._schedule(view)
             start = batch[-1].id
 
     def next_due(self) -> dt.datetime | None:

@@ -34,6 +34,8 @@ COUNTERS = (
      "deadline_misses"),
     ("tongban_inbox_dropped", "Messages on the pull inbox that were not JetStream deliveries "
      "(or overflowed its bounded queue), dropped.", "dropped"),
+    ("tongban_unreadable_records", "Stored records that could not be decoded, set aside so the "
+     "relay, feed, views and start-up go on (log lines name each one).", "unreadable"),
 )
 
 

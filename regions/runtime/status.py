@@ -30,13 +30,14 @@ from regions.core.commands import KINDS
 from regions.core.config import RegionConfig
 from regions.core.sides import SideView
 from regions.core.tailer import Tailer
+from regions.core.unreadable import unreadable_of
 from regions.runtime.driver import NodeDriver
 
 log = logging.getLogger("tongban.node")
 
 #: Counters of the process, summed over the drivers it ran.
 TOTALS = ("published", "consumed", "applied", "gaps", "quarantined", "deadline_misses",
-          "dropped")
+          "dropped", "unreadable")
 #: A readiness probe of the store that takes longer than this fails (s).
 PROBE_TIMEOUT = 2.0
 T = TypeVar("T")
@@ -55,6 +56,8 @@ class Readiness:
     checks: Mapping[str, str]
     inbox_lag: Mapping[str, int] = field(default_factory=dict)
     projections: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: Stored records set aside because they cannot be decoded (`regions.core.unreadable`).
+    unreadable: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def not_ready(self) -> list[str]:
@@ -67,7 +70,8 @@ class Readiness:
     def body(self) -> dict[str, Any]:
         return {"ready": self.ready, "region": self.region, "checks": dict(self.checks),
                 "not_ready": self.not_ready, "inbox_lag": dict(self.inbox_lag),
-                "projections": {name: dict(v) for name, v in self.projections.items()}}
+                "projections": {name: dict(v) for name, v in self.projections.items()},
+                "unreadable": dict(self.unreadable) or {"count": 0, "recent": []}}
 
 
 class NodeStatus:
@@ -144,7 +148,8 @@ class NodeStatus:
         counts = Counter({"published": driver.counters["published"],
                           "consumed": driver.counters["consumed"],
                           "applied": stats["applied"], "gaps": stats["gaps"],
-                          "quarantined": stats["quarantined"]})
+                          "quarantined": stats["quarantined"],
+                          "unreadable": unreadable_of(driver.region.node.app).count})
         counts.update({f"command:{o}": n for o, n in driver.commands.items()})
         return counts
 
@@ -165,8 +170,11 @@ class NodeStatus:
                   "broker": "ok" if self.broker.is_connected else "disconnected",
                   "worker": self.worker}
         lag = self.inbox_lag()
+        unreadable = (unreadable_of(self.driver.region.node.app).report()
+                      if self.driver is not None else {})
         return Readiness(self.config.region, checks,
-                         {link: lag.get(link, 0) for link in self.links}, self.projections())
+                         {link: lag.get(link, 0) for link in self.links}, self.projections(),
+                         unreadable)
 
     async def refresh_head(self) -> None:
         """Read the log's newest position and the views' backlog (on the node's database

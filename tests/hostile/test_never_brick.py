@@ -30,7 +30,7 @@ def _damage(db: Path, topic_part: str) -> tuple[str, int]:
             "AND originator_version > 1 ORDER BY rowid LIMIT 1", (f"%{topic_part}%",)).fetchone()
         conn.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND "
                      "originator_version = ?", (b"\x00not a record{", stream, version))
-    return str(stream), int(version)
+    return str(uuid.UUID(str(stream))), int(version)
 
 
 def _region_over(tmp_path: Path) -> tuple[SqliteStore, object]:
@@ -71,5 +71,43 @@ def test_a_node_starts_over_a_store_holding_unreadable_records_and_reports_them(
         seen = {(r["stream"], r["version"]) for r in report["recent"]}
         assert {side, sent} <= seen
         assert report["count"] >= 2
+    finally:
+        store.close()
+
+
+def test_readiness_and_metrics_name_the_records_set_aside(tmp_path: Path) -> None:
+    import asyncio
+
+    from regions.adapters.brokers.memory import MemoryBroker
+    from regions.adapters.worker_lock import ProcessLocalLock
+    from regions.runtime.driver import NodeDriver
+    from regions.runtime.metrics import registry_for, render
+    from regions.runtime.status import NodeStatus
+
+    store = SqliteStore(tmp_path)
+    run(3, 12, REGIONS, (), store_factory=lambda: store)
+    store.close()
+    side = _damage(tmp_path / f"{HERE}.sqlite", "Stream.Recorded")
+    store, region = _region_over(tmp_path)
+    try:
+        driver = NodeDriver(region, MemoryBroker(lambda: T0).connect(),  # type: ignore[arg-type]
+                            fetch_timeout=0.05)
+
+        class Connected:
+            is_connected = True
+
+        async def probe() -> dict[str, object]:
+            status = NodeStatus(region.config, Connected(), ProcessLocalLock())  # type: ignore[attr-defined, arg-type]
+            await status.lock.acquire(asyncio.Event())
+            status.activate(driver)
+            body = (await status.readiness()).body()
+            assert b"tongban_unreadable_records_total 1.0" in render(registry_for(status))
+            return body
+
+        body = asyncio.run(probe())
+        assert body["ready"] is True  # the node serves
+        unreadable = body["unreadable"]
+        assert isinstance(unreadable, dict) and unreadable["count"] == 1
+        assert unreadable["recent"][0]["stream"] == side[0]
     finally:
         store.close()

@@ -39,7 +39,7 @@ A, B, C = "150600", "610800", "152900"
 EXPECTED = {
     "tongban_events_published", "tongban_events_consumed", "tongban_events_applied",
     "tongban_inbox_gaps", "tongban_quarantined", "tongban_deadline_misses", "tongban_commands",
-    "tongban_inbox_dropped",
+    "tongban_inbox_dropped", "tongban_unreadable_records",
     "tongban_inbox_lag", "tongban_inbox_held", "tongban_projection_lag_events",
     "tongban_db_connections_open",
     "tongban_worker_active", "tongban_broker_connected"}
@@ -199,7 +199,8 @@ def test_readiness_names_every_check_that_is_not_ok() -> None:
     assert not verdict.ready
     assert verdict.body() == {"ready": False, "region": A, "checks": {
         "store": "ok", "broker": "disconnected", "worker": "standby"},
-        "not_ready": ["broker", "worker"], "inbox_lag": {B: 3}, "projections": {}}
+        "not_ready": ["broker", "worker"], "inbox_lag": {B: 3}, "projections": {},
+        "unreadable": {"count": 0, "recent": []}}
     assert Readiness(A, {"store": "ok", "broker": "ok", "worker": "active"}).ready
 
 

@@ -36,6 +36,7 @@ from regions.adapters.stores.view_tables import (
 from regions.core.side_events import SideEventTailer
 from regions.core.store import EventStore, load_streams
 from regions.core.tailer import MemoryCursor
+from regions.core.unreadable import decode
 
 #: Views a writer keeps between batches (a miss folds the side again from the store).
 CACHE_SIZE = 10_000
@@ -263,5 +264,8 @@ def lag(app: EventStore, region: str, position: int, now: dt.datetime) -> tuple[
     oldest = app.recorder.select_notifications(start=position, limit=1,
                                                topics=list(tailer.topics),
                                                inclusive_of_start=False)
-    at: dt.datetime = getattr(app.mapper.to_domain_event(oldest[0]), "timestamp")  # noqa: B009
+    event = decode(app, oldest[0])
+    if event is None:
+        return events, 0.0
+    at: dt.datetime = getattr(event, "timestamp")  # noqa: B009
     return events, max(0.0, (now - at).total_seconds())
