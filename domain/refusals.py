@@ -118,6 +118,14 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "relationship_taken_over": _state("the relationship was already taken over here; apply "
                                       "to transfer it back instead"),
     "relationship_not_taken_over": _state("the relationship has not been taken over yet"),
+    "already_transferred": _state("an origin already sent its sheet or money: the transfer "
+                                  "completes and a move back is a new application "
+                                  "(已上传的结果信息不允许撤销)"),
+    "operator_only": Refusal("only an operator may reverse a transfer", "actor.role"),
+    "already_reversing": _state("the transfer is already being reversed"),
+    "cannot_reverse": _state("the transfer can no longer be reversed here (not yet sent, taken "
+                             "over or ended)"),
+    "nothing_to_reverse": _state("no origin has sent anything yet: the applicant may withdraw"),
     "unknown_origin": Refusal("the region is not an origin of this case", "from_region"),
     "unknown_counterpart": Refusal("the region is not this case's counterpart", "from_region"),
     "bank_ref_required": Refusal("funds move with their bank reference", "bank_ref"),

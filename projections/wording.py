@@ -88,6 +88,7 @@ EVENTS = {
     "RatingGiven": "评价",
     "TransferCancelled": "撤销转移",
     "TransferReversed": "撤销转移",
+    "TransferReversalOrdered": "运营人员撤销转移",
     "TransferMessageReceived": "收到对方地区的消息",
     "TransferOutHeld": "暂缓转出，核对中",
     "HoldReleased": "解除暂缓",

@@ -9,7 +9,8 @@ then proceed (reference §1 invariant 4), see `domain.protocols.transfer`.
 
 State tables: `domain.protocols.transfer` (the generic machine; this scheme uses all of it except
 the early relationship take-over and the benefit). Allowed terminal pairs (destination, origin):
-(completed, transferred_out), (refused_by_origin, refused | released),
+(completed, transferred_out | released) (released: a withdrawal overtaken by another origin's
+transfer-out), (refused_by_origin, refused | released),
 (withdrawn, released | refused | reinstated), (rejected | lapsed | withdrawn, absent).
 
 The amount rule (the reconciliation rule, reference §2a "Amount to transfer"):

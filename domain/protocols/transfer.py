@@ -37,11 +37,17 @@ Destination (转入地). Each row: status | input → events → next status.
                       |   → RelationshipTakenOver [register: open] → —
     awaiting_transfer | policy CompleteTransfer (all matched) → TransferConcluded ×origins +
                       |   TransferCompleted [register: open unless taken over] → completed
-    awaiting_*        | Withdraw → ApplicationWithdrawn + TransferCancelled ×origins → withdrawing
-    withdrawing       | CancellationAnswered received (receipt); policy ReturnFunds once an
-                      |   "already_transferred" origin's sheet and funds are in → TransferReversed
+    awaiting_*        | Withdraw, no sheet or money in yet → ApplicationWithdrawn +
+                      |   TransferCancelled ×origins → withdrawing (else `already_transferred`)
+    awaiting_transfer | ReverseTransfer(reason), operator only, something sent →
+                      |   TransferReversalOrdered + TransferCancelled ×origins → withdrawing
+    withdrawing       | CancellationAnswered received (receipt); an "already_transferred" origin
+                      |   overtook the withdrawal: policy Reconcile its sheet and funds; only
+                      |   after a reversal: policy ReturnFunds once they are in → TransferReversed
     withdrawing       | policy CloseCase, every origin settled → TransferConcluded ×origins +
-    / refusing        |   TransferCaseClosed → withdrawn / refused_by_origin
+    / refusing        |   TransferCaseClosed → withdrawn / refused_by_origin; some origin
+                      |   overtook it (no reversal) → TransferConcluded(completed to it,
+                      |   withdrawn to the others) + TransferCompleted → completed
     any waiting state | waiting timer → NeedsAttentionRaised → needs_attention
 
 Origin (转出地):
@@ -71,7 +77,8 @@ why nothing ever arrives at a terminal side: the destination concludes last, aft
 is settled, and the origin sends nothing after its conclusion.
 
 Allowed terminal pairs (destination, origin); "absent" = the origin never heard of the case:
-(completed, transferred_out), (refused_by_origin, refused), (refused_by_origin, released),
+(completed, transferred_out), (completed, released) (a withdrawal overtaken by another origin's
+transfer-out), (refused_by_origin, refused), (refused_by_origin, released),
 (withdrawn, released), (withdrawn, refused), (withdrawn, reinstated), (rejected, absent),
 (lapsed, absent), (withdrawn, absent). `needs_attention` is a resting state, not a terminal one.
 
@@ -81,11 +88,16 @@ Design decisions, and why:
   destination instruct them to proceed; a refusal makes the destination cancel the others, whose
   holds are released. A held origin cannot refuse any more (it voted). With one origin the letter
   itself is the instruction (one phase), as in the national transfer system.
-- Withdrawal racing a transfer-out: the destination asks every origin to cancel. An origin that
-  has not issued its sheet releases; one that has (uploaded results cannot be withdrawn) answers
-  `already_transferred`, the destination returns what its finance received once it matches the
-  sheet (`TransferReversed`), and the origin reinstates the relationship. Withdrawal is refused
-  once the destination has taken the relationship over (unemployment/medical) or completed.
+- Withdrawal (issue 15, item 6): the plan's "已上传的结果信息不允许撤销" and practice say that once
+  an origin has sent its sheet or money the transfer completes; moving back is a new case. So a
+  withdrawal is refused (`already_transferred`) once the destination has any origin's sheet or
+  money, or has taken the relationship over. A withdrawal racing a transfer-out the destination
+  did not know of yet asks every origin to cancel: one that has not issued its sheet releases;
+  one that has answers `already_transferred`, and its transfer completes (reconciled as usual;
+  the others are concluded as withdrawn). Reversal is an operator's exceptional act with a
+  reason (`ReverseTransfer`, actor kind staff, role "operator"): the destination returns what
+  its finance received once it matches the sheet (`TransferReversed`) and the origin reinstates
+  the relationship.
 - Reconciliation compares two independent inputs: the origin's sheet and the destination's own
   `RecordFundsReceived` (bank notice or staff), never the origin's `FundsRemitted`, which stays
   local. A mismatch raises needs_attention; a later top-up that makes the sums agree resolves it.
@@ -182,6 +194,7 @@ from domain.protocols.transfer_events import (
     RelationshipTakenOver,
     RemitFunds,
     ReturnFunds,
+    ReverseTransfer,
     SendContactLetters,
     SheetRule,
     SheetSampler,
@@ -195,6 +208,7 @@ from domain.protocols.transfer_events import (
     TransferOutHeld,
     TransferOutRefused,
     TransferOutReversed,
+    TransferReversalOrdered,
     TransferReversalReceived,
     TransferReversed,
     TransferSpec,
@@ -425,9 +439,13 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
         if phase == "supplement_requested":
             out += [ProvideSupplement(actor=applicant, materials=tuple(
                 _material(kind, rng) for kind in state.intake.missing_kinds))] * 3
-        if not state.taken_over and phase in (
+        sent = any(t.sheet is not None or t.funds for t in state.tracks.values())
+        if not state.taken_over and not sent and phase in (
                 "submitted", "supplement_requested", "awaiting_holds", "awaiting_transfer"):
             out.append(Withdraw(actor=applicant, reason="申请人撤回"))
+        if sent and not state.taken_over and not state.reversal and phase == "awaiting_transfer":
+            operator = Actor("staff", "operator-01", state.region, "operator")
+            out.append(ReverseTransfer(actor=operator, reason="经办错误，运营人员撤销转移"))
         if phase in ("awaiting_transfer", "withdrawing"):
             finance = Actor.backend("bank", state.region)
             for o, t in state.tracks.items():
@@ -536,6 +554,7 @@ __all__ = [
     "RelationshipTakenOver",
     "RemitFunds",
     "ReturnFunds",
+    "ReverseTransfer",
     "SchemeInterface",
     "SendContactLetters",
     "SheetRule",
@@ -553,6 +572,7 @@ __all__ = [
     "TransferOutHeld",
     "TransferOutRefused",
     "TransferOutReversed",
+    "TransferReversalOrdered",
     "TransferReversalReceived",
     "TransferReversed",
     "TransferSpec",

@@ -54,6 +54,7 @@ from domain.protocols.transfer_events import (
     RecordFundsReceived,
     RelationshipTakenOver,
     ReturnFunds,
+    ReverseTransfer,
     SendContactLetters,
     StartBenefit,
     TakeOverRelationship,
@@ -64,6 +65,7 @@ from domain.protocols.transfer_events import (
     TransferMessageReceived,
     TransferOutHeld,
     TransferOutRefused,
+    TransferReversalOrdered,
     TransferReversed,
 )
 from domain.protocols.transfer_states import (
@@ -99,8 +101,10 @@ class DestinationSide(TransferBase):
                 out.append(CompleteTransfer(actor=actor))
         if s.phase == "withdrawing":
             out.extend(ReturnFunds(actor=actor, to_region=o) for o in s.origins
-                       if self._return_due(s.tracks[o]))
-        if s.phase in ("withdrawing", "refusing") and all(t.settled for t in s.tracks.values()):
+                       if self._return_due(s, s.tracks[o]))
+            out.extend(Reconcile(actor=actor, from_region=o) for o in s.origins
+                       if self._overtaken(s, s.tracks[o]) and self._reconcile_due(s.tracks[o]))
+        if s.phase in ("withdrawing", "refusing") and self._closable(s):
             out.append(CloseCase(actor=actor))
         return out
 
@@ -123,6 +127,8 @@ class DestinationSide(TransferBase):
             return decide_intake(s.intake, c, now)
         if isinstance(c, Withdraw):
             return self._withdraw(s, c, now)
+        if isinstance(c, ReverseTransfer):
+            return self._reverse(s, c, now)
         if isinstance(c, RecordFundsReceived):
             return self._funds(s, c, now)
         if isinstance(c, StartBenefit):
@@ -193,16 +199,17 @@ class DestinationSide(TransferBase):
         """Withdrawn or refused: send back what came, then conclude with every origin."""
         if isinstance(c, ReturnFunds):
             t = s.tracks.get(c.to_region)
-            if s.phase != "withdrawing" or t is None or not self._return_due(t):
+            if s.phase != "withdrawing" or t is None or not self._return_due(s, t):
                 return []
             refs = "+".join(ref for ref, _ in t.funds) or "none"
             return [TransferReversed(at=now, actor=c.actor, to_region=c.to_region,
                                      case_id=s.case_id, person_key=s.person_key, scheme=s.scheme,
                                      amount_fen=t.received_fen, bank_ref=f"RETURN:{refs}")]
         if isinstance(c, CloseCase):
-            if s.phase not in ("withdrawing", "refusing") or not all(
-                    t.settled for t in s.tracks.values()):
+            if s.phase not in ("withdrawing", "refusing") or not self._closable(s):
                 return []
+            if s.phase == "withdrawing" and any(self._overtaken(s, t) for t in s.tracks.values()):
+                return self._complete_overtaken(s, c, now)
             outcome: Literal["withdrawn", "refused_by_origin"] = (
                 "withdrawn" if s.phase == "withdrawing" else "refused_by_origin")
             reasons = "; ".join(f"{o}: {t.refusal}" for o, t in s.tracks.items() if t.refusal)
@@ -229,7 +236,28 @@ class DestinationSide(TransferBase):
                                code="single_origin_only")
         return events
 
+    def _complete_overtaken(self, s: DestinationState, c: CloseCase,
+                            now: dt.datetime) -> list[Event]:
+        """A withdrawal overtaken by a transfer-out: what was sent completes, the rest ends."""
+        done = [t for t in s.tracks.values() if self._overtaken(s, t)]
+        return [
+            *(TransferConcluded(at=now, actor=c.actor, to_region=o,
+                                outcome="completed" if self._overtaken(s, t) else "withdrawn")
+              for o, t in s.tracks.items()),
+            TransferCompleted(
+                at=now, actor=c.actor, case_id=s.case_id, person_key=s.person_key,
+                scheme=s.scheme, credited_fen=sum(t.received_fen for t in done),
+                credited_months=sum(t.sheet.months for t in done if t.sheet is not None),
+                opens_relationship=not s.taken_over),
+        ]
+
     def _withdraw(self, s: DestinationState, c: Withdraw, now: dt.datetime) -> list[Event]:
+        """撤回: before any origin has sent its sheet or money (已上传的结果信息不允许撤销).
+
+        After that the transfer completes and a move back is a new case; an operator alone may
+        reverse it (`ReverseTransfer`). A withdrawal the destination accepted before a sheet it
+        did not know of arrived is overtaken: that origin's transfer completes (`_overtaken`).
+        """
         withdrawn = ApplicationWithdrawn(at=now, actor=c.actor, reason=c.reason)
         if s.phase in ("submitted", "supplement_requested", "accepted") and not s.letters_sent:
             return [withdrawn]
@@ -238,11 +266,43 @@ class DestinationSide(TransferBase):
         if s.taken_over:
             raise IllegalCommand("the relationship was already taken over here; apply to transfer "
                                  "it back instead", code="relationship_taken_over")
-        cancels: list[Event] = [TransferCancelled(at=now, actor=c.actor, to_region=o,
+        sent = sorted(o for o, t in s.tracks.items() if t.sheet is not None or t.funds)
+        if sent:
+            raise IllegalCommand(f"{', '.join(sent)} already transferred out (sheet or money "
+                                 f"sent); the transfer completes and a move back is a new "
+                                 f"application", code="already_transferred")
+        return [withdrawn, *self._cancel_all(s, c.actor, now)]
+
+    def _cancel_all(self, s: DestinationState, actor: Actor, now: dt.datetime) -> list[Event]:
+        cancels: list[Event] = [TransferCancelled(at=now, actor=actor, to_region=o,
                                                   reason="withdrawn")
-                                for o, t in s.tracks.items() if not t.settled]
-        return [withdrawn, *cancels, *self._clear(s, "completion", now),
-                *self._clear(s, "transfer_in", now)]
+                                for o, t in s.tracks.items() if not t.settled and not t.cancel_sent]
+        return [*cancels, *self._clear(s, "completion", now), *self._clear(s, "transfer_in", now)]
+
+    def _reverse(self, s: DestinationState, c: ReverseTransfer, now: dt.datetime) -> list[Event]:
+        """An operator's exceptional reversal of a transfer already made, with a reason: the
+        destination returns what arrived and the origins reinstate the relationship."""
+        if c.actor.kind != "staff" or c.actor.role != "operator":
+            raise IllegalCommand("only an operator may reverse a transfer",
+                                 code="operator_only")
+        reason = c.reason.strip() if isinstance(c.reason, str) else ""
+        if not reason:
+            raise InvalidValue("a reversal states its reason", code="reason_required",
+                               field="reason")
+        if s.reversal:
+            raise IllegalCommand("the transfer is already being reversed",
+                                 code="already_reversing")
+        if s.phase not in ("awaiting_transfer", "withdrawing") or s.taken_over:
+            raise IllegalCommand(f"a {s.phase} transfer cannot be reversed here",
+                                 code="cannot_reverse")
+        if s.phase == "awaiting_transfer" and not any(
+                t.sheet is not None or t.funds for t in s.tracks.values()):
+            raise IllegalCommand("nothing was transferred yet: the applicant may withdraw",
+                                 code="nothing_to_reverse")
+        ordered = TransferReversalOrdered(at=now, actor=c.actor, reason=reason)
+        if s.phase == "withdrawing":
+            return [ordered]
+        return [ordered, *self._cancel_all(s, c.actor, now)]
 
     def _funds(self, s: DestinationState, c: RecordFundsReceived, now: dt.datetime) -> list[Event]:
         if c.from_region not in s.tracks:
@@ -299,13 +359,29 @@ class DestinationSide(TransferBase):
                 and (s.taken_over or not self.spec.relationship_on_sheet))
 
     @staticmethod
-    def _return_due(t: OriginTrack) -> bool:
-        return (t.answer == "already_transferred" and t.sheet is not None and t.reversed_fen is None
-                and t.funds_in and t.received_fen == t.sheet.amount_fen)
+    def _return_due(s: DestinationState, t: OriginTrack) -> bool:
+        """Only an operator's reversal sends money back."""
+        return (bool(s.reversal) and t.answer == "already_transferred" and t.sheet is not None
+                and t.reversed_fen is None and t.funds_in
+                and t.received_fen == t.sheet.amount_fen)
+
+    @staticmethod
+    def _overtaken(s: DestinationState, t: OriginTrack) -> bool:
+        """Withdrawn, but this origin had already transferred out: its transfer completes."""
+        return not s.reversal and t.answer == "already_transferred"
+
+    def _closable(self, s: DestinationState) -> bool:
+        """Nothing more will happen with any origin: settled, or (overtaken) sheet and funds
+        matched."""
+        return all(t.settled or (self._overtaken(s, t) and t.matched)
+                   for t in s.tracks.values())
 
     def _reconcile(self, s: DestinationState, c: Reconcile, now: dt.datetime) -> list[Event]:
         t = s.tracks.get(c.from_region)
-        if s.phase != "awaiting_transfer" or t is None or not self._reconcile_due(t):
+        if t is None or not self._reconcile_due(t):
+            return []
+        if not (s.phase == "awaiting_transfer"
+                or (s.phase == "withdrawing" and self._overtaken(s, t))):
             return []
         assert t.sheet is not None
         stated, received = t.sheet.amount_fen, t.received_fen
@@ -320,7 +396,7 @@ class DestinationSide(TransferBase):
                        f"{Money(received)} "
                        f"(difference {Money(stated).difference(Money(received))})"))
         others_in = all(o.funds_in for r, o in s.tracks.items() if r != c.from_region)
-        if others_in and "completion" not in s.book:
+        if s.phase == "awaiting_transfer" and others_in and "completion" not in s.book:
             events += self._deadline("completion", now, s.region)
         return events
 
@@ -457,6 +533,8 @@ class DestinationSide(TransferBase):
             return replace(s, tracks=track(e.from_region, answer=e.outcome))
         if isinstance(e, TransferReversed):
             return replace(s, tracks=track(e.to_region, reversed_fen=e.amount_fen))
+        if isinstance(e, TransferReversalOrdered):
+            return replace(s, reversal=e.reason, phase="withdrawing")
         if isinstance(e, TransferCaseClosed):
             return replace(s, phase=e.outcome)
         return s

@@ -220,6 +220,14 @@ class TransferCaseClosed(Event):
     reason: str = ""
 
 
+@domain_event
+class TransferReversalOrdered(Event):
+    """An operator reverses a transfer an origin already made (an exceptional act, with a reason):
+    what arrived is returned and the origins reinstate the relationship."""
+
+    reason: str
+
+
 # --------------------------------------------------------------------------- events: origin
 
 
@@ -409,6 +417,13 @@ class TakeOverRelationship(Command):
 @dataclass(frozen=True, kw_only=True)
 class CompleteTransfer(Command):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReverseTransfer(Command):
+    """Operator only: undo a transfer an origin already made (see `TransferReversalOrdered`)."""
+
+    reason: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -63,6 +63,7 @@ CONCLUSION_FITS: Mapping[str, frozenset[str]] = {
 }
 TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
     ("completed", "transferred_out"),
+    ("completed", "released"),  # a withdrawal overtaken by another origin's transfer-out
     ("refused_by_origin", "refused"),
     ("refused_by_origin", "released"),
     ("withdrawn", "released"),
@@ -85,7 +86,8 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
     ("awaiting_holds", "withdrawing"),
     ("awaiting_transfer", "completed"), ("awaiting_transfer", "refusing"),
     ("awaiting_transfer", "withdrawing"),
-    ("withdrawing", "withdrawn"), ("refusing", "refused_by_origin"),
+    ("withdrawing", "withdrawn"), ("withdrawing", "completed"),
+    ("refusing", "refused_by_origin"),
     ("", "received"),
     ("received", "held"), ("received", "approved"), ("received", "refused"),
     ("received", "released"),
@@ -144,6 +146,7 @@ class DestinationState:
     letters_sent: bool = False
     proceed_sent: bool = False
     taken_over: bool = False
+    reversal: str = ""  # an operator's reason for reversing (TransferReversalOrdered)
     benefit: tuple[int, int] | None = None
     credited_fen: int = 0
     credited_months: int = 0

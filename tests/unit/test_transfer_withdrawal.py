@@ -15,6 +15,8 @@ from domain.protocols.transfer import (
     Component,
     ContributionYear,
     InfoSheet,
+    IssueInfoSheet,
+    RemitFunds,
     ReverseTransfer,
 )
 from tests.fixtures.transfers import TRANSFERS, accepted_case, staff
@@ -47,7 +49,11 @@ def test_a_withdrawal_is_refused_once_an_origin_sent_its_sheet() -> None:
 
 def test_a_withdrawal_racing_the_transfer_out_lets_the_transfer_complete() -> None:
     world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
-    world.transfer_out(case, ORIGIN, SHEET)  # sheet and remittance already on their way...
+    world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
+    origin_side = world.sides[(case, ORIGIN)]  # sheet and remittance already on their way...
+    assert world.execute(origin_side, IssueInfoSheet(actor=staff(ORIGIN), sheet=SHEET))
+    assert world.execute(origin_side, RemitFunds(actor=staff(ORIGIN), amount_fen=SHEET.amount_fen,
+                                                 bank_ref="R-1"))
     withdrawal = world.execute(world.sides[(case, DEST)], Withdraw(actor=APPLICANT))
     assert withdrawal is not None  # ...when the applicant withdraws at the destination
     world.run_policies()
@@ -76,7 +82,7 @@ def test_a_relationship_only_transfer_racing_a_withdrawal_completes_too() -> Non
 
 def test_only_an_operator_reverses_a_transfer_and_says_why() -> None:
     world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
-    world.transfer_out(case, ORIGIN, SHEET, remit=False)
+    world.transfer_out(case, ORIGIN, SHEET)
     side = world.sides[(case, DEST)]
     for actor, reason, code in ((staff(DEST), "错转", "operator_only"),
                                 (APPLICANT, "错转", "operator_only"),
