@@ -331,7 +331,9 @@ class DeemsBeforeOriginals(app.ApplicationDecider):
 def test_the_property_catches_a_broken_application_protocol(
         broken: app.ApplicationDecider, stages: tuple[str, ...]) -> None:
     """The same property, on the proxy scenarios where each bug lives, must fail (it stops at
-    the first failing example; the ceiling only bounds an unlucky random run)."""
+    the first failing example; the ceiling only bounds an unlucky random run). Derandomized:
+    with random draws DeemsBeforeOriginals escaped 1000 examples about one run in four, which
+    failed landings; a fixed draw sequence that catches every mutant cannot flake."""
     with pytest.raises(AssertionError):
         application_property(broken, modes=("proxy",), stages=stages, max_examples=1000,
-                             database=None, phases=[Phase.generate])()
+                             database=None, phases=[Phase.generate], derandomize=True)()
