@@ -25,7 +25,7 @@ from simulations import checkers, oracles, projection_checks  # noqa: F401  (reg
 from simulations.faults import FaultPlan
 from simulations.scheduler import Scheduler
 from simulations.workload import Workload
-from simulations.world import World
+from simulations.world import MAX_ACK_PENDING, World
 
 #: The plan's pilots plus 呼和浩特, and 内蒙古自治区本级 (150000): the autonomous region's
 #: departments, where proxy applications for province-level items (执业药师注册...) are decided.
@@ -73,14 +73,16 @@ def run(seed: int, cases: int = 100, regions: tuple[str, ...] = DEFAULT_REGIONS,
         faults: tuple[str, ...] = (), store_factory: Callable[[], Store] = MemoryStore,
         progress: Callable[[int, int], None] | None = None,
         protocols: Mapping[str, ProtocolSpec] | None = None,
-        mix: Mapping[str, int] | None = None) -> RunResult:
-    """One run; `protocols` replaces the registry (e.g. a deliberately broken variant) and `mix`
-    the weights of the processes drawn (default: the catalogue mix)."""
+        mix: Mapping[str, int] | None = None,
+        max_ack_pending: int = MAX_ACK_PENDING) -> RunResult:
+    """One run; `protocols` replaces the registry (e.g. a deliberately broken variant), `mix`
+    the weights of the processes drawn (default: the catalogue mix) and `max_ack_pending` the
+    inbox consumers' cap on unacknowledged deliveries (default: production's)."""
     if len(set(regions)) < 2:
         raise ValueError("a simulation needs at least two distinct regions")
     started = time.perf_counter()
     plan = FaultPlan.draw(faults, Scheduler(seed).rng("faults"))
-    world = World(seed, tuple(regions), plan, store_factory, protocols)
+    world = World(seed, tuple(regions), plan, store_factory, protocols, max_ack_pending)
     span = dt.timedelta(minutes=max(30, cases))
     workload = Workload(world, cases, region_groups(tuple(regions)), span, mix)
     workload.start()

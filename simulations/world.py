@@ -30,7 +30,7 @@ from regions.core.config import RegionConfig
 from regions.core.inbox import Incoming
 from regions.core.messages import LinkMessage, WireItem
 from regions.core.outcome import Outcome
-from regions.core.ports import BrokerError, Outgoing, Store
+from regions.core.ports import INBOX_MAX_ACK_PENDING, BrokerError, Outgoing, Store
 from regions.core.sides import SideView
 from regions.runtime.bootstrap import Region, build_region
 from regions.wire import link, subjects
@@ -43,6 +43,9 @@ SIM_REGISTER_KEY = "simulation-register-key"
 ACK_WAIT = 30.0
 DUPLICATE_WINDOW = 120.0
 BACKGROUND_PERIOD = dt.timedelta(seconds=5)
+#: The inbox consumers' cap on unacknowledged deliveries, as provisioned in production
+#: (`regions.adapters.brokers.provision`); runs can choose a small one (issue 11, finding 4).
+MAX_ACK_PENDING = INBOX_MAX_ACK_PENDING
 MS = dt.timedelta(milliseconds=1)
 
 
@@ -79,8 +82,10 @@ class Trace:
 class World:
     def __init__(self, seed: int, region_codes: tuple[str, ...], plan: FaultPlan,
                  store_factory: Callable[[], Store] = MemoryStore,
-                 protocols: Mapping[str, ProtocolSpec] | None = None) -> None:
+                 protocols: Mapping[str, ProtocolSpec] | None = None,
+                 max_ack_pending: int = MAX_ACK_PENDING) -> None:
         self.sched = Scheduler(seed)
+        self.max_ack_pending = max_ack_pending
         self.sched_start = self.sched.now
         self.commit_listeners: list[Callable[[str, SideView, list[Event]], None]] = []
         self.plan = plan
@@ -108,7 +113,8 @@ class World:
         skew_rng = self.sched.rng("clock_skew")
         for code in region_codes:
             self.server.ensure_stream_now(code, duplicate_window=DUPLICATE_WINDOW)
-            self.server.ensure_consumer_now(code, ack_wait=ACK_WAIT, max_ack_pending=-1)
+            self.server.ensure_consumer_now(code, ack_wait=ACK_WAIT,
+                                           max_ack_pending=max_ack_pending)
             skew = dt.timedelta(0)
             if plan.active("clock_skew"):
                 skew = dt.timedelta(seconds=skew_rng.uniform(-90, 90))
@@ -341,7 +347,8 @@ class World:
                 self._republish_recent(code, rng)
             if self.plan.fire("stream_recreated", rng):
                 self.server.faults.recreate_stream(code)
-                self.server.ensure_consumer_now(code, ack_wait=ACK_WAIT, max_ack_pending=-1)
+                self.server.ensure_consumer_now(code, ack_wait=ACK_WAIT,
+                                               max_ack_pending=self.max_ack_pending)
             if self.plan.fire("stored_lost", rng):
                 self.server.faults.lose_stored(code, rng.randint(1, 3))
         codes = sorted(self.regions)

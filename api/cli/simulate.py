@@ -21,6 +21,7 @@ from regions.core.ports import Store
 from simulations.faults import parse_faults
 from simulations.report import summarise, write_report
 from simulations.runner import DEFAULT_REGIONS, run
+from simulations.world import MAX_ACK_PENDING
 
 err = Console(stderr=True)
 DEFAULT_CODES = ",".join(DEFAULT_REGIONS)
@@ -44,6 +45,10 @@ def simulate(
     store: Annotated[str, typer.Option(help="memory or sqlite.")] = "memory",
     report: Annotated[Path | None, typer.Option(help="Directory for summary.json.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    max_ack_pending: Annotated[int, typer.Option(
+        min=1, help="The inbox consumers' cap on unacknowledged deliveries (production's by "
+                    "default; a small one shows a link that holds deliveries deadlocking)."
+    )] = MAX_ACK_PENDING,
 ) -> None:
     """Run several region nodes under a seeded, fault-injecting scheduler and check them."""
     if seed is None:
@@ -55,7 +60,8 @@ def simulate(
         raise typer.BadParameter(str(exc), param_hint="--faults") from exc
     codes = _regions(regions)
     with _stores(store) as store_factory:
-        summary = summarise(run(seed, cases, codes, kinds, store_factory=store_factory))
+        summary = summarise(run(seed, cases, codes, kinds, store_factory=store_factory,
+                                max_ack_pending=max_ack_pending))
     if report is not None:
         write_report(summary, report)
     if json_out:
@@ -66,6 +72,8 @@ def simulate(
             or summary["duplicate_effects"] or not summary["converged"]:
         cmd = ["tongban", "simulate", "--seed", str(seed), "--cases", str(cases),
                "--regions", ",".join(codes), "--faults", faults, "--store", store]
+        if max_ack_pending != MAX_ACK_PENDING:
+            cmd += ["--max-ack-pending", str(max_ack_pending)]
         err.print("[bold red]invariants broken[/]; first violations:")
         for line in summary["violations"][:10]:
             err.print(f"  - {line}", markup=False, highlight=False)  # keep `[rule]` names

@@ -44,6 +44,10 @@ from regions.core.store import EventStore
 
 #: The header that carries a message's dedup key (JetStream's own name for it).
 MSG_ID_HEADER: Final = "Nats-Msg-Id"
+#: An inbox consumer's cap on unacknowledged deliveries as provisioned (`tongban nats
+#: provision`): past it JetStream delivers nothing more, so the inbox never holds a delivery
+#: unacknowledged while it waits for another (`regions.core.inbox`, issue 11 finding 4).
+INBOX_MAX_ACK_PENDING: Final = 1000
 
 # --------------------------------------------------------------------------- errors
 
@@ -210,7 +214,8 @@ class BrokerAdmin(Protocol):
         ...
 
     async def ensure_consumer(
-        self, dest: str, *, ack_wait: float, max_deliver: int = -1, max_ack_pending: int = 1000,
+        self, dest: str, *, ack_wait: float, max_deliver: int = -1,
+        max_ack_pending: int = INBOX_MAX_ACK_PENDING,
     ) -> ConsumerInfo:
         """The durable pull consumer `inbox_<dest>`: explicit acks, from the first message."""
         ...

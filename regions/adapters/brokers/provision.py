@@ -38,7 +38,12 @@ from typing import Final
 
 from regions.adapters.brokers import retention
 from regions.adapters.brokers.nats import DEFAULT_CONNECT_TIMEOUT, NatsBroker
-from regions.core.ports import ConsumerInfo, StreamInfo, check_provisioning
+from regions.core.ports import (
+    INBOX_MAX_ACK_PENDING,
+    ConsumerInfo,
+    StreamInfo,
+    check_provisioning,
+)
 from regions.wire import subjects
 
 #: Longer than any relay retry burst we expect; exactly-once never depends on it (the inbox
@@ -87,7 +92,7 @@ class Provisioned:
 async def provision(
     regions: Iterable[str], url: str, replicas: int = 1, *,
     duplicate_window: float = DEFAULT_DUPLICATE_WINDOW, ack_wait: float = DEFAULT_ACK_WAIT,
-    max_deliver: int = -1, max_ack_pending: int = 1000,
+    max_deliver: int = -1, max_ack_pending: int = INBOX_MAX_ACK_PENDING,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     backends: Iterable[Backend | str] = (),
     streams: retention.Retention = retention.STREAMS,
