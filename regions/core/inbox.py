@@ -6,10 +6,27 @@ Exactly-once is keyed on origin identity, never on broker sequence numbers: each
   after a crash, a republish after the dedup window);
 - `link_seq == recorded + 1`: apply it (the node records the in-link position in the same
   transaction as the effects), then apply any held successors;
-- `link_seq > recorded + 1`: hold it (not acknowledged: the broker redelivers it if we crash) and
-  count a gap. A gap that persists past `gap_bound` — including one only visible through the
-  origin's announced high-water mark, i.e. a lost *last* message — produces a `ResendRequest`
-  to the origin, which re-sends from its own store.
+- `link_seq > recorded + 1`: count a gap; hold it in memory if it is within `HOLD_WINDOW` of
+  `recorded`, else drop it — and acknowledge it either way. A gap that persists past
+  `gap_bound` — including one only visible through the origin's announced high-water mark,
+  i.e. a lost *last* message — produces a `ResendRequest` to the origin, which re-sends from its
+  own store (up to the highest sequence seen when something was dropped, so one round trip
+  brings the whole link back).
+Why a held message is acknowledged before it is applied (issue 11, finding 4): JetStream stops
+delivering to a consumer once `max_ack_pending` deliveries are unacknowledged (1000 as
+provisioned). Held unacknowledged, the messages behind one lost message filled that cap, and
+the origin's re-send of the missing one was never delivered: every link into the region stopped
+for good. Acknowledged, held messages never count against the cap, whatever its size. It is
+safe because a link message the inbox acknowledged without applying is never lost for good: it
+was published, so its origin's relay announces a high-water mark at least as high, on every
+batch and every heartbeat, for as long as it runs (after a restart, from its store); the
+receiver, even one that crashed and forgot what it held, sees the link behind that mark and asks
+for a re-send every `gap_bound` until the link is whole; and the origin re-sends from its event
+store, which keeps every `OutLink` record — not from the stream, whose retention may have ended.
+The window only bounds memory and spares the round trip when messages merely arrive out of
+order; dropping beyond it costs a re-send, never a message. (Keeping held messages durably
+instead — staged in the store and acked — would cost a write per held message and a second
+path to recover on restart, for nothing the origin's store does not already guarantee.)
 Fail closed (issue 11): a message goes to quarantine with its reason — acknowledged, so it is
 not redelivered forever, and touching no case — when it does not decode (bounded nesting
 included), when its subject does not parse or names another origin than its envelope, when its
@@ -62,6 +79,10 @@ LINK_RECORD_HEADER = "Tongban-Quarantined-Form"
 LINK_RECORD_FORM = "link-record"
 
 
+#: How many messages past a link's gap are held (in memory, acknowledged) to
+#: be applied once the gap closes; further ones are acknowledged and dropped, and re-sent.
+HOLD_WINDOW = 256
+
 #: What a lost or refusing store raises: never the message's fault, so never a reason to divert
 #: it (the batch fails, nothing is acked, the broker redelivers once the store is back).
 STORE_FAILURES = (PersistenceError, ConnectionPoolClosedError, ConnectionNotFromPoolError,
@@ -97,13 +118,16 @@ class InboxResult:
     quarantined: int = 0
     rejected: int = 0
     gaps: int = 0
+    dropped: int = 0  # beyond the hold window: acknowledged, to be re-sent by the origin
 
 
 @dataclass
 class _Link:
     recorded: int = 0
     announced: int = 0
-    held: dict[int, tuple[LinkMessage, Any]] = field(default_factory=dict)
+    #: Messages behind a gap, already acknowledged (see the module docstring).
+    held: dict[int, LinkMessage] = field(default_factory=dict)
+    dropped: int = 0  # the highest link_seq acknowledged and dropped beyond the hold window
     poisoned: dict[int, str] = field(default_factory=dict)  # link_seq -> ref of a parked message
     gap_since: dt.datetime | None = None
     gap_from: int = 0  # `recorded` when the link was last seen making progress while behind
@@ -119,7 +143,7 @@ class Inbox:
         self.gap_bound = gap_bound
         self.links: dict[str, _Link] = {}
         self.stats = {"applied": 0, "duplicates": 0, "quarantined": 0, "gaps": 0, "rejected": 0,
-                      "resend_requests": 0}
+                      "dropped": 0, "resend_requests": 0}
 
     def link(self, origin: str) -> _Link:
         link = self.links.get(origin)
@@ -153,6 +177,7 @@ class Inbox:
             for incoming in batch:
                 self._handle_one(incoming, now, result, None)
         self._count(result)
+        result.ack = [token for token in result.ack if token is not None]  # held: acked before
         result.resend_requests.extend(self.check_gaps(now))
         return result
 
@@ -162,7 +187,7 @@ class Inbox:
                 for origin, link in self.links.items()}
 
     def _count(self, result: InboxResult) -> None:
-        for name in ("applied", "duplicates", "quarantined", "gaps", "rejected"):
+        for name in ("applied", "duplicates", "quarantined", "gaps", "rejected", "dropped"):
             self.stats[name] += getattr(result, name)
 
     def _decoded(self, incoming: Incoming) -> WireItem | DecodeError:
@@ -229,7 +254,12 @@ class Inbox:
         if message.link_seq > link.recorded + 1:
             if message.link_seq not in link.held:
                 result.gaps += 1
-            link.held[message.link_seq] = (message, token)
+                if message.link_seq <= link.recorded + 1 + HOLD_WINDOW:
+                    link.held[message.link_seq] = message
+                else:
+                    link.dropped = max(link.dropped, message.link_seq)
+                    result.dropped += 1
+            result.ack.append(token)  # never held unacknowledged: see the module docstring
             if link.gap_since is None:
                 link.gap_since = now
             return
@@ -246,8 +276,7 @@ class Inbox:
                 self._skip(origin, nxt, link.poisoned.pop(nxt), now, uow)
                 link.recorded = nxt
             elif nxt in link.held:
-                held, held_token = link.held.pop(nxt)
-                self._apply(link, held, held_token, now, result, uow)
+                self._apply(link, link.held.pop(nxt), None, now, result, uow)  # acked when held
             else:
                 break
         if link.recorded >= link.announced and not link.held:
@@ -328,7 +357,8 @@ class Inbox:
                 link.gap_since, link.gap_from = now, link.recorded
             due = link.gap_since + self.gap_bound
             if now >= due and (link.asked_at is None or now >= link.asked_at + self.gap_bound):
-                missing_to = min(link.held) - 1 if link.held else top
+                missing_to = (min(link.held) - 1 if link.held and link.dropped <= link.recorded
+                              else top)
                 requests.append(ResendRequest(origin=origin, destination=self.node.region,
                                               from_seq=link.recorded + 1, to_seq=missing_to,
                                               at=now))

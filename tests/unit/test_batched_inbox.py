@@ -278,16 +278,16 @@ def test_held_successors_inside_a_batch_are_applied_in_link_order(regions) -> No
     assert stored_lines(b, case) == ("first", "second", "third", "fourth")
 
 
-def test_a_message_held_from_an_earlier_batch_is_released_and_acked_with_this_one(
+def test_a_message_held_from_an_earlier_batch_is_acked_when_held_and_released_with_this_one(
         regions) -> None:
     a, b = regions
     case = new_case()
     say(a, [(case, "early"), (case, "late")])
     m1, m2 = sent(a)
     held = b.inbox.handle(incoming([m2]), T0)
-    assert held.ack == [] and held.applied == 0
+    assert held.ack == [2] and held.applied == 0  # never held unacked (issue 11, finding 4)
     released = b.inbox.handle(incoming([m1]), T0)
-    assert sorted(released.ack) == [1, 2] and released.applied == 2
+    assert released.ack == [1] and released.applied == 2
     assert stored_lines(b, case) == ("early", "late")
 
 

@@ -89,11 +89,42 @@ def test_an_early_message_is_held_until_the_gap_is_filled(world) -> None:
     c1, c2 = ping(a, 1), ping(a, 2)
     first, second = messages(outgoing(a))
     held = deliver(b, [second])
-    assert held.applied == 0 and held.ack == []  # not acknowledged: redelivered if we crash
+    # acknowledged though held: never counted against max_ack_pending (issue 11, finding 4);
+    # if we crash, the origin re-sends it (its high-water mark shows the link behind)
+    assert held.applied == 0 and held.ack == [second]
     assert b.node.side(c2) is None
     filled = deliver(b, [first])
-    assert filled.applied == 2
+    assert filled.applied == 2 and filled.ack == [first]  # the held one was acked already
     assert b.node.side(c1) is not None and b.node.side(c2) is not None
+
+
+def test_a_held_message_forgotten_in_a_crash_is_re_sent_by_its_origin(world) -> None:
+    a, b, _ = world
+    c1, c2 = ping(a, 1), ping(a, 2)
+    _, second = messages(outgoing(a))
+    assert deliver(b, [second]).ack == [second]  # held, acked
+    b.inbox.forget()  # a crash: what it held is gone, and the broker will not redeliver it
+    marks = a.relay.heartbeat(T0)  # the origin announces its link's high-water mark
+    deliver(b, marks)
+    requests = b.inbox.check_gaps(T0 + dt.timedelta(seconds=11))
+    assert [(r.from_seq, r.to_seq) for r in requests] == [(1, 2)]
+    assert deliver(b, a.relay.resend(B, 1, 2)).applied == 2
+    assert b.node.side(c1) is not None and b.node.side(c2) is not None
+
+
+def test_messages_beyond_the_hold_window_are_acked_dropped_and_re_sent_in_one_request(
+        world, monkeypatch) -> None:
+    monkeypatch.setattr("regions.core.inbox.HOLD_WINDOW", 2)
+    a, b, _ = world
+    cases = [ping(a, n) for n in range(1, 6)]
+    sent = messages(outgoing(a))
+    result = deliver(b, sent[1:])  # #1 lost: #2, #3 held, #4, #5 beyond the window
+    assert (result.applied, result.dropped, result.ack) == (0, 2, sent[1:])
+    assert sorted(b.inbox.links[A].held) == [2, 3]
+    requests = b.inbox.check_gaps(T0 + dt.timedelta(seconds=11))
+    assert [(r.from_seq, r.to_seq) for r in requests] == [(1, 5)]  # up to what was dropped
+    assert deliver(b, a.relay.resend(B, 1, 5)).applied == 5
+    assert all(b.node.side(case) is not None for case in cases) and b.inbox.lag() == {A: 0}
 
 
 def test_a_lost_last_message_is_seen_through_the_high_water_mark_and_resent(world) -> None:
