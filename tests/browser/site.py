@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +80,9 @@ class Site:
 
 @contextlib.contextmanager
 def quick_start(nats_url: str, workdir: Path, *, backends: bool = True,
-                env: dict[str, str] | None = None) -> Iterator[Site]:
+                env: dict[str, str] | None = None,
+                store: Callable[[str], list[str]] | None = None) -> Iterator[Site]:
+    """`store(code)` gives a node's store flags (default: SQLite files under `workdir`)."""
     provisioned = subprocess.run(
         [sys.executable, "-m", "api", "nats", "provision", "--nats-url", nats_url,
          "--regions", ",".join(CODES), "--backend", "pension"],
@@ -92,8 +94,9 @@ def quick_start(nats_url: str, workdir: Path, *, backends: bool = True,
             peers = ",".join(c for c in CODES if c != code)
             port = free_port()
             site.urls[code] = f"http://127.0.0.1:{port}"
-            site.spawn(f"node-{code}", "node", "--region", code, "--peers", peers,
-                       "--store", "sqlite", "--sqlite-dir", str(workdir / "data"),
+            flags = (store(code) if store is not None
+                     else ["--store", "sqlite", "--sqlite-dir", str(workdir / "data")])
+            site.spawn(f"node-{code}", "node", "--region", code, "--peers", peers, *flags,
                        "--broker", "nats", "--nats-url", nats_url, "--http", f"127.0.0.1:{port}")
         site.wait_ready()
         if backends:
