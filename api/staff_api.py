@@ -8,6 +8,9 @@ Who may do what (the authorisation matrix `tests/integration/test_staff_api.py` 
     GET  /staff/cases/{number}         ✓        ✓            ✓              403
     POST /staff/cases/{number}/accept  ✓        ✓            403            403
     POST /staff/cases/{number}/reject  ✓        ✓            403            403
+    POST /staff/cases/{number}/approve, refuse-transfer-out, info-sheet, remit-funds,
+         funds-received, resolve-attention, close-follow-up (`api.staff_casework`)
+                                       403      ✓            403            403
     no token or an unknown, expired or revoked one: 401
 
 Writes go through the node's command service like every other command, with the actor built
@@ -28,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from api.problems import RESPONSES, Problem
 from api.staff import Grant, TokenFile
+from api.staff_casework import department_routes
 from domain.kernel import Actor, Command
 from domain.protocols.intake import AcceptIntake, RejectIntake
 from regions.core.commands import CommandRequest
@@ -125,4 +129,5 @@ def staff_router(context: Any) -> APIRouter:
         return await run(who, case_number, RejectIntake(actor=actor(who), reason=body.reason),
                          key)
 
+    department_routes(router, grant, run, actor)
     return router
