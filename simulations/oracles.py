@@ -252,8 +252,19 @@ def takeover_timing(world: World, workload: Workload, case_id: str) -> list[inv.
         if not getattr(spec, "relationship_on_sheet", False):
             continue
         last_sheet: dt.datetime | None = None
-        taken = False
+        taken = withdrawing = False
         for event in events:
+            if event.TYPE == "ApplicationWithdrawn":
+                # A withdrawal a transfer-out overtook (issue 15, item 6): the destination holds
+                # the take-over back while withdrawing and opens the relationship on completion.
+                withdrawing = True
+            elif withdrawing:
+                if event.TYPE == "TransferCompleted" and not taken and not getattr(
+                        event, "opens_relationship", False):
+                    found.append(inv.Violation(cid, "takeover_timing",
+                                               f"{region} completed an overtaken withdrawal "
+                                               "without opening the relationship"))
+                continue
             if event.TYPE == "InfoSheetReceived":
                 last_sheet = event.at
             elif event.TYPE == "RelationshipTakenOver":

@@ -94,11 +94,10 @@ def assert_every_case_completes(world: LosesOne, workload: Workload) -> None:
     assert world.converged(), (
         f"a link stopped after losing {world.lost.origin}->{world.lost.destination} "
         f"#{world.lost.link_seq}: inbox lag {world.regions[world.lost.destination].region.inbox.lag()}")
-    # `takeover_timing` is left out: a withdrawal that crossed a transfer-out completes without
-    # a takeover (issue 15, item 6 vs the oracle; seed 0, origin 150600, #3 shows it), which is
-    # the protocol's question, not the link's. Every other oracle holds.
+    # Every oracle holds, `takeover_timing` included: a withdrawal a transfer-out overtook
+    # (seed 0, origin 150600, #3) completes opening the relationship (issue 15, item 6).
     found = checkers.check_final(world, workload)
-    assert [v for v in found if not v.startswith("[takeover_timing]")] == [], found
+    assert found == [], found
     outcomes = checkers.outcomes(world, workload)
     assert len(outcomes) == CASES
     assert not [c for c, o in outcomes.items() if o.startswith(("open", "missing"))], outcomes
@@ -124,3 +123,10 @@ def test_any_one_lost_message_under_any_cap_still_completes_every_case(
     assert checkers.lost_messages(world) == 0
     found = checkers.check_final(world, workload)
     assert not [v for v in found if v.startswith(("[lost]", "[duplicate"))], found
+
+
+def test_a_withdrawal_overtaken_by_a_transfer_out_completes_opening_the_relationship() -> None:
+    """Seed 0 losing 150600's #3: a withdrawal crosses a transfer-out and the transfer completes
+    (issue 15, item 6); the take-over oracle accepts that completion, and only that one."""
+    world, workload = lose_one(seed=0, origin=REGIONS[0], link_seq=3, max_ack_pending=1000)
+    assert_every_case_completes(world, workload)
