@@ -18,14 +18,14 @@ the annotations, which are local to `supervision_router`.)
 
 import asyncio
 import dataclasses
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.encoders import jsonable_encoder
 
 from api.problems import RESPONSES, Problem
-from api.staff import Grant, TokenFile
+from api.staff import Grant
+from api.staff_api import authenticate
 from domain.kernel import InvalidValue
 from projections.joint import agreement
 from projections.views import CaseViews
@@ -37,15 +37,7 @@ def supervision_router(context: Any) -> APIRouter:
     router = APIRouter(prefix="/api/v1/supervision", tags=["supervisors"], responses=RESPONSES)
 
     def supervisor(authorization: Annotated[str, Header(max_length=200)] = "") -> Grant:
-        token = authorization.removeprefix("Bearer ").strip()
-        file = context.status.config.staff_tokens if context.status is not None else None
-        found = TokenFile(file).check(token, dt.datetime.now(dt.UTC)) if file and token else None
-        if found is None:
-            raise Problem(401, "Not authenticated", "需要有效的工作人员令牌",
-                          code="unauthenticated", field="Authorization")
-        if found.region != context.region:
-            raise Problem(403, "Other region", "不能查看其他地区的监督数据",
-                          code="forbidden_region", field="Authorization")
+        found = authenticate(context, authorization, "不能查看其他地区的监督数据")
         if found.role != "supervisor":
             raise Problem(403, "Supervisors only", "只有监督人员可以查看",
                           code="forbidden_role", field="Authorization")
