@@ -35,9 +35,10 @@ from domain.protocols.transfer_events import (
     RefuseTransferOut,
     RemitFunds,
 )
+from domain.values import MAX_FEN
 
 Run = Callable[[Grant, str, Command, str], Awaitable[dict[str, Any]]]
-MAX_FEN = 10**13  # 一千亿元: far above any transfer, below any overflow
+#: The one amount limit of every door (domain.values.MAX_FEN: what the stores hold).
 Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="amount in fen (分)")]
 
 
