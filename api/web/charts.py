@@ -16,11 +16,12 @@ import matplotlib
 matplotlib.use("Agg")  # no display on a server
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
+from matplotlib.ticker import MaxNLocator
 
 # "findfont: Failed to find font weight normal" for CJK fonts shipping one weight: harmless noise.
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 _CJK = ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "Source Han Sans SC", "SimHei", "PingFang SC")
-INK, LINK, BORDER = "#0b0c0c", "#1d70b8", "#b1b4b6"
+INK, LINK, BORDER, POOR = "#0b0c0c", "#1d70b8", "#b1b4b6", "#d4351c"
 
 
 def _font() -> list[str]:
@@ -69,7 +70,22 @@ def handling_days(days: Sequence[float], title: str = "办理用时分布（天�
     top = max([*days, 1.0])
     bins = range(0, int(top) + 2)
     axes.hist(list(days), bins=list(bins), color=LINK, edgecolor="white")
+    for axis in (axes.xaxis, axes.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))  # whole days, whole cases
     axes.set_xlabel("天" if len(_font()) > 1 else "days")
     axes.set_ylabel("件" if len(_font()) > 1 else "cases")
+    axes.grid(axis="y", color=BORDER, linewidth=0.5)
+    return _svg(figure, title)
+
+
+def rating_bars(by_score: Sequence[int], title: str = "好差评分布") -> str:
+    """How many ratings gave each score 1–5, as bars; 差评 (1–2) in the error colour."""
+    figure, axes = _axes(5.0, 2.2)
+    colours = [POOR if score <= 2 else LINK for score in range(1, 6)]
+    axes.bar(range(1, 6), list(by_score), color=colours)
+    axes.set_xticks(range(1, 6), [f"{s}" for s in range(1, 6)])
+    axes.set_xlabel("分" if len(_font()) > 1 else "score")
+    axes.set_ylabel("件" if len(_font()) > 1 else "ratings")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(axis="y", color=BORDER, linewidth=0.5)
     return _svg(figure, title)

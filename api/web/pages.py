@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api import applicants
-from api.web import charts
+from api.web import charts, dashboard
 from api.web.staff_pages import staff_pages
 from domain.catalogue.loader import Catalogue, load_catalogue
 from domain.catalogue.materials import MaterialsBook, materials_guide
@@ -307,8 +307,13 @@ def web_router(context: WebContext) -> APIRouter:
         quarter = report.quarter_of(dt.datetime.now(dt.UTC))
         rows = report.quarterly(views.cases.values(), *report.quarter_period(quarter))
         overdue = [e for e in views.queue() if e.overdue]
+        rated = dashboard.ratings(views.cases.values())
         return page(request, "supervision.html", title="办件监督", s=figures,
                     quarter=quarter, rows=rows, overdue=overdue, local=local,
+                    ratings=rated, chart_ratings=charts.rating_bars(rated.by_score),
+                    issues=dashboard.joint_issues(views.cases.values()),
+                    rec=views.reconciliation(context.region, *report.quarter_period(quarter)),
+                    fen=dashboard.fen_as_yuan, region_name=region_name,
                     percent=lambda r: "—" if r is None else f"{100 * r:.1f}%",
                     days=lambda d: "—" if d is None else f"{d:.1f} 天",
                     chart_rate=charts.on_time_rate(views.monthly_on_time()),

@@ -81,5 +81,11 @@ def test_an_applicant_follows_a_pension_transfer_to_completion(
         assert int(board.inner_text("#completed")) >= 1
         assert board.locator("svg[role=img]").count() == 2
         assert "b1-7" in board.inner_text("#quarterly")
+        # The completed transfer's money matched what 榆林 stated: reconciled, no disagreement.
+        assert board.inner_text("#rec-matched").startswith("1")
+        assert board.inner_text("#rec-mismatched") == "0"
+        assert "没有两地不一致" in board.inner_text("#joint-issues")
         assert serious(board) == []
         board.screenshot(path=str(shots / "supervision.png"), full_page=True)
+        board.set_viewport_size({"width": 390, "height": 844})  # a supervisor's phone
+        assert serious(board) == []
