@@ -1,0 +1,91 @@
+"""The contract is sufficient: a back-end built from `asyncapi.yaml` alone carries a pension
+transfer on both sides over a real nats-server (issue 18, "A contract test").
+
+Two nodes (鄂尔多斯 150600 ← 榆林 610800, SQLite) run as the other integration tests run them;
+the operator provisions a durable `contract` on each region's feed. Everything else is
+`tests/integration/contract_backend.py`, which reads only the YAML: the destination's back-end
+applies and accepts, the origin's approves, issues the sheet by the document's rule and remits,
+the destination's records the bank's notice — and every request, reply, feed event and event
+payload is checked against the document's schemas on the way.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from regions.adapters.brokers.nats_server import NatsServer
+from regions.adapters.brokers.provision import provision
+from regions.adapters.stores.sql import SqliteStore
+from tests.integration import contract_backend as cb
+from tests.integration import realworld as rw
+
+pytestmark = pytest.mark.timeout(120)
+
+DEST, ORIGIN = "150600", "610800"
+ROOT = Path(__file__).resolve().parents[2]
+APPLICANT_ID = "110101196504157795"
+BACKEND_LIBRARIES = {"__future__", "nats", "yaml", "jsonschema"}
+
+
+def test_the_contract_back_end_uses_only_the_yaml_and_public_libraries() -> None:
+    tree = ast.parse((ROOT / "tests/integration/contract_backend.py").read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported - set(sys.stdlib_module_names) - BACKEND_LIBRARIES == set()
+
+
+def test_a_back_end_built_from_the_contract_alone_carries_a_pension_transfer(
+        tmp_path: Path, nats_server: NatsServer) -> None:
+    async def main() -> None:
+        store = SqliteStore(tmp_path / "stores")
+        url = nats_server.url
+        contract = cb.Contract(ROOT / "asyncapi.yaml")
+        bank = cb.Bank()
+        records: dict[str, tuple[int, list[tuple[int, int, int]]]] = {}
+        try:
+            async with rw.running_nodes(store, url, (DEST, ORIGIN)) as nodes:
+                await provision([DEST, ORIGIN], url, backends=["contract"])
+                backends = [cb.PensionBackend(contract, url, code, "contract", bank, records)
+                            for code in (DEST, ORIGIN)]
+                dest, origin = backends
+                for backend in backends:
+                    await backend.connect()
+                try:
+                    case_id = await dest.apply(cb.new_case_number(DEST), APPLICANT_ID, [ORIGIN])
+                    records[case_id] = (1_234_567, [(2019, 12, 600_000), (2020, 7, 650_003)])
+                    await cb.run_until(backends,
+                                       lambda: dest.statuses.get(case_id) == "completed")
+                    await nodes.wait_status(DEST, case_id, "completed")
+                    await nodes.wait_status(ORIGIN, case_id, "transferred_out")
+                    await drain(backends)
+                finally:
+                    for backend in backends:
+                        await backend.close()
+        finally:
+            store.close()
+        assert (dest.statuses[case_id], origin.statuses[case_id]) == ("completed",
+                                                                      "transferred_out")
+        assert {kind for _, kind in dest.seen} >= {"ApplicationSubmitted", "InfoSheetReceived",
+                                                   "TransferCompleted"}
+        assert {kind for _, kind in origin.seen} >= {"ContactLetterReceived",
+                                                     "ConclusionReceived"}
+        for what in ("CommandRequest", "CommandReply", "FeedEvent", "FeedEvent headers"):
+            assert contract.checked.get(what, 0) > 0, contract.checked
+
+    asyncio.run(main())
+
+
+async def drain(backends: list[cb.PensionBackend], idle_rounds: int = 4) -> None:
+    """Handle (and so check) what is left on both feeds."""
+    idle = 0
+    while idle < idle_rounds:
+        handled = sum([await b.poll() for b in backends])
+        idle = 0 if handled else idle + 1
+        await asyncio.sleep(0.05)
