@@ -148,6 +148,7 @@ from domain.kernel import (
     Receive,
     SideSummary,
 )
+from domain.protocols import transfer_ratings as ratings
 from domain.protocols.casework_events import Lapse
 from domain.protocols.details import TransferDetails
 from domain.protocols.intake import (
@@ -282,23 +283,30 @@ class TransferDecider(DestinationSide, OriginSide):
             months_stated=sheet.months if sheet else 0)
 
     def next_timer(self, state: SideState) -> dt.datetime | None:
+        follow_up = ratings.follow_up_due(state)  # runs after the end too
         if self.is_terminal(state):
-            return None
-        times = [t for t in (dl.next_due(state.book), state.waiting[1] if state.waiting else None)
-                 if t is not None]
+            return follow_up
+        times = [t for t in (dl.next_due(state.book), state.waiting[1] if state.waiting else None,
+                             follow_up) if t is not None]
         return min(times, default=None)
 
     def timers(self, state: SideState, now: dt.datetime) -> list[Command]:
+        out = ratings.follow_up_timer(state, now)
         if self.is_terminal(state):
-            return []
-        out = dl.due_commands(state.book, now, state.region)
+            return out
+        out += dl.due_commands(state.book, now, state.region)
         if state.waiting is not None and now >= state.waiting[1]:
             out.append(Lapse(actor=Actor.system("waiting_timer", state.region),
                              step=state.waiting[0]))
         return out
 
     def decide(self, state: SideState | None, command: Command, now: dt.datetime) -> list[Event]:
-        """Events for `command`, plus the bookkeeping every status change implies."""
+        """Events for `command`, plus the bookkeeping every status change implies (a rating
+        is an annotation: it moves no status, so it needs none)."""
+        if state is not None:
+            rated = ratings.decide_rating(state, command, now, self.rules, self.process)
+            if rated is not None:
+                return rated
         if state is None:
             if isinstance(command, Receive):
                 events = self._origin_first(command, now)
@@ -357,6 +365,8 @@ class TransferDecider(DestinationSide, OriginSide):
                     two_phase=event.two_phase, seen=frozenset({event.ref}))
             raise IllegalCommand(f"a transfer side cannot start with {event.TYPE}",
                                  code="not_a_first_event")
+        if isinstance(event, ratings.RATING_EVENTS):
+            return ratings.evolve_rating(state, event)
         new = self._evolve_common(state, event)
         if isinstance(new, DestinationState):
             new = self._evolve_destination(new, event)

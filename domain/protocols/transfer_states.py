@@ -37,6 +37,7 @@ from domain.protocols.casework import (
     ABSENT,
     COUNTERPART_WAIT,
     SUPPLEMENT_WAIT,
+    Bookkeeping,
     checked_region,
     clear_steps,
     start_step,
@@ -154,6 +155,7 @@ class DestinationState:
     book: Mapping[str, Watch] = field(default_factory=dict)
     waiting: tuple[str, dt.datetime] | None = None
     seen: frozenset[EventRef] = frozenset()
+    ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
 
     role: Literal["destination"] = "destination"
 
@@ -195,6 +197,7 @@ class OriginState:
     paused: Mapping[str, int] = field(default_factory=dict)
     waiting: tuple[str, dt.datetime] | None = None
     seen: frozenset[EventRef] = frozenset()
+    ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
 
     role: Literal["origin"] = "origin"
 

@@ -36,6 +36,7 @@ from domain.calendar import china_date
 from domain.kernel import Actor, Command, Decider, Event, SideSummary, event_from_payload
 from domain.protocols import ProtocolSpec, household, pension
 from domain.protocols.application_events import Approve
+from domain.protocols.casework_events import ANNOTATIONS
 from domain.protocols.details import HouseholdDetails
 from domain.protocols.intake import AcceptIntake, Submit
 from domain.protocols.transfer import application
@@ -441,7 +442,8 @@ def judge(evidence: Mapping[str, StoreEvidence], specs: Mapping[str, ProtocolSpe
         process = evidence[code].summaries[case_id].process
         if specs[process].transitions:
             found += inv.legal_transitions(case_id, code, deciders[process], events,
-                                           specs[process].transitions)
+                                           specs[process].transitions,
+                                           annotations=frozenset(ANNOTATIONS))
         found += inv.deadlines_never_early(case_id, code, events)
     found += inv.liveness(summaries)
     found += inv.single_active_relationship(registers)
