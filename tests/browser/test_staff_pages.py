@@ -12,7 +12,6 @@ import httpx
 
 from simulations.workload import draw_applicant
 from tests.browser.site import quick_start
-from tests.browser.test_applicant_journey import wait_for_status
 from tests.browser.test_catalogue_pages import serious
 from tests.integration.test_staff_api import issue
 
@@ -52,24 +51,3 @@ def test_a_clerk_accepts_an_application_from_the_queue(
         assert "工作人员 收件窗口" in page.inner_text(".timeline")
         assert serious(page) == []
 
-
-def test_an_applicant_withdraws_on_the_case_page(browser: Any, nats_server: Any,
-                                                 tmp_path: Path) -> None:
-    applicant = draw_applicant(random.Random(8)).citizen.number
-    with quick_start(nats_server.url, tmp_path, backends=False) as site:
-        page = browser.new_page()
-        page.goto(site.urls["150600"] + "/apply/b1-7")
-        page.get_by_label("居民身份证号码").fill(applicant)
-        page.get_by_label("转出地").select_option("610800")
-        page.get_by_role("button", name="提交申请").click()
-        number, code = page.inner_text("#case-number"), page.inner_text("#query-code")
-        page.goto(site.urls["150600"] + "/cases")
-        page.get_by_label("办件编号").fill(number)
-        page.get_by_label("查询码").fill(code)
-        page.get_by_role("button", name="查询").click()
-        page.get_by_text("撤回申请", exact=True).first.click()  # opens the details
-        page.get_by_label("身份证号码后四位").fill(applicant[-4:])
-        page.get_by_role("button", name="撤回申请").click()
-        wait_for_status(page, "已撤回", timeout=20)
-        assert "撤回申请" in page.inner_text("#timeline")
-        assert serious(page) == []
