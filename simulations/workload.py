@@ -38,8 +38,9 @@ from domain.protocols.transfer_events import FundsRemitted, RecordFundsReceived
 from domain.values import CaseNumber, CitizenId, RegionCode
 from regions.core.commands import CommandRequest, CommandService
 from regions.core.errors import CommandInProgress
+from regions.core.messages import LinkMessage
 from regions.core.sides import SideView
-from simulations import edges
+from simulations import edges, timing
 from simulations.world import SIM_REGISTER_KEY, World
 
 #: The key the simulated nodes derive person keys with (so tests can find a register entry).
@@ -132,7 +133,10 @@ class Workload:
         self.after_end: dict[tuple[str, str], int] = {}
         self.commands: dict[str, int] = {}
         self.retries = 0
+        self.timing_rng = world.sched.rng("timing:people")
+        self.race = timing.WithdrawalRace()
         world.commit_listeners.append(self.on_commit)
+        world.receive_listeners.append(self.on_received)
 
     def start(self) -> None:
         mean_gap = self.arrival_span / max(self.cases, 1)
@@ -205,15 +209,59 @@ class Workload:
             delay = dt.timedelta(hours=self.act_rng.expovariate(1 / 12))
             self.world.sched.after(delay, f"rate:{code}", lambda: self.act(code, view.case_id))
             return
+        if events and code != self.first_region.get(view.case_id):
+            self._race_the_message(view.case_id)
         if key in self.acts_scheduled:
             return
         self.acts_scheduled.add(key)
         delay = dt.timedelta(minutes=self.act_rng.expovariate(1 / 20))
         if self.act_rng.random() < SLOW_STAFF:  # a backlog: the step runs past its deadline
             delay = dt.timedelta(days=self.act_rng.uniform(5, 40))
+        timed = timing.visit_before_timer(decider.next_timer(view.state), timing.permit_of(
+            view.state), self.world.local_now(code), self.timing_rng)
+        if timed is not None:  # an edge: the person comes back hours before the timer
+            delay, edge = timed
+            self.world.sched.after(delay, f"act:{code}",
+                                   lambda: self.act(code, view.case_id, edge=edge))
+            return
         self.world.sched.after(delay, f"act:{code}", lambda: self.act(code, view.case_id))
 
-    def act(self, code: str, case_id: str) -> None:
+    def _race_the_message(self, case_id: str) -> None:
+        """The counterpart just committed: sometimes the applicant withdraws within
+        milliseconds, racing the message on its way (issue 16's 注销 vs 迁移证 window)."""
+        delay = timing.during_flight_delay(self.timing_rng)
+        if delay is not None:
+            region = self.first_region[case_id]
+            self.world.sched.after(delay, f"withdraw:{region}",
+                                   lambda: self.withdraw(region, case_id))
+
+    def on_received(self, code: str, message: LinkMessage) -> None:
+        """A counterpart's message applied here: was a withdrawal racing it? And sometimes
+        the applicant, seeing the status change, withdraws at once."""
+        self.race.arrived(code, message, self.world.regions[message.origin].skew
+                          if message.origin in self.world.regions else dt.timedelta(0),
+                          self.world.edges)
+        if code != self.first_region.get(message.case_id):
+            return
+        delay = timing.after_arrival_delay(self.timing_rng)
+        if delay is not None:
+            self.world.sched.after(delay, f"withdraw:{code}", lambda: self.withdraw(
+                code, message.case_id, edge="withdrew_right_after_arrival"))
+
+    def withdraw(self, code: str, case_id: str, edge: str = "") -> None:
+        """The applicant withdraws now, if the protocol offers it at this moment."""
+        view = self.world.regions[code].region.node.side(case_id)
+        if view is None or view.state is None:
+            return
+        spec = self.world.regions[code].region.specs[view.process]
+        offered = timing.withdrawals(spec.options(view.state, self.world.local_now(code),
+                                                  self.timing_rng))
+        if offered and self._attempt(code, case_id, offered[0]) and edge:
+            self.world.edges[edge] += 1
+
+    def act(self, code: str, case_id: str, edge: str = "") -> None:
+        """A visit; `edge` names a timing edge (the visit was timed hours before a timer),
+        counted when a command really runs then."""
         self.acts_scheduled.discard((code, case_id))
         region = self.world.regions[code].region
         view = region.node.side(case_id)
@@ -231,6 +279,10 @@ class Workload:
                 self.act_rng.random() < NEVER_SUPPLY:
             return  # this applicant never sends the missing materials: the case will lapse
         weights = [weight_of(c) for c in options]
+        if edge:  # timed on purpose: act now, whatever is possible
+            if self._attempt(code, case_id, self.act_rng.choices(options, weights)[0]):
+                self.world.edges[edge] += 1
+            return
         if max(weights) < 1 and self.act_rng.random() < 0.85:
             # Only exceptional moves are possible (e.g. withdrawing while the other region
             # works): people mostly wait, and look again much later.
@@ -265,6 +317,11 @@ class Workload:
                                    lambda: self._execute(destination, case_id, notice))
 
     def _execute(self, code: str, case_id: str, command: Command) -> None:
+        self._attempt(code, case_id, command)
+
+    def _attempt(self, code: str, case_id: str, command: Command) -> bool:
+        """Run a person's command (with the run's crash and retry faults); whether it was
+        accepted."""
         region = self.world.regions[code].region
         name = type(command).__name__
         self.commands[name] = self.commands.get(name, 0) + 1
@@ -275,7 +332,8 @@ class Workload:
             self.world.crash(code)  # the command's transaction never committed:
             self.world.sched.after(dt.timedelta(minutes=5), f"retry:{code}",  # the person retries
                                    lambda: self._execute(code, case_id, command))
-            return
+            return False
+        ok = False
         try:
             first = region.node.command(case_id, command, now, command_id=command_id,
                                         principal=principal)
@@ -285,11 +343,15 @@ class Workload:
                 self.retries += 1
                 if again != first:
                     raise AssertionError(f"retry of {command_id} got {again}, first got {first}")
+            ok = first.ok
         except CommandInProgress:
             pass
+        if ok and timing.withdrawals([command]):
+            self.race.withdrew(code, case_id, self.world.sched.now)
         view = region.node.side(case_id)
         if view is not None:
             self.on_commit(code, view, [])
+        return ok
 
 
 def _china_date(instant: dt.datetime) -> dt.date:

@@ -34,7 +34,7 @@ from regions.core.ports import INBOX_MAX_ACK_PENDING, BrokerError, Outgoing, Sto
 from regions.core.sides import SideView
 from regions.runtime.bootstrap import Region, build_region
 from regions.wire import link, subjects
-from simulations import checkers, hostile
+from simulations import checkers, hostile, timing
 from simulations.faults import FaultPlan
 from simulations.scheduler import Scheduler
 
@@ -88,6 +88,8 @@ class World:
         self.max_ack_pending = max_ack_pending
         self.sched_start = self.sched.now
         self.commit_listeners: list[Callable[[str, SideView, list[Event]], None]] = []
+        #: Called with (region, message) when a region applied a counterpart's message.
+        self.receive_listeners: list[Callable[[str, LinkMessage], None]] = []
         self.plan = plan
         self.trace = Trace()
         self.checks = checkers.Observations()
@@ -158,6 +160,8 @@ class World:
             sent = self.sent_at.pop(message.event_id, None)
             if sent is not None:
                 self.latencies_ms.append((self.sched.now - sent) / MS)
+            for listener in self.receive_listeners:
+                listener(sim.code, message)
 
         node.listeners.append(on_commit)
         node.receive_listeners.append(on_received)
@@ -234,6 +238,7 @@ class World:
             return  # lost after the relay counted it as published: only the HWM can tell
         if self.plan.fire("reorder", rng) or self.plan.fire("delay", rng):
             delay = dt.timedelta(milliseconds=rng.uniform(5, 3000))
+            delay = timing.long_delay(self.sched.rng("timing:net"), self.edges) or delay
             self.sched.after(delay, f"late:{receiver}", lambda: self._publish(out, receiver))
             return
         self._publish(out, receiver, raising=True)

@@ -1,0 +1,115 @@
+"""Timing edges of the workload: people who act hours before a permit expires or a deadline
+falls, applicants who withdraw right after a message arrives (or while one is in flight), and
+single messages the network holds for hours.
+
+Why: people act within minutes of each step and the clock skew is at most ±90 s, so without
+these a 40-day permit never races its expiry, a withdrawal almost never lands between the
+origin's 注销 and the 迁移证's arrival, and a message late by hours (heartbeats see the gap, a
+re-send arrives first, the late copy after) never happens (issue 16). Each edge is counted in
+`world.edges` only when it really happened, and the CI batch requires every one of them
+(`EDGES`, tests/e2e/test_seed_batch.py).
+
+Every draw here comes from streams of its own ("timing:…"), so the other components' draws
+stay where they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from typing import Any
+
+from domain.kernel import Command
+from regions.core.messages import LinkMessage
+
+#: A visit is timed to land hours before the side's next timer with this chance; higher while a
+#: permit is what runs out (few cases carry one).
+BEFORE_TIMER, BEFORE_PERMIT = 0.04, 0.4
+#: How long before the timer the person acts, in hours (a permit's last afternoon, a deadline's
+#: last working hours).
+HOURS_BEFORE = (0.25, 8.0)
+#: Only timers at least this far ahead are worth waiting for (otherwise it is an ordinary visit).
+WORTH_WAITING = dt.timedelta(hours=12)
+#: Chance that the applicant tries to withdraw right after a counterpart's message arrives, and
+#: right after the counterpart commits (a withdrawal racing the message in flight).
+WITHDRAW_AFTER_ARRIVAL, WITHDRAW_DURING_FLIGHT = 0.03, 0.05
+#: A delayed or reordered message is held for hours with this chance (not milliseconds).
+LONG_DELAY = 0.03
+LONG_DELAY_HOURS = (1.0, 30.0)
+
+EDGES = ("acted_hours_before_permit_expiry", "acted_hours_before_deadline",
+         "withdrew_right_after_arrival", "withdrew_with_message_in_flight",
+         "message_delayed_hours")
+
+
+def visit_before_timer(next_timer: dt.datetime | None, permit_expires_at: dt.datetime | None,
+                       local_now: dt.datetime, rng: random.Random
+                       ) -> tuple[dt.timedelta, str] | None:
+    """(delay, edge) for a visit timed hours before the side's next timer, or None (most
+    visits). `permit_expires_at` is the side's permit, when it holds one."""
+    if next_timer is None or next_timer - local_now < WORTH_WAITING:
+        rng.random()  # one draw per opportunity, whatever the outcome
+        return None
+    permit = permit_expires_at is not None and next_timer == permit_expires_at
+    if rng.random() >= (BEFORE_PERMIT if permit else BEFORE_TIMER):
+        return None
+    before = dt.timedelta(hours=rng.uniform(*HOURS_BEFORE))
+    edge = "acted_hours_before_permit_expiry" if permit else "acted_hours_before_deadline"
+    return next_timer - local_now - before, edge
+
+
+def withdrawals(options: list[Command]) -> list[Command]:
+    return [c for c in options if type(c).__name__.startswith("Withdraw")]
+
+
+def long_delay(rng: random.Random, reached: Counter[str]) -> dt.timedelta | None:
+    """Hours instead of milliseconds for one delayed message, sometimes."""
+    if rng.random() >= LONG_DELAY:
+        return None
+    reached["message_delayed_hours"] += 1
+    return dt.timedelta(hours=rng.uniform(*LONG_DELAY_HOURS))
+
+
+class WithdrawalRace:
+    """Withdrawals timed against the counterpart's messages, and whether one really raced.
+
+    A withdrawal *with a message in flight* is one the applicant's side committed after the
+    counterpart committed an event for the case and before that event arrived: measured on
+    arrival, from the message's own time (the origin's clock, skew taken off)."""
+
+    def __init__(self) -> None:
+        #: (region, case) -> virtual instant of the applicant's last withdrawal there
+        self.withdrawn_at: dict[tuple[str, str], dt.datetime] = {}
+        self.counted: set[str] = set()
+
+    def withdrew(self, region: str, case_id: str, now: dt.datetime) -> None:
+        self.withdrawn_at[(region, case_id)] = now
+
+    def arrived(self, region: str, message: LinkMessage, origin_skew: dt.timedelta,
+                reached: Counter[str]) -> None:
+        when = self.withdrawn_at.get((region, message.case_id))
+        if when is None or message.case_id in self.counted:
+            return
+        if when >= message.at - origin_skew:
+            self.counted.add(message.case_id)
+            reached["withdrew_with_message_in_flight"] += 1
+
+
+def after_arrival_delay(rng: random.Random) -> dt.timedelta | None:
+    """Seconds after a message arrives: the applicant who saw the status change and withdrew."""
+    if rng.random() >= WITHDRAW_AFTER_ARRIVAL:
+        return None
+    return dt.timedelta(seconds=rng.uniform(0.5, 120))
+
+
+def during_flight_delay(rng: random.Random) -> dt.timedelta | None:
+    """Milliseconds after the counterpart committed: before, during or after the relay's
+    publish and the inbox's fetch (1 ms and 2 ms later)."""
+    if rng.random() >= WITHDRAW_DURING_FLIGHT:
+        return None
+    return dt.timedelta(milliseconds=rng.uniform(0, 6))
+
+
+def permit_of(state: Any) -> dt.datetime | None:
+    return getattr(state, "permit_expires_at", None)
