@@ -21,8 +21,12 @@ CLIENT_FAULTS = ("command_retry",)
 #: Crafted messages in region inboxes (`simulations.hostile`); last, so adding it moved no
 #: other kind's draw.
 HOSTILE_FAULTS = ("hostile_peer",)
+#: People and messages timed at the edges (`simulations.timing`): visits hours before a permit
+#: expires or a deadline falls, withdrawals racing a message, messages held for hours. Last, so
+#: adding it moved no other kind's draw; off in a clean run (`--faults none`).
+TIMING_FAULTS = ("timing_edges",)
 ALL_FAULTS = (MESSAGE_FAULTS + NETWORK_FAULTS + NODE_FAULTS + BROKER_FAULTS + CLOCK_FAULTS
-              + FINANCE_FAULTS + CLIENT_FAULTS + HOSTILE_FAULTS)
+              + FINANCE_FAULTS + CLIENT_FAULTS + HOSTILE_FAULTS + TIMING_FAULTS)
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
@@ -60,6 +64,7 @@ class FaultPlan:
             "publish_fails": (0.005, 0.02), "clock_skew": (1.0, 1.0),
             "funds_late": (0.05, 0.2), "funds_duplicated": (0.02, 0.1), "funds_short": (0.05, 0.15),
             "command_retry": (0.02, 0.1), "hostile_peer": (0.01, 0.05),
+            "timing_edges": (1.0, 1.0),
         }
         rates = {}
         for kind in kinds:

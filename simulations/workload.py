@@ -217,20 +217,30 @@ class Workload:
         delay = dt.timedelta(minutes=self.act_rng.expovariate(1 / 20))
         if self.act_rng.random() < SLOW_STAFF:  # a backlog: the step runs past its deadline
             delay = dt.timedelta(days=self.act_rng.uniform(5, 40))
-        timed = timing.visit_before_timer(decider.next_timer(view.state), timing.permit_of(
+        timed = self.timed() and timing.visit_before_timer(decider.next_timer(view.state), timing.permit_of(
             view.state), self.world.local_now(code), self.timing_rng)
-        if timed is not None:  # an edge: the person comes back hours before the timer
+        if timed:  # an edge: the person comes back hours before the timer
+            self._timed_one()
             delay, edge = timed
             self.world.sched.after(delay, f"act:{code}",
                                    lambda: self.act(code, view.case_id, edge=edge))
             return
         self.world.sched.after(delay, f"act:{code}", lambda: self.act(code, view.case_id))
 
+    def timed(self) -> bool:
+        """Whether people are timed at the edges now (the `timing_edges` fault kind)."""
+        return self.world.plan.active("timing_edges")
+
+    def _timed_one(self) -> None:
+        injected = self.world.plan.injected
+        injected["timing_edges"] = injected.get("timing_edges", 0) + 1
+
     def _race_the_message(self, case_id: str) -> None:
         """The counterpart just committed: sometimes the applicant withdraws within
         milliseconds, racing the message on its way (issue 16's 注销 vs 迁移证 window)."""
-        delay = timing.during_flight_delay(self.timing_rng)
-        if delay is not None:
+        delay = self.timed() and timing.during_flight_delay(self.timing_rng)
+        if delay:
+            self._timed_one()
             region = self.first_region[case_id]
             self.world.sched.after(delay, f"withdraw:{region}",
                                    lambda: self.withdraw(region, case_id))
@@ -243,8 +253,9 @@ class Workload:
                           self.world.edges)
         if code != self.first_region.get(message.case_id):
             return
-        delay = timing.after_arrival_delay(self.timing_rng)
-        if delay is not None:
+        delay = self.timed() and timing.after_arrival_delay(self.timing_rng)
+        if delay:
+            self._timed_one()
             self.world.sched.after(delay, f"withdraw:{code}", lambda: self.withdraw(
                 code, message.case_id, edge="withdrew_right_after_arrival"))
 

@@ -238,7 +238,8 @@ class World:
             return  # lost after the relay counted it as published: only the HWM can tell
         if self.plan.fire("reorder", rng) or self.plan.fire("delay", rng):
             delay = dt.timedelta(milliseconds=rng.uniform(5, 3000))
-            delay = timing.long_delay(self.sched.rng("timing:net"), self.edges) or delay
+            if self.plan.active("timing_edges"):
+                delay = timing.long_delay(self.sched.rng("timing:net"), self.edges) or delay
             self.sched.after(delay, f"late:{receiver}", lambda: self._publish(out, receiver))
             return
         self._publish(out, receiver, raising=True)
