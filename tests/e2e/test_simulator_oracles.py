@@ -109,3 +109,13 @@ def test_a_relay_that_skips_a_message_is_caught_by_the_needless_resend(monkeypat
 
     monkeypatch.setattr(Relay, "read", read)
     assert "needless_resend" in rules(run(1, 40, REGIONS, ()).violations)
+
+
+def test_the_deadline_oracle_agrees_with_the_calendar_across_an_unknown_new_year() -> None:
+    """Official data decides 2026's last days only if 2027 is known (its 元旦 window may take
+    them): the oracle reckoned 30 working days from 2026-11-21 with 30–31 December as working
+    days and called the real due date wrong (a drawn stateful run, seed 0)."""
+    from simulations import oracles
+    start = cal.start_of_day(cal.dt.date(2026, 11, 21))
+    real = cal.WorkingCalendar().add_working_days(start, 30)
+    assert oracles.expected_due(start, 30, "working", rest_rule=False) == real.due_at
