@@ -51,11 +51,25 @@ HOSTILE_FAULTS = ("hostile_peer", "forged")
 
 @lru_cache(maxsize=8192)
 def working(day: dt.date) -> bool:
-    """Official data where the package has it, the statutory fallback beyond."""
+    """Official data where the package has it, the statutory fallback beyond — and for the last
+    days of a known year while the next is unknown, whose 元旦 notice may give them off (the
+    2019 notice gave 2018-12-31): those fall inside the next year's fallback window."""
     try:
-        return bool(chinese_calendar.is_workday(day))
+        official = bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         return not fallback.is_rest_day(day)
+    if day.month == 12 and not _known(day.year + 1) and day in fallback.rest_days(day.year + 1):
+        return False
+    return official
+
+
+@lru_cache(maxsize=64)
+def _known(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(dt.date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
 
 
 def _end_of(day: dt.date) -> dt.datetime:
