@@ -47,7 +47,7 @@ from regions.wire.envelope import (
     TYPE_PREFIX,
     WireReason,
 )
-from regions.wire.feed import FeedEnvelope
+from regions.wire.feed import BATCH_CONTENT_TYPE, MAX_BATCH, FeedEnvelope
 from regions.wire.schemas import (
     REF_TEMPLATE,
     SchemaSet,
@@ -128,10 +128,11 @@ quarantined): fields are exactly those listed (an unknown field is refused); str
 an instant with its offset); amounts are whole fen from 0 to {MAX_FEN}; region codes are
 GB/T 2260 codes that can exist.
 
-Back-ends consume their region's feed `tb.v1.feed.<region>.<process>.<type>` (stream
+Back-ends consume their region's feed `tb.v1.feed.<region>.<process>.events` (stream
 `TB_FEED_<region>`): every event recorded on the region's sides of cases — its own decisions,
-receipts of counterpart events, deadlines — in commit order, each a CloudEvents `FeedEvent`
-whose `feedseq` increases with commit order (with gaps: it is a store position). A lost message
+receipts of counterpart events, deadlines — in commit order, one message per side and commit
+(`FeedEvent`: a JSON array of CloudEvents, one side's consecutive versions), each event's
+`feedseq` increasing with commit order (with gaps: it is a store position). A lost message
 shows as a gap in `originatorversion` per `originatorid` (a case side's versions are 1, 2, 3 …
 and every one is on the feed). Register entries are not on the feed. Each back-end reads with its own durable consumer
 (explicit acks, from the start; created by the operator, `tongban nats provision --backend
@@ -305,19 +306,22 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
             "publishFeed": {
                 "action": "send",
                 "channel": {"$ref": f"#/channels/{FEED_CHANNEL}"},
-                "summary": "The node's feed relay publishes each recorded side event once its "
-                           "transaction committed, in commit order, with its own cursor.",
+                "summary": "The node's feed relay publishes the recorded side events once their "
+                           "transaction committed, in commit order, with its own cursor: one "
+                           "message per side and commit (the side's consecutive events).",
                 "messages": feed_ref,
                 "x-jetstream": {
                     "dedup_header": "Nats-Msg-Id",
-                    "msg_id": "the CloudEvents id, <originatorid>:<originatorversion>",
+                    "msg_id": "<originatorid>:<first originatorversion>-<last "
+                              "originatorversion>, or the single event's CloudEvents id "
+                              "<originatorid>:<originatorversion>",
                 },
             },
             "consumeFeed": {
                 "action": "receive",
                 "channel": {"$ref": f"#/channels/{FEED_CHANNEL}"},
-                "summary": "A back-end handles its region's events and acks each after "
-                           "handling it. It remembers, per originatorid, the last "
+                "summary": "A back-end handles the events of each message in order and acks "
+                           "the message after handling them all. It remembers, per originatorid, the last "
                            "originatorversion handled: a higher one than the next is a loss "
                            "(or a redelivery still to come after ack_wait), a lower one a "
                            "repeat to ack and skip.",
@@ -334,7 +338,8 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                                 "acks) the deliveries held count until ack_wait passes, so a "
                                 "short ack_wait is a prompt drain; keep a slow handler's "
                                 "deliveries alive with +WPI every third of it",
-                    "max_ack_pending": "64; fetch at most this many at a time. After a crash "
+                    "max_ack_pending": "64 messages (each one side's events of one commit); "
+                                       "fetch at most this many at a time. After a crash "
                                        "the deliveries a dead process held come back after "
                                        "ack_wait, possibly behind later events: remember "
                                        "what you handled by feedseq, not by the highest",
@@ -444,8 +449,11 @@ def _feed_headers_schema() -> dict[str, Any]:
         "properties": {
             "Nats-Msg-Id": {
                 "type": "string",
-                "description": "JetStream dedup key: the CloudEvents id "
-                               "(`<originatorid>:<originatorversion>`)",
+                "description": "JetStream dedup key: the side and the versions carried, "
+                               "`<originatorid>:<first>-<last>` (`<originatorid>:"
+                               "<originatorversion>`, the event's id, when it carries one). "
+                               "A republish after a crash normally carries the same runs "
+                               "and is dropped; if not, a repeat shows by its versions",
             },
         },
     }
@@ -511,11 +519,13 @@ def _feed(existing: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         for name in classes]
     message = {
         "name": FEED_EVENT,
-        "title": "Feed event",
-        "summary": "One event recorded on one of the region's sides of a case.",
-        "contentType": CONTENT_TYPE,
+        "title": "Feed events of one side and commit",
+        "summary": "The events one commit recorded on one of the region's sides of a case, in "
+                   "version order: a JSON array (CloudEvents batched JSON) of structured "
+                   "CloudEvents, all of one originatorid with consecutive originatorversions.",
+        "contentType": BATCH_CONTENT_TYPE,
         "headers": _feed_headers_schema(),
-        "payload": {
+        "payload": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": {
             "allOf": [
                 by_key["envelope:feed"],
                 {"type": "object", "required": ["data"],
@@ -523,7 +533,7 @@ def _feed(existing: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
                                 "data": {"type": "object"}}},
                 *data_by_type,
             ],
-        },
+        }},
     }
     return definitions, message
 

@@ -152,9 +152,10 @@ class NodeDriver:
             await self.broker.publish_many([link.encode(i) for i in items])
 
     async def publish_feed(self, items: list[SideEvent]) -> None:
-        """Every committed side event to the region's back-ends."""
+        """Every committed side event to the region's back-ends: one message per side and
+        commit (a run of the side's consecutive events), not one per event."""
         if items:
-            await self.broker.publish_many([feed_codec.encode(item) for item in items])
+            await self.broker.publish_many(feed_codec.encode_all(items))
 
     async def _tail_loop(self, tail: Tail) -> None:
         while not self._stop.is_set():

@@ -6,8 +6,9 @@
         # inside `handle`: await backend.commands.command(case_id, ..., command_id=...)
 
 Why this shape: a back-end's work is "react to what happened on my region's cases"; the feed
-(`tb.v1.feed.<region>.<process>.<type>`, stream `TB_FEED_<region>`) holds every side event in
-commit order, and the back-end's *own* durable consumer remembers how far it got, so a restart
+(`tb.v1.feed.<region>.<process>.events`, stream `TB_FEED_<region>`) holds every side event in
+commit order, one message per side and commit (the handler still gets one event at a time),
+and the back-end's *own* durable consumer remembers how far it got, so a restart
 resumes where it stopped and nothing is lost. The durable is provisioned by the operator
 (`tongban nats provision --regions R --backend NAME`); under the shipped `nats.conf` a back-end
 may read, pull and ack only its own durable, and never create one. This client connects with
@@ -157,7 +158,7 @@ class BackendClient:
                     await asyncio.wait_for(stop.wait(), self.retry_delay)
 
     async def poll(self, handler: Handler) -> int:
-        """Handle the deliveries held from a failed attempt, else one fetch; how many handled.
+        """Handle the deliveries held from a failed attempt, else one fetch; how many events handled.
 
         After a handler failure the failed delivery and those behind it stay *here* (their
         `ack_wait` kept alive) and are retried first: a nak would let later events overtake
@@ -173,7 +174,7 @@ class BackendClient:
         while self._held:
             delivery = self._held[0]
             try:
-                event = feed_codec.decode(delivery.data)
+                events = feed_codec.decode(delivery.data)
             except WireError as exc:
                 # Not a feed message (nothing recorded is lost: the feed is derived from
                 # the store); keep it out of the way of the ones behind it.
@@ -183,25 +184,27 @@ class BackendClient:
                 await broker.term(delivery)
                 self._held.pop(0)
                 continue
-            if self.process is not None and event.process != self.process:
-                self.stats["skipped"] += 1  # a durable on the whole feed; not this process
-            elif event.position in self._handled:
-                self.stats["repeats"] += 1  # redelivered, or republished by the relay
-            else:
-                try:
-                    async with self._kept_alive(broker):
-                        await handler(event)
-                except Exception:
-                    self.stats["failed"] += 1
-                    log.exception("feed %s: handler failed on %s %s; retrying it", self.name,
-                                  event.type, event.event_id)
-                    for held in self._held:
-                        await broker.in_progress(held)
-                    await asyncio.sleep(self.retry_delay)
-                    return handled
-                self._remember(event.position)
-                self.stats["handled"] += 1
-                handled += 1
+            for event in events:
+                if self.process is not None and event.process != self.process:
+                    self.stats["skipped"] += 1  # a durable on the whole feed; not this process
+                elif event.position in self._handled:
+                    self.stats["repeats"] += 1  # redelivered, or republished by the relay
+                else:
+                    try:
+                        async with self._kept_alive(broker):
+                            await handler(event)
+                    except Exception:
+                        # The message stays held; its events handled so far are repeats then.
+                        self.stats["failed"] += 1
+                        log.exception("feed %s: handler failed on %s %s; retrying it",
+                                      self.name, event.type, event.event_id)
+                        for held in self._held:
+                            await broker.in_progress(held)
+                        await asyncio.sleep(self.retry_delay)
+                        return handled
+                    self._remember(event.position)
+                    self.stats["handled"] += 1
+                    handled += 1
             await broker.ack(delivery)
             self._held.pop(0)
         return handled

@@ -1,11 +1,18 @@
-"""The back-end feed message: one side event in a CloudEvents 1.0 envelope (structured JSON).
+"""The back-end feed message: one side's events of one commit, a JSON array of CloudEvents 1.0
+envelopes (structured JSON each; the CloudEvents batched JSON format).
+
+Why one message per side and commit rather than per event: the feed was ~11 of a case's ~23
+messages, each a publish, an ack and a stored JetStream message; a side's commit writes 1-5
+events at once, and a back-end handles them in order anyway. The message's `Nats-Msg-Id` is
+`<originatorid>:<first version>-<last version>` (the event id when it carries one event); the
+subject `tb.v1.feed.<region>.<process>.events` names the process (a back-end's filter) but no
+type, since a message carries several.
 
 Why CloudEvents again: a region's back-ends are written in any language; the feed uses the same
 envelope as the links (`regions.wire.envelope`), the same canonical bytes and the same refusal
 reasons, so one reader serves both. The attributes (lower-case, as CloudEvents requires):
 
-    id                  "<originatorid>:<originatorversion>" — the event's identity; also the
-                        `Nats-Msg-Id`, so a relay that republishes is deduplicated
+    id                  "<originatorid>:<originatorversion>" — the event's identity
     source              "/tongban/regions/<region>"
     type                "cn.tongban.<Event.TYPE>"
     subject             the case number
@@ -24,12 +31,18 @@ reasons, so one reader serves both. The attributes (lower-case, as CloudEvents r
 `components.schemas.<EventType>` of asyncapi.yaml.
 
 The record on both ends is `projections.records.SideEvent`: the node's side-event tailer makes
-one, `encode` publishes it, and a back-end's `decode` gets the same record back (its payload at
-the current schema version), so in-process readers and back-ends read one type.
+one per event, `encode_all` publishes them in runs, and a back-end's `decode` gets the same records
+back (their payloads at the current schema version), so in-process readers and back-ends read one
+type. A stored payload already at the current schema goes out as stored (one conversion per
+event: no decode into the event and encode again).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import json
+from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal, NotRequired
 
 from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter
@@ -38,6 +51,7 @@ from typing_extensions import TypedDict
 from domain.kernel import (
     InvalidValue,
     event_from_payload,
+    event_type,
     to_payload,
 )
 from domain.values import RegionCode
@@ -52,12 +66,21 @@ from regions.wire.envelope import (
     WireError,
     WireReason,
     check_attributes,
+    check_depth,
     read,
     source_of,
     write,
 )
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+
+#: The last token of every feed subject (`tb.v1.feed.<region>.<process>.events`): a message
+#: carries several event types, so the subject names the side's process, not a type.
+BATCH_TOKEN: Final = "events"
+#: The CloudEvents JSON batch format: a message is an array of structured events.
+BATCH_CONTENT_TYPE: Final = "application/cloudevents-batch+json"
+#: At most this many events per message (a side's one commit holds a handful).
+MAX_BATCH: Final = 100
 
 
 #: How a back-end detects a lost feed message (issue 18, finding 10): not by `feedseq`, whose
@@ -101,27 +124,91 @@ class FeedEnvelope(TypedDict):
 FEED_ENVELOPE: Final = TypeAdapter(FeedEnvelope)
 
 
-def encode(item: SideEvent) -> Outgoing:
-    """A side event as the feed message the driver publishes; the payload is upcast to the current
-    schema, and the bytes are canonical (a republish is byte-identical)."""
-    event = event_from_payload(item.type, item.payload, item.schema_version)
+def batches(items: Sequence[SideEvent]) -> list[list[SideEvent]]:
+    """`items` (the tailer's commit order) cut into runs of one side's consecutive events: one
+    feed message each. A side's events of one commit are written together, so a run is a side's
+    share of one commit (or of a few, when they follow each other in the log); the order across
+    runs is the log's, so the feed stays in commit order."""
+    runs: list[list[SideEvent]] = []
+    for item in items:
+        if runs and runs[-1][-1].side_id == item.side_id and len(runs[-1]) < MAX_BATCH:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def encode_all(items: Sequence[SideEvent]) -> list[Outgoing]:
+    """What the driver publishes for one tailer batch: one message per run (`batches`)."""
+    return [encode(run) for run in batches(items)]
+
+
+def encode(run: Sequence[SideEvent]) -> Outgoing:
+    """One run of a side's consecutive events as one feed message: a JSON array of CloudEvents
+    (the batched format), each payload upcast to the current schema, the bytes canonical (a
+    republish of the same run is byte-identical and carries the same `Nats-Msg-Id`)."""
+    if not run:
+        raise ValueError("a feed message carries at least one event")
+    first, last = run[0], run[-1]
+    for before, after in itertools.pairwise(run):
+        if after.side_id != first.side_id or after.version != before.version + 1:
+            raise ValueError("a feed message carries one side's consecutive versions")
+    body = b"[" + b",".join(_element(item) for item in run) + b"]"
+    headers = {MSG_ID_HEADER: subjects.feed_msg_id(batch_id(first.side_id, first.version,
+                                                            last.version))}
+    return Outgoing(subjects.feed_subject(first.region, first.process, BATCH_TOKEN), body,
+                    headers)
+
+
+def batch_id(side_id: str, first: int, last: int) -> str:
+    """A feed message's `Nats-Msg-Id`: its side and the versions it carries."""
+    return f"{side_id}:{first}" if first == last else f"{side_id}:{first}-{last}"
+
+
+def _element(item: SideEvent) -> bytes:
+    if item.schema_version == _current_schema(item.type):
+        event_at = dt.datetime.fromisoformat(item.payload["at"])
+        payload, schema = item.payload, item.schema_version
+    else:  # an older payload: upcast once, through the event
+        event = event_from_payload(item.type, item.payload, item.schema_version)
+        event_at, payload, schema = event.at, to_payload(event), type(event).SCHEMA_VERSION
     attributes: dict[str, Any] = {
         "specversion": SPECVERSION, "id": item.event_id, "source": source_of(item.region),
-        "type": TYPE_PREFIX + item.type, "subject": item.case_number, "time": event.at,
+        "type": TYPE_PREFIX + item.type, "subject": item.case_number, "time": event_at,
         "datacontenttype": DATA_CONTENT_TYPE, "region": item.region, "caseid": item.case_id,
         "process": item.process, "originatorid": item.side_id,
-        "originatorversion": item.version, "schemaversion": type(event).SCHEMA_VERSION,
+        "originatorversion": item.version, "schemaversion": schema,
         "feedseq": item.position,
     }
     check_attributes(FEED_ENVELOPE, attributes)
-    headers = {MSG_ID_HEADER: subjects.feed_msg_id(item.event_id)}
-    return Outgoing(subjects.feed_subject(item.region, item.process, item.type),
-                    write(attributes, to_payload(event)), headers)
+    return write(attributes, payload)
 
 
-def decode(data: bytes | str) -> SideEvent:
-    """Bytes -> `SideEvent` (the record the node published); `WireError` with a stable reason
-    when it is not a feed message."""
+def _current_schema(type_name: str) -> int:
+    return event_type(type_name).SCHEMA_VERSION
+
+
+def decode(data: bytes | str) -> list[SideEvent]:
+    """Bytes -> the `SideEvent`s the node published in one message, in order; `WireError` with
+    a stable reason when it is not a feed message (one side's consecutive versions)."""
+    check_depth(data)
+    try:
+        elements = json.loads(data)
+    except (ValueError, TypeError) as exc:
+        raise WireError(WireReason.NOT_JSON, f"not JSON: {exc}") from None
+    if not isinstance(elements, list) or not elements:
+        raise WireError(WireReason.INCONSISTENT_ENVELOPE,
+                        "a feed message is a non-empty JSON array of CloudEvents")
+    events = [decode_event(json.dumps(element)) for element in elements]
+    for before, after in itertools.pairwise(events):
+        if after.side_id != before.side_id or after.version != before.version + 1:
+            raise WireError(WireReason.INCONSISTENT_ENVELOPE,
+                            "a feed message carries one side's consecutive versions")
+    return events
+
+
+def decode_event(data: bytes | str) -> SideEvent:
+    """One CloudEvent of a feed message -> its `SideEvent`."""
     attributes, payload = read(data)
     check_attributes(FEED_ENVELOPE, attributes)
     type_ = attributes["type"].removeprefix(TYPE_PREFIX)

@@ -12,15 +12,16 @@ GB/T 2260 codes (鄂尔多斯 150600, 榆林 610800).
 | dead letters of dest | `tb.v1.dlq.<dest>` | `TB_DLQ_<dest>` | — |
 | commands of a back-end (request/reply) | `tb.v1.cmd.<region>.<backend>` | — | — |
 | materials (request/reply) | `tb.v1.doc.<region>` | — | — |
-| back-end feed of region | `tb.v1.feed.<region>.<process>.<type>` | `TB_FEED_<region>` | `<backend>` |
+| back-end feed of region | `tb.v1.feed.<region>.<process>.events` | `TB_FEED_<region>` | `<backend>` |
 | replies to a node | `_INBOX_<region>.…` | — | — |
 | replies to a back-end | `_INBOX_<region>_<backend>.…` | — | — |
 
 `TB_EVT_<dest>` holds `tb.v1.evt.<dest>.*`, `TB_DLQ_<dest>` holds `tb.v1.dlq.<dest>`,
 `TB_FEED_<region>` holds `tb.v1.feed.<region>.>`: every event committed on the region's case sides,
-for its own back-ends; the process and event type tokens let a back-end filter
-(`tb.v1.feed.150600.pension_transfer.>`) and a permission allow only its region's feed. A feed
-message's `Nats-Msg-Id` is the event's identity `"<side id>:<version>"` (one stream per region).
+for its own back-ends, one message per side and commit (`regions.wire.feed`); the process token
+lets a back-end filter (`tb.v1.feed.150600.pension_transfer.*`) and a permission allow only its
+region's feed. A feed message's `Nats-Msg-Id` is `"<side id>:<first version>-<last version>"`
+(`"<side id>:<version>"` for a single event; one stream per region).
 
 `Nats-Msg-Id` is `"<event id>:<dest>"`: the destination is part of it because one event may
 be published to several destinations, and JetStream deduplicates per stream anyway.
@@ -187,7 +188,7 @@ def inbox_owner(reply: str) -> tuple[str, str | None] | None:
 
 
 def feed_msg_id(event_id: str) -> str:
-    """The `Nats-Msg-Id` of one feed message: the event's identity (one stream per region)."""
+    """The `Nats-Msg-Id` of one feed message: its side and versions (one stream per region)."""
     if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
         raise ValueError(f"event id must be 1-128 of [A-Za-z0-9._:-], got {event_id!r}")
     return event_id

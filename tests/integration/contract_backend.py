@@ -81,13 +81,15 @@ class Contract:
     def check_message(self, name: str, payload: Any) -> None:
         self.check(name, self.components["messages"][name]["payload"], payload)
 
-    def check_feed_event(self, event: Mapping[str, Any], headers: Mapping[str, str]) -> None:
-        """The CloudEvents envelope, its headers, and its data against the event's own schema."""
+    def check_feed_message(self, events: Any, headers: Mapping[str, str]) -> None:
+        """The batch of CloudEvents envelopes, its headers, and each event's data against the
+        event's own schema."""
         message = self.components["messages"]["FeedEvent"]
-        self.check("FeedEvent", message["payload"], event)
+        self.check("FeedEvent", message["payload"], events)
         self.check("FeedEvent headers", message["headers"], dict(headers))
-        name = str(event["type"]).rsplit(".", 1)[-1]
-        self.check(f"FeedEvent data {name}", self.schema(name), event["data"])
+        for event in events:
+            name = str(event["type"]).rsplit(".", 1)[-1]
+            self.check(f"FeedEvent data {name}", self.schema(name), event["data"])
 
 
 def pension_sheet(individual_account_fen: int,
@@ -198,15 +200,15 @@ class PensionBackend:
         except (TimeoutError, nats.errors.TimeoutError):
             return 0
         for msg in msgs:
-            event = json.loads(msg.data)
-            self.contract.check_feed_event(event, msg.headers or {})
-            side, version = str(event["originatorid"]), int(event["originatorversion"])
-            if version <= self.handled.get(side, 0):
-                await msg.ack()  # a repeat (at-least-once)
-                continue
-            assert version == self.handled.get(side, 0) + 1, f"lost feed message of {side}"
-            await self.handle(event)
-            self.handled[side] = version
+            events = json.loads(msg.data)
+            self.contract.check_feed_message(events, msg.headers or {})
+            for event in events:  # one side's consecutive versions
+                side, version = str(event["originatorid"]), int(event["originatorversion"])
+                if version <= self.handled.get(side, 0):
+                    continue  # a repeat (at-least-once)
+                assert version == self.handled.get(side, 0) + 1, f"lost feed message of {side}"
+                await self.handle(event)
+                self.handled[side] = version
             await msg.ack()
         return len(msgs)
 

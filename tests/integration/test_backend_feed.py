@@ -220,11 +220,11 @@ def test_events_a_crashed_back_end_held_are_handled_by_the_next_one_even_behind_
         await provision([region], nats_server.url, backends=["ledger"])
         writer = await NatsBroker.connect(nats_server.url)
         for position in range(1, 5):
-            await writer.publish(feed_codec.encode(feed_item(region, position)))
+            await writer.publish(feed_codec.encode([feed_item(region, position)]))
         await writer.close()
         crashed = await NatsBroker.connect(nats_server.url)
         held = await crashed.fetch("ledger", f"TB_FEED_{region}", 2, 2.0)
-        assert [feed_codec.decode(d.data).position for d in held] == [1, 2]
+        assert [e.position for d in held for e in feed_codec.decode(d.data)] == [1, 2]
         await crashed.close()  # gone without a word: no ack, no nak
         handled: list[int] = []
 

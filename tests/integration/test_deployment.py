@@ -391,13 +391,18 @@ async def completed(server: DeployedNats, region: str, case_id: str) -> bool:
     admin = nats_conf.admin_user()
     nc = await nats.connect(server.user_url(admin.name, admin.password))
     try:
-        msg = await nc.jetstream().get_last_msg(
-            f"TB_FEED_{region}", f"tb.v1.feed.{region}.{pension.PROCESS}.TransferCompleted")
+        js = nc.jetstream()
+        last = (await js.stream_info(f"TB_FEED_{region}")).state.last_seq
+        for seq in range(last, 0, -1):  # one message per side and commit, newest first
+            msg = await js.get_msg(f"TB_FEED_{region}", seq)
+            data = msg.data or b""
+            if b'"cn.tongban.TransferCompleted"' in data and case_id.encode() in data:
+                return True
     except nats.js.errors.NotFoundError:
         return False
     finally:
         await nc.close()
-    return case_id.encode() in (msg.data or b"")
+    return False
 
 
 def test_two_regions_complete_a_pension_transfer_as_deployed_without_a_permissions_violation(

@@ -35,20 +35,20 @@ def test_the_feed_headers_are_documented_as_sent() -> None:
         headers = document["components"]["schemas"][name]
     msg_id = headers["properties"]["Nats-Msg-Id"]["description"]
     assert "destination" not in msg_id, msg_id
-    sent = feed.encode(SideEvent(
+    sent = feed.encode([SideEvent(
         position=7, region="150600", case_id="00000000-0000-0000-0000-000000000001",
         case_number="150600-20260302-00000000000000000000000000000001",
         process="pension_transfer", side_id="00000000-0000-0000-0000-000000000002", version=3,
         type="DeadlineCleared", schema_version=1,
         payload=to_payload(DeadlineCleared(at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
                                            actor=Actor("system", "timer", "150600"),
-                                           step="intake"))))
-    assert sent.headers["Nats-Msg-Id"] == json.loads(sent.data)["id"]
+                                           step="intake")))])
+    assert sent.headers["Nats-Msg-Id"] == json.loads(sent.data)[0]["id"]
     assert set(sent.headers) <= set(headers["properties"])
 
 
 def test_the_feed_lists_only_types_that_can_be_on_it() -> None:
-    types = feed_message()["payload"]["allOf"][1]["properties"]["type"]["enum"]
+    types = feed_message()["payload"]["items"]["allOf"][1]["properties"]["type"]["enum"]
     for register_event in ("RelationshipOpened", "RelationshipEnded", "MoveOutBegun",
                            "MoveOutCancelled", "RelationshipReinstated"):
         assert f"cn.tongban.{register_event}" not in types

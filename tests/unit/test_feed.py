@@ -4,6 +4,7 @@ pension back-ends deciding a whole transfer on two in-memory regions (no network
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import random
@@ -121,8 +122,9 @@ def test_a_crash_before_the_cursor_moved_republishes_the_same_identities_and_aft
     again = dest.feed.step(T0)
     assert again is not None and [i.event_id for i in again.items] == [
         i.event_id for i in first.items]
-    assert [feed_codec.encode(i).headers["Nats-Msg-Id"] for i in again.items] == [
-        i.event_id for i in first.items]  # JetStream drops the repeats
+    assert [o.headers["Nats-Msg-Id"] for o in feed_codec.encode_all(again.items)] == [
+        o.headers["Nats-Msg-Id"] for o in feed_codec.encode_all(first.items)
+    ]  # JetStream drops the repeats
     dest.feed.advance(again, T0)
     dest.restart()  # crashed after the cursor moved
     submit(dest, seed=2)
@@ -141,15 +143,57 @@ def test_a_feed_message_round_trips_with_every_attribute_and_the_current_payload
     dest, _ = world
     case_id = submit(dest)
     item = drain_feed(dest)[0]
-    out = feed_codec.encode(item)
-    assert out.subject == f"tb.v1.feed.{DEST}.pension_transfer.ApplicationSubmitted"
-    body = json.loads(out.data)
+    out = feed_codec.encode([item])
+    assert out.subject == f"tb.v1.feed.{DEST}.pension_transfer.events"
+    [body] = json.loads(out.data)
     assert body["id"] == f"{side_id(case_id, DEST)}:1" and body["feedseq"] == item.position
     assert body["source"] == f"/tongban/regions/{DEST}" and body["caseid"] == case_id
-    event = feed_codec.decode(out.data)
+    assert out.headers["Nats-Msg-Id"] == body["id"]
+    [event] = feed_codec.decode(out.data)
     assert (event.case_id, event.region, event.version, event.position, event.type) == (
         case_id, DEST, 1, item.position, "ApplicationSubmitted")
     assert event.event().at == T0
+    assert event.payload == item.payload
+
+
+def test_the_feed_sends_one_message_per_side_and_commit_in_commit_order(
+        world: tuple[Region, Region]) -> None:
+    dest, _ = world
+    first, second = submit(dest, seed=1), submit(dest, seed=2)
+    staff = Actor("staff", "0451", DEST, "社保经办")
+    assert dest.node.command(first, AcceptIntake(actor=staff), T0).ok
+    items = drain_feed(dest)
+    sent = feed_codec.encode_all(items)
+    assert len(sent) == 3 < len(items)  # two submissions, one acceptance: three commits
+    received = [feed_codec.decode(out.data) for out in sent]
+    assert [e for run in received for e in run] == items
+    assert [{e.case_id for e in run} for run in received] == [{first}, {second}, {first}]
+    for out, run in zip(sent, received, strict=True):
+        versions = [e.version for e in run]
+        assert versions == list(range(versions[0], versions[0] + len(run)))
+        assert out.headers["Nats-Msg-Id"] == (
+            f"{run[0].side_id}:{versions[0]}-{versions[-1]}" if len(run) > 1
+            else run[0].event_id)
+
+
+def test_a_feed_message_must_carry_one_sides_consecutive_versions(
+        world: tuple[Region, Region]) -> None:
+    dest, _ = world
+    submit(dest, seed=1)
+    submit(dest, seed=2)
+    items = drain_feed(dest)
+    one, other = feed_codec.batches(items)[:2]
+    skipped = dataclasses.replace(one[0], version=one[0].version + 2)
+    for bad in ([one[0], other[0]], [one[0], skipped]):
+        with pytest.raises(ValueError):
+            feed_codec.encode(bad)
+        mixed = b"[" + b",".join(feed_codec.encode([i]).data[1:-1] for i in bad) + b"]"
+        with pytest.raises(WireError) as refused:
+            feed_codec.decode(mixed)
+        assert refused.value.reason == WireReason.INCONSISTENT_ENVELOPE
+    for empty in (b"[]", b"{}"):
+        with pytest.raises(WireError):
+            feed_codec.decode(empty)
 
 
 @pytest.mark.parametrize(("change", "reason"), [
@@ -164,10 +208,10 @@ def test_a_malformed_feed_message_is_refused_with_its_reason(
         world: tuple[Region, Region], change, reason: WireReason) -> None:
     dest, _ = world
     submit(dest)
-    body = json.loads(feed_codec.encode(drain_feed(dest)[0]).data)
+    [body] = json.loads(feed_codec.encode([drain_feed(dest)[0]]).data)
     change(body)
     with pytest.raises(WireError) as refused:
-        feed_codec.decode(json.dumps(body))
+        feed_codec.decode(json.dumps([body]))
     assert refused.value.reason == reason
     with pytest.raises(WireError) as not_json:
         feed_codec.decode(b"{not json")
@@ -217,9 +261,10 @@ def run_backends(dest: Region, origin: Region, *, rounds: int = 20) -> list[Pens
         for _ in range(rounds):
             moved = carry_links(dest, origin) + carry_links(origin, dest)
             for region in (dest, origin):
-                for item in drain_feed(region):
-                    moved += 1
-                    await backends[region.code].handle(feed_codec.decode(feed_codec.encode(item).data))
+                for out in feed_codec.encode_all(drain_feed(region)):
+                    for event in feed_codec.decode(out.data):
+                        moved += 1
+                        await backends[region.code].handle(event)
             if not moved:
                 return
         raise AssertionError("the back-ends never came to rest")
@@ -253,8 +298,9 @@ def test_a_back_end_that_sees_the_feed_again_acts_nowhere_twice(
 
     async def replay() -> None:
         for region in (dest, origin):
-            for item in _all_items(region):
-                await backends[region.code].handle(feed_codec.decode(feed_codec.encode(item).data))
+            for out in feed_codec.encode_all(_all_items(region)):
+                for event in feed_codec.decode(out.data):
+                    await backends[region.code].handle(event)
 
     asyncio.run(replay())
     assert (stored(dest, case_id), stored(origin, case_id)) == before
