@@ -15,6 +15,11 @@ knowledge is checked here, each refusal with one stable code and the field at fa
   routed up, `domain.catalogue.routing`; one coarser than the level is `handling_level`), and
   carries the materials the deciding region's guide requires (`required`, from the operator's
   materials file when the node has one: the window's 形式审查 checks against it);
+- **the counterparts** (a `Submit`): every region its details name as the other side of the
+  case — a transfer's origins, a household move's origin, a proxy application's deciding office
+  (after routing), a joint application's partner — is one of the node's peers (`not_a_peer`).
+  A code that can exist but that this node exchanges nothing with (110100, never provisioned)
+  would otherwise commit, and its link message could never be delivered (issue 11, finding 5);
 - **the person** (a `Submit`): the back-end sends the applicant's 居民身份证号 (`applicant_id`);
   it must be one (checksum, birth date, place: `invalid_person_id`), and the node derives the
   register's `person_key` (HMAC with the region's secret, `RegionConfig.register_key`) and the
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Collection
 from typing import Any, Final
 
 from domain.calendar import china_date
@@ -36,7 +42,14 @@ from domain.catalogue import Catalogue, Item, load_catalogue
 from domain.catalogue.materials import MaterialsBook
 from domain.catalogue.routing import route
 from domain.kernel import Actor, Command, DomainError
-from domain.protocols.details import ApplicationDetails, Details, HouseholdDetails, Member
+from domain.protocols.details import (
+    ApplicationDetails,
+    Details,
+    HouseholdDetails,
+    JointDetails,
+    Member,
+    TransferDetails,
+)
 from domain.protocols.intake import Submit
 from domain.values import CitizenId, RegionCode
 from regions.core.errors import InvalidRequest
@@ -49,13 +62,16 @@ DATES_AHEAD: Final = dt.timedelta(days=366)
 
 def admit(command: Command, *, region: str, now: dt.datetime, applicant_id: str | None,
           register_key: bytes, catalogue: Catalogue | None = None,
-          materials: MaterialsBook | None = None) -> Command:
+          materials: MaterialsBook | None = None,
+          peers: Collection[str] | None = None) -> Command:
     """The command as the domain gets it, or `InvalidRequest` naming the field at fault."""
     check_actor(command.actor, region)
     check_dates(command, china_date(now))
     if isinstance(command, Submit):
         item = check_item(command, catalogue or load_catalogue())
         command = require(routed(command, item), item, materials, region)
+        if peers is not None:
+            check_peers(command.details, region, peers)
         return identify(command, applicant_id, register_key)
     if applicant_id is not None:
         raise InvalidRequest(f"a {type(command).__name__} names no applicant",
@@ -132,6 +148,30 @@ def routed(command: Submit, item: Item) -> Submit:
         raise InvalidRequest(str(exc), code=code,
                              field="command.details.handling_region") from None
     return dataclasses.replace(command, details=ApplicationDetails(office))
+
+
+def counterparts(details: Details) -> list[tuple[str, str]]:
+    """(field, region) for every region the details name as the case's other side."""
+    if isinstance(details, TransferDetails):
+        return [(f"command.details.origins[{n}]", o) for n, o in enumerate(details.origins)]
+    if isinstance(details, HouseholdDetails):
+        return [("command.details.origin_region", details.origin_region)]
+    if isinstance(details, ApplicationDetails):
+        return [("command.details.handling_region", details.handling_region)]
+    if isinstance(details, JointDetails):
+        return [("command.details.partner_region", details.partner_region)]
+    return []
+
+
+def check_peers(details: Details, region: str, peers: Collection[str]) -> None:
+    """Every counterpart is a peer of this node (its own code is left to the domain, which
+    refuses a case with itself under the process's own rule)."""
+    for field, other in counterparts(details):
+        if other != region and other not in peers:
+            known = ", ".join(sorted(peers)) or "none"
+            raise InvalidRequest(f"region {other} is not a peer of this node (peers: {known}); "
+                                 "cases go only to regions it exchanges messages with",
+                                 code="not_a_peer", field=field)
 
 
 def require(command: Submit, item: Item, book: MaterialsBook | None, region: str) -> Submit:

@@ -105,6 +105,8 @@ REQUEST_ERRORS: Final[Mapping[str, ErrorCode]] = {
     "invalid_person_id": _invalid("the applicant's 居民身份证号 is not one (check digit, birth "
                                   "date, place)", "command.applicant_id"),
     "invalid_region": _invalid("not a GB/T 2260 region code that can exist", "the region field"),
+    "not_a_peer": _invalid("a counterpart region the details name is not one of this node's "
+                           "peers (a code that exists, but no link to it)", "the region field"),
     "invalid_date": _invalid("not an ISO 8601 date (an instant with its offset), or not a "
                              "plausible one (more than 50 years back or a year ahead)",
                              "the date field"),
@@ -258,7 +260,8 @@ class CommandService:
             authority.check(request.principal, request.command)
             command = admit(request.command, region=self.region, now=now,
                             applicant_id=request.applicant_id, register_key=self.register_key,
-                            catalogue=self.catalogue, materials=self.materials)
+                            catalogue=self.catalogue, materials=self.materials,
+                            peers=self.node.peers)
             outcome = self.run(request, command, now)
         except InvalidRequest as exc:
             return CommandResult.refusing(exc)

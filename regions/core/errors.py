@@ -16,7 +16,7 @@ RequestCode = Literal[
     "malformed_json", "invalid_request", "missing_field", "invalid_field", "unknown_field",
     "unknown_command_type", "wrong_region", "unknown_process", "unknown_item",
     "item_process_mismatch", "invalid_mode", "invalid_person_id", "invalid_region",
-    "invalid_date", "invalid_amount", "handling_level"]
+    "invalid_date", "invalid_amount", "handling_level", "not_a_peer"]
 
 
 class InvalidRequest(DomainError):

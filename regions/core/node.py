@@ -22,7 +22,7 @@ Sans-IO: nothing here reads the clock or touches the network; `now` is an argume
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import DataError, IntegrityError, RecordConflictError
@@ -54,8 +54,12 @@ class RegionNode:
     def __init__(
         self, region: str, app: EventStore, protocols: Mapping[str, ProtocolBinding],
         registers: RegisterModel, *, cache_size: int = 50_000,
+        peers: Collection[str] | None = None,
     ) -> None:
         self.region = region
+        #: The regions this node exchanges cases with; None: not configured (a bare node in a
+        #: test), and no command is refused for its counterparts.
+        self.peers = None if peers is None else frozenset(peers)
         self.app = app
         self.protocols = dict(protocols)
         self.registers = registers

@@ -6,7 +6,16 @@ messages; its driver publishes them and then calls `advance`, which moves the du
 A crash between publish and cursor only repeats messages, which receivers recognise by their
 link sequence. After every batch, and on a heartbeat, it announces each link's high-water mark
 so that a receiver can see a lost *last* message. `resend()` answers a receiver's
-`ResendRequest` from the store.
+`ResendRequest` from the store, at most `RESEND_LIMIT` messages at a time (a receiver asking for
+a million messages gets the first ones, and asks again for the rest while its gap persists).
+
+Links are isolated (issue 11, finding 5): a destination the driver could not publish to (a peer
+not provisioned, its stream gone, timeouts) is marked `fell_behind` from its first unpublished
+message, and the cursor moves on, so the other links' messages keep going out. Later batches
+leave a link that is behind out (they would only be held behind its gap), and `catch_up` reads
+its missed messages from the store — where they stay — until it is whole again. After a restart
+the marks are gone, but nothing is lost: the heartbeat announces every link's high-water mark
+from the store, and the receiver asks for what it lacks.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from regions.core.unreadable import decode
 SENT_TOPIC = get_topic(OutLink.Sent)
 #: The relay's cursor name (`CursorRecord.id_for`).
 CURSOR: Final = "relay"
+#: The most link messages one re-send (a receiver's request, or a link catching up) reads.
+RESEND_LIMIT: Final = 1000
 
 
 class Relay(Tailer[WireItem]):
@@ -39,12 +50,15 @@ class Relay(Tailer[WireItem]):
         self.heartbeat_every = heartbeat
         self._high: dict[str, int] = {}
         self._last_heartbeat: dt.datetime | None = None
+        #: Links the driver could not publish to: destination -> first link_seq not published.
+        self._behind: dict[str, int] = {}
         self.stats.update(resent=0, heartbeats=0)
 
     def forget(self) -> None:
         """A crash: the in-memory position and marks are gone; the durable cursor is not."""
         super().forget()
         self._high.clear()
+        self._behind.clear()
         self._last_heartbeat = None
 
     def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[WireItem]:
@@ -56,12 +70,45 @@ class Relay(Tailer[WireItem]):
             if not isinstance(sent, OutLink.Sent):
                 continue  # unreadable: set aside (regions.core.unreadable), the others go on
             message = LinkMessage.from_record(sent.message, sent.originator_version - 1)
-            items.append(message)
             touched[message.destination] = message.link_seq
+            if message.destination not in self._behind:  # caught up from the store instead
+                items.append(message)
         for destination in sorted(touched):
             self._high[destination] = max(self._high.get(destination, 0), touched[destination])
-            items.append(HighWaterMark(self.region, destination, self._high[destination], now))
+            if destination not in self._behind:
+                items.append(HighWaterMark(self.region, destination, self._high[destination],
+                                           now))
         return items
+
+    def behind(self) -> dict[str, int]:
+        """Links the driver could not publish to: destination -> first link_seq not published."""
+        return dict(self._behind)
+
+    def fell_behind(self, destination: str, first_unpublished: int) -> None:
+        """Publishing to `destination` failed from `first_unpublished` on: leave it out of later
+        batches until `catch_up` brought it level (the other links go on)."""
+        self._behind[destination] = min(self._behind.get(destination, first_unpublished),
+                                        first_unpublished)
+
+    def catch_up(self, destination: str, now: dt.datetime) -> list[WireItem]:
+        """What a link that fell behind still lacks, from the store (at most `RESEND_LIMIT`
+        messages), then its high-water mark; [] if it is not behind."""
+        start = self._behind.get(destination)
+        if start is None:
+            return []
+        top = self.high_water_marks().get(destination, 0)
+        items = self.resend(destination, start, min(top, start + RESEND_LIMIT - 1)) \
+            if top >= start else []
+        return [*items, HighWaterMark(self.region, destination, top, now)] if top else items
+
+    def caught_up(self, destination: str, published_to: int) -> None:
+        """`catch_up`'s items up to link_seq `published_to` went out."""
+        if destination not in self._behind:
+            return
+        if published_to >= self._high.get(destination, 0):
+            del self._behind[destination]
+        else:
+            self._behind[destination] = max(self._behind[destination], published_to + 1)
 
     def heartbeat(self, now: dt.datetime) -> list[WireItem]:
         """High-water marks of every link this relay has ever sent on, every `heartbeat`."""
@@ -70,6 +117,8 @@ class Relay(Tailer[WireItem]):
         self._last_heartbeat = now
         marks: list[WireItem] = []
         for destination, seq in sorted(self.high_water_marks().items()):
+            if destination in self._behind:
+                continue  # `catch_up` announces it once it can publish there again
             marks.append(HighWaterMark(self.region, destination, seq, now))
         self.stats["heartbeats"] += 1
         return marks
@@ -88,8 +137,10 @@ class Relay(Tailer[WireItem]):
         return dict(self._high)
 
     def resend(self, destination: str, from_seq: int, to_seq: int) -> list[WireItem]:
-        """Re-read link messages `from_seq..to_seq` from the store (anti-entropy)."""
+        """Re-read link messages `from_seq..to_seq` from the store (anti-entropy), at most
+        `RESEND_LIMIT` of them: the receiver asks again for the rest while its gap persists."""
         link_id = OutLink.id_for(self.region, destination)
+        to_seq = min(to_seq, max(from_seq, 1) + RESEND_LIMIT - 1)
         items: list[WireItem] = []
         # link_seq n is OutLink version n + 1.
         for stored in self.app.recorder.select_events(link_id, gt=max(from_seq, 1),

@@ -81,8 +81,8 @@ def build_region(
     specs = dict(PROTOCOLS if protocols is None else protocols)
     bindings = {p: ProtocolBinding(s.decider(rules), s.register_effects) for p, s in specs.items()}
     app = store.open(config.region)
-    node = RegionNode(config.region, app, bindings, registers)
     known = set(config.peers) - {config.region}
+    node = RegionNode(config.region, app, bindings, registers, peers=known)
     inbox = Inbox(node, link.decode, known,
                   gap_bound=dt.timedelta(seconds=config.gap_bound_seconds))
     relay = Relay(config.region, app, batch_size=config.relay_batch,

@@ -7,8 +7,12 @@ loop shape (`_tail_loop`): it reads what the store has committed, hands the batc
 (the relay and the feed publish, pipelined), and moves its durable cursor only after the sink
 succeeded; a commit wakes the tailers. The inbox fetches a batch, hands it to the core,
 and acknowledges only what the core committed. Heartbeats announce high-water marks and old gaps
-ask for re-sends. `stop()` lets in-flight batches finish (nothing is acked that wasn't committed)
-and returns.
+ask for re-sends. Link items are published one destination at a time (`publish_links`): a
+destination that fails (no stream, timeouts) is counted, and the relay leaves it behind and
+catches it up from the store on later heartbeats (`retry_links`) while the other links go on
+(issue 11, finding 5); only when every destination of a batch fails — the broker itself is
+gone — does the batch fail and wait, cursor unmoved. `stop()` lets in-flight batches finish
+(nothing is acked that wasn't committed) and returns.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from typing import Any, TypeVar
 
 from projections.records import SideEvent
 from regions.core.inbox import Incoming
-from regions.core.messages import WireItem
-from regions.core.ports import Broker, BrokerError, Delivery
+from regions.core.messages import LinkMessage, WireItem
+from regions.core.ports import Broker, BrokerError, Delivery, PublishError
 from regions.core.tailer import Tailer
 from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
@@ -64,14 +68,14 @@ class NodeDriver:
         self._stop = asyncio.Event()
         #: Tailers of the region's log and their sinks: the outbox relay, the back-end feed,
         #: and whatever `tail()` adds before `run`.
-        self.tails = [Tail("relay", region.relay, self.publish, "published",
+        self.tails = [Tail("relay", region.relay, self.publish_relayed, "published",
                            crashpoints.AFTER_COMMIT_BEFORE_PUBLISH,
                            crashpoints.AFTER_PUBLISH_BEFORE_CURSOR)]
         if region.feed is not None:
             self.tails.append(Tail("feed", region.feed, self.publish_feed, "feed_published"))
         self._loop: asyncio.AbstractEventLoop | None = None
         self.counters = {"published": 0, "feed_published": 0, "consumed": 0, "acked": 0,
-                         "errors": 0}
+                         "errors": 0, "link_publish_failures": 0}
         #: Commands served by this node's endpoints, by outcome (see `count_command`).
         self.commands: Counter[str] = Counter()
         self.on_batch: list[Callable[[str, int], None]] = []
@@ -148,8 +152,58 @@ class NodeDriver:
             await asyncio.wait_for(self._stop.wait(), seconds)
 
     async def publish(self, items: list[WireItem]) -> None:
-        if items:
-            await self.broker.publish_many([link.encode(i) for i in items])
+        """Link items, each destination on its own: one failing never holds up another."""
+        await self.publish_links(items)
+
+    async def publish_links(self, items: list[WireItem]) -> dict[str, tuple[int, BrokerError]]:
+        """Publish `items` grouped by recipient, in order within each; the recipients that
+        failed, with the first link_seq of theirs not published (0: only control items failed)
+        and the error. Raises only when there was something for each recipient and all failed:
+        the broker is gone, not one link."""
+        groups: dict[str, list[WireItem]] = {}
+        for item in items:
+            groups.setdefault(_recipient(item), []).append(item)
+        failed: dict[str, tuple[int, BrokerError]] = {}
+        for recipient, group in groups.items():
+            try:
+                await self.broker.publish_many([link.encode(i) for i in group])
+            except BrokerError as exc:
+                done = exc.failed_index if isinstance(exc, PublishError) else 0
+                seqs = [i.link_seq for i in group[done or 0:] if isinstance(i, LinkMessage)]
+                failed[recipient] = (seqs[0] if seqs else 0, exc)
+                self.counters["link_publish_failures"] += 1
+                log.warning("publishing to %s failed (%s); the other links go on", recipient, exc)
+        if groups and len(failed) == len(groups):
+            raise next(iter(failed.values()))[1]
+        return failed
+
+    async def publish_relayed(self, items: list[WireItem]) -> None:
+        """The relay's sink: a destination that failed falls behind, to be caught up later."""
+        for destination, (first, _) in (await self.publish_links(items)).items():
+            if first:
+                await self.db(self.region.relay.fell_behind, destination, first)
+
+    async def retry_links(self) -> None:
+        """Catch up every link the relay left behind, from the store, as far as it now goes.
+        (Relay state is only touched on the database thread, like its batches.)"""
+        relay = self.region.relay
+        for destination in sorted(await self.db(relay.behind)):
+            while True:
+                start = (await self.db(relay.behind)).get(destination)
+                items = await self.db(relay.catch_up, destination, self.now())
+                if start is None or not items:
+                    break
+                try:
+                    await self.broker.publish_many([link.encode(i) for i in items])
+                except BrokerError as exc:
+                    self.counters["link_publish_failures"] += 1
+                    log.info("link to %s still failing (%s); retried later", destination, exc)
+                    break
+                self.counters["published"] += len(items)
+                sent = [i.link_seq for i in items if isinstance(i, LinkMessage)]
+                await self.db(relay.caught_up, destination, max(sent, default=start - 1))
+                if not sent:
+                    break
 
     async def publish_feed(self, items: list[SideEvent]) -> None:
         """Every committed side event to the region's back-ends: one message per side and
@@ -219,9 +273,14 @@ class NodeDriver:
         period = self.region.config.heartbeat_seconds
         while not self._stop.is_set():
             await self._sleep(period)
+            await self.retry_links()
             marks = await self.db(self.region.relay.heartbeat, self.now())
             requests = await self.db(self.region.inbox.check_gaps, self.now())
             await self.publish([*marks, *requests])
+
+
+def _recipient(item: WireItem) -> str:
+    return item.destination if isinstance(item, LinkMessage) else item.recipient
 
 
 def _origin_of(subject: str) -> str:
