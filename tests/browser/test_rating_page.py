@@ -1,0 +1,56 @@
+"""好差评 on a page: once the pension transfer is completed, the applicant rates 鄂尔多斯's
+handling poorly with a comment; the case page shows the rating in the timeline, a second rating
+of the same region is refused with an error summary, and the supervisor's dashboard counts the
+rating and lists the 差评 with its follow-up (整改中)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from simulations.workload import draw_applicant
+from tests.browser.site import quick_start
+from tests.browser.test_applicant_journey import wait_for_status
+from tests.browser.test_catalogue_pages import serious
+from tests.browser.test_withdrawal_page import apply_and_open
+
+
+def test_an_applicant_rates_a_completed_transfer_and_the_supervisor_sees_it(
+        browser: Any, nats_server: Any, tmp_path: Path, shots: Path) -> None:
+    applicant = draw_applicant(random.Random(11)).citizen.number
+    with quick_start(nats_server.url, tmp_path) as site:
+        url = site.urls["150600"]
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        number = apply_and_open(page, url, applicant)
+        assert page.get_by_role("link", name="评价办理情况").count() == 0  # not finished yet
+        wait_for_status(page, "已办结")
+
+        page.get_by_role("link", name="评价办理情况").click()
+        assert page.locator("h1").inner_text() == "评价办理情况"
+        assert serious(page) == []
+        page.get_by_role("button", name="提交评价").click()  # no score chosen
+        assert "请选择评价" in page.inner_text(".error-summary")
+        page.get_by_label("不满意", exact=True).check()
+        page.get_by_label("您的意见（可不填）").fill("材料要求没有一次说清楚")
+        page.screenshot(path=str(shots / "rating.png"), full_page=True)
+        page.get_by_role("button", name="提交评价").click()
+
+        page.wait_for_selector("#timeline")
+        assert "感谢您的评价" in page.inner_text("main")
+        assert "评价" in page.inner_text("#timeline")
+
+        page.goto(f"{url}/cases/{number}/rate")  # again, the same region
+        page.get_by_label("非常满意").check()
+        page.get_by_role("button", name="提交评价").click()
+        assert "已经评价过" in page.inner_text(".error-summary")
+        assert serious(page) == []
+
+        board = browser.new_page(viewport={"width": 1280, "height": 900})
+        board.goto(url + "/supervision")
+        assert board.inner_text("#rating-count") == "1"
+        assert board.inner_text("#rating-average") == "2.0"
+        poor = board.inner_text("#poor-ratings")
+        assert number in poor and "整改中" in poor
+        assert serious(board) == []
+        board.screenshot(path=str(shots / "supervision-ratings.png"), full_page=True)
