@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from domain.calendar import china_date
 from domain.kernel import Actor, InvalidValue
+from domain.protocols.casework_events import Rate
 from domain.protocols.intake import Withdraw
 from domain.protocols.transfer import application
 from domain.values import CaseNumber, CitizenId, RegionCode
@@ -100,6 +101,20 @@ async def withdraw(driver: NodeDriver, service: CommandService | None, *, case_i
     region = driver.region.code
     command = Withdraw(actor=Actor("applicant", masked, region), reason=reason[:200])
     request = CommandRequest(command_id=f"web:withdraw:{request_id}", principal=PRINCIPAL,
+                             command=command, case_id=case_id)
+    return await driver.db(service.handle, request, driver.now())
+
+
+async def rate(driver: NodeDriver, service: CommandService | None, *, case_id: str, masked: str,
+               score: int, comment: str, rated_region: str, request_id: str) -> CommandResult:
+    """好差评 through the region the applicant dealt with: one per case and rated region, once
+    the case is finished; `rated_region` "" rates this region (the protocol decides the rest)."""
+    if service is None:
+        raise InvalidValue("the node is not the active worker", field="")
+    region = driver.region.code
+    command = Rate(actor=Actor("applicant", masked, region), score=score,
+                   comment=comment.strip()[:500], rated_region=rated_region)
+    request = CommandRequest(command_id=f"web:rate:{request_id}", principal=PRINCIPAL,
                              command=command, case_id=case_id)
     return await driver.db(service.handle, request, driver.now())
 

@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from api import applicants
 from api.web import charts, dashboard
+from api.web.case_actions import case_actions, rateable, withdrawable
 from api.web.staff_pages import staff_pages
 from domain.catalogue.loader import Catalogue, load_catalogue
 from domain.catalogue.materials import MaterialsBook, materials_guide
@@ -119,12 +120,6 @@ class WebContext:
 def _templates() -> Jinja2Templates:
     folder = resources.files("api.web") / "templates"
     return Jinja2Templates(directory=str(folder))
-
-
-def withdrawable(view: CaseView) -> bool:
-    """The applicant may ask to withdraw at the region that took the application, until it
-    ends (the protocol refuses one that comes too late, and the page says why)."""
-    return bool(view.applicant_masked) and not view.terminal and view.status != "withdrawing"
 
 
 def limit_lines(item: Item) -> list[str]:
@@ -277,12 +272,9 @@ def web_router(context: WebContext) -> APIRouter:
         view = views.case(number) if views is not None else None
         if view is None:
             return message(request, "正在同步", "本节点还没有这个办件的记录，请稍后刷新。", 404)
-        try:
-            item_name = context.catalogue.get(view.item_id).name if view.item_id else view.process
-        except UnknownItem:
-            item_name = view.process
-        return page(request, "case.html", title=f"办件 {number}", view=view, item_name=item_name,
-                    can_withdraw=withdrawable(view),
+        return page(request, "case.html", title=f"办件 {number}", view=view,
+                    item_name=item_name_of(view), can_withdraw=withdrawable(view),
+                    can_rate=rateable(view), rated=request.query_params.get("done") == "rated",
                     role_names=ROLE_NAMES, region_name=region_name, local=local, yuan=yuan)
 
     def opened(request: Request, number: str) -> CaseView | None:
@@ -298,51 +290,6 @@ def web_router(context: WebContext) -> APIRouter:
             return context.catalogue.get(view.item_id).name if view.item_id else view.process
         except UnknownItem:
             return view.process
-
-    def withdraw_page(request: Request, view: CaseView, status: int = 200,
-                      field_errors: dict[str, str] | None = None,
-                      values: dict[str, str] | None = None) -> HTMLResponse:
-        return refused(request, "withdraw.html", status, field_errors or {}, title="撤回申请",
-                       view=view, item_name=item_name_of(view), values=values or {},
-                       key=(values or {}).get("key") or uuid.uuid4().hex)
-
-    @router.get("/cases/{number}/withdraw", response_class=HTMLResponse, response_model=None)
-    async def withdraw_form(request: Request, number: str) -> Response:
-        view = opened(request, number)
-        if view is None:
-            return RedirectResponse(f"/cases?number={number[:40]}", status_code=303)
-        if not withdrawable(view):
-            return RedirectResponse(f"/cases/{number}", status_code=303)
-        return withdraw_page(request, view)
-
-    @router.post("/cases/{number}/withdraw", response_class=HTMLResponse, response_model=None)
-    async def withdraw(request: Request, number: str) -> Response:
-        view = opened(request, number)
-        driver = context.status.driver if context.status is not None else None
-        if view is None or driver is None:
-            return RedirectResponse(f"/cases?number={number[:40]}", status_code=303)
-        values = await form(request)
-        given = values.get("id_last4", "").strip()
-        client = request.client.host if request.client else "?"
-        problems: dict[str, str] = {}
-        if not given:
-            problems["id_last4"] = "请输入身份证号码后四位"
-        elif context.throttle.blocked(f"withdraw:{number}", client):
-            problems["id_last4"] = "尝试次数过多，请 15 分钟后再试"
-        elif not applicants.last_four_matches(view.applicant_masked, given):
-            context.throttle.failed(f"withdraw:{number}", client)
-            problems["id_last4"] = "身份证号码后四位不正确"
-        if problems:
-            return withdraw_page(request, view, 422, problems, values)
-        result = await applicants.withdraw(
-            driver, context.service(), case_id=view.case_id, masked=view.applicant_masked,
-            reason=values.get("reason", ""), request_id=values.get("key") or uuid.uuid4().hex)
-        if not result.ok:
-            text = result.error.message if result.error else ""
-            return page(request, "message.html", 409, title="这个办件现在不能撤回",
-                        message=f"未能撤回：{text}", back_href=f"/cases/{number}",
-                        back_text="返回办件进度")
-        return RedirectResponse(f"/cases/{number}", status_code=303)
 
     @router.get("/supervision", response_class=HTMLResponse)
     async def supervision(request: Request) -> HTMLResponse:
@@ -366,6 +313,8 @@ def web_router(context: WebContext) -> APIRouter:
                     chart_days=charts.handling_days(figures.handling_days),
                     process_names={})
 
+    router.include_router(case_actions(context, refused, form, opened, {
+        "region_name": region_name, "item_name_of": item_name_of}))
     router.include_router(staff_pages(context, page, form, {
         "role_names": ROLE_NAMES, "region_name": region_name, "local": local}))
 

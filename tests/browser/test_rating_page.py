@@ -6,6 +6,7 @@ rating and lists the 差评 with its follow-up (整改中)."""
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,11 @@ def test_an_applicant_rates_a_completed_transfer_and_the_supervisor_sees_it(
 
         page.wait_for_selector("#timeline")
         assert "感谢您的评价" in page.inner_text("main")
-        assert "评价" in page.inner_text("#timeline")
+        deadline = time.monotonic() + 20  # the views follow the commit a moment later
+        while "评价" not in page.inner_text("#timeline"):
+            assert time.monotonic() < deadline, page.inner_text("main")
+            time.sleep(0.5)
+            page.reload()
 
         page.goto(f"{url}/cases/{number}/rate")  # again, the same region
         page.get_by_label("非常满意").check()
