@@ -34,6 +34,12 @@ COUNTERS = (
      "deadline_misses"),
     ("tongban_inbox_dropped", "Messages on the pull inbox that were not JetStream deliveries "
      "(or overflowed its bounded queue), dropped.", "dropped"),
+    ("tongban_inbox_hold_dropped", "Messages past a link's gap beyond the inbox's hold window: "
+     "acknowledged and dropped, the origin re-sends them (a rising count means a lossy link).",
+     "hold_dropped"),
+    ("tongban_link_publish_failures", "Publishes to one destination that failed (no stream, "
+     "timeouts): that link falls behind and is caught up, the others go on.",
+     "link_publish_failures"),
     ("tongban_unreadable_records", "Stored records that could not be decoded, set aside so the "
      "relay, feed, views and start-up go on (log lines name each one).", "unreadable"),
 )
