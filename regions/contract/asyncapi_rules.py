@@ -1,0 +1,100 @@
+"""The business rules a back-end must know, stated in the schemas of asyncapi.yaml (issue 18).
+
+An outside team wrote a back-end from the document and learnt these only by refusal: what an
+info sheet must hold in each scheme (finding 2), what `person_key` keys (5), where the
+destination's bank notice comes from and that its reference is unique (6), and which catalogue
+items exist with their processes and modes (13). Each text is built from the constants the
+deciders and the admission check enforce, so it cannot drift from them; the rules stay in the
+descriptions rather than as schema constraints because the schemas describe every encodable
+payload (events of any history included), while the rules are what the node accepts now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.catalogue import load_catalogue
+from domain.protocols import housing_fund, medical, pension, unemployment
+
+
+def _names(components: tuple[str, ...]) -> str:
+    return " and ".join(f"`{name}`" for name in components)
+
+
+def _sheet_rules() -> str:
+    rate = f"{pension.POOLED_RATE * 100:.0f} %"
+    return "\n".join([
+        "信息表: what an origin transfers — months, amounts by component, and (pension) the "
+        "years. The node refuses a sheet that breaks its scheme's rule (`invalid_sheet`, "
+        "`invalid_contribution_year`, `months_mismatch`, `pooled_part_mismatch`, "
+        "`no_money_under_one_year`); every component is listed once, amounts are whole fen.", "",
+        "| process | components | rule |", "|---|---|---|",
+        f"| `{pension.PROCESS}` | exactly {_names(pension.COMPONENTS)} | `years`: at least one, "
+        f"each year once, from {pension.FIRST_POOLED_YEAR} (see `ContributionYear`); `months` "
+        f"is the sum of the years' months; `pooled` = the sum over the years of {rate} × months "
+        "× `monthly_base_fen`, each year rounded half-up to the fen before summing; "
+        "`individual_account` is the origin's balance as its books hold it (≥ 0) |",
+        f"| `{unemployment.PROCESS}` | some of {_names(unemployment.COMPONENTS)} | no `years`; "
+        f"under {unemployment.MONEY_THRESHOLD_MONTHS} months every amount is 0 (only the "
+        "relationship moves) |",
+        f"| `{medical.PROCESS}` | {_names(medical.COMPONENTS)} | no `years`; `months` ≥ 1 |",
+        f"| `{housing_fund.PROCESS}` | some of {_names(housing_fund.COMPONENTS)} | no `years`; "
+        "the amounts sum to more than 0 |",
+        "", "The sheet's amount is the sum of its components: the origin remits exactly that "
+        "(`RemitFunds.amount_fen`, `amount_mismatch` otherwise)."])
+
+
+_YEAR = (f"One calendar year of contributions (pension only): `year` from "
+         f"{pension.FIRST_POOLED_YEAR} (the pooled part starts then), `months` paid 1 to 12, "
+         "`monthly_base_fen` the monthly contribution base, positive "
+         "(`invalid_contribution_year` otherwise).")
+
+_PERSON_KEY = (
+    "The person's key in the per-person relationship register: the node's keyed hash "
+    "(HMAC with the federation's register secret) of the 居民身份证号, derived by the node from "
+    "`applicant_id` and never sent by a back-end. A scheme's relationship is held by one region "
+    "at a time: a second transfer of the same person from a region that no longer holds it is "
+    "refused `not_active`, one already moving `already_in_transit`.")
+
+_FUNDS_RECEIVED = (
+    "The destination's bank notice (到账通知) of money an origin remitted, as its finance staff "
+    "or bank interface read it from the destination's own bank — never from the origin's sheet: "
+    "`from_region` the remitting origin, `amount_fen` and `bank_ref` as the bank reports them, "
+    "`value_date` the bank's value date (within a year of today, `invalid_date`). A `bank_ref` "
+    "is recorded once per case (`duplicate_bank_ref`; `bank_ref_required` when empty); the "
+    "amount is positive (`invalid_amount`). Once an origin's sheet and its money are both in, "
+    "the node reconciles them by itself: equal amounts let the case complete by itself when "
+    "every origin is settled; a difference needs a person (status `needs_attention`).")
+
+_REMIT = (
+    "基金划转: the origin's treasury remits the sheet's amount (`amount_mismatch` otherwise) "
+    "under its bank's transfer reference `bank_ref`, which the destination's bank notice "
+    "(`RecordFundsReceived`) will carry.")
+
+
+def _items(item_id: dict[str, Any]) -> None:
+    items = list(load_catalogue().items)
+    item_id["examples"] = [next(i.id for i in items if i.process == pension.PROCESS)]
+    rows = [f"| `{i.id}` | {i.name.replace('|', '/')} | `{i.process}` | {', '.join(i.modes)} | "
+            f"{i.level or '—'} |" for i in items]
+    item_id["description"] = "\n".join([
+        "The catalogue item (跨省通办 事项) applied for (`unknown_item` otherwise). Its process "
+        "must be the request's (`item_process_mismatch`) and its mode one the item is handled "
+        "in (`invalid_mode`); a proxy application goes to the office at the item's level "
+        "(`handling_level`).", "",
+        "| item | name | process | modes | level |", "|---|---|---|---|---|", *rows])
+
+
+def add_rules(document: dict[str, Any]) -> dict[str, Any]:
+    """State the rules in the document's schemas (in place); the document."""
+    schemas = document["components"]["schemas"]
+    schemas["InfoSheet"]["description"] = _sheet_rules()
+    schemas["ContributionYear"]["description"] = _YEAR
+    schemas["RecordFundsReceived"]["description"] = _FUNDS_RECEIVED
+    schemas["RemitFunds"]["description"] = _REMIT
+    for schema in schemas.values():
+        key = schema.get("properties", {}).get("person_key")
+        if key is not None:
+            key["description"] = _PERSON_KEY
+    _items(schemas["Submit"]["properties"]["item_id"])
+    return document
