@@ -190,6 +190,20 @@ class PensionBackend:
                         "details": {"origins": origins}}})
         return str(outcome["case_id"])
 
+    async def query(self, case_id: str) -> dict[str, Any]:
+        """The case's state at this region (`CaseQuery` on the command subject)."""
+        assert self._nc is not None
+        body = {"query": "case", "case_id": case_id}
+        self.contract.check_message("CaseQuery", body)
+        msg = await self._nc.request(self.contract.command_subject(self.region, self.name),
+                                     json.dumps(body).encode(), timeout=10)
+        reply: dict[str, Any] = json.loads(msg.data)
+        self.contract.check_message("CaseStateReply", reply)
+        if not reply["ok"]:
+            raise CommandRefused(reply["error"])
+        case: dict[str, Any] = reply["case"]
+        return case
+
     # ------------------------------------------------------------------ the feed
 
     async def poll(self, batch: int = 16) -> int:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import ast
 import asyncio
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,11 +62,15 @@ def test_a_back_end_built_from_the_contract_alone_carries_a_pension_transfer(
                 try:
                     case_id = await dest.apply(cb.new_case_number(DEST), APPLICANT_ID, [ORIGIN])
                     records[case_id] = (1_234_567, [(2019, 12, 600_000), (2020, 7, 650_003)])
+                    submitted = await dest.query(case_id)
                     await cb.run_until(backends,
                                        lambda: dest.statuses.get(case_id) == "completed")
                     await nodes.wait_status(DEST, case_id, "completed")
                     await nodes.wait_status(ORIGIN, case_id, "transferred_out")
                     await drain(backends)
+                    final = {b.region: await b.query(case_id) for b in backends}
+                    with pytest.raises(cb.CommandRefused) as unknown:
+                        await origin.query(str(uuid.uuid4()))
                 finally:
                     for backend in backends:
                         await backend.close()
@@ -76,10 +82,32 @@ def test_a_back_end_built_from_the_contract_alone_carries_a_pension_transfer(
                                                    "TransferCompleted"}
         assert {kind for _, kind in origin.seen} >= {"ContactLetterReceived",
                                                      "ConclusionReceived"}
-        for what in ("CommandRequest", "CommandReply", "FeedEvent", "FeedEvent headers"):
+        the_case_query_answers_what_each_region_knows(case_id, submitted, final)
+        assert unknown.value.code == "unknown_case"
+        for what in ("CaseQuery", "CaseStateReply", "CommandRequest", "CommandReply", "FeedEvent", "FeedEvent headers"):
             assert contract.checked.get(what, 0) > 0, contract.checked
 
     asyncio.run(main())
+
+
+def the_case_query_answers_what_each_region_knows(
+        case_id: str, submitted: dict[str, Any], final: dict[str, dict[str, Any]]) -> None:
+    """Finding 7: a back-end asks a region for a case — its side, the counterparts as known
+    there, the pending deadlines."""
+    assert (submitted["case_id"], submitted["region"], submitted["role"]) == (
+        case_id, DEST, "destination")
+    assert submitted["status"] == "submitted" and not submitted["terminal"]
+    assert [c["region"] for c in submitted["counterparts"]] == [ORIGIN]
+    assert submitted["counterparts"][0]["last_received"] == ""
+    assert submitted["deadlines"], "a submitted application runs its acceptance deadline"
+    dest, origin = final[DEST], final[ORIGIN]
+    assert (dest["status"], dest["terminal"], dest["deadlines"]) == ("completed", True, [])
+    assert (origin["status"], origin["role"]) == ("transferred_out", "origin")
+    assert dest["counterparts"][0]["region"] == ORIGIN
+    assert dest["counterparts"][0]["last_received"] and dest["counterparts"][0]["version"] > 0
+    assert origin["counterparts"][0]["region"] == DEST
+    assert dest["amount_received_fen"] == dest["amount_stated_fen"] > 0
+    assert dest["version"] > submitted["version"] >= 1
 
 
 async def drain(backends: list[cb.PensionBackend], idle_rounds: int = 4) -> None:
