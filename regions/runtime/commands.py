@@ -30,6 +30,7 @@ import asyncio
 import logging
 
 from regions.core.authority import backend_principal
+from regions.core.case_query import case_state
 from regions.core.commands import (
     CommandError,
     CommandRequest,
@@ -39,7 +40,7 @@ from regions.core.commands import (
 )
 from regions.runtime.driver import NodeDriver
 from regions.runtime.endpoints import Request, serve_requests
-from regions.wire import subjects
+from regions.wire import case_query, subjects
 from regions.wire.commands import decode_request, encode_reply
 
 log = logging.getLogger("tongban.backend")
@@ -59,7 +60,14 @@ class CommandEndpoint:
         self.service = CommandService.for_config(driver.region.node, driver.region.config)
 
     async def handle(self, data: bytes, principal: str) -> bytes:
-        """The reply to `data`, a request from `principal` (the transport vouches for it)."""
+        """The reply to `data`, a request from `principal` (the transport vouches for it): a
+        case query's answer (`regions.wire.case_query`), or a command's."""
+        try:
+            case_id = case_query.query_of(data)
+        except InvalidRequest as exc:
+            return case_query.encode_refusal(CommandError(exc.code, str(exc), exc.field))
+        if case_id is not None:
+            return await self.query(case_id)
         try:
             request = decode_request(data, principal)
         except InvalidRequest as exc:
@@ -71,6 +79,15 @@ class CommandEndpoint:
             result = await self.driver.db(self._handle, request)
         self.driver.count_command(result.kind)
         return encode_reply(result)
+
+    async def query(self, case_id: str) -> bytes:
+        """The case's state as this region committed it, read on the database thread."""
+        state = await self.driver.db(case_state, self.driver.region.node, case_id)
+        if state is None:
+            return case_query.encode_refusal(CommandError(
+                "unknown_case", f"region {self.driver.region.code} holds no case {case_id}",
+                "case_id"))
+        return case_query.encode_state(state)
 
     def _handle(self, request: CommandRequest) -> CommandResult:
         """On the database thread, at the node's clock."""

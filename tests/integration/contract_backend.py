@@ -143,6 +143,7 @@ class PensionBackend:
         self.seen: list[tuple[str, str]] = []  # (case id, event type) from the feed
         self.statuses: dict[str, str] = {}  # case id -> last Outcome.status replied
         self.handled: dict[str, int] = {}  # originatorid -> last originatorversion handled
+        self.snapshots: dict[str, dict[str, Any]] = {}  # case id -> a CaseState queried
         self._nc: Client | None = None
         self._sub: JetStreamContext.PullSubscription | None = None
 
@@ -235,6 +236,7 @@ class PensionBackend:
         if kind == "ApplicationSubmitted":
             await self.command(case_id, "accept", {"type": "AcceptIntake"})
         elif kind == "ContactLetterReceived":
+            self.snapshots[case_id] = await self.query(case_id)  # what it holds before deciding
             approved = await self.command(case_id, "approve", {"type": "ApproveTransferOut"})
             if approved["status"] == "approved":  # one origin: transfer out at once
                 await self.transfer_out(case_id)

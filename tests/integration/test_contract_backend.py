@@ -82,7 +82,8 @@ def test_a_back_end_built_from_the_contract_alone_carries_a_pension_transfer(
                                                    "TransferCompleted"}
         assert {kind for _, kind in origin.seen} >= {"ContactLetterReceived",
                                                      "ConclusionReceived"}
-        the_case_query_answers_what_each_region_knows(case_id, submitted, final)
+        the_case_query_answers_what_each_region_knows(case_id, submitted,
+                                                      origin.snapshots[case_id], final)
         assert unknown.value.code == "unknown_case"
         for what in ("CaseQuery", "CaseStateReply", "CommandRequest", "CommandReply", "FeedEvent", "FeedEvent headers"):
             assert contract.checked.get(what, 0) > 0, contract.checked
@@ -91,7 +92,8 @@ def test_a_back_end_built_from_the_contract_alone_carries_a_pension_transfer(
 
 
 def the_case_query_answers_what_each_region_knows(
-        case_id: str, submitted: dict[str, Any], final: dict[str, dict[str, Any]]) -> None:
+        case_id: str, submitted: dict[str, Any], received: dict[str, Any],
+        final: dict[str, dict[str, Any]]) -> None:
     """Finding 7: a back-end asks a region for a case — its side, the counterparts as known
     there, the pending deadlines."""
     assert (submitted["case_id"], submitted["region"], submitted["role"]) == (
@@ -99,7 +101,10 @@ def the_case_query_answers_what_each_region_knows(
     assert submitted["status"] == "submitted" and not submitted["terminal"]
     assert [c["region"] for c in submitted["counterparts"]] == [ORIGIN]
     assert submitted["counterparts"][0]["last_received"] == ""
-    assert submitted["deadlines"], "a submitted application runs its acceptance deadline"
+    assert (received["status"], received["role"]) == ("received", "origin")
+    assert [(c["region"], c["last_received"]) for c in received["counterparts"]] == [
+        (DEST, "ContactLetterReceived")]
+    assert [d["step"] for d in received["deadlines"]] == ["transfer_out"]
     dest, origin = final[DEST], final[ORIGIN]
     assert (dest["status"], dest["terminal"], dest["deadlines"]) == ("completed", True, [])
     assert (origin["status"], origin["role"]) == ("transferred_out", "origin")
