@@ -84,6 +84,11 @@ def add_case_query(document: dict[str, Any]) -> dict[str, Any]:
         "$ref": f"#/components/messages/{CASE_QUERY}"}
     channels[REPLIES_CHANNEL_NAME]["messages"][CASE_STATE_REPLY] = {
         "$ref": f"#/components/messages/{CASE_STATE_REPLY}"}
+    serve = document["operations"]["serveCommands"]  # the command endpoints answer it too
+    serve["messages"] = [*serve["messages"], {
+        "$ref": f"#/channels/{COMMANDS_CHANNEL_NAME}/messages/{CASE_QUERY}"}]
+    serve["reply"] = {**serve["reply"], "messages": [*serve["reply"]["messages"], {
+        "$ref": f"#/channels/{REPLIES_CHANNEL_NAME}/messages/{CASE_STATE_REPLY}"}]}
     document["operations"]["queryCase"] = {
         "action": "send",
         "channel": {"$ref": f"#/channels/{COMMANDS_CHANNEL_NAME}"},

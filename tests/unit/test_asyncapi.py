@@ -113,7 +113,7 @@ def test_every_message_is_carried_by_the_link_channel_and_both_link_operations()
     assert link_messages == expected
     assert set(document["components"]["messages"]) == expected | {
         "QuarantinedMessage", "CommandRequest", "CommandReply", "FeedEvent",
-        "DocumentRequest", "DocumentReply"}
+        "DocumentRequest", "DocumentReply", "CaseQuery", "CaseStateReply"}
     for operation in ("publishLinkMessages", "consumeLinkMessages"):
         messages = document["operations"][operation]["messages"]
         refs = {ref["$ref"].rsplit("/", 1)[-1] for ref in messages}
@@ -273,8 +273,9 @@ def test_every_command_type_is_documented_once_in_the_request_message() -> None:
     documented = [part["allOf"][1]["properties"]["type"]["const"]
                   for part in payload["properties"]["command"]["oneOf"]]
     assert sorted(documented) == sorted(command_types())
-    assert set(document["channels"]["regionCommands"]["messages"]) == {"CommandRequest"}
-    for operation in ("sendCommand", "serveCommands"):
+    assert set(document["channels"]["regionCommands"]["messages"]) == {"CommandRequest",
+                                                                       "CaseQuery"}
+    for operation in ("sendCommand", "serveCommands", "queryCase"):
         reply = document["operations"][operation]["reply"]
         assert reply["channel"] == {"$ref": "#/channels/commandReplies"}
 
