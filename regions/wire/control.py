@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from domain.kernel import InvalidValue, from_payload, to_payload
 from regions.core.messages import HighWaterMark, ResendRequest
+from regions.wire import marks
 from regions.wire.envelope import (
     CONTROL_ENVELOPE,
     CONTROL_TYPE_PREFIX,
@@ -52,6 +53,10 @@ def control_type(message: ControlMessage) -> str:
 
 def encode_control(message: ControlMessage) -> bytes:
     """Canonical structured-mode bytes of a control message."""
+    if isinstance(message, HighWaterMark):
+        fast = marks.encode(message)  # the same bytes, without the SDK: most link messages
+        if fast is not None:
+            return fast
     attributes: dict[str, Any] = {
         "specversion": SPECVERSION,
         "id": message.id,
@@ -68,11 +73,14 @@ def encode_control(message: ControlMessage) -> bytes:
 
 def decode_control(data: bytes | str) -> ControlMessage:
     """Bytes -> control message, or `WireError` with a specific reason."""
-    return _control_from(*read(data))
+    return marks.decode(data) or _control_from(*read(data))
 
 
 def decode_any(data: bytes | str) -> WireMessage | ControlMessage:
     """What the inbox calls on every delivery: an event or a control message, by `type`."""
+    mark = marks.decode(data)  # a canonical high-water mark, or None: the generic way
+    if mark is not None:
+        return mark
     attributes, payload = read(data)
     ce_type = attributes.get("type")
     if isinstance(ce_type, str) and ce_type.startswith(CONTROL_TYPE_PREFIX):

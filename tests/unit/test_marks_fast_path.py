@@ -1,0 +1,86 @@
+"""The high-water marks' fast path writes the SDK's bytes and reads only what the generic path
+reads the same way (regions.wire.marks): a speed change, never a change of the wire."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from regions.core.messages import HighWaterMark
+from regions.wire import control, envelope, marks
+
+CODES = ("150600", "610800", "640100", "150100", "150000")
+
+
+def generic_bytes(mark: HighWaterMark) -> bytes:
+    """What `encode_control` wrote through the CloudEvents SDK before the fast path."""
+    attributes: dict[str, Any] = {
+        "specversion": envelope.SPECVERSION, "id": mark.id,
+        "source": envelope.source_of(mark.sender), "type": control.control_type(mark),
+        "time": mark.at, "datacontenttype": envelope.DATA_CONTENT_TYPE,
+        "origin": mark.origin, "destination": mark.destination}
+    envelope.check_attributes(envelope.CONTROL_ENVELOPE, attributes)
+    return envelope.write(attributes, {"at": mark.at.isoformat(), "destination": mark.destination,
+                                       "link_seq": mark.link_seq, "origin": mark.origin})
+
+
+def generic_decode(data: bytes) -> Any:
+    return control._control_from(*envelope.read(data))
+
+
+instants = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2199, 1, 1),
+                        timezones=st.just(dt.UTC))
+links = st.permutations(CODES).map(lambda p: (p[0], p[1]))
+
+
+@given(links, st.integers(min_value=0, max_value=10**12), instants)
+def test_a_mark_is_written_byte_for_byte_as_the_sdk_writes_it_and_read_back_alike(
+        link: tuple[str, str], seq: int, at: dt.datetime) -> None:
+    mark = HighWaterMark(link[0], link[1], seq, at)
+    fast = marks.encode(mark)
+    assert fast == generic_bytes(mark) == control.encode_control(mark)
+    assert marks.decode(fast) == generic_decode(fast) == control.decode_any(fast) == mark
+
+
+def test_a_mark_in_another_offset_is_left_to_the_generic_encoder() -> None:
+    at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    mark = HighWaterMark("150600", "610800", 3, at)
+    assert marks.encode(mark) is None
+    assert control.decode_any(control.encode_control(mark)) == mark
+
+
+def canonical() -> bytes:
+    fast = marks.encode(HighWaterMark("150600", "610800", 7,
+                                      dt.datetime(2026, 3, 2, 1, 0, 0, 5, tzinfo=dt.UTC)))
+    assert fast is not None
+    return fast
+
+
+@pytest.mark.parametrize("change", [
+    lambda b: b.replace(b'"origin": "150600"}', b'"origin": "610800"}'),  # data vs attributes
+    lambda b: b.replace(b'"origin": "150600"', b'"origin": "999999"'),  # no such region
+    lambda b: b.replace(b'"link_seq": 7', b'"link_seq": 8'),  # the id says 7
+    lambda b: b.replace(b".000005Z", b".000006Z"),  # time vs data
+    lambda b: b.replace(b"+00:00", b"+08:00"),
+])
+def test_anything_but_the_canonical_form_of_a_valid_mark_goes_the_generic_way(change) -> None:
+    bad = change(canonical())
+    assert bad != canonical()
+    assert marks.decode(bad) is None
+    with pytest.raises(envelope.WireError) as generic:
+        generic_decode(bad)
+    with pytest.raises(envelope.WireError) as used:
+        control.decode_any(bad)
+    assert used.value.reason == generic.value.reason
+
+
+def test_the_same_mark_in_another_layout_is_still_read_the_generic_way() -> None:
+    body = json.loads(canonical())
+    relaid = json.dumps(body, indent=1).encode()
+    assert marks.decode(relaid) is None
+    assert control.decode_any(relaid) == marks.decode(canonical())
