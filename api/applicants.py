@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from domain.calendar import china_date
 from domain.kernel import Actor, InvalidValue
 from domain.protocols.casework_events import Rate
-from domain.protocols.intake import Withdraw
+from domain.protocols.intake import ProvideSupplement, Withdraw
 from domain.protocols.transfer import application
-from domain.values import CaseNumber, CitizenId, RegionCode
+from domain.values import CaseNumber, CitizenId, MaterialRef, RegionCode
 from regions.core.commands import CommandRequest, CommandResult, CommandService
 from regions.runtime.driver import NodeDriver
 
@@ -101,6 +101,19 @@ async def withdraw(driver: NodeDriver, service: CommandService | None, *, case_i
     region = driver.region.code
     command = Withdraw(actor=Actor("applicant", masked, region), reason=reason[:200])
     request = CommandRequest(command_id=f"web:withdraw:{request_id}", principal=PRINCIPAL,
+                             command=command, case_id=case_id)
+    return await driver.db(service.handle, request, driver.now())
+
+
+async def supplement(driver: NodeDriver, service: CommandService | None, *, case_id: str,
+                     masked: str, materials: tuple[MaterialRef, ...],
+                     request_id: str) -> CommandResult:
+    """补正: the materials asked for, already in the region's blob store (the references)."""
+    if service is None:
+        raise InvalidValue("the node is not the active worker", field="")
+    command = ProvideSupplement(actor=Actor("applicant", masked, driver.region.code),
+                                materials=materials)
+    request = CommandRequest(command_id=f"web:supplement:{request_id}", principal=PRINCIPAL,
                              command=command, case_id=case_id)
     return await driver.db(service.handle, request, driver.now())
 

@@ -24,6 +24,7 @@ from api import applicants
 from api.web import charts, dashboard
 from api.web.case_actions import case_actions, rateable, withdrawable
 from api.web.staff_pages import staff_pages
+from api.web.supplement_page import needs_supplement, supplement_page
 from domain.catalogue.loader import Catalogue, load_catalogue
 from domain.catalogue.materials import MaterialsBook, materials_guide
 from domain.catalogue.model import BATCH_LABELS, Item
@@ -274,7 +275,8 @@ def web_router(context: WebContext) -> APIRouter:
             return message(request, "正在同步", "本节点还没有这个办件的记录，请稍后刷新。", 404)
         return page(request, "case.html", title=f"办件 {number}", view=view,
                     item_name=item_name_of(view), can_withdraw=withdrawable(view),
-                    can_rate=rateable(view), rated=request.query_params.get("done") == "rated",
+                    can_rate=rateable(view), can_supplement=needs_supplement(view),
+                    done=request.query_params.get("done", ""),
                     role_names=ROLE_NAMES, region_name=region_name, local=local, yuan=yuan)
 
     def opened(request: Request, number: str) -> CaseView | None:
@@ -315,6 +317,8 @@ def web_router(context: WebContext) -> APIRouter:
 
     router.include_router(case_actions(context, refused, form, opened, {
         "region_name": region_name, "item_name_of": item_name_of}))
+    router.include_router(supplement_page(context, refused, opened, {
+        "item_name_of": item_name_of, "local": local}))
     router.include_router(staff_pages(context, page, form, {
         "role_names": ROLE_NAMES, "region_name": region_name, "local": local}))
 

@@ -1,5 +1,6 @@
 """The staff pages: sign in with a staff token, the region's work queue with due dates and
-overdue marks, a case with the intake decision (受理 / 不予受理).
+overdue marks, a case with the intake decision (受理 / 不予受理 / 要求补正, every missing
+material at once: 一次性告知).
 
 The token goes into an HttpOnly, SameSite=Strict cookie scoped to /staff (a cross-site form
 cannot carry it); the decisions go through the same command service as the staff API, with the
@@ -19,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.staff import Grant, TokenFile
 from api.staff_api import DECIDERS, ROLE_NAMES
 from domain.kernel import Actor, Command
-from domain.protocols.intake import AcceptIntake, RejectIntake
+from domain.protocols.intake import AcceptIntake, RejectIntake, RequestSupplement
 from regions.core.commands import CommandRequest
 
 COOKIE = "tbs"
@@ -126,6 +127,18 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
             return RejectIntake(actor=actor, reason=reason) if len(reason) >= 2 \
                 else "请填写不予受理的理由。"
         return await decide(request, number, rejection)
+
+    @router.post("/staff/cases/{number}/supplement", response_model=None)
+    async def request_supplement(request: Request, number: str) -> Response:
+        def asking(actor: Actor, values: dict[str, str]) -> Command | str:
+            listed = values.get("missing", "").replace("，", "、").replace(",", "、")
+            kinds = list(dict.fromkeys(k.strip() for k in listed.replace("\n", "、").split("、")
+                                       if k.strip()))
+            if not kinds:
+                return "请列出缺少的材料（一次性告知，用顿号分开）。"
+            return RequestSupplement(actor=actor, missing_kinds=tuple(kinds),
+                                     note=values.get("note", "").strip())
+        return await decide(request, number, asking)
 
     return router
 
