@@ -1,0 +1,64 @@
+"""State tables in asyncapi.yaml, generated from the deciders (issue 18, finding 3): which
+command each role may send in each status, where it leads, the steps the node then takes by
+itself, what a counterpart's event does on arrival — for each transfer process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from domain.protocols import PROTOCOLS
+from regions.contract.asyncapi import DEFAULT_PATH
+from regions.core.commands import ERRORS
+
+
+def document() -> dict[str, Any]:
+    found: dict[str, Any] = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    return found
+
+
+def tables() -> dict[str, Any]:
+    found: dict[str, Any] = document()["operations"]["sendCommand"]["x-state-tables"]
+    return found
+
+
+TRANSFERS = ("housing_fund_transfer", "medical_transfer", "pension_transfer",
+             "unemployment_transfer")
+
+
+def test_every_transfer_process_has_a_table_per_role() -> None:
+    assert sorted(tables()) == sorted(p for p in TRANSFERS if p in PROTOCOLS)
+    for process, roles in tables().items():
+        assert set(roles) == {"destination", "origin"}, process
+
+
+def test_the_pension_table_states_what_a_back_end_learnt_by_refusal() -> None:
+    destination = tables()["pension_transfer"]["destination"]
+    origin = tables()["pension_transfer"]["origin"]
+    assert destination["submitted"]["AcceptIntake"] == (
+        "→ awaiting_transfer (then SendContactLetters)")
+    assert "→ completed (then Reconcile, CompleteTransfer)" in (
+        destination["awaiting_transfer"]["RecordFundsReceived"])
+    assert destination["submitted"]["RecordFundsReceived"] == "`funds_not_expected`"
+    assert destination["completed"]["Withdraw"] == "`case_closed`"
+    assert origin["received"]["IssueInfoSheet"] == "`not_approved`"
+    assert origin["(none)"]["← ContactLetterIssued"] == "→ received"
+    assert "pension_transfer" in document()["operations"]["sendCommand"]["description"]
+
+
+def test_every_code_and_status_in_the_tables_is_one_the_document_defines() -> None:
+    statuses = set(document()["components"]["schemas"]["Outcome"]["properties"]["status"]
+                   ["enum"])
+    for roles in tables().values():
+        for by_status in roles.values():
+            assert set(by_status) - {"(none)"} <= statuses
+            for cells in by_status.values():
+                for text in cells.values():
+                    for part in text.split(" or "):
+                        if part.startswith("`"):
+                            assert part.strip("`") in ERRORS, part
+                        elif part.startswith("→ "):
+                            assert part[2:].split(" (")[0] in statuses, part
+                        else:
+                            assert part == "ok, nothing to do", part
