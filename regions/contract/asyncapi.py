@@ -40,6 +40,7 @@ from regions.contract.asyncapi_commands import (
 from regions.contract.asyncapi_documents import add_materials
 from regions.contract.asyncapi_query import add_case_query
 from regions.contract.asyncapi_rules import add_rules
+from regions.contract.asyncapi_states import add_state_tables
 from regions.wire.control import CONTROL_TYPES
 from regions.wire.envelope import (
     CONTENT_TYPE,
@@ -165,7 +166,7 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
     feed_ref = [{"$ref": f"#/channels/{FEED_CHANNEL}/messages/{FEED_EVENT}"}]
     reply = {"channel": {"$ref": f"#/channels/{REPLIES_CHANNEL}"},
              "messages": [{"$ref": f"#/channels/{REPLIES_CHANNEL}/messages/{COMMAND_REPLY}"}]}
-    return limited(add_case_query(add_rules(add_materials({
+    return limited(add_state_tables(add_case_query(add_rules(add_materials({
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
             "title": "tongban integration events",
@@ -372,7 +373,7 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                          COMMAND_REQUEST: command_request_message(),
                          COMMAND_REPLY: command_reply_message(), FEED_EVENT: feed_message},
         },
-    }))))
+    })))))
 
 
 def _summary(schema_ref: dict[str, Any], schemas: SchemaSet, fallback: str) -> str:

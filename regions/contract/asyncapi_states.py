@@ -1,0 +1,301 @@
+"""State tables of the transfer processes in asyncapi.yaml, generated from the deciders (issue 18,
+finding 3).
+
+An outside team learnt which command is valid in which state, and which steps the node takes by
+itself, only by trial and refusal. The tables are not written by hand: a small explorer runs the
+process's real decider on both sides of one case (destination and one origin) — every command the
+protocol's `options` offer in a state, every counterpart event delivered in order, every timer
+once its limit has passed — and records, per role and status:
+
+- each command of the role: the status it leads to and the steps the node then takes by itself
+  (its policies, e.g. `SendContactLetters` after `AcceptIntake`), or the refusal code;
+- each counterpart event received: what it leads to, and the node's own steps;
+- each timer that fires there once its limit passed (`Lapse`, `FlagDeadlineMissed`...).
+
+Pure and deterministic (a fixed instant, a seeded sampler): the document is regenerated, and
+the drift check compares it, like every other part. It covers the states one origin reaches
+(several origins add the hold-then-proceed phase, `awaiting_holds`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from domain.calendar import WorkingCalendar
+from domain.kernel import Actor, Command, Decider, DomainError, Event, EventRef, Receive
+from domain.limits import RegionLimits, Rules
+from domain.protocols import PROTOCOLS, ProtocolSpec
+from domain.protocols.transfer import application
+from domain.values import CaseNumber, RegionCode
+
+DESTINATION, ORIGIN = "150600", "610800"
+AT: Final = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+#: When every limit has passed (a timer fires only after its due instant).
+LATER: Final = AT + dt.timedelta(days=800)
+MAX_WORLDS: Final = 5_000
+MAX_DEPTH: Final = 40
+#: A person key of the right shape (the node derives real ones); the explorer never stores it.
+_KEY: Final = "ab" * 32
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a command or a received event did: the status after and the node's own steps, or
+    the refusal code."""
+
+    status: str = ""
+    steps: tuple[str, ...] = ()
+    refused: str = ""
+    #: Accepted with nothing to do (no event): e.g. a policy step already taken.
+    quiet: bool = False
+
+    def text(self) -> str:
+        if self.quiet:
+            return "ok, nothing to do"
+        if self.refused:
+            return f"`{self.refused}`"
+        then = f" (then {', '.join(self.steps)})" if self.steps else ""
+        return f"→ {self.status}{then}"
+
+
+@dataclass
+class Table:
+    """A process's table: role → status → command (or `← event`, `⏱ timer`) → what it did, in
+    each case of that status met (a status holds several situations: `RecordFundsReceived` in
+    `awaiting_transfer` waits for the rest of the money, or completes the case)."""
+
+    rows: dict[str, dict[str, dict[str, list[Step]]]] = field(default_factory=dict)
+
+    def put(self, role: str, status: str, what: str, step: Step) -> None:
+        found = self.rows.setdefault(role, {}).setdefault(status, {}).setdefault(what, [])
+        if step not in found:
+            found.append(step)
+
+    def text(self, role: str, status: str, what: str) -> str:
+        steps = self.rows[role][status].get(what, [])
+        return " or ".join(step.text() for step in sorted(steps, key=_order))
+
+
+def _order(step: Step) -> tuple[bool, bool, str, tuple[str, ...], str]:
+    """Accepted before refused, then by status: the same order whatever the exploration's."""
+    return (step.refused != "", step.quiet, step.status, step.steps, step.refused)
+
+
+def settle(decider: Decider[Any], state: Any, command: Command,
+           now: dt.datetime) -> tuple[list[Event], Any, tuple[str, ...]]:
+    """`domain.kernel.settle`, also naming the policy commands the node took by itself."""
+    pending = list(decider.decide(state, command, now))
+    events: list[Event] = []
+    steps: list[str] = []
+    for _ in range(32):
+        for event in pending:
+            state = decider.evolve(state, event)
+        events.extend(pending)
+        pending = []
+        for own in decider.policy(state, now) if state is not None else ():
+            steps.append(type(own).__name__)
+            pending.extend(decider.decide(state, own, now))
+            break
+        if not pending:
+            return events, state, tuple(dict.fromkeys(steps))
+    raise DomainError("the policies did not settle", code="policy_loop")
+
+
+@dataclass(frozen=True)
+class World:
+    """Both sides of one case and the shared events on their way."""
+
+    destination: Any
+    origin: Any
+    versions: tuple[int, int]
+    to_origin: tuple[tuple[Event, EventRef], ...] = ()
+    to_destination: tuple[tuple[Event, EventRef], ...] = ()
+
+
+class Explorer:
+    def __init__(self, spec: ProtocolSpec) -> None:
+        self.spec = spec
+        self.decider = spec.decider(Rules(WorkingCalendar.with_files(),
+                                          RegionLimits(region=DESTINATION)))
+        self.number = CaseNumber.new(RegionCode(DESTINATION), AT.date(), uuid.UUID(int=1))
+        self.sides = {r: str(self.number.side_id(RegionCode(r))) for r in (DESTINATION, ORIGIN)}
+        self.table = Table()
+        self.met: dict[tuple[str, str], list[Any]] = {}
+        self.samples: dict[tuple[str, str], Command] = {}
+        self.rng = random.Random(0)
+
+    def role(self, region: str) -> str:
+        return "destination" if region == DESTINATION else "origin"
+
+    def status(self, state: Any) -> str:
+        return str(self.decider.status(state))
+
+    def outgoing(self, queue: tuple[tuple[Event, EventRef], ...], events: list[Event],
+                 region: str, version: int) -> tuple[tuple[tuple[Event, EventRef], ...], int]:
+        out = list(queue)
+        for event in events:
+            version += 1
+            if event.shared:
+                out.append((event, EventRef(self.sides[region], version)))
+        return tuple(out), version
+
+    def after(self, world: World, region: str, events: list[Event], state: Any) -> World:
+        if region == DESTINATION:
+            queue, version = self.outgoing(world.to_origin, events, DESTINATION,
+                                           world.versions[0])
+            return dataclasses.replace(world, destination=state, to_origin=queue,
+                                       versions=(version, world.versions[1]))
+        queue, version = self.outgoing(world.to_destination, events, ORIGIN, world.versions[1])
+        return dataclasses.replace(world, origin=state, to_destination=queue,
+                                   versions=(world.versions[0], version))
+
+    def explore(self) -> Table:
+        submit = dataclasses.replace(
+            application(self.spec.process, self.number, "", [ORIGIN],
+                        Actor("staff", "0451", DESTINATION)),
+            person_key=_KEY, applicant_masked="1101**********7795")
+        events, state, _ = settle(self.decider, None, submit, AT)
+        start = self.after(World(None, None, (0, 0)), DESTINATION, events, state)
+        seen: set[Any] = set()
+        frontier = deque([(start, 0)])
+        explored = 0
+        while frontier and explored < MAX_WORLDS:
+            world, depth = frontier.popleft()
+            key = (self.status(world.destination), world.origin is not None
+                   and self.status(world.origin), world.versions,
+                   tuple(type(e).__name__ for e, _ in world.to_origin),
+                   tuple(type(e).__name__ for e, _ in world.to_destination))
+            if key in seen:
+                continue
+            seen.add(key)
+            explored += 1
+            if depth < MAX_DEPTH:
+                frontier.extend((w, depth + 1) for w in self.successors(world))
+        self.commands()
+        return self.table
+
+    def successors(self, world: World) -> list[World]:
+        found: list[World] = []
+        for region, state in ((DESTINATION, world.destination), (ORIGIN, world.origin)):
+            if state is None:
+                continue
+            self.met.setdefault((self.role(region), self.status(state)), []).append(state)
+            chosen: dict[str, Command] = {}
+            for command in self.spec.options(state, AT, self.rng):
+                chosen.setdefault(type(command).__name__, command)
+                self.samples.setdefault((self.role(region), type(command).__name__), command)
+            for command in chosen.values():
+                try:
+                    events, after, _ = settle(self.decider, state, command, AT)
+                except DomainError:
+                    continue
+                found.append(self.after(world, region, events, after))
+            for timer in self.decider.timers(state, LATER):
+                try:
+                    events, after, steps = settle(self.decider, state, timer, LATER)
+                except DomainError:
+                    continue
+                if events:
+                    self.table.put(self.role(region), self.status(state),
+                                   f"⏱ {type(timer).__name__}",
+                                   Step(self.status(after), steps))
+        for region, queue in ((ORIGIN, world.to_origin), (DESTINATION, world.to_destination)):
+            if queue:
+                found.extend(self.deliver(world, region, *queue[0]))
+        return found
+
+    def deliver(self, world: World, region: str, event: Event, ref: EventRef) -> list[World]:
+        state = world.origin if region == ORIGIN else world.destination
+        sender = DESTINATION if region == ORIGIN else ORIGIN
+        receive = Receive(actor=Actor.system("inbox", region), event=event, from_region=sender,
+                          ref=ref)
+        rest = (dataclasses.replace(world, to_origin=world.to_origin[1:]) if region == ORIGIN
+                else dataclasses.replace(world, to_destination=world.to_destination[1:]))
+        before = "" if state is None else self.status(state)
+        what = f"← {type(event).__name__}"
+        try:
+            events, after, steps = settle(self.decider, state, receive, AT)
+        except DomainError as exc:
+            self.table.put(self.role(region), before or "(none)", what, Step(refused=exc.code))
+            return [rest]
+        self.table.put(self.role(region), before or "(none)", what,
+                       Step(self.status(after), steps))
+        return [self.after(rest, region, events, after)]
+
+    def commands(self) -> None:
+        """Every command of a role, tried in every situation of that role met."""
+        for (role, status), state in ((key, s) for key, states in sorted(self.met.items())
+                                      for s in states):
+            own: dict[str, Command] = {}
+            for command in self.spec.options(state, AT, random.Random(0)):
+                own.setdefault(type(command).__name__, command)  # the first: the likeliest
+            for (sample_role, name), sample in sorted(self.samples.items()):
+                if sample_role != role:
+                    continue
+                try:
+                    events, after, steps = settle(self.decider, state, own.get(name, sample), AT)
+                except DomainError as exc:
+                    self.table.put(role, status, name, Step(refused=exc.code))
+                    continue
+                self.table.put(role, status, name, Step(self.status(after), steps)
+                               if events else Step(status, quiet=True))
+
+
+#: The protocol modules of the transfer schemes (one machine, `domain.protocols.transfer`).
+TRANSFER_MODULES: Final = frozenset(f"domain.protocols.{name}" for name in (
+    "pension", "unemployment", "medical", "housing_fund"))
+
+
+def transfer_processes() -> list[str]:
+    return sorted(p for p, spec in PROTOCOLS.items() if spec.module in TRANSFER_MODULES)
+
+
+def state_tables() -> dict[str, Table]:
+    return {process: Explorer(PROTOCOLS[process]).explore() for process in transfer_processes()}
+
+
+def _markdown(process: str, table: Table) -> str:
+    lines = [f"### `{process}`"]
+    for role, statuses in table.rows.items():
+        columns = sorted({what for cells in statuses.values() for what in cells},
+                         key=lambda w: (w[0] in "←⏱", w))
+        lines += ["", f"{role}:", "",
+                  "| status | " + " | ".join(f"`{c}`" for c in columns) + " |",
+                  "|---" * (len(columns) + 1) + "|"]
+        for status in sorted(statuses):
+            lines.append(f"| {status} | " + " | ".join(
+                table.text(role, status, c) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+_INTRO = (
+    "Which command each role may send in each status, generated from the deciders: `→ status` "
+    "is where it leads (with the steps the node then takes by itself, e.g. `SendContactLetters` "
+    "after `AcceptIntake`, `Reconcile` and `CompleteTransfer` after `RecordFundsReceived`); a "
+    "code is the refusal (`CommandError.code`). `← Event` rows say what a counterpart's event "
+    "does when it arrives (an event refused there becomes `CounterpartEventRejected` with that "
+    "code); `⏱ Command` what the node does once a time limit has passed. An empty cell: that "
+    "event does not arrive in that status. One origin is shown; with several, the destination "
+    "first collects every origin's hold (`awaiting_holds`), then instructs them to proceed.")
+
+
+def add_state_tables(document: dict[str, Any],
+                     tables: Mapping[str, Table] | None = None) -> dict[str, Any]:
+    """The tables as the `sendCommand` operation's description and as `x-state-tables`."""
+    tables = state_tables() if tables is None else tables
+    operation = document["operations"]["sendCommand"]
+    operation["description"] = "\n\n".join(
+        [_INTRO, *(_markdown(p, t) for p, t in sorted(tables.items()))])
+    operation["x-state-tables"] = {
+        process: {role: {status: {what: table.text(role, status, what) for what in sorted(cells)}
+                         for status, cells in sorted(statuses.items())}
+                  for role, statuses in table.rows.items()}
+        for process, table in sorted(tables.items())}
+    return document
