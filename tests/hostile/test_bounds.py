@@ -21,6 +21,7 @@ from regions.core import inbox as inbox_module
 from regions.core.config import RegionConfig
 from regions.core.inbox import Incoming
 from regions.core.messages import LinkMessage
+from regions.runtime import quarantine
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.driver import NodeDriver
 from regions.runtime.metrics import registry_for, render
@@ -96,3 +97,68 @@ def test_messages_dropped_beyond_the_hold_window_are_counted_on_metrics(monkeypa
     # the origin re-sends: the link is whole, nothing was lost
     again = target.inbox.handle([incoming(m, m.link_seq) for m in messages], T0)
     assert target.node.inlink_position(HOME) == 8, again
+
+
+# --------------------------------------------------------------------------- quarantine
+
+
+def bounded(code: str, peer: str, store: MemoryStore, *, records: int = 10_000,
+            size: int = 1 << 26) -> Region:
+    return build_region(RegionConfig(region=code, peers=(peer,), gap_bound_seconds=10,
+                                     quarantine_max_records=records, quarantine_max_bytes=size),
+                        clock=lambda: T0, ids=uuid.uuid4, broker=None, store=store,
+                        protocols={"toy": spec_of("toy", toy)})
+
+
+def junk(n: int, size: int = 100) -> Incoming:
+    """A message that does not decode, from a genuine peer's subject (quarantined)."""
+    data = (f"junk {n} ".encode() + b"x" * size)[:size]
+    return Incoming(subjects.event_subject(TARGET, HOME), data, {}, token=f"junk{n}",
+                    subject_origin=HOME)
+
+
+def test_quarantine_is_bounded_by_count_the_oldest_kept_and_drops_counted() -> None:
+    store = MemoryStore()
+    home, target = make(HOME, TARGET, store), bounded(TARGET, HOME, store, records=3)
+    honest = pings(home, 2)
+    batch = [junk(0), incoming(honest[0], "h1"), *(junk(n) for n in range(1, 6)),
+             incoming(honest[1], "h2")]
+    result = target.inbox.handle(batch, T0)
+    assert result.applied == 2  # the honest messages went on
+    assert sorted(map(str, result.ack)) == sorted(map(str, (i.token for i in batch)))  # all acked
+    kept = quarantine.entries(target.node.app)
+    assert [e.data[:6] for e in kept] == [b"junk 0", b"junk 1", b"junk 2"]  # the oldest kept
+    assert target.inbox.stats["quarantine_dropped"] == 3
+    assert "tongban_quarantine_dropped_total 3.0" in metrics_of(target)
+    # a restarted node knows the quarantine is full: the bound holds across restarts
+    target.restart()
+    again = target.inbox.handle([junk(9)], T0)
+    assert again.ack == ["junk9"] and len(quarantine.entries(target.node.app)) == 3
+    assert target.inbox.stats["quarantine_dropped"] == 1
+
+
+def test_quarantine_is_bounded_by_bytes() -> None:
+    store = MemoryStore()
+    target = bounded(TARGET, HOME, store, size=2_500)
+    result = target.inbox.handle([junk(n, size=1_000) for n in range(4)], T0)
+    assert len(result.ack) == 4
+    assert len(quarantine.entries(target.node.app)) == 2  # 2 x ~1 kB fit in 2.5 kB, not 3
+    assert target.inbox.stats["quarantine_dropped"] == 2
+
+
+def test_a_failed_batch_does_not_spend_the_quarantine_budget_twice() -> None:
+    store = MemoryStore()
+    target = bounded(TARGET, HOME, store, records=2)
+    original = target.node.commit
+    calls = {"n": 0}
+
+    def failing_once(uow: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the batch's commit failed")
+        original(uow)  # type: ignore[arg-type]
+
+    target.node.commit = failing_once  # type: ignore[method-assign]
+    result = target.inbox.handle([junk(0), junk(1)], T0)  # retried message by message
+    assert len(result.ack) == 2 and len(quarantine.entries(target.node.app)) == 2
+    assert target.inbox.stats["quarantine_dropped"] == 0
