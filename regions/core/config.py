@@ -61,6 +61,11 @@ class RegionConfig(BaseSettings):
     materials: Path | None = Field(
         default=None, description="the operator's materials file (docs/catalogue.md): the "
         "materials each item requires, which the window's 形式审查 checks (一次性告知)")
+    quarantine_max_records: int = Field(
+        default=10_000, ge=1, description="the most messages the inbox keeps in quarantine; "
+        "past it (or past quarantine_max_bytes) the oldest are kept and the rest counted")
+    quarantine_max_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024, description="the most bytes the quarantine keeps")
     register_key: str = Field(
         default=DEV_REGISTER_KEY, repr=False,
         description="HMAC key that turns an ID number into its person key (at least "

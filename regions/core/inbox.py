@@ -68,6 +68,7 @@ from regions.core import membership
 from regions.core.errors import DecodeError, PersistentConflict, StoreRefused
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.core.node import RegionNode
+from regions.core.quarantine_budget import QuarantineBudget, record_size
 from regions.core.store import Quarantined, stable_id
 from regions.core.unit_of_work import UnitOfWork
 
@@ -136,14 +137,17 @@ class _Link:
 
 class Inbox:
     def __init__(self, node: RegionNode, decode: Callable[[bytes, dict[str, str]], WireItem],
-                 known_regions: Collection[str], *, gap_bound: dt.timedelta) -> None:
+                 known_regions: Collection[str], *, gap_bound: dt.timedelta,
+                 quarantine: QuarantineBudget | None = None) -> None:
         self.node = node
         self.decode = decode
         self.known = set(known_regions)
         self.gap_bound = gap_bound
         self.links: dict[str, _Link] = {}
+        #: How much quarantine may still take (`regions.core.quarantine_budget`).
+        self.budget = quarantine or QuarantineBudget()
         self.stats = {"applied": 0, "duplicates": 0, "quarantined": 0, "gaps": 0, "rejected": 0,
-                      "dropped": 0, "resend_requests": 0}
+                      "dropped": 0, "resend_requests": 0, "quarantine_dropped": 0}
 
     def link(self, origin: str) -> _Link:
         link = self.links.get(origin)
@@ -157,7 +161,7 @@ class Inbox:
 
     def handle(self, batch: list[Incoming], now: dt.datetime) -> InboxResult:
         """Apply a fetched batch in one transaction (message by message if that fails)."""
-        saved = self._save_links()
+        saved, budget = self._save_links(), replace(self.budget)
         result = InboxResult()
         decoded = [self._decoded(incoming) for incoming in batch]
         uow = self.node.begin(now)
@@ -172,7 +176,7 @@ class Inbox:
             self.node.abort(uow)
             log.info("inbox batch of %d failed (%r); retrying message by message",
                      len(batch), exc)
-            self.links = saved
+            self.links, self.budget = saved, budget
             result = InboxResult()
             for incoming in batch:
                 self._handle_one(incoming, now, result, None)
@@ -380,11 +384,18 @@ class Inbox:
         if message is not None and not data:
             data, headers = link_record(message), {**headers, LINK_RECORD_HEADER: LINK_RECORD_FORM}
         if not self._parked(qid, uow):
-            parked = Quarantined.park(qid, reason, incoming.subject, data, headers, now)
-            if uow is not None:
-                uow.add(parked)
+            self.budget.load(self.node.app)
+            if not self.budget.take(record_size(reason, incoming.subject, data, headers)):
+                self.stats["quarantine_dropped"] += 1
+                log.warning("quarantine full (%d records, %d bytes): not keeping %s (%s)",
+                            self.budget.records, self.budget.size, incoming.subject[:200],
+                            reason[:200])
             else:
-                self.node.app.save(parked)
+                parked = Quarantined.park(qid, reason, incoming.subject, data, headers, now)
+                if uow is not None:
+                    uow.add(parked)
+                else:
+                    self.node.app.save(parked)
         result.ack.append(incoming.token)
         result.quarantined += 1
 

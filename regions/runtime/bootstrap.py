@@ -26,6 +26,7 @@ from regions.core.config import RegionConfig
 from regions.core.inbox import Inbox
 from regions.core.node import RegionNode
 from regions.core.ports import Store
+from regions.core.quarantine_budget import QuarantineBudget
 from regions.core.relay import Relay
 from regions.core.side_events import SideEventTailer
 from regions.core.sides import ProtocolBinding
@@ -84,7 +85,9 @@ def build_region(
     known = set(config.peers) - {config.region}
     node = RegionNode(config.region, app, bindings, registers, peers=known)
     inbox = Inbox(node, link.decode, known,
-                  gap_bound=dt.timedelta(seconds=config.gap_bound_seconds))
+                  gap_bound=dt.timedelta(seconds=config.gap_bound_seconds),
+                  quarantine=QuarantineBudget(config.quarantine_max_records,
+                                              config.quarantine_max_bytes))
     relay = Relay(config.region, app, batch_size=config.relay_batch,
                   heartbeat=dt.timedelta(seconds=config.heartbeat_seconds))
     timer = DeadlineTimer(node)

@@ -37,6 +37,9 @@ COUNTERS = (
     ("tongban_inbox_hold_dropped", "Messages past a link's gap beyond the inbox's hold window: "
      "acknowledged and dropped, the origin re-sends them (a rising count means a lossy link).",
      "hold_dropped"),
+    ("tongban_quarantine_dropped", "Messages diverted to quarantine but not kept: it was full "
+     "(quarantine_max_records / _bytes; the oldest are kept). Still acked, links go on.",
+     "quarantine_dropped"),
     ("tongban_link_publish_failures", "Publishes to one destination that failed (no stream, "
      "timeouts): that link falls behind and is caught up, the others go on.",
      "link_publish_failures"),

@@ -37,7 +37,7 @@ log = logging.getLogger("tongban.node")
 
 #: Counters of the process, summed over the drivers it ran.
 TOTALS = ("published", "consumed", "applied", "gaps", "quarantined", "deadline_misses",
-          "dropped", "unreadable", "hold_dropped", "link_publish_failures")
+          "dropped", "unreadable", "hold_dropped", "link_publish_failures", "quarantine_dropped")
 #: A readiness probe of the store that takes longer than this fails (s).
 PROBE_TIMEOUT = 2.0
 T = TypeVar("T")
@@ -150,6 +150,7 @@ class NodeStatus:
                           "applied": stats["applied"], "gaps": stats["gaps"],
                           "quarantined": stats["quarantined"],
                           "hold_dropped": stats["dropped"],
+                          "quarantine_dropped": stats["quarantine_dropped"],
                           "link_publish_failures": driver.counters["link_publish_failures"],
                           "unreadable": unreadable_of(driver.region.node.app).count})
         counts.update({f"command:{o}": n for o, n in driver.commands.items()})
