@@ -46,6 +46,9 @@ class Caches:
         #: Sides a prefetch found absent, valid until the batch that prefetched ends (`forget
         #: absent`): without it, a new case's side would be read once more, alone.
         self._absent: set[UUID] = set()
+        #: Folds of stored streams that outlive this node (`MemoryStore.folds`): side id ->
+        #: (stream version, state). None for a durable store: a real restart folds again.
+        self.folds: dict[UUID, tuple[int, Any]] | None = None
 
     # ----------------------------------------------------------------- sides
 
@@ -104,10 +107,16 @@ class Caches:
 
     def _view_from_stream(self, sid: UUID, stream: Stream) -> SideView:
         process = stream.key["process"]
-        decider = self.protocols[process].decider
-        state: Any = None
-        for type_, version, payload in stream.entries:
-            state = decider.evolve(state, event_from_payload(type_, payload, version))
+        kept = self.folds.get(sid) if self.folds is not None else None
+        if kept is not None and kept[0] == stream.version:
+            state = kept[1]  # the same stored events, folded by the same protocols before
+        else:
+            decider = self.protocols[process].decider
+            state = None
+            for type_, version, payload in stream.entries:
+                state = decider.evolve(state, event_from_payload(type_, payload, version))
+            if self.folds is not None:
+                self.folds[sid] = (stream.version, state)
         return SideView(sid, stream.key["case_id"], stream.key["case_number"], process,
                         stream.version, state)
 

@@ -84,6 +84,10 @@ def build_region(
     app = store.open(config.region)
     known = set(config.peers) - {config.region}
     node = RegionNode(config.region, app, bindings, registers, peers=known)
+    folds = getattr(store, "folds", None)
+    if folds is not None:  # an in-memory store lives across simulated restarts: see its folds
+        protocols_key = tuple((name, id(spec)) for name, spec in sorted(specs.items()))
+        node.caches.folds = folds.setdefault((config.region, id(rules), protocols_key), {})
     inbox = Inbox(node, link.decode, known,
                   gap_bound=dt.timedelta(seconds=config.gap_bound_seconds),
                   quarantine=QuarantineBudget(config.quarantine_max_records,

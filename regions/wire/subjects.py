@@ -39,6 +39,7 @@ bad input raises `ValueError` naming the offending value.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -221,7 +222,19 @@ def parse_subject(subject: str) -> Address:
 
 
 def parse_event_subject(subject: str) -> tuple[str, str]:
-    """`(dest, origin)` of an event subject."""
+    """`(dest, origin)` of an event subject (memoised: a node sees a few subjects, each on
+    every delivery)."""
+    if not isinstance(subject, str):
+        return _parse_event_subject(subject)
+    return _parse_event_subject_cached(subject)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_event_subject_cached(subject: str) -> tuple[str, str]:
+    return _parse_event_subject(subject)
+
+
+def _parse_event_subject(subject: str) -> tuple[str, str]:
     address = parse_subject(subject)
     if address.kind != "evt" or address.origin is None:
         raise ValueError(f"not an event subject: {subject!r}")

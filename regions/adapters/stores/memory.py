@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eventsourcing.persistence import ApplicationRecorder
 
 from regions.adapters.stores.cipher import cipher_settings
@@ -21,6 +23,13 @@ class MemoryStore:
     def __init__(self, *, cipher_key: str = "") -> None:
         self._recorders: dict[str, ApplicationRecorder] = {}
         self.cipher_key = cipher_key
+        #: Side folds kept across the nodes' simulated restarts, per region, rules and
+        #: protocols: a stream's version fixes its events (append-only, optimistic
+        #: concurrency), so a fold of the same version by the same protocols is the same state.
+        #: Why: a crash rebuilds the timer from every side the region ever had, and folding
+        #: them all again made a long simulation quadratic (`tongban simulate`, issue 17). Each
+        #: side version is still folded from its stored events once, the first time it is read.
+        self.folds: dict[Any, Any] = {}
 
     def open(self, region: str) -> EventStore:
         recorder = self._recorders.get(region)
