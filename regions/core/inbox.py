@@ -54,7 +54,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
