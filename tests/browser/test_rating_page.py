@@ -1,7 +1,8 @@
 """好差评 on a page: once the pension transfer is completed, the applicant rates 鄂尔多斯's
 handling poorly with a comment; the case page shows the rating in the timeline, a second rating
 of the same region is refused with an error summary, and the supervisor's dashboard counts the
-rating and lists the 差评 with its follow-up (整改中)."""
+rating for anyone, and — signed in as a supervisor, not as a clerk — lists the 差评 with its
+follow-up (整改中) by case number."""
 
 from __future__ import annotations
 
@@ -15,12 +16,17 @@ from tests.browser.site import quick_start
 from tests.browser.test_applicant_journey import wait_for_status
 from tests.browser.test_catalogue_pages import serious
 from tests.browser.test_withdrawal_page import apply_and_open
+from tests.integration.test_staff_api import issue
 
 
 def test_an_applicant_rates_a_completed_transfer_and_the_supervisor_sees_it(
         browser: Any, nats_server: Any, tmp_path: Path, shots: Path) -> None:
     applicant = draw_applicant(random.Random(11)).citizen.number
-    with quick_start(nats_server.url, tmp_path) as site:
+    tokens = tmp_path / "staff.json"
+    clerk = issue(tokens, "150600", "window", "W0451")
+    supervisor = issue(tokens, "150600", "supervisor", "S0007")
+    with quick_start(nats_server.url, tmp_path,
+                     env={"TONGBAN_STAFF_TOKENS": str(tokens)}) as site:
         url = site.urls["150600"]
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         number = apply_and_open(page, url, applicant)
@@ -52,10 +58,23 @@ def test_an_applicant_rates_a_completed_transfer_and_the_supervisor_sees_it(
         assert serious(page) == []
 
         board = browser.new_page(viewport={"width": 1280, "height": 900})
-        board.goto(url + "/supervision")
+        board.goto(url + "/supervision")  # anyone: figures, no case numbers
         assert board.inner_text("#rating-count") == "1"
         assert board.inner_text("#rating-average") == "2.0"
+        assert number not in board.content()
+        assert serious(board) == []
+
+        board.get_by_role("link", name="监督人员登录").click()
+        board.get_by_label("工作人员令牌").fill(clerk)  # a window clerk is no supervisor
+        board.get_by_role("button", name="登录").click()
+        answer = board.goto(url + "/staff/supervision")
+        assert answer is not None and answer.status == 403
+        board.goto(url + "/staff")
+        board.get_by_role("button", name="退出登录").click()
+        board.get_by_label("工作人员令牌").fill(supervisor)
+        board.get_by_role("button", name="登录").click()  # a supervisor lands on the details
         poor = board.inner_text("#poor-ratings")
         assert number in poor and "整改中" in poor
+        assert "没有两地不一致" in board.inner_text("#joint-issues")
         assert serious(board) == []
         board.screenshot(path=str(shots / "supervision-ratings.png"), full_page=True)
