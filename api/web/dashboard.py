@@ -16,6 +16,17 @@ from dataclasses import dataclass
 from projections.cases import CaseView
 from projections.joint import agreement
 
+#: The processes in a supervisor's words (a process not listed shows its code).
+PROCESS_NAMES = {
+    "pension_transfer": "养老保险关系转移接续", "unemployment_transfer": "失业保险关系转移",
+    "medical_transfer": "医保关系转移接续", "housing_fund_transfer": "住房公积金异地转移",
+    "household_move": "户口迁移", "benefit_claim": "待遇申领", "card_service": "卡证服务",
+    "certificate_issuance": "证照办理", "certification": "资格认证", "filing": "备案",
+    "fund_withdrawal": "公积金提取", "loan_repayment": "贷款还款", "notarisation": "公证",
+    "query_verify": "查询核验", "registration": "登记", "single_region_approval": "审批",
+    "personnel_file_transfer": "档案转递", "disability_cert_move": "残疾人证迁移",
+    "direct_settlement": "异地就医直接结算",
+}
 #: 差评: a score of 1 or 2 out of 5 opens a follow-up (整改) at the rated region.
 POOR = 2
 FOLLOW_UP_TEXT = {"open": "整改中", "overdue": "整改逾期", "closed": "已整改", "": "未开始整改"}

@@ -293,34 +293,43 @@ def web_router(context: WebContext) -> APIRouter:
         except UnknownItem:
             return view.process
 
-    @router.get("/supervision", response_class=HTMLResponse)
-    async def supervision(request: Request) -> HTMLResponse:
+    def supervision_values(detail: bool) -> dict[str, Any] | None:
+        """The dashboard: figures for anyone; with `detail` (a supervisor signed in) also the
+        cases behind them by number (overdue, 差评, joint issues, reconciliation lines), which
+        the JSON API shows to supervisors only."""
         views = context.views()
         if views is None:
-            return message(request, "暂无数据", "本节点尚未开始运行。", 503)
+            return None
         figures = views.supervision()
         quarter = report.quarter_of(dt.datetime.now(dt.UTC))
-        rows = report.quarterly(views.cases.values(), *report.quarter_period(quarter))
-        overdue = [e for e in views.queue() if e.overdue]
         rated = dashboard.ratings(views.cases.values())
-        return page(request, "supervision.html", title="办件监督", s=figures,
-                    quarter=quarter, rows=rows, overdue=overdue, local=local,
-                    ratings=rated, chart_ratings=charts.rating_bars(rated.by_score),
-                    issues=dashboard.joint_issues(views.cases.values()),
-                    rec=views.reconciliation(context.region, *report.quarter_period(quarter)),
-                    fen=dashboard.fen_as_yuan, region_name=region_name,
-                    percent=lambda r: "—" if r is None else f"{100 * r:.1f}%",
-                    days=lambda d: "—" if d is None else f"{d:.1f} 天",
-                    chart_rate=charts.on_time_rate(views.monthly_on_time()),
-                    chart_days=charts.handling_days(figures.handling_days),
-                    process_names={})
+        return {
+            "title": "办件监督", "detail": detail, "s": figures, "quarter": quarter,
+            "rows": report.quarterly(views.cases.values(), *report.quarter_period(quarter)),
+            "overdue": [e for e in views.queue() if e.overdue] if detail else [],
+            "ratings": rated, "chart_ratings": charts.rating_bars(rated.by_score),
+            "issues": dashboard.joint_issues(views.cases.values()) if detail else [],
+            "rec": views.reconciliation(context.region, *report.quarter_period(quarter)),
+            "fen": dashboard.fen_as_yuan, "region_name": region_name, "local": local,
+            "percent": lambda r: "—" if r is None else f"{100 * r:.1f}%",
+            "days": lambda d: "—" if d is None else f"{d:.1f} 天",
+            "chart_rate": charts.on_time_rate(views.monthly_on_time()),
+            "chart_days": charts.handling_days(figures.handling_days), "process_names": dashboard.PROCESS_NAMES}
+
+    @router.get("/supervision", response_class=HTMLResponse)
+    async def supervision(request: Request) -> HTMLResponse:
+        values = supervision_values(detail=False)
+        if values is None:
+            return message(request, "暂无数据", "本节点尚未开始运行。", 503)
+        return page(request, "supervision.html", **values)
 
     router.include_router(case_actions(context, refused, form, opened, {
         "region_name": region_name, "item_name_of": item_name_of}))
     router.include_router(supplement_page(context, refused, opened, {
         "item_name_of": item_name_of, "local": local}))
     router.include_router(staff_pages(context, page, form, {
-        "role_names": ROLE_NAMES, "region_name": region_name, "local": local}))
+        "role_names": ROLE_NAMES, "region_name": region_name, "local": local},
+        supervision_values))
 
     @router.get("/static/{name}")
     async def static(name: str) -> Response:

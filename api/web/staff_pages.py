@@ -1,5 +1,6 @@
 """The staff pages: sign in with a staff token, the region's work queue with due dates and
-overdue marks, a case with the intake decision (受理 / 不予受理 / 要求补正, every missing
+overdue marks, the supervisors' dashboard with the cases behind its figures, a case with the
+intake decision (受理 / 不予受理 / 要求补正, every missing
 material at once: 一次性告知).
 
 The token goes into an HttpOnly, SameSite=Strict cookie scoped to /staff (a cross-site form
@@ -27,7 +28,8 @@ COOKIE = "tbs"
 
 
 def staff_pages(context: Any, page: Callable[..., HTMLResponse],
-                read_form: Callable[[Request], Any], helpers: dict[str, Any]) -> APIRouter:
+                read_form: Callable[[Request], Any], helpers: dict[str, Any],
+                supervision_values: Callable[[bool], dict[str, Any] | None]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def signed_in(request: Request) -> Grant | None:
@@ -43,8 +45,9 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
 
     @router.get("/staff", response_class=HTMLResponse, response_model=None)
     async def login_form(request: Request) -> Response:
-        if signed_in(request) is not None:
-            return RedirectResponse("/staff/queue", status_code=303)
+        who = signed_in(request)
+        if who is not None:
+            return RedirectResponse(home(who), status_code=303)
         return page(request, "staff_login.html", title="工作人员登录")
 
     @router.post("/staff", response_class=HTMLResponse, response_model=None)
@@ -57,7 +60,7 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
             return page(request, "staff_login.html", 401, title="工作人员登录",
                         errors=[{"field": "token", "message": problem["token"]}],
                         field_errors=problem)
-        answer = RedirectResponse("/staff/queue", status_code=303)
+        answer = RedirectResponse(home(grant), status_code=303)
         answer.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/staff",
                           max_age=8 * 3600)
         return answer
@@ -67,6 +70,24 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
         answer = to_login()
         answer.delete_cookie(COOKIE, path="/staff")
         return answer
+
+    def home(who: Grant) -> str:
+        """A supervisor's work is the dashboard; everyone else's the queue."""
+        return "/staff/supervision" if who.role == "supervisor" else "/staff/queue"
+
+    @router.get("/staff/supervision", response_class=HTMLResponse, response_model=None)
+    async def supervision(request: Request) -> Response:
+        who = signed_in(request)
+        if who is None:
+            return to_login()
+        if who.role != "supervisor":
+            return page(request, "message.html", 403, title="只有监督人员可以查看",
+                        message="办件明细只向本地区的监督人员显示；统计数字见监督页。",
+                        back_href="/supervision", back_text="查看监督页")
+        values = supervision_values(True)
+        if values is None:
+            return page(request, "message.html", 503, title="暂无数据", message="本节点尚未开始运行。")
+        return page(request, "supervision.html", who=_who(who), **values)
 
     @router.get("/staff/queue", response_class=HTMLResponse, response_model=None)
     async def queue(request: Request) -> Response:
