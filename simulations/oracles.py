@@ -234,17 +234,21 @@ def money(world: World, workload: Workload, case_id: str) -> list[inv.Violation]
 def completed_on_exact_funds(world: World, workload: Workload,
                              case_id: str) -> list[inv.Violation]:
     """A destination completes only when each origin's credits add up, to the fen, to what its
-    info sheet states (summed here from the bank notices, not from the decider's matching)."""
+    info sheet states (summed here from the bank notices less any excess it returned, not from
+    the decider's matching; a corrected sheet replaces the first)."""
     found = []
     for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
         stated: dict[str, int] = {}
         credited: dict[str, int] = {}
         for event in events:
-            if event.TYPE == "InfoSheetReceived":
+            if event.TYPE in ("InfoSheetReceived", "InfoSheetCorrectionReceived"):
                 stated[event.from_region] = event.sheet.amount_fen  # type: ignore[attr-defined]
             elif event.TYPE == "FundsReceived":
                 origin = event.from_region  # type: ignore[attr-defined]
                 credited[origin] = credited.get(origin, 0) + event.amount_fen  # type: ignore[attr-defined]
+            elif event.TYPE == "ExcessReturned":  # sent back beyond the sheet (issue 15)
+                origin = event.to_region
+                credited[origin] = credited.get(origin, 0) - event.amount_fen  # type: ignore[attr-defined]
             elif event.TYPE == "TransferCompleted":
                 for origin, amount in sorted(stated.items()):
                     if credited.get(origin, 0) != amount:

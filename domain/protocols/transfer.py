@@ -33,6 +33,12 @@ Destination (转入地). Each row: status | input → events → next status.
     awaiting_transfer | policy Reconcile (sheet and funds in) → Reconciled(matched) (+ DeadlineSet
                       |   (completion) once all are in) → —; mismatch: + NeedsAttentionRaised
                       |   → needs_attention (a later matching top-up resolves it)
+    awaiting_transfer | InfoSheetCorrected received → InfoSheetCorrectionReceived (the sheet is
+    / withdrawing     |   replaced; reconciled again) → —
+    awaiting_transfer | ReturnExcess (finance: received more than the sheet) → ExcessReturned
+    / withdrawing     |   (the amount beyond the sheet, to the origin; reconciled again) → —
+    needs_attention   | ResolveAttention(note) → AttentionResolved (a new waiting timer); refused
+                      |   (`correction_needed`) while sheet and funds disagree
     awaiting_transfer | policy TakeOverRelationship (sheets in; unemployment, medical)
                       |   → RelationshipTakenOver [register: open] → —
     awaiting_transfer | policy CompleteTransfer (all matched) → TransferConcluded ×origins +
@@ -61,7 +67,12 @@ Origin (转出地):
                       |   → approved
     approved          | IssueInfoSheet → InfoSheetIssued [register: end] → remitting
                       |   (transferred_out when the sheet moves no money)
-    remitting         | RemitFunds → FundsRemitted → transferred_out
+    remitting         | RemitFunds (the sheet less what was sent) → FundsRemitted → transferred_out
+    remitting / out   | CorrectInfoSheet(sheet, reason), not concluded → InfoSheetCorrected
+                      |   → remitting (it states more than was sent) / transferred_out
+    remitting / out   | ExcessReturned received → ExcessReturnReceived (sent less what it
+                      |   sent beyond its sheet; the rest is a bank error coming back)
+    needs_attention   | ResolveAttention(note) → AttentionResolved
     received…approved | TransferCancelled received → CancellationReceived (+ HoldReleased
                       |   [register: cancel_move_out]) + CancellationAnswered(released) → released
     remitting / out   | TransferCancelled received → + CancellationAnswered(already_transferred)
@@ -98,6 +109,16 @@ Design decisions, and why:
   reason (`ReverseTransfer`, actor kind staff, role "operator"): the destination returns what
   its finance received once it matches the sheet (`TransferReversed`) and the origin reinstates
   the relationship.
+- Corrections (issue 15, item 5) are compensating events, never edits: the origin's
+  `InfoSheetCorrected` replaces the sheet the destination reconciles against (the first stays on
+  record), and the destination's `ExcessReturned` sends back what it received beyond the sheet
+  (its received total drops; the origin's sent total by what it sent beyond its sheet). So more
+  money than stated ends in a return and a completion instead of needs_attention for good, and
+  a withdrawal overtaken by such a transfer-out ends as well. A correction reaching a
+  destination that already concluded is rejected like any late counterpart event: the origin
+  corrects only on the destination's word (the mismatch it reported), before the conclusion.
+  `ResolveAttention` resumes a side whose wait timed out (not drawn by `options`: resuming every
+  timed-out wait would keep a simulated world from coming to rest).
 - Reconciliation compares two independent inputs: the origin's sheet and the destination's own
   `RecordFundsReceived` (bank notice or staff), never the origin's `FundsRemitted`, which stays
   local. A mismatch raises needs_attention; a later top-up that makes the sums agree resolves it.
@@ -177,10 +198,15 @@ from domain.protocols.transfer_events import (
     ContactLetterIssued,
     ContactLetterReceived,
     ContributionYear,
+    CorrectInfoSheet,
+    ExcessReturned,
+    ExcessReturnReceived,
     FundsReceived,
     FundsRemitted,
     HoldReleased,
     InfoSheet,
+    InfoSheetCorrected,
+    InfoSheetCorrectionReceived,
     InfoSheetIssued,
     InfoSheetReceived,
     InstructProceed,
@@ -194,6 +220,7 @@ from domain.protocols.transfer_events import (
     RelationshipEvent,
     RelationshipTakenOver,
     RemitFunds,
+    ReturnExcess,
     ReturnFunds,
     ReverseTransfer,
     SendContactLetters,
@@ -474,6 +501,11 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
                     out.append(RecordFundsReceived(actor=finance, from_region=o,
                                                    amount_fen=t.funds[0][1], bank_ref=t.funds[0][0],
                                                    value_date=china_date(now)))
+        for o, t in state.tracks.items():
+            if (phase in ("awaiting_transfer", "withdrawing") and t.sheet is not None
+                    and t.received_fen > t.sheet.amount_fen):
+                out.append(ReturnExcess(actor=Actor.backend("bank", state.region),
+                                        from_region=o, bank_ref=f"X{rng.getrandbits(40):010x}"))
         if spec.has_benefit and state.taken_over and state.benefit is None:
             out.append(StartBenefit(actor=staff, monthly_fen=rng.randrange(150_000, 250_000),
                                     period_months=rng.randrange(3, 25)))
@@ -486,7 +518,7 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
         out.append(IssueInfoSheet(actor=staff, sheet=spec.sample_sheet(rng)))
     elif state.phase == "remitting" and state.sheet is not None:
         out.append(RemitFunds(actor=Actor.backend("treasury", state.region),
-                              amount_fen=state.sheet.amount_fen,
+                              amount_fen=state.sheet.amount_fen - state.sent_fen,
                               bank_ref=f"R{rng.getrandbits(40):010x}"))
     return out
 
@@ -541,12 +573,17 @@ __all__ = [
     "ContactLetterIssued",
     "ContactLetterReceived",
     "ContributionYear",
+    "CorrectInfoSheet",
     "DestinationSide",
     "DestinationState",
+    "ExcessReturnReceived",
+    "ExcessReturned",
     "FundsReceived",
     "FundsRemitted",
     "HoldReleased",
     "InfoSheet",
+    "InfoSheetCorrected",
+    "InfoSheetCorrectionReceived",
     "InfoSheetIssued",
     "InfoSheetReceived",
     "InstructProceed",
@@ -563,6 +600,7 @@ __all__ = [
     "RelationshipEvent",
     "RelationshipTakenOver",
     "RemitFunds",
+    "ReturnExcess",
     "ReturnFunds",
     "ReverseTransfer",
     "SchemeInterface",

@@ -18,6 +18,7 @@ from domain.kernel import (
     NeedsAttentionRaised,
     Receive,
 )
+from domain.protocols.casework_events import ResolveAttention
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationSubmitted,
@@ -43,7 +44,10 @@ from domain.protocols.transfer_events import (
     CompleteTransfer,
     ContactLetterConfirmed,
     ContactLetterIssued,
+    ExcessReturned,
     FundsReceived,
+    InfoSheetCorrected,
+    InfoSheetCorrectionReceived,
     InfoSheetIssued,
     InfoSheetReceived,
     InstructProceed,
@@ -53,6 +57,7 @@ from domain.protocols.transfer_events import (
     Reconciled,
     RecordFundsReceived,
     RelationshipTakenOver,
+    ReturnExcess,
     ReturnFunds,
     ReverseTransfer,
     SendContactLetters,
@@ -74,6 +79,7 @@ from domain.protocols.transfer_states import (
     SideState,
     TransferBase,
     origins_of,
+    resolve_attention,
 )
 from domain.values import CaseNumber, Money
 
@@ -133,6 +139,10 @@ class DestinationSide(TransferBase):
             return self._funds(s, c, now)
         if isinstance(c, StartBenefit):
             return self._benefit(s, c, now)
+        if isinstance(c, ReturnExcess):
+            return self._return_excess(s, c, now)
+        if isinstance(c, ResolveAttention):
+            return self._resolve(s, c, now)
         policy = self._policy_command(s, c, now)
         if policy is not None:
             return policy
@@ -327,6 +337,39 @@ class DestinationSide(TransferBase):
         return [FundsReceived(at=now, actor=c.actor, from_region=c.from_region,
                               amount_fen=c.amount_fen, bank_ref=ref, value_date=c.value_date)]
 
+    def _return_excess(self, s: DestinationState, c: ReturnExcess,
+                       now: dt.datetime) -> list[Event]:
+        """Send back what came from an origin beyond its (possibly corrected) sheet; the
+        reconciliation then runs again on what is left."""
+        t = s.tracks.get(c.from_region)
+        if t is None:
+            raise InvalidValue(f"{c.from_region} is not an origin of this case",
+                               code="unknown_origin", field="from_region")
+        if s.phase not in ("awaiting_transfer", "withdrawing") or t.sheet is None:
+            raise IllegalCommand(f"nothing can be returned to {c.from_region} while {s.phase}",
+                                 code="no_excess")
+        excess = t.received_fen - t.sheet.amount_fen
+        if excess <= 0:
+            raise IllegalCommand(f"{Money(t.received_fen)} received from {c.from_region} does "
+                                 f"not exceed its sheet ({Money(t.sheet.amount_fen)})",
+                                 code="no_excess")
+        ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
+        if not ref:
+            raise InvalidValue("returning money needs the bank reference",
+                               code="bank_ref_required", field="bank_ref")
+        return [ExcessReturned(at=now, actor=c.actor, to_region=c.from_region, amount_fen=excess,
+                               bank_ref=ref)]
+
+    @staticmethod
+    def _resolve(s: DestinationState, c: ResolveAttention, now: dt.datetime) -> list[Event]:
+        """Staff resume a case that needs a person (retry: its waiting timer starts again); a
+        money mismatch is not resolved by a note but by a correction (`ReturnExcess`, the
+        origin's `CorrectInfoSheet`, or the missing funds)."""
+        if s.mismatched:
+            raise IllegalCommand("sheet and funds disagree: return the excess, or have the origin "
+                                 "correct its sheet or pay the rest", code="correction_needed")
+        return resolve_attention(s, c, now)
+
     def _benefit(self, s: DestinationState, c: StartBenefit, now: dt.datetime) -> list[Event]:
         if not self.spec.has_benefit:
             raise IllegalCommand(f"{self.process} has no benefit to start", code="no_benefit")
@@ -424,6 +467,8 @@ class DestinationSide(TransferBase):
             return self._refusal_received(s, t, c, ev, now)
         if isinstance(ev, InfoSheetIssued):
             return self._sheet_received(s, t, c, ev, now)
+        if isinstance(ev, InfoSheetCorrected):
+            return self._correction_received(s, t, c, ev, now)
         if isinstance(ev, CancellationAnswered):
             if not t.cancel_sent or t.answer is not None:
                 raise IllegalCommand(f"no cancellation answer is expected from {frm}",
@@ -481,6 +526,20 @@ class DestinationSide(TransferBase):
             events += self._deadline("transfer_in", now, s.region)
         return events
 
+    def _correction_received(self, s: DestinationState, t: OriginTrack, c: Receive,
+                             ev: InfoSheetCorrected, now: dt.datetime) -> list[Event]:
+        """A corrected 信息表 replaces the origin's sheet; sheet and funds are reconciled again."""
+        if t.sheet is None:
+            raise IllegalCommand(f"{c.from_region} corrected a sheet that never arrived",
+                                 code="correction_before_sheet")
+        if s.phase not in ("awaiting_transfer", "withdrawing"):
+            raise IllegalCommand(f"a corrected info sheet is not expected while {s.phase}",
+                                 code="unexpected_correction")
+        self.spec.validate_sheet(ev.sheet)
+        return [InfoSheetCorrectionReceived(at=now, actor=Actor.system("inbox", s.region),
+                                            ref=c.ref, from_region=c.from_region,
+                                            sheet=ev.sheet, reason=ev.reason)]
+
     @staticmethod
     def _evolve_destination(s: DestinationState, e: Event) -> DestinationState:
         def track(region: str, **changes: Any) -> Mapping[str, OriginTrack]:
@@ -518,6 +577,14 @@ class DestinationSide(TransferBase):
             t = s.tracks[e.from_region]
             funds = (*t.funds, (e.bank_ref, e.amount_fen))
             return replace(s, tracks=track(e.from_region, funds=funds, matched=False))
+        if isinstance(e, InfoSheetCorrectionReceived):
+            return replace(s, tracks=track(e.from_region, sheet=e.sheet, matched=False,
+                                           reconciled_count=-1))
+        if isinstance(e, ExcessReturned):
+            t = s.tracks[e.to_region]
+            return replace(s, tracks=track(e.to_region, matched=False, reconciled_count=-1,
+                                           excess_returned_fen=t.excess_returned_fen
+                                           + e.amount_fen))
         if isinstance(e, Reconciled):
             t = s.tracks[e.from_region]
             return replace(s, tracks=track(e.from_region, matched=e.matched,

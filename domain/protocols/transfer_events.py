@@ -168,6 +168,16 @@ class TransferConcluded(Event):
 
 
 @domain_event
+class ExcessReturned(Event):
+    """Compensation: the destination's finance sends back what came beyond the origin's sheet
+    (a double payment, a sheet corrected downwards); its received total drops by the amount."""
+
+    WIRE = True
+    amount_fen: Fen
+    bank_ref: str
+
+
+@domain_event
 class FundsReceived(Event):
     """The destination's finance side saw money arrive (bank notice or staff entry)."""
 
@@ -263,6 +273,16 @@ class InfoSheetIssued(RelationshipEvent):
 
 
 @domain_event
+class InfoSheetCorrected(Event):
+    """Compensation: the origin replaces its info sheet (a wrong balance, a missed year). The
+    first sheet stays on record; the destination reconciles against the corrected one."""
+
+    WIRE = True
+    sheet: InfoSheet
+    reason: str
+
+
+@domain_event
 class FundsRemitted(Event):
     """基金划转 by the origin's finance (local: the destination reconciles its own bank notice)."""
 
@@ -341,6 +361,18 @@ class TransferReversalReceived(Receipt):
 
 
 @domain_event
+class InfoSheetCorrectionReceived(Receipt):
+    sheet: InfoSheet
+    reason: str
+
+
+@domain_event
+class ExcessReturnReceived(Receipt):
+    amount_fen: Fen
+    bank_ref: str
+
+
+@domain_event
 class ConclusionReceived(Receipt):
     outcome: str
 
@@ -386,6 +418,22 @@ class RefuseTransferOut(Command):
 @dataclass(frozen=True, kw_only=True)
 class IssueInfoSheet(Command):
     sheet: InfoSheet
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectInfoSheet(Command):
+    """The origin corrects the sheet it sent (before the destination concluded the case)."""
+
+    sheet: InfoSheet
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnExcess(Command):
+    """The destination's finance returns what it received from `from_region` beyond its sheet."""
+
+    from_region: str
+    bank_ref: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,6 +16,7 @@ from domain.kernel import (
     Receive,
 )
 from domain.protocols.casework import pause_step, resume_step
+from domain.protocols.casework_events import ResolveAttention
 from domain.protocols.transfer_events import (
     ApproveTransferOut,
     CancellationAnswered,
@@ -24,8 +25,12 @@ from domain.protocols.transfer_events import (
     ContactLetterConfirmed,
     ContactLetterIssued,
     ContactLetterReceived,
+    CorrectInfoSheet,
+    ExcessReturned,
+    ExcessReturnReceived,
     FundsRemitted,
     HoldReleased,
+    InfoSheetCorrected,
     InfoSheetIssued,
     IssueInfoSheet,
     ProceedInstructed,
@@ -45,6 +50,7 @@ from domain.protocols.transfer_states import (
     OriginState,
     TransferBase,
     deadline_clock,
+    resolve_attention,
 )
 from domain.values import Money
 
@@ -94,6 +100,10 @@ class OriginSide(TransferBase):
             return self._issue_sheet(s, c, now)
         if isinstance(c, RemitFunds):
             return self._remit(s, c, now)
+        if isinstance(c, CorrectInfoSheet):
+            return self._correct_sheet(s, c, now)
+        if isinstance(c, ResolveAttention):
+            return resolve_attention(s, c, now)
         raise IllegalCommand(f"{type(c).__name__} is not a command of a transfer's origin",
                              code="unknown_command")
 
@@ -129,13 +139,33 @@ class OriginSide(TransferBase):
             events += self._deadline("funds_remittance", now, s.region)
         return events
 
+    def _correct_sheet(self, s: OriginState, c: CorrectInfoSheet,
+                       now: dt.datetime) -> list[Event]:
+        """更正信息表: a compensating sheet while the destination has not concluded the case.
+        More money than was sent: the rest is remitted (back to `remitting`); less: the
+        destination returns the excess (`ExcessReturned`)."""
+        if s.phase not in ("remitting", "transferred_out") or s.sheet is None or s.concluded:
+            raise IllegalCommand(f"no sheet to correct while {s.phase}",
+                                 code="nothing_to_correct")
+        reason = c.reason.strip() if isinstance(c.reason, str) else ""
+        if not reason:
+            raise InvalidValue("a correction states its reason", code="reason_required",
+                               field="reason")
+        self.spec.validate_sheet(c.sheet)
+        if c.sheet == s.sheet:
+            raise InvalidValue("the corrected sheet is the sheet already sent",
+                               code="sheet_unchanged", field="sheet")
+        return [InfoSheetCorrected(at=now, actor=c.actor, to_region=s.destination,
+                                   sheet=c.sheet, reason=reason)]
+
     def _remit(self, s: OriginState, c: RemitFunds, now: dt.datetime) -> list[Event]:
-        """基金划转 of exactly the sheet's amount."""
+        """基金划转 of exactly what the sheet states beyond what was already sent."""
         if s.phase != "remitting" or s.sheet is None:
             raise IllegalCommand(f"nothing to remit while {s.phase}", code="nothing_to_remit")
-        if c.amount_fen != s.sheet.amount_fen:
-            raise InvalidValue(f"the remittance must equal the info sheet "
-                               f"({Money(s.sheet.amount_fen)}), got {c.amount_fen!r} fen",
+        owed = s.sheet.amount_fen - s.sent_fen
+        if c.amount_fen != owed:
+            raise InvalidValue(f"the remittance must equal what the info sheet states beyond "
+                               f"what was sent ({Money(owed)}), got {c.amount_fen!r} fen",
                                code="amount_mismatch")
         ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
         if not ref:
@@ -170,9 +200,9 @@ class OriginSide(TransferBase):
             if s.phase != "transferred_out" or not s.cancel_received or s.sheet is None:
                 raise IllegalCommand(f"a reversal is not expected while {s.phase}",
                                      code="unexpected_reversal")
-            if ev.amount_fen != s.remitted_fen:
+            if ev.amount_fen != s.sent_fen:
                 raise IllegalCommand(f"the reversal returns {Money(ev.amount_fen)} but "
-                                     f"{Money(s.remitted_fen)} was remitted",
+                                     f"{Money(s.sent_fen)} was remitted",
                                      code="reversal_mismatch")
             return [TransferReversalReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
                                              amount_fen=ev.amount_fen,
@@ -180,6 +210,12 @@ class OriginSide(TransferBase):
                     TransferOutReversed(at=now, actor=actor, case_id=s.case_id,
                                         person_key=s.person_key, scheme=s.scheme,
                                         amount_fen=ev.amount_fen)]
+        if isinstance(ev, ExcessReturned):
+            if s.sheet is None or s.phase not in ("remitting", "transferred_out"):
+                raise IllegalCommand(f"money returned while {s.phase}",
+                                     code="unexpected_return")
+            return [ExcessReturnReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
+                                         amount_fen=ev.amount_fen, bank_ref=ev.bank_ref)]
         if isinstance(ev, TransferConcluded):
             fits = CONCLUSION_FITS.get(ev.outcome, frozenset())
             if s.concluded or s.phase not in fits:
@@ -225,7 +261,11 @@ class OriginSide(TransferBase):
             return replace(s, sheet=e.sheet,
                            phase="transferred_out" if e.sheet.amount_fen == 0 else "remitting")
         if isinstance(e, FundsRemitted):
-            return replace(s, remitted_fen=s.remitted_fen + e.amount_fen, phase="transferred_out")
+            return _owing(replace(s, remitted_fen=s.remitted_fen + e.amount_fen))
+        if isinstance(e, InfoSheetCorrected):
+            return _owing(replace(s, sheet=e.sheet))
+        if isinstance(e, ExcessReturnReceived):
+            return replace(s, returned_fen=s.returned_fen + _over_sent(s, e.amount_fen))
         if isinstance(e, CancellationReceived):
             return replace(s, cancel_received=True)
         if isinstance(e, CancellationAnswered) and e.outcome == "released":
@@ -235,3 +275,18 @@ class OriginSide(TransferBase):
         if isinstance(e, ConclusionReceived):
             return replace(s, concluded=e.outcome)
         return s
+
+
+def _owing(s: OriginState) -> OriginState:
+    """After the sheet or the remittance changed: still remitting while the sheet states more than
+    was sent, transferred out otherwise."""
+    assert s.sheet is not None
+    return replace(s, phase="remitting" if s.sheet.amount_fen > s.sent_fen else "transferred_out")
+
+
+def _over_sent(s: OriginState, returned: int) -> int:
+    """The part of a returned excess this origin's books sent beyond its sheet (a sheet corrected
+    downwards): only that part lowers what it sent. The rest is the bank's error (a notice for
+    more than was remitted) coming back, money this side never recorded sending."""
+    assert s.sheet is not None
+    return min(returned, max(0, s.sent_fen - s.sheet.amount_fen))

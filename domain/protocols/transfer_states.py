@@ -43,7 +43,12 @@ from domain.protocols.casework import (
     start_step,
     supplement_lapsed,
 )
-from domain.protocols.casework_events import Lapse, lapse_of
+from domain.protocols.casework_events import (
+    AttentionResolved,
+    Lapse,
+    ResolveAttention,
+    lapse_of,
+)
 from domain.protocols.details import TransferDetails
 from domain.protocols.intake import ApplicationSubmitted, Intake
 from domain.protocols.transfer_events import (
@@ -95,6 +100,7 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
     ("held", "approved"), ("held", "released"),
     ("approved", "remitting"), ("approved", "transferred_out"), ("approved", "released"),
     ("remitting", "transferred_out"),
+    ("transferred_out", "remitting"),  # a corrected sheet asks for more money (InfoSheetCorrected)
     ("transferred_out", "reinstated"),
 })
 
@@ -111,6 +117,7 @@ class OriginTrack:
     confirmed: bool = False
     sheet: InfoSheet | None = None
     funds: tuple[tuple[str, int], ...] = ()  # (bank_ref, amount_fen)
+    excess_returned_fen: int = 0  # sent back beyond the sheet (`ExcessReturned`)
     reconciled_count: int = -1
     matched: bool = False
     cancel_sent: bool = False
@@ -119,7 +126,8 @@ class OriginTrack:
 
     @property
     def received_fen(self) -> int:
-        return sum(amount for _, amount in self.funds)
+        """What the destination holds from this origin: notices less any excess returned."""
+        return sum(amount for _, amount in self.funds) - self.excess_returned_fen
 
     @property
     def funds_in(self) -> bool:
@@ -200,6 +208,11 @@ class OriginState:
     ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
 
     role: Literal["origin"] = "origin"
+
+    @property
+    def sent_fen(self) -> int:
+        """Remitted, less what came back (an excess, a reversal)."""
+        return self.remitted_fen - self.returned_fen
 
     @property
     def needs_person(self) -> bool:
@@ -287,6 +300,19 @@ class TransferBase:
         return [NeedsAttentionRaised(
             at=now, actor=command.actor,
             reason=f"no progress while {state.phase} within the waiting limit ({w[0]})")]
+
+
+def resolve_attention(state: SideState, command: ResolveAttention,
+                      now: dt.datetime) -> list[Event]:
+    """Staff looked at a side that needs a person and resume it (with a note of what they did):
+    the attention ends and, the status changing back, its waiting timer starts again."""
+    if not state.attention:
+        raise IllegalCommand("the case does not need attention", code="no_attention")
+    note = command.note.strip() if isinstance(command.note, str) else ""
+    if not note:
+        raise InvalidValue("resolving needs a note saying what was done", code="note_required",
+                           field="note")
+    return [AttentionResolved(at=now, actor=command.actor, note=note)]
 
 
 def deadline_clock(region: str) -> Actor:
