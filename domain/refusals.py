@@ -145,6 +145,12 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
                                        "transfer out: give the date", "suspended_on"),
     "nothing_to_remit": _state("nothing is to be remitted in the case's current state"),
     "amount_mismatch": Refusal("the remittance equals the info sheet's amount", "amount_fen"),
+    # -- corrections (issue 15, item 5)
+    "nothing_to_correct": _state("no info sheet can be corrected in the case's current state"),
+    "sheet_unchanged": Refusal("a corrected info sheet differs from the one sent", "sheet"),
+    "no_excess": _state("nothing was received beyond the origin's info sheet"),
+    "correction_needed": _state("sheet and funds disagree: a correction, not a note, resolves "
+                                "it (return the excess, a corrected sheet, the missing funds)"),
     # -- info sheets (信息表)
     "invalid_sheet": Refusal("the info sheet is not one of this scheme (components, months)",
                              "sheet"),
@@ -183,6 +189,9 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "unexpected_instruction": _state("an instruction to proceed that is not expected now"),
     "unexpected_refusal": _state("a refusal that is not expected now"),
     "unexpected_reversal": _state("a reversal that is not expected now"),
+    "unexpected_correction": _state("a corrected info sheet that is not expected now"),
+    "correction_before_sheet": _state("a corrected info sheet before the sheet it corrects"),
+    "unexpected_return": _state("returned money that is not expected now"),
     "answer_before_sheet": _state("a transfer-out answer before its info sheet"),
     "sheet_before_hold": _state("an info sheet before the origin's hold"),
     "sheet_before_proceed": _state("a transfer out without the destination's instruction"),
