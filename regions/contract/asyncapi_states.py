@@ -1,9 +1,11 @@
-"""State tables of the transfer processes in asyncapi.yaml, generated from the deciders (issue 18,
+"""State tables of every process and mode in asyncapi.yaml, generated from the deciders (issue 18,
 finding 3).
 
 An outside team learnt which command is valid in which state, and which steps the node takes by
 itself, only by trial and refusal. The tables are not written by hand: a small explorer runs the
-process's real decider on both sides of one case (destination and one origin) — every command the
+process's real decider on both sides of one case (the region that takes the application and its
+counterpart: one origin, the handling or the partner region; none online or locally) — every
+command the
 protocol's `options` offer in a state, every counterpart event delivered in order, every timer
 once its limit has passed — and records, per role and status:
 
@@ -31,7 +33,15 @@ from typing import Any, Final
 from domain.calendar import WorkingCalendar
 from domain.kernel import Actor, Command, Decider, DomainError, Event, EventRef, Receive
 from domain.limits import RegionLimits, Rules
-from domain.protocols import PROTOCOLS, ProtocolSpec
+from domain.protocols import PROTOCOLS, ProtocolSpec, modes_run
+from domain.protocols.details import (
+    ApplicationDetails,
+    Details,
+    HouseholdDetails,
+    JointDetails,
+    NoDetails,
+)
+from domain.protocols.intake import Submit
 from domain.protocols.transfer import application
 from domain.values import CaseNumber, RegionCode
 
@@ -120,8 +130,10 @@ class World:
 
 
 class Explorer:
-    def __init__(self, spec: ProtocolSpec) -> None:
-        self.spec = spec
+    """Both sides of one case of `spec`'s process, opened by `opening` at the destination."""
+
+    def __init__(self, spec: ProtocolSpec, mode: str) -> None:
+        self.spec, self.mode = spec, mode
         self.decider = spec.decider(Rules(WorkingCalendar.with_files(),
                                           RegionLimits(region=DESTINATION)))
         self.number = CaseNumber.new(RegionCode(DESTINATION), AT.date(), uuid.UUID(int=1))
@@ -131,8 +143,29 @@ class Explorer:
         self.samples: dict[tuple[str, str], Command] = {}
         self.rng = random.Random(0)
 
-    def role(self, region: str) -> str:
-        return "destination" if region == DESTINATION else "origin"
+    def role(self, state: Any) -> str:
+        return str(self.decider.summary(state).role)
+
+    def opening(self) -> Command:
+        """The application: a transfer's (one origin) or, by mode, the details that name the
+        counterpart region (none online or locally)."""
+        actor = Actor("staff", "0451", DESTINATION)
+        if self.spec.module in TRANSFER_MODULES:
+            submit = application(self.spec.process, self.number, "", [ORIGIN], actor)
+            assert isinstance(submit, Submit)
+            return dataclasses.replace(submit, person_key=_KEY,
+                                       applicant_masked="1101**********7795")
+        details: Details = NoDetails()
+        if self.spec.module == HOUSEHOLD_MODULE:
+            details = HouseholdDetails(ORIGIN)
+        elif self.mode == "proxy":
+            details = ApplicationDetails(ORIGIN)
+        elif self.mode == "joint":
+            details = JointDetails(ORIGIN)
+        return Submit(actor=actor, case_number=str(self.number), item_id="",
+                      process=self.spec.process, mode=self.mode, person_key=_KEY,
+                      applicant_masked="1101**********7795", channel="window",
+                      details=details)
 
     def status(self, state: Any) -> str:
         return str(self.decider.status(state))
@@ -157,11 +190,7 @@ class Explorer:
                                    versions=(world.versions[0], version))
 
     def explore(self) -> Table:
-        submit = dataclasses.replace(
-            application(self.spec.process, self.number, "", [ORIGIN],
-                        Actor("staff", "0451", DESTINATION)),
-            person_key=_KEY, applicant_masked="1101**********7795")
-        events, state, _ = settle(self.decider, None, submit, AT)
+        events, state, _ = settle(self.decider, None, self.opening(), AT)
         start = self.after(World(None, None, (0, 0)), DESTINATION, events, state)
         seen: set[Any] = set()
         frontier = deque([(start, 0)])
@@ -186,11 +215,12 @@ class Explorer:
         for region, state in ((DESTINATION, world.destination), (ORIGIN, world.origin)):
             if state is None:
                 continue
-            self.met.setdefault((self.role(region), self.status(state)), []).append(state)
+            role = self.role(state)
+            self.met.setdefault((role, self.status(state)), []).append(state)
             chosen: dict[str, Command] = {}
             for command in self.spec.options(state, AT, self.rng):
                 chosen.setdefault(type(command).__name__, command)
-                self.samples.setdefault((self.role(region), type(command).__name__), command)
+                self.samples.setdefault((role, type(command).__name__), command)
             for command in chosen.values():
                 try:
                     events, after, _ = settle(self.decider, state, command, AT)
@@ -203,7 +233,7 @@ class Explorer:
                 except DomainError:
                     continue
                 if events:
-                    self.table.put(self.role(region), self.status(state),
+                    self.table.put(role, self.status(state),
                                    f"⏱ {type(timer).__name__}",
                                    Step(self.status(after), steps))
         for region, queue in ((ORIGIN, world.to_origin), (DESTINATION, world.to_destination)):
@@ -218,14 +248,16 @@ class Explorer:
                           ref=ref)
         rest = (dataclasses.replace(world, to_origin=world.to_origin[1:]) if region == ORIGIN
                 else dataclasses.replace(world, to_destination=world.to_destination[1:]))
-        before = "" if state is None else self.status(state)
         what = f"← {type(event).__name__}"
         try:
             events, after, steps = settle(self.decider, state, receive, AT)
         except DomainError as exc:
-            self.table.put(self.role(region), before or "(none)", what, Step(refused=exc.code))
+            if state is not None:
+                self.table.put(self.role(state), self.status(state), what,
+                               Step(refused=exc.code))
             return [rest]
-        self.table.put(self.role(region), before or "(none)", what,
+        role = self.role(after if state is None else state)
+        self.table.put(role, "(none)" if state is None else self.status(state), what,
                        Step(self.status(after), steps))
         return [self.after(rest, region, events, after)]
 
@@ -253,16 +285,36 @@ TRANSFER_MODULES: Final = frozenset(f"domain.protocols.{name}" for name in (
     "pension", "unemployment", "medical", "housing_fund"))
 
 
+HOUSEHOLD_MODULE: Final = "domain.protocols.household"
+
+
 def transfer_processes() -> list[str]:
     return sorted(p for p, spec in PROTOCOLS.items() if spec.module in TRANSFER_MODULES)
 
 
 def state_tables() -> dict[str, Table]:
-    return {process: Explorer(PROTOCOLS[process]).explore() for process in transfer_processes()}
+    """A table per process and mode it runs in (`<process>` for a process of one mode, else
+    `<process> (<mode>)`); the processes of one protocol module share the first one's table
+    when their deciders behave alike (the applications' fourteen processes)."""
+    alike: dict[tuple[str, str], tuple[list[str], Table]] = {}
+    for process, spec in sorted(PROTOCOLS.items()):
+        modes = modes_run(process)
+        for mode in modes:
+            table = Explorer(spec, mode).explore()
+            key = (mode if len(modes) > 1 else "", repr(_cells(table)))
+            alike.setdefault(key, ([], table))[0].append(process)
+    return {(", ".join(processes) + (f" ({mode})" if mode else "")): table
+            for (mode, _), (processes, table) in alike.items()}
+
+
+def _cells(table: Table) -> dict[str, dict[str, dict[str, str]]]:
+    return {role: {status: {what: table.text(role, status, what) for what in sorted(cells)}
+                   for status, cells in sorted(statuses.items())}
+            for role, statuses in table.rows.items()}
 
 
 def _markdown(process: str, table: Table) -> str:
-    lines = [f"### `{process}`"]
+    lines = [f"### {process}"]
     for role, statuses in table.rows.items():
         columns = sorted({what for cells in statuses.values() for what in cells},
                          key=lambda w: (w[0] in "←⏱", w))
@@ -282,8 +334,11 @@ _INTRO = (
     "code is the refusal (`CommandError.code`). `← Event` rows say what a counterpart's event "
     "does when it arrives (an event refused there becomes `CounterpartEventRejected` with that "
     "code); `⏱ Command` what the node does once a time limit has passed. An empty cell: that "
-    "event does not arrive in that status. One origin is shown; with several, the destination "
-    "first collects every origin's hold (`awaiting_holds`), then instructs them to proceed.")
+    "event does not arrive in that status. Roles are `Outcome`'s sides (destination and "
+    "origin; receiving and handling for proxy, accepting and partner for joint applications, "
+    "single online or locally). A transfer is shown with one origin; with several, the "
+    "destination first collects every origin's hold (`awaiting_holds`), then instructs them "
+    "to proceed. Processes that behave alike share a table.")
 
 
 def add_state_tables(document: dict[str, Any],
@@ -293,9 +348,5 @@ def add_state_tables(document: dict[str, Any],
     operation = document["operations"]["sendCommand"]
     operation["description"] = "\n\n".join(
         [_INTRO, *(_markdown(p, t) for p, t in sorted(tables.items()))])
-    operation["x-state-tables"] = {
-        process: {role: {status: {what: table.text(role, status, what) for what in sorted(cells)}
-                         for status, cells in sorted(statuses.items())}
-                  for role, statuses in table.rows.items()}
-        for process, table in sorted(tables.items())}
+    operation["x-state-tables"] = {title: _cells(table) for title, table in sorted(tables.items())}
     return document

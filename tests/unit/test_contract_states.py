@@ -27,10 +27,15 @@ TRANSFERS = ("housing_fund_transfer", "medical_transfer", "pension_transfer",
              "unemployment_transfer")
 
 
-def test_every_transfer_process_has_a_table_per_role() -> None:
-    assert sorted(tables()) == sorted(p for p in TRANSFERS if p in PROTOCOLS)
-    for process, roles in tables().items():
-        assert set(roles) == {"destination", "origin"}, process
+def test_every_process_and_mode_has_a_table_with_a_row_per_role() -> None:
+    titles = " ".join(tables())
+    for process in PROTOCOLS:
+        assert process in titles, process
+    for process in TRANSFERS:
+        assert set(tables()[process]) == {"destination", "origin"}, process
+    assert set(tables()["household_move"]) == {"destination", "origin"}
+    proxy = next(roles for title, roles in tables().items() if title.endswith("(proxy)"))
+    assert set(proxy) == {"receiving", "handling"}
 
 
 def test_the_pension_table_states_what_a_back_end_learnt_by_refusal() -> None:
