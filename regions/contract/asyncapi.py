@@ -62,7 +62,9 @@ from regions.wire.schemas import (
 ASYNCAPI_VERSION: Final = "3.0.0"
 #: Version of the link contract; the `v1` in the subjects. Payload changes bump per-event
 #: `schemaversion` instead (older payloads stay readable through upcasters).
-CONTRACT_VERSION: Final = "1.4.0"
+#: 2.0.0: the feed carries batches (one side's events of one commit, a breaking change for
+#: consumers); the case query, the state tables, the stated rules and `x-codes` are additions.
+CONTRACT_VERSION: Final = "2.0.0"
 # 1.1: back-end commands; 1.2: the back-end feed; 1.3: documents; 1.4: strict payloads, typed
 # details, `applicant_id` instead of person_key/applicant_masked, the whole error table
 DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "asyncapi.yaml"

@@ -54,6 +54,9 @@ def command_definitions(existing: Mapping[str, Any]) -> dict[str, Any]:
     error = definitions["CommandError"]["properties"]
     error["code"]["enum"] = list(COMMAND_ERROR_CODES)
     error["code"]["description"] = _error_table()
+    error["code"]["x-codes"] = {  # the same table, for a machine
+        code: {"meaning": entry.meaning, "field": entry.field, "kind": entry.kind,
+               "status": entry.status} for code, entry in ERRORS.items()}
     error["field"]["description"] = (
         "The field at fault, as a path in the request (`command.details.origins[0]`); "
         "`command.type` when the command is not allowed in the case's current state.")

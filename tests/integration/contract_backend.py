@@ -78,6 +78,17 @@ class Contract:
                 + f"\n{json.dumps(instance, ensure_ascii=False)[:2000]}")
         self.checked[what] = self.checked.get(what, 0) + 1
 
+    def check_error(self, error: Mapping[str, Any]) -> None:
+        """A refusal names the field the document's code table gives for its code (or a part
+        of it: `command.details.origins[1]` for `command.details.origins`)."""
+        codes = self.schema("CommandError")["properties"]["code"]["x-codes"]
+        documented = str(codes[error["code"]]["field"])
+        if documented.startswith(("command.", "case_id", "command_id")) and not str(
+                error["field"]).startswith(documented):
+            raise ContractViolation(f"{error['code']} names {error['field']!r}, the document "
+                                    f"{documented!r}")
+        self.checked["CommandError field"] = self.checked.get("CommandError field", 0) + 1
+
     def check_message(self, name: str, payload: Any) -> None:
         self.check(name, self.components["messages"][name]["payload"], payload)
 
@@ -168,6 +179,7 @@ class PensionBackend:
         reply: dict[str, Any] = json.loads(msg.data)
         self.contract.check_message("CommandReply", reply)
         if not reply["ok"]:
+            self.contract.check_error(reply["error"])
             raise CommandRefused(reply["error"])
         outcome: dict[str, Any] = reply["outcome"]
         self.statuses[outcome["case_id"]] = outcome["status"]

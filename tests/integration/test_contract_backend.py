@@ -60,6 +60,8 @@ def test_a_back_end_built_from_the_contract_alone_carries_a_pension_transfer(
                 for backend in backends:
                     await backend.connect()
                 try:
+                    with pytest.raises(cb.CommandRefused) as bad_id:
+                        await dest.apply(cb.new_case_number(DEST), "110101196504157790", [ORIGIN])
                     case_id = await dest.apply(cb.new_case_number(DEST), APPLICANT_ID, [ORIGIN])
                     records[case_id] = (1_234_567, [(2019, 12, 600_000), (2020, 7, 650_003)])
                     submitted = await dest.query(case_id)
@@ -69,6 +71,8 @@ def test_a_back_end_built_from_the_contract_alone_carries_a_pension_transfer(
                     await nodes.wait_status(ORIGIN, case_id, "transferred_out")
                     await drain(backends)
                     final = {b.region: await b.query(case_id) for b in backends}
+                    with pytest.raises(cb.CommandRefused) as closed:
+                        await dest.command(case_id, "accept-again", {"type": "AcceptIntake"})
                     with pytest.raises(cb.CommandRefused) as unknown:
                         await origin.query(str(uuid.uuid4()))
                 finally:
@@ -85,7 +89,11 @@ def test_a_back_end_built_from_the_contract_alone_carries_a_pension_transfer(
         the_case_query_answers_what_each_region_knows(case_id, submitted,
                                                       origin.snapshots[case_id], final)
         assert unknown.value.code == "unknown_case"
-        for what in ("CaseQuery", "CaseStateReply", "CommandRequest", "CommandReply", "FeedEvent", "FeedEvent headers"):
+        assert (bad_id.value.code, bad_id.value.field) == ("invalid_person_id",
+                                                           "command.applicant_id")
+        assert (closed.value.code, closed.value.field) == ("case_closed", "command.type")
+        for what in ("CommandError field", "CaseQuery", "CaseStateReply", "CommandRequest",
+                     "CommandReply", "FeedEvent", "FeedEvent headers"):
             assert contract.checked.get(what, 0) > 0, contract.checked
 
     asyncio.run(main())

@@ -51,3 +51,13 @@ def test_every_catalogue_item_is_listed_with_its_process_and_modes() -> None:
     for item in items:
         assert f"| `{item.id}` | {item.name} | `{item.process}` | {', '.join(item.modes)} |" in (
             item_id["description"]), item.id
+
+
+def test_every_error_code_is_machine_readable_with_its_field() -> None:
+    from regions.core.commands import ERRORS
+
+    codes = schemas()["CommandError"]["properties"]["code"]["x-codes"]
+    assert set(codes) == set(ERRORS)
+    for code, entry in ERRORS.items():
+        assert codes[code] == {"meaning": entry.meaning, "field": entry.field,
+                               "kind": entry.kind, "status": entry.status}, code
