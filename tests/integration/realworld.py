@@ -177,7 +177,7 @@ async def running_nodes(store: Store, url: str, codes: Iterable[str], *,
     `clients` gives a region's command client as (url, back-end name); by default the node's
     url and back-end "window" (an open server lets anyone be anyone). `views` attaches each
     node's read models as `tongban node` does (`LiveNode.views`)."""
-    codes = tuple(codes)
+    codes, counterparts = tuple(codes), tuple(counterparts)
     if not provisioned:
         await provision((*codes, *counterparts), url)
     nodes: dict[str, LiveNode] = {}
@@ -186,7 +186,8 @@ async def running_nodes(store: Store, url: str, codes: Iterable[str], *,
     try:
         for code in codes:
             node_url = (urls or {}).get(code, url)
-            config = RegionConfig(region=code, peers=codes, broker="nats", nats_url=node_url,
+            config = RegionConfig(region=code, peers=(*codes, *counterparts), broker="nats",
+                                  nats_url=node_url,
                                   heartbeat_seconds=0.5, gap_bound_seconds=5, **settings)
             broker = await NatsBroker.connect(node_url, name=f"tongban-test-{code}",
                                               inbox_prefix=subjects.inbox_prefix(code))

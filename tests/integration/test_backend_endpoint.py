@@ -264,8 +264,9 @@ def test_a_node_process_serves_its_command_endpoint(tmp_path: Path,
         from regions.adapters.brokers.provision import provision
 
         await provision([region, ORIGIN], nats_server.url)
-        config = RegionConfig(region=region, store="sqlite", sqlite_dir=tmp_path / "node",
-                              broker="nats", nats_url=nats_server.url, development=True)
+        config = RegionConfig(region=region, peers=(ORIGIN,), store="sqlite",
+                              sqlite_dir=tmp_path / "node", broker="nats",
+                              nats_url=nats_server.url, development=True)
         started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(run_node(
             config, ready=lambda r, driver: started.set_result(driver)))
