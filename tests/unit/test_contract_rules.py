@@ -61,3 +61,19 @@ def test_every_error_code_is_machine_readable_with_its_field() -> None:
     for code, entry in ERRORS.items():
         assert codes[code] == {"meaning": entry.meaning, "field": entry.field,
                                "kind": entry.kind, "status": entry.status}, code
+
+
+def test_who_may_act_and_the_applications_fields_state_their_rules() -> None:
+    from regions.core.authority import SYSTEM_COMMANDS
+
+    actor = schemas()["Actor"]["description"]
+    for code in ("forbidden_actor", "wrong_region", "invalid_region"):
+        assert f"`{code}`" in actor, code
+    submit = schemas()["Submit"]["properties"]
+    assert "`invalid_mode`" in submit["mode"]["description"]
+    assert "`item_process_mismatch`" in submit["process"]["description"]
+    assert "`case_exists`" in submit["case_number"]["description"]
+    document = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    text = document["operations"]["sendCommand"]["description"]
+    for command in SYSTEM_COMMANDS:
+        assert f"`{command.__name__}`" in text, command
