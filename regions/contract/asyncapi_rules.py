@@ -72,6 +72,33 @@ _REMIT = (
     "(`RecordFundsReceived`) will carry.")
 
 
+_ACTOR = (
+    "Who caused an event: staff (id, role, region, window), the applicant, a policy of the node "
+    "(`system`), a back-end. In a command: never `system` (the node's own; `forbidden_actor`); "
+    "a `backend` actor is the sending back-end itself (`id` = the name in its subject; another "
+    "is `forbidden_actor`); staff and applicants may be recorded by a back-end (the window "
+    "system names the clerk). `region` is the region acted for: a GB/T 2260 code "
+    "(`invalid_region`) and the commanded region's (`wrong_region`).")
+
+_MODE = (
+    "How the application is handled: `online`, `proxy` (taken here, decided by "
+    "`details.handling_region`), `joint` (decided here with a partner or counterpart region) "
+    "or `local`; one of the item's modes (the `item_id` table; `invalid_mode` otherwise). "
+    "Which `details` each mode takes is stated on `Submit`.")
+
+_PROCESS = (
+    "The item's process (`item_process_mismatch` otherwise), equal to the request's `process` "
+    "(`invalid_field`), and one this region runs (`unknown_process`).")
+
+_CASE_NUMBER = (
+    "The new case's number, `<region>-<yyyymmdd>-<10 Crockford base32>`, equal to the "
+    "request's `case_number`: its region is the commanded region (`wrong_region`), its date "
+    "the day the application is taken, its serial random (the case's id derives from the "
+    "number). A number already used for a case of another process here is `case_exists`; "
+    "the same application again is a retry under the same `command_id` and "
+    "`already_submitted` under another.")
+
+
 def _items(item_id: dict[str, Any]) -> None:
     items = list(load_catalogue().items)
     item_id["examples"] = [next(i.id for i in items if i.process == pension.PROCESS)]
@@ -96,5 +123,10 @@ def add_rules(document: dict[str, Any]) -> dict[str, Any]:
         key = schema.get("properties", {}).get("person_key")
         if key is not None:
             key["description"] = _PERSON_KEY
-    _items(schemas["Submit"]["properties"]["item_id"])
+    schemas["Actor"]["description"] = _ACTOR
+    submit = schemas["Submit"]["properties"]
+    submit["mode"]["description"] = _MODE
+    submit["process"]["description"] = _PROCESS
+    submit["case_number"]["description"] = _CASE_NUMBER
+    _items(submit["item_id"])
     return document

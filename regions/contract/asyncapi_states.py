@@ -44,6 +44,7 @@ from domain.protocols.details import (
 from domain.protocols.intake import Submit
 from domain.protocols.transfer import application
 from domain.values import CaseNumber, RegionCode
+from regions.core.authority import SYSTEM_COMMANDS
 
 DESTINATION, ORIGIN = "150600", "610800"
 AT: Final = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -346,7 +347,10 @@ def add_state_tables(document: dict[str, Any],
     """The tables as the `sendCommand` operation's description and as `x-state-tables`."""
     tables = state_tables() if tables is None else tables
     operation = document["operations"]["sendCommand"]
+    own = ", ".join(f"`{name}`" for name in sorted(c.__name__ for c in SYSTEM_COMMANDS))
     operation["description"] = "\n\n".join(
-        [_INTRO, *(_markdown(p, t) for p, t in sorted(tables.items()))])
+        [_INTRO, f"The steps only the node takes (a back-end sending one gets "
+                  f"`forbidden_command`): {own}.",
+         *(_markdown(p, t) for p, t in sorted(tables.items()))])
     operation["x-state-tables"] = {title: _cells(table) for title, table in sorted(tables.items())}
     return document
