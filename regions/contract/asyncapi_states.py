@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
 import random
 import uuid
 from collections import deque
@@ -47,6 +48,8 @@ from domain.values import CaseNumber, RegionCode
 from regions.core.authority import SYSTEM_COMMANDS
 
 DESTINATION, ORIGIN = "150600", "610800"
+#: The counterparts of an exploration: one origin, or two for a scheme that takes several.
+COUNTERPARTS: Final = (ORIGIN, "150200")
 AT: Final = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 #: When every limit has passed (a timer fires only after its due instant).
 LATER: Final = AT + dt.timedelta(days=800)
@@ -119,26 +122,29 @@ def settle(decider: Decider[Any], state: Any, command: Command,
     raise DomainError("the policies did not settle", code="policy_loop")
 
 
+Queue = tuple[tuple[Event, EventRef], ...]
+
+
 @dataclass(frozen=True)
 class World:
-    """Both sides of one case and the shared events on their way."""
+    """Every side of one case (`states[0]` the region that took the application) and the
+    shared events on each link (`links[sender * n + receiver]`, in order)."""
 
-    destination: Any
-    origin: Any
-    versions: tuple[int, int]
-    to_origin: tuple[tuple[Event, EventRef], ...] = ()
-    to_destination: tuple[tuple[Event, EventRef], ...] = ()
+    states: tuple[Any, ...]
+    versions: tuple[int, ...]
+    links: tuple[Queue, ...]
 
 
 class Explorer:
-    """Both sides of one case of `spec`'s process, opened by `opening` at the destination."""
+    """The sides of one case of `spec`'s process in `mode`, with `origins` counterparts."""
 
-    def __init__(self, spec: ProtocolSpec, mode: str) -> None:
+    def __init__(self, spec: ProtocolSpec, mode: str, origins: int = 1) -> None:
         self.spec, self.mode = spec, mode
+        self.regions = (DESTINATION, *COUNTERPARTS[:origins])
         self.decider = spec.decider(Rules(WorkingCalendar.with_files(),
                                           RegionLimits(region=DESTINATION)))
         self.number = CaseNumber.new(RegionCode(DESTINATION), AT.date(), uuid.UUID(int=1))
-        self.sides = {r: str(self.number.side_id(RegionCode(r))) for r in (DESTINATION, ORIGIN)}
+        self.sides = [str(self.number.side_id(RegionCode(r))) for r in self.regions]
         self.table = Table()
         self.met: dict[tuple[str, str], list[Any]] = {}
         self.samples: dict[tuple[str, str], Command] = {}
@@ -148,11 +154,12 @@ class Explorer:
         return str(self.decider.summary(state).role)
 
     def opening(self) -> Command:
-        """The application: a transfer's (one origin) or, by mode, the details that name the
-        counterpart region (none online or locally)."""
+        """The application: a transfer's from its origins or, by mode, the details that name
+        the counterpart region (none online or locally)."""
         actor = Actor("staff", "0451", DESTINATION)
         if self.spec.module in TRANSFER_MODULES:
-            submit = application(self.spec.process, self.number, "", [ORIGIN], actor)
+            submit = application(self.spec.process, self.number, "", list(self.regions[1:]),
+                                 actor)
             assert isinstance(submit, Submit)
             return dataclasses.replace(submit, person_key=_KEY,
                                        applicant_masked="1101**********7795")
@@ -171,37 +178,32 @@ class Explorer:
     def status(self, state: Any) -> str:
         return str(self.decider.status(state))
 
-    def outgoing(self, queue: tuple[tuple[Event, EventRef], ...], events: list[Event],
-                 region: str, version: int) -> tuple[tuple[tuple[Event, EventRef], ...], int]:
-        out = list(queue)
+    def after(self, world: World, at: int, events: list[Event], state: Any) -> World:
+        """`world` once side `at` recorded `events` (reaching `state`): each event for another
+        region (`to_region`, as the node sends it) joins that link's queue."""
+        n = len(self.regions)
+        links, version = list(world.links), world.versions[at]
         for event in events:
             version += 1
-            if event.shared:
-                out.append((event, EventRef(self.sides[region], version)))
-        return tuple(out), version
-
-    def after(self, world: World, region: str, events: list[Event], state: Any) -> World:
-        if region == DESTINATION:
-            queue, version = self.outgoing(world.to_origin, events, DESTINATION,
-                                           world.versions[0])
-            return dataclasses.replace(world, destination=state, to_origin=queue,
-                                       versions=(version, world.versions[1]))
-        queue, version = self.outgoing(world.to_destination, events, ORIGIN, world.versions[1])
-        return dataclasses.replace(world, origin=state, to_destination=queue,
-                                   versions=(world.versions[0], version))
+            if event.to_region in self.regions:
+                link = at * n + self.regions.index(event.to_region)
+                links[link] = (*links[link], (event, EventRef(self.sides[at], version)))
+        states, versions = list(world.states), list(world.versions)
+        states[at], versions[at] = state, version
+        return World(tuple(states), tuple(versions), tuple(links))
 
     def explore(self) -> Table:
+        n = len(self.regions)
         events, state, _ = settle(self.decider, None, self.opening(), AT)
-        start = self.after(World(None, None, (0, 0)), DESTINATION, events, state)
+        start = self.after(World((None,) * n, (0,) * n, ((),) * (n * n)), 0, events, state)
         seen: set[Any] = set()
         frontier = deque([(start, 0)])
         explored = 0
         while frontier and explored < MAX_WORLDS:
             world, depth = frontier.popleft()
-            key = (self.status(world.destination), world.origin is not None
-                   and self.status(world.origin), world.versions,
-                   tuple(type(e).__name__ for e, _ in world.to_origin),
-                   tuple(type(e).__name__ for e, _ in world.to_destination))
+            key = (tuple(s is not None and self.status(s) for s in world.states),
+                   world.versions,
+                   tuple(tuple(type(e).__name__ for e, _ in q) for q in world.links))
             if key in seen:
                 continue
             seen.add(key)
@@ -213,7 +215,7 @@ class Explorer:
 
     def successors(self, world: World) -> list[World]:
         found: list[World] = []
-        for region, state in ((DESTINATION, world.destination), (ORIGIN, world.origin)):
+        for at, state in enumerate(world.states):
             if state is None:
                 continue
             role = self.role(state)
@@ -227,7 +229,7 @@ class Explorer:
                     events, after, _ = settle(self.decider, state, command, AT)
                 except DomainError:
                     continue
-                found.append(self.after(world, region, events, after))
+                found.append(self.after(world, at, events, after))
             for timer in self.decider.timers(state, LATER):
                 try:
                     events, after, steps = settle(self.decider, state, timer, LATER)
@@ -237,18 +239,20 @@ class Explorer:
                     self.table.put(role, self.status(state),
                                    f"⏱ {type(timer).__name__}",
                                    Step(self.status(after), steps))
-        for region, queue in ((ORIGIN, world.to_origin), (DESTINATION, world.to_destination)):
+        n = len(self.regions)
+        for link, queue in enumerate(world.links):
             if queue:
-                found.extend(self.deliver(world, region, *queue[0]))
+                found.extend(self.deliver(world, link // n, link % n, *queue[0]))
         return found
 
-    def deliver(self, world: World, region: str, event: Event, ref: EventRef) -> list[World]:
-        state = world.origin if region == ORIGIN else world.destination
-        sender = DESTINATION if region == ORIGIN else ORIGIN
-        receive = Receive(actor=Actor.system("inbox", region), event=event, from_region=sender,
-                          ref=ref)
-        rest = (dataclasses.replace(world, to_origin=world.to_origin[1:]) if region == ORIGIN
-                else dataclasses.replace(world, to_destination=world.to_destination[1:]))
+    def deliver(self, world: World, sender: int, at: int, event: Event,
+                ref: EventRef) -> list[World]:
+        state = world.states[at]
+        receive = Receive(actor=Actor.system("inbox", self.regions[at]), event=event,
+                          from_region=self.regions[sender], ref=ref)
+        links = list(world.links)
+        links[sender * len(self.regions) + at] = links[sender * len(self.regions) + at][1:]
+        rest = dataclasses.replace(world, links=tuple(links))
         what = f"← {type(event).__name__}"
         try:
             events, after, steps = settle(self.decider, state, receive, AT)
@@ -260,7 +264,7 @@ class Explorer:
         role = self.role(after if state is None else state)
         self.table.put(role, "(none)" if state is None else self.status(state), what,
                        Step(self.status(after), steps))
-        return [self.after(rest, region, events, after)]
+        return [self.after(rest, at, events, after)]
 
     def commands(self) -> None:
         """Every command of a role, tried in every situation of that role met."""
@@ -304,6 +308,11 @@ def state_tables() -> dict[str, Table]:
             table = Explorer(spec, mode).explore()
             key = (mode if len(modes) > 1 else "", repr(_cells(table)))
             alike.setdefault(key, ([], table))[0].append(process)
+        if spec.module in TRANSFER_MODULES and importlib.import_module(
+                spec.module).SPEC.multi_origin:
+            table = Explorer(spec, modes[0], origins=2).explore()
+            alike.setdefault(("two origins", repr(_cells(table))), ([], table))[0].append(
+                process)
     return {(", ".join(processes) + (f" ({mode})" if mode else "")): table
             for (mode, _), (processes, table) in alike.items()}
 
@@ -337,9 +346,11 @@ _INTRO = (
     "code); `⏱ Command` what the node does once a time limit has passed. An empty cell: that "
     "event does not arrive in that status. Roles are `Outcome`'s sides (destination and "
     "origin; receiving and handling for proxy, accepting and partner for joint applications, "
-    "single online or locally). A transfer is shown with one origin; with several, the "
-    "destination first collects every origin's hold (`awaiting_holds`), then instructs them "
-    "to proceed. Processes that behave alike share a table.")
+    "single online or locally). A transfer is shown with one origin and, for a scheme that "
+    "takes several, with two (`(two origins)`: each origin holds the transfer out, "
+    "`TransferOutHeld`, the destination instructs them all to proceed once every hold is in, "
+    "`InstructProceed`, and only then does an origin issue its sheet). Processes that behave "
+    "alike share a table.")
 
 
 def add_state_tables(document: dict[str, Any],

@@ -67,3 +67,13 @@ def test_every_code_and_status_in_the_tables_is_one_the_document_defines() -> No
                             assert part[2:].split(" (")[0] in statuses, part
                         else:
                             assert part == "ok, nothing to do", part
+
+
+def test_a_scheme_of_several_origins_shows_the_hold_then_proceed_phase() -> None:
+    two = tables()["pension_transfer (two origins)"]
+    assert "→ awaiting_transfer (then InstructProceed)" in (
+        two["destination"]["awaiting_holds"]["← TransferOutHeld"])
+    assert two["origin"]["received"]["ApproveTransferOut"] == "→ held"
+    assert two["origin"]["held"]["IssueInfoSheet"] == "`awaiting_instruction`"
+    assert two["origin"]["held"]["← ProceedInstructed"] == "→ approved"
+    assert "medical_transfer (two origins)" not in tables()  # one origin only
