@@ -49,7 +49,6 @@ an outage still fails the batch without acking anything it did not commit.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import logging
@@ -137,10 +136,9 @@ class _Link:
 
     def copy(self) -> _Link:
         """A copy whose dicts are its own (every batch saves one per link: kept cheap, no
-        `dataclasses.replace`)."""
-        copied = copy.copy(self)
-        copied.held, copied.poisoned = dict(self.held), dict(self.poisoned)
-        return copied
+        `dataclasses.replace` or `copy.copy`)."""
+        return _Link(self.recorded, self.announced, dict(self.held), self.dropped,
+                     dict(self.poisoned), self.gap_since, self.gap_from, self.asked_at)
 
 
 class Inbox:
