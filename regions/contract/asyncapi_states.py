@@ -225,6 +225,8 @@ class Explorer:
                 chosen.setdefault(type(command).__name__, command)
                 self.samples.setdefault((role, type(command).__name__), command)
             for command in chosen.values():
+                if not self.banked(world, command):
+                    continue
                 try:
                     events, after, _ = settle(self.decider, state, command, AT)
                 except DomainError:
@@ -244,6 +246,16 @@ class Explorer:
             if queue:
                 found.extend(self.deliver(world, link // n, link % n, *queue[0]))
         return found
+
+    def banked(self, world: World, command: Command) -> bool:
+        """The bank notices money only after the origin sent it: the exploration records funds
+        received from an origin that has remitted (the table still says what any
+        `RecordFundsReceived` does in every situation met)."""
+        origin = getattr(command, "from_region", None)
+        if type(command).__name__ != "RecordFundsReceived" or origin not in self.regions:
+            return True
+        state = world.states[self.regions.index(origin)]
+        return state is not None and self.decider.summary(state).amount_sent > 0
 
     def deliver(self, world: World, sender: int, at: int, event: Event,
                 ref: EventRef) -> list[World]:
