@@ -98,7 +98,8 @@ ANY_PROCESS = "*"
 STATUTORY: Mapping[Key, Statute] = MappingProxyType(
     {
         ("pension_transfer", "contact_letter"): Statute(
-            _wd(15), "destination", "acceptance of the application", _PENSION
+            _wd(15), "destination",
+            "submission of the application, to the 联系函 or a written refusal (补正 stops it)", _PENSION
         ),
         ("pension_transfer", "transfer_out"): Statute(
             _wd(15), "origin", "receipt of the contact letter", _PENSION
@@ -107,7 +108,8 @@ STATUTORY: Mapping[Key, Statute] = MappingProxyType(
             _wd(15), "destination", "receipt of both the info sheet and the funds", _PENSION
         ),
         ("unemployment_transfer", "contact_letter"): Statute(
-            _wd(5), "destination", "acceptance of the application", _UNEMPLOYMENT
+            _wd(5), "destination",
+            "submission of the application, to the 联系函 or a written refusal (补正 stops it)", _UNEMPLOYMENT
         ),
         ("unemployment_transfer", "transfer_out"): Statute(
             _wd(5), "origin", "receipt of the contact letter", _UNEMPLOYMENT
@@ -122,7 +124,8 @@ STATUTORY: Mapping[Key, Statute] = MappingProxyType(
             _wd(5), "destination", "receipt of the info sheet", _MEDICAL
         ),
         ("housing_fund_transfer", "contact_letter"): Statute(
-            _wd(3), "destination", "acceptance of the application", _HOUSING
+            _wd(3), "destination",
+            "submission of the application, to the 联系函 or a written refusal (补正 stops it)", _HOUSING
         ),
         ("housing_fund_transfer", "transfer_out"): Statute(
             _wd(5), "origin", "receipt of the contact letter", _HOUSING

@@ -14,11 +14,12 @@ terminal pairs, transition table, shared base), `transfer_destination` and `tran
 
 Destination (转入地). Each row: status | input → events → next status.
 
-    —                 | Submit → ApplicationSubmitted → submitted
-    submitted         | AcceptIntake → IntakeAccepted + DeadlineSet(contact_letter) → accepted
-    submitted         | RejectIntake / RequestSupplement (intake.py)
-                      |   → rejected / supplement_requested
-    supplement_req.   | ProvideSupplement → submitted;
+    —                 | Submit → ApplicationSubmitted + DeadlineSet(contact_letter) → submitted
+    submitted         | AcceptIntake → IntakeAccepted → accepted
+    submitted         | RejectIntake (the written refusal meets the clock) → rejected;
+                      | RequestSupplement → + DeadlinePaused(contact_letter) → supplement_req.
+    supplement_req.   | ProvideSupplement → + DeadlineSet(contact_letter, the days left)
+                      |   → submitted;
                       | waiting timer "supplement" → CaseLapsed → lapsed
     submitted…accepted| Withdraw → ApplicationWithdrawn → withdrawn
     accepted          | policy SendContactLetters → ContactLetterIssued ×origins + DeadlineCleared
@@ -129,6 +130,9 @@ Design decisions, and why:
   on each status change: 补正 lapses the case, any other wait raises needs_attention, so every
   case can end. Any later business event clears that (e.g. the late sheet arrives); a funds
   mismatch lasts until new funds for that origin arrive and reconcile.
+- The destination's review clock (`contact_letter`, issue 15 item 2) runs from the submission
+  to the 联系函 or a written refusal (15 working days, unemployment 5, housing fund 3), and
+  stops while the applicant supplies missing materials (补正): their time is not the office's.
 - Deadlines: the owning side records `DeadlineSet` per statutory step (none where the statute and
   the region have no limit); the origin's transfer_out clock stops while it holds for the
   destination's instruction (the wait is not its own) and resumes with the days it had left.
@@ -406,9 +410,9 @@ class TransferDecider(DestinationSide, OriginSide):
     def _evolve_common(self, s: SideState, e: Event) -> SideState:
         if isinstance(e, (DeadlineSet, DeadlineMissed, Escalated, DeadlineCleared, DeadlinePaused)):
             s = replace(s, book=dl.watch(s.book, e))
-            if isinstance(e, DeadlinePaused) and isinstance(s, OriginState):
+            if isinstance(e, DeadlinePaused):
                 s = replace(s, paused={**s.paused, e.step: e.remaining_days})
-            if isinstance(e, DeadlineSet) and isinstance(s, OriginState) and e.step in s.paused:
+            if isinstance(e, DeadlineSet) and e.step in s.paused:
                 s = replace(s, paused={k: v for k, v in s.paused.items() if k != e.step})
             return s
         if isinstance(e, TransferWaitingTimerSet):

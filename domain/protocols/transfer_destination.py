@@ -18,6 +18,7 @@ from domain.kernel import (
     NeedsAttentionRaised,
     Receive,
 )
+from domain.protocols.casework import pause_step, resume_step
 from domain.protocols.casework_events import ResolveAttention
 from domain.protocols.intake import (
     AcceptIntake,
@@ -78,10 +79,14 @@ from domain.protocols.transfer_states import (
     OriginTrack,
     SideState,
     TransferBase,
+    deadline_clock,
     origins_of,
     resolve_attention,
 )
 from domain.values import CaseNumber, Money
+
+#: The destination's review clock: from the submission to the 联系函 or a written refusal.
+REVIEW_STEP = "contact_letter"
 
 
 class DestinationSide(TransferBase):
@@ -127,10 +132,14 @@ class DestinationSide(TransferBase):
             return common
         if isinstance(c, Receive):
             return self._destination_receive(s, c, now)
-        if isinstance(c, AcceptIntake):
-            return decide_intake(s.intake, c, now) + self._deadline("contact_letter", now, s.region)
-        if isinstance(c, (RejectIntake, RequestSupplement, ProvideSupplement)):
-            return decide_intake(s.intake, c, now)
+        if isinstance(c, (AcceptIntake, RejectIntake)):
+            return decide_intake(s.intake, c, now)  # a refusal ends the case: its clocks clear
+        if isinstance(c, RequestSupplement):  # 补正: the applicant's time is not the office's
+            return decide_intake(s.intake, c, now) + pause_step(
+                self.rules, self.process, s.book, REVIEW_STEP, now, deadline_clock(s.region))
+        if isinstance(c, ProvideSupplement):
+            return decide_intake(s.intake, c, now) + resume_step(
+                self.rules, self.process, s.paused, REVIEW_STEP, now, deadline_clock(s.region))
         if isinstance(c, Withdraw):
             return self._withdraw(s, c, now)
         if isinstance(c, ReverseTransfer):
@@ -164,7 +173,7 @@ class DestinationSide(TransferBase):
                 process=s.process, person_key=s.person_key, applicant_masked=s.applicant_masked,
                 destination_region=s.region, origins=s.origins, two_phase=s.two_phase,
                 letter_no=f"{s.case_number}/{o}") for o in s.origins]
-            return letters + self._clear(s, "contact_letter", now)
+            return letters + self._clear(s, REVIEW_STEP, now)
         if isinstance(c, InstructProceed):
             if (s.phase != "awaiting_holds" or s.proceed_sent
                     or not all(t.vote == "held" for t in s.tracks.values())):
@@ -244,7 +253,7 @@ class DestinationSide(TransferBase):
         if len(origins) > 1 and not self.spec.multi_origin:
             raise InvalidValue(f"{self.process} transfers have exactly one origin",
                                code="single_origin_only")
-        return events
+        return events + self._deadline(REVIEW_STEP, now, str(number.region))
 
     def _complete_overtaken(self, s: DestinationState, c: CloseCase,
                             now: dt.datetime) -> list[Event]:

@@ -161,6 +161,7 @@ class DestinationState:
     credited_months: int = 0
     attention: str = ""
     book: Mapping[str, Watch] = field(default_factory=dict)
+    paused: Mapping[str, int] = field(default_factory=dict)  # stopped clocks: days left
     waiting: tuple[str, dt.datetime] | None = None
     seen: frozenset[EventRef] = frozenset()
     ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
