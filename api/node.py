@@ -38,6 +38,7 @@ from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.commands import serve_commands
 from regions.runtime.documents import serve_materials
 from regions.runtime.driver import NodeDriver
+from regions.runtime.notify import notify_applicants
 from regions.runtime.status import NodeStatus
 from regions.runtime.views import attach_views
 from regions.wire.subjects import inbox_prefix
@@ -114,6 +115,7 @@ async def _work(config: RegionConfig, store: Store, broker: NatsBroker, status: 
     if isinstance(store, DurableStore):
         waker = store.waker(config.region, on_commit=driver.wake_tailers)
         await asyncio.to_thread(waker.start)
+    notify_applicants(region, driver)
     attached = await asyncio.to_thread(attach_views, region, driver, store)
     status.views, status.views_tailer = attached.views, attached.tailer
     status.activate(driver)

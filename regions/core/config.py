@@ -66,6 +66,10 @@ class RegionConfig(BaseSettings):
         "past it (or past quarantine_max_bytes) the oldest are kept and the rest counted")
     quarantine_max_bytes: int = Field(
         default=256 * 1024 * 1024, ge=1024, description="the most bytes the quarantine keeps")
+    notifications_dir: Path = Field(
+        default=Path("./data/notifications"),
+        description="applicant notices (补正, decided, completed) of the log adapter: "
+                    "<dir>/<region>.jsonl, one line per notice sent (regions.adapters.notify_log)")
     register_key: str = Field(
         default=DEV_REGISTER_KEY, repr=False,
         description="HMAC key that turns an ID number into its person key (at least "

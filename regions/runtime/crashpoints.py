@@ -28,8 +28,12 @@ AFTER_COMMIT_BEFORE_PUBLISH = "after_commit_before_publish"
 AFTER_PUBLISH_BEFORE_CURSOR = "after_publish_before_cursor"
 #: The inbox committed a batch's effects and is about to acknowledge its messages.
 AFTER_COMMIT_BEFORE_ACK = "after_commit_before_ack"
+#: The applicant notifications read committed events and are about to send them.
+BEFORE_NOTIFY = "before_notify"
+#: The notices were sent and the notifications cursor is about to move.
+AFTER_NOTIFY_BEFORE_CURSOR = "after_notify_before_cursor"
 POINTS = frozenset({AFTER_COMMIT_BEFORE_PUBLISH, AFTER_PUBLISH_BEFORE_CURSOR,
-                    AFTER_COMMIT_BEFORE_ACK})
+                    AFTER_COMMIT_BEFORE_ACK, BEFORE_NOTIFY, AFTER_NOTIFY_BEFORE_CURSOR})
 
 _armed: dict[str, int] = {}
 _passed: dict[str, int] = {}

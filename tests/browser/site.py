@@ -44,6 +44,7 @@ class Site:
         env.update(TONGBAN_DEVELOPMENT="true", TONGBAN_HEARTBEAT_SECONDS="0.5",
                    TONGBAN_GAP_BOUND_SECONDS="1", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
                    TONGBAN_BLOB_DIR=str(self.workdir / "blobs"),  # not the checkout's ./data
+                   TONGBAN_NOTIFICATIONS_DIR=str(self.workdir / "notifications"),
                    **self.env)
         log = (self.workdir / f"{name}.log").open("wb")
         proc = subprocess.Popen([sys.executable, "-m", "api", *args], cwd=ROOT, env=env,
