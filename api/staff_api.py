@@ -11,6 +11,9 @@ Who may do what (the authorisation matrix `tests/integration/test_staff_api.py` 
     POST /staff/cases/{number}/approve, refuse-transfer-out, info-sheet, remit-funds,
          funds-received, resolve-attention, close-follow-up (`api.staff_casework`)
                                        403      ✓            403            403
+    POST /staff/proxy-applications, /cases/{number}/forward, hand-over, request-supplement,
+         confirm-originals, approve-application, deny-application, send-result
+         (proxy mode, `api.staff_window`: its own table)
     no token or an unknown, expired or revoked one: 401
 
 Writes go through the node's command service like every other command, with the actor built
@@ -32,6 +35,7 @@ from pydantic import BaseModel, Field
 from api.problems import RESPONSES, Problem
 from api.staff import Grant, TokenFile
 from api.staff_casework import department_routes
+from api.staff_window import window_routes
 from domain.kernel import Actor, Command
 from domain.protocols.intake import AcceptIntake, RejectIntake
 from regions.core.commands import CommandRequest
@@ -136,4 +140,5 @@ def staff_router(context: Any) -> APIRouter:
                          key)
 
     department_routes(router, grant, run, actor)
+    window_routes(context, router, grant, run, actor)
     return router

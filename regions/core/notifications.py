@@ -13,8 +13,11 @@ adapter (`regions.adapters.notify_log`) remembers them in its own file; an SMS o
 gets the id as its idempotency key. What the applicant may still see twice: a gateway that
 has no idempotency key and a crash inside its call (documented in docs/architecture.md).
 
-Which events: those on the side the applicant dealt with that change what the applicant must
-do or may expect (`KINDS`); everything else on the log is skipped (the cursor moves past it).
+Which events: those that change what the applicant must do or may expect (`KINDS`, and the
+handling region's decision as the receiving window records it, `HANDLING_NOTICES`), on the side
+of the region that took the application — the region of the case number (受理地 / 转入地 /
+收件地): a handling region or a transfer's origin never writes to the applicant, so one decision
+is one notice. Everything else on the log is skipped (the cursor moves past it).
 The notice names the case and the masked applicant only — the adapter finds the contact.
 """
 
@@ -47,6 +50,11 @@ KINDS: Final[dict[str, Kind]] = {
     "CaseCompleted": "completed",
 }
 
+#: What the handling region decided, as the receiving window (代收代办) records it.
+HANDLING_NOTICES: Final[dict[str, Kind]] = {
+    "HandlingApproved": "decided", "HandlingDenied": "decided", "HandlingRejected": "decided",
+}
+
 TEXTS: Final[dict[Kind, str]] = {
     "supplement_needed": "您的办件需要补正材料，请按一次性告知的清单补正",
     "decided": "您的办件已有办理结果，请查询",
@@ -75,6 +83,12 @@ class Notifier(Protocol):
         ...
 
 
+def kind_of(event_type: str, payload: dict[str, object]) -> Kind | None:
+    if event_type == "HandlingNoticeReceived":
+        return None if payload.get("stale") else HANDLING_NOTICES.get(str(payload.get("notice")))
+    return KINDS.get(event_type)
+
+
 def _detail(event_type: str, payload: dict[str, object]) -> dict[str, object]:
     """What the applicant needs from the event (never the person's data: it is not there)."""
     keep = ("missing_kinds", "due_at", "reason", "note")
@@ -97,9 +111,9 @@ class NotificationTailer(Tailer[Notice]):
     def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[Notice]:
         notices = []
         for event in self._sides.read(notifications, now):
-            kind = KINDS.get(event.type)
-            if kind is None:
-                continue
+            kind = kind_of(event.type, event.payload)
+            if kind is None or not event.case_number.startswith(self.region + "-"):
+                continue  # the applicant is told by the region that took the application
             notices.append(Notice(
                 notice_id=f"{self.region}:{event.position}", region=self.region,
                 case_number=event.case_number, kind=kind, event_type=event.type,
