@@ -187,10 +187,15 @@ def window_routes(context: Any, router: APIRouter, grant: Callable[..., Grant], 
         request_uuid = uuid.uuid5(uuid.NAMESPACE_URL,
                                   f"tongban:staff:{region}:{who.staff_id}:{key}")
         number = CaseNumber.new(RegionCode(region), china_date(driver.now()), request_uuid)
-        command = Submit(actor=actor(who), case_number=str(number), item_id=item.id,
-                         process=item.process, mode="proxy", person_key="",
-                         applicant_masked="", channel="window", materials=tuple(materials),
-                         details=ApplicationDetails(body.handling_region))
+        try:
+            command = Submit(actor=actor(who), case_number=str(number), item_id=item.id,
+                             process=item.process, mode="proxy", person_key="",
+                             applicant_masked="", channel="window",
+                             materials=tuple(materials),
+                             details=ApplicationDetails(body.handling_region))
+        except InvalidValue as exc:
+            raise Problem(422, "Invalid field", "字段不正确：" + str(exc), code="invalid_value",
+                          field=_body_field(exc.field or "handling_region")) from None
         request = CommandRequest(command_id=f"staff:{who.staff_id}:{key}",
                                  principal=f"staff:{who.staff_id}", command=command,
                                  case_number=str(number), process=item.process,
@@ -208,7 +213,12 @@ def window_routes(context: Any, router: APIRouter, grant: Callable[..., Grant], 
 
     async def send(who: Grant, number: str, make: Callable[[Actor], Command],
                    key: str) -> dict[str, Any]:
-        return await run(who, number, make(actor(who)), key)
+        try:
+            command = make(actor(who))
+        except InvalidValue as exc:
+            raise Problem(422, "Invalid field", "字段不正确：" + str(exc), code="invalid_value",
+                          field=exc.field or "body") from None
+        return await run(who, number, command, key)
 
     @router.post("/cases/{case_number}/forward",
                  summary="收件地: 形式审查 and identity check done — forward to the handling "
