@@ -14,6 +14,8 @@ Who may do what (the authorisation matrix `tests/integration/test_staff_api.py` 
     POST /staff/proxy-applications, /cases/{number}/forward, hand-over, request-supplement,
          confirm-originals, approve-application, deny-application, send-result
          (proxy mode, `api.staff_window`: its own table)
+    POST /staff/materials, GET /staff/cases/{number}/materials[/{doc_id}], GET /staff/audit
+         (documents and the audit log of unmasked reads, `api.staff_records`: its own table)
     no token or an unknown, expired or revoked one: 401
 
 Writes go through the node's command service like every other command, with the actor built
@@ -35,6 +37,7 @@ from pydantic import BaseModel, Field
 from api.problems import RESPONSES, Problem
 from api.staff import Grant, TokenFile
 from api.staff_casework import department_routes
+from api.staff_records import records_routes
 from api.staff_window import window_routes
 from domain.kernel import Actor, Command
 from domain.protocols.intake import AcceptIntake, RejectIntake
@@ -141,4 +144,5 @@ def staff_router(context: Any) -> APIRouter:
 
     department_routes(router, grant, run, actor)
     window_routes(context, router, grant, run, actor)
+    records_routes(context, router, grant)
     return router
