@@ -41,6 +41,23 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
     "working days counted as calendar days": (
         "domain/calendar.py", "            if self.is_working_day(last):\n                count += 1",
         "            if True:\n                count += 1"),
+    "two-phase origin transfers out without the all-hold instruction": (
+        "domain/protocols/transfer_origin.py",
+        'return replace(s, phase="held" if s.two_phase else "approved")',
+        'return replace(s, phase="approved")'),
+    "inbox re-applies the last message": (
+        "regions/core/inbox.py", "        if message.link_seq <= link.recorded:\n",
+        "        if message.link_seq < link.recorded:\n"),
+    "permit valid until 08:00 the day after expiry": (
+        "domain/protocols/household_states.py",
+        "return self.permit_expires_at is not None and now < self.permit_expires_at",
+        "return self.permit_expires_at is not None and now < self.permit_expires_at"
+        " + dt.timedelta(hours=8)"),
+    "withdrawal honoured after 注销": (
+        "domain/protocols/household_origin.py", '    if o.phase == "certificate_sent":\n'
+        '        return [receipt, MoveOutWithdrawalRefused(',
+        '    if o.phase == "certificate_sent" and False:\n'
+        '        return [receipt, MoveOutWithdrawalRefused('),
     "relay reads past the last message": (
         "regions/core/relay.py", "            items.append(message)\n",
         "            items.append(message) if message.link_seq % 7 else None\n"),
@@ -63,10 +80,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--cases", type=int, default=80)
+    parser.add_argument("--only", default="", help="run only mutants whose name contains this")
     args = parser.parse_args()
     caught = 0
     with tempfile.TemporaryDirectory(prefix="tongban-mutants-") as scratch:
         for name, (path, real, mutant) in MUTANTS.items():
+            if args.only not in name:
+                continue
             copy = Path(scratch) / "repo"
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "*.pyc"))

@@ -21,8 +21,8 @@ import chinese_calendar
 from domain import invariants as inv
 from domain.deadlines import DeadlineSet
 from domain.holidays import fallback
-from domain.kernel import Event
-from domain.protocols.household_events import MovePermitIssued
+from domain.kernel import CounterpartEventRejected, Event
+from domain.protocols.household_events import MovedOut, MoveOutRequestReceived, MovePermitIssued
 from simulations import checkers
 
 if TYPE_CHECKING:
@@ -45,8 +45,6 @@ PERMIT_DAYS = 40  # 准迁证: 40 calendar days from issue (公安部 户口迁�
 _LIMIT = re.compile(r"(\d+) (working|calendar) (day|month)s?")
 _RESUMED = re.compile(r"^resumed after a clock stop with (\d+) (working|calendar) days? left")
 _REST_LAST_DAY = "is a rest day, so it ends on the next working day"
-#: Faults under which a refused counterpart message is the system working, not a bug.
-HOSTILE_FAULTS = ("hostile_peer", "forged")
 
 
 @lru_cache(maxsize=8192)
@@ -165,14 +163,48 @@ def deadlines(world: World, workload: Workload, case_id: str) -> list[inv.Violat
 
 def honest_counterparts(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
     """Between honest nodes no counterpart event is ever refused: a refusal means one side
-    sent what the other's protocol does not allow (a broken two-phase, a skipped step)."""
-    if any(world.plan.rates.get(kind) for kind in HOSTILE_FAULTS):
-        return []
+    sent what the other's protocol does not allow (a broken two-phase, a skipped step). Under
+    the hostile_peer fault only the rogue's messages are excused — the honest ones are still
+    judged (before, the whole oracle went quiet whenever the fault was on)."""
+    rogue = world.hostile.rogue if world.hostile is not None else None
     return [inv.Violation(case_id, "counterpart_rejected",
-                          f"{region} refused an honest counterpart's message: "
-                          f"{getattr(event, 'reason', '') or getattr(event, 'detail', '')}")
+                          f"{region} refused {event.event_type} from {event.from_region}: "
+                          f"{event.reason}")
             for (_, region), events in sorted(world.checks.events_of(case_id).items())
-            for event in events if event.TYPE == "CounterpartEventRejected"]
+            for event in events if isinstance(event, CounterpartEventRejected)
+            and event.from_region != rogue]
+
+
+#: How late after a permit's expiry an origin still holding it may refuse it (its timer runs at
+#: the instant; a restart re-arms it at once).
+PERMIT_SLACK = dt.timedelta(hours=1)
+_PERMIT_CLOSERS = ("MovedOut", "MoveOutRefused", "MoveOutWithdrawalReceived")
+
+
+def permit_expiry(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    """The origin decides a 准迁证's expiry by its own clock: no 注销 at or after the instant
+    the permit expires, and an origin still holding the request at that instant refuses it
+    then (within `PERMIT_SLACK`), never later — a permit honoured past its expiry is a move
+    the law no longer allows."""
+    found = []
+    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
+        received = next((e for e in events if isinstance(e, MoveOutRequestReceived)), None)
+        if received is None:
+            continue
+        expires = received.permit_expires_at
+        closed = next((e for e in events if e.TYPE in _PERMIT_CLOSERS), None)
+        if isinstance(closed, MovedOut) and closed.at >= expires:
+            found.append(inv.Violation(cid, "permit_expiry",
+                                       f"{region} registered the move-out at "
+                                       f"{closed.at.isoformat()}, the permit expired "
+                                       f"{expires.isoformat()}"))
+        latest = max(expires, received.at) + PERMIT_SLACK
+        when = closed.at if closed is not None else world.local_now(region)
+        if when > latest:
+            found.append(inv.Violation(cid, "permit_expiry",
+                                       f"{region} still held the request at {when.isoformat()}"
+                                       f"; the permit expired {expires.isoformat()}"))
+    return found
 
 
 def residence_at_quiescence(world: World, workload: Workload) -> list[inv.Violation]:
@@ -314,6 +346,6 @@ def resends_only_after_loss(world: World, workload: Workload) -> list[inv.Violat
 
 
 checkers.CASE_CHECKS.extend([deadlines, honest_counterparts, money, completed_on_exact_funds,
-                             takeover_timing])
+                             takeover_timing, permit_expiry])
 checkers.FINAL_CHECKS.extend([residence_at_quiescence, terminal_against_waiting,
                               resends_only_after_loss])

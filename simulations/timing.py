@@ -25,22 +25,30 @@ from regions.core.messages import LinkMessage
 
 #: A visit is timed to land hours before the side's next timer with this chance; higher while a
 #: permit is what runs out (few cases carry one).
-BEFORE_TIMER, BEFORE_PERMIT = 0.04, 0.4
+BEFORE_TIMER, BEFORE_PERMIT = 0.04, 0.7
 #: How long before the timer the person acts, in hours (a permit's last afternoon, a deadline's
 #: last working hours).
 HOURS_BEFORE = (0.25, 8.0)
+#: Of the visits timed at a permit, this share comes back minutes to hours *after* it expired
+#: (the origin must have refused it by then, on its own timer).
+AFTER_PERMIT, MINUTES_AFTER = 0.3, (1.0, 240.0)
 #: Only timers at least this far ahead are worth waiting for (otherwise it is an ordinary visit).
 WORTH_WAITING = dt.timedelta(hours=12)
 #: Chance that the applicant tries to withdraw right after a counterpart's message arrives, and
 #: right after the counterpart commits (a withdrawal racing the message in flight).
 WITHDRAW_AFTER_ARRIVAL, WITHDRAW_DURING_FLIGHT = 0.03, 0.05
+#: Messages past the point of no return (the 迁移证 after 注销, an info sheet after the money
+#: left): a withdrawal racing one of these is the edge the protocols decide on, so it is drawn
+#: far more often.
+NO_RETURN = frozenset({"MigrationCertificateIssued", "InfoSheetIssued"})
+WITHDRAW_ACROSS_NO_RETURN = 0.6
 #: A delayed or reordered message is held for hours with this chance (not milliseconds).
 LONG_DELAY = 0.03
 LONG_DELAY_HOURS = (1.0, 30.0)
 
 EDGES = ("acted_hours_before_permit_expiry", "acted_hours_before_deadline",
-         "withdrew_right_after_arrival", "withdrew_with_message_in_flight",
-         "message_delayed_hours")
+         "visited_after_permit_expiry", "withdrew_right_after_arrival",
+         "withdrew_with_message_in_flight", "withdrew_across_no_return", "message_delayed_hours")
 
 
 def visit_before_timer(next_timer: dt.datetime | None, permit_expires_at: dt.datetime | None,
@@ -54,6 +62,9 @@ def visit_before_timer(next_timer: dt.datetime | None, permit_expires_at: dt.dat
     permit = permit_expires_at is not None and next_timer == permit_expires_at
     if rng.random() >= (BEFORE_PERMIT if permit else BEFORE_TIMER):
         return None
+    if permit and rng.random() < AFTER_PERMIT:  # the staff come back only after it expired
+        after = dt.timedelta(minutes=rng.uniform(*MINUTES_AFTER))
+        return next_timer - local_now + after, "visited_after_permit_expiry"
     before = dt.timedelta(hours=rng.uniform(*HOURS_BEFORE))
     edge = "acted_hours_before_permit_expiry" if permit else "acted_hours_before_deadline"
     return next_timer - local_now - before, edge
@@ -94,6 +105,8 @@ class WithdrawalRace:
         if when >= message.at - origin_skew:
             self.counted.add(message.case_id)
             reached["withdrew_with_message_in_flight"] += 1
+            if message.type in NO_RETURN:
+                reached["withdrew_across_no_return"] += 1
 
 
 def after_arrival_delay(rng: random.Random) -> dt.timedelta | None:
@@ -103,10 +116,11 @@ def after_arrival_delay(rng: random.Random) -> dt.timedelta | None:
     return dt.timedelta(seconds=rng.uniform(0.5, 120))
 
 
-def during_flight_delay(rng: random.Random) -> dt.timedelta | None:
-    """Milliseconds after the counterpart committed: before, during or after the relay's
-    publish and the inbox's fetch (1 ms and 2 ms later)."""
-    if rng.random() >= WITHDRAW_DURING_FLIGHT:
+def during_flight_delay(rng: random.Random, event_types: set[str]) -> dt.timedelta | None:
+    """Milliseconds after the counterpart committed `event_types`: before, during or after
+    the relay's publish and the inbox's fetch (1 ms and 2 ms later)."""
+    chance = WITHDRAW_ACROSS_NO_RETURN if event_types & NO_RETURN else WITHDRAW_DURING_FLIGHT
+    if rng.random() >= chance:
         return None
     return dt.timedelta(milliseconds=rng.uniform(0, 6))
 

@@ -199,6 +199,9 @@ class Workload:
         if view.state is None:
             return
         key = (code, view.case_id)
+        if events and code != self.first_region.get(view.case_id):
+            # Also when this side ended (a transfer-out, a 注销): its last message races.
+            self._race_the_message(view.case_id, {event.TYPE for event in events})
         if decider.is_terminal(view.state):
             # Ended: at most a couple of visits for the rating (好差评) and its follow-up.
             visits = self.after_end.get(key, 0)
@@ -209,16 +212,15 @@ class Workload:
             delay = dt.timedelta(hours=self.act_rng.expovariate(1 / 12))
             self.world.sched.after(delay, f"rate:{code}", lambda: self.act(code, view.case_id))
             return
-        if events and code != self.first_region.get(view.case_id):
-            self._race_the_message(view.case_id)
         if key in self.acts_scheduled:
             return
         self.acts_scheduled.add(key)
         delay = dt.timedelta(minutes=self.act_rng.expovariate(1 / 20))
         if self.act_rng.random() < SLOW_STAFF:  # a backlog: the step runs past its deadline
             delay = dt.timedelta(days=self.act_rng.uniform(5, 40))
-        timed = self.timed() and timing.visit_before_timer(decider.next_timer(view.state), timing.permit_of(
-            view.state), self.world.local_now(code), self.timing_rng)
+        timed = self.timed() and timing.visit_before_timer(
+            decider.next_timer(view.state), timing.permit_of(view.state),
+            self.world.local_now(code), self.timing_rng)
         if timed:  # an edge: the person comes back hours before the timer
             self._timed_one()
             delay, edge = timed
@@ -228,17 +230,19 @@ class Workload:
         self.world.sched.after(delay, f"act:{code}", lambda: self.act(code, view.case_id))
 
     def timed(self) -> bool:
-        """Whether people are timed at the edges now (the `timing_edges` fault kind)."""
-        return self.world.plan.active("timing_edges")
+        """Whether people are timed at the edges (the `timing_edges` fault kind): for the whole
+        run, not only while faults fire — cases reach their permits and deadlines days after
+        the fault phase ended, and a person's timing needs no healing."""
+        return self.world.plan.rates.get("timing_edges", 0.0) > 0
 
     def _timed_one(self) -> None:
         injected = self.world.plan.injected
         injected["timing_edges"] = injected.get("timing_edges", 0) + 1
 
-    def _race_the_message(self, case_id: str) -> None:
+    def _race_the_message(self, case_id: str, event_types: set[str]) -> None:
         """The counterpart just committed: sometimes the applicant withdraws within
         milliseconds, racing the message on its way (issue 16's 注销 vs 迁移证 window)."""
-        delay = self.timed() and timing.during_flight_delay(self.timing_rng)
+        delay = self.timed() and timing.during_flight_delay(self.timing_rng, event_types)
         if delay:
             self._timed_one()
             region = self.first_region[case_id]
@@ -280,6 +284,9 @@ class Workload:
             return
         spec = region.specs[view.process]
         now = self.world.local_now(code)
+        if edge.startswith("visited_"):  # the visit itself is the edge: it came after the timer
+            self.world.edges[edge] += 1
+            edge = "-"
         # The destination's credit notices come from the bank (`bank_transfer`), never from a
         # guess at what the origin will send.
         options = [c for c in spec.options(view.state, now, self.act_rng)
@@ -291,7 +298,8 @@ class Workload:
             return  # this applicant never sends the missing materials: the case will lapse
         weights = [weight_of(c) for c in options]
         if edge:  # timed on purpose: act now, whatever is possible
-            if self._attempt(code, case_id, self.act_rng.choices(options, weights)[0]):
+            if self._attempt(code, case_id, self.act_rng.choices(options, weights)[0]) \
+                    and edge != "-":
                 self.world.edges[edge] += 1
             return
         if max(weights) < 1 and self.act_rng.random() < 0.85:
