@@ -86,3 +86,20 @@ def test_a_sheet_whose_pooled_part_or_months_disagree_with_its_years_is_refused(
     with pytest.raises(DomainError) as caught:
         validate_sheet(InfoSheet(good.months, good.components[:1], good.years))
     assert caught.value.code == "invalid_sheet"
+
+
+def test_a_year_may_have_several_bases_and_is_rounded_as_one_year() -> None:
+    """The July base adjustment (issue 15, item 4): 2023 at 5,000.04 for six months, then at
+    5,500.04 for six: the year's wage is the sum of its lines, 12% of it rounded once (the rule
+    stays per year). Before, a year listed twice was refused."""
+    lines = [ContributionYear(2023, 6, 500_004), ContributionYear(2023, 6, 550_004)]
+    sheet = transfer_amount(0, lines)
+    wage = 500_004 * 6 + 550_004 * 6
+    assert {c.name: c.amount_fen for c in sheet.components}["pooled"] == (wage * 12 + 50) // 100
+    assert sheet.months == 12
+    validate_sheet(sheet)
+
+
+def test_a_year_with_more_than_twelve_months_over_its_bases_is_refused() -> None:
+    with pytest.raises(DomainError, match="more than 12 months"):
+        transfer_amount(0, [ContributionYear(2023, 7, 500_000), ContributionYear(2023, 6, 550_000)])
