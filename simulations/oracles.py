@@ -235,10 +235,16 @@ def terminal_against_waiting(world: World, workload: Workload) -> list[inv.Viola
     return found
 
 
-def pooled_reference_fen(years: list[tuple[int, int]]) -> int:
-    """The pooled part by hand: 12 % of each year's wage (base × months, in fen), rounded
-    half-up to the fen per year in integers, then summed (国办发〔2009〕66号 第五条)."""
-    return sum((base * months * 12 + 50) // 100 for months, base in years)
+def pooled_reference_fen(years: list[tuple[int, int]],
+                         year_of: list[int] | None = None) -> int:
+    """The pooled part by hand: 12 % of each year's wage (base × months, in fen, summed over a
+    year's lines when it has several bases), rounded half-up to the fen per year in integers,
+    then summed (国办发〔2009〕66号 第五条)."""
+    wages: dict[int, int] = {}
+    for index, (months, base) in enumerate(years):
+        key = year_of[index] if year_of is not None else index
+        wages[key] = wages.get(key, 0) + base * months
+    return sum((wage * 12 + 50) // 100 for wage in wages.values())
 
 
 def money(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
@@ -251,7 +257,8 @@ def money(world: World, workload: Workload, case_id: str) -> list[inv.Violation]
             sheet = event.sheet  # type: ignore[attr-defined]
             amounts = {c.name: c.amount_fen for c in sheet.components}
             if "pooled" in amounts and sheet.years:
-                want = pooled_reference_fen([(y.months, y.monthly_base_fen) for y in sheet.years])
+                want = pooled_reference_fen([(y.months, y.monthly_base_fen) for y in sheet.years],
+                                            [y.year for y in sheet.years])
                 if amounts["pooled"] != want:
                     found.append(inv.Violation(cid, "pooled_reference",
                                                f"{region} issued pooled {amounts['pooled']} fen; "

@@ -18,7 +18,9 @@ The amount rule (the reconciliation rule, reference §2a "Amount to transfer"):
   统筹基金 = 12% × Σ over each year since 1998-01-01 of that year's actual contribution wage base;
   under a year of contributions counts pro rata by months.
 Each year is recorded as (year, months paid, monthly contribution base in fen); that year's
-contribution wage is `monthly_base × months` (which is the pro-rata rule for a partial year).
+contribution wage is `monthly_base × months` (which is the pro-rata rule for a partial year). A
+year with several bases (the usual July adjustment) has one line per base, at most 12 months in
+all; its wage is the sum of its lines.
 Rounding, written down: **each year's pooled part is rounded half-up to the fen, then the years
 are summed** (so the sheet shows per-year figures that add up). An exact half fen cannot in fact
 occur — 12% of an integer number of fen is a multiple of 0.04 fen — so half-up and half-even agree;
@@ -83,8 +85,21 @@ def pooled_part_fen(year: ContributionYear) -> int:
     return int((wage * POOLED_RATE).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def pooled_part_of_year(lines: Sequence[ContributionYear]) -> int:
+    """12% of one year's contribution wage — the sum of base × months over the year's lines
+    (several bases in a year: the July adjustment) — rounded half-up to the fen, once."""
+    for line in lines:
+        check_year(line)
+    wage = Decimal(sum(line.monthly_base_fen * line.months for line in lines))
+    return int((wage * POOLED_RATE).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def transfer_amount(individual_account_fen: int, years: Sequence[ContributionYear]) -> InfoSheet:
-    """The info sheet one origin issues: its individual account plus the pooled part, by year."""
+    """The info sheet one origin issues: its individual account plus the pooled part, by year.
+
+    A year may take several lines, one per contribution base (at most 12 months in all); the
+    pooled part is rounded per year, then the years are summed.
+    """
     if isinstance(individual_account_fen, bool) or not isinstance(individual_account_fen, int) or (
             individual_account_fen < 0):
         raise InvalidValue("the individual account balance is a non-negative number of fen",
@@ -93,9 +108,17 @@ def transfer_amount(individual_account_fen: int, years: Sequence[ContributionYea
     if not ordered:
         raise InvalidValue("a pension transfer needs at least one contribution year",
                            code="invalid_contribution_year")
-    if len({y.year for y in ordered}) != len(ordered):
-        raise InvalidValue("a contribution year is listed twice", code="invalid_contribution_year")
-    pooled = sum(pooled_part_fen(y) for y in ordered)
+    if len(set(ordered)) != len(ordered):
+        raise InvalidValue("a contribution line is listed twice", code="invalid_contribution_year")
+    by_year: dict[int, list[ContributionYear]] = {}
+    for line in ordered:
+        check_year(line)
+        by_year.setdefault(line.year, []).append(line)
+    for year, lines in by_year.items():
+        if sum(line.months for line in lines) > 12:
+            raise InvalidValue(f"{year}: more than 12 months over its contribution bases",
+                               code="invalid_contribution_year")
+    pooled = sum(pooled_part_of_year(lines) for lines in by_year.values())
     return InfoSheet(months=sum(y.months for y in ordered),
                      components=(Component("individual_account", individual_account_fen),
                                  Component("pooled", pooled)),
