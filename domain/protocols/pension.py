@@ -90,8 +90,10 @@ def pooled_part_of_year(lines: Sequence[ContributionYear]) -> int:
     (several bases in a year: the July adjustment) — rounded half-up to the fen, once."""
     for line in lines:
         check_year(line)
-    wage = Decimal(sum(line.monthly_base_fen * line.months for line in lines))
-    return int((wage * POOLED_RATE).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if len(lines) == 1:
+        return pooled_part_fen(lines[0])
+    wage = sum(line.monthly_base_fen * line.months for line in lines)
+    return pooled_part_fen(ContributionYear(lines[0].year, 1, wage))  # the one rounding rule
 
 
 def transfer_amount(individual_account_fen: int, years: Sequence[ContributionYear]) -> InfoSheet:
