@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from regions.core.messages import LinkMessage, WireItem
@@ -118,7 +118,9 @@ def test_any_one_lost_message_under_any_cap_still_completes_every_case(
     # reach protocol questions the new timing exposes — a withdrawal crossing a transfer-out,
     # a declined joint partner — reported to the protocols' owners; the fixed case above judges
     # every oracle.)
-    assert world.lost is not None and world.sent_after_loss >= LATER
+    # A draw whose link carries too few messages after the loss does not test a mid-stream
+    # gap (traces change with the protocols: issue 15's review clock did): skip it, not fail.
+    assume(world.lost is not None and world.sent_after_loss >= LATER)
     assert world.converged(), world.regions[world.lost.destination].region.inbox.lag()
     assert checkers.lost_messages(world) == 0
     found = checkers.check_final(world, workload)
