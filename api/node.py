@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 
 from api.applicant_actions import applicant_actions_router
+from api.consultations import consultations_router
 from api.http import HttpServer, bind, build_app
 from api.rest import rest_router
 from api.staff_api import staff_router
@@ -81,7 +82,7 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
     materials = load_materials(config.materials, catalogue) if config.materials else None
     site = WebContext(config.region, catalogue, materials, status=status)
     routers = (rest_router(site), applicant_actions_router(site), staff_router(site),
-               staff_requests_router(site), supervision_router(site),
+               staff_requests_router(site), consultations_router(site), supervision_router(site),
                web_router(site))
     http = HttpServer(build_app(status, *routers), sock) \
         if sock is not None else None

@@ -153,12 +153,18 @@ STATUTORY: Mapping[Key, Statute] = MappingProxyType(
 #:   days. 国办发〔2019〕51号 requires every 差评 to be verified, rectified and answered but, as far
 #:   as verified here, fixes no national number; local rules vary (四川: 15 WD, 德州: 5 WD, other
 #:   cities 7 days), so this is the longest seen, to be shortened per region.
+#: - "reply_consult" / "reply_complain" / "reply_suggest" (`domain.protocols.consultation`): the
+#:   region answers a 咨询 within 5 working days, a 投诉 or 建议 within 15 — local defaults
+#:   in the spirit of the 12345 hotline practice, not a verified national number.
 DEFAULT_WAITING_LIMITS: Mapping[str, Limit] = MappingProxyType(
     {
         "supplement": Limit(30, "calendar_days"),
         "supplement_requested": Limit(30, "calendar_days"),
         "awaiting_counterpart": Limit(30, "working_days"),
         "follow_up": Limit(15, "working_days"),
+        "reply_consult": Limit(5, "working_days"),
+        "reply_complain": Limit(15, "working_days"),
+        "reply_suggest": Limit(15, "working_days"),
     }
 )
 #: Any other waiting state a protocol names: 30 calendar days, so every waiting state can end.

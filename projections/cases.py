@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,9 @@ class CaseView:
     finished_at: dt.datetime | None = None
     timeline: tuple[Step, ...] = ()
     position: int = 0
+    #: A consultation's texts (`domain.protocols.consultation`): kind, subject, text, about_case,
+    #: reply and replied_at; empty for every other case.
+    consultation: Mapping[str, str] = field(default_factory=dict)
     #: The protocol's own state of this side (not shown; the next event evolves it).
     state: Any = field(default=None, repr=False, compare=False)
 
@@ -136,6 +140,13 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
         changes["follow_up"] = FOLLOW_UP[record.type]
     if view.opened_at is None:
         changes["opened_at"] = event.at
+    if record.type == "ConsultationOpened":
+        changes.update(item_id=payload.get("kind", ""), mode="consultation", submitted_at=event.at,
+                       consultation={k: str(payload.get(k, "")) for k in
+                                     ("kind", "subject", "text", "about_case")})
+    elif record.type == "ConsultationReplied":
+        changes["consultation"] = {**view.consultation, "reply": str(payload.get("reply", "")),
+                                   "replied_at": event.at.isoformat(), "replied_by": _actor(event)}
     if record.type == "ApplicationSubmitted":
         changes.update(item_id=payload.get("item_id", ""), mode=payload.get("mode", ""),
                        applicant_masked=payload.get("applicant_masked", ""),

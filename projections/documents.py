@@ -40,6 +40,7 @@ def to_document(view: CaseView) -> dict[str, Any]:
             "amount_credited", "amount_differed", "follow_up", "position")}
     doc.update({name: list(getattr(view, name)) for name in TUPLES})
     doc.update({name: iso(getattr(view, name)) for name in TIMES})
+    doc["consultation"] = dict(view.consultation)
     doc["deadlines"] = [[d.step, iso(d.due_at), d.basis, d.provisional] for d in view.deadlines]
     doc["milestones"] = [[name, iso(at)] for name, at in view.milestones]
     doc["timeline"] = [[iso(s.at), s.region, s.actor, s.type, s.text, s.received_from]

@@ -37,9 +37,13 @@ STATUS = {
     "needs_attention": "需要工作人员处理",
     "moved_out": "已迁出",
     "settled": "已落户",
+    "open": "待答复",
+    "replied": "已答复",
 }
 
 EVENTS = {
+    "ConsultationOpened": "提交咨询、投诉或建议",
+    "ConsultationReplied": "答复",
     "ApplicationSubmitted": "提交申请",
     "IntakeAccepted": "受理申请",
     "IntakeRejected": "不予受理",

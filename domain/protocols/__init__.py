@@ -56,6 +56,17 @@ def _load() -> dict[str, ProtocolSpec]:
 
 PROTOCOLS: dict[str, ProtocolSpec] = _load()
 
+
+def _services() -> dict[str, ProtocolSpec]:
+    from domain.protocols import consultation
+
+    return {consultation.PROCESS: spec_of(consultation.PROCESS, consultation)}
+
+
+#: Case types a node runs beside the catalogue's processes: not 政务服务事项 (no item, mode or
+#: counterpart), so not in `PROTOCOLS` — the applicant's 咨询/投诉/建议 (`consultation`).
+SERVICE_PROTOCOLS: dict[str, ProtocolSpec] = _services()
+
 #: The status a side reports while a person is needed (an overlay on its phase, not a phase).
 NEEDS_ATTENTION = "needs_attention"
 

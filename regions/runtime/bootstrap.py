@@ -20,7 +20,7 @@ import domain.registers as registers
 from domain.calendar import WorkingCalendar, parse_holiday_file
 from domain.kernel import Clock
 from domain.limits import RegionLimits, Rules
-from domain.protocols import PROTOCOLS, ProtocolSpec
+from domain.protocols import PROTOCOLS, SERVICE_PROTOCOLS, ProtocolSpec
 from regions.adapters.blobs.base import BlobStore, MemoryBlobStore
 from regions.core.config import RegionConfig
 from regions.core.inbox import Inbox
@@ -79,7 +79,7 @@ def build_region(
     rules: Rules | None = None, protocols: Mapping[str, ProtocolSpec] | None = None,
 ) -> Region:
     rules = rules or default_rules(config)
-    specs = dict(PROTOCOLS if protocols is None else protocols)
+    specs = dict({**PROTOCOLS, **SERVICE_PROTOCOLS} if protocols is None else protocols)
     bindings = {p: ProtocolBinding(s.decider(rules), s.register_effects) for p, s in specs.items()}
     app = store.open(config.region)
     known = set(config.peers) - {config.region}
