@@ -61,6 +61,13 @@ class Reply(BaseModel):
     reply: str = Field(min_length=1, max_length=2000)
 
 
+ROW = {"number": NUMBER_EXAMPLE, "kind": "complain", "kind_text": "投诉",
+       "subject": "转移办理太慢", "text": "一个月仍未办结", "about_case": "", "status": "open",
+       "status_text": "待答复", "opened_at": "2026-12-05T02:00:00+00:00",
+       "reply_due": "2026-12-25T16:00:00+00:00", "overdue": False, "reply": "",
+       "replied_at": None}
+
+
 def described(view: Any) -> dict[str, Any]:
     """A consultation as its asker and the staff see it (no personal data is recorded)."""
     texts = dict(view.consultation)
@@ -158,7 +165,8 @@ def consultations_router(context: Any) -> APIRouter:
         return who
 
     @router.get("/staff/consultations", tags=["staff"],
-                summary="The consultations waiting for a reply, the most urgent first")
+                summary="The consultations waiting for a reply, the most urgent first",
+                responses={200: {"content": {"application/json": {"example": [ROW]}}}})
     async def queue(who: Annotated[Grant, Depends(staff)],
                     include_replied: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:
         found = await asyncio.to_thread(all_consultations)
@@ -166,7 +174,10 @@ def consultations_router(context: Any) -> APIRouter:
         return sorted(rows, key=lambda r: (r["reply_due"] or "9999", r["number"]))
 
     @router.post("/staff/consultations/{number}/reply", tags=["staff"],
-                 summary="Answer a consultation, complaint or suggestion")
+                 summary="Answer a consultation, complaint or suggestion",
+                 responses={200: {"content": {"application/json": {"example": {
+                     "number": NUMBER_EXAMPLE, "status": "replied"}}}},
+                     409: {"description": "already answered"}})
     async def reply(number: str, body: Reply,
                     key: Annotated[str, Header(alias="Idempotency-Key", min_length=8,
                                                max_length=80)],
@@ -191,7 +202,10 @@ def consultations_router(context: Any) -> APIRouter:
         return who
 
     @router.get("/supervision/complaints", tags=["supervisors"],
-                summary="Complaints with their reply deadlines; the overdue ones flagged")
+                summary="Complaints with their reply deadlines; the overdue ones flagged",
+                responses={200: {"content": {"application/json": {"example": {
+                    "total": 1, "open": 1, "overdue": 0, "replied_late": 0,
+                    "complaints": [ROW]}}}}})
     async def complaints(who: Annotated[Grant, Depends(supervisor)],
                          state: Annotated[Literal["all", "open", "overdue"], Query()] = "all",
                          ) -> dict[str, Any]:
