@@ -131,7 +131,7 @@ def applicant_actions_router(context: Any) -> APIRouter:
 
     @router.post("/cases/{case_number}/rating", summary="Rate (好差评) a region that handled the case",
                  responses={200: {"content": {"application/json": {"example": {
-                     "case_number": "150600-20261205-00000000000000000000000000000001",
+                     "case_number": "150600-20261205-0000000001",
                      "status": "completed"}}}},
                      409: {"description": "not finished, already rated, or not here"}})
     async def rate(case_number: str, body: Rating, request: Request,
@@ -148,7 +148,7 @@ def applicant_actions_router(context: Any) -> APIRouter:
     @router.post("/cases/{case_number}/supplement",
                  summary="Supplement (补正): upload the documents the region asked for",
                  responses={200: {"content": {"application/json": {"example": {
-                     "case_number": "150600-20261205-00000000000000000000000000000001",
+                     "case_number": "150600-20261205-0000000001",
                      "status": "submitted", "documents": [{"doc_id": "doc-3f2a…",
                                                            "sha256": "3f2a…", "kind": "id_card"}]}}}},
                      409: {"description": "no supplement is asked for, or not here"},

@@ -37,7 +37,7 @@ from domain.protocols.consultation import KIND_NAMES, PROCESS, Consult, ReplyCon
 from domain.values import CaseNumber, RegionCode
 from regions.core.commands import CommandRequest
 
-NUMBER_EXAMPLE = "150600-20261205-00000000000000000000000000000001"
+NUMBER_EXAMPLE = "150600-20261205-0000000001"
 
 
 class Consultation(BaseModel):

@@ -66,7 +66,7 @@ def staff_requests_router(context: Any) -> APIRouter:
     @router.post("/cases/{case_number}/request-supplement",
                  summary="补正: ask the applicant for the missing materials, all at once",
                  responses={200: {"content": {"application/json": {"example": {
-                     "case_number": "150600-20261205-00000000000000000000000000000001",
+                     "case_number": "150600-20261205-0000000001",
                      "status": "supplement_requested"}}}}})
     async def request_supplement(case_number: str, body: SupplementRequest, key: Key,
                                  who: Annotated[Grant, Depends(decider)]) -> dict[str, Any]:
