@@ -24,7 +24,6 @@ from api.consultations import consultations_router
 from api.http import HttpServer, bind, build_app
 from api.rest import rest_router
 from api.staff_api import staff_router
-from api.staff_applicant_requests import staff_requests_router
 from api.supervision_api import supervision_router
 from api.web import WebContext, web_router
 from domain.catalogue import load_catalogue
@@ -82,7 +81,7 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
     materials = load_materials(config.materials, catalogue) if config.materials else None
     site = WebContext(config.region, catalogue, materials, status=status)
     routers = (rest_router(site), applicant_actions_router(site), staff_router(site),
-               staff_requests_router(site), consultations_router(site), supervision_router(site),
+               consultations_router(site), supervision_router(site),
                web_router(site))
     http = HttpServer(build_app(status, *routers), sock) \
         if sock is not None else None

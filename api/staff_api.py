@@ -16,8 +16,6 @@ Who may do what (the authorisation matrix `tests/integration/test_staff_api.py` 
          (proxy mode, `api.staff_window`: its own table)
     POST /staff/materials, GET /staff/cases/{number}/materials[/{doc_id}], GET /staff/audit
          (documents and the audit log of unmasked reads, `api.staff_records`: its own table)
-    POST /staff/cases/{number}/request-supplement (`api.staff_applicant_requests`)
-                                       ✓        ✓            403            403
     GET  /staff/consultations, POST …/reply, GET /supervision/complaints: `api.consultations`
     no token or an unknown, expired or revoked one: 401
 

@@ -13,12 +13,11 @@ from fastapi.testclient import TestClient
 from api import problems
 from api.applicant_actions import applicant_actions_router
 from api.consultations import consultations_router
-from api.staff_applicant_requests import staff_requests_router
 from api.web import WebContext
 
 N = "150600-20261205-0000000001"
 WRITES = [f"/api/v1/cases/{N}/rating", f"/api/v1/cases/{N}/supplement", "/api/v1/consultations",
-          f"/api/v1/staff/cases/{N}/request-supplement", f"/api/v1/staff/consultations/{N}/reply"]
+          f"/api/v1/staff/consultations/{N}/reply"]
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +25,7 @@ def client() -> TestClient:
     app = FastAPI(openapi_url="/openapi.json")
     problems.install(app)
     context = WebContext("150600")
-    for router in (applicant_actions_router, consultations_router, staff_requests_router):
+    for router in (applicant_actions_router, consultations_router):
         app.include_router(router(context))
     return TestClient(app, raise_server_exceptions=False)
 
@@ -70,7 +69,6 @@ def test_openapi_lists_every_new_operation_with_an_example(client: TestClient) -
             ("POST", "/api/v1/consultations"), ("GET", "/api/v1/consultations/{number}"),
             ("GET", "/api/v1/staff/consultations"),
             ("POST", "/api/v1/staff/consultations/{number}/reply"),
-            ("POST", "/api/v1/staff/cases/{case_number}/request-supplement"),
             ("GET", "/api/v1/supervision/complaints")} <= operations
     for path, item in spec["paths"].items():
         for method, operation in item.items():
