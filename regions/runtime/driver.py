@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from projections.records import SideEvent
 from regions.core.inbox import Incoming
-from regions.core.messages import LinkMessage, WireItem
+from regions.core.messages import LinkMessage, ResendRequest, WireItem
 from regions.core.ports import Broker, BrokerError, Delivery, PublishError
 from regions.core.tailer import Tailer
 from regions.runtime import crashpoints
@@ -177,6 +177,14 @@ class NodeDriver:
             raise next(iter(failed.values()))[1]
         return failed
 
+    async def publish_resent(self, items: list[WireItem], request: ResendRequest) -> None:
+        """A re-send under fresh msg ids (`link.resent`); failing, the receiver asks again."""
+        try:
+            await self.broker.publish_many([link.resent(link.encode(i), request) for i in items])
+        except BrokerError as exc:
+            self.counters["link_publish_failures"] += 1
+            log.info("re-send to %s failed (%s); it will ask again", request.destination, exc)
+
     async def publish_relayed(self, items: list[WireItem]) -> None:
         """The relay's sink: a destination that failed falls behind, to be caught up later."""
         for destination, (first, _) in (await self.publish_links(items)).items():
@@ -260,7 +268,7 @@ class NodeDriver:
         for request in result.resends_asked_of_us:
             items = await self.db(self.region.relay.resend, request.destination,
                                   request.from_seq, request.to_seq)
-            await self.publish(list(items))
+            await self.publish_resent(items, request)
         for listener in self.on_batch:
             listener(self.region.code, result.applied)
 

@@ -41,6 +41,17 @@ def event_message(*, dest: str, origin: str, event_id: str | UUID, data: bytes,
                     {**(headers or {}), MSG_ID_HEADER: subjects.msg_id(event_id, dest)})
 
 
+def resent(out: Outgoing, request: ResendRequest) -> Outgoing:
+    """`out` as a re-send answering `request`: its own `Nats-Msg-Id`. Why: the receiver may have
+    acknowledged and dropped the original (beyond its hold window, `regions.core.inbox`), and
+    under the original id JetStream would discard the re-send as a duplicate for the whole
+    dedup window — the link would wait for a message that never comes. The receiver recognises
+    a repeat by its link sequence, not by the broker's dedup."""
+    original = out.headers.get(MSG_ID_HEADER, "")
+    tag = f"{request.from_seq}-{request.to_seq}.{request.at.timestamp():.6f}"
+    return Outgoing(out.subject, out.data, {**out.headers, MSG_ID_HEADER: f"{original}~r{tag}"})
+
+
 def decode(data: bytes, headers: dict[str, str] | None = None) -> WireItem:
     """A delivery's bytes as the link item they carry; `DecodeError` with the reason if not."""
     try:
