@@ -131,7 +131,7 @@ async def _flood(url: str) -> tuple[int, dict[str, int]]:
     for code, peer in ((A, B), (B, A)):
         config = RegionConfig(region=code, peers=(peer,), broker="nats", nats_url=url,
                               heartbeat_seconds=0.5, gap_bound_seconds=2)
-        broker = await NatsBroker.connect(url, name=f"tongban-test-{code}",
+        broker = await NatsBroker.connect(url, name=f"toy-flood-{code}",  # toy messages: not the contract
                                           inbox_prefix=subjects.inbox_prefix(code))
         region = build_region(config, clock=lambda: dt.datetime.now(dt.UTC), ids=uuid.uuid4,
                               broker=broker, store=store, protocols={"toy": spec_of("toy", toy)})
