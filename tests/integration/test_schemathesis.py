@@ -15,8 +15,9 @@ import pytest
 from tests.browser.site import ROOT, quick_start
 from tests.integration.test_staff_api import issue
 
-#: Examples per operation and phase: 350 gives ~5,000 requests (3,824 at 250 on 2026-12-05).
-EXAMPLES = int(os.environ.get("TONGBAN_SCHEMATHESIS_EXAMPLES", "350"))
+#: Examples per operation and phase: 80 gives 5,477 test cases in 277 s with every operation of
+#: 2026-12-05 evening (350 ran past the 900 s limit once the applicant and staff operations grew).
+EXAMPLES = int(os.environ.get("TONGBAN_SCHEMATHESIS_EXAMPLES", "80"))
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance," \
          "response_schema_conformance"
 
