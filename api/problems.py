@@ -25,6 +25,12 @@ class Problem(Exception):
             status, title, detail, code, field)
 
 
+def invalid_field(exc: Exception, field: str) -> Problem:
+    """The one answer for a value the domain refuses while a command is being built."""
+    return Problem(422, "Invalid field", "字段不正确：" + str(exc), code="invalid_value",
+                   field=field)
+
+
 def problem(status: int, title: str, detail: str, code: str, field: str = "",
             **extra: object) -> JSONResponse:
     body: dict[str, object] = {"type": f"https://tongban.example/problems/{code}",

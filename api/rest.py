@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from api import applicants
-from api.problems import RESPONSES, Problem
+from api.problems import RESPONSES, Problem, invalid_field
 from domain.catalogue.materials import materials_guide
 from domain.kernel import InvalidValue, UnknownItem
 from domain.values import CaseNumber
@@ -108,8 +108,7 @@ def rest_router(context: Any) -> APIRouter:
                 applicant_id=body.applicant_id, origin=body.origin,
                 register_key=context.register_key, request_id=f"api:{idempotency_key}")
         except InvalidValue as exc:
-            raise Problem(422, "Invalid field", "字段不正确：" + str(exc), code="invalid_value",
-                          field=exc.field or "applicant_id") from None
+            raise invalid_field(exc, exc.field or "applicant_id") from None
         result = applied.result
         if not result.ok:
             assert result.error is not None

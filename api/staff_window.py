@@ -33,9 +33,9 @@ from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import applicants
-from api.problems import Problem
+from api.problems import Problem, invalid_field
 from api.staff import Grant
-from api.staff_casework import Run
+from api.staff_casework import Run, built
 from domain.calendar import china_date
 from domain.kernel import Actor, Command, InvalidValue, UnknownItem
 from domain.protocols.application_events import (
@@ -171,8 +171,7 @@ def window_routes(context: Any, router: APIRouter, grant: Callable[..., Grant], 
         try:
             CitizenId.parse(body.applicant_id)
         except InvalidValue as exc:
-            raise Problem(422, "Invalid field", "字段不正确：" + str(exc), code="invalid_value",
-                          field="applicant_id") from None
+            raise invalid_field(exc, "applicant_id") from None
         materials = []
         for n, scanned in enumerate(body.materials):
             try:
@@ -194,8 +193,7 @@ def window_routes(context: Any, router: APIRouter, grant: Callable[..., Grant], 
                              materials=tuple(materials),
                              details=ApplicationDetails(body.handling_region))
         except InvalidValue as exc:
-            raise Problem(422, "Invalid field", "字段不正确：" + str(exc), code="invalid_value",
-                          field=_body_field(exc.field or "handling_region")) from None
+            raise invalid_field(exc, _body_field(exc.field or "handling_region")) from None
         request = CommandRequest(command_id=f"staff:{who.staff_id}:{key}",
                                  principal=f"staff:{who.staff_id}", command=command,
                                  case_number=str(number), process=item.process,
@@ -213,12 +211,7 @@ def window_routes(context: Any, router: APIRouter, grant: Callable[..., Grant], 
 
     async def send(who: Grant, number: str, make: Callable[[Actor], Command],
                    key: str) -> dict[str, Any]:
-        try:
-            command = make(actor(who))
-        except InvalidValue as exc:
-            raise Problem(422, "Invalid field", "字段不正确：" + str(exc), code="invalid_value",
-                          field=exc.field or "body") from None
-        return await run(who, number, command, key)
+        return await run(who, number, built(make, actor(who)), key)
 
     @router.post("/cases/{case_number}/forward",
                  summary="收件地: 形式审查 and identity check done — forward to the handling "
