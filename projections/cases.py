@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.deadlines import DeadlineCleared, DeadlineMissed, DeadlinePaused, DeadlineSet
 from domain.kernel import Decider, Event, Receipt
+from domain.protocols.consultation import PROCESS as CONSULTATION
 from projections.milestones import MILESTONES, reached
 from projections.records import SideEvent
 from projections.wording import event_text, next_action, status_text
@@ -100,6 +101,13 @@ class CaseView:
 
 
 FOLLOW_UP = {"FollowUpOpened": "open", "FollowUpOverdue": "overdue", "FollowUpClosed": "closed"}
+
+
+def ordinary(views: Iterable[CaseView]) -> Iterator[CaseView]:
+    """The cases a region handles, without the consultations (咨询/投诉/建议): those are answered,
+    not handled, and have their own figures (the supervisors' complaints view), so counting them
+    as cases received, finished or overdue would misstate the handling figures."""
+    return (v for v in views if v.process != CONSULTATION)
 
 
 def _actor(event: Event) -> str:

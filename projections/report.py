@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkingCalendar
 from domain.kernel import InvalidValue
-from projections.cases import CaseView
+from projections.cases import CaseView, ordinary
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 COLUMNS = ("item", "mode", "role", "received", "completed", "finished", "on_time",
@@ -95,7 +95,7 @@ def _p90(values: list[float]) -> float:
 def quarterly(cases: Iterable[CaseView], start: dt.datetime, end: dt.datetime,
               calendar: WorkingCalendar | None = None) -> list[Row]:
     groups: dict[tuple[str, str, str], list[CaseView]] = {}
-    for view in cases:
+    for view in ordinary(cases):  # consultations are answered, not handled
         if _within(view.opened_at, start, end) or _within(view.finished_at, start, end):
             key = (view.item_id or view.process, view.mode or "-", view.role)
             groups.setdefault(key, []).append(view)

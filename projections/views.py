@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.kernel import Decider
-from projections.cases import CaseView, apply
+from projections.cases import CaseView, apply, ordinary
 from projections.joint import Agreement, agreement
 from projections.reconciliation import Reconciliation, reconcile
 from projections.records import SideEvent
@@ -138,7 +138,7 @@ def queue_of(views: Iterable[CaseView], *, include_done: bool = False) -> list[Q
 def monthly_on_time(views: Iterable[CaseView]) -> list[tuple[str, float]]:
     """On-time rate of the cases finished in each month (Asia/Shanghai), oldest first."""
     months: dict[str, list[bool]] = {}
-    for v in views:
+    for v in ordinary(views):
         if v.terminal and v.finished_at is not None:
             month = v.finished_at.astimezone(SHANGHAI).strftime("%Y-%m")
             months.setdefault(month, []).append(not v.overdue)
@@ -146,7 +146,8 @@ def monthly_on_time(views: Iterable[CaseView]) -> list[tuple[str, float]]:
 
 
 def supervise(chosen: Iterable[CaseView]) -> Supervision:
-    views = list(chosen)
+    """The handling figures of the cases chosen (consultations left out: `cases.ordinary`)."""
+    views = list(ordinary(chosen))
     finished = [v for v in views if v.terminal and v.submitted_at and v.finished_at]
     days = sorted((v.finished_at - v.submitted_at).total_seconds() / 86400  # type: ignore[operator]
                   for v in finished)
