@@ -286,6 +286,8 @@ class HandlingNoticeReceived(Receipt):
     channel: str = ""
     tracking_no: str = ""
     result: tuple[MaterialRef, ...] = ()
+    #: The handler's note to the applicant with a 补正 request (一次性告知), shown at the window.
+    note: str = ""
 
 
 # =========================================================================== commands

@@ -152,7 +152,8 @@ class ReceivingSide(ApplicationBase):
             reason=getattr(event, "reason", ""),
             missing_kinds=getattr(event, "missing_kinds", ()),
             due_at=getattr(event, "due_at", None), channel=getattr(event, "channel", ""),
-            tracking_no=getattr(event, "tracking_no", ""), result=getattr(event, "result", ()))
+            tracking_no=getattr(event, "tracking_no", ""), result=getattr(event, "result", ()),
+            note=getattr(event, "note", ""))
         target = NOTICE_PHASE[notice]
         if getattr(event, "to_applicant", False):
             # Posted straight to the applicant: nothing left for the window to deliver.
