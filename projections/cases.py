@@ -66,6 +66,8 @@ class CaseView:
     holder: str = ""
     next_action: str = ""
     supplement: tuple[str, ...] = ()
+    #: The note that came with the 补正 request (what the clerk or the handler told the applicant).
+    supplement_note: str = ""
     deadlines: tuple[Deadline, ...] = ()
     overdue: tuple[str, ...] = ()
     peers: tuple[str, ...] = ()
@@ -169,10 +171,13 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
         overdue.discard(event.step)
     elif isinstance(event, DeadlineMissed):
         overdue.add(event.step)
-    if record.type == "SupplementRequested":
+    asked_by_handler = (record.type == "HandlingNoticeReceived" and not payload.get("stale")
+                        and payload.get("notice") == "HandlingSupplementRequested")
+    if record.type == "SupplementRequested" or asked_by_handler:
         changes["supplement"] = tuple(payload.get("missing_kinds", ()))
+        changes["supplement_note"] = str(payload.get("note", ""))
     elif record.type in ("SupplementProvided", "ApplicationWithdrawn"):
-        changes["supplement"] = ()
+        changes["supplement"], changes["supplement_note"] = (), ""
     if summary.terminal:
         deadlines.clear()
         changes["finished_at"] = view.finished_at or event.at
