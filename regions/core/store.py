@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, Recording
 from eventsourcing.utils import register_topic
 
 NS = uuid5(NAMESPACE_URL, "https://tongban.example/ns")
@@ -301,6 +301,32 @@ class EventStore(Application[UUID]):
         if self._given_recorder is not None:
             return self._given_recorder
         return super().construct_recorder()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's `save`, step for step, collecting an aggregate's events without the
+        library's two runtime-checkable Protocol `isinstance` tests per object (on Python 3.11
+        each walks the protocol's attributes: ~30-90 µs an aggregate, a dozen aggregates a
+        case); anything but an `Aggregate` is collected the library's way."""
+        processing_event = _AggregatesCollected()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, kept as it calls it
+        return recordings
+
+
+class _AggregatesCollected(ProcessingEvent[UUID]):
+    """`ProcessingEvent.collect_events` with an `Aggregate` recognised by its class."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
 
 
 #: The names the persisted classes had before `regions/` was layered. Stores written then name
