@@ -13,6 +13,14 @@ window, and after it a back-end sees a repeat, which at-least-once allows and th
 (`SideEvent.position`, strictly increasing) lets it recognise.
 
 Register streams (the per-person registers) are not case events and are skipped.
+
+Why the tailers of one store share their reads (`SideReads`): a node runs several of them over
+the same records — the feed, the case views, the notices — each decoding every record it
+reads (JSON, the library's event object) on the one database thread. A stored record never
+changes, so the `SideEvent` made of the record at a position is the same for all of them: the
+first reader decodes it, the others take it from a bounded memo (the most recent
+`READS_REMEMBERED` positions, where tailers a commit or two apart meet). The side keys (a
+stream's case, number and process, from its first event) are shared the same way.
 """
 
 from __future__ import annotations
@@ -35,8 +43,40 @@ OPENED_TOPIC = get_topic(Stream.Opened)
 RECORDED_TOPIC = get_topic(Stream.Recorded)
 #: Streams whose key is remembered; a miss costs one read of the stream's first event.
 KEY_CACHE_SIZE = 10_000
+#: Positions whose `SideEvent` (or None: not a case event) the store's tailers share.
+READS_REMEMBERED = 4_096
 #: The back-end feed's cursor name (`CursorRecord.id_for`).
 FEED_CURSOR: Final = "feed"
+
+
+class SideReads:
+    """What the side-event tailers of one store have read: each position's `SideEvent` (None
+    for a record that is not a case event), and each stream's key (None: a register entry)."""
+
+    def __init__(self) -> None:
+        self.items: OrderedDict[int, SideEvent | None] = OrderedDict()
+        self.keys: OrderedDict[UUID, dict[str, Any] | None] = OrderedDict()
+
+    def remember(self, position: int, item: SideEvent | None) -> None:
+        self.items[position] = item
+        if len(self.items) > READS_REMEMBERED:
+            self.items.popitem(last=False)
+
+    def remember_key(self, stream_id: UUID, key: dict[str, Any] | None) -> None:
+        self.keys[stream_id] = key
+        self.keys.move_to_end(stream_id)
+        if len(self.keys) > KEY_CACHE_SIZE:
+            self.keys.popitem(last=False)
+
+
+def side_reads_of(app: EventStore) -> SideReads:
+    """The store's shared reads (made on first use; they go with the application object, so a
+    restarted node starts afresh)."""
+    found = getattr(app, "side_reads", None)
+    if not isinstance(found, SideReads):
+        found = SideReads()
+        app.side_reads = found  # type: ignore[attr-defined]
+    return found
 
 
 class SideEventTailer(Tailer[SideEvent]):
@@ -47,47 +87,53 @@ class SideEventTailer(Tailer[SideEvent]):
         super().__init__(app, cursor or RecordCursor(app, FEED_CURSOR, region),
                          batch_size=batch_size)
         self.region = region
-        self._keys: OrderedDict[UUID, dict[str, Any] | None] = OrderedDict()
+        self._reads = side_reads_of(app)
 
     def forget(self) -> None:
         super().forget()
-        self._keys.clear()
+        self._reads.keys.clear()
 
     def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[SideEvent]:
         items: list[SideEvent] = []
+        known = self._reads.items
         for notification in notifications:
-            event = decode(self.app, notification)
-            if not isinstance(event, (Stream.Opened, Stream.Recorded)):
-                continue  # unreadable: set aside (regions.core.unreadable), the others go on
-            if isinstance(event, Stream.Opened):
-                key = event.key if event.kind == "side" else None
-                self._remember(event.originator_id, key)
+            position = notification.id
+            if position in known:
+                item = known[position]
             else:
-                key = self._key_of(event.originator_id)
-            if key is None:
-                continue  # a register entry
-            items.append(SideEvent(
-                position=notification.id, region=self.region, case_id=key["case_id"],
-                case_number=key["case_number"], process=key["process"],
-                side_id=str(event.originator_id), version=event.originator_version,
-                type=event.type, schema_version=event.schema_version, payload=event.payload))
+                item = self._read_one(notification)
+                self._reads.remember(position, item)
+            if item is not None:
+                items.append(item)
         return items
 
+    def _read_one(self, notification: Notification) -> SideEvent | None:
+        event = decode(self.app, notification)
+        if not isinstance(event, (Stream.Opened, Stream.Recorded)):
+            return None  # unreadable: set aside (regions.core.unreadable), the others go on
+        if isinstance(event, Stream.Opened):
+            key = event.key if event.kind == "side" else None
+            self._reads.remember_key(event.originator_id, key)
+        else:
+            key = self._key_of(event.originator_id)
+        if key is None:
+            return None  # a register entry
+        return SideEvent(
+            position=notification.id, region=self.region, case_id=key["case_id"],
+            case_number=key["case_number"], process=key["process"],
+            side_id=str(event.originator_id), version=event.originator_version,
+            type=event.type, schema_version=event.schema_version, payload=event.payload)
+
     def _key_of(self, stream_id: UUID) -> dict[str, Any] | None:
-        if stream_id in self._keys:
-            self._keys.move_to_end(stream_id)
-            return self._keys[stream_id]
+        keys = self._reads.keys
+        if stream_id in keys:
+            keys.move_to_end(stream_id)
+            return keys[stream_id]
         first = self.app.recorder.select_events(stream_id, lte=1)
         key = None
         if first:
             opened = decode(self.app, first[0])
             if isinstance(opened, Stream.Opened) and opened.kind == "side":
                 key = opened.key
-        self._remember(stream_id, key)
+        self._reads.remember_key(stream_id, key)
         return key
-
-    def _remember(self, stream_id: UUID, key: dict[str, Any] | None) -> None:
-        self._keys[stream_id] = key
-        self._keys.move_to_end(stream_id)
-        if len(self._keys) > KEY_CACHE_SIZE:
-            self._keys.popitem(last=False)

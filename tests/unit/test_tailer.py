@@ -14,7 +14,7 @@ from projections.records import SideEvent
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.side_events import SideEventTailer
 from regions.core.store import EventStore, Stream
-from regions.core.tailer import RecordCursor, TrackingCursor
+from regions.core.tailer import MemoryCursor, RecordCursor, TrackingCursor
 
 REGION = "150600"
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -110,3 +110,27 @@ def test_a_projection_keeps_its_position_as_a_tracking_row_written_with_its_rows
     assert view.max_tracking_id("case_counts") == tailer.position > first
     resumed = SideEventTailer(REGION, app, cursor=TrackingCursor(view, "case_counts"))
     assert resumed.position == tailer.position
+
+
+def test_the_tailers_of_one_store_decode_each_record_once_and_read_the_same_events(
+        app: EventStore) -> None:
+    sides = open_sides(app, 3)
+    sides[0].record("Ponged", 1, {"n": 10}, T0)
+    app.save(sides[0])
+    decoded: list[int] = []
+    to_domain_event = app.mapper.to_domain_event
+
+    def counted(record: object) -> object:
+        decoded.append(getattr(record, "id", 0))
+        return to_domain_event(record)  # type: ignore[arg-type]
+
+    app.mapper.to_domain_event = counted  # type: ignore[method-assign]
+    feed = SideEventTailer(REGION, app)
+    views = SideEventTailer(REGION, app, batch_size=2, cursor=MemoryCursor())
+    seen_by_feed: list[SideEvent] = []
+    seen_by_views: list[SideEvent] = []
+    feed.pump(seen_by_feed.extend, T0)
+    while views.pump(seen_by_views.extend, T0):
+        pass
+    assert seen_by_views == seen_by_feed and len(seen_by_feed) == 4
+    assert sorted(decoded) == [1, 2, 3, 4]
