@@ -124,7 +124,7 @@ def test_the_tailers_of_one_store_decode_each_record_once_and_read_the_same_even
         decoded.append(getattr(record, "id", 0))
         return to_domain_event(record)  # type: ignore[arg-type]
 
-    app.mapper.to_domain_event = counted  # type: ignore[method-assign]
+    app.mapper.to_domain_event = counted  # type: ignore[method-assign,assignment]
     feed = SideEventTailer(REGION, app)
     views = SideEventTailer(REGION, app, batch_size=2, cursor=MemoryCursor())
     seen_by_feed: list[SideEvent] = []
