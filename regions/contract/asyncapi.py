@@ -139,10 +139,12 @@ receipts of counterpart events, deadlines — in commit order, one message per s
 (`FeedEvent`: a JSON array of CloudEvents, one side's consecutive versions), each event's
 `feedseq` increasing with commit order (with gaps: it is a store position). A lost message
 shows as a gap in `originatorversion` per `originatorid` (a case side's versions are 1, 2, 3 …
-and every one is on the feed). Register entries are not on the feed. Each back-end reads with its own durable consumer
-(explicit acks, from the start; created by the operator, `tongban nats provision --backend
-NAME`), so a restart resumes where it stopped; delivery is at-least-once, so a back-end acts
-idempotently (deterministic `command_id`s).
+and every one is on the feed), a lost last message of a side as the case query's `version` above
+the last one handled (`feedseq` is not gap-free and cannot show a loss). Register entries are
+not on the feed. Each back-end reads with its own durable consumer (explicit acks, from the
+start; created by the operator, `tongban nats provision --backend NAME`), so a restart resumes
+where it stopped; delivery is at-least-once, so a back-end acts idempotently (deterministic
+`command_id`s).
 
 Streams keep messages for 70 days (the longest a protocol waits for a counterpart, 30 working
 days, spans at most 63 calendar days) and refuse publishes when full rather than dropping
@@ -326,10 +328,12 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                 "action": "receive",
                 "channel": {"$ref": f"#/channels/{FEED_CHANNEL}"},
                 "summary": "A back-end handles the events of each message in order and acks "
-                           "the message after handling them all. It remembers, per originatorid, the last "
-                           "originatorversion handled: a higher one than the next is a loss "
-                           "(or a redelivery still to come after ack_wait), a lower one a "
-                           "repeat to ack and skip.",
+                           "the message after handling them all. feedseq is not gap-free; "
+                           "loss is detected by originatorversion: the back-end remembers, per "
+                           "originatorid, the last originatorversion handled: a higher one "
+                           "than the next is a loss (or a redelivery still to come after "
+                           "ack_wait), a lower one a repeat to ack and skip; a lost last "
+                           "message shows as the case query's version above the last handled.",
                 "messages": feed_ref,
                 "x-jetstream": {
                     "durable": "one per back-end, named by it (e.g. pension), created by the "

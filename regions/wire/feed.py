@@ -88,9 +88,12 @@ MAX_BATCH: Final = 100
 #: no gap.
 ORIGINATOR_VERSION: Final = (
     "the event's version in its side (originatorid): 1, 2, 3 … with no gap, every version on the "
-    "feed. A back-end detects a lost message per originatorid: a version above the last it "
-    "handled + 1 means the ones between are missing (or still to be redelivered after ack_wait); "
-    "a version at or below it is a repeat")
+    "feed. This, not feedseq, is how a back-end detects a lost feed message: per originatorid, a "
+    "version above the last it handled + 1 means the ones between are missing (or still to be "
+    "redelivered after ack_wait); a version at or below it is a repeat. A side's last (or only) "
+    "message has no successor to show its loss: the case query's `version` (the side's last "
+    "originatorversion) above the last one handled, once the feed is drained and ack_wait has "
+    "passed, means it was lost; the query's answer is the side's state to act on")
 FEEDSEQ: Final = (
     "the event's position in the region's store: strictly increasing in commit order, with gaps "
     "(positions of records that are not on the feed, such as register entries and the node's "

@@ -154,6 +154,8 @@ class PensionBackend:
         self.seen: list[tuple[str, str]] = []  # (case id, event type) from the feed
         self.statuses: dict[str, str] = {}  # case id -> last Outcome.status replied
         self.handled: dict[str, int] = {}  # originatorid -> last originatorversion handled
+        self.sides: dict[tuple[str, str], str] = {}  # (case id, region) -> originatorid
+        self.gaps: list[tuple[str, range]] = []  # (originatorid, the versions never delivered)
         self.snapshots: dict[str, dict[str, Any]] = {}  # case id -> a CaseState queried
         self._nc: Client | None = None
         self._sub: JetStreamContext.PullSubscription | None = None
@@ -231,13 +233,24 @@ class PensionBackend:
             self.contract.check_feed_message(events, msg.headers or {})
             for event in events:  # one side's consecutive versions
                 side, version = str(event["originatorid"]), int(event["originatorversion"])
+                self.sides[(str(event["caseid"]), str(event["region"]))] = side
                 if version <= self.handled.get(side, 0):
                     continue  # a repeat (at-least-once)
-                assert version == self.handled.get(side, 0) + 1, f"lost feed message of {side}"
+                if version > self.handled.get(side, 0) + 1:  # the document: a loss
+                    self.gaps.append((side, range(self.handled.get(side, 0) + 1, version)))
                 await self.handle(event)
                 self.handled[side] = version
             await msg.ack()
         return len(msgs)
+
+    async def unseen(self, case_id: str) -> range:
+        """The versions of this region's side of `case_id` the feed never delivered here, by
+        the document's rule for a lost last message: the case query's `version` (the side's
+        last `originatorversion`) above the last one handled. Asked once the feed is drained
+        and `ack_wait` has passed, so nothing is merely still on its way."""
+        known = (await self.query(case_id))["version"]
+        side = self.sides.get((case_id, self.region), "")
+        return range(self.handled.get(side, 0) + 1, int(known) + 1)
 
     async def handle(self, event: Mapping[str, Any]) -> None:
         if event["process"] != PENSION or event["region"] != self.region:

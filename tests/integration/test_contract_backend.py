@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import json
+import random
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 
 from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.brokers.provision import provision
 from regions.adapters.stores.sql import SqliteStore
+from simulations.workload import draw_applicant
 from tests.integration import contract_backend as cb
 from tests.integration import realworld as rw
 
@@ -88,6 +92,7 @@ def test_a_back_end_built_from_the_contract_alone_carries_a_pension_transfer(
                                                      "ConclusionReceived"}
         the_case_query_answers_what_each_region_knows(case_id, submitted,
                                                       origin.snapshots[case_id], final)
+        assert dest.gaps == [] and origin.gaps == []  # nothing lost, nothing taken for lost
         assert unknown.value.code == "unknown_case"
         assert (bad_id.value.code, bad_id.value.field) == ("invalid_person_id",
                                                            "command.applicant_id")
@@ -130,3 +135,78 @@ async def drain(backends: list[cb.PensionBackend], idle_rounds: int = 4) -> None
         handled = sum([await b.poll() for b in backends])
         idle = 0 if handled else idle + 1
         await asyncio.sleep(0.05)
+
+
+def test_a_back_end_finds_a_lost_feed_message_by_what_the_contract_states(
+        tmp_path: Path, nats_server: NatsServer) -> None:
+    """Finding 10: `feedseq` has gaps, so the document states how a back-end detects a lost feed
+    message instead — a gap in `originatorversion` per `originatorid`, and for a side's last (or
+    only) message the case query's `version` above the last one handled. The broker loses two
+    stored feed messages (deleted from the stream, as a server crash without a flush loses
+    them): the first of a case whose side goes on, and the only one of another case. The
+    back-end built from the YAML alone names exactly the versions each carried, and the case
+    query lets it take up the case whose only message it never saw."""
+    url = nats_server.url
+    other_applicant = draw_applicant(random.Random(5)).citizen.number
+
+    async def main() -> tuple[dict[str, list[int]], dict[str, list[int]], str]:
+        store = SqliteStore(tmp_path / "stores")
+        contract = cb.Contract(ROOT / "asyncapi.yaml")
+        nc = await nats.connect(url)
+        js, stream = nc.jetstream(), contract.feed_stream(DEST)
+        try:
+            async with rw.running_nodes(store, url, (DEST,), counterparts=(ORIGIN,)):
+                await provision([DEST, ORIGIN], url, backends=["contract"])
+                dest = cb.PensionBackend(contract, url, DEST, "contract", cb.Bank(), {})
+                await dest.connect()
+                try:
+                    going_on = await dest.apply(cb.new_case_number(DEST), APPLICANT_ID, [ORIGIN])
+                    first = await on_feed(js, stream, going_on, 1)
+                    await dest.command(going_on, "accept", {"type": "AcceptIntake"})
+                    await on_feed(js, stream, going_on, 2)
+                    alone = await dest.apply(cb.new_case_number(DEST), other_applicant,
+                                             [ORIGIN])
+                    only = await on_feed(js, stream, alone, 1)
+                    lost = {going_on: first[0], alone: only[0]}
+                    for seq, _ in lost.values():
+                        await js.delete_msg(stream, seq)
+                    await drain([dest])
+                    found = {case: sorted({v for side, gap in dest.gaps for v in gap
+                                           if side == dest.sides.get((case, DEST))}
+                                          | set(await dest.unseen(case)))
+                             for case in lost}
+                    taken_up = await dest.command(alone, "accept", {"type": "AcceptIntake"})
+                finally:
+                    await dest.close()
+        finally:
+            await nc.close()
+            store.close()
+        return ({case: list(versions) for case, (_, versions) in lost.items()}, found,
+                str(taken_up["status"]))
+
+    lost, found, taken_up = asyncio.run(main())
+    assert all(lost.values()) and found == lost
+    assert taken_up == "awaiting_transfer"
+
+
+async def on_feed(js: Any, stream: str, case_id: str, count: int,
+                  timeout: float = 15.0) -> list[tuple[int, range]]:
+    """The feed stream's messages of `case_id` (stream seq, the versions carried), once it holds
+    `count` of them."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found: list[tuple[int, range]] = []
+        state = (await js.stream_info(stream)).state
+        for seq in range(state.first_seq, state.last_seq + 1):
+            try:
+                events = json.loads((await js.get_msg(stream, seq)).data)
+            except nats.js.errors.NotFoundError:
+                continue
+            if events[0]["caseid"] == case_id:
+                found.append((seq, range(events[0]["originatorversion"],
+                                         events[-1]["originatorversion"] + 1)))
+        if len(found) >= count:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the feed never held {count} messages of {case_id}: {found}")
+        await asyncio.sleep(0.1)

@@ -64,6 +64,7 @@ def test_feedseq_says_it_has_gaps_and_how_to_detect_a_lost_message() -> None:
     assert "gap" in feedseq
     version = envelope["properties"]["originatorversion"]["description"]
     assert "lost" in version and "originatorid" in version
+    assert "not feedseq" in version and "case query's `version`" in version  # the last message
     consume = document["operations"]["consumeFeed"]
     assert "originatorversion" in consume["summary"] or "originatorversion" in str(
         consume["x-jetstream"])
