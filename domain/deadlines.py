@@ -6,6 +6,13 @@ node's durable timer asks a protocol's `timers(state, now)`, which uses `due_com
 the resulting commands record `DeadlineMissed` and later `Escalated` — never before `due_at` by
 the owning region's clock. A step that is done is `DeadlineCleared`; a step that waits for the
 applicant is paused (the statutory clock stops) and set again when the applicant answers.
+
+A deadline reckoned over days no official schedule decided yet is provisional (its
+`calendar_version` ends in "+fallback"). When the node starts with the year's official schedule
+installed it sends every side `RecheckDeadlines`; `decide_recheck` reckons each provisional
+running deadline again from its recorded start and records `DeadlineRecomputed` — the due date
+moves only ever later (a date somebody may have relied on is never taken back); an earlier
+official date is recorded beside it (`official_due_at`) and the recorded one stands.
 How `due_at` is computed (working days with 调休, calendar days, region limits) lives in
 `domain.limits` and `domain.calendar`.
 """
@@ -17,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from domain.calendar import is_provisional
 from domain.fold import replace
 from domain.kernel import Actor, Command, Event, domain_event
 
@@ -44,6 +52,7 @@ class DeadlineRules(Protocol):
     def remaining_days(self, process: str, step: str, due_at: dt.datetime, now: dt.datetime) -> int: ...
     def resume(self, process: str, step: str, start: dt.datetime, remaining_days: int) -> DeadlineSpec: ...
     def waiting_limit(self, process: str, state: str, start: dt.datetime) -> DeadlineSpec: ...
+    def recompute(self, start: dt.datetime, basis: str) -> DeadlineSpec | None: ...
 
 
 @domain_event
@@ -51,6 +60,24 @@ class DeadlineSet(Event):
     step: str
     due_at: dt.datetime
     escalate_at: dt.datetime
+    basis: str
+    calendar_version: str
+
+
+@domain_event
+class DeadlineRecomputed(Event):
+    """A provisional deadline reckoned again once official calendar data covers it.
+
+    `due_at` is the deadline that holds from now on: the recomputed one when it is later than
+    `previous_due_at`, else the previous one (never earlier). `official_due_at` is what the
+    recomputation gave, kept even when it is earlier and so not applied, for the operator.
+    """
+
+    step: str
+    due_at: dt.datetime
+    escalate_at: dt.datetime
+    previous_due_at: dt.datetime
+    official_due_at: dt.datetime
     basis: str
     calendar_version: str
 
@@ -82,12 +109,27 @@ class DeadlineCleared(Event):
     step: str
 
 
+#: Every event that changes the book of running deadlines (`watch` folds them).
+DEADLINE_EVENTS = (DeadlineSet, DeadlineRecomputed, DeadlineMissed, Escalated, DeadlinePaused,
+                   DeadlineCleared)
+
+
 @dataclass(frozen=True)
 class Watch:
+    """A running deadline; `start`, `basis` and `calendar_version` say how it was reckoned (what a
+    recheck needs to reckon it again)."""
+
     due_at: dt.datetime
     escalate_at: dt.datetime
     missed: bool = False
     escalated: bool = False
+    start: dt.datetime | None = None
+    basis: str = ""
+    calendar_version: str = ""
+
+    @property
+    def provisional(self) -> bool:
+        return is_provisional(self.calendar_version)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +142,11 @@ class Escalate(Command):
     step: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class RecheckDeadlines(Command):
+    """The node's calendar changed (or it started): reckon the provisional deadlines again."""
+
+
 Book = Mapping[str, Watch]
 
 
@@ -107,7 +154,12 @@ def watch(book: Book, event: Event) -> dict[str, Watch]:
     """Fold one deadline event into the book (other events leave it unchanged)."""
     new = dict(book)
     if isinstance(event, DeadlineSet):
-        new[event.step] = Watch(event.due_at, event.escalate_at)
+        new[event.step] = Watch(event.due_at, event.escalate_at, start=event.at,
+                                basis=event.basis, calendar_version=event.calendar_version)
+    elif isinstance(event, DeadlineRecomputed) and event.step in new:
+        new[event.step] = replace(new[event.step], due_at=event.due_at,
+                                  escalate_at=event.escalate_at, basis=event.basis,
+                                  calendar_version=event.calendar_version)
     elif isinstance(event, DeadlineMissed) and event.step in new:
         new[event.step] = replace(new[event.step], missed=True)
     elif isinstance(event, Escalated) and event.step in new:
@@ -151,3 +203,42 @@ def decide_timer(book: Book, command: Command, now: dt.datetime) -> list[Event] 
             return []
         return [Escalated(at=now, actor=command.actor, step=command.step, due_at=w.due_at)]
     return None
+
+
+def recheck_commands(region: str) -> list[Command]:
+    """What the node sends each side with a running timer when it starts (its calendar may have
+    changed): `RecheckDeadlines`, by the node itself."""
+    return [RecheckDeadlines(actor=Actor.system("calendar_recheck", region))]
+
+
+def decide_recheck(book: Book, command: Command, now: dt.datetime,
+                   rules: DeadlineRules) -> list[Event] | None:
+    """`DeadlineRecomputed` for each provisional running deadline the calendar now decides
+    differently or for good; None when `command` is not `RecheckDeadlines`.
+
+    A deadline already flagged missed is left alone (its `DeadlineMissed` stands). A
+    recomputation still on the fallback is recorded only when it moves the date later; one on
+    official data is recorded in any case, so the deadline stops being provisional — with the
+    recorded date kept when the official one is earlier. Idempotent: a second recheck on the same
+    calendar finds nothing provisional, or nothing that moves.
+    """
+    if not isinstance(command, RecheckDeadlines):
+        return None
+    out: list[Event] = []
+    for step in sorted(book):
+        w = book[step]
+        if w.missed or w.start is None or not w.provisional:
+            continue
+        spec = rules.recompute(w.start, w.basis)
+        if spec is None:
+            continue
+        later = spec.due_at > w.due_at
+        if not later and is_provisional(spec.calendar_version):
+            continue
+        out.append(DeadlineRecomputed(
+            at=now, actor=command.actor, step=step,
+            due_at=spec.due_at if later else w.due_at,
+            escalate_at=max(spec.escalate_at, w.escalate_at),
+            previous_due_at=w.due_at, official_due_at=spec.due_at,
+            basis=spec.basis, calendar_version=spec.calendar_version))
+    return out

@@ -17,7 +17,8 @@ Rules (design.md §4, reference/domain.md §1):
 4. `no_step_twice`: each counterpart event received at most once per side; each shared event
    type sent at most once per link unless the protocol allows repeats.
 5. `legal_transitions`: only the protocol's status changes, nothing after a terminal state.
-6. `deadlines_never_early`: DeadlineMissed / Escalated never before their instants.
+6. `deadlines_never_early`: DeadlineMissed / Escalated never before their instants; a
+   `DeadlineRecomputed` never moves a deadline earlier.
 8. `liveness`: after quiescence every side is terminal or needs_attention.
 """
 
@@ -28,7 +29,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from domain.deadlines import DeadlineMissed, DeadlineSet, Escalated
+from domain.deadlines import DeadlineMissed, DeadlineRecomputed, DeadlineSet, Escalated
 from domain.kernel import Decider, Event, EventRef, SideSummary
 from domain.protocols.household_events import SCHEME as HUKOU
 from domain.protocols.household_states import Origin
@@ -323,11 +324,22 @@ def legal_transitions(
 
 
 def deadlines_never_early(case_id: str, region: str, events: Sequence[Event]) -> list[Violation]:
-    """A deadline is flagged at or after its instant, escalated at or after its escalation."""
+    """A deadline is flagged at or after its instant, escalated at or after its escalation; a
+    recomputed deadline (the official calendar installed) only ever moves later."""
     found: list[Violation] = []
-    watches: dict[str, DeadlineSet] = {}
+    watches: dict[str, DeadlineSet | DeadlineRecomputed] = {}
     for event in events:
         if isinstance(event, DeadlineSet):
+            watches[event.step] = event
+        elif isinstance(event, DeadlineRecomputed):
+            w = watches.get(event.step)
+            if w is None or w.due_at != event.previous_due_at:
+                found.append(Violation(case_id, "deadlines", f"{region} recomputed {event.step}, "
+                                       "which has no such deadline"))
+            elif event.due_at < w.due_at or event.escalate_at < w.escalate_at:
+                found.append(Violation(case_id, "deadlines", f"{region} moved {event.step} "
+                                       f"earlier, from {w.due_at.isoformat()} to "
+                                       f"{event.due_at.isoformat()}"))
             watches[event.step] = event
         elif isinstance(event, DeadlineMissed):
             w = watches.get(event.step)

@@ -24,6 +24,7 @@ from the resume instant, so a pause never shortens the time granted.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -288,6 +289,46 @@ class RegionLimits:
         )
 
 
+_RESUMED = re.compile(r"^resumed after a clock stop with (\d+) (working|calendar) days? left")
+_LIMIT = re.compile(r": (\d+) (working|calendar) (day|month)s?\b")
+_WARNING = " [warning: "
+_REST_DAY = "; its last day "
+
+
+@dataclass(frozen=True)
+class Reckoning:
+    """How a recorded deadline was counted, read back from its basis (see `reckoning_of`)."""
+
+    amount: int
+    unit: Unit
+    rest_day_rule: bool
+    text: str
+
+
+def reckoning_of(basis: str) -> Reckoning | None:
+    """How the deadline with this `basis` was reckoned: amount, unit, whether a last rest day
+    moves it on (民法典 第二百零三条), and the basis without the calendar's notes.
+
+    Why from the basis: every `DeadlineSet` ever recorded carries it (this module writes it:
+    `limit_for`, `waiting_limit_for`, `resume`), so deadlines recorded before the recheck existed
+    can be reckoned again with the same rule; the simulator's oracle reads it the same way.
+    None for a basis this module did not write.
+    """
+    text = basis.split(_WARNING, 1)[0].split(_REST_DAY, 1)[0]
+    resumed = _RESUMED.match(text)
+    if resumed is not None:
+        unit: Unit = "working_days" if resumed.group(2) == "working" else "calendar_days"
+        return Reckoning(int(resumed.group(1)), unit, False, text)
+    found = _LIMIT.search(text)
+    if found is None:
+        return None
+    amount, kind, span = int(found.group(1)), found.group(2), found.group(3)
+    units: dict[str, Unit] = {"day": "calendar_days", "month": "calendar_months"}
+    unit = "working_days" if kind == "working" else units[span]
+    waiting = " waiting in " in text[: found.start() + 1]
+    return Reckoning(amount, unit, waiting and unit == "calendar_days", text)
+
+
 def _resume_unit(limit: Limit) -> Unit:
     return "working_days" if limit.unit == "working_days" else "calendar_days"
 
@@ -340,12 +381,22 @@ class Rules:
         limit, basis = self.region_limits.waiting_limit_for(process, state)
         due = self._reckon(limit.unit, start, limit.amount)
         if limit.unit == "calendar_days":
-            last = china_date(due.due_at - dt.timedelta(microseconds=1))
-            if not self.calendar.is_working_day(last):
-                due = self.calendar.working_days_after(last, 1)
-                basis = (f"{basis}; its last day {last.isoformat()} is a rest day, so it ends "
-                         "on the next working day (民法典 第二百零三条)")
+            due, basis = self._past_rest_day(due, basis)
         return self._spec(due, basis)
+
+    def recompute(self, start: dt.datetime, basis: str) -> DeadlineSpec | None:
+        """The deadline recorded with `basis` from `start`, reckoned again on this calendar.
+
+        What the recheck of a provisional deadline asks once official data is installed
+        (`domain.deadlines.decide_recheck`); None when the basis names no reckoning.
+        """
+        found = reckoning_of(basis)
+        if found is None:
+            return None
+        due, text = self._reckon(found.unit, start, found.amount), found.text
+        if found.rest_day_rule:
+            due, text = self._past_rest_day(due, text)
+        return self._spec(due, text)
 
     # ----------------------------------------------------------------------- helpers
 
@@ -357,6 +408,15 @@ class Rules:
                 code="no_time_limit",
             )
         return found[0]
+
+    def _past_rest_day(self, due: Reckoned, basis: str) -> tuple[Reckoned, str]:
+        """A period in calendar days whose last day is a rest day ends on the next working day."""
+        last = china_date(due.due_at - dt.timedelta(microseconds=1))
+        if self.calendar.is_working_day(last):
+            return due, basis
+        return self.calendar.working_days_after(last, 1), (
+            f"{basis}{_REST_DAY}{last.isoformat()} is a rest day, so it ends on the next "
+            "working day (民法典 第二百零三条)")
 
     def _reckon(self, unit: Unit, start: dt.datetime, amount: int) -> Reckoned:
         if unit == "working_days":

@@ -14,8 +14,10 @@ questions follow, both answered here as pure functions so the node can ask them 
   fallback a later result means the official schedule went beyond what the fallback foresaw
   (a one-off holiday), or the record was reckoned on the old Monday–Friday guess.
 
-Recording the move is not done here: the event that applies a "later" verdict belongs to the
-protocols; this module only says what it should be.
+Recording the move is not done here: the node's start-up recheck (`regions.core.timer`) sends each
+side `RecheckDeadlines`, and `domain.deadlines.decide_recheck` records `DeadlineRecomputed` by the
+same rule (later only) from what the side's book holds; this function answers the same question
+for one recorded deadline, for operators' tools.
 """
 
 from __future__ import annotations

@@ -21,7 +21,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.deadlines import DeadlineCleared, DeadlineMissed, DeadlinePaused, DeadlineSet
+from domain.calendar import is_provisional
+from domain.deadlines import (
+    DeadlineCleared,
+    DeadlineMissed,
+    DeadlinePaused,
+    DeadlineRecomputed,
+    DeadlineSet,
+)
 from domain.kernel import Decider, Event, Receipt
 from domain.protocols.consultation import PROCESS as CONSULTATION
 from projections.milestones import MILESTONES, reached
@@ -43,10 +50,15 @@ class Step:
 
 @dataclass(frozen=True)
 class Deadline:
+    """A running deadline. `provisional`: reckoned over days no official holiday schedule decided
+    yet (it may still move later); `recomputed_from`: the date it had before the official
+    schedule was installed and it was reckoned again (None when it never was)."""
+
     step: str
     due_at: dt.datetime
     basis: str
     provisional: bool
+    recomputed_from: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +177,11 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
     overdue = set(view.overdue)
     if isinstance(event, DeadlineSet):
         deadlines[event.step] = Deadline(event.step, event.due_at, event.basis,
-                                         event.calendar_version.endswith("+fallback"))
+                                         is_provisional(event.calendar_version))
+    elif isinstance(event, DeadlineRecomputed) and event.step in deadlines:
+        deadlines[event.step] = Deadline(event.step, event.due_at, event.basis,
+                                         is_provisional(event.calendar_version),
+                                         event.previous_due_at)
     elif isinstance(event, (DeadlineCleared, DeadlinePaused)):
         deadlines.pop(event.step, None)
         overdue.discard(event.step)

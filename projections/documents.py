@@ -41,7 +41,8 @@ def to_document(view: CaseView) -> dict[str, Any]:
     doc.update({name: list(getattr(view, name)) for name in TUPLES})
     doc.update({name: iso(getattr(view, name)) for name in TIMES})
     doc["consultation"] = dict(view.consultation)
-    doc["deadlines"] = [[d.step, iso(d.due_at), d.basis, d.provisional] for d in view.deadlines]
+    doc["deadlines"] = [[d.step, iso(d.due_at), d.basis, d.provisional, iso(d.recomputed_from)]
+                        for d in view.deadlines]
     doc["milestones"] = [[name, iso(at)] for name, at in view.milestones]
     doc["timeline"] = [[iso(s.at), s.region, s.actor, s.type, s.text, s.received_from]
                        for s in view.timeline]
@@ -54,8 +55,10 @@ def from_document(doc: dict[str, Any]) -> CaseView:
               if name not in (*TUPLES, *TIMES, "deadlines", "milestones", "timeline")}
     fields.update({name: tuple(doc[name]) for name in TUPLES})
     fields.update({name: parse(doc[name]) for name in TIMES})
-    fields["deadlines"] = tuple(Deadline(step, parse(at), basis, provisional)  # type: ignore[arg-type]
-                                for step, at, basis, provisional in doc["deadlines"])
+    # rows written before `recomputed_from` existed hold four entries
+    fields["deadlines"] = tuple(Deadline(step, parse(at), basis, provisional,  # type: ignore[arg-type]
+                                         parse(rest[0]) if rest else None)
+                                for step, at, basis, provisional, *rest in doc["deadlines"])
     fields["milestones"] = tuple((name, parse(at)) for name, at in doc["milestones"])
     fields["timeline"] = tuple(Step(parse(at), region, actor, type_, text, received)  # type: ignore[arg-type]
                                for at, region, actor, type_, text, received in doc["timeline"])

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 from domain import invariants as inv
-from domain.deadlines import DeadlineSet
+from domain.deadlines import DeadlineRecomputed, DeadlineSet
 from domain.holidays import fallback
 from domain.kernel import CounterpartEventRejected, Event
 from domain.protocols.household_events import MovedOut, MoveOutRequestReceived, MovePermitIssued
@@ -114,8 +114,20 @@ def reckoned(event: DeadlineSet) -> tuple[int, str] | None:
 
 def deadline_violations(case_id: str, region: str, process: str,
                         events: list[Event]) -> list[inv.Violation]:
+    """Each recorded deadline is its statutory limit reckoned from its start; a recomputed one
+    (the official calendar installed) moves only later than the one it replaces."""
     found = []
+    held: dict[str, dt.datetime] = {}
     for event in events:
+        if isinstance(event, DeadlineRecomputed):
+            before = held.get(event.step, event.previous_due_at)
+            if event.previous_due_at != before or event.due_at < before:
+                found.append(inv.Violation(case_id, "deadline_recomputed_earlier",
+                                           f"{region} {event.step}: recomputed to "
+                                           f"{event.due_at.isoformat()}, the deadline was "
+                                           f"{before.isoformat()}"))
+            held[event.step] = max(event.due_at, before)
+            continue
         if isinstance(event, MovePermitIssued):
             due = _end_of(event.at.astimezone(CHINA).date() + dt.timedelta(days=PERMIT_DAYS))
             if event.expires_at != due:
@@ -124,6 +136,7 @@ def deadline_violations(case_id: str, region: str, process: str,
                                            f", 40 calendar days from issue is {due.isoformat()}"))
         if not isinstance(event, DeadlineSet):
             continue
+        held[event.step] = event.due_at
         limit = reckoned(event)
         if limit is None:
             found.append(inv.Violation(case_id, "deadline_basis",

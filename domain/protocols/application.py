@@ -221,7 +221,8 @@ class ApplicationDecider(HandlingSide, ReceivingSide, JointSide):
         if isinstance(command, FlagDeadlineMissed) and command.step == ACCEPTANCE_STEP:
             return self._deem_accepted(state, command, now)
         timer = decide_deadline_timer(state.keep, command, now,
-                                      (RECEIVING_WAIT, HANDLING_WAIT, PARTNER_WAIT, CLOSURE_WAIT))
+                                      (RECEIVING_WAIT, HANDLING_WAIT, PARTNER_WAIT, CLOSURE_WAIT),
+                                      rules=self.rules)
         if timer is not None:
             return [] if state.terminal else timer
         if state.terminal:

@@ -30,16 +30,16 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from domain.deadlines import (
+    DEADLINE_EVENTS,
     DeadlineCleared,
-    DeadlineMissed,
     DeadlinePaused,
     DeadlineRules,
     DeadlineSet,
     DeadlineSpec,
     Escalate,
-    Escalated,
     FlagDeadlineMissed,
     Watch,
+    decide_recheck,
     decide_timer,
     due_commands,
     watch,
@@ -152,7 +152,7 @@ class CaseworkViews:
 
 
 def evolve_bookkeeping(keep: Bookkeeping, event: Event) -> Bookkeeping:
-    if isinstance(event, (DeadlineSet, DeadlineMissed, Escalated, DeadlinePaused, DeadlineCleared)):
+    if isinstance(event, DEADLINE_EVENTS):
         paused = dict(keep.paused)
         if isinstance(event, DeadlinePaused):
             paused[event.step] = event.remaining_days
@@ -267,8 +267,13 @@ def supplement_lapsed(actor: Actor, now: dt.datetime, detail: str) -> CaseLapsed
 
 
 def decide_deadline_timer(keep: Bookkeeping, command: Command, now: dt.datetime,
-                          attention_steps: Collection[str] = ()) -> list[Event] | None:
-    """Flag/escalate (idempotent); escalating a wait for a counterpart also needs a person."""
+                          attention_steps: Collection[str] = (), *,
+                          rules: DeadlineRules) -> list[Event] | None:
+    """Flag/escalate (idempotent); escalating a wait for a counterpart also needs a person; a
+    calendar recheck reckons the provisional deadlines again (`deadlines.decide_recheck`)."""
+    recheck = decide_recheck(keep.book, command, now, rules)
+    if recheck is not None:
+        return recheck
     events = decide_timer(keep.book, command, now)
     if events and isinstance(command, Escalate) and command.step in attention_steps:
         due = keep.book[command.step].due_at

@@ -27,11 +27,8 @@ from typing import Literal
 
 from domain import deadlines as dl
 from domain.deadlines import (
-    DeadlineCleared,
-    DeadlineMissed,
     DeadlineRules,
     DeadlineSet,
-    Escalated,
 )
 from domain.fold import replace
 from domain.kernel import (
@@ -121,8 +118,10 @@ class ConsultationDecider:
                 raise IllegalCommand("a consultation opens with Consult", code="not_submitted")
             return self._open(command, now)
         timer = dl.decide_timer(state.book, command, now)
+        if timer is None:
+            timer = dl.decide_recheck(state.book, command, now, self.rules)
         if timer is not None:
-            return timer
+            return timer if state.phase == "open" else []
         if isinstance(command, Consult):
             raise IllegalCommand("the consultation was already opened", code="already_submitted")
         if not isinstance(command, ReplyConsultation):
@@ -165,7 +164,7 @@ class ConsultationDecider:
             number = CaseNumber.parse(event.case_number)
             return ConsultationState(str(number.case_id), event.case_number, str(number.region),
                                      event.kind, event.subject, event.about_case)
-        if isinstance(event, (DeadlineSet, DeadlineMissed, Escalated, DeadlineCleared)):
+        if isinstance(event, dl.DEADLINE_EVENTS):
             return replace(state, book=dl.watch(state.book, event))
         if isinstance(event, ConsultationReplied):
             return replace(state, phase="replied", reply=event.reply)

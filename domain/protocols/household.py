@@ -250,7 +250,7 @@ class HouseholdDecider(DestinationSide, OriginSide):
                 annotation += self._rearm(state, now, command.actor)
             return annotation
         waits = (AWAITING_ORIGIN, AWAITING_DESTINATION, SETTLE_STEP)
-        timer = decide_deadline_timer(state.keep, command, now, waits)
+        timer = decide_deadline_timer(state.keep, command, now, waits, rules=self.rules)
         if timer is not None:
             return [] if state.terminal else timer
         if state.terminal:

@@ -155,11 +155,9 @@ from domain import deadlines as dl
 from domain.calendar import china_date
 from domain.deadlines import (
     DeadlineCleared,
-    DeadlineMissed,
     DeadlinePaused,
     DeadlineRules,
     DeadlineSet,
-    Escalated,
 )
 from domain.fold import replace
 from domain.kernel import (
@@ -408,7 +406,7 @@ class TransferDecider(DestinationSide, OriginSide):
         return new
 
     def _evolve_common(self, s: SideState, e: Event) -> SideState:
-        if isinstance(e, (DeadlineSet, DeadlineMissed, Escalated, DeadlineCleared, DeadlinePaused)):
+        if isinstance(e, dl.DEADLINE_EVENTS):
             s = replace(s, book=dl.watch(s.book, e))
             if isinstance(e, DeadlinePaused):
                 s = replace(s, paused={**s.paused, e.step: e.remaining_days})

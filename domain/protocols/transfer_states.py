@@ -14,12 +14,7 @@ from typing import Literal, TypeAlias
 
 from domain import deadlines as dl
 from domain.deadlines import (
-    DeadlineCleared,
-    DeadlineMissed,
-    DeadlinePaused,
     DeadlineRules,
-    DeadlineSet,
-    Escalated,
     Watch,
 )
 from domain.kernel import (
@@ -223,8 +218,8 @@ class OriginState:
 SideState: TypeAlias = DestinationState | OriginState
 
 #: Events that do not count as progress (they never clear needs_attention).
-_NOT_PROGRESS = (NeedsAttentionRaised, CounterpartEventRejected, DeadlineSet, DeadlineMissed,
-                 Escalated, DeadlinePaused, DeadlineCleared, TransferWaitingTimerSet)
+_NOT_PROGRESS = (NeedsAttentionRaised, CounterpartEventRejected, *dl.DEADLINE_EVENTS,
+                 TransferWaitingTimerSet)
 
 
 def origins_of(submitted: ApplicationSubmitted) -> tuple[str, ...]:
@@ -282,6 +277,8 @@ class TransferBase:
     def _common(self, state: SideState, command: Command, now: dt.datetime) -> list[Event] | None:
         """Timer commands and the refusal of anything else once the side has ended."""
         timer = dl.decide_timer(state.book, command, now)
+        if timer is None:
+            timer = dl.decide_recheck(state.book, command, now, self.rules)
         if timer is not None:
             return [] if self.is_terminal(state) else timer
         if (lapse := lapse_of(command)) is not None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from domain.deadlines import Escalate, FlagDeadlineMissed
+from domain.deadlines import Escalate, FlagDeadlineMissed, RecheckDeadlines
 from domain.kernel import Command, DomainError
 from domain.protocols.casework_events import ExpireWaiting, Lapse
 from domain.protocols.household_events import ExpirePermit, SendMoveOutRequest
@@ -49,6 +49,8 @@ from domain.protocols.transfer_events import (
 SYSTEM_COMMANDS: Final[frozenset[type[Command]]] = frozenset({
     # every protocol's timers: deadlines flagged and escalated, waiting limits lapsed
     FlagDeadlineMissed, Escalate, Lapse, ExpireWaiting,
+    # the calendar recheck at start-up: provisional deadlines reckoned again (later only)
+    RecheckDeadlines,
     # household moves: the destination's policy and the permit's timer
     SendMoveOutRequest, ExpirePermit,
     # transfers: the destination's policy drives the case once the people have decided

@@ -5,16 +5,27 @@ streams (`DeadlineSet`), so after a restart the index is rebuilt from the store,
 command that fires twice is harmless (`deadlines.decide_timer` ignores stale ones). `step(now)`
 asks each due side's protocol what its timers want at `now` (DeadlineMissed, Escalated, lapses)
 and runs those commands through the node like any other writer.
+
+`recheck_calendar(now)` runs at every start (`runtime.bootstrap.build_region`): it sends each side
+with a running timer `RecheckDeadlines`, so the deadlines reckoned on the calendar fallback are
+reckoned again on the calendar the node started with (`deadlines.decide_recheck`: later only).
+Why at start-up and not on a file watch: the holiday files are part of the node's configuration
+(`TONGBAN_HOLIDAY_FILES`), read once into the deciders' rules, so installing a year's schedule
+is a configuration change and a restart — the one moment the calendar changes. The recheck is
+idempotent: a start on an unchanged calendar records nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.utils import get_topic
 
+from domain.deadlines import DeadlineRecomputed, recheck_commands
 from domain.kernel import Event
 from regions.core.node import RegionNode
 from regions.core.outcome import Outcome
@@ -23,6 +34,20 @@ from regions.core.store import Stream
 from regions.core.unreadable import decode, unreadable_of
 
 OPENED_TOPIC = get_topic(Stream.Opened)
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """One deadline the calendar recheck recorded again, for the start-up log and tests."""
+
+    case_id: str
+    event: DeadlineRecomputed
+
+    @property
+    def kept_earlier_official(self) -> bool:
+        """The official schedule gives an earlier date, which is never applied."""
+        return self.event.official_due_at < self.event.due_at
 
 
 class DeadlineTimer:
@@ -31,9 +56,14 @@ class DeadlineTimer:
         self._heap: list[tuple[dt.datetime, str]] = []
         self._next: dict[str, dt.datetime] = {}
         node.listeners.append(self._on_change)
-        self.stats = {"fired": 0}
+        self.stats = {"fired": 0, "recomputed": 0}
+        self._recomputed: list[Recomputed] = []
+        #: What the last `recheck_calendar` recorded (the start-up's, for the log and tests).
+        self.rechecked: list[Recomputed] = []
 
     def _on_change(self, view: SideView, events: list[Event]) -> None:
+        self._recomputed += [Recomputed(view.case_id, e) for e in events
+                             if isinstance(e, DeadlineRecomputed)]
         self._schedule(view)
 
     def _schedule(self, view: SideView) -> None:
@@ -96,3 +126,31 @@ class DeadlineTimer:
             if view is not None:
                 self._schedule(view)
         return outcomes
+
+    def recheck_calendar(self, now: dt.datetime) -> list[Recomputed]:
+        """Reckon every running provisional deadline again on the node's calendar (see above).
+
+        Logs each deadline that moved later, and each whose official date is earlier than the
+        recorded one (kept: a recorded deadline never moves earlier).
+        """
+        self._recomputed = []
+        for case_id in sorted(self._next):
+            for command in recheck_commands(self.node.region):
+                outcome = self.node.command(case_id, command, now)
+                if not outcome.ok:
+                    log.warning("calendar recheck of case %s refused: %s %s", case_id,
+                                outcome.error_code, outcome.error)
+        found, self._recomputed = self._recomputed, []
+        for r in found:
+            e = r.event
+            if r.kept_earlier_official:
+                log.warning("case %s %s: the official calendar gives %s, earlier than the "
+                            "recorded %s, which stands", r.case_id, e.step,
+                            e.official_due_at.isoformat(), e.due_at.isoformat())
+            elif e.due_at > e.previous_due_at:
+                log.warning("case %s %s: deadline moved later from %s to %s (%s)", r.case_id,
+                            e.step, e.previous_due_at.isoformat(), e.due_at.isoformat(),
+                            e.calendar_version)
+        self.stats["recomputed"] += len(found)
+        self.rechecked = found
+        return found

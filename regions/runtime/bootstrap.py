@@ -96,6 +96,7 @@ def build_region(
                   heartbeat=dt.timedelta(seconds=config.heartbeat_seconds))
     timer = DeadlineTimer(node)
     timer.rebuild()
+    timer.recheck_calendar(clock())  # the holiday files may have changed since the last start
     feed = SideEventTailer(config.region, app, batch_size=config.relay_batch)
     return Region(config, clock, ids, broker, store, rules, node, inbox, relay, timer, specs,
                   feed)

@@ -135,7 +135,7 @@ def _command_classes() -> dict[str, type[Command]]:
 
 
 #: Where the deciders issue commands by themselves, and where the simulator's people do.
-SYSTEM_SOURCES = {"policy", "timers", "timer_commands", "due_commands"}
+SYSTEM_SOURCES = {"policy", "timers", "timer_commands", "due_commands", "recheck_commands"}
 PEOPLE_SOURCES = {"options", "annotation_options", "application"}
 
 
