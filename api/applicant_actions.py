@@ -135,9 +135,8 @@ def applicant_actions_router(context: Any) -> APIRouter:
                      "status": "completed"}}}},
                      409: {"description": "not finished, already rated, or not here"}})
     async def rate(case_number: str, body: Rating, request: Request,
-                   x_query_code: Annotated[str, Header(max_length=32)],
                    idempotency_key: Annotated[str, Header(min_length=8, max_length=80)],
-                   ) -> dict[str, Any]:
+                   x_query_code: applicants.QueryCode = "") -> dict[str, Any]:
         view = opened(case_number, request, x_query_code)
         status = await command(view, Rate(actor=applicant(view), score=body.score,
                                           comment=body.comment.strip(),
@@ -154,9 +153,8 @@ def applicant_actions_router(context: Any) -> APIRouter:
                      409: {"description": "no supplement is asked for, or not here"},
                      422: {"description": "a document is refused (size, type, content)"}})
     async def supplement(case_number: str, body: Supplement, request: Request,
-                         x_query_code: Annotated[str, Header(max_length=32)],
                          idempotency_key: Annotated[str, Header(min_length=8, max_length=80)],
-                         ) -> dict[str, Any]:
+                         x_query_code: applicants.QueryCode = "") -> dict[str, Any]:
         view = opened(case_number, request, x_query_code)
         refs = await stored(body.documents)
         status = await command(view, ProvideSupplement(actor=applicant(view), materials=refs),

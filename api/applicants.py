@@ -22,6 +22,9 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Header
 
 from domain.calendar import china_date
 from domain.kernel import Actor, InvalidValue
@@ -33,6 +36,9 @@ from regions.core.commands import CommandRequest, CommandResult, CommandService
 from regions.runtime.driver import NodeDriver
 
 PRINCIPAL = "web:applicant"
+#: The header an applicant's API call carries the code in. Optional: a call without it is
+#: refused like a wrong code (403, counted by the throttle), not answered as a malformed request.
+QueryCode = Annotated[str, Header(max_length=32, description="查询码 given with the case number")]
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10
 #: Failed look-ups allowed per case and per client address in `WINDOW_SECONDS`.

@@ -142,7 +142,7 @@ def consultations_router(context: Any) -> APIRouter:
                     "reply_due": "2026-12-25T16:00:00+00:00", "overdue": False,
                     "reply": "已核实，预计五个工作日内办结"}}}}})
     async def read_consultation(number: str, request: Request,
-                                x_query_code: Annotated[str, Header(max_length=32)],
+                                x_query_code: applicants.QueryCode = "",
                                 ) -> dict[str, Any]:
         client = request.client.host if request.client else "?"
         if context.throttle.blocked(number, client):
@@ -161,7 +161,8 @@ def consultations_router(context: Any) -> APIRouter:
     def replier(who: Annotated[Grant, Depends(staff)]) -> Grant:
         if who.role not in DECIDERS:
             raise Problem(403, "Read-only role", "该角色只能查看，不能答复",
-                          code="forbidden_role", field="Authorization")
+                          code="forbidden_role", field="Authorization",
+                          who=who.who)
         return who
 
     @router.get("/staff/consultations", tags=["staff"],
@@ -198,7 +199,8 @@ def consultations_router(context: Any) -> APIRouter:
     def supervisor(who: Annotated[Grant, Depends(staff)]) -> Grant:
         if who.role != "supervisor":
             raise Problem(403, "Supervisors only", "只有监督人员可以查看",
-                          code="forbidden_role", field="Authorization")
+                          code="forbidden_role", field="Authorization",
+                          who=who.who)
         return who
 
     @router.get("/supervision/complaints", tags=["supervisors"],

@@ -2,6 +2,11 @@
 an English `title`, a Chinese `detail` for the person, a stable `code`, and the `field` at fault
 (for validation errors, `errors` lists each field path). No input yields a 5xx: handlers map
 every validation failure to 4xx, and anything unexpected is logged and answered as a problem.
+
+Every refusal of who is asking (401: no valid staff token; 403: another region's token, a role
+that may not, a wrong query code) is logged here, once, with the method, the path, the code and
+who was refused (`Problem.who`: the staff member and their region when the token was valid),
+so a probing client or a colleague of another region leaves a trace (issue 13).
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ MEDIA_TYPE = "application/problem+json"
 
 class Problem(Exception):
     def __init__(self, status: int, title: str, detail: str, *, code: str,
-                 field: str = "") -> None:
+                 field: str = "", who: str = "") -> None:
         super().__init__(title)
         self.status, self.title, self.detail, self.code, self.field = (
             status, title, detail, code, field)
+        self.who = who  # the refused staff member ("S0001@150600"), for the log line
 
 
 def invalid_field(exc: Exception, field: str) -> Problem:
@@ -49,6 +55,10 @@ def _path(location: tuple[object, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
+        if exc.status in (401, 403):
+            log.warning("refused %s %s: %d %s (%s) from %s", request.method, request.url.path,
+                        exc.status, exc.code, exc.who or "no staff token",
+                        request.client.host if request.client else "?")
         return problem(exc.status, exc.title, exc.detail, exc.code, exc.field)
 
     @app.exception_handler(RequestValidationError)

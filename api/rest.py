@@ -123,7 +123,7 @@ def rest_router(context: Any) -> APIRouter:
                 responses={403: {"description": "wrong query code"},
                            429: {"description": "too many failed codes"}})
     async def case(case_number: str, request: Request,
-                   x_query_code: Annotated[str, Header(max_length=32)]) -> dict[str, Any]:
+                   x_query_code: applicants.QueryCode = "") -> dict[str, Any]:
         try:
             CaseNumber.parse(case_number)
         except InvalidValue:
@@ -152,9 +152,8 @@ def rest_router(context: Any) -> APIRouter:
                  summary="Withdraw (撤回) at the region that took the application",
                  responses={409: {"description": "refused by the case's rules, or not here"}})
     async def withdraw(case_number: str, body: Withdrawal, request: Request,
-                       x_query_code: Annotated[str, Header(max_length=32)],
                        idempotency_key: Annotated[str, Header(min_length=8, max_length=80)],
-                       ) -> dict[str, Any]:
+                       x_query_code: applicants.QueryCode = "") -> dict[str, Any]:
         view = await case(case_number, request, x_query_code)  # the same checks as reading
         found = context.views().case(case_number)
         if not found.applicant_masked:

@@ -39,6 +39,11 @@ class Grant:
     expires_at: str  # ISO 8601, UTC
     revoked: bool = False
 
+    @property
+    def who(self) -> str:
+        """How a refusal's log line names the holder ("supervisor S0001@150600")."""
+        return f"{self.role} {self.staff_id}@{self.region}"
+
     def valid(self, now: dt.datetime) -> bool:
         return not self.revoked and now < dt.datetime.fromisoformat(self.expires_at)
 

@@ -29,7 +29,6 @@ the annotations, which are local to `staff_router`.)
 
 import dataclasses
 import datetime as dt
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
@@ -44,7 +43,6 @@ from domain.kernel import Actor, Command
 from domain.protocols.intake import AcceptIntake, RejectIntake
 from regions.core.commands import CommandRequest
 
-log = logging.getLogger("tongban.staff")
 ROLE_NAMES = {"window": "收件窗口", "department": "办理部门", "supervisor": "监督"}
 DECIDERS = frozenset({"window", "department"})
 
@@ -65,11 +63,9 @@ def authenticate(context: Any, authorization: str, other_region: str) -> Grant:
     if found is None:
         raise Problem(401, "Not authenticated", "需要有效的工作人员令牌",
                       code="unauthenticated", field="Authorization")
-    if found.region != context.region:
-        log.warning("staff %s of region %s refused at node %s", found.staff_id,
-                    found.region, context.region)
+    if found.region != context.region:  # logged with the holder (api.problems)
         raise Problem(403, "Other region", other_region,
-                      code="forbidden_region", field="Authorization")
+                      code="forbidden_region", field="Authorization", who=found.who)
     return found
 
 
@@ -82,7 +78,8 @@ def staff_router(context: Any) -> APIRouter:
     def decider(who: Annotated[Grant, Depends(grant)]) -> Grant:
         if who.role not in DECIDERS:
             raise Problem(403, "Read-only role", "该角色只能查看，不能办理",
-                          code="forbidden_role", field="Authorization")
+                          code="forbidden_role", field="Authorization",
+                          who=who.who)
         return who
 
     def view_of(number: str) -> Any:

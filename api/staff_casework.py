@@ -120,7 +120,8 @@ def department_routes(router: APIRouter, grant: Callable[..., Grant], run: Run,
     def department(who: Annotated[Grant, Depends(grant)]) -> Grant:
         if who.role != "department":
             raise Problem(403, "Department only", "只有办理部门可以办理这一步",
-                          code="forbidden_role", field="Authorization")
+                          code="forbidden_role", field="Authorization",
+                          who=who.who)
         return who
 
     Key = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=80)]

@@ -73,7 +73,8 @@ def records_routes(context: Any, router: APIRouter, grant: Callable[..., Grant])
         def check(who: Annotated[Grant, Depends(grant)]) -> Grant:
             if who.role not in allowed:
                 raise Problem(403, "Not this role's data", "该角色不能查看这些数据",
-                              code="forbidden_role", field="Authorization")
+                              code="forbidden_role", field="Authorization",
+                              who=who.who)
             return who
         return check
 

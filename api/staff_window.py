@@ -147,7 +147,8 @@ def window_routes(context: Any, router: APIRouter, grant: Callable[..., Grant], 
         def check(who: Annotated[Grant, Depends(grant)]) -> Grant:
             if who.role not in allowed:
                 raise Problem(403, "Not this role's step", "该角色不能办理这一步",
-                              code="forbidden_role", field="Authorization")
+                              code="forbidden_role", field="Authorization",
+                              who=who.who)
             return who
         return check
 

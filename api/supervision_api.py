@@ -40,7 +40,8 @@ def supervision_router(context: Any) -> APIRouter:
         found = authenticate(context, authorization, "不能查看其他地区的监督数据")
         if found.role != "supervisor":
             raise Problem(403, "Supervisors only", "只有监督人员可以查看",
-                          code="forbidden_role", field="Authorization")
+                          code="forbidden_role", field="Authorization",
+                          who=found.who)
         return found
 
     def views() -> CaseViews:
