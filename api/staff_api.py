@@ -8,8 +8,9 @@ Who may do what (the authorisation matrix `tests/integration/test_staff_api.py` 
     GET  /staff/cases/{number}         ✓        ✓            ✓              403
     POST /staff/cases/{number}/accept  ✓        ✓            403            403
     POST /staff/cases/{number}/reject  ✓        ✓            403            403
-    POST /staff/cases/{number}/approve, refuse-transfer-out, info-sheet, remit-funds,
-         funds-received, resolve-attention, close-follow-up (`api.staff_casework`)
+    POST /staff/cases/{number}/approve, refuse-transfer-out, info-sheet, correct-info-sheet,
+         remit-funds, funds-received, return-excess, resolve-attention, close-follow-up
+         (`api.staff_casework`)
                                        403      ✓            403            403
     POST /staff/proxy-applications, /cases/{number}/forward, hand-over, request-supplement,
          confirm-originals, approve-application, deny-application, send-result
@@ -97,14 +98,20 @@ def staff_router(context: Any) -> APIRouter:
         return [{**dataclasses.asdict(e), "due_at": e.due_at.isoformat() if e.due_at else None}
                 for e in entries]
 
-    @router.get("/cases/{case_number}", summary="A case as this region knows it (masked)")
+    @router.get("/cases/{case_number}", summary="A case as this region knows it (masked)",
+                description="`amounts_fen` of a transfer: what the origins' sheets state, what "
+                            "this region's finance recorded as received, and what was credited "
+                            "(记账) — set when the node confirmed the crediting (see "
+                            "`funds-received`).")
     async def case(case_number: str, who: Annotated[Grant, Depends(grant)]) -> dict[str, Any]:
         view = view_of(case_number)
         return {"case_number": view.case_number, "process": view.process, "role": view.role,
                 "status": view.status, "status_text": view.status_text,
                 "applicant_masked": view.applicant_masked, "supplement": list(view.supplement),
                 "deadline": view.deadline.due_at.isoformat() if view.deadline else None,
-                "overdue": list(view.overdue), "needs_attention": view.needs_attention}
+                "overdue": list(view.overdue), "needs_attention": view.needs_attention,
+                "amounts_fen": {"stated": view.amount_stated, "received": view.amount_received,
+                                "credited": view.amount_credited}}
 
     async def run(who: Grant, case_number: str, command: Command, key: str) -> dict[str, Any]:
         view = view_of(case_number)

@@ -1,6 +1,7 @@
 """The department's operations on the staff API (`/api/v1/staff/cases/{number}/…`): decide a
-transfer out, issue the info sheet, remit, record the funds received, resolve `needs_attention`,
-close a rating's follow-up.
+transfer out, issue and correct the info sheet, remit, record the funds received and return an
+excess, resolve `needs_attention` (`ATTENTION`: retry, correct, escalate, close), close a
+rating's follow-up. Crediting is confirmed by the node, not a person (`CREDITING`).
 
 Why only `department`: these are the decisions of the handling office (办理部门) — the window
 (收件窗口) takes applications in (`accept` / `reject` in `api.staff_api`), a supervisor only reads.
@@ -29,11 +30,13 @@ from domain.protocols.transfer_events import (
     ApproveTransferOut,
     Component,
     ContributionYear,
+    CorrectInfoSheet,
     InfoSheet,
     IssueInfoSheet,
     RecordFundsReceived,
     RefuseTransferOut,
     RemitFunds,
+    ReturnExcess,
 )
 from domain.values import MAX_FEN
 
@@ -96,6 +99,26 @@ class Sheet(BaseModel):
     years: list[SheetYear] = Field(default_factory=list, max_length=100)
 
 
+class SheetCorrection(Sheet):
+    """The corrected 信息表 and why (the first sheet stays on record: a compensating event)."""
+
+    model_config = _examples({"months": 24, "components": [
+        {"name": "individual_account", "amount_fen": 120000},
+        {"name": "pooled", "amount_fen": 300000}],
+        "years": [{"year": 2019, "months": 12, "monthly_base_fen": 600000},
+                  {"year": 2020, "months": 12, "monthly_base_fen": 650000}],
+        "reason": "个人账户金额录入有误，按转入地对账结果更正"})
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class ExcessReturn(BaseModel):
+    """退回多转金额: what the destination received from `from_region` beyond its sheet."""
+
+    model_config = _examples({"from_region": "610800", "bank_ref": "BK2026120600003"})
+    from_region: str = Field(pattern=r"^[0-9]{6}$", description="转出地 region code")
+    bank_ref: str = Field(min_length=1, max_length=40, description="the return's bank reference")
+
+
 class Remittance(BaseModel):
     model_config = _examples({"amount_fen": 420000, "bank_ref": "BK2026120500017"})
     amount_fen: Fen
@@ -111,6 +134,37 @@ class FundsIn(BaseModel):
     amount_fen: Fen
     bank_ref: str = Field(min_length=1, max_length=40)
     value_date: dt.date
+
+
+#: The four ways out of needs_attention issue 13 names, and where each one is.
+ATTENTION = (
+    "**Retry**: this operation — the side resumes and its waiting timer starts again (refused "
+    "with `correction_needed` while sheet and funds disagree). **Correct**: `correct-info-sheet` "
+    "(the origin), `return-excess` (the destination's finance), or `funds-received` for the "
+    "rest. **Escalate**: the node escalates by itself (督办, `Escalated`) when a step stays open "
+    "past its limit; supervisors see every case needing attention in `/supervision/joint-cases` "
+    "and the figures. **Close with a reason**: not offered for one side of a transfer — a side "
+    "ends only through the protocol's close handshake (the two regions' end states must form an "
+    "allowed pair); the applicant's withdrawal or the origin's refusal are the ways to end it.")
+
+
+#: Why there is no "confirm crediting" operation (issue 13 asked for one "after reconciliation").
+CREDITING = (
+    "Crediting (记账) after reconciliation is confirmed by the node, not by a person: once every "
+    "origin's info sheet and the funds this region's finance recorded agree to the fen, the "
+    "destination reconciles them and completes the transfer (`TransferCompleted`, with the "
+    "amount credited), which the staff case view shows as `status: completed` and "
+    "`amounts_fen.credited`. A staff step confirming what the two independent records already "
+    "proved could only disagree with them; where they do not agree the case needs attention, "
+    "and the department returns the excess (`return-excess`) or the origin corrects its sheet "
+    "(`correct-info-sheet`) or pays the rest — never a confirmation over a mismatch.")
+
+
+def info_sheet_of(body: Sheet) -> InfoSheet:
+    return InfoSheet(months=body.months,
+                     components=tuple(Component(c.name, c.amount_fen) for c in body.components),
+                     years=tuple(ContributionYear(y.year, y.months, y.monthly_base_fen)
+                                 for y in body.years))
 
 
 def department_routes(router: APIRouter, grant: Callable[..., Grant], run: Run,
@@ -146,12 +200,17 @@ def department_routes(router: APIRouter, grant: Callable[..., Grant], run: Run,
 
     @router.post("/cases/{case_number}/info-sheet", summary="转出地: issue the info sheet (信息表)")
     async def info_sheet(case_number: str, body: Sheet, key: Key, who: Who) -> dict[str, Any]:
-        sheet = InfoSheet(months=body.months,
-                          components=tuple(Component(c.name, c.amount_fen)
-                                           for c in body.components),
-                          years=tuple(ContributionYear(y.year, y.months, y.monthly_base_fen)
-                                      for y in body.years))
+        sheet = info_sheet_of(body)
         return await send(who, case_number, lambda a: IssueInfoSheet(actor=a, sheet=sheet), key)
+
+    @router.post("/cases/{case_number}/correct-info-sheet",
+                 summary="转出地: correct the info sheet the destination could not reconcile "
+                         "(needs_attention: correct)")
+    async def correct_sheet(case_number: str, body: SheetCorrection, key: Key,
+                            who: Who) -> dict[str, Any]:
+        sheet = info_sheet_of(body)
+        return await send(who, case_number, lambda a: CorrectInfoSheet(
+            actor=a, sheet=sheet, reason=body.reason), key)
 
     @router.post("/cases/{case_number}/remit-funds", summary="转出地: the funds were remitted")
     async def remit(case_number: str, body: Remittance, key: Key, who: Who) -> dict[str, Any]:
@@ -160,15 +219,26 @@ def department_routes(router: APIRouter, grant: Callable[..., Grant], run: Run,
 
     @router.post("/cases/{case_number}/funds-received",
                  summary="转入地: record the funds received (the bank's notice); crediting "
-                         "follows when sheet and funds reconcile")
+                         "follows when sheet and funds reconcile",
+                 description=CREDITING)
     async def funds_received(case_number: str, body: FundsIn, key: Key,
                              who: Who) -> dict[str, Any]:
         return await send(who, case_number, lambda a: RecordFundsReceived(
             actor=a, from_region=body.from_region, amount_fen=body.amount_fen,
             bank_ref=body.bank_ref, value_date=body.value_date), key)
 
+    @router.post("/cases/{case_number}/return-excess",
+                 summary="转入地: return what was received beyond the sheet (needs_attention: "
+                         "correct)")
+    async def return_excess(case_number: str, body: ExcessReturn, key: Key,
+                            who: Who) -> dict[str, Any]:
+        return await send(who, case_number, lambda a: ReturnExcess(
+            actor=a, from_region=body.from_region, bank_ref=body.bank_ref), key)
+
     @router.post("/cases/{case_number}/resolve-attention",
-                 summary="Resolve needs_attention, with a note of what was done")
+                 summary="Resolve needs_attention: retry (the wait resumes with a new timer), "
+                         "with a note of what was done",
+                 description=ATTENTION)
     async def resolve(case_number: str, body: Note, key: Key, who: Who) -> dict[str, Any]:
         return await send(who, case_number,
                           lambda a: ResolveAttention(actor=a, note=body.note), key)

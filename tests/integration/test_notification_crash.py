@@ -43,8 +43,9 @@ def wait_until(check: Any, what: str) -> Any:
 def restart(site: Site, code: str) -> None:
     """The node again, on the same store, port and notifications file, without the crash."""
     [args] = [proc.args for name, proc in site.processes if name == f"node-{code}"]
+    assert isinstance(args, list)
     site.env.pop(ENV)
-    site.spawn(f"node-{code}-restarted", *list(args)[3:])  # after "python -m api"
+    site.spawn(f"node-{code}-restarted", *map(str, args[3:]))  # after "python -m api"
     site.wait_ready()
 
 
