@@ -1,0 +1,38 @@
+"""The relay envelopes a stored shared event from its stored payload, without decoding it into
+the event and encoding it again (regions.wire.link): the bytes are the ones the event itself
+gives, for every shared event a simulated run stores."""
+
+from __future__ import annotations
+
+from eventsourcing.utils import get_topic
+
+from domain.kernel import EventRef, event_from_payload, event_type
+from regions.core.messages import LinkMessage
+from regions.core.store import OutLink
+from regions.wire import envelope, link
+from simulations.runner import run
+
+
+def generic_bytes(item: LinkMessage) -> bytes:
+    """What the relay wrote before: the payload decoded into its event, the event encoded."""
+    event = event_from_payload(item.type, item.payload, item.schema_version)
+    return envelope.encode(envelope.WireMessage(
+        event=event, ref=EventRef(item.originator_id, item.originator_version),
+        origin=item.origin, destination=item.destination, link_seq=item.link_seq,
+        case_number=item.case_number, case_id=item.case_id, process=item.process,
+        traceparent=item.traceparent))
+
+
+def test_every_stored_shared_event_is_enveloped_as_its_event_would_be() -> None:
+    result = run(11, 12)
+    types: set[str] = set()
+    for sim in result.world.regions.values():
+        app = sim.region.node.app
+        for record in app.recorder.select_notifications(start=1, limit=100_000,
+                                                        topics=[get_topic(OutLink.Sent)]):
+            sent = app.mapper.to_domain_event(record)
+            item = LinkMessage.from_record(sent.message, sent.originator_version - 1)
+            assert item.schema_version == event_type(item.type).SCHEMA_VERSION
+            assert link.encode(item).data == generic_bytes(item)
+            types.add(item.type)
+    assert len(types) >= 5, types
