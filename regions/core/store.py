@@ -307,7 +307,7 @@ class EventStore(Application[UUID]):
         library's two runtime-checkable Protocol `isinstance` tests per object (on Python 3.11
         each walks the protocol's attributes: ~30-90 µs an aggregate, a dozen aggregates a
         case); anything but an `Aggregate` is collected the library's way."""
-        processing_event = _AggregatesCollected()
+        processing_event = AggregatesCollected()
         processing_event.collect_events(*objs, **kwargs)
         recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
@@ -316,7 +316,7 @@ class EventStore(Application[UUID]):
         return recordings
 
 
-class _AggregatesCollected(ProcessingEvent[UUID]):
+class AggregatesCollected(ProcessingEvent[UUID]):
     """`ProcessingEvent.collect_events` with an `Aggregate` recognised by its class."""
 
     def collect_events(self, *objs: Any, **kwargs: Any) -> None:

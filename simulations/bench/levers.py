@@ -1,0 +1,130 @@
+"""CPU cost of each write-path lever, before and after, measured in one process.
+
+Why beside `tongban bench`: on a shared 2-core machine the end-to-end figures of two runs minutes
+apart differ by more than any one lever moves them. Here the old and the new code of each lever
+run alternately on the same data (the records a seeded simulation stores), and what is printed
+is CPU microseconds per item and their ratio, which the neighbours' load moves far less.
+
+    python -m simulations.bench.levers [--rounds 5] [--cases 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.utils import get_topic
+
+from domain.kernel import EventRef, event_from_payload
+from regions.core.messages import LinkMessage
+from regions.core.side_events import SideEventTailer, SideReads
+from regions.core.store import AggregatesCollected, EventStore, OutLink, Stream
+from regions.core.tailer import MemoryCursor
+from regions.wire import envelope, feed, link
+from simulations.runner import run
+
+
+def _cpu_us(fn: Callable[[], Any], items: int) -> float:
+    started = time.process_time()
+    fn()
+    return (time.process_time() - started) / items * 1e6
+
+
+def _nothing() -> None:
+    return None
+
+
+def _generic_link(item: LinkMessage) -> bytes:
+    event = event_from_payload(item.type, item.payload, item.schema_version)
+    return envelope.encode(envelope.WireMessage(
+        event=event, ref=EventRef(item.originator_id, item.originator_version),
+        origin=item.origin, destination=item.destination, link_seq=item.link_seq,
+        case_number=item.case_number, case_id=item.case_id, process=item.process,
+        traceparent=item.traceparent))
+
+
+def _feed_attributes(app: EventStore, code: str) -> list[tuple[dict[str, Any], Any]]:
+    tailer = SideEventTailer(code, app, batch_size=100_000, cursor=MemoryCursor())
+    batch = tailer.step(now=None)  # type: ignore[arg-type]
+    out = []
+    for item in batch.items if batch else []:
+        message = feed.encode([item]).data
+        attributes, payload = envelope.read(message[1:-1])
+        out.append((attributes, payload))
+    return out
+
+
+def measure(rounds: int = 5, cases: int = 40) -> dict[str, Any]:
+    world = run(11, cases).world
+    code, sim = next(iter(world.regions.items()))
+    app = sim.region.node.app
+    sent: list[Any] = [region.region.node.app.mapper.to_domain_event(r)
+            for region in world.regions.values()
+            for r in region.region.node.app.recorder.select_notifications(
+                start=1, limit=100_000, topics=[get_topic(OutLink.Sent)])]
+    items = [LinkMessage.from_record(s.message, s.originator_version - 1) for s in sent]
+    notifications = app.recorder.select_notifications(
+        start=1, limit=100_000, topics=list(SideEventTailer.topics))
+    feed_events = _feed_attributes(app, code)
+
+    def aggregates() -> list[Stream]:
+        streams = []
+        for n in range(len(items)):
+            stream = Stream.open(uuid.UUID(int=n + 1), "side", {}, "X", 1, {"n": n}, items[n].at)
+            stream.record("Y", 1, {"n": n}, items[n].at)
+            streams.append(stream)
+        return streams
+
+    def two_tailers(shared: bool) -> None:
+        first = SideEventTailer(code, app, cursor=MemoryCursor())
+        second = SideEventTailer(code, app, cursor=MemoryCursor())
+        if not shared:
+            second._reads = SideReads()
+        first._reads.items.clear()
+        first.read(notifications, None)  # type: ignore[arg-type]
+        second.read(notifications, None)  # type: ignore[arg-type]
+
+    levers: dict[str, tuple[Callable[[], Any], Callable[[], Any], int, Callable[[], Any]]] = {
+        "envelope_write (SDK -> json.dumps), per feed event": (
+            lambda: [envelope.sdk_write(a, p) for a, p in feed_events],
+            lambda: [envelope.write(a, p) for a, p in feed_events], len(feed_events), _nothing),
+        "link envelope (decode+encode -> stored payload), per link message": (
+            lambda: [_generic_link(i) for i in items],
+            lambda: [link.encode(i) for i in items], len(items), _nothing),
+        "collect a saved aggregate's events (Protocol isinstance -> class), per aggregate": (
+            lambda: ProcessingEvent[uuid.UUID]().collect_events(*aggregates()),
+            lambda: AggregatesCollected().collect_events(*aggregates()), len(items),
+            aggregates),  # building the aggregates is measured alone and taken off
+        "two side-event tailers read the same records (each decodes -> shared), per record": (
+            lambda: two_tailers(False), lambda: two_tailers(True), len(notifications), _nothing),
+    }
+    figures: dict[str, Any] = {}
+    for name, (before, after, count, baseline) in levers.items():
+        b: list[float] = []
+        a: list[float] = []
+        for _ in range(rounds):
+            base = _cpu_us(baseline, count)
+            b.append(_cpu_us(before, count) - base)
+            a.append(_cpu_us(after, count) - base)
+        figures[name] = {"items": count, "before_us": round(statistics.median(b), 2),
+                         "after_us": round(statistics.median(a), 2),
+                         "speedup": round(statistics.median(b) / statistics.median(a), 2)}
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cases", type=int, default=40)
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(args.rounds, args.cases), indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
