@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from domain.provisional import DEFAULT_HORIZON_DAYS
 from regions.core.commands import KINDS
 from regions.runtime.status import NodeStatus
 
@@ -91,6 +92,12 @@ class NodeCollector(Collector):
                      1 if status.worker == "active" else 0)
         yield _gauge("tongban_broker_connected", "1 while connected to the broker.",
                      1 if status.broker.is_connected else 0)
+        coverage = status.calendar_coverage()
+        yield _gauge("tongban_calendar_official_days_missing",
+                     f"Days among the next {DEFAULT_HORIZON_DAYS} that no official holiday "
+                     "schedule decides (the conservative fallback does, and deadlines over them "
+                     "are provisional): above 0, install the year's schedule as a holiday file. "
+                     "0 on a standby.", len(coverage.missing) if coverage else 0)
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:

@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from domain.deadlines import DeadlineMissed
 from domain.kernel import Event
+from domain.provisional import DEFAULT_HORIZON_DAYS, Coverage, official_coverage
 from projections.views import CaseViews
 from regions.adapters.stores.sql import datastore_of
 from regions.adapters.worker_lock import PostgresWorkerLock, WorkerLock
@@ -58,6 +59,18 @@ class Readiness:
     projections: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     #: Stored records set aside because they cannot be decoded (`regions.core.unreadable`).
     unreadable: Mapping[str, Any] = field(default_factory=dict)
+    #: Whether official holiday data decides the coming days (`calendar_report`). Missing data is
+    #: a warning, never a failed check: the node still reckons every deadline, on the
+    #: conservative fallback (never earlier than the official schedule) and marked provisional,
+    #: and taking every node out of service each December until the State Council's notice is
+    #: installed would stop far more than it protects.
+    calendar: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What an operator should act on although the node is ready."""
+        warning = self.calendar.get("warning", "")
+        return [warning] if warning else []
 
     @property
     def not_ready(self) -> list[str]:
@@ -71,7 +84,19 @@ class Readiness:
         return {"ready": self.ready, "region": self.region, "checks": dict(self.checks),
                 "not_ready": self.not_ready, "inbox_lag": dict(self.inbox_lag),
                 "projections": {name: dict(v) for name, v in self.projections.items()},
-                "unreadable": dict(self.unreadable) or {"count": 0, "recent": []}}
+                "unreadable": dict(self.unreadable) or {"count": 0, "recent": []},
+                "warnings": self.warnings, "calendar": dict(self.calendar)}
+
+
+def calendar_report(coverage: Coverage | None) -> dict[str, Any]:
+    """/readyz's calendar section: the horizon, the days in it without official data, the first
+    of them, and the warning to show (empty when the data is complete or the node is a standby)."""
+    if coverage is None:
+        return {}
+    first = coverage.first_missing
+    return {"horizon_days": (coverage.last - coverage.first).days + 1,
+            "official_days_missing": len(coverage.missing),
+            "first_missing": first.isoformat() if first else None, "warning": coverage.warning}
 
 
 class NodeStatus:
@@ -156,6 +181,15 @@ class NodeStatus:
         counts.update({f"command:{o}": n for o, n in driver.commands.items()})
         return counts
 
+    def calendar_coverage(self) -> Coverage | None:
+        """Which of the next 60 days the active worker's calendar decides without official data
+        (None for a standby, which reckons no deadlines): `domain.provisional.official_coverage`
+        on the region's own calendar and clock."""
+        if self.driver is None:
+            return None
+        region = self.driver.region
+        return official_coverage(region.rules.calendar, region.clock(), DEFAULT_HORIZON_DAYS)
+
     def open_connections(self) -> int:
         """Database connections this process holds open: the node's pool and the lock's."""
         count = 0
@@ -177,7 +211,7 @@ class NodeStatus:
                       if self.driver is not None else {})
         return Readiness(self.config.region, checks,
                          {link: lag.get(link, 0) for link in self.links}, self.projections(),
-                         unreadable)
+                         unreadable, calendar_report(self.calendar_coverage()))
 
     async def refresh_head(self) -> None:
         """Read the log's newest position and the views' backlog (on the node's database

@@ -43,7 +43,7 @@ EXPECTED = {
     "tongban_link_publish_failures", "tongban_quarantine_dropped",
     "tongban_inbox_lag", "tongban_inbox_held", "tongban_projection_lag_events",
     "tongban_db_connections_open",
-    "tongban_worker_active", "tongban_broker_connected"}
+    "tongban_worker_active", "tongban_broker_connected", "tongban_calendar_official_days_missing"}
 
 
 class Connection:
@@ -201,7 +201,7 @@ def test_readiness_names_every_check_that_is_not_ok() -> None:
     assert verdict.body() == {"ready": False, "region": A, "checks": {
         "store": "ok", "broker": "disconnected", "worker": "standby"},
         "not_ready": ["broker", "worker"], "inbox_lag": {B: 3}, "projections": {},
-        "unreadable": {"count": 0, "recent": []}}
+        "unreadable": {"count": 0, "recent": []}, "warnings": [], "calendar": {}}
     assert Readiness(A, {"store": "ok", "broker": "ok", "worker": "active"}).ready
 
 
