@@ -186,10 +186,20 @@ def _with_command(**fields: Any) -> dict[str, Any]:
 NUMBER = CaseNumber.parse("150600-20260302-0000000001")
 
 
-def _opening(item_id: str = "b1-7", applicant_id: str = "110101196504157795") -> dict[str, Any]:
+def _opening(item_id: str = "b1-7", applicant_id: str = "110101196504157795",
+             process: str = pension.PROCESS, **fields: Any) -> dict[str, Any]:
     submit = application(pension.PROCESS, NUMBER, "", [ORIGIN], STAFF, item_id=item_id)
-    return _request(case_id=None, case_number=str(NUMBER), process=pension.PROCESS,
-                    command=encode_command(submit, applicant_id=applicant_id))
+    return _request(case_id=None, case_number=str(NUMBER), process=process,
+                    command={**encode_command(submit, applicant_id=applicant_id), **fields})
+
+
+def _funds(**fields: Any) -> dict[str, Any]:
+    return _request(command={"type": "RecordFundsReceived", "actor": STAFF_JSON,
+                             "from_region": ORIGIN, "amount_fen": 100, "bank_ref": "B1",
+                             "value_date": "2026-03-01", **fields})
+
+
+STAFF_JSON = encode_command(AcceptIntake(actor=STAFF))["actor"]
 
 
 BAD_REQUESTS: list[tuple[str, bytes | dict[str, Any], str, str]] = [
@@ -225,7 +235,27 @@ BAD_REQUESTS: list[tuple[str, bytes | dict[str, Any], str, str]] = [
     ("an unknown item", _opening(item_id="b9-99"), "unknown_item", "command.item_id"),
     ("a citizen id with a bad check digit", _opening(applicant_id="110101196504157790"),
      "invalid_person_id", "command.applicant_id"),
+    # Issue 18's list of input the node took, each as a back-end sends it over the endpoint.
+    ("a citizen id of month 13", _opening(applicant_id="110101196513157797"),
+     "invalid_person_id", "command.applicant_id"),
+    ("an empty citizen id", _opening(applicant_id=""), "invalid_person_id",
+     "command.applicant_id"),
+    ("a household item as a pension transfer", _opening(item_id="b2-3"),
+     "item_process_mismatch", "command.item_id"),
+    ("online for a joint-only item", _opening(mode="online"), "invalid_mode", "command.mode"),
+    ("a new case's actor of no region", _opening(actor={**STAFF_JSON, "region": "999999"}),
+     "invalid_region", "command.actor.region"),
+    ("a value date in 2099", _funds(value_date="2099-01-01"), "invalid_date",
+     "command.value_date"),
+    ("10^20 fen", _funds(amount_fen=10**20), "invalid_amount", "command.amount_fen"),
+    ("a process name other than the case's", _opening(process="pension"), "invalid_field",
+     "process"),
 ]
+
+#: What a refusal's message must say, the right way round (issue 18: "'pension_transfer' differs
+#: from the request's 'pension'").
+MESSAGES = {"a process name other than the case's":
+            "the request's 'pension' differs from the case's 'pension_transfer'"}
 
 
 def test_bad_requests_get_structured_errors_naming_the_field_and_change_nothing(
@@ -243,6 +273,8 @@ def test_bad_requests_get_structured_errors_naming_the_field_and_change_nothing(
                    reply.get("error", {}).get("field"))
             if got != (False, code, field):
                 wrong.append(f"{name}: expected {code}/{field!r}, got {reply}")
+            elif name in MESSAGES and MESSAGES[name] not in reply["error"]["message"]:
+                wrong.append(f"{name}: the message does not say {MESSAGES[name]!r}: {reply}")
         assert wrong == []
         assert await version(nodes, case_id) == before
         # ...and the endpoint still serves good requests after all that.
