@@ -6,10 +6,15 @@ view), not through the adapter under test.
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import anyio
 import nats
 import pytest
+import yaml
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext, api
 
@@ -28,6 +33,8 @@ from regions.wire import link, subjects
 
 ORDOS, ULANQAB = "150600", "150900"
 YULIN = "610800"
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.anyio
 
@@ -213,3 +220,25 @@ async def test_a_stream_that_acknowledges_before_flushing_is_refused(
 async def test_unreachable_broker_is_a_broker_error() -> None:
     with pytest.raises(BrokerError, match="cannot connect"):
         await provision([ORDOS], f"nats://127.0.0.1:{free_port()}", connect_timeout=1.0)
+
+
+async def test_the_cli_creates_a_back_ends_durable_as_the_contract_documents_it(
+    nats_server: NatsServer, js: JetStreamContext,
+) -> None:
+    """`tongban nats provision --backend NAME`, as an operator runs it, makes the durable
+    asyncapi.yaml's consumeFeed tells a back-end to expect (issue 18, finding 12): its ack_wait
+    and max_ack_pending are the numbers the document states, read from the YAML."""
+    cli = await anyio.run_process(
+        [sys.executable, "-m", "api", "nats", "provision", "--nats-url", nats_server.url,
+         "--regions", ORDOS, "--backend", "pension"], cwd=ROOT, check=False)
+    assert cli.returncode == 0, cli.stderr.decode()
+    document = yaml.safe_load((ROOT / "asyncapi.yaml").read_text(encoding="utf-8"))
+    stated = document["operations"]["consumeFeed"]["x-jetstream"]
+    ack_wait = re.match(r"(\d+(?:\.\d+)?) s\b", stated["ack_wait"])
+    pending = re.match(r"(\d+) messages\b", stated["max_ack_pending"])
+    assert ack_wait and pending, stated
+    config = (await js.consumer_info(subjects.feed_stream_name(ORDOS), "pension")).config
+    assert (config.ack_wait, config.max_ack_pending) == (float(ack_wait.group(1)),
+                                                          int(pending.group(1)))
+    assert config.ack_policy == api.AckPolicy.EXPLICIT
+    assert config.deliver_policy == api.DeliverPolicy.ALL
