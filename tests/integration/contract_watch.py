@@ -8,8 +8,13 @@ checks those of a node's own connections (named `tongban-<region>`, `tongban-tes
 `tb.v1.evt.*` (by their CloudEvents type), feed batches on `tb.v1.feed.*`, quarantined copies on
 `tb.v1.dlq.*` (headers) and answers on a requester's inbox (a command, case-query or document
 reply). A test's own clients, and junk a test publishes on purpose, are not the node's and are
-not checked. Nodes run in subprocesses are outside it (their messages reach the same schemas
-through the in-process tests).
+not checked.
+
+Nodes run as `tongban node` processes are outside the patched client; `ContractTap` watches them
+from the broker's side instead: a test-side subscriber on every subject, checking with the same
+rules what appears on the link, feed and quarantine subjects and on back-ends' reply inboxes
+(`_INBOX_<region>_<backend>.…`). The broker does not say who published, so a tap sees a test's
+own junk too: a test publishes it before the tap starts, or runs without one.
 """
 
 from __future__ import annotations
@@ -21,11 +26,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
+import nats
 import yaml
 from jsonschema import Draft7Validator
+from nats.aio.client import Client
+from nats.aio.msg import Msg
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 NODE_CONNECTION: Final = re.compile(r"tongban-(?:test-|cmd-|doc-)?[0-9]{6}")
+#: A back-end's reply inbox; a node's own (`_INBOX_<region>.`) carries JetStream's answers.
+BACKEND_INBOX: Final = re.compile(r"_INBOX_[0-9]{6}_[A-Za-z0-9_-]+\.")
 REPLIES: Final = ("CommandReply", "CaseStateReply", "DocumentReply")
 _PREFIX: Final = "cn.tongban."
 
@@ -98,3 +108,53 @@ class ContractWatch:
     def _count(self, name: str, errors: list[str]) -> list[str]:
         self.checked[name] = self.checked.get(name, 0) + 1
         return errors
+
+
+class ContractTap:
+    """A `ContractWatch` fed by a subscriber on the broker: for nodes in other processes.
+
+    It checks what is published on `tb.v1.evt.*`, `tb.v1.feed.*`, `tb.v1.dlq.*` and on
+    back-ends' reply inboxes, not JetStream's own traffic: a consumer's delivery of a stored
+    message, sent to the consumer's inbox, reaches a `>` subscriber under the subject it was
+    first published on, with a `$JS.ACK` reply subject (it was checked when published, or is a
+    test's junk from before the tap), and a pull's status messages have no body. It reconnects
+    for as long as the test runs, so a broker killed and restarted mid-test is watched again
+    once back."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.watch = ContractWatch()
+        self._nc: Client | None = None
+
+    async def start(self) -> ContractTap:
+        async def quiet(_: Exception) -> None:  # a broker down mid-test is the test's business
+            return None
+
+        self._nc = await nats.connect(self.url, name="tongban-contract-tap",
+                                      max_reconnect_attempts=-1, reconnect_time_wait=0.2,
+                                      error_cb=quiet)
+        await self._nc.subscribe(">", cb=self._seen)
+        await self._nc.flush()
+        return self
+
+    async def stop(self) -> ContractWatch:
+        """Check what has arrived, then let go; the watch with what it found."""
+        if self._nc is not None:
+            nc, self._nc = self._nc, None
+            if nc.is_connected:
+                await nc.drain()
+            else:
+                await nc.close()
+        return self.watch
+
+    async def _seen(self, msg: Msg) -> None:
+        subject = msg.subject
+        if (msg.reply or "").startswith("$JS.ACK."):
+            return  # a consumer's delivery of a stored message (under its first subject)
+        if BACKEND_INBOX.match(subject):
+            if not msg.data:
+                return
+        elif not subject.startswith(("tb.v1.evt.", "tb.v1.feed.", "tb.v1.dlq.")):
+            return
+        found = self.watch.check(subject, msg.data, dict(msg.headers or {}))
+        self.watch.violations.extend(f"{subject}: {v}" for v in found[:3])

@@ -40,6 +40,7 @@ from regions.runtime.bootstrap import Region, build_region
 from regions.sdk.client import CommandRejected, RegionClient, RegionUnavailable
 from regions.wire import subjects
 from tests.integration import realworld as rw
+from tests.integration.contract_watch import ContractTap
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Start-up to a serving command endpoint (imports, store, broker); ~1.5 s on this machine.
@@ -264,8 +265,11 @@ async def cluster(store: Store, url: str, codes: tuple[str, ...], logdir: Path, 
                   restart_delay: float = 0.0) -> AsyncIterator[ProcessCluster]:
     """Node processes for `codes` (provisioned beforehand), started (all, or `start`), a reader
     per region, a supervisor; on exit every process is stopped (or killed) and the logs' tails are
-    printed if the body failed."""
+    printed if the body failed. A contract tap watches the broker from before the first node
+    starts (issue 18): every link, feed and quarantine message and every reply to a back-end
+    must match asyncapi.yaml, and the tap must have seen the nodes' feed and replies."""
     crash_at = crash_at or {}
+    tap = await ContractTap(url).start()
     nodes: dict[str, ProcessNode] = {}
     for code in codes:
         proc = NodeProcess(code, codes, store, url, logdir)
@@ -296,6 +300,11 @@ async def cluster(store: Store, url: str, codes: tuple[str, ...], logdir: Path, 
             if node.process.running:
                 node.process.kill()
             node.reader.shutdown(wait=True)
+        await tap.stop()
+    watch = tap.watch
+    assert watch.violations == [], "\n".join(watch.violations[:10])
+    assert {"FeedEvent", "CommandReply", "ContactLetterIssued"} <= set(watch.checked), \
+        watch.checked
 
 
 async def stop_all(nodes: ProcessCluster) -> list[int]:

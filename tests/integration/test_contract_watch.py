@@ -3,9 +3,13 @@ and leaves alone what is not the node's."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
-from tests.integration.contract_watch import ContractWatch
+import nats
+
+from regions.adapters.brokers.nats_server import NatsServer
+from tests.integration.contract_watch import ContractTap, ContractWatch
 
 NODE = "tongban-test-150600"
 
@@ -33,3 +37,31 @@ def test_what_a_test_client_publishes_is_not_the_nodes() -> None:
     for connection in ("tongban", "tongban-client-pension", "", "tongban-provision"):
         watch.sent(connection, "tb.v1.evt.610800.150600", b"\x00junk", {})
     assert watch.violations == [] and watch.checked == {}
+
+
+def test_the_tap_checks_what_reaches_the_broker_from_any_process(
+        nats_server: NatsServer) -> None:
+    """For nodes run as processes: what is on the link subjects and a back-end's reply inbox is
+    checked; JetStream's deliveries and its answers on a node's inbox are not."""
+    async def main() -> ContractWatch:
+        tap = await ContractTap(nats_server.url).start()
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.publish("tb.v1.evt.610800.150600", b'{"type": "cn.tongban.Nope"}')
+            await nc.publish("_INBOX_150600_window.a", b'{"ok": "yes"}')
+            await nc.publish("_INBOX_150600_window.b", json.dumps(
+                {"ok": False, "error": {"code": "unknown_case", "message": "m",
+                                        "field": "case_id"}}).encode())
+            await nc.publish("_INBOX_150600_window.c", b"[1]", reply="$JS.ACK.TB_FEED.x.1")
+            await nc.publish("tb.v1.evt.610800.150600", b"\x00", reply="$JS.ACK.TB_EVT.y.1")
+            await nc.publish("_INBOX_150600.d", b"{}")  # a node's inbox: JetStream's answers
+            await nc.publish("tb.v1.cmd.150600.window", b"{}")  # a request, not the node's
+            await nc.flush()
+        finally:
+            await nc.close()
+        return await tap.stop()
+
+    watch = asyncio.run(main())
+    assert len(watch.violations) == 2 and watch.checked == {"CommandReply": 1}, watch.__dict__
+    assert any("Nope" in v for v in watch.violations)
+    assert any("none of" in v for v in watch.violations)
