@@ -161,12 +161,12 @@ def test_a_back_end_finds_a_lost_feed_message_by_what_the_contract_states(
                 await dest.connect()
                 try:
                     going_on = await dest.apply(cb.new_case_number(DEST), APPLICANT_ID, [ORIGIN])
-                    first = await on_feed(js, stream, going_on, 1)
+                    first = await all_on_feed(js, stream, dest, going_on)
                     await dest.command(going_on, "accept", {"type": "AcceptIntake"})
-                    await on_feed(js, stream, going_on, 2)
                     alone = await dest.apply(cb.new_case_number(DEST), other_applicant,
                                              [ORIGIN])
-                    only = await on_feed(js, stream, alone, 1)
+                    await all_on_feed(js, stream, dest, going_on)
+                    only = await all_on_feed(js, stream, dest, alone)
                     lost = {going_on: first[0], alone: only[0]}
                     for seq, _ in lost.values():
                         await js.delete_msg(stream, seq)
@@ -187,6 +187,22 @@ def test_a_back_end_finds_a_lost_feed_message_by_what_the_contract_states(
     lost, found, taken_up = asyncio.run(main())
     assert all(lost.values()) and found == lost
     assert taken_up == "awaiting_transfer"
+
+
+async def all_on_feed(js: Any, stream: str, backend: cb.PensionBackend, case_id: str,
+                      timeout: float = 15.0) -> list[tuple[int, range]]:
+    """The feed stream's messages of the back-end's side of `case_id` (stream seq, the versions
+    carried), once they carry every version the region has committed (so none is still on its
+    way when the test takes one away)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = await on_feed(js, stream, case_id, 0)
+        committed = (await backend.query(case_id))["version"]
+        if found and found[-1][1][-1] == committed:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the feed never held version {committed} of {case_id}: {found}")
+        await asyncio.sleep(0.1)
 
 
 async def on_feed(js: Any, stream: str, case_id: str, count: int,
