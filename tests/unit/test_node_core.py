@@ -244,3 +244,20 @@ def _quarantined(region: Region) -> list:
     notes = region.node.app.recorder.select_notifications(
         start=None, limit=100, topics=[get_topic(Quarantined.Parked)])
     return [region.node.app.repository.get(n.originator_id) for n in notes]
+
+
+@pytest.mark.timeout(20)
+def test_a_timer_command_the_protocol_refuses_parks_the_case_instead_of_spinning(
+        world, monkeypatch) -> None:
+    """A protocol whose own timer asks for what it then refuses (the permit mutant of issue 16:
+    the timer refuses an expired 准迁证 the decider still calls valid) left the case due at the
+    same instant, so `step` fired it again forever and the node hung. The refusal is returned,
+    the case parked until it changes, and the next step fires nothing."""
+    a, _, _ = world
+    case = ping(a)
+    monkeypatch.setattr(toy.Toy, "timers", lambda self, state, now: [
+        toy.Ping(actor=Actor.system("timer"), case_id=case, n=1, to=B, home=A)])
+    fired = a.timer.step(T0 + dt.timedelta(days=1))
+    assert [(o.ok, o.error_code) for o in fired] == [(False, "illegal_command")]
+    assert a.timer.stalled == {case: T0 + dt.timedelta(days=1)}
+    assert a.timer.step(T0 + dt.timedelta(days=3)) == []
