@@ -56,10 +56,14 @@ class DeadlineTimer:
         self._heap: list[tuple[dt.datetime, str]] = []
         self._next: dict[str, dt.datetime] = {}
         node.listeners.append(self._on_change)
-        self.stats = {"fired": 0, "recomputed": 0}
+        self.stats = {"fired": 0, "recomputed": 0, "stalled": 0}
         self._recomputed: list[Recomputed] = []
         #: What the last `recheck_calendar` recorded (the start-up's, for the log and tests).
         self.rechecked: list[Recomputed] = []
+        #: case id -> the due instant at which its own timer commands were refused or moved
+        #: nothing: parked (not fired again) until the case changes. A protocol that refuses
+        #: what its timer asks is inconsistent; spinning on it would hang the node.
+        self.stalled: dict[str, dt.datetime] = {}
 
     def _on_change(self, view: SideView, events: list[Event]) -> None:
         self._recomputed += [Recomputed(view.case_id, e) for e in events
@@ -67,6 +71,7 @@ class DeadlineTimer:
         self._schedule(view)
 
     def _schedule(self, view: SideView) -> None:
+        self.stalled.pop(view.case_id, None)
         decider = self.node.protocols[view.process].decider
         due = None if view.state is None else decider.next_timer(view.state)
         if due is None:
@@ -112,9 +117,18 @@ class DeadlineTimer:
 
     def step(self, now: dt.datetime) -> list[Outcome]:
         outcomes = []
+        fired_at: dict[str, dt.datetime] = {}
         while (due := self.next_due()) is not None and due <= now:
             _, case_id = heapq.heappop(self._heap)
             self._next.pop(case_id, None)
+            if fired_at.get(case_id) == due:  # its timers ran and left it due at the same instant
+                self.stalled[case_id] = due
+                self.stats["stalled"] += 1
+                log.warning("timer: case %s still due at %s after its timer commands ran "
+                            "(refused or without effect); parked until the case changes",
+                            case_id, due.isoformat())
+                continue
+            fired_at[case_id] = due
             view = self.node.side(case_id)
             if view is None:
                 continue
