@@ -365,7 +365,15 @@ def resends_only_after_loss(world: World, workload: Workload) -> list[inv.Violat
     return []
 
 
+def timers_obeyed(world: World, workload: Workload) -> list[inv.Violation]:
+    """A protocol never refuses what its own timer asks for: a refusal means the timer and the
+    decider disagree about the rules (the timer refuses an expired 准迁证 that the decider still
+    calls valid) and the case sits at a deadline nobody acts on."""
+    return [inv.Violation(case_id, "timer_refused", f"{region} at {when.isoformat()}: {error}")
+            for region, case_id, when, error in world.timer_refusals]
+
+
 checkers.CASE_CHECKS.extend([deadlines, honest_counterparts, money, completed_on_exact_funds,
                              takeover_timing, permit_expiry])
 checkers.FINAL_CHECKS.extend([residence_at_quiescence, terminal_against_waiting,
-                              resends_only_after_loss])
+                              resends_only_after_loss, timers_obeyed])

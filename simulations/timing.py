@@ -46,9 +46,23 @@ WITHDRAW_ACROSS_NO_RETURN = 0.6
 LONG_DELAY = 0.03
 LONG_DELAY_HOURS = (1.0, 30.0)
 
+#: An applicant whose origin's visit is timed at the permit's expiry waits this long past it
+#: before withdrawing: otherwise the withdrawal (most applicants give up within weeks) ends the
+#: case first and no origin ever holds a 准迁证 to its expiry (the permit mutant of issue 16
+#: went unseen for that reason).
+PATIENT_PAST_EXPIRY = dt.timedelta(hours=12)
+
 EDGES = ("acted_hours_before_permit_expiry", "acted_hours_before_deadline",
-         "visited_after_permit_expiry", "withdrew_right_after_arrival",
-         "withdrew_with_message_in_flight", "withdrew_across_no_return", "message_delayed_hours")
+         "visited_after_permit_expiry", "origin_held_permit_to_expiry",
+         "withdrew_right_after_arrival", "withdrew_with_message_in_flight",
+         "withdrew_across_no_return", "message_delayed_hours")
+
+
+def held_to_expiry(events: list[Any]) -> bool:
+    """Whether these events are an origin refusing a request it held when the permit ran out,
+    on its own timer (not one already expired on arrival, refused at once)."""
+    return any(e.TYPE == "MoveOutRefused" and getattr(e, "code", "") == "permit_expired"
+               and e.actor.kind == "system" for e in events)
 
 
 def visit_before_timer(next_timer: dt.datetime | None, permit_expires_at: dt.datetime | None,

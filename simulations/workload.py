@@ -135,6 +135,9 @@ class Workload:
         self.retries = 0
         self.timing_rng = world.sched.rng("timing:people")
         self.race = timing.WithdrawalRace()
+        #: case id -> virtual instant before which its applicant does not withdraw (a permit
+        #: held to its expiry: `timing.PATIENT_PAST_EXPIRY`)
+        self.patient_until: dict[str, dt.datetime] = {}
         world.commit_listeners.append(self.on_commit)
         world.receive_listeners.append(self.on_received)
 
@@ -199,6 +202,8 @@ class Workload:
         if view.state is None:
             return
         key = (code, view.case_id)
+        if timing.held_to_expiry(events):
+            self.world.edges["origin_held_permit_to_expiry"] += 1
         if events and code != self.first_region.get(view.case_id):
             # Also when this side ended (a transfer-out, a 注销): its last message races.
             self._race_the_message(view.case_id, {event.TYPE for event in events})
@@ -224,10 +229,17 @@ class Workload:
         if timed:  # an edge: the person comes back hours before the timer
             self._timed_one()
             delay, edge = timed
+            if edge.endswith("permit_expiry"):  # the applicant waits for the origin's answer
+                self.patient_until[view.case_id] = (self.world.sched.now + delay
+                                                    + timing.PATIENT_PAST_EXPIRY)
             self.world.sched.after(delay, f"act:{code}",
                                    lambda: self.act(code, view.case_id, edge=edge))
             return
         self.world.sched.after(delay, f"act:{code}", lambda: self.act(code, view.case_id))
+
+    def _patient(self, case_id: str) -> bool:
+        until = self.patient_until.get(case_id)
+        return until is not None and self.world.sched.now < until
 
     def timed(self) -> bool:
         """Whether people are timed at the edges (the `timing_edges` fault kind): for the whole
@@ -266,7 +278,7 @@ class Workload:
     def withdraw(self, code: str, case_id: str, edge: str = "") -> None:
         """The applicant withdraws now, if the protocol offers it at this moment."""
         view = self.world.regions[code].region.node.side(case_id)
-        if view is None or view.state is None:
+        if view is None or view.state is None or self._patient(case_id):
             return
         spec = self.world.regions[code].region.specs[view.process]
         offered = timing.withdrawals(spec.options(view.state, self.world.local_now(code),
@@ -291,6 +303,8 @@ class Workload:
         # guess at what the origin will send.
         options = [c for c in spec.options(view.state, now, self.act_rng)
                    if not isinstance(c, RecordFundsReceived)]
+        if self._patient(case_id):
+            options = [c for c in options if not timing.withdrawals([c])]
         if not options:
             return
         if any(isinstance(c, ProvideSupplement) for c in options) and \

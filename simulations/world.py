@@ -105,6 +105,9 @@ class World:
         self.resend_requests = 0
         #: Edges of the workload reached (simulations/edges.py), asserted across the CI batch.
         self.edges: Counter[str] = Counter()
+        #: (region, case id, virtual instant, error) of each timer command its own protocol
+        #: refused: judged by `oracles.timers_obeyed`.
+        self.timer_refusals: list[tuple[str, str, dt.datetime, str]] = []
         self._background_at = self.sched.now
         #: The hostile_peer fault's injector (`simulations.hostile`), when the plan has it.
         self.hostile = (hostile.Hostile.for_world(list(region_codes))
@@ -317,7 +320,10 @@ class World:
         if sim.timer_scheduled != when:
             return
         sim.timer_scheduled = None
-        sim.region.timer.step(self.local_now(code))
+        for outcome in sim.region.timer.step(self.local_now(code)):
+            if not outcome.ok:
+                self.timer_refusals.append((code, outcome.case_id, self.sched.now,
+                                            f"{outcome.error_code}: {outcome.error}"))
         self.schedule_timer(code)
 
     # ----------------------------------------------------------------- faults

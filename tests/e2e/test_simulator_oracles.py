@@ -119,3 +119,23 @@ def test_the_deadline_oracle_agrees_with_the_calendar_across_an_unknown_new_year
     start = cal.start_of_day(cal.dt.date(2026, 11, 21))
     real = cal.WorkingCalendar().add_working_days(start, 30)
     assert oracles.expected_due(start, 30, "working", rest_rule=False) == real.due_at
+
+
+def test_a_permit_honoured_hours_past_its_expiry_is_caught(monkeypatch) -> None:
+    """The mutant that escaped the simulator: applicants used to withdraw before any origin
+    held a 准迁证 to its expiry. Timed at the permit, the applicant now waits for the origin's
+    answer, and the origin's own timer refusal (which the broken decider refuses) is judged."""
+    import datetime as dt
+
+    from domain.protocols.household_states import Origin
+    monkeypatch.setattr(Origin, "permit_valid", lambda self, now: (
+        self.permit_expires_at is not None
+        and now < self.permit_expires_at + dt.timedelta(hours=8)))
+    found = rules(run(1, 40, REGIONS, ("timing_edges",), mix={"household_move": 1}).violations)
+    assert {"permit_expiry", "timer_refused"} <= found
+
+
+def test_origins_holding_permits_to_their_expiry_pass_every_oracle() -> None:
+    result = run(1, 40, REGIONS, ("timing_edges",), mix={"household_move": 1})
+    assert result.world.edges["origin_held_permit_to_expiry"] > 0
+    assert result.violations == []
