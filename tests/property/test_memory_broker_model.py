@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.core.ports import Delivery
 from regions.wire import link, subjects
+from tests.fixtures.nightly import size
 
 DEST, ORIGIN = "150600", "610800"
 STREAM, INBOX = subjects.event_stream_name(DEST), subjects.inbox_consumer_name(DEST)
@@ -125,4 +126,4 @@ class MemoryBrokerModel(RuleBasedStateMachine):
 
 
 TestMemoryBrokerModel = MemoryBrokerModel.TestCase
-TestMemoryBrokerModel.settings = settings(deadline=None, stateful_step_count=40)
+TestMemoryBrokerModel.settings = settings(deadline=None, stateful_step_count=size(40, 200))

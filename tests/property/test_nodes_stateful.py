@@ -29,6 +29,7 @@ from simulations.faults import FaultPlan
 from simulations.runner import region_groups
 from simulations.workload import Workload
 from simulations.world import ACK_WAIT, World
+from tests.fixtures.nightly import size
 
 MESSAGE_FAULTS = ("drop", "duplicate", "reorder", "delay")
 
@@ -167,7 +168,7 @@ class ThreeNodes(Nodes):
     REGIONS = ("150900", "140200", "130700")
 
 
-SETTINGS = settings(max_examples=15, stateful_step_count=25, deadline=None,
+SETTINGS = settings(max_examples=size(15, 200), stateful_step_count=size(25, 100), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 TestTwoNodes = Nodes.TestCase
 TestTwoNodes.settings = SETTINGS
