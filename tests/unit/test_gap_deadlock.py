@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from regions.core.messages import LinkMessage, WireItem
@@ -109,6 +109,10 @@ def test_one_lost_message_with_a_cap_of_three_deliveries_still_completes_every_c
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# A draw whose last step (a joint case's denial on day 61) committed a CooperationClosed just
+# past the budget: the run stopped before the relay published it, so the partner was "still
+# declined" and the world not converged — a `[liveness]` of the harness, not of the protocol.
+@example(seed=122, origin=REGIONS[0], link_seq=3, max_ack_pending=3)
 @given(seed=st.integers(0, 2**16), origin=st.sampled_from(REGIONS), link_seq=st.integers(1, 6),
        max_ack_pending=st.sampled_from([1, 2, 3, INBOX_MAX_ACK_PENDING]))
 def test_any_one_lost_message_under_any_cap_still_completes_every_case(
