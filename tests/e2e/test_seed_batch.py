@@ -10,9 +10,14 @@ from simulations.edges import EDGES
 from simulations.faults import ALL_FAULTS
 from simulations.report import summarise
 from simulations.runner import run
+from tests.fixtures.nightly import size
 
-SEEDS = range(1, 6)
-CASES = 120
+#: Sized to about 4–5 minutes of one core: a 120-case seed under every fault cost 7.6–8.4 CPU s
+#: on 2026-12-05 (`python -m simulations.bench_simulate --seed 1 --cases 120`, seeds 1–6), so
+#: 32 seeds ≈ 260 CPU s. The nightly profile (HYPOTHESIS_PROFILE=nightly) runs 300 × 200;
+#: TONGBAN_SIM_SEEDS / TONGBAN_SIM_CASES set either by hand. Grow it as the simulator speeds up.
+SEEDS = range(1, 1 + size(32, 300, "TONGBAN_SIM_SEEDS"))
+CASES = size(120, 200, "TONGBAN_SIM_CASES")
 
 #: Event types that mark the branches of the protocols; each must occur somewhere in the batch.
 BRANCHES = {
