@@ -62,7 +62,7 @@ class FaultPlan:
             "dedup_expired": (0.002, 0.01), "stream_recreated": (0.0005, 0.002),
             "acks_lost": (0.002, 0.01), "stored_lost": (0.001, 0.005),
             "publish_fails": (0.005, 0.02), "clock_skew": (1.0, 1.0),
-            "funds_late": (0.05, 0.2), "funds_duplicated": (0.02, 0.1), "funds_short": (0.05, 0.15),
+            "funds_late": (0.05, 0.2), "funds_duplicated": (0.02, 0.1), "funds_short": (0.1, 0.3),
             "command_retry": (0.02, 0.1), "hostile_peer": (0.01, 0.05),
             "timing_edges": (1.0, 1.0),
         }
