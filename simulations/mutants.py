@@ -11,6 +11,7 @@ Not in CI: it runs the batch once per mutant.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,12 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
         "domain/protocols/transfer_destination.py",
         "and (s.taken_over or not self.spec.relationship_on_sheet))",
         "and True)"),
+    "an overtaken withdrawal completes without opening the relationship": (
+        "domain/protocols/transfer_destination.py",
+        "credited_months=sum(t.sheet.months for t in done if t.sheet is not None),\n"
+        "                opens_relationship=not s.taken_over)",
+        "credited_months=sum(t.sheet.months for t in done if t.sheet is not None),\n"
+        "                opens_relationship=False)"),
     "pooled part truncated": (
         "domain/protocols/pension.py",
         "return int((wage * POOLED_RATE).quantize(Decimal(1), rounding=ROUND_HALF_UP))",
@@ -64,16 +71,39 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def run_batch(root: Path, seeds: int, cases: int) -> bool:
-    """Whether any run of the batch in `root` found something (exit code 1)."""
+#: Mutants no run can tell from the real code, with the reason (kept, so nobody writes them
+#: again and wonders): they are listed, not scored.
+EQUIVALENT = {
+    "completion without the take-over": "the policy issues the take-over before the completion "
+    "in the same pass, and a match needs the sheet that makes the take-over due",
+}
+#: A run that has not ended by then hung: that is a finding too (a node spinning on a refusal).
+RUN_TIMEOUT = 1200
+
+
+def run_batch(root: Path, seeds: int, cases: int) -> str:
+    """What the first run of the batch in `root` that found something reported (its seed,
+    fault set and first rule), or "" if none did."""
     runs = [(seed, "all") for seed in range(1, seeds + 1)] + [(1, "none")]  # + a clean run
     for seed, faults in runs:
-        done = subprocess.run([sys.executable, "-m", "api", "simulate", "--seed", str(seed),
-                               "--cases", str(cases), "--faults", faults, "--json"], cwd=root,
-                              capture_output=True, text=True, timeout=1200, check=False)
+        try:
+            done = subprocess.run([sys.executable, "-m", "api", "simulate", "--seed", str(seed),
+                                   "--cases", str(cases), "--faults", faults, "--json"],
+                                  cwd=root, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            return f"seed {seed} --faults {faults}: hung (no end within {RUN_TIMEOUT} s)"
         if done.returncode != 0:
-            return True
-    return False
+            return f"seed {seed} --faults {faults}: {first_rule(done.stdout + done.stderr)}"
+    return ""
+
+
+def first_rule(output: str) -> str:
+    """The first `[rule]` the run named (the JSON summary lists its violations)."""
+    found = re.search(r"\[([a-z_]+)\]", output)
+    if found:
+        return found.group(1)
+    return output.strip().splitlines()[-1][:120] if output.strip() else "non-zero exit"
 
 
 def main() -> None:
@@ -82,7 +112,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=80)
     parser.add_argument("--only", default="", help="run only mutants whose name contains this")
     args = parser.parse_args()
-    caught = 0
+    caught = missed = 0
     with tempfile.TemporaryDirectory(prefix="tongban-mutants-") as scratch:
         for name, (path, real, mutant) in MUTANTS.items():
             if args.only not in name:
@@ -97,9 +127,16 @@ def main() -> None:
                 continue
             target.write_text(text.replace(real, mutant), encoding="utf-8")
             found = run_batch(copy, args.seeds, args.cases)
-            caught += found
-            print(f"{'CAUGHT' if found else 'MISSED'} {name}", flush=True)
-    print(f"score: {caught} of {len(MUTANTS)} mutants caught by the simulator alone")
+            if found:
+                caught += 1
+                print(f"CAUGHT {name} ({found})", flush=True)
+            elif name in EQUIVALENT:
+                print(f"EQUIV  {name}: {EQUIVALENT[name]}", flush=True)
+            else:
+                missed += 1
+                print(f"MISSED {name}", flush=True)
+    print(f"score: {caught} caught, {missed} missed by the simulator alone "
+          f"({len(EQUIVALENT)} listed as equivalent)")
 
 
 if __name__ == "__main__":
