@@ -100,7 +100,7 @@ def run_batch(root: Path, seeds: int, cases: int) -> str:
 
 def first_rule(output: str) -> str:
     """The first `[rule]` the run named (the JSON summary lists its violations)."""
-    found = re.search(r"\[([a-z_]+)\]", output)
+    found = re.search(r"\[([a-z][a-z0-9_]*)\]", output)
     if found:
         return found.group(1)
     return output.strip().splitlines()[-1][:120] if output.strip() else "non-zero exit"
