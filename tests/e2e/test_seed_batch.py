@@ -18,6 +18,8 @@ from tests.fixtures.nightly import size
 #: TONGBAN_SIM_SEEDS / TONGBAN_SIM_CASES set either by hand. Grow it as the simulator speeds up.
 SEEDS = range(1, 1 + size(32, 300, "TONGBAN_SIM_SEEDS"))
 CASES = size(120, 200, "TONGBAN_SIM_CASES")
+#: The batch runs once, in the first test's set-up: its time limit is the batch's, not a test's.
+pytestmark = pytest.mark.timeout(max(300, 40 * len(SEEDS) * CASES // 120))
 
 #: Event types that mark the branches of the protocols; each must occur somewhere in the batch.
 BRANCHES = {
