@@ -73,6 +73,7 @@ WHO: dict[str, str | tuple[str, ...]] = {
     "GET /api/v1/supervision/joint-cases": ("supervisor",),
     "GET /api/v1/supervision/joint-cases/{case_number}": ("supervisor",),
     "GET /api/v1/supervision/reconciliation": ("supervisor",),
+    "GET /api/v1/supervision/report": ("supervisor",),
 }
 
 IDENTITIES = [("anonymous", "-"), ("operator", "-"), (APPLICANT, "own"), (APPLICANT, "other"),
@@ -134,7 +135,8 @@ def example_body(spec: dict[str, Any], op: dict[str, Any]) -> tuple[dict[str, st
     schema = media["schema"]
     refs = [schema] if "$ref" in schema else [s for s in schema.get("anyOf", []) if "$ref" in s]
     named = spec["components"]["schemas"][refs[0]["$ref"].rsplit("/", 1)[-1]]
-    return {}, named.get("examples", [{}])[0]
+    assert named.get("examples"), f"{op['summary']}: no example body in the OpenAPI document"
+    return {}, named["examples"][0]
 
 
 def expected(rule: str | tuple[str, ...], role: str, region: str) -> int | None:

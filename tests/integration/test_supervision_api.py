@@ -39,7 +39,8 @@ def test_supervisors_read_agreement_and_reconciliation(nats_server: Any, tmp_pat
 
         quarter = quarter_of(dt.datetime.now(dt.UTC))
         for path, params in (("/joint-cases", {}), (f"/joint-cases/{number}", {}),
-                             ("/reconciliation", {"quarter": quarter})):
+                             ("/reconciliation", {"quarter": quarter}),
+                             ("/report", {"quarter": quarter})):
             assert get(path, None, **params).status_code == 401
             assert get(path, window, **params).status_code == 403  # supervisors only
             assert get(path, other, **params).status_code == 403  # another region's
@@ -60,3 +61,7 @@ def test_supervisors_read_agreement_and_reconciliation(nats_server: Any, tmp_pat
         assert rec["region"] == "150600" and rec["received"] >= 1 and rec["mismatched"] == []
         assert rec["received_fen"] == rec["stated_fen"] > 0
         assert get("/reconciliation", supervisor, quarter="2026Q9").status_code == 422
+        report = get("/report", supervisor, quarter=quarter).json()
+        [row] = [r for r in report["rows"] if r["item"] == "b1-7" and r["role"] == "destination"]
+        assert report["period"] == quarter and row["received"] >= 1 and row["completed"] >= 1
+        assert get("/report", window, quarter=quarter).status_code == 403
