@@ -1,6 +1,7 @@
 """Supervisors' read-only JSON views (`/api/v1/supervision/...`): the joint cases with their
-agreement as this node knows them, one joint case's two sides side by side, and the
-reconciliation of transfers for a quarter.
+agreement as this node knows them, one joint case's two sides side by side, the
+reconciliation of transfers for a quarter, and the quarterly report (`projections.report`, the
+same rows as `tongban report quarterly` and the dashboard).
 
 Who: a staff token of this region with the role `supervisor` (`api.staff`); other roles and
 other regions' tokens get 403, no token 401. Nothing here writes.
@@ -110,5 +111,36 @@ def supervision_router(context: Any) -> APIRouter:
         data: dict[str, Any] = jsonable_encoder(dataclasses.asdict(rec))
         data["period"] = quarter.upper()
         return data
+
+    @router.get("/report",
+                 summary="The quarterly report (季度报送): per item, mode and role, cases received "
+                         "and finished, on-time rate, handling days (calendar and working), "
+                         "overdue, ratings and follow-ups",
+                 responses={200: {"content": {"application/json": {"example": {
+                     "region": "150600", "period": "2026Q4", "rows": [{
+                         "item": "b1-7", "mode": "joint", "role": "destination", "received": 12,
+                         "completed": 9, "finished": 10, "on_time": 9, "on_time_rate": 0.9,
+                         "median_days": 21.5, "p90_days": 38.0, "overdue_open": 1,
+                         "median_working_days": 15.0, "p90_working_days": 27.0, "ratings": 6,
+                         "rating_avg": 4.5, "poor_ratings": 1, "follow_ups_open": 0,
+                         "follow_ups_overdue": 0}]}}}}})
+    async def quarterly_report(who: Annotated[Grant, Depends(supervisor)],
+                               quarter: Annotated[str, Query(max_length=6,
+                                                             examples=["2026Q4"])],
+                               ) -> dict[str, Any]:
+        from projections.report import quarter_period, quarterly
+        from regions.runtime.bootstrap import default_rules
+
+        try:
+            start, end = quarter_period(quarter)
+        except InvalidValue as exc:
+            raise Problem(422, "Invalid quarter", str(exc), code="invalid_value",
+                          field="quarter") from None
+        found = views()
+        calendar = default_rules(context.status.config).calendar
+        rows = await asyncio.to_thread(lambda: quarterly(found.cases.values(), start, end,
+                                                         calendar))
+        return {"region": context.region, "period": quarter.upper(),
+                "rows": jsonable_encoder([dataclasses.asdict(r) for r in rows])}
 
     return router
