@@ -20,7 +20,7 @@ from domain.limits import Reckoning, Rules, reckoning_of
 from domain.protocols import SERVICE_PROTOCOLS
 from domain.protocols.consultation import Consult, ConsultationOpened, ConsultationReplied
 from domain.values import CaseNumber, RegionCode
-from projections.cases import apply
+from projections.cases import CaseView, Deadline, apply
 from projections.documents import from_document, to_document
 from projections.records import SideEvent
 from regions.adapters.stores.memory import MemoryStore
@@ -248,3 +248,20 @@ def test_the_case_view_shows_the_recomputed_deadline_and_what_it_was() -> None:
     old_row = to_document(view)
     old_row["deadlines"] = [row[:4] for row in old_row["deadlines"]]  # written before the field
     assert from_document(old_row).deadline.recomputed_from is None
+
+
+def test_the_case_page_says_a_deadline_is_provisional_and_what_a_recomputed_one_replaced() -> None:
+    from api.web.pages import _templates, local
+
+    def rendered(deadline: Deadline) -> str:
+        view = CaseView("c", NUMBER, "consultation", REGION, deadlines=(deadline,))
+        return _templates().env.get_template("case.html").render(
+            view=view, local=local, site={"region_name": "鄂尔多斯市", "region": REGION},
+            role_names={}, region_name=str, yuan=str, item_name="投诉")
+
+    before, after = end_of(dt.date(2027, 1, 11)), end_of(dt.date(2027, 1, 12))
+    assert "官方安排公布后可能顺延" in rendered(Deadline("reply", before, "b", True))
+    moved = rendered(Deadline("reply", after, "b", False, recomputed_from=before))
+    assert f"原为 {local(before)} 前，按官方节假日安排顺延" in moved
+    assert "可能顺延" not in moved
+    assert "已按官方节假日安排核对" in rendered(Deadline("reply", before, "b", False, before))
