@@ -103,3 +103,25 @@ def test_a_year_may_have_several_bases_and_is_rounded_as_one_year() -> None:
 def test_a_year_with_more_than_twelve_months_over_its_bases_is_refused() -> None:
     with pytest.raises(DomainError, match="more than 12 months"):
         transfer_amount(0, [ContributionYear(2023, 7, 500_000), ContributionYear(2023, 6, 550_000)])
+
+
+def test_years_before_1998_count_their_months_without_pooled_money() -> None:
+    """Issue 15, item 4: a record from 1996 was refused, so its months were under-counted. The
+    pooled part counts from 1998-01-01 (国办发〔2009〕66号 第五条), the months of every year."""
+    sheet = transfer_amount(400_000, [ContributionYear(1996, 12, 300_000),
+                                      ContributionYear(1998, 12, 500_000)])
+    assert {c.name: c.amount_fen for c in sheet.components}["pooled"] == 720_000
+    assert sheet.months == 24
+    validate_sheet(sheet)
+
+
+def test_deemed_years_count_their_months_and_carry_no_base_and_no_money() -> None:
+    """视同缴费年限 (deemed years, 人社部规〔2016〕5号) count toward the months, never the money."""
+    sheet = transfer_amount(0, [ContributionYear(1990, 12, 0, kind="deemed"),
+                                ContributionYear(2020, 12, 500_000)])
+    assert {c.name: c.amount_fen for c in sheet.components}["pooled"] == 720_000
+    assert sheet.months == 24
+    validate_sheet(sheet)
+    with pytest.raises(DomainError) as caught:
+        transfer_amount(0, [ContributionYear(1990, 12, 300_000, kind="deemed")])
+    assert caught.value.code == "invalid_contribution_year"
