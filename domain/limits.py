@@ -86,6 +86,8 @@ def _wd(n: int) -> Limit:
 
 
 _PENSION = "国办发〔2009〕66号 第八条 [V2]"
+_INSTITUTION = "人社厅发〔2017〕7号 [V2] (机关事业 → 企业; none given for the other direction)"
+_SCHEME_SWITCH = "人社部发〔2014〕17号 [V2]"
 _UNEMPLOYMENT = "失业保险关系转移接续 经办规程, as local guides cite it [V2]"
 _MEDICAL = "医保办发〔2021〕43号 [V]"
 _HOUSING = "住建部《全国住房公积金异地转移接续业务操作规程》(2017) [V2]"
@@ -107,6 +109,23 @@ STATUTORY: Mapping[Key, Statute] = MappingProxyType(
         ),
         ("pension_transfer", "completion"): Statute(
             _wd(15), "destination", "receipt of both the info sheet and the funds", _PENSION
+        ),
+        ("institution_enterprise_pension_transfer", "transfer_out"): Statute(
+            _wd(15), "origin", "receipt of the transfer application", _INSTITUTION
+        ),
+        ("institution_enterprise_pension_transfer", "completion"): Statute(
+            _wd(15), "destination", "information and funds matching", _INSTITUTION
+        ),
+        ("pension_scheme_switch", "contact_letter"): Statute(
+            _wd(15), "destination",
+            "submission of the application, to the 联系函 or a written refusal (补正 stops it)",
+            _SCHEME_SWITCH
+        ),
+        ("pension_scheme_switch", "transfer_out"): Statute(
+            _wd(15), "origin", "receipt of the contact letter", _SCHEME_SWITCH
+        ),
+        ("pension_scheme_switch", "completion"): Statute(
+            _wd(15), "destination", "arrival of the funds", _SCHEME_SWITCH
         ),
         ("unemployment_transfer", "contact_letter"): Statute(
             _wd(5), "destination",

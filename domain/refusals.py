@@ -113,6 +113,9 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "wrong_process": Refusal("the command names another process than the case's", "process"),
     "invalid_origins": Refusal("an origin is named twice, or is the destination itself",
                                "details.origins"),
+    "agency_required": Refusal("a veteran's pension transfer names the 军队经办机构 (its "
+                               "部队代号)", "details.agency"),
+    "invalid_agency": Refusal("a 部队代号 is five digits", "details.agency"),
     "single_origin_only": Refusal("this scheme's transfers have exactly one origin",
                                   "details.origins"),
     "relationship_taken_over": _state("the relationship was already taken over here; apply "
@@ -154,12 +157,17 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     # -- info sheets (信息表)
     "invalid_sheet": Refusal("the info sheet is not one of this scheme (components, months)",
                              "sheet"),
-    "invalid_contribution_year": Refusal("a contribution year is from 1998, with 1 to 12 months "
-                                         "and a positive base", "sheet.years"),
+    "invalid_contribution_year": Refusal("a contribution line has 1 to 12 months, a positive "
+                                         "base (none when deemed), a kind the item allows, and "
+                                         "at most 12 months a year", "sheet.years"),
     "months_mismatch": Refusal("the sheet's months are the sum of its years' months",
                                "sheet.months"),
     "pooled_part_mismatch": Refusal("the pooled part is 12 % of the yearly bases",
                                     "sheet.components"),
+    "individual_account_mismatch": Refusal("a veteran's individual account is 8 % of the "
+                                           "yearly service wages", "sheet.components"),
+    "refund_missing": Refusal("months paid twice are refunded to the person (清退): the sheet "
+                              "states the refund as a memo line", "sheet.memo"),
     "no_money_under_one_year": Refusal("under 12 months of contributions only the relationship "
                                        "moves, no money", "sheet"),
     # -- household moves

@@ -35,6 +35,11 @@ STATUTE: dict[tuple[str, str], tuple[int, str]] = {
     ("pension_transfer", "contact_letter"): (15, "working"),
     ("pension_transfer", "transfer_out"): (15, "working"),
     ("pension_transfer", "completion"): (15, "working"),
+    ("institution_enterprise_pension_transfer", "transfer_out"): (15, "working"),  # 7号
+    ("institution_enterprise_pension_transfer", "completion"): (15, "working"),
+    ("pension_scheme_switch", "contact_letter"): (15, "working"),  # 人社部发〔2014〕17号
+    ("pension_scheme_switch", "transfer_out"): (15, "working"),
+    ("pension_scheme_switch", "completion"): (15, "working"),
     ("unemployment_transfer", "contact_letter"): (5, "working"),
     ("unemployment_transfer", "transfer_out"): (5, "working"),
     ("unemployment_transfer", "funds_remittance"): (1, "calendar_month"),
@@ -269,14 +274,15 @@ def money(world: World, workload: Workload, case_id: str) -> list[inv.Violation]
                 continue
             sheet = event.sheet  # type: ignore[attr-defined]
             amounts = {c.name: c.amount_fen for c in sheet.components}
-            if "pooled" in amounts and sheet.years:
-                want = pooled_reference_fen([(y.months, y.monthly_base_fen) for y in sheet.years],
-                                            [y.year for y in sheet.years])
+            paid = [y for y in sheet.years if y.kind == "paid" and y.year >= 1998]
+            if "pooled" in amounts and sheet.years:  # deemed, refunded, pre-1998: no pool
+                want = pooled_reference_fen([(y.months, y.monthly_base_fen) for y in paid],
+                                            [y.year for y in paid])
                 if amounts["pooled"] != want:
                     found.append(inv.Violation(cid, "pooled_reference",
                                                f"{region} issued pooled {amounts['pooled']} fen; "
                                                f"the reference says {want}"))
-                if sheet.months != sum(y.months for y in sheet.years):
+                if sheet.months != sum(y.months for y in sheet.years if y.kind != "refunded"):
                     found.append(inv.Violation(cid, "pooled_reference",
                                                f"{region} sheet months {sheet.months} differ "
                                                "from its years"))

@@ -22,7 +22,7 @@ from domain.catalogue import Item, load_catalogue
 from domain.catalogue.materials import load_materials
 from domain.catalogue.routing import route
 from domain.kernel import Actor, Command, DomainError, Event
-from domain.protocols import PROTOCOLS, application, transfer
+from domain.protocols import PROTOCOLS, application, pension_items, transfer
 from domain.protocols.casework import random_material
 from domain.protocols.details import (
     ApplicationDetails,
@@ -48,8 +48,10 @@ REGISTER_KEY = SIM_REGISTER_KEY.encode()
 
 #: How often each process is drawn for a new case (only processes with a protocol take part).
 PROCESS_WEIGHTS = {
-    "pension_transfer": 30, "household_move": 15, "unemployment_transfer": 10,
+    "pension_transfer": 20, "household_move": 15, "unemployment_transfer": 10,
     "medical_transfer": 10, "housing_fund_transfer": 10,
+    # the other pension items, each with its own rules (issue 15, item 1)
+    **{item.process: 2 for item in pension_items.ITEMS if item.process != "pension_transfer"},
 }
 APPLICATION_WEIGHT = 25  # spread over the online/proxy processes
 
@@ -400,17 +402,21 @@ def _applicant_actor(applicant: Applicant, region: str) -> Actor:
     return Actor("applicant", applicant.citizen.masked, region)
 
 
-@builder("pension_transfer", "unemployment_transfer", "medical_transfer", "housing_fund_transfer")
+@builder(*pension_items.BY_PROCESS, "unemployment_transfer", "medical_transfer",
+         "housing_fund_transfer")
 def _transfer(rng: random.Random, group: tuple[str, ...], destination: str, applicant: Applicant,
               case_number: str, item_id: str, process: str, now: dt.datetime,
               **_: object) -> tuple[str, Command]:
     others = [c for c in group if c != destination]
     count = 2 if process == "pension_transfer" and len(others) >= 2 and rng.random() < 0.3 else 1
     origins = sorted(rng.sample(others, count))
+    veteran = pension_items.BY_PROCESS.get(process)
+    agency = (f"{rng.randrange(30_000, 100_000):05d}"  # a 部队代号, keyed in at the relay
+              if veteran is not None and veteran.counterpart == "military_agency" else "")
     return destination, transfer.application(
         process, CaseNumber.parse(case_number), "", origins,
         _applicant_actor(applicant, destination), item_id=item_id,
-        channel=rng.choice(["window", "online"]))
+        channel=rng.choice(["window", "online"]), agency=agency)
 
 
 @builder("household_move")

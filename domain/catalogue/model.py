@@ -31,10 +31,15 @@ BATCH_LABELS: Mapping[int, str] = {1: "2020年底前", 2: "2021年底前", 3: "2
 LIMIT_UNITS: tuple[LimitUnit, ...] = ("working", "calendar", "month")
 SIDES: tuple[Side, ...] = ("destination", "origin")
 
-#: The processes a catalogue item can follow; the first seven are the two-region protocols of
+#: The processes a catalogue item can follow; the first twelve are the two-region protocols of
 #: reference/domain.md §2, the rest are kinds of single-region service (see docs/catalogue.md).
 PROCESSES: Mapping[str, str] = {
-    "pension_transfer": "基本养老保险关系转移接续 (§2a, §2a′, §2b-1, §2b-2)",
+    "pension_transfer": "企业职工基本养老保险关系转移接续 (§2a)",
+    "resident_pension_transfer": "城乡居民基本养老保险关系转移接续 (§2b-1)",
+    "institution_pension_transfer": "机关事业单位基本养老保险关系转移接续, 含职业年金 (§2a′)",
+    "institution_enterprise_pension_transfer": "机关事业单位与企业职工基本养老保险互转 (§2a′)",
+    "pension_scheme_switch": "城乡养老保险制度衔接 (§2b-2)",
+    "veteran_pension_transfer": "退役军人养老保险关系转移接续, with a 军队经办机构 (§1)",
     "unemployment_transfer": "失业保险关系转移接续 (§2b-3)",
     "medical_transfer": "基本医疗保险关系转移接续 (§2b-4)",
     "housing_fund_transfer": "住房公积金异地转移接续 (§2d-1); no item of the plan uses it",
@@ -56,7 +61,9 @@ PROCESSES: Mapping[str, str] = {
     "loan_repayment": "early repayment of a housing-fund loan",
 }
 TRANSFER_PROCESSES: frozenset[str] = frozenset({
-    "pension_transfer", "unemployment_transfer", "medical_transfer", "housing_fund_transfer",
+    "pension_transfer", "resident_pension_transfer", "institution_pension_transfer",
+    "institution_enterprise_pension_transfer", "pension_scheme_switch",
+    "veteran_pension_transfer", "unemployment_transfer", "medical_transfer", "housing_fund_transfer",
     "household_move", "personnel_file_transfer", "disability_cert_move",
 })
 #: Cleaned fields a `Correction` may change.

@@ -30,9 +30,12 @@ class ProtocolSpec:
 
 
 def spec_of(process: str, module: ModuleType) -> ProtocolSpec:
+    """The spec of one process a module runs: its own interface where the module runs several
+    processes with different rules (`INTERFACES`, the pension items), else the module's."""
+    own = getattr(module, "INTERFACES", {}).get(process, module)
     return ProtocolSpec(
-        process=process, module=getattr(module, "__name__", process), decider=module.decider,
-        options=module.options, register_effects=module.register_effects,
+        process=process, module=getattr(module, "__name__", process), decider=own.decider,
+        options=own.options, register_effects=own.register_effects,
         allowed_terminal_pairs=frozenset(module.ALLOWED_TERMINAL_PAIRS),
         transitions=frozenset(getattr(module, "TRANSITIONS", frozenset())))
 

@@ -8,6 +8,7 @@ dataclass, their JSON is exactly its fields, and the contract publishes each as 
 | details              | JSON                                     | process (mode)                            |
 |----------------------|------------------------------------------|-------------------------------------------|
 | `TransferDetails`    | `{"origins": ["610800", ...]}`           | every transfer (pension, unemployment...) |
+|                      | `{"origins": ["610800"], "agency": "32001"}` | a veteran's pension (b1-12)         |
 | `HouseholdDetails`   | `{"origin_region": "610800", "members": [...]}` | household_move (members: 随迁)     |
 | `ApplicationDetails` | `{"handling_region": "610800"}`          | an application in proxy mode (异地代收代办) |
 | `JointDetails`       | `{"partner_region": "610800"}`           | an application in joint mode (多地联办)    |
@@ -32,9 +33,14 @@ from domain.values import Region
 
 @dataclass(frozen=True)
 class TransferDetails:
-    """A transfer's 转出地: the regions that hold the person's relationship (one or more)."""
+    """A transfer's 转出地: the regions that hold the person's relationship (one or more).
+
+    `agency`: for a counterpart that is not a region — the 军队经办机构 of a veteran's pension
+    (b1-12), named by its 部队代号 — the agency, while `origins` names the one region whose node
+    keys in its documents and bank notice (the relay)."""
 
     origins: Annotated[tuple[Region, ...], annotated_types.MinLen(1), annotated_types.MaxLen(8)]
+    agency: Annotated[str, annotated_types.MaxLen(16)] = ""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ rule, whether the relationship moves before the money, whether receipt is confir
 Both sides are deciders of one `TransferDecider`; the side state's type says the role. The code:
 `transfer_events` (the vocabulary: values, events, commands), `transfer_states` (side states,
 terminal pairs, transition table, shared base), `transfer_destination` and `transfer_origin`
-(each role's rules), and this module (the decider, register effects, options).
+(each role's rules; the destination's money — bank notices, reconciliation, returns — in
+`transfer_money`), `transfer_options` (what people plausibly do next, for the simulator), and
+this module (the decider, register effects, each scheme's interface).
 
 Destination (转入地). Each row: status | input → events → next status.
 
@@ -152,7 +154,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from domain import deadlines as dl
-from domain.calendar import china_date
 from domain.deadlines import (
     DeadlineCleared,
     DeadlinePaused,
@@ -175,14 +176,9 @@ from domain.protocols import transfer_ratings as ratings
 from domain.protocols.casework_events import Lapse
 from domain.protocols.details import TransferDetails
 from domain.protocols.intake import (
-    AcceptIntake,
     ApplicationSubmitted,
     Channel,
-    ProvideSupplement,
-    RejectIntake,
-    RequestSupplement,
     Submit,
-    Withdraw,
     evolve_intake,
 )
 from domain.protocols.transfer_destination import DestinationSide
@@ -245,6 +241,7 @@ from domain.protocols.transfer_events import (
     TransferWaitingTimerSet,
     check_sheet_shape,
 )
+from domain.protocols.transfer_options import options
 from domain.protocols.transfer_origin import OriginSide
 from domain.protocols.transfer_states import (
     ABSENT,
@@ -259,6 +256,7 @@ from domain.protocols.transfer_states import (
     OriginTrack,
     SideState,
     TransferBase,
+    agency_of,
     origins_of,
     waiting_name,
 )
@@ -271,14 +269,15 @@ from domain.values import CaseNumber, MaterialRef, RegionCode
 def application(
     process: str, case_number: CaseNumber, person_key: str, origins: Sequence[RegionCode | str],
     actor: Actor, *, applicant_masked: str = "", item_id: str = "", channel: Channel = "window",
-    materials: tuple[MaterialRef, ...] = (),
+    materials: tuple[MaterialRef, ...] = (), agency: str = "",
 ) -> Submit:
-    """The `Submit` command of a transfer application accepted by the case number's region."""
+    """The `Submit` command of a transfer application accepted by the case number's region
+    (`agency`: the 军队经办机构 a veteran's pension comes from, reached through `origins`)."""
     return Submit(
         actor=actor, case_number=str(case_number), item_id=item_id or process, process=process,
         mode="joint", person_key=person_key, applicant_masked=applicant_masked,
         channel=channel, materials=materials,
-        details=TransferDetails(tuple(str(o) for o in origins)))
+        details=TransferDetails(tuple(str(o) for o in origins), agency=agency))
 
 
 # --------------------------------------------------------------------------- the decider
@@ -384,14 +383,14 @@ class TransferDecider(DestinationSide, OriginSide):
                     case_number=event.case_number, region=str(number.region),
                     person_key=event.person_key, scheme=self.spec.scheme,
                     applicant_masked=event.applicant_masked, origins=origins, intake=intake,
-                    tracks={o: OriginTrack() for o in origins})
+                    tracks={o: OriginTrack() for o in origins}, agency=agency_of(event))
             if isinstance(event, ContactLetterReceived):
                 return OriginState(
                     process=event.process, case_id=event.case_id, case_number=event.case_number,
                     region=event.region, destination=event.from_region,
                     person_key=event.person_key, scheme=self.spec.scheme,
                     applicant_masked=event.applicant_masked, origins=event.origins,
-                    two_phase=event.two_phase, seen=frozenset({event.ref}))
+                    two_phase=event.two_phase, seen=frozenset({event.ref}), agency=event.agency)
             raise IllegalCommand(f"a transfer side cannot start with {event.TYPE}",
                                  code="not_a_first_event")
         if isinstance(event, ratings.RATING_EVENTS):
@@ -449,82 +448,6 @@ def register_effects(event: Event) -> list[RegisterEffect]:
     return effect_of(kind, event)
 
 
-_REFUSALS = ("不符合转出条件: 存在欠费", "不符合转出条件: 已领取待遇", "不符合转出条件: 查无此人")
-_REJECTIONS = ("不予受理: 不属于本机构受理范围", "不予受理: 申请人未在本地参保")
-
-
-def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
-            rng: random.Random) -> list[Command]:
-    """Plausible human and back-end commands legal now (the simulator and properties use them).
-
-    `RecordFundsReceived` is drawn from the destination's view (the sheet's amount, now and then
-    short or a repeated bank reference). A driver that models the bank (funds arrive only after
-    an origin remits) should feed those commands from its bank instead, or the "never credited
-    more than sent" invariant measures the driver, not the protocol.
-    """
-    if state is None:
-        return []
-    staff = Actor("staff", f"staff-{rng.randrange(1, 50):02d}", state.region, "transfer_officer")
-    out: list[Command] = []
-    if isinstance(state, DestinationState):
-        phase = state.phase
-        applicant = Actor("applicant", state.person_key[:12], state.region)
-        if phase == "submitted":
-            out += [AcceptIntake(actor=staff)] * 4
-            out.append(RejectIntake(actor=staff, reason=rng.choice(_REJECTIONS)))
-            if not state.intake.supplement_asked:
-                out.append(RequestSupplement(actor=staff,
-                                             missing_kinds=("id_card", "application_form")))
-        if phase == "supplement_requested":
-            out += [ProvideSupplement(actor=applicant, materials=tuple(
-                _material(kind, rng) for kind in state.intake.missing_kinds))] * 3
-        sent = any(t.sheet is not None or t.funds for t in state.tracks.values())
-        if not state.taken_over and not sent and phase in (
-                "submitted", "supplement_requested", "awaiting_holds", "awaiting_transfer"):
-            out.append(Withdraw(actor=applicant, reason="申请人撤回"))
-        if sent and not state.taken_over and not state.reversal and phase == "awaiting_transfer":
-            operator = Actor("staff", "operator-01", state.region, "operator")
-            out.append(ReverseTransfer(actor=operator, reason="经办错误，运营人员撤销转移"))
-        if phase in ("awaiting_transfer", "withdrawing"):
-            finance = Actor.backend("bank", state.region)
-            for o, t in state.tracks.items():
-                if t.sheet is None or t.sheet.amount_fen == 0 or (t.funds_in and t.matched):
-                    continue
-                amount = t.sheet.amount_fen - t.received_fen
-                if amount > 0:
-                    out += [RecordFundsReceived(actor=finance, from_region=o, amount_fen=amount,
-                                                bank_ref=f"B{rng.getrandbits(40):010x}",
-                                                value_date=china_date(now))] * 3
-                    if amount > 1:
-                        out.append(RecordFundsReceived(
-                            actor=finance, from_region=o, amount_fen=rng.randrange(1, amount),
-                            bank_ref=f"B{rng.getrandbits(40):010x}", value_date=china_date(now)))
-                if t.funds:
-                    out.append(RecordFundsReceived(actor=finance, from_region=o,
-                                                   amount_fen=t.funds[0][1], bank_ref=t.funds[0][0],
-                                                   value_date=china_date(now)))
-        for o, t in state.tracks.items():
-            if (phase in ("awaiting_transfer", "withdrawing") and t.sheet is not None
-                    and t.received_fen > t.sheet.amount_fen):
-                out.append(ReturnExcess(actor=Actor.backend("bank", state.region),
-                                        from_region=o, bank_ref=f"X{rng.getrandbits(40):010x}"))
-        if spec.has_benefit and state.taken_over and state.benefit is None:
-            out.append(StartBenefit(actor=staff, monthly_fen=rng.randrange(150_000, 250_000),
-                                    period_months=rng.randrange(3, 25)))
-        return out
-    if state.phase == "received":
-        suspended = china_date(now) if spec.requires_suspension else None
-        out += [ApproveTransferOut(actor=staff, suspended_on=suspended)] * 4
-        out.append(RefuseTransferOut(actor=staff, reason=rng.choice(_REFUSALS)))
-    elif state.phase == "approved":
-        out.append(IssueInfoSheet(actor=staff, sheet=spec.sample_sheet(rng)))
-    elif state.phase == "remitting" and state.sheet is not None:
-        out.append(RemitFunds(actor=Actor.backend("treasury", state.region),
-                              amount_fen=state.sheet.amount_fen - state.sent_fen,
-                              bank_ref=f"R{rng.getrandbits(40):010x}"))
-    return out
-
-
 class SchemeInterface(NamedTuple):
     """The module-level functions the protocol registry reads (`domain.protocols.spec_of`)."""
 
@@ -546,12 +469,6 @@ def scheme_interface(spec: TransferSpec) -> SchemeInterface:
         return options(spec, state, now, rng)
 
     return SchemeInterface(decider, scheme_options, register_effects)
-
-
-def _material(kind: str, rng: random.Random) -> MaterialRef:
-    return MaterialRef(doc_id=f"doc-{rng.getrandbits(32):08x}", sha256=rng.randbytes(32).hex(),
-                       media_type="application/pdf", size=rng.randrange(10_000, 2_000_000),
-                       title=kind, kind=kind)
 
 
 __all__ = [

@@ -1,5 +1,6 @@
 """The destination's (转入地) rules of the transfer protocol: intake, letters, the two phases,
-reconciliation, take-over, completion, withdrawal and closing. State table: `transfer`."""
+take-over, completion, withdrawal and closing; its money (bank notices, reconciliation,
+returns) in `transfer_money`. State table: `transfer`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from domain.kernel import (
     Event,
     IllegalCommand,
     InvalidValue,
-    NeedsAttentionRaised,
     Receive,
 )
 from domain.protocols.casework import pause_step, resume_step
@@ -74,22 +74,23 @@ from domain.protocols.transfer_events import (
     TransferReversalOrdered,
     TransferReversed,
 )
+from domain.protocols.transfer_money import DestinationMoney
 from domain.protocols.transfer_states import (
     DestinationState,
     OriginTrack,
     SideState,
-    TransferBase,
+    check_counterpart,
     deadline_clock,
     origins_of,
     resolve_attention,
 )
-from domain.values import CaseNumber, Money
+from domain.values import CaseNumber
 
 #: The destination's review clock: from the submission to the 联系函 or a written refusal.
 REVIEW_STEP = "contact_letter"
 
 
-class DestinationSide(TransferBase):
+class DestinationSide(DestinationMoney):
     """Decisions and state changes of the side that accepted the application."""
 
     def policy(self, state: SideState, now: dt.datetime) -> list[Command]:
@@ -172,7 +173,7 @@ class DestinationSide(TransferBase):
                 at=now, actor=c.actor, to_region=o, case_id=s.case_id, case_number=s.case_number,
                 process=s.process, person_key=s.person_key, applicant_masked=s.applicant_masked,
                 destination_region=s.region, origins=s.origins, two_phase=s.two_phase,
-                letter_no=f"{s.case_number}/{o}") for o in s.origins]
+                letter_no=f"{s.case_number}/{o}", agency=s.agency) for o in s.origins]
             return letters + self._clear(s, REVIEW_STEP, now)
         if isinstance(c, InstructProceed):
             if (s.phase != "awaiting_holds" or s.proceed_sent
@@ -246,6 +247,7 @@ class DestinationSide(TransferBase):
         submitted = events[0]
         assert isinstance(submitted, ApplicationSubmitted)
         origins = origins_of(submitted)
+        check_counterpart(self.spec, submitted)
         if len(set(origins)) != len(origins):
             raise InvalidValue(f"an origin is named twice: {list(origins)}", code="invalid_origins")
         if str(number.region) in origins:
@@ -323,52 +325,6 @@ class DestinationSide(TransferBase):
             return [ordered]
         return [ordered, *self._cancel_all(s, c.actor, now)]
 
-    def _funds(self, s: DestinationState, c: RecordFundsReceived, now: dt.datetime) -> list[Event]:
-        if c.from_region not in s.tracks:
-            raise InvalidValue(f"{c.from_region} is not an origin of this case",
-                               code="unknown_origin")
-        if isinstance(c.amount_fen, bool) or not isinstance(c.amount_fen, int) or c.amount_fen <= 0:
-            raise InvalidValue(f"funds received must be a positive number of fen, "
-                               f"got {c.amount_fen!r}",
-                               code="invalid_amount", field="amount_fen")
-        ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
-        if not ref:
-            raise InvalidValue("funds received need the bank reference", code="bank_ref_required")
-        if isinstance(c.value_date, dt.datetime) or not isinstance(c.value_date, dt.date):
-            raise InvalidValue("the value date is a calendar date", code="invalid_date",
-                               field="value_date")
-        if any(ref == r for t in s.tracks.values() for r, _ in t.funds):
-            raise IllegalCommand(f"bank reference {ref} is already recorded",
-                                 code="duplicate_bank_ref")
-        if s.phase not in ("awaiting_holds", "awaiting_transfer", "withdrawing"):
-            raise IllegalCommand(f"no funds are expected while {s.phase}",
-                                 code="funds_not_expected")
-        return [FundsReceived(at=now, actor=c.actor, from_region=c.from_region,
-                              amount_fen=c.amount_fen, bank_ref=ref, value_date=c.value_date)]
-
-    def _return_excess(self, s: DestinationState, c: ReturnExcess,
-                       now: dt.datetime) -> list[Event]:
-        """Send back what came from an origin beyond its (possibly corrected) sheet; the
-        reconciliation then runs again on what is left."""
-        t = s.tracks.get(c.from_region)
-        if t is None:
-            raise InvalidValue(f"{c.from_region} is not an origin of this case",
-                               code="unknown_origin", field="from_region")
-        if s.phase not in ("awaiting_transfer", "withdrawing") or t.sheet is None:
-            raise IllegalCommand(f"nothing can be returned to {c.from_region} while {s.phase}",
-                                 code="no_excess")
-        excess = t.received_fen - t.sheet.amount_fen
-        if excess <= 0:
-            raise IllegalCommand(f"{Money(t.received_fen)} received from {c.from_region} does "
-                                 f"not exceed its sheet ({Money(t.sheet.amount_fen)})",
-                                 code="no_excess")
-        ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
-        if not ref:
-            raise InvalidValue("returning money needs the bank reference",
-                               code="bank_ref_required", field="bank_ref")
-        return [ExcessReturned(at=now, actor=c.actor, to_region=c.from_region, amount_fen=excess,
-                               bank_ref=ref)]
-
     @staticmethod
     def _resolve(s: DestinationState, c: ResolveAttention, now: dt.datetime) -> list[Event]:
         """Staff resume a case that needs a person (retry: its waiting timer starts again); a
@@ -398,10 +354,6 @@ class DestinationSide(TransferBase):
         return [BenefitStarted(at=now, actor=c.actor, monthly_fen=c.monthly_fen,
                                period_months=c.period_months)]
 
-    @staticmethod
-    def _reconcile_due(t: OriginTrack) -> bool:
-        return t.funds_in and not t.matched and t.reconciled_count != len(t.funds)
-
     def _takeover_due(self, s: DestinationState) -> bool:
         return (self.spec.relationship_on_sheet and not s.taken_over
                 and all(t.sheet is not None for t in s.tracks.values()))
@@ -410,47 +362,11 @@ class DestinationSide(TransferBase):
         return (all(t.matched for t in s.tracks.values())
                 and (s.taken_over or not self.spec.relationship_on_sheet))
 
-    @staticmethod
-    def _return_due(s: DestinationState, t: OriginTrack) -> bool:
-        """Only an operator's reversal sends money back."""
-        return (bool(s.reversal) and t.answer == "already_transferred" and t.sheet is not None
-                and t.reversed_fen is None and t.funds_in
-                and t.received_fen == t.sheet.amount_fen)
-
-    @staticmethod
-    def _overtaken(s: DestinationState, t: OriginTrack) -> bool:
-        """Withdrawn, but this origin had already transferred out: its transfer completes."""
-        return not s.reversal and t.answer == "already_transferred"
-
     def _closable(self, s: DestinationState) -> bool:
         """Nothing more will happen with any origin: settled, or (overtaken) sheet and funds
         matched."""
         return all(t.settled or (self._overtaken(s, t) and t.matched)
                    for t in s.tracks.values())
-
-    def _reconcile(self, s: DestinationState, c: Reconcile, now: dt.datetime) -> list[Event]:
-        t = s.tracks.get(c.from_region)
-        if t is None or not self._reconcile_due(t):
-            return []
-        if not (s.phase == "awaiting_transfer"
-                or (s.phase == "withdrawing" and self._overtaken(s, t))):
-            return []
-        assert t.sheet is not None
-        stated, received = t.sheet.amount_fen, t.received_fen
-        matched = stated == received
-        events: list[Event] = [Reconciled(
-            at=now, actor=c.actor, from_region=c.from_region, matched=matched, stated_fen=stated,
-            received_fen=received, difference_fen=stated - received)]
-        if not matched:
-            events.append(NeedsAttentionRaised(
-                at=now, actor=c.actor,
-                reason=f"info sheet from {c.from_region} states {Money(stated)}, funds received "
-                       f"{Money(received)} "
-                       f"(difference {Money(stated).difference(Money(received))})"))
-        others_in = all(o.funds_in for r, o in s.tracks.items() if r != c.from_region)
-        if s.phase == "awaiting_transfer" and others_in and "completion" not in s.book:
-            events += self._deadline("completion", now, s.region)
-        return events
 
     def _destination_receive(self, s: DestinationState, c: Receive, now: dt.datetime,
                              ) -> list[Event]:

@@ -34,13 +34,21 @@ class Component:
     amount_fen: Fen
 
 
+YearKind = Literal["paid", "deemed", "refunded"]
+
+
 @dataclass(frozen=True)
 class ContributionYear:
-    """One calendar year of contributions: months paid and the monthly contribution base."""
+    """One line of a year's record: months and the monthly contribution base.
+
+    `kind`: "paid" (contributions at `monthly_base_fen`), "deemed" (视同缴费: months that count
+    without contributions, base 0) or "refunded" (制度衔接: months paid in both schemes, counted
+    once at the destination; the origin refunds its contributions to the person, 清退)."""
 
     year: int
     months: int
     monthly_base_fen: Fen
+    kind: YearKind = "paid"
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,9 @@ class InfoSheet:
     months: int
     components: tuple[Component, ...]
     years: tuple[ContributionYear, ...] = ()
+    #: lines the sheet states that move no money to the destination (a 职业年金 记账 part moved
+    #: as a record, a 清退 refund paid to the person): never part of `amount_fen`
+    memo: tuple[Component, ...] = ()
 
     @property
     def amount_fen(self) -> int:
@@ -74,6 +85,7 @@ def check_sheet_shape(sheet: InfoSheet, allowed: Sequence[str]) -> None:
 
 # --------------------------------------------------------------------------- scheme specification
 
+CounterpartKind = Literal["region", "military_agency"]
 SheetRule: TypeAlias = Callable[[InfoSheet], None]
 SheetSampler: TypeAlias = Callable[[random.Random], InfoSheet]
 
@@ -98,6 +110,9 @@ class TransferSpec:
     separate_remittance: bool
     validate_sheet: SheetRule
     sample_sheet: SheetSampler
+    #: who the origin is: a region's agency (GB/T 2260), or a 军队经办机构 reached through the
+    #: region whose node keys in its documents (退役军人, `domain.protocols.pension_items`)
+    counterpart: CounterpartKind = "region"
 
 
 # --------------------------------------------------------------------------- relationship events
@@ -130,6 +145,8 @@ class ContactLetterIssued(Event):
     origins: tuple[str, ...]
     two_phase: bool
     letter_no: str
+    #: 退役军人: the 军队经办机构 the origin region's node speaks for (its 部队代号), else ""
+    agency: str = ""
 
 
 @domain_event
@@ -332,6 +349,7 @@ class ContactLetterReceived(Receipt):
     origins: tuple[str, ...]
     two_phase: bool
     letter_no: str
+    agency: str = ""
 
 
 @domain_event

@@ -71,7 +71,7 @@ class OriginSide(TransferBase):
             at=now, actor=actor, ref=c.ref, from_region=c.from_region, case_id=ev.case_id,
             case_number=ev.case_number, process=ev.process, person_key=ev.person_key,
             applicant_masked=ev.applicant_masked, region=ev.to_region, origins=ev.origins,
-            two_phase=ev.two_phase, letter_no=ev.letter_no)]
+            two_phase=ev.two_phase, letter_no=ev.letter_no, agency=ev.agency)]
         events += self._deadline("transfer_out", now, ev.to_region)
         if self.spec.confirms_receipt:
             events.append(ContactLetterConfirmed(at=now, actor=actor, to_region=c.from_region))

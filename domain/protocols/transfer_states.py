@@ -8,6 +8,7 @@ without the other role's rules.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
@@ -160,6 +161,7 @@ class DestinationState:
     waiting: tuple[str, dt.datetime] | None = None
     seen: frozenset[EventRef] = frozenset()
     ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
+    agency: str = ""  # 退役军人: the 军队经办机构 of the origin (`TransferDetails.agency`)
 
     role: Literal["destination"] = "destination"
 
@@ -202,6 +204,7 @@ class OriginState:
     waiting: tuple[str, dt.datetime] | None = None
     seen: frozenset[EventRef] = frozenset()
     ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
+    agency: str = ""  # 退役军人: the 军队经办机构 of the origin (`TransferDetails.agency`)
 
     role: Literal["origin"] = "origin"
 
@@ -228,6 +231,39 @@ def origins_of(submitted: ApplicationSubmitted) -> tuple[str, ...]:
         raise InvalidValue("a transfer application names its origin regions (details.origins)",
                            code="invalid_details", field="details.origins")
     return tuple(checked_region(o, f"details.origins[{i}]") for i, o in enumerate(details.origins))
+
+
+#: A 部队代号 (the five digits of "中国人民解放军32001部队"): how a veteran's 缴费凭证 names the
+#: 军队经办机构 (its 后勤(联勤、保障)机关财务部门) that issued it.
+MILITARY_AGENCY = re.compile(r"[0-9]{5}")
+
+
+def agency_of(submitted: ApplicationSubmitted) -> str:
+    details = submitted.details
+    return details.agency if isinstance(details, TransferDetails) else ""
+
+
+def check_counterpart(spec: TransferSpec, submitted: ApplicationSubmitted) -> None:
+    """The counterpart the scheme has: regions, or one 军队经办机构 reached through one relay
+    region (`TransferSpec.counterpart`); an agency named where the counterpart is a region is
+    refused, so it cannot be silently ignored."""
+    agency = agency_of(submitted)
+    if spec.counterpart == "region":
+        if agency:
+            raise InvalidValue(f"{spec.process} transfers from regions; details.agency is for a "
+                               "military agency's transfer only", code="invalid_details",
+                               field="details.agency")
+        return
+    if not agency:
+        raise InvalidValue(f"{spec.process}: name the 军队经办机构 that issued the 缴费凭证 "
+                           "(details.agency, its 部队代号)", code="agency_required",
+                           field="details.agency")
+    if not MILITARY_AGENCY.fullmatch(agency):
+        raise InvalidValue(f"details.agency must be a five-digit 部队代号, got {agency!r}",
+                           code="invalid_agency", field="details.agency")
+    if len(origins_of(submitted)) != 1:
+        raise InvalidValue(f"{spec.process}: one relay region keys in the agency's documents",
+                           code="single_origin_only", field="details.origins")
 
 
 def waiting_name(status: str) -> str:

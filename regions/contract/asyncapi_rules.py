@@ -14,40 +14,66 @@ from __future__ import annotations
 from typing import Any
 
 from domain.catalogue import load_catalogue
-from domain.protocols import housing_fund, medical, pension, unemployment
+from domain.protocols import housing_fund, medical, pension_items, unemployment
+from domain.protocols.pension_items import PensionItem
 
 
 def _names(components: tuple[str, ...]) -> str:
     return " and ".join(f"`{name}`" for name in components)
 
 
+def _pension_rule(item: PensionItem) -> str:
+    rule = item.rule
+    parts = ["`years`: at least one line, at most 12 months a year over its lines (see "
+             "`ContributionYear`); `months` is the sum of the paid and deemed lines' months"]
+    if rule.pooled_rate is not None:
+        start = "-".join(f"{n:02d}" for n in rule.pooled_from)
+        parts.append(f"`pooled` = the sum over the years from {start} of "
+                     f"{rule.pooled_rate * 100:.0f} % × months × `monthly_base_fen` of the paid "
+                     "lines, each year rounded half-up to the fen before summing")
+    if rule.paid_before_start_refused:
+        parts.append(f"no paid line before {rule.pooled_from[0]} (earlier service is deemed)")
+    if rule.account_rate is not None:
+        parts.append(f"`individual_account` = {rule.account_rate * 100:.0f} % of the same wages, "
+                     "rounded the same way")
+    else:
+        parts.append("`individual_account` is the origin's balance as its books hold it (≥ 0)")
+    if "refund_to_person" in rule.memo:
+        parts.append("`refunded` lines (months paid in both schemes) do not count and need the "
+                     "memo line `refund_to_person` > 0 (清退)")
+    if rule.memo:
+        parts.append(f"`memo` may hold {_names(rule.memo)} (no money moves for it)")
+    if item.counterpart == "military_agency":
+        parts.append("the application names the 军队经办机构 (`details.agency`, a five-digit "
+                     "部队代号) and one relay region (`details.origins`)")
+    return (f"| `{item.process}` ({item.item_id}) | exactly {_names(rule.components)} | "
+            + "; ".join(parts) + " |")
+
+
 def _sheet_rules() -> str:
-    rate = f"{pension.POOLED_RATE * 100:.0f} %"
     return "\n".join([
-        "信息表: what an origin transfers — months, amounts by component, and (pension) the "
-        "years. The node refuses a sheet that breaks its scheme's rule (`invalid_sheet`, "
-        "`invalid_contribution_year`, `months_mismatch`, `pooled_part_mismatch`, "
+        "信息表: what an origin transfers — months, amounts by component, the lines that move no "
+        "money (`memo`) and (pension) the years. The node refuses a sheet that breaks its "
+        "scheme's rule (`invalid_sheet`, `invalid_contribution_year`, `months_mismatch`, "
+        "`pooled_part_mismatch`, `individual_account_mismatch`, `refund_missing`, "
         "`no_money_under_one_year`); every component is listed once, amounts are whole fen.", "",
         "| process | components | rule |", "|---|---|---|",
-        f"| `{pension.PROCESS}` | exactly {_names(pension.COMPONENTS)} | `years`: at least one, "
-        f"each year once, from {pension.FIRST_POOLED_YEAR} (see `ContributionYear`); `months` "
-        f"is the sum of the years' months; `pooled` = the sum over the years of {rate} × months "
-        "× `monthly_base_fen`, each year rounded half-up to the fen before summing; "
-        "`individual_account` is the origin's balance as its books hold it (≥ 0) |",
+        *(_pension_rule(item) for item in pension_items.ITEMS),
         f"| `{unemployment.PROCESS}` | some of {_names(unemployment.COMPONENTS)} | no `years`; "
         f"under {unemployment.MONEY_THRESHOLD_MONTHS} months every amount is 0 (only the "
         "relationship moves) |",
         f"| `{medical.PROCESS}` | {_names(medical.COMPONENTS)} | no `years`; `months` ≥ 1 |",
         f"| `{housing_fund.PROCESS}` | some of {_names(housing_fund.COMPONENTS)} | no `years`; "
         "the amounts sum to more than 0 |",
-        "", "The sheet's amount is the sum of its components: the origin remits exactly that "
-        "(`RemitFunds.amount_fen`, `amount_mismatch` otherwise)."])
+        "", "The sheet's amount is the sum of its components (never its memo lines): the origin "
+        "remits exactly that (`RemitFunds.amount_fen`, `amount_mismatch` otherwise)."])
 
 
-_YEAR = (f"One calendar year of contributions (pension only): `year` from "
-         f"{pension.FIRST_POOLED_YEAR} (the pooled part starts then), `months` paid 1 to 12, "
-         "`monthly_base_fen` the monthly contribution base, positive "
-         "(`invalid_contribution_year` otherwise).")
+_YEAR = ("One line of a pension record: `year`, `months` 1 to 12, `monthly_base_fen` the "
+         "monthly contribution base, and `kind`: `paid` (base positive), `deemed` (视同缴费: "
+         "months that count without money, base 0) or `refunded` (制度衔接 only: months paid in "
+         "both schemes, refunded to the person). A year may take several lines (one per base), "
+         "at most 12 months in all (`invalid_contribution_year` otherwise).")
 
 _PERSON_KEY = (
     "The person's key in the per-person relationship register: the node's keyed hash "
@@ -101,7 +127,7 @@ _CASE_NUMBER = (
 
 def _items(item_id: dict[str, Any]) -> None:
     items = list(load_catalogue().items)
-    item_id["examples"] = [next(i.id for i in items if i.process == pension.PROCESS)]
+    item_id["examples"] = [next(i.id for i in items if i.process == pension_items.ITEMS[0].process)]
     rows = [f"| `{i.id}` | {i.name.replace('|', '/')} | `{i.process}` | {', '.join(i.modes)} | "
             f"{i.level or '—'} |" for i in items]
     item_id["description"] = "\n".join([

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib
 import random
 import uuid
 from collections import deque
@@ -43,7 +42,7 @@ from domain.protocols.details import (
     NoDetails,
 )
 from domain.protocols.intake import Submit
-from domain.protocols.transfer import application
+from domain.protocols.transfer import TransferDecider, TransferSpec, application
 from domain.values import CaseNumber, RegionCode
 from regions.core.authority import SYSTEM_COMMANDS
 
@@ -158,8 +157,9 @@ class Explorer:
         the counterpart region (none online or locally)."""
         actor = Actor("staff", "0451", DESTINATION)
         if self.spec.module in TRANSFER_MODULES:
+            military = _transfer_spec(self.spec).counterpart == "military_agency"
             submit = application(self.spec.process, self.number, "", list(self.regions[1:]),
-                                 actor)
+                                 actor, agency="32001" if military else "")
             assert isinstance(submit, Submit)
             return dataclasses.replace(submit, person_key=_KEY,
                                        applicant_masked="1101**********7795")
@@ -305,6 +305,13 @@ TRANSFER_MODULES: Final = frozenset(f"domain.protocols.{name}" for name in (
 HOUSEHOLD_MODULE: Final = "domain.protocols.household"
 
 
+def _transfer_spec(spec: ProtocolSpec) -> TransferSpec:
+    """The scheme's rules of a transfer process (each pension item has its own)."""
+    decider = spec.decider(Rules(WorkingCalendar.with_files()))
+    assert isinstance(decider, TransferDecider)
+    return decider.spec
+
+
 def transfer_processes() -> list[str]:
     return sorted(p for p, spec in PROTOCOLS.items() if spec.module in TRANSFER_MODULES)
 
@@ -320,8 +327,7 @@ def state_tables() -> dict[str, Table]:
             table = Explorer(spec, mode).explore()
             key = (mode if len(modes) > 1 else "", repr(_cells(table)))
             alike.setdefault(key, ([], table))[0].append(process)
-        if spec.module in TRANSFER_MODULES and importlib.import_module(
-                spec.module).SPEC.multi_origin:
+        if spec.module in TRANSFER_MODULES and _transfer_spec(spec).multi_origin:
             table = Explorer(spec, modes[0], origins=2).explore()
             alike.setdefault(("two origins", repr(_cells(table))), ([], table))[0].append(
                 process)

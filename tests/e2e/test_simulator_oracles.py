@@ -72,10 +72,9 @@ def test_the_real_code_passes_every_oracle() -> None:
 
 
 def test_a_pooled_part_truncated_instead_of_rounded_half_up_is_caught(monkeypatch) -> None:
-    from domain.protocols import pension
+    from domain.protocols import pension_amounts
 
-    monkeypatch.setattr(pension, "pooled_part_fen",
-                        lambda y: y.monthly_base_fen * y.months * 12 // 100)
+    monkeypatch.setattr(pension_amounts, "round_fen", int)  # truncates toward zero
     assert "pooled_reference" in rules(run(1, 40, REGIONS, (),
                                            mix={"pension_transfer": 1}).violations)
 

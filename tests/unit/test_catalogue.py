@@ -324,11 +324,11 @@ def test_the_human_resources_department_has_one_spelling(catalogue: Catalogue) -
 
 PINNED = [
     ("b1-7", ("joint",), "pension_transfer"),
-    ("b1-8", ("joint",), "pension_transfer"),
-    ("b1-9", ("joint",), "pension_transfer"),
-    ("b1-10", ("joint",), "pension_transfer"),
-    ("b1-11", ("joint",), "pension_transfer"),
-    ("b1-12", ("joint",), "pension_transfer"),
+    ("b1-8", ("joint",), "resident_pension_transfer"),
+    ("b1-9", ("joint",), "institution_pension_transfer"),
+    ("b1-10", ("joint",), "institution_enterprise_pension_transfer"),
+    ("b1-11", ("joint",), "pension_scheme_switch"),
+    ("b1-12", ("joint",), "veteran_pension_transfer"),
     ("b2-16", ("joint",), "unemployment_transfer"),
     ("b2-60", ("joint",), "medical_transfer"),
     ("b2-26", ("joint",), "personnel_file_transfer"),

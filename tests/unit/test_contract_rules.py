@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from domain.catalogue import load_catalogue
-from domain.protocols import housing_fund, medical, pension, unemployment
+from domain.protocols import housing_fund, medical, pension, pension_items, unemployment
 from regions.contract.asyncapi import DEFAULT_PATH
 
 
@@ -28,8 +28,13 @@ def test_the_info_sheet_states_each_schemes_components_and_the_pension_rule() ->
         for name in module.COMPONENTS:
             assert f"`{name}`" in text, name
     assert "1998" in text and "12 %" in text and "half-up" in text and "each year" in text
+    for item in pension_items.ITEMS:  # each pension item its own rule (issue 15, item 1)
+        assert f"| `{item.process}` ({item.item_id}) | exactly" in text, item.item_id
+        for name in (*item.rule.components, *item.rule.memo):
+            assert f"`{name}`" in text, name
+    assert "2014-10" in text and "8 %" in text and "`details.agency`" in text
     year = schemas()["ContributionYear"]["description"]
-    assert "1998" in year and "1 to 12" in year
+    assert "deemed" in year and "1 to 12" in year
 
 
 def test_person_key_is_described_wherever_it_appears() -> None:

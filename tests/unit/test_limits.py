@@ -51,6 +51,11 @@ def test_statutory_table_has_exactly_the_referenced_limits() -> None:
         ("pension_transfer", "contact_letter"): "15 working days",
         ("pension_transfer", "transfer_out"): "15 working days",
         ("pension_transfer", "completion"): "15 working days",
+        ("institution_enterprise_pension_transfer", "transfer_out"): "15 working days",
+        ("institution_enterprise_pension_transfer", "completion"): "15 working days",
+        ("pension_scheme_switch", "contact_letter"): "15 working days",
+        ("pension_scheme_switch", "transfer_out"): "15 working days",
+        ("pension_scheme_switch", "completion"): "15 working days",
         ("unemployment_transfer", "contact_letter"): "5 working days",
         ("unemployment_transfer", "transfer_out"): "5 working days",
         ("unemployment_transfer", "funds_remittance"): "1 calendar month",
@@ -68,6 +73,8 @@ def test_transfer_out_steps_belong_to_the_origin_and_the_others_to_the_destinati
     owners = {key: s.owner for key, s in STATUTORY.items()}
     assert {k for k, o in owners.items() if o == "origin"} == {
         ("pension_transfer", "transfer_out"),
+        ("institution_enterprise_pension_transfer", "transfer_out"),
+        ("pension_scheme_switch", "transfer_out"),
         ("unemployment_transfer", "transfer_out"),
         ("unemployment_transfer", "funds_remittance"),
         ("medical_transfer", "transfer_out"),

@@ -50,7 +50,9 @@ def test_several_years_and_the_individual_account_make_the_transfer_amount() -> 
 
 
 @pytest.mark.parametrize(("year", "code"), [
-    (ContributionYear(1997, 12, 500_000), "invalid_contribution_year"),
+    (ContributionYear(1949, 12, 500_000), "invalid_contribution_year"),
+    (ContributionYear(1997, 12, 500_000, kind="refunded"), "invalid_contribution_year"),
+    (ContributionYear(1997, 12, 500_000, kind="unpaid"), "invalid_contribution_year"),  # type: ignore[arg-type]
     (ContributionYear(2020, 0, 500_000), "invalid_contribution_year"),
     (ContributionYear(2020, 13, 500_000), "invalid_contribution_year"),
     (ContributionYear(2020, 12, 0), "invalid_contribution_year"),

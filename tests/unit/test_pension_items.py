@@ -13,11 +13,11 @@ import pytest
 from domain.catalogue import load_catalogue
 from domain.kernel import Actor, DomainError
 from domain.limits import STATUTORY, Rules
-from domain.protocols import PROTOCOLS
-from domain.protocols.details import TransferDetails
+from domain.protocols import PROTOCOLS, transfer
 from domain.protocols.intake import Submit
 from domain.protocols.pension_items import BY_ITEM
 from domain.protocols.transfer import Component, ContributionYear, InfoSheet
+from domain.values import CaseNumber
 from tests.fixtures.world import FastCalendar
 
 CATALOGUE = load_catalogue()
@@ -129,10 +129,13 @@ def test_a_veterans_subsidy_is_eight_and_twelve_percent_of_the_service_wages() -
         "individual_account_mismatch")
 
 
-def _veteran_submit(details: TransferDetails) -> Submit:
-    return Submit(actor=Actor("staff", "w-1", "150600"), case_number="150600-20250303-0000000001",
-                  item_id="b1-12", process=process_of("b1-12"), mode="joint",
-                  person_key="e1" * 32, applicant_masked="", details=details)
+NUMBER = CaseNumber.parse("150600-20250303-0000000001")
+WINDOW = Actor("staff", "w-1", "150600")
+
+
+def _submit(item_id: str, agency: str = "") -> Submit:
+    return transfer.application(process_of(item_id), NUMBER, "e1" * 32, ("610800",), WINDOW,
+                                item_id=item_id, agency=agency)
 
 
 def test_a_veteran_transfer_names_the_military_agency_it_is_reached_through() -> None:
@@ -140,18 +143,17 @@ def test_a_veteran_transfer_names_the_military_agency_it_is_reached_through() ->
     agency, and the region whose node keys in its sheet and bank notice (the relay)."""
     decider = PROTOCOLS[process_of("b1-12")].decider(Rules(FastCalendar()))
     with pytest.raises(DomainError) as caught:
-        decider.decide(None, _veteran_submit(TransferDetails(("610800",))), MONDAY)
+        decider.decide(None, _submit("b1-12"), MONDAY)
     assert caught.value.code == "agency_required"
-    events = decider.decide(None, _veteran_submit(TransferDetails(("610800",), agency="32001")),
-                            MONDAY)
+    with pytest.raises(DomainError) as caught:
+        decider.decide(None, _submit("b1-12", agency="PLA-1"), MONDAY)
+    assert caught.value.code == "invalid_agency"
+    events = decider.decide(None, _submit("b1-12", agency="32001"), MONDAY)
     state = None
     for event in events:
         state = decider.evolve(state, event)
     assert state is not None and state.agency == "32001"
     enterprise = PROTOCOLS["pension_transfer"].decider(Rules(FastCalendar()))
     with pytest.raises(DomainError) as caught:
-        enterprise.decide(None, Submit(
-            actor=Actor("staff", "w-1", "150600"), case_number="150600-20250303-0000000001",
-            item_id="b1-7", process="pension_transfer", mode="joint", person_key="e1" * 32,
-            applicant_masked="", details=TransferDetails(("610800",), agency="32001")), MONDAY)
+        enterprise.decide(None, _submit("b1-7", agency="32001"), MONDAY)
     assert caught.value.code == "invalid_details"

@@ -246,6 +246,12 @@ def test_each_process_takes_the_details_the_contract_says() -> None:
                 command = Submit(actor=_actor(), case_number=str(NUMBER), item_id="x",
                                  process=process, mode=mode, person_key="ab" * 32,
                                  applicant_masked="", channel="window", details=details)
+                if isinstance(details, wanted) and process == "veteran_pension_transfer":
+                    with pytest.raises(DomainError) as caught:  # and the agency it is from
+                        decider.decide(None, command, T0)
+                    assert caught.value.code == "agency_required"
+                    command = dataclasses.replace(
+                        command, details=dataclasses.replace(details, agency="32001"))
                 if isinstance(details, wanted):
                     assert decider.decide(None, command, T0), (process, mode, details)
                 else:

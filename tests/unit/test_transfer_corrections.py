@@ -17,8 +17,10 @@ from domain.protocols.casework_events import ResolveAttention
 from domain.protocols.intake import Withdraw
 from domain.protocols.transfer import (
     ApproveTransferOut,
+    Component,
     ContributionYear,
     CorrectInfoSheet,
+    InfoSheet,
     IssueInfoSheet,
     RemitFunds,
     ReturnExcess,
@@ -106,8 +108,8 @@ def test_a_corrected_sheet_asking_for_less_ends_with_the_excess_returned() -> No
 def test_a_corrected_sheet_is_checked_like_the_first() -> None:
     world, case = started()
     world.transfer_out(case, ORIGIN, SHEET, remit=False)
-    wrong = pension.InfoSheet(months=SHEET.months, components=(
-        pension.Component("individual_account", 1_000_000), pension.Component("pooled", 1)),
+    wrong = InfoSheet(months=SHEET.months, components=(
+        Component("individual_account", 1_000_000), Component("pooled", 1)),
         years=SHEET.years)
     assert world.execute(world.sides[(case, ORIGIN)], CorrectInfoSheet(
         actor=staff(ORIGIN), sheet=wrong, reason="x")) is None

@@ -1,0 +1,192 @@
+"""The pension amount rules: contribution records, the pooled part by year, one rounding rule.
+
+Why a module of its own: the six pension items (`domain.protocols.pension_items`) share the
+record and the arithmetic and differ only in their parameters (`AmountRule`) — which components
+a sheet carries, from when a pooled part counts, whether the individual account is fixed by a
+rate. Sources are reference/domain.md §2a, §2a′, §2b-1, §2b-2 unless a rule names its own.
+
+The record. A sheet lists lines (`ContributionYear`): a year, months, a monthly base, a kind.
+- "paid": contributions at a positive monthly base; a year may take several lines, one per base
+  (the July adjustment), at most 12 months in all.
+- "deemed" (视同缴费年限, 人社部规〔2016〕5号; for 机关事业 the service before the reform,
+  国发〔2015〕2号): months that count, with no base (0) and no money.
+- "refunded" (制度衔接 only, 人社部发〔2014〕17号): months paid in both schemes; they count once at
+  the destination, so not on this sheet's months, and the origin refunds their contributions to
+  the person (清退), stated as a memo line.
+Paid lines before the pooled part's start count their months but no pooled money (enterprise
+years before 1998-01-01: the individual account holds their own contributions with interest).
+
+The pooled part (统筹基金, where the item has one): rate × Σ over each year from the start of
+that year's contribution wage (base × months, summed over the year's paid lines; under a year
+counts pro rata by months, which base × months is).
+
+Rounding, written down: **each year's figure is rounded half-up to the fen, then the years are
+summed** — the pooled part, and an account fixed by a rate (the veteran's 8 %), alike, through
+`year_figures`, the one function both sides and the sheet's per-year lines use. An exact half
+fen cannot occur at 12 % or 8 % of an integer number of fen (multiples of 0.04 fen), so half-up
+and half-even agree; what matters is that rounding is per year, not on the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from domain.kernel import InvalidValue
+from domain.protocols.transfer_events import ContributionYear, InfoSheet, check_sheet_shape
+from domain.values import Money
+
+KINDS = ("paid", "deemed", "refunded")
+
+
+@dataclass(frozen=True)
+class AmountRule:
+    """What one pension item's sheet carries and how its figures follow from its record."""
+
+    #: the components with money, in sheet order (each must be listed, 0 allowed)
+    components: tuple[str, ...]
+    #: 12 % where a pooled part moves; None where only the individual account moves
+    pooled_rate: Decimal | None
+    #: (year, month) from which paid months carry a pooled part
+    pooled_from: tuple[int, int] = (1998, 1)
+    #: paid lines before `pooled_from` are refused (机关事业: no contributions before the reform;
+    #: that service is deemed) instead of counted without money (the enterprise's pre-1998 years)
+    paid_before_start_refused: bool = False
+    #: a rate that fixes the individual account (the veteran's 8 %); None: stated by the origin
+    account_rate: Decimal | None = None
+    #: memo lines the sheet may state, moving no money ("refund_to_person" requires refunded lines)
+    memo: tuple[str, ...] = ()
+
+
+def check_line(line: ContributionYear, rule: AmountRule) -> None:
+    """One line of the record; a clear error names what is impossible about it."""
+    for name in ("year", "months", "monthly_base_fen"):
+        value = getattr(line, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidValue(f"contribution {name} must be an integer, got {value!r}",
+                               code="invalid_contribution_year")
+    if line.kind not in KINDS:
+        raise InvalidValue(f"{line.year}: a line is one of {list(KINDS)}, got {line.kind!r}",
+                           code="invalid_contribution_year")
+    if not 1950 <= line.year <= 2100:
+        raise InvalidValue(f"{line.year} is not a contribution year", code="invalid_contribution_year")
+    if not 1 <= line.months <= 12:
+        raise InvalidValue(f"{line.year}: months must be 1 to 12, got {line.months}",
+                           code="invalid_contribution_year")
+    if line.kind == "deemed":
+        if line.monthly_base_fen != 0:
+            raise InvalidValue(f"{line.year}: deemed months (视同缴费) carry no base",
+                               code="invalid_contribution_year")
+        return
+    if line.monthly_base_fen <= 0:
+        raise InvalidValue(f"{line.year}: the contribution base must be positive", code="invalid_contribution_year")
+    if line.kind == "refunded" and "refund_to_person" not in rule.memo:
+        raise InvalidValue(f"{line.year}: refunded months (清退) belong to a scheme switch only",
+                           code="invalid_contribution_year")
+    if line.kind == "paid" and rule.paid_before_start_refused:
+        start_year, start_month = rule.pooled_from
+        if line.year < start_year:
+            raise InvalidValue(f"{line.year}: no contributions before {start_year}-"
+                               f"{start_month:02d} in this scheme; earlier service is deemed",
+                               code="invalid_contribution_year")
+
+
+def round_fen(amount: Decimal) -> int:
+    """The one rounding rule: half-up to the fen."""
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def yearly_wages(lines: Sequence[ContributionYear], rule: AmountRule) -> dict[int, int]:
+    """Each year's contribution wage from the start of the pooled part: base × months, summed
+    over the year's paid lines (`check_record` holds the start year to its months from the
+    start)."""
+    start_year = rule.pooled_from[0]  # the start year's lines hold only months from the start
+    wages: dict[int, int] = {}
+    for line in lines:
+        if line.kind != "paid" or line.year < start_year:
+            continue
+        wages[line.year] = wages.get(line.year, 0) + line.monthly_base_fen * line.months
+    return wages
+
+
+def year_figures(lines: Sequence[ContributionYear], rule: AmountRule,
+                 rate: Decimal) -> dict[int, int]:
+    """rate × each year's wage, rounded per year (the one rounding rule), by year."""
+    return {year: round_fen(Decimal(wage) * rate)
+            for year, wage in sorted(yearly_wages(lines, rule).items())}
+
+
+def check_record(lines: Sequence[ContributionYear], rule: AmountRule) -> tuple[ContributionYear, ...]:
+    """The lines in year order, each checked, no line twice, at most 12 months a year."""
+    ordered = tuple(sorted(lines, key=lambda y: (y.year, KINDS.index(y.kind)
+                                                 if y.kind in KINDS else 9)))
+    if not ordered:
+        raise InvalidValue("a pension transfer needs at least one contribution year",
+                           code="invalid_contribution_year")
+    if len(set(ordered)) != len(ordered):
+        raise InvalidValue("a contribution line is listed twice", code="invalid_contribution_year")
+    months: dict[int, int] = {}
+    for line in ordered:
+        check_line(line, rule)
+        months[line.year] = months.get(line.year, 0) + line.months
+    for year, total in months.items():
+        if total > 12:
+            raise InvalidValue(f"{year}: more than 12 months over its lines", code="invalid_contribution_year")
+    start_year, start_month = rule.pooled_from
+    first = sum(line.months for line in ordered if line.year == start_year and line.kind == "paid")
+    if rule.paid_before_start_refused and first > 13 - start_month:
+        raise InvalidValue(f"{start_year}: at most {13 - start_month} paid months from "
+                           f"{start_year}-{start_month:02d}", code="invalid_contribution_year")
+    return ordered
+
+
+def counted_months(lines: Sequence[ContributionYear]) -> int:
+    """The months the destination credits: paid and deemed, not the refunded (counted there)."""
+    return sum(line.months for line in lines if line.kind != "refunded")
+
+
+def pooled_fen(lines: Sequence[ContributionYear], rule: AmountRule) -> int:
+    if rule.pooled_rate is None:
+        return 0
+    return sum(year_figures(lines, rule, rule.pooled_rate).values())
+
+
+def account_fen(lines: Sequence[ContributionYear], rule: AmountRule) -> int | None:
+    """The individual account a rate fixes (None when the origin states it)."""
+    if rule.account_rate is None:
+        return None
+    return sum(year_figures(lines, rule, rule.account_rate).values())
+
+
+def validate(sheet: InfoSheet, rule: AmountRule, what: str) -> None:
+    """A sheet is valid when its components, memo and months are what its record makes."""
+    check_sheet_shape(sheet, rule.components)
+    amounts = {c.name: c.amount_fen for c in sheet.components}
+    if set(amounts) != set(rule.components):
+        raise InvalidValue(f"a {what} info sheet lists exactly {list(rule.components)}",
+                           code="invalid_sheet")
+    memo = {c.name: c.amount_fen for c in sheet.memo}
+    if len(memo) != len(sheet.memo) or not set(memo) <= set(rule.memo):
+        raise InvalidValue(f"a {what} info sheet's memo lines are among {list(rule.memo)}",
+                           code="invalid_sheet")
+    for line in sheet.memo:
+        Money(line.amount_fen)
+    lines = check_record(sheet.years, rule)
+    refunded = any(line.kind == "refunded" for line in lines)
+    if refunded != (memo.get("refund_to_person", 0) > 0):
+        raise InvalidValue("months paid twice are refunded to the person (清退): the sheet states "
+                           "the refund exactly when it lists refunded months",
+                           code="refund_missing" if refunded else "invalid_sheet")
+    if "pooled" in amounts and amounts["pooled"] != pooled_fen(lines, rule):
+        raise InvalidValue(f"the pooled part must be {rule.pooled_rate} of the yearly bases, "
+                           f"rounded per year: {pooled_fen(lines, rule)} fen",
+                           code="pooled_part_mismatch")
+    fixed = account_fen(lines, rule)
+    if fixed is not None and amounts["individual_account"] != fixed:
+        raise InvalidValue(f"the individual account must be {rule.account_rate} of the yearly "
+                           f"bases, rounded per year: {fixed} fen",
+                           code="individual_account_mismatch")
+    if sheet.months != counted_months(lines):
+        raise InvalidValue(f"the sheet's months ({sheet.months}) differ from its years "
+                           f"({counted_months(lines)})", code="months_mismatch")

@@ -1,0 +1,115 @@
+"""The destination's money (转入地 finance) in a transfer: bank notices, reconciliation of each
+origin's sheet against them, and the money it sends back.
+
+Why apart from the rest of the destination's rules (`transfer_destination`): this is the finance
+side of the case — it reads the destination's own bank (`RecordFundsReceived`, never the origin's
+`FundsRemitted`), compares to the fen, and returns an excess (`ExcessReturned`) or, after an
+operator's reversal, everything (`TransferReversed`, via `_return_due`). The letters, the two
+phases, withdrawal and closing stay with the destination; both share `TransferBase`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from domain.kernel import Event, IllegalCommand, InvalidValue, NeedsAttentionRaised
+from domain.protocols.transfer_events import (
+    ExcessReturned,
+    FundsReceived,
+    Reconcile,
+    Reconciled,
+    RecordFundsReceived,
+    ReturnExcess,
+)
+from domain.protocols.transfer_states import DestinationState, OriginTrack, TransferBase
+from domain.values import Money
+
+
+class DestinationMoney(TransferBase):
+    """The destination's finance rules (a base of `DestinationSide`)."""
+
+    def _funds(self, s: DestinationState, c: RecordFundsReceived, now: dt.datetime) -> list[Event]:
+        if c.from_region not in s.tracks:
+            raise InvalidValue(f"{c.from_region} is not an origin of this case",
+                               code="unknown_origin")
+        if isinstance(c.amount_fen, bool) or not isinstance(c.amount_fen, int) or c.amount_fen <= 0:
+            raise InvalidValue(f"funds received must be a positive number of fen, "
+                               f"got {c.amount_fen!r}",
+                               code="invalid_amount", field="amount_fen")
+        ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
+        if not ref:
+            raise InvalidValue("funds received need the bank reference", code="bank_ref_required")
+        if isinstance(c.value_date, dt.datetime) or not isinstance(c.value_date, dt.date):
+            raise InvalidValue("the value date is a calendar date", code="invalid_date",
+                               field="value_date")
+        if any(ref == r for t in s.tracks.values() for r, _ in t.funds):
+            raise IllegalCommand(f"bank reference {ref} is already recorded",
+                                 code="duplicate_bank_ref")
+        if s.phase not in ("awaiting_holds", "awaiting_transfer", "withdrawing"):
+            raise IllegalCommand(f"no funds are expected while {s.phase}",
+                                 code="funds_not_expected")
+        return [FundsReceived(at=now, actor=c.actor, from_region=c.from_region,
+                              amount_fen=c.amount_fen, bank_ref=ref, value_date=c.value_date)]
+
+    def _return_excess(self, s: DestinationState, c: ReturnExcess,
+                       now: dt.datetime) -> list[Event]:
+        """Send back what came from an origin beyond its (possibly corrected) sheet; the
+        reconciliation then runs again on what is left."""
+        t = s.tracks.get(c.from_region)
+        if t is None:
+            raise InvalidValue(f"{c.from_region} is not an origin of this case",
+                               code="unknown_origin", field="from_region")
+        if s.phase not in ("awaiting_transfer", "withdrawing") or t.sheet is None:
+            raise IllegalCommand(f"nothing can be returned to {c.from_region} while {s.phase}",
+                                 code="no_excess")
+        excess = t.received_fen - t.sheet.amount_fen
+        if excess <= 0:
+            raise IllegalCommand(f"{Money(t.received_fen)} received from {c.from_region} does "
+                                 f"not exceed its sheet ({Money(t.sheet.amount_fen)})",
+                                 code="no_excess")
+        ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
+        if not ref:
+            raise InvalidValue("returning money needs the bank reference",
+                               code="bank_ref_required", field="bank_ref")
+        return [ExcessReturned(at=now, actor=c.actor, to_region=c.from_region, amount_fen=excess,
+                               bank_ref=ref)]
+
+    @staticmethod
+    def _reconcile_due(t: OriginTrack) -> bool:
+        return t.funds_in and not t.matched and t.reconciled_count != len(t.funds)
+
+    @staticmethod
+    def _return_due(s: DestinationState, t: OriginTrack) -> bool:
+        """Only an operator's reversal sends money back."""
+        return (bool(s.reversal) and t.answer == "already_transferred" and t.sheet is not None
+                and t.reversed_fen is None and t.funds_in
+                and t.received_fen == t.sheet.amount_fen)
+
+    @staticmethod
+    def _overtaken(s: DestinationState, t: OriginTrack) -> bool:
+        """Withdrawn, but this origin had already transferred out: its transfer completes."""
+        return not s.reversal and t.answer == "already_transferred"
+
+    def _reconcile(self, s: DestinationState, c: Reconcile, now: dt.datetime) -> list[Event]:
+        t = s.tracks.get(c.from_region)
+        if t is None or not self._reconcile_due(t):
+            return []
+        if not (s.phase == "awaiting_transfer"
+                or (s.phase == "withdrawing" and self._overtaken(s, t))):
+            return []
+        assert t.sheet is not None
+        stated, received = t.sheet.amount_fen, t.received_fen
+        matched = stated == received
+        events: list[Event] = [Reconciled(
+            at=now, actor=c.actor, from_region=c.from_region, matched=matched, stated_fen=stated,
+            received_fen=received, difference_fen=stated - received)]
+        if not matched:
+            events.append(NeedsAttentionRaised(
+                at=now, actor=c.actor,
+                reason=f"info sheet from {c.from_region} states {Money(stated)}, funds received "
+                       f"{Money(received)} "
+                       f"(difference {Money(stated).difference(Money(received))})"))
+        others_in = all(o.funds_in for r, o in s.tracks.items() if r != c.from_region)
+        if s.phase == "awaiting_transfer" and others_in and "completion" not in s.book:
+            events += self._deadline("completion", now, s.region)
+        return events

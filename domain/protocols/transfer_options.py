@@ -1,0 +1,116 @@
+"""What people and back-ends plausibly do next in a transfer (`options`): the commands the
+simulator and the property suites draw.
+
+Why apart from the decider (`domain.protocols.transfer`): the decider says what is legal; this
+says what is likely — a mix of acceptances and refusals, short and repeated bank notices, an
+operator's reversal now and then. It reads the side states only, never changes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from domain.calendar import china_date
+from domain.kernel import Actor, Command
+from domain.protocols.intake import (
+    AcceptIntake,
+    ProvideSupplement,
+    RejectIntake,
+    RequestSupplement,
+    Withdraw,
+)
+from domain.protocols.transfer_events import (
+    ApproveTransferOut,
+    IssueInfoSheet,
+    RecordFundsReceived,
+    RefuseTransferOut,
+    RemitFunds,
+    ReturnExcess,
+    ReverseTransfer,
+    StartBenefit,
+    TransferSpec,
+)
+from domain.protocols.transfer_states import DestinationState, SideState
+from domain.values import MaterialRef
+
+_REFUSALS = ("不符合转出条件: 存在欠费", "不符合转出条件: 已领取待遇", "不符合转出条件: 查无此人")
+_REJECTIONS = ("不予受理: 不属于本机构受理范围", "不予受理: 申请人未在本地参保")
+
+
+def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
+            rng: random.Random) -> list[Command]:
+    """Plausible human and back-end commands legal now (the simulator and properties use them).
+
+    `RecordFundsReceived` is drawn from the destination's view (the sheet's amount, now and then
+    short or a repeated bank reference). A driver that models the bank (funds arrive only after
+    an origin remits) should feed those commands from its bank instead, or the "never credited
+    more than sent" invariant measures the driver, not the protocol.
+    """
+    if state is None:
+        return []
+    staff = Actor("staff", f"staff-{rng.randrange(1, 50):02d}", state.region, "transfer_officer")
+    out: list[Command] = []
+    if isinstance(state, DestinationState):
+        phase = state.phase
+        applicant = Actor("applicant", state.person_key[:12], state.region)
+        if phase == "submitted":
+            out += [AcceptIntake(actor=staff)] * 4
+            out.append(RejectIntake(actor=staff, reason=rng.choice(_REJECTIONS)))
+            if not state.intake.supplement_asked:
+                out.append(RequestSupplement(actor=staff,
+                                             missing_kinds=("id_card", "application_form")))
+        if phase == "supplement_requested":
+            out += [ProvideSupplement(actor=applicant, materials=tuple(
+                _material(kind, rng) for kind in state.intake.missing_kinds))] * 3
+        sent = any(t.sheet is not None or t.funds for t in state.tracks.values())
+        if not state.taken_over and not sent and phase in (
+                "submitted", "supplement_requested", "awaiting_holds", "awaiting_transfer"):
+            out.append(Withdraw(actor=applicant, reason="申请人撤回"))
+        if sent and not state.taken_over and not state.reversal and phase == "awaiting_transfer":
+            operator = Actor("staff", "operator-01", state.region, "operator")
+            out.append(ReverseTransfer(actor=operator, reason="经办错误，运营人员撤销转移"))
+        if phase in ("awaiting_transfer", "withdrawing"):
+            finance = Actor.backend("bank", state.region)
+            for o, t in state.tracks.items():
+                if t.sheet is None or t.sheet.amount_fen == 0 or (t.funds_in and t.matched):
+                    continue
+                amount = t.sheet.amount_fen - t.received_fen
+                if amount > 0:
+                    out += [RecordFundsReceived(actor=finance, from_region=o, amount_fen=amount,
+                                                bank_ref=f"B{rng.getrandbits(40):010x}",
+                                                value_date=china_date(now))] * 3
+                    if amount > 1:
+                        out.append(RecordFundsReceived(
+                            actor=finance, from_region=o, amount_fen=rng.randrange(1, amount),
+                            bank_ref=f"B{rng.getrandbits(40):010x}", value_date=china_date(now)))
+                if t.funds:
+                    out.append(RecordFundsReceived(actor=finance, from_region=o,
+                                                   amount_fen=t.funds[0][1], bank_ref=t.funds[0][0],
+                                                   value_date=china_date(now)))
+        for o, t in state.tracks.items():
+            if (phase in ("awaiting_transfer", "withdrawing") and t.sheet is not None
+                    and t.received_fen > t.sheet.amount_fen):
+                out.append(ReturnExcess(actor=Actor.backend("bank", state.region),
+                                        from_region=o, bank_ref=f"X{rng.getrandbits(40):010x}"))
+        if spec.has_benefit and state.taken_over and state.benefit is None:
+            out.append(StartBenefit(actor=staff, monthly_fen=rng.randrange(150_000, 250_000),
+                                    period_months=rng.randrange(3, 25)))
+        return out
+    if state.phase == "received":
+        suspended = china_date(now) if spec.requires_suspension else None
+        out += [ApproveTransferOut(actor=staff, suspended_on=suspended)] * 4
+        out.append(RefuseTransferOut(actor=staff, reason=rng.choice(_REFUSALS)))
+    elif state.phase == "approved":
+        out.append(IssueInfoSheet(actor=staff, sheet=spec.sample_sheet(rng)))
+    elif state.phase == "remitting" and state.sheet is not None:
+        out.append(RemitFunds(actor=Actor.backend("treasury", state.region),
+                              amount_fen=state.sheet.amount_fen - state.sent_fen,
+                              bank_ref=f"R{rng.getrandbits(40):010x}"))
+    return out
+
+
+def _material(kind: str, rng: random.Random) -> MaterialRef:
+    return MaterialRef(doc_id=f"doc-{rng.getrandbits(32):08x}", sha256=rng.randbytes(32).hex(),
+                       media_type="application/pdf", size=rng.randrange(10_000, 2_000_000),
+                       title=kind, kind=kind)
