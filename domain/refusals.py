@@ -164,6 +164,9 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
                                "sheet.months"),
     "pooled_part_mismatch": Refusal("the pooled part is 12 % of the yearly bases",
                                     "sheet.components"),
+    "temporary_account_not_applicable": _state("the 临时缴费账户 rule (66号 第五条: men of 50, "
+                                               "women of 40, moving to a province not the 户籍地, "
+                                               "at intake, enterprise scheme) does not apply"),
     "individual_account_mismatch": Refusal("a veteran's individual account is 8 % of the "
                                            "yearly service wages", "sheet.components"),
     "refund_missing": Refusal("months paid twice are refunded to the person (清退): the sheet "

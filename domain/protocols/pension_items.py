@@ -213,5 +213,5 @@ _SPECS: Mapping[str, TransferSpec] = {
         relationship_on_sheet=False, has_benefit=False, confirms_receipt=False,
         requires_suspension=False, separate_remittance=False,
         validate_sheet=item.validate_sheet, sample_sheet=_SAMPLERS[item.item_id](item),
-        counterpart=item.counterpart)
+        counterpart=item.counterpart, temporary_accounts=item.item_id == "b1-7")
     for item in ITEMS}

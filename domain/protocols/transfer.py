@@ -23,6 +23,8 @@ Destination (转入地). Each row: status | input → events → next status.
     supplement_req.   | ProvideSupplement → + DeadlineSet(contact_letter, the days left)
                       |   → submitted;
                       | waiting timer "supplement" → CaseLapsed → lapsed
+    submitted         | OpenTemporaryAccount (企业职工, a mover of 50/40 to a province not the
+                      |   户籍地) → TemporaryAccountOpened + IntakeRejected → rejected
     submitted…accepted| Withdraw → ApplicationWithdrawn → withdrawn
     accepted          | policy SendContactLetters → ContactLetterIssued ×origins + DeadlineCleared
                       |   → awaiting_holds (several origins) / awaiting_transfer (one origin)
@@ -139,10 +141,11 @@ Design decisions, and why:
   the region have no limit); the origin's transfer_out clock stops while it holds for the
   destination's instruction (the wait is not its own) and resumes with the days it had left.
 
-In scope: the generic events of reference §1 (#1–10), invariants 1–5 and 7. Not yet in scope:
-临时缴费账户 (temporary pension accounts), periodic net settlement (川渝 定期结算, invariant 6 —
-`SettlementDeferred`), 待遇领取地 routing, the origin's own finance confirming returned funds
-(the reversal notice is trusted for the amount), intake's deemed acceptance after 5 days.
+In scope: the generic events of reference §1 (#1–10), invariants 1–5 and 7, the opening of a
+临时缴费账户 instead of a transfer (`pension_temporary`). Not yet in scope: periodic net
+settlement (川渝 定期结算, invariant 6 — `SettlementDeferred`), 待遇领取地 routing, the origin's
+own finance confirming returned funds (the reversal notice is trusted for the amount), intake's
+deemed acceptance after 5 days.
 """
 
 from __future__ import annotations

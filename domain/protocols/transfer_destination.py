@@ -37,6 +37,7 @@ from domain.protocols.intake import (
     decide_intake,
     evolve_intake,
 )
+from domain.protocols.pension_temporary import OpenTemporaryAccount, open_temporary_account
 from domain.protocols.transfer_events import (
     BenefitStarted,
     CancellationAnswered,
@@ -135,6 +136,8 @@ class DestinationSide(DestinationMoney):
             return self._destination_receive(s, c, now)
         if isinstance(c, (AcceptIntake, RejectIntake)):
             return decide_intake(s.intake, c, now)  # a refusal ends the case: its clocks clear
+        if isinstance(c, OpenTemporaryAccount):  # 临时缴费账户: the written refusal and the account
+            return open_temporary_account(self.spec.temporary_accounts, s.phase, s.region, c, now)
         if isinstance(c, RequestSupplement):  # 补正: the applicant's time is not the office's
             return decide_intake(s.intake, c, now) + pause_step(
                 self.rules, self.process, s.book, REVIEW_STEP, now, deadline_clock(s.region))

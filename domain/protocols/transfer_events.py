@@ -113,6 +113,9 @@ class TransferSpec:
     #: who the origin is: a region's agency (GB/T 2260), or a 军队经办机构 reached through the
     #: region whose node keys in its documents (退役军人, `domain.protocols.pension_items`)
     counterpart: CounterpartKind = "region"
+    #: a mover of 50 (men) or 40 (women) to a province not the 户籍地 gets a 临时缴费账户 instead
+    #: (企业职工 pension, `domain.protocols.pension_temporary`)
+    temporary_accounts: bool = False
 
 
 # --------------------------------------------------------------------------- relationship events

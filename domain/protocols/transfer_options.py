@@ -20,6 +20,7 @@ from domain.protocols.intake import (
     RequestSupplement,
     Withdraw,
 )
+from domain.protocols.pension_temporary import OpenTemporaryAccount
 from domain.protocols.transfer_events import (
     ApproveTransferOut,
     IssueInfoSheet,
@@ -57,6 +58,10 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
         if phase == "submitted":
             out += [AcceptIntake(actor=staff)] * 4
             out.append(RejectIntake(actor=staff, reason=rng.choice(_REJECTIONS)))
+            if spec.temporary_accounts and rng.random() < 0.1:  # 临时缴费账户 (a mover of 50+)
+                hukou = "110101" if not state.region.startswith("11") else "120101"
+                out.append(OpenTemporaryAccount(actor=staff, sex="male",
+                                                born_on=dt.date(1960, 1, 1), hukou_region=hukou))
             if not state.intake.supplement_asked:
                 out.append(RequestSupplement(actor=staff,
                                              missing_kinds=("id_card", "application_form")))

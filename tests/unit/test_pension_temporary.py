@@ -42,12 +42,12 @@ def test_the_temporary_account_rule_by_age_sex_and_hukou(who: Mover, applies: bo
     assert (temporary_account_reason(who, DEST, ON) is not None) == applies
 
 
-def TransferWorldOf() -> TransferWorld:  # noqa: N802
+def new_world() -> TransferWorld:
     return TransferWorld(TRANSFERS, random.Random(7))
 
 
 def test_the_new_place_opens_a_temporary_account_instead_of_taking_the_relationship() -> None:
-    world = TransferWorldOf()
+    world = new_world()
     case = world.submit("pension_transfer", "e1" * 32, DEST, (ORIGIN,), 1)
     command = OpenTemporaryAccount(actor=staff(DEST), sex="male", born_on=dt.date(1960, 5, 1),
                                   hukou_region="610802")
@@ -59,7 +59,7 @@ def test_the_new_place_opens_a_temporary_account_instead_of_taking_the_relations
 
 
 def test_no_temporary_account_where_the_rule_does_not_apply_or_after_acceptance() -> None:
-    world = TransferWorldOf()
+    world = new_world()
     case = world.submit("pension_transfer", "e1" * 32, DEST, (ORIGIN,), 1)
     side = world.sides[(case, DEST)]
     young = OpenTemporaryAccount(actor=staff(DEST), sex="female", born_on=dt.date(1990, 1, 1),
@@ -76,7 +76,7 @@ def test_no_temporary_account_where_the_rule_does_not_apply_or_after_acceptance(
 
 
 def test_only_the_enterprise_scheme_has_temporary_accounts() -> None:
-    world = TransferWorldOf()
+    world = new_world()
     case = world.submit("resident_pension_transfer", "e1" * 32, DEST, (ORIGIN,), 1)
     side = world.sides[(case, DEST)]
     old = OpenTemporaryAccount(actor=staff(DEST), sex="male", born_on=dt.date(1960, 5, 1),
