@@ -127,3 +127,20 @@ def test_deemed_years_count_their_months_and_carry_no_base_and_no_money() -> Non
     with pytest.raises(DomainError) as caught:
         transfer_amount(0, [ContributionYear(1990, 12, 300_000, kind="deemed")])
     assert caught.value.code == "invalid_contribution_year"
+
+
+def test_the_sheet_states_each_years_wage_and_pooled_part_so_both_sides_compare_lines() -> None:
+    """Issue 15, item 4: per-year lines on the sheet, rounded by the one rule, so a destination
+    that disagrees names the year instead of a total it cannot trace."""
+    from domain.protocols.transfer_events import YearLine
+
+    # 2020: 3,000.04 × 12% = 360.0048 → 360.00; 2021: 3,000.05 × 12% = 360.006 → 360.01
+    sheet = transfer_amount(0, [ContributionYear(2020, 1, 300_004), ContributionYear(2021, 1, 300_005),
+                                ContributionYear(1990, 12, 0, kind="deemed")])
+    assert sheet.pooled_by_year == (YearLine(2020, 300_004, 36_000), YearLine(2021, 300_005, 36_001))
+    validate_sheet(sheet)
+    off = (YearLine(2020, 300_004, 36_001), YearLine(2021, 300_005, 36_000))  # same total
+    with pytest.raises(DomainError) as caught:
+        validate_sheet(InfoSheet(sheet.months, sheet.components, sheet.years, pooled_by_year=off))
+    assert caught.value.code == "pooled_part_mismatch" and "2020" in str(caught.value)
+    assert caught.value.field == "sheet.pooled_by_year[0]"
