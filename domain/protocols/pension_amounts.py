@@ -34,7 +34,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from domain.kernel import InvalidValue
-from domain.protocols.transfer_events import ContributionYear, InfoSheet, check_sheet_shape
+from domain.protocols.transfer_events import (
+    ContributionYear,
+    InfoSheet,
+    YearLine,
+    check_sheet_shape,
+)
 from domain.values import Money
 
 KINDS = ("paid", "deemed", "refunded")
@@ -159,6 +164,37 @@ def account_fen(lines: Sequence[ContributionYear], rule: AmountRule) -> int | No
     return sum(year_figures(lines, rule, rule.account_rate).values())
 
 
+def year_lines(lines: Sequence[ContributionYear], rule: AmountRule) -> tuple[YearLine, ...]:
+    """The sheet's per-year lines: each year's wage and its pooled part by the one rule."""
+    if rule.pooled_rate is None:
+        return ()
+    figures = year_figures(lines, rule, rule.pooled_rate)
+    return tuple(YearLine(year, wage, figures[year])
+                 for year, wage in sorted(yearly_wages(lines, rule).items()))
+
+
+def check_year_lines(sheet: InfoSheet, lines: Sequence[ContributionYear],
+                     rule: AmountRule) -> None:
+    """The stated per-year lines, where the sheet gives them, are the computed ones; the first
+    that differs is named (a sheet without them is checked on its total alone)."""
+    if not sheet.pooled_by_year:
+        return
+    want = year_lines(lines, rule)
+    if not want:
+        raise InvalidValue("this item moves no pooled part: no per-year pooled lines",
+                           code="invalid_sheet", field="sheet.pooled_by_year")
+    for index, (got, line) in enumerate(zip(sheet.pooled_by_year, want, strict=False)):
+        if got != line:
+            raise InvalidValue(f"{line.year}: wage {Money(line.wage_fen)}, pooled part "
+                               f"{Money(line.pooled_fen)} ({rule.pooled_rate} rounded half-up "
+                               f"per year); the sheet says {got}", code="pooled_part_mismatch",
+                               field=f"sheet.pooled_by_year[{index}]")
+    if len(sheet.pooled_by_year) != len(want):
+        raise InvalidValue(f"the sheet lists {len(sheet.pooled_by_year)} years of pooled part, "
+                           f"its record has {len(want)}", code="pooled_part_mismatch",
+                           field="sheet.pooled_by_year")
+
+
 def validate(sheet: InfoSheet, rule: AmountRule, what: str) -> None:
     """A sheet is valid when its components, memo and months are what its record makes."""
     check_sheet_shape(sheet, rule.components)
@@ -178,6 +214,7 @@ def validate(sheet: InfoSheet, rule: AmountRule, what: str) -> None:
         raise InvalidValue("months paid twice are refunded to the person (清退): the sheet states "
                            "the refund exactly when it lists refunded months",
                            code="refund_missing" if refunded else "invalid_sheet")
+    check_year_lines(sheet, lines, rule)
     if "pooled" in amounts and amounts["pooled"] != pooled_fen(lines, rule):
         raise InvalidValue(f"the pooled part must be {rule.pooled_rate} of the yearly bases, "
                            f"rounded per year: {pooled_fen(lines, rule)} fen",

@@ -68,6 +68,7 @@ from domain.protocols.pension_amounts import (
     counted_months,
     pooled_fen,
     validate,
+    year_lines,
 )
 from domain.protocols.transfer_events import (
     Component,
@@ -107,7 +108,7 @@ class PensionItem:
         return InfoSheet(months=counted_months(lines),
                          components=tuple(Component(name, figures.get(name, 0))
                                           for name in self.rule.components),
-                         years=lines, memo=memo)
+                         years=lines, memo=memo, pooled_by_year=year_lines(lines, self.rule))
 
     @property
     def transfer_spec(self) -> TransferSpec:

@@ -52,6 +52,16 @@ class ContributionYear:
 
 
 @dataclass(frozen=True)
+class YearLine:
+    """One year's figures on a pension sheet: the contribution wage (Σ base × months of its paid
+    lines) and its pooled part, rounded once (`domain.protocols.pension_amounts`)."""
+
+    year: int
+    wage_fen: Fen
+    pooled_fen: Fen
+
+
+@dataclass(frozen=True)
 class InfoSheet:
     """信息表: what an origin transfers — months, amounts by component, and (pension) the years."""
 
@@ -61,6 +71,8 @@ class InfoSheet:
     #: lines the sheet states that move no money to the destination (a 职业年金 记账 part moved
     #: as a record, a 清退 refund paid to the person): never part of `amount_fen`
     memo: tuple[Component, ...] = ()
+    #: pension: each year's wage and pooled part, so both sides compare year by year
+    pooled_by_year: tuple[YearLine, ...] = ()
 
     @property
     def amount_fen(self) -> int:

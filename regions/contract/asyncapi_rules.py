@@ -30,7 +30,9 @@ def _pension_rule(item: PensionItem) -> str:
         start = "-".join(f"{n:02d}" for n in rule.pooled_from)
         parts.append(f"`pooled` = the sum over the years from {start} of "
                      f"{rule.pooled_rate * 100:.0f} % × months × `monthly_base_fen` of the paid "
-                     "lines, each year rounded half-up to the fen before summing")
+                     "lines, each year rounded half-up to the fen before summing; "
+                     "`pooled_by_year`, where given, lists each such year's `wage_fen` and "
+                     "`pooled_fen` and is checked line by line")
     if rule.paid_before_start_refused:
         parts.append(f"no paid line before {rule.pooled_from[0]} (earlier service is deemed)")
     if rule.account_rate is not None:
