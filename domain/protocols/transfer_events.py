@@ -54,7 +54,7 @@ class ContributionYear:
 @dataclass(frozen=True)
 class YearLine:
     """One year's figures on a pension sheet: the contribution wage (Σ base × months of its paid
-    lines) and its pooled part, rounded once (`domain.protocols.pension_amounts`)."""
+    lines) and its pooled part, 12 % of it rounded half-up to the fen once for the year."""
 
     year: int
     wage_fen: Fen
