@@ -5,7 +5,13 @@ the same transaction as the events they carry (no dual write). It turns them int
 messages; its driver publishes them and then calls `advance`, which moves the durable cursor.
 A crash between publish and cursor only repeats messages, which receivers recognise by their
 link sequence. After every batch, and on a heartbeat, it announces each link's high-water mark
-so that a receiver can see a lost *last* message. `resend()` answers a receiver's
+so that a receiver can see a lost *last* message. A heartbeat announces a mark that moved since
+its last announcement at once, and repeats an unchanged one at a doubling interval, from one
+heartbeat up to `MARK_REPEAT_MAX_BEATS` of them (an hour at the default 5 s): a lost mark, or a
+receiver that forgot what it held, is still corrected within about twice the time the link had
+been quiet (a held message is recent, so its link's mark moved recently), and within the hour at
+worst, while quiet links stop costing a message per heartbeat each (in the simulator they were
+most of the ~500 messages per case: docs/performance.md). `resend()` answers a receiver's
 `ResendRequest` from the store, at most `RESEND_LIMIT` messages at a time (a receiver asking for
 a million messages gets the first ones, and asks again for the rest while its gap persists).
 
@@ -37,6 +43,8 @@ SENT_TOPIC = get_topic(OutLink.Sent)
 CURSOR: Final = "relay"
 #: The most link messages one re-send (a receiver's request, or a link catching up) reads.
 RESEND_LIMIT: Final = 1000
+#: The longest interval, in heartbeats, at which an unchanged high-water mark is repeated.
+MARK_REPEAT_MAX_BEATS: Final = 720
 
 
 class Relay(Tailer[WireItem]):
@@ -50,6 +58,9 @@ class Relay(Tailer[WireItem]):
         self.heartbeat_every = heartbeat
         self._high: dict[str, int] = {}
         self._last_heartbeat: dt.datetime | None = None
+        #: Per destination, the mark the heartbeat last announced, when it repeats it next and
+        #: the interval it waited before that.
+        self._announced: dict[str, tuple[int, dt.datetime, dt.timedelta]] = {}
         #: Links the driver could not publish to: destination -> first link_seq not published.
         self._behind: dict[str, int] = {}
         self.stats.update(resent=0, heartbeats=0)
@@ -60,6 +71,7 @@ class Relay(Tailer[WireItem]):
         self._high.clear()
         self._behind.clear()
         self._last_heartbeat = None
+        self._announced.clear()
 
     def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[WireItem]:
         """The link messages of a batch of `Sent` records, then the links' high-water marks."""
@@ -111,14 +123,25 @@ class Relay(Tailer[WireItem]):
             self._behind[destination] = max(self._behind[destination], published_to + 1)
 
     def heartbeat(self, now: dt.datetime) -> list[WireItem]:
-        """High-water marks of every link this relay has ever sent on, every `heartbeat`."""
+        """High-water marks of the links this relay has ever sent on, every `heartbeat`: each
+        mark that moved since it was last announced, and each unchanged one when its repeat is
+        due (the interval doubles per repeat, up to `MARK_REPEAT_MAX_BEATS` heartbeats)."""
         if self._last_heartbeat is not None and now < self._last_heartbeat + self.heartbeat_every:
             return []
         self._last_heartbeat = now
         marks: list[WireItem] = []
+        longest = self.heartbeat_every * MARK_REPEAT_MAX_BEATS
         for destination, seq in sorted(self.high_water_marks().items()):
             if destination in self._behind:
                 continue  # `catch_up` announces it once it can publish there again
+            last = self._announced.get(destination)
+            if last is None or last[0] != seq:
+                interval = self.heartbeat_every
+            elif now >= last[1]:
+                interval = min(last[2] * 2, longest)
+            else:
+                continue
+            self._announced[destination] = (seq, now + interval, interval)
             marks.append(HighWaterMark(self.region, destination, seq, now))
         self.stats["heartbeats"] += 1
         return marks

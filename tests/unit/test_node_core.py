@@ -261,3 +261,22 @@ def test_a_timer_command_the_protocol_refuses_parks_the_case_instead_of_spinning
     assert [(o.ok, o.error_code) for o in fired] == [(False, "illegal_command")]
     assert a.timer.stalled == {case: T0 + dt.timedelta(days=1)}
     assert a.timer.step(T0 + dt.timedelta(days=3)) == []
+
+
+def test_a_heartbeat_repeats_an_unchanged_mark_at_a_doubling_interval_and_a_moved_one_at_once(
+        world) -> None:
+    a, _, _ = world
+    ping(a, 1)
+    outgoing(a)
+    beat = a.relay.heartbeat_every
+    announced = [n for n in range(3000) if a.relay.heartbeat(T0 + n * beat)]
+    # 1, 2, 4 ... 512 heartbeats apart, then every MARK_REPEAT_MAX_BEATS (720)
+    assert announced == [0, 1, 3, 7, 15, 31, 63, 127, 255, 511, 1023, 1743, 2463]
+    ping(a, 2)
+    outgoing(a)
+    marks = a.relay.heartbeat(T0 + 3000 * beat)  # the mark moved: announced at the next beat
+    assert [(m.destination, m.link_seq) for m in marks] == [(B, 2)]
+    assert a.relay.heartbeat(T0 + 3001 * beat)  # repeated one heartbeat later, then two
+    assert not a.relay.heartbeat(T0 + 3002 * beat)
+    a.relay.forget()  # a restart announces every mark again at its first heartbeat
+    assert [m.link_seq for m in a.relay.heartbeat(T0 + 3003 * beat)] == [2]
