@@ -46,9 +46,10 @@ class Caches:
         #: Sides a prefetch found absent, valid until the batch that prefetched ends (`forget
         #: absent`): without it, a new case's side would be read once more, alone.
         self._absent: set[UUID] = set()
-        #: Folds of stored streams that outlive this node (`MemoryStore.folds`): side id ->
-        #: (stream version, state). None for a durable store: a real restart folds again.
-        self.folds: dict[UUID, tuple[int, Any]] | None = None
+        #: Folds of stored streams that outlive this node (`MemoryStore.folds`): side id -> the
+        #: view at the version it was folded at. None for a durable store: a real restart
+        #: folds again.
+        self.folds: dict[UUID, SideView] | None = None
 
     # ----------------------------------------------------------------- sides
 
@@ -57,6 +58,10 @@ class Caches:
         sid = side_id(case_id, self.region)
         view = self._sides.get(sid) or self._finished.get(sid)
         if view is not None or sid in self._absent:
+            return view
+        view = self._kept_fold(sid)
+        if view is not None:
+            self.remember(view)
             return view
         stream = load_stream(self.app, sid)
         if stream is None:
@@ -105,20 +110,39 @@ class Caches:
     def forget_absent(self) -> None:
         self._absent = set()
 
+    def kept_side(self, sid: UUID) -> SideView | None:
+        """The side `sid` from a kept fold at its stream's newest version, remembered like a
+        read; None when there is none (a durable store keeps none: read it with `side`)."""
+        view = self._kept_fold(sid)
+        if view is not None:
+            self.remember(view)
+        return view
+
+    def _kept_fold(self, sid: UUID) -> SideView | None:
+        """A kept fold whose version is still the stream's newest, found without reading the
+        stream: its newest stored event's version is all it takes (a crash's timer rebuild asks
+        for every side the region ever had, and decoding each whole stream again grew with the
+        run: docs/performance.md)."""
+        kept = self.folds.get(sid) if self.folds is not None else None
+        if kept is None:
+            return None
+        newest = self.app.recorder.select_events(sid, desc=True, limit=1)
+        return kept if newest and newest[0].originator_version == kept.version else None
+
     def _view_from_stream(self, sid: UUID, stream: Stream) -> SideView:
         process = stream.key["process"]
         kept = self.folds.get(sid) if self.folds is not None else None
-        if kept is not None and kept[0] == stream.version:
-            state = kept[1]  # the same stored events, folded by the same protocols before
-        else:
-            decider = self.protocols[process].decider
-            state = None
-            for type_, version, payload in stream.entries:
-                state = decider.evolve(state, event_from_payload(type_, payload, version))
-            if self.folds is not None:
-                self.folds[sid] = (stream.version, state)
-        return SideView(sid, stream.key["case_id"], stream.key["case_number"], process,
+        if kept is not None and kept.version == stream.version:
+            return kept  # the same stored events, folded by the same protocols before
+        decider = self.protocols[process].decider
+        state = None
+        for type_, version, payload in stream.entries:
+            state = decider.evolve(state, event_from_payload(type_, payload, version))
+        view = SideView(sid, stream.key["case_id"], stream.key["case_number"], process,
                         stream.version, state)
+        if self.folds is not None:
+            self.folds[sid] = view
+        return view
 
     def remember(self, view: SideView) -> None:
         """Cache a view. Finished sides go to a small cache of their own: they are rarely

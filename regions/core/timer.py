@@ -96,6 +96,10 @@ class DeadlineTimer:
             if not batch:
                 return
             for notification in batch:
+                kept = self.node.caches.kept_side(notification.originator_id)
+                if kept is not None:  # an in-memory store's fold, current: nothing to decode
+                    self._schedule(kept)
+                    continue
                 opened: Any = decode(self.node.app, notification)
                 if opened is None or opened.kind != "side":
                     continue

@@ -37,7 +37,7 @@ def test_a_restart_reuses_a_kept_fold_only_at_its_version_and_it_equals_a_fresh_
     sid = side_id(case_id, DEST)
     region.restart()  # the timer's rebuild folds the side from the store, once
     [kept] = [memo for memo in store.folds.values() if sid in memo]
-    version, state = kept[sid]
+    version, state = kept[sid].version, kept[sid].state
     stream = load_stream(region.node.app, sid)
     assert stream is not None and version == stream.version
     region.restart()
@@ -48,7 +48,7 @@ def test_a_restart_reuses_a_kept_fold_only_at_its_version_and_it_equals_a_fresh_
     assert region.node.command(case_id, AcceptIntake(actor=staff), T0).ok
     region.restart()  # a newer version: folded again from the store
     newer = region.node.side(case_id)
-    assert newer is not None and newer.version > version and kept[sid] == (newer.version, newer.state)
+    assert newer is not None and newer.version > version and kept[sid] == newer
     region.node.caches.folds = None  # what a durable store's node does
     stream = load_stream(region.node.app, sid)
     assert stream is not None

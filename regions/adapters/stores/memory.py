@@ -28,7 +28,9 @@ class MemoryStore:
         #: concurrency), so a fold of the same version by the same protocols is the same state.
         #: Why: a crash rebuilds the timer from every side the region ever had, and folding
         #: them all again made a long simulation quadratic (`tongban simulate`, issue 17). Each
-        #: side version is still folded from its stored events once, the first time it is read.
+        #: side version is still folded from its stored events once, the first time it is read;
+        #: after that a read compares the fold's version with the stream's newest stored event
+        #: (`Caches._kept_fold`) and decodes nothing.
         self.folds: dict[Any, Any] = {}
 
     def open(self, region: str) -> EventStore:
