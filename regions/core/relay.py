@@ -7,11 +7,11 @@ A crash between publish and cursor only repeats messages, which receivers recogn
 link sequence. After every batch, and on a heartbeat, it announces each link's high-water mark
 so that a receiver can see a lost *last* message. A heartbeat announces a mark that moved since
 its last announcement at once, and repeats an unchanged one at a doubling interval, from one
-heartbeat up to `MARK_REPEAT_MAX_BEATS` of them (an hour at the default 5 s): a lost mark, or a
-receiver that forgot what it held, is still corrected within about twice the time the link had
-been quiet (a held message is recent, so its link's mark moved recently), and within the hour at
-worst, while quiet links stop costing a message per heartbeat each (in the simulator they were
-most of the ~500 messages per case: docs/performance.md). `resend()` answers a receiver's
+heartbeat up to `MARK_REPEAT_MAX_BEATS` of them (a day at the default 5 s): a lost mark, or a
+receiver that forgot what it held, is still corrected within about the time the link had been
+quiet (a held message is recent, so its link's mark moved recently; after a partition, within
+about its length once healed), while quiet links stop costing a message per heartbeat each (in
+the simulator they were most of the ~500 messages per case: docs/performance.md). `resend()` answers a receiver's
 `ResendRequest` from the store, at most `RESEND_LIMIT` messages at a time (a receiver asking for
 a million messages gets the first ones, and asks again for the rest while its gap persists).
 
@@ -44,7 +44,7 @@ CURSOR: Final = "relay"
 #: The most link messages one re-send (a receiver's request, or a link catching up) reads.
 RESEND_LIMIT: Final = 1000
 #: The longest interval, in heartbeats, at which an unchanged high-water mark is repeated.
-MARK_REPEAT_MAX_BEATS: Final = 720
+MARK_REPEAT_MAX_BEATS: Final = 17_280
 
 
 class Relay(Tailer[WireItem]):

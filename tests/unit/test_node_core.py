@@ -269,14 +269,14 @@ def test_a_heartbeat_repeats_an_unchanged_mark_at_a_doubling_interval_and_a_move
     ping(a, 1)
     outgoing(a)
     beat = a.relay.heartbeat_every
-    announced = [n for n in range(3000) if a.relay.heartbeat(T0 + n * beat)]
-    # 1, 2, 4 ... 512 heartbeats apart, then every MARK_REPEAT_MAX_BEATS (720)
-    assert announced == [0, 1, 3, 7, 15, 31, 63, 127, 255, 511, 1023, 1743, 2463]
+    announced = [n for n in range(60_000) if a.relay.heartbeat(T0 + n * beat)]
+    # 1, 2, 4 ... 16384 heartbeats apart, then every MARK_REPEAT_MAX_BEATS (17,280: a day)
+    assert announced == [2 ** k - 1 for k in range(16)] + [32_767 + 17_280]
     ping(a, 2)
     outgoing(a)
-    marks = a.relay.heartbeat(T0 + 3000 * beat)  # the mark moved: announced at the next beat
+    marks = a.relay.heartbeat(T0 + 60_000 * beat)  # the mark moved: announced at the next beat
     assert [(m.destination, m.link_seq) for m in marks] == [(B, 2)]
-    assert a.relay.heartbeat(T0 + 3001 * beat)  # repeated one heartbeat later, then two
-    assert not a.relay.heartbeat(T0 + 3002 * beat)
+    assert a.relay.heartbeat(T0 + 60_001 * beat)  # repeated one heartbeat later, then two
+    assert not a.relay.heartbeat(T0 + 60_002 * beat)
     a.relay.forget()  # a restart announces every mark again at its first heartbeat
-    assert [m.link_seq for m in a.relay.heartbeat(T0 + 3003 * beat)] == [2]
+    assert [m.link_seq for m in a.relay.heartbeat(T0 + 60_003 * beat)] == [2]
