@@ -280,3 +280,21 @@ def test_a_heartbeat_repeats_an_unchanged_mark_at_a_doubling_interval_and_a_move
     assert not a.relay.heartbeat(T0 + 60_002 * beat)
     a.relay.forget()  # a restart announces every mark again at its first heartbeat
     assert [m.link_seq for m in a.relay.heartbeat(T0 + 60_003 * beat)] == [2]
+
+
+def test_after_a_restart_every_link_is_announced_even_if_a_batch_was_read_before_the_marks() -> None:
+    # A crash between commit and publish: after the restart the relay reads that batch again
+    # before anything asked for the marks; the links it does not touch must still be announced.
+    store, c = MemoryStore(), "640100"
+    a = build_region(RegionConfig(region=A, peers=(B, c)), clock=lambda: T0, ids=uuid.uuid4,
+                     broker=None, store=store, protocols={"toy": spec_of("toy", toy)})
+    ping(a, 1)
+    outgoing(a)  # to B: published, the cursor moved
+    case_id = toy.new_case(A)
+    assert a.node.submit(case_id, toy.number_of(case_id), "toy",
+                         toy.Ping(actor=STAFF, case_id=case_id, n=1, to=c, home=A), T0).ok
+    a.restart()  # before the message to C went out
+    batch = a.relay.step(T0)
+    assert batch is not None and {m.destination for m in messages(batch.items)} == {c}
+    marks = a.relay.heartbeat(T0)
+    assert sorted((m.destination, m.link_seq) for m in marks) == [(B, 1), (c, 1)]
