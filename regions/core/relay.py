@@ -57,6 +57,9 @@ class Relay(Tailer[WireItem]):
         self.region = region
         self.heartbeat_every = heartbeat
         self._high: dict[str, int] = {}
+        #: Whether `_high` holds the marks the store knows (after a restart it holds only what
+        #: batches read since, until `high_water_marks` reads the store once).
+        self._marks_loaded = False
         self._last_heartbeat: dt.datetime | None = None
         #: Per destination, the mark the heartbeat last announced, when it repeats it next and
         #: the interval it waited before that.
@@ -69,6 +72,7 @@ class Relay(Tailer[WireItem]):
         """A crash: the in-memory position and marks are gone; the durable cursor is not."""
         super().forget()
         self._high.clear()
+        self._marks_loaded = False
         self._behind.clear()
         self._last_heartbeat = None
         self._announced.clear()
@@ -148,8 +152,10 @@ class Relay(Tailer[WireItem]):
 
     def high_water_marks(self) -> dict[str, int]:
         """Last link_seq *published* per destination (what receivers may expect)."""
-        if not self._high:
-            # After a restart: everything up to the durable cursor was published.
+        if not self._marks_loaded:
+            # After a restart: everything up to the durable cursor was published (merged with
+            # what batches read since: a batch read again after a crash touches some links only).
+            self._marks_loaded = True
             for notification in self.app.recorder.select_notifications(
                     start=None, limit=1_000_000, stop=self.position, topics=[SENT_TOPIC]):
                 sent = decode(self.app, notification)
