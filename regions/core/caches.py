@@ -110,10 +110,12 @@ class Caches:
     def forget_absent(self) -> None:
         self._absent = set()
 
-    def kept_side(self, sid: UUID) -> SideView | None:
+    def kept_side(self, sid: UUID | str) -> SideView | None:
         """The side `sid` from a kept fold at its stream's newest version, remembered like a
         read; None when there is none (a durable store keeps none: read it with `side`)."""
-        view = self._kept_fold(sid)
+        if self.folds is None:
+            return None
+        view = self._kept_fold(sid if isinstance(sid, UUID) else UUID(sid))
         if view is not None:
             self.remember(view)
         return view
