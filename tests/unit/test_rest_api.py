@@ -76,3 +76,23 @@ def test_openapi_lists_applicant_and_supervisor_operations(client: TestClient) -
     tags = {tag for path in spec["paths"].values() for op in path.values()
             for tag in op.get("tags", [])}
     assert {"anyone", "applicants", "supervisors"} <= tags
+
+
+@pytest.mark.parametrize("item_id", ["b1-7", "b1-8", "b1-9", "b1-10", "b1-11", "b2-16", "b2-60"])
+def test_every_transfer_an_applicant_can_start_alone_passes_the_item_check(
+        client: TestClient, item_id: str) -> None:
+    """Each pension item has its own process since the per-item specs: the online door takes
+    every transfer item whose application needs only the 转出地 (refused here only because no
+    node runs)."""
+    answer = client.post("/api/v1/applications", headers={"Idempotency-Key": "k" * 10},
+                         json={"item_id": item_id, "applicant_id": "120101197601310292",
+                               "origin": "610800"})
+    assert is_problem(answer, 503)["code"] == "unavailable"
+
+
+def test_a_veterans_transfer_is_not_applied_for_online_it_names_a_military_agency(
+        client: TestClient) -> None:
+    answer = client.post("/api/v1/applications", headers={"Idempotency-Key": "k" * 10},
+                         json={"item_id": "b1-12", "applicant_id": "120101197601310292",
+                               "origin": "610800"})
+    assert is_problem(answer, 422)["code"] == "wrong_process"
