@@ -35,6 +35,15 @@ from domain.values import CaseNumber, CitizenId, MaterialRef, RegionCode
 from regions.core.commands import CommandRequest, CommandResult, CommandService
 from regions.runtime.driver import NodeDriver
 
+#: The transfers an applicant starts alone, online, at the 转入地: every money transfer whose
+#: application needs only the 转出地. The veteran's transfer (b1-12) names a military agency and
+#: its relay region, which a window officer checks, so it is applied for at the window.
+ONLINE_TRANSFERS = frozenset({
+    "pension_transfer", "resident_pension_transfer", "institution_pension_transfer",
+    "institution_enterprise_pension_transfer", "pension_scheme_switch",
+    "unemployment_transfer", "medical_transfer",
+})
+
 PRINCIPAL = "web:applicant"
 #: The header an applicant's API call carries the code in. Optional: a call without it is
 #: refused like a wrong code (403, counted by the throttle), not answered as a malformed request.

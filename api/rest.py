@@ -23,8 +23,6 @@ from domain.catalogue.materials import materials_guide
 from domain.kernel import InvalidValue, UnknownItem
 from domain.values import CaseNumber
 
-TRANSFERS = frozenset({"pension_transfer", "unemployment_transfer", "medical_transfer"})
-
 
 class Application(BaseModel):
     """An online transfer application at this node (转入地) from one 转出地."""
@@ -191,7 +189,7 @@ def rest_router(context: Any) -> APIRouter:
         except UnknownItem:
             raise Problem(422, "Unknown item", f"目录中没有编号为 {item_id} 的事项",
                           code="unknown_item", field="item_id") from None
-        if entry.process not in TRANSFERS:
+        if entry.process not in applicants.ONLINE_TRANSFERS:
             raise Problem(422, "Not applicable online here",
                           "这个事项不能在这里在线申请，请到窗口办理", code="wrong_process",
                           field="item_id")

@@ -18,7 +18,13 @@ from projections.joint import agreement
 
 #: The processes in a supervisor's words (a process not listed shows its code).
 PROCESS_NAMES = {
-    "pension_transfer": "养老保险关系转移接续", "unemployment_transfer": "失业保险关系转移",
+    "pension_transfer": "养老保险关系转移接续",
+    "resident_pension_transfer": "城乡居民养老保险关系转移接续",
+    "institution_pension_transfer": "机关事业单位养老保险关系转移接续（含职业年金）",
+    "institution_enterprise_pension_transfer": "机关事业单位与企业职工养老保险互转",
+    "pension_scheme_switch": "职工与城乡居民养老保险互转",
+    "veteran_pension_transfer": "退役军人养老保险关系接续",
+    "unemployment_transfer": "失业保险关系转移",
     "medical_transfer": "医保关系转移接续", "housing_fund_transfer": "住房公积金异地转移",
     "household_move": "户口迁移", "benefit_claim": "待遇申领", "card_service": "卡证服务",
     "certificate_issuance": "证照办理", "certification": "资格认证", "filing": "备案",

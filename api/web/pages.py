@@ -50,8 +50,6 @@ SIDE_NAMES = {"destination": "转入地", "origin": "转出地"}
 ROLE_NAMES = {"destination": "转入地（受理地）", "origin": "转出地", "single": "办理地",
               "receiving": "收件地", "handling": "办理地", "accepting": "受理地", "partner": "协办地"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-#: Transfers an applicant can apply for online here: the destination names its 转出地.
-APPLY_PROCESSES = frozenset({"pension_transfer", "unemployment_transfer", "medical_transfer"})
 COOKIE = "tbq_"
 
 
@@ -168,7 +166,7 @@ def web_router(context: WebContext) -> APIRouter:
         return page(request, "item.html", title=entry.name, item=entry,
                     guide=materials_guide(context.materials, entry.id), limits=limit_lines(entry),
                     where=where, mode_help=MODE_HELP, kind_names=KIND_NAMES,
-                    can_apply=entry.process in APPLY_PROCESSES or "online" in entry.modes)
+                    can_apply=entry.process in applicants.ONLINE_TRANSFERS or "online" in entry.modes)
 
     def refused(request: Request, name: str, status: int, field_errors: dict[str, str],
                 **values: Any) -> HTMLResponse:
@@ -188,7 +186,7 @@ def web_router(context: WebContext) -> APIRouter:
             entry = context.catalogue.get(item_id)
         except UnknownItem:
             return None
-        return entry if entry.process in APPLY_PROCESSES else None
+        return entry if entry.process in applicants.ONLINE_TRANSFERS else None
 
     @router.get("/apply/{item_id}", response_class=HTMLResponse)
     async def apply_form(request: Request, item_id: str) -> HTMLResponse:
