@@ -19,6 +19,7 @@ the annotations, which are local to `supervision_router`.)
 
 import asyncio
 import dataclasses
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -99,13 +100,7 @@ def supervision_router(context: Any) -> APIRouter:
                              quarter: Annotated[str, Query(max_length=6,
                                                            examples=["2026Q4"])],
                              ) -> dict[str, Any]:
-        from projections.report import quarter_period
-
-        try:
-            start, end = quarter_period(quarter)
-        except InvalidValue as exc:
-            raise Problem(422, "Invalid quarter", str(exc), code="invalid_value",
-                          field="quarter") from None
+        start, end = _period(quarter)
         found = views()
         rec = await asyncio.to_thread(found.reconciliation, context.region, start, end)
         data: dict[str, Any] = jsonable_encoder(dataclasses.asdict(rec))
@@ -128,14 +123,10 @@ def supervision_router(context: Any) -> APIRouter:
                                quarter: Annotated[str, Query(max_length=6,
                                                              examples=["2026Q4"])],
                                ) -> dict[str, Any]:
-        from projections.report import quarter_period, quarterly
+        from projections.report import quarterly
         from regions.runtime.bootstrap import default_rules
 
-        try:
-            start, end = quarter_period(quarter)
-        except InvalidValue as exc:
-            raise Problem(422, "Invalid quarter", str(exc), code="invalid_value",
-                          field="quarter") from None
+        start, end = _period(quarter)
         found = views()
         calendar = default_rules(context.status.config).calendar
         rows = await asyncio.to_thread(lambda: quarterly(found.cases.values(), start, end,
@@ -144,3 +135,14 @@ def supervision_router(context: Any) -> APIRouter:
                 "rows": jsonable_encoder([dataclasses.asdict(r) for r in rows])}
 
     return router
+
+
+def _period(quarter: str) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a quarter such as 2026Q4; a bad quarter is a 422 naming the field."""
+    from projections.report import quarter_period
+
+    try:
+        return quarter_period(quarter)
+    except InvalidValue as exc:
+        raise Problem(422, "Invalid quarter", str(exc), code="invalid_value",
+                      field="quarter") from None
