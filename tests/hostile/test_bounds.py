@@ -10,24 +10,44 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from domain.kernel import Actor
 from domain.protocols import spec_of
 from domain.values import CaseNumber, RegionCode
+from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
 from regions.adapters.worker_lock import ProcessLocalLock
 from regions.core import inbox as inbox_module
 from regions.core.config import RegionConfig
+from regions.core.documents import DocRequest
 from regions.core.inbox import Incoming
 from regions.core.messages import LinkMessage
+from regions.runtime import documents as documents_endpoint
 from regions.runtime import quarantine
 from regions.runtime.bootstrap import Region, build_region
+from regions.runtime.documents import DocumentEndpoint
 from regions.runtime.driver import NodeDriver
 from regions.runtime.metrics import registry_for, render
 from regions.runtime.status import NodeStatus
+from regions.sdk.documents import fetch_material
 from regions.wire import link, subjects
+from regions.wire.documents import encode_request, inbox_prefix
 from tests.unit import toy_protocol as toy
+from tests.unit.test_materials_endpoint import (
+    HANDLER,
+    OWNER,
+    SCAN,
+    STRANGER,
+    Loopback,
+    Owner,
+    proxy_case,
+    wall,
+)
 
 HOME, TARGET = "150600", "610800"
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -162,3 +182,58 @@ def test_a_failed_batch_does_not_spend_the_quarantine_budget_twice() -> None:
     result = target.inbox.handle([junk(0), junk(1)], T0)  # retried message by message
     assert len(result.ack) == 2 and len(quarantine.entries(target.node.app)) == 2
     assert target.inbox.stats["quarantine_dropped"] == 0
+
+
+# --------------------------------------------------------------------------- document requests
+
+
+def test_document_requests_are_bounded_per_requester_and_the_refusals_counted() -> None:
+    """A refusal is never cached (the case may reach the requester later), so before the bound
+    every refused request read the case on the node's one database thread: a region asking
+    again and again stalled the inbox and the commands behind it."""
+    owner = proxy_case()
+    reads = {"n": 0}
+
+    async def scenario() -> tuple[list[str], str, float]:
+        driver = NodeDriver(owner.region, MemoryBroker(wall).connect())
+        real_db = driver.db
+
+        async def counted(fn: Callable[..., Any], *args: Any) -> Any:
+            reads["n"] += 1
+            return await real_db(fn, *args)
+
+        driver.db = counted  # type: ignore[method-assign]
+        try:
+            endpoint = DocumentEndpoint(driver, owner.blobs, max_chunk=4096)
+            started = time.monotonic()
+            codes = []
+            for n in range(300):  # a stranger asking about a case it is not party to
+                raw = await endpoint.handle(encode_request(DocRequest(
+                    STRANGER, owner.case_id, owner.ref.doc_id)), f"{inbox_prefix(STRANGER)}.x.{n}")
+                assert raw is not None
+                error = json.loads(raw)["error"]
+                codes.append((error["code"], error["field"]))
+            elapsed = time.monotonic() - started
+            # the counterpart's own budget is untouched: it is served at once
+            data = await fetch_material(Loopback(endpoint, inbox_prefix(HANDLER)), owner=OWNER,
+                                        requester=HANDLER, case_id=owner.case_id, ref=owner.ref)
+            assert data == SCAN
+            return [c for c, _ in codes], scrape(owner, driver), elapsed
+        finally:
+            driver._db.shutdown(wait=True)
+
+    codes, text, elapsed = asyncio.run(scenario())
+    assert "too_many_requests" in codes  # failed before: 300 x forbidden, 300 database reads
+    assert set(codes) == {"forbidden", "too_many_requests"}
+    burst, rate = documents_endpoint.REQUEST_BURST, documents_endpoint.REQUESTS_PER_SECOND
+    stranger_reads = codes.count("forbidden")
+    assert stranger_reads <= burst + rate * elapsed + 1
+    assert reads["n"] == stranger_reads + 1  # + the counterpart's one grant (chunks are cached)
+    throttled = codes.count("too_many_requests")
+    assert f"tongban_document_requests_throttled_total {throttled}.0" in text
+
+
+def scrape(owner: Owner, driver: NodeDriver) -> str:
+    status = NodeStatus(owner.region.config, Connected(), ProcessLocalLock())  # type: ignore[arg-type]
+    status.activate(driver)
+    return render(registry_for(status)).decode()
