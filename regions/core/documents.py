@@ -36,7 +36,7 @@ from regions.core.store import Stream
 ErrorCode = Literal[
     "malformed_json", "invalid_request", "missing_field", "invalid_field", "unknown_field",
     "wrong_region", "foreign_reply_subject", "forbidden", "not_found", "blob_missing",
-    "offset_out_of_range", "internal_error"]
+    "offset_out_of_range", "too_many_requests", "internal_error"]
 ERROR_CODES: Final[tuple[str, ...]] = ErrorCode.__args__  # type: ignore[attr-defined]
 
 

@@ -8,13 +8,24 @@ thread, so a large download cannot delay the inbox. A grant is remembered (bound
 events that justify it are append-only, so it can never be withdrawn, and a document fetched
 in twenty chunks is authorised once. The owner does not re-hash what it serves — the fetcher
 checks the bytes against its own recorded `sha256` (`regions.sdk.documents`).
+
+Every authorisation that is not remembered — a new document, and every refusal, which cannot be
+remembered since the case may reach the requester later — costs the database thread a read, so
+each requesting region has a budget of them (`REQUEST_BURST` at once, `REQUESTS_PER_SECOND`
+after: `regions.core.request_budget`); past it the request is refused as `too_many_requests`
+without touching the store, and counted (`tongban_document_requests_throttled_total`). The
+budget is the *named* requester's (requests are not signed yet, see `regions.core.documents`): a
+region naming another spends that one's budget, but gets none of its replies and cannot make
+the node read more than the budget allows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Final
 
 from nats.aio.client import Client as NatsClient
@@ -22,6 +33,7 @@ from nats.aio.client import Client as NatsClient
 from domain.values import MaterialRef
 from regions.adapters.blobs.base import BlobNotFound, BlobStore
 from regions.core.documents import DocError, DocRequest, authorise
+from regions.core.request_budget import RequestBudget
 from regions.runtime.driver import NodeDriver
 from regions.runtime.endpoints import Handler, Request, serve_requests
 from regions.wire import subjects
@@ -37,6 +49,11 @@ from regions.wire.documents import (
 log = logging.getLogger("tongban.materials")
 
 GRANT_CACHE: Final = 1024
+#: Authorisations (reads of a case) one requesting region may cost at once, and per second after.
+REQUEST_BURST: Final = 50
+REQUESTS_PER_SECOND: Final = 10.0
+#: The driver's counter of requests refused for the budget (`/metrics`).
+THROTTLED: Final = "document_requests_throttled"
 
 
 def queue_group(region: str) -> str:
@@ -46,10 +63,14 @@ def queue_group(region: str) -> str:
 class DocumentEndpoint:
     """Request bytes (and reply subject) in, reply bytes out, for one driven node."""
 
-    def __init__(self, driver: NodeDriver, blobs: BlobStore, *, max_chunk: int) -> None:
+    def __init__(self, driver: NodeDriver, blobs: BlobStore, *, max_chunk: int,
+                 budget: RequestBudget | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.driver = driver
         self.blobs = blobs
         self.max_chunk = max_chunk
+        self.budget = budget or RequestBudget(rate=REQUESTS_PER_SECOND, burst=REQUEST_BURST)
+        self.clock = clock
         self._grants: OrderedDict[tuple[str, str, str], MaterialRef] = OrderedDict()
 
     async def handle(self, data: bytes, reply: str) -> bytes | None:
@@ -78,6 +99,13 @@ class DocumentEndpoint:
         key = (request.requester, request.case_id, request.doc_id)
         ref = self._grants.get(key)
         if ref is None:
+            wait = self.budget.take(request.requester, self.clock())
+            if wait:
+                self.driver.counters[THROTTLED] += 1
+                raise DocError("too_many_requests", f"region {request.requester} made more than "
+                               f"{self.budget.burst} document requests at once or "
+                               f"{self.budget.rate:g} per second after; retry in {wait:.1f} s",
+                               "requester")
             ref = await self.driver.db(authorise, self.driver.region.node, request)
             self._grants[key] = ref
             if len(self._grants) > GRANT_CACHE:
@@ -104,8 +132,11 @@ async def serve_materials(driver: NodeDriver, *, blobs: BlobStore, url: str | No
     """The driver service: answer `tb.v1.doc.<region>` until the driver stops."""
     code = driver.region.code
 
+    budget = RequestBudget(rate=REQUESTS_PER_SECOND, burst=REQUEST_BURST)  # across reconnects
+
     def handler_for(nc: NatsClient) -> Handler:
-        endpoint = DocumentEndpoint(driver, blobs, max_chunk=chunk_size(nc.max_payload))
+        endpoint = DocumentEndpoint(driver, blobs, max_chunk=chunk_size(nc.max_payload),
+                                    budget=budget)
 
         async def handle(request: Request) -> bytes | None:
             if not request.reply:

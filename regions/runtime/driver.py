@@ -75,7 +75,8 @@ class NodeDriver:
             self.tails.append(Tail("feed", region.feed, self.publish_feed, "feed_published"))
         self._loop: asyncio.AbstractEventLoop | None = None
         self.counters = {"published": 0, "feed_published": 0, "consumed": 0, "acked": 0,
-                         "errors": 0, "link_publish_failures": 0}
+                         "errors": 0, "link_publish_failures": 0,
+                         "document_requests_throttled": 0}
         #: Commands served by this node's endpoints, by outcome (see `count_command`).
         self.commands: Counter[str] = Counter()
         self.on_batch: list[Callable[[str, int], None]] = []

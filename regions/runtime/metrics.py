@@ -44,6 +44,9 @@ COUNTERS = (
     ("tongban_link_publish_failures", "Publishes to one destination that failed (no stream, "
      "timeouts): that link falls behind and is caught up, the others go on.",
      "link_publish_failures"),
+    ("tongban_document_requests_throttled", "Document requests refused as too_many_requests: "
+     "their region spent its budget of case reads (regions.runtime.documents).",
+     "document_requests_throttled"),
     ("tongban_unreadable_records", "Stored records that could not be decoded, set aside so the "
      "relay, feed, views and start-up go on (log lines name each one).", "unreadable"),
 )

@@ -38,7 +38,8 @@ log = logging.getLogger("tongban.node")
 
 #: Counters of the process, summed over the drivers it ran.
 TOTALS = ("published", "consumed", "applied", "gaps", "quarantined", "deadline_misses",
-          "dropped", "unreadable", "hold_dropped", "link_publish_failures", "quarantine_dropped")
+          "dropped", "unreadable", "hold_dropped", "link_publish_failures", "quarantine_dropped",
+          "document_requests_throttled")
 #: A readiness probe of the store that takes longer than this fails (s).
 PROBE_TIMEOUT = 2.0
 T = TypeVar("T")
@@ -177,6 +178,8 @@ class NodeStatus:
                           "hold_dropped": stats["dropped"],
                           "quarantine_dropped": stats["quarantine_dropped"],
                           "link_publish_failures": driver.counters["link_publish_failures"],
+                          "document_requests_throttled":
+                              driver.counters["document_requests_throttled"],
                           "unreadable": unreadable_of(driver.region.node.app).count})
         counts.update({f"command:{o}": n for o, n in driver.commands.items()})
         return counts
