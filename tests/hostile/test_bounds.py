@@ -23,6 +23,7 @@ from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
 from regions.adapters.worker_lock import ProcessLocalLock
 from regions.core import inbox as inbox_module
+from regions.core import relay as relay_module
 from regions.core.config import RegionConfig
 from regions.core.documents import DocRequest
 from regions.core.inbox import Incoming
@@ -117,6 +118,25 @@ def test_messages_dropped_beyond_the_hold_window_are_counted_on_metrics(monkeypa
     # the origin re-sends: the link is whole, nothing was lost
     again = target.inbox.handle([incoming(m, m.link_seq) for m in messages], T0)
     assert target.node.inlink_position(HOME) == 8, again
+
+
+# --------------------------------------------------------------------------- re-send ranges
+
+
+def test_a_resend_request_for_any_range_reads_at_most_the_resend_limit(monkeypatch) -> None:
+    """A receiver (or anyone publishing a ResendRequest on its behalf) asking for a billion
+    messages gets the first `RESEND_LIMIT`, and asks again while its gap persists."""
+    monkeypatch.setattr(relay_module, "RESEND_LIMIT", 3)
+    store = MemoryStore()
+    home = make(HOME, TARGET, store)
+    sent = pings(home, 8)
+    again = home.relay.resend(TARGET, 2, 10**9)
+    assert [m.link_seq for m in again if isinstance(m, LinkMessage)] == [2, 3, 4]
+    assert [m.event_id for m in again if isinstance(m, LinkMessage)] == \
+        [m.event_id for m in sent[1:4]]
+    home.relay.fell_behind(TARGET, 1)  # a link catching up from the store is bounded alike
+    caught = home.relay.catch_up(TARGET, T0)
+    assert [m.link_seq for m in caught if isinstance(m, LinkMessage)] == [1, 2, 3]
 
 
 # --------------------------------------------------------------------------- quarantine
