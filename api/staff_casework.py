@@ -37,6 +37,7 @@ from domain.protocols.transfer_events import (
     RefuseTransferOut,
     RemitFunds,
     ReturnExcess,
+    YearKind,
 )
 from domain.values import MAX_FEN
 
@@ -84,6 +85,9 @@ class SheetYear(BaseModel):
     year: int = Field(ge=1950, le=2100)
     months: int = Field(ge=0, le=12)
     monthly_base_fen: Fen
+    kind: YearKind = Field(default="paid", description=(
+        "paid: contributions at the base; deemed (视同缴费): months that count without "
+        "contributions, base 0; refunded (清退, 制度衔接): months paid in both schemes"))
 
 
 class Sheet(BaseModel):
@@ -163,7 +167,7 @@ CREDITING = (
 def info_sheet_of(body: Sheet) -> InfoSheet:
     return InfoSheet(months=body.months,
                      components=tuple(Component(c.name, c.amount_fen) for c in body.components),
-                     years=tuple(ContributionYear(y.year, y.months, y.monthly_base_fen)
+                     years=tuple(ContributionYear(y.year, y.months, y.monthly_base_fen, y.kind)
                                  for y in body.years))
 
 
