@@ -27,7 +27,7 @@ from regions.core import relay as relay_module
 from regions.core.config import RegionConfig
 from regions.core.documents import DocRequest
 from regions.core.inbox import Incoming
-from regions.core.messages import LinkMessage
+from regions.core.messages import HighWaterMark, LinkMessage
 from regions.runtime import documents as documents_endpoint
 from regions.runtime import quarantine
 from regions.runtime.bootstrap import Region, build_region
@@ -257,3 +257,71 @@ def scrape(owner: Owner, driver: NodeDriver) -> str:
     status = NodeStatus(owner.region.config, Connected(), ProcessLocalLock())  # type: ignore[arg-type]
     status.activate(driver)
     return render(registry_for(status)).decode()
+
+
+# --------------------------------------------------------------------------- the relay's start-up
+
+THIRD = "152900"
+
+
+def sender(store: MemoryStore) -> Region:
+    return build_region(RegionConfig(region=HOME, peers=(TARGET, THIRD), gap_bound_seconds=10),
+                        clock=lambda: T0, ids=uuid.uuid4, broker=None, store=store,
+                        protocols={"toy": spec_of("toy", toy)})
+
+
+def send_one(region: Region, to: str) -> None:
+    """One message to `to`, relayed as its own batch (one cursor save per batch, as in a quiet
+    production node)."""
+    number = CaseNumber.new(RegionCode(region.code), T0.date(), uuid.uuid4())
+    case_id = str(number.case_id)
+    assert region.node.submit(case_id, str(number), "toy", toy.Ping(
+        actor=CLERK, case_id=case_id, n=0, to=to, home=region.code), T0).ok
+    assert region.relay.pump(lambda items: None, T0) is not None
+
+
+def rows_read(region: Region) -> dict[str, int]:
+    """Counts the records the region's store hands out from now on (a spy on the real one)."""
+    recorder = region.node.app.recorder
+    counted = {"rows": 0}
+    for name in ("select_notifications", "select_events"):
+        real = getattr(recorder, name)
+
+        def spy(*args: Any, _real: Callable[..., Any] = real, **kwargs: Any) -> Any:
+            rows = _real(*args, **kwargs)
+            counted["rows"] += len(rows)
+            return rows
+
+        setattr(recorder, name, spy)
+    return counted
+
+
+def test_the_relays_start_up_reads_a_bounded_number_of_records_whatever_the_history() -> None:
+    """Before, a restarted relay read every `Sent` record up to its cursor to learn each link's
+    high-water mark: one record per message ever sent, on every start."""
+    reads = []
+    for batches in (6, 60):
+        home = sender(MemoryStore())
+        for n in range(batches):
+            send_one(home, TARGET if n % 3 else THIRD)
+        home.restart()
+        counted = rows_read(home)
+        marks = home.relay.high_water_marks()
+        assert marks == {THIRD: batches // 3, TARGET: batches - batches // 3}
+        reads.append(counted["rows"])
+    assert reads[0] == reads[1] <= 2, reads  # failed before: [7, 61]
+
+
+def test_after_a_restart_the_heartbeat_announces_every_link_not_only_those_sent_on_since(
+        ) -> None:
+    """Before, a batch read before the first heartbeat left the relay knowing only that batch's
+    links: the others were never announced again, so a receiver missing their last message
+    never learnt of it."""
+    home = sender(MemoryStore())
+    send_one(home, TARGET)
+    send_one(home, THIRD)
+    home.restart()
+    send_one(home, TARGET)  # the first batch after the restart touches one link
+    marks = {m.destination: m.link_seq for m in home.relay.heartbeat(T0)
+             if isinstance(m, HighWaterMark)}
+    assert marks == {TARGET: 2, THIRD: 1}  # failed before: {TARGET: 2}
