@@ -22,6 +22,12 @@ leave a link that is behind out (they would only be held behind its gap), and `c
 its missed messages from the store — where they stay — until it is whole again. After a restart
 the marks are gone, but nothing is lost: the heartbeat announces every link's high-water mark
 from the store, and the receiver asks for what it lacks.
+
+The high-water marks are saved with the cursor (`CursorRecord.Marked`, one event per batch as
+before), so a start reads them back from the cursor's newest event instead of every `Sent`
+record up to it: start-up costs the same however long the region has been sending (issue 11,
+finding 11). A cursor saved by an older node, without marks, is read the old way once; the next
+batch saves them.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from eventsourcing.utils import get_topic
 
 from regions.core.messages import HighWaterMark, LinkMessage, WireItem
 from regions.core.store import EventStore, OutLink
-from regions.core.tailer import Cursor, RecordCursor, Tailer
+from regions.core.tailer import RecordCursor, Tailer
 from regions.core.unreadable import decode
 
 SENT_TOPIC = get_topic(OutLink.Sent)
@@ -52,14 +58,13 @@ class Relay(Tailer[WireItem]):
 
     def __init__(self, region: str, app: EventStore, *, batch_size: int = 500,
                  heartbeat: dt.timedelta = dt.timedelta(seconds=5),
-                 cursor: Cursor | None = None) -> None:
-        super().__init__(app, cursor or RecordCursor(app, CURSOR, region), batch_size=batch_size)
+                 cursor: RecordCursor | None = None) -> None:
+        self.record = cursor or RecordCursor(app, CURSOR, region)
+        super().__init__(app, self.record, batch_size=batch_size)
         self.region = region
         self.heartbeat_every = heartbeat
-        self._high: dict[str, int] = {}
-        #: Whether `_high` holds the marks the store knows (after a restart it holds only what
-        #: batches read since, until `high_water_marks` reads the store once).
-        self._marks_loaded = False
+        #: Last link_seq per destination as of the position read; None until read back.
+        self._marks: dict[str, int] | None = None
         self._last_heartbeat: dt.datetime | None = None
         #: Per destination, the mark the heartbeat last announced, when it repeats it next and
         #: the interval it waited before that.
@@ -71,14 +76,14 @@ class Relay(Tailer[WireItem]):
     def forget(self) -> None:
         """A crash: the in-memory position and marks are gone; the durable cursor is not."""
         super().forget()
-        self._high.clear()
-        self._marks_loaded = False
+        self._marks = None
         self._behind.clear()
         self._last_heartbeat = None
         self._announced.clear()
 
     def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[WireItem]:
         """The link messages of a batch of `Sent` records, then the links' high-water marks."""
+        high = self._high()
         items: list[WireItem] = []
         touched: dict[str, int] = {}
         for notification in notifications:
@@ -90,11 +95,14 @@ class Relay(Tailer[WireItem]):
             if message.destination not in self._behind:  # caught up from the store instead
                 items.append(message)
         for destination in sorted(touched):
-            self._high[destination] = max(self._high.get(destination, 0), touched[destination])
+            high[destination] = max(high.get(destination, 0), touched[destination])
             if destination not in self._behind:
-                items.append(HighWaterMark(self.region, destination, self._high[destination],
-                                           now))
+                items.append(HighWaterMark(self.region, destination, high[destination], now))
         return items
+
+    def save(self, position: int, now: dt.datetime) -> None:
+        """The cursor, and the marks as of it: what a restart reads back."""
+        self.record.save(position, now, marks=self._high())
 
     def behind(self) -> dict[str, int]:
         """Links the driver could not publish to: destination -> first link_seq not published."""
@@ -121,7 +129,7 @@ class Relay(Tailer[WireItem]):
         """`catch_up`'s items up to link_seq `published_to` went out."""
         if destination not in self._behind:
             return
-        if published_to >= self._high.get(destination, 0):
+        if published_to >= self._high().get(destination, 0):
             del self._behind[destination]
         else:
             self._behind[destination] = max(self._behind[destination], published_to + 1)
@@ -152,18 +160,28 @@ class Relay(Tailer[WireItem]):
 
     def high_water_marks(self) -> dict[str, int]:
         """Last link_seq *published* per destination (what receivers may expect)."""
-        if not self._marks_loaded:
-            # After a restart: everything up to the durable cursor was published (merged with
-            # what batches read since: a batch read again after a crash touches some links only).
-            self._marks_loaded = True
-            for notification in self.app.recorder.select_notifications(
-                    start=None, limit=1_000_000, stop=self.position, topics=[SENT_TOPIC]):
-                sent = decode(self.app, notification)
-                if not isinstance(sent, OutLink.Sent):
-                    continue
-                dest = sent.message["destination"]
-                self._high[dest] = max(self._high.get(dest, 0), sent.originator_version - 1)
-        return dict(self._high)
+        return dict(self._high())
+
+    def _high(self) -> dict[str, int]:
+        """The marks, read back at the first use after a start (before any batch is counted
+        in, or the batch's links would be the only ones known): everything up to the durable
+        cursor was published."""
+        if self._marks is None:
+            saved = self.record.marks()
+            self._marks = saved if saved is not None else self._marks_from_history()
+        return self._marks
+
+    def _marks_from_history(self) -> dict[str, int]:
+        """A cursor saved without marks (by an older node): every `Sent` record up to it, once."""
+        marks: dict[str, int] = {}
+        for notification in self.app.recorder.select_notifications(
+                start=None, limit=1_000_000, stop=self.position, topics=[SENT_TOPIC]):
+            sent = decode(self.app, notification)
+            if not isinstance(sent, OutLink.Sent):
+                continue
+            dest = sent.message["destination"]
+            marks[dest] = max(marks.get(dest, 0), sent.originator_version - 1)
+        return marks
 
     def resend(self, destination: str, from_seq: int, to_seq: int) -> list[WireItem]:
         """Re-read link messages `from_seq..to_seq` from the store (anti-entropy), at most

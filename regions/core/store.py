@@ -19,7 +19,7 @@ Every event gets its timestamp from the injected clock (`now`), never from the l
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -255,6 +255,9 @@ class CursorRecord(Aggregate):
 
     One per tailer: the id is `stable_id(name, region)`, so the relay's ("relay") and the
     feed's ("feed") are the records their earlier classes (`RelayCursor`, `FeedCursor`) wrote.
+    A tailer that must know more than its position at start-up saves it with the position
+    (`Marked`: the relay's high-water mark per link), so that a start reads one event, not the
+    history up to the position.
     """
 
     class Started(Aggregate.Created):
@@ -266,10 +269,22 @@ class CursorRecord(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, CursorRecord)
             aggregate.position = self.position
+            aggregate.marks = None
+
+    class Marked(Aggregate.Event):
+        position: int
+        #: A mark per key as of `position` (the relay: destination -> last link_seq).
+        marks: dict[str, int]
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, CursorRecord)
+            aggregate.position = self.position
+            aggregate.marks = dict(self.marks)
 
     def __init__(self, region: str) -> None:
         self.region = region
         self.position = 0
+        self.marks: dict[str, int] | None = {}
 
     @staticmethod
     def id_for(name: str, region: str) -> UUID:
@@ -279,8 +294,12 @@ class CursorRecord(Aggregate):
     def start(cls, id_: UUID, region: str, now: dt.datetime) -> CursorRecord:
         return cls._create(cls.Started, id=id_, timestamp=now, region=region)
 
-    def advance(self, position: int, now: dt.datetime) -> None:
-        self.trigger_event(self.Advanced, timestamp=now, position=position)
+    def advance(self, position: int, now: dt.datetime,
+                marks: Mapping[str, int] | None = None) -> None:
+        if marks is None:
+            self.trigger_event(self.Advanced, timestamp=now, position=position)
+        else:
+            self.trigger_event(self.Marked, timestamp=now, position=position, marks=dict(marks))
 
 
 class EventStore(Application[UUID]):

@@ -27,7 +27,7 @@ or the simulator's scheduler) calls `step` and `advance`, or `pump` with a synch
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -80,6 +80,14 @@ class RecordCursor:
         record = self._newest()
         return 0 if record is None else record.position
 
+    def marks(self) -> dict[str, int] | None:
+        """The marks saved with the newest position (`save(..., marks=)`): {} before the first
+        save, None if that position was saved without them (by an older node)."""
+        record = self._record or self._newest()
+        if record is None:
+            return {}
+        return None if record.marks is None else dict(record.marks)
+
     def _newest(self) -> CursorRecord | None:
         """The record from its newest event alone: it gets one event per batch, so replaying
         them all would make every start slower the older the node is. Enough to append to (the
@@ -88,16 +96,21 @@ class RecordCursor:
         if not stored:
             return None
         event = self.app.mapper.to_domain_event(stored[0])
-        assert isinstance(event, CursorRecord.Started | CursorRecord.Advanced)
-        position = event.position if isinstance(event, CursorRecord.Advanced) else 0
+        assert isinstance(event, CursorRecord.Started | CursorRecord.Advanced
+                          | CursorRecord.Marked)
+        position = 0 if isinstance(event, CursorRecord.Started) else event.position
+        marks = (dict(event.marks) if isinstance(event, CursorRecord.Marked)
+                 else {} if isinstance(event, CursorRecord.Started) else None)
         return resume(CursorRecord, self.id, event.originator_version, event.timestamp,
-                      region=self.region, position=position)
+                      region=self.region, position=position, marks=marks)
 
-    def save(self, position: int, now: dt.datetime) -> None:
+    def save(self, position: int, now: dt.datetime,
+             marks: Mapping[str, int] | None = None) -> None:
+        """Record `position` (with `marks` as of it, if given: what a start reads back)."""
         if self._record is None:
             self._record = self._newest() or CursorRecord.start(self.id, self.region, now)
         if position > self._record.position:
-            self._record.advance(position, now)
+            self._record.advance(position, now, marks)
             self.app.save(self._record)
 
     def forget(self) -> None:
@@ -189,10 +202,14 @@ class Tailer(Generic[T]):
         return len(self.app.recorder.select_notifications(
             start=self.position, limit=limit, topics=list(self.topics), inclusive_of_start=False))
 
+    def save(self, position: int, now: dt.datetime) -> None:
+        """Record `position` with the cursor (a tailer that knows more saves it here too)."""
+        self.cursor.save(position, now)
+
     def advance(self, batch: Batch[T], now: dt.datetime) -> None:
         """The sink took `batch`: remember it durably, then read on after it."""
         try:
-            self.cursor.save(batch.position, now)
+            self.save(batch.position, now)
         except Exception:
             self.cursor.forget()
             raise

@@ -325,3 +325,24 @@ def test_after_a_restart_the_heartbeat_announces_every_link_not_only_those_sent_
     marks = {m.destination: m.link_seq for m in home.relay.heartbeat(T0)
              if isinstance(m, HighWaterMark)}
     assert marks == {TARGET: 2, THIRD: 1}  # failed before: {TARGET: 2}
+
+
+def test_a_cursor_saved_by_an_older_node_without_marks_is_read_the_old_way_once() -> None:
+    home = sender(MemoryStore())
+    for n in range(8):
+        send_one(home, TARGET if n % 3 else THIRD)
+    number = CaseNumber.new(RegionCode(HOME), T0.date(), uuid.uuid4())
+    assert home.node.submit(str(number.case_id), str(number), "toy", toy.Ping(
+        actor=CLERK, case_id=str(number.case_id), n=0, to=THIRD, home=HOME), T0).ok
+    batch = home.relay.step(T0)
+    assert batch is not None
+    home.relay.record.save(batch.position, T0)  # as a node did before marks were kept
+    home.restart()
+    counted = rows_read(home)
+    assert home.relay.high_water_marks() == {TARGET: 5, THIRD: 4}
+    assert counted["rows"] >= 9  # the history, this once
+    send_one(home, TARGET)  # the next batch saves the marks
+    home.restart()
+    counted = rows_read(home)
+    assert home.relay.high_water_marks() == {TARGET: 6, THIRD: 4}
+    assert counted["rows"] <= 2
