@@ -47,6 +47,8 @@ BACKGROUND_PERIOD = dt.timedelta(seconds=5)
 #: (`regions.adapters.brokers.provision`); runs can choose a small one (issue 11, finding 4).
 MAX_ACK_PENDING = INBOX_MAX_ACK_PENDING
 MS = dt.timedelta(milliseconds=1)
+#: Deliveries an inbox fetches at once (as the node's driver does).
+INBOX_BATCH = 256
 
 
 @dataclass
@@ -274,7 +276,7 @@ class World:
         rng = self.sched.rng(f"inbox:{code}")
         try:
             deliveries = sim.broker.fetch_now(subjects.inbox_consumer_name(code),
-                                              subjects.event_stream_name(code), 256)
+                                              subjects.event_stream_name(code), INBOX_BATCH)
         except BrokerError:
             self.schedule_inbox(code, dt.timedelta(seconds=5))
             return
@@ -308,10 +310,13 @@ class World:
             for item in sim.region.relay.resend(request.destination, request.from_seq,
                                                 request.to_seq):
                 self.send_quietly(code, item)
-        if deliveries:
-            self.schedule_inbox(code)
         info = sim.broker.consumer_info_now(subjects.event_stream_name(code),
                                             subjects.inbox_consumer_name(code))
+        if len(deliveries) == INBOX_BATCH or (deliveries and info.num_pending):
+            # More is waiting (a full batch, or new messages held back by max_ack_pending):
+            # fetch again at once. Otherwise the next publish schedules this inbox itself, and
+            # an unacknowledged delivery its retry below; a second fetch would find nothing.
+            self.schedule_inbox(code)
         if info.num_ack_pending:
             self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 0.5))
 
