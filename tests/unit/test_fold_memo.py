@@ -54,3 +54,32 @@ def test_a_restart_reuses_a_kept_fold_only_at_its_version_and_it_equals_a_fresh_
     assert stream is not None
     fresh = region.node.caches._view_from_stream(sid, stream)
     assert fresh.state == newer.state and fresh.state is not newer.state
+
+
+def test_a_restart_reuses_the_fold_of_what_the_node_itself_committed() -> None:
+    """A side the node wrote after it was folded is kept at the version it committed: the view
+    a commit leaves is the fold of the stored stream at that version, so a simulated crash's
+    timer rebuild need not read and fold the whole stream again (each crash refolded every side
+    written since: 5.9 % of a 1,000-case run, growing with the run)."""
+    store = MemoryStore()
+    region = build_region(RegionConfig(region=DEST, peers=(ORIGIN,)), clock=lambda: T0,
+                          ids=uuid.uuid4, broker=None, store=store)
+    person = draw_applicant(random.Random(2))
+    number = CaseNumber.new(RegionCode(DEST), china_date(T0), uuid.UUID(int=2))
+    case_id = str(number.case_id)
+    applicant = Actor("applicant", person.citizen.masked, DEST)
+    assert region.node.submit(case_id, str(number), pension.PROCESS, application(
+        pension.PROCESS, number, person.person_key, [ORIGIN], applicant), T0).ok
+    staff = Actor("staff", "0451", DEST, "社保经办")
+    assert region.node.command(case_id, AcceptIntake(actor=staff), T0).ok
+    committed = region.node.side(case_id)
+    assert committed is not None
+    region.restart()
+    again = region.node.side(case_id)
+    assert again is not None and again.version == committed.version
+    assert again.state is committed.state  # reused, not folded again
+    region.node.caches.folds = None
+    stream = load_stream(region.node.app, side_id(case_id, DEST))
+    assert stream is not None
+    fresh = region.node.caches._view_from_stream(side_id(case_id, DEST), stream)
+    assert fresh.state == again.state and fresh.version == again.version
