@@ -9,10 +9,13 @@ applicant is paused (the statutory clock stops) and set again when the applicant
 
 A deadline reckoned over days no official schedule decided yet is provisional (its
 `calendar_version` ends in "+fallback"). When the node starts with the year's official schedule
-installed it sends every side `RecheckDeadlines`; `decide_recheck` reckons each provisional
-running deadline again from its recorded start and records `DeadlineRecomputed` — the due date
-moves only ever later (a date somebody may have relied on is never taken back); an earlier
-official date is recorded beside it (`official_due_at`) and the recorded one stands.
+installed it sends every side `RecheckDeadlines`; `recheck` reckons each provisional date the side
+recorded again from its recorded `Reckoning` (`domain.reckoning`) and the one rule
+(`domain.provisional.judge`) says what holds — the due date moves only ever later (a date
+somebody may have relied on is never taken back); an earlier official date is recorded beside it
+(`official_due_at`) and the recorded one stands. `decide_recheck` records it for the book's
+deadlines (`DeadlineRecomputed`); a transfer's waiting timer and a 差评 follow-up use the same
+`recheck` with their own events (`WaitingTimerRecomputed`, `FollowUpRecomputed`).
 How `due_at` is computed (working days with 调休, calendar days, region limits) lives in
 `domain.limits` and `domain.calendar`.
 """
@@ -27,6 +30,8 @@ from typing import Protocol
 from domain.calendar import is_provisional
 from domain.fold import replace
 from domain.kernel import Actor, Command, Event, domain_event
+from domain.provisional import Judgement, judge
+from domain.reckoning import Reckoning, upcast_from_basis
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class DeadlineSpec:
     escalate_at: dt.datetime
     basis: str  # e.g. "15 working days from receipt of the contact letter (国办发〔2009〕66号 第八条)"
     calendar_version: str
+    reckoning: Reckoning | None = None
 
 
 class DeadlineRules(Protocol):
@@ -52,16 +58,22 @@ class DeadlineRules(Protocol):
     def remaining_days(self, process: str, step: str, due_at: dt.datetime, now: dt.datetime) -> int: ...
     def resume(self, process: str, step: str, start: dt.datetime, remaining_days: int) -> DeadlineSpec: ...
     def waiting_limit(self, process: str, state: str, start: dt.datetime) -> DeadlineSpec: ...
-    def recompute(self, start: dt.datetime, basis: str) -> DeadlineSpec | None: ...
+    def recompute(self, reckoning: Reckoning, basis: str) -> DeadlineSpec: ...
 
 
 @domain_event
 class DeadlineSet(Event):
+    """A step's deadline, and how it was counted (`reckoning`: None only for a basis this project
+    did not write; schema v1 records get theirs read from the basis)."""
+
+    SCHEMA_VERSION = 2
+    UPCASTERS = {1: upcast_from_basis}  # noqa: RUF012 (the kernel's ClassVar)
     step: str
     due_at: dt.datetime
     escalate_at: dt.datetime
     basis: str
     calendar_version: str
+    reckoning: Reckoning | None = None
 
 
 @domain_event
@@ -116,14 +128,15 @@ DEADLINE_EVENTS = (DeadlineSet, DeadlineRecomputed, DeadlineMissed, Escalated, D
 
 @dataclass(frozen=True)
 class Watch:
-    """A running deadline; `start`, `basis` and `calendar_version` say how it was reckoned (what a
-    recheck needs to reckon it again)."""
+    """A running deadline; `reckoning`, `basis` and `calendar_version` say how it was reckoned
+    (what a recheck needs to reckon it again). A waiting timer and a follow-up's due date are
+    kept as a `Watch` too, so that one `recheck` serves every recorded date."""
 
     due_at: dt.datetime
     escalate_at: dt.datetime
     missed: bool = False
     escalated: bool = False
-    start: dt.datetime | None = None
+    reckoning: Reckoning | None = None
     basis: str = ""
     calendar_version: str = ""
 
@@ -154,7 +167,7 @@ def watch(book: Book, event: Event) -> dict[str, Watch]:
     """Fold one deadline event into the book (other events leave it unchanged)."""
     new = dict(book)
     if isinstance(event, DeadlineSet):
-        new[event.step] = Watch(event.due_at, event.escalate_at, start=event.at,
+        new[event.step] = Watch(event.due_at, event.escalate_at, reckoning=event.reckoning,
                                 basis=event.basis, calendar_version=event.calendar_version)
     elif isinstance(event, DeadlineRecomputed) and event.step in new:
         new[event.step] = replace(new[event.step], due_at=event.due_at,
@@ -211,33 +224,50 @@ def recheck_commands(region: str) -> list[Command]:
     return [RecheckDeadlines(actor=Actor.system("calendar_recheck", region))]
 
 
+@dataclass(frozen=True)
+class Rechecked:
+    """A recorded date reckoned again, to be recorded: `spec` is the recomputation, `judgement`
+    what holds (`domain.provisional.judge`)."""
+
+    spec: DeadlineSpec
+    judgement: Judgement
+    previous_due_at: dt.datetime
+
+    @property
+    def due_at(self) -> dt.datetime:
+        return self.judgement.due_at
+
+
+def recheck(w: Watch, rules: DeadlineRules) -> Rechecked | None:
+    """The recheck of one recorded date, whatever records it; None when there is nothing to
+    record (not provisional, missed, no reckoning, or a recomputation still on the fallback that
+    does not move it). The rule is `domain.provisional.judge`: later only."""
+    if w.missed or w.reckoning is None or not w.provisional:
+        return None
+    spec = rules.recompute(w.reckoning, w.basis)
+    judgement = judge(w.due_at, spec.due_at, is_provisional(spec.calendar_version))
+    return Rechecked(spec, judgement, w.due_at) if judgement.record else None
+
+
 def decide_recheck(book: Book, command: Command, now: dt.datetime,
                    rules: DeadlineRules) -> list[Event] | None:
     """`DeadlineRecomputed` for each provisional running deadline the calendar now decides
-    differently or for good; None when `command` is not `RecheckDeadlines`.
+    differently or for good (`recheck`); None when `command` is not `RecheckDeadlines`.
 
-    A deadline already flagged missed is left alone (its `DeadlineMissed` stands). A
-    recomputation still on the fallback is recorded only when it moves the date later; one on
-    official data is recorded in any case, so the deadline stops being provisional — with the
-    recorded date kept when the official one is earlier. Idempotent: a second recheck on the same
-    calendar finds nothing provisional, or nothing that moves.
+    A deadline already flagged missed is left alone (its `DeadlineMissed` stands). Idempotent: a
+    second recheck on the same calendar finds nothing provisional, or nothing that moves.
     """
     if not isinstance(command, RecheckDeadlines):
         return None
     out: list[Event] = []
     for step in sorted(book):
         w = book[step]
-        if w.missed or w.start is None or not w.provisional:
+        found = recheck(w, rules)
+        if found is None:
             continue
-        spec = rules.recompute(w.start, w.basis)
-        if spec is None:
-            continue
-        later = spec.due_at > w.due_at
-        if not later and is_provisional(spec.calendar_version):
-            continue
+        spec = found.spec
         out.append(DeadlineRecomputed(
-            at=now, actor=command.actor, step=step,
-            due_at=spec.due_at if later else w.due_at,
+            at=now, actor=command.actor, step=step, due_at=found.due_at,
             escalate_at=max(spec.escalate_at, w.escalate_at),
             previous_due_at=w.due_at, official_due_at=spec.due_at,
             basis=spec.basis, calendar_version=spec.calendar_version))

@@ -24,17 +24,16 @@ from the resume instant, so a pause never shortens the time granted.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal, get_args
 
-from domain.calendar import Reckoned, WorkingCalendar, china_date
+from domain.calendar import FALLBACK_TAG, Reckoned, WorkingCalendar, china_date
 from domain.deadlines import DeadlineSpec
 from domain.kernel import InvalidValue
+from domain.reckoning import REST_DAY_NOTE, WARNING_NOTE, Reckoning, Unit, basis_text
 
-Unit = Literal["working_days", "calendar_days", "calendar_months"]
 Owner = Literal["origin", "destination"]
 Key = tuple[str, str]
 
@@ -308,46 +307,6 @@ class RegionLimits:
         )
 
 
-_RESUMED = re.compile(r"^resumed after a clock stop with (\d+) (working|calendar) days? left")
-_LIMIT = re.compile(r": (\d+) (working|calendar) (day|month)s?\b")
-_WARNING = " [warning: "
-_REST_DAY = "; its last day "
-
-
-@dataclass(frozen=True)
-class Reckoning:
-    """How a recorded deadline was counted, read back from its basis (see `reckoning_of`)."""
-
-    amount: int
-    unit: Unit
-    rest_day_rule: bool
-    text: str
-
-
-def reckoning_of(basis: str) -> Reckoning | None:
-    """How the deadline with this `basis` was reckoned: amount, unit, whether a last rest day
-    moves it on (民法典 第二百零三条), and the basis without the calendar's notes.
-
-    Why from the basis: every `DeadlineSet` ever recorded carries it (this module writes it:
-    `limit_for`, `waiting_limit_for`, `resume`), so deadlines recorded before the recheck existed
-    can be reckoned again with the same rule; the simulator's oracle reads it the same way.
-    None for a basis this module did not write.
-    """
-    text = basis.split(_WARNING, 1)[0].split(_REST_DAY, 1)[0]
-    resumed = _RESUMED.match(text)
-    if resumed is not None:
-        unit: Unit = "working_days" if resumed.group(2) == "working" else "calendar_days"
-        return Reckoning(int(resumed.group(1)), unit, False, text)
-    found = _LIMIT.search(text)
-    if found is None:
-        return None
-    amount, kind, span = int(found.group(1)), found.group(2), found.group(3)
-    units: dict[str, Unit] = {"day": "calendar_days", "month": "calendar_months"}
-    unit = "working_days" if kind == "working" else units[span]
-    waiting = " waiting in " in text[: found.start() + 1]
-    return Reckoning(amount, unit, waiting and unit == "calendar_days", text)
-
-
 def _resume_unit(limit: Limit) -> Unit:
     return "working_days" if limit.unit == "working_days" else "calendar_days"
 
@@ -364,7 +323,7 @@ class Rules:
         if found is None:
             return None
         limit, basis = found
-        return self._spec(self._reckon(limit.unit, start, limit.amount), basis)
+        return self.recompute(Reckoning(limit.unit, limit.amount, start), basis)
 
     def remaining_days(self, process: str, step: str, due_at: dt.datetime, now: dt.datetime) -> int:
         """Days left at `now` for a step due at `due_at`, in its resume unit (0 once due)."""
@@ -391,31 +350,25 @@ class Rules:
         assert found is not None
         left = f"{remaining_days} {_UNIT_NAMES[unit][1]}"
         basis = f"resumed after a clock stop with {left} left; {found[1]}"
-        return self._spec(self._reckon(unit, start, remaining_days), basis)
+        return self.recompute(Reckoning(unit, remaining_days, start), basis)
 
     def waiting_limit(self, process: str, state: str, start: dt.datetime) -> DeadlineSpec:
         """A waiting state's limit. A period in calendar days whose last day is a rest day
         (法定休假日, or a weekend not worked) ends on the next working day instead (民法典 第二百
         零三条: "期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日")."""
         limit, basis = self.region_limits.waiting_limit_for(process, state)
-        due = self._reckon(limit.unit, start, limit.amount)
-        if limit.unit == "calendar_days":
-            due, basis = self._past_rest_day(due, basis)
-        return self._spec(due, basis)
+        return self.recompute(
+            Reckoning(limit.unit, limit.amount, start, limit.unit == "calendar_days"), basis)
 
-    def recompute(self, start: dt.datetime, basis: str) -> DeadlineSpec | None:
-        """The deadline recorded with `basis` from `start`, reckoned again on this calendar.
-
-        What the recheck of a provisional deadline asks once official data is installed
-        (`domain.deadlines.decide_recheck`); None when the basis names no reckoning.
-        """
-        found = reckoning_of(basis)
-        if found is None:
-            return None
-        due, text = self._reckon(found.unit, start, found.amount), found.text
-        if found.rest_day_rule:
+    def recompute(self, reckoning: Reckoning, basis: str) -> DeadlineSpec:
+        """The date `reckoning` gives on this calendar, with `basis` (its calendar notes
+        written afresh). Every spec is made here, first time or again: what the recheck of a
+        provisional date asks once official data is installed (`domain.deadlines.recheck`)."""
+        due = self._reckon(reckoning.unit, reckoning.start, reckoning.count)
+        text = basis_text(basis)
+        if reckoning.rest_day_rule:
             due, text = self._past_rest_day(due, text)
-        return self._spec(due, text)
+        return self._spec(due, text, reckoning)
 
     # ----------------------------------------------------------------------- helpers
 
@@ -429,12 +382,18 @@ class Rules:
         return found[0]
 
     def _past_rest_day(self, due: Reckoned, basis: str) -> tuple[Reckoned, str]:
-        """A period in calendar days whose last day is a rest day ends on the next working day."""
+        """A period in calendar days whose last day is a rest day ends on the next working day.
+
+        Whether the last day is worked is itself a question to the calendar: answered by the
+        fallback, the end is provisional (an official schedule may yet give that day off)."""
         last = china_date(due.due_at - dt.timedelta(microseconds=1))
         if self.calendar.is_working_day(last):
+            if self.calendar.day_source(last) == "fallback":
+                due = replace(due, calendar_version=f"{self.calendar.calendar_version}+{FALLBACK_TAG}",
+                              fallback_from=last)
             return due, basis
         return self.calendar.working_days_after(last, 1), (
-            f"{basis}{_REST_DAY}{last.isoformat()} is a rest day, so it ends on the next "
+            f"{basis}{REST_DAY_NOTE}{last.isoformat()} is a rest day, so it ends on the next "
             "working day (民法典 第二百零三条)")
 
     def _reckon(self, unit: Unit, start: dt.datetime, amount: int) -> Reckoned:
@@ -444,7 +403,7 @@ class Rules:
             return self.calendar.add_calendar_days(start, amount)
         return self.calendar.add_calendar_months(start, amount)
 
-    def _spec(self, due: Reckoned, basis: str) -> DeadlineSpec:
+    def _spec(self, due: Reckoned, basis: str, reckoning: Reckoning) -> DeadlineSpec:
         """Add the escalation instant: counted from the last day of the period."""
         escalation = self.region_limits.escalation_after
         last_day = china_date(due.due_at - dt.timedelta(microseconds=1))
@@ -457,10 +416,11 @@ class Rules:
         # Report the fallback if either reckoning needed it (the due date's first).
         reckoned = due if due.fallback_from is not None else escalate
         if reckoned.fallback_from is not None:
-            basis = f"{basis} [warning: {reckoned.warning}]"
+            basis = f"{basis}{WARNING_NOTE}{reckoned.warning}]"
         return DeadlineSpec(
             due_at=due.due_at,
             escalate_at=escalate.due_at,
             basis=basis,
             calendar_version=reckoned.calendar_version,
+            reckoning=reckoning,
         )

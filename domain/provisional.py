@@ -14,10 +14,10 @@ questions follow, both answered here as pure functions so the node can ask them 
   fallback a later result means the official schedule went beyond what the fallback foresaw
   (a one-off holiday), or the record was reckoned on the old Monday–Friday guess.
 
-Recording the move is not done here: the node's start-up recheck (`regions.core.timer`) sends each
-side `RecheckDeadlines`, and `domain.deadlines.decide_recheck` records `DeadlineRecomputed` by the
-same rule (later only) from what the side's book holds; this function answers the same question
-for one recorded deadline, for operators' tools.
+The rule itself is `judge`, the one place it is written: `recheck` below asks it for one recorded
+working-day deadline (operators' tools), and `domain.deadlines.recheck` for every date a side
+recorded (its deadlines, a transfer's waiting timer, a 差评 follow-up), which the node's start-up
+recheck (`regions.core.timer`) records as events.
 """
 
 from __future__ import annotations
@@ -104,6 +104,31 @@ Verdict = Literal["unchanged", "later", "earlier"]
 
 
 @dataclass(frozen=True)
+class Judgement:
+    """The one rule for a recorded date reckoned again (`judge`).
+
+    `verdict` compares the recomputed date with the recorded one; `due_at` is the date that
+    holds (the recomputed one only when later); `record` says whether the side records the
+    recomputation: when it moves the date later, or when it was made on official data alone
+    (the date stops being provisional, and an earlier official date is kept beside it for the
+    operator). A recomputation still on the fallback that does not move the date waits.
+    """
+
+    verdict: Verdict
+    due_at: dt.datetime
+    record: bool
+
+
+def judge(recorded_due_at: dt.datetime, recomputed_due_at: dt.datetime,
+          recomputed_provisional: bool) -> Judgement:
+    """Only later: a date somebody may have relied on is never taken back."""
+    if recomputed_due_at > recorded_due_at:
+        return Judgement("later", recomputed_due_at, True)
+    verdict: Verdict = "earlier" if recomputed_due_at < recorded_due_at else "unchanged"
+    return Judgement(verdict, recorded_due_at, not recomputed_provisional)
+
+
+@dataclass(frozen=True)
 class Recheck:
     """The recomputation of a recorded deadline on today's calendar, and what to do with it.
 
@@ -114,7 +139,11 @@ class Recheck:
 
     recorded: RecordedDeadline
     recomputed: Reckoned
-    verdict: Verdict
+    judgement: Judgement
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.judgement.verdict
 
     @property
     def apply(self) -> bool:
@@ -122,7 +151,7 @@ class Recheck:
 
     @property
     def due_at(self) -> dt.datetime:
-        return self.recomputed.due_at if self.apply else self.recorded.due_at
+        return self.judgement.due_at
 
     @property
     def shift_days(self) -> int:
@@ -140,10 +169,5 @@ def recheck(recorded: RecordedDeadline, calendar: WorkingCalendar) -> Recheck:
     Only a later date is ever to be applied; an earlier one is reported (`verdict` "earlier").
     """
     recomputed = calendar.add_working_days(recorded.start, recorded.working_days)
-    if recomputed.due_at > recorded.due_at:
-        verdict: Verdict = "later"
-    elif recomputed.due_at < recorded.due_at:
-        verdict = "earlier"
-    else:
-        verdict = "unchanged"
-    return Recheck(recorded, recomputed, verdict)
+    return Recheck(recorded, recomputed,
+                   judge(recorded.due_at, recomputed.due_at, recomputed.provisional))

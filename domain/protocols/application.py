@@ -171,6 +171,7 @@ from domain.protocols.casework import (
     checked_region,
     clear_steps,
     decide_annotation,
+    decide_calendar_recheck,
     decide_deadline_timer,
     follow_up_next,
     follow_up_timers,
@@ -211,6 +212,10 @@ class ApplicationDecider(HandlingSide, ReceivingSide, JointSide):
             if is_duplicate(state.keep, command):
                 return []
             return self._receive(state, command, now)
+        rechecked = decide_calendar_recheck(state.keep, command, now, self.rules,
+                                            ended=state.terminal)
+        if rechecked is not None:
+            return rechecked
         annotation = decide_annotation(state.keep, command, now, _rating_context(state),
                                        self.rules, state.facts.process)
         if annotation is not None:

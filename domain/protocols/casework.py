@@ -14,6 +14,8 @@ helpers here. Nothing here decides a phase.
 - Timers and lapses: `timer_commands` turns the due deadlines into commands, a waiting limit
   that ends the case into `Lapse`; `decide_deadline_timer` flags and escalates (an escalated
   wait for a counterpart also needs a person), `rearm_wait` restarts it once a person has looked.
+- The calendar recheck (`decide_calendar_recheck`): the running deadlines and an open follow-up's
+  due date reckoned again when the node's calendar changed (`deadlines.recheck`, later only).
 - Annotations (`ANNOTATIONS`, the only events allowed after a terminal state): attention
   notes, 好差评 ratings (1–5, one per case and rated region, only regions that took part) and
   the follow-up a poor rating opens at the rated region.
@@ -38,10 +40,12 @@ from domain.deadlines import (
     DeadlineSpec,
     Escalate,
     FlagDeadlineMissed,
+    RecheckDeadlines,
     Watch,
     decide_recheck,
     decide_timer,
     due_commands,
+    recheck,
     watch,
 )
 from domain.fold import replace
@@ -63,6 +67,7 @@ from domain.protocols.casework_events import (
     FollowUpClosed,
     FollowUpOpened,
     FollowUpOverdue,
+    FollowUpRecomputed,
     Lapse,
     Rate,
     RatingGiven,
@@ -109,7 +114,8 @@ class Bookkeeping:
     `book`: watched deadlines and waiting limits; `paused`: steps whose statutory clock stopped
     (remaining days); `seen`: counterpart events already recorded (a duplicate has no effect);
     `attention`: why a person is needed ("" when not); `rated`: regions rated for this case
-    through or at this side; `follow_up`: the follow-up of this region's poor rating.
+    through or at this side; `follow_up`: the follow-up of this region's poor rating, due at
+    `follow_up_due` (`follow_up_watch` keeps how that was reckoned, for the calendar recheck).
     """
 
     book: Mapping[str, Watch] = field(default_factory=dict)
@@ -120,6 +126,7 @@ class Bookkeeping:
     follow_up: FollowUp = ""
     follow_up_due: dt.datetime | None = None
     follow_up_overdue: bool = False
+    follow_up_watch: Watch | None = None
 
     @property
     def clocked(self) -> frozenset[str]:
@@ -170,7 +177,14 @@ def evolve_bookkeeping(keep: Bookkeeping, event: Event) -> Bookkeeping:
     if isinstance(event, (RatingGiven, RatingReceived)):
         return replace(keep, rated=(*keep.rated, event.rated_region))
     if isinstance(event, FollowUpOpened):
-        return replace(keep, follow_up="open", follow_up_due=event.due_at)
+        due = event.due_at
+        held = None if due is None else Watch(due, due, reckoning=event.reckoning,
+                                              calendar_version=event.calendar_version)
+        return replace(keep, follow_up="open", follow_up_due=due, follow_up_watch=held)
+    if isinstance(event, FollowUpRecomputed) and keep.follow_up_watch is not None:
+        held = replace(keep.follow_up_watch, due_at=event.due_at, escalate_at=event.due_at,
+                       calendar_version=event.calendar_version)
+        return replace(keep, follow_up_due=event.due_at, follow_up_watch=held)
     if isinstance(event, FollowUpOverdue):
         return replace(keep, follow_up_overdue=True)
     if isinstance(event, FollowUpClosed):
@@ -188,7 +202,7 @@ def is_duplicate(keep: Bookkeeping, command: Receive) -> bool:
 def deadline_set(step: str, spec: DeadlineSpec, now: dt.datetime, actor: Actor) -> DeadlineSet:
     return DeadlineSet(at=now, actor=actor, step=step, due_at=spec.due_at,
                        escalate_at=spec.escalate_at, basis=spec.basis,
-                       calendar_version=spec.calendar_version)
+                       calendar_version=spec.calendar_version, reckoning=spec.reckoning)
 
 
 def start_step(rules: DeadlineRules, process: str, step: str, now: dt.datetime,
@@ -269,11 +283,7 @@ def supplement_lapsed(actor: Actor, now: dt.datetime, detail: str) -> CaseLapsed
 def decide_deadline_timer(keep: Bookkeeping, command: Command, now: dt.datetime,
                           attention_steps: Collection[str] = (), *,
                           rules: DeadlineRules) -> list[Event] | None:
-    """Flag/escalate (idempotent); escalating a wait for a counterpart also needs a person; a
-    calendar recheck reckons the provisional deadlines again (`deadlines.decide_recheck`)."""
-    recheck = decide_recheck(keep.book, command, now, rules)
-    if recheck is not None:
-        return recheck
+    """Flag/escalate (idempotent); escalating a wait for a counterpart also needs a person."""
     events = decide_timer(keep.book, command, now)
     if events and isinstance(command, Escalate) and command.step in attention_steps:
         due = keep.book[command.step].due_at
@@ -281,6 +291,32 @@ def decide_deadline_timer(keep: Bookkeeping, command: Command, now: dt.datetime,
             at=now, actor=command.actor,
             reason=f"{command.step}: no answer from the counterpart since {due.isoformat()}"))
     return events
+
+
+def decide_calendar_recheck(keep: Bookkeeping, command: Command, now: dt.datetime,
+                            rules: DeadlineRules, *, ended: bool) -> list[Event] | None:
+    """`RecheckDeadlines`: the running deadlines reckoned again (not once the side `ended`: what
+    stands then is on record) and an open follow-up's due date (it runs after the end); None for
+    any other command."""
+    if not isinstance(command, RecheckDeadlines):
+        return None
+    events = [] if ended else decide_recheck(keep.book, command, now, rules) or []
+    return events + recheck_follow_up(keep, command.actor, now, rules)
+
+
+def recheck_follow_up(keep: Bookkeeping, actor: Actor, now: dt.datetime,
+                      rules: DeadlineRules) -> list[Event]:
+    """`FollowUpRecomputed` when an open follow-up's provisional due date is reckoned again
+    (`deadlines.recheck`: later only)."""
+    held = keep.follow_up_watch
+    if keep.follow_up != "open" or keep.follow_up_overdue or held is None:
+        return []
+    found = recheck(held, rules)
+    if found is None:
+        return []
+    return [FollowUpRecomputed(at=now, actor=actor, due_at=found.due_at,
+                               previous_due_at=held.due_at, official_due_at=found.spec.due_at,
+                               calendar_version=found.spec.calendar_version)]
 
 
 def rearm_wait(rules: DeadlineRules, process: str, keep: Bookkeeping, step: str,
@@ -367,9 +403,11 @@ def _rate(keep: Bookkeeping, command: Rate, now: dt.datetime,
 def with_follow_up_due(events: list[Event], rules: DeadlineRules | None, process: str,
                        now: dt.datetime) -> list[Event]:
     """A follow-up opened now is due after the region's follow-up limit (差评整改时限)."""
-    if rules is None:
+    if rules is None or not any(isinstance(e, FollowUpOpened) for e in events):
         return events
-    return [replace(e, due_at=rules.waiting_limit(process, FOLLOW_UP_STEP, now).due_at)
+    spec = rules.waiting_limit(process, FOLLOW_UP_STEP, now)
+    return [replace(e, due_at=spec.due_at, calendar_version=spec.calendar_version,
+                    reckoning=spec.reckoning)
             if isinstance(e, FollowUpOpened) else e for e in events]
 
 

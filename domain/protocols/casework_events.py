@@ -19,6 +19,7 @@ from domain.kernel import (
     domain_event,
 )
 from domain.protocols.intake import ApplicationSubmitted
+from domain.reckoning import Reckoning
 from domain.values import CaseNumber
 
 # =========================================================================== annotations
@@ -53,11 +54,27 @@ class RatingReceived(Receipt):
 @domain_event
 class FollowUpOpened(Event):
     """A poor rating (1–2) asks the rated region's staff to follow up (差评整改) by `due_at`
-    (the region's follow-up limit, step "follow_up" of its limits; None in old records)."""
+    (the region's follow-up limit, step "follow_up" of its limits; None in old records), counted
+    as `reckoning` says on the calendar `calendar_version` names ("" in records from before the
+    calendar recheck: those are not reckoned again)."""
 
     rated_region: str
     score: int
     due_at: dt.datetime | None = None
+    calendar_version: str = ""
+    reckoning: Reckoning | None = None
+
+
+@domain_event
+class FollowUpRecomputed(Event):
+    """A provisional follow-up due date reckoned again once official calendar data covers it
+    when the node starts on a changed calendar: `due_at` holds from now on (never earlier than
+    `previous_due_at`); `official_due_at` is what the recomputation gave."""
+
+    due_at: dt.datetime
+    previous_due_at: dt.datetime
+    official_due_at: dt.datetime
+    calendar_version: str
 
 
 @domain_event
@@ -74,8 +91,8 @@ class FollowUpClosed(Event):
 
 #: Events allowed after a terminal state: they never change a side's status.
 ANNOTATIONS: tuple[type[Event], ...] = (
-    RatingGiven, RatingReceived, FollowUpOpened, FollowUpOverdue, FollowUpClosed,
-    AttentionResolved,
+    RatingGiven, RatingReceived, FollowUpOpened, FollowUpRecomputed, FollowUpOverdue,
+    FollowUpClosed, AttentionResolved,
     CounterpartEventRejected, NeedsAttentionRaised,
 )
 

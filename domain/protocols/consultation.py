@@ -154,7 +154,7 @@ class ConsultationDecider:
                                    text=_text(command.text, "text", MAX_TEXT), about_case=about),
                 DeadlineSet(at=now, actor=clock, step=REPLY_STEP, due_at=spec.due_at,
                             escalate_at=spec.escalate_at, basis=spec.basis,
-                            calendar_version=spec.calendar_version)]
+                            calendar_version=spec.calendar_version, reckoning=spec.reckoning)]
 
     def evolve(self, state: ConsultationState | None, event: Event) -> ConsultationState:
         if state is None:

@@ -134,6 +134,7 @@ from domain.protocols.casework import (
     RatingContext,
     annotation_options,
     decide_annotation,
+    decide_calendar_recheck,
     decide_deadline_timer,
     evolve_bookkeeping,
     follow_up_next,
@@ -243,6 +244,10 @@ class HouseholdDecider(DestinationSide, OriginSide):
             return self._first(command, now)
         if isinstance(command, Receive):
             return self._receive(state, command, now)
+        rechecked = decide_calendar_recheck(state.keep, command, now, self.rules,
+                                            ended=state.terminal)
+        if rechecked is not None:
+            return rechecked
         annotation = decide_annotation(state.keep, command, now, _rating_context(state),
                                        self.rules, PROCESS)
         if annotation is not None:

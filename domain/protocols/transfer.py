@@ -176,6 +176,7 @@ from domain.kernel import (
     SideSummary,
 )
 from domain.protocols import transfer_ratings as ratings
+from domain.protocols.casework import recheck_follow_up
 from domain.protocols.casework_events import Lapse
 from domain.protocols.details import TransferDetails
 from domain.protocols.intake import (
@@ -242,6 +243,7 @@ from domain.protocols.transfer_events import (
     TransferReversed,
     TransferSpec,
     TransferWaitingTimerSet,
+    WaitingTimerRecomputed,
     check_sheet_shape,
 )
 from domain.protocols.transfer_options import options
@@ -338,6 +340,8 @@ class TransferDecider(DestinationSide, OriginSide):
             rated = ratings.decide_rating(state, command, now, self.rules, self.process)
             if rated is not None:
                 return rated
+            if isinstance(command, dl.RecheckDeadlines):
+                return self._recheck(state, command, now)
         if state is None:
             if isinstance(command, Receive):
                 events = self._origin_first(command, now)
@@ -348,6 +352,23 @@ class TransferDecider(DestinationSide, OriginSide):
         else:
             events = self._origin(state, command, now)
         return self._bookkeeping(state, events, now)
+
+    def _recheck(self, state: SideState, command: dl.RecheckDeadlines,
+                 now: dt.datetime) -> list[Event]:
+        """The calendar changed: every provisional date this side recorded is reckoned again
+        (`deadlines.recheck`, later only) — its deadlines and waiting timer while it runs, and
+        an open follow-up's due date (which runs after the end)."""
+        events: list[Event] = []
+        if not self.is_terminal(state):
+            events += dl.decide_recheck(state.book, command, now, self.rules) or []
+            w, held = state.waiting, state.waiting_watch
+            found = None if w is None or held is None else dl.recheck(held, self.rules)
+            if found is not None and w is not None:
+                events.append(WaitingTimerRecomputed(
+                    at=now, actor=command.actor, waiting_state=w[0], due_at=found.due_at,
+                    previous_due_at=w[1], official_due_at=found.spec.due_at,
+                    basis=found.spec.basis, calendar_version=found.spec.calendar_version))
+        return events + recheck_follow_up(state.ratings, command.actor, now, self.rules)
 
     def _bookkeeping(self, before: SideState | None, events: list[Event], now: dt.datetime,
                      ) -> list[Event]:
@@ -371,7 +392,7 @@ class TransferDecider(DestinationSide, OriginSide):
             events.append(TransferWaitingTimerSet(
                 at=now, actor=Actor.system("waiting_timer", after.region), waiting_state=name,
                 status=new, due_at=spec.due_at, basis=spec.basis,
-                calendar_version=spec.calendar_version))
+                calendar_version=spec.calendar_version, reckoning=spec.reckoning))
         return events
 
     def evolve(self, state: SideState | None, event: Event) -> SideState:
@@ -416,7 +437,15 @@ class TransferDecider(DestinationSide, OriginSide):
                 s = replace(s, paused={k: v for k, v in s.paused.items() if k != e.step})
             return s
         if isinstance(e, TransferWaitingTimerSet):
-            return replace(s, waiting=(e.waiting_state, e.due_at))
+            return replace(s, waiting=(e.waiting_state, e.due_at), waiting_watch=dl.Watch(
+                e.due_at, e.due_at, reckoning=e.reckoning, basis=e.basis,
+                calendar_version=e.calendar_version))
+        if isinstance(e, WaitingTimerRecomputed):
+            if s.waiting is None or s.waiting[0] != e.waiting_state or s.waiting_watch is None:
+                return s
+            return replace(s, waiting=(e.waiting_state, e.due_at), waiting_watch=replace(
+                s.waiting_watch, due_at=e.due_at, escalate_at=e.due_at, basis=e.basis,
+                calendar_version=e.calendar_version))
         if isinstance(e, NeedsAttentionRaised):
             return replace(s, attention=e.reason, waiting=None)
         if isinstance(e, CounterpartEventRejected):

@@ -21,6 +21,7 @@ from domain.kernel import (
     Receipt,
     domain_event,
 )
+from domain.reckoning import Reckoning, upcast_from_basis
 from domain.values import Fen, FenDelta, Money, Months
 
 # --------------------------------------------------------------------------- value objects
@@ -412,11 +413,29 @@ class ConclusionReceived(Receipt):
 
 @domain_event
 class TransferWaitingTimerSet(Event):
-    """The side entered a waiting status; past `due_at` the wait ends (lapse or needs_attention)."""
+    """The side entered a waiting status; past `due_at` the wait ends (lapse or needs_attention).
+    `reckoning`: how `due_at` was counted (schema v1 records get theirs read from the basis)."""
 
+    SCHEMA_VERSION = 2
+    UPCASTERS = {1: upcast_from_basis}  # noqa: RUF012 (the kernel's ClassVar)
     waiting_state: str
     status: str
     due_at: dt.datetime
+    basis: str
+    calendar_version: str
+    reckoning: Reckoning | None = None
+
+
+@domain_event
+class WaitingTimerRecomputed(Event):
+    """A provisional waiting timer reckoned again once official calendar data covers it
+    when the node starts on a changed calendar: `due_at` holds from now on (never earlier than
+    `previous_due_at`); `official_due_at` is what the recomputation gave."""
+
+    waiting_state: str
+    due_at: dt.datetime
+    previous_due_at: dt.datetime
+    official_due_at: dt.datetime
     basis: str
     calendar_version: str
 

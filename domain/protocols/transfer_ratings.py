@@ -32,6 +32,7 @@ from domain.protocols.casework_events import (
     FollowUpClosed,
     FollowUpOpened,
     FollowUpOverdue,
+    FollowUpRecomputed,
     Rate,
     RatingGiven,
     RatingReceived,
@@ -39,7 +40,8 @@ from domain.protocols.casework_events import (
 from domain.protocols.transfer_states import DESTINATION_TERMINAL, DestinationState, SideState
 
 RATING_EVENTS: tuple[type[Event], ...] = (
-    RatingGiven, RatingReceived, FollowUpOpened, FollowUpOverdue, FollowUpClosed)
+    RatingGiven, RatingReceived, FollowUpOpened, FollowUpRecomputed, FollowUpOverdue,
+    FollowUpClosed)
 
 
 def rating_context(state: SideState) -> RatingContext | None:

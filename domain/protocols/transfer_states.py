@@ -159,6 +159,7 @@ class DestinationState:
     book: Mapping[str, Watch] = field(default_factory=dict)
     paused: Mapping[str, int] = field(default_factory=dict)  # stopped clocks: days left
     waiting: tuple[str, dt.datetime] | None = None
+    waiting_watch: Watch | None = None  # how `waiting` was reckoned (the calendar recheck)
     seen: frozenset[EventRef] = frozenset()
     ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
     agency: str = ""  # 退役军人: the 军队经办机构 of the origin (`TransferDetails.agency`)
@@ -202,6 +203,7 @@ class OriginState:
     book: Mapping[str, Watch] = field(default_factory=dict)
     paused: Mapping[str, int] = field(default_factory=dict)
     waiting: tuple[str, dt.datetime] | None = None
+    waiting_watch: Watch | None = None  # how `waiting` was reckoned (the calendar recheck)
     seen: frozenset[EventRef] = frozenset()
     ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
     agency: str = ""  # 退役军人: the 军队经办机构 of the origin (`TransferDetails.agency`)
@@ -313,8 +315,6 @@ class TransferBase:
     def _common(self, state: SideState, command: Command, now: dt.datetime) -> list[Event] | None:
         """Timer commands and the refusal of anything else once the side has ended."""
         timer = dl.decide_timer(state.book, command, now)
-        if timer is None:
-            timer = dl.decide_recheck(state.book, command, now, self.rules)
         if timer is not None:
             return [] if self.is_terminal(state) else timer
         if (lapse := lapse_of(command)) is not None:

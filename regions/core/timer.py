@@ -7,8 +7,10 @@ asks each due side's protocol what its timers want at `now` (DeadlineMissed, Esc
 and runs those commands through the node like any other writer.
 
 `recheck_calendar(now)` runs at every start (`runtime.bootstrap.build_region`): it sends each side
-with a running timer `RecheckDeadlines`, so the deadlines reckoned on the calendar fallback are
-reckoned again on the calendar the node started with (`deadlines.decide_recheck`: later only).
+with a running timer `RecheckDeadlines`, so the dates reckoned on the calendar fallback — its
+deadlines, a transfer's waiting timer, an open 差评 follow-up — are reckoned again on the calendar
+the node started with (`deadlines.recheck`: later only; `DeadlineRecomputed`,
+`WaitingTimerRecomputed`, `FollowUpRecomputed`).
 Why at start-up and not on a file watch: the holiday files are part of the node's configuration
 (`TONGBAN_HOLIDAY_FILES`), read once into the deciders' rules, so installing a year's schedule
 is a configuration change and a restart — the one moment the calendar changes. The recheck is
@@ -27,6 +29,8 @@ from eventsourcing.utils import get_topic
 
 from domain.deadlines import DeadlineRecomputed, recheck_commands
 from domain.kernel import Event
+from domain.protocols.casework_events import FollowUpRecomputed
+from domain.protocols.transfer_events import WaitingTimerRecomputed
 from regions.core.node import RegionNode
 from regions.core.outcome import Outcome
 from regions.core.sides import SideView
@@ -37,12 +41,23 @@ OPENED_TOPIC = get_topic(Stream.Opened)
 log = logging.getLogger(__name__)
 
 
+RECOMPUTED = (DeadlineRecomputed, WaitingTimerRecomputed, FollowUpRecomputed)
+
+
 @dataclass(frozen=True)
 class Recomputed:
-    """One deadline the calendar recheck recorded again, for the start-up log and tests."""
+    """One date the calendar recheck recorded again, for the start-up log and tests."""
 
     case_id: str
-    event: DeadlineRecomputed
+    event: DeadlineRecomputed | WaitingTimerRecomputed | FollowUpRecomputed
+
+    @property
+    def step(self) -> str:
+        """What the date is of: a deadline's step, a waiting state, or the follow-up."""
+        e = self.event
+        if isinstance(e, DeadlineRecomputed):
+            return e.step
+        return f"waiting {e.waiting_state}" if isinstance(e, WaitingTimerRecomputed) else "follow_up"
 
     @property
     def kept_earlier_official(self) -> bool:
@@ -67,7 +82,7 @@ class DeadlineTimer:
 
     def _on_change(self, view: SideView, events: list[Event]) -> None:
         self._recomputed += [Recomputed(view.case_id, e) for e in events
-                             if isinstance(e, DeadlineRecomputed)]
+                             if isinstance(e, RECOMPUTED)]
         self._schedule(view)
 
     def _schedule(self, view: SideView) -> None:
@@ -163,11 +178,11 @@ class DeadlineTimer:
             e = r.event
             if r.kept_earlier_official:
                 log.warning("case %s %s: the official calendar gives %s, earlier than the "
-                            "recorded %s, which stands", r.case_id, e.step,
+                            "recorded %s, which stands", r.case_id, r.step,
                             e.official_due_at.isoformat(), e.due_at.isoformat())
             elif e.due_at > e.previous_due_at:
                 log.warning("case %s %s: deadline moved later from %s to %s (%s)", r.case_id,
-                            e.step, e.previous_due_at.isoformat(), e.due_at.isoformat(),
+                            r.step, e.previous_due_at.isoformat(), e.due_at.isoformat(),
                             e.calendar_version)
         self.stats["recomputed"] += len(found)
         self.rechecked = found

@@ -15,10 +15,11 @@ import pytest
 from domain import invariants as inv
 from domain.calendar import CHINA, WorkingCalendar, is_provisional, parse_holiday_file
 from domain.deadlines import DeadlineRecomputed, DeadlineSet, RecheckDeadlines
-from domain.kernel import Actor, Event, fold, to_payload
-from domain.limits import Reckoning, Rules, reckoning_of
+from domain.kernel import Actor, Event, event_from_payload, fold, to_payload
+from domain.limits import Rules
 from domain.protocols import SERVICE_PROTOCOLS
 from domain.protocols.consultation import Consult, ConsultationOpened, ConsultationReplied
+from domain.reckoning import Reckoning, from_basis
 from domain.values import CaseNumber, RegionCode
 from projections.cases import CaseView, Deadline, apply
 from projections.documents import from_document, to_document
@@ -134,15 +135,27 @@ RECHECK = RecheckDeadlines(actor=Actor.system("calendar_recheck", REGION))
 
 
 def recorded_by_an_old_release() -> list[Event]:
-    """A complaint opened on 2026-12-21 by a release that counted 2027 as Monday–Friday."""
+    """A complaint opened on 2026-12-21 by a release that counted 2027 as Monday–Friday, its
+    `DeadlineSet` in the stored shape of then (schema v1: no `reckoning`), read as a node reads
+    its store (`event_from_payload` with the stored schema version)."""
     at = START.astimezone(dt.UTC)
+    stored = {"at": at.isoformat(), "actor": to_payload(CLOCK), "to_region": "", "step": "reply",
+              "due_at": end_of(dt.date(2027, 1, 11)).isoformat(),
+              "escalate_at": end_of(dt.date(2027, 1, 14)).isoformat(),
+              "basis": "consultation waiting in reply_complain: 15 working days (local "
+                       "default for reply_complain, not statute)",
+              "calendar_version": "chinesecalendar-1.11.0+weekday-fallback"}
     return [ConsultationOpened(at=at, actor=PERSON, case_number=NUMBER, kind="complain",
                                subject="办理太慢", text="一个月仍未办结"),
-            DeadlineSet(at=at, actor=CLOCK, step="reply", due_at=end_of(dt.date(2027, 1, 11)),
-                        escalate_at=end_of(dt.date(2027, 1, 14)),
-                        basis="consultation waiting in reply_complain: 15 working days (local "
-                              "default for reply_complain, not statute)",
-                        calendar_version="chinesecalendar-1.11.0+weekday-fallback")]
+            event_from_payload("DeadlineSet", stored, schema_version=1)]
+
+
+def test_a_deadline_stored_before_its_reckoning_was_recorded_loads_with_it_read_from_the_basis(
+        ) -> None:
+    _, old = recorded_by_an_old_release()
+    assert isinstance(old, DeadlineSet)
+    assert old.reckoning == Reckoning("working_days", 15, START)
+    assert old.due_at == end_of(dt.date(2027, 1, 11))
 
 
 def test_a_deadline_an_old_release_reckoned_on_the_weekday_guess_moves_later() -> None:
@@ -204,13 +217,16 @@ def test_the_invariant_and_the_oracle_refuse_a_deadline_recomputed_earlier() -> 
     Rules(WorkingCalendar()).deadline_for("pension_transfer", "transfer_out", START),  # warning
 ], ids=["statute", "resumed", "calendar-days-past-rest-day", "waiting", "month", "fallback"])
 def test_every_basis_the_rules_write_reckons_again_to_the_same_deadline(spec) -> None:
+    """The structured reckoning gives the same deadline again, and a record stored without it
+    gets the same reckoning back from its basis (the upcaster's reading)."""
     calendar = WorkingCalendar() if "warning" in spec.basis else RULES.calendar
-    assert Rules(calendar).recompute(START, spec.basis) == spec
+    assert spec.reckoning is not None and spec.reckoning.start == START
+    assert Rules(calendar).recompute(spec.reckoning, spec.basis) == spec
+    assert from_basis(spec.basis, START) == spec.reckoning
 
 
 def test_a_basis_the_rules_did_not_write_is_not_reckoned() -> None:
-    assert reckoning_of("agreed with the applicant") is None
-    assert RULES.recompute(START, "agreed with the applicant") is None
+    assert from_basis("agreed with the applicant", START) is None
 
 
 def test_a_supplement_period_ending_on_a_rest_day_keeps_its_extension_when_reckoned_again(
@@ -219,10 +235,9 @@ def test_a_supplement_period_ending_on_a_rest_day_keeps_its_extension_when_recko
     at = dt.datetime(2026, 12, 2, 10, tzinfo=CHINA)
     spec = OFFICIAL.waiting_limit("pension_transfer", "supplement_requested", at)
     assert "民法典 第二百零三条" in spec.basis
-    assert reckoning_of(spec.basis) == Reckoning(
-        30, "calendar_days", True, "pension_transfer waiting in supplement_requested: 30 "
-        "calendar days (local default for supplement_requested, not statute)")
-    assert OFFICIAL.recompute(at, spec.basis) == spec
+    assert spec.reckoning == Reckoning("calendar_days", 30, at, rest_day_rule=True)
+    assert from_basis(spec.basis, at) == spec.reckoning
+    assert OFFICIAL.recompute(spec.reckoning, spec.basis) == spec
 
 
 # --------------------------------------------------------------------------- the case view

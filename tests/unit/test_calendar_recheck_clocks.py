@@ -102,7 +102,8 @@ def test_an_earlier_official_waiting_date_is_recorded_but_the_recorded_one_stand
     restarted = start(store, holiday_file(tmp_path, NO_ONE_OFF))
     assert waiting_due(restarted, case) == ("awaiting_counterpart", end_of(dt.date(2027, 2, 15)))
     [kept] = [r.event for r in restarted.timer.rechecked if r.case_id == case]
-    assert kept.official_due_at == end_of(dt.date(2027, 2, 11 + 2))  # 12-30/31 worked: 2 sooner
+    # officially 12-30/31 are worked: the 30th working day is 02-02, before 春节; 02-15 stands.
+    assert kept.official_due_at == end_of(dt.date(2027, 2, 2))
     assert not is_provisional(kept.calendar_version)
 
 
@@ -139,4 +140,37 @@ def test_a_follow_up_due_date_on_the_fallback_moves_later_when_the_schedule_is_i
     [moved] = [r.event for r in restarted.timer.rechecked if r.case_id == case]
     assert moved.TYPE == "FollowUpRecomputed"
     view = restarted.node.side(case)
-    assert view is not None and view.status == "completed"  # an annotation moves nothing
+    assert view is not None and view.state.phase == "completed"  # an annotation moves nothing
+
+
+# --------------------------------------------------------------------------- stored shapes
+
+
+def test_a_waiting_timer_stored_before_its_reckoning_was_recorded_loads_with_it() -> None:
+    """Schema v1 (no `reckoning`): the upcaster reads it from the basis, from the event's own
+    instant, so a waiting timer recorded by an older node is rechecked like a new one."""
+    from domain.kernel import event_from_payload, to_payload
+    from domain.reckoning import Reckoning
+
+    at = START.astimezone(dt.UTC)
+    stored = {"at": at.isoformat(), "actor": to_payload(Actor.system("waiting_timer", HOME)),
+              "to_region": "", "waiting_state": "awaiting_counterpart",
+              "status": "awaiting_transfer", "due_at": end_of(dt.date(2027, 2, 15)).isoformat(),
+              "basis": "pension_transfer waiting in awaiting_counterpart: 30 working days "
+                       "(local default for awaiting_counterpart, not statute)",
+              "calendar_version": "chinesecalendar-1.11.0+fallback"}
+    event = event_from_payload("TransferWaitingTimerSet", stored, schema_version=1)
+    assert event.reckoning == Reckoning("working_days", 30, START)  # type: ignore[attr-defined]
+    unknown = event_from_payload("TransferWaitingTimerSet", {**stored, "basis": "agreed"}, 1)
+    assert unknown.reckoning is None  # type: ignore[attr-defined]
+
+
+def test_a_period_whose_last_day_only_the_fallback_calls_a_working_day_is_provisional() -> None:
+    """30 calendar days from 2026-12-21 end on 2027-01-20, a Wednesday the fallback counts as
+    worked: an official schedule may yet give it off (民法典 第二百零三条 would then extend it)."""
+    from domain.calendar import WorkingCalendar
+    from domain.limits import Rules
+
+    spec = Rules(WorkingCalendar()).waiting_limit("pension_transfer", "submitted", START)
+    assert spec.due_at == end_of(dt.date(2027, 1, 20))
+    assert is_provisional(spec.calendar_version)
