@@ -18,7 +18,7 @@ from simulations import timing
 CREDIT_EDGES = ("one_fen_short", "one_fen_over", "split_exact", "short")
 #: Edges every CI batch must reach (names in `reached`).
 EDGES = (*(f"credit_{edge}" for edge in CREDIT_EDGES), "publish_failed_then_retried",
-         *timing.EDGES)
+         *timing.EDGES, "calendar_install_moved_later")
 
 
 def credits(amount: int, rng: random.Random, reached: Counter[str]) -> list[int]:

@@ -25,8 +25,12 @@ HOSTILE_FAULTS = ("hostile_peer",)
 #: expires or a deadline falls, withdrawals racing a message, messages held for hours. Last, so
 #: adding it moved no other kind's draw; off in a clean run (`--faults none`).
 TIMING_FAULTS = ("timing_edges",)
+#: The operator installs the year's official schedule mid-run on some regions, which started on
+#: the calendar as known before it (`simulations.calendar_install`). Last, for the same reason.
+CALENDAR_FAULTS = ("calendar_install",)
 ALL_FAULTS = (MESSAGE_FAULTS + NETWORK_FAULTS + NODE_FAULTS + BROKER_FAULTS + CLOCK_FAULTS
-              + FINANCE_FAULTS + CLIENT_FAULTS + HOSTILE_FAULTS + TIMING_FAULTS)
+              + FINANCE_FAULTS + CLIENT_FAULTS + HOSTILE_FAULTS + TIMING_FAULTS
+              + CALENDAR_FAULTS)
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
@@ -64,7 +68,7 @@ class FaultPlan:
             "publish_fails": (0.005, 0.02), "clock_skew": (1.0, 1.0),
             "funds_late": (0.05, 0.2), "funds_duplicated": (0.02, 0.1), "funds_short": (0.1, 0.3),
             "command_retry": (0.02, 0.1), "hostile_peer": (0.01, 0.05),
-            "timing_edges": (1.0, 1.0),
+            "timing_edges": (1.0, 1.0), "calendar_install": (1.0, 1.0),
         }
         rates = {}
         for kind in kinds:

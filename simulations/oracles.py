@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar as gregorian
 import datetime as dt
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from domain.deadlines import DeadlineRecomputed, DeadlineSet
 from domain.holidays import fallback
 from domain.kernel import CounterpartEventRejected, Event
 from domain.protocols.household_events import MovedOut, MoveOutRequestReceived, MovePermitIssued
+from domain.protocols.transfer_events import TransferWaitingTimerSet
 from simulations import checkers
 
 if TYPE_CHECKING:
@@ -49,14 +51,26 @@ STATUTE: dict[tuple[str, str], tuple[int, str]] = {
 PERMIT_DAYS = 40  # 准迁证: 40 calendar days from issue (公安部 户口迁移证件签发管理)
 _LIMIT = re.compile(r"(\d+) (working|calendar) (day|month)s?")
 _RESUMED = re.compile(r"^resumed after a clock stop with (\d+) (working|calendar) days? left")
-_REST_LAST_DAY = "is a rest day, so it ends on the next working day"
+REST_LAST_DAY = "is a rest day, so it ends on the next working day"
+#: Calendars other than the package's official data a simulated node may reckon on, by a mark in
+#: the recorded `calendar_version`, as day -> worked: the world's truth for them, registered by
+#: the fault that installs them (`simulations.calendar_install`). "" is the package's.
+CALENDARS: dict[str, Callable[[dt.date], bool]] = {}
+
+
+def calendar_of(calendar_version: str) -> str:
+    """The key of the calendar a recorded date was reckoned on ("": the official package)."""
+    return next((key for key in CALENDARS if key in calendar_version), "")
 
 
 @lru_cache(maxsize=8192)
-def working(day: dt.date) -> bool:
+def working(day: dt.date, calendar: str = "") -> bool:
     """Official data where the package has it, the statutory fallback beyond — and for the last
     days of a known year while the next is unknown, whose 元旦 notice may give them off (the
-    2019 notice gave 2018-12-31): those fall inside the next year's fallback window."""
+    2019 notice gave 2018-12-31): those fall inside the next year's fallback window. A
+    `calendar` key (`CALENDARS`) asks that calendar instead."""
+    if calendar:
+        return CALENDARS[calendar](day)
     try:
         official = bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
@@ -80,34 +94,36 @@ def _end_of(day: dt.date) -> dt.datetime:
 
 
 @lru_cache(maxsize=8192)
-def after_working_days(day: dt.date, n: int) -> dt.date:
+def after_working_days(day: dt.date, n: int, calendar: str = "") -> dt.date:
     while n:
         day += dt.timedelta(days=1)
-        n -= working(day)
+        n -= working(day, calendar)
     return day
 
 
-def expected_due(start: dt.datetime, amount: int, unit: str, rest_rule: bool) -> dt.datetime:
+def expected_due(start: dt.datetime, amount: int, unit: str, rest_rule: bool,
+                 calendar: str = "") -> dt.datetime:
     """Pure in its arguments; the reckoning itself is cached by day (`_due_from_day`)."""
-    return _due_from_day(start.astimezone(CHINA).date(), amount, unit, rest_rule)
+    return _due_from_day(start.astimezone(CHINA).date(), amount, unit, rest_rule, calendar)
 
 
 @lru_cache(maxsize=8192)
-def _due_from_day(day: dt.date, amount: int, unit: str, rest_rule: bool) -> dt.datetime:
+def _due_from_day(day: dt.date, amount: int, unit: str, rest_rule: bool,
+                  calendar: str = "") -> dt.datetime:
     if unit == "working":
-        return _end_of(after_working_days(day, amount))
+        return _end_of(after_working_days(day, amount, calendar))
     if unit == "calendar_month":
         month = day.year * 12 + day.month - 1 + amount
         year, m = divmod(month, 12)
         last = dt.date(year, m + 1, min(day.day, gregorian.monthrange(year, m + 1)[1]))
         return _end_of(last)
     last = day + dt.timedelta(days=amount)
-    if rest_rule and not working(last):
-        last = after_working_days(last, 1)
+    if rest_rule and not working(last, calendar):
+        last = after_working_days(last, 1, calendar)
     return _end_of(last)
 
 
-def reckoned(event: DeadlineSet) -> tuple[int, str] | None:
+def reckoned(event: DeadlineSet | TransferWaitingTimerSet) -> tuple[int, str] | None:
     found = _RESUMED.match(event.basis) or _LIMIT.search(event.basis)
     if found is None:
         return None
@@ -153,7 +169,8 @@ def deadline_violations(case_id: str, region: str, process: str,
                                        f"{region} {process}/{event.step}: {limit} where the "
                                        f"statute says {statute}"))
             limit = statute
-        due = expected_due(event.at, *limit, rest_rule=_REST_LAST_DAY in event.basis)
+        due = expected_due(event.at, *limit, rest_rule=REST_LAST_DAY in event.basis,
+                           calendar=calendar_of(event.calendar_version))
         if event.due_at != due:
             found.append(inv.Violation(case_id, "deadline_reckoning",
                                        f"{region} {event.step}: due {event.due_at.isoformat()}, "

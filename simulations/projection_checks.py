@@ -59,6 +59,11 @@ class RegionViews:
                 self.records.setdefault(record.case_id, []).append(record)
             self.tailer.advance(batch, _EPOCH)
 
+    def follow(self, app: Any) -> None:
+        """Read through the region's current store: a restart reopens it, and on SQLite the
+        old connection is closed (the position read so far is kept)."""
+        self.tailer.app = app
+
     def matches_replay(self, case_id: str, view: CaseView) -> bool:
         """The live view equals a replay of the case's records alone (replayed only when the
         records moved since the last replay that matched)."""
@@ -101,6 +106,7 @@ def case_views(world: World, workload: Workload, case_id: str) -> list[inv.Viola
         side = node.side(case_id)
         if side is None or side.state is None:
             continue
+        live.follow(node.app)
         live.catch_up(world.trace.commits)
         view = live.views.cases.get(case_id)
         summary = node.protocols[side.process].decider.summary(side.state)

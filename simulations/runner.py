@@ -21,7 +21,12 @@ from domain.protocols import ProtocolSpec
 from domain.values import PILOT_PAIRS, PILOT_REGIONS
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.ports import Store
-from simulations import checkers, oracles, projection_checks  # noqa: F401  (register checks)
+from simulations import (  # noqa: F401  (register checks)
+    calendar_install,
+    checkers,
+    oracles,
+    projection_checks,
+)
 from simulations.faults import FaultPlan
 from simulations.scheduler import Scheduler
 from simulations.workload import Workload
@@ -86,6 +91,7 @@ def run(seed: int, cases: int = 100, regions: tuple[str, ...] = DEFAULT_REGIONS,
     span = dt.timedelta(minutes=max(30, cases))
     workload = Workload(world, cases, region_groups(tuple(regions)), span, mix)
     workload.start()
+    calendar_install.start(world, span)
     result = RunResult(seed, cases, world, workload)
     sched = world.sched
     faults_end = sched.now + span

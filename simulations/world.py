@@ -34,7 +34,7 @@ from regions.core.ports import INBOX_MAX_ACK_PENDING, BrokerError, Outgoing, Sto
 from regions.core.sides import SideView
 from regions.runtime.bootstrap import Region, build_region
 from regions.wire import link, subjects
-from simulations import checkers, hostile, timing
+from simulations import calendar_install, checkers, hostile, timing
 from simulations.faults import FaultPlan
 from simulations.scheduler import Scheduler
 
@@ -117,6 +117,8 @@ class World:
         if self.hostile is not None:
             self.commit_listeners.append(self.hostile.seen)
         self.regions: dict[str, SimRegion] = {}
+        #: The calendar_install fault's regions (`simulations.calendar_install`), when planned.
+        self.installs = calendar_install.choose(self, tuple(region_codes))
         skew_rng = self.sched.rng("clock_skew")
         for code in region_codes:
             self.server.ensure_stream_now(code, duplicate_window=DUPLICATE_WINDOW)
@@ -133,7 +135,8 @@ class World:
             sim = SimRegion(code, None, conn, skew)  # type: ignore[arg-type]
             sim.region = build_region(config, clock=self._clock_of(sim),
                                       ids=self.sched.ids(f"region:{code}"), broker=conn,
-                                      store=self.store, protocols=protocols)
+                                      store=self.store, protocols=protocols,
+                                      rules=calendar_install.starting_rules(self, code))
             self.regions[code] = sim
             self._hook(sim)
 
@@ -149,15 +152,7 @@ class World:
         node = sim.region.node
 
         def on_commit(view: SideView, events: list[Event]) -> None:
-            self.trace.add(self.sched.now, sim.code, view, events)
-            self.checks.record(self, sim.code, view.case_id, view.process, events)
-            self.touched.add(view.case_id)
-            for event in events:
-                self.events_by_type[event.TYPE] = self.events_by_type.get(event.TYPE, 0) + 1
-            self.schedule_relay(sim.code)
-            self.schedule_timer(sim.code)
-            for listener in self.commit_listeners:
-                listener(sim.code, view, events)
+            self.committed(sim, view, events)
 
         def on_received(message: LinkMessage, outcome: Outcome) -> None:
             if self.hostile is not None and message.origin == self.hostile.rogue:
@@ -172,6 +167,19 @@ class World:
         node.receive_listeners.append(on_received)
         node.register_listeners.append(lambda events: self.checks.record_registers(sim.code,
                                                                                    events))
+
+    def committed(self, sim: SimRegion, view: SideView, events: list[Event]) -> None:
+        """What the world does with each commit of a region's node; also called for the commits
+        a restart made before the node was hooked again (the calendar recheck's)."""
+        self.trace.add(self.sched.now, sim.code, view, events)
+        self.checks.record(self, sim.code, view.case_id, view.process, events)
+        self.touched.add(view.case_id)
+        for event in events:
+            self.events_by_type[event.TYPE] = self.events_by_type.get(event.TYPE, 0) + 1
+        self.schedule_relay(sim.code)
+        self.schedule_timer(sim.code)
+        for listener in self.commit_listeners:
+            listener(sim.code, view, events)
 
 
     # ----------------------------------------------------------------- scheduling
