@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from domain import invariants as inv
 from domain.kernel import Event, SideSummary
 from domain.protocols.casework_events import ANNOTATIONS
+from domain.protocols.transfer import REPEATABLE_WIRE_TYPES
 from domain.registers import RegisterEntry, evolve_register
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def sides_and_events(world: World, workload: Workload, case_id: str) -> list[inv
     sides = summaries(world, case_id)
     events = dict(world.checks.events_of(case_id))
     found = inv.conservation(sides) + pair_violations(world, workload, case_id, sides)
-    found += inv.no_step_twice(events)
+    found += inv.no_step_twice(events, REPEATABLE_WIRE_TYPES)
     found += inv.split_outcome(events, TRANSFERRED_OUT, REFUSED_OUT)
     for (cid, region), evs in sorted(events.items()):
         found += inv.deadlines_never_early(cid, region, evs)
@@ -210,4 +211,4 @@ def lost_messages(world: World) -> int:
 
 
 def duplicate_effects(world: World, workload: Workload) -> int:
-    return len(inv.no_step_twice(world.checks.side_events))
+    return len(inv.no_step_twice(world.checks.side_events, REPEATABLE_WIRE_TYPES))

@@ -86,7 +86,7 @@ NEVER_SUPPLY = 0.25
 
 #: People mostly move cases forward; refusals, supplements and withdrawals are the exceptions.
 RARE_COMMANDS = (("Withdraw", 0.04), ("Reject", 0.06), ("Refuse", 0.06), ("Deny", 0.06),
-                 ("RequestSupplement", 0.12), ("Rate", 0.3))
+                 ("RequestSupplement", 0.12), ("Rate", 0.3), ("CorrectInfoSheet", 0.1))
 
 
 def weight_of(command: Command) -> float:

@@ -3,7 +3,10 @@ simulator and the property suites draw.
 
 Why apart from the decider (`domain.protocols.transfer`): the decider says what is legal; this
 says what is likely — a mix of acceptances and refusals, short and repeated bank notices, an
-operator's reversal now and then. It reads the side states only, never changes them.
+operator's reversal now and then, an origin correcting its sheet before it remits, and the
+applicant's 好差评 once the case ended (issue 15, items 5 and 8: a path `options` never offers is
+never drawn by the simulator or the property suites). It reads the side states only, never
+changes them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import random
 
 from domain.calendar import china_date
 from domain.kernel import Actor, Command
+from domain.protocols.casework import annotation_options
+from domain.protocols.casework_events import CloseFollowUp, Rate
 from domain.protocols.intake import (
     AcceptIntake,
     ProvideSupplement,
@@ -23,6 +28,8 @@ from domain.protocols.intake import (
 from domain.protocols.pension_temporary import OpenTemporaryAccount
 from domain.protocols.transfer_events import (
     ApproveTransferOut,
+    CorrectInfoSheet,
+    InfoSheet,
     IssueInfoSheet,
     RecordFundsReceived,
     RefuseTransferOut,
@@ -32,11 +39,13 @@ from domain.protocols.transfer_events import (
     StartBenefit,
     TransferSpec,
 )
-from domain.protocols.transfer_states import DestinationState, SideState
+from domain.protocols.transfer_ratings import rating_context
+from domain.protocols.transfer_states import DESTINATION_TERMINAL, DestinationState, SideState
 from domain.values import MaterialRef
 
 _REFUSALS = ("不符合转出条件: 存在欠费", "不符合转出条件: 已领取待遇", "不符合转出条件: 查无此人")
 _REJECTIONS = ("不予受理: 不属于本机构受理范围", "不予受理: 申请人未在本地参保")
+_CORRECTIONS = ("个人账户漏记利息", "缴费基数录入错误", "缴费月数重复计算")
 
 
 def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
@@ -51,10 +60,14 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
     if state is None:
         return []
     staff = Actor("staff", f"staff-{rng.randrange(1, 50):02d}", state.region, "transfer_officer")
-    out: list[Command] = []
+    applicant = Actor("applicant", state.person_key[:12], state.region)
+    # 好差评: the destination offers a rating of each region once ended; either side closes
+    # its open follow-up (`ResolveAttention` is not drawn: see `domain.protocols.transfer`).
+    out: list[Command] = [c for c in annotation_options(
+        state.ratings, rating_context(state), rng, applicant, staff)
+        if isinstance(c, (Rate, CloseFollowUp))]
     if isinstance(state, DestinationState):
         phase = state.phase
-        applicant = Actor("applicant", state.person_key[:12], state.region)
         if phase == "submitted":
             out += [AcceptIntake(actor=staff)] * 4
             out.append(RejectIntake(actor=staff, reason=rng.choice(_REJECTIONS)))
@@ -98,7 +111,8 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
                     and t.received_fen > t.sheet.amount_fen):
                 out.append(ReturnExcess(actor=Actor.backend("bank", state.region),
                                         from_region=o, bank_ref=f"X{rng.getrandbits(40):010x}"))
-        if spec.has_benefit and state.taken_over and state.benefit is None:
+        if spec.has_benefit and state.taken_over and state.benefit is None and \
+                phase not in DESTINATION_TERMINAL:
             out.append(StartBenefit(actor=staff, monthly_fen=rng.randrange(150_000, 250_000),
                                     period_months=rng.randrange(3, 25)))
         return out
@@ -112,7 +126,19 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
         out.append(RemitFunds(actor=Actor.backend("treasury", state.region),
                               amount_fen=state.sheet.amount_fen - state.sent_fen,
                               bank_ref=f"R{rng.getrandbits(40):010x}"))
+        if state.sent_fen == 0 and not state.concluded:
+            out += _correction(spec, state.sheet, staff, rng)
     return out
+
+
+def _correction(spec: TransferSpec, sheet: InfoSheet, staff: Actor,
+                rng: random.Random) -> list[Command]:
+    """更正信息表 before anything was remitted: the destination cannot have completed on the
+    first sheet (its money is not there), so the correction never crosses a conclusion."""
+    corrected = spec.sample_sheet(rng)
+    if corrected == sheet or corrected.amount_fen == 0:
+        return []
+    return [CorrectInfoSheet(actor=staff, sheet=corrected, reason=rng.choice(_CORRECTIONS))]
 
 
 def _material(kind: str, rng: random.Random) -> MaterialRef:

@@ -100,8 +100,10 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
     ("transferred_out", "reinstated"),
 })
 
-#: Shared event types a side may send more than once on one link (none: each is sent once).
-REPEATABLE_WIRE_TYPES: frozenset[str] = frozenset()
+#: Shared event types a side may send more than once on one link: a corrected sheet may itself
+#: be corrected (each `InfoSheetCorrected` replaces the last; issue 15, item 5). Every other
+#: shared type is sent once.
+REPEATABLE_WIRE_TYPES: frozenset[str] = frozenset({"InfoSheetCorrected"})
 
 
 @dataclass(frozen=True)

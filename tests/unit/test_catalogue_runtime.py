@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from api.cli import app as cli
@@ -53,3 +54,50 @@ def test_catalog_show_names_the_competent_level_of_a_proxy_item() -> None:
     assert json.loads(shown.stdout)["level"] == "province"
     table = CliRunner().invoke(cli, ["catalog", "show", "b2-43"], env=env)
     assert "prefecture" in table.stdout
+
+
+def test_every_item_is_refused_under_any_other_process_or_mode_naming_what_it_allows() -> None:
+    """Issue 15 item 8 as a rule over the whole catalogue, not examples: each of the 138 items
+    is admitted only with its own process and in a mode it lists; anything else is refused
+    with a code and field, and the message names the item and what it allows (b1-7 as a
+    `registration`, b1-26 online...)."""
+    from domain.catalogue.model import MODES
+    from domain.kernel import Actor
+    from domain.protocols.intake import Submit
+    from regions.core.admission import check_item
+    from regions.core.errors import InvalidRequest
+
+    catalogue = load_catalogue()
+    processes = sorted({i.process for i in catalogue.items})
+    wrong: list[str] = []
+
+    def submit(item_id: str, process: str, mode: str) -> Submit:
+        return Submit(actor=Actor("staff", "w-1", "150600"), case_number="", item_id=item_id,
+                      process=process, mode=mode, person_key="", applicant_masked="",
+                      channel="window")
+
+    for item in catalogue.items:
+        for mode in item.modes:
+            assert check_item(submit(item.id, item.process, mode), catalogue) == item
+        for process in processes:
+            if process == item.process:
+                continue
+            try:
+                check_item(submit(item.id, process, item.modes[0]), catalogue)
+                wrong.append(f"{item.id} admitted as {process}")
+            except InvalidRequest as refused:
+                assert (refused.code, refused.field) == ("item_process_mismatch",
+                                                         "command.item_id")
+                assert item.id in str(refused) and item.process in str(refused)
+        for mode in set(MODES) - set(item.modes):
+            try:
+                check_item(submit(item.id, item.process, mode), catalogue)
+                wrong.append(f"{item.id} admitted in mode {mode}")
+            except InvalidRequest as refused:
+                assert (refused.code, refused.field) == ("invalid_mode", "command.mode")
+                assert item.id in str(refused)
+                assert all(m in str(refused) for m in item.modes)
+    assert wrong == []
+    with pytest.raises(InvalidRequest) as made_up:
+        check_item(submit("b1-999", "pension_transfer", "online"), catalogue)
+    assert (made_up.value.code, made_up.value.field) == ("unknown_item", "command.item_id")

@@ -112,3 +112,35 @@ def test_a_withdrawal_is_refused_once_the_relationship_was_taken_over() -> None:
     with pytest.raises(DomainError) as caught:
         side.decider.decide(side.state, Withdraw(actor=APPLICANT), world.now)
     assert caught.value.code in ("relationship_taken_over", "already_transferred")
+
+
+def test_a_withdrawal_is_refused_once_any_of_several_origins_sent_its_sheet() -> None:
+    """The rule is per case, not per origin: one origin's sheet sent is enough, though the
+    other origin still waits to transfer out (it then completes or is concluded on its own)."""
+    other = "640100"
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN, other), DEST)
+    world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
+    world.act(case, other, ApproveTransferOut(actor=staff(other)))
+    world.act(case, ORIGIN, IssueInfoSheet(actor=staff(ORIGIN), sheet=SHEET))
+    assert (world.status(case, ORIGIN), world.status(case, other)) == ("remitting", "approved")
+    side = world.sides[(case, DEST)]
+    with pytest.raises(DomainError) as caught:
+        side.decider.decide(side.state, Withdraw(actor=APPLICANT), world.now)
+    assert caught.value.code == "already_transferred"
+
+
+def test_a_withdrawal_while_the_case_needs_attention_ends_it() -> None:
+    """A wait that timed out (the origin never answered) needs a person, but the applicant may
+    still withdraw: nothing was sent, so the holds are released and both sides end."""
+    import datetime as dt
+
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
+    world.now += dt.timedelta(days=120)
+    world.fire_timers()
+    assert world.status(case, DEST) == "needs_attention"
+    world.act(case, DEST, Withdraw(actor=APPLICANT, reason="申请人撤回"))
+    assert [(world.status(case, r), world.summary(case, r).terminal) for r in (DEST, ORIGIN)] == [
+        ("withdrawn", True), ("released", True)]
+    assert world.registers.get((ORIGIN, PERSON, "pension")) is None or \
+        world.registers[(ORIGIN, PERSON, "pension")].status == "active"
+    assert inv.violations_only(world.at_rest()) == []
