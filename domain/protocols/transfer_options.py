@@ -126,7 +126,7 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
         out.append(RemitFunds(actor=Actor.backend("treasury", state.region),
                               amount_fen=state.sheet.amount_fen - state.sent_fen,
                               bank_ref=f"R{rng.getrandbits(40):010x}"))
-        if state.sent_fen == 0 and not state.concluded:
+        if state.sent_fen == 0 and not state.concluded and not state.corrections:
             out += _correction(spec, state.sheet, staff, rng)
     return out
 
@@ -134,7 +134,8 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
 def _correction(spec: TransferSpec, sheet: InfoSheet, staff: Actor,
                 rng: random.Random) -> list[Command]:
     """更正信息表 before anything was remitted: the destination cannot have completed on the
-    first sheet (its money is not there), so the correction never crosses a conclusion."""
+    first sheet (its money is not there), so the correction never crosses a conclusion. Offered
+    once a case (the decider takes more; drawing chains of them explodes the explorers)."""
     corrected = spec.sample_sheet(rng)
     if corrected == sheet or corrected.amount_fen == 0:
         return []

@@ -263,7 +263,7 @@ class OriginSide(TransferBase):
         if isinstance(e, FundsRemitted):
             return _owing(replace(s, remitted_fen=s.remitted_fen + e.amount_fen))
         if isinstance(e, InfoSheetCorrected):
-            return _owing(replace(s, sheet=e.sheet))
+            return _owing(replace(s, sheet=e.sheet, corrections=s.corrections + 1))
         if isinstance(e, ExcessReturnReceived):
             return replace(s, returned_fen=s.returned_fen + _over_sent(s, e.amount_fen))
         if isinstance(e, CancellationReceived):

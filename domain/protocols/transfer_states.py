@@ -199,6 +199,7 @@ class OriginState:
     sheet: InfoSheet | None = None
     remitted_fen: int = 0
     returned_fen: int = 0
+    corrections: int = 0  # InfoSheetCorrected sent (the sheet is the last one)
     cancel_received: bool = False
     concluded: str = ""
     attention: str = ""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import random
 import uuid
 from collections import deque
@@ -316,10 +317,13 @@ def transfer_processes() -> list[str]:
     return sorted(p for p, spec in PROTOCOLS.items() if spec.module in TRANSFER_MODULES)
 
 
+@functools.cache
 def state_tables() -> dict[str, Table]:
     """A table per process and mode it runs in (`<process>` for a process of one mode, else
     `<process> (<mode>)`); the processes of one protocol module share the first one's table
-    when their deciders behave alike (the applications' fourteen processes)."""
+    when their deciders behave alike (the applications' fourteen processes). Explored once a
+    process (pure and deterministic, so cached): each document built — the drift check, every
+    test that builds one — would otherwise explore every protocol again (~10 s of CPU)."""
     alike: dict[tuple[str, str], tuple[list[str], Table]] = {}
     for process, spec in sorted(PROTOCOLS.items()):
         modes = modes_run(process)
