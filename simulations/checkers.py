@@ -84,9 +84,16 @@ class Observations:
                 self.registers[reg_key] = entry
 
 
+def regions_of(world: World, case_id: str) -> list[str]:
+    """The regions that hold a side of the case: those that committed events of it (a side is
+    opened by its first commit). Asking every region's node instead read the store for each side
+    it does not have, at every step that touched the case."""
+    return sorted({region for _, region in world.checks.events_of(case_id)})
+
+
 def summaries(world: World, case_id: str) -> list[SideSummary]:
     found = []
-    for code in sorted(world.regions):
+    for code in regions_of(world, case_id):
         node = world.regions[code].region.node
         view = node.side(case_id)
         if view is not None and view.state is not None:
