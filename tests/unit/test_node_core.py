@@ -267,19 +267,48 @@ def test_a_heartbeat_repeats_an_unchanged_mark_at_a_doubling_interval_and_a_move
         world) -> None:
     a, _, _ = world
     ping(a, 1)
-    outgoing(a)
+    outgoing(a)  # the batch announced mark 1 at T0
     beat = a.relay.heartbeat_every
     announced = [n for n in range(60_000) if a.relay.heartbeat(T0 + n * beat)]
     # 1, 2, 4 ... 16384 heartbeats apart, then every MARK_REPEAT_MAX_BEATS (17,280: a day)
-    assert announced == [2 ** k - 1 for k in range(16)] + [32_767 + 17_280]
+    assert announced == [2 ** k - 1 for k in range(1, 16)] + [32_767 + 17_280]
     ping(a, 2)
-    outgoing(a)
-    marks = a.relay.heartbeat(T0 + 60_000 * beat)  # the mark moved: announced at the next beat
+    outgoing(a)  # the mark moved: its batch announced it, and the ladder starts again
+    later = T0 + 60_000 * beat
+    marks = a.relay.heartbeat(later)  # repeated one beat after the batch, then two
     assert [(m.destination, m.link_seq) for m in marks] == [(B, 2)]
-    assert a.relay.heartbeat(T0 + 60_001 * beat)  # repeated one heartbeat later, then two
-    assert not a.relay.heartbeat(T0 + 60_002 * beat)
+    assert not a.relay.heartbeat(later + beat)
+    assert a.relay.heartbeat(later + 2 * beat)
     a.relay.forget()  # a restart announces every mark again at its first heartbeat
-    assert [m.link_seq for m in a.relay.heartbeat(T0 + 60_003 * beat)] == [2]
+    assert [m.link_seq for m in a.relay.heartbeat(later + 3 * beat)] == [2]
+
+
+def test_a_mark_its_batch_announced_is_repeated_one_heartbeat_later_not_at_once(world) -> None:
+    """The batch's own mark is an announcement: the heartbeat right after it sent the same mark
+    again (one extra message per batch and destination, most of the simulator's traffic)."""
+    a, _, _ = world
+    ping(a, 1)
+    items = outgoing(a)
+    assert [(m.destination, m.link_seq) for m in items if isinstance(m, HighWaterMark)] == \
+        [(B, 1)]
+    beat = a.relay.heartbeat_every
+    assert a.relay.heartbeat(T0) == []
+    assert [m.link_seq for m in a.relay.heartbeat(T0 + beat)] == [1]
+
+
+def test_after_a_restart_a_quiet_link_is_repeated_at_about_its_quiet_time(world) -> None:
+    """A restarted relay announces every mark at its first heartbeat, then repeats each after
+    about as long as the link has been quiet (since the cursor was saved), as the doubling
+    interval would have: starting over at one beat cost ~14 repeats per link and crash."""
+    a, _, _ = world
+    ping(a, 1)
+    outgoing(a)  # cursor saved at T0
+    beat = a.relay.heartbeat_every
+    day = dt.timedelta(days=1)
+    a.restart()
+    assert [m.link_seq for m in a.relay.heartbeat(T0 + day)] == [1]
+    repeats = [n for n in range(1, 2 * 17_280) if a.relay.heartbeat(T0 + day + n * beat)]
+    assert repeats[0] == 17_280  # a day later: the link had been quiet a day
 
 
 def test_after_a_restart_every_link_is_announced_even_if_a_batch_was_read_before_the_marks() -> None:
