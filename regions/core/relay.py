@@ -7,7 +7,9 @@ A crash between publish and cursor only repeats messages, which receivers recogn
 link sequence. After every batch, and on a heartbeat, it announces each link's high-water mark
 so that a receiver can see a lost *last* message. A heartbeat announces a mark that moved since
 its last announcement at once, and repeats an unchanged one at a doubling interval, from one
-heartbeat up to `MARK_REPEAT_MAX_BEATS` of them (a day at the default 5 s): a lost mark, or a
+heartbeat up to `MARK_REPEAT_MAX_BEATS` of them (a day at the default 5 s); a batch's own mark
+counts as an announcement, and after a start the first repeat of a mark waits as long as the
+cursor has stood still (the link has been quiet at least that long): a lost mark, or a
 receiver that forgot what it held, is still corrected within about the time the link had been
 quiet (a held message is recent, so its link's mark moved recently; after a partition, within
 about its length once healed), while quiet links stop costing a message per heartbeat each (in
@@ -98,6 +100,9 @@ class Relay(Tailer[WireItem]):
             high[destination] = max(high.get(destination, 0), touched[destination])
             if destination not in self._behind:
                 items.append(HighWaterMark(self.region, destination, high[destination], now))
+                # announced with its batch: the heartbeat repeats it one beat later, not at once
+                self._announced[destination] = (high[destination], now + self.heartbeat_every,
+                                                self.heartbeat_every)
         return items
 
     def save(self, position: int, now: dt.datetime) -> None:
@@ -147,7 +152,9 @@ class Relay(Tailer[WireItem]):
             if destination in self._behind:
                 continue  # `catch_up` announces it once it can publish there again
             last = self._announced.get(destination)
-            if last is None or last[0] != seq:
+            if last is None:  # the first beat since a start: the link is as quiet as the cursor
+                interval = self._quiet_since_start(now, longest)
+            elif last[0] != seq:
                 interval = self.heartbeat_every
             elif now >= last[1]:
                 interval = min(last[2] * 2, longest)
@@ -157,6 +164,17 @@ class Relay(Tailer[WireItem]):
             marks.append(HighWaterMark(self.region, destination, seq, now))
         self.stats["heartbeats"] += 1
         return marks
+
+    def _quiet_since_start(self, now: dt.datetime, longest: dt.timedelta) -> dt.timedelta:
+        """How long to wait before repeating a mark first announced after a start: the time
+        since the cursor was last saved, within one beat and the longest repeat. Every mark moved
+        at or before that save, so each link has been quiet at least that long, and the doubling
+        interval would have reached about that much had the relay not restarted: starting over
+        at one beat repeated every link ~14 times after each simulated crash."""
+        saved = self.record.saved_at()
+        if saved is None:
+            return self.heartbeat_every
+        return min(max(now - saved, self.heartbeat_every), longest)
 
     def high_water_marks(self) -> dict[str, int]:
         """Last link_seq *published* per destination (what receivers may expect)."""

@@ -88,6 +88,11 @@ class RecordCursor:
             return {}
         return None if record.marks is None else dict(record.marks)
 
+    def saved_at(self) -> dt.datetime | None:
+        """When the newest position was saved (the saver's clock), None before the first save."""
+        record = self._record or self._newest()
+        return None if record is None else record.modified_on
+
     def _newest(self) -> CursorRecord | None:
         """The record from its newest event alone: it gets one event per batch, so replaying
         them all would make every start slower the older the node is. Enough to append to (the
