@@ -34,6 +34,21 @@ def test_a_view_that_loses_events_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
     assert any("[projection]" in v for v in result.violations)
 
 
+def test_a_view_that_loses_events_without_changing_its_status_is_caught_at_the_end(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replay at the end folds each case's records with `projections.cases.apply` itself,
+    not through `Views.feed`: a feed that drops the applicants' ratings shows the right status
+    at every step, and only a replay that does not share its code can see the difference."""
+    real_feed = Views.feed
+
+    def lossy(self: Views, records: Iterable[SideEvent]) -> None:
+        real_feed(self, [r for r in records if r.type != "RatingGiven"])
+
+    monkeypatch.setattr(Views, "feed", lossy)
+    result = run(seed=5, cases=30, faults=())
+    assert any("differs from a replay" in v for v in result.violations), result.violations[:5]
+
+
 def test_sides_that_disagree_on_the_money_are_caught() -> None:
     """The final check puts every joint case's sides side by side; a destination that shows one
     fen less than the origins remitted is reported with the difference."""
