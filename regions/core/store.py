@@ -28,6 +28,8 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, Recording
 from eventsourcing.utils import register_topic
 
+from regions.core.recent_log import RecentLog
+
 NS = uuid5(NAMESPACE_URL, "https://tongban.example/ns")
 
 
@@ -315,6 +317,8 @@ class EventStore(Application[UUID]):
                  recorder: ApplicationRecorder | None = None) -> None:
         self._given_recorder = recorder
         super().__init__(env=env)
+        #: What this process committed last, for the log's tailers (regions.core.recent_log).
+        self.recent = RecentLog()
 
     def construct_recorder(self) -> ApplicationRecorder:
         if self._given_recorder is not None:
@@ -329,6 +333,7 @@ class EventStore(Application[UUID]):
         processing_event = AggregatesCollected()
         processing_event.collect_events(*objs, **kwargs)
         recordings = self._record(processing_event)
+        self.recent.committed(recordings)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, kept as it calls it

@@ -33,6 +33,7 @@ from typing import Generic, Protocol, TypeVar
 
 from eventsourcing.persistence import Notification, Tracking, TrackingRecorder
 
+from regions.core.recent_log import recent_log_of
 from regions.core.sides import resume
 from regions.core.store import CursorRecord, EventStore
 
@@ -194,9 +195,13 @@ class Tailer(Generic[T]):
 
     def step(self, now: dt.datetime) -> Batch[T] | None:
         """The next batch to hand on; None when nothing new was committed."""
-        notifications = self.app.recorder.select_notifications(
-            start=self.position, limit=self.batch_size, topics=list(self.topics),
-            inclusive_of_start=False)
+        recent = recent_log_of(self.app)
+        notifications: Sequence[Notification] | None = None if recent is None else recent.after(
+            self.position, self.topics, self.batch_size)
+        if notifications is None:  # not (all) in this process's latest commits: the store
+            notifications = self.app.recorder.select_notifications(
+                start=self.position, limit=self.batch_size, topics=list(self.topics),
+                inclusive_of_start=False)
         if not notifications:
             return None
         return Batch(self.read(notifications, now), notifications[-1].id)

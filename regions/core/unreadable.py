@@ -18,6 +18,8 @@ from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
+from regions.core.recent_log import recent_log_of
+
 log = logging.getLogger("tongban.store")
 
 #: How many distinct unreadable records are remembered for the report (the count goes on).
@@ -61,6 +63,11 @@ def unreadable_of(app: Any) -> Unreadable:
 def decode(app: Any, record: Any) -> Any | None:
     """The domain event of a stored record (a notification or stored event), or None when it
     cannot be decoded — then noted in `unreadable_of(app)` and the caller skips it."""
+    saved = recent_log_of(app)
+    if saved is not None:  # a record this process just committed: the event it saved
+        event = saved.event(record)
+        if event is not None:
+            return event
     try:
         return app.mapper.to_domain_event(record)
     except Exception as exc:  # any failure of one record: set it aside, never stop the reader

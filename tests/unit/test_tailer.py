@@ -12,7 +12,7 @@ from eventsourcing.popo import POPOTrackingRecorder
 
 from projections.records import SideEvent
 from regions.adapters.stores.memory import MemoryStore
-from regions.core.side_events import SideEventTailer
+from regions.core.side_events import SideEventTailer, side_reads_of
 from regions.core.store import EventStore, Stream
 from regions.core.tailer import MemoryCursor, RecordCursor, TrackingCursor
 
@@ -117,6 +117,7 @@ def test_the_tailers_of_one_store_decode_each_record_once_and_read_the_same_even
     sides = open_sides(app, 3)
     sides[0].record("Ponged", 1, {"n": 10}, T0)
     app.save(sides[0])
+    app.recent.clear()  # records this process did not just write: read from the store
     decoded: list[int] = []
     to_domain_event = app.mapper.to_domain_event
 
@@ -134,3 +135,57 @@ def test_the_tailers_of_one_store_decode_each_record_once_and_read_the_same_even
         pass
     assert seen_by_views == seen_by_feed and len(seen_by_feed) == 4
     assert sorted(decoded) == [1, 2, 3, 4]
+
+
+def test_tailers_take_this_process_s_latest_commits_without_reading_or_decoding_the_store(
+        app: EventStore) -> None:
+    """The relay, feed, notices and views each read every commit: records the process has just
+    saved come from its window (regions.core.recent_log) — no query, no decoding — and what
+    they read is what the store would have given."""
+    open_sides(app, 2)
+    reads: list[object] = []
+    select, to_domain_event = app.recorder.select_notifications, app.mapper.to_domain_event
+
+    def counted_select(*args: object, **kwargs: object) -> object:
+        found = select(*args, **kwargs)  # type: ignore[arg-type]
+        reads.append(len(found))
+        return found
+
+    def counted_decode(record: object) -> object:
+        reads.append("decoded")
+        return to_domain_event(record)  # type: ignore[arg-type]
+
+    app.recorder.select_notifications = counted_select  # type: ignore[method-assign]
+    app.mapper.to_domain_event = counted_decode  # type: ignore[method-assign,assignment]
+    feed = SideEventTailer(REGION, app, cursor=MemoryCursor())
+    views = SideEventTailer(REGION, app, batch_size=1, cursor=MemoryCursor())
+    fed: list[SideEvent] = []
+    viewed: list[SideEvent] = []
+    assert feed.pump(fed.extend, T0) == 2
+    while views.pump(viewed.extend, T0):
+        pass
+    assert [r for r in reads if r != 0] == []  # only "anything after?" queries, all empty
+    assert fed == viewed and [e.payload["n"] for e in fed] == [0, 1]
+    app.recent.clear()
+    side_reads_of(app).items.clear()  # and the tailers' shared memo: a process started afresh
+    from_store = SideEventTailer(REGION, app, cursor=MemoryCursor())
+    again: list[SideEvent] = []
+    from_store.pump(again.extend, T0)
+    assert again == fed  # the same records, read and decoded from the store this time
+    assert reads.count("decoded") == 2
+
+
+def test_a_record_another_process_wrote_is_read_from_the_store(app: EventStore) -> None:
+    """The window vouches only for a run of ids this process wrote: a record written by
+    another writer of the same store (an operator's tool) breaks the run and is read from the
+    store, in its place in the log."""
+    feed = SideEventTailer(REGION, app, cursor=MemoryCursor())
+    taken: list[SideEvent] = []
+    open_sides(app, 1)
+    other = EventStore(recorder=app.recorder)  # another writer of the same log
+    open_sides(other, 1)
+    open_sides(app, 1)
+    while feed.pump(taken.extend, T0):
+        pass
+    assert [e.payload["n"] for e in taken] == [0, 0, 0]
+    assert [e.position for e in taken] == [1, 2, 3]
