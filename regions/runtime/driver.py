@@ -1,7 +1,9 @@
 """The asyncio driver of a node's sans-IO cores: the real-time twin of the simulator's scheduler.
 
 All store work runs on one dedicated thread (the cores are single-writer and not thread-safe), so
-the event loop stays free for the broker; nothing else here touches the database. Every tailer
+the event loop stays free for the broker; nothing else here touches the database. The thread
+takes the hops between regions (relay, inbox) before commands and the feed, and those before
+the readers nothing waits on (`regions.runtime.db_thread`). Every tailer
 of the region's log (the outbox relay, the back-end feed, later the projections) runs in one
 loop shape (`_tail_loop`): it reads what the store has committed, hands the batch to its sink
 (the relay and the feed publish, pipelined), and moves its durable cursor only after the sink
@@ -24,7 +26,6 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from regions.core.ports import Broker, BrokerError, Delivery, PublishError
 from regions.core.tailer import Tailer
 from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
+from regions.runtime.db_thread import BACKGROUND, NORMAL, URGENT, DatabaseThread
 from regions.wire import feed as feed_codec
 from regions.wire import link, subjects
 
@@ -53,6 +55,8 @@ class Tail:
     counter: str
     before_sink: str = ""
     after_sink: str = ""
+    #: How long its store work may wait behind later work (regions.runtime.db_thread).
+    slack: float = NORMAL
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -64,13 +68,13 @@ class NodeDriver:
         self.fetch_batch = fetch_batch
         self.fetch_timeout = fetch_timeout
         self.timer_period = timer_period
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-{region.code}")
+        self._db = DatabaseThread(f"db-{region.code}")
         self._stop = asyncio.Event()
         #: Tailers of the region's log and their sinks: the outbox relay, the back-end feed,
         #: and whatever `tail()` adds before `run`.
         self.tails = [Tail("relay", region.relay, self.publish_relayed, "published",
                            crashpoints.AFTER_COMMIT_BEFORE_PUBLISH,
-                           crashpoints.AFTER_PUBLISH_BEFORE_CURSOR)]
+                           crashpoints.AFTER_PUBLISH_BEFORE_CURSOR, slack=URGENT)]
         if region.feed is not None:
             self.tails.append(Tail("feed", region.feed, self.publish_feed, "feed_published"))
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -92,10 +96,11 @@ class NodeDriver:
     def now(self) -> dt.datetime:
         return self.region.clock()
 
-    async def db(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run store work on the node's one database thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db, lambda: fn(*args))
+    async def db(self, fn: Callable[..., T], *args: Any, slack: float = NORMAL) -> T:
+        """Run store work on the node's one database thread, after any work due before
+        now + `slack` (regions.runtime.db_thread: the hops between regions go first)."""
+        result: T = await asyncio.wrap_future(self._db.submit_within(slack, fn, *args))
+        return result
 
     def wake_tailers(self) -> None:
         """Thread-safe: something committed, the tailers (relay, feed...) should look."""
@@ -190,7 +195,7 @@ class NodeDriver:
         """The relay's sink: a destination that failed falls behind, to be caught up later."""
         for destination, (first, _) in (await self.publish_links(items)).items():
             if first:
-                await self.db(self.region.relay.fell_behind, destination, first)
+                await self.db(self.region.relay.fell_behind, destination, first, slack=URGENT)
 
     async def retry_links(self) -> None:
         """Catch up every link the relay left behind, from the store, as far as it now goes.
@@ -230,7 +235,7 @@ class NodeDriver:
     async def tail_once(self, tail: Tail) -> bool:
         """One batch through a tailer: read, hand to the sink, and only then move the cursor.
         False when there was nothing to read."""
-        batch = await self.db(tail.tailer.step, self.now())
+        batch = await self.db(tail.tailer.step, self.now(), slack=tail.slack)
         if batch is None:
             return False
         if tail.before_sink:
@@ -238,7 +243,7 @@ class NodeDriver:
         await tail.sink(batch.items)
         if tail.after_sink:
             crashpoints.reached(tail.after_sink)
-        await self.db(tail.tailer.advance, batch, self.now())
+        await self.db(tail.tailer.advance, batch, self.now(), slack=tail.slack)
         self.counters[tail.counter] += len(batch.items)
         return True
 
@@ -258,7 +263,7 @@ class NodeDriver:
     async def handle(self, deliveries: list[Delivery]) -> None:
         incoming = [Incoming(d.subject, d.data, d.headers, d,
                              subject_origin=_origin_of(d.subject)) for d in deliveries]
-        result = await self.db(self.region.inbox.handle, incoming, self.now())
+        result = await self.db(self.region.inbox.handle, incoming, self.now(), slack=URGENT)
         self.counters["consumed"] += len(deliveries)
         if result.applied:
             crashpoints.reached(crashpoints.AFTER_COMMIT_BEFORE_ACK)
@@ -268,7 +273,7 @@ class NodeDriver:
         await self.publish(list(result.resend_requests))
         for request in result.resends_asked_of_us:
             items = await self.db(self.region.relay.resend, request.destination,
-                                  request.from_seq, request.to_seq)
+                                  request.from_seq, request.to_seq, slack=URGENT)
             await self.publish_resent(items, request)
         for listener in self.on_batch:
             listener(self.region.code, result.applied)
@@ -283,8 +288,8 @@ class NodeDriver:
         while not self._stop.is_set():
             await self._sleep(period)
             await self.retry_links()
-            marks = await self.db(self.region.relay.heartbeat, self.now())
-            requests = await self.db(self.region.inbox.check_gaps, self.now())
+            marks = await self.db(self.region.relay.heartbeat, self.now(), slack=BACKGROUND)
+            requests = await self.db(self.region.inbox.check_gaps, self.now(), slack=BACKGROUND)
             await self.publish([*marks, *requests])
 
 

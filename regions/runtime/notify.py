@@ -16,6 +16,7 @@ from regions.adapters.notify_log import LogNotifier
 from regions.core.notifications import NotificationTailer
 from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
+from regions.runtime.db_thread import BACKGROUND
 from regions.runtime.driver import NodeDriver, Tail
 
 
@@ -31,5 +32,5 @@ def notify_applicants(region: Region, driver: NodeDriver) -> LogNotifier:
             crashpoints.reached(crashpoints.AFTER_NOTIFY_BEFORE_CURSOR)
 
     driver.counters.setdefault("notified", 0)
-    driver.tail(Tail("notifications", tailer, send, "notified"))
+    driver.tail(Tail("notifications", tailer, send, "notified", slack=BACKGROUND))
     return port

@@ -27,6 +27,7 @@ from regions.adapters.stores.views import DurableViews, ViewCursor, ViewWriter
 from regions.core.side_events import SideEventTailer
 from regions.core.tailer import MemoryCursor
 from regions.runtime.bootstrap import Region
+from regions.runtime.db_thread import BACKGROUND
 from regions.runtime.driver import NodeDriver, Tail
 
 
@@ -60,7 +61,7 @@ def attach_views(region: Region, driver: NodeDriver, store: object) -> AttachedV
         async def feed(items: list[object]) -> None:
             views.feed(items)  # type: ignore[arg-type]
 
-        driver.tail(Tail("views", tailer, feed, "views_applied"))
+        driver.tail(Tail("views", tailer, feed, "views_applied", slack=BACKGROUND))
         return AttachedViews(views, tailer)
     tables = ViewTables.for_store(store, region.code)
     writer = ViewWriter(tables, region.node.app, region.code, deciders_of(region))
@@ -72,5 +73,5 @@ def attach_views(region: Region, driver: NodeDriver, store: object) -> AttachedV
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(thread, writer.sink, items)  # type: ignore[arg-type]
 
-    driver.tail(Tail("views", tailer, write, "views_applied"))
+    driver.tail(Tail("views", tailer, write, "views_applied", slack=BACKGROUND))
     return AttachedViews(DurableViews(tables, region.code), tailer, tables, thread)

@@ -1,0 +1,83 @@
+"""The node's database thread takes the hops between regions first, and starves nothing: each
+task runs by its deadline (submission time + slack), so work waits behind later work only for
+its own slack (regions.runtime.db_thread, issue 17)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from regions.runtime.db_thread import BACKGROUND, NORMAL, URGENT, DatabaseThread
+
+
+def blocked(thread: DatabaseThread) -> threading.Event:
+    """Occupy the thread until the returned event is set, so later work queues up."""
+    release, started = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        started.set()
+        release.wait(5)
+
+    thread.submit_within(URGENT, hold)
+    assert started.wait(5)
+    return release
+
+
+def test_a_hop_between_regions_overtakes_commands_and_readers_queued_before_it() -> None:
+    thread = DatabaseThread("db-test")
+    ran: list[str] = []
+    release = blocked(thread)
+    done = [thread.submit_within(BACKGROUND, ran.append, "views"),
+            thread.submit_within(NORMAL, ran.append, "commands"),
+            thread.submit_within(URGENT, ran.append, "relay")]
+    release.set()
+    for future in done:
+        future.result(5)
+    assert ran == ["relay", "commands", "views"]
+    thread.shutdown()
+
+
+def test_work_past_its_deadline_runs_before_urgent_work_submitted_after_it() -> None:
+    thread = DatabaseThread("db-test")
+    ran: list[str] = []
+    release = blocked(thread)
+    reader = thread.submit_within(BACKGROUND, ran.append, "views")
+    time.sleep(BACKGROUND + 0.02)  # its deadline has passed while the thread was busy
+    hop = thread.submit_within(URGENT, ran.append, "relay")
+    release.set()
+    reader.result(5), hop.result(5)
+    assert ran == ["views", "relay"]
+    thread.shutdown()
+
+
+def test_a_failure_goes_to_its_caller_and_the_thread_goes_on() -> None:
+    thread = DatabaseThread("db-test")
+
+    def fail() -> None:
+        raise ConnectionError("database gone")
+
+    with pytest.raises(ConnectionError):
+        thread.submit(fail).result(5)
+    assert thread.submit(lambda: 42).result(5) == 42
+    thread.shutdown()
+
+
+def test_shutdown_runs_what_was_submitted_then_refuses_more() -> None:
+    thread = DatabaseThread("db-test")
+    ran: list[int] = []
+    release = blocked(thread)
+    pending = [thread.submit_within(NORMAL, ran.append, n) for n in range(3)]
+    release.set()
+    thread.shutdown(wait=True)
+    assert ran == [0, 1, 2] and all(f.done() for f in pending)
+    with pytest.raises(RuntimeError):
+        thread.submit(ran.append, 3)
+
+
+def test_the_work_runs_on_one_named_thread() -> None:
+    thread = DatabaseThread("db-150600")
+    names = {thread.submit(lambda: threading.current_thread().name).result(5) for _ in range(5)}
+    assert names == {"db-150600_0"}
+    thread.shutdown()
