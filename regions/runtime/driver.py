@@ -33,7 +33,7 @@ from projections.records import SideEvent
 from regions.core.inbox import Incoming
 from regions.core.messages import LinkMessage, ResendRequest, WireItem
 from regions.core.ports import Broker, BrokerError, Delivery, PublishError
-from regions.core.tailer import Tailer
+from regions.core.tailer import STORE_CHECK, Tailer
 from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
 from regions.runtime.db_thread import BACKGROUND, NORMAL, URGENT, DatabaseThread
@@ -116,6 +116,8 @@ class NodeDriver:
         self._loop = asyncio.get_running_loop()
         self.region.node.listeners.append(lambda view, events: self.wake_tailers())
         await self.db(self.region.timer.rebuild)
+        for tail in self.tails:  # `now` is the wall clock here: see Tailer.trust
+            tail.tailer.trust = STORE_CHECK
         tasks = [asyncio.create_task(self._guard(tail.name, functools.partial(
             self._tail_loop, tail))) for tail in self.tails]
         tasks += [asyncio.create_task(self._guard(name, loop)) for name, loop in (

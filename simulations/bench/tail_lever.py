@@ -27,7 +27,7 @@ from regions.adapters.stores.sql import PostgresStore
 from regions.core.config import RegionConfig
 from regions.core.recent_log import RecentLog
 from regions.core.side_events import SideEventTailer
-from regions.core.tailer import MemoryCursor, Tailer
+from regions.core.tailer import STORE_CHECK, MemoryCursor, Tailer
 from regions.runtime.bootstrap import build_region
 from simulations.bench.autopilot import submission
 from simulations.bench.services import LOCAL_DSN
@@ -54,6 +54,9 @@ def measure(dsn: str, rounds: int = 20, group: int = 50) -> dict[str, Any]:
                 region.node.app.recent = _NoWindow()
             tailers: list[Tailer[Any]] = [region.relay] + [
                 SideEventTailer(code, region.node.app, cursor=MemoryCursor()) for _ in range(3)]
+            if way == "window":
+                for tailer in tailers:
+                    tailer.trust = STORE_CHECK  # as the node's driver sets it
             nodes[way] = (region, tailers)
         per_case: dict[str, list[float]] = {"store": [], "window": []}
         for n in range(2 * rounds):

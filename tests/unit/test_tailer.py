@@ -13,8 +13,8 @@ from eventsourcing.popo import POPOTrackingRecorder
 from projections.records import SideEvent
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.side_events import SideEventTailer, side_reads_of
-from regions.core.store import EventStore, Stream
-from regions.core.tailer import MemoryCursor, RecordCursor, TrackingCursor
+from regions.core.store import CursorRecord, EventStore, Stream
+from regions.core.tailer import STORE_CHECK, MemoryCursor, RecordCursor, TrackingCursor
 
 REGION = "150600"
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -155,7 +155,7 @@ def test_tailers_take_this_process_s_latest_commits_without_reading_or_decoding_
         reads.append("decoded")
         return to_domain_event(record)  # type: ignore[arg-type]
 
-    app.recorder.select_notifications = counted_select  # type: ignore[method-assign]
+    app.recorder.select_notifications = counted_select  # type: ignore[method-assign,assignment]
     app.mapper.to_domain_event = counted_decode  # type: ignore[method-assign,assignment]
     feed = SideEventTailer(REGION, app, cursor=MemoryCursor())
     views = SideEventTailer(REGION, app, batch_size=1, cursor=MemoryCursor())
@@ -189,3 +189,47 @@ def test_a_record_another_process_wrote_is_read_from_the_store(app: EventStore) 
         pass
     assert [e.payload["n"] for e in taken] == [0, 0, 0]
     assert [e.position for e in taken] == [1, 2, 3]
+
+
+def test_a_tailer_that_read_everything_its_process_wrote_asks_the_store_only_now_and_then(
+        app: EventStore) -> None:
+    """After a batch, and at every wake-up by a commit that held nothing for it, a tailer asked
+    the store whether anything was new: a round trip each on the database thread. Inside the
+    window it trusts that nothing else was committed for STORE_CHECK; a record another process
+    wrote meanwhile is read when that has passed."""
+    open_sides(app, 1)
+    feed = SideEventTailer(REGION, app, cursor=MemoryCursor())
+    feed.trust = STORE_CHECK  # as the node's driver sets it (its clock is the wall clock)
+    asked: list[int] = []
+    select = app.recorder.select_notifications
+
+    def counted(*args: object, **kwargs: object) -> object:
+        asked.append(1)
+        return select(*args, **kwargs)  # type: ignore[arg-type]
+
+    app.recorder.select_notifications = counted  # type: ignore[method-assign,assignment]
+    taken: list[SideEvent] = []
+    assert feed.pump(taken.extend, T0) == 1  # from the window
+    assert feed.pump(taken.extend, T0) is None and len(asked) == 1  # the store, once
+    app.save(CursorRecord.start(CursorRecord.id_for("relay", REGION), REGION, T0))
+    later = T0 + STORE_CHECK / 2  # a commit with nothing for the feed woke it
+    assert feed.step(later) is None and feed.step(later) is None
+    assert len(asked) == 1  # neither after its batch nor at the wake-ups
+    other = EventStore(recorder=app.recorder)  # another writer of the same log
+    open_sides(other, 1)
+    assert feed.step(later) is None  # not yet: the window vouches for this process only
+    assert feed.pump(taken.extend, T0 + STORE_CHECK * 2) == 1
+    assert [e.payload["n"] for e in taken] == [0, 0] and len(asked) == 2
+
+
+def test_a_reader_stepping_at_a_fixed_instant_always_asks_the_store(app: EventStore) -> None:
+    """Trust needs a clock that moves: a reader that steps at one instant (the simulator's
+    projection checks, a command-line catch-up) holding a store another writer also writes
+    reads every record at once."""
+    open_sides(app, 1)
+    reader = SideEventTailer(REGION, app, cursor=MemoryCursor())
+    taken: list[SideEvent] = []
+    assert reader.pump(taken.extend, T0) == 1 and reader.pump(taken.extend, T0) is None
+    restarted = EventStore(recorder=app.recorder)  # the region's store after a restart
+    open_sides(restarted, 1)
+    assert reader.pump(taken.extend, T0) == 1
