@@ -32,7 +32,7 @@ from domain.kernel import InvalidValue
 from projections.joint import agreement
 from projections.views import CaseViews
 
-State = Literal["all", "disagreed", "running", "agreed"]
+State = Literal["all", "disagreed", "running", "agreed", "escalated"]
 
 
 def supervision_router(context: Any) -> APIRouter:
@@ -52,7 +52,11 @@ def supervision_router(context: Any) -> APIRouter:
             raise Problem(503, "Not running", "本节点尚未开始运行", code="unavailable")
         return found
 
-    @router.get("/joint-cases", summary="Joint cases and whether their sides agree, as known here")
+    @router.get("/joint-cases", summary="Joint cases and whether their sides agree, as known here",
+                description="`escalated`: the reason staff gave when they raised 督办 on a side "
+                            "that needs attention (`state=escalated` lists only those: the "
+                            "supervisors' queue of escalations); the rows come disagreements "
+                            "first, then escalations, then other cases needing attention.")
     async def joint_cases(who: Annotated[Grant, Depends(supervisor)],
                           state: Annotated[State, Query()] = "all",
                           limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -67,15 +71,16 @@ def supervision_router(context: Any) -> APIRouter:
                 judged = agreement([view])
                 kind = ("disagreed" if judged.agreed is False else
                         "agreed" if judged.agreed else "running")
-                if state in ("all", kind):
+                if state in ("all", kind) or (state == "escalated" and view.escalated):
                     rows.append({"case_number": view.case_number, "process": view.process,
                                  "role": view.role, "status": view.status,
                                  "status_text": view.status_text, "peers": list(view.peers),
                                  "state": kind, "disagreements": list(judged.disagreements),
-                                 "attention": list(judged.attention)})
-            # Disagreements first, then attention, then by number.
-            rows.sort(key=lambda r: (r["state"] != "disagreed", not r["attention"],
-                                     r["case_number"]))
+                                 "attention": list(judged.attention),
+                                 "escalated": view.escalated})
+            # Disagreements first, then escalations (督办), then attention, then by number.
+            rows.sort(key=lambda r: (r["state"] != "disagreed", not r["escalated"],
+                                     not r["attention"], r["case_number"]))
             return rows[:limit]
 
         return await asyncio.to_thread(judge)

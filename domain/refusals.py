@@ -154,6 +154,12 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "no_excess": _state("nothing was received beyond the origin's info sheet"),
     "correction_needed": _state("sheet and funds disagree: a correction, not a note, resolves "
                                 "it (return the excess, a corrected sheet, the missing funds)"),
+    # -- escalating and closing a transfer that needs attention (issue 13)
+    "already_escalated": _state("the case was already escalated (督办) while it needs attention"),
+    "already_ending": _state("the case is already ending (withdrawing, closing or refused): "
+                             "escalate it if a counterpart does not answer"),
+    "destination_owns_case": _state("the origin decided the transfer out: closing the case is "
+                                    "the destination's (it may escalate)"),
     # -- info sheets (信息表)
     "invalid_sheet": Refusal("the info sheet is not one of this scheme (components, months)",
                              "sheet"),

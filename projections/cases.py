@@ -75,6 +75,9 @@ class CaseView:
     status_text: str = ""
     terminal: bool = False
     needs_attention: bool = False
+    #: Staff's 督办 reason while the side needs attention (`AttentionEscalated`): the case is in
+    #: the supervisors' queue; "" when not escalated or no longer needing attention.
+    escalated: str = ""
     holder: str = ""
     next_action: str = ""
     supplement: tuple[str, ...] = ()
@@ -151,6 +154,10 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
             summary.amount_received > 0 and summary.amount_stated > 0
             and summary.amount_received != summary.amount_stated),
     }
+    if not summary.needs_attention or summary.terminal:
+        changes["escalated"] = ""
+    elif record.type == "AttentionEscalated":
+        changes["escalated"] = str(record.payload.get("reason", ""))
     milestone = MILESTONES.get((summary.role, record.type))
     if milestone:
         changes["milestones"] = reached(view.milestones, milestone, event.at)

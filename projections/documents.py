@@ -37,7 +37,8 @@ def to_document(view: CaseView) -> dict[str, Any]:
             "case_id", "case_number", "process", "region", "role", "item_id", "mode",
             "applicant_masked", "status", "status_text", "terminal", "needs_attention",
             "holder", "next_action", "amount_stated", "amount_sent", "amount_received",
-            "amount_credited", "amount_differed", "follow_up", "position", "supplement_note")}
+            "amount_credited", "amount_differed", "follow_up", "position", "supplement_note",
+            "escalated")}
     doc.update({name: list(getattr(view, name)) for name in TUPLES})
     doc.update({name: iso(getattr(view, name)) for name in TIMES})
     doc["consultation"] = dict(view.consultation)

@@ -33,6 +33,20 @@ class AttentionResolved(Event):
 
 
 @domain_event
+class AttentionEscalated(Event):
+    """督办 raised by staff: a side that needs attention goes to the supervisors' queue with the
+    staff member's reason; it still needs attention (escalating is not resolving).
+
+    Not the deadline timer's `Escalated`: that one is a step's deadline passing its escalation
+    instant (its `step` and `due_at` fold into the deadline book, once per step, by the node's
+    clock); this one is a person's act on a case with no deadline of its own to escalate (a
+    wait that ran out, a money mismatch), and what it carries is who and why.
+    """
+
+    reason: str
+
+
+@domain_event
 class RatingGiven(Event):
     """The applicant's 好差评 of one region for this case; shared when that region is the peer."""
 
@@ -114,6 +128,13 @@ class CloseFollowUp(Command):
 @dataclass(frozen=True, kw_only=True)
 class ResolveAttention(Command):
     note: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalateAttention(Command):
+    """督办: hand a case that needs attention to the supervisors, with the reason."""
+
+    reason: str
 
 
 # =========================================================================== lapses

@@ -44,6 +44,13 @@ Destination (转入地). Each row: status | input → events → next status.
     / withdrawing     |   (the amount beyond the sheet, to the origin; reconciled again) → —
     needs_attention   | ResolveAttention(note) → AttentionResolved (a new waiting timer); refused
                       |   (`correction_needed`) while sheet and funds disagree
+    needs_attention   | EscalateAttention(reason) → AttentionEscalated (督办: the supervisors'
+                      |   queue; still needs attention; once until the attention ends)
+    needs_attention   | CloseTransfer(reason), no sheet or money in, not taken over (else
+                      |   `already_transferred`): before the letters → TransferCaseClosed(closed)
+                      |   → closed; after → TransferCloseOrdered + TransferCancelled ×origins
+                      |   → closing (the withdrawal's handshake; CloseCase concludes "closed", or
+                      |   completes what an origin had already transferred out)
     awaiting_transfer | policy TakeOverRelationship (sheets in; unemployment, medical)
                       |   → RelationshipTakenOver [register: open] → —
     awaiting_transfer | policy CompleteTransfer (all matched) → TransferConcluded ×origins +
@@ -77,7 +84,11 @@ Origin (转出地):
                       |   → remitting (it states more than was sent) / transferred_out
     remitting / out   | ExcessReturned received → ExcessReturnReceived (sent less what it
                       |   sent beyond its sheet; the rest is a bank error coming back)
-    needs_attention   | ResolveAttention(note) → AttentionResolved
+    needs_attention   | ResolveAttention(note) → AttentionResolved; EscalateAttention(reason)
+                      |   → AttentionEscalated
+    received, needing | CloseTransfer(reason) → TransferOutRefused(reason) → refused (an origin
+      attention       |   ends its side by refusing; after deciding it may not close:
+                      |   `destination_owns_case`)
     received…approved | TransferCancelled received → CancellationReceived (+ HoldReleased
                       |   [register: cancel_move_out]) + CancellationAnswered(released) → released
     remitting / out   | TransferCancelled received → + CancellationAnswered(already_transferred)
@@ -96,7 +107,8 @@ Allowed terminal pairs (destination, origin); "absent" = the origin never heard 
 (completed, transferred_out), (completed, released) (a withdrawal overtaken by another origin's
 transfer-out), (refused_by_origin, refused), (refused_by_origin, released),
 (withdrawn, released), (withdrawn, refused), (withdrawn, reinstated), (rejected, absent),
-(lapsed, absent), (withdrawn, absent). `needs_attention` is a resting state, not a terminal one.
+(lapsed, absent), (withdrawn, absent), (closed, released), (closed, refused),
+(closed, reinstated), (closed, absent). `needs_attention` is a resting state, not a terminal one.
 
 Design decisions, and why:
 - Several origins use two phases (reference §1 invariant 4, "不允许出现A转出地允许转入，B转出地不
@@ -124,6 +136,19 @@ Design decisions, and why:
   corrects only on the destination's word (the mismatch it reported), before the conclusion.
   `ResolveAttention` resumes a side whose wait timed out (not drawn by `options`: resuming every
   timed-out wait would keep a simulated world from coming to rest).
+- Escalating and closing (issue 13: resolve needs_attention by retry, correct, escalate, close
+  with a reason). Escalation (督办) is a person's act with a reason (`AttentionEscalated`), not
+  the deadline timer's `Escalated`, which is keyed by a step's deadline and folded into the
+  deadline book. Closing belongs to the destination: reference/domain.md §1 "转入地…initiates
+  the case, and it owns the case"; an origin ends its side only by refusing before it decided
+  (`destination_owns_case` after that). Money is never closed away: a close is refused once any
+  origin's sheet or money has come (`already_transferred`) — §1 invariant 1 (Σ funds out = Σ
+  funds in per case), invariant 3 (已上传的结果信息不允许撤销: corrections, not erasure) and
+  "a data/money mismatch → the 转入地 holds the case … and clears it up with the 转出地"; the way
+  out is a correction, the rest of the money, or an operator's reversal. After the letters the
+  close runs the withdrawal's handshake (origins release what they hold, then the conclusion
+  "closed"), so a sheet or money already on its way is answered `already_transferred` and
+  completes, never lost; the destination is terminal once every origin answered.
 - Reconciliation compares two independent inputs: the origin's sheet and the destination's own
   `RecordFundsReceived` (bank notice or staff), never the origin's `FundsRemitted`, which stays
   local. A mismatch raises needs_attention; a later top-up that makes the sums agree resolves it.
@@ -177,7 +202,7 @@ from domain.kernel import (
 )
 from domain.protocols import transfer_ratings as ratings
 from domain.protocols.casework import recheck_follow_up
-from domain.protocols.casework_events import Lapse
+from domain.protocols.casework_events import AttentionEscalated, Lapse
 from domain.protocols.details import TransferDetails
 from domain.protocols.intake import (
     ApplicationSubmitted,
@@ -193,6 +218,7 @@ from domain.protocols.transfer_events import (
     CancellationAnswerReceived,
     CancellationReceived,
     CloseCase,
+    CloseTransfer,
     CompleteTransfer,
     Component,
     ConclusionReceived,
@@ -448,13 +474,15 @@ class TransferDecider(DestinationSide, OriginSide):
                 calendar_version=e.calendar_version))
         if isinstance(e, NeedsAttentionRaised):
             return replace(s, attention=e.reason, waiting=None)
+        if isinstance(e, AttentionEscalated):
+            return replace(s, escalated=e.reason)  # still needs a person
         if isinstance(e, CounterpartEventRejected):
             return replace(s, seen=s.seen | {e.ref})
         if isinstance(e, Reconciled) and not e.matched:
             return s
         if isinstance(e, Receipt):
             s = replace(s, seen=s.seen | {e.ref})
-        return replace(s, attention="")
+        return replace(s, attention="", escalated="")
 
 
 # --------------------------------------------------------------------------- module interface
@@ -517,6 +545,7 @@ __all__ = [
     "CancellationAnswered",
     "CancellationReceived",
     "CloseCase",
+    "CloseTransfer",
     "CompleteTransfer",
     "Component",
     "ConclusionReceived",

@@ -19,7 +19,7 @@ from domain.kernel import (
     Receive,
 )
 from domain.protocols.casework import pause_step, resume_step
-from domain.protocols.casework_events import ResolveAttention
+from domain.protocols.casework_events import EscalateAttention, ResolveAttention
 from domain.protocols.intake import (
     AcceptIntake,
     ApplicationSubmitted,
@@ -43,6 +43,7 @@ from domain.protocols.transfer_events import (
     CancellationAnswered,
     CancellationAnswerReceived,
     CloseCase,
+    CloseTransfer,
     CompleteTransfer,
     ContactLetterConfirmed,
     ContactLetterIssued,
@@ -67,6 +68,7 @@ from domain.protocols.transfer_events import (
     TakeOverRelationship,
     TransferCancelled,
     TransferCaseClosed,
+    TransferCloseOrdered,
     TransferCompleted,
     TransferConcluded,
     TransferMessageReceived,
@@ -81,7 +83,9 @@ from domain.protocols.transfer_states import (
     OriginTrack,
     SideState,
     check_counterpart,
+    close_reason,
     deadline_clock,
+    escalate_attention,
     origins_of,
     resolve_attention,
 )
@@ -156,6 +160,10 @@ class DestinationSide(DestinationMoney):
             return self._return_excess(s, c, now)
         if isinstance(c, ResolveAttention):
             return self._resolve(s, c, now)
+        if isinstance(c, EscalateAttention):
+            return escalate_attention(s, c, now)
+        if isinstance(c, CloseTransfer):
+            return self._close(s, c, now)
         policy = self._policy_command(s, c, now)
         if policy is not None:
             return policy
@@ -233,9 +241,12 @@ class DestinationSide(DestinationMoney):
                 return []
             if s.phase == "withdrawing" and any(self._overtaken(s, t) for t in s.tracks.values()):
                 return self._complete_overtaken(s, c, now)
-            outcome: Literal["withdrawn", "refused_by_origin"] = (
-                "withdrawn" if s.phase == "withdrawing" else "refused_by_origin")
+            outcome: Literal["withdrawn", "refused_by_origin", "closed"] = (
+                "refused_by_origin" if s.phase == "refusing" else
+                "closed" if s.closing else "withdrawn")
             reasons = "; ".join(f"{o}: {t.refusal}" for o, t in s.tracks.items() if t.refusal)
+            if s.closing:
+                reasons = "; ".join(r for r in (s.closing, reasons) if r)
             return [*(TransferConcluded(at=now, actor=c.actor, to_region=o, outcome=outcome)
                       for o in s.origins),
                     TransferCaseClosed(at=now, actor=c.actor, outcome=outcome, reason=reasons)]
@@ -302,6 +313,27 @@ class DestinationSide(DestinationMoney):
                                                   reason="withdrawn")
                                 for o, t in s.tracks.items() if not t.settled and not t.cancel_sent]
         return [*cancels, *self._clear(s, "completion", now), *self._clear(s, "transfer_in", now)]
+
+    def _close(self, s: DestinationState, c: CloseTransfer, now: dt.datetime) -> list[Event]:
+        """Staff end a transfer that needs attention, with the reason; never over money or a
+        sheet that came (the transfer completes, or an operator reverses it). After the letters
+        the origins are asked to cancel and the case ends when each answered (`CloseCase`)."""
+        reason = close_reason(s, c)
+        if s.phase in ("withdrawing", "refusing"):
+            raise IllegalCommand(f"the case is already ending ({self.status(s)}); escalate it "
+                                 f"if an origin does not answer", code="already_ending")
+        if s.taken_over:
+            raise IllegalCommand("the relationship was already taken over here",
+                                 code="relationship_taken_over")
+        sent = sorted(o for o, t in s.tracks.items() if t.sheet is not None or t.funds)
+        if sent:
+            raise IllegalCommand(f"{', '.join(sent)} already transferred out (sheet or money "
+                                 f"in): correct it, pay or return the difference, or have an "
+                                 f"operator reverse it", code="already_transferred")
+        if not s.letters_sent:
+            return [TransferCaseClosed(at=now, actor=c.actor, outcome="closed", reason=reason)]
+        return [TransferCloseOrdered(at=now, actor=c.actor, reason=reason),
+                *self._cancel_all(s, c.actor, now)]
 
     def _reverse(self, s: DestinationState, c: ReverseTransfer, now: dt.datetime) -> list[Event]:
         """An operator's exceptional reversal of a transfer already made, with a reason: the
@@ -530,6 +562,8 @@ class DestinationSide(DestinationMoney):
             return replace(s, tracks=track(e.to_region, reversed_fen=e.amount_fen))
         if isinstance(e, TransferReversalOrdered):
             return replace(s, reversal=e.reason, phase="withdrawing")
+        if isinstance(e, TransferCloseOrdered):
+            return replace(s, closing=e.reason, phase="withdrawing")
         if isinstance(e, TransferCaseClosed):
             return replace(s, phase=e.outcome)
         return s

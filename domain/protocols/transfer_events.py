@@ -257,10 +257,20 @@ class TransferCompleted(RelationshipEvent):
 
 @domain_event
 class TransferCaseClosed(Event):
-    """The case ended without a transfer: withdrawn or refused by an origin."""
+    """The case ended without a transfer: withdrawn, refused by an origin, or closed by the
+    destination's staff with their reason (`TransferCloseOrdered`)."""
 
-    outcome: Literal["withdrawn", "refused_by_origin"]
+    outcome: Literal["withdrawn", "refused_by_origin", "closed"]
     reason: str = ""
+
+
+@domain_event
+class TransferCloseOrdered(Event):
+    """The destination's staff close a transfer that needs attention, with the reason: the
+    origins are asked to cancel, and the case ends "closed" once each has answered (or
+    completes, if one had already transferred out: money sent is never closed away)."""
+
+    reason: str
 
 
 @domain_event
@@ -522,6 +532,14 @@ class CompleteTransfer(Command):
 @dataclass(frozen=True, kw_only=True)
 class ReverseTransfer(Command):
     """Operator only: undo a transfer an origin already made (see `TransferReversalOrdered`)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseTransfer(Command):
+    """Staff end a transfer that needs attention, with the reason (`TransferCloseOrdered`; at an
+    origin that has not decided, a refusal with that reason)."""
 
     reason: str = ""
 

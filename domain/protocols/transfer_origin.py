@@ -16,11 +16,12 @@ from domain.kernel import (
     Receive,
 )
 from domain.protocols.casework import pause_step, resume_step
-from domain.protocols.casework_events import ResolveAttention
+from domain.protocols.casework_events import EscalateAttention, ResolveAttention
 from domain.protocols.transfer_events import (
     ApproveTransferOut,
     CancellationAnswered,
     CancellationReceived,
+    CloseTransfer,
     ConclusionReceived,
     ContactLetterConfirmed,
     ContactLetterIssued,
@@ -49,7 +50,9 @@ from domain.protocols.transfer_states import (
     CONCLUSION_FITS,
     OriginState,
     TransferBase,
+    close_reason,
     deadline_clock,
+    escalate_attention,
     resolve_attention,
 )
 from domain.values import Money
@@ -93,9 +96,16 @@ class OriginSide(TransferBase):
             if not reason:
                 raise InvalidValue("a refusal states its reason (不符合转出条件…)",
                                    code="reason_required")
-            return [TransferOutRefused(at=now, actor=c.actor, to_region=s.destination,
-                                       reason=reason),
-                    *self._clear(s, "transfer_out", now)]
+            return self._refuse(s, c.actor, reason, now)
+        if isinstance(c, CloseTransfer):  # the destination owns the case (transfer.py)
+            reason = close_reason(s, c)
+            if s.phase != "received":
+                raise IllegalCommand(f"the transfer out was decided ({s.phase}): the destination "
+                                     f"closes the case; escalate it if it does not",
+                                     code="destination_owns_case")
+            return self._refuse(s, c.actor, reason, now)
+        if isinstance(c, EscalateAttention):
+            return escalate_attention(s, c, now)
         if isinstance(c, IssueInfoSheet):
             return self._issue_sheet(s, c, now)
         if isinstance(c, RemitFunds):
@@ -106,6 +116,12 @@ class OriginSide(TransferBase):
             return resolve_attention(s, c, now)
         raise IllegalCommand(f"{type(c).__name__} is not a command of a transfer's origin",
                              code="unknown_command")
+
+    def _refuse(self, s: OriginState, actor: Actor, reason: str,
+                now: dt.datetime) -> list[Event]:
+        """不予转出 with the written reason: the origin's one way to end its side."""
+        return [TransferOutRefused(at=now, actor=actor, to_region=s.destination, reason=reason),
+                *self._clear(s, "transfer_out", now)]
 
     def _approve_out(self, s: OriginState, c: ApproveTransferOut,
                      now: dt.datetime) -> list[Event]:

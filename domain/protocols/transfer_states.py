@@ -40,7 +40,9 @@ from domain.protocols.casework import (
     supplement_lapsed,
 )
 from domain.protocols.casework_events import (
+    AttentionEscalated,
     AttentionResolved,
+    EscalateAttention,
     Lapse,
     ResolveAttention,
     lapse_of,
@@ -48,6 +50,7 @@ from domain.protocols.casework_events import (
 from domain.protocols.details import TransferDetails
 from domain.protocols.intake import ApplicationSubmitted, Intake
 from domain.protocols.transfer_events import (
+    CloseTransfer,
     InfoSheet,
     TransferSpec,
     TransferWaitingTimerSet,
@@ -56,12 +59,13 @@ from domain.protocols.transfer_events import (
 # --------------------------------------------------------------------------- states
 
 DESTINATION_TERMINAL = frozenset(
-    {"completed", "refused_by_origin", "withdrawn", "rejected", "lapsed"})
+    {"completed", "refused_by_origin", "withdrawn", "rejected", "lapsed", "closed"})
 ORIGIN_ENDS = frozenset({"transferred_out", "refused", "released", "reinstated"})
 CONCLUSION_FITS: Mapping[str, frozenset[str]] = {
     "completed": frozenset({"transferred_out", "remitting"}),
     "withdrawn": frozenset({"released", "refused", "reinstated"}),
     "refused_by_origin": frozenset({"refused", "released"}),
+    "closed": frozenset({"released", "refused", "reinstated"}),
 }
 TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
     ("completed", "transferred_out"),
@@ -74,6 +78,10 @@ TERMINAL_PAIRS: frozenset[tuple[str, str]] = frozenset({
     ("rejected", ABSENT),
     ("lapsed", ABSENT),
     ("withdrawn", ABSENT),
+    ("closed", "released"),  # staff closed a stuck transfer (TransferCloseOrdered)
+    ("closed", "refused"),
+    ("closed", "reinstated"),
+    ("closed", ABSENT),
 })
 #: Status changes each role may make (needs_attention is an overlay on these, not a status of
 #: its own for this table); "" is "no side yet".
@@ -90,6 +98,11 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
     ("awaiting_transfer", "withdrawing"),
     ("withdrawing", "withdrawn"), ("withdrawing", "completed"),
     ("refusing", "refused_by_origin"),
+    # staff close a transfer that needs attention: at once before the letters, else "closing"
+    # until every origin answered (or "completed": one had already transferred out)
+    ("submitted", "closed"), ("supplement_requested", "closed"), ("accepted", "closed"),
+    ("awaiting_holds", "closing"), ("awaiting_transfer", "closing"),
+    ("closing", "closed"), ("closing", "completed"),
     ("", "received"),
     ("received", "held"), ("received", "approved"), ("received", "refused"),
     ("received", "released"),
@@ -154,10 +167,13 @@ class DestinationState:
     proceed_sent: bool = False
     taken_over: bool = False
     reversal: str = ""  # an operator's reason for reversing (TransferReversalOrdered)
+    closing: str = ""  # staff's reason for closing (TransferCloseOrdered): withdrawing shown as
+    #                    "closing", concluded "closed"
     benefit: tuple[int, int] | None = None
     credited_fen: int = 0
     credited_months: int = 0
     attention: str = ""
+    escalated: str = ""  # staff's 督办 reason while the attention lasts (AttentionEscalated)
     book: Mapping[str, Watch] = field(default_factory=dict)
     paused: Mapping[str, int] = field(default_factory=dict)  # stopped clocks: days left
     waiting: tuple[str, dt.datetime] | None = None
@@ -203,6 +219,7 @@ class OriginState:
     cancel_received: bool = False
     concluded: str = ""
     attention: str = ""
+    escalated: str = ""  # staff's 督办 reason while the attention lasts (AttentionEscalated)
     book: Mapping[str, Watch] = field(default_factory=dict)
     paused: Mapping[str, int] = field(default_factory=dict)
     waiting: tuple[str, dt.datetime] | None = None
@@ -228,7 +245,6 @@ SideState: TypeAlias = DestinationState | OriginState
 #: Events that do not count as progress (they never clear needs_attention).
 _NOT_PROGRESS = (NeedsAttentionRaised, CounterpartEventRejected, *dl.DEADLINE_EVENTS,
                  TransferWaitingTimerSet)
-
 
 def origins_of(submitted: ApplicationSubmitted) -> tuple[str, ...]:
     details = submitted.details
@@ -299,6 +315,8 @@ class TransferBase:
     def status(self, state: SideState) -> str:
         if state.needs_person and not self.is_terminal(state):
             return "needs_attention"
+        if isinstance(state, DestinationState) and state.closing and state.phase == "withdrawing":
+            return "closing"  # winds down like a withdrawal, but staff ended it
         return state.phase
 
     def is_terminal(self, state: SideState) -> bool:
@@ -350,6 +368,32 @@ def resolve_attention(state: SideState, command: ResolveAttention,
         raise InvalidValue("resolving needs a note saying what was done", code="note_required",
                            field="note")
     return [AttentionResolved(at=now, actor=command.actor, note=note)]
+
+
+def escalate_attention(state: SideState, command: EscalateAttention,
+                       now: dt.datetime) -> list[Event]:
+    """督办 by staff: the side goes to the supervisors' queue with the reason, once for each
+    time it comes to need attention (it still needs a person: escalating resolves nothing)."""
+    if not state.needs_person:
+        raise IllegalCommand("the case does not need attention", code="no_attention")
+    reason = command.reason.strip() if isinstance(command.reason, str) else ""
+    if not reason:
+        raise InvalidValue("escalating states its reason", code="reason_required",
+                           field="reason")
+    if state.escalated:
+        raise IllegalCommand(f"already escalated: {state.escalated}", code="already_escalated")
+    return [AttentionEscalated(at=now, actor=command.actor, reason=reason)]
+
+
+def close_reason(state: SideState, command: CloseTransfer) -> str:
+    """The reason of a close, which only a side that needs attention takes."""
+    reason = command.reason.strip() if isinstance(command.reason, str) else ""
+    if not reason:
+        raise InvalidValue("closing states its reason", code="reason_required", field="reason")
+    if not state.needs_person:
+        raise IllegalCommand("only a case that needs attention is closed by staff; otherwise it "
+                             "runs its course", code="no_attention")
+    return reason
 
 
 def deadline_clock(region: str) -> Actor:

@@ -67,8 +67,11 @@ def test_only_a_side_that_needs_attention_is_escalated() -> None:
 
 
 def test_the_destination_closes_a_stuck_transfer_and_the_origins_end_consistently() -> None:
-    world, case = stuck((ORIGIN, OTHER))
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN, OTHER), DEST)
     world.act(case, OTHER, ApproveTransferOut(actor=staff(OTHER)))  # OTHER holds (two phases)
+    world.now += dt.timedelta(days=120)  # ORIGIN never answers
+    world.fire_timers()
+    assert world.status(case, DEST) == "needs_attention"
     world.act(case, DEST, CloseTransfer(actor=staff(DEST), reason="申请人已在转出地退休，无需转移"))
     world.drain(diligent_steps=0)
     assert world.status(case, DEST) == "closed"
