@@ -65,9 +65,9 @@ WHO: dict[str, str | tuple[str, ...]] = {
     "POST /api/v1/staff/cases/{case_number}/hand-over": ("window",),
     **{f"POST /api/v1/staff/cases/{{case_number}}/{step}": ("department",) for step in (
         "approve", "refuse-transfer-out", "info-sheet", "correct-info-sheet", "remit-funds",
-        "funds-received", "return-excess",
-        "resolve-attention", "close-follow-up", "confirm-originals", "approve-application",
-        "deny-application", "send-result")},
+        "funds-received", "return-excess", "resolve-attention", "escalate", "close",
+        "close-follow-up", "confirm-originals", "approve-application", "deny-application",
+        "send-result")},
     "GET /api/v1/staff/audit": ("supervisor",),
     "GET /api/v1/supervision/complaints": ("supervisor",),
     "GET /api/v1/supervision/joint-cases": ("supervisor",),

@@ -1,8 +1,10 @@
 """needs_attention resolved through the staff API (issue 13): more money arrives than the origin's
 sheet states, the destination needs attention; a retry (`resolve-attention`) is refused while
-the amounts disagree — a note cannot make money match — and the department's correction
-(`return-excess`) reconciles the case, which the node then completes and credits by itself: the
-staff case view shows the crediting confirmed (`amounts_fen.credited`).
+the amounts disagree — a note cannot make money match — and so is closing the case (`close`:
+money that came is never closed away); the department escalates it (`escalate`, 督办 with its
+reason), which puts it in the supervisors' queue until the attention ends; the department's
+correction (`return-excess`) reconciles the case, which the node then completes and credits by
+itself: the staff case view shows the crediting confirmed (`amounts_fen.credited`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ def test_an_excess_needs_attention_until_returned_then_the_crediting_is_confirme
     clerk = issue(tokens, ORDOS, "window", "W0100")
     ordos_officer = issue(tokens, ORDOS, "department", "D0200")
     yulin_officer = issue(tokens, YULIN, "department", "D0300")
+    ordos_supervisor = issue(tokens, ORDOS, "supervisor", "S0400")
     applicant = draw_applicant(random.Random(57)).citizen.number
     with quick_start(nats_server.url, tmp_path, backends=False,
                      env={"TONGBAN_STAFF_TOKENS": str(tokens)}) as site:
@@ -43,10 +47,23 @@ def test_an_excess_needs_attention_until_returned_then_the_crediting_is_confirme
         number, code = applied.json()["case_number"], applied.json()["query_code"]
 
         def staff(url: str, token: str, action: str, body: dict[str, Any] | None = None,
-                  ) -> httpx.Response:
+                  key: str = "") -> httpx.Response:
             return httpx.post(f"{url}/api/v1/staff/cases/{number}/{action}", json=body,
                               headers={"Authorization": f"Bearer {token}",
-                                       "Idempotency-Key": f"attn-{action}"})
+                                       "Idempotency-Key": key or f"attn-{action}"})
+
+        def escalations() -> list[dict[str, Any]]:
+            answer = httpx.get(f"{ordos}/api/v1/supervision/joint-cases",
+                               params={"state": "escalated"},
+                               headers={"Authorization": f"Bearer {ordos_supervisor}"})
+            assert answer.status_code == 200, answer.text
+            return answer.json()  # type: ignore[no-any-return]
+
+        def eventually(check: Any) -> None:
+            deadline = time.monotonic() + 20
+            while not check():
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
 
         def seen_by(token: str) -> dict[str, Any]:
             answer = httpx.get(f"{ordos}/api/v1/staff/cases/{number}",
@@ -77,6 +94,21 @@ def test_an_excess_needs_attention_until_returned_then_the_crediting_is_confirme
         retried = staff(ordos, ordos_officer, "resolve-attention", {"note": "已核对，继续办理"})
         assert retried.status_code == 409, retried.text
         assert retried.json()["code"] == "correction_needed"
+        closing = staff(ordos, ordos_officer, "close", {"reason": "账目不符，结案"})
+        assert (closing.status_code, closing.json()["code"]) == (409, "already_transferred")
+        not_needed = staff(yulin, yulin_officer, "escalate", {"reason": "请督办"})
+        assert (not_needed.status_code, not_needed.json()["code"]) == (409, "no_attention")
+
+        reason = "转出地多转资金，请督办核实"
+        escalated = staff(ordos, ordos_officer, "escalate", {"reason": reason})
+        assert escalated.status_code == 200, escalated.text
+        assert escalated.json()["status"] == "needs_attention"
+        assert escalated.json()["events"] == ["AttentionEscalated"]
+        again = staff(ordos, ordos_officer, "escalate", {"reason": "再次督办"}, key="attn-esc-2")
+        assert (again.status_code, again.json()["code"]) == (409, "already_escalated")
+        eventually(lambda: seen_by(clerk)["escalated"] == reason)
+        eventually(lambda: [(r["case_number"], r["escalated"]) for r in escalations()]
+                   == [(number, reason)])
 
         returned = staff(ordos, ordos_officer, "return-excess",
                          {"from_region": YULIN, "bank_ref": "BK2026120600003"})
@@ -87,3 +119,4 @@ def test_an_excess_needs_attention_until_returned_then_the_crediting_is_confirme
         assert seen["amounts_fen"] == {"stated": sheet.amount_fen,
                                        "received": sheet.amount_fen,
                                        "credited": sheet.amount_fen}
+        assert seen["escalated"] == "" and escalations() == []  # the attention ended
