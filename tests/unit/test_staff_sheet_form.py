@@ -1,0 +1,44 @@
+"""The staff's info-sheet form carries the whole 信息表 (issue 15 item 4, issue 13): the memo lines
+that move no money (职业年金 记账, the 清退 refund) and the per-year pooled lines both sides
+compare year by year. Before, the form forbade both (`extra="forbid"`), so an origin's staff
+could not issue a 机关事业 sheet with its 记账 part, nor state the years the destination checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from pydantic import ValidationError
+
+from api.staff_casework import Sheet, SheetCorrection, info_sheet_of
+from domain.protocols import pension
+from domain.protocols.transfer_events import Component, ContributionYear
+
+YEARS = [ContributionYear(2019, 12, 600_000), ContributionYear(2020, 12, 650_000)]
+
+
+def form(sheet: object) -> dict[str, object]:
+    return {k: [dataclasses.asdict(x) for x in v] if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(sheet).items()}  # type: ignore[call-overload]
+
+
+def test_the_form_gives_the_domain_the_sheet_with_its_per_year_pooled_lines() -> None:
+    sheet = pension.transfer_amount(120_000, YEARS)
+    assert sheet.pooled_by_year  # the domain states them for an enterprise pension
+    assert info_sheet_of(Sheet.model_validate(form(sheet))) == sheet
+
+
+def test_the_form_gives_the_domain_the_memo_lines_that_move_no_money() -> None:
+    sheet = dataclasses.replace(pension.transfer_amount(120_000, YEARS),
+                                memo=(Component("occupational_annuity_book", 50_000),))
+    got = info_sheet_of(SheetCorrection.model_validate({**form(sheet), "reason": "补记记账部分"}))
+    assert got.memo == sheet.memo and got.amount_fen == sheet.amount_fen
+
+
+def test_a_per_year_line_out_of_range_names_its_field() -> None:
+    with pytest.raises(ValidationError) as raised:
+        Sheet.model_validate({"months": 12, "components": [],
+                              "pooled_by_year": [{"year": 2019, "wage_fen": -1,
+                                                  "pooled_fen": 0}]})
+    assert raised.value.errors()[0]["loc"] == ("pooled_by_year", 0, "wage_fen")
