@@ -9,7 +9,8 @@ Who may do what (the authorisation matrix `tests/integration/test_staff_api.py` 
     POST /staff/cases/{number}/accept  ✓        ✓            403            403
     POST /staff/cases/{number}/reject  ✓        ✓            403            403
     POST /staff/cases/{number}/approve, refuse-transfer-out, info-sheet, correct-info-sheet,
-         remit-funds, funds-received, return-excess, resolve-attention, close-follow-up
+         remit-funds, funds-received, return-excess, resolve-attention, escalate, close,
+         close-follow-up
          (`api.staff_casework`)
                                        403      ✓            403            403
     POST /staff/proxy-applications, /cases/{number}/forward, hand-over, request-supplement,
@@ -38,6 +39,7 @@ from pydantic import BaseModel, Field
 from api.problems import RESPONSES, Problem
 from api.staff import Grant, TokenFile
 from api.staff_casework import department_routes
+from api.staff_ops import StaffOps
 from api.staff_records import records_routes
 from api.staff_window import window_routes
 from domain.kernel import Actor, Command
@@ -110,6 +112,7 @@ def staff_router(context: Any) -> APIRouter:
                 "applicant_masked": view.applicant_masked, "supplement": list(view.supplement),
                 "deadline": view.deadline.due_at.isoformat() if view.deadline else None,
                 "overdue": list(view.overdue), "needs_attention": view.needs_attention,
+                "escalated": view.escalated,
                 "amounts_fen": {"stated": view.amount_stated, "received": view.amount_received,
                                 "credited": view.amount_credited}}
 
@@ -147,7 +150,8 @@ def staff_router(context: Any) -> APIRouter:
         return await run(who, case_number, RejectIntake(actor=actor(who), reason=body.reason),
                          key)
 
-    department_routes(router, grant, run, actor)
-    window_routes(context, router, grant, run, actor)
+    ops = StaffOps(grant, run, actor)
+    department_routes(router, ops)
+    window_routes(context, router, ops)
     records_routes(context, router, grant)
     return router

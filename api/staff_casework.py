@@ -16,18 +16,17 @@ the step is allowed now (the case's state) is the domain's answer, a 409/422 pro
 
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.problems import Problem, invalid_field
 from api.staff import Grant
-from domain.kernel import Actor, Command, InvalidValue
-from domain.protocols.casework_events import CloseFollowUp, ResolveAttention
+from api.staff_ops import Key, StaffOps, examples
+from domain.protocols.casework_events import CloseFollowUp, EscalateAttention, ResolveAttention
 from domain.protocols.transfer_events import (
     ApproveTransferOut,
+    CloseTransfer,
     Component,
     ContributionYear,
     CorrectInfoSheet,
@@ -38,39 +37,47 @@ from domain.protocols.transfer_events import (
     RemitFunds,
     ReturnExcess,
     YearKind,
+    YearLine,
 )
 from domain.values import MAX_FEN
 
-Run = Callable[[Grant, str, Command, str], Awaitable[dict[str, Any]]]
 #: The one amount limit of every door (domain.values.MAX_FEN: what the stores hold).
 Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="amount in fen (分)")]
 
 
-def built(make: Callable[[Actor], Command], by: Actor) -> Command:
-    """A staff form's command, a value the domain refuses answered as the 422 naming its field
-    (the department's and the window's routers build their commands alike)."""
-    try:
-        return make(by)
-    except InvalidValue as exc:
-        raise invalid_field(exc, exc.field or "body") from None
-
-
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
-
-
 class Reason(BaseModel):
-    model_config = _examples({"reason": "参保关系不在本地"})
+    model_config = examples({"reason": "参保关系不在本地"})
     reason: str = Field(min_length=2, max_length=500)
 
 
 class Note(BaseModel):
-    model_config = _examples({"note": "已电话联系申请人，核对后重新发送"})
+    model_config = examples({"note": "已电话联系申请人，核对后重新发送"})
     note: str = Field(min_length=2, max_length=500)
 
 
+class Escalation(BaseModel):
+    """督办: why the case goes to the supervisors (what was tried, who does not answer)."""
+
+    model_config = examples({"reason": "转出地超过 15 个工作日未出具信息表，电话催办无果，请督办"})
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class Closing(BaseModel):
+    """Why staff end a transfer that needs attention (recorded on the case; the counterpart
+    learns it over the link)."""
+
+    model_config = examples({"reason": "申请人已在转出地办理退休，无需转移，经申请人确认结案"})
+    reason: str = Field(min_length=2, max_length=500)
+
+
+def _answer(status: str, *events: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 answer's example: the case's status after the step and the events recorded."""
+    return {200: {"content": {"application/json": {"example": {
+        "case_number": "150600-20261205-0a1b2c3d", "status": status, "events": list(events)}}}}}
+
+
 class Approval(BaseModel):
-    model_config = _examples({}, {"suspended_on": "2026-11-30"})
+    model_config = examples({}, {"suspended_on": "2026-11-30"})
     suspended_on: dt.date | None = Field(default=None, description="参保中断日期 (if known)")
 
 
@@ -90,41 +97,60 @@ class SheetYear(BaseModel):
         "contributions, base 0; refunded (清退, 制度衔接): months paid in both schemes"))
 
 
+class SheetYearLine(BaseModel):
+    """One year's contribution wage and its pooled part (12 %, half-up to the fen per year)."""
+
+    model_config = ConfigDict(extra="forbid")
+    year: int = Field(ge=1950, le=2100)
+    wage_fen: Fen
+    pooled_fen: Fen
+
+
+#: A valid enterprise pension sheet (b1-7): its pooled part is the sum of the years' lines.
+SHEET_EXAMPLE: dict[str, Any] = {
+    "months": 24, "components": [{"name": "individual_account", "amount_fen": 120000},
+                                 {"name": "pooled", "amount_fen": 1800000}],
+    "years": [{"year": 2019, "months": 12, "monthly_base_fen": 600000},
+              {"year": 2020, "months": 12, "monthly_base_fen": 650000}],
+    "pooled_by_year": [{"year": 2019, "wage_fen": 7200000, "pooled_fen": 864000},
+                       {"year": 2020, "wage_fen": 7800000, "pooled_fen": 936000}]}
+
+
 class Sheet(BaseModel):
     """信息表 as the origin's records give it; the scheme's rule checks the amounts."""
 
-    model_config = _examples({"months": 24, "components": [
-        {"name": "individual_account", "amount_fen": 120000},
-        {"name": "pooled", "amount_fen": 300000}],
-        "years": [{"year": 2019, "months": 12, "monthly_base_fen": 600000},
-                  {"year": 2020, "months": 12, "monthly_base_fen": 650000}]})
+    model_config = examples(SHEET_EXAMPLE, {
+        **SHEET_EXAMPLE, "memo": [{"name": "occupational_annuity_book", "amount_fen": 50000}]})
     months: int = Field(ge=0, le=1200)
     components: list[SheetLine] = Field(max_length=12)
     years: list[SheetYear] = Field(default_factory=list, max_length=100)
+    memo: list[SheetLine] = Field(default_factory=list, max_length=12, description=(
+        "lines that move no money: 职业年金 记账 (`occupational_annuity_book`, 机关事业), the "
+        "清退 refund paid to the person (`refund_to_person`, 制度衔接)"))
+    pooled_by_year: list[SheetYearLine] = Field(default_factory=list, max_length=100,
+                                                description=(
+        "pension: each year's wage and pooled part, so the destination compares year by year "
+        "and names the first year that differs"))
 
 
 class SheetCorrection(Sheet):
     """The corrected 信息表 and why (the first sheet stays on record: a compensating event)."""
 
-    model_config = _examples({"months": 24, "components": [
-        {"name": "individual_account", "amount_fen": 120000},
-        {"name": "pooled", "amount_fen": 300000}],
-        "years": [{"year": 2019, "months": 12, "monthly_base_fen": 600000},
-                  {"year": 2020, "months": 12, "monthly_base_fen": 650000}],
-        "reason": "个人账户金额录入有误，按转入地对账结果更正"})
+    model_config = examples({**SHEET_EXAMPLE,
+                              "reason": "个人账户金额录入有误，按转入地对账结果更正"})
     reason: str = Field(min_length=2, max_length=500)
 
 
 class ExcessReturn(BaseModel):
     """退回多转金额: what the destination received from `from_region` beyond its sheet."""
 
-    model_config = _examples({"from_region": "610800", "bank_ref": "BK2026120600003"})
+    model_config = examples({"from_region": "610800", "bank_ref": "BK2026120600003"})
     from_region: str = Field(pattern=r"^[0-9]{6}$", description="转出地 region code")
     bank_ref: str = Field(min_length=1, max_length=40, description="the return's bank reference")
 
 
 class Remittance(BaseModel):
-    model_config = _examples({"amount_fen": 420000, "bank_ref": "BK2026120500017"})
+    model_config = examples({"amount_fen": 420000, "bank_ref": "BK2026120500017"})
     amount_fen: Fen
     bank_ref: str = Field(min_length=1, max_length=40)
 
@@ -132,7 +158,7 @@ class Remittance(BaseModel):
 class FundsIn(BaseModel):
     """The bank's notice of a transfer in (到账), as finance staff read it."""
 
-    model_config = _examples({"from_region": "610800", "amount_fen": 420000,
+    model_config = examples({"from_region": "610800", "amount_fen": 420000,
                               "bank_ref": "BK2026120500017", "value_date": "2026-12-05"})
     from_region: str = Field(pattern=r"^[0-9]{6}$", description="转出地 region code")
     amount_fen: Fen
@@ -145,11 +171,27 @@ ATTENTION = (
     "**Retry**: this operation — the side resumes and its waiting timer starts again (refused "
     "with `correction_needed` while sheet and funds disagree). **Correct**: `correct-info-sheet` "
     "(the origin), `return-excess` (the destination's finance), or `funds-received` for the "
-    "rest. **Escalate**: the node escalates by itself (督办, `Escalated`) when a step stays open "
-    "past its limit; supervisors see every case needing attention in `/supervision/joint-cases` "
-    "and the figures. **Close with a reason**: not offered for one side of a transfer — a side "
-    "ends only through the protocol's close handshake (the two regions' end states must form an "
-    "allowed pair); the applicant's withdrawal or the origin's refusal are the ways to end it.")
+    "rest. **Escalate**: `escalate` (督办 by staff, with the reason; the node also escalates by "
+    "itself, `Escalated`, when a step's deadline passes). **Close with a reason**: `close`.")
+
+ESCALATE = (
+    "督办 raised by the department on a side that needs attention: recorded with the reason "
+    "(`AttentionEscalated`, the staff member as actor) and listed in the supervisors' queue "
+    "(`GET /api/v1/supervision/joint-cases?state=escalated`). The side still needs attention — "
+    "escalating resolves nothing — and is escalated once until the attention ends (again: 409 "
+    "`already_escalated`). Not the deadline timer's `Escalated`, which belongs to a step's "
+    "deadline. A side that does not need attention: 409 `no_attention`.")
+
+CLOSE = (
+    "The destination (转入地, which owns the case) ends a transfer that needs attention, with "
+    "the reason: before the contact letters it is `closed` at once; after them the origins are "
+    "asked to cancel (they release what they hold) and the case is `closing` until each has "
+    "answered, then `closed` — and the origins end with it (`TransferConcluded`). An origin that "
+    "had already transferred out answers so, and that transfer completes: money is never closed "
+    "away. Refused (409 `already_transferred`) once any origin's sheet or money has come: "
+    "correct it (`correct-info-sheet`, `return-excess`, the rest of the funds) or have an "
+    "operator reverse it. At an origin (转出地) `close` is its refusal with the reason while it "
+    "has not decided; after that, 409 `destination_owns_case` (escalate instead).")
 
 
 #: Why there is no "confirm crediting" operation (issue 13 asked for one "after reconciliation").
@@ -168,26 +210,16 @@ def info_sheet_of(body: Sheet) -> InfoSheet:
     return InfoSheet(months=body.months,
                      components=tuple(Component(c.name, c.amount_fen) for c in body.components),
                      years=tuple(ContributionYear(y.year, y.months, y.monthly_base_fen, y.kind)
-                                 for y in body.years))
+                                 for y in body.years),
+                     memo=tuple(Component(c.name, c.amount_fen) for c in body.memo),
+                     pooled_by_year=tuple(YearLine(y.year, y.wage_fen, y.pooled_fen)
+                                          for y in body.pooled_by_year))
 
 
-def department_routes(router: APIRouter, grant: Callable[..., Grant], run: Run,
-                      actor: Callable[[Grant], Actor]) -> None:
+def department_routes(router: APIRouter, ops: StaffOps) -> None:
     """Add the department's operations to the staff router (`api.staff_api.staff_router`)."""
-
-    def department(who: Annotated[Grant, Depends(grant)]) -> Grant:
-        if who.role != "department":
-            raise Problem(403, "Department only", "只有办理部门可以办理这一步",
-                          code="forbidden_role", field="Authorization",
-                          who=who.who)
-        return who
-
-    Key = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=80)]
-    Who = Annotated[Grant, Depends(department)]
-
-    async def send(who: Grant, number: str, make: Callable[[Actor], Command],
-                   key: str) -> dict[str, Any]:
-        return await run(who, number, built(make, actor(who)), key)
+    Who = Annotated[Grant, Depends(ops.role("department"))]
+    send = ops.send
 
     @router.post("/cases/{case_number}/approve", summary="转出地: approve the transfer out")
     async def approve(case_number: str, key: Key, who: Who,
@@ -246,6 +278,23 @@ def department_routes(router: APIRouter, grant: Callable[..., Grant], run: Run,
     async def resolve(case_number: str, body: Note, key: Key, who: Who) -> dict[str, Any]:
         return await send(who, case_number,
                           lambda a: ResolveAttention(actor=a, note=body.note), key)
+
+    @router.post("/cases/{case_number}/escalate",
+                 summary="Escalate needs_attention (督办) to the supervisors, with the reason",
+                 description=ESCALATE, responses=_answer("needs_attention", "AttentionEscalated"))
+    async def escalate(case_number: str, body: Escalation, key: Key,
+                       who: Who) -> dict[str, Any]:
+        return await send(who, case_number,
+                          lambda a: EscalateAttention(actor=a, reason=body.reason), key)
+
+    @router.post("/cases/{case_number}/close",
+                 summary="Close a transfer that needs attention, with the reason (转入地; "
+                         "转出地 only before it decided: a refusal)",
+                 description=CLOSE, responses=_answer(
+                     "closing", "TransferCloseOrdered", "TransferCancelled"))
+    async def close(case_number: str, body: Closing, key: Key, who: Who) -> dict[str, Any]:
+        return await send(who, case_number,
+                          lambda a: CloseTransfer(actor=a, reason=body.reason), key)
 
     @router.post("/cases/{case_number}/close-follow-up",
                  summary="Close the follow-up a poor rating (差评) opened, with a note")

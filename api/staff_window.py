@@ -26,18 +26,17 @@ step is allowed now is the domain's answer (409/422, the one error table).
 
 
 import uuid
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import applicants
 from api.problems import Problem, invalid_field
 from api.staff import Grant
-from api.staff_casework import Run, built
+from api.staff_ops import Key, StaffOps, examples
 from domain.calendar import china_date
-from domain.kernel import Actor, Command, InvalidValue, UnknownItem
+from domain.kernel import InvalidValue, UnknownItem
 from domain.protocols.application_events import (
     Approve,
     ConfirmOriginalsReceived,
@@ -56,8 +55,6 @@ Tracking = Annotated[str, Field(max_length=40, pattern=r"^[0-9A-Za-z-]*$",
                                 description="邮寄单号 (EMS and the like)")]
 
 
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
 
 
 class Scanned(BaseModel):
@@ -75,7 +72,7 @@ class Scanned(BaseModel):
 class ProxyApplication(BaseModel):
     """An application taken at this window for the region competent to decide it."""
 
-    model_config = _examples({"item_id": "b2-43", "applicant_id": "120101197601310292",
+    model_config = examples({"item_id": "b2-43", "applicant_id": "120101197601310292",
                               "handling_region": "610800"})
     item_id: str = Field(min_length=1, max_length=20, description="catalogue item offered "
                                                                   "by proxy (代收代办)")
@@ -97,7 +94,7 @@ class ProxyRegistered(BaseModel):
 
 
 class Forwarding(BaseModel):
-    model_config = _examples({"identity_verified": True,
+    model_config = examples({"identity_verified": True,
                               "originals_tracking_no": "EMS1234567890"},
                              {"identity_verified": False, "note": "人证不符"})
     identity_verified: bool = Field(description="人证核验: false ends the case at the window")
@@ -106,14 +103,14 @@ class Forwarding(BaseModel):
 
 
 class HandOver(BaseModel):
-    model_config = _examples({"channel": "window"},
+    model_config = examples({"channel": "window"},
                              {"channel": "post", "tracking_no": "EMS9876543210"})
     channel: Literal["window", "post", "online"]
     tracking_no: Tracking = ""
 
 
 class Supplement(BaseModel):
-    model_config = _examples({"missing_kinds": ["居民身份证", "营业执照"],
+    model_config = examples({"missing_kinds": ["居民身份证", "营业执照"],
                               "note": "请一次性补齐"})
     missing_kinds: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         min_length=1, max_length=30, description="一次性告知: everything missing at once")
@@ -121,17 +118,17 @@ class Supplement(BaseModel):
 
 
 class Originals(BaseModel):
-    model_config = _examples({"tracking_no": "EMS1234567890"})
+    model_config = examples({"tracking_no": "EMS1234567890"})
     tracking_no: Tracking = Field(min_length=1)
 
 
 class Denial(BaseModel):
-    model_config = _examples({"reason": "不符合法定条件"})
+    model_config = examples({"reason": "不符合法定条件"})
     reason: str = Field(min_length=2, max_length=500)
 
 
 class ResultSending(BaseModel):
-    model_config = _examples({"channel": "post", "tracking_no": "EMS9876543210"},
+    model_config = examples({"channel": "post", "tracking_no": "EMS9876543210"},
                              {"channel": "online"})
     channel: Literal["online", "post"]
     tracking_no: Tracking = ""
@@ -139,23 +136,12 @@ class ResultSending(BaseModel):
                                                           "instead of the receiving window")
 
 
-def window_routes(context: Any, router: APIRouter, grant: Callable[..., Grant], run: Run,
-                  actor: Callable[[Grant], Actor]) -> None:
+def window_routes(context: Any, router: APIRouter, ops: StaffOps) -> None:
     """Add the proxy-mode operations to the staff router (`api.staff_api.staff_router`)."""
-
-    def role(*allowed: str) -> Callable[..., Grant]:
-        def check(who: Annotated[Grant, Depends(grant)]) -> Grant:
-            if who.role not in allowed:
-                raise Problem(403, "Not this role's step", "该角色不能办理这一步",
-                              code="forbidden_role", field="Authorization",
-                              who=who.who)
-            return who
-        return check
-
-    Key = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=80)]
-    Window = Annotated[Grant, Depends(role("window"))]
-    Department = Annotated[Grant, Depends(role("department"))]
-    Decider = Annotated[Grant, Depends(role("window", "department"))]
+    Window = Annotated[Grant, Depends(ops.role("window"))]
+    Department = Annotated[Grant, Depends(ops.role("department"))]
+    Decider = Annotated[Grant, Depends(ops.role("window", "department"))]
+    actor, send = ops.actor, ops.send
 
     @router.post("/proxy-applications", status_code=201, response_model=ProxyRegistered,
                  summary="收件地: register an application for another region (代收代办)")
@@ -209,10 +195,6 @@ def window_routes(context: Any, router: APIRouter, grant: Callable[..., Grant], 
         return ProxyRegistered(case_number=str(number), status=result.outcome.status,
                                query_code=applicants.query_code(context.register_key,
                                                                 str(number)))
-
-    async def send(who: Grant, number: str, make: Callable[[Actor], Command],
-                   key: str) -> dict[str, Any]:
-        return await run(who, number, built(make, actor(who)), key)
 
     @router.post("/cases/{case_number}/forward",
                  summary="收件地: 形式审查 and identity check done — forward to the handling "

@@ -1,7 +1,9 @@
 """The staff pages: sign in with a staff token, the region's work queue with due dates and
 overdue marks, the supervisors' dashboard with the cases behind its figures, a case with the
 intake decision (受理 / 不予受理 / 要求补正, every missing
-material at once: 一次性告知).
+material at once: 一次性告知) and, for the department on a transfer that needs attention, 督办
+(escalate to the supervisors) and 结案 (close with the reason), the staff API's `escalate` and
+`close`.
 
 The token goes into an HttpOnly, SameSite=Strict cookie scoped to /staff (a cross-site form
 cannot carry it); the decisions go through the same command service as the staff API, with the
@@ -21,10 +23,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.staff import Grant, TokenFile
 from api.staff_api import DECIDERS, ROLE_NAMES
 from domain.kernel import Actor, Command
+from domain.protocols import PROTOCOLS
+from domain.protocols.casework_events import EscalateAttention
 from domain.protocols.intake import AcceptIntake, RejectIntake, RequestSupplement
+from domain.protocols.transfer_events import CloseTransfer
 from regions.core.commands import CommandRequest
 
 COOKIE = "tbs"
+DEPARTMENT = frozenset({"department"})
+#: The processes staff may escalate and close (`EscalateAttention`, `CloseTransfer`): those
+#: whose terminal pairs have the staff close (the transfers).
+TRANSFERS = frozenset(p for p, spec in PROTOCOLS.items()
+                      if ("closed", "released") in spec.allowed_terminal_pairs)
 
 
 def staff_pages(context: Any, page: Callable[..., HTMLResponse],
@@ -107,6 +117,8 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
                         message="本地没有这个办件的记录。")
         return page(request, "staff_case.html", status, title=f"办件 {number}", view=view,
                     can_decide=who.role in DECIDERS, key=uuid.uuid4().hex, outcome=outcome,
+                    can_resolve=(who.role == "department" and view.needs_attention
+                                 and not view.terminal and view.process in TRANSFERS),
                     **helpers)
 
     @router.get("/staff/cases/{number}", response_class=HTMLResponse, response_model=None)
@@ -115,7 +127,7 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
         return to_login() if who is None else case_page(request, who, number)
 
     async def decide(request: Request, number: str, make: Callable[[Actor, dict[str, str]],
-                     Command | str]) -> Response:
+                     Command | str], roles: frozenset[str] = DECIDERS) -> Response:
         who = signed_in(request)
         if who is None:
             return to_login()
@@ -123,7 +135,7 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
         views = context.views()
         view = views.case(number) if views is not None else None
         driver = context.status.driver if context.status is not None else None
-        if who.role not in DECIDERS or view is None or driver is None:
+        if who.role not in roles or view is None or driver is None:
             return case_page(request, who, number, 403, "您不能办理这个办件。")
         command = make(Actor("staff", who.staff_id, who.region, ROLE_NAMES[who.role]), values)
         if isinstance(command, str):
@@ -160,6 +172,23 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
             return RequestSupplement(actor=actor, missing_kinds=tuple(kinds),
                                      note=values.get("note", "").strip())
         return await decide(request, number, asking)
+
+    def with_reason(command: Callable[..., Command], missing: str) -> Callable[
+            [Actor, dict[str, str]], Command | str]:
+        def make(actor: Actor, values: dict[str, str]) -> Command | str:
+            reason = values.get("reason", "").strip()
+            return command(actor=actor, reason=reason) if len(reason) >= 2 else missing
+        return make
+
+    @router.post("/staff/cases/{number}/escalate", response_model=None)
+    async def escalate(request: Request, number: str) -> Response:
+        return await decide(request, number, with_reason(EscalateAttention, "请填写督办的理由。"),
+                            DEPARTMENT)
+
+    @router.post("/staff/cases/{number}/close", response_model=None)
+    async def close(request: Request, number: str) -> Response:
+        return await decide(request, number, with_reason(CloseTransfer, "请填写结案的理由。"),
+                            DEPARTMENT)
 
     return router
 

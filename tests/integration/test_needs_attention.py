@@ -79,7 +79,8 @@ def test_an_excess_needs_attention_until_returned_then_the_crediting_is_confirme
         issued = staff(yulin, yulin_officer, "info-sheet", {
             "months": sheet.months,
             "components": [dataclasses.asdict(c) for c in sheet.components],
-            "years": [dataclasses.asdict(y) for y in sheet.years]})
+            "years": [dataclasses.asdict(y) for y in sheet.years],
+            "pooled_by_year": [dataclasses.asdict(y) for y in sheet.pooled_by_year]})
         assert issued.status_code == 200, issued.text
         wait_for(ordos, number, code, "awaiting_transfer")
 

@@ -13,14 +13,15 @@ from pydantic import ValidationError
 
 from api.staff_casework import Sheet, SheetCorrection, info_sheet_of
 from domain.protocols import pension
-from domain.protocols.transfer_events import Component, ContributionYear
+from domain.protocols.transfer_events import Component, ContributionYear, InfoSheet
 
 YEARS = [ContributionYear(2019, 12, 600_000), ContributionYear(2020, 12, 650_000)]
 
 
-def form(sheet: object) -> dict[str, object]:
-    return {k: [dataclasses.asdict(x) for x in v] if isinstance(v, tuple) else v
-            for k, v in dataclasses.asdict(sheet).items()}  # type: ignore[call-overload]
+def form(sheet: InfoSheet) -> dict[str, object]:
+    """The sheet as staff send it (JSON: lists of objects)."""
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(sheet).items()}
 
 
 def test_the_form_gives_the_domain_the_sheet_with_its_per_year_pooled_lines() -> None:
