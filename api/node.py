@@ -19,6 +19,8 @@ import signal
 import uuid
 from collections.abc import Callable
 
+from fastapi import APIRouter
+
 from api.applicant_actions import applicant_actions_router
 from api.consultations import consultations_router
 from api.http import HttpServer, bind, build_app
@@ -80,10 +82,7 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
     catalogue = load_catalogue()
     materials = load_materials(config.materials, catalogue) if config.materials else None
     site = WebContext(config.region, catalogue, materials, status=status)
-    routers = (rest_router(site), applicant_actions_router(site), staff_router(site),
-               consultations_router(site), supervision_router(site),
-               web_router(site))
-    http = HttpServer(build_app(status, *routers), sock) \
+    http = HttpServer(build_app(status, *api_routers(site)), sock) \
         if sock is not None else None
     try:
         if http is not None:
@@ -102,6 +101,13 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
         if close is not None:
             close()
         log.info("node %s stopped", config.region)
+
+
+def api_routers(site: WebContext) -> tuple[APIRouter, ...]:
+    """Every router the node serves beside the operations router: the one list the OpenAPI
+    tests read too, so an operation added here is checked there."""
+    return (rest_router(site), applicant_actions_router(site), staff_router(site),
+            consultations_router(site), supervision_router(site), web_router(site))
 
 
 async def _work(config: RegionConfig, store: Store, broker: NatsBroker, status: NodeStatus,
