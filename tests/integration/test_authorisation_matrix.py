@@ -80,6 +80,7 @@ IDENTITIES = [("anonymous", "-"), ("operator", "-"), (APPLICANT, "own"), (APPLIC
               *((role, region) for role in STAFF for region in ("own", "other"))]
 QUERY = {"title": "居民身份证", "purpose": "核对申请人身份", "quarter": "2026Q4"}
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
 REFUSED = re.compile(r"refused (GET|POST) (\S+): (40[13]) ")
 
 
@@ -177,7 +178,7 @@ def test_exactly_who_is_refused_and_every_refusal_is_logged(node: Node, role: st
     log = node.site.workdir / f"node-{HOME}.log"
     seen_before = log.stat().st_size
 
-    wrong, refusals = [], collections.Counter()
+    wrong, english, refusals = [], [], collections.Counter()
     for name, op in sorted(operations(node.spec).items()):
         method, template = name.split(" ", 1)
         path = template.format(**{k: v for k, v in values.items() if "{" + k + "}" in template})
@@ -202,7 +203,12 @@ def test_exactly_who_is_refused_and_every_refusal_is_logged(node: Node, role: st
         if refused:
             assert answer.headers["content-type"].startswith("application/problem+json")
             refusals[(method, path, str(got))] += 1
+        if answer.headers["content-type"].startswith("application/problem+json") and \
+                not CHINESE.search(answer.json()["detail"]):
+            english.append(f"{name}: {got} {answer.json()['detail'][:120]}")
     assert wrong == [], f"{role} of {region}:\n" + "\n".join(wrong)
+    assert english == [], f"{role} of {region}: problems without a Chinese detail (issue 13: " \
+        "an English title, a Chinese detail):\n" + "\n".join(english)
 
     with log.open(encoding="utf-8", errors="replace") as lines:
         lines.seek(seen_before)
