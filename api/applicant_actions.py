@@ -22,8 +22,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
-from api import applicants
-from api.problems import RESPONSES, Problem
+from api import applicants, examples
+from api.problems import RESPONSES, Problem, documented, example, refused
 from domain.kernel import Actor, Command, DomainError, InvalidValue
 from domain.protocols.casework_events import Rate
 from domain.protocols.intake import ProvideSupplement
@@ -79,8 +79,7 @@ def done(result: CommandResult) -> str:
         status = result.status if 400 <= result.status < 500 else 409
         if result.error.code == "internal_error":
             status = 500
-        raise Problem(status, "Refused", result.error.message, code=result.error.code,
-                      field=result.error.field)
+        raise refused(status, result.error.code, result.error.message, result.error.field)
     assert result.outcome is not None
     return result.outcome.status
 
@@ -131,9 +130,10 @@ def applicant_actions_router(context: Any) -> APIRouter:
 
     @router.post("/cases/{case_number}/rating", summary="Rate (好差评) a region that handled the case",
                  responses={200: {"content": {"application/json": {"example": {
-                     "case_number": "150600-20261205-0000000001",
-                     "status": "completed"}}}},
-                     409: {"description": "not finished, already rated, or not here"}})
+                     "case_number": examples.NUMBER, "status": "completed"}}}},
+                     **documented(409, "not finished, already rated, or not here", example(
+                         409, "Refused", "未能办理（already_rated）：this case was already rated "
+                         "for this region", "already_rated", "command.type"))})
     async def rate(case_number: str, body: Rating, request: Request,
                    idempotency_key: Annotated[str, Header(min_length=8, max_length=80)],
                    x_query_code: applicants.QueryCode = "") -> dict[str, Any]:
@@ -147,11 +147,17 @@ def applicant_actions_router(context: Any) -> APIRouter:
     @router.post("/cases/{case_number}/supplement",
                  summary="Supplement (补正): upload the documents the region asked for",
                  responses={200: {"content": {"application/json": {"example": {
-                     "case_number": "150600-20261205-0000000001",
-                     "status": "submitted", "documents": [{"doc_id": "doc-3f2a…",
-                                                           "sha256": "3f2a…", "kind": "id_card"}]}}}},
-                     409: {"description": "no supplement is asked for, or not here"},
-                     422: {"description": "a document is refused (size, type, content)"}})
+                     "case_number": examples.NUMBER, "status": "submitted",
+                     "documents": [{"doc_id": examples.DOCUMENT["doc_id"],
+                                    "sha256": examples.SHA, "kind": "id_card"}]}}}},
+                     **documented(409, "no supplement is asked for, or not here", example(
+                         409, "Refused", "未能办理（illegal_command）：no supplement was "
+                         "requested (status awaiting_transfer)", "illegal_command",
+                         "command.type")),
+                     **documented(422, "a document is refused (size, type, content)", example(
+                         422, "Document refused", "文件不能接收：the bytes are not "
+                         "application/pdf (they do not start like one)", "media_type_mismatch",
+                         "documents.0"))})
     async def supplement(case_number: str, body: Supplement, request: Request,
                          idempotency_key: Annotated[str, Header(min_length=8, max_length=80)],
                          x_query_code: applicants.QueryCode = "") -> dict[str, Any]:

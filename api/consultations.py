@@ -26,9 +26,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
-from api import applicants
+from api import applicants, examples
 from api.applicant_actions import done
-from api.problems import RESPONSES, Problem
+from api.problems import RESPONSES, Problem, documented, example
 from api.staff import Grant
 from api.staff_api import DECIDERS, ROLE_NAMES, authenticate
 from domain.calendar import china_date
@@ -37,7 +37,7 @@ from domain.protocols.consultation import KIND_NAMES, PROCESS, Consult, ReplyCon
 from domain.values import CaseNumber, RegionCode
 from regions.core.commands import CommandRequest
 
-NUMBER_EXAMPLE = "150600-20261205-0000000001"
+NUMBER_EXAMPLE = examples.CONSULTATION_NUMBER
 
 
 class Consultation(BaseModel):
@@ -178,7 +178,9 @@ def consultations_router(context: Any) -> APIRouter:
                  summary="Answer a consultation, complaint or suggestion",
                  responses={200: {"content": {"application/json": {"example": {
                      "number": NUMBER_EXAMPLE, "status": "replied"}}}},
-                     409: {"description": "already answered"}})
+                     **documented(409, "already answered", example(
+                         409, "Refused", "未能办理（case_closed）：the consultation was "
+                         "already answered", "case_closed", "command.type"))})
     async def reply(number: str, body: Reply,
                     key: Annotated[str, Header(alias="Idempotency-Key", min_length=8,
                                                max_length=80)],

@@ -23,7 +23,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 
-from api import problems
+from api import examples, problems
 from regions.core.config import split_host_port
 from regions.runtime.metrics import CONTENT_TYPE, registry_for, render
 from regions.runtime.status import NodeStatus
@@ -32,24 +32,23 @@ log = logging.getLogger("tongban.http")
 
 
 def ops_router(status: NodeStatus) -> APIRouter:
-    router = APIRouter(tags=["operations"], responses=problems.RESPONSES)
+    # Only an unexpected error is a problem here: nothing these read can be refused.
+    router = APIRouter(tags=["operations"], responses={500: problems.RESPONSES[500]})
     registry = registry_for(status)
 
-    @router.get("/healthz")
+    @router.get("/healthz", responses=examples.HEALTH)
     async def healthz() -> dict[str, object]:
         """The process is alive and its event loop answers."""
         return {"alive": True, "region": status.config.region, "worker": status.worker}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses=examples.READINESS)
     async def readyz() -> JSONResponse:
         """200 when the store answers, the broker is connected and this is the active worker."""
         await status.refresh_head()
         readiness = await status.readiness()
         return JSONResponse(readiness.body(), status_code=200 if readiness.ready else 503)
 
-    @router.get("/metrics", responses={200: {
-        "description": "Prometheus text format",
-        "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    @router.get("/metrics", response_class=Response, responses=examples.METRICS)
     async def metrics() -> Response:
         await status.refresh_head()
         return Response(render(registry), media_type=CONTENT_TYPE)

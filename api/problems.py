@@ -37,6 +37,13 @@ def invalid_field(exc: Exception, field: str) -> Problem:
                    field=field)
 
 
+def refused(status: int, code: str, message: str, field: str = "") -> Problem:
+    """The command service's refusal (a stable code of its one error table) as a problem: the
+    Chinese detail says it was not done and carries the code and the domain's own words, which
+    name the state or value at fault."""
+    return Problem(status, "Refused", f"未能办理（{code}）：{message}", code=code, field=field)
+
+
 def problem(status: int, title: str, detail: str, code: str, field: str = "",
             **extra: object) -> JSONResponse:
     body: dict[str, object] = {"type": f"https://tongban.example/problems/{code}",
@@ -85,12 +92,51 @@ PROBLEM_SCHEMA = {"type": "object", "required": ["type", "title", "status", "det
                                  "status": {"type": "integer"}, "detail": {"type": "string"},
                                  "code": {"type": "string"}, "field": {"type": "string"},
                                  "errors": {"type": "array", "items": {"type": "object"}}}}
+def example(status: int, title: str, detail: str, code: str, field: str = "",
+            **extra: object) -> dict[str, object]:
+    """A problem body exactly as `problem` writes it, for the OpenAPI document."""
+    body: dict[str, object] = {"type": f"https://tongban.example/problems/{code}",
+                               "title": title, "status": status, "detail": detail, "code": code}
+    if field:
+        body["field"] = field
+    return {**body, **extra}
+
+
+def documented(status: int, description: str, *examples: dict[str, object]
+               ) -> dict[int | str, dict[str, object]]:
+    """One status of an operation's `responses`: problem+json with its own examples (a route's
+    entry replaces the router's for that status whole, so it must carry them)."""
+    media: dict[str, object] = {"schema": PROBLEM_SCHEMA}
+    if len(examples) == 1:
+        media["example"] = examples[0]
+    else:
+        media["examples"] = {str(e["code"]): {"summary": str(e["title"]), "value": e}
+                             for e in examples}
+    return {status: {"description": description, "content": {MEDIA_TYPE: media}}}
+
+
+#: What any operation may answer with, as problem+json, each with the server's own example
+#: (routes replace a status with a more particular one through `documented`).
 RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"description": meaning,
-             "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
-    for status, meaning in (
-        (400, "unreadable request"), (401, "no valid staff token"),
-        (403, "not allowed (role, region or query code)"), (404, "not known here"),
-        (409, "refused by the case's rules"), (422, "a field is invalid (named in `field`)"),
-        (429, "too many attempts"), (500, "unexpected error"),
-        (503, "this node is not the active worker"))}
+    **documented(400, "unreadable request", example(
+        400, "Bad Request", "请求无法处理", "http_400")),
+    **documented(401, "no valid staff token", example(
+        401, "Not authenticated", "需要有效的工作人员令牌", "unauthenticated", "Authorization")),
+    **documented(403, "not allowed (role, region or query code)", example(
+        403, "Other region", "不能办理其他地区的业务", "forbidden_region", "Authorization")),
+    **documented(404, "not known here", example(
+        404, "Unknown case", "本地没有这个办件", "unknown_case", "case_number")),
+    **documented(409, "refused by the case's rules", example(
+        409, "Refused", "未能办理（intake_decided）：intake is already accepted",
+        "intake_decided", "command.type")),
+    **documented(422, "a field is invalid (named in `field`)", example(
+        422, "Invalid request", "请求内容不正确，请检查标出的字段", "invalid_request",
+        "Idempotency-Key", errors=[{"field": "header.Idempotency-Key",
+                                    "message": "Field required"}])),
+    **documented(429, "too many attempts", example(
+        429, "Too many attempts", "尝试次数过多，请 15 分钟后再试", "rate_limited")),
+    **documented(500, "unexpected error", example(
+        500, "Internal error", "服务器内部错误，请稍后重试", "internal_error")),
+    **documented(503, "this node is not the active worker", example(
+        503, "Not the active worker", "本节点暂不受理操作", "unavailable")),
+}

@@ -11,14 +11,14 @@ Staff operations (tokens bound to region and role) are not built yet (issue 13).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 
-from api import applicants
-from api.problems import RESPONSES, Problem, invalid_field
+from api import applicants, examples
+from api.case_json import applicant_case
+from api.problems import RESPONSES, Problem, documented, example, invalid_field, refused
 from domain.catalogue.materials import materials_guide
 from domain.kernel import InvalidValue, UnknownItem
 from domain.values import CaseNumber
@@ -51,16 +51,6 @@ class Applied(BaseModel):
     status: str
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != "state"}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def rest_router(context: Any) -> APIRouter:
     """`context` is the pages' `WebContext` (catalogue, materials, node status, throttle)."""
     router = APIRouter(prefix="/api/v1", responses=RESPONSES)
@@ -75,7 +65,11 @@ def rest_router(context: Any) -> APIRouter:
                  "batch": i.batch} for i in found]
 
     @router.get("/items/{item_id}", tags=["anyone"], summary="An item's guide",
-                responses={404: {"description": "no such item"}})
+                responses={200: {"content": {"application/json": {
+                    "example": examples.item_guide()}}},
+                    **documented(404, "no such item", example(
+                        404, "Unknown item", "目录中没有编号为 b9-99 的事项", "unknown_item",
+                        "item_id"))})
     async def item(item_id: Annotated[str, Field(max_length=20)]) -> dict[str, Any]:
         try:
             entry = context.catalogue.get(item_id)
@@ -87,8 +81,18 @@ def rest_router(context: Any) -> APIRouter:
 
     @router.post("/applications", tags=["applicants"], status_code=201,
                  summary="Apply online for a transfer (this node is the 转入地)",
-                 responses={409: {"description": "Idempotency-Key reused for another request"},
-                            422: {"description": "invalid field (problem+json names it)"}})
+                 responses={**examples.APPLIED,
+                            **documented(409, "refused: the Idempotency-Key's first request is "
+                                         "still being decided", example(
+                                             409, "Refused", "未能办理（in_progress）：this "
+                                             "command_id's first request is still being decided",
+                                             "in_progress", "command_id")),
+                            **documented(422, "invalid field (problem+json names it)", example(
+                                422, "Unknown origin", "转出地不是本节点的协作地区",
+                                "unknown_peer", "origin"), example(
+                                422, "Not applicable online here",
+                                "这个事项不能在这里在线申请，请到窗口办理", "wrong_process",
+                                "item_id"))})
     async def apply(body: Application,
                     idempotency_key: Annotated[str, Header(min_length=8, max_length=80)],
                     ) -> Applied:
@@ -110,16 +114,21 @@ def rest_router(context: Any) -> APIRouter:
         result = applied.result
         if not result.ok:
             assert result.error is not None
-            raise Problem(result.status if result.status >= 400 else 422, "Refused",
-                          result.error.message, code=result.error.code, field=result.error.field)
+            raise refused(result.status if result.status >= 400 else 422, result.error.code,
+                          result.error.message, result.error.field)
         assert result.outcome is not None
         return Applied(case_number=applied.case_number, query_code=applied.query_code,
                        status=result.outcome.status)
 
     @router.get("/cases/{case_number}", tags=["applicants"],
                 summary="The applicant's view of a case (any participating node)",
-                responses={403: {"description": "wrong query code"},
-                           429: {"description": "too many failed codes"}})
+                responses={**examples.APPLICANT_CASE,
+                           **documented(403, "wrong query code", example(
+                               403, "Wrong query code", "办件编号或查询码不正确", "forbidden",
+                               "X-Query-Code")),
+                           **documented(404, "not known at this node yet", example(
+                               404, "Not known here yet", "本节点还没有这个办件的记录",
+                               "unknown_case", "case_number"))})
     async def case(case_number: str, request: Request,
                    x_query_code: applicants.QueryCode = "") -> dict[str, Any]:
         try:
@@ -141,14 +150,20 @@ def rest_router(context: Any) -> APIRouter:
         if view is None:
             raise Problem(404, "Not known here yet", "本节点还没有这个办件的记录",
                           code="unknown_case", field="case_number")
-        data = _plain(dataclasses.asdict(view))
-        data["deadline"] = _plain(dataclasses.asdict(view.deadline)) if view.deadline else None
-        data.pop("person_key", None)
-        return data
+        return applicant_case(view)
 
     @router.post("/cases/{case_number}/withdraw", tags=["applicants"],
                  summary="Withdraw (撤回) at the region that took the application",
-                 responses={409: {"description": "refused by the case's rules, or not here"}})
+                 responses={**examples.WITHDRAWN,
+                            **documented(403, "wrong query code or ID number", example(
+                                403, "Identity not confirmed", "身份证号码后四位不正确",
+                                "forbidden", "id_last4")),
+                            **documented(409, "refused by the case's rules, or not here", example(
+                                409, "Not the accepting region", "请在受理申请的地区撤回",
+                                "wrong_region", "case_number"), example(
+                                409, "Refused", "未能办理（already_transferred）：the origin "
+                                "has already transferred; the transfer completes",
+                                "already_transferred", "command.type"))})
     async def withdraw(case_number: str, body: Withdrawal, request: Request,
                        idempotency_key: Annotated[str, Header(min_length=8, max_length=80)],
                        x_query_code: applicants.QueryCode = "") -> dict[str, Any]:
@@ -169,12 +184,12 @@ def rest_router(context: Any) -> APIRouter:
                                            request_id=f"{case_number}:{idempotency_key}")
         if not result.ok:
             assert result.error is not None
-            raise Problem(409, "Refused", result.error.message, code=result.error.code,
-                          field=result.error.field)
+            raise refused(409, result.error.code, result.error.message, result.error.field)
         assert result.outcome is not None
         return {"case_number": view["case_number"], "status": result.outcome.status}
 
-    @router.get("/supervision", tags=["supervisors"], summary="This region's figures")
+    @router.get("/supervision", tags=["supervisors"], summary="This region's figures",
+                responses=examples.SUPERVISION)
     async def supervision() -> dict[str, Any]:
         views = context.views()
         if views is None:

@@ -36,7 +36,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, Field
 
-from api.problems import RESPONSES, Problem
+from api import examples
+from api.case_json import staff_case
+from api.problems import RESPONSES, Problem, refused
 from api.staff import Grant, TokenFile
 from api.staff_casework import department_routes
 from api.staff_ops import StaffOps
@@ -93,7 +95,8 @@ def staff_router(context: Any) -> APIRouter:
                           field="case_number")
         return view
 
-    @router.get("/queue", summary="What waits for this region, the most urgent first")
+    @router.get("/queue", summary="What waits for this region, the most urgent first",
+                responses=examples.QUEUE)
     async def queue(who: Annotated[Grant, Depends(grant)]) -> list[dict[str, Any]]:
         views = context.views()
         entries = views.queue() if views is not None else []
@@ -104,17 +107,10 @@ def staff_router(context: Any) -> APIRouter:
                 description="`amounts_fen` of a transfer: what the origins' sheets state, what "
                             "this region's finance recorded as received, and what was credited "
                             "(记账) — set when the node confirmed the crediting (see "
-                            "`funds-received`).")
+                            "`funds-received`).",
+                responses=examples.STAFF_CASE)
     async def case(case_number: str, who: Annotated[Grant, Depends(grant)]) -> dict[str, Any]:
-        view = view_of(case_number)
-        return {"case_number": view.case_number, "process": view.process, "role": view.role,
-                "status": view.status, "status_text": view.status_text,
-                "applicant_masked": view.applicant_masked, "supplement": list(view.supplement),
-                "deadline": view.deadline.due_at.isoformat() if view.deadline else None,
-                "overdue": list(view.overdue), "needs_attention": view.needs_attention,
-                "escalated": view.escalated,
-                "amounts_fen": {"stated": view.amount_stated, "received": view.amount_received,
-                                "credited": view.amount_credited}}
+        return staff_case(view_of(case_number))
 
     async def run(who: Grant, case_number: str, command: Command, key: str) -> dict[str, Any]:
         view = view_of(case_number)
@@ -128,8 +124,8 @@ def staff_router(context: Any) -> APIRouter:
         result = await driver.db(service.handle, request, driver.now())
         if not result.ok:
             assert result.error is not None
-            raise Problem(result.status if result.status >= 400 else 409, "Refused",
-                          result.error.message, code=result.error.code, field=result.error.field)
+            raise refused(result.status if result.status >= 400 else 409, result.error.code,
+                          result.error.message, result.error.field)
         assert result.outcome is not None
         return {"case_number": case_number, "status": result.outcome.status,
                 "events": list(result.outcome.events)}
@@ -139,12 +135,15 @@ def staff_router(context: Any) -> APIRouter:
 
     Key = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=80)]
 
-    @router.post("/cases/{case_number}/accept", summary="受理: accept the application")
+    @router.post("/cases/{case_number}/accept", summary="受理: accept the application",
+                 responses=examples.step("awaiting_transfer", "IntakeAccepted",
+                                         "ContactLetterIssued"))
     async def accept(case_number: str, key: Key,
                      who: Annotated[Grant, Depends(decider)]) -> dict[str, Any]:
         return await run(who, case_number, AcceptIntake(actor=actor(who)), key)
 
-    @router.post("/cases/{case_number}/reject", summary="不予受理, with the reason")
+    @router.post("/cases/{case_number}/reject", summary="不予受理, with the reason",
+                 responses=examples.step("rejected", "IntakeRejected"))
     async def reject(case_number: str, body: Rejection, key: Key,
                      who: Annotated[Grant, Depends(decider)]) -> dict[str, Any]:
         return await run(who, case_number, RejectIntake(actor=actor(who), reason=body.reason),

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import examples as answers
 from api.staff import Grant
 from api.staff_ops import Key, StaffOps, examples
 from domain.protocols.casework_events import CloseFollowUp, EscalateAttention, ResolveAttention
@@ -221,7 +222,8 @@ def department_routes(router: APIRouter, ops: StaffOps) -> None:
     Who = Annotated[Grant, Depends(ops.role("department"))]
     send = ops.send
 
-    @router.post("/cases/{case_number}/approve", summary="转出地: approve the transfer out")
+    @router.post("/cases/{case_number}/approve", summary="转出地: approve the transfer out",
+                 responses=answers.step("approved", "TransferOutHeld"))
     async def approve(case_number: str, key: Key, who: Who,
                       body: Approval | None = None) -> dict[str, Any]:
         on = body.suspended_on if body is not None else None
@@ -229,26 +231,30 @@ def department_routes(router: APIRouter, ops: StaffOps) -> None:
                           lambda a: ApproveTransferOut(actor=a, suspended_on=on), key)
 
     @router.post("/cases/{case_number}/refuse-transfer-out",
-                 summary="转出地: refuse the transfer out, with the reason")
+                 summary="转出地: refuse the transfer out, with the reason",
+                 responses=answers.step("refused", "TransferOutRefused", "DeadlineCleared"))
     async def refuse(case_number: str, body: Reason, key: Key, who: Who) -> dict[str, Any]:
         return await send(who, case_number,
                           lambda a: RefuseTransferOut(actor=a, reason=body.reason), key)
 
-    @router.post("/cases/{case_number}/info-sheet", summary="转出地: issue the info sheet (信息表)")
+    @router.post("/cases/{case_number}/info-sheet", summary="转出地: issue the info sheet (信息表)",
+                 responses=answers.step("remitting", "InfoSheetIssued"))
     async def info_sheet(case_number: str, body: Sheet, key: Key, who: Who) -> dict[str, Any]:
         sheet = info_sheet_of(body)
         return await send(who, case_number, lambda a: IssueInfoSheet(actor=a, sheet=sheet), key)
 
     @router.post("/cases/{case_number}/correct-info-sheet",
                  summary="转出地: correct the info sheet the destination could not reconcile "
-                         "(needs_attention: correct)")
+                         "(needs_attention: correct)",
+                 responses=answers.step("transferred_out", "InfoSheetCorrected"))
     async def correct_sheet(case_number: str, body: SheetCorrection, key: Key,
                             who: Who) -> dict[str, Any]:
         sheet = info_sheet_of(body)
         return await send(who, case_number, lambda a: CorrectInfoSheet(
             actor=a, sheet=sheet, reason=body.reason), key)
 
-    @router.post("/cases/{case_number}/remit-funds", summary="转出地: the funds were remitted")
+    @router.post("/cases/{case_number}/remit-funds", summary="转出地: the funds were remitted",
+                 responses=answers.step("transferred_out", "FundsRemitted", "DeadlineCleared"))
     async def remit(case_number: str, body: Remittance, key: Key, who: Who) -> dict[str, Any]:
         return await send(who, case_number, lambda a: RemitFunds(
             actor=a, amount_fen=body.amount_fen, bank_ref=body.bank_ref), key)
@@ -256,7 +262,9 @@ def department_routes(router: APIRouter, ops: StaffOps) -> None:
     @router.post("/cases/{case_number}/funds-received",
                  summary="转入地: record the funds received (the bank's notice); crediting "
                          "follows when sheet and funds reconcile",
-                 description=CREDITING)
+                 description=CREDITING,
+                 responses=answers.step("completed", "FundsReceived", "Reconciled",
+                                         "TransferCompleted"))
     async def funds_received(case_number: str, body: FundsIn, key: Key,
                              who: Who) -> dict[str, Any]:
         return await send(who, case_number, lambda a: RecordFundsReceived(
@@ -265,7 +273,8 @@ def department_routes(router: APIRouter, ops: StaffOps) -> None:
 
     @router.post("/cases/{case_number}/return-excess",
                  summary="转入地: return what was received beyond the sheet (needs_attention: "
-                         "correct)")
+                         "correct)",
+                 responses=answers.step("awaiting_transfer", "ExcessReturned"))
     async def return_excess(case_number: str, body: ExcessReturn, key: Key,
                             who: Who) -> dict[str, Any]:
         return await send(who, case_number, lambda a: ReturnExcess(
@@ -274,14 +283,16 @@ def department_routes(router: APIRouter, ops: StaffOps) -> None:
     @router.post("/cases/{case_number}/resolve-attention",
                  summary="Resolve needs_attention: retry (the wait resumes with a new timer), "
                          "with a note of what was done",
-                 description=ATTENTION)
+                 description=ATTENTION,
+                 responses=answers.step("awaiting_transfer", "AttentionResolved",
+                                         "TransferWaitingTimerSet"))
     async def resolve(case_number: str, body: Note, key: Key, who: Who) -> dict[str, Any]:
         return await send(who, case_number,
                           lambda a: ResolveAttention(actor=a, note=body.note), key)
 
     @router.post("/cases/{case_number}/escalate",
                  summary="Escalate needs_attention (督办) to the supervisors, with the reason",
-                 description=ESCALATE, responses=_answer("needs_attention", "AttentionEscalated"))
+                 description=ESCALATE, responses=answers.step("needs_attention", "AttentionEscalated"))
     async def escalate(case_number: str, body: Escalation, key: Key,
                        who: Who) -> dict[str, Any]:
         return await send(who, case_number,
@@ -290,14 +301,15 @@ def department_routes(router: APIRouter, ops: StaffOps) -> None:
     @router.post("/cases/{case_number}/close",
                  summary="Close a transfer that needs attention, with the reason (转入地; "
                          "转出地 only before it decided: a refusal)",
-                 description=CLOSE, responses=_answer(
+                 description=CLOSE, responses=answers.step(
                      "closing", "TransferCloseOrdered", "TransferCancelled"))
     async def close(case_number: str, body: Closing, key: Key, who: Who) -> dict[str, Any]:
         return await send(who, case_number,
                           lambda a: CloseTransfer(actor=a, reason=body.reason), key)
 
     @router.post("/cases/{case_number}/close-follow-up",
-                 summary="Close the follow-up a poor rating (差评) opened, with a note")
+                 summary="Close the follow-up a poor rating (差评) opened, with a note",
+                 responses=answers.step("completed", "FollowUpClosed"))
     async def close_follow_up(case_number: str, body: Note, key: Key,
                               who: Who) -> dict[str, Any]:
         return await send(who, case_number, lambda a: CloseFollowUp(actor=a, note=body.note),

@@ -28,7 +28,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.problems import Problem
+from api import examples
+from api.problems import Problem, documented, example
 from api.staff import Grant
 from regions.adapters.blobs.base import BlobNotFound, MaterialRefused
 from regions.core import audit
@@ -100,9 +101,17 @@ def records_routes(context: Any, router: APIRouter, grant: Callable[..., Grant])
 
     @router.post("/materials", status_code=201,
                  summary="Scan a document at the window: store the bytes, get its reference",
+                 responses={**examples.SCANNED, **documented(413, "larger than 20 MiB", example(
+                     413, "Too large", "文件过大", "too_large", "body")),
+                     **documented(422, "the bytes are not what the media type says, or a type "
+                                  "the store does not take", example(
+                                      422, "Document refused", "文件不能接收：the bytes are not "
+                                      "application/pdf (they do not start like one)",
+                                      "media_type_mismatch", "body"))},
                  openapi_extra={"requestBody": {"required": True, "content": {
-                     "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                     "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}})
+                     media: {"schema": {"type": "string", "format": "binary"},
+                             "example": examples.SCAN_BODIES[media]}
+                     for media in ("application/pdf", "image/jpeg")}}})
     async def scan(request: Request, who: Handler,
                    title: Annotated[str, Query(min_length=1, max_length=100)],
                    kind: Annotated[str, Query(max_length=40)] = "") -> dict[str, Any]:
@@ -121,15 +130,18 @@ def records_routes(context: Any, router: APIRouter, grant: Callable[..., Grant])
         return dataclasses.asdict(ref)
 
     @router.get("/cases/{case_number}/materials",
-                summary="The case's documents: titles and kinds, not their content")
+                summary="The case's documents: titles and kinds, not their content",
+                responses=examples.DOCUMENTS)
     async def listing(case_number: str, who: Anyone) -> list[dict[str, Any]]:
         return [{k: v for k, v in d.items() if k != "sha256"}
                 for d in await documents(case_number)]
 
     @router.get("/cases/{case_number}/materials/{doc_id}",
                 summary="One document's bytes (unmasked personal data: audit-logged)",
-                responses={200: {"content": {"application/octet-stream": {
-                    "schema": {"type": "string", "format": "binary"}}}}})
+                response_class=Response, responses={**examples.DOCUMENT_BYTES,
+                    **documented(404, "no such document in this case", example(
+                        404, "Unknown document", "这个办件没有这份材料", "unknown_document",
+                        "doc_id"))})
     async def read(case_number: str, doc_id: str, who: Handler,
                    purpose: Annotated[str, Query(min_length=2, max_length=200,
                                                  description="why it is read (logged)")],
@@ -157,7 +169,8 @@ def records_routes(context: Any, router: APIRouter, grant: Callable[..., Grant])
         return Response(data, media_type=str(doc.get("media_type") or
                                              "application/octet-stream"))
 
-    @router.get("/audit", summary="Who read which personal data, when and why (supervisors)")
+    @router.get("/audit", summary="Who read which personal data, when and why (supervisors)",
+                responses=examples.AUDIT)
     async def audit_log(who: Supervisor,
                         case_number: Annotated[str, Query(max_length=40)] = "",
                         staff_id: Annotated[str, Query(max_length=40)] = "",

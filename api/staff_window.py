@@ -32,7 +32,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import applicants
-from api.problems import Problem, invalid_field
+from api import examples as answers
+from api.problems import Problem, invalid_field, refused
 from api.staff import Grant
 from api.staff_ops import Key, StaffOps, examples
 from domain.calendar import china_date
@@ -144,7 +145,8 @@ def window_routes(context: Any, router: APIRouter, ops: StaffOps) -> None:
     actor, send = ops.actor, ops.send
 
     @router.post("/proxy-applications", status_code=201, response_model=ProxyRegistered,
-                 summary="收件地: register an application for another region (代收代办)")
+                 summary="收件地: register an application for another region (代收代办)",
+                 responses=answers.PROXY_REGISTERED)
     async def register(body: ProxyApplication, key: Key, who: Window) -> ProxyRegistered:
         driver = context.status.driver if context.status is not None else None
         service = context.service()
@@ -188,9 +190,8 @@ def window_routes(context: Any, router: APIRouter, ops: StaffOps) -> None:
         result = await driver.db(service.handle, request, driver.now())
         if not result.ok:
             assert result.error is not None
-            raise Problem(result.status if result.status >= 400 else 422, "Refused",
-                          result.error.message, code=result.error.code,
-                          field=_body_field(result.error.field))
+            raise refused(result.status if result.status >= 400 else 422, result.error.code,
+                          result.error.message, _body_field(result.error.field))
         assert result.outcome is not None
         return ProxyRegistered(case_number=str(number), status=result.outcome.status,
                                query_code=applicants.query_code(context.register_key,
@@ -198,7 +199,9 @@ def window_routes(context: Any, router: APIRouter, ops: StaffOps) -> None:
 
     @router.post("/cases/{case_number}/forward",
                  summary="收件地: 形式审查 and identity check done — forward to the handling "
-                         "region (or tell everything missing at once)")
+                         "region (or tell everything missing at once)",
+                 responses=answers.step("forwarded", "FormalReviewPassed",
+                                         "ApplicationForwarded", number=answers.APPLICATION_NUMBER))
     async def forward(case_number: str, body: Forwarding, key: Key,
                       who: Window) -> dict[str, Any]:
         return await send(who, case_number, lambda a: VerifyAndForward(
@@ -206,40 +209,52 @@ def window_routes(context: Any, router: APIRouter, ops: StaffOps) -> None:
             originals_tracking_no=body.originals_tracking_no), key)
 
     @router.post("/cases/{case_number}/hand-over",
-                 summary="收件地: hand the result that came back to the applicant")
+                 summary="收件地: hand the result that came back to the applicant",
+                 responses=answers.step("completed", "ResultDelivered", "CaseCompleted",
+                                         number=answers.APPLICATION_NUMBER))
     async def hand_over(case_number: str, body: HandOver, key: Key,
                         who: Window) -> dict[str, Any]:
         return await send(who, case_number, lambda a: DeliverResult(
             actor=a, channel=body.channel, tracking_no=body.tracking_no), key)
 
     @router.post("/cases/{case_number}/request-supplement",
-                 summary="补正: tell the applicant everything missing at once (一次性告知)")
+                 summary="补正: tell the applicant everything missing at once (一次性告知)",
+                 responses=answers.step("supplement_requested", "SupplementRequested",
+                                         number=answers.APPLICATION_NUMBER))
     async def request_supplement(case_number: str, body: Supplement, key: Key,
                                  who: Decider) -> dict[str, Any]:
         return await send(who, case_number, lambda a: RequestSupplement(
             actor=a, missing_kinds=tuple(body.missing_kinds), note=body.note), key)
 
     @router.post("/cases/{case_number}/confirm-originals",
-                 summary="办理地: the posted originals arrived (the tracking number matches)")
+                 summary="办理地: the posted originals arrived (the tracking number matches)",
+                 responses=answers.step("submitted", "OriginalsReceived",
+                                         number=answers.APPLICATION_NUMBER))
     async def confirm_originals(case_number: str, body: Originals, key: Key,
                                 who: Department) -> dict[str, Any]:
         return await send(who, case_number, lambda a: ConfirmOriginalsReceived(
             actor=a, tracking_no=body.tracking_no), key)
 
     @router.post("/cases/{case_number}/approve-application",
-                 summary="办理地 / 受理地: approve an application (准予)")
+                 summary="办理地 / 受理地: approve an application (准予)",
+                 responses=answers.step("approved", "HandlingApproved",
+                                         number=answers.APPLICATION_NUMBER))
     async def approve_application(case_number: str, key: Key,
                                   who: Department) -> dict[str, Any]:
         return await send(who, case_number, lambda a: Approve(actor=a), key)
 
     @router.post("/cases/{case_number}/deny-application",
-                 summary="办理地 / 受理地: deny an application, with the reason (不予准予)")
+                 summary="办理地 / 受理地: deny an application, with the reason (不予准予)",
+                 responses=answers.step("denied", "HandlingDenied",
+                                         number=answers.APPLICATION_NUMBER))
     async def deny_application(case_number: str, body: Denial, key: Key,
                                who: Department) -> dict[str, Any]:
         return await send(who, case_number, lambda a: Deny(actor=a, reason=body.reason), key)
 
     @router.post("/cases/{case_number}/send-result",
-                 summary="办理地: send the result — online, or by post with a tracking number")
+                 summary="办理地: send the result — online, or by post with a tracking number",
+                 responses=answers.step("result_sent", "HandlingResultSent",
+                                         number=answers.APPLICATION_NUMBER))
     async def send_result(case_number: str, body: ResultSending, key: Key,
                           who: Department) -> dict[str, Any]:
         return await send(who, case_number, lambda a: SendResult(

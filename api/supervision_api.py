@@ -25,7 +25,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.encoders import jsonable_encoder
 
-from api.problems import RESPONSES, Problem
+from api import examples
+from api.problems import RESPONSES, Problem, documented, example
 from api.staff import Grant
 from api.staff_api import authenticate
 from domain.kernel import InvalidValue
@@ -33,6 +34,8 @@ from projections.joint import agreement
 from projections.views import CaseViews
 
 State = Literal["all", "disagreed", "running", "agreed", "escalated"]
+QUARTER = documented(422, "not a quarter such as 2026Q4", example(
+    422, "Invalid quarter", "季度格式不正确，应如 2026Q4", "invalid_value", "quarter"))
 
 
 def supervision_router(context: Any) -> APIRouter:
@@ -56,7 +59,8 @@ def supervision_router(context: Any) -> APIRouter:
                 description="`escalated`: the reason staff gave when they raised 督办 on a side "
                             "that needs attention (`state=escalated` lists only those: the "
                             "supervisors' queue of escalations); the rows come disagreements "
-                            "first, then escalations, then other cases needing attention.")
+                            "first, then escalations, then other cases needing attention.",
+                responses=examples.JOINT_CASES)
     async def joint_cases(who: Annotated[Grant, Depends(supervisor)],
                           state: Annotated[State, Query()] = "all",
                           limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -87,7 +91,8 @@ def supervision_router(context: Any) -> APIRouter:
 
     @router.get("/joint-cases/{case_number}",
                 summary="One joint case: each side's milestones and amounts, the allowed "
-                        "pairs of outcomes, each disagreement with its reason")
+                        "pairs of outcomes, each disagreement with its reason",
+                responses=examples.ok(examples.joint_case()))
     async def joint_case(case_number: str,
                          who: Annotated[Grant, Depends(supervisor)]) -> dict[str, Any]:
         found = views()
@@ -100,7 +105,8 @@ def supervision_router(context: Any) -> APIRouter:
 
     @router.get("/reconciliation",
                 summary="Transfers sent and received in a quarter, in fen: matched, "
-                        "mismatched with the difference, corrected, outstanding")
+                        "mismatched with the difference, corrected, outstanding",
+                responses={**examples.ok(examples.reconciliation()), **QUARTER})
     async def reconciliation(who: Annotated[Grant, Depends(supervisor)],
                              quarter: Annotated[str, Query(max_length=6,
                                                            examples=["2026Q4"])],
@@ -123,7 +129,7 @@ def supervision_router(context: Any) -> APIRouter:
                          "median_days": 21.5, "p90_days": 38.0, "overdue_open": 1,
                          "median_working_days": 15.0, "p90_working_days": 27.0, "ratings": 6,
                          "rating_avg": 4.5, "poor_ratings": 1, "follow_ups_open": 0,
-                         "follow_ups_overdue": 0}]}}}}})
+                         "follow_ups_overdue": 0}]}}}}, **QUARTER})
     async def quarterly_report(who: Annotated[Grant, Depends(supervisor)],
                                quarter: Annotated[str, Query(max_length=6,
                                                              examples=["2026Q4"])],
@@ -149,5 +155,6 @@ def _period(quarter: str) -> tuple[dt.datetime, dt.datetime]:
     try:
         return quarter_period(quarter)
     except InvalidValue as exc:
-        raise Problem(422, "Invalid quarter", str(exc), code="invalid_value",
+        raise Problem(422, "Invalid quarter", f"季度格式不正确，应如 2026Q4（{exc}）",
+                      code="invalid_value",
                       field="quarter") from None

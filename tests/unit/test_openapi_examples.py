@@ -22,7 +22,8 @@ from fastapi.testclient import TestClient
 from api.http import build_app
 from api.node import api_routers
 from api.web import WebContext
-from domain.kernel import InvalidValue
+from domain.kernel import InvalidValue, event_type
+from domain.protocols import PROTOCOLS, SERVICE_PROTOCOLS, statuses
 from domain.values import CaseNumber, RegionCode
 from regions.core.config import RegionConfig
 from regions.runtime.status import NodeStatus
@@ -80,10 +81,24 @@ def untrue(spec: dict[str, Any], media_type: str, media: dict[str, Any],
     return "" if error is None else f"{list(error.absolute_path)}: {error.message}"
 
 
+STATUSES = frozenset().union(*(statuses(spec) for spec in (*PROTOCOLS.values(),
+                                                           *SERVICE_PROTOCOLS.values())))
+
+
 def unreal(value: Any, key: str = "") -> list[str]:
-    """Case numbers and region codes in an example that no node would write."""
+    """Case numbers, region codes, statuses and event names in an example that no node would
+    write (a case's `status` is one its protocols report; `events` are registered types)."""
     if isinstance(value, dict):
-        return [w for k, v in value.items() for w in unreal(v, k)]
+        wrong = [w for k, v in value.items() for w in unreal(v, k)]
+        if ("case_number" in value or "number" in value) and \
+                value.get("status", "submitted") not in STATUSES:
+            wrong.append(f"status {value['status']}: no protocol reports it")
+        for name in value.get("events", []):
+            try:
+                event_type(name)
+            except Exception:
+                wrong.append(f"event {name}: no such event type")
+        return wrong
     if isinstance(value, list):
         return [w for v in value for w in unreal(v, key)]
     if not isinstance(value, str):
@@ -96,8 +111,13 @@ def unreal(value: Any, key: str = "") -> list[str]:
             wrong.append(f"{value}: {exc}")
         else:
             value, key = str(number.region), "region"
-    if key in REGION_FIELDS and REGION.match(value) and not RegionCode(value).name:
-        wrong.append(f"{key} {value}: not a region code with a name")
+    if key in REGION_FIELDS and REGION.match(value):
+        try:
+            named = RegionCode(value).name
+        except InvalidValue:
+            named = ""
+        if not named:
+            wrong.append(f"{key} {value}: not a region code with a name")
     return wrong
 
 
