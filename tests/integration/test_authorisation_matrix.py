@@ -178,7 +178,9 @@ def test_exactly_who_is_refused_and_every_refusal_is_logged(node: Node, role: st
     log = node.site.workdir / f"node-{HOME}.log"
     seen_before = log.stat().st_size
 
-    wrong, english, refusals = [], [], collections.Counter()
+    wrong: list[str] = []
+    english: list[str] = []
+    refusals: collections.Counter[tuple[str, str, str]] = collections.Counter()
     for name, op in sorted(operations(node.spec).items()):
         method, template = name.split(" ", 1)
         path = template.format(**{k: v for k, v in values.items() if "{" + k + "}" in template})
@@ -233,3 +235,97 @@ def test_a_refusal_names_who_was_refused(node: Node) -> None:
 def test_the_log_has_no_token_in_it(node: Node) -> None:
     text = (node.site.workdir / f"node-{HOME}.log").read_text(errors="replace")
     assert "tbs_" not in text and not any(t in text for t in node.tokens.values())
+
+
+#: The staff pages (server-rendered, not in the OpenAPI document) and who gets each: a staff
+#: cookie (`tbs`, the token) of this region and an allowed role. Without a cookie a page sends
+#: the browser to the sign-in form (303 to /staff), which is not a refusal; another region's
+#: token or a role that may not is refused (403) and logged, like the API's. Signing in (POST
+#: /staff, the identity's own token or, without one, a made-up one) lets in this region's
+#: staff and refuses everyone else (401, logged); signing out sends anyone to the form.
+PAGES: dict[str, str | tuple[str, ...]] = {
+    "GET /staff": ANYONE, "POST /staff": STAFF, "POST /staff/logout": ANYONE,
+    "GET /staff/queue": STAFF, "GET /staff/cases/{number}": STAFF,
+    "GET /staff/supervision": ("supervisor",),
+    "POST /staff/cases/{number}/accept": ("window", "department"),
+    "POST /staff/cases/{number}/reject": ("window", "department"),
+    "POST /staff/cases/{number}/supplement": ("window", "department"),
+}
+PAGE_FORMS = {"reject": {"reason": "材料不齐"}, "supplement": {"missing": "居民身份证"}}
+
+
+def page_wanted(name: str, rule: str | tuple[str, ...], role: str, region: str) -> str:
+    """What `role` of `region` must get: shown, sign in (303 to /staff), 401 or 403."""
+    if name == "POST /staff/logout":
+        return "sign in"
+    if name == "POST /staff":
+        return "shown" if role in STAFF and region == "own" else "401"
+    if rule == ANYONE:
+        return "shown"
+    if role not in STAFF:
+        return "sign in"
+    return "shown" if region == "own" and role in rule else "403"
+
+
+def staff_pages() -> set[str]:
+    """Every route under /staff the node serves (from its own router list; a router included
+    in another is walked into: the pages' routers have no prefix of their own)."""
+    from api.node import api_routers
+    from api.web import WebContext
+
+    def walk(routes: list[Any]) -> Iterator[Any]:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            yield from walk(inner.routes) if inner is not None else (route,)
+
+    return {f"{method} {route.path}" for router in api_routers(WebContext(HOME))
+            for route in walk(router.routes) if getattr(route, "path", "").startswith("/staff")
+            for method in getattr(route, "methods", ()) if method != "HEAD"}
+
+
+def test_every_staff_page_has_a_row() -> None:
+    assert sorted(staff_pages() - set(PAGES)) == [], "staff pages without a row"
+    assert sorted(set(PAGES) - staff_pages()) == [], "rows for pages the node no longer has"
+
+
+@pytest.mark.parametrize(("role", "region"), IDENTITIES)
+def test_exactly_who_sees_each_staff_page_and_every_refusal_is_logged(
+        node: Node, role: str, region: str) -> None:
+    n = IDENTITIES.index((role, region))
+    http = httpx.Client(base_url=node.url, timeout=30, follow_redirects=False)
+    applied = http.post("/api/v1/applications", json={
+        "item_id": "b1-7", "origin": AWAY,
+        "applicant_id": draw_applicant(random.Random(200 + n)).citizen.number},
+        headers={"Idempotency-Key": f"pages-{role}-{region}"})
+    assert applied.status_code == 201, applied.text
+    number = applied.json()["case_number"]
+    log = node.site.workdir / f"node-{HOME}.log"
+    seen_before = log.stat().st_size
+
+    wrong: list[str] = []
+    refusals: collections.Counter[tuple[str, str, str]] = collections.Counter()
+    for name, rule in sorted(PAGES.items()):
+        method, template = name.split(" ", 1)
+        path = template.format(number=number)
+        token = node.tokens[(role, region)] if role in STAFF else "tbs_not-a-token"
+        form = {"token": token} if name == "POST /staff" else \
+            PAGE_FORMS.get(path.rsplit("/", 1)[-1], {})
+        http.cookies.clear()
+        answer = http.request(method, path, data=form,
+                              cookies={"tbs": token} if role in STAFF else {})
+        got, to_sign_in = answer.status_code, answer.headers.get("location") == "/staff"
+        want = page_wanted(name, rule, role, region)
+        seen = ("sign in" if got == 303 and to_sign_in else "500" if got >= 500 else
+                str(got) if got in (401, 403) else "shown")
+        if seen != want:
+            wrong.append(f"{name}: {got} {answer.headers.get('location', '')} (wanted {want})")
+        if seen == "shown" and region == "other" and number in answer.text:
+            wrong.append(f"{name}: another region's staff sees the case")
+        if got in (401, 403):
+            refusals[(method, path, str(got))] += 1
+    assert wrong == [], f"{role} of {region}:\n" + "\n".join(wrong)
+
+    with log.open(encoding="utf-8", errors="replace") as lines:
+        lines.seek(seen_before)
+        logged = collections.Counter(m.groups() for m in REFUSED.finditer(lines.read()))
+    assert logged == refusals, "every page refusal logged once, nothing else"
