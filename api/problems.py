@@ -59,13 +59,17 @@ def _path(location: tuple[object, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def log_refusal(request: Request, status: int, code: str, who: str = "") -> None:
+    """The one log line of a refused identity (the API's problems and the staff pages)."""
+    log.warning("refused %s %s: %d %s (%s) from %s", request.method, request.url.path, status,
+                code, who or "no staff token", request.client.host if request.client else "?")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
         if exc.status in (401, 403):
-            log.warning("refused %s %s: %d %s (%s) from %s", request.method, request.url.path,
-                        exc.status, exc.code, exc.who or "no staff token",
-                        request.client.host if request.client else "?")
+            log_refusal(request, exc.status, exc.code, exc.who)
         return problem(exc.status, exc.title, exc.detail, exc.code, exc.field)
 
     @app.exception_handler(RequestValidationError)

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.problems import log_refusal
 from api.staff import Grant, TokenFile
 from api.staff_api import DECIDERS, ROLE_NAMES
 from domain.kernel import Actor, Command
@@ -42,16 +43,41 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
                 supervision_values: Callable[[bool], dict[str, Any] | None]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    def signed_in(request: Request) -> Grant | None:
+    def holder(request: Request) -> Grant | None:
+        """The cookie's valid token, whichever region it is of."""
         token = request.cookies.get(COOKIE, "")
         file = context.status.config.staff_tokens if context.status is not None else None
         if not token or file is None:
             return None
-        grant = TokenFile(file).check(token, dt.datetime.now(dt.UTC))
+        return TokenFile(file).check(token, dt.datetime.now(dt.UTC))
+
+    def signed_in(request: Request) -> Grant | None:
+        grant = holder(request)
         return grant if grant is not None and grant.region == context.region else None
 
     def to_login() -> RedirectResponse:
         return RedirectResponse("/staff", status_code=303)
+
+    def refused(request: Request, who: Grant, code: str, title: str, text: str) -> Response:
+        log_refusal(request, 403, code, who.who)
+        return page(request, "message.html", 403, title=title, message=text,
+                    back_href="/staff", back_text="返回工作人员登录")
+
+    def admitted(request: Request, roles: frozenset[str] | None = None) -> Grant | Response:
+        """This region's staff member of one of `roles` (None: any role), else the answer:
+        the sign-in form without a token, a logged 403 for another region's or a role that
+        may not (cookies are per host, not per port: a colleague signed in at the other
+        region's node on the same host brings that token here)."""
+        who = holder(request)
+        if who is None:
+            return to_login()
+        if who.region != context.region:
+            return refused(request, who, "forbidden_region", "不能办理其他地区的业务",
+                           "您的令牌属于其他地区，请到本地区的节点登录。")
+        if roles is not None and who.role not in roles:
+            return refused(request, who, "forbidden_role", "该角色不能办理这一步",
+                           "您的角色只能查看，不能办理。")
+        return who
 
     @router.get("/staff", response_class=HTMLResponse, response_model=None)
     async def login_form(request: Request) -> Response:
@@ -66,6 +92,8 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
         file = context.status.config.staff_tokens if context.status is not None else None
         grant = TokenFile(file).check(token, dt.datetime.now(dt.UTC)) if file and token else None
         if grant is None or grant.region != context.region:
+            log_refusal(request, 401, "unauthenticated" if grant is None else "forbidden_region",
+                        grant.who if grant is not None else "")
             problem = {"token": "令牌无效、已过期、已撤销，或不属于本地区"}
             return page(request, "staff_login.html", 401, title="工作人员登录",
                         errors=[{"field": "token", "message": problem["token"]}],
@@ -87,10 +115,11 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
 
     @router.get("/staff/supervision", response_class=HTMLResponse, response_model=None)
     async def supervision(request: Request) -> Response:
-        who = signed_in(request)
-        if who is None:
-            return to_login()
+        who = admitted(request)
+        if not isinstance(who, Grant):
+            return who
         if who.role != "supervisor":
+            log_refusal(request, 403, "forbidden_role", who.who)
             return page(request, "message.html", 403, title="只有监督人员可以查看",
                         message="办件明细只向本地区的监督人员显示；统计数字见监督页。",
                         back_href="/supervision", back_text="查看监督页")
@@ -101,9 +130,9 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
 
     @router.get("/staff/queue", response_class=HTMLResponse, response_model=None)
     async def queue(request: Request) -> Response:
-        who = signed_in(request)
-        if who is None:
-            return to_login()
+        who = admitted(request)
+        if not isinstance(who, Grant):
+            return who
         views = context.views()
         return page(request, "staff_queue.html", title="待办事项", who=_who(who),
                     entries=views.queue() if views is not None else [], **helpers)
@@ -123,20 +152,20 @@ def staff_pages(context: Any, page: Callable[..., HTMLResponse],
 
     @router.get("/staff/cases/{number}", response_class=HTMLResponse, response_model=None)
     async def case(request: Request, number: str) -> Response:
-        who = signed_in(request)
-        return to_login() if who is None else case_page(request, who, number)
+        who = admitted(request)
+        return who if not isinstance(who, Grant) else case_page(request, who, number)
 
     async def decide(request: Request, number: str, make: Callable[[Actor, dict[str, str]],
                      Command | str], roles: frozenset[str] = DECIDERS) -> Response:
-        who = signed_in(request)
-        if who is None:
-            return to_login()
+        who = admitted(request, roles)
+        if not isinstance(who, Grant):
+            return who
         values = await read_form(request)
         views = context.views()
         view = views.case(number) if views is not None else None
         driver = context.status.driver if context.status is not None else None
-        if who.role not in roles or view is None or driver is None:
-            return case_page(request, who, number, 403, "您不能办理这个办件。")
+        if view is None or driver is None:  # no case here: case_page answers 404
+            return case_page(request, who, number, 503, "本节点暂不受理操作，请稍后再试。")
         command = make(Actor("staff", who.staff_id, who.region, ROLE_NAMES[who.role]), values)
         if isinstance(command, str):
             return case_page(request, who, number, 422, command)
