@@ -71,12 +71,6 @@ class Closing(BaseModel):
     reason: str = Field(min_length=2, max_length=500)
 
 
-def _answer(status: str, *events: str) -> dict[int | str, dict[str, Any]]:
-    """The 200 answer's example: the case's status after the step and the events recorded."""
-    return {200: {"content": {"application/json": {"example": {
-        "case_number": "150600-20261205-0a1b2c3d", "status": status, "events": list(events)}}}}}
-
-
 class Approval(BaseModel):
     model_config = examples({}, {"suspended_on": "2026-11-30"})
     suspended_on: dt.date | None = Field(default=None, description="参保中断日期 (if known)")

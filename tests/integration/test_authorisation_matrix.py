@@ -250,8 +250,12 @@ PAGES: dict[str, str | tuple[str, ...]] = {
     "POST /staff/cases/{number}/accept": ("window", "department"),
     "POST /staff/cases/{number}/reject": ("window", "department"),
     "POST /staff/cases/{number}/supplement": ("window", "department"),
+    "POST /staff/cases/{number}/escalate": ("department",),
+    "POST /staff/cases/{number}/close": ("department",),
 }
-PAGE_FORMS = {"reject": {"reason": "材料不齐"}, "supplement": {"missing": "居民身份证"}}
+PAGE_FORMS = {"reject": {"reason": "材料不齐"}, "supplement": {"missing": "居民身份证"},
+              "escalate": {"reason": "转出地逾期未出具信息表，请督办"},
+              "close": {"reason": "申请人确认无需转移"}}
 
 
 def page_wanted(name: str, rule: str | tuple[str, ...], role: str, region: str) -> str:
