@@ -141,3 +141,27 @@ def test_a_poor_rating_opens_a_follow_up_with_a_deadline() -> None:
     [opened] = [e for e in j.at_a(Rate(actor=APPLICANT, score=1)) if isinstance(e, FollowUpOpened)]
     assert opened.due_at is not None and opened.due_at > T0
     assert DECIDER.next_timer(j.a) == opened.due_at
+
+
+def test_every_item_run_jointly_completes_with_its_partner() -> None:
+    """Every catalogue item handled in mode joint — b1-26, b1-28, b2-26, b2-62, b2-68, b3-7
+    (joint only) and the other single-decision items that list it — runs a whole case: accepted here, the partner's
+    records in (with a tracking number where a file travels), approved and delivered, both
+    sides ended in an allowed pair."""
+    from domain.catalogue import load_catalogue
+    from domain.protocols.application_events import GiveAssistance
+
+    items = [i for i in load_catalogue().items if "joint" in i.modes]
+    assert {"b1-26", "b1-28", "b2-26", "b2-62", "b2-68", "b3-7"} <= {i.id for i in items}
+    for item in items:
+        if item.process not in app.PROCESSES:
+            continue  # transfers and household moves: their own protocols and tests
+        j = Joint(item.process, item.id)
+        j.to_partner(j.at_a(AcceptIntake(actor=WINDOW)))
+        assert j.statuses() == ("awaiting_records", "requested"), item.id
+        j.to_accepting(j.at_p(GiveAssistance(actor=HANDLER, materials=(doc("记录"),),
+                                             tracking_no="JY2025030001")))
+        j.at_a(Approve(actor=WINDOW, result=(doc("结果"),)))
+        j.to_partner(j.at_a(DeliverResult(actor=WINDOW, channel="window")))
+        assert j.statuses() == ("completed", "closed"), item.id
+        assert j.statuses() in app.ALLOWED_TERMINAL_PAIRS

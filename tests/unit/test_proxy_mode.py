@@ -177,3 +177,34 @@ def test_acceptance_is_deemed_after_5_working_days_without_an_answer() -> None:
     p.to_receiver(events, late)
     assert p.statuses() == ("under_review", "under_review")
     assert timer.actor == Actor.system("deadline_timer", AWAY)
+
+
+def test_a_result_posted_to_the_applicant_carries_its_tracking_number_and_skips_the_window() -> None:
+    """The result is mailed with a tracking number (the window's copy of the notice has it), and
+    when it goes straight to the applicant the window completes on the notice: it hands nothing
+    over (no DeliverResult of its own), and a result by post without a tracking number, or
+    "to the applicant" other than by post, is refused."""
+    from domain.protocols.application_events import (
+        CaseCompleted,
+        DeliverResult,
+        HandlingResultSent,
+    )
+    from tests.fixtures.sides import assert_refused
+
+    p = Proxy().forwarded()
+    p.to_receiver(p.at_h(AcceptIntake(actor=HANDLER)))
+    p.to_receiver(p.at_h(Approve(actor=HANDLER, result=(doc("证书"),))))
+    assert_refused(DECIDER, p.h, SendResult(actor=HANDLER, channel="post", tracking_no=" ",
+                                            to_applicant=True), "tracking_no_required", T0)
+    assert_refused(DECIDER, p.h, SendResult(actor=HANDLER, channel="online",
+                                            to_applicant=True), "invalid_channel", T0)
+    sent = p.at_h(SendResult(actor=HANDLER, channel="post", tracking_no="EMS99",
+                             to_applicant=True))
+    [notice] = [e for e in shared(sent) if isinstance(e, HandlingResultSent)]
+    assert (notice.channel, notice.tracking_no, notice.to_applicant) == ("post", "EMS99", True)
+    at_window = p.to_receiver(sent)
+    assert any(isinstance(e, CaseCompleted) for e in at_window)
+    receipt = next(e for e in at_window if type(e).__name__ == "HandlingNoticeReceived")
+    assert receipt.tracking_no == "EMS99"  # type: ignore[attr-defined]
+    assert DECIDER.status(p.r) == "completed"
+    assert_refused(DECIDER, p.r, DeliverResult(actor=WINDOW, channel="window"), "case_closed", T0)
