@@ -532,6 +532,8 @@ def test_a_poor_rating_opens_a_follow_up_that_staff_close_with_a_note() -> None:
     d = settled_destination()
     d, events = run(d, Rate(actor=APPLICANT, score=2, comment="跑了两趟"))
     assert isinstance(events[-1], FollowUpOpened)
+    assert events[-1].due_at is not None and events[-1].due_at > T0  # 差评整改 has a deadline
+    assert hh.decider(Rules(WorkingCalendar())).next_timer(d) == events[-1].due_at
     refuses(d, CloseFollowUp(actor=STAFF_D, note=""), "note_required")
     d, _ = run(d, CloseFollowUp(actor=STAFF_D, note="已回访并说明网上迁移流程"))
     refuses(d, CloseFollowUp(actor=STAFF_D, note="again"), "no_open_follow_up")
