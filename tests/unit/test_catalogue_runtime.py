@@ -101,3 +101,16 @@ def test_every_item_is_refused_under_any_other_process_or_mode_naming_what_it_al
     with pytest.raises(InvalidRequest) as made_up:
         check_item(submit("b1-999", "pension_transfer", "online"), catalogue)
     assert (made_up.value.code, made_up.value.field) == ("unknown_item", "command.item_id")
+
+
+def test_no_item_of_the_plan_is_a_housing_fund_transfer_and_the_docs_say_so() -> None:
+    """Issue 15 item 8 asks for a housing-fund transfer item 'if the catalogue has one (else
+    say why not)': the plan's housing-fund items are queries, certificates, withdrawals,
+    accounts and loans; the protocol stays for the reference's §2d-1 but runs no item."""
+    from pathlib import Path
+
+    fund = [i for i in load_catalogue().items if "公积金" in i.name]
+    assert len(fund) >= 8 and not [i.id for i in fund if i.process == "housing_fund_transfer"]
+    assert not [i.id for i in load_catalogue().items if "公积金" in i.name and "转移" in i.name]
+    docs = (Path(__file__).parents[2] / "docs" / "catalogue.md").read_text(encoding="utf-8")
+    assert "No item of the plan is a 住房公积金异地转移接续" in docs
