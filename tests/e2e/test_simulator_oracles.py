@@ -11,7 +11,7 @@ import pytest
 
 from domain import calendar as cal
 from domain import limits
-from domain.protocols import PROTOCOLS, unemployment
+from domain.protocols import PROTOCOLS, pension, unemployment
 from domain.protocols.transfer import DestinationState, TransferDecider
 from regions.core.messages import LinkMessage
 from regions.core.relay import Relay
@@ -138,3 +138,52 @@ def test_origins_holding_permits_to_their_expiry_pass_every_oracle() -> None:
     result = run(1, 40, REGIONS, ("timing_edges",), mix={"household_move": 1})
     assert result.world.edges["origin_held_permit_to_expiry"] > 0
     assert result.violations == []
+
+
+def test_a_settlement_that_opens_no_register_leaves_a_person_nowhere(monkeypatch) -> None:
+    """The bug: 落户 (HouseholdSettled) no longer opens the destination's register, so after the
+    origin's 注销 and the 回执 the person has no 户口 anywhere. Only the quiescent residence
+    check can see it: the per-step check looks for two homes, not none."""
+    from domain.protocols import household
+    from domain.protocols.household_events import HouseholdSettled
+    from simulations import oracles
+
+    monkeypatch.delitem(household._EFFECTS, HouseholdSettled)
+    result = run(1, 40, REGIONS, (), mix={"household_move": 1})
+    found = oracles.residence_at_quiescence(result.world, result.workload)
+    assert found and all(v.rule == "single_residence" for v in found)
+    assert "registered nowhere" in found[0].detail
+    assert "single_residence" in rules(result.violations)
+
+
+@dataclass
+class CompletesWithoutConcluding(TransferDecider):
+    """The bug: the destination completes without the conclusion each origin waits for."""
+
+    def _take_over_or_complete(self, s, c, now):  # type: ignore[no-untyped-def]
+        events = super()._take_over_or_complete(s, c, now)
+        return [e for e in events if type(e).__name__ != "TransferConcluded"]
+
+
+def test_a_completion_the_origin_never_hears_of_is_caught() -> None:
+    """The accepting side ends completed while its origin still waits to hear how the case
+    ended: the terminal-pair check skips a counterpart that is not terminal, so only
+    `terminal_against_waiting` can name it."""
+    from simulations import oracles
+
+    broken = {**PROTOCOLS, pension.PROCESS: replace(
+        PROTOCOLS[pension.PROCESS], decider=partial(CompletesWithoutConcluding, pension.SPEC))}
+    result = run(1, 40, REGIONS, (), protocols=broken, mix={"pension_transfer": 1})
+    found = oracles.terminal_against_waiting(result.world, result.workload)
+    assert found and all(v.rule == "terminal_pairs" for v in found)
+    assert "completed while origin" in found[0].detail
+    assert "terminal_pairs" in rules(result.violations)
+
+
+def test_the_final_checks_are_silent_on_the_real_code() -> None:
+    from simulations import oracles
+
+    for process in ("household_move", "pension_transfer"):
+        result = run(1, 40, REGIONS, (), mix={process: 1})
+        assert oracles.residence_at_quiescence(result.world, result.workload) == []
+        assert oracles.terminal_against_waiting(result.world, result.workload) == []
