@@ -22,7 +22,7 @@ import chinese_calendar
 from domain import invariants as inv
 from domain.deadlines import DeadlineRecomputed, DeadlineSet
 from domain.holidays import fallback
-from domain.kernel import CounterpartEventRejected, Event
+from domain.kernel import CounterpartEventRejected, Event, NeedsAttentionRaised
 from domain.protocols.household_events import MovedOut, MoveOutRequestReceived, MovePermitIssued
 from domain.protocols.transfer_events import TransferWaitingTimerSet
 from simulations import checkers
@@ -252,22 +252,42 @@ def residence_at_quiescence(world: World, workload: Workload) -> list[inv.Violat
 
 
 def terminal_against_waiting(world: World, workload: Workload) -> list[inv.Violation]:
-    """A terminal accepting side facing a counterpart that is still waiting (not needing a
-    person) after quiescence: the pair check skips it, so judge it here."""
+    """A terminal accepting side facing a counterpart that is still waiting after quiescence:
+    the pair check skips it, so judge it here. A counterpart resting in needs_attention is
+    judged too when its own deadline timer raised it (`gave_up_waiting`): every waiting state
+    has such a limit, so a counterpart the accepting side never told how the case ended does
+    not wait for ever — it asks for a person, and skipping needs_attention hid exactly that bug
+    (a destination completing without concluding with its origin passed every check)."""
     found = []
     for case_id in workload.cases_started:
         sides = checkers.summaries(world, case_id)
         primary = next((s for s in sides if s.region == workload.first_region.get(case_id)), None)
         if primary is None or not primary.terminal:
             continue
+        events = world.checks.events_of(case_id)
         for other in sides:
-            if other is not primary and other.region in primary.peer_regions \
-                    and not other.terminal and not other.needs_attention:
-                found.append(inv.Violation(case_id, "terminal_pairs",
-                                           f"{primary.process}: {primary.role} {primary.region} "
-                                           f"{primary.status} while {other.role} {other.region} "
-                                           f"still {other.status}"))
+            if other is primary or other.region not in primary.peer_regions or other.terminal:
+                continue
+            if other.needs_attention and not gave_up_waiting(events.get((case_id, other.region),
+                                                                        [])):
+                continue
+            found.append(inv.Violation(case_id, "terminal_pairs",
+                                       f"{primary.process}: {primary.role} {primary.region} "
+                                       f"{primary.status} while {other.role} {other.region} "
+                                       f"still {other.status}"))
     return found
+
+
+#: The system actors of a side's own limits: the waiting limit and the deadline escalation.
+TIMERS = ("waiting_timer", "deadline_timer")
+
+
+def gave_up_waiting(events: list[Event]) -> bool:
+    """The side's latest needs_attention was raised by its own deadline timer (a wait that ran
+    out), not by a refused message or a money mismatch, which do need a person."""
+    raised = next((e for e in reversed(events) if isinstance(e, NeedsAttentionRaised)), None)
+    return raised is not None and raised.actor.kind == "system" \
+        and raised.actor.id in TIMERS
 
 
 def pooled_reference_fen(years: list[tuple[int, int]],
