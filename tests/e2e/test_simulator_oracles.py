@@ -187,3 +187,32 @@ def test_the_final_checks_are_silent_on_the_real_code() -> None:
         result = run(1, 40, REGIONS, (), mix={process: 1})
         assert oracles.residence_at_quiescence(result.world, result.workload) == []
         assert oracles.terminal_against_waiting(result.world, result.workload) == []
+
+
+def test_a_relay_that_moves_its_read_position_before_the_publish_succeeded_is_caught(
+        monkeypatch) -> None:
+    """The bug (issue 16, "a failure path never runs"): the relay's read position moves when it
+    reads a batch, not when the broker took it, so a failed publish is never retried — the
+    batch is skipped, and receivers only get it by asking for a re-send, which hid it. The
+    `publish_fails` fault (the node keeps running) reaches the retry path; the oracle holds the
+    relay to handing every link message on in order, whatever re-sends repaired."""
+    from regions.core.tailer import Tailer
+
+    real = Tailer.step
+
+    def step(self, now):  # type: ignore[no-untyped-def]
+        batch = real(self, now)
+        if batch is not None and isinstance(self, Relay):
+            self._position = batch.position  # the bug: before the sink took the batch
+        return batch
+
+    monkeypatch.setattr(Tailer, "step", step)
+    result = run(3, 40, REGIONS, ("publish_fails",))
+    assert result.world.edges["publish_failed_then_retried"] > 0
+    assert "relay_skipped" in rules(result.violations)
+
+
+def test_a_relay_retrying_a_failed_publish_passes_every_oracle() -> None:
+    result = run(3, 40, REGIONS, ("publish_fails",))
+    assert result.world.edges["publish_failed_then_retried"] > 0
+    assert result.violations == []
