@@ -68,6 +68,10 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
     "relay reads past the last message": (
         "regions/core/relay.py", "            items.append(message)\n",
         "            items.append(message) if message.link_seq % 7 else None\n"),
+    "relay's read position moves before the publish succeeded": (
+        "regions/core/relay.py", "        high = self._high()\n        items: list[WireItem] = []\n",
+        "        high = self._high()\n        self._position = notifications[-1].id\n"
+        "        items: list[WireItem] = []\n"),
 }
 
 

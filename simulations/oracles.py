@@ -408,6 +408,17 @@ def resends_only_after_loss(world: World, workload: Workload) -> list[inv.Violat
     return []
 
 
+def relay_never_skips(world: World, workload: Workload) -> list[inv.Violation]:
+    """The relay hands every link message to the network in order, retrying a publish that
+    failed: one it skipped reaches its receiver only through a re-send request, which any lossy
+    fault excuses, so `resends_only_after_loss` cannot see it (a read position moved before the
+    publish succeeded did exactly that)."""
+    return [inv.Violation("-", "relay_skipped",
+                          f"{origin}->{destination} at {when.isoformat()}: link_seq {seq} handed "
+                          f"on after {last}; the relay never published {last + 1}..{seq - 1}")
+            for origin, destination, last, seq, when in world.relay_skips]
+
+
 def timers_obeyed(world: World, workload: Workload) -> list[inv.Violation]:
     """A protocol never refuses what its own timer asks for: a refusal means the timer and the
     decider disagree about the rules (the timer refuses an expired 准迁证 that the decider still
@@ -419,4 +430,4 @@ def timers_obeyed(world: World, workload: Workload) -> list[inv.Violation]:
 checkers.CASE_CHECKS.extend([deadlines, honest_counterparts, money, completed_on_exact_funds,
                              takeover_timing, permit_expiry])
 checkers.FINAL_CHECKS.extend([residence_at_quiescence, terminal_against_waiting,
-                              resends_only_after_loss, timers_obeyed])
+                              resends_only_after_loss, relay_never_skips, timers_obeyed])

@@ -110,6 +110,10 @@ class World:
         #: (region, case id, virtual instant, error) of each timer command its own protocol
         #: refused: judged by `oracles.timers_obeyed`.
         self.timer_refusals: list[tuple[str, str, dt.datetime, str]] = []
+        #: Per (origin, destination) link, the highest link_seq the relay handed to the network,
+        #: and each time it handed one on past a gap: judged by `oracles.relay_never_skips`.
+        self.relayed: dict[tuple[str, str], int] = {}
+        self.relay_skips: list[tuple[str, str, int, int, dt.datetime]] = []
         self._background_at = self.sched.now
         #: The hostile_peer fault's injector (`simulations.hostile`), when the plan has it.
         self.hostile = (hostile.Hostile.for_world(list(region_codes))
@@ -230,8 +234,22 @@ class World:
                 self.edges["publish_failed_then_retried"] += 1
             self.schedule_relay(code, dt.timedelta(seconds=2))
             return
+        self._handed_on(code, batch.items)
         sim.region.relay.advance(batch, now)
         self.schedule_relay(code)
+
+    def _handed_on(self, code: str, items: list[WireItem]) -> None:
+        """The relay's batch went out whole: each link's messages must follow on from the last
+        one it handed on (repeats after a restart are fine; a gap is a message only a re-send
+        would ever deliver)."""
+        for item in items:
+            if isinstance(item, LinkMessage):
+                key = (code, item.destination)
+                last = self.relayed.get(key, 0)
+                if item.link_seq > last + 1:
+                    self.relay_skips.append((code, item.destination, last, item.link_seq,
+                                             self.sched.now))
+                self.relayed[key] = max(last, item.link_seq)
 
     def send(self, sender: str, item: WireItem) -> None:
         """The network between a relay and the broker, with its faults."""
