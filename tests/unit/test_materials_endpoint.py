@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import json
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
 from regions.core.documents import DocError, DocRequest, authorise
+from regions.core.request_budget import RequestBudget
+from regions.runtime import documents as documents_endpoint
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.documents import DocumentEndpoint
 from regions.runtime.driver import NodeDriver
@@ -272,3 +275,47 @@ def test_a_full_chunk_reply_fits_the_servers_max_payload(max_payload: int) -> No
                                   10**12, 10**12, b"\xff" * size))
     assert len(reply) <= max_payload
     assert size <= 512 * 1024
+
+
+# --------------------------------------------------------------------------- throttled fetches
+
+
+async def spend_budget(endpoint: DocumentEndpoint, owner: Owner) -> None:
+    """The handler's own budget spent on refused requests (a refusal is never cached)."""
+    for n in range(documents_endpoint.REQUEST_BURST + 5):
+        await endpoint.handle(encode_request(DocRequest(HANDLER, str(uuid.uuid4()),
+                                                        owner.ref.doc_id)),
+                              f"{inbox_prefix(HANDLER)}.spent.{n}")
+
+
+def test_a_throttled_fetch_waits_the_stated_time_and_gets_the_document() -> None:
+    """`too_many_requests` says how long to wait (the requester's budget refills at
+    `REQUESTS_PER_SECOND`): the SDK waits that long and asks again instead of failing the
+    back-end's fetch."""
+    owner = proxy_case()
+
+    async def scenario(endpoint: DocumentEndpoint) -> None:
+        await spend_budget(endpoint, owner)
+        nc = Loopback(endpoint, inbox_prefix(HANDLER))
+        started = time.monotonic()
+        data = await fetch_material(nc, owner=OWNER, requester=HANDLER, case_id=owner.case_id,
+                                    ref=owner.ref)
+        assert data == SCAN
+        assert time.monotonic() - started >= 1 / documents_endpoint.REQUESTS_PER_SECOND / 2
+        assert nc.requests[0].offset == nc.requests[1].offset == 0  # asked again after waiting
+    serve(owner, scenario)
+
+
+def test_a_fetch_told_to_wait_longer_than_it_will_gives_up_with_the_refusal() -> None:
+    owner = proxy_case()
+
+    async def scenario(endpoint: DocumentEndpoint) -> None:
+        endpoint.budget = RequestBudget(rate=0.01, burst=1)  # a wait of 100 s
+        await spend_budget(endpoint, owner)
+        nc = Loopback(endpoint, inbox_prefix(HANDLER))
+        with pytest.raises(DocError) as caught:
+            await fetch_material(nc, owner=OWNER, requester=HANDLER, case_id=owner.case_id,
+                                 ref=owner.ref)
+        assert caught.value.code == "too_many_requests"
+        assert len(nc.requests) == 1  # no waiting out a wait beyond the bound
+    serve(owner, scenario)
