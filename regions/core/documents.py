@@ -21,6 +21,8 @@ Runs on the node's database thread (`driver.db`): it reads the side's stream.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -47,6 +49,25 @@ class DocError(Exception):
         super().__init__(message)
         self.code: ErrorCode = code
         self.field = field
+
+
+#: How a `too_many_requests` refusal states its wait: in the message (the wire's error object
+#: has no field for it), written by `throttled` and read back by `retry_after` (the SDK's).
+_RETRY_IN = re.compile(r"retry in (\d+(?:\.\d+)?) s")
+
+
+def throttled(requester: str, burst: int, rate: float, wait: float) -> DocError:
+    """The refusal of a request past `requester`'s budget, stating the wait rounded *up* to a
+    tenth of a second (a wait stated short would only be refused again)."""
+    return DocError("too_many_requests", f"region {requester} made more than {burst} document "
+                    f"requests at once or {rate:g} per second after; retry in "
+                    f"{math.ceil(wait * 10) / 10:.1f} s", "requester")
+
+
+def retry_after(error: DocError) -> float | None:
+    """The seconds a `too_many_requests` refusal asks to wait; None for any other refusal."""
+    found = _RETRY_IN.search(str(error)) if error.code == "too_many_requests" else None
+    return float(found.group(1)) if found else None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from nats.aio.client import Client as NatsClient
 
 from domain.values import MaterialRef
 from regions.adapters.blobs.base import BlobNotFound, BlobStore
-from regions.core.documents import DocError, DocRequest, authorise
+from regions.core.documents import DocError, DocRequest, authorise, throttled
 from regions.core.request_budget import RequestBudget
 from regions.runtime.driver import NodeDriver
 from regions.runtime.endpoints import Handler, Request, serve_requests
@@ -102,10 +102,7 @@ class DocumentEndpoint:
             wait = self.budget.take(request.requester, self.clock())
             if wait:
                 self.driver.counters[THROTTLED] += 1
-                raise DocError("too_many_requests", f"region {request.requester} made more than "
-                               f"{self.budget.burst} document requests at once or "
-                               f"{self.budget.rate:g} per second after; retry in {wait:.1f} s",
-                               "requester")
+                raise throttled(request.requester, self.budget.burst, self.budget.rate, wait)
             ref = await self.driver.db(authorise, self.driver.region.node, request)
             self._grants[key] = ref
             if len(self._grants) > GRANT_CACHE:

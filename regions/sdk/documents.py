@@ -15,6 +15,7 @@ subscribe only to its own.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from typing import Final, Protocol
@@ -24,11 +25,15 @@ from nats.aio.client import Client as NatsClient
 
 from domain.values import MaterialRef
 from regions.adapters.brokers.nats_connect import ConnectionLog, open_connection
-from regions.core.documents import DocRequest
+from regions.core.documents import DocError, DocRequest, retry_after
 from regions.wire import subjects
 from regions.wire.documents import decode_reply, encode_request, inbox_prefix
 
 DEFAULT_TIMEOUT: Final = 5.0
+#: How many `too_many_requests` refusals one fetch waits out, and the longest wait it accepts
+#: (an owner asking for more is refusing, for now; the caller decides when to try again).
+THROTTLE_WAITS: Final = 5
+MAX_THROTTLE_WAIT: Final = 30.0
 log = logging.getLogger("tongban.materials")
 
 
@@ -68,12 +73,15 @@ async def fetch_material(nc: Requester, *, owner: str, requester: str, case_id: 
                          ref: MaterialRef, timeout: float = DEFAULT_TIMEOUT) -> bytes:
     """The document's bytes from `owner`, verified against `ref`.
 
-    Raises `DocError` when the owner refuses (its `code`: forbidden, not_found, ...),
-    `MaterialMismatch` when the bytes are not the recorded ones, `OwnerUnavailable` when
-    nobody answers.
+    A `too_many_requests` refusal (the owner's budget for this requester is spent) is waited
+    out for the time it states, then asked again: up to `THROTTLE_WAITS` times, each wait at
+    most `MAX_THROTTLE_WAIT` seconds. Raises `DocError` when the owner refuses (its `code`:
+    forbidden, not_found, too_many_requests past those bounds...), `MaterialMismatch` when the
+    bytes are not the recorded ones, `OwnerUnavailable` when nobody answers.
     """
     subject = subjects.materials_subject(owner)
     data = bytearray()
+    waits = 0
     while True:
         request = encode_request(DocRequest(requester, case_id, ref.doc_id, len(data)))
         try:
@@ -81,7 +89,17 @@ async def fetch_material(nc: Requester, *, owner: str, requester: str, case_id: 
         except (nats.errors.NoRespondersError, nats.errors.TimeoutError) as exc:
             raise OwnerUnavailable(f"region {owner} did not answer for {ref.doc_id}: "
                                    f"{exc!r}") from None
-        chunk = decode_reply(msg.data)
+        try:
+            chunk = decode_reply(msg.data)
+        except DocError as exc:
+            wait = retry_after(exc)
+            if wait is None or waits >= THROTTLE_WAITS or wait > MAX_THROTTLE_WAIT:
+                raise
+            waits += 1
+            log.info("region %s throttled %s's fetch of %s; asking again in %.1f s",
+                     owner, requester, ref.doc_id, wait)
+            await asyncio.sleep(wait)
+            continue
         if chunk.size != ref.size:
             raise MaterialMismatch("size_mismatch", f"region {owner} holds {chunk.size} bytes "
                                    f"for {ref.doc_id}; the case recorded {ref.size}")
