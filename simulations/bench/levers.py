@@ -40,7 +40,10 @@ def _nothing() -> None:
     return None
 
 
-def _generic_link(item: LinkMessage) -> bytes:
+def generic_link(item: LinkMessage) -> bytes:
+    """What the relay wrote before the stored-payload lever: the payload decoded into its event,
+    the event encoded (the "old way" here, and the reference tests/unit/test_link_codec_stored.py
+    holds the relay's bytes to)."""
     event = event_from_payload(item.type, item.payload, item.schema_version)
     return envelope.encode(envelope.WireMessage(
         event=event, ref=EventRef(item.originator_id, item.originator_version),
@@ -95,7 +98,7 @@ def measure(rounds: int = 5, cases: int = 40) -> dict[str, Any]:
             lambda: [envelope.sdk_write(a, p) for a, p in feed_events],
             lambda: [envelope.write(a, p) for a, p in feed_events], len(feed_events), _nothing),
         "link envelope (decode+encode -> stored payload), per link message": (
-            lambda: [_generic_link(i) for i in items],
+            lambda: [generic_link(i) for i in items],
             lambda: [link.encode(i) for i in items], len(items), _nothing),
         "collect a saved aggregate's events (Protocol isinstance -> class), per aggregate": (
             lambda: ProcessingEvent[uuid.UUID]().collect_events(*aggregates()),
