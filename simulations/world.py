@@ -28,7 +28,7 @@ from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
 from regions.core.inbox import Incoming
-from regions.core.messages import LinkMessage, WireItem
+from regions.core.messages import LinkMessage, ResendRequest, WireItem
 from regions.core.outcome import Outcome
 from regions.core.ports import INBOX_MAX_ACK_PENDING, BrokerError, Outgoing, Store
 from regions.core.sides import SideView
@@ -251,9 +251,10 @@ class World:
                                              self.sched.now))
                 self.relayed[key] = max(last, item.link_seq)
 
-    def send(self, sender: str, item: WireItem) -> None:
-        """The network between a relay and the broker, with its faults."""
-        out = link.encode(item)
+    def send(self, sender: str, item: WireItem, resent: ResendRequest | None = None) -> None:
+        """The network between a relay and the broker, with its faults; an answer to a re-send
+        request goes under its own message id, as the driver sends it (`link.resent`)."""
+        out = link.encode(item) if resent is None else link.resent(link.encode(item), resent)
         receiver = subjects.parse_event_subject(out.subject)[0]
         rng = self.sched.rng(f"net:{sender}")
         pair = frozenset((sender, receiver))
@@ -277,11 +278,12 @@ class World:
         if self.plan.fire("duplicate", rng):
             self._publish(out, receiver)
 
-    def send_quietly(self, sender: str, item: WireItem) -> None:
+    def send_quietly(self, sender: str, item: WireItem,
+                     resent: ResendRequest | None = None) -> None:
         """Heartbeats, re-send requests and re-sends: a failed publish is retried by the next
         period's heartbeat or gap check, as the node does."""
         try:
-            self.send(sender, item)
+            self.send(sender, item, resent)
         except BrokerError:
             return
 
@@ -335,7 +337,7 @@ class World:
         for request in result.resends_asked_of_us:
             for item in sim.region.relay.resend(request.destination, request.from_seq,
                                                 request.to_seq):
-                self.send_quietly(code, item)
+                self.send_quietly(code, item, resent=request)
         info = sim.broker.consumer_info_now(subjects.event_stream_name(code),
                                             subjects.inbox_consumer_name(code))
         if len(deliveries) == INBOX_BATCH or (deliveries and info.num_pending):
