@@ -14,14 +14,18 @@ Nodes run as `tongban node` processes are outside the patched client; `ContractT
 from the broker's side instead: a test-side subscriber on every subject, checking with the same
 rules what appears on the link, feed and quarantine subjects and on back-ends' reply inboxes
 (`_INBOX_<region>_<backend>.…`). The broker does not say who published, so a tap sees a test's
-own junk too: a test publishes it before the tap starts, or runs without one.
+own junk too: a test publishes it before the tap starts, or runs without one. `tapped(url)`
+runs a tap on a thread of its own, for a synchronous test whose clients each `asyncio.run`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -117,7 +121,8 @@ class ContractTap:
     back-ends' reply inboxes, not JetStream's own traffic: a consumer's delivery of a stored
     message, sent to the consumer's inbox, reaches a `>` subscriber under the subject it was
     first published on, with a `$JS.ACK` reply subject (it was checked when published, or is a
-    test's junk from before the tap), and a pull's status messages have no body. It reconnects
+    test's junk from before the tap), a pull's status messages have no body, and the server's
+    answers to a back-end's JetStream API calls on its inbox are the server's. It reconnects
     for as long as the test runs, so a broker killed and restarted mid-test is watched again
     once back."""
 
@@ -152,9 +157,40 @@ class ContractTap:
         if (msg.reply or "").startswith("$JS.ACK."):
             return  # a consumer's delivery of a stored message (under its first subject)
         if BACKEND_INBOX.match(subject):
-            if not msg.data:
+            if not msg.data or _jetstream_answer(msg.data):
                 return
         elif not subject.startswith(("tb.v1.evt.", "tb.v1.feed.", "tb.v1.dlq.")):
             return
         found = self.watch.check(subject, msg.data, dict(msg.headers or {}))
         self.watch.violations.extend(f"{subject}: {v}" for v in found[:3])
+
+
+def _jetstream_answer(data: bytes) -> bool:
+    """The server's answer to a back-end's own JetStream API call (its durable's info, say),
+    which arrives on the back-end's inbox too: the server's, not the node's."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and str(body.get("type", "")).startswith(
+        "io.nats.jetstream.api.")
+
+
+@contextlib.contextmanager
+def tapped(url: str) -> Iterator[ContractWatch]:
+    """A `ContractTap` on its own thread and event loop for the block: a synchronous test runs
+    its clients with `asyncio.run`, a loop each that ends with it, so none can host the tap.
+    The watch yielded holds everything the tap saw once the block has ended."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="contract-tap", daemon=True)
+    thread.start()
+    try:
+        tap = asyncio.run_coroutine_threadsafe(ContractTap(url).start(), loop).result(10)
+        try:
+            yield tap.watch
+        finally:
+            asyncio.run_coroutine_threadsafe(tap.stop(), loop).result(10)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -12,7 +12,8 @@
   rewritten to the private nats-server and the test PostgreSQL, starts as a local process and
   answers `/readyz` with 200, then stops cleanly on SIGTERM.
 - Two regions' node and back-end services, as the compose file runs them, carry a pension
-  transfer to completion under the shipped permissions without one permissions violation.
+  transfer to completion under the shipped permissions without one permissions violation, and
+  everything they send on the broker is what asyncapi.yaml describes (`ContractTap`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from regions.adapters.brokers import nats_conf
 from regions.adapters.brokers.nats_server import NatsServer, free_port
 from regions.sdk.client import RegionClient
 from simulations.workload import draw_applicant
+from tests.integration.contract_watch import tapped
 from tests.integration.deployment import COMPOSE, INIT_SQL, NATS_CONF, ROOT, DeployedNats, on_server
 from tests.integration.realworld import new_case_number
 from tests.services.nats_server import pinned_binary
@@ -415,6 +417,7 @@ def test_two_regions_complete_a_pension_transfer_as_deployed_without_a_permissio
     processes: dict[str, subprocess.Popen[bytes]] = {}
     ports = {code: free_port() for code in (dest, origin)}
     user = nats_conf.backend_user(dest, "pension")
+    admin = nats_conf.admin_user()  # the tap listens on every subject, as only the admin may
 
     async def submit() -> str:
         person = draw_applicant(random.Random(11))
@@ -429,7 +432,8 @@ def test_two_regions_complete_a_pension_transfer_as_deployed_without_a_permissio
         assert outcome.ok, outcome
         return outcome.case_id
 
-    with running(processes):
+    with running(processes), tapped(deployed_nats.user_url(admin.name, admin.password)) \
+            as contract:
         for code in (dest, origin):
             processes[f"node-{code}"] = node_process(
                 f"node-{code}", services[f"node-{code}"], deployed_nats, database, ports[code],
@@ -451,3 +455,6 @@ def test_two_regions_complete_a_pension_transfer_as_deployed_without_a_permissio
             time.sleep(0.3)
         assert stop_all(processes) == dict.fromkeys(processes, 0)
     assert violations(deployed_nats) == []
+    assert contract.violations == []  # all the nodes sent is what asyncapi.yaml describes
+    assert {"FeedEvent", "CommandReply", "HighWaterMark"} <= contract.checked.keys(), \
+        contract.checked

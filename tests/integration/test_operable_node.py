@@ -37,6 +37,7 @@ from regions.core.config import RegionConfig
 from regions.runtime.bootstrap import build_region
 from regions.sdk.client import RegionClient, RegionUnavailable
 from simulations.workload import draw_applicant
+from tests.integration.contract_watch import tapped
 from tests.integration.realworld import new_case_number
 
 pytestmark = pytest.mark.timeout(60)
@@ -151,25 +152,32 @@ async def until(predicate: Any, timeout: float, what: str) -> None:
 
 def test_a_node_counts_the_commands_and_messages_of_a_case(
         nats_server: NatsServer, postgres_store: PostgresStore, nodes: Nodes) -> None:
+    """...and everything the two node processes send on the broker is what asyncapi.yaml
+    describes (a `ContractTap` from before they start)."""
     a, b = "150600", "610800"
-    destination, origin = nodes.on_postgres(postgres_store, nats_server, ("a", a, b), ("b", b, a))
     url = nats_server.url
-    ready = destination.wait_for("/readyz", 200).json()
-    assert ready["checks"] == {"store": "ok", "broker": "ok", "worker": "active"}
-    assert ready["inbox_lag"] == {b: 0}
-    origin.wait_for("/readyz", 200)
+    with tapped(url) as contract:
+        destination, origin = nodes.on_postgres(postgres_store, nats_server, ("a", a, b),
+                                                ("b", b, a))
+        ready = destination.wait_for("/readyz", 200).json()
+        assert ready["checks"] == {"store": "ok", "broker": "ok", "worker": "active"}
+        assert ready["inbox_lag"] == {b: 0}
+        origin.wait_for("/readyz", 200)
 
-    async def drive() -> None:
-        async with RegionClient(url, a, "window") as client:
-            await open_case(client, a, b)
-        await until(lambda: origin.metrics()["tongban_events_applied_total"] >= 1, 15,
-                    "the contact letter to arrive at the origin")
+        async def drive() -> None:
+            async with RegionClient(url, a, "window") as client:
+                await open_case(client, a, b)
+            await until(lambda: origin.metrics()["tongban_events_applied_total"] >= 1, 15,
+                        "the contact letter to arrive at the origin")
 
-    asyncio.run(drive())
-    counted = destination.metrics()
+        asyncio.run(drive())
+        counted = destination.metrics()
     assert counted["tongban_commands_total{ok}"] == 2
     assert counted["tongban_events_published_total"] >= 1
     assert origin.metrics()["tongban_events_consumed_total"] >= 1
+    assert contract.violations == []
+    assert {"FeedEvent", "CommandReply", "HighWaterMark"} <= contract.checked.keys(), \
+        contract.checked
 
 
 def test_a_postgres_standby_takes_over_after_the_active_node_is_killed(
