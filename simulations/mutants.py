@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: name -> (file, the real line's text, the mutant's)
 MUTANTS: dict[str, tuple[str, str, str]] = {
     "reconciliation tolerates one fen short": (
-        "domain/protocols/transfer_destination.py", "matched = stated == received",
+        "domain/protocols/transfer_money.py", "matched = stated == received",
         "matched = stated - received in (0, 1)"),
     "take-over waits for the funds": (
         "domain/protocols/transfer_destination.py",
@@ -39,9 +39,9 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
         "credited_months=sum(t.sheet.months for t in done if t.sheet is not None),\n"
         "                opens_relationship=False)"),
     "pooled part truncated": (
-        "domain/protocols/pension.py",
-        "return int((wage * POOLED_RATE).quantize(Decimal(1), rounding=ROUND_HALF_UP))",
-        "return int(wage * POOLED_RATE)"),
+        "domain/protocols/pension_amounts.py",
+        "return {year: round_fen(Decimal(wage) * rate)",
+        "return {year: int(Decimal(wage) * rate)"),
     "41-day permit": (
         "domain/limits.py", 'Limit(40, "calendar_days"), "destination", "issue of the permit',
         'Limit(41, "calendar_days"), "destination", "issue of the permit'),
