@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from regions.core.messages import LinkMessage, WireItem
+from regions.core.messages import LinkMessage, ResendRequest, WireItem
 from regions.core.ports import INBOX_MAX_ACK_PENDING
 from simulations import checkers
 from simulations.faults import FaultPlan
@@ -45,7 +45,7 @@ class LosesOne(World):
         self.lost: LinkMessage | None = None
         self.sent_after_loss = 0
 
-    def send(self, sender: str, item: WireItem) -> None:
+    def send(self, sender: str, item: WireItem, resent: ResendRequest | None = None) -> None:
         if isinstance(item, LinkMessage) and item.origin == self.lose[0]:
             if item.link_seq == self.lose[1] and self.sent_after_loss < LATER:
                 self.lost = item
@@ -53,7 +53,7 @@ class LosesOne(World):
                 return
             if self.lost is not None and item.link_seq > self.lost.link_seq:
                 self.sent_after_loss += 1
-        super().send(sender, item)
+        super().send(sender, item, resent)
 
 
 GRACE = dt.timedelta(days=1)
