@@ -116,6 +116,11 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "agency_required": Refusal("a veteran's pension transfer names the 军队经办机构 (its "
                                "部队代号)", "details.agency"),
     "invalid_agency": Refusal("a 部队代号 is five digits", "details.agency"),
+    "invalid_direction": Refusal("a two-way pension item (b1-10, b1-11) goes one of its own "
+                                 "directions", "details.direction"),
+    "switch_condition_unmet": Refusal("制度衔接 (人社部发〔2014〕17号): 城乡居民 → 职工 needs 15 "
+                                      "years of 职工 contributions at the destination, 职工 → "
+                                      "城乡居民 fewer than 15", "details.employee_months"),
     "single_origin_only": Refusal("this scheme's transfers have exactly one origin",
                                   "details.origins"),
     "relationship_taken_over": _state("the relationship was already taken over here; apply "

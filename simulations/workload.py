@@ -413,10 +413,12 @@ def _transfer(rng: random.Random, group: tuple[str, ...], destination: str, appl
     veteran = pension_items.BY_PROCESS.get(process)
     agency = (f"{rng.randrange(30_000, 100_000):05d}"  # a 部队代号, keyed in at the relay
               if veteran is not None and veteran.counterpart == "military_agency" else "")
+    direction, employee_months = pension_items.draw_direction(process, rng)  # b1-10, b1-11
     return destination, transfer.application(
         process, CaseNumber.parse(case_number), "", origins,
         _applicant_actor(applicant, destination), item_id=item_id,
-        channel=rng.choice(["window", "online"]), agency=agency)
+        channel=rng.choice(["window", "online"]), agency=agency, direction=direction,
+        employee_months=employee_months)
 
 
 @builder("household_move")

@@ -9,6 +9,7 @@ dataclass, their JSON is exactly its fields, and the contract publishes each as 
 |----------------------|------------------------------------------|-------------------------------------------|
 | `TransferDetails`    | `{"origins": ["610800", ...]}`           | every transfer (pension, unemployment...) |
 |                      | `{"origins": ["610800"], "agency": "32001"}` | a veteran's pension (b1-12)         |
+|                      | `{"origins": [...], "direction": "employee_to_resident"}` | b1-10, b1-11   |
 | `HouseholdDetails`   | `{"origin_region": "610800", "members": [...]}` | household_move (members: 随迁)     |
 | `ApplicationDetails` | `{"handling_region": "610800"}`          | an application in proxy mode (异地代收代办) |
 | `JointDetails`       | `{"partner_region": "610800"}`           | an application in joint mode (多地联办)    |
@@ -37,10 +38,18 @@ class TransferDetails:
 
     `agency`: for a counterpart that is not a region — the 军队经办机构 of a veteran's pension
     (b1-12), named by its 部队代号 — the agency, while `origins` names the one region whose node
-    keys in its documents and bank notice (the relay)."""
+    keys in its documents and bank notice (the relay).
+
+    `direction`: for an item that runs both ways — b1-10 (`institution_to_enterprise`,
+    `enterprise_to_institution`), b1-11 (`resident_to_employee`, `employee_to_resident`) — the
+    way this transfer goes, which decides what the sheet carries and what it counts
+    (`domain.protocols.pension_directions`). `employee_months`: b1-11 城乡居民 → 职工 only, the
+    职工 contribution months the destination (the 待遇领取地) records for the person."""
 
     origins: Annotated[tuple[Region, ...], annotated_types.MinLen(1), annotated_types.MaxLen(8)]
     agency: Annotated[str, annotated_types.MaxLen(16)] = ""
+    direction: Annotated[str, annotated_types.MaxLen(32)] = ""
+    employee_months: Annotated[int, annotated_types.Ge(0), annotated_types.Le(1200)] = 0
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,13 @@ and half-even agree; what matters is that rounding is per year, not on the total
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from domain.kernel import InvalidValue
 from domain.protocols.transfer_events import (
+    Component,
     ContributionYear,
     InfoSheet,
     YearLine,
@@ -62,6 +63,11 @@ class AmountRule:
     account_rate: Decimal | None = None
     #: memo lines the sheet may state, moving no money ("refund_to_person" requires refunded lines)
     memo: tuple[str, ...] = ()
+    #: the destination credits the record's months (False: 城乡居民 → 职工, 17号: those years
+    #: are neither added to nor converted into 职工 years; the sheet states 0 months)
+    months_counted: bool = True
+    #: the counted months must stay below this (职工 → 城乡居民, 17号: under 15 years only)
+    months_below: int | None = None
 
 
 def check_line(line: ContributionYear, rule: AmountRule) -> None:
@@ -146,8 +152,11 @@ def check_record(lines: Sequence[ContributionYear], rule: AmountRule) -> tuple[C
     return ordered
 
 
-def counted_months(lines: Sequence[ContributionYear]) -> int:
-    """The months the destination credits: paid and deemed, not the refunded (counted there)."""
+def counted_months(lines: Sequence[ContributionYear], rule: AmountRule | None = None) -> int:
+    """The months the destination credits: paid and deemed, not the refunded (counted there);
+    none where the rule's months do not count at the destination."""
+    if rule is not None and not rule.months_counted:
+        return 0
     return sum(line.months for line in lines if line.kind != "refunded")
 
 
@@ -224,6 +233,26 @@ def validate(sheet: InfoSheet, rule: AmountRule, what: str) -> None:
         raise InvalidValue(f"the individual account must be {rule.account_rate} of the yearly "
                            f"bases, rounded per year: {fixed} fen",
                            code="individual_account_mismatch")
-    if sheet.months != counted_months(lines):
-        raise InvalidValue(f"the sheet's months ({sheet.months}) differ from its years "
-                           f"({counted_months(lines)})", code="months_mismatch")
+    counted = counted_months(lines, rule)
+    if sheet.months != counted:
+        raise InvalidValue(f"the sheet's months ({sheet.months}) differ from what its years "
+                           f"count at the destination ({counted})", code="months_mismatch")
+    if rule.months_below is not None and counted >= rule.months_below:
+        raise InvalidValue(f"{what}: only with fewer than {rule.months_below} months "
+                           f"({rule.months_below // 12} years); the sheet counts {counted}",
+                           code="switch_condition_unmet", field="sheet.months")
+
+
+def make_sheet(rule: AmountRule, account_fen_stated: int, years: Sequence[ContributionYear],
+               extra: Mapping[str, int] | None = None,
+               memo: tuple[Component, ...] = ()) -> InfoSheet:
+    """The sheet an origin issues for a record under `rule`: figures computed by the rule, the
+    account as stated (unless a rate fixes it), other components (`extra`) as stated."""
+    lines = check_record(years, rule)
+    fixed = account_fen(lines, rule)
+    figures = {"individual_account": account_fen_stated if fixed is None else fixed,
+               "pooled": pooled_fen(lines, rule), **(extra or {})}
+    return InfoSheet(months=counted_months(lines, rule),
+                     components=tuple(Component(name, figures.get(name, 0))
+                                      for name in rule.components),
+                     years=lines, memo=memo, pooled_by_year=year_lines(lines, rule))

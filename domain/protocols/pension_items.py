@@ -33,10 +33,14 @@ Sources (reference/domain.md; [V] verified, [V2] a secondary source, [I] inferre
   the 机关事业 → 企业 direction only, so no step limits.
 - b1-10 (§2a′): 人社厅发〔2017〕7号: transfer out 15 WD, completion 15 WD after information and
   funds match [V2] (that direction; the reference gives none for 企业 → 机关事业, which runs on
-  the same limits here — a stricter clock, never a longer one). Money as b1-7.
+  the same limits here — a stricter clock, never a longer one). Money by direction
+  (`domain.protocols.pension_directions`): 机关事业 → 企业 12 % from 2014-10, 企业 → 机关事业
+  as b1-7.
 - b1-11 (§2b-2): 人社部发〔2014〕17号: 15/15/15 WD [V2]; the individual account's whole balance
   merges (个人账户全部储存额并入), no pooled part; months paid in both schemes count once and the
   城乡居民 contributions (个人缴费 and 集体补助) of those months are refunded to the person (清退) [V].
+  By direction (`pension_directions`): 城乡居民 → 职工 counts no months and needs 15 职工 years
+  at the destination; 职工 → 城乡居民 counts every month and needs fewer than 15.
 - b1-12 (no section: reference §1's transfer pattern; 军人保险法 2012; 后财〔2012〕547号 and
   后财〔2015〕1726号 as quoted at shebaodata.com/zhishi/yanglao/138267.html [V2]): the 退役基本养老
   保险补助 is 20 % of each service year's monthly wages, 12 % as the employer's part (pooled)
@@ -61,15 +65,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from domain.protocols.pension_amounts import (
-    AmountRule,
-    account_fen,
-    check_record,
-    counted_months,
-    pooled_fen,
-    validate,
-    year_lines,
-)
+from domain.protocols import pension_directions
+from domain.protocols.pension_amounts import AmountRule, make_sheet, validate
 from domain.protocols.transfer_events import (
     Component,
     ContributionYear,
@@ -101,14 +98,7 @@ class PensionItem:
               memo: tuple[Component, ...] = ()) -> InfoSheet:
         """The sheet this item's origin issues for a record: figures computed by the rule, the
         account as stated (unless a rate fixes it), other components (`extra`) as stated."""
-        lines = check_record(years, self.rule)
-        fixed = account_fen(lines, self.rule)
-        figures = {"individual_account": account_fen_stated if fixed is None else fixed,
-                   "pooled": pooled_fen(lines, self.rule), **(extra or {})}
-        return InfoSheet(months=counted_months(lines),
-                         components=tuple(Component(name, figures.get(name, 0))
-                                          for name in self.rule.components),
-                         years=lines, memo=memo, pooled_by_year=year_lines(lines, self.rule))
+        return make_sheet(self.rule, account_fen_stated, years, extra, memo)
 
     @property
     def transfer_spec(self) -> TransferSpec:
@@ -214,5 +204,13 @@ _SPECS: Mapping[str, TransferSpec] = {
         relationship_on_sheet=False, has_benefit=False, confirms_receipt=False,
         requires_suspension=False, separate_remittance=False,
         validate_sheet=item.validate_sheet, sample_sheet=_SAMPLERS[item.item_id](item),
-        counterpart=item.counterpart, temporary_accounts=item.item_id == "b1-7")
+        counterpart=item.counterpart, temporary_accounts=item.item_id == "b1-7",
+        variants=pension_directions.variants(item.item_id))
     for item in ITEMS}
+
+
+def draw_direction(process: str, rng: random.Random) -> tuple[str, int]:
+    """A two-way item's direction and the 职工 months it needs (`pension_directions`); ("", 0)
+    without drawing for any other process."""
+    item = BY_PROCESS.get(process)
+    return pension_directions.draw_direction(item.item_id, rng) if item else ("", 0)

@@ -288,6 +288,7 @@ from domain.protocols.transfer_states import (
     SideState,
     TransferBase,
     agency_of,
+    direction_of,
     origins_of,
     waiting_name,
 )
@@ -300,15 +301,18 @@ from domain.values import CaseNumber, MaterialRef, RegionCode
 def application(
     process: str, case_number: CaseNumber, person_key: str, origins: Sequence[RegionCode | str],
     actor: Actor, *, applicant_masked: str = "", item_id: str = "", channel: Channel = "window",
-    materials: tuple[MaterialRef, ...] = (), agency: str = "",
+    materials: tuple[MaterialRef, ...] = (), agency: str = "", direction: str = "",
+    employee_months: int = 0,
 ) -> Submit:
     """The `Submit` command of a transfer application accepted by the case number's region
-    (`agency`: the 军队经办机构 a veteran's pension comes from, reached through `origins`)."""
+    (`agency`: the 军队经办机构 a veteran's pension comes from, reached through `origins`;
+    `direction`, `employee_months`: a two-way item's, `TransferDetails`)."""
     return Submit(
         actor=actor, case_number=str(case_number), item_id=item_id or process, process=process,
         mode="joint", person_key=person_key, applicant_masked=applicant_masked,
         channel=channel, materials=materials,
-        details=TransferDetails(tuple(str(o) for o in origins), agency=agency))
+        details=TransferDetails(tuple(str(o) for o in origins), agency=agency,
+                                direction=direction, employee_months=employee_months))
 
 
 # --------------------------------------------------------------------------- the decider
@@ -433,14 +437,16 @@ class TransferDecider(DestinationSide, OriginSide):
                     case_number=event.case_number, region=str(number.region),
                     person_key=event.person_key, scheme=self.spec.scheme,
                     applicant_masked=event.applicant_masked, origins=origins, intake=intake,
-                    tracks={o: OriginTrack() for o in origins}, agency=agency_of(event))
+                    tracks={o: OriginTrack() for o in origins}, agency=agency_of(event),
+                    direction=direction_of(event))
             if isinstance(event, ContactLetterReceived):
                 return OriginState(
                     process=event.process, case_id=event.case_id, case_number=event.case_number,
                     region=event.region, destination=event.from_region,
                     person_key=event.person_key, scheme=self.spec.scheme,
                     applicant_masked=event.applicant_masked, origins=event.origins,
-                    two_phase=event.two_phase, seen=frozenset({event.ref}), agency=event.agency)
+                    two_phase=event.two_phase, seen=frozenset({event.ref}), agency=event.agency,
+                    direction=event.direction)
             raise IllegalCommand(f"a transfer side cannot start with {event.TYPE}",
                                  code="not_a_first_event")
         if isinstance(event, ratings.RATING_EVENTS):

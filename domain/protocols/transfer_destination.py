@@ -83,6 +83,7 @@ from domain.protocols.transfer_states import (
     OriginTrack,
     SideState,
     check_counterpart,
+    check_direction,
     close_reason,
     deadline_clock,
     escalate_attention,
@@ -184,7 +185,8 @@ class DestinationSide(DestinationMoney):
                 at=now, actor=c.actor, to_region=o, case_id=s.case_id, case_number=s.case_number,
                 process=s.process, person_key=s.person_key, applicant_masked=s.applicant_masked,
                 destination_region=s.region, origins=s.origins, two_phase=s.two_phase,
-                letter_no=f"{s.case_number}/{o}", agency=s.agency) for o in s.origins]
+                letter_no=f"{s.case_number}/{o}", agency=s.agency, direction=s.direction)
+                for o in s.origins]
             return letters + self._clear(s, REVIEW_STEP, now)
         if isinstance(c, InstructProceed):
             if (s.phase != "awaiting_holds" or s.proceed_sent
@@ -262,6 +264,7 @@ class DestinationSide(DestinationMoney):
         assert isinstance(submitted, ApplicationSubmitted)
         origins = origins_of(submitted)
         check_counterpart(self.spec, submitted)
+        check_direction(self.spec, submitted)
         if len(set(origins)) != len(origins):
             raise InvalidValue(f"an origin is named twice: {list(origins)}", code="invalid_origins")
         if str(number.region) in origins:
@@ -478,7 +481,7 @@ class DestinationSide(DestinationMoney):
         if s.phase not in ("awaiting_transfer", "withdrawing"):
             raise IllegalCommand(f"an info sheet is not expected while {s.phase}",
                                  code="unexpected_info_sheet")
-        self.spec.validate_sheet(ev.sheet)
+        self.spec.sheet_rule(s.direction)(ev.sheet)
         events: list[Event] = [InfoSheetReceived(
             at=now, actor=Actor.system("inbox", s.region), ref=c.ref, from_region=frm,
             sheet=ev.sheet)]
@@ -495,7 +498,7 @@ class DestinationSide(DestinationMoney):
         if s.phase not in ("awaiting_transfer", "withdrawing"):
             raise IllegalCommand(f"a corrected info sheet is not expected while {s.phase}",
                                  code="unexpected_correction")
-        self.spec.validate_sheet(ev.sheet)
+        self.spec.sheet_rule(s.direction)(ev.sheet)
         return [InfoSheetCorrectionReceived(at=now, actor=Actor.system("inbox", s.region),
                                             ref=c.ref, from_region=c.from_region,
                                             sheet=ev.sheet, reason=ev.reason)]

@@ -21,6 +21,7 @@ from domain.kernel import (
     Receipt,
     domain_event,
 )
+from domain.protocols.details import TransferDetails
 from domain.reckoning import Reckoning, upcast_from_basis
 from domain.values import Fen, FenDelta, Money, Months
 
@@ -104,6 +105,18 @@ SheetSampler: TypeAlias = Callable[[random.Random], InfoSheet]
 
 
 @dataclass(frozen=True)
+class SheetVariant:
+    """One direction of an item that runs both ways (b1-10, b1-11): its own sheet rule, its
+    own sample, and what it asks of the application (`check_details`, raising `InvalidValue`).
+    The application names it (`TransferDetails.direction`), the contact letter carries it."""
+
+    name: str
+    validate_sheet: SheetRule
+    sample_sheet: SheetSampler
+    check_details: Callable[[TransferDetails], None]
+
+
+@dataclass(frozen=True)
 class TransferSpec:
     """What distinguishes one scheme's transfer from another's (see the scheme modules)."""
 
@@ -129,6 +142,20 @@ class TransferSpec:
     #: a mover of 50 (men) or 40 (women) to a province not the 户籍地 gets a 临时缴费账户 instead
     #: (企业职工 pension, `domain.protocols.pension_temporary`)
     temporary_accounts: bool = False
+    #: the directions of an item that runs both ways; none: one rule (`validate_sheet`)
+    variants: tuple[SheetVariant, ...] = ()
+
+    def variant(self, direction: str) -> SheetVariant | None:
+        return next((v for v in self.variants if v.name == direction), None)
+
+    def sheet_rule(self, direction: str) -> SheetRule:
+        """The sheet rule of a case going `direction` ("" : the item's one rule)."""
+        variant = self.variant(direction)
+        return variant.validate_sheet if variant is not None else self.validate_sheet
+
+    def sheet_sampler(self, direction: str) -> SheetSampler:
+        variant = self.variant(direction)
+        return variant.sample_sheet if variant is not None else self.sample_sheet
 
 
 # --------------------------------------------------------------------------- relationship events
@@ -163,6 +190,8 @@ class ContactLetterIssued(Event):
     letter_no: str
     #: 退役军人: the 军队经办机构 the origin region's node speaks for (its 部队代号), else ""
     agency: str = ""
+    #: a two-way item's direction (`TransferDetails.direction`): the origin's sheet rule
+    direction: str = ""
 
 
 @domain_event
@@ -376,6 +405,7 @@ class ContactLetterReceived(Receipt):
     two_phase: bool
     letter_no: str
     agency: str = ""
+    direction: str = ""
 
 
 @domain_event

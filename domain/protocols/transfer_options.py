@@ -121,7 +121,7 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
         out += [ApproveTransferOut(actor=staff, suspended_on=suspended)] * 4
         out.append(RefuseTransferOut(actor=staff, reason=rng.choice(_REFUSALS)))
     elif state.phase == "approved":
-        out.append(IssueInfoSheet(actor=staff, sheet=spec.sample_sheet(rng)))
+        out.append(IssueInfoSheet(actor=staff, sheet=spec.sheet_sampler(state.direction)(rng)))
     elif state.phase == "remitting" and state.sheet is not None:
         out.append(RemitFunds(actor=Actor.backend("treasury", state.region),
                               amount_fen=state.sheet.amount_fen - state.sent_fen,

@@ -74,7 +74,8 @@ class OriginSide(TransferBase):
             at=now, actor=actor, ref=c.ref, from_region=c.from_region, case_id=ev.case_id,
             case_number=ev.case_number, process=ev.process, person_key=ev.person_key,
             applicant_masked=ev.applicant_masked, region=ev.to_region, origins=ev.origins,
-            two_phase=ev.two_phase, letter_no=ev.letter_no, agency=ev.agency)]
+            two_phase=ev.two_phase, letter_no=ev.letter_no, agency=ev.agency,
+            direction=ev.direction)]
         events += self._deadline("transfer_out", now, ev.to_region)
         if self.spec.confirms_receipt:
             events.append(ContactLetterConfirmed(at=now, actor=actor, to_region=c.from_region))
@@ -145,7 +146,7 @@ class OriginSide(TransferBase):
         if s.phase != "approved":
             code = "awaiting_instruction" if s.phase == "held" else "not_approved"
             raise IllegalCommand(f"no info sheet can be issued while {s.phase}", code=code)
-        self.spec.validate_sheet(c.sheet)
+        self.spec.sheet_rule(s.direction)(c.sheet)
         events: list[Event] = [InfoSheetIssued(
             at=now, actor=c.actor, to_region=s.destination, case_id=s.case_id,
             person_key=s.person_key, scheme=s.scheme, sheet=c.sheet)]
@@ -167,7 +168,7 @@ class OriginSide(TransferBase):
         if not reason:
             raise InvalidValue("a correction states its reason", code="reason_required",
                                field="reason")
-        self.spec.validate_sheet(c.sheet)
+        self.spec.sheet_rule(s.direction)(c.sheet)
         if c.sheet == s.sheet:
             raise InvalidValue("the corrected sheet is the sheet already sent",
                                code="sheet_unchanged", field="sheet")

@@ -181,6 +181,7 @@ class DestinationState:
     seen: frozenset[EventRef] = frozenset()
     ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
     agency: str = ""  # 退役军人: the 军队经办机构 of the origin (`TransferDetails.agency`)
+    direction: str = ""  # b1-10, b1-11: the way the transfer goes (`TransferDetails.direction`)
 
     role: Literal["destination"] = "destination"
 
@@ -227,6 +228,7 @@ class OriginState:
     seen: frozenset[EventRef] = frozenset()
     ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
     agency: str = ""  # 退役军人: the 军队经办机构 of the origin (`TransferDetails.agency`)
+    direction: str = ""  # b1-10, b1-11: the way the transfer goes (`TransferDetails.direction`)
 
     role: Literal["origin"] = "origin"
 
@@ -262,6 +264,35 @@ MILITARY_AGENCY = re.compile(r"[0-9]{5}")
 def agency_of(submitted: ApplicationSubmitted) -> str:
     details = submitted.details
     return details.agency if isinstance(details, TransferDetails) else ""
+
+
+def direction_of(submitted: ApplicationSubmitted) -> str:
+    details = submitted.details
+    return details.direction if isinstance(details, TransferDetails) else ""
+
+
+def check_direction(spec: TransferSpec, submitted: ApplicationSubmitted) -> None:
+    """A two-way item's application names one of its directions, and meets that direction's
+    conditions (`SheetVariant.check_details`); a one-way item takes none, so a direction can
+    never be silently ignored. An item's application without a direction runs the item's one
+    rule (the cases stored before directions existed)."""
+    details = submitted.details
+    if not isinstance(details, TransferDetails):
+        return
+    variant = spec.variant(details.direction)
+    if variant is not None:
+        variant.check_details(details)
+        return
+    if details.direction:
+        names = [v.name for v in spec.variants]
+        if not names:
+            raise InvalidValue(f"{spec.process} runs one way; details.direction is for b1-10 "
+                               "and b1-11", code="invalid_details", field="details.direction")
+        raise InvalidValue(f"{spec.process} goes one of {names}, not {details.direction!r}",
+                           code="invalid_direction", field="details.direction")
+    if details.employee_months:
+        raise InvalidValue("details.employee_months is for 城乡居民 → 职工 (b1-11) only",
+                           code="invalid_details", field="details.employee_months")
 
 
 def check_counterpart(spec: TransferSpec, submitted: ApplicationSubmitted) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from domain.catalogue import load_catalogue
 from domain.protocols import housing_fund, medical, pension_items, unemployment
+from domain.protocols.pension_directions import DIRECTIONS, Direction
 from domain.protocols.pension_items import PensionItem
 
 
@@ -22,8 +23,8 @@ def _names(components: tuple[str, ...]) -> str:
     return " and ".join(f"`{name}`" for name in components)
 
 
-def _pension_rule(item: PensionItem) -> str:
-    rule = item.rule
+def _pension_rule(item: PensionItem, direction: Direction | None = None) -> str:
+    rule = item.rule if direction is None else direction.rule
     parts = ["`years`: at least one line, at most 12 months a year over its lines (see "
              "`ContributionYear`); `months` is the sum of the paid and deemed lines' months"]
     if rule.pooled_rate is not None:
@@ -45,11 +46,26 @@ def _pension_rule(item: PensionItem) -> str:
                      "memo line `refund_to_person` > 0 (清退)")
     if rule.memo:
         parts.append(f"`memo` may hold {_names(rule.memo)} (no money moves for it)")
+    if not rule.months_counted:
+        parts.append("`months` is 0: these years are not counted at the destination")
+    if rule.months_below is not None:
+        parts.append(f"counted `months` below {rule.months_below} (`switch_condition_unmet`)")
+    if direction is not None and direction.employee_months_from:
+        parts.append(f"the application states `details.employee_months` ≥ "
+                     f"{direction.employee_months_from} (the destination's 职工 months)")
     if item.counterpart == "military_agency":
         parts.append("the application names the 军队经办机构 (`details.agency`, a five-digit "
                      "部队代号) and one relay region (`details.origins`)")
-    return (f"| `{item.process}` ({item.item_id}) | exactly {_names(rule.components)} | "
+    which = item.item_id if direction is None else (
+        f"{item.item_id}, `details.direction` = `{direction.name}`, {direction.label}")
+    return (f"| `{item.process}` ({which}) | exactly {_names(rule.components)} | "
             + "; ".join(parts) + " |")
+
+
+def _pension_rows(item: PensionItem) -> list[str]:
+    """One row per item, and one per direction of a two-way item (b1-10, b1-11)."""
+    return [_pension_rule(item), *(_pension_rule(item, d)
+                                   for d in DIRECTIONS.get(item.item_id, ()))]
 
 
 def _sheet_rules() -> str:
@@ -60,7 +76,7 @@ def _sheet_rules() -> str:
         "`pooled_part_mismatch`, `individual_account_mismatch`, `refund_missing`, "
         "`no_money_under_one_year`); every component is listed once, amounts are whole fen.", "",
         "| process | components | rule |", "|---|---|---|",
-        *(_pension_rule(item) for item in pension_items.ITEMS),
+        *(row for item in pension_items.ITEMS for row in _pension_rows(item)),
         f"| `{unemployment.PROCESS}` | some of {_names(unemployment.COMPONENTS)} | no `years`; "
         f"under {unemployment.MONEY_THRESHOLD_MONTHS} months every amount is 0 (only the "
         "relationship moves) |",

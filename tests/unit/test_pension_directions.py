@@ -26,7 +26,7 @@ from domain.protocols.transfer import (
     IssueInfoSheet,
 )
 from domain.values import CaseNumber
-from tests.fixtures.transfers import TRANSFERS, accepted_case, staff
+from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case, staff
 from tests.fixtures.world import FastCalendar
 
 DEST, ORIGIN = "150600", "610800"
@@ -34,20 +34,26 @@ B1_10, B1_11 = BY_ITEM["b1-10"].process, BY_ITEM["b1-11"].process
 MONDAY = dt.datetime(2025, 3, 3, 1, 0, tzinfo=dt.UTC)
 
 
-def refused(world, case: str, region: str, sheet: InfoSheet) -> str:  # type: ignore[no-untyped-def]
+def refused(world: TransferWorld, case: str, region: str, sheet: InfoSheet) -> str:
     side = world.sides[(case, region)]
     with pytest.raises(DomainError) as caught:
         side.decider.decide(side.state, IssueInfoSheet(actor=staff(region), sheet=sheet), world.now)
     return caught.value.code
 
 
-def approved(direction: str, employee_months: int = 0):  # type: ignore[no-untyped-def]
+def approved(direction: str, employee_months: int = 0) -> tuple[TransferWorld, str]:
     process = B1_10 if direction in ("institution_to_enterprise",
                                      "enterprise_to_institution") else B1_11
     world, case = accepted_case(TRANSFERS, process, (ORIGIN,), DEST, direction=direction,
                                 employee_months=employee_months)
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
     return world, case
+
+
+def complete(world: TransferWorld, case: str, sheet: InfoSheet) -> None:
+    """The origin issues `sheet` and remits; the destination's bank notice says it arrived."""
+    world.transfer_out(case, ORIGIN, sheet)
+    world.funds(case, DEST, ORIGIN, sheet.amount_fen, "B-1")
 
 
 # 2010 worked at an enterprise (paid), 2015 at either: 5,000 × 12 × 12 % = 7,200.00 each year
@@ -61,7 +67,7 @@ def test_enterprise_to_institution_carries_the_pooled_part_of_every_year_since_1
     account plus 12 % of each year's wage since 1998-01-01 (国办发〔2009〕66号)."""
     world, case = approved("enterprise_to_institution")
     assert world.sides[(case, ORIGIN)].state.direction == "enterprise_to_institution"
-    world.transfer_out(case, ORIGIN, ENTERPRISE_SHEET)
+    complete(world, case, ENTERPRISE_SHEET)
     dest = world.summary(case, DEST)
     assert (dest.status, dest.amount_credited, dest.months_credited) == (
         "completed", 2_400_000, 24)
@@ -76,7 +82,7 @@ def test_institution_to_enterprise_counts_the_pooled_part_from_the_reform_only()
     years = (ContributionYear(2010, 12, 0, kind="deemed"), ContributionYear(2015, 12, 500_000))
     sheet = InfoSheet(24, (Component("individual_account", 480_000),
                            Component("pooled", 720_000)), years)
-    world.transfer_out(case, ORIGIN, sheet)
+    complete(world, case, sheet)
     dest = world.summary(case, DEST)
     assert (dest.status, dest.amount_credited, dest.months_credited) == (
         "completed", 1_200_000, 24)
@@ -92,7 +98,7 @@ def test_resident_to_employee_merges_the_account_and_counts_no_employee_months()
     world, case = approved("resident_to_employee", employee_months=180)
     assert refused(world, case, ORIGIN, InfoSheet(24, RESIDENT_ACCOUNT, RESIDENT_YEARS)) == (
         "months_mismatch")
-    world.transfer_out(case, ORIGIN, InfoSheet(0, RESIDENT_ACCOUNT, RESIDENT_YEARS))
+    complete(world, case, InfoSheet(0, RESIDENT_ACCOUNT, RESIDENT_YEARS))
     dest = world.summary(case, DEST)
     assert (dest.status, dest.amount_credited, dest.months_credited) == ("completed", 150_000, 0)
 
@@ -104,7 +110,7 @@ def test_employee_to_resident_counts_every_month_under_fifteen_years_only() -> N
     world, case = approved("employee_to_resident")
     assert refused(world, case, ORIGIN, InfoSheet(180, RESIDENT_ACCOUNT, fifteen)) == (
         "switch_condition_unmet")
-    world.transfer_out(case, ORIGIN, InfoSheet(168, RESIDENT_ACCOUNT, fifteen[1:]))
+    complete(world, case, InfoSheet(168, RESIDENT_ACCOUNT, fifteen[1:]))
     dest = world.summary(case, DEST)
     assert (dest.status, dest.amount_credited, dest.months_credited) == ("completed", 150_000, 168)
 
@@ -115,7 +121,7 @@ def test_months_paid_twice_are_refunded_by_the_residents_scheme_only() -> None:
     years = (*RESIDENT_YEARS, ContributionYear(2021, 3, 5_000, kind="refunded"))
     sheet = InfoSheet(0, RESIDENT_ACCOUNT, years, memo=(Component("refund_to_person", 15_000),))
     world, case = approved("resident_to_employee", employee_months=200)
-    world.transfer_out(case, ORIGIN, sheet)
+    complete(world, case, sheet)
     assert world.summary(case, DEST).status == "completed"
     world, case = approved("employee_to_resident")
     assert refused(world, case, ORIGIN, InfoSheet(24, RESIDENT_ACCOUNT, years,
