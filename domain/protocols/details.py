@@ -49,7 +49,7 @@ class TransferDetails:
     origins: Annotated[tuple[Region, ...], annotated_types.MinLen(1), annotated_types.MaxLen(8)]
     agency: Annotated[str, annotated_types.MaxLen(16)] = ""
     direction: Annotated[str, annotated_types.MaxLen(32)] = ""
-    employee_months: Annotated[int, annotated_types.Ge(0), annotated_types.Le(1200)] = 0
+    employee_months: Annotated[int, annotated_types.Interval(ge=0, le=1200)] = 0
 
 
 @dataclass(frozen=True)
