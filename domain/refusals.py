@@ -116,6 +116,18 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "agency_required": Refusal("a veteran's pension transfer names the 军队经办机构 (its "
                                "部队代号)", "details.agency"),
     "invalid_agency": Refusal("a 部队代号 is five digits", "details.agency"),
+    "base_out_of_range": Refusal("a year's contribution base lies outside 60 %–300 % of the "
+                                 "local average wage the sheet states for it",
+                                 "sheet.pooled_by_year"),
+    "account_rate_exceeded": Refusal("a year books more to the individual account than its "
+                                     "rate (11 % to 2005, 8 % from 2006: 国发〔2005〕38号)",
+                                     "sheet.pooled_by_year"),
+    "account_top_up_missing": Refusal("a year books less to the individual account than its "
+                                      "rate: the 转出地 tops it up before the transfer",
+                                      "sheet.pooled_by_year"),
+    "wrong_benefit_region": Refusal("a pension transfer at retirement goes to the 待遇领取地 "
+                                    "(国办发〔2009〕66号 第六条), which is another province",
+                                    "details.stints"),
     "invalid_direction": Refusal("a two-way pension item (b1-10, b1-11) goes one of its own "
                                  "directions", "details.direction"),
     "switch_condition_unmet": Refusal("制度衔接 (人社部发〔2014〕17号): 城乡居民 → 职工 needs 15 "

@@ -93,6 +93,10 @@ class CaseView:
     #: Funds arrived that differed from what the origins stated, at some point (reconciliation
     #: counts such a case as corrected once the amounts agree).
     amount_differed: bool = False
+    #: A pension transfer at retirement: the region that will pay the pension (待遇领取地) and
+    #: why (国办发〔2009〕66号 第六条), "" otherwise.
+    benefit_region: str = ""
+    benefit_region_reason: str = ""
     #: 好差评 scores given to this region for this case (1–5), in order.
     ratings: tuple[int, ...] = ()
     #: The 差评 follow-up (整改) of this side: "", "open", "overdue" or "closed".
@@ -176,6 +180,9 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
     elif record.type == "ConsultationReplied":
         changes["consultation"] = {**view.consultation, "reply": str(payload.get("reply", "")),
                                    "replied_at": event.at.isoformat(), "replied_by": _actor(event)}
+    if record.type == "BenefitRegionDetermined":
+        changes.update(benefit_region=str(payload.get("region", "")),
+                       benefit_region_reason=str(payload.get("reason", "")))
     if record.type == "ApplicationSubmitted":
         changes.update(item_id=payload.get("item_id", ""), mode=payload.get("mode", ""),
                        applicant_masked=payload.get("applicant_masked", ""),

@@ -38,7 +38,7 @@ def to_document(view: CaseView) -> dict[str, Any]:
             "applicant_masked", "status", "status_text", "terminal", "needs_attention",
             "holder", "next_action", "amount_stated", "amount_sent", "amount_received",
             "amount_credited", "amount_differed", "follow_up", "position", "supplement_note",
-            "escalated")}
+            "escalated", "benefit_region", "benefit_region_reason")}
     doc.update({name: list(getattr(view, name)) for name in TUPLES})
     doc.update({name: iso(getattr(view, name)) for name in TIMES})
     doc["consultation"] = dict(view.consultation)

@@ -52,6 +52,7 @@ EVENTS = {
     "SupplementProvided": "补正材料",
     "ApplicationWithdrawn": "撤回申请",
     "ContactLetterIssued": "发出联系函",
+    "BenefitRegionDetermined": "确定待遇领取地（本地）",
     "ContactLetterReceived": "收到联系函",
     "ContactLetterConfirmed": "确认联系函",
     "TransferOutRefused": "不予转出",

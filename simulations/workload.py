@@ -31,6 +31,7 @@ from domain.protocols.details import (
     JointDetails,
     Member,
     NoDetails,
+    PensionStint,
 )
 from domain.protocols.household_events import MOVE_TYPES
 from domain.protocols.intake import ProvideSupplement, Submit
@@ -414,11 +415,16 @@ def _transfer(rng: random.Random, group: tuple[str, ...], destination: str, appl
     agency = (f"{rng.randrange(30_000, 100_000):05d}"  # a 部队代号, keyed in at the relay
               if veteran is not None and veteran.counterpart == "military_agency" else "")
     direction, employee_months = pension_items.draw_direction(process, rng)  # b1-10, b1-11
+    stints: tuple[PensionStint, ...] = ()
+    if process == "pension_transfer" and rng.random() < 0.15:  # at retirement: 待遇领取地
+        stints = (PensionStint(destination, rng.randrange(120, 300)),
+                  *(PensionStint(o, rng.randrange(1, 120)) for o in origins))
     return destination, transfer.application(
         process, CaseNumber.parse(case_number), "", origins,
         _applicant_actor(applicant, destination), item_id=item_id,
         channel=rng.choice(["window", "online"]), agency=agency, direction=direction,
-        employee_months=employee_months)
+        employee_months=employee_months, hukou_region=destination if stints else None,
+        stints=stints)
 
 
 @builder("household_move")

@@ -10,6 +10,7 @@ dataclass, their JSON is exactly its fields, and the contract publishes each as 
 | `TransferDetails`    | `{"origins": ["610800", ...]}`           | every transfer (pension, unemployment...) |
 |                      | `{"origins": ["610800"], "agency": "32001"}` | a veteran's pension (b1-12)         |
 |                      | `{"origins": [...], "direction": "employee_to_resident"}` | b1-10, b1-11   |
+|                      | `{"origins": [...], "hukou_region": "610100", "stints": [...]}` | at retirement |
 | `HouseholdDetails`   | `{"origin_region": "610800", "members": [...]}` | household_move (members: 随迁)     |
 | `ApplicationDetails` | `{"handling_region": "610800"}`          | an application in proxy mode (异地代收代办) |
 | `JointDetails`       | `{"partner_region": "610800"}`           | an application in joint mode (多地联办)    |
@@ -33,6 +34,17 @@ from domain.values import Region
 
 
 @dataclass(frozen=True)
+class PensionStint:
+    """One place of a pension record, for 待遇领取地 routing (`domain.protocols.pension_payer`):
+    the region (GB/T 2260) and its paid and deemed months, in the order they happened;
+    `temporary`: held in a 临时缴费账户 there, not the relationship."""
+
+    region: Region
+    months: Annotated[int, annotated_types.Interval(ge=1, le=1200)]
+    temporary: bool = False
+
+
+@dataclass(frozen=True)
 class TransferDetails:
     """A transfer's 转出地: the regions that hold the person's relationship (one or more).
 
@@ -44,12 +56,18 @@ class TransferDetails:
     `enterprise_to_institution`), b1-11 (`resident_to_employee`, `employee_to_resident`) — the
     way this transfer goes, which decides what the sheet carries and what it counts
     (`domain.protocols.pension_directions`). `employee_months`: b1-11 城乡居民 → 职工 only, the
-    职工 contribution months the destination (the 待遇领取地) records for the person."""
+    职工 contribution months the destination (the 待遇领取地) records for the person.
+
+    `hukou_region` and `stints`: a pension transfer at retirement — the 户籍 region and every
+    place of the record — so the destination is held to be the 待遇领取地 (国办发〔2009〕66号
+    第六条); none and empty otherwise."""
 
     origins: Annotated[tuple[Region, ...], annotated_types.MinLen(1), annotated_types.MaxLen(8)]
     agency: Annotated[str, annotated_types.MaxLen(16)] = ""
     direction: Annotated[str, annotated_types.MaxLen(32)] = ""
     employee_months: Annotated[int, annotated_types.Interval(ge=0, le=1200)] = 0
+    hukou_region: Region | None = None
+    stints: Annotated[tuple[PensionStint, ...], annotated_types.MaxLen(40)] = ()
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,11 @@ every item's interface to the registry (`PROCESSES`, `INTERFACES`).
 In scope: per-item components and limits, pre-1998 and deemed years (months, no pooled money),
 several bases in a year, 清退 for 制度衔接, 职业年金 实账/记账, the veteran's agency as
 counterpart, the 临时缴费账户 rule (`domain.protocols.pension_temporary`), the direction of
-b1-10 and b1-11, each with its own rule (`domain.protocols.pension_directions`). Not yet: the
-11 %/8 % cap and top-up of the individual account, the temporary account's own transfer (归集
-of its 本息, the actual employer rate above 12 %), 个人身份参保 special cases, 待遇领取地 routing
-(66号 第六条), and periodic net settlement (川渝).
+b1-10 and b1-11, each with its own rule (`domain.protocols.pension_directions`), the limits a
+yearly line states (its base within 60 %–300 % of the local average wage, its individual-account
+booking at 11 % to 2005 and 8 % from 2006: `pension_amounts`). Not yet: the temporary account's
+own transfer (归集 of its 本息, the actual employer rate above 12 %), 个人身份参保 special cases,
+待遇领取地 routing (66号 第六条), and periodic net settlement (川渝).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ import random
 from collections.abc import Mapping, Sequence
 
 from domain.protocols import transfer
-from domain.protocols.pension_amounts import check_line, round_fen
+from domain.protocols.pension_amounts import check_line
 from domain.protocols.pension_items import BY_ITEM, ENTERPRISE, ITEMS, TWELVE
+from domain.protocols.pension_limits import round_fen
 from domain.protocols.transfer_events import ContributionYear, InfoSheet
 
 PROCESS = "pension_transfer"

@@ -20,6 +20,13 @@ The pooled part (统筹基金, where the item has one): rate × Σ over each yea
 that year's contribution wage (base × months, summed over the year's paid lines; under a year
 counts pro rata by months, which base × months is).
 
+The limits a yearly line states (`YearLine.average_wage_fen`, `account_fen`; 0: not stated, and
+the line is checked on its figures alone): each paid base of the year within 60 %–300 % of the
+local average monthly wage (`BASE_FLOOR`, `BASE_CAP`), and the year's booking to the individual
+account exactly its rate of the wage (`ENTERPRISE_ACCOUNT_RATES`: 11 % to 2005, 8 % from 2006;
+机关事业 8 %) — above is refused naming the year and the rate, below too (the 转出地 tops it
+up first); the account then holds at least the bookings (the rest is interest).
+
 Rounding, written down: **each year's figure is rounded half-up to the fen, then the years are
 summed** — the pooled part, and an account fixed by a rate (the veteran's 8 %), alike, through
 `year_figures`, the one function both sides and the sheet's per-year lines use. An exact half
@@ -31,9 +38,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from domain.kernel import InvalidValue
+from domain.protocols.pension_limits import (
+    account_rate,
+    check_line_limits,
+    round_fen,
+    state_limits,
+)
 from domain.protocols.transfer_events import (
     Component,
     ContributionYear,
@@ -68,6 +81,9 @@ class AmountRule:
     months_counted: bool = True
     #: the counted months must stay below this (职工 → 城乡居民, 17号: under 15 years only)
     months_below: int | None = None
+    #: (from year, rate): the share of each year's wage booked to the individual account, which
+    #: a yearly line's stated `account_fen` must equal (empty: the scheme books none by rate)
+    account_rates: tuple[tuple[int, Decimal], ...] = ()
 
 
 def check_line(line: ContributionYear, rule: AmountRule) -> None:
@@ -101,11 +117,6 @@ def check_line(line: ContributionYear, rule: AmountRule) -> None:
             raise InvalidValue(f"{line.year}: no contributions before {start_year}-"
                                f"{start_month:02d} in this scheme; earlier service is deemed",
                                code="invalid_contribution_year")
-
-
-def round_fen(amount: Decimal) -> int:
-    """The one rounding rule: half-up to the fen."""
-    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def yearly_wages(lines: Sequence[ContributionYear], rule: AmountRule) -> dict[int, int]:
@@ -182,10 +193,19 @@ def year_lines(lines: Sequence[ContributionYear], rule: AmountRule) -> tuple[Yea
                  for year, wage in sorted(yearly_wages(lines, rule).items()))
 
 
+def booked_fen(lines: Sequence[ContributionYear], rule: AmountRule) -> int:
+    """What the years from the pooled part's start booked to the individual account at their
+    rate, rounded per year (the one rounding rule): the least the account can hold."""
+    return sum(round_fen(Decimal(wage) * rate)
+               for year, wage in yearly_wages(lines, rule).items()
+               if (rate := account_rate(rule.account_rates, year)) is not None)
+
+
 def check_year_lines(sheet: InfoSheet, lines: Sequence[ContributionYear],
                      rule: AmountRule) -> None:
-    """The stated per-year lines, where the sheet gives them, are the computed ones; the first
-    that differs is named (a sheet without them is checked on its total alone)."""
+    """The stated per-year lines, where the sheet gives them, are the computed ones (and within
+    their stated limits); the first that differs is named (a sheet without them is checked on
+    its total alone)."""
     if not sheet.pooled_by_year:
         return
     want = year_lines(lines, rule)
@@ -193,7 +213,9 @@ def check_year_lines(sheet: InfoSheet, lines: Sequence[ContributionYear],
         raise InvalidValue("this item moves no pooled part: no per-year pooled lines",
                            code="invalid_sheet", field="sheet.pooled_by_year")
     for index, (got, line) in enumerate(zip(sheet.pooled_by_year, want, strict=False)):
-        if got != line:
+        check_line_limits(index, got, lines, rule.account_rates)
+        if (got.year, got.wage_fen, got.pooled_fen) != (line.year, line.wage_fen,
+                                                         line.pooled_fen):
             raise InvalidValue(f"{line.year}: wage {Money(line.wage_fen)}, pooled part "
                                f"{Money(line.pooled_fen)} ({rule.pooled_rate} rounded half-up "
                                f"per year); the sheet says {got}", code="pooled_part_mismatch",
@@ -224,6 +246,12 @@ def validate(sheet: InfoSheet, rule: AmountRule, what: str) -> None:
                            "the refund exactly when it lists refunded months",
                            code="refund_missing" if refunded else "invalid_sheet")
     check_year_lines(sheet, lines, rule)
+    booked = sum(line.account_fen for line in sheet.pooled_by_year)
+    if booked > amounts.get("individual_account", 0):
+        raise InvalidValue(f"the individual account ({Money(amounts.get('individual_account', 0))})"
+                           f" holds less than its years booked ({Money(booked)}): the balance is "
+                           "the bookings plus interest", code="individual_account_mismatch",
+                           field="sheet.components")
     if "pooled" in amounts and amounts["pooled"] != pooled_fen(lines, rule):
         raise InvalidValue(f"the pooled part must be {rule.pooled_rate} of the yearly bases, "
                            f"rounded per year: {pooled_fen(lines, rule)} fen",
@@ -245,14 +273,20 @@ def validate(sheet: InfoSheet, rule: AmountRule, what: str) -> None:
 
 def make_sheet(rule: AmountRule, account_fen_stated: int, years: Sequence[ContributionYear],
                extra: Mapping[str, int] | None = None,
-               memo: tuple[Component, ...] = ()) -> InfoSheet:
+               memo: tuple[Component, ...] = (),
+               averages: Mapping[int, int] | None = None) -> InfoSheet:
     """The sheet an origin issues for a record under `rule`: figures computed by the rule, the
-    account as stated (unless a rate fixes it), other components (`extra`) as stated."""
+    account as stated (unless a rate fixes it), other components (`extra`) as stated; with
+    `averages` (year → the local average monthly wage), the yearly lines state them and each
+    year's booking."""
     lines = check_record(years, rule)
+    yearly = year_lines(lines, rule)
+    if averages is not None:
+        yearly = state_limits(yearly, rule.account_rates, averages)
     fixed = account_fen(lines, rule)
     figures = {"individual_account": account_fen_stated if fixed is None else fixed,
                "pooled": pooled_fen(lines, rule), **(extra or {})}
     return InfoSheet(months=counted_months(lines, rule),
                      components=tuple(Component(name, figures.get(name, 0))
                                       for name in rule.components),
-                     years=lines, memo=memo, pooled_by_year=year_lines(lines, rule))
+                     years=lines, memo=memo, pooled_by_year=yearly)

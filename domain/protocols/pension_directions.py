@@ -43,7 +43,8 @@ from decimal import Decimal
 
 from domain.kernel import InvalidValue
 from domain.protocols.details import TransferDetails
-from domain.protocols.pension_amounts import AmountRule, make_sheet, validate
+from domain.protocols.pension_amounts import AmountRule, booked_fen, make_sheet, validate
+from domain.protocols.pension_limits import ENTERPRISE_ACCOUNT_RATES
 from domain.protocols.transfer_events import (
     Component,
     ContributionYear,
@@ -107,15 +108,21 @@ def _wages(years: list[ContributionYear]) -> int:
     return sum(y.monthly_base_fen * y.months for y in years)
 
 
+def _averages(years: list[ContributionYear]) -> dict[int, int] | None:
+    """Every other record states its years' local average wage (the base at 4/3 of it)."""
+    return {y.year: y.monthly_base_fen * 3 // 4 for y in years} if len(years) % 2 else None
+
+
 def _institution_record(rule: AmountRule, rng: random.Random) -> InfoSheet:
-    years = [ContributionYear(rng.randrange(1995, 2014), 12, 0, kind="deemed"),
-             *_years(rng, 2015, 2024, (500_000, 2_500_000))]
-    return make_sheet(rule, _wages(years) * 8 // 100, years)
+    paid = _years(rng, 2015, 2024, (500_000, 2_500_000))
+    years = [ContributionYear(rng.randrange(1995, 2014), 12, 0, kind="deemed"), *paid]
+    return make_sheet(rule, booked_fen(years, rule), years, averages=_averages(paid))
 
 
 def _enterprise_record(rule: AmountRule, rng: random.Random) -> InfoSheet:
     years = _years(rng, 1998, 2024, (300_000, 2_000_000))
-    return make_sheet(rule, _wages(years) * 8 // 100 + rng.randrange(0, 50_000), years)
+    return make_sheet(rule, booked_fen(years, rule) + rng.randrange(0, 50_000), years,
+                      averages=_averages(years))
 
 
 def _resident_record(rule: AmountRule, rng: random.Random) -> InfoSheet:
@@ -143,10 +150,12 @@ DIRECTIONS: Mapping[str, tuple[Direction, ...]] = {
     "b1-10": (
         Direction("institution_to_enterprise", "机关事业单位 → 企业职工",
                   AmountRule(components=("individual_account", "pooled"), pooled_rate=TWELVE,
-                             pooled_from=(2014, 10), paid_before_start_refused=True),
+                             pooled_from=(2014, 10), paid_before_start_refused=True,
+                             account_rates=((2014, Decimal("0.08")),)),
                   _institution_record),
         Direction("enterprise_to_institution", "企业职工 → 机关事业单位",
-                  AmountRule(components=("individual_account", "pooled"), pooled_rate=TWELVE),
+                  AmountRule(components=("individual_account", "pooled"), pooled_rate=TWELVE,
+                             account_rates=ENTERPRISE_ACCOUNT_RATES),
                   _enterprise_record),
     ),
     "b1-11": (

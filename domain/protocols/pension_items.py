@@ -66,7 +66,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.protocols import pension_directions
-from domain.protocols.pension_amounts import AmountRule, make_sheet, validate
+from domain.protocols.pension_amounts import AmountRule, booked_fen, make_sheet, validate
+from domain.protocols.pension_limits import ENTERPRISE_ACCOUNT_RATES
 from domain.protocols.transfer_events import (
     Component,
     ContributionYear,
@@ -77,6 +78,8 @@ from domain.protocols.transfer_events import (
 
 SCHEME = "pension"
 TWELVE = Decimal("0.12")
+#: 国发〔2005〕38号 (企业, from 2006), 国发〔2015〕2号 (机关事业): 8 % of the wage to the account
+EIGHT = Decimal("0.08")
 
 
 @dataclass(frozen=True)
@@ -95,25 +98,27 @@ class PensionItem:
 
     def sheet(self, account_fen_stated: int, years: tuple[ContributionYear, ...],
               extra: Mapping[str, int] | None = None,
-              memo: tuple[Component, ...] = ()) -> InfoSheet:
-        """The sheet this item's origin issues for a record: figures computed by the rule, the
-        account as stated (unless a rate fixes it), other components (`extra`) as stated."""
-        return make_sheet(self.rule, account_fen_stated, years, extra, memo)
+              memo: tuple[Component, ...] = (),
+              averages: Mapping[int, int] | None = None) -> InfoSheet:
+        """The sheet this item's origin issues for a record (`pension_amounts.make_sheet`)."""
+        return make_sheet(self.rule, account_fen_stated, years, extra, memo, averages)
 
     @property
     def transfer_spec(self) -> TransferSpec:
         return _SPECS[self.item_id]
 
 
-ENTERPRISE = AmountRule(components=("individual_account", "pooled"), pooled_rate=TWELVE)
+ENTERPRISE = AmountRule(components=("individual_account", "pooled"), pooled_rate=TWELVE,
+                        account_rates=ENTERPRISE_ACCOUNT_RATES)
 RESIDENT = AmountRule(components=("individual_account",), pooled_rate=None)
 INSTITUTION = AmountRule(
     components=("individual_account", "pooled", "occupational_annuity"), pooled_rate=TWELVE,
-    pooled_from=(2014, 10), paid_before_start_refused=True, memo=("occupational_annuity_book",))
+    pooled_from=(2014, 10), paid_before_start_refused=True, memo=("occupational_annuity_book",),
+    account_rates=((2014, EIGHT),))
 SCHEME_SWITCH = AmountRule(components=("individual_account",), pooled_rate=None,
                            memo=("refund_to_person",))
 VETERAN = AmountRule(components=("individual_account", "pooled"), pooled_rate=TWELVE,
-                     account_rate=Decimal("0.08"))
+                     account_rate=EIGHT, account_rates=((1998, EIGHT),))
 
 ITEMS: tuple[PensionItem, ...] = (
     PensionItem("b1-7", "pension_transfer", "企业职工基本养老保险", ENTERPRISE, multi_origin=True),
@@ -155,9 +160,18 @@ def _enterprise(item: PensionItem) -> Callable[[random.Random], InfoSheet]:
         if rng.random() < 0.1:
             years.append(ContributionYear(rng.randrange(1993, 1998), 12,
                                           rng.randrange(50_000, 150_000)))
-        account = sum(y.monthly_base_fen * y.months for y in years) * 8 // 100
-        return item.sheet(account + rng.randrange(0, 50_000), tuple(years))
+        early = sum(y.monthly_base_fen * y.months for y in years if y.year < 1998) * 8 // 100
+        account = booked_fen(years, item.rule) + early + rng.randrange(0, 50_000)
+        return item.sheet(account, tuple(years), averages=averages(years))
     return sample
+
+
+def averages(years: list[ContributionYear]) -> dict[int, int] | None:
+    """Every other record states each year's local average wage (its base at 4/3 of it, within
+    60 %–300 %) and its bookings, so both kinds of sheet are drawn."""
+    if len(years) % 2:
+        return None
+    return {y.year: y.monthly_base_fen * 3 // 4 for y in years if y.kind == "paid"}
 
 
 def _resident(item: PensionItem) -> Callable[[random.Random], InfoSheet]:
@@ -181,11 +195,12 @@ def _institution(item: PensionItem) -> Callable[[random.Random], InfoSheet]:
     def sample(rng: random.Random) -> InfoSheet:
         years = [ContributionYear(rng.randrange(1995, 2010), 12, 0, kind="deemed"),
                  *_years(rng, 2015, 2024, (500_000, 2_500_000))]
-        account = sum(y.monthly_base_fen * y.months for y in years) * 8 // 100
+        account = booked_fen(years, item.rule)
         annuity = sum(y.monthly_base_fen * y.months for y in years) * 4 // 100
         book = annuity // 2 if rng.random() < 0.5 else 0
         memo = (Component("occupational_annuity_book", book),) if book else ()
-        return item.sheet(account, tuple(years), {"occupational_annuity": annuity - book}, memo)
+        return item.sheet(account, tuple(years), {"occupational_annuity": annuity - book}, memo,
+                          averages(years))
     return sample
 
 

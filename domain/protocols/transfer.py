@@ -203,7 +203,7 @@ from domain.kernel import (
 from domain.protocols import transfer_ratings as ratings
 from domain.protocols.casework import recheck_follow_up
 from domain.protocols.casework_events import AttentionEscalated, Lapse
-from domain.protocols.details import TransferDetails
+from domain.protocols.details import PensionStint, TransferDetails
 from domain.protocols.intake import (
     ApplicationSubmitted,
     Channel,
@@ -302,17 +302,19 @@ def application(
     process: str, case_number: CaseNumber, person_key: str, origins: Sequence[RegionCode | str],
     actor: Actor, *, applicant_masked: str = "", item_id: str = "", channel: Channel = "window",
     materials: tuple[MaterialRef, ...] = (), agency: str = "", direction: str = "",
-    employee_months: int = 0,
+    employee_months: int = 0, hukou_region: str | None = None, stints: tuple[PensionStint, ...] = (),
 ) -> Submit:
     """The `Submit` command of a transfer application accepted by the case number's region
     (`agency`: the 军队经办机构 a veteran's pension comes from, reached through `origins`;
-    `direction`, `employee_months`: a two-way item's, `TransferDetails`)."""
+    `direction`, `employee_months`: a two-way item's; `hukou_region`, `stints`: a pension
+    transfer at retirement's — `TransferDetails`)."""
     return Submit(
         actor=actor, case_number=str(case_number), item_id=item_id or process, process=process,
         mode="joint", person_key=person_key, applicant_masked=applicant_masked,
         channel=channel, materials=materials,
         details=TransferDetails(tuple(str(o) for o in origins), agency=agency,
-                                direction=direction, employee_months=employee_months))
+                                direction=direction, employee_months=employee_months,
+                                hukou_region=hukou_region, stints=stints))
 
 
 # --------------------------------------------------------------------------- the decider

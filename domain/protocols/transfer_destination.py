@@ -37,6 +37,7 @@ from domain.protocols.intake import (
     decide_intake,
     evolve_intake,
 )
+from domain.protocols.pension_payer import route_at_retirement
 from domain.protocols.pension_temporary import OpenTemporaryAccount, open_temporary_account
 from domain.protocols.transfer_events import (
     BenefitStarted,
@@ -272,7 +273,8 @@ class DestinationSide(DestinationMoney):
         if len(origins) > 1 and not self.spec.multi_origin:
             raise InvalidValue(f"{self.process} transfers have exactly one origin",
                                code="single_origin_only")
-        return events + self._deadline(REVIEW_STEP, now, str(number.region))
+        routed = route_at_retirement(self.spec.scheme, submitted, str(number.region))
+        return events + routed + self._deadline(REVIEW_STEP, now, str(number.region))
 
     def _complete_overtaken(self, s: DestinationState, c: CloseCase,
                             now: dt.datetime) -> list[Event]:

@@ -33,9 +33,16 @@ def _pension_rule(item: PensionItem, direction: Direction | None = None) -> str:
                      f"{rule.pooled_rate * 100:.0f} % × months × `monthly_base_fen` of the paid "
                      "lines, each year rounded half-up to the fen before summing; "
                      "`pooled_by_year`, where given, lists each such year's `wage_fen` and "
-                     "`pooled_fen` and is checked line by line")
+                     "`pooled_fen` and is checked line by line; a line stating "
+                     "`average_wage_fen` holds each paid base of its year within 60 %–300 % of "
+                     "it (`base_out_of_range`)")
     if rule.paid_before_start_refused:
         parts.append(f"no paid line before {rule.pooled_from[0]} (earlier service is deemed)")
+    if rule.account_rates:
+        rates = ", ".join(f"{r * 100:.0f} % from {y}" for y, r in rule.account_rates)
+        parts.append(f"a yearly line stating `account_fen` books exactly {rates} of its "
+                     "`wage_fen`, rounded half-up (`account_rate_exceeded`, "
+                     "`account_top_up_missing`), and `individual_account` ≥ the bookings")
     if rule.account_rate is not None:
         parts.append(f"`individual_account` = {rule.account_rate * 100:.0f} % of the same wages, "
                      "rounded the same way")
@@ -74,6 +81,7 @@ def _sheet_rules() -> str:
         "money (`memo`) and (pension) the years. The node refuses a sheet that breaks its "
         "scheme's rule (`invalid_sheet`, `invalid_contribution_year`, `months_mismatch`, "
         "`pooled_part_mismatch`, `individual_account_mismatch`, `refund_missing`, "
+        "`base_out_of_range`, `account_rate_exceeded`, `account_top_up_missing`, "
         "`no_money_under_one_year`); every component is listed once, amounts are whole fen.", "",
         "| process | components | rule |", "|---|---|---|",
         *(row for item in pension_items.ITEMS for row in _pension_rows(item)),

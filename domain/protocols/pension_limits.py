@@ -1,0 +1,94 @@
+"""The limits a pension sheet's yearly lines state (issue 15): the contribution base between
+60 % and 300 % of the local average wage, and the individual account's booking at its rate.
+
+Why a module of its own: `pension_amounts` computes a record's figures; these are limits the
+origin's own figures must respect, checked on the lines that state them (`YearLine.
+average_wage_fen`, `account_fen`; 0: not stated). Also the one rounding rule (`round_fen`),
+which both use. A refusal names the year and the limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeAlias
+
+from domain.kernel import InvalidValue
+from domain.protocols.transfer_events import ContributionYear, YearLine
+from domain.values import Money
+
+#: (from year, rate) pairs: the share of each year's wage booked to the individual account
+Rates: TypeAlias = tuple[tuple[int, Decimal], ...]
+
+#: The individual account's share of the contribution wage, by the year it starts: 11 % from
+#: 1998 (国发〔1997〕26号, the unified account), 8 % from 2006-01-01 (国发〔2005〕38号: "个人账户
+#: 的规模统一由本人缴费工资的11%调整为8%") [V2: reference §2a, "11% … for 1998–2005 and 8% from
+#: 2006"]. The 2017 规程: a booking above it is not transferred, one below it is topped up by the
+#: 转出地 — so a stated booking must be exactly the rate's figure.
+ENTERPRISE_ACCOUNT_RATES = ((1998, Decimal("0.11")), (2006, Decimal("0.08")))
+#: The contribution base is held between 60 % and 300 % of the local average monthly wage
+#: (劳办发〔1997〕116号 个人账户管理暂行办法: below 60 % contributes at 60 %, above 300 % the rest
+#: is not counted) [I: not in the reference; the national rule as commonly restated].
+BASE_FLOOR, BASE_CAP = Decimal("0.6"), 3
+
+
+def round_fen(amount: Decimal) -> int:
+    """The one rounding rule: half-up to the fen."""
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def account_rate(rates: Rates, year: int) -> Decimal | None:
+    """The share of `year`'s wage the individual account takes under `rates` (None: none)."""
+    rate = None
+    for start, share in rates:
+        if year >= start:
+            rate = share
+    return rate
+
+
+def check_line_limits(index: int, got: YearLine, lines: Sequence[ContributionYear],
+                      rates: Rates) -> None:
+    """A yearly line's stated limits: each paid base of the year within 60 %–300 % of the
+    stated average wage, and the stated booking exactly the year's rate of its wage."""
+    field = f"sheet.pooled_by_year[{index}]"
+    if got.average_wage_fen:
+        average = Money(got.average_wage_fen)
+        floor = round_fen(Decimal(got.average_wage_fen) * BASE_FLOOR)
+        cap = got.average_wage_fen * BASE_CAP
+        for line in lines:
+            if line.year != got.year or line.kind != "paid":
+                continue
+            if not floor <= line.monthly_base_fen <= cap:
+                side, limit = (("below 60 %", floor) if line.monthly_base_fen < floor
+                               else ("above 300 %", cap))
+                raise InvalidValue(
+                    f"{got.year}: the monthly base {Money(line.monthly_base_fen)} is {side} of "
+                    f"the local average wage {average} (limit {Money(limit)}; 劳办发〔1997〕"
+                    "116号)", code="base_out_of_range", field=field)
+    if got.account_fen:
+        rate = account_rate(rates, got.year)
+        if rate is None:
+            raise InvalidValue(f"{got.year}: this scheme books no individual account by rate",
+                               code="invalid_sheet", field=field)
+        want = round_fen(Decimal(got.wage_fen) * rate)
+        if got.account_fen != want:
+            over = got.account_fen > want
+            raise InvalidValue(
+                f"{got.year}: the individual account takes {rate * 100:.0f} % of the wage "
+                f"{Money(got.wage_fen)} = {Money(want)} (国发〔2005〕38号); the sheet books "
+                f"{Money(got.account_fen)}" + ("" if over else
+                                               ": the 转出地 tops it up before the transfer"),
+                code="account_rate_exceeded" if over else "account_top_up_missing", field=field)
+
+
+def state_limits(lines: tuple[YearLine, ...], rates: Rates,
+                 averages: Mapping[int, int]) -> tuple[YearLine, ...]:
+    """The yearly lines stating the average wage of each year given and each year's booking."""
+    out = []
+    for line in lines:
+        rate = account_rate(rates, line.year)
+        out.append(dataclasses.replace(
+            line, average_wage_fen=averages.get(line.year, 0),
+            account_fen=0 if rate is None else round_fen(Decimal(line.wage_fen) * rate)))
+    return tuple(out)
