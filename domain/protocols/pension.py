@@ -26,9 +26,11 @@ several bases in a year, 清退 for 制度衔接, 职业年金 实账/记账, th
 counterpart, the 临时缴费账户 rule (`domain.protocols.pension_temporary`), the direction of
 b1-10 and b1-11, each with its own rule (`domain.protocols.pension_directions`), the limits a
 yearly line states (its base within 60 %–300 % of the local average wage, its individual-account
-booking at 11 % to 2005 and 8 % from 2006: `pension_amounts`). Not yet: the temporary account's
-own transfer (归集 of its 本息, the actual employer rate above 12 %), 个人身份参保 special cases,
-待遇领取地 routing (66号 第六条), and periodic net settlement (川渝).
+booking at 11 % to 2005 and 8 % from 2006: `pension_limits`), and 待遇领取地 routing of a
+transfer at retirement (66号 第六条: `pension_payer`). Not yet: the temporary account's own
+transfer (归集 of its 本息 into the relationship, the actual employer rate above 12 %),
+个人身份参保 special cases, a direction required of every b1-10/b1-11 application (one without
+runs the item's one rule of before), and periodic net settlement (川渝).
 """
 
 from __future__ import annotations

@@ -167,8 +167,9 @@ Design decisions, and why:
   destination's instruction (the wait is not its own) and resumes with the days it had left.
 
 In scope: the generic events of reference §1 (#1–10), invariants 1–5 and 7, the opening of a
-临时缴费账户 instead of a transfer (`pension_temporary`). Not yet in scope: periodic net
-settlement (川渝 定期结算, invariant 6 — `SettlementDeferred`), 待遇领取地 routing, the origin's
+临时缴费账户 instead of a transfer (`pension_temporary`), the 待遇领取地 check of a pension
+transfer at retirement (`pension_payer`). Not yet in scope: periodic net
+settlement (川渝 定期结算, invariant 6 — `SettlementDeferred`), the origin's
 own finance confirming returned funds (the reversal notice is trusted for the amount), intake's
 deemed acceptance after 5 days.
 """
