@@ -35,7 +35,7 @@ from domain.values import Region
 
 @dataclass(frozen=True)
 class PensionStint:
-    """One place of a pension record, for 待遇领取地 routing (`domain.protocols.pension_payer`):
+    """One place of a pension record, for 待遇领取地 routing (国办发〔2009〕66号 第六条):
     the region (GB/T 2260) and its paid and deemed months, in the order they happened;
     `temporary`: held in a 临时缴费账户 there, not the relationship."""
 
@@ -54,8 +54,8 @@ class TransferDetails:
 
     `direction`: for an item that runs both ways — b1-10 (`institution_to_enterprise`,
     `enterprise_to_institution`), b1-11 (`resident_to_employee`, `employee_to_resident`) — the
-    way this transfer goes, which decides what the sheet carries and what it counts
-    (`domain.protocols.pension_directions`). `employee_months`: b1-11 城乡居民 → 职工 only, the
+    way this transfer goes, which decides what the sheet carries and what it counts.
+    `employee_months`: b1-11 城乡居民 → 职工 only, the
     职工 contribution months the destination (the 待遇领取地) records for the person.
 
     `hukou_region` and `stints`: a pension transfer at retirement — the 户籍 region and every

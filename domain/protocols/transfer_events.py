@@ -58,8 +58,8 @@ class YearLine:
     """One year's figures on a pension sheet: the contribution wage (Σ base × months of its paid
     lines) and its pooled part, 12 % of it rounded half-up to the fen once for the year; and,
     where the origin states them, the local average monthly wage its bases were held to (60 %
-    to 300 % of it) and what the year booked to the individual account (11 % / 8 % of the wage)
-    — `domain.protocols.pension_amounts`, 0: not stated."""
+    to 300 % of it) and what the year booked to the individual account (11 % to 2005, 8 % from
+    2006, of the wage); 0: not stated."""
 
     year: int
     wage_fen: Fen
