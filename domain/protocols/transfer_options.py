@@ -127,16 +127,16 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
                               amount_fen=state.sheet.amount_fen - state.sent_fen,
                               bank_ref=f"R{rng.getrandbits(40):010x}"))
         if state.sent_fen == 0 and not state.concluded and not state.corrections:
-            out += _correction(spec, state.sheet, staff, rng)
+            out += _correction(spec, state.direction, state.sheet, staff, rng)
     return out
 
 
-def _correction(spec: TransferSpec, sheet: InfoSheet, staff: Actor,
+def _correction(spec: TransferSpec, direction: str, sheet: InfoSheet, staff: Actor,
                 rng: random.Random) -> list[Command]:
     """更正信息表 before anything was remitted: the destination cannot have completed on the
     first sheet (its money is not there), so the correction never crosses a conclusion. Offered
     once a case (the decider takes more; drawing chains of them explodes the explorers)."""
-    corrected = spec.sample_sheet(rng)
+    corrected = spec.sheet_sampler(direction)(rng)  # the case's direction (b1-10, b1-11)
     if corrected == sheet or corrected.amount_fen == 0:
         return []
     return [CorrectInfoSheet(actor=staff, sheet=corrected, reason=rng.choice(_CORRECTIONS))]
