@@ -93,12 +93,20 @@ class SheetYear(BaseModel):
 
 
 class SheetYearLine(BaseModel):
-    """One year's contribution wage and its pooled part (12 %, half-up to the fen per year)."""
+    """One year's contribution wage and its pooled part (12 %, half-up to the fen per year);
+    optionally the local average wage the bases were held to and the year's booking to the
+    individual account, which the destination then checks (0: not stated)."""
 
     model_config = ConfigDict(extra="forbid")
     year: int = Field(ge=1950, le=2100)
     wage_fen: Fen
     pooled_fen: Fen
+    average_wage_fen: Fen = Field(default=0, description=(
+        "local average monthly wage the year's bases were held to (60 %–300 % of it); 0: not "
+        "stated"))
+    account_fen: Fen = Field(default=0, description=(
+        "the year's booking to the individual account (11 % of the wage to 2005, 8 % from "
+        "2006); 0: not stated"))
 
 
 #: A valid enterprise pension sheet (b1-7): its pooled part is the sum of the years' lines.
@@ -207,7 +215,8 @@ def info_sheet_of(body: Sheet) -> InfoSheet:
                      years=tuple(ContributionYear(y.year, y.months, y.monthly_base_fen, y.kind)
                                  for y in body.years),
                      memo=tuple(Component(c.name, c.amount_fen) for c in body.memo),
-                     pooled_by_year=tuple(YearLine(y.year, y.wage_fen, y.pooled_fen)
+                     pooled_by_year=tuple(YearLine(y.year, y.wage_fen, y.pooled_fen,
+                                                   y.average_wage_fen, y.account_fen)
                                           for y in body.pooled_by_year))
 
 
