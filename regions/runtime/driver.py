@@ -170,7 +170,7 @@ class NodeDriver:
         the broker is gone, not one link."""
         groups: dict[str, list[WireItem]] = {}
         for item in items:
-            groups.setdefault(_recipient(item), []).append(item)
+            groups.setdefault(recipient_of(item), []).append(item)
         failed: dict[str, tuple[int, BrokerError]] = {}
         for recipient, group in groups.items():
             try:
@@ -295,7 +295,8 @@ class NodeDriver:
             await self.publish([*marks, *requests])
 
 
-def _recipient(item: WireItem) -> str:
+def recipient_of(item: WireItem) -> str:
+    """The region a link item goes to (the bench's probe groups what it counts by it too)."""
     return item.destination if isinstance(item, LinkMessage) else item.recipient
 
 

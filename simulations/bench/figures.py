@@ -50,19 +50,22 @@ class ProcessFigures:
     consumed: int
     rss_mb: float
     peak_rss_mb: float
-    #: `published` broken down: shared events, high-water marks, re-send requests; and how
-    #: many events were re-sent on a receiver's request (included in `link_messages`).
+    #: `published` broken down: shared events, high-water marks, re-send requests, the back-end
+    #: feed's messages (the four add up to it); and how many events were re-sent on a
+    #: receiver's request (included in `link_messages`).
     link_messages: int = 0
     marks: int = 0
     resend_requests: int = 0
     resent: int = 0
+    feed_messages: int = 0
 
     @classmethod
     def of(cls, report: Mapping[str, Any]) -> ProcessFigures:
         return cls(report["cpu_seconds"], report["transactions"], report["event_rows"],
                    report["published"], report["consumed"], report["rss_mb"],
                    report["peak_rss_mb"], report.get("link_messages", 0), report.get("marks", 0),
-                   report.get("resend_requests", 0), report.get("resent", 0))
+                   report.get("resend_requests", 0), report.get("resent", 0),
+                   report.get("feed_messages", 0))
 
 
 @dataclass
@@ -114,6 +117,9 @@ class PhaseFigures:
             "case_p99_ms": milliseconds(percentile(self.case_latencies_s, 99)),
             "transactions_per_case": _round(self.per_case("transactions"), 2),
             "messages_per_case": _round(self.per_case("published"), 2),
+            "messages_per_case_by_kind": {
+                kind: _round(self.per_case(kind), 2)
+                for kind in ("link_messages", "marks", "resend_requests", "feed_messages")},
             "event_rows_per_case": _round(self.per_case("event_rows"), 2),
             "cpu_ms_per_case": _round(self.per_case("cpu_seconds"), 5, scale=1000),
             "processes": {name: vars(p) for name, p in self.processes.items()},

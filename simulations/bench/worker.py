@@ -32,12 +32,13 @@ from regions.adapters.stores.sql import PostgresStore
 from regions.core.config import RegionConfig
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.core.outcome import Outcome
-from regions.core.ports import Outgoing, PubAck
+from regions.core.ports import BrokerError, Outgoing, PubAck
 from regions.core.sides import SideView
 from regions.core.store import Stream
 from regions.runtime.bootstrap import Region, build_region
-from regions.runtime.driver import NodeDriver
+from regions.runtime.driver import NodeDriver, recipient_of
 from regions.runtime.views import attach_views
+from regions.wire import subjects
 from simulations.bench.autopilot import Autopilot, submission
 
 log = logging.getLogger("tongban.bench")
@@ -45,6 +46,9 @@ log = logging.getLogger("tongban.bench")
 #: The event that finishes a case on each side: the destination completes, the origin hears so.
 FINISHING = {"destination": "TransferCompleted", "origin": "ConclusionReceived"}
 PAGE = resource.getpagesize()
+LINK_KINDS = {LinkMessage: "link_messages", HighWaterMark: "marks",
+              ResendRequest: "resend_requests"}
+FEED_SUBJECTS = f"{subjects.PREFIX}.feed."
 
 
 def rss_mb() -> float:
@@ -88,7 +92,8 @@ class Probe:
         self.finished = 0
         self.rss_at: dict[int, float] = {}
         self.counters = {"transactions": 0, "event_rows": 0, "published": 0,
-                         "link_messages": 0, "marks": 0, "resend_requests": 0, "resent": 0}
+                         "link_messages": 0, "marks": 0, "resend_requests": 0, "feed_messages": 0,
+                         "resent": 0}
         #: Event rows over the whole run by what they record (docs/performance.md reads this):
         #: `side:<domain event>`, `register:<domain event>`, or `<aggregate>.<event>`.
         self.rows_by_type: dict[str, int] = {}
@@ -134,30 +139,48 @@ class Probe:
         async def counted_publish(outs: Sequence[Outgoing]) -> list[PubAck]:
             acks = await publish_many(outs)
             self.counters["published"] += len(outs)
+            self.counters["feed_messages"] += sum(o.subject.startswith(FEED_SUBJECTS)
+                                                  for o in outs)
             return acks
 
         app.save = counted_save  # type: ignore[method-assign]
         broker.publish_many = counted_publish  # type: ignore[method-assign]
 
     def instrument_driver(self, driver: NodeDriver) -> None:
-        """Break the published messages down: events, high-water marks, re-send requests, and
-        events re-sent on a receiver's request (the first three add up to `published`)."""
-        publish, resend = driver.publish, driver.region.relay.resend
-        kinds = {LinkMessage: "link_messages", HighWaterMark: "marks",
-                 ResendRequest: "resend_requests"}
+        """Break the published messages down: shared events, high-water marks, re-send
+        requests and the back-end feed's messages add up to `published`; `resent` counts the
+        events re-sent on a receiver's request (included in `link_messages`).
 
-        async def counted_publish(items: list[WireItem]) -> None:
+        Link items are counted where the driver hands them to the broker: `publish_links`
+        (the relay's batches, heartbeats' marks, the inbox's re-send requests), `publish_resent`
+        and the relay's catch-up of a link left behind (`retry_links`). The feed's are counted by
+        subject in `instrument`. (Wrapping `driver.publish` alone missed the relay: it read 0.)"""
+        publish_links, publish_resent = driver.publish_links, driver.publish_resent
+        relay = driver.region.relay
+        catch_up = relay.catch_up
+
+        def count(items: Sequence[WireItem]) -> None:
             for item in items:
-                self.counters[kinds[type(item)]] += 1
-            await publish(items)
+                self.counters[LINK_KINDS[type(item)]] += 1
 
-        def counted_resend(destination: str, from_seq: int, to_seq: int) -> list[WireItem]:
-            items = resend(destination, from_seq, to_seq)
+        async def counted_links(items: list[WireItem]) -> dict[str, tuple[int, BrokerError]]:
+            failed = await publish_links(items)
+            count([i for i in items if recipient_of(i) not in failed])
+            return failed
+
+        async def counted_resent(items: list[WireItem], request: ResendRequest) -> None:
+            await publish_resent(items, request)
+            count(items)
             self.counters["resent"] += len(items)
+
+        def counted_catch_up(destination: str, now: dt.datetime) -> list[WireItem]:
+            items = catch_up(destination, now)
+            count(items)
             return items
 
-        driver.publish = counted_publish  # type: ignore[method-assign]
-        driver.region.relay.resend = counted_resend  # type: ignore[method-assign]
+        driver.publish_links = counted_links  # type: ignore[method-assign]
+        driver.publish_resent = counted_resent  # type: ignore[method-assign]
+        relay.catch_up = counted_catch_up  # type: ignore[method-assign]
 
 
 class Submitter:
