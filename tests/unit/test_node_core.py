@@ -43,10 +43,10 @@ def ping(region: Region, n: int = 1, case: str | None = None) -> str:
     return case_id
 
 
-def outgoing(region: Region) -> list:
-    batch = region.relay.step(T0)
+def outgoing(region: Region, now: dt.datetime = T0) -> list:
+    batch = region.relay.step(now)
     assert batch is not None
-    region.relay.advance(batch, T0)
+    region.relay.advance(batch, now)
     return batch.items
 
 
@@ -274,14 +274,30 @@ def test_a_heartbeat_repeats_an_unchanged_mark_at_a_doubling_interval_and_a_move
     # 1, 2, 4 ... 16384 heartbeats apart, then every MARK_REPEAT_MAX_BEATS (17,280: a day)
     assert announced == [2 ** k - 1 for k in range(1, 16)] + [32_767 + 17_280]
     ping(a, 2)
-    outgoing(a)  # the mark moved: its batch announced it, and the ladder starts again
     later = T0 + 60_000 * beat
+    outgoing(a, later - beat)  # the mark moved: its batch announced it, the ladder starts again
     marks = a.relay.heartbeat(later)  # repeated one beat after the batch, then two
     assert [(m.destination, m.link_seq) for m in marks] == [(B, 2)]
     assert not a.relay.heartbeat(later + beat)
     assert a.relay.heartbeat(later + 2 * beat)
     a.relay.forget()  # a restart announces every mark again at its first heartbeat
     assert [m.link_seq for m in a.relay.heartbeat(later + 3 * beat)] == [2]
+
+
+def test_a_heartbeat_called_rarely_repeats_a_mark_at_twice_the_time_it_stood_unchanged(
+        world) -> None:
+    """The ladder counts time, not calls: a repeat waits twice as long as the mark had waited
+    since it was last announced. Heartbeats an hour apart (the simulator's sparse steps after
+    its workload) repeated every quiet mark at each of ~15 calls, one rung per call."""
+    a, _, _ = world
+    ping(a, 1)
+    outgoing(a)  # the batch announced mark 1 at T0
+    hour = dt.timedelta(hours=1)
+    assert [m.link_seq for m in a.relay.heartbeat(T0 + hour)] == [1]  # waited an hour
+    assert a.relay.heartbeat(T0 + 2 * hour) == []  # next after two hours
+    assert [m.link_seq for m in a.relay.heartbeat(T0 + 3 * hour)] == [1]
+    assert a.relay.heartbeat(T0 + 6 * hour) == []  # next after four hours
+    assert [m.link_seq for m in a.relay.heartbeat(T0 + 7 * hour)] == [1]
 
 
 def test_a_mark_its_batch_announced_is_repeated_one_heartbeat_later_not_at_once(world) -> None:
