@@ -78,6 +78,7 @@ class NodeDriver:
         if region.feed is not None:
             self.tails.append(Tail("feed", region.feed, self.publish_feed, "feed_published"))
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake_pending = False
         self.counters = {"published": 0, "feed_published": 0, "consumed": 0, "acked": 0,
                          "errors": 0, "link_publish_failures": 0,
                          "document_requests_throttled": 0}
@@ -103,10 +104,21 @@ class NodeDriver:
         return result
 
     def wake_tailers(self) -> None:
-        """Thread-safe: something committed, the tailers (relay, feed...) should look."""
-        if self._loop is not None:
-            for tail in self.tails:
-                self._loop.call_soon_threadsafe(tail.wake.set)
+        """Thread-safe: something committed, the tailers (relay, feed...) should look.
+
+        One wake-up in flight at a time: a group commit announces every side it changed (a
+        hundred in a burst), and each `call_soon_threadsafe` writes to the loop's self-pipe,
+        which wakes the loop and hands it the interpreter lock — 20,000 of them in a quick
+        bench, ~5 % of a node's database thread (docs/performance.md). A wake-up already
+        scheduled runs after this commit, so the tailers still see it."""
+        if self._loop is not None and not self._wake_pending:
+            self._wake_pending = True
+            self._loop.call_soon_threadsafe(self._wake_all)
+
+    def _wake_all(self) -> None:
+        self._wake_pending = False  # first: a commit from now on schedules its own wake-up
+        for tail in self.tails:
+            tail.wake.set()
 
     def tail(self, tail: Tail) -> None:
         """Run one more tailer of the region's log (before `run`)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from typing import Any
 
 from domain.kernel import Actor
 from domain.protocols import spec_of
@@ -62,3 +63,43 @@ def test_two_driven_nodes_complete_ping_pong_over_the_broker_and_stop_cleanly() 
     a, b = asyncio.run(_ping_pong(20))
     assert a == ["done"] * 20
     assert b == ["ponged"] * 20
+
+
+def test_a_group_commit_of_many_sides_wakes_the_tailers_once_and_they_see_it() -> None:
+    """Every side a commit changed calls the listeners; one wake-up crosses to the loop, not one
+    per side and tailer (each a write to the loop's self-pipe and a hand-over of the GIL)."""
+
+    async def main() -> tuple[int, list[bool]]:
+        store = MemoryStore()
+        region = build_region(RegionConfig(region=A, peers=(A, B)), clock=wall, ids=uuid.uuid4,
+                              broker=None, store=store, protocols={"toy": spec_of("toy", toy)})
+        driver = NodeDriver(region, MemoryBroker(wall).connect())
+        loop = asyncio.get_running_loop()
+        driver._loop = loop
+        scheduled = 0
+        threadsafe = loop.call_soon_threadsafe
+
+        def counting(callback: Any, *args: Any) -> Any:
+            nonlocal scheduled
+            waking = getattr(callback, "__self__", None)
+            scheduled += waking is driver or any(waking is t.wake for t in driver.tails)
+            return threadsafe(callback, *args)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        try:
+            for _ in range(100):  # one commit's listeners, before the loop runs again
+                driver.wake_tailers()
+            await asyncio.sleep(0)
+            woken = [tail.wake.is_set() for tail in driver.tails]
+            for tail in driver.tails:
+                tail.wake.clear()
+            driver.wake_tailers()  # the next commit wakes them again
+            await asyncio.sleep(0)
+            return scheduled, [*woken, *(tail.wake.is_set() for tail in driver.tails)]
+        finally:
+            del loop.call_soon_threadsafe
+            driver.close()
+
+    scheduled, woken = asyncio.run(main())
+    assert all(woken)
+    assert scheduled == 2
