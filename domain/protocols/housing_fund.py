@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 
 from domain.kernel import InvalidValue
-from domain.protocols import transfer
+from domain.protocols import transfer, transfer_schemes
 from domain.protocols.transfer_events import (
     Component,
     InfoSheet,
@@ -58,4 +58,4 @@ SPEC = TransferSpec(
     has_benefit=False, confirms_receipt=True, requires_suspension=False,
     separate_remittance=False, validate_sheet=validate_sheet, sample_sheet=sample_sheet)
 
-decider, options, register_effects = transfer.scheme_interface(SPEC)
+decider, options, register_effects = transfer_schemes.scheme_interface(SPEC)

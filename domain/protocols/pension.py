@@ -10,9 +10,9 @@ which process each item runs, its components and its sources). Several origins i
 application are handled in two phases: hold, then proceed (reference §1 invariant 4), see
 `domain.protocols.transfer`.
 
-State tables: `domain.protocols.transfer` (the generic machine; these schemes use all of it
-except the early relationship take-over and the benefit). Allowed terminal pairs (destination,
-origin): (completed, transferred_out | released) (released: a withdrawal overtaken by another
+State tables: docs/transfer.md (the generic machine, `domain.protocols.transfer`; these schemes
+use all of it except the early relationship take-over and the benefit). Allowed terminal pairs
+(destination, origin): (completed, transferred_out | released) (released: a withdrawal overtaken by another
 origin's transfer-out), (refused_by_origin, refused | released),
 (withdrawn, released | refused | reinstated), (rejected | lapsed | withdrawn, absent).
 
@@ -38,7 +38,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 
-from domain.protocols import transfer
+from domain.protocols import transfer, transfer_schemes
 from domain.protocols.pension_amounts import check_line
 from domain.protocols.pension_items import BY_ITEM, ENTERPRISE, ITEMS, TWELVE
 from domain.protocols.pension_limits import round_fen
@@ -92,7 +92,7 @@ def sample_sheet(rng: random.Random) -> InfoSheet:
 SPEC = _ENTERPRISE.transfer_spec
 PROCESSES: tuple[str, ...] = tuple(item.process for item in ITEMS)
 #: Each item's process → the functions the registry reads (`domain.protocols.spec_of`).
-INTERFACES: Mapping[str, transfer.SchemeInterface] = {
-    item.process: transfer.scheme_interface(item.transfer_spec) for item in ITEMS}
+INTERFACES: Mapping[str, transfer_schemes.SchemeInterface] = {
+    item.process: transfer_schemes.scheme_interface(item.transfer_spec) for item in ITEMS}
 
 decider, options, register_effects = INTERFACES[PROCESS]

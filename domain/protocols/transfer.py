@@ -11,182 +11,23 @@ Both sides are deciders of one `TransferDecider`; the side state's type says the
 `transfer_events` (the vocabulary: values, events, commands), `transfer_states` (side states,
 terminal pairs, transition table, shared base), `transfer_destination` and `transfer_origin`
 (each role's rules; the destination's money — bank notices, reconciliation, returns — in
-`transfer_money`), `transfer_options` (what people plausibly do next, for the simulator), and
-this module (the decider, register effects, each scheme's interface).
+`transfer_money`), `transfer_options` (what people plausibly do next, for the simulator),
+`transfer_schemes` (register effects, each scheme's interface) and this module (the decider).
 
-Destination (转入地). Each row: status | input → events → next status.
-
-    —                 | Submit → ApplicationSubmitted + DeadlineSet(contact_letter) → submitted
-    submitted         | AcceptIntake → IntakeAccepted → accepted
-    submitted         | RejectIntake (the written refusal meets the clock) → rejected;
-                      | RequestSupplement → + DeadlinePaused(contact_letter) → supplement_req.
-    supplement_req.   | ProvideSupplement → + DeadlineSet(contact_letter, the days left)
-                      |   → submitted;
-                      | waiting timer "supplement" → CaseLapsed → lapsed
-    submitted         | OpenTemporaryAccount (企业职工, a mover of 50/40 to a province not the
-                      |   户籍地) → TemporaryAccountOpened + IntakeRejected → rejected
-    submitted…accepted| Withdraw → ApplicationWithdrawn → withdrawn
-    accepted          | policy SendContactLetters → ContactLetterIssued ×origins + DeadlineCleared
-                      |   → awaiting_holds (several origins) / awaiting_transfer (one origin)
-    awaiting_holds    | TransferOutHeld received (receipt) → —;
-                      | policy, all hold: InstructProceed → ProceedInstructed ×origins
-                      |   → awaiting_transfer
-    awaiting_*        | TransferOutRefused received → OriginRefusalReceived + TransferCancelled
-                      |   to the other origins → refusing
-    awaiting_transfer | InfoSheetIssued received → InfoSheetReceived (+ DeadlineSet(transfer_in))
-    awaiting_*        | RecordFundsReceived (own finance) → FundsReceived → —
-    awaiting_transfer | policy Reconcile (sheet and funds in) → Reconciled(matched) (+ DeadlineSet
-                      |   (completion) once all are in) → —; mismatch: + NeedsAttentionRaised
-                      |   → needs_attention (a later matching top-up resolves it)
-    awaiting_transfer | InfoSheetCorrected received → InfoSheetCorrectionReceived (the sheet is
-    / withdrawing     |   replaced; reconciled again) → —
-    awaiting_transfer | ReturnExcess (finance: received more than the sheet) → ExcessReturned
-    / withdrawing     |   (the amount beyond the sheet, to the origin; reconciled again) → —
-    needs_attention   | ResolveAttention(note) → AttentionResolved (a new waiting timer); refused
-                      |   (`correction_needed`) while sheet and funds disagree
-    needs_attention   | EscalateAttention(reason) → AttentionEscalated (督办: the supervisors'
-                      |   queue; still needs attention; once until the attention ends)
-    needs_attention   | CloseTransfer(reason), no sheet or money in, not taken over (else
-                      |   `already_transferred`): before the letters → TransferCaseClosed(closed)
-                      |   → closed; after → TransferCloseOrdered + TransferCancelled ×origins
-                      |   → closing (the withdrawal's handshake; CloseCase concludes "closed", or
-                      |   completes what an origin had already transferred out)
-    awaiting_transfer | policy TakeOverRelationship (sheets in; unemployment, medical)
-                      |   → RelationshipTakenOver [register: open] → —
-    awaiting_transfer | policy CompleteTransfer (all matched) → TransferConcluded ×origins +
-                      |   TransferCompleted [register: open unless taken over] → completed
-    awaiting_*        | Withdraw, no sheet or money in yet → ApplicationWithdrawn +
-                      |   TransferCancelled ×origins → withdrawing (else `already_transferred`)
-    awaiting_transfer | ReverseTransfer(reason), operator only, something sent →
-                      |   TransferReversalOrdered + TransferCancelled ×origins → withdrawing
-    withdrawing       | CancellationAnswered received (receipt); an "already_transferred" origin
-                      |   overtook the withdrawal: policy Reconcile its sheet and funds; only
-                      |   after a reversal: policy ReturnFunds once they are in → TransferReversed
-    withdrawing       | policy CloseCase, every origin settled → TransferConcluded ×origins +
-    / refusing        |   TransferCaseClosed → withdrawn / refused_by_origin; some origin
-                      |   overtook it (no reversal) → TransferConcluded(completed to it,
-                      |   withdrawn to the others) + TransferCompleted → completed
-    any waiting state | waiting timer → NeedsAttentionRaised → needs_attention
-
-Origin (转出地):
-
-    —                 | ContactLetterIssued received → ContactLetterReceived + DeadlineSet
-                      |   (transfer_out) (+ ContactLetterConfirmed, housing fund) → received
-    received          | ApproveTransferOut → TransferOutHeld [register: begin_move_out]
-                      |   (+ DeadlinePaused(transfer_out), several origins) → held / approved
-    received          | RefuseTransferOut(reason) → TransferOutRefused → refused
-    held              | ProceedInstructed received → receipt + DeadlineSet(transfer_out resumed)
-                      |   → approved
-    approved          | IssueInfoSheet → InfoSheetIssued [register: end] → remitting
-                      |   (transferred_out when the sheet moves no money)
-    remitting         | RemitFunds (the sheet less what was sent) → FundsRemitted → transferred_out
-    remitting / out   | CorrectInfoSheet(sheet, reason), not concluded → InfoSheetCorrected
-                      |   → remitting (it states more than was sent) / transferred_out
-    remitting / out   | ExcessReturned received → ExcessReturnReceived (sent less what it
-                      |   sent beyond its sheet; the rest is a bank error coming back)
-    needs_attention   | ResolveAttention(note) → AttentionResolved; EscalateAttention(reason)
-                      |   → AttentionEscalated
-    received, needing | CloseTransfer(reason) → TransferOutRefused(reason) → refused (an origin
-      attention       |   ends its side by refusing; after deciding it may not close:
-                      |   `destination_owns_case`)
-    received…approved | TransferCancelled received → CancellationReceived (+ HoldReleased
-                      |   [register: cancel_move_out]) + CancellationAnswered(released) → released
-    remitting / out   | TransferCancelled received → + CancellationAnswered(already_transferred)
-    refused           | TransferCancelled received → CancellationReceived (the refusal answers)
-    transferred_out   | TransferReversed received → TransferReversalReceived + TransferOutReversed
-                      |   [register: reinstate] → reinstated
-    the four ends     | TransferConcluded received → ConclusionReceived → (terminal)
-
-The origin's four end statuses become terminal only when the destination's `TransferConcluded`
-arrives (and agrees with them: "completed" needs transferred_out, "withdrawn" needs released,
-refused or reinstated, "refused_by_origin" needs refused or released). This close handshake is
-why nothing ever arrives at a terminal side: the destination concludes last, after every origin
-is settled, and the origin sends nothing after its conclusion.
-
-Allowed terminal pairs (destination, origin); "absent" = the origin never heard of the case:
-(completed, transferred_out), (completed, released) (a withdrawal overtaken by another origin's
-transfer-out), (refused_by_origin, refused), (refused_by_origin, released),
-(withdrawn, released), (withdrawn, refused), (withdrawn, reinstated), (rejected, absent),
-(lapsed, absent), (withdrawn, absent), (closed, released), (closed, refused),
-(closed, reinstated), (closed, absent). `needs_attention` is a resting state, not a terminal one.
-
-Design decisions, and why:
-- Several origins use two phases (reference §1 invariant 4, "不允许出现A转出地允许转入，B转出地不
-  允许转入"): each origin checks and *holds* (register `in_transit`); only when all hold does the
-  destination instruct them to proceed; a refusal makes the destination cancel the others, whose
-  holds are released. A held origin cannot refuse any more (it voted). With one origin the letter
-  itself is the instruction (one phase), as in the national transfer system.
-- Withdrawal (issue 15, item 6): the plan's "已上传的结果信息不允许撤销" and practice say that once
-  an origin has sent its sheet or money the transfer completes; moving back is a new case. So a
-  withdrawal is refused (`already_transferred`) once the destination has any origin's sheet or
-  money, or has taken the relationship over. A withdrawal racing a transfer-out the destination
-  did not know of yet asks every origin to cancel: one that has not issued its sheet releases;
-  one that has answers `already_transferred`, and its transfer completes (reconciled as usual;
-  the others are concluded as withdrawn). Reversal is an operator's exceptional act with a
-  reason (`ReverseTransfer`, actor kind staff, role "operator"): the destination returns what
-  its finance received once it matches the sheet (`TransferReversed`) and the origin reinstates
-  the relationship.
-- Corrections (issue 15, item 5) are compensating events, never edits: the origin's
-  `InfoSheetCorrected` replaces the sheet the destination reconciles against (the first stays on
-  record), and the destination's `ExcessReturned` sends back what it received beyond the sheet
-  (its received total drops; the origin's sent total by what it sent beyond its sheet). So more
-  money than stated ends in a return and a completion instead of needs_attention for good, and
-  a withdrawal overtaken by such a transfer-out ends as well. A correction reaching a
-  destination that already concluded is rejected like any late counterpart event: the origin
-  corrects only on the destination's word (the mismatch it reported), before the conclusion.
-  `ResolveAttention` resumes a side whose wait timed out (not drawn by `options`: resuming every
-  timed-out wait would keep a simulated world from coming to rest).
-- Escalating and closing (issue 13: resolve needs_attention by retry, correct, escalate, close
-  with a reason). Escalation (督办) is a person's act with a reason (`AttentionEscalated`), not
-  the deadline timer's `Escalated`, which is keyed by a step's deadline and folded into the
-  deadline book. Closing belongs to the destination: reference/domain.md §1 "转入地…initiates
-  the case, and it owns the case"; an origin ends its side only by refusing before it decided
-  (`destination_owns_case` after that). Money is never closed away: a close is refused once any
-  origin's sheet or money has come (`already_transferred`) — §1 invariant 1 (Σ funds out = Σ
-  funds in per case), invariant 3 (已上传的结果信息不允许撤销: corrections, not erasure) and
-  "a data/money mismatch → the 转入地 holds the case … and clears it up with the 转出地"; the way
-  out is a correction, the rest of the money, or an operator's reversal. After the letters the
-  close runs the withdrawal's handshake (origins release what they hold, then the conclusion
-  "closed"), so a sheet or money already on its way is answered `already_transferred` and
-  completes, never lost; the destination is terminal once every origin answered.
-- Reconciliation compares two independent inputs: the origin's sheet and the destination's own
-  `RecordFundsReceived` (bank notice or staff), never the origin's `FundsRemitted`, which stays
-  local. A mismatch raises needs_attention; a later top-up that makes the sums agree resolves it.
-  A second notice with a bank reference already recorded is refused (`duplicate_bank_ref`).
-- Duplicate delivery: every counterpart event is received at most once per side (its `EventRef`
-  is remembered, also when it was rejected); a repeat yields no events at all.
-- Every waiting status has a timer (`TransferWaitingTimerSet`, from `rules.waiting_limit`), reset
-  on each status change: 补正 lapses the case, any other wait raises needs_attention, so every
-  case can end. Any later business event clears that (e.g. the late sheet arrives); a funds
-  mismatch lasts until new funds for that origin arrive and reconcile.
-- The destination's review clock (`contact_letter`, issue 15 item 2) runs from the submission
-  to the 联系函 or a written refusal (15 working days, unemployment 5, housing fund 3), and
-  stops while the applicant supplies missing materials (补正): their time is not the office's.
-- Deadlines: the owning side records `DeadlineSet` per statutory step (none where the statute and
-  the region have no limit); the origin's transfer_out clock stops while it holds for the
-  destination's instruction (the wait is not its own) and resumes with the days it had left.
-
-In scope: the generic events of reference §1 (#1–10), invariants 1–5 and 7, the opening of a
-临时缴费账户 instead of a transfer (`pension_temporary`), the 待遇领取地 check of a pension
-transfer at retirement (`pension_payer`). Not yet in scope: periodic net
-settlement (川渝 定期结算, invariant 6 — `SettlementDeferred`), the origin's
-own finance confirming returned funds (the reversal notice is trusted for the amount), intake's
-deemed acceptance after 5 days.
+The state tables (each role's input → events → next status), the close handshake, the allowed
+terminal pairs, the design decisions and why, and what is not yet in scope: docs/transfer.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from domain import deadlines as dl
 from domain.deadlines import (
     DeadlineCleared,
     DeadlinePaused,
-    DeadlineRules,
     DeadlineSet,
 )
 from domain.fold import replace
@@ -293,7 +134,6 @@ from domain.protocols.transfer_states import (
     origins_of,
     waiting_name,
 )
-from domain.registers import EffectKind, RegisterEffect, effect_of
 from domain.values import CaseNumber, MaterialRef, RegionCode
 
 # --------------------------------------------------------------------------- helpers
@@ -494,52 +334,6 @@ class TransferDecider(DestinationSide, OriginSide):
         return replace(s, attention="", escalated="")
 
 
-# --------------------------------------------------------------------------- module interface
-
-
-_EFFECT_OF: Mapping[type[Event], EffectKind] = {
-    TransferOutHeld: "begin_move_out",
-    HoldReleased: "cancel_move_out",
-    InfoSheetIssued: "end",
-    TransferOutReversed: "reinstate",
-    RelationshipTakenOver: "open",
-    TransferCompleted: "open",
-}
-
-
-def register_effects(event: Event) -> list[RegisterEffect]:
-    """Register changes implied by a transfer event, for the region that recorded it."""
-    kind = _EFFECT_OF.get(type(event))
-    if kind is None or not isinstance(event, RelationshipEvent):
-        return []
-    if isinstance(event, TransferCompleted) and not event.opens_relationship:
-        return []  # the relationship was taken over when the sheets came in
-    return effect_of(kind, event)
-
-
-class SchemeInterface(NamedTuple):
-    """The module-level functions the protocol registry reads (`domain.protocols.spec_of`)."""
-
-    decider: Callable[[DeadlineRules], TransferDecider]
-    options: Callable[[SideState | None, dt.datetime, random.Random], list[Command]]
-    register_effects: Callable[[Event], list[RegisterEffect]]
-
-
-def scheme_interface(spec: TransferSpec) -> SchemeInterface:
-    """What each scheme module exposes, bound to its `TransferSpec`: every scheme runs the same
-    decider, offers the same options and has the same register effects (scheme modules:
-    `decider, options, register_effects = transfer.scheme_interface(SPEC)`)."""
-
-    def decider(rules: DeadlineRules) -> TransferDecider:
-        return TransferDecider(spec, rules)
-
-    def scheme_options(state: SideState | None, now: dt.datetime,
-                       rng: random.Random) -> list[Command]:
-        return options(spec, state, now, rng)
-
-    return SchemeInterface(decider, scheme_options, register_effects)
-
-
 __all__ = [
     "ABSENT",
     "CONCLUSION_FITS",
@@ -592,7 +386,6 @@ __all__ = [
     "ReturnExcess",
     "ReturnFunds",
     "ReverseTransfer",
-    "SchemeInterface",
     "SendContactLetters",
     "SheetRule",
     "SheetSampler",
@@ -618,7 +411,5 @@ __all__ = [
     "check_sheet_shape",
     "options",
     "origins_of",
-    "register_effects",
-    "scheme_interface",
     "waiting_name",
 ]

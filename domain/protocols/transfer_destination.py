@@ -1,6 +1,6 @@
 """The destination's (转入地) rules of the transfer protocol: intake, letters, the two phases,
 take-over, completion, withdrawal and closing; its money (bank notices, reconciliation,
-returns) in `transfer_money`. State table: `transfer`."""
+returns) in `transfer_money`. State table: docs/transfer.md."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
     staff = Actor("staff", f"staff-{rng.randrange(1, 50):02d}", state.region, "transfer_officer")
     applicant = Actor("applicant", state.person_key[:12], state.region)
     # 好差评: the destination offers a rating of each region once ended; either side closes
-    # its open follow-up (`ResolveAttention` is not drawn: see `domain.protocols.transfer`).
+    # its open follow-up (`ResolveAttention` is not drawn: see docs/transfer.md).
     out: list[Command] = [c for c in annotation_options(
         state.ratings, rating_context(state), rng, applicant, staff)
         if isinstance(c, (Rate, CloseFollowUp))]

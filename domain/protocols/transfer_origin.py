@@ -1,5 +1,5 @@
 """The origin's (转出地) rules of the transfer protocol: receipt, eligibility and hold, info
-sheet, remittance, release, reversal and conclusion. State table: `transfer`."""
+sheet, remittance, release, reversal and conclusion. State table: docs/transfer.md."""
 
 from __future__ import annotations
 
