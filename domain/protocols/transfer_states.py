@@ -388,16 +388,24 @@ class TransferBase:
             reason=f"no progress while {state.phase} within the waiting limit ({w[0]})")]
 
 
+def stated(text: object, refusal: str, *, field: str, code: str) -> str:
+    """`text` stripped, or `refusal` (an `InvalidValue` naming `field`) when it says nothing: a
+    note or reason staff must state is checked the same way wherever a command carries one (a
+    decoded command may hold any JSON value there, hence `object`)."""
+    value = text.strip() if isinstance(text, str) else ""
+    if not value:
+        raise InvalidValue(refusal, code=code, field=field)
+    return value
+
+
 def resolve_attention(state: SideState, command: ResolveAttention,
                       now: dt.datetime) -> list[Event]:
     """Staff looked at a side that needs a person and resume it (with a note of what they did):
     the attention ends and, the status changing back, its waiting timer starts again."""
     if not state.attention:
         raise IllegalCommand("the case does not need attention", code="no_attention")
-    note = command.note.strip() if isinstance(command.note, str) else ""
-    if not note:
-        raise InvalidValue("resolving needs a note saying what was done", code="note_required",
-                           field="note")
+    note = stated(command.note, "resolving needs a note saying what was done", field="note",
+                  code="note_required")
     return [AttentionResolved(at=now, actor=command.actor, note=note)]
 
 
@@ -407,10 +415,8 @@ def escalate_attention(state: SideState, command: EscalateAttention,
     time it comes to need attention (it still needs a person: escalating resolves nothing)."""
     if not state.needs_person:
         raise IllegalCommand("the case does not need attention", code="no_attention")
-    reason = command.reason.strip() if isinstance(command.reason, str) else ""
-    if not reason:
-        raise InvalidValue("escalating states its reason", code="reason_required",
-                           field="reason")
+    reason = stated(command.reason, "escalating states its reason", field="reason",
+                    code="reason_required")
     if state.escalated:
         raise IllegalCommand(f"already escalated: {state.escalated}", code="already_escalated")
     return [AttentionEscalated(at=now, actor=command.actor, reason=reason)]
@@ -418,9 +424,8 @@ def escalate_attention(state: SideState, command: EscalateAttention,
 
 def close_reason(state: SideState, command: CloseTransfer) -> str:
     """The reason of a close, which only a side that needs attention takes."""
-    reason = command.reason.strip() if isinstance(command.reason, str) else ""
-    if not reason:
-        raise InvalidValue("closing states its reason", code="reason_required", field="reason")
+    reason = stated(command.reason, "closing states its reason", field="reason",
+                    code="reason_required")
     if not state.needs_person:
         raise IllegalCommand("only a case that needs attention is closed by staff; otherwise it "
                              "runs its course", code="no_attention")
