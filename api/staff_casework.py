@@ -210,14 +210,14 @@ CREDITING = (
 
 
 def info_sheet_of(body: Sheet) -> InfoSheet:
+    """The domain's sheet from the form, field by field by name: each form model has exactly its
+    domain value's fields (`tests/unit/test_staff_sheet_form.py` holds them equal), so a field
+    both gain passes through without a copy by hand here."""
     return InfoSheet(months=body.months,
-                     components=tuple(Component(c.name, c.amount_fen) for c in body.components),
-                     years=tuple(ContributionYear(y.year, y.months, y.monthly_base_fen, y.kind)
-                                 for y in body.years),
-                     memo=tuple(Component(c.name, c.amount_fen) for c in body.memo),
-                     pooled_by_year=tuple(YearLine(y.year, y.wage_fen, y.pooled_fen,
-                                                   y.average_wage_fen, y.account_fen)
-                                          for y in body.pooled_by_year))
+                     components=tuple(Component(**c.model_dump()) for c in body.components),
+                     years=tuple(ContributionYear(**y.model_dump()) for y in body.years),
+                     memo=tuple(Component(**c.model_dump()) for c in body.memo),
+                     pooled_by_year=tuple(YearLine(**y.model_dump()) for y in body.pooled_by_year))
 
 
 def department_routes(router: APIRouter, ops: StaffOps) -> None:
