@@ -5,15 +5,8 @@ the same transaction as the events they carry (no dual write). It turns them int
 messages; its driver publishes them and then calls `advance`, which moves the durable cursor.
 A crash between publish and cursor only repeats messages, which receivers recognise by their
 link sequence. After every batch, and on a heartbeat, it announces each link's high-water mark
-so that a receiver can see a lost *last* message. A heartbeat announces a mark that moved since
-its last announcement at once, and repeats an unchanged one at a doubling interval, from one
-heartbeat up to `MARK_REPEAT_MAX_BEATS` of them (a day at the default 5 s); a batch's own mark
-counts as an announcement, and after a start the first repeat of a mark waits as long as the
-cursor has stood still (the link has been quiet at least that long): a lost mark, or a
-receiver that forgot what it held, is still corrected within about the time the link had been
-quiet (a held message is recent, so its link's mark moved recently; after a partition, within
-about its length once healed), while quiet links stop costing a message per heartbeat each (in
-the simulator they were most of the ~500 messages per case: docs/performance.md). `resend()` answers a receiver's
+so that a receiver can see a lost *last* message (when an unchanged mark is repeated, and why
+that is enough: docs/nats.md, "The relay's high-water marks"). `resend()` answers a receiver's
 `ResendRequest` from the store, at most `RESEND_LIMIT` messages at a time (a receiver asking for
 a million messages gets the first ones, and asks again for the rest while its gap persists).
 
