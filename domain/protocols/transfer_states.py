@@ -150,8 +150,27 @@ class OriginTrack:
         return self.vote == "refused" or self.answer == "released" or self.reversed_fen is not None
 
 
+@dataclass(frozen=True, kw_only=True)
+class SideBookkeeping:
+    """What both sides keep alike, and `TransferDecider._evolve_common` folds alike: attention,
+    deadlines, the waiting timer, counterpart events seen, ratings, and the application's details
+    both sides carry. One declaration, so a field the common fold sets exists on both roles
+    (keyword-only: it comes before each role's own fields, which have no defaults)."""
+
+    attention: str = ""
+    escalated: str = ""  # staff's 督办 reason while the attention lasts (AttentionEscalated)
+    book: Mapping[str, Watch] = field(default_factory=dict)
+    paused: Mapping[str, int] = field(default_factory=dict)  # stopped clocks: days left
+    waiting: tuple[str, dt.datetime] | None = None
+    waiting_watch: Watch | None = None  # how `waiting` was reckoned (the calendar recheck)
+    seen: frozenset[EventRef] = frozenset()
+    ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
+    agency: str = ""  # 退役军人: the 军队经办机构 of the origin (`TransferDetails.agency`)
+    direction: str = ""  # b1-10, b1-11: the way the transfer goes (`TransferDetails.direction`)
+
+
 @dataclass(frozen=True)
-class DestinationState:
+class DestinationState(SideBookkeeping):
     process: str
     case_id: str
     case_number: str
@@ -172,16 +191,6 @@ class DestinationState:
     benefit: tuple[int, int] | None = None
     credited_fen: int = 0
     credited_months: int = 0
-    attention: str = ""
-    escalated: str = ""  # staff's 督办 reason while the attention lasts (AttentionEscalated)
-    book: Mapping[str, Watch] = field(default_factory=dict)
-    paused: Mapping[str, int] = field(default_factory=dict)  # stopped clocks: days left
-    waiting: tuple[str, dt.datetime] | None = None
-    waiting_watch: Watch | None = None  # how `waiting` was reckoned (the calendar recheck)
-    seen: frozenset[EventRef] = frozenset()
-    ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
-    agency: str = ""  # 退役军人: the 军队经办机构 of the origin (`TransferDetails.agency`)
-    direction: str = ""  # b1-10, b1-11: the way the transfer goes (`TransferDetails.direction`)
 
     role: Literal["destination"] = "destination"
 
@@ -201,7 +210,7 @@ class DestinationState:
 
 
 @dataclass(frozen=True)
-class OriginState:
+class OriginState(SideBookkeeping):
     process: str
     case_id: str
     case_number: str
@@ -219,16 +228,6 @@ class OriginState:
     corrections: int = 0  # InfoSheetCorrected sent (the sheet is the last one)
     cancel_received: bool = False
     concluded: str = ""
-    attention: str = ""
-    escalated: str = ""  # staff's 督办 reason while the attention lasts (AttentionEscalated)
-    book: Mapping[str, Watch] = field(default_factory=dict)
-    paused: Mapping[str, int] = field(default_factory=dict)
-    waiting: tuple[str, dt.datetime] | None = None
-    waiting_watch: Watch | None = None  # how `waiting` was reckoned (the calendar recheck)
-    seen: frozenset[EventRef] = frozenset()
-    ratings: Bookkeeping = field(default_factory=Bookkeeping)  # 好差评 (`transfer_ratings`)
-    agency: str = ""  # 退役军人: the 军队经办机构 of the origin (`TransferDetails.agency`)
-    direction: str = ""  # b1-10, b1-11: the way the transfer goes (`TransferDetails.direction`)
 
     role: Literal["origin"] = "origin"
 
