@@ -431,3 +431,7 @@ checkers.CASE_CHECKS.extend([deadlines, honest_counterparts, money, completed_on
                              takeover_timing, permit_expiry])
 checkers.FINAL_CHECKS.extend([residence_at_quiescence, terminal_against_waiting,
                               resends_only_after_loss, relay_never_skips, timers_obeyed])
+
+# The household move's point of no return has its own module (oracles.py is long enough);
+# importing it registers its check with the others.
+from simulations import household_oracles  # noqa: E402, F401

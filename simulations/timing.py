@@ -42,6 +42,15 @@ WITHDRAW_AFTER_ARRIVAL, WITHDRAW_DURING_FLIGHT = 0.03, 0.05
 #: far more often.
 NO_RETURN = frozenset({"MigrationCertificateIssued", "InfoSheetIssued"})
 WITHDRAW_ACROSS_NO_RETURN = 0.6
+#: The 迁移证: the origin committed it with 迁出登记 + 注销, so a withdrawal crossing it reaches
+#: an origin that no longer registers the person and must refuse it. Counted on its own: the
+#: info sheets alone kept `withdrew_across_no_return` reached while no withdrawal met a
+#: deregistered origin in the harness's batch (the 注销 mutant went unseen over seeds 1–8).
+DEREGISTERED = "MigrationCertificateIssued"
+#: ...and drawn nearly always, within the 3 ms the 迁移证 takes to arrive on a clean link (the
+#: relay's tick at 1 ms, the inbox's 2 ms after the publish): a run sees only a handful of
+#: 注销, and across 0–6 ms half the withdrawals came after the certificate and were no race.
+WITHDRAW_ACROSS_DEREGISTRATION, DEREGISTRATION_FLIGHT_MS = 0.9, 3.0
 #: A delayed or reordered message is held for hours with this chance (not milliseconds).
 LONG_DELAY = 0.03
 LONG_DELAY_HOURS = (1.0, 30.0)
@@ -55,7 +64,8 @@ PATIENT_PAST_EXPIRY = dt.timedelta(hours=12)
 EDGES = ("acted_hours_before_permit_expiry", "acted_hours_before_deadline",
          "visited_after_permit_expiry", "origin_held_permit_to_expiry",
          "withdrew_right_after_arrival", "withdrew_with_message_in_flight",
-         "withdrew_across_no_return", "message_delayed_hours")
+         "withdrew_across_no_return", "withdrew_across_deregistration",
+         "message_delayed_hours")
 
 
 def held_to_expiry(events: list[Any]) -> bool:
@@ -121,6 +131,8 @@ class WithdrawalRace:
             reached["withdrew_with_message_in_flight"] += 1
             if message.type in NO_RETURN:
                 reached["withdrew_across_no_return"] += 1
+            if message.type == DEREGISTERED:  # the withdrawal meets an origin after 注销
+                reached["withdrew_across_deregistration"] += 1
 
 
 def after_arrival_delay(rng: random.Random) -> dt.timedelta | None:
@@ -133,10 +145,15 @@ def after_arrival_delay(rng: random.Random) -> dt.timedelta | None:
 def during_flight_delay(rng: random.Random, event_types: set[str]) -> dt.timedelta | None:
     """Milliseconds after the counterpart committed `event_types`: before, during or after
     the relay's publish and the inbox's fetch (1 ms and 2 ms later)."""
-    chance = WITHDRAW_ACROSS_NO_RETURN if event_types & NO_RETURN else WITHDRAW_DURING_FLIGHT
+    if DEREGISTERED in event_types:
+        chance, flight_ms = WITHDRAW_ACROSS_DEREGISTRATION, DEREGISTRATION_FLIGHT_MS
+    elif event_types & NO_RETURN:
+        chance, flight_ms = WITHDRAW_ACROSS_NO_RETURN, 6.0
+    else:
+        chance, flight_ms = WITHDRAW_DURING_FLIGHT, 6.0
     if rng.random() >= chance:
         return None
-    return dt.timedelta(milliseconds=rng.uniform(0, 6))
+    return dt.timedelta(milliseconds=rng.uniform(0, flight_ms))
 
 
 def permit_of(state: Any) -> dt.datetime | None:

@@ -257,6 +257,10 @@ class Workload:
     def _race_the_message(self, case_id: str, event_types: set[str]) -> None:
         """The counterpart just committed: sometimes the applicant withdraws within
         milliseconds, racing the message on its way (issue 16's 注销 vs 迁移证 window)."""
+        if event_types & timing.NO_RETURN:
+            # The origin answered (注销 and the 迁移证): the patience that waited for its answer
+            # at the permit's expiry is over — it held back exactly this race (issue 16).
+            self.patient_until.pop(case_id, None)
         delay = self.timed() and timing.during_flight_delay(self.timing_rng, event_types)
         if delay:
             self._timed_one()
