@@ -89,6 +89,9 @@ HOLD_WINDOW = 256
 
 #: What a lost or refusing store raises: never the message's fault, so never a reason to divert
 #: it (the batch fails, nothing is acked, the broker redelivers once the store is back).
+#: What a link's state only ever takes a maximum from (see `Inbox.handle`).
+CONTROL = (HighWaterMark, ResendRequest)
+
 STORE_FAILURES = (PersistenceError, ConnectionPoolClosedError, ConnectionNotFromPoolError,
                   PersistentConflict, OSError, MemoryError)
 
@@ -170,9 +173,13 @@ class Inbox:
 
     def handle(self, batch: list[Incoming], now: dt.datetime) -> InboxResult:
         """Apply a fetched batch in one transaction (message by message if that fails)."""
-        saved, budget = self._save_links(), replace(self.budget)
-        result = InboxResult()
         decoded = [self._decoded(incoming) for incoming in batch]
+        # Marks and re-send requests only raise `announced` (a maximum: handling them again
+        # gives the same links), so a batch of nothing else needs no copy to put back.
+        saved = (self._save_links() if any(not isinstance(item, CONTROL) for item in decoded)
+                 else None)
+        budget = replace(self.budget)
+        result = InboxResult()
         uow = self.node.begin(now)
         try:
             # the batch's sides in one read (a new case's side is absent: not read again alone)
@@ -185,7 +192,9 @@ class Inbox:
             self.node.abort(uow)
             log.info("inbox batch of %d failed (%r); retrying message by message",
                      len(batch), exc)
-            self.links, self.budget = saved, budget
+            if saved is not None:
+                self.links = saved
+            self.budget = budget
             result = InboxResult()
             for incoming in batch:
                 self._handle_one(incoming, now, result, None)
@@ -361,7 +370,7 @@ class Inbox:
         requests = []
         for origin in sorted(self.links):
             link = self.links[origin]
-            top = max([link.announced, *link.held])
+            top = max(link.announced, max(link.held)) if link.held else link.announced
             if top <= link.recorded:
                 link.gap_since = None
                 continue

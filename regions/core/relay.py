@@ -64,6 +64,8 @@ class Relay(Tailer[WireItem]):
         #: Per destination, the mark the heartbeat last announced, when it repeats it next and
         #: the interval it waited before that.
         self._announced: dict[str, tuple[int, dt.datetime, dt.timedelta]] = {}
+        #: Before this instant no heartbeat has a mark to announce (None: not known, look).
+        self._quiet_until: dt.datetime | None = None
         #: Links the driver could not publish to: destination -> first link_seq not published.
         self._behind: dict[str, int] = {}
         self.stats.update(resent=0, heartbeats=0)
@@ -75,6 +77,7 @@ class Relay(Tailer[WireItem]):
         self._behind.clear()
         self._last_heartbeat = None
         self._announced.clear()
+        self._quiet_until = None
 
     def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[WireItem]:
         """The link messages of a batch of `Sent` records, then the links' high-water marks."""
@@ -96,6 +99,8 @@ class Relay(Tailer[WireItem]):
                 # announced with its batch: the heartbeat repeats it one beat later, not at once
                 self._announced[destination] = (high[destination], now + self.heartbeat_every,
                                                 self.heartbeat_every)
+                if self._quiet_until is not None:
+                    self._quiet_until = min(self._quiet_until, now + self.heartbeat_every)
         return items
 
     def save(self, position: int, now: dt.datetime) -> None:
@@ -111,6 +116,7 @@ class Relay(Tailer[WireItem]):
         batches until `catch_up` brought it level (the other links go on)."""
         self._behind[destination] = min(self._behind.get(destination, first_unpublished),
                                         first_unpublished)
+        self._quiet_until = None
 
     def catch_up(self, destination: str, now: dt.datetime) -> list[WireItem]:
         """What a link that fell behind still lacks, from the store (at most `RESEND_LIMIT`
@@ -127,6 +133,7 @@ class Relay(Tailer[WireItem]):
         """`catch_up`'s items up to link_seq `published_to` went out."""
         if destination not in self._behind:
             return
+        self._quiet_until = None
         if published_to >= self._high().get(destination, 0):
             del self._behind[destination]
         else:
@@ -145,8 +152,12 @@ class Relay(Tailer[WireItem]):
         if self._last_heartbeat is not None and now < self._last_heartbeat + self.heartbeat_every:
             return []
         self._last_heartbeat = now
+        self.stats["heartbeats"] += 1
+        if self._quiet_until is not None and now < self._quiet_until:
+            return []  # no repeat is due: the same answer as the loop below, without it
         marks: list[WireItem] = []
         longest = self.heartbeat_every * MARK_REPEAT_MAX_BEATS
+        quiet_until: dt.datetime | None = None
         for destination, seq in sorted(self.high_water_marks().items()):
             if destination in self._behind:
                 continue  # `catch_up` announces it once it can publish there again
@@ -158,10 +169,14 @@ class Relay(Tailer[WireItem]):
             elif now >= last[1]:  # twice the time since it was last announced (see below)
                 interval = min(max(last[2], now - (last[1] - last[2])) * 2, longest)
             else:
+                quiet_until = last[1] if quiet_until is None else min(quiet_until, last[1])
                 continue
             self._announced[destination] = (seq, now + interval, interval)
             marks.append(HighWaterMark(self.region, destination, seq, now))
-        self.stats["heartbeats"] += 1
+            quiet_until = now + interval if quiet_until is None else min(quiet_until,
+                                                                         now + interval)
+        # A link behind is announced by `catch_up`, and leaving `_behind` resets this.
+        self._quiet_until = quiet_until
         return marks
 
     def _quiet_since_start(self, now: dt.datetime, longest: dt.timedelta) -> dt.timedelta:
