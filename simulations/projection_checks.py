@@ -52,7 +52,7 @@ def _committed(record: SideEvent, committed: list[Event] | None) -> SideEvent:
     if committed is None or not 0 < record.version <= len(committed):
         return record
     event = committed[record.version - 1]
-    if event.TYPE != record.type:
+    if record.type != event.TYPE:
         return record
     shared = object.__new__(_Committed)
     shared.__dict__.update(record.__dict__, _event=event)
