@@ -22,9 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
+from eventsourcing.persistence import ApplicationRecorder, Notification
+from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.utils import get_topic
 
 from domain.deadlines import DeadlineRecomputed, recheck_commands
@@ -42,6 +46,36 @@ log = logging.getLogger(__name__)
 
 
 RECOMPUTED = (DeadlineRecomputed, WaitingTimerRecomputed, FollowUpRecomputed)
+
+#: Per in-memory recorder: how far its notifications were scanned for `Opened` records, and
+#: those found (see `opened_records`).
+_OPENED: WeakKeyDictionary[Any, tuple[int, list[Notification]]] = WeakKeyDictionary()
+
+
+def opened_records(recorder: ApplicationRecorder) -> Iterator[Sequence[Notification]]:
+    """Every `Opened` record of the store, in pages.
+
+    An in-memory (POPO) recorder numbers its records by position, appended under its lock,
+    with no gaps: what was scanned once is never scanned again. Its restarts are the
+    simulator's crashes, and scanning every record the region ever wrote at each of them made
+    a long run quadratic (483 crashes at 2,000 cases: docs/performance.md). A durable store's
+    ids may commit out of order, so it is read as it is, every time."""
+    if not isinstance(recorder, POPOApplicationRecorder):
+        start = 0
+        while batch := recorder.select_notifications(
+                start=start, limit=1000, topics=[OPENED_TOPIC], inclusive_of_start=False):
+            yield batch
+            start = batch[-1].id
+        return
+    scanned, found = _OPENED.get(recorder, (0, []))
+    top = recorder.max_notification_id() or 0
+    if top > scanned:
+        found = found + list(recorder.select_notifications(
+            start=scanned, limit=top - scanned, stop=top, topics=[OPENED_TOPIC],
+            inclusive_of_start=False))
+        _OPENED[recorder] = (top, found)
+    for i in range(0, len(found), 1000):
+        yield found[i:i + 1000]
 
 
 @dataclass(frozen=True)
@@ -104,12 +138,7 @@ class DeadlineTimer:
         """After a restart: find every side in the store and schedule its next timer."""
         self._heap.clear()
         self._next.clear()
-        start = 0
-        while True:
-            batch = self.node.app.recorder.select_notifications(
-                start=start, limit=1000, topics=[OPENED_TOPIC], inclusive_of_start=False)
-            if not batch:
-                return
+        for batch in opened_records(self.node.app.recorder):
             for notification in batch:
                 kept = self.node.caches.kept_side(notification.originator_id)
                 if kept is not None:  # an in-memory store's fold, current: nothing to decode
@@ -127,7 +156,6 @@ class DeadlineTimer:
                     continue
                 if view is not None:
                     self._schedule(view)
-            start = batch[-1].id
 
     def next_due(self) -> dt.datetime | None:
         while self._heap and self._next.get(self._heap[0][1]) != self._heap[0][0]:
