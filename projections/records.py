@@ -42,5 +42,22 @@ class SideEvent:
         return f"{self.side_id}:{self.version}"
 
     def event(self) -> Event:
-        """The domain event; `DomainError` when this code does not know its type or schema."""
-        return event_from_payload(self.type, self.payload, self.schema_version)
+        """The domain event; `DomainError` when this code does not know its type or schema.
+
+        Decoded once per record: the node hands its readers the event it saved along with the
+        record (`with_event`), and a record decoded here keeps what it decoded. Why: the views
+        folded every side event from its payload again, 15 % of the views' thread at burst
+        (docs/performance.md), while the node had just built that very event."""
+        known: Event | None = self.__dict__.get("_event")
+        if known is None:
+            known = event_from_payload(self.type, self.payload, self.schema_version)
+            object.__setattr__(self, "_event", known)
+        return known
+
+    def with_event(self, event: Event | None) -> SideEvent:
+        """This record, carrying `event`: the domain event its payload was written from (its
+        `to_payload` is this payload, at this schema version). Not a field: equality, `asdict`
+        and every wire form are the record's stored facts alone."""
+        if event is not None:
+            object.__setattr__(self, "_event", event)
+        return self

@@ -30,7 +30,7 @@ database busy, several ms of waiting, per tailer and wake).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
@@ -44,14 +44,17 @@ class RecentLog:
 
     def __init__(self, kept: int = KEPT) -> None:
         self.kept = kept
-        self._records: dict[int, tuple[Notification, Any]] = {}
+        self._records: dict[int, tuple[Notification, Any, Any]] = {}
         self.start = 0  # the run holds ids start+1 .. end
         self.end = 0
         self.served = 0  # records handed to a tailer from here (for tests and profiles)
 
-    def committed(self, recordings: Sequence[Any]) -> None:
+    def committed(self, recordings: Sequence[Any], aggregates: Mapping[Any, Any] | None = None,
+                  ) -> None:
         """A save returned `recordings` (the library's: a domain event and its notification
-        each, in id order); keep them if they continue the run, else start a new run."""
+        each, in id order); keep them if they continue the run, else start a new run. With the
+        saved `aggregates`, a record also keeps the decoded event a stream was given for it
+        (`Stream.remember`: the side's domain event), for `decoded`."""
         if not recordings:
             return
         ids = [r.notification.id for r in recordings]
@@ -63,8 +66,11 @@ class RecentLog:
             self.clear()
             self.start = first - 1
         for recording in recordings:
-            self._records[recording.notification.id] = (recording.notification,
-                                                        recording.domain_event)
+            saved = recording.domain_event
+            given = getattr((aggregates or {}).get(saved.originator_id), "decoded", None)
+            self._records[recording.notification.id] = (
+                recording.notification, saved,
+                given.pop(saved.originator_version, None) if given else None)
         self.end = ids[-1]
         while len(self._records) > self.kept:
             del self._records[self.start + 1]
@@ -104,6 +110,15 @@ class RecentLog:
         if entry is None or entry[0] is not record:
             return None
         return entry[1]
+
+
+    def decoded(self, record: Any) -> Any | None:
+        """The domain event a record this window handed out was written from, when its writer
+        gave it (`Stream.remember`); None otherwise."""
+        entry = self._records.get(getattr(record, "id", None))  # type: ignore[arg-type]
+        if entry is None or entry[0] is not record:
+            return None
+        return entry[2]
 
 
 def recent_log_of(app: Any) -> RecentLog | None:

@@ -35,6 +35,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from projections.records import SideEvent
+from regions.core.recent_log import recent_log_of
 from regions.core.store import EventStore, Stream
 from regions.core.tailer import Cursor, RecordCursor, Tailer
 from regions.core.unreadable import decode
@@ -118,11 +119,13 @@ class SideEventTailer(Tailer[SideEvent]):
             key = self._key_of(event.originator_id)
         if key is None:
             return None  # a register entry
+        recent = recent_log_of(self.app)
         return SideEvent(
             position=notification.id, region=self.region, case_id=key["case_id"],
             case_number=key["case_number"], process=key["process"],
             side_id=str(event.originator_id), version=event.originator_version,
-            type=event.type, schema_version=event.schema_version, payload=event.payload)
+            type=event.type, schema_version=event.schema_version, payload=event.payload,
+        ).with_event(recent.decoded(notification) if recent is not None else None)
 
     def _key_of(self, stream_id: UUID) -> dict[str, Any] | None:
         keys = self._reads.keys

@@ -181,9 +181,10 @@ class Stager:
             if stream is None:
                 stream = Stream.open(sid, "side", {"case_id": case_id, "case_number": case_number,
                                                    "process": process, "region": self.region},
-                                     event.TYPE, event.SCHEMA_VERSION, payload, now)
+                                     event.TYPE, event.SCHEMA_VERSION, payload, now,
+                                     decoded=event)
             else:
-                stream.record(event.TYPE, event.SCHEMA_VERSION, payload, now)
+                stream.record(event.TYPE, event.SCHEMA_VERSION, payload, now, decoded=event)
             if event.to_region:
                 message = LinkMessage(
                     origin=self.region, destination=event.to_region, link_seq=0,

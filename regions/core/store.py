@@ -68,14 +68,24 @@ class Stream(Aggregate):
 
     @classmethod
     def open(cls, id_: UUID, kind: str, key: dict[str, Any], type_: str, schema_version: int,
-             payload: dict[str, Any], now: dt.datetime) -> Stream:
-        return cls._create(cls.Opened, id=id_, timestamp=now, kind=kind, key=key, type=type_,
-                           schema_version=schema_version, payload=payload)
+             payload: dict[str, Any], now: dt.datetime, *, decoded: Any = None) -> Stream:
+        stream = cls._create(cls.Opened, id=id_, timestamp=now, kind=kind, key=key, type=type_,
+                             schema_version=schema_version, payload=payload)
+        stream.remember(decoded)
+        return stream
 
     def record(self, type_: str, schema_version: int, payload: dict[str, Any],
-               now: dt.datetime) -> None:
+               now: dt.datetime, *, decoded: Any = None) -> None:
         self.trigger_event(self.Recorded, timestamp=now, type=type_, schema_version=schema_version,
                            payload=payload)
+        self.remember(decoded)
+
+    def remember(self, decoded: Any) -> None:
+        """Keep `decoded`, the domain event the latest entry's payload was written from, until
+        the stream is saved (`EventStore.save` hands it to `RecentLog`, whose readers then need
+        not decode the payload again). Not an event attribute: the mapper stores those."""
+        if decoded is not None:
+            self.__dict__.setdefault("decoded", {})[self.version] = decoded
 
 
 def load_stream(app: Application[UUID], id_: UUID) -> Stream | None:
@@ -333,7 +343,7 @@ class EventStore(Application[UUID]):
         processing_event = AggregatesCollected()
         processing_event.collect_events(*objs, **kwargs)
         recordings = self._record(processing_event)
-        self.recent.committed(recordings)
+        self.recent.committed(recordings, processing_event.aggregates)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, kept as it calls it
