@@ -11,21 +11,27 @@ is CPU microseconds per item and their ratio, which the neighbours' load moves f
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.utils import get_topic
 
 from domain.kernel import EventRef, event_from_payload
+from projections.cases import CaseView, apply
+from projections.records import SideEvent
 from regions.core.messages import LinkMessage
 from regions.core.side_events import SideEventTailer, SideReads
 from regions.core.store import AggregatesCollected, EventStore, OutLink, Stream
 from regions.core.tailer import MemoryCursor
+from regions.runtime.views import deciders_of
 from regions.wire import envelope, feed, link
 from simulations.runner import run
 
@@ -63,6 +69,49 @@ def _feed_attributes(app: EventStore, code: str) -> list[tuple[dict[str, Any], A
     return out
 
 
+def wake_ups(coalesced: bool, commits: int = 200, sides: int = 100, tails: int = 4) -> None:
+    """A group commit of `sides` sides announcing itself to `tails` tailers on an event loop in
+    another thread: one `call_soon_threadsafe` per side and tailer (before), or one wake-up in
+    flight at a time (`NodeDriver.wake_tailers`, after)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever)
+    thread.start()
+
+    async def make() -> list[asyncio.Event]:
+        return [asyncio.Event() for _ in range(tails)]
+
+    wakes = asyncio.run_coroutine_threadsafe(make(), loop).result()
+    pending = [False]
+
+    def wake_all() -> None:
+        pending[0] = False
+        for wake in wakes:
+            wake.set()
+
+    for _ in range(commits):
+        for _ in range(sides):
+            if not coalesced:
+                for wake in wakes:
+                    loop.call_soon_threadsafe(wake.set)
+            elif not pending[0]:
+                pending[0] = True
+                loop.call_soon_threadsafe(wake_all)
+        time.sleep(0.0005)  # the next batch's own work: the loop runs in between
+    asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+    loop.close()
+
+
+def fold_views(records: Sequence[SideEvent], deciders: dict[str, Any]) -> None:
+    """The case views' fold (`projections.cases.apply`) over `records`."""
+    views: dict[str, CaseView] = {}
+    for record in records:
+        decider = deciders.get(record.process)
+        if decider is not None:
+            views[record.case_id] = apply(views.get(record.case_id), record, decider)
+
+
 def measure(rounds: int = 5, cases: int = 40) -> dict[str, Any]:
     world = run(11, cases).world
     code, sim = next(iter(world.regions.items()))
@@ -75,6 +124,18 @@ def measure(rounds: int = 5, cases: int = 40) -> dict[str, Any]:
     notifications = app.recorder.select_notifications(
         start=1, limit=100_000, topics=list(SideEventTailer.topics))
     feed_events = _feed_attributes(app, code)
+    side_records = SideEventTailer(code, app, batch_size=100_000, cursor=MemoryCursor()).step(
+        now=None)  # type: ignore[arg-type]
+    stored = list(side_records.items) if side_records else []
+    deciders = deciders_of(sim.region)
+
+    def as_stored() -> list[SideEvent]:  # records as read from the store: payloads only
+        return [SideEvent(**asdict(r)) for r in stored]
+
+    saved_events = [event_from_payload(r.type, r.payload, r.schema_version) for r in stored]
+
+    def as_handed() -> list[SideEvent]:  # records carrying the event the node saved
+        return [r.with_event(e) for r, e in zip(as_stored(), saved_events, strict=True)]
 
     def aggregates() -> list[Stream]:
         streams = []
@@ -106,6 +167,12 @@ def measure(rounds: int = 5, cases: int = 40) -> dict[str, Any]:
             aggregates),  # building the aggregates is measured alone and taken off
         "two side-event tailers read the same records (each decodes -> shared), per record": (
             lambda: two_tailers(False), lambda: two_tailers(True), len(notifications), _nothing),
+        "the views' fold (payload decoded -> the node's saved event handed on), per side event": (
+            lambda: fold_views(as_stored(), deciders),
+            lambda: fold_views(as_handed(), deciders), len(stored), as_stored),
+        "a 100-side group commit wakes 4 tailers (per side -> once), per commit": (
+            lambda: wake_ups(False), lambda: wake_ups(True), 200,
+            lambda: time.sleep(0.0005 * 200)),
     }
     figures: dict[str, Any] = {}
     for name, (before, after, count, baseline) in levers.items():
