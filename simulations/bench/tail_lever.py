@@ -20,7 +20,7 @@ import json
 import statistics
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from regions.adapters.stores.sql import PostgresStore
@@ -38,7 +38,8 @@ REGION, PEER = "150600", "610800"
 class _NoWindow(RecentLog):
     """Keeps nothing: every read goes to the store, as before the window."""
 
-    def committed(self, recordings: Sequence[Any]) -> None:
+    def committed(self, recordings: Sequence[Any],
+                  aggregates: Mapping[Any, Any] | None = None) -> None:
         return None
 
 
