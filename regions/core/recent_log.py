@@ -35,8 +35,14 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
-#: Records kept (the most recent): tailers a few commits apart meet inside it.
-KEPT = 4_096
+#: Records kept (the most recent): tailers a few commits apart meet inside it. Why this many:
+#: at burst a node writes ~2,000 records a second (24 rows per case at the destination, ~80
+#: cases/s), so 4,096 held about two seconds of log, and the tailers that wait behind the hops
+#: (the feed, the views: `regions.runtime.db_thread`) fell out of it and read and decoded from
+#: the store — `Tailer.step` 13.7 % of the destination's database thread (py-spy `--gil`), the
+#: views decoding payloads again. At 16,384: 5.2 %, for ~1.5 KB a record (+16-19 MB of RSS at
+#: the quick bench's end; fixed, it does not grow with the cases).
+KEPT = 16_384
 
 
 class RecentLog:
