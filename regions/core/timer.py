@@ -32,7 +32,7 @@ from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.utils import get_topic
 
 from domain.deadlines import DeadlineRecomputed, recheck_commands
-from domain.kernel import Event
+from domain.kernel import DomainError, Event, settle
 from domain.protocols.casework_events import FollowUpRecomputed
 from domain.protocols.transfer_events import WaitingTimerRecomputed
 from regions.core.node import RegionNode
@@ -188,6 +188,22 @@ class DeadlineTimer:
                 self._schedule(view)
         return outcomes
 
+    def _decides_nothing(self, case_id: str, command: Any, now: dt.datetime) -> bool:
+        """The side's protocol records nothing for `command` (settled as the node would: the
+        command, then its policies), so running it through the node would save nothing. A
+        start on an unchanged calendar finds nothing to recheck for any side, and each of
+        them through the node (a unit of work, a save with no events) was 5 % of a 2,000-case
+        simulation, at each of its ~500 restarts. A refusal goes to the node, which reports it."""
+        view = self.node.side(case_id)
+        if view is None or view.state is None:
+            return False
+        try:
+            events, _ = settle(self.node.protocols[view.process].decider, view.state, command,
+                               now)
+        except DomainError:
+            return False
+        return not events
+
     def recheck_calendar(self, now: dt.datetime) -> list[Recomputed]:
         """Reckon every running provisional deadline again on the node's calendar (see above).
 
@@ -197,6 +213,8 @@ class DeadlineTimer:
         self._recomputed = []
         for case_id in sorted(self._next):
             for command in recheck_commands(self.node.region):
+                if self._decides_nothing(case_id, command, now):
+                    continue
                 outcome = self.node.command(case_id, command, now)
                 if not outcome.ok:
                     log.warning("calendar recheck of case %s refused: %s %s", case_id,
