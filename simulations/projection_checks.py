@@ -13,12 +13,12 @@ Reading the log changes nothing in the run, so the trace hash is unaffected.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from domain import invariants as inv
-from domain.kernel import Event
 from projections.cases import CaseView, apply
 from projections.joint import agreement
 from projections.records import SideEvent
@@ -35,36 +35,9 @@ RULE = "projection"
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
-class _Committed(SideEvent):
-    """A side event whose domain event is the one the node committed (`Observations`), so
-    the live views do not decode its payload a second time; the end's replay still decodes
-    every payload itself (`RegionViews.replay`), so a payload that does not read back as what
-    was committed shows as a live view that differs from its replay."""
-
-    def event(self) -> Event:
-        event: Event = self.__dict__["_event"]
-        return event
-
-
-def _committed(record: SideEvent, committed: list[Event] | None) -> SideEvent:
-    """`record` carrying the node's event, when the world saw it committed (same type at the
-    same place in the side); else `record` as it is (decoded when applied)."""
-    if committed is None or not 0 < record.version <= len(committed):
-        return record
-    event = committed[record.version - 1]
-    if record.type != event.TYPE:
-        return record
-    shared = object.__new__(_Committed)
-    shared.__dict__.update(record.__dict__, _event=event)
-    return shared
-
-
 class RegionViews:
     def __init__(self, world: World, code: str) -> None:
         region = world.regions[code].region
-        self.code = code
-        #: What the node committed per side, in version order (the checkers' observations).
-        self.committed = world.checks.side_events
         self.deciders = {p: b.decider for p, b in region.node.protocols.items()}
         self.views = Views(self.deciders)
         self.tailer = SideEventTailer(code, region.node.app, cursor=MemoryCursor())
@@ -78,9 +51,7 @@ class RegionViews:
             return
         self.caught_up_at = commits
         while (batch := self.tailer.step(_EPOCH)) is not None:
-            side_events = self.committed
-            self.views.feed([_committed(r, side_events.get((r.case_id, self.code)))
-                             for r in batch.items])
+            self.views.feed(batch.items)
             for record in batch.items:
                 self.records.setdefault(record.case_id, []).append(record)
             self.tailer.advance(batch, _EPOCH)
@@ -92,12 +63,15 @@ class RegionViews:
 
     def replay(self, case_id: str) -> CaseView | None:
         """The case's view folded from its own records alone with `projections.cases.apply`,
-        not through `Views.feed` (the code under test) nor in the batches the live view saw."""
+        not through `Views.feed` (the code under test) nor in the batches the live view saw,
+        each record's payload decoded afresh: the live views fold the event the node saved
+        (`SideEvent.with_event`), so a payload that does not read back as that event shows
+        here as a live view that differs from its replay."""
         view: CaseView | None = None
         for record in self.records.get(case_id, ()):
             decider = self.deciders.get(record.process)
             if decider is not None:
-                view = apply(view, record, decider)
+                view = apply(view, dataclasses.replace(record), decider)  # without its event
         return view
 
 
