@@ -45,8 +45,10 @@ class RegionViews:
         self.caught_up_at = -1
 
     def catch_up(self, commits: int = -1) -> None:
-        """Read what the region committed since; `commits` (the world's commit count) skips the
-        read when nothing was committed anywhere since the last one."""
+        """Read what the region committed since; `commits` (the world's count of this region's
+        commits) skips the read when the region committed nothing since the last one (the
+        world's count of every region's commits moved at nearly every step: 48,606 reads at
+        2,000 cases, most of them finding nothing)."""
         if commits >= 0 and commits == self.caught_up_at:
             return
         self.caught_up_at = commits
@@ -100,7 +102,7 @@ def case_views(world: World, workload: Workload, case_id: str) -> list[inv.Viola
         if side is None or side.state is None:
             continue
         live.follow(node.app)
-        live.catch_up(world.trace.commits)
+        live.catch_up(world.commits_in[code])
         view = live.views.cases.get(case_id)
         summary = node.protocols[side.process].decider.summary(side.state)
         if view is None or (view.status, view.terminal) != (summary.status, summary.terminal):

@@ -94,6 +94,8 @@ class World:
         self.receive_listeners: list[Callable[[str, LinkMessage], None]] = []
         self.plan = plan
         self.trace = Trace()
+        #: Commits per region: a reader of one region's log skips it when nothing came in.
+        self.commits_in: Counter[str] = Counter()
         self.checks = checkers.Observations()
         self.server = MemoryBroker(lambda: self.sched.now)
         self.store = store_factory()
@@ -176,6 +178,7 @@ class World:
         """What the world does with each commit of a region's node; also called for the commits
         a restart made before the node was hooked again (the calendar recheck's)."""
         self.trace.add(self.sched.now, sim.code, view, events)
+        self.commits_in[sim.code] += 1
         self.checks.record(self, sim.code, view.case_id, view.process, events)
         self.touched.add(view.case_id)
         for event in events:
