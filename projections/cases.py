@@ -15,7 +15,6 @@ ID number.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from domain.deadlines import (
     DeadlineRecomputed,
     DeadlineSet,
 )
+from domain.fold import replace as _replace
 from domain.kernel import Decider, Event, Receipt
 from domain.protocols.consultation import PROCESS as CONSULTATION
 from projections.milestones import MILESTONES, reached
@@ -222,4 +222,4 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
     holder, action = next_action(summary.status, summary.role, record.region,
                                  summary.peer_regions, summary.terminal)
     changes.update(holder=holder, next_action=action)
-    return dataclasses.replace(view, **changes)
+    return _replace(view, **changes)
