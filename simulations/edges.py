@@ -12,13 +12,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from simulations import timing
+from simulations import closing, timing
 
 #: What a bank credit notice does to the remitted amount, when the run's finance fault fires.
 CREDIT_EDGES = ("one_fen_short", "one_fen_over", "split_exact", "short")
 #: Edges every CI batch must reach (names in `reached`).
 EDGES = (*(f"credit_{edge}" for edge in CREDIT_EDGES), "publish_failed_then_retried",
-         *timing.EDGES, "calendar_install_moved_later")
+         *timing.EDGES, *closing.EDGES, "calendar_install_moved_later")
 
 
 def credits(amount: int, rng: random.Random, reached: Counter[str]) -> list[int]:

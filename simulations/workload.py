@@ -41,7 +41,7 @@ from regions.core.commands import CommandRequest, CommandService
 from regions.core.errors import CommandInProgress
 from regions.core.messages import LinkMessage
 from regions.core.sides import SideView
-from simulations import edges, timing
+from simulations import closing, edges, timing
 from simulations.world import SIM_REGISTER_KEY, World
 
 #: The key the simulated nodes derive person keys with (so tests can find a register entry).
@@ -141,6 +141,9 @@ class Workload:
         #: case id -> virtual instant before which its applicant does not withdraw (a permit
         #: held to its expiry: `timing.PATIENT_PAST_EXPIRY`)
         self.patient_until: dict[str, dt.datetime] = {}
+        #: cases whose origin never decides (`closing`: its staff never act on it)
+        self.silent: set[str] = set()
+        self.attention_rng = world.sched.rng("timing:attention")
         world.commit_listeners.append(self.on_commit)
         world.receive_listeners.append(self.on_received)
 
@@ -181,6 +184,11 @@ class Workload:
         self.cases_started.append(case_id)
         self.first_region[case_id] = region
         self.started_at[case_id] = self.world.sched.now
+        origins = getattr(getattr(command, "details", None), "origins", None)
+        if origins is not None and self.timed() and closing.draws_silent(self.attention_rng,
+                                                                         len(origins)):
+            self.silent.add(case_id)  # its applicant waits for the destination to close it
+            self.patient_until[case_id] = self.world.sched.now + closing.PATIENT_FOR_EVER
         # The window sends the ID number through the node's command service, which derives the
         # person key and the masked form (and checks the item, the mode and the actor).
         sim = self.world.regions[region].region
@@ -301,6 +309,8 @@ class Workload:
         view = region.node.side(case_id)
         if view is None:
             return
+        if case_id in self.silent and self._attend_silent(code, case_id, view.state):
+            return
         spec = region.specs[view.process]
         now = self.world.local_now(code)
         if edge.startswith("visited_"):  # the visit itself is the edge: it came after the timer
@@ -331,6 +341,19 @@ class Workload:
                                    f"act:{code}", lambda: self.act(code, case_id))
             return
         self._execute(code, case_id, self.act_rng.choices(options, weights)[0])
+
+    def _attend_silent(self, code: str, case_id: str, state: object) -> bool:
+        """A silent origin's staff do nothing while the decision is theirs; the destination's
+        staff escalate, then close, once its limit raised needs_attention (`closing`). Whether
+        this visit was handled so."""
+        if code != self.first_region.get(case_id):
+            return closing.origin_waits(state)
+        drawn = closing.staff_command(state, code, self.attention_rng)
+        if drawn is None:
+            return False
+        if self._attempt(code, case_id, drawn[0]):
+            self.world.edges[drawn[1]] += 1
+        return True
 
     def bank_transfer(self, origin: str, destination: str, case_id: str,
                       remitted: FundsRemitted) -> None:

@@ -1,0 +1,89 @@
+"""Origins that never answer, and the destination's staff who then escalate (督办) and close
+the transfer; with the oracle that judges the close.
+
+Why: a transfer rests in needs_attention once its own waiting limit runs out, and `options`
+never draws what staff do then (escalating, closing with a reason: issue 13), so the simulator
+never ran either — an earlier attempt drew 0 closes in 3 seeds (issue 16). Here, under the
+`timing_edges` fault kind, a few single-origin transfers get an origin whose staff never decide
+and an applicant who waits for it; the destination's limit raises needs_attention, its staff
+escalate, then close, the close runs the withdrawal's handshake to the silent origin (which
+releases the case on receipt, no person needed), and the case concludes "closed". The edges
+are counted when the commands were accepted, and the CI batch requires them
+(`simulations.edges.EDGES`). The oracle: a closed transfer is terminal on both sides and moved
+no money and no sheet (a close is never over money: reference §1 invariant 1).
+Every draw comes from a stream of its own ("timing:attention"), so other draws stay put.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import TYPE_CHECKING
+
+from domain import invariants as inv
+from domain.kernel import Actor, Command
+from domain.protocols.casework_events import EscalateAttention
+from domain.protocols.transfer_events import CloseTransfer
+from domain.protocols.transfer_states import DestinationState, OriginState
+from simulations import checkers
+
+if TYPE_CHECKING:
+    from simulations.workload import Workload
+    from simulations.world import World
+
+#: Share of single-origin transfers whose origin never decides (its staff never act on it).
+SILENT_ORIGIN = 0.05
+#: The applicant of such a case waits (no withdrawal) until the destination's staff close it.
+PATIENT_FOR_EVER = dt.timedelta(days=10_000)
+EDGES = ("silent_origin_escalated", "silent_origin_closed")
+#: What moves money or a sheet: none of it may be on either side of a closed transfer.
+MONEY_EVENTS = frozenset({"InfoSheetIssued", "FundsRemitted", "FundsReceived",
+                          "InfoSheetReceived", "RelationshipTakenOver", "TransferCompleted"})
+RULE = "closed_transfer"
+
+
+def draws_silent(rng: random.Random, origins: int) -> bool:
+    """One draw per transfer case, whatever the outcome (the stream stays aligned)."""
+    return rng.random() < SILENT_ORIGIN and origins == 1
+
+
+def origin_waits(state: object) -> bool:
+    """A silent origin's staff do nothing while the decision is theirs to make."""
+    return isinstance(state, OriginState) and state.phase == "received"
+
+
+def staff_command(state: object, region: str, rng: random.Random) -> tuple[Command, str] | None:
+    """(command, edge) for the destination's staff facing a silent origin: 督办 first, then,
+    once escalated, close the case with the reason; None when nothing needs a person."""
+    if not isinstance(state, DestinationState) or not state.needs_person:
+        return None
+    staff = Actor("staff", f"staff-{rng.randrange(1, 50):02d}", region, "transfer_officer")
+    if not state.escalated:
+        return (EscalateAttention(actor=staff, reason="转出地逾期未办理，提请督办"),
+                "silent_origin_escalated")
+    return CloseTransfer(actor=staff, reason="转出地经督办仍未答复，关闭本次转移"), \
+        "silent_origin_closed"
+
+
+def closed_transfers(world: World, workload: Workload) -> list[inv.Violation]:
+    """At the end, a transfer its destination closed is terminal on every side, and nothing
+    moved: no sheet, no money, no relationship, on either side."""
+    found = []
+    for case_id in workload.cases_started:
+        sides = checkers.summaries(world, case_id)
+        first = workload.first_region.get(case_id)
+        if not any(s.region == first and s.status == "closed" for s in sides):
+            continue
+        for side in sides:
+            if not side.terminal:
+                found.append(inv.Violation(case_id, RULE, f"closed at {first}, but "
+                                           f"{side.role} {side.region} is still {side.status}"))
+        for (_, region), events in sorted(world.checks.events_of(case_id).items()):
+            moved = sorted({e.TYPE for e in events} & MONEY_EVENTS)
+            if moved:
+                found.append(inv.Violation(case_id, RULE, f"closed at {first}, but {region} "
+                                           f"recorded {', '.join(moved)}"))
+    return found
+
+
+checkers.FINAL_CHECKS.append(closed_transfers)
