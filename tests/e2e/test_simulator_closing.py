@@ -13,6 +13,7 @@ from domain.protocols import PROTOCOLS, pension
 from domain.protocols.transfer import TransferDecider
 from domain.protocols.transfer_events import TransferCaseClosed
 from simulations import closing
+from simulations.report import summarise
 from simulations.runner import run
 
 REGIONS = ("150900", "140200", "130700")
@@ -36,6 +37,15 @@ def test_a_silent_origin_is_escalated_then_closed_and_the_close_passes_every_ora
     assert edges["silent_origin_closed"] > 0
     assert result.violations == []
     assert result.world.events_by_type["AttentionEscalated"] > 0
+
+
+def test_a_closed_transfer_is_counted_closed_not_open(many_silent) -> None:
+    """The summary counted a case its staff closed as still open ("closed" was no outcome),
+    so the CI batch's `open == 0` failed once closes were drawn at all."""
+    result = run(1, 40, REGIONS, ("timing_edges",), mix={"pension_transfer": 1})
+    summary = summarise(result)
+    assert summary["open"] == 0
+    assert summary["closed"] == result.world.edges["silent_origin_closed"] > 0
 
 
 @dataclass
