@@ -36,7 +36,7 @@ TRANSFERRED_OUT = frozenset({"InfoSheetIssued"})
 REFUSED_OUT = frozenset({"TransferOutRefused"})
 OUTCOME_WORDS = (("completed", "completed"), ("settled", "completed"), ("rejected", "rejected"),
                  ("refused", "refused"), ("denied", "refused"), ("withdrawn", "withdrawn"),
-                 ("lapsed", "lapsed"), ("needs_attention", "needs_attention"))
+                 ("lapsed", "lapsed"), ("closed", "closed"), ("needs_attention", "needs_attention"))
 
 
 @dataclass

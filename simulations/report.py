@@ -10,7 +10,10 @@ from typing import Any
 from simulations import checkers, projection_checks
 from simulations.runner import RunResult
 
-OUTCOMES = ("completed", "rejected", "refused", "withdrawn", "lapsed", "needs_attention")
+#: "closed": staff closed a transfer that needed attention (`simulations.closing`); before it
+#: was an outcome, such a case was counted open.
+OUTCOMES = ("completed", "rejected", "refused", "withdrawn", "lapsed", "closed",
+            "needs_attention")
 
 
 def percentile(values: list[float], p: float) -> float:

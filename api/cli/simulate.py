@@ -104,7 +104,7 @@ def _print_table(summary: dict[str, object]) -> None:
     table = Table(title=f"simulation seed={summary['seed']}")
     table.add_column("figure")
     table.add_column("value", justify="right")
-    for key in ("cases", "completed", "rejected", "refused", "withdrawn", "lapsed",
+    for key in ("cases", "completed", "rejected", "refused", "withdrawn", "lapsed", "closed",
                 "needs_attention", "open", "disagreements", "lost", "duplicate_effects",
                 "invariant_violations", "commits", "virtual_days", "latency_p50_ms",
                 "latency_p99_ms", "wall_seconds", "cases_per_second", "trace_hash"):
