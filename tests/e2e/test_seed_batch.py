@@ -49,6 +49,8 @@ BRANCHES = {
     "FollowUpOpened": "a poor rating opens a follow-up",
     "DeadlineMissed": "超期 flagged",
     "Escalated": "督办 escalated",
+    "AttentionEscalated": "督办 by staff: a transfer needing attention (its origin never answered)",
+    "TransferCloseOrdered": "staff closed a transfer needing attention (simulations/closing.py)",
 }
 
 
