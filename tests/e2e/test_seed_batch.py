@@ -12,13 +12,13 @@ from simulations.report import summarise
 from simulations.runner import run
 from tests.fixtures.nightly import size
 
-#: Sized to about 4–5 minutes of one core: a 120-case seed under every fault cost 7.6–8.4 CPU s
-#: on 2026-12-05 (`python -m simulations.bench_simulate --seed 1 --cases 120`, seeds 1–6), so
-#: 32 seeds ≈ 260 CPU s; issue 17's third simulator levers cut seeds 1–4 from 22.1 to 16.3 CPU s
-#: in one sitting (×1.36: docs/performance.md), so 44 seeds cost what 32 did. The nightly profile
-#: (HYPOTHESIS_PROFILE=nightly) runs 300 × 200; TONGBAN_SIM_SEEDS / TONGBAN_SIM_CASES set either
-#: by hand. Grow it as the simulator speeds up.
-SEEDS = range(1, 1 + size(44, 300, "TONGBAN_SIM_SEEDS"))
+#: Sized to about 4 minutes of one core: a 120-case seed under every fault cost 2.6-3.8 CPU s
+#: (mean 3.0) on 2026-12-06 (`python -m simulations.bench_simulate --seed S --cases 120`, seeds
+#: 1-6, load 5.5 on 2 cores, with the withdrawal race and the silent origins in), so 80 seeds
+#: ≈ 240 CPU s — what 32 seeds cost on 2026-12-05 at 7.6-8.4 CPU s a seed, before issue 17's
+#: simulator levers. The nightly profile (HYPOTHESIS_PROFILE=nightly) runs 300 × 200;
+#: TONGBAN_SIM_SEEDS / TONGBAN_SIM_CASES set either by hand. Grow it as the simulator speeds up.
+SEEDS = range(1, 1 + size(80, 300, "TONGBAN_SIM_SEEDS"))
 CASES = size(120, 200, "TONGBAN_SIM_CASES")
 #: The batch runs once, in the first test's set-up: its time limit is the batch's, not a test's.
 pytestmark = pytest.mark.timeout(max(300, 40 * len(SEEDS) * CASES // 120))
