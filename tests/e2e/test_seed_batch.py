@@ -16,8 +16,9 @@ from tests.fixtures.nightly import size
 #: (mean 2.7) on 2026-12-06 02:40 UTC (`python -m simulations.bench_simulate --seed S --cases
 #: 120`, seeds 1-6, load 2.4-4.8 on 2 cores, with the withdrawal race, the silent origins and
 #: SIMPERF's levers of that morning in; 2.6-3.8 before those, at load 5.5), so 88 seeds ≈ 240
-#: CPU s — what 32 seeds cost on 2026-12-05 at 7.6-8.4 CPU s a seed. The nightly profile (HYPOTHESIS_PROFILE=nightly) runs 300 × 200;
-#: TONGBAN_SIM_SEEDS / TONGBAN_SIM_CASES set either by hand. Grow it as the simulator speeds up.
+#: CPU s — what 32 seeds cost on 2026-12-05 at 7.6-8.4 CPU s a seed. The nightly profile
+#: (HYPOTHESIS_PROFILE=nightly) runs 300 × 200; TONGBAN_SIM_SEEDS / TONGBAN_SIM_CASES set either
+#: by hand. Grow it as the simulator speeds up.
 SEEDS = range(1, 1 + size(88, 300, "TONGBAN_SIM_SEEDS"))
 CASES = size(120, 200, "TONGBAN_SIM_CASES")
 #: The batch runs once, in the first test's set-up: its time limit is the batch's, not a test's.
