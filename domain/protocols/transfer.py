@@ -9,7 +9,8 @@ rule, whether the relationship moves before the money, whether receipt is confir
 
 Both sides are deciders of one `TransferDecider`; the side state's type says the role. The code:
 `transfer_events` (the vocabulary: values, events, commands), `transfer_states` (side states,
-terminal pairs, transition table, shared base), `transfer_destination` and `transfer_origin`
+terminal pairs, transition table, shared base), `transfer_application` (the origins, agency
+and direction an application names), `transfer_destination` and `transfer_origin`
 (each role's rules; the destination's money — bank notices, reconciliation, returns — in
 `transfer_money`), `transfer_options` (what people plausibly do next, for the simulator),
 `transfer_schemes` (register effects, each scheme's interface) and this module (the decider).
@@ -52,6 +53,7 @@ from domain.protocols.intake import (
     Submit,
     evolve_intake,
 )
+from domain.protocols.transfer_application import agency_of, direction_of, origins_of
 from domain.protocols.transfer_destination import DestinationSide
 from domain.protocols.transfer_events import (
     ApproveTransferOut,
@@ -129,9 +131,6 @@ from domain.protocols.transfer_states import (
     OriginTrack,
     SideState,
     TransferBase,
-    agency_of,
-    direction_of,
-    origins_of,
     waiting_name,
 )
 from domain.values import CaseNumber, MaterialRef, RegionCode

@@ -39,6 +39,11 @@ from domain.protocols.intake import (
 )
 from domain.protocols.pension_payer import route_at_retirement
 from domain.protocols.pension_temporary import OpenTemporaryAccount, open_temporary_account
+from domain.protocols.transfer_application import (
+    check_counterpart,
+    check_direction,
+    origins_of,
+)
 from domain.protocols.transfer_events import (
     BenefitStarted,
     CancellationAnswered,
@@ -83,12 +88,9 @@ from domain.protocols.transfer_states import (
     DestinationState,
     OriginTrack,
     SideState,
-    check_counterpart,
-    check_direction,
     close_reason,
     deadline_clock,
     escalate_attention,
-    origins_of,
     resolve_attention,
 )
 from domain.values import CaseNumber
