@@ -92,6 +92,7 @@ from domain.protocols.transfer_states import (
     deadline_clock,
     escalate_attention,
     resolve_attention,
+    stated,
 )
 from domain.values import CaseNumber
 
@@ -348,10 +349,8 @@ class DestinationSide(DestinationMoney):
         if c.actor.kind != "staff" or c.actor.role != "operator":
             raise IllegalCommand("only an operator may reverse a transfer",
                                  code="operator_only")
-        reason = c.reason.strip() if isinstance(c.reason, str) else ""
-        if not reason:
-            raise InvalidValue("a reversal states its reason", code="reason_required",
-                               field="reason")
+        reason = stated(c.reason, "a reversal states its reason", field="reason",
+                        code="reason_required")
         if s.reversal:
             raise IllegalCommand("the transfer is already being reversed",
                                  code="already_reversing")

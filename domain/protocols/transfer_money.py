@@ -21,7 +21,7 @@ from domain.protocols.transfer_events import (
     RecordFundsReceived,
     ReturnExcess,
 )
-from domain.protocols.transfer_states import DestinationState, OriginTrack, TransferBase
+from domain.protocols.transfer_states import DestinationState, OriginTrack, TransferBase, stated
 from domain.values import Money
 
 
@@ -36,9 +36,8 @@ class DestinationMoney(TransferBase):
             raise InvalidValue(f"funds received must be a positive number of fen, "
                                f"got {c.amount_fen!r}",
                                code="invalid_amount", field="amount_fen")
-        ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
-        if not ref:
-            raise InvalidValue("funds received need the bank reference", code="bank_ref_required")
+        ref = stated(c.bank_ref, "funds received need the bank reference", field="bank_ref",
+                     code="bank_ref_required")
         if isinstance(c.value_date, dt.datetime) or not isinstance(c.value_date, dt.date):
             raise InvalidValue("the value date is a calendar date", code="invalid_date",
                                field="value_date")
@@ -67,10 +66,8 @@ class DestinationMoney(TransferBase):
             raise IllegalCommand(f"{Money(t.received_fen)} received from {c.from_region} does "
                                  f"not exceed its sheet ({Money(t.sheet.amount_fen)})",
                                  code="no_excess")
-        ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
-        if not ref:
-            raise InvalidValue("returning money needs the bank reference",
-                               code="bank_ref_required", field="bank_ref")
+        ref = stated(c.bank_ref, "returning money needs the bank reference", field="bank_ref",
+                     code="bank_ref_required")
         return [ExcessReturned(at=now, actor=c.actor, to_region=c.from_region, amount_fen=excess,
                                bank_ref=ref)]
 
@@ -98,17 +95,17 @@ class DestinationMoney(TransferBase):
                 or (s.phase == "withdrawing" and self._overtaken(s, t))):
             return []
         assert t.sheet is not None
-        stated, received = t.sheet.amount_fen, t.received_fen
-        matched = stated == received
+        stated_fen, received = t.sheet.amount_fen, t.received_fen
+        matched = stated_fen == received
         events: list[Event] = [Reconciled(
-            at=now, actor=c.actor, from_region=c.from_region, matched=matched, stated_fen=stated,
-            received_fen=received, difference_fen=stated - received)]
+            at=now, actor=c.actor, from_region=c.from_region, matched=matched,
+            stated_fen=stated_fen, received_fen=received, difference_fen=stated_fen - received)]
         if not matched:
             events.append(NeedsAttentionRaised(
                 at=now, actor=c.actor,
-                reason=f"info sheet from {c.from_region} states {Money(stated)}, funds received "
-                       f"{Money(received)} "
-                       f"(difference {Money(stated).difference(Money(received))})"))
+                reason=f"info sheet from {c.from_region} states {Money(stated_fen)}, funds "
+                       f"received {Money(received)} "
+                       f"(difference {Money(stated_fen).difference(Money(received))})"))
         others_in = all(o.funds_in for r, o in s.tracks.items() if r != c.from_region)
         if s.phase == "awaiting_transfer" and others_in and "completion" not in s.book:
             events += self._deadline("completion", now, s.region)

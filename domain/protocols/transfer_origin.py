@@ -54,6 +54,7 @@ from domain.protocols.transfer_states import (
     deadline_clock,
     escalate_attention,
     resolve_attention,
+    stated,
 )
 from domain.values import Money
 
@@ -93,10 +94,8 @@ class OriginSide(TransferBase):
             if s.phase != "received":
                 raise IllegalCommand(f"the transfer out was already decided ({s.phase})",
                                      code="already_decided")
-            reason = c.reason.strip() if isinstance(c.reason, str) else ""
-            if not reason:
-                raise InvalidValue("a refusal states its reason (不符合转出条件…)",
-                                   code="reason_required")
+            reason = stated(c.reason, "a refusal states its reason (不符合转出条件…)",
+                            field="reason", code="reason_required")
             return self._refuse(s, c.actor, reason, now)
         if isinstance(c, CloseTransfer):  # the destination owns the case (transfer.py)
             reason = close_reason(s, c)
@@ -164,10 +163,8 @@ class OriginSide(TransferBase):
         if s.phase not in ("remitting", "transferred_out") or s.sheet is None or s.concluded:
             raise IllegalCommand(f"no sheet to correct while {s.phase}",
                                  code="nothing_to_correct")
-        reason = c.reason.strip() if isinstance(c.reason, str) else ""
-        if not reason:
-            raise InvalidValue("a correction states its reason", code="reason_required",
-                               field="reason")
+        reason = stated(c.reason, "a correction states its reason", field="reason",
+                        code="reason_required")
         self.spec.sheet_rule(s.direction)(c.sheet)
         if c.sheet == s.sheet:
             raise InvalidValue("the corrected sheet is the sheet already sent",
@@ -184,9 +181,8 @@ class OriginSide(TransferBase):
             raise InvalidValue(f"the remittance must equal what the info sheet states beyond "
                                f"what was sent ({Money(owed)}), got {c.amount_fen!r} fen",
                                code="amount_mismatch")
-        ref = c.bank_ref.strip() if isinstance(c.bank_ref, str) else ""
-        if not ref:
-            raise InvalidValue("a remittance needs its bank reference", code="bank_ref_required")
+        ref = stated(c.bank_ref, "a remittance needs its bank reference", field="bank_ref",
+                     code="bank_ref_required")
         step = "funds_remittance" if self.spec.separate_remittance else "transfer_out"
         return [FundsRemitted(at=now, actor=c.actor, amount_fen=c.amount_fen, bank_ref=ref),
                 *self._clear(s, step, now)]

@@ -317,8 +317,9 @@ class TransferBase:
 
 def stated(text: object, refusal: str, *, field: str, code: str) -> str:
     """`text` stripped, or `refusal` (an `InvalidValue` naming `field`) when it says nothing: a
-    note or reason staff must state is checked the same way wherever a command carries one (a
-    decoded command may hold any JSON value there, hence `object`)."""
+    note, reason or bank reference a transfer command must state is checked the same way
+    wherever a command carries one (a decoded command may hold any JSON value there, hence
+    `object`)."""
     value = text.strip() if isinstance(text, str) else ""
     if not value:
         raise InvalidValue(refusal, code=code, field=field)

@@ -47,9 +47,11 @@ NOT_ANSWERS = {
     "unknown_scheme": "a protocol's register effect naming no scheme (a bug)",
     "domain_error": "the base class's default; every raise names its code",
 }
+#: Calls whose `code=` is raised: the error classes, and helpers that raise the code they are
+#: given (`transfer_states.stated`: a text a command must state).
 RAISERS = {"DomainError", "InvalidValue", "IllegalCommand", "UnknownItem", "InvalidRequest",
            "PayloadError", "IdempotencyConflict", "CommandInProgress", "CatalogueError",
-           "MaterialsError", "LimitsError", "Forbidden"}
+           "MaterialsError", "LimitsError", "Forbidden", "stated"}
 
 
 def _constants(node: ast.AST) -> set[str]:
