@@ -66,6 +66,9 @@ class Hostile:
     kinds: Counter[str] = field(default_factory=Counter)
     applied: int = 0
     targets: dict[str, list[SideView]] = field(default_factory=dict)
+    #: The case ids in `targets`, per region: a commit's membership test without a scan
+    #: (the scan of up to 64 views at every commit was ~2 % of a simulation).
+    _ids: dict[str, set[str]] = field(default_factory=dict)
     _n: int = 0
 
     @classmethod
@@ -75,8 +78,12 @@ class Hostile:
     def seen(self, region: str, view: SideView, events: list[Event]) -> None:
         """A commit listener: the cases each region holds, to aim at."""
         found = self.targets.setdefault(region, [])
-        if all(v.case_id != view.case_id for v in found):
+        ids = self._ids.setdefault(region, set())
+        if view.case_id not in ids:
             found.append(view)
+            ids.add(view.case_id)
+            for dropped in found[:-TARGETS]:
+                ids.discard(dropped.case_id)
             del found[:-TARGETS]
 
     def batch(self, world: World, code: str, rng: random.Random, now: dt.datetime,
