@@ -182,8 +182,11 @@ class Inbox:
         result = InboxResult()
         uow = self.node.begin(now)
         try:
-            # the batch's sides in one read (a new case's side is absent: not read again alone)
-            self.node.prefetch(item.case_id for item in decoded if isinstance(item, LinkMessage))
+            # the batch's sides in one read (a new case's side is absent: not read again alone);
+            # a batch of marks alone (most of a quiet link's traffic) has none to read
+            case_ids = [item.case_id for item in decoded if isinstance(item, LinkMessage)]
+            if case_ids:
+                self.node.prefetch(case_ids)
             for incoming, item in zip(batch, decoded, strict=True):
                 self._handle_one(incoming, now, result, uow, item)
             if uow.effects or uow.aggregates():
