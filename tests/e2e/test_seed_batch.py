@@ -12,14 +12,13 @@ from simulations.report import summarise
 from simulations.runner import run
 from tests.fixtures.nightly import size
 
-#: Sized to about 4 minutes of one core: a 120-case seed under every fault cost 2.3-3.0 CPU s
-#: (mean 2.7) on 2026-12-06 02:40 UTC (`python -m simulations.bench_simulate --seed S --cases
-#: 120`, seeds 1-6, load 2.4-4.8 on 2 cores, with the withdrawal race, the silent origins and
-#: SIMPERF's levers of that morning in; 2.6-3.8 before those, at load 5.5), so 88 seeds ≈ 240
-#: CPU s — what 32 seeds cost on 2026-12-05 at 7.6-8.4 CPU s a seed. The nightly profile
-#: (HYPOTHESIS_PROFILE=nightly) runs 300 × 200; TONGBAN_SIM_SEEDS / TONGBAN_SIM_CASES set either
-#: by hand. Grow it as the simulator speeds up.
-SEEDS = range(1, 1 + size(88, 300, "TONGBAN_SIM_SEEDS"))
+#: Sized to about 4 minutes of one core: a 120-case seed under every fault cost 2.3-2.6 CPU s
+#: (mean 2.45) on 2026-12-06 03:08 UTC (`python -m simulations.bench_simulate --seed S --cases
+#: 120`, seeds 1-6, load 2.5-2.7 on 2 cores, SIMPERF's levers of that morning in; 2.3-3.0 at
+#: 02:40, 2.6-3.8 before them), so 96 seeds ≈ 235 CPU s — what 32 seeds cost on 2026-12-05 at
+#: 7.6-8.4 CPU s a seed. The nightly profile (HYPOTHESIS_PROFILE=nightly) runs 300 × 200;
+#: TONGBAN_SIM_SEEDS / TONGBAN_SIM_CASES set either by hand. Grow it as the simulator speeds up.
+SEEDS = range(1, 1 + size(96, 300, "TONGBAN_SIM_SEEDS"))
 CASES = size(120, 200, "TONGBAN_SIM_CASES")
 #: The batch runs once, in the first test's set-up: its time limit is the batch's, not a test's.
 pytestmark = pytest.mark.timeout(max(300, 40 * len(SEEDS) * CASES // 120))
