@@ -29,7 +29,7 @@ from eventsourcing.persistence import ApplicationRecorder, Recording, Transcoder
 from eventsourcing.utils import register_topic
 
 from regions.core.recent_log import RecentLog
-from regions.core.transcoder import store_transcoder
+from regions.core.transcoder import OrjsonTranscoder
 
 NS = uuid5(NAMESPACE_URL, "https://tongban.example/ns")
 
@@ -338,7 +338,7 @@ class EventStore(Application[UUID]):
 
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON format, by orjson (regions.core.transcoder: same bytes)."""
-        transcoder = store_transcoder()
+        transcoder = OrjsonTranscoder()
         self.register_transcodings(transcoder)
         return transcoder
 

@@ -37,16 +37,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import JSONTranscoder
 
-try:
-    import orjson
-
-    _OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
-                | orjson.OPT_PASSTHROUGH_DATACLASS)
-    HAVE_ORJSON = True
-except ImportError:  # a virtualenv installed before the dependency: the library's, same bytes
-    HAVE_ORJSON = False
+_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+            | orjson.OPT_PASSTHROUGH_DATACLASS)
 _ENVELOPE = b'"_type_"'
 #: Digits kept, every other byte a space: 19 digits in a row may be an integer over 64 bits,
 #: which orjson reads as a float (the library as an int), so such bytes (or a long run of digits
@@ -54,12 +49,6 @@ _ENVELOPE = b'"_type_"'
 #: searching for the run cost more than orjson saves.
 _DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
 _LONG_NUMBER = b"0" * 19
-
-
-def store_transcoder() -> JSONTranscoder:
-    """The event store's transcoder: orjson's when it is installed (a dependency of the
-    project), else the library's; either reads what the other writes."""
-    return OrjsonTranscoder() if HAVE_ORJSON else JSONTranscoder()
 
 
 class OrjsonTranscoder(JSONTranscoder):

@@ -35,7 +35,7 @@ from regions.core.messages import LinkMessage
 from regions.core.side_events import SideEventTailer, SideReads
 from regions.core.store import AggregatesCollected, EventStore, OutLink, Stream
 from regions.core.tailer import MemoryCursor
-from regions.core.transcoder import HAVE_ORJSON, OrjsonTranscoder
+from regions.core.transcoder import OrjsonTranscoder
 from regions.runtime.views import deciders_of
 from regions.wire import envelope, feed, link
 from simulations.runner import run
@@ -208,14 +208,13 @@ def measure(rounds: int = 5, cases: int = 40) -> dict[str, Any]:
         "side event": (
             lambda: copying(dataclasses.replace, handed_records()),
             lambda: copying(fold.replace, handed_records()), len(stored), handed_records),
+        "the event store's JSON, encoded and decoded (json -> orjson), per stored event": (
+            lambda: round_trip(old_json, states), lambda: round_trip(new_json, states),
+            len(states), _nothing),
         "a 100-side group commit wakes 4 tailers (per side -> once), per commit": (
             lambda: wake_ups(False), lambda: wake_ups(True), 200,
             lambda: time.sleep(0.0005 * 200)),
     }
-    if HAVE_ORJSON:  # a dependency, but a virtualenv installed before it may lack it
-        levers["the event store's JSON, encoded and decoded (json -> orjson), per stored "
-               "event"] = (lambda: round_trip(old_json, states),
-                           lambda: round_trip(new_json, states), len(states), _nothing)
     figures: dict[str, Any] = {}
     for name, (before, after, count, baseline) in levers.items():
         b: list[float] = []

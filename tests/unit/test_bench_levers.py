@@ -3,13 +3,12 @@ stored, old and new code on the same data (timings are not asserted: the machine
 
 from __future__ import annotations
 
-from regions.core.transcoder import HAVE_ORJSON
 from simulations.bench.levers import measure
 
 
 def test_each_lever_is_measured_on_stored_records_old_and_new_alike() -> None:
     figures = measure(rounds=1, cases=12)
-    assert len(figures) == 7 + HAVE_ORJSON
+    assert len(figures) == 8
     for name, figure in figures.items():
         assert figure["items"] > 10, name
         assert set(figure) == {"items", "before_us", "after_us", "speedup"}, name

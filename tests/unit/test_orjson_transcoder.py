@@ -1,7 +1,5 @@
 """The event store's orjson transcoder writes and reads the library's JSON format, byte for byte:
-rows written before it read the same, and rows it writes read with the library's transcoder.
-Skipped where orjson is not installed (a virtualenv from before the dependency): the store then
-uses the library's transcoder itself."""
+rows written before it read the same, and rows it writes read with the library's transcoder."""
 
 from __future__ import annotations
 
@@ -15,8 +13,6 @@ import pytest
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.popo import POPOApplicationRecorder
-
-pytest.importorskip("orjson")
 
 from regions.core.store import EventStore, Stream
 from regions.core.transcoder import OrjsonTranscoder
