@@ -25,11 +25,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, Recording, Transcoder
+from eventsourcing.persistence import ApplicationRecorder, Recording
 from eventsourcing.utils import register_topic
 
 from regions.core.recent_log import RecentLog
-from regions.core.transcoder import OrjsonTranscoder
 
 NS = uuid5(NAMESPACE_URL, "https://tongban.example/ns")
 
@@ -335,12 +334,6 @@ class EventStore(Application[UUID]):
         if self._given_recorder is not None:
             return self._given_recorder
         return super().construct_recorder()
-
-    def construct_transcoder(self) -> Transcoder:
-        """The library's JSON format, by orjson (regions.core.transcoder: same bytes)."""
-        transcoder = OrjsonTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's `save`, step for step, collecting an aggregate's events without the

@@ -22,8 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.application import ProcessingEvent
 from eventsourcing.utils import get_topic
 
 from domain import fold
@@ -35,7 +34,6 @@ from regions.core.messages import LinkMessage
 from regions.core.side_events import SideEventTailer, SideReads
 from regions.core.store import AggregatesCollected, EventStore, OutLink, Stream
 from regions.core.tailer import MemoryCursor
-from regions.core.transcoder import OrjsonTranscoder
 from regions.runtime.views import deciders_of
 from regions.wire import envelope, feed, link
 from simulations.runner import run
@@ -108,22 +106,6 @@ def wake_ups(coalesced: bool, commits: int = 200, sides: int = 100, tails: int =
     loop.close()
 
 
-def transcoders() -> tuple[JSONTranscoder, JSONTranscoder]:
-    """The library's transcoder and the store's (`OrjsonTranscoder`), registered alike."""
-    old, new = JSONTranscoder(), OrjsonTranscoder()
-    for transcoder in (old, new):
-        Application.register_transcodings(None, transcoder)  # type: ignore[arg-type]
-    return old, new
-
-
-def round_trip(transcoder: JSONTranscoder, states: Sequence[dict[str, Any]]) -> None:
-    """What the store's mapper asks of its transcoder per event: encode it, and (a reader)
-    decode it."""
-    encode, decode = transcoder.encode, transcoder.decode
-    for state in states:
-        decode(encode(state))
-
-
 def fold_views(records: Sequence[SideEvent], deciders: dict[str, Any]) -> None:
     """The case views' fold (`projections.cases.apply`) over `records`."""
     views: dict[str, CaseView] = {}
@@ -149,9 +131,6 @@ def measure(rounds: int = 5, cases: int = 40) -> dict[str, Any]:
         now=None)  # type: ignore[arg-type]
     stored = list(side_records.items) if side_records else []
     deciders = deciders_of(sim.region)
-    old_json, new_json = transcoders()
-    states = [old_json.decode(n.state) for n in app.recorder.select_notifications(
-        start=1, limit=100_000)]
 
     def as_stored() -> list[SideEvent]:  # records as read from the store: payloads only
         return [SideEvent(**asdict(r)) for r in stored]
@@ -208,9 +187,6 @@ def measure(rounds: int = 5, cases: int = 40) -> dict[str, Any]:
         "side event": (
             lambda: copying(dataclasses.replace, handed_records()),
             lambda: copying(fold.replace, handed_records()), len(stored), handed_records),
-        "the event store's JSON, encoded and decoded (json -> orjson), per stored event": (
-            lambda: round_trip(old_json, states), lambda: round_trip(new_json, states),
-            len(states), _nothing),
         "a 100-side group commit wakes 4 tailers (per side -> once), per commit": (
             lambda: wake_ups(False), lambda: wake_ups(True), 200,
             lambda: time.sleep(0.0005 * 200)),
