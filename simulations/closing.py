@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from domain import invariants as inv
-from domain.kernel import Actor, Command
+from domain.kernel import Actor, Command, Event
 from domain.protocols.casework_events import EscalateAttention
 from domain.protocols.transfer_events import CloseTransfer
 from domain.protocols.transfer_states import DestinationState, OriginState
@@ -35,7 +36,11 @@ if TYPE_CHECKING:
 SILENT_ORIGIN = 0.05
 #: The applicant of such a case waits (no withdrawal) until the destination's staff close it.
 PATIENT_FOR_EVER = dt.timedelta(days=10_000)
-EDGES = ("silent_origin_escalated", "silent_origin_closed")
+#: Share of the destination staff's visits, while a transfer needs a person and a sheet or money
+#: already came, where they first try to close it: the protocol must refuse (a close is never over
+#: money); a close let through ends "closed" with money moved, which `closed_transfer` names.
+TEMPTED_CLOSE = 0.5
+EDGES = ("silent_origin_escalated", "silent_origin_closed", "close_over_money_tried")
 #: What moves money or a sheet: none of it may be on either side of a closed transfer.
 MONEY_EVENTS = frozenset({"InfoSheetIssued", "FundsRemitted", "FundsReceived",
                           "InfoSheetReceived", "RelationshipTakenOver", "TransferCompleted"})
@@ -65,13 +70,26 @@ def staff_command(state: object, region: str, rng: random.Random) -> tuple[Comma
         "silent_origin_closed"
 
 
+def tempted_close(state: object, region: str, rng: random.Random) -> Command | None:
+    """A close the destination's staff try on a transfer needing a person although a sheet or
+    money came (a shortfall nobody settles, say); None when the state does not tempt them."""
+    if not isinstance(state, DestinationState) or not state.needs_person or state.taken_over \
+            or not any(t.sheet is not None or t.funds for t in state.tracks.values()):
+        return None
+    if rng.random() >= TEMPTED_CLOSE:
+        return None
+    staff = Actor("staff", f"staff-{rng.randrange(1, 50):02d}", region, "transfer_officer")
+    return CloseTransfer(actor=staff, reason="差额久未处理，拟关闭本次转移")
+
+
 def closed_transfers(world: World, workload: Workload) -> list[inv.Violation]:
     """At the end, a transfer its destination closed is terminal on every side, and nothing
     moved: no sheet, no money, no relationship, on either side."""
     found = []
     for case_id in workload.cases_started:
-        sides = checkers.summaries(world, case_id)
         first = workload.first_region.get(case_id)
+        found += _closes_over_money(case_id, first, world.checks.events_of(case_id).items())
+        sides = checkers.summaries(world, case_id)
         if not any(s.region == first and s.status == "closed" for s in sides):
             continue
         for side in sides:
@@ -83,6 +101,26 @@ def closed_transfers(world: World, workload: Workload) -> list[inv.Violation]:
             if moved:
                 found.append(inv.Violation(case_id, RULE, f"closed at {first}, but {region} "
                                            f"recorded {', '.join(moved)}"))
+    return found
+
+
+def _closes_over_money(case_id: str, first: str | None,
+                       logs: Iterable[tuple[tuple[str, str], list[Event]]]) -> list[inv.Violation]:
+    """Staff's close at the destination ordered after a sheet or money came there: the case
+    may still complete (the origin answers "already transferred"), so only the order of the
+    destination's own log shows it."""
+    found = []
+    for (_, region), events in logs:
+        if region != first:
+            continue
+        came = ""
+        for event in events:
+            if event.TYPE in ("InfoSheetReceived", "FundsReceived"):
+                came = came or event.TYPE
+            elif came and (event.TYPE == "TransferCloseOrdered" or (event.TYPE ==
+                           "TransferCaseClosed" and getattr(event, "outcome", "") == "closed")):
+                found.append(inv.Violation(case_id, RULE, f"staff closed it at {region} after "
+                                           f"{came}: a close is never over money"))
     return found
 
 

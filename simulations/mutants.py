@@ -67,10 +67,8 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
         '        return [receipt, MoveOutWithdrawalRefused('),
     "staff close a transfer whose sheet or money came": (
         "domain/protocols/transfer_destination.py",
-        '        if sent:\n            raise IllegalCommand(f"{\', \'.join(sent)} already transferred out (sheet or money "\n'
-        '                                 f"in): correct it',
-        '        if sent and False:\n            raise IllegalCommand(f"{\', \'.join(sent)} already transferred out (sheet or money "\n'
-        '                                 f"in): correct it'),
+        '                                 code="relationship_taken_over")\n        sent = sorted(',
+        '                                 code="relationship_taken_over")\n        sent = [] and sorted('),
     "relay reads past the last message": (
         "regions/core/relay.py", "            items.append(message)\n",
         "            items.append(message) if message.link_seq % 7 else None\n"),

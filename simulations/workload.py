@@ -144,6 +144,7 @@ class Workload:
         #: cases whose origin never decides (`closing`: its staff never act on it)
         self.silent: set[str] = set()
         self.attention_rng = world.sched.rng("timing:attention")
+        self.tempt_rng = world.sched.rng("timing:tempted-close")
         world.commit_listeners.append(self.on_commit)
         world.receive_listeners.append(self.on_received)
 
@@ -311,6 +312,11 @@ class Workload:
             return
         if case_id in self.silent and self._attend_silent(code, case_id, view.state):
             return
+        tempted = closing.tempted_close(view.state, code, self.tempt_rng)
+        if tempted is not None:
+            self.world.edges["close_over_money_tried"] += 1
+            self._attempt(code, case_id, tempted)
+            view = region.node.side(case_id) or view
         spec = region.specs[view.process]
         now = self.world.local_now(code)
         if edge.startswith("visited_"):  # the visit itself is the edge: it came after the timer
