@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: name -> (file, the real line's text, the mutant's)
 MUTANTS: dict[str, tuple[str, str, str]] = {
     "reconciliation tolerates one fen short": (
-        "domain/protocols/transfer_money.py", "matched = stated == received",
-        "matched = stated - received in (0, 1)"),
+        "domain/protocols/transfer_money.py", "matched = stated_fen == received",
+        "matched = stated_fen - received in (0, 1)"),
     "take-over waits for the funds": (
         "domain/protocols/transfer_destination.py",
         "and all(t.sheet is not None for t in s.tracks.values()))",
