@@ -10,7 +10,10 @@ escalate, then close, the close runs the withdrawal's handshake to the silent or
 releases the case on receipt, no person needed), and the case concludes "closed". The edges
 are counted when the commands were accepted, and the CI batch requires them
 (`simulations.edges.EDGES`). The oracle: a closed transfer is terminal on both sides and moved
-no money and no sheet (a close is never over money: reference §1 invariant 1).
+no money and no sheet (a close is never over money: reference §1 invariant 1). And staff visiting
+any transfer that needs a person after a sheet or money came are sometimes tempted to close it
+(`tempted_close`): the protocol must refuse, and the oracle reads the destination's own log for
+a close ordered after a sheet or money came (the case may complete anyway).
 Every draw comes from a stream of its own ("timing:attention"), so other draws stay put.
 """
 
