@@ -106,6 +106,23 @@ def run_batch(root: Path, seeds: int, cases: int) -> str:
     return ""
 
 
+def compiled(name: str) -> dict[str, object]:
+    """The mutant's module namespace, compiled from the real file with its one-line edit: for a
+    test that patches one function of it in process instead of copying the repository."""
+    path, real, mutant = MUTANTS[name]
+    text = (ROOT / path).read_text(encoding="utf-8")
+    if text.count(real) != 1:
+        raise LookupError(f"{name}: its line is not (once) in {path}")
+    scope: dict[str, object] = {"__name__": f"mutated_{Path(path).stem}"}
+    exec(compile(text.replace(real, mutant), str(ROOT / path), "exec"), scope)
+    return scope
+
+
+def rules(violations: list[str]) -> set[str]:
+    """The rule names of a run's violations (each reads "[rule] ...")."""
+    return {v.split("]")[0].lstrip("[") for v in violations}
+
+
 def first_rule(output: str) -> str:
     """The first `[rule]` the run named (the JSON summary lists its violations)."""
     found = re.search(r"\[([a-z][a-z0-9_]*)\]", output)

@@ -12,32 +12,21 @@ a close ordered after a sheet or money came (the case may still complete: the or
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from domain.protocols import transfer_destination
 from simulations.faults import ALL_FAULTS
-from simulations.mutants import MUTANTS, ROOT
+from simulations.mutants import compiled, rules
 from simulations.runner import run
 
 MUTANT = "staff close a transfer whose sheet or money came"
 SEED, CASES = 2, 120  # seed 1 of the harness's batch draws no such visit; seed 2 does
 
 
-def rules(violations: list[str]) -> set[str]:
-    return {v.split("]")[0].lstrip("[") for v in violations}
-
-
 @pytest.fixture
 def close_over_money(monkeypatch: pytest.MonkeyPatch) -> None:
     """The harness's one-line edit, compiled from the real file, its `_close` patched in."""
-    path, real, mutant = MUTANTS[MUTANT]
-    text = (ROOT / path).read_text(encoding="utf-8")
-    assert text.count(real) == 1, f"the mutant's line is no longer in {path}"
-    scope: dict[str, object] = {"__name__": "mutated_transfer_destination"}
-    exec(compile(text.replace(real, mutant), str(Path(ROOT / path)), "exec"), scope)
-    mutated = scope["DestinationSide"]
+    mutated = compiled(MUTANT)["DestinationSide"]
     monkeypatch.setattr(transfer_destination.DestinationSide, "_close",
                         mutated._close)  # type: ignore[attr-defined]
 

@@ -11,32 +11,21 @@ and the harness's batch (seeds 1–3, 120 cases, every fault) must name it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from domain.protocols import household_origin
 from simulations.faults import ALL_FAULTS
-from simulations.mutants import MUTANTS, ROOT
+from simulations.mutants import compiled, rules
 from simulations.runner import run
 
 MUTANT = "withdrawal honoured after 注销"
 SEEDS, CASES = (1, 2, 3), 120  # the harness's default batch: `--seeds 3 --cases 120`
 
 
-def rules(violations: list[str]) -> set[str]:
-    return {v.split("]")[0].lstrip("[") for v in violations}
-
-
 @pytest.fixture
 def honoured_after_deregistration(monkeypatch: pytest.MonkeyPatch) -> None:
     """The harness's one-line edit, compiled from the real file, its `_withdrawn` patched in."""
-    path, real, mutant = MUTANTS[MUTANT]
-    text = (ROOT / path).read_text(encoding="utf-8")
-    assert text.count(real) == 1, f"the mutant's line is no longer in {path}"
-    scope: dict[str, object] = {"__name__": "mutated_household_origin"}
-    exec(compile(text.replace(real, mutant), str(Path(ROOT / path)), "exec"), scope)
-    monkeypatch.setattr(household_origin, "_withdrawn", scope["_withdrawn"])
+    monkeypatch.setattr(household_origin, "_withdrawn", compiled(MUTANT)["_withdrawn"])
 
 
 def test_a_withdrawal_honoured_after_deregistration_is_caught_in_every_seed_of_the_batch(

@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import uuid
 
-from domain.kernel import Actor
 from domain.protocols import spec_of
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
@@ -49,17 +48,7 @@ async def _probed_ping_pong(cases: int) -> dict[str, dict[str, int]]:
         probes[code].instrument(region, broker)  # type: ignore[arg-type]
         probes[code].instrument_driver(drivers[code])
     runs = [asyncio.create_task(d.run()) for d in drivers.values()]
-    case_ids = []
-    for n in range(cases):
-        case_id = toy.new_case(A)
-        case_ids.append(case_id)
-        await drivers[A].db(regions[A].node.submit, case_id, toy.number_of(case_id), "toy", toy.Ping(
-            actor=Actor("staff", "s", A), case_id=case_id, n=n, to=B, home=A), wall())
-    for _ in range(200):
-        await asyncio.sleep(0.02)
-        views = [regions[A].node.side(c) for c in case_ids]
-        if all(v is not None and v.state.status == "done" for v in views):
-            break
+    await toy.ping_until_done(drivers[A], regions[A].node, cases, A, B, wall)
     await asyncio.sleep(0.5)  # a heartbeat or two: marks go out too
     for d in drivers.values():
         d.stop()

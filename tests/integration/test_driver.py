@@ -12,7 +12,6 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from domain.kernel import Actor
 from domain.protocols import spec_of
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
@@ -40,17 +39,7 @@ async def _ping_pong(cases: int) -> tuple[list[str], list[str]]:
     drivers = {c: NodeDriver(r, server.connect(), fetch_timeout=0.05)
                for c, r in regions.items()}
     runs = [asyncio.create_task(d.run()) for d in drivers.values()]
-    case_ids = []
-    for n in range(cases):
-        case_id = toy.new_case(A)
-        case_ids.append(case_id)
-        await drivers[A].db(regions[A].node.submit, case_id, toy.number_of(case_id), "toy", toy.Ping(
-            actor=Actor("staff", "s", A), case_id=case_id, n=n, to=B, home=A), wall())
-    for _ in range(200):
-        await asyncio.sleep(0.02)
-        statuses = [regions[A].node.side(c) for c in case_ids]
-        if all(v is not None and v.state.status == "done" for v in statuses):
-            break
+    case_ids = await toy.ping_until_done(drivers[A], regions[A].node, cases, A, B, wall)
     for d in drivers.values():
         d.stop()
     await asyncio.gather(*runs)

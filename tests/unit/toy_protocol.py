@@ -185,3 +185,23 @@ def options(state: Any, now: dt.datetime, rng: random.Random) -> list[Command]:
 
 def register_effects(event: Event) -> list[Any]:
     return []
+
+
+async def ping_until_done(driver: Any, node: Any, cases: int, home: str, to: str,
+                          clock: Any) -> list[str]:
+    """Submit `cases` pings at `home` through its asyncio driver and wait (up to 4 s of wall
+    time) until each is done there; the case ids, done or not (the caller asserts)."""
+    import asyncio
+
+    case_ids = []
+    for n in range(cases):
+        case_id = new_case(home)
+        case_ids.append(case_id)
+        await driver.db(node.submit, case_id, number_of(case_id), "toy", Ping(
+            actor=Actor("staff", "s", home), case_id=case_id, n=n, to=to, home=home), clock())
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        views = [node.side(c) for c in case_ids]
+        if all(v is not None and v.state.status == "done" for v in views):
+            break
+    return case_ids
