@@ -29,11 +29,19 @@ def test_one_seed_gives_one_trace_whatever_the_hash_seed_and_timezone() -> None:
     first = simulate("--seed", "7", "--cases", "40", "--faults", "all", "--json", hashseed="1")
     second = simulate("--seed", "7", "--cases", "40", "--faults", "all", "--json", hashseed="2")
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert first.stdout.splitlines()[0] == "seed=7"  # the seed is printed first
+    assert first.stderr.splitlines()[0] == "seed=7"  # the seed first, beside the JSON
     a, b = last_json(first), last_json(second)
     assert a["trace_hash"] == b["trace_hash"]
     assert {k: a[k] for k in REQUIRED if "wall" not in k and "per_second" not in k} == \
         {k: b[k] for k in REQUIRED if "wall" not in k and "per_second" not in k}
+
+
+def test_json_output_is_one_json_document_and_the_seed_goes_to_stderr() -> None:
+    """`--json` is for programs (`| jq`): stdout holds the summary and nothing else."""
+    result = simulate("--seed", "5", "--cases", "10", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["seed"] == 5
+    assert "seed=5" in result.stderr.splitlines()
 
 
 def test_two_seeds_give_two_traces() -> None:
