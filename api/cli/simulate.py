@@ -53,7 +53,8 @@ def simulate(
     """Run several region nodes under a seeded, fault-injecting scheduler and check them."""
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
-    print(f"seed={seed}", flush=True)
+    # First, so a crash still shows the seed; beside the JSON, not in it (`--json | jq`).
+    print(f"seed={seed}", file=sys.stderr if json_out else sys.stdout, flush=True)
     try:
         kinds = parse_faults(faults)
     except ValueError as exc:
