@@ -87,11 +87,11 @@ LINK_RECORD_FORM = "link-record"
 #: be applied once the gap closes; further ones are acknowledged and dropped, and re-sent.
 HOLD_WINDOW = 256
 
-#: What a lost or refusing store raises: never the message's fault, so never a reason to divert
-#: it (the batch fails, nothing is acked, the broker redelivers once the store is back).
 #: What a link's state only ever takes a maximum from (see `Inbox.handle`).
 CONTROL = (HighWaterMark, ResendRequest)
 
+#: What a lost or refusing store raises: never the message's fault, so never a reason to divert
+#: it (the batch fails, nothing is acked, the broker redelivers once the store is back).
 STORE_FAILURES = (PersistenceError, ConnectionPoolClosedError, ConnectionNotFromPoolError,
                   PersistentConflict, OSError, MemoryError)
 
