@@ -65,12 +65,17 @@ def staff_command(state: object, region: str, rng: random.Random) -> tuple[Comma
     once escalated, close the case with the reason; None when nothing needs a person."""
     if not isinstance(state, DestinationState) or not state.needs_person:
         return None
-    staff = Actor("staff", f"staff-{rng.randrange(1, 50):02d}", region, "transfer_officer")
+    staff = _officer(region, rng)
     if not state.escalated:
         return (EscalateAttention(actor=staff, reason="转出地逾期未办理，提请督办"),
                 "silent_origin_escalated")
     return CloseTransfer(actor=staff, reason="转出地经督办仍未答复，关闭本次转移"), \
         "silent_origin_closed"
+
+
+def _officer(region: str, rng: random.Random) -> Actor:
+    """One of the destination's transfer officers (a draw from `rng`)."""
+    return Actor("staff", f"staff-{rng.randrange(1, 50):02d}", region, "transfer_officer")
 
 
 def tempted_close(state: object, region: str, rng: random.Random) -> Command | None:
@@ -81,7 +86,7 @@ def tempted_close(state: object, region: str, rng: random.Random) -> Command | N
         return None
     if rng.random() >= TEMPTED_CLOSE:
         return None
-    staff = Actor("staff", f"staff-{rng.randrange(1, 50):02d}", region, "transfer_officer")
+    staff = _officer(region, rng)
     return CloseTransfer(actor=staff, reason="差额久未处理，拟关闭本次转移")
 
 
