@@ -260,8 +260,7 @@ class World:
         out = link.encode(item) if resent is None else link.resent(link.encode(item), resent)
         receiver = subjects.parse_event_subject(out.subject)[0]
         rng = self.sched.rng(f"net:{sender}")
-        pair = frozenset((sender, receiver))
-        if pair in self.partitions:
+        if self.partitions and (pair := frozenset((sender, receiver))) in self.partitions:
             self.partitioned_buffer.append((pair, out, receiver))
             return
         if "publish_fails" in self.plan.rates and self.plan.fire("publish_fails", rng):
@@ -341,14 +340,14 @@ class World:
             for item in sim.region.relay.resend(request.destination, request.from_seq,
                                                 request.to_seq):
                 self.send_quietly(code, item, resent=request)
-        info = sim.broker.consumer_info_now(subjects.event_stream_name(code),
-                                            subjects.inbox_consumer_name(code))
-        if len(deliveries) == INBOX_BATCH or (deliveries and info.num_pending):
+        num_pending, num_ack_pending = sim.broker.backlog_now(
+            subjects.event_stream_name(code), subjects.inbox_consumer_name(code))
+        if len(deliveries) == INBOX_BATCH or (deliveries and num_pending):
             # More is waiting (a full batch, or new messages held back by max_ack_pending):
             # fetch again at once. Otherwise the next publish schedules this inbox itself, and
             # an unacknowledged delivery its retry below; a second fetch would find nothing.
             self.schedule_inbox(code)
-        if info.num_ack_pending:
+        if num_ack_pending:
             self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 0.5))
 
     def _timer_tick(self, code: str, when: dt.datetime) -> None:

@@ -56,7 +56,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -178,7 +178,7 @@ class Inbox:
         # gives the same links), so a batch of nothing else needs no copy to put back.
         saved = (self._save_links() if any(not isinstance(item, CONTROL) for item in decoded)
                  else None)
-        budget = replace(self.budget)
+        budget = self.budget.copy()
         result = InboxResult()
         uow = self.node.begin(now)
         try:
@@ -211,8 +211,13 @@ class Inbox:
         return {origin: link.copy() for origin, link in self.links.items()}
 
     def _count(self, result: InboxResult) -> None:
-        for name in ("applied", "duplicates", "quarantined", "gaps", "rejected", "dropped"):
-            self.stats[name] += getattr(result, name)
+        stats = self.stats
+        stats["applied"] += result.applied
+        stats["duplicates"] += result.duplicates
+        stats["quarantined"] += result.quarantined
+        stats["gaps"] += result.gaps
+        stats["rejected"] += result.rejected
+        stats["dropped"] += result.dropped
 
     def _decoded(self, incoming: Incoming) -> WireItem | DecodeError:
         try:
@@ -370,8 +375,10 @@ class Inbox:
         bench measured ~10 extra messages per case from exactly that. So the clock restarts
         whenever `recorded` moves.
         """
-        if not any(lk.gap_since is not None or lk.held or lk.announced > lk.recorded
-                   for lk in self.links.values()):
+        for lk in self.links.values():  # a loop, not `any(...)`: ~60,000 calls per 300 cases
+            if lk.gap_since is not None or lk.held or lk.announced > lk.recorded:
+                break
+        else:
             return []  # every link whole and not waiting: what the loop below would find
         requests = []
         for origin in sorted(self.links):

@@ -62,6 +62,11 @@ class QuarantineBudget:
             start = page[-1].id
         self.loaded = True
 
+    def copy(self) -> QuarantineBudget:
+        """A copy to put back if a batch fails (one per inbox batch: no `dataclasses.replace`)."""
+        return QuarantineBudget(self.max_records, self.max_bytes, self.records, self.size,
+                                self.loaded)
+
     def take(self, size: int) -> bool:
         """Room for one more record of `size`? If so it is spent."""
         if self.records + 1 > self.max_records or self.size + size > self.max_bytes:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regions.core.messages import HighWaterMark
+from regions.core.messages import HighWaterMark, as_utc_text
 from regions.wire import control, envelope, marks
 
 CODES = ("150600", "610800", "640100", "150100", "150000")
@@ -84,3 +84,12 @@ def test_the_same_mark_in_another_layout_is_still_read_the_generic_way() -> None
     relaid = json.dumps(body, indent=1).encode()
     assert marks.decode(relaid) is None
     assert control.decode_any(relaid) == marks.decode(canonical())
+
+
+@given(st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30),
+                    timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=8)),
+                                               dt.timezone(dt.timedelta(hours=-5, minutes=-30))])))
+def test_an_instant_in_an_id_is_the_text_strftime_writes(at: dt.datetime) -> None:
+    """Ids of control messages render their instant by hand (`as_utc_text`, most of a mark's
+    encoding was `strftime`): the same text for every aware instant, years before 1000 too."""
+    assert as_utc_text(at) == at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
