@@ -8,6 +8,8 @@ protocols to a wording.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from domain.kernel import InvalidValue
 from domain.values import RegionCode
 
@@ -171,7 +173,10 @@ def event_text(event_type: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=256)
 def _name(code: str) -> str:
+    """A region's name (`RegionCode` validates and looks it up: a tenth of a view's fold, for
+    the same few codes every time, hence the cache)."""
     try:
         return RegionCode(code).name or code
     except InvalidValue:
