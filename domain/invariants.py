@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from domain.deadlines import DeadlineMissed, DeadlineRecomputed, DeadlineSet, Escalated
@@ -246,20 +246,51 @@ def no_step_twice(
     """Each counterpart event has effect once per side; each shared type once per link."""
     found: list[Violation] = []
     for (case_id, region), events in sorted(side_events.items()):
-        refs: dict[EventRef, int] = defaultdict(int)
-        sent: dict[tuple[str, str], int] = defaultdict(int)
+        counts = StepCounts(case_id, region, repeatable)
+        counts.feed(events)
+        found += counts.violations()
+    return found
+
+
+@dataclass
+class StepCounts:
+    """The incremental form of `no_step_twice` for one side: counts only grow, so an event
+    recorded later never undoes a repeat counted earlier, and a driver checking after every
+    step need count only the new events (`feed` names each repeat once, when it happens)."""
+
+    case_id: str
+    region: str
+    repeatable: Set[str] = frozenset()
+    refs: dict[EventRef, int] = field(default_factory=dict)
+    sent: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def feed(self, events: Iterable[Event]) -> list[Violation]:
+        """Count `events`; the violations of what they repeated for the first time."""
+        refs: list[EventRef] = []
+        sent: list[tuple[str, str]] = []
         for event in events:
             ref = getattr(event, "ref", None)
             if isinstance(ref, EventRef):
-                refs[ref] += 1
-            if event.to_region and event.TYPE not in repeatable:
-                sent[(event.TYPE, event.to_region)] += 1
-        found += [Violation(case_id, "no_step_twice",
-                            f"{region} recorded counterpart event {ref} {n} times")
-                  for ref, n in refs.items() if n > 1]
-        found += [Violation(case_id, "no_step_twice", f"{region} sent {t} to {to} {n} times")
-                  for (t, to), n in sent.items() if n > 1]
-    return found
+                self.refs[ref] = self.refs.get(ref, 0) + 1
+                if self.refs[ref] == 2:
+                    refs.append(ref)
+            if event.to_region and event.TYPE not in self.repeatable:
+                key = (event.TYPE, event.to_region)
+                self.sent[key] = self.sent.get(key, 0) + 1
+                if self.sent[key] == 2:
+                    sent.append(key)
+        return self._named(refs, sent)
+
+    def violations(self) -> list[Violation]:
+        """Every repeat counted so far, with its count."""
+        return self._named([r for r, n in self.refs.items() if n > 1],
+                           [k for k, n in self.sent.items() if n > 1])
+
+    def _named(self, refs: list[EventRef], sent: list[tuple[str, str]]) -> list[Violation]:
+        return [*(Violation(self.case_id, "no_step_twice", f"{self.region} recorded counterpart "
+                            f"event {ref} {self.refs[ref]} times") for ref in refs),
+                *(Violation(self.case_id, "no_step_twice", f"{self.region} sent {t} to {to} "
+                            f"{self.sent[(t, to)]} times") for t, to in sent)]
 
 
 # --------------------------------------------------------------------------- 5. transitions
@@ -326,35 +357,45 @@ def legal_transitions(
 def deadlines_never_early(case_id: str, region: str, events: Sequence[Event]) -> list[Violation]:
     """A deadline is flagged at or after its instant, escalated at or after its escalation; a
     recomputed deadline (the official calendar installed) only ever moves later."""
-    found: list[Violation] = []
-    watches: dict[str, DeadlineSet | DeadlineRecomputed] = {}
-    for event in events:
-        if isinstance(event, DeadlineSet):
-            watches[event.step] = event
-        elif isinstance(event, DeadlineRecomputed):
-            w = watches.get(event.step)
-            if w is None or w.due_at != event.previous_due_at:
-                found.append(Violation(case_id, "deadlines", f"{region} recomputed {event.step}, "
-                                       "which has no such deadline"))
-            elif event.due_at < w.due_at or event.escalate_at < w.escalate_at:
-                found.append(Violation(case_id, "deadlines", f"{region} moved {event.step} "
-                                       f"earlier, from {w.due_at.isoformat()} to "
-                                       f"{event.due_at.isoformat()}"))
-            watches[event.step] = event
-        elif isinstance(event, DeadlineMissed):
-            w = watches.get(event.step)
-            if w is None or w.due_at != event.due_at:
-                found.append(Violation(case_id, "deadlines", f"{region} flagged {event.step}, "
-                                       "which has no such deadline"))
-            elif event.at < w.due_at:
-                found.append(Violation(case_id, "deadlines", f"{region} flagged {event.step} at "
-                                       f"{event.at.isoformat()}, before {w.due_at.isoformat()}"))
-        elif isinstance(event, Escalated):
-            w = watches.get(event.step)
-            if w is None or event.at < w.escalate_at:
-                found.append(Violation(case_id, "deadlines", f"{region} escalated {event.step} "
-                                       "before its escalation instant"))
-    return found
+    return DeadlineWatch(case_id, region).feed(events)
+
+
+@dataclass
+class DeadlineWatch:
+    """The incremental form of `deadlines_never_early` for one side: an event is judged against
+    the deadlines set before it, never after, so feeding a side's events as they are recorded
+    judges each once and exactly as a fold of the whole history would."""
+
+    case_id: str
+    region: str
+    watches: dict[str, DeadlineSet | DeadlineRecomputed] = field(default_factory=dict)
+
+    def feed(self, events: Iterable[Event]) -> list[Violation]:
+        found: list[str] = []
+        watches, region = self.watches, self.region
+        for event in events:
+            if isinstance(event, DeadlineSet):
+                watches[event.step] = event
+            elif isinstance(event, DeadlineRecomputed):
+                w = watches.get(event.step)
+                if w is None or w.due_at != event.previous_due_at:
+                    found.append(f"{region} recomputed {event.step}, which has no such deadline")
+                elif event.due_at < w.due_at or event.escalate_at < w.escalate_at:
+                    found.append(f"{region} moved {event.step} earlier, from "
+                                 f"{w.due_at.isoformat()} to {event.due_at.isoformat()}")
+                watches[event.step] = event
+            elif isinstance(event, DeadlineMissed):
+                w = watches.get(event.step)
+                if w is None or w.due_at != event.due_at:
+                    found.append(f"{region} flagged {event.step}, which has no such deadline")
+                elif event.at < w.due_at:
+                    found.append(f"{region} flagged {event.step} at {event.at.isoformat()}, "
+                                 f"before {w.due_at.isoformat()}")
+            elif isinstance(event, Escalated):
+                w = watches.get(event.step)
+                if w is None or event.at < w.escalate_at:
+                    found.append(f"{region} escalated {event.step} before its escalation instant")
+        return [Violation(self.case_id, "deadlines", detail) for detail in found]
 
 
 # --------------------------------------------------------------------------- 8. liveness

@@ -12,6 +12,7 @@ through the kernel, upcasting an older schema, so a reader never depends on how 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,13 @@ class SideEvent:
             known = event_from_payload(self.type, self.payload, self.schema_version)
             object.__setattr__(self, "_event", known)
         return known
+
+    def fresh(self) -> SideEvent:
+        """A copy of this record's stored facts alone, without the event decoded or handed
+        with it (`with_event`): its `event()` decodes the payload afresh. For a check that the
+        payload reads back as the event (the simulator's replay): the copy is equal to this
+        record, only its memo is left behind."""
+        return dataclasses.replace(self)
 
     def with_event(self, event: Event | None) -> SideEvent:
         """This record, carrying `event`: the domain event its payload was written from (its

@@ -56,9 +56,17 @@ class Observations:
     judged: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
     #: True during the final check: every check judges everything again.
     final: bool = False
+    #: Each side's summary with the state it summarises (`summary_of`).
+    summaries: dict[tuple[str, str], tuple[Any, SideSummary]] = field(default_factory=dict)
+    #: The incremental event checks of each side and case (`record`).
+    steps: dict[tuple[str, str], inv.StepCounts] = field(default_factory=dict)
+    deadlines: dict[tuple[str, str], inv.DeadlineWatch] = field(default_factory=dict)
+    outcomes: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
 
     def record(self, world: World, region: str, case_id: str, process: str,
                events: list[Event]) -> None:
+        """Keep the side's new events and judge them with the checks whose judgement of an
+        event never changes once later events come (`judge`)."""
         key = (case_id, region)
         self.side_events[key].extend(events)
         self.by_case[case_id][key] = self.side_events[key]
@@ -70,6 +78,34 @@ class Observations:
                 case_id, region, decider, transitions, annotations=frozenset(ANNOTATIONS))
         if watch.transitions:
             self.violations.extend(watch.feed(events))
+        self.violations.extend(self.judge(case_id, region, events))
+
+    def judge(self, case_id: str, region: str, events: list[Event]) -> list[inv.Violation]:
+        """No step twice, no early deadline and no split outcome, over a side's new events
+        only: each judged once, as it is recorded, and as a judgement of the whole history
+        would judge it. Why that holds: a repeat is a count passing one, and counts only
+        grow (`inv.StepCounts`); a deadline event is judged against the deadlines recorded
+        before it (`inv.DeadlineWatch`); an application's outcome is split as soon as one
+        origin transferred out and another refused, and neither can be unrecorded. What an
+        earlier step found stays in its report; the final check judges everything again with
+        the functions over whole histories (`sides_and_events`)."""
+        key = (case_id, region)
+        if key not in self.steps:
+            self.steps[key] = inv.StepCounts(case_id, region, REPEATABLE_WIRE_TYPES)
+            self.deadlines[key] = inv.DeadlineWatch(case_id, region)
+        found = self.steps[key].feed(events) + self.deadlines[key].feed(events)
+        out, refused = self.outcomes.setdefault(case_id, (set(), set()))
+        split = bool(out and refused)
+        for event in events:
+            if event.TYPE in TRANSFERRED_OUT:
+                out.add(region)
+            elif event.TYPE in REFUSED_OUT:
+                refused.add(region)
+        if out and refused and not split:
+            found.append(inv.Violation(case_id, "split_outcome",
+                                       f"{sorted(out)} transferred out but {sorted(refused)} "
+                                       "refused"))
+        return found
 
     def events_of(self, case_id: str) -> dict[tuple[str, str], list[Event]]:
         """Every side's events of one case so far, by (case id, region)."""
@@ -91,15 +127,29 @@ def regions_of(world: World, case_id: str) -> list[str]:
     return sorted({region for _, region in world.checks.events_of(case_id)})
 
 
+def summary_of(world: World, region: str, case_id: str) -> SideSummary | None:
+    """The region's side of the case as its decider summarises it (None: no side, or no
+    state). Summarised once per state: a decider's summary is a function of the state alone,
+    and a state is never changed in place (each event folds a new one), so while the side's
+    state is the very object summarised before (`is`, the memo holds it so it stays alive) the
+    summary stands. Why: the pair checks, the projection check and the final check each asked
+    for the same summary, at every step that touched the case."""
+    node = world.regions[region].region.node
+    view = node.side(case_id)
+    if view is None or view.state is None:
+        return None
+    key = (case_id, region)
+    known = world.checks.summaries.get(key)
+    if known is not None and known[0] is view.state:
+        return known[1]
+    summary = node.protocols[view.process].decider.summary(view.state)
+    world.checks.summaries[key] = (view.state, summary)
+    return summary
+
+
 def summaries(world: World, case_id: str) -> list[SideSummary]:
-    found = []
-    for code in regions_of(world, case_id):
-        node = world.regions[code].region.node
-        view = node.side(case_id)
-        if view is not None and view.state is not None:
-            summary = node.protocols[view.process].decider.summary(view.state)
-            found.append(summary)
-    return found
+    return [summary for code in regions_of(world, case_id)
+            if (summary := summary_of(world, code, case_id)) is not None]
 
 
 def pair_violations(world: World, workload: Workload, case_id: str,
@@ -126,15 +176,17 @@ def pair_violations(world: World, workload: Workload, case_id: str,
 
 
 def sides_and_events(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
-    """Conservation and terminal pairs over the sides' summaries; no step twice, no split
-    outcome and no early deadline over their events."""
+    """Conservation and terminal pairs over the sides' summaries. No step twice, no split
+    outcome and no early deadline over their events: after a step the new events were judged
+    as they were recorded (`Observations.judge`); the final check judges every event again."""
     sides = summaries(world, case_id)
-    events = dict(world.checks.events_of(case_id))
     found = inv.conservation(sides) + pair_violations(world, workload, case_id, sides)
-    found += inv.no_step_twice(events, REPEATABLE_WIRE_TYPES)
-    found += inv.split_outcome(events, TRANSFERRED_OUT, REFUSED_OUT)
-    for (cid, region), evs in sorted(events.items()):
-        found += inv.deadlines_never_early(cid, region, evs)
+    if world.checks.final:
+        events = dict(world.checks.events_of(case_id))
+        found += inv.no_step_twice(events, REPEATABLE_WIRE_TYPES)
+        found += inv.split_outcome(events, TRANSFERRED_OUT, REFUSED_OUT)
+        for (cid, region), evs in sorted(events.items()):
+            found += inv.deadlines_never_early(cid, region, evs)
     return found
 
 

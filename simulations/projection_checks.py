@@ -13,7 +13,6 @@ Reading the log changes nothing in the run, so the trace hash is unaffected.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -73,7 +72,7 @@ class RegionViews:
         for record in self.records.get(case_id, ()):
             decider = self.deciders.get(record.process)
             if decider is not None:
-                view = apply(view, dataclasses.replace(record), decider)  # without its event
+                view = apply(view, record.fresh(), decider)
         return view
 
 
@@ -97,14 +96,12 @@ def case_views(world: World, workload: Workload, case_id: str) -> list[inv.Viola
     regions = _regions(world)
     for code in checkers.regions_of(world, case_id):
         live = regions[code]
-        node = world.regions[code].region.node
-        side = node.side(case_id)
-        if side is None or side.state is None:
+        summary = checkers.summary_of(world, code, case_id)
+        if summary is None:
             continue
-        live.follow(node.app)
+        live.follow(world.regions[code].region.node.app)
         live.catch_up(world.commits_in[code])
         view = live.views.cases.get(case_id)
-        summary = node.protocols[side.process].decider.summary(side.state)
         if view is None or (view.status, view.terminal) != (summary.status, summary.terminal):
             shown = (view.status, view.terminal) if view else None
             found.append(inv.Violation(case_id, RULE, f"{code} shows {shown}, the protocol "
