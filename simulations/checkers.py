@@ -16,7 +16,7 @@ down with every case it has seen.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,8 @@ class Observations:
     #: Per check, how many of each side's events it has judged (checks whose judgement of an
     #: event never changes look at the new ones only; see `oracles.deadlines`).
     judged: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    #: Per check, what it carries from each side's judged events to its next ones (`unjudged`).
+    carried: dict[str, dict[tuple[str, str], Any]] = field(default_factory=dict)
     #: True during the final check: every check judges everything again.
     final: bool = False
     #: Each side's summary with the state it summarises (`summary_of`).
@@ -125,6 +127,26 @@ def regions_of(world: World, case_id: str) -> list[str]:
     opened by its first commit). Asking every region's node instead read the store for each side
     it does not have, at every step that touched the case."""
     return sorted({region for _, region in world.checks.events_of(case_id)})
+
+
+def unjudged(world: World, check: str, case_id: str, carry: Callable[[], Any] = dict,
+             ) -> Iterator[tuple[tuple[str, str], list[Event], Any]]:
+    """Each side of the case with events `check` has not judged yet, in side order, as (side
+    key, those events, what the check carries from the side's earlier events: `carry()` for
+    a side's first events); in the final check every side, all its events, from `carry()`.
+    For a check whose judgement of an event cannot change once later events come (each such
+    check says why): it judges only the new events, and the per-step check costs the step,
+    not the case. What an earlier step found stays in its report."""
+    seen = world.checks.judged.setdefault(check, {})
+    carried = world.checks.carried.setdefault(check, {})
+    final = world.checks.final
+    for key, events in sorted(world.checks.events_of(case_id).items()):
+        start = 0 if final else seen.get(key, 0)
+        if start < len(events):
+            seen[key] = len(events)
+            if start == 0:
+                carried[key] = carry()
+            yield key, events[start:], carried[key]
 
 
 def summary_of(world: World, region: str, case_id: str) -> SideSummary | None:

@@ -13,6 +13,7 @@ import calendar as gregorian
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -133,12 +134,13 @@ def reckoned(event: DeadlineSet | TransferWaitingTimerSet) -> tuple[int, str] | 
     return amount, unit
 
 
-def deadline_violations(case_id: str, region: str, process: str,
-                        events: list[Event]) -> list[inv.Violation]:
+def deadline_violations(case_id: str, region: str, process: str, events: list[Event],
+                        held: dict[str, dt.datetime] | None = None) -> list[inv.Violation]:
     """Each recorded deadline is its statutory limit reckoned from its start; a recomputed one
-    (the official calendar installed) moves only later than the one it replaces."""
+    (the official calendar installed) moves only later than the one it replaces. `held`: the
+    deadline each step held before `events` (updated with them; none given: none held)."""
     found = []
-    held: dict[str, dt.datetime] = {}
+    held = {} if held is None else held
     for event in events:
         if isinstance(event, DeadlineRecomputed):
             before = held.get(event.step, event.previous_due_at)
@@ -180,19 +182,14 @@ def deadline_violations(case_id: str, region: str, process: str,
 
 
 def deadlines(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
-    """Each event is judged once, when it is new (the judgement of an event never changes; the
-    per-step check must cost the step, not the case): what an earlier step found stays in its
-    report, and the final check (`world.checks.final`) judges every event again."""
+    """Each event is judged once, when it is new: a recorded deadline against its own start and
+    basis, a recomputed one against the deadline the side's earlier events held (carried from
+    step to step), and neither judgement changes when later events come."""
     found = []
-    seen = world.checks.judged.setdefault("deadlines", {})
-    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
-        start = 0 if world.checks.final else seen.get((cid, region), 0)
-        if start == len(events):
-            continue
-        seen[(cid, region)] = len(events)
+    for (cid, region), events, held in checkers.unjudged(world, "deadlines", case_id):
         view = world.regions[region].region.node.side(cid)
         process = view.process if view is not None else ""
-        found += deadline_violations(cid, region, process, events[start:])
+        found += deadline_violations(cid, region, process, events, held)
     return found
 
 
@@ -200,12 +197,14 @@ def honest_counterparts(world: World, workload: Workload, case_id: str) -> list[
     """Between honest nodes no counterpart event is ever refused: a refusal means one side
     sent what the other's protocol does not allow (a broken two-phase, a skipped step). Under
     the hostile_peer fault only the rogue's messages are excused — the honest ones are still
-    judged (before, the whole oracle went quiet whenever the fault was on)."""
+    judged (before, the whole oracle went quiet whenever the fault was on). Each refusal is
+    judged once, when it is new: it is one event, and the rogue is chosen before the run."""
     rogue = world.hostile.rogue if world.hostile is not None else None
     return [inv.Violation(case_id, "counterpart_rejected",
                           f"{region} refused {event.event_type} from {event.from_region}: "
                           f"{event.reason}")
-            for (_, region), events in sorted(world.checks.events_of(case_id).items())
+            for (_, region), events, _ in checkers.unjudged(world, "honest_counterparts",
+                                                            case_id)
             for event in events if isinstance(event, CounterpartEventRejected)
             and event.from_region != rogue]
 
@@ -303,9 +302,10 @@ def pooled_reference_fen(years: list[tuple[int, int]],
 
 
 def money(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
-    """Every pension info sheet's pooled part equals the reference; every sheet adds up."""
+    """Every pension info sheet's pooled part equals the reference; every sheet adds up. Each
+    sheet is judged once, when it is new: the judgement reads that one event."""
     found = []
-    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
+    for (cid, region), events, _ in checkers.unjudged(world, "money", case_id):
         for event in events:
             if event.TYPE != "InfoSheetIssued":
                 continue
@@ -330,11 +330,12 @@ def completed_on_exact_funds(world: World, workload: Workload,
                              case_id: str) -> list[inv.Violation]:
     """A destination completes only when each origin's credits add up, to the fen, to what its
     info sheet states (summed here from the bank notices less any excess it returned, not from
-    the decider's matching; a corrected sheet replaces the first)."""
+    the decider's matching; a corrected sheet replaces the first). Each completion is judged
+    once, when it is new, against the sheets and credits recorded before it (carried from
+    step to step), which later events do not change."""
     found = []
-    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
-        stated: dict[str, int] = {}
-        credited: dict[str, int] = {}
+    for (cid, region), events, (stated, credited) in checkers.unjudged(
+            world, "completed_on_exact_funds", case_id, lambda: ({}, {})):
         for event in events:
             if event.TYPE in ("InfoSheetReceived", "InfoSheetCorrectionReceived"):
                 stated[event.from_region] = event.sheet.amount_fen  # type: ignore[attr-defined]
@@ -356,40 +357,50 @@ def completed_on_exact_funds(world: World, workload: Workload,
 def takeover_timing(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
     """Where the relationship moves on the info sheet (unemployment, medical), the destination
     takes it over the moment the last sheet arrives, never waiting for the money, and never
-    completes without it."""
+    completes without it. Each take-over and completion is judged once, when it is new,
+    against the sheets, take-over and withdrawal recorded before it (carried from step to
+    step), which later events do not change."""
     found = []
-    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
+    for (cid, region), events, seen in checkers.unjudged(world, "takeover_timing", case_id,
+                                                         _Takeover):
         node = world.regions[region].region.node
         view = node.side(cid)
         spec = getattr(node.protocols[view.process].decider, "spec", None) if view else None
         if not getattr(spec, "relationship_on_sheet", False):
             continue
-        last_sheet: dt.datetime | None = None
-        taken = withdrawing = False
         for event in events:
             if event.TYPE == "ApplicationWithdrawn":
                 # A withdrawal a transfer-out overtook (issue 15, item 6): the destination holds
                 # the take-over back while withdrawing and opens the relationship on completion.
-                withdrawing = True
-            elif withdrawing:
-                if event.TYPE == "TransferCompleted" and not taken and not getattr(
+                seen.withdrawing = True
+            elif seen.withdrawing:
+                if event.TYPE == "TransferCompleted" and not seen.taken and not getattr(
                         event, "opens_relationship", False):
                     found.append(inv.Violation(cid, "takeover_timing",
                                                f"{region} completed an overtaken withdrawal "
                                                "without opening the relationship"))
                 continue
             if event.TYPE == "InfoSheetReceived":
-                last_sheet = event.at
+                seen.last_sheet = event.at
             elif event.TYPE == "RelationshipTakenOver":
-                taken = True
-                if last_sheet is None or event.at != last_sheet:
+                seen.taken = True
+                if seen.last_sheet is None or event.at != seen.last_sheet:
                     found.append(inv.Violation(cid, "takeover_timing",
                                                f"{region} took over at {event.at.isoformat()}, "
-                                               f"the last info sheet came at {last_sheet}"))
-            elif event.TYPE == "TransferCompleted" and not taken:
+                                               f"the last info sheet came at {seen.last_sheet}"))
+            elif event.TYPE == "TransferCompleted" and not seen.taken:
                 found.append(inv.Violation(cid, "takeover_timing",
                                            f"{region} completed without taking over first"))
     return found
+
+
+@dataclass
+class _Takeover:
+    """What `takeover_timing` has seen of a destination's events so far."""
+
+    last_sheet: dt.datetime | None = None
+    taken: bool = False
+    withdrawing: bool = False
 
 
 #: Faults that lose, delay or reorder a message, or a node's memory of one: only under these
