@@ -22,13 +22,11 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import logging
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
+from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
-from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.utils import get_topic
 
 from domain.deadlines import DeadlineRecomputed, recheck_commands
@@ -46,36 +44,49 @@ log = logging.getLogger(__name__)
 
 
 RECOMPUTED = (DeadlineRecomputed, WaitingTimerRecomputed, FollowUpRecomputed)
+#: `Opened` records read from the store per query.
+PAGE = 1000
 
-#: Per in-memory recorder: how far its notifications were scanned for `Opened` records, and
-#: those found (see `opened_records`).
-_OPENED: WeakKeyDictionary[Any, tuple[int, list[Notification]]] = WeakKeyDictionary()
+@dataclass(frozen=True)
+class OpenedSide:
+    """One side's `Opened` record, read: its stream, log position and case."""
+
+    stream: UUID | str
+    position: int
+    case_id: str
+    case_number: str | None
 
 
-def opened_records(recorder: ApplicationRecorder) -> Iterator[Sequence[Notification]]:
-    """Every `Opened` record of the store, in pages.
+class OpenedSides:
+    """The sides a timer found in its store's `Opened` records, and how far it read the log.
 
-    An in-memory (POPO) recorder numbers its records by position, appended under its lock,
-    with no gaps: what was scanned once is never scanned again. Its restarts are the
-    simulator's crashes, and scanning every record the region ever wrote at each of them made
-    a long run quadratic (483 crashes at 2,000 cases: docs/performance.md). A durable store's
-    ids may commit out of order, so it is read as it is, every time."""
-    if not isinstance(recorder, POPOApplicationRecorder):
-        start = 0
-        while batch := recorder.select_notifications(
-                start=start, limit=1000, topics=[OPENED_TOPIC], inclusive_of_start=False):
-            yield batch
-            start = batch[-1].id
-        return
-    scanned, found = _OPENED.get(recorder, (0, []))
-    top = recorder.max_notification_id() or 0
-    if top > scanned:
-        found = found + list(recorder.select_notifications(
-            start=scanned, limit=top - scanned, stop=top, topics=[OPENED_TOPIC],
-            inclusive_of_start=False))
-        _OPENED[recorder] = (top, found)
-    for i in range(0, len(found), 1000):
-        yield found[i:i + 1000]
+    The timer's own state, handed on to the timer of the next start on the same store
+    (`bootstrap.Region.restart`): each rebuild reads only the records written since the last
+    (`read`). Why: the simulator restarts its regions hundreds of times, and reading every
+    record a region ever wrote at each restart made a long run quadratic (483 crashes at 2,000
+    cases: docs/performance.md). A durable store's process starts with none and reads its log
+    once. Reading on from a position is sound because every store here commits its
+    notifications in id order (SQLite's single writer, Postgres' table lock: the relay relies on
+    the same). A side is kept as its case, not its record (whose first payload may be large); a
+    record that could not be decoded stays a record, read again at each rebuild (its store may
+    be repaired, and each start's register of unreadable records names it)."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.entries: list[OpenedSide | Notification] = []
+
+    def read(self, recorder: ApplicationRecorder) -> list[OpenedSide | Notification]:
+        """The entries so far, with the `Opened` records written since the last read."""
+        top = recorder.max_notification_id() or 0
+        if top < self.position:  # a log shorter than what was read is not that log: start over
+            self.position, self.entries = 0, []
+        while self.position < top:
+            batch = recorder.select_notifications(
+                start=self.position, limit=PAGE, stop=top, topics=[OPENED_TOPIC],
+                inclusive_of_start=False)
+            self.entries += batch
+            self.position = batch[-1].id if len(batch) == PAGE else top
+        return self.entries
 
 
 @dataclass(frozen=True)
@@ -100,8 +111,10 @@ class Recomputed:
 
 
 class DeadlineTimer:
-    def __init__(self, node: RegionNode) -> None:
+    def __init__(self, node: RegionNode, opened: OpenedSides | None = None) -> None:
         self.node = node
+        #: The sides found in the store so far: a restart on the same store hands them on.
+        self.opened = OpenedSides() if opened is None else opened
         self._heap: list[tuple[dt.datetime, str]] = []
         self._next: dict[str, dt.datetime] = {}
         node.listeners.append(self._on_change)
@@ -138,24 +151,45 @@ class DeadlineTimer:
         """After a restart: find every side in the store and schedule its next timer."""
         self._heap.clear()
         self._next.clear()
-        for batch in opened_records(self.node.app.recorder):
-            for notification in batch:
-                kept = self.node.caches.kept_side(notification.originator_id)
-                if kept is not None:  # an in-memory store's fold, current: nothing to decode
-                    self._schedule(kept)
-                    continue
-                opened: Any = decode(self.node.app, notification)
-                if opened is None or opened.kind != "side":
-                    continue
-                try:
-                    view = self.node.side(opened.key["case_id"])
-                except Exception as exc:  # a later record of this case is unreadable
-                    unreadable_of(self.node.app).note(
-                        notification.originator_id, 0, notification.id,
-                        f"case {opened.key.get('case_number')} cannot be loaded: {exc!r}")
-                    continue
-                if view is not None:
-                    self._schedule(view)
+        entries: list[OpenedSide | Notification] = []
+        for entry in self.opened.read(self.node.app.recorder):
+            stream = entry.stream if isinstance(entry, OpenedSide) else entry.originator_id
+            kept = self.node.caches.kept_side(stream)
+            if kept is not None:  # an in-memory store's fold, current: nothing to decode
+                self._schedule(kept)
+                entries.append(entry if isinstance(entry, OpenedSide) else OpenedSide(
+                    stream, entry.id, kept.case_id, kept.case_number))
+                continue
+            side = entry if isinstance(entry, OpenedSide) else self._decode(entry)
+            if side is None:  # the record opened a register entry, not a side
+                continue
+            entries.append(side)
+            if isinstance(side, OpenedSide):
+                self._load(side)
+        self.opened.entries = entries
+
+    def _decode(self, record: Notification) -> OpenedSide | Notification | None:
+        """A new `Opened` record read as a side; None if it opened none; the record itself if
+        it cannot be decoded (noted as unreadable)."""
+        opened: Any = decode(self.node.app, record)
+        if opened is None:
+            return record
+        if opened.kind != "side":
+            return None
+        return OpenedSide(record.originator_id, record.id, opened.key["case_id"],
+                          opened.key.get("case_number"))
+
+    def _load(self, side: OpenedSide) -> None:
+        """Schedule `side` as its stream stands now."""
+        try:
+            view = self.node.side(side.case_id)
+        except Exception as exc:  # a later record of this case is unreadable
+            unreadable_of(self.node.app).note(
+                side.stream, 0, side.position,
+                f"case {side.case_number} cannot be loaded: {exc!r}")
+            return
+        if view is not None:
+            self._schedule(view)
 
     def next_due(self) -> dt.datetime | None:
         while self._heap and self._next.get(self._heap[0][1]) != self._heap[0][0]:

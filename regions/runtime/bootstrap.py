@@ -30,7 +30,7 @@ from regions.core.quarantine_budget import QuarantineBudget
 from regions.core.relay import Relay
 from regions.core.side_events import SideEventTailer
 from regions.core.sides import ProtocolBinding
-from regions.core.timer import DeadlineTimer
+from regions.core.timer import DeadlineTimer, OpenedSides
 from regions.wire import link
 
 
@@ -59,9 +59,12 @@ class Region:
         return self.config.region
 
     def restart(self) -> None:
-        """Crash and restart from the store: all memory is lost, nothing committed is."""
+        """Crash and restart from the store: all memory is lost, nothing committed is — but
+        the timer's reading of the store's `Opened` records (`timer.OpenedSides`), which
+        resumes where it stopped rather than reading every record the region ever wrote."""
         fresh = build_region(self.config, clock=self.clock, ids=self.ids, broker=self.broker,
-                             store=self.store, rules=self.rules, protocols=self.specs)
+                             store=self.store, rules=self.rules, protocols=self.specs,
+                             opened=self.timer.opened)
         self.node, self.inbox, self.relay, self.timer = (
             fresh.node, fresh.inbox, fresh.relay, fresh.timer)
         self.feed = fresh.feed
@@ -77,6 +80,7 @@ def default_rules(config: RegionConfig) -> Rules:
 def build_region(
     config: RegionConfig, *, clock: Clock, ids: Callable[[], UUID], broker: Any, store: Store,
     rules: Rules | None = None, protocols: Mapping[str, ProtocolSpec] | None = None,
+    opened: OpenedSides | None = None,
 ) -> Region:
     rules = rules or default_rules(config)
     specs = dict({**PROTOCOLS, **SERVICE_PROTOCOLS} if protocols is None else protocols)
@@ -94,7 +98,7 @@ def build_region(
                                               config.quarantine_max_bytes))
     relay = Relay(config.region, app, batch_size=config.relay_batch,
                   heartbeat=dt.timedelta(seconds=config.heartbeat_seconds))
-    timer = DeadlineTimer(node)
+    timer = DeadlineTimer(node, opened)
     timer.rebuild()
     timer.recheck_calendar(clock())  # the holiday files may have changed since the last start
     feed = SideEventTailer(config.region, app, batch_size=config.relay_batch)

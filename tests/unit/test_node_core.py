@@ -348,21 +348,37 @@ def test_after_a_restart_every_link_is_announced_even_if_a_batch_was_read_before
     assert sorted((m.destination, m.link_seq) for m in marks) == [(B, 1)]
 
 
-def test_an_in_memory_store_is_scanned_for_opened_sides_once_across_restarts(world) -> None:
-    """The timer's rebuild after a simulated crash reads only the records written since the
-    last scan, and finds the same sides as a full scan (the old way, still a durable store's)."""
-    from regions.core.timer import OPENED_TOPIC, opened_records
+@pytest.mark.parametrize("durable", [False, True], ids=["memory", "sqlite"])
+def test_a_restart_hands_the_timers_reading_of_opened_sides_on(durable, tmp_path,
+                                                               monkeypatch) -> None:
+    """The timer's rebuild after a restart of the same store reads only the `Opened` records
+    written since the last (`timer.OpenedSides`), and knows the same sides as a full read."""
+    from regions.adapters.stores.sql import SqliteStore
+    from regions.core.timer import OPENED_TOPIC, OpenedSide
 
-    a, _, _ = world
-    recorder = a.node.app.recorder
+    a = make(A, B, SqliteStore(tmp_path) if durable else MemoryStore())
+    recorder_type = type(a.node.app.recorder)
+    starts: list[int | None] = []
+    select = recorder_type.select_notifications
 
-    def full_scan() -> list[int]:
-        return [n.id for n in recorder.select_notifications(
+    def spy(self, start, limit, stop=None, topics=(), **kwargs):
+        if list(topics) == [OPENED_TOPIC]:
+            starts.append(start)
+        return select(self, start, limit, stop, topics, **kwargs)
+
+    def full_read() -> list[uuid.UUID | str]:
+        return [n.originator_id for n in a.node.app.recorder.select_notifications(
             start=None, limit=1_000_000, topics=[OPENED_TOPIC])]
 
+    monkeypatch.setattr(recorder_type, "select_notifications", spy)
     ping(a, 1)
-    assert [n.id for page in opened_records(recorder) for n in page] == full_scan()
+    opened = a.timer.opened
     a.restart()
+    first = opened.position
+    assert a.timer.opened is opened and first == a.node.app.recorder.max_notification_id()
     ping(a, 2)
-    found = [n.id for page in opened_records(recorder) for n in page]
-    assert found == full_scan() and len(found) > 1
+    starts.clear()
+    a.restart()
+    assert starts == [first]
+    assert [s.stream for s in opened.entries if isinstance(s, OpenedSide)] == full_read()
+    assert len(full_read()) == 2
