@@ -74,3 +74,12 @@ def test_bad_arguments_are_refused_with_a_clear_message() -> None:
         result = simulate(*args)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert needle in result.stderr, (args, result.stderr)
+
+
+def test_a_fault_list_in_another_order_is_the_same_schedule() -> None:
+    """`--faults a,b` and `--faults b,a` name the same faults, so they run the same trace."""
+    a = last_json(simulate("--seed", "7", "--cases", "40", "--faults",
+                           "funds_short,clock_skew,drop,crash_after_commit", "--json"))
+    b = last_json(simulate("--seed", "7", "--cases", "40", "--faults",
+                           "crash_after_commit,drop,clock_skew,funds_short,drop", "--json"))
+    assert a["trace_hash"] == b["trace_hash"]
