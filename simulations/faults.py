@@ -34,7 +34,11 @@ ALL_FAULTS = (MESSAGE_FAULTS + NETWORK_FAULTS + NODE_FAULTS + BROKER_FAULTS + CL
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
-    """`none`, `all`, or a comma list of fault kinds; unknown kinds are a clear error."""
+    """`none`, `all`, or a comma list of fault kinds; unknown kinds are a clear error.
+
+    The kinds come back in `ALL_FAULTS`' order, each once: `FaultPlan.draw` draws each kind's
+    rate in the order given, so `b,a` would otherwise be another schedule than `a,b` (and a
+    repeated kind another again) for what names the same faults. `all` is that order too."""
     text = text.strip().lower()
     if text in ("", "none"):
         return ()
@@ -45,7 +49,7 @@ def parse_faults(text: str) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown fault kind(s) {', '.join(unknown)}; "
                          f"choose from: {', '.join(ALL_FAULTS)}")
-    return kinds
+    return tuple(k for k in ALL_FAULTS if k in kinds)
 
 
 @dataclass
