@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
+from domain.encoding import to_payload as to_payload  # re-exported: events encode here
 from domain.payloads import MAX_TEXT, PayloadError, from_payload
-from domain.payloads import to_payload as to_payload  # re-exported: events encode here
 
 # --------------------------------------------------------------------------- errors
 

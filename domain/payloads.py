@@ -20,7 +20,8 @@ nothing free-form gets in:
 
 A refusal is a `PayloadError` with a stable `code` and the `field` path at fault
 (`details.origins[0]`), so the command codec answers a back-end with it and the inbox quarantines
-a peer's event with it. Encoding (`to_payload`) trusts the domain's own values and stays fast.
+a peer's event with it. Encoding (`to_payload`, `domain.encoding`) trusts the domain's own values
+and is compiled per class for speed.
 """
 
 from __future__ import annotations
@@ -86,40 +87,6 @@ class Rule:
 
     code: str
     check: Callable[[Any], object] | None = None
-
-
-# --------------------------------------------------------------------------- encoding
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-_field_names: dict[type, tuple[str, ...]] = {}
-
-
-def to_payload(obj: Any) -> Any:
-    """Event (or nested value) -> JSON-compatible data; the inverse of `from_payload`.
-
-    Hot (every event stored and sent passes here, ~15 values each): scalars return first and a
-    dataclass's field names are looked up once per class.
-    """
-    kind = type(obj)
-    if kind in _SCALARS:
-        return obj
-    names = _field_names.get(kind)
-    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        names = _field_names[kind] = tuple(f.name for f in dataclasses.fields(obj))
-    if names is not None:
-        return {name: to_payload(getattr(obj, name)) for name in names}
-    if isinstance(obj, dt.datetime):
-        if obj.tzinfo is None:
-            raise PayloadError("naive datetime in an event; pass aware instants",
-                               code="invalid_date")
-        return obj.isoformat()
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    if isinstance(obj, (list, tuple)):
-        return [to_payload(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): to_payload(v) for k, v in obj.items()}
-    return obj
 
 
 # --------------------------------------------------------------------------- decoding
