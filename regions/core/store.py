@@ -19,6 +19,7 @@ Every event gets its timestamp from the injected clock (`now`), never from the l
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -33,7 +34,11 @@ from regions.core.recent_log import RecentLog
 NS = uuid5(NAMESPACE_URL, "https://tongban.example/ns")
 
 
+@functools.lru_cache(maxsize=4096)
 def stable_id(*parts: str) -> UUID:
+    """uuid5 of the parts. Memoised (as `sides.side_id` is): a command's record id is asked for
+    when it is claimed, recorded and replayed, a link's and a register entry's at every step,
+    and a uuid5 costs a SHA-1 and a `UUID` built from it (~2.5 µs)."""
     return uuid5(NS, "/".join(parts))
 
 
