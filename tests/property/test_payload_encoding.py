@@ -1,11 +1,12 @@
 """The compiled encoder (`domain.encoding.to_payload`) gives the generic walk's data, exactly.
 
 Why: the stored JSON of an event must stay byte for byte what it was (the event store is the
-record; the links and the feed send the stored payload as it is). `walk` below is the encoder
-as it was before it was compiled per class; for any value of every event and command class —
-and of the dataclasses they nest — the new data has the same types, values and key order, and
-both refuse a naive instant. Fields are also given values their hints do not allow (the encoder
-never looked at hints, and must not start to).
+record; the links and the feed send the stored payload as it is). `walk` is the encoder as it
+was before it was compiled per class (kept in `simulations.bench.conversions`, which times
+both); for any value of every event and command class — and of the dataclasses they nest — the
+new data has the same types, values and key order, and both refuse a naive instant. Fields are
+also given values their hints do not allow (the encoder never looked at hints, and must not
+start to).
 """
 
 from __future__ import annotations
@@ -24,30 +25,8 @@ from hypothesis import strategies as st
 from domain.encoding import to_payload
 from domain.kernel import Command, Event, event_types
 from domain.payloads import PayloadError
+from simulations.bench.conversions import walk
 from simulations.runner import run
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def walk(obj: Any) -> Any:
-    """The generic encoder before the compiled one (main at 88f6cee), kept as the reference."""
-    kind = type(obj)
-    if kind in _SCALARS:
-        return obj
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: walk(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, dt.datetime):
-        if obj.tzinfo is None:
-            raise PayloadError("naive datetime in an event; pass aware instants",
-                               code="invalid_date")
-        return obj.isoformat()
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    if isinstance(obj, (list, tuple)):
-        return [walk(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): walk(v) for k, v in obj.items()}
-    return obj
 
 
 def same(a: Any, b: Any) -> bool:

@@ -1,0 +1,143 @@
+"""CPU of the write path's conversions, old against new, on the values of a seeded simulation.
+
+Why beside `simulations.bench.levers`: the same way of measuring (old and new alternately in one
+process, medians of CPU µs per item), for the conversions every event and command pays on its
+way to the store: `to_payload` (the generic walk it was, kept here as `walk`, against the
+compiled `domain.encoding.to_payload`) and `stable_id` (a plain uuid5 against the memoised one).
+
+    python -m simulations.bench.conversions [--rounds 15] [--cases 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import io
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID, uuid5
+
+from domain.encoding import to_payload
+from domain.payloads import PayloadError
+from regions.core import idempotency, staging
+from regions.core.store import NS, stable_id
+from simulations.faults import ALL_FAULTS
+from simulations.runner import run
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_field_names: dict[type, tuple[str, ...]] = {}
+
+
+def walk(obj: Any) -> Any:
+    """`to_payload` before it was compiled per class (main at 88f6cee), verbatim: the reference
+    (`tests/property/test_payload_encoding.py`) and the "old" of the figures."""
+    kind = type(obj)
+    if kind in _SCALARS:
+        return obj
+    names = _field_names.get(kind)
+    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        names = _field_names[kind] = tuple(f.name for f in dataclasses.fields(obj))
+    if names is not None:
+        return {name: walk(getattr(obj, name)) for name in names}
+    if isinstance(obj, dt.datetime):
+        if obj.tzinfo is None:
+            raise PayloadError("naive datetime in an event; pass aware instants",
+                               code="invalid_date")
+        return obj.isoformat()
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    if isinstance(obj, (list, tuple)):
+        return [walk(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): walk(v) for k, v in obj.items()}
+    return obj
+
+
+def plain_stable_id(*parts: str) -> UUID:
+    """`stable_id` before it was memoised."""
+    return uuid5(NS, "/".join(parts))
+
+
+def captured(cases: int) -> tuple[list[Any], list[Any]]:
+    """The events the nodes staged and the commands they hashed, in a seeded run."""
+    events: list[Any] = []
+    commands: list[Any] = []
+
+    def event(obj: Any) -> Any:
+        events.append(obj)
+        return to_payload(obj)
+
+    def command(obj: Any) -> Any:
+        commands.append(obj)
+        return to_payload(obj)
+
+    staging.to_payload, idempotency.to_payload = event, command
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            run(7, cases, faults=ALL_FAULTS)
+    finally:
+        staging.to_payload = idempotency.to_payload = to_payload
+    return events, commands
+
+
+def _cpu_us(fn: Callable[[Any], Any], items: list[Any]) -> float:
+    started = time.process_time()
+    for item in items:
+        fn(item)
+    return (time.process_time() - started) / len(items) * 1e6
+
+
+def _ids(commands: list[str]) -> Callable[[Callable[..., UUID]], None]:
+    """A command's pattern: its record id asked for three times, and the two link ids."""
+    def ask(make: Callable[..., UUID]) -> None:
+        for command_id in commands:
+            for _ in range(3):
+                make("command", "backend:bench", command_id)
+            make("outlink", "110000", "310000")
+            make("inlink", "310000", "110000")
+    return ask
+
+
+def compare(label: str, old: Callable[[Any], Any], new: Callable[[Any], Any], items: list[Any],
+            rounds: int) -> None:
+    olds, news = [], []
+    for _ in range(rounds):
+        olds.append(_cpu_us(old, items))
+        news.append(_cpu_us(new, items))
+    o, n = statistics.median(olds), statistics.median(news)
+    print(f"{label}: {o:.2f} -> {n:.2f} us (x{o / n:.2f}), {len(items)} items, "
+          f"medians of {rounds}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--cases", type=int, default=120)
+    args = parser.parse_args(argv)
+    events, commands = captured(args.cases)
+    for value in events + commands:
+        assert walk(value) == to_payload(value)
+    compare("to_payload per event", walk, to_payload, events, args.rounds)
+    compare("to_payload per command", walk, to_payload, commands, args.rounds)
+    ids = [f"cmd-{n}" for n in range(3000)]
+    olds, news = [], []
+    for round_ in range(args.rounds):
+        fresh = [f"{i}-{round_}" for i in ids]  # new ids each round: the memo starts cold
+        ask = _ids(fresh)
+        started = time.process_time()
+        ask(plain_stable_id)
+        olds.append((time.process_time() - started) / (5 * len(ids)) * 1e6)
+        started = time.process_time()
+        ask(stable_id)
+        news.append((time.process_time() - started) / (5 * len(ids)) * 1e6)
+    o, n = statistics.median(olds), statistics.median(news)
+    print(f"stable_id per call: {o:.2f} -> {n:.2f} us (x{o / n:.2f}), {5 * len(ids)} calls, "
+          f"medians of {args.rounds}")
+
+
+if __name__ == "__main__":
+    main()
