@@ -151,7 +151,7 @@ def test_there_are_classes_to_test() -> None:
     assert len(CLASSES) > 100  # every event and command type, and their nested values
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(st.sampled_from(CLASSES).flatmap(instance_of))
 def test_the_compiled_encoder_gives_the_walks_data(value: Any) -> None:
     check(value)
@@ -163,7 +163,7 @@ def test_any_value_encodes_as_the_walk_encodes_it(value: Any) -> None:
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__qualname__)
-@settings(max_examples=3)
+@settings(max_examples=2)
 @given(data=st.data())
 def test_every_class_encodes_as_the_walk_encodes_it(cls: type, data: st.DataObject) -> None:
     check(data.draw(instance_of(cls)))
