@@ -3,7 +3,8 @@
 Why beside `simulations.bench.levers`: the same way of measuring (old and new alternately in one
 process, medians of CPU µs per item), for the conversions every event and command pays on its
 way to the store: `to_payload` (the generic walk it was, kept here as `walk`, against the
-compiled `domain.encoding.to_payload`) and `stable_id` (a plain uuid5 against the memoised one).
+compiled `domain.encoding.to_payload`), `request_hash` (json.dumps against one encoder) and
+`stable_id` (a plain uuid5 against the memoised one).
 
     python -m simulations.bench.conversions [--rounds 15] [--cases 120]
 """
@@ -14,7 +15,9 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import io
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -24,6 +27,7 @@ from uuid import UUID, uuid5
 from domain.encoding import to_payload
 from domain.payloads import PayloadError
 from regions.core import idempotency, staging
+from regions.core.idempotency import request_hash
 from regions.core.store import NS, stable_id
 from simulations.faults import ALL_FAULTS
 from simulations.runner import run
@@ -55,6 +59,15 @@ def walk(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): walk(v) for k, v in obj.items()}
     return obj
+
+
+CASE = "8a544a35-eb98-5fd6-9090-34cb9b6e0d08"
+
+
+def dumped_hash(case_id: str, command: Any) -> str:
+    """`request_hash` before its encoder was built once (json.dumps builds one per call)."""
+    body = json.dumps(to_payload(command), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{case_id}:{type(command).__name__}:{body}".encode()).hexdigest()
 
 
 def plain_stable_id(*parts: str) -> UUID:
@@ -123,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
         assert walk(value) == to_payload(value)
     compare("to_payload per event", walk, to_payload, events, args.rounds)
     compare("to_payload per command", walk, to_payload, commands, args.rounds)
+    compare("request_hash per command", lambda c: dumped_hash(CASE, c),
+            lambda c: request_hash(CASE, c), commands, args.rounds)
     ids = [f"cmd-{n}" for n in range(3000)]
     olds, news = [], []
     for round_ in range(args.rounds):
