@@ -4,7 +4,8 @@ Why a structured value: when the operator installs a year's official schedule, e
 recorded over days the fallback decided (`domain.calendar.is_provisional`) is reckoned again
 (`domain.deadlines.recheck`). That needs the reckoning's input — the unit, how many, from when,
 and whether a last rest day moves the end on (民法典 第二百零三条) — not the prose of `basis`.
-`DeadlineSet`, `TransferWaitingTimerSet` and `FollowUpOpened` carry it.
+`DeadlineSet`, `WaitingLimit` (and the older `TransferWaitingTimerSet`) and `FollowUpOpened`
+carry it.
 
 Records stored before the field existed still load: `from_basis` reads the same facts back from
 the basis text `domain.limits` has always written (the upcasters of `DeadlineSet` and
@@ -40,6 +41,21 @@ class Reckoning:
     count: int
     start: dt.datetime
     rest_day_rule: bool = False
+
+
+@dataclass(frozen=True)
+class WaitingLimit:
+    """The waiting limit of the status an event starts (`Rules.waiting_limit`): past `due_at`
+    the wait ends (a lapse, or a person is needed). The status event itself carries it (its
+    `waiting` field), so no row of its own follows each status; it is recorded, never derived
+    again at fold time: a calendar installed later moves it only by an event of its own
+    (`WaitingTimerRecomputed`). `waiting_state`: the wait's name (`Lapse.step`)."""
+
+    waiting_state: str
+    due_at: dt.datetime
+    basis: str
+    calendar_version: str
+    reckoning: Reckoning | None = None
 
 
 def basis_text(basis: str) -> str:

@@ -46,7 +46,12 @@ from domain.protocols.casework_events import (
     FollowUpOverdue,
     FollowUpRecomputed,
 )
-from domain.protocols.transfer_events import TransferWaitingTimerSet, WaitingTimerRecomputed
+from domain.protocols.transfer_events import (
+    TransferWaitingTimerSet,
+    WaitingTimerRecomputed,
+    waiting_of,
+)
+from domain.reckoning import WaitingLimit
 from simulations import checkers, oracles
 
 if TYPE_CHECKING:
@@ -164,12 +169,13 @@ def installed_due(start: dt.datetime, amount: int, unit: str, rest_rule: bool) -
     return oracles.expected_due(start, amount, unit, rest_rule, LABEL)
 
 
-def _clock(event: DeadlineSet | TransferWaitingTimerSet) -> dt.datetime | None:
-    """The installed schedule's date for what `event` recorded (None: its basis names none)."""
-    limit = oracles.reckoned(event)
+def _clock(at: dt.datetime, recorded: DeadlineSet | WaitingLimit) -> dt.datetime | None:
+    """The installed schedule's date for what was recorded at `at` (None: its basis names
+    none)."""
+    limit = oracles.reckoned(recorded)
     if limit is None:
         return None
-    return installed_due(event.at, *limit, rest_rule=oracles.REST_LAST_DAY in event.basis)
+    return installed_due(at, *limit, rest_rule=oracles.REST_LAST_DAY in recorded.basis)
 
 
 def side_violations(case_id: str, region: str, since: dt.datetime,
@@ -183,9 +189,9 @@ def side_violations(case_id: str, region: str, since: dt.datetime,
 
     for e in events:
         if isinstance(e, DeadlineSet):
-            official[e.step] = _clock(e)
-        elif isinstance(e, TransferWaitingTimerSet):
-            official["~waiting"] = _clock(e)
+            official[e.step] = _clock(e.at, e)
+        elif (waiting := waiting_of(e)) is not None:
+            official["~waiting"] = _clock(e.at, waiting)
         elif isinstance(e, FollowUpOpened) and e.due_at is not None:
             official["~follow_up"] = installed_due(e.at, FOLLOW_UP_WORKING_DAYS, "working", False)
         elif isinstance(e, (DeadlineCleared, DeadlinePaused)):
@@ -246,7 +252,7 @@ def still_provisional(case_id: str, region: str, decider: Decider[Any], since: d
             live.add(e.step)
         elif isinstance(e, (DeadlineCleared, DeadlinePaused, DeadlineMissed)):
             live.discard(e.step)
-        elif isinstance(e, TransferWaitingTimerSet):
+        elif waiting_of(e) is not None:
             live.add("~waiting")
         elif isinstance(e, NeedsAttentionRaised):
             live.discard("~waiting")

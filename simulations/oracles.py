@@ -25,7 +25,7 @@ from domain.deadlines import DeadlineRecomputed, DeadlineSet
 from domain.holidays import fallback
 from domain.kernel import CounterpartEventRejected, Event, NeedsAttentionRaised
 from domain.protocols.household_events import MovedOut, MoveOutRequestReceived, MovePermitIssued
-from domain.protocols.transfer_events import TransferWaitingTimerSet
+from domain.reckoning import WaitingLimit
 from simulations import checkers
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def _due_from_day(day: dt.date, amount: int, unit: str, rest_rule: bool,
     return _end_of(last)
 
 
-def reckoned(event: DeadlineSet | TransferWaitingTimerSet) -> tuple[int, str] | None:
+def reckoned(event: DeadlineSet | WaitingLimit) -> tuple[int, str] | None:
     found = _RESUMED.match(event.basis) or _LIMIT.search(event.basis)
     if found is None:
         return None

@@ -30,6 +30,7 @@ from typing import Literal
 from domain.fold import replace
 from domain.kernel import Command, Event, IllegalCommand, InvalidValue, domain_event
 from domain.protocols.details import Details, NoDetails
+from domain.reckoning import WaitingLimit
 from domain.values import MaterialRef, check_person
 
 Channel = Literal["window", "online", "backend"]
@@ -51,11 +52,14 @@ class ApplicationSubmitted(Event):
     #: The materials the deciding region's guide requires (titles, from the operator's
     #: materials file, filled in by the node): what the window's 形式审查 checks against.
     required: tuple[str, ...] = ()
+    #: the waiting limit of the status this starts, for a protocol that keeps one (a transfer's
+    #: `Rules.waiting_limit`, `domain.reckoning.WaitingLimit`); None otherwise
+    waiting: WaitingLimit | None = None
 
 
 @domain_event
 class IntakeAccepted(Event):
-    pass
+    waiting: WaitingLimit | None = None  # as on `ApplicationSubmitted`
 
 
 @domain_event
@@ -67,11 +71,13 @@ class IntakeRejected(Event):
 class SupplementRequested(Event):
     missing_kinds: tuple[str, ...]
     note: str = ""
+    waiting: WaitingLimit | None = None  # as on `ApplicationSubmitted`
 
 
 @domain_event
 class SupplementProvided(Event):
     materials: tuple[MaterialRef, ...]
+    waiting: WaitingLimit | None = None  # as on `ApplicationSubmitted`
 
 
 @domain_event

@@ -21,6 +21,7 @@ terminal pairs, the design decisions and why, and what is not yet in scope: docs
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,7 +115,9 @@ from domain.protocols.transfer_events import (
     TransferSpec,
     TransferWaitingTimerSet,
     WaitingTimerRecomputed,
+    carries_waiting,
     check_sheet_shape,
+    waiting_of,
 )
 from domain.protocols.transfer_options import options
 from domain.protocols.transfer_origin import OriginSide
@@ -133,6 +136,7 @@ from domain.protocols.transfer_states import (
     TransferBase,
     waiting_name,
 )
+from domain.reckoning import WaitingLimit
 from domain.values import CaseNumber, MaterialRef, RegionCode
 
 # --------------------------------------------------------------------------- helpers
@@ -244,15 +248,19 @@ class TransferDecider(DestinationSide, OriginSide):
 
     def _bookkeeping(self, before: SideState | None, events: list[Event], now: dt.datetime,
                      ) -> list[Event]:
-        """A new waiting timer on entering a waiting status; clear everything on reaching an end."""
+        """A new waiting limit on entering a waiting status, carried by the event that made the
+        status (a `TransferWaitingTimerSet` after it when its type has no room for it); clear
+        everything on reaching an end."""
         if not events:
             return events
-        after = before
-        for e in events:
+        after, old = before, self.status(before) if before is not None else ""
+        new, made = old, -1
+        for i, e in enumerate(events):
             after = self.evolve(after, e)
+            status = self.status(after)
+            if status != new:
+                new, made = status, i
         assert after is not None
-        old = self.status(before) if before is not None else ""
-        new = self.status(after)
         if self.is_terminal(after):
             actor = Actor.system("transfer_policy", after.region)
             clears: list[Event] = [DeadlineCleared(at=now, actor=actor, step=step)
@@ -261,6 +269,11 @@ class TransferDecider(DestinationSide, OriginSide):
         if new != old and new != "needs_attention":
             name = waiting_name(new)
             spec = self.rules.waiting_limit(self.process, name, now)
+            if carries_waiting(events[made]):
+                limit = WaitingLimit(name, spec.due_at, spec.basis, spec.calendar_version,
+                                     spec.reckoning)
+                events[made] = dataclasses.replace(events[made], waiting=limit)  # type: ignore[call-arg]
+                return events
             events.append(TransferWaitingTimerSet(
                 at=now, actor=Actor.system("waiting_timer", after.region), waiting_state=name,
                 status=new, due_at=spec.due_at, basis=spec.basis,
@@ -274,21 +287,21 @@ class TransferDecider(DestinationSide, OriginSide):
                 origins = origins_of(event)
                 intake = evolve_intake(None, event)
                 assert intake is not None
-                return DestinationState(
+                return _waits(DestinationState(
                     process=event.process, case_id=str(number.case_id),
                     case_number=event.case_number, region=str(number.region),
                     person_key=event.person_key, scheme=self.spec.scheme,
                     applicant_masked=event.applicant_masked, origins=origins, intake=intake,
                     tracks={o: OriginTrack() for o in origins}, agency=agency_of(event),
-                    direction=direction_of(event))
+                    direction=direction_of(event)), event)
             if isinstance(event, ContactLetterReceived):
-                return OriginState(
+                return _waits(OriginState(
                     process=event.process, case_id=event.case_id, case_number=event.case_number,
                     region=event.region, destination=event.from_region,
                     person_key=event.person_key, scheme=self.spec.scheme,
                     applicant_masked=event.applicant_masked, origins=event.origins,
                     two_phase=event.two_phase, seen=frozenset({event.ref}), agency=event.agency,
-                    direction=event.direction)
+                    direction=event.direction), event)
             raise IllegalCommand(f"a transfer side cannot start with {event.TYPE}",
                                  code="not_a_first_event")
         if isinstance(event, ratings.RATING_EVENTS):
@@ -299,8 +312,8 @@ class TransferDecider(DestinationSide, OriginSide):
         else:
             new = self._evolve_origin(new, event)
         if self.is_terminal(new):
-            new = replace(new, waiting=None)
-        return new
+            return replace(new, waiting=None)
+        return _waits(new, event)
 
     def _evolve_common(self, s: SideState, e: Event) -> SideState:
         if isinstance(e, dl.DEADLINE_EVENTS):
@@ -311,9 +324,7 @@ class TransferDecider(DestinationSide, OriginSide):
                 s = replace(s, paused={k: v for k, v in s.paused.items() if k != e.step})
             return s
         if isinstance(e, TransferWaitingTimerSet):
-            return replace(s, waiting=(e.waiting_state, e.due_at), waiting_watch=dl.Watch(
-                e.due_at, e.due_at, reckoning=e.reckoning, basis=e.basis,
-                calendar_version=e.calendar_version))
+            return s  # its limit: `_waits`, as for the status events that carry their own
         if isinstance(e, WaitingTimerRecomputed):
             if s.waiting is None or s.waiting[0] != e.waiting_state or s.waiting_watch is None:
                 return s
@@ -331,6 +342,16 @@ class TransferDecider(DestinationSide, OriginSide):
         if isinstance(e, Receipt):
             s = replace(s, seen=s.seen | {e.ref})
         return replace(s, attention="", escalated="")
+
+
+def _waits(s: SideState, e: Event) -> SideState:
+    """The side after `e`, holding the waiting limit `e` starts, if it starts one."""
+    limit = waiting_of(e)
+    if limit is None:
+        return s
+    return replace(s, waiting=(limit.waiting_state, limit.due_at), waiting_watch=dl.Watch(
+        limit.due_at, limit.due_at, reckoning=limit.reckoning, basis=limit.basis,
+        calendar_version=limit.calendar_version))
 
 
 __all__ = [

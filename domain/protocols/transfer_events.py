@@ -12,7 +12,7 @@ import datetime as dt
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from domain.kernel import (
     Command,
@@ -22,7 +22,7 @@ from domain.kernel import (
     domain_event,
 )
 from domain.protocols.details import TransferDetails
-from domain.reckoning import Reckoning, upcast_from_basis
+from domain.reckoning import Reckoning, WaitingLimit, upcast_from_basis
 from domain.values import Fen, FenDelta, Money, Months
 
 # --------------------------------------------------------------------------- value objects
@@ -176,14 +176,25 @@ class RelationshipEvent(Event):
     scheme: str
 
 
+def added_waiting(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of a status event from before it carried its waiting limit (schema v1): the
+    limit was a `TransferWaitingTimerSet` of its own then, so `waiting` stays None."""
+    return data
+
+
 # --------------------------------------------------------------------------- events: destination
 
 
 @domain_event
 class ContactLetterIssued(Event):
-    """联系函: please transfer this person's relationship (one per origin)."""
+    """联系函: please transfer this person's relationship (one per origin).
+
+    `waiting` (schema v2): the destination's own waiting limit of the status its first letter
+    starts (`WaitingLimit`); the origin ignores it."""
 
     WIRE = True
+    SCHEMA_VERSION = 2
+    UPCASTERS = {1: added_waiting}  # noqa: RUF012 (the kernel's ClassVar)
     case_id: str
     case_number: str
     process: str
@@ -197,6 +208,7 @@ class ContactLetterIssued(Event):
     agency: str = ""
     #: a two-way item's direction (`TransferDetails.direction`): the origin's sheet rule
     direction: str = ""
+    waiting: WaitingLimit | None = None
 
 
 @domain_event
@@ -327,10 +339,16 @@ class ContactLetterConfirmed(Event):
 
 @domain_event
 class TransferOutHeld(RelationshipEvent):
-    """The origin found the transfer eligible and holds the relationship for it."""
+    """The origin found the transfer eligible and holds the relationship for it.
+
+    `waiting` (schema v2): the origin's own waiting limit of the status this starts; the
+    destination ignores it."""
 
     WIRE = True
+    SCHEMA_VERSION = 2
+    UPCASTERS = {1: added_waiting}  # noqa: RUF012 (the kernel's ClassVar)
     suspended_on: dt.date | None = None
+    waiting: WaitingLimit | None = None
 
 
 @domain_event
@@ -343,10 +361,16 @@ class TransferOutRefused(Event):
 
 @domain_event
 class InfoSheetIssued(RelationshipEvent):
-    """信息表 sent: the transfer out is done and cannot be withdrawn; the relationship ends."""
+    """信息表 sent: the transfer out is done and cannot be withdrawn; the relationship ends.
+
+    `waiting` (schema v2): the origin's own waiting limit of the status this starts; the
+    destination ignores it."""
 
     WIRE = True
+    SCHEMA_VERSION = 2
+    UPCASTERS = {1: added_waiting}  # noqa: RUF012 (the kernel's ClassVar)
     sheet: InfoSheet
+    waiting: WaitingLimit | None = None
 
 
 @domain_event
@@ -365,6 +389,7 @@ class FundsRemitted(Event):
 
     amount_fen: Fen
     bank_ref: str
+    waiting: WaitingLimit | None = None
 
 
 @domain_event
@@ -396,6 +421,7 @@ class TransferMessageReceived(Receipt):
     """Receipt of a counterpart event whose only content is its type."""
 
     event_type: str
+    waiting: WaitingLimit | None = None
 
 
 @domain_event
@@ -411,6 +437,7 @@ class ContactLetterReceived(Receipt):
     letter_no: str
     agency: str = ""
     direction: str = ""
+    waiting: WaitingLimit | None = None
 
 
 @domain_event
@@ -459,7 +486,11 @@ class ConclusionReceived(Receipt):
 @domain_event
 class TransferWaitingTimerSet(Event):
     """The side entered a waiting status; past `due_at` the wait ends (lapse or needs_attention).
-    `reckoning`: how `due_at` was counted (schema v1 records get theirs read from the basis)."""
+    `reckoning`: how `due_at` was counted (schema v1 records get theirs read from the basis).
+
+    Recorded after a status event that does not carry its limit (`waiting_of`); the status
+    events of a transfer's usual course carry it themselves since issue 17, and every stream
+    recorded before still folds through this event."""
 
     SCHEMA_VERSION = 2
     UPCASTERS = {1: upcast_from_basis}  # noqa: RUF012 (the kernel's ClassVar)
@@ -469,6 +500,27 @@ class TransferWaitingTimerSet(Event):
     basis: str
     calendar_version: str
     reckoning: Reckoning | None = None
+
+
+def waiting_of(event: Event) -> WaitingLimit | None:
+    """The waiting limit `event` starts: the one a status event carries, or an older stream's
+    `TransferWaitingTimerSet`; None for any other event."""
+    if isinstance(event, TransferWaitingTimerSet):
+        return WaitingLimit(event.waiting_state, event.due_at, event.basis,
+                            event.calendar_version, event.reckoning)
+    waiting = getattr(event, "waiting", None)
+    return waiting if isinstance(waiting, WaitingLimit) else None
+
+
+def carries_waiting(event: Event) -> bool:
+    """Whether `event`'s type has a `waiting` field for the limit of the status it starts."""
+    found = _CARRIES.get(type(event))
+    if found is None:
+        found = _CARRIES[type(event)] = "waiting" in type(event).__dataclass_fields__
+    return found
+
+
+_CARRIES: dict[type[Event], bool] = {}
 
 
 @domain_event
