@@ -322,7 +322,7 @@ def test_after_a_restart_the_heartbeat_announces_every_link_not_only_those_sent_
     send_one(home, THIRD)
     home.restart()
     send_one(home, TARGET)  # the first batch after the restart touches one link
-    beat = home.relay.heartbeat_every  # one beat on, when the batch's own mark is repeated
+    beat = home.relay.heartbeat_every  # one beat on (the batch carries no mark of its own)
     marks = {m.destination: m.link_seq for m in home.relay.heartbeat(T0 + beat)
              if isinstance(m, HighWaterMark)}
     assert marks == {TARGET: 2, THIRD: 1}  # failed before: {TARGET: 2}
