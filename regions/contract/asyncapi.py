@@ -92,8 +92,9 @@ Exactly-once effect is keyed on the origin's identity (`originatorid`, `originat
 the CloudEvents `id` is `<originatorid>:<originatorversion>`), never on broker sequence numbers.
 `linkseq` is contiguous per link from 1: receivers record in that order, hold later messages,
 and ask for a re-send (`ResendRequest`, on the reverse link) when a gap outlives its bound.
-Relays announce the last `linkseq` sent (`HighWaterMark`) after each batch and on a heartbeat,
-so a lost tail is seen. Design names map to CloudEvents attributes as link_seq → linkseq,
+Relays announce the last `linkseq` sent (`HighWaterMark`) on a heartbeat, so a lost tail is
+seen: a mark a batch moved at the next heartbeat (a batch carries no mark of its own), an
+unchanged one at a doubling interval. Design names map to CloudEvents attributes as link_seq → linkseq,
 prev_hash → prevhash, key_id → keyid, sig → sig, receipt_of → receiptof (the trust attributes
 are reserved and absent for now).
 

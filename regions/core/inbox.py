@@ -18,12 +18,12 @@ provisioned). Held unacknowledged, the messages behind one lost message filled t
 the origin's re-send of the missing one was never delivered: every link into the region stopped
 for good. Acknowledged, held messages never count against the cap, whatever its size. It is
 safe because a link message the inbox acknowledged without applying is never lost for good: it
-was published, so its origin's relay announces a high-water mark at least as high, on every
-batch and every heartbeat, for as long as it runs (after a restart, from its store); the
-receiver, even one that crashed and forgot what it held, sees the link behind that mark and asks
-for a re-send every `gap_bound` until the link is whole; and the origin re-sends from its event
-store, which keeps every `OutLink` record — not from the stream, whose retention may have ended —
-under fresh msg ids (`regions.wire.link.resent`): under the original ones JetStream would discard
+was published, so its origin's relay announces a high-water mark at least as high on its
+heartbeats (one that moved at the next), for as long as it runs (after a restart, from its
+store); the receiver, even one that crashed and forgot what it held, sees the link behind that
+mark and asks for a re-send every `gap_bound` until the link is whole; and the origin re-sends
+from its event store, which keeps every `OutLink` record — not from the stream, whose retention
+may have ended — under fresh msg ids (`regions.wire.link.resent`): under the original ones JetStream would discard
 the re-send of a message it already stored as a duplicate for its whole dedup window (found on a
 real nats-server with 1200 messages behind one lost: the link stalled at the hold window).
 The window only bounds memory and spares the round trip when messages merely arrive out of

@@ -4,9 +4,10 @@ The relay is a tailer (`regions.core.tailer`) of the store's `OutLink.Sent` reco
 the same transaction as the events they carry (no dual write). It turns them into link
 messages; its driver publishes them and then calls `advance`, which moves the durable cursor.
 A crash between publish and cursor only repeats messages, which receivers recognise by their
-link sequence. After every batch, and on a heartbeat, it announces each link's high-water mark
-so that a receiver can see a lost *last* message (when an unchanged mark is repeated, and why
-that is enough: docs/nats.md, "The relay's high-water marks"). `resend()` answers a receiver's
+link sequence. On a heartbeat it announces each link's high-water mark, so that a receiver can
+see a lost *last* message: a mark a batch moved at the next heartbeat, at most one beat later
+(the batch itself carries no mark), an unchanged one at a doubling interval (why that is enough:
+docs/nats.md, "The relay's high-water marks"). `resend()` answers a receiver's
 `ResendRequest` from the store, at most `RESEND_LIMIT` messages at a time (a receiver asking for
 a million messages gets the first ones, and asks again for the rest while its gap persists).
 
@@ -80,7 +81,8 @@ class Relay(Tailer[WireItem]):
         self._quiet_until = None
 
     def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[WireItem]:
-        """The link messages of a batch of `Sent` records, then the links' high-water marks."""
+        """The link messages of a batch of `Sent` records (their links' marks move; the next
+        heartbeat announces them)."""
         high = self._high()
         items: list[WireItem] = []
         touched: dict[str, int] = {}
@@ -94,13 +96,10 @@ class Relay(Tailer[WireItem]):
                 items.append(message)
         for destination in sorted(touched):
             high[destination] = max(high.get(destination, 0), touched[destination])
-            if destination not in self._behind:
-                items.append(HighWaterMark(self.region, destination, high[destination], now))
-                # announced with its batch: the heartbeat repeats it one beat later, not at once
-                self._announced[destination] = (high[destination], now + self.heartbeat_every,
-                                                self.heartbeat_every)
-                if self._quiet_until is not None:
-                    self._quiet_until = min(self._quiet_until, now + self.heartbeat_every)
+        if touched:
+            # No mark of the batch's own: the links' marks moved, so the next heartbeat (at most
+            # one beat later, inside the receivers' gap bound) announces them.
+            self._quiet_until = None
         return items
 
     def save(self, position: int, now: dt.datetime) -> None:

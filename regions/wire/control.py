@@ -2,8 +2,9 @@
 CloudEvents.
 
 Why they exist: a gap on a link is only visible when a later message arrives, so a lost *tail*
-would go unnoticed. Each relay therefore announces, after every publish batch and on a heartbeat,
-the last `link_seq` it sent (`HighWaterMark`); a receiver below the mark knows what it misses.
+would go unnoticed. Each relay therefore announces on a heartbeat the last `link_seq` it sent
+(`HighWaterMark`: a mark a batch moved at the next beat, an unchanged one at a doubling
+interval); a receiver below the mark knows what it misses.
 A receiver whose gap outlives the bound asks the origin to re-send that range from its own store
 (`ResendRequest`, anti-entropy). Both travel on the same subjects as events, so a mark never
 overtakes the events it announces on its link.
