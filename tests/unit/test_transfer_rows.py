@@ -15,13 +15,16 @@ from typing import Any
 
 from domain.kernel import Actor, Event, fold
 from domain.protocols import pension
+from domain.protocols.intake import Withdraw
 from domain.protocols.transfer import (
+    ApproveTransferOut,
     ContributionYear,
     DestinationState,
+    ReverseTransfer,
     TransferWaitingTimerSet,
 )
 from domain.protocols.transfer_events import waiting_of
-from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case
+from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case, staff
 
 DEST, ORIGIN = "150600", "610800"
 SHEET = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 500_000)])
@@ -102,3 +105,38 @@ def without_submitted_limit(state: Any) -> Any:
     submitted = dataclasses.replace(state.intake.submitted, waiting=None)
     return dataclasses.replace(state, intake=dataclasses.replace(state.intake,
                                                                  submitted=submitted))
+
+
+# --------------------------------------------------------------------------- off the usual course
+
+APPLICANT = Actor("applicant", "e1" * 32, DEST)
+OPERATOR = Actor("staff", "op-1", DEST, role="operator")
+
+
+def timer_rows(world: TransferWorld, case: str) -> dict[str, list[str]]:
+    """The `TransferWaitingTimerSet` rows each side still records."""
+    return {region: [e.TYPE for e in world.sides[(case, region)].events
+                     if e.TYPE == "TransferWaitingTimerSet"] for region in (DEST, ORIGIN)}
+
+
+def test_a_withdrawal_and_its_cancellation_carry_their_waiting_limits() -> None:
+    """The withdrawal makes `withdrawing`; the origin's receipt of the cancellation carries
+    `released` (the answer itself is the shared event)."""
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
+    world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
+    world.act(case, DEST, Withdraw(actor=APPLICANT, reason="申请人撤回"))
+    assert (world.status(case, DEST), world.status(case, ORIGIN)) == ("withdrawn", "released")
+    assert timer_rows(world, case) == {DEST: [], ORIGIN: []}
+    origin = world.sides[(case, ORIGIN)].events
+    assert [e.TYPE for e in origin if waiting_of(e) is not None][-1] == "CancellationReceived"
+
+
+def test_an_operators_reversal_carries_its_waiting_limits() -> None:
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
+    world.transfer_out(case, ORIGIN, SHEET)
+    world.act(case, DEST, ReverseTransfer(actor=OPERATOR, reason="经办错误：转入地错误"))
+    world.bank_deliver(0, "none")
+    world.run_policies()
+    world.deliver_all()
+    assert (world.status(case, DEST), world.status(case, ORIGIN)) == ("withdrawn", "reinstated")
+    assert timer_rows(world, case) == {DEST: [], ORIGIN: []}
