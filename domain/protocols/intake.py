@@ -83,6 +83,7 @@ class SupplementProvided(Event):
 @domain_event
 class ApplicationWithdrawn(Event):
     reason: str = ""
+    waiting: WaitingLimit | None = None  # as on `ApplicationSubmitted`
 
 
 @domain_event

@@ -249,7 +249,8 @@ class TransferDecider(DestinationSide, OriginSide):
     def _bookkeeping(self, before: SideState | None, events: list[Event], now: dt.datetime,
                      ) -> list[Event]:
         """A new waiting limit on entering a waiting status, carried by the event that made the
-        status (a `TransferWaitingTimerSet` after it when its type has no room for it); clear
+        status — or, when its type has no room for it (a shared answer), by the last event of
+        the same decision that has; a `TransferWaitingTimerSet` after them when none has. Clear
         everything on reaching an end."""
         if not events:
             return events
@@ -269,10 +270,13 @@ class TransferDecider(DestinationSide, OriginSide):
         if new != old and new != "needs_attention":
             name = waiting_name(new)
             spec = self.rules.waiting_limit(self.process, name, now)
-            if carries_waiting(events[made]):
+            carrier = made if carries_waiting(events[made]) else next(
+                (i for i in reversed(range(len(events))) if carries_waiting(events[i])), -1)
+            if carrier >= 0:
                 limit = WaitingLimit(name, spec.due_at, spec.basis, spec.calendar_version,
                                      spec.reckoning)
-                events[made] = dataclasses.replace(events[made], waiting=limit)  # type: ignore[call-arg]
+                events[carrier] = dataclasses.replace(  # type: ignore[call-arg]
+                    events[carrier], waiting=limit)
                 return events
             events.append(TransferWaitingTimerSet(
                 at=now, actor=Actor.system("waiting_timer", after.region), waiting_state=name,

@@ -264,6 +264,7 @@ class FundsReceived(Event):
     amount_fen: Fen
     bank_ref: str
     value_date: dt.date
+    waiting: WaitingLimit | None = None
 
 
 @domain_event
@@ -317,6 +318,7 @@ class TransferCloseOrdered(Event):
     completes, if one had already transferred out: money sent is never closed away)."""
 
     reason: str
+    waiting: WaitingLimit | None = None
 
 
 @domain_event
@@ -325,6 +327,7 @@ class TransferReversalOrdered(Event):
     what arrived is returned and the origins reinstate the relationship."""
 
     reason: str
+    waiting: WaitingLimit | None = None
 
 
 # --------------------------------------------------------------------------- events: origin
@@ -411,6 +414,7 @@ class TransferOutReversed(RelationshipEvent):
     """The funds came back: the relationship is reinstated here (compensation)."""
 
     amount_fen: Fen
+    waiting: WaitingLimit | None = None
 
 
 # --------------------------------------------------------------------------- events: receipts
@@ -448,11 +452,13 @@ class InfoSheetReceived(Receipt):
 @domain_event
 class OriginRefusalReceived(Receipt):
     reason: str
+    waiting: WaitingLimit | None = None
 
 
 @domain_event
 class CancellationReceived(Receipt):
     reason: str
+    waiting: WaitingLimit | None = None
 
 
 @domain_event

@@ -82,6 +82,10 @@ def as_old_stream(events: list[Event]) -> list[Event]:
 
 def test_an_old_stream_with_waiting_timer_events_folds_to_the_same_state() -> None:
     world, case = completed()
+    folds_alike_in_the_old_form(world, case)
+
+
+def folds_alike_in_the_old_form(world: TransferWorld, case: str) -> None:
     for region in (DEST, ORIGIN):
         side = world.sides[(case, region)]
         old = as_old_stream(side.events)
@@ -129,6 +133,7 @@ def test_a_withdrawal_and_its_cancellation_carry_their_waiting_limits() -> None:
     assert timer_rows(world, case) == {DEST: [], ORIGIN: []}
     origin = world.sides[(case, ORIGIN)].events
     assert [e.TYPE for e in origin if waiting_of(e) is not None][-1] == "CancellationReceived"
+    folds_alike_in_the_old_form(world, case)
 
 
 def test_an_operators_reversal_carries_its_waiting_limits() -> None:
@@ -140,3 +145,4 @@ def test_an_operators_reversal_carries_its_waiting_limits() -> None:
     world.deliver_all()
     assert (world.status(case, DEST), world.status(case, ORIGIN)) == ("withdrawn", "reinstated")
     assert timer_rows(world, case) == {DEST: [], ORIGIN: []}
+    folds_alike_in_the_old_form(world, case)
