@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from domain import invariants as inv
 from domain.kernel import Actor
 from domain.protocols import pension
 from domain.protocols.casework_events import ResolveAttention
@@ -165,3 +168,31 @@ def test_a_withdrawal_overtaken_by_an_overpaid_transfer_out_still_ends() -> None
     at_rest(world)
     assert world.summary(case, DEST).status == "completed"
     assert world.summary(case, DEST).amount_credited == SMALLER.amount_fen
+
+
+@pytest.mark.xfail(strict=True, reason="known race, not fixed (issue 17, ROWS' report): the "
+                   "destination returns as an excess what a correction still in flight owes it, "
+                   "and completes; the origin counts the return as the bank's error")
+def test_a_correction_crossing_the_destinations_excess_return_keeps_the_money_whole() -> None:
+    """Found by the property suite (single origin, seeded example). The origin corrects its
+    sheet upwards and remits the new amount; the bank's notice reaches the destination before
+    the corrected sheet, so the money looks like too much: its finance returns the difference,
+    the rest reconciles against the old sheet and the case completes. The correction then
+    arrives at a completed side (rejected), and the origin's `_over_sent` books none of the
+    return (it sent no more than its sheet). Σ sent ≠ Σ held."""
+    world, case = started()
+    world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
+    world.act(case, ORIGIN, IssueInfoSheet(actor=staff(ORIGIN), sheet=SHEET))
+    origin = world.sides[(case, ORIGIN)]
+    assert world.execute(origin, CorrectInfoSheet(actor=staff(ORIGIN), sheet=BIGGER,
+                                                  reason="缴费基数更正"))
+    assert world.execute(origin, RemitFunds(actor=staff(ORIGIN), amount_fen=BIGGER.amount_fen,
+                                            bank_ref="R-1"))
+    assert [m.event.TYPE for m in world.network] == ["InfoSheetCorrected"]  # still in flight
+    world.bank_deliver(0, "none")
+    assert world.execute(world.sides[(case, DEST)], ReturnExcess(
+        actor=Actor.backend("bank", DEST), from_region=ORIGIN, bank_ref="RET-1"))
+    world.run_policies()
+    assert world.status(case, DEST) == "completed"
+    world.deliver_all()
+    assert inv.violations_only(inv.conservation(world.summaries())) == []
