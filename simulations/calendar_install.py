@@ -178,11 +178,14 @@ def _clock(at: dt.datetime, recorded: DeadlineSet | WaitingLimit) -> dt.datetime
     return installed_due(at, *limit, rest_rule=oracles.REST_LAST_DAY in recorded.basis)
 
 
-def side_violations(case_id: str, region: str, since: dt.datetime,
-                    events: list[Event]) -> list[inv.Violation]:
-    """One side at a region that installed the schedule at `since` (see the module doc)."""
+def side_violations(case_id: str, region: str, since: dt.datetime, events: list[Event],
+                    official: dict[str, dt.datetime | None] | None = None,
+                    ) -> list[inv.Violation]:
+    """One side at a region that installed the schedule at `since` (see the module doc).
+    `official`: each clock's date on the installed schedule, as the side's events before
+    `events` left it (updated with them; none given: no clock yet)."""
     found: list[inv.Violation] = []
-    official: dict[str, dt.datetime | None] = {}  # clock -> the installed schedule's date
+    official = {} if official is None else official  # clock -> the installed schedule's date
 
     def bad(what: str, detail: str) -> None:
         found.append(inv.Violation(case_id, "calendar_install", f"{region} {what}: {detail}"))
@@ -271,15 +274,18 @@ def still_provisional(case_id: str, region: str, decider: Decider[Any], since: d
 
 
 def installed_no_earlier(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
+    """The sides at each region that installed the schedule. Each event is judged once, when
+    it is new (or when its region installs), against the clocks the side's events before it
+    set (carried from step to step) and the install's instant, which is set once: later
+    events change neither. At the end every side again, and what was still provisional."""
     installs = world.installs
     if installs is None or not installs.done:
         return []
     found = []
-    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
-        since = installs.done.get(region)
-        if since is None:
-            continue
-        found += side_violations(cid, region, since, events)
+    for (cid, region), events, official in checkers.unjudged(
+            world, "installed_no_earlier", case_id, regions=installs.done):
+        since = installs.done[region]
+        found += side_violations(cid, region, since, events, official)
         view = world.regions[region].region.node.side(cid)
         if world.checks.final and view is not None:
             decider = world.regions[region].region.node.protocols[view.process].decider

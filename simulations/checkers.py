@@ -16,7 +16,7 @@ down with every case it has seen.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -130,17 +130,21 @@ def regions_of(world: World, case_id: str) -> list[str]:
 
 
 def unjudged(world: World, check: str, case_id: str, carry: Callable[[], Any] = dict,
+             regions: Collection[str] | None = None,
              ) -> Iterator[tuple[tuple[str, str], list[Event], Any]]:
     """Each side of the case with events `check` has not judged yet, in side order, as (side
     key, those events, what the check carries from the side's earlier events: `carry()` for
     a side's first events); in the final check every side, all its events, from `carry()`.
     For a check whose judgement of an event cannot change once later events come (each such
     check says why): it judges only the new events, and the per-step check costs the step,
-    not the case. What an earlier step found stays in its report."""
+    not the case. What an earlier step found stays in its report. `regions`: only the sides
+    in these (the others stay unjudged until they are in)."""
     seen = world.checks.judged.setdefault(check, {})
     carried = world.checks.carried.setdefault(check, {})
     final = world.checks.final
     for key, events in sorted(world.checks.events_of(case_id).items()):
+        if regions is not None and key[1] not in regions:
+            continue
         start = 0 if final else seen.get(key, 0)
         if start < len(events):
             seen[key] = len(events)
