@@ -185,11 +185,11 @@ def tapped(url: str) -> Iterator[ContractWatch]:
     thread = threading.Thread(target=loop.run_forever, name="contract-tap", daemon=True)
     thread.start()
     try:
-        tap = asyncio.run_coroutine_threadsafe(ContractTap(url).start(), loop).result(10)
+        tap = asyncio.run_coroutine_threadsafe(ContractTap(url).start(), loop).result(30)
         try:
             yield tap.watch
         finally:
-            asyncio.run_coroutine_threadsafe(tap.stop(), loop).result(10)
+            asyncio.run_coroutine_threadsafe(tap.stop(), loop).result(30)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)

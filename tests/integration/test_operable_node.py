@@ -169,6 +169,9 @@ def test_a_node_counts_the_commands_and_messages_of_a_case(
                 await open_case(client, a, b)
             await until(lambda: origin.metrics()["tongban_events_applied_total"] >= 1, 15,
                         "the contact letter to arrive at the origin")
+            # a batch carries no mark of its own: the next heartbeat (5 s) announces it
+            await until(lambda: "HighWaterMark" in contract.checked, 20,
+                        "a heartbeat's high-water mark on the link")
 
         asyncio.run(drive())
         counted = destination.metrics()
