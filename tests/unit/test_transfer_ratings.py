@@ -9,7 +9,7 @@ from domain.kernel import Actor
 from domain.protocols import pension
 from domain.protocols.casework_events import CloseFollowUp, Rate
 from domain.protocols.transfer import ContributionYear
-from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case, staff
+from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case, completed_case, staff
 
 DEST, ORIGIN = "150600", "610800"
 SHEET = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 500_000)])
@@ -17,11 +17,7 @@ APPLICANT = Actor("applicant", "1201**********029X", DEST)
 
 
 def completed() -> tuple[TransferWorld, str]:
-    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
-    world.transfer_out(case, ORIGIN, SHEET)
-    world.funds(case, DEST, ORIGIN, SHEET.amount_fen, "B-1")
-    assert world.status(case, DEST) == "completed"
-    return world, case
+    return completed_case(DEST, ORIGIN, SHEET)
 
 
 def types(world: TransferWorld, case: str, region: str) -> list[str]:
