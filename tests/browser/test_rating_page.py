@@ -30,7 +30,10 @@ def test_an_applicant_rates_a_completed_transfer_and_the_supervisor_sees_it(
         url = site.urls["150600"]
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         number = apply_and_open(page, url, applicant)
-        assert page.get_by_role("link", name="评价办理情况").count() == 0  # not finished yet
+        # no rating link before the end (one read of a static page: the back-ends may already
+        # have completed the case by the time it loads, as under load in CI)
+        if page.inner_text("#status") != "已办结":
+            assert page.get_by_role("link", name="评价办理情况").count() == 0
         wait_for_status(page, "已办结")
 
         page.get_by_role("link", name="评价办理情况").click()
