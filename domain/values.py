@@ -152,6 +152,7 @@ _SERIAL_BITS = 5 * _SERIAL_LENGTH
 #: Namespace of every case id: uuid5 over the case number, so any node derives the same id.
 CASE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:tongban:case-number")
 _CASE_NUMBER = re.compile(r"([0-9]{6})-([0-9]{8})-([0-9A-Z]{10})")
+_SERIAL = re.compile(f"[{_CROCKFORD}]{{{_SERIAL_LENGTH}}}")
 
 
 @dataclass(frozen=True)
@@ -174,11 +175,7 @@ class CaseNumber:
             raise InvalidValue(f"case number region must be a RegionCode, got {self.region!r}")
         if isinstance(self.date, dt.datetime) or not isinstance(self.date, dt.date):
             raise InvalidValue(f"case number date must be a local date, got {self.date!r}")
-        if (
-            not isinstance(self.serial, str)
-            or len(self.serial) != _SERIAL_LENGTH
-            or any(ch not in _CROCKFORD for ch in self.serial)
-        ):
+        if not isinstance(self.serial, str) or _SERIAL.fullmatch(self.serial) is None:
             raise InvalidValue(
                 f"case number serial must be {_SERIAL_LENGTH} Crockford base32 characters "
                 f"(0-9, A-Z without I, L, O, U), got {self.serial!r}"
@@ -197,7 +194,17 @@ class CaseNumber:
 
     @classmethod
     def parse(cls, value: str) -> CaseNumber:
-        """Read a case number; lower case is accepted (people type them) and normalised."""
+        """Read a case number; lower case is accepted (people type them) and normalised.
+
+        The protocols read a side's number from its text at every fold and summary (its id, its
+        accepting region), so a text read before gives the number read then: a value object,
+        equal to a fresh parse (`_parsed`)."""
+        if type(value) is str and cls is CaseNumber:
+            return _parsed(value)
+        return cls._parse(value)
+
+    @classmethod
+    def _parse(cls, value: str) -> CaseNumber:
         if not isinstance(value, str):
             raise InvalidValue(f"case number must be a string, got {value!r}")
         match = _CASE_NUMBER.fullmatch(value.strip().upper())
@@ -225,6 +232,21 @@ class CaseNumber:
         if not isinstance(region, RegionCode):
             raise InvalidValue(f"side_id needs a RegionCode, got {region!r}")
         return uuid.uuid5(self.case_id, str(region))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(value: str) -> CaseNumber:
+    """`CaseNumber.parse` of a text, memoised (a refused text raises each time: `lru_cache`
+    keeps no exception). ~5 µs a parse — regex, date, region, a validated `__init__` — asked
+    for ~20 times per case by the folds (docs/performance.md, DOMAIN)."""
+    return CaseNumber._parse(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def case_id_of(case_number: str) -> str:
+    """The case id's text of a case number's text (`str(CaseNumber.parse(n).case_id)`),
+    memoised: the household and casework states answer `case_id` from their number's text."""
+    return str(CaseNumber.parse(case_number).case_id)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -20,7 +20,7 @@ from domain.kernel import (
 )
 from domain.protocols.intake import ApplicationSubmitted
 from domain.reckoning import Reckoning
-from domain.values import CaseNumber
+from domain.values import CaseNumber, case_id_of
 
 # =========================================================================== annotations
 
@@ -178,7 +178,7 @@ class CaseFacts:
 
     @property
     def case_id(self) -> str:
-        return str(CaseNumber.parse(self.case_number).case_id)
+        return case_id_of(self.case_number)
 
     @property
     def accepting_region(self) -> str:

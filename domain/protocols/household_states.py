@@ -17,7 +17,7 @@ from domain.protocols.casework_events import CaseFacts
 from domain.protocols.details import HouseholdDetails, Member
 from domain.protocols.household_events import PROCESS
 from domain.protocols.intake import Intake
-from domain.values import CaseNumber
+from domain.values import case_id_of
 
 DestinationPhase = Literal[
     "submitted", "supplement_requested", "under_review", "permit_issued", "awaiting_origin",
@@ -119,7 +119,7 @@ class Origin:
 
     @property
     def case_id(self) -> str:
-        return str(CaseNumber.parse(self.case_number).case_id)
+        return case_id_of(self.case_number)
 
     def permit_valid(self, now: dt.datetime) -> bool:
         """By *this* region's clock: the origin decides expiry."""
