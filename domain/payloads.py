@@ -208,14 +208,27 @@ def _integer(data: Any) -> int:
     return data
 
 
+#: Instants read before, by their text: the events of one decision share their `at`, and a
+#: side's deadlines repeat in its events. An instant is immutable, so the same text may give the
+#: same object; bounded by clearing when full.
+_instants: dict[str, dt.datetime] = {}
+_INSTANTS_KEPT = 4096
+
+
 def _instant(data: Any) -> dt.datetime:
+    if type(data) is str and (known := _instants.get(data)) is not None:
+        return known
     if type(data) is not str or not _INSTANT.fullmatch(data):
         raise PayloadError(f"expected an ISO 8601 instant with its UTC offset, got {_show(data)}",
                            code="invalid_date")
     try:
-        return dt.datetime.fromisoformat(data)
+        instant = dt.datetime.fromisoformat(data)
     except ValueError:
         raise PayloadError(f"{data!r} is not a calendar instant", code="invalid_date") from None
+    if len(_instants) >= _INSTANTS_KEPT:
+        _instants.clear()
+    _instants[data] = instant
+    return instant
 
 
 def _date(data: Any) -> dt.date:
@@ -229,38 +242,141 @@ def _date(data: Any) -> dt.date:
 
 
 def _object(tp: type) -> Converter:
-    compiled: list[tuple[str, Converter, bool]] = []
-    names: frozenset[str] = frozenset()
+    """A dataclass's converter: compiled at its first call (a type may nest itself, so its
+    fields' converters cannot be asked for before), then the compiled one is the type's."""
+    compiled: list[Converter] = []
 
     def convert(data: Any, depth: int) -> Any:
-        nonlocal names
-        if not compiled:  # the fields, compiled at the first call (a type may nest itself)
-            fields = fields_of(tp)
-            names = frozenset(f.name for f in fields)
-            compiled[:] = [(f.name, converter(f.hint), f.required) for f in fields]
-        if type(data) is not dict:
-            raise PayloadError(f"expected an object ({tp.__name__}), got {_show(data)}")
-        if depth >= MAX_DEPTH:
-            raise PayloadError(f"nested deeper than {MAX_DEPTH} levels")
-        if not names.issuperset(data):
-            key = next(k for k in data if k not in names)
-            raise PayloadError(f"{tp.__name__} has no field {str(key)[:64]!r}",
-                               code="unknown_field").at(str(key)[:64])
-        kwargs = {}
-        for name, convert_field, required in compiled:
-            if name not in data:
-                if required:
-                    raise PayloadError("is required", code="missing_field").at(name)
-                continue
-            try:
-                kwargs[name] = convert_field(data[name], depth + 1)
-            except PayloadError as exc:
-                raise exc.at(name) from None
-        try:
-            return tp(**kwargs)
-        except Exception as exc:  # the type's own rules (a material's sha256, a value object's)
-            raise PayloadError(str(exc)) from None
+        if not compiled:
+            compiled.append(_compile_object(tp))
+            _converters[tp] = compiled[0]
+        return compiled[0](data, depth)
     return convert
+
+
+#: Fields of these exact hints are checked inline by a compiled object converter.
+_INLINE = {str: "text", int: "integer", bool: "boolean"}
+_MISSING = object()
+
+
+def _compile_object(tp: type) -> Converter:
+    """The converter of one dataclass as one generated function (as `domain.encoding` compiles
+    encoders): a string, integer or boolean field is checked inline, any other field calls its
+    own converter, and a plain frozen dataclass (no `__post_init__`, no `__slots__`, its
+    `dataclasses`-generated `__init__`) is filled without running `__init__` — which for a frozen
+    class is an `object.__setattr__` per field and was the simulator's costliest frame (issue 17,
+    DOMAIN: ~11 µs an event before). It accepts and refuses exactly what the loop it replaced
+    did, with the same codes and field paths (`simulations.bench.conversions.loop_object` keeps
+    that loop; `tests/property/test_payload_decoding.py` holds the two equal)."""
+    fields = fields_of(tp)
+    names = frozenset(f.name for f in fields)
+    plain = _plain(tp)
+    defaults = {f.name: f for f in dataclasses.fields(tp)}
+    scope: dict[str, Any] = {
+        "PayloadError": PayloadError, "MISSING": _MISSING, "MAX_DEPTH": MAX_DEPTH,
+        "MAX_TEXT": MAX_TEXT, "MAX_INT": MAX_INT, "search": _CONTROL.search, "names": names,
+        "tp": tp, "new": object.__new__, "show": _show, "unknown": _unknown,
+        "refused": _refused, "field_error": _field_error, "instants": _instants,
+    }
+    lines = [
+        "def convert(data, depth):",
+        "    if type(data) is not dict:",
+        f"        raise PayloadError(f'expected an object ({tp.__name__}), got {{show(data)}}')",
+        "    if depth >= MAX_DEPTH:",
+        "        raise PayloadError(f'nested deeper than {MAX_DEPTH} levels')",
+        "    if not names.issuperset(data):",
+        "        raise unknown(tp, names, data)",
+        "    d1 = depth + 1",
+    ]
+    built: list[str] = []
+    for i, f in enumerate(fields):
+        v = f"v{i}"
+        scope[f"c{i}"] = None  # this field's converter, looked up below (after compiling)
+        lines.append(f"    {v} = data.get({f.name!r}, MISSING)")
+        lines.append(f"    if {v} is MISSING:")
+        if f.required:
+            lines.append(f"        raise PayloadError('is required', code='missing_field')"
+                         f".at({f.name!r})")
+        elif plain:
+            spec = defaults[f.name]
+            if spec.default is not dataclasses.MISSING:
+                scope[f"default{i}"] = spec.default
+                lines.append(f"        {v} = default{i}")
+            else:
+                scope[f"factory{i}"] = spec.default_factory
+                lines.append(f"        {v} = factory{i}()")
+        else:
+            lines.append("        pass")
+        kind = _INLINE.get(f.hint)
+        if kind == "text":
+            test = f"type({v}) is not str or len({v}) > MAX_TEXT or search({v}) is not None"
+        elif kind == "integer":
+            test = f"type({v}) is not int or not -MAX_INT <= {v} <= MAX_INT"
+        elif kind == "boolean":
+            test = f"type({v}) is not bool"
+        else:
+            test = ""
+        if test:
+            lines.append(f"    elif {test}:")
+            lines.append(f"        raise field_error(c{i}, {v}, d1, {f.name!r})")
+        else:
+            if f.hint is dt.datetime:  # an instant read before: no call
+                lines.append(f"    elif type({v}) is str and {v} in instants:")
+                lines.append(f"        {v} = instants[{v}]")
+            lines.append("    else:")
+            lines.append("        try:")
+            lines.append(f"            {v} = c{i}({v}, d1)")
+            lines.append("        except PayloadError as exc:")
+            lines.append(f"            raise exc.at({f.name!r}) from None")
+        built.append(f"{f.name!r}: {v}")
+    if plain:
+        lines.append("    obj = new(tp)")
+        lines.append(f"    obj.__dict__.update({{{', '.join(built)}}})")
+        lines.append("    return obj")
+    else:
+        lines.append("    kwargs = {" + ", ".join(built) + "}")
+        lines.append("    try:")
+        lines.append("        return tp(**{k: v for k, v in kwargs.items() if v is not MISSING})")
+        lines.append("    except Exception as exc:")
+        lines.append("        raise refused(exc) from None")
+    for i, f in enumerate(fields):
+        scope[f"c{i}"] = converter(f.hint)
+    exec("\n".join(lines), scope)  # the names are a dataclass's field identifiers
+    convert: Converter = scope["convert"]
+    convert.__qualname__ = f"from_payload[{tp.__qualname__}]"
+    return convert
+
+
+def _plain(tp: type) -> bool:
+    """Whether an instance of `tp` may be filled field by field without its `__init__`: a
+    dataclass whose `__init__` is the generated one and does nothing more (no `__post_init__`,
+    no `init=False` field, no `__slots__`, no `__setattr__` of its own but a frozen one's)."""
+    code = getattr(tp.__dict__.get("__init__"), "__code__", None)
+    generated = code is not None and code.co_filename == "<string>" and getattr(
+        code, "co_qualname", "") == "__create_fn__.<locals>.__init__"
+    return (generated and not hasattr(tp, "__post_init__") and "__slots__" not in tp.__dict__
+            and all(f.init for f in dataclasses.fields(tp))
+            and (tp.__setattr__ is object.__setattr__ or tp.__dict__["__dataclass_params__"].frozen))
+
+
+def _unknown(tp: type, names: frozenset[str], data: dict[Any, Any]) -> PayloadError:
+    key = next(k for k in data if k not in names)
+    return PayloadError(f"{tp.__name__} has no field {str(key)[:64]!r}",
+                        code="unknown_field").at(str(key)[:64])
+
+
+def _field_error(convert: Converter, value: Any, depth: int, name: str) -> PayloadError:
+    """The refusal of an inline-checked field: its own converter says why."""
+    try:
+        convert(value, depth)
+    except PayloadError as exc:
+        return exc.at(name)
+    raise AssertionError(f"{name}: an inline check refused what its converter accepts")
+
+
+def _refused(exc: Exception) -> PayloadError:
+    """A type's own rules refused the values (a material's sha256, a value object's)."""
+    return PayloadError(str(exc))
 
 
 def _annotated(tp: Any) -> Converter:

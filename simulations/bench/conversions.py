@@ -4,7 +4,8 @@ Why beside `simulations.bench.levers`: the same way of measuring (old and new al
 process, medians of CPU µs per item), for the conversions every event and command pays on its
 way to the store: `to_payload` (the generic walk it was, kept here as `walk`, against the
 compiled `domain.encoding.to_payload`), `request_hash` (json.dumps against one encoder) and
-`stable_id` (a plain uuid5 against the memoised one).
+`stable_id` (a plain uuid5 against the memoised one); and the way back, `event_from_payload`
+with each dataclass decoded by the loop it was (`loop_object`) against its compiled converter.
 
     python -m simulations.bench.conversions [--rounds 15] [--cases 120]
 """
@@ -20,12 +21,14 @@ import io
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID, uuid5
 
+from domain import payloads
 from domain.encoding import to_payload
-from domain.payloads import PayloadError
+from domain.kernel import event_from_payload
+from domain.payloads import MAX_DEPTH, Converter, PayloadError, fields_of
 from regions.core import idempotency, staging
 from regions.core.idempotency import request_hash
 from regions.core.store import NS, stable_id
@@ -59,6 +62,55 @@ def walk(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): walk(v) for k, v in obj.items()}
     return obj
+
+
+def loop_object(tp: type) -> Converter:
+    """`domain.payloads._object` before it was compiled per class (main at 4f0ba3e), verbatim:
+    the reference (`tests/property/test_payload_decoding.py`) and the "old" of the figures."""
+    compiled: list[tuple[str, Converter, bool]] = []
+    names: frozenset[str] = frozenset()
+
+    def convert(data: Any, depth: int) -> Any:
+        nonlocal names
+        if not compiled:  # the fields, compiled at the first call (a type may nest itself)
+            fields = fields_of(tp)
+            names = frozenset(f.name for f in fields)
+            compiled[:] = [(f.name, payloads.converter(f.hint), f.required) for f in fields]
+        if type(data) is not dict:
+            raise PayloadError(f"expected an object ({tp.__name__}), got {payloads._show(data)}")
+        if depth >= MAX_DEPTH:
+            raise PayloadError(f"nested deeper than {MAX_DEPTH} levels")
+        if not names.issuperset(data):
+            key = next(k for k in data if k not in names)
+            raise PayloadError(f"{tp.__name__} has no field {str(key)[:64]!r}",
+                               code="unknown_field").at(str(key)[:64])
+        kwargs = {}
+        for name, convert_field, required in compiled:
+            if name not in data:
+                if required:
+                    raise PayloadError("is required", code="missing_field").at(name)
+                continue
+            try:
+                kwargs[name] = convert_field(data[name], depth + 1)
+            except PayloadError as exc:
+                raise exc.at(name) from None
+        try:
+            return tp(**kwargs)
+        except Exception as exc:  # the type's own rules (a material's sha256, a value object's)
+            raise PayloadError(str(exc)) from None
+    return convert
+
+
+@contextlib.contextmanager
+def looped() -> Iterator[None]:
+    """Decoding as it was: every dataclass by `loop_object`, in converters of their own (the
+    compiled ones are put back after)."""
+    saved = payloads._converters, payloads._object
+    payloads._converters, payloads._object = {}, loop_object
+    try:
+        yield
+    finally:
+        payloads._converters, payloads._object = saved
 
 
 CASE = "8a544a35-eb98-5fd6-9090-34cb9b6e0d08"
@@ -138,6 +190,15 @@ def main(argv: list[str] | None = None) -> None:
     compare("to_payload per command", walk, to_payload, commands, args.rounds)
     compare("request_hash per command", lambda c: dumped_hash(CASE, c),
             lambda c: request_hash(CASE, c), commands, args.rounds)
+    stored = [(e.TYPE, to_payload(e), e.SCHEMA_VERSION) for e in events]
+    olds, news = [], []
+    for _ in range(args.rounds):
+        with looped():
+            olds.append(_cpu_us(lambda s: event_from_payload(*s), stored))
+        news.append(_cpu_us(lambda s: event_from_payload(*s), stored))
+    o, n = statistics.median(olds), statistics.median(news)
+    print(f"event_from_payload per event: {o:.2f} -> {n:.2f} us (x{o / n:.2f}), {len(stored)} "
+          f"events, medians of {args.rounds}")
     ids = [f"cmd-{n}" for n in range(3000)]
     olds, news = [], []
     for round_ in range(args.rounds):
