@@ -9,7 +9,10 @@ reported (severity "attention"), never counted as a violation.
 
 Rules (design.md §4, reference/domain.md §1):
 1. `conservation`: at completion stated == sent == received == credited, in fen and months; a
-   destination never credits more than it received, nor more than its origins sent.
+   destination never credits more than it received, nor more than its origins sent. The
+   origins' sheets against the destination's are judged once every origin has ended (a
+   correction may cross the conclusion: that origin then needs a person, and the difference is
+   reported, not judged); the money always is.
 2. `single_active_relationship` (registers), `single_residence` (户口: one region, or explicitly
    in transit) and `relationship_order` (注销 before 落户).
 3. `terminal_pairs`: both sides end in an allowed pair; `split_outcome`: never one origin
@@ -80,8 +83,15 @@ def conservation(summaries: Iterable[SideSummary]) -> list[Violation]:
             origins = [s for s in sides if s.role == "origin"]
             sent = sum(o.amount_sent for o in origins)
 
-            def bad(detail: str) -> None:
-                found.append(Violation(case_id, "conservation", detail))  # noqa: B023
+            def bad(detail: str, severity: Severity = "violation") -> None:
+                found.append(Violation(case_id, "conservation", detail, severity))  # noqa: B023
+
+            # The origins' sheets against the destination's are judged once every origin has
+            # the conclusion: a correction may cross it, and an origin the destination
+            # completed without its last correction needs a person (`CorrectionNotApplied`,
+            # a 补转): reported, not judged, while it waits.
+            deciding: Severity = ("violation" if all(o.terminal for o in origins)
+                                  else "attention")
 
             if dest.amount_credited > dest.amount_received:
                 bad(f"credited {dest.amount_credited} fen but received {dest.amount_received}")
@@ -96,10 +106,10 @@ def conservation(summaries: Iterable[SideSummary]) -> list[Violation]:
                         f"{dest.months_credited} credited")
                 if origins and sum(o.amount_stated for o in origins) != dest.amount_stated:
                     bad(f"origins stated {sum(o.amount_stated for o in origins)} fen, the "
-                        f"destination recorded {dest.amount_stated}")
+                        f"destination recorded {dest.amount_stated}", deciding)
                 if origins and sum(o.months_stated for o in origins) != dest.months_stated:
                     bad(f"origins stated {sum(o.months_stated for o in origins)} months, the "
-                        f"destination recorded {dest.months_stated}")
+                        f"destination recorded {dest.months_stated}", deciding)
             elif dest.terminal and dest.amount_credited:
                 bad(f"{dest.status} yet {dest.amount_credited} fen credited")
             if dest.terminal and origins and all(o.terminal for o in origins) and (

@@ -63,20 +63,31 @@ def side_view(view: CaseView) -> SideView:
                     view.amount_credited)
 
 
-def _money(dest: CaseView, origins: Sequence[CaseView]) -> list[str]:
+def _money(dest: CaseView, origins: Sequence[CaseView]) -> tuple[list[str], list[str]]:
     """The money both sides hold, judged once it is at rest (sheets and funds in flight are not
     a disagreement): what the origins stated against what a completed destination recorded,
-    what they remitted against what the destination holds when every side has ended."""
+    what they remitted against what the destination holds when every side has ended. The sheets
+    are compared once every origin has ended too: a correction may cross the conclusion, and
+    an origin the destination completed without its last correction needs a person
+    (`CorrectionNotApplied`): staff decide the 补转, and the difference is that origin's
+    attention (the second list), not a disagreement."""
     found: list[str] = []
+    attention: list[str] = []
     stated = sum(o.amount_stated for o in origins)
     sent = sum(o.amount_sent for o in origins)
     if dest.status == "completed" and stated != dest.amount_stated:
-        found.append(f"origins stated {stated} fen, destination {dest.region} recorded "
-                     f"{dest.amount_stated} fen (difference {dest.amount_stated - stated})")
+        deciding = [o.region for o in origins if o.needs_attention and not o.terminal]
+        text = (f"origins stated {stated} fen, destination {dest.region} recorded "
+                f"{dest.amount_stated} fen (difference {dest.amount_stated - stated})")
+        if all(o.terminal for o in origins):
+            found.append(text)
+        elif deciding:
+            attention.append(f"{text}: destination completed on an earlier info sheet than "
+                             f"origin {', '.join(deciding)}'s latest; staff decide the 补转")
     if dest.terminal and all(o.terminal for o in origins) and sent != dest.amount_received:
         found.append(f"origins remitted {sent} fen, destination {dest.region} received "
                      f"{dest.amount_received} fen (difference {dest.amount_received - sent})")
-    return found
+    return found, attention
 
 
 def agreement(views: Sequence[CaseView], *, complete: bool = False,
@@ -89,16 +100,18 @@ def agreement(views: Sequence[CaseView], *, complete: bool = False,
     by_region = {v.region: v for v in views}
     dests = [v for v in views if v.role == "destination"]
     found: list[str] = []
-    attention = tuple(f"{v.role} {v.region} needs attention ({v.status})"
-                      for v in views if v.needs_attention and not v.terminal)
+    attention = [f"{v.role} {v.region} needs attention ({v.status})"
+                 for v in views if v.needs_attention and not v.terminal]
     running = any(not v.terminal for v in views)
     for dest in dests:
         origins = [by_region[r] for r in dest.peers if r in by_region]
         missing = [r for r in dest.peers if r not in by_region]
         if missing and not complete:
             running = True  # the counterpart's outcome is not known at this node
-        if not missing:
-            found += _money(dest, origins)  # the money of origins unknown here is not judged
+        if not missing:  # the money of origins unknown here is not judged
+            money, deciding = _money(dest, origins)
+            found += money
+            attention += deciding
         if not dest.terminal:
             continue
         for region in dest.peers:
@@ -114,4 +127,4 @@ def agreement(views: Sequence[CaseView], *, complete: bool = False,
     agreed = False if found else (None if running or not dests else True)
     return Agreement(first.case_number, first.process,
                      tuple(side_view(v) for v in sorted(views, key=lambda v: (v.role, v.region))),
-                     tuple(sorted(allowed)), agreed, tuple(found), attention)
+                     tuple(sorted(allowed)), agreed, tuple(found), tuple(attention))

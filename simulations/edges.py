@@ -12,13 +12,26 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from domain.kernel import Actor
+from domain.protocols.transfer_events import CorrectInfoSheet, TransferSpec
+from domain.protocols.transfer_states import OriginState
 from simulations import closing, timing
 
 #: What a bank credit notice does to the remitted amount, when the run's finance fault fires.
 CREDIT_EDGES = ("one_fen_short", "one_fen_over", "split_exact", "short")
 #: Edges every CI batch must reach (names in `reached`).
 EDGES = (*(f"credit_{edge}" for edge in CREDIT_EDGES), "publish_failed_then_retried",
-         *timing.EDGES, *closing.EDGES, "calendar_install_moved_later")
+         *timing.EDGES, *closing.EDGES, "calendar_install_moved_later",
+         "correction_crossed_money")
+#: Chance that an origin's staff correct its info sheet within milliseconds of the bank's
+#: notice reaching the destination (when people are timed at the edges): the correction and
+#: the money cross, and the destination may complete on the sheet it had. `options` offers a
+#: correction only before any money left, so without this the simulator never corrected a
+#: sheet with a remittance in flight and never met that race (issue 17; the property suite did).
+CORRECTION_CROSSING = 0.3
+#: The correction is sent this many milliseconds either side of the notice: a clean link
+#: carries it in about 3 ms, so it arrives just before or just after the money.
+CROSSING_MS = 4.0
 
 
 def credits(amount: int, rng: random.Random, reached: Counter[str]) -> list[int]:
@@ -39,3 +52,17 @@ def credits(amount: int, rng: random.Random, reached: Counter[str]) -> list[int]
         first = rng.randint(1, amount - 1)
         return [first, amount - first]
     return [amount - rng.randint(1, min(100, amount - 1))]
+
+
+def crossing_correction(spec: TransferSpec, state: object,
+                        rng: random.Random) -> CorrectInfoSheet | None:
+    """The corrected sheet an origin sends with its money in flight (another of its scheme's
+    sample sheets, up or down), or None when this side has no sheet to correct any more."""
+    if (not isinstance(state, OriginState) or state.sheet is None or state.concluded
+            or state.phase not in ("remitting", "transferred_out")):
+        return None
+    sheet = spec.sheet_sampler(state.direction)(rng)
+    if sheet == state.sheet or sheet.amount_fen == 0:
+        return None
+    staff = Actor("staff", "staff-51", state.region, "transfer_officer")
+    return CorrectInfoSheet(actor=staff, sheet=sheet, reason="缴费基数更正（资金在途）")

@@ -87,6 +87,7 @@ class Workload:
         self.silent: set[str] = set()
         self.attention_rng = world.sched.rng("timing:attention")
         self.tempt_rng = world.sched.rng("timing:tempted-close")
+        self.crossing_rng = world.sched.rng("timing:correction-crossing")
         world.commit_listeners.append(self.on_commit)
         world.receive_listeners.append(self.on_received)
 
@@ -326,6 +327,22 @@ class Workload:
             self.world.sched.after(delay + dt.timedelta(minutes=rng.uniform(1, 600)),
                                    f"bank:{destination}",
                                    lambda: self._execute(destination, case_id, notice))
+        whole = sum(amounts) == remitted.amount_fen  # a bank's loss is another edge's business
+        if self.timed() and self.crossing_rng.random() < edges.CORRECTION_CROSSING and whole:
+            offset = self.crossing_rng.uniform(-edges.CROSSING_MS, edges.CROSSING_MS)
+            self.world.sched.after(delay + dt.timedelta(milliseconds=offset), f"act:{origin}",
+                                   functools.partial(self.correct_crossing, origin, case_id))
+
+    def correct_crossing(self, code: str, case_id: str) -> None:
+        """The origin corrects its sheet as its money reaches the destination (`edges`)."""
+        region = self.world.regions[code].region
+        view = region.node.side(case_id)
+        if view is None:
+            return
+        spec = getattr(region.node.protocols[view.process].decider, "spec", None)
+        command = edges.crossing_correction(spec, view.state, self.crossing_rng) if spec else None
+        if command is not None and self._attempt(code, case_id, command):
+            self.world.edges["correction_crossed_money"] += 1
 
     def _execute(self, code: str, case_id: str, command: Command) -> None:
         self._attempt(code, case_id, command)

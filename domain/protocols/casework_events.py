@@ -19,6 +19,7 @@ from domain.kernel import (
     domain_event,
 )
 from domain.protocols.intake import ApplicationSubmitted
+from domain.protocols.transfer_events import LateCorrectionReceived
 from domain.reckoning import Reckoning
 from domain.values import CaseNumber, case_id_of
 
@@ -107,7 +108,7 @@ class FollowUpClosed(Event):
 ANNOTATIONS: tuple[type[Event], ...] = (
     RatingGiven, RatingReceived, FollowUpOpened, FollowUpRecomputed, FollowUpOverdue,
     FollowUpClosed, AttentionResolved,
-    CounterpartEventRejected, NeedsAttentionRaised,
+    CounterpartEventRejected, NeedsAttentionRaised, LateCorrectionReceived,
 )
 
 

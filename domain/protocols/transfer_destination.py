@@ -60,6 +60,7 @@ from domain.protocols.transfer_events import (
     InfoSheetIssued,
     InfoSheetReceived,
     InstructProceed,
+    LateCorrectionReceived,
     OriginRefusalReceived,
     ProceedInstructed,
     Reconcile,
@@ -221,8 +222,8 @@ class DestinationSide(DestinationMoney):
                 return []
             tracks = s.tracks.values()
             return [
-                *(TransferConcluded(at=now, actor=c.actor, to_region=o, outcome="completed")
-                  for o in s.origins),
+                *(TransferConcluded(at=now, actor=c.actor, to_region=o, outcome="completed",
+                                    corrections=s.tracks[o].corrections) for o in s.origins),
                 TransferCompleted(
                     at=now, actor=c.actor, case_id=s.case_id, person_key=s.person_key,
                     scheme=s.scheme, credited_fen=sum(t.received_fen for t in tracks),
@@ -253,8 +254,8 @@ class DestinationSide(DestinationMoney):
             reasons = "; ".join(f"{o}: {t.refusal}" for o, t in s.tracks.items() if t.refusal)
             if s.closing:
                 reasons = "; ".join(r for r in (s.closing, reasons) if r)
-            return [*(TransferConcluded(at=now, actor=c.actor, to_region=o, outcome=outcome)
-                      for o in s.origins),
+            return [*(TransferConcluded(at=now, actor=c.actor, to_region=o, outcome=outcome,
+                                        corrections=s.tracks[o].corrections) for o in s.origins),
                     TransferCaseClosed(at=now, actor=c.actor, outcome=outcome, reason=reasons)]
         return []
 
@@ -285,8 +286,8 @@ class DestinationSide(DestinationMoney):
         done = [t for t in s.tracks.values() if self._overtaken(s, t)]
         return [
             *(TransferConcluded(at=now, actor=c.actor, to_region=o,
-                                outcome="completed" if self._overtaken(s, t) else "withdrawn")
-              for o, t in s.tracks.items()),
+                                outcome="completed" if self._overtaken(s, t) else "withdrawn",
+                                corrections=t.corrections) for o, t in s.tracks.items()),
             TransferCompleted(
                 at=now, actor=c.actor, case_id=s.case_id, person_key=s.person_key,
                 scheme=s.scheme, credited_fen=sum(t.received_fen for t in done),
@@ -494,17 +495,24 @@ class DestinationSide(DestinationMoney):
 
     def _correction_received(self, s: DestinationState, t: OriginTrack, c: Receive,
                              ev: InfoSheetCorrected, now: dt.datetime) -> list[Event]:
-        """A corrected 信息表 replaces the origin's sheet; sheet and funds are reconciled again."""
+        """A corrected 信息表 replaces the origin's sheet; sheet and funds are reconciled again.
+        After the conclusion it is only recorded (`LateCorrectionReceived`): the origin's
+        conclusion tells it the correction was not applied."""
         if t.sheet is None:
             raise IllegalCommand(f"{c.from_region} corrected a sheet that never arrived",
                                  code="correction_before_sheet")
+        inbox = Actor.system("inbox", s.region)
+        if self.is_terminal(s):  # it crossed the conclusion: on record, not applied
+            return [LateCorrectionReceived(at=now, actor=inbox, ref=c.ref,
+                                           from_region=c.from_region, sheet=ev.sheet,
+                                           reason=ev.reason)]
         if s.phase not in ("awaiting_transfer", "withdrawing"):
             raise IllegalCommand(f"a corrected info sheet is not expected while {s.phase}",
                                  code="unexpected_correction")
         self.spec.sheet_rule(s.direction)(ev.sheet)
-        return [InfoSheetCorrectionReceived(at=now, actor=Actor.system("inbox", s.region),
-                                            ref=c.ref, from_region=c.from_region,
-                                            sheet=ev.sheet, reason=ev.reason)]
+        return [InfoSheetCorrectionReceived(at=now, actor=inbox, ref=c.ref,
+                                            from_region=c.from_region, sheet=ev.sheet,
+                                            reason=ev.reason)]
 
     @staticmethod
     def _evolve_destination(s: DestinationState, e: Event) -> DestinationState:
@@ -544,8 +552,9 @@ class DestinationSide(DestinationMoney):
             funds = (*t.funds, (e.bank_ref, e.amount_fen))
             return replace(s, tracks=track(e.from_region, funds=funds, matched=False))
         if isinstance(e, InfoSheetCorrectionReceived):
+            t = s.tracks[e.from_region]
             return replace(s, tracks=track(e.from_region, sheet=e.sheet, matched=False,
-                                           reconciled_count=-1))
+                                           reconciled_count=-1, corrections=t.corrections + 1))
         if isinstance(e, ExcessReturned):
             t = s.tracks[e.to_region]
             return replace(s, tracks=track(e.to_region, matched=False, reconciled_count=-1,

@@ -182,6 +182,13 @@ def added_waiting(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def added_race_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of a destination's return or conclusion from before it said what it kept or
+    which corrections it applied (schema v1): the field stays None, and the origin judges as
+    a v1 origin did (`transfer_origin._sent_back`; a conclusion is not compared)."""
+    return data
+
+
 # --------------------------------------------------------------------------- events: destination
 
 
@@ -240,20 +247,34 @@ class TransferReversed(Event):
 
 @domain_event
 class TransferConcluded(Event):
-    """The destination's last word to each origin: the case's outcome; the origin may close."""
+    """The destination's last word to each origin: the case's outcome; the origin may close.
+
+    `corrections` (schema v2): how many of this origin's corrected sheets the destination had
+    applied when it concluded. An origin that sent more completed on an earlier sheet than its
+    latest (the correction crossed the money): it needs a person (`CorrectionNotApplied`)."""
 
     WIRE = True
+    SCHEMA_VERSION = 2
+    UPCASTERS = {1: added_race_fields}  # noqa: RUF012 (the kernel's ClassVar)
     outcome: str
+    corrections: int | None = None
 
 
 @domain_event
 class ExcessReturned(Event):
     """Compensation: the destination's finance sends back what came beyond the origin's sheet
-    (a double payment, a sheet corrected downwards); its received total drops by the amount."""
+    (a double payment, a sheet corrected downwards); its received total drops by the amount.
+
+    `kept_fen` (schema v2): what the destination keeps from this origin after the return (its
+    sheet's amount, which may be older than the origin's: a correction still in flight). The
+    origin books as sent back what it had sent beyond that, whatever its own sheet says."""
 
     WIRE = True
+    SCHEMA_VERSION = 2
+    UPCASTERS = {1: added_race_fields}  # noqa: RUF012 (the kernel's ClassVar)
     amount_fen: Fen
     bank_ref: str
+    kept_fen: Fen | None = None
 
 
 @domain_event
@@ -417,6 +438,21 @@ class TransferOutReversed(RelationshipEvent):
     waiting: WaitingLimit | None = None
 
 
+@domain_event
+class CorrectionNotApplied(Event):
+    """The destination completed on an earlier sheet than this origin's latest: it had applied
+    `applied` of the `corrections` this side sent (the last crossed the money or the
+    conclusion and reached a completed case). The transfer-out is over, but the person's record
+    at the destination is not what this side's sheet states (`sheet_fen`; `sent_fen` is what
+    this side sent, net, which the destination holds): a 补转 or a return after completion is
+    a person's decision, so the side needs attention until staff resolve it."""
+
+    corrections: int
+    applied: int
+    sheet_fen: Fen
+    sent_fen: Fen
+
+
 # --------------------------------------------------------------------------- events: receipts
 
 
@@ -479,14 +515,27 @@ class InfoSheetCorrectionReceived(Receipt):
 
 
 @domain_event
+class LateCorrectionReceived(Receipt):
+    """A corrected sheet that reached this destination after it concluded (it crossed the money
+    or the conclusion): kept on record, not applied, never refused — the origin learns from the
+    conclusion that it was not applied (`CorrectionNotApplied`) and its staff decide the 补转.
+    An annotation: it moves no status."""
+
+    sheet: InfoSheet
+    reason: str
+
+
+@domain_event
 class ExcessReturnReceived(Receipt):
     amount_fen: Fen
     bank_ref: str
+    kept_fen: Fen | None = None
 
 
 @domain_event
 class ConclusionReceived(Receipt):
     outcome: str
+    corrections: int | None = None
 
 
 @domain_event

@@ -58,7 +58,8 @@ class DestinationMoney(TransferBase):
         if t is None:
             raise InvalidValue(f"{c.from_region} is not an origin of this case",
                                code="unknown_origin", field="from_region")
-        if s.phase not in ("awaiting_transfer", "withdrawing") or t.sheet is None:
+        if (s.phase not in ("awaiting_transfer", "withdrawing") or t.sheet is None
+                or t.reversed_fen is not None):  # a reversal sent everything back already
             raise IllegalCommand(f"nothing can be returned to {c.from_region} while {s.phase}",
                                  code="no_excess")
         excess = t.received_fen - t.sheet.amount_fen
@@ -69,7 +70,7 @@ class DestinationMoney(TransferBase):
         ref = stated(c.bank_ref, "returning money needs the bank reference", field="bank_ref",
                      code="bank_ref_required")
         return [ExcessReturned(at=now, actor=c.actor, to_region=c.from_region, amount_fen=excess,
-                               bank_ref=ref)]
+                               bank_ref=ref, kept_fen=t.sheet.amount_fen)]
 
     @staticmethod
     def _reconcile_due(t: OriginTrack) -> bool:

@@ -108,7 +108,7 @@ def options(spec: TransferSpec, state: SideState | None, now: dt.datetime,
                                                    value_date=china_date(now)))
         for o, t in state.tracks.items():
             if (phase in ("awaiting_transfer", "withdrawing") and t.sheet is not None
-                    and t.received_fen > t.sheet.amount_fen):
+                    and t.received_fen > t.sheet.amount_fen and t.reversed_fen is None):
                 out.append(ReturnExcess(actor=Actor.backend("bank", state.region),
                                         from_region=o, bank_ref=f"X{rng.getrandbits(40):010x}"))
         if spec.has_benefit and state.taken_over and state.benefit is None and \

@@ -13,10 +13,15 @@ from domain.kernel import (
     Event,
     IllegalCommand,
     InvalidValue,
+    NeedsAttentionRaised,
     Receive,
 )
 from domain.protocols.casework import pause_step, resume_step
-from domain.protocols.casework_events import EscalateAttention, ResolveAttention
+from domain.protocols.casework_events import (
+    AttentionResolved,
+    EscalateAttention,
+    ResolveAttention,
+)
 from domain.protocols.transfer_events import (
     ApproveTransferOut,
     CancellationAnswered,
@@ -27,6 +32,7 @@ from domain.protocols.transfer_events import (
     ContactLetterIssued,
     ContactLetterReceived,
     CorrectInfoSheet,
+    CorrectionNotApplied,
     ExcessReturned,
     ExcessReturnReceived,
     FundsRemitted,
@@ -209,8 +215,9 @@ class OriginSide(TransferBase):
                                         deadline_clock(s.region))
         if isinstance(ev, TransferCancelled):
             return self._cancelled(s, c, ev, now)
-        if isinstance(ev, TransferReversed):
-            if s.phase != "transferred_out" or not s.cancel_received or s.sheet is None:
+        if isinstance(ev, TransferReversed):  # also while a correction asks for more
+            if (s.phase not in ("remitting", "transferred_out") or not s.cancel_received
+                    or s.sheet is None):
                 raise IllegalCommand(f"a reversal is not expected while {s.phase}",
                                      code="unexpected_reversal")
             if ev.amount_fen != s.sent_fen:
@@ -228,16 +235,41 @@ class OriginSide(TransferBase):
                 raise IllegalCommand(f"money returned while {s.phase}",
                                      code="unexpected_return")
             return [ExcessReturnReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
-                                         amount_fen=ev.amount_fen, bank_ref=ev.bank_ref)]
+                                         amount_fen=ev.amount_fen, bank_ref=ev.bank_ref,
+                                         kept_fen=ev.kept_fen)]
         if isinstance(ev, TransferConcluded):
-            fits = CONCLUSION_FITS.get(ev.outcome, frozenset())
-            if s.concluded or s.phase not in fits:
-                raise IllegalCommand(f"the destination concluded {ev.outcome!r} but this side is "
-                                     f"{s.phase}", code="conclusion_inconsistent")
-            return [ConclusionReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
-                                       outcome=ev.outcome)]
+            return self._concluded(s, c, ev, now)
         raise IllegalCommand(f"{ev.TYPE} is not expected by a transfer's origin",
                              code="unexpected_event")
+
+    @staticmethod
+    def _concluded(s: OriginState, c: Receive, ev: TransferConcluded,
+                   now: dt.datetime) -> list[Event]:
+        """The destination's last word. Completed without this side's last correction (it
+        applied fewer than were sent: one crossed the money or the conclusion): the side does
+        not end as if it had been applied — `CorrectionNotApplied`, a person decides."""
+        fits = CONCLUSION_FITS.get(ev.outcome, frozenset())
+        if s.concluded or s.phase not in fits:
+            raise IllegalCommand(f"the destination concluded {ev.outcome!r} but this side is "
+                                 f"{s.phase}", code="conclusion_inconsistent")
+        inbox = Actor.system("inbox", s.region)
+        events: list[Event] = [ConclusionReceived(at=now, actor=inbox, ref=c.ref,
+                                                  from_region=c.from_region, outcome=ev.outcome,
+                                                  corrections=ev.corrections)]
+        applied = ev.corrections
+        if ev.outcome == "completed" and applied is not None and applied < s.corrections:
+            assert s.sheet is not None  # corrections need a sheet
+            sheet, sent = Money(s.sheet.amount_fen), Money(s.sent_fen)
+            events += [CorrectionNotApplied(
+                at=now, actor=inbox, corrections=s.corrections, applied=applied,
+                sheet_fen=s.sheet.amount_fen, sent_fen=s.sent_fen),
+                NeedsAttentionRaised(
+                at=now, actor=inbox,
+                reason=f"the destination completed on an earlier info sheet ({applied} of "
+                       f"{s.corrections} corrections applied): the corrected sheet states "
+                       f"{sheet}, {sent} was sent and is held there; a 补转 or return after "
+                       f"completion is for staff to decide")]
+        return events
 
     def _cancelled(self, s: OriginState, c: Receive, ev: TransferCancelled,
                    now: dt.datetime) -> list[Event]:
@@ -278,7 +310,7 @@ class OriginSide(TransferBase):
         if isinstance(e, InfoSheetCorrected):
             return _owing(replace(s, sheet=e.sheet, corrections=s.corrections + 1))
         if isinstance(e, ExcessReturnReceived):
-            return replace(s, returned_fen=s.returned_fen + _over_sent(s, e.amount_fen))
+            return _owing(replace(s, returned_fen=s.returned_fen + _sent_back(s, e)))
         if isinstance(e, CancellationReceived):
             return replace(s, cancel_received=True)
         if isinstance(e, CancellationAnswered) and e.outcome == "released":
@@ -287,6 +319,10 @@ class OriginSide(TransferBase):
             return replace(s, returned_fen=s.returned_fen + e.amount_fen, phase="reinstated")
         if isinstance(e, ConclusionReceived):
             return replace(s, concluded=e.outcome)
+        if isinstance(e, CorrectionNotApplied):  # over: what is still owed is for a 补转
+            return replace(s, correction_unapplied=True, phase="transferred_out", waiting=None)
+        if isinstance(e, AttentionResolved):
+            return replace(s, correction_unapplied=False)
         return s
 
 
@@ -297,9 +333,12 @@ def _owing(s: OriginState) -> OriginState:
     return replace(s, phase="remitting" if s.sheet.amount_fen > s.sent_fen else "transferred_out")
 
 
-def _over_sent(s: OriginState, returned: int) -> int:
-    """The part of a returned excess this origin's books sent beyond its sheet (a sheet corrected
-    downwards): only that part lowers what it sent. The rest is the bank's error (a notice for
-    more than was remitted) coming back, money this side never recorded sending."""
+def _sent_back(s: OriginState, e: ExcessReturnReceived) -> int:
+    """The part of a returned excess that is money this side sent: what it had sent beyond what
+    the destination keeps (`kept_fen`: the destination's sheet, whatever this side's own says —
+    a correction may still be in flight). The rest is the bank's error (a notice for more than
+    was remitted) coming back, money this side never recorded sending. A v1 return (no
+    `kept_fen`) is judged against this side's sheet, as before."""
     assert s.sheet is not None
-    return min(returned, max(0, s.sent_fen - s.sheet.amount_fen))
+    kept = s.sheet.amount_fen if e.kept_fen is None else e.kept_fen
+    return min(e.amount_fen, max(0, s.sent_fen - kept))

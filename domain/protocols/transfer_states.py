@@ -108,6 +108,7 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
     ("remitting", "transferred_out"),
     ("transferred_out", "remitting"),  # a corrected sheet asks for more money (InfoSheetCorrected)
     ("transferred_out", "reinstated"),
+    ("remitting", "reinstated"),  # reversed while a corrected sheet asked for more
 })
 
 #: Shared event types a side may send more than once on one link: a corrected sheet may itself
@@ -126,6 +127,7 @@ class OriginTrack:
     sheet: InfoSheet | None = None
     funds: tuple[tuple[str, int], ...] = ()  # (bank_ref, amount_fen)
     excess_returned_fen: int = 0  # sent back beyond the sheet (`ExcessReturned`)
+    corrections: int = 0  # corrected sheets applied (`InfoSheetCorrectionReceived`)
     reconciled_count: int = -1
     matched: bool = False
     cancel_sent: bool = False
@@ -225,6 +227,9 @@ class OriginState(SideBookkeeping):
     corrections: int = 0  # InfoSheetCorrected sent (the sheet is the last one)
     cancel_received: bool = False
     concluded: str = ""
+    #: The destination completed without this side's last correction (`CorrectionNotApplied`):
+    #: the side needs a person, and ends only when staff resolve it (`AttentionResolved`).
+    correction_unapplied: bool = False
 
     role: Literal["origin"] = "origin"
 
@@ -235,7 +240,7 @@ class OriginState(SideBookkeeping):
 
     @property
     def needs_person(self) -> bool:
-        return bool(self.attention)
+        return bool(self.attention) or self.correction_unapplied
 
 
 SideState: TypeAlias = DestinationState | OriginState
@@ -280,7 +285,8 @@ class TransferBase:
     def is_terminal(self, state: SideState) -> bool:
         if isinstance(state, DestinationState):
             return state.phase in DESTINATION_TERMINAL
-        return bool(state.concluded) and state.phase in ORIGIN_ENDS
+        return (bool(state.concluded) and state.phase in ORIGIN_ENDS
+                and not state.correction_unapplied)
 
     def _deadline(self, step: str, now: dt.datetime, region: str) -> list[Event]:
         """The step's statutory or configured limit from `now`, kept by `region`."""
@@ -329,8 +335,10 @@ def stated(text: object, refusal: str, *, field: str, code: str) -> str:
 def resolve_attention(state: SideState, command: ResolveAttention,
                       now: dt.datetime) -> list[Event]:
     """Staff looked at a side that needs a person and resume it (with a note of what they did):
-    the attention ends and, the status changing back, its waiting timer starts again."""
-    if not state.attention:
+    the attention ends and, the status changing back, its waiting timer starts again (an
+    origin the destination completed without its last correction ends: staff decided the
+    补转)."""
+    if not state.needs_person:
         raise IllegalCommand("the case does not need attention", code="no_attention")
     note = stated(command.note, "resolving needs a note saying what was done", field="note",
                   code="note_required")

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from domain import invariants as inv
 from domain.kernel import Actor
 from domain.protocols import pension
@@ -170,16 +168,15 @@ def test_a_withdrawal_overtaken_by_an_overpaid_transfer_out_still_ends() -> None
     assert world.summary(case, DEST).amount_credited == SMALLER.amount_fen
 
 
-@pytest.mark.xfail(strict=True, reason="known race, not fixed (issue 17, ROWS' report): the "
-                   "destination returns as an excess what a correction still in flight owes it, "
-                   "and completes; the origin counts the return as the bank's error")
 def test_a_correction_crossing_the_destinations_excess_return_keeps_the_money_whole() -> None:
     """Found by the property suite (single origin, seeded example). The origin corrects its
     sheet upwards and remits the new amount; the bank's notice reaches the destination before
     the corrected sheet, so the money looks like too much: its finance returns the difference,
     the rest reconciles against the old sheet and the case completes. The correction then
-    arrives at a completed side (rejected), and the origin's `_over_sent` books none of the
-    return (it sent no more than its sheet). Σ sent ≠ Σ held."""
+    arrives at a completed side (rejected), and the origin's `_over_sent` booked none of the
+    return (it sent no more than its sheet): Σ sent ≠ Σ held. Now the return says what the
+    destination keeps (`kept_fen`) and the origin books what it sent beyond it; the other
+    interleavings: test_transfer_correction_races.py."""
     world, case = started()
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
     world.act(case, ORIGIN, IssueInfoSheet(actor=staff(ORIGIN), sheet=SHEET))
