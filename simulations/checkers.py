@@ -64,6 +64,8 @@ class Observations:
     steps: dict[tuple[str, str], inv.StepCounts] = field(default_factory=dict)
     deadlines: dict[tuple[str, str], inv.DeadlineWatch] = field(default_factory=dict)
     outcomes: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
+    #: `by_case` in side order, per case (`sides`).
+    ordered: dict[str, list[tuple[tuple[str, str], list[Event]]]] = field(default_factory=dict)
 
     def record(self, world: World, region: str, case_id: str, process: str,
                events: list[Event]) -> None:
@@ -113,6 +115,19 @@ class Observations:
         """Every side's events of one case so far, by (case id, region)."""
         return self.by_case.get(case_id, {})
 
+    def sides(self, case_id: str) -> list[tuple[tuple[str, str], list[Event]]]:
+        """`events_of(case_id)` as (side key, events) in side order. Sorted again only when a
+        side joins the case (a side's list grows in place): each case check walked the sides
+        in order at every step that touched the case, and sorting them each time was the
+        largest part of `unjudged` (0.9 % of a 2,000-case run, the lead's profile)."""
+        sides = self.by_case.get(case_id)
+        if not sides:
+            return []
+        known = self.ordered.get(case_id)
+        if known is None or len(known) != len(sides):
+            known = self.ordered[case_id] = sorted(sides.items())
+        return known
+
     def record_registers(self, region: str, events: list[Event]) -> None:
         for event in events:
             self.register_log.append((region, event))
@@ -126,7 +141,7 @@ def regions_of(world: World, case_id: str) -> list[str]:
     """The regions that hold a side of the case: those that committed events of it (a side is
     opened by its first commit). Asking every region's node instead read the store for each side
     it does not have, at every step that touched the case."""
-    return sorted({region for _, region in world.checks.events_of(case_id)})
+    return [region for (_, region), _ in world.checks.sides(case_id)]
 
 
 def unjudged(world: World, check: str, case_id: str, carry: Callable[[], Any] = dict,
@@ -139,10 +154,14 @@ def unjudged(world: World, check: str, case_id: str, carry: Callable[[], Any] = 
     check says why): it judges only the new events, and the per-step check costs the step,
     not the case. What an earlier step found stays in its report. `regions`: only the sides
     in these (the others stay unjudged until they are in)."""
-    seen = world.checks.judged.setdefault(check, {})
-    carried = world.checks.carried.setdefault(check, {})
-    final = world.checks.final
-    for key, events in sorted(world.checks.events_of(case_id).items()):
+    checks = world.checks
+    seen = checks.judged.get(check)
+    if seen is None:
+        seen = checks.judged[check] = {}
+        checks.carried[check] = {}
+    carried = checks.carried[check]
+    final = checks.final
+    for key, events in checks.sides(case_id):
         if regions is not None and key[1] not in regions:
             continue
         start = 0 if final else seen.get(key, 0)

@@ -242,10 +242,13 @@ def permit_expiry(world: World, workload: Workload, case_id: str) -> list[inv.Vi
 
 
 def residence_at_quiescence(world: World, workload: Workload) -> list[inv.Violation]:
-    """At the end every person has one 户口, or is explicitly in transit."""
-    states = [sim.region.node.side(case_id).state  # type: ignore[union-attr]
-              for case_id in workload.cases_started for sim in world.regions.values()
-              if sim.region.node.side(case_id) is not None]
+    """At the end every person has one 户口, or is explicitly in transit. The sides are those
+    of the regions that committed on the case (`checkers.regions_of`): asking every region's
+    node read the store for each side it does not have, twice."""
+    nodes = {code: sim.region.node for code, sim in world.regions.items()}
+    states = [view.state for case_id in workload.cases_started
+              for code in checkers.regions_of(world, case_id)
+              if (view := nodes[code].side(case_id)) is not None]
     return inv.single_residence(world.checks.registers, quiescent=True,
                                 in_transit=inv.persons_in_transit(states))
 
