@@ -193,8 +193,10 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
     text = event_text(kind)
     if text:
         from_region = event.from_region if isinstance(event, Receipt) else ""
-        step = Step(event.at, from_region or record.region, _actor(event), kind, text,
-                    from_region)
+        step = object.__new__(Step)  # as `_next` makes views: no frozen `__init__` per field
+        step.__dict__.update(at=event.at, region=from_region or record.region,
+                             actor=_actor(event), type=kind, text=text,
+                             received_from=from_region)
         changes["timeline"] = (*view.timeline, step)
     return _next(view, changes)
 
