@@ -38,6 +38,7 @@ from regions.adapters.stores.setup import store_for
 from regions.adapters.worker_lock import worker_lock_for
 from regions.core.config import RegionConfig
 from regions.core.ports import DurableStore, Store
+from regions.runtime import collector
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.commands import serve_commands
 from regions.runtime.documents import serve_materials
@@ -61,6 +62,7 @@ async def run_node(config: RegionConfig, *, ready: Callable[[Region, NodeDriver]
         raise ValueError("a node process needs --broker nats; the in-memory broker exists only "
                          "inside one process (use `tongban simulate`)")
     config.check_secrets()  # never on the repository's development keys in production
+    collector.tune()  # a node's heap: fewer young collections (regions.runtime.collector)
     store = store_for(config)
     blobs = await asyncio.to_thread(blob_store_for, config, store)  # PostgreSQL: set-up here
     lock = worker_lock_for(config.region, store, config.dsn)

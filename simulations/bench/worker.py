@@ -35,6 +35,7 @@ from regions.core.outcome import Outcome
 from regions.core.ports import BrokerError, Outgoing, PubAck
 from regions.core.sides import SideView
 from regions.core.store import Stream
+from regions.runtime import collector
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.driver import NodeDriver, recipient_of
 from regions.runtime.views import attach_views
@@ -343,6 +344,7 @@ class Worker:
 def worker_main(settings: WorkerSettings, conn: Connection) -> None:
     """Process entry point (spawned): the RSS now is the node's after its imports."""
     rss_after_imports = rss_mb()
+    collector.tune()  # as `tongban node` does (api/node.py)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"%(asctime)s {settings.region} %(name)s %(levelname)s %(message)s")
     if not settings.profile_dir:
