@@ -9,14 +9,16 @@ blocked — but it is not stored; it is counted (`tongban_quarantine_dropped_tot
 Records an operator discarded still count: they are kept for good (nothing recorded is deleted),
 so the bound is on what the store holds. Why the usage is read from the store at start-up: a
 restarted node must not grant a full quarantine a fresh budget; the read is itself bounded by
-the bound.
+the bound. Why that reading (`Parked`) is handed on to the next start on the same store: see
+`Parked`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
+from eventsourcing.persistence import ApplicationRecorder, Notification
 from eventsourcing.utils import get_topic
 
 from regions.core.store import EventStore, Quarantined
@@ -26,12 +28,55 @@ from regions.core.unreadable import decode
 MAX_RECORDS: Final = 10_000
 MAX_BYTES: Final = 256 * 1024 * 1024
 PARKED_TOPIC: Final = get_topic(Quarantined.Parked)
+PAGE: Final = 500
 
 
 def record_size(reason: str, subject: str, data: bytes | str, headers: dict[str, str]) -> int:
     """What one parked record costs: its bytes, subject, reason and headers."""
     return (len(data) + len(subject) + len(reason)
             + sum(len(k) + len(v) for k, v in headers.items()))
+
+
+class Parked:
+    """What the store's quarantine holds, as far as it has been read: its records, their bytes,
+    and the position the reading stopped at.
+
+    Handed on to the budget of the next start on the same store (`bootstrap.Region.restart`),
+    which reads only the records written since (`read`). Why: the first quarantined message
+    after each start read every record the region ever wrote (the in-memory store filters its
+    whole log by topic) and decoded every parked one again: the simulator restarts its regions
+    hundreds of times, so a long run grew quadratic there (4.6 % of a 2,000-case run,
+    docs/performance.md, issue 17 sixth session). A durable store's process starts with none
+    and reads once, as before. Reading on from a position is sound for the same reason as the
+    timer's `OpenedSides`: every store here commits its notifications in id order, and nothing
+    recorded is deleted. A record that could not be decoded counts as a record of no bytes and
+    is decoded again at each read (its store may be repaired: the full read of each start did
+    the same)."""
+
+    def __init__(self) -> None:
+        self.position, self.records, self.size = 0, 0, 0
+        self.unreadable: list[Notification] = []
+
+    def read(self, app: EventStore) -> tuple[int, int]:
+        """Records and bytes the store's quarantine holds now."""
+        recorder: ApplicationRecorder = app.recorder
+        top = recorder.max_notification_id() or 0
+        if top < self.position:  # a log shorter than what was read is not that log: start over
+            self.position, self.records, self.size, self.unreadable = 0, 0, 0, []
+        pending, self.unreadable = self.unreadable, []
+        while self.position < top:
+            page = recorder.select_notifications(start=self.position, limit=PAGE, stop=top,
+                                                 topics=[PARKED_TOPIC], inclusive_of_start=False)
+            pending += page
+            self.position = page[-1].id if len(page) == PAGE else top
+        for notification in pending:
+            event = decode(app, notification)
+            if isinstance(event, Quarantined.Parked):
+                self.records += 1
+                self.size += record_size(event.reason, event.subject, event.data, event.headers)
+            else:
+                self.unreadable.append(notification)
+        return self.records + len(self.unreadable), self.size
 
 
 @dataclass
@@ -41,31 +86,22 @@ class QuarantineBudget:
     records: int = 0
     size: int = 0
     loaded: bool = False
+    #: The store's reading, shared by copies and handed on across restarts (see `Parked`).
+    parked: Parked = field(default_factory=Parked)
 
     def load(self, app: EventStore) -> None:
         """What the store already holds (once; the inbox keeps it up to date after)."""
         if self.loaded:
             return
-        start: int | None = None
-        while True:
-            page = app.recorder.select_notifications(start=start, limit=500,
-                                                     topics=[PARKED_TOPIC],
-                                                     inclusive_of_start=start is None)
-            for notification in page:
-                event = decode(app, notification)
-                self.records += 1
-                if isinstance(event, Quarantined.Parked):
-                    self.size += record_size(event.reason, event.subject, event.data,
-                                             event.headers)
-            if len(page) < 500:
-                break
-            start = page[-1].id
+        records, size = self.parked.read(app)
+        self.records += records
+        self.size += size
         self.loaded = True
 
     def copy(self) -> QuarantineBudget:
         """A copy to put back if a batch fails (one per inbox batch: no `dataclasses.replace`)."""
         return QuarantineBudget(self.max_records, self.max_bytes, self.records, self.size,
-                                self.loaded)
+                                self.loaded, self.parked)
 
     def take(self, size: int) -> bool:
         """Room for one more record of `size`? If so it is spent."""

@@ -26,7 +26,7 @@ from regions.core.config import RegionConfig
 from regions.core.inbox import Inbox
 from regions.core.node import RegionNode
 from regions.core.ports import Store
-from regions.core.quarantine_budget import QuarantineBudget
+from regions.core.quarantine_budget import Parked, QuarantineBudget
 from regions.core.relay import Relay
 from regions.core.side_events import SideEventTailer
 from regions.core.sides import ProtocolBinding
@@ -60,11 +60,12 @@ class Region:
 
     def restart(self) -> None:
         """Crash and restart from the store: all memory is lost, nothing committed is — but
-        the timer's reading of the store's `Opened` records (`timer.OpenedSides`), which
-        resumes where it stopped rather than reading every record the region ever wrote."""
+        the timer's reading of the store's `Opened` records (`timer.OpenedSides`) and the
+        quarantine budget's of its parked records (`quarantine_budget.Parked`), which resume
+        where they stopped rather than reading every record the region ever wrote."""
         fresh = build_region(self.config, clock=self.clock, ids=self.ids, broker=self.broker,
                              store=self.store, rules=self.rules, protocols=self.specs,
-                             opened=self.timer.opened)
+                             opened=self.timer.opened, parked=self.inbox.budget.parked)
         self.node, self.inbox, self.relay, self.timer = (
             fresh.node, fresh.inbox, fresh.relay, fresh.timer)
         self.feed = fresh.feed
@@ -80,7 +81,7 @@ def default_rules(config: RegionConfig) -> Rules:
 def build_region(
     config: RegionConfig, *, clock: Clock, ids: Callable[[], UUID], broker: Any, store: Store,
     rules: Rules | None = None, protocols: Mapping[str, ProtocolSpec] | None = None,
-    opened: OpenedSides | None = None,
+    opened: OpenedSides | None = None, parked: Parked | None = None,
 ) -> Region:
     rules = rules or default_rules(config)
     specs = dict({**PROTOCOLS, **SERVICE_PROTOCOLS} if protocols is None else protocols)
@@ -95,7 +96,8 @@ def build_region(
     inbox = Inbox(node, link.decode, known,
                   gap_bound=dt.timedelta(seconds=config.gap_bound_seconds),
                   quarantine=QuarantineBudget(config.quarantine_max_records,
-                                              config.quarantine_max_bytes))
+                                              config.quarantine_max_bytes,
+                                              parked=parked or Parked()))
     relay = Relay(config.region, app, batch_size=config.relay_batch,
                   heartbeat=dt.timedelta(seconds=config.heartbeat_seconds))
     timer = DeadlineTimer(node, opened)
