@@ -35,8 +35,8 @@ from domain.registers import RegisterEffect
 from domain.values import CaseNumber, RegionCode
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
-from regions.core.inbox import Incoming
-from regions.core.messages import LinkMessage
+from regions.core.inbox import Inbox, Incoming, _Link
+from regions.core.messages import HighWaterMark, LinkMessage
 from regions.core.sides import BatchedCommand
 from regions.runtime.bootstrap import Region, build_region
 from regions.wire import link
@@ -438,3 +438,54 @@ def _quarantined(region: Region) -> list[Any]:
     return [region.node.app.repository.get(uuid.UUID(str(n.originator_id))) for n in notes]
 
 
+# --------------------------------------------------------------------------- putting links back
+# A batch whose commit fails puts every link back exactly as it was before the batch — links it
+# changed, links it made, links it never touched — before running again message by message
+# (`Inbox._put_back`: each link is saved as the batch first touches it, not every link per batch).
+
+
+def put_back_links(region: Region) -> list[dict[str, _Link]]:
+    """The links right after each put-back, deep-copied (the retry changes them after)."""
+    seen: list[dict[str, _Link]] = []
+    original = Inbox._put_back
+
+    def spy(inbox: Inbox) -> None:
+        original(inbox)
+        seen.append({origin: lk.copy() for origin, lk in inbox.links.items()})
+
+    region.inbox._put_back = lambda: spy(region.inbox)  # type: ignore[method-assign]
+    return seen
+
+
+def mark(seq: int) -> Incoming:
+    out = link.encode(HighWaterMark(A, "610800", seq, T0 + dt.timedelta(seconds=seq)))
+    return Incoming(out.subject, out.data, out.headers, token=f"mark{seq}", subject_origin=A)
+
+
+def test_a_failed_batch_removes_the_links_it_made(regions: tuple[Region, Region]) -> None:
+    a, b = regions
+    case = new_case()
+    say(a, [(case, "one"), (case, "two")])
+    seen = put_back_links(b)
+    SaveCounter(b).fail_once = RuntimeError("the batch's commit failed")
+    result = b.inbox.handle(incoming(sent(a)[::-1]), T0)
+    assert seen == [{}]  # the batch made the link: gone again before the retry
+    assert result.applied == 2 and b.inbox.link(A).recorded == 2
+
+
+def test_a_failed_batch_puts_a_link_it_changed_back_as_it_was(
+        regions: tuple[Region, Region]) -> None:
+    a, b = regions
+    case = new_case()
+    say(a, [(case, f"line {n}") for n in range(1, 6)])
+    m1, m2, m3, _m4, m5 = incoming(sent(a))
+    b.inbox.handle([m3], T0)  # held behind the gap at 1 and 2
+    before = {origin: lk.copy() for origin, lk in b.inbox.links.items()}
+    assert before[A].held and before[A].gap_since == T0
+    seen = put_back_links(b)
+    SaveCounter(b).fail_once = RuntimeError("the batch's commit failed")
+    later = T0 + dt.timedelta(seconds=30)
+    result = b.inbox.handle([m1, m5, mark(9), m2], later)
+    assert seen == [before]  # recorded, announced, held, gap: all as before the batch
+    assert result.applied == 3 and b.inbox.link(A).recorded == 3
+    assert set(b.inbox.link(A).held) == {5} and b.inbox.link(A).announced == 9
