@@ -18,7 +18,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from domain.kernel import InvalidValue
+from domain.kernel import Event, InvalidValue
 from domain.values import RegionCode
 
 
@@ -38,6 +38,10 @@ class LinkMessage:
     at: dt.datetime
     traceparent: str = ""
     trust: dict[str, str] = field(default_factory=dict)  # prev_hash, key_id, sig, receipt_of
+    #: The domain event `payload` holds, when the codec that made this message had decoded it
+    #: (`regions.wire.link.decode`): the node takes it rather than decoding the payload a second
+    #: time (`RegionNode.stage_receive`). Neither the message's identity nor its stored form.
+    event: Event | None = field(default=None, compare=False, repr=False)
 
     @property
     def event_id(self) -> str:

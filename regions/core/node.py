@@ -248,7 +248,9 @@ class RegionNode:
         be decoded by this node's domain (unknown process or type, newer schema)."""
         if message.process not in self.protocols:
             raise DomainError(f"unknown process {message.process!r}", code="unknown_process")
-        event = event_from_payload(message.type, message.payload, message.schema_version)
+        event = message.event  # as the link codec decoded it: the payload is its `to_payload`
+        if event is None:
+            event = event_from_payload(message.type, message.payload, message.schema_version)
         command = Receive(actor=Actor.system("inbox", self.region), event=event,
                           from_region=message.origin,
                           ref=EventRef(message.originator_id, message.originator_version))

@@ -83,7 +83,8 @@ def decode(data: bytes, headers: dict[str, str] | None = None) -> WireItem:
         case_id=decoded.case_id, case_number=decoded.case_number, process=decoded.process,
         originator_id=decoded.ref.originator_id, originator_version=decoded.ref.version,
         type=decoded.event.TYPE, schema_version=type(decoded.event).SCHEMA_VERSION,
-        payload=to_payload(decoded.event), at=decoded.event.at, traceparent=decoded.traceparent)
+        payload=to_payload(decoded.event), at=decoded.event.at, traceparent=decoded.traceparent,
+        event=decoded.event)
 
 
 def _position(exc: envelope.WireError) -> tuple[str, str, int] | None:

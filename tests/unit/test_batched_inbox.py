@@ -489,3 +489,20 @@ def test_a_failed_batch_puts_a_link_it_changed_back_as_it_was(
     assert seen == [before]  # recorded, announced, held, gap: all as before the batch
     assert result.applied == 3 and b.inbox.link(A).recorded == 3
     assert set(b.inbox.link(A).held) == {5} and b.inbox.link(A).announced == 9
+
+
+def test_a_received_message_is_decoded_once(regions: tuple[Region, Region],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The node takes the event the link codec decoded (`LinkMessage.event`)."""
+    from regions.core import node as node_module
+
+    def decoded_again(*args: Any) -> Any:
+        raise AssertionError("the node decoded the payload again")
+
+    a, b = regions
+    case = new_case()
+    say(a, [(case, "one"), (case, "two")])
+    deliveries = incoming(sent(a))
+    monkeypatch.setattr(node_module, "event_from_payload", decoded_again)
+    result = b.inbox.handle(deliveries, T0)
+    assert result.applied == 2 and stored_lines(b, case) == ("one", "two")
