@@ -25,18 +25,20 @@ from api import examples as answers
 from api.staff import Grant
 from api.staff_ops import Key, StaffOps, examples
 from domain.protocols.casework_events import CloseFollowUp, EscalateAttention, ResolveAttention
-from domain.protocols.transfer_events import (
+from domain.protocols.transfer_commands import (
     ApproveTransferOut,
     CloseTransfer,
-    Component,
-    ContributionYear,
     CorrectInfoSheet,
-    InfoSheet,
     IssueInfoSheet,
     RecordFundsReceived,
     RefuseTransferOut,
     RemitFunds,
     ReturnExcess,
+)
+from domain.protocols.transfer_events import (
+    Component,
+    ContributionYear,
+    InfoSheet,
     YearKind,
     YearLine,
 )

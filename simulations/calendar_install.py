@@ -46,7 +46,7 @@ from domain.protocols.casework_events import (
     FollowUpOverdue,
     FollowUpRecomputed,
 )
-from domain.protocols.transfer_events import (
+from domain.protocols.transfer_waiting import (
     TransferWaitingTimerSet,
     WaitingTimerRecomputed,
     waiting_of,

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from domain import invariants as inv
 from domain.kernel import Actor, Command, Event
 from domain.protocols.casework_events import EscalateAttention
-from domain.protocols.transfer_events import CloseTransfer
+from domain.protocols.transfer_commands import CloseTransfer
 from domain.protocols.transfer_states import DestinationState, OriginState
 from simulations import checkers
 

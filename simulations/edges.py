@@ -13,7 +13,8 @@ import random
 from collections import Counter
 
 from domain.kernel import Actor
-from domain.protocols.transfer_events import CorrectInfoSheet, TransferSpec
+from domain.protocols.transfer_commands import CorrectInfoSheet
+from domain.protocols.transfer_events import TransferSpec
 from domain.protocols.transfer_states import OriginState
 from simulations import closing, timing
 

@@ -18,7 +18,8 @@ from domain.catalogue import load_catalogue
 from domain.kernel import Actor, Command, Event
 from domain.protocols import PROTOCOLS, application
 from domain.protocols.intake import ProvideSupplement
-from domain.protocols.transfer_events import FundsRemitted, RecordFundsReceived
+from domain.protocols.transfer_commands import RecordFundsReceived
+from domain.protocols.transfer_events import FundsRemitted
 from domain.values import CaseNumber, RegionCode
 from regions.core.commands import CommandRequest, CommandService
 from regions.core.errors import CommandInProgress

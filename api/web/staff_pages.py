@@ -27,7 +27,7 @@ from domain.kernel import Actor, Command
 from domain.protocols import PROTOCOLS
 from domain.protocols.casework_events import EscalateAttention
 from domain.protocols.intake import AcceptIntake, RejectIntake, RequestSupplement
-from domain.protocols.transfer_events import CloseTransfer
+from domain.protocols.transfer_commands import CloseTransfer
 from regions.core.commands import CommandRequest
 
 COOKIE = "tbs"

@@ -8,7 +8,8 @@ modules (`pension`, `unemployment`, `medical`, `housing_fund`) supply a `Transfe
 rule, whether the relationship moves before the money, whether receipt is confirmed, and so on.
 
 Both sides are deciders of one `TransferDecider`; the side state's type says the role. The code:
-`transfer_events` (the vocabulary: values, events, commands), `transfer_states` (side states,
+`transfer_events` (the vocabulary: values and events; the commands in `transfer_commands`, the
+waiting limit's events and readers in `transfer_waiting`), `transfer_states` (side states,
 terminal pairs, transition table, shared base), `transfer_application` (the origins, agency
 and direction an application names), `transfer_destination` and `transfer_origin`
 (each role's rules; the destination's money — bank notices, reconciliation, returns — in
@@ -55,23 +56,37 @@ from domain.protocols.intake import (
     evolve_intake,
 )
 from domain.protocols.transfer_application import agency_of, direction_of, origins_of
+from domain.protocols.transfer_commands import (
+    ApproveTransferOut,
+    CloseCase,
+    CloseTransfer,
+    CompleteTransfer,
+    CorrectInfoSheet,
+    InstructProceed,
+    IssueInfoSheet,
+    Reconcile,
+    RecordFundsReceived,
+    RefuseTransferOut,
+    RemitFunds,
+    ReturnExcess,
+    ReturnFunds,
+    ReverseTransfer,
+    SendContactLetters,
+    StartBenefit,
+    TakeOverRelationship,
+)
 from domain.protocols.transfer_destination import DestinationSide
 from domain.protocols.transfer_events import (
-    ApproveTransferOut,
     BenefitStarted,
     CancellationAnswered,
     CancellationAnswerReceived,
     CancellationReceived,
-    CloseCase,
-    CloseTransfer,
-    CompleteTransfer,
     Component,
     ConclusionReceived,
     ContactLetterConfirmed,
     ContactLetterIssued,
     ContactLetterReceived,
     ContributionYear,
-    CorrectInfoSheet,
     CorrectionNotApplied,
     ExcessReturned,
     ExcessReturnReceived,
@@ -83,26 +98,14 @@ from domain.protocols.transfer_events import (
     InfoSheetCorrectionReceived,
     InfoSheetIssued,
     InfoSheetReceived,
-    InstructProceed,
-    IssueInfoSheet,
     LateCorrectionReceived,
     OriginRefusalReceived,
     ProceedInstructed,
-    Reconcile,
     Reconciled,
-    RecordFundsReceived,
-    RefuseTransferOut,
     RelationshipEvent,
     RelationshipTakenOver,
-    RemitFunds,
-    ReturnExcess,
-    ReturnFunds,
-    ReverseTransfer,
-    SendContactLetters,
     SheetRule,
     SheetSampler,
-    StartBenefit,
-    TakeOverRelationship,
     TransferCancelled,
     TransferCaseClosed,
     TransferCompleted,
@@ -115,11 +118,7 @@ from domain.protocols.transfer_events import (
     TransferReversalReceived,
     TransferReversed,
     TransferSpec,
-    TransferWaitingTimerSet,
-    WaitingTimerRecomputed,
-    carries_waiting,
     check_sheet_shape,
-    waiting_of,
 )
 from domain.protocols.transfer_options import options
 from domain.protocols.transfer_origin import OriginSide
@@ -137,6 +136,12 @@ from domain.protocols.transfer_states import (
     SideState,
     TransferBase,
     waiting_name,
+)
+from domain.protocols.transfer_waiting import (
+    TransferWaitingTimerSet,
+    WaitingTimerRecomputed,
+    carries_waiting,
+    waiting_of,
 )
 from domain.reckoning import WaitingLimit
 from domain.values import CaseNumber, MaterialRef, RegionCode

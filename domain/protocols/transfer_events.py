@@ -1,9 +1,11 @@
-"""Events, commands and values of the transfer protocol (see `domain.protocols.transfer`).
+"""Events and values of the transfer protocol (see `domain.protocols.transfer`); its commands
+are in `transfer_commands`, the waiting limit's own events and readers in `transfer_waiting`.
 
 Why a module of their own: the wire schema generator, the node's codecs and the scheme modules
 need the vocabulary without the decider, and the decider reads better without 400 lines of
 declarations in front of it. Amounts are integer fen, periods integer months; shared events set
-`WIRE = True` and one `to_region` each.
+`WIRE = True` and one `to_region` each. Events are stored and sent by type name (`TYPE`), never
+by module: moving one between these modules changes no record.
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 from domain.kernel import (
-    Command,
     Event,
     InvalidValue,
     Receipt,
     domain_event,
 )
 from domain.protocols.details import TransferDetails
-from domain.reckoning import Reckoning, WaitingLimit, upcast_from_basis
+from domain.reckoning import WaitingLimit
 from domain.values import Fen, FenDelta, Money, Months
 
 # --------------------------------------------------------------------------- value objects
@@ -536,161 +537,3 @@ class ExcessReturnReceived(Receipt):
 class ConclusionReceived(Receipt):
     outcome: str
     corrections: int | None = None
-
-
-@domain_event
-class TransferWaitingTimerSet(Event):
-    """The side entered a waiting status; past `due_at` the wait ends (lapse or needs_attention).
-    `reckoning`: how `due_at` was counted (schema v1 records get theirs read from the basis).
-
-    Recorded after a status event that does not carry its limit (`waiting_of`); the status
-    events of a transfer's usual course carry it themselves since issue 17, and every stream
-    recorded before still folds through this event."""
-
-    SCHEMA_VERSION = 2
-    UPCASTERS = {1: upcast_from_basis}  # noqa: RUF012 (the kernel's ClassVar)
-    waiting_state: str
-    status: str
-    due_at: dt.datetime
-    basis: str
-    calendar_version: str
-    reckoning: Reckoning | None = None
-
-
-def waiting_of(event: Event) -> WaitingLimit | None:
-    """The waiting limit `event` starts: the one a status event carries, or an older stream's
-    `TransferWaitingTimerSet`; None for any other event."""
-    if isinstance(event, TransferWaitingTimerSet):
-        return WaitingLimit(event.waiting_state, event.due_at, event.basis,
-                            event.calendar_version, event.reckoning)
-    waiting = getattr(event, "waiting", None)
-    return waiting if isinstance(waiting, WaitingLimit) else None
-
-
-def carries_waiting(event: Event) -> bool:
-    """Whether `event`'s type has a `waiting` field for the limit of the status it starts."""
-    found = _CARRIES.get(type(event))
-    if found is None:
-        found = _CARRIES[type(event)] = "waiting" in type(event).__dataclass_fields__
-    return found
-
-
-_CARRIES: dict[type[Event], bool] = {}
-
-
-@domain_event
-class WaitingTimerRecomputed(Event):
-    """A provisional waiting timer reckoned again once official calendar data covers it
-    when the node starts on a changed calendar: `due_at` holds from now on (never earlier than
-    `previous_due_at`); `official_due_at` is what the recomputation gave."""
-
-    waiting_state: str
-    due_at: dt.datetime
-    previous_due_at: dt.datetime
-    official_due_at: dt.datetime
-    basis: str
-    calendar_version: str
-
-
-# --------------------------------------------------------------------------- commands
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecordFundsReceived(Command):
-    from_region: str
-    amount_fen: Fen
-    bank_ref: str
-    value_date: dt.date
-
-
-@dataclass(frozen=True, kw_only=True)
-class StartBenefit(Command):
-    monthly_fen: Fen
-    period_months: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class ApproveTransferOut(Command):
-    suspended_on: dt.date | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class RefuseTransferOut(Command):
-    reason: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class IssueInfoSheet(Command):
-    sheet: InfoSheet
-
-
-@dataclass(frozen=True, kw_only=True)
-class CorrectInfoSheet(Command):
-    """The origin corrects the sheet it sent (before the destination concluded the case)."""
-
-    sheet: InfoSheet
-    reason: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReturnExcess(Command):
-    """The destination's finance returns what it received from `from_region` beyond its sheet."""
-
-    from_region: str
-    bank_ref: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class RemitFunds(Command):
-    amount_fen: Fen
-    bank_ref: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class SendContactLetters(Command):
-    pass
-
-
-@dataclass(frozen=True, kw_only=True)
-class InstructProceed(Command):
-    pass
-
-
-@dataclass(frozen=True, kw_only=True)
-class Reconcile(Command):
-    from_region: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class TakeOverRelationship(Command):
-    pass
-
-
-@dataclass(frozen=True, kw_only=True)
-class CompleteTransfer(Command):
-    pass
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReverseTransfer(Command):
-    """Operator only: undo a transfer an origin already made (see `TransferReversalOrdered`)."""
-
-    reason: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class CloseTransfer(Command):
-    """Staff end a transfer that needs attention, with the reason (`TransferCloseOrdered`; at an
-    origin that has not decided, a refusal with that reason)."""
-
-    reason: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReturnFunds(Command):
-    to_region: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class CloseCase(Command):
-    pass

@@ -13,14 +13,8 @@ from __future__ import annotations
 import datetime as dt
 
 from domain.kernel import Event, IllegalCommand, InvalidValue, NeedsAttentionRaised
-from domain.protocols.transfer_events import (
-    ExcessReturned,
-    FundsReceived,
-    Reconcile,
-    Reconciled,
-    RecordFundsReceived,
-    ReturnExcess,
-)
+from domain.protocols.transfer_commands import Reconcile, RecordFundsReceived, ReturnExcess
+from domain.protocols.transfer_events import ExcessReturned, FundsReceived, Reconciled
 from domain.protocols.transfer_states import DestinationState, OriginTrack, TransferBase, stated
 from domain.values import Money
 

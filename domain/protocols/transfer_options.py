@@ -26,10 +26,9 @@ from domain.protocols.intake import (
     Withdraw,
 )
 from domain.protocols.pension_temporary import OpenTemporaryAccount
-from domain.protocols.transfer_events import (
+from domain.protocols.transfer_commands import (
     ApproveTransferOut,
     CorrectInfoSheet,
-    InfoSheet,
     IssueInfoSheet,
     RecordFundsReceived,
     RefuseTransferOut,
@@ -37,8 +36,8 @@ from domain.protocols.transfer_events import (
     ReturnExcess,
     ReverseTransfer,
     StartBenefit,
-    TransferSpec,
 )
+from domain.protocols.transfer_events import InfoSheet, TransferSpec
 from domain.protocols.transfer_ratings import rating_context
 from domain.protocols.transfer_states import DESTINATION_TERMINAL, DestinationState, SideState
 from domain.values import MaterialRef

@@ -22,16 +22,21 @@ from domain.protocols.casework_events import (
     EscalateAttention,
     ResolveAttention,
 )
-from domain.protocols.transfer_events import (
+from domain.protocols.transfer_commands import (
     ApproveTransferOut,
+    CloseTransfer,
+    CorrectInfoSheet,
+    IssueInfoSheet,
+    RefuseTransferOut,
+    RemitFunds,
+)
+from domain.protocols.transfer_events import (
     CancellationAnswered,
     CancellationReceived,
-    CloseTransfer,
     ConclusionReceived,
     ContactLetterConfirmed,
     ContactLetterIssued,
     ContactLetterReceived,
-    CorrectInfoSheet,
     CorrectionNotApplied,
     ExcessReturned,
     ExcessReturnReceived,
@@ -39,10 +44,7 @@ from domain.protocols.transfer_events import (
     HoldReleased,
     InfoSheetCorrected,
     InfoSheetIssued,
-    IssueInfoSheet,
     ProceedInstructed,
-    RefuseTransferOut,
-    RemitFunds,
     TransferCancelled,
     TransferConcluded,
     TransferMessageReceived,

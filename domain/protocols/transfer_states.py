@@ -46,12 +46,9 @@ from domain.protocols.casework_events import (
     lapse_of,
 )
 from domain.protocols.intake import Intake
-from domain.protocols.transfer_events import (
-    CloseTransfer,
-    InfoSheet,
-    TransferSpec,
-    TransferWaitingTimerSet,
-)
+from domain.protocols.transfer_commands import CloseTransfer
+from domain.protocols.transfer_events import InfoSheet, TransferSpec
+from domain.protocols.transfer_waiting import TransferWaitingTimerSet
 
 # --------------------------------------------------------------------------- states
 

@@ -35,7 +35,7 @@ from domain.deadlines import Escalate, FlagDeadlineMissed, RecheckDeadlines
 from domain.kernel import Command, DomainError
 from domain.protocols.casework_events import ExpireWaiting, Lapse
 from domain.protocols.household_events import ExpirePermit, SendMoveOutRequest
-from domain.protocols.transfer_events import (
+from domain.protocols.transfer_commands import (
     CloseCase,
     CompleteTransfer,
     InstructProceed,

@@ -32,7 +32,7 @@ from eventsourcing.utils import get_topic
 from domain.deadlines import DeadlineRecomputed, recheck_commands
 from domain.kernel import DomainError, Event, settle
 from domain.protocols.casework_events import FollowUpRecomputed
-from domain.protocols.transfer_events import WaitingTimerRecomputed
+from domain.protocols.transfer_waiting import WaitingTimerRecomputed
 from regions.core.node import RegionNode
 from regions.core.outcome import Outcome
 from regions.core.sides import SideView

@@ -35,13 +35,13 @@ from domain.kernel import Actor, Command, Event
 from domain.protocols import pension
 from domain.protocols.intake import AcceptIntake, Submit
 from domain.protocols.transfer import application
-from domain.protocols.transfer_events import (
+from domain.protocols.transfer_commands import (
     ApproveTransferOut,
-    InfoSheet,
     IssueInfoSheet,
     RecordFundsReceived,
     RemitFunds,
 )
+from domain.protocols.transfer_events import InfoSheet
 from domain.values import CaseNumber, CitizenId, RegionCode
 from regions.core.outcome import Outcome
 from regions.core.sides import BatchedCommand, SideView

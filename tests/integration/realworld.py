@@ -40,14 +40,14 @@ from domain.protocols.casework_events import ANNOTATIONS
 from domain.protocols.details import HouseholdDetails
 from domain.protocols.intake import AcceptIntake, Submit
 from domain.protocols.transfer import application
-from domain.protocols.transfer_events import (
+from domain.protocols.transfer_commands import (
     ApproveTransferOut,
-    ContributionYear,
     IssueInfoSheet,
     RecordFundsReceived,
     RefuseTransferOut,
     RemitFunds,
 )
+from domain.protocols.transfer_events import ContributionYear
 from domain.registers import RegisterEntry, RegisterKey
 from domain.values import CaseNumber, CitizenId, MaterialRef, RegionCode
 from regions.adapters.brokers.nats import NatsBroker

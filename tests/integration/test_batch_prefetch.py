@@ -8,7 +8,7 @@ import uuid
 
 from domain.kernel import Actor
 from domain.protocols.intake import AcceptIntake
-from domain.protocols.transfer_events import ApproveTransferOut
+from domain.protocols.transfer_commands import ApproveTransferOut
 from regions.adapters.stores.sql import PostgresStore, RegionChannelRecorder
 from regions.core.config import RegionConfig
 from regions.core.inbox import Incoming

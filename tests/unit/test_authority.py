@@ -22,7 +22,7 @@ from domain.protocols import pension
 from domain.protocols.casework_events import ExpireWaiting, Lapse
 from domain.protocols.intake import AcceptIntake
 from domain.protocols.transfer import application
-from domain.protocols.transfer_events import CompleteTransfer, Reconcile
+from domain.protocols.transfer_commands import CompleteTransfer, Reconcile
 from domain.values import CaseNumber, RegionCode
 from regions.adapters.stores.memory import MemoryStore
 from regions.core import authority

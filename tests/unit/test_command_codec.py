@@ -19,11 +19,8 @@ from domain.kernel import Actor, DomainError, EventRef, Receive
 from domain.protocols import pension
 from domain.protocols.intake import AcceptIntake, ApplicationWithdrawn
 from domain.protocols.transfer import application
-from domain.protocols.transfer_events import (
-    ContributionYear,
-    IssueInfoSheet,
-    RecordFundsReceived,
-)
+from domain.protocols.transfer_commands import IssueInfoSheet, RecordFundsReceived
+from domain.protocols.transfer_events import ContributionYear
 from domain.values import CaseNumber, Region, RegionCode
 from regions.core.commands import CommandResult, InvalidRequest
 from regions.core.outcome import Outcome

@@ -17,7 +17,7 @@ from domain.kernel import Actor, Command
 from domain.protocols import pension
 from domain.protocols.intake import AcceptIntake
 from domain.protocols.transfer import application
-from domain.protocols.transfer_events import ApproveTransferOut
+from domain.protocols.transfer_commands import ApproveTransferOut
 from domain.values import CaseNumber, RegionCode
 from projections.records import SideEvent
 from regions.adapters.stores.memory import MemoryStore

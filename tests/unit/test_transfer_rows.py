@@ -23,7 +23,7 @@ from domain.protocols.transfer import (
     ReverseTransfer,
     TransferWaitingTimerSet,
 )
-from domain.protocols.transfer_events import waiting_of
+from domain.protocols.transfer_waiting import waiting_of
 from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case, completed_case, staff
 
 DEST, ORIGIN = "150600", "610800"

@@ -46,14 +46,13 @@ from domain.calendar import china_date
 from domain.kernel import Actor, Command
 from domain.protocols import pension
 from domain.protocols.intake import AcceptIntake
-from domain.protocols.transfer_events import (
+from domain.protocols.transfer_commands import (
     ApproveTransferOut,
-    InfoSheet,
-    InfoSheetReceived,
     IssueInfoSheet,
     RecordFundsReceived,
     RemitFunds,
 )
+from domain.protocols.transfer_events import InfoSheet, InfoSheetReceived
 from projections.records import SideEvent
 from regions.core.outcome import Outcome
 from regions.sdk.client import CommandRejected
