@@ -20,6 +20,7 @@ import cProfile
 import pstats
 import time
 
+from regions.runtime import collector
 from simulations.faults import parse_faults
 from simulations.report import summarise
 from simulations.runner import run
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the run")
     args = parser.parse_args(argv)
     kinds = parse_faults(args.faults)
+    collector.tune()  # as `tongban simulate` does
     if args.hashes:
         for seed in _seeds(args.hashes):
             s = summarise(run(seed, args.cases, faults=kinds))

@@ -18,6 +18,7 @@ from rich.console import Console
 from regions.adapters.stores.memory import MemoryStore
 from regions.adapters.stores.sql import SqliteStore
 from regions.core.ports import Store
+from regions.runtime import collector
 from simulations.faults import parse_faults
 from simulations.report import summarise, write_report
 from simulations.runner import DEFAULT_REGIONS, run
@@ -60,6 +61,7 @@ def simulate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from exc
     codes = _regions(regions)
+    collector.tune()  # the nodes' heap, as in a node process (regions.runtime.collector)
     with _stores(store) as store_factory:
         summary = summarise(run(seed, cases, codes, kinds, store_factory=store_factory,
                                 max_ack_pending=max_ack_pending))
