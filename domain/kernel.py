@@ -384,3 +384,7 @@ class SideSummary:
     amount_credited: int = 0
     months_stated: int = 0
     months_credited: int = 0
+    #: An origin's 补转 after completion (`CorrectionForNewCase`): what its corrected sheet
+    #: states beyond the sheet the case completed on (negative: to come back), left to a new
+    #: case; `amount_stated` is then the sheet the case completed on.
+    amount_for_new_case: int = 0

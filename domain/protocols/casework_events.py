@@ -19,7 +19,11 @@ from domain.kernel import (
     domain_event,
 )
 from domain.protocols.intake import ApplicationSubmitted
-from domain.protocols.transfer_events import LateCorrectionReceived
+from domain.protocols.transfer_events import (
+    LateCorrectionReceived,
+    LateFundsReturned,
+    LateFundsReturnReceived,
+)
 from domain.reckoning import Reckoning
 from domain.values import CaseNumber, case_id_of
 
@@ -109,6 +113,7 @@ ANNOTATIONS: tuple[type[Event], ...] = (
     RatingGiven, RatingReceived, FollowUpOpened, FollowUpRecomputed, FollowUpOverdue,
     FollowUpClosed, AttentionResolved,
     CounterpartEventRejected, NeedsAttentionRaised, LateCorrectionReceived,
+    LateFundsReturned, LateFundsReturnReceived,
 )
 
 

@@ -87,6 +87,7 @@ from domain.protocols.transfer_events import (
     ContactLetterIssued,
     ContactLetterReceived,
     ContributionYear,
+    CorrectionForNewCase,
     CorrectionNotApplied,
     ExcessReturned,
     ExcessReturnReceived,
@@ -99,6 +100,8 @@ from domain.protocols.transfer_events import (
     InfoSheetIssued,
     InfoSheetReceived,
     LateCorrectionReceived,
+    LateFundsReturned,
+    LateFundsReturnReceived,
     OriginRefusalReceived,
     ProceedInstructed,
     Reconciled,
@@ -196,7 +199,8 @@ class TransferDecider(DestinationSide, OriginSide):
             person_key=state.person_key, scheme=state.scheme, peer_regions=(state.destination,),
             amount_stated=sheet.amount_fen if sheet else 0,
             amount_sent=state.remitted_fen - state.returned_fen,
-            months_stated=sheet.months if sheet else 0)
+            months_stated=sheet.months if sheet else 0,
+            amount_for_new_case=state.for_new_case_fen)
 
     def next_timer(self, state: SideState) -> dt.datetime | None:
         follow_up = ratings.follow_up_due(state)  # runs after the end too
@@ -388,6 +392,7 @@ __all__ = [
     "ContactLetterReceived",
     "ContributionYear",
     "CorrectInfoSheet",
+    "CorrectionForNewCase",
     "CorrectionNotApplied",
     "DestinationSide",
     "DestinationState",
@@ -404,6 +409,8 @@ __all__ = [
     "InstructProceed",
     "IssueInfoSheet",
     "LateCorrectionReceived",
+    "LateFundsReturnReceived",
+    "LateFundsReturned",
     "OriginRefusalReceived",
     "OriginSide",
     "OriginState",

@@ -71,6 +71,7 @@ from domain.protocols.transfer_events import (
     InfoSheetIssued,
     InfoSheetReceived,
     LateCorrectionReceived,
+    LateFundsReturned,
     OriginRefusalReceived,
     ProceedInstructed,
     Reconciled,
@@ -141,6 +142,8 @@ class DestinationSide(DestinationMoney):
             return self._submit(c, now)
         if s is None:
             raise IllegalCommand("no application has been submitted", code="not_submitted")
+        if isinstance(c, RecordFundsReceived) and s.phase == "completed":
+            return self._late_funds(s, c, now)  # never refused, even after the end
         common = self._common(s, c, now)
         if common is not None:
             return common
@@ -560,6 +563,12 @@ class DestinationSide(DestinationMoney):
         if isinstance(e, ExcessReturned):
             t = s.tracks[e.to_region]
             return replace(s, tracks=track(e.to_region, matched=False, reconciled_count=-1,
+                                           excess_returned_fen=t.excess_returned_fen
+                                           + e.amount_fen))
+        if isinstance(e, LateFundsReturned):  # on record, and gone again: nothing more held
+            t = s.tracks[e.to_region]
+            return replace(s, tracks=track(e.to_region, funds=(*t.funds, (e.notice_ref,
+                                                                        e.amount_fen)),
                                            excess_returned_fen=t.excess_returned_fen
                                            + e.amount_fen))
         if isinstance(e, Reconciled):

@@ -279,6 +279,21 @@ class ExcessReturned(Event):
 
 
 @domain_event
+class LateFundsReturned(Event):
+    """Money from an origin that reached this destination after it completed (the origin
+    remitted the rest of a corrected sheet between an excess return and the conclusion):
+    recorded (the notice's `notice_ref`) and sent back at once (`bank_ref`), never refused —
+    the case credited what it concluded on (`kept_fen`), so the whole notice is beyond it. An
+    annotation: it moves no status, before or after the end."""
+
+    WIRE = True
+    amount_fen: Fen
+    notice_ref: str
+    bank_ref: str
+    kept_fen: Fen
+
+
+@domain_event
 class FundsReceived(Event):
     """The destination's finance side saw money arrive (bank notice or staff entry)."""
 
@@ -454,6 +469,21 @@ class CorrectionNotApplied(Event):
     sent_fen: Fen
 
 
+@domain_event
+class CorrectionForNewCase(Event):
+    """Staff resolved an origin the destination completed without its last correction
+    (`CorrectionNotApplied`): this transfer ends on the sheet the destination concluded on
+    (`concluded`), and the corrected sheet's difference (`latest` less `concluded`: a 补转 when
+    it asks for more, a return after completion when less) is left to a new case. Recorded
+    before the resolution that ends the side, so the joint view and the invariants judge the
+    ended side against the destination's sheet and name the difference."""
+
+    concluded: InfoSheet
+    latest: InfoSheet
+    difference_fen: FenDelta
+    difference_months: int
+
+
 # --------------------------------------------------------------------------- events: receipts
 
 
@@ -531,6 +561,16 @@ class ExcessReturnReceived(Receipt):
     amount_fen: Fen
     bank_ref: str
     kept_fen: Fen | None = None
+
+
+@domain_event
+class LateFundsReturnReceived(Receipt):
+    """The origin's receipt of `LateFundsReturned`: booked as sent back like an excess return
+    (what it had sent beyond `kept_fen`); an annotation — the side may have ended already."""
+
+    amount_fen: Fen
+    bank_ref: str
+    kept_fen: Fen
 
 
 @domain_event

@@ -4,7 +4,8 @@ origin's sheet against them, and the money it sends back.
 Why apart from the rest of the destination's rules (`transfer_destination`): this is the finance
 side of the case — it reads the destination's own bank (`RecordFundsReceived`, never the origin's
 `FundsRemitted`), compares to the fen, and returns an excess (`ExcessReturned`) or, after an
-operator's reversal, everything (`TransferReversed`, via `_return_due`). The letters, the two
+operator's reversal, everything (`TransferReversed`, via `_return_due`), or money that reached
+the case after it completed (`LateFundsReturned`). The letters, the two
 phases, withdrawal and closing stay with the destination; both share `TransferBase`.
 """
 
@@ -14,7 +15,12 @@ import datetime as dt
 
 from domain.kernel import Event, IllegalCommand, InvalidValue, NeedsAttentionRaised
 from domain.protocols.transfer_commands import Reconcile, RecordFundsReceived, ReturnExcess
-from domain.protocols.transfer_events import ExcessReturned, FundsReceived, Reconciled
+from domain.protocols.transfer_events import (
+    ExcessReturned,
+    FundsReceived,
+    LateFundsReturned,
+    Reconciled,
+)
 from domain.protocols.transfer_states import DestinationState, OriginTrack, TransferBase, stated
 from domain.values import Money
 
@@ -23,6 +29,34 @@ class DestinationMoney(TransferBase):
     """The destination's finance rules (a base of `DestinationSide`)."""
 
     def _funds(self, s: DestinationState, c: RecordFundsReceived, now: dt.datetime) -> list[Event]:
+        ref = self._notice(s, c)
+        if s.phase not in ("awaiting_holds", "awaiting_transfer", "withdrawing"):
+            raise IllegalCommand(f"no funds are expected while {s.phase}",
+                                 code="funds_not_expected")
+        return [FundsReceived(at=now, actor=c.actor, from_region=c.from_region,
+                              amount_fen=c.amount_fen, bank_ref=ref, value_date=c.value_date)]
+
+    def _late_funds(self, s: DestinationState, c: RecordFundsReceived,
+                    now: dt.datetime) -> list[Event]:
+        """Money from an origin reaching a completed case (it remitted the rest of a corrected
+        sheet between an excess return and the conclusion): a money fact is never refused, so
+        it is recorded and sent back at once — the case credited what it concluded on, all of
+        this notice is beyond it. Sent back by the case itself rather than left to finance
+        staff (needs_attention): a completed side is an end (its pair, the register and the
+        credited sums stand, nobody is asked there), and the origin books the return as it
+        books an excess (`kept_fen`), with no person needed for the money's way back."""
+        ref = self._notice(s, c)
+        t = s.tracks[c.from_region]
+        if t.sheet is None:  # an origin released from the case sent nothing to return against
+            raise IllegalCommand(f"no funds are expected from {c.from_region} while {s.phase}",
+                                 code="funds_not_expected")
+        return [LateFundsReturned(at=now, actor=c.actor, to_region=c.from_region,
+                                  amount_fen=c.amount_fen, notice_ref=ref,
+                                  bank_ref=f"RETURN:{ref}", kept_fen=t.received_fen)]
+
+    @staticmethod
+    def _notice(s: DestinationState, c: RecordFundsReceived) -> str:
+        """A bank notice's checks, whatever the phase: its bank reference."""
         if c.from_region not in s.tracks:
             raise InvalidValue(f"{c.from_region} is not an origin of this case",
                                code="unknown_origin")
@@ -38,11 +72,7 @@ class DestinationMoney(TransferBase):
         if any(ref == r for t in s.tracks.values() for r, _ in t.funds):
             raise IllegalCommand(f"bank reference {ref} is already recorded",
                                  code="duplicate_bank_ref")
-        if s.phase not in ("awaiting_holds", "awaiting_transfer", "withdrawing"):
-            raise IllegalCommand(f"no funds are expected while {s.phase}",
-                                 code="funds_not_expected")
-        return [FundsReceived(at=now, actor=c.actor, from_region=c.from_region,
-                              amount_fen=c.amount_fen, bank_ref=ref, value_date=c.value_date)]
+        return ref
 
     def _return_excess(self, s: DestinationState, c: ReturnExcess,
                        now: dt.datetime) -> list[Event]:

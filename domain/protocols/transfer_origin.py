@@ -37,6 +37,7 @@ from domain.protocols.transfer_events import (
     ContactLetterConfirmed,
     ContactLetterIssued,
     ContactLetterReceived,
+    CorrectionForNewCase,
     CorrectionNotApplied,
     ExcessReturned,
     ExcessReturnReceived,
@@ -44,6 +45,8 @@ from domain.protocols.transfer_events import (
     HoldReleased,
     InfoSheetCorrected,
     InfoSheetIssued,
+    LateFundsReturned,
+    LateFundsReturnReceived,
     ProceedInstructed,
     TransferCancelled,
     TransferConcluded,
@@ -121,7 +124,8 @@ class OriginSide(TransferBase):
         if isinstance(c, CorrectInfoSheet):
             return self._correct_sheet(s, c, now)
         if isinstance(c, ResolveAttention):
-            return resolve_attention(s, c, now)
+            resolved = resolve_attention(s, c, now)
+            return [*self._for_new_case(s, c, now), *resolved]
         raise IllegalCommand(f"{type(c).__name__} is not a command of a transfer's origin",
                              code="unknown_command")
 
@@ -195,6 +199,19 @@ class OriginSide(TransferBase):
         return [FundsRemitted(at=now, actor=c.actor, amount_fen=c.amount_fen, bank_ref=ref),
                 *self._clear(s, step, now)]
 
+    @staticmethod
+    def _for_new_case(s: OriginState, c: ResolveAttention, now: dt.datetime) -> list[Event]:
+        """Resolving a side the destination completed without its last correction: the
+        transfer ends on the sheet the destination concluded on, the corrected sheet's
+        difference is left to a new case (a 补转, or a return after completion) — recorded
+        before the resolution, which ends the side."""
+        done, latest = s.concluded_sheet, s.sheet
+        if not s.correction_unapplied or done is None or latest is None:
+            return []
+        return [CorrectionForNewCase(at=now, actor=c.actor, concluded=done, latest=latest,
+                                     difference_fen=latest.amount_fen - done.amount_fen,
+                                     difference_months=latest.months - done.months)]
+
     def _origin_receive(self, s: OriginState, c: Receive, now: dt.datetime) -> list[Event]:
         if c.ref in s.seen:
             return []
@@ -239,6 +256,13 @@ class OriginSide(TransferBase):
             return [ExcessReturnReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
                                          amount_fen=ev.amount_fen, bank_ref=ev.bank_ref,
                                          kept_fen=ev.kept_fen)]
+        if isinstance(ev, LateFundsReturned):  # money that reached a completed case
+            if s.sheet is None or s.phase not in ("remitting", "transferred_out"):
+                raise IllegalCommand(f"money returned while {s.phase}",
+                                     code="unexpected_return")
+            return [LateFundsReturnReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
+                                            amount_fen=ev.amount_fen, bank_ref=ev.bank_ref,
+                                            kept_fen=ev.kept_fen)]
         if isinstance(ev, TransferConcluded):
             return self._concluded(s, c, ev, now)
         raise IllegalCommand(f"{ev.TYPE} is not expected by a transfer's origin",
@@ -305,24 +329,36 @@ class OriginSide(TransferBase):
         if isinstance(e, TransferOutRefused):
             return replace(s, phase="refused")
         if isinstance(e, InfoSheetIssued):
-            return replace(s, sheet=e.sheet,
+            return replace(s, sheet=e.sheet, sheets=(e.sheet,),
                            phase="transferred_out" if e.sheet.amount_fen == 0 else "remitting")
         if isinstance(e, FundsRemitted):
             return _owing(replace(s, remitted_fen=s.remitted_fen + e.amount_fen))
         if isinstance(e, InfoSheetCorrected):
-            return _owing(replace(s, sheet=e.sheet, corrections=s.corrections + 1))
+            return _owing(replace(s, sheet=e.sheet, sheets=(*s.sheets, e.sheet),
+                                  corrections=s.corrections + 1))
         if isinstance(e, ExcessReturnReceived):
-            return _owing(replace(s, returned_fen=s.returned_fen + _sent_back(s, e)))
+            returned = replace(s, returned_fen=s.returned_fen + _sent_back(s, e))
+            return returned if s.concluded else _owing(returned)  # nothing owed into an end
+        if isinstance(e, LateFundsReturnReceived):
+            return replace(s, returned_fen=s.returned_fen + _sent_back(s, e))
         if isinstance(e, CancellationReceived):
             return replace(s, cancel_received=True)
         if isinstance(e, CancellationAnswered) and e.outcome == "released":
             return replace(s, phase="released")
         if isinstance(e, TransferOutReversed):
             return replace(s, returned_fen=s.returned_fen + e.amount_fen, phase="reinstated")
-        if isinstance(e, ConclusionReceived):
-            return replace(s, concluded=e.outcome)
+        if isinstance(e, ConclusionReceived):  # completed without the last correction: not an
+            #                                        end, even before `CorrectionNotApplied`
+            unapplied = (e.outcome == "completed" and e.corrections is not None
+                         and e.corrections < s.corrections)
+            return replace(s, concluded=e.outcome,
+                           correction_unapplied=s.correction_unapplied or unapplied)
         if isinstance(e, CorrectionNotApplied):  # over: what is still owed is for a 补转
-            return replace(s, correction_unapplied=True, phase="transferred_out", waiting=None)
+            done = s.sheets[e.applied] if e.applied < len(s.sheets) else None
+            return replace(s, correction_unapplied=True, phase="transferred_out", waiting=None,
+                           concluded_sheet=done)
+        if isinstance(e, CorrectionForNewCase):  # this transfer ends on the destination's sheet
+            return replace(s, sheet=e.concluded, new_case=e.latest)
         if isinstance(e, AttentionResolved):
             return replace(s, correction_unapplied=False)
         return s
@@ -335,7 +371,7 @@ def _owing(s: OriginState) -> OriginState:
     return replace(s, phase="remitting" if s.sheet.amount_fen > s.sent_fen else "transferred_out")
 
 
-def _sent_back(s: OriginState, e: ExcessReturnReceived) -> int:
+def _sent_back(s: OriginState, e: ExcessReturnReceived | LateFundsReturnReceived) -> int:
     """The part of a returned excess that is money this side sent: what it had sent beyond what
     the destination keeps (`kept_fen`: the destination's sheet, whatever this side's own says —
     a correction may still be in flight). The rest is the bank's error (a notice for more than

@@ -227,6 +227,14 @@ class OriginState(SideBookkeeping):
     #: The destination completed without this side's last correction (`CorrectionNotApplied`):
     #: the side needs a person, and ends only when staff resolve it (`AttentionResolved`).
     correction_unapplied: bool = False
+    #: Every sheet this side sent, in order (`sheet` is the last until a `CorrectionForNewCase`):
+    #: the destination concluded on the one its conclusion's count of corrections names.
+    sheets: tuple[InfoSheet, ...] = ()
+    #: The sheet the destination concluded on, when that was not this side's latest.
+    concluded_sheet: InfoSheet | None = None
+    #: The corrected sheet left to a new case (`CorrectionForNewCase`): `sheet` is then the
+    #: concluded one, what this transfer carried; the difference is the 补转.
+    new_case: InfoSheet | None = None
 
     role: Literal["origin"] = "origin"
 
@@ -238,6 +246,14 @@ class OriginState(SideBookkeeping):
     @property
     def needs_person(self) -> bool:
         return bool(self.attention) or self.correction_unapplied
+
+    @property
+    def for_new_case_fen(self) -> int:
+        """The 补转 after completion: what the sheet left to a new case states beyond the one
+        this transfer ended on (negative: to come back); 0 without one."""
+        if self.new_case is None or self.sheet is None:
+            return 0
+        return self.new_case.amount_fen - self.sheet.amount_fen
 
 
 SideState: TypeAlias = DestinationState | OriginState

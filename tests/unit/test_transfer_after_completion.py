@@ -8,8 +8,8 @@ that money facts are never refused and that the 补转 is a person's decision.
   sheet: a legitimate, human-decided end is neither a disagreement nor a violation, while a
   sheet that differs with no such record still is.
 - Money an origin remitted between an excess return and the conclusion reaches a completed
-  destination: it is recorded there and sent back at once (`ExcessReturned`), so every fen sent
-  is held or returned.
+  destination: it is recorded there and sent back at once (`LateFundsReturned`), so every fen
+  sent is held or returned.
 
 Setups as in test_transfer_correction_races.py.
 """
@@ -45,9 +45,6 @@ from tests.unit.test_transfer_correction_races import (
     types,
 )
 
-RESOLVED = pytest.mark.xfail(strict=True, reason="a resolved origin is judged on its own sheet")
-LATE_MONEY = pytest.mark.xfail(strict=True, reason="a completed destination refuses money")
-
 
 def crossed(world: TransferWorld, case: str, correction: object) -> None:
     """The first sheet remitted; `correction` crosses the bank notice; the destination
@@ -66,7 +63,6 @@ def deliver(world: TransferWorld, kind: str) -> None:
     world.deliver(next(i for i in world.in_order() if kind == world.network[i].event.TYPE))
 
 
-@RESOLVED
 @pytest.mark.parametrize("correction", [SMALLER, BIGGER], ids=["downward", "upward"])
 def test_a_resolved_origin_is_judged_on_the_sheet_the_destination_concluded_on(
         correction: object) -> None:
@@ -85,7 +81,6 @@ def test_a_resolved_origin_is_judged_on_the_sheet_the_destination_concluded_on(
     assert world.at_rest() == []
 
 
-@RESOLVED
 def test_a_sheet_differing_without_a_correction_for_a_new_case_is_still_a_violation() -> None:
     """The control: the same ended sides, but the origin's sheet differs and nothing records
     the difference for a new case — conservation reports it."""
@@ -97,7 +92,6 @@ def test_a_sheet_differing_without_a_correction_for_a_new_case_is_still_a_violat
     assert [v.severity for v in inv.conservation(summaries)] == ["violation"]
 
 
-@LATE_MONEY
 def test_money_remitted_between_the_return_and_the_conclusion_is_sent_back() -> None:
     """The destination returns the 'excess' against its first sheet and completes on it; the
     return reaches the origin before the conclusion, so the origin remits the rest of its
@@ -121,8 +115,9 @@ def test_money_remitted_between_the_return_and_the_conclusion_is_sent_back() -> 
     deliver(world, "TransferConcluded")
     world.bank_deliver(0, "none")  # the rest reaches the completed destination
     assert world.refused_notices == []
-    dest_types = types(world, case, DEST)
-    assert dest_types[-2:] == ["FundsReceived", "ExcessReturned"]
+    late = world.sides[(case, DEST)].events[-1]
+    assert (late.TYPE, late.amount_fen, late.kept_fen) == (  # type: ignore[attr-defined]
+        "LateFundsReturned", rest, SHEET.amount_fen)
     world.deliver_all()
     dest, origin = world.summary(case, DEST), world.summary(case, ORIGIN)
     assert (dest.status, dest.amount_received, dest.amount_credited) == (

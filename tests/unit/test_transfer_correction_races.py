@@ -276,7 +276,8 @@ def test_a_v1_return_and_conclusion_are_judged_as_before() -> None:
 
 def test_the_joint_view_and_conservation_report_a_deciding_origin_as_attention() -> None:
     """While the origin waits for a person, the sheets' difference is its attention, not a
-    disagreement; once staff resolved it, the difference is what the sides truly disagree on."""
+    disagreement; once staff resolved it, the origin ends on the sheet the destination
+    concluded on and the difference is left to a new case: the sides agree."""
     world, case = started()
     world.transfer_out(case, ORIGIN, SHEET, remit=False)
     remitted(world, case, SHEET.amount_fen)
@@ -291,7 +292,8 @@ def test_the_joint_view_and_conservation_report_a_deciding_origin_as_attention()
     assert (judged.agreed, judged.disagreements) == (None, ())
     assert any("补转" in line for line in judged.attention)
     world.act(case, ORIGIN, ResolveAttention(actor=staff(ORIGIN), note="差额由转入地退回，另案办理"))
-    assert agreement([_view(world, case, r) for r in (DEST, ORIGIN)], complete=True).agreed is False
+    # ended on the sheet the destination concluded on, the difference left to a new case
+    assert agreement([_view(world, case, r) for r in (DEST, ORIGIN)], complete=True).agreed
 
 
 def _view(world: TransferWorld, case: str, region: str) -> CaseView:
