@@ -1,0 +1,42 @@
+"""A crafted ExcessReturned v2 (`kept_fen`) makes an origin owe its whole sheet again (review of
+28b4b2c).
+
+Why it matters: since v2 the origin books as sent back whatever it sent beyond the peer's
+`kept_fen`, whatever its own sheet says, and then `_owing` puts it back to `remitting` for the
+difference. The origin has no bank notice of its own for the return: the peer's word is all.
+A destination that is hostile or broken says it returned everything and keeps 0 fen: the origin
+now shows 0 sent, `remitting`, and asks its staff to remit the full sheet a second time. A v1
+return could only lower the net sent to the origin's own sheet (nothing, here). An honest
+destination's `kept_fen` is always the amount of a sheet this origin issued (its first or a
+correction: `DestinationMoney.return_excess` sends `t.sheet.amount_fen`), so a check against
+the origin's own sheets (which the state would have to remember) refuses this without
+refusing any honest race. (MONEY2's file: domain/protocols/transfer_origin.py `_sent_back` and
+the ExcessReturned branch of `_origin_receive`.)
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.kernel import Actor, DomainError, EventRef, Receive, execute
+from domain.protocols.transfer import ExcessReturned
+from tests.unit.test_transfer_correction_races import DEST, ORIGIN, SHEET, started
+
+
+@pytest.mark.xfail(strict=True, reason="an origin trusts any kept_fen: a crafted return makes it "
+                   "owe (and its staff remit) the whole sheet again")
+def test_a_return_keeping_an_amount_no_sheet_stated_does_not_reopen_the_remittance() -> None:
+    world, case = started()
+    world.transfer_out(case, ORIGIN, SHEET)
+    origin = world.sides[(case, ORIGIN)]
+    assert origin.decider.summary(origin.state).status == "transferred_out"
+    crafted = ExcessReturned(at=world.now, actor=Actor.system("finance", DEST), to_region=ORIGIN,
+                             amount_fen=SHEET.amount_fen, bank_ref="RET-X", kept_fen=0)
+    try:
+        state, _ = execute(origin.decider, origin.state, Receive(
+            actor=Actor.system("inbox", ORIGIN), event=crafted, from_region=DEST,
+            ref=EventRef("dest-side", 40)), world.now)
+    except DomainError:
+        return  # refused: the origin's books are as they were
+    summary = origin.decider.summary(state)
+    assert (summary.status, summary.amount_sent) == ("transferred_out", SHEET.amount_fen)
