@@ -13,6 +13,7 @@ import random
 from collections import Counter
 
 from domain.kernel import Actor
+from domain.protocols.casework_events import ResolveAttention
 from domain.protocols.transfer_commands import CorrectInfoSheet
 from domain.protocols.transfer_events import TransferSpec
 from domain.protocols.transfer_states import OriginState
@@ -23,7 +24,7 @@ CREDIT_EDGES = ("one_fen_short", "one_fen_over", "split_exact", "short")
 #: Edges every CI batch must reach (names in `reached`).
 EDGES = (*(f"credit_{edge}" for edge in CREDIT_EDGES), "publish_failed_then_retried",
          *timing.EDGES, *closing.EDGES, "calendar_install_moved_later",
-         "correction_crossed_money")
+         "correction_crossed_money", "correction_left_for_new_case")
 #: Chance that an origin's staff correct its info sheet within milliseconds of the bank's
 #: notice reaching the destination (when people are timed at the edges): the correction and
 #: the money cross, and the destination may complete on the sheet it had. `options` offers a
@@ -33,6 +34,12 @@ CORRECTION_CROSSING = 0.3
 #: The correction is sent this many milliseconds either side of the notice: a clean link
 #: carries it in about 3 ms, so it arrives just before or just after the money.
 CROSSING_MS = 4.0
+#: Chance that an origin's staff, visiting a side the destination completed without its last
+#: correction (`CorrectionNotApplied`), decide the 补转 then (`ResolveAttention`: the side ends
+#: on the destination's sheet, the difference left to a new case). The rest wait for a person
+#: to the end of the run, so both the waiting side's attention and the resolved side's end are
+#: judged by the checkers.
+RESOLVE_FOR_NEW_CASE = 0.7
 
 
 def credits(amount: int, rng: random.Random, reached: Counter[str]) -> list[int]:
@@ -67,3 +74,15 @@ def crossing_correction(spec: TransferSpec, state: object,
         return None
     staff = Actor("staff", "staff-51", state.region, "transfer_officer")
     return CorrectInfoSheet(actor=staff, sheet=sheet, reason="缴费基数更正（资金在途）")
+
+
+def resolution_for_new_case(state: object, rng: random.Random) -> ResolveAttention | None:
+    """Staff deciding the 补转 of an origin the destination completed on an earlier sheet (now
+    and then: `RESOLVE_FOR_NEW_CASE`), or None. `options` never offers `ResolveAttention` (a
+    world resuming every timed-out wait would not come to rest); this one ends the side."""
+    if not isinstance(state, OriginState) or not state.correction_unapplied:
+        return None
+    if rng.random() >= RESOLVE_FOR_NEW_CASE:
+        return None
+    staff = Actor("staff", "staff-51", state.region, "transfer_officer")
+    return ResolveAttention(actor=staff, note="已与转入地核对：按办结时的信息表结案，差额另案补转")

@@ -89,6 +89,7 @@ class Workload:
         self.attention_rng = world.sched.rng("timing:attention")
         self.tempt_rng = world.sched.rng("timing:tempted-close")
         self.crossing_rng = world.sched.rng("timing:correction-crossing")
+        self.new_case_rng = world.sched.rng("timing:new-case")
         world.commit_listeners.append(self.on_commit)
         world.receive_listeners.append(self.on_received)
 
@@ -255,6 +256,11 @@ class Workload:
         if view is None:
             return
         if case_id in self.silent and self._attend_silent(code, case_id, view.state):
+            return
+        resolved = edges.resolution_for_new_case(view.state, self.new_case_rng)
+        if resolved is not None:  # staff decide the 补转 after a completion on an older sheet
+            if self._attempt(code, case_id, resolved):
+                self.world.edges["correction_left_for_new_case"] += 1
             return
         tempted = closing.tempted_close(view.state, code, self.tempt_rng)
         if tempted is not None:
