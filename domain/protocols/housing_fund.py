@@ -31,6 +31,7 @@ from domain.protocols.transfer_events import Component, InfoSheet, TransferSpec,
 PROCESS = "housing_fund_transfer"
 SCHEME = "housing_fund"
 ALLOWED_TERMINAL_PAIRS = transfer.TERMINAL_PAIRS
+TRANSITIONS = transfer.TRANSITIONS  # the simulator's transition watch judges the transfers too
 COMPONENTS = ("principal", "interest")
 
 

@@ -35,6 +35,7 @@ from domain.protocols.transfer_events import Component, InfoSheet, TransferSpec,
 PROCESS = "medical_transfer"
 SCHEME = "medical"
 ALLOWED_TERMINAL_PAIRS = transfer.TERMINAL_PAIRS
+TRANSITIONS = transfer.TRANSITIONS  # the simulator's transition watch judges the transfers too
 COMPONENTS = ("personal_account",)
 
 

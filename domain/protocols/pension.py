@@ -47,6 +47,7 @@ from domain.protocols.transfer_events import ContributionYear, InfoSheet
 PROCESS = "pension_transfer"
 SCHEME = "pension"
 ALLOWED_TERMINAL_PAIRS = transfer.TERMINAL_PAIRS
+TRANSITIONS = transfer.TRANSITIONS  # the simulator's transition watch judges the transfers too
 POOLED_RATE = TWELVE
 FIRST_POOLED_YEAR = ENTERPRISE.pooled_from[0]
 COMPONENTS = ENTERPRISE.components

@@ -41,6 +41,7 @@ from domain.protocols.transfer_events import Component, InfoSheet, TransferSpec,
 PROCESS = "unemployment_transfer"
 SCHEME = "unemployment"
 ALLOWED_TERMINAL_PAIRS = transfer.TERMINAL_PAIRS
+TRANSITIONS = transfer.TRANSITIONS  # the simulator's transition watch judges the transfers too
 COMPONENTS = ("unemployment_benefit", "medical_subsidy", "training_subsidy")
 MONEY_THRESHOLD_MONTHS = 12
 
