@@ -19,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 from domain.kernel import Actor, DomainError, EventRef, Receive, execute
-from domain.protocols.transfer import ExcessReturned
+from domain.protocols.transfer_events import ExcessReturned, LateFundsReturned
 from tests.unit.test_transfer_correction_races import DEST, ORIGIN, SHEET, started
 
 
@@ -40,3 +40,29 @@ def test_a_return_keeping_an_amount_no_sheet_stated_does_not_reopen_the_remittan
         return  # refused: the origin's books are as they were
     summary = origin.decider.summary(state)
     assert (summary.status, summary.amount_sent) == ("transferred_out", SHEET.amount_fen)
+
+
+@pytest.mark.xfail(strict=True, reason="LateFundsReturned (e3d2570) trusts kept_fen the same way: "
+                   "an ended origin books everything it sent as returned")
+def test_a_late_return_keeping_nothing_does_not_empty_an_ended_origins_books() -> None:
+    """The same trust in `kept_fen` on the late return to a completed case: an ended origin
+    told its whole remittance came back (keeping 0 fen, no sheet's amount) books 0 sent, and
+    conservation then reports money lost that the destination still holds."""
+    world, case = started()
+    world.transfer_out(case, ORIGIN, SHEET)
+    while world.bank:
+        world.bank_deliver(0, "none")
+    world.run_policies()
+    world.deliver_all()
+    origin = world.sides[(case, ORIGIN)]
+    assert origin.decider.summary(origin.state).terminal
+    crafted = LateFundsReturned(at=world.now, actor=Actor.system("finance", DEST),
+                                to_region=ORIGIN, amount_fen=SHEET.amount_fen,
+                                notice_ref="N-X", bank_ref="RETURN:N-X", kept_fen=0)
+    try:
+        state, _ = execute(origin.decider, origin.state, Receive(
+            actor=Actor.system("inbox", ORIGIN), event=crafted, from_region=DEST,
+            ref=EventRef("dest-side", 41)), world.now)
+    except DomainError:
+        return
+    assert origin.decider.summary(state).amount_sent == SHEET.amount_fen
