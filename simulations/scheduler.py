@@ -13,17 +13,15 @@ import heapq
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 EPOCH = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # a Monday, 09:00 in China
 
 
-@dataclass(order=True)
-class _Entry:
-    at: dt.datetime
-    seq: int
-    name: str = field(compare=False)
-    action: Callable[[], None] = field(compare=False)
+#: A scheduled action: (virtual instant, insertion number, name, action). A plain tuple, not an
+#: ordered dataclass: the heap compares entries in C, and the insertion number, unique, decides
+#: every tie before the name or the action is reached (an ordered dataclass's `__lt__` built
+#: two tuples per comparison: 1.5 % of a 2,000-case run).
+_Entry = tuple[dt.datetime, int, str, Callable[[], None]]
 
 
 class Scheduler:
@@ -47,7 +45,7 @@ class Scheduler:
 
     def at(self, when: dt.datetime, name: str, action: Callable[[], None]) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, _Entry(max(when, self.now), self._seq, name, action))
+        heapq.heappush(self._heap, (max(when, self.now), self._seq, name, action))
 
     def after(self, delay: dt.timedelta, name: str, action: Callable[[], None]) -> None:
         self.at(self.now + delay, name, action)
@@ -56,14 +54,13 @@ class Scheduler:
         return len(self._heap)
 
     def next_at(self) -> dt.datetime | None:
-        return self._heap[0].at if self._heap else None
+        return self._heap[0][0] if self._heap else None
 
     def step(self) -> str | None:
         """Run the next action; its name, or None when nothing is left."""
         if not self._heap:
             return None
-        entry = heapq.heappop(self._heap)
-        self.now = entry.at
+        self.now, _, name, action = heapq.heappop(self._heap)
         self.steps += 1
-        entry.action()
-        return entry.name
+        action()
+        return name
