@@ -12,7 +12,9 @@ Rules (design.md §4, reference/domain.md §1):
    destination never credits more than it received, nor more than its origins sent. The
    origins' sheets against the destination's are judged once every origin has ended (a
    correction may cross the conclusion: that origin then needs a person, and the difference is
-   reported, not judged); the money always is.
+   reported, not judged); the money always is. An origin staff resolved states the sheet the
+   destination concluded on (its summary's `amount_for_new_case` names the 补转 left to a new
+   case), so it is judged like any other; a sheet differing with no such record is not excused.
 2. `single_active_relationship` (registers), `single_residence` (户口: one region, or explicitly
    in transit) and `relationship_order` (注销 before 落户).
 3. `terminal_pairs`: both sides end in an allowed pair; `split_outcome`: never one origin

@@ -70,7 +70,9 @@ def _money(dest: CaseView, origins: Sequence[CaseView]) -> tuple[list[str], list
     are compared once every origin has ended too: a correction may cross the conclusion, and
     an origin the destination completed without its last correction needs a person
     (`CorrectionNotApplied`): staff decide the 补转, and the difference is that origin's
-    attention (the second list), not a disagreement."""
+    attention (the second list), not a disagreement. Once they resolved it, the origin states
+    the sheet the destination concluded on (the difference left to a new case,
+    `CorrectionForNewCase`), so an ended origin is judged against that sheet like any other."""
     found: list[str] = []
     attention: list[str] = []
     stated = sum(o.amount_stated for o in origins)
