@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator
 from referencing import Registry, Resource
@@ -213,7 +213,10 @@ def messages_of(draw: st.DrawFn, cls: type[Event]) -> WireMessage:
 
 
 @pytest.mark.parametrize("type_name", sorted(wire_event_types()))
-@settings(max_examples=15)
+# Value objects nested in tuples (a result's `MaterialRef`s) refuse many drawn values, and each
+# refusal is a filtered draw: under an unlucky seed Hypothesis's filter_too_much health check
+# failed the test (seen once, HandlingResultSent) though every message it did build was valid.
+@settings(max_examples=15, suppress_health_check=[HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_every_published_event_type_encodes_to_what_its_schema_describes(
     type_name: str, data: st.DataObject,
