@@ -167,6 +167,8 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "amount_mismatch": Refusal("the remittance equals the info sheet's amount", "amount_fen"),
     # -- corrections (issue 15, item 5)
     "nothing_to_correct": _state("no info sheet can be corrected in the case's current state"),
+    "too_many_corrections": _state("the sheet was corrected the most times one case allows (100)"
+                                   ": a person decides the rest"),
     "sheet_unchanged": Refusal("a corrected info sheet differs from the one sent", "sheet"),
     "no_excess": _state("nothing was received beyond the origin's info sheet"),
     "correction_needed": _state("sheet and funds disagree: a correction, not a note, resolves "

@@ -14,7 +14,9 @@ import datetime as dt
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Final, Literal, TypeAlias
+
+import annotated_types
 
 from domain.kernel import (
     Event,
@@ -27,6 +29,16 @@ from domain.reckoning import WaitingLimit
 from domain.values import Fen, FenDelta, Money, Months
 
 # --------------------------------------------------------------------------- value objects
+
+#: The most corrected sheets one origin sends in one case (`CorrectInfoSheet` refuses more,
+#: `too_many_corrections`): a sheet corrected a hundred times is a case for a person, and a
+#: bound lets a peer's count be refused at decoding.
+MAX_CORRECTIONS: Final = 100
+#: A count of corrected sheets on the wire (`TransferConcluded.corrections`): 0 to
+#: `MAX_CORRECTIONS`; a negative, boolean or larger count is refused when the message is
+#: decoded (the inbox quarantines it), never acted upon.
+Corrections = Annotated[int, annotated_types.Interval(ge=0, le=MAX_CORRECTIONS)]
+
 
 
 @dataclass(frozen=True)
@@ -252,13 +264,15 @@ class TransferConcluded(Event):
 
     `corrections` (schema v2): how many of this origin's corrected sheets the destination had
     applied when it concluded. An origin that sent more completed on an earlier sheet than its
-    latest (the correction crossed the money): it needs a person (`CorrectionNotApplied`)."""
+    latest (the correction crossed the money): it needs a person (`CorrectionNotApplied`).
+    A count outside 0 to `MAX_CORRECTIONS` is refused at decoding; one above what the origin
+    sent is refused by the origin (`conclusion_inconsistent`)."""
 
     WIRE = True
     SCHEMA_VERSION = 2
     UPCASTERS = {1: added_race_fields}  # noqa: RUF012 (the kernel's ClassVar)
     outcome: str
-    corrections: int | None = None
+    corrections: Corrections | None = None
 
 
 @domain_event

@@ -31,6 +31,7 @@ from domain.protocols.transfer_commands import (
     RemitFunds,
 )
 from domain.protocols.transfer_events import (
+    MAX_CORRECTIONS,
     CancellationAnswered,
     CancellationReceived,
     ConclusionReceived,
@@ -181,6 +182,9 @@ class OriginSide(TransferBase):
         if c.sheet == s.sheet:
             raise InvalidValue("the corrected sheet is the sheet already sent",
                                code="sheet_unchanged", field="sheet")
+        if s.corrections >= MAX_CORRECTIONS:
+            raise IllegalCommand(f"the sheet was corrected {s.corrections} times already: a "
+                                 f"person decides the rest", code="too_many_corrections")
         return [InfoSheetCorrected(at=now, actor=c.actor, to_region=s.destination,
                                    sheet=c.sheet, reason=reason)]
 
@@ -278,11 +282,15 @@ class OriginSide(TransferBase):
         if s.concluded or s.phase not in fits:
             raise IllegalCommand(f"the destination concluded {ev.outcome!r} but this side is "
                                  f"{s.phase}", code="conclusion_inconsistent")
+        applied = ev.corrections
+        if applied is not None and applied > s.corrections:
+            raise IllegalCommand(f"the destination says it applied {applied} corrected sheets, "
+                                 f"this side sent {s.corrections}",
+                                 code="conclusion_inconsistent")
         inbox = Actor.system("inbox", s.region)
         events: list[Event] = [ConclusionReceived(at=now, actor=inbox, ref=c.ref,
                                                   from_region=c.from_region, outcome=ev.outcome,
                                                   corrections=ev.corrections)]
-        applied = ev.corrections
         if ev.outcome == "completed" and applied is not None and applied < s.corrections:
             assert s.sheet is not None  # corrections need a sheet
             sheet, sent = Money(s.sheet.amount_fen), Money(s.sent_fen)

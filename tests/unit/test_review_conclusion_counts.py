@@ -11,6 +11,8 @@ other count and amount on the wire is refused below zero at decoding (`Fen`, `Mo
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from domain.kernel import (
@@ -22,13 +24,10 @@ from domain.kernel import (
     execute,
     to_payload,
 )
-from domain.protocols.transfer import TransferConcluded
-from tests.fixtures.transfers import TRANSFERS, accepted_case
-from tests.unit.test_transfer_correction_races import DEST, ORIGIN, SHEET
-
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="TransferConcluded.corrections accepts a negative count "
-    "(domain/protocols/transfer_events.py: `int | None`, not a non-negative count)")
+from domain.protocols.transfer import CorrectInfoSheet, TransferConcluded
+from domain.protocols.transfer_events import MAX_CORRECTIONS
+from tests.fixtures.transfers import TRANSFERS, accepted_case, staff
+from tests.unit.test_transfer_correction_races import BIGGER, DEST, ORIGIN, SHEET
 
 
 def _concluded(at: object, corrections: int) -> dict[str, object]:
@@ -44,6 +43,35 @@ def test_a_negative_corrections_count_is_refused_at_decoding() -> None:
         event_from_payload("TransferConcluded", _concluded(world.now, -1), 2)
 
 
+@pytest.mark.parametrize("count", [-1, True, False, MAX_CORRECTIONS + 1, 2**62, 1.0, "1"])
+def test_an_impossible_corrections_count_is_refused_at_decoding(count: object) -> None:
+    world, _ = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
+    with pytest.raises(DomainError):
+        event_from_payload("TransferConcluded", _concluded(world.now, count), 2)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("count", [0, 1, MAX_CORRECTIONS, None])
+def test_a_possible_corrections_count_decodes(count: int | None) -> None:
+    world, _ = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
+    event = event_from_payload("TransferConcluded", _concluded(world.now, count), 2)  # type: ignore[arg-type]
+    assert isinstance(event, TransferConcluded) and event.corrections == count
+
+
+def test_a_count_above_the_corrections_sent_is_refused_by_the_origin() -> None:
+    """Decodable but impossible: the destination cannot have applied more corrected sheets
+    than this origin sent; the origin records the refusal, as for any impossible event."""
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
+    world.transfer_out(case, ORIGIN, SHEET)
+    origin = world.sides[(case, ORIGIN)]
+    event = event_from_payload("TransferConcluded", _concluded(world.now, 1), 2)
+    state, events = execute(origin.decider, origin.state, Receive(
+        actor=Actor.system("inbox", ORIGIN), event=event, from_region=DEST,
+        ref=EventRef("dest-side", 99)), world.now)
+    assert [e.TYPE for e in events] == ["CounterpartEventRejected", "NeedsAttentionRaised"]
+    assert "conclusion_inconsistent" in events[0].reason  # type: ignore[attr-defined]
+    assert origin.decider.summary(state).amount_sent == SHEET.amount_fen
+
+
 def test_a_negative_count_does_not_make_an_uncorrected_origin_need_a_person() -> None:
     world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, SHEET)
@@ -57,3 +85,15 @@ def test_a_negative_count_does_not_make_an_uncorrected_origin_need_a_person() ->
         ref=EventRef("dest-side", 99)), world.now)
     assert "CorrectionNotApplied" not in [e.TYPE for e in events]
     assert origin.decider.summary(state).terminal
+
+
+def test_an_origin_corrects_its_sheet_at_most_max_corrections_times() -> None:
+    """The bound the wire's count relies on: an honest destination never counts more."""
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
+    world.transfer_out(case, ORIGIN, SHEET)
+    origin = world.sides[(case, ORIGIN)]
+    worn = dataclasses.replace(origin.state, corrections=MAX_CORRECTIONS)
+    with pytest.raises(DomainError) as refused:
+        origin.decider.decide(worn, CorrectInfoSheet(
+            actor=staff(ORIGIN), sheet=BIGGER, reason="缴费基数更正"), world.now)
+    assert refused.value.code == "too_many_corrections"
