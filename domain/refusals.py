@@ -233,6 +233,7 @@ REFUSALS: Final[Mapping[str, Refusal]] = {
     "sheet_before_proceed": _state("a transfer out without the destination's instruction"),
     "refusal_after_hold": _state("a refusal after the origin's hold"),
     "reversal_mismatch": _state("a reversal of another amount than was remitted"),
+    "kept_inconsistent": _state("returned money keeping an amount no sheet of this side states"),
     "conclusion_inconsistent": _state("the destination's conclusion contradicts this side"),
     "duplicate_cancellation": _state("the case was already cancelled"),
     "duplicate_confirmation": _state("the origin already confirmed the contact letter"),

@@ -142,7 +142,7 @@ class DestinationSide(DestinationMoney):
             return self._submit(c, now)
         if s is None:
             raise IllegalCommand("no application has been submitted", code="not_submitted")
-        if isinstance(c, RecordFundsReceived) and s.phase == "completed":
+        if isinstance(c, RecordFundsReceived) and self._money_back(s, c.from_region):
             return self._late_funds(s, c, now)  # never refused, even after the end
         common = self._common(s, c, now)
         if common is not None:

@@ -36,15 +36,27 @@ class DestinationMoney(TransferBase):
         return [FundsReceived(at=now, actor=c.actor, from_region=c.from_region,
                               amount_fen=c.amount_fen, bank_ref=ref, value_date=c.value_date)]
 
+    @staticmethod
+    def _money_back(s: DestinationState, origin: str) -> bool:
+        """A bank notice from `origin` that is sent straight back (`_late_funds`): the case
+        ended (completed, withdrawn, closed), or an operator's reversal already sent back what
+        came from that origin (a remittance for an upward correction crossed the reversal)."""
+        if s.phase in ("completed", "withdrawn", "closed", "refused_by_origin"):
+            return True
+        t = s.tracks.get(origin)
+        return t is not None and t.reversed_fen is not None
+
     def _late_funds(self, s: DestinationState, c: RecordFundsReceived,
                     now: dt.datetime) -> list[Event]:
-        """Money from an origin reaching a completed case (it remitted the rest of a corrected
-        sheet between an excess return and the conclusion): a money fact is never refused, so
-        it is recorded and sent back at once — the case credited what it concluded on, all of
-        this notice is beyond it. Sent back by the case itself rather than left to finance
-        staff (needs_attention): a completed side is an end (its pair, the register and the
-        credited sums stand, nobody is asked there), and the origin books the return as it
-        books an excess (`kept_fen`), with no person needed for the money's way back."""
+        """Money from an origin reaching a case that holds nothing more from it: completed
+        (the origin remitted the rest of a corrected sheet between an excess return and the
+        conclusion), or reversed (the rest crossed an operator's reversal). A money fact is
+        never refused, so it is recorded and sent back at once — the case credited what it
+        concluded on, or returned everything, and all of this notice is beyond it. Sent back
+        by the case itself rather than left to finance staff (needs_attention): an ended side
+        is an end (its pair, the register and the credited sums stand, nobody is asked there),
+        and the origin books the return as it books an excess (`kept_fen`: what the case still
+        holds from it, 0 after a reversal), with no person needed for the money's way back."""
         ref = self._notice(s, c)
         t = s.tracks[c.from_region]
         if t.sheet is None:  # an origin released from the case sent nothing to return against
@@ -52,7 +64,8 @@ class DestinationMoney(TransferBase):
                                  code="funds_not_expected")
         return [LateFundsReturned(at=now, actor=c.actor, to_region=c.from_region,
                                   amount_fen=c.amount_fen, notice_ref=ref,
-                                  bank_ref=f"RETURN:{ref}", kept_fen=t.received_fen)]
+                                  bank_ref=f"RETURN:{ref}",
+                                  kept_fen=t.received_fen - (t.reversed_fen or 0))]
 
     @staticmethod
     def _notice(s: DestinationState, c: RecordFundsReceived) -> str:
@@ -102,7 +115,10 @@ class DestinationMoney(TransferBase):
 
     @staticmethod
     def _return_due(s: DestinationState, t: OriginTrack) -> bool:
-        """Only an operator's reversal sends money back."""
+        """Only an operator's reversal sends money back: everything received from the origin,
+        once it matches the sheet here (more is an excess, returned first). A remittance for a
+        correction still on its way may come after: it is sent back as it arrives
+        (`_late_funds`), and the origin takes a reversal for less than it sent."""
         return (bool(s.reversal) and t.answer == "already_transferred" and t.sheet is not None
                 and t.reversed_fen is None and t.funds_in
                 and t.received_fen == t.sheet.amount_fen)

@@ -243,7 +243,8 @@ class OriginSide(TransferBase):
                     or s.sheet is None):
                 raise IllegalCommand(f"a reversal is not expected while {s.phase}",
                                      code="unexpected_reversal")
-            if ev.amount_fen != s.sent_fen:
+            least = min((sheet.amount_fen for sheet in s.sheets), default=0)
+            if not least <= ev.amount_fen <= s.sent_fen:
                 raise IllegalCommand(f"the reversal returns {Money(ev.amount_fen)} but "
                                      f"{Money(s.sent_fen)} was remitted",
                                      code="reversal_mismatch")
@@ -257,13 +258,15 @@ class OriginSide(TransferBase):
             if s.sheet is None or s.phase not in ("remitting", "transferred_out"):
                 raise IllegalCommand(f"money returned while {s.phase}",
                                      code="unexpected_return")
+            _judge_kept(s, ev.kept_fen, late=False)
             return [ExcessReturnReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
                                          amount_fen=ev.amount_fen, bank_ref=ev.bank_ref,
                                          kept_fen=ev.kept_fen)]
-        if isinstance(ev, LateFundsReturned):  # money that reached a completed case
-            if s.sheet is None or s.phase not in ("remitting", "transferred_out"):
+        if isinstance(ev, LateFundsReturned):  # money that reached an ended or reversed case
+            if s.sheet is None or s.phase not in ("remitting", "transferred_out", "reinstated"):
                 raise IllegalCommand(f"money returned while {s.phase}",
                                      code="unexpected_return")
+            _judge_kept(s, ev.kept_fen, late=True)
             return [LateFundsReturnReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
                                             amount_fen=ev.amount_fen, bank_ref=ev.bank_ref,
                                             kept_fen=ev.kept_fen)]
@@ -357,9 +360,11 @@ class OriginSide(TransferBase):
             return replace(s, returned_fen=s.returned_fen + e.amount_fen, phase="reinstated")
         if isinstance(e, ConclusionReceived):  # completed without the last correction: not an
             #                                        end, even before `CorrectionNotApplied`
-            unapplied = (e.outcome == "completed" and e.corrections is not None
-                         and e.corrections < s.corrections)
-            return replace(s, concluded=e.outcome,
+            count = e.corrections if e.outcome == "completed" else None
+            unapplied = count is not None and count < s.corrections
+            done = s.sheets[count] if count is not None and count < len(s.sheets) \
+                else s.concluded_sheet
+            return replace(s, concluded=e.outcome, concluded_sheet=done,
                            correction_unapplied=s.correction_unapplied or unapplied)
         if isinstance(e, CorrectionNotApplied):  # over: what is still owed is for a 补转
             done = s.sheets[e.applied] if e.applied < len(s.sheets) else None
@@ -377,6 +382,28 @@ def _owing(s: OriginState) -> OriginState:
     was sent, transferred out otherwise."""
     assert s.sheet is not None
     return replace(s, phase="remitting" if s.sheet.amount_fen > s.sent_fen else "transferred_out")
+
+
+def _judge_kept(s: OriginState, kept: int | None, *, late: bool) -> None:
+    """A peer's `kept_fen` against what this side knows, before it rebooks anything on the
+    peer's word (the return has no bank notice here): what a destination keeps is the amount
+    of a sheet this side sent (its sheet is this side's first or a correction); a late return
+    at a side the conclusion named the sheet of keeps that sheet's amount; after a reversal it
+    keeps nothing. Anything else cannot be true and is refused (`kept_inconsistent`: the
+    kernel records `CounterpartEventRejected` and a person looks), never booked. A v1 return
+    (no `kept_fen`) is judged against this side's sheet, as before."""
+    if kept is None:
+        return
+    if s.phase == "reinstated":
+        possible = {0}
+    elif late and s.concluded_sheet is not None:
+        possible = {s.concluded_sheet.amount_fen}
+    else:
+        possible = {sheet.amount_fen for sheet in s.sheets}
+    if kept not in possible:
+        stated = ", ".join(str(Money(fen)) for fen in sorted(possible))
+        raise IllegalCommand(f"the destination says it keeps {Money(kept)}, but it can only "
+                             f"keep {stated}", code="kept_inconsistent")
 
 
 def _sent_back(s: OriginState, e: ExcessReturnReceived | LateFundsReturnReceived) -> int:

@@ -230,7 +230,8 @@ class OriginState(SideBookkeeping):
     #: Every sheet this side sent, in order (`sheet` is the last until a `CorrectionForNewCase`):
     #: the destination concluded on the one its conclusion's count of corrections names.
     sheets: tuple[InfoSheet, ...] = ()
-    #: The sheet the destination concluded on, when that was not this side's latest.
+    #: The sheet the destination completed on, as its conclusion's count of corrections names
+    #: it (a v2 conclusion): a late return keeps that sheet's amount (`_judge_kept`).
     concluded_sheet: InfoSheet | None = None
     #: The corrected sheet left to a new case (`CorrectionForNewCase`): `sheet` is then the
     #: concluded one, what this transfer carried; the difference is the 补转.
