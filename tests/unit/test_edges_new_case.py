@@ -9,8 +9,7 @@ import random
 
 from domain.protocols.casework_events import ResolveAttention
 from simulations import edges
-from tests.unit.test_transfer_after_completion import crossed
-from tests.unit.test_transfer_correction_races import SMALLER, started
+from tests.unit.test_transfer_correction_races import SMALLER, crossed, started
 
 
 def test_staff_resolve_only_an_origin_left_with_a_correction_not_applied() -> None:

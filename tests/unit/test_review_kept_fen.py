@@ -25,7 +25,7 @@ from tests.unit.test_transfer_correction_races import (
     SHEET,
     SMALLER,
     corrected,
-    remitted,
+    crossed,
     started,
 )
 
@@ -102,12 +102,7 @@ def test_a_late_return_keeping_another_sheet_than_the_one_concluded_on_is_refuse
     """The conclusion named the sheet the destination completed on (0 corrections applied: the
     first): a late return saying it keeps the corrected sheet's amount cannot be true."""
     world, case = started()
-    world.transfer_out(case, ORIGIN, SHEET, remit=False)
-    remitted(world, case, SHEET.amount_fen)
-    corrected(world, case, BIGGER)
-    world.bank_deliver(0, "none")
-    world.run_policies()
-    world.deliver_all()
+    crossed(world, case, BIGGER)
     origin = world.sides[(case, ORIGIN)]
     crafted = LateFundsReturned(at=world.now, actor=Actor.system("finance", DEST),
                                 to_region=ORIGIN, amount_fen=100_000, notice_ref="N-X",

@@ -24,38 +24,23 @@ from domain import invariants as inv
 from domain.protocols.casework_events import ResolveAttention
 from domain.protocols.transfer import (
     ApproveTransferOut,
-    IssueInfoSheet,
     RemitFunds,
-    ReturnExcess,
 )
 from projections.joint import agreement
 from tests.fixtures.transfers import TransferWorld
 from tests.unit.test_transfer_correction_races import (
-    BANK,
     BIGGER,
     DEST,
     ORIGIN,
     SHEET,
     SMALLER,
     _view,
-    corrected,
-    remitted,
+    crossed,
+    returned_on_the_first_sheet,
     staff,
     started,
     types,
 )
-
-
-def crossed(world: TransferWorld, case: str, correction: object) -> None:
-    """The first sheet remitted; `correction` crosses the bank notice; the destination
-    completes on the first sheet and the origin learns it (needs a person)."""
-    world.transfer_out(case, ORIGIN, SHEET, remit=False)
-    remitted(world, case, SHEET.amount_fen)
-    corrected(world, case, correction)
-    world.bank_deliver(0, "none")
-    world.run_policies()
-    world.deliver_all()
-    assert world.status(case, ORIGIN) == "needs_attention"
 
 
 def deliver(world: TransferWorld, kind: str) -> None:
@@ -99,13 +84,7 @@ def test_money_remitted_between_the_return_and_the_conclusion_is_sent_back() -> 
     back: Σ sent = Σ held + Σ returned."""
     world, case = started()
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
-    world.act(case, ORIGIN, IssueInfoSheet(actor=staff(ORIGIN), sheet=SHEET))
-    corrected(world, case, BIGGER)
-    remitted(world, case, BIGGER.amount_fen)
-    world.bank_deliver(0, "none")
-    assert world.execute(world.sides[(case, DEST)], ReturnExcess(
-        actor=BANK, from_region=ORIGIN, bank_ref="RET-1"))
-    world.run_policies()
+    returned_on_the_first_sheet(world, case)
     assert world.status(case, DEST) == "completed"
     deliver(world, "ExcessReturned")
     assert world.status(case, ORIGIN) == "remitting"

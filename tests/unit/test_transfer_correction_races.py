@@ -65,6 +65,31 @@ def corrected(world: TransferWorld, case: str, sheet: object) -> None:
         actor=staff(ORIGIN), sheet=sheet, reason="缴费基数更正"))  # type: ignore[arg-type]
 
 
+def returned_on_the_first_sheet(world: TransferWorld, case: str) -> None:
+    """The origin (approved) issues SHEET, corrects it upwards and remits BIGGER; the bank's
+    notice reaches the destination before the correction, so its finance returns the 'excess'
+    against SHEET and policies run (the correction and the return still on the links)."""
+    world.act(case, ORIGIN, IssueInfoSheet(actor=staff(ORIGIN), sheet=SHEET))
+    corrected(world, case, BIGGER)
+    remitted(world, case, BIGGER.amount_fen)
+    world.bank_deliver(0, "none")
+    assert world.execute(world.sides[(case, DEST)], ReturnExcess(
+        actor=BANK, from_region=ORIGIN, bank_ref="RET-1"))
+    world.run_policies()
+
+
+def crossed(world: TransferWorld, case: str, correction: object) -> None:
+    """The first sheet remitted; `correction` crosses the bank notice; the destination
+    completes on the first sheet and the origin learns it (needs a person)."""
+    world.transfer_out(case, ORIGIN, SHEET, remit=False)
+    remitted(world, case, SHEET.amount_fen)
+    corrected(world, case, correction)
+    world.bank_deliver(0, "none")
+    world.run_policies()
+    world.deliver_all()
+    assert world.status(case, ORIGIN) == "needs_attention"
+
+
 def whole(world: TransferWorld) -> None:
     """No money lost or made up: conservation holds (a side needing a person is not a
     violation, as everywhere)."""
@@ -120,13 +145,7 @@ def test_the_return_before_the_refused_correction_is_booked_and_the_origin_needs
     destination keeps), then needs a person; staff resolve it with a note and it ends."""
     world, case = started()
     world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
-    world.act(case, ORIGIN, IssueInfoSheet(actor=staff(ORIGIN), sheet=SHEET))
-    corrected(world, case, BIGGER)
-    remitted(world, case, BIGGER.amount_fen)
-    world.bank_deliver(0, "none")
-    assert world.execute(world.sides[(case, DEST)], ReturnExcess(
-        actor=BANK, from_region=ORIGIN, bank_ref="RET-1"))
-    world.run_policies()
+    returned_on_the_first_sheet(world, case)
     assert world.status(case, DEST) == "completed"
     world.deliver_all()
     assert "LateCorrectionReceived" in types(world, case, DEST)  # on record, not refused
@@ -146,13 +165,7 @@ def test_a_return_before_the_correction_arrives_is_booked_and_the_rest_remitted(
     world, case = started((ORIGIN, OTHER))
     for region in (ORIGIN, OTHER):
         world.act(case, region, ApproveTransferOut(actor=staff(region)))
-    world.act(case, ORIGIN, IssueInfoSheet(actor=staff(ORIGIN), sheet=SHEET))
-    corrected(world, case, BIGGER)
-    remitted(world, case, BIGGER.amount_fen)
-    world.bank_deliver(0, "none")
-    assert world.execute(world.sides[(case, DEST)], ReturnExcess(
-        actor=BANK, from_region=ORIGIN, bank_ref="RET-1"))
-    world.run_policies()
+    returned_on_the_first_sheet(world, case)
     world.deliver_all()  # the return and the correction arrive
     assert world.status(case, DEST) == "needs_attention"  # short of the corrected sheet
     assert world.status(case, ORIGIN) == "remitting"
@@ -279,12 +292,7 @@ def test_the_joint_view_and_conservation_report_a_deciding_origin_as_attention()
     disagreement; once staff resolved it, the origin ends on the sheet the destination
     concluded on and the difference is left to a new case: the sides agree."""
     world, case = started()
-    world.transfer_out(case, ORIGIN, SHEET, remit=False)
-    remitted(world, case, SHEET.amount_fen)
-    corrected(world, case, SMALLER)
-    world.bank_deliver(0, "none")
-    world.run_policies()
-    world.deliver_all()
+    crossed(world, case, SMALLER)
     found = inv.conservation(world.summaries())
     assert found and {v.severity for v in found} == {"attention"}
     views = [_view(world, case, region) for region in (DEST, ORIGIN)]
