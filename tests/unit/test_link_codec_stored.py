@@ -4,6 +4,8 @@ gives, for every shared event a simulated run stores."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from eventsourcing.utils import get_topic
 
 from domain.kernel import event_from_payload, event_type
@@ -14,18 +16,23 @@ from simulations.bench.levers import generic_link
 from simulations.runner import run
 
 
-def test_every_stored_shared_event_is_enveloped_as_its_event_would_be() -> None:
+def stored_link_messages() -> Iterator[LinkMessage]:
+    """Every link message a small simulated run stored as sent, as the relay reads it."""
     result = run(11, 12)
-    types: set[str] = set()
     for sim in result.world.regions.values():
         app = sim.region.node.app
         for record in app.recorder.select_notifications(start=1, limit=100_000,
                                                         topics=[get_topic(OutLink.Sent)]):
             sent = app.mapper.to_domain_event(record)
-            item = LinkMessage.from_record(sent.message, sent.originator_version - 1)
-            assert item.schema_version == event_type(item.type).SCHEMA_VERSION
-            assert link.encode(item).data == generic_link(item)
-            types.add(item.type)
+            yield LinkMessage.from_record(sent.message, sent.originator_version - 1)
+
+
+def test_every_stored_shared_event_is_enveloped_as_its_event_would_be() -> None:
+    types: set[str] = set()
+    for item in stored_link_messages():
+        assert item.schema_version == event_type(item.type).SCHEMA_VERSION
+        assert link.encode(item).data == generic_link(item)
+        types.add(item.type)
     assert len(types) >= 5, types
 
 
@@ -33,18 +40,12 @@ def test_a_received_message_carries_the_event_the_node_would_decode_from_its_pay
     """The inbox's codec hands the node the event it decoded (`LinkMessage.event`), so the node
     does not decode the payload again: that event is the payload's, for every shared event a
     simulated run stores."""
-    result = run(11, 12)
     types: set[str] = set()
-    for sim in result.world.regions.values():
-        app = sim.region.node.app
-        for record in app.recorder.select_notifications(start=1, limit=100_000,
-                                                        topics=[get_topic(OutLink.Sent)]):
-            sent = app.mapper.to_domain_event(record)
-            item = LinkMessage.from_record(sent.message, sent.originator_version - 1)
-            out = link.encode(item)
-            received = link.decode(out.data, out.headers)
-            assert isinstance(received, LinkMessage) and received == item
-            assert received.event == event_from_payload(received.type, received.payload,
-                                                         received.schema_version)
-            types.add(item.type)
+    for item in stored_link_messages():
+        out = link.encode(item)
+        received = link.decode(out.data, out.headers)
+        assert isinstance(received, LinkMessage) and received == item
+        assert received.event == event_from_payload(received.type, received.payload,
+                                                     received.schema_version)
+        types.add(item.type)
     assert len(types) >= 5, types
