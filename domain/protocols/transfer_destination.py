@@ -59,6 +59,7 @@ from domain.protocols.transfer_commands import (
     TakeOverRelationship,
 )
 from domain.protocols.transfer_events import (
+    MAX_CORRECTIONS,
     BenefitStarted,
     CancellationAnswered,
     CancellationAnswerReceived,
@@ -514,6 +515,10 @@ class DestinationSide(DestinationMoney):
         if s.phase not in ("awaiting_transfer", "withdrawing"):
             raise IllegalCommand(f"a corrected info sheet is not expected while {s.phase}",
                                  code="unexpected_correction")
+        if t.corrections >= MAX_CORRECTIONS:  # the count goes on the wire, bounded there
+            raise IllegalCommand(f"{c.from_region} corrected its sheet {t.corrections} times "
+                                 f"already: a person decides the rest",
+                                 code="too_many_corrections")
         self.spec.sheet_rule(s.direction)(ev.sheet)
         return [InfoSheetCorrectionReceived(at=now, actor=inbox, ref=c.ref,
                                             from_region=c.from_region, sheet=ev.sheet,

@@ -8,8 +8,6 @@ counts what it receives, must refuse one too many from a peer, never count it.
 
 from __future__ import annotations
 
-import pytest
-
 from domain.kernel import Actor, EventRef, Receive, event_from_payload, to_payload
 from domain.protocols import pension
 from domain.protocols.transfer import ContributionYear, InfoSheetCorrected, RemitFunds
@@ -20,8 +18,6 @@ DEST, A = "150600", "610800"
 SHEET = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 500_000)])
 
 
-@pytest.mark.xfail(strict=True, reason="the destination counts a 101st correction and "
-                   "records a conclusion it cannot read back")
 def test_a_destination_counts_at_most_max_corrections_so_its_conclusion_can_be_read_back(
 ) -> None:
     """The wire bounds a conclusion's count of corrections (0 to `MAX_CORRECTIONS`), and the
