@@ -449,13 +449,15 @@ class DestinationSide(DestinationMoney):
             if ev.outcome == "already_transferred" and t.sheet is None:
                 raise IllegalCommand(f"{frm} says it transferred out, but no sheet arrived",
                                      code="answer_before_sheet")
-            return [CancellationAnswerReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
-                                               outcome=ev.outcome)]
+            answered: list[Event] = [CancellationAnswerReceived(
+                at=now, actor=inbox, ref=c.ref, from_region=frm, outcome=ev.outcome)]
+            if ev.outcome == "released":
+                answered += self._unclaimed(s, frm, t, now)
+            return answered
         raise IllegalCommand(f"{ev.TYPE} is not expected by a transfer's destination",
                              code="unexpected_event")
 
-    @staticmethod
-    def _refusal_received(s: DestinationState, t: OriginTrack, c: Receive,
+    def _refusal_received(self, s: DestinationState, t: OriginTrack, c: Receive,
                           ev: TransferOutRefused, now: dt.datetime) -> list[Event]:
         """One origin refused: the others, unless settled, are asked to cancel (invariant 4)."""
         frm = c.from_region
@@ -464,7 +466,7 @@ class DestinationSide(DestinationMoney):
                                  code="refusal_after_hold")
         events: list[Event] = [OriginRefusalReceived(
             at=now, actor=Actor.system("inbox", s.region), ref=c.ref, from_region=frm,
-            reason=ev.reason)]
+            reason=ev.reason), *self._unclaimed(s, frm, t, now)]
         if s.phase in ("awaiting_holds", "awaiting_transfer"):
             policy = Actor.system("transfer_policy", s.region)
             events += [TransferCancelled(at=now, actor=policy, to_region=o,

@@ -5,7 +5,8 @@ Why apart from the rest of the destination's rules (`transfer_destination`): thi
 side of the case — it reads the destination's own bank (`RecordFundsReceived`, never the origin's
 `FundsRemitted`), compares to the fen, and returns an excess (`ExcessReturned`) or, after an
 operator's reversal, everything (`TransferReversed`, via `_return_due`), or money that reached
-the case after it completed (`LateFundsReturned`). The letters, the two
+the case after it completed or from an origin that transfers nothing (`LateFundsReturned`,
+`_unclaimed`). The letters, the two
 phases, withdrawal and closing stay with the destination; both share `TransferBase`.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain.kernel import Event, IllegalCommand, InvalidValue, NeedsAttentionRaised
+from domain.kernel import Actor, Event, IllegalCommand, InvalidValue, NeedsAttentionRaised
 from domain.protocols.transfer_commands import Reconcile, RecordFundsReceived, ReturnExcess
 from domain.protocols.transfer_events import (
     ExcessReturned,
@@ -39,33 +40,51 @@ class DestinationMoney(TransferBase):
     @staticmethod
     def _money_back(s: DestinationState, origin: str) -> bool:
         """A bank notice from `origin` that is sent straight back (`_late_funds`): the case
-        ended (completed, withdrawn, closed), or an operator's reversal already sent back what
-        came from that origin (a remittance for an upward correction crossed the reversal)."""
-        if s.phase in ("completed", "withdrawn", "closed", "refused_by_origin"):
+        ended (completed, withdrawn, closed) or is refusing (no origin of a refusing case has
+        transferred out: a refusal comes before every hold), an operator's reversal already sent
+        back what came from that origin (a remittance for an upward correction crossed the
+        reversal), or that origin refused or was released and transfers nothing here."""
+        if s.phase in ("completed", "withdrawn", "closed", "refused_by_origin", "refusing"):
             return True
         t = s.tracks.get(origin)
-        return t is not None and t.reversed_fen is not None
+        return t is not None and (t.reversed_fen is not None or _transfers_nothing(t))
 
     def _late_funds(self, s: DestinationState, c: RecordFundsReceived,
                     now: dt.datetime) -> list[Event]:
         """Money from an origin reaching a case that holds nothing more from it: completed
         (the origin remitted the rest of a corrected sheet between an excess return and the
-        conclusion), or reversed (the rest crossed an operator's reversal). A money fact is
-        never refused, so it is recorded and sent back at once — the case credited what it
+        conclusion), reversed (the rest crossed an operator's reversal), or from an origin
+        that sent no sheet here (the bank's notice is not this transfer's money). A money fact
+        is never refused, so it is recorded and sent back at once — the case credited what it
         concluded on, or returned everything, and all of this notice is beyond it. Sent back
         by the case itself rather than left to finance staff (needs_attention): an ended side
         is an end (its pair, the register and the credited sums stand, nobody is asked there),
         and the origin books the return as it books an excess (`kept_fen`: what the case still
         holds from it, 0 after a reversal), with no person needed for the money's way back."""
         ref = self._notice(s, c)
-        t = s.tracks[c.from_region]
-        if t.sheet is None:  # an origin released from the case sent nothing to return against
+        if not s.letters_sent:  # no origin was ever asked: nobody to send it back to
             raise IllegalCommand(f"no funds are expected from {c.from_region} while {s.phase}",
                                  code="funds_not_expected")
+        t = s.tracks[c.from_region]
         return [LateFundsReturned(at=now, actor=c.actor, to_region=c.from_region,
                                   amount_fen=c.amount_fen, notice_ref=ref,
                                   bank_ref=f"RETURN:{ref}",
                                   kept_fen=t.received_fen - (t.reversed_fen or 0))]
+
+    @staticmethod
+    def _unclaimed(s: DestinationState, origin: str, t: OriginTrack,
+                   now: dt.datetime) -> list[Event]:
+        """When `origin` refuses or is released (`t` as it was), what the case received from
+        it goes back with the answer: a notice the bank sent before the origin said it
+        transfers nothing is not this transfer's money, and a case never ends holding money it
+        does not credit (the invariants' "at rest Σ sent = Σ held"). An excess return keeping
+        nothing: the origin, which sent no sheet, books none of it."""
+        if t.received_fen <= 0:
+            return []
+        refs = "+".join(ref for ref, _ in t.funds)
+        return [ExcessReturned(at=now, actor=Actor.system("transfer_policy", s.region),
+                               to_region=origin, amount_fen=t.received_fen,
+                               bank_ref=f"RETURN:{refs}", kept_fen=0)]
 
     @staticmethod
     def _notice(s: DestinationState, c: RecordFundsReceived) -> str:
@@ -151,3 +170,8 @@ class DestinationMoney(TransferBase):
         if s.phase == "awaiting_transfer" and others_in and "completion" not in s.book:
             events += self._deadline("completion", now, s.region)
         return events
+
+
+def _transfers_nothing(t: OriginTrack) -> bool:
+    """The origin refused, or was released from the case before it sent its sheet."""
+    return t.vote == "refused" or t.answer == "released"

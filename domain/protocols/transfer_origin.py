@@ -255,7 +255,7 @@ class OriginSide(TransferBase):
                                         person_key=s.person_key, scheme=s.scheme,
                                         amount_fen=ev.amount_fen)]
         if isinstance(ev, ExcessReturned):
-            if s.sheet is None or s.phase not in ("remitting", "transferred_out"):
+            if not _returnable(s, "remitting", "transferred_out"):
                 raise IllegalCommand(f"money returned while {s.phase}",
                                      code="unexpected_return")
             _judge_kept(s, ev.kept_fen, late=False)
@@ -263,7 +263,7 @@ class OriginSide(TransferBase):
                                          amount_fen=ev.amount_fen, bank_ref=ev.bank_ref,
                                          kept_fen=ev.kept_fen)]
         if isinstance(ev, LateFundsReturned):  # money that reached an ended or reversed case
-            if s.sheet is None or s.phase not in ("remitting", "transferred_out", "reinstated"):
+            if not _returnable(s, "remitting", "transferred_out", "reinstated"):
                 raise IllegalCommand(f"money returned while {s.phase}",
                                      code="unexpected_return")
             _judge_kept(s, ev.kept_fen, late=True)
@@ -349,7 +349,9 @@ class OriginSide(TransferBase):
                                   corrections=s.corrections + 1))
         if isinstance(e, ExcessReturnReceived):
             returned = replace(s, returned_fen=s.returned_fen + _sent_back(s, e))
-            return returned if s.concluded else _owing(returned)  # nothing owed into an end
+            if s.concluded or s.sheet is None:  # nothing owed into an end, nor without a sheet
+                return returned
+            return _owing(returned)
         if isinstance(e, LateFundsReturnReceived):
             return replace(s, returned_fen=s.returned_fen + _sent_back(s, e))
         if isinstance(e, CancellationReceived):
@@ -384,6 +386,15 @@ def _owing(s: OriginState) -> OriginState:
     return replace(s, phase="remitting" if s.sheet.amount_fen > s.sent_fen else "transferred_out")
 
 
+def _returnable(s: OriginState, *phases: str) -> bool:
+    """Whether money coming back is expected: in `phases` with a sheet sent, or at a side that
+    refused or was released before sending one (the destination returns a bank notice that
+    was not this transfer's money; `_sent_back` books none of it)."""
+    if s.sheet is None:
+        return s.phase in ("refused", "released")
+    return s.phase in phases
+
+
 def _judge_kept(s: OriginState, kept: int | None, *, late: bool) -> None:
     """A peer's `kept_fen` against what this side knows, before it rebooks anything on the
     peer's word (the return has no bank notice here): what a destination keeps is the amount
@@ -392,7 +403,7 @@ def _judge_kept(s: OriginState, kept: int | None, *, late: bool) -> None:
     keeps nothing. Anything else cannot be true and is refused (`kept_inconsistent`: the
     kernel records `CounterpartEventRejected` and a person looks), never booked. A v1 return
     (no `kept_fen`) is judged against this side's sheet, as before."""
-    if kept is None:
+    if kept is None or s.sheet is None:  # sent nothing: nothing to rebook on the peer's word
         return
     if s.phase == "reinstated":
         possible = {0}
@@ -411,7 +422,9 @@ def _sent_back(s: OriginState, e: ExcessReturnReceived | LateFundsReturnReceived
     the destination keeps (`kept_fen`: the destination's sheet, whatever this side's own says —
     a correction may still be in flight). The rest is the bank's error (a notice for more than
     was remitted) coming back, money this side never recorded sending. A v1 return (no
-    `kept_fen`) is judged against this side's sheet, as before."""
-    assert s.sheet is not None
+    `kept_fen`) is judged against this side's sheet, as before; a side that sent no sheet
+    sent nothing, and books none of it."""
+    if s.sheet is None:
+        return 0
     kept = s.sheet.amount_fen if e.kept_fen is None else e.kept_fen
     return min(e.amount_fen, max(0, s.sent_fen - kept))
