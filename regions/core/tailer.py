@@ -20,6 +20,17 @@ Cursors (`Cursor`) are pluggable:
 - `MemoryCursor` keeps it in memory, for read models rebuilt from the log at start-up.
 A snapshot of a read model would be a fourth: it saves its position with the snapshot.
 
+Deferred saves (`Tailer.defer_saves`, issue 17): a position kept in the event store costs a
+transaction of its own per batch (9.6–11.7 PostgreSQL round trips on the node's one database
+thread, docs/performance.md "Where a paced case waits"). A tailer whose receivers drop repeats
+(the relay's by link sequence, the feed's by message id and position) may let its durable
+position lag: `passed` moves it in memory, and it is saved once `save_due` — the oldest unsaved
+batch is `interval` old, or `items` items wait unsaved — or at a clean stop (`flush`). A crash
+then hands on again what was passed since the last save: fewer than `items` plus one batch's
+items, passed within the last `interval` (plus however long the driver takes to look; its tail
+loop looks at least every quarter second). Nothing is lost: the saved position is never past
+what the sink took. The default saves every batch at once (the simulator, the notices, views).
+
 Nothing here reads the clock or touches the network: `now` is an argument, the driver (asyncio
 or the simulator's scheduler) calls `step` and `advance`, or `pump` with a synchronous sink.
 """
@@ -49,6 +60,14 @@ class Batch(Generic[T]):
 
     items: list[T]
     position: int  # notification id of the last record read (items may be fewer than records)
+
+
+@dataclass(frozen=True)
+class SaveWindow:
+    """How far a tailer's durable position may lag what it passed (`Tailer.defer_saves`)."""
+
+    interval: dt.timedelta
+    items: int
 
 
 class Cursor(Protocol):
@@ -188,7 +207,11 @@ class Tailer(Generic[T]):
         #: STORE_CHECK): none unless the caller's `now` moves with real time, as the node's
         #: driver's does (a reader stepping at a fixed instant would never ask the store).
         self.trust = dt.timedelta(0)
-        self.stats = {"batches": 0, "items": 0}
+        self.stats = {"batches": 0, "items": 0, "saves": 0}
+        #: Deferred saves (see the module): None saves every batch as it is passed.
+        self.deferred: SaveWindow | None = None
+        #: Passed but not saved yet: the position, its items, when the oldest was passed.
+        self._unsaved: tuple[int, int, dt.datetime] | None = None
 
     def read(self, notifications: Sequence[Notification], now: dt.datetime) -> list[T]:
         """The items these records stand for (possibly none)."""
@@ -234,16 +257,60 @@ class Tailer(Generic[T]):
         """Record `position` with the cursor (a tailer that knows more saves it here too)."""
         self.cursor.save(position, now)
 
+    def defer_saves(self, interval: dt.timedelta, items: int) -> None:
+        """Save the position at most every `interval` or `items` items (see the module): only
+        for a sink whose receivers drop what a crash makes it hand on again."""
+        self.deferred = SaveWindow(interval, items)
+
     def advance(self, batch: Batch[T], now: dt.datetime) -> None:
-        """The sink took `batch`: remember it durably, then read on after it."""
-        try:
-            self.save(batch.position, now)
-        except Exception:
-            self.cursor.forget()
-            raise
+        """The sink took `batch`: read on after it, and remember that durably — at once, or
+        when due if saves are deferred."""
+        if self.deferred is None:
+            try:
+                self.save(batch.position, now)
+            except Exception:
+                self.cursor.forget()
+                raise
+            self.stats["saves"] += 1
+        self.passed(batch, now)
+        if self.save_due(now):
+            self.flush(now)
+
+    def passed(self, batch: Batch[T], now: dt.datetime) -> None:
+        """In memory only: the sink took `batch`, read on after it (the durable position follows
+        at `flush`; with saves not deferred, `advance` has saved it already)."""
         self._position = max(self.position, batch.position)
         self.stats["batches"] += 1
         self.stats["items"] += len(batch.items)
+        if self.deferred is not None:
+            position, items, since = self._unsaved or (0, 0, now)
+            self._unsaved = (max(position, batch.position), items + len(batch.items), since)
+
+    def save_due(self, now: dt.datetime) -> bool:
+        """Whether the passed batches are to be saved now (never without deferred saves)."""
+        window, unsaved = self.deferred, self._unsaved
+        if window is None or unsaved is None:
+            return False
+        return unsaved[1] >= window.items or now - unsaved[2] >= window.interval
+
+    def unsaved(self) -> int:
+        """How many items were passed since the last save (what a crash would hand on again)."""
+        return 0 if self._unsaved is None else self._unsaved[1]
+
+    def flush(self, now: dt.datetime) -> None:
+        """Save the position passed so far, if any is unsaved (a clean stop calls this). A save
+        that fails keeps it unsaved, to be saved at the next try. Not concurrently with
+        `passed` (the driver runs them one after the other for a tail)."""
+        unsaved = self._unsaved
+        if unsaved is None:
+            return
+        try:
+            self.save(unsaved[0], now)
+        except Exception:
+            self.cursor.forget()
+            raise
+        self.stats["saves"] += 1
+        self._unsaved = None
 
     def pump(self, sink: Callable[[list[T]], None], now: dt.datetime) -> int | None:
         """One step with a synchronous sink: read, hand on, advance; the items handed on (None
@@ -260,6 +327,8 @@ class Tailer(Generic[T]):
         self._position = position
 
     def forget(self) -> None:
-        """A crash: the in-memory position is gone; the durable cursor is not."""
+        """A crash: the in-memory position is gone (and what was passed unsaved); the durable
+        cursor is not."""
         self._position = None
+        self._unsaved = None
         self.cursor.forget()

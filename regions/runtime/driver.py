@@ -7,7 +7,8 @@ the readers nothing waits on (`regions.runtime.db_thread`). Every tailer
 of the region's log (the outbox relay, the back-end feed, later the projections) runs in one
 loop shape (`_tail_loop`): it reads what the store has committed, hands the batch to its sink
 (the relay and the feed publish, pipelined), and moves its durable cursor only after the sink
-succeeded; a commit wakes the tailers. The inbox fetches a batch, hands it to the core,
+succeeded — the relay's and the feed's at most every `CURSOR_SAVE_INTERVAL`, not per batch;
+a commit wakes the tailers. The inbox fetches a batch, hands it to the core,
 and acknowledges only what the core committed. Heartbeats announce high-water marks and old gaps
 ask for re-sends. Link items are published one destination at a time (`publish_links`): a
 destination that fails (no stream, timeouts) is counted, and the relay leaves it behind and
@@ -42,6 +43,13 @@ from regions.wire import link, subjects
 
 log = logging.getLogger("tongban.node")
 T = TypeVar("T")
+#: How far the relay's and the feed's durable cursors may lag what they published
+#: (`Tailer.defer_saves`): saved at most every half second or thousand items, not as a
+#: transaction of their own per batch. A crash re-sends at most that window (plus a batch);
+#: receivers drop the repeats (link sequence; JetStream's message-id dedup window of minutes,
+#: then the feed's position), and a clean stop saves what was passed.
+CURSOR_SAVE_INTERVAL = dt.timedelta(seconds=0.5)
+CURSOR_SAVE_ITEMS = 1000
 
 
 @dataclass
@@ -77,6 +85,8 @@ class NodeDriver:
                            crashpoints.AFTER_PUBLISH_BEFORE_CURSOR, slack=URGENT)]
         if region.feed is not None:
             self.tails.append(Tail("feed", region.feed, self.publish_feed, "feed_published"))
+        for tail in self.tails:  # their receivers drop repeats: see CURSOR_SAVE_INTERVAL
+            tail.tailer.defer_saves(CURSOR_SAVE_INTERVAL, CURSOR_SAVE_ITEMS)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_pending = False
         self.counters = {"published": 0, "feed_published": 0, "consumed": 0, "acked": 0,
@@ -140,10 +150,19 @@ class NodeDriver:
         for tail in self.tails:
             tail.wake.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.save_cursors()
         self.close()
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def save_cursors(self) -> None:
+        """A clean stop: every tail's deferred position saved (a restart re-sends nothing)."""
+        for tail in self.tails:
+            try:
+                await self.db(tail.tailer.flush, self.now())
+            except Exception:  # the store is gone: the restart re-sends the window instead
+                log.exception("%s: saving the cursor at stop failed", tail.name)
 
     def close(self) -> None:
         """Let the database thread finish what it was given, and end it (`run` does this)."""
@@ -249,15 +268,23 @@ class NodeDriver:
     async def tail_once(self, tail: Tail) -> bool:
         """One batch through a tailer: read, hand to the sink, and only then move the cursor.
         False when there was nothing to read."""
-        batch = await self.db(tail.tailer.step, self.now(), slack=tail.slack)
+        tailer = tail.tailer
+        batch = await self.db(tailer.step, self.now(), slack=tail.slack)
         if batch is None:
+            if tailer.save_due(self.now()):  # quiet now: what was passed is saved when due
+                await self.db(tailer.flush, self.now(), slack=tail.slack)
             return False
         if tail.before_sink:
             crashpoints.reached(tail.before_sink)
         await tail.sink(batch.items)
         if tail.after_sink:
             crashpoints.reached(tail.after_sink)
-        await self.db(tail.tailer.advance, batch, self.now(), slack=tail.slack)
+        if tailer.deferred is None:
+            await self.db(tailer.advance, batch, self.now(), slack=tail.slack)
+        else:  # in memory, here: no hop to the database thread unless a save is due
+            tailer.passed(batch, self.now())
+            if tailer.save_due(self.now()):
+                await self.db(tailer.flush, self.now(), slack=tail.slack)
         self.counters[tail.counter] += len(batch.items)
         return True
 

@@ -16,8 +16,9 @@ from domain.protocols import spec_of
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
-from regions.runtime.bootstrap import build_region
+from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.driver import NodeDriver
+from regions.wire import subjects
 from tests.unit import toy_protocol as toy
 
 A, B = "150600", "610800"
@@ -27,15 +28,19 @@ def wall() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def _ping_pong(cases: int) -> tuple[list[str], list[str]]:
+async def _ping_pong(cases: int,
+                     regions: dict[str, Region] | None = None) -> tuple[list[str], list[str]]:
     server = MemoryBroker(wall)
     for code in (A, B):
         server.ensure_stream_now(code, duplicate_window=120)
         server.ensure_consumer_now(code, ack_wait=30)
+        server._ensure(subjects.feed_stream_name(code), subjects.feed_stream_subjects(code),
+                       120, 1)  # the back-end feed's stream, as provisioning makes it
     store = MemoryStore()
-    regions = {c: build_region(RegionConfig(region=c, peers=(A, B), heartbeat_seconds=0.2),
-                               clock=wall, ids=uuid.uuid4, broker=None, store=store,
-                               protocols={"toy": spec_of("toy", toy)}) for c in (A, B)}
+    regions = {} if regions is None else regions
+    regions.update({c: build_region(RegionConfig(region=c, peers=(A, B), heartbeat_seconds=0.2),
+                                    clock=wall, ids=uuid.uuid4, broker=None, store=store,
+                                    protocols={"toy": spec_of("toy", toy)}) for c in (A, B)})
     drivers = {c: NodeDriver(r, server.connect(), fetch_timeout=0.05)
                for c, r in regions.items()}
     runs = [asyncio.create_task(d.run()) for d in drivers.values()]
@@ -52,6 +57,20 @@ def test_two_driven_nodes_complete_ping_pong_over_the_broker_and_stop_cleanly() 
     a, b = asyncio.run(_ping_pong(20))
     assert a == ["done"] * 20
     assert b == ["ponged"] * 20
+
+
+def test_the_relay_and_feed_save_their_cursors_when_due_and_at_a_clean_stop() -> None:
+    """Their positions are not a transaction per batch (`CURSOR_SAVE_INTERVAL`): fewer saves
+    than batches while running, and a clean stop saves what was handed on (a restart after it
+    re-sends nothing)."""
+    regions: dict[str, Region] = {}
+    a, b = asyncio.run(_ping_pong(20, regions))
+    assert a == ["done"] * 20 and b == ["ponged"] * 20
+    for region in regions.values():
+        for tailer in (region.relay, region.feed):
+            assert tailer is not None and tailer.deferred is not None
+            assert tailer.stats["batches"] > tailer.stats["saves"] >= 1
+            assert tailer.unsaved() == 0 and tailer.cursor.load() == tailer.position
 
 
 def test_a_group_commit_of_many_sides_wakes_the_tailers_once_and_they_see_it() -> None:
