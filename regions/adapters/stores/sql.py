@@ -31,23 +31,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
-from eventsourcing.utils import get_topic, retry
+from eventsourcing.utils import get_topic
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from domain.kernel import DomainError
 from regions.adapters.stores.cipher import cipher_settings
+from regions.adapters.stores.pg_recorder import PipelinedRecorder
 from regions.adapters.stores.wakers import PostgresWaker, SqlitePollingWaker
 from regions.core.store import EventStore
 
@@ -224,17 +223,10 @@ def postgres_settings(target: ConnectionTarget, *, schema: str, pool_size: int,
     return {LEDGER_PREFIX + key: value for key, value in values.items()}
 
 
-class RegionChannelRecorder(PostgresApplicationRecorder):
-    """The library's recorder, notifying on `<schema>_<table>` so regions don't wake each other,
-    and inserting a transaction's events as four arrays in binary.
-
-    Why the insert differs: the library sends one array of its composite `stored_event_uuid`
-    type, which psycopg adapts in pure Python, escaping every byte of every state with a regular
-    expression — a quarter of a node's database thread in the bench profile (throughput.md §3:
-    +21 % end to end when replaced). `unnest` of four binary arrays inserts the same rows into
-    the same table, under the same EXCLUSIVE lock and NOTIFY, returning the notification ids in
-    insert order as the library's statement does; its own recorder tests run on this class
-    (tests/integration/test_postgres_recorder_contract.py).
+class RegionChannelRecorder(PipelinedRecorder):
+    """The event store's recorder (`pg_recorder`: one round trip per insert, binary arrays),
+    notifying on `<schema>_<table>` so regions don't wake each other. The library's own recorder
+    tests run on this class (tests/integration/test_postgres_recorder_contract.py).
     """
 
     def __init__(self, datastore: PostgresDatastore, *,
@@ -242,40 +234,6 @@ class RegionChannelRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.channel_name = region_channel(datastore.schema, events_table_name)
         self.check_identifier_length(self.channel_name)
-        self.array_insert_statement = sql.SQL(
-            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%b::{id_type}[], %b::int8[], %b::text[], %b::bytea[]) "
-            "RETURNING notification_id"
-        ).format(schema=sql.Identifier(datastore.schema),
-                 table=sql.Identifier(self.events_table_name),
-                 id_type=sql.Identifier(datastore.originator_id_type))
-        self.select_many_statement = sql.SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(schema=sql.Identifier(datastore.schema),
-                 table=sql.Identifier(self.events_table_name))
-
-    @retry((psycopg.InterfaceError, psycopg.OperationalError), max_attempts=10, wait=0.2)
-    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every stored event of several aggregates in one query (the node's prefetch of a batch's
-        sides: one round trip instead of one per side), by aggregate, then version."""
-        if not originator_ids:
-            return []
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.select_many_statement, (list(originator_ids),), prepare=True)
-            return [StoredEvent(originator_id=row["originator_id"],
-                                originator_version=row["originator_version"],
-                                topic=row["topic"], state=bytes(row["state"]))
-                    for row in curs.fetchall()]
-
-    def _insert_stored_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> None:
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(self.array_insert_statement, (
-            [e.originator_id for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [e.state for e in stored_events]), prepare=True)
 
 
 class PostgresStore:

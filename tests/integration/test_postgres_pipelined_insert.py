@@ -1,0 +1,137 @@
+"""The event store's insert is one round trip and keeps the library's guarantees (issue 17).
+
+`regions.adapters.stores.pg_recorder` sends BEGIN, SET LOCAL lock_timeout, LOCK TABLE …
+EXCLUSIVE, NOTIFY, the INSERT and COMMIT in one pipeline with one sync. These are the rules
+that batching must not bend: round trips counted at the socket, a lock timeout still fails,
+a writer behind the lock gets ids after the holder's, and a failing statement leaves nothing
+recorded, notified or half-open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
+from psycopg import sql
+
+from regions.adapters.stores.sql import EVENTS_TABLE, PostgresStore, RegionChannelRecorder
+from regions.core.store import CursorRecord, EventStore
+from tests.services.pg_turns import TurnCounter
+from tests.services.postgres import PostgresService
+
+NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+
+
+def _events(originator_id: uuid.UUID, versions: range) -> list[StoredEvent]:
+    return [StoredEvent(originator_id=originator_id, originator_version=v, topic="t",
+                        state=b"{}") for v in versions]
+
+
+@pytest.fixture
+def opened(postgres_service: PostgresService) -> Iterator[tuple[PostgresStore, EventStore]]:
+    store = postgres_service.store(lock_timeout_s=1)
+    try:
+        yield store, store.open("pipe")
+    finally:
+        store.close()
+        store.drop_all()
+
+
+def _recorder(app: EventStore) -> RegionChannelRecorder:
+    assert isinstance(app.recorder, RegionChannelRecorder)
+    return app.recorder
+
+
+def _table(store: PostgresStore) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(store.schema_for("pipe")),
+                                   sql.Identifier(EVENTS_TABLE))
+
+
+def test_an_event_store_insert_is_one_round_trip(postgres_service: PostgresService) -> None:
+    with TurnCounter(postgres_service.dsn) as proxy:
+        store = PostgresStore(proxy.dsn, schema_prefix=postgres_service.new_prefix())
+        try:
+            app = store.open("pipe")
+            cursor = CursorRecord.start(CursorRecord.id_for("relay", "pipe"), "pipe", NOW)
+            app.save(cursor)
+            before = proxy.turns
+            for position in range(1, 11):
+                cursor.advance(position, NOW)
+                app.save(cursor)
+            assert proxy.turns - before == 10
+        finally:
+            store.close()
+            store.drop_all()
+
+
+def test_an_insert_behind_a_held_table_lock_fails_after_the_lock_timeout(
+        opened: tuple[PostgresStore, EventStore]) -> None:
+    store, app = opened
+    recorder = _recorder(app)
+    with psycopg.connect(store.dsn) as holder:
+        holder.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(_table(store)))
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="lock timeout"):
+            # one attempt (the retry decorator's wrapped function): ten would take ten seconds
+            type(recorder).insert_events.__wrapped__(recorder, _events(uuid.uuid4(), range(1, 2)))
+        assert 0.9 < time.monotonic() - started < 5
+    assert recorder.insert_events(_events(uuid.uuid4(), range(1, 2)))  # the pooled conn is fine
+
+
+def test_a_writer_behind_the_lock_holder_gets_ids_after_the_holders(
+        opened: tuple[PostgresStore, EventStore]) -> None:
+    store, app = opened
+    recorder = _recorder(app)
+    got: list[int] = []
+    with psycopg.connect(store.dsn) as holder:
+        holder.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(_table(store)))
+        held = holder.execute(sql.SQL(
+            "INSERT INTO {} (originator_id, originator_version, topic, state) "
+            "VALUES (%s, 1, 't', '') RETURNING notification_id").format(_table(store)),
+            (uuid.uuid4(),)).fetchone()
+        assert held is not None
+        writer = threading.Thread(target=lambda: got.extend(
+            recorder.insert_events(_events(uuid.uuid4(), range(1, 4))) or []))
+        writer.start()
+        time.sleep(0.3)
+        assert not got  # waiting for the lock
+        holder.commit()
+    writer.join(5)
+    assert len(got) == 3 and min(got) > held[0] and got == sorted(got)
+    assert [n.id for n in recorder.select_notifications(1, 10)] == [held[0], *got]
+
+
+def test_a_failing_insert_records_nothing_notifies_nobody_and_leaves_the_connection_clean(
+        opened: tuple[PostgresStore, EventStore]) -> None:
+    store, app = opened
+    recorder = _recorder(app)
+    taken = uuid.uuid4()
+    recorder.insert_events(_events(taken, range(1, 2)))
+    with psycopg.connect(store.dsn, autocommit=True) as listener:
+        listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(store.channel_for("pipe"))))
+        fresh = uuid.uuid4()
+        for _ in range(3):  # repeatedly: the prepared statements survive an aborted pipeline
+            with pytest.raises(IntegrityError):
+                recorder.insert_events([*_events(fresh, range(1, 3)), *_events(taken, range(1, 2))])
+        assert recorder.select_events(fresh) == []
+        assert list(listener.notifies(timeout=0.3)) == []
+        with recorder.datastore.get_connection() as conn:
+            assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        ids = recorder.insert_events(_events(fresh, range(1, 3)))
+        assert ids is not None and len(ids) == 2
+        assert len(list(listener.notifies(timeout=1, stop_after=1))) == 1
+    assert recorder.max_notification_id() == max(ids)
+
+
+def test_an_empty_insert_records_nothing_and_returns_none(
+        opened: tuple[PostgresStore, EventStore]) -> None:
+    _, app = opened
+    recorder = _recorder(app)
+    assert recorder.insert_events([]) is None
+    assert recorder.max_notification_id() is None
