@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -135,3 +136,23 @@ def test_an_empty_insert_records_nothing_and_returns_none(
     recorder = _recorder(app)
     assert recorder.insert_events([]) is None
     assert recorder.max_notification_id() is None
+
+
+@pytest.mark.xfail(strict=True, reason="select_events_of retries psycopg's exception classes, "
+                   "but the datastore raises the library's: the retry never fires")
+def test_the_batch_read_retries_an_operational_error_as_the_librarys_reads_do(
+        opened: tuple[PostgresStore, EventStore], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, app = opened
+    recorder = _recorder(app)
+    stored = uuid.uuid4()
+    recorder.insert_events(_events(stored, range(1, 3)))
+    real = recorder.datastore.get_connection
+    failures = iter([OperationalError("server closed the connection unexpectedly")])
+
+    def flaky() -> Any:
+        for failure in failures:
+            raise failure
+        return real()
+
+    monkeypatch.setattr(recorder.datastore, "get_connection", flaky)
+    assert [e.originator_version for e in recorder.select_events_of([stored])] == [1, 2]
