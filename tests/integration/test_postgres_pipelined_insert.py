@@ -138,8 +138,6 @@ def test_an_empty_insert_records_nothing_and_returns_none(
     assert recorder.max_notification_id() is None
 
 
-@pytest.mark.xfail(strict=True, reason="select_events_of retries psycopg's exception classes, "
-                   "but the datastore raises the library's: the retry never fires")
 def test_the_batch_read_retries_an_operational_error_as_the_librarys_reads_do(
         opened: tuple[PostgresStore, EventStore], monkeypatch: pytest.MonkeyPatch) -> None:
     _, app = opened
