@@ -295,10 +295,12 @@ def _validate_ric(number: str) -> None:
 @functools.lru_cache(maxsize=16384)
 def _birth_place_known(place: str, year: int) -> bool:
     """Whether `ric.get_birth_place` accepts a number of this place code born in this year (it
-    reads nothing else of the number: the code, and the birth date's year)."""
+    reads nothing else of the number: the code, and the birth date's year). A code stdnum
+    knows only the province of (330001) makes it raise `KeyError` ('county'): no birth place
+    either, refused like an unknown one rather than escaping as an internal error."""
     try:
         ric.get_birth_place(f"{place}{year:04d}01010000")
-    except InvalidComponent:
+    except (InvalidComponent, KeyError):
         return False
     return True
 

@@ -206,8 +206,6 @@ def test_citizen_ids_failing_gb_11643_are_refused(number: str, complaint: str) -
         CitizenId.parse(number)
 
 
-@pytest.mark.xfail(strict=True, reason="stdnum raises KeyError for a place code that names a "
-                   "province but no county: the number escapes as an internal error")
 def test_a_citizen_id_whose_place_code_names_no_county_is_refused_as_invalid() -> None:
     """330001: 浙江省's prefix, no county under it. The check digit and the birth date are
     right, so only the place is wrong: `invalid_person_id` (422), not an internal error (500)."""
