@@ -506,3 +506,55 @@ def test_a_received_message_is_decoded_once(regions: tuple[Region, Region],
     monkeypatch.setattr(node_module, "event_from_payload", decoded_again)
     result = b.inbox.handle(deliveries, T0)
     assert result.applied == 2 and stored_lines(b, case) == ("one", "two")
+
+
+# --------------------------------------------------------------------------- marks alone
+# A batch of marks and re-send requests alone (most batches on a quiet link) is handled without
+# a unit of work (`Inbox._controls`); what it leaves — the result, the links — is what the
+# general path leaves, and anything the general path would quarantine still goes there.
+
+
+def resend_asked(from_seq: int, to_seq: int) -> Incoming:
+    """Region A asks B to re-send `from_seq..to_seq` of the link B -> A."""
+    from regions.core.messages import ResendRequest
+    out = link.encode(ResendRequest(B, A, from_seq, to_seq, T0))
+    return Incoming(out.subject, out.data, out.headers, token=f"resend{from_seq}",
+                    subject_origin=A)
+
+
+def _outcome(region: Region, batch: list[Incoming], when: dt.datetime) -> tuple[Any, ...]:
+    result = region.inbox.handle(batch, when)
+    links = {origin: lk.copy() for origin, lk in region.inbox.links.items()}
+    return (result, links, dict(region.inbox.stats))
+
+
+def test_a_batch_of_marks_and_resend_requests_ends_as_the_general_path_ends_it(
+        regions: tuple[Region, Region], monkeypatch: pytest.MonkeyPatch) -> None:
+    later = T0 + dt.timedelta(seconds=30)  # past the gap bound: the gap is asked for
+    batches = [([mark(3), resend_asked(1, 2), mark(2)], T0), ([], later), ([mark(5)], later)]
+    _, b = regions
+
+    def no_unit_of_work(now: dt.datetime) -> Any:
+        raise AssertionError("a batch of marks began a unit of work")
+
+    monkeypatch.setattr(b.node, "begin", no_unit_of_work)
+    fast = [_outcome(b, batch, when) for batch, when in batches]
+    _, general = make(A, B, MemoryStore()), make(B, A, MemoryStore())
+    monkeypatch.setattr(general.inbox, "_controls", lambda *args: None)
+    assert fast == [_outcome(general, batch, when) for batch, when in batches]
+    (first, links, _), (gap, _, _), (last, _, _) = fast
+    assert first.ack == ["mark3", "resend1", "mark2"] and links[A].announced == 3
+    assert [r.from_seq for r in first.resends_asked_of_us] == [1]
+    assert [(r.from_seq, r.to_seq) for r in gap.resend_requests] == [(1, 3)]
+    assert last.ack == ["mark5"] and not last.resend_requests  # asked once per bound
+
+
+def test_a_mark_the_general_path_would_quarantine_still_is_in_a_batch_of_marks(
+        regions: tuple[Region, Region]) -> None:
+    _, b = regions
+    stranger = mark(7)
+    stranger = Incoming(stranger.subject, stranger.data, stranger.headers, token="stranger",
+                        subject_origin="")  # no parsed subject: fails closed
+    result = b.inbox.handle([mark(4), stranger], T0)
+    assert result.quarantined == 1 and sorted(result.ack) == ["mark4", "stranger"]
+    assert b.inbox.link(A).announced == 4 and len(_quarantined(b)) == 1
