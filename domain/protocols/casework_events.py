@@ -19,11 +19,8 @@ from domain.kernel import (
     domain_event,
 )
 from domain.protocols.intake import ApplicationSubmitted
-from domain.protocols.transfer_events import (
-    LateCorrectionReceived,
-    LateFundsReturned,
-    LateFundsReturnReceived,
-)
+from domain.protocols.transfer_events import LateFundsReturned
+from domain.protocols.transfer_receipts import LateCorrectionReceived, LateFundsReturnReceived
 from domain.reckoning import Reckoning
 from domain.values import CaseNumber, case_id_of
 

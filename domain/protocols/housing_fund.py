@@ -26,7 +26,12 @@ import random
 
 from domain.kernel import InvalidValue
 from domain.protocols import transfer, transfer_schemes
-from domain.protocols.transfer_events import Component, InfoSheet, TransferSpec, check_sheet_shape
+from domain.protocols.transfer_sheets import (
+    Component,
+    InfoSheet,
+    TransferSpec,
+    check_sheet_shape,
+)
 
 PROCESS = "housing_fund_transfer"
 SCHEME = "housing_fund"

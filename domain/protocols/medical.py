@@ -30,7 +30,12 @@ import random
 
 from domain.kernel import InvalidValue
 from domain.protocols import transfer, transfer_schemes
-from domain.protocols.transfer_events import Component, InfoSheet, TransferSpec, check_sheet_shape
+from domain.protocols.transfer_sheets import (
+    Component,
+    InfoSheet,
+    TransferSpec,
+    check_sheet_shape,
+)
 
 PROCESS = "medical_transfer"
 SCHEME = "medical"

@@ -42,7 +42,7 @@ from domain.protocols import transfer, transfer_schemes
 from domain.protocols.pension_amounts import check_line
 from domain.protocols.pension_items import BY_ITEM, ENTERPRISE, ITEMS, TWELVE
 from domain.protocols.pension_limits import round_fen
-from domain.protocols.transfer_events import ContributionYear, InfoSheet
+from domain.protocols.transfer_sheets import ContributionYear, InfoSheet
 
 PROCESS = "pension_transfer"
 SCHEME = "pension"

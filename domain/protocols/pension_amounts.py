@@ -47,7 +47,7 @@ from domain.protocols.pension_limits import (
     round_fen,
     state_limits,
 )
-from domain.protocols.transfer_events import (
+from domain.protocols.transfer_sheets import (
     Component,
     ContributionYear,
     InfoSheet,

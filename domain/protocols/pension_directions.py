@@ -45,7 +45,12 @@ from domain.kernel import InvalidValue
 from domain.protocols.details import TransferDetails
 from domain.protocols.pension_amounts import AmountRule, booked_fen, make_sheet, validate
 from domain.protocols.pension_limits import ENTERPRISE_ACCOUNT_RATES
-from domain.protocols.transfer_events import Component, ContributionYear, InfoSheet, SheetVariant
+from domain.protocols.transfer_sheets import (
+    Component,
+    ContributionYear,
+    InfoSheet,
+    SheetVariant,
+)
 
 TWELVE = Decimal("0.12")
 #: 17号: the 15 years of 职工 contributions that decide which way a switch may go

@@ -68,7 +68,7 @@ from decimal import Decimal
 from domain.protocols import pension_directions
 from domain.protocols.pension_amounts import AmountRule, booked_fen, make_sheet, validate
 from domain.protocols.pension_limits import ENTERPRISE_ACCOUNT_RATES
-from domain.protocols.transfer_events import (
+from domain.protocols.transfer_sheets import (
     Component,
     ContributionYear,
     CounterpartKind,

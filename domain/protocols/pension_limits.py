@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeAlias
 
 from domain.kernel import InvalidValue
-from domain.protocols.transfer_events import ContributionYear, YearLine
+from domain.protocols.transfer_sheets import ContributionYear, YearLine
 from domain.values import Money
 
 #: (from year, rate) pairs: the share of each year's wage booked to the individual account

@@ -14,7 +14,7 @@ from domain.kernel import InvalidValue
 from domain.protocols.casework import checked_region
 from domain.protocols.details import TransferDetails
 from domain.protocols.intake import ApplicationSubmitted
-from domain.protocols.transfer_events import TransferSpec
+from domain.protocols.transfer_sheets import TransferSpec
 
 
 def origins_of(submitted: ApplicationSubmitted) -> tuple[str, ...]:

@@ -1,9 +1,9 @@
 """The commands of the transfer protocol (see `domain.protocols.transfer`): what a back-end,
 staff or the protocol's own policies ask a side to do.
 
-Why a module of their own: the events and values (`transfer_events`) are what both sides store
-and send; these are what the command codec (`regions.wire.commands`), the authority table and
-the API build. Commands travel and are kept (idempotency) by class name, never by module, so
+Why a module of their own: the events (`transfer_events`, `transfer_receipts`) are what both
+sides store and send; these are what the command codec (`regions.wire.commands`), the authority
+table and the API build. Commands travel and are kept (idempotency) by class name, never by module, so
 moving them here changed nothing on the wire (tests/unit/test_transfer_modules.py).
 """
 
@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from domain.kernel import Command
-from domain.protocols.transfer_events import InfoSheet
+from domain.protocols.transfer_sheets import InfoSheet
 from domain.values import Fen
 
 

@@ -59,21 +59,15 @@ from domain.protocols.transfer_commands import (
     TakeOverRelationship,
 )
 from domain.protocols.transfer_events import (
-    MAX_CORRECTIONS,
     BenefitStarted,
     CancellationAnswered,
-    CancellationAnswerReceived,
     ContactLetterConfirmed,
     ContactLetterIssued,
     ExcessReturned,
     FundsReceived,
     InfoSheetCorrected,
-    InfoSheetCorrectionReceived,
     InfoSheetIssued,
-    InfoSheetReceived,
-    LateCorrectionReceived,
     LateFundsReturned,
-    OriginRefusalReceived,
     ProceedInstructed,
     Reconciled,
     RelationshipTakenOver,
@@ -82,13 +76,21 @@ from domain.protocols.transfer_events import (
     TransferCloseOrdered,
     TransferCompleted,
     TransferConcluded,
-    TransferMessageReceived,
     TransferOutHeld,
     TransferOutRefused,
     TransferReversalOrdered,
     TransferReversed,
 )
 from domain.protocols.transfer_money import DestinationMoney
+from domain.protocols.transfer_receipts import (
+    CancellationAnswerReceived,
+    InfoSheetCorrectionReceived,
+    InfoSheetReceived,
+    LateCorrectionReceived,
+    OriginRefusalReceived,
+    TransferMessageReceived,
+)
+from domain.protocols.transfer_sheets import MAX_CORRECTIONS
 from domain.protocols.transfer_states import (
     DestinationState,
     OriginTrack,

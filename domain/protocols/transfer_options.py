@@ -37,8 +37,8 @@ from domain.protocols.transfer_commands import (
     ReverseTransfer,
     StartBenefit,
 )
-from domain.protocols.transfer_events import InfoSheet, TransferSpec
 from domain.protocols.transfer_ratings import rating_context
+from domain.protocols.transfer_sheets import InfoSheet, TransferSpec
 from domain.protocols.transfer_states import DESTINATION_TERMINAL, DestinationState, SideState
 from domain.values import MaterialRef
 

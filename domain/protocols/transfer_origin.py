@@ -31,33 +31,35 @@ from domain.protocols.transfer_commands import (
     RemitFunds,
 )
 from domain.protocols.transfer_events import (
-    MAX_CORRECTIONS,
     CancellationAnswered,
-    CancellationReceived,
-    ConclusionReceived,
     ContactLetterConfirmed,
     ContactLetterIssued,
-    ContactLetterReceived,
     CorrectionForNewCase,
     CorrectionNotApplied,
     ExcessReturned,
-    ExcessReturnReceived,
     FundsRemitted,
     HoldReleased,
     InfoSheetCorrected,
     InfoSheetIssued,
     LateFundsReturned,
-    LateFundsReturnReceived,
     ProceedInstructed,
     TransferCancelled,
     TransferConcluded,
-    TransferMessageReceived,
     TransferOutHeld,
     TransferOutRefused,
     TransferOutReversed,
-    TransferReversalReceived,
     TransferReversed,
 )
+from domain.protocols.transfer_receipts import (
+    CancellationReceived,
+    ConclusionReceived,
+    ContactLetterReceived,
+    ExcessReturnReceived,
+    LateFundsReturnReceived,
+    TransferMessageReceived,
+    TransferReversalReceived,
+)
+from domain.protocols.transfer_sheets import MAX_CORRECTIONS
 from domain.protocols.transfer_states import (
     CONCLUSION_FITS,
     OriginState,

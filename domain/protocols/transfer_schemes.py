@@ -25,9 +25,9 @@ from domain.protocols.transfer_events import (
     TransferCompleted,
     TransferOutHeld,
     TransferOutReversed,
-    TransferSpec,
 )
 from domain.protocols.transfer_options import options
+from domain.protocols.transfer_sheets import TransferSpec
 from domain.protocols.transfer_states import SideState
 from domain.registers import EffectKind, RegisterEffect, effect_of
 

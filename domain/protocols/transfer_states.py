@@ -47,7 +47,7 @@ from domain.protocols.casework_events import (
 )
 from domain.protocols.intake import Intake
 from domain.protocols.transfer_commands import CloseTransfer
-from domain.protocols.transfer_events import InfoSheet, TransferSpec
+from domain.protocols.transfer_sheets import InfoSheet, TransferSpec
 from domain.protocols.transfer_waiting import TransferWaitingTimerSet
 
 # --------------------------------------------------------------------------- states

@@ -15,7 +15,7 @@ import pytest
 from domain.kernel import DomainError
 from domain.protocols.pension_items import BY_ITEM
 from domain.protocols.transfer import ContributionYear, InfoSheet
-from domain.protocols.transfer_events import YearLine
+from domain.protocols.transfer_sheets import YearLine
 
 ENTERPRISE = BY_ITEM["b1-7"]
 

@@ -17,7 +17,7 @@ import pytest
 
 from domain.kernel import Actor, to_payload
 from domain.protocols import pension
-from domain.protocols.transfer_events import ContributionYear
+from domain.protocols.transfer_sheets import ContributionYear
 from domain.values import MAX_FEN, CaseNumber, RegionCode
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.commands import ERRORS, CommandResult, CommandService, InvalidRequest

@@ -25,7 +25,7 @@ from domain.kernel import (
     to_payload,
 )
 from domain.protocols.transfer import CorrectInfoSheet, TransferConcluded
-from domain.protocols.transfer_events import MAX_CORRECTIONS
+from domain.protocols.transfer_sheets import MAX_CORRECTIONS
 from tests.fixtures.transfers import TRANSFERS, accepted_case, staff
 from tests.unit.test_transfer_correction_races import BIGGER, DEST, ORIGIN, SHEET
 

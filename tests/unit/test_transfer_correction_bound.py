@@ -11,7 +11,7 @@ from __future__ import annotations
 from domain.kernel import Actor, EventRef, Receive, event_from_payload, to_payload
 from domain.protocols import pension
 from domain.protocols.transfer import ContributionYear, InfoSheetCorrected, RemitFunds
-from domain.protocols.transfer_events import MAX_CORRECTIONS
+from domain.protocols.transfer_sheets import MAX_CORRECTIONS
 from tests.fixtures.transfers import TRANSFERS, accepted_case, staff
 
 DEST, A = "150600", "610800"
