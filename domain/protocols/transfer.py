@@ -8,12 +8,15 @@ modules (`pension`, `unemployment`, `medical`, `housing_fund`) supply a `Transfe
 rule, whether the relationship moves before the money, whether receipt is confirmed, and so on.
 
 Both sides are deciders of one `TransferDecider`; the side state's type says the role. The code:
-`transfer_events` (the vocabulary: values and events; the commands in `transfer_commands`, the
-waiting limit's events and readers in `transfer_waiting`), `transfer_states` (side states,
-terminal pairs, transition table, shared base), `transfer_application` (the origins, agency
-and direction an application names), `transfer_destination` and `transfer_origin`
-(each role's rules; the destination's money — bank notices, reconciliation, returns — in
-`transfer_money`), `transfer_options` (what people plausibly do next, for the simulator),
+`transfer_events` (the vocabulary: the events each side sends; the info sheet and the scheme
+specification in `transfer_sheets`, the receipts in `transfer_receipts`, the commands in
+`transfer_commands`, the waiting limit's events and readers in `transfer_waiting`),
+`transfer_states` (side states, terminal pairs, transition table, shared base),
+`transfer_application` (the origins, agency and direction an application names),
+`transfer_destination` and `transfer_origin` (each role's rules; the destination's receipt of
+an origin's messages in `transfer_destination_inbox`, its money — bank notices,
+reconciliation, returns — in `transfer_money`, its fold in `transfer_destination_fold`),
+`transfer_options` (what people plausibly do next, for the simulator),
 `transfer_schemes` (register effects, each scheme's interface) and this module (the decider).
 
 The state tables (each role's input → events → next status), the close handshake, the allowed

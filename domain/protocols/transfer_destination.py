@@ -1,18 +1,17 @@
 """The destination's (转入地) rules of the transfer protocol: intake, letters, the two phases,
-take-over, completion, withdrawal and closing; its money (bank notices, reconciliation,
-returns) in `transfer_money`. State table: docs/transfer.md."""
+take-over, completion, withdrawal and closing — its commands and its policy. What it does with
+an origin's message is in `transfer_destination_inbox`, its money (bank notices,
+reconciliation, returns) in `transfer_money`, how its state changes with each event in
+`transfer_destination_fold`. State table: docs/transfer.md."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
-from domain.fold import replace
 from domain.kernel import (
     Actor,
     Command,
-    DomainError,
     Event,
     IllegalCommand,
     InvalidValue,
@@ -24,18 +23,12 @@ from domain.protocols.intake import (
     AcceptIntake,
     ApplicationSubmitted,
     ApplicationWithdrawn,
-    CaseLapsed,
-    IntakeAccepted,
-    IntakeRejected,
     ProvideSupplement,
     RejectIntake,
     RequestSupplement,
     Submit,
-    SupplementProvided,
-    SupplementRequested,
     Withdraw,
     decide_intake,
-    evolve_intake,
 )
 from domain.protocols.pension_payer import route_at_retirement
 from domain.protocols.pension_temporary import OpenTemporaryAccount, open_temporary_account
@@ -58,42 +51,23 @@ from domain.protocols.transfer_commands import (
     StartBenefit,
     TakeOverRelationship,
 )
+from domain.protocols.transfer_destination_fold import evolve_destination
+from domain.protocols.transfer_destination_inbox import DestinationInbox
 from domain.protocols.transfer_events import (
     BenefitStarted,
-    CancellationAnswered,
-    ContactLetterConfirmed,
     ContactLetterIssued,
-    ExcessReturned,
-    FundsReceived,
-    InfoSheetCorrected,
-    InfoSheetIssued,
-    LateFundsReturned,
     ProceedInstructed,
-    Reconciled,
     RelationshipTakenOver,
     TransferCancelled,
     TransferCaseClosed,
     TransferCloseOrdered,
     TransferCompleted,
     TransferConcluded,
-    TransferOutHeld,
-    TransferOutRefused,
     TransferReversalOrdered,
     TransferReversed,
 )
-from domain.protocols.transfer_money import DestinationMoney
-from domain.protocols.transfer_receipts import (
-    CancellationAnswerReceived,
-    InfoSheetCorrectionReceived,
-    InfoSheetReceived,
-    LateCorrectionReceived,
-    OriginRefusalReceived,
-    TransferMessageReceived,
-)
-from domain.protocols.transfer_sheets import MAX_CORRECTIONS
 from domain.protocols.transfer_states import (
     DestinationState,
-    OriginTrack,
     SideState,
     close_reason,
     deadline_clock,
@@ -107,7 +81,7 @@ from domain.values import CaseNumber
 REVIEW_STEP = "contact_letter"
 
 
-class DestinationSide(DestinationMoney):
+class DestinationSide(DestinationInbox):
     """Decisions and state changes of the side that accepted the application."""
 
     def policy(self, state: SideState, now: dt.datetime) -> list[Command]:
@@ -418,187 +392,7 @@ class DestinationSide(DestinationMoney):
         return all(t.settled or (self._overtaken(s, t) and t.matched)
                    for t in s.tracks.values())
 
-    def _destination_receive(self, s: DestinationState, c: Receive, now: dt.datetime,
-                             ) -> list[Event]:
-        if c.ref in s.seen:
-            return []
-        ev, frm = c.event, c.from_region
-        t = s.tracks.get(frm)
-        if t is None:
-            raise DomainError(f"{frm} is not an origin of this case", code="unknown_counterpart")
-        inbox = Actor.system("inbox", s.region)
-        if isinstance(ev, TransferOutHeld):
-            if t.vote is not None:
-                raise IllegalCommand(f"{frm} already answered ({t.vote})", code="duplicate_vote")
-            return [TransferMessageReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
-                                            event_type=ev.TYPE)]
-        if isinstance(ev, ContactLetterConfirmed):
-            if t.confirmed:
-                raise IllegalCommand(f"{frm} already confirmed the letter",
-                                     code="duplicate_confirmation")
-            return [TransferMessageReceived(at=now, actor=inbox, ref=c.ref, from_region=frm,
-                                            event_type=ev.TYPE)]
-        if isinstance(ev, TransferOutRefused):
-            return self._refusal_received(s, t, c, ev, now)
-        if isinstance(ev, InfoSheetIssued):
-            return self._sheet_received(s, t, c, ev, now)
-        if isinstance(ev, InfoSheetCorrected):
-            return self._correction_received(s, t, c, ev, now)
-        if isinstance(ev, CancellationAnswered):
-            if not t.cancel_sent or t.answer is not None:
-                raise IllegalCommand(f"no cancellation answer is expected from {frm}",
-                                     code="unexpected_answer")
-            if ev.outcome == "already_transferred" and t.sheet is None:
-                raise IllegalCommand(f"{frm} says it transferred out, but no sheet arrived",
-                                     code="answer_before_sheet")
-            answered: list[Event] = [CancellationAnswerReceived(
-                at=now, actor=inbox, ref=c.ref, from_region=frm, outcome=ev.outcome)]
-            if ev.outcome == "released":
-                answered += self._unclaimed(s, frm, t, now)
-            return answered
-        raise IllegalCommand(f"{ev.TYPE} is not expected by a transfer's destination",
-                             code="unexpected_event")
+    #: The fold of this side's events (`transfer_destination_fold`), where `TransferDecider`
+    #: looks for it beside the origin's.
+    _evolve_destination = staticmethod(evolve_destination)
 
-    def _refusal_received(self, s: DestinationState, t: OriginTrack, c: Receive,
-                          ev: TransferOutRefused, now: dt.datetime) -> list[Event]:
-        """One origin refused: the others, unless settled, are asked to cancel (invariant 4)."""
-        frm = c.from_region
-        if t.vote is not None:
-            raise IllegalCommand(f"{frm} refused after answering {t.vote}",
-                                 code="refusal_after_hold")
-        events: list[Event] = [OriginRefusalReceived(
-            at=now, actor=Actor.system("inbox", s.region), ref=c.ref, from_region=frm,
-            reason=ev.reason), *self._unclaimed(s, frm, t, now)]
-        if s.phase in ("awaiting_holds", "awaiting_transfer"):
-            policy = Actor.system("transfer_policy", s.region)
-            events += [TransferCancelled(at=now, actor=policy, to_region=o,
-                                         reason="refused_by_other_origin")
-                       for o, other in s.tracks.items() if o != frm and not other.settled]
-        elif s.phase not in ("withdrawing", "refusing"):
-            raise IllegalCommand(f"a refusal is not expected while {s.phase}",
-                                 code="unexpected_refusal")
-        return events
-
-    def _sheet_received(self, s: DestinationState, t: OriginTrack, c: Receive,
-                        ev: InfoSheetIssued, now: dt.datetime) -> list[Event]:
-        """An origin's 信息表, only after its hold (and, with several origins, the instruction)."""
-        frm = c.from_region
-        if t.sheet is not None:
-            raise IllegalCommand(f"{frm} already sent its info sheet",
-                                 code="duplicate_info_sheet")
-        if t.vote != "held":
-            raise IllegalCommand(f"{frm} sent an info sheet without holding first",
-                                 code="sheet_before_hold")
-        if s.two_phase and not s.proceed_sent:
-            raise IllegalCommand(f"{frm} transferred out without the all-hold instruction",
-                                 code="sheet_before_proceed")
-        if s.phase not in ("awaiting_transfer", "withdrawing"):
-            raise IllegalCommand(f"an info sheet is not expected while {s.phase}",
-                                 code="unexpected_info_sheet")
-        self.spec.sheet_rule(s.direction)(ev.sheet)
-        events: list[Event] = [InfoSheetReceived(
-            at=now, actor=Actor.system("inbox", s.region), ref=c.ref, from_region=frm,
-            sheet=ev.sheet)]
-        if s.phase == "awaiting_transfer" and "transfer_in" not in s.book:
-            events += self._deadline("transfer_in", now, s.region)
-        return events
-
-    def _correction_received(self, s: DestinationState, t: OriginTrack, c: Receive,
-                             ev: InfoSheetCorrected, now: dt.datetime) -> list[Event]:
-        """A corrected 信息表 replaces the origin's sheet; sheet and funds are reconciled again.
-        After the conclusion it is only recorded (`LateCorrectionReceived`): the origin's
-        conclusion tells it the correction was not applied."""
-        if t.sheet is None:
-            raise IllegalCommand(f"{c.from_region} corrected a sheet that never arrived",
-                                 code="correction_before_sheet")
-        inbox = Actor.system("inbox", s.region)
-        if self.is_terminal(s):  # it crossed the conclusion: on record, not applied
-            return [LateCorrectionReceived(at=now, actor=inbox, ref=c.ref,
-                                           from_region=c.from_region, sheet=ev.sheet,
-                                           reason=ev.reason)]
-        if s.phase not in ("awaiting_transfer", "withdrawing"):
-            raise IllegalCommand(f"a corrected info sheet is not expected while {s.phase}",
-                                 code="unexpected_correction")
-        if t.corrections >= MAX_CORRECTIONS:  # the count goes on the wire, bounded there
-            raise IllegalCommand(f"{c.from_region} corrected its sheet {t.corrections} times "
-                                 f"already: a person decides the rest",
-                                 code="too_many_corrections")
-        self.spec.sheet_rule(s.direction)(ev.sheet)
-        return [InfoSheetCorrectionReceived(at=now, actor=inbox, ref=c.ref,
-                                            from_region=c.from_region, sheet=ev.sheet,
-                                            reason=ev.reason)]
-
-    @staticmethod
-    def _evolve_destination(s: DestinationState, e: Event) -> DestinationState:
-        def track(region: str, **changes: Any) -> Mapping[str, OriginTrack]:
-            return {**s.tracks, region: replace(s.tracks[region], **changes)}
-
-        if isinstance(e, (IntakeAccepted, IntakeRejected, SupplementRequested, SupplementProvided,
-                          CaseLapsed)):
-            intake = evolve_intake(s.intake, e)
-            assert intake is not None
-            return replace(s, intake=intake, phase=intake.status)
-        if isinstance(e, ApplicationWithdrawn):
-            intake = evolve_intake(s.intake, e)
-            assert intake is not None
-            return replace(s, intake=intake, phase="withdrawing" if s.letters_sent else "withdrawn")
-        if isinstance(e, ContactLetterIssued):
-            return replace(s, letters_sent=True,
-                           phase="awaiting_holds" if s.two_phase else "awaiting_transfer")
-        if isinstance(e, ProceedInstructed):
-            return replace(s, proceed_sent=True, phase="awaiting_transfer")
-        if isinstance(e, TransferMessageReceived):
-            if e.event_type == TransferOutHeld.TYPE:
-                return replace(s, tracks=track(e.from_region, vote="held"))
-            if e.event_type == ContactLetterConfirmed.TYPE:
-                return replace(s, tracks=track(e.from_region, confirmed=True))
-            return s
-        if isinstance(e, OriginRefusalReceived):
-            phase = "refusing" if s.phase in ("awaiting_holds", "awaiting_transfer") else s.phase
-            tracks = track(e.from_region, vote="refused", refusal=e.reason)
-            return replace(s, phase=phase, tracks=tracks)
-        if isinstance(e, TransferCancelled):
-            return replace(s, tracks=track(e.to_region, cancel_sent=True))
-        if isinstance(e, InfoSheetReceived):
-            return replace(s, tracks=track(e.from_region, sheet=e.sheet))
-        if isinstance(e, FundsReceived):  # new money voids an earlier match: reconcile again
-            t = s.tracks[e.from_region]
-            funds = (*t.funds, (e.bank_ref, e.amount_fen))
-            return replace(s, tracks=track(e.from_region, funds=funds, matched=False))
-        if isinstance(e, InfoSheetCorrectionReceived):
-            t = s.tracks[e.from_region]
-            return replace(s, tracks=track(e.from_region, sheet=e.sheet, matched=False,
-                                           reconciled_count=-1, corrections=t.corrections + 1))
-        if isinstance(e, ExcessReturned):
-            t = s.tracks[e.to_region]
-            return replace(s, tracks=track(e.to_region, matched=False, reconciled_count=-1,
-                                           excess_returned_fen=t.excess_returned_fen
-                                           + e.amount_fen))
-        if isinstance(e, LateFundsReturned):  # on record, and gone again: nothing more held
-            t = s.tracks[e.to_region]
-            return replace(s, tracks=track(e.to_region, funds=(*t.funds, (e.notice_ref,
-                                                                        e.amount_fen)),
-                                           excess_returned_fen=t.excess_returned_fen
-                                           + e.amount_fen))
-        if isinstance(e, Reconciled):
-            t = s.tracks[e.from_region]
-            return replace(s, tracks=track(e.from_region, matched=e.matched,
-                                           reconciled_count=len(t.funds)))
-        if isinstance(e, RelationshipTakenOver):
-            return replace(s, taken_over=True)
-        if isinstance(e, BenefitStarted):
-            return replace(s, benefit=(e.monthly_fen, e.period_months))
-        if isinstance(e, TransferCompleted):
-            return replace(s, phase="completed", credited_fen=e.credited_fen,
-                           credited_months=e.credited_months)
-        if isinstance(e, CancellationAnswerReceived):
-            return replace(s, tracks=track(e.from_region, answer=e.outcome))
-        if isinstance(e, TransferReversed):
-            return replace(s, tracks=track(e.to_region, reversed_fen=e.amount_fen))
-        if isinstance(e, TransferReversalOrdered):
-            return replace(s, reversal=e.reason, phase="withdrawing")
-        if isinstance(e, TransferCloseOrdered):
-            return replace(s, closing=e.reason, phase="withdrawing")
-        if isinstance(e, TransferCaseClosed):
-            return replace(s, phase=e.outcome)
-        return s
