@@ -25,17 +25,26 @@ Rules (design.md §4, reference/domain.md §1):
 6. `deadlines_never_early`: DeadlineMissed / Escalated never before their instants; a
    `DeadlineRecomputed` never moves a deadline earlier.
 8. `liveness`: after quiescence every side is terminal or needs_attention.
+
+Rules 4 to 6 read one side's events as they are recorded: they and their incremental forms
+live in `domain.invariant_watches`, the `Violation` every checker reports in
+`domain.violations`; all are named here too.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
-from typing import Any, Literal
 
-from domain.deadlines import DeadlineMissed, DeadlineRecomputed, DeadlineSet, Escalated
-from domain.kernel import Decider, Event, EventRef, SideSummary
+from domain.invariant_watches import (  # noqa: F401 (rules 4 to 6, named here with the rest)
+    DeadlineWatch,
+    StepCounts,
+    TransitionWatch,
+    deadlines_never_early,
+    legal_transitions,
+    no_step_twice,
+)
+from domain.kernel import Event, SideSummary
 from domain.protocols.household_events import SCHEME as HUKOU
 from domain.protocols.household_states import Origin
 from domain.registers import (
@@ -46,25 +55,15 @@ from domain.registers import (
     RelationshipEnded,
     RelationshipOpened,
 )
+from domain.violations import (  # noqa: F401 (what every checker reports)
+    Severity,
+    SideKey,
+    Violation,
+    violations_only,
+)
 
-Severity = Literal["violation", "attention"]
-SideKey = tuple[str, str]  # (case_id, region)
 ABSENT = "absent"
 
-
-@dataclass(frozen=True)
-class Violation:
-    case_id: str
-    rule: str
-    detail: str
-    severity: Severity = "violation"
-
-    def __str__(self) -> str:
-        return f"[{self.rule}] case {self.case_id}: {self.detail}"
-
-
-def violations_only(found: Iterable[Violation]) -> list[Violation]:
-    return [v for v in found if v.severity == "violation"]
 
 
 def _by_case(summaries: Iterable[SideSummary]) -> dict[str, list[SideSummary]]:
@@ -247,167 +246,6 @@ def split_outcome(
                   f"{sorted(d['transferred'])} transferred out but {sorted(d['refused'])} refused")
         for case_id, d in sorted(did.items()) if d["transferred"] and d["refused"]
     ]
-
-
-# --------------------------------------------------------------------------- 4. no step twice
-
-
-def no_step_twice(
-    side_events: Mapping[SideKey, Sequence[Event]], repeatable: Set[str] = frozenset(),
-) -> list[Violation]:
-    """Each counterpart event has effect once per side; each shared type once per link."""
-    found: list[Violation] = []
-    for (case_id, region), events in sorted(side_events.items()):
-        counts = StepCounts(case_id, region, repeatable)
-        counts.feed(events)
-        found += counts.violations()
-    return found
-
-
-@dataclass
-class StepCounts:
-    """The incremental form of `no_step_twice` for one side: counts only grow, so an event
-    recorded later never undoes a repeat counted earlier, and a driver checking after every
-    step need count only the new events (`feed` names each repeat once, when it happens)."""
-
-    case_id: str
-    region: str
-    repeatable: Set[str] = frozenset()
-    refs: dict[EventRef, int] = field(default_factory=dict)
-    sent: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    def feed(self, events: Iterable[Event]) -> list[Violation]:
-        """Count `events`; the violations of what they repeated for the first time."""
-        refs: list[EventRef] = []
-        sent: list[tuple[str, str]] = []
-        for event in events:
-            ref = getattr(event, "ref", None)
-            if isinstance(ref, EventRef):
-                self.refs[ref] = self.refs.get(ref, 0) + 1
-                if self.refs[ref] == 2:
-                    refs.append(ref)
-            if event.to_region and event.TYPE not in self.repeatable:
-                key = (event.TYPE, event.to_region)
-                self.sent[key] = self.sent.get(key, 0) + 1
-                if self.sent[key] == 2:
-                    sent.append(key)
-        return self._named(refs, sent)
-
-    def violations(self) -> list[Violation]:
-        """Every repeat counted so far, with its count."""
-        return self._named([r for r, n in self.refs.items() if n > 1],
-                           [k for k, n in self.sent.items() if n > 1])
-
-    def _named(self, refs: list[EventRef], sent: list[tuple[str, str]]) -> list[Violation]:
-        return [*(Violation(self.case_id, "no_step_twice", f"{self.region} recorded counterpart "
-                            f"event {ref} {self.refs[ref]} times") for ref in refs),
-                *(Violation(self.case_id, "no_step_twice", f"{self.region} sent {t} to {to} "
-                            f"{self.sent[(t, to)]} times") for t, to in sent)]
-
-
-# --------------------------------------------------------------------------- 5. transitions
-
-
-@dataclass
-class TransitionWatch:
-    """The incremental form of `legal_transitions`: feed a side's events as they are recorded
-    (a driver checking after every step then folds each event once, not the whole history)."""
-
-    case_id: str
-    region: str
-    decider: Decider[Any]
-    transitions: Set[tuple[str, str]]
-    attention_status: str = "needs_attention"
-    #: Event types that annotate a side without moving it (ratings, follow-ups, recorded
-    #: refusals): allowed after the end, never a transition.
-    annotations: Set[type[Event]] = frozenset()
-    state: Any = None
-    previous: str = ""
-    ended_at: str | None = None
-
-    def feed(self, events: Iterable[Event]) -> list[Violation]:
-        found: list[Violation] = []
-        for event in events:
-            if isinstance(event, tuple(self.annotations)):
-                self.state = self.decider.evolve(self.state, event)
-                continue
-            if self.ended_at is not None:
-                found.append(Violation(self.case_id, "legal_transitions",
-                                       f"{self.region} recorded {event.TYPE} after ending "
-                                       f"{self.ended_at}"))
-                continue
-            self.state = self.decider.evolve(self.state, event)
-            status = self.decider.status(self.state)
-            if status != self.attention_status and status != self.previous:
-                if (self.previous, status) not in self.transitions:
-                    found.append(Violation(self.case_id, "legal_transitions",
-                                           f"{self.region} went from {self.previous or '—'} to "
-                                           f"{status} on {event.TYPE}"))
-                self.previous = status
-            if self.decider.is_terminal(self.state):
-                self.ended_at = status
-        return found
-
-
-def legal_transitions(
-    case_id: str, region: str, decider: Decider[Any], events: Sequence[Event],
-    transitions: Set[tuple[str, str]], attention_status: str = "needs_attention",
-    annotations: Set[type[Event]] = frozenset(),
-) -> list[Violation]:
-    """Fold the side's events: every status change is in `transitions`; none after the end.
-
-    `needs_attention` is an overlay (a side may enter and leave it from any status), so changes
-    are judged between the statuses before and after it.
-    """
-    return TransitionWatch(case_id, region, decider, transitions, attention_status,
-                           annotations).feed(events)
-
-
-# --------------------------------------------------------------------------- 6. deadlines
-
-
-def deadlines_never_early(case_id: str, region: str, events: Sequence[Event]) -> list[Violation]:
-    """A deadline is flagged at or after its instant, escalated at or after its escalation; a
-    recomputed deadline (the official calendar installed) only ever moves later."""
-    return DeadlineWatch(case_id, region).feed(events)
-
-
-@dataclass
-class DeadlineWatch:
-    """The incremental form of `deadlines_never_early` for one side: an event is judged against
-    the deadlines set before it, never after, so feeding a side's events as they are recorded
-    judges each once and exactly as a fold of the whole history would."""
-
-    case_id: str
-    region: str
-    watches: dict[str, DeadlineSet | DeadlineRecomputed] = field(default_factory=dict)
-
-    def feed(self, events: Iterable[Event]) -> list[Violation]:
-        found: list[str] = []
-        watches, region = self.watches, self.region
-        for event in events:
-            if isinstance(event, DeadlineSet):
-                watches[event.step] = event
-            elif isinstance(event, DeadlineRecomputed):
-                w = watches.get(event.step)
-                if w is None or w.due_at != event.previous_due_at:
-                    found.append(f"{region} recomputed {event.step}, which has no such deadline")
-                elif event.due_at < w.due_at or event.escalate_at < w.escalate_at:
-                    found.append(f"{region} moved {event.step} earlier, from "
-                                 f"{w.due_at.isoformat()} to {event.due_at.isoformat()}")
-                watches[event.step] = event
-            elif isinstance(event, DeadlineMissed):
-                w = watches.get(event.step)
-                if w is None or w.due_at != event.due_at:
-                    found.append(f"{region} flagged {event.step}, which has no such deadline")
-                elif event.at < w.due_at:
-                    found.append(f"{region} flagged {event.step} at {event.at.isoformat()}, "
-                                 f"before {w.due_at.isoformat()}")
-            elif isinstance(event, Escalated):
-                w = watches.get(event.step)
-                if w is None or event.at < w.escalate_at:
-                    found.append(f"{region} escalated {event.step} before its escalation instant")
-        return [Violation(self.case_id, "deadlines", detail) for detail in found]
 
 
 # --------------------------------------------------------------------------- 8. liveness
