@@ -113,6 +113,22 @@ def test_money_reaching_a_refused_case_is_recorded_and_sent_back() -> None:
     assert not world.summary(case, A).needs_attention
 
 
+def test_money_reaching_a_refusing_case_goes_back_at_once() -> None:
+    """B refused, A has not answered its cancellation yet: no origin of a refusing case has
+    transferred out, so a notice from A is the bank's and goes straight back."""
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
+    world.act(case, A, ApproveTransferOut(actor=staff(A)))
+    assert world.execute(world.sides[(case, B)],
+                         RefuseTransferOut(actor=staff(B), reason="不符合转出条件"))
+    deliver_except(world, A)
+    assert world.status(case, DEST) == "refusing"
+    events = world.funds(case, DEST, A, 400, "B-stray")
+    assert events is not None and [e.TYPE for e in events] == ["LateFundsReturned"]
+    assert [world.status(case, r) for r in (DEST, A, B)] == [
+        "refused_by_origin", "released", "refused"]
+    at_rest_holding_nothing(world, case)
+
+
 def test_money_reaching_a_withdrawal_from_an_origin_already_released_is_sent_back() -> None:
     world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
