@@ -15,7 +15,8 @@ specification in `transfer_sheets`, the receipts in `transfer_receipts`, the com
 `transfer_application` (the origins, agency and direction an application names),
 `transfer_destination` and `transfer_origin` (each role's rules; the destination's receipt of
 an origin's messages in `transfer_destination_inbox`, its money — bank notices,
-reconciliation, returns — in `transfer_money`, its fold in `transfer_destination_fold`),
+reconciliation, returns — in `transfer_money`, its fold in `transfer_destination_fold`;
+the origin's receipt of the destination's messages in `transfer_origin_inbox`),
 `transfer_options` (what people plausibly do next, for the simulator),
 `transfer_schemes` (register effects, each scheme's interface) and this module (the decider).
 
