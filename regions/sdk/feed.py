@@ -18,9 +18,10 @@ subscribe to.
 Delivery is at-least-once: an event is acked only after the handler returned; if the handler
 raises, that event is retried before anything behind it (and handed back in order if the
 process stops), so handlers must be idempotent — send commands with deterministic
-`command_id`s and the node replays the stored outcome instead of acting twice. While a handler
-runs, the events this client holds are kept alive (`+WPI` every third of the consumer's
-`ack_wait`), so a slow handler never sees its event redelivered behind its back.
+`command_id`s and the node replays the stored outcome instead of acting twice. While this client
+handles what it fetched, the messages it holds are kept alive (`+WPI` every third of the
+consumer's `ack_wait`), so neither a slow handler nor a message of many events (each handler
+quick, their sum longer than `ack_wait`) sees its message redelivered behind its back.
 
 Order and crashes: within one process events are handled in feed order (a failed one is retried
 before anything behind it). When a process dies holding deliveries, they come back only once
@@ -170,6 +171,10 @@ class BackendClient:
         if not self._held:
             self._held = await broker.fetch(self.name, self.stream, self.batch,
                                             self.fetch_timeout)
+        async with self._kept_alive(broker):
+            return await self._handle_held(broker, handler)
+
+    async def _handle_held(self, broker: NatsBroker, handler: Handler) -> int:
         handled = 0
         while self._held:
             delivery = self._held[0]
@@ -191,8 +196,7 @@ class BackendClient:
                     self.stats["repeats"] += 1  # redelivered, or republished by the relay
                 else:
                     try:
-                        async with self._kept_alive(broker):
-                            await handler(event)
+                        await handler(event)
                     except Exception:
                         # The message stays held; its events handled so far are repeats then.
                         self.stats["failed"] += 1
@@ -216,13 +220,13 @@ class BackendClient:
 
     @contextlib.asynccontextmanager
     async def _kept_alive(self, broker: NatsBroker) -> AsyncIterator[None]:
-        """While the handler runs, tell the server every third of `ack_wait` that the held
-        deliveries are still being worked on."""
+        """While the held deliveries are handled, tell the server every third of `ack_wait`
+        that they are still being worked on."""
         async def beat() -> None:
             while True:
                 await asyncio.sleep(self.ack_wait / 3)
                 with contextlib.suppress(BrokerError):
-                    for held in self._held:
+                    for held in list(self._held):  # the handling pops acked ones meanwhile
                         await broker.in_progress(held)
 
         task = asyncio.create_task(beat()) if self.ack_wait > 0 else None

@@ -12,8 +12,6 @@ import asyncio
 import datetime as dt
 import uuid
 
-import pytest
-
 from domain.deadlines import DeadlineCleared
 from domain.kernel import Actor, to_payload
 from domain.values import CaseNumber, RegionCode
@@ -49,8 +47,6 @@ def one_side(events: int) -> list[SideEvent]:
         for version in range(1, events + 1)]
 
 
-@pytest.mark.xfail(strict=True, reason="the SDK keeps held deliveries alive only while one "
-                                       "handler runs for a third of ack_wait")
 def test_a_message_whose_events_take_longer_than_ack_wait_is_not_redelivered_meanwhile(
 ) -> None:
     broker, client = connected(ack_wait=0.3)
