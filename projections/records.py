@@ -12,7 +12,8 @@ through the kernel, upcasting an older schema, so a reader never depends on how 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from domain.kernel import Event, event_from_payload
@@ -35,6 +36,11 @@ class SideEvent:
     type: str
     schema_version: int
     payload: dict[str, Any]
+    #: When the transaction that recorded it committed (the unit of work's `now`, the same for
+    #: every record of one commit); None where unknown (decoded from the feed). The feed sends a
+    #: commit's events of one process as one message by it. Not compared: a stored fact of the
+    #: record's commit, not of the event.
+    committed: dt.datetime | None = field(default=None, compare=False, repr=False)
 
     @property
     def event_id(self) -> str:

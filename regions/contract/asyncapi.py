@@ -62,9 +62,12 @@ from regions.wire.schemas import (
 ASYNCAPI_VERSION: Final = "3.0.0"
 #: Version of the link contract; the `v1` in the subjects. Payload changes bump per-event
 #: `schemaversion` instead (older payloads stay readable through upcasters).
+#: 3.0.0: a feed message carries one commit's events of one process, several sides (a consumer
+#: that took a message for one side's breaks; the array and its events are unchanged), and its
+#: `Nats-Msg-Id` names the positions it carries.
 #: 2.0.0: the feed carries batches (one side's events of one commit, a breaking change for
 #: consumers); the case query, the state tables, the stated rules and `x-codes` are additions.
-CONTRACT_VERSION: Final = "2.0.0"
+CONTRACT_VERSION: Final = "3.0.0"
 # 1.1: back-end commands; 1.2: the back-end feed; 1.3: documents; 1.4: strict payloads, typed
 # details, `applicant_id` instead of person_key/applicant_masked, the whole error table
 DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "asyncapi.yaml"
@@ -136,9 +139,14 @@ GB/T 2260 codes that can exist.
 
 Back-ends consume their region's feed `tb.v1.feed.<region>.<process>.events` (stream
 `TB_FEED_<region>`): every event recorded on the region's sides of cases — its own decisions,
-receipts of counterpart events, deadlines — in commit order, one message per side and commit
-(`FeedEvent`: a JSON array of CloudEvents, one side's consecutive versions), each event's
-`feedseq` increasing with commit order (with gaps: it is a store position). A lost message
+receipts of counterpart events, deadlines — in commit order, one message per commit and
+process (`FeedEvent`: a JSON array of CloudEvents, the events one transaction recorded on any
+number of the process's case sides, at most {MAX_BATCH}; a larger commit comes in several
+messages, split the same way every time), each event's `feedseq` increasing with commit order
+(with gaps: it is a store position), each side's `originatorversion`s consecutive within a
+message. Handle a message's events one at a time, in order, and ack the message once all are
+handled; recognise a repeat per event (its `feedseq`, or `originatorversion` per
+`originatorid`), never per message. A lost message
 shows as a gap in `originatorversion` per `originatorid` (a case side's versions are 1, 2, 3 …
 and every one is on the feed), a lost last message of a side as the case query's `version` above
 the last one handled (`feedseq` is not gap-free and cannot show a loss). Register entries are
@@ -316,13 +324,14 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                 "channel": {"$ref": f"#/channels/{FEED_CHANNEL}"},
                 "summary": "The node's feed relay publishes the recorded side events once their "
                            "transaction committed, in commit order, with its own cursor: one "
-                           "message per side and commit (the side's consecutive events).",
+                           "message per commit and process (the events one transaction recorded "
+                           "on the process's case sides, in log order; a commit beyond the "
+                           "size limits is split, the same way every time).",
                 "messages": feed_ref,
                 "x-jetstream": {
                     "dedup_header": "Nats-Msg-Id",
-                    "msg_id": "<originatorid>:<first originatorversion>-<last "
-                              "originatorversion>, or the single event's CloudEvents id "
-                              "<originatorid>:<originatorversion>",
+                    "msg_id": "<first event's id>:<first 16 hex digits of the SHA-256 of "
+                              "the message's bytes>",
                 },
             },
             "consumeFeed": {
@@ -348,7 +357,8 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                                 "acks) the deliveries held count until ack_wait passes, so a "
                                 "short ack_wait is a prompt drain; keep a slow handler's "
                                 "deliveries alive with +WPI every third of it",
-                    "max_ack_pending": "64 messages (each one side's events of one commit); "
+                    "max_ack_pending": "64 messages (each one commit's events of a process, "
+                                       "up to 100); "
                                        "fetch at most this many at a time. After a crash "
                                        "the deliveries a dead process held come back after "
                                        "ack_wait, possibly behind later events: remember "
@@ -459,11 +469,14 @@ def _feed_headers_schema() -> dict[str, Any]:
         "properties": {
             "Nats-Msg-Id": {
                 "type": "string",
-                "description": "JetStream dedup key: the side and the versions carried, "
-                               "`<originatorid>:<first>-<last>` (`<originatorid>:"
-                               "<originatorversion>`, the event's id, when it carries one). "
-                               "A republish after a crash normally carries the same runs "
-                               "and is dropped; if not, a repeat shows by its versions",
+                "description": "JetStream dedup key: the first event's CloudEvents id "
+                               "(`<originatorid>:<originatorversion>`), a colon, and the first "
+                               "16 hex digits of the SHA-256 of the message's bytes; the same "
+                               "id is the same message. "
+                               "A republish after a crash carries the same commits in the same "
+                               "messages and is dropped; if not (a commit read in two parts), "
+                               "a repeat shows per event by its feedseq or versions. Contract "
+                               "2.0 nodes sent `<originatorid>:<first>-<last>`",
             },
         },
     }
@@ -529,10 +542,12 @@ def _feed(existing: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         for name in classes]
     message = {
         "name": FEED_EVENT,
-        "title": "Feed events of one side and commit",
-        "summary": "The events one commit recorded on one of the region's sides of a case, in "
-                   "version order: a JSON array (CloudEvents batched JSON) of structured "
-                   "CloudEvents, all of one originatorid with consecutive originatorversions.",
+        "title": "Feed events of one commit and process",
+        "summary": "The events one commit recorded on the region's case sides of one process, "
+                   "in log order (feedseq increasing): a JSON array (CloudEvents batched JSON) "
+                   "of structured CloudEvents, of any number of originatorids, each one's "
+                   "originatorversions consecutive. Older messages (contract 2.0) carry one "
+                   "originatorid's events: a case of the same form.",
         "contentType": BATCH_CONTENT_TYPE,
         "headers": _feed_headers_schema(),
         "payload": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": {

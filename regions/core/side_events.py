@@ -8,9 +8,12 @@ receipts of the counterparts' events, deadlines, timers — and must never slow 
 be slowed by them. So this tailer reads the same notification log (the store's commit order, no
 dual write) with its own cursor: the feed's `CursorRecord` ("feed"), or a projection's tracking
 row (`TrackingCursor`). For the feed, a crash between publish and cursor republishes the same
-events with the same `Nats-Msg-Id` (the event identity): JetStream drops them within the dedup
-window, and after it a back-end sees a repeat, which at-least-once allows and the position
-(`SideEvent.position`, strictly increasing) lets it recognise.
+events in the same messages (one per commit and process, named by the positions they carry:
+`regions.wire.feed`): JetStream drops them within the dedup window, and after it a back-end
+sees a repeat, which at-least-once allows and the position (`SideEvent.position`, strictly
+increasing) lets it recognise. Each `SideEvent` carries its commit's instant (`committed`, the
+record's timestamp: a unit of work stamps all it saves with its `now`), which is how the feed
+knows where a commit ends after a restart too, when only the store is left to read.
 
 Register streams (the per-person registers) are not case events and are skipped.
 
@@ -125,6 +128,7 @@ class SideEventTailer(Tailer[SideEvent]):
             case_number=key["case_number"], process=key["process"],
             side_id=str(event.originator_id), version=event.originator_version,
             type=event.type, schema_version=event.schema_version, payload=event.payload,
+            committed=event.timestamp,
         ).with_event(recent.decoded(notification) if recent is not None else None)
 
     def _key_of(self, stream_id: UUID) -> dict[str, Any] | None:

@@ -253,8 +253,9 @@ class NodeDriver:
                     break
 
     async def publish_feed(self, items: list[SideEvent]) -> None:
-        """Every committed side event to the region's back-ends: one message per side and
-        commit (a run of the side's consecutive events), not one per event."""
+        """Every committed side event to the region's back-ends: one message per commit and
+        process (`feed_codec.encode_all`), not one per event or side: each is a JetStream
+        store with its own fsync and ack, what bounded the product at burst."""
         if items:
             await self.broker.publish_many(feed_codec.encode_all(items))
 

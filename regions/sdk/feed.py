@@ -7,9 +7,10 @@
 
 Why this shape: a back-end's work is "react to what happened on my region's cases"; the feed
 (`tb.v1.feed.<region>.<process>.events`, stream `TB_FEED_<region>`) holds every side event in
-commit order, one message per side and commit (the handler still gets one event at a time),
-and the back-end's *own* durable consumer remembers how far it got, so a restart
-resumes where it stopped and nothing is lost. The durable is provisioned by the operator
+commit order, one message per commit and process (the events of every case one transaction
+decided, up to 100; the handler still gets one event at a time, and the message is acked once
+all of them are handled), and the back-end's *own* durable consumer remembers how far it got,
+so a restart resumes where it stopped and nothing is lost. The durable is provisioned by the operator
 (`tongban nats provision --regions R --backend NAME`); under the shipped `nats.conf` a back-end
 may read, pull and ack only its own durable, and never create one. This client connects with
 the back-end's own reply prefix (`_INBOX_<region>_<name>`) — the only one its NATS user may

@@ -1,12 +1,36 @@
-"""The back-end feed message: one side's events of one commit, a JSON array of CloudEvents 1.0
-envelopes (structured JSON each; the CloudEvents batched JSON format).
+"""The back-end feed message: one commit's events of one process, a JSON array of CloudEvents
+1.0 envelopes (structured JSON each; the CloudEvents batched JSON format).
 
-Why one message per side and commit rather than per event: the feed was ~11 of a case's ~23
-messages, each a publish, an ack and a stored JetStream message; a side's commit writes 1-5
-events at once, and a back-end handles them in order anyway. The message's `Nats-Msg-Id` is
-`<originatorid>:<first version>-<last version>` (the event id when it carries one event); the
-subject `tb.v1.feed.<region>.<process>.events` names the process (a back-end's filter) but no
-type, since a message carries several.
+Why one message per commit and process: nats-server stores a JetStream message with one fsync
+(`sync_interval: always`), and the node waits for each publish's ack, so the feed's message
+count was what bounded the product at burst (~70 % of all publishes, docs/performance.md). A
+commit writes the events of every case a unit of work decided — an inbox batch, a group of
+back-end commands — and the back-ends of a process read them in order anyway; so the events of
+one commit that go to one process's subject travel together. Before (8baee8c) a message was one
+side's events of one commit, and before that one event.
+
+What a message holds: in the log's order (`feedseq` strictly increasing), the events of one
+process that one commit recorded (`SideEvent.committed`, the transaction's instant, shared by
+every record of a commit), at most `MAX_BATCH` events and `MAX_BYTES` bytes; a commit beyond
+either is split greedily in log order, so the same commit always splits the same way. Per
+`originatorid`, a message's events are consecutive versions. Across processes a commit's
+messages go out in the order of their first event.
+
+Its `Nats-Msg-Id` is `<first event's id>:<digest>`, the digest the first 16 hex digits of the
+SHA-256 of the message's bytes: the same id is the same message. Why not the positions: they
+are unique in one store only — a store restored from a backup, or a test's fresh store on a
+long-lived server, numbers from where it was again, and JetStream would drop the new messages
+as duplicates of the old for its whole dedup window. The event id is unique everywhere (the
+side is uuid5 of the case and region) and the bytes are canonical, so a republish after a crash
+between publish and cursor, which reads the same commits, sends the same messages with the same
+ids, which JetStream drops within its dedup window; a read cut inside a commit (the tailer
+reads at most a batch of records a step) may group differently on the resend — other ids, so
+the back-end sees those events again and recognises each by its `feedseq` or
+`originatorversion` (at-least-once).
+The subject `tb.v1.feed.<region>.<process>.events` names the process (a back-end's filter).
+
+Older messages (one side's events of one commit, `Nats-Msg-Id` `<originatorid>:<first>-<last>`)
+are a special case of this form, so a stream that still holds them reads on unchanged.
 
 Why CloudEvents again: a region's back-ends are written in any language; the feed uses the same
 envelope as the links (`regions.wire.envelope`), the same canonical bytes and the same refusal
@@ -31,15 +55,16 @@ reasons, so one reader serves both. The attributes (lower-case, as CloudEvents r
 `components.schemas.<EventType>` of asyncapi.yaml.
 
 The record on both ends is `projections.records.SideEvent`: the node's side-event tailer makes
-one per event, `encode_all` publishes them in runs, and a back-end's `decode` gets the same records
-back (their payloads at the current schema version), so in-process readers and back-ends read one
-type. A stored payload already at the current schema goes out as stored (one conversion per
-event: no decode into the event and encode again).
+one per event, `encode_all` publishes them grouped, and a back-end's `decode` gets the same
+records back (their payloads at the current schema version), so in-process readers and
+back-ends read one type. A stored payload already at the current schema goes out as stored (one
+conversion per event: no decode into the event and encode again).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 from collections.abc import Sequence
@@ -79,8 +104,11 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 BATCH_TOKEN: Final = "events"
 #: The CloudEvents JSON batch format: a message is an array of structured events.
 BATCH_CONTENT_TYPE: Final = "application/cloudevents-batch+json"
-#: At most this many events per message (a side's one commit holds a handful).
+#: At most this many events per message (a commit of a large inbox batch is split beyond it).
 MAX_BATCH: Final = 100
+#: At most this many bytes per message, well under nats-server's default `max_payload` (1 MiB);
+#: an event larger alone goes alone.
+MAX_BYTES: Final = 256 * 1024
 
 
 #: How a back-end detects a lost feed message (issue 18, finding 10): not by `feedseq`, whose
@@ -128,44 +156,86 @@ FEED_ENVELOPE: Final = TypeAdapter(FeedEnvelope)
 
 
 def batches(items: Sequence[SideEvent]) -> list[list[SideEvent]]:
-    """`items` (the tailer's commit order) cut into runs of one side's consecutive events: one
-    feed message each. A side's events of one commit are written together, so a run is a side's
-    share of one commit (or of a few, when they follow each other in the log); the order across
-    runs is the log's, so the feed stays in commit order."""
-    runs: list[list[SideEvent]] = []
-    for item in items:
-        if runs and runs[-1][-1].side_id == item.side_id and len(runs[-1]) < MAX_BATCH:
-            runs[-1].append(item)
-        else:
-            runs.append([item])
-    return runs
+    """`items` (the tailer's commit order) as the feed's messages: see `encode_all`."""
+    return [[items[i] for i in group] for group in _groups(items, [_element(i) for i in items])]
 
 
 def encode_all(items: Sequence[SideEvent]) -> list[Outgoing]:
-    """What the driver publishes for one tailer batch: one message per run (`batches`)."""
-    return [encode(run) for run in batches(items)]
+    """What the driver publishes for one tailer batch: one message per commit and process (a
+    commit's events of one process, in log order, split beyond `MAX_BATCH` events or
+    `MAX_BYTES`), in the order of each message's first event."""
+    elements = [_element(item) for item in items]
+    return [_message([items[i] for i in group], [elements[i] for i in group])
+            for group in _groups(items, elements)]
+
+
+def _groups(items: Sequence[SideEvent], elements: Sequence[bytes]) -> list[list[int]]:
+    """Indexes of `items` per message. A commit is a run of items with the same `committed`
+    instant; within it each process fills one message at a time, greedily in log order, so a
+    commit (read whole) always comes out the same way."""
+    groups: list[list[int]] = []
+    filling: dict[str, tuple[list[int], list[int]]] = {}  # process -> (indexes, [bytes])
+    commit: object = _NO_COMMIT
+    for index, item in enumerate(items):
+        if item.committed != commit or commit is None:
+            filling.clear()  # a new commit (an unknown one is a commit per event)
+            commit = item.committed
+        size = len(elements[index]) + 1
+        found = filling.get(item.process)
+        if found is None or len(found[0]) >= MAX_BATCH or found[1][0] + size > MAX_BYTES:
+            found = ([], [1])  # the array's brackets
+            filling[item.process] = found
+            groups.append(found[0])
+        found[0].append(index)
+        found[1][0] += size
+    return groups
+
+
+_NO_COMMIT: Final = object()
 
 
 def encode(run: Sequence[SideEvent]) -> Outgoing:
-    """One run of a side's consecutive events as one feed message: a JSON array of CloudEvents
-    (the batched format), each payload upcast to the current schema, the bytes canonical (a
-    republish of the same run is byte-identical and carries the same `Nats-Msg-Id`)."""
+    """Events of one region's process, in log order, as one feed message (whatever grouped
+    them): a JSON array of CloudEvents (the batched format), each payload upcast to the current
+    schema, the bytes canonical (a republish of the same events is byte-identical and carries
+    the same `Nats-Msg-Id`)."""
+    return _message(run, [_element(item) for item in run])
+
+
+def _message(run: Sequence[SideEvent], elements: Sequence[bytes]) -> Outgoing:
     if not run:
         raise ValueError("a feed message carries at least one event")
-    first, last = run[0], run[-1]
-    for before, after in itertools.pairwise(run):
-        if after.side_id != first.side_id or after.version != before.version + 1:
-            raise ValueError("a feed message carries one side's consecutive versions")
-    body = b"[" + b",".join(_element(item) for item in run) + b"]"
-    headers = {MSG_ID_HEADER: subjects.feed_msg_id(batch_id(first.side_id, first.version,
-                                                            last.version))}
+    problem = _inconsistency(run)
+    if problem:
+        raise ValueError(problem)
+    first = run[0]
+    body = b"[" + b",".join(elements) + b"]"
+    headers = {MSG_ID_HEADER: subjects.feed_msg_id(batch_id(first.event_id, body))}
     return Outgoing(subjects.feed_subject(first.region, first.process, BATCH_TOKEN), body,
                     headers)
 
 
-def batch_id(side_id: str, first: int, last: int) -> str:
-    """A feed message's `Nats-Msg-Id`: its side and the versions it carries."""
-    return f"{side_id}:{first}" if first == last else f"{side_id}:{first}-{last}"
+def batch_id(first_event_id: str, body: bytes) -> str:
+    """A feed message's `Nats-Msg-Id`: its first event's id and a digest of its bytes."""
+    return f"{first_event_id}:{hashlib.sha256(body).hexdigest()[:16]}"
+
+
+def _inconsistency(run: Sequence[SideEvent]) -> str:
+    """Why `run` cannot be one feed message ('' if it can): one region and process, `feedseq`
+    strictly increasing, and each side's versions consecutive."""
+    first = run[0]
+    last_version: dict[str, int] = {}
+    for before, after in itertools.pairwise(run):
+        if after.position <= before.position:
+            return "a feed message carries its events in log order (feedseq increasing)"
+    for item in run:
+        if item.region != first.region or item.process != first.process:
+            return "a feed message carries one region's events of one process"
+        previous = last_version.get(item.side_id)
+        if previous is not None and item.version != previous + 1:
+            return "a feed message carries each side's consecutive versions"
+        last_version[item.side_id] = item.version
+    return ""
 
 
 def _element(item: SideEvent) -> bytes:
@@ -193,7 +263,9 @@ def _current_schema(type_name: str) -> int:
 
 def decode(data: bytes | str) -> list[SideEvent]:
     """Bytes -> the `SideEvent`s the node published in one message, in order; `WireError` with
-    a stable reason when it is not a feed message (one side's consecutive versions)."""
+    a stable reason when it is not a feed message (one region's events of one process in log
+    order, each side's versions consecutive). Reads the older messages (one side's events of
+    one commit) too: they are a case of this form."""
     check_depth(data)
     try:
         elements = json.loads(data)
@@ -203,10 +275,9 @@ def decode(data: bytes | str) -> list[SideEvent]:
         raise WireError(WireReason.INCONSISTENT_ENVELOPE,
                         "a feed message is a non-empty JSON array of CloudEvents")
     events = [decode_event(json.dumps(element)) for element in elements]
-    for before, after in itertools.pairwise(events):
-        if after.side_id != before.side_id or after.version != before.version + 1:
-            raise WireError(WireReason.INCONSISTENT_ENVELOPE,
-                            "a feed message carries one side's consecutive versions")
+    problem = _inconsistency(events)
+    if problem:
+        raise WireError(WireReason.INCONSISTENT_ENVELOPE, problem)
     return events
 
 

@@ -18,10 +18,10 @@ GB/T 2260 codes (鄂尔多斯 150600, 榆林 610800).
 
 `TB_EVT_<dest>` holds `tb.v1.evt.<dest>.*`, `TB_DLQ_<dest>` holds `tb.v1.dlq.<dest>`,
 `TB_FEED_<region>` holds `tb.v1.feed.<region>.>`: every event committed on the region's case sides,
-for its own back-ends, one message per side and commit (`regions.wire.feed`); the process token
-lets a back-end filter (`tb.v1.feed.150600.pension_transfer.*`) and a permission allow only its
-region's feed. A feed message's `Nats-Msg-Id` is `"<side id>:<first version>-<last version>"`
-(`"<side id>:<version>"` for a single event; one stream per region).
+for its own back-ends, one message per commit and process (`regions.wire.feed`); the process
+token lets a back-end filter (`tb.v1.feed.150600.pension_transfer.*`) and a permission allow only
+its region's feed. A feed message's `Nats-Msg-Id` is `"<first event id>:<digest of its
+bytes>"` (one stream per region).
 
 `Nats-Msg-Id` is `"<event id>:<dest>"`: the destination is part of it because one event may
 be published to several destinations, and JetStream deduplicates per stream anyway.
@@ -189,7 +189,7 @@ def inbox_owner(reply: str) -> tuple[str, str | None] | None:
 
 
 def feed_msg_id(event_id: str) -> str:
-    """The `Nats-Msg-Id` of one feed message: its side and versions (one stream per region)."""
+    """The `Nats-Msg-Id` of one feed message: what it carries (one stream per region)."""
     if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
         raise ValueError(f"event id must be 1-128 of [A-Za-z0-9._:-], got {event_id!r}")
     return event_id

@@ -231,7 +231,7 @@ class PensionBackend:
         for msg in msgs:
             events = json.loads(msg.data)
             self.contract.check_feed_message(events, msg.headers or {})
-            for event in events:  # one side's consecutive versions
+            for event in events:  # one commit's events of one process, in log order
                 side, version = str(event["originatorid"]), int(event["originatorversion"])
                 self.sides[(str(event["caseid"]), str(event["region"]))] = side
                 if version <= self.handled.get(side, 0):

@@ -197,33 +197,40 @@ async def a_restarted_back_end_replays_the_feed_without_acting_twice(
     assert after == before
 
 
-def feed_item(region: str, position: int) -> SideEvent:
-    """A feed event of `region` at `position` (one case each; what it says does not matter)."""
+def feed_item(region: str, position: int, commit: int = 0) -> SideEvent:
+    """A feed event of `region` at `position` (one case each; what it says does not matter),
+    written by transaction `commit` (0: unknown)."""
     number = CaseNumber.new(RegionCode(region), dt.date(2026, 3, 2), uuid.UUID(int=position))
     event = DeadlineCleared(at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
                             actor=Actor.system("deadlines", region), step=f"s{position}")
     return SideEvent(position=position, region=region, case_id=str(number.case_id),
                      case_number=str(number), process=pension.PROCESS,
                      side_id=str(uuid.UUID(int=position)), version=1, type="DeadlineCleared",
-                     schema_version=1, payload=to_payload(event))
+                     schema_version=1, payload=to_payload(event),
+                     committed=dt.datetime(2026, 3, 2, 1, commit, tzinfo=dt.UTC) if commit
+                     else None)
 
 
 def test_events_a_crashed_back_end_held_are_handled_by_the_next_one_even_behind_later_ones(
     nats_server: NatsServer,
 ) -> None:
-    """The crashed process held events 1 and 2 unacked; the next one gets 3 and 4 at once and
-    1 and 2 once their `ack_wait` (5 s) has passed. It must handle them then — it never did —
-    rather than take them for repeats of what it handled (a high-water mark would)."""
+    """The crashed process held the message of events 1 and 2 (one commit on two cases)
+    unacked; the next one gets 3 and 4 (the next commit's message) at once and 1 and 2 once
+    their `ack_wait` (5 s) has passed. It must handle them then — it never did — rather than
+    take them for repeats of what it handled (a high-water mark would)."""
     region = "150700"  # a feed no other test of this module writes
 
     async def main() -> tuple[list[int], dict[str, int]]:
         await provision([region], nats_server.url, backends=["ledger"])
         writer = await NatsBroker.connect(nats_server.url)
-        for position in range(1, 5):
-            await writer.publish(feed_codec.encode([feed_item(region, position)]))
+        items = [feed_item(region, position, commit=(position + 1) // 2)
+                 for position in range(1, 5)]
+        sent = feed_codec.encode_all(items)
+        assert len(sent) == 2
+        await writer.publish_many(sent)
         await writer.close()
         crashed = await NatsBroker.connect(nats_server.url)
-        held = await crashed.fetch("ledger", f"TB_FEED_{region}", 2, 2.0)
+        held = await crashed.fetch("ledger", f"TB_FEED_{region}", 1, 2.0)
         assert [e.position for d in held for e in feed_codec.decode(d.data)] == [1, 2]
         await crashed.close()  # gone without a word: no ack, no nak
         handled: list[int] = []

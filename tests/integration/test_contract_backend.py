@@ -218,9 +218,9 @@ async def on_feed(js: Any, stream: str, case_id: str, count: int,
                 events = json.loads((await js.get_msg(stream, seq)).data)
             except nats.js.errors.NotFoundError:
                 continue
-            if events[0]["caseid"] == case_id:
-                found.append((seq, range(events[0]["originatorversion"],
-                                         events[-1]["originatorversion"] + 1)))
+            versions = [e["originatorversion"] for e in events if e["caseid"] == case_id]
+            if versions:  # a message holds one commit's events, of any number of cases
+                found.append((seq, range(versions[0], versions[-1] + 1)))
         if len(found) >= count:
             return found
         if asyncio.get_running_loop().time() > deadline:

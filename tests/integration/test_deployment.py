@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import re
@@ -395,10 +396,10 @@ async def completed(server: DeployedNats, region: str, case_id: str) -> bool:
     try:
         js = nc.jetstream()
         last = (await js.stream_info(f"TB_FEED_{region}")).state.last_seq
-        for seq in range(last, 0, -1):  # one message per side and commit, newest first
+        for seq in range(last, 0, -1):  # one message per commit and process, newest first
             msg = await js.get_msg(f"TB_FEED_{region}", seq)
-            data = msg.data or b""
-            if b'"cn.tongban.TransferCompleted"' in data and case_id.encode() in data:
+            if any(event.get("type") == "cn.tongban.TransferCompleted"
+                   and event.get("caseid") == case_id for event in json.loads(msg.data or b"[]")):
                 return True
     except nats.js.errors.NotFoundError:
         return False

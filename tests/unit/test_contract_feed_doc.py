@@ -9,6 +9,7 @@ feed; descriptions that point at Python modules instead of stating behaviour.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from typing import Any
@@ -43,7 +44,10 @@ def test_the_feed_headers_are_documented_as_sent() -> None:
         payload=to_payload(DeadlineCleared(at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
                                            actor=Actor("system", "timer", "150600"),
                                            step="intake")))])
-    assert sent.headers["Nats-Msg-Id"] == json.loads(sent.data)[0]["id"]
+    [event] = json.loads(sent.data)
+    digest = hashlib.sha256(sent.data).hexdigest()[:16]
+    assert sent.headers["Nats-Msg-Id"] == f"{event['id']}:{digest}"
+    assert "first event's CloudEvents id" in msg_id and "SHA-256" in msg_id
     assert set(sent.headers) <= set(headers["properties"])
 
 

@@ -4,7 +4,6 @@ pension back-ends deciding a whole transfer on two in-memory regions (no network
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import json
 import random
@@ -25,7 +24,7 @@ from regions.core.config import RegionConfig
 from regions.core.inbox import Incoming
 from regions.core.outcome import Outcome
 from regions.core.side_events import SideEventTailer
-from regions.core.sides import side_id
+from regions.core.sides import BatchedCommand, side_id
 from regions.core.store import Stream
 from regions.runtime.bootstrap import Region, build_region
 from regions.sdk.client import CommandRejected
@@ -148,7 +147,7 @@ def test_a_feed_message_round_trips_with_every_attribute_and_the_current_payload
     [body] = json.loads(out.data)
     assert body["id"] == f"{side_id(case_id, DEST)}:1" and body["feedseq"] == item.position
     assert body["source"] == f"/tongban/regions/{DEST}" and body["caseid"] == case_id
-    assert out.headers["Nats-Msg-Id"] == body["id"]
+    assert out.headers["Nats-Msg-Id"] == feed_codec.batch_id(body["id"], out.data)
     [event] = feed_codec.decode(out.data)
     assert (event.case_id, event.region, event.version, event.position, event.type) == (
         case_id, DEST, 1, item.position, "ApplicationSubmitted")
@@ -156,44 +155,38 @@ def test_a_feed_message_round_trips_with_every_attribute_and_the_current_payload
     assert event.payload == item.payload
 
 
-def test_the_feed_sends_one_message_per_side_and_commit_in_commit_order(
+def submit_together(dest: Region, seeds: range, now: dt.datetime) -> list[str]:
+    """Applications for several cases decided in one commit (a group commit of commands)."""
+    requests = []
+    for seed in seeds:
+        person = draw_applicant(random.Random(seed))
+        number = CaseNumber.new(RegionCode(DEST), china_date(T0), uuid.UUID(int=seed))
+        applicant = Actor("applicant", person.citizen.masked, DEST)
+        requests.append(BatchedCommand(str(number.case_id), application(
+            pension.PROCESS, number, person.person_key, [ORIGIN], applicant),
+            case_number=str(number), process=pension.PROCESS))
+    assert all(o.ok for o in dest.node.run_batch(requests, now))
+    return [r.case_id for r in requests]
+
+
+def test_a_commit_of_many_cases_is_one_feed_message_and_the_next_commit_another(
         world: tuple[Region, Region]) -> None:
     dest, _ = world
-    first, second = submit(dest, seed=1), submit(dest, seed=2)
+    together = submit_together(dest, range(1, 9), T0)
     staff = Actor("staff", "0451", DEST, "社保经办")
-    assert dest.node.command(first, AcceptIntake(actor=staff), T0).ok
+    later = T0 + dt.timedelta(seconds=1)
+    assert dest.node.command(together[0], AcceptIntake(actor=staff), later).ok
     items = drain_feed(dest)
     sent = feed_codec.encode_all(items)
-    assert len(sent) == 3 < len(items)  # two submissions, one acceptance: three commits
     received = [feed_codec.decode(out.data) for out in sent]
-    assert [e for run in received for e in run] == items
-    assert [{e.case_id for e in run} for run in received] == [{first}, {second}, {first}]
-    for out, run in zip(sent, received, strict=True):
-        versions = [e.version for e in run]
-        assert versions == list(range(versions[0], versions[0] + len(run)))
-        assert out.headers["Nats-Msg-Id"] == (
-            f"{run[0].side_id}:{versions[0]}-{versions[-1]}" if len(run) > 1
-            else run[0].event_id)
-
-
-def test_a_feed_message_must_carry_one_sides_consecutive_versions(
-        world: tuple[Region, Region]) -> None:
-    dest, _ = world
-    submit(dest, seed=1)
-    submit(dest, seed=2)
-    items = drain_feed(dest)
-    one, other = feed_codec.batches(items)[:2]
-    skipped = dataclasses.replace(one[0], version=one[0].version + 2)
-    for bad in ([one[0], other[0]], [one[0], skipped]):
-        with pytest.raises(ValueError):
-            feed_codec.encode(bad)
-        mixed = b"[" + b",".join(feed_codec.encode([i]).data[1:-1] for i in bad) + b"]"
-        with pytest.raises(WireError) as refused:
-            feed_codec.decode(mixed)
-        assert refused.value.reason == WireReason.INCONSISTENT_ENVELOPE
-    for empty in (b"[]", b"{}"):
-        with pytest.raises(WireError):
-            feed_codec.decode(empty)
+    assert [e for message in received for e in message] == items
+    assert len(sent) == 2  # eight sides in the first commit, one in the second
+    assert [{e.case_id for e in message} for message in received] == [set(together),
+                                                                      {together[0]}]
+    for out, message in zip(sent, received, strict=True):
+        assert out.subject == f"tb.v1.feed.{DEST}.{pension.PROCESS}.events"
+        assert out.headers["Nats-Msg-Id"] == feed_codec.batch_id(message[0].event_id, out.data)
+    assert received[0][-1].position < received[1][0].position
 
 
 @pytest.mark.parametrize(("change", "reason"), [

@@ -1,5 +1,6 @@
-"""The SDK's feed client keeps the messages it holds alive while it handles them: a message of
-many events, each handled quickly, may together take longer than the durable's `ack_wait`.
+"""The SDK's feed client over messages of one commit and process: each event handed to the
+handler once, in order, the message acked after the last; a redelivered or republished message
+handled no second time; a message of many events kept alive while they are handled.
 
 Over the in-memory JetStream (`MemoryBroker`, whose clock is the wall clock here), with the
 back-end's stream and durable made directly on its server — it provisions the links' streams
@@ -10,17 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
 
-from domain.deadlines import DeadlineCleared
-from domain.kernel import Actor, to_payload
-from domain.values import CaseNumber, RegionCode
 from projections.records import SideEvent
 from regions.adapters.brokers.memory import MemoryBroker, _Consumer
 from regions.sdk.feed import BackendClient
 from regions.wire import feed, subjects
+from tests.unit.test_feed_grouping import REGION, Log
 
-REGION = "150600"
 NAME = "ledger"
 
 
@@ -36,21 +33,54 @@ def connected(ack_wait: float = 5.0) -> tuple[MemoryBroker, BackendClient]:
     return broker, client
 
 
-def one_side(events: int) -> list[SideEvent]:
-    number = CaseNumber.new(RegionCode(REGION), dt.date(2026, 3, 2), uuid.UUID(int=1))
-    at = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
-    return [SideEvent(
-        position=version, region=REGION, case_id=str(number.case_id), case_number=str(number),
-        process="pension_transfer", side_id=str(uuid.UUID(int=2)), version=version,
-        type="DeadlineCleared", schema_version=1, payload=to_payload(DeadlineCleared(
-            at=at, actor=Actor.system("deadlines", REGION), step=f"s{version}")))
-        for version in range(1, events + 1)]
+def commits() -> list[list[SideEvent]]:
+    log = Log()
+    return [log.commit([1, 2, 3], each=2), log.commit([2, 4])]
+
+
+def drain(client: BackendClient, seen: list[int]) -> None:
+    async def handler(event: SideEvent) -> None:
+        seen.append(event.position)
+
+    async def run() -> None:
+        while await client.poll(handler) or client._held:
+            pass
+
+    asyncio.run(run())
+
+
+def test_every_event_of_a_commit_message_is_handled_once_in_order_and_the_message_acked(
+) -> None:
+    broker, client = connected()
+    items = [i for commit in commits() for i in commit]
+    broker.publish_many_now(feed.encode_all(items))
+    seen: list[int] = []
+    drain(client, seen)
+    assert seen == [i.position for i in items]
+    assert client.stats["handled"] == len(items) == 8
+    assert broker.consumer_info_now(subjects.feed_stream_name(REGION), NAME).num_ack_pending == 0
+
+
+def test_a_redelivered_or_regrouped_republished_message_is_handled_no_second_time() -> None:
+    broker, client = connected()
+    items = [i for commit in commits() for i in commit]
+    sent = feed.encode_all(items)
+    broker.publish_many_now(sent)
+    assert all(ack.duplicate for ack in broker.publish_many_now(sent))  # JetStream's dedup
+    seen: list[int] = []
+    drain(client, seen)
+    broker.faults.forget_dedup()  # after the dedup window, a resend that grouped otherwise:
+    broker.publish_now(feed.encode(items[4:]))
+    drain(client, seen)
+    assert seen == [i.position for i in items]
+    assert client.stats["repeats"] == len(items[4:])
 
 
 def test_a_message_whose_events_take_longer_than_ack_wait_is_not_redelivered_meanwhile(
 ) -> None:
     broker, client = connected(ack_wait=0.3)
-    broker.publish_many_now(feed.encode_all(one_side(16)))
+    items = Log().commit(list(range(1, 17)))
+    broker.publish_many_now(feed.encode_all(items))
     other = broker.connect()
     stolen: list[int] = []
 
