@@ -109,9 +109,12 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
 })
 
 #: Shared event types a side may send more than once on one link: a corrected sheet may itself
-#: be corrected (each `InfoSheetCorrected` replaces the last; issue 15, item 5). Every other
-#: shared type is sent once.
-REPEATABLE_WIRE_TYPES: frozenset[str] = frozenset({"InfoSheetCorrected"})
+#: be corrected (each `InfoSheetCorrected` replaces the last; issue 15, item 5), and each return
+#: of money answers its own fact with its own bank reference — an excess after each downward
+#: correction (`ExcessReturned`), each notice reaching a case that credits no more
+#: (`LateFundsReturned`). Every other shared type is sent once.
+REPEATABLE_WIRE_TYPES: frozenset[str] = frozenset(
+    {"InfoSheetCorrected", "ExcessReturned", "LateFundsReturned"})
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ them as one step sent twice reports a violation where the protocol did what it m
 
 from __future__ import annotations
 
-import pytest
-
 from domain.protocols import pension
 from domain.protocols.transfer import (
     ApproveTransferOut,
@@ -27,8 +25,6 @@ LESS = pension.transfer_amount(900_000, [ContributionYear(2023, 12, 500_000)])
 LEAST = pension.transfer_amount(800_000, [ContributionYear(2023, 12, 500_000)])
 
 
-@pytest.mark.xfail(strict=True, reason="no_step_twice counts a second ExcessReturned on a link "
-                                       "as the same step sent twice")
 def test_an_excess_returned_after_each_downward_correction_is_no_repeat() -> None:
     world, case = accepted_case(TRANSFERS, "pension_transfer", (A, B), DEST)
     world.act(case, A, ApproveTransferOut(actor=staff(A)))
@@ -43,8 +39,6 @@ def test_an_excess_returned_after_each_downward_correction_is_no_repeat() -> Non
     assert world.safety() == []
 
 
-@pytest.mark.xfail(strict=True, reason="no_step_twice counts a second LateFundsReturned on a "
-                                       "link as the same step sent twice")
 def test_each_notice_reaching_an_ended_case_goes_back_in_a_return_of_its_own() -> None:
     world, case = accepted_case(TRANSFERS, "pension_transfer", (A,), DEST)
     world.act(case, A, RefuseTransferOut(actor=staff(A), reason="不符合转出条件"))
