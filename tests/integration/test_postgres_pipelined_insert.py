@@ -1,10 +1,11 @@
 """The event store's insert is one round trip and keeps the library's guarantees (issue 17).
 
-`regions.adapters.stores.pg_recorder` sends BEGIN, SET LOCAL lock_timeout, LOCK TABLE …
-EXCLUSIVE, NOTIFY, the INSERT and COMMIT in one pipeline with one sync. These are the rules
-that batching must not bend: round trips counted at the socket, a lock timeout still fails,
-a writer behind the lock gets ids after the holder's, and a failing statement leaves nothing
-recorded, notified or half-open.
+`regions.adapters.stores.pg_recorder` inserts with one statement: a function of the schema that
+sets the lock timeout, takes the EXCLUSIVE table lock, notifies and inserts, in the statement's
+own transaction. These are the rules that must not bend: round trips counted at the socket, a
+lock timeout still fails, a writer behind the lock gets ids after the holder's, a failing row
+leaves nothing recorded, notified or half-open, and a store made before the function existed
+gets it when opened.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def _table(store: PostgresStore) -> sql.Composed:
 
 def test_an_event_store_insert_is_one_round_trip(postgres_service: PostgresService) -> None:
     with TurnCounter(postgres_service.dsn) as proxy:
-        store = PostgresStore(proxy.dsn, schema_prefix=postgres_service.new_prefix())
+        # one pooled connection, so the first save has prepared the statement on it
+        store = PostgresStore(proxy.dsn, schema_prefix=postgres_service.new_prefix(),
+                              pool_size=1, max_overflow=0)
         try:
             app = store.open("pipe")
             cursor = CursorRecord.start(CursorRecord.id_for("relay", "pipe"), "pipe", NOW)
@@ -154,3 +157,16 @@ def test_the_batch_read_retries_an_operational_error_as_the_librarys_reads_do(
 
     monkeypatch.setattr(recorder.datastore, "get_connection", flaky)
     assert [e.originator_version for e in recorder.select_events_of([stored])] == [1, 2]
+
+
+def test_a_store_made_before_the_insert_function_gets_it_when_opened(
+        opened: tuple[PostgresStore, EventStore]) -> None:
+    store, app = opened
+    recorder = _recorder(app)
+    with psycopg.connect(store.dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP FUNCTION {}.{}").format(
+            sql.Identifier(store.schema_for("pipe")),
+            sql.Identifier(recorder.insert_function_name)))
+    reopened = _recorder(store.open("pipe"))
+    ids = reopened.insert_events(_events(uuid.uuid4(), range(1, 3)))
+    assert ids is not None and len(ids) == 2

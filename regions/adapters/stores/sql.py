@@ -17,9 +17,10 @@ Why they look like this (facts in reference/eventsourcing.md):
   and PostgreSQL allows 100, while the node shares one datastore between its event store, relay,
   inbox and views. Per node: `pool_size + max_overflow` pooled connections, one for the commit
   waker, one short-lived for set-up.
-- `POSTGRES_LOCK_TIMEOUT` is set: the library takes an EXCLUSIVE table lock per insert (that is
-  what keeps notification ids in commit order); a writer stuck behind a dead lock holder fails
-  with an error after the library's ten retries instead of hanging forever.
+- `POSTGRES_LOCK_TIMEOUT` is set: each insert takes an EXCLUSIVE table lock (that is what keeps
+  notification ids in commit order; `pg_recorder` does it in one statement); a writer stuck
+  behind a dead lock holder fails with an error after the library's ten retries instead of
+  hanging forever.
 - The library NOTIFYs on a channel named after the events table. Every region's table is
   `ledger_events`, and NOTIFY is per database, so with the library's channel every commit would
   wake every region's relay. `RegionChannelRecorder` names the channel after the schema as well;
@@ -46,7 +47,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from domain.kernel import DomainError
 from regions.adapters.stores.cipher import cipher_settings
-from regions.adapters.stores.pg_recorder import PipelinedRecorder
+from regions.adapters.stores.pg_recorder import OneStatementRecorder
 from regions.adapters.stores.wakers import PostgresWaker, SqlitePollingWaker
 from regions.core.store import EventStore
 
@@ -223,8 +224,8 @@ def postgres_settings(target: ConnectionTarget, *, schema: str, pool_size: int,
     return {LEDGER_PREFIX + key: value for key, value in values.items()}
 
 
-class RegionChannelRecorder(PipelinedRecorder):
-    """The event store's recorder (`pg_recorder`: one round trip per insert, binary arrays),
+class RegionChannelRecorder(OneStatementRecorder):
+    """The event store's recorder (`pg_recorder`: one statement per insert, binary arrays),
     notifying on `<schema>_<table>` so regions don't wake each other. The library's own recorder
     tests run on this class (tests/integration/test_postgres_recorder_contract.py).
     """
