@@ -37,7 +37,7 @@ from eventsourcing.utils import get_topic
 
 from regions.core.messages import HighWaterMark, LinkMessage, WireItem
 from regions.core.store import EventStore, OutLink
-from regions.core.tailer import RecordCursor, Tailer
+from regions.core.tailer import Batch, RecordCursor, Tailer
 from regions.core.unreadable import decode
 
 SENT_TOPIC = get_topic(OutLink.Sent)
@@ -69,6 +69,9 @@ class Relay(Tailer[WireItem]):
         self._quiet_until: dt.datetime | None = None
         #: Links the driver could not publish to: destination -> first link_seq not published.
         self._behind: dict[str, int] = {}
+        #: The marks as of each batch read and not saved yet (its last position -> marks): what
+        #: `save` records with that position, though a batch after it may have been read.
+        self._read_marks: dict[int, dict[str, int]] = {}
         self.stats.update(resent=0, heartbeats=0)
 
     def forget(self) -> None:
@@ -76,6 +79,7 @@ class Relay(Tailer[WireItem]):
         super().forget()
         self._marks = None
         self._behind.clear()
+        self._read_marks.clear()
         self._last_heartbeat = None
         self._announced.clear()
         self._quiet_until = None
@@ -100,11 +104,29 @@ class Relay(Tailer[WireItem]):
             # No mark of the batch's own: the links' marks moved, so the next heartbeat (at most
             # one beat later, inside the receivers' gap bound) announces them.
             self._quiet_until = None
+        if notifications:
+            self._read_marks[notifications[-1].id] = dict(high)
         return items
 
+    def still_to_hand_on(self, batch: Batch[WireItem]) -> Batch[WireItem]:
+        """A batch read while the one before was published: a link that fell behind meanwhile
+        is caught up from the store (`catch_up`), so its messages stay out of this one, as
+        `read` would have left them out (per-link order). Called on the driver's loop thread;
+        `_behind` is only looked into."""
+        behind = self._behind
+        if not behind:
+            return batch
+        items = [i for i in batch.items
+                 if not (isinstance(i, LinkMessage) and i.destination in behind)]
+        return Batch(items, batch.position)
+
     def save(self, position: int, now: dt.datetime) -> None:
-        """The cursor, and the marks as of it: what a restart reads back."""
-        self.record.save(position, now, marks=self._high())
+        """The cursor, and the marks as of it (not of a batch read after it): what a restart
+        reads back."""
+        marks = self._read_marks.get(position)
+        self.record.save(position, now, marks=self._high() if marks is None else marks)
+        for read_to in [p for p in self._read_marks if p <= position]:
+            del self._read_marks[read_to]
 
     def behind(self) -> dict[str, int]:
         """Links the driver could not publish to: destination -> first link_seq not published."""

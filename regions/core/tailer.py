@@ -224,22 +224,30 @@ class Tailer(Generic[T]):
             self._position = self.cursor.load()
         return self._position
 
-    def step(self, now: dt.datetime) -> Batch[T] | None:
-        """The next batch to hand on; None when nothing new was committed."""
+    def step(self, now: dt.datetime, after: int | None = None) -> Batch[T] | None:
+        """The next batch to hand on; None when nothing new was committed. `after`: read on
+        after that position instead (the driver reads the next batch while the sink still
+        works on the one ending there)."""
+        start = self.position if after is None else after
         recent = recent_log_of(self.app)
         notifications: Sequence[Notification] | None = None
         if recent is not None:
-            notifications = recent.after(self.position, self.topics, self.batch_size)
-            if notifications is None and recent.holds(self.position) and self._trusts(now):
+            notifications = recent.after(start, self.topics, self.batch_size)
+            if notifications is None and recent.holds(start) and self._trusts(now):
                 return None  # nothing new that this process committed, none elsewhere lately
         if notifications is None:  # not in this process's latest commits: the store
             notifications = self.app.recorder.select_notifications(
-                start=self.position, limit=self.batch_size, topics=list(self.topics),
+                start=start, limit=self.batch_size, topics=list(self.topics),
                 inclusive_of_start=False)
             self._store_read_at = now
         if not notifications:
             return None
         return Batch(self.read(notifications, now), notifications[-1].id)
+
+    def still_to_hand_on(self, batch: Batch[T]) -> Batch[T]:
+        """A batch read ahead, as it stands once the sink took the one before (the relay leaves
+        out the links that fell behind meanwhile)."""
+        return batch
 
     def _trusts(self, now: dt.datetime | None) -> bool:
         """Whether the store was asked less than `trust` ago (`now` on the same clock)."""

@@ -6,11 +6,11 @@ takes the hops between regions (relay, inbox) before commands and the feed, and 
 the readers nothing waits on (`regions.runtime.db_thread`). Every tailer
 of the region's log (the outbox relay, the back-end feed, later the projections) runs in one
 loop shape (`_tail_loop`): it reads what the store has committed, hands the batch to its sink
-(the relay and the feed publish, pipelined), and moves its durable cursor only after the sink
-succeeded — the relay's and the feed's at most every `CURSOR_SAVE_INTERVAL`, not per batch;
-a commit wakes the tailers. The inbox fetches a batch, hands it to the core,
-and acknowledges only what the core committed. Heartbeats announce high-water marks and old gaps
-ask for re-sends. Link items are published one destination at a time (`publish_links`): a
+(the relay and the feed publish, pipelined, reading their next batch while the acks come back),
+and moves its durable cursor only after the sink succeeded — the relay's and the feed's at most
+every `CURSOR_SAVE_INTERVAL`, not per batch; a commit wakes the tailers. The inbox fetches a
+batch, hands it to the core, and acknowledges only what the core committed. Heartbeats announce
+high-water marks and old gaps ask for re-sends. Link items are published one destination at a time (`publish_links`): a
 destination that fails (no stream, timeouts) is counted, and the relay leaves it behind and
 catches it up from the store on later heartbeats (`retry_links`) while the other links go on
 (issue 11, finding 5); only when every destination of a batch fails — the broker itself is
@@ -65,7 +65,11 @@ class Tail:
     after_sink: str = ""
     #: How long its store work may wait behind later work (regions.runtime.db_thread).
     slack: float = NORMAL
+    #: Read the next batch while the sink still awaits the last one's acks (`tail_once`).
+    read_ahead: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The next batch, being read while the sink works (`read_ahead`).
+    ahead: asyncio.Future[Any] | None = None
 
 
 class NodeDriver:
@@ -87,6 +91,7 @@ class NodeDriver:
             self.tails.append(Tail("feed", region.feed, self.publish_feed, "feed_published"))
         for tail in self.tails:  # their receivers drop repeats: see CURSOR_SAVE_INTERVAL
             tail.tailer.defer_saves(CURSOR_SAVE_INTERVAL, CURSOR_SAVE_ITEMS)
+            tail.read_ahead = True
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_pending = False
         self.counters = {"published": 0, "feed_published": 0, "consumed": 0, "acked": 0,
@@ -159,6 +164,7 @@ class NodeDriver:
     async def save_cursors(self) -> None:
         """A clean stop: every tail's deferred position saved (a restart re-sends nothing)."""
         for tail in self.tails:
+            await self._discard_ahead(tail)
             try:
                 await self.db(tail.tailer.flush, self.now())
             except Exception:  # the store is gone: the restart re-sends the window instead
@@ -268,16 +274,35 @@ class NodeDriver:
 
     async def tail_once(self, tail: Tail) -> bool:
         """One batch through a tailer: read, hand to the sink, and only then move the cursor.
-        False when there was nothing to read."""
+        False when there was nothing to read.
+
+        With `read_ahead` the next batch is read (on the database thread) while the sink awaits
+        this one's acks, and handed to the sink only after this one went out whole: the
+        publishes stay one batch after the other, in order per destination, and a batch the
+        sink failed discards the one read after it (read again from the position)."""
         tailer = tail.tailer
-        batch = await self.db(tailer.step, self.now(), slack=tail.slack)
+        batch = None
+        if tail.ahead is not None:
+            ahead, tail.ahead = tail.ahead, None
+            batch = await ahead
+            if batch is not None:
+                batch = tailer.still_to_hand_on(batch)
+        if batch is None:
+            batch = await self.db(tailer.step, self.now(), slack=tail.slack)
         if batch is None:
             if tailer.save_due(self.now()):  # quiet now: what was passed is saved when due
                 await self.db(tailer.flush, self.now(), slack=tail.slack)
             return False
         if tail.before_sink:
             crashpoints.reached(tail.before_sink)
-        await tail.sink(batch.items)
+        if tail.read_ahead:
+            tail.ahead = asyncio.ensure_future(
+                self.db(tailer.step, self.now(), batch.position, slack=tail.slack))
+        try:
+            await tail.sink(batch.items)
+        except BaseException:
+            await self._discard_ahead(tail)
+            raise
         if tail.after_sink:
             crashpoints.reached(tail.after_sink)
         if tailer.deferred is None:
@@ -288,6 +313,13 @@ class NodeDriver:
                 await self.db(tailer.flush, self.now(), slack=tail.slack)
         self.counters[tail.counter] += len(batch.items)
         return True
+
+    async def _discard_ahead(self, tail: Tail) -> None:
+        """The batch read ahead is not handed on: the next step reads it again."""
+        ahead, tail.ahead = tail.ahead, None
+        if ahead is not None:
+            with contextlib.suppress(Exception):
+                await ahead
 
     async def _inbox_loop(self) -> None:
         code = self.region.code

@@ -12,6 +12,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import pytest
+
 from domain.protocols import spec_of
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
@@ -66,11 +68,12 @@ def test_the_relay_and_feed_save_their_cursors_when_due_and_at_a_clean_stop() ->
     regions: dict[str, Region] = {}
     a, b = asyncio.run(_ping_pong(20, regions))
     assert a == ["done"] * 20 and b == ["ponged"] * 20
-    for region in regions.values():
-        for tailer in (region.relay, region.feed):
-            assert tailer is not None and tailer.deferred is not None
-            assert tailer.stats["batches"] > tailer.stats["saves"] >= 1
-            assert tailer.unsaved() == 0 and tailer.cursor.load() == tailer.position
+    tailers = [t for r in regions.values() for t in (r.relay, r.feed) if t is not None]
+    assert len(tailers) == 4 and all(t.deferred is not None for t in tailers)
+    assert sum(t.stats["batches"] for t in tailers) > sum(t.stats["saves"] for t in tailers)
+    for tailer in tailers:
+        assert tailer.stats["saves"] >= 1
+        assert tailer.unsaved() == 0 and tailer.cursor.load() == tailer.position
 
 
 def test_a_group_commit_of_many_sides_wakes_the_tailers_once_and_they_see_it() -> None:
@@ -111,3 +114,42 @@ def test_a_group_commit_of_many_sides_wakes_the_tailers_once_and_they_see_it() -
     scheduled, woken = asyncio.run(main())
     assert all(woken)
     assert scheduled == 2
+
+
+def test_a_sink_that_fails_drops_the_batch_read_ahead_and_nothing_is_lost_or_repeated() -> None:
+    """The next batch is read while the sink works; when the sink fails, that batch is not
+    handed on, and the tail reads on from its position: every item once, in order."""
+    from regions.core.side_events import SideEventTailer
+    from regions.core.tailer import MemoryCursor
+    from regions.runtime.driver import Tail
+    from tests.unit.test_tailer import open_sides
+
+    async def main() -> list[int]:
+        region = build_region(RegionConfig(region=A, peers=(A, B)), clock=wall, ids=uuid.uuid4,
+                              broker=None, store=MemoryStore(),
+                              protocols={"toy": spec_of("toy", toy)})
+        driver = NodeDriver(region, MemoryBroker(wall).connect())
+        app = region.node.app
+        tailer = SideEventTailer(A, app, batch_size=2, cursor=MemoryCursor())
+        taken: list[int] = []
+        refuse = [True]
+
+        async def sink(items: list[Any]) -> None:
+            await asyncio.sleep(0.01)  # the acks: the next batch is read meanwhile
+            if refuse.pop() if refuse else False:
+                raise ConnectionError("broker gone")
+            taken.extend(item.payload["n"] for item in items)
+
+        tail = Tail("test", tailer, sink, "feed_published", read_ahead=True)
+        try:
+            await driver.db(open_sides, app, 5)
+            with pytest.raises(ConnectionError):
+                await driver.tail_once(tail)
+            assert tail.ahead is None and tailer.position == 0
+            while await driver.tail_once(tail):
+                pass
+        finally:
+            driver.close()
+        return taken
+
+    assert asyncio.run(main()) == [0, 1, 2, 3, 4]

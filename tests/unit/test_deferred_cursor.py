@@ -154,3 +154,49 @@ def test_a_crash_between_publish_and_a_deferred_save_resends_the_window_taken_on
     assert deliver(b, again, now) == (0, 2)  # each taken once: the repeats are dropped
     assert b.node.inlink_position(A) == 5
     assert a.relay.high_water_marks() == {B: 5}
+
+
+def test_a_relay_saves_the_marks_as_of_its_position_not_of_a_batch_read_after_it() -> None:
+    """The driver reads the next batch while the last one's acks come back: the marks saved
+    with the last one's position must not claim the next one's messages were published."""
+    store = MemoryStore()
+    a = make(A, B, store)
+    now = T0
+    first = None
+    for n in range(2):
+        case_id = toy.new_case(A)
+        assert a.node.submit(case_id, toy.number_of(case_id), "toy",
+                             toy.Ping(actor=STAFF, case_id=case_id, n=n + 1, to=B, home=A),
+                             now).ok
+        first = first or a.relay.step(now)
+    assert first is not None
+    ahead = a.relay.step(now, after=first.position)  # read while `first` is being published
+    assert ahead is not None and [m.link_seq for m in ahead.items] == [2]
+    a.relay.advance(first, now)
+    a.restart()
+    assert a.relay.high_water_marks() == {B: 1} and a.relay.position == first.position
+
+
+def test_a_batch_read_ahead_leaves_out_a_link_that_fell_behind_meanwhile() -> None:
+    """Per-link order: publishing `first` to B failed, so B is caught up from the store, and
+    the batch read during that publish hands nothing on to B."""
+    store = MemoryStore()
+    a = make(A, B, store)
+    now = T0
+    first = None
+    for n in range(2):
+        case_id = toy.new_case(A)
+        assert a.node.submit(case_id, toy.number_of(case_id), "toy",
+                             toy.Ping(actor=STAFF, case_id=case_id, n=n + 1, to=B, home=A),
+                             now).ok
+        first = first or a.relay.step(now)
+    assert first is not None
+    ahead = a.relay.step(now, after=first.position)
+    assert ahead is not None and len(ahead.items) == 1
+    a.relay.fell_behind(B, 1)
+    assert a.relay.still_to_hand_on(ahead).items == []
+    assert [m.link_seq for m in messages(a.relay.catch_up(B, now))] == [1, 2]
+
+
+def messages(items: list[WireItem]) -> list[LinkMessage]:
+    return [i for i in items if isinstance(i, LinkMessage)]
