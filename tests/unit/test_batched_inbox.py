@@ -558,3 +558,31 @@ def test_a_mark_the_general_path_would_quarantine_still_is_in_a_batch_of_marks(
     result = b.inbox.handle([mark(4), stranger], T0)
     assert result.quarantined == 1 and sorted(result.ack) == ["mark4", "stranger"]
     assert b.inbox.link(A).announced == 4 and len(_quarantined(b)) == 1
+
+
+def test_after_a_restart_a_batch_takes_a_side_from_its_kept_fold_without_reading_its_stream(
+        regions: tuple[Region, Region], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memory store keeps each side's fold across restarts; the batch's prefetch takes it
+    when it is at the stream's newest version (as `Caches.side` does) instead of reading and
+    decoding the whole stream again."""
+    from regions.core import caches as caches_module
+
+    a, b = regions
+    case = new_case()
+    say(a, [(case, "one")])
+    b.inbox.handle(incoming(sent(a)), T0)
+    b.restart()
+    b.restart()  # the timer's second rebuild asks only changed sides: this one is not read
+    read: list[Any] = []
+    load_streams = caches_module.load_streams
+
+    def reading(app: Any, ids: Any) -> Any:
+        read.extend(ids)
+        return load_streams(app, ids)
+
+    monkeypatch.setattr(caches_module, "load_streams", reading)
+    say(a, [(case, "two")])
+    result = b.inbox.handle(incoming(sent(a)), T0)
+    assert result.applied == 1 and heard(b, case) == ("one", "two")
+    assert b.node.caches.folds is not None and not read
+    assert stored_lines(b, case) == ("one", "two")
