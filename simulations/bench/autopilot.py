@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import random
@@ -68,8 +69,13 @@ def applicant(index: int) -> CitizenId:
     return CitizenId(body + ric.calc_check_digit(body + "0"))
 
 
+@functools.lru_cache(maxsize=1024)
 def sheet_for(case_number: str) -> InfoSheet:
-    """The person's contribution record as the origin's books hold it (seeded by the case)."""
+    """The person's contribution record as the origin's books hold it (seeded by the case).
+
+    Kept per case: the origin's officer and treasury each read it (~45 µs to draw), and what the
+    back-end stand-in costs is charged to the node's CPU per case (docs/performance.md,
+    NODECPU); an `InfoSheet` is immutable."""
     return pension.sample_sheet(random.Random(case_number))
 
 
