@@ -172,8 +172,6 @@ def test_a_store_made_before_the_insert_function_gets_it_when_opened(
     assert ids is not None and len(ids) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="two openers of one region replace the insert function at "
-                   "once: PostgreSQL refuses the second (tuple concurrently updated)")
 def test_a_region_opened_while_another_process_is_creating_its_tables_opens(
         opened: tuple[PostgresStore, EventStore]) -> None:
     """A node restarting while `tongban quarantine` (or a second node) opens the same region: the

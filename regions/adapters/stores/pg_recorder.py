@@ -22,6 +22,11 @@ What the function keeps from the library's recorder:
   datastore's `get_connection` translates psycopg's into them);
 - all or nothing: a failing row fails the statement, and the statement's transaction with it.
 
+Creating the tables takes a transaction-scoped advisory lock named for the table first: the
+function is replaced at every open (so a changed body reaches an existing store), which writes
+the catalogue, and a second replacement waiting on a first fails when the first commits
+("tuple concurrently updated") — a node restarting while `tongban quarantine` opens its region.
+
 This is not the library's `POSTGRES_ENABLE_DB_FUNCTIONS` (off: in 9.5.6 its function takes no
 table lock and notifies on the library's channel). The rows go in as four binary arrays through
 `unnest`, not the library's array of its composite type, which psycopg adapts in pure Python,
@@ -37,7 +42,8 @@ from uuid import UUID
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg import sql
+from psycopg import Cursor, sql
+from psycopg.rows import DictRow
 
 #: What the library retries, as its datastore raises them (10 attempts, 0.2 s apart).
 RETRIED = (InterfaceError, OperationalError)
@@ -78,6 +84,12 @@ class OneStatementRecorder(PostgresApplicationRecorder):
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(schema=schema, table=table)
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        """The library's creation, one opener of this table at a time (see the module's doc)."""
+        curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                     (f"tongban create {self.datastore.schema}.{self.events_table_name}",))
+        super()._create_table(curs)
 
     @retry(RETRIED, max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent],
