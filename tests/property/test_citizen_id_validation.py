@@ -7,7 +7,8 @@ stays the reference: numbers near valid ones (every place code stdnum knows and 
 not, birth years around the codes' validity ranges, dates that do not exist, wrong check digits,
 non-digits, wrong lengths), each judged both ways — except where stdnum fails itself: a place
 code it knows only the province of makes it raise `KeyError`, which `CitizenId` refuses as an
-unknown place.
+unknown place; and a line feed in place of the 17th digit, which stdnum's `isdigits` lets
+through (tests/unit/test_values.py), `CitizenId` refuses as a format error.
 """
 
 from __future__ import annotations

@@ -213,9 +213,6 @@ def test_a_citizen_id_whose_place_code_names_no_county_is_refused_as_invalid() -
         CitizenId.parse("330001199001011232")
 
 
-@pytest.mark.xfail(strict=True, reason="stdnum's isdigits is re.match('^[0-9]*$'): $ matches "
-                   "before a final line feed, and int(…, 13) ignores it, so a line feed in "
-                   "place of the 17th digit passes as a number")
 def test_a_citizen_id_with_a_line_feed_in_place_of_a_digit_is_refused() -> None:
     """'1101051949123100\\n2' has a valid check digit by stdnum's arithmetic (int() ignores the
     whitespace) and was accepted: its keyed hash is nobody's, and its masked form
