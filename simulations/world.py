@@ -36,6 +36,7 @@ from regions.runtime.bootstrap import Region, build_region
 from regions.wire import link, subjects
 from simulations import calendar_install, checkers, hostile, timing
 from simulations.faults import FaultPlan
+from simulations.repeats import RepeatDecodes
 from simulations.scheduler import Scheduler
 
 #: The simulated regions' secret for person keys (a development run: it is public).
@@ -47,6 +48,9 @@ BACKGROUND_PERIOD = dt.timedelta(seconds=5)
 #: (`regions.adapters.brokers.provision`); runs can choose a small one (issue 11, finding 4).
 MAX_ACK_PENDING = INBOX_MAX_ACK_PENDING
 MS = dt.timedelta(milliseconds=1)
+#: The trace's JSON, as `json.dumps(..., sort_keys=True, ensure_ascii=False)` writes it, made
+#: once: `json.dumps` with options builds a new encoder at each call (a commit each).
+_TRACE_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 #: Deliveries an inbox fetches at once (as the node's driver does).
 INBOX_BATCH = 256
 
@@ -74,7 +78,7 @@ class Trace:
         self.commits += 1
         record = [now.isoformat(), region, view.case_id, view.version,
                   [[e.TYPE, to_payload(e)] for e in events]]
-        self.digest.update(json.dumps(record, sort_keys=True, ensure_ascii=False).encode())
+        self.digest.update(_TRACE_JSON.encode(record).encode())
         self.digest.update(b"\n")
 
     def hexdigest(self) -> str:
@@ -98,6 +102,8 @@ class World:
         self.commits_in: Counter[str] = Counter()
         self.checks = checkers.Observations()
         self.server = MemoryBroker(lambda: self.sched.now)
+        #: The inboxes' codec: the same bytes delivered again are not decoded again.
+        self.decodes = RepeatDecodes(link.decode)
         self.store = store_factory()
         self.partitions: set[frozenset[str]] = set()
         self.partitioned_buffer: list[tuple[frozenset[str], Outgoing, str]] = []
@@ -156,6 +162,7 @@ class World:
 
     def _hook(self, sim: SimRegion) -> None:
         node = sim.region.node
+        sim.region.inbox.decode = self.decodes
 
         def on_commit(view: SideView, events: list[Event]) -> None:
             self.committed(sim, view, events)
