@@ -25,6 +25,7 @@ from domain.kernel import Event, SideSummary
 from domain.protocols.casework_events import ANNOTATIONS
 from domain.protocols.transfer import REPEATABLE_WIRE_TYPES
 from domain.registers import RegisterEntry, evolve_register
+from simulations.shared_folds import SharedFolds
 
 if TYPE_CHECKING:
     from simulations.workload import Workload
@@ -66,6 +67,8 @@ class Observations:
     outcomes: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
     #: `by_case` in side order, per case (`sides`).
     ordered: dict[str, list[tuple[tuple[str, str], list[Event]]]] = field(default_factory=dict)
+    #: The transition check's folds, taken by the live views in the same step (`shared_folds`).
+    folds: SharedFolds = field(default_factory=SharedFolds)
 
     def record(self, world: World, region: str, case_id: str, process: str,
                events: list[Event]) -> None:
@@ -77,7 +80,8 @@ class Observations:
         watch = self.watches.get(key)
         if watch is None:
             transitions = world.regions[region].region.specs[process].transitions
-            decider = world.regions[region].region.node.protocols[process].decider
+            decider = self.folds.making(
+                world.regions[region].region.node.protocols[process].decider)
             watch = self.watches[key] = inv.TransitionWatch(
                 case_id, region, decider, transitions, annotations=frozenset(ANNOTATIONS))
         if watch.transitions:
@@ -252,6 +256,7 @@ def check_cases(world: World, workload: Workload, case_ids: list[str]) -> list[s
     found = [str(v) for case_id in case_ids for v in check_case(world, workload, case_id)]
     found += [str(v) for v in world.checks.violations]
     world.checks.violations.clear()
+    world.checks.folds.clear()  # taken by now, or folded again by whoever needs them later
     return found
 
 

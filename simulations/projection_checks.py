@@ -38,7 +38,9 @@ class RegionViews:
     def __init__(self, world: World, code: str) -> None:
         region = world.regions[code].region
         self.deciders = {p: b.decider for p, b in region.node.protocols.items()}
-        self.views = Views(self.deciders)
+        # The live views take the transition check's folds of the node's events (one
+        # `evolve` per event for both); the replay below folds with the deciders themselves.
+        self.views = Views({p: world.checks.folds.taking(d) for p, d in self.deciders.items()})
         self.tailer = SideEventTailer(code, region.node.app, cursor=MemoryCursor())
         self.records: dict[str, list[SideEvent]] = {}
         self.caught_up_at = -1
