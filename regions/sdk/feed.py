@@ -29,15 +29,28 @@ before anything behind it). When a process dies holding deliveries, they come ba
 their `ack_wait` has passed — provisioning's 5 s is what makes the feed drain promptly (60 s
 stalled a back-end for a minute) — and if the dead process held fewer than the durable's
 `max_ack_pending`, later events reach the next process first. So the client remembers which
-positions *it* handled (a bounded set, not a high-water mark): a redelivered event it never
+events *it* handled (a bounded set, not a high-water mark): a redelivered event it never
 handled is handled whenever it comes, a repeat of one it did is acked without calling the
 handler. It fetches at most `max_ack_pending` at a time.
+
+What makes a repeat: the same event — its id (`originatorid:originatorversion`) and what it
+says (type, schema version, payload with its instant) — not its feed position. Positions are
+one store's numbering: a store restored from a backup, rebuilt, or replaced by a fresh one
+numbers its events from the same positions again, and a client keyed by position acked the new
+events as repeats and never handled them (lost work). The id alone is not enough across a
+restore either: the versions a side recorded after the backup are lost with the store and
+recorded again with other events. So the key is the id and a digest of the content (nothing
+new on the wire: contract 3.0.0 and every older message read as before); an event a rebuilt
+store sends again at another position is still a repeat, and one upcast to a newer schema
+between two sends is handled again (at-least-once: handlers are idempotent anyway).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -58,8 +71,21 @@ Handler = Callable[[SideEvent], Awaitable[None]]
 RETRY_DELAY: Final = 1.0
 #: Batch size when neither the caller nor the durable (`max_ack_pending`) sets one.
 DEFAULT_BATCH: Final = 64
-#: How many handled feed positions a client remembers (to ack repeats without handling them).
+#: How many handled feed events a client remembers (to ack repeats without handling them).
 REMEMBERED: Final = 100_000
+
+
+def identity(event: SideEvent) -> bytes:
+    """What recognises a repeat of `event` (see the module's docstring): a 16-byte digest of
+    its id, type, schema version and canonical payload — never its position, which another
+    store (restored, rebuilt, fresh) gives to another event."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (event.event_id, event.type, str(event.schema_version)):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    digest.update(json.dumps(event.payload, sort_keys=True, separators=(",", ":"),
+                             ensure_ascii=False).encode())
+    return digest.digest()
 
 
 class FeedConsumerMismatch(BrokerError):
@@ -86,7 +112,7 @@ class BackendClient:
         self.ack_wait = 0.0  # the durable's, once connected
         self.commands = RegionClient(url, region, name)
         self._broker: NatsBroker | None = None
-        self._handled: OrderedDict[int, None] = OrderedDict()
+        self._handled: OrderedDict[bytes, None] = OrderedDict()
         self._held: list[Delivery] = []
         self.stats = {"handled": 0, "repeats": 0, "skipped": 0, "failed": 0,
                       "undecodable": 0}
@@ -193,7 +219,7 @@ class BackendClient:
             for event in events:
                 if self.process is not None and event.process != self.process:
                     self.stats["skipped"] += 1  # a durable on the whole feed; not this process
-                elif event.position in self._handled:
+                elif (key := identity(event)) in self._handled:
                     self.stats["repeats"] += 1  # redelivered, or republished by the relay
                 else:
                     try:
@@ -207,15 +233,15 @@ class BackendClient:
                             await broker.in_progress(held)
                         await asyncio.sleep(self.retry_delay)
                         return handled
-                    self._remember(event.position)
+                    self._remember(key)
                     self.stats["handled"] += 1
                     handled += 1
             await broker.ack(delivery)
             self._held.pop(0)
         return handled
 
-    def _remember(self, position: int) -> None:
-        self._handled[position] = None
+    def _remember(self, key: bytes) -> None:
+        self._handled[key] = None
         if len(self._handled) > REMEMBERED:
             self._handled.popitem(last=False)
 

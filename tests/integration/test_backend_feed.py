@@ -253,8 +253,6 @@ def test_events_a_crashed_back_end_held_are_handled_by_the_next_one_even_behind_
     assert stats["repeats"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: the SDK recognises a repeat by its feed "
-                   "position, which a fresh or restored store numbers again")
 def test_a_back_end_running_across_a_node_store_replaced_by_a_fresh_one_handles_its_new_events(
     tmp_path: Path, nats_server: NatsServer,
 ) -> None:
