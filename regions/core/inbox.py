@@ -12,24 +12,8 @@ Exactly-once is keyed on origin identity, never on broker sequence numbers: each
   i.e. a lost *last* message — produces a `ResendRequest` to the origin, which re-sends from its
   own store (up to the highest sequence seen when something was dropped, so one round trip
   brings the whole link back).
-Why a held message is acknowledged before it is applied (issue 11, finding 4): JetStream stops
-delivering to a consumer once `max_ack_pending` deliveries are unacknowledged (1000 as
-provisioned). Held unacknowledged, the messages behind one lost message filled that cap, and
-the origin's re-send of the missing one was never delivered: every link into the region stopped
-for good. Acknowledged, held messages never count against the cap, whatever its size. It is
-safe because a link message the inbox acknowledged without applying is never lost for good: it
-was published, so its origin's relay announces a high-water mark at least as high on its
-heartbeats (one that moved at the next), for as long as it runs (after a restart, from its
-store); the receiver, even one that crashed and forgot what it held, sees the link behind that
-mark and asks for a re-send every `gap_bound` until the link is whole; and the origin re-sends
-from its event store, which keeps every `OutLink` record — not from the stream, whose retention
-may have ended — under fresh msg ids (`regions.wire.link.resent`): under the original ones JetStream would discard
-the re-send of a message it already stored as a duplicate for its whole dedup window (found on a
-real nats-server with 1200 messages behind one lost: the link stalled at the hold window).
-The window only bounds memory and spares the round trip when messages merely arrive out of
-order; dropping beyond it costs a re-send, never a message. (Keeping held messages durably
-instead — staged in the store and acked — would cost a write per held message and a second
-path to recover on restart, for nothing the origin's store does not already guarantee.)
+What each link's state holds, why a held message is acknowledged before it is applied and
+how a gap becomes a re-send request: `regions.core.inbox_state`.
 Fail closed (issue 11): a message goes to quarantine with its reason — acknowledged, so it is
 not redelivered forever, and touching no case — when it does not decode (bounded nesting
 included), when its subject does not parse or names another origin than its envelope, when its
@@ -53,10 +37,8 @@ an outage still fails the batch without acking anything it did not commit.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -69,6 +51,16 @@ from eventsourcing.persistence import (
 from domain.kernel import DomainError
 from regions.core import membership
 from regions.core.errors import DecodeError, PersistentConflict, StoreRefused
+from regions.core.inbox_state import (  # re-exported: importers name them from here
+    LINK_RECORD_FORM,
+    LINK_RECORD_HEADER,
+    InboxResult,
+    Incoming,
+    Link,
+    gap_requests,
+    lag,
+    link_record,
+)
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.core.node import RegionNode
 from regions.core.quarantine_budget import QuarantineBudget, record_size
@@ -77,15 +69,15 @@ from regions.core.unit_of_work import UnitOfWork
 
 log = logging.getLogger("tongban.inbox")
 
-#: Header of a quarantined *decoded* message (one the domain or the store refused): its data is
-#: `link_record()` JSON, not wire bytes, so an operator can replay it (`regions.runtime.quarantine`).
-LINK_RECORD_HEADER = "Tongban-Quarantined-Form"
-LINK_RECORD_FORM = "link-record"
-
-
 #: How many messages past a link's gap are held (in memory, acknowledged) to
 #: be applied once the gap closes; further ones are acknowledged and dropped, and re-sent.
 HOLD_WINDOW = 256
+
+#: The link state's old name (tests import it from here).
+_Link = Link
+
+__all__ = ["HOLD_WINDOW", "LINK_RECORD_FORM", "LINK_RECORD_HEADER", "Inbox", "InboxResult",
+           "Incoming", "Link", "link_record"]
 
 #: What a link's state only ever takes a maximum from (see `Inbox.handle`).
 CONTROL = (HighWaterMark, ResendRequest)
@@ -96,57 +88,6 @@ STORE_FAILURES = (PersistenceError, ConnectionPoolClosedError, ConnectionNotFrom
                   PersistentConflict, OSError, MemoryError)
 
 
-def link_record(message: LinkMessage) -> bytes:
-    """A decoded link message as kept in quarantine: ASCII JSON, readable back exactly."""
-    return json.dumps({"link_seq": message.link_seq, "message": message.to_record()},
-                      sort_keys=True, default=str).encode()
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One delivery as the core sees it: bytes plus an opaque token the driver acks with."""
-
-    subject: str
-    data: bytes
-    headers: dict[str, str]
-    token: Any
-    #: The origin token of the subject as the transport parsed it; "" (no event subject) fails
-    #: closed: the message is quarantined, never let through unchecked.
-    subject_origin: str = ""
-
-
-@dataclass
-class InboxResult:
-    ack: list[Any] = field(default_factory=list)
-    resend_requests: list[ResendRequest] = field(default_factory=list)
-    resends_asked_of_us: list[ResendRequest] = field(default_factory=list)
-    applied: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    rejected: int = 0
-    gaps: int = 0
-    dropped: int = 0  # beyond the hold window: acknowledged, to be re-sent by the origin
-
-
-@dataclass
-class _Link:
-    recorded: int = 0
-    announced: int = 0
-    #: Messages behind a gap, already acknowledged (see the module docstring).
-    held: dict[int, LinkMessage] = field(default_factory=dict)
-    dropped: int = 0  # the highest link_seq acknowledged and dropped beyond the hold window
-    poisoned: dict[int, str] = field(default_factory=dict)  # link_seq -> ref of a parked message
-    gap_since: dt.datetime | None = None
-    gap_from: int = 0  # `recorded` when the link was last seen making progress while behind
-    asked_at: dt.datetime | None = None
-
-    def copy(self) -> _Link:
-        """A copy whose dicts are its own (a batch saves one per link it touches: kept cheap,
-        no `dataclasses.replace` or `copy.copy`)."""
-        return _Link(self.recorded, self.announced, dict(self.held), self.dropped,
-                     dict(self.poisoned), self.gap_since, self.gap_from, self.asked_at)
-
-
 class Inbox:
     def __init__(self, node: RegionNode, decode: Callable[[bytes, dict[str, str]], WireItem],
                  known_regions: Collection[str], *, gap_bound: dt.timedelta,
@@ -155,21 +96,21 @@ class Inbox:
         self.decode = decode
         self.known = set(known_regions)
         self.gap_bound = gap_bound
-        self.links: dict[str, _Link] = {}
+        self.links: dict[str, Link] = {}
         #: While a batch runs in one transaction: each link as it was before the batch first
         #: touched it (None: the batch made it), to put back if the commit fails (`handle`).
-        self._before: dict[str, _Link | None] | None = None
+        self._before: dict[str, Link | None] | None = None
         #: How much quarantine may still take (`regions.core.quarantine_budget`).
         self.budget = quarantine or QuarantineBudget()
         self.stats = {"applied": 0, "duplicates": 0, "quarantined": 0, "gaps": 0, "rejected": 0,
                       "dropped": 0, "resend_requests": 0, "quarantine_dropped": 0}
 
-    def link(self, origin: str) -> _Link:
+    def link(self, origin: str) -> Link:
         """The state of the link from `origin`; during a batch, saved before it first changes."""
         link = self.links.get(origin)
         before = self._before
         if link is None:
-            link = self.links[origin] = _Link(recorded=self.node.inlink_position(origin))
+            link = self.links[origin] = Link(recorded=self.node.inlink_position(origin))
             if before is not None and origin not in before:
                 before[origin] = None
         elif before is not None and origin not in before:
@@ -352,7 +293,7 @@ class Inbox:
         self._apply(link, message, token, now, result, uow)
         self._drain(link, now, result, uow)
 
-    def _drain(self, link: _Link, now: dt.datetime, result: InboxResult,
+    def _drain(self, link: Link, now: dt.datetime, result: InboxResult,
                uow: UnitOfWork | None) -> None:
         """Apply held successors and step over parked (quarantined) positions, in order."""
         while True:
@@ -369,7 +310,7 @@ class Inbox:
             link.gap_since = None
             link.asked_at = None
 
-    def _apply(self, link: _Link, message: LinkMessage, token: Any, now: dt.datetime,
+    def _apply(self, link: Link, message: LinkMessage, token: Any, now: dt.datetime,
                result: InboxResult, uow: UnitOfWork | None) -> None:
         stranger = membership.refusal(self.node, message, uow)
         if stranger:
@@ -406,7 +347,7 @@ class Inbox:
         if "CounterpartEventRejected" in outcome.events:
             result.rejected += 1
 
-    def _divert(self, link: _Link, message: LinkMessage, token: Any, reason: str,
+    def _divert(self, link: Link, message: LinkMessage, token: Any, reason: str,
                 now: dt.datetime, result: InboxResult, uow: UnitOfWork | None) -> None:
         """Quarantine a message that cannot be applied and step the link over it."""
         self._quarantine(Incoming("", b"", {}, token), f"{reason} (link {message.origin}->"
@@ -423,44 +364,16 @@ class Inbox:
             self.node.stage_skip(uow, origin, link_seq, ref)
 
     def check_gaps(self, now: dt.datetime) -> list[ResendRequest]:
-        """Resend requests for links that stayed behind without progress for the bound (asked
-        again once per bound).
-
-        A link that is behind its origin's mark but still advancing is only catching up on a
-        backlog (under load it always is): asking for a re-send then would republish the whole
-        in-flight window again and again, and the duplicates would slow the catching up — the
-        bench measured ~10 extra messages per case from exactly that. So the clock restarts
-        whenever `recorded` moves.
-        """
-        for lk in self.links.values():  # a loop, not `any(...)`: ~60,000 calls per 300 cases
-            if lk.gap_since is not None or lk.held or lk.announced > lk.recorded:
-                break
-        else:
-            return []  # every link whole and not waiting: what the loop below would find
-        requests = []
-        for origin in sorted(self.links):
-            link = self.links[origin]
-            top = max(link.announced, max(link.held)) if link.held else link.announced
-            if top <= link.recorded:
-                link.gap_since = None
-                continue
-            if link.gap_since is None or link.recorded > link.gap_from:
-                link.gap_since, link.gap_from = now, link.recorded
-            due = link.gap_since + self.gap_bound
-            if now >= due and (link.asked_at is None or now >= link.asked_at + self.gap_bound):
-                missing_to = (min(link.held) - 1 if link.held and link.dropped <= link.recorded
-                              else top)
-                requests.append(ResendRequest(origin=origin, destination=self.node.region,
-                                              from_seq=link.recorded + 1, to_seq=missing_to,
-                                              at=now))
-                link.asked_at = now
-                self.stats["resend_requests"] += 1
+        """Re-send requests for links that stayed behind without progress for the bound
+        (`inbox_links.gap_requests`)."""
+        requests = gap_requests(self.links, self.node.region, self.gap_bound, now)
+        if requests:
+            self.stats["resend_requests"] += len(requests)
         return requests
 
     def lag(self) -> dict[str, int]:
         """Per origin: announced or held messages not yet applied."""
-        return {o: max([lk.announced, *lk.held]) - lk.recorded
-                for o, lk in sorted(self.links.items())}
+        return lag(self.links)
 
     def _quarantine(self, incoming: Incoming, reason: str, now: dt.datetime,
                     result: InboxResult, uow: UnitOfWork | None,
