@@ -28,13 +28,32 @@ from stdnum.exceptions import (
 
 from domain.kernel import InvalidValue
 
+#: How much of a refused value a message shows: enough to recognise it, never a flood echoed
+#: back in a 4xx answer.
+SHOWN: Final = 100
+
+
+def shown(value: object) -> str:
+    """`repr(value)` for a refusal's message, cut at `SHOWN` characters. Why not `!r`: a value
+    class's caller may hand it anything, and the message must not be what fails — the `repr`
+    of an int beyond Python's int-to-text limit (4,300 digits) raises ValueError, so it is
+    shown by its size."""
+    try:
+        text = repr(value)
+    except ValueError:
+        size = value.bit_length() if isinstance(value, int) else 0
+        return f"<{type(value).__name__} of {size} bits>"
+    return text if len(text) <= SHOWN else text[:SHOWN] + "…"
+
 
 def _stdnum_message(kind: str, value: object, exc: ValidationError) -> str:
-    return f"{kind} {value!r} is invalid: {exc}"
+    return f"{kind} {shown(value)} is invalid: {exc}"
 
 
 #: The body of an ID number (before its check digit): `fullmatch`, no line feed let through.
 _SEVENTEEN_DIGITS: Final = re.compile(r"[0-9]{17}")
+#: A credit code's first eight characters (registering authority, kind, division code).
+_EIGHT_DIGITS: Final = re.compile(r"[0-9]{8}")
 
 
 def _validate_ric(number: str) -> None:
@@ -163,6 +182,10 @@ class CreditCode:
                 "credit code must be 18 characters without separators; use CreditCode.parse"
             )
         try:
+            # stdnum's `isdigits` lets a line feed end the first eight ('9111000\n…': its `$`
+            # matches before it), and its check-digit lookup then raised a bare ValueError.
+            if not _EIGHT_DIGITS.fullmatch(self.code[:8]):
+                raise InvalidFormat()
             uscc.validate(self.code)
         except ValidationError as exc:
             raise InvalidValue(_stdnum_message("credit code", self.code, exc)) from None

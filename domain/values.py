@@ -31,6 +31,7 @@ from domain.identities import (  # noqa: F401
     CitizenId,
     CreditCode,
     check_person,
+    shown,
 )
 from domain.kernel import InvalidValue
 from domain.payloads import Rule
@@ -84,7 +85,7 @@ class RegionCode:
     def __post_init__(self) -> None:
         code = self.code
         if not isinstance(code, str) or not re.fullmatch(r"[0-9]{6}", code):
-            raise InvalidValue(f"region code must be six digits (GB/T 2260), got {code!r}")
+            raise InvalidValue(f"region code must be six digits (GB/T 2260), got {shown(code)}")
         if int(code[:2]) not in _PROVINCE_PREFIXES:
             raise InvalidValue(f"region code {code}: {code[:2]} is not a GB/T 2260 province prefix")
         if code[2:4] == "00" and code[4:] != "00":
@@ -97,7 +98,9 @@ class RegionCode:
         if type(value) is str and (known := _PARSED.get((cls, value))) is not None:
             return known
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise InvalidValue(f"region code must be a string or an integer, got {value!r}")
+            raise InvalidValue(f"region code must be a string or an integer, got {shown(value)}")
+        if isinstance(value, int) and not 0 <= value < 1_000_000:  # its text: not six digits
+            raise InvalidValue(f"region code must be six digits (GB/T 2260), got {shown(value)}")
         code = cls(str(value).strip())
         if type(value) is str and len(_PARSED) < _PARSED_LIMIT:
             _PARSED[(cls, value)] = code
@@ -177,20 +180,21 @@ class CaseNumber:
 
     def __post_init__(self) -> None:
         if not isinstance(self.region, RegionCode):
-            raise InvalidValue(f"case number region must be a RegionCode, got {self.region!r}")
+            raise InvalidValue(
+                f"case number region must be a RegionCode, got {shown(self.region)}")
         if isinstance(self.date, dt.datetime) or not isinstance(self.date, dt.date):
-            raise InvalidValue(f"case number date must be a local date, got {self.date!r}")
+            raise InvalidValue(f"case number date must be a local date, got {shown(self.date)}")
         if not isinstance(self.serial, str) or _SERIAL.fullmatch(self.serial) is None:
             raise InvalidValue(
                 f"case number serial must be {_SERIAL_LENGTH} Crockford base32 characters "
-                f"(0-9, A-Z without I, L, O, U), got {self.serial!r}"
+                f"(0-9, A-Z without I, L, O, U), got {shown(self.serial)}"
             )
 
     @classmethod
     def new(cls, region: RegionCode, local_date: dt.date, id_: uuid.UUID) -> CaseNumber:
         """A new number for a case accepted in `region` on `local_date` (Asia/Shanghai)."""
         if not isinstance(id_, uuid.UUID):
-            raise InvalidValue(f"case number needs an injected UUID, got {id_!r}")
+            raise InvalidValue(f"case number needs an injected UUID, got {shown(id_)}")
         bits = id_.int & ((1 << _SERIAL_BITS) - 1)
         serial = "".join(
             _CROCKFORD[(bits >> shift) & 0x1F] for shift in range(_SERIAL_BITS - 5, -1, -5)
@@ -211,17 +215,18 @@ class CaseNumber:
     @classmethod
     def _parse(cls, value: str) -> CaseNumber:
         if not isinstance(value, str):
-            raise InvalidValue(f"case number must be a string, got {value!r}")
+            raise InvalidValue(f"case number must be a string, got {shown(value)}")
         match = _CASE_NUMBER.fullmatch(value.strip().upper())
         if match is None:
             raise InvalidValue(
-                f"case number must look like 150600-20250102-0123456789, got {value!r}"
+                f"case number must look like 150600-20250102-0123456789, got {shown(value)}"
             )
         region, day, serial = match.groups()
         try:
             date = dt.date(int(day[:4]), int(day[4:6]), int(day[6:]))
         except ValueError:
-            raise InvalidValue(f"case number {value!r}: {day} is not a calendar date") from None
+            raise InvalidValue(
+                f"case number {shown(value)}: {day} is not a calendar date") from None
         return cls(RegionCode(region), date, serial)
 
     def __str__(self) -> str:
@@ -235,7 +240,7 @@ class CaseNumber:
     def side_id(self, region: RegionCode) -> uuid.UUID:
         """Aggregate id of `region`'s side of this case; only that region writes it."""
         if not isinstance(region, RegionCode):
-            raise InvalidValue(f"side_id needs a RegionCode, got {region!r}")
+            raise InvalidValue(f"side_id needs a RegionCode, got {shown(region)}")
         return uuid.uuid5(self.case_id, str(region))
 
 
@@ -272,29 +277,36 @@ def _fen_from_yuan(value: str | int | Decimal, *, signed: bool) -> int:
     """Exact yuan → fen; refuses floats and anything finer than a fen (no rounding here)."""
     if isinstance(value, (bool, float)) or not isinstance(value, (str, int, Decimal)):
         raise InvalidValue(
-            f"amounts in yuan must be given as a decimal string, int or Decimal, not {value!r} "
+            "amounts in yuan must be given as a decimal string, int or Decimal, not "
+            f"{shown(value)} "
             f"({type(value).__name__}); floats cannot hold fen exactly"
         )
     if isinstance(value, str):
         text = value.strip()
         if not (_SIGNED_YUAN if signed else _YUAN).fullmatch(text):
             raise InvalidValue(
-                f"amount {value!r} must be {'an optionally signed' if signed else 'a'} decimal "
+                f"amount {shown(value)} must be "
+                f"{'an optionally signed' if signed else 'a'} decimal "
                 "number of yuan with at most 2 decimals, e.g. '12.34'"
             )
         amount = Decimal(text)
+        if amount.adjusted() > 20:  # far past MAX_FEN; thousands of digits would not convert
+            raise InvalidValue(f"amount {shown(value)} is beyond the largest amount, "
+                               f"{MAX_FEN} fen", code="invalid_amount")
     else:
         amount = Decimal(value)
         if not amount.is_finite():
-            raise InvalidValue(f"amount {value!r} is not a finite number")
+            raise InvalidValue(f"amount {shown(value)} is not a finite number")
         try:
             if amount != amount.quantize(Decimal("0.01")):
-                raise InvalidValue(f"amount {value!r} has more than 2 decimals (finer than a fen)")
+                raise InvalidValue(
+                    f"amount {shown(value)} has more than 2 decimals (finer than a fen)")
         except InvalidOperation:
-            raise InvalidValue(f"amount {value!r} is too large") from None
+            raise InvalidValue(f"amount {shown(value)} is too large") from None
     fen = int(amount * 100)
     if fen < 0 and not signed:
-        raise InvalidValue(f"amount {value!r} is negative; use MoneyDelta for signed differences")
+        raise InvalidValue(
+            f"amount {shown(value)} is negative; use MoneyDelta for signed differences")
     return fen
 
 
@@ -306,10 +318,11 @@ def _format_fen(fen: int) -> str:
 
 def _check_fen(value: object, kind: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidValue(f"{kind} is an integer number of fen, got {value!r}",
+        raise InvalidValue(f"{kind} is an integer number of fen, got {shown(value)}",
                            code="invalid_amount")
     if abs(value) > MAX_FEN:
-        raise InvalidValue(f"{kind} of {value} fen is beyond the largest amount, {MAX_FEN} fen",
+        raise InvalidValue(f"{kind} of {shown(value)} fen is beyond the largest amount, "
+                           f"{MAX_FEN} fen",
                            code="invalid_amount")
     return value
 
@@ -415,9 +428,9 @@ class Months:
 
     def __post_init__(self) -> None:
         if isinstance(self.count, bool) or not isinstance(self.count, int):
-            raise InvalidValue(f"Months is an integer count, got {self.count!r}")
+            raise InvalidValue(f"Months is an integer count, got {shown(self.count)}")
         if self.count < 0:
-            raise InvalidValue(f"Months cannot be negative, got {self.count}")
+            raise InvalidValue(f"Months cannot be negative, got {shown(self.count)}")
 
     def __add__(self, other: Months) -> Months:
         if not isinstance(other, Months):
@@ -455,12 +468,13 @@ class MaterialRef:
     def __post_init__(self) -> None:
         for name in ("doc_id", "sha256", "media_type", "title", "kind"):
             if not isinstance(getattr(self, name), str):
-                raise InvalidValue(f"material {name} must be a string, got {getattr(self, name)!r}")
+                raise InvalidValue(
+                    f"material {name} must be a string, got {shown(getattr(self, name))}")
         if not _SHA256_HEX.fullmatch(self.sha256):
             raise InvalidValue(
-                f"material sha256 must be 64 lowercase hex characters, got {self.sha256!r}"
+                f"material sha256 must be 64 lowercase hex characters, got {shown(self.sha256)}"
             )
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
             raise InvalidValue(
-                f"material size must be a non-negative integer of bytes, got {self.size!r}"
+                f"material size must be a non-negative integer of bytes, got {shown(self.size)}"
             )

@@ -96,3 +96,25 @@ def test_a_veterans_transfer_is_not_applied_for_online_it_names_a_military_agenc
                          json={"item_id": "b1-12", "applicant_id": "120101197601310292",
                                "origin": "610800"})
     assert is_problem(answer, 422)["code"] == "wrong_process"
+
+
+@pytest.mark.parametrize("number", [
+    "150600-20261305-0123456789", "１５０６００-20261205-0123456789", "150600-20261205-012345678９",
+    "150600-20261205-01234%0A6789", "%00", "None", "x" * 5_000])
+def test_a_hostile_case_number_is_a_4xx_problem_wherever_it_is_read(client: TestClient,
+                                                                    number: str) -> None:
+    """A line feed inside, digits of other scripts, a date that is none, overlong text: the
+    domain's `InvalidValue`, answered as a 4xx problem — never a 500."""
+    headers = {"X-Query-Code": "X" * 10, "Idempotency-Key": "k" * 10}
+    answer = client.get(f"/api/v1/cases/{number}", headers=headers)
+    assert len(is_problem(answer, 422)["detail"]) < 300
+
+
+@pytest.mark.parametrize("applicant_id", [None, 110105194912310021, "1" * 5_000, ["x"]])
+def test_an_applicant_id_of_the_wrong_shape_is_a_4xx_problem_naming_it(
+        client: TestClient, applicant_id: object) -> None:
+    answer = client.post("/api/v1/applications", headers={"Idempotency-Key": "k" * 10},
+                         json={"item_id": "b1-7", "applicant_id": applicant_id,
+                               "origin": "610800"})
+    body = is_problem(answer, 422)
+    assert "applicant_id" in {e["field"] for e in body["errors"]}
