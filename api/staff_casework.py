@@ -268,7 +268,7 @@ def department_routes(router: APIRouter, ops: StaffOps) -> None:
                  summary="转入地: record the funds received (the bank's notice); crediting "
                          "follows when sheet and funds reconcile",
                  description=CREDITING,
-                 responses=answers.step("completed", "FundsReceived", "Reconciled",
+                 responses=answers.step("completed", "FundsReceived", "TransferConcluded",
                                          "TransferCompleted"))
     async def funds_received(case_number: str, body: FundsIn, key: Key,
                              who: Who) -> dict[str, Any]:

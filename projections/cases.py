@@ -197,8 +197,23 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
         step.__dict__.update(at=event.at, region=from_region or record.region,
                              actor=_actor(event), type=kind, text=text,
                              received_from=from_region)
-        changes["timeline"] = (*view.timeline, step)
+        changes["timeline"] = (*_folded(view, record, event), step)
     return _next(view, changes)
+
+
+def _folded(view: CaseView, record: SideEvent, event: Event) -> tuple[Step, ...]:
+    """The timeline before `event`'s step, with the step of a `Reconciled` that rides on the
+    completion (its `reconciled`, issue 17's rows) where it stood as a row of its own: before
+    the conclusions to the origins the same decision recorded."""
+    timeline = view.timeline
+    if record.type != "TransferCompleted" or not record.payload.get("reconciled"):
+        return timeline
+    at = len(timeline)
+    while at and timeline[at - 1].type == "TransferConcluded" and timeline[at - 1].at == event.at:
+        at -= 1
+    step = Step(at=event.at, region=record.region, actor=_actor(event), type="Reconciled",
+                text=event_text("Reconciled"), received_from="")
+    return (*timeline[:at], step, *timeline[at:])
 
 
 def _next(view: CaseView, changes: dict[str, Any]) -> CaseView:

@@ -28,8 +28,9 @@ MILESTONES: dict[tuple[str, str], str] = {
     ("destination", "Reconciled"): "reconciled",
     ("destination", "TransferCompleted"): "completed",
 }
-#: A milestone that implies an earlier one: an origin that issued its sheet decided to transfer.
-IMPLIES = {"sheet_issued": "decided"}
+#: A milestone that implies an earlier one: an origin that issued its sheet decided to transfer;
+#: a completion reconciled (its last match rides on `TransferCompleted` since issue 17's rows).
+IMPLIES = {"sheet_issued": "decided", "completed": "reconciled"}
 
 
 def reached(milestones: tuple[tuple[str, T], ...], milestone: str, at: T,

@@ -57,6 +57,8 @@ from domain.protocols.transfer_events import (
     BenefitStarted,
     ContactLetterIssued,
     ProceedInstructed,
+    Reconciled,
+    Reconciliation,
     RelationshipTakenOver,
     TransferCancelled,
     TransferCaseClosed,
@@ -181,7 +183,7 @@ class DestinationSide(DestinationInbox):
                 return []
             return [ProceedInstructed(at=now, actor=c.actor, to_region=o) for o in s.origins]
         if isinstance(c, Reconcile):
-            return self._reconcile(s, c, now)
+            return self._reconcile_or_complete(s, c, now)
         if isinstance(c, (TakeOverRelationship, CompleteTransfer)):
             return self._take_over_or_complete(s, c, now)
         if isinstance(c, (ReturnFunds, CloseCase)):
@@ -202,17 +204,40 @@ class DestinationSide(DestinationInbox):
         if isinstance(c, CompleteTransfer):
             if s.phase != "awaiting_transfer" or not self._completion_due(s):
                 return []
-            tracks = s.tracks.values()
-            return [
-                *(TransferConcluded(at=now, actor=c.actor, to_region=o, outcome="completed",
-                                    corrections=s.tracks[o].corrections) for o in s.origins),
-                TransferCompleted(
-                    at=now, actor=c.actor, case_id=s.case_id, person_key=s.person_key,
-                    scheme=s.scheme, credited_fen=sum(t.received_fen for t in tracks),
-                    credited_months=sum(t.sheet.months for t in tracks if t.sheet is not None),
-                    opens_relationship=not s.taken_over),
-            ]
+            return self._complete(s, c.actor, now)
         return []
+
+    def _reconcile_or_complete(self, s: DestinationState, c: Reconcile,
+                               now: dt.datetime) -> list[Event]:
+        """核对; and 办结 in the same decision when this match is the last the completion
+        waits for (issue 17, rows): the match then rides on `TransferCompleted` (`reconciled`)
+        instead of a `Reconciled` row, and the completion's deadline, which would be set and
+        met in the same instant, is not recorded. Old streams, with the `Reconciled`, the
+        `CompleteTransfer`'s decision and the deadline's two rows, fold to the same state."""
+        events = self._reconcile(s, c, now)
+        r = events[0] if events else None
+        if not isinstance(r, Reconciled) or not r.matched or s.phase != "awaiting_transfer":
+            return events
+        after = evolve_destination(s, r)
+        if not self._completion_due(after):
+            return events
+        return self._complete(after, c.actor, now, Reconciliation(
+            r.from_region, stated_fen=r.stated_fen, received_fen=r.received_fen))
+
+    @staticmethod
+    def _complete(s: DestinationState, actor: Actor, now: dt.datetime,
+                  reconciled: Reconciliation | None = None) -> list[Event]:
+        """办结: the conclusion to each origin, then the completion crediting the person."""
+        tracks = s.tracks.values()
+        return [
+            *(TransferConcluded(at=now, actor=actor, to_region=o, outcome="completed",
+                                corrections=s.tracks[o].corrections) for o in s.origins),
+            TransferCompleted(
+                at=now, actor=actor, case_id=s.case_id, person_key=s.person_key,
+                scheme=s.scheme, credited_fen=sum(t.received_fen for t in tracks),
+                credited_months=sum(t.sheet.months for t in tracks if t.sheet is not None),
+                opens_relationship=not s.taken_over, reconciled=reconciled),
+        ]
 
     def _return_or_close(self, s: DestinationState, c: ReturnFunds | CloseCase,
                          now: dt.datetime) -> list[Event]:

@@ -112,8 +112,11 @@ def evolve_destination(s: DestinationState, e: Event) -> DestinationState:
     if isinstance(e, BenefitStarted):
         return replace(s, benefit=(e.monthly_fen, e.period_months))
     if isinstance(e, TransferCompleted):
+        r = e.reconciled  # the last origin's match, when it rode on the completion
+        tracks = s.tracks if r is None else track(
+            r.from_region, matched=True, reconciled_count=len(s.tracks[r.from_region].funds))
         return replace(s, phase="completed", credited_fen=e.credited_fen,
-                       credited_months=e.credited_months)
+                       credited_months=e.credited_months, tracks=tracks)
     if isinstance(e, CancellationAnswerReceived):
         return replace(s, tracks=track(e.from_region, answer=e.outcome))
     if isinstance(e, TransferReversed):

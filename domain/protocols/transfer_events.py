@@ -79,6 +79,12 @@ def added_race_fields(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def added_reconciled(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of a completion from before the last match rode on it (schema v1): that match
+    is a `Reconciled` of its own in the stream, so `reconciled` stays None."""
+    return data
+
+
 # --------------------------------------------------------------------------- events: destination
 
 
@@ -221,13 +227,30 @@ class BenefitStarted(Event):
     period_months: int
 
 
+@dataclass(frozen=True)
+class Reconciliation:
+    """A matched 核对 of one origin (`Reconciled` with `matched` true) that a completion
+    carries: the sheet's amount and the funds received from that origin, equal."""
+
+    from_region: str
+    stated_fen: Fen
+    received_fen: Fen
+
+
 @domain_event
 class TransferCompleted(RelationshipEvent):
-    """办结: sheets and funds matched, credited to the person."""
+    """办结: sheets and funds matched, credited to the person.
 
+    `reconciled` (schema v2, issue 17's rows): the match of the last origin, when its
+    reconciliation completed the case in the same decision — a `Reconciled` row of its own
+    before (and still for any other reconciliation); v1 has that row and None here."""
+
+    SCHEMA_VERSION = 2
+    UPCASTERS = {1: added_reconciled}  # noqa: RUF012 (the kernel's ClassVar)
     credited_fen: Fen
     credited_months: int
     opens_relationship: bool
+    reconciled: Reconciliation | None = None
 
 
 @domain_event

@@ -10,20 +10,30 @@ that event for years, so it stays a known event that still folds to the same sta
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import random
 from collections import Counter
 from typing import Any
 
-from domain.kernel import Actor, Event, fold
-from domain.protocols import pension
+from domain.deadlines import DeadlineCleared
+from domain.encoding import to_payload
+from domain.kernel import Actor, Event, event_from_payload, fold
+from domain.protocols import medical, pension
 from domain.protocols.intake import Withdraw
 from domain.protocols.transfer import (
     ApproveTransferOut,
     ContributionYear,
     DestinationState,
+    Reconciled,
     ReverseTransfer,
+    TransferCompleted,
+    TransferConcluded,
     TransferWaitingTimerSet,
 )
+from domain.protocols.transfer_events import Reconciliation
 from domain.protocols.transfer_waiting import waiting_of
+from projections.cases import apply
+from projections.records import SideEvent
 from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case, completed_case, staff
 
 DEST, ORIGIN = "150600", "610800"
@@ -52,11 +62,17 @@ def test_a_status_event_carries_the_waiting_limit_it_starts() -> None:
         assert carried == expected[region]
 
 
-def test_a_completed_transfer_records_13_rows_at_the_destination_and_7_at_the_origin() -> None:
-    """The domain's own rows (the node adds its outbox, inbox and command records)."""
+def test_a_completed_transfer_records_10_rows_at_the_destination_and_7_at_the_origin() -> None:
+    """The domain's own rows (the node adds its outbox, inbox and command records): 13 at the
+    destination before the last match rode on the completion (no `Reconciled`, no completion
+    deadline set and met in one decision)."""
     world, case = completed()
-    assert sum(rows(world, case, DEST).values()) == 13
+    assert sum(rows(world, case, DEST).values()) == 10
     assert sum(rows(world, case, ORIGIN).values()) == 7
+    assert {"Reconciled", "DeadlineSet", "DeadlineCleared"} & set(rows(world, case, DEST)) == {
+        "DeadlineSet", "DeadlineCleared"}  # the contact letter's step only
+    assert [e.step for e in world.sides[(case, DEST)].events  # type: ignore[attr-defined]
+            if e.TYPE in ("DeadlineSet", "DeadlineCleared")] == ["contact_letter"] * 2
 
 
 def as_old_stream(events: list[Event]) -> list[Event]:
@@ -142,3 +158,121 @@ def test_an_operators_reversal_carries_its_waiting_limits() -> None:
     assert (world.status(case, DEST), world.status(case, ORIGIN)) == ("withdrawn", "reinstated")
     assert timer_rows(world, case) == {DEST: [], ORIGIN: []}
     folds_alike_in_the_old_form(world, case)
+
+
+# --------------------------------------------------------------------------- the last match
+
+
+def completion_in_old_form(side: Any, events: list[Event]) -> list[Event]:
+    """The stream as the destination recorded it before the last match rode on the completion:
+    `Reconciled`, the completion's `DeadlineSet` (unless already running), the
+    `CompleteTransfer` decision's `DeadlineCleared`, its conclusions and `TransferCompleted`
+    without `reconciled` — each event as stored then (payloads without the new key)."""
+    old: list[Event] = []
+    for e in events:
+        if not isinstance(e, TransferCompleted) or e.reconciled is None:
+            old.append(e)
+            continue
+        r, now, decider = e.reconciled, e.at, side.decider
+        at = next(i for i, x in enumerate(old) if isinstance(x, TransferConcluded)
+                  and x.at == now and all(isinstance(y, TransferConcluded) for y in old[i:]))
+        conclusions, before = old[at:], old[:at]
+        state = fold(decider, before)
+        match = Reconciled(at=now, actor=e.actor, from_region=r.from_region, matched=True,
+                           stated_fen=r.stated_fen, received_fen=r.received_fen,
+                           difference_fen=r.stated_fen - r.received_fen)
+        deadline = [] if "completion" in state.book else decider._deadline(
+            "completion", now, state.region)
+        clear = DeadlineCleared(at=now, actor=Actor.system("transfer_policy", state.region),
+                                step="completion")
+        payload = to_payload(e)
+        del payload["reconciled"]
+        stored = event_from_payload("TransferCompleted", payload, 1)
+        old = [*before, match, *deadline, clear, *conclusions, stored]
+    return old
+
+
+def folds_alike_without_the_folded_match(world: TransferWorld, case: str) -> None:
+    side = world.sides[(case, DEST)]
+    old = completion_in_old_form(side, side.events)
+    assert len(old) > len(side.events)
+    assert fold(side.decider, old) == fold(side.decider, side.events)
+
+
+def test_the_last_match_rides_on_the_completion_and_old_streams_fold_alike() -> None:
+    world, case = completed()
+    done = world.sides[(case, DEST)].events[-1]
+    assert isinstance(done, TransferCompleted)
+    assert done.reconciled == Reconciliation(ORIGIN, SHEET.amount_fen, SHEET.amount_fen)
+    assert to_payload(done)["reconciled"] == {"from_region": ORIGIN,
+                                              "stated_fen": SHEET.amount_fen,
+                                              "received_fen": SHEET.amount_fen}
+    folds_alike_without_the_folded_match(world, case)
+
+
+def test_several_origins_record_every_match_but_the_last() -> None:
+    other = "640100"
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN, other), DEST)
+    for origin in (ORIGIN, other):  # two phases: both hold, then both transfer out
+        world.act(case, origin, ApproveTransferOut(actor=staff(origin)))
+    for origin in (ORIGIN, other):
+        world.transfer_out(case, origin, SHEET)
+    world.funds(case, DEST, ORIGIN, SHEET.amount_fen, "B-1")
+    world.funds(case, DEST, other, SHEET.amount_fen, "B-2")
+    assert world.status(case, DEST) == "completed"
+    events = world.sides[(case, DEST)].events
+    assert [e.from_region for e in events if isinstance(e, Reconciled)] == [ORIGIN]
+    done = events[-1]
+    assert isinstance(done, TransferCompleted) and done.reconciled is not None
+    assert done.reconciled.from_region == other
+    folds_alike_without_the_folded_match(world, case)
+
+
+def test_a_mismatch_is_still_a_reconciled_row_and_the_correction_completes() -> None:
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
+    world.transfer_out(case, ORIGIN, SHEET, remit=False)
+    world.funds(case, DEST, ORIGIN, SHEET.amount_fen - 100, "B-1")
+    assert world.status(case, DEST) == "needs_attention"
+    world.funds(case, DEST, ORIGIN, 100, "B-2")
+    assert world.status(case, DEST) == "completed"
+    events = world.sides[(case, DEST)].events
+    assert [e.matched for e in events if isinstance(e, Reconciled)] == [False]
+    folds_alike_without_the_folded_match(world, case)
+
+
+def test_a_scheme_that_takes_the_relationship_over_first_folds_its_last_match_too() -> None:
+    world, case = accepted_case(TRANSFERS, "medical_transfer", (ORIGIN,), DEST)
+    sheet = medical.sample_sheet(random.Random(3))
+    world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN),
+                                               suspended_on=dt.date(2025, 3, 1)))
+    world.transfer_out(case, ORIGIN, sheet)
+    world.funds(case, DEST, ORIGIN, sheet.amount_fen, "B-1")
+    assert world.status(case, DEST) == "completed"
+    types = [e.TYPE for e in world.sides[(case, DEST)].events]
+    assert "RelationshipTakenOver" in types and "Reconciled" not in types
+    folds_alike_without_the_folded_match(world, case)
+
+
+def test_the_views_show_the_folded_match_as_before() -> None:
+    """The case view's timeline and milestones, folded from the new stream and the old one."""
+    world, case = completed()
+    side = world.sides[(case, DEST)]
+    new, old = (view_of(side, events)
+                for events in (side.events, completion_in_old_form(side, side.events)))
+    assert dict(new.milestones) == dict(old.milestones)
+    assert "reconciled" in dict(new.milestones)
+    steps = [(s.type, s.text, s.actor) for s in new.timeline]
+    assert steps == [(s.type, s.text, s.actor) for s in old.timeline]
+    assert [t for t, _, _ in steps][-3:] == ["Reconciled", "TransferConcluded",
+                                             "TransferCompleted"]
+
+
+def view_of(side: Any, events: list[Event]) -> Any:
+    view = None
+    for position, e in enumerate(events, 1):
+        record = SideEvent(position=position, region=DEST, case_id=side.state.case_id,
+                           case_number=side.state.case_number, process=side.state.process,
+                           side_id="s", version=position, type=e.TYPE,
+                           schema_version=e.SCHEMA_VERSION, payload=to_payload(e))
+        view = apply(view, record, side.decider)
+    return view
