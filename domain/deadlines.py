@@ -118,7 +118,17 @@ class DeadlinePaused(Event):
 
 @domain_event
 class DeadlineCleared(Event):
+    """A running step was met (or ended with its side). Since issue 17's rows the event that
+    meets a step may carry it instead (its `met`, `met_of`): no row of its own then."""
+
     step: str
+
+
+def met_of(event: Event) -> tuple[str, ...]:
+    """The steps `event` meets in place of a `DeadlineCleared` each (its `met` field; () for
+    an event without one, and for every event stored before the field)."""
+    met: tuple[str, ...] = getattr(event, "met", ())
+    return met
 
 
 #: Every event that changes the book of running deadlines (`watch` folds them).

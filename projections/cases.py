@@ -27,6 +27,7 @@ from domain.deadlines import (
     DeadlinePaused,
     DeadlineRecomputed,
     DeadlineSet,
+    met_of,
 )
 from domain.kernel import Decider, Event, Receipt
 from domain.protocols.consultation import PROCESS as CONSULTATION
@@ -186,7 +187,7 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
         changes["opened_at"] = event.at
     if kind in SPECIAL:
         _special(view, record, event, changes)
-    if terminal or isinstance(event, DEADLINE_EVENTS):
+    if terminal or isinstance(event, DEADLINE_EVENTS) or "met" in payload:
         _deadlines(view, event, terminal, changes)
     if terminal:
         changes["finished_at"] = view.finished_at or event.at
@@ -282,6 +283,9 @@ def _deadlines(view: CaseView, event: Event, terminal: bool, changes: dict[str, 
         overdue.discard(event.step)
     elif isinstance(event, DeadlineMissed):
         overdue.add(event.step)
+    for step in met_of(event):  # met by the event itself (issue 17's rows): as its clear did
+        deadlines.pop(step, None)
+        overdue.discard(step)
     if terminal:
         deadlines.clear()
     changes["deadlines"] = tuple(sorted(deadlines.values(), key=lambda d: d.due_at))

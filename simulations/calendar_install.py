@@ -36,6 +36,7 @@ from domain.deadlines import (
     DeadlinePaused,
     DeadlineRecomputed,
     DeadlineSet,
+    met_of,
 )
 from domain.holidays import fallback
 from domain.kernel import Decider, Event, NeedsAttentionRaised, fold
@@ -201,6 +202,8 @@ def side_violations(case_id: str, region: str, since: dt.datetime, events: list[
             official.pop(e.step, None)
         elif isinstance(e, FollowUpClosed):
             official.pop("~follow_up", None)
+        for step in met_of(e):  # a step the event meets (issue 17's rows): its clear
+            official.pop(step, None)
         recomputed = _recomputed(e)
         if recomputed is not None:
             key, due, previous = recomputed
@@ -263,6 +266,7 @@ def still_provisional(case_id: str, region: str, decider: Decider[Any], since: d
             live.add("~follow_up")
         elif isinstance(e, (FollowUpOverdue, FollowUpClosed)):
             live.discard("~follow_up")
+        live.difference_update(met_of(e))  # a step the event meets (issue 17's rows)
     if ended:
         live &= {"~follow_up"}
     rechecked = {found[0] for e in events if e.at >= since

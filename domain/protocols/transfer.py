@@ -273,6 +273,7 @@ class TransferDecider(DestinationSide, OriginSide):
         everything on reaching an end."""
         if not events:
             return events
+        events = _met_by_carriers(events)
         after, old = before, self.status(before) if before is not None else ""
         new, made = old, -1
         for i, e in enumerate(events):
@@ -330,6 +331,8 @@ class TransferDecider(DestinationSide, OriginSide):
         if isinstance(event, ratings.RATING_EVENTS):
             return ratings.evolve_rating(state, event)
         new = self._evolve_common(state, event)
+        if isinstance(event, MET_CARRIERS) and event.met:
+            new = replace(new, book={k: w for k, w in new.book.items() if k not in event.met})
         if isinstance(new, DestinationState):
             new = self._evolve_destination(new, event)
         else:
@@ -365,6 +368,31 @@ class TransferDecider(DestinationSide, OriginSide):
         if isinstance(e, Receipt):
             s = replace(s, seen=s.seen | {e.ref})
         return replace(s, attention="", escalated="")
+
+
+#: The events that carry the steps they meet (`met`) instead of a `DeadlineCleared` row after
+#: them (issue 17's rows): the last contact letter (the review), the remittance (the transfer
+#: out or the remittance step), the take-over (the transfer in).
+MET_CARRIERS = (ContactLetterIssued, FundsRemitted, RelationshipTakenOver)
+
+
+def _met_by_carriers(events: list[Event]) -> list[Event]:
+    """`events` with each `DeadlineCleared` that follows a carrier (`MET_CARRIERS`, possibly
+    after other clears) folded into it: the event that meets the step says so. A clear with
+    no carrier before it (a refusal, a cancellation, an end) stays a row."""
+    if not any(isinstance(e, DeadlineCleared) for e in events):
+        return events
+    out: list[Event] = []
+    carrier = -1
+    for e in events:
+        if isinstance(e, DeadlineCleared) and carrier >= 0:
+            c = out[carrier]
+            out[carrier] = dataclasses.replace(  # type: ignore[call-arg]
+                c, met=(*c.met, e.step))  # type: ignore[attr-defined]
+            continue
+        carrier = len(out) if isinstance(e, MET_CARRIERS) else -1
+        out.append(e)
+    return out
 
 
 def _waits(s: SideState, e: Event) -> SideState:

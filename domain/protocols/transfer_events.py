@@ -72,6 +72,12 @@ def added_waiting(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def added_met(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of an event from before it carried the steps it meets (`met`, issue 17's
+    rows): a `DeadlineCleared` of its own followed it then, so `met` stays empty."""
+    return data
+
+
 def added_race_fields(data: dict[str, Any]) -> dict[str, Any]:
     """Upcaster of a destination's return or conclusion from before it said what it kept or
     which corrections it applied (schema v1): the field stays None, and the origin judges as
@@ -93,11 +99,12 @@ class ContactLetterIssued(Event):
     """联系函: please transfer this person's relationship (one per origin).
 
     `waiting` (schema v2): the destination's own waiting limit of the status its first letter
-    starts (`WaitingLimit`); the origin ignores it."""
+    starts (`WaitingLimit`); `met` (schema v3, on the last letter): the destination's review
+    step these letters meet (a `DeadlineCleared` row before). The origin ignores both."""
 
     WIRE = True
-    SCHEMA_VERSION = 2
-    UPCASTERS = {1: added_waiting}  # noqa: RUF012 (the kernel's ClassVar)
+    SCHEMA_VERSION = 3
+    UPCASTERS = {1: added_waiting, 2: added_met}  # noqa: RUF012 (the kernel's ClassVar)
     case_id: str
     case_number: str
     process: str
@@ -112,6 +119,7 @@ class ContactLetterIssued(Event):
     #: a two-way item's direction (`TransferDetails.direction`): the origin's sheet rule
     direction: str = ""
     waiting: WaitingLimit | None = None
+    met: tuple[str, ...] = ()
 
 
 @domain_event
@@ -214,9 +222,11 @@ class Reconciled(Event):
 
 @domain_event
 class RelationshipTakenOver(RelationshipEvent):
-    """接续 of the relationship before the money (unemployment benefit, medical cover)."""
+    """接续 of the relationship before the money (unemployment benefit, medical cover).
+    `met`: the step it meets (`transfer_in`; a `DeadlineCleared` row before issue 17's rows)."""
 
     months: int
+    met: tuple[str, ...] = ()
 
 
 @domain_event
@@ -339,11 +349,14 @@ class InfoSheetCorrected(Event):
 
 @domain_event
 class FundsRemitted(Event):
-    """基金划转 by the origin's finance (local: the destination reconciles its own bank notice)."""
+    """基金划转 by the origin's finance (local: the destination reconciles its own bank notice).
+    `met`: the step it meets (`transfer_out` or `funds_remittance`; a `DeadlineCleared` row
+    before issue 17's rows)."""
 
     amount_fen: Fen
     bank_ref: str
     waiting: WaitingLimit | None = None
+    met: tuple[str, ...] = ()
 
 
 @domain_event

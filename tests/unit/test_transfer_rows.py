@@ -15,7 +15,7 @@ import random
 from collections import Counter
 from typing import Any
 
-from domain.deadlines import DeadlineCleared
+from domain.deadlines import DeadlineCleared, met_of
 from domain.encoding import to_payload
 from domain.kernel import Actor, Event, event_from_payload, fold
 from domain.protocols import medical, pension
@@ -62,17 +62,21 @@ def test_a_status_event_carries_the_waiting_limit_it_starts() -> None:
         assert carried == expected[region]
 
 
-def test_a_completed_transfer_records_10_rows_at_the_destination_and_7_at_the_origin() -> None:
-    """The domain's own rows (the node adds its outbox, inbox and command records): 13 at the
-    destination before the last match rode on the completion (no `Reconciled`, no completion
-    deadline set and met in one decision)."""
+def test_a_completed_transfer_records_9_rows_at_the_destination_and_6_at_the_origin() -> None:
+    """The domain's own rows (the node adds its outbox, inbox and command records): 13 and 7
+    before the last match rode on the completion (no `Reconciled`, no completion deadline set
+    and met in one decision) and each met step on the event that meets it (no
+    `DeadlineCleared`)."""
     world, case = completed()
-    assert sum(rows(world, case, DEST).values()) == 10
-    assert sum(rows(world, case, ORIGIN).values()) == 7
-    assert {"Reconciled", "DeadlineSet", "DeadlineCleared"} & set(rows(world, case, DEST)) == {
-        "DeadlineSet", "DeadlineCleared"}  # the contact letter's step only
-    assert [e.step for e in world.sides[(case, DEST)].events  # type: ignore[attr-defined]
-            if e.TYPE in ("DeadlineSet", "DeadlineCleared")] == ["contact_letter"] * 2
+    assert sum(rows(world, case, DEST).values()) == 9
+    assert sum(rows(world, case, ORIGIN).values()) == 6
+    for region in (DEST, ORIGIN):
+        assert not {"Reconciled", "DeadlineCleared"} & set(rows(world, case, region))
+        assert rows(world, case, region)["DeadlineSet"] == 1
+    met = {region: [(e.TYPE, met_of(e)) for e in world.sides[(case, region)].events
+                    if met_of(e)] for region in (DEST, ORIGIN)}
+    assert met == {DEST: [("ContactLetterIssued", ("contact_letter",))],
+                   ORIGIN: [("FundsRemitted", ("transfer_out",))]}
 
 
 def as_old_stream(events: list[Event]) -> list[Event]:
@@ -178,6 +182,7 @@ def completion_in_old_form(side: Any, events: list[Event]) -> list[Event]:
                   and x.at == now and all(isinstance(y, TransferConcluded) for y in old[i:]))
         conclusions, before = old[at:], old[:at]
         state = fold(decider, before)
+        assert state is not None
         match = Reconciled(at=now, actor=e.actor, from_region=r.from_region, matched=True,
                            stated_fen=r.stated_fen, received_fen=r.received_fen,
                            difference_fen=r.stated_fen - r.received_fen)
@@ -276,3 +281,75 @@ def view_of(side: Any, events: list[Event]) -> Any:
                            schema_version=e.SCHEMA_VERSION, payload=to_payload(e))
         view = apply(view, record, side.decider)
     return view
+
+
+# --------------------------------------------------------------------------- the met steps
+
+
+def met_in_old_form(events: list[Event]) -> list[Event]:
+    """The stream as recorded before a met step rode on the event that meets it: the event as
+    stored then (no `met` key in its payload, at its schema of then), a `DeadlineCleared` after
+    it for each step."""
+    old: list[Event] = []
+    for e in events:
+        steps = met_of(e)
+        if not steps:
+            old.append(e)
+            continue
+        payload = to_payload(e)
+        del payload["met"]
+        version = 2 if e.TYPE == "ContactLetterIssued" else 1
+        old.append(event_from_payload(e.TYPE, payload, version))
+        old += [DeadlineCleared(at=e.at, actor=e.actor, step=step) for step in steps]
+    return old
+
+
+def folds_alike_with_clears(world: TransferWorld, case: str, region: str) -> None:
+    side = world.sides[(case, region)]
+    new_prefix: list[Event] = []
+    old_prefix: list[Event] = []
+    for e in side.events:  # after every event, both streams fold alike
+        new_prefix.append(e)
+        old_prefix += met_in_old_form([e])
+        assert fold(side.decider, old_prefix) == fold(side.decider, new_prefix)
+        if region == DEST:
+            new, old = view_of(side, new_prefix), view_of(side, old_prefix)
+            assert (new.deadlines, new.overdue) == (old.deadlines, old.overdue)
+
+
+def test_a_met_step_rides_on_the_event_that_meets_it_and_old_streams_fold_alike() -> None:
+    world, case = completed()
+    for region in (DEST, ORIGIN):
+        folds_alike_with_clears(world, case, region)
+    dest = world.sides[(case, DEST)]
+    after_letter = next(i for i, e in enumerate(dest.events) if e.TYPE == "ContactLetterIssued")
+    assert [d.step for d in view_of(dest, dest.events[:after_letter]).deadlines] == [
+        "contact_letter"]
+    assert not view_of(dest, dest.events[:after_letter + 1]).deadlines
+
+
+def test_the_last_of_several_letters_carries_the_met_review_step() -> None:
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN, "640100"), DEST)
+    letters = [e for e in world.sides[(case, DEST)].events if e.TYPE == "ContactLetterIssued"]
+    assert [met_of(e) for e in letters] == [(), ("contact_letter",)]
+    folds_alike_with_clears(world, case, DEST)
+
+
+def test_a_take_over_carries_its_met_step() -> None:
+    world, case = accepted_case(TRANSFERS, "medical_transfer", (ORIGIN,), DEST)
+    world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN),
+                                               suspended_on=dt.date(2025, 3, 1)))
+    world.transfer_out(case, ORIGIN, medical.sample_sheet(random.Random(3)), remit=False)
+    taken = [e for e in world.sides[(case, DEST)].events if e.TYPE == "RelationshipTakenOver"]
+    assert [met_of(e) for e in taken] == [("transfer_in",)]
+    for region in (DEST, ORIGIN):
+        folds_alike_with_clears(world, case, region)
+
+
+def test_a_clear_no_carrier_precedes_stays_a_row() -> None:
+    """A withdrawal's clears (and a refusal's, an end's) follow no event that meets them."""
+    world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
+    world.act(case, ORIGIN, ApproveTransferOut(actor=staff(ORIGIN)))
+    world.act(case, DEST, Withdraw(actor=APPLICANT, reason="申请人撤回"))
+    origin = rows(world, case, ORIGIN)
+    assert origin["DeadlineCleared"] == 1  # released with the cancellation's answer
