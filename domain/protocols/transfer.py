@@ -48,6 +48,7 @@ from domain.kernel import (
     Receipt,
     Receive,
     SideSummary,
+    fold,
 )
 from domain.protocols import transfer_ratings as ratings
 from domain.protocols.casework import recheck_follow_up
@@ -231,12 +232,18 @@ class TransferDecider(DestinationSide, OriginSide):
     def decide(self, state: SideState | None, command: Command, now: dt.datetime) -> list[Event]:
         """Events for `command`, plus the bookkeeping every status change implies (a rating
         is an annotation: it moves no status, so it needs none)."""
+        return self.decide_folded(state, command, now)[0]
+
+    def decide_folded(self, state: SideState | None, command: Command, now: dt.datetime,
+                      ) -> tuple[list[Event], SideState | None]:
+        """`decide`, and the state its events lead to (`kernel.settle` takes it rather than
+        folding them again: the bookkeeping folded them already)."""
         if state is not None:
             rated = ratings.decide_rating(state, command, now, self.rules, self.process)
+            if rated is None and isinstance(command, dl.RecheckDeadlines):
+                rated = self._recheck(state, command, now)
             if rated is not None:
-                return rated
-            if isinstance(command, dl.RecheckDeadlines):
-                return self._recheck(state, command, now)
+                return rated, fold(self, rated, state)
         if state is None:
             if isinstance(command, Receive):
                 events = self._origin_first(command, now)
@@ -246,6 +253,8 @@ class TransferDecider(DestinationSide, OriginSide):
             events = self._destination(state, command, now)
         else:
             events = self._origin(state, command, now)
+        if not events:
+            return events, state
         return self._bookkeeping(state, events, now)
 
     def _recheck(self, state: SideState, command: dl.RecheckDeadlines,
@@ -266,18 +275,18 @@ class TransferDecider(DestinationSide, OriginSide):
         return events + recheck_follow_up(state.ratings, command.actor, now, self.rules)
 
     def _bookkeeping(self, before: SideState | None, events: list[Event], now: dt.datetime,
-                     ) -> list[Event]:
+                     ) -> tuple[list[Event], SideState]:
         """A new waiting limit on entering a waiting status, carried by the event that made the
         status — or, when its type has no room for it (a shared answer), by the last event of
         the same decision that has; a `TransferWaitingTimerSet` after them when none has. Clear
-        everything on reaching an end."""
-        if not events:
-            return events
+        everything on reaching an end. With the state the events lead to (folded here once)."""
         events = _met_by_carriers(events)
         after, old = before, self.status(before) if before is not None else ""
         new, made = old, -1
+        states: list[SideState] = []
         for i, e in enumerate(events):
             after = self.evolve(after, e)
+            states.append(after)
             status = self.status(after)
             if status != new:
                 new, made = status, i
@@ -286,7 +295,12 @@ class TransferDecider(DestinationSide, OriginSide):
             actor = Actor.system("transfer_policy", after.region)
             clears: list[Event] = [DeadlineCleared(at=now, actor=actor, step=step)
                                    for step in sorted(after.book)]
-            return clears + events
+            if not clears:
+                return events, after
+            events = clears + events
+            ended = fold(self, events, before)
+            assert ended is not None
+            return events, ended
         if new != old and new != "needs_attention":
             name = waiting_name(new)
             spec = self.rules.waiting_limit(self.process, name, now)
@@ -297,12 +311,16 @@ class TransferDecider(DestinationSide, OriginSide):
                                      spec.reckoning)
                 events[carrier] = dataclasses.replace(  # type: ignore[call-arg]
                     events[carrier], waiting=limit)
-                return events
-            events.append(TransferWaitingTimerSet(
+                after = fold(self, events[carrier:], states[carrier - 1] if carrier else before)
+                assert after is not None
+                return events, after
+            timer = TransferWaitingTimerSet(
                 at=now, actor=Actor.system("waiting_timer", after.region), waiting_state=name,
                 status=new, due_at=spec.due_at, basis=spec.basis,
-                calendar_version=spec.calendar_version, reckoning=spec.reckoning))
-        return events
+                calendar_version=spec.calendar_version, reckoning=spec.reckoning)
+            events.append(timer)
+            after = self.evolve(after, timer)
+        return events, after
 
     def evolve(self, state: SideState | None, event: Event) -> SideState:
         if state is None:
