@@ -311,12 +311,20 @@ def _resume_unit(limit: Limit) -> Unit:
     return "working_days" if limit.unit == "working_days" else "calendar_days"
 
 
+#: How many reckonings a `Rules` keeps (a node's recent instants × steps; cleared when full).
+RECKONED = 4096
+
+
 @dataclass(frozen=True)
 class Rules:
     """A region's deadline arithmetic: `domain.deadlines.DeadlineRules` over its calendar."""
 
     calendar: WorkingCalendar
     region_limits: RegionLimits = field(default_factory=RegionLimits)
+    #: `recompute`'s answers by (reckoning, basis): a pure function of the two on this
+    #: calendar (frozen), asked again for each case of a node's batch, which shares one `now`.
+    _reckoned: dict[tuple[Reckoning, str], DeadlineSpec] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def deadline_for(self, process: str, step: str, start: dt.datetime) -> DeadlineSpec | None:
         found = self.region_limits.limit_for(process, step)
@@ -363,12 +371,21 @@ class Rules:
     def recompute(self, reckoning: Reckoning, basis: str) -> DeadlineSpec:
         """The date `reckoning` gives on this calendar, with `basis` (its calendar notes
         written afresh). Every spec is made here, first time or again: what the recheck of a
-        provisional date asks once official data is installed (`domain.deadlines.recheck`)."""
+        provisional date asks once official data is installed (`domain.deadlines.recheck`).
+        Kept by its arguments (at most `RECKONED` of them; issue 17: 15–40 µs a reckoning)."""
+        key = (reckoning, basis)
+        found = self._reckoned.get(key)
+        if found is not None:
+            return found
         due = self._reckon(reckoning.unit, reckoning.start, reckoning.count)
         text = basis_text(basis)
         if reckoning.rest_day_rule:
             due, text = self._past_rest_day(due, text)
-        return self._spec(due, text, reckoning)
+        spec = self._spec(due, text, reckoning)
+        if len(self._reckoned) >= RECKONED:
+            self._reckoned.clear()
+        self._reckoned[key] = spec
+        return spec
 
     # ----------------------------------------------------------------------- helpers
 

@@ -282,3 +282,25 @@ def test_rules_implement_the_kernels_deadline_rules_port(rules: Rules) -> None:
     port: DeadlineRules = rules  # checked by mypy; at run time, the calls below
     assert port.deadline_for("pension_transfer", "nonexistent_step", local(2025, 3, 3)) is None
     assert port.waiting_limit("pension_transfer", "supplement", local(2025, 3, 3)).basis
+
+
+def test_a_reckoning_kept_by_its_arguments_is_the_one_made_afresh() -> None:
+    """`Rules.recompute` keeps its answers (issue 17): the same specs as a new `Rules`, and a
+    `Rules` made for another calendar keeps none of the first one's."""
+    import dataclasses
+    import datetime as dt
+
+    from domain.calendar import WorkingCalendar
+    from domain.limits import RegionLimits, Rules
+
+    start = dt.datetime(2025, 9, 28, 2, 0, tzinfo=dt.UTC)  # before 国庆: rest days ahead
+    kept = Rules(WorkingCalendar.with_files(), RegionLimits(region="150600"))
+    for _ in range(2):
+        for state in ("submitted", "awaiting_counterpart", "remitting"):
+            fresh = Rules(WorkingCalendar.with_files(), RegionLimits(region="150600"))
+            assert kept.waiting_limit("pension_transfer", state, start) == fresh.waiting_limit(
+                "pension_transfer", state, start)
+        assert kept.deadline_for("pension_transfer", "contact_letter", start) == Rules(
+            WorkingCalendar.with_files()).deadline_for("pension_transfer", "contact_letter", start)
+    other = dataclasses.replace(kept, calendar=WorkingCalendar.with_files())
+    assert other._reckoned == {} and kept._reckoned
