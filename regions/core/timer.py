@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -68,6 +68,13 @@ class Schedule:
     folds: object
     due: dict[str, dt.datetime]
     failed: frozenset[str]
+    #: The deciders' rules the schedule was made under (held, so that no other object takes
+    #: their ids): `quiet` stands only for the same ones.
+    rules: tuple[object, ...] = ()
+    #: case id -> the side's process and state, for the sides whose calendar recheck at the start that made
+    #: this schedule decided nothing (`DeadlineTimer.recheck_calendar`; filled after the
+    #: rebuild, by the recheck).
+    quiet: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,9 @@ class DeadlineTimer:
         node.listeners.append(self._on_change)
         self.stats = {"fired": 0, "recomputed": 0, "stalled": 0}
         self._recomputed: list[Recomputed] = []
+        #: case id -> (process, state): sides whose last start's recheck decided nothing and
+        #: whose stream has no record since (`rebuild` carries them from the saved `Schedule`).
+        self._quiet: dict[str, tuple[str, Any]] = {}
         #: What the last `recheck_calendar` recorded (the start-up's, for the log and tests).
         self.rechecked: list[Recomputed] = []
         #: case id -> the due instant at which its own timer commands were refused or moved
@@ -177,6 +187,7 @@ class DeadlineTimer:
         sides changed since the last rebuild on the same store, if it left a `Schedule`)."""
         self._heap.clear()
         self._next.clear()
+        self._quiet = {}
         recorder = self.node.app.recorder
         saved, self.opened.schedule = self.opened.schedule, None
         known = len(self.opened.entries)
@@ -184,8 +195,13 @@ class DeadlineTimer:
         folds = self.node.caches.folds
         again: set[Any] | None = None  # the streams to ask; None: every one
         failed: set[str] = set()
+        rules = self._rules()
+        quiet: dict[str, tuple[str, Any]] = {}
         if saved is not None and folds is not None and saved.folds is folds \
                 and saved.position <= self.opened.position and known <= len(read):
+            if len(rules) == len(saved.rules) and all(
+                    a is b for a, b in zip(rules, saved.rules, strict=True)):
+                quiet = saved.quiet
             again = self._written_since(saved.position)
             for case_id, due in saved.due.items():
                 self._next[case_id] = due
@@ -198,6 +214,9 @@ class DeadlineTimer:
             if again is not None and index < known and isinstance(entry, OpenedSide) \
                     and stream not in again and entry.case_id not in failed:
                 entries.append(entry)  # unchanged since the saved schedule: it stands
+                carried = quiet.get(entry.case_id)
+                if carried is not None:
+                    self._quiet[entry.case_id] = carried
                 continue
             if isinstance(entry, OpenedSide):
                 failed.discard(entry.case_id)
@@ -217,7 +236,12 @@ class DeadlineTimer:
         self.opened.entries = entries
         if folds is not None:
             self.opened.schedule = Schedule(self.opened.position, folds, dict(self._next),
-                                            frozenset(failed))
+                                            frozenset(failed), rules)
+
+    def _rules(self) -> tuple[object, ...]:
+        """The rules each protocol's decider decides with (None for one without)."""
+        return tuple(getattr(b.decider, "rules", None) for _, b in
+                     sorted(self.node.protocols.items()))
 
     def _written_since(self, position: int) -> set[Any]:
         """The streams with a side record (`Opened`, `Recorded`) after `position`, up to what
@@ -287,21 +311,41 @@ class DeadlineTimer:
                 self._schedule(view)
         return outcomes
 
-    def _decides_nothing(self, case_id: str, command: Any, now: dt.datetime) -> bool:
-        """The side's protocol records nothing for `command` (settled as the node would: the
-        command, then its policies), so running it through the node would save nothing. A
-        start on an unchanged calendar finds nothing to recheck for any side, and each of
-        them through the node (a unit of work, a save with no events) was 5 % of a 2,000-case
-        simulation, at each of its ~500 restarts. A refusal goes to the node, which reports it."""
+    def _decides_nothing(self, case_id: str, command: Any, now: dt.datetime
+                         ) -> tuple[str, Any] | None:
+        """The side's process and state if its protocol records nothing for `command` (settled as the node
+        would: the command, then its policies), so running it through the node would save
+        nothing; else None. A start on an unchanged calendar finds nothing to recheck for any
+        side, and each of them through the node (a unit of work, a save with no events) was
+        5 % of a 2,000-case simulation, at each of its ~500 restarts. A refusal goes to the
+        node, which reports it."""
         view = self.node.side(case_id)
         if view is None or view.state is None:
-            return False
+            return None
         try:
             events, _ = settle(self.node.protocols[view.process].decider, view.state, command,
                                now)
         except DomainError:
+            return None
+        return None if events else (view.process, view.state)
+
+    def _still_quiet(self, case_id: str, now: dt.datetime) -> bool:
+        """A side the last start's recheck found quiet, unchanged since, still decides nothing.
+
+        Why: every start settled the recheck against every side with a running timer, and
+        those grow with a run (~200 a region at 2,000 simulated cases, ~500 restarts: the
+        restart's share of the run grew with its size). What a recheck decides is a function
+        of the side's state and the calendar alone — `deadlines.recheck` of its recorded
+        dates under the rules; `now` only stamps the events (tests/unit/test_recheck_quiet.py
+        holds every protocol to that) — so the same state under the same rules decides
+        nothing again. What can differ is its policies, which settle runs after the command
+        and which may read the clock (the household's permit): they are asked again, and a
+        side whose policies now ask anything goes the whole way (`_decides_nothing`)."""
+        quiet = self._quiet.get(case_id)
+        if quiet is None:
             return False
-        return not events
+        process, state = quiet
+        return not self.node.protocols[process].decider.policy(state, now)
 
     def recheck_calendar(self, now: dt.datetime) -> list[Recomputed]:
         """Reckon every running provisional deadline again on the node's calendar (see above).
@@ -310,14 +354,27 @@ class DeadlineTimer:
         recorded one (kept: a recorded deadline never moves earlier).
         """
         self._recomputed = []
+        schedule = self.opened.schedule
+        quiet: dict[str, tuple[str, Any]] = {}
+        commands = recheck_commands(self.node.region)
         for case_id in sorted(self._next):
-            for command in recheck_commands(self.node.region):
-                if self._decides_nothing(case_id, command, now):
+            if len(commands) == 1 and self._still_quiet(case_id, now):
+                quiet[case_id] = self._quiet[case_id]
+                continue
+            kept = None
+            for command in commands:
+                kept = self._decides_nothing(case_id, command, now)
+                if kept is not None:
                     continue
                 outcome = self.node.command(case_id, command, now)
                 if not outcome.ok:
                     log.warning("calendar recheck of case %s refused: %s %s", case_id,
                                 outcome.error_code, outcome.error)
+            if kept is not None and len(commands) == 1:
+                quiet[case_id] = kept
+        self._quiet = {}
+        if schedule is not None and schedule is self.opened.schedule:
+            schedule.quiet.update(quiet)  # for the next start's recheck (see `_still_quiet`)
         found, self._recomputed = self._recomputed, []
         for r in found:
             e = r.event
