@@ -8,6 +8,11 @@ the same event classes and envelope declarations (`regions.wire.schemas`) and th
 classes the endpoint decodes (`regions.wire.commands`), sorted, so the same code always gives
 the same bytes and a test can compare. JetStream details have no AsyncAPI binding (the NATS
 binding 0.1.0 only knows `queue`), so they go in `x-jetstream` extensions.
+
+This module assembles the document (channels, operations, the description) and writes it; its
+parts are built beside it: `asyncapi_links` (the link and quarantine messages), `asyncapi_feed`
+(the back-end feed), `asyncapi_commands`, `asyncapi_documents`, `asyncapi_query`,
+`asyncapi_rules`, `asyncapi_states`.
 """
 
 from __future__ import annotations
@@ -19,12 +24,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
-from pydantic import TypeAdapter
 
-from domain.kernel import Event, event_types
+from domain.kernel import Event
 from domain.payloads import MAX_DEPTH, MAX_ITEMS, MAX_TEXT
-from domain.protocols import PROTOCOLS
-from domain.registers import RegisterEvent
 from domain.values import MAX_FEN
 from regions.contract.asyncapi_commands import (
     COMMAND_ERROR_CODES as COMMAND_ERROR_CODES,  # re-exported: the contract's error codes
@@ -38,24 +40,34 @@ from regions.contract.asyncapi_commands import (
     limited,
 )
 from regions.contract.asyncapi_documents import add_materials
+from regions.contract.asyncapi_feed import (
+    FEED_CHANNEL,
+    FEED_DESCRIPTION,
+    FEED_EVENT,
+    feed_channel,
+    feed_components,
+    feed_operations,
+)
+from regions.contract.asyncapi_feed import (  # re-exported: read by the contract's tests
+    all_domain_event_types as all_domain_event_types,
+)
+from regions.contract.asyncapi_links import (
+    HEADERS_SCHEMA,
+    QUARANTINED,
+    control_message,
+    event_message,
+    headers_schema,
+    quarantined_message,
+)
 from regions.contract.asyncapi_query import add_case_query
 from regions.contract.asyncapi_rules import add_rules
 from regions.contract.asyncapi_states import add_state_tables
 from regions.wire.control import CONTROL_TYPES
 from regions.wire.envelope import (
     CONTENT_TYPE,
-    QUARANTINE_DETAIL_HEADER,
-    QUARANTINE_REASON_HEADER,
-    QUARANTINE_SUBJECT_HEADER,
-    TYPE_PREFIX,
-    WireReason,
 )
-from regions.wire.feed import BATCH_CONTENT_TYPE, MAX_BATCH, FeedEnvelope
 from regions.wire.schemas import (
-    REF_TEMPLATE,
-    SchemaSet,
     build_schemas,
-    load_domain,
     wire_event_types,
 )
 
@@ -76,10 +88,6 @@ EVENTS_CHANNEL: Final = "regionEvents"
 DEAD_LETTER_CHANNEL: Final = "deadLetters"
 COMMANDS_CHANNEL: Final = "regionCommands"
 REPLIES_CHANNEL: Final = "commandReplies"
-QUARANTINED: Final = "QuarantinedMessage"
-HEADERS_SCHEMA: Final = "LinkMessageHeaders"
-FEED_CHANNEL: Final = "regionFeed"
-FEED_EVENT: Final = "FeedEvent"
 
 _REGION_PARAMETER: Final = "six-digit GB/T 2260 region code (e.g. 150600 鄂尔多斯, 610800 榆林)"
 
@@ -137,24 +145,7 @@ quarantined): fields are exactly those listed (an unknown field is refused); str
 an instant with its offset); amounts are whole fen from 0 to {MAX_FEN}; region codes are
 GB/T 2260 codes that can exist.
 
-Back-ends consume their region's feed `tb.v1.feed.<region>.<process>.events` (stream
-`TB_FEED_<region>`): every event recorded on the region's sides of cases — its own decisions,
-receipts of counterpart events, deadlines — in commit order, one message per commit and
-process (`FeedEvent`: a JSON array of CloudEvents, the events one transaction recorded on any
-number of the process's case sides, at most {MAX_BATCH}; a larger commit comes in several
-messages, split the same way every time), each event's `feedseq` increasing with commit order
-(with gaps: it is a store position), each side's `originatorversion`s consecutive within a
-message. Handle a message's events one at a time, in order, and ack the message once all are
-handled; recognise a repeat per event (its `feedseq`, or `originatorversion` per
-`originatorid`), never per message. A lost message
-shows as a gap in `originatorversion` per `originatorid` (a case side's versions are 1, 2, 3 …
-and every one is on the feed), a lost last message of a side as the case query's `version` above
-the last one handled (`feedseq` is not gap-free and cannot show a loss). Register entries are
-not on the feed. Each back-end reads with its own durable consumer (explicit acks, from the
-start; created by the operator, `tongban nats provision --backend NAME`), so a restart resumes
-where it stopped; delivery is at-least-once, so a back-end acts idempotently (deterministic
-`command_id`s).
-
+{FEED_DESCRIPTION}
 Streams keep messages for 70 days (the longest a protocol waits for a counterpart, 30 working
 days, spans at most 63 calendar days) and refuse publishes when full rather than dropping
 unconsumed messages; a link message older than that is re-sent from the origin's store.
@@ -166,16 +157,16 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
     """The AsyncAPI document as data; by default for the published (`domain.`) wire events."""
     classes = dict(sorted((wire_event_types() if event_classes is None else event_classes).items()))
     schemas = build_schemas(classes)
-    messages = {name: _event_message(name, cls, schemas) for name, cls in classes.items()}
+    messages = {name: event_message(name, cls, schemas) for name, cls in classes.items()}
     for ce_type, control in sorted(CONTROL_TYPES.items()):
         if control.NAME in messages:
             raise ValueError(f"event type {control.NAME!r} clashes with a control message")
-        messages[control.NAME] = _control_message(ce_type, control.NAME, schemas)
+        messages[control.NAME] = control_message(ce_type, control.NAME, schemas)
     link_refs = [{"$ref": f"#/channels/{EVENTS_CHANNEL}/messages/{name}"} for name in messages]
     quarantine_ref = [{"$ref": f"#/channels/{DEAD_LETTER_CHANNEL}/messages/{QUARANTINED}"}]
     commands = command_definitions(schemas.definitions)
     request_ref = [{"$ref": f"#/channels/{COMMANDS_CHANNEL}/messages/{COMMAND_REQUEST}"}]
-    feed_definitions, feed_message = _feed(schemas.definitions)
+    feed_definitions, feed_message = feed_components(schemas.definitions)
     feed_ref = [{"$ref": f"#/channels/{FEED_CHANNEL}/messages/{FEED_EVENT}"}]
     reply = {"channel": {"$ref": f"#/channels/{REPLIES_CHANNEL}"},
              "messages": [{"$ref": f"#/channels/{REPLIES_CHANNEL}/messages/{COMMAND_REPLY}"}]}
@@ -248,27 +239,7 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                 "messages": {COMMAND_REQUEST: {
                     "$ref": f"#/components/messages/{COMMAND_REQUEST}"}},
             },
-            FEED_CHANNEL: {
-                "address": "tb.v1.feed.{region}.{process}.{type}",
-                "title": "A region's feed for its back-ends",
-                "description": "Every event recorded on the region's sides of cases, in commit "
-                               "order. Filter by process with `tb.v1.feed.{region}.{process}.*`.",
-                "parameters": {
-                    "region": {"description": f"the recording region: {_REGION_PARAMETER}"},
-                    "process": {"description": "the case's catalogue process",
-                                "enum": sorted(PROTOCOLS)},
-                    "type": {"description": "the event type (e.g. InfoSheetReceived)"},
-                },
-                "messages": {FEED_EVENT: {"$ref": f"#/components/messages/{FEED_EVENT}"}},
-                "x-jetstream": {
-                    "stream": "TB_FEED_{region}",
-                    "subjects": ["tb.v1.feed.{region}.>"],
-                    "retention": "limits",
-                    "storage": "file",
-                    "discard": "new: a full stream refuses publishes; messages expire after "
-                               "max_age 70 days; provisioned by `tongban nats provision`",
-                },
-            },
+            **feed_channel(_REGION_PARAMETER),
             REPLIES_CHANNEL: {
                 "address": None,
                 "title": "Reply to a command",
@@ -319,52 +290,7 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                 "summary": "Operators list, show, replay or discard quarantined messages.",
                 "messages": quarantine_ref,
             },
-            "publishFeed": {
-                "action": "send",
-                "channel": {"$ref": f"#/channels/{FEED_CHANNEL}"},
-                "summary": "The node's feed relay publishes the recorded side events once their "
-                           "transaction committed, in commit order, with its own cursor: one "
-                           "message per commit and process (the events one transaction recorded "
-                           "on the process's case sides, in log order; a commit beyond the "
-                           "size limits is split, the same way every time).",
-                "messages": feed_ref,
-                "x-jetstream": {
-                    "dedup_header": "Nats-Msg-Id",
-                    "msg_id": "<first event's id>:<first 16 hex digits of the SHA-256 of "
-                              "the message's bytes>",
-                },
-            },
-            "consumeFeed": {
-                "action": "receive",
-                "channel": {"$ref": f"#/channels/{FEED_CHANNEL}"},
-                "summary": "A back-end handles the events of each message in order and acks "
-                           "the message after handling them all. feedseq is not gap-free; "
-                           "loss is detected by originatorversion: the back-end remembers, per "
-                           "originatorid, the last originatorversion handled: a higher one "
-                           "than the next is a loss (or a redelivery still to come after "
-                           "ack_wait), a lower one a repeat to ack and skip; a lost last "
-                           "message shows as the case query's version above the last handled.",
-                "messages": feed_ref,
-                "x-jetstream": {
-                    "durable": "one per back-end, named by it (e.g. pension), created by the "
-                               "operator: `tongban nats provision --backend NAME[=PROCESS]`; "
-                               "the back-end may read, pull and ack only its own",
-                    "consumer": "pull",
-                    "ack_policy": "explicit",
-                    "deliver_policy": "all",
-                    "filter_subject": "tb.v1.feed.{region}.> or tb.v1.feed.{region}.{process}.*",
-                    "ack_wait": "5 s: after a crash (of the back-end, or of nats-server losing "
-                                "acks) the deliveries held count until ack_wait passes, so a "
-                                "short ack_wait is a prompt drain; keep a slow handler's "
-                                "deliveries alive with +WPI every third of it",
-                    "max_ack_pending": "64 messages (each one commit's events of a process, "
-                                       "up to 100); "
-                                       "fetch at most this many at a time. After a crash "
-                                       "the deliveries a dead process held come back after "
-                                       "ack_wait, possibly behind later events: remember "
-                                       "what you handled by feedseq, not by the highest",
-                },
-            },
+            **feed_operations(feed_ref),
             "sendCommand": {
                 "action": "send",
                 "channel": {"$ref": f"#/channels/{COMMANDS_CHANNEL}"},
@@ -385,182 +311,12 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
         },
         "components": {
             "schemas": {**schemas.definitions, **commands, **feed_definitions,
-                        HEADERS_SCHEMA: _headers_schema()},
-            "messages": {**messages, QUARANTINED: _quarantined_message(),
+                        HEADERS_SCHEMA: headers_schema()},
+            "messages": {**messages, QUARANTINED: quarantined_message(),
                          COMMAND_REQUEST: command_request_message(),
                          COMMAND_REPLY: command_reply_message(), FEED_EVENT: feed_message},
         },
     })))))
-
-
-def _summary(schema_ref: dict[str, Any], schemas: SchemaSet, fallback: str) -> str:
-    name = schema_ref["$ref"].rsplit("/", 1)[-1]
-    description = str(schemas.definitions.get(name, {}).get("description", ""))
-    return description.strip().splitlines()[0] if description.strip() else fallback
-
-
-def _event_message(name: str, cls: type[Event], schemas: SchemaSet) -> dict[str, Any]:
-    data = schemas.events[name]
-    return {
-        "name": name,
-        "title": name,
-        "summary": _summary(data, schemas, f"Shared event {name}."),
-        "contentType": CONTENT_TYPE,
-        "headers": {"$ref": f"#/components/schemas/{HEADERS_SCHEMA}"},
-        "payload": {
-            "allOf": [
-                schemas.event_envelope,
-                {
-                    "type": "object",
-                    "required": ["data"],
-                    "properties": {
-                        "type": {"const": TYPE_PREFIX + name},
-                        "schemaversion": {"const": cls.SCHEMA_VERSION},
-                        "data": data,
-                    },
-                },
-            ],
-        },
-        "x-schema-version": cls.SCHEMA_VERSION,
-    }
-
-
-def _control_message(ce_type: str, name: str, schemas: SchemaSet) -> dict[str, Any]:
-    data = schemas.controls[ce_type]
-    return {
-        "name": name,
-        "title": name,
-        "summary": _summary(data, schemas, f"Link control message {name}."),
-        "contentType": CONTENT_TYPE,
-        "headers": {"$ref": f"#/components/schemas/{HEADERS_SCHEMA}"},
-        "payload": {
-            "allOf": [
-                schemas.control_envelope,
-                {
-                    "type": "object",
-                    "required": ["data"],
-                    "properties": {"type": {"const": ce_type}, "data": data},
-                },
-            ],
-        },
-    }
-
-
-def _headers_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["Nats-Msg-Id"],
-        "properties": {
-            "Nats-Msg-Id": {
-                "type": "string",
-                "description": "JetStream dedup key: `<CloudEvents id>:<destination>`",
-            },
-            "Content-Type": {"type": "string", "const": CONTENT_TYPE},
-        },
-    }
-
-
-def _feed_headers_schema() -> dict[str, Any]:
-    """The feed's headers as `regions.wire.feed.encode` sends them (one stream per region, so
-    the event's identity alone is the dedup key, without a destination)."""
-    return {
-        "type": "object",
-        "required": ["Nats-Msg-Id"],
-        "properties": {
-            "Nats-Msg-Id": {
-                "type": "string",
-                "description": "JetStream dedup key: the first event's CloudEvents id "
-                               "(`<originatorid>:<originatorversion>`), a colon, and the first "
-                               "16 hex digits of the SHA-256 of the message's bytes; the same "
-                               "id is the same message. "
-                               "A republish after a crash carries the same commits in the same "
-                               "messages and is dropped; if not (a commit read in two parts), "
-                               "a repeat shows per event by its feedseq or versions. Contract "
-                               "2.0 nodes sent `<originatorid>:<first>-<last>`",
-            },
-        },
-    }
-
-
-def _quarantined_message() -> dict[str, Any]:
-    return {
-        "name": QUARANTINED,
-        "title": "Quarantined message",
-        "summary": "A message an inbox refused, byte for byte, with the reason.",
-        "contentType": "application/octet-stream",
-        "headers": {
-            "type": "object",
-            "required": [QUARANTINE_REASON_HEADER],
-            "properties": {
-                QUARANTINE_REASON_HEADER: {
-                    "type": "string",
-                    "description": "Why: a decoding reason (examples) or one the inbox adds, "
-                                   "e.g. an unknown or unauthenticated sender.",
-                    "examples": [reason.value for reason in WireReason],
-                },
-                QUARANTINE_DETAIL_HEADER: {"type": "string"},
-                QUARANTINE_SUBJECT_HEADER: {"type": "string"},
-            },
-        },
-        "payload": {"description": "The original message bytes, unchanged."},
-    }
-
-
-def all_domain_event_types() -> dict[str, type[Event]]:
-    """Every event type of `domain` (local ones too), sorted."""
-    load_domain()
-    return {name: cls for name, cls in sorted(event_types().items())
-            if cls.__module__.startswith("domain.")}
-
-
-def feed_event_types() -> dict[str, type[Event]]:
-    """The types the feed can carry: events of case sides. Register entries (`RegisterEvent`)
-    are streams of their own that the feed's tailer skips, so they are never on it."""
-    return {name: cls for name, cls in all_domain_event_types().items()
-            if not issubclass(cls, RegisterEvent)}
-
-
-def _feed(existing: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The feed envelope and every domain event's schema (local ones too), and the message.
-
-    Generated like the commands' (`command_definitions`): a shared nested type must come out
-    identical to the one the links already define.
-    """
-    classes = feed_event_types()
-    inputs: list[tuple[str, Any]] = [("envelope:feed", FeedEnvelope),
-                                     *((f"event:{n}", c) for n, c in classes.items())]
-    refs, generated = TypeAdapter.json_schemas(
-        [(key, "validation", TypeAdapter(tp)) for key, tp in inputs], ref_template=REF_TEMPLATE)
-    by_key = {key: schema for (key, _mode), schema in refs.items()}
-    definitions = dict(sorted(generated.get("$defs", {}).items()))
-    for name, schema in definitions.items():
-        if name in existing and existing[name] != schema:
-            raise ValueError(f"schema {name!r} differs between the links and the feed")
-    data_by_type = [
-        {"if": {"properties": {"type": {"const": TYPE_PREFIX + name}}},
-         "then": {"properties": {"data": by_key[f"event:{name}"]}}}
-        for name in classes]
-    message = {
-        "name": FEED_EVENT,
-        "title": "Feed events of one commit and process",
-        "summary": "The events one commit recorded on the region's case sides of one process, "
-                   "in log order (feedseq increasing): a JSON array (CloudEvents batched JSON) "
-                   "of structured CloudEvents, of any number of originatorids, each one's "
-                   "originatorversions consecutive. Older messages (contract 2.0) carry one "
-                   "originatorid's events: a case of the same form.",
-        "contentType": BATCH_CONTENT_TYPE,
-        "headers": _feed_headers_schema(),
-        "payload": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": {
-            "allOf": [
-                by_key["envelope:feed"],
-                {"type": "object", "required": ["data"],
-                 "properties": {"type": {"enum": [TYPE_PREFIX + n for n in classes]},
-                                "data": {"type": "object"}}},
-                *data_by_type,
-            ],
-        }},
-    }
-    return definitions, message
 
 
 class _Dumper(yaml.SafeDumper):

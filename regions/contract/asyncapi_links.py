@@ -1,0 +1,117 @@
+"""The links' and the quarantine's messages in `asyncapi.yaml`: one per shared event type and
+per control message (`HighWaterMark`, `ResendRequest`), each a structured CloudEvent whose `data`
+is that type's schema, the link headers (`Nats-Msg-Id` as the dedup key), and the quarantined
+message an inbox diverts byte for byte.
+
+Why a module of its own: these are the per-type message builders; `regions.contract.asyncapi`
+assembles them with the channels and operations and keeps the document's shape in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from domain.kernel import Event
+from regions.wire.envelope import (
+    CONTENT_TYPE,
+    QUARANTINE_DETAIL_HEADER,
+    QUARANTINE_REASON_HEADER,
+    QUARANTINE_SUBJECT_HEADER,
+    TYPE_PREFIX,
+    WireReason,
+)
+from regions.wire.schemas import SchemaSet
+
+QUARANTINED: Final = "QuarantinedMessage"
+HEADERS_SCHEMA: Final = "LinkMessageHeaders"
+
+
+def _summary(schema_ref: dict[str, Any], schemas: SchemaSet, fallback: str) -> str:
+    name = schema_ref["$ref"].rsplit("/", 1)[-1]
+    description = str(schemas.definitions.get(name, {}).get("description", ""))
+    return description.strip().splitlines()[0] if description.strip() else fallback
+
+
+def event_message(name: str, cls: type[Event], schemas: SchemaSet) -> dict[str, Any]:
+    data = schemas.events[name]
+    return {
+        "name": name,
+        "title": name,
+        "summary": _summary(data, schemas, f"Shared event {name}."),
+        "contentType": CONTENT_TYPE,
+        "headers": {"$ref": f"#/components/schemas/{HEADERS_SCHEMA}"},
+        "payload": {
+            "allOf": [
+                schemas.event_envelope,
+                {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "type": {"const": TYPE_PREFIX + name},
+                        "schemaversion": {"const": cls.SCHEMA_VERSION},
+                        "data": data,
+                    },
+                },
+            ],
+        },
+        "x-schema-version": cls.SCHEMA_VERSION,
+    }
+
+
+def control_message(ce_type: str, name: str, schemas: SchemaSet) -> dict[str, Any]:
+    data = schemas.controls[ce_type]
+    return {
+        "name": name,
+        "title": name,
+        "summary": _summary(data, schemas, f"Link control message {name}."),
+        "contentType": CONTENT_TYPE,
+        "headers": {"$ref": f"#/components/schemas/{HEADERS_SCHEMA}"},
+        "payload": {
+            "allOf": [
+                schemas.control_envelope,
+                {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {"type": {"const": ce_type}, "data": data},
+                },
+            ],
+        },
+    }
+
+
+def headers_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["Nats-Msg-Id"],
+        "properties": {
+            "Nats-Msg-Id": {
+                "type": "string",
+                "description": "JetStream dedup key: `<CloudEvents id>:<destination>`",
+            },
+            "Content-Type": {"type": "string", "const": CONTENT_TYPE},
+        },
+    }
+
+
+def quarantined_message() -> dict[str, Any]:
+    return {
+        "name": QUARANTINED,
+        "title": "Quarantined message",
+        "summary": "A message an inbox refused, byte for byte, with the reason.",
+        "contentType": "application/octet-stream",
+        "headers": {
+            "type": "object",
+            "required": [QUARANTINE_REASON_HEADER],
+            "properties": {
+                QUARANTINE_REASON_HEADER: {
+                    "type": "string",
+                    "description": "Why: a decoding reason (examples) or one the inbox adds, "
+                                   "e.g. an unknown or unauthenticated sender.",
+                    "examples": [reason.value for reason in WireReason],
+                },
+                QUARANTINE_DETAIL_HEADER: {"type": "string"},
+                QUARANTINE_SUBJECT_HEADER: {"type": "string"},
+            },
+        },
+        "payload": {"description": "The original message bytes, unchanged."},
+    }
