@@ -26,10 +26,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, Recording
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Recording
+from eventsourcing.persistence import EventStore as LibraryEventStore
 from eventsourcing.utils import register_topic
 
+from regions.core import rows
 from regions.core.recent_log import RecentLog
+from regions.core.rows import RowEventStore, RowMapper
 
 NS = uuid5(NAMESPACE_URL, "https://tongban.example/ns")
 
@@ -74,15 +77,15 @@ class Stream(Aggregate):
     @classmethod
     def open(cls, id_: UUID, kind: str, key: dict[str, Any], type_: str, schema_version: int,
              payload: dict[str, Any], now: dt.datetime, *, decoded: Any = None) -> Stream:
-        stream = cls._create(cls.Opened, id=id_, timestamp=now, kind=kind, key=key, type=type_,
-                             schema_version=schema_version, payload=payload)
+        stream: Stream = rows.create(cls, cls.Opened, id_, now, kind=kind, key=key, type=type_,
+                                     schema_version=schema_version, payload=payload)
         stream.remember(decoded)
         return stream
 
     def record(self, type_: str, schema_version: int, payload: dict[str, Any],
                now: dt.datetime, *, decoded: Any = None) -> None:
-        self.trigger_event(self.Recorded, timestamp=now, type=type_, schema_version=schema_version,
-                           payload=payload)
+        rows.trigger(self, self.Recorded, now, type=type_, schema_version=schema_version,
+                     payload=payload)
         self.remember(decoded)
 
     def remember(self, decoded: Any) -> None:
@@ -143,7 +146,7 @@ class OutLink(Aggregate):
 
     @classmethod
     def start(cls, origin: str, destination: str, now: dt.datetime) -> OutLink:
-        return cls._create(cls.Started, id=cls.id_for(origin, destination), timestamp=now,
+        return rows.create(cls, cls.Started, cls.id_for(origin, destination), now,
                            origin=origin, destination=destination)
 
     @property
@@ -151,7 +154,7 @@ class OutLink(Aggregate):
         return self.version - 1  # version 1 is the Started event
 
     def send(self, message: dict[str, Any], now: dt.datetime) -> int:
-        self.trigger_event(self.Sent, timestamp=now, message=message)
+        rows.trigger(self, self.Sent, now, message=message)
         return self.last_seq
 
 
@@ -177,7 +180,7 @@ class InLink(Aggregate):
 
     @classmethod
     def start(cls, origin: str, destination: str, now: dt.datetime) -> InLink:
-        return cls._create(cls.Started, id=cls.id_for(origin, destination), timestamp=now,
+        return rows.create(cls, cls.Started, cls.id_for(origin, destination), now,
                            origin=origin, destination=destination)
 
     @property
@@ -188,7 +191,7 @@ class InLink(Aggregate):
         if link_seq != self.last_seq + 1:
             raise ValueError(f"link {self.origin}->{self.destination}: expected "
                              f"{self.last_seq + 1}, got {link_seq}")
-        self.trigger_event(self.Recorded, timestamp=now, link_seq=link_seq, ref=ref, type=type_)
+        rows.trigger(self, self.Recorded, now, link_seq=link_seq, ref=ref, type=type_)
 
 
 class CommandRecord(Aggregate):
@@ -214,7 +217,7 @@ class CommandRecord(Aggregate):
     @classmethod
     def done(cls, principal: str, command_id: str, request_hash: str, outcome: dict[str, Any],
              now: dt.datetime) -> CommandRecord:
-        return cls._create(cls.Done, id=cls.id_for(principal, command_id), timestamp=now,
+        return rows.create(cls, cls.Done, cls.id_for(principal, command_id), now,
                            principal=principal, command_id=command_id, request_hash=request_hash,
                            outcome=outcome)
 
@@ -334,6 +337,13 @@ class EventStore(Application[UUID]):
         super().__init__(env=env)
         #: What this process committed last, for the log's tailers (regions.core.recent_log).
         self.recent = RecentLog()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper storing the same bytes for less (`regions.core.rows`)."""
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=RowMapper)
+
+    def construct_event_store(self) -> LibraryEventStore[UUID]:
+        return RowEventStore(mapper=self.mapper, recorder=self.recorder)
 
     def construct_recorder(self) -> ApplicationRecorder:
         if self._given_recorder is not None:
