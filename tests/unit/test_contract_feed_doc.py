@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from domain.deadlines import DeadlineCleared
 from domain.kernel import Actor, to_payload
 from projections.records import SideEvent
@@ -72,6 +74,21 @@ def test_feedseq_says_it_has_gaps_and_how_to_detect_a_lost_message() -> None:
     consume = document["operations"]["consumeFeed"]
     assert "originatorversion" in consume["summary"] or "originatorversion" in str(
         consume["x-jetstream"])
+
+
+@pytest.mark.xfail(strict=True, reason="Failing test: the contract tells back-ends to recognise "
+                   "a repeat by feedseq, a store position that a new store numbers again")
+def test_a_repeat_is_recognised_by_the_events_id_never_by_feedseq() -> None:
+    """feedseq is one store's position: a rebuilt, restored or replaced store numbers its
+    events from the same positions again, so a back-end that took a seen feedseq for a repeat
+    acked new events unhandled (the SDK did, until it keyed on the event)."""
+    document = build_document()
+    feedseq = document["components"]["schemas"]["FeedEnvelope"]["properties"]["feedseq"]
+    assert "nor to recognise a repeat" in feedseq["description"]
+    assert "never by `feedseq`" in document["info"]["description"]
+    pending = document["operations"]["consumeFeed"]["x-jetstream"]["max_ack_pending"]
+    assert "by id, not feedseq" in pending
+    assert "by feedseq" not in json.dumps(document)
 
 
 def test_descriptions_state_behaviour_not_module_names() -> None:
