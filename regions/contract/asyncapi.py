@@ -79,7 +79,9 @@ ASYNCAPI_VERSION: Final = "3.0.0"
 #: `Nats-Msg-Id` names the positions it carries.
 #: 2.0.0: the feed carries batches (one side's events of one commit, a breaking change for
 #: consumers); the case query, the state tables, the stated rules and `x-codes` are additions.
-CONTRACT_VERSION: Final = "3.0.0"
+#: 3.0.1: a repeat is recognised by the event's id, never by feedseq (a store's position, which
+#: a rebuilt, restored or replaced store numbers again); wording only, the messages unchanged.
+CONTRACT_VERSION: Final = "3.0.1"
 # 1.1: back-end commands; 1.2: the back-end feed; 1.3: documents; 1.4: strict payloads, typed
 # details, `applicant_id` instead of person_key/applicant_masked, the whole error table
 DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "asyncapi.yaml"

@@ -36,8 +36,10 @@ number of the process's case sides, at most {MAX_BATCH}; a larger commit comes i
 messages, split the same way every time), each event's `feedseq` increasing with commit order
 (with gaps: it is a store position), each side's `originatorversion`s consecutive within a
 message. Handle a message's events one at a time, in order, and ack the message once all are
-handled; recognise a repeat per event (its `feedseq`, or `originatorversion` per
-`originatorid`), never per message. A lost message
+handled; recognise a repeat per event by its identity (`originatorversion` per `originatorid`,
+the CloudEvents `id`), never per message and never by `feedseq`: that is one store's position,
+and a store rebuilt, restored from a backup or replaced numbers its events from the same
+positions again, so a new event can come with a `feedseq` already handled. A lost message
 shows as a gap in `originatorversion` per `originatorid` (a case side's versions are 1, 2, 3 …
 and every one is on the feed), a lost last message of a side as the case query's `version` above
 the last one handled (`feedseq` is not gap-free and cannot show a loss). Register entries are
@@ -121,7 +123,8 @@ def feed_operations(feed_ref: list[dict[str, str]]) -> dict[str, Any]:
                                    "fetch at most this many at a time. After a crash "
                                    "the deliveries a dead process held come back after "
                                    "ack_wait, possibly behind later events: remember "
-                                   "what you handled by feedseq, not by the highest",
+                                   "which events you handled (by id, not feedseq), "
+                                   "not the highest",
             },
         },
     }
@@ -142,7 +145,8 @@ def _feed_headers_schema() -> dict[str, Any]:
                                "id is the same message. "
                                "A republish after a crash carries the same commits in the same "
                                "messages and is dropped; if not (a commit read in two parts), "
-                               "a repeat shows per event by its feedseq or versions. Contract "
+                               "a repeat shows per event by its id (originatorversion per "
+                               "originatorid; not feedseq, a store's position). Contract "
                                "2.0 nodes sent `<originatorid>:<first>-<last>`",
             },
         },

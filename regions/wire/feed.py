@@ -126,7 +126,8 @@ FEEDSEQ: Final = (
     "the event's position in the region's store: strictly increasing in commit order, with gaps "
     "(positions of records that are not on the feed, such as register entries and the node's "
     "own bookkeeping, and of other processes when the consumer filters by process); use it to "
-    "order and to recognise a repeat, not to detect a loss (see originatorversion)")
+    "order, not to detect a loss (see originatorversion) nor to recognise a repeat (the id "
+    "does: a rebuilt, restored or replaced store numbers its positions again)")
 
 
 class FeedEnvelope(TypedDict):

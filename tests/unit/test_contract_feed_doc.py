@@ -14,8 +14,6 @@ import json
 import re
 from typing import Any
 
-import pytest
-
 from domain.deadlines import DeadlineCleared
 from domain.kernel import Actor, to_payload
 from projections.records import SideEvent
@@ -76,8 +74,6 @@ def test_feedseq_says_it_has_gaps_and_how_to_detect_a_lost_message() -> None:
         consume["x-jetstream"])
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: the contract tells back-ends to recognise "
-                   "a repeat by feedseq, a store position that a new store numbers again")
 def test_a_repeat_is_recognised_by_the_events_id_never_by_feedseq() -> None:
     """feedseq is one store's position: a rebuilt, restored or replaced store numbers its
     events from the same positions again, so a back-end that took a seen feedseq for a repeat
