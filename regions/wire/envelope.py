@@ -53,7 +53,7 @@ import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, NotRequired
+from typing import Annotated, Any, Final, Literal, NoReturn, NotRequired
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.exceptions import BaseCloudEventException
@@ -74,6 +74,7 @@ from domain.kernel import (
 )
 from domain.payloads import MAX_DEPTH
 from domain.values import RegionCode
+from regions.wire import plain
 
 SPECVERSION: Final = "1.0"
 TYPE_PREFIX: Final = "cn.tongban."
@@ -273,7 +274,7 @@ def _canonical(value: Any) -> Any:
 
 def write(attributes: dict[str, Any], data: dict[str, Any]) -> bytes:
     """Structured-mode JSON, attributes and data keys sorted: byte for byte what the SDK's
-    `JSONFormat.write` makes of the same event (`sdk_write`), written with `json.dumps` alone.
+    `JSONFormat.write` makes of the same event (`sdk_write`), written with `json`'s encoder alone.
 
     Why not through the SDK: every feed event and link message is written here (a dozen per
     case), and the SDK's constructor re-validates attributes our strict envelope schemas
@@ -285,8 +286,8 @@ def write(attributes: dict[str, Any], data: dict[str, Any]) -> bytes:
     if not isinstance(data, dict) or attributes.get("datacontenttype",
                                                     DATA_CONTENT_TYPE) != DATA_CONTENT_TYPE:
         return sdk_write(attributes, data)
-    head = json.dumps(dict(sorted(attributes.items())), default=_instant_text)
-    body = json.dumps(data, sort_keys=True, default=_instant_text)
+    head = plain.dumps(dict(sorted(attributes.items())), sort_keys=False)
+    body = plain.dumps(data, sort_keys=True)
     return f'{head[:-1]}, "data": {body}}}'.encode() if len(head) > 2 else (
         f'{{"data": {body}}}'.encode())
 
@@ -296,14 +297,6 @@ def sdk_write(attributes: dict[str, Any], data: Any) -> bytes:
     `write` is held to, and the path for what `write` does not take."""
     event = CloudEvent(dict(sorted(attributes.items())), _canonical(data))
     return _FORMAT.write(event)
-
-
-def _instant_text(value: Any) -> str:
-    """An instant as the SDK's JSON encoder writes it (RFC 3339, `Z` for UTC)."""
-    if isinstance(value, dt.datetime):
-        text = value.isoformat()
-        return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 _REQUIRED: Final = ("specversion", "id", "source", "type", "time")
@@ -337,8 +330,15 @@ def check_depth(data: bytes | str, limit: int = MAX_WIRE_DEPTH) -> None:
 
 
 def read(data: bytes | str) -> tuple[dict[str, Any], Any]:
-    """Bytes -> (attributes, data) via the SDK; structural failures become `WireError`s."""
+    """Bytes -> (attributes, data) via the SDK; structural failures become `WireError`s.
+
+    A well-formed message (`plain.read`) is read without the SDK: the same attributes and data
+    the SDK gives it, its checks made on the parsed values directly; anything else goes through
+    the SDK, whose refusal is the refusal."""
     check_depth(data)
+    found = plain.read(data)
+    if found is not None:
+        return found
     try:
         received = _FORMAT.read(_strict, data)
     except BaseCloudEventException as exc:
@@ -458,7 +458,9 @@ def encode_payload(type_name: str, schema_version: int, at: dt.datetime,
     }
     attributes.update({k: v for k, v in optional.items() if v})
     check_attributes(EVENT_ENVELOPE, attributes)
-    return write(attributes, payload)
+    if prev_hash or key_id or sig or receipt_of or not isinstance(payload, dict):
+        return write(attributes, payload)
+    return plain.event_written_out(attributes, payload)
 
 
 def decode(data: bytes | str) -> WireMessage:
@@ -474,10 +476,11 @@ def event_from(attributes: dict[str, Any], payload: Any) -> WireMessage:
     check_link(position.origin, position.destination, position)
     cls = _wire_class(type_name, position)
     ref = EventRef(attributes["originatorid"], attributes["originatorversion"])
-    _expect(attributes["id"] == event_id(ref),
-            f"id {attributes['id']!r} is not originatorid:originatorversion", position)
-    _expect(attributes["source"] == source_of(attributes["origin"]),
-            f"source {attributes['source']!r} is not the origin's", position)
+    # The refusals' texts are made only when refusing (they were ~10 % of a decode).
+    if attributes["id"] != event_id(ref):
+        _refuse(f"id {attributes['id']!r} is not originatorid:originatorversion", position)
+    if attributes["source"] != source_of(attributes["origin"]):
+        _refuse(f"source {attributes['source']!r} is not the origin's", position)
     version = attributes["schemaversion"]
     if version > cls.SCHEMA_VERSION:
         raise NewerSchema(type_name, version, cls.SCHEMA_VERSION, position=position)
@@ -489,10 +492,11 @@ def event_from(attributes: dict[str, Any], payload: Any) -> WireMessage:
         event = event_from_payload(type_name, payload, schema_version=version)
     except (DomainError, TypeError, ValueError, KeyError, AttributeError) as exc:
         raise WireError(WireReason.PAYLOAD_MISMATCH, str(exc), position=position) from exc
-    _expect(event.to_region == attributes["destination"],
-            f"payload to_region {event.to_region!r} is not the destination", position)
+    if event.to_region != attributes["destination"]:
+        _refuse(f"payload to_region {event.to_region!r} is not the destination", position)
     _check_case(attributes, event, position)
-    _expect(event.at == attributes["time"], "time is not the event's `at`", position)
+    if event.at != attributes["time"]:
+        _refuse("time is not the event's `at`", position)
     receipt_of = attributes.get("receiptof")
     return WireMessage(
         event=event, ref=ref, origin=attributes["origin"], destination=attributes["destination"],
@@ -512,9 +516,9 @@ def _check_case(attributes: dict[str, Any], event: Event, position: LinkPosition
     for name, attribute in (("case_id", "caseid"), ("case_number", "subject"),
                             ("process", "process")):
         said = getattr(event, name, None)
-        _expect(said is None or said == attributes[attribute],
-                f"payload {name} {said!r} is not the envelope's {attributes[attribute]!r}",
-                position)
+        if said is not None and said != attributes[attribute]:
+            _refuse(f"payload {name} {said!r} is not the envelope's {attributes[attribute]!r}",
+                    position)
 
 
 def _event_type_name(ce_type: Any) -> str:
@@ -538,6 +542,5 @@ def _wire_class(type_name: str, position: LinkPosition | None = None) -> type[Ev
     return cls
 
 
-def _expect(condition: bool, detail: str, position: LinkPosition) -> None:
-    if not condition:
-        raise WireError(WireReason.INCONSISTENT_ENVELOPE, detail, position=position)
+def _refuse(detail: str, position: LinkPosition) -> NoReturn:
+    raise WireError(WireReason.INCONSISTENT_ENVELOPE, detail, position=position)

@@ -1,0 +1,145 @@
+"""The envelope's JSON without the CloudEvents SDK: writing through a C encoder made once, and
+reading a message of the common form directly (`regions.wire.envelope` calls both).
+
+Why: every feed event and link message is written, and every link message read, on a node's
+hot path — the feed's encoding was ~8 % of a node's CPU at burst and the link codec ~8 % of the
+simulator's, most of it `json.dumps` making two encoder objects per call and the SDK's reader
+(`dateutil`, a validating `CloudEvent`) repeating checks the strict envelope schemas make anyway.
+Neither changes a byte or a verdict: `dumps` gives `json.dumps`' text and raises its errors, and
+`read` takes only messages the SDK accepts, giving what the SDK gives
+(`tests/unit/test_wire_fast_read.py`, `tests/unit/test_envelope_write.py`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from json import encoder as json_encoder
+from json.encoder import encode_basestring_ascii
+from typing import Any, Final
+
+#: The CloudEvents version the envelope speaks and its data's content type (as
+#: `regions.wire.envelope` names them).
+SPECVERSION: Final = "1.0"
+DATA_CONTENT_TYPE: Final = "application/json"
+
+
+def instant_text(value: Any) -> str:
+    """An instant as the SDK's JSON encoder writes it (RFC 3339, `Z` for UTC)."""
+    if isinstance(value, dt.datetime):
+        text = value.isoformat()
+        return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _c_encoder(sort_keys: bool) -> Any:
+    """`json`'s C encoder as `json.dumps(..., sort_keys=sort_keys, default=instant_text)` makes
+    it (ASCII, `", "` and `": "`, NaN allowed), minus the circular-reference markers; None where
+    the C accelerator is absent (`dumps` then calls `json.dumps`)."""
+    make = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return None
+    return make(None, instant_text, json_encoder.encode_basestring_ascii, None, ": ", ", ",
+                sort_keys, False, True)
+
+
+_ENCODERS: Final = {flag: encoder for flag in (False, True)
+                    if (encoder := _c_encoder(flag)) is not None}
+
+
+def dumps(value: dict[str, Any], *, sort_keys: bool) -> str:
+    """`json.dumps(value, sort_keys=sort_keys, default=instant_text)`, the same text, through
+    a C encoder made once (`_ENCODERS`) rather than the two encoder objects `json.dumps` makes
+    on every call: about half of what `json.dumps` cost a feed event's payload (issue 17, WIRE).
+    The encoder kept keeps no circular-reference markers (they would be shared between calls
+    and threads); a value it fails on — circular, too deep, not JSON — is encoded again by
+    `json.dumps`, which raises exactly what it always raised."""
+    encode = _ENCODERS.get(sort_keys)
+    if encode is not None:
+        try:
+            return "".join(encode(value, 0))
+        except Exception:  # json.dumps below raises the error precisely
+            pass
+    return json.dumps(value, sort_keys=sort_keys, default=instant_text)
+
+
+def event_written_out(a: dict[str, Any], payload: dict[str, Any]) -> bytes:
+    """`regions.wire.envelope.write(a, payload)` for a link event's attributes as
+    `encode_payload` makes them without the trust fields, written out: the names in sorted
+    order, each value as `json`'s encoder writes it (strings escaped to ASCII by the same C
+    function, integers by `int.__repr__`, the instant by `instant_text`), which the strict
+    schema has made strings, integers and an instant. Why: a dict sorted and encoded per
+    message cost about what the payload did."""
+    text, number = encode_basestring_ascii, int.__repr__
+    trace = f'"traceparent": {text(a["traceparent"])}, ' if "traceparent" in a else ""
+    return (f'{{"caseid": {text(a["caseid"])}, "datacontenttype": "{DATA_CONTENT_TYPE}", '
+            f'"destination": {text(a["destination"])}, "id": {text(a["id"])}, '
+            f'"linkseq": {number(a["linkseq"])}, "origin": {text(a["origin"])}, '
+            f'"originatorid": {text(a["originatorid"])}, '
+            f'"originatorversion": {number(a["originatorversion"])}, '
+            f'"process": {text(a["process"])}, "schemaversion": {number(a["schemaversion"])}, '
+            f'"source": {text(a["source"])}, "specversion": "{SPECVERSION}", '
+            f'"subject": {text(a["subject"])}, "time": {text(instant_text(a["time"]))}, '
+            f'{trace}"type": {text(a["type"])}, "data": '
+            f'{dumps(payload, sort_keys=True)}}}').encode()
+
+
+#: The attribute names the CloudEvents SDK knows (v1.0); any other is an extension attribute,
+#: whose name it requires to be lower-case letters and digits.
+_SDK_ATTRIBUTES: Final = frozenset({"id", "source", "type", "specversion", "datacontenttype",
+                                    "dataschema", "subject", "time"})
+_EXTENSION_NAME: Final = re.compile(r"[a-z0-9]+")
+#: An instant as our writers write it (`instant_text`, `isoformat`): whole or microsecond
+#: seconds, `Z` or a `±hh:mm` offset. On these, `datetime.fromisoformat` and the SDK's
+#: `dateutil.isoparse` agree (the same instant; `tests/unit/test_wire_fast_read.py`).
+_PLAIN_TIME: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
+
+
+def read(data: bytes | str) -> tuple[dict[str, Any], Any] | None:
+    """What `regions.wire.envelope.read` gets from the SDK for a message of the common form, or
+    None when the message is not of it (then the SDK reads it, and refuses it if it must).
+
+    Why: the SDK read a link message in ~25 µs — `dateutil`'s parser for `time`, a
+    `CloudEvent` whose constructor checks every attribute with regular expressions — of which
+    the strict checks after it (`check_attributes`, `event_from`) repeat most. The common form:
+    a UTF-8 JSON object whose `data` is an object; `specversion` "1.0"; `id`, `source`, `type`
+    non-empty strings; `time` a string of `_PLAIN_TIME`; `subject`, `datacontenttype`,
+    `dataschema`, where present, non-empty strings; every other name an extension name the SDK
+    accepts. That is every check the SDK (and `_strict`) makes of such a message, so one read
+    here is one the SDK accepts, with the same attributes (the instant equal, its zone
+    `datetime.UTC` or a fixed offset where `dateutil` gives its own) and the same data; the
+    checks after `read` are unchanged."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        if not isinstance(text, str):
+            return None
+        parsed = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if type(parsed) is not dict:
+        return None
+    payload = parsed.pop("data", None)
+    at = parsed.get("time")
+    if type(payload) is not dict or type(at) is not str or not _PLAIN_TIME.fullmatch(at) \
+            or parsed.get("specversion") != SPECVERSION:
+        return None
+    for name in ("id", "source", "type"):
+        value = parsed.get(name)
+        if type(value) is not str or not value:
+            return None
+    for name in ("subject", "datacontenttype", "dataschema"):
+        if name in parsed:
+            value = parsed[name]
+            if type(value) is not str or not value:
+                return None
+    for name in parsed:
+        if name not in _SDK_ATTRIBUTES and not _EXTENSION_NAME.fullmatch(name):
+            return None
+    try:
+        parsed["time"] = dt.datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return parsed, payload

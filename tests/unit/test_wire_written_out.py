@@ -1,0 +1,146 @@
+"""A feed event's element (`regions.wire.feed._element`) and a link event's envelope
+(`regions.wire.envelope.encode_payload`) are written out rather than through a sorted attribute
+dict and `envelope.write`: the same bytes, for every side event and shared event a simulated run
+stores, for the contract-2 feed fixture, and for any strings and numbers the strict schema lets
+through."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.kernel import event_from_payload, event_type, to_payload
+from projections.records import SideEvent
+from regions.core.messages import LinkMessage
+from regions.core.side_events import SideEventTailer
+from regions.core.tailer import MemoryCursor
+from regions.wire import feed, link
+from regions.wire.envelope import (
+    DATA_CONTENT_TYPE,
+    SPECVERSION,
+    TYPE_PREFIX,
+    check_attributes,
+    source_of,
+    write,
+)
+from simulations.runner import run
+from tests.unit.test_link_codec_stored import stored_link_messages
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wire"
+
+
+def element_as_before(item: SideEvent) -> bytes:
+    """What `_element` wrote before (feed.py at 6e56ef5): the attribute dict through `write`."""
+    if item.schema_version == event_type(item.type).SCHEMA_VERSION:
+        event_at = dt.datetime.fromisoformat(item.payload["at"])
+        payload, schema = item.payload, item.schema_version
+    else:
+        event = event_from_payload(item.type, item.payload, item.schema_version)
+        event_at, payload, schema = event.at, to_payload(event), type(event).SCHEMA_VERSION
+    attributes: dict[str, Any] = {
+        "specversion": SPECVERSION, "id": item.event_id, "source": source_of(item.region),
+        "type": TYPE_PREFIX + item.type, "subject": item.case_number, "time": event_at,
+        "datacontenttype": DATA_CONTENT_TYPE, "region": item.region, "caseid": item.case_id,
+        "process": item.process, "originatorid": item.side_id,
+        "originatorversion": item.version, "schemaversion": schema, "feedseq": item.position,
+    }
+    check_attributes(feed.FEED_ENVELOPE, attributes)
+    return write(attributes, payload)
+
+
+def stored_side_events() -> list[SideEvent]:
+    result = run(5, 16)
+    items: list[SideEvent] = []
+    for sim in result.world.regions.values():
+        app = sim.region.node.app
+        tailer = SideEventTailer(sim.region.code, app, cursor=MemoryCursor())
+        records = app.recorder.select_notifications(start=1, limit=100_000,
+                                                    topics=list(tailer.topics))
+        items.extend(tailer.read(records, dt.datetime.now(dt.UTC)))
+    return items
+
+
+def test_every_stored_side_event_is_written_as_before() -> None:
+    items = stored_side_events()
+    assert len({i.type for i in items}) >= 10
+    for item in items:
+        assert feed._element(item) == element_as_before(item)
+
+
+def test_the_contract_2_fixture_events_are_written_as_they_were_sent() -> None:
+    sent = json.loads((FIXTURES / "feed-per-side.v2.batch.json").read_bytes())
+    for element, item in zip(sent, feed.decode((FIXTURES / "feed-per-side.v2.batch.json")
+                                               .read_bytes()), strict=True):
+        assert feed._element(item) == json.dumps(element).encode() == element_as_before(item)
+
+
+names = st.text(min_size=1, max_size=20)  # quotes, backslashes, controls, CJK, surrogates
+
+
+@given(names, names, names, st.integers(1, 10**15), st.integers(1, 10**6))
+def test_any_strings_and_numbers_are_written_as_before(
+        case_number: str, case_id: str, side_id: str, position: int, version: int) -> None:
+    base = stored_side_events_once()
+    item = SideEvent(position=position, region=base.region, case_id=case_id,
+                     case_number=case_number, process=base.process, side_id=side_id,
+                     version=version, type=base.type, schema_version=base.schema_version,
+                     payload=base.payload)
+    assert feed._element(item) == element_as_before(item)
+
+
+_ONE: list[SideEvent] = []
+
+
+def stored_side_events_once() -> SideEvent:
+    if not _ONE:
+        _ONE.append(stored_side_events()[0])
+    return _ONE[0]
+
+
+def link_as_before(item: LinkMessage) -> bytes:
+    """What `encode_payload` wrote before (envelope.py at 6e56ef5): the attribute dict through
+    `write`."""
+    attributes: dict[str, Any] = {
+        "specversion": SPECVERSION, "id": item.event_id, "source": source_of(item.origin),
+        "type": TYPE_PREFIX + item.type, "subject": item.case_number, "time": item.at,
+        "datacontenttype": DATA_CONTENT_TYPE, "linkseq": item.link_seq,
+        "schemaversion": item.schema_version, "originatorid": item.originator_id,
+        "originatorversion": item.originator_version, "origin": item.origin,
+        "destination": item.destination, "process": item.process, "caseid": item.case_id,
+    }
+    if item.traceparent:
+        attributes["traceparent"] = item.traceparent
+    return write(attributes, item.payload)
+
+
+def test_every_stored_link_message_is_written_as_before() -> None:
+    items = stored_link_messages_once()
+    assert len({i.type for i in items}) >= 5
+    for item in items:
+        assert link.encode(item).data == link_as_before(item)
+        traced = replace(item, traceparent="00-" + "ab" * 16 + "-" + "cd" * 8 + "-01")
+        assert link.encode(traced).data == link_as_before(traced)
+
+
+@given(names, names, names, st.integers(1, 10**15), st.integers(1, 10**6))
+def test_any_link_strings_and_numbers_are_written_as_before(
+        case_number: str, case_id: str, originator_id: str, link_seq: int, version: int) -> None:
+    base = stored_link_messages_once()[0]
+    item = replace(base, case_number=case_number, case_id=case_id,
+                   originator_id=originator_id, link_seq=link_seq, originator_version=version)
+    assert link._envelope(item) == link_as_before(item)  # the msg id's grammar aside
+
+
+_LINKS: list[LinkMessage] = []
+
+
+def stored_link_messages_once() -> list[LinkMessage]:
+    if not _LINKS:
+        _LINKS.extend(stored_link_messages())
+    return _LINKS
