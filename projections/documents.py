@@ -14,12 +14,20 @@ sort in time order.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import OrderedDict
 from typing import Any
 
 from projections.cases import CaseView, Deadline, Step
 
 TIMES = ("opened_at", "submitted_at", "finished_at")
 TUPLES = ("supplement", "overdue", "peers", "ratings")
+#: The document's plain fields, in the document's order.
+SCALARS = ("case_id", "case_number", "process", "region", "role", "item_id", "mode",
+           "applicant_masked", "status", "status_text", "terminal", "needs_attention",
+           "holder", "next_action", "amount_stated", "amount_sent", "amount_received",
+           "amount_credited", "amount_differed", "follow_up", "position", "supplement_note",
+           "escalated", "benefit_region", "benefit_region_reason")
 
 
 def iso(at: dt.datetime | None) -> str | None:
@@ -32,22 +40,38 @@ def parse(text: str | None) -> dt.datetime | None:
 
 
 def to_document(view: CaseView) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        name: getattr(view, name) for name in (
-            "case_id", "case_number", "process", "region", "role", "item_id", "mode",
-            "applicant_masked", "status", "status_text", "terminal", "needs_attention",
-            "holder", "next_action", "amount_stated", "amount_sent", "amount_received",
-            "amount_credited", "amount_differed", "follow_up", "position", "supplement_note",
-            "escalated", "benefit_region", "benefit_region_reason")}
-    doc.update({name: list(getattr(view, name)) for name in TUPLES})
-    doc.update({name: iso(getattr(view, name)) for name in TIMES})
-    doc["consultation"] = dict(view.consultation)
-    doc["deadlines"] = [[d.step, iso(d.due_at), d.basis, d.provisional, iso(d.recomputed_from)]
-                        for d in view.deadlines]
-    doc["milestones"] = [[name, iso(at)] for name, at in view.milestones]
-    doc["timeline"] = [[iso(s.at), s.region, s.actor, s.type, s.text, s.received_from]
-                       for s in view.timeline]
+    doc = _plain(view)
+    doc["deadlines"] = _deadlines(view.deadlines)
+    doc["milestones"] = _milestones(view.milestones)
+    doc["timeline"] = [_step(s) for s in view.timeline]
     return doc
+
+
+def _plain(view: CaseView, times: tuple[str | None, ...] | None = None) -> dict[str, Any]:
+    """The document's first part: all but its deadlines, milestones and timeline (`times`:
+    the ISO forms of the view's `TIMES`, when the caller has them)."""
+    fields = view.__dict__
+    doc: dict[str, Any] = {name: fields[name] for name in SCALARS}
+    for name in TUPLES:
+        doc[name] = list(fields[name])
+    if times is None:
+        times = tuple(iso(fields[name]) for name in TIMES)
+    doc["opened_at"], doc["submitted_at"], doc["finished_at"] = times
+    doc["consultation"] = dict(view.consultation)
+    return doc
+
+
+def _deadlines(deadlines: tuple[Deadline, ...]) -> list[Any]:
+    return [[d.step, iso(d.due_at), d.basis, d.provisional, iso(d.recomputed_from)]
+            for d in deadlines]
+
+
+def _milestones(milestones: tuple[tuple[str, dt.datetime], ...]) -> list[Any]:
+    return [[name, iso(at)] for name, at in milestones]
+
+
+def _step(s: Step) -> list[Any]:
+    return [iso(s.at), s.region, s.actor, s.type, s.text, s.received_from]
 
 
 def from_document(doc: dict[str, Any]) -> CaseView:
@@ -67,7 +91,8 @@ def from_document(doc: dict[str, Any]) -> CaseView:
 
 
 def columns(view: CaseView) -> dict[str, Any]:
-    """What the view tables index and the queue and supervision read without the document."""
+    """What the view tables index and the queue and supervision read without the document
+    (`Encoder.row` makes the same values with the document)."""
     deadline = view.deadline
     return {"case_id": view.case_id, "case_number": view.case_number, "process": view.process,
             "role": view.role, "item_id": view.item_id, "mode": view.mode,
@@ -76,6 +101,85 @@ def columns(view: CaseView) -> dict[str, Any]:
             "due_at": iso(deadline.due_at) if deadline else None,
             "opened_at": iso(view.opened_at), "submitted_at": iso(view.submitted_at),
             "finished_at": iso(view.finished_at), "position": view.position}
+
+
+class Encoder:
+    """A view's row for the view tables — `columns(view)`'s values, then the document as JSON
+    text, exactly `json.dumps(to_document(view), ensure_ascii=False)` — without encoding again
+    what the case's previous write already encoded.
+
+    Why: each batch of the views tailer rewrites every case it touched, whole (a case is
+    written three to four times at burst, docs/performance.md, VIEWS), and building the
+    document and its JSON was ~3 % of a node's CPU in the bench, more than writing the rows.
+    Between two writes of a case most of its document stands: the deadlines and milestones
+    are the same tuples unless an event replaced them (`apply` keeps them otherwise), and the
+    timeline only grows. So per case the encoder keeps the text of each of those three, with
+    the tuple it was made from, and reuses it while the view holds that very tuple (the
+    timeline's text while the new timeline begins with those very `Step` objects); the rest of
+    the document (a few dozen plain fields) is encoded afresh, in one call of the C encoder.
+    Bounded: the `size` cases written most recently."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
+
+    def forget(self) -> None:
+        self._kept.clear()
+
+    def row(self, view: CaseView) -> tuple[Any, ...]:
+        kept = self._kept.pop(view.case_id, None) or _Kept()
+        times = (view.opened_at, view.submitted_at, view.finished_at)
+        if times != kept.times:  # set once each: their texts are kept too
+            kept.times, kept.times_text = times, tuple(iso(at) for at in times)
+        head = _plain(view, kept.times_text)
+        deadlines, milestones, timeline = view.deadlines, view.milestones, view.timeline
+        if kept.deadlines is not deadlines:
+            first = view.deadline
+            kept.deadlines, kept.due_at = deadlines, iso(first.due_at) if first else None
+            kept.deadlines_text = _encode(_deadlines(deadlines))
+        if kept.milestones is not milestones:
+            kept.milestones = milestones
+            kept.milestones_text = _encode(_milestones(milestones))
+        done = len(kept.timeline)
+        if done > len(timeline) or any(
+                a is not b for a, b in zip(kept.timeline, timeline[:done], strict=True)):
+            done, kept.timeline_text = 0, ""
+        if done < len(timeline):
+            more = _encode([_step(s) for s in timeline[done:]])[1:-1]
+            kept.timeline_text = f"{kept.timeline_text}, {more}" if done else more
+        kept.timeline = timeline
+        self._kept[view.case_id] = kept
+        if len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+        doc = (f'{_encode(head)[:-1]}, "deadlines": {kept.deadlines_text}, '
+               f'"milestones": {kept.milestones_text}, "timeline": [{kept.timeline_text}]}}')
+        return (view.case_id, view.case_number, view.process, view.role, view.item_id,
+                view.mode, view.status, view.status_text, view.terminal, view.needs_attention,
+                bool(view.overdue), kept.due_at, *kept.times_text, view.position, doc)
+
+
+class _Kept:
+    """What `Encoder` keeps of a case's last write: three parts of its document as text, each
+    with the tuple it was encoded from (None: nothing kept yet)."""
+
+    __slots__ = ("deadlines", "deadlines_text", "due_at", "milestones", "milestones_text",
+                 "timeline", "timeline_text", "times", "times_text")
+
+    def __init__(self) -> None:
+        self.deadlines: tuple[Deadline, ...] | None = None
+        self.deadlines_text = ""
+        self.due_at: str | None = None
+        self.milestones: tuple[tuple[str, dt.datetime], ...] | None = None
+        self.milestones_text = ""
+        self.timeline: tuple[Step, ...] = ()
+        self.timeline_text = ""
+        self.times: tuple[dt.datetime | None, ...] = ()
+        self.times_text: tuple[str | None, ...] = ()
+
+
+#: `json.dumps(..., ensure_ascii=False)`'s text, without making an encoder at every call
+#: (`check_circular` changes no output; documents hold no cycles).
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def summary(row: dict[str, Any], region: str) -> CaseView:

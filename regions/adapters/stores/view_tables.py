@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from projections.cases import CaseView
-from projections.documents import columns, to_document
+from projections.documents import Encoder
 from regions.adapters.stores.sql import LEDGER_PREFIX, PostgresStore, SqliteStore
 
 #: The live table and its tracking name; the shadow a rebuild fills, and its tracking name.
@@ -46,6 +45,9 @@ COLUMNS = ("case_id", "case_number", "process", "role", "item_id", "mode", "stat
            "status_text", "terminal", "needs_attention", "overdue", "due_at", "opened_at",
            "submitted_at", "finished_at", "position")
 SUMMARY = ", ".join(COLUMNS)
+#: Each column's PostgreSQL type in `Dialect.upsert`'s arrays (the times go as their ISO text).
+ARRAY_TYPES = ("text",) * 8 + ("boolean",) * 3 + ("text",) * 4 + ("bigint", "text")
+TIME_COLUMNS = frozenset({"due_at", "opened_at", "submitted_at", "finished_at"})
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,20 @@ class Dialect:
             index("opened", "opened_at"),
         ]
 
+    def upsert(self, table: str) -> str:
+        """Insert or update rows: on PostgreSQL one statement over one array per column
+        (`unnest`), on SQLite one statement per row (`executemany`)."""
+        cols = (*COLUMNS, "doc")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "case_id")
+        conflict = f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
+        if not self.postgres:
+            return (f"INSERT INTO {self.table(table)} ({', '.join(cols)}) VALUES "
+                    f"({', '.join('?' for _ in cols)}) {conflict}")
+        arrays = ", ".join(f"%b::{kind}[]" for kind in ARRAY_TYPES)
+        values = ", ".join(f"{c}::timestamptz" if c in TIME_COLUMNS else c for c in cols)
+        return (f"INSERT INTO {self.table(table)} ({', '.join(cols)}) SELECT {values} "
+                f"FROM unnest({arrays}) AS row({', '.join(cols)}) {conflict}")
+
 
 class ViewTables:
     """A region's view tables on a pool of their own; see the module docstring."""
@@ -97,6 +113,7 @@ class ViewTables:
         self.dialect = dialect
         self.tracking_table = (recorder.tracking_table_name
                                if isinstance(recorder, PostgresTrackingRecorder) else "tracking")
+        self._upserts: dict[str, str] = {}
 
     @classmethod
     def for_store(cls, store: object, region: str) -> ViewTables:
@@ -186,18 +203,22 @@ class ViewTables:
         self.recorder._insert_tracking(curs, Tracking(name, position))
 
     def write(self, curs: Any, table: str, views: Sequence[CaseView], name: str,
-              position: int) -> None:
+              position: int, encoder: Encoder | None = None) -> None:
         """Upsert `views` and move `name` to `position` (after `locked_position`, in one
-        transaction)."""
+        transaction). `encoder`: the writer's, which remembers the timelines it encoded.
+
+        Why one statement of arrays on PostgreSQL: `executemany` adapted and sent each row as
+        a statement of its own in a pipeline (psycopg's Python per row: ~1 % of a node's CPU
+        in the bench, docs/performance.md, VIEWS); the arrays are adapted in psycopg's C."""
         if views:
-            cols = (*COLUMNS, "doc")
-            updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "case_id")
-            statement = self.dialect.q(
-                f"INSERT INTO {self.dialect.table(table)} ({', '.join(cols)}) VALUES "
-                f"({', '.join('?' for _ in cols)}) ON CONFLICT (case_id) DO UPDATE SET {updates}")
-            curs.executemany(statement, [
-                (*columns(v).values(), json.dumps(to_document(v), ensure_ascii=False))
-                for v in views])
+            rows = [(encoder or Encoder(0)).row(v) for v in views]
+            statement = self._upserts.get(table)
+            if statement is None:
+                statement = self._upserts[table] = self.dialect.upsert(table)
+            if self.dialect.postgres:
+                curs.execute(statement, [list(col) for col in zip(*rows, strict=True)])
+            else:
+                curs.executemany(statement, rows)
         self._track(curs, name, position)
 
     def swap(self, curs: Any, position: int) -> None:

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from domain.kernel import Decider
 from projections.cases import CaseView, apply
-from projections.documents import from_document, summary
+from projections.documents import Encoder, from_document, summary
 from projections.joint import Agreement, agreement
 from projections.reconciliation import Reconciliation, reconcile
 from projections.records import SideEvent
@@ -57,6 +57,7 @@ class ViewWriter:
         self.cache_size = cache_size
         self._views: OrderedDict[str, CaseView] = OrderedDict()
         self._known: int | None = None  # the tracking position this writer last saw or wrote
+        self._encoder = Encoder(cache_size)
         self.refolds = 0
 
     def write(self, items: Sequence[SideEvent], position: int | None = None) -> int:
@@ -75,12 +76,14 @@ class ViewWriter:
         tracked = self.tables.locked_position(curs, self.tracking)
         if tracked != self._known:
             self._views.clear()  # someone else moved the row: what we hold may be stale
+            self._encoder.forget()
             self._known = tracked
         if position <= tracked:
             return 0
         fresh = [r for r in items if r.position > tracked and r.process in self.deciders]
         changed = self._fold(fresh)
-        self.tables.write(curs, self.table, list(changed.values()), self.tracking, position)
+        self.tables.write(curs, self.table, list(changed.values()), self.tracking, position,
+                          self._encoder)
         self._known = position  # in memory only once written (a failed batch keeps the old)
         for case_id, view in changed.items():
             self._views[case_id] = view
@@ -91,6 +94,7 @@ class ViewWriter:
 
     def forget(self) -> None:
         self._views.clear()
+        self._encoder.forget()
         self._known = None
 
     def _fold(self, records: Sequence[SideEvent]) -> dict[str, CaseView]:
