@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from projections.cases import CaseView, Deadline, Step
@@ -111,13 +112,15 @@ class Encoder:
     Why: each batch of the views tailer rewrites every case it touched, whole (a case is
     written three to four times at burst, docs/performance.md, VIEWS), and building the
     document and its JSON was ~3 % of a node's CPU in the bench, more than writing the rows.
-    Between two writes of a case most of its document stands: the deadlines and milestones
-    are the same tuples unless an event replaced them (`apply` keeps them otherwise), and the
-    timeline only grows. So per case the encoder keeps the text of each of those three, with
-    the tuple it was made from, and reuses it while the view holds that very tuple (the
-    timeline's text while the new timeline begins with those very `Step` objects); the rest of
-    the document (a few dozen plain fields) is encoded afresh, in one call of the C encoder.
-    Bounded: the `size` cases written most recently."""
+    Between two writes of a case much of its document stands: its times are set once each,
+    its deadlines change only on a deadline event, and its milestones and timeline only grow
+    (`apply` appends to them). So per case the encoder keeps the text of each of those, with
+    what it was made from, and encodes only what differs from that: nothing for parts equal
+    to what was kept, the new entries of a list that begins with the kept one (compared as
+    tuples: the kept entries are the very objects, so mostly by identity). The rest of the
+    document (a few dozen plain fields) is encoded afresh, in one call of the C encoder (kept
+    by parts too — the fields set at opening, those that change rarely — it was no cheaper:
+    building and comparing the parts cost what encoding them did). Bounded: the `size` cases written most recently."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -129,38 +132,50 @@ class Encoder:
     def row(self, view: CaseView) -> tuple[Any, ...]:
         kept = self._kept.pop(view.case_id, None) or _Kept()
         times = (view.opened_at, view.submitted_at, view.finished_at)
-        if times != kept.times:  # set once each: their texts are kept too
+        if times != kept.times:
             kept.times, kept.times_text = times, tuple(iso(at) for at in times)
-        head = _plain(view, kept.times_text)
-        deadlines, milestones, timeline = view.deadlines, view.milestones, view.timeline
-        if kept.deadlines is not deadlines:
-            first = view.deadline
-            kept.deadlines, kept.due_at = deadlines, iso(first.due_at) if first else None
+        deadlines = view.deadlines
+        if deadlines != kept.deadlines:
+            earliest = view.deadline
+            kept.deadlines, kept.due_at = deadlines, iso(earliest.due_at) if earliest else None
             kept.deadlines_text = _encode(_deadlines(deadlines))
-        if kept.milestones is not milestones:
-            kept.milestones = milestones
-            kept.milestones_text = _encode(_milestones(milestones))
-        done = len(kept.timeline)
-        if done > len(timeline) or any(
-                a is not b for a, b in zip(kept.timeline, timeline[:done], strict=True)):
-            done, kept.timeline_text = 0, ""
-        if done < len(timeline):
-            more = _encode([_step(s) for s in timeline[done:]])[1:-1]
-            kept.timeline_text = f"{kept.timeline_text}, {more}" if done else more
-        kept.timeline = timeline
+        kept.milestones_text = _grown(kept.milestones, kept.milestones_text, view.milestones,
+                                      _milestones)
+        kept.milestones = view.milestones
+        kept.timeline_text = _grown(kept.timeline, kept.timeline_text, view.timeline,
+                                    _steps)
+        kept.timeline = view.timeline
         self._kept[view.case_id] = kept
         if len(self._kept) > self.size:
             self._kept.popitem(last=False)
-        doc = (f'{_encode(head)[:-1]}, "deadlines": {kept.deadlines_text}, '
-               f'"milestones": {kept.milestones_text}, "timeline": [{kept.timeline_text}]}}')
+        doc = (f'{_encode(_plain(view, kept.times_text))[:-1]}, '
+               f'"deadlines": {kept.deadlines_text}, "milestones": [{kept.milestones_text}], '
+               f'"timeline": [{kept.timeline_text}]}}')
         return (view.case_id, view.case_number, view.process, view.role, view.item_id,
                 view.mode, view.status, view.status_text, view.terminal, view.needs_attention,
                 bool(view.overdue), kept.due_at, *kept.times_text, view.position, doc)
 
 
+def _grown(kept: tuple[Any, ...], text: str, items: tuple[Any, ...],
+           encoded: Callable[[tuple[Any, ...]], list[Any]]) -> str:
+    """The JSON text of `encoded(items)` without its brackets, given `text`, that of `kept`:
+    only the entries after `kept` are encoded when `items` begins with it."""
+    done = len(kept)
+    if done > len(items) or items[:done] != kept:
+        done, text = 0, ""
+    if done == len(items):
+        return text
+    more = _encode(encoded(items[done:]))[1:-1]
+    return f"{text}, {more}" if done else more
+
+
+def _steps(steps: tuple[Step, ...]) -> list[Any]:
+    return [_step(s) for s in steps]
+
+
 class _Kept:
-    """What `Encoder` keeps of a case's last write: three parts of its document as text, each
-    with the tuple it was encoded from (None: nothing kept yet)."""
+    """What `Encoder` keeps of a case's last write: parts of its document as text, each with
+    what it was encoded from."""
 
     __slots__ = ("deadlines", "deadlines_text", "due_at", "milestones", "milestones_text",
                  "timeline", "timeline_text", "times", "times_text")
@@ -169,7 +184,7 @@ class _Kept:
         self.deadlines: tuple[Deadline, ...] | None = None
         self.deadlines_text = ""
         self.due_at: str | None = None
-        self.milestones: tuple[tuple[str, dt.datetime], ...] | None = None
+        self.milestones: tuple[tuple[str, dt.datetime], ...] = ()
         self.milestones_text = ""
         self.timeline: tuple[Step, ...] = ()
         self.timeline_text = ""
