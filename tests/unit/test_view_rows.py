@@ -62,7 +62,7 @@ def test_rows_equal_rows_made_from_scratch(seed: int) -> None:
             view = region[case][i]
             assert encoder.row(view) == from_scratch(view)
             checked += 1
-    assert checked > 500
+    assert checked > 200
 
 
 def test_a_view_read_back_from_its_row_is_encoded_alike() -> None:
