@@ -16,7 +16,7 @@ ID number.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,8 +144,12 @@ def _actor(event: Event) -> str:
     return f"{who} {actor.role}".strip() if actor.kind == "staff" else who
 
 
-def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> CaseView:
+def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any],
+          folded: Callable[[Event], Any] | None = None) -> CaseView:
     """The view after one more event of this side (events arrive in version order).
+    `folded(event)`: the side's state after `event` when the caller already has it (the
+    node's own fold of the command that wrote it: `regions.runtime.views`), else None; the
+    state is then not folded again.
 
     Why it is written for the common event: the views fold every event of the region (the
     node's views thread, the simulator's live views and replays: 137 µs an event under the
@@ -159,7 +163,9 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any]) -> Ca
     if record.position and record.position <= view.position:
         return view  # seen already (a tailer hands a batch on again after a crash)
     event = record.event()
-    state = decider.evolve(view.state, event)
+    state = folded(event) if folded is not None else None
+    if state is None:
+        state = decider.evolve(view.state, event)
     summary = decider.summary(state)
     kind, payload = record.type, record.payload
     status, role, terminal = summary.status, summary.role, summary.terminal

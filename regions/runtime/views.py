@@ -10,7 +10,8 @@ each start (as the simulator's are).
 Why the durable writer has a thread of its own: the node's database thread is the write path
 (commands, inbox, timer); view rows written there would delay every commit. The tailer still
 reads on the database thread (like the relay), the rows are written on the views' thread and
-pool, and `advance` moves the tracking row only when a batch wrote no rows.
+pool, and `advance` moves the tracking row only when a batch wrote no rows. The writer folds
+no event the node's own decision folded last (`NodeFolds`, a listener of the node).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from projections.views import CaseViews, Views
 from regions.adapters.stores.sql import PostgresStore, SqliteStore
 from regions.adapters.stores.view_tables import ViewTables
-from regions.adapters.stores.views import DurableViews, ViewCursor, ViewWriter
+from regions.adapters.stores.views import DurableViews, NodeFolds, ViewCursor, ViewWriter
 from regions.core.side_events import SideEventTailer
 from regions.core.tailer import MemoryCursor
 from regions.runtime.bootstrap import Region
@@ -64,7 +65,9 @@ def attach_views(region: Region, driver: NodeDriver, store: object) -> AttachedV
         driver.tail(Tail("views", tailer, feed, "views_applied", slack=BACKGROUND))
         return AttachedViews(views, tailer)
     tables = ViewTables.for_store(store, region.code)
-    writer = ViewWriter(tables, region.node.app, region.code, deciders_of(region))
+    folds = NodeFolds()  # the states the node folds as it decides, for the writer
+    region.node.listeners.append(folds.heard)
+    writer = ViewWriter(tables, region.node.app, region.code, deciders_of(region), folds=folds)
     tailer = SideEventTailer(region.code, region.node.app, batch_size=batch,
                              cursor=ViewCursor(writer))
     thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"views-{region.code}")

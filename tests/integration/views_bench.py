@@ -23,7 +23,8 @@ from typing import Any
 
 from regions.adapters.stores.sql import PostgresStore
 from regions.adapters.stores.view_tables import COLUMNS, LIVE, ViewTables
-from regions.adapters.stores.views import ViewWriter
+from regions.adapters.stores.views import NodeFolds, ViewWriter
+from regions.core.node import RegionNode
 from regions.core.side_events import SideEventTailer
 from regions.core.tailer import MemoryCursor
 from simulations.runner import run
@@ -32,10 +33,22 @@ DSN = os.environ.get("TONGBAN_BENCH_DSN", "postgresql://postgres@127.0.0.1:5432/
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 
 
-def records_of(cases: int, seed: int) -> dict[str, tuple[Any, list[Any], dict[str, Any]]]:
+def records_of(cases: int, seed: int, folds: NodeFolds | None = None,
+               ) -> dict[str, tuple[Any, list[Any], dict[str, Any]]]:
     """Each region's side events of one simulated run, their events decoded (as the node hands
-    them on: the views do not decode)."""
-    result = run(seed, cases)
+    them on: the views do not decode); with `folds`, the nodes' folded states heard in it."""
+    made = RegionNode.__init__
+
+    def listening(node: RegionNode, *args: Any, **kwargs: Any) -> None:
+        made(node, *args, **kwargs)
+        if folds is not None:
+            node.listeners.append(folds.heard)
+
+    RegionNode.__init__ = listening  # type: ignore[method-assign,assignment]
+    try:
+        result = run(seed, cases)
+    finally:
+        RegionNode.__init__ = made  # type: ignore[method-assign]
     found = {}
     for code, sim in result.world.regions.items():
         app = sim.region.node.app
@@ -62,7 +75,8 @@ def digest(tables: ViewTables) -> str:
                           .encode()).hexdigest()[:16]
 
 
-def one_round(data: dict[str, Any], batch: int) -> dict[str, float | str]:
+def one_round(data: dict[str, Any], batch: int, folds: NodeFolds | None = None,
+              ) -> dict[str, float | str]:
     prefix = f"vb_{uuid.uuid4().hex[:8]}_"
     store = PostgresStore(DSN, schema_prefix=prefix)
     cpu = wall = 0.0
@@ -72,7 +86,7 @@ def one_round(data: dict[str, Any], batch: int) -> dict[str, float | str]:
         for code, (app, items, deciders) in sorted(data.items()):
             store.open(code)
             tables = ViewTables.for_store(store, code)
-            writer = ViewWriter(tables, app, code, deciders)
+            writer = ViewWriter(tables, app, code, deciders, folds=folds)
             t0, c0 = time.perf_counter(), time.process_time()
             for start in range(0, len(items), batch):
                 writer.write(items[start:start + batch])
@@ -171,13 +185,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch", type=int, default=60)
     parser.add_argument("--parts", action="store_true", help="old and new parts, one process")
+    parser.add_argument("--folds", action="store_true",
+                        help="each round twice: without and with the nodes' folded states")
     args = parser.parse_args()
-    data = records_of(args.cases, args.seed)
+    folds = NodeFolds(kept=10_000_000) if args.folds else None
+    data = records_of(args.cases, args.seed, folds)
     if args.parts:
         parts(data, args.batch, args.rounds)
         return
     for _ in range(args.rounds):
-        print(json.dumps(one_round(data, args.batch)), flush=True)
+        if folds is not None:
+            print(json.dumps({"folds": False, **one_round(data, args.batch)}), flush=True)
+        print(json.dumps({"folds": folds is not None, **one_round(data, args.batch, folds)}),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -10,17 +10,22 @@ writer left it (a rebuild swapped the table), it drops what it holds.
 
 Exactly once: a batch skips the events at or below the tracking position it read under the
 lock, and writes its rows with the new position in the same transaction (`ViewTables.write`).
+
+Folded once (`NodeFolds`): the node folds each side as it decides, and tells its listeners
+the state each decision left with the events that led there; the writer takes that state
+for the decision's last event instead of folding the event again (the events before it in
+the same decision are still folded: their views need the state after each).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from domain.kernel import Decider
+from domain.kernel import Decider, Event
 from projections.cases import CaseView, apply
 from projections.documents import Encoder, from_document, summary
 from projections.joint import Agreement, agreement
@@ -40,6 +45,48 @@ from regions.core.unreadable import decode
 
 #: Views a writer keeps between batches (a miss folds the side again from the store).
 CACHE_SIZE = 10_000
+#: Decisions whose state `NodeFolds` keeps (the views write within a second or two of the
+#: commit; at burst a node makes ~1,000 decisions a second).
+FOLDS_KEPT = 4_096
+
+
+class NodeFolds:
+    """The side states the node folded as it decided, by the last event of each decision:
+    what a node listener (`heard`, on the node's database thread) was told after each commit,
+    for the views' writer (`state_after`, on its own thread).
+
+    Why: the views folded every side event again with the protocol's `evolve` (a fifth of
+    the views' thread, ~2 % of a node's CPU in the bench, docs/performance.md, VIEWS), while
+    the node had just folded the same events from the same state (a fold is a function of the
+    side's events; both start from nothing, or from what the same events left). Keyed by the
+    event object itself, which the side-event tailer hands the views with the record
+    (`SideEvent.with_event`): a record read back from the store carries a freshly decoded event,
+    finds nothing here, and is folded as before. The most recent `kept` decisions are kept
+    (each entry holds its event, so no other event can take its id while it is kept)."""
+
+    def __init__(self, kept: int = FOLDS_KEPT) -> None:
+        self.kept = kept
+        self._states: dict[int, tuple[Event, Any]] = {}
+        self._order: deque[int] = deque()
+        self.taken = 0  # states the writer took (tests, profiles)
+
+    def heard(self, view: Any, events: list[Event]) -> None:
+        """A `RegionNode.listeners` entry: `view` is the side as the decision left it (its
+        `state` the fold of every event of the side up to the last of `events`)."""
+        if not events or view.state is None:
+            return
+        last = events[-1]
+        self._states[id(last)] = (last, view.state)
+        self._order.append(id(last))
+        while len(self._order) > self.kept:
+            self._states.pop(self._order.popleft(), None)
+
+    def state_after(self, event: Event) -> Any | None:
+        entry = self._states.get(id(event))
+        if entry is None or entry[0] is not event:
+            return None
+        self.taken += 1
+        return entry[1]
 
 
 class ViewWriter:
@@ -47,7 +94,7 @@ class ViewWriter:
 
     def __init__(self, tables: ViewTables, app: EventStore, region: str,
                  deciders: Mapping[str, Decider[Any]], *, table: str = LIVE, tracking: str = LIVE_TRACKING,
-                 cache_size: int = CACHE_SIZE) -> None:
+                 cache_size: int = CACHE_SIZE, folds: NodeFolds | None = None) -> None:
         self.tables = tables
         self.app = app
         self.region = region
@@ -58,6 +105,7 @@ class ViewWriter:
         self._views: OrderedDict[str, CaseView] = OrderedDict()
         self._known: int | None = None  # the tracking position this writer last saw or wrote
         self._encoder = Encoder(cache_size)
+        self._folded = folds.state_after if folds is not None else None
         self.refolds = 0
 
     def write(self, items: Sequence[SideEvent], position: int | None = None) -> int:
@@ -108,7 +156,8 @@ class ViewWriter:
         for record in records:
             view = changed.get(record.case_id) or self._views.get(record.case_id) or \
                 folded.get(record.case_id)
-            changed[record.case_id] = apply(view, record, self.deciders[record.process])
+            changed[record.case_id] = apply(view, record, self.deciders[record.process],
+                                            self._folded)
         return changed
 
     def _refold(self, before: Mapping[str, int]) -> dict[str, CaseView]:
