@@ -45,6 +45,10 @@ from regions.core.unreadable import decode
 
 #: Views a writer keeps between batches (a miss folds the side again from the store).
 CACHE_SIZE = 10_000
+#: Cases whose document parts a writer's `Encoder` keeps: the cases still being written (a
+#: case is written ~4 times within seconds at burst); not `CACHE_SIZE` (nor a rebuild's
+#: million), which would hold a second copy of every view kept, as text.
+ENCODED_CASES = 2_048
 #: Decisions whose state `NodeFolds` keeps (the views write within a second or two of the
 #: commit; at burst a node makes ~1,000 decisions a second).
 FOLDS_KEPT = 4_096
@@ -104,7 +108,7 @@ class ViewWriter:
         self.cache_size = cache_size
         self._views: OrderedDict[str, CaseView] = OrderedDict()
         self._known: int | None = None  # the tracking position this writer last saw or wrote
-        self._encoder = Encoder(cache_size)
+        self._encoder = Encoder(min(cache_size, ENCODED_CASES))
         self._folded = folds.state_after if folds is not None else None
         self.refolds = 0
 
