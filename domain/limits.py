@@ -27,7 +27,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from domain.calendar import FALLBACK_TAG, Reckoned, WorkingCalendar, china_date
 from domain.deadlines import DeadlineSpec
@@ -323,7 +323,9 @@ class Rules:
     region_limits: RegionLimits = field(default_factory=RegionLimits)
     #: `recompute`'s answers by (reckoning, basis): a pure function of the two on this
     #: calendar (frozen), asked again for each case of a node's batch, which shares one `now`.
-    _reckoned: dict[tuple[Reckoning, str], DeadlineSpec] = field(
+    #: The start's zone is in the key: datetimes of one instant in two zones are equal, but the
+    #: spec carries the reckoning as asked (recorded by `DeadlineSet`, `WaitingLimit`).
+    _reckoned: dict[tuple[Reckoning, Any, str], DeadlineSpec] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def deadline_for(self, process: str, step: str, start: dt.datetime) -> DeadlineSpec | None:
@@ -373,7 +375,7 @@ class Rules:
         written afresh). Every spec is made here, first time or again: what the recheck of a
         provisional date asks once official data is installed (`domain.deadlines.recheck`).
         Kept by its arguments (at most `RECKONED` of them; issue 17: 15–40 µs a reckoning)."""
-        key = (reckoning, basis)
+        key = (reckoning, reckoning.start.tzinfo, basis)
         found = self._reckoned.get(key)
         if found is not None:
             return found

@@ -78,13 +78,14 @@ REMEMBERED: Final = 100_000
 def identity(event: SideEvent) -> bytes:
     """What recognises a repeat of `event` (see the module's docstring): a 16-byte digest of
     its id, type, schema version and canonical payload — never its position, which another
-    store (restored, rebuilt, fresh) gives to another event."""
+    store (restored, rebuilt, fresh) gives to another event. `surrogatepass`: the feed's
+    decoder reads a lone `\\ud800` escape into the payload, and a key must not raise on it."""
     digest = hashlib.blake2b(digest_size=16)
     for part in (event.event_id, event.type, str(event.schema_version)):
-        digest.update(part.encode())
+        digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     digest.update(json.dumps(event.payload, sort_keys=True, separators=(",", ":"),
-                             ensure_ascii=False).encode())
+                             ensure_ascii=False).encode("utf-8", "surrogatepass"))
     return digest.digest()
 
 

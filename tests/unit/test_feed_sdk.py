@@ -184,13 +184,6 @@ def test_a_message_of_an_older_contract_is_handled_once_and_its_repeat_acked() -
     assert client.stats["repeats"] == 2
 
 
-import pytest  # noqa: E402
-
-
-@pytest.mark.xfail(strict=True, reason="Failing test: the SDK's repeat key (identity) encodes "
-                   "the payload as strict UTF-8, so a feed event whose text holds a lone "
-                   "surrogate (a JSON \\ud800 escape, which the feed's decoder accepts) raises "
-                   "UnicodeEncodeError out of poll: the back-end stops on it at every restart")
 def test_a_feed_event_whose_text_holds_a_lone_surrogate_is_handled_not_a_crash() -> None:
     """Hostile or odd input on the feed: `feed.decode` reads a `\\ud800` escape into a str
     that no strict UTF-8 encoder takes. Recognising a repeat must not depend on that."""

@@ -306,11 +306,6 @@ def test_a_reckoning_kept_by_its_arguments_is_the_one_made_afresh() -> None:
     assert other._reckoned == {} and kept._reckoned
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: Rules.recompute's kept answers are keyed "
-                   "by a Reckoning whose start compares equal across time zones, so the same "
-                   "instant asked in +08:00 gets the spec first made for UTC (its reckoning's "
-                   "start, which DeadlineSet/WaitingLimit record, in the other zone): what is "
-                   "recorded depends on what was asked before")
 def test_a_kept_reckoning_records_the_start_it_was_asked_with() -> None:
     import datetime as dt
 
