@@ -157,6 +157,8 @@ def test_another_transcoder_goes_the_librarys_way() -> None:
     assert mapper.to_stored_event(event) == library_mapper().to_stored_event(event)
 
 
+@pytest.mark.xfail(strict=True, reason="Failing test: the field order is checked at a class's "
+                   "first use only, so a second call site in another order stores other bytes")
 def test_an_event_built_out_of_its_field_order_is_refused() -> None:
     class Probe(Stream):
         class Noted(Stream.Event):
@@ -164,8 +166,10 @@ def test_an_event_built_out_of_its_field_order_is_refused() -> None:
             b: int
 
     probe = Probe.open(uuid.UUID(int=3), "side", {}, "Opened", 1, {}, AT)
-    with pytest.raises(TypeError, match="fields"):
+    rows.trigger(probe, Probe.Noted, AT, a=1, b=2)
+    with pytest.raises(TypeError, match="fields"):  # a second call site, in another order
         rows.trigger(probe, Probe.Noted, AT, b=1, a=2)
+    assert [list(vars(e)) for e in probe.collect_events()][-1][-2:] == ["a", "b"]
     with pytest.raises(TypeError, match="non-UUID"):
         rows.create(Stream, Stream.Opened, "not-a-uuid", AT, kind="side", key={}, type="T",  # type: ignore[arg-type]
                     schema_version=1, payload={})
