@@ -49,7 +49,8 @@ from eventsourcing.utils import get_topic
 
 _new = object.__new__
 _set = object.__setattr__
-_checked: set[type] = set()
+#: Each class built here: its fields, in its `__init__`'s order.
+_fields: dict[type, tuple[str, ...]] = {}
 
 #: The common attributes of every aggregate event, in the library's field order.
 BASE = ("originator_id", "originator_version", "timestamp")
@@ -66,15 +67,18 @@ def frozen(cls: type, state: dict[str, Any]) -> Any:
 def _check(cls: type, state: dict[str, Any]) -> None:
     """`state` must be what `cls.__init__` would set, in its order, and `cls` must validate no
     more than `DomainEvent.__post_init__` (repeated by the callers)."""
-    names = tuple(field.name for field in dataclasses.fields(cls))
-    if tuple(state) != names or (issubclass(cls, DomainEvent) and
-                                 cls.__post_init__ is not DomainEvent.__post_init__):
+    names = _fields.get(cls)
+    if names is None:
+        names = tuple(field.name for field in dataclasses.fields(cls))
+        if issubclass(cls, DomainEvent) and cls.__post_init__ is not DomainEvent.__post_init__:
+            raise TypeError(f"{cls.__qualname__} validates more than DomainEvent does")
+        _fields[cls] = names
+    if tuple(state) != names:
         raise TypeError(f"{cls.__qualname__}: fields {names}, built with {tuple(state)}")
-    _checked.add(cls)
 
 
 def _event(cls: type, state: dict[str, Any]) -> Any:
-    if cls not in _checked:
+    if _fields.get(cls) != tuple(state):  # every call: two call sites may differ
         _check(cls, state)
     if not isinstance(state["originator_id"], UUID):  # DomainEvent.__post_init__
         raise TypeError(f"{cls} was initialized with a non-UUID originator_id: "
@@ -184,8 +188,8 @@ class RowEventStore(LibraryEventStore[UUID]):
         return recordings
 
 
-for _cls, _fields in ((StoredEvent, ("originator_id", "originator_version", "topic", "state")),
-                      (Notification, ("originator_id", "originator_version", "topic", "state",
-                                      "id")),
-                      (Recording, ("domain_event", "notification"))):
-    _check(_cls, dict.fromkeys(_fields))
+for _cls, _names in ((StoredEvent, ("originator_id", "originator_version", "topic", "state")),
+                     (Notification, ("originator_id", "originator_version", "topic", "state",
+                                     "id")),
+                     (Recording, ("domain_event", "notification"))):
+    _check(_cls, dict.fromkeys(_names))
