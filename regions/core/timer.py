@@ -10,7 +10,9 @@ and runs those commands through the node like any other writer.
 with a running timer `RecheckDeadlines`, so the dates reckoned on the calendar fallback — its
 deadlines, a transfer's waiting timer, an open 差评 follow-up — are reckoned again on the calendar
 the node started with (`deadlines.recheck`: later only; `DeadlineRecomputed`,
-`WaitingTimerRecomputed`, `FollowUpRecomputed`).
+`WaitingTimerRecomputed`, `FollowUpRecomputed`). A side unchanged since the last start's recheck
+on the same store and rules, which decided nothing, is not settled again — only its policies
+are asked (`DeadlineTimer._still_quiet`).
 Why at start-up and not on a file watch: the holiday files are part of the node's configuration
 (`TONGBAN_HOLIDAY_FILES`), read once into the deciders' rules, so installing a year's schedule
 is a configuration change and a restart — the one moment the calendar changes. The recheck is
