@@ -22,6 +22,7 @@ Conventions every protocol follows:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -333,8 +334,8 @@ def settle(
     `MAX_POLICY_ROUNDS` rounds. A command that leaves no side (`state` still None) sets off no
     policy.
     """
-    folded: DecideFolded[S] | None = getattr(decider, "decide_folded", None)
-    if folded is not None:
+    if _folds_its_decide(type(decider)):
+        folded: DecideFolded[S] = decider.decide_folded  # type: ignore[attr-defined]
         return _settle_folded(decider, folded, state, command, now)
     pending = list(decider.decide(state, command, now))
     events: list[Event] = []
@@ -354,6 +355,15 @@ def settle(
 #: `decide` that also returns the state its events lead to — `fold(state, events)`, which a
 #: decider that folds its events while deciding (the transfer's bookkeeping) has at hand.
 DecideFolded = Callable[[S | None, Command, dt.datetime], tuple[list[Event], S | None]]
+
+
+@functools.cache
+def _folds_its_decide(cls: type) -> bool:
+    """`decide_folded` stands for `decide` only on a class whose `decide` is the one defined
+    beside it: not a wrapper with its own `decide` forwarding the rest (`__getattr__`), nor a
+    subclass with a `decide` of its own — settled by their `decide`, as before."""
+    owner = next((c for c in cls.__mro__ if "decide_folded" in c.__dict__), None)
+    return owner is not None and getattr(cls, "decide", None) is owner.__dict__.get("decide")
 
 
 def _settle_folded(decider: Decider[S], decide: DecideFolded[S], state: S | None,

@@ -178,10 +178,6 @@ class ExplodingCountTo(FoldingCountTo):
         raise IllegalCommand("the subclass's decide", code="exploded")
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: settle takes `decide_folded` wherever "
-                   "getattr finds it, so a wrapper forwarding attributes (tests/hostile's "
-                   "Exploding pattern) or a subclass with its own `decide` is settled by the "
-                   "inner or inherited decide_folded: its `decide` is never asked")
 def test_a_wrapper_or_subclass_with_its_own_decide_is_settled_by_that_decide() -> None:
     events, state = settle(FoldingCountTo(3), Counter(), Count(actor=SYSTEM), NOW)
     assert values(events) == [1, 2, 3] and state == Counter(3)
