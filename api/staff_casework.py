@@ -259,7 +259,7 @@ def department_routes(router: APIRouter, ops: StaffOps) -> None:
             actor=a, sheet=sheet, reason=body.reason), key)
 
     @router.post("/cases/{case_number}/remit-funds", summary="转出地: the funds were remitted",
-                 responses=answers.step("transferred_out", "FundsRemitted", "DeadlineCleared"))
+                 responses=answers.step("transferred_out", "FundsRemitted"))
     async def remit(case_number: str, body: Remittance, key: Key, who: Who) -> dict[str, Any]:
         return await send(who, case_number, lambda a: RemitFunds(
             actor=a, amount_fen=body.amount_fen, bank_ref=body.bank_ref), key)

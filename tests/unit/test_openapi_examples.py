@@ -188,9 +188,6 @@ def test_every_error_answer_has_an_example_and_problems_read_like_the_server(
     assert wrong == [], "error answers without a true example:\n" + "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: the staff API's remit-funds example lists "
-                   "a DeadlineCleared after FundsRemitted, which the remittance no longer records "
-                   "(6b9b1f6: the remittance carries its met step)")
 def test_the_remittance_example_lists_the_events_a_remittance_records(
         spec: dict[str, Any]) -> None:
     from domain.protocols.transfer import RemitFunds
