@@ -81,7 +81,13 @@ ASYNCAPI_VERSION: Final = "3.0.0"
 #: consumers); the case query, the state tables, the stated rules and `x-codes` are additions.
 #: 3.0.1: a repeat is recognised by the event's id, never by feedseq (a store's position, which
 #: a rebuilt, restored or replaced store numbers again); wording only, the messages unchanged.
-CONTRACT_VERSION: Final = "3.0.1"
+#: 3.1.0 (additions; issue 17's rows): `ContactLetterIssued` schema 3 and `FundsRemitted`,
+#: `RelationshipTakenOver` carry `met` (the step they meet: no `DeadlineCleared` event of its
+#: own then); `TransferCompleted` schema 2 carries `reconciled` (the last origin's match: no
+#: `Reconciled` event of its own then). A back-end that validates payloads with an older document
+#: (`additionalProperties: false`) refuses `met` on `FundsRemitted`: take this document first.
+#: Upgrade origins before destinations: an older origin parks `ContactLetterIssued` 3 until then.
+CONTRACT_VERSION: Final = "3.1.0"
 # 1.1: back-end commands; 1.2: the back-end feed; 1.3: documents; 1.4: strict payloads, typed
 # details, `applicant_id` instead of person_key/applicant_masked, the whole error table
 DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "asyncapi.yaml"
