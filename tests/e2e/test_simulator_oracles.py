@@ -158,10 +158,13 @@ def test_a_settlement_that_opens_no_register_leaves_a_person_nowhere(monkeypatch
 
 @dataclass
 class CompletesWithoutConcluding(TransferDecider):
-    """The bug: the destination completes without the conclusion each origin waits for."""
+    """The bug: the destination completes without the conclusion each origin waits for. Made in
+    `_complete`, which every completion goes through (a `CompleteTransfer`'s, and since issue
+    17's rows a last match's `Reconcile`, which completes in the same decision)."""
 
-    def _take_over_or_complete(self, s, c, now):  # type: ignore[no-untyped-def]
-        events = super()._take_over_or_complete(s, c, now)
+    @staticmethod
+    def _complete(s, actor, now, reconciled=None):  # type: ignore[no-untyped-def]
+        events = TransferDecider._complete(s, actor, now, reconciled)
         return [e for e in events if type(e).__name__ != "TransferConcluded"]
 
 
