@@ -32,51 +32,38 @@ def _summary(schema_ref: dict[str, Any], schemas: SchemaSet, fallback: str) -> s
     return description.strip().splitlines()[0] if description.strip() else fallback
 
 
-def event_message(name: str, cls: type[Event], schemas: SchemaSet) -> dict[str, Any]:
-    data = schemas.events[name]
+def _message(name: str, summary: str, envelope: dict[str, Any],
+             properties: dict[str, Any]) -> dict[str, Any]:
+    """A structured CloudEvent on a link: the envelope's schema and this type's properties."""
     return {
         "name": name,
         "title": name,
-        "summary": _summary(data, schemas, f"Shared event {name}."),
+        "summary": summary,
         "contentType": CONTENT_TYPE,
         "headers": {"$ref": f"#/components/schemas/{HEADERS_SCHEMA}"},
         "payload": {
             "allOf": [
-                schemas.event_envelope,
-                {
-                    "type": "object",
-                    "required": ["data"],
-                    "properties": {
-                        "type": {"const": TYPE_PREFIX + name},
-                        "schemaversion": {"const": cls.SCHEMA_VERSION},
-                        "data": data,
-                    },
-                },
+                envelope,
+                {"type": "object", "required": ["data"], "properties": properties},
             ],
         },
-        "x-schema-version": cls.SCHEMA_VERSION,
     }
+
+
+def event_message(name: str, cls: type[Event], schemas: SchemaSet) -> dict[str, Any]:
+    data = schemas.events[name]
+    message = _message(name, _summary(data, schemas, f"Shared event {name}."),
+                       schemas.event_envelope,
+                       {"type": {"const": TYPE_PREFIX + name},
+                        "schemaversion": {"const": cls.SCHEMA_VERSION}, "data": data})
+    message["x-schema-version"] = cls.SCHEMA_VERSION
+    return message
 
 
 def control_message(ce_type: str, name: str, schemas: SchemaSet) -> dict[str, Any]:
     data = schemas.controls[ce_type]
-    return {
-        "name": name,
-        "title": name,
-        "summary": _summary(data, schemas, f"Link control message {name}."),
-        "contentType": CONTENT_TYPE,
-        "headers": {"$ref": f"#/components/schemas/{HEADERS_SCHEMA}"},
-        "payload": {
-            "allOf": [
-                schemas.control_envelope,
-                {
-                    "type": "object",
-                    "required": ["data"],
-                    "properties": {"type": {"const": ce_type}, "data": data},
-                },
-            ],
-        },
-    }
+    return _message(name, _summary(data, schemas, f"Link control message {name}."),
+                    schemas.control_envelope, {"type": {"const": ce_type}, "data": data})
 
 
 def headers_schema() -> dict[str, Any]:

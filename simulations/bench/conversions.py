@@ -32,6 +32,7 @@ from domain.payloads import MAX_DEPTH, Converter, PayloadError, fields_of
 from regions.core import idempotency, staging
 from regions.core.idempotency import request_hash
 from regions.core.store import NS, stable_id
+from simulations.bench.alternate import alternate, cpu_us
 from simulations.faults import ALL_FAULTS
 from simulations.runner import run
 
@@ -149,11 +150,11 @@ def captured(cases: int) -> tuple[list[Any], list[Any]]:
     return events, commands
 
 
-def _cpu_us(fn: Callable[[Any], Any], items: list[Any]) -> float:
-    started = time.process_time()
-    for item in items:
-        fn(item)
-    return (time.process_time() - started) / len(items) * 1e6
+def _each(fn: Callable[[Any], Any], items: list[Any]) -> Callable[[], None]:
+    def run_all() -> None:
+        for item in items:
+            fn(item)
+    return run_all
 
 
 def _ids(commands: list[str]) -> Callable[[Callable[..., UUID]], None]:
@@ -169,11 +170,7 @@ def _ids(commands: list[str]) -> Callable[[Callable[..., UUID]], None]:
 
 def compare(label: str, old: Callable[[Any], Any], new: Callable[[Any], Any], items: list[Any],
             rounds: int) -> None:
-    olds, news = [], []
-    for _ in range(rounds):
-        olds.append(_cpu_us(old, items))
-        news.append(_cpu_us(new, items))
-    o, n = statistics.median(olds), statistics.median(news)
+    o, n = alternate(_each(old, items), _each(new, items), len(items), rounds)
     print(f"{label}: {o:.2f} -> {n:.2f} us (x{o / n:.2f}), {len(items)} items, "
           f"medians of {rounds}")
 
@@ -194,8 +191,8 @@ def main(argv: list[str] | None = None) -> None:
     olds, news = [], []
     for _ in range(args.rounds):
         with looped():
-            olds.append(_cpu_us(lambda s: event_from_payload(*s), stored))
-        news.append(_cpu_us(lambda s: event_from_payload(*s), stored))
+            olds.append(cpu_us(_each(lambda s: event_from_payload(*s), stored), len(stored)))
+        news.append(cpu_us(_each(lambda s: event_from_payload(*s), stored), len(stored)))
     o, n = statistics.median(olds), statistics.median(news)
     print(f"event_from_payload per event: {o:.2f} -> {n:.2f} us (x{o / n:.2f}), {len(stored)} "
           f"events, medians of {args.rounds}")

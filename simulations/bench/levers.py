@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import statistics
 import threading
 import time
 import uuid
@@ -35,13 +34,8 @@ from regions.core.store import AggregatesCollected, EventStore, OutLink, Stream
 from regions.core.tailer import MemoryCursor
 from regions.runtime.views import deciders_of
 from regions.wire import envelope, feed, link
+from simulations.bench.alternate import alternate
 from simulations.runner import run
-
-
-def _cpu_us(fn: Callable[[], Any], items: int) -> float:
-    started = time.process_time()
-    fn()
-    return (time.process_time() - started) / items * 1e6
 
 
 def _nothing() -> None:
@@ -194,15 +188,9 @@ def measure(rounds: int = 5, cases: int = 40) -> dict[str, Any]:
     }
     figures: dict[str, Any] = {}
     for name, (before, after, count, baseline) in levers.items():
-        b: list[float] = []
-        a: list[float] = []
-        for _ in range(rounds):
-            base = _cpu_us(baseline, count)
-            b.append(_cpu_us(before, count) - base)
-            a.append(_cpu_us(after, count) - base)
-        figures[name] = {"items": count, "before_us": round(statistics.median(b), 2),
-                         "after_us": round(statistics.median(a), 2),
-                         "speedup": round(statistics.median(b) / statistics.median(a), 2)}
+        b, a = alternate(before, after, count, rounds, baseline)
+        figures[name] = {"items": count, "before_us": round(b, 2), "after_us": round(a, 2),
+                         "speedup": round(b / a, 2)}
     return figures
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import statistics
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,6 +25,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from regions.core import rows
 from regions.core.rows import RowEventStore, RowMapper
 from regions.core.store import CommandRecord, EventStore, InLink, OutLink, Stream
+from simulations.bench.alternate import alternate
 from simulations.runner import run
 
 AT = dt.datetime(2026, 12, 6, 16, 0, tzinfo=dt.UTC)
@@ -46,7 +45,9 @@ class _Numbering:
         return list(range(first, self.last + 1))
 
 
-def _events_of_a_run(cases: int) -> list[Any]:
+def events_of_a_run(cases: int, seed: int = 11) -> list[Any]:
+    """Every domain event a seeded run's nodes handed to their mappers (also the rows' tests'
+    data: one definition of "the events of a run")."""
     seen: list[Any] = []
     original = RowMapper.to_stored_event
 
@@ -56,7 +57,7 @@ def _events_of_a_run(cases: int) -> list[Any]:
 
     RowMapper.to_stored_event = spy  # type: ignore[method-assign]
     try:
-        run(11, cases)
+        run(seed, cases)
     finally:
         RowMapper.to_stored_event = original  # type: ignore[method-assign]
     return seen
@@ -97,7 +98,7 @@ def _build_rows(n: int) -> None:
 
 
 def measure(rounds: int = 15, cases: int = 40) -> dict[str, tuple[float, float]]:
-    events = _events_of_a_run(cases)
+    events = events_of_a_run(cases)
     app = EventStore()
     library: Mapper[Any] = Mapper(app.mapper.transcoder)
     ours = app.mapper
@@ -114,17 +115,8 @@ def measure(rounds: int = 15, cases: int = 40) -> dict[str, tuple[float, float]]
         "mapped and wrapped (EventStore.put, no database), per event of the run": (
             lambda: old_put.put(events), lambda: new_put.put(events), len(events)),
     }
-    found: dict[str, tuple[float, float]] = {}
-    for name, (old, new, items) in pairs.items():
-        olds: list[float] = []
-        news: list[float] = []
-        for _ in range(rounds):
-            for fn, into in ((old, olds), (new, news)):
-                started = time.process_time()
-                fn()
-                into.append((time.process_time() - started) / items * 1e6)
-        found[name] = (statistics.median(olds), statistics.median(news))
-    return found
+    return {name: alternate(old, new, items, rounds)
+            for name, (old, new, items) in pairs.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -22,7 +22,7 @@ from regions.adapters.stores.memory import MemoryStore
 from regions.core import rows
 from regions.core.rows import RowMapper
 from regions.core.store import CommandRecord, EventStore, InLink, OutLink, Stream
-from simulations.runner import run
+from simulations.bench.rows import events_of_a_run
 
 AT = dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.UTC)
 LATER = dt.datetime(2026, 12, 5, 10, 0, 1, 250, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -31,19 +31,7 @@ LATER = dt.datetime(2026, 12, 5, 10, 0, 1, 250, tzinfo=dt.timezone(dt.timedelta(
 @pytest.fixture(scope="module")
 def stored_by_a_run() -> list[Any]:
     """Every domain event a seeded run's nodes handed to their mappers."""
-    seen: list[Any] = []
-    original = RowMapper.to_stored_event
-
-    def spy(self: RowMapper, domain_event: Any) -> StoredEvent:
-        seen.append(domain_event)
-        return original(self, domain_event)
-
-    RowMapper.to_stored_event = spy  # type: ignore[method-assign]
-    try:
-        run(11, 30)
-    finally:
-        RowMapper.to_stored_event = original  # type: ignore[method-assign]
-    return seen
+    return events_of_a_run(30)
 
 
 def library_mapper() -> Mapper[Any]:
