@@ -29,6 +29,7 @@ What it has to do that nats-py does otherwise (see `shared/reference/nats.md`):
   waits for `drain_timeout`, 30 s by default).
 - **`publish_many` is pipelined**: `publish_async` for all, then the acks awaited in order, each
   within `timeout` of the previous one; a failure cancels the rest and reports the acks before it.
+  Neither the slot wait nor an ack already in goes through `asyncio.wait_for` (`STALL_FREE_BELOW`).
 
 Provisioning (`ensure_*`) creates what is missing and updates only editable settings, never
 touching messages or a consumer's position. Streams are file-backed, limits retention with the
@@ -82,6 +83,16 @@ DEFAULT_RECONNECT_WAIT = 0.25
 #: How long the first connection may take before `connect` gives up (s).
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
+#: Publishes in flight (sent, ack not in) one client allows; nats-py's default.
+MAX_PENDING_PUBLISHES = 4000
+#: Below this many in flight, `publish_many` asks nats-py's `publish_async` for no stall
+#: timeout. Why: with one, every publish went through `asyncio.wait_for` for its slot — a task,
+#: a timer and a turn of the event loop per message, ~3 % of a node's CPU at burst
+#: (docs/performance.md, WIRE2) — though the slot is taken at once while any is free. A
+#: publish's slot is held while its future is pending (`publish_async_pending` counts them), so
+#: fewer pending than the limit is a free slot; the margin only keeps this clear of the edge.
+STALL_FREE_BELOW = MAX_PENDING_PUBLISHES - 16
+
 ConnectionState = Literal["connected", "reconnecting", "draining", "closed"]
 
 _STREAM_NOT_FOUND = 10059
@@ -97,7 +108,8 @@ class NatsBroker:
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._nc = NatsClient()
         self._prefix = api.DEFAULT_PREFIX
-        self._js: JetStreamContext = self._nc.jetstream(prefix=self._prefix, timeout=timeout)
+        self._js: JetStreamContext = self._nc.jetstream(
+            prefix=self._prefix, timeout=timeout, publish_async_max_pending=MAX_PENDING_PUBLISHES)
         self._timeout = timeout
         self._inboxes: dict[tuple[str, str], PullInbox] = {}
         self._settles = Settles(self._nc)
@@ -167,15 +179,21 @@ class NatsBroker:
         if not outs:
             return []
         self._require_connected(PublishError)
+        js, timeout = self._js, self._timeout
         futures: list[asyncio.Future[api.PubAck]] = []
         acks: list[PubAck] = []
         try:
             for out in outs:
-                futures.append(await self._js.publish_async(
-                    out.subject, out.data, headers=dict(out.headers) or None,
-                    wait_stall=self._timeout))  # 4000 in flight: wait for acks, not forever
+                # At `MAX_PENDING_PUBLISHES` in flight, wait for acks, not forever; below it a
+                # slot is free at once, and no wait is set up (see `STALL_FREE_BELOW`).
+                stall = None if js.publish_async_pending() < STALL_FREE_BELOW else timeout
+                futures.append(await js.publish_async(
+                    out.subject, out.data, headers=dict(out.headers) or None, wait_stall=stall))
             for future in futures:
-                acks.append(_pub_ack(await asyncio.wait_for(future, self._timeout)))
+                # An ack already in is taken as it is: awaiting it through `wait_for` would
+                # set up a timer and give up a turn of the loop for nothing.
+                acks.append(_pub_ack(future.result() if future.done() else
+                                     await asyncio.wait_for(future, timeout)))
         except (nats.errors.Error, TimeoutError, OSError) as exc:
             _abandon(futures)
             index = len(acks)
