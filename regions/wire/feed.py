@@ -87,6 +87,7 @@ from regions.wire import subjects
 from regions.wire.envelope import (
     DATA_CONTENT_TYPE,
     REGION_CODE_PATTERN,
+    SOURCE_PREFIX,
     SPECVERSION,
     TYPE_PREFIX,
     WireError,
@@ -97,7 +98,14 @@ from regions.wire.envelope import (
     source_of,
     write,
 )
-from regions.wire.plain import dumps, instant_text
+from regions.wire.plain import (
+    Accepted,
+    dumps,
+    instant_text,
+    plain_count,
+    plain_instant,
+    plain_text,
+)
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -241,39 +249,73 @@ def _inconsistency(run: Sequence[SideEvent]) -> str:
     return ""
 
 
+#: Regions, processes and event types the feed's schema accepted, with their JSON texts.
+_REGIONS: Final = Accepted()
+_PROCESSES: Final = Accepted()
+_TYPES: Final = Accepted()
+#: An event's stored `at` -> its `time` text, for instants the schema accepts (the events of
+#: one decision share theirs); at most `TIMES_KEPT`, then afresh.
+_TIMES: Final[dict[str, str]] = {}
+TIMES_KEPT: Final = 4096
+
+
 def _element(item: SideEvent) -> bytes:
+    """One event of a feed message: `write(attributes, payload)` for the attributes below,
+    written out (see the end). The attributes are validated by `FEED_ENVELOPE` unless each is
+    plainly what it accepts (`regions.wire.plain.Accepted`): the same bytes, the same refusals
+    (`tests/unit/test_wire_written_out.py`)."""
+    payload, at, time = item.payload, None, None
     if item.schema_version == _current_schema(item.type):
-        event_at = dt.datetime.fromisoformat(item.payload["at"])
-        payload, schema = item.payload, item.schema_version
+        at = payload["at"]
+        time = _TIMES.get(at) if type(at) is str else None
+        event_at = None if time is not None else dt.datetime.fromisoformat(at)
+        schema = item.schema_version
     else:  # an older payload: upcast once, through the event
-        event = event_from_payload(item.type, item.payload, item.schema_version)
+        event = event_from_payload(item.type, payload, item.schema_version)
         event_at, payload, schema = event.at, to_payload(event), type(event).SCHEMA_VERSION
-    attributes: dict[str, Any] = {
-        "specversion": SPECVERSION, "id": item.event_id, "source": source_of(item.region),
-        "type": TYPE_PREFIX + item.type, "subject": item.case_number, "time": event_at,
-        "datacontenttype": DATA_CONTENT_TYPE, "region": item.region, "caseid": item.case_id,
-        "process": item.process, "originatorid": item.side_id,
-        "originatorversion": item.version, "schemaversion": schema,
-        "feedseq": item.position,
-    }
-    check_attributes(FEED_ENVELOPE, attributes)
-    if not isinstance(payload, dict):
-        return write(attributes, payload)  # never from the store; the SDK's way, as before
+    region, process, type_ = (_REGIONS.text(item.region), _PROCESSES.text(item.process),
+                              _TYPES.text(TYPE_PREFIX + item.type))
+    if time is None and plain_instant(event_at):
+        time = instant_text(event_at)
+        if type(at) is str:
+            if len(_TIMES) >= TIMES_KEPT:
+                _TIMES.clear()
+            _TIMES[at] = time
+    if region is None or process is None or type_ is None or time is None \
+            or not (plain_text(item.case_id) and plain_text(item.case_number)
+                    and plain_text(item.side_id) and plain_count(item.version)
+                    and plain_count(item.position) and plain_count(schema)) \
+            or type(payload) is not dict:
+        if event_at is None:
+            event_at = dt.datetime.fromisoformat(item.payload["at"])  # known, others not
+        attributes: dict[str, Any] = {
+            "specversion": SPECVERSION, "id": item.event_id, "source": source_of(item.region),
+            "type": TYPE_PREFIX + item.type, "subject": item.case_number, "time": event_at,
+            "datacontenttype": DATA_CONTENT_TYPE, "region": item.region,
+            "caseid": item.case_id, "process": item.process, "originatorid": item.side_id,
+            "originatorversion": item.version, "schemaversion": schema,
+            "feedseq": item.position,
+        }
+        check_attributes(FEED_ENVELOPE, attributes)  # the refusal, precisely
+        if not isinstance(payload, dict):
+            return write(attributes, payload)  # never from the store; the SDK's way, as before
+        region, process = _REGIONS.add(item.region), _PROCESSES.add(item.process)
+        type_ = _TYPES.add(attributes["type"])
+        time = instant_text(event_at)
     # `write(attributes, payload)`, written out: the attributes are these fourteen, in sorted
     # order, each value as `json`'s encoder writes it (strings escaped to ASCII by the same C
     # function, integers by `int.__repr__`, the instant by `instant_text`); the strict schema
-    # above has made them strings and integers. A dict sorted and encoded per event cost as
-    # much as the payload's own encoding (docs/performance.md, WIRE).
+    # has made them strings and integers. A dict sorted and encoded per event cost as much as
+    # the payload's own encoding (docs/performance.md, WIRE).
     text, number = encode_basestring_ascii, int.__repr__
     return (f'{{"caseid": {text(item.case_id)}, "datacontenttype": "{DATA_CONTENT_TYPE}", '
-            f'"feedseq": {number(item.position)}, "id": {text(attributes["id"])}, '
+            f'"feedseq": {number(item.position)}, "id": {text(item.event_id)}, '
             f'"originatorid": {text(item.side_id)}, '
-            f'"originatorversion": {number(item.version)}, "process": {text(item.process)}, '
-            f'"region": {text(item.region)}, "schemaversion": {number(schema)}, '
-            f'"source": {text(attributes["source"])}, "specversion": "{SPECVERSION}", '
-            f'"subject": {text(item.case_number)}, "time": {text(instant_text(event_at))}, '
-            f'"type": {text(attributes["type"])}, "data": '
-            f'{dumps(payload, sort_keys=True)}}}').encode()
+            f'"originatorversion": {number(item.version)}, "process": {process}, '
+            f'"region": {region}, "schemaversion": {number(schema)}, '
+            f'"source": {text(SOURCE_PREFIX + item.region)}, "specversion": "{SPECVERSION}", '
+            f'"subject": {text(item.case_number)}, "time": {text(time)}, '
+            f'"type": {type_}, "data": {dumps(payload, sort_keys=True)}}}').encode()
 
 
 def _current_schema(type_name: str) -> int:

@@ -144,3 +144,49 @@ def stored_link_messages_once() -> list[LinkMessage]:
     if not _LINKS:
         _LINKS.extend(stored_link_messages())
     return _LINKS
+
+
+def outcome(write: Any, item: Any) -> tuple[str, str | bytes]:
+    """What writing `item` gives: its bytes, or the error it raised (type and text)."""
+    try:
+        return "bytes", write(item)
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+
+
+anything = st.one_of(st.text(max_size=8), st.text(st.characters(codec="utf-8"), max_size=4),
+                     st.just("\ud800"), st.just(""), st.integers(-2, 3), st.booleans(), st.none(),
+                     st.sampled_from(["150600", "610800", "050600", "pension_transfer",
+                                      "Pension", "a b", "é", "2026-03-02T01:00:00+08:00",
+                                      "2026-03-02T01:00:00", "2026-03-02T01:00:00.5Z",
+                                      "2026-03-02T01:00:00.000000+00:00"]))
+counts = st.one_of(st.integers(-1, 3), st.booleans(), st.just(2**64), st.text(max_size=2))
+
+
+@given(anything, anything, anything, anything, anything, anything, counts, counts, counts)
+def test_any_attributes_are_refused_or_written_as_before(
+        region: Any, process: Any, case_id: Any, case_number: Any, side_id: Any, at: Any,
+        position: Any, version: Any, schema: Any) -> None:
+    """The attributes the feed's schema is skipped for (`regions.wire.plain.Accepted`) are
+    only ones it accepts: whatever the values, the same bytes or the same refusal, asked
+    twice (the second time with the values kept from the first)."""
+    base = stored_side_events_once()
+    payload = {**base.payload, "at": at} if isinstance(at, str) and at else base.payload
+    item = SideEvent(position=position, region=region, case_id=case_id,
+                     case_number=case_number, process=process, side_id=side_id,
+                     version=version, type=base.type, schema_version=base.schema_version,
+                     payload=payload)
+    before = outcome(element_as_before, item)
+    assert outcome(feed._element, item) == before
+    assert outcome(feed._element, item) == before
+
+
+def test_kept_values_are_written_as_before_with_other_attributes_refused() -> None:
+    """A region, process, type and instant kept from an accepted event, with an attribute the
+    schema refuses: refused as before (the instant known, the others validated)."""
+    base = stored_side_events_once()
+    assert outcome(feed._element, base)[0] == "bytes"
+    for change in ({"case_id": ""}, {"version": 0}, {"side_id": "\ud800"}, {"position": True}):
+        item = replace(base, **change)
+        assert outcome(feed._element, item) == outcome(element_as_before, item)
+        assert outcome(feed._element, item)[0] == "WireError"
