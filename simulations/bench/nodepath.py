@@ -1,0 +1,176 @@
+"""CPU of the node's own path per command and per received message, two source trees alternately.
+
+Why its own script: a lever inside `RegionNode` (staging, idempotency, caches) moves a few
+microseconds a decision, far less than two runs of `tongban bench` minutes apart differ on a
+shared machine. Here the bench's pension transfer runs synchronously between two nodes over
+the simulator's memory store — the destination's window submits, each side's back-end reacts to
+what its node committed (`simulations.bench.autopilot`, group commits through `run_batch`), and
+each link message goes to its receiver as the inbox gives it (one unit of work per batch:
+`prefetch`, `stage_receive`, `commit`) — and only those node calls are timed (this thread's
+CPU). The relay's reading and the link codec run outside the clock (the event is decoded for
+the receiver as `regions.wire.link.decode` hands it on).
+
+Old and new code in one process, alternately: the old is another source tree's node modules
+(`NODE_MODULES`, e.g. from `git archive` of main into a directory), loaded beside this tree's;
+the medians of µs per command, per message and per case are printed with their ratio.
+
+    python -m simulations.bench.nodepath --old DIR [--rounds 7] [--cases 300]
+    python -m simulations.bench.nodepath [--cases 300]   # one run, this tree
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+REGION, PEER = "150600", "610800"
+GROUP = 50
+
+
+def child(cases: int) -> dict[str, float]:
+    """One run in this process's tree: µs of CPU per command, per message and per case."""
+    from domain.kernel import event_from_payload
+    from regions.adapters.stores.memory import MemoryStore
+    from regions.core.config import RegionConfig
+    from regions.core.messages import LinkMessage
+    from regions.runtime.bootstrap import build_region
+    from simulations.bench.autopilot import Autopilot, submission
+
+    now = dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC)
+    store = MemoryStore()
+    regions, pilots = {}, {}
+    for code, peer in ((REGION, PEER), (PEER, REGION)):
+        region = build_region(RegionConfig(region=code, peers=(peer,)), clock=lambda: now,
+                              ids=uuid.uuid4, broker=None, store=store)
+        pilot = Autopilot(region, peer)
+        region.node.listeners.append(pilot.on_commit)
+        regions[code], pilots[code] = region, pilot
+    spent = {"commands": 0.0, "messages": 0.0}
+    counts = {"commands": 0, "messages": 0}
+    clock = time.thread_time
+
+    def commands(code: str) -> bool:
+        queue = pilots[code].queue
+        if not queue:
+            return False
+        group = [queue.popleft() for _ in range(min(GROUP * 4, len(queue)))]
+        started = clock()
+        outcomes = regions[code].node.run_batch(group, now)
+        spent["commands"] += clock() - started
+        counts["commands"] += len(group)
+        refused = [o for o in outcomes if not o.ok]
+        assert not refused, refused[:3]
+        return True
+
+    def messages(code: str) -> bool:
+        relay = regions[code].relay
+        batch = relay.step(now)
+        if batch is None:
+            return False
+        relay.advance(batch, now)
+        items = [m for m in batch.items if isinstance(m, LinkMessage)]
+        for item in items:
+            object.__setattr__(item, "event", event_from_payload(item.type, item.payload,
+                                                                 item.schema_version))
+        receiver = regions[items[0].destination].node if items else None
+        if receiver is None:
+            return bool(batch.items)
+        started = clock()
+        uow = receiver.begin(now)
+        receiver.prefetch(m.case_id for m in items)
+        for item in items:
+            receiver.stage_receive(uow, item)
+        receiver.commit(uow)
+        spent["messages"] += clock() - started
+        counts["messages"] += len(items)
+        return True
+
+    uuids = (uuid.UUID(int=n + 1) for n in range(cases))
+    for start in range(0, cases, GROUP):
+        pilots[PEER].queue.extend(submission(PEER, REGION, n, now, next(uuids))
+                                  for n in range(start, min(start + GROUP, cases)))
+        busy = True
+        while busy:
+            busy = False
+            for code in (PEER, REGION):
+                busy = commands(code) or busy
+                busy = messages(code) or busy
+    total = spent["commands"] + spent["messages"]
+    return {"us_per_command": spent["commands"] / max(counts["commands"], 1) * 1e6,
+            "us_per_message": spent["messages"] / max(counts["messages"], 1) * 1e6,
+            "us_per_case": total / cases * 1e6,
+            "commands": counts["commands"], "messages": counts["messages"]}
+
+
+#: The modules of the node's own path, in the order they import each other.
+NODE_MODULES = ("regions.core.idempotency", "regions.core.caches", "regions.core.staging",
+                "regions.core.node")
+
+
+def load_old(tree: str) -> type[Any]:
+    """`RegionNode` as `tree` has it: the node's modules (`NODE_MODULES`) read from `tree` under
+    names of their own, each importing the others' old versions; the rest is this tree's."""
+    saved = {name: sys.modules[name] for name in NODE_MODULES}
+    try:
+        for name in NODE_MODULES:
+            path = os.path.join(tree, *name.split(".")) + ".py"
+            spec = importlib.util.spec_from_file_location(f"old_{name.replace('.', '_')}", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+        node_class: type[Any] = sys.modules["regions.core.node"].RegionNode
+        return node_class
+    finally:
+        sys.modules.update(saved)
+
+
+def compare(old: str, rounds: int, cases: int) -> None:
+    """Old (`tree`'s node modules) and new (this tree's) alternately, in this process."""
+    import regions.runtime.bootstrap as bootstrap
+    variants: dict[str, Any] = {"old": load_old(old), "new": bootstrap.RegionNode}
+    runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+    child(cases // 4)  # warm-up: imports, memos
+    for n in range(rounds):
+        for name in ("old", "new") if n % 2 == 0 else ("new", "old"):
+            vars(bootstrap)["RegionNode"] = variants[name]
+            gc.collect()
+            gc.disable()  # a collection's pause lands on whichever run allocates next
+            try:
+                runs[name].append(child(cases))
+            finally:
+                gc.enable()
+            print(name, json.dumps({k: round(v, 1) for k, v in runs[name][-1].items()}),
+                  flush=True)
+    vars(bootstrap)["RegionNode"] = variants["new"]
+    for key in ("us_per_command", "us_per_message", "us_per_case"):
+        o, w = (statistics.median(r[key] for r in runs[s]) for s in ("old", "new"))
+        wins = sum(a[key] > b[key] for a, b in zip(runs["old"], runs["new"], strict=True))
+        print(f"{key}: old {o:.1f}  new {w:.1f}  ratio {o / w:.3f}  (new lower in {wins} of "
+              f"{rounds})")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", help="a source tree whose node modules are the old code")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--cases", type=int, default=300)
+    args = parser.parse_args(argv)
+    if not args.old:
+        print(json.dumps(child(args.cases)))
+        return
+    compare(args.old, args.rounds, args.cases)
+
+
+if __name__ == "__main__":
+    main()
