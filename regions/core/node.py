@@ -67,6 +67,8 @@ class RegionNode:
         self.idempotency = Idempotency(app)
         self.stager = Stager(region, app, self.protocols, registers, self.caches,
                              self.idempotency)
+        #: Who records a counterpart event (an `Actor` is immutable: one for every message).
+        self._inbox_actor = Actor.system("inbox", region)
         self.listeners: list[Callable[[SideView, list[Event]], None]] = []
         self.receive_listeners: list[Callable[[LinkMessage, Outcome], None]] = []
         self.register_listeners: list[Callable[[list[Event]], None]] = []
@@ -170,24 +172,25 @@ class RegionNode:
 
         Raises `IdempotencyConflict` or `CommandInProgress` for a reused command id.
         """
-        case_id, command, command_id = request.case_id, request.command, request.command_id
-        if not request.process:
-            view = self.stager.view(uow, case_id)
+        case_id = request.case_id
+        place = self.stager.locate(uow, case_id)
+        process = request.process
+        if not process:  # a command to an existing side: the side names its process
+            view = place[2]
             if view is None:
                 return Outcome(False, case_id, error_code="unknown_case",
                                error=f"no case {case_id} in region {self.region}",
                                error_field="case_id")
-            request = BatchedCommand(case_id, command, command_id, request.principal,
-                                     view.case_number, view.process)
-        if request.process not in self.protocols:
+            process = view.process
+        if process not in self.protocols:
             return Outcome(False, case_id, error_code="unknown_process",
-                           error=f"no protocol for process {request.process!r}",
+                           error=f"no protocol for process {process!r}",
                            error_field="process")
-        if command_id:
+        if request.command_id:
             replay = self.idempotency.claim(uow, request)
             if replay is not None:
                 return replay
-        return self.stager.stage(uow, request)
+        return self.stager.stage(uow, request, place=place)
 
     def run_batch(self, requests: Sequence[BatchedCommand], now: dt.datetime) -> list[Outcome]:
         """Group commit: every request decided in one unit of work, saved once. If the save fails
@@ -196,28 +199,35 @@ class RegionNode:
         idempotency rules gets its `Outcome(ok=False)`; it never raises those."""
         uow = self.begin(now)
         try:
-            self.prefetch(request.case_id for request in requests)
-            outcomes = [self._refusal_as_outcome(request, lambda r: self.stage(uow, r))
-                        for request in requests]
+            self.prefetch([request.case_id for request in requests])
+            outcomes = []
+            stage = self.stage
+            for request in requests:  # the loop is the bench's per-command path: no call more
+                try:
+                    outcomes.append(stage(uow, request))
+                except DomainError as exc:
+                    outcomes.append(self._refused(request, exc))
             self.commit(uow)
             return outcomes
         except (*CONFLICTS, StoreRefused):
             pass
         finally:
             self.abort(uow)
-        return [self._refusal_as_outcome(request, lambda r: self.run(r, now))
-                for request in requests]
+        outcomes = []
+        for request in requests:
+            try:
+                outcomes.append(self.run(request, now))
+            except DomainError as exc:
+                outcomes.append(self._refused(request, exc))
+        return outcomes
 
     @staticmethod
-    def _refusal_as_outcome(request: BatchedCommand,
-                            run: Callable[[BatchedCommand], Outcome]) -> Outcome:
-        try:
-            return run(request)
-        except DomainError as exc:
-            field = ("command_id" if isinstance(exc, IdempotencyConflict | CommandInProgress)
-                     else f"command.{field_of(exc)}")
-            return Outcome(False, request.case_id, error_code=exc.code, error=str(exc),
-                           error_field=field)
+    def _refused(request: BatchedCommand, exc: DomainError) -> Outcome:
+        """A refusal by the domain or the idempotency rules, as the request's outcome."""
+        field = ("command_id" if isinstance(exc, IdempotencyConflict | CommandInProgress)
+                 else f"command.{field_of(exc)}")
+        return Outcome(False, request.case_id, error_code=exc.code, error=str(exc),
+                       error_field=field)
 
     # ----------------------------------------------------------------- counterpart events
 
@@ -251,7 +261,7 @@ class RegionNode:
         event = message.event  # as the link codec decoded it: the payload is its `to_payload`
         if event is None:
             event = event_from_payload(message.type, message.payload, message.schema_version)
-        command = Receive(actor=Actor.system("inbox", self.region), event=event,
+        command = Receive(actor=self._inbox_actor, event=event,
                           from_region=message.origin,
                           ref=EventRef(message.originator_id, message.originator_version))
         request = BatchedCommand(message.case_id, command, case_number=message.case_number,

@@ -55,6 +55,11 @@ class _Plan:
     register_states: dict[UUID, Any]
 
 
+#: Where a side stands in a unit of work: its id, what the unit staged of it (stream and view),
+#: and its view (as staged, else as last committed; None: no such side).
+Place = tuple[UUID, tuple[Stream, SideView] | None, SideView | None]
+
+
 class Stager:
     """Decides into units of work for one region's node."""
 
@@ -69,17 +74,29 @@ class Stager:
 
     def view(self, uow: UnitOfWork, case_id: str) -> SideView | None:
         """The side as `uow` staged it, else as last committed."""
-        staged = uow.sides.get(side_id_of(case_id, self.region))
-        return staged[1] if staged is not None else self.caches.side(case_id)
+        return self.locate(uow, case_id)[2]
+
+    def locate(self, uow: UnitOfWork, case_id: str) -> Place:
+        """The side's id, what `uow` staged of it, and the side as staged, else as last
+        committed (`RegionNode.stage` looks once and hands it on to `stage`)."""
+        sid = side_id_of(case_id, self.region)
+        staged = uow.sides.get(sid)
+        return sid, staged, staged[1] if staged is not None else self.caches.side(case_id)
 
     def stage(self, uow: UnitOfWork, request: BatchedCommand, *,
-              message: LinkMessage | None = None, record_link: bool = True) -> Outcome:
-        """Decide one command or counterpart event and stage what it writes into `uow`."""
+              message: LinkMessage | None = None, record_link: bool = True,
+              place: Place | None = None) -> Outcome:
+        """Decide one command or counterpart event and stage what it writes into `uow`.
+
+        `place` is `locate(uow, request.case_id)` when the caller has it; a request without a
+        process is one to an existing side (`view`), whose case number and process it takes."""
         now = uow.now
-        binding = self.protocols[request.process]
-        sid = side_id_of(request.case_id, self.region)
-        staged = uow.sides.get(sid)
-        view = staged[1] if staged is not None else self.caches.side(request.case_id)
+        sid, staged, view = place if place is not None else self.locate(uow, request.case_id)
+        process, case_number = request.process, request.case_number
+        if not process:
+            assert view is not None
+            process, case_number = view.process, view.case_number
+        binding = self.protocols[process]
         inlink: InLink | None = None
         if message is not None and record_link:
             inlink = self.inlink(uow, message.origin)
@@ -98,11 +115,12 @@ class Stager:
                 self.idempotency.record(uow, request, outcome, now)
                 return outcome
             plan = self._plan_refusal(binding, uow, state, request.command, exc, now)
-        outcome = Outcome(True, request.case_id, tuple(e.TYPE for e in plan.events),
+        outcome = Outcome(True, request.case_id, tuple([e.TYPE for e in plan.events]),
                           binding.decider.status(plan.state) if plan.state is not None else "")
         new_view = None
         if plan.state is not None:
-            new_view = self._write(uow, request, sid, staged, view, plan, now)
+            new_view = self._write(uow, (request.case_id, case_number, process), sid, staged,
+                                   view, plan, now)
         register_events = self._write_registers(uow, plan, now)
         if inlink is not None and message is not None:
             inlink.record(message.link_seq, message.event_id, message.type, now)
@@ -168,10 +186,10 @@ class Stager:
 
     # ----------------------------------------------------------------- writing
 
-    def _write(self, uow: UnitOfWork, request: BatchedCommand, sid: UUID,
+    def _write(self, uow: UnitOfWork, case: tuple[str, str, str], sid: UUID,
                staged: tuple[Stream, SideView] | None, view: SideView | None, plan: _Plan,
                now: dt.datetime) -> SideView:
-        case_id, case_number, process = request.case_id, request.case_number, request.process
+        case_id, case_number, process = case
         stream: Stream | None = staged[0] if staged is not None else None
         if stream is None and view is not None:
             stream = resume(Stream, sid, view.version, now, kind="side", entries=[], key={
@@ -186,12 +204,9 @@ class Stager:
             else:
                 stream.record(event.TYPE, event.SCHEMA_VERSION, payload, now, decoded=event)
             if event.to_region:
-                message = LinkMessage(
-                    origin=self.region, destination=event.to_region, link_seq=0,
-                    case_id=case_id, case_number=case_number, process=process,
-                    originator_id=str(sid), originator_version=stream.version, type=event.TYPE,
-                    schema_version=event.SCHEMA_VERSION, payload=payload, at=event.at)
-                self.outlink(uow, event.to_region).send(message.to_record(), now)
+                self.outlink(uow, event.to_region).send(link_record(
+                    self.region, event.to_region, case_id, case_number, process, str(sid),
+                    stream.version, event.TYPE, event.SCHEMA_VERSION, payload, event.at), now)
         assert stream is not None  # a state exists, so a view or an event does
         new_view = SideView(sid, case_id, case_number, process, stream.version, plan.state)
         uow.sides[sid] = (stream, new_view)
@@ -250,3 +265,17 @@ class _Refusing:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._decider, name)
+
+
+def link_record(origin: str, destination: str, case_id: str, case_number: str, process: str,
+                originator_id: str, originator_version: int, type_: str, schema_version: int,
+                payload: Any, at: dt.datetime) -> dict[str, Any]:
+    """`LinkMessage(...).to_record()` of a shared event, the same dict in the same key order
+    (the stored bytes), without building the frozen `LinkMessage` first (its fourteen fields,
+    each set through `object.__setattr__`): the record is all the out-link keeps
+    (`tests/unit/test_staging_link_record.py` holds the two equal)."""
+    return {"origin": origin, "destination": destination, "case_id": case_id,
+            "case_number": case_number, "process": process, "originator_id": originator_id,
+            "originator_version": originator_version, "type": type_,
+            "schema_version": schema_version, "payload": payload, "at": at.isoformat(),
+            "traceparent": ""}
