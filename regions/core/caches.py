@@ -46,6 +46,15 @@ class Caches:
         #: Sides a prefetch found absent, valid until the batch that prefetched ends (`forget
         #: absent`): without it, a new case's side would be read once more, alone.
         self._absent: set[UUID] = set()
+        #: Register entries the store had none of when this node last looked (a prefetch, a
+        #: read) and that it has not written since, oldest first: not asked for again until
+        #: then. A person's entry is opened late in a case (the hold, the take-over), and each
+        #: prefetch before that asked for it again: 20 of the 28 prefetch queries of a 200-case
+        #: bench flow on PostgreSQL asked only for entries that did not exist
+        #: (docs/performance.md, NODEPATH, ninth session). As wrong as a cached entry can be,
+        #: and guarded the same way: opening an entry another writer opened meanwhile
+        #: conflicts, and a conflict drops the belief (`dropped`).
+        self._no_registers: dict[UUID, None] = {}
         #: Folds of stored streams that outlive this node (`MemoryStore.folds`): side id -> the
         #: view at the version it was folded at. None for a durable store: a real restart
         #: folds again.
@@ -92,7 +101,9 @@ class Caches:
             self.remember(self._view_from_stream(sid, found[sid]))
         for rid in rids & found.keys():
             self._keep_register(rid, found[rid].version, self.fold_register(found[rid]))
-        self._absent = (missing | rids) - found.keys()
+        for rid in rids - found.keys():
+            self.no_register(rid)
+        self._absent = missing - found.keys()
 
     def _likely_registers(self, sids: set[UUID]) -> set[UUID]:
         """The register entries of the persons of these (cached) sides not in memory: a side
@@ -106,13 +117,20 @@ class Caches:
             scheme = getattr(view.state, "scheme", None) if view else None
             if isinstance(person_key, str) and isinstance(scheme, str):
                 rid = stable_id("register", self.region, person_key, scheme)
-                if rid not in self._registers:
+                if rid not in self._registers and rid not in self._no_registers:
                     found.add(rid)
         return found
 
     def absent(self, id_: UUID) -> bool:
-        """A prefetch of this unit of work found no such stream (side or register entry)."""
-        return id_ in self._absent
+        """No such stream: a prefetch of this unit of work found none (a side), or the store
+        had no such register entry when last looked and this node has not written it since."""
+        return id_ in self._absent or id_ in self._no_registers
+
+    def no_register(self, rid: UUID) -> None:
+        """The store has no register entry `rid` (just looked): remember it until written."""
+        if len(self._no_registers) >= REGISTER_CACHE_SIZE and rid not in self._no_registers:
+            self._no_registers.pop(next(iter(self._no_registers)))
+        self._no_registers[rid] = None
 
     def forget_absent(self) -> None:
         self._absent = set()
@@ -206,7 +224,7 @@ class Caches:
             self._keep_register(rid, stream.version, uow.register_states[rid])
 
     def _keep_register(self, rid: UUID, version: int, state: Any) -> None:
-        self._absent.discard(rid)
+        self._no_registers.pop(rid, None)
         if len(self._registers) >= REGISTER_CACHE_SIZE and rid not in self._registers:
             self._registers.pop(next(iter(self._registers)))
         self._registers[rid] = (version, state)
@@ -221,6 +239,8 @@ class Caches:
             self._versions.pop(link.id, None)
         for rid in uow.registers:
             self._registers.pop(rid, None)
+        for rid in uow.register_states:  # what it decided on, absent entries included
+            self._no_registers.pop(rid, None)
 
     def clear(self) -> None:
         """What a crash loses: everything in memory; the store stays."""
@@ -229,3 +249,4 @@ class Caches:
         self._absent = set()
         self._versions.clear()
         self._registers.clear()
+        self._no_registers.clear()

@@ -177,6 +177,7 @@ class Stager:
         else:
             stream = None if self.caches.absent(rid) else load_stream(self.app, rid)
             if stream is None:
+                self.caches.no_register(rid)
                 state = None
             else:
                 uow.registers[rid] = stream

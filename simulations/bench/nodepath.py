@@ -14,7 +14,7 @@ Old and new code in one process, alternately: the old is another source tree's n
 (`NODE_MODULES`, e.g. from `git archive` of main into a directory), loaded beside this tree's;
 the medians of µs per command, per message and per case are printed with their ratio.
 
-    python -m simulations.bench.nodepath --old DIR [--rounds 7] [--cases 300]
+    python -m simulations.bench.nodepath --old DIR [--rounds 7] [--cases 300] [--dsn DSN]
     python -m simulations.bench.nodepath [--cases 300]   # one run, this tree
 """
 
@@ -37,17 +37,31 @@ REGION, PEER = "150600", "610800"
 GROUP = 50
 
 
-def child(cases: int) -> dict[str, float]:
-    """One run in this process's tree: µs of CPU per command, per message and per case."""
-    from domain.kernel import event_from_payload
+def child(cases: int, dsn: str = "") -> dict[str, float]:
+    """One run: µs of CPU per command, per message and per case (this thread's; on
+    PostgreSQL at `dsn` if given, in a schema of its own, else in memory)."""
     from regions.adapters.stores.memory import MemoryStore
+
+    now = dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC)
+    store: Any = MemoryStore()
+    if dsn:
+        from regions.adapters.stores.sql import PostgresStore
+        store = PostgresStore(dsn, schema_prefix=f"tnp{uuid.uuid4().hex[:8]}_")
+    try:
+        return _flow(store, cases, now)
+    finally:
+        if dsn:
+            store.drop_all()
+            store.close()
+
+
+def _flow(store: Any, cases: int, now: dt.datetime) -> dict[str, float]:
+    from domain.kernel import event_from_payload
     from regions.core.config import RegionConfig
     from regions.core.messages import LinkMessage
     from regions.runtime.bootstrap import build_region
     from simulations.bench.autopilot import Autopilot, submission
 
-    now = dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC)
-    store = MemoryStore()
     regions, pilots = {}, {}
     for code, peer in ((REGION, PEER), (PEER, REGION)):
         region = build_region(RegionConfig(region=code, peers=(peer,)), clock=lambda: now,
@@ -135,19 +149,19 @@ def load_old(tree: str) -> type[Any]:
         sys.modules.update(saved)
 
 
-def compare(old: str, rounds: int, cases: int) -> None:
+def compare(old: str, rounds: int, cases: int, dsn: str = "") -> None:
     """Old (`tree`'s node modules) and new (this tree's) alternately, in this process."""
     import regions.runtime.bootstrap as bootstrap
     variants: dict[str, Any] = {"old": load_old(old), "new": bootstrap.RegionNode}
     runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
-    child(cases // 4)  # warm-up: imports, memos
+    child(cases // 4, dsn)  # warm-up: imports, memos
     for n in range(rounds):
         for name in ("old", "new") if n % 2 == 0 else ("new", "old"):
             vars(bootstrap)["RegionNode"] = variants[name]
             gc.collect()
             gc.disable()  # a collection's pause lands on whichever run allocates next
             try:
-                runs[name].append(child(cases))
+                runs[name].append(child(cases, dsn))
             finally:
                 gc.enable()
             print(name, json.dumps({k: round(v, 1) for k, v in runs[name][-1].items()}),
@@ -165,11 +179,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--old", help="a source tree whose node modules are the old code")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument("--dsn", default="", help="PostgreSQL (e.g. the bench's) instead of "
+                        "the memory store")
     args = parser.parse_args(argv)
     if not args.old:
-        print(json.dumps(child(args.cases)))
+        print(json.dumps(child(args.cases, args.dsn)))
         return
-    compare(args.old, args.rounds, args.cases)
+    compare(args.old, args.rounds, args.cases, args.dsn)
 
 
 if __name__ == "__main__":

@@ -116,3 +116,33 @@ def test_an_inbox_batch_reads_its_new_sides_in_one_query(postgres_dsn: str) -> N
     finally:
         store.drop_all()
         store.close()
+
+
+def test_a_register_entry_found_absent_is_not_asked_for_again_until_written(
+        postgres_dsn: str) -> None:
+    """A person's entry opens late in a case; every prefetch before that used to ask for it."""
+    store = PostgresStore(postgres_dsn, schema_prefix=f"tbt{uuid.uuid4().hex[:8]}_")
+    try:
+        now = dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC)
+        region = build_region(RegionConfig(region=DESTINATION, peers=(ORIGIN,)),
+                              clock=lambda: now, ids=uuid.uuid4, broker=None, store=store)
+        batch = [submission(DESTINATION, ORIGIN, i, now, uuid.uuid4()) for i in range(10)]
+        assert all(o.ok for o in region.node.run_batch(batch, now))
+        recorder = region.node.app.recorder
+        assert isinstance(recorder, RegionChannelRecorder)
+        asked: list[int] = []
+        many = recorder.select_events_of
+
+        def select_many(ids):
+            asked.append(len(ids))
+            return many(ids)
+
+        recorder.select_events_of = select_many
+        case_ids = [b.case_id for b in batch]
+        for _ in range(3):
+            region.node.prefetch(case_ids)
+            region.node.abort(region.node.begin(now))
+        assert asked == [10]  # the ten persons' entries, once: none exists
+    finally:
+        store.drop_all()
+        store.close()
