@@ -20,7 +20,7 @@ from stdnum.cn import ric
 from domain.catalogue import Item, load_catalogue
 from domain.catalogue.materials import load_materials
 from domain.catalogue.routing import route
-from domain.kernel import Actor, Command, DomainError
+from domain.kernel import Actor, Command, DomainError, InvalidValue
 from domain.protocols import application, pension_items, transfer
 from domain.protocols.casework import random_material
 from domain.protocols.details import (
@@ -64,14 +64,22 @@ BIRTH_PLACES = ("150102", "150202", "152921", "610102", "640104", "140202", "130
 
 
 def draw_applicant(rng: random.Random) -> Applicant:
-    """A person with a valid 居民身份证 number (GB 11643 check digit, real birth place)."""
+    """A person with a valid 居民身份证 number (GB 11643 check digit, real birth place).
+
+    A number is kept when `CitizenId` takes it: its validation is `stdnum.cn.ric.validate`'s,
+    step for step (`domain.identities._validate_ric`), with the birth place's verdict
+    remembered by place and year; asking `ric.is_valid` first walked stdnum's place table at
+    every draw (~1 ms; ~1.9 draws an applicant), and `CitizenId` then validated again. The
+    draws, and so the numbers kept, are the same."""
     while True:
         birth = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 40))
         body = f"{rng.choice(BIRTH_PLACES)}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
         number = body + ric.calc_check_digit(body + "0")  # it ignores the last character
-        if ric.is_valid(number):
+        try:
             citizen = CitizenId(number)
-            return Applicant(citizen, citizen.keyed_hash(REGISTER_KEY))
+        except InvalidValue:  # a place not assigned in the birth year
+            continue
+        return Applicant(citizen, citizen.keyed_hash(REGISTER_KEY))
 
 
 #: process -> builder(rng, world, destination, applicant, case_number, item_id, now) ->
