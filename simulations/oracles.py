@@ -24,7 +24,7 @@ from domain import invariants as inv
 from domain.deadlines import DeadlineRecomputed, DeadlineSet
 from domain.holidays import fallback
 from domain.kernel import CounterpartEventRejected, Event, NeedsAttentionRaised
-from domain.protocols.household_events import MovedOut, MoveOutRequestReceived, MovePermitIssued
+from domain.protocols.household_events import MovePermitIssued
 from domain.reckoning import WaitingLimit
 from simulations import checkers
 
@@ -207,38 +207,6 @@ def honest_counterparts(world: World, workload: Workload, case_id: str) -> list[
                                                             case_id)
             for event in events if isinstance(event, CounterpartEventRejected)
             and event.from_region != rogue]
-
-
-#: How late after a permit's expiry an origin still holding it may refuse it (its timer runs at
-#: the instant; a restart re-arms it at once).
-PERMIT_SLACK = dt.timedelta(hours=1)
-_PERMIT_CLOSERS = ("MovedOut", "MoveOutRefused", "MoveOutWithdrawalReceived")
-
-
-def permit_expiry(world: World, workload: Workload, case_id: str) -> list[inv.Violation]:
-    """The origin decides a 准迁证's expiry by its own clock: no 注销 at or after the instant
-    the permit expires, and an origin still holding the request at that instant refuses it
-    then (within `PERMIT_SLACK`), never later — a permit honoured past its expiry is a move
-    the law no longer allows."""
-    found = []
-    for (cid, region), events in sorted(world.checks.events_of(case_id).items()):
-        received = next((e for e in events if isinstance(e, MoveOutRequestReceived)), None)
-        if received is None:
-            continue
-        expires = received.permit_expires_at
-        closed = next((e for e in events if e.TYPE in _PERMIT_CLOSERS), None)
-        if isinstance(closed, MovedOut) and closed.at >= expires:
-            found.append(inv.Violation(cid, "permit_expiry",
-                                       f"{region} registered the move-out at "
-                                       f"{closed.at.isoformat()}, the permit expired "
-                                       f"{expires.isoformat()}"))
-        latest = max(expires, received.at) + PERMIT_SLACK
-        when = closed.at if closed is not None else world.local_now(region)
-        if when > latest:
-            found.append(inv.Violation(cid, "permit_expiry",
-                                       f"{region} still held the request at {when.isoformat()}"
-                                       f"; the permit expired {expires.isoformat()}"))
-    return found
 
 
 def residence_at_quiescence(world: World, workload: Workload) -> list[inv.Violation]:
@@ -442,10 +410,10 @@ def timers_obeyed(world: World, workload: Workload) -> list[inv.Violation]:
 
 
 checkers.CASE_CHECKS.extend([deadlines, honest_counterparts, money, completed_on_exact_funds,
-                             takeover_timing, permit_expiry])
+                             takeover_timing])
 checkers.FINAL_CHECKS.extend([residence_at_quiescence, terminal_against_waiting,
                               resends_only_after_loss, relay_never_skips, timers_obeyed])
 
-# The household move's point of no return has its own module (oracles.py is long enough);
-# importing it registers its check with the others.
+# The household move's oracles (a permit's expiry, the point of no return) have their own
+# module (oracles.py is long enough); importing it registers their checks after the others.
 from simulations import household_oracles  # noqa: E402, F401
