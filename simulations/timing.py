@@ -71,8 +71,11 @@ EDGES = ("acted_hours_before_permit_expiry", "acted_hours_before_deadline",
 def held_to_expiry(events: list[Any]) -> bool:
     """Whether these events are an origin refusing a request it held when the permit ran out,
     on its own timer (not one already expired on arrival, refused at once)."""
-    return any(e.TYPE == "MoveOutRefused" and getattr(e, "code", "") == "permit_expired"
-               and e.actor.kind == "system" for e in events)
+    for e in events:  # a loop: asked at every commit and visit, almost always of no refusal
+        if e.TYPE == "MoveOutRefused" and getattr(e, "code", "") == "permit_expired" \
+                and e.actor.kind == "system":
+            return True
+    return False
 
 
 def visit_before_timer(next_timer: dt.datetime | None, permit_expires_at: dt.datetime | None,

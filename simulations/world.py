@@ -64,6 +64,13 @@ class SimRegion:
     relay_scheduled: bool = False
     inbox_scheduled: dt.datetime | None = None
     timer_scheduled: dt.datetime | None = None
+    #: The region's inbox consumer and event stream, named once (asked at every inbox tick).
+    consumer: str = ""
+    stream: str = ""
+    #: The region's own random streams (`Scheduler.rng` of "net:", "crash:", "inbox:" and
+    #: "hostile:" + code): the same objects, found without building their names at each send,
+    #: tick and crash roll.
+    rngs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,8 +156,14 @@ class World:
                                       ids=self.sched.ids(f"region:{code}"), broker=conn,
                                       store=self.store, protocols=protocols,
                                       rules=calendar_install.starting_rules(self, code))
+            sim.consumer = subjects.inbox_consumer_name(code)
+            sim.stream = subjects.event_stream_name(code)
+            sim.rngs = {kind: self.sched.rng(f"{kind}:{code}")
+                        for kind in ("net", "crash", "inbox", "hostile")}
             self.regions[code] = sim
             self._hook(sim)
+        #: The regions in code order, as the background visits them.
+        self.codes = tuple(sorted(self.regions))
 
     # ----------------------------------------------------------------- time and hooks
 
@@ -230,7 +243,7 @@ class World:
         batch = sim.region.relay.step(now)
         if batch is None:
             return
-        if self.plan.fire("crash_after_commit", self.sched.rng(f"crash:{code}")):
+        if self.plan.fire("crash_after_commit", sim.rngs["crash"]):
             self.crash(code)
             self.schedule_relay(code, dt.timedelta(seconds=1))
             return
@@ -266,7 +279,7 @@ class World:
         request goes under its own message id, as the driver sends it (`link.resent`)."""
         out = link.encode(item) if resent is None else link.resent(link.encode(item), resent)
         receiver = subjects.parse_event_subject(out.subject)[0]
-        rng = self.sched.rng(f"net:{sender}")
+        rng = self.regions[sender].rngs["net"]
         if self.partitions and (pair := frozenset((sender, receiver))) in self.partitions:
             self.partitioned_buffer.append((pair, out, receiver))
             return
@@ -310,10 +323,9 @@ class World:
         if sim.inbox_scheduled != when:
             return
         sim.inbox_scheduled = None
-        rng = self.sched.rng(f"inbox:{code}")
+        rng, crash_rng = sim.rngs["inbox"], sim.rngs["crash"]
         try:
-            deliveries = sim.broker.fetch_now(subjects.inbox_consumer_name(code),
-                                              subjects.event_stream_name(code), INBOX_BATCH)
+            deliveries = sim.broker.fetch_now(sim.consumer, sim.stream, INBOX_BATCH)
         except BrokerError:
             self.schedule_inbox(code, dt.timedelta(seconds=5))
             return
@@ -321,18 +333,18 @@ class World:
         incoming = [Incoming(d.subject, d.data, d.headers, d,
                              subject_origin=subjects.parse_event_subject(d.subject)[1])
                     for d in deliveries]
-        if deliveries and self.plan.fire("crash_mid_transaction", self.sched.rng(f"crash:{code}")):
+        if deliveries and self.plan.fire("crash_mid_transaction", crash_rng):
             self.crash(code)  # nothing of this batch was committed or acked
             self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 1))
             return
-        hostile_rng = self.sched.rng(f"hostile:{code}") if self.hostile is not None else None
+        hostile_rng = sim.rngs["hostile"] if self.hostile is not None else None
         if hostile_rng is not None and deliveries and self.plan.fire("hostile_peer", hostile_rng):
             assert self.hostile is not None
             incoming += self.hostile.batch(self, code, hostile_rng, now)
         result = sim.region.inbox.handle(incoming, now)
         if hostile_rng is not None:  # crafted messages are no broker's deliveries
             result.ack = [t for t in result.ack if not isinstance(t, hostile.Marker)]
-        if deliveries and self.plan.fire("crash_before_ack", self.sched.rng(f"crash:{code}")):
+        if deliveries and self.plan.fire("crash_before_ack", crash_rng):
             self.crash(code)
             self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 1))
             return
@@ -347,8 +359,7 @@ class World:
             for item in sim.region.relay.resend(request.destination, request.from_seq,
                                                 request.to_seq):
                 self.send_quietly(code, item, resent=request)
-        num_pending, num_ack_pending = sim.broker.backlog_now(
-            subjects.event_stream_name(code), subjects.inbox_consumer_name(code))
+        num_pending, num_ack_pending = sim.broker.backlog_now(sim.stream, sim.consumer)
         if len(deliveries) == INBOX_BATCH or (deliveries and num_pending):
             # More is waiting (a full batch, or new messages held back by max_ack_pending):
             # fetch again at once. Otherwise the next publish schedules this inbox itself, and
@@ -385,9 +396,10 @@ class World:
             return
         self._background_at = self.sched.now + BACKGROUND_PERIOD
         rng = self.sched.rng("background")
-        for code in sorted(self.regions):
-            sim = self.regions[code]
-            now = self.local_now(code)
+        regions = self.regions
+        for code in self.codes:
+            sim = regions[code]
+            now = self.sched.now + sim.skew
             for item in sim.region.relay.heartbeat(now):
                 self.send_quietly(code, item)
             for request in sim.region.inbox.check_gaps(now):
@@ -405,7 +417,7 @@ class World:
                                                max_ack_pending=self.max_ack_pending)
             if self.plan.fire("stored_lost", rng):
                 self.server.faults.lose_stored(code, rng.randint(1, 3))
-        codes = sorted(self.regions)
+        codes = self.codes
         if len(codes) > 1 and self.plan.fire("partition", rng):
             a, b = rng.sample(codes, 2)
             link = frozenset((a, b))
