@@ -141,6 +141,28 @@ def test_an_empty_insert_records_nothing_and_returns_none(
     assert recorder.max_notification_id() is None
 
 
+def test_rows_of_every_shape_come_back_as_inserted_by_both_reads(
+        opened: tuple[PostgresStore, EventStore]) -> None:
+    """The columns go over as binary arrays the recorder builds itself (`binary_arrays`), and
+    the batch read's ids as one: non-ASCII topics, empty and binary states, int8's largest
+    version, and an id that is not a `UUID` (handed to psycopg's adaptation instead)."""
+    _, app = opened
+    recorder = _recorder(app)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    rows = [StoredEvent(first, 1, "模块:事件.Évent", b""),
+            StoredEvent(first, 2, "t", bytes(range(256)) * 300),
+            StoredEvent(second, 2**63 - 1, "t", b'{"a":1}')]
+    ids = recorder.insert_events(rows)
+    assert ids is not None and len(ids) == 3 and ids == sorted(ids)
+    assert recorder.select_events(first) + recorder.select_events(second) == rows
+    by_id = sorted(rows, key=lambda row: (row.originator_id, row.originator_version))
+    assert recorder.select_events_of([second, first, uuid.uuid4()]) == by_id
+    third = uuid.uuid4()
+    assert recorder.insert_events([StoredEvent(str(third), 1, "t", b"{}")])  # type: ignore[arg-type]
+    assert recorder.select_events_of([str(third)]) == [  # type: ignore[list-item]
+        StoredEvent(third, 1, "t", b"{}")]
+
+
 def test_the_batch_read_retries_an_operational_error_as_the_librarys_reads_do(
         opened: tuple[PostgresStore, EventStore], monkeypatch: pytest.MonkeyPatch) -> None:
     _, app = opened
