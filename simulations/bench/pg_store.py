@@ -19,10 +19,8 @@ client's CPU. The bench works in schema `bench_pg_store_*` and drops it at the e
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -30,27 +28,10 @@ from psycopg import sql
 
 from regions.adapters.stores.pg_recorder import OneStatementRecorder
 from regions.adapters.stores.sql import PostgresStore
-from regions.core.rows import RowMapper
+from regions.core.store import EventStore
+from simulations.bench.alternate import alternate
+from simulations.bench.rows import events_of_a_run
 from simulations.bench.services import LOCAL_DSN
-from simulations.runner import run
-
-
-def stored_rows_of_a_run(cases: int) -> list[StoredEvent]:
-    """Every row a seeded simulated run stored (all the event classes a node stores)."""
-    seen: list[StoredEvent] = []
-    original = RowMapper.to_stored_event
-
-    def spy(self: RowMapper, domain_event: Any) -> StoredEvent:
-        stored = original(self, domain_event)
-        seen.append(stored)
-        return stored
-
-    RowMapper.to_stored_event = spy  # type: ignore[method-assign]
-    try:
-        run(11, cases)
-    finally:
-        RowMapper.to_stored_event = original  # type: ignore[method-assign]
-    return seen
 
 
 def insert_before(recorder: OneStatementRecorder, stored_events: Sequence[StoredEvent]) -> Any:
@@ -88,9 +69,18 @@ def _batches(rows: list[StoredEvent], size: int, count: int) -> list[list[Stored
     return found
 
 
+def _runner(fn: Callable[[Any], Any], work: Iterator[list[Any]]) -> Callable[[], None]:
+    """A round of `fn`: one call for each of the next arguments `work` has."""
+    def round_() -> None:
+        for args in next(work):
+            fn(args)
+    return round_
+
+
 def measure(dsn: str, rounds: int = 9, calls: int = 200, cases: int = 20
             ) -> dict[str, tuple[float, float]]:
-    rows = stored_rows_of_a_run(cases)
+    mapper = EventStore().mapper
+    rows = [mapper.to_stored_event(event) for event in events_of_a_run(cases)]
     store = PostgresStore(dsn, schema_prefix="bench_pg_store_")
     try:
         recorder = store.open("r").recorder
@@ -119,19 +109,11 @@ def measure(dsn: str, rounds: int = 9, calls: int = 200, cases: int = 20
                 recorder.select_events_of, lambda ids=ids: [ids] * calls)  # type: ignore[misc]
         found: dict[str, tuple[float, float]] = {}
         for name, (old, new, make) in pairs.items():
-            olds: list[float] = []
-            news: list[float] = []
             for fn in (old, new):  # warm-up: each statement prepared on the pooled connections
                 for args in make()[:20]:
                     fn(args)
-            for _ in range(rounds):
-                for fn, into in ((old, olds), (new, news)):
-                    work = make()
-                    started = time.process_time()
-                    for args in work:
-                        fn(args)
-                    into.append((time.process_time() - started) / len(work) * 1e6)
-            found[name] = (statistics.median(olds), statistics.median(news))
+            work = iter([make() for _ in range(2 * rounds)])  # made before, not measured
+            found[name] = alternate(_runner(old, work), _runner(new, work), calls, rounds)
         return found
     finally:
         store.drop_all()
