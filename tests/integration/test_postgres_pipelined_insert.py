@@ -21,7 +21,9 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 from psycopg import sql
+from psycopg.adapt import PyFormat
 
+from regions.adapters.stores.pg_recorder import BinaryArray, BinaryArrayDumper
 from regions.adapters.stores.sql import EVENTS_TABLE, PostgresStore, RegionChannelRecorder
 from regions.core.store import CursorRecord, EventStore
 from tests.services.pg_turns import TurnCounter
@@ -158,9 +160,25 @@ def test_rows_of_every_shape_come_back_as_inserted_by_both_reads(
     by_id = sorted(rows, key=lambda row: (row.originator_id, row.originator_version))
     assert recorder.select_events_of([second, first, uuid.uuid4()]) == by_id
     third = uuid.uuid4()
-    assert recorder.insert_events([StoredEvent(str(third), 1, "t", b"{}")])  # type: ignore[arg-type]
-    assert recorder.select_events_of([str(third)]) == [  # type: ignore[list-item]
+    assert recorder.insert_events([StoredEvent(str(third), 1, "t", b"{}")])
+    assert recorder.select_events_of([str(third)]) == [
         StoredEvent(third, 1, "t", b"{}")]
+
+
+def test_the_arrays_dumper_is_the_recorders_connections_own_not_psycopgs_global_one(
+        opened: tuple[PostgresStore, EventStore]) -> None:
+    """Registered on each pooled connection at its first use, whenever that connection was made
+    (a connection copies psycopg's global map when it is made, so a global registration would
+    miss any made before this module was imported), and nowhere else."""
+    _, app = opened
+    recorder = _recorder(app)
+    assert recorder.insert_events(_events(uuid.uuid4(), range(1, 3)))
+    with pytest.raises(psycopg.ProgrammingError):
+        psycopg.adapters.get_dumper(BinaryArray, PyFormat.BINARY)
+    used = list(recorder._knows_arrays)
+    assert used
+    for conn in used:
+        assert conn.adapters.get_dumper(BinaryArray, PyFormat.BINARY) is BinaryArrayDumper
 
 
 def test_the_batch_read_retries_an_operational_error_as_the_librarys_reads_do(

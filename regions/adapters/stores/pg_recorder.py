@@ -36,11 +36,11 @@ escaping every byte with a regular expression (throughput.md §3: +21 % end to e
 from __future__ import annotations
 
 import struct
+import weakref
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
@@ -73,15 +73,15 @@ class BinaryArray:
 
 
 class BinaryArrayDumper(Dumper):
-    """Hands a `BinaryArray` over as it is: oid 0, so the server takes the type from the cast."""
+    """Hands a `BinaryArray` over as it is: oid 0, so the server takes the type from the cast.
+    Registered on each connection the recorder uses (`OneStatementRecorder._adapted`), not on
+    psycopg's global map, which a connection copies when it is made."""
 
     format = Format.BINARY
 
     def dump(self, obj: BinaryArray) -> Buffer:
         return obj.data
 
-
-psycopg.adapters.register_dumper(BinaryArray, BinaryArrayDumper)
 
 
 def uuid_array(ids: Sequence[UUID]) -> BinaryArray:
@@ -157,6 +157,7 @@ class OneStatementRecorder(PostgresApplicationRecorder):
         self.lock_timeout_setting = f"{datastore.lock_timeout}s"
         self._insert_sql: bytes | None = None
         self._topics: dict[str, bytes] = {}
+        self._knows_arrays: weakref.WeakSet[Connection[Any]] = weakref.WeakSet()
         self.select_many_statement = sql.SQL(
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%b::{id_type}[]) ORDER BY originator_id, originator_version"
@@ -180,11 +181,18 @@ class OneStatementRecorder(PostgresApplicationRecorder):
         if not stored_events:
             return None
         with self.datastore.get_connection() as conn, \
-                conn.cursor(row_factory=tuple_row) as curs:
+                self._adapted(conn).cursor(row_factory=tuple_row) as curs:
             curs.execute(self._insert_query(conn), (
                 *self._columns(conn, stored_events),
                 self.channel_name, self.lock_timeout_setting), prepare=True)
             return [row[0] for row in curs.fetchall()]
+
+    def _adapted(self, conn: Connection[Any]) -> Connection[Any]:
+        """`conn`, able to send a `BinaryArray` (its cursors copy its adapters when made)."""
+        if conn not in self._knows_arrays:
+            conn.adapters.register_dumper(BinaryArray, BinaryArrayDumper)
+            self._knows_arrays.add(conn)
+        return conn
 
     def _insert_query(self, conn: Connection[Any]) -> bytes:
         query = self._insert_sql
@@ -213,7 +221,7 @@ class OneStatementRecorder(PostgresApplicationRecorder):
         if not originator_ids:
             return []
         with self.datastore.get_connection() as conn, \
-                conn.cursor(row_factory=tuple_row) as curs:
+                self._adapted(conn).cursor(row_factory=tuple_row) as curs:
             query = self._select_many_sql
             if query is None:
                 query = self._select_many_sql = self.select_many_statement.as_bytes(conn)
