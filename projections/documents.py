@@ -32,8 +32,28 @@ SCALARS = ("case_id", "case_number", "process", "region", "role", "item_id", "mo
 
 
 def iso(at: dt.datetime | None) -> str | None:
-    """UTC, microseconds always written: equal widths sort as times."""
-    return None if at is None else at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    """UTC, microseconds always written: equal widths sort as times.
+
+    Kept by value for aware times (`_ISO`): an aware `isoformat` is ~2 µs (it asks the zone for
+    its offset), and a case's times recur — an event's time is its timeline step's, often its
+    milestone's and its opened or submitted time, and the events of one decision share theirs.
+    Only times in UTC are kept: a time equal to one of them is the same instant (naive times
+    never equal aware ones), whose UTC text is the same, so the memo never changes a text."""
+    if at is None:
+        return None
+    text = _ISO.get(at)
+    if text is None:
+        text = at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        if at.tzinfo is dt.UTC:
+            if len(_ISO) >= ISO_KEPT:
+                _ISO.clear()
+            _ISO[at] = text
+    return text
+
+
+#: The UTC times whose ISO text `iso` keeps (a cache: cleared whole when full).
+ISO_KEPT = 8_192
+_ISO: dict[dt.datetime, str] = {}
 
 
 def parse(text: str | None) -> dt.datetime | None:
@@ -192,9 +212,28 @@ class _Kept:
         self.times_text: tuple[str | None, ...] = ()
 
 
-#: `json.dumps(..., ensure_ascii=False)`'s text, without making an encoder at every call
-#: (`check_circular` changes no output; documents hold no cycles).
-_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+def _json_encoder() -> Callable[[Any], str]:
+    """`json.dumps(..., ensure_ascii=False)`'s text, without making an encoder at every call.
+
+    Why not `JSONEncoder(...).encode`: it builds the C encoder again at every call
+    (`iterencode` with `_one_shot`), in Python; this builds it once, with the arguments
+    `iterencode` gives it, so the text is the same (`check_circular` off changes no output;
+    documents hold no cycles). Falls back to `encode` where the C encoder is missing."""
+    base = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return base.encode
+    chunks = make(None, base.default, json.encoder.encode_basestring, None,
+                  base.key_separator, base.item_separator, False, False, True)
+    join = "".join
+
+    def encode(o: Any) -> str:
+        return join(chunks(o, 0))
+
+    return encode
+
+
+_encode = _json_encoder()
 
 
 def summary(row: dict[str, Any], region: str) -> CaseView:

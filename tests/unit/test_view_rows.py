@@ -77,3 +77,22 @@ def test_a_view_read_back_from_its_row_is_encoded_alike() -> None:
             assert encoder.row(again) == from_scratch(again) == from_scratch(last)
             if len(versions) > 1:
                 assert encoder.row(versions[-2]) == from_scratch(versions[-2])
+
+
+def test_the_kept_iso_texts_are_the_texts_made_afresh() -> None:
+    """`iso` keeps the texts of UTC times: an equal time in another zone is the same instant
+    (the same text), a naive one is never taken for an aware one."""
+    from projections import documents
+
+    utc = dt.datetime(2026, 12, 1, 3, 4, 5, 6, tzinfo=dt.UTC)
+    china = utc.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    naive = utc.replace(tzinfo=None)
+    for order in ([utc, china, naive], [china, naive, utc], [naive, utc, china]):
+        documents._ISO.clear()
+        for at in order * 2:
+            assert documents.iso(at) == at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    assert list(documents._ISO) == [utc] and documents.iso(None) is None
+    documents._ISO.clear()
+    for n in range(documents.ISO_KEPT + 5):  # bounded: cleared whole when full
+        documents.iso(utc + dt.timedelta(seconds=n))
+    assert len(documents._ISO) <= documents.ISO_KEPT
