@@ -16,7 +16,8 @@ ID number.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from domain.deadlines import (
     DeadlineSet,
     met_of,
 )
-from domain.kernel import Decider, Event, Receipt
+from domain.kernel import Decider, Event, Receipt, SideSummary
 from domain.protocols.consultation import PROCESS as CONSULTATION
 from projections.milestones import MILESTONES, reached
 from projections.records import SideEvent
@@ -138,6 +139,10 @@ DEADLINE_EVENTS = (DeadlineSet, DeadlineRecomputed, DeadlineCleared, DeadlinePau
                    DeadlineMissed)
 
 
+#: `is_provisional` by calendar version (a few versions; ~1 µs a call, at every deadline event).
+_provisional = functools.lru_cache(maxsize=256)(is_provisional)
+
+
 def _actor(event: Event) -> str:
     actor = event.actor
     who = ACTOR_NAMES.get(actor.kind, actor.kind)
@@ -154,49 +159,82 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any],
     Why it is written for the common event: the views fold every event of the region (the
     node's views thread, the simulator's live views and replays: 137 µs an event under the
     profiler, docs/performance.md), and most events change only what the summary says and
-    maybe the timeline. So the fields of the summary are set in one literal, and each of the
+    maybe the timeline. So the fields of the summary are set together, and each of the
     rarer changes (deadlines, supplement, ratings, consultation …) is made only by the event
     types that make it; an event that touches no deadline keeps the view's (already sorted)
     deadlines and overdue steps rather than sorting them again."""
+    return fold(view, (record,), decider, folded)
+
+
+def fold(view: CaseView | None, records: Sequence[SideEvent], decider: Decider[Any],
+         folded: Callable[[Event], Any] | None = None) -> CaseView:
+    """The view after `records` (one side's, in version order, at least one): `apply` of
+    each in turn, the same view and state.
+
+    Why: the views' writer rewrites each case a batch touched, after two to three of its
+    events at burst (docs/performance.md, VIEWS2), and the views between them are never read.
+    So the fields only the summary sets (status and its text, role, holder, next action,
+    peers, amounts, terminal, needs attention) are set once, from the summary after the last
+    event — no event reads them back — and the view is copied once, not after every event.
+    What an event adds or keeps from the one before (timeline, milestones, deadlines, the
+    escalation, the amounts that once differed, the state) is still made event by event."""
     if view is None:
-        view = CaseView(record.case_id, record.case_number, record.process, record.region)
-    if record.position and record.position <= view.position:
-        return view  # seen already (a tailer hands a batch on again after a crash)
+        first = records[0]
+        view = CaseView(first.case_id, first.case_number, first.process, first.region)
+    fields: dict[str, Any] | None = None
+    summary: SideSummary | None = None
+    region = view.region
+    for record in records:
+        if record.position and record.position <= (
+                view.position if fields is None else fields["position"]):
+            continue  # seen already (a tailer hands a batch on again after a crash)
+        if fields is None:
+            fields = dict(view.__dict__)
+        summary = _event(fields, record, decider, folded)
+        region = record.region
+    if fields is None or summary is None:
+        return view
+    status, role, terminal = summary.status, summary.role, summary.terminal
+    fields["holder"], fields["next_action"] = next_action(status, role, region,
+                                                          summary.peer_regions, terminal)
+    fields.update(role=role, status=status, status_text=status_text(status, role),
+                  terminal=terminal, needs_attention=summary.needs_attention,
+                  peers=summary.peer_regions, amount_stated=summary.amount_stated,
+                  amount_received=summary.amount_received,
+                  amount_credited=summary.amount_credited, amount_sent=summary.amount_sent)
+    return _next(view, fields)
+
+
+def _event(fields: dict[str, Any], record: SideEvent, decider: Decider[Any],
+           folded: Callable[[Event], Any] | None) -> SideSummary:
+    """Fold one event into `fields` (a view's, being made), but for the fields only the
+    summary sets; the summary after it."""
     event = record.event()
     state = folded(event) if folded is not None else None
     if state is None:
-        state = decider.evolve(view.state, event)
+        state = decider.evolve(fields["state"], event)
     summary = decider.summary(state)
     kind, payload = record.type, record.payload
-    status, role, terminal = summary.status, summary.role, summary.terminal
+    terminal = summary.terminal
     stated, received = summary.amount_stated, summary.amount_received
-    holder, action = next_action(status, role, record.region, summary.peer_regions, terminal)
-    changes: dict[str, Any] = {
-        "state": state, "position": record.position, "role": role,
-        "status": status, "status_text": status_text(status, role),
-        "terminal": terminal, "needs_attention": summary.needs_attention,
-        "peers": summary.peer_regions, "amount_stated": stated,
-        "amount_received": received, "amount_credited": summary.amount_credited,
-        "amount_sent": summary.amount_sent,
-        "amount_differed": view.amount_differed or (
-            received > 0 and stated > 0 and received != stated),
-        "holder": holder, "next_action": action,
-    }
+    fields["state"], fields["position"] = state, record.position
+    fields["amount_differed"] = fields["amount_differed"] or (
+        received > 0 and stated > 0 and received != stated)
     if not summary.needs_attention or terminal:
-        changes["escalated"] = ""
+        fields["escalated"] = ""
     elif kind == "AttentionEscalated":
-        changes["escalated"] = str(payload.get("reason", ""))
-    milestone = MILESTONES.get((role, kind))
+        fields["escalated"] = str(payload.get("reason", ""))
+    milestone = MILESTONES.get((summary.role, kind))
     if milestone:
-        changes["milestones"] = reached(view.milestones, milestone, event.at)
-    if view.opened_at is None:
-        changes["opened_at"] = event.at
+        fields["milestones"] = reached(fields["milestones"], milestone, event.at)
+    if fields["opened_at"] is None:
+        fields["opened_at"] = event.at
     if kind in SPECIAL:
-        _special(view, record, event, changes)
+        _special(fields, record, event)
     if terminal or isinstance(event, DEADLINE_EVENTS) or "met" in payload:
-        _deadlines(view, event, terminal, changes)
+        _deadlines(fields, event, terminal)
     if terminal:
-        changes["finished_at"] = view.finished_at or event.at
+        fields["finished_at"] = fields["finished_at"] or event.at
     text = event_text(kind)
     if text:
         from_region = event.from_region if isinstance(event, Receipt) else ""
@@ -204,15 +242,14 @@ def apply(view: CaseView | None, record: SideEvent, decider: Decider[Any],
         step.__dict__.update(at=event.at, region=from_region or record.region,
                              actor=_actor(event), type=kind, text=text,
                              received_from=from_region)
-        changes["timeline"] = (*_folded(view, record, event), step)
-    return _next(view, changes)
+        fields["timeline"] = (*_folded(fields["timeline"], record, event), step)
+    return summary
 
 
-def _folded(view: CaseView, record: SideEvent, event: Event) -> tuple[Step, ...]:
+def _folded(timeline: tuple[Step, ...], record: SideEvent, event: Event) -> tuple[Step, ...]:
     """The timeline before `event`'s step, with the step of a `Reconciled` that rides on the
     completion (its `reconciled`, issue 17's rows) where it stood as a row of its own: before
     the conclusions to the origins the same decision recorded."""
-    timeline = view.timeline
     if record.type != "TransferCompleted" or not record.payload.get("reconciled"):
         return timeline
     at = len(timeline)
@@ -225,7 +262,7 @@ def _folded(view: CaseView, record: SideEvent, event: Event) -> tuple[Step, ...]
 
 def _next(view: CaseView, changes: dict[str, Any]) -> CaseView:
     """`view` with `changes`, copied as `domain.fold.replace` copies a plain frozen dataclass,
-    without its check of the names: `apply` writes only `CaseView`'s own fields, and the
+    without its check of the names: `fold` writes only `CaseView`'s own fields, and the
     check (a set difference of some twenty names) was a tenth of the fold's own work."""
     new = object.__new__(CaseView)
     state = new.__dict__
@@ -234,12 +271,13 @@ def _next(view: CaseView, changes: dict[str, Any]) -> CaseView:
     return new
 
 
-def _special(view: CaseView, record: SideEvent, event: Event, changes: dict[str, Any]) -> None:
-    """The changes of the event types that carry more than the summary (`SPECIAL`)."""
+def _special(changes: dict[str, Any], record: SideEvent, event: Event) -> None:
+    """The changes of the event types that carry more than the summary (`SPECIAL`), made in
+    `changes` (the fields of the view being made)."""
     kind, payload = record.type, record.payload
     if kind in ("RatingGiven", "RatingReceived"):
         if payload.get("rated_region") in ("", record.region):
-            changes["ratings"] = (*view.ratings, int(payload.get("score", 0)))
+            changes["ratings"] = (*changes["ratings"], int(payload.get("score", 0)))
     elif kind in FOLLOW_UP:
         changes["follow_up"] = FOLLOW_UP[kind]
     elif kind == "ConsultationOpened":
@@ -247,7 +285,7 @@ def _special(view: CaseView, record: SideEvent, event: Event, changes: dict[str,
                        consultation={k: str(payload.get(k, "")) for k in
                                      ("kind", "subject", "text", "about_case")})
     elif kind == "ConsultationReplied":
-        changes["consultation"] = {**view.consultation, "reply": str(payload.get("reply", "")),
+        changes["consultation"] = {**changes["consultation"], "reply": str(payload.get("reply", "")),
                                    "replied_at": event.at.isoformat(), "replied_by": _actor(event)}
     elif kind == "BenefitRegionDetermined":
         changes.update(benefit_region=str(payload.get("region", "")),
@@ -272,17 +310,17 @@ SPECIAL = frozenset({"RatingGiven", "RatingReceived", *FOLLOW_UP, "ConsultationO
                      "ApplicationWithdrawn"})
 
 
-def _deadlines(view: CaseView, event: Event, terminal: bool, changes: dict[str, Any]) -> None:
+def _deadlines(changes: dict[str, Any], event: Event, terminal: bool) -> None:
     """The running deadlines (earliest first) and overdue steps after a deadline event, or
-    after the event that ended the side (none run on a finished side)."""
-    deadlines = {d.step: d for d in view.deadlines}
-    overdue = set(view.overdue)
+    after the event that ended the side (none run on a finished side), in `changes`."""
+    deadlines = {d.step: d for d in changes["deadlines"]}
+    overdue = set(changes["overdue"])
     if isinstance(event, DeadlineSet):
         deadlines[event.step] = Deadline(event.step, event.due_at, event.basis,
-                                         is_provisional(event.calendar_version))
+                                         _provisional(event.calendar_version))
     elif isinstance(event, DeadlineRecomputed) and event.step in deadlines:
         deadlines[event.step] = Deadline(event.step, event.due_at, event.basis,
-                                         is_provisional(event.calendar_version),
+                                         _provisional(event.calendar_version),
                                          event.previous_due_at)
     elif isinstance(event, (DeadlineCleared, DeadlinePaused)):
         deadlines.pop(event.step, None)

@@ -26,7 +26,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.kernel import Decider, Event
-from projections.cases import CaseView, apply
+from projections.cases import CaseView, fold
 from projections.documents import Encoder, from_document, summary
 from projections.joint import Agreement, agreement
 from projections.reconciliation import Reconciliation, reconcile
@@ -150,19 +150,30 @@ class ViewWriter:
         self._known = None
 
     def _fold(self, records: Sequence[SideEvent]) -> dict[str, CaseView]:
-        changed: dict[str, CaseView] = {}
-        first: dict[str, SideEvent] = {}
-        for r in records:
-            first.setdefault(r.case_id, r)
-        missing = {r.side_id: r.version for r in first.values()
-                   if r.case_id not in self._views and r.version > 1}
+        """The views `records` change, each case's events folded together (`cases.fold`: the
+        batch writes only each case's last view)."""
+        grouped = self._group(records)
+        missing = {events[0].side_id: events[0].version for case_id, events in grouped.items()
+                   if case_id not in self._views and events[0].version > 1}
         folded = self._refold(missing) if missing else {}
-        for record in records:
-            view = changed.get(record.case_id) or self._views.get(record.case_id) or \
-                folded.get(record.case_id)
-            changed[record.case_id] = apply(view, record, self.deciders[record.process],
-                                            self._folded)
+        changed: dict[str, CaseView] = {}
+        for case_id, events in grouped.items():
+            changed[case_id] = fold(self._views.get(case_id) or folded.get(case_id), events,
+                                    self.deciders[events[0].process], self._folded)
         return changed
+
+    @staticmethod
+    def _group(records: Sequence[SideEvent]) -> dict[str, list[SideEvent]]:
+        """`records` by case, in the order each case first appears, each case's in order (a
+        case is one side in a region, so one process)."""
+        grouped: dict[str, list[SideEvent]] = {}
+        for r in records:
+            events = grouped.get(r.case_id)
+            if events is None:
+                grouped[r.case_id] = [r]
+            else:
+                events.append(r)
+        return grouped
 
     def _refold(self, before: Mapping[str, int]) -> dict[str, CaseView]:
         """Each side's view up to (not including) the version given, from the store."""
@@ -173,13 +184,12 @@ class ViewWriter:
             decider = self.deciders.get(key["process"])
             if decider is None:
                 continue
-            view: CaseView | None = None
-            for version, (type_, schema, payload) in enumerate(
-                    stream.entries[:before[str(side_id)] - 1], start=1):
-                view = apply(view, SideEvent(0, self.region, key["case_id"],
-                                             key["case_number"], key["process"], str(side_id),
-                                             version, type_, schema, payload), decider)
-            if view is not None:
+            events = [SideEvent(0, self.region, key["case_id"], key["case_number"],
+                                key["process"], str(side_id), version, type_, schema, payload)
+                      for version, (type_, schema, payload) in enumerate(
+                          stream.entries[:before[str(side_id)] - 1], start=1)]
+            if events:
+                view = fold(None, events, decider)
                 views[view.case_id] = view
         self.refolds += len(views)
         return views

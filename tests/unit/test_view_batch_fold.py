@@ -1,0 +1,86 @@
+"""A case's events of a batch folded together (`projections.cases.fold`, what the views' writer
+does) make the same view and state as `apply` of each in turn, under every fault of the
+simulator, whatever the batches' sizes, with the node's states or without, and with events
+handed on again after a crash (at or below the view's position)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from projections.cases import CaseView, apply, fold
+from projections.records import SideEvent
+from regions.adapters.stores.views import NodeFolds, ViewWriter
+from regions.core.node import RegionNode
+from regions.core.side_events import SideEventTailer
+from regions.core.tailer import MemoryCursor
+from simulations.faults import ALL_FAULTS
+from simulations.runner import run
+
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+
+def plain(view: CaseView) -> dict[str, Any]:
+    data = dataclasses.asdict(view)
+    data.pop("state")
+    return data
+
+
+def side_events(seed: int, folds: NodeFolds, monkeypatch: pytest.MonkeyPatch,
+                ) -> list[tuple[list[SideEvent], dict[str, Any]]]:
+    made = RegionNode.__init__
+
+    def listening(node: RegionNode, *args: Any, **kwargs: Any) -> None:
+        made(node, *args, **kwargs)
+        node.listeners.append(folds.heard)
+
+    monkeypatch.setattr(RegionNode, "__init__", listening)
+    result = run(seed, 60, faults=ALL_FAULTS)
+    found = []
+    for code, sim in sorted(result.world.regions.items()):
+        deciders = {p: b.decider for p, b in sim.region.node.protocols.items()}
+        items: list[SideEvent] = []
+        tailer = SideEventTailer(code, sim.region.node.app, cursor=MemoryCursor())
+        while tailer.pump(items.extend, NOW) is not None:
+            pass
+        found.append(([r for r in items if r.process in deciders], deciders))
+    return found
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_batchs_events_folded_together_equal_those_applied_one_by_one(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    folds = NodeFolds(kept=1_000_000)
+    regions = side_events(seed, folds, monkeypatch)
+    assert sum(len(items) for items, _ in regions) > 500
+    for items, deciders in regions:
+        alone: dict[str, CaseView] = {}
+        for r in items:
+            alone[r.case_id] = apply(alone.get(r.case_id), r.fresh(), deciders[r.process])
+        for batch, handed in ((1, True), (7, True), (60, False), (150, True), (10_000, True)):
+            views: dict[str, CaseView] = {}
+            for start in range(0, len(items), batch):
+                for case_id, events in ViewWriter._group(items[start:start + batch]).items():
+                    views[case_id] = fold(views.get(case_id), events,
+                                          deciders[events[0].process],
+                                          folds.state_after if handed else None)
+            assert {k: plain(v) for k, v in views.items()} == \
+                {k: plain(v) for k, v in alone.items()}, batch
+            assert all(views[k].state == alone[k].state for k in alone), batch
+
+
+def test_events_handed_on_again_are_skipped_inside_a_fold(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    regions = side_events(5, NodeFolds(), monkeypatch)
+    items, deciders = regions[0]
+    case_id = max({r.case_id for r in items}, key=lambda c: sum(r.case_id == c for r in items))
+    events = [r for r in items if r.case_id == case_id]
+    decider = deciders[events[0].process]
+    half = len(events) // 2
+    first = fold(None, events[:half], decider)
+    again = fold(first, events[half - 2:], decider)  # two seen already, then the rest
+    assert plain(again) == plain(fold(None, events, decider))
+    assert fold(first, events[:half], decider) is first  # nothing new: the same view
