@@ -78,12 +78,17 @@ def decode(data: bytes, headers: dict[str, str] | None = None) -> WireItem:
         raise DecodeError(f"{exc.code}: {exc}") from exc
     if isinstance(decoded, (HighWaterMark, ResendRequest)):
         return decoded
+    # The payload as received when it is at the current schema: the event was decoded from it
+    # (strictly: no unknown field, every value converted), and it is what `to_payload` gives
+    # back for what our writers write; encoding the event again only to get it cost ~15 % of a
+    # decode. An upcast payload is the event's, encoded at the current schema.
+    payload = decoded.data if decoded.data is not None else to_payload(decoded.event)
     return LinkMessage(
         origin=decoded.origin, destination=decoded.destination, link_seq=decoded.link_seq,
         case_id=decoded.case_id, case_number=decoded.case_number, process=decoded.process,
         originator_id=decoded.ref.originator_id, originator_version=decoded.ref.version,
         type=decoded.event.TYPE, schema_version=type(decoded.event).SCHEMA_VERSION,
-        payload=to_payload(decoded.event), at=decoded.event.at, traceparent=decoded.traceparent,
+        payload=payload, at=decoded.event.at, traceparent=decoded.traceparent,
         event=decoded.event)
 
 

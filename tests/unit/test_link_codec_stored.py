@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from eventsourcing.utils import get_topic
 
-from domain.kernel import event_from_payload, event_type
+from domain.kernel import event_from_payload, event_type, to_payload
 from regions.core.messages import LinkMessage
 from regions.core.store import OutLink
 from regions.wire import link
@@ -47,5 +47,7 @@ def test_a_received_message_carries_the_event_the_node_would_decode_from_its_pay
         assert isinstance(received, LinkMessage) and received == item
         assert received.event == event_from_payload(received.type, received.payload,
                                                      received.schema_version)
+        # the payload as received (not encoded again) is the event's payload
+        assert received.payload == to_payload(received.event)
         types.add(item.type)
     assert len(types) >= 5, types
