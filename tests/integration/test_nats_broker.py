@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import nats
+import nats.js.errors
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -229,6 +230,30 @@ async def test_failed_publish_many_reports_the_acks_before_the_failing_message(
     assert [a.seq for a in failure.value.acks] == [1]
     assert failure.value.failed_index == 1
     assert isinstance(failure.value.__cause__, NoStream)
+
+
+@pytest.mark.xfail(strict=True, reason="Failing test: nats-py's publish_async reply handler "
+                   "raises an error ack instead of failing the publish, which waits out its timeout")
+async def test_a_publish_the_stream_refuses_fails_at_once_with_the_servers_error(
+    broker: NatsBroker, nats_server: NatsServer,
+) -> None:
+    """A full stream (`discard: new`) answers the publish with an error ack: that publish fails
+    at once, with the server's error as its cause — not after the ack timeout, as when nats-py's
+    reply handler raised the error instead of failing the publish."""
+    admin = await admin_connection(nats_server)
+    try:
+        js = admin.jetstream()
+        config = (await js.stream_info(STREAM)).config
+        config.max_msgs = 1
+        await js.update_stream(config)
+    finally:
+        await admin.close()
+    started = time.monotonic()
+    with pytest.raises(PublishError) as failure:
+        await broker.publish_many([event(1), event(2)])
+    assert time.monotonic() - started < 2.0
+    assert failure.value.failed_index == 1 and [a.seq for a in failure.value.acks] == [1]
+    assert isinstance(failure.value.__cause__, nats.js.errors.APIError)
 
 
 async def test_close_right_after_an_empty_fetch_is_prompt(broker: NatsBroker) -> None:
