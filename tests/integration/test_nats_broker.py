@@ -232,8 +232,6 @@ async def test_failed_publish_many_reports_the_acks_before_the_failing_message(
     assert isinstance(failure.value.__cause__, NoStream)
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: nats-py's publish_async reply handler "
-                   "raises an error ack instead of failing the publish, which waits out its timeout")
 async def test_a_publish_the_stream_refuses_fails_at_once_with_the_servers_error(
     broker: NatsBroker, nats_server: NatsServer,
 ) -> None:

@@ -27,9 +27,10 @@ What it has to do that nats-py does otherwise (see `shared/reference/nats.md`):
   is buffered and may be lost, which redelivery and the inbox absorb.
 - **`close()` unsubscribes pull inboxes before `drain()`** (a drain after an empty fetch otherwise
   waits for `drain_timeout`, 30 s by default).
-- **`publish_many` is pipelined**: `publish_async` for all, then the acks awaited in order, each
-  within `timeout` of the previous one; a failure cancels the rest and reports the acks before it.
-  Neither the slot wait nor an ack already in goes through `asyncio.wait_for` (`STALL_FREE_BELOW`).
+- **`publish_many` is pipelined**: every message sent with its own reply subject
+  (`nats_publish.Publishes`, what nats-py's `publish_async` does, for less per message), then
+  the acks awaited in order, each within `timeout` of the previous one (an ack already in is
+  taken without `asyncio.wait_for`); a failure cancels the rest and reports the acks before it.
 
 Provisioning (`ensure_*`) creates what is missing and updates only editable settings, never
 touching messages or a consumer's position. Streams are file-backed, limits retention with the
@@ -57,6 +58,7 @@ from nats.js import JetStreamContext, api
 
 from regions.adapters.brokers import retention as retention_
 from regions.adapters.brokers.nats_connect import ConnectionLog, connect_client
+from regions.adapters.brokers.nats_publish import Publishes
 from regions.adapters.brokers.nats_pull import Handle, PullInbox, PullRefused, Settles
 from regions.adapters.brokers.retention import Retention
 from regions.core.ports import (
@@ -83,16 +85,6 @@ DEFAULT_RECONNECT_WAIT = 0.25
 #: How long the first connection may take before `connect` gives up (s).
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
-#: Publishes in flight (sent, ack not in) one client allows; nats-py's default.
-MAX_PENDING_PUBLISHES = 4000
-#: Below this many in flight, `publish_many` asks nats-py's `publish_async` for no stall
-#: timeout. Why: with one, every publish went through `asyncio.wait_for` for its slot — a task,
-#: a timer and a turn of the event loop per message, ~3 % of a node's CPU at burst
-#: (docs/performance.md, WIRE2) — though the slot is taken at once while any is free. A
-#: publish's slot is held while its future is pending (`publish_async_pending` counts them), so
-#: fewer pending than the limit is a free slot; the margin only keeps this clear of the edge.
-STALL_FREE_BELOW = MAX_PENDING_PUBLISHES - 16
-
 ConnectionState = Literal["connected", "reconnecting", "draining", "closed"]
 
 _STREAM_NOT_FOUND = 10059
@@ -108,11 +100,11 @@ class NatsBroker:
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._nc = NatsClient()
         self._prefix = api.DEFAULT_PREFIX
-        self._js: JetStreamContext = self._nc.jetstream(
-            prefix=self._prefix, timeout=timeout, publish_async_max_pending=MAX_PENDING_PUBLISHES)
+        self._js: JetStreamContext = self._nc.jetstream(prefix=self._prefix, timeout=timeout)
         self._timeout = timeout
         self._inboxes: dict[tuple[str, str], PullInbox] = {}
         self._settles = Settles(self._nc)
+        self._publishes = Publishes(self._nc)
         self._closed = False
         self._dropped = 0
         self._log = ConnectionLog(log, "tongban")
@@ -139,6 +131,7 @@ class NatsBroker:
                 max_outstanding_pings=2, ping_interval=ping_interval, drain_timeout=timeout,
             ), connect_timeout)
             await broker._settles.open()
+            await broker._publishes.open()
         except (TimeoutError, OSError, nats.errors.Error) as exc:
             with contextlib.suppress(Exception):
                 await broker._nc.close()
@@ -179,23 +172,20 @@ class NatsBroker:
         if not outs:
             return []
         self._require_connected(PublishError)
-        js, timeout = self._js, self._timeout
-        futures: list[asyncio.Future[api.PubAck]] = []
+        publishes, timeout = self._publishes, self._timeout
+        futures: list[asyncio.Future[PubAck]] = []
         acks: list[PubAck] = []
         try:
             for out in outs:
-                # At `MAX_PENDING_PUBLISHES` in flight, wait for acks, not forever; below it a
-                # slot is free at once, and no wait is set up (see `STALL_FREE_BELOW`).
-                stall = None if js.publish_async_pending() < STALL_FREE_BELOW else timeout
-                futures.append(await js.publish_async(
-                    out.subject, out.data, headers=dict(out.headers) or None, wait_stall=stall))
+                futures.append(await publishes.send(out.subject, out.data,
+                                                    dict(out.headers) or None))
             for future in futures:
                 # An ack already in is taken as it is: awaiting it through `wait_for` would
                 # set up a timer and give up a turn of the loop for nothing.
-                acks.append(_pub_ack(future.result() if future.done() else
-                                     await asyncio.wait_for(future, timeout)))
+                acks.append(future.result() if future.done() else
+                            await asyncio.wait_for(future, timeout))
         except (nats.errors.Error, TimeoutError, OSError) as exc:
-            _abandon(futures)
+            publishes.abandon(futures)
             index = len(acks)
             cause: BaseException = exc
             if isinstance(exc, nats.js.errors.NoStreamResponseError):
@@ -486,15 +476,6 @@ class NatsBroker:
         self._settles.forget()  # whether the server applied them is unknowable now
         for inbox in self._inboxes.values():
             inbox.wake()
-
-
-def _abandon(futures: list[asyncio.Future[api.PubAck]]) -> None:
-    """Cancel what is still pending and mark failures as seen (no 'never retrieved' noise)."""
-    for future in futures:
-        if not future.done():
-            future.cancel()
-        elif not future.cancelled():
-            future.exception()
 
 
 def _pub_ack(ack: api.PubAck) -> PubAck:
