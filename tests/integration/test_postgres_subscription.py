@@ -53,8 +53,6 @@ def _event() -> StoredEvent:
     return StoredEvent(originator_id=uuid.uuid4(), originator_version=1, topic="t", state=b"{}")
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: the library's subscription returns before "
-                   "its LISTEN runs, and a row inserted in between notifies no one")
 def test_a_row_inserted_right_after_subscribe_returns_is_received(
         recorder: RegionChannelRecorder, monkeypatch: pytest.MonkeyPatch) -> None:
     recorder.insert_events([_event()])

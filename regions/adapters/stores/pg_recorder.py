@@ -40,13 +40,18 @@ client CPU per insert).
 from __future__ import annotations
 
 import struct
+import threading
 import weakref
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresSubscription,
+)
 from eventsourcing.utils import retry
 from psycopg import Connection, Cursor, sql
 from psycopg.adapt import Buffer, Dumper
@@ -128,6 +133,45 @@ def binary_arrays(stored_events: Sequence[StoredEvent],
             BinaryArray(_HEAD.pack(1, 0, BYTEA_OID, count, 1) + b"".join(states)))
 
 
+#: How long `subscribe` waits at most for its LISTEN (the pool's own wait ends it before).
+LISTEN_WAIT_S = 60.0
+
+
+class ListeningSubscription(PostgresSubscription):
+    """The library's subscription, returned once it listens.
+
+    eventsourcing 9.5's `PostgresSubscription` starts a thread that takes a pooled connection and
+    runs LISTEN, and returns at once: a row committed before that LISTEN ran, and after the
+    subscription's first read, notified no one and was not received until some later row's
+    notification (the library's contract case hung on it, on a busy machine). Here `subscribe`
+    returns after the LISTEN (or the thread's failure, which iterating then raises), and the
+    subscription reads once more, for what was committed in between."""
+
+    def __init__(self, recorder: PostgresApplicationRecorder, gt: int | None = None,
+                 topics: Sequence[str] = ()) -> None:
+        self._listening = threading.Event()
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        self._listening.wait(LISTEN_WAIT_S)
+        self._has_been_notified.set()
+
+    def _listen(self) -> None:
+        """The library's `_listen`, telling `__init__` when LISTEN has run."""
+        try:
+            with self._recorder.datastore.get_connection() as conn:
+                conn.execute(sql.SQL("LISTEN {0}").format(
+                    sql.Identifier(self._recorder.channel_name)))
+                self._listening.set()
+                while not self._has_been_stopped and not self._thread_error:
+                    for _ in conn.notifies(timeout=0.1, stop_after=1):
+                        self._has_been_notified.set()
+        except BaseException as e:
+            if self._thread_error is None:
+                self._thread_error = e
+            self.stop()
+        finally:
+            self._listening.set()
+
+
 class OneStatementRecorder(PostgresApplicationRecorder):
     """`PostgresApplicationRecorder` inserting by one statement, and a many-aggregate read."""
 
@@ -167,6 +211,11 @@ class OneStatementRecorder(PostgresApplicationRecorder):
             "WHERE originator_id = ANY(%b::{id_type}[]) ORDER BY originator_id, originator_version"
         ).format(schema=schema, table=table, id_type=id_type)
         self._select_many_sql: bytes | None = None
+
+    def subscribe(self, gt: int | None = None,
+                  topics: Sequence[str] = ()) -> ListeningSubscription:
+        """The library's subscription, returned once it listens (`ListeningSubscription`)."""
+        return ListeningSubscription(recorder=self, gt=gt, topics=topics)
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         """The library's creation, one opener of this table at a time (see the module's doc)."""
