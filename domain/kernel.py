@@ -90,11 +90,20 @@ class Actor:
 
     @classmethod
     def system(cls, policy: str, region: str = "") -> Actor:
-        return cls("system", policy, region)
+        """The actor of a policy acting in `region`: one frozen instance per pair (the
+        deciders name one on every policy pass, issue 17), a subclass's built afresh."""
+        if cls is not Actor:
+            return cls("system", policy, region)
+        return _system_actor(policy, region)
 
     @classmethod
     def backend(cls, client: str, region: str = "") -> Actor:
         return cls("backend", client, region)
+
+
+@functools.lru_cache(maxsize=4096)
+def _system_actor(policy: str, region: str) -> Actor:
+    return Actor("system", policy, region)
 
 
 # --------------------------------------------------------------------------- events

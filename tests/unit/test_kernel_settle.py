@@ -185,3 +185,19 @@ def test_a_wrapper_or_subclass_with_its_own_decide_is_settled_by_that_decide() -
         with pytest.raises(DomainError) as info:
             settle(decider, Counter(), Count(actor=SYSTEM), NOW)
         assert info.value.code == "exploded"
+
+
+def test_a_policys_actor_is_one_instance_per_policy_and_region_and_equals_a_new_one() -> None:
+    """`Actor.system` keeps one frozen instance per (policy, region) (issue 17): what it gives
+    equals the actor built afresh, and a subclass still gets its own class."""
+    first = Actor.system("transfer_policy", "110000")
+    assert first is Actor.system("transfer_policy", "110000")
+    assert first == Actor("system", "transfer_policy", "110000")
+    assert Actor.system("transfer_policy") == Actor("system", "transfer_policy", "")
+    assert Actor.system("transfer_policy", "120000").region == "120000"
+
+    @dataclass(frozen=True)
+    class Special(Actor):
+        pass
+
+    assert type(Special.system("transfer_policy", "110000")) is Special
