@@ -26,7 +26,6 @@ terminal pairs, the design decisions and why, and what is not yet in scope: docs
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -309,8 +308,9 @@ class TransferDecider(DestinationSide, OriginSide):
             if carrier >= 0:
                 limit = WaitingLimit(name, spec.due_at, spec.basis, spec.calendar_version,
                                      spec.reckoning)
-                events[carrier] = dataclasses.replace(  # type: ignore[call-arg]
-                    events[carrier], waiting=limit)
+                events[carrier] = replace(events[carrier], waiting=limit)
+                if _keeps_waiting(events, carrier):
+                    return events, _waits(after, events[carrier])
                 after = fold(self, events[carrier:], states[carrier - 1] if carrier else before)
                 assert after is not None
                 return events, after
@@ -349,6 +349,8 @@ class TransferDecider(DestinationSide, OriginSide):
         if isinstance(event, ratings.RATING_EVENTS):
             return ratings.evolve_rating(state, event)
         new = self._evolve_common(state, event)
+        if isinstance(event, dl.DEADLINE_EVENTS):  # a clock's own: no role's fold, no limit
+            return _ended(new) if self.is_terminal(new) else new
         if isinstance(event, MET_CARRIERS) and event.met:
             new = replace(new, book={k: w for k, w in new.book.items() if k not in event.met})
         if isinstance(new, DestinationState):
@@ -356,7 +358,7 @@ class TransferDecider(DestinationSide, OriginSide):
         else:
             new = self._evolve_origin(new, event)
         if self.is_terminal(new):
-            return replace(new, waiting=None)
+            return _ended(new)
         return _waits(new, event)
 
     def _evolve_common(self, s: SideState, e: Event) -> SideState:
@@ -384,8 +386,11 @@ class TransferDecider(DestinationSide, OriginSide):
         if isinstance(e, Reconciled) and not e.matched:
             return s
         if isinstance(e, Receipt):
-            s = replace(s, seen=s.seen | {e.ref})
-        return replace(s, attention="", escalated="")
+            if s.attention or s.escalated:
+                return replace(s, seen=s.seen | {e.ref}, attention="", escalated="")
+            return replace(s, seen=s.seen | {e.ref})
+        # progress ends the attention; the state itself when there is none (one copy less)
+        return replace(s, attention="", escalated="") if s.attention or s.escalated else s
 
 
 #: The events that carry the steps they meet (`met`) instead of a `DeadlineCleared` row after
@@ -405,12 +410,30 @@ def _met_by_carriers(events: list[Event]) -> list[Event]:
     for e in events:
         if isinstance(e, DeadlineCleared) and carrier >= 0:
             c = out[carrier]
-            out[carrier] = dataclasses.replace(  # type: ignore[call-arg]
-                c, met=(*c.met, e.step))  # type: ignore[attr-defined]
+            out[carrier] = replace(c, met=(*c.met, e.step))  # type: ignore[attr-defined]
             continue
         carrier = len(out) if isinstance(e, MET_CARRIERS) else -1
         out.append(e)
     return out
+
+
+def _keeps_waiting(events: list[Event], carrier: int) -> bool:
+    """Whether the state after `events` with the waiting limit put on `events[carrier]` is the
+    state folded without it plus that limit (`_waits`), so that `_bookkeeping` need not fold
+    the carrier and what follows it again: every event after the carrier is a clock's own
+    (`deadlines.DEADLINE_EVENTS`, which neither read nor set the waiting limit nor end a side),
+    and the carrier's fold keeps no more of it than the limit: not a rating (whose fold takes
+    no limit), not the submission (the intake keeps the event whole)."""
+    return not isinstance(events[carrier], _FOLDS_MORE) and all(
+        isinstance(e, dl.DEADLINE_EVENTS) for e in events[carrier + 1:])
+
+
+_FOLDS_MORE = (*ratings.RATING_EVENTS, ApplicationSubmitted)
+
+
+def _ended(s: SideState) -> SideState:
+    """An ended side waits no more (the state itself when it already does not)."""
+    return s if s.waiting is None else replace(s, waiting=None)
 
 
 def _waits(s: SideState, e: Event) -> SideState:
