@@ -90,7 +90,7 @@ class Tree:
         settle, error, calls = self.settle, self.error, self.calls
         started = time.process_time()
         for decider, state, command, now in calls:
-            try:
+            try:  # noqa: SIM105 (`contextlib.suppress` would be timed with the decision)
                 settle(decider, state, command, now)
             except error:
                 pass
