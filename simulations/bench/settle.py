@@ -53,12 +53,12 @@ def _record(seed: int, cases: int, process: str, faults: bool) -> list[Call]:
             calls.append((decider, state, command, now))
         return real(decider, state, command, now)
 
-    staging.settle = recording
+    setattr(staging, "settle", recording)  # noqa: B010 (a module's name, patched)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             runner.run(seed, cases, faults=all_faults if faults else ())
     finally:
-        staging.settle = real
+        setattr(staging, "settle", real)  # noqa: B010
     return calls
 
 
