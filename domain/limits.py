@@ -327,13 +327,23 @@ class Rules:
     #: spec carries the reckoning as asked (recorded by `DeadlineSet`, `WaitingLimit`).
     _reckoned: dict[tuple[Reckoning, Any, str], DeadlineSpec] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    #: `deadline_for`'s and `waiting_limit`'s answers by their arguments (the start's zone
+    #: too): the limits are frozen like the calendar, and finding the limit, writing its basis
+    #: and making the reckoning cost more than the reckoning kept above (issue 17: a transfer
+    #: asks once or twice a decision).
+    _asked: dict[tuple[str, str, str, dt.datetime, Any], DeadlineSpec] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def deadline_for(self, process: str, step: str, start: dt.datetime) -> DeadlineSpec | None:
+        key = ("deadline", process, step, start, start.tzinfo)
+        kept = self._asked.get(key)
+        if kept is not None:
+            return kept
         found = self.region_limits.limit_for(process, step)
         if found is None:
             return None
         limit, basis = found
-        return self.recompute(Reckoning(limit.unit, limit.amount, start), basis)
+        return self._keep(key, self.recompute(Reckoning(limit.unit, limit.amount, start), basis))
 
     def remaining_days(self, process: str, step: str, due_at: dt.datetime, now: dt.datetime) -> int:
         """Days left at `now` for a step due at `due_at`, in its resume unit (0 once due)."""
@@ -366,9 +376,20 @@ class Rules:
         """A waiting state's limit. A period in calendar days whose last day is a rest day
         (法定休假日, or a weekend not worked) ends on the next working day instead (民法典 第二百
         零三条: "期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日")."""
+        key = ("waiting", process, state, start, start.tzinfo)
+        kept = self._asked.get(key)
+        if kept is not None:
+            return kept
         limit, basis = self.region_limits.waiting_limit_for(process, state)
-        return self.recompute(
-            Reckoning(limit.unit, limit.amount, start, limit.unit == "calendar_days"), basis)
+        return self._keep(key, self.recompute(
+            Reckoning(limit.unit, limit.amount, start, limit.unit == "calendar_days"), basis))
+
+    def _keep(self, key: tuple[str, str, str, dt.datetime, Any],
+              spec: DeadlineSpec) -> DeadlineSpec:
+        if len(self._asked) >= RECKONED:
+            self._asked.clear()
+        self._asked[key] = spec
+        return spec
 
     def recompute(self, reckoning: Reckoning, basis: str) -> DeadlineSpec:
         """The date `reckoning` gives on this calendar, with `basis` (its calendar notes

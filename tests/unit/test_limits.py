@@ -304,6 +304,27 @@ def test_a_reckoning_kept_by_its_arguments_is_the_one_made_afresh() -> None:
             WorkingCalendar.with_files()).deadline_for("pension_transfer", "contact_letter", start)
     other = dataclasses.replace(kept, calendar=WorkingCalendar.with_files())
     assert other._reckoned == {} and kept._reckoned
+    assert other._asked == {} and kept._asked
+
+
+def test_a_limit_kept_by_its_arguments_is_the_one_asked_afresh_in_each_zone() -> None:
+    """`Rules.waiting_limit` and `deadline_for` keep their answers by process, state or step,
+    start and the start's zone (issue 17): an instant asked in another zone gets its own."""
+    import datetime as dt
+
+    from domain.calendar import CHINA, WorkingCalendar
+    from domain.limits import RegionLimits, Rules
+
+    utc = dt.datetime(2025, 9, 28, 2, 0, tzinfo=dt.UTC)
+    kept = Rules(WorkingCalendar.with_files(), RegionLimits(region="150600"))
+    for start in (utc, utc.astimezone(CHINA), utc, utc + dt.timedelta(days=1)):
+        fresh = Rules(WorkingCalendar.with_files(), RegionLimits(region="150600"))
+        got = kept.waiting_limit("pension_transfer", "submitted", start)
+        assert got == fresh.waiting_limit("pension_transfer", "submitted", start)
+        assert got.reckoning is not None and got.reckoning.start.tzinfo is start.tzinfo
+        assert kept.deadline_for("pension_transfer", "contact_letter", start) == (
+            fresh.deadline_for("pension_transfer", "contact_letter", start))
+    assert kept.deadline_for("pension_transfer", "no_such_step", utc) is None
 
 
 def test_a_kept_reckoning_records_the_start_it_was_asked_with() -> None:
