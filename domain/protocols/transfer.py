@@ -286,6 +286,8 @@ class TransferDecider(DestinationSide, OriginSide):
         for i, e in enumerate(events):
             after = self.evolve(after, e)
             states.append(after)
+            if isinstance(e, dl.DEADLINE_EVENTS):
+                continue  # a clock's event moves no status
             status = self.status(after)
             if status != new:
                 new, made = status, i

@@ -270,8 +270,11 @@ _NOT_PROGRESS = (NeedsAttentionRaised, CounterpartEventRejected, *dl.DEADLINE_EV
 def waiting_name(status: str) -> str:
     if status == "supplement_requested":
         return SUPPLEMENT_WAIT
-    own = {"submitted", "accepted", "received", "approved", "remitting"}
-    return status if status in own else COUNTERPART_WAIT
+    return status if status in _OWN_WAITS else COUNTERPART_WAIT
+
+
+#: The statuses a side waits in on its own account (any other waits for the counterpart).
+_OWN_WAITS = frozenset({"submitted", "accepted", "received", "approved", "remitting"})
 
 
 # --------------------------------------------------------------------------- the shared base
