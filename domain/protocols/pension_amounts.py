@@ -36,7 +36,7 @@ and half-even agree; what matters is that rounding is per year, not on the total
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -184,11 +184,13 @@ def account_fen(lines: Sequence[ContributionYear], rule: AmountRule) -> int | No
     return sum(year_figures(lines, rule, rule.account_rate).values())
 
 
-def year_lines(lines: Sequence[ContributionYear], rule: AmountRule) -> tuple[YearLine, ...]:
-    """The sheet's per-year lines: each year's wage and its pooled part by the one rule."""
+def year_lines(lines: Sequence[ContributionYear], rule: AmountRule,
+               pooled: Callable[[], Mapping[int, int]] | None = None) -> tuple[YearLine, ...]:
+    """The sheet's per-year lines: each year's wage and its pooled part by the one rule
+    (`pooled`: the pooled figures by year, when the caller has them: `validate`)."""
     if rule.pooled_rate is None:
         return ()
-    figures = year_figures(lines, rule, rule.pooled_rate)
+    figures = year_figures(lines, rule, rule.pooled_rate) if pooled is None else pooled()
     return tuple(YearLine(year, wage, figures[year])
                  for year, wage in sorted(yearly_wages(lines, rule).items()))
 
@@ -202,13 +204,14 @@ def booked_fen(lines: Sequence[ContributionYear], rule: AmountRule) -> int:
 
 
 def check_year_lines(sheet: InfoSheet, lines: Sequence[ContributionYear],
-                     rule: AmountRule) -> None:
+                     rule: AmountRule, pooled: Callable[[], Mapping[int, int]] | None = None,
+                     ) -> None:
     """The stated per-year lines, where the sheet gives them, are the computed ones (and within
     their stated limits); the first that differs is named (a sheet without them is checked on
     its total alone)."""
     if not sheet.pooled_by_year:
         return
-    want = year_lines(lines, rule)
+    want = year_lines(lines, rule, pooled)
     if not want:
         raise InvalidValue("this item moves no pooled part: no per-year pooled lines",
                            code="invalid_sheet", field="sheet.pooled_by_year")
@@ -245,17 +248,29 @@ def validate(sheet: InfoSheet, rule: AmountRule, what: str) -> None:
         raise InvalidValue("months paid twice are refunded to the person (清退): the sheet states "
                            "the refund exactly when it lists refunded months",
                            code="refund_missing" if refunded else "invalid_sheet")
-    check_year_lines(sheet, lines, rule)
+    figures: list[Mapping[int, int]] = []
+
+    def pooled() -> Mapping[int, int]:
+        """The pooled part by year, reckoned once however often the checks ask (issue 17:
+        twice before, at a tenth of a sheet's check), and only when one asks."""
+        if not figures:
+            assert rule.pooled_rate is not None
+            figures.append(year_figures(lines, rule, rule.pooled_rate))
+        return figures[0]
+
+    check_year_lines(sheet, lines, rule, pooled)
     booked = sum(line.account_fen for line in sheet.pooled_by_year)
     if booked > amounts.get("individual_account", 0):
         raise InvalidValue(f"the individual account ({Money(amounts.get('individual_account', 0))})"
                            f" holds less than its years booked ({Money(booked)}): the balance is "
                            "the bookings plus interest", code="individual_account_mismatch",
                            field="sheet.components")
-    if "pooled" in amounts and amounts["pooled"] != pooled_fen(lines, rule):
-        raise InvalidValue(f"the pooled part must be {rule.pooled_rate} of the yearly bases, "
-                           f"rounded per year: {pooled_fen(lines, rule)} fen",
-                           code="pooled_part_mismatch")
+    if "pooled" in amounts:  # what `pooled_fen` gives
+        want = 0 if rule.pooled_rate is None else sum(pooled().values())
+        if amounts["pooled"] != want:
+            raise InvalidValue(f"the pooled part must be {rule.pooled_rate} of the yearly "
+                               f"bases, rounded per year: {want} fen",
+                               code="pooled_part_mismatch")
     fixed = account_fen(lines, rule)
     if fixed is not None and amounts["individual_account"] != fixed:
         raise InvalidValue(f"the individual account must be {rule.account_rate} of the yearly "

@@ -35,7 +35,10 @@ BASE_FLOOR, BASE_CAP = Decimal("0.6"), 3
 
 def round_fen(amount: Decimal) -> int:
     """The one rounding rule: half-up to the fen."""
-    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(amount.quantize(_FEN, rounding=ROUND_HALF_UP))
+
+
+_FEN = Decimal(1)
 
 
 def account_rate(rates: Rates, year: int) -> Decimal | None:
