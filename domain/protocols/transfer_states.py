@@ -200,8 +200,10 @@ class DestinationState(SideBookkeeping):
     @property
     def mismatched(self) -> bool:
         """Some origin's sheet and funds were reconciled and disagree (and nothing came since)."""
-        return any(t.funds_in and t.reconciled_count == len(t.funds) and not t.matched
-                   for t in self.tracks.values())
+        for t in self.tracks.values():  # the cheap tests first: asked after every event
+            if t.reconciled_count == len(t.funds) and not t.matched and t.funds_in:
+                return True
+        return False
 
     @property
     def needs_person(self) -> bool:
