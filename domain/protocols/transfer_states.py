@@ -200,10 +200,8 @@ class DestinationState(SideBookkeeping):
     @property
     def mismatched(self) -> bool:
         """Some origin's sheet and funds were reconciled and disagree (and nothing came since)."""
-        for t in self.tracks.values():  # the cheap tests first: asked after every event
-            if t.reconciled_count == len(t.funds) and not t.matched and t.funds_in:
-                return True
-        return False
+        return any(t.reconciled_count == len(t.funds) and not t.matched and t.funds_in
+                   for t in self.tracks.values())  # the cheap tests first: asked every event
 
     @property
     def needs_person(self) -> bool:
