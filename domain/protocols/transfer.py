@@ -310,9 +310,12 @@ class TransferDecider(DestinationSide, OriginSide):
             if carrier >= 0:
                 limit = WaitingLimit(name, spec.due_at, spec.basis, spec.calendar_version,
                                      spec.reckoning)
-                events[carrier] = replace(events[carrier], waiting=limit)
+                carried = events[carrier]
+                events[carrier] = replace(carried, waiting=limit)
                 if _keeps_waiting(events, carrier):
-                    return events, _waits(after, events[carrier])
+                    kept = _carried(after, carried, events[carrier])
+                    if kept is not None:
+                        return events, kept
                 after = fold(self, events[carrier:], states[carrier - 1] if carrier else before)
                 assert after is not None
                 return events, after
@@ -424,13 +427,22 @@ def _keeps_waiting(events: list[Event], carrier: int) -> bool:
     state folded without it plus that limit (`_waits`), so that `_bookkeeping` need not fold
     the carrier and what follows it again: every event after the carrier is a clock's own
     (`deadlines.DEADLINE_EVENTS`, which neither read nor set the waiting limit nor end a side),
-    and the carrier's fold keeps no more of it than the limit: not a rating (whose fold takes
-    no limit), not the submission (the intake keeps the event whole)."""
-    return not isinstance(events[carrier], _FOLDS_MORE) and all(
+    and the carrier is not a rating (whose fold takes no limit)."""
+    return not isinstance(events[carrier], ratings.RATING_EVENTS) and all(
         isinstance(e, dl.DEADLINE_EVENTS) for e in events[carrier + 1:])
 
 
-_FOLDS_MORE = (*ratings.RATING_EVENTS, ApplicationSubmitted)
+def _carried(after: SideState, bare: Event, carrier: Event) -> SideState | None:
+    """`after` (folded with the `bare` carrier) as if folded with the `carrier` of the limit:
+    the limit held (`_waits`) and, for the submission, the event the intake keeps whole
+    (`Intake.submitted`) the carrier — None when the intake holds another event than the bare
+    one (then `_bookkeeping` folds again)."""
+    if isinstance(bare, ApplicationSubmitted):
+        if not isinstance(after, DestinationState) or after.intake.submitted is not bare:
+            return None
+        assert isinstance(carrier, ApplicationSubmitted)
+        after = replace(after, intake=replace(after.intake, submitted=carrier))
+    return _waits(after, carrier)
 
 
 def _ended(s: SideState) -> SideState:
