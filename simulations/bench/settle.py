@@ -15,7 +15,7 @@ only the replay is timed, which reads none). The garbage collector runs with a n
 (`regions.runtime.collector`).
 
     python -m simulations.bench.settle --old /tmp/base [--new .] [--rounds 9] [--seed 1]
-        [--cases 120] [--process pension_transfer] [--faults all|none]
+        [--cases 120] [--process pension_transfer] [--faults all|none] [--command Submit]
 """
 
 from __future__ import annotations
@@ -40,16 +40,18 @@ def _ours(name: str) -> bool:
     return name.split(".", 1)[0] in PACKAGES
 
 
-def _record(seed: int, cases: int, process: str, faults: bool) -> list[Call]:
+def _record(seed: int, cases: int, process: str, faults: bool, command: str = "") -> list[Call]:
     """The `settle` calls of one simulated run, as (decider, state, command, now)."""
     staging = importlib.import_module("regions.core.staging")
     runner = importlib.import_module("simulations.runner")
     all_faults = importlib.import_module("simulations.faults").ALL_FAULTS
     calls: list[Call] = []
     real = staging.settle
+    kind = command
 
     def recording(decider: Any, state: Any, command: Any, now: Any) -> Any:
-        if not process or getattr(decider, "process", "") == process:
+        if (not process or getattr(decider, "process", "") == process) and (
+                not kind or type(command).__name__ == kind):
             calls.append((decider, state, command, now))
         return real(decider, state, command, now)
 
@@ -65,7 +67,8 @@ def _record(seed: int, cases: int, process: str, faults: bool) -> list[Call]:
 class Tree:
     """One source tree's modules, its `settle` and the decisions recorded with its code."""
 
-    def __init__(self, root: str, seed: int, cases: int, process: str, faults: bool) -> None:
+    def __init__(self, root: str, seed: int, cases: int, process: str, faults: bool,
+                 command: str = "") -> None:
         self.root = os.path.abspath(root)
         for name in [n for n in sys.modules if _ours(n)]:
             del sys.modules[name]
@@ -79,7 +82,7 @@ class Tree:
             assert os.path.abspath(kernel.__file__ or "").startswith(self.root), kernel.__file__
             self.settle: Callable[..., Any] = kernel.settle
             self.error: type[Exception] = kernel.DomainError
-            self.calls = _record(seed, cases, process, faults)
+            self.calls = _record(seed, cases, process, faults, command)
         finally:
             sys.path.remove(self.root)
         self.modules = {n: m for n, m in sys.modules.items() if _ours(n)}
@@ -108,8 +111,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--process", default="pension_transfer",
                         help="only this process's decisions ('' for all)")
     parser.add_argument("--faults", choices=("all", "none"), default="all")
+    parser.add_argument("--command", default="", help="only commands of this class (Submit...)")
     args = parser.parse_args(argv)
-    trees = {name: Tree(root, args.seed, args.cases, args.process, args.faults == "all")
+    trees = {name: Tree(root, args.seed, args.cases, args.process, args.faults == "all",
+                        args.command)
              for name, root in (("old", args.old), ("new", args.new))}
     counts = {name: len(t.calls) for name, t in trees.items()}
     print(f"decisions recorded: {counts} (seed {args.seed}, {args.cases} cases, "
