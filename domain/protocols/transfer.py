@@ -11,6 +11,7 @@ Both sides are deciders of one `TransferDecider`; the side state's type says the
 `transfer_events` (the vocabulary: the events each side sends; the info sheet and the scheme
 specification in `transfer_sheets`, the receipts in `transfer_receipts`, the commands in
 `transfer_commands`, the waiting limit's events and readers in `transfer_waiting`),
+`transfer_bookkeeping` (met steps carried by their events, the waiting limit a fold takes),
 `transfer_states` (side states, terminal pairs, transition table, shared base),
 `transfer_application` (the origins, agency and direction an application names),
 `transfer_destination` and `transfer_origin` (each role's rules; the destination's receipt of
@@ -60,6 +61,14 @@ from domain.protocols.intake import (
     evolve_intake,
 )
 from domain.protocols.transfer_application import agency_of, direction_of, origins_of
+from domain.protocols.transfer_bookkeeping import (
+    MET_CARRIERS,
+    carried,
+    ended,
+    keeps_waiting,
+    met_by_carriers,
+    waits,
+)
 from domain.protocols.transfer_commands import (
     ApproveTransferOut,
     CloseCase,
@@ -152,7 +161,6 @@ from domain.protocols.transfer_waiting import (
     TransferWaitingTimerSet,
     WaitingTimerRecomputed,
     carries_waiting,
-    waiting_of,
 )
 from domain.reckoning import WaitingLimit
 from domain.values import CaseNumber, MaterialRef, RegionCode
@@ -279,7 +287,7 @@ class TransferDecider(DestinationSide, OriginSide):
         status — or, when its type has no room for it (a shared answer), by the last event of
         the same decision that has; a `TransferWaitingTimerSet` after them when none has. Clear
         everything on reaching an end. With the state the events lead to (folded here once)."""
-        events = _met_by_carriers(events)
+        events = met_by_carriers(events)
         after, old = before, self.status(before) if before is not None else ""
         new, made = old, -1
         states: list[SideState] = []
@@ -310,10 +318,10 @@ class TransferDecider(DestinationSide, OriginSide):
             if carrier >= 0:
                 limit = WaitingLimit(name, spec.due_at, spec.basis, spec.calendar_version,
                                      spec.reckoning)
-                carried = events[carrier]
-                events[carrier] = replace(carried, waiting=limit)
-                if _keeps_waiting(events, carrier):
-                    kept = _carried(after, carried, events[carrier])
+                bare = events[carrier]
+                events[carrier] = replace(bare, waiting=limit)
+                if keeps_waiting(events, carrier):
+                    kept = carried(after, bare, events[carrier])
                     if kept is not None:
                         return events, kept
                 after = fold(self, events[carrier:], states[carrier - 1] if carrier else before)
@@ -334,7 +342,7 @@ class TransferDecider(DestinationSide, OriginSide):
                 origins = origins_of(event)
                 intake = evolve_intake(None, event)
                 assert intake is not None
-                return _waits(DestinationState(
+                return waits(DestinationState(
                     process=event.process, case_id=str(number.case_id),
                     case_number=event.case_number, region=str(number.region),
                     person_key=event.person_key, scheme=self.spec.scheme,
@@ -342,7 +350,7 @@ class TransferDecider(DestinationSide, OriginSide):
                     tracks={o: OriginTrack() for o in origins}, agency=agency_of(event),
                     direction=direction_of(event)), event)
             if isinstance(event, ContactLetterReceived):
-                return _waits(OriginState(
+                return waits(OriginState(
                     process=event.process, case_id=event.case_id, case_number=event.case_number,
                     region=event.region, destination=event.from_region,
                     person_key=event.person_key, scheme=self.spec.scheme,
@@ -355,7 +363,7 @@ class TransferDecider(DestinationSide, OriginSide):
             return ratings.evolve_rating(state, event)
         new = self._evolve_common(state, event)
         if isinstance(event, dl.DEADLINE_EVENTS):  # a clock's own: no role's fold, no limit
-            return _ended(new) if self.is_terminal(new) else new
+            return ended(new) if self.is_terminal(new) else new
         if isinstance(event, MET_CARRIERS) and event.met:
             new = replace(new, book={k: w for k, w in new.book.items() if k not in event.met})
         if isinstance(new, DestinationState):
@@ -363,8 +371,8 @@ class TransferDecider(DestinationSide, OriginSide):
         else:
             new = self._evolve_origin(new, event)
         if self.is_terminal(new):
-            return _ended(new)
-        return _waits(new, event)
+            return ended(new)
+        return waits(new, event)
 
     def _evolve_common(self, s: SideState, e: Event) -> SideState:
         if isinstance(e, dl.DEADLINE_EVENTS):
@@ -375,7 +383,7 @@ class TransferDecider(DestinationSide, OriginSide):
                 s = replace(s, paused={k: v for k, v in s.paused.items() if k != e.step})
             return s
         if isinstance(e, TransferWaitingTimerSet):
-            return s  # its limit: `_waits`, as for the status events that carry their own
+            return s  # its limit: `waits`, as for the status events that carry their own
         if isinstance(e, WaitingTimerRecomputed):
             if s.waiting is None or s.waiting[0] != e.waiting_state or s.waiting_watch is None:
                 return s
@@ -396,68 +404,6 @@ class TransferDecider(DestinationSide, OriginSide):
             return replace(s, seen=s.seen | {e.ref})
         # progress ends the attention; the state itself when there is none (one copy less)
         return replace(s, attention="", escalated="") if s.attention or s.escalated else s
-
-
-#: The events that carry the steps they meet (`met`) instead of a `DeadlineCleared` row after
-#: them (issue 17's rows): the last contact letter (the review), the remittance (the transfer
-#: out or the remittance step), the take-over (the transfer in).
-MET_CARRIERS = (ContactLetterIssued, FundsRemitted, RelationshipTakenOver)
-
-
-def _met_by_carriers(events: list[Event]) -> list[Event]:
-    """`events` with each `DeadlineCleared` that follows a carrier (`MET_CARRIERS`, possibly
-    after other clears) folded into it: the event that meets the step says so. A clear with
-    no carrier before it (a refusal, a cancellation, an end) stays a row."""
-    if not any(isinstance(e, DeadlineCleared) for e in events):
-        return events
-    out: list[Event] = []
-    carrier = -1
-    for e in events:
-        if isinstance(e, DeadlineCleared) and carrier >= 0:
-            c = out[carrier]
-            out[carrier] = replace(c, met=(*c.met, e.step))  # type: ignore[attr-defined]
-            continue
-        carrier = len(out) if isinstance(e, MET_CARRIERS) else -1
-        out.append(e)
-    return out
-
-
-def _keeps_waiting(events: list[Event], carrier: int) -> bool:
-    """Whether the state after `events` with the waiting limit put on `events[carrier]` is the
-    state folded without it plus that limit (`_waits`), so that `_bookkeeping` need not fold
-    the carrier and what follows it again: every event after the carrier is a clock's own
-    (`deadlines.DEADLINE_EVENTS`, which neither read nor set the waiting limit nor end a side),
-    and the carrier is not a rating (whose fold takes no limit)."""
-    return not isinstance(events[carrier], ratings.RATING_EVENTS) and all(
-        isinstance(e, dl.DEADLINE_EVENTS) for e in events[carrier + 1:])
-
-
-def _carried(after: SideState, bare: Event, carrier: Event) -> SideState | None:
-    """`after` (folded with the `bare` carrier) as if folded with the `carrier` of the limit:
-    the limit held (`_waits`) and, for the submission, the event the intake keeps whole
-    (`Intake.submitted`) the carrier — None when the intake holds another event than the bare
-    one (then `_bookkeeping` folds again)."""
-    if isinstance(bare, ApplicationSubmitted):
-        if not isinstance(after, DestinationState) or after.intake.submitted is not bare:
-            return None
-        assert isinstance(carrier, ApplicationSubmitted)
-        after = replace(after, intake=replace(after.intake, submitted=carrier))
-    return _waits(after, carrier)
-
-
-def _ended(s: SideState) -> SideState:
-    """An ended side waits no more (the state itself when it already does not)."""
-    return s if s.waiting is None else replace(s, waiting=None)
-
-
-def _waits(s: SideState, e: Event) -> SideState:
-    """The side after `e`, holding the waiting limit `e` starts, if it starts one."""
-    limit = waiting_of(e)
-    if limit is None:
-        return s
-    return replace(s, waiting=(limit.waiting_state, limit.due_at), waiting_watch=dl.Watch(
-        limit.due_at, limit.due_at, reckoning=limit.reckoning, basis=limit.basis,
-        calendar_version=limit.calendar_version))
 
 
 __all__ = [

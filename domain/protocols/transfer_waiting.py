@@ -3,7 +3,7 @@
 status event starts (`waiting_of`, `carries_waiting`).
 
 Why a module of their own: the limit is bookkeeping every status change of both roles shares
-(`transfer._bookkeeping`, `transfer._waits`), read by the node's calendar recheck
+(`transfer._bookkeeping`, `transfer_bookkeeping.waits`), read by the node's calendar recheck
 (`regions.core.timer`) and the simulator's oracles, apart from the vocabulary of the transfer
 itself (`transfer_events`) and its commands (`transfer_commands`). The events are stored and
 sent by type name, never by module, so records written while they lived in `transfer_events`
