@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from projections.records import SideEvent
 from regions.adapters.stores.views import NodeFolds, ViewWriter
 from regions.core.node import RegionNode
 from regions.core.side_events import SideEventTailer
@@ -54,31 +55,43 @@ def old_module(name: str, rev: str) -> types.ModuleType:
     return module
 
 
-def side_events(cases: int, seed: int, folds: NodeFolds) -> list[tuple[list[Any], dict[str, Any]]]:
-    """Each region's side events of one simulated run and its deciders, with the nodes' states
-    heard in `folds` (as `attach_views` listens)."""
+def side_events_by_region(cases: int, seed: int, folds: NodeFolds | None = None,
+                          **kwargs: Any) -> dict[str, tuple[Any, list[SideEvent], dict[str, Any]]]:
+    """Each region's event store, side events (their events decoded, as the node hands them on:
+    the views do not decode) and deciders, in region order, of one simulated run
+    (`runner.run(seed, cases, **kwargs)`); with `folds`, the nodes' folded states heard in it
+    (as `attach_views` listens). One definition for this bench, `tests/integration/views_bench`
+    and the views' fold tests."""
     made = RegionNode.__init__
 
-    def listening(node: RegionNode, *args: Any, **kwargs: Any) -> None:
-        made(node, *args, **kwargs)
-        node.listeners.append(folds.heard)
+    def listening(node: RegionNode, *args: Any, **kw: Any) -> None:
+        made(node, *args, **kw)
+        if folds is not None:
+            node.listeners.append(folds.heard)
 
     RegionNode.__init__ = listening  # type: ignore[method-assign,assignment]
     try:
-        result = run(seed, cases)
+        result = run(seed, cases, **kwargs)
     finally:
         RegionNode.__init__ = made  # type: ignore[method-assign]
-    found = []
+    found = {}
     for code, sim in sorted(result.world.regions.items()):
-        tailer = SideEventTailer(code, sim.region.node.app, cursor=MemoryCursor(),
-                                 batch_size=10_000)
-        items: list[Any] = []
+        app = sim.region.node.app
+        tailer = SideEventTailer(code, app, cursor=MemoryCursor(), batch_size=10_000)
+        items: list[SideEvent] = []
         while tailer.pump(items.extend, NOW) is not None:
             pass
         for item in items:
             item.event()
-        found.append((items, {p: b.decider for p, b in sim.region.node.protocols.items()}))
+        found[code] = (app, items, {p: b.decider for p, b in sim.region.node.protocols.items()})
     return found
+
+
+def side_events(cases: int, seed: int, folds: NodeFolds) -> list[tuple[list[Any], dict[str, Any]]]:
+    """Each region's side events of one simulated run and its deciders, with the nodes' states
+    heard in `folds`."""
+    return [(items, deciders)
+            for _, items, deciders in side_events_by_region(cases, seed, folds).values()]
 
 
 def folder(apply: Callable[..., Any], fold: Callable[..., Any] | None,

@@ -24,43 +24,13 @@ from typing import Any
 from regions.adapters.stores.sql import PostgresStore
 from regions.adapters.stores.view_tables import COLUMNS, LIVE, ViewTables
 from regions.adapters.stores.views import NodeFolds, ViewWriter
-from regions.core.node import RegionNode
-from regions.core.side_events import SideEventTailer
-from regions.core.tailer import MemoryCursor
-from simulations.runner import run
+from simulations.bench.views import side_events_by_region
 
 DSN = os.environ.get("TONGBAN_BENCH_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 
 
-def records_of(cases: int, seed: int, folds: NodeFolds | None = None,
-               ) -> dict[str, tuple[Any, list[Any], dict[str, Any]]]:
-    """Each region's side events of one simulated run, their events decoded (as the node hands
-    them on: the views do not decode); with `folds`, the nodes' folded states heard in it."""
-    made = RegionNode.__init__
-
-    def listening(node: RegionNode, *args: Any, **kwargs: Any) -> None:
-        made(node, *args, **kwargs)
-        if folds is not None:
-            node.listeners.append(folds.heard)
-
-    RegionNode.__init__ = listening  # type: ignore[method-assign,assignment]
-    try:
-        result = run(seed, cases)
-    finally:
-        RegionNode.__init__ = made  # type: ignore[method-assign]
-    found = {}
-    for code, sim in result.world.regions.items():
-        app = sim.region.node.app
-        tailer = SideEventTailer(code, app, cursor=MemoryCursor(), batch_size=10_000)
-        items: list[Any] = []
-        while tailer.pump(items.extend, NOW) is not None:
-            pass
-        for item in items:
-            item.event()
-        deciders = {p: b.decider for p, b in sim.region.node.protocols.items()}
-        found[code] = (app, items, deciders)
-    return found
+#: Each region's (store, side events, deciders) of one simulated run (the bench's own).
+records_of = side_events_by_region
 
 
 def digest(tables: ViewTables) -> str:

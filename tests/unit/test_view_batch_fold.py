@@ -5,8 +5,6 @@ handed on again after a crash (at or below the view's position)."""
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -14,47 +12,22 @@ import pytest
 from projections.cases import CaseView, apply, fold
 from projections.records import SideEvent
 from regions.adapters.stores.views import NodeFolds, ViewWriter
-from regions.core.node import RegionNode
-from regions.core.side_events import SideEventTailer
-from regions.core.tailer import MemoryCursor
+from simulations.bench.views import side_events_by_region
 from simulations.faults import ALL_FAULTS
-from simulations.runner import run
-
-NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+from tests.unit.test_view_folds import plain
 
 
-def plain(view: CaseView) -> dict[str, Any]:
-    data = dataclasses.asdict(view)
-    data.pop("state")
-    return data
-
-
-def side_events(seed: int, folds: NodeFolds, monkeypatch: pytest.MonkeyPatch,
-                ) -> list[tuple[list[SideEvent], dict[str, Any]]]:
-    made = RegionNode.__init__
-
-    def listening(node: RegionNode, *args: Any, **kwargs: Any) -> None:
-        made(node, *args, **kwargs)
-        node.listeners.append(folds.heard)
-
-    monkeypatch.setattr(RegionNode, "__init__", listening)
-    result = run(seed, 60, faults=ALL_FAULTS)
-    found = []
-    for code, sim in sorted(result.world.regions.items()):
-        deciders = {p: b.decider for p, b in sim.region.node.protocols.items()}
-        items: list[SideEvent] = []
-        tailer = SideEventTailer(code, sim.region.node.app, cursor=MemoryCursor())
-        while tailer.pump(items.extend, NOW) is not None:
-            pass
-        found.append(([r for r in items if r.process in deciders], deciders))
-    return found
+def side_events(seed: int, folds: NodeFolds) -> list[tuple[list[SideEvent], dict[str, Any]]]:
+    """Each region's side events of its protocols, and its deciders, of a 60-case run under
+    every fault, the nodes' states heard in `folds`."""
+    return [([r for r in items if r.process in deciders], deciders) for _, items, deciders in
+            side_events_by_region(60, seed, folds, faults=ALL_FAULTS).values()]
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-def test_a_batchs_events_folded_together_equal_those_applied_one_by_one(
-        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batchs_events_folded_together_equal_those_applied_one_by_one(seed: int) -> None:
     folds = NodeFolds(kept=1_000_000)
-    regions = side_events(seed, folds, monkeypatch)
+    regions = side_events(seed, folds)
     assert sum(len(items) for items, _ in regions) > 500
     for items, deciders in regions:
         alone: dict[str, CaseView] = {}
@@ -72,9 +45,8 @@ def test_a_batchs_events_folded_together_equal_those_applied_one_by_one(
             assert all(views[k].state == alone[k].state for k in alone), batch
 
 
-def test_events_handed_on_again_are_skipped_inside_a_fold(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    regions = side_events(5, NodeFolds(), monkeypatch)
+def test_events_handed_on_again_are_skipped_inside_a_fold() -> None:
+    regions = side_events(5, NodeFolds())
     items, deciders = regions[0]
     case_id = max({r.case_id for r in items}, key=lambda c: sum(r.case_id == c for r in items))
     events = [r for r in items if r.case_id == case_id]

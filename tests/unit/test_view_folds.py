@@ -5,22 +5,15 @@ under every fault of the simulator, and most decisions' states are taken."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any
 
 import pytest
 
 from domain.kernel import Event
 from projections.cases import CaseView, apply
-from projections.records import SideEvent
 from regions.adapters.stores.views import NodeFolds
-from regions.core.node import RegionNode
-from regions.core.side_events import SideEventTailer
-from regions.core.tailer import MemoryCursor
+from simulations.bench.views import side_events_by_region
 from simulations.faults import ALL_FAULTS
-from simulations.runner import run
-
-NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 
 
 def plain(view: CaseView) -> dict[str, Any]:
@@ -30,24 +23,11 @@ def plain(view: CaseView) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_views_folded_with_the_nodes_states_equal_views_folded_alone(
-        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_views_folded_with_the_nodes_states_equal_views_folded_alone(seed: int) -> None:
     folds = NodeFolds(kept=1_000_000)
-    made = RegionNode.__init__
-
-    def listening(node: RegionNode, *args: Any, **kwargs: Any) -> None:
-        made(node, *args, **kwargs)
-        node.listeners.append(folds.heard)
-
-    monkeypatch.setattr(RegionNode, "__init__", listening)
-    result = run(seed, 60, faults=ALL_FAULTS)
     records = 0
-    for code, sim in result.world.regions.items():
-        deciders = {p: b.decider for p, b in sim.region.node.protocols.items()}
-        items: list[SideEvent] = []
-        tailer = SideEventTailer(code, sim.region.node.app, cursor=MemoryCursor())
-        while tailer.pump(items.extend, NOW) is not None:
-            pass
+    for code, (_, items, deciders) in side_events_by_region(
+            60, seed, folds, faults=ALL_FAULTS).items():
         handed: dict[str, CaseView] = {}
         alone: dict[str, CaseView] = {}
         for r in items:
