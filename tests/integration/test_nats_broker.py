@@ -295,6 +295,24 @@ async def test_messages_and_consumer_survive_a_server_crash_and_the_client_recon
     assert got in ([b"event 2", b"event 3"], [b"event 1", b"event 2", b"event 3"])
 
 
+async def test_publish_many_is_acked_after_the_client_reconnects(
+    broker: NatsBroker, nats_server: NatsServer,
+) -> None:
+    """`publish_many` matches acks on the broker's own reply subscription
+    (`nats_publish.Publishes`, since nats-py's `publish_async` was dropped): after the server
+    went away and came back, a batch is still acked message by message, each ack its own, and
+    nothing is left waiting — the subscription is the client's, renewed on reconnect."""
+    first = await broker.publish_many([event(1), event(2)])
+    await asyncio.to_thread(nats_server.kill)
+    await eventually(lambda: not broker.is_connected)
+    await asyncio.to_thread(nats_server.restart)
+    await eventually(lambda: broker.is_connected)
+    again = await broker.publish_many([event(3), event(4), event(5)])
+    assert [a.seq for a in first] == [1, 2]  # stored with sync_interval: always
+    assert [(a.seq, a.duplicate) for a in again] == [(3, False), (4, False), (5, False)]
+    assert broker._publishes.pending == 0
+
+
 async def test_connecting_to_no_server_fails_within_the_connect_timeout() -> None:
     started = time.monotonic()
     with pytest.raises(BrokerError, match="cannot connect"):
