@@ -3,6 +3,7 @@ new case's side, found absent there, is not read again on its own (issue 17)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -148,3 +149,59 @@ def test_a_register_entry_found_absent_is_not_asked_for_again_until_written(
         region.node.prefetch(case_ids)
         region.node.abort(region.node.begin(now))
     assert asked == [10]  # the ten persons' entries, once: none exists
+
+
+def _second_hold(dsn: str, believed_absent: bool) -> tuple[list[Any], Any]:
+    """One person's two transfers out of ORIGIN, handled by two nodes of ORIGIN on one database
+    (two processes, two stores): node A approves the first case (its hold opens the person's
+    register entry) after node B, with `believed_absent`, has found that entry absent in a
+    prefetch. B then approves the second case. B's outcome and the entry as stored after it."""
+    prefix = f"tbt{uuid.uuid4().hex[:8]}_"
+    stores = [PostgresStore(dsn, schema_prefix=prefix) for _ in range(2)]
+    try:
+        dest = region_of(stores[0], DESTINATION, ORIGIN)
+        a, b = region_of(stores[0], ORIGIN, DESTINATION), region_of(stores[1], ORIGIN, DESTINATION)
+        batch = [submission(DESTINATION, ORIGIN, 0, NOW, uuid.uuid4()) for _ in range(2)]
+        assert all(o.ok for o in dest.node.run_batch(batch, NOW))
+        window = Actor("staff", "bench-window", DESTINATION, "社保经办", "W1")
+        assert all(o.ok for o in dest.node.run_batch(
+            [BatchedCommand(r.case_id, AcceptIntake(actor=window)) for r in batch], NOW))
+        relayed = dest.relay.step(NOW)
+        assert relayed is not None
+        incoming = [Incoming(out.subject, out.data, out.headers, None,
+                             subject_origin=DESTINATION)
+                    for out in map(link.encode, relayed.items)]
+        assert a.inbox.handle(incoming, NOW).applied == 2
+        first, second = (r.case_id for r in batch)
+        if believed_absent:
+            for _ in range(2):  # the sides read, then the person's entry guessed from them
+                b.node.prefetch([first, second])
+                b.node.abort(b.node.begin(NOW))
+            assert [b.node.caches.absent(rid) for rid in b.node.caches._no_registers] == [True]
+        officer = Actor("staff", "bench-officer", ORIGIN, "社保经办", "W2")
+        approved = a.node.run_batch([BatchedCommand(first, ApproveTransferOut(actor=officer))],
+                                    NOW)
+        assert approved[0].ok and "TransferOutHeld" in approved[0].events, approved
+        outcome = b.node.run_batch([BatchedCommand(second, ApproveTransferOut(actor=officer))],
+                                   NOW)
+        side = b.node.side(second)
+        assert side is not None
+        entry = b.node.register_entry(side.state.person_key, side.state.scheme)
+        assert entry is not None and entry.case_id == first  # the first case's hold stands
+        return outcome, dataclasses.replace(entry, case_id="")
+    finally:
+        stores[0].drop_all()
+        for opened in stores:
+            opened.close()
+
+
+def test_an_entry_another_node_opened_meanwhile_is_decided_on_as_it_is(
+        postgres_dsn: str) -> None:
+    """A register entry believed absent (`Caches.no_register`) that another writer opened since:
+    the decision on it conflicts, the belief is dropped and the decision made again on the
+    entry as stored — the same outcome and entry as a node that never believed it absent."""
+    believed = _second_hold(postgres_dsn, believed_absent=True)
+    fresh = _second_hold(postgres_dsn, believed_absent=False)
+    assert [(o.ok, o.events, o.error_code) for o in believed[0]] == \
+        [(o.ok, o.events, o.error_code) for o in fresh[0]]
+    assert believed[1] == fresh[1]
