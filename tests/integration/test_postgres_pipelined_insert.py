@@ -170,11 +170,6 @@ def test_rows_of_every_shape_come_back_as_inserted_by_both_reads(
         StoredEvent(third, 1, "t", b"{}")]
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: `uuid_array([])` and the `uuid[]` of "
-                   "`binary_arrays([])` carry a stray element length after the header, and "
-                   "PostgreSQL refuses the parameter (incorrect binary data format); unreachable "
-                   "through the recorder today, whose insert and batch read return before "
-                   "building an array for no rows")
 def test_the_arrays_of_no_rows_are_empty_arrays_postgresql_reads(postgres_dsn: str) -> None:
     """`uuid_array` and `binary_arrays` promise PostgreSQL's binary arrays for any rows: for
     none, four (and one) empty arrays, which the server reads as such."""

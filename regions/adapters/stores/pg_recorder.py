@@ -95,8 +95,14 @@ class BinaryArrayDumper(Dumper):
 
 def uuid_array(ids: Sequence[UUID]) -> BinaryArray:
     """`ids` as a binary `uuid[]` (`AttributeError` if one is not a `UUID`)."""
-    return BinaryArray(_HEAD.pack(1, 0, UUID_OID, len(ids), 1) + _UUID_LENGTH
-                       + _UUID_LENGTH.join([id_.bytes for id_ in ids]))
+    return _uuids([id_.bytes for id_ in ids])
+
+
+def _uuids(ids: list[bytes]) -> BinaryArray:
+    """A binary `uuid[]` of these 16-byte ids: each element its length, then its bytes (and
+    none for no ids: a length with no element after it is a refused parameter)."""
+    return BinaryArray(_HEAD.pack(1, 0, UUID_OID, len(ids), 1)
+                       + (_UUID_LENGTH + _UUID_LENGTH.join(ids) if ids else b""))
 
 
 def binary_arrays(stored_events: Sequence[StoredEvent],
@@ -126,8 +132,7 @@ def binary_arrays(stored_events: Sequence[StoredEvent],
         states.append(pack_length(len(state)))
         states.append(state)
     count = len(ids)
-    return (BinaryArray(_HEAD.pack(1, 0, UUID_OID, count, 1) + _UUID_LENGTH
-                        + _UUID_LENGTH.join(ids)),
+    return (_uuids(ids),
             BinaryArray(_HEAD.pack(1, 0, INT8_OID, count, 1) + b"".join(versions)),
             BinaryArray(_HEAD.pack(1, 0, TEXT_OID, count, 1) + b"".join(elements)),
             BinaryArray(_HEAD.pack(1, 0, BYTEA_OID, count, 1) + b"".join(states)))
