@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import shlex
 import sys
@@ -50,6 +51,8 @@ def simulate(
         min=1, help="The inbox consumers' cap on unacknowledged deliveries (production's by "
                     "default; a small one shows a link that holds deliveries deadlocking)."
     )] = MAX_ACK_PENDING,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", help="Print the nodes' warnings as they happen (counted otherwise).")] = False,
 ) -> None:
     """Run several region nodes under a seeded, fault-injecting scheduler and check them."""
     if seed is None:
@@ -62,9 +65,13 @@ def simulate(
         raise typer.BadParameter(str(exc), param_hint="--faults") from exc
     codes = _regions(regions)
     collector.tune()  # the nodes' heap, as in a node process (regions.runtime.collector)
-    with _stores(store) as store_factory:
+    warnings = _NodeWarnings(verbose)
+    with warnings, _stores(store) as store_factory:
         summary = summarise(run(seed, cases, codes, kinds, store_factory=store_factory,
                                 max_ack_pending=max_ack_pending))
+    if warnings.count and not verbose:
+        print(f"{warnings.count} node warnings (the injected faults at work); --verbose prints "
+              "them", file=sys.stderr)
     if report is not None:
         write_report(summary, report)
     if json_out:
@@ -82,6 +89,38 @@ def simulate(
             err.print(f"  - {line}", markup=False, highlight=False)  # keep `[rule]` names
         err.print(f"reproduce with: {shlex.join(cmd)}", markup=False, highlight=False)
         raise typer.Exit(1)
+
+
+class _NodeWarnings(logging.Handler):
+    """Counts the nodes' warnings, and prints them only when asked.
+
+    Why: under injected faults a node logs what its operator should see (a deadline the newly
+    installed calendar moved, a quarantined message); a run of thousands of cases logs hundreds,
+    which buried the report. Errors are still printed."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__(logging.WARNING)
+        self.verbose = verbose
+        self.count = 0
+        self._printer = logging.StreamHandler(sys.stderr)
+        self._printer.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if self.verbose or record.levelno >= logging.ERROR:
+            self._printer.handle(record)
+
+    def __enter__(self) -> _NodeWarnings:
+        root = logging.getLogger()
+        self._level = root.level
+        root.addHandler(self)
+        root.setLevel(min(root.level, logging.WARNING) if root.level else logging.WARNING)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self)
+        root.setLevel(self._level)
 
 
 @contextmanager
