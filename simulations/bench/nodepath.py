@@ -10,11 +10,12 @@ each link message goes to its receiver as the inbox gives it (one unit of work p
 CPU). The relay's reading and the link codec run outside the clock (the event is decoded for
 the receiver as `regions.wire.link.decode` hands it on).
 
-Old and new code in one process, alternately: the old is another source tree's node modules
-(`NODE_MODULES`, e.g. from `git archive` of main into a directory), loaded beside this tree's;
-the medians of µs per command, per message and per case are printed with their ratio.
+Old and new code in one process, alternately: the old is another source tree (a directory or a
+git revision), each tree's code in a namespace of its own (`simulations.bench.old_code`: this
+file's functions run with that tree's modules, the whole node path its own); the medians of µs
+per command, per message and per case are printed with their ratio.
 
-    python -m simulations.bench.nodepath --old DIR [--rounds 7] [--cases 300] [--dsn DSN]
+    python -m simulations.bench.nodepath --old DIR|REV [--rounds 7] [--cases 300] [--dsn DSN]
     python -m simulations.bench.nodepath [--cases 300]   # one run, this tree
 """
 
@@ -23,11 +24,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import importlib.util
 import json
-import os
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -126,47 +124,28 @@ def _flow(store: Any, cases: int, now: dt.datetime) -> dict[str, float]:
             "commands": counts["commands"], "messages": counts["messages"]}
 
 
-#: The modules of the node's own path, in the order they import each other.
-NODE_MODULES = ("regions.core.idempotency", "regions.core.caches", "regions.core.staging",
-                "regions.core.node")
-
-
-def load_old(tree: str) -> type[Any]:
-    """`RegionNode` as `tree` has it: the node's modules (`NODE_MODULES`) read from `tree` under
-    names of their own, each importing the others' old versions; the rest is this tree's."""
-    saved = {name: sys.modules[name] for name in NODE_MODULES}
-    try:
-        for name in NODE_MODULES:
-            path = os.path.join(tree, *name.split(".")) + ".py"
-            spec = importlib.util.spec_from_file_location(f"old_{name.replace('.', '_')}", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-        node_class: type[Any] = sys.modules["regions.core.node"].RegionNode
-        return node_class
-    finally:
-        sys.modules.update(saved)
-
-
 def compare(old: str, rounds: int, cases: int, dsn: str = "") -> None:
-    """Old (`tree`'s node modules) and new (this tree's) alternately, in this process."""
-    import regions.runtime.bootstrap as bootstrap
-    variants: dict[str, Any] = {"old": load_old(old), "new": bootstrap.RegionNode}
-    runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
-    child(cases // 4, dsn)  # warm-up: imports, memos
-    for n in range(rounds):
-        for name in ("old", "new") if n % 2 == 0 else ("new", "old"):
-            vars(bootstrap)["RegionNode"] = variants[name]
-            gc.collect()
-            gc.disable()  # a collection's pause lands on whichever run allocates next
-            try:
-                runs[name].append(child(cases, dsn))
-            finally:
-                gc.enable()
-            print(name, json.dumps({k: round(v, 1) for k, v in runs[name][-1].items()}),
-                  flush=True)
-    vars(bootstrap)["RegionNode"] = variants["new"]
+    """Old (the tree or revision `old`) and new (this tree) alternately, in this process."""
+    from simulations.bench import old_code  # here: this file also runs against older trees
+
+    with old_code.checkout(old) as root:
+        trees = {"old": old_code.Tree(root), "new": old_code.Tree(old_code.ROOT)}
+        bench = {name: tree.load(__file__) for name, tree in trees.items()}
+        runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+        for name, tree in trees.items():  # warm-up: imports, memos
+            with tree.active():
+                bench[name].child(cases // 4, dsn)
+        for n in range(rounds):
+            for name in ("old", "new") if n % 2 == 0 else ("new", "old"):
+                with trees[name].active():
+                    gc.collect()
+                    gc.disable()  # a collection's pause lands on whichever run allocates next
+                    try:
+                        runs[name].append(bench[name].child(cases, dsn))
+                    finally:
+                        gc.enable()
+                print(name, json.dumps({k: round(v, 1) for k, v in runs[name][-1].items()}),
+                      flush=True)
     for key in ("us_per_command", "us_per_message", "us_per_case"):
         o, w = (statistics.median(r[key] for r in runs[s]) for s in ("old", "new"))
         wins = sum(a[key] > b[key] for a, b in zip(runs["old"], runs["new"], strict=True))
@@ -176,7 +155,7 @@ def compare(old: str, rounds: int, cases: int, dsn: str = "") -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", help="a source tree whose node modules are the old code")
+    parser.add_argument("--old", help="the old code: a source tree or a git revision")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--cases", type=int, default=300)
     parser.add_argument("--dsn", default="", help="PostgreSQL (e.g. the bench's) instead of "

@@ -7,14 +7,13 @@ and instant — are recorded, once with each tree's code, then replayed through 
 `settle`, the two trees in turn, round after round, so that the machine's load (shared, noisy)
 moves both alike: only their ratio in one sitting counts.
 
-Both trees live in one interpreter: each is imported with its root first on `sys.path`, its
-modules (`domain`, `regions`, `projections`, `simulations`, `api`) then put aside; before each
-of its turns they are put back in `sys.modules`, so that an import made inside a function
-finds its own tree (eventsourcing's registry of topics is emptied before each tree's import;
-only the replay is timed, which reads none). The garbage collector runs with a node's thresholds
+Both trees live in one interpreter, each in a namespace of its own
+(`simulations.bench.old_code`: a tree is a directory or a git revision; this file's functions
+run with each tree's modules, and each turn's replay with its tree's modules in `sys.modules`;
+only the replay is timed). The garbage collector runs with a node's thresholds
 (`regions.runtime.collector`).
 
-    python -m simulations.bench.settle --old /tmp/base [--new .] [--rounds 9] [--seed 1]
+    python -m simulations.bench.settle --old /tmp/base|REV [--new .|REV] [--rounds 9] [--seed 1]
         [--cases 120] [--process pension_transfer] [--faults all|none] [--command Submit]
 """
 
@@ -25,19 +24,12 @@ import contextlib
 import gc
 import importlib
 import io
-import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-PACKAGES = ("domain", "regions", "projections", "simulations", "api")
 Call = tuple[Any, Any, Any, Any]
-
-
-def _ours(name: str) -> bool:
-    return name.split(".", 1)[0] in PACKAGES
 
 
 def _record(seed: int, cases: int, process: str, faults: bool, command: str = "") -> list[Call]:
@@ -64,46 +56,36 @@ def _record(seed: int, cases: int, process: str, faults: bool, command: str = ""
     return calls
 
 
-class Tree:
-    """One source tree's modules, its `settle` and the decisions recorded with its code."""
+class Side:
+    """One source tree's `settle` and the decisions recorded with its code."""
 
-    def __init__(self, root: str, seed: int, cases: int, process: str, faults: bool,
+    def __init__(self, tree: Any, seed: int, cases: int, process: str, faults: bool,
                  command: str = "") -> None:
-        self.root = os.path.abspath(root)
-        for name in [n for n in sys.modules if _ours(n)]:
-            del sys.modules[name]
-        topics = importlib.import_module("eventsourcing.utils")  # its registry refuses a
-        topics._topic_cache.clear()  # second class for a topic: each tree registers its own
-        topics._type_cache.clear()
-        sys.path.insert(0, self.root)
-        importlib.invalidate_caches()
-        try:
+        self.tree = tree
+        bench = tree.load(__file__)
+        with tree.active():
             kernel = importlib.import_module("domain.kernel")
-            assert os.path.abspath(kernel.__file__ or "").startswith(self.root), kernel.__file__
             self.settle: Callable[..., Any] = kernel.settle
             self.error: type[Exception] = kernel.DomainError
-            self.calls = _record(seed, cases, process, faults, command)
-        finally:
-            sys.path.remove(self.root)
-        self.modules = {n: m for n, m in sys.modules.items() if _ours(n)}
+            self.calls: list[Call] = bench._record(seed, cases, process, faults, command)
 
     def replay(self) -> float:
         """CPU µs a decision, over every recorded decision once."""
-        sys.modules.update(self.modules)
-        settle, error, calls = self.settle, self.error, self.calls
-        started = time.process_time()
-        for decider, state, command, now in calls:
-            try:  # noqa: SIM105 (`contextlib.suppress` would be timed with the decision)
-                settle(decider, state, command, now)
-            except error:
-                pass
-        return (time.process_time() - started) / len(calls) * 1e6
+        with self.tree.active():
+            settle, error, calls = self.settle, self.error, self.calls
+            started = time.process_time()
+            for decider, state, command, now in calls:
+                try:  # noqa: SIM105 (`contextlib.suppress` would be timed with the decision)
+                    settle(decider, state, command, now)
+                except error:
+                    pass
+            return (time.process_time() - started) / len(calls) * 1e6
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--old", required=True, help="the old tree's root")
-    parser.add_argument("--new", default=".", help="the new tree's root")
+    parser.add_argument("--old", required=True, help="the old tree's root or a git revision")
+    parser.add_argument("--new", default=".", help="the new tree's root or a git revision")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--passes", type=int, default=3, help="replays per turn (best kept)")
     parser.add_argument("--seed", type=int, default=1)
@@ -113,9 +95,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--faults", choices=("all", "none"), default="all")
     parser.add_argument("--command", default="", help="only commands of this class (Submit...)")
     args = parser.parse_args(argv)
-    trees = {name: Tree(root, args.seed, args.cases, args.process, args.faults == "all",
-                        args.command)
-             for name, root in (("old", args.old), ("new", args.new))}
+    from simulations.bench import old_code  # here: this file also runs against older trees
+
+    with old_code.checkout(args.old) as old, old_code.checkout(args.new) as new:
+        trees = {name: Side(old_code.Tree(root), args.seed, args.cases, args.process,
+                            args.faults == "all", args.command)
+                 for name, root in (("old", old), ("new", new))}
+        _compare(trees, args)
+
+
+def _compare(trees: dict[str, Side], args: argparse.Namespace) -> None:
     counts = {name: len(t.calls) for name, t in trees.items()}
     print(f"decisions recorded: {counts} (seed {args.seed}, {args.cases} cases, "
           f"process {args.process or 'all'}, faults {args.faults})")

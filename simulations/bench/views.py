@@ -1,17 +1,17 @@
-"""CPU of the views' writer by part, a git revision's code against the working tree's, in one
-process (issue 17, ninth session: VIEWS2).
+"""CPU of the views' writer by part, an old tree's code against this tree's, in one process
+(issue 17, ninth session: VIEWS2).
 
 Why: the views' thread is a few per cent of a node's CPU, so no lever of it shows in two
-`tongban bench` runs minutes apart on a shared machine. Here the old code (the modules
-`projections.cases` and `projections.documents` as they are at `--old`, loaded from git beside
-the working tree's) and the new run alternately on the same data: the side events of a seeded
-simulated run in the node's batches (their events decoded, the node's folded states heard, as
-`ViewWriter` gets them), folded (`fold`: the views of each batch's cases) and turned into rows
-(`rows`: a writer's `Encoder` over the views each batch changed). Both must give the same views
-and the same rows, or the bench stops. Printed: CPU µs per side event (fold) and per view
-written (rows), the median of `--rounds`, old and new, and new / old.
+`tongban bench` runs minutes apart on a shared machine. Here the old code (the tree at `--old`,
+a git revision or a directory, in a namespace of its own: `simulations.bench.old_code`) and the
+new run alternately on the same seeded run, each with its own code: the side events of the run
+in the node's batches (their events decoded, the node's folded states heard, as `ViewWriter`
+gets them), folded (`fold`: the views of each batch's cases) and turned into rows (`rows`: a
+writer's `Encoder` over the views each batch changed). Both must give the same views and the
+same rows, or the bench stops. Printed: CPU µs per side event (fold) and per view written
+(rows), the median of `--rounds`, old and new, and new / old.
 
-    python -m simulations.bench.views [--old main] [--rounds 9] [--cases 300] [--batch 150]
+    python -m simulations.bench.views [--old main|DIR] [--rounds 9] [--cases 300] [--batch 150]
 
 (The statement that sends the rows needs PostgreSQL: `tests/integration/views_bench.py`.)
 """
@@ -20,15 +20,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import statistics
-import subprocess
-import sys
 import time
-import types
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from projections.records import SideEvent
@@ -38,21 +33,7 @@ from regions.core.side_events import SideEventTailer
 from regions.core.tailer import MemoryCursor
 from simulations.runner import run
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-
-
-def old_module(name: str, rev: str) -> types.ModuleType:
-    """Module `name` as it is at git revision `rev`, loaded beside the working tree's."""
-    path = name.replace(".", "/") + ".py"
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{path}"], check=True,
-                            capture_output=True, text=True).stdout
-    spec = importlib.util.spec_from_loader(f"old_{name.replace('.', '_')}", loader=None)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)
-    return module
 
 
 def side_events_by_region(cases: int, seed: int, folds: NodeFolds | None = None,
@@ -124,6 +105,29 @@ def folder(apply: Callable[..., Any], fold: Callable[..., Any] | None,
     return go
 
 
+def measured(cases: int, seed: int, batch: int) -> dict[str, Any]:
+    """This module's tree's fold and rows of one seeded run: each a callable, with what it
+    gives (as values that compare across trees) and the counts."""
+    from projections import cases as views
+    from projections import documents
+
+    folds = NodeFolds(kept=10_000_000)
+    data = side_events(cases, seed, folds)
+    fold = folder(views.apply, getattr(views, "fold", None), data, batch, folds)
+    batches = fold()
+
+    def rows() -> list[Any]:
+        getattr(documents, "_ISO", {}).clear()  # as cold as the first pass of a run
+        encoder = documents.Encoder(2_048)
+        return [encoder.row(v) for b in batches for v in b]
+
+    return {"fold": fold, "rows": rows, "rows_made": rows(),
+            "seen": [[repr((documents.to_document(v), v.consultation, v.state)) for v in b]
+                     for b in batches],
+            "events": sum(len([r for r in items if r.process in d]) for items, d in data),
+            "views": sum(len(b) for b in batches), "writes": len(batches)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--old", default="main")
@@ -132,45 +136,31 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch", type=int, default=150, help="side events a write")
     args = parser.parse_args()
-    old_cases = old_module("projections.cases", args.old)
-    old_docs = old_module("projections.documents", args.old)
-    from projections import cases, documents
+    from simulations.bench import old_code  # here: this file also runs against older trees
 
-    folds = NodeFolds(kept=10_000_000)
-    data = side_events(args.cases, args.seed, folds)
-    events = sum(len([r for r in items if r.process in d]) for items, d in data)
-    fold_old = folder(old_cases.apply, getattr(old_cases, "fold", None), data, args.batch, folds)
-    fold_new = folder(cases.apply, getattr(cases, "fold", None), data, args.batch, folds)
-    batches = fold_new()
-
-    def seen(folded: list[list[Any]]) -> list[Any]:  # the old module has classes of its own
-        return [[(documents.to_document(v), v.consultation, v.state) for v in b] for b in folded]
-
-    assert seen(fold_old()) == seen(batches), "the folds differ"
-    views = sum(len(b) for b in batches)
-
-    def rows_of(module: types.ModuleType) -> Callable[[], list[Any]]:
-        def go() -> list[Any]:
-            getattr(module, "_ISO", {}).clear()  # as cold as the first pass of a run
-            encoder = module.Encoder(2_048)
-            return [encoder.row(v) for b in batches for v in b]
-        return go
-
-    rows_old, rows_new = rows_of(old_docs), rows_of(documents)
-    assert rows_old() == rows_new(), "the rows differ"
-    parts: dict[str, tuple[Callable[[], Any], Callable[[], Any], int]] = {
-        "fold us/event": (fold_old, fold_new, events), "rows us/view": (rows_old, rows_new, views)}
-    times: dict[str, list[float]] = {}
-    for _ in range(args.rounds):
-        for name, (old, new, n) in parts.items():
-            for which, fn in (("old", old), ("new", new)):
-                started = time.process_time()
-                fn()
-                times.setdefault(f"{name} {which}", []).append(
-                    (time.process_time() - started) / n * 1e6)
-    out: dict[str, Any] = {"old": args.old, "events": events, "views_written": views,
-                           "writes": len(batches)}
-    for name in parts:
+    with old_code.checkout(args.old) as root:
+        trees = {"old": old_code.Tree(root), "new": old_code.Tree(old_code.ROOT)}
+        got = {}
+        for which, tree in trees.items():
+            bench = tree.load(__file__)
+            with tree.active():
+                got[which] = bench.measured(args.cases, args.seed, args.batch)
+        old, new = got["old"], got["new"]
+        assert old["seen"] == new["seen"], "the folds differ"
+        assert old["rows_made"] == new["rows_made"], "the rows differ"
+        counts = {"fold us/event": new["events"], "rows us/view": new["views"]}
+        times: dict[str, list[float]] = {}
+        for _ in range(args.rounds):
+            for name, n in counts.items():
+                for which, tree in trees.items():
+                    with tree.active():
+                        started = time.process_time()
+                        got[which][name.split()[0]]()
+                        times.setdefault(f"{name} {which}", []).append(
+                            (time.process_time() - started) / n * 1e6)
+    out: dict[str, Any] = {"old": args.old, "events": new["events"],
+                           "views_written": new["views"], "writes": new["writes"]}
+    for name in counts:
         old_t = statistics.median(times[f"{name} old"])
         new_t = statistics.median(times[f"{name} new"])
         out[name] = {"old": round(old_t, 2), "new": round(new_t, 2),

@@ -1,14 +1,15 @@
 """CPU of the wire's hot paths — decoding link messages, encoding link and feed messages,
-publishing them to NATS — in an old checkout against this one, alternately in one sitting.
+publishing them to NATS — in an old tree against this one, alternately in one sitting.
 
-Why two checkouts rather than old copies in one process: the levers measured here change
+Why whole trees rather than old copies of a few functions: the levers measured here change
 shared pieces (the envelope's attribute checks, the broker adapter), which a verbatim copy of
-one function would not take along. The parent captures the inputs once (a seeded simulation's
-link messages and the bytes that went over its links; the side events of a fault-free one),
-then runs one round in the old tree and one in the new, `--rounds` times over, each in a fresh
-process on the same inputs, and prints the medians of CPU µs per item, old -> new.
+one function would not take along. The inputs are captured once (a seeded simulation's link
+messages and the bytes that went over its links; the side events of a fault-free one), then
+one round runs with the old tree's code and one with the new, `--rounds` times over, on the
+same inputs (each tree's code in a namespace of its own: `simulations.bench.old_code`), and
+the medians of CPU µs per item are printed, old -> new.
 
-    python -m simulations.bench.wire --old /path/to/old/checkout [--rounds 7] [--cases 120]
+    python -m simulations.bench.wire --old /path/to/old/checkout|REV [--rounds 7] [--cases 120]
                                      [--nats]
 
 `--nats` adds `NatsBroker.publish_many` against a private nats-server (the bench's, with
@@ -22,12 +23,9 @@ import argparse
 import contextlib
 import datetime as dt
 import io
-import json
 import os
 import pickle
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -103,7 +101,7 @@ def _cpu_us(fn: Callable[[Any], Any], items: Sequence[Any], count: int | None = 
 
 
 def one_round(inputs: Path, nats_url: str | None, round_: int) -> dict[str, float]:
-    """One measurement of every figure in this process's tree (the child's side)."""
+    """One measurement of every figure with the active tree's code."""
     import simulations.runner  # noqa: F401  (registers the event types)
     from regions.wire import feed, link
 
@@ -150,21 +148,19 @@ async def _publish(url: str, outs: list[Any], round_: int, batch: int = 50) -> f
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--old", help="the old checkout (its root)")
+    parser.add_argument("--old", help="the old tree: its root or a git revision")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--cases", type=int, default=120)
     parser.add_argument("--nats", action="store_true")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        print(json.dumps(one_round(Path(args.child), args.url, args.round)))
-        return
     if not args.old:
         parser.error("--old is required")
-    new = Path(__file__).resolve().parents[2]
+    from simulations.bench import old_code  # here: this file also runs against older trees
+
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        trees = {"old": old_code.Tree(stack.enter_context(old_code.checkout(args.old))),
+                 "new": old_code.Tree(old_code.ROOT)}
+        bench = {name: tree.load(__file__) for name, tree in trees.items()}
         inputs = Path(tmp) / "inputs.pickle"
         capture(args.cases, inputs)
         url = None
@@ -173,13 +169,10 @@ def main(argv: list[str] | None = None) -> None:
             url = stack.enter_context(NatsServer(name="wire-bench")).url
         results: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
         for round_ in range(args.rounds):
-            for label, tree in (("old", Path(args.old).resolve()), ("new", new)):
-                # this file, its imports from `tree` (-P: not from this file's folder)
-                cmd = [sys.executable, "-P", __file__, "--child", str(inputs),
-                       "--round", str(round_)] + (["--url", url] if url else [])
-                out = subprocess.run(cmd, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
-                                     check=True, capture_output=True, text=True).stdout
-                for name, value in json.loads(out.splitlines()[-1]).items():
+            for turn, (label, tree) in enumerate(trees.items()):
+                with tree.active():  # its own message ids: JetStream stores each, none a duplicate
+                    figures = bench[label].one_round(inputs, url, round_ * len(trees) + turn)
+                for name, value in figures.items():
                     results[label].setdefault(name, []).append(value)
     for name in FIGURES:
         if name in results["new"] and name in results["old"]:
