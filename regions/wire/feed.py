@@ -100,8 +100,8 @@ from regions.wire.envelope import (
 )
 from regions.wire.plain import (
     Accepted,
-    dumps,
     instant_text,
+    payload_text,
     plain_count,
     plain_instant,
     plain_text,
@@ -315,7 +315,7 @@ def _element(item: SideEvent) -> bytes:
             f'"region": {region}, "schemaversion": {number(schema)}, '
             f'"source": {text(SOURCE_PREFIX + item.region)}, "specversion": "{SPECVERSION}", '
             f'"subject": {text(item.case_number)}, "time": {text(time)}, '
-            f'"type": {type_}, "data": {dumps(payload, sort_keys=True)}}}').encode()
+            f'"type": {type_}, "data": {payload_text(payload)}}}').encode()
 
 
 def _current_schema(type_name: str) -> int:

@@ -64,6 +64,46 @@ def dumps(value: dict[str, Any], *, sort_keys: bool) -> str:
     return json.dumps(value, sort_keys=sort_keys, default=instant_text)
 
 
+#: The sorted text (`dumps(payload, sort_keys=True)`) of the shared events' payload objects
+#: written last: id -> (the payload, its text). At most `PAYLOAD_TEXTS_KEPT`, then afresh.
+_PAYLOAD_TEXTS: Final[dict[int, tuple[dict[str, Any], str]]] = {}
+PAYLOAD_TEXTS_KEPT: Final = 1024
+_SORTED: Final = _ENCODERS.get(True) or (
+    lambda value, _: json.dumps(value, sort_keys=True, default=instant_text))
+
+
+def payload_text(payload: dict[str, Any]) -> str:
+    """`dumps(payload, sort_keys=True)`: an event's `data` on the links and on the feed, written
+    once per shared event's payload object.
+
+    Why (issue 17, PAYLOAD): a shared event's payload went out twice in the same text — in its
+    feed event (`regions.wire.feed`) and in its link message (`event_written_out`) — from the
+    same dict (the stored event's, which the node's feed and relay both take from its recent
+    log), at ~5-8 µs of the loop's time each. Only a payload with a `to_region` goes on a link
+    (`envelope.encode_payload` holds it to the destination), so only those are kept: the
+    others are written once anyway and keeping them would only cost. Kept by identity with
+    the payload itself, so an id is never another object's while its entry lives; exact
+    because a stored payload is never changed once written (`to_payload` builds it; the store,
+    the recent log, the out-link record, the relay and the feed only read it; an upcast builds
+    a new one: `tests/unit/test_payload_text.py` checks a simulated run). A payload that is not
+    JSON raises as `dumps` does, and is not kept."""
+    shared = payload.get("to_region")
+    if shared:
+        found = _PAYLOAD_TEXTS.get(id(payload))
+        if found is not None and found[0] is payload:
+            return found[1]
+    try:  # `dumps(payload, sort_keys=True)` without its call: most payloads pass here once
+        text = "".join(_SORTED(payload, 0))
+    except Exception:  # json.dumps raises the error precisely
+        text = json.dumps(payload, sort_keys=True, default=instant_text)
+    if not shared:
+        return text
+    if len(_PAYLOAD_TEXTS) >= PAYLOAD_TEXTS_KEPT:
+        _PAYLOAD_TEXTS.clear()
+    _PAYLOAD_TEXTS[id(payload)] = (payload, text)
+    return text
+
+
 def event_written_out(a: dict[str, Any], payload: dict[str, Any]) -> bytes:
     """`regions.wire.envelope.write(a, payload)` for a link event's attributes as
     `encode_payload` makes them without the trust fields, written out: the names in sorted
@@ -82,7 +122,7 @@ def event_written_out(a: dict[str, Any], payload: dict[str, Any]) -> bytes:
             f'"source": {text(a["source"])}, "specversion": "{SPECVERSION}", '
             f'"subject": {text(a["subject"])}, "time": {text(instant_text(a["time"]))}, '
             f'{trace}"type": {text(a["type"])}, "data": '
-            f'{dumps(payload, sort_keys=True)}}}').encode()
+            f'{payload_text(payload)}}}').encode()
 
 
 class Accepted:
