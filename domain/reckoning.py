@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 Unit = Literal["working_days", "calendar_days", "calendar_months"]
 
-#: The basis texts `domain.limits` writes (its `resume`, `limit_for`, `waiting_limit_for`).
+#: The basis texts `domain.limits` and `domain.statutes` write (`resume`, `limit_for`, `waiting_limit_for`).
 _RESUMED = re.compile(r"^resumed after a clock stop with (\d+) (working|calendar) days? left")
 _LIMIT = re.compile(r": (\d+) (working|calendar) (day|month)s?\b")
 #: The calendar's notes `domain.limits` appends after the reckoning's own text.

@@ -43,7 +43,7 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
         "return {year: round_fen(Decimal(wage) * rate)",
         "return {year: int(Decimal(wage) * rate)"),
     "41-day permit": (
-        "domain/limits.py", 'Limit(40, "calendar_days"), "destination", "issue of the permit',
+        "domain/statutes.py", 'Limit(40, "calendar_days"), "destination", "issue of the permit',
         'Limit(41, "calendar_days"), "destination", "issue of the permit'),
     "working days counted as calendar days": (
         "domain/calendar.py", "            if self.is_working_day(last):\n                count += 1",

@@ -89,7 +89,7 @@ notes, `ANNOTATIONS`) that may follow a terminal state. One rating per case and 
 decided); in proxy mode, once the case was forwarded, the applicant may also rate the window.
 A rating of another region is sent to it (`RatingGiven` →H), and the rated region records it;
 a poor rating (1–2) opens a follow-up at the rated region that its staff close with a note,
-due after the region's follow-up limit (`domain.limits`, "follow_up"); past it the timer records
+due after the region's follow-up limit (`domain.statutes`, "follow_up"); past it the timer records
 `FollowUpOverdue` (the timer runs on an ended side only for this). Only
 the applicant's side takes `Rate`, so "one per case and region" has a single writer.
 

@@ -72,7 +72,7 @@ from domain.values import CaseNumber
 
 DECISION_STEP = "decision"
 #: 行政许可法 art. 32: 5 working days from the materials' receipt to tell what to supplement,
-#: else the application is deemed accepted (`domain.limits`, a statute for every process).
+#: else the application is deemed accepted (`domain.statutes`, a statute for every process).
 ACCEPTANCE_STEP = "acceptance_notice"
 #: The steps whose clocks run while the deciding side has not decided.
 DECIDING_STEPS = (INTAKE_STEP, ACCEPTANCE_STEP, DECISION_STEP, SUPPLEMENT_STEP)

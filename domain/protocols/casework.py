@@ -92,7 +92,7 @@ ABSENT = "absent"
 
 INTAKE_STEP = "intake"
 SUPPLEMENT_STEP = "supplement"
-#: Waiting-state names `domain.limits` knows defaults for.
+#: Waiting-state names `domain.statutes` knows defaults for.
 SUPPLEMENT_WAIT = "supplement"
 COUNTERPART_WAIT = "awaiting_counterpart"
 

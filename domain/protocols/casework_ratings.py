@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # casework imports this module; the book is only read here
     from domain.protocols.casework import Bookkeeping
 
 POOR_RATING = 2
-#: The waiting limit of a poor rating's follow-up (`domain.limits`: a local default, not law).
+#: The waiting limit of a poor rating's follow-up (`domain.statutes`: a local default, not law).
 FOLLOW_UP_STEP = "follow_up"
 
 

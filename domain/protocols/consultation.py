@@ -13,7 +13,7 @@ region; the registry `domain.protocols.PROTOCOLS` maps catalogue processes, so t
 run beside them (`SERVICE_PROTOCOLS`, which the node adds). It shares the deadline book and
 timers of every protocol, so overdue replies appear in the work queue like any other step.
 
-The reply limit is the region's waiting limit of `reply_<kind>` (`domain.limits`: local
+The reply limit is the region's waiting limit of `reply_<kind>` (`domain.statutes`: local
 defaults, configuration rather than law). A complaint may name the case it is about
 (`about_case`); nothing personal is recorded — the query code is what opens the reply.
 """

@@ -4,7 +4,7 @@ Why one spec per item: b1-7…b1-12 all ran `pension_transfer` with one spec, so
 制度衔接 carried a 12 % pooled part they must not have, 机关事业 could not carry its 职业年金, the
 veteran's counterpart had to be a region, and every item got the 15/15/15 working days of 66号.
 Now each item is a process of its own (the catalogue names it), so its time limits are those the
-statute gives that item (`domain.limits.STATUTORY`, none where none is given) and its sheet rule
+statute gives that item (`domain.statutes.STATUTORY`, none where none is given) and its sheet rule
 is its own `AmountRule` (`domain.protocols.pension_amounts`). All six share the generic transfer
 machine (`domain.protocols.transfer`) and the register's "pension" scheme: a person holds one
 basic pension relationship at a time, whichever scheme holds it (制度衔接 moves it across).

@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from domain.calendar import WorkingCalendar
 from domain.kernel import Actor, Command, Decider, DomainError, Event, EventRef, Receive
-from domain.limits import RegionLimits, Rules
+from domain.limits import Rules
 from domain.protocols import PROTOCOLS, ProtocolSpec, modes_run
 from domain.protocols.details import (
     ApplicationDetails,
@@ -44,6 +44,7 @@ from domain.protocols.details import (
 )
 from domain.protocols.intake import Submit
 from domain.protocols.transfer import TransferDecider, TransferSpec, application
+from domain.statutes import RegionLimits
 from domain.values import CaseNumber, RegionCode
 from regions.core.authority import SYSTEM_COMMANDS
 

@@ -10,7 +10,7 @@ from types import MappingProxyType
 import pytest
 
 from domain import calendar as cal
-from domain import limits
+from domain import statutes
 from domain.protocols import PROTOCOLS, pension, unemployment
 from domain.protocols.transfer import DestinationState, TransferDecider
 from regions.core.messages import LinkMessage
@@ -26,10 +26,10 @@ def rules(violations: list[str]) -> set[str]:
 
 
 def with_statute(monkeypatch: pytest.MonkeyPatch, key: tuple[str, str], amount: int,
-                 unit: limits.Unit) -> None:
-    table = dict(limits.STATUTORY)
-    table[key] = replace(table[key], limit=limits.Limit(amount, unit))
-    monkeypatch.setattr(limits, "STATUTORY", MappingProxyType(table))
+                 unit: statutes.Unit) -> None:
+    table = dict(statutes.STATUTORY)
+    table[key] = replace(table[key], limit=statutes.Limit(amount, unit))
+    monkeypatch.setattr(statutes, "STATUTORY", MappingProxyType(table))
 
 
 def test_working_days_reckoned_as_calendar_days_are_caught(monkeypatch) -> None:

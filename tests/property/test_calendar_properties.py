@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 import domain
 from domain.calendar import WorkingCalendar, china_date, parse_holiday_file
 from domain.holidays.fallback import FESTIVALS
-from domain.limits import STATUTORY, Limit, LimitExceedsStatute, RegionLimits, Rules
+from domain.limits import Rules
+from domain.statutes import STATUTORY, Limit, LimitExceedsStatute, RegionLimits
 
 SAMPLE_PATH = Path(domain.__file__).parent / "holidays" / "cn-2027.sample.json"
 CALENDAR = WorkingCalendar.with_files(

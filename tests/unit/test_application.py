@@ -28,7 +28,7 @@ from domain.kernel import (
     execute,
     to_payload,
 )
-from domain.limits import Limit, RegionLimits, Rules
+from domain.limits import Rules
 from domain.protocols import application as app
 from domain.protocols.application_events import (
     ApplicationForwarded,
@@ -60,6 +60,7 @@ from domain.protocols.intake import (
     Submit,
     Withdraw,
 )
+from domain.statutes import Limit, RegionLimits
 from domain.values import CaseNumber, MaterialRef, RegionCode
 from tests.fixtures.sides import Link, assert_refused, shared
 

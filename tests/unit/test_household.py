@@ -24,7 +24,7 @@ from domain.kernel import (
     execute,
     to_payload,
 )
-from domain.limits import Limit, RegionLimits, Rules
+from domain.limits import Rules
 from domain.protocols import household as hh
 from domain.protocols.application_events import Approve, Deny
 from domain.protocols.casework import ABSENT
@@ -77,6 +77,7 @@ from domain.registers import (
     apply_register_effects,
     decide_register,
 )
+from domain.statutes import Limit, RegionLimits
 from domain.values import CaseNumber, MaterialRef, RegionCode
 from tests.fixtures.sides import Link, assert_refused, shared
 

@@ -12,13 +12,13 @@ import domain
 from domain.calendar import CHINA, WorkingCalendar, parse_holiday_file
 from domain.deadlines import DeadlineRules
 from domain.kernel import InvalidValue
-from domain.limits import (
+from domain.limits import Rules
+from domain.statutes import (
     DEFAULT_WAITING_FALLBACK,
     STATUTORY,
     Limit,
     LimitExceedsStatute,
     RegionLimits,
-    Rules,
 )
 
 SAMPLE_PATH = Path(domain.__file__).parent / "holidays" / "cn-2027.sample.json"
@@ -291,7 +291,8 @@ def test_a_reckoning_kept_by_its_arguments_is_the_one_made_afresh() -> None:
     import datetime as dt
 
     from domain.calendar import WorkingCalendar
-    from domain.limits import RegionLimits, Rules
+    from domain.limits import Rules
+    from domain.statutes import RegionLimits
 
     start = dt.datetime(2025, 9, 28, 2, 0, tzinfo=dt.UTC)  # before 国庆: rest days ahead
     kept = Rules(WorkingCalendar.with_files(), RegionLimits(region="150600"))
@@ -313,7 +314,8 @@ def test_a_limit_kept_by_its_arguments_is_the_one_asked_afresh_in_each_zone() ->
     import datetime as dt
 
     from domain.calendar import CHINA, WorkingCalendar
-    from domain.limits import RegionLimits, Rules
+    from domain.limits import Rules
+    from domain.statutes import RegionLimits
 
     utc = dt.datetime(2025, 9, 28, 2, 0, tzinfo=dt.UTC)
     kept = Rules(WorkingCalendar.with_files(), RegionLimits(region="150600"))
@@ -331,7 +333,8 @@ def test_a_kept_reckoning_records_the_start_it_was_asked_with() -> None:
     import datetime as dt
 
     from domain.calendar import CHINA, WorkingCalendar
-    from domain.limits import RegionLimits, Rules
+    from domain.limits import Rules
+    from domain.statutes import RegionLimits
 
     utc = dt.datetime(2025, 9, 28, 2, 0, tzinfo=dt.UTC)
     china = utc.astimezone(CHINA)

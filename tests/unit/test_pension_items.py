@@ -12,11 +12,12 @@ import pytest
 
 from domain.catalogue import load_catalogue
 from domain.kernel import Actor, DomainError
-from domain.limits import STATUTORY, Rules
+from domain.limits import Rules
 from domain.protocols import PROTOCOLS, transfer
 from domain.protocols.intake import Submit
 from domain.protocols.pension_items import BY_ITEM
 from domain.protocols.transfer import Component, ContributionYear, InfoSheet
+from domain.statutes import STATUTORY
 from domain.values import CaseNumber
 from tests.fixtures.world import FastCalendar
 
