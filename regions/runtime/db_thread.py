@@ -12,10 +12,18 @@ Here each task carries a slack: submitted at t with slack s, it runs in order of
 (earliest deadline first). The hops have none, commands and the feed a little, readers of the
 log that no case waits on (views, notices, heartbeats) more. Urgent work overtakes; nothing
 starves: a task waits behind work submitted after it for at most its slack.
+
+Results go back to the event loop in batches (`call`, `notify`): an asyncio future per call,
+no `concurrent.futures.Future` (a lock and a condition each) chained to it by `wrap_future`, and
+one wake-up of the loop (`call_soon_threadsafe`, a write to its self-pipe) for whatever finished
+while the loop had not yet taken the last batch — with a commit's wake-up of the tailers in the
+same batch. The first result after the loop took the last batch wakes it at once: batching adds
+no wait, it only drops wake-ups (~8 % of the loop's busy time, docs/performance.md, LOOP).
 """
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import threading
@@ -32,17 +40,26 @@ NORMAL: Final = 0.005
 BACKGROUND: Final = 0.05
 
 
+#: Who waits for a task: a `concurrent.futures.Future` (`submit`), or an asyncio future and
+#: its loop (`call`).
+_Waiter = Future[Any] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+
+
 class DatabaseThread(Executor):
     """One worker thread running submitted calls by deadline (submission time + slack)."""
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._queue: list[tuple[float, int, Future[Any], Callable[..., Any], tuple[Any, ...],
+        self._queue: list[tuple[float, int, _Waiter, Callable[..., Any], tuple[Any, ...],
                                 dict[str, Any]]] = []
         self._order = itertools.count()
         self._ready = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
+        #: Per loop, what is to run on it when it next takes a batch (`_hand_back`), or None
+        #: while no wake-up is on its way to it.
+        self._outbox: dict[asyncio.AbstractEventLoop, list[Callable[[], None]]] = {}
+        self._outbox_lock = threading.Lock()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         """`Executor.submit` (what `loop.run_in_executor` calls): NORMAL slack."""
@@ -51,17 +68,34 @@ class DatabaseThread(Executor):
     def submit_within(self, slack: float, fn: Callable[..., Any], /, *args: Any,
                       **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
+        self._push(slack, future, fn, args, kwargs)
+        return future
+
+    def call(self, loop: asyncio.AbstractEventLoop, slack: float, fn: Callable[..., Any],
+             /, *args: Any) -> asyncio.Future[Any]:
+        """Run `fn(*args)` by its deadline; the future, on `loop`, gets its result with
+        whatever else finished since the loop last took a batch (one wake-up for all).
+        Cancelled before it starts, the call does not run."""
+        future = loop.create_future()
+        self._push(slack, (loop, future), fn, args, {})
+        return future
+
+    def notify(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+        """Thread-safe: run `callback` on `loop` with the next batch of results."""
+        self._hand_back(loop, callback)
+
+    def _push(self, slack: float, waiter: _Waiter, fn: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> None:
         with self._ready:
             if self._closing:
                 raise RuntimeError(f"{self._name}: cannot schedule new work after shutdown")
-            heapq.heappush(self._queue, (time.monotonic() + slack, next(self._order), future,
+            heapq.heappush(self._queue, (time.monotonic() + slack, next(self._order), waiter,
                                          fn, args, kwargs))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name=f"{self._name}_0",
                                                 daemon=True)
                 self._thread.start()
             self._ready.notify()
-        return future
 
     def _work(self) -> None:
         while True:
@@ -70,16 +104,48 @@ class DatabaseThread(Executor):
                     self._ready.wait()
                 if not self._queue:
                     return  # closing and drained
-                _, _, future, fn, args, kwargs = heapq.heappop(self._queue)
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:  # handed to the awaiting caller, as an executor does
-                future.set_exception(exc)
+                _, _, waiter, fn, args, kwargs = heapq.heappop(self._queue)
+            if isinstance(waiter, Future):
+                if not waiter.set_running_or_notify_cancel():
+                    continue
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:  # handed to the awaiting caller, as an executor does
+                    waiter.set_exception(exc)
+                else:
+                    waiter.set_result(result)
             else:
-                future.set_result(result)
-            del future, fn, args, kwargs
+                loop, future = waiter
+                if future.cancelled():  # a read across threads, only to skip dead work early
+                    continue
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:
+                    self._hand_back(loop, _Settle(future, None, exc))
+                else:
+                    self._hand_back(loop, _Settle(future, result, None))
+            del waiter, fn, args, kwargs
+
+    def _hand_back(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+        """Queue `callback` for `loop`; wake the loop only if no wake-up is on its way."""
+        with self._outbox_lock:
+            waiting = self._outbox.get(loop)
+            if waiting is not None:
+                waiting.append(callback)
+                return
+            self._outbox[loop] = [callback]
+        try:
+            loop.call_soon_threadsafe(self._deliver, loop)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            with self._outbox_lock:
+                self._outbox.pop(loop, None)
+
+    def _deliver(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On `loop`: everything handed back since the last batch, in the order it finished."""
+        with self._outbox_lock:
+            batch = self._outbox.pop(loop, None) or []
+        for callback in batch:
+            callback()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Run what was submitted (like `ThreadPoolExecutor`), then end the thread."""
@@ -87,9 +153,33 @@ class DatabaseThread(Executor):
             self._closing = True
             if cancel_futures:
                 for entry in self._queue:
-                    entry[2].cancel()
+                    waiter = entry[2]
+                    if isinstance(waiter, Future):
+                        waiter.cancel()
+                    else:
+                        self._hand_back(waiter[0], _Settle(waiter[1], None, None, cancel=True))
                 self._queue.clear()
             self._ready.notify_all()
             thread = self._thread
         if wait and thread is not None and thread is not threading.current_thread():
             thread.join()
+
+
+class _Settle:
+    """A call's outcome, set on its future on the loop (unless the caller gave up on it)."""
+
+    __slots__ = ("cancel", "exc", "future", "result")
+
+    def __init__(self, future: asyncio.Future[Any], result: Any,
+                 exc: BaseException | None, *, cancel: bool = False) -> None:
+        self.future, self.result, self.exc, self.cancel = future, result, exc, cancel
+
+    def __call__(self) -> None:
+        if self.future.done():  # cancelled while it ran
+            return
+        if self.cancel:
+            self.future.cancel()
+        elif self.exc is None:
+            self.future.set_result(self.result)
+        else:
+            self.future.set_exception(self.exc)

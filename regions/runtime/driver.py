@@ -115,7 +115,7 @@ class NodeDriver:
     async def db(self, fn: Callable[..., T], *args: Any, slack: float = NORMAL) -> T:
         """Run store work on the node's one database thread, after any work due before
         now + `slack` (regions.runtime.db_thread: the hops between regions go first)."""
-        result: T = await asyncio.wrap_future(self._db.submit_within(slack, fn, *args))
+        result: T = await self._db.call(asyncio.get_running_loop(), slack, fn, *args)
         return result
 
     def wake_tailers(self) -> None:
@@ -125,10 +125,12 @@ class NodeDriver:
         hundred in a burst), and each `call_soon_threadsafe` writes to the loop's self-pipe,
         which wakes the loop and hands it the interpreter lock — 20,000 of them in a quick
         bench, ~5 % of a node's database thread (docs/performance.md). A wake-up already
-        scheduled runs after this commit, so the tailers still see it."""
+        scheduled runs after this commit, so the tailers still see it. It goes back with the
+        database thread's next batch of results (`DatabaseThread.notify`): the commit's own
+        result and the tailers' wake-up wake the loop once."""
         if self._loop is not None and not self._wake_pending:
             self._wake_pending = True
-            self._loop.call_soon_threadsafe(self._wake_all)
+            self._db.notify(self._loop, self._wake_all)
 
     def _wake_all(self) -> None:
         self._wake_pending = False  # first: a commit from now on schedules its own wake-up

@@ -4,8 +4,10 @@ its own slack (regions.runtime.db_thread, issue 17)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -81,3 +83,67 @@ def test_the_work_runs_on_one_named_thread() -> None:
     names = {thread.submit(lambda: threading.current_thread().name).result(5) for _ in range(5)}
     assert names == {"db-150600_0"}
     thread.shutdown()
+
+
+def test_results_that_finish_while_the_loop_is_busy_come_back_with_one_wake_up() -> None:
+    """`call`'s futures are the loop's own, and whatever finished before the loop took the last
+    batch rides on one `call_soon_threadsafe` (a write to the loop's self-pipe), in the order it
+    finished — a commit's wake-up of the tailers (`notify`) among them."""
+
+    async def main() -> tuple[list[object], int, list[str]]:
+        thread = DatabaseThread("db-test")
+        loop = asyncio.get_running_loop()
+        wakes = 0
+        threadsafe = loop.call_soon_threadsafe
+
+        def counting(callback: Any, *args: Any) -> Any:
+            nonlocal wakes
+            wakes += 1
+            return threadsafe(callback, *args)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        seen: list[str] = []
+        try:
+            release = blocked(thread)
+            futures = [thread.call(loop, NORMAL, lambda n=n: n * n) for n in range(5)]
+            thread.submit_within(NORMAL, thread.notify, loop, lambda: seen.append("tailers"))
+            last = thread.call(loop, NORMAL, lambda: "last")
+            release.set()
+            # The loop does not run until every call has finished: one batch.
+            thread.submit_within(NORMAL, lambda: None).result(5)
+            results = [await f for f in [*futures, last]]
+            return results, wakes, seen
+        finally:
+            del loop.call_soon_threadsafe
+            thread.shutdown()
+
+    results, wakes, seen = asyncio.run(main())
+    assert results == [0, 1, 4, 9, 16, "last"]
+    assert wakes == 1 and seen == ["tailers"]
+
+
+def test_a_call_given_up_before_it_starts_does_not_run_and_a_failure_reaches_its_caller() -> None:
+    async def main() -> tuple[list[str], str]:
+        thread = DatabaseThread("db-test")
+        loop = asyncio.get_running_loop()
+        ran: list[str] = []
+
+        def fail() -> None:
+            raise ConnectionError("database gone")
+
+        try:
+            release = blocked(thread)
+            abandoned = thread.call(loop, NORMAL, ran.append, "abandoned")
+            failing = thread.call(loop, NORMAL, fail)
+            kept = thread.call(loop, NORMAL, ran.append, "kept")
+            abandoned.cancel()
+            release.set()
+            with pytest.raises(ConnectionError) as raised:
+                await failing
+            await kept
+            return ran, str(raised.value)
+        finally:
+            thread.shutdown()
+
+    ran, error = asyncio.run(main())
+    assert ran == ["kept"] and error == "database gone"
