@@ -343,8 +343,7 @@ class NodeDriver:
         self.counters["consumed"] += len(deliveries)
         if result.applied:
             crashpoints.reached(crashpoints.AFTER_COMMIT_BEFORE_ACK)
-        for token in result.ack:  # after commit, never before
-            await self.broker.ack(token)
+        await self._ack(result.ack)  # after commit, never before
         self.counters["acked"] += len(result.ack)
         await self.publish(list(result.resend_requests))
         for request in result.resends_asked_of_us:
@@ -353,6 +352,16 @@ class NodeDriver:
             await self.publish_resent(items, request)
         for listener in self.on_batch:
             listener(self.region.code, result.applied)
+
+    async def _ack(self, deliveries: list[Delivery]) -> None:
+        """Ack what the inbox committed: in one go where the broker can (`NatsBroker.ack_many`:
+        one confirmation per batch, not per delivery), else one by one."""
+        ack_many = getattr(self.broker, "ack_many", None)
+        if ack_many is not None:
+            await ack_many(deliveries)
+            return
+        for delivery in deliveries:
+            await self.broker.ack(delivery)
 
     async def _timer_loop(self) -> None:
         while not self._stop.is_set():

@@ -331,3 +331,26 @@ async def test_bad_calls_get_clear_errors(broker: NatsBroker) -> None:
     [d] = await broker.fetch(INBOX, STREAM, 1, timeout=1.0)
     with pytest.raises(ValueError, match="delay"):
         await broker.nak(d, delay=-1)
+
+
+async def test_a_batch_acked_with_one_confirmation_is_applied_when_consumer_info_answers(
+    broker: NatsBroker,
+) -> None:
+    """`ack_many` asks the server to answer only the last ack of each consumer's run: the
+    server applies one consumer's settles in the order they came, so once that answer is in the
+    ones before it were applied too — what `consumer_info` (which waits for the answers) shows,
+    round after round, for two consumers' deliveries in one call."""
+    other_stream = subjects.event_stream_name(OTHER_DEST)
+    other_inbox = subjects.inbox_consumer_name(OTHER_DEST)
+    for round_ in range(5):
+        first = 100 * round_  # new message ids each round (no dedup)
+        await broker.publish_many([event(first + n) for n in range(1, 41)])
+        await broker.publish_many([event(first + n, dest=OTHER_DEST) for n in range(1, 8)])
+        got = await broker.fetch(INBOX, STREAM, 256, timeout=1.0)
+        other = await broker.fetch(other_inbox, other_stream, 256, timeout=1.0)
+        assert len(got) == 40 and len(other) == 7
+        await broker.ack_many([*got, *other])
+        info = await broker.consumer_info(STREAM, INBOX)
+        other_info = await broker.consumer_info(other_stream, other_inbox)
+        assert (info.num_ack_pending, info.ack_floor) == (0, 40 * (round_ + 1)), round_
+        assert (other_info.num_ack_pending, other_info.ack_floor) == (0, 7 * (round_ + 1))

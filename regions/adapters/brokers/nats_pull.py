@@ -66,7 +66,14 @@ class Settles:
         self._prefix = self._nc.new_inbox()
         await self._nc.subscribe(f"{self._prefix}.*", cb=self._on_reply)
 
-    async def send(self, ack_subject: str, payload: bytes) -> None:
+    async def send(self, ack_subject: str, payload: bytes, *, confirm: bool = True) -> None:
+        """Publish a settle; with `confirm`, one whose application the server will answer.
+        Unconfirmed, it is covered by a later confirmed settle to the same consumer: the server
+        applies a consumer's settles in the order they came (one queue per consumer) and
+        answers each after applying it (`NatsBroker.ack_many`)."""
+        if not confirm:
+            await self._nc.publish(ack_subject, payload)
+            return
         self._sent += 1
         token = str(self._sent)
         self._waiting[token] = asyncio.get_running_loop().create_future()
