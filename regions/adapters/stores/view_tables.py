@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import struct
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,15 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from projections.cases import CaseView
 from projections.documents import Encoder
+from regions.adapters.stores.pg_recorder import (
+    _HEAD,
+    _INT8,
+    _LENGTH,
+    INT8_OID,
+    TEXT_OID,
+    BinaryArray,
+    BinaryArrayDumper,
+)
 from regions.adapters.stores.sql import LEDGER_PREFIX, PostgresStore, SqliteStore
 
 #: The live table and its tracking name; the shadow a rebuild fills, and its tracking name.
@@ -48,6 +59,61 @@ SUMMARY = ", ".join(COLUMNS)
 #: Each column's PostgreSQL type in `Dialect.upsert`'s arrays (the times go as their ISO text).
 ARRAY_TYPES = ("text",) * 8 + ("boolean",) * 3 + ("text",) * 4 + ("bigint", "text")
 TIME_COLUMNS = frozenset({"due_at", "opened_at", "submitted_at", "finished_at"})
+BOOL_OID = 16
+_NULL, _TRUE, _FALSE = _LENGTH.pack(-1), _LENGTH.pack(1) + b"\x01", _LENGTH.pack(1) + b"\x00"
+
+
+def _texts(values: Sequence[Any]) -> BinaryArray:
+    """A binary `text[]` (UTF-8) of `values`, None a NULL; `AttributeError` for a value that
+    is not a `str`, `UnicodeEncodeError` for one UTF-8 cannot hold."""
+    parts = []
+    nulls = 0
+    pack = _LENGTH.pack
+    for value in values:
+        if value is None:
+            parts.append(_NULL)
+            nulls = 1
+        else:
+            data = value.encode("utf-8")
+            parts.append(pack(len(data)))
+            parts.append(data)
+    return BinaryArray(_HEAD.pack(1, nulls, TEXT_OID, len(values), 1) + b"".join(parts))
+
+
+def _flags(values: Sequence[Any]) -> BinaryArray:
+    """A binary `boolean[]`; `TypeError` for a value that is not `True` or `False`."""
+    parts = []
+    for value in values:
+        if value is True:
+            parts.append(_TRUE)
+        elif value is False:
+            parts.append(_FALSE)
+        else:
+            raise TypeError(f"not a bool: {value!r}")
+    return BinaryArray(_HEAD.pack(1, 0, BOOL_OID, len(values), 1) + b"".join(parts))
+
+
+def _bigints(values: Sequence[Any]) -> BinaryArray:
+    """A binary `int8[]`; `struct.error` for a value that is not an int8."""
+    pack = _INT8.pack
+    return BinaryArray(_HEAD.pack(1, 0, INT8_OID, len(values), 1)
+                       + b"".join([pack(8, value) for value in values]))
+
+
+_ARRAYS = {"text": _texts, "boolean": _flags, "bigint": _bigints}
+#: The array builder of each column of `Dialect.upsert` (`ARRAY_TYPES`), in order.
+BUILDERS = tuple(_ARRAYS[kind] for kind in ARRAY_TYPES)
+
+
+def row_arrays(rows: Sequence[Sequence[Any]]) -> list[BinaryArray]:
+    """The rows' seventeen columns as PostgreSQL binary arrays, the bytes psycopg's list
+    dumpers make for the same lists (`tests/unit/test_view_row_arrays.py`), made here with a
+    `struct` pack and an encode per element instead of a dumper's Python call or two (the
+    technique of `pg_recorder.binary_arrays`, STORE2). Raises `AttributeError`, `TypeError`,
+    `struct.error` or `UnicodeEncodeError` for what the arrays cannot hold; the caller then
+    hands psycopg the lists, so those fail or pass as they always did."""
+    return [build(column) for build, column in zip(BUILDERS, zip(*rows, strict=True),
+                                                   strict=True)]
 
 
 @dataclass(frozen=True)
@@ -114,6 +180,8 @@ class ViewTables:
         self.tracking_table = (recorder.tracking_table_name
                                if isinstance(recorder, PostgresTrackingRecorder) else "tracking")
         self._upserts: dict[str, str] = {}
+        self._knows_arrays: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._move: str | None = None
 
     @classmethod
     def for_store(cls, store: object, region: str) -> ViewTables:
@@ -199,6 +267,28 @@ class ViewTables:
             curs.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}s'")
         return self.locked_position(curs, LIVE_TRACKING)
 
+    def move(self, name: str, known: int, position: int) -> bool:
+        """Move `name`'s tracking row from `known` to `position` in one statement, its own
+        transaction, if the row is still at `known` (a writer's `ViewCursor.save`); False,
+        having changed nothing, when it is not (someone else moved it: the caller then takes
+        the long way, `ViewWriter.write`) or on SQLite.
+
+        Why: the long way is a transaction of four round trips (BEGIN, the locked read, the
+        tracking row, COMMIT) on the node's database thread, for a batch that wrote no rows.
+        The UPDATE takes the same row lock, and under READ COMMITTED it checks `known` again
+        against the row as whoever held the lock left it, so a swap that moved the row in
+        between makes it match nothing."""
+        if not isinstance(self.datastore, PostgresDatastore):
+            return False
+        statement = self._move
+        if statement is None:
+            statement = self._move = (
+                f"UPDATE {self.dialect.table(self.tracking_table)} SET notification_id = %s "
+                "WHERE application_name = %s AND notification_id = %s")
+        with self.datastore.get_connection() as conn:  # autocommit: the statement commits
+            return bool(conn.execute(statement, (position, name, known), prepare=True)
+                        .rowcount == 1)
+
     def _track(self, curs: Any, name: str, position: int) -> None:
         self.recorder._insert_tracking(curs, Tracking(name, position))
 
@@ -209,17 +299,35 @@ class ViewTables:
 
         Why one statement of arrays on PostgreSQL: `executemany` adapted and sent each row as
         a statement of its own in a pipeline (psycopg's Python per row: ~1 % of a node's CPU
-        in the bench, docs/performance.md, VIEWS); the arrays are adapted in psycopg's C."""
+        in the bench, docs/performance.md, VIEWS); the arrays are built here in PostgreSQL's
+        binary form (`row_arrays`, VIEWS3), not by psycopg's per-element dumpers."""
         if views:
             rows = [(encoder or Encoder(0)).row(v) for v in views]
             statement = self._upserts.get(table)
             if statement is None:
                 statement = self._upserts[table] = self.dialect.upsert(table)
             if self.dialect.postgres:
-                curs.execute(statement, [list(col) for col in zip(*rows, strict=True)])
+                curs.execute(statement, self._columns(curs, rows))
             else:
                 curs.executemany(statement, rows)
         self._track(curs, name, position)
+
+    def _columns(self, curs: Any, rows: Sequence[Sequence[Any]]) -> Sequence[Any]:
+        """The upsert's parameters: binary arrays built here (`row_arrays`) on a UTF8
+        connection, else (or for a value they cannot hold) psycopg's lists."""
+        conn = curs.connection
+        if conn.pgconn.parameter_status(b"client_encoding") == b"UTF8":
+            try:
+                arrays = row_arrays(rows)
+            except (AttributeError, TypeError, struct.error, UnicodeEncodeError):
+                pass
+            else:
+                if conn not in self._knows_arrays:  # its cursors copy its adapters when made
+                    conn.adapters.register_dumper(BinaryArray, BinaryArrayDumper)
+                    curs.adapters.register_dumper(BinaryArray, BinaryArrayDumper)
+                    self._knows_arrays.add(conn)
+                return arrays
+        return [list(col) for col in zip(*rows, strict=True)]
 
     def swap(self, curs: Any, position: int) -> None:
         """Under the live tracking row's lock: the shadow becomes the live table at `position`."""

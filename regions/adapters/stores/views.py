@@ -207,9 +207,15 @@ class ViewCursor:
         return self.writer.tables.position(self.writer.tracking)
 
     def save(self, position: int, now: object) -> None:
-        known = self.writer._known
+        """One statement when the row is where the writer left it (`ViewTables.move`), else
+        the writer's transaction (which also drops what it holds if the row moved)."""
+        writer = self.writer
+        known = writer._known
         if known is None or position > known:
-            self.writer.write((), position)
+            if known is not None and writer.tables.move(writer.tracking, known, position):
+                writer._known = position
+            else:
+                writer.write((), position)
 
     def forget(self) -> None:
         self.writer.forget()
