@@ -14,11 +14,12 @@ Reading the log changes nothing in the run, so the trace hash is unaffected.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from domain import invariants as inv
-from projections.cases import CaseView, apply
+from projections.cases import CaseView, fold
 from projections.joint import agreement
 from projections.records import SideEvent
 from projections.views import Views
@@ -65,17 +66,37 @@ class RegionViews:
         self.tailer.app = app
 
     def replay(self, case_id: str) -> CaseView | None:
-        """The case's view folded from its own records alone with `projections.cases.apply`,
-        not through `Views.feed` (the code under test) nor in the batches the live view saw,
-        each record's payload decoded afresh: the live views fold the event the node saved
-        (`SideEvent.with_event`), so a payload that does not read back as that event shows
-        here as a live view that differs from its replay."""
-        view: CaseView | None = None
-        for record in self.records.get(case_id, ()):
-            decider = self.deciders.get(record.process)
-            if decider is not None:
-                view = apply(view, record.fresh(), decider)
-        return view
+        """The case's view folded from its own records alone (`replayed`)."""
+        return replayed(self.records.get(case_id, ()), self.deciders)
+
+
+def replayed(records: Sequence[SideEvent], deciders: Mapping[str, Any]) -> CaseView | None:
+    """A case's view folded from its records alone, with the protocols' own deciders, not
+    through `Views.feed` (the code under test) nor in the batches the live view saw: the whole
+    case in one `projections.cases.fold`, each record's payload decoded afresh. The live views
+    fold the event the node saved (`SideEvent.with_event`), so a payload that does not read back
+    as that event shows here as a live view that differs from its replay; and a fold that
+    depends on how the events are batched shows as the live views' batches (a step's commits)
+    against the whole case at once.
+
+    Why one `fold` and not `apply` per record (VIEWS3): the view is copied, and the fields only
+    the summary sets are made, once per case instead of after every event — the same view
+    (`apply` is `fold` of one record; `tests/unit/test_view_batch_fold.py`). Records of
+    another process than the one before (none in a run: a side is one process) start a fold
+    of their own, with their decider."""
+    view: CaseView | None = None
+    run: list[SideEvent] = []
+    decider: Any = None
+    for record in records:
+        known = deciders.get(record.process)
+        if known is None:
+            continue
+        if known is not decider and run:
+            view = fold(view, run, decider)
+            run = []
+        decider = known
+        run.append(record.fresh())
+    return fold(view, run, decider) if run else view
 
 
 _STATE: WeakKeyDictionary[Any, dict[str, RegionViews]] = WeakKeyDictionary()

@@ -11,9 +11,11 @@ import pytest
 
 from projections.cases import CaseView, apply, fold
 from projections.records import SideEvent
+from projections.views import Views
 from regions.adapters.stores.views import NodeFolds, ViewWriter
 from simulations.bench.views import side_events_by_region
 from simulations.faults import ALL_FAULTS
+from simulations.projection_checks import replayed
 from tests.unit.test_view_folds import plain
 
 
@@ -56,3 +58,29 @@ def test_events_handed_on_again_are_skipped_inside_a_fold() -> None:
     again = fold(first, events[half - 2:], decider)  # two seen already, then the rest
     assert plain(again) == plain(fold(None, events, decider))
     assert fold(first, events[:half], decider) is first  # nothing new: the same view
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_live_views_fed_in_batches_and_a_whole_case_replayed_equal_apply_one_by_one(
+        seed: int) -> None:
+    """`Views.feed` folds each case's records of a batch together and the simulator's replay
+    (`projection_checks.replayed`) a whole case at once, each record decoded afresh (VIEWS3):
+    the same views and states as `apply` one by one, batches handed on again included."""
+    regions = side_events(seed, NodeFolds())
+    for items, deciders in regions:
+        alone: dict[str, CaseView] = {}
+        by_case: dict[str, list[SideEvent]] = {}
+        for r in items:
+            alone[r.case_id] = apply(alone.get(r.case_id), r.fresh(), deciders[r.process])
+            by_case.setdefault(r.case_id, []).append(r)
+        replays = {case_id: replayed(records, deciders) for case_id, records in by_case.items()}
+        for batch in (1, 7, 60, 10_000):
+            views = Views(deciders)
+            for start in range(0, len(items), batch):
+                views.feed(items[start:start + batch])
+                views.feed(items[max(0, start + batch - 3):start + batch])  # handed on again
+            for found in (views.cases, replays):
+                assert {k: plain(v) for k, v in found.items() if v} == \
+                    {k: plain(v) for k, v in alone.items()}, batch
+                assert all(found[k].state == alone[k].state for k in alone), batch  # type: ignore[union-attr]
+            assert views.position == max((r.position for r in items), default=0)
