@@ -72,6 +72,12 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
     "relay reads past the last message": (
         "regions/core/relay.py", "            items.append(message)\n",
         "            items.append(message) if message.link_seq % 7 else None\n"),
+    # The views (VIEWS3): a fold of several events of a case that shows the first one's
+    # summary (status, holder, amounts …) rather than the last one's — right one event at a
+    # time, wrong in a batch: the live views' batches and the end's whole-case replay differ.
+    "a case's view shows its batch's first summary": (
+        "projections/cases.py", "        summary = _event(fields, record, decider, folded)\n",
+        "        summary = (lambda made: summary or made)(_event(fields, record, decider, folded))\n"),
     "relay's read position moves before the publish succeeded": (
         "regions/core/relay.py", "        high = self._high()\n        items: list[WireItem] = []\n",
         "        high = self._high()\n        self._position = notifications[-1].id\n"
