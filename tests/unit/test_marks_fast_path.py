@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.kernel import DomainError
 from regions.core.messages import HighWaterMark, as_utc_text
 from regions.wire import control, envelope, marks
 
@@ -93,3 +95,66 @@ def test_an_instant_in_an_id_is_the_text_strftime_writes(at: dt.datetime) -> Non
     """Ids of control messages render their instant by hand (`as_utc_text`, most of a mark's
     encoding was `strftime`): the same text for every aware instant, years before 1000 too."""
     assert as_utc_text(at) == at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+_WRITTEN_AGAIN = re.compile(
+    rb'\{"datacontenttype": "application/json", "destination": "([0-9]{6})", "id": "[^"]*", '
+    rb'"origin": "([0-9]{6})", "source": "/tongban/regions/[0-9]{6}", "specversion": "1\.0", '
+    rb'"time": "[^"]*", "type": "cn\.tongban\.link\.HighWaterMark", "data": \{"at": '
+    rb'"([0-9T:.+\-]{19,40})", "destination": "[0-9]{6}", "link_seq": (0|[1-9][0-9]{0,17}), '
+    rb'"origin": "[0-9]{6}"\}\}')
+
+
+def written_again(raw: bytes) -> HighWaterMark | None:
+    """The fast path's check before back-references: the mark its fields give, kept only when
+    writing it again gives `raw` byte for byte."""
+    found = _WRITTEN_AGAIN.fullmatch(raw)
+    if found is None:
+        return None
+    destination, origin, at, seq = (g.decode() for g in found.groups())
+    try:
+        mark = HighWaterMark(origin, destination, int(seq), dt.datetime.fromisoformat(at))
+    except (DomainError, ValueError, TypeError):
+        return None
+    return mark if marks.encode(mark) == raw else None
+
+
+#: Bytes a mark's text is made of, and a few it is not: what a mutation writes in.
+_SPLICED = st.sampled_from([b"0", b"1", b"9", b"00", b"000000", b".", b":", b"-", b"T", b"Z",
+                            b"+00:00", b"150600", b"610800", b"999999", b'"', b" ", b""])
+
+
+@given(links, st.integers(min_value=0, max_value=10**12),
+       st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2199, 1, 1),
+                    timezones=st.just(dt.UTC)),
+       st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(0, 6), _SPLICED),
+                max_size=3))
+def test_the_fast_read_keeps_exactly_what_writing_the_mark_again_would_keep(
+        link: tuple[str, str], seq: int, at: dt.datetime,
+        edits: list[tuple[int, int, bytes]]) -> None:
+    """Reading by back-references takes a mark exactly when the mark its fields give writes
+    those very bytes (the check it replaced): for canonical marks, whole seconds included, and
+    for bytes spliced into them anywhere."""
+    raw = marks.encode(HighWaterMark(link[0], link[1], seq, at))
+    assert raw is not None
+    for at_byte, cut, text in edits:
+        at_byte = min(at_byte, len(raw))
+        raw = raw[:at_byte] + text + raw[at_byte + cut:]
+    assert marks.decode(raw) == written_again(raw)
+    whole = marks.encode(HighWaterMark(link[0], link[1], seq, at.replace(microsecond=0)))
+    assert whole is not None
+    assert marks.decode(whole) == written_again(whole) is not None
+
+
+@pytest.mark.parametrize("change", [
+    lambda b: b.replace(b":00.000005", b":00"),  # the id's fraction, none in `time` and `at`
+    lambda b: b.replace(b".000005", b".000000"),  # a fraction `isoformat` does not write
+    lambda b: b.replace(b'"hwm.150600.610800.7.', b'"hwm.150600.610800.07.'),
+    lambda b: b.replace(b"20260302T", b"20260230T").replace(b"2026-03-02", b"2026-02-30"),
+    lambda b: b.replace(b"610800", b"150600"),  # a link from a region to itself
+])
+def test_a_mark_that_would_not_be_written_so_is_read_the_generic_way(change) -> None:
+    bad = change(canonical())
+    assert bad != canonical()
+    assert marks.decode(bad) is None
+    assert written_again(bad) is None
