@@ -69,11 +69,21 @@ class LinkMessage:
         )
 
 
+#: Links already found valid: a node has a few, and every control message names one (a mark
+#: is most of a link's traffic), so each is checked once. Bounded: a flood of invalid or
+#: distinct pairs only stops it remembering.
+_VALID_LINKS: set[tuple[str, str]] = set()
+
+
 def _check_link(origin: str, destination: str) -> None:
+    if (origin, destination) in _VALID_LINKS:
+        return
     for code in (origin, destination):
         RegionCode.parse(code)
     if origin == destination:
         raise InvalidValue(f"a link joins two regions, got {origin} → {destination}")
+    if type(origin) is str and type(destination) is str and len(_VALID_LINKS) < 1024:
+        _VALID_LINKS.add((origin, destination))
 
 
 def _check_instant(at: dt.datetime) -> None:
