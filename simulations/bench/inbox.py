@@ -11,11 +11,11 @@ driver's background runs it. Timed (this thread's CPU): `handle` of event batche
 (decoding, sequencing, the node's unit of work), `handle` of mark batches per mark, and
 `check_gaps` per call; encoding, the relay and the commands run outside the clock.
 
-Old and new code in one process, alternately: the old is another source tree's receiving
-modules (`INBOX_MODULES`, e.g. from `git archive` of main into a directory), loaded beside this
-tree's; medians of each figure and their ratio are printed.
+Old and new code in one process, alternately: the old is another source tree or a git
+revision, each tree's code in a namespace of its own (`simulations.bench.old_code`); medians of
+each figure and their ratio are printed.
 
-    python -m simulations.bench.inbox --old DIR [--rounds 7] [--cases 300]
+    python -m simulations.bench.inbox --old DIR|REV [--rounds 7] [--cases 300]
     python -m simulations.bench.inbox [--cases 300]   # one run, this tree
 """
 
@@ -24,15 +24,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import importlib.util
 import json
-import os
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Sequence
-from types import ModuleType
 from typing import Any
 
 REGION, PEER = "150600", "610800"
@@ -42,23 +38,18 @@ GROUP = 50
 BEATS = 10
 FIGURES = ("us_per_message", "us_per_mark", "us_per_gap_check")
 
-#: The receiving path's modules, in the order they import each other.
-INBOX_MODULES = ("regions.wire.marks", "regions.wire.control", "regions.wire.link",
-                 "regions.core.inbox_state", "regions.core.inbox")
 
-
-def child(variant: dict[str, ModuleType], cases: int) -> dict[str, float]:
-    """One run with `variant`'s inbox and codec: µs of CPU per event message and per mark
-    through `Inbox.handle`, and per gap check."""
+def child(cases: int) -> dict[str, float]:
+    """One run: µs of CPU per event message and per mark through `Inbox.handle`, and per gap
+    check."""
     from regions.adapters.stores.memory import MemoryStore
     from regions.core.config import RegionConfig
+    from regions.core.inbox import Incoming
     from regions.core.messages import HighWaterMark, LinkMessage
     from regions.runtime.bootstrap import build_region
-    from regions.wire import link as this_link
-    from regions.wire import subjects
+    from regions.wire import link, subjects
     from simulations.bench.autopilot import Autopilot, submission
 
-    inbox_module, link_module = variant["regions.core.inbox"], variant["regions.wire.link"]
     now = dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC)
     store: Any = MemoryStore()
     regions, pilots, inboxes = {}, {}, {}
@@ -67,9 +58,7 @@ def child(variant: dict[str, ModuleType], cases: int) -> dict[str, float]:
                               ids=uuid.uuid4, broker=None, store=store)
         pilot = Autopilot(region, peer)
         region.node.listeners.append(pilot.on_commit)
-        regions[code], pilots[code] = region, pilot
-        inboxes[code] = inbox_module.Inbox(region.node, link_module.decode, {peer},
-                                           gap_bound=dt.timedelta(seconds=30))
+        regions[code], pilots[code], inboxes[code] = region, pilot, region.inbox
     spent = {"messages": 0.0, "marks": 0.0, "gaps": 0.0}
     counts = {"messages": 0, "marks": 0, "gaps": 0}
     clock = time.thread_time
@@ -80,8 +69,8 @@ def child(variant: dict[str, ModuleType], cases: int) -> dict[str, float]:
         dest, origin = items[0].destination, items[0].origin
         incoming = []
         for n, item in enumerate(items):
-            out = this_link.encode(item)
-            incoming.append(inbox_module.Incoming(
+            out = link.encode(item)
+            incoming.append(Incoming(
                 out.subject, out.data, out.headers, n,
                 subject_origin=subjects.parse_event_subject(out.subject)[1]))
         inbox = inboxes[dest]
@@ -139,53 +128,28 @@ def child(variant: dict[str, ModuleType], cases: int) -> dict[str, float]:
             "messages": counts["messages"], "marks": counts["marks"]}
 
 
-def this_tree() -> dict[str, ModuleType]:
-    import regions.core.inbox  # these two import the others
-    import regions.wire.link  # noqa: F401
-    return {name: sys.modules[name] for name in INBOX_MODULES}
-
-
-def load_old(tree: str) -> dict[str, ModuleType]:
-    """The receiving modules as `tree` has them, under names of their own, each importing the
-    others' old versions (through `sys.modules` and its package's attribute); the rest is this
-    tree's."""
-    this_tree()
-    saved = {name: sys.modules[name] for name in INBOX_MODULES}
-    loaded: dict[str, ModuleType] = {}
-    try:
-        for name in INBOX_MODULES:
-            package, _, leaf = name.rpartition(".")
-            path = os.path.join(tree, *name.split(".")) + ".py"
-            spec = importlib.util.spec_from_file_location(f"old_{name.replace('.', '_')}", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = sys.modules[spec.name] = module
-            setattr(sys.modules[package], leaf, module)
-            spec.loader.exec_module(module)
-            loaded[name] = module
-        return loaded
-    finally:
-        sys.modules.update(saved)
-        for name, module in saved.items():
-            package, _, leaf = name.rpartition(".")
-            setattr(sys.modules[package], leaf, module)
-
-
 def compare(old: str, rounds: int, cases: int) -> None:
-    """Old (`tree`'s receiving modules) and new (this tree's) alternately, in this process."""
-    variants = {"old": load_old(old), "new": this_tree()}
-    runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
-    child(variants["new"], cases // 4)  # warm-up: imports, memos
-    for n in range(rounds):
-        for name in ("old", "new") if n % 2 == 0 else ("new", "old"):
-            gc.collect()
-            gc.disable()  # a collection's pause lands on whichever run allocates next
-            try:
-                runs[name].append(child(variants[name], cases))
-            finally:
-                gc.enable()
-            print(name, json.dumps({k: round(v, 2) for k, v in runs[name][-1].items()}),
-                  flush=True)
+    """Old (the tree or revision `old`) and new (this tree) alternately, in this process."""
+    from simulations.bench import old_code
+
+    with old_code.checkout(old) as root:
+        trees = {"old": old_code.Tree(root), "new": old_code.Tree(old_code.ROOT)}
+        bench = {name: tree.load(__file__) for name, tree in trees.items()}
+        runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+        for name, tree in trees.items():  # warm-up: imports, memos
+            with tree.active():
+                bench[name].child(cases // 4)
+        for n in range(rounds):
+            for name in ("old", "new") if n % 2 == 0 else ("new", "old"):
+                with trees[name].active():
+                    gc.collect()
+                    gc.disable()  # a collection's pause lands on whichever run allocates next
+                    try:
+                        runs[name].append(bench[name].child(cases))
+                    finally:
+                        gc.enable()
+                print(name, json.dumps({k: round(v, 2) for k, v in runs[name][-1].items()}),
+                      flush=True)
     for key in FIGURES:
         o, w = (statistics.median(r[key] for r in runs[s]) for s in ("old", "new"))
         wins = sum(a[key] > b[key] for a, b in zip(runs["old"], runs["new"], strict=True))
@@ -195,12 +159,12 @@ def compare(old: str, rounds: int, cases: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--old", help="a source tree whose receiving modules are the old code")
+    parser.add_argument("--old", help="the old code: a source tree or a git revision")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--cases", type=int, default=300)
     args = parser.parse_args(argv)
     if not args.old:
-        print(json.dumps(child(this_tree(), args.cases)))
+        print(json.dumps(child(args.cases)))
         return
     compare(args.old, args.rounds, args.cases)
 
