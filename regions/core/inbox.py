@@ -194,8 +194,10 @@ class Inbox:
         result = InboxResult()
         for incoming, item in zip(batch, decoded, strict=True):
             if type(item) is HighWaterMark:
-                link = self.link(item.origin)
-                link.announced = max(link.announced, item.link_seq)
+                link = self.links.get(item.origin)
+                if link is None or item.link_seq > link.announced:  # else it changes nothing
+                    link = self.link(item.origin)  # and a gap check may look again
+                    link.announced = max(link.announced, item.link_seq)
             else:
                 assert isinstance(item, ResendRequest)
                 result.resends_asked_of_us.append(item)
