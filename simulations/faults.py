@@ -91,5 +91,16 @@ class FaultPlan:
             return True
         return False
 
+    def fires(self, kind: str, rng: random.Random) -> bool:
+        """`fire` for a stream drawn from for faults alone: a region's network, crash, inbox and
+        hostile streams, the background's and the command retries' (a draw decides a fault, and
+        only a fault that fired draws again, for its details). Once the plan is switched off
+        (the heal-and-drain phase; nothing switches it on again) no fault fires, so what such a
+        stream would draw decides nothing, and it is not drawn: the trace is the same, and a
+        third of a run's steps (the drain) skip ~5 rolls a send and ~25 a background round. Not
+        for a stream that also draws other values (the bank's delays): there `fire` keeps drawing,
+        so those values stay where they were."""
+        return self.enabled and self.fire(kind, rng)
+
     def active(self, kind: str) -> bool:
         return self.enabled and self.rates.get(kind, 0.0) > 0

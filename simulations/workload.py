@@ -363,7 +363,7 @@ class Workload:
         command_id = f"cmd-{self.ids().hex[:16]}"
         principal = str(command.actor)
         now = self.world.local_now(code)
-        if self.world.plan.fire("crash_mid_transaction", self.world.regions[code].rngs["crash"]):
+        if self.world.plan.fires("crash_mid_transaction", self.world.regions[code].rngs["crash"]):
             self.world.crash(code)  # the command's transaction never committed:
             self.world.sched.after(dt.timedelta(minutes=5), f"retry:{code}",  # the person retries
                                    lambda: self._execute(code, case_id, command))
@@ -372,7 +372,7 @@ class Workload:
         try:
             first = region.node.command(case_id, command, now, command_id=command_id,
                                         principal=principal)
-            if self.world.plan.fire("command_retry", self.world.sched.rng(f"retry:{code}")):
+            if self.world.plan.fires("command_retry", self.world.sched.rng(f"retry:{code}")):
                 again = region.node.command(case_id, command, now, command_id=command_id,
                                             principal=principal)
                 self.retries += 1

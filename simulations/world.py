@@ -243,7 +243,7 @@ class World:
         batch = sim.region.relay.step(now)
         if batch is None:
             return
-        if self.plan.fire("crash_after_commit", sim.rngs["crash"]):
+        if self.plan.fires("crash_after_commit", sim.rngs["crash"]):
             self.crash(code)
             self.schedule_relay(code, dt.timedelta(seconds=1))
             return
@@ -283,21 +283,21 @@ class World:
         if self.partitions and (pair := frozenset((sender, receiver))) in self.partitions:
             self.partitioned_buffer.append((pair, out, receiver))
             return
-        if "publish_fails" in self.plan.rates and self.plan.fire("publish_fails", rng):
+        if "publish_fails" in self.plan.rates and self.plan.fires("publish_fails", rng):
             # The broker refuses the publish and the node keeps running: the relay must not
             # advance past the batch, and retries it (the path a swallowed error never ran).
             # Drawn only when the kind is on, so runs without it keep their traces.
             raise BrokerError(f"publish to {receiver} failed (simulated)")
-        if self.plan.fire("drop", rng):
+        if self.plan.fires("drop", rng):
             return  # lost after the relay counted it as published: only the HWM can tell
-        if self.plan.fire("reorder", rng) or self.plan.fire("delay", rng):
+        if self.plan.fires("reorder", rng) or self.plan.fires("delay", rng):
             delay = dt.timedelta(milliseconds=rng.uniform(5, 3000))
             if self.plan.active("timing_edges"):
                 delay = timing.long_delay(self.sched.rng("timing:net"), self.edges) or delay
             self.sched.after(delay, f"late:{receiver}", lambda: self._publish(out, receiver))
             return
         self._publish(out, receiver, raising=True)
-        if self.plan.fire("duplicate", rng):
+        if self.plan.fires("duplicate", rng):
             self._publish(out, receiver)
 
     def send_quietly(self, sender: str, item: WireItem,
@@ -333,24 +333,24 @@ class World:
         incoming = [Incoming(d.subject, d.data, d.headers, d,
                              subject_origin=subjects.parse_event_subject(d.subject)[1])
                     for d in deliveries]
-        if deliveries and self.plan.fire("crash_mid_transaction", crash_rng):
+        if deliveries and self.plan.fires("crash_mid_transaction", crash_rng):
             self.crash(code)  # nothing of this batch was committed or acked
             self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 1))
             return
         hostile_rng = sim.rngs["hostile"] if self.hostile is not None else None
-        if hostile_rng is not None and deliveries and self.plan.fire("hostile_peer", hostile_rng):
+        if hostile_rng is not None and deliveries and self.plan.fires("hostile_peer", hostile_rng):
             assert self.hostile is not None
             incoming += self.hostile.batch(self, code, hostile_rng, now)
         result = sim.region.inbox.handle(incoming, now)
         if hostile_rng is not None:  # crafted messages are no broker's deliveries
             result.ack = [t for t in result.ack if not isinstance(t, hostile.Marker)]
-        if deliveries and self.plan.fire("crash_before_ack", crash_rng):
+        if deliveries and self.plan.fires("crash_before_ack", crash_rng):
             self.crash(code)
             self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 1))
             return
         for token in result.ack:
             sim.broker.ack_now(token)
-        if self.plan.fire("acks_lost", rng) and result.ack:
+        if self.plan.fires("acks_lost", rng) and result.ack:
             self.server.faults.lose_acks(code, min(len(result.ack), rng.randint(1, 5)))
         for request in result.resend_requests:
             self.resend_requests += 1
@@ -395,7 +395,9 @@ class World:
         if self.sched.now < self._background_at:
             return
         self._background_at = self.sched.now + BACKGROUND_PERIOD
-        rng = self.sched.rng("background")
+        # The background's stream draws for faults alone (`FaultPlan.fires`): not drawn once
+        # the plan is off.
+        rng = self.sched.rng("background") if self.plan.enabled else None
         regions = self.regions
         for code in self.codes:
             sim = regions[code]
@@ -405,25 +407,30 @@ class World:
             for request in sim.region.inbox.check_gaps(now):
                 self.resend_requests += 1
                 self.send_quietly(code, request)
-            if self.plan.fire("redeliver", rng):
-                self.server.faults.expire_ack_wait(code)
-                self.schedule_inbox(code)
-            if self.plan.fire("dedup_expired", rng):
-                self.server.faults.forget_dedup(code)
-                self._republish_recent(code, rng)
-            if self.plan.fire("stream_recreated", rng):
-                self.server.faults.recreate_stream(code)
-                self.server.ensure_consumer_now(code, ack_wait=ACK_WAIT,
-                                               max_ack_pending=self.max_ack_pending)
-            if self.plan.fire("stored_lost", rng):
-                self.server.faults.lose_stored(code, rng.randint(1, 3))
+            if rng is not None:
+                self._region_faults(code, rng)
         codes = self.codes
-        if len(codes) > 1 and self.plan.fire("partition", rng):
+        if rng is not None and len(codes) > 1 and self.plan.fire("partition", rng):
             a, b = rng.sample(codes, 2)
             link = frozenset((a, b))
             self.partitions.add(link)
             self.sched.after(dt.timedelta(seconds=rng.uniform(5, 120)), "heal",
                              lambda: self.heal(link))
+
+    def _region_faults(self, code: str, rng: Any) -> None:
+        """The broker's faults on one region's stream, in a background round."""
+        if self.plan.fire("redeliver", rng):
+            self.server.faults.expire_ack_wait(code)
+            self.schedule_inbox(code)
+        if self.plan.fire("dedup_expired", rng):
+            self.server.faults.forget_dedup(code)
+            self._republish_recent(code, rng)
+        if self.plan.fire("stream_recreated", rng):
+            self.server.faults.recreate_stream(code)
+            self.server.ensure_consumer_now(code, ack_wait=ACK_WAIT,
+                                           max_ack_pending=self.max_ack_pending)
+        if self.plan.fire("stored_lost", rng):
+            self.server.faults.lose_stored(code, rng.randint(1, 3))
 
     def _republish_recent(self, code: str, rng: Any) -> None:
         """A relay that republishes after the dedup window: the broker stores duplicates."""

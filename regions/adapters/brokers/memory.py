@@ -150,10 +150,14 @@ class _Server:
         return stream
 
     def down_until(self, name: str | None) -> dt.datetime | None:
+        if not self.outages:  # none was ever made (the simulator): asked several times a message
+            return None
         until = self.outages.get(name)
         return until if until is not None and self.clock() < until else None
 
     def check_up(self, name: str | None, error: type[BrokerError] = BrokerError) -> None:
+        if not self.outages:
+            return
         until = self.down_until(name)
         if until is not None:
             raise error(f"{name or 'broker'} unavailable until {until.isoformat()}")
