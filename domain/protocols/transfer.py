@@ -243,7 +243,7 @@ class TransferDecider(DestinationSide, OriginSide):
 
     def decide_folded(self, state: SideState | None, command: Command, now: dt.datetime,
                       ) -> tuple[list[Event], SideState | None]:
-        """`decide`, and the state its events lead to (`kernel.settle` takes it rather than
+        """`decide`, and the state its events lead to (`settling.settle` takes it rather than
         folding them again: the bookkeeping folded them already)."""
         if state is not None:
             rated = ratings.decide_rating(state, command, now, self.rules, self.process)

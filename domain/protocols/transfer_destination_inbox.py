@@ -4,7 +4,7 @@ cancellation (a base of `DestinationSide`, `transfer_destination`).
 
 Why apart from the destination's commands: these are the counterpart's facts, judged against
 what this side has seen (a duplicate, a sheet before the hold, a refusal after it) and recorded
-as receipts or refused as a whole (`kernel.receive` then records `CounterpartEventRejected`);
+as receipts or refused as a whole (`settling.receive` then records `CounterpartEventRejected`);
 the commands and the policy that act on them read better without them. Money that an origin's
 refusal or release leaves here goes back with its receipt (`DestinationMoney._unclaimed`).
 """

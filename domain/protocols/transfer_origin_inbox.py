@@ -4,7 +4,7 @@ money and the conclusion (a base of `OriginSide`, `transfer_origin`).
 
 Why apart from the origin's commands: these are the destination's facts, judged against what
 this side knows before anything is rebooked on the peer's word (`_judge_kept`: what a return
-says the destination keeps) and recorded as receipts or refused as a whole (`kernel.receive`
+says the destination keeps) and recorded as receipts or refused as a whole (`settling.receive`
 then records `CounterpartEventRejected`); the commands read better without them.
 """
 

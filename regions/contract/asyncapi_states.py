@@ -105,7 +105,7 @@ def _order(step: Step) -> tuple[bool, bool, str, tuple[str, ...], str]:
 
 def settle(decider: Decider[Any], state: Any, command: Command,
            now: dt.datetime) -> tuple[list[Event], Any, tuple[str, ...]]:
-    """`domain.kernel.settle`, also naming the policy commands the node took by itself."""
+    """`domain.settling.settle`, also naming the policy commands the node took by itself."""
     pending = list(decider.decide(state, command, now))
     events: list[Event] = []
     steps: list[str] = []

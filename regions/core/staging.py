@@ -2,7 +2,7 @@
 of work.
 
 One code path for every writer of a side (API, back-end, inbox, timer, policies): load the side,
-decide with its protocol, fold, run the automatic policies until quiet (`domain.kernel.settle`,
+decide with its protocol, fold, run the automatic policies until quiet (`domain.settling.settle`,
 the pure loop), apply the
 register changes the events imply, assign link sequences to shared events, and stage it all in
 the unit of work — the side's events, the register entries, the out-links, the in-link position
@@ -11,7 +11,7 @@ the unit of work — the side's events, the register entries, the out-links, the
 Why a refused decision leaves no trace: a decision first computes everything that can be refused
 (the protocol's events, the register changes, the payloads: `_plan`) without touching the staged
 aggregates; only then does it append to them (`_write`, `_write_registers`). An authentic
-counterpart event the domain refuses is *recorded* as its refusal (`kernel.receive` with the
+counterpart event the domain refuses is *recorded* as its refusal (`settling.receive` with the
 refusal), so the link sequence stays whole.
 """
 
@@ -23,17 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from domain.kernel import (
-    Command,
-    Decider,
-    DomainError,
-    Event,
-    Receive,
-    receive,
-    settle,
-    to_payload,
-)
+from domain.kernel import Command, Decider, DomainError, Event, Receive, to_payload
 from domain.refusals import field_of
+from domain.settling import receive, settle
 from regions.core.caches import Caches
 from regions.core.idempotency import Idempotency
 from regions.core.messages import LinkMessage
@@ -255,7 +247,7 @@ class Stager:
 
 
 class _Refusing:
-    """A decider stand-in whose `decide` raises the refusal already found (for `kernel.receive`)."""
+    """A decider stand-in whose `decide` raises the refusal already found (for `settling.receive`)."""
 
     def __init__(self, decider: Decider[Any], error: DomainError) -> None:
         self._decider = decider

@@ -32,9 +32,10 @@ from eventsourcing.persistence import ApplicationRecorder, Notification
 from eventsourcing.utils import get_topic
 
 from domain.deadlines import DeadlineRecomputed, recheck_commands
-from domain.kernel import DomainError, Event, settle
+from domain.kernel import DomainError, Event
 from domain.protocols.casework_events import FollowUpRecomputed
 from domain.protocols.transfer_waiting import WaitingTimerRecomputed
+from domain.settling import settle
 from regions.core.node import RegionNode
 from regions.core.outcome import Outcome
 from regions.core.sides import SideView

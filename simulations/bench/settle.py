@@ -1,4 +1,4 @@
-"""CPU per decision of `domain.kernel.settle`, two source trees alternately in one process.
+"""CPU per decision of `domain.settling.settle`, two source trees alternately in one process.
 
 Why: a node's `Stager.stage` spends most of its domain time in `settle` (decide, the
 transfer's bookkeeping, the fold, the policies: issue 17). Here the decisions a seeded
@@ -65,7 +65,9 @@ class Side:
         bench = tree.load(__file__)
         with tree.active():
             kernel = importlib.import_module("domain.kernel")
-            self.settle: Callable[..., Any] = kernel.settle
+            settling = kernel if hasattr(kernel, "settle") else importlib.import_module(
+                "domain.settling")  # older trees have it in the kernel
+            self.settle: Callable[..., Any] = settling.settle
             self.error: type[Exception] = kernel.DomainError
             self.calls: list[Call] = bench._record(seed, cases, process, faults, command)
 

@@ -25,7 +25,6 @@ from domain.kernel import (
     NeedsAttentionRaised,
     Receive,
     event_from_payload,
-    execute,
     to_payload,
 )
 from domain.limits import Rules
@@ -60,6 +59,7 @@ from domain.protocols.intake import (
     Submit,
     Withdraw,
 )
+from domain.settling import execute
 from domain.statutes import Limit, RegionLimits
 from domain.values import CaseNumber, MaterialRef, RegionCode
 from tests.fixtures.sides import Link, assert_refused, shared

@@ -21,7 +21,6 @@ from domain.kernel import (
     Event,
     NeedsAttentionRaised,
     event_from_payload,
-    execute,
     to_payload,
 )
 from domain.limits import Rules
@@ -77,6 +76,7 @@ from domain.registers import (
     apply_register_effects,
     decide_register,
 )
+from domain.settling import execute
 from domain.statutes import Limit, RegionLimits
 from domain.values import CaseNumber, MaterialRef, RegionCode
 from tests.fixtures.sides import Link, assert_refused, shared

@@ -8,13 +8,14 @@ import datetime as dt
 from typing import Any
 
 from domain.calendar import WorkingCalendar
-from domain.kernel import Command, Event, execute
+from domain.kernel import Command, Event
 from domain.limits import Rules
 from domain.protocols import application as app
 from domain.protocols.application_events import Approve, DeliverResult, Deny
 from domain.protocols.casework import ABSENT
 from domain.protocols.casework_events import FollowUpOpened, Rate
 from domain.protocols.intake import AcceptIntake, Submit, Withdraw
+from domain.settling import execute
 from domain.statutes import RegionLimits
 from tests.fixtures.sides import Link, assert_refused, shared
 from tests.unit.test_application import APPLICANT, HANDLER, NUMBER, PERSON, T0, WINDOW, doc

@@ -1,4 +1,4 @@
-"""`kernel.settle`: a command, then the side's policies until quiet — the pure loop of the node."""
+"""`settling.settle`: a command, then the side's policies until quiet — the pure loop of the node."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 
 from domain.calendar import WorkingCalendar
 from domain.kernel import (
-    MAX_POLICY_ROUNDS,
     Actor,
     Command,
     DomainError,
@@ -19,13 +18,13 @@ from domain.kernel import (
     SideSummary,
     domain_event,
     fold,
-    settle,
 )
 from domain.limits import Rules
 from domain.protocols import household as hh
 from domain.protocols.application_events import Approve
 from domain.protocols.details import HouseholdDetails
 from domain.protocols.intake import AcceptIntake, Submit
+from domain.settling import MAX_POLICY_ROUNDS, settle
 from domain.values import CaseNumber, MaterialRef, RegionCode
 
 NOW = dt.datetime(2025, 3, 3, 1, 0, tzinfo=dt.UTC)

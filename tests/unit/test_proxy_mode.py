@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from domain.catalogue import load_catalogue
-from domain.kernel import Actor, execute
+from domain.kernel import Actor
 from domain.protocols.application_events import (
     ApplicationForwarded,
     Approve,
@@ -29,6 +29,7 @@ from domain.protocols.intake import (
     Submit,
     SupplementRequested,
 )
+from domain.settling import execute
 from domain.values import CaseNumber, RegionCode
 from regions.core.admission import admit
 from regions.core.errors import InvalidRequest

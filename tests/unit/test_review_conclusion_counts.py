@@ -15,17 +15,10 @@ import dataclasses
 
 import pytest
 
-from domain.kernel import (
-    Actor,
-    DomainError,
-    EventRef,
-    Receive,
-    event_from_payload,
-    execute,
-    to_payload,
-)
+from domain.kernel import Actor, DomainError, EventRef, Receive, event_from_payload, to_payload
 from domain.protocols.transfer import CorrectInfoSheet, TransferConcluded
 from domain.protocols.transfer_sheets import MAX_CORRECTIONS
+from domain.settling import execute
 from tests.fixtures.transfers import TRANSFERS, accepted_case, staff
 from tests.unit.test_transfer_correction_races import BIGGER, DEST, ORIGIN, SHEET
 

@@ -16,8 +16,9 @@ the ExcessReturned branch of `_origin_receive`.)
 
 from __future__ import annotations
 
-from domain.kernel import Actor, DomainError, EventRef, Receive, execute
+from domain.kernel import Actor, DomainError, EventRef, Receive
 from domain.protocols.transfer_events import ExcessReturned, LateFundsReturned
+from domain.settling import execute
 from tests.unit.test_transfer_correction_races import (
     BIGGER,
     DEST,

@@ -21,8 +21,9 @@ less than a sheet it sent; no one is asked, the money comes back whole.
 from __future__ import annotations
 
 from domain import invariants as inv
-from domain.kernel import Actor, EventRef, Receive, execute
+from domain.kernel import Actor, EventRef, Receive
 from domain.protocols.transfer import ReverseTransfer, TransferReversed
+from domain.settling import execute
 from tests.unit.test_transfer_correction_races import (
     BIGGER,
     DEST,

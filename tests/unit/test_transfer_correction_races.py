@@ -22,7 +22,7 @@ import dataclasses
 import pytest
 
 from domain import invariants as inv
-from domain.kernel import Actor, DomainError, EventRef, Receive, execute, to_payload
+from domain.kernel import Actor, DomainError, EventRef, Receive, to_payload
 from domain.protocols import pension
 from domain.protocols.casework_events import ResolveAttention
 from domain.protocols.transfer import (
@@ -36,6 +36,7 @@ from domain.protocols.transfer import (
     ReverseTransfer,
     TransferConcluded,
 )
+from domain.settling import execute
 from projections import cases
 from projections.cases import CaseView
 from projections.joint import agreement

@@ -1,6 +1,6 @@
 """`TransferDecider.decide_folded`: the state it returns is the fold of its events (issue 17).
 
-Why: `kernel.settle` takes that state instead of folding the events a second time, so a
+Why: `settling.settle` takes that state instead of folding the events a second time, so a
 decision whose bookkeeping changed an event after folding it (a waiting limit put on the event
 that made the status, the clears of an end put before the events) must still hand back exactly
 what folding the recorded events gives. Every decision of the transfer scenarios below is

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from domain.deadlines import met_of
-from domain.kernel import Actor, DomainError, EventRef, Receive, receive
+from domain.kernel import Actor, DomainError, EventRef, Receive
 from domain.protocols import housing_fund, pension
 from domain.protocols.intake import ProvideSupplement, RequestSupplement, Withdraw
 from domain.protocols.transfer import (
@@ -23,6 +23,7 @@ from domain.protocols.transfer import (
     TransferOutHeld,
     application,
 )
+from domain.settling import receive
 from domain.values import CaseNumber, RegionCode
 from tests.fixtures.transfers import TRANSFERS, TransferWorld, accepted_case, staff
 from tests.fixtures.world import RULES, START
