@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 from domain.kernel import Event, event_types
 from domain.protocols import PROTOCOLS
 from domain.registers import RegisterEvent
-from regions.wire.envelope import TYPE_PREFIX
+from regions.wire.attributes import TYPE_PREFIX
 from regions.wire.feed import BATCH_CONTENT_TYPE, MAX_BATCH, FeedEnvelope
 from regions.wire.schemas import REF_TEMPLATE, load_domain
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 from typing import Any, Final
 
 from domain.kernel import Event
+from regions.wire.attributes import TYPE_PREFIX
 from regions.wire.envelope import (
     CONTENT_TYPE,
     QUARANTINE_DETAIL_HEADER,
     QUARANTINE_REASON_HEADER,
     QUARANTINE_SUBJECT_HEADER,
-    TYPE_PREFIX,
-    WireReason,
 )
+from regions.wire.errors import WireReason
 from regions.wire.schemas import SchemaSet
 
 QUARANTINED: Final = "QuarantinedMessage"

@@ -63,7 +63,7 @@ from regions.core.ports import BrokerError, ConsumerInfo, Delivery, NoConsumer, 
 from regions.sdk.client import RegionClient
 from regions.wire import feed as feed_codec
 from regions.wire import subjects
-from regions.wire.envelope import WireError
+from regions.wire.errors import WireError
 
 log = logging.getLogger("tongban.feed")
 

@@ -12,17 +12,8 @@ from the Python types, from which `regions.contract` publishes `asyncapi.yaml`.
 from __future__ import annotations
 
 from regions.wire.control import ControlMessage, decode_any, decode_control, encode_control
-from regions.wire.envelope import (
-    CONTENT_TYPE,
-    LinkPosition,
-    NewerSchema,
-    WireError,
-    WireMessage,
-    WireReason,
-    decode,
-    encode,
-    event_id,
-)
+from regions.wire.envelope import CONTENT_TYPE, WireMessage, decode, encode, event_id
+from regions.wire.errors import LinkPosition, NewerSchema, WireError, WireReason
 
 __all__ = [
     "CONTENT_TYPE",

@@ -26,21 +26,17 @@ from typing import Any, Final
 from domain.kernel import InvalidValue, from_payload, to_payload
 from regions.core.messages import HighWaterMark, ResendRequest
 from regions.wire import marks
-from regions.wire.envelope import (
+from regions.wire.attributes import (
     CONTROL_ENVELOPE,
     CONTROL_TYPE_PREFIX,
     DATA_CONTENT_TYPE,
     SPECVERSION,
-    WireError,
-    WireMessage,
-    WireReason,
     check_attributes,
     check_link,
-    event_from,
-    read,
     source_of,
-    write,
 )
+from regions.wire.envelope import WireMessage, event_from, read, write
+from regions.wire.errors import WireError, WireReason
 
 ControlMessage = HighWaterMark | ResendRequest
 CONTROL_TYPES: Final[dict[str, type[HighWaterMark] | type[ResendRequest]]] = {

@@ -9,27 +9,7 @@ origin's identity of the event (`originatorid`, `originatorversion`) — the key
 effect — and a contiguous per-link sequence (`linkseq`), so the inbox can record in order and see
 gaps (design §5).
 
-CloudEvents attribute names must be lower-case alphanumerics, so the design's names map as:
-
-    design name         CloudEvents attribute    value
-    event id            id                       "<originator_id>:<version>" (origin identity)
-    origin region       source                   "/tongban/regions/<origin>"
-    event type          type                     "cn.tongban.<Event.TYPE>"
-    case number         subject                  the human case number
-    event instant       time                     the event's `at`, stored (never "now")
-    link_seq            linkseq                  1, 2, 3… per origin → destination link
-    prev_hash           prevhash                 reserved for trust (absent for now)
-    key_id              keyid                    reserved for trust (absent for now)
-    sig                 sig                      reserved for trust (absent for now)
-    receipt_of          receiptof                "<originator_id>:<version>" of the event receipted
-    traceparent         traceparent              W3C trace context (CloudEvents tracing extension)
-    schema_version      schemaversion            the payload's schema version
-    originator_id       originatorid             the origin side's aggregate id
-    originator_version  originatorversion        the event's version in that aggregate
-    origin/destination  origin, destination      GB/T 2260 region codes of the link
-    process             process                  the catalogue process (e.g. "pension_transfer")
-    case id             caseid                   the case's UUID
-
+The attributes, what the design calls them and their schemas: `regions.wire.attributes`.
 An optional attribute with no value is *absent* (CloudEvents treats absent and null alike).
 `data` is the event's payload itself (`domain.kernel.to_payload`), not wrapped: `type` and
 `schemaversion` say which schema it follows, so a wrapper would add nothing (and `dataschema`
@@ -52,41 +32,38 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, NoReturn, NotRequired
+from typing import Any, Final, NoReturn
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from dateutil.parser import isoparse
-from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, ValidationError
-from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 from domain.kernel import (
     DomainError,
     Event,
     EventRef,
-    InvalidValue,
     event_from_payload,
     event_type,
     to_payload,
 )
 from domain.payloads import MAX_DEPTH
-from domain.values import RegionCode
 from regions.wire import plain
+from regions.wire.attributes import (
+    CONTROL_TYPE_PREFIX,
+    DATA_CONTENT_TYPE,
+    EVENT_ENVELOPE,
+    SPECVERSION,
+    TYPE_PREFIX,
+    check_attributes,
+    check_link,
+    source_of,
+)
+from regions.wire.errors import LinkPosition, NewerSchema, WireError, WireReason
 
-SPECVERSION: Final = "1.0"
-TYPE_PREFIX: Final = "cn.tongban."
-CONTROL_TYPE_PREFIX: Final = "cn.tongban.link."
-DATA_CONTENT_TYPE: Final = "application/json"
 #: NATS `Content-Type` header of a structured-mode message (NATS protocol binding 1.0.2).
 CONTENT_TYPE: Final = JSONFormat.CONTENT_TYPE
-SOURCE_PREFIX: Final = "/tongban/regions/"
-#: Shape of a GB/T 2260 region code in the schema; `domain.values.RegionCode` checks the rest.
-REGION_CODE_PATTERN: Final = r"^[1-9][0-9]{5}$"
-EVENT_ID_PATTERN: Final = r"^[^:\s]+:[1-9][0-9]*$"
-TRACEPARENT_PATTERN: Final = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 #: Headers a quarantined message carries on the dead-letter subject `tb.v1.dlq.<dest>`.
 QUARANTINE_REASON_HEADER: Final = "Tongban-Quarantine-Reason"
 QUARANTINE_DETAIL_HEADER: Final = "Tongban-Quarantine-Detail"
@@ -103,122 +80,6 @@ _STRINGS: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKETS: Final = re.compile(rb"[\[\]{}]")
 
 
-# --------------------------------------------------------------------------- errors
-
-
-class WireReason(StrEnum):
-    """Why a message was refused; stable strings the inbox records with a quarantined message."""
-
-    NOT_JSON = "not_json"
-    NOT_AN_OBJECT = "not_an_object"
-    MISSING_ATTRIBUTE = "missing_attribute"
-    BAD_ATTRIBUTE = "bad_attribute"
-    UNSUPPORTED_SPECVERSION = "unsupported_specversion"
-    UNKNOWN_TYPE = "unknown_type"
-    NOT_WIRE_TYPE = "not_wire_type"
-    BAD_REGION_CODE = "bad_region_code"
-    INCONSISTENT_ENVELOPE = "inconsistent_envelope"
-    PAYLOAD_MISMATCH = "payload_mismatch"
-    NEWER_SCHEMA = "newer_schema"
-    TOO_DEEP = "too_deep"
-
-
-@dataclass(frozen=True)
-class LinkPosition:
-    """Where a refused message sat on its link, when the envelope said so: the inbox still
-    needs it to hold the sequence (a parked message is not a lost one)."""
-
-    origin: str
-    destination: str
-    link_seq: int
-
-
-class WireError(DomainError):
-    """A message that cannot be accepted as it is; `reason` is stable, `str(exc)` explains."""
-
-    code = "wire_error"
-
-    def __init__(
-        self, reason: WireReason, detail: str, *, position: LinkPosition | None = None,
-    ) -> None:
-        super().__init__(f"{reason}: {detail}", code=f"wire_{reason}")
-        self.reason = reason
-        self.detail = detail
-        self.position = position
-
-
-class NewerSchema(WireError):
-    """The payload was written by a newer schema version than this node knows: park, don't drop."""
-
-    def __init__(
-        self, event_type: str, schema_version: int, known_version: int, *,
-        position: LinkPosition | None = None,
-    ) -> None:
-        super().__init__(
-            WireReason.NEWER_SCHEMA,
-            f"{event_type} schema version {schema_version} is newer than this node's "
-            f"{known_version}",
-            position=position,
-        )
-        self.event_type = event_type
-        self.schema_version = schema_version
-        self.known_version = known_version
-
-
-# --------------------------------------------------------------------------- attributes
-
-RegionCodeText = Annotated[str, Field(pattern=REGION_CODE_PATTERN, description="GB/T 2260 code")]
-NonEmpty = Annotated[str, Field(min_length=1)]
-
-
-class LinkEnvelope(TypedDict):
-    """CloudEvents attributes every message on a link carries (events and control messages)."""
-
-    __pydantic_config__ = ConfigDict(strict=True)  # type: ignore[misc]
-
-    specversion: Literal["1.0"]
-    id: NonEmpty
-    source: Annotated[str, Field(
-        pattern=r"^/tongban/regions/[1-9][0-9]{5}$",
-        description="/tongban/regions/<sending region>")]
-    type: Annotated[str, Field(pattern=r"^cn\.tongban\.[A-Za-z0-9_.]+$")]
-    time: Annotated[AwareDatetime, Field(description="the fact's instant, never the send time")]
-    datacontenttype: NotRequired[Literal["application/json"]]
-    origin: Annotated[RegionCodeText, Field(description="the link's origin region")]
-    destination: Annotated[RegionCodeText, Field(description="the link's destination region")]
-
-
-class EventEnvelope(LinkEnvelope):
-    """CloudEvents attributes of a shared domain event on a link (lower-case, as CloudEvents requires)."""
-
-    subject: Annotated[NonEmpty, Field(description="the case number")]
-    linkseq: Annotated[int, Field(ge=1, description="design `link_seq`: contiguous per link")]
-    schemaversion: Annotated[int, Field(ge=1, description="design `schema_version`")]
-    originatorid: Annotated[NonEmpty, Field(description="design `originator_id`")]
-    originatorversion: Annotated[int, Field(ge=1, description="design `originator_version`")]
-    process: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="catalogue process")]
-    caseid: Annotated[NonEmpty, Field(description="the case's UUID")]
-    prevhash: NotRequired[Annotated[NonEmpty, Field(description="design `prev_hash` (trust)")]]
-    keyid: NotRequired[Annotated[NonEmpty, Field(description="design `key_id` (trust)")]]
-    sig: NotRequired[Annotated[NonEmpty, Field(description="design `sig` (trust)")]]
-    receiptof: NotRequired[Annotated[str, Field(
-        pattern=EVENT_ID_PATTERN, description="design `receipt_of`: id of the receipted event")]]
-    traceparent: NotRequired[Annotated[str, Field(
-        pattern=TRACEPARENT_PATTERN, description="W3C trace context")]]
-
-
-class ControlEnvelope(LinkEnvelope):
-    """CloudEvents attributes of a link control message: the link's only (fields are in `data`)."""
-
-
-EVENT_ENVELOPE: Final = TypeAdapter(EventEnvelope)
-CONTROL_ENVELOPE: Final = TypeAdapter(ControlEnvelope)
-
-
-def source_of(region: str) -> str:
-    return SOURCE_PREFIX + region
-
-
 def event_id(ref: EventRef) -> str:
     """The CloudEvents id of an event: its origin identity, unique without coordination."""
     return f"{ref.originator_id}:{ref.version}"
@@ -229,43 +90,12 @@ def _parse_event_id(text: str) -> EventRef:
     return EventRef(originator_id, int(version))
 
 
-def check_link(origin: str, destination: str, position: LinkPosition | None = None) -> None:
-    """Both ends are real region codes and differ (a side's id is per case *and* region)."""
-    for name, code in (("origin", origin), ("destination", destination)):
-        try:
-            RegionCode.parse(code)
-        except InvalidValue as exc:
-            raise WireError(WireReason.BAD_REGION_CODE, f"{name}: {exc}",
-                            position=position) from None
-    if origin == destination:
-        raise WireError(WireReason.INCONSISTENT_ENVELOPE,
-                        f"a link joins two regions, got {origin} → {destination}",
-                        position=position)
-
-
 def check_event_attributes(attributes: dict[str, Any]) -> None:
     """`check_attributes(EVENT_ENVELOPE, attributes)`, without asking pydantic (~4 us) when
     the attributes are plainly ones it accepts (`plain.event_attributes_accepted`)."""
     if not plain.event_attributes_accepted(attributes):
         check_attributes(EVENT_ENVELOPE, attributes)  # the refusal, precisely
         plain.event_attributes_kept(attributes)
-
-
-def check_attributes(adapter: TypeAdapter[Any], attributes: dict[str, Any]) -> None:
-    """Validate envelope attributes, turning the first problem into a specific `WireError`."""
-    try:
-        adapter.validate_python(attributes)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        name = str(error["loc"][0]) if error["loc"] else "?"
-        detail = f"attribute {name!r}: {error['msg']}"
-        if error["type"] == "missing":
-            raise WireError(WireReason.MISSING_ATTRIBUTE, detail) from None
-        if name == "specversion":
-            raise WireError(WireReason.UNSUPPORTED_SPECVERSION, detail) from None
-        if name in ("origin", "destination"):
-            raise WireError(WireReason.BAD_REGION_CODE, detail) from None
-        raise WireError(WireReason.BAD_ATTRIBUTE, detail) from None
 
 
 # --------------------------------------------------------------------------- format plumbing

@@ -84,20 +84,17 @@ from domain.values import RegionCode
 from projections.records import SideEvent
 from regions.core.ports import MSG_ID_HEADER, Outgoing
 from regions.wire import subjects
-from regions.wire.envelope import (
+from regions.wire.attributes import (
     DATA_CONTENT_TYPE,
     REGION_CODE_PATTERN,
     SOURCE_PREFIX,
     SPECVERSION,
     TYPE_PREFIX,
-    WireError,
-    WireReason,
     check_attributes,
-    check_depth,
-    read,
     source_of,
-    write,
 )
+from regions.wire.envelope import check_depth, read, write
+from regions.wire.errors import WireError, WireReason
 from regions.wire.plain import (
     Accepted,
     instant_text,

@@ -172,10 +172,10 @@ def plain_instant(value: Any) -> bool:
 
 
 #: Per attribute of a link event, the values of a few (the link's ends, the source, the
-#: process, the event type) that its schema (`regions.wire.envelope.EVENT_ENVELOPE`) accepted.
+#: process, the event type) that its schema (`regions.wire.attributes.EVENT_ENVELOPE`) accepted.
 _EVENT_KEPT: Final = {name: Accepted() for name in ("origin", "destination", "source",
                                                      "process", "type")}
-#: `regions.wire.envelope.TRACEPARENT_PATTERN` (without its anchors: `fullmatch` anchors, and
+#: `regions.wire.attributes.TRACEPARENT_PATTERN` (without its anchors: `fullmatch` anchors, and
 #: takes no trailing newline as `$` would); ASCII classes only, so it matches what the
 #: schema's engine matches.
 TRACEPARENT: Final = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")

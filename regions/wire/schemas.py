@@ -22,8 +22,8 @@ from pydantic import TypeAdapter
 
 import domain
 from domain.kernel import Event, event_types
+from regions.wire.attributes import ControlEnvelope, EventEnvelope
 from regions.wire.control import CONTROL_TYPES
-from regions.wire.envelope import ControlEnvelope, EventEnvelope
 
 REF_TEMPLATE: Final = "#/components/schemas/{model}"
 

@@ -33,7 +33,7 @@ from regions.core.outcome import Outcome
 from regions.wire import WireMessage, encode, encode_control, subjects
 from regions.wire.commands import command_types, encode_reply, encode_request, identified
 from regions.wire.control import CONTROL_TYPES
-from regions.wire.envelope import WireReason
+from regions.wire.errors import WireReason
 from regions.wire.schemas import wire_event_types
 from tests.fixtures.wire.events import (
     AT,

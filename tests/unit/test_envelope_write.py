@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from regions.wire import attributes as wire_attributes
 from regions.wire import envelope
 
 #: Every attribute name a link event, a control message or a feed event carries.
@@ -44,7 +45,7 @@ def attribute_sets(draw: st.DrawFn) -> dict[str, Any]:
         if name in attributes:
             continue
         if name == "datacontenttype":
-            attributes[name] = envelope.DATA_CONTENT_TYPE
+            attributes[name] = wire_attributes.DATA_CONTENT_TYPE
         elif name in ("linkseq", "schemaversion", "originatorversion", "feedseq"):
             attributes[name] = draw(st.integers(1, 10**12))
         else:

@@ -31,7 +31,7 @@ from regions.sdk.client import CommandRejected
 from regions.sdk.examples.pension import PensionBackend, example_records
 from regions.wire import feed as feed_codec
 from regions.wire import link, subjects
-from regions.wire.envelope import WireError, WireReason
+from regions.wire.errors import WireError, WireReason
 from simulations.workload import draw_applicant
 
 DEST, ORIGIN = "150600", "610800"

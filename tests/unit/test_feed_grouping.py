@@ -21,7 +21,7 @@ from domain.kernel import Actor, to_payload
 from domain.values import CaseNumber, RegionCode
 from projections.records import SideEvent
 from regions.wire import feed
-from regions.wire.envelope import WireError, WireReason
+from regions.wire.errors import WireError, WireReason
 
 REGION = "150600"
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from domain.kernel import DomainError
 from regions.core.messages import HighWaterMark, as_utc_text
-from regions.wire import control, envelope, marks
+from regions.wire import attributes as wire_attributes
+from regions.wire import control, envelope, errors, marks
 
 CODES = ("150600", "610800", "640100", "150100", "150000")
 
@@ -22,11 +23,11 @@ CODES = ("150600", "610800", "640100", "150100", "150000")
 def generic_bytes(mark: HighWaterMark) -> bytes:
     """What `encode_control` wrote through the CloudEvents SDK before the fast path."""
     attributes: dict[str, Any] = {
-        "specversion": envelope.SPECVERSION, "id": mark.id,
-        "source": envelope.source_of(mark.sender), "type": control.control_type(mark),
-        "time": mark.at, "datacontenttype": envelope.DATA_CONTENT_TYPE,
+        "specversion": wire_attributes.SPECVERSION, "id": mark.id,
+        "source": wire_attributes.source_of(mark.sender), "type": control.control_type(mark),
+        "time": mark.at, "datacontenttype": wire_attributes.DATA_CONTENT_TYPE,
         "origin": mark.origin, "destination": mark.destination}
-    envelope.check_attributes(envelope.CONTROL_ENVELOPE, attributes)
+    wire_attributes.check_attributes(wire_attributes.CONTROL_ENVELOPE, attributes)
     return envelope.write(attributes, {"at": mark.at.isoformat(), "destination": mark.destination,
                                        "link_seq": mark.link_seq, "origin": mark.origin})
 
@@ -74,9 +75,9 @@ def test_anything_but_the_canonical_form_of_a_valid_mark_goes_the_generic_way(ch
     bad = change(canonical())
     assert bad != canonical()
     assert marks.decode(bad) is None
-    with pytest.raises(envelope.WireError) as generic:
+    with pytest.raises(errors.WireError) as generic:
         generic_decode(bad)
-    with pytest.raises(envelope.WireError) as used:
+    with pytest.raises(errors.WireError) as used:
         control.decode_any(bad)
     assert used.value.reason == generic.value.reason
 

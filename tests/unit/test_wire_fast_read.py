@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regions.wire import envelope, plain
+from regions.wire import envelope, errors, plain
 from tests.unit.test_envelope_write import attribute_sets, json_values, payloads
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wire"
@@ -90,18 +90,18 @@ def test_what_the_plain_way_leaves_is_refused_as_before() -> None:
     midnight = json.dumps({**good, "time": "2025-09-30T24:00:00Z"})  # dateutil takes it
     assert plain.read(midnight) is None
     assert envelope.read(midnight)[0]["time"] == dt.datetime(2025, 10, 1, tzinfo=dt.UTC)
-    for change, reason in (({"specversion": "0.3"}, envelope.WireReason.UNSUPPORTED_SPECVERSION),
-                           ({"id": ""}, envelope.WireReason.BAD_ATTRIBUTE),
-                           ({"Bad": "x"}, envelope.WireReason.BAD_ATTRIBUTE)):
+    for change, reason in (({"specversion": "0.3"}, errors.WireReason.UNSUPPORTED_SPECVERSION),
+                           ({"id": ""}, errors.WireReason.BAD_ATTRIBUTE),
+                           ({"Bad": "x"}, errors.WireReason.BAD_ATTRIBUTE)):
         data = json.dumps({**good, **change}).encode()
         assert plain.read(data) is None
-        with pytest.raises(envelope.WireError) as refused:
+        with pytest.raises(errors.WireError) as refused:
             envelope.read(data)
         assert refused.value.reason == reason
-    for broken, reason in ((b"\xff{}", envelope.WireReason.NOT_JSON),
-                           (b"[1]", envelope.WireReason.NOT_AN_OBJECT)):
+    for broken, reason in ((b"\xff{}", errors.WireReason.NOT_JSON),
+                           (b"[1]", errors.WireReason.NOT_AN_OBJECT)):
         assert plain.read(broken) is None
-        with pytest.raises(envelope.WireError) as refused:
+        with pytest.raises(errors.WireError) as refused:
             envelope.read(broken)
         assert refused.value.reason == reason
 

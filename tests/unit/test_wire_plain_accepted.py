@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regions.wire import envelope, plain
+from regions.wire import attributes as wire_attributes
+from regions.wire import envelope, errors, plain
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 VALID: dict[str, Any] = {
@@ -26,8 +27,8 @@ VALID: dict[str, Any] = {
 
 def schema_accepts(attributes: dict[str, Any]) -> bool:
     try:
-        envelope.check_attributes(envelope.EVENT_ENVELOPE, attributes)
-    except envelope.WireError:
+        wire_attributes.check_attributes(wire_attributes.EVENT_ENVELOPE, attributes)
+    except errors.WireError:
         return False
     return True
 
@@ -35,7 +36,7 @@ def schema_accepts(attributes: dict[str, Any]) -> bool:
 def refusal(check: Any, attributes: dict[str, Any]) -> str:
     try:
         check(attributes)
-    except envelope.WireError as exc:
+    except errors.WireError as exc:
         return f"{exc.reason}: {exc}"
     return ""
 
@@ -65,7 +66,7 @@ def test_what_the_fast_check_lets_through_the_schema_accepts(
         assert accepted, attributes
     # and the check the codecs call refuses exactly as the schema does
     assert refusal(envelope.check_event_attributes, attributes) == \
-        refusal(lambda a: envelope.check_attributes(envelope.EVENT_ENVELOPE, a), attributes)
+        refusal(lambda a: wire_attributes.check_attributes(wire_attributes.EVENT_ENVELOPE, a), attributes)
 
 
 def test_the_common_attributes_are_not_asked_about_once_their_values_are_kept() -> None:
@@ -85,4 +86,4 @@ def test_anything_not_plain_is_asked_about(change: dict[str, Any]) -> None:
 
 
 def test_the_traceparent_pattern_is_the_schemas() -> None:
-    assert f"^{plain.TRACEPARENT.pattern}$" == envelope.TRACEPARENT_PATTERN
+    assert f"^{plain.TRACEPARENT.pattern}$" == wire_attributes.TRACEPARENT_PATTERN

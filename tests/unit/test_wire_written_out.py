@@ -21,14 +21,14 @@ from regions.core.messages import LinkMessage
 from regions.core.side_events import SideEventTailer
 from regions.core.tailer import MemoryCursor
 from regions.wire import feed, link
-from regions.wire.envelope import (
+from regions.wire.attributes import (
     DATA_CONTENT_TYPE,
     SPECVERSION,
     TYPE_PREFIX,
     check_attributes,
     source_of,
-    write,
 )
+from regions.wire.envelope import write
 from simulations.runner import run
 from tests.unit.test_link_codec_stored import stored_link_messages
 
