@@ -17,12 +17,30 @@ import json
 import re
 from json import encoder as json_encoder
 from json.encoder import encode_basestring_ascii
-from typing import Any, Final
+from typing import Any, Final, cast
 
-#: The CloudEvents version the envelope speaks and its data's content type (as
-#: `regions.wire.envelope` names them).
-SPECVERSION: Final = "1.0"
-DATA_CONTENT_TYPE: Final = "application/json"
+from pydantic import TypeAdapter
+
+from regions.wire.attributes import EVENT_ENVELOPE
+
+
+def rules(adapter: TypeAdapter[Any]) -> dict[str, tuple[bool, dict[str, Any]]]:
+    """An envelope schema's attributes as pydantic validates them: name -> (required, its rule
+    in the core schema — `literal` with `expected`, `str` with `min_length` or `pattern`, `int`
+    with `ge`, `datetime`). The fast checks below take their values from it, and
+    `tests/unit/test_wire_plain_schema.py` holds each check to its attribute's rule, so the two
+    cannot drift apart unnoticed."""
+    schema = cast(dict[str, Any], adapter.core_schema)
+    while schema["type"] != "typed-dict":
+        schema = schema["schema"]
+    return {name: (field.get("required", True), field["schema"])
+            for name, field in schema["fields"].items()}
+
+
+_EVENT_RULES: Final = rules(EVENT_ENVELOPE)
+#: The CloudEvents version the envelope speaks and its data's content type (the schema's).
+SPECVERSION: Final[str] = _EVENT_RULES["specversion"][1]["expected"][0]
+DATA_CONTENT_TYPE: Final[str] = _EVENT_RULES["datacontenttype"][1]["expected"][0]
 
 
 def instant_text(value: Any) -> str:
@@ -175,10 +193,11 @@ def plain_instant(value: Any) -> bool:
 #: process, the event type) that its schema (`regions.wire.attributes.EVENT_ENVELOPE`) accepted.
 _EVENT_KEPT: Final = {name: Accepted() for name in ("origin", "destination", "source",
                                                      "process", "type")}
-#: `regions.wire.attributes.TRACEPARENT_PATTERN` (without its anchors: `fullmatch` anchors, and
-#: takes no trailing newline as `$` would); ASCII classes only, so it matches what the
-#: schema's engine matches.
-TRACEPARENT: Final = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+#: The schema's `traceparent` pattern without its anchors (`fullmatch` anchors, and takes no
+#: trailing newline as `$` would; the schema's engine does not either); ASCII classes only, so
+#: it matches what the schema's engine matches.
+TRACEPARENT: Final = re.compile(
+    _EVENT_RULES["traceparent"][1]["pattern"].removeprefix("^").removesuffix("$"))
 
 
 def event_attributes_accepted(a: dict[str, Any]) -> bool:
