@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -52,6 +52,7 @@ from regions.core.errors import (
 )
 from regions.core.node import RegionNode
 from regions.core.outcome import Outcome
+from regions.core.sides import BatchedCommand
 
 __all__ = ["ERRORS", "KINDS", "REFUSAL", "REQUEST_ERRORS", "CommandError", "CommandRequest",
            "CommandResult", "CommandService", "ErrorCode", "InvalidRequest", "Kind",
@@ -123,6 +124,8 @@ REQUEST_ERRORS: Final[Mapping[str, ErrorCode]] = {
                              "with the same id for its outcome", "conflict", 409, "command_id"),
     "internal_error": ErrorCode("the node could not run the command; retry with the same "
                                 "command_id", "error", 500),
+    "overloaded": ErrorCode("the node has more requests waiting than it takes; nothing was "
+                            "run: retry with the same command_id after a pause", "error", 503),
     **{code: ErrorCode(meaning, "invalid", status, where)  # who may command what: authority.py
        for code, (meaning, status, where) in authority.CODES.items()},
 }
@@ -184,6 +187,10 @@ class CommandRequest:
 
 INTERNAL_ERROR: Final = CommandError(
     "internal_error", "the node could not execute the command; retry with the same command_id")
+#: The answer to a request the endpoint did not take (too many waiting: `regions.runtime.commands`).
+OVERLOADED: Final = CommandError(
+    "overloaded", "the node has too many requests waiting; nothing was run: retry with the same "
+    "command_id after a pause")
 
 
 @dataclass(frozen=True)
@@ -256,26 +263,43 @@ class CommandService:
         """Authorise, admit, decide and save (or replay the stored outcome); never raises for a
         refusal — every answer, an internal failure included, is a `CommandResult`."""
         try:
-            self.authorise(request)
-            authority.check(request.principal, request.command)
-            command = admit(request.command, region=self.region, now=now,
-                            applicant_id=request.applicant_id, register_key=self.register_key,
-                            catalogue=self.catalogue, materials=self.materials,
-                            peers=self.node.peers)
+            command = self.admitted(request, now)
             outcome = self.run(request, command, now)
-        except InvalidRequest as exc:
+        except Exception as exc:
+            return self.refusal(request, exc)
+        return CommandResult.decided(outcome)
+
+    def handle_many(self, requests: Sequence[CommandRequest],
+                    now: dt.datetime) -> list[CommandResult]:
+        """The answers `handle` gives `requests` one after another, their effects saved in as
+        few transactions as that allows (group commit: `regions.core.command_batch`)."""
+        from regions.core.command_batch import handle_many  # it builds on this module
+
+        return handle_many(self, requests, now)
+
+    def admitted(self, request: CommandRequest, now: dt.datetime) -> Command:
+        """Steps 1–2: the request's target, its principal's right to it, and the command as
+        admitted; raises `InvalidRequest` or `authority.Forbidden`. Reads nothing stored."""
+        self.authorise(request)
+        authority.check(request.principal, request.command)
+        return admit(request.command, region=self.region, now=now,
+                     applicant_id=request.applicant_id, register_key=self.register_key,
+                     catalogue=self.catalogue, materials=self.materials, peers=self.node.peers)
+
+    @staticmethod
+    def refusal(request: CommandRequest, exc: Exception) -> CommandResult:
+        """What `handle` answers when deciding `request` raised `exc` (called in its handler)."""
+        if isinstance(exc, InvalidRequest):
             return CommandResult.refusing(exc)
-        except authority.Forbidden as exc:
+        if isinstance(exc, authority.Forbidden):
             return CommandResult(error=CommandError(exc.code, str(exc), exc.field))
-        except (IdempotencyConflict, CommandInProgress) as exc:
+        if isinstance(exc, IdempotencyConflict | CommandInProgress):
             return CommandResult(error=CommandError(exc.code, str(exc), "command_id"))
-        except DomainError as exc:
+        if isinstance(exc, DomainError):
             return CommandResult(error=CommandError(exc.code, str(exc),
                                                     f"command.{field_of(exc)}"))
-        except Exception:
-            log.exception("command %s of %s failed", request.command_id, request.principal)
-            return CommandResult(error=INTERNAL_ERROR)
-        return CommandResult.decided(outcome)
+        log.exception("command %s of %s failed", request.command_id, request.principal)
+        return CommandResult(error=INTERNAL_ERROR)
 
     def authorise(self, request: CommandRequest) -> None:
         """A new case opens at the region of its number, under a process this node runs."""
@@ -293,14 +317,20 @@ class CommandService:
     def run(self, request: CommandRequest, command: Command, now: dt.datetime) -> Outcome:
         """Submit or command (as admitted) through the node; `IdempotencyConflict` or
         `CommandInProgress` for a reused command id."""
-        keys = {"command_id": request.command_id, "principal": request.principal}
+        target = self.target(request, command)
+        return target if isinstance(target, Outcome) else self.node.run(target, now)
+
+    def target(self, request: CommandRequest, command: Command) -> BatchedCommand | Outcome:
+        """What the node decides for `request` (a submit carries its number and process), or
+        the `case_exists` answer when its number is a case of another process here."""
         if request.case_id is not None:
-            return self.node.command(request.case_id, command, now, **keys)
+            return BatchedCommand(request.case_id, command, request.command_id,
+                                  request.principal)
         case_id = request.target_case_id
         existing = self.node.side(case_id)
         if existing is not None and existing.process != request.process:
             return Outcome(False, case_id, error_code="case_exists",
                            error=f"case {request.case_number} is a {existing.process} case",
                            error_field="case_number")
-        return self.node.submit(case_id, request.case_number, request.process, command,
-                                now, **keys)
+        return BatchedCommand(case_id, command, request.command_id, request.principal,
+                              request.case_number, request.process)
