@@ -22,16 +22,30 @@ How it fits the node:
   decodes, calls the service and encodes.
 - Bad input never crashes it and never touches the store: what does not decode is answered
   with the field at fault; a domain refusal is answered with its code and the stored outcome.
+
+**Group commit** (issue 17). One transaction per command, one command at a time, held a node's
+commands over NATS to one database round trip and one commit each, whatever the back-ends
+sent. So requests are taken concurrently (`serve_requests(concurrency=MAX_WAITING)`), decoded
+as they arrive, and queued; whenever the database thread is free of the last batch, everything
+queued (at most `MAX_BATCH`) goes to it in one call, `CommandService.handle_many`, which answers
+each exactly as `handle` would one after another (`regions.core.command_batch` says why that
+holds) in as few transactions as that allows. A lone request goes at once, alone: batching adds
+no wait. Past `MAX_WAITING` requests in the endpoint, a request is answered `overloaded` without
+being run (bounded memory; the back-end retries with the same command id). A case query waits
+for the commands received before it, so it sees them, as it did when all went one at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Final
 
 from regions.core.authority import backend_principal
 from regions.core.case_query import case_state
 from regions.core.commands import (
+    INTERNAL_ERROR,
+    OVERLOADED,
     CommandError,
     CommandRequest,
     CommandResult,
@@ -45,6 +59,12 @@ from regions.wire.commands import decode_request, encode_reply
 
 log = logging.getLogger("tongban.backend")
 
+#: Requests one endpoint holds at once (queued, in a batch, being answered); past it: overloaded.
+MAX_WAITING: Final = 1024
+#: Commands in one call to the database thread (one batch holds it, and the hops behind it, for
+#: about this many decisions).
+MAX_BATCH: Final = 128
+
 
 def queue_group(region: str) -> str:
     """The queue group of a region's endpoints: each request is served by one of them."""
@@ -53,11 +73,21 @@ def queue_group(region: str) -> str:
 
 class CommandEndpoint:
     """Request bytes in, reply bytes out, for one driven node: decode, run the command service
-    on the node's database thread, encode. Knows nothing of NATS."""
+    on the node's database thread, encode. Knows nothing of NATS.
 
-    def __init__(self, driver: NodeDriver) -> None:
+    `batch=False` runs each command in a database call of its own (`handle` one at a time:
+    what the endpoint did before group commit, kept for the benchmark's comparison)."""
+
+    def __init__(self, driver: NodeDriver, *, batch: bool = True,
+                 max_batch: int = MAX_BATCH) -> None:
         self.driver = driver
         self.service = CommandService.for_config(driver.region.node, driver.region.config)
+        self.batch = batch
+        self.max_batch = max_batch
+        self._queued: list[tuple[CommandRequest, asyncio.Future[CommandResult]]] = []
+        self._sender: asyncio.Task[None] | None = None
+        #: The last command queued: a case query waits for it (and so for all before it).
+        self._last: asyncio.Future[CommandResult] | None = None
 
     async def handle(self, data: bytes, principal: str) -> bytes:
         """The reply to `data`, a request from `principal` (the transport vouches for it): a
@@ -76,12 +106,24 @@ class CommandEndpoint:
             log.exception("undecodable command request")
             result = CommandResult(error=CommandError("invalid_request", f"unreadable: {exc!r}"))
         else:
-            result = await self.driver.db(self._handle, request)
+            if self.batch:
+                result = await self._queue(request)
+            else:
+                result = await self.driver.db(self._handle, request)
+        self.driver.count_command(result.kind)
+        return encode_reply(result)
+
+    def overloaded(self) -> bytes:
+        """The reply to a request the endpoint has no room for (nothing was run)."""
+        result = CommandResult(error=OVERLOADED)
         self.driver.count_command(result.kind)
         return encode_reply(result)
 
     async def query(self, case_id: str) -> bytes:
-        """The case's state as this region committed it, read on the database thread."""
+        """The case's state as this region committed it, read on the database thread after the
+        commands received before the query."""
+        if self._last is not None and not self._last.done():
+            await asyncio.wait([self._last])
         state = await self.driver.db(case_state, self.driver.region.node, case_id)
         if state is None:
             return case_query.encode_refusal(CommandError(
@@ -89,21 +131,57 @@ class CommandEndpoint:
                 "case_id"))
         return case_query.encode_state(state)
 
+    def _queue(self, request: CommandRequest) -> asyncio.Future[CommandResult]:
+        """Queue `request` for the next batch (in arrival order); its answer comes later."""
+        future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        self._queued.append((request, future))
+        self._last = future
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send())
+        return future
+
+    async def _send(self) -> None:
+        """Hand the queue to the database thread, a batch at a time, until it is empty."""
+        batch: list[tuple[CommandRequest, asyncio.Future[CommandResult]]] = []
+        try:
+            while self._queued:
+                batch = self._queued[:self.max_batch]
+                del self._queued[:self.max_batch]
+                try:
+                    results = await self.driver.db(self._handle_many, [r for r, _ in batch])
+                except Exception:  # the database thread is gone (a stop): the asker retries
+                    log.exception("a batch of %d commands could not be run", len(batch))
+                    results = [CommandResult(error=INTERNAL_ERROR)] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+                batch = []
+        finally:  # cancelled: nobody may wait for ever
+            for _, future in [*batch, *self._queued]:
+                future.cancel()
+
     def _handle(self, request: CommandRequest) -> CommandResult:
         """On the database thread, at the node's clock."""
         return self.service.handle(request, self.driver.now())
 
+    def _handle_many(self, requests: list[CommandRequest]) -> list[CommandResult]:
+        """On the database thread, at the node's clock: one batch."""
+        return self.service.handle_many(requests, self.driver.now())
+
 
 async def serve_commands(driver: NodeDriver, *, url: str | None = None,
-                         ready: asyncio.Event | None = None) -> None:
+                         ready: asyncio.Event | None = None, batch: bool = True) -> None:
     """The driver service: answer `tb.v1.cmd.<region>.*` until the driver stops.
 
-    `url` defaults to the node's `nats_url`; `ready` is set once the subscription is live.
+    `url` defaults to the node's `nats_url`; `ready` is set once the subscription is live;
+    `batch=False` serves one request at a time, each in a transaction of its own (what the
+    endpoint did before group commit: the benchmark's comparison).
     """
     code = driver.region.code
-    endpoint = CommandEndpoint(driver)
+    endpoint = CommandEndpoint(driver, batch=batch)
 
-    async def handle(request: Request) -> bytes | None:
+    def sender(request: Request) -> str | None:
+        """The back-end that sent `request`, if it may be answered where it asks; else None."""
         try:
             address = subjects.parse_subject(request.subject)
         except ValueError:
@@ -120,12 +198,26 @@ async def serve_commands(driver: NodeDriver, *, url: str | None = None,
                         subjects.inbox_prefix(code, backend))
             driver.count_command("invalid")
             return None
+        return backend
+
+    async def handle(request: Request) -> bytes | None:
+        backend = sender(request)
+        if backend is None:
+            return None
         answer = await endpoint.handle(request.data, backend_principal(backend))
         if not request.reply:
             log.info("a command of back-end %s without a reply subject was executed; it "
                      "cannot learn the outcome", backend)
         return answer
 
+    def overloaded(request: Request) -> bytes | None:
+        if sender(request) is None:
+            return None
+        log.warning("command endpoint of %s: %d requests waiting; answered overloaded", code,
+                    MAX_WAITING)
+        return endpoint.overloaded()
+
     await serve_requests(driver, name="command endpoint", client="cmd",
                          subject=subjects.command_filter(code), queue=queue_group(code),
-                         handler_for=lambda nc: handle, url=url, ready=ready)
+                         handler_for=lambda nc: handle, url=url, ready=ready,
+                         concurrency=MAX_WAITING if batch else 1, overloaded=overloaded)

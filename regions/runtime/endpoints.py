@@ -15,8 +15,13 @@ answers only reply subjects under some user's inbox prefix (`subjects.inbox_owne
 handler checks that the prefix is the asker's own (a back-end's for commands, the requesting
 region's for documents), returning None otherwise.
 
-nats-py runs one subscription's callbacks one after another, so the requests one endpoint serves
-are handled in arrival order.
+nats-py runs one subscription's callbacks one after another, so by default the requests one
+endpoint serves are handled one at a time, in arrival order. An endpoint that can do better with
+several at once (the command endpoint's group commit) passes `concurrency`: each request is then
+handled in a task of its own — started in arrival order, so whatever the handler does before its
+first wait still happens in that order — with at most `concurrency` in flight; beyond that the
+request is answered at once with the endpoint's `overloaded` reply (bounded memory, and the
+requester learns to retry instead of timing out). A stop still answers every request taken.
 """
 
 from __future__ import annotations
@@ -59,13 +64,15 @@ Handler = Callable[[Request], Awaitable[bytes | None]]
 
 async def serve_requests(driver: NodeDriver, *, name: str, client: str, subject: str, queue: str,
                          handler_for: Callable[[NatsClient], Handler], url: str | None = None,
-                         ready: asyncio.Event | None = None) -> None:
+                         ready: asyncio.Event | None = None, concurrency: int = 1,
+                         overloaded: Callable[[Request], bytes | None] | None = None) -> None:
     """Answer requests on `subject` (queue group `queue`) until the driver stops.
 
     `handler_for` builds the handler once connected (it may need the connection, e.g. its
     `max_payload`); `url` defaults to the node's `nats_url`; `ready` is set once the
     subscription is live. `name` says what serves (in the logs), `client` names the NATS
-    connection (`tongban-<client>-<region>`).
+    connection (`tongban-<client>-<region>`). `concurrency` and `overloaded`: see the module
+    docstring (one at a time by default; with no `overloaded` reply a full endpoint waits).
     """
     code = driver.region.code
     nc = await connect(url or driver.region.config.nats_url, driver, f"tongban-{client}-{code}",
@@ -73,28 +80,49 @@ async def serve_requests(driver: NodeDriver, *, name: str, client: str, subject:
     if nc is None:
         return
     handle = handler_for(nc)
+    in_flight: set[asyncio.Task[None]] = set()
 
-    async def on_request(msg: Msg) -> None:
-        answer = await handle(Request(msg.subject, msg.data, msg.reply))
-        if answer is None or not msg.reply:
+    async def answer(msg: Msg, reply: bytes | None = None) -> None:
+        if reply is None:
+            reply = await handle(Request(msg.subject, msg.data, msg.reply))
+        if reply is None or not msg.reply:
             return
         if subjects.inbox_owner(msg.reply) is None:
             log.warning("%s of %s: no answer to %s on %r: not an inbox", name, code,
                         msg.subject, msg.reply)
             return
         try:
-            await msg.respond(answer)
+            await msg.respond(reply)
         except (nats.errors.Error, OSError) as exc:  # the requester asks again
             log.warning("reply to %s lost: %r", msg.reply, exc)
 
+    async def on_request(msg: Msg) -> None:
+        if concurrency <= 1:
+            await answer(msg)
+            return
+        while len(in_flight) >= concurrency:
+            if overloaded is not None:
+                refusal = overloaded(Request(msg.subject, msg.data, msg.reply))
+                if refusal is not None:
+                    await answer(msg, refusal)
+                return
+            await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        task = asyncio.create_task(answer(msg))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+
     try:
-        await nc.subscribe(subject, queue=queue, cb=on_request)
+        subscription = await nc.subscribe(subject, queue=queue, cb=on_request)
         await nc.flush()
         log.info("%s of %s serving %s", name, code, subject)
         if ready is not None:
             ready.set()
         await driver.stopped.wait()
+        with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):
+            await subscription.drain()  # takes no more; hands on what was received
     finally:
+        if in_flight:  # answered before the connection closes
+            await asyncio.gather(*in_flight, return_exceptions=True)
         with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):
             await nc.drain()  # answers what was already received, then closes
         if not nc.is_closed:

@@ -138,7 +138,8 @@ def test_every_request_code_is_in_the_table_as_invalid_and_the_contract_lists_th
     assert all(400 <= entry.status < 600 for entry in ERRORS.values())
     assert tuple(ERRORS) == COMMAND_ERROR_CODES
     assert describe("reason_required").kind == "refused"
-    assert all(entry.field or code in {"malformed_json", "invalid_request", "internal_error"}
+    assert all(entry.field or code in {"malformed_json", "invalid_request", "internal_error",
+                                       "overloaded"}
                for code, entry in ERRORS.items())
 
 
