@@ -14,7 +14,7 @@ process's CPU per command (from /proc, the whole process: endpoint, database thr
 each mode's median and the ratio.
 
     python -m simulations.bench.endpoint [--cases 300] [--rounds 3] [--clients 4] [--window 16]
-                                         [--dsn DSN]
+                                         [--dsn DSN] [--only "group commit"]
 """
 
 from __future__ import annotations
@@ -153,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="NATS connections")
     parser.add_argument("--window", type=int, default=16, help="requests in flight each")
     parser.add_argument("--dsn", default=None)
+    parser.add_argument("--only", choices=MODES, default=None,
+                        help="run one mode (to profile it), no comparison")
     args = parser.parse_args(argv)
+    modes = MODES if args.only is None else (args.only,)
 
     from regions.adapters.brokers.nats_server import NatsServer
     from regions.adapters.brokers.provision import provision
@@ -163,14 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     postgres = choose_postgres(args.dsn)
     prefix = f"tbe{uuid.uuid4().hex[:8]}_"
     nats = NatsServer(name="tongban-bench-endpoint")
-    figures: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
+    figures: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
     try:
         nats.start()
         asyncio.run(provision([REGION, PEER], nats.url))
         print(f"PostgreSQL {postgres.origin}, nats-server {nats.url}; {args.cases} cases x 2 "
               f"commands, {args.clients} connections x {args.window} in flight", flush=True)
         for rnd in range(args.rounds):
-            for mode in MODES:
+            for mode in modes:
                 got = one_run(postgres.dsn, prefix, nats.url, mode == "group commit",
                               args.cases, args.clients, args.window, seed=rnd)
                 figures[mode].append(got)
@@ -184,10 +187,12 @@ def main(argv: list[str] | None = None) -> int:
             postgres.stop()
     medians = {mode: {key: statistics.median(run[key] for run in runs)
                       for key in runs[0]} for mode, runs in figures.items()}
-    old, new = (medians[mode] for mode in MODES)
-    for mode in MODES:
+    for mode in modes:
         print(f"median {mode:>14}: {medians[mode]['commands_per_s']:8.1f} commands/s, "
               f"{medians[mode]['cpu_ms_per_command']:6.2f} ms CPU/command")
+    if args.only is not None:
+        return 0
+    old, new = (medians[mode] for mode in MODES)
     print(f"group commit / one at a time: throughput x"
           f"{new['commands_per_s'] / old['commands_per_s']:.2f}, CPU per command x"
           f"{new['cpu_ms_per_command'] / old['cpu_ms_per_command']:.2f}")
