@@ -96,6 +96,13 @@ async def serve_requests(driver: NodeDriver, *, name: str, client: str, subject:
         except (nats.errors.Error, OSError) as exc:  # the requester asks again
             log.warning("reply to %s lost: %r", msg.reply, exc)
 
+    async def guarded(msg: Msg) -> None:
+        """A request's own task: what it raises is logged (as nats-py does for a callback)."""
+        try:
+            await answer(msg)
+        except Exception:
+            log.exception("%s of %s: a request on %s failed", name, code, msg.subject)
+
     async def on_request(msg: Msg) -> None:
         if concurrency <= 1:
             await answer(msg)
@@ -107,7 +114,7 @@ async def serve_requests(driver: NodeDriver, *, name: str, client: str, subject:
                     await answer(msg, refusal)
                 return
             await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-        task = asyncio.create_task(answer(msg))
+        task = asyncio.create_task(guarded(msg))
         in_flight.add(task)
         task.add_done_callback(in_flight.discard)
 
