@@ -80,6 +80,8 @@ class PhaseFigures:
     case_latencies_s: list[float]
     processes: dict[str, ProcessFigures] = field(default_factory=dict)
     servers: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Propagation hop by hop (`simulations.bench.hops.table`).
+    hops: dict[str, Any] = field(default_factory=dict)
     recorded: bool = True  # False: counted from the finished totals, no timings kept
 
     @property

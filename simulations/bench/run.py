@@ -23,7 +23,7 @@ from typing import Any
 from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.brokers.provision import provision
 from regions.adapters.stores.sql import PostgresStore
-from simulations.bench import bare, bounds
+from simulations.bench import bare, bounds, hops
 from simulations.bench.figures import (
     PhaseFigures,
     ProcessFigures,
@@ -206,6 +206,7 @@ def _run_phase(phase: Phase, workers: list[WorkerHandle], nats_pid: int,
                "destination": destination.ask({"op": "collect"})}
     figures = _phase_figures(phase, reports, time.monotonic() - started,
                              target - finished_before)
+    figures.hops = hops.table(reports)
     figures.servers = {
         "nats-server": {"cpu_seconds": round(process_cpu_seconds(nats_pid) - servers_before[0], 3),
                         "peak_rss_mb": round(process_peak_rss_mb(nats_pid), 1)},
@@ -268,7 +269,7 @@ def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[Phas
         "messages_per_case": burst.to_dict()["messages_per_case"],
         "bounds": raw,
         "ratios": ratios(burst, raw),
-        "phases": {p.name: {**p.to_dict(), "servers": p.servers} for p in measured.values()},
+        "phases": {p.name: {**p.to_dict(), "servers": p.servers, "hops": p.hops} for p in measured.values()},
         "processes": {name: {"cpu_seconds": f["cpu_seconds"], "peak_rss_mb": f["peak_rss_mb"]}
                       for name, f in finals.items()} | {
             "nats-server": {"cpu_seconds": round(process_cpu_seconds(nats_pid), 3),

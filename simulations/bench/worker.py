@@ -40,6 +40,7 @@ from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.driver import NodeDriver, recipient_of
 from regions.runtime.views import attach_views
 from regions.wire import subjects
+from simulations.bench import hops
 from simulations.bench.autopilot import Autopilot, submission
 
 log = logging.getLogger("tongban.bench")
@@ -249,6 +250,7 @@ class Worker:
         self.submitter = Submitter(region, s.peer, self.autopilot, self.probe)
         self.probe.instrument(region, broker)
         self.probe.instrument_driver(self.driver)
+        hops.attach(self)  # propagation hop by hop (simulations/bench/hops.py)
         region.node.listeners.append(self.probe.on_commit)
         region.node.listeners.append(self.autopilot.on_commit)
         region.node.receive_listeners.append(self.probe.on_receive)

@@ -1,0 +1,152 @@
+"""Where a shared event's propagation time goes, hop by hop (the bench's measuring instrument).
+
+Why: the bench's propagation (`figures.propagation`) spans the origin's commit of a shared event
+to the destination's commit of its receipt, and one number cannot say which hop holds the tail.
+Each worker stamps (`time.monotonic()`, one clock for every process on Linux) what passes through
+its own node, keyed by the event id; the parent joins both workers' stamps per event:
+
+- `committed`: the origin's commit (the probe's `sent`);
+- `read`: the relay's tailer returned the batch holding it (database thread);
+- `publish`: the driver handed it to the broker (`publish_links`);
+- `published`: the broker's JetStream acks for that batch came back;
+- `fetched`: the destination's pull returned it (`broker.fetch`);
+- `deciding`: the destination's inbox began its transaction (database thread);
+- `received`: the destination committed it (the probe's `received`).
+
+Also the garbage collector's pauses per process (gc.callbacks). Nothing here changes the node:
+the wrappers call through. Hooked from the worker with `attach(worker)`.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from regions.core.messages import LinkMessage
+from regions.wire.link import MSG_ID_HEADER
+from simulations.bench.figures import milliseconds, percentile
+
+#: The hops in order; each span is the time from the stamp before it.
+ORDER = ("committed", "read", "publish", "published", "fetched", "deciding", "received")
+
+
+class Hops:
+    def __init__(self) -> None:
+        self.stamps: dict[str, dict[str, float]] = {}
+        self.gc_pauses: list[float] = []
+        self._gc_started = 0.0
+
+    def stamp(self, key: str, hop: str) -> None:
+        self.stamps.setdefault(key, {}).setdefault(hop, time.monotonic())
+
+    def _gc(self, phase: str, info: Mapping[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif self._gc_started:
+            self.gc_pauses.append(time.perf_counter() - self._gc_started)
+
+    def install(self, worker: Any) -> None:
+        probe, driver = worker.probe, worker.driver
+        region, broker = driver.region, driver.broker
+        relay = region.relay
+        step, publish_links = relay.step, driver.publish_links
+        fetch, handle = broker.fetch, region.inbox.handle
+
+        def links(items: Sequence[Any]) -> list[str]:
+            return [i.event_id for i in items if isinstance(i, LinkMessage)]
+
+        def stamped_step(*args: Any, **kwargs: Any) -> Any:
+            batch = step(*args, **kwargs)
+            if batch is not None and probe.recording:
+                for key in links(batch.items):
+                    self.stamp(key, "read")
+            return batch
+
+        async def stamped_links(items: list[Any]) -> Any:
+            keys = links(items) if probe.recording else []
+            for key in keys:
+                self.stamp(key, "publish")
+            failed = await publish_links(items)
+            for key in keys:
+                self.stamp(key, "published")
+            return failed
+
+        async def stamped_fetch(*args: Any, **kwargs: Any) -> Any:
+            deliveries = await fetch(*args, **kwargs)
+            if probe.recording:
+                for d in deliveries:
+                    self.stamp(_event_of(d.headers), "fetched")
+            return deliveries
+
+        def stamped_handle(incoming: Sequence[Any], *args: Any) -> Any:
+            if probe.recording:
+                for i in incoming:
+                    self.stamp(_event_of(i.headers), "deciding")
+            return handle(incoming, *args)
+
+        relay.step = stamped_step
+        driver.publish_links = stamped_links
+        broker.fetch = stamped_fetch
+        region.inbox.handle = stamped_handle
+        gc.callbacks.append(self._gc)
+        start_phase, collect = worker._start_phase, worker._collect
+
+        def start(message: dict[str, Any]) -> dict[str, Any]:
+            self.stamps.clear()
+            self.gc_pauses.clear()
+            return start_phase(message)
+
+        def collected() -> dict[str, Any]:
+            report: dict[str, Any] = collect()
+            report["hops"] = dict(self.stamps)
+            report["gc_pauses"] = list(self.gc_pauses)
+            self.stamps.clear()
+            self.gc_pauses.clear()
+            return report
+
+        worker._start_phase, worker._collect = start, collected
+
+
+def attach(worker: Any) -> None:
+    """The worker's one-line hook (after its probe and driver exist)."""
+    Hops().install(worker)
+
+
+def _event_of(headers: Mapping[str, str] | None) -> str:
+    msg_id = (headers or {}).get(MSG_ID_HEADER, "")
+    return msg_id.rsplit(":", 1)[0]
+
+
+def table(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """p50/p99 per hop over both directions, from the two workers' collected reports."""
+    spans: dict[str, list[float]] = {}
+    for sender, receiver in (("origin", "destination"), ("destination", "origin")):
+        out, into = reports[sender], reports[receiver]
+        for key, committed in out.get("sent", {}).items():
+            stamps = {"committed": committed, **out.get("hops", {}).get(key, {})}
+            theirs = into.get("hops", {}).get(key, {})
+            stamps.update({h: t for h, t in theirs.items() if h in ("fetched", "deciding")})
+            if key in into.get("received", {}):
+                stamps["received"] = into["received"][key]
+            if not all(h in stamps for h in ORDER):
+                continue
+            for before, hop in itertools.pairwise(ORDER):
+                spans.setdefault(f"{before}->{hop}", []).append(stamps[hop] - stamps[before])
+    result: dict[str, Any] = {
+        span: {"p50_ms": milliseconds(percentile(v, 50)), "p99_ms": milliseconds(percentile(v, 99)),
+               "max_ms": milliseconds(max(v)), "n": len(v)} for span, v in spans.items()}
+    totals = [sum(t) for t in zip(*spans.values(), strict=True)] if spans else []
+    if totals:  # the slowest 2 %: what their time was spent on, on average
+        cut = sorted(totals)[int(len(totals) * 0.98)]
+        slow = [i for i, t in enumerate(totals) if t >= cut]
+        result["slowest_2pct_mean_ms"] = {
+            span: milliseconds(sum(v[i] for i in slow) / len(slow)) for span, v in spans.items()}
+    for name, report in reports.items():
+        pauses = report.get("gc_pauses", [])
+        result[f"gc_{name}"] = {"count": len(pauses),
+                                "max_ms": milliseconds(max(pauses, default=0.0)),
+                                "total_ms": milliseconds(sum(pauses))}
+    return result
