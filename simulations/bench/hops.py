@@ -11,7 +11,9 @@ its own node, keyed by the event id; the parent joins both workers' stamps per e
 - `published`: the broker's JetStream acks for that batch came back;
 - `fetched`: the destination's pull returned it (`broker.fetch`);
 - `deciding`: the destination's inbox began its transaction (database thread);
-- `received`: the destination committed it (the probe's `received`).
+- `received`: the destination committed it (the probe's `received`);
+- `acked`: the destination's acks for its batch were confirmed (after `received`, outside
+  the propagation: the inbox fetches its next batch only then).
 
 Also the garbage collector's pauses per process (gc.callbacks). Nothing here changes the node:
 the wrappers call through. Hooked from the worker with `attach(worker)`.
@@ -30,13 +32,13 @@ from regions.wire.link import MSG_ID_HEADER
 from simulations.bench.figures import milliseconds, percentile
 
 #: The hops in order; each span is the time from the stamp before it.
-ORDER = ("committed", "read", "publish", "published", "fetched", "deciding", "received")
+ORDER = ("committed", "read", "publish", "published", "fetched", "deciding", "received", "acked")
 
 
 class Hops:
     def __init__(self) -> None:
         self.stamps: dict[str, dict[str, float]] = {}
-        self.gc_pauses: list[float] = []
+        self.gc_pauses: list[tuple[int, float]] = []
         self._gc_started = 0.0
 
     def stamp(self, key: str, hop: str) -> None:
@@ -46,14 +48,14 @@ class Hops:
         if phase == "start":
             self._gc_started = time.perf_counter()
         elif self._gc_started:
-            self.gc_pauses.append(time.perf_counter() - self._gc_started)
+            self.gc_pauses.append((info["generation"], time.perf_counter() - self._gc_started))
 
     def install(self, worker: Any) -> None:
         probe, driver = worker.probe, worker.driver
         region, broker = driver.region, driver.broker
         relay = region.relay
         step, publish_links = relay.step, driver.publish_links
-        fetch, handle = broker.fetch, region.inbox.handle
+        fetch, handle, ack = broker.fetch, region.inbox.handle, driver._ack
 
         def links(items: Sequence[Any]) -> list[str]:
             return [i.event_id for i in items if isinstance(i, LinkMessage)]
@@ -87,7 +89,14 @@ class Hops:
                     self.stamp(_event_of(i.headers), "deciding")
             return handle(incoming, *args)
 
+        async def stamped_ack(deliveries: list[Any]) -> None:
+            await ack(deliveries)
+            if probe.recording:
+                for d in deliveries:
+                    self.stamp(_event_of(d.headers), "acked")
+
         relay.step = stamped_step
+        driver._ack = stamped_ack
         driver.publish_links = stamped_links
         broker.fetch = stamped_fetch
         region.inbox.handle = stamped_handle
@@ -128,7 +137,7 @@ def table(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         for key, committed in out.get("sent", {}).items():
             stamps = {"committed": committed, **out.get("hops", {}).get(key, {})}
             theirs = into.get("hops", {}).get(key, {})
-            stamps.update({h: t for h, t in theirs.items() if h in ("fetched", "deciding")})
+            stamps.update({h: t for h, t in theirs.items() if h in ("fetched", "deciding", "acked")})
             if key in into.get("received", {}):
                 stamps["received"] = into["received"][key]
             if not all(h in stamps for h in ORDER):
@@ -138,15 +147,17 @@ def table(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {
         span: {"p50_ms": milliseconds(percentile(v, 50)), "p99_ms": milliseconds(percentile(v, 99)),
                "max_ms": milliseconds(max(v)), "n": len(v)} for span, v in spans.items()}
-    totals = [sum(t) for t in zip(*spans.values(), strict=True)] if spans else []
+    path = [v for span, v in spans.items() if not span.endswith("->acked")]
+    totals = [sum(t) for t in zip(*path, strict=True)] if path else []
     if totals:  # the slowest 2 %: what their time was spent on, on average
         cut = sorted(totals)[int(len(totals) * 0.98)]
         slow = [i for i, t in enumerate(totals) if t >= cut]
         result["slowest_2pct_mean_ms"] = {
             span: milliseconds(sum(v[i] for i in slow) / len(slow)) for span, v in spans.items()}
     for name, report in reports.items():
-        pauses = report.get("gc_pauses", [])
-        result[f"gc_{name}"] = {"count": len(pauses),
-                                "max_ms": milliseconds(max(pauses, default=0.0)),
-                                "total_ms": milliseconds(sum(pauses))}
+        for generation in (0, 1, 2):
+            pauses = [s for g, s in report.get("gc_pauses", []) if g == generation]
+            result[f"gc_{name}_gen{generation}"] = {
+                "count": len(pauses), "max_ms": milliseconds(max(pauses, default=0.0)),
+                "total_ms": milliseconds(sum(pauses))}
     return result
