@@ -38,17 +38,19 @@ ORDER = ("committed", "read", "publish", "published", "fetched", "deciding", "re
 class Hops:
     def __init__(self) -> None:
         self.stamps: dict[str, dict[str, float]] = {}
-        self.gc_pauses: list[tuple[int, float]] = []
-        self._gc_started = 0.0
+        #: (generation, wall s, CPU s of the collecting thread) per collection.
+        self.gc_pauses: list[tuple[int, float, float]] = []
+        self._gc_started = self._gc_cpu = 0.0
 
     def stamp(self, key: str, hop: str) -> None:
         self.stamps.setdefault(key, {}).setdefault(hop, time.monotonic())
 
     def _gc(self, phase: str, info: Mapping[str, Any]) -> None:
         if phase == "start":
-            self._gc_started = time.perf_counter()
+            self._gc_started, self._gc_cpu = time.perf_counter(), time.thread_time()
         elif self._gc_started:
-            self.gc_pauses.append((info["generation"], time.perf_counter() - self._gc_started))
+            self.gc_pauses.append((info["generation"], time.perf_counter() - self._gc_started,
+                                   time.thread_time() - self._gc_cpu))
 
     def install(self, worker: Any) -> None:
         probe, driver = worker.probe, worker.driver
@@ -156,8 +158,10 @@ def table(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             span: milliseconds(sum(v[i] for i in slow) / len(slow)) for span, v in spans.items()}
     for name, report in reports.items():
         for generation in (0, 1, 2):
-            pauses = [s for g, s in report.get("gc_pauses", []) if g == generation]
+            pauses = [(s, c) for g, s, c in report.get("gc_pauses", []) if g == generation]
             result[f"gc_{name}_gen{generation}"] = {
-                "count": len(pauses), "max_ms": milliseconds(max(pauses, default=0.0)),
-                "total_ms": milliseconds(sum(pauses))}
+                "count": len(pauses), "max_ms": milliseconds(max((s for s, _ in pauses),
+                                                                 default=0.0)),
+                "total_ms": milliseconds(sum(s for s, _ in pauses)),
+                "cpu_total_ms": milliseconds(sum(c for _, c in pauses))}
     return result
