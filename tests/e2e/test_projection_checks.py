@@ -37,8 +37,9 @@ def test_a_view_that_loses_events_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_view_that_loses_events_without_changing_its_status_is_caught_at_the_end(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The replay at the end folds each case's records with `projections.cases.fold` itself
-    (`projection_checks.replayed`), not through `Views.feed`: a feed that drops the applicants' ratings shows the right status
-    at every step, and only a replay that does not share its code can see the difference."""
+    (`projection_checks.replayed`), not through `Views.feed`: a feed that drops the applicants'
+    ratings shows the right status at every step, and only a replay that does not share its code
+    can see the difference."""
     real_feed = Views.feed
 
     def lossy(self: Views, records: Iterable[SideEvent]) -> None:
