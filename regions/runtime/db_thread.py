@@ -141,11 +141,17 @@ class DatabaseThread(Executor):
                 self._outbox.pop(loop, None)
 
     def _deliver(self, loop: asyncio.AbstractEventLoop) -> None:
-        """On `loop`: everything handed back since the last batch, in the order it finished."""
+        """On `loop`: everything handed back since the last batch, in the order it finished.
+        One callback that raises does not keep the rest from their callers: it goes to the
+        loop's exception handler, as a callback of its own would have."""
         with self._outbox_lock:
             batch = self._outbox.pop(loop, None) or []
         for callback in batch:
-            callback()
+            try:
+                callback()
+            except Exception as exc:
+                loop.call_exception_handler({
+                    "message": f"{self._name}: a result's callback failed", "exception": exc})
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Run what was submitted (like `ThreadPoolExecutor`), then end the thread."""
@@ -181,5 +187,9 @@ class _Settle:
             self.future.cancel()
         elif self.exc is None:
             self.future.set_result(self.result)
+        elif isinstance(self.exc, StopIteration):  # a future refuses it (as a coroutine does)
+            error = RuntimeError("a database call raised StopIteration")
+            error.__cause__ = self.exc
+            self.future.set_exception(error)
         else:
             self.future.set_exception(self.exc)

@@ -149,8 +149,6 @@ def test_a_call_given_up_before_it_starts_does_not_run_and_a_failure_reaches_its
     assert ran == ["kept"] and error == "database gone"
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a database call raising StopIteration "
-                   "(which an asyncio future refuses) loses every other result of its batch")
 def test_a_call_raising_stop_iteration_fails_alone_and_the_rest_of_its_batch_comes_back() -> None:
     """Results come back in batches (`DatabaseThread.call`): one result that cannot be set
     must not keep the others from their callers. `StopIteration` is the one exception an
