@@ -5,8 +5,6 @@ conservation check blames the protocol for the bank model's invention."""
 
 from __future__ import annotations
 
-import pytest
-
 from domain.protocols import pension
 from domain.protocols.transfer import ContributionYear
 from tests.fixtures.transfers import TRANSFERS, accepted_case
@@ -15,10 +13,6 @@ DEST, ORIGIN = "150600", "610800"
 SHEET = pension.transfer_amount(1_000_000, [ContributionYear(2023, 12, 500_000)])
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: the property suite's bank splits a "
-                   "repeated notice into parts with new references, which the destination "
-                   "rightly takes as new money (conservation then fails: seen in "
-                   "test_two_concurrent_transfers_of_one_person_never_leave_two_relationships)")
 def test_a_repeated_notice_however_split_brings_no_money_the_origin_did_not_send() -> None:
     world, case = accepted_case(TRANSFERS, "pension_transfer", (ORIGIN,), DEST)
     world.transfer_out(case, ORIGIN, SHEET)
