@@ -179,5 +179,6 @@ def test_a_call_raising_stop_iteration_fails_alone_and_the_rest_of_its_batch_com
     stopped, kept, seen = asyncio.run(main())
     assert kept.done() and kept.result() == "kept"
     assert seen == ["tailers"]
-    assert stopped.done() and isinstance(stopped.exception(), RuntimeError)
-    assert isinstance(stopped.exception().__cause__, StopIteration)
+    error = stopped.exception() if stopped.done() else None
+    assert isinstance(error, RuntimeError)
+    assert isinstance(error.__cause__, StopIteration)
