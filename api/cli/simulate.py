@@ -106,9 +106,10 @@ class _NodeWarnings(logging.Handler):
         self._printer.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
         if self.verbose or record.levelno >= logging.ERROR:
             self._printer.handle(record)
+        else:
+            self.count += 1  # only what was held back
 
     def __enter__(self) -> _NodeWarnings:
         root = logging.getLogger()
