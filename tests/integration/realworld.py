@@ -27,6 +27,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -52,6 +53,7 @@ from domain.registers import RegisterEntry, RegisterKey
 from domain.values import CaseNumber, CitizenId, MaterialRef, RegionCode
 from regions.adapters.brokers.nats import NatsBroker
 from regions.adapters.brokers.provision import provision
+from regions.adapters.stores.sql import SqliteStore
 from regions.core.config import DEV_REGISTER_KEY, RegionConfig
 from regions.core.outcome import Outcome
 from regions.core.ports import Store
@@ -218,6 +220,19 @@ async def running_nodes(store: Store, url: str, codes: Iterable[str], *,
             await node.broker.close()
             if node.views is not None:
                 node.views.close()
+
+
+@asynccontextmanager
+async def sqlite_node(directory: Path, url: str, here: str, *,
+                      counterparts: Iterable[str] = ()) -> AsyncIterator[Nodes]:
+    """One node for `here` on SQLite stores in `directory`: what a back-end's endpoint tests
+    talk to."""
+    store = SqliteStore(directory / "stores")
+    try:
+        async with running_nodes(store, url, (here,), counterparts=counterparts) as nodes:
+            yield nodes
+    finally:
+        store.close()
 
 
 # --------------------------------------------------------------------------- people at work

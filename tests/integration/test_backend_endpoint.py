@@ -11,8 +11,8 @@ import asyncio
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ from domain.protocols.intake import AcceptIntake, RejectIntake
 from domain.protocols.transfer import application
 from domain.values import CaseNumber
 from regions.adapters.brokers.nats_server import NatsServer
-from regions.adapters.stores.sql import SqliteStore
 from regions.core.config import RegionConfig
 from regions.core.outcome import Outcome
 from regions.sdk.client import CommandRejected, RegionClient, RegionUnavailable
@@ -41,14 +40,8 @@ HERE, ORIGIN, ELSEWHERE = "150600", "610800", "150200"
 STAFF = Actor("staff", "0451", HERE, "社保经办", "W3")
 
 
-@asynccontextmanager
-async def node_here(tmp_path: Path, url: str) -> AsyncIterator[rw.Nodes]:
-    store = SqliteStore(tmp_path / "stores")
-    try:
-        async with rw.running_nodes(store, url, (HERE,), counterparts=(ORIGIN,)) as nodes:
-            yield nodes
-    finally:
-        store.close()
+def node_here(tmp_path: Path, url: str) -> AbstractAsyncContextManager[rw.Nodes]:
+    return rw.sqlite_node(tmp_path, url, HERE, counterparts=(ORIGIN,))
 
 
 def run(tmp_path: Path, url: str,

@@ -13,8 +13,7 @@ import asyncio
 import json
 import random
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from domain.protocols import pension
 from domain.protocols.intake import AcceptIntake, RejectIntake
 from domain.protocols.transfer import application
 from regions.adapters.brokers.nats_server import NatsServer
-from regions.adapters.stores.sql import SqliteStore
 from regions.core.outcome import Outcome
 from regions.runtime import commands as endpoint_module
 from regions.sdk.client import CommandRejected, RegionClient
@@ -39,14 +37,8 @@ HERE, ORIGIN, ELSEWHERE = "150600", "610800", "150200"
 STAFF = Actor("staff", "0451", HERE, "社保经办", "W3")
 
 
-@asynccontextmanager
-async def node_here(tmp_path: Path, url: str) -> AsyncIterator[rw.Nodes]:
-    store = SqliteStore(tmp_path / "stores")
-    try:
-        async with rw.running_nodes(store, url, (HERE,), counterparts=(ORIGIN,)) as nodes:
-            yield nodes
-    finally:
-        store.close()
+def node_here(tmp_path: Path, url: str) -> AbstractAsyncContextManager[rw.Nodes]:
+    return rw.sqlite_node(tmp_path, url, HERE, counterparts=(ORIGIN,))
 
 
 def opening(seed: int, region: str = HERE) -> bytes:
