@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import nats
+import pytest
 
 from regions.adapters.brokers.nats_server import NatsServer
 from tests.integration.contract_watch import ContractTap, ContractWatch
@@ -65,3 +66,30 @@ def test_the_tap_checks_what_reaches_the_broker_from_any_process(
     assert len(watch.violations) == 2 and watch.checked == {"CommandReply": 1}, watch.__dict__
     assert any("Nope" in v for v in watch.violations)
     assert any("none of" in v for v in watch.violations)
+
+
+@pytest.mark.xfail(strict=True, reason="Failing test: a check that raises inside the tap's "
+                   "callback is swallowed by nats-py's error callback, so the watch passes empty")
+def test_a_check_that_raises_in_the_tap_is_a_violation_not_silence(
+        nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tap whose checker crashes must fail the test that relies on it, not report a clean
+    run with nothing checked."""
+    def broken(self: ContractWatch, subject: str, payload: bytes,
+               headers: dict[str, str]) -> list[str]:
+        raise KeyError("components")
+
+    monkeypatch.setattr(ContractWatch, "check", broken)
+
+    async def main() -> ContractWatch:
+        tap = await ContractTap(nats_server.url).start()
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.publish("tb.v1.evt.610800.150600", b'{"type": "cn.tongban.Nope"}')
+            await nc.flush()
+        finally:
+            await nc.close()
+        return await tap.stop()
+
+    watch = asyncio.run(main())
+    assert any("could not check" in v and "KeyError" in v for v in watch.violations), \
+        watch.__dict__
