@@ -161,7 +161,10 @@ class ContractTap:
                 return
         elif not subject.startswith(("tb.v1.evt.", "tb.v1.feed.", "tb.v1.dlq.")):
             return
-        found = self.watch.check(subject, msg.data, dict(msg.headers or {}))
+        try:
+            found = self.watch.check(subject, msg.data, dict(msg.headers or {}))
+        except Exception as exc:  # nats-py would hand it to the quiet error callback: lost
+            found = [f"the tap could not check it: {exc!r}"]
         self.watch.violations.extend(f"{subject}: {v}" for v in found[:3])
 
 

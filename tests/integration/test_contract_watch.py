@@ -68,8 +68,6 @@ def test_the_tap_checks_what_reaches_the_broker_from_any_process(
     assert any("none of" in v for v in watch.violations)
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a check that raises inside the tap's "
-                   "callback is swallowed by nats-py's error callback, so the watch passes empty")
 def test_a_check_that_raises_in_the_tap_is_a_violation_not_silence(
         nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """A tap whose checker crashes must fail the test that relies on it, not report a clean
