@@ -235,6 +235,16 @@ async def sqlite_node(directory: Path, url: str, here: str, *,
         store.close()
 
 
+async def version(node: LiveNode, case_id: str) -> int:
+    """The side's version as the store holds it (caches dropped, on the node's database
+    thread): how the endpoint tests see whether a command acted, and how often."""
+    def read() -> int:
+        node.region.node.forget_caches()  # the store's word, not the cache's
+        view = node.region.node.side(case_id)
+        return view.version if view else 0
+    return await node.driver.db(read)
+
+
 # --------------------------------------------------------------------------- people at work
 
 

@@ -62,16 +62,6 @@ async def open_case(client: RegionClient, seed: int = 1) -> str:
     return outcome.case_id
 
 
-async def version(nodes: rw.Nodes, case_id: str) -> int:
-    node = nodes[HERE]
-
-    def read() -> int:
-        node.region.node.forget_caches()  # the store's word, not the cache's
-        view = node.region.node.side(case_id)
-        return view.version if view else 0
-    return await node.driver.db(read)
-
-
 # --------------------------------------------------------------------------- idempotency
 
 
@@ -81,11 +71,11 @@ def test_a_retried_command_gets_the_stored_outcome_and_acts_once(
     async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
         case_id = await open_case(client)
         first = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-1")
-        after_first = await version(nodes, case_id)
+        after_first = await rw.version(nodes[HERE], case_id)
         again = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-1")
         assert first.ok and "IntakeAccepted" in first.events
         assert again == first
-        assert await version(nodes, case_id) == after_first
+        assert await rw.version(nodes[HERE], case_id) == after_first
     run(tmp_path, nats_server.url, scenario)
 
 
@@ -102,7 +92,7 @@ def test_a_retried_submission_gets_the_stored_outcome_and_opens_the_case_once(
                                         applicant_id=person.citizen.number)
                     for _ in range(2)]
         assert outcomes[0].ok and outcomes[1] == outcomes[0]
-        assert await version(nodes, str(number.case_id)) == len(outcomes[0].events)
+        assert await rw.version(nodes[HERE], str(number.case_id)) == len(outcomes[0].events)
     run(tmp_path, nats_server.url, scenario)
 
 
@@ -111,12 +101,12 @@ def test_concurrent_duplicates_act_once_and_both_get_the_first_outcome(
 ) -> None:
     async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
         case_id = await open_case(client)
-        before = await version(nodes, case_id)
+        before = await rw.version(nodes[HERE], case_id)
         async with RegionClient(nodes.url, HERE, "window") as other:  # the same back-end
             both = await asyncio.gather(*(
                 c.command(case_id, AcceptIntake(actor=STAFF), command_id="accept-twice") for c in (client, other)))
         assert both[0] == both[1] and both[0].ok
-        assert await version(nodes, case_id) == before + len(both[0].events)
+        assert await rw.version(nodes[HERE], case_id) == before + len(both[0].events)
     run(tmp_path, nats_server.url, scenario)
 
 
@@ -126,12 +116,12 @@ def test_a_command_id_reused_with_a_different_body_is_refused_and_changes_nothin
     async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
         case_id = await open_case(client)
         accepted = await client.command(case_id, AcceptIntake(actor=STAFF), command_id="k-1")
-        before = await version(nodes, case_id)
+        before = await rw.version(nodes[HERE], case_id)
         with pytest.raises(CommandRejected) as refused:
             await client.command(case_id, RejectIntake(actor=STAFF, reason="不予受理"),
                                  command_id="k-1")
         assert (refused.value.code, refused.value.field) == ("idempotency_conflict", "command_id")
-        assert await version(nodes, case_id) == before
+        assert await rw.version(nodes[HERE], case_id) == before
         assert accepted.ok
         # The key is the principal's: for another back-end the same id is a new command,
         # which the domain judges on its merits (the intake is already decided).
@@ -148,7 +138,7 @@ def test_a_domain_refusal_names_its_code_is_stored_and_replayed_unchanged(
 ) -> None:
     async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
         case_id = await open_case(client)
-        before = await version(nodes, case_id)
+        before = await rw.version(nodes[HERE], case_id)
         refusals = []
         for _ in range(2):
             with pytest.raises(CommandRejected) as refused:
@@ -158,7 +148,7 @@ def test_a_domain_refusal_names_its_code_is_stored_and_replayed_unchanged(
         assert [r.code for r in refusals] == ["reason_required"] * 2
         assert refusals[0].outcome == refusals[1].outcome
         assert refusals[0].outcome is not None and refusals[0].outcome.status == "submitted"
-        assert await version(nodes, case_id) == before
+        assert await rw.version(nodes[HERE], case_id) == before
     run(tmp_path, nats_server.url, scenario)
 
 
@@ -256,7 +246,7 @@ def test_bad_requests_get_structured_errors_naming_the_field_and_change_nothing(
 ) -> None:
     async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
         case_id = await open_case(client)
-        before = await version(nodes, case_id)
+        before = await rw.version(nodes[HERE], case_id)
         wrong: list[str] = []
         for name, request, code, field in BAD_REQUESTS:
             data = request if isinstance(request, bytes) else json.dumps(request).replace(
@@ -269,7 +259,7 @@ def test_bad_requests_get_structured_errors_naming_the_field_and_change_nothing(
             elif name in MESSAGES and MESSAGES[name] not in reply["error"]["message"]:
                 wrong.append(f"{name}: the message does not say {MESSAGES[name]!r}: {reply}")
         assert wrong == []
-        assert await version(nodes, case_id) == before
+        assert await rw.version(nodes[HERE], case_id) == before
         # ...and the endpoint still serves good requests after all that.
         accepted = await client.command(case_id, AcceptIntake(actor=STAFF),
                                         command_id="after-bad")
@@ -347,7 +337,7 @@ def test_the_node_neither_executes_nor_answers_a_command_asking_for_its_answer_e
     subject, and the node may answer any request it received (`allow_responses`)."""
     async def scenario(nodes: rw.Nodes, client: RegionClient) -> None:
         case_id = await open_case(client)
-        before = await version(nodes, case_id)
+        before = await rw.version(nodes[HERE], case_id)
         nc = await nats.connect(nats_server.url)
         try:
             js = nc.jetstream()
@@ -369,5 +359,5 @@ def test_the_node_neither_executes_nor_answers_a_command_asking_for_its_answer_e
             assert (await js.stream_info(f"TB_EVT_{ORIGIN}")).state.messages == stored
         finally:
             await nc.close()
-        assert await version(nodes, case_id) == before
+        assert await rw.version(nodes[HERE], case_id) == before
     run(tmp_path, nats_server.url, scenario)

@@ -55,16 +55,6 @@ async def ask(client: RegionClient, data: bytes) -> dict[str, Any]:
     return reply
 
 
-async def version(nodes: rw.Nodes, case_id: str) -> int:
-    node = nodes[HERE]
-
-    def read() -> int:
-        node.region.node.forget_caches()  # the store's word, not the cache's
-        view = node.region.node.side(case_id)
-        return view.version if view else 0
-    return await node.driver.db(read)
-
-
 def test_many_concurrent_requests_each_get_their_own_right_answer(
     tmp_path: Path, nats_server: NatsServer,
 ) -> None:
@@ -94,7 +84,7 @@ def test_many_concurrent_requests_each_get_their_own_right_answer(
                     "malformed_json"] * 3 + ["wrong_region"]
                 cases = [r["outcome"]["case_id"] for r in first]
                 assert len(set(cases)) == 30
-                opened = [await version(nodes, case) for case in cases]
+                opened = [await rw.version(nodes[HERE], case) for case in cases]
 
                 # Then a command for every case at once, and for five of them another body
                 # under the same command id: one of the two is decided, the other a conflict.
@@ -112,7 +102,7 @@ def test_many_concurrent_requests_each_get_their_own_right_answer(
                     assert [(r.code, r.field) for r in refused] == [
                         ("idempotency_conflict", "command_id")]
                 assert all(isinstance(r, Outcome) and r.ok for r in results[5:30])
-                after = [await version(nodes, case) for case in cases]
+                after = [await rw.version(nodes[HERE], case) for case in cases]
                 assert all(a > o for a, o in zip(after, opened, strict=True))
     asyncio.run(main())
 
