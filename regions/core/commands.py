@@ -126,6 +126,9 @@ REQUEST_ERRORS: Final[Mapping[str, ErrorCode]] = {
                                 "command_id", "error", 500),
     "overloaded": ErrorCode("the node has more requests waiting than it takes; nothing was "
                             "run: retry with the same command_id after a pause", "error", 503),
+    "unavailable": ErrorCode("the node is stopping and did not run the command; retry with the "
+                             "same command_id (another node of the region takes over)", "error",
+                             503),
     **{code: ErrorCode(meaning, "invalid", status, where)  # who may command what: authority.py
        for code, (meaning, status, where) in authority.CODES.items()},
 }
@@ -191,6 +194,9 @@ INTERNAL_ERROR: Final = CommandError(
 OVERLOADED: Final = CommandError(
     "overloaded", "the node has too many requests waiting; nothing was run: retry with the same "
     "command_id after a pause")
+#: The answer to a request the endpoint took but a stop kept from running (`regions.runtime.commands`).
+UNAVAILABLE: Final = CommandError(
+    "unavailable", "the node is stopping; nothing was run: retry with the same command_id")
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,17 @@ holds) in as few transactions as that allows. A lone request goes at once, alone
 no wait. Past `MAX_WAITING` requests in the endpoint, a request is answered `overloaded` without
 being run (bounded memory; the back-end retries with the same command id). A case query waits
 for the commands received before it, so it sees them, as it did when all went one at a time.
+A stop that cancels the batches still answers each request taken: `unavailable` if it never
+ran (retry with the same id), else the outcome its batch committed (`_Batch`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
+from collections.abc import Callable
 from typing import Final
 
 from regions.core.authority import backend_principal
@@ -46,6 +51,7 @@ from regions.core.case_query import case_state
 from regions.core.commands import (
     INTERNAL_ERROR,
     OVERLOADED,
+    UNAVAILABLE,
     CommandError,
     CommandRequest,
     CommandResult,
@@ -141,24 +147,30 @@ class CommandEndpoint:
         return future
 
     async def _send(self) -> None:
-        """Hand the queue to the database thread, a batch at a time, until it is empty."""
-        batch: list[tuple[CommandRequest, asyncio.Future[CommandResult]]] = []
+        """Hand the queue to the database thread, a batch at a time, until it is empty.
+
+        Cancelled (a stop), it still answers every request it took: the queued ones
+        `unavailable` (nothing of them ran), and the batch the database thread holds what that
+        batch decides (`_Batch`) — a committed command is never answered as a failure."""
+        batch: _Batch | None = None
         try:
             while self._queued:
-                batch = self._queued[:self.max_batch]
+                batch = _Batch(self._queued[:self.max_batch], self._handle_many)
                 del self._queued[:self.max_batch]
                 try:
-                    results = await self.driver.db(self._handle_many, [r for r, _ in batch])
+                    results = await self.driver.db(batch.run)
                 except Exception:  # the database thread is gone (a stop): the asker retries
-                    log.exception("a batch of %d commands could not be run", len(batch))
-                    results = [CommandResult(error=INTERNAL_ERROR)] * len(batch)
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
-                batch = []
-        finally:  # cancelled: nobody may wait for ever
-            for _, future in [*batch, *self._queued]:
-                future.cancel()
+                    log.exception("a batch of %d commands could not be run", len(batch.waiting))
+                    results = [CommandResult(error=INTERNAL_ERROR)] * len(batch.waiting)
+                batch.answer(results)
+                batch = None
+        finally:
+            if batch is not None:  # cancelled while the batch was on the database thread
+                batch.abandon(asyncio.get_running_loop())
+            for _, future in self._queued:
+                if not future.done():
+                    future.set_result(CommandResult(error=UNAVAILABLE))
+            self._queued.clear()
 
     def _handle(self, request: CommandRequest) -> CommandResult:
         """On the database thread, at the node's clock."""
@@ -167,6 +179,62 @@ class CommandEndpoint:
     def _handle_many(self, requests: list[CommandRequest]) -> list[CommandResult]:
         """On the database thread, at the node's clock: one batch."""
         return self.service.handle_many(requests, self.driver.now())
+
+
+class _Batch:
+    """One batch's requests, and whether the database thread has started them.
+
+    Why: a database call cancelled on the loop still runs if its thread had already taken it,
+    and its result is then dropped. So the batch's own call claims it under a lock: a stop that
+    comes first keeps it from running (answered `unavailable`); one that comes later lets it
+    finish, and the call hands its answers to the loop itself."""
+
+    def __init__(self, waiting: list[tuple[CommandRequest, asyncio.Future[CommandResult]]],
+                 handle_many: Callable[[list[CommandRequest]], list[CommandResult]]) -> None:
+        self.waiting = waiting
+        self._handle_many = handle_many
+        self._lock = threading.Lock()
+        self._started = False
+        #: Set by a stop: the loop to hand the answers to (None: the awaiting sender takes them).
+        self._orphaned: asyncio.AbstractEventLoop | None = None
+        self._results: list[CommandResult] | None = None
+
+    def run(self) -> list[CommandResult] | None:
+        """On the database thread: decide the batch, unless a stop abandoned it first."""
+        with self._lock:
+            if self._orphaned is not None:
+                return None
+            self._started = True
+        try:
+            results = self._handle_many([request for request, _ in self.waiting])
+        except Exception:
+            log.exception("a batch of %d commands could not be run", len(self.waiting))
+            results = [CommandResult(error=INTERNAL_ERROR)] * len(self.waiting)
+        with self._lock:
+            self._results = results
+            loop = self._orphaned
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(self.answer, results)
+        return results
+
+    def answer(self, results: list[CommandResult] | None) -> None:
+        """On the loop: settle each request with its answer."""
+        if results is None:  # abandoned before it ran
+            results = [CommandResult(error=UNAVAILABLE)] * len(self.waiting)
+        for (_, future), result in zip(self.waiting, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    def abandon(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop, at a stop: answer now what can be; the rest when its call returns."""
+        with self._lock:
+            self._orphaned = loop
+            started, results = self._started, self._results
+        if not started:
+            self.answer(None)
+        elif results is not None:
+            self.answer(results)
 
 
 async def serve_commands(driver: NodeDriver, *, url: str | None = None,

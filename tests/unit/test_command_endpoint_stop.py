@@ -10,9 +10,8 @@ import datetime as dt
 import json
 import threading
 import uuid
+from collections.abc import Sequence
 from typing import Any
-
-import pytest
 
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
@@ -43,7 +42,7 @@ async def cancelled_sender(started: bool) -> tuple[list[dict[str, Any]], list[bo
         held.wait()
     handle_many = endpoint.service.handle_many
 
-    def slow(requests: list[CommandRequest], now: dt.datetime) -> list[CommandResult]:
+    def slow(requests: Sequence[CommandRequest], now: dt.datetime) -> list[CommandResult]:
         hold()
         return handle_many(requests, now)
     try:
@@ -72,8 +71,6 @@ async def cancelled_sender(started: bool) -> tuple[list[dict[str, Any]], list[bo
         driver.close()
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a cancelled batch sender cancels its "
-                   "requests' answers (no reply; the back-end learns only by its timeout)")
 def test_a_cancelled_sender_answers_the_queued_unavailable_and_the_deciding_batch_its_outcome(
         ) -> None:
     replies, stored = asyncio.run(cancelled_sender(started=True))
@@ -83,8 +80,6 @@ def test_a_cancelled_sender_answers_the_queued_unavailable_and_the_deciding_batc
     assert ERRORS["unavailable"].kind == "error"
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a cancelled batch sender cancels its "
-                   "requests' answers (no reply; the back-end learns only by its timeout)")
 def test_a_batch_the_database_thread_had_not_started_is_not_run_and_answered_unavailable(
         ) -> None:
     replies, stored = asyncio.run(cancelled_sender(started=False))

@@ -139,7 +139,7 @@ def test_every_request_code_is_in_the_table_as_invalid_and_the_contract_lists_th
     assert tuple(ERRORS) == COMMAND_ERROR_CODES
     assert describe("reason_required").kind == "refused"
     assert all(entry.field or code in {"malformed_json", "invalid_request", "internal_error",
-                                       "overloaded"}
+                                       "overloaded", "unavailable"}
                for code, entry in ERRORS.items())
 
 
