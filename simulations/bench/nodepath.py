@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import json
-import statistics
+import runpy
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-REGION, PEER = "150600", "610800"
-GROUP = 50
+if TYPE_CHECKING:
+    from simulations.bench.twonode import TwoNodes
+else:  # the drive from beside this file, not from the tree's package: an old tree has none
+    TwoNodes = runpy.run_path(str(Path(__file__).with_name("twonode.py")))["TwoNodes"]
 
 
 def child(cases: int, dsn: str = "") -> dict[str, float]:
@@ -55,48 +57,17 @@ def child(cases: int, dsn: str = "") -> dict[str, float]:
 
 def _flow(store: Any, cases: int, now: dt.datetime) -> dict[str, float]:
     from domain.kernel import event_from_payload
-    from regions.core.config import RegionConfig
-    from regions.core.messages import LinkMessage
-    from regions.runtime.bootstrap import build_region
-    from simulations.bench.autopilot import Autopilot, submission
 
-    regions, pilots = {}, {}
-    for code, peer in ((REGION, PEER), (PEER, REGION)):
-        region = build_region(RegionConfig(region=code, peers=(peer,)), clock=lambda: now,
-                              ids=uuid.uuid4, broker=None, store=store)
-        pilot = Autopilot(region, peer)
-        region.node.listeners.append(pilot.on_commit)
-        regions[code], pilots[code] = region, pilot
-    spent = {"commands": 0.0, "messages": 0.0}
-    counts = {"commands": 0, "messages": 0}
+    nodes = TwoNodes(store, now)
+    spent = {"messages": 0.0}
+    counts = {"messages": 0}
     clock = time.thread_time
 
-    def commands(code: str) -> bool:
-        queue = pilots[code].queue
-        if not queue:
-            return False
-        group = [queue.popleft() for _ in range(min(GROUP * 4, len(queue)))]
-        started = clock()
-        outcomes = regions[code].node.run_batch(group, now)
-        spent["commands"] += clock() - started
-        counts["commands"] += len(group)
-        refused = [o for o in outcomes if not o.ok]
-        assert not refused, refused[:3]
-        return True
-
-    def messages(code: str) -> bool:
-        relay = regions[code].relay
-        batch = relay.step(now)
-        if batch is None:
-            return False
-        relay.advance(batch, now)
-        items = [m for m in batch.items if isinstance(m, LinkMessage)]
+    def receive(items: list[Any]) -> None:
         for item in items:
             object.__setattr__(item, "event", event_from_payload(item.type, item.payload,
                                                                  item.schema_version))
-        receiver = regions[items[0].destination].node if items else None
-        if receiver is None:
-            return bool(batch.items)
+        receiver = nodes.regions[items[0].destination].node
         started = clock()
         uow = receiver.begin(now)
         receiver.prefetch(m.case_id for m in items)
@@ -105,52 +76,22 @@ def _flow(store: Any, cases: int, now: dt.datetime) -> dict[str, float]:
         receiver.commit(uow)
         spent["messages"] += clock() - started
         counts["messages"] += len(items)
-        return True
 
-    uuids = (uuid.UUID(int=n + 1) for n in range(cases))
-    for start in range(0, cases, GROUP):
-        pilots[PEER].queue.extend(submission(PEER, REGION, n, now, next(uuids))
-                                  for n in range(start, min(start + GROUP, cases)))
-        busy = True
-        while busy:
-            busy = False
-            for code in (PEER, REGION):
-                busy = commands(code) or busy
-                busy = messages(code) or busy
-    total = spent["commands"] + spent["messages"]
-    return {"us_per_command": spent["commands"] / max(counts["commands"], 1) * 1e6,
+    nodes.drive(cases, receive)
+    total = nodes.command_seconds + spent["messages"]
+    return {"us_per_command": nodes.command_seconds / max(nodes.commands_run, 1) * 1e6,
             "us_per_message": spent["messages"] / max(counts["messages"], 1) * 1e6,
             "us_per_case": total / cases * 1e6,
-            "commands": counts["commands"], "messages": counts["messages"]}
+            "commands": nodes.commands_run, "messages": counts["messages"]}
 
 
 def compare(old: str, rounds: int, cases: int, dsn: str = "") -> None:
     """Old (the tree or revision `old`) and new (this tree) alternately, in this process."""
     from simulations.bench import old_code  # here: this file also runs against older trees
 
-    with old_code.checkout(old) as root:
-        trees = {"old": old_code.Tree(root), "new": old_code.Tree(old_code.ROOT)}
-        bench = {name: tree.load(__file__) for name, tree in trees.items()}
-        runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
-        for name, tree in trees.items():  # warm-up: imports, memos
-            with tree.active():
-                bench[name].child(cases // 4, dsn)
-        for n in range(rounds):
-            for name in ("old", "new") if n % 2 == 0 else ("new", "old"):
-                with trees[name].active():
-                    gc.collect()
-                    gc.disable()  # a collection's pause lands on whichever run allocates next
-                    try:
-                        runs[name].append(bench[name].child(cases, dsn))
-                    finally:
-                        gc.enable()
-                print(name, json.dumps({k: round(v, 1) for k, v in runs[name][-1].items()}),
-                      flush=True)
-    for key in ("us_per_command", "us_per_message", "us_per_case"):
-        o, w = (statistics.median(r[key] for r in runs[s]) for s in ("old", "new"))
-        wins = sum(a[key] > b[key] for a, b in zip(runs["old"], runs["new"], strict=True))
-        print(f"{key}: old {o:.1f}  new {w:.1f}  ratio {o / w:.3f}  (new lower in {wins} of "
-              f"{rounds})")
+    old_code.alternate_runs(old, __file__, lambda bench, n: bench.child(n, dsn), cases=cases,
+                            rounds=rounds,
+                            figures=("us_per_command", "us_per_message", "us_per_case"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

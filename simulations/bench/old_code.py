@@ -15,6 +15,8 @@ mixture. Here:
   another tree's code leaking into this one — is an error. `Tree.load(path)` executes a bench's
   own file with its imports from the tree, so the bench's harness drives each tree's code with
   that tree's classes.
+- `alternate_runs(old, bench_file, run, ...)`: a bench's run on each tree in turn, rounds of
+  them, and the medians per figure.
 
 Both trees run alternately in one interpreter (a child process a turn was tried for `settle`:
 its rounds differed by ±30 % at load 6-9). Only the switch between trees costs anything, and
@@ -24,14 +26,17 @@ the benches make it outside their clocks.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import importlib.util
 import itertools
+import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +134,39 @@ class Tree:
         with self.active():
             spec.loader.exec_module(module)
         return module
+
+
+def alternate_runs(old: str, bench_file: str, run: Callable[[Any, int], dict[str, float]], *,
+                   cases: int, rounds: int, figures: Sequence[str], digits: int = 1) -> None:
+    """`run(bench, cases)` for the old tree (`old`) and this one alternately, `rounds` times, the
+    bench's file (`bench_file`) loaded for each tree; prints each run and, per figure, the two
+    medians and their ratio. Why here: the benches that time one function of a tree per run
+    (`nodepath`, `inbox`) differ only in that function and their figures; the garbage
+    collector is off during a run, as a collection's pause lands on whichever run allocates
+    next."""
+    with checkout(old) as root:
+        trees = {"old": Tree(root), "new": Tree(ROOT)}
+        bench = {name: tree.load(bench_file) for name, tree in trees.items()}
+        runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+        for name, tree in trees.items():  # warm-up: imports, memos
+            with tree.active():
+                run(bench[name], cases // 4)
+        for n in range(rounds):
+            for name in ("old", "new") if n % 2 == 0 else ("new", "old"):
+                with trees[name].active():
+                    gc.collect()
+                    gc.disable()
+                    try:
+                        runs[name].append(run(bench[name], cases))
+                    finally:
+                        gc.enable()
+                print(name, json.dumps({k: round(v, digits) for k, v in runs[name][-1].items()}),
+                      flush=True)
+    for key in figures:
+        o, w = (statistics.median(r[key] for r in runs[s]) for s in ("old", "new"))
+        wins = sum(a[key] > b[key] for a, b in zip(runs["old"], runs["new"], strict=True))
+        print(f"{key}: old {o:.{digits}f}  new {w:.{digits}f}  ratio {o / w:.3f}  (new lower in "
+              f"{wins} of {rounds})")
 
 
 def _replace(target: dict[Any, Any], source: dict[Any, Any]) -> None:
