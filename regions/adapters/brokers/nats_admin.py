@@ -9,7 +9,8 @@ messages or a consumer's position (the rules are in `regions.adapters.brokers.na
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Required, TypedDict, TypeVar, Unpack
 
 import nats.errors
 import nats.js.errors
@@ -31,6 +32,39 @@ from regions.wire import subjects
 
 T = TypeVar("T")
 
+
+class StreamSettings(TypedDict, total=False):
+    """What provisioning sets on a stream (`ensure_*_stream`): the duplicate window (s), the
+    replicas (1) and the retention (by default the stream kind's)."""
+
+    duplicate_window: Required[float]
+    replicas: int
+    retention: Retention
+
+
+@dataclass(frozen=True)
+class StreamKind:
+    """What tells a region's streams apart: name, subjects, whether a purge is denied, and the
+    default retention. Why a table: the streams are provisioned alike otherwise."""
+
+    name: Callable[[str], str]
+    subjects: Callable[[str], list[str]]
+    #: Purging is denied on every stream but the quarantine (`TB_DLQ_`).
+    deny_purge: bool
+    retention: Retention
+
+
+EVENTS = StreamKind(subjects.event_stream_name, subjects.event_stream_subjects, True,
+                    retention_.STREAMS)
+DEAD_LETTERS = StreamKind(subjects.dead_letter_stream_name,
+                          lambda dest: [subjects.dead_letter_subject(dest)], False,
+                          retention_.DEAD_LETTERS)
+FEED = StreamKind(subjects.feed_stream_name, subjects.feed_stream_subjects, True,
+                  retention_.STREAMS)
+#: Multi-site: the domain's copy of events to a region homed elsewhere (`TB_OUT_<dest>`).
+OUTBOUND = StreamKind(subjects.outbound_stream_name, subjects.event_stream_subjects, True,
+                      retention_.STREAMS)
+
 _STREAM_NOT_FOUND = 10059
 _CONSUMER_NOT_FOUND = 10014
 
@@ -44,33 +78,17 @@ class JetStreamAdmin:
     _settles: Settles
     _closed: bool
 
-    async def ensure_stream(
-        self, dest: str, *, duplicate_window: float, replicas: int = 1,
-        retention: Retention = retention_.STREAMS,
-    ) -> StreamInfo:
-        check_provisioning(duplicate_window=duplicate_window, replicas=replicas)
-        return await self._ensure_stream(
-            subjects.event_stream_name(dest), subjects.event_stream_subjects(dest),
-            duplicate_window, replicas, deny_purge=True, retention=retention)
+    async def ensure_stream(self, dest: str, **settings: Unpack[StreamSettings]) -> StreamInfo:
+        return await self._ensure_region_stream(EVENTS, dest, settings)
 
     async def ensure_dead_letter_stream(
-        self, dest: str, *, duplicate_window: float, replicas: int = 1,
-        retention: Retention = retention_.DEAD_LETTERS,
-    ) -> StreamInfo:
-        check_provisioning(duplicate_window=duplicate_window, replicas=replicas)
-        return await self._ensure_stream(
-            subjects.dead_letter_stream_name(dest), [subjects.dead_letter_subject(dest)],
-            duplicate_window, replicas, deny_purge=False, retention=retention)
+            self, dest: str, **settings: Unpack[StreamSettings]) -> StreamInfo:
+        return await self._ensure_region_stream(DEAD_LETTERS, dest, settings)
 
     async def ensure_feed_stream(
-        self, region: str, *, duplicate_window: float, replicas: int = 1,
-        retention: Retention = retention_.STREAMS,
-    ) -> StreamInfo:
+            self, region: str, **settings: Unpack[StreamSettings]) -> StreamInfo:
         """`TB_FEED_<region>`: the region's back-end feed; the same settings as an event stream."""
-        check_provisioning(duplicate_window=duplicate_window, replicas=replicas)
-        return await self._ensure_stream(
-            subjects.feed_stream_name(region), subjects.feed_stream_subjects(region),
-            duplicate_window, replicas, deny_purge=True, retention=retention)
+        return await self._ensure_region_stream(FEED, region, settings)
 
     async def ensure_backend_consumer(
         self, region: str, backend: str, *, process: str | None = None, ack_wait: float,
@@ -81,60 +99,26 @@ class JetStreamAdmin:
         admin creates it (the back-end may read, pull and ack it); an existing one keeps its
         position and filter (a different filter is refused: `BrokerError`)."""
         check_provisioning(ack_wait=ack_wait, max_ack_pending=max_ack_pending)
-        stream, name = subjects.feed_stream_name(region), subjects.feed_consumer_name(backend)
-        wanted_filter = subjects.feed_filter(region, process)
-        editable: dict[str, Any] = {"ack_wait": float(ack_wait), "max_deliver": -1,
-                                    "max_ack_pending": max_ack_pending}
-        try:
-            current = await self._api(lambda: self._js.consumer_info(stream, name))
-        except NoConsumer:
-            wanted = api.ConsumerConfig(
-                name=name, durable_name=name, ack_policy=api.AckPolicy.EXPLICIT,
-                deliver_policy=api.DeliverPolicy.ALL, replay_policy=api.ReplayPolicy.INSTANT,
-                filter_subject=wanted_filter,
-            ).evolve(**editable)
-        else:
-            if current.config.filter_subject != wanted_filter:
-                raise BrokerError(
-                    f"consumer {name} on {stream} filters {current.config.filter_subject!r}, "
-                    f"not {wanted_filter!r}: give this back-end another name")
-            wanted = current.config.evolve(**editable)
-            if wanted == current.config:
-                return _consumer_info(current)
-        return _consumer_info(await self._api(lambda: self._js.add_consumer(stream, wanted)))
+        return await self._ensure_durable(
+            subjects.feed_stream_name(region), subjects.feed_consumer_name(backend),
+            {"ack_wait": float(ack_wait), "max_deliver": -1, "max_ack_pending": max_ack_pending},
+            subjects.feed_filter(region, process))
 
     async def ensure_consumer(
         self, dest: str, *, ack_wait: float, max_deliver: int = -1, max_ack_pending: int = 1000,
     ) -> ConsumerInfo:
         check_provisioning(
             ack_wait=ack_wait, max_deliver=max_deliver, max_ack_pending=max_ack_pending)
-        stream, name = subjects.event_stream_name(dest), subjects.inbox_consumer_name(dest)
-        editable: dict[str, Any] = {
-            "ack_wait": float(ack_wait), "max_deliver": max_deliver,
-            "max_ack_pending": max_ack_pending}
-        try:
-            current = await self._api(lambda: self._js.consumer_info(stream, name))
-        except NoConsumer:
-            wanted = api.ConsumerConfig(
-                name=name, durable_name=name, ack_policy=api.AckPolicy.EXPLICIT,
-                deliver_policy=api.DeliverPolicy.ALL, replay_policy=api.ReplayPolicy.INSTANT,
-            ).evolve(**editable)
-        else:
-            wanted = current.config.evolve(**editable)
-            if wanted == current.config:
-                return _consumer_info(current)
-        return _consumer_info(await self._api(lambda: self._js.add_consumer(stream, wanted)))
+        return await self._ensure_durable(
+            subjects.event_stream_name(dest), subjects.inbox_consumer_name(dest),
+            {"ack_wait": float(ack_wait), "max_deliver": max_deliver,
+             "max_ack_pending": max_ack_pending})
 
     async def ensure_outbound_stream(
-        self, dest: str, *, duplicate_window: float, replicas: int = 1,
-        retention: Retention = retention_.STREAMS,
-    ) -> StreamInfo:
+            self, dest: str, **settings: Unpack[StreamSettings]) -> StreamInfo:
         """Multi-site: `TB_OUT_<dest>` holds `tb.v1.evt.<dest>.*` published on this domain for a
         region homed on another; the same settings as an event stream (nothing is discarded)."""
-        check_provisioning(duplicate_window=duplicate_window, replicas=replicas)
-        return await self._ensure_stream(
-            subjects.outbound_stream_name(dest), subjects.event_stream_subjects(dest),
-            duplicate_window, replicas, deny_purge=True, retention=retention)
+        return await self._ensure_region_stream(OUTBOUND, dest, settings)
 
     async def ensure_sources(self, dest: str, domains: Sequence[str]) -> StreamInfo:
         """Multi-site: `TB_EVT_<dest>` also takes in `TB_OUT_<dest>` of each other JetStream
@@ -186,6 +170,41 @@ class JetStreamAdmin:
                               f"(err_code {exc.err_code})") from exc
         except (nats.errors.Error, TimeoutError, OSError) as exc:
             raise BrokerError(f"JetStream request failed: {exc!r}") from exc
+
+    async def _ensure_region_stream(
+        self, kind: StreamKind, region: str, settings: StreamSettings,
+    ) -> StreamInfo:
+        """`kind`'s stream of `region`, with `settings` (checked as JetStream would refuse or
+        silently replace them) and, unless given, the kind's retention."""
+        window, replicas = settings["duplicate_window"], settings.get("replicas", 1)
+        check_provisioning(duplicate_window=window, replicas=replicas)
+        return await self._ensure_stream(
+            kind.name(region), kind.subjects(region), window, replicas,
+            deny_purge=kind.deny_purge, retention=settings.get("retention", kind.retention))
+
+    async def _ensure_durable(
+        self, stream: str, name: str, editable: dict[str, Any], wanted_filter: str | None = None,
+    ) -> ConsumerInfo:
+        """The durable pull consumer `name` on `stream` (explicit acks, from the stream's
+        start), its `editable` settings set; an existing one keeps its position, and its filter
+        (when `wanted_filter` is given, another filter is refused: `BrokerError`)."""
+        try:
+            current = await self._api(lambda: self._js.consumer_info(stream, name))
+        except NoConsumer:
+            wanted = api.ConsumerConfig(
+                name=name, durable_name=name, ack_policy=api.AckPolicy.EXPLICIT,
+                deliver_policy=api.DeliverPolicy.ALL, replay_policy=api.ReplayPolicy.INSTANT,
+                filter_subject=wanted_filter,
+            ).evolve(**editable)
+        else:
+            if wanted_filter is not None and current.config.filter_subject != wanted_filter:
+                raise BrokerError(
+                    f"consumer {name} on {stream} filters {current.config.filter_subject!r}, "
+                    f"not {wanted_filter!r}: give this back-end another name")
+            wanted = current.config.evolve(**editable)
+            if wanted == current.config:
+                return _consumer_info(current)
+        return _consumer_info(await self._api(lambda: self._js.add_consumer(stream, wanted)))
 
     async def _ensure_stream(
         self, name: str, patterns: list[str], window: float, replicas: int, *, deny_purge: bool,
