@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    Notification,
+    StoredEvent,
+)
+from eventsourcing.popo import POPOApplicationRecorder
 
 from regions.adapters.stores.cipher import cipher_settings
+from regions.core.rows import frozen
 from regions.core.store import EventStore
 
 #: The env prefix eventsourcing looks up first for this application (`LEDGER_`).
@@ -35,8 +44,105 @@ class MemoryStore:
 
     def open(self, region: str) -> EventStore:
         recorder = self._recorders.get(region)
+        if recorder is None:
+            recorder = self._recorders[region] = MemoryRecorder()
         env = {PREFIX + "PERSISTENCE_MODULE": "eventsourcing.popo",
                **cipher_settings(self.cipher_key, PREFIX)}
-        app = EventStore(env=env, recorder=recorder)
-        self._recorders[region] = app.recorder
-        return app
+        return EventStore(env=env, recorder=recorder)
+
+
+def _key(originator_id: UUID | str) -> int | str:
+    """A stream's key in the index: its id's 128-bit integer (hashed in C; the library keyed
+    by `str(id)`, a Python-level `UUID.__str__` per event written or read). A string id is
+    the same stream as its UUID; one that is no UUID keys by itself (no int equals a str)."""
+    if type(originator_id) is UUID:
+        return originator_id.int
+    try:
+        return UUID(str(originator_id)).int
+    except ValueError:
+        return str(originator_id)
+
+
+class MemoryRecorder(POPOApplicationRecorder):
+    """eventsourcing's POPO application recorder — the same rows, notification ids, order and
+    `IntegrityError`s — with its per-row Python trimmed: a stream's index keyed by its id's
+    integer, and each `Notification` built as `regions.core.rows` builds its rows (the frozen
+    dataclass's `__dict__` set, not five `object.__setattr__`).
+
+    Why (issue 17, the simulator's store): the library's recorder was ~4 % of a 2,000-case
+    simulation — `str(uuid)` twice and a UUID hash per row written, a frozen `Notification`
+    per row read by each tailer (the relay's, the timer's, the views'). Nothing here is durable
+    or shared between processes, so nothing is skipped but Python overhead: the checks, the
+    lock and the listeners stay the library's (`tests/unit/test_memory_recorder.py` holds it
+    to the library's answers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._streams: dict[int | str, dict[int, int]] = {}
+
+    def _insert_events(self, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        with self._database_lock:
+            streams = self._streams
+            keys = [_key(s.originator_id) for s in stored_events]
+            new = set()
+            for key, s in zip(keys, stored_events, strict=True):
+                known = streams.get(key)
+                if known is not None and s.originator_version in known:
+                    raise IntegrityError(f"Stored event already recorded: {s}")
+                new.add((key, s.originator_version))
+            if len(new) < len(stored_events):
+                raise IntegrityError(f"Stored events are not unique: {stored_events}")
+            rows = self._stored_events
+            ids = []
+            for key, s in zip(keys, stored_events, strict=True):
+                rows.append(s)
+                position = len(rows)
+                index = streams.get(key)
+                if index is None:
+                    index = streams[key] = {}
+                index[s.originator_version] = position - 1
+                ids.append(position)
+            return ids
+
+    def select_events(self, originator_id: UUID | str, *, gt: int | None = None,
+                      lte: int | None = None, desc: bool = False,
+                      limit: int | None = None) -> Sequence[StoredEvent]:
+        with self._database_lock:
+            index = self._streams.get(_key(originator_id))
+            if not index:
+                return []
+            rows = self._stored_events
+            results: list[StoredEvent] = []
+            for p in (reversed(index) if desc else index):
+                if gt is not None and not p > gt:
+                    continue
+                if lte is not None and not p <= lte:
+                    continue
+                results.append(rows[index[p]])
+                if len(results) == limit:
+                    break
+            return results
+
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *,
+                             inclusive_of_start: bool = True) -> Sequence[Notification]:
+        with self._database_lock:
+            if start is None:
+                start = 1
+                inclusive_of_start = True
+            if not inclusive_of_start:
+                start += 1
+            rows = self._stored_events
+            end = len(rows) if stop is None else min(max(stop, 0), len(rows))
+            results: list[Notification] = []
+            for i in range(max(start, 1) - 1, end):
+                s = rows[i]
+                if topics and s.topic not in topics:
+                    continue
+                results.append(frozen(Notification, {
+                    "originator_id": s.originator_id, "originator_version": s.originator_version,
+                    "topic": s.topic, "state": s.state, "id": i + 1}))
+                if len(results) == limit:
+                    break
+            return results
