@@ -40,12 +40,13 @@ def test_writes_and_every_selection_match_the_library() -> None:
         assert ours.insert_events(batch) == library.insert_events(batch)
     assert ours.max_notification_id() == library.max_notification_id()
     for start in (None, -3, 0, 1, 2, 7, 40, 500):
-        for limit in (0, 1, 5, 1000):
+        for limit in (-1, 0, 1, 5, 1000):
             for stop in (None, 0, 3, 90, 1000):
-                for topics in ((), ("a:Two",), ("b:Three", "a:One")):
+                for topics in ((), ("a:Two",), ("b:Three", "a:One"), ("a:Two", "a:Two"),
+                               ("a:nothing",), ("a:nothing", "a:One")):
                     for inclusive in (True, False):
-                        kwargs: dict[str, Any] = {"stop": stop, "topics": topics,
-                                  "inclusive_of_start": inclusive}
+                        kwargs: dict[str, Any] = {
+                            "stop": stop, "topics": topics, "inclusive_of_start": inclusive}
                         assert ours.select_notifications(start, limit, **kwargs) == \
                             library.select_notifications(start, limit, **kwargs)
     for stream in [*streams, uuid.uuid4()]:
