@@ -207,7 +207,9 @@ class MemoryBroker:
             server.lost_pub_acks -= 1
             raise PublishError(
                 f"stored {out.subject} as seq {stream.last_seq}, but the ack was lost")
-        return PubAck(stream.name, stream.last_seq)
+        # Built as `_delivery` builds a delivery: one per message published (issue 17).
+        return frozen(PubAck, {"stream": stream.name, "seq": stream.last_seq,
+                               "duplicate": False})
 
     def publish_many_now(self, outs: Sequence[Outgoing]) -> list[PubAck]:
         acks: list[PubAck] = []
@@ -538,6 +540,8 @@ class MemoryBrokerFaults:
         return [co for stream in self._streams(dest) for co in stream.consumers.values()]
 
 
+if tuple(f.name for f in dataclasses.fields(PubAck)) != ("stream", "seq", "duplicate"):
+    raise TypeError("PubAck's fields changed: update MemoryBroker.publish_now")
 if tuple(f.name for f in dataclasses.fields(Delivery)) != (
         "subject", "data", "headers", "stream", "consumer", "stream_seq", "num_delivered",
         "timestamp", "handle"):
