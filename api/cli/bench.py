@@ -32,6 +32,11 @@ def bench(
     soak_to: Annotated[int, typer.Option(
         min=10_000, help="Full run: keep going until this many cases for the RSS growth.")
     ] = 100_000,
+    stamp_hops: Annotated[bool, typer.Option(
+        "--hops", help="Stamp each shared event at every hop in both nodes and the collector's "
+                       "pauses: phases[*].hops of the JSON (docs/performance.md). Off, it reads "
+                       "{\"off\": ...}: the stamps wrap calls on the nodes' path, which trees "
+                       "older than the instrument do not pay.")] = False,
     profile: Annotated[Path | None, typer.Option(
         file_okay=False, help="Write each node's cProfile to DIR/origin.prof and "
                               "DIR/destination.prof (slows the nodes; for finding why).")] = None,
@@ -46,7 +51,7 @@ def bench(
             profile.mkdir(parents=True, exist_ok=True)
         report = run_bench(plan, dsn, lambda line: err.print(
             line, highlight=False, markup=False, soft_wrap=True),
-            str(profile.resolve()) if profile is not None else "")
+            str(profile.resolve()) if profile is not None else "", stamp_hops)
     except BenchError as exc:
         err.print(f"bench failed: {exc}", style="bold red", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None

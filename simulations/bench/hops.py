@@ -16,7 +16,10 @@ its own node, keyed by the event id; the parent joins both workers' stamps per e
   the propagation: the inbox fetches its next batch only then).
 
 Also the garbage collector's pauses per process (gc.callbacks). Nothing here changes the node:
-the wrappers call through. Hooked from the worker with `attach(worker)`.
+the wrappers call through. Hooked from the worker with `attach(worker)` only when the bench runs
+with `--hops`: the wrappers cost the nodes a little on every batch, which a run of an older
+tree — without them — does not pay, so by default a phase's `hops` is `OFF` and old and new
+runs compare like for like.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from simulations.bench.figures import milliseconds, percentile
 
 #: The hops in order; each span is the time from the stamp before it.
 ORDER = ("committed", "read", "publish", "published", "fetched", "deciding", "received", "acked")
+#: A phase's `hops` when the run stamped none (`tongban bench` without `--hops`).
+OFF: Mapping[str, Any] = {"off": "not stamped: run with --hops"}
 
 
 class Hops:

@@ -113,8 +113,10 @@ class WorkerHandle:
 
 
 def run_bench(plan: Plan, dsn: str | None, progress: Progress,
-              profile_dir: str = "") -> dict[str, Any]:
-    """Everything `tongban bench` prints, as one dict."""
+              profile_dir: str = "", stamp_hops: bool = False) -> dict[str, Any]:
+    """Everything `tongban bench` prints, as one dict. `stamp_hops`: each phase's propagation
+    hop by hop (`simulations.bench.hops`), which wraps calls on the nodes' path; off, a
+    phase's `hops` is `hops.OFF` and the nodes run as trees without the instrument did."""
     prefix = f"tbb{uuid.uuid4().hex[:8]}_"
     postgres = choose_postgres(dsn)
     progress(f"PostgreSQL: {postgres.origin}; schema prefix {prefix}")
@@ -132,14 +134,17 @@ def run_bench(plan: Plan, dsn: str | None, progress: Progress,
         progress(f"bare pipeline: {bare_figures}")
         asyncio.run(provision([DESTINATION, ORIGIN], nats.url, ack_wait=60.0,
                               max_ack_pending=10_000))
-        workers = _spawn(postgres.dsn, prefix, nats.url, plan.checkpoints, profile_dir)
-        phases = [_run_phase(phase, workers, nats.pid or 0, progress) for phase in plan.phases]
+        workers = _spawn(postgres.dsn, prefix, nats.url, plan.checkpoints, profile_dir,
+                         stamp_hops)
+        phases = [_run_phase(phase, workers, nats.pid or 0, progress, stamp_hops)
+                  for phase in plan.phases]
         # paced phases stop submitting after their time, so they may complete fewer cases than
         # planned: top up until the last RSS checkpoint is actually reached
         done = workers[1].ask({"op": "status"})["finished"]
         if not plan.quick and done < max(plan.checkpoints):
             phases.append(_run_phase(Phase(f"soak-{done}", max(plan.checkpoints) - done,
-                                           record=False), workers, nats.pid or 0, progress))
+                                           record=False), workers, nats.pid or 0, progress,
+                                     stamp_hops))
         finals = {w.name: w.ask({"op": "stop"}) for w in workers}
         for worker in workers:
             worker.process.join(30)
@@ -158,13 +163,14 @@ def run_bench(plan: Plan, dsn: str | None, progress: Progress,
 
 
 def _spawn(dsn: str, prefix: str, url: str, checkpoints: tuple[int, ...],
-           profile_dir: str = "") -> list[WorkerHandle]:
+           profile_dir: str = "", stamp_hops: bool = False) -> list[WorkerHandle]:
     context = multiprocessing.get_context("spawn")  # a clean interpreter: honest RSS and CPU
     workers = []
     for name, region, peer in (("origin", ORIGIN, DESTINATION),
                                ("destination", DESTINATION, ORIGIN)):
         ours, theirs = context.Pipe()
-        settings = WorkerSettings(region, peer, name, dsn, prefix, url, checkpoints, profile_dir)
+        settings = WorkerSettings(region, peer, name, dsn, prefix, url, checkpoints, profile_dir,
+                                  stamp_hops)
         process = context.Process(target=worker_main, args=(settings, theirs),
                                   name=f"tongban-bench-{name}", daemon=True)
         process.start()
@@ -177,7 +183,7 @@ def _spawn(dsn: str, prefix: str, url: str, checkpoints: tuple[int, ...],
 
 
 def _run_phase(phase: Phase, workers: list[WorkerHandle], nats_pid: int,
-               progress: Progress) -> PhaseFigures:
+               progress: Progress, stamp_hops: bool = False) -> PhaseFigures:
     origin, destination = workers
     servers_before = (process_cpu_seconds(nats_pid), postgres_cpu_seconds())
     started = time.monotonic()
@@ -206,7 +212,7 @@ def _run_phase(phase: Phase, workers: list[WorkerHandle], nats_pid: int,
                "destination": destination.ask({"op": "collect"})}
     figures = _phase_figures(phase, reports, time.monotonic() - started,
                              target - finished_before)
-    figures.hops = hops.table(reports)
+    figures.hops = hops.table(reports) if stamp_hops else dict(hops.OFF)
     figures.servers = {
         "nats-server": {"cpu_seconds": round(process_cpu_seconds(nats_pid) - servers_before[0], 3),
                         "peak_rss_mb": round(process_peak_rss_mb(nats_pid), 1)},

@@ -78,6 +78,7 @@ class WorkerSettings:
     nats_url: str
     checkpoints: tuple[int, ...] = ()
     profile_dir: str = ""  # when set, cProfile the whole worker into <dir>/<role>.prof
+    hops: bool = False  # when set, stamp each event's hops and the collector's pauses
 
 
 class Probe:
@@ -250,7 +251,8 @@ class Worker:
         self.submitter = Submitter(region, s.peer, self.autopilot, self.probe)
         self.probe.instrument(region, broker)
         self.probe.instrument_driver(self.driver)
-        hops.attach(self)  # propagation hop by hop (simulations/bench/hops.py)
+        if s.hops:  # propagation hop by hop (simulations/bench/hops.py)
+            hops.attach(self)
         region.node.listeners.append(self.probe.on_commit)
         region.node.listeners.append(self.autopilot.on_commit)
         region.node.receive_listeners.append(self.probe.on_receive)
