@@ -11,8 +11,9 @@ nothing free-form gets in:
   plain names (never `_type_`); `Any` and free dicts are refused as *types*, at first use;
 - dates and instants are ISO strings only (`2026-03-02`, an aware `2026-03-02T09:00:00+08:00`);
 - every string is at most `MAX_TEXT` characters without control characters (line breaks and
-  tabs are text), every list at most `MAX_ITEMS` entries, integers fit a signed 64-bit column,
-  nesting is at most `MAX_DEPTH` levels;
+  tabs are text) or lone surrogates (UTF-16 halves JSON can escape and UTF-8 cannot hold),
+  every list at most `MAX_ITEMS` entries, integers fit a signed 64-bit column, nesting is at
+  most `MAX_DEPTH` levels;
 - an object has exactly its dataclass's fields: an unknown key is refused, not dropped;
 - `Annotated` fields carry their own limits (`annotated_types` bounds, which the JSON Schema
   generator reads too) and a `Rule`: the fault code of that kind of value (`invalid_amount`,
@@ -48,7 +49,9 @@ MAX_DEPTH: Final = 16
 MAX_INT: Final = 2**63 - 1
 #: Keys of a bounded `dict[str, str]`: plain names (so never the transcoder's `_type_`).
 _MAP_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Control characters, and UTF-16 halves (`"\\ud800"` in JSON) that no UTF-8 text, PostgreSQL
+#: column, NATS reply or log file can hold: a value with one would be decided, then fail its save.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})")
 
@@ -196,7 +199,7 @@ def _text(data: Any) -> str:
     if len(data) > MAX_TEXT:
         raise PayloadError(f"longer than {MAX_TEXT} characters ({len(data)})")
     if _CONTROL.search(data):
-        raise PayloadError("contains a control character")
+        raise PayloadError("contains a control character or a lone surrogate")
     return data
 
 
@@ -364,7 +367,19 @@ def _plain(tp: type) -> bool:
 def _unknown(tp: type, names: frozenset[str], data: dict[Any, Any]) -> PayloadError:
     key = next(k for k in data if k not in names)
     return PayloadError(f"{tp.__name__} has no field {str(key)[:64]!r}",
-                        code="unknown_field").at(str(key)[:64])
+                        code="unknown_field").at(encodable(str(key)[:64]))
+
+
+def encodable(text: str) -> str:
+    """`text` with each lone surrogate written as its escape (`\\ud800`), so that it can be
+    encoded as UTF-8: for what echoes a sender's text back (a refusal's field path or reason)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _field_error(convert: Converter, value: Any, depth: int, name: str) -> PayloadError:

@@ -30,6 +30,7 @@ from typing import Any, Final, Literal
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.kernel import DomainError, from_payload
+from domain.payloads import encodable
 from domain.values import MaterialRef
 from regions.core.node import RegionNode
 from regions.core.sides import side_id
@@ -46,9 +47,9 @@ class DocError(Exception):
     """A refusal with a stable `code` and, for bad requests, the `field` at fault."""
 
     def __init__(self, code: ErrorCode, message: str, field: str = "") -> None:
-        super().__init__(message)
+        super().__init__(encodable(message))  # it may echo the request, and is answered
         self.code: ErrorCode = code
-        self.field = field
+        self.field = encodable(field)
 
 
 #: How a `too_many_requests` refusal states its wait: in the message (the wire's error object

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from domain.kernel import DomainError
+from domain.payloads import encodable
 
 #: Codes of a request refused before the domain sees it (by its codec, `authorise` or the
 #: admission checks). Each is one kind of fault, whatever the command; `field` names where.
@@ -26,7 +27,8 @@ class InvalidRequest(DomainError):
     code = "invalid_request"
 
     def __init__(self, message: str, *, code: RequestCode | str, field: str = "") -> None:
-        super().__init__(message, code=code, field=field)
+        # Texts echoed from the request are answered: UTF-8 must hold them (`encodable`).
+        super().__init__(encodable(message), code=code, field=encodable(field))
 
 
 class DecodeError(Exception):
@@ -37,6 +39,7 @@ class DecodeError(Exception):
     """
 
     def __init__(self, reason: str, position: tuple[str, str, int] | None = None) -> None:
+        reason = encodable(reason)  # it is stored with the message (`encodable`)
         super().__init__(reason)
         self.reason = reason
         self.position = position

@@ -30,6 +30,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Recording
 from eventsourcing.persistence import EventStore as LibraryEventStore
 from eventsourcing.utils import register_topic
 
+from domain.payloads import encodable
 from regions.core import rows
 from regions.core.recent_log import RecentLog
 from regions.core.rows import RowEventStore, RowMapper
@@ -256,8 +257,11 @@ class Quarantined(Aggregate):
     @classmethod
     def park(cls, id_: UUID, reason: str, subject: str, data: bytes, headers: dict[str, str],
              now: dt.datetime) -> Quarantined:
-        return cls._create(cls.Parked, id=id_, timestamp=now, reason=reason, subject=subject,
-                           data=data.decode("latin-1"), headers=dict(headers))
+        # The texts may echo a hostile sender's (an exception's, a header's): escaped, so that
+        # the store can encode them and the inbox is never wedged on its own quarantine.
+        return cls._create(cls.Parked, id=id_, timestamp=now, reason=encodable(reason),
+                           subject=encodable(subject), data=data.decode("latin-1"),
+                           headers={encodable(k): encodable(v) for k, v in headers.items()})
 
     @property
     def raw(self) -> bytes:
@@ -267,7 +271,8 @@ class Quarantined(Aggregate):
         self.trigger_event(self.Replayed, timestamp=now, outcome=outcome)
 
     def discarded(self, by: str, reason: str, now: dt.datetime) -> None:
-        self.trigger_event(self.Discarded, timestamp=now, by=by, reason=reason)
+        self.trigger_event(self.Discarded, timestamp=now, by=encodable(by),
+                           reason=encodable(reason))
 
 
 class CursorRecord(Aggregate):

@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from domain.kernel import Command, DomainError, from_payload, to_payload
-from domain.payloads import PayloadError
+from domain.payloads import PayloadError, encodable
 from domain.values import CaseNumber
 from regions.core.commands import CommandError, CommandRequest, CommandResult, InvalidRequest
 from regions.core.outcome import Outcome
@@ -235,6 +235,9 @@ def _text(body: Mapping[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"{name} must be a non-empty string, got {value!r}",
                                  code="invalid_field", field=name)
+    if encodable(value) != value:  # it is stored and answered: UTF-8 must hold it
+        raise InvalidRequest(f"{name} holds a lone surrogate, got {value!r}",
+                             code="invalid_field", field=name)
     return value
 
 

@@ -32,6 +32,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
+from domain.payloads import encodable
 from regions.core.documents import DocError, DocRequest
 from regions.wire import subjects
 
@@ -102,8 +103,9 @@ def decode_request(raw: bytes) -> DocRequest:
         raise DocError("invalid_field", f"case_id must be a UUID string, got {case_id!r}",
                        "case_id")
     doc_id = body["doc_id"]
-    if not doc_id or len(doc_id) > MAX_DOC_ID:
-        raise DocError("invalid_field", f"doc_id must be 1-{MAX_DOC_ID} characters", "doc_id")
+    if not doc_id or len(doc_id) > MAX_DOC_ID or encodable(doc_id) != doc_id:
+        raise DocError("invalid_field", f"doc_id must be 1-{MAX_DOC_ID} characters of UTF-8 "
+                       "text", "doc_id")
     offset = body.get("offset", 0)
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise DocError("invalid_field", f"offset must be a non-negative integer, got {offset!r}",

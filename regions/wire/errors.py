@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.kernel import DomainError
+from domain.payloads import encodable
 
 
 class WireReason(StrEnum):
@@ -49,6 +50,7 @@ class WireError(DomainError):
     def __init__(
         self, reason: WireReason, detail: str, *, position: LinkPosition | None = None,
     ) -> None:
+        detail = encodable(detail)  # it echoes the sender's text, and is stored as a reason
         super().__init__(f"{reason}: {detail}", code=f"wire_{reason}")
         self.reason = reason
         self.detail = detail
