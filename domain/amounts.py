@@ -176,9 +176,17 @@ class MoneyDelta:
 # --------------------------------------------------------------------------- periods
 
 
+#: The most months a count may state: 100 years, beyond any working life (a pension stint is
+#: bounded alike). Why a bound: counts are added — a destination credits its origins' months —
+#: and a crafted 2^62 from each of two origins made a sum no 64-bit reader takes back.
+MAX_MONTHS: Final = 1200
+#: A count of months on a command or an event: 0 to `MAX_MONTHS` (the JSON Schema says the same).
+MonthCount = Annotated[int, annotated_types.Interval(ge=0, le=MAX_MONTHS)]
+
+
 @dataclass(frozen=True, order=True)
 class Months:
-    """A non-negative whole number of contribution months (periods are never fractional)."""
+    """A whole number of contribution months, 0 to `MAX_MONTHS` (periods are never fractional)."""
 
     count: int
 
@@ -187,6 +195,9 @@ class Months:
             raise InvalidValue(f"Months is an integer count, got {shown(self.count)}")
         if self.count < 0:
             raise InvalidValue(f"Months cannot be negative, got {shown(self.count)}")
+        if self.count > MAX_MONTHS:
+            raise InvalidValue(f"Months is at most {MAX_MONTHS} (100 years), got "
+                               f"{shown(self.count)}")
 
     def __add__(self, other: Months) -> Months:
         if not isinstance(other, Months):

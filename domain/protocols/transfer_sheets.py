@@ -17,6 +17,7 @@ from typing import Annotated, Final, Literal, TypeAlias
 
 import annotated_types
 
+from domain.amounts import MonthCount
 from domain.kernel import InvalidValue
 from domain.protocols.details import TransferDetails
 from domain.values import Fen, Money, Months
@@ -77,7 +78,7 @@ class YearLine:
 class InfoSheet:
     """信息表: what an origin transfers — months, amounts by component, and (pension) the years."""
 
-    months: int
+    months: MonthCount
     components: tuple[Component, ...]
     years: tuple[ContributionYear, ...] = ()
     #: lines the sheet states that move no money to the destination (a 职业年金 记账 part moved
