@@ -259,7 +259,11 @@ def _parsed(value: str) -> CaseNumber:
 @functools.lru_cache(maxsize=4096)
 def case_id_of(case_number: str) -> str:
     """The case id's text of a case number's text (`str(CaseNumber.parse(n).case_id)`),
-    memoised: the household and casework states answer `case_id` from their number's text."""
+    memoised: the household and casework states answer `case_id` from their number's text.
+
+    Text only (an unhashable argument raises `TypeError` in the memo, before any check): every
+    caller holds a number the payload rules decoded as `str`, so a crafted list or object is
+    refused at the edge, naming its field (tests/unit/test_case_number_types.py)."""
     return str(CaseNumber.parse(case_number).case_id)
 
 
