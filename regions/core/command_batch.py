@@ -25,6 +25,19 @@ makes that hold:
   `app.save`), and each of its requests is handled again on its own by `handle`: a conflict then
   replays the stored outcome, a bad value sinks only its own request, a dead store answers each
   with `internal_error`.
+
+**One `now` for the whole batch** is right, not a shortcut. The endpoint reads the node's clock
+on the database thread when the batch starts (`CommandEndpoint._handle_many`), after every
+request in it arrived, so no command is decided at a time before it was received — the same
+promise one at a time gives, only with less delay. The database thread runs one call at a time,
+so the node's decision times still never go backwards (an inbox hop or a timer step after the
+batch reads a later clock), and a case appears once per transaction, so two commands for one
+case in a batch share an instant but keep their order by version. Whatever depends on `now` —
+a deadline's day count, a date's plausibility window, a permit's expiry — reads this one
+instant, the one its events record as `at`, so a batch straddling midnight (China time) decides
+each command wholly on the side of the boundary its batch started on: consistent with its own
+record, and never earlier than its arrival. A long batch (`MAX_BATCH`, ~0.1-0.3 s) only makes
+`at` precede the commit by that much, as any transaction's decision precedes its commit.
 """
 
 from __future__ import annotations
