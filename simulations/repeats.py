@@ -12,7 +12,9 @@ What fidelity is kept: every distinct byte string an inbox receives goes through
 of the very same bytes gets the item their first decode gave. `link.decode` is a function of the
 bytes alone (it reads no headers and no clock), and what it returns is immutable (frozen
 messages, frozen events), so the repeat is what a second decode would have returned. A refusal
-(`DecodeError`) is not kept: refused bytes are decoded, and refused, each time. The node never
+(`DecodeError`) is not kept: refused bytes are decoded, and refused, each time. A batched
+message is kept as what it unpacked to (`Packed`), a member's refusal included: it is as much a
+function of the bytes, and the inbox only reads it. The node never
 sees this: only the simulator's inboxes are handed it (`World._hook`).
 """
 
@@ -22,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Final
 
+from regions.core.inbox_state import Packed
 from regions.core.messages import WireItem
 
 #: Byte strings remembered; the oldest is forgotten first. Repeats come within a few minutes of
@@ -32,15 +35,15 @@ KEEP: Final = 4096
 class RepeatDecodes:
     """`decode(data, headers)` of an inbox, remembering what each byte string decoded to."""
 
-    def __init__(self, decode: Callable[[bytes, dict[str, str] | None], WireItem],
+    def __init__(self, decode: Callable[[bytes, dict[str, str] | None], WireItem | Packed],
                  keep: int = KEEP) -> None:
         self._decode = decode
         self._keep = keep
-        self._known: OrderedDict[bytes, WireItem] = OrderedDict()
+        self._known: OrderedDict[bytes, WireItem | Packed] = OrderedDict()
         self.decoded = 0
         self.repeated = 0
 
-    def __call__(self, data: bytes, headers: dict[str, str] | None = None) -> WireItem:
+    def __call__(self, data: bytes, headers: dict[str, str] | None = None) -> WireItem | Packed:
         known = self._known.get(data)
         if known is not None:
             self.repeated += 1

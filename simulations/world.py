@@ -110,7 +110,7 @@ class World:
         self.checks = checkers.Observations()
         self.server = MemoryBroker(lambda: self.sched.now)
         #: The inboxes' codec: the same bytes delivered again are not decoded again.
-        self.decodes = RepeatDecodes(link.decode)
+        self.decodes = RepeatDecodes(link.decode_all)
         self.store = store_factory()
         self.partitions: set[frozenset[str]] = set()
         self.partitioned_buffer: list[tuple[frozenset[str], Outgoing, str]] = []
@@ -251,7 +251,8 @@ class World:
             for item in batch.items:
                 if isinstance(item, LinkMessage):
                     self.sent_at.setdefault(item.event_id, self.sched.now)
-                self.send(code, item)
+            for packet in packed(batch.items):  # per destination, as the driver publishes
+                self.transmit(code, packet.out)
         except BrokerError:
             if self.plan.injected.get("publish_fails"):
                 self.edges["publish_failed_then_retried"] += 1
@@ -275,9 +276,14 @@ class World:
                 self.relayed[key] = max(last, item.link_seq)
 
     def send(self, sender: str, item: WireItem, resent: ResendRequest | None = None) -> None:
-        """The network between a relay and the broker, with its faults; an answer to a re-send
-        request goes under its own message id, as the driver sends it (`link.resent`)."""
+        """One link item through the network; an answer to a re-send request goes under its
+        own message id, as the driver sends it (`link.resent`)."""
         out = link.encode(item) if resent is None else link.resent(link.encode(item), resent)
+        self.transmit(sender, out)
+
+    def transmit(self, sender: str, out: Outgoing) -> None:
+        """The network between a relay and the broker, with its faults (a batched message
+        meets them whole: dropped, duplicated, delayed or reordered as one)."""
         receiver = subjects.parse_event_subject(out.subject)[0]
         rng = self.regions[sender].rngs["net"]
         if self.partitions and (pair := frozenset((sender, receiver))) in self.partitions:
@@ -308,6 +314,17 @@ class World:
             self.send(sender, item, resent)
         except BrokerError:
             return
+
+    def resend_quietly(self, sender: str, items: list[WireItem],
+                       resent: ResendRequest | None = None) -> None:
+        """Re-sent link items packed as the driver packs them (`link.encode_many`), each
+        message under its re-send id when answering a request; failing, they are asked again."""
+        for packet in link.encode_many(items):
+            out = packet.out if resent is None else link.resent(packet.out, resent)
+            try:
+                self.transmit(sender, out)
+            except BrokerError:
+                return
 
     def _publish(self, out: Outgoing, receiver: str, *, raising: bool = False) -> None:
         try:
@@ -356,9 +373,8 @@ class World:
             self.resend_requests += 1
             self.send_quietly(code, request)
         for request in result.resends_asked_of_us:
-            for item in sim.region.relay.resend(request.destination, request.from_seq,
-                                                request.to_seq):
-                self.send_quietly(code, item, resent=request)
+            self.resend_quietly(code, sim.region.relay.resend(
+                request.destination, request.from_seq, request.to_seq), resent=request)
         num_pending, num_ack_pending = sim.broker.backlog_now(sim.stream, sim.consumer)
         if len(deliveries) == INBOX_BATCH or (deliveries and num_pending):
             # More is waiting (a full batch, or new messages held back by max_ack_pending):
@@ -437,8 +453,7 @@ class World:
         relay = self.regions[code].region.relay
         for destination, high in sorted(relay.high_water_marks().items()):
             low = max(1, high - rng.randint(0, 3))
-            for item in relay.resend(destination, low, high):
-                self.send_quietly(code, item)
+            self.resend_quietly(code, relay.resend(destination, low, high))
 
     def heal(self, link: frozenset[str] | None = None) -> None:
         keep = []
@@ -465,3 +480,13 @@ class World:
                 if self.regions[destination].region.node.inlink_position(code) < high:
                     return False
         return True
+
+
+def packed(items: list[WireItem]) -> list[link.Packet]:
+    """A relay batch as the driver publishes it (`NodeDriver.publish_links`): per recipient in
+    order of first appearance, each recipient's items in order, its events in batches."""
+    groups: dict[str, list[WireItem]] = {}
+    for item in items:
+        groups.setdefault(item.destination if isinstance(item, LinkMessage) else item.recipient,
+                          []).append(item)
+    return [packet for group in groups.values() for packet in link.encode_many(group)]

@@ -57,10 +57,12 @@ from regions.core.inbox_state import (  # re-exported: importers name them from 
     InboxResult,
     Incoming,
     Link,
+    Packed,
     behind,
     behind_requests,
     lag,
     link_record,
+    spread,
 )
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.core.node import RegionNode
@@ -89,7 +91,8 @@ STORE_FAILURES = (PersistenceError, ConnectionPoolClosedError, ConnectionNotFrom
 
 
 class Inbox:
-    def __init__(self, node: RegionNode, decode: Callable[[bytes, dict[str, str]], WireItem],
+    def __init__(self, node: RegionNode,
+                 decode: Callable[[bytes, dict[str, str]], WireItem | Packed],
                  known_regions: Collection[str], *, gap_bound: dt.timedelta,
                  quarantine: QuarantineBudget | None = None) -> None:
         self.node = node
@@ -127,8 +130,13 @@ class Inbox:
         self._whole = False
 
     def handle(self, batch: list[Incoming], now: dt.datetime) -> InboxResult:
-        """Apply a fetched batch in one transaction (message by message if that fails)."""
-        decoded = [self._decoded(incoming) for incoming in batch]
+        """Apply a fetched batch in one transaction (message by message if that fails); a
+        delivery of several link items (`Packed`) as its items, in order (`spread`)."""
+        found = [self._decoded(incoming) for incoming in batch]
+        if any(type(item) is Packed for item in found):
+            batch, decoded = spread(batch, found)
+        else:
+            decoded = found  # type: ignore[assignment]  # no Packed among them
         controls = self._controls(batch, decoded, now)
         if controls is not None:
             return controls
@@ -165,8 +173,8 @@ class Inbox:
             self._put_back()
             self.budget = budget
             result = InboxResult()
-            for incoming in batch:
-                self._handle_one(incoming, now, result, None)
+            for incoming, item in zip(batch, decoded, strict=True):
+                self._handle_one(incoming, now, result, None, item)
         self._count(result)
         result.ack = [token for token in result.ack if token is not None]  # held: acked before
         result.resend_requests.extend(self.check_gaps(now))
@@ -225,7 +233,7 @@ class Inbox:
         stats["rejected"] += result.rejected
         stats["dropped"] += result.dropped
 
-    def _decoded(self, incoming: Incoming) -> WireItem | DecodeError:
+    def _decoded(self, incoming: Incoming) -> WireItem | DecodeError | Packed:
         try:
             return self.decode(incoming.data, incoming.headers)
         except DecodeError as exc:
@@ -234,13 +242,9 @@ class Inbox:
             return DecodeError(f"undecodable: {type(exc).__name__}: {exc}"[:500])
 
     def _handle_one(self, incoming: Incoming, now: dt.datetime, result: InboxResult,
-                    uow: UnitOfWork | None, decoded: WireItem | DecodeError | None = None
-                    ) -> None:
-        try:
-            item = self._decoded(incoming) if decoded is None else decoded
-            if isinstance(item, DecodeError):
-                raise item
-        except DecodeError as exc:
+                    uow: UnitOfWork | None, item: WireItem | DecodeError) -> None:
+        if isinstance(item, DecodeError):
+            exc = item
             self._quarantine(incoming, exc.reason, now, result, uow)
             if exc.position is not None:
                 origin, destination, seq = exc.position

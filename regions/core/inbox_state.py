@@ -37,7 +37,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from regions.core.messages import LinkMessage, ResendRequest
+from regions.core.errors import DecodeError
+from regions.core.messages import LinkMessage, ResendRequest, WireItem
 
 #: Header of a quarantined *decoded* message (one the domain or the store refused): its data is
 #: `link_record()` JSON, not wire bytes, so an operator can replay it (`regions.runtime.quarantine`).
@@ -62,6 +63,42 @@ class Incoming:
     #: The origin token of the subject as the transport parsed it; "" (no event subject) fails
     #: closed: the message is quarantined, never let through unchecked.
     subject_origin: str = ""
+
+
+@dataclass(frozen=True)
+class Packed:
+    """What a delivery that carries several link items decodes to (a batched message,
+    `regions.wire.link.decode_all`): per member, in order, its own bytes — what quarantine keeps
+    of it alone — and its item, or the `DecodeError` that refuses it alone."""
+
+    members: tuple[tuple[bytes, WireItem | DecodeError], ...]
+
+
+#: A header a batch's member carries into quarantine: its place in the batch ("<n>/<of>").
+MEMBER_HEADER = "Tongban-Batch-Member"
+
+
+def spread(batch: list[Incoming], decoded: list[WireItem | DecodeError | Packed]
+           ) -> tuple[list[Incoming], list[WireItem | DecodeError]]:
+    """Each member of a batched delivery as a delivery of its own, in order; the delivery's
+    token goes with its last member only, so it is acknowledged once, when the inbox handled
+    the whole of it: every member's path (applied, a duplicate, held, dropped, quarantined)
+    hands its token back in the same `Inbox.handle` (an outage raises, and nothing is acked)."""
+    incomings: list[Incoming] = []
+    items: list[WireItem | DecodeError] = []
+    for incoming, item in zip(batch, decoded, strict=True):
+        if not isinstance(item, Packed):
+            incomings.append(incoming)
+            items.append(item)
+            continue
+        last = len(item.members) - 1
+        headers = {k: v for k, v in incoming.headers.items() if k.lower() != "content-type"}
+        for index, (raw, member) in enumerate(item.members):
+            incomings.append(Incoming(
+                incoming.subject, raw, {**headers, MEMBER_HEADER: f"{index + 1}/{last + 1}"},
+                incoming.token if index == last else None, incoming.subject_origin))
+            items.append(member)
+    return incomings, items
 
 
 @dataclass

@@ -93,7 +93,7 @@ def build_region(
     if folds is not None:  # an in-memory store lives across simulated restarts: see its folds
         protocols_key = tuple((name, id(spec)) for name, spec in sorted(specs.items()))
         node.caches.folds = folds.setdefault((config.region, id(rules), protocols_key), {})
-    inbox = Inbox(node, link.decode, known,
+    inbox = Inbox(node, link.decode_all, known,
                   gap_bound=dt.timedelta(seconds=config.gap_bound_seconds),
                   quarantine=QuarantineBudget(config.quarantine_max_records,
                                               config.quarantine_max_bytes,

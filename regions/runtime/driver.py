@@ -203,7 +203,8 @@ class NodeDriver:
         await self.publish_links(items)
 
     async def publish_links(self, items: list[WireItem]) -> dict[str, tuple[int, BrokerError]]:
-        """Publish `items` grouped by recipient, in order within each; the recipients that
+        """Publish `items` grouped by recipient, in order within each, a recipient's consecutive
+        events packed into batched messages (`link.encode_many`); the recipients that
         failed, with the first link_seq of theirs not published (0: only control items failed)
         and the error. Raises only when there was something for each recipient and all failed:
         the broker is gone, not one link."""
@@ -212,12 +213,12 @@ class NodeDriver:
             groups.setdefault(recipient_of(item), []).append(item)
         failed: dict[str, tuple[int, BrokerError]] = {}
         for recipient, group in groups.items():
+            packets = link.encode_many(group)  # its events in batches (`link.encode_many`)
             try:
-                await self.broker.publish_many([link.encode(i) for i in group])
+                await self.broker.publish_many([p.out for p in packets])
             except BrokerError as exc:
                 done = exc.failed_index if isinstance(exc, PublishError) else 0
-                seqs = [i.link_seq for i in group[done or 0:] if isinstance(i, LinkMessage)]
-                failed[recipient] = (seqs[0] if seqs else 0, exc)
+                failed[recipient] = (first_seq(packets[done or 0:]), exc)
                 self.counters["link_publish_failures"] += 1
                 log.warning("publishing to %s failed (%s); the other links go on", recipient, exc)
         if groups and len(failed) == len(groups):
@@ -227,7 +228,8 @@ class NodeDriver:
     async def publish_resent(self, items: list[WireItem], request: ResendRequest) -> None:
         """A re-send under fresh msg ids (`link.resent`); failing, the receiver asks again."""
         try:
-            await self.broker.publish_many([link.resent(link.encode(i), request) for i in items])
+            await self.broker.publish_many(
+                [link.resent(p.out, request) for p in link.encode_many(items)])
         except BrokerError as exc:
             self.counters["link_publish_failures"] += 1
             log.info("re-send to %s failed (%s); it will ask again", request.destination, exc)
@@ -249,7 +251,7 @@ class NodeDriver:
                 if start is None or not items:
                     break
                 try:
-                    await self.broker.publish_many([link.encode(i) for i in items])
+                    await self.broker.publish_many([p.out for p in link.encode_many(items)])
                 except BrokerError as exc:
                     self.counters["link_publish_failures"] += 1
                     log.info("link to %s still failing (%s); retried later", destination, exc)
@@ -376,6 +378,17 @@ class NodeDriver:
             marks = await self.db(self.region.relay.heartbeat, self.now(), slack=BACKGROUND)
             requests = await self.db(self.region.inbox.check_gaps, self.now(), slack=BACKGROUND)
             await self.publish([*marks, *requests])
+
+
+def first_seq(packets: list[link.Packet]) -> int:
+    """The first link_seq `packets` carry (0: none, only control items): where a link whose
+    publish failed at the first of them resumes. A failed batch maps back to its first event:
+    the broker may have stored it or not, and the receiver drops what it has by link_seq."""
+    for packet in packets:
+        for item in packet.items:
+            if isinstance(item, LinkMessage):
+                return item.link_seq
+    return 0
 
 
 def recipient_of(item: WireItem) -> str:

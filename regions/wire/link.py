@@ -5,18 +5,54 @@ decoded into its domain event and put into the CloudEvents envelope of `regions.
 upcasts payloads written by an older schema version); on the way in the envelope is checked and
 decoded back. Anything that fails becomes a `DecodeError` with the wire's reason, which the inbox
 keeps with the quarantined message.
+
+Several events to one destination travel as one message (`encode_many`): CloudEvents' batched
+JSON format (`BATCH_CONTENT_TYPE`), a JSON array of the very structured events a single message
+carries, consecutive on their link. Why: nats-server stores each JetStream message with an fsync
+(`sync_interval: always`) and the relay waits for each ack, so one message per shared event
+used ~80 % of the publish bound at burst (issue 17, docs/performance.md); the feed batches for
+the same reason (`regions.wire.feed`). A batch holds at most `MAX_BATCH` events and `MAX_BYTES`
+bytes; a lone event stays a single structured message (the form older nodes read), and control
+messages always do. The receiver reads both forms (`decode_all`): an array is unpacked into its
+members, each decoded as the single message it is, so a member that fails is quarantined alone
+(with its link position, so its link steps over it) and the others are applied; an array that
+does not parse, or holds nothing, is refused whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
 from uuid import UUID
 
 from domain.kernel import DomainError, EventRef, event_from_payload, event_type, to_payload
 from regions.core.errors import DecodeError
+from regions.core.inbox_state import Packed
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.core.ports import MSG_ID_HEADER, Outgoing
 from regions.wire import control, envelope, subjects
+from regions.wire.errors import WireReason
+
+#: The CloudEvents JSON batch format: a message is a JSON array of structured events.
+BATCH_CONTENT_TYPE: Final = "application/cloudevents-batch+json"
+CONTENT_TYPE_HEADER: Final = "Content-Type"
+#: At most this many events, and this many bytes, in one link message (NATS refuses a message
+#: over the server's `max_payload`, 1 MiB by default; the inbox applies a fetch in one
+#: transaction, so a message's events are a bounded part of it).
+MAX_BATCH: Final = 64
+MAX_BYTES: Final = 512 * 1024
+
+
+@dataclass(frozen=True)
+class Packet:
+    """One message a relay publishes and the link items it carries, in order (what a failed
+    publish maps back to: the first item not known stored)."""
+
+    out: Outgoing
+    items: Sequence[WireItem]
 
 
 def encode(item: WireItem) -> Outgoing:
@@ -47,6 +83,58 @@ def _envelope(item: LinkMessage) -> bytes:
         process=item.process, traceparent=item.traceparent))
 
 
+def encode_many(items: Sequence[WireItem]) -> list[Packet]:
+    """`items` (in order) as the messages their relay publishes: each run of events consecutive
+    on one link in one message, up to `MAX_BATCH` events and `MAX_BYTES` bytes, greedily in
+    order — so the same items always pack the same way — and each control item alone."""
+    packets: list[Packet] = []
+    run: list[LinkMessage] = []
+    bodies: list[bytes] = []
+    size = 0
+    for item in items:
+        if not isinstance(item, LinkMessage):
+            if run:
+                packets.append(_packet(run, bodies))
+                run, bodies = [], []
+            packets.append(Packet(encode(item), (item,)))
+            continue
+        body = _envelope(item)
+        if run and (len(run) >= MAX_BATCH or size + len(body) + 1 > MAX_BYTES
+                    or item.link_seq != run[-1].link_seq + 1
+                    or item.destination != run[0].destination or item.origin != run[0].origin):
+            packets.append(_packet(run, bodies))
+            run, bodies = [], []
+        if not run:
+            size = 1  # the array's brackets, with the commas between
+        run.append(item)
+        bodies.append(body)
+        size += len(body) + 1
+    if run:
+        packets.append(_packet(run, bodies))
+    return packets
+
+
+def _packet(run: list[LinkMessage], bodies: list[bytes]) -> Packet:
+    first = run[0]
+    if len(run) == 1:
+        return Packet(event_message(dest=first.destination, origin=first.origin,
+                                    event_id=first.event_id, data=bodies[0]), tuple(run))
+    data = b"[" + b",".join(bodies) + b"]"
+    return Packet(event_message(dest=first.destination, origin=first.origin,
+                                event_id=batch_id(first.event_id, data), data=data,
+                                headers={CONTENT_TYPE_HEADER: BATCH_CONTENT_TYPE}), tuple(run))
+
+
+def batch_id(first_event_id: str, data: bytes) -> str:
+    """The event-id part of a batch's `Nats-Msg-Id`: its first event's id and the first 16 hex
+    digits of the SHA-256 of its bytes. The bytes are canonical, so the same events packed the
+    same way (a relay's republish after a crash) carry the same id, which JetStream drops within
+    its dedup window; packed another way (a read cut elsewhere, a re-send) they are another
+    message, and the inbox drops the events it has by their link sequence. A lone event keeps
+    its own id (`<event id>:<destination>`), as before batches."""
+    return f"{first_event_id}:{hashlib.sha256(data).hexdigest()[:16]}"
+
+
 def event_message(*, dest: str, origin: str, event_id: str | UUID, data: bytes,
                   headers: Mapping[str, str] | None = None) -> Outgoing:
     """A message on the link `origin` -> `dest`, its subject and msg id by the grammar."""
@@ -63,6 +151,71 @@ def resent(out: Outgoing, request: ResendRequest) -> Outgoing:
     original = out.headers.get(MSG_ID_HEADER, "")
     tag = f"{request.from_seq}-{request.to_seq}.{request.at.timestamp():.6f}"
     return Outgoing(out.subject, out.data, {**out.headers, MSG_ID_HEADER: f"{original}~r{tag}"})
+
+
+def decode_all(data: bytes, headers: dict[str, str] | None = None) -> WireItem | Packed:
+    """A delivery as what it carries: a single message's item (`decode`: a `DecodeError` if it
+    does not decode), or a batch's members (`Packed`), each its own bytes and the item they
+    decode to or the `DecodeError` refusing it alone. A batch is recognised by its bytes (a JSON
+    array; a single message is an object), not its `Content-Type`, which a peer's older node
+    never sent and which the bytes could contradict."""
+    start = data[:1]
+    if start != b"[" and not (start.isspace() and data.lstrip()[:1] == b"["):
+        return decode(data, headers)
+    return Packed(tuple((raw, _member(raw)) for raw in members(data)))
+
+
+#: Reads one JSON value at a position of a text (the members of a batch, one by one).
+_VALUE: Final = json.JSONDecoder()
+_SPACE: Final = " \t\n\r"
+
+
+def members(data: bytes) -> list[bytes]:
+    """A batch's members, each the bytes of one structured event as it stands in the array;
+    `DecodeError` when the batch is not a non-empty JSON array (refused whole)."""
+    try:
+        envelope.check_depth(data, envelope.MAX_WIRE_DEPTH + 1)  # the array is one level
+        text = data.decode("utf-8")
+        index = _skip(text, 0)
+        if text[index:index + 1] != "[":
+            raise ValueError("not a JSON array")
+        index = _skip(text, index + 1)
+        found: list[bytes] = []
+        if text[index:index + 1] == "]":
+            raise ValueError("an empty batch")
+        while True:
+            _, end = _VALUE.raw_decode(text, index)
+            found.append(text[index:end].encode())
+            index = _skip(text, end)
+            separator = text[index:index + 1]
+            if separator == "]":
+                break
+            if separator != ",":
+                raise ValueError(f"expected ',' or ']' at {index}")
+            index = _skip(text, index + 1)
+        if _skip(text, index + 1) != len(text):
+            raise ValueError(f"extra data after the array at {index + 1}")
+    except envelope.WireError as exc:
+        raise DecodeError(f"{exc.code}: batch: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError too
+        raise DecodeError(f"{WireReason.NOT_JSON.value}: batch: {exc}"[:500]) from exc
+    return found
+
+
+def _skip(text: str, index: int) -> int:
+    while index < len(text) and text[index] in _SPACE:
+        index += 1
+    return index
+
+
+def _member(raw: bytes) -> WireItem | DecodeError:
+    """One member decoded alone: a refusal, or a failure no codec foresaw, refuses it alone."""
+    try:
+        return decode(raw)
+    except DecodeError as exc:
+        return exc
+    except Exception as exc:
+        return DecodeError(f"undecodable: {type(exc).__name__}: {exc}"[:500])
 
 
 def decode(data: bytes, headers: dict[str, str] | None = None) -> WireItem:

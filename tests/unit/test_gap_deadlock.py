@@ -17,8 +17,10 @@ from typing import Any
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from regions.core.messages import LinkMessage, ResendRequest, WireItem
-from regions.core.ports import INBOX_MAX_ACK_PENDING
+from regions.core.inbox_state import Packed
+from regions.core.messages import LinkMessage
+from regions.core.ports import INBOX_MAX_ACK_PENDING, Outgoing
+from regions.wire import link
 from simulations import checkers
 from simulations.faults import FaultPlan
 from simulations.runner import region_groups
@@ -37,7 +39,8 @@ LATER = 6
 
 class LosesOne(World):
     """The simulator's world whose network loses one link message — and every re-send of it
-    until `LATER` later messages of its link went out."""
+    until `LATER` later messages of its link went out. A batched message carrying it is lost
+    whole (`regions.wire.link.encode_many`), the later events it carries with it."""
 
     def __init__(self, *args: Any, lose: tuple[str, int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -45,15 +48,23 @@ class LosesOne(World):
         self.lost: LinkMessage | None = None
         self.sent_after_loss = 0
 
-    def send(self, sender: str, item: WireItem, resent: ResendRequest | None = None) -> None:
-        if isinstance(item, LinkMessage) and item.origin == self.lose[0]:
-            if item.link_seq == self.lose[1] and self.sent_after_loss < LATER:
-                self.lost = item
-                self.plan.injected["drop"] = 1  # a run that lost something may ask for re-sends
-                return
-            if self.lost is not None and item.link_seq > self.lost.link_seq:
-                self.sent_after_loss += 1
-        super().send(sender, item, resent)
+    def transmit(self, sender: str, out: Outgoing) -> None:
+        mine = [i for i in carried(out) if i.origin == self.lose[0]]
+        hit = [i for i in mine if i.link_seq == self.lose[1]]
+        if hit and self.sent_after_loss < LATER:
+            self.lost = hit[0]
+            self.plan.injected["drop"] = 1  # a run that lost something may ask for re-sends
+            return
+        if self.lost is not None:
+            self.sent_after_loss += sum(1 for i in mine if i.link_seq > self.lost.link_seq)
+        super().transmit(sender, out)
+
+
+def carried(out: Outgoing) -> list[LinkMessage]:
+    """The link events a message carries (one, or a batch's members)."""
+    found = link.decode_all(out.data, dict(out.headers))
+    items = [m for _, m in found.members] if isinstance(found, Packed) else [found]
+    return [i for i in items if isinstance(i, LinkMessage)]
 
 
 GRACE = dt.timedelta(days=1)
