@@ -52,8 +52,12 @@ from regions.contract.asyncapi_feed import (  # re-exported: read by the contrac
     all_domain_event_types as all_domain_event_types,
 )
 from regions.contract.asyncapi_links import (
+    BATCH_HEADERS_SCHEMA,
     HEADERS_SCHEMA,
+    LINK_BATCH,
     QUARANTINED,
+    batch_headers_schema,
+    batch_message,
     control_message,
     event_message,
     headers_schema,
@@ -87,7 +91,12 @@ ASYNCAPI_VERSION: Final = "3.0.0"
 #: `Reconciled` event of its own then). A back-end that validates payloads with an older document
 #: (`additionalProperties: false`) refuses `met` on `FundsRemitted`: take this document first.
 #: Upgrade origins before destinations: an older origin parks `ContactLetterIssued` 3 until then.
-CONTRACT_VERSION: Final = "3.1.0"
+#: 4.0.0 (issue 17, fewer JetStream messages): a link message may carry several consecutive
+#: events (`LinkEventBatch`, CloudEvents batched JSON; the events themselves unchanged): a
+#: breaking change for a link's readers, as 2.0.0 was for the feed's. Upgrade every destination
+#: before its origins: an older inbox quarantines a batch whole (its events come again on the
+#: link's re-send once the destination reads them); single messages still read as before.
+CONTRACT_VERSION: Final = "4.0.0"
 # 1.1: back-end commands; 1.2: the back-end feed; 1.3: documents; 1.4: strict payloads, typed
 # details, `applicant_id` instead of person_key/applicant_masked, the whole error table
 DEFAULT_PATH: Final = Path(__file__).resolve().parents[2] / "asyncapi.yaml"
@@ -104,8 +113,10 @@ Integration events between the region nodes of tongban (跨省通办 joint cases
 
 A *link* is the one-way path origin region → destination region, subject
 `tb.v1.evt.<destination>.<origin>`. Each message is a CloudEvents 1.0 event in structured JSON
-mode (NATS header `Content-Type: application/cloudevents+json`). `data` is the event payload;
-`type` is `cn.tongban.<EventType>` and `schemaversion` its payload version.
+mode (NATS header `Content-Type: application/cloudevents+json`), or several consecutive events
+of the link in CloudEvents batched JSON (`LinkEventBatch`, `application/cloudevents-batch+json`:
+an array of those structured events, each handled as if it had come alone). `data` is the
+event payload; `type` is `cn.tongban.<EventType>` and `schemaversion` its payload version.
 
 Exactly-once effect is keyed on the origin's identity (`originatorid`, `originatorversion`;
 the CloudEvents `id` is `<originatorid>:<originatorversion>`), never on broker sequence numbers.
@@ -170,6 +181,7 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
         if control.NAME in messages:
             raise ValueError(f"event type {control.NAME!r} clashes with a control message")
         messages[control.NAME] = control_message(ce_type, control.NAME, schemas)
+    messages[LINK_BATCH] = batch_message(list(classes))
     link_refs = [{"$ref": f"#/channels/{EVENTS_CHANNEL}/messages/{name}"} for name in messages]
     quarantine_ref = [{"$ref": f"#/channels/{DEAD_LETTER_CHANNEL}/messages/{QUARANTINED}"}]
     commands = command_definitions(schemas.definitions)
@@ -267,7 +279,8 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
                 "messages": link_refs,
                 "x-jetstream": {
                     "dedup_header": "Nats-Msg-Id",
-                    "msg_id": "<CloudEvents id>:<destination of the subject>",
+                    "msg_id": "<CloudEvents id>:<destination of the subject>; a batch: "
+                              "<first event's id>:<body digest>:<destination>",
                     "puback": "duplicate=true counts as success; after the duplicate window a "
                               "republish is stored again and the receiver's tracking absorbs it",
                 },
@@ -319,7 +332,8 @@ def build_document(event_classes: Mapping[str, type[Event]] | None = None) -> di
         },
         "components": {
             "schemas": {**schemas.definitions, **commands, **feed_definitions,
-                        HEADERS_SCHEMA: headers_schema()},
+                        HEADERS_SCHEMA: headers_schema(),
+                        BATCH_HEADERS_SCHEMA: batch_headers_schema()},
             "messages": {**messages, QUARANTINED: quarantined_message(),
                          COMMAND_REQUEST: command_request_message(),
                          COMMAND_REPLY: command_reply_message(), FEED_EVENT: feed_message},

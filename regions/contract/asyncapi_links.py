@@ -1,7 +1,8 @@
 """The links' and the quarantine's messages in `asyncapi.yaml`: one per shared event type and
 per control message (`HighWaterMark`, `ResendRequest`), each a structured CloudEvent whose `data`
-is that type's schema, the link headers (`Nats-Msg-Id` as the dedup key), and the quarantined
-message an inbox diverts byte for byte.
+is that type's schema, the batch of events (`LinkEventBatch`: CloudEvents batched JSON, an array
+of those very event messages, consecutive on their link), the link headers (`Nats-Msg-Id` as the
+dedup key), and the quarantined message an inbox diverts byte for byte.
 
 Why a module of its own: these are the per-type message builders; `regions.contract.asyncapi`
 assembles them with the channels and operations and keeps the document's shape in one place.
@@ -20,10 +21,13 @@ from regions.wire.envelope import (
     QUARANTINE_SUBJECT_HEADER,
 )
 from regions.wire.errors import WireReason
+from regions.wire.link import BATCH_CONTENT_TYPE, CONTENT_TYPE_HEADER, MAX_BATCH, MAX_BYTES
 from regions.wire.schemas import SchemaSet
 
 QUARANTINED: Final = "QuarantinedMessage"
 HEADERS_SCHEMA: Final = "LinkMessageHeaders"
+LINK_BATCH: Final = "LinkEventBatch"
+BATCH_HEADERS_SCHEMA: Final = "LinkBatchHeaders"
 
 
 def _summary(schema_ref: dict[str, Any], schemas: SchemaSet, fallback: str) -> str:
@@ -64,6 +68,49 @@ def control_message(ce_type: str, name: str, schemas: SchemaSet) -> dict[str, An
     data = schemas.controls[ce_type]
     return _message(name, _summary(data, schemas, f"Link control message {name}."),
                     schemas.control_envelope, {"type": {"const": ce_type}, "data": data})
+
+
+def batch_message(event_names: list[str]) -> dict[str, Any]:
+    """Several shared events of one link in one message: each member is the structured event
+    a single message would carry (validated by its own message's schema)."""
+    return {
+        "name": LINK_BATCH,
+        "title": LINK_BATCH,
+        "summary": "Consecutive shared events of one link in one message.",
+        "description": (
+            "CloudEvents batched JSON: an array of 2 to "
+            f"{MAX_BATCH} structured events (at most {MAX_BYTES} bytes), each exactly the "
+            "message its type describes, in linkseq order and consecutive (each member's "
+            "linkseq the one before it plus one). A relay packs a run of events to one "
+            "destination this way; a lone event, and every control message, travels alone. A "
+            "receiver handles each member as if it had come alone (a member it cannot decode is "
+            "quarantined alone, with its linkseq, and the others applied) and recognises a "
+            "batch by its body, a JSON array: a node of an older contract sends no batches, and "
+            "one that packs them reads single messages too."),
+        "contentType": BATCH_CONTENT_TYPE,
+        "headers": {"$ref": f"#/components/schemas/{BATCH_HEADERS_SCHEMA}"},
+        "payload": {
+            "type": "array", "minItems": 2, "maxItems": MAX_BATCH,
+            "items": {"oneOf": [{"$ref": f"#/components/messages/{name}/payload"}
+                                for name in event_names]},
+        },
+    }
+
+
+def batch_headers_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["Nats-Msg-Id", CONTENT_TYPE_HEADER],
+        "properties": {
+            "Nats-Msg-Id": {
+                "type": "string",
+                "description": "JetStream dedup key: `<first event's CloudEvents id>:<first 16 "
+                               "hex digits of the SHA-256 of the body>:<destination>` (the "
+                               "same events packed the same way, the same key)",
+            },
+            CONTENT_TYPE_HEADER: {"type": "string", "const": BATCH_CONTENT_TYPE},
+        },
+    }
 
 
 def headers_schema() -> dict[str, Any]:

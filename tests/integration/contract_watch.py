@@ -5,7 +5,8 @@ The watch sits on nats-py's `Client.publish`, through which every message of a p
 core publishes, JetStream publishes (a request underneath) and request replies alike — and
 checks those of a node's own connections (named `tongban-<region>`, `tongban-test-<region>`,
 `tongban-cmd-<region>`, `tongban-doc-<region>`): link messages and controls on
-`tb.v1.evt.*` (by their CloudEvents type), feed batches on `tb.v1.feed.*`, quarantined copies on
+`tb.v1.evt.*` (by their CloudEvents type; a batch of events as `LinkEventBatch` and each of its
+members by its own type), feed batches on `tb.v1.feed.*`, quarantined copies on
 `tb.v1.dlq.*` (headers) and answers on a requester's inbox (a command, case-query or document
 reply). A test's own clients, and junk a test publishes on purpose, are not the node's and are
 not checked.
@@ -41,6 +42,8 @@ NODE_CONNECTION: Final = re.compile(r"tongban-(?:test-|cmd-|doc-)?[0-9]{6}")
 #: A back-end's reply inbox; a node's own (`_INBOX_<region>.`) carries JetStream's answers.
 BACKEND_INBOX: Final = re.compile(r"_INBOX_[0-9]{6}_[A-Za-z0-9_-]+\.")
 REPLIES: Final = ("CommandReply", "CaseStateReply", "DocumentReply")
+#: Consecutive events of a link in one message (CloudEvents batched JSON).
+BATCH: Final = "LinkEventBatch"
 _PREFIX: Final = "cn.tongban."
 
 
@@ -53,6 +56,9 @@ def _document() -> dict[str, Any]:
 @cache
 def _validator(message: str, part: str) -> Draft7Validator:
     components = _document()["components"]
+    if part == "array":  # a batch's array alone: its members are checked one by one, by type
+        payload = components["messages"][message]["payload"]
+        return Draft7Validator({k: v for k, v in payload.items() if k != "items"})
     return Draft7Validator({**components["messages"][message][part],
                             "components": components})
 
@@ -92,12 +98,24 @@ class ContractWatch:
         if subject.startswith("tb.v1.feed."):
             return self._count("FeedEvent", _errors("FeedEvent", "payload", body)
                                + _errors("FeedEvent", "headers", headers))
+        if isinstance(body, list):  # several events of the link: each member by its own type
+            found = self._count(BATCH, _errors(BATCH, "headers", headers)
+                                + _errors(BATCH, "array", body))
+            if found:
+                return found
+            for index, member in enumerate(body):
+                found += [f"member {index + 1}: {e}" for e in self._event(member, {})]
+            return found
+        return self._event(body, headers)
+
+    def _event(self, body: Any, headers: dict[str, str]) -> list[str]:
+        """A structured link message (or a batch's member: headers are the batch's) by type."""
         kind = str(body.get("type", "")) if isinstance(body, dict) else ""
         name = kind.removeprefix(_PREFIX).removeprefix("link.")
         if not kind.startswith(_PREFIX) or name not in _document()["components"]["messages"]:
             return [f"a link message of undocumented type {kind!r}"]
         return self._count(name, _errors(name, "payload", body)
-                           + _errors(name, "headers", headers))
+                           + (_errors(name, "headers", headers) if headers else []))
 
     def _reply(self, payload: bytes) -> list[str]:
         try:

@@ -91,3 +91,25 @@ def test_a_check_that_raises_in_the_tap_is_a_violation_not_silence(
     watch = asyncio.run(main())
     assert any("could not check" in v and "KeyError" in v for v in watch.violations), \
         watch.__dict__
+
+
+def test_a_batch_of_link_events_is_checked_member_by_member() -> None:
+    """`LinkEventBatch`: the array and its headers, then each member by its own type."""
+    from regions.wire import link
+    from tests.unit.test_link_codec_stored import stored_link_messages
+    by_link: dict[tuple[str, str], list] = {}
+    for message in stored_link_messages():
+        by_link.setdefault((message.origin, message.destination), []).append(message)
+    run = sorted(max(by_link.values(), key=len), key=lambda m: m.link_seq)[:3]
+    (packet,) = link.encode_many(run)
+    out = packet.out
+    watch = ContractWatch()
+    watch.sent(NODE, out.subject, out.data, dict(out.headers))
+    assert watch.violations == []
+    assert watch.checked.pop("LinkEventBatch") == 1 and sum(watch.checked.values()) == 3
+    members = [json.loads(m) for m in link.members(out.data)]
+    members[1]["data"]["unknown_field"] = 1
+    watch.sent(NODE, out.subject, json.dumps(members).encode(), dict(out.headers))
+    assert len(watch.violations) == 1 and "member 2: " in watch.violations[0]
+    watch.sent(NODE, out.subject, out.data, {"Nats-Msg-Id": "x:1:610800"})  # no Content-Type
+    assert len(watch.violations) == 2 and "LinkEventBatch headers" in watch.violations[1]

@@ -109,7 +109,8 @@ def test_check_mode_reports_a_stale_file_and_accepts_a_fresh_one(
 def test_every_message_is_carried_by_the_link_channel_and_both_link_operations() -> None:
     document = committed()
     link_messages = set(document["channels"]["regionEvents"]["messages"])
-    expected = set(wire_event_types()) | {cls.NAME for cls in CONTROL_TYPES.values()}
+    expected = set(wire_event_types()) | {cls.NAME for cls in CONTROL_TYPES.values()} | {
+        "LinkEventBatch"}
     assert link_messages == expected
     assert set(document["components"]["messages"]) == expected | {
         "QuarantinedMessage", "CommandRequest", "CommandReply", "FeedEvent",
@@ -262,6 +263,20 @@ def test_control_messages_encode_to_what_their_schemas_describe(
     control: HighWaterMark | ResendRequest,
 ) -> None:
     assert payload_errors(committed(), control.NAME, encode_control(control)) == []
+
+
+def test_a_relay_s_batch_of_link_events_is_what_link_event_batch_describes() -> None:
+    from regions.wire import link
+    from tests.unit.test_link_codec_stored import stored_link_messages
+    by_link: dict[tuple[str, str], list[Any]] = {}
+    for message in stored_link_messages():
+        by_link.setdefault((message.origin, message.destination), []).append(message)
+    run = sorted(max(by_link.values(), key=len), key=lambda m: m.link_seq)[:4]
+    packets = link.encode_many(run)
+    assert any(len(p.items) > 1 for p in packets)
+    for packet in packets:
+        name = "LinkEventBatch" if len(packet.items) > 1 else packet.items[0].type
+        assert payload_errors(committed(), name, packet.out.data) == []
 
 
 # --------------------------------------------------------------------------- commands
