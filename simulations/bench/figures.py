@@ -51,13 +51,14 @@ class ProcessFigures:
     rss_mb: float
     peak_rss_mb: float
     #: `published` broken down: shared events, high-water marks, re-send requests, the back-end
-    #: feed's messages (the four add up to it); and how many events were re-sent on a
-    #: receiver's request (included in `link_messages`).
+    #: feed's messages (the four add up to it); how many events were re-sent on a
+    #: receiver's request, and how many the link messages carried (several a batch).
     link_messages: int = 0
     marks: int = 0
     resend_requests: int = 0
     resent: int = 0
     feed_messages: int = 0
+    link_events: int = 0
 
     @classmethod
     def of(cls, report: Mapping[str, Any]) -> ProcessFigures:
@@ -65,7 +66,7 @@ class ProcessFigures:
                    report["published"], report["consumed"], report["rss_mb"],
                    report["peak_rss_mb"], report.get("link_messages", 0), report.get("marks", 0),
                    report.get("resend_requests", 0), report.get("resent", 0),
-                   report.get("feed_messages", 0))
+                   report.get("feed_messages", 0), report.get("link_events", 0))
 
 
 @dataclass
@@ -122,6 +123,7 @@ class PhaseFigures:
             "messages_per_case_by_kind": {
                 kind: _round(self.per_case(kind), 2)
                 for kind in ("link_messages", "marks", "resend_requests", "feed_messages")},
+            "link_events_per_case": _round(self.per_case("link_events"), 2),
             "event_rows_per_case": _round(self.per_case("event_rows"), 2),
             "cpu_ms_per_case": _round(self.per_case("cpu_seconds"), 5, scale=1000),
             "processes": {name: vars(p) for name, p in self.processes.items()},

@@ -48,9 +48,13 @@ log = logging.getLogger("tongban.bench")
 #: The event that finishes a case on each side: the destination completes, the origin hears so.
 FINISHING = {"destination": "TransferCompleted", "origin": "ConclusionReceived"}
 PAGE = resource.getpagesize()
-LINK_KINDS = {LinkMessage: "link_messages", HighWaterMark: "marks",
+LINK_KINDS = {LinkMessage: "link_events", HighWaterMark: "marks",
               ResendRequest: "resend_requests"}
 FEED_SUBJECTS = f"{subjects.PREFIX}.feed."
+LINK_SUBJECTS = f"{subjects.PREFIX}.evt."
+#: How a control message's `Nats-Msg-Id` begins (`HighWaterMark.id`, `ResendRequest.id`): every
+#: other message on a link carries events, one or a batch (`regions.wire.link.encode_many`).
+CONTROL_IDS = ("hwm.", "resend.")
 
 
 def rss_mb() -> float:
@@ -96,7 +100,7 @@ class Probe:
         self.rss_at: dict[int, float] = {}
         self.counters = {"transactions": 0, "event_rows": 0, "published": 0,
                          "link_messages": 0, "marks": 0, "resend_requests": 0, "feed_messages": 0,
-                         "resent": 0}
+                         "resent": 0, "link_events": 0}
         #: Event rows over the whole run by what they record (docs/performance.md reads this):
         #: `side:<domain event>`, `register:<domain event>`, or `<aggregate>.<event>`.
         self.rows_by_type: dict[str, int] = {}
@@ -144,15 +148,20 @@ class Probe:
             self.counters["published"] += len(outs)
             self.counters["feed_messages"] += sum(o.subject.startswith(FEED_SUBJECTS)
                                                   for o in outs)
+            self.counters["link_messages"] += sum(
+                o.subject.startswith(LINK_SUBJECTS) and not (o.msg_id or "").startswith(CONTROL_IDS)
+                for o in outs)
             return acks
 
         app.save = counted_save  # type: ignore[method-assign]
         broker.publish_many = counted_publish  # type: ignore[method-assign]
 
     def instrument_driver(self, driver: NodeDriver) -> None:
-        """Break the published messages down: shared events, high-water marks, re-send
-        requests and the back-end feed's messages add up to `published`; `resent` counts the
-        events re-sent on a receiver's request (included in `link_messages`).
+        """Break the published messages down: messages of shared events (`link_messages`,
+        counted as published: one, or a batch of several), high-water marks, re-send requests
+        and the back-end feed's messages add up to `published`; `link_events` counts the shared
+        events they carried and `resent` the events re-sent on a receiver's request (included
+        in `link_events`).
 
         Link items are counted where the driver hands them to the broker: `publish_links`
         (the relay's batches, heartbeats' marks, the inbox's re-send requests), `publish_resent`
