@@ -172,7 +172,8 @@ _SPACE: Final = " \t\n\r"
 
 def members(data: bytes) -> list[bytes]:
     """A batch's members, each the bytes of one structured event as it stands in the array;
-    `DecodeError` when the batch is not a non-empty JSON array (refused whole)."""
+    `DecodeError` when the batch is not a JSON array of 1 to `MAX_BATCH` values (refused whole:
+    a member count no relay sends would cost a decode and a quarantine record each)."""
     try:
         envelope.check_depth(data, envelope.MAX_WIRE_DEPTH + 1)  # the array is one level
         text = data.decode("utf-8")
@@ -184,6 +185,8 @@ def members(data: bytes) -> list[bytes]:
         if text[index:index + 1] == "]":
             raise ValueError("an empty batch")
         while True:
+            if len(found) == MAX_BATCH:  # a sender's bound: beyond it, work for nothing
+                raise ValueError(f"more than {MAX_BATCH} members")
             _, end = _VALUE.raw_decode(text, index)
             found.append(text[index:end].encode())
             index = _skip(text, end)

@@ -108,7 +108,7 @@ def test_control_items_and_gaps_break_runs_and_caps_split_them(regions, monkeypa
 
 
 @pytest.mark.parametrize("data", [b"[", b"[]", b" [ ] ", b"[1,", b'[{"a": 1}] x', b"[\xff]",
-                                  b"[" * 5000 + b"]" * 5000])
+                                  b"[" * 5000 + b"]" * 5000, b"[" + b",".join([b"{}"] * 65) + b"]"])
 def test_a_batch_that_is_not_a_non_empty_json_array_is_refused_whole(data: bytes) -> None:
     with pytest.raises(DecodeError):
         link.decode_all(data)
