@@ -147,7 +147,9 @@ def resent(out: Outgoing, request: ResendRequest) -> Outgoing:
     acknowledged and dropped the original (beyond its hold window, `regions.core.inbox`), and
     under the original id JetStream would discard the re-send as a duplicate for the whole
     dedup window — the link would wait for a message that never comes. The receiver recognises
-    a repeat by its link sequence, not by the broker's dedup."""
+    a repeat by its link sequence, not by the broker's dedup. The same holds for a batch: the
+    same events packed the same way carry the same id (`batch_id`), so a re-send of them would
+    be discarded too."""
     original = out.headers.get(MSG_ID_HEADER, "")
     tag = f"{request.from_seq}-{request.to_seq}.{request.at.timestamp():.6f}"
     return Outgoing(out.subject, out.data, {**out.headers, MSG_ID_HEADER: f"{original}~r{tag}"})
