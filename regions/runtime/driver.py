@@ -9,7 +9,8 @@ loop shape (`_tail_loop`): it reads what the store has committed, hands the batc
 (the relay and the feed publish, pipelined, reading their next batch while the acks come back),
 and moves its durable cursor only after the sink succeeded — the relay's and the feed's at most
 every `CURSOR_SAVE_INTERVAL`, not per batch; a commit wakes the tailers. The inbox fetches a
-batch, hands it to the core, and acknowledges only what the core committed. Heartbeats announce
+batch, hands it to the core, and acknowledges only what the core committed — fetching the
+next batch meanwhile (`regions.runtime.inbox_pipeline`). Heartbeats announce
 high-water marks and old gaps ask for re-sends. Link items are published one destination at a time (`publish_links`): a
 destination that fails (no stream, timeouts) is counted, and the relay leaves it behind and
 catches it up from the store on later heartbeats (`retry_links`) while the other links go on
@@ -38,6 +39,7 @@ from regions.core.tailer import STORE_CHECK, Tailer
 from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
 from regions.runtime.db_thread import BACKGROUND, NORMAL, URGENT, DatabaseThread
+from regions.runtime.inbox_pipeline import run_inbox
 from regions.wire import feed as feed_codec
 from regions.wire import link, subjects
 
@@ -326,17 +328,15 @@ class NodeDriver:
                 await ahead
 
     async def _inbox_loop(self) -> None:
+        """Pipelined (`regions.runtime.inbox_pipeline`): the next batch is fetched while this
+        one commits; each batch is acked after its own commit, as before."""
         code = self.region.code
         consumer, stream = subjects.inbox_consumer_name(code), subjects.event_stream_name(code)
-        while not self._stop.is_set():
-            deliveries = await self.broker.fetch(consumer, stream, self.fetch_batch,
-                                                 self.fetch_timeout)
-            if not deliveries:
-                # A broker may answer "nothing" at once (the in-memory one always does): back
-                # off briefly so the loop never spins and starves the other components.
-                await self._sleep(0.01)
-                continue
-            await self.handle(deliveries)
+
+        async def fetch(n: int) -> list[Delivery]:
+            return await self.broker.fetch(consumer, stream, n, self.fetch_timeout)
+
+        await run_inbox(fetch, self.handle, self._stop, self.fetch_batch)
 
     async def handle(self, deliveries: list[Delivery]) -> None:
         incoming = [Incoming(d.subject, d.data, d.headers, d,
