@@ -40,6 +40,7 @@ from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
 from regions.runtime.db_thread import BACKGROUND, NORMAL, URGENT, DatabaseThread
 from regions.runtime.inbox_pipeline import run_inbox
+from regions.runtime.tail_flow import RELAY_WINDOW, flow
 from regions.wire import feed as feed_codec
 from regions.wire import link, subjects
 
@@ -72,6 +73,8 @@ class Tail:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     #: The next batch, being read while the sink works (`read_ahead`).
     ahead: asyncio.Future[Any] | None = None
+    #: More than 1: that many batches with the sink at once (`regions.runtime.tail_flow`).
+    window: int = 1
 
 
 class NodeDriver:
@@ -88,7 +91,8 @@ class NodeDriver:
         #: and whatever `tail()` adds before `run`.
         self.tails = [Tail("relay", region.relay, self.publish_relayed, "published",
                            crashpoints.AFTER_COMMIT_BEFORE_PUBLISH,
-                           crashpoints.AFTER_PUBLISH_BEFORE_CURSOR, slack=URGENT)]
+                           crashpoints.AFTER_PUBLISH_BEFORE_CURSOR, slack=URGENT,
+                           window=RELAY_WINDOW)]
         if region.feed is not None:
             self.tails.append(Tail("feed", region.feed, self.publish_feed, "feed_published"))
         for tail in self.tails:  # their receivers drop repeats: see CURSOR_SAVE_INTERVAL
@@ -272,6 +276,9 @@ class NodeDriver:
             await self.broker.publish_many(feed_codec.encode_all(items))
 
     async def _tail_loop(self, tail: Tail) -> None:
+        if tail.window > 1:
+            await flow(self, tail, tail.window)
+            return
         while not self._stop.is_set():
             tail.wake.clear()
             if not await self.tail_once(tail):
