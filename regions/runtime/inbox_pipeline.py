@@ -61,11 +61,7 @@ async def run_inbox(fetch: Callable[[int], Awaitable[list[Delivery]]],
             if deciding is None and ahead:
                 deciding = asyncio.ensure_future(handle(ahead))
                 ahead = []
-            # one pull ahead of the batch being decided: what it returns is the next batch,
-            # and whatever arrives after it waits in the broker for the pull after (one pull
-            # per arriving delivery, at a low rate, cost more of the loop than it saved)
-            if pulling is None and not (deciding is not None and ahead) and \
-                    len(ahead) < batch and not stopped.is_set():
+            if pulling is None and len(ahead) < batch and not stopped.is_set():
                 pulling = asyncio.ensure_future(pull(batch - len(ahead)))
             waiting = [task for task in (deciding, pulling) if task is not None]
             if not waiting:
