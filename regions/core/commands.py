@@ -49,6 +49,7 @@ from regions.core.errors import (
     IdempotencyConflict,
     InvalidRequest,
     RequestCode,
+    StoreRefused,
 )
 from regions.core.node import RegionNode
 from regions.core.outcome import Outcome
@@ -304,6 +305,14 @@ class CommandService:
         if isinstance(exc, DomainError):
             return CommandResult(error=CommandError(exc.code, str(exc),
                                                     f"command.{field_of(exc)}"))
+        if isinstance(exc, UnicodeEncodeError) or (
+                isinstance(exc, StoreRefused) and isinstance(exc.__cause__, UnicodeEncodeError)):
+            # A text no store can hold (a lone surrogate) in a command built past the wire's
+            # payload rules (the HTTP API's): hashing or saving it fails, before anything is
+            # stored; retrying cannot help, correcting it can.
+            return CommandResult(error=CommandError(
+                "invalid_field", "a text of the command holds a lone surrogate, which no store "
+                "can hold; nothing was stored: correct it", "command"))
         log.exception("command %s of %s failed", request.command_id, request.principal)
         return CommandResult(error=INTERNAL_ERROR)
 

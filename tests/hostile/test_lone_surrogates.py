@@ -155,9 +155,6 @@ def test_a_document_request_with_a_lone_surrogate_is_refused_and_the_refusal_sen
     json.loads(documents.encode_error(caught.value))  # the refusal is sent, not lost
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a command built in-process (the HTTP API) "
-                   "with a lone surrogate fails at the save and is answered internal_error "
-                   "(retry), for ever")
 def test_a_command_built_in_process_with_a_lone_surrogate_is_refused_not_retried() -> None:
     service = batch_service()
     good = opening(1, 1, "k1")
