@@ -10,7 +10,7 @@ protocol's; a refusal's code is worded here for people, next to the field it con
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,6 +20,10 @@ from api import applicants
 from projections.cases import CaseView
 from regions.core.commands import CommandResult
 
+#: An action's page: (request, case, status, field errors, values given) → the page.
+Page = Callable[..., HTMLResponse]
+#: What an action does with the form sent: (request, number, case, driver, values) → the answer.
+Act = Callable[[Request, str, CaseView, Any, dict[str, str]], Awaitable[Response]]
 #: The five levels of the national 好差评 system, best first.
 SCORES = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
 #: Refusals of a rating in the applicant's words, with the field each concerns.
@@ -60,31 +64,48 @@ def case_actions(context: Any, refused: Callable[..., HTMLResponse],
     def refusal_text(result: CommandResult) -> str:
         return result.error.message if result.error else ""
 
+    def page_of(template: str, title: str,
+                extra: Callable[[CaseView], dict[str, Any]] = lambda view: {}) -> Page:
+        """An action's page: blank, or again with the values given and what is wrong with them
+        (a fresh idempotency key unless the form carried one)."""
+        def page(request: Request, view: CaseView, status: int = 200,
+                 field_errors: dict[str, str] | None = None,
+                 values: dict[str, str] | None = None) -> HTMLResponse:
+            return refused(request, template, status, field_errors or {}, title=title,
+                           view=view, item_name=item_name_of(view), values=values or {},
+                           key=(values or {}).get("key") or uuid.uuid4().hex, **extra(view))
+        return page
+
+    def action_routes(action: str, allowed: Callable[[CaseView], bool], page: Page,
+                      act: Act) -> None:
+        """GET /cases/{number}/<action>: the action's page, while the action is open to the
+        case; POST: `act` on the case, the node's driver and the form's values. Both only for
+        a case this browser opened (else back to the lookup)."""
+        async def form(request: Request, number: str) -> Response:
+            view = opened(request, number)
+            if view is None:
+                return back_to_lookup(number)
+            if not allowed(view):
+                return RedirectResponse(f"/cases/{number}", status_code=303)
+            return page(request, view)
+
+        async def send(request: Request, number: str) -> Response:
+            view = opened(request, number)
+            driver = context.status.driver if context.status is not None else None
+            if view is None or driver is None:
+                return back_to_lookup(number)
+            return await act(request, number, view, driver, await read_form(request))
+
+        for method, endpoint, name in (("GET", form, f"{action}_form"), ("POST", send, action)):
+            router.add_api_route(f"/cases/{{number}}/{action}", endpoint, methods=[method],
+                                 response_class=HTMLResponse, response_model=None, name=name)
+
     # ------------------------------------------------------------------ withdraw (撤回)
 
-    def withdraw_page(request: Request, view: CaseView, status: int = 200,
-                      field_errors: dict[str, str] | None = None,
-                      values: dict[str, str] | None = None) -> HTMLResponse:
-        return refused(request, "withdraw.html", status, field_errors or {}, title="撤回申请",
-                       view=view, item_name=item_name_of(view), values=values or {},
-                       key=(values or {}).get("key") or uuid.uuid4().hex)
+    withdraw_page = page_of("withdraw.html", "撤回申请")
 
-    @router.get("/cases/{number}/withdraw", response_class=HTMLResponse, response_model=None)
-    async def withdraw_form(request: Request, number: str) -> Response:
-        view = opened(request, number)
-        if view is None:
-            return back_to_lookup(number)
-        if not withdrawable(view):
-            return RedirectResponse(f"/cases/{number}", status_code=303)
-        return withdraw_page(request, view)
-
-    @router.post("/cases/{number}/withdraw", response_class=HTMLResponse, response_model=None)
-    async def withdraw(request: Request, number: str) -> Response:
-        view = opened(request, number)
-        driver = context.status.driver if context.status is not None else None
-        if view is None or driver is None:
-            return back_to_lookup(number)
-        values = await read_form(request)
+    async def withdraw(request: Request, number: str, view: CaseView, driver: Any,
+                       values: dict[str, str]) -> Response:
         given = values.get("id_last4", "").strip()
         keys = (f"withdraw:{number}", client_of(request))
         problems: dict[str, str] = {}
@@ -106,34 +127,19 @@ def case_actions(context: Any, refused: Callable[..., HTMLResponse],
                            back_href=f"/cases/{number}", back_text="返回办件进度")
         return RedirectResponse(f"/cases/{number}", status_code=303)
 
+    action_routes("withdraw", withdrawable, withdraw_page, withdraw)
+
     # ------------------------------------------------------------------ rate (好差评)
 
-    def rating_page(request: Request, view: CaseView, status: int = 200,
-                    field_errors: dict[str, str] | None = None,
-                    values: dict[str, str] | None = None) -> HTMLResponse:
+    def rating_choices(view: CaseView) -> dict[str, Any]:
         regions = [(view.region, f"{region_name(view.region)}（受理地）")]
         regions += [(peer, region_name(peer)) for peer in view.peers]
-        return refused(request, "rate.html", status, field_errors or {}, title="评价办理情况",
-                       view=view, item_name=item_name_of(view), values=values or {},
-                       scores=SCORES, regions=regions,
-                       key=(values or {}).get("key") or uuid.uuid4().hex)
+        return {"scores": SCORES, "regions": regions}
 
-    @router.get("/cases/{number}/rate", response_class=HTMLResponse, response_model=None)
-    async def rate_form(request: Request, number: str) -> Response:
-        view = opened(request, number)
-        if view is None:
-            return back_to_lookup(number)
-        if not rateable(view):
-            return RedirectResponse(f"/cases/{number}", status_code=303)
-        return rating_page(request, view)
+    rating_page = page_of("rate.html", "评价办理情况", rating_choices)
 
-    @router.post("/cases/{number}/rate", response_class=HTMLResponse, response_model=None)
-    async def rate(request: Request, number: str) -> Response:
-        view = opened(request, number)
-        driver = context.status.driver if context.status is not None else None
-        if view is None or driver is None:
-            return back_to_lookup(number)
-        values = await read_form(request)
+    async def rate(request: Request, number: str, view: CaseView, driver: Any,
+                   values: dict[str, str]) -> Response:
         score = values.get("score", "")
         rated_region = values.get("rated_region", "") or view.region
         if score not in {str(s) for s, _ in SCORES}:
@@ -152,4 +158,5 @@ def case_actions(context: Any, refused: Callable[..., HTMLResponse],
                                {field: text}, values)
         return RedirectResponse(f"/cases/{number}?done=rated", status_code=303)
 
+    action_routes("rate", rateable, rating_page, rate)
     return router
