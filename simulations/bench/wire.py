@@ -52,25 +52,41 @@ def capture(cases: int, path: Path) -> None:
     items: list[Any] = []
     received: list[bytes] = []
     encode, decode = link.encode, link.decode
+    encode_many, decode_all = link.encode_many, link.decode_all
 
     def encoding(item: Any) -> Any:
         items.append(item)
         return encode(item)
 
+    relayed = items
+
+    def encoding_many(items: Sequence[Any]) -> list[link.Packet]:
+        """The relay's events (its control items go through `encoding`)."""
+        relayed.extend(i for i in items if isinstance(i, LinkMessage))
+        return encode_many(items)
+
     def decoding(data: bytes, headers: Any = None) -> Any:
         received.append(data)
-        return decode(data, headers)
+        return decode_all(data, headers)
 
-    world.link.encode, world.link.decode = encoding, decoding
+    world.link.encode, world.link.encode_many = encoding, encoding_many
+    world.link.decode_all = decoding
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             runner.run(7, cases, faults=ALL_FAULTS)
             quiet = runner.run(7, cases)
     finally:
-        world.link.encode, world.link.decode = encode, decode
+        world.link.encode, world.link.encode_many = encode, encode_many
+        world.link.decode_all = decode_all
     events: list[bytes] = []
     marks: list[bytes] = []
-    for data in received:
+    singles: list[bytes] = []
+    for data in received:  # a batch's members as the single messages they are
+        try:
+            singles += link.members(data) if data.lstrip()[:1] == b"[" else [data]
+        except Exception:
+            continue  # a fault's corrupt bytes: not the common path
+    for data in singles:
         try:
             item = decode(data)
         except Exception:

@@ -28,6 +28,7 @@ from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.commands import CommandService
 from regions.core.config import RegionConfig
+from regions.core.inbox_state import Packed
 from regions.core.messages import LinkMessage
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.driver import NodeDriver
@@ -106,7 +107,9 @@ def ping(region: Region, to: str, n: int) -> None:
 
 def link_messages(broker: MemoryBroker, dest: str) -> list[LinkMessage]:
     stream = broker._open().stream(subjects.event_stream_name(dest))
-    decoded = [link.decode(m.data, dict(m.headers)) for _, m in sorted(stream.messages.items())]
+    found = [link.decode_all(m.data, dict(m.headers)) for _, m in sorted(stream.messages.items())]
+    decoded = [i for f in found  # a batch of events: its members
+               for i in ([m for _, m in f.members] if isinstance(f, Packed) else [f])]
     return [item for item in decoded if isinstance(item, LinkMessage)]
 
 
