@@ -6,7 +6,8 @@ takes the hops between regions (relay, inbox) before commands and the feed, and 
 the readers nothing waits on (`regions.runtime.db_thread`). Every tailer
 of the region's log (the outbox relay, the back-end feed, later the projections) runs in one
 loop shape (`_tail_loop`): it reads what the store has committed, hands the batch to its sink
-(the relay and the feed publish, pipelined, reading their next batch while the acks come back),
+(the feed publishes pipelined, reading its next batch while the acks come back; the relay
+flows, up to `RELAY_WINDOW` batches awaiting acks at once: `regions.runtime.tail_flow`),
 and moves its durable cursor only after the sink succeeded — the relay's and the feed's at most
 every `CURSOR_SAVE_INTERVAL`, not per batch; a commit wakes the tailers. The inbox fetches a
 batch, hands it to the core, and acknowledges only what the core committed — fetching the
