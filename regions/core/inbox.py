@@ -248,7 +248,9 @@ class Inbox:
             self._quarantine(incoming, exc.reason, now, result, uow)
             if exc.position is not None:
                 origin, destination, seq = exc.position
-                if origin in self.known and destination == self.node.region:
+                # the position is the envelope's claim: it steps only the link it came on
+                if origin in self.known and destination == self.node.region \
+                        and incoming.subject_origin == origin:
                     link = self.link(origin)
                     if seq > link.recorded:
                         link.poisoned[seq] = f"quarantined:{origin}:{seq}"

@@ -41,8 +41,6 @@ def forged(message_bytes: bytes) -> bytes:
     return json.dumps(envelope).encode()
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a refused message's claimed position "
-                   "steps another origin's link, whatever subject it came on")
 @pytest.mark.parametrize("batched", [False, True], ids=["alone", "batch-member"])
 def test_a_peer_cannot_make_another_origins_link_skip_a_message(world, batched: bool) -> None:
     home, target = world[HOME], world[TARGET]
