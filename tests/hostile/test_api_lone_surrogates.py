@@ -134,6 +134,25 @@ def test_a_lone_surrogate_anywhere_in_a_json_body_is_a_422_naming_its_field(
     assert len(tried) >= 20
 
 
+APPLICATION = {"item_id": "b1-7" + LONE, "applicant_id": "120101197601310292",
+               "origin": "610800"}
+
+
+@pytest.mark.parametrize("raw", [
+    json.dumps(APPLICATION, ensure_ascii=False).encode("utf-8", "surrogatepass"),
+    json.dumps(APPLICATION, ensure_ascii=False).encode("utf-16", "surrogatepass")],
+    ids=["utf-8 bytes of a surrogate", "utf-16 body"])
+def test_a_surrogate_as_raw_bytes_of_the_body_is_a_422_naming_its_field(
+        api: tuple[TestClient, dict[str, str]], raw: bytes) -> None:
+    """`json.loads` decodes a body's bytes with `surrogatepass` (and takes UTF-16 too), so the
+    bytes ED A0 80 arrive as the same lone surrogate an escape does: refused the same way."""
+    client, _ = api
+    answer = client.post("/api/v1/applications", content=raw,
+                         headers={"Idempotency-Key": "k" * 10,
+                                  "Content-Type": "application/json"})
+    assert (answer.status_code, refused(answer)["field"]) == (422, "item_id"), answer.text
+
+
 @pytest.mark.parametrize("target", [
     "/api/v1/items/%ED%A0%80", "/api/v1/items/%5Cud800", "/api/v1/cases/%ED%A0%80",
     "/api/v1/cases/%ED%A0%80/rating", "/api/v1/consultations/%ED%A0%80",
