@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from domain.kernel import Event
+from regions.core.inbox_state import MEMBER_HEADER
 from regions.wire.attributes import TYPE_PREFIX
 from regions.wire.envelope import (
     CONTENT_TYPE,
@@ -145,6 +146,12 @@ def quarantined_message() -> dict[str, Any]:
                 },
                 QUARANTINE_DETAIL_HEADER: {"type": "string"},
                 QUARANTINE_SUBJECT_HEADER: {"type": "string"},
+                MEMBER_HEADER: {
+                    "type": "string", "pattern": "^[1-9][0-9]*/[1-9][0-9]*$",
+                    "description": "A batch's member quarantined alone: its place in the batch "
+                                   "(`<n>/<of>`); the payload is that member's bytes, a single "
+                                   "structured event. A batch that does not parse is kept whole, "
+                                   "without it."},
             },
         },
         "payload": {"description": "The original message bytes, unchanged."},

@@ -6,7 +6,9 @@ how: one `Quarantined` record per message, under an id derived from the message 
 identity when it decoded, else its subject and bytes), so a redelivery finds it already parked
 — staged in the batch's unit of work or in the store — and parks nothing twice. A decoded
 message the domain or the store refused is kept in its `link_record` form (it has no wire bytes
-of its own then). The region's quarantine is bounded (`regions.core.quarantine_budget`): past
+of its own then). A batched message's member is parked alone, as the single message it is (its
+own bytes, `inbox_state.MEMBER_HEADER` saying its place); a batch that does not parse, whole.
+The region's quarantine is bounded (`regions.core.quarantine_budget`): past
 the bound a message is still acknowledged and counted, only not kept.
 """
 
