@@ -211,7 +211,10 @@ class NodeDriver:
 
     async def publish_links(self, items: list[WireItem]) -> dict[str, tuple[int, BrokerError]]:
         """Publish `items` grouped by recipient, in order within each, a recipient's consecutive
-        events packed into batched messages (`link.encode_many`); the recipients that
+        events packed into batched messages (`link.encode_many`), the recipients side by side:
+        each one's messages go out before any acks are awaited, so a batch the relay hands on
+        while this one's acks come back (`tail_flow`) never reaches a recipient first. The
+        recipients that
         failed, with the first link_seq of theirs not published (0: only control items failed)
         and the error. Raises only when there was something for each recipient and all failed:
         the broker is gone, not one link."""
@@ -219,7 +222,8 @@ class NodeDriver:
         for item in items:
             groups.setdefault(recipient_of(item), []).append(item)
         failed: dict[str, tuple[int, BrokerError]] = {}
-        for recipient, group in groups.items():
+
+        async def one(recipient: str, group: list[WireItem]) -> None:
             packets = link.encode_many(group)  # its events in batches (`link.encode_many`)
             try:
                 await self.broker.publish_many([p.out for p in packets])
@@ -228,6 +232,14 @@ class NodeDriver:
                 failed[recipient] = (first_seq(packets[done or 0:]), exc)
                 self.counters["link_publish_failures"] += 1
                 log.warning("publishing to %s failed (%s); the other links go on", recipient, exc)
+
+        if len(groups) == 1:
+            await one(*next(iter(groups.items())))
+        else:
+            for outcome in await asyncio.gather(*(one(r, g) for r, g in groups.items()),
+                                                return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    raise outcome
         if groups and len(failed) == len(groups):
             raise next(iter(failed.values()))[1]
         return failed
