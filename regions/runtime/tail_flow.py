@@ -44,7 +44,9 @@ async def flow(driver: NodeDriver, tail: Tail, window: int) -> None:
     """Run `tail` until the driver stops, up to `window` batches with the sink at once."""
     tailer = tail.tailer
     flying: deque[tuple[Batch[Any], asyncio.Future[None]]] = deque()
-    handed = tailer.position  # the last position handed to the sink, landed or not
+    # the last position handed to the sink, landed or not; at a start, a read of the cursor
+    # from the store: on the database thread, like all store work
+    handed: int = await driver.db(lambda: tailer.position, slack=tail.slack)
     try:
         while not driver.stopped.is_set():
             while flying and flying[0][1].done():

@@ -14,8 +14,6 @@ import datetime as dt
 import threading
 import uuid
 
-import pytest
-
 from domain.protocols import spec_of
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
@@ -41,8 +39,6 @@ class WatchedCursor(MemoryCursor):
         return super().load()
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: the flow reads its tailer's cursor on the "
-                   "event loop's thread")
 def test_a_flow_loads_its_cursor_on_the_database_thread() -> None:
     async def main() -> list[str]:
         region = build_region(RegionConfig(region=A, peers=(A, B)),
