@@ -29,19 +29,18 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from projections.records import SideEvent
 from regions.core.inbox import Incoming
 from regions.core.messages import LinkMessage, ResendRequest, WireItem
 from regions.core.ports import Broker, BrokerError, Delivery, PublishError
-from regions.core.tailer import STORE_CHECK, Tailer
+from regions.core.tailer import STORE_CHECK
 from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
 from regions.runtime.db_thread import BACKGROUND, NORMAL, URGENT, DatabaseThread
 from regions.runtime.inbox_pipeline import run_inbox
-from regions.runtime.tail_flow import RELAY_WINDOW, flow
+from regions.runtime.tail_flow import RELAY_WINDOW, Tail, flow
 from regions.wire import feed as feed_codec
 from regions.wire import link, subjects
 
@@ -54,28 +53,6 @@ T = TypeVar("T")
 #: then the feed's position), and a clean stop saves what was passed.
 CURSOR_SAVE_INTERVAL = dt.timedelta(seconds=0.5)
 CURSOR_SAVE_ITEMS = 1000
-
-
-@dataclass
-class Tail:
-    """A tailer of the region's log (`regions.core.tailer`), the sink its batches go to, the
-    counter that counts them, and the crash points around the sink (the fault tests' windows)."""
-
-    name: str
-    tailer: Tailer[Any]
-    sink: Callable[[list[Any]], Awaitable[None]]
-    counter: str
-    before_sink: str = ""
-    after_sink: str = ""
-    #: How long its store work may wait behind later work (regions.runtime.db_thread).
-    slack: float = NORMAL
-    #: Read the next batch while the sink still awaits the last one's acks (`tail_once`).
-    read_ahead: bool = False
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    #: The next batch, being read while the sink works (`read_ahead`).
-    ahead: asyncio.Future[Any] | None = None
-    #: More than 1: that many batches with the sink at once (`regions.runtime.tail_flow`).
-    window: int = 1
 
 
 class NodeDriver:

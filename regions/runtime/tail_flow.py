@@ -19,6 +19,7 @@ it is committed, while the acks of those before it still come back. What does no
 - a stop lands what is in flight before the driver saves the cursor.
 Only for sinks whose receivers tolerate that: the relay (link sequence). The back-end feed is
 not windowed — its consumers take a lower version than the last one as a repeat.
+`Tail` (what every tailer of the driver is) lives here with its window; the driver re-exports it.
 """
 
 from __future__ import annotations
@@ -26,18 +27,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from regions.core.tailer import Batch
+from regions.core.tailer import Batch, Tailer
 from regions.runtime import crashpoints
+from regions.runtime.db_thread import NORMAL
 
 if TYPE_CHECKING:
-    from regions.runtime.driver import NodeDriver, Tail
+    from regions.runtime.driver import NodeDriver
 
 #: How many batches the relay may have awaiting acks at once.
 RELAY_WINDOW = 4
 #: How long a quiet tail sleeps before it looks again without a wake-up (s), as `_tail_loop`.
 QUIET = 0.25
+
+
+@dataclass
+class Tail:
+    """A tailer of the region's log (`regions.core.tailer`), the sink its batches go to, the
+    counter that counts them, and the crash points around the sink (the fault tests' windows)."""
+
+    name: str
+    tailer: Tailer[Any]
+    sink: Callable[[list[Any]], Awaitable[None]]
+    counter: str
+    before_sink: str = ""
+    after_sink: str = ""
+    #: How long its store work may wait behind later work (regions.runtime.db_thread).
+    slack: float = NORMAL
+    #: Read the next batch while the sink still awaits the last one's acks (`tail_once`).
+    read_ahead: bool = False
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The next batch, being read while the sink works (`read_ahead`).
+    ahead: asyncio.Future[Any] | None = None
+    #: More than 1: that many batches with the sink at once (`regions.runtime.tail_flow`).
+    window: int = 1
 
 
 async def flow(driver: NodeDriver, tail: Tail, window: int) -> None:
