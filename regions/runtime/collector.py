@@ -10,8 +10,12 @@ and views, 7.7 of 45 CPU s (16 full collections, 6.0 s). Deciding a case allocat
 short-lived objects (events, states, payload dicts) and few cycles, so collecting the young
 generation every 20,000 allocations and the middle one every 20 young collections took the
 nodes' collector to ~0.3 and 0.4 s and the simulation's to 2.3 s, with the same RSS and the
-same traces (docs/performance.md, DOMAIN). Cycles are still collected; full collections still
-follow the heap's growth. Not in `regions.core` (sans-IO, no process state), nor in the
+same traces (docs/performance.md, DOMAIN). At (20,000, 20, 20) the collector was still ~8 % of
+both nodes' CPU in a 1,000-case burst (455 ms of 5.5 s, py-spy `--gil` and `gc.callbacks`), the
+middle generation collected over and over as a burst's cases lived through two young
+collections; at (100,000, 50, 100) it was 165 ms, burst CPU per case 5.55 → 4.85 ms, three
+300-case pairs 5.39–6.74 → 4.99–5.89, the same RSS (docs/performance.md, CPU3). Cycles are still
+collected; full collections still follow the heap's growth. Not in `regions.core` (sans-IO, no process state), nor in the
 simulator's `run` (tests call it): set by each of those entry points.
 """
 
@@ -21,7 +25,7 @@ import gc
 
 #: (young, middle, old): allocations before a young collection, young collections before a
 #: middle one, middle ones before an old one is considered (CPython's default: 700, 10, 10).
-THRESHOLDS = (20_000, 20, 20)
+THRESHOLDS = (100_000, 50, 100)
 
 
 def tune() -> None:
