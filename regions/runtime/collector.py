@@ -14,9 +14,10 @@ same traces (docs/performance.md, DOMAIN). At (20,000, 20, 20) the collector was
 both nodes' CPU in a 1,000-case burst (455 ms of 5.5 s, py-spy `--gil` and `gc.callbacks`), the
 middle generation collected over and over as a burst's cases lived through two young
 collections; at (100,000, 50, 100) it was 165 ms, burst CPU per case 5.55 → 4.85 ms, three
-300-case pairs 5.39–6.74 → 4.99–5.89, the same RSS (docs/performance.md, CPU3). Cycles are still
-collected; full collections still follow the heap's growth. Not in `regions.core` (sans-IO, no process state), nor in the
-simulator's `run` (tests call it): set by each of those entry points.
+300-case pairs 5.39–6.74 → 4.99–5.89, the same RSS (docs/performance.md, CPU3). Cycles are
+still collected; full collections still follow the heap's growth. Not in `regions.core`
+(sans-IO, no process state), nor in the simulator's `run` (tests call it): set by each of those
+entry points.
 """
 
 from __future__ import annotations
