@@ -20,7 +20,10 @@ from simulations.mutants import compiled, rules
 from simulations.runner import run
 
 MUTANT = "staff close a transfer whose sheet or money came"
-SEED, CASES = 2, 120  # seed 1 of the harness's batch draws no such visit; seed 2 does
+#: The mutation harness's batch (`python -m simulations.mutants --seeds 3 --cases 120`): which
+#: of its seeds lets the close through over money moves with the trace (since link batching:
+#: seed 3, not 2), so the test asks what the harness asks — that the batch catches it.
+SEEDS, CASES = (1, 2, 3), 120
 
 
 @pytest.fixture
@@ -32,11 +35,11 @@ def close_over_money(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_close_over_money_is_caught(close_over_money) -> None:
-    result = run(SEED, CASES, faults=ALL_FAULTS)
-    assert "closed_transfer" in rules(result.violations), result.violations[:3]
+    found = [rules(run(seed, CASES, faults=ALL_FAULTS).violations) for seed in SEEDS]
+    assert any("closed_transfer" in seen for seen in found), found
 
 
 def test_staff_are_tempted_and_the_real_destination_refuses() -> None:
-    result = run(SEED, CASES, faults=ALL_FAULTS)
-    assert result.world.edges["close_over_money_tried"] > 0
-    assert result.violations == []
+    results = [run(seed, CASES, faults=ALL_FAULTS) for seed in SEEDS]
+    assert all(r.world.edges["close_over_money_tried"] > 0 for r in results)
+    assert [r.violations for r in results] == [[], [], []]
