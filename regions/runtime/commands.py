@@ -161,7 +161,7 @@ class CommandEndpoint:
                     results = await self.driver.db(batch.run)
                 except Exception:  # the database thread is gone (a stop): the asker retries
                     log.exception("a batch of %d commands could not be run", len(batch.waiting))
-                    results = [CommandResult(error=INTERNAL_ERROR)] * len(batch.waiting)
+                    results = batch.failed()
                 batch.answer(results)
                 batch = None
         finally:
@@ -217,6 +217,15 @@ class _Batch:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
                 loop.call_soon_threadsafe(self.answer, results)
         return results
+
+    def failed(self) -> list[CommandResult] | None:
+        """On the loop, when the database call raised: None (answered `unavailable`) if the
+        batch never started — and now never will —, else `internal_error` for each."""
+        with self._lock:
+            if not self._started:
+                self._orphaned = asyncio.get_running_loop()
+                return None
+        return [CommandResult(error=INTERNAL_ERROR)] * len(self.waiting)
 
     def answer(self, results: list[CommandResult] | None) -> None:
         """On the loop: settle each request with its answer."""

@@ -13,8 +13,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import pytest
-
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.commands import ERRORS, CommandRequest, CommandResult
@@ -89,8 +87,6 @@ def test_a_batch_the_database_thread_had_not_started_is_not_run_and_answered_una
     assert stored == [False] * 3
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a batch the database thread never ran "
-                   "(the thread already gone) is answered internal_error, though nothing ran")
 def test_a_batch_the_stopped_database_thread_never_ran_is_answered_unavailable() -> None:
     async def main() -> dict[str, Any]:
         region = build_region(RegionConfig(region=HERE, peers=(ORIGIN,)), clock=lambda: T0,
