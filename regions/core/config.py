@@ -53,6 +53,10 @@ class RegionConfig(BaseSettings):
     gap_bound_seconds: float = 30.0
     heartbeat_seconds: float = 5.0
     relay_batch: int = 500
+    link_batch: int = Field(
+        default=64, ge=1, le=64, description="the most events one link message carries "
+        "(`regions.wire.link.MAX_BATCH`, 64). 1 while a peer still runs a node older than "
+        "contract 4.0.0 (2026-12-07): its inbox reads only single events and quarantines a batch")
     holiday_files: Annotated[tuple[Path, ...], NoDecode] = Field(
         default=(), description="operator holiday files (JSON) extending the official calendar")
     staff_tokens: Path | None = Field(

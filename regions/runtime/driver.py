@@ -59,6 +59,7 @@ class NodeDriver:
     def __init__(self, region: Region, broker: Broker, *, fetch_batch: int = 256,
                  fetch_timeout: float = 0.5, timer_period: float = 1.0) -> None:
         self.region = region
+        self.link_batch = region.config.link_batch  # events per link message (`encode_many`)
         self.broker = broker
         self.fetch_batch = fetch_batch
         self.fetch_timeout = fetch_timeout
@@ -191,9 +192,8 @@ class NodeDriver:
         events packed into batched messages (`link.encode_many`), the recipients side by side:
         each one's messages go out before any acks are awaited, so a batch the relay hands on
         while this one's acks come back (`tail_flow`) never reaches a recipient first. The
-        recipients that
-        failed, with the first link_seq of theirs not published (0: only control items failed)
-        and the error. Raises only when there was something for each recipient and all failed:
+        recipients that failed, with the first link_seq of theirs not published (0: only control
+        items failed) and the error. Raises only when there was something for each recipient and all failed:
         the broker is gone, not one link."""
         groups: dict[str, list[WireItem]] = {}
         for item in items:
@@ -201,7 +201,7 @@ class NodeDriver:
         failed: dict[str, tuple[int, BrokerError]] = {}
 
         async def one(recipient: str, group: list[WireItem]) -> None:
-            packets = link.encode_many(group)  # its events in batches (`link.encode_many`)
+            packets = link.encode_many(group, self.link_batch)  # `link_batch` events at most
             try:
                 await self.broker.publish_many([p.out for p in packets])
             except BrokerError as exc:
@@ -225,7 +225,7 @@ class NodeDriver:
         """A re-send under fresh msg ids (`link.resent`); failing, the receiver asks again."""
         try:
             await self.broker.publish_many(
-                [link.resent(p.out, request) for p in link.encode_many(items)])
+                [link.resent(p.out, request) for p in link.encode_many(items, self.link_batch)])
         except BrokerError as exc:
             self.counters["link_publish_failures"] += 1
             log.info("re-send to %s failed (%s); it will ask again", request.destination, exc)
@@ -247,7 +247,7 @@ class NodeDriver:
                 if start is None or not items:
                     break
                 try:
-                    await self.broker.publish_many([p.out for p in link.encode_many(items)])
+                    await self.broker.publish_many([p.out for p in link.encode_many(items, self.link_batch)])
                 except BrokerError as exc:
                     self.counters["link_publish_failures"] += 1
                     log.info("link to %s still failing (%s); retried later", destination, exc)

@@ -83,10 +83,12 @@ def _envelope(item: LinkMessage) -> bytes:
         process=item.process, traceparent=item.traceparent))
 
 
-def encode_many(items: Sequence[WireItem]) -> list[Packet]:
+def encode_many(items: Sequence[WireItem], most: int = MAX_BATCH) -> list[Packet]:
     """`items` (in order) as the messages their relay publishes: each run of events consecutive
-    on one link in one message, up to `MAX_BATCH` events and `MAX_BYTES` bytes, greedily in
-    order — so the same items always pack the same way — and each control item alone."""
+    on one link in one message, up to `most` (at most `MAX_BATCH`) events and `MAX_BYTES` bytes,
+    greedily in order — so the same items always pack the same way — and each control item
+    alone. `most=1` writes only single events: what a peer older than batches reads."""
+    most = min(most, MAX_BATCH)
     packets: list[Packet] = []
     run: list[LinkMessage] = []
     bodies: list[bytes] = []
@@ -99,7 +101,7 @@ def encode_many(items: Sequence[WireItem]) -> list[Packet]:
             packets.append(Packet(encode(item), (item,)))
             continue
         body = _envelope(item)
-        if run and (len(run) >= MAX_BATCH or size + len(body) + 1 > MAX_BYTES
+        if run and (len(run) >= most or size + len(body) + 1 > MAX_BYTES
                     or item.link_seq != run[-1].link_seq + 1
                     or item.destination != run[0].destination or item.origin != run[0].origin):
             packets.append(_packet(run, bodies))

@@ -60,10 +60,10 @@ def capture(cases: int, path: Path) -> None:
 
     relayed = items
 
-    def encoding_many(items: Sequence[Any]) -> list[link.Packet]:
+    def encoding_many(items: Sequence[Any], most: int = link.MAX_BATCH) -> list[link.Packet]:
         """The relay's events (its control items go through `encoding`)."""
         relayed.extend(i for i in items if isinstance(i, LinkMessage))
-        return encode_many(items)
+        return encode_many(items, most)
 
     def decoding(data: bytes, headers: Any = None) -> Any:
         received.append(data)
