@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -87,20 +88,23 @@ class Hops:
             deliveries = await fetch(*args, **kwargs)
             if probe.recording:
                 for d in deliveries:
-                    self.stamp(_event_of(d.headers), "fetched")
+                    for key in _events_of(d.data, d.headers):
+                        self.stamp(key, "fetched")
             return deliveries
 
         def stamped_handle(incoming: Sequence[Any], *args: Any) -> Any:
             if probe.recording:
                 for i in incoming:
-                    self.stamp(_event_of(i.headers), "deciding")
+                    for key in _events_of(i.data, i.headers):
+                        self.stamp(key, "deciding")
             return handle(incoming, *args)
 
         async def stamped_ack(deliveries: list[Any]) -> None:
             await ack(deliveries)
             if probe.recording:
                 for d in deliveries:
-                    self.stamp(_event_of(d.headers), "acked")
+                    for key in _events_of(d.data, d.headers):
+                        self.stamp(key, "acked")
 
         relay.step = stamped_step
         driver._ack = stamped_ack
@@ -134,6 +138,18 @@ def attach(worker: Any) -> None:
 def _event_of(headers: Mapping[str, str] | None) -> str:
     msg_id = (headers or {}).get(MSG_ID_HEADER, "")
     return msg_id.rsplit(":", 1)[0]
+
+
+def _events_of(data: bytes, headers: Mapping[str, str] | None) -> list[str]:
+    """The shared events a delivery carries: a batch's members by their CloudEvents `id` (the
+    event id; its msg id names only the first, with a digest), a single message by its msg id."""
+    if data[:1] != b"[":
+        return [_event_of(headers)]
+    try:
+        members = json.loads(data)
+    except ValueError:
+        return []
+    return [str(m.get("id", "")) for m in members if isinstance(m, dict)]
 
 
 def table(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

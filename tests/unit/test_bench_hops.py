@@ -6,8 +6,6 @@ propagation the bench reports, or events joined across the wrong workers, would 
 
 from __future__ import annotations
 
-import pytest
-
 from simulations.bench import hops
 from simulations.bench.figures import propagation
 
@@ -54,9 +52,6 @@ def test_the_msg_id_names_the_event() -> None:
     assert hops._event_of({"Nats-Msg-Id": f"{EVENT}:610800"}) == EVENT
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a batched link message is stamped under "
-                   "its msg id cut at the last colon ('<first>:<digest>'), an event of no one's, so "
-                   "the destination's hops of every batched event are lost")
 def test_a_batched_message_names_each_event_it_carries() -> None:
     from regions.core.messages import LinkMessage
     from regions.wire import link
