@@ -40,7 +40,7 @@ from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
 from regions.runtime.db_thread import BACKGROUND, NORMAL, URGENT, DatabaseThread
 from regions.runtime.inbox_pipeline import run_inbox
-from regions.runtime.tail_flow import RELAY_WINDOW, Tail, flow
+from regions.runtime.tail_flow import QUIET, RELAY_WINDOW, Tail, flow, passed_on
 from regions.wire import feed as feed_codec
 from regions.wire import link, subjects
 
@@ -273,7 +273,7 @@ class NodeDriver:
             tail.wake.clear()
             if not await self.tail_once(tail):
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(tail.wake.wait(), 0.25)
+                    await asyncio.wait_for(tail.wake.wait(), QUIET)
 
     async def tail_once(self, tail: Tail) -> bool:
         """One batch through a tailer: read, hand to the sink, and only then move the cursor.
@@ -306,15 +306,7 @@ class NodeDriver:
         except BaseException:
             await self._discard_ahead(tail)
             raise
-        if tail.after_sink:
-            crashpoints.reached(tail.after_sink)
-        if tailer.deferred is None:
-            await self.db(tailer.advance, batch, self.now(), slack=tail.slack)
-        else:  # in memory, here: no hop to the database thread unless a save is due
-            tailer.passed(batch, self.now())
-            if tailer.save_due(self.now()):
-                await self.db(tailer.flush, self.now(), slack=tail.slack)
-        self.counters[tail.counter] += len(batch.items)
+        await passed_on(self, tail, batch)
         return True
 
     async def _discard_ahead(self, tail: Tail) -> None:

@@ -106,6 +106,11 @@ async def land(driver: NodeDriver, tail: Tail, batch: Batch[Any],
                sink: asyncio.Future[None]) -> None:
     """The sink took `batch` (or raises what it failed with): move the position over it."""
     await sink
+    await passed_on(driver, tail, batch)
+
+
+async def passed_on(driver: NodeDriver, tail: Tail, batch: Batch[Any]) -> None:
+    """`batch`'s sink returned: move the position over it (`flow` and `NodeDriver.tail_once`)."""
     if tail.after_sink:
         crashpoints.reached(tail.after_sink)
     tailer = tail.tailer
