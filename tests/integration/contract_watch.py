@@ -147,6 +147,8 @@ class ContractTap:
     def __init__(self, url: str) -> None:
         self.url = url
         self.watch = ContractWatch()
+        self.seen = 0  # every message the subscription handed over, checked or not
+        self.stats: dict[str, int] = {}  # the connection's counters when it let go
         self._nc: Client | None = None
 
     async def start(self) -> ContractTap:
@@ -160,10 +162,18 @@ class ContractTap:
         await self._nc.flush()
         return self
 
+    async def settled(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until `count` messages have reached the tap: a test that published them and
+        flushed has them on the server, not yet through the tap's callback on a loaded machine."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.seen < count and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+
     async def stop(self) -> ContractWatch:
         """Check what has arrived, then let go; the watch with what it found."""
         if self._nc is not None:
             nc, self._nc = self._nc, None
+            self.stats = {k: int(v) for k, v in nc.stats.items()}
             if nc.is_connected:
                 await nc.drain()
             else:
@@ -171,6 +181,7 @@ class ContractTap:
         return self.watch
 
     async def _seen(self, msg: Msg) -> None:
+        self.seen += 1
         subject = msg.subject
         if (msg.reply or "").startswith("$JS.ACK."):
             return  # a consumer's delivery of a stored message (under its first subject)

@@ -44,7 +44,7 @@ def test_the_tap_checks_what_reaches_the_broker_from_any_process(
         nats_server: NatsServer) -> None:
     """For nodes run as processes: what is on the link subjects and a back-end's reply inbox is
     checked; JetStream's deliveries and its answers on a node's inbox are not."""
-    async def main() -> ContractWatch:
+    async def main() -> tuple[ContractWatch, ContractTap]:
         tap = await ContractTap(nats_server.url).start()
         nc = await nats.connect(nats_server.url)
         try:
@@ -60,10 +60,13 @@ def test_the_tap_checks_what_reaches_the_broker_from_any_process(
             await nc.flush()
         finally:
             await nc.close()
-        return await tap.stop()
+        await tap.settled(7)
+        stopped = await tap.stop()
+        return stopped, tap
 
-    watch = asyncio.run(main())
-    assert len(watch.violations) == 2 and watch.checked == {"CommandReply": 1}, watch.__dict__
+    watch, tap = asyncio.run(main())
+    assert len(watch.violations) == 2 and watch.checked == {"CommandReply": 1}, (
+        watch.__dict__, tap.seen, tap.stats)
     assert any("Nope" in v for v in watch.violations)
     assert any("none of" in v for v in watch.violations)
 
