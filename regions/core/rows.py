@@ -28,12 +28,21 @@ built by `to_payload`).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from json import encoder as json_encoder
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, DomainEvent
+from eventsourcing.domain import (
+    Aggregate,
+    BaseAggregate,
+    CanInitAggregate,
+    CanMutateAggregate,
+    DomainEvent,
+    _init_mentions_id,
+)
 from eventsourcing.persistence import (
     EventStore as LibraryEventStore,
 )
@@ -45,7 +54,7 @@ from eventsourcing.persistence import (
     StoredEvent,
     Transcoder,
 )
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 _new = object.__new__
 _set = object.__setattr__
@@ -88,27 +97,85 @@ def _event(cls: type, state: dict[str, Any]) -> Any:
 
 def trigger(aggregate: Aggregate, cls: type, timestamp: Any, **fields: Any) -> None:
     """`aggregate.trigger_event(cls, timestamp=timestamp, **fields)` for this package's own event
-    classes (no explicit `TOPIC`, a timestamp always given): the next event, built, applied by
-    the library's `mutate` (its id and version checks) and left pending. `fields` in the class's
-    field order."""
-    state = {"originator_id": aggregate._id, "originator_version": aggregate._version + 1,
+    classes (no explicit `TOPIC`, a timestamp always given): the next event, built, applied as
+    the library's `mutate` applies it and left pending. `fields` in the class's field order.
+
+    The library's `mutate` checks that the event is the aggregate's and next in its sequence
+    (true by construction here: both taken from the aggregate), calls `apply`, and sets the
+    version and the modified time through their property setters; this does the same without
+    the checks and the setters, for an event class whose `mutate` is the library's and an
+    aggregate whose `version`/`modified_on` are the library's (`_plain_mutate`, checked once per
+    pair of classes; any other goes the library's way)."""
+    version = aggregate._version + 1
+    state = {"originator_id": aggregate._id, "originator_version": version,
              "timestamp": timestamp}
     state.update(fields)
     event = _event(cls, state)
-    event.mutate(aggregate)
+    if _plain_mutate(type(aggregate), cls):
+        event.apply(aggregate)
+        attributes = aggregate.__dict__
+        attributes["_version"] = version
+        attributes["_modified_on"] = timestamp
+    else:
+        event.mutate(aggregate)
     aggregate._pending_events.append(event)
 
 
 def create(aggregate_cls: type[Any], cls: type, id_: UUID, timestamp: Any, **fields: Any) -> Any:
     """`aggregate_cls._create(cls, id=id_, timestamp=timestamp, **fields)` the same way: the
-    created event built, the aggregate made from it by the library's `mutate`."""
+    created event built, the aggregate made from it as the library's `mutate` makes it — a
+    shell of `aggregate_cls`, the base attributes `__base_init__` sets, `__init__` with the
+    event's own fields, then `apply` — without its per-call reflection (the topic resolved
+    back to the class, the event's fields filtered twice by `inspect` signatures: ~half of a
+    created row's Python, docs/performance.md, CPU4). For a class whose `__init__` takes
+    exactly the event's own fields, no `id`, and whose topic resolves to itself
+    (`_plain_init`, checked once per pair of classes); any other goes the library's way."""
     state = {"originator_id": id_, "originator_version": aggregate_cls.INITIAL_VERSION,
              "timestamp": timestamp, "originator_topic": get_topic(aggregate_cls)}
     state.update(fields)
     event = _event(cls, state)
-    aggregate = event.mutate(None)
+    if _plain_init(aggregate_cls, cls):
+        aggregate = _new(aggregate_cls)
+        aggregate.__dict__.update(_id=id_, _version=state["originator_version"],
+                                  _created_on=timestamp, _modified_on=timestamp,
+                                  _pending_events=[])
+        aggregate.__init__(**fields)
+        event.apply(aggregate)
+    else:
+        aggregate = event.mutate(None)
     aggregate._pending_events.append(event)
     return aggregate
+
+
+@functools.cache
+def _plain_mutate(aggregate_cls: type, cls: type) -> bool:
+    """Whether the library's `mutate` of a `cls` event on an `aggregate_cls` is `apply`, then
+    `_version` and `_modified_on` set (its own code, its own properties)."""
+    return (getattr(cls, "mutate", None) is CanMutateAggregate.mutate
+            and getattr(aggregate_cls, "version", None) is BaseAggregate.version
+            and getattr(aggregate_cls, "modified_on", None) is BaseAggregate.modified_on)
+
+
+@functools.cache
+def _plain_init(aggregate_cls: type, cls: type) -> bool:
+    """Whether the library's `mutate` of a created `cls` event makes an `aggregate_cls` as
+    `create` does: its `mutate` and `__base_init__` the library's, the topic resolving to the
+    class, an `__init__` taking exactly the event's own fields (not `id`), no `__new__` of its
+    own."""
+    names = _fields.get(cls)
+    if names is None:
+        return False  # `_event` has checked the class before any call here
+    try:
+        params = list(inspect.signature(aggregate_cls.__init__).parameters)[1:]
+    except (TypeError, ValueError):
+        return False
+    own = [name for name in names if name not in (*BASE, "originator_topic")]
+    return (getattr(cls, "mutate", None) is CanInitAggregate.mutate
+            and aggregate_cls.__base_init__ is BaseAggregate.__base_init__
+            and aggregate_cls.__new__ is object.__new__
+            and resolve_topic(get_topic(aggregate_cls)) is aggregate_cls
+            and aggregate_cls not in _init_mentions_id
+            and params == own)
 
 
 def _c_encoder(transcoder: Transcoder) -> Callable[[Any, int], Sequence[str]] | None:
