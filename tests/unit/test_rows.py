@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
@@ -159,3 +160,48 @@ def test_an_event_built_out_of_its_field_order_is_refused() -> None:
     with pytest.raises(TypeError, match="non-UUID"):
         rows.create(Stream, Stream.Opened, "not-a-uuid", AT, kind="side", key={}, type="T",  # type: ignore[arg-type]
                     schema_version=1, payload={})
+
+
+class _Defaulted(Aggregate):
+    """An aggregate whose `__init__` takes more than its created event's fields."""
+
+    class Made(Aggregate.Created):
+        a: int
+
+    def __init__(self, a: int, b: int = 2) -> None:
+        self.a, self.b = a, b
+
+
+class _Counted(Aggregate):
+    """An aggregate whose version setter does more than the library's."""
+
+    class Made(Aggregate.Created):
+        a: int
+
+    class Noted(Aggregate.Event):
+        n: int
+
+    def __init__(self, a: int) -> None:
+        self.a = a
+        self.sets = 0
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @version.setter
+    def version(self, version: int) -> None:
+        self.sets += 1
+        self._version = version
+
+
+def test_a_class_that_is_not_plainly_the_librarys_is_built_the_librarys_way() -> None:
+    """`rows.create`/`rows.trigger` skip the library's reflection only where it would find what
+    they assume; any other class goes through the library's `mutate` and comes out the same."""
+    mine = rows.create(_Defaulted, _Defaulted.Made, uuid.UUID(int=5), AT, a=1)
+    theirs = _Defaulted._create(_Defaulted.Made, id=uuid.UUID(int=5), timestamp=AT, a=1)
+    assert vars(mine) | {"_pending_events": None} == vars(theirs) | {"_pending_events": None}
+    assert mine.b == 2
+    counted = rows.create(_Counted, _Counted.Made, uuid.UUID(int=6), AT, a=1)
+    rows.trigger(counted, _Counted.Noted, LATER, n=1)
+    assert counted.sets == 1 and counted.version == 2 and counted.modified_on == LATER
