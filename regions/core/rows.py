@@ -134,7 +134,7 @@ def create(aggregate_cls: type[Any], cls: type, id_: UUID, timestamp: Any, **fie
              "timestamp": timestamp, "originator_topic": get_topic(aggregate_cls)}
     state.update(fields)
     event = _event(cls, state)
-    if _plain_init(aggregate_cls, cls):
+    if _plain_init(aggregate_cls, cls):  # type: ignore[arg-type]
         aggregate = _new(aggregate_cls)
         aggregate.__dict__.update(_id=id_, _version=state["originator_version"],
                                   _created_on=timestamp, _modified_on=timestamp,
@@ -166,12 +166,12 @@ def _plain_init(aggregate_cls: type, cls: type) -> bool:
     if names is None:
         return False  # `_event` has checked the class before any call here
     try:
-        params = list(inspect.signature(aggregate_cls.__init__).parameters)[1:]
+        params = list(inspect.signature(aggregate_cls.__init__).parameters)[1:]  # type: ignore[misc]
     except (TypeError, ValueError):
         return False
     own = [name for name in names if name not in (*BASE, "originator_topic")]
     return (getattr(cls, "mutate", None) is CanInitAggregate.mutate
-            and aggregate_cls.__base_init__ is BaseAggregate.__base_init__
+            and getattr(aggregate_cls, "__base_init__", None) is BaseAggregate.__base_init__
             and aggregate_cls.__new__ is object.__new__
             and resolve_topic(get_topic(aggregate_cls)) is aggregate_cls
             and aggregate_cls not in _init_mentions_id
