@@ -37,7 +37,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
-from projections.records import SideEvent
+from projections.records import SideEvent, built
 from regions.core.recent_log import recent_log_of
 from regions.core.store import EventStore, Stream
 from regions.core.tailer import Cursor, RecordCursor, Tailer
@@ -123,13 +123,10 @@ class SideEventTailer(Tailer[SideEvent]):
         if key is None:
             return None  # a register entry
         recent = recent_log_of(self.app)
-        return SideEvent(
-            position=notification.id, region=self.region, case_id=key["case_id"],
-            case_number=key["case_number"], process=key["process"],
-            side_id=str(event.originator_id), version=event.originator_version,
-            type=event.type, schema_version=event.schema_version, payload=event.payload,
-            committed=event.timestamp,
-        ).with_event(recent.decoded(notification) if recent is not None else None)
+        return built(notification.id, self.region, key["case_id"], key["case_number"],
+                     key["process"], str(event.originator_id), event.originator_version,
+                     event.type, event.schema_version, event.payload, event.timestamp,
+                     ).with_event(recent.decoded(notification) if recent is not None else None)
 
     def _key_of(self, stream_id: UUID) -> dict[str, Any] | None:
         keys = self._reads.keys
