@@ -39,7 +39,7 @@ from regions.core.tailer import STORE_CHECK
 from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
 from regions.runtime.db_thread import BACKGROUND, NORMAL, URGENT, DatabaseThread
-from regions.runtime.inbox_pipeline import run_inbox
+from regions.runtime.inbox_pipeline import give_back, run_inbox
 from regions.runtime.tail_flow import QUIET, RELAY_WINDOW, Tail, flow, passed_on
 from regions.wire import feed as feed_codec
 from regions.wire import link, subjects
@@ -318,14 +318,18 @@ class NodeDriver:
 
     async def _inbox_loop(self) -> None:
         """Pipelined (`regions.runtime.inbox_pipeline`): the next batch is fetched while this
-        one commits; each batch is acked after its own commit, as before."""
+        one commits; each batch is acked after its own commit, as before; after a failed
+        batch, it and what was fetched after it are nak'ed (`give_back`)."""
         code = self.region.code
         consumer, stream = subjects.inbox_consumer_name(code), subjects.event_stream_name(code)
 
         async def fetch(n: int) -> list[Delivery]:
             return await self.broker.fetch(consumer, stream, n, self.fetch_timeout)
 
-        await run_inbox(fetch, self.handle, self._stop, self.fetch_batch)
+        async def release(deliveries: list[Delivery]) -> None:
+            await give_back(self.broker, deliveries)
+
+        await run_inbox(fetch, self.handle, self._stop, self.fetch_batch, release)
 
     async def handle(self, deliveries: list[Delivery]) -> None:
         incoming = [Incoming(d.subject, d.data, d.headers, d,

@@ -16,8 +16,16 @@ What does not change (at-least-once, `regions.core.inbox`):
 - a delivery is acked only after the commit that applied it — `handle` acks what its own batch
   committed, and batches are decided one after the other, in the order they were fetched;
 - when a batch fails (the store gone), nothing fetched after it is handed on or acked: the loop
-  ends (the driver's guard restarts it) and those deliveries come again after `ack_wait`, like the
-  failed batch itself; the inbox recognises whatever of them had been applied (link sequence);
+  ends (the driver's guard restarts it after its pause) and gives back (`release`: the driver
+  naks them) the failed batch and everything fetched after it, in the order they were fetched,
+  so they come again as soon as the loop restarts and in that order; the inbox recognises
+  whatever of them had been applied (link sequence). Why not leave them to `ack_wait` (30 s as
+  provisioned): the restarted loop would fetch the messages published meanwhile first, the
+  inbox would hold them behind the gap the un-acked ones left (or past its hold window drop
+  them and ask their origin again), and every link in the failed batch would wait the whole
+  `ack_wait`. A nak counts as a delivery, as an expired `ack_wait` does (the inbox consumer is
+  provisioned with no `max_deliver`); the guard's pause bounds how often a lasting outage
+  retries;
 - stopping fetches nothing new, lets the pull in flight finish and decides (and acks) everything
   fetched before it returns: what it took from the broker is applied or was never taken.
 """
@@ -30,7 +38,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from regions.core.ports import Delivery
+from regions.core.ports import Broker, BrokerError, Delivery
 
 log = logging.getLogger("tongban.node")
 
@@ -41,12 +49,15 @@ IDLE_PAUSE = 0.01
 
 async def run_inbox(fetch: Callable[[int], Awaitable[list[Delivery]]],
                     handle: Callable[[list[Delivery]], Awaitable[None]],
-                    stopped: asyncio.Event, batch: int) -> None:
+                    stopped: asyncio.Event, batch: int,
+                    release: Callable[[list[Delivery]], Awaitable[None]]) -> None:
     """Fetch (`fetch(n)`: at most n deliveries) and decide (`handle`) overlapped, until `stopped`
     and everything fetched is decided. Raises what `fetch` or `handle` raised, after the batch
-    being decided has finished (its acks sent)."""
+    being decided has finished (its acks sent) and what was fetched and not decided — a failed
+    batch included — was given to `release`, in the order it was fetched."""
     ahead: list[Delivery] = []
     deciding: asyncio.Task[None] | None = None
+    in_hand: list[Delivery] = []  # the batch `deciding` decides
     pulling: asyncio.Task[list[Delivery]] | None = None
 
     async def pull(n: int) -> list[Delivery]:
@@ -60,7 +71,7 @@ async def run_inbox(fetch: Callable[[int], Awaitable[list[Delivery]]],
         while True:
             if deciding is None and ahead:
                 deciding = asyncio.ensure_future(handle(ahead))
-                ahead = []
+                in_hand, ahead = ahead, []
             if pulling is None and len(ahead) < batch and not stopped.is_set():
                 pulling = asyncio.ensure_future(pull(batch - len(ahead)))
             waiting = [task for task in (deciding, pulling) if task is not None]
@@ -69,26 +80,56 @@ async def run_inbox(fetch: Callable[[int], Awaitable[list[Delivery]]],
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if deciding is not None and deciding.done():
                 done, deciding = deciding, None
+                if done.cancelled() or done.exception() is not None:
+                    ahead = [*in_hand, *ahead]  # a failed batch: given back with the rest
+                in_hand = []
                 done.result()  # a failed batch: what was fetched after it is not handed on
             if pulling is not None and pulling.done():
                 done_pull, pulling = pulling, None
                 ahead.extend(done_pull.result())
     finally:
-        await _finish(deciding, pulling, len(ahead))
+        failed, pulled = await _finish(deciding, in_hand, pulling)
+        left = [*failed, *ahead, *pulled]  # in the order they were fetched
+        if left:
+            log.info("inbox: %d fetched deliveries given back, to be redelivered", len(left))
+            await release(left)
 
 
-async def _finish(deciding: asyncio.Task[None] | None,
-                  pulling: asyncio.Task[list[Delivery]] | None, left: int) -> None:
+async def _finish(deciding: asyncio.Task[None] | None, in_hand: list[Delivery],
+                  pulling: asyncio.Task[list[Delivery]] | None
+                  ) -> tuple[list[Delivery], list[Delivery]]:
     """Leaving on an error: the batch being decided finishes (acks only what it committed); a
     pull in flight finishes too — cancelled, what it had taken would wait out `ack_wait` all the
-    same, but unseen. What was fetched and not decided is left un-acked, to come again."""
+    same, but unseen. Returns what of them is not decided: the batch if it failed, and what the
+    pull took."""
     tasks: list[asyncio.Task[Any]] = [t for t in (deciding, pulling) if t is not None]
     if tasks:
         await asyncio.wait(tasks)
+    failed: list[Delivery] = []
+    pulled: list[Delivery] = []
     for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("inbox: %r after the loop ended", task.exception())
-        elif task is pulling and task.result():
-            left += len(task.result())
-    if left:
-        log.info("inbox: %d fetched deliveries left un-acked, to be redelivered", left)
+        if task.cancelled() or task.exception() is not None:
+            if not task.cancelled():
+                log.warning("inbox: %r after the loop ended", task.exception())
+            if task is deciding:
+                failed = in_hand
+        elif task is pulling:
+            pulled = task.result()
+    return failed, pulled
+
+
+async def give_back(broker: Broker, deliveries: list[Delivery]) -> None:
+    """`release` for a node's broker: nak each of `deliveries` (no delay), in order — in one go
+    where the broker can (`NatsBroker.nak_many`, one confirmation). A delivery already settled
+    (a batch that failed after its acks) is left as it is, as the port says. A broker that
+    cannot take the naks (the connection gone) leaves them to its `ack_wait`, as before."""
+    nak_many = getattr(broker, "nak_many", None)
+    try:
+        if nak_many is not None:
+            await nak_many(deliveries)
+        else:
+            for delivery in deliveries:
+                await broker.nak(delivery)
+    except (BrokerError, OSError) as exc:
+        log.info("inbox: giving back %d deliveries failed (%r); they come again after ack_wait",
+                 len(deliveries), exc)

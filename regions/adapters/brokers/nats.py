@@ -27,7 +27,8 @@ What it has to do that nats-py does otherwise (see `shared/reference/nats.md`):
   is buffered and may be lost, which redelivery and the inbox absorb. `ack_many` (a fetched
   batch the inbox committed) asks for an answer only for the last ack of each consumer's run: the
   server applies one consumer's settles in order, so that answer covers the ones before it — one
-  message back per batch instead of one per delivery (~30 µs of the loop each; LOOP).
+  message back per batch instead of one per delivery (~30 µs of the loop each; LOOP). `nak_many`
+  the same for naks (what an inbox loop fetched and gives back after a failed batch).
 - **`close()` unsubscribes pull inboxes before `drain()`** (a drain after an empty fetch otherwise
   waits for `drain_timeout`, 30 s by default).
 - **`publish_many` is pipelined**: every message sent with its own reply subject
@@ -236,11 +237,20 @@ class NatsBroker(JetStreamAdmin):
     async def ack_many(self, deliveries: Sequence[Delivery]) -> None:
         """`ack` each, in order; only the last of a run of one consumer's deliveries asks the
         server to confirm (module docstring: the confirmation covers the ones before it)."""
+        await self._settle_many(deliveries, Msg.Ack.Ack)
+
+    async def nak_many(self, deliveries: Sequence[Delivery]) -> None:
+        """`nak` each (no delay), in order, confirmed as `ack_many` is: what a node fetched and
+        will not decide (its inbox loop ended on a failed batch) comes again at once, in this
+        order — the server queues nak'ed messages for redelivery in the order it takes them."""
+        await self._settle_many(deliveries, Msg.Ack.Nak)
+
+    async def _settle_many(self, deliveries: Sequence[Delivery], payload: bytes) -> None:
         last = len(deliveries) - 1
         for i, d in enumerate(deliveries):
             confirm = i == last or (deliveries[i + 1].stream, deliveries[i + 1].consumer) != (
                 d.stream, d.consumer)
-            await self._settle(d, Msg.Ack.Ack, final=True, confirm=confirm)
+            await self._settle(d, payload, final=True, confirm=confirm)
 
     async def nak(self, d: Delivery, delay: float = 0.0) -> None:
         if delay < 0:
