@@ -14,7 +14,8 @@ used ~80 % of the publish bound at burst (issue 17, docs/performance.md); the fe
 the same reason (`regions.wire.feed`). A batch holds at most `MAX_BATCH` events and `MAX_BYTES`
 bytes; a lone event stays a single structured message (the form older nodes read), and control
 messages always do. The receiver reads both forms (`decode_all`): an array is unpacked into its
-members, each decoded as the single message it is, so a member that fails is quarantined alone
+members, each decoded as the single message it is — from the parse that found where it ends,
+not parsed again from its bytes —, so a member that fails is quarantined alone
 (with its link position, so its link steps over it) and the others are applied; an array that
 does not parse, or holds nothing, is refused whole.
 """
@@ -25,7 +26,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 from uuid import UUID
 
 from domain.kernel import DomainError, EventRef, event_from_payload, event_type, to_payload
@@ -33,7 +34,8 @@ from regions.core.errors import DecodeError
 from regions.core.inbox_state import Packed
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.core.ports import MSG_ID_HEADER, Outgoing
-from regions.wire import control, envelope, subjects
+from regions.wire import control, envelope, plain, subjects
+from regions.wire.attributes import CONTROL_TYPE_PREFIX
 from regions.wire.errors import WireReason
 
 #: The CloudEvents JSON batch format: a message is a JSON array of structured events.
@@ -166,7 +168,7 @@ def decode_all(data: bytes, headers: dict[str, str] | None = None) -> WireItem |
     start = data[:1]
     if start != b"[" and not (start.isspace() and data.lstrip()[:1] == b"["):
         return decode(data, headers)
-    return Packed(tuple((raw, _member(raw)) for raw in members(data)))
+    return Packed(tuple((raw, _member(raw, value)) for raw, value in _split(data)))
 
 
 #: Reads one JSON value at a position of a text (the members of a batch, one by one).
@@ -178,6 +180,12 @@ def members(data: bytes) -> list[bytes]:
     """A batch's members, each the bytes of one structured event as it stands in the array;
     `DecodeError` when the batch is not a JSON array of 1 to `MAX_BATCH` values (refused whole:
     a member count no relay sends would cost a decode and a quarantine record each)."""
+    return [raw for raw, _ in _split(data)]
+
+
+def _split(data: bytes) -> list[tuple[bytes, Any]]:
+    """`members`, each with the value its parse gave (what finding its end costs: kept, so a
+    member is not parsed again to decode it — `_member`)."""
     try:
         envelope.check_depth(data, envelope.MAX_WIRE_DEPTH + 1)  # the array is one level
         text = data.decode("utf-8")
@@ -185,14 +193,14 @@ def members(data: bytes) -> list[bytes]:
         if text[index:index + 1] != "[":
             raise ValueError("not a JSON array")
         index = _skip(text, index + 1)
-        found: list[bytes] = []
+        found: list[tuple[bytes, Any]] = []
         if text[index:index + 1] == "]":
             raise ValueError("an empty batch")
         while True:
             if len(found) == MAX_BATCH:  # a sender's bound: beyond it, work for nothing
                 raise ValueError(f"more than {MAX_BATCH} members")
-            _, end = _VALUE.raw_decode(text, index)
-            found.append(text[index:end].encode())
+            value, end = _VALUE.raw_decode(text, index)
+            found.append((text[index:end].encode(), value))
             index = _skip(text, end)
             separator = text[index:index + 1]
             if separator == "]":
@@ -215,10 +223,20 @@ def _skip(text: str, index: int) -> int:
     return index
 
 
-def _member(raw: bytes) -> WireItem | DecodeError:
-    """One member decoded alone: a refusal, or a failure no codec foresaw, refuses it alone."""
+def _member(raw: bytes, value: Any) -> WireItem | DecodeError:
+    """One member decoded alone: a refusal, or a failure no codec foresaw, refuses it alone.
+    An event of the common form is read from `value`, the parse `_split` made of `raw`: what
+    `decode(raw)` gives, without parsing `raw` again (the array's depth bound is its members',
+    one level more); anything else — a control message, a form `plain` leaves to the SDK, a
+    refusal — is decoded from `raw`, as alone."""
     try:
-        return decode(raw)
+        found = plain.read_parsed(value)
+        if found is None or str(found[0]["type"]).startswith(CONTROL_TYPE_PREFIX):
+            return decode(raw)
+        try:
+            return _item(envelope.event_from(*found))
+        except DomainError as exc:
+            raise _refusal(exc) from exc
     except DecodeError as exc:
         return exc
     except Exception as exc:
@@ -229,13 +247,22 @@ def decode(data: bytes, headers: dict[str, str] | None = None) -> WireItem:
     """A delivery's bytes as the link item they carry; `DecodeError` with the reason if not."""
     try:
         decoded = control.decode_any(data)
-    except envelope.NewerSchema as exc:
-        raise DecodeError(f"newer_schema: {exc} (parked until this node is upgraded)",
-                          _position(exc)) from exc
-    except envelope.WireError as exc:
-        raise DecodeError(f"{exc.code}: {exc}", _position(exc)) from exc
     except DomainError as exc:
-        raise DecodeError(f"{exc.code}: {exc}") from exc
+        raise _refusal(exc) from exc
+    return _item(decoded)
+
+
+def _refusal(exc: DomainError) -> DecodeError:
+    """The inbox's refusal of what the envelope or the domain refused."""
+    if isinstance(exc, envelope.NewerSchema):
+        return DecodeError(f"newer_schema: {exc} (parked until this node is upgraded)",
+                           _position(exc))
+    if isinstance(exc, envelope.WireError):
+        return DecodeError(f"{exc.code}: {exc}", _position(exc))
+    return DecodeError(f"{exc.code}: {exc}")
+
+
+def _item(decoded: envelope.WireMessage | HighWaterMark | ResendRequest) -> WireItem:
     if isinstance(decoded, (HighWaterMark, ResendRequest)):
         return decoded
     # The payload as received when it is at the current schema: the event was decoded from it

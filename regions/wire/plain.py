@@ -271,6 +271,13 @@ def read(data: bytes | str) -> tuple[dict[str, Any], Any] | None:
         parsed = json.loads(text)
     except (ValueError, TypeError, RecursionError):
         return None
+    return read_parsed(parsed)
+
+
+def read_parsed(parsed: Any) -> tuple[dict[str, Any], Any] | None:
+    """`read` of a message already parsed (`json.loads` of its text): a batch's member, which
+    the parse that split the array read already (`regions.wire.link.decode_all`). Takes
+    `parsed` over: its `data` is popped and its `time` replaced."""
     if type(parsed) is not dict:
         return None
     payload = parsed.pop("data", None)

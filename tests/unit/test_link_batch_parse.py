@@ -60,8 +60,6 @@ def alone(raw: bytes) -> Any:
         return exc
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: each member is parsed twice — once by "
-                   "link.members to find where it ends, again by link.decode from its bytes")
 def test_each_member_of_a_batch_is_parsed_once(regions, monkeypatch) -> None:
     a, _ = regions
     members = singles(a, 5)
