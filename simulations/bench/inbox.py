@@ -15,7 +15,7 @@ Old and new code in one process, alternately: the old is another source tree or 
 revision, each tree's code in a namespace of its own (`simulations.bench.old_code`); medians of
 each figure and their ratio are printed.
 
-    python -m simulations.bench.inbox --old DIR|REV [--rounds 7] [--cases 300]
+    python -m simulations.bench.inbox --old DIR|REV [--rounds 7] [--cases 300] [--batch 64]
     python -m simulations.bench.inbox [--cases 300]   # one run, this tree
 """
 
@@ -41,9 +41,10 @@ BEATS = 10
 FIGURES = ("us_per_message", "us_per_mark", "us_per_gap_check")
 
 
-def child(cases: int) -> dict[str, float]:
+def child(cases: int, batch: int = 1) -> dict[str, float]:
     """One run: µs of CPU per event message and per mark through `Inbox.handle`, and per gap
-    check."""
+    check; with `batch` > 1 a relay batch's events packed as the relay packs them
+    (`link.encode_many`, up to `batch` events a message), still timed per event."""
     from regions.adapters.stores.memory import MemoryStore
     from regions.core.inbox import Incoming
     from regions.core.messages import HighWaterMark
@@ -60,8 +61,9 @@ def child(cases: int) -> dict[str, float]:
     def deliver(items: list[Any], kind: str) -> None:
         dest, origin = items[0].destination, items[0].origin
         incoming = []
-        for n, item in enumerate(items):
-            out = link.encode(item)
+        outs = ([p.out for p in link.encode_many(items, batch)] if batch > 1 else
+                [link.encode(item) for item in items])
+        for n, out in enumerate(outs):
             incoming.append(Incoming(
                 out.subject, out.data, out.headers, n,
                 subject_origin=subjects.parse_event_subject(out.subject)[1]))
@@ -74,7 +76,7 @@ def child(cases: int) -> dict[str, float]:
         spent["gaps"] += clock() - started
         counts[kind] += len(items)
         counts["gaps"] += 1
-        assert len(result.ack) == len(items) and not result.quarantined, (origin, result)
+        assert len(result.ack) == len(incoming) and not result.quarantined, (origin, result)
 
     def receive(items: list[Any]) -> None:
         deliver(items, "messages")
@@ -93,11 +95,11 @@ def child(cases: int) -> dict[str, float]:
             "messages": counts["messages"], "marks": counts["marks"]}
 
 
-def compare(old: str, rounds: int, cases: int) -> None:
+def compare(old: str, rounds: int, cases: int, batch: int = 1) -> None:
     """Old (the tree or revision `old`) and new (this tree) alternately, in this process."""
     from simulations.bench import old_code
 
-    old_code.alternate_runs(old, __file__, lambda bench, n: bench.child(n), cases=cases,
+    old_code.alternate_runs(old, __file__, lambda bench, n: bench.child(n, batch), cases=cases,
                             rounds=rounds, figures=FIGURES, digits=2)
 
 
@@ -106,11 +108,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--old", help="the old code: a source tree or a git revision")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument("--batch", type=int, default=1,
+                        help="events packed per message, as a relay does (1: each alone)")
     args = parser.parse_args(argv)
     if not args.old:
-        print(json.dumps(child(args.cases)))
+        print(json.dumps(child(args.cases, args.batch)))
         return
-    compare(args.old, args.rounds, args.cases)
+    compare(args.old, args.rounds, args.cases, args.batch)
 
 
 if __name__ == "__main__":
