@@ -79,19 +79,23 @@ def batch_message(event_names: list[str]) -> dict[str, Any]:
         "title": LINK_BATCH,
         "summary": "Consecutive shared events of one link in one message.",
         "description": (
-            "CloudEvents batched JSON: an array of 2 to "
+            "CloudEvents batched JSON: an array of 1 to "
             f"{MAX_BATCH} structured events (at most {MAX_BYTES} bytes), each exactly the "
             "message its type describes, in linkseq order and consecutive (each member's "
-            "linkseq the one before it plus one). A relay packs a run of events to one "
-            "destination this way; a lone event, and every control message, travels alone. A "
-            "receiver handles each member as if it had come alone (a member it cannot decode is "
-            "quarantined alone, with its linkseq, and the others applied) and recognises a "
-            "batch by its body, a JSON array: a node of an older contract sends no batches, and "
-            "one that packs them reads single messages too."),
+            "linkseq the one before it plus one). A receiver takes any such array; a relay "
+            f"packs 2 to {MAX_BATCH} events of a run to one destination this way, and sends a "
+            "lone event, and every control message, alone — send a lone event as a single "
+            "message too: a node of a contract before 4.0.0 reads only that form, and "
+            "quarantines any array. A receiver handles each member as if it had come alone (a "
+            "member it cannot decode is quarantined alone, with its linkseq, and the others "
+            "applied) and recognises a batch by its body, a JSON array: a node of an older "
+            "contract sends no batches, and one that packs them reads single messages too."),
         "contentType": BATCH_CONTENT_TYPE,
         "headers": {"$ref": f"#/components/schemas/{BATCH_HEADERS_SCHEMA}"},
         "payload": {
-            "type": "array", "minItems": 2, "maxItems": MAX_BATCH,
+            # what a receiver takes (`link.members`), not only what a relay sends (2 or more):
+            # a document's bounds are what a peer built from it alone checks and sends
+            "type": "array", "minItems": 1, "maxItems": MAX_BATCH,
             "items": {"oneOf": [{"$ref": f"#/components/messages/{name}/payload"}
                                 for name in event_names]},
         },
