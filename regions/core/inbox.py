@@ -64,6 +64,7 @@ from regions.core.inbox_state import (  # re-exported: importers name them from 
     link_record,
     spread,
 )
+from regions.core.link_restore import reused_number
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.core.node import RegionNode
 from regions.core.quarantine_budget import QuarantineBudget
@@ -109,7 +110,7 @@ class Inbox:
         #: How much quarantine may still take (`regions.core.quarantine_budget`).
         self.budget = quarantine or QuarantineBudget()
         self.stats = {"applied": 0, "duplicates": 0, "quarantined": 0, "gaps": 0, "rejected": 0,
-                      "dropped": 0, "resend_requests": 0, "quarantine_dropped": 0}
+                      "dropped": 0, "resend_requests": 0, "quarantine_dropped": 0, "reused": 0}
 
     def link(self, origin: str) -> Link:
         """The state of the link from `origin`; during a batch, saved before it first changes."""
@@ -289,6 +290,8 @@ class Inbox:
         link = self.link(message.origin)
         link.announced = max(link.announced, message.link_seq)
         if message.link_seq <= link.recorded:
+            if reused_number(self, message, token, now, result, uow):
+                return  # not a repeat: quarantined, never dropped silently (link_restore)
             result.duplicates += 1
             result.ack.append(token)
             return

@@ -29,6 +29,7 @@ batch saves them.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from typing import Final
 
@@ -41,8 +42,12 @@ from regions.core.tailer import Batch, RecordCursor, Tailer
 from regions.core.unreadable import decode
 
 SENT_TOPIC = get_topic(OutLink.Sent)
+#: A number a restored store stepped over (`regions.core.link_restore`): it moves the link's mark.
+LOST_TOPIC = get_topic(OutLink.Lost)
 #: The relay's cursor name (`CursorRecord.id_for`).
 CURSOR: Final = "relay"
+log = logging.getLogger("tongban.relay")
+
 #: The most link messages one re-send (a receiver's request, or a link catching up) reads.
 RESEND_LIMIT: Final = 1000
 #: The longest interval, in heartbeats, at which an unchanged high-water mark is repeated.
@@ -50,7 +55,7 @@ MARK_REPEAT_MAX_BEATS: Final = 17_280
 
 
 class Relay(Tailer[WireItem]):
-    topics = (SENT_TOPIC,)
+    topics = (SENT_TOPIC, LOST_TOPIC)
 
     def __init__(self, region: str, app: EventStore, *, batch_size: int = 500,
                  heartbeat: dt.timedelta = dt.timedelta(seconds=5),
@@ -72,7 +77,7 @@ class Relay(Tailer[WireItem]):
         #: The marks as of each batch read and not saved yet (its last position -> marks): what
         #: `save` records with that position, though a batch after it may have been read.
         self._read_marks: dict[int, dict[str, int]] = {}
-        self.stats.update(resent=0, heartbeats=0)
+        self.stats.update(resent=0, heartbeats=0, lost_asked=0)
 
     def forget(self) -> None:
         """A crash: the in-memory position and marks are gone; the durable cursor is not."""
@@ -93,6 +98,8 @@ class Relay(Tailer[WireItem]):
         for notification in notifications:
             sent = decode(self.app, notification)
             if not isinstance(sent, OutLink.Sent):
+                if isinstance(sent, OutLink.Lost):  # the peer has it; its mark moves past it
+                    touched[sent.destination] = sent.originator_version - 1
                 continue  # unreadable: set aside (regions.core.unreadable), the others go on
             message = LinkMessage.from_record(sent.message, sent.originator_version - 1)
             touched[message.destination] = message.link_seq
@@ -228,11 +235,12 @@ class Relay(Tailer[WireItem]):
         """A cursor saved without marks (by an older node): every `Sent` record up to it, once."""
         marks: dict[str, int] = {}
         for notification in self.app.recorder.select_notifications(
-                start=None, limit=1_000_000, stop=self.position, topics=[SENT_TOPIC]):
+                start=None, limit=1_000_000, stop=self.position, topics=[SENT_TOPIC, LOST_TOPIC]):
             sent = decode(self.app, notification)
-            if not isinstance(sent, OutLink.Sent):
+            if not isinstance(sent, OutLink.Sent | OutLink.Lost):
                 continue
-            dest = sent.message["destination"]
+            dest = (sent.message["destination"] if isinstance(sent, OutLink.Sent) else
+                    sent.destination)
             marks[dest] = max(marks.get(dest, 0), sent.originator_version - 1)
         return marks
 
@@ -243,11 +251,19 @@ class Relay(Tailer[WireItem]):
         to_seq = min(to_seq, max(from_seq, 1) + RESEND_LIMIT - 1)
         items: list[WireItem] = []
         # link_seq n is OutLink version n + 1.
+        lost = 0
         for stored in self.app.recorder.select_events(link_id, gt=max(from_seq, 1),
                                                       lte=to_seq + 1):
             event = decode(self.app, stored)
             if not isinstance(event, OutLink.Sent):
+                lost += isinstance(event, OutLink.Lost)
                 continue
             items.append(LinkMessage.from_record(event.message, event.originator_version - 1))
+        if lost:  # the asker recorded less than the positions `tongban links restored` was given
+            log.error("relay %s: %s asked for %d link message(s) in %d..%d that this store lost "
+                      "in a restore from a backup (OutLink.Lost): they cannot be re-sent",
+                      self.region, destination, lost, from_seq, to_seq)
+            self.stats["lost_asked"] += lost
         self.stats["resent"] += len(items)
         return items
+

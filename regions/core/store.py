@@ -6,7 +6,8 @@ Why these aggregates:
   `side_id` (uuid5 of case id and region), so regions never write each other's streams.
 - `OutLink` (one per destination) gets one `Sent` per shared event: its *version is the link
   sequence*, so contiguity and uniqueness come from the store's optimistic concurrency, and a
-  re-send reads the same numbers back from the store.
+  re-send reads the same numbers back from the store. A store restored from a backup steps over
+  the numbers its peers recorded after the backup with one `Lost` each (`link_restore`).
 - `InLink` (one per origin) gets one `Recorded` per counterpart event applied: version = the
   origin's link sequence. Recording n+1 in the same transaction as the case's events is what makes
   the effect exactly-once: a duplicate conflicts or is seen as already recorded.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -34,6 +35,8 @@ from domain.payloads import encodable
 from regions.core import rows
 from regions.core.recent_log import RecentLog
 from regions.core.rows import RowEventStore, RowMapper
+from regions.core.stream_reads import load_stream as load_stream  # re-exported
+from regions.core.stream_reads import load_streams as load_streams  # re-exported
 
 NS = uuid5(NAMESPACE_URL, "https://tongban.example/ns")
 
@@ -97,36 +100,6 @@ class Stream(Aggregate):
             self.__dict__.setdefault("decoded", {})[self.version] = decoded
 
 
-def load_stream(app: Application[UUID], id_: UUID) -> Stream | None:
-    """A stream read from its stored events, or None when it has none.
-
-    What `app.repository.get` does, minus its projector: eventsourcing 9.5 asserts
-    `isinstance(event, CanMutateProtocol)` for every event, a runtime-protocol check that walks
-    the protocol's attributes on every call in Python 3.11 and cost more than the rest of the
-    read (a third of the simulator's time after a crash: docs/performance.md). Each event still
-    mutates the stream through the library's own `mutate` (its version checks included).
-    """
-    stream: Any = None
-    for event in app.events.get(id_):
-        stream = event.mutate(stream)  # type: ignore[attr-defined]
-    return stream
-
-
-def load_streams(app: Application[UUID], ids: Sequence[UUID]) -> dict[UUID, Stream]:
-    """The streams of `ids` that exist, read together: in one query where the recorder can
-    (`select_events_of`: PostgreSQL), else one by one."""
-    select_many = getattr(app.recorder, "select_events_of", None)
-    if select_many is None:
-        found = {id_: load_stream(app, id_) for id_ in ids}
-        return {id_: stream for id_, stream in found.items() if stream is not None}
-    streams: dict[UUID, Any] = {}
-    for stored in select_many(ids):
-        event = app.mapper.to_domain_event(stored)
-        streams[event.originator_id] = event.mutate(  # type: ignore[attr-defined]
-            streams.get(event.originator_id))
-    return streams
-
-
 class OutLink(Aggregate):
     """The outbound sequence of one link (this region -> `destination`); version = link_seq."""
 
@@ -136,6 +109,13 @@ class OutLink(Aggregate):
 
     class Sent(Aggregate.Event):
         message: dict[str, Any]
+
+    class Lost(Aggregate.Event):
+        """A link_seq the peer recorded that this store no longer holds: sent after the backup
+        it was restored from (`regions.core.link_restore`). Numbering on after it, never again
+        through it, is what keeps a peer from dropping new messages as duplicates."""
+        destination: str  # what the relay moves the mark of (a `Sent` says it in its message)
+        restore: str  # which restore: its instant, as the operator's report names it
 
     def __init__(self, origin: str, destination: str) -> None:
         self.origin = origin
@@ -156,6 +136,12 @@ class OutLink(Aggregate):
 
     def send(self, message: dict[str, Any], now: dt.datetime) -> int:
         rows.trigger(self, self.Sent, now, message=message)
+        return self.last_seq
+
+    def lose(self, restore: str, now: dt.datetime) -> int:
+        """Step over the next link_seq: lost with the store (see `Lost`)."""
+        self.trigger_event(self.Lost, timestamp=now, destination=self.destination,
+                           restore=restore)
         return self.last_seq
 
 

@@ -1,5 +1,5 @@
 """A region restored from a backup of its store, while its peers kept theirs (the disaster-
-recovery gap; left open: the fix belongs to the relay and the inbox).
+recovery gap; the procedure and the safety net: `regions.core.link_restore`).
 
 What happens: the backup holds the links' outbound positions as of the backup, so the restored
 node numbers its next messages from there again — `link_seq`s its peers already recorded for the
@@ -8,18 +8,22 @@ acknowledges and drops them (`duplicates`), and the new cases never reach it, si
 NATS the dedup key, `<event id>:<dest>`, reuses the lost events' ids too.) The events the lost
 messages carried are gone from the restored node but stay applied at the peer.
 
-What would close it (not built here): a link epoch in the envelope (a restore starts a new one
-and the peer resets its position for it), or a restore procedure that first asks each peer for
-its recorded position and numbers on from there, with an operator's reconciliation of the
-peer-side events the restored node no longer has.
+What closes it: the restore procedure (`tongban links restored`) takes each peer's recorded
+position and steps the restored links over the numbers between (`OutLink.Lost`), so the node
+numbers on from there; the peer lists what it recorded in that range (the events the restored
+node no longer has) for the operator's reconciliation. A restore nobody declared is not silent
+either: the peer quarantines a "duplicate" whose number it recorded for another event.
+(Why not a link epoch in the envelope: docs/operations.md.)
 """
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
 from regions.adapters.stores.memory import MemoryRecorder, MemoryStore
-from tests.hostile.test_hostile_inbox import HOME, T0, TARGET, incoming, make, ping, sent
+from regions.core import link_restore
+from regions.core.messages import HighWaterMark
+from tests.hostile.test_hostile_inbox import HOME, T0, TARGET, incoming, make, parked, ping, sent
 from tests.hostile.test_hostile_inbox import side_status as status
 
 
@@ -33,11 +37,9 @@ def restore(store: MemoryStore, region: str, rows: int) -> None:
     store.folds.clear()
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a node restored from a backup numbers its "
-                   "links again from the backup's positions; its peer acks the new messages as "
-                   "duplicates and drops them (the case never reaches the peer)")
-def test_a_case_opened_after_a_restore_from_backup_reaches_the_peer() -> None:
-    store = MemoryStore()
+def backed_up_then_lost(store: MemoryStore) -> tuple[object, str, str, int, str]:
+    """Home sends a case, is backed up, sends another (the peer applies both), and is restored
+    from the backup: (target, the case before, the lost case, the backup's rows, its event id)."""
     home, target = make(HOME, (TARGET,), store), make(TARGET, (HOME,), store)
     before = ping(home)
     assert target.inbox.handle([incoming(m, "1") for m in sent(home)], T0).applied == 1
@@ -45,12 +47,70 @@ def test_a_case_opened_after_a_restore_from_backup_reaches_the_peer() -> None:
     assert isinstance(recorder, MemoryRecorder)
     backup = len(recorder._stored_events)
     lost = ping(home)  # after the backup: lost with the store, kept by the peer
-    assert target.inbox.handle([incoming(m, "2") for m in sent(home)], T0).applied == 1
-
+    lost_messages = sent(home)
+    assert target.inbox.handle([incoming(m, "2") for m in lost_messages], T0).applied == 1
     restore(store, HOME, backup)
+    return target, before, lost, backup, lost_messages[0].event_id
+
+
+def test_a_case_opened_after_a_restore_from_backup_reaches_the_peer() -> None:
+    store = MemoryStore()
+    target, before, lost, _, lost_event = backed_up_then_lost(store)
+
+    # the procedure, before the restored node starts: the peer's recorded position, renumbered
+    recorded = link_restore.recorded_positions(target.node.app, TARGET, [HOME])
+    assert recorded == {HOME: 2}
+    done = link_restore.renumber(store.open(HOME), HOME, {TARGET: recorded[HOME]}, T0)
+    assert [(r.destination, r.held, r.recorded, list(r.lost)) for r in done] == \
+        [(TARGET, 1, 2, [2])]
+    report = link_restore.received_after(target.node.app, TARGET, HOME, after=done[0].held)
+    assert [(r.link_seq, r.ref) for r in report] == [(2, lost_event)]  # what home no longer has
+
     home = make(HOME, (TARGET,), store)
     after = ping(home)
-    result = target.inbox.handle([incoming(m, "3") for m in sent(home)], T0)
+    messages = sent(home)
+    assert [m.link_seq for m in messages] == [3]
+    result = target.inbox.handle([incoming(m, "3") for m in messages], T0)
     assert status(target, before) == status(target, lost) == "ponged"
     assert result.duplicates == 0, result
     assert status(target, after) == "ponged"
+
+
+def test_renumbering_again_with_the_same_positions_changes_nothing() -> None:
+    store = MemoryStore()
+    backed_up_then_lost(store)
+    app = store.open(HOME)
+    first = link_restore.renumber(app, HOME, {TARGET: 2}, T0)
+    again = link_restore.renumber(app, HOME, {TARGET: 2}, T0)
+    assert list(first[0].lost) == [2] and list(again[0].lost) == []
+    assert link_restore.held(app, HOME, TARGET) == 2
+
+
+def test_the_restored_relay_announces_the_peers_position_and_cannot_resend_what_it_lost() -> None:
+    store = MemoryStore()
+    backed_up_then_lost(store)
+    link_restore.renumber(store.open(HOME), HOME, {TARGET: 2}, T0)
+    home = make(HOME, (TARGET,), store)
+    batch = home.relay.step(T0)  # reads the Lost record: no message, the mark moves
+    assert batch is not None and batch.items == []
+    home.relay.advance(batch, T0)
+    assert home.relay.high_water_marks() == {TARGET: 2}
+    assert [(m.link_seq) for m in home.relay.heartbeat(T0 + dt.timedelta(seconds=5))
+            if isinstance(m, HighWaterMark)] == [2]
+    assert [m.link_seq for m in home.relay.resend(TARGET, 1, 2)] == [1]
+    assert home.relay.stats["lost_asked"] == 1
+
+
+def test_a_restore_nobody_declared_is_quarantined_at_the_peer_not_dropped_as_duplicates() -> None:
+    store = MemoryStore()
+    target, _, _, _, lost_event = backed_up_then_lost(store)
+    home = make(HOME, (TARGET,), store)  # started on the restored store as it is
+    after = ping(home)
+    messages = sent(home)
+    assert [m.link_seq for m in messages] == [2]  # the number the peer recorded for lost_event
+    result = target.inbox.handle([incoming(m, "3") for m in messages], T0)
+    assert (result.duplicates, result.quarantined, result.ack) == (0, 1, ["3"])
+    assert target.inbox.stats["reused"] == 1
+    [entry] = parked(target)
+    assert "reused_link_seq" in entry.reason and lost_event in entry.reason, entry.reason
+    assert status(target, after) is None  # kept in quarantine for the operator, not applied
