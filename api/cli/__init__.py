@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import audit, backend, calendar, catalog, nats, quarantine, staff, views
+from api.cli import audit, backend, calendar, catalog, links, nats, quarantine, staff, views
 from api.cli.bench import bench
 from api.cli.node import node
 from api.cli.simulate import simulate
@@ -20,6 +20,7 @@ app.add_typer(calendar.app, name="calendar")
 app.add_typer(nats.app, name="nats")
 app.add_typer(backend.app, name="backend")
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(links.app, name="links")
 app.add_typer(views.report_app, name="report")
 app.add_typer(staff.app, name="staff")
 app.add_typer(audit.app, name="audit")

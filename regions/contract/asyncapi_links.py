@@ -145,7 +145,10 @@ def quarantined_message() -> dict[str, Any]:
                 QUARANTINE_REASON_HEADER: {
                     "type": "string",
                     "description": "Why: a decoding reason (examples) or one the inbox adds, "
-                                   "e.g. an unknown or unauthenticated sender.",
+                                   "e.g. an unknown or unauthenticated sender, or "
+                                   "`reused_link_seq`: a linkseq this region recorded for "
+                                   "another event (its origin restored from a backup without "
+                                   "`tongban links restored`; docs/operations.md).",
                     "examples": [reason.value for reason in WireReason],
                 },
                 QUARANTINE_DETAIL_HEADER: {"type": "string"},

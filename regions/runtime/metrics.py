@@ -47,6 +47,9 @@ COUNTERS = (
     ("tongban_document_requests_throttled", "Document requests refused as too_many_requests: "
      "their region spent its budget of case reads (regions.runtime.documents).",
      "document_requests_throttled"),
+    ("tongban_reused_link_seqs", "Messages quarantined because their link_seq was recorded "
+     "for another event: the origin was restored from a backup without `tongban links "
+     "restored` (docs/operations.md). Any is an alarm.", "reused_link_seq"),
     ("tongban_unreadable_records", "Stored records that could not be decoded, set aside so the "
      "relay, feed, views and start-up go on (log lines name each one).", "unreadable"),
 )

@@ -77,7 +77,10 @@ class EventEnvelope(LinkEnvelope):
     """CloudEvents attributes of a shared domain event on a link (lower-case, as CloudEvents requires)."""
 
     subject: Annotated[NonEmpty, Field(description="the case number")]
-    linkseq: Annotated[int, Field(ge=1, description="design `link_seq`: contiguous per link")]
+    linkseq: Annotated[int, Field(ge=1, description=(
+        "design `link_seq`: contiguous per link and never reused — a region restored from a "
+        "backup numbers on after what its peers recorded (`tongban links restored`); a receiver "
+        "quarantines a linkseq it recorded for another event (`reused_link_seq`)"))]
     schemaversion: Annotated[int, Field(ge=1, description="design `schema_version`")]
     originatorid: Annotated[NonEmpty, Field(description="design `originator_id`")]
     originatorversion: Annotated[int, Field(ge=1, description="design `originator_version`")]

@@ -1,0 +1,132 @@
+"""`tongban links received|restored`: restoring a region's store from a backup while its peers
+kept theirs (why and the whole procedure: docs/operations.md, "Restoring a region from a
+backup"; the core in `regions.core.link_restore`).
+
+1. At each peer, `tongban links received --region PEER --origin RESTORED` prints how far PEER
+   recorded RESTORED's link (after PEER's inbox has taken what waits in its stream).
+2. At the restored region, its node stopped, `tongban links restored --region RESTORED
+   --recorded PEER=N …` steps each link over the numbers the peers recorded after the backup,
+   so that the node numbers on after them (it holds the region's worker lock: refused while a
+   node runs). It prints, per link, the numbers the store no longer has.
+3. At each peer, `tongban links received --region PEER --origin RESTORED --after HELD` lists
+   the events PEER recorded in that range: the cases to reconcile by hand.
+
+The store flags are the node's (`--store`, `--dsn`, `--schema`, `--sqlite-dir`, or their
+`TONGBAN_*` variables). Exit codes: 0 done, 1 a node holds the region, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sys
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from api.cli.quarantine import Dsn, Region, Schema, SqliteDir, Store, _config, _open_store
+from regions.core import link_restore
+
+app = typer.Typer(help="Links after a restore from a backup: received, restored.",
+                  no_args_is_help=True)
+
+#: How long `restored` tries for the region's worker lock before deciding a node holds it (s).
+LOCK_WAIT = 2.0
+
+AsJson = Annotated[bool, typer.Option("--json", help="JSON instead of text.")]
+
+
+@app.command("received")
+def received_command(
+        origin: Annotated[str, typer.Option(help="The region whose link is read (the restored "
+                                                 "one).")],
+        after: Annotated[int | None, typer.Option(help="List what was recorded after this "
+                                                       "link_seq (the restored store's last).")]
+        = None,
+        region: Region = None, store: Store = None, dsn: Dsn = None, schema: Schema = None,
+        sqlite_dir: SqliteDir = None, as_json: AsJson = False) -> None:
+    """How far this region recorded ORIGIN's link; with --after, what it recorded past it."""
+    config = _config("received", region, store, dsn, schema, sqlite_dir, None)
+    opened = _open_store("received", config)
+    try:
+        app_ = opened.open(config.region)
+        recorded = link_restore.recorded_positions(app_, config.region, [origin])[origin]
+        found = ([] if after is None else
+                 link_restore.received_after(app_, config.region, origin, after))
+    finally:
+        opened.close()
+    if as_json:
+        print(json.dumps({"region": config.region, "origin": origin, "recorded": recorded,
+                          "after": after, "received": [
+                              {"link_seq": r.link_seq, "event": r.ref, "type": r.type,
+                               "at": r.at.isoformat()} for r in found]}, ensure_ascii=False))
+        return
+    print(f"{config.region} recorded {origin}'s link up to link_seq {recorded}")
+    for r in found:
+        print(f"{r.link_seq:>10}  {r.at.strftime('%Y-%m-%d %H:%M:%S')}  {r.type:<32} {r.ref}")
+    if after is not None:
+        print(f"{len(found)} event(s) recorded after {after}: {origin} no longer has them if it "
+              f"was restored from a backup ending at {after}")
+
+
+@app.command("restored")
+def restored_command(
+        recorded: Annotated[list[str], typer.Option(help="PEER=N: the link_seq PEER recorded "
+                                                         "(`links received` there); repeat "
+                                                         "for every peer.")],
+        region: Region = None, store: Store = None, dsn: Dsn = None, schema: Schema = None,
+        sqlite_dir: SqliteDir = None, as_json: AsJson = False) -> None:
+    """Declare this region's store restored from a backup: number each link on after what its
+    peer recorded. Run before the restored node first starts; refused while a node runs."""
+    positions = _positions(recorded)
+    config = _config("restored", region, store, dsn, schema, sqlite_dir, None)
+    done = asyncio.run(_renumber_locked(config, positions))
+    if as_json:
+        print(json.dumps([{"destination": r.destination, "held": r.held,
+                           "recorded": r.recorded, "lost": len(r.lost)} for r in done]))
+        return
+    for r in done:
+        print(f"{config.region}->{r.destination}: the store held up to {r.held}, the peer "
+              f"recorded {r.recorded}; " + (
+                  f"{len(r.lost)} number(s) {r.lost.start}..{r.lost.stop - 1} stepped over "
+                  f"(list them at {r.destination}: tongban links received --region "
+                  f"{r.destination} --origin {config.region} --after {r.held})" if r.lost
+                  else "nothing lost"))
+
+
+def _positions(given: list[str]) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    for item in given:
+        peer, _, number = item.partition("=")
+        if not (len(peer) == 6 and peer.isdigit() and number.isdigit()) or peer in positions:
+            _fail("restored", f"--recorded {item!r}: expected PEER=N once per peer (a region "
+                              f"code and a link_seq)")
+        positions[peer] = int(number)
+    return positions
+
+
+async def _renumber_locked(config: Any, positions: dict[str, int]
+                           ) -> list[link_restore.Renumbered]:
+    from regions.adapters.worker_lock import worker_lock_for
+
+    opened = _open_store("restored", config)
+    lock = worker_lock_for(config.region, opened, config.dsn)
+    try:
+        try:
+            held = await asyncio.wait_for(lock.acquire(asyncio.Event()), LOCK_WAIT)
+        except TimeoutError:
+            held = False
+        if not held:
+            _fail("restored", f"a node of region {config.region} holds {lock.describe()}; "
+                  "stop it first (its links must not send while they are renumbered)", code=1)
+        return link_restore.renumber(opened.open(config.region), config.region, positions,
+                                     dt.datetime.now(dt.UTC))
+    finally:
+        await lock.release()
+        opened.close()
+
+
+def _fail(command: str, message: str, code: int = 2) -> NoReturn:
+    print(f"tongban links {command}: {message}", file=sys.stderr)
+    raise typer.Exit(code)
