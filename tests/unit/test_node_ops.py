@@ -41,7 +41,7 @@ EXPECTED = {
     "tongban_inbox_gaps", "tongban_quarantined", "tongban_deadline_misses", "tongban_commands",
     "tongban_inbox_dropped", "tongban_unreadable_records", "tongban_inbox_hold_dropped",
     "tongban_link_publish_failures", "tongban_quarantine_dropped",
-    "tongban_document_requests_throttled",
+    "tongban_document_requests_throttled", "tongban_reused_link_seqs",
     "tongban_inbox_lag", "tongban_inbox_held", "tongban_projection_lag_events",
     "tongban_db_connections_open",
     "tongban_worker_active", "tongban_broker_connected", "tongban_calendar_official_days_missing"}
