@@ -21,25 +21,33 @@ Model (nats-server 2.15, see `shared/reference/nats.md`):
 
 One `MemoryBroker` is one client connection; `connect()` gives another client of the same
 server (the simulator gives each node its own, so closing one is not closing the broker).
-Single-threaded: one event loop or the simulator's scheduler.
+Single-threaded: one event loop or the simulator's scheduler. The state the clients share is
+`memory_server`'s; the failure modes (`broker.faults`) are `memory_faults`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from collections import OrderedDict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
 
 from domain.kernel import Clock
+from regions.adapters.brokers.memory_faults import MemoryBrokerFaults
+from regions.adapters.brokers.memory_server import (
+    Advisory,
+    _Consumer,
+    _forget_expired,
+    _Message,
+    _Pending,
+    _seconds,
+    _Server,
+    _Stream,
+    _Token,
+)
 from regions.core.ports import (
     BrokerError,
     ConsumerInfo,
     Delivery,
     NoConsumer,
-    NoStream,
     Outgoing,
     PubAck,
     PublishError,
@@ -49,124 +57,7 @@ from regions.core.ports import (
 from regions.core.rows import frozen
 from regions.wire import subjects
 
-#: How many acknowledgements per consumer `lose_acks` can roll back.
-ACK_LOG_SIZE = 100_000
-
-
-@dataclass(frozen=True)
-class Advisory:
-    """What JetStream reports on `$JS.EVENT.ADVISORY.CONSUMER.*`: a message given up on."""
-
-    kind: Literal["max_deliveries", "terminated"]
-    stream: str
-    consumer: str
-    stream_seq: int
-    deliveries: int
-    at: dt.datetime
-
-
-@dataclass
-class _Message:
-    subject: str
-    data: bytes
-    headers: dict[str, str]
-    stored_at: dt.datetime
-
-
-@dataclass
-class _Pending:
-    deliveries: int
-    due: dt.datetime
-
-
-@dataclass
-class _Consumer:
-    name: str
-    ack_wait: dt.timedelta
-    max_deliver: int
-    max_ack_pending: int
-    next_seq: int = 1
-    pending: dict[int, _Pending] = field(default_factory=dict)
-    acked: deque[int] = field(default_factory=lambda: deque(maxlen=ACK_LOG_SIZE))
-
-
-@dataclass
-class _Stream:
-    name: str
-    subjects: tuple[str, ...]
-    duplicate_window: dt.timedelta
-    replicas: int
-    messages: dict[int, _Message] = field(default_factory=dict)
-    last_seq: int = 0
-    dedup: OrderedDict[str, tuple[int, dt.datetime]] = field(default_factory=OrderedDict)
-    consumers: dict[str, _Consumer] = field(default_factory=dict)
-
-
-class _Token(NamedTuple):
-    """What a JetStream ack subject carries that matters: stream, consumer, stream seq. A
-    named tuple, not a frozen dataclass: one is made per delivery (issue 17)."""
-
-    stream: str
-    consumer: str
-    seq: int
-
-
-class _Server:
-    """State shared by every connection: streams, outages, advisories."""
-
-    def __init__(self, clock: Clock) -> None:
-        if clock().tzinfo is None:
-            raise ValueError("the broker clock must return aware datetimes")
-        self.clock = clock
-        self.streams: dict[str, _Stream] = {}
-        self.routes: dict[str, str] = {}
-        self.outages: dict[str | None, dt.datetime] = {}  # stream name (None: all) -> until
-        self.lost_pub_acks = 0
-        self.advisories: list[Advisory] = []
-
-    def create_stream(
-        self, name: str, patterns: list[str], window: float, replicas: int,
-    ) -> _Stream:
-        stream = _Stream(name, tuple(patterns), _seconds(window), replicas)
-        self.streams[name] = stream
-        self.routes.clear()
-        return stream
-
-    def route(self, subject: str) -> _Stream:
-        if subject not in self.routes:
-            for stream in self.streams.values():
-                if any(subjects.subject_matches(p, subject) for p in stream.subjects):
-                    self.routes[subject] = stream.name
-                    break
-            else:
-                raise NoStream(f"no stream holds subject {subject!r}")
-        return self.streams[self.routes[subject]]
-
-    def stream(self, name: str) -> _Stream:
-        self.check_up(None)
-        try:
-            stream = self.streams[name]
-        except KeyError:
-            raise NoStream(f"stream {name!r} does not exist") from None
-        self.check_up(name)
-        return stream
-
-    def down_until(self, name: str | None) -> dt.datetime | None:
-        if not self.outages:  # none was ever made (the simulator): asked several times a message
-            return None
-        until = self.outages.get(name)
-        return until if until is not None and self.clock() < until else None
-
-    def check_up(self, name: str | None, error: type[BrokerError] = BrokerError) -> None:
-        if not self.outages:
-            return
-        until = self.down_until(name)
-        if until is not None:
-            raise error(f"{name or 'broker'} unavailable until {until.isoformat()}")
-
-
-def _seconds(value: float) -> dt.timedelta:
-    return dt.timedelta(seconds=value)
+__all__ = ["Advisory", "MemoryBroker", "MemoryBrokerFaults"]
 
 
 class MemoryBroker:
@@ -438,106 +329,6 @@ class MemoryBroker:
         co = stream.consumers.get(token.consumer)
         pending = co.pending.get(token.seq) if co else None
         return (co, token.seq, pending) if co and pending else None
-
-
-def _forget_expired(stream: _Stream, now: dt.datetime) -> None:
-    """Drop the dedup entries older than the window (stored in order: the oldest first). `now -
-    window < stored_at` is `now < stored_at + window` (datetime arithmetic is exact), with one
-    subtraction per publish instead of an addition per entry looked at."""
-    dedup = stream.dedup
-    if not dedup:
-        return
-    cutoff = now - stream.duplicate_window
-    while dedup:
-        if cutoff < next(iter(dedup.values()))[1]:
-            return
-        dedup.popitem(last=False)
-
-
-class MemoryBrokerFaults:
-    """The failure modes, kept apart from the production port so no node can trigger them."""
-
-    def __init__(self, server: _Server) -> None:
-        self._server = server
-
-    def expire_ack_wait(self, dest: str | None = None) -> int:
-        """The ack timer of every unacked delivery runs out now; returns how many."""
-        now = self._server.clock()
-        pendings = [p for co in self._consumers(dest) for p in co.pending.values()]
-        for pending in pendings:
-            pending.due = min(pending.due, now)
-        return len(pendings)
-
-    def forget_dedup(self, dest: str | None = None) -> None:
-        """The duplicate window has passed for every message published so far."""
-        for stream in self._streams(dest):
-            stream.dedup.clear()
-
-    def recreate_stream(self, dest: str) -> None:
-        """Delete and recreate the event stream: messages, dedup memory and consumer are gone."""
-        old = self._stream(dest)
-        self._server.create_stream(
-            old.name, list(old.subjects), old.duplicate_window.total_seconds(), old.replicas)
-
-    def lose_acks(self, dest: str, n: int) -> list[int]:
-        """The inbox's last `n` acks are forgotten (a server crash): those messages come again."""
-        stream = self._stream(dest)
-        co = self._consumer(stream, dest)
-        lost: list[int] = []
-        now = self._server.clock()
-        while co.acked and len(lost) < n:
-            seq = co.acked.pop()
-            if seq in stream.messages and seq not in co.pending:
-                co.pending[seq] = _Pending(1, now)
-                lost.append(seq)
-        return sorted(lost)
-
-    def lose_stored(self, dest: str, n: int) -> list[int]:
-        """The last `n` stored messages vanish (OS crash within the fsync interval).
-
-        As a recovered file store does, the stream continues from the last surviving seq (new
-        messages reuse the lost seqs), the lost msg ids leave the dedup memory, and consumers
-        ahead of the stream are pulled back to it.
-        """
-        stream = self._stream(dest)
-        lost = [stream.messages.popitem()[0] for _ in range(min(n, len(stream.messages)))]
-        if not lost:
-            return []
-        stream.last_seq = min(lost) - 1
-        for msg_id in [m for m, (seq, _) in stream.dedup.items() if seq > stream.last_seq]:
-            del stream.dedup[msg_id]
-        for co in stream.consumers.values():
-            co.next_seq = min(co.next_seq, stream.last_seq + 1)
-            co.pending = {s: p for s, p in co.pending.items() if s <= stream.last_seq}
-            co.acked = deque((s for s in co.acked if s <= stream.last_seq), maxlen=ACK_LOG_SIZE)
-        return sorted(lost)
-
-    def make_unavailable(self, dest: str | None, seconds: float) -> None:
-        """Publish, fetch, admin fail and settles are lost for `seconds`; `None`: every stream."""
-        name = None if dest is None else subjects.event_stream_name(dest)
-        self._server.outages[name] = self._server.clock() + _seconds(seconds)
-
-    def lose_publish_acks(self, n: int) -> None:
-        """The next `n` publishes are stored, but the publisher gets `PublishError` (timeout)."""
-        self._server.lost_pub_acks += n
-
-    def _stream(self, dest: str) -> _Stream:
-        name = subjects.event_stream_name(dest)
-        if name not in self._server.streams:
-            raise NoStream(f"stream {name!r} does not exist")
-        return self._server.streams[name]
-
-    def _consumer(self, stream: _Stream, dest: str) -> _Consumer:
-        name = subjects.inbox_consumer_name(dest)
-        if name not in stream.consumers:
-            raise NoConsumer(f"stream {stream.name!r} has no consumer {name!r}")
-        return stream.consumers[name]
-
-    def _streams(self, dest: str | None) -> list[_Stream]:
-        return list(self._server.streams.values()) if dest is None else [self._stream(dest)]
-
-    def _consumers(self, dest: str | None) -> list[_Consumer]:
-        return [co for stream in self._streams(dest) for co in stream.consumers.values()]
 
 
 if tuple(f.name for f in dataclasses.fields(PubAck)) != ("stream", "seq", "duplicate"):
