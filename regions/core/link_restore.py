@@ -122,19 +122,24 @@ def received_after(app: EventStore, region: str, origin: str, after: int,
     return found
 
 
-def reused(app: EventStore, region: str, origin: str, link_seq: int, event_id: str) -> str | None:
+def reused(app: EventStore, region: str, origin: str, link_seq: int, event_id: str,
+           type_: str = "") -> str | None:
     """Why a duplicate by `link_seq` is not one — the origin numbered another event with a
-    number this region recorded (restored from a backup without `renumber`) — or None. Read
-    only for duplicates (rare: a redelivery, a republish after a crash), from the store."""
+    number this region recorded (restored from a backup without `renumber`): another event id,
+    or the same id (a case the backup held, at the version its lost event had) of another type
+    — or None. Read only for duplicates (rare: a redelivery, a republish after a crash), from
+    the store. A position stepped over (quarantined, diverted: type "skipped") is not judged."""
     for stored in app.recorder.select_events(InLink.id_for(origin, region), gt=link_seq,
                                              lte=link_seq + 1):
         event = app.mapper.to_domain_event(stored)
-        if not isinstance(event, InLink.Recorded) or event.ref == event_id or \
-                event.ref.startswith("quarantined:"):
+        if not isinstance(event, InLink.Recorded) or event.ref.startswith("quarantined:") or \
+                event.type == "skipped" or (event.ref == event_id and
+                                            (not type_ or event.type == type_)):
             return None
         return (f"reused_link_seq: link {origin}->{region} #{link_seq} carries event "
-                f"{event_id}, but #{link_seq} recorded {event.ref} ({event.type}): was "
-                f"{origin} restored from a backup without `tongban links restored`?")
+                f"{event_id} ({type_ or '?'}), but #{link_seq} recorded {event.ref} "
+                f"({event.type}): was {origin} restored from a backup without `tongban links "
+                f"restored`?")
     return None
 
 
@@ -143,7 +148,8 @@ def reused_number(inbox: Inbox, message: LinkMessage, token: Any, now: dt.dateti
     """Whether a duplicate by `link_seq` reuses the number for another event (`reused`): if so
     it is quarantined with the reason, logged and counted (`stats["reused"]`), not dropped."""
     node = inbox.node
-    reason = reused(node.app, node.region, message.origin, message.link_seq, message.event_id)
+    reason = reused(node.app, node.region, message.origin, message.link_seq, message.event_id,
+                    message.type)
     if reason is None:
         return False
     log.error("inbox: %s", reason)

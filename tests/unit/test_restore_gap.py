@@ -114,3 +114,21 @@ def test_a_restore_nobody_declared_is_quarantined_at_the_peer_not_dropped_as_dup
     [entry] = parked(target)
     assert "reused_link_seq" in entry.reason and lost_event in entry.reason, entry.reason
     assert status(target, after) is None  # kept in quarantine for the operator, not applied
+
+
+def test_a_number_recorded_for_the_same_event_id_of_another_type_is_reused_too() -> None:
+    """A case the backup held records, after the restore, an event at the version its lost
+    event had: the same event id. Told apart by its type; a true repeat (same id, same type) and
+    a position stepped over (quarantined: "skipped") are not judged."""
+    store = MemoryStore()
+    home, target = make(HOME, (TARGET,), store), make(TARGET, (HOME,), store)
+    ping(home)
+    [message] = sent(home)
+    assert target.inbox.handle([incoming(message, "1")], T0).applied == 1
+    app = target.node.app
+    assert link_restore.reused(app, TARGET, HOME, 1, message.event_id, message.type) is None
+    why = link_restore.reused(app, TARGET, HOME, 1, message.event_id, "Ponged")
+    assert why is not None and why.startswith("reused_link_seq") and "(Pinged)" in why
+    assert link_restore.reused(app, TARGET, HOME, 1, "another:1", message.type) is not None
+    target.node.skip_link_seq(HOME, 2, "quarantined:150600:2", T0)
+    assert link_restore.reused(app, TARGET, HOME, 2, "another:2", "Pinged") is None
