@@ -10,8 +10,11 @@ publish — the relay's share of the cross-region latency's tail (`simulations/b
 Here up to `window` batches are with the sink at once: a batch is read and handed on as soon as
 it is committed, while the acks of those before it still come back. What does not change:
 - batches are handed to the sink in log order, and each sink call sends its messages before it
-  first waits (a publish only waits when the client's buffer is full), so a destination gets them
-  in order; if one ever overtook another, the receiver holds it until the gap closes (the link
+  first waits for an ack (a publish only waits when the client's buffer is full), so a
+  destination gets them in order (`tests/integration/test_tail_flow_sends_first.py`: three
+  batches handed on while nats-server is frozen all reach the connection whole, in link order;
+  it fails with publishes in lock-step or one recipient's acks awaited before the next's
+  messages); if one ever overtook another, the receiver holds it until the gap closes (the link
   protocol's `HOLD_WINDOW`) — a delay, never a loss or a repeat applied twice;
 - the cursor moves only over batches whose sink returned, in order (`land`): a batch whose sink
   failed stops the flow; what was handed on after it is waited for and read again from the
