@@ -17,6 +17,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_batched_inbox import (  # the same module pytest collected (tests/unit on the path)
     T0,
     A,
@@ -30,7 +32,7 @@ from test_batched_inbox import (  # the same module pytest collected (tests/unit
 from regions.core.errors import DecodeError
 from regions.core.inbox_state import Packed
 from regions.core.messages import HighWaterMark
-from regions.wire import link
+from regions.wire import envelope, link
 
 __all__ = ["regions"]  # the fixture, used by name
 
@@ -123,3 +125,55 @@ def test_members_between_spaces_decode_as_alone(regions, spacing: bytes) -> None
     assert isinstance(found, Packed)
     assert [raw for raw, _ in found.members] == members
     assert all(same(item, alone(raw)) for raw, item in found.members)
+
+
+def nested(depth: int, inner: str = "1", opener: str = "[", closer: str = "]") -> str:
+    return opener * depth + inner + closer * depth
+
+
+def objects(depth: int) -> str:
+    return '{"a": ' * depth + '"[[{ \\" ]"' + "}" * depth
+
+
+@st.composite
+def batch_texts(draw: st.DrawFn) -> bytes:
+    """Arrays (or not) of members near and past the nesting bound, strings holding brackets,
+    a real event, garbage; sometimes cut short or with more after them."""
+    bound = envelope.MAX_WIRE_DEPTH
+    depth = st.integers(0, bound + 3) | st.sampled_from([bound - 1, bound, bound + 1])
+    member = st.one_of(
+        depth.map(nested), depth.map(objects), st.just(EVENT),
+        st.text(alphabet='[]{}",:1a\\ ', max_size=20),
+        st.integers(bound - 2, bound + 2).map(lambda k: nested(k, '"]]]]"')))
+    members = draw(st.lists(member, max_size=4))
+    text = draw(st.sampled_from(["[", " [", "{", ""])) + ",".join(members) + draw(
+        st.sampled_from(["]", "] ", "", "]]", "] x"]))
+    if draw(st.booleans()):
+        text = nested(draw(st.integers(1, 3)), text)
+    return text.encode()
+
+
+#: A real member (a memo event's single form, as `singles` writes it: fixed here, no fixture).
+EVENT = ('{"id": "x:1", "source": "tb:150600", "specversion": "1.0", "type": "t", '
+         '"time": "2026-03-02T01:00:00Z", "data": {"lines": [["a", "[b]"]]}}')
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=batch_texts())
+def test_a_batch_is_refused_as_too_deep_exactly_when_its_whole_text_is(data: bytes) -> None:
+    """`members` checks the nesting bound per member after the parse; the refusals are those of
+    the check of the whole array before it (`envelope.check_depth`, one level more)."""
+    try:
+        envelope.check_depth(data, envelope.MAX_WIRE_DEPTH + 1)
+        whole = None
+    except envelope.WireError as exc:
+        whole = f"{exc.code}: batch: {exc}"
+    try:
+        link.members(data)
+        reason = None
+    except DecodeError as exc:
+        reason = exc.reason
+    if whole is not None:
+        assert reason == whole
+    else:
+        assert reason is None or not reason.startswith("too_deep")
