@@ -50,6 +50,7 @@ from eventsourcing.persistence import (
 from domain.kernel import DomainError
 from regions.core import membership
 from regions.core.errors import DecodeError, PersistentConflict, StoreRefused
+from regions.core.inbox_controls import controls
 from regions.core.inbox_quarantine import park
 from regions.core.inbox_state import (  # re-exported: importers name them from here
     LINK_RECORD_FORM,
@@ -178,40 +179,6 @@ class Inbox:
                 self._handle_one(incoming, now, result, None, item)
         self._count(result)
         result.ack = [token for token in result.ack if token is not None]  # held: acked before
-        result.resend_requests.extend(self.check_gaps(now))
-        return result
-
-    def _controls(self, batch: list[Incoming], decoded: list[WireItem | DecodeError],
-                  now: dt.datetime) -> InboxResult | None:
-        """A batch of marks and re-send requests alone, each from a known peer to this region
-        under its own subject (most batches: a quiet link's heartbeats), handled as `_handle`
-        would handle it — each only raises a link's `announced` or is handed back — without
-        the unit of work, the budget's copy and the commit it would not use; None for any
-        other batch. Why: 8 of 10 batches of a simulation are these, at ~65 µs each through
-        the general path, decoding included (docs/performance.md, NODECPU)."""
-        region, known = self.node.region, self.known
-        for incoming, item in zip(batch, decoded, strict=True):
-            if type(item) is HighWaterMark:
-                origin, destination = item.origin, item.destination
-            elif type(item) is ResendRequest:
-                origin, destination = item.destination, item.origin
-            else:
-                return None
-            if origin not in known or destination != region or \
-                    incoming.subject_origin != origin:
-                return None  # quarantined by the general path
-        result = InboxResult()
-        for incoming, item in zip(batch, decoded, strict=True):
-            if type(item) is HighWaterMark:
-                link = self.links.get(item.origin)
-                if link is None or item.link_seq > link.announced:  # else it changes nothing
-                    link = self.link(item.origin)  # and a gap check may look again
-                    link.announced = max(link.announced, item.link_seq)
-            else:
-                assert isinstance(item, ResendRequest)
-                result.resends_asked_of_us.append(item)
-            if incoming.token is not None:
-                result.ack.append(incoming.token)
         result.resend_requests.extend(self.check_gaps(now))
         return result
 
@@ -402,3 +369,6 @@ class Inbox:
 
     #: Park a message with its reason and acknowledge it (`regions.core.inbox_quarantine`).
     _quarantine = park
+    #: A batch of marks and re-send requests alone, without a unit of work
+    #: (`regions.core.inbox_controls`; None: the general path).
+    _controls = controls
