@@ -20,12 +20,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import sys
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from api.cli.quarantine import Dsn, Region, Schema, SqliteDir, Store, _config, _open_store
+from api.cli.quarantine import Dsn, Region, Schema, SqliteDir, Store, _config, _fail, _open_store
 from regions.core import link_restore
 
 app = typer.Typer(help="Links after a restore from a backup: received, restored.",
@@ -34,6 +33,8 @@ app = typer.Typer(help="Links after a restore from a backup: received, restored.
 #: How long `restored` tries for the region's worker lock before deciding a node holds it (s).
 LOCK_WAIT = 2.0
 
+#: The commands' names as their errors sign them (`quarantine._fail`).
+RECEIVED, RESTORED = "links received", "links restored"
 AsJson = Annotated[bool, typer.Option("--json", help="JSON instead of text.")]
 
 
@@ -47,8 +48,11 @@ def received_command(
         region: Region = None, store: Store = None, dsn: Dsn = None, schema: Schema = None,
         sqlite_dir: SqliteDir = None, as_json: AsJson = False) -> None:
     """How far this region recorded ORIGIN's link; with --after, what it recorded past it."""
-    config = _config("received", region, store, dsn, schema, sqlite_dir, None)
-    opened = _open_store("received", config)
+    config = _config(RECEIVED, region, store, dsn, schema, sqlite_dir, None)
+    _peer(RECEIVED, "--origin", origin, config)
+    if after is not None and after < 0:
+        _fail(RECEIVED, f"--after {after}: a link_seq is never negative")
+    opened = _open_store(RECEIVED, config)
     try:
         app_ = opened.open(config.region)
         recorded = link_restore.recorded_positions(app_, config.region, [origin])[origin]
@@ -79,8 +83,8 @@ def restored_command(
         sqlite_dir: SqliteDir = None, as_json: AsJson = False) -> None:
     """Declare this region's store restored from a backup: number each link on after what its
     peer recorded. Run before the restored node first starts; refused while a node runs."""
-    positions = _positions(recorded)
-    config = _config("restored", region, store, dsn, schema, sqlite_dir, None)
+    config = _config(RESTORED, region, store, dsn, schema, sqlite_dir, None)
+    positions = _positions(recorded, config)
     done = asyncio.run(_renumber_locked(config, positions))
     if as_json:
         print(json.dumps([{"destination": r.destination, "held": r.held,
@@ -95,22 +99,36 @@ def restored_command(
                   else "nothing lost"))
 
 
-def _positions(given: list[str]) -> dict[str, int]:
+def _positions(given: list[str], config: Any) -> dict[str, int]:
     positions: dict[str, int] = {}
     for item in given:
         peer, _, number = item.partition("=")
-        if not (len(peer) == 6 and peer.isdigit() and number.isdigit()) or peer in positions:
-            _fail("restored", f"--recorded {item!r}: expected PEER=N once per peer (a region "
-                              f"code and a link_seq)")
+        if not (number.isascii() and number.isdigit()) or peer in positions:
+            _fail(RESTORED, f"--recorded {item!r}: expected PEER=N once per peer (a region "
+                            f"code and a link_seq)")
+        _peer(RESTORED, "--recorded", peer, config)
         positions[peer] = int(number)
     return positions
+
+
+def _peer(command: str, flag: str, code: str, config: Any) -> None:
+    """Refuse a peer that cannot be one: not a region code, the region itself, or — where the
+    node's peers are configured (`TONGBAN_PEERS`) — not among them. Why here: a mistyped code
+    would read as "nothing recorded", or renumber a link to no region in the store."""
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        _fail(command, f"{flag} {code!r}: not a 6-digit region code")
+    if code == config.region:
+        _fail(command, f"{flag} {code}: the region itself, not a peer of it")
+    if config.peers and code not in config.peers:
+        _fail(command, f"{flag} {code}: not among region {config.region}'s peers "
+                       f"({', '.join(config.peers)})")
 
 
 async def _renumber_locked(config: Any, positions: dict[str, int]
                            ) -> list[link_restore.Renumbered]:
     from regions.adapters.worker_lock import worker_lock_for
 
-    opened = _open_store("restored", config)
+    opened = _open_store(RESTORED, config)
     lock = worker_lock_for(config.region, opened, config.dsn)
     try:
         try:
@@ -118,7 +136,7 @@ async def _renumber_locked(config: Any, positions: dict[str, int]
         except TimeoutError:
             held = False
         if not held:
-            _fail("restored", f"a node of region {config.region} holds {lock.describe()}; "
+            _fail(RESTORED, f"a node of region {config.region} holds {lock.describe()}; "
                   "stop it first (its links must not send while they are renumbered)", code=1)
         return link_restore.renumber(opened.open(config.region), config.region, positions,
                                      dt.datetime.now(dt.UTC))
@@ -127,6 +145,3 @@ async def _renumber_locked(config: Any, positions: dict[str, int]
         opened.close()
 
 
-def _fail(command: str, message: str, code: int = 2) -> NoReturn:
-    print(f"tongban links {command}: {message}", file=sys.stderr)
-    raise typer.Exit(code)

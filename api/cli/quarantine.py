@@ -216,7 +216,11 @@ def _with_store(command: str, config: RegionConfig, work: Callable[[EventStore],
 
 
 def _fail(command: str, message: str, code: int = 2) -> NoReturn:
-    print(f"tongban quarantine {command}: {message}", file=sys.stderr)
+    """Exit with `message`, signed with the command: `command` is a `tongban quarantine`
+    subcommand, or the whole command after `tongban` (`links received`) when another group
+    shares these helpers — an operator must see which command refused."""
+    name = command if " " in command else f"quarantine {command}"
+    print(f"tongban {name}: {message}", file=sys.stderr)
     raise typer.Exit(code)
 
 

@@ -79,11 +79,14 @@ def renumber(app: EventStore, region: str, recorded: Mapping[str, int],
     """Step each link of `region` over the numbers its peer recorded beyond this store's last
     (`recorded`: destination -> the peer's recorded `link_seq`), one transaction per link. Run
     again with the same positions it changes nothing (the link already holds them)."""
+    for destination, top in recorded.items():  # all checked before any link changes
+        if top < 0:
+            raise ValueError(f"{destination}: a recorded position is never negative ({top})")
+        if destination == region:
+            raise ValueError(f"{destination} is the region itself, not a peer")
     restore = now.isoformat()
     done = []
     for destination, top in sorted(recorded.items()):
-        if top < 0:
-            raise ValueError(f"{destination}: a recorded position is never negative ({top})")
         link_id = OutLink.id_for(region, destination)
         have = held(app, region, destination)
         if top > have:

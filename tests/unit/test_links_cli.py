@@ -53,11 +53,6 @@ def links(directory: Path, *args: str, peers: str | None = None) -> tuple[int, s
     return result.exit_code, result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: `tongban links` accepts a negative "
-                   "--after, an --origin that is no region code or the region itself, a "
-                   "--recorded peer that is the region itself (renumbering a link to itself in "
-                   "the store) or outside the node's peers, and dies with a traceback on a "
-                   "non-ASCII digit; its store errors are signed `tongban quarantine …`")
 def test_links_commands_refuse_bad_input_clearly_and_change_nothing(stores: Path) -> None:
     before = digest(stores)
     bad = [
@@ -81,9 +76,6 @@ def test_links_commands_refuse_bad_input_clearly_and_change_nothing(stores: Path
     assert digest(stores) == before
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: `link_restore.renumber` saves the links "
-                   "it reaches before a negative position, and renumbers a link to the region "
-                   "itself")
 def test_renumber_refuses_a_bad_position_before_it_changes_any_link(stores: Path) -> None:
     store = SqliteStore(stores)
     app = store.open(HOME)
