@@ -24,14 +24,21 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli.quarantine import Dsn, Region, Schema, SqliteDir, Store, _config, _fail, _open_store
+from api.cli.quarantine import (
+    Dsn,
+    Region,
+    Schema,
+    SqliteDir,
+    Store,
+    _config,
+    _fail,
+    _holding_worker_lock,
+    _open_store,
+)
 from regions.core import link_restore
 
 app = typer.Typer(help="Links after a restore from a backup: received, restored.",
                   no_args_is_help=True)
-
-#: How long `restored` tries for the region's worker lock before deciding a node holds it (s).
-LOCK_WAIT = 2.0
 
 #: The commands' names as their errors sign them (`quarantine._fail`).
 RECEIVED, RESTORED = "links received", "links restored"
@@ -126,22 +133,7 @@ def _peer(command: str, flag: str, code: str, config: Any) -> None:
 
 async def _renumber_locked(config: Any, positions: dict[str, int]
                            ) -> list[link_restore.Renumbered]:
-    from regions.adapters.worker_lock import worker_lock_for
-
-    opened = _open_store(RESTORED, config)
-    lock = worker_lock_for(config.region, opened, config.dsn)
-    try:
-        try:
-            held = await asyncio.wait_for(lock.acquire(asyncio.Event()), LOCK_WAIT)
-        except TimeoutError:
-            held = False
-        if not held:
-            _fail(RESTORED, f"a node of region {config.region} holds {lock.describe()}; "
-                  "stop it first (its links must not send while they are renumbered)", code=1)
-        return link_restore.renumber(opened.open(config.region), config.region, positions,
-                                     dt.datetime.now(dt.UTC))
-    finally:
-        await lock.release()
-        opened.close()
-
-
+    return await _holding_worker_lock(
+        RESTORED, config, "its links must not send while they are renumbered",
+        lambda store: link_restore.renumber(store.open(config.region), config.region, positions,
+                                            dt.datetime.now(dt.UTC)))

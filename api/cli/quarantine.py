@@ -131,11 +131,29 @@ def replay_command(qid: Id, region: Region = None, store: Store = None, dsn: Dsn
 
 
 async def _replay_locked(config: RegionConfig, qid: str) -> Any:
-    from regions.adapters.worker_lock import worker_lock_for
     from regions.runtime import quarantine
     from regions.runtime.bootstrap import build_region
 
-    store = _open_store("replay", config)
+    def replay(store: Any) -> Any:
+        region = build_region(config, clock=_now, ids=uuid.uuid4, broker=None, store=store)
+        try:
+            entry = quarantine.find(region.node.app, qid)
+            return quarantine.replay(region, entry.id, _now())
+        except quarantine.QuarantineError as exc:
+            _fail("replay", str(exc))
+
+    return await _holding_worker_lock("replay", config, "replay must not change links behind "
+                                      "a running node", replay)
+
+
+async def _holding_worker_lock(command: str, config: RegionConfig, why: str,
+                               work: Callable[[Any], T]) -> T:
+    """`work(store)` on the region's store, holding the region's worker lock (exit 1, saying
+    `why`, when a node holds it): for a command that changes the links (`replay`, `tongban
+    links restored`), which a running node would change too."""
+    from regions.adapters.worker_lock import worker_lock_for
+
+    store = _open_store(command, config)
     lock = worker_lock_for(config.region, store, config.dsn)
     try:
         try:
@@ -143,14 +161,9 @@ async def _replay_locked(config: RegionConfig, qid: str) -> Any:
         except TimeoutError:
             held = False
         if not held:
-            _fail("replay", f"a node of region {config.region} holds {lock.describe()}; stop "
-                  "it first (replay must not change links behind a running node)", code=1)
-        region = build_region(config, clock=_now, ids=uuid.uuid4, broker=None, store=store)
-        try:
-            entry = quarantine.find(region.node.app, qid)
-            return quarantine.replay(region, entry.id, _now())
-        except quarantine.QuarantineError as exc:
-            _fail("replay", str(exc))
+            _fail(command, f"a node of region {config.region} holds {lock.describe()}; stop "
+                  f"it first ({why})", code=1)
+        return work(store)
     finally:
         await lock.release()
         store.close()

@@ -8,6 +8,7 @@ invocation is checked for its message and for the files' bytes afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from pathlib import Path
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from domain.protocols import spec_of
 from regions.adapters.stores.sql import SqliteStore
+from regions.adapters.worker_lock import worker_lock_for
 from regions.core import link_restore
 from regions.core.config import RegionConfig
 from regions.runtime.bootstrap import Region, build_region
@@ -43,7 +45,7 @@ def stores(tmp_path: Path) -> Path:
 
 def digest(directory: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.iterdir())}
+            for p in sorted(directory.iterdir()) if p.suffix != ".lock"}  # the stores
 
 
 def links(directory: Path, *args: str, peers: str | None = None) -> tuple[int, str]:
@@ -84,3 +86,15 @@ def test_renumber_refuses_a_bad_position_before_it_changes_any_link(stores: Path
             link_restore.renumber(app, HOME, recorded, T0)
         assert link_restore.held(app, HOME, TARGET) == 1
     store.close()
+
+
+def test_restored_refuses_while_a_node_holds_the_worker_lock(stores: Path) -> None:
+    before = digest(stores)
+    lock = worker_lock_for(HOME, SqliteStore(stores))
+    assert asyncio.run(lock.acquire(asyncio.Event()))  # a running node of region HOME
+    try:
+        code, err = links(stores, "restored", "--region", HOME, "--recorded", f"{TARGET}=3")
+        assert code == 1 and "stop it first" in err and err.startswith("tongban links restored")
+    finally:
+        asyncio.run(lock.release())
+    assert digest(stores) == before
