@@ -153,8 +153,12 @@ class Relay(Tailer[WireItem]):
         if start is None:
             return []
         top = self.high_water_marks().get(destination, 0)
-        items = self.resend(destination, start, min(top, start + RESEND_LIMIT - 1)) \
-            if top >= start else []
+        items: list[WireItem] = []
+        if top >= start:
+            items, lost = self._reread(destination, start, min(top, start + RESEND_LIMIT - 1))
+            while start in lost:  # the peer recorded these (a restore's `Lost`): nothing to send
+                start += 1
+            self._behind[destination] = start
         return [*items, HighWaterMark(self.region, destination, top, now)] if top else items
 
     def caught_up(self, destination: str, published_to: int) -> None:
@@ -162,10 +166,13 @@ class Relay(Tailer[WireItem]):
         if destination not in self._behind:
             return
         self._quiet_until = None
-        if published_to >= self._high().get(destination, 0):
+        # the first number still to publish: past what went out, and past the numbers a
+        # restore stepped over that `catch_up` skipped
+        first = max(self._behind[destination], published_to + 1)
+        if first > self._high().get(destination, 0):
             del self._behind[destination]
         else:
-            self._behind[destination] = max(self._behind[destination], published_to + 1)
+            self._behind[destination] = first
 
     def heartbeat(self, now: dt.datetime) -> list[WireItem]:
         """High-water marks of the links this relay has ever sent on, every `heartbeat`: each
@@ -247,23 +254,30 @@ class Relay(Tailer[WireItem]):
     def resend(self, destination: str, from_seq: int, to_seq: int) -> list[WireItem]:
         """Re-read link messages `from_seq..to_seq` from the store (anti-entropy), at most
         `RESEND_LIMIT` of them: the receiver asks again for the rest while its gap persists."""
+        items, lost = self._reread(destination, from_seq, to_seq)
+        if lost:  # the asker recorded less than the positions `tongban links restored` was given
+            log.error("relay %s: %s asked for %d link message(s) in %d..%d that this store lost "
+                      "in a restore from a backup (OutLink.Lost): they cannot be re-sent",
+                      self.region, destination, len(lost), from_seq, to_seq)
+            self.stats["lost_asked"] += len(lost)
+        return items
+
+    def _reread(self, destination: str, from_seq: int, to_seq: int
+                ) -> tuple[list[WireItem], set[int]]:
+        """The link messages `from_seq..to_seq` in the store (at most `RESEND_LIMIT` numbers),
+        and the numbers among them a restore stepped over (`OutLink.Lost`: none to send)."""
         link_id = OutLink.id_for(self.region, destination)
         to_seq = min(to_seq, max(from_seq, 1) + RESEND_LIMIT - 1)
         items: list[WireItem] = []
+        lost: set[int] = set()
         # link_seq n is OutLink version n + 1.
-        lost = 0
         for stored in self.app.recorder.select_events(link_id, gt=max(from_seq, 1),
                                                       lte=to_seq + 1):
             event = decode(self.app, stored)
             if not isinstance(event, OutLink.Sent):
-                lost += isinstance(event, OutLink.Lost)
+                if isinstance(event, OutLink.Lost):
+                    lost.add(event.originator_version - 1)
                 continue
             items.append(LinkMessage.from_record(event.message, event.originator_version - 1))
-        if lost:  # the asker recorded less than the positions `tongban links restored` was given
-            log.error("relay %s: %s asked for %d link message(s) in %d..%d that this store lost "
-                      "in a restore from a backup (OutLink.Lost): they cannot be re-sent",
-                      self.region, destination, lost, from_seq, to_seq)
-            self.stats["lost_asked"] += lost
         self.stats["resent"] += len(items)
-        return items
-
+        return items, lost

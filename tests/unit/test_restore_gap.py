@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from regions.adapters.stores.memory import MemoryRecorder, MemoryStore
 from regions.core import link_restore
 from regions.core.messages import HighWaterMark
@@ -151,10 +149,6 @@ def catch_up_as_the_driver_does(relay, destination: str, now: dt.datetime) -> in
             return rounds
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a link that fell behind before the numbers "
-                   "a restore stepped over is never caught up by the relay's own catch-up (the "
-                   "Lost numbers are not published, so the link stays behind until its next "
-                   "message), and each retry logs that the peer asked for lost messages")
 def test_a_link_behind_before_the_stepped_over_numbers_catches_up_without_asking_for_them(
         ) -> None:
     store = MemoryStore()
