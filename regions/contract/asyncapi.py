@@ -97,7 +97,9 @@ ASYNCAPI_VERSION: Final = "3.0.0"
 #: before its origins: an older inbox quarantines a batch whole (its events come again on the
 #: link's re-send once the destination reads them); single messages still read as before.
 #: 4.0.1: `LinkEventBatch` holds 1 to 64 events, as every 4.0.0 receiver accepted (the document
-#: said 2 to 64, what a relay sends); the messages unchanged.
+#: said 2 to 64, what a relay sends); `linkseq` is never reused, and a receiver quarantines a
+#: linkseq it recorded for another event (`reused_link_seq`: an origin restored from a backup
+#: undeclared) where it dropped it as a duplicate. The messages unchanged.
 CONTRACT_VERSION: Final = "4.0.1"
 # 1.1: back-end commands; 1.2: the back-end feed; 1.3: documents; 1.4: strict payloads, typed
 # details, `applicant_id` instead of person_key/applicant_masked, the whole error table
