@@ -108,8 +108,8 @@ def quarterly_command(
     start, end = period("quarterly", quarter, fmt)
     from regions.runtime.bootstrap import default_rules
 
-    views, _, _, _ = replay("quarterly", region, store, dsn, schema, sqlite_dir)
-    config = _config("quarterly", region, store, dsn, schema, sqlite_dir, None)
+    views, _, _, _ = replay("report quarterly", region, store, dsn, schema, sqlite_dir)
+    config = _config("report quarterly", region, store, dsn, schema, sqlite_dir, None)
     rows = quarterly(views.cases.values(), start, end, default_rules(config).calendar)
     print(render(rows, fmt, region=str(region or ""), quarter=quarter.upper()), end="")
 
@@ -129,7 +129,7 @@ def reconciliation_command(
     from projections.reconciliation import reconcile, render
 
     start, end = period("reconciliation", quarter, fmt)
-    views, _, _, _ = replay("reconciliation", region, store, dsn, schema, sqlite_dir)
+    views, _, _, _ = replay("report reconciliation", region, store, dsn, schema, sqlite_dir)
     code = str(region) if region else next((v.region for v in views.cases.values()), "")
     rec = reconcile(views.cases.values(), code, start, end)
     print(render(rec, fmt, period=quarter.upper()), end="")
@@ -158,8 +158,8 @@ def status_command(
     )
     from regions.adapters.stores.views import lag
 
-    config = _config("status", region, store, dsn, schema, sqlite_dir, None)
-    opened = _open_store("status", config)
+    config = _config("projections status", region, store, dsn, schema, sqlite_dir, None)
+    opened = _open_store("projections status", config)
     try:
         app = opened.open(config.region)
         tables = ViewTables.for_store(opened, config.region)
@@ -208,8 +208,8 @@ def rebuild_command(
     from regions.adapters.stores.view_tables import ViewTables
     from regions.runtime.bootstrap import default_rules
 
-    config = _config("rebuild", region, store, dsn, schema, sqlite_dir, None)
-    opened = _open_store("rebuild", config)
+    config = _config("projections rebuild", region, store, dsn, schema, sqlite_dir, None)
+    opened = _open_store("projections rebuild", config)
     try:
         app = opened.open(config.region)
         tables = ViewTables.for_store(opened, config.region)

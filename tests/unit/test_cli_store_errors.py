@@ -16,8 +16,6 @@ COMMANDS = [("report", "quarterly", "--quarter", "2026Q4"),
             ("projections", "status"), ("projections", "rebuild")]
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: tongban report and tongban projections "
-                   "sign a missing store as `tongban quarantine <command>: …`")
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
 def test_a_missing_store_is_refused_in_the_commands_own_name(tmp_path: Path,
                                                               command: tuple[str, ...]) -> None:
