@@ -25,3 +25,17 @@ def test_a_missing_store_is_refused_in_the_commands_own_name(tmp_path: Path,
     assert result.stderr.startswith(f"tongban {command[0]} {command[1]}: no store for region "
                                     "130700"), result.stderr
     assert list(tmp_path.iterdir()) == []  # nothing created
+
+
+@pytest.mark.xfail(strict=True, reason="Failing test: an unreachable PostgreSQL is signed "
+                   "`tongban quarantine store: …` whichever command met it")
+@pytest.mark.parametrize("command", [*COMMANDS, ("quarantine", "list"),
+                                     ("links", "received", "--origin", "610800")],
+                         ids=lambda c: " ".join(c[:2]))
+def test_an_unreachable_database_is_refused_in_the_commands_own_name(
+        command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--region", "150600", "--store", "postgres",
+                                      "--dsn", "postgresql://nobody@127.0.0.1:9/none"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"tongban {command[0]} {command[1]}: cannot reach "
+                                    "PostgreSQL"), result.stderr
