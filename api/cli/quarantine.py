@@ -198,13 +198,13 @@ def _open_store(command: str, config: RegionConfig) -> Any:
         _fail(command, str(exc))
     if isinstance(store, SqliteStore) and not store.path_for(config.region).exists():
         _fail(command, f"no store for region {config.region} at {store.path_for(config.region)}")
-    if isinstance(store, PostgresStore) and not _schema_exists(store, config.region):
+    if isinstance(store, PostgresStore) and not _schema_exists(command, store, config.region):
         _fail(command, f"no schema {store.schema_for(config.region)!r} for region "
                        f"{config.region} in the database")
     return store
 
 
-def _schema_exists(store: Any, region: str) -> bool:
+def _schema_exists(command: str, store: Any, region: str) -> bool:
     import psycopg
 
     try:
@@ -212,7 +212,7 @@ def _schema_exists(store: Any, region: str) -> bool:
             row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
                                (store.schema_for(region),)).fetchone()
     except psycopg.Error as exc:
-        _fail("store", f"cannot reach PostgreSQL: {exc}", code=1)
+        _fail(command, f"cannot reach PostgreSQL: {exc}", code=1)
     return row is not None
 
 

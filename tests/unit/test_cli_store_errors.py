@@ -27,8 +27,6 @@ def test_a_missing_store_is_refused_in_the_commands_own_name(tmp_path: Path,
     assert list(tmp_path.iterdir()) == []  # nothing created
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: an unreachable PostgreSQL is signed "
-                   "`tongban quarantine store: …` whichever command met it")
 @pytest.mark.parametrize("command", [*COMMANDS, ("quarantine", "list"),
                                      ("links", "received", "--origin", "610800")],
                          ids=lambda c: " ".join(c[:2]))
