@@ -12,7 +12,10 @@ backup"; the core in `regions.core.link_restore`).
    the events PEER recorded in that range: the cases to reconcile by hand.
 
 The store flags are the node's (`--store`, `--dsn`, `--schema`, `--sqlite-dir`, or their
-`TONGBAN_*` variables). Exit codes: 0 done, 1 a node holds the region, 2 bad input.
+`TONGBAN_*` variables). A peer (`--origin`, `--recorded`) is a 6-digit region code other than
+the region, and one of its peers where `TONGBAN_PEERS` names them: a mistyped code is refused
+before the store is touched. Exit codes: 0 done, 1 a node holds the region or the database
+cannot be reached, 2 bad input.
 """
 
 from __future__ import annotations
