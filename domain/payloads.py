@@ -23,74 +23,49 @@ A refusal is a `PayloadError` with a stable `code` and the `field` path at fault
 (`details.origins[0]`), so the command codec answers a back-end with it and the inbox quarantines
 a peer's event with it. Encoding (`to_payload`, `domain.encoding`) trusts the domain's own values
 and is compiled per class for speed.
+
+Here: the decoder's entry (`from_payload`) and the compiling of each type's converter. The
+limits, `PayloadError`, `Rule` and the leaf values' converters are `domain.payload_values`'s
+(re-exported here); the bounds and refusals a converter applies are `domain.payload_checks`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import operator
-import re
 import types
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
-import annotated_types
+from domain.payload_checks import _checks, _field_error, _plain, _refused, _ruled, _unknown
+from domain.payload_values import (
+    _CONTROL,
+    _MAP_KEY,
+    MAX_DEPTH,
+    MAX_INT,
+    MAX_ITEMS,
+    MAX_TEXT,
+    Code,
+    Converter,
+    PayloadError,
+    Rule,
+    _boolean,
+    _date,
+    _instant,
+    _instants,
+    _integer,
+    _literal,
+    _none,
+    _show,
+    _text,
+    encodable,
+)
 
-#: The longest string any field holds (characters).
-MAX_TEXT: Final = 4000
-#: The most entries of any list or map.
-MAX_ITEMS: Final = 256
-#: The deepest nesting of objects and lists in one payload.
-MAX_DEPTH: Final = 16
-#: Integers fit PostgreSQL's `bigint` and every JSON reader's 64-bit integers.
-MAX_INT: Final = 2**63 - 1
-#: Keys of a bounded `dict[str, str]`: plain names (so never the transcoder's `_type_`).
-_MAP_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
-#: Control characters, and UTF-16 halves (`"\\ud800"` in JSON) that no UTF-8 text, PostgreSQL
-#: column, NATS reply or log file can hold: a value with one would be decided, then fail its save.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})")
-
-Code = Literal["invalid_field", "missing_field", "unknown_field"] | str
-
-
-class PayloadError(ValueError):
-    """A payload that is not a value of its type; `code` is stable, `field` the path at fault."""
-
-    def __init__(self, reason: str, *, code: Code = "invalid_field") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
-        self.path: list[str | int] = []
-        self.root = ""
-
-    @property
-    def field(self) -> str:
-        text = self.root
-        for part in self.path:
-            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-        return text
-
-    def at(self, part: str | int) -> PayloadError:
-        self.path.insert(0, part)
-        return self
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.reason}" if self.field else self.reason
-
-
-@dataclass(frozen=True)
-class Rule:
-    """`Annotated` metadata of a kind of value: its fault `code`, and a `check` that raises for
-    a value of the right type that still is not one (a region code that does not exist)."""
-
-    code: str
-    check: Callable[[Any], object] | None = None
-
+__all__ = [
+    "MAX_DEPTH", "MAX_INT", "MAX_ITEMS", "MAX_TEXT", "Code", "Converter", "PayloadError", "Rule",
+    "converter", "encodable", "fields_of", "from_payload",
+]
 
 # --------------------------------------------------------------------------- decoding
 
@@ -127,8 +102,6 @@ def fields_of(tp: type) -> tuple[_Field, ...]:
     return found
 
 
-#: A compiled converter: (JSON data, nesting depth) -> value, or PayloadError.
-Converter = Callable[[Any, int], Any]
 _converters: dict[Any, Converter] = {}
 
 
@@ -171,77 +144,6 @@ def _compile(tp: Any) -> Converter:
     if origin is dict:
         return _map(tp)
     raise TypeError(f"{tp!r} is not a payload type: fields are typed (no Any, no free dict)")
-
-
-def _boolean(data: Any, depth: int) -> bool:
-    if not isinstance(data, bool):
-        raise PayloadError(f"expected true or false, got {_show(data)}")
-    return data
-
-
-def _none(data: Any, depth: int) -> None:
-    if data is not None:
-        raise PayloadError(f"expected null, got {_show(data)}")
-
-
-def _literal(options: tuple[Any, ...]) -> Converter:
-    def convert(data: Any, depth: int) -> Any:
-        if type(data) not in (str, int) or data not in options:
-            raise PayloadError(f"expected one of {', '.join(map(repr, options))}, "
-                               f"got {_show(data)}")
-        return data
-    return convert
-
-
-def _text(data: Any) -> str:
-    if type(data) is not str:
-        raise PayloadError(f"expected a string, got {_show(data)}")
-    if len(data) > MAX_TEXT:
-        raise PayloadError(f"longer than {MAX_TEXT} characters ({len(data)})")
-    if _CONTROL.search(data):
-        raise PayloadError("contains a control character or a lone surrogate")
-    return data
-
-
-def _integer(data: Any) -> int:
-    if type(data) is not int:
-        raise PayloadError(f"expected an integer, got {_show(data)}")
-    if not -MAX_INT <= data <= MAX_INT:
-        raise PayloadError(f"{data} does not fit a 64-bit integer")
-    return data
-
-
-#: Instants read before, by their text: the events of one decision share their `at`, and a
-#: side's deadlines repeat in its events. An instant is immutable, so the same text may give the
-#: same object; bounded by clearing when full.
-_instants: dict[str, dt.datetime] = {}
-_INSTANTS_KEPT = 4096
-
-
-def _instant(data: Any) -> dt.datetime:
-    if type(data) is str and (known := _instants.get(data)) is not None:
-        return known
-    if type(data) is not str or not _INSTANT.fullmatch(data):
-        raise PayloadError(f"expected an ISO 8601 instant with its UTC offset, got {_show(data)}",
-                           code="invalid_date")
-    try:
-        instant = dt.datetime.fromisoformat(data)
-    except ValueError:
-        raise PayloadError(f"{data!r} is not a calendar instant", code="invalid_date") from None
-    if len(_instants) >= _INSTANTS_KEPT:
-        _instants.clear()
-    _instants[data] = instant
-    return instant
-
-
-def _date(data: Any) -> dt.date:
-    if type(data) is not str or not _DATE.fullmatch(data):
-        raise PayloadError(f"expected an ISO 8601 date (YYYY-MM-DD), got {_show(data)}",
-                           code="invalid_date")
-    try:
-        return dt.date.fromisoformat(data)
-    except ValueError:
-        raise PayloadError(f"{data!r} is not a calendar date", code="invalid_date") from None
 
 
 def _object(tp: type) -> Converter:
@@ -350,52 +252,6 @@ def _compile_object(tp: type) -> Converter:
     return convert
 
 
-def _plain(tp: type) -> bool:
-    """Whether an instance of `tp` may be filled field by field without its `__init__`: a
-    dataclass whose `__init__` is the generated one and does nothing more (no `__post_init__`,
-    no `init=False` field, no `__slots__`, no `__new__` or `__setattr__` of its own but a
-    frozen one's)."""
-    code = getattr(tp.__dict__.get("__init__"), "__code__", None)
-    generated = code is not None and code.co_filename == "<string>" and getattr(
-        code, "co_qualname", "") == "__create_fn__.<locals>.__init__"
-    return (generated and not hasattr(tp, "__post_init__") and "__slots__" not in tp.__dict__
-            and tp.__new__ is object.__new__
-            and all(f.init for f in dataclasses.fields(tp))
-            and (tp.__setattr__ is object.__setattr__ or tp.__dict__["__dataclass_params__"].frozen))
-
-
-def _unknown(tp: type, names: frozenset[str], data: dict[Any, Any]) -> PayloadError:
-    key = next(k for k in data if k not in names)
-    return PayloadError(f"{tp.__name__} has no field {str(key)[:64]!r}",
-                        code="unknown_field").at(encodable(str(key)[:64]))
-
-
-def encodable(text: str) -> str:
-    """`text` with each lone surrogate written as its escape (`\\ud800`), so that it can be
-    encoded as UTF-8: for what echoes a sender's text back (a refusal's field path or reason)."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def _field_error(convert: Converter, value: Any, depth: int, name: str) -> PayloadError:
-    """The refusal of an inline-checked field: its own converter says why."""
-    try:
-        convert(value, depth)
-    except PayloadError as exc:
-        return exc.at(name)
-    raise AssertionError(f"{name}: an inline check refused what its converter accepts")
-
-
-def _refused(exc: Exception) -> PayloadError:
-    """A type's own rules refused the values (a material's sha256, a value object's)."""
-    return PayloadError(str(exc))
-
-
 def _annotated(tp: Any) -> Converter:
     base, *meta = typing.get_args(tp)
     convert_base = converter(base)
@@ -415,46 +271,6 @@ def _annotated(tp: Any) -> Converter:
             raise
         return value
     return convert
-
-
-def _ruled(check: Callable[[Any], object]) -> Callable[[Any], None]:
-    def run(value: Any) -> None:
-        try:
-            check(value)
-        except Exception as exc:
-            raise PayloadError(str(exc)) from None
-    return run
-
-
-def _checks(constraint: Any) -> list[Callable[[Any], None]]:
-    """The `annotated_types` bounds a field declares (the schema generator reads the same)."""
-    parts = list(constraint) if isinstance(constraint, annotated_types.GroupedMetadata) \
-        else [constraint]
-    checks: list[Callable[[Any], None]] = []
-    for part in parts:
-        if isinstance(part, annotated_types.Ge):
-            checks.append(_bound(operator.ge, part.ge, "below the least allowed"))
-        elif isinstance(part, annotated_types.Gt):
-            checks.append(_bound(operator.gt, part.gt, "not greater than"))
-        elif isinstance(part, annotated_types.Le):
-            checks.append(_bound(operator.le, part.le, "above the most allowed"))
-        elif isinstance(part, annotated_types.Lt):
-            checks.append(_bound(operator.lt, part.lt, "not less than"))
-        elif isinstance(part, annotated_types.MinLen):
-            checks.append(_bound(operator.ge, part.min_length, "shorter than", sized=True))
-        elif isinstance(part, annotated_types.MaxLen):
-            checks.append(_bound(operator.le, part.max_length, "longer than", sized=True))
-    return checks
-
-
-def _bound(holds: Callable[[Any, Any], bool], bound: Any, what: str, *,
-           sized: bool = False) -> Callable[[Any], None]:
-    def check(value: Any) -> None:
-        measure = len(value) if sized else value
-        if not holds(measure, bound):
-            raise PayloadError(f"{measure} is {what} {bound}" + (" (entries or characters)"
-                                                                  if sized else ""))
-    return check
 
 
 def _union(tp: Any) -> Converter:
@@ -542,7 +358,3 @@ def _name(tp: Any) -> str:
         return f"{tp.__name__} {{{keys}}}"
     return getattr(tp, "__name__", repr(tp))
 
-
-def _show(data: Any) -> str:
-    text = repr(data)
-    return text if len(text) <= 60 else text[:57] + "..."
