@@ -14,69 +14,60 @@ What the real-service tests share:
   terminal pairs, no step twice, legal transitions, deadlines never early, single active
   relationship, liveness) and checks the link positions: every out-link's last sequence equals
   the receiver's in-link position.
+
+Here: the nodes (`running_nodes`, `sqlite_node`, `Nodes`, `LiveNode`, `version`); the people
+are `realworld_people`'s and the judges `realworld_judges`'s, both re-exported here, so tests
+keep reading everything as `realworld.<name>`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import functools
-import itertools
-import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
-
 from domain import invariants as inv
-from domain.calendar import china_date
-from domain.kernel import Actor, Command, Decider, Event, SideSummary, event_from_payload
-from domain.protocols import ProtocolSpec, household, pension
-from domain.protocols.application_events import Approve
-from domain.protocols.casework_events import ANNOTATIONS
-from domain.protocols.details import HouseholdDetails
-from domain.protocols.intake import AcceptIntake, Submit
-from domain.protocols.transfer import application
-from domain.protocols.transfer_commands import (
-    ApproveTransferOut,
-    IssueInfoSheet,
-    RecordFundsReceived,
-    RefuseTransferOut,
-    RemitFunds,
-)
-from domain.protocols.transfer_events import ContributionYear
-from domain.registers import RegisterEntry, RegisterKey
-from domain.values import CaseNumber, CitizenId, MaterialRef, RegionCode
+from domain.kernel import SideSummary
 from regions.adapters.brokers.nats import NatsBroker
 from regions.adapters.brokers.provision import provision
 from regions.adapters.stores.sql import SqliteStore
-from regions.core.config import DEV_REGISTER_KEY, RegionConfig
-from regions.core.outcome import Outcome
+from regions.core.config import RegionConfig
 from regions.core.ports import Store
-from regions.core.sides import side_id
-from regions.core.store import OutLink, Stream
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.commands import serve_commands
 from regions.runtime.driver import NodeDriver
 from regions.runtime.views import attach_views
 from regions.sdk.client import RegionClient
 from regions.wire import subjects
-from simulations.workload import draw_applicant
+from tests.integration.realworld_judges import StoreEvidence, collect, judge, link_violations
+from tests.integration.realworld_people import (
+    CaseRun,
+    Person,
+    backend,
+    household_move,
+    new_case_number,
+    node_key,
+    pension_transfer,
+    staff,
+    until_all_ended,
+    wall,
+)
+
+__all__ = [
+    "CASE_TIMEOUT", "POLL", "CaseRun", "LiveNode", "Nodes", "Person", "StoreEvidence", "backend",
+    "collect", "household_move", "judge", "link_violations", "new_case_number", "node_key",
+    "pension_transfer", "running_nodes", "sqlite_node", "staff", "until_all_ended", "version",
+    "wall",
+]
 
 #: How long one case may take end to end on a busy machine (s); it takes well under one.
 CASE_TIMEOUT = 30.0
 POLL = 0.02
-
-
-def wall() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-# --------------------------------------------------------------------------- nodes
 
 
 @dataclass
@@ -243,235 +234,3 @@ async def version(node: LiveNode, case_id: str) -> int:
         view = node.region.node.side(case_id)
         return view.version if view else 0
     return await node.driver.db(read)
-
-
-# --------------------------------------------------------------------------- people at work
-
-
-@dataclass(frozen=True)
-class CaseRun:
-    """A case the people drove, and the ends its two sides must reach."""
-
-    case_id: str
-    process: str
-    scheme: str
-    person_key: str
-    destination: str
-    origin: str
-    expected: tuple[str, str]  # (destination status, origin status)
-    amount_fen: int = 0
-
-
-_ids = itertools.count(1)
-
-
-class Person:
-    """Somebody at a window or a back-end: sends commands with fresh idempotency keys."""
-
-    def __init__(self, nodes: Nodes, actor: Actor) -> None:
-        self.nodes = nodes
-        self.actor = actor
-
-    async def submit(self, case_number: str, process: str, command: Command, *,
-                     applicant_id: str) -> Outcome:
-        """An application: the applicant named by the ID number; the node derives the key."""
-        region = str(CaseNumber.parse(case_number).region)
-        return await self._client(region).submit(
-            case_number, process, command, command_id=self._fresh_id(),
-            applicant_id=applicant_id)
-
-    async def command(self, region: str, case_id: str, command: Command,
-                      command_id: str = "") -> Outcome:
-        return await self._client(region).command(
-            case_id, command, command_id=command_id or self._fresh_id())
-
-    def _client(self, region: str) -> Any:
-        """A back-end acts through its own client (its name is its principal); people through
-        the region's window client."""
-        return self.nodes.client_for(
-            region, self.actor.id if self.actor.kind == "backend" else None)
-
-    def _fresh_id(self) -> str:
-        return f"{self.actor.id}-{next(_ids)}-{uuid.uuid4().hex[:8]}"
-
-
-def node_key(citizen: CitizenId) -> str:
-    """The person key the test nodes derive (they run as development, on its register key)."""
-    return citizen.keyed_hash(DEV_REGISTER_KEY.encode())
-
-
-def new_case_number(region: str) -> CaseNumber:
-    return CaseNumber.new(RegionCode(region), china_date(wall()), uuid.uuid4())
-
-
-def staff(nodes: Nodes, region: str, staff_id: str, role: str) -> Person:
-    return Person(nodes, Actor("staff", staff_id, region, role, "W3"))
-
-
-def backend(nodes: Nodes, region: str, client: str) -> Person:
-    return Person(nodes, Actor.backend(client, region))
-
-
-async def pension_transfer(nodes: Nodes, destination: str, origin: str, seed: int, *,
-                           origin_refuses: bool = False) -> CaseRun:
-    """企业职工养老保险关系转移: accepted at the destination, transferred out by the origin, the
-    destination's bank reports the money, the destination completes (or the origin refuses)."""
-    person = draw_applicant(random.Random(seed))
-    number = new_case_number(destination)
-    case_id = str(number.case_id)
-    applicant = Person(nodes, Actor("applicant", person.citizen.masked, destination))
-    window = staff(nodes, destination, "0451", "社保经办")
-    officer = staff(nodes, origin, "0733", "社保经办")
-    submitted = await applicant.submit(str(number), pension.PROCESS, application(
-        pension.PROCESS, number, "", [origin], applicant.actor, item_id="b1-7"),
-        applicant_id=person.citizen.number)
-    assert submitted.ok and submitted.status == "submitted", submitted
-    accepted = await window.command(destination, case_id, AcceptIntake(actor=window.actor))
-    assert accepted.ok, accepted
-    await nodes.wait_status(origin, case_id, "received")  # the contact letter came
-    run = CaseRun(case_id, pension.PROCESS, pension.SCHEME, node_key(person.citizen), destination,
-                  origin, ("refused_by_origin", "refused"))
-    if origin_refuses:
-        await officer.command(origin, case_id, RefuseTransferOut(
-            actor=officer.actor, reason="不符合转出条件: 存在欠费"))
-        return run
-    await officer.command(origin, case_id, ApproveTransferOut(actor=officer.actor))
-    sheet = pension.transfer_amount(1_834_217, [
-        ContributionYear(2021, 12, 650_000), ContributionYear(2022, 12, 702_300),
-        ContributionYear(2023, 7, 731_050)])
-    issued = await officer.command(origin, case_id, IssueInfoSheet(actor=officer.actor,
-                                                                   sheet=sheet))
-    assert issued.ok and "InfoSheetIssued" in issued.events, issued
-    bank_ref = f"R{uuid.uuid4().hex[:12].upper()}"
-    treasury = backend(nodes, origin, "treasury")
-    remitted = await treasury.command(origin, case_id, RemitFunds(
-        actor=treasury.actor, amount_fen=sheet.amount_fen, bank_ref=bank_ref))
-    assert remitted.ok, remitted
-    # The destination's bank reports the credit; its back-end retries the same notice once.
-    bank = backend(nodes, destination, "bank")
-    notice = RecordFundsReceived(actor=bank.actor, from_region=origin,
-                                 amount_fen=sheet.amount_fen, bank_ref=bank_ref,
-                                 value_date=china_date(wall()))
-    first = await bank.command(destination, case_id, notice, command_id=f"notice-{bank_ref}")
-    again = await bank.command(destination, case_id, notice, command_id=f"notice-{bank_ref}")
-    assert first.ok and again == first, (first, again)
-    return CaseRun(case_id, pension.PROCESS, pension.SCHEME, node_key(person.citizen), destination,
-                   origin, ("completed", "transferred_out"), sheet.amount_fen)
-
-
-async def household_move(nodes: Nodes, destination: str, origin: str, seed: int) -> CaseRun:
-    """户口迁移 (迁移一站办): accepted and approved at the destination (准迁证), checked and
-    cancelled (迁出登记 + 注销) by the origin's police back-end, settled (落户) at the destination."""
-    person = draw_applicant(random.Random(seed))
-    number = new_case_number(destination)
-    case_id = str(number.case_id)
-    applicant = Person(nodes, Actor("applicant", person.citizen.masked, destination))
-    police_d = staff(nodes, destination, "police-d-2", "户籍民警")
-    police_o = staff(nodes, origin, "police-o-5", "户籍民警")
-    submitted = await applicant.submit(str(number), household.PROCESS, Submit(
-        actor=applicant.actor, case_number=str(number), item_id="b2-6",
-        process=household.PROCESS, mode="joint", person_key="", applicant_masked="",
-        channel="window", details=HouseholdDetails(origin), materials=(MaterialRef(
-            "doc-marriage", "b" * 64, "application/pdf", 2048, "结婚证", "结婚证"),)),
-        applicant_id=person.citizen.number)
-    assert submitted.ok, submitted
-    for command in (AcceptIntake(actor=police_d.actor), Approve(actor=police_d.actor)):
-        outcome = await police_d.command(destination, case_id, command)
-        assert outcome.ok, outcome
-    await nodes.wait_status(origin, case_id, "received")  # the move-out request came
-    checked = await police_o.command(origin, case_id, household.CheckMoveOut(
-        actor=police_o.actor, on_register=True))
-    assert checked.ok and checked.status == "held", checked
-    hukou = backend(nodes, origin, "police-hukou")
-    moved = await hukou.command(origin, case_id, household.RegisterMoveOut(actor=hukou.actor))
-    assert moved.ok, moved
-    await nodes.wait_status(destination, case_id, "certificate_received")  # the 迁移证 came
-    settled = await police_d.command(destination, case_id, household.Settle(
-        actor=police_d.actor, address="集宁区新华街1号"))  # 落户 after the staff's check
-    assert settled.ok, settled
-    return CaseRun(case_id, household.PROCESS, household.SCHEME, node_key(person.citizen),
-                   destination, origin, ("settled", "moved_out"))
-
-
-async def until_all_ended(nodes: Nodes, runs: Iterable[CaseRun]) -> None:
-    waits: list[Awaitable[SideSummary]] = []
-    for run in runs:
-        for code in (run.destination, run.origin):
-            waits.append(nodes.wait_for(code, run.case_id, lambda s: s.terminal))
-    await asyncio.gather(*waits)
-
-
-# --------------------------------------------------------------------------- the judges
-
-
-@dataclass
-class StoreEvidence:
-    """What one region's store holds about the cases and its links, read fresh from the store."""
-
-    region: str
-    summaries: dict[str, SideSummary] = field(default_factory=dict)
-    events: dict[str, list[Event]] = field(default_factory=dict)
-    registers: dict[RegisterKey, RegisterEntry] = field(default_factory=dict)
-    out_links: dict[str, int] = field(default_factory=dict)  # destination -> last link_seq
-    in_links: dict[str, int] = field(default_factory=dict)  # origin -> position
-
-
-def collect(region: Region, cases: Mapping[str, CaseRun], peers: Iterable[str]) -> StoreEvidence:
-    """On the node's database thread: drop the caches and read the store."""
-    node = region.node
-    node.forget_caches()
-    found = StoreEvidence(region.code)
-    for case_id, run in cases.items():
-        view = node.side(case_id)
-        if view is None:
-            continue
-        decider = node.protocols[view.process].decider
-        found.summaries[case_id] = decider.summary(view.state)
-        stream: Stream = node.app.repository.get(side_id(case_id, region.code))
-        found.events[case_id] = [event_from_payload(t, p, v) for t, v, p in stream.entries]
-        entry = node.register_entry(run.person_key, run.scheme)
-        if entry is not None:
-            found.registers[(region.code, run.person_key, run.scheme)] = entry
-    for peer in peers:
-        if peer == region.code:
-            continue
-        found.in_links[peer] = node.inlink_position(peer)
-        try:
-            link: OutLink = node.app.repository.get(OutLink.id_for(region.code, peer))
-            found.out_links[peer] = link.last_seq
-        except AggregateNotFoundError:
-            found.out_links[peer] = 0
-    return found
-
-
-def link_violations(evidence: Mapping[str, StoreEvidence]) -> list[inv.Violation]:
-    return [inv.Violation("-", "link_positions",
-                          f"{origin}→{dest}: sent up to {sent}, applied up to "
-                          f"{evidence[dest].in_links.get(origin, 0)}")
-            for origin, found in sorted(evidence.items())
-            for dest, sent in sorted(found.out_links.items())
-            if dest in evidence and evidence[dest].in_links.get(origin, 0) != sent]
-
-
-def judge(evidence: Mapping[str, StoreEvidence], specs: Mapping[str, ProtocolSpec],
-          deciders: Mapping[str, Decider[Any]]) -> list[inv.Violation]:
-    """Every invariant the stores can be held to (`specs`, `deciders` by process); [] if they
-    agree."""
-    summaries = [s for found in evidence.values() for s in found.summaries.values()]
-    side_events = {(case_id, code): events for code, found in evidence.items()
-                   for case_id, events in found.events.items()}
-    registers = {k: v for found in evidence.values() for k, v in found.registers.items()}
-    allowed = {process: spec.allowed_terminal_pairs for process, spec in specs.items()}
-    found = inv.conservation(summaries) + inv.terminal_pairs(summaries, allowed)
-    found += inv.no_step_twice(side_events)
-    for (case_id, code), events in sorted(side_events.items()):
-        process = evidence[code].summaries[case_id].process
-        if specs[process].transitions:
-            found += inv.legal_transitions(case_id, code, deciders[process], events,
-                                           specs[process].transitions,
-                                           annotations=frozenset(ANNOTATIONS))
-        found += inv.deadlines_never_early(case_id, code, events)
-    found += inv.liveness(summaries)
-    found += inv.single_active_relationship(registers)
-    found += link_violations(evidence)
-    return inv.violations_only(found)

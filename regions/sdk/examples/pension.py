@@ -9,7 +9,7 @@ its commands arrive on, and every event it causes records that actor.
 
 It consumes its region's feed (`regions.sdk.feed`, process `pension_transfer`) and, in each
 role the region plays, gives the commands that window staff, officers, treasury and bank would
-give (compare `tests/integration/realworld.py::pension_transfer`):
+give (compare `tests/integration/realworld_people.py::pension_transfer`):
 
     destination (转入地)  ApplicationSubmitted   → AcceptIntake            (受理)
                           InfoSheetReceived      → RecordFundsReceived     (the bank's notice)
