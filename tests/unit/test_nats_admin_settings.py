@@ -25,8 +25,6 @@ def call(method: str, **settings: Any) -> None:
     made.close()
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: ensure_*_stream take **settings, so a "
-                   "misspelt setting is accepted at the call (only mypy sees it)")
 @pytest.mark.parametrize("method", STREAMS)
 @pytest.mark.parametrize("settings", [
     {"duplicate_window": 60.0, "replica": 3},

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Required, TypedDict, TypeVar, Unpack
+from typing import Any, TypeVar
 
 import nats.errors
 import nats.js.errors
@@ -31,15 +31,6 @@ from regions.core.ports import (
 from regions.wire import subjects
 
 T = TypeVar("T")
-
-
-class StreamSettings(TypedDict, total=False):
-    """What provisioning sets on a stream (`ensure_*_stream`): the duplicate window (s), the
-    replicas (1) and the retention (by default the stream kind's)."""
-
-    duplicate_window: Required[float]
-    replicas: int
-    retention: Retention
 
 
 @dataclass(frozen=True)
@@ -78,17 +69,31 @@ class JetStreamAdmin:
     _settles: Settles
     _closed: bool
 
-    async def ensure_stream(self, dest: str, **settings: Unpack[StreamSettings]) -> StreamInfo:
-        return await self._ensure_region_stream(EVENTS, dest, settings)
+    # What provisioning sets on a stream (`ensure_*_stream`): the duplicate window (s), the
+    # replicas (1) and the retention (None: the stream kind's). Keyword-only parameters, not
+    # `**settings`: a misspelt name is a TypeError at the call, not a setting dropped.
+
+    async def ensure_stream(
+        self, dest: str, *, duplicate_window: float, replicas: int = 1,
+        retention: Retention | None = None,
+    ) -> StreamInfo:
+        return await self._ensure_region_stream(
+            EVENTS, dest, duplicate_window, replicas, retention)
 
     async def ensure_dead_letter_stream(
-            self, dest: str, **settings: Unpack[StreamSettings]) -> StreamInfo:
-        return await self._ensure_region_stream(DEAD_LETTERS, dest, settings)
+        self, dest: str, *, duplicate_window: float, replicas: int = 1,
+        retention: Retention | None = None,
+    ) -> StreamInfo:
+        return await self._ensure_region_stream(
+            DEAD_LETTERS, dest, duplicate_window, replicas, retention)
 
     async def ensure_feed_stream(
-            self, region: str, **settings: Unpack[StreamSettings]) -> StreamInfo:
+        self, region: str, *, duplicate_window: float, replicas: int = 1,
+        retention: Retention | None = None,
+    ) -> StreamInfo:
         """`TB_FEED_<region>`: the region's back-end feed; the same settings as an event stream."""
-        return await self._ensure_region_stream(FEED, region, settings)
+        return await self._ensure_region_stream(
+            FEED, region, duplicate_window, replicas, retention)
 
     async def ensure_backend_consumer(
         self, region: str, backend: str, *, process: str | None = None, ack_wait: float,
@@ -115,10 +120,13 @@ class JetStreamAdmin:
              "max_ack_pending": max_ack_pending})
 
     async def ensure_outbound_stream(
-            self, dest: str, **settings: Unpack[StreamSettings]) -> StreamInfo:
+        self, dest: str, *, duplicate_window: float, replicas: int = 1,
+        retention: Retention | None = None,
+    ) -> StreamInfo:
         """Multi-site: `TB_OUT_<dest>` holds `tb.v1.evt.<dest>.*` published on this domain for a
         region homed on another; the same settings as an event stream (nothing is discarded)."""
-        return await self._ensure_region_stream(OUTBOUND, dest, settings)
+        return await self._ensure_region_stream(
+            OUTBOUND, dest, duplicate_window, replicas, retention)
 
     async def ensure_sources(self, dest: str, domains: Sequence[str]) -> StreamInfo:
         """Multi-site: `TB_EVT_<dest>` also takes in `TB_OUT_<dest>` of each other JetStream
@@ -172,15 +180,16 @@ class JetStreamAdmin:
             raise BrokerError(f"JetStream request failed: {exc!r}") from exc
 
     async def _ensure_region_stream(
-        self, kind: StreamKind, region: str, settings: StreamSettings,
+        self, kind: StreamKind, region: str, window: float, replicas: int,
+        retention: Retention | None,
     ) -> StreamInfo:
-        """`kind`'s stream of `region`, with `settings` (checked as JetStream would refuse or
+        """`kind`'s stream of `region`, with its settings (checked as JetStream would refuse or
         silently replace them) and, unless given, the kind's retention."""
-        window, replicas = settings["duplicate_window"], settings.get("replicas", 1)
         check_provisioning(duplicate_window=window, replicas=replicas)
         return await self._ensure_stream(
             kind.name(region), kind.subjects(region), window, replicas,
-            deny_purge=kind.deny_purge, retention=settings.get("retention", kind.retention))
+            deny_purge=kind.deny_purge,
+            retention=kind.retention if retention is None else retention)
 
     async def _ensure_durable(
         self, stream: str, name: str, editable: dict[str, Any], wanted_filter: str | None = None,
