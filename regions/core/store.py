@@ -25,16 +25,13 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Recording
-from eventsourcing.persistence import EventStore as LibraryEventStore
 from eventsourcing.utils import register_topic
 
 from domain.payloads import encodable
 from regions.core import rows
-from regions.core.recent_log import RecentLog
-from regions.core.rows import RowEventStore, RowMapper
+from regions.core.event_store import AggregatesCollected as AggregatesCollected  # re-exported
+from regions.core.event_store import EventStore as EventStore  # re-exported
 from regions.core.stream_reads import load_stream as load_stream  # re-exported
 from regions.core.stream_reads import load_streams as load_streams  # re-exported
 
@@ -311,62 +308,6 @@ class CursorRecord(Aggregate):
             self.trigger_event(self.Advanced, timestamp=now, position=position)
         else:
             self.trigger_event(self.Marked, timestamp=now, position=position, marks=dict(marks))
-
-
-class EventStore(Application[UUID]):
-    """One region's application. The persistence module and its settings come from `env`.
-
-    `recorder` lets a restarted node reopen the *same* in-memory store (the simulator's crash
-    and restart); real stores reopen from their database instead.
-    """
-
-    name = "Ledger"
-
-    def __init__(self, env: dict[str, str] | None = None, *,
-                 recorder: ApplicationRecorder | None = None) -> None:
-        self._given_recorder = recorder
-        super().__init__(env=env)
-        #: What this process committed last, for the log's tailers (regions.core.recent_log).
-        self.recent = RecentLog()
-
-    def construct_mapper(self) -> Mapper[UUID]:
-        """The library's mapper storing the same bytes for less (`regions.core.rows`)."""
-        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=RowMapper)
-
-    def construct_event_store(self) -> LibraryEventStore[UUID]:
-        return RowEventStore(mapper=self.mapper, recorder=self.recorder)
-
-    def construct_recorder(self) -> ApplicationRecorder:
-        if self._given_recorder is not None:
-            return self._given_recorder
-        return super().construct_recorder()
-
-    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """The library's `save`, step for step, collecting an aggregate's events without the
-        library's two runtime-checkable Protocol `isinstance` tests per object (on Python 3.11
-        each walks the protocol's attributes: ~30-90 µs an aggregate, a dozen aggregates a
-        case); anything but an `Aggregate` is collected the library's way."""
-        processing_event = AggregatesCollected()
-        processing_event.collect_events(*objs, **kwargs)
-        recordings = self._record(processing_event)
-        self.recent.committed(recordings, processing_event.aggregates)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
-        self.notify(processing_event.events)  # the library's deprecated hook, kept as it calls it
-        return recordings
-
-
-class AggregatesCollected(ProcessingEvent[UUID]):
-    """`ProcessingEvent.collect_events` with an `Aggregate` recognised by its class."""
-
-    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
-        for obj in objs:
-            if isinstance(obj, Aggregate):
-                self.events.extend(obj.collect_events())
-                self.aggregates[obj.id] = obj
-            else:
-                super().collect_events(obj)
-        self.saved_kwargs.update(kwargs)
 
 
 #: The names the persisted classes had before `regions/` was layered. Stores written then name
