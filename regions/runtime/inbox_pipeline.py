@@ -28,6 +28,10 @@ What does not change (at-least-once, `regions.core.inbox`):
   retries;
 - stopping fetches nothing new, lets the pull in flight finish and decides (and acks) everything
   fetched before it returns: what it took from the broker is applied or was never taken.
+Which batch goes to the database thread next, how much a pull may take, and what a failed batch
+gives back is `Pipeline` (sans-IO): `run_inbox` steps it with asyncio tasks, the simulator
+(`simulations/flows.py`) with commits that take seeded time while its pulls go on — the same
+rule, two drivers.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from regions.core.ports import Broker, BrokerError, Delivery
 
@@ -45,6 +49,43 @@ log = logging.getLogger("tongban.node")
 #: After a pull that returned nothing (the in-memory broker answers "nothing" at once), the pause
 #: before the next: the loop must never spin and starve the other components (s).
 IDLE_PAUSE = 0.01
+D = TypeVar("D")
+
+
+class Pipeline(Generic[D]):
+    """What was fetched and not yet handed on, and the batch being decided (sans-IO)."""
+
+    def __init__(self, batch: int) -> None:
+        self.batch = batch
+        #: Fetched while a batch was being decided: the next batch, in fetch order.
+        self.ahead: list[D] = []
+        #: The batch with the database thread (None: none), acked only after its own commit.
+        self.deciding: list[D] | None = None
+
+    def room(self) -> int:
+        """How many deliveries the next pull may take: fetched-ahead ones count."""
+        return self.batch - len(self.ahead)
+
+    def fetched(self, got: list[D]) -> None:
+        self.ahead.extend(got)
+
+    def to_decide(self) -> list[D] | None:
+        """Everything fetched, as the next batch, once the last one was decided (None: a batch
+        is being decided, or nothing waits): one commit at a time, in fetch order."""
+        if self.deciding is None and self.ahead:
+            self.deciding, self.ahead = self.ahead, []
+            return self.deciding
+        return None
+
+    def decided(self) -> None:
+        """The batch being decided committed (and its acks went): the next may go."""
+        self.deciding = None
+
+    def failed(self) -> None:
+        """The batch being decided failed: it goes back in front of what was fetched after it,
+        to be given back with it in fetch order."""
+        self.ahead = [*(self.deciding or ()), *self.ahead]
+        self.deciding = None
 
 
 async def run_inbox(fetch: Callable[[int], Awaitable[list[Delivery]]],
@@ -55,9 +96,8 @@ async def run_inbox(fetch: Callable[[int], Awaitable[list[Delivery]]],
     and everything fetched is decided. Raises what `fetch` or `handle` raised, after the batch
     being decided has finished (its acks sent) and what was fetched and not decided — a failed
     batch included — was given to `release`, in the order it was fetched."""
-    ahead: list[Delivery] = []
-    deciding: asyncio.Task[None] | None = None
-    in_hand: list[Delivery] = []  # the batch `deciding` decides
+    pipe: Pipeline[Delivery] = Pipeline(batch)
+    deciding: asyncio.Task[None] | None = None  # deciding `pipe.deciding`
     pulling: asyncio.Task[list[Delivery]] | None = None
 
     async def pull(n: int) -> list[Delivery]:
@@ -69,11 +109,10 @@ async def run_inbox(fetch: Callable[[int], Awaitable[list[Delivery]]],
 
     try:
         while True:
-            if deciding is None and ahead:
-                deciding = asyncio.ensure_future(handle(ahead))
-                in_hand, ahead = ahead, []
-            if pulling is None and len(ahead) < batch and not stopped.is_set():
-                pulling = asyncio.ensure_future(pull(batch - len(ahead)))
+            if (next_batch := pipe.to_decide()) is not None:
+                deciding = asyncio.ensure_future(handle(next_batch))
+            if pulling is None and pipe.room() > 0 and not stopped.is_set():
+                pulling = asyncio.ensure_future(pull(pipe.room()))
             waiting = [task for task in (deciding, pulling) if task is not None]
             if not waiting:
                 return  # stopped, and everything fetched was decided
@@ -81,15 +120,16 @@ async def run_inbox(fetch: Callable[[int], Awaitable[list[Delivery]]],
             if deciding is not None and deciding.done():
                 done, deciding = deciding, None
                 if done.cancelled() or done.exception() is not None:
-                    ahead = [*in_hand, *ahead]  # a failed batch: given back with the rest
-                in_hand = []
+                    pipe.failed()  # a failed batch: given back with the rest
+                else:
+                    pipe.decided()
                 done.result()  # a failed batch: what was fetched after it is not handed on
             if pulling is not None and pulling.done():
                 done_pull, pulling = pulling, None
-                ahead.extend(done_pull.result())
+                pipe.fetched(done_pull.result())
     finally:
-        failed, pulled = await _finish(deciding, in_hand, pulling)
-        left = [*failed, *ahead, *pulled]  # in the order they were fetched
+        failed, pulled = await _finish(deciding, pipe.deciding or [], pulling)
+        left = [*failed, *pipe.ahead, *pulled]  # in the order they were fetched
         if left:
             log.info("inbox: %d fetched deliveries given back, to be redelivered", len(left))
             await release(left)

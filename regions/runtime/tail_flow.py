@@ -23,6 +23,10 @@ it is committed, while the acks of those before it still come back. What does no
 Only for sinks whose receivers tolerate that: the relay (link sequence). The back-end feed is
 not windowed — its consumers take a lower version than the last one as a repeat.
 `Tail` (what every tailer of the driver is) lives here with its window; the driver re-exports it.
+The window's rules — how many batches may be with the sink, and which one the cursor may move
+over next — are `Window`, sans-IO: `flow` steps it with asyncio futures, and the simulator
+(`simulations/world.py`) with its own sinks whose acks come back in seeded order, so the
+simulator runs the same ordering, not a copy of it.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from regions.core.tailer import Batch, Tailer
 from regions.runtime import crashpoints
@@ -45,6 +49,43 @@ if TYPE_CHECKING:
 RELAY_WINDOW = 4
 #: How long a quiet tail sleeps before it looks again without a wake-up (s), as `_tail_loop`.
 QUIET = 0.25
+#: What stands for a batch's sink call: an asyncio future in `flow`, the simulator's own record.
+S = TypeVar("S")
+
+
+class Window(Generic[S]):
+    """The batches with a sink, in log order, and how far reading went (sans-IO).
+
+    Why apart from `flow`: the ordering is the protocol (a batch is read and handed on while
+    those before it await their acks; the position moves over them in order, each only once
+    its sink returned), and the simulator must step this very rule with acks arriving in any
+    order, or it cannot catch a break of it."""
+
+    def __init__(self, size: int, handed: int) -> None:
+        self.size = size
+        #: The last position handed to the sink, landed or not: where the next read starts.
+        self.handed = handed
+        self.flying: deque[tuple[Batch[Any], S]] = deque()
+
+    def full(self) -> bool:
+        """`size` batches await their sinks: the next read waits for the oldest."""
+        return len(self.flying) >= self.size
+
+    def hand_on(self, batch: Batch[Any], sink: S) -> None:
+        """`batch` went to the sink (`sink` stands for the call); the next read starts after it."""
+        self.flying.append((batch, sink))
+        self.handed = batch.position
+
+    def oldest(self) -> S | None:
+        """The sink call the position waits for next (None: nothing in flight)."""
+        return self.flying[0][1] if self.flying else None
+
+    def landing(self, done: Callable[[S], bool]) -> tuple[Batch[Any], S] | None:
+        """The next batch the position may move over: the oldest in flight, once `done` says its
+        sink call finished (succeeded or failed: the caller sees which); None while it has not."""
+        if self.flying and done(self.flying[0][1]):
+            return self.flying.popleft()
+        return None
 
 
 @dataclass
@@ -72,37 +113,44 @@ class Tail:
 async def flow(driver: NodeDriver, tail: Tail, window: int) -> None:
     """Run `tail` until the driver stops, up to `window` batches with the sink at once."""
     tailer = tail.tailer
-    flying: deque[tuple[Batch[Any], asyncio.Future[None]]] = deque()
-    # the last position handed to the sink, landed or not; at a start, a read of the cursor
-    # from the store: on the database thread, like all store work
-    handed: int = await driver.db(lambda: tailer.position, slack=tail.slack)
+    # the starting position: at a start, a read of the cursor from the store, on the database
+    # thread, like all store work
+    flying: Window[asyncio.Future[None]] = Window(
+        window, await driver.db(lambda: tailer.position, slack=tail.slack))
     try:
         while not driver.stopped.is_set():
-            while flying and flying[0][1].done():
-                await land(driver, tail, *flying.popleft())
-            if len(flying) >= window:
-                await asyncio.wait([flying[0][1]])
+            while (landed := flying.landing(_done)) is not None:
+                await land(driver, tail, *landed)
+            oldest = flying.oldest()
+            if flying.full() and oldest is not None:
+                await asyncio.wait([oldest])
                 continue
             tail.wake.clear()
-            batch = await driver.db(tailer.step, driver.now(), handed, slack=tail.slack)
+            batch = await driver.db(tailer.step, driver.now(), flying.handed, slack=tail.slack)
             if batch is None:
-                if not flying and tailer.save_due(driver.now()):
+                if oldest is None and tailer.save_due(driver.now()):
                     await driver.db(tailer.flush, driver.now(), slack=tail.slack)
-                await _until_woken(tail, flying[0][1] if flying else None)
+                await _until_woken(tail, oldest)
                 continue
             batch = tailer.still_to_hand_on(batch)
             if tail.before_sink:
                 crashpoints.reached(tail.before_sink)
-            flying.append((batch, asyncio.ensure_future(tail.sink(batch.items))))
-            handed = batch.position
-        while flying:  # stopping: what was handed on lands before the cursor is saved
-            await land(driver, tail, *flying.popleft())
+            flying.hand_on(batch, asyncio.ensure_future(tail.sink(batch.items)))
+        while (oldest := flying.oldest()) is not None:  # stopping: what was handed on lands
+            await asyncio.wait([oldest])                 # before the cursor is saved
+            landed = flying.landing(_done)
+            assert landed is not None
+            await land(driver, tail, *landed)
     finally:
-        if flying:  # a sink failed: the rest is read again from the position
-            await asyncio.wait([sink for _, sink in flying])
-            for _, sink in flying:
+        if flying.flying:  # a sink failed: the rest is read again from the position
+            await asyncio.wait([sink for _, sink in flying.flying])
+            for _, sink in flying.flying:
                 if not sink.cancelled():
                     sink.exception()  # seen: the first failure is what the guard reports
+
+
+def _done(sink: asyncio.Future[None]) -> bool:
+    return sink.done()
 
 
 async def land(driver: NodeDriver, tail: Tail, batch: Batch[Any],
