@@ -82,6 +82,14 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
         "regions/core/relay.py", "        high = self._high()\n        items: list[WireItem] = []\n",
         "        high = self._high()\n        self._position = notifications[-1].id\n"
         "        items: list[WireItem] = []\n"),
+    # The relay's window (SIMWINDOW): the position moves over whichever batch in flight got
+    # its acks first, not over the oldest — a batch whose acks are late, or fail, is passed.
+    "relay's position passes a batch before the acks of one before it": (
+        "regions/runtime/tail_flow.py",
+        "        if self.flying and done(self.flying[0][1]):\n"
+        "            return self.flying.popleft()\n",
+        "        for landed in self.flying:\n            if done(landed[1]):\n"
+        "                self.flying.remove(landed)\n                return landed\n"),
 }
 
 
