@@ -24,7 +24,10 @@ CREDIT_EDGES = ("one_fen_short", "one_fen_over", "split_exact", "short")
 #: Edges every CI batch must reach (names in `reached`).
 EDGES = (*(f"credit_{edge}" for edge in CREDIT_EDGES), "publish_failed_then_retried",
          *timing.EDGES, *closing.EDGES, "calendar_install_moved_later",
-         "correction_crossed_money", "correction_left_for_new_case")
+         "correction_crossed_money", "correction_left_for_new_case",
+         # the driver's interleavings (simulations/flows.py): relay batches in flight together,
+         # a later one's acks back first, an inbox pull while a commit is pending
+         "relay_batches_in_flight", "relay_later_batch_acked_first", "inbox_fetched_ahead")
 #: Chance that an origin's staff correct its info sheet within milliseconds of the bank's
 #: notice reaching the destination (when people are timed at the edges): the correction and
 #: the money cross, and the destination may complete on the sheet it had. `options` offers a

@@ -6,10 +6,12 @@ the network between relays and the broker (drop, duplicate, reorder, delay, part
 people and back-ends (the workload). Fault hooks sit at the named crash points: after a commit
 before publish, after processing before ack, mid-transaction.
 
-Components run event-driven: a commit schedules its region's relay; a publish schedules the
-destination's inbox; unacked deliveries schedule a retry after `ack_wait`; the deadline timer is
-scheduled at its next due instant; heartbeats and gap checks run in the background whenever time
-moves past their period (and keep time moving in the drain phase until every link has converged).
+Components run event-driven: a commit schedules its region's relay, which hands batches on
+while earlier ones await their acks, and a publish the destination's inbox, which pulls while a
+commit is pending (both as the node's driver runs them: `simulations.flows`); unacked deliveries
+schedule a retry after `ack_wait`; the deadline timer is scheduled at its next due instant;
+heartbeats, links caught up and gap checks run in the background whenever time moves past their
+period (and keep time moving in the drain phase until every link has converged).
 """
 
 from __future__ import annotations
@@ -27,14 +29,15 @@ from domain.protocols import ProtocolSpec
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
-from regions.core.inbox import Incoming
 from regions.core.messages import LinkMessage, ResendRequest, WireItem
 from regions.core.outcome import Outcome
-from regions.core.ports import INBOX_MAX_ACK_PENDING, BrokerError, Outgoing, Store
+from regions.core.ports import INBOX_MAX_ACK_PENDING, BrokerError, Delivery, Outgoing, Store
 from regions.core.sides import SideView
 from regions.runtime.bootstrap import Region, build_region
+from regions.runtime.inbox_pipeline import Pipeline
+from regions.runtime.tail_flow import Window
 from regions.wire import link, subjects
-from simulations import calendar_install, checkers, hostile, timing
+from simulations import calendar_install, checkers, flows, hostile, timing
 from simulations.faults import FaultPlan
 from simulations.repeats import RepeatDecodes
 from simulations.scheduler import Scheduler
@@ -52,7 +55,7 @@ MS = dt.timedelta(milliseconds=1)
 #: once: `json.dumps` with options builds a new encoder at each call (a commit each).
 _TRACE_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 #: Deliveries an inbox fetches at once (as the node's driver does).
-INBOX_BATCH = 256
+INBOX_BATCH = flows.INBOX_BATCH
 
 
 @dataclass
@@ -71,6 +74,12 @@ class SimRegion:
     #: "hostile:" + code): the same objects, found without building their names at each send,
     #: tick and crash roll.
     rngs: dict[str, Any] = field(default_factory=dict)
+    #: The relay's flow (`simulations.flows`; None: stopped after a failed batch, restarting)
+    #: and the inbox's pipeline; `generation` counts restarts, so what a crashed process had
+    #: in flight (acks, a commit) is dropped when it comes back.
+    window: Window[flows.Sink] | None = None
+    pipe: Pipeline[Delivery] = field(default_factory=flows.new_pipe)
+    generation: int = 0
 
 
 @dataclass
@@ -129,6 +138,10 @@ class World:
         #: and each time it handed one on past a gap: judged by `oracles.relay_never_skips`.
         self.relayed: dict[tuple[str, str], int] = {}
         self.relay_skips: list[tuple[str, str, int, int, dt.datetime]] = []
+        #: Per link, the highest link_seq the relay's position moved over (`flows.passed`).
+        self.landed: dict[tuple[str, str], int] = {}
+        #: When an unacknowledged delivery comes again (its ack_wait and a little).
+        self.redeliver_after = dt.timedelta(seconds=ACK_WAIT + 0.5)
         self._background_at = self.sched.now
         #: The hostile_peer fault's injector (`simulations.hostile`), when the plan has it.
         self.hostile = (hostile.Hostile.for_world(list(region_codes))
@@ -159,7 +172,8 @@ class World:
             sim.consumer = subjects.inbox_consumer_name(code)
             sim.stream = subjects.event_stream_name(code)
             sim.rngs = {kind: self.sched.rng(f"{kind}:{code}")
-                        for kind in ("net", "crash", "inbox", "hostile")}
+                        for kind in ("net", "crash", "inbox", "hostile", "relay", "db")}
+            sim.window = flows.new_window(sim)
             self.regions[code] = sim
             self._hook(sim)
         #: The regions in code order, as the background visits them.
@@ -215,14 +229,14 @@ class World:
         sim = self.regions[code]
         if not sim.relay_scheduled:
             sim.relay_scheduled = True
-            self.sched.after(delay, f"relay:{code}", lambda: self._relay_tick(code))
+            self.sched.after(delay, f"relay:{code}", lambda: flows.relay_tick(self, code))
 
     def schedule_inbox(self, code: str, delay: dt.timedelta = MS) -> None:
         sim = self.regions[code]
         when = self.sched.now + delay
         if sim.inbox_scheduled is None or when < sim.inbox_scheduled:
             sim.inbox_scheduled = when
-            self.sched.at(when, f"inbox:{code}", lambda: self._inbox_tick(code, when))
+            self.sched.at(when, f"inbox:{code}", lambda: flows.inbox_pull(self, code, when))
 
     def schedule_timer(self, code: str) -> None:
         sim = self.regions[code]
@@ -235,45 +249,6 @@ class World:
             self.sched.at(when, f"timer:{code}", lambda: self._timer_tick(code, when))
 
     # ----------------------------------------------------------------- components
-
-    def _relay_tick(self, code: str) -> None:
-        sim = self.regions[code]
-        sim.relay_scheduled = False
-        now = self.local_now(code)
-        batch = sim.region.relay.step(now)
-        if batch is None:
-            return
-        if self.plan.fires("crash_after_commit", sim.rngs["crash"]):
-            self.crash(code)
-            self.schedule_relay(code, dt.timedelta(seconds=1))
-            return
-        try:
-            for item in batch.items:
-                if isinstance(item, LinkMessage):
-                    self.sent_at.setdefault(item.event_id, self.sched.now)
-            for packet in packed(batch.items):  # per destination, as the driver publishes
-                self.transmit(code, packet.out)
-        except BrokerError:
-            if self.plan.injected.get("publish_fails"):
-                self.edges["publish_failed_then_retried"] += 1
-            self.schedule_relay(code, dt.timedelta(seconds=2))
-            return
-        self._handed_on(code, batch.items)
-        sim.region.relay.advance(batch, now)
-        self.schedule_relay(code)
-
-    def _handed_on(self, code: str, items: list[WireItem]) -> None:
-        """The relay's batch went out whole: each link's messages must follow on from the last
-        one it handed on (repeats after a restart are fine; a gap is a message only a re-send
-        would ever deliver)."""
-        for item in items:
-            if isinstance(item, LinkMessage):
-                key = (code, item.destination)
-                last = self.relayed.get(key, 0)
-                if item.link_seq > last + 1:
-                    self.relay_skips.append((code, item.destination, last, item.link_seq,
-                                             self.sched.now))
-                self.relayed[key] = max(last, item.link_seq)
 
     def send(self, sender: str, item: WireItem, resent: ResendRequest | None = None) -> None:
         """One link item through the network; an answer to a re-send request goes under its
@@ -335,55 +310,6 @@ class World:
             return  # a late or buffered copy: lost; links repair it
         self.schedule_inbox(receiver, dt.timedelta(milliseconds=2))
 
-    def _inbox_tick(self, code: str, when: dt.datetime) -> None:
-        sim = self.regions[code]
-        if sim.inbox_scheduled != when:
-            return
-        sim.inbox_scheduled = None
-        rng, crash_rng = sim.rngs["inbox"], sim.rngs["crash"]
-        try:
-            deliveries = sim.broker.fetch_now(sim.consumer, sim.stream, INBOX_BATCH)
-        except BrokerError:
-            self.schedule_inbox(code, dt.timedelta(seconds=5))
-            return
-        now = self.local_now(code)
-        incoming = [Incoming(d.subject, d.data, d.headers, d,
-                             subject_origin=subjects.parse_event_subject(d.subject)[1])
-                    for d in deliveries]
-        if deliveries and self.plan.fires("crash_mid_transaction", crash_rng):
-            self.crash(code)  # nothing of this batch was committed or acked
-            self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 1))
-            return
-        hostile_rng = sim.rngs["hostile"] if self.hostile is not None else None
-        if hostile_rng is not None and deliveries and self.plan.fires("hostile_peer", hostile_rng):
-            assert self.hostile is not None
-            incoming += self.hostile.batch(self, code, hostile_rng, now)
-        result = sim.region.inbox.handle(incoming, now)
-        if hostile_rng is not None:  # crafted messages are no broker's deliveries
-            result.ack = [t for t in result.ack if not isinstance(t, hostile.Marker)]
-        if deliveries and self.plan.fires("crash_before_ack", crash_rng):
-            self.crash(code)
-            self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 1))
-            return
-        for token in result.ack:
-            sim.broker.ack_now(token)
-        if self.plan.fires("acks_lost", rng) and result.ack:
-            self.server.faults.lose_acks(code, min(len(result.ack), rng.randint(1, 5)))
-        for request in result.resend_requests:
-            self.resend_requests += 1
-            self.send_quietly(code, request)
-        for request in result.resends_asked_of_us:
-            self.resend_quietly(code, sim.region.relay.resend(
-                request.destination, request.from_seq, request.to_seq), resent=request)
-        num_pending, num_ack_pending = sim.broker.backlog_now(sim.stream, sim.consumer)
-        if len(deliveries) == INBOX_BATCH or (deliveries and num_pending):
-            # More is waiting (a full batch, or new messages held back by max_ack_pending):
-            # fetch again at once. Otherwise the next publish schedules this inbox itself, and
-            # an unacknowledged delivery its retry below; a second fetch would find nothing.
-            self.schedule_inbox(code)
-        if num_ack_pending:
-            self.schedule_inbox(code, dt.timedelta(seconds=ACK_WAIT + 0.5))
-
     def _timer_tick(self, code: str, when: dt.datetime) -> None:
         sim = self.regions[code]
         if sim.timer_scheduled != when:
@@ -399,8 +325,10 @@ class World:
 
     def crash(self, code: str) -> None:
         sim = self.regions[code]
+        flows.forget_in_flight(self, sim)
         sim.region.restart()
         self._hook(sim)
+        flows.restarted(sim)
         sim.relay_scheduled = False
         sim.timer_scheduled = None
         self.schedule_relay(code, dt.timedelta(milliseconds=50))
@@ -418,6 +346,7 @@ class World:
         for code in self.codes:
             sim = regions[code]
             now = self.sched.now + sim.skew
+            flows.retry_links(self, code)
             for item in sim.region.relay.heartbeat(now):
                 self.send_quietly(code, item)
             for request in sim.region.inbox.check_gaps(now):
@@ -474,19 +403,12 @@ class World:
             return False
         for code, sim in self.regions.items():
             relay = sim.region.relay
+            if sim.window is None or sim.window.flying or sim.pipe.ahead or sim.pipe.deciding \
+                    or relay.behind():
+                return False
             if relay.step(self.local_now(code)) is not None:
                 return False
             for destination, high in relay.high_water_marks().items():
                 if self.regions[destination].region.node.inlink_position(code) < high:
                     return False
         return True
-
-
-def packed(items: list[WireItem]) -> list[link.Packet]:
-    """A relay batch as the driver publishes it (`NodeDriver.publish_links`): per recipient in
-    order of first appearance, each recipient's items in order, its events in batches."""
-    groups: dict[str, list[WireItem]] = {}
-    for item in items:
-        groups.setdefault(item.destination if isinstance(item, LinkMessage) else item.recipient,
-                          []).append(item)
-    return [packet for group in groups.values() for packet in link.encode_many(group)]
