@@ -355,13 +355,14 @@ def inbox_pull(world: World, code: str, when: dt.datetime) -> None:
 
 def pull_more(world: World, code: str, sim: SimRegion, full: bool, took: bool) -> None:
     """More is waiting (a full pull, or, after a pull or a commit that took some, messages held
-    back by max_ack_pending): pull again at once; an unacknowledged delivery: when its
-    ack_wait runs out. Otherwise the next publish schedules the pull (a pull now finds
-    nothing)."""
+    back by max_ack_pending): pull again at once. A delivery un-acked that the pipeline does not
+    hold (lost acks, a crash's): pull when its ack_wait runs out. Otherwise the next publish
+    schedules the pull (a pull now would find nothing)."""
     num_pending, num_ack_pending = sim.broker.backlog_now(sim.stream, sim.consumer)
     if sim.pipe.room() > 0 and (full or (took and num_pending)):
         world.schedule_inbox(code)
-    if num_ack_pending:
+    pipe = sim.pipe
+    if num_ack_pending > len(pipe.ahead) + len(pipe.deciding or ()):
         world.schedule_inbox(code, world.redeliver_after)
 
 
