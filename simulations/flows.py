@@ -1,29 +1,19 @@
 """The relay's window and the inbox's pipeline in the simulator: the driver's interleavings, seeded.
 
-Why: the node's driver has up to `RELAY_WINDOW` relay batches awaiting JetStream's acks at once,
-each batch's recipients published side by side, and its inbox fetching the next batch while the
-database thread commits the last (`regions.runtime.tail_flow`, `regions.runtime.inbox_pipeline`).
-A simulator that relayed one batch at a time, one destination after another, and decided one
-inbox batch at a time could not produce the orders those allow, so it could not catch a break
-of them (the session before this one found two only by reading: a sink waiting for one
-recipient's acks before sending the next's, and a forged link position).
-
-Here the same rules run — `tail_flow.Window` decides which batch the relay's position moves over
-next, `inbox_pipeline.Pipeline` which fetched deliveries are decided next — and only the waits
-are the scheduler's: a destination's publish is stored when it is sent (in a seeded order of the
-batch's destinations) and its ack, or its failure (a stream the broker refuses, the
-`publish_fails` fault), comes back after a seeded delay; an inbox commit takes seeded time,
-while pulls go on and fetch ahead; a crash meanwhile loses what was in flight (its acks never
-come, its fetched deliveries return after `ack_wait`). What the driver does with the outcomes is
-mirrored from `NodeDriver.publish_relayed` (a failed destination falls behind and is caught up
-from the store on the heartbeat, `retry_links`; every destination failing fails the batch, and
-the flow starts again from the position after the guard's pause) and `NodeDriver.handle`.
-
-Two checks ride on it (`oracles.relay_never_skips` reports both): each link's messages are sent
-in link order (a batch handed on while an earlier one awaits acks must not reach a destination
-first), and the position moves only over messages a publish took, in order, unless their link
-fell behind (then `catch_up` sends them from the store) — the cursor never passes a batch whose
-acks have not come back.
+Why: the driver has up to `RELAY_WINDOW` relay batches awaiting JetStream's acks at once, a
+batch's recipients published side by side, and its inbox pulling while the database thread
+commits (`regions.runtime.tail_flow`, `regions.runtime.inbox_pipeline`). Relaying one batch at a
+time and deciding one inbox batch at a time, the simulator could not produce those orders, nor
+catch a break of them. Here the same rules run — `tail_flow.Window` decides which batch the
+position moves over next, `inbox_pipeline.Pipeline` which fetched deliveries are decided next —
+and only the waits are the scheduler's: a destination's publish is stored when sent (the batch's
+destinations in a seeded order) and its ack, or failure (`publish_fails`, a stream the broker
+refuses), comes back after a seeded delay; an inbox commit takes seeded time while pulls fetch
+ahead; a crash drops what was in flight. The outcomes are handled as `NodeDriver.publish_relayed`
+(a failed destination falls behind, caught up on the heartbeat: `retry_links`; all failing fail
+the batch, and the flow reads again from the position after the guard's pause) and
+`NodeDriver.handle` handle them. Checked (`relay_skipped`): links sent in order, the position
+moved only over what a publish stored, in order, unless its link fell behind.
 """
 
 from __future__ import annotations
@@ -37,6 +27,7 @@ from typing import TYPE_CHECKING
 from regions.core.inbox import Incoming
 from regions.core.messages import LinkMessage, WireItem
 from regions.core.ports import BrokerError, Delivery
+from regions.runtime.driver import first_seq
 from regions.runtime.inbox_pipeline import Pipeline
 from regions.runtime.tail_flow import RELAY_WINDOW, Window
 from regions.wire import link, subjects
@@ -45,7 +36,6 @@ from simulations import hostile
 if TYPE_CHECKING:
     from simulations.world import SimRegion, World
 
-MS = dt.timedelta(milliseconds=1)
 #: The driver's guard pauses this long before a failed relay flow starts again (`_guard`).
 GUARD_PAUSE = dt.timedelta(seconds=1)
 #: Deliveries an inbox fetches at once (as the node's driver does).
@@ -55,7 +45,6 @@ INBOX_BATCH = 256
 @dataclass
 class Sink:
     """One relay batch with its sink: its destinations' publishes, awaiting their acks."""
-
     recipients: int
     waiting: int
     #: destination -> the first link_seq its publish did not store (0: control items only)
@@ -162,15 +151,6 @@ def ack_delay(rng: random.Random) -> dt.timedelta:
     return dt.timedelta(milliseconds=rng.uniform(30, 800) if roll < 0.12 else rng.uniform(0.5, 30))
 
 
-def first_seq(packets: list[link.Packet]) -> int:
-    """`driver.first_seq`: the first link_seq of the packets not stored (0: control items)."""
-    for packet in packets:
-        for item in packet.items:
-            if isinstance(item, LinkMessage):
-                return item.link_seq
-    return 0
-
-
 def acked(world: World, code: str, generation: int, sink: Sink, recipient: str,
           failed: int) -> None:
     """One recipient's acks came back (`failed` >= 0: its publish failed from that link_seq);
@@ -272,7 +252,7 @@ def passed(world: World, code: str, items: list[WireItem], sink: Sink) -> None:
 
 
 def excused(world: World, code: str, destination: str, last: int) -> bool:
-    """A link behind from at or before the gap: `catch_up` sends it from the store."""
+    """A link behind from at or before the gap (`catch_up` sends it from the store)."""
     first = world.regions[code].region.relay.behind().get(destination)
     return first is not None and first <= last + 1
 
@@ -308,8 +288,8 @@ def retry_links(world: World, code: str) -> None:
 
 
 def forget_in_flight(world: World, sim: SimRegion) -> None:
-    """A crash: what the process had in flight is gone. A link it had left behind is no longer
-    known to be behind (`Relay.forget`): its receiver asks for what it lacks, on the marks."""
+    """A crash drops what was in flight; a link left behind is forgotten (`Relay.forget`): its
+    receiver asks for what it lacks, on the marks."""
     relay = sim.region.relay
     for destination in relay.behind():
         key = (sim.code, destination)
@@ -325,7 +305,6 @@ def forget_in_flight(world: World, sim: SimRegion) -> None:
 
 
 def restarted(sim: SimRegion) -> None:
-    """After the restart: a new flow from the cursor."""
     sim.window = new_window(sim)
 
 
