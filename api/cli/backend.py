@@ -38,8 +38,16 @@ def pension_command(
     except ValueError as exc:
         print(f"tongban backend pension: --name: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
+    from regions.runtime import event_loop
+
+    try:
+        loop_factory = event_loop.factory()  # TONGBAN_EVENT_LOOP, as `tongban node` reads it
+    except event_loop.EventLoopError as exc:
+        print(f"tongban backend pension: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from regions.sdk.examples.pension import run_pension_backend
 
-    asyncio.run(run_pension_backend(str(code), nats_url, name))
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(run_pension_backend(str(code), nats_url, name))

@@ -49,12 +49,21 @@ def node(
         print("tongban node: --broker must be nats (the in-memory broker lives only inside "
               "`tongban simulate`)", file=sys.stderr)
         raise typer.Exit(2)
+    from regions.runtime import event_loop
+
+    try:
+        loop_factory = event_loop.factory()  # a bad TONGBAN_EVENT_LOOP stops here, not later
+    except event_loop.EventLoopError as exc:
+        print(f"tongban node: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("tongban.node").info("event loop: %s", event_loop.chosen())
     from api.node import run_node
 
     try:
-        asyncio.run(run_node(config))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(run_node(config))
     except OSError as exc:  # e.g. the --http port is taken
         print(f"tongban node: {exc}", file=sys.stderr)
         raise typer.Exit(1) from None

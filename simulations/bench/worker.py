@@ -35,7 +35,7 @@ from regions.core.outcome import Outcome
 from regions.core.ports import BrokerError, Outgoing, PubAck
 from regions.core.sides import SideView
 from regions.core.store import Stream
-from regions.runtime import collector
+from regions.runtime import collector, event_loop
 from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.driver import NodeDriver, recipient_of
 from regions.runtime.views import attach_views
@@ -361,7 +361,7 @@ def worker_main(settings: WorkerSettings, conn: Connection) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"%(asctime)s {settings.region} %(name)s %(levelname)s %(message)s")
     if not settings.profile_dir:
-        asyncio.run(Worker(settings, conn, rss_after_imports).serve())
+        event_loop.run(Worker(settings, conn, rss_after_imports).serve())
         return
     import cProfile
     from pathlib import Path
@@ -369,7 +369,7 @@ def worker_main(settings: WorkerSettings, conn: Connection) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        asyncio.run(Worker(settings, conn, rss_after_imports).serve())
+        event_loop.run(Worker(settings, conn, rss_after_imports).serve())
     finally:
         profiler.disable()
         profiler.dump_stats(Path(settings.profile_dir) / f"{settings.role}.prof")
