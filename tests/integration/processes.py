@@ -74,6 +74,7 @@ class NodeProcess:
     incarnation: int = 0
     exits: list[int] = field(default_factory=list)  # return codes of earlier incarnations
     restart_on_crash: bool = True
+    stopping: bool = False  # inside stop(): the supervisor must not take the exit for a crash
 
     def start(self, crash_at: str = "") -> None:
         assert not self.running, f"{self.code} already running"
@@ -139,16 +140,20 @@ class NodeProcess:
         process = self.process
         if process is None:
             return 0
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+        self.stopping = True
         try:
-            code = await asyncio.to_thread(process.wait, STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"node {self.code} ignored SIGTERM:\n{self.tail()}") from None
-        self._reap(code)
-        return code
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+            try:
+                code = await asyncio.to_thread(process.wait, STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError(f"node {self.code} ignored SIGTERM:\n{self.tail()}") from None
+            self._reap(code)
+            return code
+        finally:
+            self.stopping = False
 
     def _reap(self, code: int) -> None:
         self.exits.append(code)
@@ -244,12 +249,13 @@ class ProcessCluster(rw.Nodes):
         return node.process
 
     async def supervise(self, restart_delay: float) -> None:
-        """Restart (without a crash plan) any node that died while meant to run."""
+        """Restart (without a crash plan) any node that died while meant to run: not one that
+        `stop()` is stopping, whose exit it reaps itself."""
         while True:
             for node in self.by_code.values():
                 proc: NodeProcess = node.process
                 if proc.process is not None and proc.process.poll() is not None \
-                        and proc.restart_on_crash:
+                        and proc.restart_on_crash and not proc.stopping:
                     proc._reap(proc.process.returncode)
                     await asyncio.sleep(restart_delay)
                     proc.start()

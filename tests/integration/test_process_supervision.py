@@ -29,8 +29,6 @@ class SleeperProcess(NodeProcess):
             start_new_session=True)
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: the supervisor reaps and restarts a node "
-                   "whose stop() has not resumed yet; stop() then forgets the new incarnation")
 def test_a_node_being_stopped_is_not_restarted_by_the_supervisor(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     to_thread = asyncio.to_thread
