@@ -36,23 +36,13 @@ from regions.runtime.crashpoints import (
 from regions.wire import control
 from tests.integration import processes as pr
 from tests.integration import realworld as rw
-from tests.services.nats_server import pinned_binary
+from tests.services.nats_server import fresh_nats_server  # noqa: F401 (the `nats` fixture)
 
 pytestmark = pytest.mark.timeout(120)
 
 DEST, ORIGIN, STRANGER = "150600", "610800", "130700"  # 鄂尔多斯 ← 榆林; 保定 runs no node here
 CODES = (DEST, ORIGIN)
 SIGKILLED = -9
-
-
-@pytest.fixture
-def nats(tmp_path: Path) -> Iterator[NatsServer]:
-    server = NatsServer(workdir=tmp_path / "nats", binary=pinned_binary())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -18,10 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from domain.protocols import spec_of
 from regions.adapters.brokers.nats_server import NatsServer
@@ -33,7 +30,7 @@ from tests.hostile.test_hostile_inbox import HOME, T0, TARGET, incoming, ping, s
 from tests.hostile.test_hostile_inbox import side_status as status
 from tests.integration import processes as pr
 from tests.integration import realworld as rw
-from tests.services.nats_server import pinned_binary
+from tests.services.nats_server import fresh_nats_server  # noqa: F401 (the `nats` fixture)
 from tests.unit import toy_protocol as toy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,16 +100,6 @@ def test_a_region_restored_from_a_file_backup_and_declared_so_reaches_its_peer(
 
 
 RESTORED, PEER = "610800", "150600"  # 榆林 loses its disk; 鄂尔多斯 keeps its store
-
-
-@pytest.fixture
-def nats(tmp_path: Path) -> Iterator[NatsServer]:
-    server = NatsServer(workdir=tmp_path / "nats", binary=pinned_binary())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def online_copy(source: Path, target: Path) -> None:

