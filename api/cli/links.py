@@ -11,11 +11,11 @@ backup"; the core in `regions.core.link_restore`).
 3. At each peer, `tongban links received --region PEER --origin RESTORED --after HELD` lists
    the events PEER recorded in that range: the cases to reconcile by hand.
 
-The store flags are the node's (`--store`, `--dsn`, `--schema`, `--sqlite-dir`, or their
-`TONGBAN_*` variables). A peer (`--origin`, `--recorded`) is a 6-digit region code other than
-the region, and one of its peers where `TONGBAN_PEERS` names them: a mistyped code is refused
-before the store is touched. Exit codes: 0 done, 1 a node holds the region or the database
-cannot be reached, 2 bad input.
+The store flags and the peers are the node's (`--store`, `--dsn`, `--schema`, `--sqlite-dir`,
+`--peers`, or their `TONGBAN_*` variables). A peer (`--origin`, `--recorded`) is one of the
+region's peers, which the commands need: a mistyped code is refused before the store is
+touched. Exit codes: 0 done, 1 a node holds the region or the database cannot be reached, 2 bad
+input.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ app = typer.Typer(help="Links after a restore from a backup: received, restored.
 #: The commands' names as their errors sign them (`quarantine._fail`).
 RECEIVED, RESTORED = "links received", "links restored"
 AsJson = Annotated[bool, typer.Option("--json", help="JSON instead of text.")]
+Peers = Annotated[str | None, typer.Option(help="Comma-separated peer regions, as the node "
+                                                "runs with (TONGBAN_PEERS).")]
 
 
 @app.command("received")
@@ -56,12 +58,12 @@ def received_command(
                                                        "link_seq (the restored store's last).")]
         = None,
         region: Region = None, store: Store = None, dsn: Dsn = None, schema: Schema = None,
-        sqlite_dir: SqliteDir = None, as_json: AsJson = False) -> None:
+        sqlite_dir: SqliteDir = None, peers: Peers = None, as_json: AsJson = False) -> None:
     """How far this region recorded ORIGIN's link; with --after, what it recorded past it."""
-    config = _config(RECEIVED, region, store, dsn, schema, sqlite_dir, None)
-    _peer(RECEIVED, "--origin", origin, config)
+    config = _config(RECEIVED, region, store, dsn, schema, sqlite_dir, peers)
     if after is not None and after < 0:
         _fail(RECEIVED, f"--after {after}: a link_seq is never negative")
+    _peer(RECEIVED, "--origin", origin, config)
     opened = _open_store(RECEIVED, config)
     try:
         app_ = opened.open(config.region)
@@ -90,10 +92,10 @@ def restored_command(
                                                          "(`links received` there); repeat "
                                                          "for every peer.")],
         region: Region = None, store: Store = None, dsn: Dsn = None, schema: Schema = None,
-        sqlite_dir: SqliteDir = None, as_json: AsJson = False) -> None:
+        sqlite_dir: SqliteDir = None, peers: Peers = None, as_json: AsJson = False) -> None:
     """Declare this region's store restored from a backup: number each link on after what its
     peer recorded. Run before the restored node first starts; refused while a node runs."""
-    config = _config(RESTORED, region, store, dsn, schema, sqlite_dir, None)
+    config = _config(RESTORED, region, store, dsn, schema, sqlite_dir, peers)
     positions = _positions(recorded, config)
     done = asyncio.run(_renumber_locked(config, positions))
     if as_json:
@@ -122,14 +124,26 @@ def _positions(given: list[str], config: Any) -> dict[str, int]:
 
 
 def _peer(command: str, flag: str, code: str, config: Any) -> None:
-    """Refuse a peer that cannot be one: not a region code, the region itself, or — where the
-    node's peers are configured (`TONGBAN_PEERS`) — not among them. Why here: a mistyped code
-    would read as "nothing recorded", or renumber a link to no region in the store."""
+    """Refuse a peer that cannot be one: not a region code, the region itself, or not among the
+    node's peers — and any code while those are not given. Why here: a mistyped code would read
+    as "nothing recorded", or renumber a link to no region in the store.
+
+    The peers come from the node's own setting (`--peers`, `TONGBAN_PEERS`), the one source the
+    node itself uses: it sends to and accepts from exactly those regions (`build_region`: the
+    node's admission, the inbox's known senders), so the command is run with the same
+    environment as the node. Not from the store: a link's records are found by an id derived
+    from its two regions, so listing a store's links means reading all its records; and a
+    restored store is the backup's — a peer added since has no link in it, a region dropped from
+    the peers still has one."""
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
         _fail(command, f"{flag} {code!r}: not a 6-digit region code")
     if code == config.region:
         _fail(command, f"{flag} {code}: the region itself, not a peer of it")
-    if config.peers and code not in config.peers:
+    if not config.peers:
+        _fail(command, f"{flag} {code}: region {config.region}'s peers are not known here; give "
+                       f"them as its node runs with (--peers, or TONGBAN_PEERS in its "
+                       f"environment), so that a code that is no peer is refused")
+    if code not in config.peers:
         _fail(command, f"{flag} {code}: not among region {config.region}'s peers "
                        f"({', '.join(config.peers)})")
 

@@ -80,13 +80,14 @@ def test_a_region_restored_from_a_file_backup_and_declared_so_reaches_its_peer(
     for path in backup.iterdir():
         shutil.copy2(path, directory / path.name)
 
-    at_peer = json.loads(links(directory, "received", "--region", TARGET, "--origin", HOME))
+    at_peer = json.loads(links(directory, "received", "--region", TARGET, "--origin", HOME,
+                               "--peers", HOME))
     assert at_peer["recorded"] == 2
-    [done] = json.loads(links(directory, "restored", "--region", HOME, "--recorded",
-                              f"{TARGET}={at_peer['recorded']}"))
+    [done] = json.loads(links(directory, "restored", "--region", HOME, "--peers", TARGET,
+                              "--recorded", f"{TARGET}={at_peer['recorded']}"))
     assert done == {"destination": TARGET, "held": 1, "recorded": 2, "lost": 1}
     report = json.loads(links(directory, "received", "--region", TARGET, "--origin", HOME,
-                              "--after", str(done["held"])))
+                              "--peers", HOME, "--after", str(done["held"])))
     assert [r["link_seq"] for r in report["received"]] == [2]
     assert report["received"][0]["type"] == "Pinged"  # the lost case's event, by its id
 
@@ -135,14 +136,15 @@ def test_node_processes_a_region_restored_from_a_backup_and_declared_so_reaches_
             online_copy(backup, store.path_for(RESTORED))  # the disk is lost; the backup back
 
             at_peer = json.loads(await asyncio.to_thread(
-                links, directory, "received", "--region", PEER, "--origin", RESTORED))
+                links, directory, "received", "--region", PEER, "--origin", RESTORED,
+                "--peers", RESTORED))
             [done] = json.loads(await asyncio.to_thread(
-                links, directory, "restored", "--region", RESTORED, "--recorded",
-                f"{PEER}={at_peer['recorded']}"))
+                links, directory, "restored", "--region", RESTORED, "--peers", PEER,
+                "--recorded", f"{PEER}={at_peer['recorded']}"))
             assert done["recorded"] == at_peer["recorded"] > done["held"], done
             lost = json.loads(await asyncio.to_thread(
                 links, directory, "received", "--region", PEER, "--origin", RESTORED,
-                "--after", str(done["held"])))
+                "--peers", RESTORED, "--after", str(done["held"])))
             assert len(lost["received"]) == done["lost"]
             await asyncio.sleep(1.5)  # past the streams' dedup window (1 s here)
 

@@ -28,7 +28,8 @@ def test_a_missing_store_is_refused_in_the_commands_own_name(tmp_path: Path,
 
 
 @pytest.mark.parametrize("command", [*COMMANDS, ("quarantine", "list"),
-                                     ("links", "received", "--origin", "610800")],
+                                     ("links", "received", "--origin", "610800",
+                                      "--peers", "610800")],
                          ids=lambda c: " ".join(c[:2]))
 def test_an_unreachable_database_is_refused_in_the_commands_own_name(
         command: tuple[str, ...]) -> None:
