@@ -5,9 +5,10 @@ backup"; the core in `regions.core.link_restore`).
 1. At each peer, `tongban links received --region PEER --origin RESTORED` prints how far PEER
    recorded RESTORED's link (after PEER's inbox has taken what waits in its stream).
 2. At the restored region, its node stopped, `tongban links restored --region RESTORED
-   --recorded PEER=N …` steps each link over the numbers the peers recorded after the backup,
-   so that the node numbers on after them (it holds the region's worker lock: refused while a
-   node runs). It prints, per link, the numbers the store no longer has.
+   --recorded PEER=N …` (once for every peer) steps each link over the numbers the peers
+   recorded after the backup, so that the node numbers on after them (it holds the region's
+   worker lock: refused while a node runs). It prints, per link, the numbers the store no
+   longer has.
 3. At each peer, `tongban links received --region PEER --origin RESTORED --after HELD` lists
    the events PEER recorded in that range: the cases to reconcile by hand.
 
@@ -89,7 +90,7 @@ def received_command(
 @app.command("restored")
 def restored_command(
         recorded: Annotated[list[str], typer.Option(help="PEER=N: the link_seq PEER recorded "
-                                                         "(`links received` there); repeat "
+                                                         "(`links received` there); once "
                                                          "for every peer.")],
         region: Region = None, store: Store = None, dsn: Dsn = None, schema: Schema = None,
         sqlite_dir: SqliteDir = None, peers: Peers = None, as_json: AsJson = False) -> None:
@@ -120,6 +121,11 @@ def _positions(given: list[str], config: Any) -> dict[str, int]:
                             f"code and a link_seq)")
         _peer(RESTORED, "--recorded", peer, config)
         positions[peer] = int(number)
+    missing = sorted(set(config.peers) - set(positions) - {config.region})
+    if missing:  # its link would number again what that peer recorded after the backup
+        _fail(RESTORED, f"no --recorded for {', '.join(missing)}: every peer's link must be "
+                        f"renumbered (read each at the peer: tongban links received --region "
+                        f"PEER --origin {config.region}; PEER=0 if it recorded nothing)")
     return positions
 
 

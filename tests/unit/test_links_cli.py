@@ -94,8 +94,6 @@ def test_links_commands_refuse_to_run_without_the_nodes_peers(stores: Path) -> N
     assert digest(stores) == before
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: `links restored` renumbers only the "
-                   "links it is given: a peer forgotten keeps the backup's numbering")
 def test_restored_refuses_when_a_peer_has_no_recorded_position(stores: Path) -> None:
     """Every peer's link must be renumbered: one left as the backup had it would number again
     what that peer recorded after the backup (its new cases dropped as duplicates there). The
