@@ -12,7 +12,9 @@ idempotency, admission or validation. It is the design "(b)" of shared/reference
   tracking row, and acks the last one (`AckPolicy.ALL`);
 - the origin answers `ContactLetterIssued` with approval, info sheet and remittance (4 events);
   the destination records the info sheet and the funds, reconciles and completes (4 events).
-11 event rows and 2 messages per case. One OS process per region, like the product's nodes.
+11 event rows and 2 messages per case. One OS process per region, like the product's nodes, on
+the same event loop as the product's nodes (`TONGBAN_EVENT_LOOP`, uvloop by default): a ratio
+between a product on uvloop and a bound on the standard loop would flatter the product.
 
 It is a measuring instrument, not product code: it checks only that every case completed.
 """
@@ -42,6 +44,7 @@ from psycopg import sql
 
 from regions.adapters.brokers.nats_pull import PullInbox
 from regions.adapters.stores.sql import LEDGER_PREFIX, PostgresStore
+from regions.runtime import event_loop
 
 STREAMS = {"b2a": "TB_BARE_B2A", "a2b": "TB_BARE_A2B"}  # hop name -> stream (subject <hop>.*)
 GROUP_COMMIT = 50
@@ -338,9 +341,9 @@ async def _destination(dsn: str, prefix: str, url: str, cases: int, conn: Connec
 
 def _main(role: str, dsn: str, prefix: str, url: str, cases: int, conn: Connection) -> None:
     if role == "origin":
-        asyncio.run(_origin(dsn, prefix, url, conn))
+        event_loop.run(_origin(dsn, prefix, url, conn))
     else:
-        asyncio.run(_destination(dsn, prefix, url, cases, conn))
+        event_loop.run(_destination(dsn, prefix, url, cases, conn))
 
 
 async def _provision(url: str) -> None:
