@@ -29,7 +29,12 @@ from regions.core.unit_of_work import UnitOfWork
 
 def refusal(node: RegionNode, message: LinkMessage, uow: UnitOfWork | None) -> str:
     """Why `message` may not touch its case at this node, or "" when it may. `uow` is the
-    inbox's batch, whose staged sides count (a side the batch opened has its parties)."""
+    inbox's batch, whose staged sides count (a side the batch opened has its parties).
+
+    The side's counterparts (its protocol's `summary`, a few µs) are asked only for a message
+    from a region other than the number's, which is party to every side of its case anyway:
+    at a pension transfer's origin every message comes from the number's region
+    (docs/performance.md, CPUREAD)."""
     issuer, case_id, problem = _read(message.case_number)
     number = message.case_number
     if problem:
@@ -45,9 +50,11 @@ def refusal(node: RegionNode, message: LinkMessage, uow: UnitOfWork | None) -> s
         return ""
     if view.process != message.process:
         return f"case {number} is a {view.process} case here, not {message.process}"
+    if message.origin == issuer:
+        return ""  # the number's region is party to every side of the case: no summary needed
     binding = node.protocols.get(view.process)
     peers = () if binding is None else binding.decider.summary(view.state).peer_regions
-    if message.origin != issuer and message.origin not in peers:
+    if message.origin not in peers:
         return (f"not party: region {message.origin} is not party to case {number} "
                 f"(parties here: {', '.join(sorted({issuer, *peers}))})")
     return ""
