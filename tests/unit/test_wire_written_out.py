@@ -190,3 +190,15 @@ def test_kept_values_are_written_as_before_with_other_attributes_refused() -> No
         item = replace(base, **change)
         assert outcome(feed._element, item) == outcome(element_as_before, item)
         assert outcome(feed._element, item)[0] == "WireError"
+
+
+def test_an_event_of_a_kept_kind_is_written_as_before_whatever_its_own_attributes() -> None:
+    """The texts a kind of event shares (`feed._kind`, kept once an event of it was accepted)
+    stand for nothing an event of that kind holds itself: its schema version as a bool equal to
+    the kept number, or another region's source, are written or refused as before."""
+    base = stored_side_events_once()
+    assert outcome(feed._element, base)[0] == "bytes"  # its kind kept
+    for change in ({"schema_version": True}, {"region": "610800"}, {"version": 2**64},
+                   {"process": "Pension"}):
+        item = replace(base, **change)
+        assert outcome(feed._element, item) == outcome(element_as_before, item)
