@@ -80,6 +80,9 @@ def received_command(
                                "at": r.at.isoformat()} for r in found]}, ensure_ascii=False))
         return
     print(f"{config.region} recorded {origin}'s link up to link_seq {recorded}")
+    if after is None:  # what step 2 takes, to be copied whole rather than retyped
+        print(f"at {origin}: tongban links restored --region {origin} --recorded "
+              f"{config.region}={recorded} (and every other peer's)")
     for r in found:
         print(f"{r.link_seq:>10}  {r.at.strftime('%Y-%m-%d %H:%M:%S')}  {r.type:<32} {r.ref}")
     if after is not None:

@@ -106,6 +106,16 @@ def test_restored_refuses_when_a_peer_has_no_recorded_position(stores: Path) -> 
     assert digest(stores) == before
 
 
+def test_received_prints_the_argument_links_restored_takes(stores: Path) -> None:
+    """Step 1's number is copied to step 2 at another region: printed as the argument itself,
+    ready to paste, so the operator neither retypes nor swaps the two regions."""
+    result = CliRunner().invoke(cli, ["links", "received", "--region", TARGET, "--origin", HOME,
+                                      "--store", "sqlite", "--sqlite-dir", str(stores)],
+                                env={"TONGBAN_PEERS": HOME})
+    assert result.exit_code == 0, result.stderr
+    assert f"tongban links restored --region {HOME} --recorded {TARGET}=1" in result.stdout
+
+
 def test_renumber_refuses_a_bad_position_before_it_changes_any_link(stores: Path) -> None:
     store = SqliteStore(stores)
     app = store.open(HOME)
