@@ -50,6 +50,10 @@ COUNTERS = (
     ("tongban_reused_link_seqs", "Messages quarantined because their link_seq was recorded "
      "for another event: the origin was restored from a backup without `tongban links "
      "restored` (docs/operations.md). Any is an alarm.", "reused_link_seq"),
+    ("tongban_lost_link_seqs_asked", "Link messages a peer asked to have re-sent that this "
+     "region lost in a restore from a backup (OutLink.Lost): they cannot be re-sent, and the "
+     "peer's link stays behind that gap. The peer recorded less than `tongban links restored` "
+     "was given for it (docs/operations.md). Any is an alarm.", "lost_asked"),
     ("tongban_unreadable_records", "Stored records that could not be decoded, set aside so the "
      "relay, feed, views and start-up go on (log lines name each one).", "unreadable"),
 )

@@ -39,7 +39,7 @@ log = logging.getLogger("tongban.node")
 #: Counters of the process, summed over the drivers it ran.
 TOTALS = ("published", "consumed", "applied", "gaps", "quarantined", "deadline_misses",
           "dropped", "unreadable", "hold_dropped", "link_publish_failures", "quarantine_dropped",
-          "document_requests_throttled", "reused_link_seq")
+          "document_requests_throttled", "reused_link_seq", "lost_asked")
 #: A readiness probe of the store that takes longer than this fails (s).
 PROBE_TIMEOUT = 2.0
 T = TypeVar("T")
@@ -178,6 +178,7 @@ class NodeStatus:
                           "hold_dropped": stats["dropped"],
                           "quarantine_dropped": stats["quarantine_dropped"],
                           "reused_link_seq": stats["reused"],
+                          "lost_asked": driver.region.relay.stats["lost_asked"],
                           "link_publish_failures": driver.counters["link_publish_failures"],
                           "document_requests_throttled":
                               driver.counters["document_requests_throttled"],

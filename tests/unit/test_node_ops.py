@@ -24,6 +24,7 @@ from domain.protocols import spec_of
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
 from regions.adapters.worker_lock import ProcessLocalLock
+from regions.core import link_restore
 from regions.core.commands import KINDS
 from regions.core.config import RegionConfig
 from regions.core.ports import Delivery
@@ -42,6 +43,7 @@ EXPECTED = {
     "tongban_inbox_dropped", "tongban_unreadable_records", "tongban_inbox_hold_dropped",
     "tongban_link_publish_failures", "tongban_quarantine_dropped",
     "tongban_document_requests_throttled", "tongban_reused_link_seqs",
+    "tongban_lost_link_seqs_asked",
     "tongban_inbox_lag", "tongban_inbox_held", "tongban_projection_lag_events",
     "tongban_db_connections_open",
     "tongban_worker_active", "tongban_broker_connected", "tongban_calendar_official_days_missing"}
@@ -172,6 +174,19 @@ def test_consumed_and_applied_count_what_the_inbox_fetched_and_recorded() -> Non
     assert seen[("tongban_events_applied_total", ())] == 1  # the pong
     view = pair.drivers[A].region.node.side(pair.case_id)
     assert view is not None and view.state.status == "done"
+
+
+def test_a_peer_asking_for_numbers_a_restore_stepped_over_is_counted() -> None:
+    """After `tongban links restored` stepped A's link to B over 1..2 (`OutLink.Lost`), B asks
+    for them again: the relay cannot re-send them, and /metrics counts each (the alarm that a
+    peer's position was given too high, or the peer lost its own records)."""
+    async def scenario(pair: Pair) -> None:
+        relay = pair.drivers[A].region.relay
+        link_restore.renumber(pair.drivers[A].region.node.app, A, {B: 2}, T0)
+        assert relay.resend(B, 1, 2) == []
+
+    seen = samples(stepped(scenario).status)
+    assert seen[("tongban_lost_link_seqs_asked_total", ())] == 2
 
 
 def test_commands_are_counted_by_outcome() -> None:
