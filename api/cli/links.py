@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -69,24 +70,32 @@ def received_command(
     try:
         app_ = opened.open(config.region)
         recorded = link_restore.recorded_positions(app_, config.region, [origin])[origin]
-        found = ([] if after is None else
-                 link_restore.received_after(app_, config.region, origin, after))
+        page = (link_restore.ReceivedPage([], None) if after is None else
+                link_restore.received_after(app_, config.region, origin, after))
     finally:
         opened.close()
+    cut = (None if page.next_after is None else
+           f"list cut at {len(page)} event(s): more were recorded after link_seq "
+           f"{page.next_after}; list them with --after {page.next_after}")
+    if cut:  # on stderr as well: the list may be going to a file
+        print(f"tongban {RECEIVED}: {cut}", file=sys.stderr)
     if as_json:
         print(json.dumps({"region": config.region, "origin": origin, "recorded": recorded,
                           "after": after, "received": [
                               {"link_seq": r.link_seq, "event": r.ref, "type": r.type,
-                               "at": r.at.isoformat()} for r in found]}, ensure_ascii=False))
+                               "at": r.at.isoformat()} for r in page],
+                          "next_after": page.next_after}, ensure_ascii=False))
         return
     print(f"{config.region} recorded {origin}'s link up to link_seq {recorded}")
     if after is None:  # what step 2 takes, to be copied whole rather than retyped
         print(f"at {origin}: tongban links restored --region {origin} --recorded "
               f"{config.region}={recorded} (and every other peer's)")
-    for r in found:
+    for r in page:
         print(f"{r.link_seq:>10}  {r.at.strftime('%Y-%m-%d %H:%M:%S')}  {r.type:<32} {r.ref}")
-    if after is not None:
-        print(f"{len(found)} event(s) recorded after {after}: {origin} no longer has them if it "
+    if cut:
+        print(cut)
+    elif after is not None:
+        print(f"{len(page)} event(s) recorded after {after}: {origin} no longer has them if it "
               f"was restored from a backup ending at {after}")
 
 

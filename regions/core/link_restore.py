@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -111,18 +111,43 @@ def recorded_positions(app: EventStore, region: str, origins: list[str]) -> dict
     return positions
 
 
+#: The most records `received_after` reads at once (a page; `ReceivedPage.next_after` goes on).
+RECEIVED_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class ReceivedPage:
+    """A page of `received_after`: its entries and, when the limit cut it, the `after` that
+    reads the next page (None: nothing more was recorded)."""
+
+    entries: list[Received]
+    next_after: int | None
+
+    def __iter__(self) -> Iterator[Received]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
 def received_after(app: EventStore, region: str, origin: str, after: int,
-                   limit: int = 100_000) -> list[Received]:
-    """What `region` recorded on the link from `origin` after `link_seq` `after` (at most
-    `limit`): after a restore of `origin` from a backup that ended at `after`, the events it no
-    longer has and this region applied — the operator's reconciliation list."""
+                   limit: int = RECEIVED_LIMIT) -> ReceivedPage:
+    """What `region` recorded on the link from `origin` after `link_seq` `after`, up to `limit`
+    records: after a restore of `origin` from a backup that ended at `after`, the events it no
+    longer has and this region applied — the operator's reconciliation list. Why a page and
+    what it says: a cut list taken for the whole one would leave cases unreconciled, so one
+    record more is read, and a cut page names where the next one starts."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
     found = []
-    for stored in app.recorder.select_events(InLink.id_for(origin, region), gt=after + 1,
-                                             limit=limit):
-        event = app.mapper.to_domain_event(stored)
+    stored = app.recorder.select_events(InLink.id_for(origin, region), gt=after + 1,
+                                        limit=limit + 1)
+    for record in stored[:limit]:
+        event = app.mapper.to_domain_event(record)
         if isinstance(event, InLink.Recorded):
             found.append(Received(event.link_seq, event.ref, event.type, event.timestamp))
-    return found
+    cut = len(stored) > limit
+    return ReceivedPage(found, stored[limit - 1].originator_version - 1 if cut else None)
 
 
 def reused(app: EventStore, region: str, origin: str, link_seq: int, event_id: str,
