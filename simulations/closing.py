@@ -11,9 +11,12 @@ releases the case on receipt, no person needed), and the case concludes "closed"
 are counted when the commands were accepted, and the CI batch requires them
 (`simulations.edges.EDGES`). The oracle: a closed transfer is terminal on both sides and moved
 no money and no sheet (a close is never over money: reference §1 invariant 1). And staff visiting
-any transfer that needs a person after a sheet or money came are sometimes tempted to close it
-(`tempted_close`): the protocol must refuse, and the oracle reads the destination's own log for
-a close ordered after a sheet or money came (the case may complete anyway).
+a transfer that needs a person after a sheet or money came, and is not already ending, try to
+close it (`tempted_close`): the protocol must refuse, and the oracle reads the destination's own
+log for a close ordered after a sheet or money came (the case may complete anyway). That state
+is sought (`credit_off_the_sheet`): left to chance, seeds 1-3 x 120 never reached it once the
+driver ran the relay's window (SIMWINDOW), and every temptation fell on a withdrawing case,
+refused as already ending whatever the money check said.
 Every draw comes from a stream of its own ("timing:attention"), so other draws stay put.
 """
 
@@ -21,17 +24,20 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from domain import invariants as inv
 from domain.kernel import Actor, Command, Event
 from domain.protocols.casework_events import EscalateAttention
-from domain.protocols.transfer_commands import CloseTransfer
+from domain.protocols.transfer_commands import CloseTransfer, RecordFundsReceived
 from domain.protocols.transfer_states import DestinationState, OriginState
 from simulations import checkers
 
 if TYPE_CHECKING:
+    from regions.core.node import RegionNode
     from simulations.workload import Workload
     from simulations.world import World
 
@@ -39,10 +45,11 @@ if TYPE_CHECKING:
 SILENT_ORIGIN = 0.05
 #: The applicant of such a case waits (no withdrawal) until the destination's staff close it.
 PATIENT_FOR_EVER = dt.timedelta(days=10_000)
-#: Share of the destination staff's visits, while a transfer needs a person and a sheet or money
-#: already came, where they first try to close it: the protocol must refuse (a close is never over
-#: money); a close let through ends "closed" with money moved, which `closed_transfer` names.
-TEMPTED_CLOSE = 0.5
+#: Bank notices per run (people timed at the edges) that credit one fen more than the sheet
+#: states, on a transfer whose destination takes nothing over on the sheet and is not ending:
+#: the reconciliation then leaves it needing a person with the sheet and money in
+#: (`credit_off_the_sheet`), where only the close's money check refuses the tempted close.
+STEERED_CREDITS = 2
 EDGES = ("silent_origin_escalated", "silent_origin_closed", "close_over_money_tried")
 #: What moves money or a sheet: none of it may be on either side of a closed transfer.
 MONEY_EVENTS = frozenset({"InfoSheetIssued", "FundsRemitted", "FundsReceived",
@@ -80,14 +87,39 @@ def _officer(region: str, rng: random.Random) -> Actor:
 
 def tempted_close(state: object, region: str, rng: random.Random) -> Command | None:
     """A close the destination's staff try on a transfer needing a person although a sheet or
-    money came (a shortfall nobody settles, say); None when the state does not tempt them."""
+    money came (a difference nobody settles, say), or None. Only where the refusal rests on
+    that alone: a case already ending (withdrawing, refusing) or taken over is refused on
+    those grounds first, so a close tried there says nothing of the money check."""
     if not isinstance(state, DestinationState) or not state.needs_person or state.taken_over \
+            or state.phase in ("withdrawing", "refusing") \
             or not any(t.sheet is not None or t.funds for t in state.tracks.values()):
-        return None
-    if rng.random() >= TEMPTED_CLOSE:
         return None
     staff = _officer(region, rng)
     return CloseTransfer(actor=staff, reason="差额久未处理，拟关闭本次转移")
+
+
+def credit_off_the_sheet(node: RegionNode, case_id: str, notice: RecordFundsReceived,
+                         reached: Counter[str]) -> RecordFundsReceived:
+    """The bank's notice as the destination's finance side records it: one fen over the sheet
+    for the first `STEERED_CREDITS` whole credits of a run that reach a transfer awaiting its
+    money with the origin's sheet in and nothing from it yet, whose destination takes nothing
+    over on the sheet (`relationship_on_sheet`: the pension items) — it then needs a person,
+    sheet and money in, not ending, and the staff's visit is tempted (`tempted_close`); the
+    excess goes back (`ReturnExcess`) or an operator reverses it. Otherwise the notice as sent."""
+    if reached["credit_off_for_tempted_close"] >= STEERED_CREDITS:
+        return notice
+    view = node.side(case_id)
+    state = view.state if view is not None else None
+    spec = getattr(node.protocols[view.process].decider, "spec", None) if view else None
+    if not isinstance(state, DestinationState) or state.phase != "awaiting_transfer" \
+            or state.reversal or getattr(spec, "relationship_on_sheet", True):
+        return notice
+    track = state.tracks.get(notice.from_region)
+    if track is None or track.sheet is None or track.funds \
+            or notice.amount_fen != track.sheet.amount_fen or notice.amount_fen < 1:
+        return notice
+    reached["credit_off_for_tempted_close"] += 1
+    return replace(notice, amount_fen=notice.amount_fen + 1)
 
 
 def closed_transfers(world: World, workload: Workload) -> list[inv.Violation]:

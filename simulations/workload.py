@@ -328,8 +328,7 @@ class Workload:
                 actor=Actor.backend("bank", destination), from_region=origin, amount_fen=amount,
                 bank_ref=ref, value_date=_china_date(self.world.sched.now + delay))
             self.world.sched.after(delay + dt.timedelta(minutes=part), f"bank:{destination}",
-                                   functools.partial(self._execute, destination, case_id,
-                                                     notice))
+                                   functools.partial(self.credit, destination, case_id, notice))
         if plan.fire("funds_duplicated", rng):
             self.world.sched.after(delay + dt.timedelta(minutes=rng.uniform(1, 600)),
                                    f"bank:{destination}",
@@ -339,6 +338,12 @@ class Workload:
             offset = self.crossing_rng.uniform(-edges.CROSSING_MS, edges.CROSSING_MS)
             self.world.sched.after(delay + dt.timedelta(milliseconds=offset), f"act:{origin}",
                                    functools.partial(self.correct_crossing, origin, case_id))
+
+    def credit(self, code: str, case_id: str, notice: RecordFundsReceived) -> None:
+        """The bank's notice at the destination: a few one fen over the sheet (`closing`)."""
+        node = self.world.regions[code].region.node
+        self._attempt(code, case_id, closing.credit_off_the_sheet(
+            node, case_id, notice, self.world.edges) if self.timed() else notice)
 
     def correct_crossing(self, code: str, case_id: str) -> None:
         """The origin corrects its sheet as its money reaches the destination (`edges`)."""

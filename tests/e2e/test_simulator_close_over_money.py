@@ -7,7 +7,11 @@ let staff close over money passed every seed of the harness's batch. The workloa
 staff to close a transfer needing a person with a sheet or money in (the protocol refuses it:
 reference §1 invariant 1), and the `closed_transfer` oracle reads the destination's own log for
 a close ordered after a sheet or money came (the case may still complete: the origin answers
-"already transferred", so the end state alone does not show it).
+"already transferred", so the end state alone does not show it). Since the driver ran the
+relay's window (SIMWINDOW) that state no longer came by chance — every temptation fell on a
+withdrawing case, refused as already ending whatever the mutant — so the workload seeks it: a
+few bank notices one fen over the sheet of a pension item's transfer awaiting its money
+(`closing.credit_off_the_sheet`), and staff tempted only where the money check alone refuses.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from simulations.runner import run
 
 MUTANT = "staff close a transfer whose sheet or money came"
 #: The mutation harness's batch (`python -m simulations.mutants --seeds 3 --cases 120`): which
-#: of its seeds lets the close through over money moves with the trace (since link batching:
-#: seed 3, not 2), so the test asks what the harness asks — that the batch catches it.
+#: of its seeds lets the close through over money moves with the trace (each of 1-3 since the
+#: state is sought), so the test asks what the harness asks — that the batch catches it.
 SEEDS, CASES = (1, 2, 3), 120
 
 
@@ -34,12 +38,6 @@ def close_over_money(monkeypatch: pytest.MonkeyPatch) -> None:
                         mutated._close)  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Failing test: since the simulator runs the relay's window and the inbox's pipeline "
-    "(SIMWINDOW: new traces) seeds 1-3 x 120 never reach a transfer needing a person with a "
-    "sheet or money in that is not already ending - every temptation (4, 3, 2) falls on a "
-    "withdrawing case, refused as already_ending whatever the mutant - so the close over "
-    "money is never tried where only the mutated check stands; the workload must seek it"))
 def test_a_close_over_money_is_caught(close_over_money) -> None:
     found = [rules(run(seed, CASES, faults=ALL_FAULTS).violations) for seed in SEEDS]
     assert any("closed_transfer" in seen for seen in found), found
