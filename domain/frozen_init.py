@@ -27,6 +27,9 @@ T = TypeVar("T", bound=type)
 #: starting with "__" as the code's own globals do, keeps the class's own `__init__`).
 _OWN = frozenset({"self"})
 
+#: Every class patched so far (for the tests).
+PATCHED: list[type] = []
+
 
 def generated_init(cls: type) -> bool:
     """Whether `cls.__init__` is the one `dataclasses` generated for `cls` itself."""
@@ -44,8 +47,8 @@ def fast_init(cls: T) -> T:
         return cls
     every = list(cls.__dict__["__dataclass_fields__"].values())
     fields = dataclasses.fields(cls)
-    if len(every) != len(fields) + sum(
-            1 for f in every if f._field_type is dataclasses._FIELD_CLASSVAR):  # type: ignore[attr-defined]
+    classvar = dataclasses._FIELD_CLASSVAR  # type: ignore[attr-defined]
+    if len(every) != len(fields) + [f._field_type for f in every].count(classvar):
         return cls  # an InitVar
     if any(not f.init or f.name in _OWN or f.name.startswith("__") for f in fields):
         return cls
@@ -79,6 +82,7 @@ def fast_init(cls: T) -> T:
     init.__doc__ = original.__doc__
     init.generated = original  # the dataclass's own, for the tests
     cls.__init__ = init  # type: ignore[misc]
+    PATCHED.append(cls)
     return cls
 
 

@@ -34,6 +34,7 @@ WARNING_NOTE = " [warning: "
 REST_DAY_NOTE = "; its last day "
 
 
+@fast_init
 @dataclass(frozen=True)
 class Reckoning:
     """`count` `unit` from `start`; with `rest_day_rule` a period in calendar days whose last day

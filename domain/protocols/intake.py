@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from domain.fold import replace
+from domain.frozen_init import fast_init
 from domain.kernel import Command, Event, IllegalCommand, InvalidValue, domain_event
 from domain.protocols.details import Details, NoDetails
 from domain.reckoning import WaitingLimit
@@ -139,6 +140,7 @@ class Withdraw(Command):
     reason: str = ""
 
 
+@fast_init
 @dataclass(frozen=True)
 class Intake:
     status: IntakeStatus
