@@ -40,6 +40,7 @@ from domain.identities import (  # noqa: F401
 )
 from domain.kernel import InvalidValue
 from domain.payloads import Rule
+from domain.uuids import uuid5
 
 # --------------------------------------------------------------------------- region codes
 
@@ -248,7 +249,7 @@ class CaseNumber:
         """Aggregate id of `region`'s side of this case; only that region writes it."""
         if not isinstance(region, RegionCode):
             raise InvalidValue(f"side_id needs a RegionCode, got {shown(region)}")
-        return uuid.uuid5(self.case_id, str(region))
+        return uuid5(self.case_id, str(region))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -275,7 +276,7 @@ def _case_id(number: CaseNumber) -> uuid.UUID:
     """`CaseNumber.case_id`, memoised: the protocols' folds and summaries ask a case's number for
     its id at every event (a uuid5 and the number's text, ~4 µs; docs/performance.md, NODEPATH).
     Equal numbers have equal text, so the memo's key is the number itself."""
-    return uuid.uuid5(CASE_NAMESPACE, str(number))
+    return uuid5(CASE_NAMESPACE, str(number))
 
 
 # --------------------------------------------------------------------------- materials

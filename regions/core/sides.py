@@ -13,11 +13,12 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.kernel import Actor, Command, Decider, Event
+from domain.uuids import uuid5
 
 A = TypeVar("A", bound=Aggregate)
 
