@@ -30,9 +30,13 @@ from domain.protocols.transfer_sheets import InfoSheet
 from domain.protocols.transfer_states import DestinationState, OriginState, OriginTrack
 from domain.reckoning import WaitingLimit
 from domain.values import CaseNumber, RegionCode
+from regions.core.messages import LinkMessage
+from regions.core.outcome import Outcome
+from regions.core.sides import BatchedCommand
 
 HOT = {Actor, SideSummary, Watch, WaitingLimit, Money, Months, RegionCode, CaseNumber,
-       DestinationState, OriginState, OriginTrack, InfoSheet, Intake, Bookkeeping}
+       DestinationState, OriginState, OriginTrack, InfoSheet, Intake, Bookkeeping, Outcome,
+       BatchedCommand, LinkMessage}
 PATCHED = sorted(frozen_init.PATCHED, key=lambda c: f"{c.__module__}.{c.__qualname__}")
 
 values = st.one_of(st.text(max_size=6), st.integers(), st.none(), st.booleans(),
