@@ -71,7 +71,9 @@ def _same(a: Any, b: Any) -> None:
 
 
 def test_every_event_and_the_hot_values_are_patched() -> None:
-    assert {*event_types().values(), *HOT} <= set(PATCHED)
+    events = {cls for cls in event_types().values() if cls.__module__.startswith("domain.")}
+    assert len(events) > 100  # (tests register events of their own, not all by `domain_event`)
+    assert {*events, *HOT} <= set(PATCHED)
     assert all(is_fast(cls) for cls in PATCHED)
 
 
