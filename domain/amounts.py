@@ -19,7 +19,6 @@ from typing import Annotated, Final
 
 import annotated_types
 
-from domain.frozen_init import fast_init
 from domain.identities import shown
 from domain.kernel import InvalidValue
 from domain.payloads import Rule
@@ -96,7 +95,6 @@ FenDelta = Annotated[int, annotated_types.Interval(ge=-MAX_FEN, le=MAX_FEN),
                      Rule("invalid_amount")]
 
 
-@fast_init
 @dataclass(frozen=True, order=True)
 class Money:
     """A non-negative amount in integer fen (分). `Money.yuan("12.34")` == `Money(1234)`."""
@@ -186,7 +184,6 @@ MAX_MONTHS: Final = 1200
 MonthCount = Annotated[int, annotated_types.Interval(ge=0, le=MAX_MONTHS)]
 
 
-@fast_init
 @dataclass(frozen=True, order=True)
 class Months:
     """A whole number of contribution months, 0 to `MAX_MONTHS` (periods are never fractional)."""

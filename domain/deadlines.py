@@ -29,7 +29,6 @@ from typing import Protocol
 
 from domain.calendar import is_provisional
 from domain.fold import replace
-from domain.frozen_init import fast_init
 from domain.kernel import Actor, Command, Event, domain_event
 from domain.provisional import Judgement, judge
 from domain.reckoning import Reckoning, upcast_from_basis
@@ -137,7 +136,6 @@ DEADLINE_EVENTS = (DeadlineSet, DeadlineRecomputed, DeadlineMissed, Escalated, D
                    DeadlineCleared)
 
 
-@fast_init
 @dataclass(frozen=True)
 class Watch:
     """A running deadline; `reckoning`, `basis` and `calendar_version` say how it was reckoned

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from domain.encoding import to_payload as to_payload  # re-exported: events encode here
-from domain.frozen_init import fast_init
 from domain.payloads import MAX_TEXT, PayloadError, from_payload
 
 # --------------------------------------------------------------------------- errors
@@ -76,7 +75,6 @@ class UnknownItem(DomainError):
 ActorKind = Literal["staff", "applicant", "system", "backend"]
 
 
-@fast_init
 @dataclass(frozen=True)
 class Actor:
     """Who caused an event: staff (id, role, region, window), the applicant, a policy, a back-end."""
@@ -153,7 +151,7 @@ def domain_event(cls: E) -> E:
     time invited an event that forgot one. `dataclass_transform` lets type checkers see the
     generated `__init__` exactly as for `@dataclass(frozen=True, kw_only=True)`.
     """
-    return register_event(typing.cast(E, fast_init(dataclass(frozen=True, kw_only=True)(cls))))
+    return register_event(typing.cast(E, dataclass(frozen=True, kw_only=True)(cls)))
 
 
 def event_type(name: str) -> type[Event]:
@@ -313,7 +311,6 @@ SideRole = Literal["destination", "origin", "handling", "receiving", "single", "
                    "partner"]
 
 
-@fast_init  # built for every received message and every viewed event
 @dataclass(frozen=True)
 class SideSummary:
     """What the invariant checkers and views need to know of one side, whatever its protocol.

@@ -16,7 +16,6 @@ from typing import Any
 
 import annotated_types
 
-from domain.frozen_init import generated_init, is_fast
 from domain.payload_values import Converter, PayloadError, encodable
 
 
@@ -24,9 +23,10 @@ def _plain(tp: type) -> bool:
     """Whether an instance of `tp` may be filled field by field without its `__init__`: a
     dataclass whose `__init__` is the generated one and does nothing more (no `__post_init__`,
     no `init=False` field, no `__slots__`, no `__new__` or `__setattr__` of its own but a
-    frozen one's). `frozen_init.fast_init`'s `__init__` counts as generated: it sets the
-    same fields and nothing more."""
-    generated = generated_init(tp) or is_fast(tp)
+    frozen one's)."""
+    code = getattr(tp.__dict__.get("__init__"), "__code__", None)
+    generated = code is not None and code.co_filename == "<string>" and getattr(
+        code, "co_qualname", "") == "__create_fn__.<locals>.__init__"
     return (generated and not hasattr(tp, "__post_init__") and "__slots__" not in tp.__dict__
             and tp.__new__ is object.__new__
             and all(f.init for f in dataclasses.fields(tp))

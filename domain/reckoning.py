@@ -22,8 +22,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from domain.frozen_init import fast_init
-
 Unit = Literal["working_days", "calendar_days", "calendar_months"]
 
 #: The basis texts `domain.limits` and `domain.statutes` write (`resume`, `limit_for`, `waiting_limit_for`).
@@ -34,7 +32,6 @@ WARNING_NOTE = " [warning: "
 REST_DAY_NOTE = "; its last day "
 
 
-@fast_init
 @dataclass(frozen=True)
 class Reckoning:
     """`count` `unit` from `start`; with `rest_day_rule` a period in calendar days whose last day
@@ -46,7 +43,6 @@ class Reckoning:
     rest_day_rule: bool = False
 
 
-@fast_init
 @dataclass(frozen=True)
 class WaitingLimit:
     """The waiting limit of the status an event starts (`Rules.waiting_limit`): past `due_at`

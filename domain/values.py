@@ -27,7 +27,6 @@ from domain.amounts import (  # noqa: F401
     MoneyDelta,
     Months,
 )
-from domain.frozen_init import fast_init
 
 # Identity numbers live in `domain.identities`; every name stays importable from here.
 from domain.identities import (  # noqa: F401
@@ -77,7 +76,6 @@ _PARSED: dict[tuple[type, str], RegionCode] = {}
 _PARSED_LIMIT = 8192
 
 
-@fast_init
 @dataclass(frozen=True, order=True)
 class RegionCode:
     """A GB/T 2260 division code: 2 digits province, 2 prefecture, 2 county.
@@ -170,7 +168,6 @@ _CASE_NUMBER = re.compile(r"([0-9]{6})-([0-9]{8})-([0-9A-Z]{10})")
 _SERIAL = re.compile(f"[{_CROCKFORD}]{{{_SERIAL_LENGTH}}}")
 
 
-@fast_init
 @dataclass(frozen=True)
 class CaseNumber:
     """办件编号 "{region}-{yyyymmdd}-{serial}", unique without coordination between nodes.

@@ -50,7 +50,6 @@ from domain.deadlines import (
     watch,
 )
 from domain.fold import replace
-from domain.frozen_init import fast_init
 from domain.kernel import (
     Actor,
     Command,
@@ -114,7 +113,6 @@ INTAKE_TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
 FollowUp = Literal["", "open", "closed"]
 
 
-@fast_init
 @dataclass(frozen=True)
 class Bookkeeping:
     """What every side tracks besides its status.

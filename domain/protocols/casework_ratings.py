@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from domain.deadlines import DeadlineRules, FlagDeadlineMissed
 from domain.fold import replace
-from domain.frozen_init import fast_init
 from domain.kernel import Actor, Command, Event, IllegalCommand, InvalidValue, Receive
 from domain.protocols.casework_events import (
     AttentionResolved,
@@ -45,7 +44,6 @@ POOR_RATING = 2
 FOLLOW_UP_STEP = "follow_up"
 
 
-@fast_init
 @dataclass(frozen=True)
 class RatingContext:
     """Who may be rated through a side, and which region a rating of "" means."""

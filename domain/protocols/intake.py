@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from domain.fold import replace
-from domain.frozen_init import fast_init
 from domain.kernel import Command, Event, IllegalCommand, InvalidValue, domain_event
 from domain.protocols.details import Details, NoDetails
 from domain.reckoning import WaitingLimit
@@ -140,7 +139,6 @@ class Withdraw(Command):
     reason: str = ""
 
 
-@fast_init
 @dataclass(frozen=True)
 class Intake:
     status: IntakeStatus

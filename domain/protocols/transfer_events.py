@@ -16,7 +16,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from domain.frozen_init import fast_init
 from domain.kernel import Event, domain_event
 
 # Every name the vocabulary had while it was one module stays importable from here (the staff's
@@ -238,7 +237,6 @@ class BenefitStarted(Event):
     period_months: int
 
 
-@fast_init
 @dataclass(frozen=True)
 class Reconciliation:
     """A matched 核对 of one origin (`Reconciled` with `matched` true) that a completion

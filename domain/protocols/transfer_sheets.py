@@ -18,7 +18,6 @@ from typing import Annotated, Final, Literal, TypeAlias
 import annotated_types
 
 from domain.amounts import MonthCount
-from domain.frozen_init import fast_init
 from domain.kernel import InvalidValue
 from domain.protocols.details import TransferDetails
 from domain.values import Fen, Money, Months
@@ -35,7 +34,6 @@ MAX_CORRECTIONS: Final = 100
 Corrections = Annotated[int, annotated_types.Interval(ge=0, le=MAX_CORRECTIONS)]
 
 
-@fast_init
 @dataclass(frozen=True)
 class Component:
     """One line of an info sheet: a named amount in fen (e.g. pension "pooled")."""
@@ -61,7 +59,6 @@ class ContributionYear:
     kind: YearKind = "paid"
 
 
-@fast_init
 @dataclass(frozen=True)
 class YearLine:
     """One year's figures on a pension sheet: the contribution wage (Σ base × months of its paid
@@ -77,7 +74,6 @@ class YearLine:
     account_fen: Fen = 0
 
 
-@fast_init
 @dataclass(frozen=True)
 class InfoSheet:
     """信息表: what an origin transfers — months, amounts by component, and (pension) the years."""

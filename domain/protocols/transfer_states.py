@@ -17,7 +17,6 @@ from domain.deadlines import (
     DeadlineRules,
     Watch,
 )
-from domain.frozen_init import fast_init
 from domain.kernel import (
     Actor,
     Command,
@@ -118,7 +117,6 @@ REPEATABLE_WIRE_TYPES: frozenset[str] = frozenset(
     {"InfoSheetCorrected", "ExcessReturned", "LateFundsReturned"})
 
 
-@fast_init
 @dataclass(frozen=True)
 class OriginTrack:
     """The destination's view of one origin."""
@@ -170,7 +168,6 @@ class SideBookkeeping:
     direction: str = ""  # b1-10, b1-11: the way the transfer goes (`TransferDetails.direction`)
 
 
-@fast_init
 @dataclass(frozen=True)
 class DestinationState(SideBookkeeping):
     process: str
@@ -211,7 +208,6 @@ class DestinationState(SideBookkeeping):
         return bool(self.attention) or self.mismatched
 
 
-@fast_init
 @dataclass(frozen=True)
 class OriginState(SideBookkeeping):
     process: str

@@ -18,12 +18,10 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from domain.frozen_init import fast_init
 from domain.kernel import Event, InvalidValue
 from domain.values import RegionCode
 
 
-@fast_init  # one per link message sent and received (frozen_init: why)
 @dataclass(frozen=True)
 class LinkMessage:
     origin: str

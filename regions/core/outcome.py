@@ -12,10 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from domain.frozen_init import fast_init
 
-
-@fast_init  # one per decision (frozen_init: why)
 @dataclass(frozen=True)
 class Outcome:
     """What a command or a counterpart event did; stored for idempotent replays."""

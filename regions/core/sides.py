@@ -17,7 +17,6 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.frozen_init import fast_init
 from domain.kernel import Actor, Command, Decider, Event
 from domain.uuids import uuid5
 
@@ -52,7 +51,6 @@ class SideView:
     state: Any
 
 
-@fast_init  # one per command (frozen_init: why)
 @dataclass(frozen=True)
 class BatchedCommand:
     """One command to decide on one side, alone (`RegionNode.run`) or in a group commit
