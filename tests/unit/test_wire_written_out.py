@@ -202,3 +202,38 @@ def test_an_event_of_a_kept_kind_is_written_as_before_whatever_its_own_attribute
                    {"process": "Pension"}):
         item = replace(base, **change)
         assert outcome(feed._element, item) == outcome(element_as_before, item)
+
+
+def link_the_long_way(item: LinkMessage) -> bytes:
+    """`link._envelope(item)` with no kind kept (`link._KINDS` empty: `encode_payload` for
+    every event, or the upcast), the kinds put back afterwards."""
+    kept = dict(link._KINDS)
+    link._KINDS.clear()
+    try:
+        return link._envelope(item)
+    finally:
+        link._KINDS.clear()
+        link._KINDS.update(kept)
+
+
+def test_a_link_event_of_a_kept_kind_is_written_or_refused_as_before() -> None:
+    """The texts a kind of link event shares (`link._keep_kind`, kept once one was written)
+    stand for nothing an event of that kind holds itself: another link's ends or process, a
+    `bool` schema version or link sequence, a payload for another region, a malformed trace
+    context or a naive instant are written or refused as the long way writes or refuses them."""
+    items = stored_link_messages_once()
+    firsts = [items[0], next(i for i in items if i.schema_version == 1)]  # True == 1 too
+    for base in firsts:
+        assert outcome(link._envelope, base) == ("bytes", link_the_long_way(base))  # kept
+        assert (base.origin, base.destination, base.process, base.type,
+                base.schema_version) in link._KINDS
+        naive = base.at.replace(tzinfo=None)
+        for change in ({"schema_version": True}, {"origin": base.destination},
+                       {"destination": "150700"}, {"process": "Pension"}, {"link_seq": True},
+                       {"originator_version": 0}, {"at": naive},
+                       {"payload": {**base.payload, "to_region": "150700"}},
+                       {"traceparent": "00-bad"}, {"traceparent": "00-" + "ab" * 16 + "-"
+                                                   + "cd" * 8 + "-01"},
+                       {"case_number": "号"}):
+            item = replace(base, **change)
+            assert outcome(link._envelope, item) == outcome(link_the_long_way, item), change
