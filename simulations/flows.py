@@ -222,33 +222,33 @@ def handed_on(world: World, code: str, items: list[WireItem]) -> None:
     """A recipient's messages went to the broker: each link's must follow on from the last one
     sent (repeats after a restart are fine; a gap is a message the receiver holds behind, or
     gets only by asking), unless the link fell behind (caught up from the store)."""
-    sent = world.relayed
     for item in items:
         if isinstance(item, LinkMessage):
-            key = (code, item.destination)
-            last = sent.get(key, 0)
-            if item.link_seq > last + 1 and not excused(world, code, item.destination, last):
-                world.relay_skips.append((code, item.destination, last, item.link_seq,
-                                          world.sched.now))
-            sent[key] = max(last, item.link_seq)
+            in_order(world, code, world.relayed, item)
 
 
 def passed(world: World, code: str, items: list[WireItem], sink: Sink) -> None:
     """The position moves over a batch: each of its link messages was stored by a publish whose
     ack came back, in link order after the last one passed, or its link fell behind."""
-    landed = world.landed
     failed = sink.failed
     for item in items:
         if isinstance(item, LinkMessage):
             first = failed.get(item.destination)
             if first is not None and 0 < first <= item.link_seq:
                 continue  # not stored: the link fell behind from `first` (`catch_up`)
-            key = (code, item.destination)
-            last = landed.get(key, 0)
-            if item.link_seq > last + 1 and not excused(world, code, item.destination, last):
-                world.relay_skips.append((code, item.destination, last, item.link_seq,
-                                          world.sched.now))
-            landed[key] = max(last, item.link_seq)
+            in_order(world, code, world.landed, item)
+
+
+def in_order(world: World, code: str, marks: dict[tuple[str, str], int],
+             item: LinkMessage) -> None:
+    """One link message past a mark (`world.relayed`: handed to the broker; `world.landed`:
+    the position moved over it): it must follow on from the last one, or its link fell behind
+    from at or before the gap; a gap is recorded in `relay_skips`, and the mark moves on."""
+    key = (code, item.destination)
+    last = marks.get(key, 0)
+    if item.link_seq > last + 1 and not excused(world, code, item.destination, last):
+        world.relay_skips.append((code, item.destination, last, item.link_seq, world.sched.now))
+    marks[key] = max(last, item.link_seq)
 
 
 def excused(world: World, code: str, destination: str, last: int) -> bool:
