@@ -17,14 +17,12 @@ period (and keep time moving in the drain phase until every link has converged).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.kernel import Event, to_payload
+from domain.kernel import Event
 from domain.protocols import ProtocolSpec
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.adapters.stores.memory import MemoryStore
@@ -41,6 +39,7 @@ from simulations import calendar_install, checkers, flows, hostile, timing
 from simulations.faults import FaultPlan
 from simulations.repeats import RepeatDecodes
 from simulations.scheduler import Scheduler
+from simulations.trace import Trace
 
 #: The simulated regions' secret for person keys (a development run: it is public).
 SIM_REGISTER_KEY = "simulation-register-key"
@@ -51,9 +50,6 @@ BACKGROUND_PERIOD = dt.timedelta(seconds=5)
 #: (`regions.adapters.brokers.provision`); runs can choose a small one (issue 11, finding 4).
 MAX_ACK_PENDING = INBOX_MAX_ACK_PENDING
 MS = dt.timedelta(milliseconds=1)
-#: The trace's JSON, as `json.dumps(..., sort_keys=True, ensure_ascii=False)` writes it, made
-#: once: `json.dumps` with options builds a new encoder at each call (a commit each).
-_TRACE_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 #: Deliveries an inbox fetches at once (as the node's driver does).
 INBOX_BATCH = flows.INBOX_BATCH
 
@@ -80,25 +76,6 @@ class SimRegion:
     window: Window[flows.Sink] | None = None
     pipe: Pipeline[Delivery] = field(default_factory=flows.new_pipe)
     generation: int = 0
-
-
-@dataclass
-class Trace:
-    """The run's fingerprint: domain content in commit order (types, ids, versions, payloads,
-    virtual time) — never wall-clock stamps — hashed incrementally."""
-
-    digest: Any = field(default_factory=hashlib.sha256)
-    commits: int = 0
-
-    def add(self, now: dt.datetime, region: str, view: SideView, events: list[Event]) -> None:
-        self.commits += 1
-        record = [now.isoformat(), region, view.case_id, view.version,
-                  [[e.TYPE, to_payload(e)] for e in events]]
-        self.digest.update(_TRACE_JSON.encode(record).encode())
-        self.digest.update(b"\n")
-
-    def hexdigest(self) -> str:
-        return self.digest.hexdigest()
 
 
 class World:
