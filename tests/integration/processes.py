@@ -74,10 +74,11 @@ class NodeProcess:
     incarnation: int = 0
     exits: list[int] = field(default_factory=list)  # return codes of earlier incarnations
     restart_on_crash: bool = True
-    stopping: bool = False  # inside stop(): the supervisor must not take the exit for a crash
+    wanted: bool = False  # started and not stopped since: only such a node is restarted
 
     def start(self, crash_at: str = "") -> None:
         assert not self.running, f"{self.code} already running"
+        self.wanted = True
         self.incarnation += 1
         env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
         env.update(FAST, **self.env, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
@@ -136,24 +137,23 @@ class NodeProcess:
             self._reap(self.process.wait(timeout=STOP_TIMEOUT))
 
     async def stop(self) -> int:
-        """SIGTERM and wait (the node drains and exits 0); SIGKILL if it does not."""
+        """SIGTERM and wait (the node drains and exits 0); SIGKILL if it does not. From here the
+        node is not wanted: the supervisor neither takes this exit for a crash nor restarts a
+        node that died before and waits out its restart delay."""
+        self.wanted = False
         process = self.process
         if process is None:
             return 0
-        self.stopping = True
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
         try:
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-            try:
-                code = await asyncio.to_thread(process.wait, STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                raise AssertionError(f"node {self.code} ignored SIGTERM:\n{self.tail()}") from None
-            self._reap(code)
-            return code
-        finally:
-            self.stopping = False
+            code = await asyncio.to_thread(process.wait, STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"node {self.code} ignored SIGTERM:\n{self.tail()}") from None
+        self._reap(code)
+        return code
 
     def _reap(self, code: int) -> None:
         self.exits.append(code)
@@ -250,15 +250,16 @@ class ProcessCluster(rw.Nodes):
 
     async def supervise(self, restart_delay: float) -> None:
         """Restart (without a crash plan) any node that died while meant to run: not one that
-        `stop()` is stopping, whose exit it reaps itself."""
+        `stop()` is stopping (it reaps that exit itself), nor one stopped during the delay."""
         while True:
             for node in self.by_code.values():
                 proc: NodeProcess = node.process
                 if proc.process is not None and proc.process.poll() is not None \
-                        and proc.restart_on_crash and not proc.stopping:
+                        and proc.restart_on_crash and proc.wanted:
                     proc._reap(proc.process.returncode)
                     await asyncio.sleep(restart_delay)
-                    proc.start()
+                    if proc.wanted and not proc.running:  # not stopped in the meantime
+                        proc.start()
             await asyncio.sleep(0.05)
 
     def tails(self) -> str:
