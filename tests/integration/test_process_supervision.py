@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,6 +32,22 @@ class SleeperProcess(NodeProcess):
             start_new_session=True)
 
 
+@asynccontextmanager
+async def supervised(tmp_path: Path, restart_delay: float) -> AsyncIterator[SleeperProcess]:
+    """A started sleeper under a running supervisor; both gone at the end, whatever started."""
+    proc = SleeperProcess("610800", ("610800",), MemoryStore(), "nats://unused", tmp_path)
+    cluster = ProcessCluster({"610800": SimpleNamespace(process=proc)}, "nats://unused")
+    proc.start()
+    supervisor = asyncio.create_task(cluster.supervise(restart_delay=restart_delay))
+    try:
+        await asyncio.sleep(0.3)  # the sleeper has its SIGTERM handler
+        yield proc
+    finally:
+        supervisor.cancel()
+        if proc.process is not None:
+            proc.kill()
+
+
 def test_a_node_being_stopped_is_not_restarted_by_the_supervisor(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     to_thread = asyncio.to_thread
@@ -41,61 +59,38 @@ def test_a_node_being_stopped_is_not_restarted_by_the_supervisor(
         return result
 
     monkeypatch.setattr(asyncio, "to_thread", late_to_thread)
-    proc = SleeperProcess("610800", ("610800",), MemoryStore(), "nats://unused", tmp_path)
-    cluster = ProcessCluster({"610800": SimpleNamespace(process=proc)}, "nats://unused")
 
     async def main() -> None:
-        proc.start()
-        supervisor = asyncio.create_task(cluster.supervise(restart_delay=0.0))
-        try:
+        async with supervised(tmp_path, restart_delay=0.0) as proc:
             for _ in range(3):
-                await asyncio.sleep(0.3)  # the sleeper has its SIGTERM handler
                 before = proc.incarnation
                 assert await proc.stop() == 0
                 await asyncio.sleep(0.2)  # a tick or four of the supervisor
                 assert (proc.incarnation, proc.process) == (before, None), \
                     f"incarnation {proc.incarnation} started behind stop()"
                 proc.start()
-        finally:
-            supervisor.cancel()
-            if proc.process is not None:
-                proc.kill()
+                await asyncio.sleep(0.3)
 
     asyncio.run(main())
 
 
 def test_a_node_that_dies_by_itself_is_restarted(tmp_path: Path) -> None:
-    proc = SleeperProcess("610800", ("610800",), MemoryStore(), "nats://unused", tmp_path)
-    cluster = ProcessCluster({"610800": SimpleNamespace(process=proc)}, "nats://unused")
-
     async def main() -> None:
-        proc.start()
-        supervisor = asyncio.create_task(cluster.supervise(restart_delay=0.0))
-        try:
+        async with supervised(tmp_path, restart_delay=0.0) as proc:
             assert proc.process is not None
-            await asyncio.sleep(0.3)  # the sleeper has its SIGTERM handler
             proc.process.terminate()  # dies on its own: nobody called stop()
             for _ in range(100):
                 if proc.incarnation == 2 and proc.running:
                     break
                 await asyncio.sleep(0.05)
             assert proc.incarnation == 2 and proc.running and proc.exits == [0]
-        finally:
-            supervisor.cancel()
-            proc.kill()
 
     asyncio.run(main())
 
 
 def test_a_node_stopped_during_the_restart_delay_stays_stopped(tmp_path: Path) -> None:
-    proc = SleeperProcess("610800", ("610800",), MemoryStore(), "nats://unused", tmp_path)
-    cluster = ProcessCluster({"610800": SimpleNamespace(process=proc)}, "nats://unused")
-
     async def main() -> None:
-        proc.start()
-        supervisor = asyncio.create_task(cluster.supervise(restart_delay=0.5))
-        try:
-            await asyncio.sleep(0.3)  # the sleeper has its SIGTERM handler
+        async with supervised(tmp_path, restart_delay=0.5) as proc:
             assert proc.process is not None
             proc.process.terminate()  # dies on its own: the supervisor reaps it, then waits
             for _ in range(100):
@@ -106,9 +101,5 @@ def test_a_node_stopped_during_the_restart_delay_stays_stopped(tmp_path: Path) -
             await asyncio.sleep(1.0)
             assert (proc.incarnation, proc.process) == (1, None), \
                 f"incarnation {proc.incarnation} started after stop()"
-        finally:
-            supervisor.cancel()
-            if proc.process is not None:
-                proc.kill()
 
     asyncio.run(main())
