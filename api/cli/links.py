@@ -105,12 +105,16 @@ def restored_command(
                                                          "(`links received` there); once "
                                                          "for every peer.")],
         region: Region = None, store: Store = None, dsn: Dsn = None, schema: Schema = None,
-        sqlite_dir: SqliteDir = None, peers: Peers = None, as_json: AsJson = False) -> None:
+        sqlite_dir: SqliteDir = None, peers: Peers = None, as_json: AsJson = False,
+        most_lost: Annotated[int, typer.Option(
+            min=0, help="Refuse a link whose peer recorded more than this many numbers past "
+                        "the store's last (a mistyped figure).")] = link_restore.MOST_LOST,
+) -> None:
     """Declare this region's store restored from a backup: number each link on after what its
     peer recorded. Run before the restored node first starts; refused while a node runs."""
     config = _config(RESTORED, region, store, dsn, schema, sqlite_dir, peers)
     positions = _positions(recorded, config)
-    done = asyncio.run(_renumber_locked(config, positions))
+    done = asyncio.run(_renumber_locked(config, positions, most_lost))
     if as_json:
         print(json.dumps([{"destination": r.destination, "held": r.held,
                            "recorded": r.recorded, "lost": len(r.lost)} for r in done]))
@@ -166,9 +170,14 @@ def _peer(command: str, flag: str, code: str, config: Any) -> None:
                        f"({', '.join(config.peers)})")
 
 
-async def _renumber_locked(config: Any, positions: dict[str, int]
+async def _renumber_locked(config: Any, positions: dict[str, int], most_lost: int
                            ) -> list[link_restore.Renumbered]:
+    def renumber(store: Any) -> list[link_restore.Renumbered]:
+        try:
+            return link_restore.renumber(store.open(config.region), config.region, positions,
+                                         dt.datetime.now(dt.UTC), most_lost)
+        except ValueError as exc:  # checked before any link changes
+            _fail(RESTORED, str(exc))
+
     return await _holding_worker_lock(
-        RESTORED, config, "its links must not send while they are renumbered",
-        lambda store: link_restore.renumber(store.open(config.region), config.region, positions,
-                                            dt.datetime.now(dt.UTC)))
+        RESTORED, config, "its links must not send while they are renumbered", renumber)

@@ -74,16 +74,30 @@ def held(app: EventStore, region: str, destination: str) -> int:
     return newest[0].originator_version - 1 if newest else 0
 
 
+#: The most numbers `renumber` steps over on one link unless told more: far more than a day's
+#: messages of a region, far fewer than a figure mistyped with a digit or three too many, which
+#: would write one event a number in one transaction and leave the link ahead of its peer.
+MOST_LOST = 100_000
+
+
 def renumber(app: EventStore, region: str, recorded: Mapping[str, int],
-             now: dt.datetime) -> list[Renumbered]:
+             now: dt.datetime, most_lost: int = MOST_LOST) -> list[Renumbered]:
     """Step each link of `region` over the numbers its peer recorded beyond this store's last
     (`recorded`: destination -> the peer's recorded `link_seq`), one transaction per link. Run
-    again with the same positions it changes nothing (the link already holds them)."""
+    again with the same positions it changes nothing (the link already holds them). A position
+    more than `most_lost` past the store's last number is refused, before any link changes."""
     for destination, top in recorded.items():  # all checked before any link changes
         if top < 0:
             raise ValueError(f"{destination}: a recorded position is never negative ({top})")
         if destination == region:
             raise ValueError(f"{destination} is the region itself, not a peer")
+        have = held(app, region, destination)
+        if top - have > most_lost:
+            raise ValueError(
+                f"{destination}={top}: {top - have:,} numbers past this store's last ({have}) "
+                f"would be stepped over, more than {most_lost:,}; check the figure `tongban "
+                f"links received` printed at {destination}, or give --most-lost if the backup "
+                f"really is that far behind")
     restore = now.isoformat()
     done = []
     for destination, top in sorted(recorded.items()):

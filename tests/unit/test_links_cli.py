@@ -168,8 +168,6 @@ def test_restored_refuses_while_a_node_holds_the_worker_lock(stores: Path) -> No
     assert digest(stores) == before
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a --recorded figure with a digit too many "
-                   "is taken, and millions of numbers are written lost in one transaction")
 def test_restored_refuses_a_position_implausibly_far_beyond_the_store(stores: Path) -> None:
     """A figure mistyped with a digit or three too many would mark that many numbers lost (one
     event each, in one transaction) and leave the link far ahead of what its peer will ever see:
