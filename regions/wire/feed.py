@@ -98,6 +98,7 @@ from regions.wire.errors import WireError, WireReason
 from regions.wire.plain import (
     Accepted,
     instant_text,
+    keep,
     payload_text,
     plain_count,
     plain_instant,
@@ -281,9 +282,7 @@ def _element(item: SideEvent) -> bytes:
     if time is None and plain_instant(event_at):
         time = instant_text(event_at)
         if type(at) is str:
-            if len(_TIMES) >= TIMES_KEPT:
-                _TIMES.clear()
-            _TIMES[at] = time
+            keep(_TIMES, at, time, TIMES_KEPT)
     if kind is None or time is None \
             or not (plain_text(item.case_id) and plain_text(item.case_number)
                     and plain_text(item.side_id) and plain_count(item.version)
@@ -339,9 +338,7 @@ def _kind(item: SideEvent, schema: int, region: str, process: str,
              f'"schemaversion": {int.__repr__(schema)}, '
              f'"source": {encode_basestring_ascii(SOURCE_PREFIX + item.region)}, '
              f'"specversion": "{SPECVERSION}", ', type_)
-    if len(_KINDS) >= KINDS_KEPT:
-        _KINDS.clear()
-    _KINDS[(item.region, item.process, item.type, schema)] = texts
+    keep(_KINDS, (item.region, item.process, item.type, schema), texts, KINDS_KEPT)
     return texts
 
 

@@ -147,13 +147,11 @@ def _keep_kind(item: LinkMessage) -> None:
             and plain.plain_count(schema)):
         return
     text = encode_basestring_ascii
-    if len(_KINDS) >= KINDS_KEPT:
-        _KINDS.clear()
-    _KINDS[(item.origin, item.destination, item.process, item.type, schema)] = (
+    plain.keep(_KINDS, (item.origin, item.destination, item.process, item.type, schema), (
         text(item.destination), text(item.origin),
         f'"process": {text(item.process)}, "schemaversion": {int.__repr__(schema)}, '
         f'"source": {text(SOURCE_PREFIX + item.origin)}, "specversion": "{SPECVERSION}", ',
-        text(TYPE_PREFIX + item.type))
+        text(TYPE_PREFIX + item.type)), KINDS_KEPT)
 
 
 def encode_many(items: Sequence[WireItem], most: int = MAX_BATCH) -> list[Packet]:

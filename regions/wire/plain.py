@@ -116,9 +116,7 @@ def payload_text(payload: dict[str, Any]) -> str:
         text = json.dumps(payload, sort_keys=True, default=instant_text)
     if not shared:
         return text
-    if len(_PAYLOAD_TEXTS) >= PAYLOAD_TEXTS_KEPT:
-        _PAYLOAD_TEXTS.clear()
-    _PAYLOAD_TEXTS[id(payload)] = (payload, text)
+    keep(_PAYLOAD_TEXTS, id(payload), (payload, text), PAYLOAD_TEXTS_KEPT)
     return text
 
 
@@ -167,10 +165,17 @@ class Accepted:
         """Keep `value`, which the schema has just accepted; its JSON text."""
         text = encode_basestring_ascii(value)
         if type(value) is str:
-            if len(self._texts) >= self.limit:
-                self._texts.clear()
-            self._texts[value] = text
+            keep(self._texts, value, text, self.limit)
         return text
+
+
+def keep(cache: dict[Any, Any], key: Any, value: Any, most: int) -> None:
+    """`cache[key] = value`, the cache emptied first when it holds `most`: the wire's memos
+    (texts, kinds, instants) are bounded so, and a full one starts afresh rather than tracking
+    what was used last (a miss costs one ordinary write)."""
+    if len(cache) >= most:
+        cache.clear()
+    cache[key] = value
 
 
 def plain_text(value: Any) -> bool:
