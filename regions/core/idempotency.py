@@ -23,47 +23,27 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import json.encoder as json_encoder
-from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from domain.kernel import Command, to_payload
+from domain.kernel import Command
+from domain.sorted_text import sorted_text
 from regions.core.errors import CommandInProgress, IdempotencyConflict
 from regions.core.outcome import Outcome
 from regions.core.sides import BatchedCommand
 from regions.core.store import CommandRecord, EventStore
 from regions.core.unit_of_work import UnitOfWork
 
-#: What `json.dumps(..., sort_keys=True, ensure_ascii=False, default=str)` builds on every call
-#: (it makes an encoder per call when given options), built once: the same bytes, ~2 µs less a
-#: command (docs/performance.md, NODEPATH).
-_HASHED_BODY = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
-
-
-def _c_body() -> Callable[[Any, int], Sequence[str]] | None:
-    """The C encoder `_HASHED_BODY.encode` builds at every call (`JSONEncoder.iterencode`),
-    built once, as `regions.core.rows` does for the event store's JSON: the same text, ~2 µs
-    less a command (docs/performance.md, NODEPATH, ninth session). Without its circular check,
-    which only decides whether a cycle raises `ValueError` or `RecursionError`: a payload is a
-    tree. None where the C encoder is missing (the `JSONEncoder` then)."""
-    make = getattr(json_encoder, "c_make_encoder", None)
-    if make is None:
-        return None
-    return make(None, _HASHED_BODY.default, json_encoder.encode_basestring, None,
-                _HASHED_BODY.key_separator, _HASHED_BODY.item_separator, True, False, True)
-
-
-_C_BODY = _c_body()
-
 
 def request_hash(case_id: str, command: Command) -> str:
-    """What a command id stands for: the target case and the command, type and body."""
-    payload = to_payload(command)
-    body = "".join(_C_BODY(payload, 0)) if _C_BODY is not None else _HASHED_BODY.encode(payload)
+    """What a command id stands for: the target case and the command, type and body — the
+    SHA-256 of `f"{case_id}:{type name}:{body}"`, the body `json.dumps(to_payload(command),
+    sort_keys=True, ensure_ascii=False, default=str)`, written in one pass by
+    `domain.sorted_text` (the same text, ~2× cheaper than the payload then its sorted JSON:
+    docs/performance.md, NODECPU; `tests/unit/test_request_hash.py` holds it to the formula)."""
+    body = sorted_text(command)
     return hashlib.sha256(f"{case_id}:{type(command).__name__}:{body}".encode()).hexdigest()
 
 

@@ -29,6 +29,7 @@ from domain import payloads
 from domain.encoding import to_payload
 from domain.kernel import event_from_payload
 from domain.payloads import MAX_DEPTH, Converter, PayloadError, fields_of
+from domain.sorted_text import sorted_text
 from regions.core import idempotency, staging
 from regions.core.idempotency import request_hash
 from regions.core.store import NS, stable_id
@@ -137,16 +138,16 @@ def captured(cases: int) -> tuple[list[Any], list[Any]]:
         events.append(obj)
         return to_payload(obj)
 
-    def command(obj: Any) -> Any:
+    def command(obj: Any) -> str:
         commands.append(obj)
-        return to_payload(obj)
+        return sorted_text(obj)
 
-    staging.to_payload, idempotency.to_payload = event, command
+    staging.to_payload, idempotency.sorted_text = event, command  # the hash's one conversion
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             run(7, cases, faults=ALL_FAULTS)
     finally:
-        staging.to_payload = idempotency.to_payload = to_payload
+        staging.to_payload, idempotency.sorted_text = to_payload, sorted_text
     return events, commands
 
 
