@@ -99,10 +99,10 @@ from regions.wire.plain import (
     Accepted,
     instant_text,
     keep,
+    own_attributes_plain,
     payload_text,
     plain_count,
     plain_instant,
-    plain_text,
 )
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -284,9 +284,8 @@ def _element(item: SideEvent) -> bytes:
         if type(at) is str:
             keep(_TIMES, at, time, TIMES_KEPT)
     if kind is None or time is None \
-            or not (plain_text(item.case_id) and plain_text(item.case_number)
-                    and plain_text(item.side_id) and plain_count(item.version)
-                    and plain_count(item.position)) \
+            or not own_attributes_plain(item.case_id, item.case_number, item.side_id,
+                                        item.version, item.position) \
             or type(payload) is not dict:
         if event_at is None:
             event_at = dt.datetime.fromisoformat(item.payload["at"])  # known, others not

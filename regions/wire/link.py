@@ -106,7 +106,7 @@ KINDS_KEPT: Final = 4096
 
 def _written(item: LinkMessage) -> bytes | None:
     """`_envelope(item)` for an event of a kind written before (`_KINDS`) whose own attributes
-    are plainly ones the schema accepts (`plain.event_attributes_accepted`'s tests), written
+    are plainly ones the schema accepts (`plain.own_attributes_plain`, `plain_instant`), written
     out as `plain.event_written_out` writes them; None for any other (the long way decides).
 
     Why: of a link event's ~16 µs the payload's text is mostly kept already (`payload_text`);
@@ -120,12 +120,10 @@ def _written(item: LinkMessage) -> bytes | None:
     payload, at, trace = item.payload, item.at, item.traceparent
     if kind is None or type(payload) is not dict \
             or payload.get("to_region") != item.destination \
-            or not (plain.plain_text(item.case_id) and plain.plain_text(item.case_number)
-                    and plain.plain_text(item.originator_id)
-                    and plain.plain_count(item.link_seq)
-                    and plain.plain_count(item.originator_version)
-                    and plain.plain_instant(at)) \
-            or (trace and not (type(trace) is str and plain.TRACEPARENT.fullmatch(trace))):
+            or not (plain.own_attributes_plain(item.case_id, item.case_number,
+                                               item.originator_id, item.originator_version,
+                                               item.link_seq, trace or plain.NO_TRACE)
+                    and plain.plain_instant(at)):
         return None
     text, number = encode_basestring_ascii, int.__repr__
     side, version = text(item.originator_id), number(item.originator_version)
