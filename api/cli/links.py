@@ -129,6 +129,12 @@ def restored_command(
 
 
 def _positions(given: list[str], config: Any) -> dict[str, int]:
+    """`--recorded PEER=N …` as renumber's positions, refusing bad input (exit 2): N not in
+    ASCII digits (a negative figure too), a peer twice, a code no peer (`_peer`: the region
+    itself among them), a peer left out. Why here though `link_restore.renumber` refuses a
+    negative figure and the region itself again: it runs behind the store and the worker lock,
+    so left to it a typo would exit 1 as "stop the node first" or "cannot reach PostgreSQL"
+    (`test_links_cli`); its checks stay for its other callers."""
     positions: dict[str, int] = {}
     for item in given:
         peer, _, number = item.partition("=")

@@ -187,3 +187,28 @@ def test_restored_refuses_a_position_implausibly_far_beyond_the_store(stores: Pa
     [done] = link_restore.renumber(app, HOME, {TARGET: 3}, T0, most_lost=2)
     assert (done.held, done.recorded, len(done.lost)) == (1, 3, 2)
     store.close()
+
+
+def test_restored_refuses_a_negative_figure_or_the_region_itself_before_it_opens_the_store(
+        stores: Path) -> None:
+    """A negative figure, or the region given as a peer of itself, is bad input: exit 2 with a
+    message naming the argument, and nothing written — refused before the store is opened, so
+    even while a node holds the region. Why the command checks these though `renumber` checks
+    them again: `renumber` runs behind the worker lock and the store, so left to it the same
+    typo would exit 1 as "stop the node first" (or "cannot reach PostgreSQL"), and the
+    operator would stop a node for a mistyped figure."""
+    before = digest(stores)
+    lock = worker_lock_for(HOME, SqliteStore(stores))
+    assert asyncio.run(lock.acquire(asyncio.Event()))  # a running node of region HOME
+    try:
+        for recorded, said in (
+                (f"{TARGET}=-1", f"--recorded '{TARGET}=-1': expected PEER=N once per peer"),
+                (f"{HOME}=3", f"--recorded {HOME}: the region itself, not a peer of it")):
+            for peers in (TARGET, f"{TARGET},{HOME}"):
+                code, err = links(stores, "restored", "--region", HOME, "--recorded", recorded,
+                                  peers=peers)
+                assert (code, err.startswith(f"tongban links restored: {said}")) == (2, True), \
+                    (recorded, peers, code, err)
+    finally:
+        asyncio.run(lock.release())
+    assert digest(stores) == before
