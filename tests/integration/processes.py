@@ -84,12 +84,18 @@ class NodeProcess:
         env.update(FAST, **self.env, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         if crash_at:
             env["TONGBAN_CRASH_AT"] = crash_at
-        args = [sys.executable, "-m", "api", "node", "--region", self.code,
+        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
+            self.process = subprocess.Popen(self._command(), cwd=ROOT, env=env,
+                                            stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                            start_new_session=True)
+
+    def _command(self) -> list[str]:
+        """The argv of an incarnation: the node of this region on its store and broker. A test
+        of the supervision itself runs something else in its place (`SleeperProcess`), with
+        the same bookkeeping (`wanted`, `incarnation`, the logs) as `start` keeps."""
+        return [sys.executable, "-m", "api", "node", "--region", self.code,
                 "--peers", ",".join(self.peers), *store_args(self.store, self.code),
                 "--broker", "nats", "--nats-url", self.url]
-        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=out, stderr=err, start_new_session=True)
 
     @property
     def out_path(self) -> Path:

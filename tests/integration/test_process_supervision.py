@@ -5,7 +5,6 @@ believes it stopped (CI at 26ebee2: `tongban links restored` refused, "a node â€
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,16 +19,12 @@ from tests.integration.processes import NodeProcess, ProcessCluster
 
 
 class SleeperProcess(NodeProcess):
-    """A `NodeProcess` whose incarnations are plain sleepers (exit 0 on SIGTERM, like a node)."""
+    """A `NodeProcess` whose incarnations are plain sleepers (exit 0 on SIGTERM, like a node);
+    started, stopped and counted as a node is (`NodeProcess.start`), only the argv differs."""
 
-    def start(self, crash_at: str = "") -> None:
-        assert not self.running, f"{self.code} already running"
-        self.wanted = True
-        self.incarnation += 1
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "import signal, sys, time\n"
-             "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\ntime.sleep(60)"],
-            start_new_session=True)
+    def _command(self) -> list[str]:
+        return [sys.executable, "-c", "import signal, sys, time\n"
+                "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\ntime.sleep(60)"]
 
 
 @asynccontextmanager
