@@ -21,6 +21,7 @@ import pytest
 from domain.protocols import transfer_destination
 from simulations.faults import ALL_FAULTS
 from simulations.mutants import compiled, rules
+from simulations.report import summarise
 from simulations.runner import run
 
 MUTANT = "staff close a transfer whose sheet or money came"
@@ -47,3 +48,15 @@ def test_staff_are_tempted_and_the_real_destination_refuses() -> None:
     results = [run(seed, CASES, faults=ALL_FAULTS) for seed in SEEDS]
     assert all(r.world.edges["close_over_money_tried"] > 0 for r in results)
     assert [r.violations for r in results] == [[], [], []]
+
+
+@pytest.mark.xfail(strict=True, reason="Failing test: the steering count "
+                   "credit_off_for_tempted_close is listed among the edges the run reached")
+def test_the_summary_lists_the_steering_apart_from_the_edges_reached() -> None:
+    """The notices one fen over (`closing.credit_off_the_sheet`) are the workload steering
+    towards the tempted close's state, not a boundary the run reached: the summary's `edges`
+    (what the CI batch reads as reached) lists none of them; `steering` counts them."""
+    summary = summarise(run(1, CASES, faults=ALL_FAULTS))
+    assert "credit_off_for_tempted_close" not in summary["edges"]
+    assert summary["edges"]["close_over_money_tried"] > 0
+    assert 0 < summary["steering"]["credit_off_for_tempted_close"] <= 2
