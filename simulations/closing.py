@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -37,7 +36,6 @@ from domain.protocols.transfer_states import DestinationState, OriginState
 from simulations import checkers
 
 if TYPE_CHECKING:
-    from regions.core.node import RegionNode
     from simulations.workload import Workload
     from simulations.world import World
 
@@ -50,6 +48,8 @@ PATIENT_FOR_EVER = dt.timedelta(days=10_000)
 #: the reconciliation then leaves it needing a person with the sheet and money in
 #: (`credit_off_the_sheet`), where only the close's money check refuses the tempted close.
 STEERED_CREDITS = 2
+#: Their count's name in the workload's `steering` (the summary's "steering", beside "edges").
+STEERED = "credit_off_for_tempted_close"
 EDGES = ("silent_origin_escalated", "silent_origin_closed", "close_over_money_tried")
 #: What moves money or a sheet: none of it may be on either side of a closed transfer.
 MONEY_EVENTS = frozenset({"InfoSheetIssued", "FundsRemitted", "FundsReceived",
@@ -98,16 +98,19 @@ def tempted_close(state: object, region: str, rng: random.Random) -> Command | N
     return CloseTransfer(actor=staff, reason="差额久未处理，拟关闭本次转移")
 
 
-def credit_off_the_sheet(node: RegionNode, case_id: str, notice: RecordFundsReceived,
-                         reached: Counter[str]) -> RecordFundsReceived:
-    """The bank's notice as the destination's finance side records it: one fen over the sheet
-    for the first `STEERED_CREDITS` whole credits of a run that reach a transfer awaiting its
-    money with the origin's sheet in and nothing from it yet, whose destination takes nothing
-    over on the sheet (`relationship_on_sheet`: the pension items) — it then needs a person,
-    sheet and money in, not ending, and the staff's visit is tempted (`tempted_close`); the
-    excess goes back (`ReturnExcess`) or an operator reverses it. Otherwise the notice as sent."""
-    if reached["credit_off_for_tempted_close"] >= STEERED_CREDITS:
+def credit_off_the_sheet(world: World, code: str, case_id: str, notice: RecordFundsReceived,
+                         steered: dict[str, int]) -> RecordFundsReceived:
+    """The bank's notice as the destination `code`'s finance side records it: one fen over the
+    sheet for the first `STEERED_CREDITS` whole credits of a run that reach a transfer awaiting
+    its money with the origin's sheet in and nothing from it yet, whose destination takes
+    nothing over on the sheet (`relationship_on_sheet`: the pension items) — it then needs a
+    person, sheet and money in, not ending, and the staff's visit is tempted (`tempted_close`);
+    the excess goes back (`ReturnExcess`) or an operator reverses it. Otherwise the notice as
+    sent. Each one is counted in `steered` (the workload's `steering`, under `STEERED`), not
+    among the edges the run reached: it is the workload aiming at an edge, not one reached."""
+    if steered.get(STEERED, 0) >= STEERED_CREDITS:
         return notice
+    node = world.regions[code].region.node
     view = node.side(case_id)
     state = view.state if view is not None else None
     spec = getattr(node.protocols[view.process].decider, "spec", None) if view else None
@@ -118,7 +121,7 @@ def credit_off_the_sheet(node: RegionNode, case_id: str, notice: RecordFundsRece
     if track is None or track.sheet is None or track.funds \
             or notice.amount_fen != track.sheet.amount_fen or notice.amount_fen < 1:
         return notice
-    reached["credit_off_for_tempted_close"] += 1
+    steered[STEERED] = steered.get(STEERED, 0) + 1
     return replace(notice, amount_fen=notice.amount_fen + 1)
 
 

@@ -48,6 +48,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "faults_injected": dict(sorted(world.plan.injected.items())),
         "commands": dict(sorted(workload.commands.items())),
         "edges": dict(sorted(world.edges.items())),
+        "steering": dict(sorted(workload.steering.items())),
         "events": dict(sorted(world.events_by_type.items())),
         "latency_p50_ms": round(percentile(lat, 50), 3),
         "latency_p99_ms": round(percentile(lat, 99), 3),

@@ -78,6 +78,7 @@ class Workload:
         self.acts_scheduled: set[tuple[str, str]] = set()
         self.after_end: dict[tuple[str, str], int] = {}
         self.commands: dict[str, int] = {}
+        self.steering: dict[str, int] = {}  # aiming at an edge (`closing`), not one reached
         self.retries = 0
         self.timing_rng = world.sched.rng("timing:people")
         self.race = timing.WithdrawalRace()
@@ -341,9 +342,8 @@ class Workload:
 
     def credit(self, code: str, case_id: str, notice: RecordFundsReceived) -> None:
         """The bank's notice at the destination: a few one fen over the sheet (`closing`)."""
-        node = self.world.regions[code].region.node
         self._attempt(code, case_id, closing.credit_off_the_sheet(
-            node, case_id, notice, self.world.edges) if self.timed() else notice)
+            self.world, code, case_id, notice, self.steering) if self.timed() else notice)
 
     def correct_crossing(self, code: str, case_id: str) -> None:
         """The origin corrects its sheet as its money reaches the destination (`edges`)."""

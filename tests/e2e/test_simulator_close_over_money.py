@@ -50,8 +50,6 @@ def test_staff_are_tempted_and_the_real_destination_refuses() -> None:
     assert [r.violations for r in results] == [[], [], []]
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: the steering count "
-                   "credit_off_for_tempted_close is listed among the edges the run reached")
 def test_the_summary_lists_the_steering_apart_from_the_edges_reached() -> None:
     """The notices one fen over (`closing.credit_off_the_sheet`) are the workload steering
     towards the tempted close's state, not a boundary the run reached: the summary's `edges`
