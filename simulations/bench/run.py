@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -213,6 +214,8 @@ def _run_phase(phase: Phase, workers: list[WorkerHandle], nats_pid: int,
     figures = _phase_figures(phase, reports, time.monotonic() - started,
                              target - finished_before)
     figures.hops = hops.table(reports) if stamp_hops else dict(hops.OFF)
+    if stamp_hops and os.environ.get("TONGBAN_BENCH_HOPS_DUMP"):
+        hops.dump(os.environ["TONGBAN_BENCH_HOPS_DUMP"], phase.name, reports)
     figures.servers = {
         "nats-server": {"cpu_seconds": round(process_cpu_seconds(nats_pid) - servers_before[0], 3),
                         "peak_rss_mb": round(process_peak_rss_mb(nats_pid), 1)},
