@@ -1,0 +1,39 @@
+"""A node process's collector thresholds (regions/runtime/collector.py).
+
+Why: a young collection holds every thread of the node (the event loop, the database thread:
+both hops between regions) for as long as it walks the young generation, which grows with the
+young threshold; the paced phases' p99 propagation is set by such pauses when they are long.
+The middle generation's spacing in allocations was tuned for CPU (docs/performance.md, CPU3)
+and must not move when the young threshold does.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from regions.runtime import collector
+
+#: Allocations between middle collections, as CPU3 tuned them ((100,000, 50, ...)).
+MIDDLE_SPACING = 5_000_000
+
+
+def test_a_young_collection_walks_at_most_ten_thousand_survivors() -> None:
+    young, _, _ = collector.THRESHOLDS
+    assert young <= 10_000
+
+
+def test_the_middle_generation_is_collected_as_seldom_as_before() -> None:
+    young, middle, old = collector.THRESHOLDS
+    assert young * middle == MIDDLE_SPACING
+    assert old == 100
+
+
+def test_tune_sets_the_process_thresholds() -> None:
+    before = gc.get_threshold()
+    try:
+        collector.tune()
+        assert gc.get_threshold() == collector.THRESHOLDS
+        collector.tune()  # idempotent
+        assert gc.get_threshold() == collector.THRESHOLDS
+    finally:
+        gc.set_threshold(*before)
