@@ -17,18 +17,21 @@ collections; at (100,000, 50, 100) it was 165 ms, burst CPU per case 5.55 → 4.
 300-case pairs 5.39–6.74 → 4.99–5.89, the same RSS (docs/performance.md, CPU3). Cycles are
 still collected; full collections still follow the heap's growth.
 
-Why the young threshold is 10,000, not 100,000 (issue 17, the paced phases' p99): a young
+Why the young threshold is 25,000, not 100,000 (issue 17, the paced phases' p99): a young
 collection walks every object allocated since the last one that is still alive, so its pause
-grows with the threshold — at 100,000 one took 35–60 ms of CPU (80–160 ms of wall on a shared
+grows with the threshold — at 100,000 one took 38–45 ms of CPU (80–450 ms of wall on a shared
 machine), every thread of the node held meanwhile (the loop, the database thread: both hops
-between regions), and a paced phase had one or two per node: every event in flight behind it,
-more than the 1 % of events the p99 is. At 10,000 a young collection is a tenth as long (3–6 ms)
-and ten times as frequent; what they walk in all is the same (the count is allocations less
-deallocations: the same survivors, walked once each), and the middle generation is still
-collected every 5,000,000 allocations (10,000 × 500), as CPU3 tuned it (docs/performance.md,
-P99). Not in `regions.core`
-(sans-IO, no process state), nor in the simulator's `run` (tests call it): set by each of those
-entry points.
+between regions), and a paced phase had one to three per node: every event in flight behind it,
+more than the 1 % of events the p99 is. At 25,000 a young collection in the paced phases takes
+7–10 ms (at most ~20), four times as often. What they walk in all is nearly the same (the count
+is allocations less deallocations: mostly the same survivors, walked once each) but not quite:
+an object that would have died before a rare collection is walked by a frequent one — at
+10,000 (3–4 ms a pause) that was +0.3 ms of CPU a case in a burst whose caches are full, at
+25,000 +0.2 (`gc.callbacks`, the bench's `--hops`). The middle generation is still collected
+every 5,000,000 allocations (25,000 × 200), as CPU3 tuned it (docs/performance.md, P99).
+
+Not in `regions.core` (sans-IO, no process state), nor in the simulator's `run` (tests call it):
+set by each of those entry points.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import gc
 
 #: (young, middle, old): allocations before a young collection, young collections before a
 #: middle one, middle ones before an old one is considered (CPython's default: 700, 10, 10).
-THRESHOLDS = (10_000, 500, 100)
+THRESHOLDS = (25_000, 200, 100)
 
 
 def tune() -> None:

@@ -17,9 +17,9 @@ from regions.runtime import collector
 MIDDLE_SPACING = 5_000_000
 
 
-def test_a_young_collection_walks_at_most_ten_thousand_survivors() -> None:
+def test_a_young_collection_walks_at_most_a_quarter_of_what_it_did() -> None:
     young, _, _ = collector.THRESHOLDS
-    assert young <= 10_000
+    assert young <= 25_000  # 100,000 before: 38-45 ms of CPU a pause
 
 
 def test_the_middle_generation_is_collected_as_seldom_as_before() -> None:
