@@ -34,10 +34,16 @@ from typing import Any, Final
 
 #: A hop between regions: the relay's batches, the inbox's (s).
 URGENT: Final = 0.0
-#: A back-end's or the API's command, the back-end feed, the timer (s).
-NORMAL: Final = 0.005
-#: Readers of the log nothing waits on in real time: views, notices, heartbeats (s).
-BACKGROUND: Final = 0.05
+#: A back-end's or the API's command, the back-end feed, the timer (s). Why 25 ms, not 5: a
+#: command batch queued a few ms before an inbox batch went first, and then the inbox waited
+#: for its whole transaction — in the paced phases' slowest 1 % of events (the bench's hops,
+#: docs/performance.md P99) command batches that started after the inbox's batch was queued
+#: were ~55 ms of its ~95 ms wait on a loaded machine. A hop now overtakes a command queued
+#: up to 25 ms before it; a command waits at most that long for hops that came after it.
+NORMAL: Final = 0.025
+#: Readers of the log nothing waits on in real time: views, notices, heartbeats (s) — after
+#: commands queued up to 75 ms after them.
+BACKGROUND: Final = 0.1
 
 
 #: Who waits for a task: a `concurrent.futures.Future` (`submit`), or an asyncio future and

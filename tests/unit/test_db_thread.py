@@ -182,3 +182,25 @@ def test_a_call_raising_stop_iteration_fails_alone_and_the_rest_of_its_batch_com
     error = stopped.exception() if stopped.done() else None
     assert isinstance(error, RuntimeError)
     assert isinstance(error.__cause__, StopIteration)
+
+
+def test_a_hop_overtakes_a_command_queued_twenty_milliseconds_before_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inbox's batch must not wait for a whole command transaction queued just before it
+    (docs/performance.md, P99); the clock is the test's, so the gap is exactly 20 ms."""
+    from types import SimpleNamespace
+
+    from regions.runtime import db_thread
+
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(db_thread, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    thread = DatabaseThread("db-test")
+    ran: list[str] = []
+    release = blocked(thread)
+    command = thread.submit_within(NORMAL, ran.append, "commands")
+    clock.now = 0.020
+    hop = thread.submit_within(URGENT, ran.append, "inbox")
+    release.set()
+    command.result(5), hop.result(5)
+    assert ran == ["inbox", "commands"]
+    thread.shutdown()
