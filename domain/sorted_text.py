@@ -50,15 +50,16 @@ def sorted_text(obj: Any) -> str:
     return write(obj)
 
 
+#: `float.__repr__`'s texts that JSON has no number for, as the C encoder writes them.
+_NOT_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
 def _float(obj: float) -> str:
-    """The C encoder's float (`allow_nan`: NaN and the infinities as JavaScript names them)."""
-    if obj != obj:
-        return "NaN"
-    if obj == float("inf"):
-        return "Infinity"
-    if obj == -float("inf"):
-        return "-Infinity"
-    return _float_repr(obj)
+    """The C encoder's float (`allow_nan`: NaN and the infinities as JavaScript names them).
+    Read from `float.__repr__`, which reads the C double as the encoder does, never from the
+    value's own `!=`/`==`, which a `float` subclass may answer otherwise."""
+    text = _float_repr(obj)
+    return _NOT_FINITE.get(text, text)
 
 
 def _bool(obj: bool) -> str:
