@@ -11,7 +11,8 @@ while earlier ones await their acks, and a publish the destination's inbox, whic
 commit is pending (both as the node's driver runs them: `simulations.flows`); unacked deliveries
 schedule a retry after `ack_wait`; the deadline timer is scheduled at its next due instant;
 heartbeats, links caught up and gap checks run in the background whenever time moves past their
-period (and keep time moving in the drain phase until every link has converged).
+period (and keep time moving in the drain phase until every link has converged); after the heal a
+heartbeat whose marks every receiver already holds is left out (`simulations.quiet`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from regions.runtime.bootstrap import Region, build_region
 from regions.runtime.inbox_pipeline import Pipeline
 from regions.runtime.tail_flow import Window
 from regions.wire import link, subjects
-from simulations import calendar_install, checkers, flows, hostile, timing
+from simulations import calendar_install, checkers, flows, hostile, quiet, timing
 from simulations.faults import FaultPlan
 from simulations.repeats import RepeatDecodes
 from simulations.scheduler import Scheduler
@@ -324,8 +325,9 @@ class World:
             sim = regions[code]
             now = self.sched.now + sim.skew
             flows.retry_links(self, code)
-            for item in sim.region.relay.heartbeat(now):
-                self.send_quietly(code, item)
+            if rng is not None or not quiet.marks_say_nothing(self, sim):  # after the heal
+                for item in sim.region.relay.heartbeat(now):
+                    self.send_quietly(code, item)
             for request in sim.region.inbox.check_gaps(now):
                 self.resend_requests += 1
                 self.send_quietly(code, request)

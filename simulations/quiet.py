@@ -1,0 +1,49 @@
+"""After the heal: a region's heartbeat is left out while its marks could tell no receiver anything.
+
+Why (issue 17): after its workload a run drains for ~100–200 virtual days, and its background
+round — run at each step at least a period after the last — kept announcing every link's
+high-water mark on the relay's ladder (a mark that moved, then each unchanged one again after
+twice the time it had waited, up to a day). Every such mark is a publish, a pull and a batch the
+receiver decides: ~5,300 marks and ~11,000 steps of a 120-case run after its heal (a sixth of
+its CPU; `python -m simulations.steps`). Once the faults are off nothing is lost any more, and
+when every receiver has recorded each link up to the origin's mark and nothing is in flight,
+a mark can only restate what its receiver holds (`regions.core.inbox_controls`: a mark at or
+below a link's position changes nothing). Such a heartbeat is what the driver's every-5-s loop
+would send; the simulator already runs one round where the driver runs thousands, and leaves
+this one out too.
+
+Exactly when: the plan is off (the heal switched it off for good, so no message can be lost,
+delayed or duplicated from then on), no partition buffers anything, the region's relay has no
+batch in flight and no link behind, and every receiver's link position (`inlink_position`) is at
+or past the relay's mark for it. A receiver short of a mark — a message a mutant or a defect
+lost without a fault — makes the region's heartbeat run as before, so the marks still find it
+and the receiver asks for it again. The catch-ups and gap checks run in every round as before.
+
+What it changes: the receivers' marks-only batches after the heal are gone, and with them the
+database stream's draws for their commit times, so later commits fall at other instants: the
+trace hashes change (on purpose; docs/performance.md, SIMDRAIN).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simulations.world import SimRegion, World
+
+
+def marks_say_nothing(world: World, sim: SimRegion) -> bool:
+    """Whether every mark `sim`'s heartbeat could send now restates what its receiver holds and
+    nothing can be lost from here on (see the module)."""
+    window = sim.window
+    if world.plan.enabled or world.partitioned_buffer or window is None or window.flying:
+        return False
+    relay = sim.region.relay
+    if relay.behind():
+        return False
+    regions, code = world.regions, sim.code
+    for destination, high in relay.high_water_marks().items():
+        receiver = regions.get(destination)
+        if receiver is None or receiver.region.node.inlink_position(code) < high:
+            return False
+    return True

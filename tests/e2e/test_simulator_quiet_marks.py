@@ -1,0 +1,55 @@
+"""After the heal a region's heartbeat is left out while its marks could tell no receiver anything
+(`simulations.quiet`, issue 17): the marks still find what is lost, and otherwise cost nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from regions.core.messages import LinkMessage
+from simulations import flows
+from simulations.runner import run
+from simulations.steps import census
+
+
+def test_a_message_lost_after_the_heal_without_a_fault_is_still_announced_and_asked_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relay batch that never reaches the broker once the faults are off (what a defect would
+    do): its receiver is short of the origin's mark, so the origin's heartbeat runs, the mark
+    shows the gap, the receiver asks, and the run converges with the message applied."""
+    lost: list[tuple[str, str, int]] = []
+    real = flows.publish
+
+    def lossy(world: Any, code: str, sink: Any, recipient: str, group: list[Any], *rest: Any,
+              ) -> None:
+        links = [i for i in group if isinstance(i, LinkMessage)]
+        if world.plan.enabled or lost or not links:
+            real(world, code, sink, recipient, group, *rest)
+            return
+        lost.append((code, recipient, links[0].link_seq))
+        monkeypatch.setattr(world, "transmit", lambda *_: None)  # the broker never gets it
+        try:
+            real(world, code, sink, recipient, group, *rest)
+        finally:
+            monkeypatch.delattr(world, "transmit")
+
+    monkeypatch.setattr(flows, "publish", lossy)
+    result = run(seed=1, cases=30, faults=())
+    assert lost, "no relay batch after the heal to lose"
+    origin, receiver, seq = lost[0]
+    assert result.converged
+    assert result.world.resend_requests > 0
+    assert result.world.regions[receiver].region.node.inlink_position(origin) >= seq
+
+
+def test_after_the_heal_a_run_that_loses_nothing_announces_no_marks_to_receivers_that_hold_them(
+        ) -> None:
+    """Before, each link's mark went out again on the relay's ladder for the whole drain (about
+    one publish, pull and batch per link a day, ~5,300 in a 120-case run); now only while a
+    receiver is short of one."""
+    _, counted = census(1, 30, ())
+    workload_marks = counted.background["workload"][2]
+    rounds, _, marks = counted.background["after"]
+    assert workload_marks > 0 and rounds > 100
+    assert marks <= rounds / 50, f"{marks} marks in {rounds} rounds after the heal"
