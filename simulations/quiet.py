@@ -18,6 +18,9 @@ batch in flight and no link behind, and every receiver's link position (`inlink_
 or past the relay's mark for it. A receiver short of a mark — a message a mutant or a defect
 lost without a fault — makes the region's heartbeat run as before, so the marks still find it
 and the receiver asks for it again. The catch-ups and gap checks run in every round as before.
+The receivers' positions are looked up again only when the relay's marks differ from those they
+last held (a link's position in the store never falls): most rounds after the heal compare two
+small dicts (the lookups were ~10 µs a region and round, 5 % of a 120-case run).
 
 What it changes: the receivers' marks-only batches after the heal are gone, and with them the
 database stream's draws for their commit times, so later commits fall at other instants: the
@@ -41,9 +44,13 @@ def marks_say_nothing(world: World, sim: SimRegion) -> bool:
     relay = sim.region.relay
     if relay.behind():
         return False
+    marks = relay.high_water_marks()
+    if marks == sim.quiet_marks:
+        return True  # the same marks as when every receiver held them: a position never falls
     regions, code = world.regions, sim.code
-    for destination, high in relay.high_water_marks().items():
+    for destination, high in marks.items():
         receiver = regions.get(destination)
         if receiver is None or receiver.region.node.inlink_position(code) < high:
             return False
+    sim.quiet_marks = marks
     return True

@@ -77,6 +77,8 @@ class SimRegion:
     window: Window[flows.Sink] | None = None
     pipe: Pipeline[Delivery] = field(default_factory=flows.new_pipe)
     generation: int = 0
+    #: The relay's marks when every receiver last held them all (`quiet.marks_say_nothing`).
+    quiet_marks: dict[str, int] | None = None
 
 
 class World:
