@@ -138,7 +138,8 @@ def _positions(given: list[str], config: Any) -> dict[str, int]:
     positions: dict[str, int] = {}
     for item in given:
         peer, _, number = item.partition("=")
-        if not (number.isascii() and number.isdigit()) or peer in positions:
+        if not (number.isascii() and number.isdigit()) or peer in positions \
+                or _too_long(number):
             _fail(RESTORED, f"--recorded {item!r}: expected PEER=N once per peer (a region "
                             f"code and a link_seq)")
         _peer(RESTORED, "--recorded", peer, config)
@@ -149,6 +150,17 @@ def _positions(given: list[str], config: Any) -> dict[str, int]:
                         f"renumbered (read each at the peer: tongban links received --region "
                         f"PEER --origin {config.region}; PEER=0 if it recorded nothing)")
     return positions
+
+
+def _too_long(digits: str) -> bool:
+    """More digits than Python reads as an int (`sys.get_int_max_str_digits`, 4,300): a pasted
+    typo like any other, refused as bad input rather than left to `int`'s ValueError (exit 1,
+    no message)."""
+    try:
+        int(digits)
+    except ValueError:
+        return True
+    return False
 
 
 def _peer(command: str, flag: str, code: str, config: Any) -> None:

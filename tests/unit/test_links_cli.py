@@ -214,8 +214,6 @@ def test_restored_refuses_a_negative_figure_or_the_region_itself_before_it_opens
     assert digest(stores) == before
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a --recorded figure of more than 4,300 "
-                   "digits crashes int() (ValueError, exit 1, a traceback) instead of exit 2")
 def test_restored_refuses_a_figure_too_long_to_read_as_bad_input(stores: Path) -> None:
     """A pasted figure of thousands of digits is a typo like any other: exit 2 naming the
     argument and nothing written, not a traceback from Python's limit on reading long ints."""
