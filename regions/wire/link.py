@@ -255,18 +255,16 @@ def _split(data: bytes) -> list[tuple[bytes, Any]]:
     member is not parsed again to decode it — `_member`).
 
     The nesting bound (`envelope.check_depth`, the array one level above its members) is
-    checked on each member's bytes, after the parse, not on the whole array before it: a
-    member's few brackets take the check's count at once, where a batch's hundreds sent it to
-    its scan of every string and bracket (~7 % of the inbox's CPU at burst). The same refusals:
-    the array is as deep as its deepest member plus one, the parse itself cannot recurse past
-    Python's limit (`RecursionError`), and whatever the batch is refused for, a text too deep
-    is refused as too deep first, as before."""
+    checked on the batch's bytes before the parse, as every other reader does: a parse-first
+    split reached the interpreter's recursion limit on a batch nested thousands deep, and a
+    finalizer the garbage collector ran at that depth failed (an unraisable exception; a dead
+    weak key left behind — tests/unit/test_link_batch_depth.py). The check's count settles a
+    small batch at once; a batch of hundreds of members costs a scan of its strings and
+    brackets (~7 % of the inbox's CPU at burst, docs/performance.md), the price of never
+    parsing what is too deep. Each member is checked again after the parse, one level less."""
     try:
-        try:
-            return _split_checked(data)
-        except (ValueError, RecursionError, envelope.WireError):
-            envelope.check_depth(data, envelope.MAX_WIRE_DEPTH + 1)  # too deep: that reason
-            raise
+        envelope.check_depth(data, envelope.MAX_WIRE_DEPTH + 1)
+        return _split_checked(data)
     except envelope.WireError as exc:
         raise DecodeError(f"{exc.code}: batch: {exc}") from exc
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError too

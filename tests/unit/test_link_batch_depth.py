@@ -47,7 +47,6 @@ def test_a_batch_nested_past_the_bound_is_refused_as_too_deep() -> None:
         link.members(DEEP)
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a deep link batch is parsed before its depth is checked")
 def test_no_finalizer_runs_at_the_parsers_recursion_limit(unraisable: list[str]) -> None:
     """Wherever a collection falls during the refusal, every finalizer it runs completes: the
     sweep of thresholds put one at ~975 levels deep in the old parse-first code."""
