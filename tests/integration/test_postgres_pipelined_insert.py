@@ -189,7 +189,9 @@ def test_the_arrays_dumper_is_the_recorders_connections_own_not_psycopgs_global_
     miss any made before this module was imported), and nowhere else."""
     _, app = opened
     recorder = _recorder(app)
-    assert recorder.insert_events(_events(uuid.uuid4(), range(1, 3)))
+    stored = uuid.uuid4()
+    assert recorder.insert_events(_events(stored, range(1, 3)))  # by libpq: no dumper used
+    assert len(recorder.select_events_of([stored])) == 2  # the ids go over by the dumper
     with pytest.raises(psycopg.ProgrammingError):
         psycopg.adapters.get_dumper(BinaryArray, PyFormat.BINARY)
     used = list(recorder._knows_arrays)

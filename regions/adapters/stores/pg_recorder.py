@@ -39,6 +39,7 @@ client CPU per insert).
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import threading
 import weakref
@@ -53,9 +54,10 @@ from eventsourcing.postgres import (
     PostgresSubscription,
 )
 from eventsourcing.utils import retry
-from psycopg import Connection, Cursor, sql
+from psycopg import Connection, Cursor, errors, sql
 from psycopg.adapt import Buffer, Dumper
-from psycopg.pq import Format
+from psycopg.generators import execute
+from psycopg.pq import ExecStatus, Format
 from psycopg.rows import DictRow, tuple_row
 
 from regions.core.rows import frozen
@@ -70,6 +72,8 @@ _LENGTH = struct.Struct(">i")
 _INT8 = struct.Struct(">iq")
 _UUID_LENGTH = _LENGTH.pack(16)
 UUID_OID, INT8_OID, TEXT_OID, BYTEA_OID = 2950, 20, 25, 17
+#: The prepared insert's parameter formats: the four arrays binary, the channel and wait text.
+_INSERT_FORMATS = [Format.BINARY] * 4 + [Format.TEXT] * 2
 
 
 class BinaryArray:
@@ -209,6 +213,15 @@ class OneStatementRecorder(PostgresApplicationRecorder):
         ).format(function=function, id_type=id_type)
         self.lock_timeout_setting = f"{datastore.lock_timeout}s"
         self._insert_sql: bytes | None = None
+        #: The same call with numbered parameters, prepared by name on each pooled connection at
+        #: its first insert (`_insert_prepared`).
+        self.prepared_insert_statement = sql.SQL(
+            "SELECT {function}($1::{id_type}[], $2::int8[], $3::text[], $4::bytea[], $5, $6) "
+            "AS notification_id"
+        ).format(function=function, id_type=id_type)
+        self._prepared: tuple[bytes, bytes] | None = None  # (name, statement)
+        self._prepared_on: weakref.WeakSet[Connection[Any]] = weakref.WeakSet()
+        self._text_params: tuple[str, str, bytes, bytes] | None = None
         self._topics: dict[str, bytes] = {}
         self._knows_arrays: weakref.WeakSet[Connection[Any]] = weakref.WeakSet()
         self.select_many_statement = sql.SQL(
@@ -238,12 +251,78 @@ class OneStatementRecorder(PostgresApplicationRecorder):
         adaptation of the parameters, per element, was most of the client's CPU per insert."""
         if not stored_events:
             return None
-        with self.datastore.get_connection() as conn, \
-                self._adapted(conn).cursor(row_factory=tuple_row) as curs:
-            curs.execute(self._insert_query(conn), (
-                *self._columns(conn, stored_events),
-                self.channel_name, self.lock_timeout_setting), prepare=True)
-            return [row[0] for row in curs.fetchall()]
+        with self.datastore.get_connection() as conn:
+            columns = self._binary_columns(conn, stored_events)
+            if columns is not None:
+                return self._insert_prepared(conn, columns)
+            with self._adapted(conn).cursor(row_factory=tuple_row) as curs:
+                curs.execute(self._insert_query(conn), (
+                    [e.originator_id for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                    [e.topic for e in stored_events],
+                    [e.state for e in stored_events],
+                    self.channel_name, self.lock_timeout_setting), prepare=True)
+                return [row[0] for row in curs.fetchall()]
+
+    def _insert_prepared(self, conn: Connection[Any],
+                         columns: tuple[BinaryArray, ...]) -> list[int]:
+        """The insert as libpq's prepared-statement call, the way psycopg's cursor makes it
+        (`send_query_prepared`, then psycopg's own `execute` generator waited on by the
+        connection: notifications consumed, a lost connection an `OperationalError`, an error
+        result psycopg's exception for its SQLSTATE), without the cursor around it: its query
+        conversion, parameter dumping, prepared-statement bookkeeping and row making were ~a
+        third of the client's CPU per insert (docs/performance.md, STOREFMT). The statement is
+        prepared by name on each connection at its first insert, and again if the server says
+        it has none (a session reset under it)."""
+        name, statement = self._prepared or self._prepare_names(conn)
+        channel, wait = self._text_parameters()
+        params = [columns[0].data, columns[1].data, columns[2].data, columns[3].data,
+                  channel, wait]
+        pgconn = conn.pgconn
+        with conn.lock:
+            if conn not in self._prepared_on:
+                pgconn.send_prepare(name, statement)
+                self._result(conn, ExecStatus.COMMAND_OK)
+                self._prepared_on.add(conn)
+            pgconn.send_query_prepared(name, params, _INSERT_FORMATS)
+            try:
+                result = self._result(conn, ExecStatus.TUPLES_OK)
+            except errors.InvalidSqlStatementName:
+                pgconn.send_prepare(name, statement)
+                self._result(conn, ExecStatus.COMMAND_OK)
+                pgconn.send_query_prepared(name, params, _INSERT_FORMATS)
+                result = self._result(conn, ExecStatus.TUPLES_OK)
+        get = result.get_value
+        return [int(get(row, 0)) for row in range(result.ntuples)]
+
+    @staticmethod
+    def _result(conn: Connection[Any], expected: ExecStatus) -> Any:
+        """The one result of the query just sent, waited for as psycopg's cursor waits (its
+        `execute` generator on the connection's `wait`), raising as the cursor raises for
+        anything but `expected`."""
+        result = conn.wait(execute(conn.pgconn))[-1]
+        if result.status != expected:
+            if result.status == ExecStatus.FATAL_ERROR:
+                raise errors.error_from_result(result, encoding=conn.info.encoding)
+            raise errors.InterfaceError(
+                f"unexpected result {ExecStatus(result.status).name} from the event store insert")
+        return result
+
+    def _prepare_names(self, conn: Connection[Any]) -> tuple[bytes, bytes]:
+        statement = self.prepared_insert_statement.as_bytes(conn)
+        name = b"tongban_insert_" + hashlib.sha1(statement).hexdigest()[:16].encode()
+        self._prepared = (name, statement)
+        return self._prepared
+
+    def _text_parameters(self) -> tuple[bytes, bytes]:
+        """The channel and the lock timeout as the statement's text parameters (UTF-8: the
+        binary path runs only on a UTF-8 connection), kept while neither changes."""
+        kept = self._text_params
+        if kept is None or kept[0] != self.channel_name or kept[1] != self.lock_timeout_setting:
+            kept = self._text_params = (self.channel_name, self.lock_timeout_setting,
+                                        self.channel_name.encode(),
+                                        self.lock_timeout_setting.encode())
+        return kept[2], kept[3]
 
     def _adapted(self, conn: Connection[Any]) -> Connection[Any]:
         """`conn`, able to send a `BinaryArray` (its cursors copy its adapters when made)."""
@@ -258,17 +337,17 @@ class OneStatementRecorder(PostgresApplicationRecorder):
             query = self._insert_sql = self.insert_statement.as_bytes(conn)
         return query
 
-    def _columns(self, conn: Connection[Any],
-                 stored_events: Sequence[StoredEvent]) -> Sequence[Any]:
+    def _binary_columns(self, conn: Connection[Any], stored_events: Sequence[StoredEvent]
+                        ) -> tuple[BinaryArray, ...] | None:
+        """The four columns as binary arrays; None where psycopg must adapt the lists (not a
+        UTF-8 connection, an id that is not a `UUID`, a version beyond int8, a topic that is
+        not text), so that those fail, or not, as they always did."""
         if conn.pgconn.parameter_status(b"client_encoding") == b"UTF8":
             try:
                 return binary_arrays(stored_events, self._topics)
             except (AttributeError, struct.error, UnicodeEncodeError):
                 pass
-        return ([e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events])
+        return None
 
     @retry(RETRIED, max_attempts=10, wait=0.2)
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
