@@ -27,6 +27,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any
 
+from domain import encoding
 from domain.encoding import _instant
 
 Writer = Callable[[Any], str]
@@ -106,8 +107,17 @@ def _as_is(obj: Any) -> str:
     return _esc(str(obj))
 
 
+#: The writer of each of `to_payload`'s branches, by the encoder `encoding.BRANCHES` names for
+#: it (`_same`: a value passed on as it is). Dispatching through that table, not a copy of it,
+#: keeps the two in step: a branch added there without a writer here is refused below.
+_BRANCH_WRITERS: dict[Callable[[Any], Any], Writer] = {
+    encoding._instant: _instant_text, encoding._date: _date_text,
+    encoding._sequence: _sequence, encoding._map: _map, encoding._same: _as_is}
+
+
 def _writer_of(kind: type) -> Writer:
-    """The writer of every value of type `kind`, in `to_payload`'s order of branches."""
+    """The writer of every value of type `kind`, in `to_payload`'s order of branches: the
+    exact scalars, a dataclass, then `encoding.branch_of`'s."""
     if kind is bool:
         return _bool
     if kind is type(None):
@@ -116,15 +126,12 @@ def _writer_of(kind: type) -> Writer:
         return _float
     if dataclasses.is_dataclass(kind):
         return _dataclass(kind)
-    if issubclass(kind, dt.datetime):
-        return _instant_text
-    if issubclass(kind, dt.date):
-        return _date_text
-    if issubclass(kind, (list, tuple)):
-        return _sequence
-    if issubclass(kind, dict):
-        return _map
-    return _as_is
+    encode = encoding.branch_of(kind)
+    write = _BRANCH_WRITERS.get(encode)
+    if write is None:  # a branch added to `encoding.BRANCHES` alone: no text rather than another
+        raise TypeError(f"no request-hash writer for {kind.__qualname__} (to_payload encodes it "
+                        f"with {encode.__qualname__}): add one to domain.sorted_text")
+    return write
 
 
 def _dataclass(kind: type) -> Writer:
