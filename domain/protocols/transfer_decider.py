@@ -62,6 +62,7 @@ from domain.protocols.transfer_states import (
     OriginState,
     OriginTrack,
     SideState,
+    track_mismatched,
     waiting_name,
 )
 from domain.protocols.transfer_waiting import (
@@ -78,25 +79,33 @@ class TransferDecider(DestinationSide, OriginSide):
     """Both sides of one scheme's transfer; the state's type tells the role."""
 
     def summary(self, state: SideState) -> SideSummary:
-        status, terminal = self.status(state), self.is_terminal(state)
+        """The side's summary, its tracks read once (issue 17: asked for every event the views
+        fold; the status, `needs_person` and the sums each walked them again)."""
+        terminal = self.is_terminal(state)
         if isinstance(state, DestinationState):
-            sheets = [t.sheet for t in state.tracks.values() if t.sheet is not None]
-            returned = sum(t.reversed_fen or 0 for t in state.tracks.values())
+            stated = received = months = 0
+            mismatched = False
+            for t in state.tracks.values():
+                sheet = t.sheet
+                if sheet is not None:
+                    stated += sheet.amount_fen
+                    months += sheet.months
+                received += t.received_fen - (t.reversed_fen or 0)
+                mismatched = mismatched or track_mismatched(t)
+            needs = bool(state.attention) or mismatched  # `DestinationState.needs_person`
             return SideSummary(
                 case_id=state.case_id, process=state.process, role="destination",
-                region=state.region, status=status, terminal=terminal,
-                needs_attention=state.needs_person, person_key=state.person_key,
-                scheme=state.scheme, peer_regions=state.origins,
-                amount_stated=sum(s.amount_fen for s in sheets),
-                amount_received=sum(t.received_fen for t in state.tracks.values()) - returned,
-                amount_credited=state.credited_fen, months_stated=sum(s.months for s in sheets),
-                months_credited=state.credited_months)
-        sheet = state.sheet
+                region=state.region, status=self.status_of(state, needs, terminal),
+                terminal=terminal, needs_attention=needs, person_key=state.person_key,
+                scheme=state.scheme, peer_regions=state.origins, amount_stated=stated,
+                amount_received=received, amount_credited=state.credited_fen,
+                months_stated=months, months_credited=state.credited_months)
+        sheet, needs = state.sheet, state.needs_person
         return SideSummary(
             case_id=state.case_id, process=state.process, role="origin", region=state.region,
-            status=status, terminal=terminal, needs_attention=state.needs_person,
-            person_key=state.person_key, scheme=state.scheme, peer_regions=(state.destination,),
-            amount_stated=sheet.amount_fen if sheet else 0,
+            status=self.status_of(state, needs, terminal), terminal=terminal,
+            needs_attention=needs, person_key=state.person_key, scheme=state.scheme,
+            peer_regions=(state.destination,), amount_stated=sheet.amount_fen if sheet else 0,
             amount_sent=state.remitted_fen - state.returned_fen,
             months_stated=sheet.months if sheet else 0,
             amount_for_new_case=state.for_new_case_fen)

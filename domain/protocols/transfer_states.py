@@ -149,6 +149,12 @@ class OriginTrack:
         return self.vote == "refused" or self.answer == "released" or self.reversed_fen is not None
 
 
+def track_mismatched(t: OriginTrack) -> bool:
+    """The origin's sheet and funds were reconciled and disagree, and nothing came since (the
+    cheap tests first: asked every event, `DestinationState.mismatched`)."""
+    return t.reconciled_count == len(t.funds) and not t.matched and t.funds_in
+
+
 @dataclass(frozen=True, kw_only=True)
 class SideBookkeeping:
     """What both sides keep alike, and `TransferDecider._evolve_common` folds alike: attention,
@@ -200,8 +206,7 @@ class DestinationState(SideBookkeeping):
     @property
     def mismatched(self) -> bool:
         """Some origin's sheet and funds were reconciled and disagree (and nothing came since)."""
-        return any(t.reconciled_count == len(t.funds) and not t.matched and t.funds_in
-                   for t in self.tracks.values())  # the cheap tests first: asked every event
+        return any(map(track_mismatched, self.tracks.values()))
 
     @property
     def needs_person(self) -> bool:
@@ -296,7 +301,12 @@ class TransferBase:
         self.process = self.spec.process
 
     def status(self, state: SideState) -> str:
-        if state.needs_person and not self.is_terminal(state):
+        return self.status_of(state, state.needs_person, self.is_terminal(state))
+
+    @staticmethod
+    def status_of(state: SideState, needs_person: bool, terminal: bool) -> str:
+        """`status`, given the state's `needs_person` and `is_terminal` (the summary has them)."""
+        if needs_person and not terminal:
             return "needs_attention"
         if isinstance(state, DestinationState) and state.closing and state.phase == "withdrawing":
             return "closing"  # winds down like a withdrawal, but staff ended it
