@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from domain.protocols import transfer, transfer_schemes
 from domain.protocols.pension_amounts import check_line
 from domain.protocols.pension_items import BY_ITEM, ENTERPRISE, ITEMS, TWELVE
-from domain.protocols.pension_limits import round_fen
+from domain.protocols.pension_limits import round_fen_times
 from domain.protocols.transfer_sheets import ContributionYear, InfoSheet
 
 PROCESS = "pension_transfer"
@@ -65,7 +65,7 @@ def pooled_part_fen(year: ContributionYear) -> int:
     check_year(year)
     if year.kind != "paid" or year.year < FIRST_POOLED_YEAR:
         return 0
-    return round_fen(year.monthly_base_fen * year.months * POOLED_RATE)
+    return round_fen_times(year.monthly_base_fen * year.months, POOLED_RATE)
 
 
 def transfer_amount(individual_account_fen: int, years: Sequence[ContributionYear]) -> InfoSheet:

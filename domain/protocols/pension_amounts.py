@@ -45,6 +45,7 @@ from domain.protocols.pension_limits import (
     account_rate,
     check_line_limits,
     round_fen,
+    round_fen_times,
     state_limits,
 )
 from domain.protocols.transfer_sheets import (
@@ -198,7 +199,7 @@ def year_lines(lines: Sequence[ContributionYear], rule: AmountRule,
 def booked_fen(lines: Sequence[ContributionYear], rule: AmountRule) -> int:
     """What the years from the pooled part's start booked to the individual account at their
     rate, rounded per year (the one rounding rule): the least the account can hold."""
-    return sum(round_fen(Decimal(wage) * rate)
+    return sum(round_fen_times(wage, rate)
                for year, wage in yearly_wages(lines, rule).items()
                if (rate := account_rate(rule.account_rates, year)) is not None)
 
