@@ -9,6 +9,7 @@ simulator's oracle; a rounding that differed by one fen on one value would refus
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from hypothesis import example, given, settings
@@ -34,7 +35,7 @@ fens = st.one_of(st.integers(-10**8, 10**8), st.integers(-10**16, 10**16),
 
 
 def _both(fen: int, rate: Decimal) -> tuple[object, object]:
-    def result(f: object) -> object:
+    def result(f: Callable[[], object]) -> object:
         try:
             return f()
         except Exception as exc:  # the same refusal, whatever it is
