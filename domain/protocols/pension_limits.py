@@ -52,7 +52,9 @@ def round_fen_times(fen: int, rate: Decimal) -> int:
     (tests/property/test_round_fen.py holds the two equal)."""
     ratio = _RATIOS.get(rate) if type(rate) is Decimal else None
     if ratio is None or type(fen) is not int or not -_FEN_BOUND < fen < _FEN_BOUND:
-        if type(rate) is Decimal and rate not in _RATIOS and len(_RATIOS) < 64:
+        if type(rate) is Decimal and rate not in _RATIOS:
+            if len(_RATIOS) >= 64:  # the rules have a handful: anything else, afresh
+                _RATIOS.clear()
             _RATIOS[rate] = _ratio(rate)
         return round_fen(Decimal(fen) * rate)
     p, q = ratio
