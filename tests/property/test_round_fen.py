@@ -10,7 +10,7 @@ simulator's oracle; a rounding that differed by one fen on one value would refus
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -66,3 +66,38 @@ def test_the_rules_rates_take_the_integers() -> None:
     for rate in RULES:
         round_fen_times(1, rate)
         assert pension_limits._RATIOS[rate] is not None
+
+
+def _quantized(amount: Decimal) -> object:
+    try:
+        return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except Exception as exc:  # the same refusal, whatever it is
+        return type(exc)
+
+
+def _rounded(amount: Decimal) -> object:
+    try:
+        return round_fen(amount)
+    except Exception as exc:  # the same refusal, whatever it is
+        return type(exc)
+
+
+@settings(max_examples=1000)
+@given(st.one_of(st.decimals(), st.decimals(places=3), st.decimals(places=1),
+                 st.integers(-10**30, 10**30).map(lambda n: Decimal(n).scaleb(-2)),
+                 st.integers(-10**30, 10**30).map(Decimal)))
+@example(Decimal("0.5"))
+@example(Decimal("-0.5"))
+@example(Decimal("2.5"))
+@example(Decimal("-0.4"))
+@example(Decimal("-0"))
+@example(Decimal("1E+23"))
+@example(Decimal("9.9999E+23"))
+@example(Decimal("1E+24"))
+@example(Decimal("1E+30"))
+@example(Decimal("NaN"))
+@example(Decimal("-Infinity"))
+def test_round_fen_rounds_as_quantize_does(amount: Decimal) -> None:
+    """`round_fen`'s own shortcut (the exact ratio) against `quantize` half-up."""
+    got, want = _rounded(amount), _quantized(amount)
+    assert got == want and type(got) is type(want)
