@@ -261,7 +261,9 @@ def _split(data: bytes) -> list[tuple[bytes, Any]]:
     weak key left behind — tests/unit/test_link_batch_depth.py). The check's count settles a
     small batch at once; a batch of hundreds of members costs a scan of its strings and
     brackets (~7 % of the inbox's CPU at burst, docs/performance.md), the price of never
-    parsing what is too deep. Each member is checked again after the parse, one level less."""
+    parsing what is too deep. That check bounds every member too (the array is one level above
+    them: a member nested past `MAX_WIRE_DEPTH` makes the batch past `MAX_WIRE_DEPTH + 1`), so
+    a member is not checked again after its parse (tests/unit/test_link_member_depth.py)."""
     try:
         envelope.check_depth(data, envelope.MAX_WIRE_DEPTH + 1)
         return _split_checked(data)
@@ -272,7 +274,7 @@ def _split(data: bytes) -> list[tuple[bytes, Any]]:
 
 
 def _split_checked(data: bytes) -> list[tuple[bytes, Any]]:
-    """`_split` without its refusals' wording: `ValueError`, `RecursionError`, `WireError`."""
+    """`_split` without its refusals' wording: `ValueError`, `RecursionError`."""
     text = data.decode("utf-8")
     index = _skip(text, 0)
     if text[index:index + 1] != "[":
@@ -285,9 +287,7 @@ def _split_checked(data: bytes) -> list[tuple[bytes, Any]]:
         if len(found) == MAX_BATCH:  # a sender's bound: beyond it, work for nothing
             raise ValueError(f"more than {MAX_BATCH} members")
         value, end = _VALUE.raw_decode(text, index)
-        raw = text[index:end].encode()
-        envelope.check_depth(raw)  # the array's bound, one level less
-        found.append((raw, value))
+        found.append((text[index:end].encode(), value))
         index = _skip(text, end)
         separator = text[index:index + 1]
         if separator == "]":

@@ -161,8 +161,8 @@ EVENT = ('{"id": "x:1", "source": "tb:150600", "specversion": "1.0", "type": "t"
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(data=batch_texts())
 def test_a_batch_is_refused_as_too_deep_exactly_when_its_whole_text_is(data: bytes) -> None:
-    """`members` checks the nesting bound per member after the parse; the refusals are those of
-    the check of the whole array before it (`envelope.check_depth`, one level more)."""
+    """`members`' only depth refusals are those of the check of the whole array before the
+    parse (`envelope.check_depth`, one level above the members), which bounds each member."""
     try:
         envelope.check_depth(data, envelope.MAX_WIRE_DEPTH + 1)
         whole = None
