@@ -165,15 +165,20 @@ def check_depth(data: bytes | str, limit: int = MAX_WIRE_DEPTH) -> None:
     brackets kept (`translate`), the strings cut out of them (`_unquoted`), the levels peeled
     (`_nests_within`)."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    marks = raw.translate(None, _NOT_MARKS)
+    # A small message is counted as it is (a copy costs more than it saves); a large one's
+    # marks are made first and counted, shorter.
+    marks = raw if len(raw) < _SMALL else raw.translate(None, _NOT_MARKS)
     if marks.count(b"{") + marks.count(b"[") <= limit:
         return  # most messages: too few brackets to nest that deep, whatever the strings hold
+    if marks is raw:
+        marks = raw.translate(None, _NOT_MARKS)
     outside = _STRINGS.sub(b'""', raw) if _ESCAPES.search(raw) else _unquoted(marks)
     brackets = outside.translate(_AS_SQUARE, _NOT_BRACKETS)
     if not _nests_within(brackets, limit):
         scan_depth(brackets, limit)
 
 
+_SMALL: Final = 4096
 #: Every byte but a quote or a bracket (deleted: what is left settles where strings are, when
 #: no escape can hide a quote — `_unquoted`).
 _NOT_MARKS: Final = bytes(b for b in range(256) if b not in b'"[]{}')

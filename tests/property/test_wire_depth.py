@@ -41,13 +41,23 @@ def oracle(data: bytes | str, limit: int) -> bool:
 
 
 def refused(data: bytes | str, limit: int) -> bool:
-    try:
-        envelope.check_depth(data, limit)
-    except envelope.WireError as exc:
-        assert exc.reason is envelope.WireReason.TOO_DEEP
-        assert str(exc).endswith(f"JSON nested deeper than {limit} levels")
-        return True
-    return False
+    """Whether `check_depth` refuses `data`, the same taken as small and as large (counted as
+    it is, or its marks made first)."""
+    found = set()
+    small = envelope._SMALL
+    for size in (small, 0):
+        setattr(envelope, "_SMALL", size)  # noqa: B010  (a Final, set for this check)
+        try:
+            envelope.check_depth(data, limit)
+            found.add(False)
+        except envelope.WireError as exc:
+            assert exc.reason is envelope.WireReason.TOO_DEEP
+            assert str(exc).endswith(f"JSON nested deeper than {limit} levels")
+            found.add(True)
+        finally:
+            setattr(envelope, "_SMALL", small)  # noqa: B010
+    assert len(found) == 1
+    return found.pop()
 
 
 #: Text that strings are made of here: brackets, quotes, escapes, a newline, a letter.
