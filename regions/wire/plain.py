@@ -269,6 +269,11 @@ def event_attributes_kept(a: dict[str, Any]) -> None:
 _SDK_ATTRIBUTES: Final = frozenset({"id", "source", "type", "specversion", "datacontenttype",
                                     "dataschema", "subject", "time"})
 _EXTENSION_NAME: Final = re.compile(r"[a-z0-9]+")
+#: Names surely accepted: the SDK's own, and the link event envelope's that the extension
+#: pattern takes (matched once, here). A link message's names are all of these, so `read_parsed`
+#: matches none one by one (that loop was ~2 us of its ~4 us a message).
+_KNOWN_NAMES: Final = _SDK_ATTRIBUTES | frozenset(
+    name for name in _EVENT_RULES if _EXTENSION_NAME.fullmatch(name))
 #: An instant as our writers write it (`instant_text`, `isoformat`): whole or microsecond
 #: seconds, `Z` or a `±hh:mm` offset. On these, `datetime.fromisoformat` and the SDK's
 #: `dateutil.isoparse` agree (the same instant; `tests/unit/test_wire_fast_read.py`).
@@ -321,9 +326,10 @@ def read_parsed(parsed: Any) -> tuple[dict[str, Any], Any] | None:
             value = parsed[name]
             if type(value) is not str or not value:
                 return None
-    for name in parsed:
-        if name not in _SDK_ATTRIBUTES and not _EXTENSION_NAME.fullmatch(name):
-            return None
+    if not _KNOWN_NAMES.issuperset(parsed):
+        for name in parsed:
+            if name not in _SDK_ATTRIBUTES and not _EXTENSION_NAME.fullmatch(name):
+                return None
     try:
         parsed["time"] = dt.datetime.fromisoformat(at)
     except ValueError:
