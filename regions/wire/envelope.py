@@ -386,6 +386,26 @@ def decode(data: bytes | str) -> WireMessage:
 
 def event_from(attributes: dict[str, Any], payload: Any) -> WireMessage:
     """A message whose format `read` already accepted -> `WireMessage` (see `decode`)."""
+    event, ref, version, current = checked_event(attributes, payload)
+    receipt_of = attributes.get("receiptof")
+    return WireMessage(
+        event=event, ref=ref, origin=attributes["origin"], destination=attributes["destination"],
+        link_seq=attributes["linkseq"], case_number=attributes["subject"],
+        case_id=attributes["caseid"], process=attributes["process"],
+        traceparent=attributes.get("traceparent", ""), prev_hash=attributes.get("prevhash", ""),
+        key_id=attributes.get("keyid", ""), sig=attributes.get("sig", ""),
+        receipt_of=_parse_event_id(receipt_of) if receipt_of else None,
+        upcast_from=version if version < current else None,
+        data=payload if version == current else None,
+    )
+
+
+def checked_event(attributes: dict[str, Any],
+                  payload: Any) -> tuple[Event, EventRef, int, int]:
+    """`event_from`'s checks and what they give: the event, its origin identity, the schema
+    version its payload was written at and its type's current one. Its own step so that a
+    batch's member becomes the inbox's item without a `WireMessage` between
+    (`regions.wire.link._event_item`)."""
     type_name = _event_type_name(attributes.get("type"))
     check_event_attributes(attributes)
     position = LinkPosition(attributes["origin"], attributes["destination"], attributes["linkseq"])
@@ -413,17 +433,7 @@ def event_from(attributes: dict[str, Any], payload: Any) -> WireMessage:
     _check_case(attributes, event, position)
     if event.at != attributes["time"]:
         _refuse("time is not the event's `at`", position)
-    receipt_of = attributes.get("receiptof")
-    return WireMessage(
-        event=event, ref=ref, origin=attributes["origin"], destination=attributes["destination"],
-        link_seq=attributes["linkseq"], case_number=attributes["subject"],
-        case_id=attributes["caseid"], process=attributes["process"],
-        traceparent=attributes.get("traceparent", ""), prev_hash=attributes.get("prevhash", ""),
-        key_id=attributes.get("keyid", ""), sig=attributes.get("sig", ""),
-        receipt_of=_parse_event_id(receipt_of) if receipt_of else None,
-        upcast_from=version if version < cls.SCHEMA_VERSION else None,
-        data=payload if version == cls.SCHEMA_VERSION else None,
-    )
+    return event, ref, version, cls.SCHEMA_VERSION
 
 
 def _check_case(attributes: dict[str, Any], event: Event, position: LinkPosition) -> None:

@@ -317,7 +317,7 @@ def _member(raw: bytes, value: Any) -> WireItem | DecodeError:
         if found is None or str(found[0]["type"]).startswith(CONTROL_TYPE_PREFIX):
             return decode(raw)
         try:
-            return _item(envelope.event_from(*found))
+            return _event_item(*found)
         except DomainError as exc:
             raise _refusal(exc) from exc
     except DecodeError as exc:
@@ -360,6 +360,24 @@ def _item(decoded: envelope.WireMessage | HighWaterMark | ResendRequest) -> Wire
         type=decoded.event.TYPE, schema_version=type(decoded.event).SCHEMA_VERSION,
         payload=payload, at=decoded.event.at, traceparent=decoded.traceparent,
         event=decoded.event)
+
+
+def _event_item(attributes: dict[str, Any], payload: Any) -> WireItem:
+    """`_item(envelope.event_from(attributes, payload))` without the `WireMessage` between:
+    building it and reading it back was ~4 us of a batched event. The same item (the payload
+    as received at the current schema, as `_item` keeps it); a `receiptof` attribute, which
+    `event_from` parses, takes `_item`'s way."""
+    if "receiptof" in attributes:
+        return _item(envelope.event_from(attributes, payload))
+    event, ref, version, current = envelope.checked_event(attributes, payload)
+    return LinkMessage(
+        origin=attributes["origin"], destination=attributes["destination"],
+        link_seq=attributes["linkseq"], case_id=attributes["caseid"],
+        case_number=attributes["subject"], process=attributes["process"],
+        originator_id=ref.originator_id, originator_version=ref.version,
+        type=event.TYPE, schema_version=type(event).SCHEMA_VERSION,
+        payload=payload if version == current else to_payload(event), at=event.at,
+        traceparent=attributes.get("traceparent", ""), event=event)
 
 
 def _position(exc: envelope.WireError) -> tuple[str, str, int] | None:
