@@ -35,7 +35,7 @@ from regions.core.errors import DecodeError
 from regions.core.inbox_state import Packed
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
 from regions.core.ports import MSG_ID_HEADER, Outgoing
-from regions.wire import control, envelope, plain, subjects
+from regions.wire import control, depth, envelope, plain, subjects
 from regions.wire.attributes import (
     CONTROL_TYPE_PREFIX,
     DATA_CONTENT_TYPE,
@@ -254,7 +254,7 @@ def _split(data: bytes) -> list[tuple[bytes, Any]]:
     """`members`, each with the value its parse gave (what finding its end costs: kept, so a
     member is not parsed again to decode it — `_member`).
 
-    The nesting bound (`envelope.check_depth`, the array one level above its members) is
+    The nesting bound (`depth.check_depth`, the array one level above its members) is
     checked on the batch's bytes before the parse, as every other reader does: a parse-first
     split reached the interpreter's recursion limit on a batch nested thousands deep, and a
     finalizer the garbage collector ran at that depth failed (an unraisable exception; a dead
@@ -265,7 +265,7 @@ def _split(data: bytes) -> list[tuple[bytes, Any]]:
     them: a member nested past `MAX_WIRE_DEPTH` makes the batch past `MAX_WIRE_DEPTH + 1`), so
     a member is not checked again after its parse (tests/unit/test_link_member_depth.py)."""
     try:
-        envelope.check_depth(data, envelope.MAX_WIRE_DEPTH + 1)
+        depth.check_depth(data, depth.MAX_WIRE_DEPTH + 1)
         return _split_checked(data)
     except envelope.WireError as exc:
         raise DecodeError(f"{exc.code}: batch: {exc}") from exc

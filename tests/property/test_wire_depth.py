@@ -1,8 +1,8 @@
-"""`envelope.check_depth` refuses exactly what its first form refused, on any text.
+"""`check_depth` (regions/wire/depth.py) refuses what its first form refused, on any text.
 
 Why: the check stands before every parse of a message (a link batch, a single message, a feed
 message) so that no parse reaches the interpreter's recursion limit; its quick ways
-(`_outside_strings`' split at the quotes, `_nests_within`'s passes) must neither let through a
+(`_unquoted`'s cut at the quotes, `_nests_within`'s passes) must neither let through a
 text the rule refuses nor refuse one it lets through — JSON or garbage, strings holding
 brackets, quotes and escapes, nesting near the bound. The oracle is the check as it stood
 before them (commit f8d1282): the strings cut out by the regex, then every bracket stepped
@@ -18,6 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from regions.wire import depth as wire_depth
 from regions.wire import envelope
 
 _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -44,18 +45,18 @@ def refused(data: bytes | str, limit: int) -> bool:
     """Whether `check_depth` refuses `data`, the same taken as small and as large (counted as
     it is, or its marks made first)."""
     found = set()
-    small = envelope._SMALL
+    small = wire_depth._SMALL
     for size in (small, 0):
-        setattr(envelope, "_SMALL", size)  # noqa: B010  (a Final, set for this check)
+        setattr(wire_depth, "_SMALL", size)  # noqa: B010  (a Final, set for this check)
         try:
-            envelope.check_depth(data, limit)
+            wire_depth.check_depth(data, limit)
             found.add(False)
         except envelope.WireError as exc:
             assert exc.reason is envelope.WireReason.TOO_DEEP
             assert str(exc).endswith(f"JSON nested deeper than {limit} levels")
             found.add(True)
         finally:
-            setattr(envelope, "_SMALL", small)  # noqa: B010
+            setattr(wire_depth, "_SMALL", small)  # noqa: B010
     assert len(found) == 1
     return found.pop()
 
