@@ -9,8 +9,9 @@ of the same commit; every hop between regions paid that twice, at the sender's r
 the receiver's inbox.
 
 Here each task carries a slack: submitted at t with slack s, it runs in order of t + s
-(earliest deadline first). The hops have none, commands and the feed a little, readers of the
-log that no case waits on (views, notices, heartbeats) more. Urgent work overtakes; nothing
+(earliest deadline first). The hops have none (the relay's short reads less than none),
+commands and the feed a little, readers of the log that no case waits on (views, notices,
+heartbeats) more. Urgent work overtakes; nothing
 starves: a task waits behind work submitted after it for at most its slack.
 
 Results go back to the event loop in batches (`call`, `notify`): an asyncio future per call,
@@ -32,8 +33,15 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, Final
 
-#: A hop between regions: the relay's batches, the inbox's (s).
+#: A hop between regions: the inbox's batches, the relay's re-sends (s).
 URGENT: Final = 0.0
+#: The relay's reads of what committed (s): ahead even of an inbox batch queued up to 250 ms
+#: before. Why: a relay read takes about a millisecond, an inbox batch tens (at load hundreds),
+#: and since the inbox queues its next batch while the last one commits (`inbox_pipeline`), a
+#: relay read woken by that commit — the replies to what was just received, hops of their own
+#: — would otherwise wait a whole inbox transaction (docs/performance.md, P99's "time moved to
+#: `committed->read`", and PACED). Shortest first: the inbox loses a millisecond.
+RELAY: Final = -0.25
 #: A back-end's or the API's command, the back-end feed, the timer (s). Why 25 ms, not 5: a
 #: command batch queued a few ms before an inbox batch went first, and then the inbox waited
 #: for its whole transaction — in the paced phases' slowest 1 % of events (the bench's hops,

@@ -11,7 +11,8 @@ flows, up to `RELAY_WINDOW` batches awaiting acks at once: `regions.runtime.tail
 and moves its durable cursor only after the sink succeeded — the relay's and the feed's at most
 every `CURSOR_SAVE_INTERVAL`, not per batch; a commit wakes the tailers. The inbox fetches a
 batch, hands it to the core, and acknowledges only what the core committed — fetching the
-next batch meanwhile (`regions.runtime.inbox_pipeline`). Heartbeats announce
+next batch meanwhile, and deciding it while these acks come back
+(`regions.runtime.inbox_pipeline`). Heartbeats announce
 high-water marks and old gaps ask for re-sends. Link items are published one destination at a time (`publish_links`): a
 destination that fails (no stream, timeouts) is counted, and the relay leaves it behind and
 catches it up from the store on later heartbeats (`retry_links`) while the other links go on
@@ -33,12 +34,13 @@ from typing import Any, TypeVar
 
 from projections.records import SideEvent
 from regions.core.inbox import Incoming
+from regions.core.inbox_state import InboxResult
 from regions.core.messages import LinkMessage, ResendRequest, WireItem
 from regions.core.ports import Broker, BrokerError, Delivery, PublishError
 from regions.core.tailer import STORE_CHECK
 from regions.runtime import crashpoints
 from regions.runtime.bootstrap import Region
-from regions.runtime.db_thread import BACKGROUND, NORMAL, URGENT, DatabaseThread
+from regions.runtime.db_thread import BACKGROUND, NORMAL, RELAY, URGENT, DatabaseThread
 from regions.runtime.inbox_pipeline import give_back, run_inbox
 from regions.runtime.tail_flow import QUIET, RELAY_WINDOW, Tail, flow, passed_on
 from regions.wire import feed as feed_codec
@@ -70,7 +72,7 @@ class NodeDriver:
         #: and whatever `tail()` adds before `run`.
         self.tails = [Tail("relay", region.relay, self.publish_relayed, "published",
                            crashpoints.AFTER_COMMIT_BEFORE_PUBLISH,
-                           crashpoints.AFTER_PUBLISH_BEFORE_CURSOR, slack=URGENT,
+                           crashpoints.AFTER_PUBLISH_BEFORE_CURSOR, slack=RELAY,
                            window=RELAY_WINDOW)]
         if region.feed is not None:
             self.tails.append(Tail("feed", region.feed, self.publish_feed, "feed_published"))
@@ -318,23 +320,31 @@ class NodeDriver:
 
     async def _inbox_loop(self) -> None:
         """Pipelined (`regions.runtime.inbox_pipeline`): the next batch is fetched while this
-        one commits; each batch is acked after its own commit, as before; after a failed
-        batch, it and what was fetched after it are nak'ed (`give_back`)."""
+        one commits, and queued on the database thread before this one's acks come back; each
+        batch is acked after its own commit, as before; after a failed batch, it and what was
+        fetched after it are nak'ed (`give_back`)."""
         code = self.region.code
         consumer, stream = subjects.inbox_consumer_name(code), subjects.event_stream_name(code)
 
         async def fetch(n: int) -> list[Delivery]:
             return await self.broker.fetch(consumer, stream, n, self.fetch_timeout)
 
-        async def release(deliveries: list[Delivery]) -> None:
-            await give_back(self.broker, deliveries)
-
-        await run_inbox(fetch, self.handle, self._stop, self.fetch_batch, release)
+        await run_inbox(fetch, functools.partial(self.db, slack=URGENT), self.decide,
+                        self.settle, self._stop, self.fetch_batch,
+                        functools.partial(give_back, self.broker))
 
     async def handle(self, deliveries: list[Delivery]) -> None:
+        """One batch decided and settled on its own (the inbox loop's steps, not pipelined)."""
+        await self.settle(deliveries, await self.db(self.decide, deliveries, slack=URGENT))
+
+    def decide(self, deliveries: list[Delivery]) -> InboxResult:
+        """On the database thread: the inbox core's transaction over a fetched batch."""
         incoming = [Incoming(d.subject, d.data, d.headers, d,
                              subject_origin=_origin_of(d.subject)) for d in deliveries]
-        result = await self.db(self.region.inbox.handle, incoming, self.now(), slack=URGENT)
+        return self.region.inbox.handle(incoming, self.now())
+
+    async def settle(self, deliveries: list[Delivery], result: InboxResult) -> None:
+        """After the batch's commit: its acks, the re-sends it asked for or was asked for."""
         self.counters["consumed"] += len(deliveries)
         if result.applied:
             crashpoints.reached(crashpoints.AFTER_COMMIT_BEFORE_ACK)

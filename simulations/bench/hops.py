@@ -13,7 +13,7 @@ its own node, keyed by the event id; the parent joins both workers' stamps per e
 - `deciding`: the destination's inbox began its transaction (database thread);
 - `received`: the destination committed it (the probe's `received`);
 - `acked`: the destination's acks for its batch were confirmed (after `received`, outside
-  the propagation: the inbox fetches its next batch only then).
+  the propagation: the inbox's next batch is taken meanwhile, `inbox_pipeline`).
 
 Also the garbage collector's pauses per process (gc.callbacks). Nothing here changes the node:
 the wrappers call through. Hooked from the worker with `attach(worker)` only when the bench runs

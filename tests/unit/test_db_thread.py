@@ -204,3 +204,26 @@ def test_a_hop_overtakes_a_command_queued_twenty_milliseconds_before_it(
     command.result(5), hop.result(5)
     assert ran == ["inbox", "commands"]
     thread.shutdown()
+
+
+def test_a_relay_read_overtakes_an_inbox_batch_queued_two_hundred_milliseconds_before_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inbox queues its next batch while the last one commits; the relay's read woken by
+    that commit (a millisecond) must not wait for the batch's whole transaction
+    (docs/performance.md, PACED); the clock is the test's."""
+    from types import SimpleNamespace
+
+    from regions.runtime import db_thread
+
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(db_thread, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    thread = DatabaseThread("db-test")
+    ran: list[str] = []
+    release = blocked(thread)
+    inbox = thread.submit_within(URGENT, ran.append, "inbox")
+    clock.now = 0.200
+    relay = thread.submit_within(db_thread.RELAY, ran.append, "relay")
+    release.set()
+    inbox.result(5), relay.result(5)
+    assert ran == ["relay", "inbox"]
+    thread.shutdown()
