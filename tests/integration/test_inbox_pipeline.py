@@ -28,7 +28,7 @@ from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.stores.memory import MemoryStore
 from regions.core.config import RegionConfig
 from regions.core.inbox_state import InboxResult, Incoming
-from regions.core.ports import Delivery, Outgoing
+from regions.core.ports import BrokerError, Delivery, Outgoing
 from regions.runtime.bootstrap import build_region
 from regions.runtime.driver import NodeDriver
 from regions.wire import subjects
@@ -46,7 +46,8 @@ class Harness:
     """A node A whose inbox commits slowly and whose broker checks every ack against it."""
 
     def __init__(self, fail_once_at: int | None = None, stop_at_first: bool = False,
-                 nats: NatsBroker | None = None, slow_acks: float = 0.0) -> None:
+                 nats: NatsBroker | None = None, slow_acks: float = 0.0,
+                 ack_fails_at: int | None = None) -> None:
         self.server = MemoryBroker(wall)
         self.server.ensure_stream_now(A, duplicate_window=120)
         self.server.ensure_consumer_now(A, ack_wait=30)
@@ -83,6 +84,9 @@ class Harness:
         async def checked_ack(d: Delivery) -> None:
             with self.lock:
                 assert d.stream_seq in self.committed, f"seq {d.stream_seq} acked uncommitted"
+            if d.stream_seq == ack_fails_at and ack_fails_at not in self.acked:
+                self.acked.append(d.stream_seq)  # (once)
+                raise BrokerError("the connection went away")
             self.acked.append(d.stream_seq)
             await ack(d)
             await asyncio.sleep(slow_acks)  # the broker's confirmation
@@ -194,6 +198,19 @@ def test_after_a_failed_commit_what_was_fetched_is_naked_and_comes_again_at_once
     again = decided_after_the_failure(h)
     assert again == list(range(again[0], MESSAGES + 1))  # the failed batch first, then in order
     assert h.pending() == (0, 0)
+
+
+def test_a_failed_ack_gives_its_batch_back_and_everything_is_committed_and_acked() -> None:
+    """The acks go on the loop while the next batch decides: an ack that fails ends the loop
+    (nothing more is taken); its batch — committed — is given back and comes again (the inbox
+    drops what it applied), and the batch taken meanwhile is acked after its own commit."""
+    h = Harness(ack_fails_at=6, slow_acks=0.005)
+    asyncio.run(h.run_until(
+        lambda: len(h.committed) == MESSAGES and set(h.acked) == set(range(1, MESSAGES + 1))
+        and h.pending() == (0, 0), deadline=8.0))
+    assert h.driver.counters["errors"] == 1
+    assert h.pending() == (0, 0)
+    assert [s for batch in h.decided for s in batch].count(6) == 2  # given back, decided again
 
 
 def test_stopping_mid_pipeline_decides_and_acks_everything_it_fetched() -> None:
