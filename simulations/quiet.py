@@ -1,4 +1,6 @@
-"""After the heal: a region's heartbeat is left out while its marks could tell no receiver anything.
+"""Marks that could tell a receiver nothing are left unsent: after the heal a region's whole
+heartbeat while none of its marks could (`marks_say_nothing`), and at any time each mark its
+receiver has already recorded up to (`tells`: most marks of the faults' phase, SIMCPU).
 
 Why (issue 17): after its workload a run drains for ~100–200 virtual days, and its background
 round — run at each step at least a period after the last — kept announcing every link's
@@ -31,6 +33,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from regions.core.messages import HighWaterMark, WireItem
+
 if TYPE_CHECKING:
     from simulations.world import SimRegion, World
 
@@ -54,3 +58,18 @@ def marks_say_nothing(world: World, sim: SimRegion) -> bool:
             return False
     sim.quiet_marks = marks
     return True
+
+
+def tells(world: World, origin: str, mark: WireItem) -> bool:
+    """Whether a mark `origin`'s heartbeat made can tell its receiver anything: its receiver
+    (not a region of the run: always) has recorded the link short of it. A mark at or below
+    what the receiver recorded changes nothing there whenever it arrives — late, twice, out of
+    order (`regions.core.inbox_controls`: it raises the link's `announced` to at most the
+    position, so no gap is seen) — and a recorded position never falls
+    (tests/e2e/test_simulator_link_positions.py), so such a mark is left unsent, in the faults'
+    phase too. The relay's ladder is stepped as before (the heartbeat ran): only the publish,
+    its faults' draws, the pull and the receiver's marks-only batch are saved."""
+    if type(mark) is not HighWaterMark:
+        return True
+    receiver = world.regions.get(mark.destination)
+    return receiver is None or receiver.region.node.inlink_position(origin) < mark.link_seq

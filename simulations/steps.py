@@ -34,7 +34,7 @@ from typing import Any
 from regions.adapters.brokers.memory import MemoryBroker
 from regions.core.relay import Relay
 from regions.runtime import collector
-from simulations import checkers, world
+from simulations import checkers, quiet, world
 from simulations.faults import parse_faults
 from simulations.runner import RunResult, run
 from simulations.scheduler import Scheduler
@@ -54,6 +54,9 @@ class Census:
     background: dict[str, list[float]] = field(default_factory=dict)
     #: per phase: [calls, CPU s]
     checks: dict[str, list[float]] = field(default_factory=dict)
+    #: per phase: marks the relays' heartbeats made (`background`'s third column: those of them
+    #: published, the rest restated what their receivers held: `quiet.tells`)
+    marks_made: dict[str, int] = field(default_factory=dict)
     healed_at: dt.datetime | None = None
 
     def table(self) -> dict[str, dict[str, list[float]]]:
@@ -157,9 +160,18 @@ def _patched(census: Census) -> Iterator[None]:
     def heartbeat(original: Any) -> Any:
         def wrapped(self: Relay, now: dt.datetime) -> Any:
             marks = original(self, now)
-            row = census.background.setdefault(flags["phase"], [0, 0.0, 0])
-            row[2] += len(marks)
+            made = census.marks_made
+            made[flags["phase"]] = made.get(flags["phase"], 0) + len(marks)
             return marks
+        return wrapped
+
+    def tells(original: Any) -> Any:
+        def wrapped(sim: world.World, origin: str, item: Any) -> bool:
+            told = bool(original(sim, origin, item))
+            if told:
+                row = census.background.setdefault(flags["phase"], [0, 0.0, 0])
+                row[2] += 1
+            return told
         return wrapped
 
     patch(Scheduler, "step", step)
@@ -171,6 +183,7 @@ def _patched(census: Census) -> Iterator[None]:
     patch(Relay, "step", flag("read", lambda batch: batch is not None))
     patch(MemoryBroker, "fetch_now", flag("fetched", bool))
     patch(Relay, "heartbeat", heartbeat)
+    patch(quiet, "tells", tells)
     try:
         yield
     finally:
@@ -201,8 +214,10 @@ def report(result: RunResult, counted: Census) -> list[str]:
     for phase in ("workload", "after"):
         rounds, cpu, marks = counted.background.get(phase, [0, 0.0, 0])
         calls, check_cpu = counted.checks.get(phase, [0, 0.0])
+        made = counted.marks_made.get(phase, 0)
         lines.append(f"-- {phase if phase == 'workload' else 'after the heal'}: background "
-                     f"{int(rounds)} rounds {cpu:.2f} s ({int(marks)} marks sent); "
+                     f"{int(rounds)} rounds {cpu:.2f} s ({int(marks)} of {made} marks made "
+                     "sent); "
                      f"per-step checks {int(calls)} calls {check_cpu:.2f} s")
     return lines
 

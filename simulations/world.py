@@ -331,7 +331,8 @@ class World:
             flows.retry_links(self, code)
             if rng is not None or not quiet.marks_say_nothing(self, sim):  # after the heal
                 for item in sim.region.relay.heartbeat(now):
-                    self.send_quietly(code, item)
+                    if quiet.tells(self, code, item):
+                        self.send_quietly(code, item)
             for request in sim.region.inbox.check_gaps(now):
                 self.resend_requests += 1
                 self.send_quietly(code, request)
