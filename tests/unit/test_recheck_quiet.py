@@ -91,7 +91,7 @@ def test_the_carry_leaves_a_run_as_a_recheck_of_every_side_does(
         return quiet
 
     monkeypatch.setattr(DeadlineTimer, "_still_quiet", counting)
-    with_carry = summarise(run(2, 120, faults=parse_faults("all")))["trace_hash"]
+    with_carry = summarise(run(7, 120, faults=parse_faults("all")))["trace_hash"]
     assert len(carried) > 20
     monkeypatch.setattr(DeadlineTimer, "_still_quiet", lambda self, case_id, now: False)
-    assert summarise(run(2, 120, faults=parse_faults("all")))["trace_hash"] == with_carry
+    assert summarise(run(7, 120, faults=parse_faults("all")))["trace_hash"] == with_carry
