@@ -84,17 +84,28 @@ def _unquoted(marks: bytes) -> bytes:
     return b"".join(marks.replace(b'""', b"").split(b'"')[::2]) + rest
 
 
+#: Length of a text past which a pass must remove a quarter of it, or the passes stop.
+_THIN: Final = 1024
+
+
 def _nests_within(brackets: bytes, limit: int) -> bool:
     """True when `brackets` (only `[` and `]`) is balanced and nests at most `limit` deep;
     False when that is not settled here. Each pass removes every innermost pair `[]`: a
     balanced text k deep becomes one k - 1 deep (every deepest opening is followed by its
     closing, and no other level changes), so it is empty after exactly k passes. A pass that
-    removes nothing from a text not empty means it is unbalanced: for `scan_depth`."""
+    removes nothing from a text not empty means it is unbalanced: for `scan_depth`.
+
+    A pass over a long text that removes less than a quarter of it stops the passes too: JSON
+    as written sheds most of its brackets a pass, while a thin deep text (a peer's thousands
+    of `[`, or a sawtooth climbing past the bound) would take `limit` passes over nearly all
+    of it — there `scan_depth` refuses at the first level past the bound, a few brackets in.
+    So the passes cost at most ~4 times the text, plus `limit` passes of `_THIN` bytes."""
     for _ in range(limit):
         if not brackets:
             return True
         shorter = brackets.replace(b"[]", b"")
-        if len(shorter) == len(brackets):
+        if len(shorter) == len(brackets) or (
+                len(shorter) > _THIN and 4 * len(shorter) > 3 * len(brackets)):
             return False
         brackets = shorter
     return not brackets

@@ -43,11 +43,13 @@ def oracle(data: bytes | str, limit: int) -> bool:
 
 def refused(data: bytes | str, limit: int) -> bool:
     """Whether `check_depth` refuses `data`, the same taken as small and as large (counted as
-    it is, or its marks made first)."""
+    it is, or its marks made first; the passes stopped only by a thick text, or by any pass
+    that does not remove a quarter)."""
     found = set()
-    small = wire_depth._SMALL
-    for size in (small, 0):
-        setattr(wire_depth, "_SMALL", size)  # noqa: B010  (a Final, set for this check)
+    small, thin = wire_depth._SMALL, wire_depth._THIN
+    for size in (small, 0):  # and the passes stopped by any pass that is not thick, or not
+        setattr(wire_depth, "_SMALL", size)  # noqa: B010  (Finals, set for this check)
+        setattr(wire_depth, "_THIN", size and thin)  # noqa: B010
         try:
             wire_depth.check_depth(data, limit)
             found.add(False)
@@ -57,6 +59,7 @@ def refused(data: bytes | str, limit: int) -> bool:
             found.add(True)
         finally:
             setattr(wire_depth, "_SMALL", small)  # noqa: B010
+            setattr(wire_depth, "_THIN", thin)  # noqa: B010
     assert len(found) == 1
     return found.pop()
 
