@@ -30,6 +30,15 @@ an object that would have died before a rare collection is walked by a frequent 
 25,000 +0.2 (`gc.callbacks`, the bench's `--hops`). The middle generation is still collected
 every 5,000,000 allocations (25,000 × 200), as CPU3 tuned it (docs/performance.md, P99).
 
+Why the interpreter's switch interval is 1 ms, not CPython's 5 (issue 17, the paced phases): a
+node's threads take the interpreter lock in turns — the loop (the broker), the database thread
+(every hop's transaction), the views' writer (folding, ~a third of a paced phase) — and a thread
+returning from PostgreSQL or the socket waits up to the interval for the lock while another
+computes: every round trip of an inbox transaction paid it while the views' thread folded.
+At 1 ms the paced-60 p99 was lower in 4 of 4 alternating pairs, and the burst faster in 4 of
+4 (docs/performance.md, PACED). Threads that compute alone never switch, so it costs only where
+the lock is contended.
+
 Not in `regions.core` (sans-IO, no process state), nor in the simulator's `run` (tests call it):
 set by each of those entry points.
 """
@@ -37,12 +46,16 @@ set by each of those entry points.
 from __future__ import annotations
 
 import gc
+import sys
 
 #: (young, middle, old): allocations before a young collection, young collections before a
 #: middle one, middle ones before an old one is considered (CPython's default: 700, 10, 10).
 THRESHOLDS = (25_000, 200, 100)
+#: How long a thread may hold the interpreter lock while another waits for it (s).
+SWITCH_INTERVAL = 0.001
 
 
 def tune() -> None:
-    """Set this process's collector thresholds for a node (idempotent)."""
+    """Set this process's collector thresholds and switch interval for a node (idempotent)."""
     gc.set_threshold(*THRESHOLDS)
+    sys.setswitchinterval(SWITCH_INTERVAL)

@@ -10,6 +10,7 @@ and must not move when the young threshold does.
 from __future__ import annotations
 
 import gc
+import sys
 
 from regions.runtime import collector
 
@@ -29,7 +30,7 @@ def test_the_middle_generation_is_collected_as_seldom_as_before() -> None:
 
 
 def test_tune_sets_the_process_thresholds() -> None:
-    before = gc.get_threshold()
+    before, interval = gc.get_threshold(), sys.getswitchinterval()
     try:
         collector.tune()
         assert gc.get_threshold() == collector.THRESHOLDS
@@ -37,3 +38,14 @@ def test_tune_sets_the_process_thresholds() -> None:
         assert gc.get_threshold() == collector.THRESHOLDS
     finally:
         gc.set_threshold(*before)
+        sys.setswitchinterval(interval)
+
+
+def test_tune_gives_the_interpreter_lock_in_turns_of_a_millisecond() -> None:
+    """A thread back from PostgreSQL waits at most this for a thread that computes (PACED)."""
+    interval = sys.getswitchinterval()
+    try:
+        collector.tune()
+        assert abs(sys.getswitchinterval() - 0.001) < 1e-9  # CPython's default: 0.005
+    finally:
+        sys.setswitchinterval(interval)
