@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from regions.core.messages import HighWaterMark, LinkMessage
-from simulations import flows
+from regions.core.messages import HighWaterMark
 from simulations.faults import ALL_FAULTS
 from simulations.runner import run
 from simulations.steps import census
 from simulations.world import World
+from tests.fixtures.lost_batch import lose_first_relay_batch
 
 
 def test_a_message_lost_while_the_workload_runs_is_still_announced_and_asked_again(
@@ -21,23 +21,7 @@ def test_a_message_lost_while_the_workload_runs_is_still_announced_and_asked_aga
     """A relay batch that never reaches the broker during the workload, with no fault to blame
     (what a defect would do): its receiver is short of the origin's mark, so the mark goes
     out, shows the gap, the receiver asks, and the run converges with the message applied."""
-    lost: list[tuple[str, str, int]] = []
-    real = flows.publish
-
-    def lossy(world: Any, code: str, sink: Any, recipient: str, group: list[Any], *rest: Any,
-              ) -> None:
-        links = [i for i in group if isinstance(i, LinkMessage)]
-        if not world.plan.enabled or lost or not links:
-            real(world, code, sink, recipient, group, *rest)
-            return
-        lost.append((code, recipient, links[0].link_seq))
-        monkeypatch.setattr(world, "transmit", lambda *_: None)  # the broker never gets it
-        try:
-            real(world, code, sink, recipient, group, *rest)
-        finally:
-            monkeypatch.delattr(world, "transmit")
-
-    monkeypatch.setattr(flows, "publish", lossy)
+    lost = lose_first_relay_batch(monkeypatch, while_faults_on=True)
     result = run(seed=1, cases=30, faults=())
     assert lost, "no relay batch during the workload to lose"
     origin, receiver, seq = lost[0]

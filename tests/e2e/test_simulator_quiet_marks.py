@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from regions.core.messages import LinkMessage
-from simulations import flows
 from simulations.runner import run
 from simulations.steps import census
+from tests.fixtures.lost_batch import lose_first_relay_batch
 
 
 def test_a_message_lost_after_the_heal_without_a_fault_is_still_announced_and_asked_again(
@@ -18,23 +15,7 @@ def test_a_message_lost_after_the_heal_without_a_fault_is_still_announced_and_as
     """A relay batch that never reaches the broker once the faults are off (what a defect would
     do): its receiver is short of the origin's mark, so the origin's heartbeat runs, the mark
     shows the gap, the receiver asks, and the run converges with the message applied."""
-    lost: list[tuple[str, str, int]] = []
-    real = flows.publish
-
-    def lossy(world: Any, code: str, sink: Any, recipient: str, group: list[Any], *rest: Any,
-              ) -> None:
-        links = [i for i in group if isinstance(i, LinkMessage)]
-        if world.plan.enabled or lost or not links:
-            real(world, code, sink, recipient, group, *rest)
-            return
-        lost.append((code, recipient, links[0].link_seq))
-        monkeypatch.setattr(world, "transmit", lambda *_: None)  # the broker never gets it
-        try:
-            real(world, code, sink, recipient, group, *rest)
-        finally:
-            monkeypatch.delattr(world, "transmit")
-
-    monkeypatch.setattr(flows, "publish", lossy)
+    lost = lose_first_relay_batch(monkeypatch, while_faults_on=False)
     result = run(seed=1, cases=30, faults=())
     assert lost, "no relay batch after the heal to lose"
     origin, receiver, seq = lost[0]
