@@ -85,7 +85,9 @@ def _patched(census: Census) -> Iterator[None]:
 
     def patch(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
         original = getattr(owner, name)
-        saved.append((owner, name, original))
+        # An inherited method is deleted after the run, not set back: set on the subclass it
+        # would shadow a later patch of the base class (`Relay.step` is `Tailer.step`).
+        saved.append((owner, name, original if name in vars(owner) else None))
         setattr(owner, name, make(original))
 
     def step(original: Any) -> Any:
@@ -188,7 +190,10 @@ def _patched(census: Census) -> Iterator[None]:
         yield
     finally:
         for owner, name, original in reversed(saved):
-            setattr(owner, name, original)
+            if original is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
 
 
 def census(seed: int, cases: int, faults: tuple[str, ...]) -> tuple[RunResult, Census]:

@@ -3,8 +3,6 @@ steps that commit nothing go is measured on the run CI runs, not on a different 
 
 from __future__ import annotations
 
-import pytest
-
 from regions.core.relay import Relay
 from simulations import checkers
 from simulations.faults import parse_faults
@@ -34,8 +32,6 @@ def test_the_census_puts_back_what_it_wrapped() -> None:
     assert (Scheduler.step, Relay.step, Relay.heartbeat, checkers.check_cases) == before
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: the census leaves an inherited method as "
-                   "the class's own attribute after the run")
 def test_the_census_leaves_no_attribute_of_its_own_on_what_it_wrapped() -> None:
     """`Relay.step` is `Tailer.step`, inherited: put back as `Relay`'s own attribute it shadows
     any later patch of `Tailer.step` — the oracle test that patches it to plant the relay's
