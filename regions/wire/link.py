@@ -30,7 +30,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, Final
 from uuid import UUID
 
-from domain.kernel import DomainError, EventRef, event_from_payload, event_type, to_payload
+from domain.kernel import DomainError, Event, EventRef, event_from_payload, event_type, to_payload
 from regions.core.errors import DecodeError
 from regions.core.inbox_state import Packed
 from regions.core.messages import HighWaterMark, LinkMessage, ResendRequest, WireItem
@@ -348,36 +348,43 @@ def _refusal(exc: DomainError) -> DecodeError:
 def _item(decoded: envelope.WireMessage | HighWaterMark | ResendRequest) -> WireItem:
     if isinstance(decoded, (HighWaterMark, ResendRequest)):
         return decoded
-    # The payload as received when it is at the current schema: the event was decoded from it
-    # (strictly: no unknown field, every value converted), and it is what `to_payload` gives
-    # back for what our writers write; encoding the event again only to get it cost ~15 % of a
-    # decode. An upcast payload is the event's, encoded at the current schema.
-    payload = decoded.data if decoded.data is not None else to_payload(decoded.event)
-    return LinkMessage(
-        origin=decoded.origin, destination=decoded.destination, link_seq=decoded.link_seq,
-        case_id=decoded.case_id, case_number=decoded.case_number, process=decoded.process,
-        originator_id=decoded.ref.originator_id, originator_version=decoded.ref.version,
-        type=decoded.event.TYPE, schema_version=type(decoded.event).SCHEMA_VERSION,
-        payload=payload, at=decoded.event.at, traceparent=decoded.traceparent,
-        event=decoded.event)
+    return _link_message(
+        decoded.event, decoded.ref, decoded.data, decoded.origin, decoded.destination,
+        decoded.link_seq, decoded.case_id, decoded.case_number, decoded.process,
+        decoded.traceparent)
 
 
 def _event_item(attributes: dict[str, Any], payload: Any) -> WireItem:
     """`_item(envelope.event_from(attributes, payload))` without the `WireMessage` between:
-    building it and reading it back was ~4 us of a batched event. The same item (the payload
-    as received at the current schema, as `_item` keeps it); a `receiptof` attribute, which
-    `event_from` parses, takes `_item`'s way."""
+    building it and reading it back was ~4 us of a batched event. A `receiptof` attribute,
+    which `event_from` parses, takes `_item`'s way."""
     if "receiptof" in attributes:
         return _item(envelope.event_from(attributes, payload))
     event, ref, version, current = envelope.checked_event(attributes, payload)
+    return _link_message(
+        event, ref, payload if version == current else None, attributes["origin"],
+        attributes["destination"], attributes["linkseq"], attributes["caseid"],
+        attributes["subject"], attributes["process"], attributes.get("traceparent", ""))
+
+
+def _link_message(event: Event, ref: EventRef, received: dict[str, Any] | None,
+                  origin: str, destination: str, link_seq: int, case_id: str,
+                  case_number: str, process: str, traceparent: str) -> LinkMessage:
+    """The inbox's item of a decoded event, whichever way it was decoded (`_item`,
+    `_event_item`): one builder, so the two cannot drift apart.
+
+    `received`: the payload as received when it is at the event type's current schema (None
+    when upcast). It is kept as it is: the event was decoded from it (strictly: no unknown
+    field, every value converted), and it is what `to_payload` gives back for what our writers
+    write; encoding the event again only to get it cost ~15 % of a decode. An upcast payload is
+    the event's, encoded at the current schema."""
     return LinkMessage(
-        origin=attributes["origin"], destination=attributes["destination"],
-        link_seq=attributes["linkseq"], case_id=attributes["caseid"],
-        case_number=attributes["subject"], process=attributes["process"],
-        originator_id=ref.originator_id, originator_version=ref.version,
-        type=event.TYPE, schema_version=type(event).SCHEMA_VERSION,
-        payload=payload if version == current else to_payload(event), at=event.at,
-        traceparent=attributes.get("traceparent", ""), event=event)
+        origin=origin, destination=destination, link_seq=link_seq, case_id=case_id,
+        case_number=case_number, process=process, originator_id=ref.originator_id,
+        originator_version=ref.version, type=event.TYPE,
+        schema_version=type(event).SCHEMA_VERSION,
+        payload=received if received is not None else to_payload(event), at=event.at,
+        traceparent=traceparent, event=event)
 
 
 def _position(exc: envelope.WireError) -> tuple[str, str, int] | None:
