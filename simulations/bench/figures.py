@@ -8,9 +8,12 @@ Times are seconds on `time.monotonic()`, which on Linux is one clock for every p
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import statistics
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -84,6 +87,8 @@ class PhaseFigures:
     #: Propagation hop by hop (`simulations.bench.hops.table`).
     hops: dict[str, Any] = field(default_factory=dict)
     recorded: bool = True  # False: counted from the finished totals, no timings kept
+    #: What the machine did meanwhile (`simulations.bench.contention.usage`), when sampled.
+    machine: dict[str, float] = field(default_factory=dict)
 
     @property
     def event_rows(self) -> int:
@@ -132,6 +137,14 @@ class PhaseFigures:
 
 
 
+def median_round(rounds: Sequence[T], key: Callable[[T], float]) -> T:
+    """The round whose figure is the median (the upper middle one of an even count): one real
+    round, so all its figures belong together."""
+    if not rounds:
+        raise ValueError("no rounds")
+    return sorted(rounds, key=key)[len(rounds) // 2]
+
+
 def _round(value: float | None, digits: int, *, scale: float = 1.0) -> float | None:
     return None if value is None else round(value * scale, digits)
 
@@ -151,3 +164,42 @@ def ratios(burst: PhaseFigures, bounds: Mapping[str, float]) -> dict[str, float 
         "consumed_per_second/js_fetch_ack_per_second": ratio(
             burst.rate("consumed"), bounds.get("js_fetch_ack_per_second")),
     }
+
+
+def pairs(bursts: list[PhaseFigures], bare_rounds: list[dict[str, Any]]
+           ) -> list[dict[str, Any]]:
+    """Each burst round beside its bare pipeline round: both figures and their ratio, the CPU
+    each took per case (its two processes; the servers), and the cores the machine's other
+    processes kept busy meanwhile — on a saturated machine a round's rate is about the cores
+    left to it divided by its CPU per case."""
+    pairs = []
+    for product, bare_round in zip(bursts, bare_rounds, strict=True):
+        pair: dict[str, Any] = {"ratio": ratio(product.cases_per_second,
+                                               bare_round["cases_per_second"])}
+        for side, figures in (("product", {"cases_per_second": round(
+                product.cases_per_second, 1), **product.machine}), ("bare", bare_round)):
+            pair[side] = {key: figures.get(key) for key in (
+                "cases_per_second", "cpu_ms_per_case", "servers_cpu_ms_per_case",
+                "other_cores_busy")}
+        pair["cpu_ratio"] = ratio(_cpu_ms(pair["bare"]), _cpu_ms(pair["product"]))
+        pairs.append(pair)
+    return pairs
+
+
+def _cpu_ms(side: dict[str, Any]) -> float | None:
+    """CPU ms a case took: its processes' and the servers'."""
+    if side["cpu_ms_per_case"] is None or side["servers_cpu_ms_per_case"] is None:
+        return None
+    return float(side["cpu_ms_per_case"] + side["servers_cpu_ms_per_case"])
+
+
+def median(values: list[float | None]) -> float | None:
+    """The median of the known values (rounded like `ratio`), None if none is known."""
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 4) if known else None
+
+
+def spread(values: list[float | None]) -> list[float]:
+    """[lowest, highest] of the known values."""
+    known = [v for v in values if v is not None]
+    return [min(known), max(known)] if known else []

@@ -1,0 +1,64 @@
+"""The bench's paired rounds: the median figures, the pairs' ratios, the machine's share.
+
+Why: the quick bench's ratio to the bare pipeline is a median over pairs of rounds measured side
+by side (issue 17: a single burst of each, minutes apart, put it anywhere in 0.15-0.93)."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulations.bench.contention import Sample, usage
+from simulations.bench.figures import PhaseFigures, median, median_round, pairs, spread
+
+
+def burst(rate: float, machine: dict[str, float]) -> PhaseFigures:
+    figures = PhaseFigures("burst-1", None, int(rate), 1.0, [], [])
+    figures.machine = machine
+    return figures
+
+
+def test_the_median_round_is_one_real_round_the_upper_middle_of_an_even_count() -> None:
+    rounds = [{"r": 3.0}, {"r": 1.0}, {"r": 2.0}, {"r": 9.0}]
+    assert median_round(rounds, lambda r: r["r"]) is rounds[0]
+    assert median_round(rounds[:3], lambda r: r["r"]) is rounds[2]
+    with pytest.raises(ValueError):
+        median_round([], lambda r: 0.0)
+
+
+def test_median_and_spread_skip_unknown_values() -> None:
+    assert median([0.3, None, 0.1, 0.2]) == 0.2
+    assert median([None]) is None
+    assert spread([0.3, None, 0.1]) == [0.1, 0.3]
+    assert spread([]) == []
+
+
+def test_each_pair_holds_both_rounds_their_ratio_and_their_cpu_ratio() -> None:
+    product = burst(100, {"cpu_ms_per_case": 6.0, "servers_cpu_ms_per_case": 2.0,
+                          "other_cores_busy": 1.2})
+    bare = {"cases": 300, "cases_per_second": 400.0, "cpu_ms_per_case": 1.0,
+            "servers_cpu_ms_per_case": 1.0, "other_cores_busy": 1.4}
+    [pair] = pairs([product], [bare])
+    assert pair["ratio"] == 0.25
+    assert pair["cpu_ratio"] == 0.25  # 2 ms a case against 8
+    assert pair["product"] == {"cases_per_second": 100.0, "cpu_ms_per_case": 6.0,
+                               "servers_cpu_ms_per_case": 2.0, "other_cores_busy": 1.2}
+    assert pair["bare"]["other_cores_busy"] == 1.4
+    with pytest.raises(ValueError):
+        pairs([product], [])
+
+
+def test_a_round_without_cpu_figures_has_no_cpu_ratio() -> None:
+    [pair] = pairs([burst(100, {})], [{"cases_per_second": 400.0, "cpu_ms_per_case": 1.0,
+                                       "servers_cpu_ms_per_case": 1.0,
+                                       "other_cores_busy": 0.0}])
+    assert pair["ratio"] == 0.25 and pair["cpu_ratio"] is None
+
+
+def test_usage_splits_the_machine_between_the_measured_processes_the_servers_and_others() -> None:
+    before = Sample(at=10.0, machine=100.0, processes=5.0, servers=3.0)
+    after = Sample(at=12.0, machine=103.0, processes=6.0, servers=3.5)
+    assert usage(before, after, cases=500) == {"cpu_ms_per_case": 2.0,
+                                               "servers_cpu_ms_per_case": 1.0,
+                                               "other_cores_busy": 0.75}
+    # CPU read from /proc is coarser than the machine's: others never go below zero
+    assert usage(before, Sample(12.0, 101.0, 6.0, 3.5), 500)["other_cores_busy"] == 0.0
