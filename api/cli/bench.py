@@ -96,9 +96,13 @@ def _print(report: dict[str, Any]) -> None:
         out.print(f"RSS {name}: after imports {rss['after_imports_mb']} MB, after start "
                   f"{rss['after_start_mb']} MB, at cases {rss['at_cases_mb']}, "
                   f"at end {rss['at_end_mb']} MB")
+    rounds = report["burst_rounds"]
     out.print(f"bare pipeline (same services, no features): "
-              f"{report['bare_pipeline_cases_per_second']} cases/s; the product is "
-              f"{report['ratio_to_bare_pipeline']}× of it (same run)")
+              f"{report['bare_pipeline_cases_per_second']} cases/s (median of {len(rounds)} "
+              f"rounds, each beside a burst round); the product is "
+              f"{report['ratio_to_bare_pipeline']}× of it (median of the pairs' ratios, "
+              f"range {report['ratio_to_bare_pipeline_range']}); per CPU ms a case, "
+              f"{report['cpu_ratio_to_bare_pipeline']}×")
     out.print(f"cases/s {report['cases_per_second']}, latency p50/p99 "
               f"{report['latency_p50_ms']}/{report['latency_p99_ms']} ms "
               f"({report['latency_phase']})")

@@ -5,7 +5,11 @@ case completed at the destination and concluded at the origin), so their figures
 - `warmup`: fills caches and JIT-free Python paths; not reported;
 - `paced-100`, `paced-300`: arrivals at a fixed rate; the propagation latency is read here
   (a saturated run measures queueing, not propagation: throughput.md §2.2);
-- `burst`: a closed loop that keeps a window of cases in flight; completed cases per second;
+- `burst`: a closed loop that keeps a window of cases in flight; completed cases per second.
+  It runs in rounds, each paired with a round of the bare pipeline (`simulations.bench.bare`,
+  warmed up beside the idle nodes), the pair's order alternating: on a shared machine a figure
+  of a second or two follows what other processes do in that second, so the bound and the
+  product are measured side by side, several times, and each figure is its rounds' median;
 - `soak` (full run): more bursts until the RSS checkpoints are passed, nothing recorded.
 """
 
@@ -17,22 +21,25 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
 from regions.adapters.brokers.nats_server import NatsServer
 from regions.adapters.brokers.provision import provision
 from regions.adapters.stores.sql import PostgresStore
-from simulations.bench import bare, bounds, hops
+from simulations.bench import bare, bounds, contention, hops
 from simulations.bench.figures import (
     PhaseFigures,
     ProcessFigures,
+    median,
+    median_round,
     milliseconds,
+    pairs,
     percentile,
     propagation,
-    ratio,
     ratios,
+    spread,
 )
 from simulations.bench.services import (
     BenchError,
@@ -46,6 +53,9 @@ from simulations.bench.worker import WorkerSettings, worker_main
 DESTINATION, ORIGIN = "150600", "610800"  # 鄂尔多斯 receives transfers from 榆林
 #: A phase whose finished counts do not move for this long has stalled (s).
 STALL_TIMEOUT = 60.0
+#: Burst rounds (each paired with a bare pipeline round): the quick run's rounds last a second or
+#: two each, so it takes more of them for a steady median.
+BURST_ROUNDS_QUICK, BURST_ROUNDS_FULL = 5, 3
 Progress = Callable[[str], None]
 
 
@@ -57,6 +67,7 @@ class Phase:
     seconds: float | None = None  # stop submitting after this long
     window: int = 400  # closed loop: cases in flight
     record: bool = True
+    rounds: int = 1  # burst: rounds, each paired with a bare pipeline round
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,7 @@ class Plan:
             Phase("warmup", 100, record=False, window=100),
             Phase("paced-100", 300, rate=100, seconds=3),
             Phase("paced-300", 600, rate=300, seconds=2),
-            Phase("burst", cases, seconds=15),
+            Phase("burst", cases, seconds=15, rounds=BURST_ROUNDS_QUICK),
         ), checkpoints=(500,))
 
     @classmethod
@@ -81,7 +92,7 @@ class Plan:
             Phase("warmup", 500, record=False),
             Phase("paced-100", 3_000, rate=100, seconds=30),
             Phase("paced-300", 9_000, rate=300, seconds=30),
-            Phase("burst", cases),
+            Phase("burst", cases, rounds=BURST_ROUNDS_FULL),
         ]
         done = 500 + 3_000 + 9_000 + cases
         chunk = 10_000
@@ -129,16 +140,18 @@ def run_bench(plan: Plan, dsn: str | None, progress: Progress,
         progress("measuring the raw bounds...")
         raw = bounds.measure(postgres.dsn, nats.url, prefix, quick=plan.quick)
         progress(f"bounds: {raw}")
-        progress("measuring the bare pipeline (the same services, none of the features)...")
-        burst_cases = next(p.cases for p in plan.phases if p.name == "burst")
-        bare_figures = bare.measure(postgres.dsn, nats.url, prefix, burst_cases)
-        progress(f"bare pipeline: {bare_figures}")
         asyncio.run(provision([DESTINATION, ORIGIN], nats.url, ack_wait=60.0,
                               max_ack_pending=10_000))
         workers = _spawn(postgres.dsn, prefix, nats.url, plan.checkpoints, profile_dir,
                          stamp_hops)
-        phases = [_run_phase(phase, workers, nats.pid or 0, progress, stamp_hops)
-                  for phase in plan.phases]
+        phases: list[PhaseFigures] = []
+        for phase in plan.phases:
+            if phase.name == "burst":
+                bursts, bare_figures = _burst_rounds(phase, workers, postgres.dsn, prefix,
+                                                     nats, progress, stamp_hops)
+                phases.extend(bursts)
+            else:
+                phases.append(_run_phase(phase, workers, nats.pid or 0, progress, stamp_hops))
         # paced phases stop submitting after their time, so they may complete fewer cases than
         # planned: top up until the last RSS checkpoint is actually reached
         done = workers[1].ask({"op": "status"})["finished"]
@@ -229,6 +242,39 @@ def _run_phase(phase: Phase, workers: list[WorkerHandle], nats_pid: int,
     return figures
 
 
+def _burst_rounds(phase: Phase, workers: list[WorkerHandle], dsn: str, prefix: str,
+                  nats: NatsServer, progress: Progress, stamp_hops: bool
+                  ) -> tuple[list[PhaseFigures], dict[str, Any]]:
+    """`phase.rounds` product bursts, each paired with a bare pipeline round of as many cases
+    (bare first in even pairs, product first in odd ones); the bare regions start and warm up
+    here, beside the idle nodes, and leave when the last pair is done."""
+    nats_pid = nats.pid or 0
+    node_pids = [w.process.pid for w in workers]
+    progress("starting and warming up the bare pipeline (the same services, none of the "
+             "features)...")
+    bursts: list[PhaseFigures] = []
+    bare_rounds: list[dict[str, Any]] = []
+    with bare.BarePipeline(dsn, nats.url, prefix, nats_pid) as pipeline:
+        pipeline.round("warmup", bare.WARMUP)
+        for number in range(1, phase.rounds + 1):
+            for side in (("bare", "product") if number % 2 else ("product", "bare")):
+                if side == "bare":
+                    idle = sum(process_cpu_seconds(pid) for pid in node_pids)
+                    figures = pipeline.round(f"round{number}", phase.cases)
+                    figures["nodes_idle_cpu_ms"] = round(1000 * (sum(
+                        process_cpu_seconds(pid) for pid in node_pids) - idle), 1)
+                    bare_rounds.append(figures)
+                    progress(f"bare pipeline round {number}: {figures}")
+                else:
+                    before = contention.Sample.take(node_pids, nats_pid)
+                    burst = _run_phase(replace(phase, name=f"burst-{number}"), workers,
+                                       nats_pid, progress, stamp_hops)
+                    burst.machine = contention.usage(
+                        before, contention.Sample.take(node_pids, nats_pid), burst.completed)
+                    bursts.append(burst)
+    return bursts, bare.summary(bare_rounds)
+
+
 def _phase_figures(phase: Phase, reports: dict[str, dict[str, Any]], wall: float,
                    finished: int) -> PhaseFigures:
     origin, destination = reports["origin"], reports["destination"]
@@ -250,15 +296,18 @@ def _phase_figures(phase: Phase, reports: dict[str, dict[str, Any]], wall: float
 
 def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[PhaseFigures],
             workers: list[WorkerHandle], finals: dict[str, dict[str, Any]],
-            nats_pid: int, bare_figures: dict[str, float]) -> dict[str, Any]:
-    measured = {p.name: p for p in phases if p.recorded and p.completed}
+            nats_pid: int, bare_figures: dict[str, Any]) -> dict[str, Any]:
+    rounds = [p for p in phases if p.recorded and p.completed and p.name.startswith("burst-")]
+    if not rounds:
+        raise BenchError("the burst phase completed no case")
+    burst = median_round(rounds, lambda p: p.cases_per_second)
+    measured = {p.name: p for p in phases
+                if p.recorded and p.completed and p not in rounds} | {"burst": burst}
     soak = [{"phase": p.name, "cases": p.completed, "cases_per_second": round(
         p.cases_per_second, 1), "rss_mb": {n: f.rss_mb for n, f in p.processes.items()}}
         for p in phases if not p.recorded and p.name.startswith("soak")]
-    burst = measured.get("burst")
-    if burst is None:
-        raise BenchError("the burst phase completed no case")
     headline = measured.get("paced-300") or burst
+    paired = pairs(rounds, bare_figures["rounds"])
     rss = {w.name: {"after_imports_mb": w.ready["rss_after_imports_mb"],
                     "after_start_mb": w.ready["rss_after_start_mb"],
                     "at_cases_mb": {str(k): v for k, v in
@@ -269,8 +318,12 @@ def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[Phas
         "postgres": pg_origin,
         "cases_per_second": round(burst.cases_per_second, 1),
         "bare_pipeline_cases_per_second": bare_figures["cases_per_second"],
-        "ratio_to_bare_pipeline": ratio(burst.cases_per_second, bare_figures["cases_per_second"]),
+        # the median of the pairs' ratios: each compares two rounds a few seconds apart
+        "ratio_to_bare_pipeline": median([p["ratio"] for p in paired]),
+        "ratio_to_bare_pipeline_range": spread([p["ratio"] for p in paired]),
+        "cpu_ratio_to_bare_pipeline": median([p["cpu_ratio"] for p in paired]),
         "bare_pipeline": bare_figures,
+        "burst_rounds": paired,
         "latency_p50_ms": milliseconds(percentile(headline.latencies_s, 50)),
         "latency_p99_ms": milliseconds(percentile(headline.latencies_s, 99)),
         "latency_phase": headline.name,
@@ -278,7 +331,8 @@ def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[Phas
         "messages_per_case": burst.to_dict()["messages_per_case"],
         "bounds": raw,
         "ratios": ratios(burst, raw),
-        "phases": {p.name: {**p.to_dict(), "servers": p.servers, "hops": p.hops} for p in measured.values()},
+        "phases": {name: {**p.to_dict(), "servers": p.servers, "hops": p.hops}
+                   for name, p in measured.items()},
         "processes": {name: {"cpu_seconds": f["cpu_seconds"], "peak_rss_mb": f["peak_rss_mb"]}
                       for name, f in finals.items()} | {
             "nats-server": {"cpu_seconds": round(process_cpu_seconds(nats_pid), 3),

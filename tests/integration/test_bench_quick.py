@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -45,8 +46,20 @@ def test_the_quick_bench_runs_on_real_services_and_ends_with_its_figures_as_json
                for key in RATIOS), figures["ratios"]
     assert figures["phases"]["burst"]["completed"] >= 1
     assert figures["bare_pipeline"]["cases"] == 300  # the bound runs the burst's case count
+    # the burst and the bound in paired rounds: each figure a median, the ratio the pairs' median
+    pairs = figures["burst_rounds"]
+    assert len(pairs) == len(figures["bare_pipeline"]["rounds"]) >= 3
+    assert all(r["cases"] == 300 for r in figures["bare_pipeline"]["rounds"])
+    assert figures["cases_per_second"] == statistics.median_high(
+        p["product"]["cases_per_second"] for p in pairs)
+    assert figures["bare_pipeline_cases_per_second"] == statistics.median_high(
+        p["bare"]["cases_per_second"] for p in pairs)
     assert figures["ratio_to_bare_pipeline"] == pytest.approx(
-        figures["cases_per_second"] / figures["bare_pipeline_cases_per_second"], rel=0.01)
+        statistics.median(p["ratio"] for p in pairs), abs=1e-4)
+    low, high = figures["ratio_to_bare_pipeline_range"]
+    assert low <= figures["ratio_to_bare_pipeline"] <= high
+    assert all(p[side]["other_cores_busy"] >= 0 for p in pairs for side in ("product", "bare"))
+    assert figures["cpu_ratio_to_bare_pipeline"] > 0
     assert set(figures["processes"]) >= {"origin", "destination", "nats-server"}
     assert all(n > 0 for n in figures["views_applied"].values())  # the views ran: part of it
     assert "raw bounds" not in result.stdout  # with --json, the tables stay off stdout
