@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from domain.provisional import DEFAULT_HORIZON_DAYS
 from regions.core.commands import KINDS
 from regions.runtime.status import NodeStatus
+from regions.runtime.thread_cpu import by_role
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -102,6 +103,15 @@ class NodeCollector(Collector):
                      1 if status.worker == "active" else 0)
         yield _gauge("tongban_broker_connected", "1 while connected to the broker.",
                      1 if status.broker.is_connected else 0)
+        threads = GaugeMetricFamily(
+            "tongban_thread_cpu_seconds",
+            "CPU seconds (user + system) of this process's threads by role: the event loop "
+            "(broker), the database thread (every transaction, one at a time), the views' "
+            "writer, the rest. The database thread's rising towards one second a second is "
+            "the node at its limit. Threads that ended are not counted.", labels=["thread"])
+        for role, seconds in by_role().items():
+            threads.add_metric([role], seconds)
+        yield threads
         coverage = status.calendar_coverage()
         yield _gauge("tongban_calendar_official_days_missing",
                      f"Days among the next {DEFAULT_HORIZON_DAYS} that no official holiday "

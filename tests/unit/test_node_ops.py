@@ -33,6 +33,7 @@ from regions.runtime.commands import CommandEndpoint
 from regions.runtime.driver import NodeDriver
 from regions.runtime.metrics import registry_for, render
 from regions.runtime.status import NodeStatus, Readiness
+from regions.runtime.thread_cpu import ROLES
 from regions.wire import subjects
 from tests.unit import toy_protocol as toy
 
@@ -46,7 +47,8 @@ EXPECTED = {
     "tongban_lost_link_seqs_asked",
     "tongban_inbox_lag", "tongban_inbox_held", "tongban_projection_lag_events",
     "tongban_db_connections_open",
-    "tongban_worker_active", "tongban_broker_connected", "tongban_calendar_official_days_missing"}
+    "tongban_worker_active", "tongban_broker_connected", "tongban_calendar_official_days_missing",
+    "tongban_thread_cpu_seconds"}
 
 
 class Connection:
@@ -84,6 +86,10 @@ def test_every_metric_has_a_zero_sample_with_peer_links_and_outcomes_before_any_
     assert {labels for name, labels in seen if name == "tongban_commands_total"} == {
         (("outcome", o),) for o in KINDS}
     assert seen.pop(("tongban_broker_connected", ())) == 1
+    threads = {labels: seen.pop((name, labels)) for name, labels in list(seen)
+               if name == "tongban_thread_cpu_seconds"}  # the process's, never zero on Linux
+    assert set(threads) == {(("thread", role),) for role in ROLES}
+    assert all(value >= 0 for value in threads.values())
     assert all(value == 0 for value in seen.values()), seen  # a standby: not active either
 
 
