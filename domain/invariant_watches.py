@@ -93,11 +93,18 @@ class TransitionWatch:
     state: Any = None
     previous: str = ""
     ended_at: str | None = None
+    #: `annotations` as `isinstance` takes them, made once: building the tuple for every event
+    #: cost ~1 µs each, every commit of a simulation (issue 17, SIMHARNESS).
+    _annotating: tuple[type[Event], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._annotating = tuple(self.annotations)
 
     def feed(self, events: Iterable[Event]) -> list[Violation]:
         found: list[Violation] = []
+        annotating = self._annotating
         for event in events:
-            if isinstance(event, tuple(self.annotations)):
+            if isinstance(event, annotating):
                 self.state = self.decider.evolve(self.state, event)
                 continue
             if self.ended_at is not None:

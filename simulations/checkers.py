@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from simulations.world import World
 
 ABSENT = "absent"
+#: The event types a transition watch lets annotate a side (`inv.TransitionWatch`), made once.
+ANNOTATING = frozenset(ANNOTATIONS)
 #: One origin transferring out while another refused is the outcome reference §1 inv. 4 forbids.
 TRANSFERRED_OUT = frozenset({"InfoSheetIssued"})
 REFUSED_OUT = frozenset({"TransferOutRefused"})
@@ -83,7 +85,7 @@ class Observations:
             decider = self.folds.making(
                 world.regions[region].region.node.protocols[process].decider)
             watch = self.watches[key] = inv.TransitionWatch(
-                case_id, region, decider, transitions, annotations=frozenset(ANNOTATIONS))
+                case_id, region, decider, transitions, annotations=ANNOTATING)
         if watch.transitions:
             self.violations.extend(watch.feed(events))
         self.violations.extend(self.judge(case_id, region, events))
