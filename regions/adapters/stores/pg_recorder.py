@@ -35,16 +35,23 @@ arrays are built here in PostgreSQL's binary form (`binary_arrays`: the bytes ps
 dumpers build, without their Python call or two per element), and the statements' bytes are
 composed once (docs/performance.md "The event store's calls to PostgreSQL": 1.4-1.6x less
 client CPU per insert).
+
+The insert is sent as libpq's prepared-statement call and waited on by psycopg's own `execute`
+generator (`_insert_prepared`), which is psycopg's internals, not its documented API: pyproject
+pins psycopg's minor (the one it was measured and tested with), and where the generator, or the
+shape it is called in, is missing (`EXECUTE` None: a psycopg installed past the pin) the cursor
+sends the same arrays, as before (tests/integration/test_pg_recorder_fallback.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import struct
 import threading
 import weakref
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
@@ -56,7 +63,6 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import retry
 from psycopg import Connection, Cursor, errors, sql
 from psycopg.adapt import Buffer, Dumper
-from psycopg.generators import execute
 from psycopg.pq import ExecStatus, Format
 from psycopg.rows import DictRow, tuple_row
 
@@ -64,6 +70,22 @@ from regions.core.rows import frozen
 
 #: What the library retries, as its datastore raises them (10 attempts, 0.2 s apart).
 RETRIED = (InterfaceError, OperationalError)
+
+
+def _psycopg_execute() -> Callable[[Any], Any] | None:
+    """psycopg's `execute` generator where it, `Connection.wait` and `errors.error_from_result`
+    are there in the shape `_result` calls them; None otherwise: the cursor inserts."""
+    try:
+        from psycopg.generators import execute
+        inspect.signature(execute).bind(None)
+        inspect.signature(Connection.wait).bind(None, None)  # unbound: self, the generator
+    except (ImportError, TypeError, ValueError, AttributeError):
+        return None
+    return execute if callable(getattr(errors, "error_from_result", None)) else None
+
+
+#: What `_insert_prepared` waits on; None: psycopg lacks it, and the cursor inserts.
+EXECUTE: Final = _psycopg_execute()
 
 #: PostgreSQL's binary array: one dimension, no NULLs, the element type, the length, lower
 #: bound 1 (`array_recv`); each element its length, then its bytes.
@@ -253,14 +275,14 @@ class OneStatementRecorder(PostgresApplicationRecorder):
             return None
         with self.datastore.get_connection() as conn:
             columns = self._binary_columns(conn, stored_events)
-            if columns is not None:
+            if columns is not None and EXECUTE is not None:
                 return self._insert_prepared(conn, columns)
             with self._adapted(conn).cursor(row_factory=tuple_row) as curs:
-                curs.execute(self._insert_query(conn), (
+                curs.execute(self._insert_query(conn), (*(columns or (
                     [e.originator_id for e in stored_events],
                     [e.originator_version for e in stored_events],
                     [e.topic for e in stored_events],
-                    [e.state for e in stored_events],
+                    [e.state for e in stored_events])),
                     self.channel_name, self.lock_timeout_setting), prepare=True)
                 return [row[0] for row in curs.fetchall()]
 
@@ -300,7 +322,8 @@ class OneStatementRecorder(PostgresApplicationRecorder):
         """The one result of the query just sent, waited for as psycopg's cursor waits (its
         `execute` generator on the connection's `wait`), raising as the cursor raises for
         anything but `expected`."""
-        result = conn.wait(execute(conn.pgconn))[-1]
+        assert EXECUTE is not None  # (`insert_events` asked)
+        result = conn.wait(EXECUTE(conn.pgconn))[-1]
         if result.status != expected:
             if result.status == ExecStatus.FATAL_ERROR:
                 raise errors.error_from_result(result, encoding=conn.info.encoding)
