@@ -112,26 +112,33 @@ class Pipeline(Generic[D]):
 class Shared(Generic[D]):
     """`Pipeline` as the event loop and the database thread share it (under `lock`): the loop
     adds what its pulls fetched, the database thread takes the next batch when it starts the
-    inbox's transaction — so what is fetched until that moment joins it."""
+    inbox's transaction — so what is fetched until that moment joins it.
+
+    Whether a take is queued and has not started is not kept: it is whether something waits
+    (`pipe.ahead`). A take is queued when a fetch gives what waits its first delivery
+    (`fetched`), and a take, when it starts, takes everything that waits — takes run one at a
+    time on the database thread, and each ends its batch (`decided`, or `failed` and `broken`)
+    before the next starts, so none finds a batch still deciding. So while not `broken`,
+    something waits exactly while a take for it is queued (tests/property/test_inbox_shared.py),
+    and `run_inbox`, once no take is in flight and no pull, has nothing left to take."""
 
     def __init__(self, batch: int) -> None:
         self.pipe: Pipeline[Any] = Pipeline(batch)
         self.lock = threading.Lock()
-        #: A take is queued on the database thread and has not started: a fetch joins it.
-        self.requested = False
-        #: A batch failed (its transaction or its acks): nothing more is taken.
+        #: A batch failed (its transaction, on the database thread, or its acks, on the loop)
+        #: or the loop left: nothing more is taken. Not the `Pipeline`'s: those two leave no
+        #: trace in what it holds.
         self.broken = False
         #: Set by the loop while no pull may go (no room): a take calls it (thread-safe).
         self.on_room: Callable[[], None] | None = None
 
     def fetched(self, got: list[Any]) -> bool:
-        """The loop: `got` joins what waits; True when a take must be queued for it."""
+        """The loop: `got` joins what waits; True when a take must be queued for it (nothing
+        waited: no take is queued)."""
         with self.lock:
+            first = not self.pipe.ahead
             self.pipe.fetched(got)
-            if self.requested or self.broken or not self.pipe.ahead:
-                return False
-            self.requested = True
-            return True
+            return first and bool(got) and not self.broken
 
     def room(self, wake: Callable[[], None]) -> int:
         """The loop: how many the next pull may take; 0: `wake` is called when a take made
@@ -145,7 +152,6 @@ class Shared(Generic[D]):
         """The database thread: take everything fetched so far and decide it (`decide`, the
         inbox's transaction). None: nothing to take (a failed batch before it)."""
         with self.lock:
-            self.requested = False
             batch = None if self.broken else self.pipe.to_decide()
             wake, self.on_room = (self.on_room, None) if batch else (None, self.on_room)
         if wake is not None:
@@ -227,12 +233,8 @@ async def run_inbox(fetch: Callable[[int], Awaitable[list[Delivery]]],
             waiting: list[asyncio.Future[Any]] = [*flights]
             if pulling is not None:
                 waiting.append(pulling)
-            if not waiting:
-                with shared.lock:
-                    if not shared.pipe.ahead or shared.broken:
-                        return  # stopped, and everything fetched was decided
-                flights.append(asyncio.ensure_future(fly(next(takes))))  # (not to happen)
-                continue
+            if not waiting:  # stopped (else a pull, or no room: a take), and nothing waits
+                return  # (`Shared`); were anything left, `release` would give it back
             if roomy is not None and pulling is None and not stopped.is_set():
                 waiting.append(roomy)  # (not counted above: no room is not work left)
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
