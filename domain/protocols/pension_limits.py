@@ -36,15 +36,21 @@ BASE_FLOOR, BASE_CAP = Decimal("0.6"), 3
 def round_fen(amount: Decimal) -> int:
     """The one rounding rule: half-up to the fen (ties away from zero).
 
-    A finite `Decimal` below 10**24 is rounded from its exact ratio p/q, as `round_fen_times`
-    rounds (issue 17: `quantize` and `int` were four fifths of a rounding's cost); anything
-    else by `quantize`, which refuses what it refused (tests/property/test_round_fen.py)."""
+    A finite `Decimal` below 10**24 is rounded from its exact ratio (`_half_up`, as
+    `round_fen_times` rounds; issue 17: `quantize` and `int` were four fifths of a rounding's
+    cost); anything else by `quantize`, which refuses what it refused
+    (tests/property/test_round_fen.py)."""
     if type(amount) is Decimal and amount.is_finite() and amount.adjusted() < 24:
-        p, q = amount.as_integer_ratio()
-        if p >= 0:
-            return (2 * p + q) // (2 * q)
-        return -((q - 2 * p) // (2 * q))
+        return _half_up(*amount.as_integer_ratio())
     return int(amount.quantize(_FEN, rounding=ROUND_HALF_UP))
+
+
+def _half_up(n: int, q: int) -> int:
+    """n/q (q > 0) rounded half-up, ties away from zero: floor((2·|n| + q) / 2q), the sign put
+    back. The one integer core of `round_fen` and `round_fen_times`."""
+    if n >= 0:
+        return (2 * n + q) // (2 * q)
+    return -((q - 2 * n) // (2 * q))
 
 
 _FEN = Decimal(1)
@@ -56,9 +62,9 @@ def round_fen_times(fen: int, rate: Decimal) -> int:
     Why: a sheet's check reckons each year's pooled part and booking this way, ~20 a case, and
     the `Decimal` product and `quantize` cost ~10 times the integer sum (issue 17). With `rate`
     = p/q (a finite `Decimal` of at most 12 digits) and |fen| < 10**15, the product has at most
-    27 digits, so `Decimal`'s (28 digits) is exact too, and half-up (ties away from zero) is
-    floor((2·|fen·p| + q) / 2q) with the sign put back; anything else takes `Decimal`'s way
-    (tests/property/test_round_fen.py holds the two equal)."""
+    27 digits, so `Decimal`'s (28 digits) is exact too, and it is rounded from fen·p/q
+    (`_half_up`); anything else takes `Decimal`'s way (tests/property/test_round_fen.py holds
+    the two equal)."""
     ratio = _RATIOS.get(rate) if type(rate) is Decimal else None
     if ratio is None or type(fen) is not int or not -_FEN_BOUND < fen < _FEN_BOUND:
         if type(rate) is Decimal and rate not in _RATIOS:
@@ -67,10 +73,7 @@ def round_fen_times(fen: int, rate: Decimal) -> int:
             _RATIOS[rate] = _ratio(rate)
         return round_fen(Decimal(fen) * rate)
     p, q = ratio
-    n = fen * p
-    if n >= 0:
-        return (2 * n + q) // (2 * q)
-    return -((q - 2 * n) // (2 * q))
+    return _half_up(fen * p, q)
 
 
 _FEN_BOUND = 10**15
