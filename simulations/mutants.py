@@ -40,7 +40,7 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
         "                opens_relationship=False)"),
     "pooled part truncated": (
         "domain/protocols/pension_amounts.py",
-        "return {year: round_fen(Decimal(wage) * rate)",
+        "return {year: round_fen_times(wage, rate)",
         "return {year: int(Decimal(wage) * rate)"),
     "41-day permit": (
         "domain/statutes.py", 'Limit(40, "calendar_days"), "destination", "issue of the permit',

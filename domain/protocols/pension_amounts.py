@@ -44,7 +44,6 @@ from domain.kernel import InvalidValue
 from domain.protocols.pension_limits import (
     account_rate,
     check_line_limits,
-    round_fen,
     round_fen_times,
     state_limits,
 )
@@ -135,8 +134,9 @@ def yearly_wages(lines: Sequence[ContributionYear], rule: AmountRule) -> dict[in
 
 def year_figures(lines: Sequence[ContributionYear], rule: AmountRule,
                  rate: Decimal) -> dict[int, int]:
-    """rate × each year's wage, rounded per year (the one rounding rule), by year."""
-    return {year: round_fen(Decimal(wage) * rate)
+    """rate × each year's wage, rounded per year (the one rounding rule), by year: in integers
+    where that is exact (`round_fen_times`; issue 17: the `Decimal` product was ~9 µs a case)."""
+    return {year: round_fen_times(wage, rate)
             for year, wage in sorted(yearly_wages(lines, rule).items())}
 
 

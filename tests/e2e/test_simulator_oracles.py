@@ -4,6 +4,7 @@ developer could plausibly write, and stay silent on the real code."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from functools import partial
 from types import MappingProxyType
 
@@ -74,7 +75,8 @@ def test_the_real_code_passes_every_oracle() -> None:
 def test_a_pooled_part_truncated_instead_of_rounded_half_up_is_caught(monkeypatch) -> None:
     from domain.protocols import pension_amounts
 
-    monkeypatch.setattr(pension_amounts, "round_fen", int)  # truncates toward zero
+    monkeypatch.setattr(pension_amounts, "round_fen_times",  # truncates toward zero
+                        lambda fen, rate: int(Decimal(fen) * rate))
     assert "pooled_reference" in rules(run(1, 40, REGIONS, (),
                                            mix={"pension_transfer": 1}).violations)
 
