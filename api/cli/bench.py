@@ -99,7 +99,7 @@ def _print(report: dict[str, Any]) -> None:
     rounds = report["burst_rounds"]
     out.print(f"bare pipeline (same services, no features): "
               f"{report['bare_pipeline_cases_per_second']} cases/s (median of {len(rounds)} "
-              f"rounds, each beside a burst round); the product is "
+              f"rounds, around the burst rounds); the product is "
               f"{report['ratio_to_bare_pipeline']}× of it (median of the pairs' ratios, "
               f"range {report['ratio_to_bare_pipeline_range']}); per CPU ms a case, "
               f"{report['cpu_ratio_to_bare_pipeline']}×")

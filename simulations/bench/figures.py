@@ -167,23 +167,40 @@ def ratios(burst: PhaseFigures, bounds: Mapping[str, float]) -> dict[str, float 
 
 
 def pairs(bursts: list[PhaseFigures], bare_rounds: list[dict[str, Any]]
-           ) -> list[dict[str, Any]]:
-    """Each burst round beside its bare pipeline round: both figures and their ratio, the CPU
-    each took per case (its two processes; the servers), and the cores the machine's other
-    processes kept busy meanwhile — on a saturated machine a round's rate is about the cores
-    left to it divided by its CPU per case."""
+          ) -> list[dict[str, Any]]:
+    """Each burst round beside the two bare pipeline rounds around it (`bare_rounds` has one
+    more than `bursts`): both rates and their ratio, the CPU each took per case (its two
+    processes; the servers), and the cores the machine's other processes kept busy meanwhile —
+    on a saturated machine a round's rate is about the cores left to it divided by its CPU per
+    case, so `cpu_ratio` is the ratio with the contention taken out."""
+    if len(bare_rounds) != len(bursts) + 1:
+        raise ValueError(f"{len(bursts)} bursts need {len(bursts) + 1} bare rounds around "
+                         f"them, got {len(bare_rounds)}")
     pairs = []
-    for product, bare_round in zip(bursts, bare_rounds, strict=True):
+    for index, product in enumerate(bursts):
+        around = around_figures(bare_rounds[index], bare_rounds[index + 1])
         pair: dict[str, Any] = {"ratio": ratio(product.cases_per_second,
-                                               bare_round["cases_per_second"])}
+                                               around["cases_per_second"])}
         for side, figures in (("product", {"cases_per_second": round(
-                product.cases_per_second, 1), **product.machine}), ("bare", bare_round)):
-            pair[side] = {key: figures.get(key) for key in (
-                "cases_per_second", "cpu_ms_per_case", "servers_cpu_ms_per_case",
-                "other_cores_busy")}
+                product.cases_per_second, 1), **product.machine}), ("bare", around)):
+            pair[side] = {key: figures.get(key) for key in _PAIRED}
         pair["cpu_ratio"] = ratio(_cpu_ms(pair["bare"]), _cpu_ms(pair["product"]))
         pairs.append(pair)
     return pairs
+
+
+_PAIRED = ("cases_per_second", "cpu_ms_per_case", "servers_cpu_ms_per_case", "other_cores_busy")
+
+
+def around_figures(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Two bare rounds as one: their cases over their time, the other figures' mean."""
+    elapsed = before["elapsed_s"] + after["elapsed_s"]
+    joined: dict[str, Any] = {"cases_per_second": round(
+        (before["cases"] + after["cases"]) / elapsed, 1) if elapsed > 0 else None}
+    for key in _PAIRED[1:]:
+        if before.get(key) is not None and after.get(key) is not None:
+            joined[key] = round((before[key] + after[key]) / 2, 2)
+    return joined
 
 
 def _cpu_ms(side: dict[str, Any]) -> float | None:

@@ -6,10 +6,10 @@ case completed at the destination and concluded at the origin), so their figures
 - `paced-100`, `paced-300`: arrivals at a fixed rate; the propagation latency is read here
   (a saturated run measures queueing, not propagation: throughput.md §2.2);
 - `burst`: a closed loop that keeps a window of cases in flight; completed cases per second.
-  It runs in rounds, each paired with a round of the bare pipeline (`simulations.bench.bare`,
-  warmed up beside the idle nodes), the pair's order alternating: on a shared machine a figure
-  of a second or two follows what other processes do in that second, so the bound and the
-  product are measured side by side, several times, and each figure is its rounds' median;
+  It runs in rounds, each between two rounds of the bare pipeline (`simulations.bench.bare`,
+  warmed up beside the idle nodes): on a shared machine a figure of a second or two follows
+  what other processes do in that second, so the bound and the product are measured side by
+  side, several times, and each figure is its rounds' median;
 - `soak` (full run): more bursts until the RSS checkpoints are passed, nothing recorded.
 """
 
@@ -53,7 +53,7 @@ from simulations.bench.worker import WorkerSettings, worker_main
 DESTINATION, ORIGIN = "150600", "610800"  # 鄂尔多斯 receives transfers from 榆林
 #: A phase whose finished counts do not move for this long has stalled (s).
 STALL_TIMEOUT = 60.0
-#: Burst rounds (each paired with a bare pipeline round): the quick run's rounds last a second or
+#: Burst rounds (each between two bare pipeline rounds): the quick run's rounds last a second or
 #: two each, so it takes more of them for a steady median.
 BURST_ROUNDS_QUICK, BURST_ROUNDS_FULL = 5, 3
 Progress = Callable[[str], None]
@@ -67,7 +67,7 @@ class Phase:
     seconds: float | None = None  # stop submitting after this long
     window: int = 400  # closed loop: cases in flight
     record: bool = True
-    rounds: int = 1  # burst: rounds, each paired with a bare pipeline round
+    rounds: int = 1  # burst: rounds, each between two bare pipeline rounds
 
 
 @dataclass(frozen=True)
@@ -245,9 +245,10 @@ def _run_phase(phase: Phase, workers: list[WorkerHandle], nats_pid: int,
 def _burst_rounds(phase: Phase, workers: list[WorkerHandle], dsn: str, prefix: str,
                   nats: NatsServer, progress: Progress, stamp_hops: bool
                   ) -> tuple[list[PhaseFigures], dict[str, Any]]:
-    """`phase.rounds` product bursts, each paired with a bare pipeline round of as many cases
-    (bare first in even pairs, product first in odd ones); the bare regions start and warm up
-    here, beside the idle nodes, and leave when the last pair is done."""
+    """`phase.rounds` product bursts, each between two bare pipeline rounds of as many cases
+    (bare, burst, bare, burst, ..., bare): a burst lasts two to three times a bare round, so
+    the bare rounds on both sides of it see the machine as it was around it. The bare regions
+    start and warm up here, beside the idle nodes, and leave after the last round."""
     nats_pid = nats.pid or 0
     node_pids = [w.process.pid for w in workers]
     progress("starting and warming up the bare pipeline (the same services, none of the "
@@ -256,22 +257,20 @@ def _burst_rounds(phase: Phase, workers: list[WorkerHandle], dsn: str, prefix: s
     bare_rounds: list[dict[str, Any]] = []
     with bare.BarePipeline(dsn, nats.url, prefix, nats_pid) as pipeline:
         pipeline.round("warmup", bare.WARMUP)
-        for number in range(1, phase.rounds + 1):
-            for side in (("bare", "product") if number % 2 else ("product", "bare")):
-                if side == "bare":
-                    idle = sum(process_cpu_seconds(pid) for pid in node_pids)
-                    figures = pipeline.round(f"round{number}", phase.cases)
-                    figures["nodes_idle_cpu_ms"] = round(1000 * (sum(
-                        process_cpu_seconds(pid) for pid in node_pids) - idle), 1)
-                    bare_rounds.append(figures)
-                    progress(f"bare pipeline round {number}: {figures}")
-                else:
-                    before = contention.Sample.take(node_pids, nats_pid)
-                    burst = _run_phase(replace(phase, name=f"burst-{number}"), workers,
-                                       nats_pid, progress, stamp_hops)
-                    burst.machine = contention.usage(
-                        before, contention.Sample.take(node_pids, nats_pid), burst.completed)
-                    bursts.append(burst)
+        for number in range(phase.rounds + 1):
+            if number:
+                before = contention.Sample.take(node_pids, nats_pid)
+                burst = _run_phase(replace(phase, name=f"burst-{number}"), workers,
+                                   nats_pid, progress, stamp_hops)
+                burst.machine = contention.usage(
+                    before, contention.Sample.take(node_pids, nats_pid), burst.completed)
+                bursts.append(burst)
+            idle = sum(process_cpu_seconds(pid) for pid in node_pids)
+            figures = pipeline.round(f"round{number}", phase.cases)
+            figures["nodes_idle_cpu_ms"] = round(1000 * (sum(
+                process_cpu_seconds(pid) for pid in node_pids) - idle), 1)
+            bare_rounds.append(figures)
+            progress(f"bare pipeline round {number}: {figures}")
     return bursts, bare.summary(bare_rounds)
 
 

@@ -32,25 +32,28 @@ def test_median_and_spread_skip_unknown_values() -> None:
     assert spread([]) == []
 
 
-def test_each_pair_holds_both_rounds_their_ratio_and_their_cpu_ratio() -> None:
+def bare_round(cases: int, elapsed: float, cpu: float, others: float) -> dict[str, float]:
+    return {"cases": cases, "elapsed_s": elapsed, "cases_per_second": cases / elapsed,
+            "cpu_ms_per_case": cpu, "servers_cpu_ms_per_case": 1.0, "other_cores_busy": others}
+
+
+def test_each_burst_is_paired_with_the_two_bare_rounds_around_it() -> None:
     product = burst(100, {"cpu_ms_per_case": 6.0, "servers_cpu_ms_per_case": 2.0,
                           "other_cores_busy": 1.2})
-    bare = {"cases": 300, "cases_per_second": 400.0, "cpu_ms_per_case": 1.0,
-            "servers_cpu_ms_per_case": 1.0, "other_cores_busy": 1.4}
-    [pair] = pairs([product], [bare])
+    before, after = bare_round(300, 1.0, 0.8, 1.6), bare_round(300, 0.5, 1.2, 1.2)
+    [pair] = pairs([product], [before, after])
+    assert pair["bare"] == {"cases_per_second": 400.0, "cpu_ms_per_case": 1.0,
+                            "servers_cpu_ms_per_case": 1.0, "other_cores_busy": 1.4}
     assert pair["ratio"] == 0.25
     assert pair["cpu_ratio"] == 0.25  # 2 ms a case against 8
     assert pair["product"] == {"cases_per_second": 100.0, "cpu_ms_per_case": 6.0,
                                "servers_cpu_ms_per_case": 2.0, "other_cores_busy": 1.2}
-    assert pair["bare"]["other_cores_busy"] == 1.4
     with pytest.raises(ValueError):
-        pairs([product], [])
+        pairs([product], [before])
 
 
 def test_a_round_without_cpu_figures_has_no_cpu_ratio() -> None:
-    [pair] = pairs([burst(100, {})], [{"cases_per_second": 400.0, "cpu_ms_per_case": 1.0,
-                                       "servers_cpu_ms_per_case": 1.0,
-                                       "other_cores_busy": 0.0}])
+    [pair] = pairs([burst(100, {})], [bare_round(300, 0.75, 1.0, 0.0)] * 2)
     assert pair["ratio"] == 0.25 and pair["cpu_ratio"] is None
 
 
