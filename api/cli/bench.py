@@ -16,6 +16,8 @@ from simulations.bench.run import Plan, run_bench
 from simulations.bench.services import BenchError
 
 err = Console(stderr=True)
+#: Cores the other processes may keep busy before the rates stop measuring the pipelines alone.
+SHARED_MACHINE = 0.25
 
 
 def bench(
@@ -98,11 +100,16 @@ def _print(report: dict[str, Any]) -> None:
                   f"at end {rss['at_end_mb']} MB")
     rounds = report["burst_rounds"]
     out.print(f"bare pipeline (same services, no features): "
-              f"{report['bare_pipeline_cases_per_second']} cases/s (median of {len(rounds)} "
-              f"rounds, around the burst rounds); the product is "
+              f"{report['bare_pipeline_cases_per_second']} cases/s (median of "
+              f"{len(report['bare_pipeline']['rounds'])} rounds, around the {len(rounds)} "
+              f"burst rounds); the product is "
               f"{report['ratio_to_bare_pipeline']}× of it (median of the pairs' ratios, "
               f"range {report['ratio_to_bare_pipeline_range']}); per CPU ms a case, "
               f"{report['cpu_ratio_to_bare_pipeline']}×")
+    if (report["other_cores_busy"] or 0) > SHARED_MACHINE:
+        out.print(f"the machine was shared: other processes kept {report['other_cores_busy']} "
+                  f"cores busy during the rounds, so each rate is the share of the CPU the "
+                  f"scheduler gave it; the CPU ratio does not depend on that share")
     out.print(f"cases/s {report['cases_per_second']}, latency p50/p99 "
               f"{report['latency_p50_ms']}/{report['latency_p99_ms']} ms "
               f"({report['latency_phase']})")

@@ -321,6 +321,10 @@ def _report(plan: Plan, pg_origin: str, raw: dict[str, float], phases: list[Phas
         "ratio_to_bare_pipeline": median([p["ratio"] for p in paired]),
         "ratio_to_bare_pipeline_range": spread([p["ratio"] for p in paired]),
         "cpu_ratio_to_bare_pipeline": median([p["cpu_ratio"] for p in paired]),
+        # cores the machine's other processes kept busy during the rounds (median): when it
+        # is well above 0, each rate is the share of the CPU the scheduler gave it
+        "other_cores_busy": median([p[side]["other_cores_busy"] for p in paired
+                                    for side in ("product", "bare")]),
         "bare_pipeline": bare_figures,
         "burst_rounds": paired,
         "latency_p50_ms": milliseconds(percentile(headline.latencies_s, 50)),

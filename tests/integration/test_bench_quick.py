@@ -60,6 +60,7 @@ def test_the_quick_bench_runs_on_real_services_and_ends_with_its_figures_as_json
     assert low <= figures["ratio_to_bare_pipeline"] <= high
     assert all(p[side]["other_cores_busy"] >= 0 for p in pairs for side in ("product", "bare"))
     assert figures["cpu_ratio_to_bare_pipeline"] > 0
+    assert 0 <= figures["other_cores_busy"] <= os.cpu_count()  # what to read the rates by
     assert set(figures["processes"]) >= {"origin", "destination", "nats-server"}
     assert all(n > 0 for n in figures["views_applied"].values())  # the views ran: part of it
     assert "raw bounds" not in result.stdout  # with --json, the tables stay off stdout
