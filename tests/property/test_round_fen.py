@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,17 @@ def test_round_fen_rounds_as_quantize_does(amount: Decimal) -> None:
     """`round_fen`'s own shortcut (the exact ratio) against `quantize` half-up."""
     got, want = _rounded(amount), _quantized(amount)
     assert got == want and type(got) is type(want)
+
+
+@pytest.mark.xfail(strict=True, reason="Failing test: a rate of few digits but a large exponent "
+                   "(1E+30) takes the integers once learnt, giving a figure where Decimal's "
+                   "way refuses (the product is past 28 digits: the '27 digits' bound assumes "
+                   "the rate's exponent is not positive)")
+@pytest.mark.parametrize(("fen", "rate"), [(1, Decimal("1E+30")),
+                                           (10**14, Decimal("1.23456789012E+16")),
+                                           (-(10**14), Decimal("5E+14"))])
+def test_a_rate_with_a_large_exponent_rounds_as_decimal_does(fen: int, rate: Decimal) -> None:
+    """The first call learns the rate's ratio, the second uses it: both as `Decimal` does."""
+    for _ in range(2):
+        got, want = _both(fen, rate)
+        assert got == want and type(got) is type(want)
