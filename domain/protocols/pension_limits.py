@@ -61,8 +61,9 @@ def round_fen_times(fen: int, rate: Decimal) -> int:
 
     Why: a sheet's check reckons each year's pooled part and booking this way, ~20 a case, and
     the `Decimal` product and `quantize` cost ~10 times the integer sum (issue 17). With `rate`
-    = p/q (a finite `Decimal` of at most 12 digits) and |fen| < 10**15, the product has at most
-    27 digits, so `Decimal`'s (28 digits) is exact too, and it is rounded from fen·p/q
+    = p/q (a finite `Decimal` of at most 12 digits, below 10**13) and |fen| < 10**15, the product
+    has at most 27 digits and is below 10**28, so `Decimal`'s (28 digits) is exact too and
+    `quantize` does not refuse it, and it is rounded from fen·p/q
     (`_half_up`); anything else takes `Decimal`'s way (tests/property/test_round_fen.py holds
     the two equal)."""
     ratio = _RATIOS.get(rate) if type(rate) is Decimal else None
@@ -82,8 +83,8 @@ _RATIOS: dict[Decimal, tuple[int, int] | None] = {}
 
 
 def _ratio(rate: Decimal) -> tuple[int, int] | None:
-    if not rate.is_finite() or len(rate.as_tuple().digits) > 12:
-        return None
+    if not rate.is_finite() or len(rate.as_tuple().digits) > 12 or rate.adjusted() > 12:
+        return None  # (a rate of 1E+30 has one digit, but its product is past 10**28)
     return rate.as_integer_ratio()
 
 
