@@ -97,7 +97,9 @@ def _text(data: Any) -> str:
         raise PayloadError(f"expected a string, got {_show(data)}")
     if len(data) > MAX_TEXT:
         raise PayloadError(f"longer than {MAX_TEXT} characters ({len(data)})")
-    if _CONTROL.search(data):
+    # printable text holds none of the pattern's characters (categories Cc and Cs), and asking
+    # is cheaper than the search; a tab or a line break is not printable: the pattern decides
+    if not data.isprintable() and _CONTROL.search(data):
         raise PayloadError("contains a control character or a lone surrogate")
     return data
 

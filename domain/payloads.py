@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from domain.payload_checks import _checks, _field_error, _plain, _refused, _ruled, _unknown
+from domain.payload_fast import fast_path
 from domain.payload_values import (
     _CONTROL,
     _MAP_KEY,
@@ -249,7 +250,7 @@ def _compile_object(tp: type) -> Converter:
     exec("\n".join(lines), scope)  # the names are a dataclass's field identifiers
     convert: Converter = scope["convert"]
     convert.__qualname__ = f"from_payload[{tp.__qualname__}]"
-    return convert
+    return fast_path(tp, fields, plain, convert, converter)
 
 
 def _annotated(tp: Any) -> Converter:
