@@ -67,9 +67,6 @@ def test_usage_splits_the_machine_between_the_measured_processes_the_servers_and
     assert usage(before, Sample(12.0, 101.0, 6.0, 3.5), 500)["other_cores_busy"] == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: a burst round that completed no case is "
-                   "dropped before the rounds are paired, so pairs() raises ValueError (a "
-                   "traceback, not 'bench failed') instead of reporting the stalled round")
 def test_a_burst_round_that_completed_nothing_is_paired_as_a_ratio_of_zero() -> None:
     from simulations.bench.run import Plan, _report
 
