@@ -22,8 +22,9 @@ SHARED_MACHINE = 0.25
 
 def bench(
     quick: Annotated[bool, typer.Option(
-        "--quick", help="A run of under a minute: short phases, RSS checkpoints at 500 cases "
-                        "and at the end instead of 10,000 and 100,000.")] = False,
+        "--quick", help="A run of a few minutes: short phases, five burst rounds between six "
+                        "bare pipeline rounds, RSS checkpoints at 500 cases and at the end "
+                        "instead of 10,000 and 100,000.")] = False,
     json_out: Annotated[bool, typer.Option(
         "--json", help="Print the figures as one JSON line, the last of stdout.")] = False,
     dsn: Annotated[str | None, typer.Option(
