@@ -18,16 +18,11 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from eventsourcing.persistence import StoredEvent
 
 from regions.adapters.stores import pg_recorder
 from regions.adapters.stores.sql import PostgresStore, RegionChannelRecorder
+from tests.fixtures.recorder import one_connection_store, stored_events
 from tests.services.postgres import PostgresService
-
-
-def _events(originator_id: uuid.UUID, versions: range) -> list[StoredEvent]:
-    return [StoredEvent(originator_id=originator_id, originator_version=v, topic="t",
-                        state=b'{"a":1}') for v in versions]
 
 
 def _fresh_copy() -> ModuleType:
@@ -48,14 +43,8 @@ def _without_generators() -> ModuleType:
 @pytest.fixture
 def opened(postgres_service: PostgresService
            ) -> Iterator[tuple[PostgresStore, RegionChannelRecorder]]:
-    store = postgres_service.store(pool_size=1, max_overflow=0, lock_timeout_s=1)
-    try:
-        app = store.open("fallback")
-        assert isinstance(app.recorder, RegionChannelRecorder)
-        yield store, app.recorder
-    finally:
-        store.close()
-        store.drop_all()
+    with one_connection_store(postgres_service, "fallback") as opened:
+        yield opened
 
 
 def _never(*_: Any) -> Any:
@@ -70,7 +59,7 @@ def test_without_psycopgs_generators_the_insert_goes_through_the_cursor(
                                            events_table_name=recorder.events_table_name)
     fallback._insert_prepared = _never
     first, second = uuid.uuid4(), uuid.uuid4()
-    ids = fallback.insert_events([*_events(first, range(1, 4)), *_events(second, range(1, 2))])
+    ids = fallback.insert_events([*stored_events(first, range(1, 4)), *stored_events(second, range(1, 2))])
     assert ids is not None and len(ids) == 4 and ids == sorted(ids)
     assert [e.originator_version for e in recorder.select_events(first)] == [1, 2, 3]
     assert [e.state for e in recorder.select_events(second)] == [b'{"a":1}']
@@ -99,5 +88,5 @@ def test_on_the_pinned_psycopg_the_insert_is_the_prepared_call(
         return prepared(self, conn, columns)
 
     monkeypatch.setattr(pg_recorder.OneStatementRecorder, "_insert_prepared", counted)
-    assert recorder.insert_events(_events(uuid.uuid4(), range(1, 3)))
+    assert recorder.insert_events(stored_events(uuid.uuid4(), range(1, 3)))
     assert calls == [4]

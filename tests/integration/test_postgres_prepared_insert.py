@@ -16,33 +16,22 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 
 from regions.adapters.stores.sql import PostgresStore, RegionChannelRecorder
 from regions.core.store import CursorRecord, EventStore
+from tests.fixtures.recorder import one_connection_store, stored_events
 from tests.services.postgres import PostgresService
 
 NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
-
-
-def _events(originator_id: uuid.UUID, versions: range) -> list[StoredEvent]:
-    return [StoredEvent(originator_id=originator_id, originator_version=v, topic="t",
-                        state=b'{"a":1}') for v in versions]
 
 
 @pytest.fixture
 def one_connection(postgres_service: PostgresService
                    ) -> Iterator[tuple[PostgresStore, RegionChannelRecorder]]:
     """A store whose pool holds one connection: every insert runs on the same session."""
-    store = postgres_service.store(pool_size=1, max_overflow=0, lock_timeout_s=1)
-    try:
-        app = store.open("prep")
-        assert isinstance(app.recorder, RegionChannelRecorder)
-        yield store, app.recorder
-    finally:
-        store.close()
-        store.drop_all()
+    with one_connection_store(postgres_service, "prep") as opened:
+        yield opened
 
 
 def _backend_pid(recorder: RegionChannelRecorder) -> int:
@@ -53,12 +42,12 @@ def _backend_pid(recorder: RegionChannelRecorder) -> int:
 def test_a_connection_lost_under_the_insert_is_retried_on_a_fresh_one_and_records_once(
         one_connection: tuple[PostgresStore, RegionChannelRecorder]) -> None:
     store, recorder = one_connection
-    assert recorder.insert_events(_events(uuid.uuid4(), range(1, 2)))  # prepared on it
+    assert recorder.insert_events(stored_events(uuid.uuid4(), range(1, 2)))  # prepared on it
     killed = _backend_pid(recorder)
     with psycopg.connect(store.dsn, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (killed,))
     fresh = uuid.uuid4()
-    ids = recorder.insert_events(_events(fresh, range(1, 4)))
+    ids = recorder.insert_events(stored_events(fresh, range(1, 4)))
     assert ids is not None and len(ids) == 3
     assert [e.originator_version for e in recorder.select_events(fresh)] == [1, 2, 3]
     assert _backend_pid(recorder) != killed
@@ -67,11 +56,11 @@ def test_a_connection_lost_under_the_insert_is_retried_on_a_fresh_one_and_record
 def test_a_session_without_the_prepared_statement_prepares_it_again(
         one_connection: tuple[PostgresStore, RegionChannelRecorder]) -> None:
     _, recorder = one_connection
-    assert recorder.insert_events(_events(uuid.uuid4(), range(1, 2)))
+    assert recorder.insert_events(stored_events(uuid.uuid4(), range(1, 2)))
     with recorder.datastore.get_connection() as conn:
         conn.execute("DEALLOCATE ALL")  # what a session reset under the recorder leaves
     fresh = uuid.uuid4()
-    ids = recorder.insert_events(_events(fresh, range(1, 3)))
+    ids = recorder.insert_events(stored_events(fresh, range(1, 3)))
     assert ids is not None and len(ids) == 2
     assert len(recorder.select_events(fresh)) == 2
 
@@ -86,7 +75,7 @@ def test_notifications_arriving_on_the_inserting_connection_are_consumed_as_psyc
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name)))
         conn.add_notify_handler(lambda n: heard.append(n.channel))
     for _ in range(3):
-        assert recorder.insert_events(_events(uuid.uuid4(), range(1, 2)))
+        assert recorder.insert_events(stored_events(uuid.uuid4(), range(1, 2)))
     assert heard == [recorder.channel_name] * 3
     with recorder.datastore.get_connection() as conn:
         conn.execute(sql.SQL("UNLISTEN {}").format(sql.Identifier(recorder.channel_name)))
