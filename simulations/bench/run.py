@@ -94,7 +94,7 @@ class Plan:
             Phase("paced-300", 9_000, rate=300, seconds=30),
             Phase("burst", cases, rounds=BURST_ROUNDS_FULL),
         ]
-        done = 500 + 3_000 + 9_000 + cases
+        done = 500 + 3_000 + 9_000 + cases * BURST_ROUNDS_FULL
         chunk = 10_000
         while done < soak_to:
             phases.append(Phase(f"soak-{done}", min(chunk, soak_to - done), record=False))

@@ -79,8 +79,6 @@ def test_a_burst_round_that_completed_nothing_is_paired_as_a_ratio_of_zero() -> 
     assert report["cases_per_second"] == 100.0  # the median of 0, 100 and 120
 
 
-@pytest.mark.xfail(strict=True, reason="Failing test: the full plan counts one burst of `cases` "
-                   "though three rounds run, so its soak runs 2 x cases past soak_to")
 def test_the_full_plan_runs_as_many_cases_as_the_soak_asks_counting_every_burst_round() -> None:
     from simulations.bench.run import Plan
 
