@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from domain import payloads
 from domain.kernel import event_from_payload
-from domain.payloads import MAX_DEPTH, MAX_INT, MAX_TEXT, Converter, PayloadError, from_payload
-from simulations.runner import run
+from domain.payloads import MAX_DEPTH, MAX_INT, MAX_TEXT, Converter, from_payload
+from tests.property import test_payload_decoding as decoding
 from tests.property.test_payload_decoding import CLASSES, mutated
 from tests.property.test_payload_encoding import anything
 
@@ -43,25 +43,8 @@ def full_only() -> Iterator[None]:
         payloads._converters, payloads.fast_path = saved
 
 
-def decoded(cls: type, data: Any) -> tuple[str, Any]:
-    try:
-        value = from_payload(cls, data, root="x")
-    except PayloadError as exc:
-        return "refused", (exc.code, exc.field, exc.reason)
-    return "ok", (type(value), repr(value), value)
-
-
 def check(cls: type, data: Any) -> None:
-    fast = decoded(cls, data)
-    with full_only():
-        full = decoded(cls, data)
-    assert fast[0] == full[0], (fast, full)
-    if fast[0] == "ok":
-        assert fast[1][:2] == full[1][:2]
-        assert fast[1][2] == full[1][2]
-        assert list(vars(fast[1][2])) == list(vars(full[1][2]))  # the fields in their order
-    else:
-        assert fast[1] == full[1]
+    decoding.check(cls, data, full_only)
 
 
 #: Values at the edges of the inline checks: each refused or accepted by one test only.
@@ -157,16 +140,7 @@ def test_nesting_is_refused_at_the_same_depth(levels: int) -> None:
 
 
 def test_every_event_of_a_simulated_run_decodes_as_before() -> None:
-    result = run(seed=5, cases=30, faults=("drop", "duplicate", "delay"))
-    stored = []
-    for region in result.world.regions.values():
-        app = region.region.node.app
-        for notification in app.recorder.select_notifications(1, 1_000_000):
-            event: Any = app.mapper.to_domain_event(notification)
-            if hasattr(event, "payload") and hasattr(event, "schema_version"):
-                stored.append((event.type, event.payload, event.schema_version))
-    assert len(stored) > 300
-    for type_, payload, version in stored:
+    for type_, payload, version in decoding.stored_payloads():
         fast = event_from_payload(type_, payload, version)
         with full_only():
             full = event_from_payload(type_, payload, version)
