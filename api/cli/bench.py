@@ -73,12 +73,13 @@ def _print(report: dict[str, Any]) -> None:
         bounds.add_row(name, f"{value:,.0f}")
     out.print(bounds)
     phases = Table(title="two nodes on PostgreSQL + NATS, pension transfers")
-    for column in ("phase", "offered/s", "cases/s", "p50 ms", "p99 ms", "txn/case",
+    for column in ("phase", "offered/s", "cases/s", "completions/s", "p50 ms", "p99 ms", "txn/case",
                    "msgs/case", "rows/case", "CPU ms/case"):
         phases.add_column(column, justify="right")
     for name, p in report["phases"].items():
         phases.add_row(name, str(p["offered_cases_per_second"] or "burst"),
                        f"{p['cases_per_second']}" + ("" if p["sustained"] else " (saturated)"),
+                       str(p.get("completion_rate") or "—"),
                        str(p["latency_p50_ms"]), str(p["latency_p99_ms"]),
                        str(p["transactions_per_case"]), str(p["messages_per_case"]),
                        str(p["event_rows_per_case"]), str(p["cpu_ms_per_case"]))

@@ -89,6 +89,8 @@ class PhaseFigures:
     recorded: bool = True  # False: counted from the finished totals, no timings kept
     #: What the machine did meanwhile (`simulations.bench.contention.usage`), when sampled.
     machine: dict[str, float] = field(default_factory=dict)
+    #: First completion to last (recorded phases): the span the completions came over.
+    finish_span_s: float | None = None
 
     @property
     def event_rows(self) -> int:
@@ -97,6 +99,16 @@ class PhaseFigures:
     @property
     def cases_per_second(self) -> float:
         return self.completed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def completion_rate(self) -> float | None:
+        """Completions a second between the first and the last: the rate a paced phase's
+        completions came at, without the first case's latency that `cases_per_second` (first
+        arrival to last completion) counts — in a quick 2 s phase a 0.3 s case latency alone
+        puts that figure at ~87 % of the offered rate, whatever the throughput."""
+        if self.finish_span_s is None or self.finish_span_s <= 0 or self.completed < 2:
+            return None
+        return (self.completed - 1) / self.finish_span_s
 
     @property
     def sustained(self) -> bool:
@@ -118,6 +130,7 @@ class PhaseFigures:
             "elapsed_s": round(self.elapsed_s, 3),
             "cases_per_second": round(self.cases_per_second, 1),
             "sustained": self.sustained,
+            "completion_rate": _round(self.completion_rate, 1),
             "messages_measured": len(self.latencies_s),
             "latency_p50_ms": milliseconds(percentile(self.latencies_s, 50)),
             "latency_p99_ms": milliseconds(percentile(self.latencies_s, 99)),

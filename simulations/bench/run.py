@@ -289,6 +289,8 @@ def _phase_figures(phase: Phase, reports: dict[str, dict[str, Any]], wall: float
     case_latencies = [finished_at[c] - arrivals[c] for c in finished_at if c in arrivals]
     figures = PhaseFigures(phase.name, phase.rate, completed, elapsed, latencies, case_latencies,
                            recorded=recorded)
+    if recorded:
+        figures.finish_span_s = max(finished_at.values()) - min(finished_at.values())
     figures.processes = {name: ProcessFigures.of(report) for name, report in reports.items()}
     return figures
 

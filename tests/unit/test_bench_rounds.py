@@ -84,3 +84,22 @@ def test_the_full_plan_runs_as_many_cases_as_the_soak_asks_counting_every_burst_
 
     plan = Plan.full_plan(cases=10_000, soak_to=100_000)
     assert sum(phase.cases * phase.rounds for phase in plan.phases) == 100_000
+
+
+def test_a_paced_phase_that_keeps_up_completes_at_the_offered_rate_whatever_its_latency() -> None:
+    """600 cases offered at 300/s over 2 s, each done 0.3 s after it came: arrival to last
+    completion reads ~261/s (the latency counted once), the completions came at 300/s."""
+    arrivals = [i / 300 for i in range(600)]
+    finishes = [a + 0.3 for a in arrivals]
+    phase = PhaseFigures("paced-300", 300, 600, max(finishes) - min(arrivals), [], [])
+    phase.finish_span_s = max(finishes) - min(finishes)
+    assert round(phase.cases_per_second) == 261 and not phase.sustained
+    assert phase.completion_rate == pytest.approx(300)
+    assert phase.to_dict()["completion_rate"] == 300.0
+
+
+def test_a_paced_phase_that_falls_behind_completes_below_the_offered_rate() -> None:
+    phase = PhaseFigures("paced-300", 300, 600, 4.3, [], [])
+    phase.finish_span_s = 4.0  # 600 completions drawn out over 4 s: 150/s
+    assert phase.completion_rate == pytest.approx(599 / 4.0)
+    assert PhaseFigures("burst", None, 1, 1.0, [], []).completion_rate is None
